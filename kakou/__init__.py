@@ -1,0 +1,3 @@
+"""kakou — edge-first customs checkpoint system."""
+
+__version__ = "0.1.0"
