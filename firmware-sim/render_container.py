@@ -1,0 +1,86 @@
+"""Container door (rear view) with its ISO 6346 marking, drawn flat; render.py adds the camera."""
+
+from __future__ import annotations
+
+import numpy as np
+from kakou.sim.fonts import latin_font
+from PIL import Image, ImageDraw
+
+RGB = tuple[int, int, int]
+# Liner colours: dark ones carry white marking, light ones black.
+_PALETTE: tuple[tuple[RGB, RGB], ...] = (
+    ((38, 92, 150), (245, 245, 245)),  # blue
+    ((150, 40, 35), (245, 245, 245)),  # red
+    ((40, 110, 70), (245, 245, 245)),  # green
+    ((200, 200, 195), (20, 20, 20)),  # grey
+    ((225, 120, 30), (20, 20, 20)),  # orange
+    ((70, 70, 75), (245, 245, 245)),  # dark grey
+)
+
+
+def split_code(code: str) -> tuple[str, str, str]:
+    """'MSKU1234565' or 'MSKU 123456 5' -> ('MSKU', '123456', '5')."""
+    flat = "".join(code.split())
+    if len(flat) != 11:
+        raise ValueError(f"container code must have 11 characters, got {code!r}")
+    return flat[:4], flat[4:10], flat[10]
+
+
+def _text(d: ImageDraw.ImageDraw, xy: tuple[int, int], s: str, size: int, fill: RGB) -> tuple[int, int]:
+    """Draw and return the right/bottom edge of the drawn ink."""
+    font = latin_font(size)
+    d.text(xy, s, font=font, fill=fill)
+    box = d.textbbox(xy, s, font=font)
+    return box[2], box[3]
+
+
+def door_image(
+    code: str,
+    size_type: str,
+    width: int,
+    height: int,
+    rng: np.random.Generator | None,
+) -> Image.Image:
+    """Two doors with ribs and lock rods; the code sits top right of the right-hand door."""
+    owner, serial, check = split_code(code)
+    body, ink = _PALETTE[0] if rng is None else _PALETTE[int(rng.integers(len(_PALETTE)))]
+    img = Image.new("RGB", (width, height), body)
+    d = ImageDraw.Draw(img)
+    # Corrugation: alternating light/dark vertical ribs.
+    rib = max(width // 40, 8)
+    shade = tuple(max(c - 25, 0) for c in body)
+    light = tuple(min(c + 15, 255) for c in body)
+    for x in range(0, width, rib * 2):
+        d.rectangle((x, 0, x + rib // 3, height), fill=shade)
+        d.rectangle((x + rib, 0, x + rib + rib // 4, height), fill=light)
+    # Door seam and frame.
+    mid = width // 2
+    d.rectangle((mid - 4, 0, mid + 4, height), fill=(30, 30, 30))
+    d.rectangle((0, 0, width, height // 30), fill=shade)
+    d.rectangle((0, height - height // 30, width, height), fill=shade)
+    # Lock rods with handles; they cross the lower half only so the marking stays clear.
+    for fx in (0.12, 0.37, 0.63, 0.88):
+        x = int(width * fx)
+        d.rectangle((x - 5, int(height * 0.45), x + 5, height), fill=(120, 120, 120))
+        d.rectangle((x - 20, int(height * 0.7), x + 20, int(height * 0.7) + 12), fill=(90, 90, 90))
+
+    size = int(height * 0.075) if rng is None else int(height * rng.uniform(0.06, 0.085))
+    x0 = int(width * 0.56) if rng is None else int(width * rng.uniform(0.53, 0.6))
+    y0 = int(height * 0.12) if rng is None else int(height * rng.uniform(0.08, 0.18))
+    gap = size // 2
+    right, bottom = _text(d, (x0, y0), owner, size, ink)
+    right, _ = _text(d, (right + gap, y0), serial, size, ink)
+    cx = right + gap
+    cright, cbottom = _text(d, (cx, y0), check, size, ink)
+    # ISO 6346 shows the check digit boxed.
+    pad = size // 6
+    d.rectangle((cx - pad, y0 + size // 8, cright + pad, cbottom + size // 8), outline=ink, width=3)
+    _text(d, (x0 + size * 3, bottom + size // 2), size_type, size, ink)
+
+    # Other door markings: realistic distractors the reader must not mistake for the code.
+    small = max(size // 3, 10)
+    y = int(height * 0.15)
+    for line in ("MAX. GROSS 32,500 KG", "          71,650 LB", "TARE       3,750 KG", "NET       28,750 KG"):
+        _text(d, (int(width * 0.08), y), line, small, ink)
+        y += int(small * 1.5)
+    return img

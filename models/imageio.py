@@ -1,0 +1,95 @@
+"""Turn whatever a camera or a file gives us into a BGR uint8 frame, or say clearly why not."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+MIN_SIDE = 16  # smaller than this cannot hold a legible plate
+MAX_SIDE = 1920  # larger frames are downscaled: detection runs at <=960 anyway
+MAX_PIXELS = 100_000_000  # refuse decompression bombs before allocating them
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+class ImageError(ValueError):
+    """The input is not a usable image (corrupt, empty, wrong shape, absurd size)."""
+
+
+def decode_image(data: bytes) -> np.ndarray:
+    """Decode JPEG/PNG/... bytes to BGR; ImageError if corrupt or oversized."""
+    if not data:
+        raise ImageError("empty image data")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImageError(f"image file too large ({len(data)} bytes > {MAX_FILE_BYTES})")
+    buf = np.frombuffer(data, np.uint8)
+    # Check dimensions from the header first so a crafted 60000x60000 PNG is not decoded.
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+    except Exception as exc:  # PIL raises many types for garbage; all mean "not an image"
+        raise ImageError(f"not a decodable image ({type(exc).__name__})") from exc
+    if w * h > MAX_PIXELS:
+        raise ImageError(f"image too large ({w}x{h} pixels)")
+    frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    if frame is None:
+        raise ImageError("not a decodable image (OpenCV could not decode it)")
+    return frame
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise ImageError(f"cannot read {p}: {exc.strerror or exc}") from exc
+    return decode_image(data)
+
+
+def as_frame(image: object) -> np.ndarray:
+    """Validate and coerce to a BGR uint8 array no larger than MAX_SIDE on its long side."""
+    if not isinstance(image, np.ndarray):
+        raise ImageError(f"expected a numpy image, got {type(image).__name__}")
+    img = image
+    if img.size == 0:
+        raise ImageError("empty image")
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[..., 0]
+    if img.ndim == 2:
+        img = cv2.cvtColor(_to_uint8(img), cv2.COLOR_GRAY2BGR)
+    elif img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(_to_uint8(img), cv2.COLOR_BGRA2BGR)
+    elif not (img.ndim == 3 and img.shape[2] == 3):
+        raise ImageError(f"unsupported image shape {image.shape}")
+    img = _to_uint8(img)
+    h, w = img.shape[:2]
+    if min(h, w) < MIN_SIDE:
+        raise ImageError(f"image too small ({w}x{h}); need at least {MIN_SIDE} px per side")
+    if max(h, w) > MAX_SIDE:
+        s = MAX_SIDE / max(h, w)
+        img = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(img)
+
+
+def is_blank(frame: np.ndarray) -> bool:
+    """A uniform frame (lens cap, dead sensor, all-black night) has no text to look for."""
+    return float(frame.std()) < 2.0
+
+
+def _to_uint8(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img
+    if img.dtype == bool:
+        return img.astype(np.uint8) * 255
+    if np.issubdtype(img.dtype, np.floating):
+        finite = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+        scale = 255.0 if finite.max(initial=0.0) <= 1.0 else 1.0
+        return np.clip(finite * scale, 0, 255).astype(np.uint8)
+    if img.dtype == np.uint16:  # 16-bit sensors: keep the top byte
+        return (img >> 8).astype(np.uint8)
+    if np.issubdtype(img.dtype, np.integer):
+        return np.clip(img, 0, 255).astype(np.uint8)
+    raise ImageError(f"unsupported pixel type {img.dtype}")
