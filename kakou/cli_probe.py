@@ -1,0 +1,147 @@
+"""`kakou probe ...`: commissioning commands a technician runs against a device on site.
+
+Each prints one JSON line per reading on stdout (and device status changes on stderr), so the
+output can be piped into jq or saved as evidence of a working installation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver
+from kakou.protocols.serial_link import Backoff, DeviceStatus, SerialSettings
+from kakou.protocols.weighbridge import WeighbridgeConfig, WeighbridgeDriver
+from kakou.protocols.weighbridge_formats import PARSERS
+from kakou.protocols.weighbridge_stability import StabilityParams
+
+
+def _print(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def _print_status(status: DeviceStatus) -> None:
+    print(f"[{status.state}] {status.reason}", file=sys.stderr, flush=True)
+
+
+def _serial_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--serial", required=True, metavar="PORT", help="serial device, e.g. /dev/ttyUSB0")
+    p.add_argument("--baud", type=int, default=9600)
+    p.add_argument("--bytesize", type=int, default=8, choices=[7, 8])
+    p.add_argument("--parity", default="N", choices=["N", "E", "O"])
+    p.add_argument("--stopbits", type=float, default=1, choices=[1, 2])
+    p.add_argument("--count", type=int, default=None, help="stop after N readings (default: until Ctrl-C)")
+    p.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+
+
+def _settings(args: argparse.Namespace) -> SerialSettings:
+    stopbits = int(args.stopbits) if float(args.stopbits).is_integer() else args.stopbits
+    return SerialSettings(
+        port=args.serial, baudrate=args.baud, bytesize=args.bytesize, parity=args.parity, stopbits=stopbits
+    )
+
+
+async def _probe_weighbridge(args: argparse.Namespace) -> int:
+    config = WeighbridgeConfig(
+        serial=_settings(args),
+        protocol=args.protocol,
+        unit=args.unit,
+        stability=StabilityParams(
+            min_readings=args.stable_n, tolerance_kg=args.stable_d, window_s=args.stable_t
+        ),
+        backoff=Backoff(initial_s=0.5, max_s=5),
+    )
+    n = 0
+    async with WeighbridgeDriver(config) as scale:
+        scale.status.on_change(_print_status)
+        async for sample in scale.samples():
+            _print(sample.as_json())
+            n += 1
+            if args.count is not None and n >= args.count:
+                break
+        print(f"framing errors: {scale.stats.framing_errors}", file=sys.stderr)
+    return 0
+
+
+async def _probe_reader(args: argparse.Namespace) -> int:
+    config = CardReaderConfig(
+        serial=_settings(args),
+        kind=args.kind,
+        dedup_window_s=args.dedup,
+        backoff=Backoff(initial_s=0.5, max_s=5),
+    )
+    n = 0
+    async with CardReaderDriver(config) as reader:
+        reader.status.on_change(_print_status)
+        async for read in reader.reads():
+            _print(read.as_json())
+            n += 1
+            if args.count is not None and n >= args.count:
+                break
+    return 0
+
+
+def _run(coro_fn: Any) -> Any:
+    def run(args: argparse.Namespace) -> int:
+        async def bounded() -> int:
+            try:
+                async with asyncio.timeout(args.timeout):
+                    return await coro_fn(args)
+            except TimeoutError:
+                print(f"timed out after {args.timeout:g}s", file=sys.stderr)
+                return 1
+
+        with contextlib.suppress(KeyboardInterrupt):
+            return asyncio.run(bounded())
+        return 130
+
+    return run
+
+
+def _probe_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """The `probe` group's own subparsers, creating `probe` unless another module already did."""
+    existing = subparsers.choices.get("probe")
+    if existing is not None and existing._subparsers is not None:
+        for action in existing._subparsers._group_actions:
+            if isinstance(action, argparse._SubParsersAction):
+                return action
+    probe = subparsers.add_parser("probe", help="commissioning: read a device and print JSON lines")
+    return probe.add_subparsers(dest="device", required=True, metavar="DEVICE")
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    """Add `probe weighbridge|card|rfid`; returns the probe group so others can add devices."""
+    probe = _probe_subparsers(subparsers)
+
+    w = probe.add_parser("weighbridge", help="print weighbridge readings")
+    _serial_args(w)
+    w.add_argument("--protocol", required=True, choices=sorted(PARSERS))
+    w.add_argument("--unit", default="kg", choices=["kg", "t"], help="unit for formats that carry none")
+    w.add_argument("--stable-n", type=int, default=5, help="stability: readings in the window")
+    w.add_argument("--stable-d", type=float, default=20.0, help="stability: ± kg around the mean")
+    w.add_argument("--stable-t", type=float, default=1.0, help="stability: window in seconds")
+    w.set_defaults(func=_run(_probe_weighbridge))
+
+    for kind, help_ in (("card", "print IC card reads"), ("rfid", "print RFID e-plate reads")):
+        r = probe.add_parser(kind, help=help_)
+        _serial_args(r)
+        r.add_argument("--dedup", type=float, default=3.0, help="suppress repeats within this many seconds")
+        r.set_defaults(func=_run(_probe_reader), kind=kind)
+    return probe
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry (`python -m kakou.cli_probe probe weighbridge ...`) for when kakou.cli is absent."""
+    parser = argparse.ArgumentParser(prog="kakou")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Weighbridge driver: a serial indicator in one of the supported output formats -> weight samples.
+
+Usage::
+
+    async with WeighbridgeDriver(config) as scale:
+        async for sample in scale.samples():
+            ...
+
+The driver is online while valid frames arrive, and faulted (with the reason) while the port is
+gone or only garbage arrives; it never invents a weight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kakou.protocols.frames import ParseStats
+from kakou.protocols.serial_fanout import Fanout
+from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
+from kakou.protocols.weighbridge_formats import ProtocolName, Unit, WeightFrame, make_parser
+from kakou.protocols.weighbridge_stability import StabilityDetector, StabilityParams
+
+
+class WeighbridgeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    serial: SerialSettings
+    protocol: ProtocolName
+    unit: Unit = Field("kg", description="unit of formats that do not name one (xk3190, xk3190-a9)")
+    decimals: int | None = Field(
+        None, ge=-2, le=5, description="the indicator's fixed decimal places; frames that differ are rejected"
+    )
+    stability: StabilityParams = StabilityParams()
+    backoff: Backoff = Backoff()
+    stale_after_s: float = Field(2.0, gt=0, description="no valid frame this long -> faulted")
+
+
+@dataclass(frozen=True)
+class WeightSample:
+    frame: WeightFrame
+    stable: bool  # our stability decision, combined with the indicator's motion/overload flags
+    t: float  # monotonic receive time
+
+    @property
+    def weight_kg(self) -> float | None:
+        return self.frame.weight_kg
+
+    @property
+    def flags(self) -> list[str]:
+        return self.frame.flags
+
+    def as_json(self) -> dict[str, Any]:
+        return {"weight_kg": self.weight_kg, "stable": self.stable, "flags": self.flags}
+
+
+class WeighbridgeDriver:
+    def __init__(self, config: WeighbridgeConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self.parser = make_parser(config.protocol, config.unit, config.decimals)
+        self.detector = StabilityDetector(config.stability)
+        self.status = StatusTracker(f"weighbridge {config.serial.port}")
+        self.link = SerialLink(
+            config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=config.backoff
+        )
+        self.latest: WeightSample | None = None
+        self._fanout: Fanout[WeightSample] = Fanout()
+        self._stale_timer: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def stats(self) -> ParseStats:
+        return self.parser.stats
+
+    async def __aenter__(self) -> WeighbridgeDriver:
+        self._task = asyncio.create_task(self.link.run(), name=f"weighbridge {self.config.serial.port}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._stale_timer:
+            self._stale_timer.cancel()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def samples(self, maxsize: int = 256) -> AsyncIterator[WeightSample]:
+        async for s in self._fanout.items(maxsize):
+            yield s
+
+    async def wait_for(self, predicate: Callable[[WeightSample], bool], timeout: float) -> WeightSample:
+        """The first sample from now on that satisfies `predicate`."""
+        async with asyncio.timeout(timeout), contextlib.aclosing(self.samples()) as samples:
+            async for s in samples:
+                if predicate(s):
+                    return s
+        raise AssertionError("unreachable")
+
+    # --- link callbacks -----------------------------------------------------------------------
+
+    def _on_up(self) -> None:
+        self.status.set("connecting", "port open, waiting for valid frames", self.stats.framing_errors)
+        self._arm_stale_timer()
+
+    def _on_down(self, reason: str) -> None:
+        if self._stale_timer:
+            self._stale_timer.cancel()
+        self.detector.reset()
+        self.status.set("faulted", reason, self.stats.framing_errors)
+
+    def _on_bytes(self, data: bytes) -> None:
+        for frame in self.parser.feed(data):
+            t = self._clock()
+            stable = (
+                self.detector.update(t, frame.weight_kg) and frame.motion is not True and not frame.overload
+            )
+            sample = WeightSample(frame, stable, t)
+            self.latest = sample
+            self.status.set("online", "valid frames", 0)
+            self._arm_stale_timer()
+            self._fanout.publish(sample)
+
+    def _arm_stale_timer(self) -> None:
+        if self._stale_timer:
+            self._stale_timer.cancel()
+        self._stale_timer = asyncio.get_running_loop().call_later(self.config.stale_after_s, self._stale)
+
+    def _stale(self) -> None:
+        if self.link.is_open:
+            self.detector.reset()
+            self.status.set(
+                "faulted",
+                f"no valid frame for {self.config.stale_after_s:g}s "
+                f"({self.stats.framing_errors} framing errors; wrong baud or protocol?)",
+                self.stats.framing_errors,
+            )
