@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from PIL import Image
+
 from kakou.sim.render_container import door_image
 from kakou.sim.render_plates import PLATE_KINDS, plate_image
-from PIL import Image
 
 __all__ = ["PLATE_KINDS", "encode_jpeg", "render_container_scene", "render_plate_scene"]
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from kakou.sim.fonts import latin_font
 from PIL import Image, ImageDraw
+
+from kakou.sim.fonts import latin_font
 
 RGB = tuple[int, int, int]
 # Liner colours: dark ones carry white marking, light ones black.

@@ -9,8 +9,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from kakou.sim.fonts import cjk_font, latin_font
 from PIL import Image, ImageDraw
+
+from kakou.sim.fonts import cjk_font, latin_font
 
 PLATE_KINDS = ("blue", "yellow", "green", "double_yellow", "latin")
 

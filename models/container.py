@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from kakou.models.checkbox import read_boxed_digit
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
-from kakou.models.reading import Read, candidates, vote
+from kakou.models.reading import Read, candidates, row_groups, vote
 
 __all__ = [
     "ContainerRead",
@@ -24,6 +27,8 @@ __all__ = [
 DEFAULT_THRESHOLD = 0.80
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
+# Owner+serial without the check digit, before confusion fixes (position-mapped later).
+_OWNER_SERIAL = re.compile(r"^[0-9A-Z]{3}[UJZ][0-9A-Z]{6}$")
 
 
 class ContainerRead(Read):
@@ -44,23 +49,51 @@ class ContainerReader:
         return self._engine
 
     def read(self, image: np.ndarray) -> ContainerRead:
+        """Detect at 640 px, recognise the tallest lines first (the code is the largest marking)
+        and stop as soon as a check-digit-valid code appears; retry at 960 px if none does."""
         try:
             frame = as_frame(image)
         except ImageError as exc:
             return ContainerRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return ContainerRead(text=None, confidence=0.0, valid=False, error="blank image")
-        return self.from_lines(self.engine.lines(frame))
+        best: ContainerRead | None = None
+        h, w = frame.shape[:2]
+        for side in (640, 960):
+            boxes = self.engine.detect(frame, side)
+            lines: list[TextLine] = []
+            for chunk in (boxes[:3], boxes[3:]):
+                if not chunk:
+                    continue
+                lines += self.engine.recognise_boxes(frame, chunk)
+                r = self.from_lines(lines, frame)
+                if r.valid:
+                    return r
+            if best is None or r.confidence > best.confidence:
+                best = r
+            if side >= max(h, w):
+                break
+        if not boxes and max(h, w) <= 640:
+            # A tight crop of the code can defeat the detector; read it as one line.
+            best = self.from_lines([TextLine(((0, 0), (w, 0), (w, h), (0, h)), t, sc)
+                                    for t, sc in self.engine.recognise([frame])])
+        assert best is not None
+        return best
 
     def read_many(self, frames: Iterable[np.ndarray]) -> ContainerRead:
         return vote((self.read(f) for f in frames), self.threshold, ContainerRead)
 
-    def from_lines(self, lines: Sequence[TextLine]) -> ContainerRead:
+    def from_lines(self, lines: Sequence[TextLine], frame: np.ndarray | None = None) -> ContainerRead:
+        """Best code among the lines; with `frame`, a 10-character owner+serial line also gets
+        its boxed check digit probed (see checkbox.py)."""
         size_type = next((s for ln in lines if _SIZE_TYPE.match(s := _ALNUM.sub("", ln.text.upper()))), None)
+        cands = candidates(lines, max_parts=4)
+        if frame is not None:
+            cands += self._with_check_digit(frame, lines)
         best: tuple[str, float, str] | None = None
         near: tuple[str, float] | None = None  # 11 chars of the right shape but failing the check
-        for text, score in candidates(lines, max_parts=4):
-            flat = _ALNUM.sub("", text.upper())
+        for text, score in cands:
+            flat = _ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
             code = normalise(flat)
             if code is not None:
                 if best is None or score > best[1]:
@@ -76,3 +109,19 @@ class ContainerReader:
             # A check-digit failure is never passed on as a code: the officer keys it.
             return ContainerRead(text=None, confidence=near[1], valid=False, raw=near[0], size_type=size_type)
         return ContainerRead(text=None, confidence=0.0, valid=False, size_type=size_type)
+
+    def _with_check_digit(self, frame: np.ndarray, lines: Sequence[TextLine]) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        for row in row_groups(lines):
+            for i in range(len(row)):
+                text, score = "", 1.0
+                for j in range(i, min(i + 3, len(row))):
+                    text += row[j].text
+                    score = min(score, row[j].score)
+                    flat = _ALNUM.sub("", text.upper())
+                    # 11 characters too: the boxed digit is often misread (7 -> Z) and fails.
+                    if len(flat) in (10, 11) and _OWNER_SERIAL.match(flat[:10]):
+                        digit = read_boxed_digit(self.engine, frame, row[j])
+                        if digit is not None:
+                            out.append((f"{flat[:10]} [{digit[0]}]", min(score, digit[1])))
+        return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import cv2
 import numpy as np
 
 
@@ -45,25 +46,48 @@ class TextLine:
 
 
 class OcrEngine:
-    """Thread-safe wrapper: `lines()` = detect + recognise, `recognise()` = crops only."""
+    """Thread-safe PP-OCR: detect on a downscaled frame, recognise crops cut from full resolution.
 
-    def __init__(self, det_side: int = 960) -> None:
+    RapidOCR's own "max" limit silently raises the detector size to 960+ px, so we resize
+    ourselves: at 480-640 px a 1280x720 frame detects plate/code text in ~25-90 ms instead of
+    ~190 ms, and the crops keep full-resolution pixels for the recogniser."""
+
+    def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR  # heavy import, deferred until first use
 
-        # limit_type "max" caps the long side: the default ("min", 736) would upscale a
-        # 1280x720 frame to 1308x736 and triple detector time for no gain on plate-sized text.
-        self._ocr: Any = RapidOCR(
-            det_limit_side_len=det_side, det_limit_type="max", use_cls=False, print_verbose=False
-        )
+        # limit_type "max" leaves our pre-resized image alone ("min" would upscale it to 736 px).
+        self._ocr: Any = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
         self._lock = threading.Lock()
 
-    def lines(self, image: np.ndarray, min_score: float = 0.3) -> list[TextLine]:
+    def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
+        """Text boxes (4x2 float32, frame pixels), largest text first."""
+        h, w = image.shape[:2]
+        scale = min(1.0, side / max(h, w))
+        small = image if scale == 1.0 else cv2.resize(
+            image, (max(int(w * scale), 32), max(int(h * scale), 32)), interpolation=cv2.INTER_AREA
+        )
+        sy, sx = h / small.shape[0], w / small.shape[1]
         with self._lock:
-            result, _ = self._ocr(image, use_cls=False, text_score=min_score)
-        out: list[TextLine] = []
-        for box, text, score in result or []:
-            out.append(TextLine(tuple((float(x), float(y)) for x, y in box), str(text), float(score)))
+            boxes, _ = self._ocr.text_det(small)
+        if boxes is None:
+            return []
+        out = [np.float32(b) * np.float32([sx, sy]) for b in boxes]
+        out.sort(key=_box_height, reverse=True)
         return out
+
+    def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray]) -> list[TextLine]:
+        if not boxes:
+            return []
+        with self._lock:
+            crops = self._ocr.get_crop_img_list(image, [b.copy() for b in boxes])
+            res, _ = self._ocr.text_rec(crops)
+        return [
+            TextLine(tuple((float(x), float(y)) for x, y in b), str(t), float(sc))
+            for b, (t, sc) in zip(boxes, res, strict=True)
+        ]
+
+    def lines(self, image: np.ndarray, side: int = 640) -> list[TextLine]:
+        return self.recognise_boxes(image, self.detect(image, side))
 
     def recognise(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
         """Recognition only, for crops already cut to one text line."""
@@ -72,6 +96,10 @@ class OcrEngine:
         with self._lock:
             res, _ = self._ocr.text_rec(crops)
         return [(str(t), float(s)) for t, s in res]
+
+
+def _box_height(box: np.ndarray) -> float:
+    return float(box[:, 1].max() - box[:, 1].min())
 
 
 @lru_cache(maxsize=1)

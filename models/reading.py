@@ -6,8 +6,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
-from kakou.models.ocr import TextLine
 from pydantic import BaseModel, ConfigDict
+
+from kakou.models.ocr import TextLine
 
 
 class Read(BaseModel):
@@ -64,7 +65,7 @@ def candidates(
         for top in lines:
             for low in lines:
                 overlap = min(top.x1, low.x1) - max(top.x0, low.x0)
-                below = 0 <= low.y0 - top.y1 < 0.8 * low.height
+                below = -0.3 * low.height <= low.y0 - top.y1 < 0.8 * low.height
                 if top is not low and below and overlap > 0.5 * (top.x1 - top.x0) and top.height < low.height:
                     out.append((top.text + low.text, min(top.score, low.score)))
     return out

@@ -3,6 +3,7 @@
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from kakou.models.container import check_digit, format_code, is_valid, make_code, normalise
 
 
