@@ -57,27 +57,28 @@ class ContainerReader:
             return ContainerRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return ContainerRead(text=None, confidence=0.0, valid=False, error="blank image")
-        best: ContainerRead | None = None
         h, w = frame.shape[:2]
+        best = ContainerRead(text=None, confidence=0.0, valid=False)
+        any_boxes = False
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
+            any_boxes = any_boxes or bool(boxes)
             lines: list[TextLine] = []
-            for chunk in (boxes[:3], boxes[3:]):
+            for chunk in (boxes[:2], boxes[2:]):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
                 r = self.from_lines(lines, frame)
                 if r.valid:
                     return r
-            if best is None or r.confidence > best.confidence:
-                best = r
+                if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                    best = r
             if side >= max(h, w):
-                break
-        if not boxes and max(h, w) <= 640:
+                break  # already at full resolution
+        if not any_boxes and max(h, w) <= 640:
             # A tight crop of the code can defeat the detector; read it as one line.
-            best = self.from_lines([TextLine(((0, 0), (w, 0), (w, h), (0, h)), t, sc)
-                                    for t, sc in self.engine.recognise([frame])])
-        assert best is not None
+            ((t, sc),) = self.engine.recognise([frame])
+            best = self.from_lines([TextLine(((0, 0), (w, 0), (w, h), (0, h)), t, sc)])
         return best
 
     def read_many(self, frames: Iterable[np.ndarray]) -> ContainerRead:

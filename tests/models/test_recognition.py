@@ -1,0 +1,121 @@
+"""End-to-end reads of simulator-rendered frames, bad images, voting and the CLI."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kakou.cli_recognize import main
+from kakou.models.container import ContainerRead, ContainerReader
+from kakou.models.plate import PlateRead, PlateReader
+from kakou.models.reading import vote
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+
+
+@pytest.fixture(scope="module")
+def plates() -> PlateReader:
+    return PlateReader()
+
+
+@pytest.fixture(scope="module")
+def containers() -> ContainerReader:
+    return ContainerReader()
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "seed"),
+    [
+        ("blue", "粤B12345", None),
+        ("yellow", "京A8F3K2", 11),
+        ("green", "沪AD12345", 12),
+        ("double_yellow", "鲁Q7N521", 13),
+        ("latin", "AB1234", 14),
+    ],
+)
+def test_reads_each_plate_kind(plates: PlateReader, kind: str, text: str, seed: int | None) -> None:
+    r = plates.read(render_plate_scene(text, kind, seed=seed))
+    assert (r.text, r.valid) == (text, True)
+    assert r.confidence >= plates.threshold
+
+
+@pytest.mark.parametrize(("code", "seed"), [("CSQU3054383", None), ("MSKU1234565", 21)])
+def test_reads_container_code_with_boxed_check_digit(
+    containers: ContainerReader, code: str, seed: int | None
+) -> None:
+    r = containers.read(render_container_scene(code, seed=seed))
+    assert (r.text, r.valid, r.size_type) == (code, True, "45G1")
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((720, 1280, 3), np.uint8),  # lens cap
+        np.full((720, 1280), 200, np.uint8),  # blank grey, single channel
+        np.zeros((4, 4, 3), np.uint8),  # tiny
+        np.zeros((0, 0, 3), np.uint8),  # empty
+        np.zeros((10, 10, 10, 3), np.uint8),  # wrong shape
+        "not an image",
+    ],
+)
+def test_bad_images_give_a_reason_not_an_exception(
+    plates: PlateReader, containers: ContainerReader, image: object
+) -> None:
+    for reader in (plates, containers):
+        r = reader.read(image)  # type: ignore[arg-type]
+        assert r.text is None and not r.valid and r.error
+
+
+def test_noise_frame_is_not_a_valid_read(containers: ContainerReader) -> None:
+    noise = np.random.default_rng(0).integers(0, 256, (360, 640, 3), dtype=np.uint8)
+    r = containers.read(noise)
+    assert not r.valid and r.text is None
+
+
+def test_huge_frame_is_downscaled_and_read(plates: PlateReader) -> None:
+    r = plates.read(render_plate_scene("浙A12345", "blue", width=3840, height=2160))
+    assert r.text == "浙A12345"
+
+
+def test_vote_prefers_agreement_and_sends_disagreement_to_officer() -> None:
+    a = PlateRead(text="粤B12345", confidence=0.95, valid=True)
+    b = PlateRead(text="粤B12346", confidence=0.9, valid=True)
+    none = PlateRead(text=None, confidence=0.0, valid=False, error="blank image")
+    assert vote([a, a, none], 0.8, PlateRead).text == "粤B12345"
+    split = vote([a, b], 0.8, PlateRead)
+    assert split.text is None and split.raw == "粤B12345"
+    assert vote([none], 0.8, PlateRead).error == "blank image"
+    assert vote([], 0.8, ContainerRead).text is None
+
+
+def test_read_many(plates: PlateReader) -> None:
+    frames = [render_plate_scene("皖K9M321", "yellow", seed=s) for s in (31, 32)]
+    frames.append(np.zeros((8, 8, 3), np.uint8))  # a broken frame does not spoil the vote
+    r = plates.read_many(frames)
+    assert r.text == "皖K9M321" and r.valid
+
+
+def test_cli_prints_one_json_line_per_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "c.jpg"
+    good.write_bytes(encode_jpeg(render_container_scene("CSQU3054383")))
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8 truncated")
+    assert main(["recognize", "container", str(good), str(bad), str(tmp_path / "missing.jpg")]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["file"] for x in lines] == [str(good), str(bad), str(tmp_path / "missing.jpg")]
+    assert lines[0]["text"] == "CSQU3054383" and lines[0]["valid"] is True
+    assert all("error" in x and x["text"] is None for x in lines[1:])
+
+
+def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
+    bad = tmp_path / "x.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
+    proc = subprocess.run(
+        [sys.executable, "-m", "kakou.cli_recognize", "recognize", "plate", str(bad)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 1
+    line = json.loads(proc.stdout)
+    assert line["file"] == str(bad) and line["text"] is None and "error" in line
