@@ -142,6 +142,7 @@ class CardReaderDriver(FramedSerialDevice):
             config.serial,
             backoff=config.backoff,
             silence_timeout_s=config.heartbeat_timeout_s,
+            max_frame_len=2 + 2 + 32,  # ADDR, CMD, antenna, RSSI and the longest tag id
             clock=clock,
         )
         self.config = config

@@ -125,11 +125,11 @@ class DisplayDriver(FramedSerialDevice):
                     await self.link.write(frame)
                     async with asyncio.timeout(self.config.ack_timeout_s):
                         reply = await self._reply
+                except TimeoutError:  # before OSError, of which it is a subclass
+                    last = f"no ACK within {self.config.ack_timeout_s:g}s"
+                    continue
                 except (ConnectionError, OSError) as e:
                     last = f"write failed: {e}"
-                    continue
-                except TimeoutError:
-                    last = f"no ACK within {self.config.ack_timeout_s:g}s"
                     continue
                 if reply.cmd == CMD_ACK and reply.data[:1] == bytes((cmd,)):
                     self.status.set("online", "acknowledged")

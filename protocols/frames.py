@@ -74,13 +74,24 @@ class FrameParser:
     byte, so a good frame hidden behind garbage or a truncated frame is still found.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_len: int = MAX_LEN) -> None:
+        # A device whose frames are known to be short passes a small max_len, so a corrupted
+        # length byte is rejected at once instead of making the parser wait for a kilobyte.
+        self.max_len = min(max_len, MAX_LEN)
         self._buf = bytearray()
         self.stats = ParseStats()
+        self._in_garbage = False
 
     @property
     def pending(self) -> int:
         return len(self._buf)
+
+    @property
+    def pending_frame_len(self) -> int:
+        """Total length of the partial frame being waited for (0 if not known yet)."""
+        if len(self._buf) < 3:
+            return 0
+        return int.from_bytes(self._buf[1:3], "big") + _OVERHEAD
 
     def feed(self, data: bytes) -> list[Frame]:
         self._buf += data
@@ -90,14 +101,17 @@ class FrameParser:
             start = buf.find(STX)
             if start != 0:
                 dropped = len(buf) if start < 0 else start
-                self.stats.error("garbage")
+                if not self._in_garbage:  # one error per run of garbage, however it is chunked
+                    self.stats.error("garbage")
+                self._in_garbage = start < 0
                 self.stats.discarded_bytes += dropped
                 del buf[:dropped]
                 continue
+            self._in_garbage = False
             if len(buf) < 3:
                 break
             length = int.from_bytes(buf[1:3], "big")
-            if length < 2 or length > MAX_LEN:
+            if length < 2 or length > self.max_len:
                 self._skip("bad_length")
                 continue
             total = length + _OVERHEAD

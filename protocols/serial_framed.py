@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Self
 
-from kakou.protocols.frames import Frame, FrameParser
+from kakou.protocols.frames import MAX_LEN, Frame, FrameParser
 from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
 
 
@@ -25,9 +25,10 @@ class FramedSerialDevice:
         backoff: Backoff,
         silence_timeout_s: float | None,
         resync_after_s: float = 0.2,
+        max_frame_len: int = MAX_LEN,
         clock: Callable[[], float],
     ) -> None:
-        self.parser = FrameParser()
+        self.parser = FrameParser(max_frame_len)
         self.status = StatusTracker(name)
         self.link = SerialLink(
             serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=backoff
@@ -75,17 +76,26 @@ class FramedSerialDevice:
 
     def _on_bytes(self, data: bytes) -> None:
         self._dispatch(self.parser.feed(data))
-        if self._resync_timer:
-            self._resync_timer.cancel()
-            self._resync_timer = None
-        if self.parser.pending:
-            self._resync_timer = asyncio.get_running_loop().call_later(self._resync_after_s, self._resync)
+        self._arm_resync_timer()
+
+    def _arm_resync_timer(self) -> None:
+        # The deadline runs from when a partial frame starts waiting, not from the last byte:
+        # otherwise a steady heartbeat would keep a bogus length pending forever.
+        if not self.parser.pending:
+            if self._resync_timer:
+                self._resync_timer.cancel()
+                self._resync_timer = None
+            return
+        if self._resync_timer is None:
+            wire_s = self.parser.pending_frame_len * 10 / self.link.settings.baudrate  # 10 bits a byte
+            self._resync_timer = asyncio.get_running_loop().call_later(
+                self._resync_after_s + wire_s, self._resync
+            )
 
     def _resync(self) -> None:
         self._resync_timer = None
         self._dispatch(self.parser.resync())
-        if self.parser.pending:
-            self._resync_timer = asyncio.get_running_loop().call_later(self._resync_after_s, self._resync)
+        self._arm_resync_timer()
 
     def _dispatch(self, frames: list[Frame]) -> None:
         for frame in frames:

@@ -189,6 +189,7 @@ class _FixedFrameParser:
         self.unit: Unit = unit
         self.stats = ParseStats()
         self._buf = bytearray()
+        self._in_garbage = False
 
     def feed(self, data: bytes) -> list[WeightFrame]:
         self._buf += data
@@ -198,10 +199,13 @@ class _FixedFrameParser:
             start = buf.find(STX)
             if start != 0:
                 dropped = len(buf) if start < 0 else start
-                self.stats.error("garbage")
+                if not self._in_garbage:  # one error per run of garbage, however it is chunked
+                    self.stats.error("garbage")
+                self._in_garbage = start < 0
                 self.stats.discarded_bytes += dropped
                 del buf[:dropped]
                 continue
+            self._in_garbage = False
             if len(buf) < self.length:
                 break
             result = self._decode(bytes(buf[: self.length]))
