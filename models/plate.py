@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from kakou.models.imageio import ImageError, as_frame, is_blank
-from kakou.models.ocr import OcrEngine, shared_engine
+from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
     DEFAULT_LATIN_PATTERNS,
     clean,
@@ -61,7 +61,13 @@ class PlateReader:
             if best.valid:
                 return best
         for side in (480, 960):
-            r = self._best(candidates(self.engine.lines(frame, side), max_parts=3, stacked=True))
+            lines = self.engine.lines(frame, side)
+            cands = candidates(lines, max_parts=3, stacked=True)
+            r = self._best(cands)
+            if not r.valid or r.kind == "latin":
+                # The lower row of a double-row plate alone can look like a Latin plate; if a
+                # province row sits above it, the Chinese reading wins.
+                r = self._best(cands + self._upper_rows(frame, lines))
             if r.valid:
                 return r
             best = r if best is None or r.confidence > best.confidence else best
@@ -72,6 +78,22 @@ class PlateReader:
 
     def read_many(self, frames: Iterable[np.ndarray]) -> PlateRead:
         return vote((self.read(f) for f in frames), self.threshold, PlateRead)
+
+    def _upper_rows(self, frame: np.ndarray, lines: list[TextLine]) -> list[tuple[str, float]]:
+        """Recognise the strip just above each 5-character line (a double-row plate's
+        province + letter row that the detector missed) and join it to the line."""
+        out: list[tuple[str, float]] = []
+        for ln in lines:
+            if len(clean(ln.text)) != 5:
+                continue
+            h, w = ln.height, ln.x1 - ln.x0
+            y0, y1 = int(max(ln.y0 - 0.85 * h, 0)), int(max(ln.y0 + 0.02 * h, 0))
+            x0, x1 = int(max(ln.x0 + 0.1 * w, 0)), int(ln.x1 - 0.1 * w)
+            if y1 - y0 < 8 or x1 - x0 < 8:
+                continue
+            ((top, score),) = self.engine.recognise([frame[y0:y1, x0:x1]])
+            out.append((top + ln.text, min(score, ln.score)))
+        return out
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]
@@ -89,9 +111,12 @@ class PlateReader:
             plate = normalise_plate(text, self.latin_patterns)
             if plate is not None:
                 # Corrections cost a little confidence: they are inferences, not readings.
-                penalty = 0.97 if plate != clean(text) else 1.0
-                if best is None or score * penalty > best[1]:
-                    best = (plate, score * penalty, text)
+                conf = score * (0.97 if plate != clean(text) else 1.0)
+                # Among confident reads the longest wins: "GE897" alone is a valid Latin plate
+                # but is only the lower row of 晋NGE897.
+                t = self.threshold
+                if best is None or _rank(plate, conf, t) > _rank(best[0], best[1], t):
+                    best = (plate, conf, text)
             elif len(clean(text)) >= 5 and (fallback is None or score > fallback[1]):
                 fallback = (text, score)
         if best is not None:
@@ -104,3 +129,7 @@ class PlateReader:
             text = clean(raw) if conf >= self.threshold else None
             return PlateRead(text=text, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
+
+
+def _rank(plate: str, conf: float, threshold: float) -> tuple[bool, int, float]:
+    return (conf >= threshold, len(plate), conf)

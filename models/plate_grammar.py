@@ -27,7 +27,7 @@ _NEW_ENERGY = re.compile(
     rf"^[{PROVINCES}][{_LETTERS}](?:[DABCEFGHJK][{_ALNUM}]\d{{4}}|\d{{5}}[DABCEFGHJK])$"
 )
 DEFAULT_LATIN_PATTERNS: tuple[str, ...] = (
-    r"[A-Z]{1,3}\d{1,4}",  # Hong Kong / Macau style, e.g. AB1234
+    r"[A-Z]{2}\d{1,4}",  # Hong Kong style, e.g. AB1234
     r"\d{4}[A-Z]{3}",  # Mongolian style, e.g. 1234УБА transliterated
 )
 
