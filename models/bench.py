@@ -38,7 +38,7 @@ def random_plate(kind: str, rng: np.random.Generator) -> str:
         return "".join(alphabet[int(i)] for i in rng.integers(len(alphabet), size=n))
 
     if kind == "latin":
-        return pick(_LETTERS, int(rng.integers(1, 3))) + pick(_DIGITS, int(rng.integers(2, 5)))
+        return pick(_LETTERS, 2) + pick(_DIGITS, int(rng.integers(2, 5)))  # matches the default pattern
     head = pick(PROVINCES) + pick(_LETTERS)
     if kind == "green":
         if rng.random() < 0.5:
