@@ -1,0 +1,78 @@
+"""Runs central: the REST API (uvicorn) and the MQTT bridge in one asyncio loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kakou.central.api import create_app
+from kakou.central.bridge import CentralBridge
+from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.service import Central
+from kakou.http_server import make_server
+from kakou.netutil import bind_tcp
+from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.signing import load_or_create_private, public_b64
+
+log = logging.getLogger(__name__)
+
+
+class CentralConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    data_dir: Path = Path("var/central")
+    db_url: str | None = None  # default: SQLite file in data_dir
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    broker: BrokerConfig = BrokerConfig()
+    share_group: str | None = None  # set to use MQTT 5 shared subscriptions across workers
+
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{(self.data_dir / 'central.db').resolve()}"
+
+    @property
+    def signing_key_path(self) -> Path:
+        return self.data_dir / "keys" / "central-signing.pem"
+
+    @property
+    def public_key_path(self) -> Path:
+        return self.data_dir / "keys" / "central-signing.pub"
+
+
+class CentralServer:
+    """Owns central's parts; `start()` binds the HTTP port (so errors surface early), `run()` serves."""
+
+    def __init__(self, cfg: CentralConfig) -> None:
+        self.cfg = cfg
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(cfg.database_url())
+        create_schema(engine)
+        self.central = Central(make_sessionmaker(engine))
+        key = load_or_create_private(cfg.signing_key_path)
+        cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
+        self.bridge = CentralBridge(self.central, cfg.broker, key, share_group=cfg.share_group)
+        self.app = create_app(self.central)
+        self.app.state.bridge = self.bridge
+        self._sock = bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://{cfg.http_host}:{self.port}"
+        self._http = make_server(self.app)
+
+    async def run(self) -> None:
+        log.info("central API on %s, database %s", self.url, self.cfg.database_url())
+        tasks = [
+            asyncio.create_task(self._http.serve(sockets=[self._sock]), name="central-http"),
+            asyncio.create_task(self.bridge.run(), name="central-mqtt"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                t.result()
+        finally:
+            self._http.should_exit = True
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,114 @@
+"""Edge node configuration: a TOML or YAML file validated by pydantic, with errors that name the key."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kakou.edge.decision import Parameters
+from kakou.protocols.modbus_io import IoMap
+from kakou.sync.mqtt import BrokerConfig
+
+
+class ConfigError(Exception):
+    """The configuration file is missing, unreadable or invalid; the message says where."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NodeSection(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    site: str = "default"
+    data_dir: Path
+
+
+class CentralSection(_Model):
+    # Central's Ed25519 public keys (base64). Several during a key rotation.
+    public_keys: list[str] = Field(default_factory=list)
+    public_key_files: list[Path] = Field(default_factory=list)
+
+
+class ModbusEndpoint(_Model):
+    url: str  # tcp://host:port
+    map: IoMap = IoMap()
+    feedback_timeout_s: float = Field(3.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _tcp_url(cls, v: str) -> str:
+        u = urlparse(v)
+        if u.scheme != "tcp" or not u.hostname or not u.port:
+            raise ValueError("must look like tcp://HOST:PORT")
+        return v
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        return urlparse(self.url).port or 502
+
+
+class CameraSection(_Model):
+    url: str
+    timeout_s: float = Field(2.0, gt=0)
+    frames: int = Field(2, ge=1, le=10)  # frames to vote over
+
+
+class LaneSection(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    direction: Literal["in", "out"]
+    lane_class: Literal["A", "B", "C"] = "A"
+    io: ModbusEndpoint
+    plate_camera: CameraSection | None = None
+    clear_timeout_s: float = Field(120.0, gt=0)
+
+
+class HttpSection(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8090, ge=0, le=65535)
+
+
+class EdgeConfig(_Model):
+    node: NodeSection
+    broker: BrokerConfig = BrokerConfig()
+    central: CentralSection = CentralSection()
+    http: HttpSection = HttpSection()
+    parameters: Parameters = Parameters()
+    lanes: list[LaneSection] = Field(min_length=1)
+
+
+def _format(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {where}: {msg}")
+    return "\n".join(lines)
+
+
+def load_config(path: Path) -> EdgeConfig:
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            raw = yaml.safe_load(text)
+        else:
+            raw = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    try:
+        return EdgeConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path} is invalid:\n{_format(exc)}") from exc

@@ -1,0 +1,175 @@
+"""The edge node's local store: SQLite in WAL mode.
+
+A pass record and its outbox entry are written in one transaction, before the barrier is
+commanded, so a kill -9 at any moment never loses a pass the lane acted on. The knowledge cache
+(release orders, control orders…) is applied strictly in version order.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kakou.sync.messages import ChangeBatch, PassRecord, ReleaseOrderData
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS knowledge (
+    kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    plate TEXT, PRIMARY KEY (kind, key));
+CREATE INDEX IF NOT EXISTS knowledge_plate ON knowledge (kind, plate);
+CREATE TABLE IF NOT EXISTS passes (
+    pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, decided_at TEXT NOT NULL,
+    record TEXT NOT NULL, inputs TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL,
+    created_at TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+class VersionGap(Exception):
+    """A change batch that does not continue from the cache's version."""
+
+    def __init__(self, have: int, batch_after: int) -> None:
+        super().__init__(f"have version {have}, batch continues from {batch_after}")
+        self.have = have
+
+
+class EdgeStore:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection shared by the node's tasks and worker threads, guarded by a lock.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # a pass acted on must survive power loss
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def _meta(self, key: str, default: int = 0) -> int:
+        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        return int(rows[0][0]) if rows else default
+
+    @staticmethod
+    def _set_meta(db: sqlite3.Connection, key: str, value: int | str) -> None:
+        db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                   (key, str(value)))
+
+    # -- knowledge cache ------------------------------------------------------------------
+    @property
+    def knowledge_version(self) -> int:
+        return self._meta("knowledge_version")
+
+    def knowledge_updated_at(self) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key = 'knowledge_updated_at'")
+        return rows[0][0] if rows else None
+
+    def apply_batch(self, batch: ChangeBatch, now: datetime) -> int:
+        """Apply a verified batch in order; return how many changes were new. Raises VersionGap."""
+        with self._tx() as db:
+            have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
+            if batch.to_version <= have:
+                return 0  # already applied: a duplicate or replay changes nothing
+            if batch.after_version > have:
+                raise VersionGap(have, batch.after_version)
+            applied = 0
+            for ch in batch.changes:
+                if ch.version <= have:
+                    continue
+                if ch.data is None:
+                    db.execute("DELETE FROM knowledge WHERE kind = ? AND key = ?", (ch.kind.value, ch.key))
+                else:
+                    plate = ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None
+                    db.execute(
+                        "INSERT INTO knowledge(kind, key, version, data, plate) VALUES(?, ?, ?, ?, ?) "
+                        "ON CONFLICT(kind, key) DO UPDATE SET version=excluded.version, data=excluded.data, "
+                        "plate=excluded.plate",
+                        (ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False), plate),
+                    )
+                applied += 1
+            self._set_meta(db, "knowledge_version", batch.to_version)
+            self._set_meta(db, "knowledge_updated_at", now.isoformat())
+            return applied
+
+    def release_orders_for(self, plate: str) -> tuple[int, list[ReleaseOrderData]]:
+        with self._lock:
+            version = self.knowledge_version
+            rows = self._query("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?", (plate,))
+        return version, [ReleaseOrderData.model_validate_json(r[0]) for r in rows]
+
+    def record_rejected(self, source: str, reason: str, now: datetime) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO rejected(at, source, reason) VALUES(?, ?, ?)", (now.isoformat(), source, reason))
+
+    def rejected(self) -> list[tuple[str, str, str]]:
+        return [tuple(r) for r in self._query("SELECT at, source, reason FROM rejected ORDER BY id")]
+
+    # -- passes and outbox ----------------------------------------------------------------
+    def record_pass(self, record: PassRecord, inputs: dict[str, Any]) -> int:
+        """Store the pass and queue it for central in one transaction; return its outbox seq."""
+        body = record.model_dump_json()
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, ?)",
+                (record.pass_id, record.lane, record.decided_at.isoformat(), body,
+                 json.dumps(inputs, ensure_ascii=False, default=str)),
+            )
+            cur = db.execute("INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)",
+                             (body, record.decided_at.isoformat()))
+            return int(cur.lastrowid or 0)
+
+    def get_pass(self, pass_id: str) -> tuple[PassRecord, dict[str, Any]] | None:
+        rows = self._query("SELECT record, inputs FROM passes WHERE pass_id = ?", (pass_id,))
+        if not rows:
+            return None
+        return PassRecord.model_validate_json(rows[0][0]), json.loads(rows[0][1])
+
+    def list_passes(self, limit: int = 50) -> list[PassRecord]:
+        rows = self._query("SELECT record FROM passes ORDER BY decided_at DESC LIMIT ?", (limit,))
+        return [PassRecord.model_validate_json(r[0]) for r in rows]
+
+    def unacked(self, after_seq: int, limit: int) -> list[tuple[int, str, str]]:
+        return [tuple(r) for r in self._query(
+            "SELECT seq, kind, body FROM outbox WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit))]
+
+    @property
+    def acked_seq(self) -> int:
+        return self._meta("acked_seq")
+
+    def mark_acked(self, high_water: int) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE outbox SET acked = 1 WHERE seq <= ? AND acked = 0", (high_water,))
+            current = int((db.execute("SELECT value FROM meta WHERE key='acked_seq'").fetchone() or (0,))[0])
+            self._set_meta(db, "acked_seq", max(current, high_water))
+
+    def outbox_counts(self) -> dict[str, int]:
+        rows = self._query("SELECT acked, COUNT(*) FROM outbox GROUP BY acked")
+        counts = dict(rows)
+        return {"queued": counts.get(0, 0), "acknowledged": counts.get(1, 0)}

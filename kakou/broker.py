@@ -1,0 +1,107 @@
+"""The MQTT broker for the demo and tests: Mosquitto when installed, else embedded amqtt."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import shutil
+import socket
+from importlib import resources
+from pathlib import Path
+
+from kakou.netutil import ensure_free
+
+log = logging.getLogger(__name__)
+
+
+def mosquitto_binary() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
+
+
+def render_config(template: str, port: int, data_dir: Path) -> str:
+    text = resources.files("kakou.deploy").joinpath(f"mosquitto/{template}").read_text()
+    return text.format(port=port, data_dir=data_dir.resolve(), user=getpass.getuser())
+
+
+async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            _r, w = await asyncio.open_connection(host, port)
+            w.close()
+            return
+        except OSError:
+            if loop.time() > deadline:
+                raise TimeoutError(f"broker did not start listening on {host}:{port}") from None
+            await asyncio.sleep(0.05)
+
+
+class MosquittoBroker:
+    """A Mosquitto process of our own, on our config (not the system service)."""
+
+    kind = "mosquitto"
+
+    def __init__(self, port: int, data_dir: Path, template: str = "dev.conf",
+                 extra_config: str = "") -> None:
+        self.port = port
+        self.data_dir = data_dir
+        self.template = template
+        self.extra_config = extra_config
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        ensure_free("127.0.0.1", self.port, "MQTT broker")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        conf = self.data_dir / "mosquitto.conf"
+        conf.write_text(render_config(self.template, self.port, self.data_dir) + self.extra_config)
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+        self.proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf),
+                                                         stdout=asyncio.subprocess.DEVNULL)
+        await wait_listening("127.0.0.1", self.port)
+        log.info("mosquitto on 127.0.0.1:%s (pid %s)", self.port, self.proc.pid)
+
+    async def stop(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
+
+
+class EmbeddedBroker:
+    """amqtt in-process: enough for a demo on a machine without Mosquitto (MQTT 3.1.1 only)."""
+
+    kind = "amqtt (embedded)"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._broker = None
+
+    async def start(self) -> None:
+        from amqtt.broker import Broker
+
+        ensure_free("127.0.0.1", self.port, "MQTT broker")
+        self._broker = Broker({
+            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+        })
+        await self._broker.start()
+
+    async def stop(self) -> None:
+        if self._broker:
+            await self._broker.shutdown()
+
+
+def pick_broker(port: int, data_dir: Path, prefer_embedded: bool = False) -> MosquittoBroker | EmbeddedBroker:
+    if not prefer_embedded and mosquitto_binary():
+        return MosquittoBroker(port, data_dir)
+    return EmbeddedBroker(port)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0

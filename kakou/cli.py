@@ -1,0 +1,159 @@
+"""The `kakou` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import kakou
+from kakou import logs
+from kakou.netutil import PortInUse
+
+
+def _run(coro) -> int:  # type: ignore[no-untyped-def]
+    async def main() -> int:
+        # SIGTERM (systemd stop, `timeout`) shuts down like Ctrl-C: every task is cancelled.
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        try:
+            return await coro or 0
+        except asyncio.CancelledError:
+            return 143
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        return 130
+    except PortInUse as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kakou.demo import DemoPorts, run_demo
+
+    ports = DemoPorts(mqtt=args.mqtt_port, central=args.central_port, edge=args.edge_port)
+    return _run(run_demo(Path(args.data_dir), ports, args.embedded_broker, args.trucks, args.interval))
+
+
+def cmd_central_serve(args: argparse.Namespace) -> int:
+    from kakou.central.server import CentralConfig, CentralServer
+    from kakou.sync.mqtt import BrokerConfig
+
+    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url, http_host=args.host,
+                        http_port=args.port, broker=BrokerConfig(host=args.mqtt_host, port=args.mqtt_port,
+                                                                 username=args.mqtt_user,
+                                                                 password=args.mqtt_password,
+                                                                 mqtt5=bool(args.share_group)),
+                        share_group=args.share_group)
+
+    async def serve() -> None:
+        server = CentralServer(cfg)
+        print(f"central API on {server.url}/api/v1 (OpenAPI {server.url}/docs)", flush=True)
+        await server.run()
+
+    return _run(serve())
+
+
+def cmd_edge_run(args: argparse.Namespace) -> int:
+    from kakou.edge.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(Path(args.config))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> None:
+        from kakou.edge.node import EdgeNode
+
+        node = EdgeNode(cfg)
+        print(f"edge node {node.id}: lane API on {node.url}/api/v1/status", flush=True)
+        await node.run()
+
+    return _run(run())
+
+
+def cmd_sim_lane(args: argparse.Namespace) -> int:
+    from kakou.sim.camera_sim import CameraSim
+    from kakou.sim.io_sim import LaneIoSim
+
+    async def run() -> None:
+        io, cam = LaneIoSim(port=args.modbus_port), CameraSim(port=args.camera_port)
+        with contextlib.suppress(OSError):
+            await io.start()
+        if io.port == 0:
+            raise PortInUse("127.0.0.1", args.modbus_port, "lane I/O simulator")
+        try:
+            await cam.start()
+        except OSError as exc:
+            raise PortInUse("127.0.0.1", args.camera_port, "camera simulator") from exc
+        print(f"lane I/O simulator: modbus tcp://127.0.0.1:{io.port}\ncamera simulator: {cam.url}", flush=True)
+        await asyncio.Event().wait()
+
+    return _run(run())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kakou", description="Edge-first customs checkpoint (卡口) system.")
+    p.add_argument("--version", action="version", version=f"kakou {kakou.__version__}")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="run broker, central, one edge lane and simulated trucks")
+    d.add_argument("--data-dir", default="var/demo", help="wiped and recreated at start (default %(default)s)")
+    d.add_argument("--mqtt-port", type=int, default=18830)
+    d.add_argument("--central-port", type=int, default=8080)
+    d.add_argument("--edge-port", type=int, default=8090)
+    d.add_argument("--embedded-broker", action="store_true", help="use amqtt even if mosquitto is installed")
+    d.add_argument("--trucks", type=int, default=None, help="stop after N trucks (default: run until Ctrl-C)")
+    d.add_argument("--interval", type=float, default=5.0, help="seconds between trucks")
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("central", help="the central service").add_subparsers(dest="sub", required=True)
+    cs = c.add_parser("serve", help="serve the central API and MQTT ingest")
+    cs.add_argument("--data-dir", default="var/central")
+    cs.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+    cs.add_argument("--host", default="127.0.0.1")
+    cs.add_argument("--port", type=int, default=8080)
+    cs.add_argument("--mqtt-host", default="127.0.0.1")
+    cs.add_argument("--mqtt-port", type=int, default=1883)
+    cs.add_argument("--mqtt-user", default=None)
+    cs.add_argument("--mqtt-password", default=None)
+    cs.add_argument("--share-group", default=None, help="MQTT 5 shared-subscription group for scale-out")
+    cs.set_defaults(func=cmd_central_serve)
+
+    e = sub.add_parser("edge", help="the edge node").add_subparsers(dest="sub", required=True)
+    er = e.add_parser("run", help="run an edge node from a TOML or YAML config file")
+    er.add_argument("--config", required=True, help="path to the node's config (.toml or .yaml)")
+    er.set_defaults(func=cmd_edge_run)
+
+    s = sub.add_parser("sim", help="device simulators").add_subparsers(dest="sub", required=True)
+    sl = s.add_parser("lane", help="a lane's Modbus I/O module and plate camera")
+    sl.add_argument("--modbus-port", type=int, default=15020)
+    sl.add_argument("--camera-port", type=int, default=18081)
+    sl.set_defaults(func=cmd_sim_lane)
+
+    for name in ("cli_probe", "cli_recognize"):
+        try:
+            module = __import__(f"kakou.{name}", fromlist=["register"])
+        except ImportError:
+            continue
+        module.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.setup(args.log_level)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

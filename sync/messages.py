@@ -1,0 +1,123 @@
+"""Wire contracts between edge and central. Everything on MQTT is one of these, as JSON.
+
+Every uplink message is wrapped in an `Envelope` with the node's own monotonically increasing
+sequence number; central stores on (node, seq) idempotently and acknowledges a high-water mark.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Outcome(StrEnum):
+    RELEASE = "release"
+    OFFICER = "officer"  # hold for an officer at the lane
+    INSPECTION = "inspection"
+
+
+class PassRecord(Strict):
+    """One vehicle's pass through a lane, with what the decision was based on."""
+
+    pass_id: str
+    node: str
+    lane: str
+    direction: Literal["in", "out"]
+    started_at: datetime
+    decided_at: datetime
+    plate: str | None
+    plate_confidence: float
+    containers: list[str] = Field(default_factory=list)
+    gross_kg: float | None = None
+    outcome: Outcome
+    reasons: list[str]
+    release_order: str | None = None
+    knowledge_version: int
+    opens_barrier: bool  # the decision commanded the barrier open
+
+
+class Envelope(Strict):
+    """Uplink wrapper: (node, seq) is the idempotency key at central."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    node: str
+    seq: int = Field(ge=1)
+    kind: Literal["pass"]
+    sent_at: datetime
+    body: PassRecord
+
+
+class Ack(Strict):
+    """Central → edge: every seq ≤ high_water from this node is stored."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    node: str
+    high_water: int = Field(ge=0)
+
+
+class SyncRequest(Strict):
+    """Edge → central: send me changes after `after_version` (gap or start-up)."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    node: str
+    after_version: int = Field(ge=0)
+
+
+class NodeStatus(Strict):
+    """Retained presence on topics.status(node); the MQTT last will publishes online=False."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    online: bool
+    knowledge_version: int = Field(0, ge=0)
+
+
+class ChangeKind(StrEnum):
+    RELEASE_ORDER = "release_order"
+    CONTROL_ORDER = "control_order"
+
+
+class Change(Strict):
+    """One entry of central's ordered change log. `data` None means the key was withdrawn."""
+
+    version: int = Field(ge=1)
+    kind: ChangeKind
+    key: str
+    data: dict[str, Any] | None
+
+
+class ChangeBatch(Strict):
+    """A contiguous run of changes (after_version, to_version], signed by central."""
+
+    v: Literal[1] = PROTOCOL_VERSION
+    after_version: int = Field(ge=0)
+    to_version: int = Field(ge=0)
+    issued_at: datetime
+    changes: list[Change]
+    key_id: str = ""
+    signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
+
+    def signing_bytes(self) -> bytes:
+        body = self.model_dump(mode="json", exclude={"signature"})
+        return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class ReleaseOrderData(Strict):
+    """What the lane needs of a release order (核放单)."""
+
+    order_no: str
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    direction: Literal["in", "out"]
+    valid_from: datetime
+    valid_until: datetime
+    declared_gross_kg: float | None = None

@@ -1,0 +1,74 @@
+"""Connection settings and a reconnecting session loop shared by edge and central."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiomqtt
+from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+
+class BrokerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    tls_ca: Path | None = None  # production: verify the broker against this CA
+    mqtt5: bool = False  # needed for $share shared subscriptions on some brokers
+    keepalive: int = Field(30, ge=5)
+
+
+def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+    tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None
+    protocol = aiomqtt.ProtocolVersion.V5 if cfg.mqtt5 else aiomqtt.ProtocolVersion.V311
+    return aiomqtt.Client(
+        cfg.host,
+        cfg.port,
+        username=cfg.username,
+        password=cfg.password,
+        identifier=identifier,
+        protocol=protocol,
+        will=will,
+        # Persistent session: the broker queues QoS 1 messages for us while we are away.
+        clean_session=False if protocol is aiomqtt.ProtocolVersion.V311 else None,
+        keepalive=cfg.keepalive,
+        tls_context=tls,
+        timeout=10,
+    )
+
+
+Session = Callable[[aiomqtt.Client], Awaitable[None]]
+
+
+async def run_forever(
+    make: Callable[[], aiomqtt.Client],
+    session: Session,
+    name: str,
+    on_state: Callable[[bool], None] | None = None,
+    max_backoff: float = 10.0,
+) -> None:
+    """Run `session` on a connected client; reconnect with capped exponential back-off."""
+    backoff = 0.2
+    while True:
+        try:
+            async with make() as client:
+                backoff = 0.2
+                if on_state:
+                    on_state(True)
+                log.info("mqtt connected", extra={"component": name})
+                await session(client)
+        except aiomqtt.MqttError as exc:
+            log.warning("mqtt link down: %s; retrying in %.1fs", exc, backoff, extra={"component": name})
+        finally:
+            if on_state:
+                on_state(False)
+        await asyncio.sleep(backoff)
+        backoff = min(backoff * 2, max_backoff)
