@@ -10,6 +10,7 @@ import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
+from kakou.central import changelog, ingest
 from kakou.central.service import Central
 from kakou.sync import topics
 from kakou.sync.messages import Ack, Envelope, NodeStatus, SyncRequest
@@ -47,7 +48,7 @@ class CentralBridge:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._published = await asyncio.to_thread(self.central.latest_version)
+        self._published = await asyncio.to_thread(changelog.latest_version, self.central)
 
         def state(up: bool) -> None:
             (self.connected.set if up else self.connected.clear)()
@@ -71,7 +72,7 @@ class CentralBridge:
             await self._changed.wait()
             self._changed.clear()
             while True:
-                batch = await asyncio.to_thread(self.central.changes_after, self._published)
+                batch = await asyncio.to_thread(changelog.changes_after, self.central, self._published)
                 if not batch.changes:
                     break
                 signed = sign(batch, self.key)
@@ -87,19 +88,19 @@ class CentralBridge:
                 env = Envelope.model_validate_json(payload)
                 if env.node != node:
                     return self._reject("node mismatch", topic, f"envelope says {env.node!r}")
-                high_water = await asyncio.to_thread(self.central.ingest_pass, env)
+                high_water = await asyncio.to_thread(ingest.ingest_pass, self.central, env)
                 ack = Ack(node=env.node, high_water=high_water)
                 await client.publish(topics.down(env.node, topics.ACK), ack.model_dump_json(), qos=1)
             elif topic.endswith("/" + topics.SYNC_REQUEST):
                 req = SyncRequest.model_validate_json(payload)
                 if req.node != node:
                     return self._reject("node mismatch", topic, f"request says {req.node!r}")
-                batch = await asyncio.to_thread(self.central.changes_after, req.after_version)
+                batch = await asyncio.to_thread(changelog.changes_after, self.central, req.after_version)
                 signed = sign(batch, self.key)
                 await client.publish(topics.down(req.node, topics.CHANGES), signed.model_dump_json(), qos=1)
             elif node and topic == topics.status(node):
                 st = NodeStatus.model_validate_json(payload)
-                await asyncio.to_thread(self.central.set_presence, node, st.online, st.knowledge_version)
+                await asyncio.to_thread(ingest.set_presence, self.central, node, st.online, st.knowledge_version)
         except (ValidationError, ValueError) as exc:
             self._reject("malformed", topic, str(exc).splitlines()[0])
 

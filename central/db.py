@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, Float, Integer, String, UniqueConstraint, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -15,61 +15,6 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime(timezone=True)}
-
-
-class ReleaseOrderRow(Base):
-    __tablename__ = "release_orders"
-
-    order_no: Mapped[str] = mapped_column(String(40), primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16), index=True)
-    containers: Mapped[list[str]]
-    direction: Mapped[str] = mapped_column(String(3))
-    valid_from: Mapped[datetime]
-    valid_until: Mapped[datetime]
-    declared_gross_kg: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(12), default="active")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class ChangeRow(Base):
-    """The ordered change log that flows down to the edges; version is the global order."""
-
-    __tablename__ = "changes"
-
-    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(24))
-    key: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class PassRow(Base):
-    __tablename__ = "passes"
-    __table_args__ = (UniqueConstraint("node", "seq", name="uq_pass_node_seq"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    node: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int]
-    pass_id: Mapped[str] = mapped_column(String(64), unique=True)
-    lane: Mapped[str] = mapped_column(String(64))
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
-    outcome: Mapped[str] = mapped_column(String(12))
-    decided_at: Mapped[datetime] = mapped_column(index=True)
-    record: Mapped[dict[str, Any]]
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class NodeRow(Base):
-    """Per-node uplink high-water mark (contiguous seqs stored) and presence."""
-
-    __tablename__ = "nodes"
-
-    node: Mapped[str] = mapped_column(String(64), primary_key=True)
-    high_water: Mapped[int] = mapped_column(Integer, default=0)
-    online: Mapped[bool] = mapped_column(default=False)
-    last_seen: Mapped[datetime | None]
-    knowledge_version: Mapped[int] = mapped_column(Integer, default=0)
-    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # redeliveries absorbed
 
 
 def make_engine(url: str) -> Engine:
@@ -93,4 +38,7 @@ def make_sessionmaker(engine: Engine) -> sessionmaker:
 
 
 def create_schema(engine: Engine) -> None:
+    # Importing the table modules registers their tables on Base.metadata.
+    from kakou.central import tables, tables_sync  # noqa: F401
+
     Base.metadata.create_all(engine)

@@ -58,7 +58,7 @@ class EdgeStore:
             self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def tx(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -68,12 +68,12 @@ class EdgeStore:
                 raise
             self._db.execute("COMMIT")
 
-    def _query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    def query(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
     def _meta(self, key: str, default: int = 0) -> int:
-        rows = self._query("SELECT value FROM meta WHERE key = ?", (key,))
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return int(rows[0][0]) if rows else default
 
     @staticmethod
@@ -87,12 +87,12 @@ class EdgeStore:
         return self._meta("knowledge_version")
 
     def knowledge_updated_at(self) -> str | None:
-        rows = self._query("SELECT value FROM meta WHERE key = 'knowledge_updated_at'")
+        rows = self.query("SELECT value FROM meta WHERE key = 'knowledge_updated_at'")
         return rows[0][0] if rows else None
 
     def apply_batch(self, batch: ChangeBatch, now: datetime) -> int:
         """Apply a verified batch in order; return how many changes were new. Raises VersionGap."""
-        with self._tx() as db:
+        with self.tx() as db:
             have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
             if batch.to_version <= have:
                 return 0  # already applied: a duplicate or replay changes nothing
@@ -120,21 +120,21 @@ class EdgeStore:
     def release_orders_for(self, plate: str) -> tuple[int, list[ReleaseOrderData]]:
         with self._lock:
             version = self.knowledge_version
-            rows = self._query("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?", (plate,))
+            rows = self.query("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?", (plate,))
         return version, [ReleaseOrderData.model_validate_json(r[0]) for r in rows]
 
     def record_rejected(self, source: str, reason: str, now: datetime) -> None:
-        with self._tx() as db:
+        with self.tx() as db:
             db.execute("INSERT INTO rejected(at, source, reason) VALUES(?, ?, ?)", (now.isoformat(), source, reason))
 
     def rejected(self) -> list[tuple[str, str, str]]:
-        return [tuple(r) for r in self._query("SELECT at, source, reason FROM rejected ORDER BY id")]
+        return [tuple(r) for r in self.query("SELECT at, source, reason FROM rejected ORDER BY id")]
 
     # -- passes and outbox ----------------------------------------------------------------
     def record_pass(self, record: PassRecord, inputs: dict[str, Any]) -> int:
         """Store the pass and queue it for central in one transaction; return its outbox seq."""
         body = record.model_dump_json()
-        with self._tx() as db:
+        with self.tx() as db:
             db.execute(
                 "INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, ?)",
                 (record.pass_id, record.lane, record.decided_at.isoformat(), body,
@@ -145,17 +145,17 @@ class EdgeStore:
             return int(cur.lastrowid or 0)
 
     def get_pass(self, pass_id: str) -> tuple[PassRecord, dict[str, Any]] | None:
-        rows = self._query("SELECT record, inputs FROM passes WHERE pass_id = ?", (pass_id,))
+        rows = self.query("SELECT record, inputs FROM passes WHERE pass_id = ?", (pass_id,))
         if not rows:
             return None
         return PassRecord.model_validate_json(rows[0][0]), json.loads(rows[0][1])
 
     def list_passes(self, limit: int = 50) -> list[PassRecord]:
-        rows = self._query("SELECT record FROM passes ORDER BY decided_at DESC LIMIT ?", (limit,))
+        rows = self.query("SELECT record FROM passes ORDER BY decided_at DESC LIMIT ?", (limit,))
         return [PassRecord.model_validate_json(r[0]) for r in rows]
 
     def unacked(self, after_seq: int, limit: int) -> list[tuple[int, str, str]]:
-        return [tuple(r) for r in self._query(
+        return [tuple(r) for r in self.query(
             "SELECT seq, kind, body FROM outbox WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?",
             (after_seq, limit))]
 
@@ -164,12 +164,12 @@ class EdgeStore:
         return self._meta("acked_seq")
 
     def mark_acked(self, high_water: int) -> None:
-        with self._tx() as db:
+        with self.tx() as db:
             db.execute("UPDATE outbox SET acked = 1 WHERE seq <= ? AND acked = 0", (high_water,))
             current = int((db.execute("SELECT value FROM meta WHERE key='acked_seq'").fetchone() or (0,))[0])
             self._set_meta(db, "acked_seq", max(current, high_water))
 
     def outbox_counts(self) -> dict[str, int]:
-        rows = self._query("SELECT acked, COUNT(*) FROM outbox GROUP BY acked")
+        rows = self.query("SELECT acked, COUNT(*) FROM outbox GROUP BY acked")
         counts = dict(rows)
         return {"queued": counts.get(0, 0), "acknowledged": counts.get(1, 0)}

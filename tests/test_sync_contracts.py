@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kakou.central import changelog, ingest, orders
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.service import Central, Conflict
 from kakou.edge.store import EdgeStore, VersionGap
@@ -79,19 +80,19 @@ def _envelope(seq: int) -> Envelope:
 
 
 def test_central_ingest_is_idempotent_and_acks_only_a_contiguous_prefix(central: Central) -> None:
-    assert central.ingest_pass(_envelope(1)) == 1
-    assert central.ingest_pass(_envelope(3)) == 1  # 2 is still in flight: do not ack 3
-    assert central.ingest_pass(_envelope(1)) == 1  # duplicate delivery
-    assert central.ingest_pass(_envelope(2)) == 3
-    total, rows = central.list_passes(50, 0)
+    assert ingest.ingest_pass(central, _envelope(1)) == 1
+    assert ingest.ingest_pass(central, _envelope(3)) == 1  # 2 is still in flight: do not ack 3
+    assert ingest.ingest_pass(central, _envelope(1)) == 1  # duplicate delivery
+    assert ingest.ingest_pass(central, _envelope(2)) == 3
+    total, rows = ingest.list_passes(central, 50, 0)
     assert total == 3 and sorted(r.seq for r in rows) == [1, 2, 3]
-    assert central.list_nodes()[0].duplicates == 1
+    assert ingest.list_nodes(central)[0].duplicates == 1
 
 
 def test_release_order_numbers_are_unique_and_each_change_is_versioned(central: Central) -> None:
-    assert central.create_release_order(order("HF1", "粤B12345")) == 1
-    assert central.create_release_order(order("HF2", "粤B12346")) == 2
+    assert orders.create_release_order(central, order("HF1", "粤B12345")) == 1
+    assert orders.create_release_order(central, order("HF2", "粤B12346")) == 2
     with pytest.raises(Conflict):
-        central.create_release_order(order("HF1", "粤B00000"))
-    b = central.changes_after(1)
+        orders.create_release_order(central, order("HF1", "粤B00000"))
+    b = changelog.changes_after(central, 1)
     assert (b.after_version, b.to_version, [c.key for c in b.changes]) == (1, 2, ["HF2"])

@@ -1,0 +1,19 @@
+"""Shared route dependencies and query parameter types."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from kakou.central.service import Central
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def get_central(request: Request) -> Central:
+    return request.app.state.central
+
+
+CentralDep = Annotated[Central, Depends(get_central)]

@@ -1,0 +1,52 @@
+"""Tables of the edge↔central sync: change log, passes received, nodes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kakou.central.db import Base, utcnow
+
+
+class ChangeRow(Base):
+    """The ordered change log that flows down to the edges; version is the global order."""
+
+    __tablename__ = "changes"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PassRow(Base):
+    __tablename__ = "passes"
+    __table_args__ = (UniqueConstraint("node", "seq", name="uq_pass_node_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int]
+    pass_id: Mapped[str] = mapped_column(String(64), unique=True)
+    lane: Mapped[str] = mapped_column(String(64))
+    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    outcome: Mapped[str] = mapped_column(String(12))
+    decided_at: Mapped[datetime] = mapped_column(index=True)
+    record: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NodeRow(Base):
+    """Per-node uplink high-water mark (contiguous seqs stored) and presence."""
+
+    __tablename__ = "nodes"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    high_water: Mapped[int] = mapped_column(Integer, default=0)
+    online: Mapped[bool] = mapped_column(default=False)
+    last_seen: Mapped[datetime | None]
+    knowledge_version: Mapped[int] = mapped_column(Integer, default=0)
+    duplicates: Mapped[int] = mapped_column(Integer, default=0)  # redeliveries absorbed
