@@ -3,12 +3,14 @@
 #   mosquitto           MQTT broker (demo default; tests start their own on a free port)
 #   fonts-wqy-microhei  CJK font: the camera simulator renders Chinese plates with it
 #   socat, mbpoll       third-party peers that prove the simulators speak the real protocols
+#   chromium            the browser the UI tests drive (Playwright, no browser download)
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing system packages: ${need[*]}"
 sudo=""
