@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver
+from kakou.protocols.io_map import OUTPUT_NAMES, IoMap, IoMapError, Light, load_io_map
+from kakou.protocols.modbus_io import BarrierRefused, IoFault, LaneIO
 from kakou.protocols.serial_link import Backoff, DeviceStatus, SerialSettings
 from kakou.protocols.weighbridge import WeighbridgeConfig, WeighbridgeDriver
 from kakou.protocols.weighbridge_formats import PARSERS
@@ -86,6 +88,45 @@ async def _probe_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _io_state(io: LaneIO) -> dict[str, Any]:
+    inputs = (await io.read_inputs()).as_dict()
+    return {"inputs": inputs, "outputs": await io.read_outputs(), "input_faults": dict(io.input_faults)}
+
+
+async def _probe_io(args: argparse.Namespace) -> int:
+    try:
+        io_map = load_io_map(args.map) if args.map else IoMap()
+        io = LaneIO.from_url(args.modbus, io_map, timeout=args.io_timeout)
+    except (IoMapError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    io.status.on_change(_print_status)
+    try:
+        if args.light:
+            await io.set_signal(Light(args.light))
+        if args.text is not None:
+            await io.show_text(args.text)
+        state = await _io_state(io)
+        _print(state)
+        if args.pulse:
+            await io.pulse(args.pulse, args.pulse_s)
+            _print({"pulsed": args.pulse, "seconds": args.pulse_s, **await _io_state(io)})
+        n = 1
+        while args.watch and (args.count is None or n < args.count):
+            await asyncio.sleep(args.interval)
+            new = await _io_state(io)
+            if new != state:  # print changes only: a technician walks a loop and watches the line
+                _print(new)
+                state = new
+                n += 1
+    except (IoFault, BarrierRefused, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        io.close()
+    return 0
+
+
 def _run(coro_fn: Any) -> Any:
     def run(args: argparse.Namespace) -> int:
         async def bounded() -> int:
@@ -115,7 +156,7 @@ def _probe_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubPa
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """Add `probe weighbridge|card|rfid`; returns the probe group so others can add devices."""
+    """Add `probe weighbridge|card|rfid|io`; returns the probe group so others can add devices."""
     probe = _probe_subparsers(subparsers)
 
     w = probe.add_parser("weighbridge", help="print weighbridge readings")
@@ -132,6 +173,21 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
         _serial_args(r)
         r.add_argument("--dedup", type=float, default=3.0, help="suppress repeats within this many seconds")
         r.set_defaults(func=_run(_probe_reader), kind=kind)
+
+    io = probe.add_parser("io", help="print lane I/O inputs and coils (Modbus TCP/RTU); pulse an output")
+    io.add_argument("--modbus", required=True, metavar="URL",
+                    help="tcp://HOST:PORT or rtu:///dev/ttyUSB0?baud=9600&parity=E&stopbits=1")
+    io.add_argument("--map", metavar="FILE", help="site register map, .toml or .yaml (default: built-in map)")
+    io.add_argument("--pulse", choices=OUTPUT_NAMES, help="switch this output on for --pulse-s, then off")
+    io.add_argument("--pulse-s", type=float, default=0.5)
+    io.add_argument("--light", choices=[x.value for x in Light], help="set the traffic light first")
+    io.add_argument("--text", help="write this text to the LED display registers first")
+    io.add_argument("--watch", action="store_true", help="keep polling; print a line whenever a point changes")
+    io.add_argument("--interval", type=float, default=0.1, help="poll interval for --watch")
+    io.add_argument("--count", type=int, default=None, help="with --watch: stop after N lines")
+    io.add_argument("--io-timeout", type=float, default=1.0, help="Modbus response timeout in seconds")
+    io.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
+    io.set_defaults(func=_run(_probe_io))
     return probe
 
 
