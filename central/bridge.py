@@ -1,4 +1,10 @@
-"""Central's MQTT side: ingest passes idempotently, ack high-water marks, publish signed changes."""
+"""Central's MQTT side: ingest passes idempotently, ack high-water marks, publish signed changes.
+
+Received messages go through a queue; the processor takes whatever has arrived (up to
+`max_batch`) and stores the passes among them in one transaction, then acks each node once with
+its new high-water mark. Nothing is acked before it is committed, so a crash between receipt and
+commit only costs a resend from the edge.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,18 @@ import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
-from kakou.central import changelog, ingest
+from kakou.central import changelog, ingest, network
 from kakou.central.service import Central
 from kakou.sync import topics
-from kakou.sync.messages import Ack, Envelope, NodeStatus, SyncRequest
+from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import sign
 
 log = logging.getLogger(__name__)
+
+
+class NotConnected(Exception):
+    """Central is not connected to the broker right now."""
 
 
 class CentralBridge:
@@ -28,18 +38,28 @@ class CentralBridge:
         signing_key: Ed25519PrivateKey,
         client_id: str = "kakou-central",
         share_group: str | None = None,
+        snapshot_after: int = network.SNAPSHOT_AFTER,
+        max_batch: int = 500,
     ) -> None:
         self.central = central
         self.broker = broker
         self.key = signing_key
         self.client_id = client_id
         self.share_group = share_group
+        self.snapshot_after = snapshot_after
+        self.max_batch = max_batch
         self.rejected: Counter[str] = Counter()  # reason → count, for /api/v1/nodes and alarms
         self.connected = asyncio.Event()
+        self.processed = 0  # pass messages handled (stored or duplicate), for tests and benches
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: aiomqtt.Client | None = None
         self._published = 0
         central.on_change.append(self._on_change)
+
+    def rotate_key(self, key: Ed25519PrivateKey) -> None:
+        """Sign from now on with `key` (edges must already trust its public key: docs/protocol.md)."""
+        self.key = key
 
     def _on_change(self, _version: int) -> None:
         # Called from API worker threads; hop onto the bridge's loop.
@@ -48,7 +68,9 @@ class CentralBridge:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._published = await asyncio.to_thread(changelog.latest_version, self.central)
+        # Re-broadcast the latest change on start: an edge that missed changes committed just before
+        # a crash of central sees a gap and asks for them, instead of waiting for the next change.
+        self._published = max(0, await asyncio.to_thread(changelog.latest_version, self.central) - 1)
 
         def state(up: bool) -> None:
             (self.connected.set if up else self.connected.clear)()
@@ -59,12 +81,20 @@ class CentralBridge:
         for kind in (topics.PASSES, topics.SYNC_REQUEST):
             await client.subscribe(topics.up_filter(kind, self.share_group), qos=1)
         await client.subscribe(topics.STATUS_FILTER, qos=1)
-        publisher = asyncio.create_task(self._publish_changes(client))
+        queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
+        helpers = [asyncio.create_task(self._publish_changes(client)),
+                   asyncio.create_task(self._process(client, queue))]
+        self._client = client
         try:
             async for msg in client.messages:
-                await self._handle(client, msg)
+                queue.put_nowait(msg)
+                for t in helpers:
+                    if t.done():
+                        t.result()  # a helper that failed takes the session down, with its error
         finally:
-            publisher.cancel()
+            self._client = None
+            for t in helpers:
+                t.cancel()
 
     async def _publish_changes(self, client: aiomqtt.Client) -> None:
         self._changed.set()  # catch up on anything committed while we were disconnected
@@ -75,35 +105,66 @@ class CentralBridge:
                 batch = await asyncio.to_thread(changelog.changes_after, self.central, self._published)
                 if not batch.changes:
                     break
-                signed = sign(batch, self.key)
-                await client.publish(topics.down_all(topics.CHANGES), signed.model_dump_json(), qos=1)
+                await client.publish(topics.down_all(topics.CHANGES), sign(batch, self.key).model_dump_json(), qos=1)
                 self._published = batch.to_version
 
-    async def _handle(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
-        topic = str(msg.topic)
-        node = topics.node_of(topic)
-        payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
-        try:
-            if topic.endswith("/" + topics.PASSES):
-                env = Envelope.model_validate_json(payload)
-                if env.node != node:
-                    return self._reject("node mismatch", topic, f"envelope says {env.node!r}")
-                high_water = await asyncio.to_thread(ingest.ingest_pass, self.central, env)
-                ack = Ack(node=env.node, high_water=high_water)
-                await client.publish(topics.down(env.node, topics.ACK), ack.model_dump_json(), qos=1)
-            elif topic.endswith("/" + topics.SYNC_REQUEST):
-                req = SyncRequest.model_validate_json(payload)
-                if req.node != node:
-                    return self._reject("node mismatch", topic, f"request says {req.node!r}")
-                batch = await asyncio.to_thread(changelog.changes_after, self.central, req.after_version)
-                signed = sign(batch, self.key)
-                await client.publish(topics.down(req.node, topics.CHANGES), signed.model_dump_json(), qos=1)
-            elif node and topic == topics.status(node):
-                st = NodeStatus.model_validate_json(payload)
-                await asyncio.to_thread(ingest.set_presence, self.central, node, st.online, st.knowledge_version)
-        except (ValidationError, ValueError) as exc:
-            self._reject("malformed", topic, str(exc).splitlines()[0])
+    async def _process(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
+        while True:
+            msgs = [await queue.get()]
+            while len(msgs) < self.max_batch and not queue.empty():
+                msgs.append(queue.get_nowait())
+            envs: list[Envelope] = []
+            for msg in msgs:
+                topic = str(msg.topic)
+                node = topics.node_of(topic)
+                payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
+                try:
+                    if topic.endswith("/" + topics.PASSES):
+                        env = Envelope.model_validate_json(payload)
+                        if env.node != node:
+                            await self._reject("node mismatch", topic, f"envelope says {env.node!r}")
+                        else:
+                            envs.append(env)
+                    elif topic.endswith("/" + topics.SYNC_REQUEST):
+                        req = SyncRequest.model_validate_json(payload)
+                        if req.node != node:
+                            await self._reject("node mismatch", topic, f"request says {req.node!r}")
+                        else:
+                            await self._answer(client, req)
+                    elif node and topic == topics.status(node):
+                        st = NodeStatus.model_validate_json(payload)
+                        await asyncio.to_thread(ingest.set_presence, self.central, node, st.online,
+                                                st.knowledge_version if st.online else None)
+                except (ValidationError, ValueError) as exc:
+                    await self._reject("malformed", topic, str(exc).splitlines()[0])
+            if envs:
+                high_waters = await asyncio.to_thread(ingest.ingest_passes, self.central, envs)
+                self.processed += len(envs)
+                for node_id, hw in high_waters.items():
+                    ack = Ack(node=node_id, high_water=hw)
+                    await client.publish(topics.down(node_id, topics.ACK), ack.model_dump_json(), qos=1)
 
-    def _reject(self, reason: str, topic: str, detail: str) -> None:
+    async def _answer(self, client: aiomqtt.Client, req: SyncRequest) -> None:
+        batch = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.after_version,
+                                        self.snapshot_after)
+        await self._send(client, req.node, batch)
+
+    async def _send(self, client: aiomqtt.Client, node: str, batch: ChangeBatch) -> None:
+        await client.publish(topics.down(node, topics.CHANGES), sign(batch, self.key).model_dump_json(), qos=1)
+        await asyncio.to_thread(network.record_sent, self.central, node, batch)
+
+    async def resync(self, node: str) -> int:
+        """Manual full resync: send `node` a snapshot of the current state. Returns its version."""
+        client = self._client
+        if client is None:
+            raise NotConnected("central is not connected to the broker")
+        batch = await asyncio.to_thread(network.full_resync, self.central)
+        await self._send(client, node, batch)
+        return batch.to_version
+
+    async def _reject(self, reason: str, topic: str, detail: str) -> None:
         self.rejected[reason] += 1
         log.warning("rejected message on %s: %s (%s)", topic, reason, detail)
+        node = topics.node_of(topic) or "?"
+        await asyncio.to_thread(ingest.record_rejected, self.central, node, topic.rsplit("/", 1)[-1],
+                                f"{reason}: {detail}")

@@ -36,3 +36,17 @@ def changes_after(c: Central, after_version: int, limit: int = MAX_BATCH) -> Cha
     changes = [Change(version=r.version, kind=ChangeKind(r.kind), key=r.key, data=r.data) for r in rows]
     return ChangeBatch(after_version=after_version, to_version=changes[-1].version if changes else after_version,
                        issued_at=datetime.now(UTC), changes=changes)
+
+
+def snapshot(c: Central) -> ChangeBatch:
+    """The whole current state (every live key at its latest version) as one unsigned snapshot batch."""
+    with c.sessions() as s:
+        latest = s.scalar(select(func.coalesce(func.max(ChangeRow.version), 0))) or 0
+        last = (select(ChangeRow.kind, ChangeRow.key, func.max(ChangeRow.version).label("version"))
+                .where(ChangeRow.version <= latest).group_by(ChangeRow.kind, ChangeRow.key).subquery())
+        rows = list(s.scalars(select(ChangeRow).join(last, ChangeRow.version == last.c.version)
+                              .order_by(ChangeRow.version)))
+    changes = [Change(version=r.version, kind=ChangeKind(r.kind), key=r.key, data=r.data)
+               for r in rows if r.data is not None]
+    return ChangeBatch(after_version=0, to_version=latest, issued_at=datetime.now(UTC), changes=changes,
+                       snapshot=True)

@@ -1,38 +1,98 @@
-"""Passes and node presence received from the edges: idempotent on (node, seq)."""
+"""Passes and node presence received from the edges: idempotent on (node, seq).
+
+Passes are stored a batch at a time (one transaction for whatever the bridge has received), so a
+backlog drains at the database's batch speed rather than one commit per pass.
+"""
 
 from __future__ import annotations
 
+import time
+from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from kakou.central.service import Central
-from kakou.central.tables_sync import NodeRow, PassRow
+from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync.messages import Envelope
 
 
 def ingest_pass(c: Central, env: Envelope) -> int:
-    """Store idempotently on (node, seq); return the node's contiguous high-water mark."""
-    rec = env.body
+    """Store one pass idempotently; return the node's contiguous high-water mark."""
+    return ingest_passes(c, [env])[env.node]
+
+
+def ingest_passes(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[str, int]:
+    """Store a batch idempotently on (node, seq); return each node's contiguous high-water mark.
+
+    Another ingest worker may store the same (node, seq) between our check and our insert (a
+    redelivery to the other member of a shared subscription): the unique constraint refuses it and
+    we redo the batch, which then sees it as a duplicate. A locked SQLite database is retried too.
+    """
+    for attempt in range(attempts):
+        try:
+            with c.sessions.begin() as s:
+                return _ingest(s, envs, datetime.now(UTC))
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, int]:
+    by_node: dict[str, list[Envelope]] = defaultdict(list)
+    for env in envs:
+        by_node[env.node].append(env)
+    high_waters: dict[str, int] = {}
+    new_rows: list[dict[str, object]] = []
+    log_rows: list[dict[str, object]] = []
+    for node_id, items in by_node.items():
+        node = s.get(NodeRow, node_id)
+        if node is None:
+            node = NodeRow(node=node_id, high_water=0, duplicates=0, online=False, knowledge_version=0)
+            s.add(node)
+        node.last_seen = now
+        seqs = {e.seq for e in items}
+        have = set(s.scalars(select(PassRow.seq).where(PassRow.node == node_id, PassRow.seq.in_(seqs))))
+        duplicates = 0
+        for env in items:
+            if env.seq in have:
+                duplicates += 1
+                log_rows.append(_log(now, env, "duplicate"))
+                continue
+            have.add(env.seq)
+            rec = env.body
+            new_rows.append({"node": node_id, "seq": env.seq, "pass_id": rec.pass_id, "lane": rec.lane,
+                             "plate": rec.plate, "outcome": rec.outcome.value, "decided_at": rec.decided_at,
+                             "record": rec.model_dump(mode="json"), "received_at": now})
+            log_rows.append(_log(now, env, "stored"))
+        node.duplicates = (node.duplicates or 0) + duplicates
+    if new_rows:
+        s.execute(insert(PassRow), new_rows)
+    if log_rows:
+        s.execute(insert(NetworkMessageRow), log_rows)
+    s.flush()
+    for node_id in by_node:
+        node = s.get(NodeRow, node_id)
+        assert node is not None
+        node.high_water = _advance(s, node_id, node.high_water or 0)
+        high_waters[node_id] = node.high_water
+    return high_waters
+
+
+def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
+    return {"at": now, "node": env.node, "direction": "up", "kind": env.kind, "seq": env.seq, "version": None,
+            "status": status, "detail": None}
+
+
+def record_rejected(c: Central, node: str, kind: str, detail: str) -> None:
+    """A message central could not accept (malformed, wrong node): kept for the network view."""
     with c.sessions.begin() as s:
-        node = s.get(NodeRow, env.node) or NodeRow(node=env.node, high_water=0, duplicates=0)
-        s.add(node)
-        node.last_seen = datetime.now(UTC)
-        exists = s.scalar(select(PassRow.id).where(PassRow.node == env.node, PassRow.seq == env.seq))
-        if exists is None:
-            try:
-                with s.begin_nested():
-                    s.add(PassRow(node=env.node, seq=env.seq, pass_id=rec.pass_id, lane=rec.lane, plate=rec.plate,
-                                  outcome=rec.outcome.value, decided_at=rec.decided_at,
-                                  record=rec.model_dump(mode="json")))
-            except IntegrityError:  # a concurrent ingest worker stored it first
-                node.duplicates += 1
-        else:
-            node.duplicates += 1
-        node.high_water = _advance(s, env.node, node.high_water)
-        return node.high_water
+        s.add(NetworkMessageRow(at=datetime.now(UTC), node=node, direction="up", kind=kind[:16], seq=None,
+                                version=None, status="rejected", detail=detail[:200]))
 
 
 def _advance(s: Session, node: str, high_water: int) -> int:

@@ -50,3 +50,24 @@ class NodeRow(Base):
     last_seen: Mapped[datetime | None]
     knowledge_version: Mapped[int] = mapped_column(Integer, default=0)
     duplicates: Mapped[int] = mapped_column(Integer, default=0)  # redeliveries absorbed
+
+
+class NetworkMessageRow(Base):
+    """What central received from and sent to each node, for network management.
+
+    Uplink rows: one per pass message received (stored / duplicate / rejected). Downlink rows: the
+    change answers and snapshots sent to one node (node "all" for the live broadcast). Written in
+    the same transaction as the data they describe.
+    """
+
+    __tablename__ = "network_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    node: Mapped[str] = mapped_column(String(64), index=True)
+    direction: Mapped[str] = mapped_column(String(4))  # up | down
+    kind: Mapped[str] = mapped_column(String(16))  # pass | changes | snapshot
+    seq: Mapped[int | None]  # uplink seq
+    version: Mapped[int | None]  # downlink: the version the message brings the node to
+    status: Mapped[str] = mapped_column(String(12))  # stored | duplicate | rejected | sent
+    detail: Mapped[str | None] = mapped_column(String(200))

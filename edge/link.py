@@ -1,4 +1,13 @@
-"""The edge's MQTT link to central: outbox uplink with acks, signed change downlink, presence."""
+"""The edge's MQTT link to central: outbox uplink with acks, signed change downlink, presence.
+
+Uplink: outbox rows go out in seq order, a window at a time; central acks a contiguous high-water
+mark. If no ack progress comes within `ack_timeout` while messages are outstanding (a message lost
+after the broker acknowledged it to us, a central crash between receipt and commit), the link
+resends from the high-water mark: duplicates are harmless at central, losses are not.
+Downlink: signed change batches applied strictly in order; a gap triggers a sync request, and the
+link also asks periodically (`resync_interval`) so a broadcast missed while nobody noticed is
+caught up without waiting for the next change.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,7 @@ import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
+from kakou.edge import sync_outbox
 from kakou.edge.store import EdgeStore, VersionGap
 from kakou.sync import topics
 from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, PassRecord, SyncRequest
@@ -19,24 +29,42 @@ from kakou.sync.signing import SignatureError, verify
 log = logging.getLogger(__name__)
 
 WINDOW = 200  # unacknowledged messages in flight: back-pressure when central is slow
+CHUNK = 50  # published together, then their send status is written in one transaction
 
 
 class EdgeLink:
     def __init__(self, node: str, store: EdgeStore, broker: BrokerConfig,
-                 trusted: dict[str, Ed25519PublicKey]) -> None:
+                 trusted: dict[str, Ed25519PublicKey], ack_timeout: float = 5.0,
+                 resync_interval: float = 60.0) -> None:
         self.node = node
         self.store = store
         self.broker = broker
-        self.trusted = trusted
+        self.trusted = dict(trusted)
+        self.ack_timeout = ack_timeout
+        self.resync_interval = resync_interval
         self.online = False
         self.offline_since: datetime | None = datetime.now(UTC)
         self.outbox_changed = asyncio.Event()
         self._acked = asyncio.Event()
+        self._rewind = False
         self.knowledge_changed = asyncio.Event()
+        self.resends = 0  # times the link resent from the high-water mark for lack of acks
+        sync_outbox.ensure_schema(store)
 
     def wake(self) -> None:
         """Something was queued in the outbox."""
         self.outbox_changed.set()
+
+    def trust(self, keys: dict[str, Ed25519PublicKey]) -> None:
+        """Replace the set of central keys this node accepts (key rotation without a restart)."""
+        self.trusted = dict(keys)
+
+    def resend_from(self, seq: int) -> int:
+        """Manual resend: re-queue every outbox message from `seq` and send them again now."""
+        n = sync_outbox.requeue_from(self.store, seq)
+        self._rewind = True
+        self.outbox_changed.set()
+        return n
 
     def _client(self) -> aiomqtt.Client:
         will = aiomqtt.Will(topics.status(self.node), NodeStatus(online=False).model_dump_json(), qos=1, retain=True)
@@ -54,12 +82,13 @@ class EdgeLink:
         await client.subscribe(topics.down_all("#"), qos=1)
         await self._publish_status(client)
         await self._request_changes(client)
-        sender = asyncio.create_task(self._send_outbox(client))
+        helpers = [asyncio.create_task(self._send_outbox(client)), asyncio.create_task(self._resync(client))]
         try:
             async for msg in client.messages:
                 await self._handle(client, msg)
         finally:
-            sender.cancel()
+            for t in helpers:
+                t.cancel()
 
     async def _publish_status(self, client: aiomqtt.Client) -> None:
         st = NodeStatus(online=True, knowledge_version=self.store.knowledge_version)
@@ -69,23 +98,58 @@ class EdgeLink:
         req = SyncRequest(node=self.node, after_version=self.store.knowledge_version)
         await client.publish(topics.up(self.node, topics.SYNC_REQUEST), req.model_dump_json(), qos=1)
 
+    async def _resync(self, client: aiomqtt.Client) -> None:
+        while True:
+            await asyncio.sleep(self.resync_interval)
+            await self._request_changes(client)
+
+    async def _publish_rows(self, client: aiomqtt.Client, rows: list[tuple[int, str, str]]) -> None:
+        now = datetime.now(UTC)
+        payloads = []
+        for seq, kind, body in rows:
+            env = Envelope(node=self.node, seq=seq, kind=kind, sent_at=now, body=PassRecord.model_validate_json(body))
+            payloads.append(env.model_dump_json())
+        # Issued in seq order; paho keeps that order on the wire while PUBACKs are awaited together.
+        topic = topics.up(self.node, topics.PASSES)
+        await asyncio.gather(*(client.publish(topic, p, qos=1) for p in payloads))
+        await asyncio.to_thread(sync_outbox.mark_sent, self.store, [r[0] for r in rows], now)
+
     async def _send_outbox(self, client: aiomqtt.Client) -> None:
         # After every (re)connect, resend everything central has not acknowledged, in order.
-        sent = self.store.acked_seq
+        loop = asyncio.get_running_loop()
+        acked = sent = self.store.acked_seq
+        progress_at = loop.time()  # when the high-water mark last moved (or sending began)
         while True:
             self.outbox_changed.clear()
             self._acked.clear()
-            room = WINDOW - (sent - self.store.acked_seq)
-            rows = self.store.unacked(sent, room) if room > 0 else []
-            for seq, kind, body in rows:
-                env = Envelope(node=self.node, seq=seq, kind=kind, sent_at=datetime.now(UTC),
-                               body=PassRecord.model_validate_json(body))
-                await client.publish(topics.up(self.node, topics.PASSES), env.model_dump_json(), qos=1)
-                sent = seq
-            if room <= 0:
-                await self._acked.wait()
-            elif not rows:
-                await self.outbox_changed.wait()
+            if self._rewind:
+                self._rewind = False
+                sent = 0
+            now_acked = self.store.acked_seq
+            if now_acked > acked:
+                progress_at = loop.time()
+            acked = now_acked
+            sent = max(sent, acked)
+            if sent > acked and loop.time() - progress_at >= self.ack_timeout:
+                # No ack progress for a whole timeout: something sent was lost on the way.
+                log.warning("no ack beyond seq %s for %.1fs; resending from there", acked, self.ack_timeout)
+                self.resends += 1
+                sent, progress_at = acked, loop.time()
+            room = WINDOW - (sent - acked)
+            rows = self.store.unacked(sent, min(room, CHUNK)) if room > 0 else []
+            if rows:
+                if sent == acked:
+                    progress_at = loop.time()
+                await self._publish_rows(client, rows)
+                sent = rows[-1][0]
+                continue
+            waits = [asyncio.ensure_future(self._acked.wait())]
+            if room > 0:
+                waits.append(asyncio.ensure_future(self.outbox_changed.wait()))
+            timeout = max(0.0, progress_at + self.ack_timeout - loop.time()) if sent > acked else None
+            _done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for w in pending:
+                w.cancel()
 
     async def _handle(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
         topic = str(msg.topic)
@@ -95,13 +159,14 @@ class EdgeLink:
             if topic == topics.down(self.node, topics.ACK):
                 ack = Ack.model_validate_json(payload)
                 if ack.node == self.node:
-                    self.store.mark_acked(ack.high_water)
+                    await asyncio.to_thread(self.store.mark_acked, ack.high_water)
                     self._acked.set()
             elif topic == topics.down_all(topics.CHANGES):
                 await self._apply(client, ChangeBatch.model_validate_json(payload), now)
             elif topic == topics.down(self.node, topics.CHANGES):
                 # An answer to our sync request is capped in size: ask again until nothing is new.
-                if await self._apply(client, ChangeBatch.model_validate_json(payload), now):
+                batch = ChangeBatch.model_validate_json(payload)
+                if await self._apply(client, batch, now) and not batch.snapshot:
                     await self._request_changes(client)
         except (ValidationError, ValueError) as exc:
             reason = f"malformed message: {str(exc).splitlines()[0]}"
@@ -116,13 +181,14 @@ class EdgeLink:
             self.store.record_rejected("changes", str(exc), now)
             return 0
         try:
-            applied = self.store.apply_batch(batch, now)
+            applied = await asyncio.to_thread(self.store.apply_batch, batch, now)
         except VersionGap as gap:
             log.info("knowledge gap (%s); asking central for what is missing", gap)
             await self._request_changes(client)
             return 0
         if applied:
-            log.info("knowledge now at version %s (+%s)", self.store.knowledge_version, applied)
+            what = "snapshot" if batch.snapshot else f"+{applied}"
+            log.info("knowledge now at version %s (%s)", self.store.knowledge_version, what)
             self.knowledge_changed.set()
             await self._publish_status(client)
         return applied

@@ -92,6 +92,8 @@ class EdgeStore:
 
     def apply_batch(self, batch: ChangeBatch, now: datetime) -> int:
         """Apply a verified batch in order; return how many changes were new. Raises VersionGap."""
+        if batch.snapshot:
+            return self.apply_snapshot(batch, now)
         with self.tx() as db:
             have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
             if batch.to_version <= have:
@@ -116,6 +118,31 @@ class EdgeStore:
             self._set_meta(db, "knowledge_version", batch.to_version)
             self._set_meta(db, "knowledge_updated_at", now.isoformat())
             return applied
+
+    def apply_snapshot(self, snap: ChangeBatch, now: datetime) -> int:
+        """Replace the whole cache with a verified snapshot; never go back to an older version.
+
+        A snapshot at the version we already have is applied too (a manual resync repairs a cache
+        without moving its version); an older one (a replay) changes nothing. Returns the number of
+        keys in the new cache, or 0 if it was ignored.
+        """
+        with self.tx() as db:
+            have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
+            if snap.to_version < have:
+                return 0
+            db.execute("DELETE FROM knowledge")
+            rows = [(ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False),
+                     ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None)
+                    for ch in snap.changes if ch.data is not None]
+            db.executemany("INSERT OR REPLACE INTO knowledge(kind, key, version, data, plate) VALUES(?, ?, ?, ?, ?)",
+                           rows)
+            self._set_meta(db, "knowledge_version", snap.to_version)
+            self._set_meta(db, "knowledge_updated_at", now.isoformat())
+            return max(len(rows), 1)
+
+    def knowledge_rows(self) -> list[tuple[str, str, int]]:
+        """(kind, key, version) of every cached entry: what a test or a resync compares."""
+        return [tuple(r) for r in self.query("SELECT kind, key, version FROM knowledge ORDER BY kind, key")]
 
     def release_orders_for(self, plate: str) -> tuple[int, list[ReleaseOrderData]]:
         with self._lock:

@@ -6,6 +6,7 @@ import asyncio
 import getpass
 import logging
 import shutil
+import signal
 import socket
 from importlib import resources
 from pathlib import Path
@@ -20,9 +21,17 @@ def mosquitto_binary() -> str | None:
         (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
 
 
-def render_config(template: str, port: int, data_dir: Path) -> str:
-    text = resources.files("kakou.deploy").joinpath(f"mosquitto/{template}").read_text()
-    return text.format(port=port, data_dir=data_dir.resolve(), user=getpass.getuser())
+def deploy_file(name: str) -> str:
+    """A file of deploy/mosquitto/ (installed as package data)."""
+    return resources.files("kakou.deploy").joinpath(f"mosquitto/{name}").read_text()
+
+
+def render_config(template: str, port: int, data_dir: Path, **extra: object) -> str:
+    data_dir = data_dir.resolve()
+    values: dict[str, object] = {"port": port, "data_dir": data_dir, "user": getpass.getuser(), "bind": "127.0.0.1",
+                                 "password_file": data_dir / "passwd", "acl_file": data_dir / "kakou.acl"}
+    values.update(extra)
+    return deploy_file(template).format(**values)
 
 
 async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
@@ -40,23 +49,36 @@ async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
 
 
 class MosquittoBroker:
-    """A Mosquitto process of our own, on our config (not the system service)."""
+    """A Mosquitto process of our own, on our config (not the system service).
+
+    With `template="secure.conf"` clients must log in with credentials from `password_file`
+    (see kakou.enrol) and the ACL `acl_file` applies (default: deploy/mosquitto/kakou.acl).
+    """
 
     kind = "mosquitto"
 
     def __init__(self, port: int, data_dir: Path, template: str = "dev.conf",
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", password_file: Path | None = None, acl_file: Path | None = None) -> None:
         self.port = port
         self.data_dir = data_dir
         self.template = template
         self.extra_config = extra_config
+        self.password_file = password_file
+        self.acl_file = acl_file
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
         ensure_free("127.0.0.1", self.port, "MQTT broker")
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        extra: dict[str, object] = {}
+        if self.password_file is not None:
+            extra["password_file"] = self.password_file.resolve()
+        acl = self.acl_file or self.data_dir / "kakou.acl"
+        if self.acl_file is None:
+            acl.write_text(deploy_file("kakou.acl"))
+        extra["acl_file"] = acl.resolve()
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(render_config(self.template, self.port, self.data_dir) + self.extra_config)
+        conf.write_text(render_config(self.template, self.port, self.data_dir, **extra) + self.extra_config)
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
@@ -69,6 +91,21 @@ class MosquittoBroker:
         if self.proc and self.proc.returncode is None:
             self.proc.terminate()
             await self.proc.wait()
+
+    async def kill(self) -> None:
+        """Crash the broker (SIGKILL): whatever it had not saved to its persistence file is gone."""
+        if self.proc and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def reload(self) -> None:
+        """SIGHUP: re-read the password and ACL files (after enrolling a node)."""
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGHUP)
 
 
 class EmbeddedBroker:

@@ -44,6 +44,12 @@ class PassRecord(Strict):
     release_order: str | None = None
     knowledge_version: int
     opens_barrier: bool  # the decision commanded the barrier open
+    checks: list[dict[str, Any]] = Field(default_factory=list)  # each check: name, ok, detail
+    e_plate: str | None = None
+    ic_card: str | None = None
+    entered_by: str | None = None  # officer who keyed the identity (manual entry)
+    supersedes: str | None = None  # an officer's decision replaces this earlier pass_id
+    images: list[str] = Field(default_factory=list)  # sha256 of the frames kept at the edge
 
 
 class Envelope(Strict):
@@ -84,6 +90,14 @@ class NodeStatus(Strict):
 class ChangeKind(StrEnum):
     RELEASE_ORDER = "release_order"
     CONTROL_ORDER = "control_order"
+    # Registrations and settings the lanes need; data models in kakou.sync.knowledge.
+    VEHICLE = "vehicle"
+    DRIVER = "driver"
+    CONTAINER = "container"
+    CARRIER = "carrier"
+    YARD = "yard"
+    PARAMETERS = "parameters"  # key: lane id, or "*" for every lane
+    RISK_RULE = "risk_rule"
 
 
 class Change(Strict):
@@ -96,13 +110,19 @@ class Change(Strict):
 
 
 class ChangeBatch(Strict):
-    """A contiguous run of changes (after_version, to_version], signed by central."""
+    """A contiguous run of changes (after_version, to_version], signed by central.
+
+    With `snapshot` true it is instead the whole current state at `to_version` (every live key,
+    each with the version that last changed it): the edge replaces its cache with it. Central sends
+    one when an edge is too far behind for the log to be worth replaying, or on a manual resync.
+    """
 
     v: Literal[1] = PROTOCOL_VERSION
     after_version: int = Field(ge=0)
     to_version: int = Field(ge=0)
     issued_at: datetime
     changes: list[Change]
+    snapshot: bool = False
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 

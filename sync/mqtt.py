@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field
 
 log = logging.getLogger(__name__)
@@ -26,9 +28,18 @@ class BrokerConfig(BaseModel):
     keepalive: int = Field(30, ge=5)
 
 
+SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our queue while we are away
+
+
 def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
     tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None
     protocol = aiomqtt.ProtocolVersion.V5 if cfg.mqtt5 else aiomqtt.ProtocolVersion.V311
+    v5: dict[str, object] = {}
+    if protocol is aiomqtt.ProtocolVersion.V5:
+        # MQTT 5 sessions end at disconnect unless given an expiry: ask for a persistent one.
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        v5 = {"clean_start": False, "properties": props}
     return aiomqtt.Client(
         cfg.host,
         cfg.port,
@@ -42,6 +53,7 @@ def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = 
         keepalive=cfg.keepalive,
         tls_context=tls,
         timeout=10,
+        **v5,  # type: ignore[arg-type]
     )
 
 

@@ -1,10 +1,14 @@
-"""Passes received from the lanes, edge nodes, and the change log."""
+"""Passes received from the lanes, edge nodes, the change log and network management."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Literal
 
-from kakou.central import changelog, ingest
+from fastapi import APIRouter, HTTPException, Request
+
+from kakou.central import changelog, ingest, network
+from kakou.central.bridge import NotConnected
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync.messages import ChangeBatch
@@ -27,3 +31,24 @@ def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500) -> 
 @router.get("/nodes")
 def list_nodes(central: CentralDep) -> list[NodeOut]:
     return [NodeOut.model_validate(n) for n in ingest.list_nodes(central)]
+
+
+@router.get("/network/messages")
+def network_messages(central: CentralDep, node: str | None = None, since: datetime | None = None,
+                     direction: Literal["up", "down"] | None = None,
+                     limit: Limit = 500) -> list[network.NetworkMessage]:
+    """What central received from (up) and sent to (down) each node, oldest first."""
+    return network.list_messages(central, node=node, since=since, direction=direction, limit=limit)
+
+
+@router.post("/nodes/{node}/resync", status_code=202)
+async def resync_node(node: str, request: Request) -> dict[str, object]:
+    """Send the node a snapshot of the current state; it replaces its whole cache with it."""
+    bridge = getattr(request.app.state, "bridge", None)
+    if bridge is None:
+        raise HTTPException(503, "this central process has no MQTT bridge")
+    try:
+        version = await bridge.resync(node)
+    except NotConnected as exc:
+        raise HTTPException(503, str(exc)) from exc
+    return {"node": node, "snapshot_version": version}

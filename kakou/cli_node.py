@@ -1,0 +1,61 @@
+"""`kakou node …`: enrol edge nodes (broker credentials + config) and central's broker login."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from kakou.enrol import EnrolError, central_user, enrol_node, remove_user
+
+
+def cmd_enrol(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    pw_file = Path(args.password_file) if args.password_file else out / "passwd"
+    try:
+        e = enrol_node(args.node_id, out, pw_file, broker_host=args.broker_host, broker_port=args.broker_port,
+                       central_public_key=Path(args.central_key) if args.central_key else None,
+                       tls_ca=Path(args.tls_ca) if args.tls_ca else None,
+                       data_dir=Path(args.data_dir) if args.data_dir else None)
+    except (EnrolError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"node {e.node}: broker login added to {e.password_file}; node config {e.config}\n"
+          f"reload the broker (SIGHUP / systemctl reload mosquitto) so it takes the new login", flush=True)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    if not remove_user(Path(args.password_file), args.node_id):
+        print(f"error: {args.node_id} is not in {args.password_file}", file=sys.stderr)
+        return 2
+    print(f"node {args.node_id} revoked; reload the broker to drop it", flush=True)
+    return 0
+
+
+def cmd_central_user(args: argparse.Namespace) -> int:
+    _pw, secret = central_user(Path(args.password_file), Path(args.out))
+    print(f"central broker login written to {secret}; pass it to `kakou central serve --mqtt-user/--mqtt-password`")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    n = sub.add_parser("node", help="enrol edge nodes on the broker").add_subparsers(dest="sub", required=True)
+    en = n.add_parser("enrol", help="create a node's broker credentials and config")
+    en.add_argument("node_id")
+    en.add_argument("--out", required=True, help="directory for the node's files (DIR/NODE_ID/edge.toml)")
+    en.add_argument("--password-file", help="the broker's Mosquitto password file (default DIR/passwd)")
+    en.add_argument("--broker-host", default="127.0.0.1")
+    en.add_argument("--broker-port", type=int, default=1883)
+    en.add_argument("--central-key", help="central's public key file (central/keys/central-signing.pub)")
+    en.add_argument("--tls-ca", help="CA certificate the node verifies the broker with")
+    en.add_argument("--data-dir", help="the node's data directory (default /var/lib/kakou/edge)")
+    en.set_defaults(func=cmd_enrol)
+    rv = n.add_parser("revoke", help="remove a node's broker login")
+    rv.add_argument("node_id")
+    rv.add_argument("--password-file", required=True)
+    rv.set_defaults(func=cmd_revoke)
+    cu = n.add_parser("central-user", help="create central's broker login (user kakou-central)")
+    cu.add_argument("--password-file", required=True)
+    cu.add_argument("--out", required=True, help="directory for central-broker.secret")
+    cu.set_defaults(func=cmd_central_user)

@@ -1,0 +1,132 @@
+"""Enrolling an edge node: its broker credentials (Mosquitto password file) and its config files.
+
+Each node logs in to the broker with its node id as user name; the ACL (deploy/mosquitto/kakou.acl)
+then lets it publish only under its own id. Passwords are stored as Mosquitto 2 PBKDF2-SHA512
+hashes (`$7$iterations$salt$hash`, the format `mosquitto_passwd` writes), so the broker host
+does not need mosquitto_passwd to enrol a node.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+CENTRAL_USER = "kakou-central"
+NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Names the ACL gives a meaning to: a node called "all" would read every node's broadcast as its own.
+RESERVED = {"all", CENTRAL_USER}
+ITERATIONS = 101  # mosquitto_passwd's default
+
+
+class EnrolError(Exception):
+    """The node id is not acceptable or a file cannot be written; the message says which."""
+
+
+def hash_password(password: str, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    salt = salt or os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def check_password(entry: str, password: str) -> bool:
+    """True if `password` matches a `$7$` hash (for tests and `kakou node` diagnostics)."""
+    parts = entry.split("$")
+    if len(parts) != 5 or parts[1] != "7":
+        return False
+    salt = base64.b64decode(parts[3])
+    return secrets.compare_digest(hash_password(password, salt, int(parts[2])), entry)
+
+
+def set_user(password_file: Path, user: str, password: str) -> None:
+    """Add or replace `user` in a Mosquitto password file (written atomically, mode 0600)."""
+    lines = password_file.read_text().splitlines() if password_file.exists() else []
+    kept = [ln for ln in lines if ln.split(":", 1)[0] != user]
+    kept.append(f"{user}:{hash_password(password)}")
+    password_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = password_file.with_name(password_file.name + ".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text("\n".join(kept) + "\n")
+    os.replace(tmp, password_file)
+
+
+def remove_user(password_file: Path, user: str) -> bool:
+    """Revoke a node: drop its line. Returns whether it was there."""
+    if not password_file.exists():
+        return False
+    lines = password_file.read_text().splitlines()
+    kept = [ln for ln in lines if ln.split(":", 1)[0] != user]
+    password_file.write_text("".join(ln + "\n" for ln in kept))
+    return len(kept) != len(lines)
+
+
+def validate_node_id(node_id: str) -> None:
+    if not NODE_ID.match(node_id):
+        raise EnrolError(f"node id {node_id!r} must be 1-64 letters, digits, '-' or '_' (it is an MQTT topic level)")
+    if node_id in RESERVED:
+        raise EnrolError(f"node id {node_id!r} is reserved")
+
+
+@dataclass
+class Enrolment:
+    node: str
+    password: str
+    config: Path  # the node's edge config fragment (broker + central sections)
+    password_file: Path
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def enrol_node(node_id: str, out_dir: Path, password_file: Path, broker_host: str = "127.0.0.1",
+               broker_port: int = 1883, central_public_key: Path | None = None, tls_ca: Path | None = None,
+               data_dir: Path | None = None) -> Enrolment:
+    """Create a node's broker credentials and the files it needs in out_dir/<node_id>/."""
+    validate_node_id(node_id)
+    password = secrets.token_urlsafe(24)
+    node_dir = out_dir / node_id
+    node_dir.mkdir(parents=True, exist_ok=True)
+    set_user(password_file, node_id, password)
+    lines = [
+        "# Written by `kakou node enrol`. Keep this file secret (it holds the broker password);",
+        "# add the node's [[lanes]] and run `kakou edge run --config` on it.",
+        "[node]",
+        f"id = {_toml_str(node_id)}",
+        f"data_dir = {_toml_str(str(data_dir or Path('/var/lib/kakou/edge')))}",
+        "",
+        "[broker]",
+        f"host = {_toml_str(broker_host)}",
+        f"port = {broker_port}",
+        f"username = {_toml_str(node_id)}",
+        f"password = {_toml_str(password)}",
+    ]
+    if tls_ca is not None:
+        shutil.copyfile(tls_ca, node_dir / "ca.crt")
+        lines.append(f"tls_ca = {_toml_str(str((node_dir / 'ca.crt').resolve()))}")
+    lines += ["", "[central]"]
+    if central_public_key is not None:
+        # The key travels as a value, not a path: the node trusts exactly what was enrolled.
+        lines.append(f"public_keys = [{_toml_str(central_public_key.read_text().strip())}]")
+    else:
+        lines.append("public_keys = []  # central's Ed25519 public key (base64): central/keys/central-signing.pub")
+    config = node_dir / "edge.toml"
+    config.touch(mode=0o600)
+    config.write_text("\n".join(lines) + "\n")
+    return Enrolment(node_id, password, config, password_file)
+
+
+def central_user(password_file: Path, out_dir: Path) -> tuple[str, Path]:
+    """(Re)create central's broker login; returns the password and the file holding it."""
+    password = secrets.token_urlsafe(24)
+    set_user(password_file, CENTRAL_USER, password)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    secret = out_dir / "central-broker.secret"
+    secret.touch(mode=0o600)
+    secret.write_text(f"{CENTRAL_USER}:{password}\n")
+    return password, secret

@@ -1,0 +1,180 @@
+"""What central publishes to the lanes besides release orders: the `data` of a `Change`, per kind.
+
+Central validates with these models before it writes a change; a lane may read them with more
+lenient views (kakou.edge.knowledge) so that a field added here never breaks an older lane.
+A withdrawn record (revoked or expired control order, deleted registration, retired rule) is
+published as `data=None`: the lane drops it from its cache.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kakou.sync.messages import ChangeKind, Outcome
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+TargetKind = Literal["container", "vehicle", "driver"]
+
+
+class ControlOrderData(_Data):
+    """A control order (布控) a lane must enforce; key = order_no."""
+
+    order_no: str
+    target_kind: TargetKind
+    target_value: str  # container number, plate, or driver IC card id
+    action: Literal["hold", "inspect"]
+    status: Literal["active", "emergency"]  # emergency: in force before review
+    emergency: bool = False
+    valid_from: datetime
+    valid_until: datetime
+    reason: str
+
+
+class CarrierRegistration(_Data):
+    """A carrier / enterprise (运输企业); key = code."""
+
+    code: str
+    name: str
+    credit_grade: Literal["AA", "A", "B", "C", "D"] = "B"  # customs enterprise credit classes
+    status: Literal["active"] = "active"
+    valid_until: datetime | None = None
+
+
+class VehicleRegistration(_Data):
+    """key = plate."""
+
+    plate: str
+    e_plate: str | None = None  # RFID tag id
+    tare_kg: float | None = Field(None, ge=0)  # registered tare
+    carrier: str | None = None
+    status: Literal["active"] = "active"
+    valid_until: datetime | None = None
+
+
+class DriverRegistration(_Data):
+    """key = driver_id."""
+
+    driver_id: str
+    ic_card: str
+    name: str = ""
+    photo_ref: str | None = None  # sha256 or URL of the registered photo, for 1:1 face checks
+    carrier: str | None = None
+    status: Literal["active"] = "active"
+    valid_until: datetime | None = None
+
+
+class ContainerRegistration(_Data):
+    """key = container number (ISO 6346)."""
+
+    container_no: str
+    size_type: str | None = None  # ISO 6346 size/type code, e.g. 22G1
+    tare_kg: float | None = Field(None, ge=0)
+    owner: str | None = None
+    status: Literal["active"] = "active"
+
+
+class YardRegistration(_Data):
+    """A customs-supervised yard (场站); key = code."""
+
+    code: str
+    name: str
+    site: str | None = None
+    status: Literal["active"] = "active"
+
+
+class LaneParameters(_Data):
+    """The parameter library (参数库) for one lane, or for every lane (key "*")."""
+
+    scope: str = "*"
+    weight_tolerance_kg: float = Field(500.0, ge=0)
+    weight_tolerance_pct: float = Field(3.0, ge=0, le=100)
+    tare_mode: Literal["registered", "measured", "declared"] = "registered"
+    random_inspection_rate: float = Field(0.0, ge=0, le=1)
+    transit_time_limit_h: float = Field(48.0, gt=0)
+    min_plate_confidence: float = Field(0.80, ge=0, le=1)
+    require_registered_vehicle: bool = False
+    require_driver_card: bool = False
+
+
+# -- risk rules as data --------------------------------------------------------------------------
+
+
+class WeightDeviation(_Data):
+    kind: Literal["weight_deviation"] = "weight_deviation"
+    over_pct: float | None = Field(None, ge=0)
+    over_kg: float | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> WeightDeviation:
+        if self.over_pct is None and self.over_kg is None:
+            raise ValueError("give over_pct or over_kg")
+        return self
+
+
+class OriginIn(_Data):
+    kind: Literal["origin"] = "origin"
+    countries: list[str] = Field(min_length=1)  # ISO 3166 alpha-2
+
+
+class HsCodePrefix(_Data):
+    kind: Literal["hs_code"] = "hs_code"
+    prefixes: list[str] = Field(min_length=1)
+
+
+class CarrierCredit(_Data):
+    kind: Literal["carrier_credit"] = "carrier_credit"
+    grades: list[Literal["AA", "A", "B", "C", "D"]] = Field(min_length=1)
+
+
+class WatchList(_Data):
+    kind: Literal["watch_list"] = "watch_list"
+    target_kind: TargetKind
+    values: list[str] = Field(min_length=1)
+
+
+class TransitTime(_Data):
+    kind: Literal["transit_time"] = "transit_time"
+    over_hours: float = Field(gt=0)
+
+
+class RandomSelection(_Data):
+    kind: Literal["random"] = "random"
+    rate: float = Field(ge=0, le=1)
+
+
+Condition = Annotated[
+    WeightDeviation | OriginIn | HsCodePrefix | CarrierCredit | WatchList | TransitTime | RandomSelection,
+    Field(discriminator="kind"),
+]
+
+
+class RiskRule(_Data):
+    """A versioned risk rule; it fires when every condition holds; key = rule_id."""
+
+    rule_id: str
+    version: int = Field(ge=1)
+    name: str
+    conditions: list[Condition] = Field(min_length=1)
+    outcome: Outcome  # the outcome the rule forces
+    explanation: str  # shown to the officer when the rule fires
+    priority: int = 100  # lower first, when two rules force different outcomes
+
+
+# Which model validates the data of each kind of change (release orders: kakou.sync.messages).
+DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
+    ChangeKind.CONTROL_ORDER: ControlOrderData,
+    ChangeKind.CARRIER: CarrierRegistration,
+    ChangeKind.VEHICLE: VehicleRegistration,
+    ChangeKind.DRIVER: DriverRegistration,
+    ChangeKind.CONTAINER: ContainerRegistration,
+    ChangeKind.YARD: YardRegistration,
+    ChangeKind.PARAMETERS: LaneParameters,
+    ChangeKind.RISK_RULE: RiskRule,
+}

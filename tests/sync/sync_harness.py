@@ -1,0 +1,181 @@
+"""Central bridge and edge links in-process (and an edge link as a killable subprocess), on real
+SQLite files and a real broker: the parts of the sync protocol without cameras or lanes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from kakou.central import changelog, orders
+from kakou.central.bridge import CentralBridge
+from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.service import Central
+from kakou.central.tables_sync import NodeRow, PassRow
+from kakou.edge.link import EdgeLink
+from kakou.edge.store import EdgeStore
+from kakou.sync.messages import ReleaseOrderData
+from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.signing import key_id, public_b64
+from kakou.waiting import eventually
+
+NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+
+
+def new_central(db: Path) -> Central:
+    engine = make_engine(f"sqlite:///{db}")
+    create_schema(engine)
+    return Central(make_sessionmaker(engine))
+
+
+@dataclass
+class CentralProc:
+    """Central's MQTT bridge running as a task; stop() is a crash as far as the broker can tell."""
+
+    central: Central
+    bridge: CentralBridge
+    task: asyncio.Task | None = None
+
+    @classmethod
+    async def start(cls, db: Path, broker: BrokerConfig, key: Ed25519PrivateKey, **kw: object) -> CentralProc:
+        central = new_central(db)
+        bridge = CentralBridge(central, broker, key, **kw)  # type: ignore[arg-type]
+        proc = cls(central, bridge, asyncio.create_task(bridge.run()))
+        await asyncio.wait_for(bridge.connected.wait(), 10)
+        return proc
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
+
+    def add_order(self, n: int) -> int:
+        o = ReleaseOrderData(order_no=f"HF{n:06d}", plate=f"粤B{n:05d}", direction="in",
+                             valid_from=NOW - timedelta(hours=1), valid_until=NOW + timedelta(days=1))
+        return orders.create_release_order(self.central, o)
+
+    def latest(self) -> int:
+        return changelog.latest_version(self.central)
+
+    def pass_keys(self) -> list[tuple[str, int]]:
+        with self.central.sessions() as s:
+            return [tuple(r) for r in s.execute(select(PassRow.node, PassRow.seq).order_by(PassRow.node, PassRow.seq))]
+
+    def count(self, node: str | None = None) -> int:
+        with self.central.sessions() as s:
+            q = select(func.count()).select_from(PassRow)
+            if node:
+                q = q.where(PassRow.node == node)
+            return s.scalar(q) or 0
+
+    def node(self, node: str) -> NodeRow | None:
+        with self.central.sessions() as s:
+            return s.get(NodeRow, node)
+
+
+@dataclass
+class EdgeProc:
+    """An edge node's store and link in-process."""
+
+    node: str
+    store: EdgeStore
+    link: EdgeLink
+    task: asyncio.Task | None = None
+
+    @classmethod
+    def open(cls, node: str, db: Path, broker: BrokerConfig, keys: list[Ed25519PrivateKey],
+             **kw: object) -> EdgeProc:
+        store = EdgeStore(db)
+        trusted = {key_id(k.public_key()): k.public_key() for k in keys}
+        return cls(node, store, EdgeLink(node, store, broker, trusted, **kw))  # type: ignore[arg-type]
+
+    def start(self) -> EdgeProc:
+        self.task = asyncio.create_task(self.link.run())
+        return self
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+            self.task = None
+
+    def record(self, start: int, count: int) -> None:
+        from kakou.edge.sync_runner import record_passes
+
+        record_passes(self.store, self.node, start, count)
+        self.link.wake()
+
+    def seqs(self) -> list[int]:
+        return [r[0] for r in self.store.query("SELECT seq FROM outbox ORDER BY seq")]
+
+
+@dataclass
+class EdgeSubprocess:
+    """`python -m kakou.edge.sync_runner` on an SQLite file: a link we can SIGKILL."""
+
+    node: str
+    db: Path
+    broker: BrokerConfig
+    trust: list[str]
+    proc: asyncio.subprocess.Process | None = None
+    args: list[str] = field(default_factory=list)
+
+    async def start(self, record: int = 0, record_interval: float = 0.0, ack_timeout: float = 5.0) -> None:
+        cmd = [sys.executable, "-m", "kakou.edge.sync_runner", "--node", self.node, "--db", str(self.db),
+               "--port", str(self.broker.port), "--record", str(record), "--record-interval", str(record_interval),
+               "--ack-timeout", str(ack_timeout)]
+        if self.broker.username:
+            cmd += ["--username", self.broker.username, "--password", self.broker.password or ""]
+        for t in self.trust:
+            cmd += ["--trust", t]
+        self.proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
+                                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
+        assert line.strip() == b"ready", line
+
+    async def kill9(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGKILL)
+            await self.proc.wait()
+
+    async def stop(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.terminate()
+            await self.proc.wait()
+
+
+def trust_b64(key: Ed25519PrivateKey) -> str:
+    return public_b64(key.public_key())
+
+
+async def assert_exactly_once(central: CentralProc, edges: list[EdgeStore], nodes: list[str],
+                              timeout: float = 30) -> None:
+    """Every pass each edge recorded is at central exactly once, and every edge saw its ack."""
+    expected = sorted((n, seq) for n, st in zip(nodes, edges, strict=True)
+                      for (seq,) in st.query("SELECT seq FROM outbox"))
+
+    def done() -> bool:
+        return central.pass_keys() == expected and all(st.outbox_counts()["queued"] == 0 for st in edges)
+
+    await eventually(done, timeout, what=f"{len(expected)} passes exactly once at central and acked")
+    keys = central.pass_keys()
+    assert len(keys) == len(set(keys)) == len(expected)
+
+
+async def assert_same_knowledge(central: CentralProc, edges: list[EdgeStore], timeout: float = 30) -> None:
+    latest = central.latest()
+    await eventually(lambda: all(st.knowledge_version == latest for st in edges), timeout,
+                     what=f"every edge at knowledge version {latest}")
+    rows = {tuple(st.knowledge_rows()) for st in edges}
+    assert len(rows) == 1 and len(next(iter(rows))) == latest
