@@ -1,4 +1,5 @@
-"""Camera sources: HTTP JPEG snapshot (what most plate/container cameras offer).
+"""Camera sources: HTTP JPEG snapshot (what most plate/container cameras offer), and `open_camera`
+which picks the source for a URL (RTSP, MJPEG streams and video files are in `camera_video`).
 
 A camera that returns nothing, garbage or a frame older than allowed raises CameraFault with
 a reason the lane shows to the officer; the lane then reads by hand, never opens on its own.
@@ -6,8 +7,10 @@ a reason the lane shows to the officer; the lane then reads by hand, never opens
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import httpx
@@ -25,12 +28,31 @@ class Frame:
     taken_at: float  # time.time()
 
 
+class Camera(Protocol):
+    """What the lane needs from any camera source."""
+
+    async def snapshot(self) -> Frame: ...
+
+    async def aclose(self) -> None: ...
+
+
 class HttpSnapshotCamera:
-    def __init__(self, url: str, timeout: float = 2.0, max_bytes: int = 20_000_000) -> None:
+    def __init__(self, url: str, timeout: float = 2.0, max_bytes: int = 20_000_000,
+                 frozen_after_s: float | None = None) -> None:
+        """`frozen_after_s`: fault when the camera serves byte-identical JPEGs for this long.
+
+        A live sensor never produces the same JPEG twice (noise); an identical one means a hung
+        encoder serving its last buffer — a stale frame that would otherwise look perfectly fine.
+        Off by default because a snapshot-only camera in a still scene *can* repeat when its
+        firmware caches snapshots.
+        """
         self.url = url
         self.timeout = timeout
         self.max_bytes = max_bytes
+        self.frozen_after_s = frozen_after_s
         self._http = httpx.AsyncClient(timeout=timeout)
+        self._last_digest: bytes | None = None
+        self._same_since = 0.0
 
     async def snapshot(self) -> Frame:
         try:
@@ -38,16 +60,51 @@ class HttpSnapshotCamera:
         except httpx.TimeoutException as exc:
             raise CameraFault(f"camera {self.url} timed out after {self.timeout}s") from exc
         except httpx.HTTPError as exc:
-            raise CameraFault(f"camera {self.url} unreachable: {exc}") from exc
+            raise CameraFault(f"camera {self.url} unreachable: {exc or type(exc).__name__}") from exc
         if resp.status_code != 200:
             raise CameraFault(f"camera {self.url} answered HTTP {resp.status_code} (no frame)")
         data = resp.content
         if not data or len(data) > self.max_bytes:
             raise CameraFault(f"camera {self.url} returned {len(data)} bytes (no usable frame)")
+        # A JPEG cut short still decodes (libjpeg fills the rest with grey), so check its markers:
+        # half a plate must never reach the recogniser as if it were the whole image.
+        if data[:2] == b"\xff\xd8" and not data.rstrip(b"\0\r\n").endswith(b"\xff\xd9"):
+            raise CameraFault(f"camera {self.url} returned a truncated JPEG ({len(data)} bytes, no end marker)")
         image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if image is None:
             raise CameraFault(f"camera {self.url} returned an undecodable image")
-        return Frame(image=image, jpeg=data, taken_at=time.time())
+        now = time.time()
+        self._check_frozen(data, now)
+        return Frame(image=image, jpeg=data, taken_at=now)
+
+    def _check_frozen(self, data: bytes, now: float) -> None:
+        if self.frozen_after_s is None:
+            return
+        digest = hashlib.blake2b(data, digest_size=16).digest()
+        if digest != self._last_digest:
+            self._last_digest, self._same_since = digest, now
+        elif now - self._same_since > self.frozen_after_s:
+            raise CameraFault(f"stale frame from {self.url}: the same image for {now - self._same_since:.1f}s "
+                              "(camera frozen?)")
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+
+def open_camera(url: str, *, kind: str | None = None, timeout: float = 2.0, max_age_s: float = 1.0) -> Camera:
+    """A camera for `url`: `snapshot` (HTTP JPEG), or `video` (rtsp://, an MJPEG stream, a file).
+
+    Without `kind`, rtsp(s):// and paths are video; http(s):// is a snapshot unless it ends in
+    .mjpg/.mjpeg (a stream).
+    """
+    if kind is None:
+        low = url.lower().split("?", 1)[0]
+        is_http = low.startswith(("http://", "https://"))
+        kind = "snapshot" if is_http and not low.endswith((".mjpg", ".mjpeg")) else "video"
+    if kind == "snapshot":
+        return HttpSnapshotCamera(url, timeout=timeout)
+    if kind == "video":
+        from kakou.protocols.camera_video import VideoCamera  # OpenCV's video I/O only when used
+
+        return VideoCamera(url, read_timeout=timeout, max_age_s=max_age_s)
+    raise ValueError(f"unknown camera kind {kind!r} (snapshot or video)")

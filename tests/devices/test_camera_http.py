@@ -1,0 +1,85 @@
+"""HTTP snapshot camera driver against the camera simulator's faults, over a real socket."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import numpy as np
+import pytest
+
+from kakou.protocols.camera import CameraFault, HttpSnapshotCamera
+from kakou.sim.camera_sim import CameraSim
+from kakou.sim.render import encode_jpeg, render_plate_scene
+from kakou.waiting import eventually
+
+PLATE = encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3))
+
+
+@pytest.fixture
+async def cam() -> AsyncIterator[tuple[CameraSim, HttpSnapshotCamera]]:
+    async with CameraSim() as sim:
+        driver = HttpSnapshotCamera(sim.url, timeout=0.3)
+        yield sim, driver
+        await driver.aclose()
+
+
+async def test_snapshot_is_the_shown_image(cam: tuple[CameraSim, HttpSnapshotCamera]) -> None:
+    sim, driver = cam
+    sim.show(PLATE)
+    frame = await driver.snapshot()
+    assert frame.jpeg == PLATE and frame.image.ndim == 3 and frame.image.shape[1] > 100
+
+
+@pytest.mark.parametrize(("fault", "message"), [
+    ({"jpeg": None}, "answered HTTP 503 (no frame)"),
+    ({"garbage": True}, "undecodable image"),
+    ({"truncated": True}, "truncated JPEG"),
+    ({"delay": 1.0}, "timed out after 0.3s"),
+    ({"hang_up": True}, "unreachable"),
+])
+async def test_faults_are_camera_faults(cam: tuple[CameraSim, HttpSnapshotCamera], fault: dict,
+                                        message: str) -> None:
+    sim, driver = cam
+    sim.show(PLATE)
+    for k, v in fault.items():
+        setattr(sim, k, v)
+    with pytest.raises(CameraFault, match=re.escape(message)):
+        await driver.snapshot()
+    for k in fault:  # the fault clears: the very next snapshot works (no stuck state in the driver)
+        setattr(sim, k, CameraSim.__dataclass_fields__[k].default)
+    sim.show(PLATE)
+    assert (await driver.snapshot()).jpeg == PLATE
+
+
+async def test_wrong_path_and_dead_camera() -> None:
+    async with CameraSim() as sim:
+        sim.show(PLATE)
+        wrong = HttpSnapshotCamera(sim.url.replace("snapshot.jpg", "snap.jpg"), timeout=0.5)
+        with pytest.raises(CameraFault, match="HTTP 404"):
+            await wrong.snapshot()
+        await wrong.aclose()
+        url = sim.url
+    dead = HttpSnapshotCamera(url, timeout=0.5)
+    with pytest.raises(CameraFault, match="unreachable"):
+        await dead.snapshot()
+    await dead.aclose()
+
+
+async def test_frozen_camera_is_a_stale_frame(cam: tuple[CameraSim, HttpSnapshotCamera]) -> None:
+    sim, _ = cam
+    driver = HttpSnapshotCamera(sim.url, frozen_after_s=0.2)
+    sim.show(PLATE)
+    await driver.snapshot()
+
+    async def frozen() -> bool:
+        try:
+            await driver.snapshot()
+        except CameraFault as exc:
+            return "stale frame" in str(exc)
+        return False
+
+    await eventually(frozen, timeout=5, what="identical images to be reported as stale")
+    sim.show(encode_jpeg(np.full((64, 64, 3), 99, np.uint8)))  # the picture changes: healthy again
+    assert (await driver.snapshot()).image.shape == (64, 64, 3)
+    await driver.aclose()
