@@ -1,0 +1,320 @@
+/* The central console. The dashboard and the passes view are built for officers; every other
+ * section appears when central's OpenAPI document lists its endpoint, and is shown generically
+ * (a table, a create form from the request schema, and the record's own actions). */
+"use strict";
+
+K.addTerms({
+  console_title: ["Central console", "中心监控台"], login: ["Log in", "登录"], logout: ["Log out", "退出"],
+  dashboard: ["Dashboard", "总览"], nodes: ["Lanes & nodes", "通道与工控机"], passes: ["Traceability", "通行追溯"],
+  release_orders: ["Release orders", "核放单"], declarations: ["Declarations", "报关单"],
+  control_orders: ["Control orders", "布控"], alerts: ["Alerts", "预警"], risk_rules: ["Risk rules", "风险规则"],
+  vehicles: ["Vehicles", "车辆备案"], drivers: ["Drivers", "驾驶员备案"], carriers: ["Carriers", "运输企业"],
+  yards: ["Yards", "场站"], containers_reg: ["Containers", "集装箱备案"], parameters: ["Parameters", "参数库"],
+  ledgers: ["Ledgers", "账册"], transits: ["Transit", "转关"], audit: ["Audit log", "审计日志"], users: ["Users & roles", "用户与角色"],
+  interventions: ["Interventions", "人工干预"], more: ["More", "更多"],
+  passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
+  held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
+  per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
+  recent_passes: ["Recent passes", "最近通行"], create: ["Create", "新建"], search: ["Search", "查询"],
+  detail: ["Detail", "详情"], updated: ["Updated", "更新"], lane_col: ["Lane", "通道"], plate_col: ["Plate", "车牌"],
+  outcome_col: ["Outcome", "结果"], time_col: ["Decided", "判定时间"], node_col: ["Node", "工控机"],
+  online_col: ["Online", "在线"], last_seen: ["Last seen", "最后在线"], high_water: ["Received up to seq", "已接收序号"],
+  knowledge_version: ["Knowledge version", "知识库版本"], duplicates: ["Duplicates dropped", "重复消息"],
+  order_no: ["Order no.", "单号"], direction: ["Direction", "方向"], valid_from: ["Valid from", "生效"],
+  valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
+  status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
+  received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
+  yes: ["yes", "是"], no: ["no", "否"], login_needed: ["Log in to see this", "请登录后查看"],
+  timeline: ["Timeline", "时间线"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
+});
+
+const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
+const $ = (id) => document.getElementById(id);
+
+// Known sections, in menu order; `re` matches the list endpoint's path.
+const KNOWN = [
+  { key: "nodes", re: /^\/api\/v1\/nodes$/, render: (s) => nodesView(s) },
+  { key: "passes", re: /^\/api\/v1\/passes$/, render: (s) => passesView(s) },
+  { key: "release_orders", re: /^\/api\/v1\/release-orders$/ },
+  { key: "declarations", re: /^\/api\/v1\/declarations$/ },
+  { key: "control_orders", re: /^\/api\/v1\/control-orders$/ },
+  { key: "alerts", re: /^\/api\/v1\/alerts$/ },
+  { key: "risk_rules", re: /^\/api\/v1\/risk-rules$/ },
+  { key: "vehicles", re: /^\/api\/v1\/(registrations\/)?vehicles$/ },
+  { key: "drivers", re: /^\/api\/v1\/(registrations\/)?drivers$/ },
+  { key: "carriers", re: /^\/api\/v1\/(registrations\/)?carriers$/ },
+  { key: "yards", re: /^\/api\/v1\/(registrations\/)?yards$/ },
+  { key: "parameters", re: /^\/api\/v1\/parameters$/ },
+  { key: "ledgers", re: /^\/api\/v1\/ledgers$/ },
+  { key: "transits", re: /^\/api\/v1\/transits?$/ },
+  { key: "interventions", re: /^\/api\/v1\/interventions$/ },
+  { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
+  { key: "users", re: /^\/api\/v1\/users$/ },
+];
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me)$/;
+
+function sections() {
+  const out = [{ key: "dashboard", render: dashboard }];
+  const used = new Set();
+  for (const s of KNOWN) {
+    const path = Object.keys(C.spec.paths).find((p) => s.re.test(p) && C.spec.paths[p].get);
+    if (path) { out.push({ ...s, path }); used.add(path); }
+  }
+  for (const [path, ops] of Object.entries(C.spec.paths)) {
+    if (!ops.get || used.has(path) || SKIP.test(path) || path.includes("{") || !path.startsWith("/api/v1/")) continue;
+    const key = path.replace("/api/v1/", "");
+    out.push({ key, path, extra: true, first: !out.some((s) => s.extra) });
+  }
+  return out;
+}
+
+// ---- errors and login ------------------------------------------------------------------------
+async function guarded(view, fn) {
+  try { return await fn(); } catch (e) {
+    if (e.status === 401) {
+      $("login").hidden = false;
+      view.replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
+      openLogin();
+    } else if (e.status === 404) {
+      view.replaceChildren(K.el("div", { class: "banner", text: K.t("not_available") }));
+    } else {
+      view.replaceChildren(K.el("div", { class: "banner bad", text: `${K.t("error")}: ${e.message}` }));
+    }
+    return null;
+  }
+}
+
+function openDialog(title, ...content) {
+  $("dialog-body").replaceChildren(K.el("h3", { text: title }), ...content);
+  if (!$("dialog").open) $("dialog").showModal();
+}
+
+function openLogin() {
+  const op = K.findOp(C.spec, "post", /\/auth\/login$|\/login$|\/token$/);
+  if (!op || $("dialog").open) return;
+  openDialog(K.t("login"), K.schemaForm(C.spec, op, {
+    onDone: (res, body) => {
+      K.setToken(res && (res.token || res.access_token));
+      C.user = (res && (res.username || res.user)) || (body && (body.username || body.user)) || null;
+      if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
+      $("user").hidden = !C.user; $("user").textContent = C.user || "";
+      $("login").hidden = true;
+      $("dialog").close(); show(C.section);
+    },
+  }));
+}
+
+// ---- navigation --------------------------------------------------------------------------------
+function renderNav() {
+  $("nav").replaceChildren(...sections().flatMap((s) => [
+    s.first ? K.el("div", { class: "muted nav-group", text: K.both("more") }) : null,
+    K.el("button", {
+      class: s.key === C.section ? "active" : "", "data-testid": "nav-" + s.key,
+      text: s.extra ? s.key : K.both(s.key), onclick: () => { location.hash = s.key; },
+    })]).filter(Boolean));
+}
+
+function show(key) {
+  const all = sections();
+  const sec = all.find((s) => s.key === key) || all[0];
+  C.section = sec.key;
+  renderNav();
+  clearInterval(C.timer);
+  const view = $("view");
+  const run = () => guarded(view, () => (sec.render ? sec.render(sec) : resourceView(sec)));
+  run();
+  // The dashboard and the lane list are watched live; forms are not refreshed under the officer.
+  if (["dashboard", "nodes"].includes(sec.key)) C.timer = setInterval(run, 3000);
+}
+
+function stamp() { $("updated").textContent = `${K.t("updated")} ${K.fmtTime(new Date().toISOString())}`; }
+
+// ---- dashboard -----------------------------------------------------------------------------------
+function barChart(groups, { max, fmt = (v) => v, series = 1, testid }) {
+  const W = 640, H = 220, pad = 28, n = Math.max(groups.length, 1);
+  const bw = (W - pad * 2) / n;
+  const top = max || Math.max(1, ...groups.flatMap((g) => g.values));
+  const svg = [`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" data-testid="${testid}">`];
+  svg.push(`<line x1="${pad}" y1="${H - pad}" x2="${W - pad}" y2="${H - pad}" stroke="#2a3a4a"/>`);
+  groups.forEach((g, i) => {
+    const inner = Math.min((bw - 8) / series, 48);  // one lane must not look like a wall
+    g.values.forEach((v, j) => {
+      const h = (H - pad * 2) * (v / top);
+      const x = pad + i * bw + (bw - inner * series) / 2 + j * inner;
+      svg.push(`<rect class="bar b${j + 1}" x="${x}" y="${H - pad - h}" width="${Math.max(inner - 2, 1)}" height="${h}"><title>${K.esc(g.label)}: ${K.esc(fmt(v))}</title></rect>`);
+      if (v) svg.push(`<text x="${x + inner / 2 - 1}" y="${H - pad - h - 3}" text-anchor="middle">${K.esc(fmt(v))}</text>`);
+    });
+    svg.push(`<text x="${pad + i * bw + bw / 2}" y="${H - 8}" text-anchor="middle">${K.esc(g.label)}</text>`);
+  });
+  svg.push("</svg>");
+  const box = K.el("div");
+  box.innerHTML = svg.join("");
+  return box.firstChild;
+}
+
+function isIntervention(p) {
+  const r = p.record || {};
+  return p.outcome !== "release" || !!r.entered_by || !!r.supersedes;
+}
+
+async function dashboard() {
+  const view = $("view");
+  const [page, nodes, alerts] = await Promise.all([
+    K.api("/api/v1/passes?limit=500"),
+    K.api("/api/v1/nodes").catch(() => []),
+    C.spec.paths["/api/v1/alerts"] ? K.api("/api/v1/alerts").catch(() => null) : Promise.resolve(null),
+  ]);
+  const passes = K.items(page);
+  const now = Date.now();
+  const day = passes.filter((p) => now - new Date(p.decided_at) < 864e5);
+  const online = nodes.filter((n) => n.online).length;
+  const openAlerts = alerts ? K.items(alerts).filter((a) => !/(closed|disposed|resolved)/i.test(a.status || "")).length : null;
+  const held = day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
+  const kpi = (key, v, id) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id },
+    K.el("div", { class: "muted", text: K.both(key) }), K.el("div", { class: "v", text: v }));
+  // Passes per hour over the last 12 hours: released beside everything else.
+  const hours = [];
+  for (let h = 11; h >= 0; h--) {
+    const start = new Date(now - h * 36e5); start.setMinutes(0, 0, 0);
+    const end = start.getTime() + 36e5;
+    const inHour = passes.filter((p) => { const t = new Date(p.decided_at).getTime(); return t >= start.getTime() && t < end; });
+    hours.push({ label: `${String(start.getHours()).padStart(2, "0")}h`, values: [inHour.filter((p) => p.outcome === "release").length, inHour.filter((p) => p.outcome !== "release").length] });
+  }
+  const lanes = {};
+  for (const p of day) (lanes[`${p.node}/${p.lane}`] ||= []).push(p);
+  // Recognition rate over the lanes' own passes (an officer's superseding record is not a reading).
+  const auto = (ps) => ps.filter((p) => !(p.record || {}).supersedes);
+  const laneGroups = Object.entries(lanes).sort().map(([k, ps]) => ({
+    label: k, values: [Math.round((100 * auto(ps).filter((p) => p.plate && !(p.record || {}).entered_by).length) / Math.max(auto(ps).length, 1)),
+      Math.round((100 * ps.filter(isIntervention).length) / ps.length)],
+  }));
+  const recent = passes.slice(0, 12).map((p) => ({
+    time_col: K.fmtTime(p.decided_at), node_col: p.node, lane_col: p.lane, plate_col: p.plate || "—",
+    outcome_col: K.both(p.outcome), reasons: ((p.record || {}).reasons || []).join("; "),
+  }));
+  view.replaceChildren(
+    K.el("div", { class: "kpis" },
+      kpi("passes_24h", String(day.length), "passes"),
+      kpi("lanes_online", `${online} / ${nodes.length}`, "online"),
+      kpi("open_alerts", openAlerts == null ? "—" : String(openAlerts), "alerts"),
+      kpi("held_rate", `${held}%`, "held")),
+    K.el("div", { class: "charts" },
+      K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_hour") }), barChart(hours, { series: 2, testid: "chart-hourly" }),
+        K.el("div", { class: "muted" }, K.el("span", { style: "color:#3b82f6", text: "■ " }), K.t("release"), "  ",
+          K.el("span", { style: "color:#e0a100", text: "■ " }), `${K.t("officer")} / ${K.t("inspection")}`)),
+      K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_lane") }),
+        barChart(laneGroups, { series: 2, max: 100, fmt: (v) => v + "%", testid: "chart-lanes" }))),
+    K.el("section", { class: "card", style: "margin-top:1em" }, K.el("h3", { text: K.both("recent_passes") }),
+      K.table(recent, { columns: ["time_col", "node_col", "lane_col", "plate_col", "outcome_col", "reasons"], testid: "recent-passes" })),
+  );
+  stamp();
+}
+
+// ---- lanes and nodes ------------------------------------------------------------------------------
+async function nodesView() {
+  const nodes = await K.api("/api/v1/nodes");
+  const rows = nodes.map((n) => ({ ...n, online: n.online ? `● ${K.t("online")}` : `○ ${K.t("offline")}` }));
+  $("view").replaceChildren(K.el("h2", { text: K.both("nodes") }),
+    K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }));
+  stamp();
+}
+
+// ---- traceability: passes by plate, with the record's timeline -----------------------------------
+async function passesView() {
+  const view = $("view");
+  const q = K.el("input", { type: "search", "data-testid": "search-plate", "data-tp": "plate", placeholder: K.t("plate") });
+  const results = K.el("div");
+  const load = async () => {
+    const plate = q.value.trim();
+    const page = await K.api(`/api/v1/passes?limit=100${plate ? "&plate=" + encodeURIComponent(plate) : ""}`);
+    results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, outcome: K.both(p.outcome), _raw: p })), {
+      columns: ["decided_at", "node", "lane", "plate", "outcome", "pass_id"], testid: "passes",
+      onRow: (r) => passDetail(r._raw),
+    }));
+  };
+  view.replaceChildren(K.el("h2", { text: K.both("passes") }),
+    K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } }, q,
+      K.el("button", { class: "primary", type: "submit", text: K.t("search") })), results);
+  await load();
+}
+
+function passDetail(p) {
+  const r = p.record || {};
+  const steps = [
+    [r.started_at, K.t("lane") + " " + p.lane + ": " + (p.plate || "—")],
+    [r.decided_at, `${K.both(p.outcome)} — ${(r.reasons || []).join("; ")}`],
+    [p.received_at, `${K.t("node")} ${p.node} → central (seq ${p.seq})`],
+  ].filter(([t]) => t).sort((a, b) => new Date(a[0]) - new Date(b[0]));
+  const checks = (r.checks || []).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail") },
+    K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.detail || ""));
+  openDialog(`${K.t("pass_id")} ${p.pass_id}`,
+    K.el("h3", { text: K.both("timeline") }),
+    K.el("ul", { class: "recent-list", "data-testid": "timeline" }, steps.map(([t, s]) => K.el("li", {}, K.el("span", { class: "when", text: K.fmtDateTime(t) }), s))),
+    checks.length ? K.el("ul", { class: "checks" }, checks) : null,
+    K.el("pre", { style: "white-space:pre-wrap;max-height:40vh;overflow:auto", text: JSON.stringify(r, null, 2) }));
+}
+
+// ---- any other resource: table, create form, per-record actions ------------------------------------
+async function resourceView(sec) {
+  const view = $("view");
+  const get = C.spec.paths[sec.path].get;
+  const filters = (get.parameters || []).filter((p) => p.in === "query" && !["limit", "offset"].includes(p.name));
+  const inputs = filters.map((p) => K.el("input", { name: p.name, placeholder: p.name, "data-testid": "filter-" + p.name }));
+  const results = K.el("div");
+  const load = async () => {
+    const qs = new URLSearchParams({ limit: "100" });
+    inputs.forEach((i) => { if (i.value.trim()) qs.set(i.name, i.value.trim()); });
+    if (!(get.parameters || []).some((p) => p.name === "limit")) qs.delete("limit");
+    const rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
+    results.replaceChildren(K.table(rows, { testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
+  };
+  const parts = [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
+  if (inputs.length) {
+    parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } },
+      inputs, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
+  }
+  const post = C.spec.paths[sec.path].post;
+  if (post) {
+    parts.push(K.el("details", { class: "create", "data-testid": "create-" + sec.key },
+      K.el("summary", { text: K.t("create") }),
+      K.schemaForm(C.spec, { path: sec.path, op: post, method: "post" }, { onDone: () => guarded(results, load) })));
+  }
+  parts.push(results);
+  view.replaceChildren(...parts);
+  await load();
+}
+
+function recordDetail(sec, row) {
+  // Actions are the operations under this resource's item path, e.g. /control-orders/{order_no}/review.
+  const actions = [];
+  for (const [path, ops] of Object.entries(C.spec.paths)) {
+    const m = path.match(/^(.*)\/\{([^}]+)\}(\/.*)?$/);
+    if (!m || m[1] !== sec.path) continue;
+    const idName = m[2];
+    const id = row[idName] ?? row.id ?? row[Object.keys(row)[0]];
+    for (const method of ["post", "put", "patch", "delete"]) {
+      if (!ops[method]) continue;
+      const label = (m[3] || "").replace(/^\//, "") || method;
+      actions.push(K.el("details", { class: "create", "data-testid": "action-" + label },
+        K.el("summary", { text: K.t(label) }),
+        K.schemaForm(C.spec, { path, op: ops[method], method }, {
+          fixed: { [idName]: id }, onDone: () => { $("dialog").close(); show(C.section); },
+        })));
+    }
+  }
+  const pairs = Object.entries(row).filter(([k]) => !k.startsWith("_"));
+  openDialog(K.t("detail"),
+    K.el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }),
+      K.el("dd", { text: v === null ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v) })])),
+    ...actions);
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  K.langToggle($("lang"));
+  $("dialog-close").addEventListener("click", () => $("dialog").close());
+  $("login").addEventListener("click", openLogin);
+  C.spec = await K.discover("/api/v1/openapi.json");
+  K.onLang(() => show(C.section));
+  window.addEventListener("hashchange", () => show(location.hash.slice(1)));
+  show(location.hash.slice(1) || "dashboard");
+});

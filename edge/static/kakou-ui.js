@@ -1,0 +1,338 @@
+/* kakou UI helpers shared by the lane screen, the console and the field page.
+ * Plain browser JavaScript, no build step, no CDN: the gate may have no internet.
+ * Served by the edge at /static/kakou-ui.js and by central at /ui/kakou-ui.js. */
+"use strict";
+
+const K = (() => {
+  // ---- i18n: Chinese terms from the project glossary beside the English names -------------
+  const dict = {
+    en: {}, zh: {},
+  };
+  // ?lang=en|zh, then the officer's last choice, then the browser's language.
+  const urlLang = new URLSearchParams(location.search).get("lang");
+  let lang = (urlLang === "en" || urlLang === "zh") ? urlLang : (localStorage.getItem("kakou.lang")
+    || ((navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en"));
+
+  function addTerms(terms) {
+    // terms: {key: [english, chinese]}
+    for (const [k, [en, zh]] of Object.entries(terms)) { dict.en[k] = en; dict.zh[k] = zh; }
+  }
+  function t(key, vars) {
+    let s = (dict[lang] && dict[lang][key]) || dict.en[key] || key;
+    if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll("{" + k + "}", v);
+    return s;
+  }
+  /* Both languages at once ("Release 放行"), for the words an officer must never misread. */
+  function both(key) {
+    const en = dict.en[key] || key, zh = dict.zh[key] || "";
+    return lang === "zh" ? (zh ? zh + " " + en : en) : (zh ? en + " " + zh : en);
+  }
+  const listeners = [];
+  function onLang(fn) { listeners.push(fn); }
+  function setLang(l) {
+    lang = l; localStorage.setItem("kakou.lang", l);
+    document.documentElement.lang = l === "zh" ? "zh-CN" : "en";
+    applyStatic(); listeners.forEach((fn) => fn(l));
+  }
+  function getLang() { return lang; }
+  /* Elements with data-t="key" get their text from the dictionary; data-tb shows both languages. */
+  function applyStatic(root) {
+    (root || document).querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+    (root || document).querySelectorAll("[data-tb]").forEach((el) => { el.textContent = both(el.dataset.tb); });
+    (root || document).querySelectorAll("[data-tp]").forEach((el) => { el.placeholder = t(el.dataset.tp); });
+  }
+  function langToggle(btn) {
+    const paint = () => { btn.textContent = lang === "zh" ? "English" : "中文"; };
+    btn.addEventListener("click", () => { setLang(lang === "zh" ? "en" : "zh"); paint(); });
+    paint();
+  }
+
+  addTerms({
+    release: ["Release", "放行"], officer: ["Hold for officer", "人工处理"], inspection: ["Inspection", "查验"],
+    online: ["Online", "在线"], offline: ["Offline", "离线"], lane: ["Lane", "通道"], gate: ["Gate", "卡口"],
+    edge_node: ["Edge node", "卡口工控机"], plate: ["Plate", "车牌"], container: ["Container number", "集装箱号"],
+    release_order: ["Release order", "核放单"], control_order: ["Control order", "布控"],
+    weighbridge: ["Weighbridge", "地磅"], gross: ["Gross weight", "毛重"], tolerance: ["Weight tolerance", "重量比对误差"],
+    eplate: ["E-plate", "电子车牌"], ic_card: ["IC card", "IC卡"], barrier: ["Barrier", "道闸"],
+    alert: ["Alert", "预警"], alerts: ["Alerts", "预警"], backfill: ["Backfill", "人工补录"],
+    intervention: ["Manual intervention", "人工干预"], recognition_rate: ["Recognition rate", "识别率"],
+    knowledge: ["Knowledge", "知识库"], version: ["version", "版本"], age: ["age", "更新于"],
+    loading: ["Loading…", "加载中…"], none: ["None", "无"], error: ["Error", "错误"], submit: ["Submit", "提交"],
+    cancel: ["Cancel", "取消"], ok: ["OK", "确定"], required: ["required", "必填"], saved: ["Saved", "已保存"],
+    not_available: ["Not available on this server yet", "此服务暂未提供"], reason: ["Reason", "原因"],
+    time: ["Time", "时间"], outcome: ["Outcome", "结果"], node: ["Node", "节点"], status: ["Status", "状态"],
+    declaration: ["Declaration", "报关单"], transit: ["Transit", "转关"], ledger: ["Ledger", "账册"],
+    yard: ["Yard", "场站"], carrier: ["Carrier", "运输企业"], driver: ["Driver", "驾驶员"],
+    check_digit_bad: ["Check digit does not match (expected {d})", "校验位不符（应为 {d}）"],
+    check_digit_ok: ["Check digit OK", "校验位正确"],
+    f_officer: ["Officer ID", "关员编号"], f_pin: ["PIN", "密码"], f_plate: ["Plate", "车牌"],
+    f_containers: ["Container numbers", "集装箱号"], f_reason: ["Reason (required)", "原因（必填）"],
+    f_outcome: ["Outcome", "处理结果"], f_result: ["Inspection result", "查验结果"], f_note: ["Note", "备注"],
+    f_notes: ["Notes", "备注"],
+  });
+
+  // ---- formatting ----------------------------------------------------------------------
+  function esc(v) {
+    return String(v ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+  }
+  function fmtTime(iso) {
+    if (!iso) return "—";
+    const d = typeof iso === "number" ? new Date(iso * 1000) : new Date(iso);
+    if (isNaN(d)) return String(iso);
+    return d.toLocaleTimeString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  }
+  function fmtDateTime(iso) {
+    if (!iso) return "—";
+    const d = new Date(iso);
+    if (isNaN(d)) return String(iso);
+    return d.toLocaleString(lang === "zh" ? "zh-CN" : "en-GB", { hour12: false });
+  }
+  function fmtAge(seconds) {
+    if (seconds == null || isNaN(seconds)) return "—";
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return lang === "zh" ? `${s} 秒前` : `${s} s ago`;
+    const m = Math.round(s / 60);
+    if (m < 120) return lang === "zh" ? `${m} 分钟前` : `${m} min ago`;
+    const h = Math.round(m / 60);
+    return lang === "zh" ? `${h} 小时前` : `${h} h ago`;
+  }
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v;
+      else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+      else if (k === "text") e.textContent = v;
+      else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? "" : v);
+    }
+    for (const c of children.flat()) if (c != null) e.append(c.nodeType ? c : document.createTextNode(String(c)));
+    return e;
+  }
+
+  // ---- HTTP ------------------------------------------------------------------------------
+  let token = sessionStorage.getItem("kakou.token") || null;
+  function setToken(tk) { token = tk; if (tk) sessionStorage.setItem("kakou.token", tk); else sessionStorage.removeItem("kakou.token"); }
+  class HttpError extends Error {
+    constructor(status, body) {
+      super((body && (body.detail || body.title)) ? (typeof body.detail === "string" ? body.detail : (body.title || JSON.stringify(body.detail))) : `HTTP ${status}`);
+      this.status = status; this.body = body;
+    }
+  }
+  async function api(path, opts = {}) {
+    const headers = { Accept: "application/json", ...(opts.headers || {}) };
+    if (token) headers.Authorization = "Bearer " + token;
+    let body = opts.body;
+    if (body !== undefined && typeof body !== "string" && !(body instanceof FormData)) {
+      headers["Content-Type"] = "application/json"; body = JSON.stringify(body);
+    }
+    const resp = await fetch(path, { method: opts.method || (body !== undefined ? "POST" : "GET"), headers, body });
+    const text = await resp.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+    if (!resp.ok) throw new HttpError(resp.status, data);
+    return data;
+  }
+  /* A list endpoint may answer a bare list or a page {total, items}. */
+  function items(data) { return Array.isArray(data) ? data : (data && Array.isArray(data.items) ? data.items : []); }
+
+  // ---- OpenAPI discovery: panels appear when their endpoint exists --------------------------
+  async function discover(url) {
+    try { return await api(url); } catch { return { paths: {}, components: {} }; }
+  }
+  function findOp(spec, method, re) {
+    for (const [path, ops] of Object.entries(spec.paths || {})) {
+      if (ops[method] && re.test(path)) return { path, op: ops[method], method };
+    }
+    return null;
+  }
+  function resolve(spec, schema) {
+    let s = schema || {};
+    for (let i = 0; s && s.$ref && i < 10; i++) {
+      const name = s.$ref.split("/").pop();
+      s = (spec.components && spec.components.schemas && spec.components.schemas[name]) || {};
+    }
+    if (s.allOf && s.allOf.length === 1) return resolve(spec, s.allOf[0]);
+    if (s.anyOf) { const real = s.anyOf.filter((x) => x.type !== "null"); if (real.length === 1) return { ...resolve(spec, real[0]), nullable: true, title: s.title, description: s.description, default: s.default }; }
+    return s;
+  }
+  function bodySchema(spec, op) {
+    const content = op.requestBody && op.requestBody.content;
+    if (!content) return null;
+    const media = content["application/json"] || Object.values(content)[0];
+    return media ? resolve(spec, media.schema) : null;
+  }
+  function fillPath(path, values) {
+    return path.replace(/\{([^}]+)\}/g, (_, name) => encodeURIComponent(values[name] ?? ""));
+  }
+
+  // ---- ISO 6346 container number check digit ----------------------------------------------
+  function iso6346Digit(code) {
+    const s = String(code || "").toUpperCase().replace(/\s/g, "");
+    if (!/^[A-Z]{3}[UJZ][0-9]{6}/.test(s)) return null;
+    const val = {};
+    let n = 10;
+    for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") { if (n % 11 === 0) n++; val[c] = n++; }
+    let sum = 0;
+    for (let i = 0; i < 10; i++) { const c = s[i]; sum += (/[0-9]/.test(c) ? +c : val[c]) * 2 ** i; }
+    return (sum % 11) % 10;
+  }
+  /* null when valid; otherwise the message to show. */
+  function checkContainer(code) {
+    const s = String(code || "").toUpperCase().replace(/\s/g, "");
+    if (!/^[A-Z]{3}[UJZ][0-9]{7}$/.test(s)) return lang === "zh" ? "格式应为 4 个字母 + 7 位数字（如 CSQU3054383）" : "Format is 4 letters + 7 digits (e.g. CSQU3054383)";
+    const d = iso6346Digit(s);
+    return d === +s[10] ? null : t("check_digit_bad", { d });
+  }
+
+  // ---- sound for alarms (generated, no audio files) ---------------------------------------
+  let audio = null;
+  function beep(freq = 880, ms = 350) {
+    try {
+      audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+      const o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = freq; o.connect(g); g.connect(audio.destination);
+      g.gain.setValueAtTime(0.2, audio.currentTime);
+      o.start(); o.stop(audio.currentTime + ms / 1000);
+    } catch { /* no audio device: the alarm is still shown */ }
+  }
+
+  // ---- on-screen keyboard (plates and container numbers, for a touch screen) -----------------
+  const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领学警港澳挂";
+  function keyboard(input, { provinces = true } = {}) {
+    const rows = [];
+    if (provinces) rows.push([...PROVINCES]);
+    rows.push([..."1234567890"], [..."QWERTYUIOP"], [..."ASDFGHJKL"], [..."ZXCVBNM", "⌫"]);
+    const kb = el("div", { class: "osk", "data-testid": "keyboard" });
+    for (const row of rows) {
+      const r = el("div", { class: "osk-row" });
+      for (const key of row) {
+        r.append(el("button", {
+          type: "button", class: "osk-key", text: key,
+          onclick: () => {
+            input.value = key === "⌫" ? input.value.slice(0, -1) : input.value + key;
+            input.dispatchEvent(new Event("input", { bubbles: true }));
+          },
+        }));
+      }
+      kb.append(r);
+    }
+    return kb;
+  }
+  function pinPad(input) {
+    const pad = el("div", { class: "pinpad", "data-testid": "pinpad" });
+    for (const key of [..."123456789", "⌫", "0", "C"]) {
+      pad.append(el("button", {
+        type: "button", class: "osk-key", text: key,
+        onclick: () => {
+          input.value = key === "⌫" ? input.value.slice(0, -1) : key === "C" ? "" : input.value + key;
+          input.dispatchEvent(new Event("input", { bubbles: true }));
+        },
+      }));
+    }
+    return pad;
+  }
+
+  // ---- a form built from an endpoint's request schema ---------------------------------------
+  /* Builds inputs for each property of the JSON body; known names get touch-friendly widgets
+   * (PIN pad, plate/container keyboard with check digit, mandatory reason). `fixed` values are
+   * filled in and hidden (e.g. the lane or pass being acted on). */
+  function schemaForm(spec, target, { fixed = {}, only = null, mustFill = [], onDone, submitLabel, touch = false } = {}) {
+    const schema = bodySchema(spec, target.op) || { properties: {} };
+    const required = new Set(schema.required || []);
+    const form = el("form", { class: "auto-form", novalidate: true });
+    const inputs = {};
+    const props = Object.entries(schema.properties || {});
+    if (only) props.sort(([a], [b]) => only.indexOf(a) - only.indexOf(b));
+    for (const [name, raw] of props) {
+      if (name in fixed || (only && !only.includes(name))) continue;
+      const prop = resolve(spec, raw);
+      const label = ("f_" + name) in dict.en ? both("f_" + name) : (name in dict.en ? both(name) : (raw.title || prop.title || name));
+      const key = name.toLowerCase();
+      let input;
+      if (prop.enum) {
+        input = el("select", { name }, prop.enum.map((v) => el("option", { value: v, text: t(v) !== v ? both(v) : v })));
+      } else if (prop.type === "boolean") {
+        input = el("input", { type: "checkbox", name });
+      } else if (prop.type === "integer" || prop.type === "number") {
+        input = el("input", { type: "number", name, step: prop.type === "integer" ? "1" : "any" });
+      } else if (prop.type === "array") {
+        input = el("input", { type: "text", name, placeholder: "A, B, …", "data-array": "1" });
+      } else if (/reason|note|remark|comment|result|detail/.test(key)) {
+        input = el("textarea", { name, rows: 2 });
+      } else {
+        input = el("input", { type: /pin|password/.test(key) ? "password" : "text", name, autocomplete: "off",
+          inputmode: /pin/.test(key) ? "numeric" : undefined });
+      }
+      if (prop.default !== undefined && prop.default !== null && input.type !== "checkbox") input.value = prop.default;
+      const must = required.has(name) || mustFill.includes(name);
+      input.dataset.testid = "field-" + name;
+      input.setAttribute("data-testid", "field-" + name);
+      const hint = el("div", { class: "hint" });
+      const wrap = el("label", { class: "field" }, el("span", { class: "field-label" }, label, must ? el("b", { text: " *" }) : null), input, hint);
+      if (touch && /pin/.test(key)) wrap.append(pinPad(input));
+      if (touch && /plate/.test(key)) wrap.append(keyboard(input));
+      if (/container/.test(key)) {
+        input.addEventListener("input", () => {
+          const vals = input.value.split(/[,\s]+/).filter(Boolean);
+          const bad = vals.map(checkContainer).filter(Boolean);
+          hint.textContent = vals.length ? (bad.length ? bad[0] : t("check_digit_ok")) : "";
+          hint.className = "hint " + (bad.length ? "bad" : "good");
+        });
+        if (touch) wrap.append(keyboard(input, { provinces: false }));
+      }
+      inputs[name] = { input, prop, must };
+      form.append(wrap);
+    }
+    const msg = el("div", { class: "form-msg", "data-testid": "form-msg" });
+    form.append(el("div", { class: "form-actions" },
+      el("button", { type: "submit", class: "primary", text: submitLabel || t("submit") }), msg));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      // Fixed values go where the endpoint takes them: its path or its body, nowhere else.
+      const body = Object.fromEntries(Object.entries(fixed).filter(([k]) => k in (schema.properties || {})));
+      for (const [name, { input, prop, must }] of Object.entries(inputs)) {
+        let v = input.type === "checkbox" ? input.checked : input.value.trim();
+        if (v === "" && must) { msg.textContent = `${name}: ${t("required")}`; msg.className = "form-msg bad"; input.focus(); return; }
+        if (v === "") continue;
+        if (prop.type === "integer" || prop.type === "number") v = Number(v);
+        if (input.dataset.array) v = v.split(/[,\s]+/).filter(Boolean);
+        if (/container/.test(name.toLowerCase())) {
+          const bad = (Array.isArray(v) ? v : [v]).map(checkContainer).filter(Boolean);
+          if (bad.length) { msg.textContent = bad[0]; msg.className = "form-msg bad"; return; }
+        }
+        body[name] = v;
+      }
+      const params = Object.fromEntries((target.op.parameters || []).filter((p) => p.in === "path").map((p) => [p.name, fixed[p.name]]));
+      for (const p of Object.keys(params)) delete body[p];
+      try {
+        const res = await api(fillPath(target.path, params), { method: target.method.toUpperCase(), body });
+        msg.textContent = t("saved"); msg.className = "form-msg good";
+        if (onDone) onDone(res, body);
+      } catch (e) {
+        msg.textContent = `${t("error")}: ${e.message}`; msg.className = "form-msg bad";
+      }
+    });
+    return form;
+  }
+
+  /* A table of whatever a list endpoint returns: the columns come from the rows. */
+  function table(rows, { columns, testid, onRow } = {}) {
+    if (!rows.length) return el("p", { class: "empty", text: t("none") });
+    const cols = columns || Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null).slice(0, 9);
+    const cell = (v) => (v === null || v === undefined ? "—" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : /\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDateTime(v) : String(v));
+    return el("table", { class: "grid", "data-testid": testid },
+      el("thead", {}, el("tr", {}, cols.map((c) => el("th", { text: t(c) })))),
+      el("tbody", {}, rows.map((r) => {
+        const tr = el("tr", {}, cols.map((c) => el("td", { text: cell(r[c]) })));
+        if (onRow) { tr.classList.add("clickable"); tr.addEventListener("click", () => onRow(r)); }
+        return tr;
+      })));
+  }
+
+  document.addEventListener("DOMContentLoaded", () => setLang(lang));
+
+  return {
+    addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
+    api, items, HttpError, setToken, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
+    iso6346Digit, checkContainer, beep, keyboard, pinPad,
+  };
+})();
