@@ -26,7 +26,7 @@ SIZE = 64
 
 def _size(*addresses: int | None) -> int:
     # Block index a+1 holds wire address a (see _set_di), so a block of n covers addresses 0..n-2.
-    return max(SIZE, *(a + 2 for a in addresses if a is not None))
+    return max([SIZE, *(a + 2 for a in addresses if a is not None)])
 
 
 class _Coils(ModbusSequentialDataBlock):
