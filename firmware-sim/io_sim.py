@@ -115,6 +115,10 @@ class LaneIoSim:
         return bool(self._co.getValues(addr + 1, 1)[0])
 
     @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
     def url(self) -> str:
         if self.serial is not None:
             return f"rtu://{self.serial.port}?baud={self.serial.baudrate}&parity={self.serial.parity}"

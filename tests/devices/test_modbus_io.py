@@ -282,3 +282,19 @@ async def test_mbpoll_reads_the_rtu_simulator(rtu_line: NullModem, site_map: IoM
         assert _values(out) == {10: 0, 11: 1, 12: 1, 13: 0, 14: 1}
     finally:
         await sim.stop()
+
+
+async def test_built_in_map_without_display() -> None:
+    async with LaneIoSim(travel_time=0.02) as sim:
+        io = LaneIO("127.0.0.1", sim.port, IoMap(), feedback_timeout=1.0, poll_interval=0.02)
+        try:
+            await io.set_light(False)
+            assert sim.light is Light.RED  # one green coil: off means red
+            with pytest.raises(ValueError, match="no yellow light coil"):
+                await io.set_signal(Light.YELLOW)
+            with pytest.raises(ValueError, match="no display registers"):
+                await io.show_text("请停车")
+            await io.open_barrier()
+            assert sim.barrier_up and sim.display_text is None
+        finally:
+            io.close()
