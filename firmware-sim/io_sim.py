@@ -87,7 +87,7 @@ class LaneIoSim:
         device = _SlowDevice(self, di=self._di, co=self._co, hr=self._hr)
         self._context = ModbusServerContext(devices={m.device_id: device}, single=False)
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
-        self._raise = False
+        self._raise = self._lower = False
         self._motion: asyncio.Task | None = None
         self._flapper: asyncio.Task | None = None
         self.barrier_changed = asyncio.Event()
@@ -243,14 +243,26 @@ class LaneIoSim:
             self.display_history.append(text)
 
     def _coils_written(self) -> None:
-        want = self.coil(self.io_map.coil_barrier_raise)
-        if want == self._raise:
+        m = self.io_map
+        raise_on = self.coil(m.coil_barrier_raise)
+        if m.barrier_drive == "hold":
+            if raise_on != self._raise:
+                self._command(raise_on)
+            self._raise = raise_on
             return
-        self._raise = want
-        self.events.append(BarrierEvent("raise" if want else "lower"))
+        # Pulse-driven controller: it acts on the rising edge of its open / close inputs.
+        lower_on = m.coil_barrier_lower is not None and self.coil(m.coil_barrier_lower)
+        if raise_on and not self._raise:
+            self._command(True)
+        if lower_on and not self._lower:
+            self._command(False)
+        self._raise, self._lower = raise_on, lower_on
+
+    def _command(self, up: bool) -> None:
+        self.events.append(BarrierEvent("raise" if up else "lower"))
         if self._motion:
             self._motion.cancel()
-        self._motion = asyncio.get_running_loop().create_task(self._move(want))
+        self._motion = asyncio.get_running_loop().create_task(self._move(up))
 
     async def _move(self, up: bool) -> None:
         self._set_input("barrier_up", False)

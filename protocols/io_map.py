@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 InputName = Literal["loop_before", "loop_under", "loop_after", "barrier_up", "barrier_down"]
 INPUT_NAMES: tuple[InputName, ...] = ("loop_before", "loop_under", "loop_after", "barrier_up", "barrier_down")
-OutputName = Literal["barrier_raise", "light_green", "light_red", "light_yellow"]
-OUTPUT_NAMES: tuple[OutputName, ...] = ("barrier_raise", "light_green", "light_red", "light_yellow")
+OutputName = Literal["barrier_raise", "barrier_lower", "light_green", "light_red", "light_yellow"]
+OUTPUT_NAMES: tuple[OutputName, ...] = ("barrier_raise", "barrier_lower", "light_green", "light_red", "light_yellow")
 
 
 class Light(StrEnum):
@@ -35,7 +35,13 @@ class IoMap(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_id: int = Field(1, ge=0, le=247)  # Modbus unit id (RTU slave address)
-    coil_barrier_raise: int = Field(0, ge=0, le=65535)  # held on = barrier up, off = barrier down
+    # "hold": the raise coil held on = boom up, off = boom down (a relay that follows the coil).
+    # "pulse": boom controllers with open/close push-button inputs: a pulse on the raise coil
+    # opens, a pulse on the lower coil closes; the controller keeps the position by itself.
+    barrier_drive: Literal["hold", "pulse"] = "hold"
+    coil_barrier_raise: int = Field(0, ge=0, le=65535)
+    coil_barrier_lower: int | None = Field(None, ge=0, le=65535)  # required with barrier_drive = "pulse"
+    barrier_pulse_s: float = Field(0.5, gt=0, le=10)
     coil_light_green: int = Field(1, ge=0, le=65535)  # without a red coil: on = green, off = red
     coil_light_red: int | None = Field(None, ge=0, le=65535)
     coil_light_yellow: int | None = Field(None, ge=0, le=65535)
@@ -53,6 +59,8 @@ class IoMap(BaseModel):
 
     @model_validator(mode="after")
     def _distinct(self) -> IoMap:
+        if self.barrier_drive == "pulse" and self.coil_barrier_lower is None:
+            raise ValueError('barrier_drive = "pulse" needs coil_barrier_lower (the close input)')
         # Two points on one address is a wiring-table typo that would, e.g., read the barrier's
         # position as a loop; refuse it rather than run a lane on it.
         for kind, points in (("coil", self.coil_addresses()), ("discrete input", self.input_addresses())):

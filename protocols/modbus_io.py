@@ -163,20 +163,37 @@ class LaneIO:
         coils = self.map.coil_addresses()
         if name not in coils:
             raise ValueError(f"no coil {name!r} in this map (has: {', '.join(coils)})")
+        if name == "barrier_lower":  # a pulse-driven boom starts down at the pulse's start
+            await self._check_clear_under()
         await self._write_coil(coils[name], True)
         await asyncio.sleep(seconds)
-        if name == "barrier_raise":
+        if name == "barrier_raise" and self.map.barrier_drive == "hold":  # a held boom drops at the end
             await self._check_clear_under()
         await self._write_coil(coils[name], False)
 
     async def open_barrier(self) -> None:
-        await self._write_coil(self.map.coil_barrier_raise, True)
+        if self.map.barrier_drive == "pulse":
+            await self._pulse_coil(self.map.coil_barrier_raise)
+        else:
+            await self._write_coil(self.map.coil_barrier_raise, True)
         await self._await_position(up=True)
 
     async def close_barrier(self) -> None:
         await self._check_clear_under()
-        await self._write_coil(self.map.coil_barrier_raise, False)
+        if self.map.barrier_drive == "pulse":
+            assert self.map.coil_barrier_lower is not None  # the map's validator demands it
+            await self._pulse_coil(self.map.coil_barrier_lower)
+        else:
+            await self._write_coil(self.map.coil_barrier_raise, False)
         await self._await_position(up=False)
+
+    async def _pulse_coil(self, address: int) -> None:
+        await self._write_coil(address, True)
+        try:
+            await asyncio.sleep(self.map.barrier_pulse_s)
+        finally:
+            # Never leave a push-button input held (a held "open" blocks the controller's close).
+            await asyncio.shield(self._write_coil(address, False))
 
     async def _check_clear_under(self) -> None:
         inputs = await self.read_inputs()

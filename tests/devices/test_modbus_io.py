@@ -298,3 +298,30 @@ async def test_built_in_map_without_display() -> None:
             assert sim.barrier_up and sim.display_text is None
         finally:
             io.close()
+
+
+async def test_pulse_driven_barrier_controller() -> None:
+    m = IoMap(barrier_drive="pulse", coil_barrier_raise=0, coil_barrier_lower=2, coil_light_green=1,
+              barrier_pulse_s=0.05)
+    async with LaneIoSim(io_map=m, travel_time=0.05) as sim:
+        io = LaneIO("127.0.0.1", sim.port, m, feedback_timeout=1.0, poll_interval=0.02)
+        try:
+            await io.open_barrier()
+            assert sim.barrier_up and not sim.coil(0)  # the open input was pulsed, not held
+            sim.set_loop("under", True)
+            with pytest.raises(BarrierRefused):
+                await io.close_barrier()
+            with pytest.raises(BarrierRefused):
+                await io.pulse("barrier_lower", 0.05)
+            assert not sim.coil(2) and sim.barrier_up
+            sim.set_loop("under", False)
+            await io.close_barrier()
+            assert sim.barrier_down and not sim.coil(2)
+            assert [e.command for e in sim.events] == ["raise", "lower"]
+        finally:
+            io.close()
+
+
+def test_pulse_drive_needs_a_close_coil() -> None:
+    with pytest.raises(ValueError, match="needs coil_barrier_lower"):
+        IoMap(barrier_drive="pulse")
