@@ -70,7 +70,11 @@ function sections() {
 
 // ---- errors and login ------------------------------------------------------------------------
 async function guarded(view, fn) {
-  try { return await fn(); } catch (e) {
+  try {
+    const out = await fn();
+    document.body.dataset.loaded = C.section;  // for tests and kiosks: this section has its data
+    return out;
+  } catch (e) {
     if (e.status === 401) {
       $("login").hidden = false;
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
@@ -127,7 +131,7 @@ function show(key) {
   if (["dashboard", "nodes"].includes(sec.key)) C.timer = setInterval(run, 3000);
 }
 
-function stamp() { $("updated").textContent = `${K.t("updated")} ${K.fmtTime(new Date().toISOString())}`; }
+function stamp() { $("updated").hidden = false; $("updated").textContent = `${K.t("updated")} ${K.fmtTime(new Date().toISOString())}`; }
 
 // ---- dashboard -----------------------------------------------------------------------------------
 function barChart(groups, { max, fmt = (v) => v, series = 1, testid }) {

@@ -115,6 +115,7 @@ async function refresh() {
     if (fresh.length && !F.first) { K.beep(1040, 500); if (navigator.vibrate) navigator.vibrate([200, 100, 200]); }
     F.first = false;
     render();
+    document.body.dataset.loaded = "alerts";
   } catch (e) {
     if (e.status === 401) {
       $("login").hidden = false;
@@ -133,6 +134,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   K.onLang(render);
   if (!F.list) {
     $("alerts").replaceChildren(K.el("div", { class: "banner", "data-testid": "alerts-missing", text: K.t("alerts_missing") }));
+    document.body.dataset.loaded = "none";
     return;
   }
   await refresh();

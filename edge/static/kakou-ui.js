@@ -68,7 +68,13 @@ const K = (() => {
     f_officer: ["Officer ID", "关员编号"], f_pin: ["PIN", "密码"], f_plate: ["Plate", "车牌"],
     f_containers: ["Container numbers", "集装箱号"], f_reason: ["Reason (required)", "原因（必填）"],
     f_outcome: ["Outcome", "处理结果"], f_result: ["Inspection result", "查验结果"], f_note: ["Note", "备注"],
-    f_notes: ["Notes", "备注"],
+    f_notes: ["Notes", "备注"], f_target_kind: ["Target", "布控对象"], f_target_value: ["Target value", "对象值"],
+    f_action: ["Action", "处置方式"], f_emergency: ["Emergency (in force before review)", "紧急布控（先布控后审核）"],
+    f_previous_order: ["Previous order (re-control)", "原布控单（复控）"], f_approve: ["Approve", "同意"],
+    f_username: ["Username", "用户名"], f_password: ["Password", "密码"], f_order_no: ["Order no.", "单号"],
+    f_valid_from: ["Valid from", "生效时间"], f_valid_until: ["Valid until", "失效时间"], f_direction: ["Direction", "方向"],
+    f_declared_gross_kg: ["Declared gross weight (kg)", "申报毛重（kg）"],
+    vehicle: ["Vehicle", "车辆"], hold: ["Hold", "扣留"], inspect: ["Inspect", "查验"], in: ["In", "进"], out: ["Out", "出"],
   });
 
   // ---- formatting ----------------------------------------------------------------------
@@ -252,6 +258,8 @@ const K = (() => {
         input = el("select", { name }, prop.enum.map((v) => el("option", { value: v, text: t(v) !== v ? both(v) : v })));
       } else if (prop.type === "boolean") {
         input = el("input", { type: "checkbox", name });
+      } else if (prop.type === "string" && prop.format === "date-time") {
+        input = el("input", { type: "datetime-local", name, "data-datetime": "1" });
       } else if (prop.type === "integer" || prop.type === "number") {
         input = el("input", { type: "number", name, step: prop.type === "integer" ? "1" : "any" });
       } else if (prop.type === "array") {
@@ -295,6 +303,7 @@ const K = (() => {
         if (v === "") continue;
         if (prop.type === "integer" || prop.type === "number") v = Number(v);
         if (input.dataset.array) v = v.split(/[,\s]+/).filter(Boolean);
+        if (input.dataset.datetime) v = new Date(v).toISOString();  // the officer's local time, sent as UTC
         if (/container/.test(name.toLowerCase())) {
           const bad = (Array.isArray(v) ? v : [v]).map(checkContainer).filter(Boolean);
           if (bad.length) { msg.textContent = bad[0]; msg.className = "form-msg bad"; return; }

@@ -149,7 +149,7 @@ function tickAges() {
 
 function setAlarm(key, on, text, at) {
   if (on && !S.alarms.has(key)) {
-    S.alarms.set(key, { text, at: at || Date.now() / 1000 });
+    S.alarms.set(key, { key, text, at: at || Date.now() / 1000 });
     K.beep();
   } else if (!on && S.alarms.has(key) && !key.startsWith("event-")) {
     S.alarms.delete(key);
@@ -159,7 +159,9 @@ function setAlarm(key, on, text, at) {
 function renderAlarms() {
   const list = [...S.alarms.values()].sort((a, b) => b.at - a.at);
   $("alarm-count").textContent = list.length ? `(${list.length})` : "";
-  $("alarms").replaceChildren(...(list.length ? list.map((a) => K.el("li", { class: "alarm" },
+  // Alarms from events are acknowledged with a tap; the others last as long as their cause.
+  const ack = (a) => () => { if (a.key.startsWith("event-")) { S.alarms.delete(a.key); renderAlarms(); } };
+  $("alarms").replaceChildren(...(list.length ? list.map((a) => K.el("li", { class: "alarm", "data-testid": "alarm", onclick: ack(a) },
     K.el("span", { class: "when", text: K.fmtTime(a.at) }), " ", a.text))
     : [K.el("li", { class: "muted", text: K.t("none") })]));
 }
@@ -211,6 +213,11 @@ function showPass(rec) {
   $("facts").replaceChildren(...facts.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }), K.el("dd", { text: String(v), "data-testid": "fact-" + k })]));
   $("checks").replaceChildren(...checksOf(rec).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail"), "data-testid": "check" },
     K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.reason)));
+  // A control-order hit is an alarm, with sound, until the screen is reloaded.
+  for (const c of (rec.checks || []).filter((c) => c.name === "control" && !c.ok)) {
+    setAlarm(`event-control-${rec.pass_id}`, true, `${K.t("control_order")}: ${rec.plate || ""} — ${reasonText(c.detail)}`);
+    renderAlarms();
+  }
   const d = $("decision");
   d.textContent = K.both(rec.outcome);
   d.className = "decision out-" + rec.outcome;
