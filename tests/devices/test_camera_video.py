@@ -1,5 +1,5 @@
-"""Video camera sources through OpenCV: a video file written by cv2.VideoWriter, and a live MJPEG
-stream from the camera simulator (read by FFmpeg exactly as an RTSP session would be)."""
+"""Video camera sources through OpenCV: a video file written by cv2.VideoWriter, a live MJPEG stream
+from the camera simulator, and an RTSP session (RTP/JPEG) from the RTSP camera simulator."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from kakou.protocols.camera import CameraFault, HttpSnapshotCamera, open_camera
 from kakou.protocols.camera_video import VideoCamera
 from kakou.protocols.serial_link import Backoff
+from kakou.sim.camera_rtsp_sim import NotRtpJpeg, RtspCameraSim, split_jpeg
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.render import encode_jpeg
 from kakou.waiting import eventually
@@ -114,3 +115,35 @@ async def test_open_camera_picks_the_source() -> None:
         assert isinstance(open_camera(url), VideoCamera)
     with pytest.raises(ValueError, match="unknown camera kind"):
         open_camera("x", kind="thermal")
+
+
+async def test_rtsp_camera_session_stall_and_reconnect() -> None:
+    """A real RTSP session (DESCRIBE/SETUP/PLAY, RTP/JPEG interleaved) decoded by FFmpeg inside OpenCV."""
+    left_red = np.zeros((240, 320, 3), np.uint8)
+    left_red[:, :160] = (0, 0, 255)
+    left_red[:, 160:] = (200, 200, 200)
+    async with RtspCameraSim(fps=20) as sim:
+        sim.show(encode_jpeg(left_red))
+        async with VideoCamera(sim.url, open_timeout=5, read_timeout=0.5, max_age_s=0.4,
+                               backoff=Backoff(initial_s=0.1)) as cam:
+            f = await cam.snapshot()
+            assert f.image.shape == (240, 320, 3)
+            assert f.image[120, 80].tolist()[2] > 240 and abs(int(f.image[120, 240, 0]) - 200) < 6
+            sim.stalled = True
+            why = await eventually(lambda: stale(cam), timeout=5, what="stale frame while RTP stops")
+            assert "stale frame" in why
+            sim.stalled = False
+            await sim.disconnect()  # the camera reboots: the session is gone, the client must redial
+            await eventually(lambda: cam.opens >= 2 and cam.status.status.state == "online", timeout=15,
+                             what="a new RTSP session")
+            assert (await cam.snapshot()).image.shape == (240, 320, 3)
+            assert sim.sessions >= 2
+
+
+def test_rtp_jpeg_refuses_what_rfc2435_cannot_carry() -> None:
+    with pytest.raises(NotRtpJpeg):
+        split_jpeg(b"GIF89a")
+    with pytest.raises(NotRtpJpeg, match="multiple of 8"):
+        split_jpeg(encode_jpeg(np.zeros((50, 50, 3), np.uint8)))
+    ok = split_jpeg(encode_jpeg(np.zeros((48, 64, 3), np.uint8)))
+    assert (ok.type, ok.width, ok.height, len(ok.qtables)) == (1, 64, 48, 128)
