@@ -36,6 +36,20 @@ class Camera(Protocol):
     async def aclose(self) -> None: ...
 
 
+def decode_snapshot(data: bytes, source: str, max_bytes: int = 20_000_000) -> np.ndarray:
+    """Decode a camera's image bytes (BGR); CameraFault for anything that is not a whole image."""
+    if not data or len(data) > max_bytes:
+        raise CameraFault(f"camera {source} returned {len(data)} bytes (no usable frame)")
+    # A JPEG cut short still decodes (libjpeg fills the rest with grey), so check its markers:
+    # half a plate must never reach the recogniser as if it were the whole image.
+    if data[:2] == b"\xff\xd8" and not data.rstrip(b"\0\r\n").endswith(b"\xff\xd9"):
+        raise CameraFault(f"camera {source} returned a truncated JPEG ({len(data)} bytes, no end marker)")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None or image.size == 0:
+        raise CameraFault(f"camera {source} returned an undecodable image")
+    return image
+
+
 class HttpSnapshotCamera:
     def __init__(self, url: str, timeout: float = 2.0, max_bytes: int = 20_000_000,
                  frozen_after_s: float | None = None) -> None:
@@ -64,15 +78,7 @@ class HttpSnapshotCamera:
         if resp.status_code != 200:
             raise CameraFault(f"camera {self.url} answered HTTP {resp.status_code} (no frame)")
         data = resp.content
-        if not data or len(data) > self.max_bytes:
-            raise CameraFault(f"camera {self.url} returned {len(data)} bytes (no usable frame)")
-        # A JPEG cut short still decodes (libjpeg fills the rest with grey), so check its markers:
-        # half a plate must never reach the recogniser as if it were the whole image.
-        if data[:2] == b"\xff\xd8" and not data.rstrip(b"\0\r\n").endswith(b"\xff\xd9"):
-            raise CameraFault(f"camera {self.url} returned a truncated JPEG ({len(data)} bytes, no end marker)")
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise CameraFault(f"camera {self.url} returned an undecodable image")
+        image = decode_snapshot(data, self.url, self.max_bytes)
         now = time.time()
         self._check_frozen(data, now)
         return Frame(image=image, jpeg=data, taken_at=now)

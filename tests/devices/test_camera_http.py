@@ -7,8 +7,10 @@ from collections.abc import AsyncIterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from kakou.protocols.camera import CameraFault, HttpSnapshotCamera
+from kakou.protocols.camera import CameraFault, HttpSnapshotCamera, decode_snapshot
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.waiting import eventually
@@ -83,3 +85,16 @@ async def test_frozen_camera_is_a_stale_frame(cam: tuple[CameraSim, HttpSnapshot
     sim.show(encode_jpeg(np.full((64, 64, 3), 99, np.uint8)))  # the picture changes: healthy again
     assert (await driver.snapshot()).image.shape == (64, 64, 3)
     await driver.aclose()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.binary(max_size=2000), st.integers(0, len(PLATE) - 1).map(lambda n: PLATE[:n]),
+                 st.binary(max_size=64).map(lambda b: PLATE[:200] + b + b"\xff\xd9")))
+def test_any_bytes_give_an_image_or_a_camera_fault(data: bytes) -> None:
+    """Random bytes, every truncation of a real JPEG, and a corrupted one: never a crash, never half a plate."""
+    try:
+        image = decode_snapshot(data, "test")
+    except CameraFault:
+        return
+    assert image.ndim == 3 and image.size > 0
+    assert data != PLATE[: len(data)] or data == PLATE  # a cut-short JPEG is never accepted
