@@ -30,6 +30,7 @@ def add_sim_lane_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", metavar="FILE", help="site register map (.toml/.yaml) the I/O module is wired to")
     p.add_argument("--rtu", action="store_true",
                    help="serve Modbus RTU on a simulated serial line instead of TCP (needs socat)")
+    p.add_argument("--rtsp-port", type=int, default=None, help="also stream the plate camera over RTSP on this port")
     p.add_argument("--container-camera-port", type=int, default=None, help="also a container camera on this port")
     p.add_argument("--weighbridge", choices=sorted(PARSERS), default=None, metavar="PROTOCOL",
                    help=f"also a weighbridge indicator on a pty ({', '.join(sorted(PARSERS))})")
@@ -62,7 +63,7 @@ async def serve_sim_lane(args: argparse.Namespace) -> int:
         io = LaneIoSim(io_map=io_map, port=args.modbus_port)
     try:
         try:
-            sims = await start_lane_sims(camera_port=args.camera_port, io_sim=io,
+            sims = await start_lane_sims(camera_port=args.camera_port, io_sim=io, rtsp_port=args.rtsp_port,
                                          container_camera_port=args.container_camera_port,
                                          weighbridge_protocol=args.weighbridge, rfid=args.rfid, card=args.card,
                                          display=args.display, link_dir=args.pty_dir)

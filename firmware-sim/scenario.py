@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kakou.sim.camera_rtsp_sim import RtspCameraSim
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.cardreader_sim import CardReaderSim
 from kakou.sim.display_sim import DisplaySim
@@ -41,6 +42,7 @@ class LaneSims:
     rfid: CardReaderSim | None = None
     card: CardReaderSim | None = None
     display: DisplaySim | None = None  # serial LED sign (the Modbus one lives in the I/O module)
+    plate_rtsp: RtspCameraSim | None = None  # the plate camera's RTSP stream, showing the same picture
     trace: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, step) of every truck
 
     def note(self, step: str) -> None:
@@ -53,7 +55,7 @@ class LaneSims:
     async def stop(self) -> None:
         """Stop every simulator that is part of the set (started by `start_lane_sims` or by hand)."""
         await self.io.stop()
-        for cam in (self.plate_camera, self.container_camera):
+        for cam in (self.plate_camera, self.container_camera, self.plate_rtsp):
             if cam is not None:
                 await cam.stop()
         if self.weighbridge is not None:
@@ -85,7 +87,7 @@ async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_
     t = truck or Truck(plate_jpeg=plate_jpeg)
     if t.plate_jpeg is None:
         t.plate_jpeg = plate_jpeg
-    sims.plate_camera.show(t.plate_jpeg)
+    _show_plate(sims, t.plate_jpeg)
     if sims.container_camera is not None:
         sims.container_camera.show(t.container_jpeg)
     sims.io.set_loop("before", True)
@@ -134,8 +136,14 @@ async def _roll_onto_scale(sims: LaneSims, t: Truck, step_s: float) -> None:
     sims.note(f"on scale {t.gross_kg:g} kg")
 
 
+def _show_plate(sims: LaneSims, jpeg: bytes | None) -> None:
+    sims.plate_camera.show(jpeg)
+    if sims.plate_rtsp is not None:
+        sims.plate_rtsp.show(jpeg)  # NotRtpJpeg for a picture RTP/JPEG cannot carry: a scenario bug
+
+
 def _clear_cameras(sims: LaneSims) -> None:
-    sims.plate_camera.show(None)
+    _show_plate(sims, None)
     if sims.container_camera is not None:
         sims.container_camera.show(None)
 
@@ -143,12 +151,15 @@ def _clear_cameras(sims: LaneSims) -> None:
 async def start_lane_sims(*, modbus_port: int = 0, camera_port: int = 0, container_camera_port: int | None = None,
                           weighbridge_protocol: str | None = None, rfid: bool = False, card: bool = False,
                           display: bool = False, link_dir: str | None = None, io_sim: LaneIoSim | None = None,
-                          travel_time: float = 0.2) -> LaneSims:
+                          travel_time: float = 0.2, rtsp_port: int | None = None) -> LaneSims:
     """Start a lane's simulators; optional devices only when asked. Serial ones get pty paths in `link_dir`."""
     sims = LaneSims(io_sim or LaneIoSim(port=modbus_port, travel_time=travel_time), CameraSim(port=camera_port))
     try:  # every simulator's stop() is safe before start(), so a half-started set cleans up whole
         await sims.io.start()
         await sims.plate_camera.start()
+        if rtsp_port is not None:
+            sims.plate_rtsp = RtspCameraSim(port=rtsp_port)
+            await sims.plate_rtsp.start()
         if container_camera_port is not None:
             sims.container_camera = CameraSim(port=container_camera_port)
             await sims.container_camera.start()
@@ -175,6 +186,8 @@ def describe(sims: LaneSims) -> list[str]:
     """One line per device: where a driver (or a technician's probe) reaches it."""
     lines = [f"lane I/O module: modbus {sims.io.url}", f"plate camera: {sims.plate_camera.url} "
              f"(stream {sims.plate_camera.stream_url})"]
+    if sims.plate_rtsp is not None:
+        lines.append(f"plate camera RTSP: {sims.plate_rtsp.url}")
     if sims.container_camera is not None:
         lines.append(f"container camera: {sims.container_camera.url}")
     if sims.weighbridge is not None:

@@ -11,9 +11,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from kakou.protocols.camera import CameraFault, HttpSnapshotCamera
+from kakou.protocols.camera_video import VideoCamera
 from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver, IdRead
 from kakou.protocols.io_map import Light
 from kakou.protocols.modbus_io import LaneIO
@@ -37,6 +40,7 @@ class Lane:
     scale: WeighbridgeDriver
     rfid: CardReaderDriver
     card: CardReaderDriver
+    rtsp_url: str | None = None
     ids: list[IdRead] = field(default_factory=list)
     stable: list[WeightSample] = field(default_factory=list)
 
@@ -44,7 +48,7 @@ class Lane:
 @pytest.fixture
 async def lane(tmp_path: Path) -> AsyncIterator[tuple[LaneSims, Lane]]:
     sims = await start_lane_sims(container_camera_port=0, weighbridge_protocol="toledo", rfid=True, card=True,
-                                 link_dir=str(tmp_path), travel_time=0.05)
+                                 link_dir=str(tmp_path), travel_time=0.05, rtsp_port=0)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(sims.stop)
         io = LaneIO.from_url(sims.io.url, sims.io.io_map, feedback_timeout=2.0, poll_interval=0.02)
@@ -100,6 +104,9 @@ async def control(lane: Lane, need_card: bool = True) -> dict:
             seen[name] = (await cam.snapshot()).jpeg
         except CameraFault:
             seen[name] = None
+    if lane.rtsp_url:  # the plate camera's video stream as well, over a real RTSP session
+        async with VideoCamera(lane.rtsp_url, read_timeout=1.0) as video:
+            seen["rtsp_shape"] = (await video.snapshot()).image.shape
     if need_card and "card" not in kinds:
         await io.set_signal(Light.RED)
         return seen
@@ -115,6 +122,8 @@ async def test_full_truck_through_the_lane(lane: tuple[LaneSims, Lane]) -> None:
     sims, drivers = lane
     listener = asyncio.create_task(collect(drivers))
     ctl = asyncio.create_task(control(drivers))
+    assert sims.plate_rtsp is not None
+    drivers.rtsp_url = sims.plate_rtsp.url
     result = await drive_truck(sims, wait_for_barrier=15, step_s=0.15, truck=Truck(
         plate_jpeg=PLATE, container_jpeg=CONTAINER, gross_kg=42_160, rfid_tag=TAG, ic_card=CARD))
     seen = await asyncio.wait_for(ctl, 10)
@@ -123,6 +132,7 @@ async def test_full_truck_through_the_lane(lane: tuple[LaneSims, Lane]) -> None:
     assert seen["weight"] == 42_160 and drivers.stable[0].weight_kg == 42_160  # never a part-loaded weight
     assert seen["ids"] == {"rfid": TAG, "card": CARD}
     assert seen["plate"] == PLATE and seen["container"] == CONTAINER
+    assert seen["rtsp_shape"] == cv2.imdecode(np.frombuffer(PLATE, np.uint8), cv2.IMREAD_COLOR).shape
     assert [e.command for e in sims.io.events] == ["raise", "lower"] and sims.io.barrier_down
     assert sims.io.light is Light.RED and sims.plate_camera.jpeg is None
     steps = sims.steps()
@@ -149,3 +159,4 @@ async def test_describe_lists_every_device(lane: tuple[LaneSims, Lane]) -> None:
     sims, _ = lane
     text = "\n".join(describe(sims))
     assert sims.io.url in text and "weighbridge (toledo)" in text and "IC card reader: serial" in text
+    assert "plate camera RTSP: rtsp://" in text
