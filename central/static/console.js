@@ -11,7 +11,8 @@ K.addTerms({
   vehicles: ["Vehicles", "车辆备案"], drivers: ["Drivers", "驾驶员备案"], carriers: ["Carriers", "运输企业"],
   yards: ["Yards", "场站"], containers_reg: ["Containers", "集装箱备案"], parameters: ["Parameters", "参数库"],
   ledgers: ["Ledgers", "账册"], transits: ["Transit", "转关"], audit: ["Audit log", "审计日志"], users: ["Users & roles", "用户与角色"],
-  interventions: ["Interventions", "人工干预"], more: ["More", "更多"],
+  interventions: ["Interventions", "人工干预"], more: ["More", "更多"], registrations: ["Registrations", "备案"],
+  sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
   held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
   per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
@@ -56,6 +57,14 @@ const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me)$/;
 function sections() {
   const out = [{ key: "dashboard", render: dashboard }];
   const used = new Set();
+  // Registrations share one endpoint per kind: /registrations/{kind}.
+  const reg = Object.keys(C.spec.paths).find((p) => /^\/api\/v1\/registrations\/\{[^}]+\}$/.test(p) && C.spec.paths[p].get);
+  if (reg) {
+    const param = (C.spec.paths[reg].get.parameters || []).find((p) => p.in === "path");
+    const kinds = (param && K.resolve(C.spec, param.schema).enum) || [];
+    out.push({ key: "registrations", template: reg, param: param && param.name, kinds, render: registrationsView });
+    used.add(reg);
+  }
   for (const s of KNOWN) {
     const path = Object.keys(C.spec.paths).find((p) => s.re.test(p) && C.spec.paths[p].get);
     if (path) { out.push({ ...s, path }); used.add(path); }
@@ -259,9 +268,24 @@ function passDetail(p) {
 }
 
 // ---- any other resource: table, create form, per-record actions ------------------------------------
-async function resourceView(sec) {
+async function registrationsView(sec) {
   const view = $("view");
-  const get = C.spec.paths[sec.path].get;
+  C.regKind = C.regKind && sec.kinds.includes(C.regKind) ? C.regKind : sec.kinds[0];
+  const body = K.el("div");
+  view.replaceChildren(K.el("h2", { text: K.both("registrations") }),
+    K.el("div", { class: "toolbar", "data-testid": "registration-kinds" }, sec.kinds.map((k) => K.el("button", {
+      class: k === C.regKind ? "primary" : "", text: K.t(k) !== k ? K.both(k) : k,
+      onclick: () => { C.regKind = k; show("registrations"); },
+    }))), body);
+  const path = K.fillPath(sec.template, { [sec.param]: C.regKind });
+  await resourceView({ key: "registrations", path, template: sec.template, fixed: { [sec.param]: C.regKind },
+    ops: C.spec.paths[sec.template], title: null }, body);
+}
+
+async function resourceView(sec, into) {
+  const view = into || $("view");
+  const ops = sec.ops || C.spec.paths[sec.path];
+  const get = ops.get;
   const filters = (get.parameters || []).filter((p) => p.in === "query" && !["limit", "offset"].includes(p.name));
   const inputs = filters.map((p) => K.el("input", { name: p.name, placeholder: p.name, "data-testid": "filter-" + p.name }));
   const results = K.el("div");
@@ -272,16 +296,17 @@ async function resourceView(sec) {
     const rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
     results.replaceChildren(K.table(rows, { testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
   };
-  const parts = [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
+  const parts = sec.title === null ? [] : [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
   if (inputs.length) {
     parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } },
       inputs, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
   }
-  const post = C.spec.paths[sec.path].post;
-  if (post) {
+  const create = ops.post ? ["post", ops.post] : ops.put ? ["put", ops.put] : null;
+  if (create) {
     parts.push(K.el("details", { class: "create", "data-testid": "create-" + sec.key },
       K.el("summary", { text: K.t("create") }),
-      K.schemaForm(C.spec, { path: sec.path, op: post, method: "post" }, { onDone: () => guarded(results, load) })));
+      K.schemaForm(C.spec, { path: sec.template || sec.path, op: create[1], method: create[0] },
+        { fixed: sec.fixed || {}, onDone: () => guarded(results, load) })));
   }
   parts.push(results);
   view.replaceChildren(...parts);
@@ -293,7 +318,7 @@ function recordDetail(sec, row) {
   const actions = [];
   for (const [path, ops] of Object.entries(C.spec.paths)) {
     const m = path.match(/^(.*)\/\{([^}]+)\}(\/.*)?$/);
-    if (!m || m[1] !== sec.path) continue;
+    if (!m || m[1] !== (sec.template || sec.path)) continue;
     const idName = m[2];
     const id = row[idName] ?? row.id ?? row[Object.keys(row)[0]];
     for (const method of ["post", "put", "patch", "delete"]) {
@@ -302,7 +327,7 @@ function recordDetail(sec, row) {
       actions.push(K.el("details", { class: "create", "data-testid": "action-" + label },
         K.el("summary", { text: K.t(label) }),
         K.schemaForm(C.spec, { path, op: ops[method], method }, {
-          fixed: { [idName]: id }, onDone: () => { $("dialog").close(); show(C.section); },
+          fixed: { ...(sec.fixed || {}), [idName]: id }, onDone: () => { $("dialog").close(); show(C.section); },
         })));
     }
   }

@@ -8,7 +8,8 @@ K.addTerms({
   ack: ["Acknowledge", "签收"], acknowledge: ["Acknowledge", "签收"], dispose: ["Dispose", "处置"], close: ["Close", "关闭"],
   new: ["New", "新"], open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"],
   closed: ["Closed", "已关闭"], place: ["Place", "地点"], login_needed: ["Log in to see alerts", "请登录后查看预警"],
-  f_photo: ["Photo", "现场照片"], f_note: ["Notes", "处置说明"], f_notes: ["Notes", "处置说明"],
+  control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
+  f_disposal: ["Disposal", "处置结果"], f_photo: ["Photo", "现场照片"], f_note: ["Notes", "处置说明"], f_notes: ["Notes", "处置说明"],
 });
 
 const F = { spec: { paths: {} }, list: null, seen: new Set(), first: true, alerts: [] };
@@ -87,15 +88,18 @@ function card(a) {
   const status = String(a.status || "open").toLowerCase();
   const images = (a.images || []).filter((u) => typeof u === "string" && (u.startsWith("/") || u.startsWith("http")));
   const place = [a.site, a.node, a.lane].filter(Boolean).join(" / ");
-  return K.el("article", { class: "alert-card " + status, "data-testid": "alert", "data-status": status, "data-id": idOf(a) },
-    K.el("h4", { text: a.title || a.message || `${K.t("alert")} ${idOf(a)}` }),
-    K.el("div", {}, a.plate ? K.el("b", { "data-testid": "alert-plate", text: a.plate }) : null, " ",
-      K.el("span", { class: "tag", text: K.t(status) })),
-    a.detail || a.reason ? K.el("p", { text: a.detail || a.reason }) : null,
+  const subject = a.plate || a.subject;
+  return K.el("article", { class: `alert-card ${status} sev-${a.severity || ""}`, "data-testid": "alert", "data-status": status, "data-id": idOf(a) },
+    K.el("h4", { text: a.title || (a.kind ? K.t(a.kind) : "") || `${K.t("alert")} ${idOf(a)}` }),
+    K.el("div", {}, subject ? K.el("b", { "data-testid": "alert-subject", text: subject }) : null, " ",
+      K.el("span", { class: "tag", text: K.t(status) }), a.severity ? K.el("span", { class: "tag", text: K.t(a.severity) }) : null),
+    a.message || a.detail || a.reason ? K.el("p", { text: a.message || a.detail || a.reason }) : null,
+    a.source ? K.el("div", { class: "muted", text: a.source }) : null,
     place ? K.el("div", { class: "muted", text: `${K.t("place")}: ${place}` }) : null,
     K.el("div", { class: "muted", text: K.fmtDateTime(a.created_at || a.raised_at || a.at) }),
     images.length ? K.el("div", {}, images.map((u) => K.el("img", { src: u, style: "max-width:100%;border-radius:6px;margin-top:.4em" }))) : null,
-    a.disposal || a.notes ? K.el("p", { class: "good", text: a.disposal || a.notes }) : null,
+    a.disposal ? K.el("p", { class: "good", text: a.disposal }) : null,
+    ...(Array.isArray(a.notes) ? a.notes : []).map((n) => K.el("p", { class: "muted", text: typeof n === "string" ? n : (n.text || n.note || JSON.stringify(n)) })),
     K.el("div", { class: "alert-actions" }, /dispos|closed|resolved/.test(status) ? [] : alertActions(a)));
 }
 

@@ -290,6 +290,10 @@ const K = (() => {
       inputs[name] = { input, prop, must };
       form.append(wrap);
     }
+    // A free-form body (a dict on the server): the officer writes it as JSON.
+    const freeForm = !Object.keys(schema.properties || {}).length && (schema.type === "object" || schema.additionalProperties);
+    const json = freeForm ? el("textarea", { name: "_json", rows: 6, "data-testid": "field-json", placeholder: '{"key": "value"}' }) : null;
+    if (json) form.append(el("label", { class: "field" }, el("span", { class: "field-label", text: "JSON" }), json));
     const msg = el("div", { class: "form-msg", "data-testid": "form-msg" });
     form.append(el("div", { class: "form-actions" },
       el("button", { type: "submit", class: "primary", text: submitLabel || t("submit") }), msg));
@@ -309,6 +313,11 @@ const K = (() => {
           if (bad.length) { msg.textContent = bad[0]; msg.className = "form-msg bad"; return; }
         }
         body[name] = v;
+      }
+      if (json) {
+        try { Object.assign(body, JSON.parse(json.value || "{}")); } catch (e) {
+          msg.textContent = `JSON: ${e.message}`; msg.className = "form-msg bad"; return;
+        }
       }
       const params = Object.fromEntries((target.op.parameters || []).filter((p) => p.in === "path").map((p) => [p.name, fixed[p.name]]));
       for (const p of Object.keys(params)) delete body[p];
