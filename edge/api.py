@@ -1,34 +1,104 @@
-"""The edge node's local HTTP API (the lane screen's data source)."""
+"""The edge node's local HTTP API: lane status, passes, officer actions, statistics, images."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from kakou.edge.events import events_router
+from kakou.edge.lane import LaneState, OfficerCommand
+from kakou.edge.replay import replay
+from kakou.edge.ui import mount_ui
+from kakou.models.iso6346 import is_valid as container_valid
+from kakou.models.plate_grammar import normalise_plate
 
 if TYPE_CHECKING:
     from kakou.edge.node import EdgeNode
 
 
+class LoginIn(BaseModel):
+    officer: str
+    pin: str = Field(min_length=4, max_length=12)
+
+
+class ActionIn(BaseModel):
+    action: Literal["manual_entry", "override", "inspection_result", "release_on_documents"]
+    reason: str = ""
+    plate: str | None = None
+    containers: list[str] = Field(default_factory=list)
+    outcome: Literal["release", "inspection"] | None = None
+    result: Literal["passed", "failed"] | None = None
+
+
+class BackfillIn(BaseModel):
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+
+
+HOLDING = {LaneState.HELD, LaneState.INSPECTION}
+
+
+def officer(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
+    """The logged-in lane officer (bearer token from /api/v1/officer/login)."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    who = request.app.state.node.officers.officer_for(token) if token else None
+    if who is None:
+        raise HTTPException(401, "officer login required")
+    return who
+
+
+Officer = Annotated[str, Depends(officer)]
+
+
+def validate_action(body: ActionIn) -> ActionIn:
+    """Reject what an officer could not mean, before it reaches the lane: the lane never guesses."""
+    if body.action in ("override", "release_on_documents") and len(body.reason.strip()) < 3:
+        raise HTTPException(422, "a reason is required")
+    if body.action == "override" and body.outcome is None:
+        raise HTTPException(422, "override needs an outcome: release or inspection")
+    if body.action == "inspection_result" and body.result is None:
+        raise HTTPException(422, "inspection_result needs a result: passed or failed")
+    if body.action == "manual_entry":
+        plate = normalise_plate(body.plate or "")
+        if plate is None:
+            raise HTTPException(422, f"plate {body.plate!r} is not a valid plate number")
+        bad = [c for c in body.containers if not container_valid(c)]
+        if bad:
+            raise HTTPException(422, f"container number(s) fail the ISO 6346 check digit: {', '.join(bad)}")
+        body = body.model_copy(update={"plate": plate,
+                                       "containers": [c.replace(" ", "").upper() for c in body.containers]})
+    return body
+
+
 def create_app(node: EdgeNode) -> FastAPI:
     app = FastAPI(title=f"kakou edge {node.id}")
+    app.state.node = node
 
     @app.get("/api/v1/status")
     def status() -> dict[str, Any]:
-        link = node.link
-        return {
-            "node": node.id,
-            "online": link.online,
-            "offline_since": link.offline_since,
-            "knowledge_version": node.store.knowledge_version,
-            "knowledge_age_s": node.knowledge_age_s(),
-            "outbox": node.store.outbox_counts(),
-            "lanes": [
-                {"lane": lid, "state": lane.state.value, "direction": lane.cfg.direction,
-                 "last_pass": lane.last_pass.model_dump(mode="json") if lane.last_pass else None}
-                for lid, lane in node.lanes.items()
-            ],
-        }
+        return node.status()
+
+    @app.post("/api/v1/officer/login")
+    def login(body: LoginIn) -> dict[str, str]:
+        token = node.officers.login(body.officer, body.pin)
+        if token is None:
+            raise HTTPException(401, "unknown officer or wrong PIN")
+        return {"token": token, "officer": body.officer}
+
+    @app.post("/api/v1/lanes/{lane_id}/actions", status_code=202)
+    async def act(lane_id: str, body: ActionIn, who: Officer) -> dict[str, Any]:
+        lane = node.lanes.get(lane_id)
+        if lane is None:
+            raise HTTPException(404, f"no lane {lane_id}")
+        body = validate_action(body)
+        if lane.state not in HOLDING or lane.current is None:
+            raise HTTPException(409, f"lane {lane_id} is {lane.state.value}: nothing waits for an officer")
+        cmd = OfficerCommand(officer=who, **body.model_dump())
+        await lane.commands.put(cmd)
+        return {"accepted": cmd.model_dump(mode="json"), "pass_id": lane.current.pass_id}
 
     @app.get("/api/v1/passes")
     def passes(limit: int = 50) -> list[dict[str, Any]]:
@@ -40,6 +110,47 @@ def create_app(node: EdgeNode) -> FastAPI:
         if found is None:
             raise HTTPException(404, f"no pass {pass_id}")
         record, inputs = found
-        return {"record": record.model_dump(mode="json"), "inputs": inputs}
+        return {"record": record.model_dump(mode="json"), "inputs": inputs,
+                "interventions": [i.model_dump(mode="json") for i in node.records.interventions(pass_id)]}
 
+    @app.get("/api/v1/passes/{pass_id}/replay")
+    def replay_pass(pass_id: str) -> dict[str, Any]:
+        result = replay(node.store, pass_id)
+        if result is None:
+            raise HTTPException(404, f"no automatic decision recorded for {pass_id}")
+        return result
+
+    @app.get("/api/v1/interventions")
+    def interventions(limit: int = 100) -> list[dict[str, Any]]:
+        return [i.model_dump(mode="json") for i in node.records.interventions(limit=min(max(limit, 1), 500))]
+
+    @app.get("/api/v1/backfill")
+    def backfill() -> list[dict[str, str]]:
+        return node.records.open_backfills()
+
+    @app.post("/api/v1/backfill/{pass_id}")
+    def complete_backfill(pass_id: str, body: BackfillIn, who: Officer) -> dict[str, str]:
+        checked = validate_action(ActionIn(action="manual_entry", plate=body.plate, containers=body.containers))
+        from datetime import UTC, datetime
+
+        if not node.records.complete_backfill(pass_id, who, checked.plate or "", checked.containers,
+                                              datetime.now(UTC)):
+            raise HTTPException(404, f"no open backfill for {pass_id}")
+        return {"pass_id": pass_id, "plate": checked.plate or ""}
+
+    @app.get("/api/v1/lanes/{lane_id}/stats")
+    def stats(lane_id: str) -> dict[str, Any]:
+        if lane_id not in node.lanes:
+            raise HTTPException(404, f"no lane {lane_id}")
+        return node.records.lane_stats(lane_id)
+
+    @app.get("/api/v1/images/{digest}")
+    def image(digest: str) -> FileResponse:
+        path = node.records.image_path(digest) if len(digest) == 64 else None
+        if path is None:
+            raise HTTPException(404, "no such image (pruned by retention, or never taken)")
+        return FileResponse(path, media_type="image/jpeg")
+
+    app.include_router(events_router(node.events, status=node.status))
+    mount_ui(app)
     return app

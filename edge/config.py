@@ -11,7 +11,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kakou.edge.decision import Parameters
+from kakou.protocols.cardreader import CardReaderConfig
 from kakou.protocols.modbus_io import IoMap
+from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sync.mqtt import BrokerConfig
 
 
@@ -66,10 +68,23 @@ class CameraSection(_Model):
 class LaneSection(_Model):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
     direction: Literal["in", "out"]
-    lane_class: Literal["A", "B", "C"] = "A"
+    lane_class: Literal["A", "B", "C"] = "A"  # A reads automatically; B/C: the officer keys plate/containers
     io: ModbusEndpoint
     plate_camera: CameraSection | None = None
+    container_camera: CameraSection | None = None
+    weighbridge: WeighbridgeConfig | None = None
+    rfid: CardReaderConfig | None = None  # e-plate tag reader
+    ic_card: CardReaderConfig | None = None  # driver IC card reader
+    weigh_timeout_s: float = Field(15.0, gt=0)
     clear_timeout_s: float = Field(120.0, gt=0)
+
+
+class OfficerSection(_Model):
+    """A lane officer who may log in at the lane screen with a PIN (stored as a salted scrypt hash)."""
+
+    id: str
+    name: str = ""
+    pin_hash: str  # `kakou edge hash-pin` prints one: scrypt$<salt hex>$<hash hex>
 
 
 class HttpSection(_Model):
@@ -83,6 +98,9 @@ class EdgeConfig(_Model):
     central: CentralSection = CentralSection()
     http: HttpSection = HttpSection()
     parameters: Parameters = Parameters()
+    officers: list[OfficerSection] = Field(default_factory=list)
+    image_retention_days: float = Field(90.0, gt=0)
+    min_free_disk_mb: int = Field(1024, ge=0)
     lanes: list[LaneSection] = Field(min_length=1)
 
 

@@ -1,16 +1,19 @@
 """The lane decision: a pure function of what was observed, what is known and the parameters.
 
-No I/O and no clock here: the caller passes the time in the observation, so a recorded pass can
-be replayed (`kakou edge replay`) and gives the same decision.
+No I/O, no clock and no randomness here: the time and the pass id come in the observation and the
+random-inspection draw is a hash of the pass id, so a recorded pass can be replayed
+(`kakou edge replay`) and gives the same decision.
 """
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
 
@@ -20,18 +23,37 @@ class Parameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     min_plate_confidence: float = Field(0.80, ge=0, le=1)
+    # Weight comparison (重量比对误差): allowed |measured − expected| is the larger of the two.
+    weight_tolerance_kg: float = Field(500.0, ge=0)
+    weight_tolerance_pct: float = Field(3.0, ge=0, le=100)
+    # How tare is obtained (重量扣减方式) when the order declares net cargo weight.
+    tare_mode: Literal["registered", "declared"] = "registered"
+    random_inspection_rate: float = Field(0.0, ge=0, le=1)
+    require_registered_vehicle: bool = False
+    require_driver_card: bool = False
+    face_match_threshold: float = Field(0.6, ge=0, le=1)
+    max_gross_kg: float = Field(100_000.0, gt=0)  # beyond this a reading is impossible, not heavy
 
 
 class Observation(BaseModel):
+    """Everything the lane read about one vehicle (or an officer entered for it)."""
+
     model_config = ConfigDict(frozen=True)
 
+    pass_id: str
     lane: str
     direction: Literal["in", "out"]
     at: datetime
     plate: str | None
     plate_confidence: float = 0.0
     containers: list[str] = Field(default_factory=list)
+    containers_unreadable: int = 0  # container faces seen but not read with a valid check digit
+    gross_kg: float | None = None  # stable weighbridge reading, None if the lane has none
+    e_plate: str | None = None  # plate registered to the RFID tag that was read
+    ic_card: str | None = None
+    face_score: float | None = None
     faults: list[str] = Field(default_factory=list)  # device faults during this pass
+    entered_by: str | None = None  # officer who keyed plate/containers (manual entry)
 
 
 class Knowledge(BaseModel):
@@ -41,6 +63,17 @@ class Knowledge(BaseModel):
 
     version: int
     release_orders: list[ReleaseOrderData] = Field(default_factory=list)
+    control_orders: list[ControlOrder] = Field(default_factory=list)
+    vehicle: VehicleReg | None = None
+    driver: DriverReg | None = None
+
+
+class Check(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # plate, e_plate, vehicle, driver, face, release_order, weight, control, random
+    ok: bool
+    detail: str
 
 
 class Decision(BaseModel):
@@ -48,35 +81,107 @@ class Decision(BaseModel):
 
     outcome: Outcome
     reasons: list[str]
+    checks: list[Check] = Field(default_factory=list)
     release_order: str | None = None
     knowledge_version: int
 
 
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
-    def held(*reasons: str) -> Decision:
-        return Decision(outcome=Outcome.OFFICER, reasons=list(reasons), knowledge_version=knowledge.version)
+    checks: list[Check] = []
 
-    if obs.faults:
-        return held(*(f"device fault: {f}" for f in obs.faults))
+    def check(name: str, ok: bool, detail: str) -> bool:
+        checks.append(Check(name=name, ok=ok, detail=detail))
+        return ok
+
+    # Control orders (布控) override every other outcome, so they are checked first and always.
+    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)]
+    for c in hits:
+        check("control", False, f"control order {c.order_no} on {c.target} {c.value}: {c.reason or c.action}")
+    if not hits:
+        check("control", True, "no control order")
+
+    for fault in obs.faults:
+        check("device", False, f"device fault: {fault}")
+    _identity_checks(obs, knowledge, params, check)
+    order = _release_order_check(obs, knowledge, check)
+    if order is not None:
+        _weight_check(obs, order, knowledge.vehicle, params, check)
+
+    failed = [c for c in checks if not c.ok]
+    if hits:
+        outcome = Outcome.INSPECTION if any(c.action == "inspect" for c in hits) else Outcome.OFFICER
+    elif any(c.name == "weight" for c in failed) and len(failed) == 1:
+        outcome = Outcome.INSPECTION  # the documents fit, the cargo does not: inspect it
+    elif failed:
+        outcome = Outcome.OFFICER
+    elif _random_draw(obs.pass_id) < params.random_inspection_rate:
+        check("random", False, f"selected at random ({params.random_inspection_rate:.0%} rate)")
+        failed = [checks[-1]]
+        outcome = Outcome.INSPECTION
+    else:
+        outcome = Outcome.RELEASE
+    reasons = [c.detail for c in failed] or [c.detail for c in checks if c.name == "release_order"]
+    return Decision(outcome=outcome, reasons=reasons, checks=checks,
+                    release_order=order.order_no if order is not None and outcome is Outcome.RELEASE else None,
+                    knowledge_version=knowledge.version)
+
+
+def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:
+    if c.target == "vehicle":
+        return c.value in {obs.plate, obs.e_plate}
+    if c.target == "container":
+        return c.value in obs.containers
+    return c.value in {obs.ic_card, k.driver.driver_id if k.driver else None}
+
+
+def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
     if obs.plate is None:
-        return held("plate not read")
-    if obs.plate_confidence < params.min_plate_confidence:
-        return held(f"plate read {obs.plate} below confidence ({obs.plate_confidence:.2f})")
+        check("plate", False, "plate not read")
+    elif obs.entered_by is None and obs.plate_confidence < params.min_plate_confidence:
+        check("plate", False, f"plate read {obs.plate} below confidence ({obs.plate_confidence:.2f})")
+    else:
+        how = f"entered by {obs.entered_by}" if obs.entered_by else f"read ({obs.plate_confidence:.2f})"
+        check("plate", True, f"plate {obs.plate} {how}")
+    if obs.containers_unreadable:
+        check("containers", False, f"{obs.containers_unreadable} container number(s) not read")
+    if obs.e_plate is not None and obs.plate is not None and obs.e_plate != obs.plate:
+        check("e_plate", False, f"e-plate says {obs.e_plate}, camera says {obs.plate}")
+    elif obs.e_plate is not None:
+        check("e_plate", True, "e-plate agrees with the camera")
+    v = k.vehicle
+    if v is not None and not v.valid_at(obs.at):
+        check("vehicle", False, f"vehicle {v.plate} registration not valid ({v.status})")
+    elif v is None and params.require_registered_vehicle and obs.plate is not None:
+        check("vehicle", False, f"vehicle {obs.plate} not registered")
+    elif v is not None:
+        check("vehicle", True, f"vehicle registered (carrier {v.carrier or '-'})")
+    if params.require_driver_card or obs.ic_card is not None:
+        if obs.ic_card is None:
+            check("driver", False, "no driver IC card read")
+        elif k.driver is None or not k.driver.valid_at(obs.at):
+            check("driver", False, f"IC card {obs.ic_card} not registered or not valid")
+        else:
+            check("driver", True, f"driver {k.driver.name} ({obs.ic_card})")
+    if obs.face_score is not None:
+        ok = obs.face_score >= params.face_match_threshold
+        check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")
 
+
+def _release_order_check(obs: Observation, k: Knowledge, check) -> ReleaseOrderData | None:  # type: ignore[no-untyped-def]
+    if obs.plate is None:
+        return None
     rejected: list[str] = []
-    for order in sorted(knowledge.release_orders, key=lambda o: o.order_no):
+    for order in sorted(k.release_orders, key=lambda o: o.order_no):
         why = _order_mismatch(order, obs)
         if why is None:
-            return Decision(
-                outcome=Outcome.RELEASE,
-                reasons=[f"release order {order.order_no} valid for {obs.plate}"],
-                release_order=order.order_no,
-                knowledge_version=knowledge.version,
-            )
+            check("release_order", True, f"release order {order.order_no} valid for {obs.plate}")
+            return order
         rejected.append(f"release order {order.order_no}: {why}")
     if not rejected:
-        return held(f"no release order for {obs.plate}")
-    return held(*rejected)
+        check("release_order", False, f"no release order for {obs.plate}")
+    for why in rejected:
+        check("release_order", False, why)
+    return None
 
 
 def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> str | None:
@@ -95,3 +200,34 @@ def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> str | None:
     if extra:
         return f"containers not on the order: {', '.join(extra)}"
     return None
+
+
+def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters) -> float | None:
+    """The gross weight the order implies, by the lane's tare mode; None if it cannot be known."""
+    net = getattr(order, "declared_net_kg", None)
+    if params.tare_mode == "registered" and net is not None and vehicle is not None and vehicle.tare_kg:
+        return float(net) + vehicle.tare_kg
+    return order.declared_gross_kg
+
+
+def _weight_check(obs: Observation, order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters,
+                  check) -> None:  # type: ignore[no-untyped-def]
+    if obs.gross_kg is None:
+        return  # no weighbridge on this lane, or the weight is a device fault reported above
+    if not 0 <= obs.gross_kg <= params.max_gross_kg:
+        check("device", False, f"impossible weight reading {obs.gross_kg:.0f} kg")  # a scale fault, not cargo
+        return
+    expected = expected_gross_kg(order, vehicle, params)
+    if expected is None:
+        check("weight", True, f"gross {obs.gross_kg:.0f} kg (no declared weight to compare)")
+        return
+    allowed = max(params.weight_tolerance_kg, expected * params.weight_tolerance_pct / 100)
+    diff = obs.gross_kg - expected
+    ok = abs(diff) <= allowed
+    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {expected:.0f} kg: "
+                        f"{diff:+.0f} kg, tolerance ±{allowed:.0f} kg")
+
+
+def _random_draw(pass_id: str) -> float:
+    """A uniform draw in [0, 1) fixed by the pass id, so a replay selects the same way."""
+    return int.from_bytes(hashlib.sha256(pass_id.encode()).digest()[:8], "big") / 2**64

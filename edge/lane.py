@@ -1,38 +1,43 @@
 """One lane's state machine: idle → vehicle present → collecting → deciding → acting → clearing.
 
-Adapters (Modbus I/O, camera, recogniser, store) are injected; the decision itself is the pure
-`decide()`. Every wait has a timeout, and every failure path ends with the barrier down and the
-lane held for an officer — never an automatic open.
+Adapters (Modbus I/O, cameras, weighbridge, readers, recognisers, store) are injected; the
+decision itself is the pure `decide()`. Every wait has a timeout, and every failure path ends
+with the barrier down and the lane held for an officer — never an automatic open.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.config import LaneSection
-from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide
+from kakou.edge.decision import Decision, Observation, Parameters, decide
+from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
-from kakou.protocols.camera import CameraFault, HttpSnapshotCamera
+from kakou.protocols.camera import CameraFault, Frame, HttpSnapshotCamera
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
 from kakou.sync.messages import Outcome, PassRecord
 
 
-class PlateReading(Protocol):
+class Reading(Protocol):
     text: str | None
     confidence: float
+    valid: bool
 
 
-class PlateRecogniser(Protocol):
-    def read_many(self, frames: list[np.ndarray]) -> PlateReading: ...
+class Recogniser(Protocol):
+    def read_many(self, frames: list[np.ndarray]) -> Reading: ...
 
 
 class LaneState(StrEnum):
@@ -47,39 +52,124 @@ class LaneState(StrEnum):
     FAULT = "fault"
 
 
+class OfficerCommand(BaseModel):
+    """What an officer did at the lane screen; validated by the API before it reaches the lane."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: Literal["manual_entry", "override", "inspection_result", "release_on_documents"]
+    officer: str
+    reason: str = ""
+    plate: str | None = None
+    containers: list[str] = Field(default_factory=list)
+    outcome: Literal["release", "inspection"] | None = None  # override
+    result: Literal["passed", "failed"] | None = None  # inspection_result
+
+
+@dataclass
+class LaneDevices:
+    io: LaneIO
+    plate_camera: HttpSnapshotCamera | None = None
+    container_camera: HttpSnapshotCamera | None = None
+    weighbridge: Any = None  # kakou.protocols.weighbridge.WeighbridgeDriver
+    rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
+    ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
+
+
+@dataclass
+class Recognisers:
+    plate: Recogniser
+    container: Recogniser | None = None
+
+
+@dataclass
+class Current:
+    """The vehicle in the lane now, as the lane screen shows it."""
+
+    pass_id: str
+    started_at: datetime
+    observation: Observation | None = None
+    decision: Decision | None = None
+    images: list[str] = field(default_factory=list)
+
+
 class Lane:
-    def __init__(self, node: str, cfg: LaneSection, io: LaneIO, camera: HttpSnapshotCamera | None,
-                 recogniser: PlateRecogniser, store: EdgeStore, params: Parameters,
-                 on_pass: Callable[[PassRecord], None], poll_interval: float = 0.05) -> None:
+    def __init__(self, node: str, cfg: LaneSection, devices: LaneDevices, recognisers: Recognisers,
+                 store: EdgeStore, records: LaneRecords, params: Parameters,
+                 on_pass: Callable[[PassRecord], None], on_event: Callable[[dict[str, Any]], None] | None = None,
+                 on_frame: Callable[[str, bytes], None] | None = None, poll_interval: float = 0.05) -> None:
         self.node = node
         self.cfg = cfg
-        self.io = io
-        self.camera = camera
-        self.recogniser = recogniser
+        self.dev = devices
+        self.io = devices.io
+        self.rec = recognisers
         self.store = store
+        self.records = records
         self.params = params
         self.on_pass = on_pass
+        self.on_event = on_event or (lambda _e: None)
+        self.on_frame = on_frame or (lambda _lane, _jpeg: None)
         self.poll_interval = poll_interval
         self.state = LaneState.IDLE
+        self.state_reason = ""
+        self.current: Current | None = None
         self.last_pass: PassRecord | None = None
+        self.commands: asyncio.Queue[OfficerCommand] = asyncio.Queue()
+        self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
+        self._card: tuple[str, float] | None = None
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
 
+    # -- state --------------------------------------------------------------------------------
     def _enter(self, state: LaneState, why: str = "") -> None:
-        if state != self.state:
+        if state != self.state or why != self.state_reason:
             self.log.info("lane %s → %s%s", self.state.value, state.value, f" ({why})" if why else "")
-            self.state = state
+            self.state, self.state_reason = state, why
+            self.on_event({"type": "state", "lane": self.cfg.id, "state": state.value, "reason": why})
 
+    def snapshot(self) -> dict[str, Any]:
+        cur = self.current
+        return {
+            "lane": self.cfg.id, "direction": self.cfg.direction, "lane_class": self.cfg.lane_class,
+            "state": self.state.value, "reason": self.state_reason,
+            "current": None if cur is None else {
+                "pass_id": cur.pass_id, "started_at": cur.started_at.isoformat(),
+                "observation": cur.observation.model_dump(mode="json") if cur.observation else None,
+                "decision": cur.decision.model_dump(mode="json") if cur.decision else None,
+                "images": cur.images,
+            },
+            "last_pass": self.last_pass.model_dump(mode="json") if self.last_pass else None,
+            "io_fault": self.io.fault,
+        }
+
+    # -- main loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         await self.io.connect()
-        while True:
-            try:
-                await self._wait(lambda i: i.loop_before or i.loop_under, timeout=None)
-                await self._one_pass()
-            except IoFault as exc:
-                # The lane cannot see its loops or barrier: report and keep trying to reach it.
-                self._enter(LaneState.FAULT, str(exc))
-                await asyncio.sleep(1.0)
-                self._enter(LaneState.IDLE, "retrying I/O")
+        readers = [asyncio.create_task(self._follow(r, kind)) for r, kind in
+                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card")) if r is not None]
+        try:
+            while True:
+                try:
+                    await self._wait(lambda i: i.loop_before or i.loop_under, timeout=None)
+                    await self._one_pass()
+                except IoFault as exc:
+                    # The lane cannot see its loops or barrier: report and keep trying to reach it.
+                    self._enter(LaneState.FAULT, str(exc))
+                    await asyncio.sleep(1.0)
+                    self._enter(LaneState.IDLE, "retrying I/O")
+        finally:
+            for t in readers:
+                t.cancel()
+
+    async def _follow(self, reader: Any, kind: str) -> None:
+        """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""
+        async for read in reader.reads():
+            if kind == "tag":
+                self._tag = (read.id, time.monotonic())
+            else:
+                self._card = (read.id, time.monotonic())
+
+    def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
+        return read[0] if read and time.monotonic() - read[1] <= window else None
 
     async def _wait(self, cond: Callable[[IoInputs], bool], timeout: float | None) -> bool:
         """Poll the loops (how Modbus I/O is read on site) until cond holds; False on timeout."""
@@ -93,59 +183,168 @@ class Lane:
 
     async def _one_pass(self) -> None:
         started = datetime.now(UTC)
+        pass_id = f"{self.node}-{self.cfg.id}-{started:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
+        self.current = Current(pass_id=pass_id, started_at=started)
         self._enter(LaneState.PRESENT)
         self._enter(LaneState.COLLECTING)
+        obs = await self._observe(pass_id)
+        await self._decide_and_act(obs)
+
+    async def _observe(self, pass_id: str) -> Observation:
         faults: list[str] = []
-        plate, confidence, frames = await self._read_plate(faults)
+        automatic = self.cfg.lane_class == "A"
+        plate = containers = None
+        frames_used = 0
+        weight_task = asyncio.create_task(self._weigh(faults))
+        if automatic:
+            plate_frames = await self._frames(self.dev.plate_camera, faults)
+            cont_frames = await self._frames(self.dev.container_camera, faults)
+            frames_used = len(plate_frames) + len(cont_frames)
+            plate = await asyncio.to_thread(self.rec.plate.read_many, [f.image for f in plate_frames]) \
+                if plate_frames else None
+            if cont_frames and self.rec.container is not None:
+                containers = await asyncio.to_thread(self.rec.container.read_many, [f.image for f in cont_frames])
+            assert self.current is not None
+            for f in plate_frames[:1] + cont_frames[:1]:
+                self.current.images.append(self.records.save_image(pass_id, f.jpeg, datetime.now(UTC)))
+            if plate_frames:
+                self.on_frame(self.cfg.id, plate_frames[0].jpeg)
+        gross = await weight_task
+        tag = self._recent(self._tag)
+        e_plate = self.records.plate_of_tag(tag) if tag else None
+        if tag and e_plate is None:
+            faults.append(f"e-plate tag {tag} is not registered to any vehicle")
+        unreadable = 1 if containers is not None and not (containers.valid and containers.text) else 0
+        obs = Observation(
+            pass_id=pass_id, lane=self.cfg.id, direction=self.cfg.direction, at=datetime.now(UTC),
+            plate=plate.text if plate is not None and plate.valid else None,
+            plate_confidence=float(plate.confidence) if plate is not None else 0.0,
+            containers=[containers.text] if containers is not None and containers.valid and containers.text else [],
+            containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
+            ic_card=self._recent(self._card), faults=faults)
+        self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
+        if not automatic:
+            faults.append(f"lane class {self.cfg.lane_class}: the officer keys plate and containers")
+            obs = obs.model_copy(update={"faults": faults})
+        return obs
+
+    async def _frames(self, camera: HttpSnapshotCamera | None, faults: list[str]) -> list[Frame]:
+        if camera is None:
+            return []
+        frames: list[Frame] = []
+        for _ in range(self.cfg.plate_camera.frames if self.cfg.plate_camera else 1):
+            try:
+                frames.append(await camera.snapshot())
+            except CameraFault as exc:
+                faults.append(str(exc))
+                break
+        return frames
+
+    async def _weigh(self, faults: list[str]) -> float | None:
+        wb = self.dev.weighbridge
+        if wb is None:
+            return None
+        try:
+            sample = await wb.wait_for(lambda s: s.stable and s.weight_kg is not None,
+                                       timeout=self.cfg.weigh_timeout_s)
+        except TimeoutError:
+            faults.append(f"weight not stable within {self.cfg.weigh_timeout_s:g}s ({wb.status.reason})")
+            return None
+        return float(sample.weight_kg)
+
+    # -- deciding and acting ------------------------------------------------------------------
+    async def _decide_and_act(self, obs: Observation, supersedes: str | None = None) -> None:
         self._enter(LaneState.DECIDING)
-        obs = Observation(lane=self.cfg.id, direction=self.cfg.direction, at=datetime.now(UTC),
-                          plate=plate, plate_confidence=confidence, faults=faults)
-        version, orders = self.store.release_orders_for(plate) if plate else (self.store.knowledge_version, [])
-        knowledge = Knowledge(version=version, release_orders=orders)
+        knowledge = self.records.knowledge_for(obs.plate, None, obs.ic_card)
         decision = decide(obs, knowledge, self.params)
-        record = self._record(started, obs, decision)
+        assert self.current is not None
+        self.current.observation, self.current.decision = obs, decision
+        record = self._record(obs, decision, supersedes)
         # Write-ahead: the pass is durable before the barrier moves.
         self.store.record_pass(record, {"observation": obs.model_dump(mode="json"),
                                         "knowledge": knowledge.model_dump(mode="json"),
-                                        "parameters": self.params.model_dump(mode="json"),
-                                        "frames": frames})
-        self.last_pass = record
-        self.on_pass(record)
-        self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, plate, decision.outcome.value,
+                                        "parameters": self.params.model_dump(mode="json")})
+        self._published(record)
+        self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
                       "; ".join(decision.reasons))
         if decision.outcome is Outcome.RELEASE:
             await self._release()
         else:
-            self._enter(LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION,
-                        "; ".join(decision.reasons))
-            # Until the officer UI takes over, the vehicle is turned away: wait for the lane to empty.
-            await self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None)
-            self._enter(LaneState.IDLE)
+            await self._hold(obs, decision)
 
-    async def _read_plate(self, faults: list[str]) -> tuple[str | None, float, int]:
-        if self.camera is None:
-            return None, 0.0, 0
-        images: list[np.ndarray] = []
-        for _ in range(self.cfg.plate_camera.frames if self.cfg.plate_camera else 1):
-            try:
-                images.append((await self.camera.snapshot()).image)
-            except CameraFault as exc:
-                faults.append(str(exc))
-                break
-        if not images:
-            return None, 0.0, 0
-        reading = await asyncio.to_thread(self.recogniser.read_many, images)
-        return reading.text, float(reading.confidence), len(images)
+    def _published(self, record: PassRecord) -> None:
+        self.last_pass = record
+        self.on_pass(record)
+        self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
 
-    def _record(self, started: datetime, obs: Observation, decision: Decision) -> PassRecord:
+    def _record(self, obs: Observation, decision: Decision, supersedes: str | None) -> PassRecord:
+        assert self.current is not None
         return PassRecord(
-            pass_id=f"{self.node}-{self.cfg.id}-{uuid.uuid4().hex[:12]}",
-            node=self.node, lane=self.cfg.id, direction=self.cfg.direction,
-            started_at=started, decided_at=obs.at, plate=obs.plate, plate_confidence=obs.plate_confidence,
-            containers=obs.containers, outcome=decision.outcome, reasons=decision.reasons,
-            release_order=decision.release_order, knowledge_version=decision.knowledge_version,
-            opens_barrier=decision.outcome is Outcome.RELEASE,
-        )
+            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=self.cfg.direction,
+            started_at=self.current.started_at, decided_at=obs.at, plate=obs.plate,
+            plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
+            outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
+            knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
+            checks=[c.model_dump() for c in decision.checks], e_plate=obs.e_plate, ic_card=obs.ic_card,
+            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))
+
+    async def _hold(self, obs: Observation, decision: Decision) -> None:
+        state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
+        self._enter(state, "; ".join(decision.reasons))
+        # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
+        while True:
+            cmd_task = asyncio.create_task(self.commands.get())
+            gone_task = asyncio.create_task(
+                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None))
+            done, pending = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+            for t in pending:
+                t.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            if cmd_task in done:
+                if await self._officer(cmd_task.result(), obs):
+                    return
+                continue
+            gone_task.result()
+            self.current = None
+            self._enter(LaneState.IDLE, "vehicle left without release")
+            return
+
+    async def _officer(self, cmd: OfficerCommand, obs: Observation) -> bool:
+        """Carry out an officer's command on the held vehicle; True when the pass is finished."""
+        now = datetime.now(UTC)
+        self.records.record_intervention(Intervention(
+            at=now, lane=self.cfg.id, pass_id=obs.pass_id, officer=cmd.officer, action=cmd.action,
+            reason=cmd.reason, data=cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json")))
+        new_id = f"{obs.pass_id}-m{uuid.uuid4().hex[:4]}"
+        if cmd.action == "manual_entry":
+            io_faults = [f for f in obs.faults if "barrier" in f or "I/O" in f]
+            manual = obs.model_copy(update={
+                "pass_id": new_id, "at": now, "plate": cmd.plate, "plate_confidence": 1.0,
+                "containers": cmd.containers or obs.containers, "containers_unreadable": 0,
+                "faults": io_faults, "entered_by": cmd.officer})
+            await self._decide_and_act(manual, supersedes=obs.pass_id)
+            return True
+        if cmd.action == "inspection_result" and cmd.result == "failed":
+            self._enter(LaneState.INSPECTION, f"inspection failed: {cmd.reason}")
+            return False
+        outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
+        what = {"override": "officer override", "inspection_result": "inspection passed",
+                "release_on_documents": "released on documents (backfill later)"}[cmd.action]
+        decision = Decision(outcome=outcome, reasons=[f"{what} by {cmd.officer}: {cmd.reason}"],
+                            knowledge_version=self.store.knowledge_version)
+        record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
+                              decision, obs.pass_id)
+        self.store.record_pass(record, {"officer_command": cmd.model_dump(mode="json"),
+                                        "superseded_observation": obs.model_dump(mode="json")})
+        if cmd.action == "release_on_documents":
+            self.records.add_backfill(new_id, self.cfg.id, now)
+        self._published(record)
+        if outcome is Outcome.RELEASE:
+            await self._release()
+            return True
+        self._enter(LaneState.INSPECTION, decision.reasons[0])
+        return False
 
     async def _release(self) -> None:
         self._enter(LaneState.RELEASED)
@@ -169,4 +368,5 @@ class Lane:
             except BarrierFault as exc:
                 self._enter(LaneState.FAULT, str(exc))
                 break
+        self.current = None
         self._enter(LaneState.IDLE)

@@ -1,16 +1,21 @@
-"""An edge node: its store, its link to central, its lanes, and the local lane API."""
+"""An edge node: its store, its link to central, its lanes, and the local lane API + screen."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from kakou.edge.api import create_app
 from kakou.edge.config import EdgeConfig, LaneSection
-from kakou.edge.lane import Lane, PlateRecogniser
+from kakou.edge.events import LaneEvents
+from kakou.edge.lane import Lane, LaneDevices, Recogniser, Recognisers
 from kakou.edge.link import EdgeLink
+from kakou.edge.officers import OfficerSessions
+from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
@@ -27,45 +32,96 @@ def trusted_keys(cfg: EdgeConfig) -> dict:
     return {key_id(k): k for k in keys}
 
 
+def default_recognisers(cfg: EdgeConfig) -> Recognisers:
+    from kakou.models.container import ContainerReader  # heavy imports: ONNX models
+    from kakou.models.plate import PlateReader
+
+    wants_containers = any(lane.container_camera for lane in cfg.lanes)
+    return Recognisers(plate=PlateReader(threshold=cfg.parameters.min_plate_confidence),
+                       container=ContainerReader() if wants_containers else None)
+
+
 class EdgeNode:
-    def __init__(self, cfg: EdgeConfig, recogniser: PlateRecogniser | None = None) -> None:
+    def __init__(self, cfg: EdgeConfig, recognisers: Recognisers | None = None,
+                 plate_recogniser: Recogniser | None = None) -> None:
         self.cfg = cfg
         self.id = cfg.node.id
         self.store = EdgeStore(cfg.node.data_dir / "edge.db")
+        self.records = LaneRecords(self.store, cfg.node.data_dir / "images")
         self.link = EdgeLink(self.id, self.store, cfg.broker, trusted_keys(cfg))
-        if recogniser is None:
-            from kakou.models.plate import PlateReader  # heavy import: ONNX models
-
-            recogniser = PlateReader()
-        self.lanes = {lane.id: self._lane(lane, recogniser) for lane in cfg.lanes}
+        self.events = LaneEvents()
+        self.officers = OfficerSessions({o.id: o for o in cfg.officers})
+        if recognisers is None:
+            recognisers = Recognisers(plate=plate_recogniser) if plate_recogniser else default_recognisers(cfg)
+        self._devices: list[Any] = []
+        self.lanes = {lane.id: self._lane(lane, recognisers) for lane in cfg.lanes}
         self._sock = bind_tcp(cfg.http.host, cfg.http.port, f"edge {self.id} lane API")
         self.url = f"http://{cfg.http.host}:{self._sock.getsockname()[1]}"
         self._http = make_server(create_app(self))
 
-    def _lane(self, lane: LaneSection, recogniser: PlateRecogniser) -> Lane:
+    def _lane(self, lane: LaneSection, recognisers: Recognisers) -> Lane:
         io = LaneIO(lane.io.host, lane.io.port, lane.io.map, feedback_timeout=lane.io.feedback_timeout_s)
-        cam = HttpSnapshotCamera(lane.plate_camera.url, lane.plate_camera.timeout_s) if lane.plate_camera else None
-        return Lane(self.id, lane, io, cam, recogniser, self.store, self.cfg.parameters,
-                    on_pass=lambda _rec: self.link.wake())
+        cam = lambda c: HttpSnapshotCamera(c.url, c.timeout_s) if c else None  # noqa: E731
+        devices = LaneDevices(io=io, plate_camera=cam(lane.plate_camera), container_camera=cam(lane.container_camera))
+        if lane.weighbridge:
+            from kakou.protocols.weighbridge import WeighbridgeDriver
+
+            devices.weighbridge = WeighbridgeDriver(lane.weighbridge)
+        for attr in ("rfid", "ic_card"):
+            if getattr(lane, attr):
+                from kakou.protocols.cardreader import CardReaderDriver
+
+                setattr(devices, attr, CardReaderDriver(getattr(lane, attr)))
+        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card) if d is not None]
+        return Lane(self.id, lane, devices, recognisers, self.store, self.records, self.cfg.parameters,
+                    on_pass=lambda _rec: self.link.wake(), on_event=self.events.publish,
+                    on_frame=self.events.put_snapshot)
 
     def knowledge_age_s(self) -> float | None:
         at = self.store.knowledge_updated_at()
         return None if at is None else (datetime.now(UTC) - datetime.fromisoformat(at)).total_seconds()
 
+    def status(self) -> dict[str, Any]:
+        link = self.link
+        return {
+            "node": self.id,
+            "online": link.online,
+            "offline_since": link.offline_since.isoformat() if link.offline_since else None,
+            "knowledge_version": self.store.knowledge_version,
+            "knowledge_age_s": self.knowledge_age_s(),
+            "outbox": self.store.outbox_counts(),
+            "lanes": [lane.snapshot() for lane in self.lanes.values()],
+        }
+
+    async def _housekeeping(self) -> None:
+        """Image retention: by age, then oldest first while disk is short. Pass records stay."""
+        while True:
+            removed = await asyncio.to_thread(
+                self.records.prune_images, timedelta(days=self.cfg.image_retention_days),
+                self.cfg.min_free_disk_mb * 1024 * 1024, datetime.now(UTC))
+            if removed:
+                log.info("image retention removed %d frame(s)", removed)
+            await asyncio.sleep(600)
+
     async def run(self) -> None:
-        log.info("edge node %s: %d lane(s), lane API on %s", self.id, len(self.lanes), self.url)
-        tasks = [asyncio.create_task(self.link.run(), name="link"),
-                 asyncio.create_task(self._http.serve(sockets=[self._sock]), name="edge-http")]
-        tasks += [asyncio.create_task(lane.run(), name=f"lane-{lid}") for lid, lane in self.lanes.items()]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                t.result()
-        finally:
-            self._http.should_exit = True
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            for lane in self.lanes.values():
-                lane.io.close()
-            self.store.close()
+        log.info("edge node %s: %d lane(s), lane screen on %s/lane", self.id, len(self.lanes), self.url)
+        async with contextlib.AsyncExitStack() as stack:
+            for dev in self._devices:
+                await stack.enter_async_context(dev)
+            tasks = [asyncio.create_task(self.link.run(), name="link"),
+                     asyncio.create_task(self._http.serve(sockets=[self._sock]), name="edge-http"),
+                     asyncio.create_task(self._housekeeping(), name="housekeeping")]
+            tasks += [asyncio.create_task(lane.run(), name=f"lane-{lid}") for lid, lane in self.lanes.items()]
+            try:
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for t in done:
+                    t.result()
+            finally:
+                self._http.should_exit = True
+                self.events.close()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for lane in self.lanes.values():
+                    lane.io.close()
+                self.store.close()

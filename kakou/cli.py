@@ -80,6 +80,43 @@ def cmd_edge_run(args: argparse.Namespace) -> int:
     return _run(run())
 
 
+def cmd_edge_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from kakou.edge.config import ConfigError, load_config
+    from kakou.edge.replay import replay
+    from kakou.edge.store import EdgeStore
+
+    try:
+        cfg = load_config(Path(args.config))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    store = EdgeStore(cfg.node.data_dir / "edge.db")
+    try:
+        result = replay(store, args.pass_id)
+    finally:
+        store.close()
+    if result is None:
+        print(f"error: no automatic decision recorded for pass {args.pass_id}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if result["same"] else 3
+
+
+def cmd_edge_hash_pin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from kakou.edge.officers import hash_pin
+
+    pin = args.pin or getpass.getpass("PIN: ")
+    if not (pin.isdigit() and 4 <= len(pin) <= 12):
+        print("error: a PIN is 4 to 12 digits", file=sys.stderr)
+        return 2
+    print(hash_pin(pin))
+    return 0
+
+
 def cmd_sim_lane(args: argparse.Namespace) -> int:
     from kakou.sim.camera_sim import CameraSim
     from kakou.sim.io_sim import LaneIoSim
@@ -133,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     er = e.add_parser("run", help="run an edge node from a TOML or YAML config file")
     er.add_argument("--config", required=True, help="path to the node's config (.toml or .yaml)")
     er.set_defaults(func=cmd_edge_run)
+    rp = e.add_parser("replay", help="re-run the decision of a recorded pass and compare (exit 3 if it differs)")
+    rp.add_argument("pass_id")
+    rp.add_argument("--config", required=True, help="the node's config (locates its data directory)")
+    rp.set_defaults(func=cmd_edge_replay)
+    hp = e.add_parser("hash-pin", help="print the pin_hash of a lane officer's PIN for the config file")
+    hp.add_argument("--pin", default=None, help="the PIN (prompted for when omitted)")
+    hp.set_defaults(func=cmd_edge_hash_pin)
 
     s = sub.add_parser("sim", help="device simulators").add_subparsers(dest="sub", required=True)
     sl = s.add_parser("lane", help="a lane's Modbus I/O module and plate camera")

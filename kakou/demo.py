@@ -20,6 +20,7 @@ from kakou.broker import EmbeddedBroker, MosquittoBroker, pick_broker
 from kakou.central.server import CentralConfig, CentralServer
 from kakou.edge.config import CameraSection, EdgeConfig, LaneSection, ModbusEndpoint, NodeSection
 from kakou.edge.node import EdgeNode
+from kakou.edge.officers import hash_pin
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.io_sim import LaneIoSim
 from kakou.sim.render import encode_jpeg, render_plate_scene
@@ -29,6 +30,7 @@ from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
 
 log = logging.getLogger("kakou.demo")
+DEMO_OFFICER, DEMO_PIN = "officer1", "1234"  # the lane screen's demo login; printed at start
 
 
 @dataclass
@@ -63,11 +65,12 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
         broker=broker_cfg,
         central={"public_key_files": [central.cfg.public_key_path]},
         http={"port": ports.edge},
+        officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)}],
         lanes=[LaneSection(id="L1", direction="in",
                            io=ModbusEndpoint(url=f"tcp://127.0.0.1:{io_sim.port}"),
                            plate_camera=CameraSection(url=cam_sim.url))],
     )
-    edge = EdgeNode(edge_cfg, recogniser=recogniser)  # type: ignore[arg-type]
+    edge = EdgeNode(edge_cfg, plate_recogniser=recogniser)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(central.run(), name="central"), asyncio.create_task(edge.run(), name="edge")]
     stack = Stack(broker, central, edge, LaneSims(io_sim, cam_sim))
     return stack, tasks
@@ -96,6 +99,7 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
     try:
         print(f"kakou demo — broker: {stack.broker.kind} on mqtt://127.0.0.1:{stack.broker.port}")
         print(f"  central API   {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
+        print(f"  lane screen   {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
         print(f"  edge lane API {stack.edge.url}/api/v1/status")
         print("  stop with Ctrl-C", flush=True)
         plates = ["粤B12345", "沪AD12345", "京AF12345", "苏E88888"]

@@ -1,0 +1,190 @@
+"""What the lane keeps besides passes: interventions, images on disk, cache lookups, statistics.
+
+Tables live in the node's SQLite store (edge/store.py) beside passes and the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kakou.edge.decision import Knowledge
+from kakou.edge.knowledge import (
+    KIND_CONTROL_ORDER,
+    KIND_DRIVER,
+    KIND_VEHICLE,
+    ControlOrder,
+    DriverReg,
+    VehicleReg,
+    parse_release_orders,
+    parse_rows,
+)
+from kakou.edge.store import EdgeStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS interventions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, lane TEXT NOT NULL, pass_id TEXT,
+    officer TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS interventions_pass ON interventions (pass_id);
+CREATE TABLE IF NOT EXISTS images (
+    sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, path TEXT NOT NULL, taken_at TEXT NOT NULL,
+    bytes INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS images_taken ON images (taken_at);
+CREATE TABLE IF NOT EXISTS backfill (
+    pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, at TEXT NOT NULL, done_at TEXT, officer TEXT,
+    plate TEXT, containers TEXT);
+"""
+
+Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill"]
+
+
+class Intervention(BaseModel):
+    """Any officer action that replaced an automatic step (人工干预): who, when, why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    lane: str
+    pass_id: str | None
+    officer: str
+    action: Action
+    reason: str
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class LaneRecords:
+    def __init__(self, store: EdgeStore, image_dir: Path) -> None:
+        self.store = store
+        self.image_dir = image_dir
+        with store.tx() as db:
+            for stmt in filter(None, (s.strip() for s in SCHEMA.split(";"))):
+                db.execute(stmt)
+
+    # -- knowledge lookups ----------------------------------------------------------------
+    def knowledge_for(self, plate: str | None, e_plate_tag: str | None, ic_card: str | None) -> Knowledge:
+        q = self.store.query
+        with self.store.tx():  # one consistent snapshot of the cache and its version
+            version = self.store.knowledge_version
+            orders = parse_release_orders(q("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?",
+                                            (plate,))) if plate else []
+            controls = parse_rows(ControlOrder, q("SELECT data FROM knowledge WHERE kind = ?", (KIND_CONTROL_ORDER,)))
+            vehicle = None
+            if plate:
+                vs = parse_rows(VehicleReg, q("SELECT data FROM knowledge WHERE kind = ? AND plate = ?",
+                                              (KIND_VEHICLE, plate)))
+                vehicle = vs[0] if vs else None
+            driver = None
+            if ic_card:
+                ds = parse_rows(DriverReg, q("SELECT data FROM knowledge WHERE kind = ? "
+                                             "AND json_extract(data, '$.ic_card') = ?", (KIND_DRIVER, ic_card)))
+                driver = ds[0] if ds else None
+        return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
+                         driver=driver)
+
+    def plate_of_tag(self, tag: str) -> str | None:
+        """The plate registered to an RFID e-plate tag, from the cache."""
+        rows = self.store.query("SELECT plate FROM knowledge WHERE kind = ? AND json_extract(data, '$.e_plate') = ?",
+                                (KIND_VEHICLE, tag))
+        return rows[0][0] if rows else None
+
+    # -- interventions --------------------------------------------------------------------
+    def record_intervention(self, iv: Intervention) -> None:
+        with self.store.tx() as db:
+            db.execute("INSERT INTO interventions(at, lane, pass_id, officer, action, reason, data) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                       (iv.at.isoformat(), iv.lane, iv.pass_id, iv.officer, iv.action, iv.reason,
+                        json.dumps(iv.data, ensure_ascii=False, default=str)))
+
+    def interventions(self, pass_id: str | None = None, limit: int = 100) -> list[Intervention]:
+        sql = "SELECT at, lane, pass_id, officer, action, reason, data FROM interventions"
+        args: tuple[Any, ...] = ()
+        if pass_id:
+            sql, args = sql + " WHERE pass_id = ?", (pass_id,)
+        rows = self.store.query(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
+        return [Intervention(at=datetime.fromisoformat(r[0]), lane=r[1], pass_id=r[2], officer=r[3], action=r[4],
+                             reason=r[5], data=json.loads(r[6])) for r in rows]
+
+    # -- backfill (release on documents during congestion, data keyed in afterwards) --------
+    def add_backfill(self, pass_id: str, lane: str, at: datetime) -> None:
+        with self.store.tx() as db:
+            db.execute("INSERT OR IGNORE INTO backfill(pass_id, lane, at) VALUES(?, ?, ?)",
+                       (pass_id, lane, at.isoformat()))
+
+    def complete_backfill(self, pass_id: str, officer: str, plate: str, containers: list[str], at: datetime) -> bool:
+        with self.store.tx() as db:
+            cur = db.execute("UPDATE backfill SET done_at = ?, officer = ?, plate = ?, containers = ? "
+                             "WHERE pass_id = ? AND done_at IS NULL",
+                             (at.isoformat(), officer, plate, json.dumps(containers), pass_id))
+            return cur.rowcount == 1
+
+    def open_backfills(self) -> list[dict[str, str]]:
+        rows = self.store.query("SELECT pass_id, lane, at FROM backfill WHERE done_at IS NULL ORDER BY at")
+        return [{"pass_id": r[0], "lane": r[1], "at": r[2]} for r in rows]
+
+    # -- images ---------------------------------------------------------------------------
+    def save_image(self, pass_id: str, jpeg: bytes, taken_at: datetime) -> str:
+        """Keep a frame as a file named by its hash; return the hash recorded with the pass."""
+        digest = hashlib.sha256(jpeg).hexdigest()
+        folder = self.image_dir / taken_at.strftime("%Y/%m/%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{digest}.jpg"
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_bytes(jpeg)
+            tmp.replace(path)  # atomic: a crash never leaves a half image under the real name
+        with self.store.tx() as db:
+            db.execute("INSERT OR IGNORE INTO images(sha256, pass_id, path, taken_at, bytes) VALUES(?, ?, ?, ?, ?)",
+                       (digest, pass_id, str(path), taken_at.isoformat(), len(jpeg)))
+        return digest
+
+    def image_path(self, digest: str) -> Path | None:
+        rows = self.store.query("SELECT path FROM images WHERE sha256 = ?", (digest,))
+        return Path(rows[0][0]) if rows and Path(rows[0][0]).exists() else None
+
+    def prune_images(self, max_age: timedelta, min_free_bytes: int, now: datetime) -> int:
+        """Delete images older than max_age, then oldest first while the disk is short of space.
+
+        Pass records are never touched: only the frames go.
+        """
+        removed = 0
+        rows = self.store.query("SELECT sha256, path, taken_at FROM images ORDER BY taken_at")
+        for digest, path, taken in rows:
+            too_old = now - datetime.fromisoformat(taken) > max_age
+            short = shutil.disk_usage(self.image_dir).free < min_free_bytes if self.image_dir.exists() else False
+            if not (too_old or short):
+                break
+            Path(path).unlink(missing_ok=True)
+            with self.store.tx() as db:
+                db.execute("DELETE FROM images WHERE sha256 = ?", (digest,))
+            removed += 1
+        return removed
+
+    # -- statistics -------------------------------------------------------------------------
+    def lane_stats(self, lane: str, since: datetime | None = None) -> dict[str, Any]:
+        since = since or datetime.now(UTC) - timedelta(hours=24)
+        rows = self.store.query("SELECT record FROM passes WHERE lane = ? AND decided_at >= ?",
+                                (lane, since.isoformat()))
+        recs = [json.loads(r[0]) for r in rows]
+        n = len(recs)
+        auto_read = sum(1 for r in recs if r.get("plate") and not r.get("entered_by") and not r.get("supersedes"))
+        first = [r for r in recs if not r.get("supersedes")]
+        manual = len(self.store.query("SELECT DISTINCT pass_id FROM interventions WHERE lane = ? AND at >= ? "
+                                      "AND pass_id IS NOT NULL", (lane, since.isoformat())))
+        hours = max((datetime.now(UTC) - since).total_seconds() / 3600, 1e-9)
+        faults = sum(1 for r in recs for c in r.get("checks", []) if c.get("name") == "device" and not c.get("ok"))
+        return {
+            "lane": lane,
+            "since": since.isoformat(),
+            "passes": len(first),
+            "recognition_rate": auto_read / len(first) if first else None,
+            "manual_intervention_rate": manual / len(first) if first else None,
+            "passes_per_hour": len(first) / hours,
+            "device_faults": faults,
+            "records": n,
+        }

@@ -1,0 +1,137 @@
+"""decide(): every rule a lane officer relies on, and replay-stability."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kakou.edge.decision import Knowledge, Observation, Parameters, decide
+from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.sync.messages import Outcome, ReleaseOrderData
+
+AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+PLATE = "粤B12345"
+BOX = "CSQU3054383"
+
+
+def order(**kw: object) -> ReleaseOrderData:
+    base: dict[str, object] = dict(order_no="HF1", plate=PLATE, direction="in", valid_from=AT - timedelta(hours=1),
+                                   valid_until=AT + timedelta(hours=1))
+    return ReleaseOrderData(**{**base, **kw})
+
+
+def obs(**kw: object) -> Observation:
+    base: dict[str, object] = dict(pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE,
+                                   plate_confidence=0.99)
+    return Observation(**{**base, **kw})
+
+
+def know(**kw: object) -> Knowledge:
+    return Knowledge(**{"version": 7, "release_orders": [order()], **kw})
+
+
+P = Parameters()
+
+
+def test_valid_order_releases_and_names_it() -> None:
+    d = decide(obs(), know(), P)
+    assert d.outcome is Outcome.RELEASE and d.release_order == "HF1" and d.knowledge_version == 7
+    assert d.reasons == [f"release order HF1 valid for {PLATE}"]
+
+
+def test_unreadable_or_doubtful_plate_goes_to_officer() -> None:
+    assert decide(obs(plate=None), know(), P).outcome is Outcome.OFFICER
+    d = decide(obs(plate_confidence=0.5), know(), P)
+    assert d.outcome is Outcome.OFFICER and "below confidence" in d.reasons[0]
+
+
+def test_officer_entered_plate_is_trusted_without_confidence() -> None:
+    d = decide(obs(plate_confidence=0.0, entered_by="officer1"), know(), P)
+    assert d.outcome is Outcome.RELEASE
+
+
+def test_any_device_fault_means_no_automatic_open() -> None:
+    d = decide(obs(faults=["camera timed out"]), know(), P)
+    assert d.outcome is Outcome.OFFICER and "device fault: camera timed out" in d.reasons
+
+
+def test_order_mismatches_are_each_explained() -> None:
+    cases = {
+        "expired": know(release_orders=[order(valid_until=AT - timedelta(minutes=1))]),
+        "not valid before": know(release_orders=[order(valid_from=AT + timedelta(minutes=1))]),
+        "for direction out": know(release_orders=[order(direction="out")]),
+        "containers not seen": know(release_orders=[order(containers=[BOX])]),
+    }
+    for words, k in cases.items():
+        d = decide(obs(), k, P)
+        assert d.outcome is Outcome.OFFICER and words in d.reasons[0], (words, d.reasons)
+    d = decide(obs(), know(release_orders=[]), P)
+    assert d.reasons == [f"no release order for {PLATE}"]
+
+
+def test_control_order_on_container_overrides_a_valid_release() -> None:
+    c = ControlOrder(order_no="BK1", target="container", value=BOX, action="inspect", reason="intel tip")
+    d = decide(obs(containers=[BOX]), know(release_orders=[order(containers=[BOX])], control_orders=[c]), P)
+    assert d.outcome is Outcome.INSPECTION and d.release_order is None
+    assert any("BK1" in r and "intel tip" in r for r in d.reasons)
+
+
+def test_control_order_on_driver_holds_and_revoked_or_expired_orders_do_not() -> None:
+    hold = ControlOrder(order_no="BK2", target="driver", value="CARD9", action="hold")
+    d = decide(obs(ic_card="CARD9"), know(control_orders=[hold]), P)
+    assert d.outcome is Outcome.OFFICER
+    revoked = hold.model_copy(update={"status": "revoked"})
+    expired = hold.model_copy(update={"valid_until": AT - timedelta(seconds=1)})
+    for c in (revoked, expired):
+        assert decide(obs(), know(control_orders=[c]), P).outcome is Outcome.RELEASE
+
+
+def test_weight_outside_tolerance_sends_to_inspection_inside_releases() -> None:
+    k = know(release_orders=[order(declared_gross_kg=30_000)])
+    allowed = max(P.weight_tolerance_kg, 30_000 * P.weight_tolerance_pct / 100)  # 900 kg
+    assert decide(obs(gross_kg=30_000 + allowed), k, P).outcome is Outcome.RELEASE
+    d = decide(obs(gross_kg=30_000 + allowed + 1), k, P)
+    assert d.outcome is Outcome.INSPECTION and "tolerance ±900 kg" in d.reasons[0]
+    assert decide(obs(gross_kg=-5), k, P).outcome is Outcome.OFFICER  # impossible reading
+
+
+def test_e_plate_disagreeing_with_camera_goes_to_officer() -> None:
+    d = decide(obs(e_plate="粤B99999"), know(), P)
+    assert d.outcome is Outcome.OFFICER and "e-plate says 粤B99999" in d.reasons[0]
+
+
+def test_registration_and_driver_policy() -> None:
+    strict = Parameters(require_registered_vehicle=True, require_driver_card=True)
+    assert "not registered" in decide(obs(ic_card="C1"), know(), strict).reasons[0]
+    v = VehicleReg(plate=PLATE, carrier="ACME")
+    drv = DriverReg(driver_id="D1", ic_card="C1", name="Li")
+    assert decide(obs(ic_card="C1"), know(vehicle=v, driver=drv), strict).outcome is Outcome.RELEASE
+    assert decide(obs(), know(vehicle=v, driver=drv), strict).reasons == ["no driver IC card read"]
+    blocked = v.model_copy(update={"status": "suspended"})
+    assert decide(obs(ic_card="C1"), know(vehicle=blocked, driver=drv), strict).outcome is Outcome.OFFICER
+
+
+def test_face_mismatch_goes_to_officer() -> None:
+    assert decide(obs(face_score=0.9), know(), P).outcome is Outcome.RELEASE
+    assert "face match 0.20 < 0.60" in decide(obs(face_score=0.2), know(), P).reasons[0]
+
+
+def test_random_inspection_rate_is_respected_and_replayable() -> None:
+    p = Parameters(random_inspection_rate=0.25)
+    outcomes = [decide(obs(pass_id=f"p{i}"), know(), p).outcome for i in range(2000)]
+    share = outcomes.count(Outcome.INSPECTION) / len(outcomes)
+    assert 0.21 < share < 0.29
+    assert [decide(obs(pass_id=f"p{i}"), know(), p).outcome for i in range(2000)] == outcomes
+
+
+@settings(max_examples=200, deadline=None)
+@given(plate=st.one_of(st.none(), st.text(max_size=10)), conf=st.floats(0, 1), gross=st.one_of(
+    st.none(), st.floats(allow_nan=False, allow_infinity=False)), faults=st.lists(st.text(max_size=5), max_size=2))
+def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:  # type: ignore[no-untyped-def]
+    d = decide(obs(plate=plate, plate_confidence=conf, gross_kg=gross, faults=faults),
+               know(release_orders=[order(declared_gross_kg=20_000)]), P)
+    if d.outcome is Outcome.RELEASE:
+        assert plate == PLATE and not faults and conf >= P.min_plate_confidence
+        assert gross is None or abs(gross - 20_000) <= 600

@@ -1,0 +1,127 @@
+"""The lane with real simulators, broker and OCR: holds, officer flows, replay, images, stats."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kakou.demo import DEMO_OFFICER, DEMO_PIN, DemoPorts, demo_order, start_stack, stop_stack
+from kakou.edge.lane import LaneState
+from kakou.netutil import free_port
+from kakou.sim.render import encode_jpeg, render_plate_scene
+from kakou.waiting import eventually
+
+
+@pytest.fixture
+async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
+    yield stack
+    await stop_stack(stack, tasks)
+
+
+async def _arrive(stack, plate: str, seed: int) -> None:  # type: ignore[no-untyped-def]
+    """A truck pulls up to the barrier and stays there (the lane decides; the test acts as officer)."""
+    stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(plate, kind="blue", seed=seed)))
+    stack.sims.io.set_loop("before", True)
+
+
+async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
+    io = stack.sims.io
+    assert await io.wait_barrier(up=True, timeout=10)
+    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
+        io.set_loop(loop, occupied)
+        await asyncio.sleep(0.2)  # the truck's travel between loops (physics of the simulation)
+    assert await io.wait_barrier(up=False, timeout=10)
+
+
+async def _login(edge: httpx.AsyncClient) -> dict[str, str]:
+    r = await edge.post("/api/v1/officer/login", json={"officer": DEMO_OFFICER, "pin": DEMO_PIN})
+    assert r.status_code == 200
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+async def test_held_truck_released_by_officer_override_with_reason(stack) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        await _arrive(stack, "苏E88888", seed=1)
+        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        assert stack.sims.io.events == []  # the barrier never moved on its own
+        held_id = lane.current.pass_id
+
+        r = await edge.post("/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release",
+                                                              "reason": "x"})
+        assert r.status_code == 401, r.text  # no login, no barrier
+        auth = await _login(edge)
+        r = await edge.post("/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release"},
+                            headers=auth)
+        assert r.status_code == 422 and "reason" in r.json()["detail"]
+        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                            json={"action": "override", "outcome": "release", "reason": "order delayed, checked"})
+        assert r.status_code == 202
+        await _drive_off(stack)
+
+        detail = (await edge.get(f"/api/v1/passes/{held_id}")).json()
+        assert detail["record"]["outcome"] == "officer"
+        (iv,) = detail["interventions"]
+        assert (iv["officer"], iv["action"], iv["reason"]) == (DEMO_OFFICER, "override", "order delayed, checked")
+        passes = (await edge.get("/api/v1/passes")).json()
+        follow_up = next(p for p in passes if p["supersedes"] == held_id)
+        assert follow_up["outcome"] == "release" and follow_up["entered_by"] == DEMO_OFFICER
+        stats = (await edge.get("/api/v1/lanes/L1/stats")).json()
+        assert stats["passes"] == 1 and stats["manual_intervention_rate"] == 1.0
+
+
+async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
+            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        order = demo_order("粤B12345", "HF0009").model_copy(update={"containers": ["CSQU3054383"]})
+        r = await central.post("/api/v1/release-orders", json=order.model_dump(mode="json"))
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        stack.sims.plate_camera.show(None)  # the camera has no frame: plate unreadable
+        stack.sims.io.set_loop("before", True)
+        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        assert "camera" in lane.state_reason
+        auth = await _login(edge)
+        bad = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                              json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU3054384"]})
+        assert bad.status_code == 422 and "check digit" in bad.json()["detail"]
+        ok = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                             json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU 305438 3"]})
+        assert ok.status_code == 202
+        await _drive_off(stack)
+        released = next(p for p in (await edge.get("/api/v1/passes")).json() if p["outcome"] == "release")
+        assert released["release_order"] == "HF0009" and released["entered_by"] == DEMO_OFFICER
+
+        # The automatic (held) decision replays identically from what was recorded with it.
+        held = next(p for p in (await edge.get("/api/v1/passes")).json() if p["outcome"] == "officer")
+        replayed = (await edge.get(f"/api/v1/passes/{held['pass_id']}/replay")).json()
+        assert replayed["same"] is True and replayed["replayed"]["outcome"] == "officer"
+
+
+async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
+            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        r = await central.post("/api/v1/release-orders", json=demo_order("粤B12345", "HF0010").model_dump(mode="json"))
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        await _arrive(stack, "粤B12345", seed=5)
+        await _drive_off(stack)
+        await eventually(lambda: lane.state is LaneState.IDLE, 10, what="the lane to be idle")
+        rec = lane.last_pass
+        assert rec is not None and rec.outcome.value == "release" and len(rec.images) == 1
+        img = await edge.get(f"/api/v1/images/{rec.images[0]}")
+        assert img.status_code == 200 and img.content[:2] == b"\xff\xd8"
+
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text(f'[node]\nid = "{stack.edge.id}"\ndata_dir = "{stack.edge.cfg.node.data_dir}"\n'
+                   '[[lanes]]\nid = "L1"\ndirection = "in"\n[lanes.io]\nurl = "tcp://127.0.0.1:1"\n')
+    argv = [sys.executable, "-m", "kakou.cli", "edge", "replay", rec.pass_id, "--config", str(cfg)]
+    out = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert '"same": true' in out.stdout
