@@ -1,28 +1,192 @@
-"""Release orders (核放单): created centrally, published to the lanes through the change log."""
+"""Release orders (核放单): created centrally, published to the lanes through the change log.
+
+A batch-exit order carries a total quantity (passes, or kg of net weight); each gate pass against
+it is counted once (see projections.py), and when nothing remains it is withdrawn from the lanes.
+A vehicle change republishes the order under the new plate and keeps the old ones in history.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime
+from typing import Any, Literal
 
-from kakou.central.changelog import append_change
-from kakou.central.service import Central, Conflict
-from kakou.central.tables import ReleaseOrderRow
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, select
+
+from kakou.central import audit
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import DeclarationRow, OrderPassRow, ReleaseOrderRow
 from kakou.sync.messages import ChangeKind, ReleaseOrderData
 
 
-def create_release_order(c: Central, order: ReleaseOrderData) -> int:
-    with c.sessions.begin() as s:
-        if s.get(ReleaseOrderRow, order.order_no) is not None:
-            raise Conflict(f"release order {order.order_no} already exists")
-        s.add(ReleaseOrderRow(order_no=order.order_no, plate=order.plate, containers=list(order.containers),
-                              direction=order.direction, valid_from=order.valid_from,
-                              valid_until=order.valid_until, declared_gross_kg=order.declared_gross_kg))
-        version = append_change(s, ChangeKind.RELEASE_ORDER, order.order_no, order.model_dump(mode="json"))
-    c.notify(version)
+class GoodsLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    hs_code: str | None = Field(None, pattern=r"^\d{4,10}$")
+    quantity: float = Field(ge=0)
+    unit: str = "kg"
+    origin: str | None = Field(None, min_length=2, max_length=2)  # ISO 3166 alpha-2
+    amount: float | None = Field(None, ge=0)
+
+
+class ReleaseOrderIn(BaseModel):
+    """A release order as an officer files it; the lane gets the `ReleaseOrderData` part."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    order_no: str = Field(min_length=1, max_length=40)
+    plate: str = Field(min_length=1, max_length=16)
+    containers: list[str] = Field(default_factory=list)
+    direction: Literal["in", "out"]
+    valid_from: datetime
+    valid_until: datetime
+    declared_gross_kg: float | None = Field(None, ge=0)
+    declared_net_kg: float | None = Field(None, ge=0)
+    goods: list[GoodsLine] = Field(default_factory=list)
+    declarations: list[str] = Field(default_factory=list)  # declaration doc numbers
+    batch_unit: Literal["passes", "kg"] | None = None  # set for a batch-exit order
+    total_quantity: float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ReleaseOrderIn:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        if (self.batch_unit is None) != (self.total_quantity is None):
+            raise ValueError("a batch-exit order needs both batch_unit and total_quantity")
+        return self
+
+    def lane_data(self) -> ReleaseOrderData:
+        return ReleaseOrderData(order_no=self.order_no, plate=self.plate, containers=self.containers,
+                                direction=self.direction, valid_from=self.valid_from, valid_until=self.valid_until,
+                                declared_gross_kg=self.declared_gross_kg)
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
+    return ReleaseOrderData(order_no=row.order_no, plate=row.plate, containers=list(row.containers),
+                            direction=row.direction, valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+                            valid_until=_aware(row.valid_until), declared_gross_kg=row.declared_gross_kg)
+
+
+def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, actor: str = "system") -> int:
+    """Store and publish; returns the change-log version the lanes will see it at."""
+    full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump())
+    with audit.write(c, actor) as w:
+        s = w.session
+        if s.get(ReleaseOrderRow, full.order_no) is not None:
+            raise Conflict(f"release order {full.order_no} already exists")
+        for doc_no in full.declarations:
+            if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no,
+                                                         DeclarationRow.deleted.is_(False))) is None:
+                raise ValueError(f"declaration {doc_no} is not on file")
+        s.add(ReleaseOrderRow(order_no=full.order_no, plate=full.plate, containers=list(full.containers),
+                              direction=full.direction, valid_from=full.valid_from, valid_until=full.valid_until,
+                              declared_gross_kg=full.declared_gross_kg, declared_net_kg=full.declared_net_kg,
+                              goods=[g.model_dump(mode="json") for g in full.goods],
+                              declarations=list(full.declarations), total_quantity=full.total_quantity,
+                              remaining_quantity=full.total_quantity,
+                              batch_unit=full.batch_unit, created_by=actor, plate_history=[]))
+        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().model_dump(mode="json"))
+        w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version
 
 
-def list_release_orders(c: Central, limit: int, offset: int) -> list[ReleaseOrderRow]:
+def _get(w: audit.Work, order_no: str) -> ReleaseOrderRow:
+    row = w.session.get(ReleaseOrderRow, order_no)
+    if row is None:
+        raise NotFound(f"no release order {order_no}")
+    return row
+
+
+def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason: str) -> ReleaseOrderRow:
+    """Vehicle change (换车): the order moves to another truck; the old plate no longer matches."""
+    if not reason.strip():
+        raise ValueError("give the reason for the vehicle change")
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.status != "active":
+            raise Conflict(f"release order {order_no} is {row.status}")
+        if new_plate == row.plate:
+            raise ValueError(f"the order is already for {new_plate}")
+        row.plate_history = [*row.plate_history, {"plate": row.plate, "until": datetime.now(UTC).isoformat(),
+                                                  "by": actor, "reason": reason}]
+        old, row.plate = row.plate, new_plate
+        w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"))
+        w.audit("release_order.change_vehicle", f"release_order:{order_no}",
+                {"from": old, "to": new_plate, "reason": reason})
+    return row
+
+
+def cancel(c: Central, actor: str, order_no: str, reason: str) -> ReleaseOrderRow:
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.status != "active":
+            raise Conflict(f"release order {order_no} is {row.status}")
+        row.status = "cancelled"
+        w.publish(ChangeKind.RELEASE_ORDER, order_no, None)
+        w.audit("release_order.cancel", f"release_order:{order_no}", {"reason": reason})
+    return row
+
+
+def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_kg: float | None,
+               tare_kg: float | None) -> tuple[ReleaseOrderRow | None, str | None]:
+    """Count one gate pass against the order (idempotent per pass); returns (order, problem)."""
+    row = w.session.get(ReleaseOrderRow, order_no)
+    if row is None or w.session.get(OrderPassRow, pass_id) is not None:
+        return row, None
+    problem = None
+    qty = 1.0
+    if row.batch_unit == "kg":
+        if gross_kg is None or tare_kg is None:
+            qty, problem = 0.0, f"batch exit on {order_no} without a net weight (gross {gross_kg}, tare {tare_kg})"
+        else:
+            qty = max(gross_kg - tare_kg, 0.0)
+    w.session.add(OrderPassRow(pass_id=pass_id, order_no=order_no, quantity=qty, at=at))
+    if row.remaining_quantity is not None and row.status == "active":
+        row.remaining_quantity = row.remaining_quantity - qty
+        if row.remaining_quantity <= 1e-9:
+            row.status = "used"
+            w.publish(ChangeKind.RELEASE_ORDER, order_no, None)  # nothing left: the lanes stop releasing on it
+            if row.remaining_quantity < -1e-9:
+                problem = f"release order {order_no} exceeded by {-row.remaining_quantity:g} {row.batch_unit}"
+    w.audit("release_order.pass", f"release_order:{order_no}",
+            {"pass_id": pass_id, "quantity": qty, "remaining": row.remaining_quantity})
+    return row, problem
+
+
+def get(c: Central, order_no: str) -> tuple[ReleaseOrderRow, list[OrderPassRow]]:
     with c.sessions() as s:
-        q = select(ReleaseOrderRow).order_by(ReleaseOrderRow.created_at.desc()).limit(limit).offset(offset)
-        return list(s.scalars(q))
+        row = s.get(ReleaseOrderRow, order_no)
+        if row is None:
+            raise NotFound(f"no release order {order_no}")
+        passes = list(s.scalars(select(OrderPassRow).where(OrderPassRow.order_no == order_no)
+                                .order_by(OrderPassRow.at)))
+    return row, passes
+
+
+def list_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
+                        status: str | None = None) -> list[ReleaseOrderRow]:
+    return page_release_orders(c, limit, offset, plate, status)[1]
+
+
+def page_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
+                        status: str | None = None) -> tuple[int, list[ReleaseOrderRow]]:
+    with c.sessions() as s:
+        q = select(ReleaseOrderRow)
+        if plate:
+            q = q.where(ReleaseOrderRow.plate == plate)
+        if status:
+            q = q.where(ReleaseOrderRow.status == status)
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = list(s.scalars(q.order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
+                              .limit(limit).offset(offset)))
+    return total, rows
+
+
+def summary(row: ReleaseOrderRow) -> dict[str, Any]:
+    return {"order_no": row.order_no, "plate": row.plate, "status": row.status,
+            "remaining_quantity": row.remaining_quantity}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -58,3 +58,140 @@ class NodeOut(BaseModel):
     high_water: int
     knowledge_version: int
     duplicates: int
+
+
+class ReleaseOrderDetail(ReleaseOrderOut):
+    goods: list[dict[str, Any]]
+    declared_net_kg: float | None
+    declarations: list[str]
+    batch_unit: str | None
+    total_quantity: float | None
+    remaining_quantity: float | None
+    created_by: str
+    plate_history: list[dict[str, Any]]
+
+
+class OrderPassOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    pass_id: str
+    quantity: float
+    at: datetime
+
+
+class ReleaseOrderWithPasses(BaseModel):
+    order: ReleaseOrderDetail
+    passes: list[OrderPassOut]
+
+
+class VehicleChangeIn(BaseModel):
+    plate: str = Field(min_length=1, max_length=16)
+    reason: str = Field(min_length=1)
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1)
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+    role: str
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    password: str = Field(min_length=8, max_length=256)
+    role: str
+    display_name: str = ""
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    username: str
+    display_name: str
+    role: str
+    disabled: bool
+
+
+class MeOut(BaseModel):
+    username: str
+    role: str
+
+
+class ControlOrderOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    order_no: str
+    target_kind: str
+    target_value: str
+    action: str
+    emergency: bool
+    valid_from: datetime
+    valid_until: datetime
+    reason: str
+    status: str
+    created_by: str
+    created_at: datetime
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str
+    revoke_requested_by: str | None
+    revoke_reason: str
+    revoked_by: str | None
+    revoked_at: datetime | None
+    previous_order: str | None
+
+
+class ReviewIn(BaseModel):
+    approve: bool
+    note: str = ""
+
+
+class RegistrationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    key: str
+    data: dict[str, Any]
+    deleted: bool
+    revision: int
+    updated_by: str
+    updated_at: datetime
+
+
+class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    seq: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    hash: str
+
+
+class AuditVerifyOut(BaseModel):
+    entries: int
+    ok: bool
+    problem: str | None
+    seq: int | None
+
+
+class RiskRuleVersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    rule_id: str
+    version: int
+    data: dict[str, Any]
+    active: bool
+    created_by: str
+    created_at: datetime

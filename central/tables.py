@@ -1,13 +1,89 @@
-"""Central's domain tables: registrations, declarations, orders, ledgers…"""
+"""Central's domain tables: users, audit, registrations, orders, declarations, ledgers, alerts…"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakou.central.db import Base, utcnow
+
+# -- users, sessions, audit ---------------------------------------------------------------------
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(128), default="")
+    role: Mapped[str] = mapped_column(String(24))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TokenRow(Base):
+    """A bearer token; only its SHA-256 is stored, so a database leak gives no live sessions."""
+
+    __tablename__ = "tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditHeadRow(Base):
+    """The head of the audit hash chain; writers lock this row, so the chain never forks."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditRow(Base):
+    """Append-only: hash = sha256(prev_hash + canonical JSON of the entry)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[str] = mapped_column(String(40))  # ISO text: hashed as stored, no timezone round-trip
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128), index=True)
+    detail: Mapped[dict[str, Any]]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- registrations --------------------------------------------------------------------------------
+
+
+class RegistrationRow(Base):
+    """Carriers, vehicles, drivers, containers, yards, sites, lanes, devices.
+
+    One table: every kind shares the lifecycle (create, update, flag deleted, never remove) and
+    the data is validated by the kind's pydantic model (kakou.central.registry) before it lands.
+    """
+
+    __tablename__ = "registrations"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_registration_kind_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- release orders -------------------------------------------------------------------------------
 
 
 class ReleaseOrderRow(Base):
@@ -20,5 +96,215 @@ class ReleaseOrderRow(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
     declared_gross_kg: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(12), default="active")
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active, used, cancelled
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    goods: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    declared_net_kg: Mapped[float | None] = mapped_column(Float)
+    declarations: Mapped[list[str]] = mapped_column(JSON, default=list)
+    batch_unit: Mapped[str | None] = mapped_column(String(8))  # passes, kg; None: not a batch order
+    total_quantity: Mapped[float | None] = mapped_column(Float)
+    remaining_quantity: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    plate_history: Mapped[list[Any]] = mapped_column(JSON, default=list)  # vehicle changes
+
+
+class OrderPassRow(Base):
+    """A gate pass counted against a release order (batch exits); one row per pass."""
+
+    __tablename__ = "order_passes"
+
+    pass_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    order_no: Mapped[str] = mapped_column(ForeignKey("release_orders.order_no"), index=True)
+    quantity: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime]
+
+
+# -- control orders -------------------------------------------------------------------------------
+
+
+class ControlOrderRow(Base):
+    __tablename__ = "control_orders"
+
+    order_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target_kind: Mapped[str] = mapped_column(String(12))
+    target_value: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(8))
+    emergency: Mapped[bool] = mapped_column(default=False)
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    # pending_review, active, rejected, revoke_pending, revoked, expired
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    revoke_requested_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_reason: Mapped[str] = mapped_column(Text, default="")
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+    previous_order: Mapped[str | None] = mapped_column(String(40))  # re-control (复控) of a revoked order
+
+
+# -- risk rules and parameters -------------------------------------------------------------------
+
+
+class RiskRuleRow(Base):
+    """Every version is kept; the highest version of an active rule is the one in force."""
+
+    __tablename__ = "risk_rules"
+
+    rule_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[dict[str, Any]]
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ParametersRow(Base):
+    __tablename__ = "lane_parameters"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]]
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- declarations and inventory lists ------------------------------------------------------------
+
+
+class DeclarationRow(Base):
+    """A declaration (报关单) or an inventory list (核注清单), draft or official."""
+
+    __tablename__ = "declarations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    doc_type: Mapped[str] = mapped_column(String(16))  # declaration, inventory_list
+    stage: Mapped[str] = mapped_column(String(8))  # draft, official
+    doc_no: Mapped[str] = mapped_column(String(40))
+    list_no: Mapped[str | None] = mapped_column(String(40), index=True)
+    unified_no: Mapped[str | None] = mapped_column(String(40), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    trade_mode: Mapped[str] = mapped_column(String(8))
+    item_count: Mapped[int] = mapped_column(Integer)
+    total_quantity: Mapped[float] = mapped_column(Float)
+    total_amount: Mapped[float] = mapped_column(Float)
+    ledger_no: Mapped[str | None] = mapped_column(String(40))
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    matched_id: Mapped[int | None] = mapped_column(Integer)
+    match_rule: Mapped[str | None] = mapped_column(String(24))
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (UniqueConstraint("doc_type", "stage", "doc_no", name="uq_declaration_doc"),)
+
+
+# -- ledgers ---------------------------------------------------------------------------------------
+
+
+class LedgerItemRow(Base):
+    __tablename__ = "ledger_items"
+
+    ledger_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    item_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # material, finished
+    name: Mapped[str] = mapped_column(String(128))
+    unit: Mapped[str] = mapped_column(String(8))
+    opening: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ConsumptionRatioRow(Base):
+    """单损耗: material per unit of finished good, with a loss rate."""
+
+    __tablename__ = "consumption_ratios"
+
+    ledger_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    finished_item: Mapped[str] = mapped_column(String(40), primary_key=True)
+    material_item: Mapped[str] = mapped_column(String(40), primary_key=True)
+    per_unit: Mapped[float] = mapped_column(Float)
+    loss_rate: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class LedgerMovementRow(Base):
+    __tablename__ = "ledger_movements"
+    __table_args__ = (UniqueConstraint("source", "ledger_no", "item_no", "kind", name="uq_movement_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ledger_no: Mapped[str] = mapped_column(String(40), index=True)
+    item_no: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))  # import, export, consumption
+    quantity: Mapped[float] = mapped_column(Float)
+    source: Mapped[str] = mapped_column(String(80))  # declaration:<id>
+    gated: Mapped[bool] = mapped_column(default=False)  # a real gate pass backs it
+    gate_pass: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# -- transit, alerts, projections ------------------------------------------------------------------
+
+
+class TransitRow(Base):
+    __tablename__ = "transits"
+
+    transit_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), index=True)
+    containers: Mapped[list[str]]
+    entry_site: Mapped[str] = mapped_column(String(40))
+    destination_site: Mapped[str] = mapped_column(String(40))
+    e_seal: Mapped[str | None] = mapped_column(String(40))
+    time_limit_h: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(12), default="declared")  # declared, en_route, closed, overdue
+    started_at: Mapped[datetime | None]
+    start_pass: Mapped[str | None] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    close_pass: Mapped[str | None] = mapped_column(String(64))
+    seal_ok: Mapped[bool | None]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("dedupe_key", name="uq_alert_dedupe"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    severity: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(64))  # plate, container, lane, device, transit…
+    message: Mapped[str] = mapped_column(Text)
+    route_role: Mapped[str] = mapped_column(String(24))
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open, acknowledged, disposed
+    dedupe_key: Mapped[str] = mapped_column(String(160))
+    source: Mapped[str | None] = mapped_column(String(64))  # pass id, transit no…
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[datetime | None]
+    disposed_by: Mapped[str | None] = mapped_column(String(64))
+    disposed_at: Mapped[datetime | None]
+    disposal: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class PassSubjectRow(Base):
+    """Index of passes by plate / container / order: the traceability query path."""
+
+    __tablename__ = "pass_subjects"
+    __table_args__ = (Index("ix_pass_subject", "subject_kind", "subject", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pass_row: Mapped[int] = mapped_column(Integer)
+    subject_kind: Mapped[str] = mapped_column(String(12))
+    subject: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class CursorRow(Base):
+    """How far a projection of the passes has read (passes.id)."""
+
+    __tablename__ = "projection_cursors"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

@@ -85,6 +85,24 @@ async def stop_stack(stack: Stack, tasks: list[asyncio.Task]) -> None:
     await stack.broker.stop()
 
 
+DEMO_ADMIN, DEMO_PASSWORD = "demo-admin", "kakou-demo-admin"
+
+
+async def authorize(stack: Stack, http: httpx.AsyncClient) -> None:
+    """Create the demo admin if missing and log `http` in as them (central's API needs a token)."""
+    from kakou.central import auth
+    from kakou.central.service import Conflict
+
+    try:
+        await asyncio.to_thread(auth.add_user, stack.central.central, "demo", DEMO_ADMIN, auth.Role.ADMIN,
+                                DEMO_PASSWORD)
+    except Conflict:
+        pass
+    resp = await http.post("/api/v1/auth/login", json={"username": DEMO_ADMIN, "password": DEMO_PASSWORD})
+    resp.raise_for_status()
+    http.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
+
+
 def demo_order(plate: str, order_no: str) -> ReleaseOrderData:
     now = datetime.now(UTC)
     return ReleaseOrderData(order_no=order_no, plate=plate, direction="in",
@@ -101,9 +119,11 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
         print(f"  central API   {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
         print(f"  lane screen   {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
         print(f"  edge lane API {stack.edge.url}/api/v1/status")
+        print(f"  central login {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
         print("  stop with Ctrl-C", flush=True)
         plates = ["粤B12345", "沪AD12345", "京AF12345", "苏E88888"]
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+            await authorize(stack, http)
             # Central holds release orders for all plates but the last: that truck is held.
             for i, plate in enumerate(plates[:-1]):
                 order = demo_order(plate, f"HF{datetime.now(UTC):%Y%m%d}{i:04d}")

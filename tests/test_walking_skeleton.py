@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
@@ -29,6 +29,7 @@ async def _passes(http: httpx.AsyncClient) -> list[dict]:
 
 async def test_truck_with_release_order_is_released_and_recorded_at_central(stack) -> None:  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
         order = demo_order("粤B12345", "HF0001")
         resp = await http.post("/api/v1/release-orders", json=order.model_dump(mode="json"))
         assert resp.status_code == 201, resp.text
@@ -50,6 +51,7 @@ async def test_truck_with_release_order_is_released_and_recorded_at_central(stac
 
 async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack) -> None:  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
         await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
         result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("苏E88888", kind="blue", seed=4)),
                                    wait_for_barrier=3)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from kakou.central.routes import orders, sync
+from kakou.central.routes import auth, control_orders, orders, registrations, risk, sync, ui
+from kakou.central.routes.security import require
 
 
 def routers() -> list[APIRouter]:
-    return [orders.router, sync.router]
+    # The sync router's read endpoints (passes, nodes, change log) are for logged-in users only.
+    guarded_sync = APIRouter(dependencies=[Depends(require())])
+    guarded_sync.include_router(sync.router)
+    return [auth.router, orders.router, guarded_sync, control_orders.router, registrations.router, risk.router,
+            ui.router]

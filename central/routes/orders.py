@@ -2,26 +2,55 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter
 
 from kakou.central import orders
+from kakou.central.orders import ReleaseOrderIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.schemas import CreatedOut, ReleaseOrderOut
-from kakou.central.service import Conflict
-from kakou.sync.messages import ReleaseOrderData
+from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.schemas import (
+    CreatedOut,
+    OrderPassOut,
+    ReasonIn,
+    ReleaseOrderDetail,
+    ReleaseOrderOut,
+    ReleaseOrderWithPasses,
+    VehicleChangeIn,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["release orders"])
 
 
 @router.post("/release-orders", status_code=201)
-def create_release_order(order: ReleaseOrderData, central: CentralDep) -> CreatedOut:
-    try:
-        version = orders.create_release_order(central, order)
-    except Conflict as exc:
-        raise HTTPException(409, str(exc)) from exc
+def create_release_order(order: ReleaseOrderIn, central: CentralDep, me: Officer) -> CreatedOut:
+    with domain_errors():
+        version = orders.create_release_order(central, order, me.username)
     return CreatedOut(order_no=order.order_no, version=version)
 
 
 @router.get("/release-orders")
-def list_release_orders(central: CentralDep, limit: Limit = 50, offset: Offset = 0) -> list[ReleaseOrderOut]:
-    return [ReleaseOrderOut.model_validate(r) for r in orders.list_release_orders(central, limit, offset)]
+def list_release_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
+                        plate: str | None = None, status: str | None = None) -> list[ReleaseOrderOut]:
+    rows = orders.list_release_orders(central, limit, offset, plate, status)
+    return [ReleaseOrderOut.model_validate(r) for r in rows]
+
+
+@router.get("/release-orders/{order_no}")
+def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) -> ReleaseOrderWithPasses:
+    with domain_errors():
+        row, passes = orders.get(central, order_no)
+    return ReleaseOrderWithPasses(order=ReleaseOrderDetail.model_validate(row),
+                                  passes=[OrderPassOut.model_validate(p) for p in passes])
+
+
+@router.post("/release-orders/{order_no}/vehicle")
+def change_vehicle(order_no: str, body: VehicleChangeIn, central: CentralDep, me: Officer) -> ReleaseOrderDetail:
+    with domain_errors():
+        return ReleaseOrderDetail.model_validate(orders.change_vehicle(central, me.username, order_no, body.plate,
+                                                                       body.reason))
+
+
+@router.post("/release-orders/{order_no}/cancel")
+def cancel(order_no: str, body: ReasonIn, central: CentralDep, me: Officer) -> ReleaseOrderDetail:
+    with domain_errors():
+        return ReleaseOrderDetail.model_validate(orders.cancel(central, me.username, order_no, body.reason))

@@ -1,0 +1,131 @@
+"""Every write runs in `write(central, actor)`: one transaction whose audit entries join a hash chain.
+
+The chain head is one row that each writer updates first. On PostgreSQL that row lock orders
+writers; on SQLite the first statement being a write takes the database write lock at once. So
+two writers never chain onto the same predecessor, and an edited, removed or reordered entry
+breaks every hash after it, which `verify()` (CLI: `kakou central audit verify`) reports.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from kakou.central.changelog import append_change
+from kakou.central.service import Central
+from kakou.central.tables import AuditHeadRow, AuditRow
+from kakou.sync.messages import ChangeKind
+
+GENESIS = "0" * 64
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, target: str,
+               detail: dict[str, Any]) -> str:
+    body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
+                       "detail": detail}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+@dataclass
+class Work:
+    """The open unit of work: the session, who is acting, and what to audit and publish."""
+
+    session: Session
+    actor: str
+    _entries: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    _version: int = 0
+
+    def audit(self, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
+        self._entries.append((action, target, _plain(detail or {})))
+
+    def publish(self, kind: ChangeKind, key: str, data: dict[str, Any] | None) -> int:
+        self._version = append_change(self.session, kind, key, data)
+        return self._version
+
+
+def _plain(detail: dict[str, Any]) -> dict[str, Any]:
+    # What is hashed must be exactly what the JSON column gives back.
+    return json.loads(json.dumps(detail, ensure_ascii=False, default=str))
+
+
+@contextmanager
+def write(c: Central, actor: str) -> Iterator[Work]:
+    with c.sessions.begin() as s:
+        _lock_head(s)
+        w = Work(s, actor)
+        yield w
+        if w._entries:
+            _append(s, actor, w._entries)
+    if w._version:
+        c.notify(w._version)
+
+
+def _lock_head(s: Session) -> None:
+    s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g) ON CONFLICT DO NOTHING"),
+              {"g": GENESIS})
+    s.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
+
+
+def _append(s: Session, actor: str, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+    head = s.get(AuditHeadRow, 1, populate_existing=True)
+    assert head is not None
+    at = datetime.now(UTC).isoformat()
+    for action, target, detail in entries:
+        seq = head.seq + 1
+        h = entry_hash(head.hash, seq, at, actor, action, target, detail)
+        s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, target=target[:128], detail=detail,
+                       prev_hash=head.hash, hash=h))
+        head.seq, head.hash = seq, h
+    s.flush()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    entries: int
+    ok: bool
+    problem: str | None = None
+    seq: int | None = None
+
+
+def verify(c: Central, batch: int = 5000) -> VerifyResult:
+    """Recompute the chain from the first entry; report the first entry that does not fit."""
+    prev, expected_seq, n = GENESIS, 1, 0
+    with c.sessions() as s:
+        after = 0
+        while True:
+            rows = list(s.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)))
+            if not rows:
+                break
+            for r in rows:
+                if r.seq != expected_seq:
+                    return VerifyResult(n, False, f"entry {expected_seq} is missing", expected_seq)
+                if r.prev_hash != prev:
+                    return VerifyResult(n, False, f"entry {r.seq} does not follow entry {r.seq - 1}", r.seq)
+                if entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail) != r.hash:
+                    return VerifyResult(n, False, f"entry {r.seq} was altered", r.seq)
+                prev, expected_seq, n = r.hash, r.seq + 1, n + 1
+            after = rows[-1].seq
+        head = s.get(AuditHeadRow, 1)
+    if head is not None and (head.seq != n or head.hash != prev):
+        return VerifyResult(n, False, f"the chain ends at entry {n} but its head says {head.seq}: entries removed",
+                            n + 1)
+    return VerifyResult(n, True)
+
+
+def list_entries(c: Central, limit: int, offset: int, target: str | None = None,
+                 actor: str | None = None) -> list[AuditRow]:
+    with c.sessions() as s:
+        q = select(AuditRow)
+        if target:
+            q = q.where(AuditRow.target == target)
+        if actor:
+            q = q.where(AuditRow.actor == actor)
+        return list(s.scalars(q.order_by(AuditRow.seq.desc()).limit(limit).offset(offset)))

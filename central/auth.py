@@ -1,0 +1,129 @@
+"""Users, roles, password login and bearer tokens.
+
+Passwords are hashed with Argon2id (salted, memory-hard); tokens are random and only their
+SHA-256 is stored. Which role may do what is decided per endpoint (routes/deps.py: `require`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+
+from kakou.central import audit
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import TokenRow, UserRow
+
+TOKEN_TTL = timedelta(hours=12)
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    LANE_OFFICER = "lane_officer"
+    CENTRAL_OFFICER = "central_officer"
+    REVIEWER = "reviewer"
+    FIELD_STAFF = "field_staff"
+    ADMIN = "admin"
+
+
+class AuthError(Exception):
+    """Wrong credentials, or an unknown / expired token."""
+
+
+class NotAllowed(Exception):
+    """The actor may not do this to this record (e.g. review what they prepared)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    username: str
+    role: Role
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def check_password(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(c: Central, actor: str, username: str, role: Role, password: str, display_name: str = "") -> None:
+    if len(password) < 8:
+        raise ValueError("password must have at least 8 characters")
+    with audit.write(c, actor) as w:
+        if w.session.get(UserRow, username) is not None:
+            raise Conflict(f"user {username} already exists")
+        w.session.add(UserRow(username=username, role=role.value, password_hash=hash_password(password),
+                              display_name=display_name))
+        w.audit("user.add", f"user:{username}", {"role": role.value})
+
+
+def set_disabled(c: Central, actor: str, username: str, disabled: bool) -> None:
+    with audit.write(c, actor) as w:
+        user = w.session.get(UserRow, username)
+        if user is None:
+            raise NotFound(f"no user {username}")
+        user.disabled = disabled
+        if disabled:
+            w.session.execute(delete(TokenRow).where(TokenRow.username == username))
+        w.audit("user.disable" if disabled else "user.enable", f"user:{username}")
+
+
+def list_users(c: Central) -> list[UserRow]:
+    with c.sessions() as s:
+        return list(s.scalars(select(UserRow).order_by(UserRow.username)))
+
+
+def login(c: Central, username: str, password: str, now: datetime | None = None) -> tuple[str, datetime, Role]:
+    now = now or datetime.now(UTC)
+    with c.sessions() as s:
+        user = s.get(UserRow, username)
+    # Hash even for an unknown user, so timing does not tell which usernames exist.
+    ok = check_password(user.password_hash if user else _DUMMY, password)
+    if user is None or not ok or user.disabled:
+        with audit.write(c, username[:64]) as w:
+            w.audit("auth.login_failed", f"user:{username[:64]}")
+        raise AuthError("wrong username or password")
+    token = secrets.token_urlsafe(32)
+    expires = now + TOKEN_TTL
+    with audit.write(c, username) as w:
+        w.session.add(TokenRow(token_hash=_digest(token), username=username, expires_at=expires))
+        w.audit("auth.login", f"user:{username}")
+    return token, expires, Role(user.role)
+
+
+def logout(c: Central, principal: Principal, token: str) -> None:
+    with audit.write(c, principal.username) as w:
+        w.session.execute(delete(TokenRow).where(TokenRow.token_hash == _digest(token)))
+        w.audit("auth.logout", f"user:{principal.username}")
+
+
+def authenticate(c: Central, token: str, now: datetime | None = None) -> Principal:
+    now = now or datetime.now(UTC)
+    with c.sessions() as s:
+        row = s.get(TokenRow, _digest(token))
+        user = s.get(UserRow, row.username) if row else None
+    if row is None or user is None or user.disabled or _aware(row.expires_at) <= now:
+        raise AuthError("unknown or expired token")
+    return Principal(user.username, Role(user.role))
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives naive UTC back
+
+
+_DUMMY = hash_password("not-a-real-password-just-for-timing")

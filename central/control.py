@@ -1,0 +1,201 @@
+"""Control orders (布控): create → review by another officer → active → revoke (撤控) with review.
+
+An emergency order is in force from creation (published at once, flagged `emergency`) and is
+reviewed afterwards; rejecting it withdraws it from the lanes. Only orders in force are on the
+lanes; revoked, rejected and expired ones are withdrawn (change data None).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlalchemy import func, select
+
+from kakou.central import audit
+from kakou.central.auth import NotAllowed
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import ControlOrderRow
+from kakou.sync.knowledge import ControlOrderData, TargetKind
+from kakou.sync.messages import ChangeKind
+
+IN_FORCE = ("active", "revoke_pending")  # on the lanes (revocation waits for its review)
+PENDING = ("pending_review",)
+
+
+class ControlOrderIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    target_kind: TargetKind
+    target_value: str = Field(min_length=1, max_length=64)
+    action: Literal["hold", "inspect"] = "inspect"
+    emergency: bool = False
+    valid_from: datetime | None = None  # default: now
+    valid_until: datetime | None = None  # default: 30 days after valid_from
+    reason: str = Field(min_length=1, max_length=2000)
+    previous_order: str | None = None  # re-control (复控) of a revoked order
+
+    @model_validator(mode="after")
+    def _window(self) -> ControlOrderIn:
+        # Naive times are taken as UTC, so they compare with the stored ones.
+        if self.valid_from:
+            self.valid_from = _aware(self.valid_from)
+        if self.valid_until:
+            self.valid_until = _aware(self.valid_until)
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def lane_data(row: ControlOrderRow) -> ControlOrderData:
+    return ControlOrderData(order_no=row.order_no, target_kind=row.target_kind,  # type: ignore[arg-type]
+                            target_value=row.target_value, action=row.action,  # type: ignore[arg-type]
+                            status="emergency" if row.emergency and row.reviewed_by is None else "active",
+                            emergency=row.emergency, valid_from=_aware(row.valid_from),
+                            valid_until=_aware(row.valid_until), reason=row.reason)
+
+
+def _publish(w: audit.Work, row: ControlOrderRow) -> None:
+    in_force = row.status in IN_FORCE
+    w.publish(ChangeKind.CONTROL_ORDER, row.order_no, lane_data(row).model_dump(mode="json") if in_force else None)
+
+
+def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None = None) -> ControlOrderRow:
+    now = now or datetime.now(UTC)
+    valid_from = order.valid_from or now
+    valid_until = order.valid_until or valid_from + timedelta(days=30)
+    if valid_until <= now:
+        raise ValueError("the order would already have expired")
+    with audit.write(c, actor) as w:
+        if order.previous_order:
+            prev = w.session.get(ControlOrderRow, order.previous_order)
+            if prev is None:
+                raise NotFound(f"no control order {order.previous_order}")
+            if prev.status in IN_FORCE + PENDING:
+                raise Conflict(f"control order {prev.order_no} is still {prev.status}")
+        row = ControlOrderRow(
+            order_no=f"BK{now:%Y%m%d}{secrets.token_hex(4).upper()}", target_kind=order.target_kind,
+            target_value=order.target_value.strip().upper() if order.target_kind != "driver"
+            else order.target_value.strip(),
+            action=order.action, emergency=order.emergency, valid_from=valid_from, valid_until=valid_until,
+            reason=order.reason, status="active" if order.emergency else "pending_review", created_by=actor,
+            created_at=now, previous_order=order.previous_order)
+        w.session.add(row)
+        w.session.flush()
+        if row.status in IN_FORCE:
+            _publish(w, row)
+        w.audit("control_order.create", f"control_order:{row.order_no}",
+                {"target": f"{row.target_kind}:{row.target_value}", "action": row.action,
+                 "emergency": row.emergency, "reason": row.reason})
+    return row
+
+
+def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
+    row = w.session.get(ControlOrderRow, order_no)
+    if row is None:
+        raise NotFound(f"no control order {order_no}")
+    return row
+
+
+def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
+           now: datetime | None = None) -> ControlOrderRow:
+    """Review a new order (or an emergency one already in force)."""
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.created_by == actor:
+            raise NotAllowed("the reviewer of a control order must not be its preparer")
+        awaiting = row.status == "pending_review" or (row.emergency and row.status in IN_FORCE
+                                                       and row.reviewed_by is None)
+        if not awaiting:
+            raise Conflict(f"control order {order_no} is {row.status}, not awaiting review")
+        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
+        if approve:
+            row.status = "active" if row.status == "pending_review" else row.status
+        else:
+            row.status = "rejected"
+        _publish(w, row)
+        w.audit("control_order.approve" if approve else "control_order.reject", f"control_order:{order_no}",
+                {"note": note})
+    return row
+
+
+def request_revoke(c: Central, actor: str, order_no: str, reason: str) -> ControlOrderRow:
+    if not reason.strip():
+        raise ValueError("give the reason for revoking")
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.status != "active":
+            raise Conflict(f"control order {order_no} is {row.status}; only an active order can be revoked")
+        row.status, row.revoke_requested_by, row.revoke_reason = "revoke_pending", actor, reason
+        w.audit("control_order.revoke_request", f"control_order:{order_no}", {"reason": reason})
+    return row
+
+
+def review_revoke(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
+                  now: datetime | None = None) -> ControlOrderRow:
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.status != "revoke_pending":
+            raise Conflict(f"control order {order_no} is {row.status}, no revocation awaits review")
+        if row.revoke_requested_by == actor:
+            raise NotAllowed("the reviewer of a revocation must not be the officer who asked for it")
+        if approve:
+            row.status, row.revoked_by, row.revoked_at = "revoked", actor, now
+            _publish(w, row)
+        else:
+            row.status = "active"
+        w.audit("control_order.revoke" if approve else "control_order.revoke_refused",
+                f"control_order:{order_no}", {"note": note})
+    return row
+
+
+def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -> list[str]:
+    """Withdraw orders whose window has closed; lanes also check the window themselves."""
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        rows = list(w.session.scalars(select(ControlOrderRow).where(
+            ControlOrderRow.status.in_(IN_FORCE + PENDING), ControlOrderRow.valid_until <= now)))
+        for row in rows:
+            was_on_lanes = row.status in IN_FORCE
+            row.status = "expired"
+            if was_on_lanes:
+                _publish(w, row)
+            w.audit("control_order.expire", f"control_order:{row.order_no}")
+    return [r.order_no for r in rows]
+
+
+def get(c: Central, order_no: str) -> ControlOrderRow:
+    with c.sessions() as s:
+        row = s.get(ControlOrderRow, order_no)
+    if row is None:
+        raise NotFound(f"no control order {order_no}")
+    return row
+
+
+def in_force_for(c: Central, target_kind: str, target_value: str) -> list[ControlOrderRow]:
+    with c.sessions() as s:
+        return list(s.scalars(select(ControlOrderRow).where(
+            ControlOrderRow.target_kind == target_kind, ControlOrderRow.target_value == target_value,
+            ControlOrderRow.status.in_(IN_FORCE))))
+
+
+def list_orders(c: Central, limit: int, offset: int, status: str | None = None,
+                target_value: str | None = None) -> tuple[int, list[ControlOrderRow]]:
+    with c.sessions() as s:
+        q = select(ControlOrderRow)
+        if status:
+            q = q.where(ControlOrderRow.status == status)
+        if target_value:
+            q = q.where(ControlOrderRow.target_value == target_value)
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = list(s.scalars(q.order_by(ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)
+                              .limit(limit).offset(offset)))
+    return total, rows

@@ -1,0 +1,101 @@
+"""Risk rules as data (versioned) and the lane parameter library (参数库), both published to lanes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+
+from kakou.central import audit
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import ParametersRow, RiskRuleRow
+from kakou.sync.knowledge import Condition, LaneParameters, RiskRule
+from kakou.sync.messages import ChangeKind, Outcome
+
+
+class RiskRuleIn(BaseModel):
+    """A rule as an officer writes it; central numbers the versions."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1)
+    conditions: list[Condition] = Field(min_length=1)
+    outcome: Outcome
+    explanation: str = Field(min_length=1)
+    priority: int = 100
+
+
+def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRule:
+    """Store a new version of the rule (the first is version 1) and put it in force."""
+    with audit.write(c, actor) as w:
+        latest = w.session.scalar(select(func.max(RiskRuleRow.version)).where(RiskRuleRow.rule_id == rule.rule_id))
+        version = (latest or 0) + 1
+        published = RiskRule(version=version, **rule.model_dump())
+        data = published.model_dump(mode="json")
+        w.session.execute(RiskRuleRow.__table__.update().where(RiskRuleRow.rule_id == rule.rule_id)
+                          .values(active=False))
+        w.session.add(RiskRuleRow(rule_id=rule.rule_id, version=version, data=data, active=True, created_by=actor))
+        w.publish(ChangeKind.RISK_RULE, rule.rule_id, data)
+        w.audit("risk_rule.save", f"risk_rule:{rule.rule_id}", data)
+    return published
+
+
+def retire_rule(c: Central, actor: str, rule_id: str) -> None:
+    with audit.write(c, actor) as w:
+        row = w.session.scalar(select(RiskRuleRow).where(RiskRuleRow.rule_id == rule_id, RiskRuleRow.active.is_(True)))
+        if row is None:
+            raise NotFound(f"no rule {rule_id} in force")
+        row.active = False
+        w.publish(ChangeKind.RISK_RULE, rule_id, None)
+        w.audit("risk_rule.retire", f"risk_rule:{rule_id}", {"version": row.version})
+
+
+def rules_in_force(c: Central) -> list[RiskRule]:
+    with c.sessions() as s:
+        rows = s.scalars(select(RiskRuleRow).where(RiskRuleRow.active.is_(True)).order_by(RiskRuleRow.rule_id))
+        return [RiskRule.model_validate(r.data) for r in rows]
+
+
+def rule_versions(c: Central, rule_id: str) -> list[RiskRuleRow]:
+    with c.sessions() as s:
+        rows = list(s.scalars(select(RiskRuleRow).where(RiskRuleRow.rule_id == rule_id)
+                              .order_by(RiskRuleRow.version)))
+    if not rows:
+        raise NotFound(f"no rule {rule_id}")
+    return rows
+
+
+def set_parameters(c: Central, actor: str, params: LaneParameters, expect_revision: int | None = None) -> int:
+    """Store the parameters of one lane (or "*" for all) and publish them; returns the revision."""
+    data = params.model_dump(mode="json")
+    with audit.write(c, actor) as w:
+        row = w.session.get(ParametersRow, params.scope)
+        if row is not None and expect_revision is not None and row.revision != expect_revision:
+            raise Conflict(f"parameters of {params.scope} were changed meanwhile (revision {row.revision})")
+        if row is None:
+            row = ParametersRow(scope=params.scope, data=data, revision=1, updated_by=actor)
+            w.session.add(row)
+        else:
+            row.data, row.revision, row.updated_by, row.updated_at = data, row.revision + 1, actor, datetime.now(UTC)
+        w.publish(ChangeKind.PARAMETERS, params.scope, data)
+        w.audit("parameters.set", f"parameters:{params.scope}", data)
+        return row.revision
+
+
+def parameters_for(c: Central, lane: str | None = None) -> LaneParameters:
+    """The lane's own parameters, else the defaults for every lane, else the built-in ones."""
+    with c.sessions() as s:
+        for scope in ([lane] if lane else []) + ["*"]:
+            row = s.get(ParametersRow, scope)
+            if row is not None:
+                return LaneParameters.model_validate(row.data)
+    return LaneParameters()
+
+
+def list_parameters(c: Central) -> list[dict[str, Any]]:
+    with c.sessions() as s:
+        return [{"revision": r.revision, "updated_by": r.updated_by, **r.data}
+                for r in s.scalars(select(ParametersRow).order_by(ParametersRow.scope))]

@@ -1,0 +1,58 @@
+"""Risk rules (versioned) and lane parameters (参数库)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from kakou.central import risk
+from kakou.central.risk import RiskRuleIn
+from kakou.central.routes.deps import CentralDep
+from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.schemas import RiskRuleVersionOut
+from kakou.sync.knowledge import LaneParameters, RiskRule
+
+router = APIRouter(prefix="/api/v1", tags=["risk rules and parameters"])
+
+
+@router.post("/risk-rules", status_code=201)
+def save_rule(body: RiskRuleIn, central: CentralDep, me: Officer) -> RiskRule:
+    """A new rule, or a new version of an existing rule_id."""
+    with domain_errors():
+        return risk.save_rule(central, me.username, body)
+
+
+@router.get("/risk-rules")
+def rules_in_force(central: CentralDep, _me: AnyUser) -> list[RiskRule]:
+    return risk.rules_in_force(central)
+
+
+@router.get("/risk-rules/{rule_id}/versions")
+def rule_versions(rule_id: str, central: CentralDep, _me: AnyUser) -> list[RiskRuleVersionOut]:
+    with domain_errors():
+        return [RiskRuleVersionOut.model_validate(r) for r in risk.rule_versions(central, rule_id)]
+
+
+@router.delete("/risk-rules/{rule_id}", status_code=204)
+def retire_rule(rule_id: str, central: CentralDep, me: Officer) -> None:
+    with domain_errors():
+        risk.retire_rule(central, me.username, rule_id)
+
+
+@router.put("/parameters")
+def set_parameters(body: LaneParameters, central: CentralDep, me: Officer,
+                   expect_revision: int | None = None) -> dict[str, Any]:
+    with domain_errors():
+        revision = risk.set_parameters(central, me.username, body, expect_revision)
+    return {"revision": revision, **body.model_dump(mode="json")}
+
+
+@router.get("/parameters")
+def list_parameters(central: CentralDep, _me: AnyUser) -> list[dict[str, Any]]:
+    return risk.list_parameters(central)
+
+
+@router.get("/parameters/effective")
+def effective_parameters(central: CentralDep, _me: AnyUser, lane: str | None = None) -> LaneParameters:
+    return risk.parameters_for(central, lane)

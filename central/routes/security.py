@@ -1,0 +1,62 @@
+"""Who is calling: the bearer token → `Principal`, and the roles each endpoint admits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kakou.central import auth
+from kakou.central.auth import Principal, Role
+from kakou.central.routes.deps import CentralDep
+from kakou.central.service import Conflict, NotFound
+
+_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+
+
+def current_principal(central: CentralDep,
+                      cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    if cred is None:
+        raise HTTPException(401, "log in first: Authorization: Bearer <token>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return auth.authenticate(central, cred.credentials)
+    except auth.AuthError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
+
+
+def require(*roles: Role) -> Callable[..., Principal]:
+    """A dependency admitting the given roles (and admin); no roles: any logged-in user."""
+
+    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if roles and principal.role not in roles and principal.role is not Role.ADMIN:
+            raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
+                                     f"{', '.join(r.value for r in roles)}")
+        return principal
+
+    return check
+
+
+AnyUser = Annotated[Principal, Depends(require())]
+Officer = Annotated[Principal, Depends(require(Role.CENTRAL_OFFICER))]
+Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER, Role.CENTRAL_OFFICER))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+FieldUser = Annotated[Principal, Depends(require(Role.FIELD_STAFF, Role.CENTRAL_OFFICER, Role.LANE_OFFICER))]
+
+
+@contextmanager
+def domain_errors() -> Iterator[None]:
+    """Map the service layer's refusals to problem responses."""
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except Conflict as exc:
+        raise HTTPException(409, str(exc)) from exc
+    except auth.NotAllowed as exc:
+        raise HTTPException(403, str(exc)) from exc
+    except ValueError as exc:  # includes pydantic's ValidationError
+        raise HTTPException(422, str(exc)) from exc

@@ -1,0 +1,96 @@
+"""`kakou central user add|list`, `kakou central audit verify`, `kakou central expire`.
+
+`register_central(subparsers)` adds these to the `kakou central` sub-command parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def _central(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from kakou.central.db import create_schema, make_engine, make_sessionmaker
+    from kakou.central.server import CentralConfig
+    from kakou.central.service import Central
+
+    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url)
+    if cfg.db_url is None:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(cfg.database_url())
+    create_schema(engine)
+    return Central(make_sessionmaker(engine))
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from kakou.central import auth
+    from kakou.central.service import Conflict
+
+    password = args.password or os.environ.get("KAKOU_PASSWORD") or getpass.getpass(f"password for {args.username}: ")
+    try:
+        auth.add_user(_central(args), "cli", args.username, auth.Role(args.role), password, args.display_name)
+    except (Conflict, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username} added with role {args.role}")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from kakou.central import auth
+
+    for u in auth.list_users(_central(args)):
+        print(f"{u.username}\t{u.role}\t{'disabled' if u.disabled else 'active'}\t{u.display_name}")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from kakou.central import audit
+
+    result = audit.verify(_central(args))
+    if result.ok:
+        print(f"audit log intact: {result.entries} entries, hash chain verified")
+        return 0
+    print(f"audit log BROKEN: {result.problem} (first {result.entries} entries verify)", file=sys.stderr)
+    return 1
+
+
+def cmd_expire(args: argparse.Namespace) -> int:
+    from kakou.central import control
+
+    expired = control.expire_due(_central(args))
+    print(f"{len(expired)} control orders expired" + (f": {', '.join(expired)}" if expired else ""))
+    return 0
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", default="var/central")
+    p.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+
+
+def register_central(central: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from kakou.central.auth import Role
+
+    user = central.add_parser("user", help="central users and roles").add_subparsers(dest="user_cmd", required=True)
+    ua = user.add_parser("add", help="add a user (e.g. the first admin)")
+    _db_args(ua)
+    ua.add_argument("username")
+    ua.add_argument("--role", required=True, choices=[r.value for r in Role])
+    ua.add_argument("--password", default=None, help="default: $KAKOU_PASSWORD, else asked for")
+    ua.add_argument("--display-name", default="")
+    ua.set_defaults(func=cmd_user_add)
+    ul = user.add_parser("list", help="list users")
+    _db_args(ul)
+    ul.set_defaults(func=cmd_user_list)
+
+    au = central.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
+    av = au.add_parser("verify", help="check the audit log's hash chain; exit 1 if broken")
+    _db_args(av)
+    av.set_defaults(func=cmd_audit_verify)
+
+    ex = central.add_parser("expire", help="withdraw control orders whose validity has ended")
+    _db_args(ex)
+    ex.set_defaults(func=cmd_expire)
