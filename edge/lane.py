@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,6 +116,8 @@ class Lane:
         self.current: Current | None = None
         self.last_pass: PassRecord | None = None
         self.commands: asyncio.Queue[OfficerCommand] = asyncio.Queue()
+        # Last input → barrier command, in ms (cache lookup, decide(), durable pass write): the bench reads it.
+        self.decision_ms: deque[float] = deque(maxlen=10_000)
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
         self._card: tuple[str, float] | None = None
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
@@ -254,6 +257,7 @@ class Lane:
 
     # -- deciding and acting ------------------------------------------------------------------
     async def _decide_and_act(self, obs: Observation, supersedes: str | None = None) -> None:
+        t0 = time.perf_counter()
         self._enter(LaneState.DECIDING)
         knowledge = self.records.knowledge_for(obs.plate, None, obs.ic_card)
         decision = decide(obs, knowledge, self.params)
@@ -268,7 +272,7 @@ class Lane:
         self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
                       "; ".join(decision.reasons))
         if decision.outcome is Outcome.RELEASE:
-            await self._release()
+            await self._release(t0 if supersedes is None else None)
         else:
             await self._hold(obs, decision)
 
@@ -346,11 +350,13 @@ class Lane:
         self._enter(LaneState.INSPECTION, decision.reasons[0])
         return False
 
-    async def _release(self) -> None:
+    async def _release(self, decided_from: float | None = None) -> None:
         self._enter(LaneState.RELEASED)
         try:
-            await self.io.set_light(True)
+            if decided_from is not None:
+                self.decision_ms.append((time.perf_counter() - decided_from) * 1000)
             await self.io.open_barrier()
+            await self.io.set_light(True)
         except BarrierFault as exc:
             self._enter(LaneState.FAULT, str(exc))
         self._enter(LaneState.CLEARING)

@@ -117,6 +117,12 @@ def cmd_edge_hash_pin(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kakou.bench import main as bench_main
+
+    return bench_main(args.quick, args.json, args.only)
+
+
 def cmd_sim_lane(args: argparse.Namespace) -> int:
     from kakou.sim.camera_sim import CameraSim
     from kakou.sim.io_sim import LaneIoSim
@@ -183,6 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     sl.add_argument("--modbus-port", type=int, default=15020)
     sl.add_argument("--camera-port", type=int, default=18081)
     sl.set_defaults(func=cmd_sim_lane)
+
+    b = sub.add_parser("bench", help="measure the performance figures and print each next to its goal")
+    b.add_argument("--quick", action="store_true", help="small samples: about two minutes in all")
+    b.add_argument("--json", action="store_true", help="machine-readable output")
+    b.add_argument("--only", nargs="*", default=None, metavar="NAME", help="run only these benchmarks")
+    b.set_defaults(func=cmd_bench)
 
     for name in ("cli_probe", "cli_recognize"):
         try:

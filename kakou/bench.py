@@ -1,0 +1,205 @@
+"""`kakou bench`: the performance figures the issues name, each next to its goal.
+
+Every benchmark runs the real code on this machine (real SQLite, real Modbus TCP sockets, real
+OCR models); `--quick` shrinks the sample sizes so the whole run takes about two minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Metric:
+    name: str
+    value: float | None
+    unit: str
+    goal: float | None
+    higher_is_better: bool
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.value is None or self.goal is None:
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 2) if values else None
+
+
+# -- recognition ------------------------------------------------------------------------------
+def bench_recognition(quick: bool) -> list[Metric]:
+    from kakou.models.bench import measure
+
+    n = 40 if quick else 500
+    plate = measure("plate", n, seed=1, crops=not quick)
+    box = measure("container", n, seed=2, crops=not quick)
+    out = [
+        Metric("plate exact reads", plate["exact"] * 100, "%", 99.0, True, f"n={n} generated frames"),
+        Metric("plate read per 1280×720 frame p95", plate["frame_ms"]["p95"], "ms", 150, False),
+        Metric("container exact reads", box["exact"] * 100, "%", 99.5, True, f"n={n} generated frames"),
+        Metric("container wrong-but-valid reads", box["wrong_valid"] * 100, "%", 0.1, False),
+        Metric("container read per 1280×720 frame p95", box["frame_ms"]["p95"], "ms", 150, False),
+    ]
+    if not quick:
+        out.append(Metric("plate read per crop p50", plate["crop_ms"]["p50"], "ms", None, False))
+        out.append(Metric("container read per crop p50", box["crop_ms"]["p50"], "ms", None, False))
+    return out
+
+
+# -- lane decision overhead -------------------------------------------------------------------
+class _InstantPlate:
+    """A recogniser that has already read the plate: isolates the decision path from OCR time."""
+
+    def __init__(self, plate: str) -> None:
+        self.plate = plate
+
+    def read_many(self, frames: list[np.ndarray]) -> Any:
+        from kakou.models.plate import PlateRead
+
+        return PlateRead(text=self.plate, confidence=0.99, valid=True)
+
+
+async def _busy_lanes(lanes: int, seconds: float, data_dir: Path) -> list[float]:
+    from kakou.edge.config import CameraSection, LaneSection, ModbusEndpoint
+    from kakou.edge.decision import Parameters
+    from kakou.edge.lane import Lane, LaneDevices, Recognisers
+    from kakou.edge.records import LaneRecords
+    from kakou.edge.store import EdgeStore
+    from kakou.protocols.camera import HttpSnapshotCamera
+    from kakou.protocols.modbus_io import LaneIO
+    from kakou.sim.camera_sim import CameraSim
+    from kakou.sim.io_sim import LaneIoSim
+    from kakou.sim.render import encode_jpeg
+    from kakou.sim.scenario import LaneSims, drive_truck
+    from kakou.sync.messages import Change, ChangeBatch, ChangeKind, ReleaseOrderData
+
+    store = EdgeStore(data_dir / "edge.db")
+    records = LaneRecords(store, data_dir / "images")
+    now = datetime.now(UTC)
+    plates = [f"粤B{10000 + i}" for i in range(lanes)]
+    changes = [Change(version=i + 1, kind=ChangeKind.RELEASE_ORDER, key=f"HF{i}",
+                      data=ReleaseOrderData(order_no=f"HF{i}", plate=p, direction="in",
+                                            valid_from=now - timedelta(hours=1),
+                                            valid_until=now + timedelta(hours=1)).model_dump(mode="json"))
+               for i, p in enumerate(plates)]
+    store.apply_batch(ChangeBatch(after_version=0, to_version=len(changes), issued_at=now, changes=changes), now)
+    jpeg = encode_jpeg(np.full((72, 128, 3), 128, np.uint8))
+    sims, runners, lane_objs = [], [], []
+    for i, plate in enumerate(plates):
+        io_sim, cam = LaneIoSim(travel_time=0.05), CameraSim()
+        await io_sim.start()
+        await cam.start()
+        sims.append(LaneSims(io_sim, cam))
+        cfg = LaneSection(id=f"L{i}", direction="in", io=ModbusEndpoint(url=f"tcp://127.0.0.1:{io_sim.port}"),
+                          plate_camera=CameraSection(url=cam.url, frames=1))
+        lane = Lane("bench", cfg, LaneDevices(io=LaneIO("127.0.0.1", io_sim.port, cfg.io.map),
+                                              plate_camera=HttpSnapshotCamera(cam.url)),
+                    Recognisers(plate=_InstantPlate(plate)), store, records, Parameters(), on_pass=lambda _r: None)
+        lane_objs.append(lane)
+        runners.append(asyncio.create_task(lane.run()))
+
+    async def traffic(s: LaneSims) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            await drive_truck(s, jpeg, wait_for_barrier=10, step_s=0.05)
+
+    try:
+        await asyncio.gather(*(traffic(s) for s in sims))
+    finally:
+        for t in runners:
+            t.cancel()
+        await asyncio.gather(*runners, return_exceptions=True)
+        for s in sims:
+            await s.io.stop()
+            await s.plate_camera.stop()
+        store.close()
+    return [ms for lane in lane_objs for ms in lane.decision_ms]
+
+
+def bench_decision(quick: bool) -> list[Metric]:
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = asyncio.run(_busy_lanes(8, 10 if quick else 60, Path(tmp)))
+    note = f"8 busy lanes on one node, {len(samples)} releases; includes the fsync'd pass + outbox write"
+    return [Metric("decision overhead p50 (last input → barrier command)", _pct(samples, 50), "ms", None, False, note),
+            Metric("decision overhead p99 (last input → barrier command)", _pct(samples, 99), "ms", 50, False, note)]
+
+
+# -- registry ---------------------------------------------------------------------------------
+BENCHES: dict[str, Callable[[bool], list[Metric]]] = {
+    "decision": bench_decision,
+    "recognition": bench_recognition,
+}
+
+
+def _optional_benches() -> dict[str, Callable[[bool], list[Metric]]]:
+    """Benchmarks contributed by other parts (sync, central) when they are present."""
+    found: dict[str, Callable[[bool], list[Metric]]] = {}
+    for name, module in (("sync", "kakou.sync.bench"), ("central", "kakou.central.bench")):
+        try:
+            mod = __import__(module, fromlist=["metrics"])
+        except ImportError:
+            continue
+        found[name] = lambda quick, mod=mod: [Metric(**m) for m in mod.metrics(quick)]
+    return found
+
+
+def machine() -> dict[str, Any]:
+    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+            "system": f"{platform.system()} {platform.release()}",
+            "at": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
+def run(quick: bool, only: list[str] | None = None) -> list[Metric]:
+    metrics: list[Metric] = []
+    for name, fn in {**BENCHES, **_optional_benches()}.items():
+        if only and name not in only:
+            continue
+        t0 = time.perf_counter()
+        try:
+            metrics += fn(quick)
+        except Exception as exc:  # a broken benchmark is reported in the table, not hidden
+            metrics.append(Metric(f"{name} benchmark", None, "", None, True, f"failed: {exc!r}"))
+        metrics.append(Metric(f"{name} benchmark wall time", round(time.perf_counter() - t0, 1), "s", None, False))
+    return metrics
+
+
+def table(metrics: list[Metric]) -> str:
+    rows = [("metric", "value", "goal", "met", "note")]
+    for m in metrics:
+        goal = "" if m.goal is None else f"{'≥' if m.higher_is_better else '≤'} {m.goal:g} {m.unit}"
+        value = "—" if m.value is None else f"{m.value:g} {m.unit}"
+        met = {True: "met", False: "MISSED", None: ""}[m.met]
+        rows.append((m.name, value, goal, met, m.note))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + (f"  {r[4]}" if r[4] else "")
+             for r in rows]
+    return "\n".join(lines)
+
+
+def main(quick: bool, as_json: bool, only: list[str] | None = None) -> int:
+    metrics = run(quick, only)
+    info = machine()
+    if as_json:
+        print(json.dumps({"machine": info, "quick": quick,
+                          "metrics": [{**asdict(m), "met": m.met} for m in metrics]}, ensure_ascii=False, indent=2))
+    else:
+        print(f"kakou bench{' --quick' if quick else ''} — {info['machine']}, {info['cpus']} CPUs, "
+              f"Python {info['python']}, {info['system']}, {info['at']}")
+        print(table(metrics))
+    return 0
+
