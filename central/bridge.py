@@ -73,7 +73,8 @@ class CentralBridge:
         self._published = max(0, await asyncio.to_thread(changelog.latest_version, self.central) - 1)
 
         def state(up: bool) -> None:
-            (self.connected.set if up else self.connected.clear)()
+            if not up:
+                self.connected.clear()  # set by the session once it is subscribed
 
         await run_forever(lambda: make_client(self.broker, self.client_id), self._session, "central", state)
 
@@ -81,6 +82,7 @@ class CentralBridge:
         for kind in (topics.PASSES, topics.SYNC_REQUEST):
             await client.subscribe(topics.up_filter(kind, self.share_group), qos=1)
         await client.subscribe(topics.STATUS_FILTER, qos=1)
+        self.connected.set()
         queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
         helpers = [asyncio.create_task(self._publish_changes(client)),
                    asyncio.create_task(self._process(client, queue))]

@@ -40,7 +40,7 @@ def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = 
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         v5 = {"clean_start": False, "properties": props}
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         cfg.host,
         cfg.port,
         username=cfg.username,
@@ -55,6 +55,9 @@ def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = 
         timeout=10,
         **v5,  # type: ignore[arg-type]
     )
+    # The edge awaits a window of QoS 1 PUBACKs together on purpose; aiomqtt warns above 10.
+    client.pending_calls_threshold = 500
+    return client
 
 
 Session = Callable[[aiomqtt.Client], Awaitable[None]]
@@ -78,6 +81,10 @@ async def run_forever(
                 log.info("mqtt connected", extra={"component": name})
                 await session(client)
         except aiomqtt.MqttError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # aiomqtt turns a cancellation inside the session into "Disconnected": stop, do not retry.
+                raise asyncio.CancelledError from exc
             log.warning("mqtt link down: %s; retrying in %.1fs", exc, backoff, extra={"component": name})
         finally:
             if on_state:

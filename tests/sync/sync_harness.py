@@ -30,6 +30,14 @@ from kakou.waiting import eventually
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
+async def _cancel(task: asyncio.Task | None) -> None:
+    # Python 3.11's wait_for can swallow a cancellation that lands as its inner call completes:
+    # cancel again until the task is really gone.
+    while task is not None and not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=1)
+
+
 def new_central(db: Path) -> Central:
     engine = make_engine(f"sqlite:///{db}")
     create_schema(engine)
@@ -53,10 +61,8 @@ class CentralProc:
         return proc
 
     async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
+        await _cancel(self.task)
+        self.task = None
 
     def add_order(self, n: int) -> int:
         o = ReleaseOrderData(order_no=f"HF{n:06d}", plate=f"粤B{n:05d}", direction="in",
@@ -103,10 +109,8 @@ class EdgeProc:
         return self
 
     async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-            self.task = None
+        await _cancel(self.task)
+        self.task = None
 
     def record(self, start: int, count: int) -> None:
         from kakou.edge.sync_runner import record_passes
