@@ -5,14 +5,14 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlparse
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kakou.edge.decision import Parameters
 from kakou.protocols.cardreader import CardReaderConfig
-from kakou.protocols.modbus_io import IoMap
+from kakou.protocols.io_map import load_io_map
+from kakou.protocols.modbus_io import IoMap, parse_modbus_url
 from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sync.mqtt import BrokerConfig
 
@@ -38,29 +38,23 @@ class CentralSection(_Model):
 
 
 class ModbusEndpoint(_Model):
-    url: str  # tcp://host:port
+    url: str  # tcp://HOST:PORT or rtu:///dev/ttyUSB0?baud=9600&parity=E&stopbits=1
     map: IoMap = IoMap()
+    map_file: Path | None = None  # the site's register map (TOML/YAML); replaces `map` when given
     feedback_timeout_s: float = Field(3.0, gt=0)
 
     @field_validator("url")
     @classmethod
-    def _tcp_url(cls, v: str) -> str:
-        u = urlparse(v)
-        if u.scheme != "tcp" or not u.hostname or not u.port:
-            raise ValueError("must look like tcp://HOST:PORT")
+    def _modbus_url(cls, v: str) -> str:
+        parse_modbus_url(v)  # raises ValueError naming what is wrong
         return v
 
-    @property
-    def host(self) -> str:
-        return urlparse(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        return urlparse(self.url).port or 502
+    def io_map(self) -> IoMap:
+        return load_io_map(self.map_file) if self.map_file else self.map
 
 
 class CameraSection(_Model):
-    url: str
+    url: str  # http(s)://…/snapshot.jpg, rtsp://…, an MJPEG stream (.mjpg) or a video file
     timeout_s: float = Field(2.0, gt=0)
     frames: int = Field(2, ge=1, le=10)  # frames to vote over
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.sync.knowledge import RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
 
@@ -27,7 +28,8 @@ class Parameters(BaseModel):
     weight_tolerance_kg: float = Field(500.0, ge=0)
     weight_tolerance_pct: float = Field(3.0, ge=0, le=100)
     # How tare is obtained (重量扣减方式) when the order declares net cargo weight.
-    tare_mode: Literal["registered", "declared"] = "registered"
+    # measured-on-entry needs the entry pass's weight, which a lane does not have yet: treated as declared.
+    tare_mode: Literal["registered", "measured", "declared"] = "registered"
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     require_registered_vehicle: bool = False
     require_driver_card: bool = False
@@ -66,6 +68,8 @@ class Knowledge(BaseModel):
     control_orders: list[ControlOrder] = Field(default_factory=list)
     vehicle: VehicleReg | None = None
     driver: DriverReg | None = None
+    carrier_grade: str | None = None  # credit grade of the vehicle's carrier
+    risk_rules: list[RiskRule] = Field(default_factory=list)
 
 
 class Check(BaseModel):
@@ -107,6 +111,7 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     if order is not None:
         _weight_check(obs, order, knowledge.vehicle, params, check)
 
+    rule_outcome = _risk_rules(obs, knowledge, order, params, check)
     failed = [c for c in checks if not c.ok]
     if hits:
         outcome = Outcome.INSPECTION if any(c.action == "inspect" for c in hits) else Outcome.OFFICER
@@ -120,10 +125,48 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.INSPECTION
     else:
         outcome = Outcome.RELEASE
+    if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
+        outcome = rule_outcome  # a risk rule can only make the outcome stricter
     reasons = [c.detail for c in failed] or [c.detail for c in checks if c.name == "release_order"]
     return Decision(outcome=outcome, reasons=reasons, checks=checks,
                     release_order=order.order_no if order is not None and outcome is Outcome.RELEASE else None,
                     knowledge_version=knowledge.version)
+
+
+SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
+
+
+def _risk_rules(obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
+                check) -> Outcome | None:  # type: ignore[no-untyped-def]
+    """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
+    strictest: Outcome | None = None
+    for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
+        if all(_condition(c, obs, k, order, params, rule.rule_id) for c in rule.conditions):
+            check("risk", False, f"risk rule {rule.rule_id} v{rule.version} ({rule.name}): {rule.explanation}")
+            if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
+                strictest = rule.outcome
+    return strictest
+
+
+def _condition(c: Any, obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
+               rule_id: str) -> bool:
+    """One condition at the lane. One the lane cannot evaluate (no data here) does not hold."""
+    if c.kind == "weight_deviation":
+        expected = expected_gross_kg(order, k.vehicle, params) if order is not None else None
+        if obs.gross_kg is None or not expected:
+            return False
+        diff = abs(obs.gross_kg - expected)
+        return (c.over_kg is not None and diff > c.over_kg) or (c.over_pct is not None and
+                                                                 diff / expected * 100 > c.over_pct)
+    if c.kind == "carrier_credit":
+        return k.carrier_grade in c.grades
+    if c.kind == "watch_list":
+        seen = {"vehicle": {obs.plate, obs.e_plate}, "container": set(obs.containers),
+                "driver": {obs.ic_card}}[c.target_kind]
+        return bool(seen & set(c.values))
+    if c.kind == "random":
+        return _random_draw(f"{rule_id}:{obs.pass_id}") < c.rate
+    return False  # origin, HS code, transit time: evaluated centrally on the declaration
 
 
 def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:

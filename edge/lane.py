@@ -26,7 +26,7 @@ from kakou.edge.config import LaneSection
 from kakou.edge.decision import Decision, Observation, Parameters, decide
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
-from kakou.protocols.camera import CameraFault, Frame, HttpSnapshotCamera
+from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
 from kakou.sync.messages import Outcome, PassRecord
 
@@ -70,8 +70,8 @@ class OfficerCommand(BaseModel):
 @dataclass
 class LaneDevices:
     io: LaneIO
-    plate_camera: HttpSnapshotCamera | None = None
-    container_camera: HttpSnapshotCamera | None = None
+    plate_camera: Camera | None = None
+    container_camera: Camera | None = None
     weighbridge: Any = None  # kakou.protocols.weighbridge.WeighbridgeDriver
     rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
     ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
@@ -231,7 +231,7 @@ class Lane:
             obs = obs.model_copy(update={"faults": faults})
         return obs
 
-    async def _frames(self, camera: HttpSnapshotCamera | None, faults: list[str]) -> list[Frame]:
+    async def _frames(self, camera: Camera | None, faults: list[str]) -> list[Frame]:
         if camera is None:
             return []
         frames: list[Frame] = []
@@ -260,14 +260,15 @@ class Lane:
         t0 = time.perf_counter()
         self._enter(LaneState.DECIDING)
         knowledge = self.records.knowledge_for(obs.plate, None, obs.ic_card)
-        decision = decide(obs, knowledge, self.params)
+        params = self.records.parameters_for(self.cfg.id, self.params)
+        decision = decide(obs, knowledge, params)
         assert self.current is not None
         self.current.observation, self.current.decision = obs, decision
         record = self._record(obs, decision, supersedes)
         # Write-ahead: the pass is durable before the barrier moves.
         self.store.record_pass(record, {"observation": obs.model_dump(mode="json"),
                                         "knowledge": knowledge.model_dump(mode="json"),
-                                        "parameters": self.params.model_dump(mode="json")})
+                                        "parameters": params.model_dump(mode="json")})
         self._published(record)
         self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
                       "; ".join(decision.reasons))

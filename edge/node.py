@@ -19,7 +19,7 @@ from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
-from kakou.protocols.camera import HttpSnapshotCamera
+from kakou.protocols.camera import open_camera
 from kakou.protocols.modbus_io import LaneIO
 from kakou.sync.signing import key_id, load_public_b64
 
@@ -60,8 +60,8 @@ class EdgeNode:
         self._http = make_server(create_app(self))
 
     def _lane(self, lane: LaneSection, recognisers: Recognisers) -> Lane:
-        io = LaneIO(lane.io.host, lane.io.port, lane.io.map, feedback_timeout=lane.io.feedback_timeout_s)
-        cam = lambda c: HttpSnapshotCamera(c.url, c.timeout_s) if c else None  # noqa: E731
+        io = LaneIO.from_url(lane.io.url, lane.io.io_map(), feedback_timeout=lane.io.feedback_timeout_s)
+        cam = lambda c: open_camera(c.url, timeout=c.timeout_s) if c else None  # noqa: E731
         devices = LaneDevices(io=io, plate_camera=cam(lane.plate_camera), container_camera=cam(lane.container_camera))
         if lane.weighbridge:
             from kakou.protocols.weighbridge import WeighbridgeDriver

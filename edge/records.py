@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.edge.decision import Knowledge
+from kakou.edge.decision import Knowledge, Parameters
 from kakou.edge.knowledge import (
     KIND_CONTROL_ORDER,
     KIND_DRIVER,
@@ -26,6 +26,7 @@ from kakou.edge.knowledge import (
     parse_rows,
 )
 from kakou.edge.store import EdgeStore
+from kakou.sync.knowledge import RiskRule
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS interventions (
@@ -79,13 +80,31 @@ class LaneRecords:
                 vs = parse_rows(VehicleReg, q("SELECT data FROM knowledge WHERE kind = ? AND plate = ?",
                                               (KIND_VEHICLE, plate)))
                 vehicle = vs[0] if vs else None
+            carrier_grade = None
+            if vehicle is not None and vehicle.carrier:
+                rows = q("SELECT json_extract(data, '$.credit_grade') FROM knowledge "
+                         "WHERE kind = 'carrier' AND key = ?", (vehicle.carrier,))
+                carrier_grade = rows[0][0] if rows else None
+            rules = parse_rows(RiskRule, q("SELECT data FROM knowledge WHERE kind = 'risk_rule'"))
             driver = None
             if ic_card:
                 ds = parse_rows(DriverReg, q("SELECT data FROM knowledge WHERE kind = ? "
                                              "AND json_extract(data, '$.ic_card') = ?", (KIND_DRIVER, ic_card)))
                 driver = ds[0] if ds else None
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
-                         driver=driver)
+                         driver=driver, carrier_grade=carrier_grade, risk_rules=rules)
+
+    def parameters_for(self, lane: str, base: Parameters) -> Parameters:
+        """The lane's parameters: the config's, overridden by central's for every lane ("*"), then this lane."""
+        merged = base.model_dump()
+        for key in ("*", lane):
+            for (data,) in self.store.query("SELECT data FROM knowledge WHERE kind = 'parameters' AND key = ?",
+                                            (key,)):
+                merged.update({k: v for k, v in json.loads(data).items() if k in Parameters.model_fields})
+        try:
+            return Parameters.model_validate(merged)
+        except ValueError:
+            return base  # central's record is not one this lane understands: keep the safe config values
 
     def plate_of_tag(self, tag: str) -> str | None:
         """The plate registered to an RFID e-plate tag, from the cache."""

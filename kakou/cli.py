@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import signal
 import sys
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ from pathlib import Path
 import kakou
 from kakou import logs
 from kakou.netutil import PortInUse
+from kakou.sim.lane_cli import add_sim_lane_arguments
 
 
 def _run(coro) -> int:  # type: ignore[no-untyped-def]
@@ -124,23 +124,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_lane(args: argparse.Namespace) -> int:
-    from kakou.sim.camera_sim import CameraSim
-    from kakou.sim.io_sim import LaneIoSim
+    from kakou.sim.lane_cli import serve_sim_lane
 
-    async def run() -> None:
-        io, cam = LaneIoSim(port=args.modbus_port), CameraSim(port=args.camera_port)
-        with contextlib.suppress(OSError):
-            await io.start()
-        if io.port == 0:
-            raise PortInUse("127.0.0.1", args.modbus_port, "lane I/O simulator")
-        try:
-            await cam.start()
-        except OSError as exc:
-            raise PortInUse("127.0.0.1", args.camera_port, "camera simulator") from exc
-        print(f"lane I/O simulator: modbus tcp://127.0.0.1:{io.port}\ncamera simulator: {cam.url}", flush=True)
-        await asyncio.Event().wait()
-
-    return _run(run())
+    return _run(serve_sim_lane(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("sim", help="device simulators").add_subparsers(dest="sub", required=True)
     sl = s.add_parser("lane", help="a lane's Modbus I/O module and plate camera")
-    sl.add_argument("--modbus-port", type=int, default=15020)
-    sl.add_argument("--camera-port", type=int, default=18081)
+    add_sim_lane_arguments(sl)
     sl.set_defaults(func=cmd_sim_lane)
 
     b = sub.add_parser("bench", help="measure the performance figures and print each next to its goal")
