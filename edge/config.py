@@ -70,6 +70,7 @@ class LaneSection(_Model):
     rfid: CardReaderConfig | None = None  # e-plate tag reader
     ic_card: CardReaderConfig | None = None  # driver IC card reader
     weigh_timeout_s: float = Field(15.0, gt=0)
+    id_wait_s: float = Field(3.0, ge=0)  # how long to wait for an e-plate / IC card read
     clear_timeout_s: float = Field(120.0, gt=0)
 
 

@@ -120,6 +120,7 @@ class Lane:
         self.decision_ms: deque[float] = deque(maxlen=10_000)
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
         self._card: tuple[str, float] | None = None
+        self._id_read = asyncio.Event()
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
 
     # -- state --------------------------------------------------------------------------------
@@ -170,6 +171,7 @@ class Lane:
                 self._tag = (read.id, time.monotonic())
             else:
                 self._card = (read.id, time.monotonic())
+            self._id_read.set()
 
     def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
         return read[0] if read and time.monotonic() - read[1] <= window else None
@@ -213,6 +215,7 @@ class Lane:
             if plate_frames:
                 self.on_frame(self.cfg.id, plate_frames[0].jpeg)
         gross = await weight_task
+        await self._await_ids()
         tag = self._recent(self._tag)
         e_plate = self.records.plate_of_tag(tag) if tag else None
         if tag and e_plate is None:
@@ -225,11 +228,22 @@ class Lane:
             containers=[containers.text] if containers is not None and containers.valid and containers.text else [],
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
             ic_card=self._recent(self._card), faults=faults)
+        self._tag = self._card = None  # a read belongs to one truck
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
             faults.append(f"lane class {self.cfg.lane_class}: the officer keys plate and containers")
             obs = obs.model_copy(update={"faults": faults})
         return obs
+
+    async def _await_ids(self) -> None:
+        """Give the e-plate and card readers a moment if they have not read this truck yet."""
+        deadline = time.monotonic() + self.cfg.id_wait_s
+        while time.monotonic() < deadline and (
+                (self.dev.rfid is not None and self._recent(self._tag) is None)
+                or (self.dev.ic_card is not None and self._recent(self._card) is None)):
+            self._id_read.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
 
     async def _frames(self, camera: Camera | None, faults: list[str]) -> list[Frame]:
         if camera is None:

@@ -21,10 +21,11 @@ from kakou.central.server import CentralConfig, CentralServer
 from kakou.edge.config import CameraSection, EdgeConfig, LaneSection, ModbusEndpoint, NodeSection
 from kakou.edge.node import EdgeNode
 from kakou.edge.officers import hash_pin
-from kakou.sim.camera_sim import CameraSim
-from kakou.sim.io_sim import LaneIoSim
+from kakou.protocols.cardreader import CardReaderConfig
+from kakou.protocols.serial_link import SerialSettings
+from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sim.render import encode_jpeg, render_plate_scene
-from kakou.sim.scenario import LaneSims, drive_truck
+from kakou.sim.scenario import LaneSims, drive_truck, start_lane_sims
 from kakou.sync.messages import ReleaseOrderData
 from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
@@ -49,39 +50,50 @@ class Stack:
 
 
 async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = False,
-                      recogniser: object | None = None) -> tuple[Stack, list[asyncio.Task]]:
-    """Start every part; return them and the tasks that run them (cancel to stop)."""
+                      recogniser: object | None = None, full_lane: bool = False) -> tuple[Stack, list[asyncio.Task]]:
+    """Start every part; return them and the tasks that run them (cancel to stop).
+
+    `full_lane` adds a container camera, a weighbridge (Toledo continuous output on a pty), an RFID
+    e-plate reader and an IC card reader to the lane; without it the lane has barrier I/O and a plate
+    camera only (the walking skeleton).
+    """
     broker = pick_broker(ports.mqtt, data_dir / "broker", prefer_embedded=embedded_broker)
     await broker.start()
     broker_cfg = BrokerConfig(port=broker.port)
     central = CentralServer(CentralConfig(data_dir=data_dir / "central", http_port=ports.central,
                                           broker=broker_cfg))
-    io_sim = LaneIoSim()
-    cam_sim = CameraSim()
-    await io_sim.start()
-    await cam_sim.start()
+    if full_lane:
+        (data_dir / "dev").mkdir(parents=True, exist_ok=True)  # the serial simulators' pty links
+    sims = await start_lane_sims(container_camera_port=0 if full_lane else None,
+                                 weighbridge_protocol="toledo" if full_lane else None, rfid=full_lane,
+                                 card=full_lane, link_dir=str(data_dir / "dev") if full_lane else None)
+    lane = LaneSection(id="L1", direction="in", io=ModbusEndpoint(url=sims.io.url),
+                       plate_camera=CameraSection(url=sims.plate_camera.url))
+    if full_lane:
+        assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card
+        lane = lane.model_copy(update={
+            "container_camera": CameraSection(url=sims.container_camera.url),
+            "weighbridge": WeighbridgeConfig(serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo"),
+            "rfid": CardReaderConfig(serial=SerialSettings(port=sims.rfid.path), kind="rfid"),
+            "ic_card": CardReaderConfig(serial=SerialSettings(port=sims.card.path), kind="card")})
     edge_cfg = EdgeConfig(
         node=NodeSection(id="gate1-edge1", site="gate1", data_dir=data_dir / "edge"),
         broker=broker_cfg,
         central={"public_key_files": [central.cfg.public_key_path]},
         http={"port": ports.edge},
         officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)}],
-        lanes=[LaneSection(id="L1", direction="in",
-                           io=ModbusEndpoint(url=f"tcp://127.0.0.1:{io_sim.port}"),
-                           plate_camera=CameraSection(url=cam_sim.url))],
+        lanes=[lane],
     )
     edge = EdgeNode(edge_cfg, plate_recogniser=recogniser)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(central.run(), name="central"), asyncio.create_task(edge.run(), name="edge")]
-    stack = Stack(broker, central, edge, LaneSims(io_sim, cam_sim))
-    return stack, tasks
+    return Stack(broker, central, edge, sims), tasks
 
 
 async def stop_stack(stack: Stack, tasks: list[asyncio.Task]) -> None:
     for t in tasks:
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await stack.sims.io.stop()
-    await stack.sims.plate_camera.stop()
+    await stack.sims.stop()
     await stack.broker.stop()
 
 

@@ -1,0 +1,84 @@
+"""A fully equipped lane end to end: registrations and orders at central, weighbridge on a serial
+line, e-plate and IC card readers, plate and container cameras, a control order issued now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from kakou.demo import DemoPorts, authorize, start_stack, stop_stack
+from kakou.netutil import free_port
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.scenario import Truck, TruckResult, drive_truck
+from kakou.waiting import eventually
+
+PLATE, TAG, CARD = "粤B12345", "E28011606000020512345678", "04A1B2C3D4E5F6"
+BOX_OK, BOX_WATCHED = "CSQU3054383", "MSKU1234565"
+
+
+@pytest.fixture
+async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
+    yield stack
+    await stop_stack(stack, tasks)
+
+
+def truck(box: str, gross: float, seed: int) -> Truck:
+    return Truck(plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=seed)),
+                 container_jpeg=encode_jpeg(render_container_scene(box, seed=seed)), gross_kg=gross,
+                 rfid_tag=TAG, ic_card=CARD)
+
+
+async def _pass_count(http: httpx.AsyncClient) -> int:
+    return (await http.get("/api/v1/passes")).json()["total"]
+
+
+async def test_registered_truck_with_matching_weight_is_released_then_control_order_stops_the_next(stack) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        for kind, data in (("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
+                           ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"})):
+            r = await http.put(f"/api/v1/registrations/{kind}", json=data)
+            assert r.status_code == 200, r.text
+        for no, box in (("HF1", BOX_OK), ("HF2", BOX_WATCHED)):
+            r = await http.post("/api/v1/release-orders", json={
+                "order_no": no, "plate": PLATE, "containers": [box], "direction": "in",
+                "valid_from": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat(), "declared_gross_kg": 30_000})
+            assert r.status_code == 201, r.text
+        version = r.json()["version"]
+        await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what="orders at the lane")
+
+        assert await drive_truck(stack.sims, truck=truck(BOX_OK, 30_250, seed=1)) is TruckResult.PASSED
+        await eventually(lambda: _pass_count(http), 20, what="the first pass at central")
+        rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
+        assert rec["outcome"] == "release" and rec["release_order"] == "HF1"
+        assert rec["containers"] == [BOX_OK] and rec["gross_kg"] == pytest.approx(30_250, abs=50)
+        assert rec["e_plate"] == PLATE and rec["ic_card"] == CARD
+        checks = {c["name"]: c["ok"] for c in rec["checks"]}
+        assert checks | {"weight": True, "e_plate": True, "driver": True, "control": True} == checks
+
+        # A central officer stops one container now: an emergency order acts before review.
+        r = await http.post("/api/v1/control-orders", json={"target_kind": "container", "target_value": BOX_WATCHED,
+                                                            "action": "inspect", "emergency": True,
+                                                            "reason": "tip-off: undeclared goods"})
+        assert r.status_code == 201, r.text
+        latest = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        await eventually(lambda: stack.edge.store.knowledge_version >= latest, 15, what="the control order")
+
+        raised_before = len(stack.sims.io.events)
+        result = await drive_truck(stack.sims, truck=truck(BOX_WATCHED, 30_100, seed=2), wait_for_barrier=4)
+        assert result is TruckResult.TURNED_AWAY
+        assert len(stack.sims.io.events) == raised_before  # the barrier did not move
+        await eventually(lambda: _gt(_pass_count(http), 1), 20, what="the second pass at central")
+        rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
+        assert rec["outcome"] == "inspection" and rec["containers"] == [BOX_WATCHED]
+        assert any("tip-off" in reason for reason in rec["reasons"])
+
+
+async def _gt(value, floor: int) -> bool:  # type: ignore[no-untyped-def]
+    return await value > floor
