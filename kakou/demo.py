@@ -24,8 +24,8 @@ from kakou.edge.officers import hash_pin
 from kakou.protocols.cardreader import CardReaderConfig
 from kakou.protocols.serial_link import SerialSettings
 from kakou.protocols.weighbridge import WeighbridgeConfig
-from kakou.sim.render import encode_jpeg, render_plate_scene
-from kakou.sim.scenario import LaneSims, drive_truck, start_lane_sims
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.scenario import LaneSims, Truck, drive_truck, start_lane_sims
 from kakou.sync.messages import ReleaseOrderData
 from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
@@ -121,39 +121,73 @@ def demo_order(plate: str, order_no: str) -> ReleaseOrderData:
                             valid_from=now - timedelta(hours=1), valid_until=now + timedelta(hours=12))
 
 
+@dataclass(frozen=True)
+class DemoTruck:
+    plate: str
+    kind: str  # plate colour
+    tag: str  # RFID e-plate id
+    card: str  # driver's IC card
+    box: str  # container number
+    declared_kg: float | None  # None: central holds no release order for this truck
+    weighs_kg: float
+
+
+DEMO_TRUCKS = [
+    DemoTruck("粤B12345", "blue", "E2801160600002051234A001", "04A1B2C3D4E5F1", "CSQU3054383", 30_000, 30_180),
+    DemoTruck("沪AD12345", "green", "E2801160600002051234A002", "04A1B2C3D4E5F2", "MSKU1234565", 24_000, 24_090),
+    DemoTruck("京AF12345", "green", "E2801160600002051234A003", "04A1B2C3D4E5F3", "TGHU7654320", 18_000, 21_400),
+    DemoTruck("苏E88888", "yellow", "E2801160600002051234A004", "04A1B2C3D4E5F4", "OOLU1122335", None, 26_000),
+]
+
+
+async def seed_central(http: httpx.AsyncClient) -> int:
+    """Registrations and release orders for the demo's trucks; returns the knowledge version."""
+    now = datetime.now(UTC)
+    version = 0
+    for i, t in enumerate(DEMO_TRUCKS):
+        for kind, data in (("vehicle", {"plate": t.plate, "e_plate": t.tag, "tare_kg": 14_000}),
+                           ("driver", {"driver_id": f"D{i:03d}", "ic_card": t.card, "name": f"Driver {i}"})):
+            (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
+        if t.declared_kg is not None:
+            r = await http.post("/api/v1/release-orders", json={
+                "order_no": f"HF{now:%Y%m%d}{i:04d}", "plate": t.plate, "containers": [t.box], "direction": "in",
+                "valid_from": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(hours=12)).isoformat(), "declared_gross_kg": t.declared_kg})
+            r.raise_for_status()
+            version = max(version, r.json()["version"])
+    return version
+
+
 async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, trucks: int | None,
                    interval: float) -> int:
     # The demo starts from a known state every time.
     await asyncio.to_thread(shutil.rmtree, data_dir, ignore_errors=True)
-    stack, tasks = await start_stack(data_dir, ports, embedded_broker)
+    stack, tasks = await start_stack(data_dir, ports, embedded_broker, full_lane=True)
     try:
         print(f"kakou demo — broker: {stack.broker.kind} on mqtt://127.0.0.1:{stack.broker.port}")
-        print(f"  central API   {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
-        print(f"  lane screen   {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
-        print(f"  edge lane API {stack.edge.url}/api/v1/status")
-        print(f"  central login {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
+        print(f"  central console {stack.central.url}/console   field staff {stack.central.url}/field")
+        print(f"  central login   {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
+        print(f"  central API     {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
+        print(f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
+        print(f"  edge lane API   {stack.edge.url}/api/v1/status")
         print("  stop with Ctrl-C", flush=True)
-        plates = ["粤B12345", "沪AD12345", "京AF12345", "苏E88888"]
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
             await authorize(stack, http)
-            # Central holds release orders for all plates but the last: that truck is held.
-            for i, plate in enumerate(plates[:-1]):
-                order = demo_order(plate, f"HF{datetime.now(UTC):%Y%m%d}{i:04d}")
-                (await http.post("/api/v1/release-orders", json=order.model_dump(mode="json"))).raise_for_status()
+            version = await seed_central(http)
+            await eventually(lambda: stack.edge.store.knowledge_version >= version, 30,
+                             what="registrations and release orders to reach the lane")
             n = 0
             while trucks is None or n < trucks:
-                plate = plates[n % len(plates)]
-                await eventually(lambda: stack.edge.store.knowledge_version >= len(plates) - 1, 30,
-                                 what="release orders to reach the lane")
-                before = (await http.get("/api/v1/passes", params={"limit": 1})).json()["total"]
-                jpeg = encode_jpeg(render_plate_scene(plate, kind="green" if len(plate) == 8
-                                                      else "blue", seed=n))
-                result = await drive_truck(stack.sims, jpeg, wait_for_barrier=8)
+                t = DEMO_TRUCKS[n % len(DEMO_TRUCKS)]
+                before = await _total(http)
+                truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=n)),
+                              container_jpeg=encode_jpeg(render_container_scene(t.box, seed=n)),
+                              gross_kg=t.weighs_kg, rfid_tag=t.tag, ic_card=t.card)
+                result = await drive_truck(stack.sims, truck=truck, wait_for_barrier=8)
                 await eventually(lambda floor=before: _gt(_total(http), floor), 30, what="the pass at central")
                 last = (await http.get("/api/v1/passes", params={"limit": 1})).json()["items"][0]
-                print(f"truck {plate}: {result.value}; central recorded pass {last['pass_id']} "
-                      f"plate={last['plate']} outcome={last['outcome']} ({'; '.join(last['record']['reasons'])})",
-                      flush=True)
+                print(f"truck {t.plate} {t.box} {t.weighs_kg:.0f} kg: {result.value}; central recorded "
+                      f"{last['outcome']} ({'; '.join(last['record']['reasons'])})", flush=True)
                 n += 1
                 await asyncio.sleep(interval)  # pacing of the demo's traffic, not a wait for work
     finally:
