@@ -195,3 +195,81 @@ class RiskRuleVersionOut(BaseModel):
     active: bool
     created_by: str
     created_at: datetime
+
+
+class DeclarationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    doc_type: str
+    stage: str
+    doc_no: str
+    list_no: str | None
+    unified_no: str | None
+    direction: str
+    trade_mode: str
+    item_count: int
+    total_quantity: float
+    total_amount: float
+    ledger_no: str | None
+    items: list[dict[str, Any]]
+    matched_id: int | None
+    match_rule: str | None
+    created_by: str
+    created_at: datetime
+
+
+class MatchIn(BaseModel):
+    draft_id: int
+    official_id: int
+
+
+class AlertOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    severity: str
+    subject: str
+    message: str
+    route_role: str
+    status: str
+    source: str | None
+    created_at: datetime
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    disposed_by: str | None
+    disposed_at: datetime | None
+    disposal: str
+    notes: list[dict[str, Any]]
+
+
+class NoteIn(BaseModel):
+    text: str = ""
+
+
+class DisposalIn(BaseModel):
+    disposal: str = Field(min_length=1)
+
+
+class TransitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    transit_no: str
+    plate: str
+    containers: list[str]
+    entry_site: str
+    destination_site: str
+    e_seal: str | None
+    time_limit_h: float
+    status: str
+    started_at: datetime | None
+    start_pass: str | None
+    closed_at: datetime | None
+    close_pass: str | None
+    seal_ok: bool | None
+
+
+class StocktakeIn(BaseModel):
+    stocktake: dict[str, float] = Field(default_factory=dict)
+    abnormal_pct: float = Field(5.0, ge=0)

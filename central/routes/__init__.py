@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from kakou.central.routes import auth, control_orders, orders, registrations, risk, sync, ui
+from kakou.central.routes import (
+    auth,
+    control_orders,
+    declarations,
+    operations,
+    orders,
+    registrations,
+    risk,
+    sync,
+    ui,
+)
 from kakou.central.routes.security import require
 
 
@@ -13,4 +23,4 @@ def routers() -> list[APIRouter]:
     guarded_sync = APIRouter(dependencies=[Depends(require())])
     guarded_sync.include_router(sync.router)
     return [auth.router, orders.router, guarded_sync, control_orders.router, registrations.router, risk.router,
-            ui.router]
+            declarations.router, operations.router, ui.router]

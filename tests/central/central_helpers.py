@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi.testclient import TestClient
 
 from kakou.central.api import create_app
@@ -29,3 +31,21 @@ class Api:
             client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
             self._clients[username] = client
         return self._clients[username]
+
+
+def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", lane: str = "L1",
+           outcome: str = "release", release_order: str | None = None, containers: list[str] | None = None,
+           gross_kg: float | None = None, checks: list[dict] | None = None, reasons: list[str] | None = None,
+           at: datetime | None = None, entered_by: str | None = None) -> str:
+    """A pass as a lane would send it, through central's real ingest."""
+    from kakou.central import ingest as central_ingest
+    from kakou.sync.messages import Envelope, Outcome, PassRecord
+
+    at = at or datetime.now(UTC)
+    rec = PassRecord(pass_id=f"{node}-{lane}-{seq}", node=node, lane=lane, direction="out", started_at=at,
+                     decided_at=at, plate=plate, plate_confidence=0.95 if plate else 0.0,
+                     containers=containers or [], gross_kg=gross_kg, outcome=Outcome(outcome),
+                     reasons=reasons or ["ok"], release_order=release_order, knowledge_version=1,
+                     opens_barrier=outcome == "release", checks=checks or [], entered_by=entered_by)
+    central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
+    return rec.pass_id

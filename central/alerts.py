@@ -1,0 +1,117 @@
+"""Alerts (预警) for field staff and officers: raised once per cause, routed by kind to a role,
+acknowledged and disposed of with notes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import func, select
+
+from kakou.central import audit
+from kakou.central.auth import Role
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import AlertRow
+
+AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
+                    "lane_offline", "batch_exceeded", "ledger_negative"]
+
+# Routing rules: which role's queue an alert of each kind lands in, and how urgent it is.
+ROUTES: dict[str, tuple[Role, str]] = {
+    "control_hit": (Role.FIELD_STAFF, "high"),
+    "weight_anomaly": (Role.FIELD_STAFF, "medium"),
+    "transit_overdue": (Role.CENTRAL_OFFICER, "high"),
+    "transit_seal": (Role.FIELD_STAFF, "high"),
+    "device_fault": (Role.FIELD_STAFF, "medium"),
+    "lane_offline": (Role.FIELD_STAFF, "high"),
+    "batch_exceeded": (Role.CENTRAL_OFFICER, "medium"),
+    "ledger_negative": (Role.CENTRAL_OFFICER, "medium"),
+}
+
+
+def raise_alert(w: audit.Work, kind: str, subject: str, message: str, dedupe_key: str,
+                source: str | None = None) -> AlertRow | None:
+    """Raise inside the caller's unit of work; a cause already alerted (same dedupe key) is not repeated."""
+    if w.session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key)) is not None:
+        return None
+    role, severity = ROUTES[kind]
+    row = AlertRow(kind=kind, severity=severity, subject=subject[:64], message=message, route_role=role.value,
+                   dedupe_key=dedupe_key[:160], source=source, status="open", notes=[])
+    w.session.add(row)
+    w.session.flush()
+    w.audit("alert.raise", f"alert:{row.id}", {"kind": kind, "subject": subject, "message": message})
+    return row
+
+
+def _get(w: audit.Work, alert_id: int) -> AlertRow:
+    row = w.session.get(AlertRow, alert_id)
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return row
+
+
+def _note(row: AlertRow, actor: str, text: str, kind: str) -> None:
+    row.notes = [*row.notes, {"at": datetime.now(UTC).isoformat(), "by": actor, "kind": kind, "text": text}]
+
+
+def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertRow:
+    with audit.write(c, actor) as w:
+        row = _get(w, alert_id)
+        if row.status != "open":
+            raise Conflict(f"alert {alert_id} is already {row.status}")
+        row.status, row.acknowledged_by, row.acknowledged_at = "acknowledged", actor, datetime.now(UTC)
+        if note:
+            _note(row, actor, note, "acknowledge")
+        w.audit("alert.acknowledge", f"alert:{alert_id}", {"note": note})
+    return row
+
+
+def dispose(c: Central, actor: str, alert_id: int, disposal: str) -> AlertRow:
+    if not disposal.strip():
+        raise ValueError("say how the alert was disposed of")
+    with audit.write(c, actor) as w:
+        row = _get(w, alert_id)
+        if row.status == "disposed":
+            raise Conflict(f"alert {alert_id} is already disposed of")
+        now = datetime.now(UTC)
+        if row.status == "open":  # disposing implies having seen it
+            row.acknowledged_by, row.acknowledged_at = actor, now
+        row.status, row.disposed_by, row.disposed_at, row.disposal = "disposed", actor, now, disposal
+        _note(row, actor, disposal, "dispose")
+        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal})
+    return row
+
+
+def add_note(c: Central, actor: str, alert_id: int, text: str) -> AlertRow:
+    if not text.strip():
+        raise ValueError("a note needs text")
+    with audit.write(c, actor) as w:
+        row = _get(w, alert_id)
+        _note(row, actor, text, "note")
+        w.audit("alert.note", f"alert:{alert_id}", {"text": text})
+    return row
+
+
+def get(c: Central, alert_id: int) -> AlertRow:
+    with c.sessions() as s:
+        row = s.get(AlertRow, alert_id)
+    if row is None:
+        raise NotFound(f"no alert {alert_id}")
+    return row
+
+
+def list_alerts(c: Central, limit: int, offset: int, status: str | None = None, kind: str | None = None,
+                role: str | None = None, subject: str | None = None) -> tuple[int, list[AlertRow]]:
+    with c.sessions() as s:
+        q = select(AlertRow)
+        if status:
+            q = q.where(AlertRow.status == status)
+        if kind:
+            q = q.where(AlertRow.kind == kind)
+        if role:
+            q = q.where(AlertRow.route_role == role)
+        if subject:
+            q = q.where(AlertRow.subject == subject)
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        rows = list(s.scalars(q.order_by(AlertRow.id.desc()).limit(limit).offset(offset)))
+    return total, rows

@@ -1,0 +1,262 @@
+"""Declarations (报关单) and inventory lists (核注清单), drafts and officials.
+
+Matching a draft with its official is deterministic, tried in this order, and only ever takes a
+*unique* unmatched candidate (two candidates is ambiguous: left to an officer):
+1. same list number; 2. same unified number; 3. same direction + trade mode + item count +
+total quantity + total amount. Officers can match and unmatch by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import func, select
+
+from kakou.central import audit, ledgers
+from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.tables import DeclarationRow
+
+
+class DeclItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    item_no: str
+    quantity: float = Field(ge=0)
+    amount: float = Field(0.0, ge=0)
+    hs_code: str | None = Field(None, pattern=r"^\d{4,10}$")
+
+
+class DeclarationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    doc_type: Literal["declaration", "inventory_list"]
+    stage: Literal["draft", "official"]
+    doc_no: str = Field(min_length=1, max_length=40)
+    list_no: str | None = Field(None, max_length=40)
+    unified_no: str | None = Field(None, max_length=40)
+    direction: Literal["in", "out"]
+    trade_mode: str = Field(min_length=1, max_length=8)
+    item_count: int = Field(ge=0)
+    total_quantity: float = Field(ge=0)
+    total_amount: float = Field(ge=0)
+    ledger_no: str | None = Field(None, max_length=40)
+    items: list[DeclItem] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DeclarationIn:
+        if self.items:
+            if len(self.items) != self.item_count:
+                raise ValueError(f"item_count {self.item_count} but {len(self.items)} items")
+            if abs(sum(i.quantity for i in self.items) - self.total_quantity) > 1e-6:
+                raise ValueError("total_quantity is not the sum of the items' quantities")
+        return self
+
+
+def _amount(x: float) -> int:
+    return round(x * 100)  # compare money in cents, not floats
+
+
+def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str | None, str | None]:
+    """(match, rule, why-not) for a row against the other stage's unmatched documents."""
+    other = "official" if row.stage == "draft" else "draft"
+    base = select(DeclarationRow).where(DeclarationRow.doc_type == row.doc_type, DeclarationRow.stage == other,
+                                        DeclarationRow.matched_id.is_(None), DeclarationRow.deleted.is_(False))
+    rules: list[tuple[str, Any]] = []
+    if row.list_no:
+        rules.append(("list_no", base.where(DeclarationRow.list_no == row.list_no)))
+    if row.unified_no:
+        rules.append(("unified_no", base.where(DeclarationRow.unified_no == row.unified_no)))
+    rules.append(("composite", base.where(DeclarationRow.direction == row.direction,
+                                          DeclarationRow.trade_mode == row.trade_mode,
+                                          DeclarationRow.item_count == row.item_count)))
+    for rule, q in rules:
+        found = list(s.scalars(q.order_by(DeclarationRow.id)))
+        if rule == "composite":
+            found = [f for f in found if abs(f.total_quantity - row.total_quantity) < 1e-6
+                     and _amount(f.total_amount) == _amount(row.total_amount)]
+        if len(found) == 1:
+            return found[0], rule, None
+        if len(found) > 1:
+            return None, None, f"ambiguous: {len(found)} documents match by {rule}"
+    return None, None, None
+
+
+def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> None:
+    a.matched_id, b.matched_id, a.match_rule, b.match_rule = b.id, a.id, rule, rule
+    w.audit("declaration.match", f"declaration:{a.doc_no}", {"with": b.doc_no, "rule": rule})
+
+
+def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
+    s = w.session
+    if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
+                                                DeclarationRow.doc_no == d.doc_no)) is not None:
+        raise Conflict(f"{d.stage} {d.doc_type} {d.doc_no} already exists")
+    row = DeclarationRow(**d.model_dump(exclude={"items"}), items=[i.model_dump() for i in d.items],
+                         created_by=w.actor)
+    s.add(row)
+    s.flush()
+    w.audit("declaration.create", f"declaration:{d.doc_no}", d.model_dump(mode="json"))
+    ledgers.post_declaration(w, row)
+    match, rule, _why = _candidates(s, row)
+    if match is not None and rule is not None:
+        _link(w, row, match, rule)
+    return row
+
+
+def create(c: Central, actor: str, d: DeclarationIn) -> DeclarationRow:
+    with audit.write(c, actor) as w:
+        return _store(w, d)
+
+
+def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
+    with audit.write(c, actor) as w:
+        a, b = _get(w, id_a), _get(w, id_b)
+        if a.stage == b.stage or a.doc_type != b.doc_type:
+            raise ValueError("match a draft with an official of the same document type")
+        if a.matched_id is not None or b.matched_id is not None:
+            raise Conflict("unmatch first: one of them is already matched")
+        _link(w, a, b, "manual")
+
+
+def unmatch(c: Central, actor: str, decl_id: int) -> None:
+    with audit.write(c, actor) as w:
+        a = _get(w, decl_id)
+        if a.matched_id is None:
+            raise Conflict(f"document {decl_id} is not matched")
+        b = _get(w, a.matched_id)
+        a.matched_id = b.matched_id = None
+        a.match_rule = b.match_rule = None
+        w.audit("declaration.unmatch", f"declaration:{a.doc_no}", {"with": b.doc_no})
+
+
+def explain_match(c: Central, decl_id: int) -> dict[str, Any]:
+    """What automatic matching would do now for this document, and why."""
+    with c.sessions() as s:
+        row = s.get(DeclarationRow, decl_id)
+        if row is None:
+            raise NotFound(f"no document {decl_id}")
+        if row.matched_id is not None:
+            return {"matched_id": row.matched_id, "rule": row.match_rule}
+        m, rule, why = _candidates(s, row)
+        return {"matched_id": m.id if m else None, "rule": rule, "why_not": why or (None if m else "no candidate")}
+
+
+def rematch(c: Central, actor: str, decl_id: int) -> DeclarationRow:
+    with audit.write(c, actor) as w:
+        row = _get(w, decl_id)
+        if row.matched_id is None:
+            m, rule, why = _candidates(w.session, row)
+            if m is None or rule is None:
+                raise Conflict(why or "no matching document")
+            _link(w, row, m, rule)
+        return row
+
+
+def delete(c: Central, actor: str, decl_id: int) -> None:
+    with audit.write(c, actor) as w:
+        row = _get(w, decl_id)
+        if row.matched_id is not None:
+            raise Conflict("unmatch before deleting")
+        row.deleted = True
+        w.audit("declaration.delete", f"declaration:{row.doc_no}")
+
+
+def _get(w: audit.Work, decl_id: int) -> DeclarationRow:
+    row = w.session.get(DeclarationRow, decl_id)
+    if row is None or row.deleted:
+        raise NotFound(f"no document {decl_id}")
+    return row
+
+
+def get(c: Central, decl_id: int) -> DeclarationRow:
+    with c.sessions() as s:
+        row = s.get(DeclarationRow, decl_id)
+    if row is None:
+        raise NotFound(f"no document {decl_id}")
+    return row
+
+
+def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, stage: str | None = None,
+              matched: bool | None = None, doc_no: str | None = None) -> tuple[int, list[DeclarationRow]]:
+    with c.sessions() as s:
+        q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
+        if doc_type:
+            q = q.where(DeclarationRow.doc_type == doc_type)
+        if stage:
+            q = q.where(DeclarationRow.stage == stage)
+        if matched is not None:
+            q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
+        if doc_no:
+            q = q.where(DeclarationRow.doc_no == doc_no)
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        return total, list(s.scalars(q.order_by(DeclarationRow.id).limit(limit).offset(offset)))
+
+
+# -- import -------------------------------------------------------------------------------------
+
+CSV_COLUMNS = ["doc_type", "stage", "doc_no", "list_no", "unified_no", "direction", "trade_mode", "item_count",
+               "total_quantity", "total_amount", "ledger_no"]
+
+
+class RowError(BaseModel):
+    row: int  # 1-based data row (the header is row 0)
+    field: str | None
+    message: str
+
+
+class ImportResult(BaseModel):
+    imported: int
+    errors: list[RowError]
+    matched: int = 0
+
+
+def parse_csv(text: str) -> tuple[list[DeclarationIn], list[RowError]]:
+    """Validate every row; the result lists each bad row and field, nothing is half-read."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
+    missing = [c for c in ("doc_type", "stage", "doc_no", "direction", "trade_mode", "item_count",
+                           "total_quantity", "total_amount") if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [RowError(row=0, field=None, message=f"missing columns: {', '.join(missing)}")]
+    good: list[DeclarationIn] = []
+    errors: list[RowError] = []
+    seen: set[tuple[str, str, str]] = set()
+    for n, raw in enumerate(reader, start=1):
+        if None in raw:
+            errors.append(RowError(row=n, field=None, message="more cells than columns"))
+            continue
+        data = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in raw.items() if k in CSV_COLUMNS}
+        try:
+            d = DeclarationIn.model_validate(data)
+        except ValidationError as exc:
+            errors.extend(RowError(row=n, field=".".join(str(p) for p in e["loc"]) or None, message=e["msg"])
+                          for e in exc.errors())
+            continue
+        key = (d.doc_type, d.stage, d.doc_no)
+        if key in seen:
+            errors.append(RowError(row=n, field="doc_no", message=f"{d.doc_no} appears twice in the file"))
+            continue
+        seen.add(key)
+        good.append(d)
+    return good, errors
+
+
+def import_docs(c: Central, actor: str, docs: list[DeclarationIn], errors: list[RowError]) -> ImportResult:
+    """All or nothing: with any bad row nothing is stored, so a corrected file can simply be re-sent."""
+    if errors:
+        return ImportResult(imported=0, errors=errors)
+    with audit.write(c, actor) as w:
+        row_errors = []
+        for n, d in enumerate(docs, start=1):
+            if w.session.scalar(select(DeclarationRow.id).where(
+                    DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
+                    DeclarationRow.doc_no == d.doc_no)) is not None:
+                row_errors.append(RowError(row=n, field="doc_no", message=f"{d.doc_no} is already on file"))
+        if row_errors:  # nothing written yet: leaving the block commits nothing
+            return ImportResult(imported=0, errors=row_errors)
+        rows = [_store(w, d) for d in docs]
+        matched = sum(1 for r in rows if r.matched_id is not None)
+        w.audit("declaration.import", f"import:{len(rows)}", {"doc_nos": [d.doc_no for d in docs]})
+    return ImportResult(imported=len(rows), errors=[], matched=matched)

@@ -1,0 +1,100 @@
+"""What central derives from the passes the lanes send: the traceability index, batch-exit
+counting, transit clocks, ledger gating and alerts.
+
+Ingest stays a fast idempotent insert; `run()` reads the passes after a stored cursor, in order,
+and applies each exactly once (the cursor moves in the same transaction as the effects). Call it
+after ingest or on a timer; several callers are safe (the audit head lock serialises them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from kakou.central import alerts, audit, ledgers, orders, transit
+from kakou.central.service import Central
+from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
+from kakou.central.tables_sync import NodeRow, PassRow
+
+CURSOR = "passes"
+
+
+def run(c: Central, limit: int = 500) -> int:
+    """Project up to `limit` new passes; returns how many (0: caught up)."""
+    with audit.write(c, "projection") as w:
+        cur = w.session.get(CursorRow, CURSOR)
+        if cur is None:
+            cur = CursorRow(name=CURSOR, position=0)
+            w.session.add(cur)
+        rows = list(w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id)
+                                      .limit(limit)))
+        for p in rows:
+            _project(w, p)
+        if rows:
+            cur.position = rows[-1].id
+    return len(rows)
+
+
+def run_all(c: Central) -> int:
+    total = 0
+    while n := run(c):
+        total += n
+    return total
+
+
+def _registered(w: audit.Work, kind: str, key: str) -> dict[str, Any] | None:
+    row = w.session.scalar(select(RegistrationRow).where(RegistrationRow.kind == kind, RegistrationRow.key == key,
+                                                         RegistrationRow.deleted.is_(False)))
+    return row.data if row else None
+
+
+def _project(w: audit.Work, p: PassRow) -> None:
+    rec: dict[str, Any] = p.record
+    lane_key = f"{p.node}/{p.lane}"
+    subjects = [("plate", p.plate)] + [("container", c) for c in rec.get("containers", [])]
+    subjects.append(("order", rec.get("release_order")))
+    for kind, value in subjects:
+        if value:
+            w.session.add(PassSubjectRow(pass_row=p.id, subject_kind=kind, subject=value, at=p.decided_at))
+
+    checks = {ch.get("name"): ch for ch in rec.get("checks", []) if isinstance(ch, dict)}
+    subject = p.plate or (rec.get("containers") or ["?"])[0]
+    for name, kind in (("control", "control_hit"), ("weight", "weight_anomaly")):
+        ch = checks.get(name)
+        if ch is not None and not ch.get("ok", True):
+            alerts.raise_alert(w, kind, subject, f"{lane_key} {p.plate or 'unread plate'}: {ch.get('detail', '')}",
+                               f"{kind}:{p.pass_id}", p.pass_id)
+    for reason in rec.get("reasons", []):
+        if isinstance(reason, str) and reason.startswith("device fault:"):
+            hour = p.decided_at.strftime("%Y%m%d%H")
+            alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}: {reason}",
+                               f"device_fault:{lane_key}:{reason[:60]}:{hour}", p.pass_id)
+
+    order_no = rec.get("release_order")
+    if order_no and p.outcome == "release":
+        vehicle = _registered(w, "vehicle", p.plate) if p.plate else None
+        order, problem = orders.count_pass(w, order_no, p.pass_id, p.decided_at, rec.get("gross_kg"),
+                                           (vehicle or {}).get("tare_kg"))
+        if problem:
+            alerts.raise_alert(w, "batch_exceeded", order_no, problem, f"batch:{p.pass_id}", p.pass_id)
+        if isinstance(order, ReleaseOrderRow) and order.declarations:
+            ledgers.gate(w, list(order.declarations), p.pass_id)
+
+    lane = _registered(w, "lane", lane_key)
+    if lane and p.outcome == "release":
+        seal = checks.get("e_seal", {}).get("detail") if "e_seal" in checks else None
+        transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
+
+
+def check_nodes(c: Central) -> int:
+    """Raise a lane-offline alert for each edge node whose presence says offline."""
+    n = 0
+    with audit.write(c, "system") as w:
+        for node in w.session.scalars(select(NodeRow).where(NodeRow.online.is_(False))):
+            since = (node.last_seen or datetime.now(UTC)).isoformat()
+            if alerts.raise_alert(w, "lane_offline", node.node, f"edge node {node.node} offline since {since}",
+                                  f"lane_offline:{node.node}:{since}"):
+                n += 1
+    return n

@@ -1,0 +1,118 @@
+"""Alerts, transit, ledgers, traceability and statistics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from kakou.central import alerts, ledgers, projections, stats, trace, transit
+from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
+from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, domain_errors
+from kakou.central.schemas import AlertOut, DisposalIn, NoteIn, Page, StocktakeIn, TransitOut
+from kakou.central.stats import LaneStats
+from kakou.central.trace import Event, SubjectKind
+from kakou.central.transit import TransitIn
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get("/alerts", tags=["alerts"])
+def list_alerts(central: CentralDep, me: AnyUser, limit: Limit = 50, offset: Offset = 0,
+                status: str | None = None, kind: str | None = None, role: str | None = None,
+                subject: str | None = None, mine: bool = False) -> Page[AlertOut]:
+    """`mine=true`: the alerts routed to the caller's role."""
+    total, rows = alerts.list_alerts(central, limit, offset, status, kind, me.role.value if mine else role, subject)
+    return Page(total=total, limit=limit, offset=offset, items=[AlertOut.model_validate(r) for r in rows])
+
+
+@router.get("/alerts/{alert_id}", tags=["alerts"])
+def get_alert(alert_id: int, central: CentralDep, _me: AnyUser) -> AlertOut:
+    with domain_errors():
+        return AlertOut.model_validate(alerts.get(central, alert_id))
+
+
+@router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
+def acknowledge(alert_id: int, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
+    with domain_errors():
+        return AlertOut.model_validate(alerts.acknowledge(central, me.username, alert_id, body.text))
+
+
+@router.post("/alerts/{alert_id}/dispose", tags=["alerts"])
+def dispose(alert_id: int, body: DisposalIn, central: CentralDep, me: FieldUser) -> AlertOut:
+    with domain_errors():
+        return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal))
+
+
+@router.post("/alerts/{alert_id}/notes", tags=["alerts"])
+def add_note(alert_id: int, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
+    with domain_errors():
+        return AlertOut.model_validate(alerts.add_note(central, me.username, alert_id, body.text))
+
+
+@router.post("/projections/run", tags=["alerts"])
+def run_projections(central: CentralDep, _me: Admin) -> dict[str, int]:
+    """Derive alerts, batch counts, transit clocks and ledger gating from passes not yet seen."""
+    n = projections.run_all(central)
+    return {"passes": n, "offline_alerts": projections.check_nodes(central),
+            "overdue_transits": len(transit.check_overdue(central))}
+
+
+@router.post("/transits", status_code=201, tags=["transit"])
+def declare_transit(body: TransitIn, central: CentralDep, me: Officer) -> TransitOut:
+    with domain_errors():
+        return TransitOut.model_validate(transit.declare(central, me.username, body))
+
+
+@router.get("/transits", tags=["transit"])
+def list_transits(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
+                  status: str | None = None, plate: str | None = None) -> Page[TransitOut]:
+    total, rows = transit.list_transits(central, limit, offset, status, plate)
+    return Page(total=total, limit=limit, offset=offset, items=[TransitOut.model_validate(r) for r in rows])
+
+
+@router.get("/transits/{transit_no}", tags=["transit"])
+def get_transit(transit_no: str, central: CentralDep, _me: AnyUser) -> TransitOut:
+    with domain_errors():
+        return TransitOut.model_validate(transit.get(central, transit_no))
+
+
+@router.put("/ledgers/items", tags=["ledgers"])
+def save_item(body: LedgerItemIn, central: CentralDep, me: Officer) -> LedgerItemIn:
+    with domain_errors():
+        ledgers.save_item(central, me.username, body)
+    return body
+
+
+@router.put("/ledgers/ratios", tags=["ledgers"])
+def save_ratio(body: RatioIn, central: CentralDep, me: Officer) -> RatioIn:
+    with domain_errors():
+        ledgers.save_ratio(central, me.username, body)
+    return body
+
+
+@router.post("/ledgers/{ledger_no}/reconcile", tags=["ledgers"])
+def reconcile(ledger_no: str, body: StocktakeIn, central: CentralDep, _me: AnyUser) -> list[ItemBalance]:
+    """Reconciliation (报核): opening + imports − exports − consumption vs the stocktake."""
+    with domain_errors():
+        return ledgers.reconcile(central, ledger_no, body.stocktake, body.abnormal_pct)
+
+
+@router.get("/trace/{kind}/{value}", tags=["traceability"], response_model=list[Event])
+def timeline(kind: SubjectKind, value: str, central: CentralDep, _me: AnyUser, since: datetime | None = None,
+             until: datetime | None = None, limit: Limit = 500, format: str = "json") -> Any:
+    """Everything that happened to a plate, container, declaration (doc no.) or release order."""
+    events = trace.timeline(central, kind, value, since, until, limit)
+    if format == "csv":
+        return Response(trace.to_csv(events), media_type="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="trace-{kind}.csv"'})
+    return events
+
+
+@router.get("/stats/lanes", tags=["statistics"])
+def lane_stats(central: CentralDep, _me: AnyUser, since: datetime | None = None,
+               until: datetime | None = None) -> list[LaneStats]:
+    return stats.lane_stats(central, since, until)

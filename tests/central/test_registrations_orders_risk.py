@@ -1,0 +1,160 @@
+"""Registrations, release orders (batch exits, vehicle change) and risk rules / parameters,
+checked through the API and in what reaches a real edge store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from central_helpers import Api, ingest
+
+from kakou.central import changelog, projections
+from kakou.central.service import Central
+from kakou.edge.knowledge import VehicleReg, parse_release_orders, parse_rows
+from kakou.edge.store import EdgeStore
+
+NOW = datetime.now(UTC)
+
+
+def _lane(central: Central, tmp_path: Path, kind: str) -> list[tuple[str]]:
+    store = EdgeStore(tmp_path / f"edge-{datetime.now(UTC).timestamp()}.db")
+    store.apply_batch(changelog.changes_after(central, 0), datetime.now(UTC))
+    rows = store.query("SELECT data FROM knowledge WHERE kind = ? ORDER BY key", (kind,))
+    store.close()
+    return rows
+
+
+def test_vehicle_needs_a_registered_carrier_and_deleting_flags_and_withdraws(api: Api, central: Central,
+                                                                              tmp_path: Path) -> None:
+    alice = api("alice")
+    truck = {"plate": "粤B12345", "e_plate": "E0001", "tare_kg": 14500, "carrier": "C01"}
+    r = alice.put("/api/v1/registrations/vehicle", json=truck)
+    assert r.status_code == 422 and "not a registered carrier" in r.json()["title"]
+    assert alice.put("/api/v1/registrations/carrier", json={"code": "C01", "name": "Sino Haul",
+                                                            "credit_grade": "A"}).status_code == 200
+    r = alice.put("/api/v1/registrations/vehicle", json=truck)
+    assert r.status_code == 200 and r.json()["key"] == "粤B12345" and r.json()["revision"] == 1
+    lane = parse_rows(VehicleReg, _lane(central, tmp_path, "vehicle"))
+    assert [(v.plate, v.tare_kg, v.e_plate) for v in lane] == [("粤B12345", 14500, "E0001")]
+
+    # An edit based on a stale revision is refused rather than silently overwriting.
+    assert alice.put("/api/v1/registrations/vehicle", params={"expect_revision": 5},
+                     json={**truck, "tare_kg": 15000}).status_code == 409
+    assert alice.put("/api/v1/registrations/vehicle", params={"expect_revision": 1},
+                     json={**truck, "tare_kg": 15000}).json()["revision"] == 2
+
+    assert api("lena").delete("/api/v1/registrations/vehicle/粤B12345").status_code == 403
+    assert alice.delete("/api/v1/registrations/vehicle/粤B12345").json()["deleted"] is True
+    assert api("lena").get("/api/v1/registrations/vehicle").json()["total"] == 0
+    kept = alice.get("/api/v1/registrations/vehicle", params={"include_deleted": True}).json()["items"]
+    assert [(v["key"], v["deleted"], v["data"]["tare_kg"]) for v in kept] == [("粤B12345", True, 15000)]
+    assert _lane(central, tmp_path, "vehicle") == []
+    assert alice.put("/api/v1/registrations/ship", json={}).status_code == 422
+
+
+def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_path: Path) -> None:
+    alice = api("alice")
+    assert alice.put("/api/v1/registrations/site", json={"code": "GATE1", "name": "North gate"}).status_code == 200
+    r = alice.put("/api/v1/registrations/lane", json={"node": "n1", "lane": "L1", "site": "GATE1",
+                                                      "direction": "in", "lane_class": "B"})
+    assert r.json()["key"] == "n1/L1"
+    assert alice.get("/api/v1/registrations/lane/n1/L1").json()["data"]["lane_class"] == "B"
+    assert alice.put("/api/v1/registrations/device", json={"device_id": "WB-1", "device_kind": "weighbridge",
+                                                           "node": "n1", "lane": "L1"}).status_code == 200
+    assert {k for (k,) in _lane(central, tmp_path, "lane")} == set()
+    kinds = {c.kind.value for c in changelog.changes_after(central, 0).changes}
+    assert kinds == set()  # nothing of these went to the lanes
+
+
+def _order(no: str, plate: str, **extra: object) -> dict:
+    return {"order_no": no, "plate": plate, "direction": "out", "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+            "valid_until": (NOW + timedelta(hours=8)).isoformat(), **extra}
+
+
+def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(api: Api, central: Central,
+                                                                       tmp_path: Path) -> None:
+    alice = api("alice")
+    r = alice.post("/api/v1/release-orders", json=_order("HF9", "粤B12345", batch_unit="passes", total_quantity=2,
+                                                         goods=[{"name": "steel coil", "hs_code": "7208",
+                                                                 "quantity": 40000, "origin": "CN"}]))
+    assert r.status_code == 201, r.text
+    assert [o.order_no for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["HF9"]
+    ingest(central, 1, "粤B12345", release_order="HF9")
+    ingest(central, 1, "粤B12345", release_order="HF9")  # redelivered: no double count
+    projections.run_all(central)
+    detail = alice.get("/api/v1/release-orders/HF9").json()
+    assert detail["order"]["remaining_quantity"] == 1 and len(detail["passes"]) == 1
+    assert detail["order"]["goods"][0]["hs_code"] == "7208"
+    ingest(central, 2, "粤B12345", release_order="HF9")
+    assert projections.run_all(central) == 1 and projections.run_all(central) == 0
+    detail = alice.get("/api/v1/release-orders/HF9").json()
+    assert detail["order"]["status"] == "used" and detail["order"]["remaining_quantity"] == 0
+    assert _lane(central, tmp_path, "release_order") == []
+
+
+def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, central: Central) -> None:
+    alice = api("alice")
+    alice.put("/api/v1/registrations/vehicle", json={"plate": "粤B12345", "tare_kg": 15000})
+    alice.post("/api/v1/release-orders", json=_order("HF10", "粤B12345", batch_unit="kg", total_quantity=30000))
+    ingest(central, 1, "粤B12345", release_order="HF10", gross_kg=35000)
+    ingest(central, 2, "粤B12345", release_order="HF10", gross_kg=27000)
+    projections.run_all(central)
+    order = alice.get("/api/v1/release-orders/HF10").json()["order"]
+    assert order["remaining_quantity"] == -2000 and order["status"] == "used"
+    alerts = api("bob").get("/api/v1/alerts", params={"kind": "batch_exceeded"}).json()["items"]
+    assert len(alerts) == 1 and "exceeded by 2000 kg" in alerts[0]["message"]
+
+
+def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Central, tmp_path: Path) -> None:
+    alice = api("alice")
+    alice.post("/api/v1/release-orders", json=_order("HF11", "粤B12345"))
+    assert alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": ""}).status_code \
+        == 422
+    r = alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
+    assert r.json()["plate"] == "粤B99999" and r.json()["plate_history"][0]["plate"] == "粤B12345"
+    assert [o.plate for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["粤B99999"]
+    assert alice.post("/api/v1/release-orders/HF11/cancel", json={"reason": "trade cancelled"}).status_code == 200
+    assert _lane(central, tmp_path, "release_order") == []
+
+
+def test_release_order_rejects_unknown_declarations_and_bad_windows(api: Api) -> None:
+    alice = api("alice")
+    r = alice.post("/api/v1/release-orders", json=_order("HF12", "粤B1", declarations=["D-404"]))
+    assert r.status_code == 422 and "D-404" in r.json()["title"]
+    bad = _order("HF13", "粤B1", valid_until=(NOW - timedelta(hours=2)).isoformat())
+    assert alice.post("/api/v1/release-orders", json=bad).status_code == 422
+    assert alice.post("/api/v1/release-orders", json=_order("HF14", "粤B1", total_quantity=3)).status_code == 422
+
+
+def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_path: Path) -> None:
+    alice = api("alice")
+    rule = {"rule_id": "R-origin", "name": "high-risk origin steel",
+            "conditions": [{"kind": "origin", "countries": ["XX"]}, {"kind": "hs_code", "prefixes": ["72"]}],
+            "outcome": "inspection", "explanation": "steel from XX is on the watch list"}
+    assert alice.post("/api/v1/risk-rules", json=rule).json()["version"] == 1
+    changed = {**rule, "conditions": [*rule["conditions"], {"kind": "weight_deviation", "over_pct": 2}]}
+    assert alice.post("/api/v1/risk-rules", json=changed).json()["version"] == 2
+    versions = alice.get("/api/v1/risk-rules/R-origin/versions").json()
+    assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, True)]
+    import json
+
+    lane = [json.loads(d) for (d,) in _lane(central, tmp_path, "risk_rule")]
+    assert [(r["rule_id"], r["version"], r["outcome"], len(r["conditions"])) for r in lane] == \
+        [("R-origin", 2, "inspection", 3)]
+    bad = alice.post("/api/v1/risk-rules", json={**rule, "conditions": [{"kind": "weight_deviation"}]})
+    assert bad.status_code == 422 and "over_pct or over_kg" in str(bad.json()["errors"])
+    assert alice.delete("/api/v1/risk-rules/R-origin").status_code == 204
+    assert _lane(central, tmp_path, "risk_rule") == [] and alice.get("/api/v1/risk-rules").json() == []
+
+
+def test_lane_parameters_fall_back_to_the_defaults_for_every_lane(api: Api, central: Central,
+                                                                  tmp_path: Path) -> None:
+    alice = api("alice")
+    assert alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 2.0}).json()["revision"] == 1
+    alice.put("/api/v1/parameters", json={"scope": "n1/L2", "random_inspection_rate": 0.05, "tare_mode": "measured"})
+    eff = alice.get("/api/v1/parameters/effective", params={"lane": "n1/L1"}).json()
+    assert eff["weight_tolerance_pct"] == 2.0 and eff["random_inspection_rate"] == 0.0
+    eff = alice.get("/api/v1/parameters/effective", params={"lane": "n1/L2"}).json()
+    assert eff["random_inspection_rate"] == 0.05 and eff["tare_mode"] == "measured"
+    assert alice.put("/api/v1/parameters", json={"scope": "*", "random_inspection_rate": 2}).status_code == 422
+    assert len(_lane(central, tmp_path, "parameters")) == 2
