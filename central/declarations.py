@@ -3,7 +3,8 @@
 Matching a draft with its official is deterministic, tried in this order, and only ever takes a
 *unique* unmatched candidate (two candidates is ambiguous: left to an officer):
 1. same list number; 2. same unified number; 3. same direction + trade mode + item count +
-total quantity + total amount. Officers can match and unmatch by hand.
+total quantity + total amount (unless both carry different list or unified numbers).
+Officers can match and unmatch by hand.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ def _amount(x: float) -> int:
     return round(x * 100)  # compare money in cents, not floats
 
 
+def _differ(a: str | None, b: str | None) -> bool:
+    return bool(a and b and a != b)
+
+
 def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str | None, str | None]:
     """(match, rule, why-not) for a row against the other stage's unmatched documents."""
     other = "official" if row.stage == "draft" else "draft"
@@ -75,8 +80,10 @@ def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str
     for rule, q in rules:
         found = list(s.scalars(q.order_by(DeclarationRow.id)))
         if rule == "composite":
+            # Two numbers that are both present and differ say these are different documents.
             found = [f for f in found if abs(f.total_quantity - row.total_quantity) < 1e-6
-                     and _amount(f.total_amount) == _amount(row.total_amount)]
+                     and _amount(f.total_amount) == _amount(row.total_amount)
+                     and not _differ(f.list_no, row.list_no) and not _differ(f.unified_no, row.unified_no)]
         if len(found) == 1:
             return found[0], rule, None
         if len(found) > 1:
@@ -215,7 +222,15 @@ class ImportResult(BaseModel):
 
 def parse_csv(text: str) -> tuple[list[DeclarationIn], list[RowError]]:
     """Validate every row; the result lists each bad row and field, nothing is half-read."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))  # Excel writes a BOM
+    try:
+        return _parse_csv(text)
+    except csv.Error as exc:  # e.g. an unterminated quote: say where, keep nothing
+        return [], [RowError(row=0, field=None, message=f"not readable as CSV: {exc}")]
+
+
+def _parse_csv(text: str) -> tuple[list[DeclarationIn], list[RowError]]:
+    # Excel writes a BOM; newline=None reads \r, \n and \r\n line ends alike.
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=None))
     missing = [c for c in ("doc_type", "stage", "doc_no", "direction", "trade_mode", "item_count",
                            "total_quantity", "total_amount") if c not in (reader.fieldnames or [])]
     if missing:
