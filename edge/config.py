@@ -66,6 +66,7 @@ class LaneSection(_Model):
     io: ModbusEndpoint
     plate_camera: CameraSection | None = None
     container_camera: CameraSection | None = None
+    face_camera: CameraSection | None = None  # driver's face, for the 1:1 check against the registered photo
     weighbridge: WeighbridgeConfig | None = None
     rfid: CardReaderConfig | None = None  # e-plate tag reader
     ic_card: CardReaderConfig | None = None  # driver IC card reader
@@ -94,6 +95,8 @@ class EdgeConfig(_Model):
     http: HttpSection = HttpSection()
     parameters: Parameters = Parameters()
     officers: list[OfficerSection] = Field(default_factory=list)
+    face_matcher: str | None = None  # "package.module:Class"; default: kakou.models.face.HogFaceMatcher
+    faces_dir: Path | None = None  # registered driver photos, named by the driver's photo_ref
     image_retention_days: float = Field(90.0, gt=0)
     min_free_disk_mb: int = Field(1024, ge=0)
     lanes: list[LaneSection] = Field(min_length=1)

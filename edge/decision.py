@@ -33,7 +33,8 @@ class Parameters(BaseModel):
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     require_registered_vehicle: bool = False
     require_driver_card: bool = False
-    face_match_threshold: float = Field(0.6, ge=0, le=1)
+    face_match_threshold: float = Field(0.7, ge=0, le=1)
+    require_face_match: bool = False  # the lane policy asks for a 1:1 driver face check
     max_gross_kg: float = Field(100_000.0, gt=0)  # beyond this a reading is impossible, not heavy
 
 
@@ -205,6 +206,8 @@ def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) 
             check("driver", False, f"IC card {obs.ic_card} not registered or not valid")
         else:
             check("driver", True, f"driver {k.driver.name} ({obs.ic_card})")
+    if obs.face_score is None and params.require_face_match:
+        check("face", False, "driver face not verified (no face frame or no reference photo)")
     if obs.face_score is not None:
         ok = obs.face_score >= params.face_match_threshold
         check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")

@@ -56,6 +56,7 @@ class DriverReg(_View):
     driver_id: str = Field(validation_alias=AliasChoices("driver_id", "id"))
     ic_card: str
     name: str = ""
+    photo_ref: str | None = None  # file name of the registered photo in the node's faces directory
     status: str = "active"
     valid_until: datetime | None = None
 

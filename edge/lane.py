@@ -17,15 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.config import LaneSection
-from kakou.edge.decision import Decision, Observation, Parameters, decide
+from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
+from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
 from kakou.sync.messages import Outcome, PassRecord
@@ -72,6 +75,7 @@ class LaneDevices:
     io: LaneIO
     plate_camera: Camera | None = None
     container_camera: Camera | None = None
+    face_camera: Camera | None = None
     weighbridge: Any = None  # kakou.protocols.weighbridge.WeighbridgeDriver
     rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
     ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
@@ -81,6 +85,8 @@ class LaneDevices:
 class Recognisers:
     plate: Recogniser
     container: Recogniser | None = None
+    face: FaceMatcher | None = None
+    faces_dir: Path | None = None  # reference photos by photo_ref
 
 
 @dataclass
@@ -92,6 +98,7 @@ class Current:
     observation: Observation | None = None
     decision: Decision | None = None
     images: list[str] = field(default_factory=list)
+    face: np.ndarray | None = None  # the driver's face frame, matched once the driver is known
 
 
 class Lane:
@@ -214,6 +221,8 @@ class Lane:
                 self.current.images.append(self.records.save_image(pass_id, f.jpeg, datetime.now(UTC)))
             if plate_frames:
                 self.on_frame(self.cfg.id, plate_frames[0].jpeg)
+            face_frames = await self._frames(self.dev.face_camera, faults, count=1)
+            self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
         await self._await_ids()
         tag = self._recent(self._tag)
@@ -245,11 +254,11 @@ class Lane:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
 
-    async def _frames(self, camera: Camera | None, faults: list[str]) -> list[Frame]:
+    async def _frames(self, camera: Camera | None, faults: list[str], count: int | None = None) -> list[Frame]:
         if camera is None:
             return []
         frames: list[Frame] = []
-        for _ in range(self.cfg.plate_camera.frames if self.cfg.plate_camera else 1):
+        for _ in range(count or (self.cfg.plate_camera.frames if self.cfg.plate_camera else 1)):
             try:
                 frames.append(await camera.snapshot())
             except CameraFault as exc:
@@ -275,6 +284,8 @@ class Lane:
         self._enter(LaneState.DECIDING)
         knowledge = self.records.knowledge_for(obs.plate, None, obs.ic_card)
         params = self.records.parameters_for(self.cfg.id, self.params)
+        if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
+            obs = obs.model_copy(update={"face_score": score})
         decision = decide(obs, knowledge, params)
         assert self.current is not None
         self.current.observation, self.current.decision = obs, decision
@@ -290,6 +301,24 @@ class Lane:
             await self._release(t0 if supersedes is None else None)
         else:
             await self._hold(obs, decision)
+
+    async def _face_score(self, knowledge: Knowledge) -> float | None:
+        """1:1 check of the face frame against the driver's registered photo, when both exist."""
+        cur, matcher, folder = self.current, self.rec.face, self.rec.faces_dir
+        ref = knowledge.driver.photo_ref if knowledge.driver else None
+        if cur is None or cur.face is None or matcher is None or folder is None or not ref:
+            return None
+        path = folder / Path(ref).name  # never outside the faces directory
+        reference = await asyncio.to_thread(cv2.imread, str(path)) if path.is_file() else None
+        if reference is None:
+            self.log.warning("reference photo %s for driver %s is missing or unreadable", path,
+                             knowledge.driver.driver_id if knowledge.driver else "?")
+            return None
+        try:
+            return round(await asyncio.to_thread(matcher.match, cur.face, reference), 4)
+        except ValueError as exc:
+            self.log.warning("face match failed: %s", exc)
+            return None
 
     def _published(self, record: PassRecord) -> None:
         self.last_pass = record

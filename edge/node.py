@@ -18,6 +18,7 @@ from kakou.edge.officers import OfficerSessions
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.http_server import make_server
+from kakou.models.face import load_matcher
 from kakou.netutil import bind_tcp
 from kakou.protocols.camera import open_camera
 from kakou.protocols.modbus_io import LaneIO
@@ -37,8 +38,10 @@ def default_recognisers(cfg: EdgeConfig) -> Recognisers:
     from kakou.models.plate import PlateReader
 
     wants_containers = any(lane.container_camera for lane in cfg.lanes)
+    wants_faces = any(lane.face_camera for lane in cfg.lanes)
     return Recognisers(plate=PlateReader(threshold=cfg.parameters.min_plate_confidence),
-                       container=ContainerReader() if wants_containers else None)
+                       container=ContainerReader() if wants_containers else None,
+                       face=load_matcher(cfg.face_matcher) if wants_faces else None, faces_dir=cfg.faces_dir)
 
 
 class EdgeNode:
@@ -62,7 +65,8 @@ class EdgeNode:
     def _lane(self, lane: LaneSection, recognisers: Recognisers) -> Lane:
         io = LaneIO.from_url(lane.io.url, lane.io.io_map(), feedback_timeout=lane.io.feedback_timeout_s)
         cam = lambda c: open_camera(c.url, timeout=c.timeout_s) if c else None  # noqa: E731
-        devices = LaneDevices(io=io, plate_camera=cam(lane.plate_camera), container_camera=cam(lane.container_camera))
+        devices = LaneDevices(io=io, plate_camera=cam(lane.plate_camera), container_camera=cam(lane.container_camera),
+                              face_camera=cam(lane.face_camera))
         if lane.weighbridge:
             from kakou.protocols.weighbridge import WeighbridgeDriver
 
