@@ -1,0 +1,137 @@
+"""From lane passes to alerts (routed, acknowledged, disposed), transit clocks, the traceability
+timeline and lane statistics."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+from central_helpers import Api, ingest
+
+from kakou.central import ingest as central_ingest
+from kakou.central import projections, transit
+from kakou.central.service import Central
+
+HIT = {"name": "control", "ok": False, "detail": "control order BK1 on container MSKU1234565: inspect"}
+HEAVY = {"name": "weight", "ok": False, "detail": "gross 41000 kg vs declared 30000 kg (tolerance 900 kg)"}
+
+
+def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api, central: Central) -> None:
+    ingest(central, 1, "粤B12345", outcome="inspection", containers=["MSKU1234565"], checks=[HIT])
+    ingest(central, 2, "粤B22222", outcome="officer", checks=[HEAVY])
+    ingest(central, 3, None, outcome="officer", reasons=["device fault: plate camera timeout"])
+    ingest(central, 4, None, outcome="officer", reasons=["device fault: plate camera timeout"])
+    ingest(central, 5, "粤B33333")  # a clean pass: no alert
+    assert projections.run_all(central) == 5
+    assert projections.run_all(central) == 0  # nothing is alerted twice
+
+    fred = api("fred")
+    mine = fred.get("/api/v1/alerts", params={"mine": True}).json()["items"]
+    assert sorted(a["kind"] for a in mine) == ["control_hit", "device_fault", "weight_anomaly"]
+    hit = next(a for a in mine if a["kind"] == "control_hit")
+    assert hit["subject"] == "粤B12345" and "BK1" in hit["message"] and hit["severity"] == "high"
+
+    r = fred.post(f"/api/v1/alerts/{hit['id']}/acknowledge", json={"text": "on my way to lane 1"})
+    assert r.json()["status"] == "acknowledged" and r.json()["acknowledged_by"] == "fred"
+    assert fred.post(f"/api/v1/alerts/{hit['id']}/acknowledge", json={}).status_code == 409
+    assert fred.post(f"/api/v1/alerts/{hit['id']}/dispose", json={"disposal": ""}).status_code == 422
+    r = fred.post(f"/api/v1/alerts/{hit['id']}/dispose", json={"disposal": "container opened, goods as declared"})
+    assert r.json()["status"] == "disposed"
+    assert [n["kind"] for n in r.json()["notes"]] == ["acknowledge", "dispose"]
+    assert api("rita").post(f"/api/v1/alerts/{hit['id']}/notes", json={"text": "x"}).status_code == 403
+    assert api("admin").get("/api/v1/audit", params={"target": f"alert:{hit['id']}"}).json()[0]["actor"] == "fred"
+
+
+def test_an_offline_lane_raises_one_alert(api: Api, central: Central) -> None:
+    central_ingest.set_presence(central, "n7", online=False)
+    assert projections.check_nodes(central) == 1
+    assert projections.check_nodes(central) == 0
+    alerts = api("fred").get("/api/v1/alerts", params={"kind": "lane_offline"}).json()["items"]
+    assert [a["subject"] for a in alerts] == ["n7"]
+
+
+def _sites(api: Api) -> None:
+    alice = api("alice")
+    for code in ("ENTRY", "DEST"):
+        alice.put("/api/v1/registrations/site", json={"code": code, "name": code})
+    alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
+    alice.put("/api/v1/registrations/lane", json={"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})
+
+
+def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, central: Central) -> None:
+    _sites(api)
+    alice = api("alice")
+    r = alice.post("/api/v1/transits", json={"transit_no": "ZG1", "plate": "粤B12345", "entry_site": "ENTRY",
+                                             "destination_site": "DEST", "e_seal": "SEAL-9", "time_limit_h": 6})
+    assert r.status_code == 201 and r.json()["status"] == "declared"
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    ingest(central, 1, "粤B12345", node="a", at=t0, checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-9"}])
+    projections.run_all(central)
+    started = alice.get("/api/v1/transits/ZG1").json()
+    assert started["status"] == "en_route" and started["seal_ok"] is True
+    assert transit.check_overdue(central) == []  # 3 h of 6 used
+    ingest(central, 1, "粤B12345", node="b", at=t0 + timedelta(hours=2),
+           checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-9"}])
+    projections.run_all(central)
+    closed = alice.get("/api/v1/transits/ZG1").json()
+    assert closed["status"] == "closed" and closed["seal_ok"] is True and closed["close_pass"] == "b-L1-1"
+
+
+def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Central) -> None:
+    _sites(api)
+    api("alice").post("/api/v1/transits", json={"transit_no": "ZG2", "plate": "粤B7", "entry_site": "ENTRY",
+                                                "destination_site": "DEST", "e_seal": "SEAL-1", "time_limit_h": 2})
+    ingest(central, 1, "粤B7", node="a", at=datetime.now(UTC) - timedelta(hours=3),
+           checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-1"}])
+    projections.run_all(central)
+    assert transit.check_overdue(central) == ["ZG2"]
+    ingest(central, 1, "粤B7", node="b", checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-666"}])
+    projections.run_all(central)
+    t = api("alice").get("/api/v1/transits/ZG2").json()
+    assert t["status"] == "closed_late" and t["seal_ok"] is False
+    kinds = sorted(a["kind"] for a in api("alice").get("/api/v1/alerts").json()["items"])
+    assert kinds == ["transit_overdue", "transit_seal"]
+
+
+def test_timeline_of_a_plate_and_of_a_container_with_range_and_csv(api: Api, central: Central) -> None:
+    alice = api("alice")
+    now = datetime.now(UTC)
+    alice.post("/api/v1/release-orders", json={"order_no": "HF1", "plate": "粤B12345", "direction": "out",
+                                               "containers": ["MSKU1234565"],
+                                               "valid_from": (now - timedelta(days=1)).isoformat(),
+                                               "valid_until": (now + timedelta(days=1)).isoformat()})
+    ingest(central, 1, "粤B12345", containers=["MSKU1234565"], at=now - timedelta(hours=5), checks=[HIT],
+           outcome="inspection")
+    ingest(central, 2, "粤B12345", containers=["MSKU1234565"], release_order="HF1", at=now - timedelta(hours=1))
+    ingest(central, 3, "粤B99999", at=now - timedelta(hours=1))
+    projections.run_all(central)
+
+    events = alice.get("/api/v1/trace/plate/粤B12345").json()
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("pass") == 2 and "release_order" in kinds and "alert" in kinds
+    assert [e["at"] for e in events] == sorted(e["at"] for e in events)
+    recent = alice.get("/api/v1/trace/container/MSKU1234565",
+                       params={"since": (now - timedelta(hours=2)).isoformat()}).json()
+    assert [e["ref"] for e in recent if e["kind"] == "pass"] == ["n1-L1-2"]
+    assert any(e["kind"] == "release_order" for e in recent)  # found through the pass's order
+    r = alice.get("/api/v1/trace/plate/粤B12345", params={"format": "csv"})
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert r.headers["content-type"].startswith("text/csv") and rows[0] == ["at", "kind", "ref", "summary"]
+    assert len(rows) == len(events) + 1
+    assert alice.get("/api/v1/trace/plate/苏E00000").json() == []
+
+
+def test_lane_statistics(api: Api, central: Central) -> None:
+    at = datetime(2026, 11, 25, 8, 30, tzinfo=UTC)
+    ingest(central, 1, "粤B1", at=at)
+    ingest(central, 2, "粤B2", at=at + timedelta(minutes=10), outcome="inspection", checks=[HIT])
+    ingest(central, 3, "粤B3", at=at + timedelta(hours=1), outcome="officer", entered_by="lena")
+    ingest(central, 4, None, at=at + timedelta(hours=1), outcome="officer", reasons=["device fault: camera"])
+    ingest(central, 1, "粤B5", node="n2", at=at)
+    stats = {s["lane"]: s for s in api("lena").get("/api/v1/stats/lanes").json()}
+    s = stats["n1/L1"]
+    assert s["passes"] == 4 and s["per_hour"] == {"2026-11-25T08": 2, "2026-11-25T09": 2}
+    assert (s["recognition_rate"], s["manual_intervention_rate"], s["inspection_rate"], s["hit_rate"],
+            s["device_availability"]) == (0.5, 0.25, 0.25, 0.25, 0.75)
+    assert stats["n2/L1"]["passes"] == 1
