@@ -30,7 +30,7 @@ class PassRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int]
-    pass_id: Mapped[str] = mapped_column(String(64), unique=True)
+    pass_id: Mapped[str] = mapped_column(String(128), unique=True)
     lane: Mapped[str] = mapped_column(String(64))
     plate: Mapped[str | None] = mapped_column(String(16), index=True)
     outcome: Mapped[str] = mapped_column(String(12))

@@ -138,6 +138,11 @@ def create_app(node: EdgeNode) -> FastAPI:
             raise HTTPException(404, f"no open backfill for {pass_id}")
         return {"pass_id": pass_id, "plate": checked.plate or ""}
 
+    @app.get("/api/v1/balance")
+    def balance() -> list[dict[str, Any]]:
+        """Vehicles in but not out (or out but not in): the in/out balance query for officers."""
+        return node.records.unbalanced()
+
     @app.get("/api/v1/lanes/{lane_id}/stats")
     def stats(lane_id: str) -> dict[str, Any]:
         if lane_id not in node.lanes:

@@ -184,6 +184,18 @@ class LaneRecords:
             removed += 1
         return removed
 
+    # -- vehicle in/out balance (cross-border vehicles: every entry should have its exit) ---------
+    def unbalanced(self, since: datetime | None = None) -> list[dict[str, Any]]:
+        """Plates whose released entries and exits through this node's lanes do not match."""
+        rows = self.store.query(
+            "SELECT json_extract(record, '$.plate') AS plate, "
+            "SUM(json_extract(record, '$.direction') = 'in'), SUM(json_extract(record, '$.direction') = 'out'), "
+            "MAX(decided_at) FROM passes WHERE json_extract(record, '$.outcome') = 'release' AND plate IS NOT NULL "
+            "AND decided_at >= ? GROUP BY plate HAVING SUM(json_extract(record, '$.direction') = 'in') != "
+            "SUM(json_extract(record, '$.direction') = 'out') ORDER BY MAX(decided_at) DESC",
+            ((since or datetime(1970, 1, 1, tzinfo=UTC)).isoformat(),))
+        return [{"plate": r[0], "in": r[1], "out": r[2], "last_pass_at": r[3]} for r in rows]
+
     # -- statistics -------------------------------------------------------------------------
     def lane_stats(self, lane: str, since: datetime | None = None) -> dict[str, Any]:
         since = since or datetime.now(UTC) - timedelta(hours=24)

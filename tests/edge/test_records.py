@@ -1,0 +1,57 @@
+"""Local records: in/out balance, image retention that never touches passes, statistics."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from kakou.edge.records import Intervention, LaneRecords
+from kakou.edge.store import EdgeStore
+from kakou.sync.messages import Outcome, PassRecord
+
+T0 = datetime.now(UTC) - timedelta(hours=1)
+
+
+def rec(i: int, plate: str, direction: str, outcome: Outcome = Outcome.RELEASE, **kw: object) -> PassRecord:
+    at = T0 + timedelta(minutes=i)
+    return PassRecord(pass_id=f"n-L-{i}", node="n", lane="L1", direction=direction, started_at=at, decided_at=at,
+                      plate=plate, plate_confidence=0.95, outcome=outcome, reasons=["r"], knowledge_version=1,
+                      opens_barrier=outcome is Outcome.RELEASE, **kw)
+
+
+def test_in_out_balance_lists_only_vehicles_whose_crossings_do_not_match(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    records = LaneRecords(store, tmp_path / "img")
+    for i, (plate, d, outcome) in enumerate([("粤Z1234港", "in", Outcome.RELEASE), ("粤Z1234港", "out", Outcome.RELEASE),
+                                             ("粤Z5678港", "in", Outcome.RELEASE),
+                                             ("粤Z9999港", "in", Outcome.OFFICER)]):
+        store.record_pass(rec(i, plate, d, outcome), {})
+    assert [(u["plate"], u["in"], u["out"]) for u in records.unbalanced()] == [("粤Z5678港", 1, 0)]
+
+
+def test_retention_prunes_old_images_and_keeps_every_pass(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    records = LaneRecords(store, tmp_path / "img")
+    old, new = b"\xff\xd8old-frame", b"\xff\xd8new-frame"
+    h_old = records.save_image("n-L-0", old, T0 - timedelta(days=100))
+    h_new = records.save_image("n-L-1", new, T0)
+    store.record_pass(rec(0, "粤B12345", "in", images=[h_old]), {})
+    store.record_pass(rec(1, "粤B12345", "in", images=[h_new]), {})
+    assert records.prune_images(timedelta(days=90), min_free_bytes=0, now=T0) == 1
+    assert records.image_path(h_old) is None and records.image_path(h_new) is not None
+    assert len(store.list_passes()) == 2
+    # Disk short of space: oldest first, still never a pass record.
+    assert records.prune_images(timedelta(days=90), min_free_bytes=2**62, now=T0) == 1
+    assert records.image_path(h_new) is None and len(store.list_passes()) == 2
+
+
+def test_lane_statistics_count_reads_and_interventions(tmp_path: Path) -> None:
+    store = EdgeStore(tmp_path / "edge.db")
+    records = LaneRecords(store, tmp_path / "img")
+    store.record_pass(rec(0, "粤B12345", "in"), {})
+    store.record_pass(rec(1, None, "in", Outcome.OFFICER), {})  # type: ignore[arg-type]
+    store.record_pass(rec(2, "粤B22222", "in", supersedes="n-L-1", entered_by="o1"), {})
+    records.record_intervention(Intervention(at=T0, lane="L1", pass_id="n-L-1", officer="o1",
+                                             action="manual_entry", reason="plate dirty"))
+    stats = records.lane_stats("L1", since=T0 - timedelta(minutes=1))
+    assert stats["passes"] == 2 and stats["recognition_rate"] == 0.5 and stats["manual_intervention_rate"] == 0.5
