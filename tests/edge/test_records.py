@@ -22,9 +22,9 @@ def rec(i: int, plate: str, direction: str, outcome: Outcome = Outcome.RELEASE, 
 def test_in_out_balance_lists_only_vehicles_whose_crossings_do_not_match(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "edge.db")
     records = LaneRecords(store, tmp_path / "img")
-    for i, (plate, d, outcome) in enumerate([("粤Z1234港", "in", Outcome.RELEASE), ("粤Z1234港", "out", Outcome.RELEASE),
-                                             ("粤Z5678港", "in", Outcome.RELEASE),
-                                             ("粤Z9999港", "in", Outcome.OFFICER)]):
+    crossings = [("粤Z1234港", "in", Outcome.RELEASE), ("粤Z1234港", "out", Outcome.RELEASE),
+                 ("粤Z5678港", "in", Outcome.RELEASE), ("粤Z9999港", "in", Outcome.OFFICER)]
+    for i, (plate, d, outcome) in enumerate(crossings):
         store.record_pass(rec(i, plate, d, outcome), {})
     assert [(u["plate"], u["in"], u["out"]) for u in records.unbalanced()] == [("粤Z5678港", 1, 0)]
 
