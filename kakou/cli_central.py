@@ -1,4 +1,4 @@
-"""`kakou central user add|list`, `kakou central audit verify`, `kakou central expire`.
+"""`kakou central user add|list`, `audit verify`, `expire`, `migrate`.
 
 `register_central(subparsers)` adds these to the `kakou central` sub-command parser.
 """
@@ -66,6 +66,18 @@ def cmd_expire(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from kakou.central import migrate
+    from kakou.central.server import CentralConfig
+
+    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url)
+    if cfg.db_url is None:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate.upgrade(cfg.database_url(), args.revision)
+    print(f"database at revision {args.revision}")
+    return 0
+
+
 def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default="var/central")
     p.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
@@ -94,3 +106,8 @@ def register_central(central: argparse._SubParsersAction) -> None:  # type: igno
     ex = central.add_parser("expire", help="withdraw control orders whose validity has ended")
     _db_args(ex)
     ex.set_defaults(func=cmd_expire)
+
+    mg = central.add_parser("migrate", help="upgrade the database schema (Alembic)")
+    _db_args(mg)
+    mg.add_argument("--revision", default="head")
+    mg.set_defaults(func=cmd_migrate)
