@@ -15,6 +15,7 @@ from collections import Counter
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from kakou.central import changelog, ingest, network
 from kakou.central.service import Central
@@ -139,8 +140,15 @@ class CentralBridge:
                                                 st.knowledge_version if st.online else None)
                 except (ValidationError, ValueError) as exc:
                     await self._reject("malformed", topic, str(exc).splitlines()[0])
+                except SQLAlchemyError as exc:
+                    log.error("database error handling %s (the sender will retry): %s", topic, exc)
             if envs:
-                high_waters = await asyncio.to_thread(ingest.ingest_passes, self.central, envs)
+                try:
+                    high_waters = await asyncio.to_thread(ingest.ingest_passes, self.central, envs)
+                except SQLAlchemyError as exc:
+                    # Not stored, so not acked: the edges resend after their ack timeout.
+                    log.error("could not store %d pass(es), the edges will resend: %s", len(envs), exc)
+                    continue
                 self.processed += len(envs)
                 for node_id, hw in high_waters.items():
                     ack = Ack(node=node_id, high_water=hw)

@@ -118,14 +118,24 @@ def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
         return total, rows
 
 
-def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None) -> None:
-    with c.sessions.begin() as s:
-        row = s.get(NodeRow, node) or NodeRow(node=node, high_water=0, duplicates=0)
-        s.add(row)
-        row.online = online
-        row.last_seen = datetime.now(UTC)
-        if knowledge_version is not None:
-            row.knowledge_version = knowledge_version
+def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None,
+                 attempts: int = 5) -> None:
+    # Every central worker receives every status (they are not shared): the first one to see a new
+    # node creates its row, the others retry and update it.
+    for attempt in range(attempts):
+        try:
+            with c.sessions.begin() as s:
+                row = s.get(NodeRow, node) or NodeRow(node=node, high_water=0, duplicates=0)
+                s.add(row)
+                row.online = online
+                row.last_seen = datetime.now(UTC)
+                if knowledge_version is not None:
+                    row.knowledge_version = knowledge_version
+                return
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
 
 
 def list_nodes(c: Central) -> list[NodeRow]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Request
 from kakou.central import changelog, ingest, network
 from kakou.central.bridge import NotConnected
 from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.security import Admin
 from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync.messages import ChangeBatch
 
@@ -42,7 +43,7 @@ def network_messages(central: CentralDep, node: str | None = None, since: dateti
 
 
 @router.post("/nodes/{node}/resync", status_code=202)
-async def resync_node(node: str, request: Request) -> dict[str, object]:
+async def resync_node(node: str, request: Request, _admin: Admin) -> dict[str, object]:
     """Send the node a snapshot of the current state; it replaces its whole cache with it."""
     bridge = getattr(request.app.state, "bridge", None)
     if bridge is None:

@@ -1,0 +1,85 @@
+"""Downlink: snapshots for edges far behind, no rollback on replays, key rotation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiomqtt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sync_harness import CentralProc, EdgeProc
+
+from kakou.broker import MosquittoBroker
+from kakou.central import changelog, network
+from kakou.sync import topics
+from kakou.sync.messages import Change, ChangeBatch, ChangeKind
+from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.signing import sign
+from kakou.waiting import eventually
+
+
+async def test_far_behind_edge_gets_a_snapshot_and_old_batches_never_roll_it_back(
+        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    cfg = BrokerConfig(port=mosquitto.port)
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key, snapshot_after=5)
+    old = [sign(changelog.changes_after(central.central, 0), key)]  # (0, 0]: nothing yet
+    for i in range(1, 4):
+        central.add_order(i)
+    old += [sign(changelog.changes_after(central.central, 0), key), sign(changelog.snapshot(central.central), key)]
+    for i in range(4, 21):
+        central.add_order(i)
+    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()  # joins 20 versions behind
+    try:
+        await eventually(lambda: edge.store.knowledge_version == 20, 15, what="the edge caught up")
+        sent = network.list_messages(central.central, node="n1", direction="down")
+        assert [m.kind for m in sent] == ["snapshot"] and sent[0].version == 20
+        assert len(edge.store.knowledge_rows()) == 20
+        await eventually(lambda: network.list_messages(central.central, node="n1", direction="down")[0].status
+                         == "acknowledged", 10, what="central to see the node at the snapshot's version")
+
+        forged = ChangeBatch(after_version=20, to_version=21, issued_at=datetime.now(UTC), changes=[
+            Change(version=21, kind=ChangeKind.RELEASE_ORDER, key="EVIL", data={"plate": "粤B00001"})])
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="replayer") as r:
+            for b in old:  # genuine, correctly signed, but old
+                for topic in (topics.down_all(topics.CHANGES), topics.down("n1", topics.CHANGES)):
+                    await r.publish(topic, b.model_dump_json(), qos=1)
+            await r.publish(topics.down_all(topics.CHANGES),
+                            sign(forged, Ed25519PrivateKey.generate()).model_dump_json(), qos=1)
+            await r.publish(topics.down_all(topics.CHANGES), forged.model_dump_json(), qos=1)
+        central.add_order(21)  # published after the replays: once it is applied, they were handled
+        await eventually(lambda: edge.store.knowledge_version == 21, 10, what="order 21")
+        rows = edge.store.knowledge_rows()
+        assert len(rows) == 21 and "EVIL" not in {k for _kind, k, _v in rows}
+        reasons = [r[2] for r in edge.store.rejected()]
+        assert any("unknown key" in r for r in reasons) and any("unsigned" in r for r in reasons)
+    finally:
+        await edge.stop()
+        await central.stop()
+
+
+async def test_key_rotation(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    cfg = BrokerConfig(port=mosquitto.port)
+    new_key = Ed25519PrivateKey.generate()
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key, new_key]).start()  # step 1: trust both
+    try:
+        central.add_order(1)
+        await eventually(lambda: edge.store.knowledge_version == 1, 10, what="order 1 signed by the old key")
+        central.bridge.rotate_key(new_key)  # step 2: central signs with the new key
+        central.add_order(2)
+        await eventually(lambda: edge.store.knowledge_version == 2, 10, what="order 2 signed by the new key")
+        edge.link.trust({k: v for k, v in edge.link.trusted.items()
+                         if v.public_bytes_raw() == new_key.public_key().public_bytes_raw()})  # step 3
+        stale = sign(changelog.changes_after(central.central, 2), key)  # nothing yet: an empty batch
+        forged = ChangeBatch(after_version=2, to_version=3, issued_at=datetime.now(UTC), changes=[
+            Change(version=3, kind=ChangeKind.RELEASE_ORDER, key="OLDKEY", data={"plate": "粤B00002"})])
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="old-key-holder") as r:
+            await r.publish(topics.down_all(topics.CHANGES), sign(forged, key).model_dump_json(), qos=1)
+        central.add_order(3)
+        await eventually(lambda: edge.store.knowledge_version == 3, 10, what="order 3 signed by the new key")
+        assert "OLDKEY" not in {k for _kind, k, _v in edge.store.knowledge_rows()}
+        assert any("unknown key" in r[2] for r in edge.store.rejected())
+        assert stale.key_id != sign(stale, new_key).key_id
+    finally:
+        await edge.stop()
+        await central.stop()

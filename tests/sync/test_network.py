@@ -1,0 +1,141 @@
+"""Presence and network management: online/offline at central, per-message status on both sides,
+manual resend and manual full resync; MQTT 5 shared subscriptions over two central workers."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sync_harness import CentralProc, EdgeProc, EdgeSubprocess, assert_exactly_once, trust_b64
+
+from kakou.broker import MosquittoBroker
+from kakou.central import auth
+from kakou.central.api import create_app
+from kakou.edge import sync_outbox
+from kakou.sync.mqtt import BrokerConfig
+from kakou.waiting import eventually
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+def _http(central: CentralProc) -> httpx.AsyncClient:
+    """The central API as an administrator (resync is an admin action)."""
+    if not any(u.username == "netadmin" for u in auth.list_users(central.central)):
+        auth.add_user(central.central, "test-setup", "netadmin", auth.Role.ADMIN, "pw-netadmin-1234")
+    token, _exp, _role = auth.login(central.central, "netadmin", "pw-netadmin-1234")
+    app = create_app(central.central)
+    app.state.bridge = central.bridge
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://central",
+                             headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_killed_edge_shows_offline_with_last_seen(mosquitto: MosquittoBroker, tmp_path: Path,
+                                                        key: Ed25519PrivateKey) -> None:
+    cfg = BrokerConfig(port=mosquitto.port)
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+    edge = EdgeSubprocess("n1", tmp_path / "n1.db", cfg, [trust_b64(key)])
+    try:
+        async with _http(central) as http:
+            async def node() -> dict | None:
+                nodes = (await http.get("/api/v1/nodes")).json()
+                return next((n for n in nodes if n["node"] == "n1"), None)
+
+            await edge.start()
+            online = await eventually(lambda: _when(node(), lambda n: n and n["online"]), 15, what="n1 online")
+            await edge.kill9()  # no clean disconnect: the broker publishes the last will
+            offline = await eventually(lambda: _when(node(), lambda n: n and not n["online"]), 15,
+                                       what="n1 offline")
+            assert offline["last_seen"] >= online["last_seen"]
+    finally:
+        await edge.stop()
+        await central.stop()
+
+
+async def _when(coro, pred):  # type: ignore[no-untyped-def]
+    value = await coro
+    return value if pred(value) else None
+
+
+async def test_message_status_resend_and_full_resync(mosquitto: MosquittoBroker, tmp_path: Path,
+                                                     key: Ed25519PrivateKey) -> None:
+    cfg = BrokerConfig(port=mosquitto.port)
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key], ack_timeout=0.3).start()
+    start = datetime.now(UTC)
+    try:
+        async with _http(central) as http:
+            central.add_order(1)
+            central.add_order(2)
+            edge.record(1, 5)
+            await eventually(lambda: sync_outbox.counts(edge.store)["acknowledged"] == 5, 10, what="5 acked")
+            got = (await http.get("/api/v1/network/messages", params={"node": "n1", "direction": "up"})).json()
+            assert [(m["seq"], m["status"]) for m in got] == [(s, "stored") for s in range(1, 6)]
+            later = (start + timedelta(hours=1)).isoformat()
+            assert (await http.get("/api/v1/network/messages", params={"node": "n1", "since": later})).json() == []
+
+            # Central away: the edge keeps sending (the broker queues), nothing is acked → failed.
+            await central.stop()
+            edge.record(6, 2)
+            await eventually(lambda: sync_outbox.counts(edge.store)["failed"] == 2, 15,
+                             what="unacked messages reported failed")
+            assert {m.seq for m in sync_outbox.messages(edge.store, status=sync_outbox.MessageStatus.FAILED)} == {6, 7}
+            central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+            await eventually(lambda: sync_outbox.counts(edge.store)["acknowledged"] == 7, 15, what="7 acked")
+
+            # Manual resend from seq 3: central counts them as duplicates and stores nothing twice.
+            assert edge.link.resend_from(3) == 5
+            await eventually(lambda: sync_outbox.counts(edge.store)["acknowledged"] == 7, 15, what="re-acked")
+        async with _http(central) as http:
+            ups = (await http.get("/api/v1/network/messages", params={"node": "n1", "direction": "up"})).json()
+            await eventually(lambda: sum(1 for m in ups if m["status"] == "duplicate") >= 5 or None, 1,
+                             what="duplicates logged")
+            assert central.count("n1") == 7
+
+            # Manual full resync repairs a damaged cache without moving its version.
+            await eventually(lambda: edge.store.knowledge_version == 2, 10, what="version 2")
+            edge.store.query("DELETE FROM knowledge")
+            resp = await http.post("/api/v1/nodes/n1/resync")
+            assert resp.status_code == 202 and resp.json()["snapshot_version"] == 2
+            await eventually(lambda: len(edge.store.knowledge_rows()) == 2, 10, what="the cache restored")
+            downs = (await http.get("/api/v1/network/messages", params={"node": "n1", "direction": "down"})).json()
+            assert downs[-1]["kind"] == "snapshot" and downs[-1]["status"] == "acknowledged"
+    finally:
+        await edge.stop()
+        await central.stop()
+
+
+async def test_two_central_workers_share_ingest_without_double_processing(tmp_path: Path,
+                                                                          key: Ed25519PrivateKey) -> None:
+    from kakou.netutil import free_port
+
+    broker = MosquittoBroker(free_port(), tmp_path / "broker")
+    await broker.start()
+    cfg = BrokerConfig(port=broker.port, mqtt5=True)
+    db = tmp_path / "central.db"
+    workers = [await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest")
+               for i in range(2)]
+    edges = [EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key]).start()
+             for i in range(4)]
+    try:
+        for batch in range(5):
+            for e in edges:
+                e.record(batch * 40 + 1, 40)
+            await asyncio.sleep(0.02)  # lanes keep their own pace
+        await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
+        done = [w.bridge.processed for w in workers]
+        assert all(n > 0 for n in done), done  # both workers took a share
+        assert sum(workers[0].node(e.node).duplicates for e in edges) == sum(done) - 800
+    finally:
+        for e in edges:
+            await e.stop()
+        for w in workers:
+            await w.stop()
+        await broker.stop()
