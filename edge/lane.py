@@ -160,6 +160,10 @@ class Lane:
         try:
             while True:
                 try:
+                    if not (await self.io.read_inputs()).barrier_down:
+                        # Restarted with the barrier up (a crash mid-pass): lower it once the lane is clear.
+                        await self._clear_and_close("barrier found up at start")
+                        continue
                     await self._wait(lambda i: i.loop_before or i.loop_under, timeout=None)
                     await self._one_pass()
                 except IoFault as exc:
@@ -403,7 +407,10 @@ class Lane:
             await self.io.set_light(True)
         except BarrierFault as exc:
             self._enter(LaneState.FAULT, str(exc))
-        self._enter(LaneState.CLEARING)
+        await self._clear_and_close()
+
+    async def _clear_and_close(self, why: str = "") -> None:
+        self._enter(LaneState.CLEARING, why)
         # The vehicle has gone (through, or backed out) once every loop is clear.
         while not await self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after),
                                    timeout=self.cfg.clear_timeout_s):
