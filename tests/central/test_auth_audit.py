@@ -122,3 +122,18 @@ def test_cli_adds_the_first_admin_and_verifies_the_audit_log(tmp_path, capsys: p
 
     c.__init__(make_sessionmaker(engine))  # type: ignore[misc]
     assert auth.login(c, "root", "s3cret-enough")[2] is auth.Role.ADMIN
+
+
+def test_concurrent_writers_never_fork_the_chain(central: Central) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kakou.central import registry
+
+    def write(i: int) -> None:
+        registry.upsert(central, f"officer{i % 4}", "carrier", {"code": f"C{i:03d}", "name": f"carrier {i}"})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, range(40)))
+    result = audit.verify(central)
+    assert result.ok, result.problem
+    assert result.entries == 40
