@@ -220,8 +220,8 @@ class DeclarationOut(BaseModel):
 
 
 class MatchIn(BaseModel):
-    draft_id: int
-    official_id: int
+    draft_id: int = Field(ge=1, le=2**31 - 1)
+    official_id: int = Field(ge=1, le=2**31 - 1)
 
 
 class AlertOut(BaseModel):

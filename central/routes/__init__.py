@@ -15,12 +15,15 @@ from kakou.central.routes import (
     sync,
     ui,
 )
-from kakou.central.routes.security import require
+from kakou.central.routes.security import no_nul_characters, require
 
 
 def routers() -> list[APIRouter]:
     # The sync router's read endpoints (passes, nodes, change log) are for logged-in users only.
     guarded_sync = APIRouter(dependencies=[Depends(require())])
     guarded_sync.include_router(sync.router)
-    return [auth.router, orders.router, guarded_sync, control_orders.router, registrations.router, risk.router,
-            declarations.router, operations.router, ui.router]
+    api = APIRouter(dependencies=[Depends(no_nul_characters)])
+    for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
+                   risk.router, declarations.router, operations.router):
+        api.include_router(router)
+    return [api, ui.router]

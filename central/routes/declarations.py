@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from kakou.central import declarations as decl
 from kakou.central.declarations import DeclarationIn, ImportResult
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.routes.security import AnyUser, Officer, RowId, domain_errors
 from kakou.central.schemas import DeclarationOut, MatchIn, Page
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
@@ -64,13 +64,13 @@ def _result(r: ImportResult) -> ImportResult | JSONResponse:
 
 
 @router.get("/{decl_id}")
-def get(decl_id: int, central: CentralDep, _me: AnyUser) -> DeclarationOut:
+def get(decl_id: RowId, central: CentralDep, _me: AnyUser) -> DeclarationOut:
     with domain_errors():
         return DeclarationOut.model_validate(decl.get(central, decl_id))
 
 
 @router.get("/{decl_id}/match")
-def explain_match(decl_id: int, central: CentralDep, _me: AnyUser) -> dict[str, Any]:
+def explain_match(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str, Any]:
     with domain_errors():
         return decl.explain_match(central, decl_id)
 
@@ -82,19 +82,19 @@ def match(body: MatchIn, central: CentralDep, me: Officer) -> None:
 
 
 @router.post("/{decl_id}/unmatch", status_code=204)
-def unmatch(decl_id: int, central: CentralDep, me: Officer) -> None:
+def unmatch(decl_id: RowId, central: CentralDep, me: Officer) -> None:
     with domain_errors():
         decl.unmatch(central, me.username, decl_id)
 
 
 @router.post("/{decl_id}/rematch")
-def rematch(decl_id: int, central: CentralDep, me: Officer) -> DeclarationOut:
+def rematch(decl_id: RowId, central: CentralDep, me: Officer) -> DeclarationOut:
     with domain_errors():
         return DeclarationOut.model_validate(decl.rematch(central, me.username, decl_id))
 
 
 @router.delete("/{decl_id}", status_code=204)
-def delete(decl_id: int, central: CentralDep, me: Officer) -> None:
+def delete(decl_id: RowId, central: CentralDep, me: Officer) -> None:
     """Flag deleted; never removed."""
     with domain_errors():
         decl.delete(central, me.username, decl_id)

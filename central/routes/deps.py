@@ -9,7 +9,7 @@ from fastapi import Depends, Query, Request
 from kakou.central.service import Central
 
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # bounded: databases store 32/64-bit integers
 
 
 def get_central(request: Request) -> Central:

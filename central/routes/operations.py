@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from kakou.central import alerts, ledgers, projections, stats, trace, transit
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, domain_errors
+from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
 from kakou.central.schemas import AlertOut, DisposalIn, NoteIn, Page, StocktakeIn, TransitOut
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
@@ -30,25 +30,25 @@ def list_alerts(central: CentralDep, me: AnyUser, limit: Limit = 50, offset: Off
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"])
-def get_alert(alert_id: int, central: CentralDep, _me: AnyUser) -> AlertOut:
+def get_alert(alert_id: RowId, central: CentralDep, _me: AnyUser) -> AlertOut:
     with domain_errors():
         return AlertOut.model_validate(alerts.get(central, alert_id))
 
 
 @router.post("/alerts/{alert_id}/acknowledge", tags=["alerts"])
-def acknowledge(alert_id: int, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
+def acknowledge(alert_id: RowId, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
     with domain_errors():
         return AlertOut.model_validate(alerts.acknowledge(central, me.username, alert_id, body.text))
 
 
 @router.post("/alerts/{alert_id}/dispose", tags=["alerts"])
-def dispose(alert_id: int, body: DisposalIn, central: CentralDep, me: FieldUser) -> AlertOut:
+def dispose(alert_id: RowId, body: DisposalIn, central: CentralDep, me: FieldUser) -> AlertOut:
     with domain_errors():
         return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal))
 
 
 @router.post("/alerts/{alert_id}/notes", tags=["alerts"])
-def add_note(alert_id: int, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
+def add_note(alert_id: RowId, body: NoteIn, central: CentralDep, me: FieldUser) -> AlertOut:
     with domain_errors():
         return AlertOut.model_validate(alerts.add_note(central, me.username, alert_id, body.text))
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from kakou.central import registry
 from kakou.central.registry import Kind
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.routes.security import AnyUser, Officer, Revision, domain_errors
 from kakou.central.schemas import Page, RegistrationOut
 
 router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
 
 @router.put("/{kind}")
 def upsert(kind: Kind, central: CentralDep, me: Officer, data: dict[str, Any],
-           expect_revision: int | None = None) -> RegistrationOut:
+           expect_revision: Revision = None) -> RegistrationOut:
     """Create or update one record (the key comes from the data: plate, driver_id, code…)."""
     with domain_errors():
         return RegistrationOut.model_validate(registry.upsert(central, me.username, kind, data, expect_revision))

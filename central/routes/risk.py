@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from kakou.central import risk
 from kakou.central.risk import RiskRuleIn
 from kakou.central.routes.deps import CentralDep
-from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.routes.security import AnyUser, Officer, Revision, domain_errors
 from kakou.central.schemas import RiskRuleVersionOut
 from kakou.sync.knowledge import LaneParameters, RiskRule
 
@@ -42,7 +42,7 @@ def retire_rule(rule_id: str, central: CentralDep, me: Officer) -> None:
 
 @router.put("/parameters")
 def set_parameters(body: LaneParameters, central: CentralDep, me: Officer,
-                   expect_revision: int | None = None) -> dict[str, Any]:
+                   expect_revision: Revision = None) -> dict[str, Any]:
     with domain_errors():
         revision = risk.set_parameters(central, me.username, body, expect_revision)
     return {"revision": revision, **body.model_dump(mode="json")}

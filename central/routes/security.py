@@ -6,13 +6,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import Depends, HTTPException
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from kakou.central import auth
 from kakou.central.auth import Principal, Role
 from kakou.central.routes.deps import CentralDep
 from kakou.central.service import Conflict, NotFound
+
+# A record id in a path: bounded so junk never reaches the database driver as an overflow.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+Revision = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="refuse if the record is not at this revision")]
 
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
@@ -60,3 +65,12 @@ def domain_errors() -> Iterator[None]:
         raise HTTPException(403, str(exc)) from exc
     except ValueError as exc:  # includes pydantic's ValidationError
         raise HTTPException(422, str(exc)) from exc
+
+
+async def no_nul_characters(request: Request) -> None:
+    """Refuse NUL characters anywhere in the request: PostgreSQL cannot store them in text, so they
+    would fail deep in the database instead of as a clear 422 here."""
+    body = await request.body()
+    if "\x00" in request.url.path or "\x00" in str(request.query_params) or b"\x00" in body \
+            or b"\\u0000" in body or "%00" in str(request.url.query):
+        raise HTTPException(422, "NUL characters are not allowed in any field")
