@@ -273,12 +273,12 @@ class AlertRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(24), index=True)
     severity: Mapped[str] = mapped_column(String(8))
-    subject: Mapped[str] = mapped_column(String(64))  # plate, container, lane, device, transit…
+    subject: Mapped[str] = mapped_column(String(64), index=True)  # plate, container, lane, transit…
     message: Mapped[str] = mapped_column(Text)
     route_role: Mapped[str] = mapped_column(String(24))
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open, acknowledged, disposed
     dedupe_key: Mapped[str] = mapped_column(String(160))
-    source: Mapped[str | None] = mapped_column(String(64))  # pass id, transit no…
+    source: Mapped[str | None] = mapped_column(String(64), index=True)  # pass id, transit no…
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None]

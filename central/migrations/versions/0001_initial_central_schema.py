@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-25 14:57:59.561374
+Create Date: 2026-11-25 15:01:34.556557
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("alerts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alerts_kind"), ["kind"], unique=False)
+        batch_op.create_index(batch_op.f("ix_alerts_source"), ["source"], unique=False)
         batch_op.create_index(batch_op.f("ix_alerts_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_alerts_subject"), ["subject"], unique=False)
 
     op.create_table(
         "audit_head",
@@ -412,7 +414,9 @@ def downgrade() -> None:
     op.drop_table("audit_log")
     op.drop_table("audit_head")
     with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_alerts_subject"))
         batch_op.drop_index(batch_op.f("ix_alerts_status"))
+        batch_op.drop_index(batch_op.f("ix_alerts_source"))
         batch_op.drop_index(batch_op.f("ix_alerts_kind"))
 
     op.drop_table("alerts")
