@@ -52,6 +52,7 @@ class CentralBridge:
         self.rejected: Counter[str] = Counter()  # reason → count, for /api/v1/nodes and alarms
         self.connected = asyncio.Event()
         self.processed = 0  # pass messages handled (stored or duplicate), for tests and benches
+        self.batches = 0  # transactions they took
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: aiomqtt.Client | None = None
@@ -150,6 +151,7 @@ class CentralBridge:
                     log.error("could not store %d pass(es), the edges will resend: %s", len(envs), exc)
                     continue
                 self.processed += len(envs)
+                self.batches += 1
                 for node_id, hw in high_waters.items():
                     ack = Ack(node=node_id, high_water=hw)
                     await client.publish(topics.down(node_id, topics.ACK), ack.model_dump_json(), qos=1)

@@ -28,8 +28,8 @@ from kakou.sync.signing import SignatureError, verify
 
 log = logging.getLogger(__name__)
 
-WINDOW = 200  # unacknowledged messages in flight: back-pressure when central is slow
-CHUNK = 50  # published together, then their send status is written in one transaction
+WINDOW = 2000  # unacknowledged messages in flight: back-pressure when central is slow
+CHUNK = 500  # published together, then their send status is written in one transaction
 
 
 class EdgeLink:

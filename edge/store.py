@@ -192,9 +192,12 @@ class EdgeStore:
 
     def mark_acked(self, high_water: int) -> None:
         with self.tx() as db:
-            db.execute("UPDATE outbox SET acked = 1 WHERE seq <= ? AND acked = 0", (high_water,))
             current = int((db.execute("SELECT value FROM meta WHERE key='acked_seq'").fetchone() or (0,))[0])
-            self._set_meta(db, "acked_seq", max(current, high_water))
+            if high_water <= current:
+                return  # a duplicate or late ack: nothing new (and no write)
+            # Only the new range: a scan from seq 1 would make a long backlog drain quadratic.
+            db.execute("UPDATE outbox SET acked = 1 WHERE seq > ? AND seq <= ? AND acked = 0", (current, high_water))
+            self._set_meta(db, "acked_seq", high_water)
 
     def outbox_counts(self) -> dict[str, int]:
         rows = self.query("SELECT acked, COUNT(*) FROM outbox GROUP BY acked")

@@ -1,0 +1,99 @@
+"""Benchmarks of the sync protocol on real parts: our own Mosquitto, SQLite at both ends.
+
+`measure_backlog_drain(n)`: an edge node comes back after a partition with n passes queued in its
+outbox; how many passes per second reach central's database (stored, deduplicated, acked)?
+The edge link runs in its own process (`kakou.edge.sync_runner`), as on a real edge box.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from kakou.broker import MosquittoBroker
+from kakou.central.bridge import CentralBridge
+from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.service import Central
+from kakou.central.tables_sync import PassRow
+from kakou.edge.store import EdgeStore
+from kakou.netutil import free_port
+from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.signing import public_b64
+
+NODE = "bench-edge1"
+
+
+def _queue_backlog(db: Path, n: int) -> None:
+    """n passes queued as the lane writes them, but in one transaction: setup time is not measured."""
+    from kakou.edge.sync_runner import sample_pass
+
+    store = EdgeStore(db)
+    with store.tx() as tx:
+        for i in range(1, n + 1):
+            rec = sample_pass(NODE, i)
+            body = rec.model_dump_json()
+            tx.execute("INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, '{}')",
+                       (rec.pass_id, rec.lane, rec.decided_at.isoformat(), body))
+            tx.execute("INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)",
+                       (body, rec.decided_at.isoformat()))
+    store.close()
+
+
+async def _drain(n: int, work: Path, timeout: float) -> float:
+    broker = MosquittoBroker(free_port(), work / "broker")
+    await broker.start()
+    engine = make_engine(f"sqlite:///{work / 'central.db'}")
+    create_schema(engine)
+    central = Central(make_sessionmaker(engine))
+    key = Ed25519PrivateKey.generate()
+    cfg = BrokerConfig(port=broker.port)
+    bridge = CentralBridge(central, cfg, key)
+    task = asyncio.create_task(bridge.run())
+    edge: asyncio.subprocess.Process | None = None
+    try:
+        await asyncio.wait_for(bridge.connected.wait(), 10)
+        await asyncio.to_thread(_queue_backlog, work / "edge.db", n)
+
+        def stored() -> int:
+            with central.sessions() as s:
+                return s.scalar(select(func.count()).select_from(PassRow)) or 0
+
+        edge = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kakou.edge.sync_runner", "--node", NODE, "--db", str(work / "edge.db"),
+            "--port", str(broker.port), "--trust", public_b64(key.public_key()), stdout=asyncio.subprocess.PIPE)
+        assert edge.stdout is not None
+        await edge.stdout.readline()  # "ready": the link starts now
+        t0 = time.perf_counter()
+        while bridge.processed < n:  # polling a counter, not the database: cheap for the bridge
+            if time.perf_counter() - t0 > timeout:
+                raise TimeoutError(f"only {bridge.processed} of {n} passes in {timeout}s")
+            await asyncio.sleep(0.01)
+        elapsed = time.perf_counter() - t0
+        if stored() != n:
+            raise AssertionError(f"{stored()} passes stored for {n} sent")
+        return n / elapsed
+    finally:
+        if edge and edge.returncode is None:
+            edge.terminate()
+            await edge.wait()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await broker.stop()
+        engine.dispose()
+
+
+def measure_backlog_drain(n: int, timeout: float = 600.0) -> float:
+    """Passes per second into central while an edge drains a backlog of n queued passes."""
+    with tempfile.TemporaryDirectory(prefix="kakou-bench-") as d:
+        return asyncio.run(_drain(n, Path(d), timeout))
+
+
+if __name__ == "__main__":
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 20000
+    print(f"backlog drain: {measure_backlog_drain(count):.0f} passes/s for {count} queued passes")
