@@ -224,7 +224,11 @@ function showPass(rec) {
   d.dataset.outcome = rec.outcome;
   $("decision-meta").textContent = `${K.fmtDateTime(rec.decided_at)} · ${rec.pass_id}`;
   if (!rec.pending && !S.recent.find((p) => p.pass_id === rec.pass_id)) { S.recent.unshift(rec); renderRecent(); }
-  loadSnapshot(rec.images && rec.images.length ? `/api/v1/images/${rec.images[0]}` : null);
+  // Every frame the lane kept (plate and container cameras); a tap shows it large.
+  const imgs = rec.images || [];
+  $("thumbs").replaceChildren(...(imgs.length > 1 ? imgs.map((d) => K.el("img", {
+    src: `/api/v1/images/${d}`, alt: "", onclick: () => loadSnapshot(`/api/v1/images/${d}`) })) : []));
+  loadSnapshot(imgs.length ? `/api/v1/images/${imgs[0]}` : null);
 }
 
 function renderRecent() {

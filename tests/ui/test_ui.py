@@ -40,7 +40,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     stack, tasks = await start_stack(tmp_path_factory.mktemp("ui"), DemoPorts(mqtt=free_port(), central=0, edge=0))
     _add_admin(stack)
     yield stack
-    await stop_stack(stack, tasks)
+    # A stop that hangs is a failure to report, not a CI job that sits until it is killed.
+    await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
 def _add_admin(stack) -> None:  # type: ignore[no-untyped-def]
@@ -224,6 +225,25 @@ async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: 
     await page.screenshot(path=ARTIFACTS / "field.png")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the field page scrolls sideways on a phone ({width}px)"
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    page = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    link = page.get_by_test_id("link")
+    await expect(link).to_contain_text("Online", timeout=15_000)
+    unreachable = page.get_by_test_id("alarm").filter(has_text="Central unreachable")
+    await expect(unreachable).to_have_count(0)
+    await stack.broker.stop()
+    try:
+        await expect(link).to_contain_text("Offline", timeout=20_000)
+        await expect(link).to_contain_text("since")
+        await expect(unreachable).to_contain_text("deciding from the local cache")
+        await page.screenshot(path=ARTIFACTS / "lane-offline.png")
+    finally:
+        await stack.broker.start()
+    await expect(link).to_contain_text("Online", timeout=30_000)
+    await expect(unreachable).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
 
 
