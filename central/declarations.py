@@ -231,14 +231,45 @@ def parse_csv(text: str) -> tuple[list[DeclarationIn], list[RowError]]:
 def _parse_csv(text: str) -> tuple[list[DeclarationIn], list[RowError]]:
     # Excel writes a BOM; newline=None reads \r, \n and \r\n line ends alike.
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=None))
+    return _validate_rows(reader.fieldnames or [], reader)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def parse_xlsx(data: bytes) -> tuple[list[DeclarationIn], list[RowError]]:
+    """The same template as the CSV one, as the first sheet of an Excel workbook."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        rows = [["" if v is None else _cell(v) for v in r] for r in sheet.iter_rows(values_only=True)]
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, IndexError) as exc:
+        return [], [RowError(row=0, field=None, message=f"not a readable .xlsx workbook: {exc}")]
+    if not rows:
+        return [], [RowError(row=0, field=None, message="the first sheet is empty")]
+    header = [h.strip() for h in rows[0]]
+    body = [dict(zip(header, r, strict=False)) for r in rows[1:] if any(c.strip() for c in r)]
+    return _validate_rows(header, body)
+
+
+def _cell(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))  # Excel stores every number as a float: 3.0 items is 3 items
+    return str(v)
+
+
+def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
     missing = [c for c in ("doc_type", "stage", "doc_no", "direction", "trade_mode", "item_count",
-                           "total_quantity", "total_amount") if c not in (reader.fieldnames or [])]
+                           "total_quantity", "total_amount") if c not in fieldnames]
     if missing:
         return [], [RowError(row=0, field=None, message=f"missing columns: {', '.join(missing)}")]
     good: list[DeclarationIn] = []
     errors: list[RowError] = []
     seen: set[tuple[str, str, str]] = set()
-    for n, raw in enumerate(reader, start=1):
+    for n, raw in enumerate(rows, start=1):
         if None in raw:
             errors.append(RowError(row=n, field=None, message="more cells than columns"))
             continue

@@ -104,3 +104,16 @@ def to_csv(events: list[Event]) -> str:
     for e in events:
         w.writerow([e.at.isoformat(), e.kind, e.ref, e.summary])
     return out.getvalue()
+
+
+def to_xlsx(events: list[Event]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("timeline")
+    ws.append(["at", "kind", "ref", "summary"])
+    for e in events:
+        ws.append([e.at.isoformat(), e.kind, e.ref, e.summary])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -40,6 +40,15 @@ def import_csv(central: CentralDep, me: Officer,
     return _result(decl.import_docs(central, me.username, docs, errors))
 
 
+@router.post("/import/xlsx", response_model=ImportResult, responses=REJECTED)
+def import_xlsx(central: CentralDep, me: Officer,
+                data: Annotated[bytes, Body(media_type=decl.XLSX, description="the CSV template as an .xlsx sheet")],
+                ) -> ImportResult | JSONResponse:
+    """Excel template (first sheet, header row as in the CSV); all or nothing, like the CSV import."""
+    docs, errors = decl.parse_xlsx(data)
+    return _result(decl.import_docs(central, me.username, docs, errors))
+
+
 @router.post("/import/json", response_model=ImportResult, responses=REJECTED)
 def import_json(rows: list[dict[str, Any]], central: CentralDep, me: Officer) -> ImportResult | JSONResponse:
     from pydantic import ValidationError

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
 from kakou.central import alerts, ledgers, projections, stats, trace, transit
+from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
@@ -103,12 +104,15 @@ def reconcile(ledger_no: str, body: StocktakeIn, central: CentralDep, _me: AnyUs
 
 @router.get("/trace/{kind}/{value}", tags=["traceability"], response_model=list[Event])
 def timeline(kind: SubjectKind, value: str, central: CentralDep, _me: AnyUser, since: datetime | None = None,
-             until: datetime | None = None, limit: Limit = 500, format: str = "json") -> Any:
+             until: datetime | None = None, limit: Limit = 500, format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """Everything that happened to a plate, container, declaration (doc no.) or release order."""
     events = trace.timeline(central, kind, value, since, until, limit)
     if format == "csv":
         return Response(trace.to_csv(events), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="trace-{kind}.csv"'})
+    if format == "xlsx":
+        return Response(trace.to_xlsx(events), media_type=XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="trace-{kind}.xlsx"'})
     return events
 
 

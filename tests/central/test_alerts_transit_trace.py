@@ -135,3 +135,16 @@ def test_lane_statistics(api: Api, central: Central) -> None:
     assert (s["recognition_rate"], s["manual_intervention_rate"], s["inspection_rate"], s["hit_rate"],
             s["device_availability"]) == (0.5, 0.25, 0.25, 0.25, 0.75)
     assert stats["n2/L1"]["passes"] == 1
+
+
+def test_timeline_exports_to_excel(api: Api, central: Central) -> None:
+    import io
+
+    from openpyxl import load_workbook
+
+    ingest(central, 1, "粤B12345")
+    projections.run_all(central)
+    r = api("alice").get("/api/v1/trace/plate/粤B12345", params={"format": "xlsx"})
+    assert r.status_code == 200
+    rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
+    assert rows[0] == ("at", "kind", "ref", "summary") and rows[1][1:3] == ("pass", "n1-L1-1")
