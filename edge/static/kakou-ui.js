@@ -203,7 +203,9 @@ const K = (() => {
 
   // ---- on-screen keyboard (plates and container numbers, for a touch screen) -----------------
   const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼使领学警港澳挂";
-  function keyboard(input, { provinces = true } = {}) {
+  /* `target` is the input to type into, or a function returning it (one keyboard for a form). */
+  function keyboard(target, { provinces = true } = {}) {
+    const current = () => (typeof target === "function" ? target() : target);
     const rows = [];
     if (provinces) rows.push([...PROVINCES]);
     rows.push([..."1234567890"], [..."QWERTYUIOP"], [..."ASDFGHJKL"], [..."ZXCVBNM", "⌫"]);
@@ -214,6 +216,8 @@ const K = (() => {
         r.append(el("button", {
           type: "button", class: "osk-key", text: key,
           onclick: () => {
+            const input = current();
+            if (!input) return;
             input.value = key === "⌫" ? input.value.slice(0, -1) : input.value + key;
             input.dispatchEvent(new Event("input", { bubbles: true }));
           },
@@ -246,6 +250,7 @@ const K = (() => {
     const required = new Set(schema.required || []);
     const form = el("form", { class: "auto-form", novalidate: true });
     const inputs = {};
+    let typing = null;  // the plate/container field the on-screen keyboard types into
     const props = Object.entries(schema.properties || {});
     if (only) props.sort(([a], [b]) => only.indexOf(a) - only.indexOf(b));
     for (const [name, raw] of props) {
@@ -277,7 +282,10 @@ const K = (() => {
       const hint = el("div", { class: "hint" });
       const wrap = el("label", { class: "field" }, el("span", { class: "field-label" }, label, must ? el("b", { text: " *" }) : null), input, hint);
       if (touch && /pin/.test(key)) wrap.append(pinPad(input));
-      if (touch && /plate/.test(key)) wrap.append(keyboard(input));
+      if (touch && /plate|container/.test(key)) {
+        typing = typing || input;
+        input.addEventListener("focus", () => { typing = input; });
+      }
       if (/container/.test(key)) {
         input.addEventListener("input", () => {
           const vals = input.value.split(/[,\s]+/).filter(Boolean);
@@ -285,11 +293,11 @@ const K = (() => {
           hint.textContent = vals.length ? (bad.length ? bad[0] : t("check_digit_ok")) : "";
           hint.className = "hint " + (bad.length ? "bad" : "good");
         });
-        if (touch) wrap.append(keyboard(input, { provinces: false }));
       }
       inputs[name] = { input, prop, must };
       form.append(wrap);
     }
+    if (typing) form.append(keyboard(() => typing));
     // A free-form body (a dict on the server): the officer writes it as JSON.
     const freeForm = !Object.keys(schema.properties || {}).length && (schema.type === "object" || schema.additionalProperties);
     const json = freeForm ? el("textarea", { name: "_json", rows: 6, "data-testid": "field-json", placeholder: '{"key": "value"}' }) : null;

@@ -151,6 +151,41 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    await _release_order(stack, "粤B12345", "HFUI0003")
+    page = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
+    # The camera has no frame: the plate is not read and the lane holds the truck for an officer.
+    truck = asyncio.create_task(drive_truck(stack.sims, None, wait_for_barrier=40))
+    await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer", timeout=20_000)
+    await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "officer")
+
+    await page.get_by_test_id("action-login").click()
+    await page.get_by_test_id("field-officer").fill(LANE_OFFICER)
+    await page.get_by_test_id("field-pin").fill(LANE_PIN)
+    await page.get_by_role("button", name="Submit").click()
+    await expect(page.get_by_test_id("officer")).to_contain_text(LANE_OFFICER)
+    await page.get_by_test_id("action-manual_entry").click()
+    keyboard = page.get_by_test_id("dialog").get_by_test_id("keyboard").first
+    for key in "粤B12345":
+        await keyboard.get_by_role("button", name=key, exact=True).click()
+    await expect(page.get_by_test_id("field-plate")).to_have_value("粤B12345")
+    # A container number with a wrong check digit is caught on the screen, before the lane sees it.
+    containers = page.get_by_test_id("field-containers")
+    await containers.fill("CSQU3054384")
+    await expect(page.locator(".hint.bad")).to_contain_text("expected 3")
+    await page.get_by_role("button", name="Submit").click()
+    await expect(page.get_by_test_id("form-msg")).to_contain_text("expected 3")
+    assert not truck.done()
+    await page.screenshot(path=ARTIFACTS / "lane-manual-entry.png")
+    await containers.fill("")
+    await page.get_by_role("button", name="Submit").click()
+    assert await asyncio.wait_for(truck, 30) is TruckResult.PASSED
+    await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "release")
+    await expect(page.get_by_test_id("fact-entered_by")).to_have_text(LANE_OFFICER)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     await _release_order(stack, "沪AD12345", "HFUI0002")
     await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
