@@ -21,7 +21,7 @@ from kakou.central.tables_sync import NodeRow, PassRow
 CURSOR = "passes"
 
 
-def run(c: Central, limit: int = 500) -> int:
+def run(c: Central, limit: int = 2000) -> int:
     """Project up to `limit` new passes; returns how many (0: caught up)."""
     with audit.write(c, "projection") as w:
         cur = w.session.get(CursorRow, CURSOR)
@@ -30,8 +30,9 @@ def run(c: Central, limit: int = 500) -> int:
             w.session.add(cur)
         rows = list(w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id)
                                       .limit(limit)))
+        lanes: dict[str, dict[str, Any] | None] = {}  # lane registrations, read once per batch
         for p in rows:
-            _project(w, p)
+            _project(w, p, lanes)
         if rows:
             cur.position = rows[-1].id
     return len(rows)
@@ -50,7 +51,7 @@ def _registered(w: audit.Work, kind: str, key: str) -> dict[str, Any] | None:
     return row.data if row else None
 
 
-def _project(w: audit.Work, p: PassRow) -> None:
+def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None]) -> None:
     rec: dict[str, Any] = p.record
     lane_key = f"{p.node}/{p.lane}"
     subjects = [("plate", p.plate)] + [("container", c) for c in rec.get("containers", [])]
@@ -82,7 +83,9 @@ def _project(w: audit.Work, p: PassRow) -> None:
         if isinstance(order, ReleaseOrderRow) and order.declarations:
             ledgers.gate(w, list(order.declarations), p.pass_id)
 
-    lane = _registered(w, "lane", lane_key)
+    if lane_key not in lanes:
+        lanes[lane_key] = _registered(w, "lane", lane_key)
+    lane = lanes[lane_key]
     if lane and p.outcome == "release":
         seal = checks.get("e_seal", {}).get("detail") if "e_seal" in checks else None
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
