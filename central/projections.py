@@ -67,11 +67,13 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         if ch is not None and not ch.get("ok", True):
             alerts.raise_alert(w, kind, subject, f"{lane_key} {p.plate or 'unread plate'}: {ch.get('detail', '')}",
                                f"{kind}:{p.pass_id}", p.pass_id)
-    for reason in rec.get("reasons", []):
-        if isinstance(reason, str) and reason.startswith("device fault:"):
-            hour = p.decided_at.strftime("%Y%m%d%H")
-            alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}: {reason}",
-                               f"device_fault:{lane_key}:{reason[:60]}:{hour}", p.pass_id)
+    faults = [r for r in rec.get("reasons", []) if isinstance(r, str) and r.startswith("device fault:")]
+    faults += [str(ch.get("detail", "")) for ch in rec.get("checks", [])
+               if isinstance(ch, dict) and ch.get("name") == "device" and not ch.get("ok", True)]
+    hour = p.decided_at.strftime("%Y%m%d%H")
+    for fault in dict.fromkeys(faults):  # one alert per lane, fault and hour, not per truck
+        alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}: {fault}",
+                           f"device_fault:{lane_key}:{fault[:60]}:{hour}", p.pass_id)
 
     order_no = rec.get("release_order")
     if order_no and p.outcome == "release":

@@ -48,7 +48,8 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
             a["insp"] += outcome == "inspection"
             checks = [ch for ch in rec.get("checks", []) if isinstance(ch, dict)]
             a["hit"] += any(ch.get("name") in ("control", "risk") and not ch.get("ok", True) for ch in checks)
-            a["fault"] += any(isinstance(r, str) and r.startswith("device fault") for r in rec.get("reasons", []))
+            a["fault"] += any(isinstance(r, str) and r.startswith("device fault") for r in rec.get("reasons", [])) \
+                or any(ch.get("name") == "device" and not ch.get("ok", True) for ch in checks)
     return [LaneStats(lane=k, passes=a["n"], per_hour=dict(sorted(a["hours"].items())),
                       recognition_rate=_rate(a["read"], a["n"]), manual_intervention_rate=_rate(a["manual"], a["n"]),
                       inspection_rate=_rate(a["insp"], a["n"]), hit_rate=_rate(a["hit"], a["n"]),

@@ -23,12 +23,15 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
     ingest(central, 3, None, outcome="officer", reasons=["device fault: plate camera timeout"])
     ingest(central, 4, None, outcome="officer", reasons=["device fault: plate camera timeout"])
     ingest(central, 5, "粤B33333")  # a clean pass: no alert
-    assert projections.run_all(central) == 5
+    ingest(central, 6, "粤B44444", outcome="officer",
+           checks=[{"name": "device", "ok": False, "detail": "impossible weight reading 250000 kg"}])
+    assert projections.run_all(central) == 6
     assert projections.run_all(central) == 0  # nothing is alerted twice
 
     fred = api("fred")
     mine = fred.get("/api/v1/alerts", params={"mine": True}).json()["items"]
-    assert sorted(a["kind"] for a in mine) == ["control_hit", "device_fault", "weight_anomaly"]
+    assert sorted(a["kind"] for a in mine) == ["control_hit", "device_fault", "device_fault", "weight_anomaly"]
+    assert any("impossible weight" in a["message"] for a in mine)
     hit = next(a for a in mine if a["kind"] == "control_hit")
     assert hit["subject"] == "粤B12345" and "BK1" in hit["message"] and hit["severity"] == "high"
 
