@@ -12,6 +12,9 @@ K.addTerms({
   yards: ["Yards", "场站"], containers_reg: ["Containers", "集装箱备案"], parameters: ["Parameters", "参数库"],
   ledgers: ["Ledgers", "账册"], transits: ["Transit", "转关"], audit: ["Audit log", "审计日志"], users: ["Users & roles", "用户与角色"],
   interventions: ["Interventions", "人工干预"], more: ["More", "更多"], registrations: ["Registrations", "备案"],
+  lane_stats: ["Lane statistics", "通道统计"], manual_intervention_rate: ["Manual intervention", "人工干预率"],
+  inspection_rate: ["Inspection", "查验率"], hit_rate: ["Hits", "命中率"], device_availability: ["Devices up", "设备可用率"],
+  recognition_rate: ["Recognition", "识别率"], passes_n: ["Passes", "通行量"],
   sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
   held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
@@ -51,6 +54,7 @@ const KNOWN = [
   { key: "interventions", re: /^\/api\/v1\/interventions$/ },
   { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
   { key: "users", re: /^\/api\/v1\/users$/ },
+  { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
 ];
 const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me)$/;
 
@@ -172,10 +176,12 @@ function isIntervention(p) {
 
 async function dashboard() {
   const view = $("view");
-  const [page, nodes, alerts] = await Promise.all([
+  const since = new Date(Date.now() - 864e5).toISOString();
+  const [page, nodes, alerts, laneStats] = await Promise.all([
     K.api("/api/v1/passes?limit=500"),
     K.api("/api/v1/nodes").catch(() => []),
-    C.spec.paths["/api/v1/alerts"] ? K.api("/api/v1/alerts").catch(() => null) : Promise.resolve(null),
+    C.spec.paths["/api/v1/alerts"] ? K.api("/api/v1/alerts?limit=500").catch(() => null) : Promise.resolve(null),
+    C.spec.paths["/api/v1/stats/lanes"] ? K.api(`/api/v1/stats/lanes?since=${encodeURIComponent(since)}`).catch(() => null) : Promise.resolve(null),
   ]);
   const passes = K.items(page);
   const now = Date.now();
@@ -197,7 +203,11 @@ async function dashboard() {
   for (const p of day) (lanes[`${p.node}/${p.lane}`] ||= []).push(p);
   // Recognition rate over the lanes' own passes (an officer's superseding record is not a reading).
   const auto = (ps) => ps.filter((p) => !(p.record || {}).supersedes);
-  const laneGroups = Object.entries(lanes).sort().map(([k, ps]) => ({
+  // Central's own lane statistics when it has them; otherwise computed from the passes above.
+  const pct = (v) => (v == null ? 0 : Math.round(v * 100));
+  const laneGroups = Array.isArray(laneStats) ? laneStats.map((l) => ({
+    label: l.lane, values: [pct(l.recognition_rate), pct(l.manual_intervention_rate)],
+  })) : Object.entries(lanes).sort().map(([k, ps]) => ({
     label: k, values: [Math.round((100 * auto(ps).filter((p) => p.plate && !(p.record || {}).entered_by).length) / Math.max(auto(ps).length, 1)),
       Math.round((100 * ps.filter(isIntervention).length) / ps.length)],
   }));
@@ -216,7 +226,12 @@ async function dashboard() {
         K.el("div", { class: "muted" }, K.el("span", { style: "color:#3b82f6", text: "■ " }), K.t("release"), "  ",
           K.el("span", { style: "color:#e0a100", text: "■ " }), `${K.t("officer")} / ${K.t("inspection")}`)),
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_lane") }),
-        barChart(laneGroups, { series: 2, max: 100, fmt: (v) => v + "%", testid: "chart-lanes" }))),
+        barChart(laneGroups, { series: 2, max: 100, fmt: (v) => v + "%", testid: "chart-lanes" }),
+        Array.isArray(laneStats) ? K.table(laneStats.map((l) => ({
+          lane_col: l.lane, passes_n: l.passes, recognition_rate: pct(l.recognition_rate) + "%",
+          manual_intervention_rate: pct(l.manual_intervention_rate) + "%", inspection_rate: pct(l.inspection_rate) + "%",
+          hit_rate: pct(l.hit_rate) + "%", device_availability: pct(l.device_availability) + "%",
+        })), { testid: "lane-stats" }) : null)),
     K.el("section", { class: "card", style: "margin-top:1em" }, K.el("h3", { text: K.both("recent_passes") }),
       K.table(recent, { columns: ["time_col", "node_col", "lane_col", "plate_col", "outcome_col", "reasons"], testid: "recent-passes" })),
   );
@@ -334,7 +349,8 @@ function recordDetail(sec, row) {
   const pairs = Object.entries(row).filter(([k]) => !k.startsWith("_"));
   openDialog(K.t("detail"),
     K.el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }),
-      K.el("dd", { text: v === null ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v) })])),
+      K.el("dd", { text: v === null ? "—" : typeof v === "object" ? JSON.stringify(v)
+        : /^\d{4}-\d\d-\d\dT/.test(String(v)) ? K.fmtDateTime(v) : String(v) })])),
     ...actions);
 }
 

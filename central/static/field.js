@@ -9,7 +9,8 @@ K.addTerms({
   new: ["New", "新"], open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"],
   closed: ["Closed", "已关闭"], place: ["Place", "地点"], login_needed: ["Log in to see alerts", "请登录后查看预警"],
   control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
-  f_disposal: ["Disposal", "处置结果"], f_photo: ["Photo", "现场照片"], f_note: ["Notes", "处置说明"], f_notes: ["Notes", "处置说明"],
+  f_disposal: ["Disposal", "处置结果"], f_text: ["Note", "备注"], notes: ["Note", "备注"],
+  weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"], f_photo: ["Photo", "现场照片"], f_note: ["Notes", "处置说明"], f_notes: ["Notes", "处置说明"],
 });
 
 const F = { spec: { paths: {} }, list: null, seen: new Set(), first: true, alerts: [] };

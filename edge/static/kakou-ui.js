@@ -269,7 +269,7 @@ const K = (() => {
         input = el("input", { type: "number", name, step: prop.type === "integer" ? "1" : "any" });
       } else if (prop.type === "array") {
         input = el("input", { type: "text", name, placeholder: "A, B, …", "data-array": "1" });
-      } else if (/reason|note|remark|comment|result|detail/.test(key)) {
+      } else if (/reason|note|remark|comment|result|detail|dispos|text/.test(key)) {
         input = el("textarea", { name, rows: 2 });
       } else {
         input = el("input", { type: /pin|password/.test(key) ? "password" : "text", name, autocomplete: "off",

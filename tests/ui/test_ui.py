@@ -30,6 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 ADMIN, ADMIN_PASSWORD = "ui-admin", "ui-admin-password-1"
+FIELD_USER, FIELD_PASSWORD = "field1", "field1-password-1"
 LANE_OFFICER, LANE_PIN = "officer1", "1234"  # kakou.demo's lane officer
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -51,6 +52,7 @@ def _add_admin(stack) -> None:  # type: ignore[no-untyped-def]
     except ImportError:
         return
     auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, ADMIN_PASSWORD)
+    auth.add_user(stack.central.central, "test-setup", FIELD_USER, auth.Role.FIELD_STAFF, FIELD_PASSWORD)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -198,6 +200,7 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
     await expect(recent.locator("tr", has_text="沪AD12345")).to_contain_text("Release")
     await expect(page.get_by_test_id("chart-hourly").locator("rect.bar").first).to_be_attached()
     await expect(page.get_by_test_id("kpi-online")).to_contain_text("1 / 1")
+    await expect(page.get_by_test_id("chart-lanes")).to_contain_text("gate1-edge1/L1")
     await page.screenshot(path=ARTIFACTS / "console-dashboard.png", full_page=True)
 
     await page.get_by_test_id("nav-nodes").click()
@@ -218,7 +221,7 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_order_made_in_the_console_sends_the_truck_to_inspection(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_console(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     console = await _page(browser, f"{stack.central.url}/console?lang=en#control_orders", 1440, 900)
     await _login_if_asked(console)
     create = console.get_by_test_id("create-control_orders")
@@ -236,6 +239,11 @@ async def test_control_order_made_in_the_console_sends_the_truck_to_inspection(s
         version = (await http.get("/api/v1/health")).json()["knowledge_version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
 
+    # Field staff have their phone open before the truck arrives.
+    field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
+    await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
+    await expect(field.get_by_test_id("alert")).to_have_count(0)
+
     lane = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(lane.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     truck = asyncio.create_task(drive_truck(stack.sims, _truck("京AF12345", 6), wait_for_barrier=20))
@@ -248,7 +256,39 @@ async def test_control_order_made_in_the_console_sends_the_truck_to_inspection(s
     await lane.screenshot(path=ARTIFACTS / "lane-control-order.png")
     stack.sims.io.set_loop("before", False)  # the driver is sent to the inspection area
     assert await asyncio.wait_for(truck, 30) is TruckResult.TURNED_AWAY
-    assert console.errors == [] and lane.errors == []  # type: ignore[attr-defined]
+
+    # Central derives alerts from the passes it received (its housekeeping round, run now).
+    headers = await _central_headers(stack)
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=headers) as http:
+        async def alert_raised() -> bool:
+            (await http.post("/api/v1/projections/run")).raise_for_status()
+            page = (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()
+            return page["total"] > 0
+        await eventually(alert_raised, 20, what="the control-hit alert at central")
+
+    # It appears on the phone without a reload; acknowledge, then dispose with a note.
+    card = field.get_by_test_id("alert").filter(has_text="京AF12345")
+    await expect(card).to_have_count(1, timeout=10_000)
+    await expect(card).to_contain_text("Control order hit")
+    await field.screenshot(path=ARTIFACTS / "field-alert.png")
+    await card.get_by_test_id("alert-acknowledge").click()
+    await field.get_by_test_id("dialog").locator("button[type=submit]").click()
+    await expect(card).to_have_attribute("data-status", "acknowledged")
+    await card.get_by_test_id("alert-dispose").click()
+    await field.get_by_test_id("field-disposal").fill("truck escorted to inspection bay 3")
+    await field.get_by_test_id("dialog").locator("button[type=submit]").click()
+    await expect(card).to_have_attribute("data-status", "disposed")
+    await field.screenshot(path=ARTIFACTS / "field-disposed.png")
+
+    # The console's alert list shows who disposed of it and how.
+    await console.get_by_test_id("nav-alerts").click()
+    row = console.get_by_test_id("table-alerts").locator("tr", has_text="京AF12345")
+    await expect(row).to_contain_text("disposed")
+    await row.click()
+    await expect(console.get_by_test_id("dialog")).to_contain_text("truck escorted to inspection bay 3")
+    await expect(console.get_by_test_id("dialog")).to_contain_text(FIELD_USER)
+    await console.screenshot(path=ARTIFACTS / "console-alert-disposed.png")
+    assert console.errors == [] and lane.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
 async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
@@ -282,14 +322,14 @@ async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def _login_if_asked(page: Page) -> None:
+async def _login_if_asked(page: Page, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
     """Central's pages ask for a login when its API answers 401."""
     dialog = page.get_by_test_id("dialog")
     # Either the login form opens or the page has its data.
     await page.wait_for_function("document.getElementById('dialog').open || document.body.dataset.loaded")
     if not await page.evaluate("document.getElementById('dialog').open"):
         return
-    await dialog.get_by_test_id("field-username").fill(ADMIN)
-    await dialog.get_by_test_id("field-password").fill(ADMIN_PASSWORD)
+    await dialog.get_by_test_id("field-username").fill(user)
+    await dialog.get_by_test_id("field-password").fill(password)
     await dialog.locator("button[type=submit]").click()
     await expect(dialog).to_be_hidden()
