@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from kakou.central import changelog, ingest, network
 from kakou.central.service import Central
 from kakou.sync import topics
-from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, SyncRequest
+from kakou.sync.messages import Ack, ChangeBatch, Envelope, EnvelopeHeader, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import sign
 
@@ -124,7 +124,11 @@ class CentralBridge:
                 payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
                 try:
                     if topic.endswith("/" + topics.PASSES):
-                        env = Envelope.model_validate_json(payload)
+                        try:
+                            env = Envelope.model_validate_json(payload)
+                        except ValidationError as exc:
+                            await self._quarantine(client, topic, node, payload, exc)
+                            continue
                         if env.node != node:
                             await self._reject("node mismatch", topic, f"envelope says {env.node!r}")
                         else:
@@ -152,9 +156,26 @@ class CentralBridge:
                     continue
                 self.processed += len(envs)
                 self.batches += 1
-                for node_id, hw in high_waters.items():
-                    ack = Ack(node=node_id, high_water=hw)
+                for node_id, (hw, rejected) in high_waters.items():
+                    ack = Ack(node=node_id, high_water=hw, rejected=rejected)
                     await client.publish(topics.down(node_id, topics.ACK), ack.model_dump_json(), qos=1)
+
+    async def _quarantine(self, client: aiomqtt.Client, topic: str, node: str | None, payload: bytes,
+                          exc: ValidationError) -> None:
+        """A pass message we cannot accept: keep it verbatim and let the node's stream move on."""
+        reason = f"invalid pass message: {str(exc).splitlines()[0]}"
+        try:
+            head = EnvelopeHeader.model_validate_json(payload)
+        except ValidationError:
+            return await self._reject("malformed", topic, reason)  # not even (node, seq): nothing to ack
+        if head.node != node:
+            return await self._reject("node mismatch", topic, f"envelope says {head.node!r}")
+        self.rejected["quarantined"] += 1
+        log.warning("quarantined %s seq %s: %s", node, head.seq, reason)
+        high_water, rejected = await asyncio.to_thread(ingest.quarantine, self.central, node, head.seq, payload,
+                                                       reason)
+        ack = Ack(node=node, high_water=high_water, rejected=rejected)
+        await client.publish(topics.down(node, topics.ACK), ack.model_dump_json(), qos=1)
 
     async def _answer(self, client: aiomqtt.Client, req: SyncRequest) -> None:
         batch = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.after_version,

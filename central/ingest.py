@@ -21,11 +21,12 @@ from kakou.sync.messages import Envelope
 
 def ingest_pass(c: Central, env: Envelope) -> int:
     """Store one pass idempotently; return the node's contiguous high-water mark."""
-    return ingest_passes(c, [env])[env.node]
+    return ingest_passes(c, [env])[env.node][0]
 
 
-def ingest_passes(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[str, int]:
-    """Store a batch idempotently on (node, seq); return each node's contiguous high-water mark.
+def ingest_passes(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[str, tuple[int, list[int]]]:
+    """Store a batch idempotently on (node, seq); return each node's contiguous high-water mark and
+    the quarantined seqs it moved past (see `quarantine`).
 
     Another ingest worker may store the same (node, seq) between our check and our insert (a
     redelivery to the other member of a shared subscription): the unique constraint refuses it and
@@ -42,11 +43,11 @@ def ingest_passes(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[s
     raise AssertionError("unreachable")
 
 
-def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, int]:
+def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[int, list[int]]]:
     by_node: dict[str, list[Envelope]] = defaultdict(list)
     for env in envs:
         by_node[env.node].append(env)
-    high_waters: dict[str, int] = {}
+    high_waters: dict[str, tuple[int, list[int]]] = {}
     new_rows: list[dict[str, object]] = []
     log_rows: list[dict[str, object]] = []
     for node_id, items in by_node.items():
@@ -78,26 +79,59 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, int]:
     for node_id in by_node:
         node = s.get(NodeRow, node_id)
         assert node is not None
-        node.high_water = _advance(s, node_id, node.high_water or 0)
-        high_waters[node_id] = node.high_water
+        before = node.high_water or 0
+        node.high_water = _advance(s, node_id, before)
+        high_waters[node_id] = (node.high_water, sorted(_quarantined(s, node_id, before, node.high_water)))
     return high_waters
 
 
 def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
     return {"at": now, "node": env.node, "direction": "up", "kind": env.kind, "seq": env.seq, "version": None,
-            "status": status, "detail": None}
+            "status": status, "detail": None, "payload": None}
+
+
+def quarantine(c: Central, node: str, seq: int, payload: bytes, reason: str) -> tuple[int, list[int]]:
+    """Keep a pass message central cannot accept, verbatim, so the node's stream moves on past it.
+
+    Returns the node's high-water mark and the quarantined seqs it covers (to tell the edge).
+    """
+    with c.sessions.begin() as s:
+        node_row = s.get(NodeRow, node)
+        if node_row is None:
+            node_row = NodeRow(node=node, high_water=0, duplicates=0, online=False, knowledge_version=0)
+            s.add(node_row)
+        stored = s.scalar(select(PassRow.id).where(PassRow.node == node, PassRow.seq == seq))
+        if stored is None and seq not in _quarantined(s, node, seq - 1, seq):
+            s.add(NetworkMessageRow(at=datetime.now(UTC), node=node, direction="up", kind="pass", seq=seq,
+                                    version=None, status="rejected", detail=reason[:200],
+                                    payload=payload.decode("utf-8", "replace")))
+            s.flush()
+        before = node_row.high_water or 0
+        node_row.high_water = _advance(s, node, before)
+        return node_row.high_water, sorted(_quarantined(s, node, before, node_row.high_water))
+
+
+def _quarantined(s: Session, node: str, after: int, upto: int) -> set[int]:
+    return set(s.scalars(select(NetworkMessageRow.seq).where(
+        NetworkMessageRow.node == node, NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
+        NetworkMessageRow.seq > after, NetworkMessageRow.seq <= upto)))
 
 
 def record_rejected(c: Central, node: str, kind: str, detail: str) -> None:
     """A message central could not accept (malformed, wrong node): kept for the network view."""
     with c.sessions.begin() as s:
         s.add(NetworkMessageRow(at=datetime.now(UTC), node=node, direction="up", kind=kind[:16], seq=None,
-                                version=None, status="rejected", detail=detail[:200]))
+                                version=None, status="rejected", detail=detail[:200], payload=None))
 
 
 def _advance(s: Session, node: str, high_water: int) -> int:
-    # Only acknowledge a contiguous prefix: a gap means something is still in flight.
-    seqs = s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq > high_water).order_by(PassRow.seq))
+    # Only acknowledge a contiguous prefix: a gap means something is still in flight. A quarantined
+    # seq counts as received: its payload is kept, and it must not hold back the rest.
+    stored = select(PassRow.seq.label("seq")).where(PassRow.node == node, PassRow.seq > high_water)
+    held = select(NetworkMessageRow.seq.label("seq")).where(
+        NetworkMessageRow.node == node, NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
+        NetworkMessageRow.seq > high_water)
+    seqs = sorted(set(s.scalars(stored.union(held))))
     for seq in seqs:
         if seq != high_water + 1:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakou.central.db import Base, utcnow
@@ -61,6 +61,8 @@ class NetworkMessageRow(Base):
     """
 
     __tablename__ = "network_messages"
+    # The ingest path looks up quarantined seqs of a node on every batch: keep that an index range.
+    __table_args__ = (Index("ix_network_messages_node_status_seq", "node", "status", "seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
@@ -71,3 +73,4 @@ class NetworkMessageRow(Base):
     version: Mapped[int | None]  # downlink: the version the message brings the node to
     status: Mapped[str] = mapped_column(String(12))  # stored | duplicate | rejected | sent
     detail: Mapped[str | None] = mapped_column(String(200))
+    payload: Mapped[str | None] = mapped_column(Text)  # a rejected pass message, kept verbatim (quarantine)

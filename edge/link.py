@@ -12,6 +12,7 @@ caught up without waiting for the next change.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -22,7 +23,7 @@ from pydantic import ValidationError
 from kakou.edge import sync_outbox
 from kakou.edge.store import EdgeStore, VersionGap
 from kakou.sync import topics
-from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, PassRecord, SyncRequest
+from kakou.sync.messages import PROTOCOL_VERSION, Ack, ChangeBatch, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import SignatureError, verify
 
@@ -103,12 +104,21 @@ class EdgeLink:
             await asyncio.sleep(self.resync_interval)
             await self._request_changes(client)
 
+    def _envelope(self, seq: int, kind: str, body: str, now: datetime) -> str:
+        """An Envelope's JSON around the stored body, verbatim: the edge does not re-validate its own
+        records, and a body that no longer validates (corrupted, or from a newer schema) still goes
+        up, for central to quarantine instead of the stream stalling behind it."""
+        try:
+            json.loads(body)
+        except ValueError:
+            body = json.dumps(body)  # not even JSON: send it as a string
+        head = json.dumps({"v": PROTOCOL_VERSION, "node": self.node, "seq": seq, "kind": kind,
+                           "sent_at": now.isoformat()}, ensure_ascii=False)
+        return head[:-1] + ', "body": ' + body + "}"
+
     async def _publish_rows(self, client: aiomqtt.Client, rows: list[tuple[int, str, str]]) -> None:
         now = datetime.now(UTC)
-        payloads = []
-        for seq, kind, body in rows:
-            env = Envelope(node=self.node, seq=seq, kind=kind, sent_at=now, body=PassRecord.model_validate_json(body))
-            payloads.append(env.model_dump_json())
+        payloads = [self._envelope(seq, kind, body, now) for seq, kind, body in rows]
         # Issued in seq order; paho keeps that order on the wire while PUBACKs are awaited together.
         topic = topics.up(self.node, topics.PASSES)
         await asyncio.gather(*(client.publish(topic, p, qos=1) for p in payloads))
@@ -159,6 +169,10 @@ class EdgeLink:
             if topic == topics.down(self.node, topics.ACK):
                 ack = Ack.model_validate_json(payload)
                 if ack.node == self.node:
+                    if ack.rejected:
+                        log.error("central quarantined seq %s (invalid pass message)", ack.rejected)
+                        await asyncio.to_thread(sync_outbox.mark_rejected, self.store, ack.rejected,
+                                                "quarantined by central: invalid pass message", now)
                     await asyncio.to_thread(self.store.mark_acked, ack.high_water)
                     self._acked.set()
             elif topic == topics.down_all(topics.CHANGES):

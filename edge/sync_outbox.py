@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from kakou.edge.store import EdgeStore
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS outbox_sent (
-    seq INTEGER PRIMARY KEY, first_sent_at TEXT NOT NULL, last_sent_at TEXT NOT NULL, attempts INTEGER NOT NULL)"""
+    seq INTEGER PRIMARY KEY, first_sent_at TEXT NOT NULL, last_sent_at TEXT NOT NULL, attempts INTEGER NOT NULL,
+    rejected TEXT)"""  # rejected: why central quarantined it instead of storing it
 # Published this often without an ack: shown as failed (still retried) so an operator looks at it.
 FAILED_AFTER_ATTEMPTS = 5
 
@@ -24,7 +25,7 @@ class MessageStatus(StrEnum):
     QUEUED = "queued"  # written, not yet published since it was queued (or re-queued)
     SENT = "sent"  # published, no ack yet
     ACKNOWLEDGED = "acknowledged"  # central has stored it
-    FAILED = "failed"  # published FAILED_AFTER_ATTEMPTS times without an ack; still retried
+    FAILED = "failed"  # central quarantined it, or FAILED_AFTER_ATTEMPTS tries without an ack (still retried)
 
 
 class OutboxMessage(BaseModel):
@@ -34,6 +35,7 @@ class OutboxMessage(BaseModel):
     status: MessageStatus
     attempts: int
     last_sent_at: datetime | None
+    detail: str | None = None
 
 
 def ensure_schema(store: EdgeStore) -> None:
@@ -50,7 +52,17 @@ def mark_sent(store: EdgeStore, seqs: list[int], now: datetime) -> None:
             [(s, at, at) for s in seqs])
 
 
-def _status(acked: int, attempts: int) -> MessageStatus:
+def mark_rejected(store: EdgeStore, seqs: list[int], reason: str, now: datetime) -> None:
+    at = now.isoformat()
+    with store.tx() as db:
+        db.executemany(
+            "INSERT INTO outbox_sent(seq, first_sent_at, last_sent_at, attempts, rejected) VALUES(?, ?, ?, 1, ?) "
+            "ON CONFLICT(seq) DO UPDATE SET rejected = excluded.rejected", [(s, at, at, reason) for s in seqs])
+
+
+def _status(acked: int, attempts: int, rejected: str | None = None) -> MessageStatus:
+    if rejected:
+        return MessageStatus.FAILED
     if acked:
         return MessageStatus.ACKNOWLEDGED
     if attempts >= FAILED_AFTER_ATTEMPTS:
@@ -61,7 +73,7 @@ def _status(acked: int, attempts: int) -> MessageStatus:
 def messages(store: EdgeStore, since: datetime | None = None, status: MessageStatus | None = None,
              after_seq: int = 0, limit: int = 500) -> list[OutboxMessage]:
     """Outbox messages oldest first, optionally from a time on and of one status."""
-    sql = ("SELECT o.seq, o.kind, o.created_at, o.acked, COALESCE(s.attempts, 0), s.last_sent_at "
+    sql = ("SELECT o.seq, o.kind, o.created_at, o.acked, COALESCE(s.attempts, 0), s.last_sent_at, s.rejected "
            "FROM outbox o LEFT JOIN outbox_sent s ON s.seq = o.seq WHERE o.seq > ?")
     args: list[object] = [after_seq]
     if since is not None:
@@ -69,22 +81,22 @@ def messages(store: EdgeStore, since: datetime | None = None, status: MessageSta
         args.append(since.isoformat())
     sql += " ORDER BY o.seq"
     out = []
-    for seq, kind, created, acked, attempts, last in store.query(sql, tuple(args)):
-        st = _status(acked, attempts)
+    for seq, kind, created, acked, attempts, last, rejected in store.query(sql, tuple(args)):
+        st = _status(acked, attempts, rejected)
         if status is None or st is status:
             out.append(OutboxMessage(seq=seq, kind=kind, created_at=created, status=st, attempts=attempts,
-                                     last_sent_at=last))
+                                     last_sent_at=last, detail=rejected))
             if len(out) >= limit:
                 break
     return out
 
 
 def counts(store: EdgeStore) -> dict[str, int]:
-    rows = store.query("SELECT o.acked, COALESCE(s.attempts, 0), COUNT(*) FROM outbox o "
-                       "LEFT JOIN outbox_sent s ON s.seq = o.seq GROUP BY 1, 2")
+    rows = store.query("SELECT o.acked, COALESCE(s.attempts, 0), s.rejected IS NOT NULL, COUNT(*) FROM outbox o "
+                       "LEFT JOIN outbox_sent s ON s.seq = o.seq GROUP BY 1, 2, 3")
     result = {s.value: 0 for s in MessageStatus}
-    for acked, attempts, n in rows:
-        result[_status(acked, attempts).value] += n
+    for acked, attempts, rejected, n in rows:
+        result[_status(acked, attempts, "rejected" if rejected else None).value] += n
     return result
 
 

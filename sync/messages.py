@@ -64,11 +64,26 @@ class Envelope(Strict):
 
 
 class Ack(Strict):
-    """Central → edge: every seq ≤ high_water from this node is stored."""
+    """Central → edge: every seq ≤ high_water from this node is stored (or quarantined).
+
+    `rejected` lists seqs central could not accept as passes (malformed body, newer schema): it
+    kept their raw payload in quarantine so the stream is not blocked behind them; the edge marks
+    them failed for an operator to look at.
+    """
 
     v: Literal[1] = PROTOCOL_VERSION
     node: str
     high_water: int = Field(ge=0)
+    rejected: list[int] = Field(default_factory=list)
+
+
+class EnvelopeHeader(BaseModel):
+    """What central needs to quarantine an envelope whose body it cannot accept."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    node: str
+    seq: int = Field(ge=1)
 
 
 class SyncRequest(Strict):
