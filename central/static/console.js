@@ -14,7 +14,8 @@ K.addTerms({
   interventions: ["Interventions", "人工干预"], more: ["More", "更多"], registrations: ["Registrations", "备案"],
   lane_stats: ["Lane statistics", "通道统计"], manual_intervention_rate: ["Manual intervention", "人工干预率"],
   inspection_rate: ["Inspection", "查验率"], hit_rate: ["Hits", "命中率"], device_availability: ["Devices up", "设备可用率"],
-  recognition_rate: ["Recognition", "识别率"], passes_n: ["Passes", "通行量"],
+  recognition_rate: ["Recognition", "识别率"], passes_n: ["Passes", "通行量"], order: ["Release order", "核放单"],
+  pass: ["Pass", "通行"], alert: ["Alert", "预警"], ledger: ["Ledger", "账册"], transit: ["Transit", "转关"],
   sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
   held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
@@ -250,20 +251,45 @@ async function nodesView() {
 // ---- traceability: passes by plate, with the record's timeline -----------------------------------
 async function passesView() {
   const view = $("view");
+  // Central's timeline of a subject (plate, container, declaration, order) when it offers one.
+  const trace = K.findOp(C.spec, "get", /^\/api\/v1\/trace\/\{[^}]+\}\/\{[^}]+\}$/);
+  const kindParam = trace && (trace.op.parameters || []).find((p) => p.in === "path");
+  const kinds = (kindParam && K.resolve(C.spec, kindParam.schema).enum) || ["plate"];
+  const kind = K.el("select", { "data-testid": "search-kind" }, kinds.map((k) => K.el("option", { value: k, text: K.t(k) !== k ? K.both(k) : k })));
   const q = K.el("input", { type: "search", "data-testid": "search-plate", "data-tp": "plate", placeholder: K.t("plate") });
   const results = K.el("div");
+  const timeline = K.el("div");
   const load = async () => {
-    const plate = q.value.trim();
-    const page = await K.api(`/api/v1/passes?limit=100${plate ? "&plate=" + encodeURIComponent(plate) : ""}`);
+    const value = q.value.trim();
+    const byPlate = kind.value === "plate" ? value : "";
+    const page = await K.api(`/api/v1/passes?limit=100${byPlate ? "&plate=" + encodeURIComponent(byPlate) : ""}`);
     results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, outcome: K.both(p.outcome), _raw: p })), {
       columns: ["decided_at", "node", "lane", "plate", "outcome", "pass_id"], testid: "passes",
       onRow: (r) => passDetail(r._raw),
     }));
+    timeline.replaceChildren();
+    if (!trace || !value) return;
+    const url = K.fillPath(trace.path, { [kindParam.name]: kind.value, value });
+    const events = K.items(await K.api(url));
+    timeline.replaceChildren(K.el("h3", { text: K.both("timeline") }),
+      K.el("div", { class: "toolbar" }, ["csv", "xlsx"].map((f) => K.el("button", {
+        type: "button", text: f.toUpperCase(), onclick: () => download(`${url}?format=${f}`, `trace-${value}.${f}`) }))),
+      events.length ? K.el("ul", { class: "recent-list", "data-testid": "trace" }, events.map((e) => K.el("li", {},
+        K.el("span", { class: "when", text: K.fmtDateTime(e.at) }), K.el("span", { class: "tag", text: K.t(e.kind) }), " ", e.summary)))
+        : K.el("p", { class: "empty", text: K.t("none") }));
   };
   view.replaceChildren(K.el("h2", { text: K.both("passes") }),
-    K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } }, q,
-      K.el("button", { class: "primary", type: "submit", text: K.t("search") })), results);
+    K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } }, kind, q,
+      K.el("button", { class: "primary", type: "submit", text: K.t("search") })), timeline, results);
   await load();
+}
+
+/* Exports need the bearer token, so they are fetched and handed to the browser as a file. */
+async function download(url, name) {
+  const resp = await fetch(url, { headers: K.authHeaders() });
+  if (!resp.ok) { openDialog(K.t("error"), K.el("p", { class: "bad", text: `HTTP ${resp.status}` })); return; }
+  const a = K.el("a", { href: URL.createObjectURL(await resp.blob()), download: name });
+  document.body.append(a); a.click(); a.remove();
 }
 
 function passDetail(p) {

@@ -123,6 +123,7 @@ const K = (() => {
       this.status = status; this.body = body;
     }
   }
+  function authHeaders() { return token ? { Authorization: "Bearer " + token } : {}; }
   async function api(path, opts = {}) {
     const headers = { Accept: "application/json", ...(opts.headers || {}) };
     if (token) headers.Authorization = "Bearer " + token;
@@ -358,7 +359,7 @@ const K = (() => {
 
   return {
     addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
-    api, items, HttpError, setToken, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
+    api, items, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
     iso6346Digit, checkContainer, beep, keyboard, pinPad,
   };
 })();

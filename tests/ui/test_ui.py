@@ -95,6 +95,12 @@ async def _release_order(stack, plate: str, order_no: str) -> None:  # type: ign
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the order in the lane's cache")
 
 
+async def _run_projections(stack) -> None:  # type: ignore[no-untyped-def]
+    """What central's housekeeping does periodically: alerts and traceability from new passes."""
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
+        (await http.post("/api/v1/projections/run")).raise_for_status()
+
+
 def _truck(plate: str, seed: int) -> bytes:
     return encode_jpeg(render_plate_scene(plate, kind="green" if len(plate) == 8 else "blue", seed=seed))
 
@@ -206,9 +212,11 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
     await page.get_by_test_id("nav-nodes").click()
     await expect(page.get_by_test_id("nodes")).to_contain_text(stack.edge.id)
 
+    await _run_projections(stack)  # central's housekeeping round indexes the pass for traceability
     await page.get_by_test_id("nav-passes").click()
     await page.get_by_test_id("search-plate").fill("沪AD12345")
     await page.get_by_role("button", name="Search").click()
+    await expect(page.get_by_test_id("trace")).to_contain_text("沪AD12345")
     rows = page.get_by_test_id("passes").locator("tbody tr")
     await expect(rows).to_have_count(1)
     await rows.first.click()
@@ -242,7 +250,9 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     # Field staff have their phone open before the truck arrives.
     field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
     await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
-    await expect(field.get_by_test_id("alert")).to_have_count(0)
+    card = field.get_by_test_id("alert").filter(has_text="京AF12345")
+    await expect(field.locator("body[data-loaded]")).to_be_attached()
+    await expect(card).to_have_count(0)
 
     lane = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(lane.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
@@ -258,16 +268,14 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     assert await asyncio.wait_for(truck, 30) is TruckResult.TURNED_AWAY
 
     # Central derives alerts from the passes it received (its housekeeping round, run now).
-    headers = await _central_headers(stack)
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=headers) as http:
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
         async def alert_raised() -> bool:
-            (await http.post("/api/v1/projections/run")).raise_for_status()
+            await _run_projections(stack)
             page = (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()
             return page["total"] > 0
         await eventually(alert_raised, 20, what="the control-hit alert at central")
 
     # It appears on the phone without a reload; acknowledge, then dispose with a note.
-    card = field.get_by_test_id("alert").filter(has_text="京AF12345")
     await expect(card).to_have_count(1, timeout=10_000)
     await expect(card).to_contain_text("Control order hit")
     await field.screenshot(path=ARTIFACTS / "field-alert.png")
