@@ -20,7 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from kakou.central import changelog, ingest, network
 from kakou.central.service import Central
 from kakou.sync import topics
-from kakou.sync.messages import Ack, ChangeBatch, Envelope, EnvelopeHeader, NodeStatus, SyncRequest
+from kakou.sync.decode import Accepted, Quarantined, decode_pass
+from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import sign
 
@@ -124,15 +125,13 @@ class CentralBridge:
                 payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
                 try:
                     if topic.endswith("/" + topics.PASSES):
-                        try:
-                            env = Envelope.model_validate_json(payload)
-                        except ValidationError as exc:
-                            await self._quarantine(client, topic, node, payload, exc)
-                            continue
-                        if env.node != node:
-                            await self._reject("node mismatch", topic, f"envelope says {env.node!r}")
+                        verdict = decode_pass(node, payload)
+                        if isinstance(verdict, Accepted):
+                            envs.append(verdict.env)
+                        elif isinstance(verdict, Quarantined):
+                            await self._quarantine(client, verdict, payload)
                         else:
-                            envs.append(env)
+                            await self._reject(verdict.reason, topic, verdict.detail)
                     elif topic.endswith("/" + topics.SYNC_REQUEST):
                         req = SyncRequest.model_validate_json(payload)
                         if req.node != node:
@@ -160,22 +159,14 @@ class CentralBridge:
                     ack = Ack(node=node_id, high_water=hw, rejected=rejected)
                     await client.publish(topics.down(node_id, topics.ACK), ack.model_dump_json(), qos=1)
 
-    async def _quarantine(self, client: aiomqtt.Client, topic: str, node: str | None, payload: bytes,
-                          exc: ValidationError) -> None:
+    async def _quarantine(self, client: aiomqtt.Client, q: Quarantined, payload: bytes) -> None:
         """A pass message we cannot accept: keep it verbatim and let the node's stream move on."""
-        reason = f"invalid pass message: {str(exc).splitlines()[0]}"
-        try:
-            head = EnvelopeHeader.model_validate_json(payload)
-        except ValidationError:
-            return await self._reject("malformed", topic, reason)  # not even (node, seq): nothing to ack
-        if head.node != node:
-            return await self._reject("node mismatch", topic, f"envelope says {head.node!r}")
         self.rejected["quarantined"] += 1
-        log.warning("quarantined %s seq %s: %s", node, head.seq, reason)
-        high_water, rejected = await asyncio.to_thread(ingest.quarantine, self.central, node, head.seq, payload,
-                                                       reason)
-        ack = Ack(node=node, high_water=high_water, rejected=rejected)
-        await client.publish(topics.down(node, topics.ACK), ack.model_dump_json(), qos=1)
+        log.warning("quarantined %s seq %s: %s", q.node, q.seq, q.reason)
+        high_water, rejected = await asyncio.to_thread(ingest.quarantine, self.central, q.node, q.seq, payload,
+                                                       q.reason)
+        ack = Ack(node=q.node, high_water=high_water, rejected=rejected)
+        await client.publish(topics.down(q.node, topics.ACK), ack.model_dump_json(), qos=1)
 
     async def _answer(self, client: aiomqtt.Client, req: SyncRequest) -> None:
         batch = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.after_version,

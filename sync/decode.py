@@ -1,0 +1,61 @@
+"""Decoding what arrives on an uplink topic: untrusted bytes in, one of three verdicts out.
+
+Pure (no I/O), so it can be property-tested with arbitrary payloads; central's bridge acts on the
+verdict. It never raises on input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from kakou.sync.messages import Envelope, EnvelopeHeader
+
+
+@dataclass(frozen=True)
+class Accepted:
+    env: Envelope
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """The node and seq are readable but the rest is not a valid pass: keep it, move on."""
+
+    node: str
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """Not attributable to a (node, seq) of the topic's node: counted and logged, nothing acked."""
+
+    reason: str
+    detail: str
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+
+
+def decode_pass(topic_node: str | None, payload: bytes) -> Accepted | Quarantined | Refused:
+    if topic_node is None:
+        return Refused("malformed", "not a node's uplink topic")
+    try:
+        env = Envelope.model_validate_json(payload)
+    except (ValidationError, ValueError) as exc:
+        reason = f"invalid pass message: {_first_line(exc)}"
+        try:
+            head = EnvelopeHeader.model_validate_json(payload)
+        except (ValidationError, ValueError):
+            return Refused("malformed", reason)
+        if head.node != topic_node:
+            return Refused("node mismatch", f"envelope says {head.node!r}")
+        return Quarantined(head.node, head.seq, reason)
+    if env.node != topic_node:
+        return Refused("node mismatch", f"envelope says {env.node!r}")
+    if env.body.node != topic_node:
+        # The node's own seq, but a record filed under another node: keep it aside, never store it as theirs.
+        return Quarantined(env.node, env.seq, f"record names node {env.body.node!r}")
+    return Accepted(env)
