@@ -170,3 +170,31 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
     finally:
         await edge.stop()
         await central.stop()
+
+
+async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing(tmp_path: Path,
+                                                                               key: Ed25519PrivateKey) -> None:
+    from kakou.netutil import free_port
+
+    broker = MosquittoBroker(free_port(), tmp_path / "broker")
+    await broker.start()
+    cfg = BrokerConfig(port=broker.port, mqtt5=True)
+    db = tmp_path / "central.db"
+    workers = [await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest")
+               for i in range(2)]
+    edges = [EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key],
+                           ack_timeout=1.0).start() for i in range(3)]
+    try:
+        for batch in range(6):
+            if batch == 3:
+                await workers[1].stop()  # whatever it had received but not committed is resent by the edges
+            for e in edges:
+                e.record(batch * 30 + 1, 30)
+            await asyncio.sleep(0.02)
+        await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
+    finally:
+        for e in edges:
+            await e.stop()
+        for w in workers:
+            await w.stop()
+        await broker.stop()
