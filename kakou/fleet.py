@@ -22,11 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
 from kakou.sync.messages import Outcome, PassRecord
 from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.signing import key_id, load_public_b64
 
 
 @dataclass
@@ -42,6 +44,7 @@ class FleetConfig:
     work_dir: Path | None = None  # default: a temporary directory, removed at the end
     drain_timeout: float = 120.0  # after traffic stops: how long to wait for every ack
     node_prefix: str = "fleet"
+    central_keys: list[str] = field(default_factory=list)  # central's public keys (base64), as edges trust them
 
 
 @dataclass
@@ -63,6 +66,7 @@ class FleetReport:
     rate_per_lane: float
     traffic_s: float
     drain_s: float  # from the end of traffic to the last ack (or the drain timeout)
+    late_s: float  # how far the lanes' last writes fell behind their schedule (the fleet host's own load)
     sent: int
     acknowledged: int
     stored: int
@@ -82,10 +86,11 @@ class FleetReport:
         lines = [
             f"fleet: {self.edges} edges × {self.lanes // max(self.edges, 1)} lanes at {self.rate_per_lane:g} "
             f"passes/s/lane for {self.traffic_s:.1f}s",
-            f"  sent by the edges      {self.sent}  ({self.sent / max(self.traffic_s, 1e-9):.1f}/s)",
+            f"  sent by the edges      {self.sent}  (offered {self.rate_per_lane * self.lanes:g} passes/s)",
             f"  stored at central      {self.stored}",
             f"  acknowledged to edges  {self.acknowledged}  (drained {self.drain_s:.1f}s after traffic stopped)",
             f"  link resends           {self.resends}",
+            f"  lanes behind schedule  {self.late_s:.1f}s at the end (the fleet host's load, not central's)",
             f"  lost                   {self.lost}",
             "  every pass accounted for" if self.ok else f"  {len(bad)} node(s) NOT fully accounted for:",
         ]
@@ -105,12 +110,13 @@ def fleet_pass(node: str, lane: str, n: int) -> PassRecord:
 
 
 class SimEdge:
-    def __init__(self, node: str, lanes: int, data_dir: Path, broker: BrokerConfig) -> None:
+    def __init__(self, node: str, lanes: int, data_dir: Path, broker: BrokerConfig,
+                 trusted: dict[str, Ed25519PublicKey]) -> None:
         self.node = node
         self.lanes = [f"L{i + 1}" for i in range(lanes)]
         self.store = EdgeStore(data_dir / "edge.db")
-        # No trusted keys: the fleet exercises the uplink; change batches are recorded as rejected.
-        self.link = EdgeLink(node, self.store, broker, trusted={})
+        # Without central's key the downlink's batches are rejected (and logged): the uplink still works.
+        self.link = EdgeLink(node, self.store, broker, trusted=trusted)
         self.sent = 0
 
     async def lane(self, lane: str, rate: float, until: float) -> None:
@@ -144,8 +150,10 @@ async def _login(http: httpx.AsyncClient, username: str, password: str) -> None:
 async def run_fleet(cfg: FleetConfig) -> FleetReport:
     tmp = None if cfg.work_dir else tempfile.mkdtemp(prefix="kakou-fleet-")
     work = cfg.work_dir or Path(tmp or ".")
-    edges = [SimEdge(f"{cfg.node_prefix}-{i + 1:04d}", cfg.lanes_per_edge, work / f"edge-{i + 1:04d}", cfg.broker)
-             for i in range(cfg.edges)]
+    keys = [load_public_b64(k) for k in cfg.central_keys]
+    trusted = {key_id(k): k for k in keys}
+    edges = [SimEdge(f"{cfg.node_prefix}-{i + 1:04d}", cfg.lanes_per_edge, work / f"edge-{i + 1:04d}", cfg.broker,
+                     trusted) for i in range(cfg.edges)]
     links = [asyncio.create_task(e.link.run(), name=f"link-{e.node}") for e in edges]
     try:
         async with httpx.AsyncClient(base_url=cfg.central_url, timeout=30) as http:
@@ -154,6 +162,7 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
             until = t0 + cfg.seconds
             await asyncio.gather(*(e.lane(lane, cfg.rate, until) for e in edges for lane in e.lanes))
             t1 = time.monotonic()
+            late = max(0.0, t1 - until)
             deadline = t1 + cfg.drain_timeout
             pending = list(edges)
             while pending and time.monotonic() < deadline:
@@ -174,7 +183,7 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
     if tmp:
         shutil.rmtree(tmp, ignore_errors=True)
     return FleetReport(edges=cfg.edges, lanes=cfg.edges * cfg.lanes_per_edge, rate_per_lane=cfg.rate,
-                       traffic_s=t1 - t0, drain_s=drain, sent=sum(n.sent for n in nodes),
+                       traffic_s=cfg.seconds, drain_s=drain, late_s=late, sent=sum(n.sent for n in nodes),
                        acknowledged=sum(n.acknowledged for n in nodes), stored=sum(n.stored for n in nodes),
                        resends=resends, nodes=nodes)
 
@@ -186,11 +195,17 @@ def cmd_sim_fleet(args: argparse.Namespace) -> int:
     if not password:
         print("error: central's API needs a login: --username and --password (or $KAKOU_PASSWORD)", file=sys.stderr)
         return 2
+    try:
+        keys = [Path(k).read_text() for k in args.central_key]
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     cfg = FleetConfig(edges=args.edges, lanes_per_edge=args.lanes_per_edge, rate=args.rate, seconds=args.seconds,
                       broker=BrokerConfig(host=args.mqtt_host, port=args.mqtt_port),
                       central_url=args.central, username=args.username, password=password,
                       work_dir=Path(args.work_dir) if args.work_dir else None, drain_timeout=args.drain_timeout,
-                      node_prefix=args.node_prefix)
+                      node_prefix=args.node_prefix,
+                      central_keys=keys)
     result: dict[str, FleetReport] = {}
 
     async def go() -> None:
@@ -231,6 +246,8 @@ def register_sim_fleet(sim: argparse._SubParsersAction) -> None:  # type: ignore
     f.add_argument("--central", default="http://127.0.0.1:8080", help="central's base URL")
     f.add_argument("--username", default="admin", help="a central user that may read passes")
     f.add_argument("--password", default=None, help="default: $KAKOU_PASSWORD")
+    f.add_argument("--central-key", action="append", default=[],
+                   help="central's public key file (DATA_DIR/keys/central-signing.pub), so edges accept its batches")
     f.add_argument("--node-prefix", default="fleet", help="node ids are PREFIX-0001 …")
     f.add_argument("--work-dir", default=None, help="keep the edges' stores here (default: a temp dir, removed)")
     f.add_argument("--json", action="store_true")

@@ -32,7 +32,8 @@ async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp
         report = await run_fleet(FleetConfig(edges=5, lanes_per_edge=2, rate=5.0, seconds=3.0,
                                              broker=BrokerConfig(port=mosquitto.port), central_url=central.url,
                                              username="ops", password=PASSWORD, work_dir=tmp_path / "edges",
-                                             drain_timeout=60))
+                                             drain_timeout=60,
+                                             central_keys=[central.cfg.public_key_path.read_text()]))
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -40,6 +41,7 @@ async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp
     assert report.lost == 0
     assert len(report.nodes) == 5 and all(n.sent >= 20 for n in report.nodes)  # ~15 per lane, 2 lanes
     assert report.sent == report.stored == report.acknowledged
+    assert report.resends == 0
     assert "every pass accounted for" in report.text()
 
 
