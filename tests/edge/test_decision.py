@@ -115,7 +115,9 @@ def test_registration_and_driver_policy() -> None:
 
 def test_face_mismatch_goes_to_officer() -> None:
     assert decide(obs(face_score=0.9), know(), P).outcome is Outcome.RELEASE
-    assert "face match 0.20 < 0.60" in decide(obs(face_score=0.2), know(), P).reasons[0]
+    assert "face match 0.20 < 0.70" in decide(obs(face_score=0.2), know(), P).reasons[0]
+    strict = Parameters(require_face_match=True)
+    assert "face not verified" in decide(obs(), know(), strict).reasons[0]
 
 
 def test_random_inspection_rate_is_respected_and_replayable() -> None:
