@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,6 +30,14 @@ class CentralConfig(BaseModel):
     http_port: int = Field(8080, ge=0, le=65535)
     broker: BrokerConfig = BrokerConfig()
     share_group: str | None = None  # set to use MQTT 5 shared subscriptions across workers
+    # Each worker needs its own MQTT client id (a broker drops a client when another takes its id):
+    # default "kakou-central", or kakou-central-HOST-PORT when sharing ingest.
+    client_id: str | None = None
+
+    def mqtt_client_id(self) -> str:
+        if self.client_id:
+            return self.client_id
+        return f"kakou-central-{socket.gethostname()}-{self.http_port}" if self.share_group else "kakou-central"
 
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'central.db').resolve()}"
@@ -53,7 +62,8 @@ class CentralServer:
         self.central = Central(make_sessionmaker(engine))
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
-        self.bridge = CentralBridge(self.central, cfg.broker, key, share_group=cfg.share_group)
+        self.bridge = CentralBridge(self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(),
+                                    share_group=cfg.share_group)
         self.app = create_app(self.central)
         self.app.state.bridge = self.bridge
         self._sock = bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")

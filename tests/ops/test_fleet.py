@@ -13,7 +13,9 @@ from kakou.broker import MosquittoBroker
 from kakou.central import auth, ingest
 from kakou.central.server import CentralConfig, CentralServer
 from kakou.fleet import FleetConfig, register_sim_fleet, run_fleet
+from kakou.netutil import free_port
 from kakou.sync.mqtt import BrokerConfig
+from kakou.waiting import eventually
 
 PASSWORD = "fleet-test-password"
 
@@ -68,3 +70,27 @@ def test_cli_rejects_nonsense_arguments(capsys: pytest.CaptureFixture[str]) -> N
     assert "must be positive" in capsys.readouterr().err
     args = p.parse_args(["fleet", "--edges", "3", "--lanes-per-edge", "2", "--rate", "0.5"])
     assert (args.edges, args.lanes_per_edge, args.rate) == (3, 2, 0.5)
+
+
+async def test_two_central_workers_share_ingest_and_lose_nothing(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    # The scale-out of deploy/emqx: `kakou central serve --share-group ingest` twice on one database.
+    # Each worker must get its own MQTT client id, or the broker would keep dropping one for the other.
+    broker = BrokerConfig(port=mosquitto.port, mqtt5=True)
+    workers = [CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=free_port(), broker=broker,
+                                           share_group="ingest")) for _ in range(2)]
+    assert workers[0].bridge.client_id != workers[1].bridge.client_id
+    auth.add_user(workers[0].central, "test", "ops", auth.Role.ADMIN, PASSWORD)
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        await eventually(lambda: all(w.bridge.connected.is_set() for w in workers), 20, what="both workers subscribed")
+        report = await run_fleet(FleetConfig(edges=4, lanes_per_edge=2, rate=5.0, seconds=2.0,
+                                             broker=BrokerConfig(port=mosquitto.port), central_url=workers[1].url,
+                                             username="ops", password=PASSWORD, work_dir=tmp_path / "edges",
+                                             central_keys=[workers[0].cfg.public_key_path.read_text()]))
+        assert all(w.bridge.connected.is_set() for w in workers)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert report.ok, report.text()
+    assert all(w.bridge.processed > 0 for w in workers), "ingest was not shared"
