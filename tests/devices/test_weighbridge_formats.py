@@ -154,6 +154,11 @@ def test_corrupted_streams_never_yield_a_weight_that_was_not_sent(protocol: str,
     for f in frames:
         raw = bytearray(encode(protocol, f))
         kind = data.draw(st.sampled_from(kinds))
+        if protocol == "xk3190" and mutated and mutated[-1]:
+            # The "=" format has no checksum: a byte dropped from one frame and one inserted in the next
+            # can make a well-formed wrong frame. No parser can catch that; the stability detector
+            # (N equal readings) does, since such a frame does not repeat. See docs/devices.md.
+            kind = "keep"
         i = data.draw(st.integers(0, len(raw) - 1))
         if kind == "drop":
             del raw[i]

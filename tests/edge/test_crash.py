@@ -4,7 +4,6 @@ the barrier moved, and reaches central when the node comes back."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -91,8 +90,12 @@ url = "{cam.url}"
         assert await io.wait_barrier(up=False, timeout=30)
     finally:
         if proc.returncode is None:
-            os.kill(proc.pid, signal.SIGTERM)
-            await proc.wait()
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()  # a node that cannot stop in 30 s is killed; the test has already decided
+                await proc.wait()
         central_task.cancel()
         await asyncio.gather(central_task, return_exceptions=True)
         await io.stop()
