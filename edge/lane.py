@@ -171,6 +171,14 @@ class Lane:
                     self._enter(LaneState.FAULT, str(exc))
                     await asyncio.sleep(1.0)
                     self._enter(LaneState.IDLE, "retrying I/O")
+                except Exception as exc:
+                    # A bug must not take the lane down with it: record it, alarm, and start over with
+                    # the barrier as it is (it only ever opened for a recorded release).
+                    self.log.exception("lane error; pass abandoned")
+                    self._enter(LaneState.FAULT, f"internal error: {exc!r}")
+                    self.on_event({"type": "alarm", "lane": self.cfg.id, "text": f"lane error: {exc!r}"})
+                    self.current = None
+                    await asyncio.sleep(1.0)
         finally:
             for t in readers:
                 t.cancel()
@@ -278,7 +286,7 @@ class Lane:
             sample = await wb.wait_for(lambda s: s.stable and s.weight_kg is not None,
                                        timeout=self.cfg.weigh_timeout_s)
         except TimeoutError:
-            faults.append(f"weight not stable within {self.cfg.weigh_timeout_s:g}s ({wb.status.reason})")
+            faults.append(f"weight not stable within {self.cfg.weigh_timeout_s:g}s ({wb.status.status.reason})")
             return None
         return float(sample.weight_kg)
 

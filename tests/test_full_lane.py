@@ -82,3 +82,23 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
 
 async def _gt(value, floor: int) -> bool:  # type: ignore[no-untyped-def]
     return await value > floor
+
+
+async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    lane.cfg.weigh_timeout_s = 3.0  # the site's setting; short so the test is quick
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        now = datetime.now(UTC)
+        r = await http.post("/api/v1/release-orders", json={
+            "order_no": "HF9", "plate": PLATE, "containers": [BOX_OK], "direction": "in",
+            "valid_from": (now - timedelta(hours=1)).isoformat(),
+            "valid_until": (now + timedelta(hours=2)).isoformat()})
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        stack.sims.weighbridge.disconnect()  # the indicator's cable is pulled as the truck rolls on
+        result = await drive_truck(stack.sims, truck=truck(BOX_OK, 30_000, seed=3), wait_for_barrier=8)
+        assert result is TruckResult.TURNED_AWAY and stack.sims.io.events == [], (lane.state, lane.state_reason)
+        await eventually(lambda: _pass_count(http), 20, what=f"the pass at central ({lane.state.value})")
+        rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
+        assert rec["outcome"] == "officer"
+        assert any(r.startswith("device fault: weight not stable within 3s") for r in rec["reasons"]), rec["reasons"]
