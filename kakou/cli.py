@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import kakou
-from kakou import logs
+from kakou import cli_node, cli_ops, cli_probe, cli_recognize, logs
+from kakou.cli_central import register_central
+from kakou.fleet import register_sim_fleet
 from kakou.netutil import PortInUse
 from kakou.sim.lane_cli import add_sim_lane_arguments
 
@@ -181,11 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--only", nargs="*", default=None, metavar="NAME", help="run only these benchmarks")
     b.set_defaults(func=cmd_bench)
 
-    for name in ("cli_probe", "cli_recognize"):
-        try:
-            module = __import__(f"kakou.{name}", fromlist=["register"])
-        except ImportError:
-            continue
+    register_central(c)
+    register_sim_fleet(s)
+    for module in (cli_node, cli_ops, cli_probe, cli_recognize):
         module.register(sub)
     return p
 

@@ -22,8 +22,9 @@ def test_version_and_help_for_every_command(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert exc.value.code == 0
     assert "kakou 0." in capsys.readouterr().out
-    for argv in (["demo"], ["central", "serve"], ["edge", "run"], ["sim", "lane"], ["recognize", "plate"],
-                 ["probe", "weighbridge"]):
+    for argv in (["demo"], ["central", "serve"], ["edge", "run"], ["edge", "replay"], ["edge", "hash-pin"],
+                 ["sim", "lane"], ["sim", "fleet"], ["recognize", "plate"], ["probe", "weighbridge"], ["probe", "io"],
+                 ["bench"], ["node", "enrol"], ["backup", "edge"], ["restore", "edge"], ["central", "audit"]):
         with pytest.raises(SystemExit) as exc:
             build_parser().parse_args([*argv, "--help"])
         assert exc.value.code == 0
