@@ -31,7 +31,9 @@ async def test_far_behind_edge_gets_a_snapshot_and_old_batches_never_roll_it_bac
     edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()  # joins 20 versions behind
     try:
         await eventually(lambda: edge.store.knowledge_version == 20, 15, what="the edge caught up")
-        sent = network.list_messages(central.central, node="n1", direction="down")
+        # central logs the send once the broker took it: possibly just after the edge applied it
+        sent = await eventually(lambda: network.list_messages(central.central, node="n1", direction="down"), 10,
+                                what="the snapshot in central's network log")
         assert [m.kind for m in sent] == ["snapshot"] and sent[0].version == 20
         assert len(edge.store.knowledge_rows()) == 20
         await eventually(lambda: network.list_messages(central.central, node="n1", direction="down")[0].status
