@@ -134,8 +134,9 @@ class SimEdge:
         return self.store.outbox_counts()["queued"] == 0
 
 
-async def _stored(http: httpx.AsyncClient, node: str) -> int:
-    r = await http.get("/api/v1/passes", params={"node": node, "limit": 1})
+async def _stored(http: httpx.AsyncClient, node: str, limit: asyncio.Semaphore) -> int:
+    async with limit:  # a few at a time: a thousand concurrent counts would only queue at central
+        r = await http.get("/api/v1/passes", params={"node": node, "limit": 1})
     r.raise_for_status()
     return int(r.json()["total"])
 
@@ -156,7 +157,7 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
                      trusted) for i in range(cfg.edges)]
     links = [asyncio.create_task(e.link.run(), name=f"link-{e.node}") for e in edges]
     try:
-        async with httpx.AsyncClient(base_url=cfg.central_url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=cfg.central_url, timeout=60) as http:
             await _login(http, cfg.username, cfg.password)  # fail early, before any traffic
             t0 = time.monotonic()
             until = t0 + cfg.seconds
@@ -170,7 +171,8 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
                 if pending:
                     await asyncio.sleep(0.1)  # polling the outboxes of many nodes; each ack is async
             drain = time.monotonic() - t1
-            stored = await asyncio.gather(*(_stored(http, e.node) for e in edges))
+            limit = asyncio.Semaphore(8)
+            stored = await asyncio.gather(*(_stored(http, e.node, limit) for e in edges))
     finally:
         for t in links:
             t.cancel()
