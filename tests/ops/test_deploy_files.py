@@ -66,8 +66,10 @@ def test_units_run_as_kakou_hardened_and_call_real_commands(unit: Path) -> None:
     # A watchdog only works if the service pings it; kakou does not call sd_notify yet.
     pings = any("WATCHDOG=1" in p.read_text() for p in ROOT.glob("**/*.py") if ".venv" not in p.parts)
     assert "WatchdogSec" not in svc or pings
-    args = _parser().parse_args(_kakou_args(svc["ExecStart"]))
-    assert callable(args.func)
+    for key in ("ExecStartPre", "ExecStart"):
+        if key in svc:
+            args = _parser().parse_args(_kakou_args(svc[key]))
+            assert callable(args.func)
 
 
 def test_edge_unit_can_write_its_data_dir_and_serial_lines() -> None:
