@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 
+from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import LaneState, OfficerCommand
 from kakou.edge.replay import replay
+from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
 from kakou.models.iso6346 import is_valid as container_valid
 from kakou.models.plate_grammar import normalise_plate
@@ -131,12 +134,25 @@ def create_app(node: EdgeNode) -> FastAPI:
     @app.post("/api/v1/backfill/{pass_id}")
     def complete_backfill(pass_id: str, body: BackfillIn, who: Officer) -> dict[str, str]:
         checked = validate_action(ActionIn(action="manual_entry", plate=body.plate, containers=body.containers))
-        from datetime import UTC, datetime
-
         if not node.records.complete_backfill(pass_id, who, checked.plate or "", checked.containers,
                                               datetime.now(UTC)):
             raise HTTPException(404, f"no open backfill for {pass_id}")
         return {"pass_id": pass_id, "plate": checked.plate or ""}
+
+    @app.get("/api/v1/network/messages")
+    def network_messages(since: datetime | None = None, status: MessageStatus | None = None,
+                         after_seq: int = 0, limit: int = 200) -> dict[str, Any]:
+        """Per-message uplink status (queued / sent / acknowledged / failed), oldest first."""
+        msgs = sync_outbox.messages(node.store, since=since, status=status, after_seq=max(after_seq, 0),
+                                    limit=min(max(limit, 1), 1000))
+        return {"counts": sync_outbox.counts(node.store), "messages": [m.model_dump(mode="json") for m in msgs]}
+
+    @app.post("/api/v1/network/resend", status_code=202)
+    def network_resend(from_seq: int, who: Officer) -> dict[str, Any]:
+        """Manual resend: every message from `from_seq` on goes to central again (idempotent there)."""
+        if from_seq < 1:
+            raise HTTPException(422, "from_seq starts at 1")
+        return {"requeued": node.link.resend_from(from_seq), "by": who}
 
     @app.get("/api/v1/balance")
     def balance() -> list[dict[str, Any]]:

@@ -120,6 +120,17 @@ async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_pat
         img = await edge.get(f"/api/v1/images/{rec.images[0]}")
         assert img.status_code == 200 and img.content[:2] == b"\xff\xd8"
 
+        async def acked() -> bool:
+            msgs = (await edge.get("/api/v1/network/messages")).json()["messages"]
+            return [m["status"] for m in msgs] == ["acknowledged"]
+
+        await eventually(acked, 15, what="the pass acknowledged by central")
+        assert (await edge.post("/api/v1/network/resend", params={"from_seq": 1})).status_code == 401
+        resent = await edge.post("/api/v1/network/resend", params={"from_seq": 1}, headers=await _login(edge))
+        assert resent.status_code == 202 and resent.json()["requeued"] == 1
+        await eventually(acked, 15, what="the resent pass acknowledged again")
+        assert (await central.get("/api/v1/passes")).json()["total"] == 1  # a resend never duplicates
+
     cfg = tmp_path / "edge.toml"
     cfg.write_text(f'[node]\nid = "{stack.edge.id}"\ndata_dir = "{stack.edge.cfg.node.data_dir}"\n'
                    '[[lanes]]\nid = "L1"\ndirection = "in"\n[lanes.io]\nurl = "tcp://127.0.0.1:1"\n')
