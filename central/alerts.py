@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Literal
 
-from sqlalchemy import func, select
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, func, or_, select
 
 from kakou.central import audit
 from kakou.central.auth import Role
 from kakou.central.service import Central, Conflict, NotFound
-from kakou.central.tables import AlertRow
+from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 
 AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
                     "lane_offline", "batch_exceeded", "ledger_negative"]
 
-# Routing rules: which role's queue an alert of each kind lands in, and how urgent it is.
+# Default routing: which role's queue an alert of each kind lands in, and how urgent it is.
+# Routing rules stored as data (AlertRouteRow, /api/v1/alert-routes) take precedence.
 ROUTES: dict[str, tuple[Role, str]] = {
     "control_hit": (Role.FIELD_STAFF, "high"),
     "weight_anomaly": (Role.FIELD_STAFF, "medium"),
@@ -34,13 +36,64 @@ def raise_alert(w: audit.Work, kind: str, subject: str, message: str, dedupe_key
     """Raise inside the caller's unit of work; a cause already alerted (same dedupe key) is not repeated."""
     if w.session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key)) is not None:
         return None
-    role, severity = ROUTES[kind]
-    row = AlertRow(kind=kind, severity=severity, subject=subject[:64], message=message, route_role=role.value,
-                   dedupe_key=dedupe_key[:160], source=source, status="open", notes=[])
+    default_role, severity = ROUTES[kind]
+    role, assignee = default_role.value, None
+    rule = _matching_rule(w, kind, subject)
+    if rule is not None:
+        role, assignee, severity = rule.role, rule.assignee, rule.severity or severity
+    row = AlertRow(kind=kind, severity=severity, subject=subject[:64], message=message, route_role=role,
+                   assignee=assignee, dedupe_key=dedupe_key[:160], source=source, status="open", notes=[])
     w.session.add(row)
     w.session.flush()
     w.audit("alert.raise", f"alert:{row.id}", {"kind": kind, "subject": subject, "message": message})
     return row
+
+
+def _matching_rule(w: audit.Work, kind: str, subject: str) -> AlertRouteRow | None:
+    rules = w.session.scalars(select(AlertRouteRow).where(AlertRouteRow.active.is_(True),
+                                                          AlertRouteRow.kind.in_((kind, "*")))
+                              .order_by(AlertRouteRow.priority, AlertRouteRow.id))
+    return next((r for r in rules if not r.subject_prefix or subject.startswith(r.subject_prefix)), None)
+
+
+class AlertRouteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["*", "control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
+                  "lane_offline", "batch_exceeded", "ledger_negative"]
+    subject_prefix: str | None = Field(None, max_length=64)  # e.g. "n2/" for one edge node's lanes
+    role: Role
+    assignee: str | None = Field(None, max_length=64)  # a user of that role, if one person takes them
+    severity: Literal["low", "medium", "high"] | None = None
+    priority: int = Field(100, ge=0, le=10_000)
+
+
+def add_route(c: Central, actor: str, r: AlertRouteIn) -> AlertRouteRow:
+    with audit.write(c, actor) as w:
+        if r.assignee is not None:
+            user = w.session.get(UserRow, r.assignee)
+            if user is None or user.role != r.role.value:
+                raise ValueError(f"{r.assignee} is not a user with role {r.role.value}")
+        row = AlertRouteRow(**{**r.model_dump(), "role": r.role.value}, active=True, created_by=actor)
+        w.session.add(row)
+        w.session.flush()
+        w.audit("alert_route.add", f"alert_route:{row.id}", r.model_dump(mode="json"))
+    return row
+
+
+def retire_route(c: Central, actor: str, route_id: int) -> None:
+    with audit.write(c, actor) as w:
+        row = w.session.get(AlertRouteRow, route_id)
+        if row is None or not row.active:
+            raise NotFound(f"no active alert route {route_id}")
+        row.active = False
+        w.audit("alert_route.retire", f"alert_route:{route_id}")
+
+
+def list_routes(c: Central) -> list[AlertRouteRow]:
+    with c.sessions() as s:
+        return list(s.scalars(select(AlertRouteRow).where(AlertRouteRow.active.is_(True))
+                              .order_by(AlertRouteRow.priority, AlertRouteRow.id)))
 
 
 def _get(w: audit.Work, alert_id: int) -> AlertRow:
@@ -101,9 +154,16 @@ def get(c: Central, alert_id: int) -> AlertRow:
 
 
 def list_alerts(c: Central, limit: int, offset: int, status: str | None = None, kind: str | None = None,
-                role: str | None = None, subject: str | None = None) -> tuple[int, list[AlertRow]]:
+                role: str | None = None, subject: str | None = None,
+                for_user: tuple[str, str] | None = None) -> tuple[int, list[AlertRow]]:
+    """`for_user` (username, role): what is routed to that person — assigned to them, or to their
+    role without a named assignee."""
     with c.sessions() as s:
         q = select(AlertRow)
+        if for_user:
+            name, user_role = for_user
+            q = q.where(or_(AlertRow.assignee == name,
+                            and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None))))
         if status:
             q = q.where(AlertRow.status == status)
         if kind:

@@ -233,6 +233,7 @@ class AlertOut(BaseModel):
     subject: str
     message: str
     route_role: str
+    assignee: str | None
     status: str
     source: str | None
     created_at: datetime
@@ -273,3 +274,16 @@ class TransitOut(BaseModel):
 class StocktakeIn(BaseModel):
     stocktake: dict[str, float] = Field(default_factory=dict)
     abnormal_pct: float = Field(5.0, ge=0)
+
+
+class AlertRouteOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    subject_prefix: str | None
+    role: str
+    assignee: str | None
+    severity: str | None
+    priority: int
+    created_by: str

@@ -276,6 +276,7 @@ class AlertRow(Base):
     subject: Mapped[str] = mapped_column(String(64), index=True)  # plate, container, lane, transit…
     message: Mapped[str] = mapped_column(Text)
     route_role: Mapped[str] = mapped_column(String(24))
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)  # a named person, when a rule says so
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open, acknowledged, disposed
     dedupe_key: Mapped[str] = mapped_column(String(160))
     source: Mapped[str | None] = mapped_column(String(64), index=True)  # pass id, transit no…
@@ -286,6 +287,24 @@ class AlertRow(Base):
     disposed_at: Mapped[datetime | None]
     disposal: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class AlertRouteRow(Base):
+    """A routing rule: alerts of `kind` (or "*") whose subject starts with `subject_prefix` go to
+    `role` (and `assignee`); the lowest priority number among matching active rules wins."""
+
+    __tablename__ = "alert_routes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    subject_prefix: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(24))
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    severity: Mapped[str | None] = mapped_column(String(8))
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class PassSubjectRow(Base):

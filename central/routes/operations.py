@@ -9,11 +9,12 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from kakou.central import alerts, ledgers, projections, stats, trace, transit
+from kakou.central.alerts import AlertRouteIn
 from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
-from kakou.central.schemas import AlertOut, DisposalIn, NoteIn, Page, StocktakeIn, TransitOut
+from kakou.central.schemas import AlertOut, AlertRouteOut, DisposalIn, NoteIn, Page, StocktakeIn, TransitOut
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
 from kakou.central.transit import TransitIn
@@ -25,9 +26,28 @@ router = APIRouter(prefix="/api/v1")
 def list_alerts(central: CentralDep, me: AnyUser, limit: Limit = 50, offset: Offset = 0,
                 status: str | None = None, kind: str | None = None, role: str | None = None,
                 subject: str | None = None, mine: bool = False) -> Page[AlertOut]:
-    """`mine=true`: the alerts routed to the caller's role."""
-    total, rows = alerts.list_alerts(central, limit, offset, status, kind, me.role.value if mine else role, subject)
+    """`mine=true`: the alerts routed to the caller (assigned to them, or to their role)."""
+    total, rows = alerts.list_alerts(central, limit, offset, status, kind, role, subject,
+                                     for_user=(me.username, me.role.value) if mine else None)
     return Page(total=total, limit=limit, offset=offset, items=[AlertOut.model_validate(r) for r in rows])
+
+
+@router.get("/alert-routes", tags=["alerts"])
+def list_routes(central: CentralDep, _me: AnyUser) -> list[AlertRouteOut]:
+    return [AlertRouteOut.model_validate(r) for r in alerts.list_routes(central)]
+
+
+@router.post("/alert-routes", status_code=201, tags=["alerts"])
+def add_route(body: AlertRouteIn, central: CentralDep, me: Officer) -> AlertRouteOut:
+    """A routing rule; alerts raised from now on follow the first matching rule by priority."""
+    with domain_errors():
+        return AlertRouteOut.model_validate(alerts.add_route(central, me.username, body))
+
+
+@router.delete("/alert-routes/{route_id}", status_code=204, tags=["alerts"])
+def retire_route(route_id: RowId, central: CentralDep, me: Officer) -> None:
+    with domain_errors():
+        alerts.retire_route(central, me.username, route_id)
 
 
 @router.get("/alerts/{alert_id}", tags=["alerts"])

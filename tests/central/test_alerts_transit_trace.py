@@ -151,3 +151,34 @@ def test_timeline_exports_to_excel(api: Api, central: Central) -> None:
     assert r.status_code == 200
     rows = list(load_workbook(io.BytesIO(r.content)).worksheets[0].iter_rows(values_only=True))
     assert rows[0] == ("at", "kind", "ref", "summary") and rows[1][1:3] == ("pass", "n1-L1-1")
+
+
+def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Central) -> None:
+    from kakou.central import auth
+
+    auth.add_user(central, "test-setup", "gina", auth.Role.FIELD_STAFF, "gina's password")
+    alice = api("alice")
+    bad = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "role": "field_staff",
+                                                   "assignee": "rita"})
+    assert bad.status_code == 422 and "not a user with role field_staff" in bad.json()["title"]
+    r = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "subject_prefix": "粤B9",
+                                                 "role": "field_staff", "assignee": "gina", "severity": "high",
+                                                 "priority": 10})
+    assert r.status_code == 201, r.text
+    alice.post("/api/v1/alert-routes", json={"kind": "*", "role": "central_officer", "priority": 50})
+    ingest(central, 1, "粤B90001", outcome="officer", checks=[HEAVY])  # gina's rule
+    ingest(central, 2, "粤B12345", outcome="officer", checks=[HEAVY])  # the catch-all rule
+    projections.run_all(central)
+
+    gina = api.anonymous()
+    token = gina.post("/api/v1/auth/login", json={"username": "gina", "password": "gina's password"}).json()
+    gina.headers["Authorization"] = f"Bearer {token['access_token']}"
+    mine = gina.get("/api/v1/alerts", params={"mine": True}).json()["items"]
+    assert [(a["subject"], a["assignee"], a["severity"]) for a in mine] == [("粤B90001", "gina", "high")]
+    assert api("fred").get("/api/v1/alerts", params={"mine": True}).json()["items"] == []
+    officer = api("bob").get("/api/v1/alerts", params={"mine": True}).json()["items"]
+    assert [a["subject"] for a in officer] == ["粤B12345"]
+
+    routes = alice.get("/api/v1/alert-routes").json()
+    assert alice.delete(f"/api/v1/alert-routes/{routes[0]['id']}").status_code == 204
+    assert len(alice.get("/api/v1/alert-routes").json()) == 1
