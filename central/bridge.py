@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -52,6 +53,7 @@ class CentralBridge:
         self.max_batch = max_batch
         self.rejected: Counter[str] = Counter()  # reason → count, for /api/v1/nodes and alarms
         self.connected = asyncio.Event()
+        self.on_ingest: list[Callable[[], None]] = []  # after each stored batch (central's projections)
         self.processed = 0  # pass messages handled (stored or duplicate), for tests and benches
         self.batches = 0  # transactions they took
         self._changed = asyncio.Event()
@@ -155,6 +157,8 @@ class CentralBridge:
                     continue
                 self.processed += len(envs)
                 self.batches += 1
+                for callback in self.on_ingest:
+                    callback()
                 for node_id, (hw, rejected) in high_waters.items():
                     ack = Ack(node=node_id, high_water=hw, rejected=rejected)
                     await client.publish(topics.down(node_id, topics.ACK), ack.model_dump_json(), qos=1)

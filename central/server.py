@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.housekeeping import Housekeeper
 from kakou.central.service import Central
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
@@ -66,6 +67,9 @@ class CentralServer:
                                     share_group=cfg.share_group)
         self.app = create_app(self.central)
         self.app.state.bridge = self.bridge
+        # Alerts, batch-exit counts, transit clocks and ledger postings follow the stored passes.
+        self.housekeeper = Housekeeper(self.central)
+        self.bridge.on_ingest.append(self.housekeeper.wake)
         self._sock = bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{cfg.http_host}:{self.port}"
@@ -76,6 +80,7 @@ class CentralServer:
         tasks = [
             asyncio.create_task(self._http.serve(sockets=[self._sock]), name="central-http"),
             asyncio.create_task(self.bridge.run(), name="central-mqtt"),
+            asyncio.create_task(self.housekeeper.run(), name="central-housekeeping"),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -79,6 +79,13 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert rec["outcome"] == "inspection" and rec["containers"] == [BOX_WATCHED]
         assert any("tip-off" in reason for reason in rec["reasons"])
 
+        # Central raises the control-order hit for field staff on its own, from the stored pass.
+        async def hit_alerts() -> list[dict]:
+            return (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()["items"]
+
+        (alert,) = await eventually(hit_alerts, 20, what="the control-order hit alert at central")
+        assert BOX_WATCHED in alert["subject"] + alert["message"]
+
 
 async def _gt(value, floor: int) -> bool:  # type: ignore[no-untyped-def]
     return await value > floor
