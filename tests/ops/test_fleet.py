@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,3 +97,23 @@ async def test_two_central_workers_share_ingest_and_lose_nothing(mosquitto: Mosq
         await asyncio.gather(*tasks, return_exceptions=True)
     assert report.ok, report.text()
     assert all(w.bridge.processed > 0 for w in workers), "ingest was not shared"
+
+
+async def test_kakou_sim_fleet_command_reports_and_exits_zero(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    central = CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=0,
+                                          broker=BrokerConfig(port=mosquitto.port)))
+    auth.add_user(central.central, "test", "ops", auth.Role.ADMIN, PASSWORD)
+    task = asyncio.create_task(central.run())
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "kakou.cli", "sim", "fleet", "--edges", "2", "--lanes-per-edge", "2",
+            "--rate", "4", "--seconds", "1", "--mqtt-port", str(mosquitto.port), "--central", central.url,
+            "--username", "ops", "--central-key", str(central.cfg.public_key_path), "--json",
+            env={**os.environ, "KAKOU_PASSWORD": PASSWORD}, stdout=asyncio.subprocess.PIPE)
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    report = json.loads(out)
+    assert proc.returncode == 0 and report["ok"] and report["lost"] == 0
+    assert report["sent"] == report["stored"] == report["acknowledged"] == 16  # 2 × 2 lanes × 4 passes
