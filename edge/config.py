@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kakou.configfile import load_model
 from kakou.edge.decision import Parameters
 from kakou.protocols.cardreader import CardReaderConfig
 from kakou.protocols.io_map import load_io_map
@@ -102,29 +101,5 @@ class EdgeConfig(_Model):
     lanes: list[LaneSection] = Field(min_length=1)
 
 
-def _format(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"  {where}: {msg}")
-    return "\n".join(lines)
-
-
 def load_config(path: Path) -> EdgeConfig:
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    text = path.read_text(encoding="utf-8")
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            raw = yaml.safe_load(text)
-        else:
-            raw = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path} is not valid {path.suffix.lstrip('.') or 'TOML'}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping at the top level")
-    try:
-        return EdgeConfig.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(f"{path} is invalid:\n{_format(exc)}") from exc
+    return load_model(path, EdgeConfig, "config file", ConfigError)

@@ -8,13 +8,13 @@ number them from 1 — subtract one).
 
 from __future__ import annotations
 
-import tomllib
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kakou.configfile import load_model
 
 InputName = Literal["loop_before", "loop_under", "loop_after", "barrier_up", "barrier_down"]
 INPUT_NAMES: tuple[InputName, ...] = ("loop_before", "loop_under", "loop_after", "barrier_up", "barrier_down")
@@ -123,22 +123,4 @@ class IoMapError(Exception):
 
 def load_io_map(path: str | Path) -> IoMap:
     """Read a register map from TOML (.toml) or YAML (.yaml/.yml)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise IoMapError(f"cannot read register map {p}: {exc.strerror or exc}") from exc
-    try:
-        raw = yaml.safe_load(text) if p.suffix in (".yaml", ".yml") else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise IoMapError(f"{p} is not valid {'YAML' if p.suffix in ('.yaml', '.yml') else 'TOML'}: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise IoMapError(f"{p}: expected a table of register addresses at the top level")
-    try:
-        return IoMap.model_validate(raw)
-    except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(x) for x in err["loc"]) or "(top level)"
-            lines.append(f"  {where}: {'unknown key' if err['type'] == 'extra_forbidden' else err['msg']}")
-        raise IoMapError(f"{p} is invalid:\n" + "\n".join(lines)) from exc
+    return load_model(Path(path), IoMap, "register map", IoMapError)

@@ -42,7 +42,7 @@ def test_edge_run_with_invalid_toml_says_so(tmp_path: Path) -> None:
     cfg.write_text("[node\nid = 1\n")
     r = kakou("edge", "run", "--config", str(cfg))
     assert r.returncode == 2
-    assert "is not valid toml" in r.stderr and "Traceback" not in r.stderr
+    assert "is not valid TOML" in r.stderr and "Traceback" not in r.stderr
 
 
 def test_edge_run_names_the_wrong_key(tmp_path: Path) -> None:
