@@ -149,11 +149,22 @@ def bench_sync(quick: bool) -> list[Metric]:
                    f"{n:,} passes queued at one edge while offline")]
 
 
+def bench_propagation(quick: bool) -> list[Metric]:
+    from kakou.sync.bench_propagation import measure_propagation
+
+    n = 100 if quick else 1000
+    r = measure_propagation(n)
+    note = f"{r.received}/{n} simulated edges got it, signature verified; {r.rejected} rejected"
+    return [Metric("control order → every subscriber p50", r.p50_ms, "ms", None, False, note),
+            Metric("control order → every subscriber p99", r.p99_ms, "ms", 1000, False, note)]
+
+
 # -- registry ---------------------------------------------------------------------------------
 BENCHES: dict[str, Callable[[bool], list[Metric]]] = {
     "decision": bench_decision,
     "recognition": bench_recognition,
     "sync": bench_sync,
+    "propagation": bench_propagation,
 }
 
 
