@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver
@@ -190,14 +189,3 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     io.set_defaults(func=_run(_probe_io))
     return probe
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry (`python -m kakou.cli_probe probe weighbridge ...`) for when kakou.cli is absent."""
-    parser = argparse.ArgumentParser(prog="kakou")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

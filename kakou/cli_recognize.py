@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
 from typing import Any, TextIO
 
 
@@ -77,14 +76,3 @@ def _fields(read: Any) -> dict[str, Any]:
         d["error"] = read.error
     return d
 
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone entry (python -m kakou.cli_recognize plate img.jpg) for tests and debugging."""
-    parser = argparse.ArgumentParser(prog="kakou")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args))
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -16,7 +16,7 @@ def kakou_cmd() -> list[str]:
     # The main CLI is someone else's module; fall back to this module's own entry point without it.
     if importlib.util.find_spec("kakou.cli") is not None:
         return [sys.executable, "-m", "kakou.cli"]
-    return [sys.executable, "-m", "kakou.cli_probe"]
+    return [sys.executable, "-m", "kakou.cli"]
 
 
 async def run_probe(*args: str) -> tuple[int, list[dict], str]:

@@ -23,9 +23,8 @@ hr_display = 20
 
 
 async def probe_io(*args: str) -> tuple[int, list[dict], str]:
-    # kakou.cli adds this same `probe` group via cli_probe.register(); the module's own entry point
-    # keeps this test independent of the rest of the CLI.
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kakou.cli_probe", "probe", "io", *args,
+    # The technician's command exactly as typed: `kakou probe io …`.
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kakou.cli", "probe", "io", *args,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     return proc.returncode or 0, [json.loads(x) for x in out.decode().splitlines() if x.strip()], err.decode()

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kakou.cli_recognize import main
+from kakou.cli import main
 from kakou.models.container import ContainerRead, ContainerReader
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.reading import vote
@@ -113,7 +113,7 @@ def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     bad = tmp_path / "x.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     proc = subprocess.run(
-        [sys.executable, "-m", "kakou.cli_recognize", "recognize", "plate", str(bad)],
+        [sys.executable, "-m", "kakou.cli", "recognize", "plate", str(bad)],
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert proc.returncode == 1
