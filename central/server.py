@@ -13,6 +13,7 @@ from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.housekeeping import Housekeeper
+from kakou.central.images import ImageStore
 from kakou.central.service import Central
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
@@ -67,6 +68,7 @@ class CentralServer:
                                     share_group=cfg.share_group)
         self.app = create_app(self.central)
         self.app.state.bridge = self.bridge
+        self.app.state.images = ImageStore(cfg.data_dir)  # pass frames uploaded by the edges
         # Alerts, batch-exit counts, transit clocks and ledger postings follow the stored passes.
         self.housekeeper = Housekeeper(self.central)
         self.bridge.on_ingest.append(self.housekeeper.wake)

@@ -12,6 +12,7 @@ from typing import Any
 from kakou.edge.api import create_app
 from kakou.edge.config import EdgeConfig, LaneSection
 from kakou.edge.events import LaneEvents
+from kakou.edge.image_upload import ImageUploader
 from kakou.edge.lane import Lane, LaneDevices, Recogniser, Recognisers
 from kakou.edge.link import EdgeLink
 from kakou.edge.officers import OfficerSessions
@@ -52,6 +53,7 @@ class EdgeNode:
         self.store = EdgeStore(cfg.node.data_dir / "edge.db")
         self.records = LaneRecords(self.store, cfg.node.data_dir / "images")
         self.link = EdgeLink(self.id, self.store, cfg.broker, trusted_keys(cfg))
+        self.uploader = ImageUploader(self.store, cfg.node.data_dir)  # frames of acked passes → central
         self.events = LaneEvents()
         self.officers = OfficerSessions({o.id: o for o in cfg.officers})
         if recognisers is None:
@@ -114,7 +116,8 @@ class EdgeNode:
                 await stack.enter_async_context(dev)
             tasks = [asyncio.create_task(self.link.run(), name="link"),
                      asyncio.create_task(self._http.serve(sockets=[self._sock]), name="edge-http"),
-                     asyncio.create_task(self._housekeeping(), name="housekeeping")]
+                     asyncio.create_task(self._housekeeping(), name="housekeeping"),
+                     asyncio.create_task(self.uploader.run(), name="image-upload")]
             tasks += [asyncio.create_task(lane.run(), name=f"lane-{lid}") for lid, lane in self.lanes.items()]
             try:
                 done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

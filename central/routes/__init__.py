@@ -8,6 +8,7 @@ from kakou.central.routes import (
     auth,
     control_orders,
     declarations,
+    images,
     operations,
     orders,
     registrations,
@@ -24,6 +25,6 @@ def routers() -> list[APIRouter]:
     guarded_sync.include_router(sync.router)
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
-                   risk.router, declarations.router, operations.router):
+                   risk.router, declarations.router, operations.router, images.router):
         api.include_router(router)
     return [api, ui.router]
