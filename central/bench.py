@@ -1,0 +1,359 @@
+"""Central's figures for `kakou bench` (issue 6): pass ingest rate, traceability query latency over
+a large pass table, and API latency under 200 concurrent clients.
+
+Everything runs the real code: `ingest.ingest_passes` in the batches the MQTT bridge hands it,
+`trace.timeline` as the API calls it, and a real `kakou central serve` process for the API. Each
+PostgreSQL figure runs in a throwaway database on 127.0.0.1:5432 that is dropped afterwards; when
+PostgreSQL is not there the figure is reported as missing, with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+from sqlalchemy import text
+
+from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.service import Central
+
+PG = "host=127.0.0.1 port=5432 user=postgres"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
+BATCH = 500  # the bridge's max_batch: what one ingest transaction holds under load
+PASSWORD = "bench-password-1"
+
+
+def _m(name: str, value: float | None, unit: str, goal: float | None, higher: bool, note: str = "") -> dict[str, Any]:
+    return {"name": name, "value": value, "unit": unit, "goal": goal, "higher_is_better": higher, "note": note}
+
+
+def _p95(xs: list[float]) -> float | None:
+    return round(float(np.percentile(xs, 95)), 2) if xs else None
+
+
+def _pg_problem() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed"
+    try:
+        psycopg.connect(f"{PG} dbname=postgres", connect_timeout=2).close()
+    except Exception as exc:  # any failure means: not available here
+        return f"PostgreSQL not reachable at 127.0.0.1:5432: {str(exc).splitlines()[0]}"
+    return None
+
+
+@contextmanager
+def _pg_database() -> Iterator[str]:
+    """A throwaway database, dropped afterwards (even when the bench fails)."""
+    import psycopg
+
+    name = f"kakou_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield PG_URL.format(db=name)
+    finally:
+        with psycopg.connect(f"{PG} dbname=postgres", autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def _central(url: str) -> tuple[Central, Any]:
+    engine = make_engine(url)
+    create_schema(engine)
+    return Central(make_sessionmaker(engine)), engine
+
+
+# -- (a) pass ingest ----------------------------------------------------------------------------
+def _envelopes(n: int, nodes: int = 8) -> list[Any]:
+    from kakou.sync.messages import Envelope, Outcome, PassRecord
+
+    t0 = datetime.now(UTC)
+    envs = []
+    for i in range(n):
+        node, seq = f"n{i % nodes}", i // nodes + 1
+        at = t0 + timedelta(milliseconds=i)
+        rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=at,
+                         decided_at=at, plate=f"粤B{i % 5000:05d}", plate_confidence=0.97,
+                         containers=[f"MSKU{i % 90000:06d}"], gross_kg=30_000.0 + i % 999, outcome=Outcome.RELEASE,
+                         reasons=["release order HF1 valid"], release_order=None, knowledge_version=1,
+                         opens_barrier=True, checks=[{"name": "weight", "ok": True, "detail": "within 3%"}],
+                         images=[secrets.token_hex(32)])
+        envs.append(Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
+    return envs
+
+
+def _ingest_rate(url: str, envs: list[Any]) -> float:
+    from kakou.central import ingest
+
+    central, engine = _central(url)
+    try:
+        t0 = time.perf_counter()
+        for i in range(0, len(envs), BATCH):
+            ingest.ingest_passes(central, envs[i:i + BATCH])
+        return len(envs) / (time.perf_counter() - t0)
+    finally:
+        engine.dispose()
+
+
+def bench_ingest(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
+    n = 10_000 if quick else 50_000
+    envs = _envelopes(n)
+    note = f"{n:,} passes from 8 nodes, ingest.ingest_passes in batches of {BATCH} (as the MQTT bridge)"
+    out = []
+    if pg_problem:
+        out.append(_m("pass ingest (PostgreSQL)", None, "passes/s", 5000, True, pg_problem))
+    else:
+        with _pg_database() as url:
+            out.append(_m("pass ingest (PostgreSQL)", round(_ingest_rate(url, envs)), "passes/s", 5000, True, note))
+    with tempfile.TemporaryDirectory() as tmp:
+        rate = _ingest_rate(f"sqlite:///{Path(tmp) / 'central.db'}", envs)
+    out.append(_m("pass ingest (SQLite)", round(rate), "passes/s", 5000, True, note))
+    return out
+
+
+# -- (b) traceability over a large pass table -----------------------------------------------------
+# Rows are generated inside PostgreSQL (generate_series), a chunk at a time, with every index of the
+# real schema in place; generation stops at the target or when the time budget runs out.
+_PASSES_SQL = """
+INSERT INTO passes (id, node, seq, pass_id, lane, plate, outcome, decided_at, record, received_at)
+SELECT g, 'n' || (g % 40), g, 'p' || g, 'L' || (g % 4), 'B' || lpad(((g * 7919) % :plates)::text, 7, '0'),
+       'release', timestamptz '2025-01-01' + g * interval '3 seconds',
+       json_build_object('pass_id', 'p' || g, 'direction', 'in', 'reasons', json_build_array('ok'),
+                         'containers', json_build_array('C' || lpad(((g * 104729) % :boxes)::text, 8, '0')),
+                         'gross_kg', 20000 + g % 9000, 'images', json_build_array(md5(g::text))),
+       timestamptz '2025-01-01' + g * interval '3 seconds'
+FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) g
+"""
+_SUBJECTS_SQL = """
+INSERT INTO pass_subjects (pass_row, subject_kind, subject, at)
+SELECT g, 'plate', 'B' || lpad(((g * 7919) % :plates)::text, 7, '0'),
+       timestamptz '2025-01-01' + g * interval '3 seconds'
+FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) g
+UNION ALL
+SELECT g, 'container', 'C' || lpad(((g * 104729) % :boxes)::text, 8, '0'),
+       timestamptz '2025-01-01' + g * interval '3 seconds'
+FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) g
+"""
+
+
+def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
+    names = ("traceability by plate p95 (PostgreSQL)", "traceability by container p95 (PostgreSQL)")
+    if pg_problem:
+        return [_m(n, None, "ms", 50, False, pg_problem) for n in names]
+    from kakou.central import trace
+
+    target, budget = (200_000, 60.0) if quick else (10_000_000, 240.0)
+    plates, boxes = max(target // 50, 100), max(target // 5, 100)  # ~50 passes per plate, ~5 per container
+    chunk = 100_000 if quick else 500_000
+    with _pg_database() as url:
+        central, engine = _central(url)
+        try:
+            t0, n = time.perf_counter(), 0
+            while n < target and time.perf_counter() - t0 < budget:
+                a, b = n + 1, min(n + chunk, target)
+                with engine.begin() as conn:
+                    args = {"a": a, "b": b, "plates": plates, "boxes": boxes}
+                    conn.execute(text(_PASSES_SQL), args)
+                    conn.execute(text(_SUBJECTS_SQL), args)
+                n = b
+            fill_s = time.perf_counter() - t0
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("SELECT setval(pg_get_serial_sequence('passes', 'id'), :n)"), {"n": n})
+                conn.execute(text("VACUUM ANALYZE passes"))
+                conn.execute(text("VACUUM ANALYZE pass_subjects"))
+            rng = random.Random(6)
+            queries = 100 if quick else 300
+            out = []
+            for name, kind, fmt, count in ((names[0], "plate", "B{:07d}", plates),
+                                           (names[1], "container", "C{:08d}", boxes)):
+                lat, rows = [], 0
+                for _ in range(queries):
+                    value = fmt.format(rng.randrange(count))
+                    q0 = time.perf_counter()
+                    rows += len(trace.timeline(central, kind, value))  # type: ignore[arg-type]
+                    lat.append((time.perf_counter() - q0) * 1000)
+                short = "" if n == target else f" (time budget {budget:.0f} s reached before {target:,})"
+                out.append(_m(name, _p95(lat), "ms", 50, False,
+                              f"{n:,} passes{short}, generated in {fill_s:.0f} s; {queries} random "
+                              f"{kind}s, trace.timeline, {rows / queries:.0f} events each on average, "
+                              f"p50 {np.percentile(lat, 50):.1f} ms"))
+            return out
+        finally:
+            engine.dispose()
+
+
+# -- (c) 200 concurrent API clients -------------------------------------------------------------------
+def _seed_api(url: str, passes: int, orders_n: int) -> list[str]:
+    from kakou.central import auth, ingest, orders
+    from kakou.central.auth import Role
+
+    central, engine = _central(url)
+    try:
+        auth.add_user(central, "bench", "bench", Role.ADMIN, PASSWORD)
+        now = datetime.now(UTC)
+        order_nos = []
+        for i in range(orders_n):
+            no = f"HF{i:06d}"
+            orders.create_release_order(central, orders.ReleaseOrderIn(
+                order_no=no, plate=f"粤B{i % 5000:05d}", containers=[f"MSKU{i:06d}"], direction="in",
+                valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=1)), "bench")
+            order_nos.append(no)
+        envs = _envelopes(passes)
+        for i in range(0, len(envs), BATCH):
+            ingest.ingest_passes(central, envs[i:i + BATCH])
+        return order_nos
+    finally:
+        engine.dispose()
+
+
+def _kakou_exe() -> list[str]:
+    exe = Path(sys.executable).with_name("kakou")
+    if exe.exists():
+        return [str(exe)]
+    found = shutil.which("kakou")
+    return [found] if found else [sys.executable, "-m", "kakou.cli"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Http:
+    """A minimal HTTP/1.1 keep-alive GET client: the load generator shares the machine's two cores
+    with the server, so it must cost far less per request than the server does (httpx did not)."""
+
+    def __init__(self, host: str, port: int, token: str) -> None:
+        self.host, self.port = host, port
+        self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> int:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        assert self.reader is not None
+        self.writer.write(f"GET {quote(path, safe='/?&=')} HTTP/1.1\r\n{self.head}".encode())
+        header = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        length = re.search(rb"(?i)content-length: *(\d+)", header)
+        if length is None:
+            raise RuntimeError(f"response without content-length: {header[:200]!r}")
+        await self.reader.readexactly(int(length.group(1)))
+        return status
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+
+
+async def _clients(port: int, token: str, order_nos: list[str], clients: int, seconds: float,
+                   every: float | None) -> tuple[dict[str, list[float]], int, int]:
+    """Each client alternates list and detail requests, back to back (`every` None) or one request
+    every `every` seconds (a console polling); returns latencies, requests and non-200 answers."""
+    lat: dict[str, list[float]] = {"list": [], "detail": []}
+    errors = requests = 0
+    deadline = time.monotonic() + seconds
+
+    async def client(k: int) -> None:
+        nonlocal errors, requests
+        rng = random.Random(k)
+        http = _Http("127.0.0.1", port, token)
+        try:
+            if every:  # spread the clients over the period instead of starting them in lockstep
+                await asyncio.sleep(rng.uniform(0, every))
+            i = 0
+            while time.monotonic() < deadline:
+                i += 1
+                if i % 2:
+                    kind, path = "list", rng.choice(["/api/v1/passes?limit=50", "/api/v1/release-orders?limit=50",
+                                                     f"/api/v1/passes?limit=20&plate=粤B{rng.randrange(5000):05d}"])
+                else:
+                    kind, path = "detail", f"/api/v1/release-orders/{rng.choice(order_nos)}"
+                t0 = time.perf_counter()
+                status = await http.get(path)
+                took = time.perf_counter() - t0
+                lat[kind].append(took * 1000)
+                requests += 1
+                errors += status != 200
+                if every:  # pacing, not waiting for work: a client's think time between requests
+                    await asyncio.sleep(max(0.0, every - took))
+        finally:
+            await http.close()
+
+    await asyncio.gather(*(client(k) for k in range(clients)))
+    return lat, requests, errors
+
+
+def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
+    modes = (("back to back", None), ("each polling every 2 s", 2.0))
+    names = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for mode, _ in modes for kind in ("list", "detail")]
+    if pg_problem:
+        return [_m(n, None, "ms", 200, False, pg_problem) for n in names]
+    import httpx
+
+    clients, seconds = 200, (10.0 if quick else 30.0)
+    passes, orders_n = (5_000, 200) if quick else (50_000, 1_000)
+    out = []
+    with _pg_database() as url, tempfile.TemporaryDirectory() as tmp:
+        order_nos = _seed_api(url, passes, orders_n)
+        port = _free_port()
+        # No broker on the MQTT port: the bridge keeps retrying in the background, the API serves.
+        proc = subprocess.Popen([*_kakou_exe(), "central", "serve", "--data-dir", tmp, "--db-url", url,
+                                 "--port", str(port), "--mqtt-port", str(_free_port())],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()  # printed once the port is bound
+            if not re.search(r"central API on http://", line):
+                raise RuntimeError(f"kakou central serve did not start: {line!r}")
+            r = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
+                           json={"username": "bench", "password": PASSWORD}, timeout=60)
+            r.raise_for_status()
+            token = r.json()["access_token"]
+            for mode, every in modes:
+                lat, requests, errors = asyncio.run(_clients(port, token, order_nos, clients, seconds, every))
+                note = (f"{clients} keep-alive clients {mode} for {seconds:.0f} s against `kakou central serve` "
+                        f"(one process), {passes:,} passes, {orders_n:,} orders; {requests / seconds:.0f} "
+                        f"requests/s, {errors} non-200")
+                out += [_m(f"API list p95, 200 clients {mode} (PostgreSQL)", _p95(lat["list"]), "ms", 200, False,
+                           "/passes, /passes?plate=, /release-orders; " + note),
+                        _m(f"API detail p95, 200 clients {mode} (PostgreSQL)", _p95(lat["detail"]), "ms", 200,
+                           False, "/release-orders/{no}; " + note)]
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return out
+
+
+def metrics(quick: bool) -> list[dict[str, Any]]:
+    """The Metric fields (name, value, unit, goal, higher_is_better, note) of each central figure."""
+    problem = _pg_problem()
+    return [*bench_ingest(quick, problem), *bench_trace(quick, problem), *bench_api(quick, problem)]
