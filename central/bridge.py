@@ -190,6 +190,13 @@ class CentralBridge:
         await self._send(client, node, batch)
         return batch.to_version
 
+    async def publish(self, topic: str, payload: str) -> None:
+        """Publish on the live session (QoS 1, not retained), e.g. alerts for other systems."""
+        client = self._client
+        if client is None:
+            raise NotConnected("central is not connected to the broker")
+        await client.publish(topic, payload, qos=1, retain=False)
+
     async def _reject(self, reason: str, topic: str, detail: str) -> None:
         self.rejected[reason] += 1
         log.warning("rejected message on %s: %s (%s)", topic, reason, detail)

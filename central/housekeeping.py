@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kakou.central import control, projections, transit
@@ -32,6 +33,7 @@ class Housekeeper:
     period: float = 30.0
     totals: Rounds = field(default_factory=Rounds)
     done: asyncio.Event = field(default_factory=asyncio.Event)  # set after each round (tests wait on it)
+    after_round: list[Callable[[], None]] = field(default_factory=list)  # e.g. the alert outlets' wake
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _loop: asyncio.AbstractEventLoop | None = None
 
@@ -55,6 +57,8 @@ class Housekeeper:
             except Exception:  # a bad round must not stop later ones; the cause is logged
                 log.exception("central housekeeping round failed")
             self.done.set()
+            for callback in self.after_round:
+                callback()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.period)
             self._wake.clear()

@@ -6,9 +6,11 @@ import asyncio
 import logging
 import socket
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
@@ -35,6 +37,8 @@ class CentralConfig(BaseModel):
     # Each worker needs its own MQTT client id (a broker drops a client when another takes its id):
     # default "kakou-central", or kakou-central-HOST-PORT when sharing ingest.
     client_id: str | None = None
+    # Every raised alert is POSTed (JSON) to each of these, besides MQTT kakou/v1/alerts/{kind}.
+    alert_webhooks: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = []
 
     def mqtt_client_id(self) -> str:
         if self.client_id:
@@ -72,6 +76,9 @@ class CentralServer:
         # Alerts, batch-exit counts, transit clocks and ledger postings follow the stored passes.
         self.housekeeper = Housekeeper(self.central)
         self.bridge.on_ingest.append(self.housekeeper.wake)
+        # Alerts offered to other systems: MQTT kakou/v1/alerts/{kind} and the configured webhooks.
+        self.alert_outlets = AlertOutlets(self.central, self.bridge.publish, cfg.alert_webhooks)
+        self.housekeeper.after_round.append(self.alert_outlets.wake)
         self._sock = bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{cfg.http_host}:{self.port}"
@@ -83,6 +90,7 @@ class CentralServer:
             asyncio.create_task(self._http.serve(sockets=[self._sock]), name="central-http"),
             asyncio.create_task(self.bridge.run(), name="central-mqtt"),
             asyncio.create_task(self.housekeeper.run(), name="central-housekeeping"),
+            asyncio.create_task(self.alert_outlets.run(), name="central-alert-outlets"),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

@@ -53,7 +53,7 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  username=args.mqtt_user,
                                                                  password=args.mqtt_password,
                                                                  mqtt5=bool(args.share_group)),
-                        share_group=args.share_group)
+                        share_group=args.share_group, alert_webhooks=args.alert_webhook)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -158,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--mqtt-user", default=None)
     cs.add_argument("--mqtt-password", default=None)
     cs.add_argument("--share-group", default=None, help="MQTT 5 shared-subscription group for scale-out")
+    from kakou.central.alert_outlets import webhook_url
+
+    cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,
+                    help="POST every raised alert (JSON) to this URL; repeatable")
     cs.set_defaults(func=cmd_central_serve)
 
     e = sub.add_parser("edge", help="the edge node").add_subparsers(dest="sub", required=True)
