@@ -159,12 +159,26 @@ def bench_propagation(quick: bool) -> list[Metric]:
             Metric("control order → every subscriber p99", r.p99_ms, "ms", 1000, False, note)]
 
 
+def bench_bridge(quick: bool) -> list[Metric]:
+    from kakou.sync.bench_bridge import compare
+
+    out = []
+    for r in compare(1500 if quick else 3000):
+        ours = r.path.startswith("kakou")
+        note = (f"{r.fault}; {r.received}/{r.sent} arrived, {r.duplicates} duplicate(s)"
+                + (f", {r.absorbed} redeliveries absorbed" if ours else "")
+                + (f"; lost #{r.lost_ranges}" if r.lost_ranges else ""))
+        out.append(Metric(f"lost through {r.path}", r.lost, "messages", 0 if ours else None, False, note))
+    return out
+
+
 # -- registry ---------------------------------------------------------------------------------
 BENCHES: dict[str, Callable[[bool], list[Metric]]] = {
     "decision": bench_decision,
     "recognition": bench_recognition,
     "sync": bench_sync,
     "propagation": bench_propagation,
+    "bridge": bench_bridge,
 }
 
 
