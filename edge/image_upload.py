@@ -123,6 +123,7 @@ class ImageUploader:
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.uploaded = 0
+        self.retries = 0  # attempts that will be repeated (central or network unavailable)
         self._wake = asyncio.Event()
         ensure_schema(store)
 
@@ -162,6 +163,7 @@ class ImageUploader:
             if await self._upload(http, job):
                 backoff = self.min_backoff
             else:
+                self.retries += 1
                 await asyncio.sleep(backoff)  # back-off between retries of the same frame
                 backoff = min(backoff * 2, self.max_backoff)
 
