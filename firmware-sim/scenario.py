@@ -106,6 +106,7 @@ async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_
             sims.weighbridge.vehicle_off()
         sims.io.set_loop("before", False)
         _clear_cameras(sims)
+        await asyncio.sleep(step_s)  # backing away takes time: the lane is seen empty before the next truck
         return TruckResult.TURNED_AWAY
     sims.note("barrier up")
     for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False),
