@@ -7,6 +7,7 @@ installed, amqtt otherwise) and talks over real sockets: MQTT, Modbus TCP, HTTP.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import shutil
 from collections.abc import Awaitable
@@ -17,8 +18,10 @@ from pathlib import Path
 import httpx
 
 from kakou.broker import EmbeddedBroker, MosquittoBroker, pick_broker
+from kakou.central.images import NodeTokens
 from kakou.central.server import CentralConfig, CentralServer
 from kakou.edge.config import CameraSection, EdgeConfig, LaneSection, ModbusEndpoint, NodeSection
+from kakou.edge.image_upload import CONFIG_FILE as UPLOAD_CONFIG
 from kakou.edge.node import EdgeNode
 from kakou.edge.officers import hash_pin
 from kakou.protocols.cardreader import CardReaderConfig
@@ -84,6 +87,10 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
         officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)}],
         lanes=[lane],
     )
+    # The node's image-upload token, as `kakou node enrol` would hand it to a site's technician.
+    edge_cfg.node.data_dir.mkdir(parents=True, exist_ok=True)
+    token = NodeTokens(central.cfg.data_dir / "keys" / "node-tokens.json").issue(edge_cfg.node.id)
+    (edge_cfg.node.data_dir / UPLOAD_CONFIG).write_text(json.dumps({"url": central.url, "token": token}))
     edge = EdgeNode(edge_cfg, plate_recogniser=recogniser)  # type: ignore[arg-type]
     tasks = [asyncio.create_task(central.run(), name="central"), asyncio.create_task(edge.run(), name="edge")]
     return Stack(broker, central, edge, sims), tasks

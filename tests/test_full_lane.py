@@ -59,6 +59,13 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert rec["outcome"] == "release" and rec["release_order"] == "HF1"
         assert rec["containers"] == [BOX_OK] and rec["gross_kg"] == pytest.approx(30_250, abs=50)
         assert rec["e_plate"] == PLATE and rec["ic_card"] == CARD
+        # The frames follow the pass on their own path and are served by central under their hash.
+        assert len(rec["images"]) == 2  # plate and container
+
+        async def image_at_central() -> bool:
+            return (await http.get(f"/api/v1/images/{rec['images'][1]}")).status_code == 200
+
+        await eventually(image_at_central, 20, what="the container frame at central")
         checks = {c["name"]: c["ok"] for c in rec["checks"]}
         assert checks | {"weight": True, "e_plate": True, "driver": True, "control": True} == checks
 
