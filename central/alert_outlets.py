@@ -156,11 +156,13 @@ class AlertOutlets:
             await self._http.aclose()
 
     async def _run(self, o: Outlet) -> None:
-        position = await asyncio.to_thread(start_cursor, self.central, o.cursor)
+        position: int | None = None
         backoff = self.first_backoff
         while True:
             o.wake.clear()
             try:
+                if position is None:  # inside the retry: a database that is not there yet must not end central
+                    position = await asyncio.to_thread(start_cursor, self.central, o.cursor)
                 position = await self._drain(o, position)
             except Exception as exc:  # any delivery failure: the alert stays pending and is retried
                 o.failures += 1
