@@ -29,6 +29,7 @@ from kakou.sync.signing import SignatureError, verify
 
 log = logging.getLogger(__name__)
 
+MAX_ACK_PATIENCE = 60.0  # seconds, the longest wait for acks before resending
 WINDOW = 2000  # unacknowledged messages in flight: back-pressure when central is slow
 CHUNK = 500  # published together, then their send status is written in one transaction
 
@@ -129,6 +130,9 @@ class EdgeLink:
         loop = asyncio.get_running_loop()
         acked = sent = self.store.acked_seq
         progress_at = loop.time()  # when the high-water mark last moved (or sending began)
+        # How long to wait for ack progress before resending; doubles while central stays slow, so a
+        # lagging central is not buried under every edge's resent window.
+        patience = self.ack_timeout
         while True:
             self.outbox_changed.clear()
             self._acked.clear()
@@ -137,14 +141,15 @@ class EdgeLink:
                 sent = 0
             now_acked = self.store.acked_seq
             if now_acked > acked:
-                progress_at = loop.time()
+                progress_at, patience = loop.time(), self.ack_timeout
             acked = now_acked
             sent = max(sent, acked)
-            if sent > acked and loop.time() - progress_at >= self.ack_timeout:
+            if sent > acked and loop.time() - progress_at >= patience:
                 # No ack progress for a whole timeout: something sent was lost on the way.
-                log.warning("no ack beyond seq %s for %.1fs; resending from there", acked, self.ack_timeout)
+                log.warning("no ack beyond seq %s for %.1fs; resending from there", acked, patience)
                 self.resends += 1
                 sent, progress_at = acked, loop.time()
+                patience = min(patience * 2, MAX_ACK_PATIENCE)
             room = WINDOW - (sent - acked)
             rows = self.store.unacked(sent, min(room, CHUNK)) if room > 0 else []
             if rows:
@@ -156,7 +161,7 @@ class EdgeLink:
             waits = [asyncio.ensure_future(self._acked.wait())]
             if room > 0:
                 waits.append(asyncio.ensure_future(self.outbox_changed.wait()))
-            timeout = max(0.0, progress_at + self.ack_timeout - loop.time()) if sent > acked else None
+            timeout = max(0.0, progress_at + patience - loop.time()) if sent > acked else None
             _done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             for w in pending:
                 w.cancel()

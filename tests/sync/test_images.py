@@ -21,12 +21,10 @@ NODE = "gate1-edge1"  # the demo stack's edge node
 
 
 async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(tmp_path: Path) -> None:
-    central_port = free_port()
-    token = NodeTokens(tmp_path / "central" / "keys" / "node-tokens.json").issue(NODE)
-    (tmp_path / "edge").mkdir()
-    (tmp_path / "edge" / image_upload.CONFIG_FILE).write_text(
-        json.dumps({"url": f"http://127.0.0.1:{central_port}", "token": token}))
-    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=central_port, edge=0))
+    # The stack enrols the node for uploads as a technician would: a token issued by central.
+    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
+    token = json.loads((tmp_path / "edge" / image_upload.CONFIG_FILE).read_text())["token"]
+    assert NodeTokens(tmp_path / "central" / "keys" / "node-tokens.json").node_of(token) == NODE
     try:
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
             await authorize(stack, http)
