@@ -356,11 +356,14 @@ class Lane:
             cmd_task = asyncio.create_task(self.commands.get())
             gone_task = asyncio.create_task(
                 self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None))
-            done, pending = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
-            for t in pending:
-                t.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await t
+            try:
+                done, _ = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                # Also when this lane is being cancelled: the helpers must not outlive the wait, and
+                # our own cancellation must not be swallowed while they finish.
+                for t in (cmd_task, gone_task):
+                    t.cancel()
+                await asyncio.gather(cmd_task, gone_task, return_exceptions=True)
             if cmd_task in done:
                 if await self._officer(cmd_task.result(), obs):
                     return

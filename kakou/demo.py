@@ -96,12 +96,15 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
     return Stack(broker, central, edge, sims), tasks
 
 
-async def stop_stack(stack: Stack, tasks: list[asyncio.Task]) -> None:
+async def stop_stack(stack: Stack, tasks: list[asyncio.Task], timeout: float = 60.0) -> None:
+    """Stop everything; a part that will not stop within `timeout` is an error, not a hang."""
     for t in tasks:
         t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await stack.sims.stop()
-    await stack.broker.stop()
+    try:
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout)
+    finally:
+        await stack.sims.stop()
+        await stack.broker.stop()
 
 
 DEMO_ADMIN, DEMO_PASSWORD = "demo-admin", "kakou-demo-admin"
