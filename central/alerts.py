@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 
 from kakou.central import audit
 from kakou.central.auth import Role
+from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 
@@ -172,6 +173,4 @@ def list_alerts(c: Central, limit: int, offset: int, status: str | None = None, 
             q = q.where(AlertRow.route_role == role)
         if subject:
             q = q.where(AlertRow.subject == subject)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(AlertRow.id.desc()).limit(limit).offset(offset)))
-    return total, rows
+        return page(s, q, limit, offset, AlertRow.id.desc())

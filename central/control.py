@@ -12,10 +12,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kakou.central import audit
 from kakou.central.auth import NotAllowed
+from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ControlOrderRow
 from kakou.sync.knowledge import ControlOrderData, TargetKind
@@ -195,7 +196,4 @@ def list_orders(c: Central, limit: int, offset: int, status: str | None = None,
             q = q.where(ControlOrderRow.status == status)
         if target_value:
             q = q.where(ControlOrderRow.target_value == target_value)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)
-                              .limit(limit).offset(offset)))
-    return total, rows
+        return page(s, q, limit, offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)

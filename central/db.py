@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, sessionmaker
+from sqlalchemy import JSON, DateTime, Engine, Select, create_engine, event, func, select
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -31,6 +31,12 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
+
+
+def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) -> tuple[int, list[Any]]:
+    """One page of `q` in `order_by` order, and how many rows `q` has in all (for the API's total)."""
+    total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+    return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

@@ -14,9 +14,10 @@ import io
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kakou.central import audit, ledgers
+from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow
 
@@ -198,8 +199,7 @@ def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, 
             q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
         if doc_no:
             q = q.where(DeclarationRow.doc_no == doc_no)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        return total, list(s.scalars(q.order_by(DeclarationRow.id).limit(limit).offset(offset)))
+        return page(s, q, limit, offset, DeclarationRow.id)
 
 
 # -- import -------------------------------------------------------------------------------------

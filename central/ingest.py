@@ -10,10 +10,11 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from kakou.central.db import page
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync.messages import Envelope
@@ -147,9 +148,7 @@ def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
             q = q.where(PassRow.plate == plate)
         if node:
             q = q.where(PassRow.node == node)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(PassRow.decided_at.desc(), PassRow.id.desc()).limit(limit).offset(offset)))
-        return total, rows
+        return page(s, q, limit, offset, PassRow.decided_at.desc(), PassRow.id.desc())
 
 
 def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None,

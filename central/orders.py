@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kakou.central import audit
+from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow, OrderPassRow, ReleaseOrderRow
 from kakou.sync.messages import ChangeKind, ReleaseOrderData
@@ -181,10 +182,7 @@ def page_release_orders(c: Central, limit: int, offset: int, plate: str | None =
             q = q.where(ReleaseOrderRow.plate == plate)
         if status:
             q = q.where(ReleaseOrderRow.status == status)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
-                              .limit(limit).offset(offset)))
-    return total, rows
+        return page(s, q, limit, offset, ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
 
 
 def summary(row: ReleaseOrderRow) -> dict[str, Any]:

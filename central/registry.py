@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kakou.central import audit
+from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import RegistrationRow
 from kakou.sync.knowledge import (
@@ -166,6 +167,4 @@ def list_kind(c: Central, kind: str, limit: int, offset: int, include_deleted: b
             q = q.where(RegistrationRow.deleted.is_(False))
         if key_prefix:
             q = q.where(RegistrationRow.key.startswith(key_prefix, autoescape=True))
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        rows = list(s.scalars(q.order_by(RegistrationRow.key).limit(limit).offset(offset)))
-    return total, rows
+        return page(s, q, limit, offset, RegistrationRow.key)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from kakou.central import alerts, audit
+from kakou.central.db import page
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import TransitRow
@@ -108,5 +109,4 @@ def list_transits(c: Central, limit: int, offset: int, status: str | None = None
             q = q.where(TransitRow.status == status)
         if plate:
             q = q.where(TransitRow.plate == plate)
-        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-        return total, list(s.scalars(q.order_by(TransitRow.transit_no).limit(limit).offset(offset)))
+        return page(s, q, limit, offset, TransitRow.transit_no)
