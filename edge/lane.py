@@ -294,7 +294,7 @@ class Lane:
     async def _decide_and_act(self, obs: Observation, supersedes: str | None = None) -> None:
         t0 = time.perf_counter()
         self._enter(LaneState.DECIDING)
-        knowledge = self.records.knowledge_for(obs.plate, None, obs.ic_card)
+        knowledge = self.records.knowledge_for(obs.plate, obs.ic_card)
         params = self.records.parameters_for(self.cfg.id, self.params)
         if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
             obs = obs.model_copy(update={"face_score": score})

@@ -68,7 +68,7 @@ class LaneRecords:
                 db.execute(stmt)
 
     # -- knowledge lookups ----------------------------------------------------------------
-    def knowledge_for(self, plate: str | None, e_plate_tag: str | None, ic_card: str | None) -> Knowledge:
+    def knowledge_for(self, plate: str | None, ic_card: str | None) -> Knowledge:
         q = self.store.query
         with self.store.tx():  # one consistent snapshot of the cache and its version
             version = self.store.knowledge_version
