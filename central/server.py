@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 from pathlib import Path
@@ -21,6 +20,7 @@ from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import load_or_create_private, public_b64
+from kakou.tasks import run_together
 
 log = logging.getLogger(__name__)
 
@@ -86,18 +86,12 @@ class CentralServer:
 
     async def run(self) -> None:
         log.info("central API on %s, database %s", self.url, self.cfg.database_url())
-        tasks = [
-            asyncio.create_task(self._http.serve(sockets=[self._sock]), name="central-http"),
-            asyncio.create_task(self.bridge.run(), name="central-mqtt"),
-            asyncio.create_task(self.housekeeper.run(), name="central-housekeeping"),
-            asyncio.create_task(self.alert_outlets.run(), name="central-alert-outlets"),
-        ]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                t.result()
-        finally:
-            self._http.should_exit = True
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await run_together({
+            "central-http": self._http.serve(sockets=[self._sock]),
+            "central-mqtt": self.bridge.run(),
+            "central-housekeeping": self.housekeeper.run(),
+            "central-alert-outlets": self.alert_outlets.run(),
+        }, on_stop=self._stop_http)
+
+    def _stop_http(self) -> None:
+        self._http.should_exit = True

@@ -24,6 +24,7 @@ from kakou.netutil import bind_tcp
 from kakou.protocols.camera import open_camera
 from kakou.protocols.modbus_io import LaneIO
 from kakou.sync.signing import key_id, load_public_b64
+from kakou.tasks import run_together
 
 log = logging.getLogger(__name__)
 
@@ -114,21 +115,16 @@ class EdgeNode:
         async with contextlib.AsyncExitStack() as stack:
             for dev in self._devices:
                 await stack.enter_async_context(dev)
-            tasks = [asyncio.create_task(self.link.run(), name="link"),
-                     asyncio.create_task(self._http.serve(sockets=[self._sock]), name="edge-http"),
-                     asyncio.create_task(self._housekeeping(), name="housekeeping"),
-                     asyncio.create_task(self.uploader.run(), name="image-upload")]
-            tasks += [asyncio.create_task(lane.run(), name=f"lane-{lid}") for lid, lane in self.lanes.items()]
+            parts = {"link": self.link.run(), "edge-http": self._http.serve(sockets=[self._sock]),
+                     "housekeeping": self._housekeeping(), "image-upload": self.uploader.run()}
+            parts |= {f"lane-{lid}": lane.run() for lid, lane in self.lanes.items()}
             try:
-                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-                for t in done:
-                    t.result()
+                await run_together(parts, on_stop=self._stop_serving)
             finally:
-                self._http.should_exit = True
-                self.events.close()
-                for t in tasks:
-                    t.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
                 for lane in self.lanes.values():
                     lane.io.close()
                 self.store.close()
+
+    def _stop_serving(self) -> None:
+        self._http.should_exit = True
+        self.events.close()  # end the lane screens' event streams so the HTTP server can stop
