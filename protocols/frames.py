@@ -46,6 +46,22 @@ class ParseStats:
         self.errors[reason] += 1
 
 
+def align_to_stx(buf: bytearray, stats: ParseStats, in_garbage: bool) -> tuple[bool, bool]:
+    """Drop what precedes the next STX in `buf`; return (buf starts with STX, inside a run of garbage).
+
+    One "garbage" error is counted per run of garbage, however the stream is chunked.
+    """
+    start = buf.find(STX)
+    if start == 0:
+        return True, False
+    if not in_garbage:
+        stats.error("garbage")
+    dropped = len(buf) if start < 0 else start
+    stats.discarded_bytes += dropped
+    del buf[:dropped]
+    return False, start < 0
+
+
 @dataclass(frozen=True)
 class Frame:
     addr: int
@@ -98,16 +114,9 @@ class FrameParser:
         out: list[Frame] = []
         buf = self._buf
         while buf:
-            start = buf.find(STX)
-            if start != 0:
-                dropped = len(buf) if start < 0 else start
-                if not self._in_garbage:  # one error per run of garbage, however it is chunked
-                    self.stats.error("garbage")
-                self._in_garbage = start < 0
-                self.stats.discarded_bytes += dropped
-                del buf[:dropped]
+            aligned, self._in_garbage = align_to_stx(buf, self.stats, self._in_garbage)
+            if not aligned:
                 continue
-            self._in_garbage = False
             if len(buf) < 3:
                 break
             length = int.from_bytes(buf[1:3], "big")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from kakou.protocols.frames import ParseStats
+from kakou.protocols.frames import ParseStats, align_to_stx
 
 Unit = Literal["kg", "t"]
 _KG_PER_UNIT: dict[str, int] = {"kg": 1, "t": 1000}
@@ -196,16 +196,9 @@ class _FixedFrameParser:
         buf = self._buf
         out: list[WeightFrame] = []
         while buf:
-            start = buf.find(STX)
-            if start != 0:
-                dropped = len(buf) if start < 0 else start
-                if not self._in_garbage:  # one error per run of garbage, however it is chunked
-                    self.stats.error("garbage")
-                self._in_garbage = start < 0
-                self.stats.discarded_bytes += dropped
-                del buf[:dropped]
+            aligned, self._in_garbage = align_to_stx(buf, self.stats, self._in_garbage)
+            if not aligned:
                 continue
-            self._in_garbage = False
             if len(buf) < self.length:
                 break
             result = self._decode(bytes(buf[: self.length]))
