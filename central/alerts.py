@@ -3,10 +3,13 @@ acknowledged and disposed of with notes."""
 
 from __future__ import annotations
 
+import logging
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, or_, select
 
 from kakou.central import audit
@@ -15,8 +18,48 @@ from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 
+log = logging.getLogger(__name__)
+
 AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
                     "lane_offline", "batch_exceeded", "ledger_negative"]
+
+# Called with (central, alert) after an acknowledgement, disposal or note is committed: the field
+# page's live stream (routes/live.py) pushes it at once. New alerts are found by the stream's own
+# poll on the id, which also sees alerts raised by other central processes.
+CHANGED: list[Callable[[Central, AlertRow], None]] = []
+
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class DisposalIn(BaseModel):
+    disposal: str = Field(min_length=1)
+    # Photos taken on site, uploaded first (POST /alerts/{id}/photos) and named by their SHA-256.
+    photos: list[str] = Field(default_factory=list, max_length=8)
+
+    @field_validator("photos")
+    @classmethod
+    def _hashes(cls, v: list[str]) -> list[str]:
+        bad = [p for p in v if not re.match(SHA256, p)]
+        if bad:
+            raise ValueError(f"a photo is named by its SHA-256 (64 lowercase hex digits), not {bad[0]!r}")
+        return v
+
+
+def _changed(c: Central, row: AlertRow) -> None:
+    for cb in CHANGED:
+        try:
+            cb(c, row)
+        except Exception:  # a listener's bug must not turn a committed disposal into an error
+            log.exception("alert change listener failed")
+
+
+def routed_to(row: AlertRow, username: str, role: str) -> bool:
+    """Whether an alert is in this person's queue: assigned to them, or to their role without a
+    named assignee (the same rule as `list_alerts(for_user=…)`); an admin sees every alert."""
+    if role == Role.ADMIN.value:
+        return True
+    return row.assignee == username or (row.assignee is None and row.route_role == role)
+
 
 # Default routing: which role's queue an alert of each kind lands in, and how urgent it is.
 # Routing rules stored as data (AlertRouteRow, /api/v1/alert-routes) take precedence.
@@ -104,8 +147,11 @@ def _get(w: audit.Work, alert_id: int) -> AlertRow:
     return row
 
 
-def _note(row: AlertRow, actor: str, text: str, kind: str) -> None:
-    row.notes = [*row.notes, {"at": datetime.now(UTC).isoformat(), "by": actor, "kind": kind, "text": text}]
+def _note(row: AlertRow, actor: str, text: str, kind: str, photos: list[str] | None = None) -> None:
+    note = {"at": datetime.now(UTC).isoformat(), "by": actor, "kind": kind, "text": text}
+    if photos:
+        note["photos"] = photos
+    row.notes = [*row.notes, note]
 
 
 def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertRow:
@@ -117,12 +163,20 @@ def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertR
         if note:
             _note(row, actor, note, "acknowledge")
         w.audit("alert.acknowledge", f"alert:{alert_id}", {"note": note})
+    _changed(c, row)
     return row
 
 
-def dispose(c: Central, actor: str, alert_id: int, disposal: str) -> AlertRow:
+def dispose(c: Central, actor: str, alert_id: int, disposal: str, photos: list[str] | None = None,
+            have_photo: Callable[[str], bool] | None = None) -> AlertRow:
+    """`photos`: SHA-256 names of photos already stored (`have_photo` says whether one is)."""
     if not disposal.strip():
         raise ValueError("say how the alert was disposed of")
+    photos = list(dict.fromkeys(photos or []))
+    if photos:
+        missing = [p for p in photos if have_photo is None or not have_photo(p)]
+        if missing:
+            raise ValueError(f"photo {missing[0]} was not uploaded: POST it to /api/v1/alerts/{alert_id}/photos first")
     with audit.write(c, actor) as w:
         row = _get(w, alert_id)
         if row.status == "disposed":
@@ -131,8 +185,9 @@ def dispose(c: Central, actor: str, alert_id: int, disposal: str) -> AlertRow:
         if row.status == "open":  # disposing implies having seen it
             row.acknowledged_by, row.acknowledged_at = actor, now
         row.status, row.disposed_by, row.disposed_at, row.disposal = "disposed", actor, now, disposal
-        _note(row, actor, disposal, "dispose")
-        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal})
+        _note(row, actor, disposal, "dispose", photos)
+        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal, "photos": photos})
+    _changed(c, row)
     return row
 
 
@@ -143,6 +198,7 @@ def add_note(c: Central, actor: str, alert_id: int, text: str) -> AlertRow:
         row = _get(w, alert_id)
         _note(row, actor, text, "note")
         w.audit("alert.note", f"alert:{alert_id}", {"text": text})
+    _changed(c, row)
     return row
 
 
