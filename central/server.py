@@ -15,6 +15,7 @@ from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.images import ImageStore
+from kakou.central.routes.live import close_streams
 from kakou.central.service import Central
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp
@@ -94,4 +95,5 @@ class CentralServer:
         }, on_stop=self._stop_http)
 
     def _stop_http(self) -> None:
+        close_streams(self.app)  # an open alert stream (a field phone) would hold the shutdown
         self._http.should_exit = True

@@ -9,6 +9,7 @@ from kakou.central.routes import (
     control_orders,
     declarations,
     images,
+    live,
     operations,
     orders,
     registrations,
@@ -20,11 +21,12 @@ from kakou.central.routes.security import no_nul_characters, require
 
 
 def routers() -> list[APIRouter]:
+    # live (the alert stream) comes before operations: /alerts/stream must not be read as /alerts/{id}.
     # The sync router's read endpoints (passes, nodes, change log) are for logged-in users only.
     guarded_sync = APIRouter(dependencies=[Depends(require())])
     guarded_sync.include_router(sync.router)
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
-                   risk.router, declarations.router, operations.router, images.router):
+                   risk.router, declarations.router, live.router, operations.router, images.router):
         api.include_router(router)
     return [api, ui.router]

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from kakou.central import alerts, ledgers, projections, stats, trace, transit
-from kakou.central.alerts import AlertRouteIn
+from kakou.central.alerts import AlertRouteIn, DisposalIn
 from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
-from kakou.central.schemas import AlertOut, AlertRouteOut, DisposalIn, NoteIn, Page, StocktakeIn, TransitOut
+from kakou.central.schemas import AlertOut, AlertRouteOut, NoteIn, Page, StocktakeIn, TransitOut
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
 from kakou.central.transit import TransitIn
@@ -63,9 +63,13 @@ def acknowledge(alert_id: RowId, body: NoteIn, central: CentralDep, me: FieldUse
 
 
 @router.post("/alerts/{alert_id}/dispose", tags=["alerts"])
-def dispose(alert_id: RowId, body: DisposalIn, central: CentralDep, me: FieldUser) -> AlertOut:
+def dispose(alert_id: RowId, body: DisposalIn, central: CentralDep, me: FieldUser, request: Request) -> AlertOut:
+    """`photos`: SHA-256 names of photos uploaded first with POST /alerts/{alert_id}/photos."""
+    store = getattr(request.app.state, "images", None)
     with domain_errors():
-        return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal))
+        return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal, body.photos,
+                                                      have_photo=(lambda p: store.find(p) is not None)
+                                                      if store is not None else None))
 
 
 @router.post("/alerts/{alert_id}/notes", tags=["alerts"])
