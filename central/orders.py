@@ -1,4 +1,5 @@
-"""Release orders (核放单): created centrally, published to the lanes through the change log.
+"""Release orders (核放单): prepared centrally as a draft, approved by a second officer (never the
+preparer), then published to the lanes through the change log.
 
 A batch-exit order carries a total quantity (passes, or kg of net weight); each gate pass against
 it is counted once (see projections.py), and when nothing remains it is withdrawn from the lanes.
@@ -14,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit
+from kakou.central.auth import NotAllowed
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow, OrderPassRow, ReleaseOrderRow
@@ -73,24 +75,67 @@ def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
                             valid_until=_aware(row.valid_until), declared_gross_kg=row.declared_gross_kg)
 
 
+def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> ReleaseOrderRow:
+    s = w.session
+    if s.get(ReleaseOrderRow, full.order_no) is not None:
+        raise Conflict(f"release order {full.order_no} already exists")
+    for doc_no in full.declarations:
+        if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no,
+                                                     DeclarationRow.deleted.is_(False))) is None:
+            raise ValueError(f"declaration {doc_no} is not on file")
+    row = ReleaseOrderRow(order_no=full.order_no, plate=full.plate, containers=list(full.containers),
+                          direction=full.direction, valid_from=full.valid_from, valid_until=full.valid_until,
+                          declared_gross_kg=full.declared_gross_kg, declared_net_kg=full.declared_net_kg,
+                          goods=[g.model_dump(mode="json") for g in full.goods],
+                          declarations=list(full.declarations), total_quantity=full.total_quantity,
+                          remaining_quantity=full.total_quantity, status=status,
+                          batch_unit=full.batch_unit, created_by=actor, plate_history=[], review_note="")
+    s.add(row)
+    return row
+
+
+def prepare(c: Central, actor: str, order: ReleaseOrderIn) -> ReleaseOrderRow:
+    """An officer files an order as a draft: stored, not on the lanes until another officer approves it."""
+    with audit.write(c, actor) as w:
+        row = _store(w, order, actor, "draft")
+        w.audit("release_order.prepare", f"release_order:{order.order_no}", order.model_dump(mode="json"))
+    return row
+
+
+def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
+           now: datetime | None = None) -> tuple[ReleaseOrderRow, int | None]:
+    """Approve (publish to the lanes) or reject a draft; returns the order and the change-log
+    version the lanes will see it at (None when rejected)."""
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.created_by == actor:
+            raise NotAllowed("the reviewer of a release order must not be its preparer")
+        if row.status != "draft":
+            raise Conflict(f"release order {order_no} is {row.status}, not awaiting review")
+        if approve and _aware(row.valid_until) <= now:
+            raise Conflict(f"release order {order_no} expired at {row.valid_until:%Y-%m-%d %H:%M}; reject it")
+        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
+        version = None
+        if approve:
+            row.status = "active"
+            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"))
+        else:
+            row.status = "rejected"
+        w.audit("release_order.approve" if approve else "release_order.reject", f"release_order:{order_no}",
+                {"note": note})
+    return row, version
+
+
 def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, actor: str = "system") -> int:
-    """Store and publish; returns the change-log version the lanes will see it at."""
+    """Store and publish at once; returns the change-log version the lanes will see it at.
+
+    For orders that arrive already reviewed from an upstream system (a customs single-window
+    feed, the benchmarks, the sync tests): the API never calls this. Officers' orders go through
+    `prepare` → `review` by another officer."""
     full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump())
     with audit.write(c, actor) as w:
-        s = w.session
-        if s.get(ReleaseOrderRow, full.order_no) is not None:
-            raise Conflict(f"release order {full.order_no} already exists")
-        for doc_no in full.declarations:
-            if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no,
-                                                         DeclarationRow.deleted.is_(False))) is None:
-                raise ValueError(f"declaration {doc_no} is not on file")
-        s.add(ReleaseOrderRow(order_no=full.order_no, plate=full.plate, containers=list(full.containers),
-                              direction=full.direction, valid_from=full.valid_from, valid_until=full.valid_until,
-                              declared_gross_kg=full.declared_gross_kg, declared_net_kg=full.declared_net_kg,
-                              goods=[g.model_dump(mode="json") for g in full.goods],
-                              declarations=list(full.declarations), total_quantity=full.total_quantity,
-                              remaining_quantity=full.total_quantity,
-                              batch_unit=full.batch_unit, created_by=actor, plate_history=[]))
+        _store(w, full, actor, "active")
         version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().model_dump(mode="json"))
         w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version

@@ -1,4 +1,5 @@
-"""Risk rules as data (versioned) and the lane parameter library (参数库), both published to lanes."""
+"""Risk rules as data (versioned; each version reviewed by a second officer before it is in force)
+and the lane parameter library (参数库), both published to lanes."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from kakou.central import audit
+from kakou.central.auth import NotAllowed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ParametersRow, RiskRuleRow
 from kakou.sync.knowledge import Condition, LaneParameters, RiskRule
@@ -28,19 +30,53 @@ class RiskRuleIn(BaseModel):
     priority: int = 100
 
 
-def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRule:
-    """Store a new version of the rule (the first is version 1) and put it in force."""
+def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRuleRow:
+    """Store a new version of the rule (the first is version 1) as a draft; it goes in force
+    only when another officer approves it (`review_rule`)."""
     with audit.write(c, actor) as w:
         latest = w.session.scalar(select(func.max(RiskRuleRow.version)).where(RiskRuleRow.rule_id == rule.rule_id))
         version = (latest or 0) + 1
-        published = RiskRule(version=version, **rule.model_dump())
-        data = published.model_dump(mode="json")
-        w.session.execute(RiskRuleRow.__table__.update().where(RiskRuleRow.rule_id == rule.rule_id)
-                          .values(active=False))
-        w.session.add(RiskRuleRow(rule_id=rule.rule_id, version=version, data=data, active=True, created_by=actor))
-        w.publish(ChangeKind.RISK_RULE, rule.rule_id, data)
-        w.audit("risk_rule.save", f"risk_rule:{rule.rule_id}", data)
-    return published
+        data = RiskRule(version=version, **rule.model_dump()).model_dump(mode="json")
+        row = RiskRuleRow(rule_id=rule.rule_id, version=version, data=data, active=False, created_by=actor,
+                          created_at=datetime.now(UTC), review_status="draft", review_note="")
+        w.session.add(row)
+        w.audit("risk_rule.prepare", f"risk_rule:{rule.rule_id}", data)
+    return row
+
+
+def review_rule(c: Central, actor: str, rule_id: str, version: int, approve: bool, note: str = "",
+                now: datetime | None = None) -> RiskRuleRow:
+    """Approve a draft version (it replaces the version in force, on the lanes too) or reject it."""
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        row = w.session.get(RiskRuleRow, (rule_id, version))
+        if row is None:
+            raise NotFound(f"no rule {rule_id} version {version}")
+        if row.created_by == actor:
+            raise NotAllowed("the reviewer of a risk rule must not be its preparer")
+        if row.review_status != "draft":
+            raise Conflict(f"rule {rule_id} version {version} is {row.review_status}, not awaiting review")
+        if approve:
+            newer = w.session.scalar(select(func.max(RiskRuleRow.version)).where(
+                RiskRuleRow.rule_id == rule_id, RiskRuleRow.review_status == "approved"))
+            if newer is not None and newer > version:
+                raise Conflict(f"rule {rule_id} version {newer} was approved after this draft; reject it")
+            w.session.execute(RiskRuleRow.__table__.update().where(RiskRuleRow.rule_id == rule_id)
+                              .values(active=False))
+            row.active = True
+            w.publish(ChangeKind.RISK_RULE, rule_id, row.data)
+        row.review_status = "approved" if approve else "rejected"
+        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
+        w.audit("risk_rule.approve" if approve else "risk_rule.reject", f"risk_rule:{rule_id}",
+                {"version": version, "note": note})
+    return row
+
+
+def pending_rules(c: Central) -> list[RiskRuleRow]:
+    """Draft versions awaiting review, oldest first."""
+    with c.sessions() as s:
+        return list(s.scalars(select(RiskRuleRow).where(RiskRuleRow.review_status == "draft")
+                              .order_by(RiskRuleRow.created_at, RiskRuleRow.rule_id, RiskRuleRow.version)))
 
 
 def retire_rule(c: Central, actor: str, rule_id: str) -> None:

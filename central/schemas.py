@@ -32,7 +32,8 @@ class ReleaseOrderOut(BaseModel):
 
 class CreatedOut(BaseModel):
     order_no: str
-    version: int
+    status: str  # draft: awaiting review; active: on the lanes
+    version: int | None  # change-log version the lanes see it at; None while not published
 
 
 class PassOut(BaseModel):
@@ -69,6 +70,9 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     remaining_quantity: float | None
     created_by: str
     plate_history: list[dict[str, Any]]
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str
 
 
 class OrderPassOut(BaseModel):
@@ -192,9 +196,13 @@ class RiskRuleVersionOut(BaseModel):
     rule_id: str
     version: int
     data: dict[str, Any]
-    active: bool
+    active: bool  # the version in force
     created_by: str
     created_at: datetime
+    review_status: str  # draft, approved, rejected
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str
 
 
 class DeclarationOut(BaseModel):

@@ -96,7 +96,8 @@ class ReleaseOrderRow(Base):
     valid_from: Mapped[datetime]
     valid_until: Mapped[datetime]
     declared_gross_kg: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(12), default="active")  # active, used, cancelled
+    # draft (prepared, not on the lanes), rejected, active, used, cancelled
+    status: Mapped[str] = mapped_column(String(12), default="active")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     goods: Mapped[list[Any]] = mapped_column(JSON, default=list)
     declared_net_kg: Mapped[float | None] = mapped_column(Float)
@@ -106,6 +107,10 @@ class ReleaseOrderRow(Base):
     remaining_quantity: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     plate_history: Mapped[list[Any]] = mapped_column(JSON, default=list)  # vehicle changes
+    # Four eyes: the officer who approved the draft for the lanes (never created_by).
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class OrderPassRow(Base):
@@ -151,7 +156,8 @@ class ControlOrderRow(Base):
 
 
 class RiskRuleRow(Base):
-    """Every version is kept; the highest version of an active rule is the one in force."""
+    """Every version is kept. A new version is a draft until another officer approves it; the
+    approved version marked active is the one in force (and on the lanes)."""
 
     __tablename__ = "risk_rules"
 
@@ -161,6 +167,10 @@ class RiskRuleRow(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    review_status: Mapped[str] = mapped_column(String(10), default="approved")  # draft, approved, rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class ParametersRow(Base):

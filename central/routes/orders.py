@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from kakou.central import orders
 from kakou.central.orders import ReleaseOrderIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import AnyUser, Officer, domain_errors
+from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
 from kakou.central.schemas import (
     CreatedOut,
     OrderPassOut,
@@ -15,6 +15,7 @@ from kakou.central.schemas import (
     ReleaseOrderDetail,
     ReleaseOrderOut,
     ReleaseOrderWithPasses,
+    ReviewIn,
     VehicleChangeIn,
 )
 
@@ -23,9 +24,20 @@ router = APIRouter(prefix="/api/v1", tags=["release orders"])
 
 @router.post("/release-orders", status_code=201)
 def create_release_order(order: ReleaseOrderIn, central: CentralDep, me: Officer) -> CreatedOut:
+    """File a draft; it reaches the lanes when another officer approves it (`/review`)."""
     with domain_errors():
-        version = orders.create_release_order(central, order, me.username)
-    return CreatedOut(order_no=order.order_no, version=version)
+        row = orders.prepare(central, me.username, order)
+    return CreatedOut(order_no=row.order_no, status=row.status, version=None)
+
+
+@router.post("/release-orders/{order_no}/review",
+             responses={403: {"description": "the reviewer prepared the order"},
+                        409: {"description": "the order is not a draft awaiting review"}})
+def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> CreatedOut:
+    """Approve (publish to the lanes) or reject a draft; the reviewer is never the preparer."""
+    with domain_errors():
+        row, version = orders.review(central, me.username, order_no, body.approve, body.note)
+    return CreatedOut(order_no=row.order_no, status=row.status, version=version)
 
 
 @router.get("/release-orders")

@@ -9,18 +9,36 @@ from fastapi import APIRouter
 from kakou.central import risk
 from kakou.central.risk import RiskRuleIn
 from kakou.central.routes.deps import CentralDep
-from kakou.central.routes.security import AnyUser, Officer, Revision, domain_errors
-from kakou.central.schemas import RiskRuleVersionOut
+from kakou.central.routes.security import AnyUser, Officer, Reviewer, Revision, RowId, domain_errors
+from kakou.central.schemas import ReviewIn, RiskRuleVersionOut
 from kakou.sync.knowledge import LaneParameters, RiskRule
 
 router = APIRouter(prefix="/api/v1", tags=["risk rules and parameters"])
 
 
 @router.post("/risk-rules", status_code=201)
-def save_rule(body: RiskRuleIn, central: CentralDep, me: Officer) -> RiskRule:
-    """A new rule, or a new version of an existing rule_id."""
+def save_rule(body: RiskRuleIn, central: CentralDep, me: Officer) -> RiskRuleVersionOut:
+    """A new rule, or a new version of an existing rule_id, as a draft: in force (and on the lanes)
+    once another officer approves it."""
     with domain_errors():
-        return risk.save_rule(central, me.username, body)
+        return RiskRuleVersionOut.model_validate(risk.save_rule(central, me.username, body))
+
+
+@router.get("/risk-rules/pending")
+def pending_rules(central: CentralDep, _me: AnyUser) -> list[RiskRuleVersionOut]:
+    """Draft versions awaiting review."""
+    return [RiskRuleVersionOut.model_validate(r) for r in risk.pending_rules(central)]
+
+
+@router.post("/risk-rules/{rule_id}/versions/{version}/review",
+             responses={403: {"description": "the reviewer prepared this version"},
+                        409: {"description": "not a draft, or a newer version is already approved"}})
+def review_rule(rule_id: str, version: RowId, body: ReviewIn, central: CentralDep,
+                me: Reviewer) -> RiskRuleVersionOut:
+    """Approve (put in force, publish to the lanes) or reject a draft version."""
+    with domain_errors():
+        return RiskRuleVersionOut.model_validate(
+            risk.review_rule(central, me.username, rule_id, version, body.approve, body.note))
 
 
 @router.get("/risk-rules")

@@ -49,3 +49,12 @@ def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", l
                      opens_barrier=outcome == "release", checks=checks or [], entered_by=entered_by)
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
+
+
+def issue_order(api: Api, order: dict, preparer: str = "alice", reviewer: str = "rita") -> int:
+    """File a release order as `preparer` and approve it as `reviewer`; the lanes' version."""
+    filed = api(preparer).post("/api/v1/release-orders", json=order)
+    assert filed.status_code == 201 and filed.json()["status"] == "draft", filed.text
+    approved = api(reviewer).post(f"/api/v1/release-orders/{order['order_no']}/review", json={"approve": True})
+    assert approved.status_code == 200, approved.text
+    return int(approved.json()["version"])

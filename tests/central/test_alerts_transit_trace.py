@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from central_helpers import Api, ingest
+from central_helpers import Api, ingest, issue_order
 
 from kakou.central import ingest as central_ingest
 from kakou.central import projections, transit
@@ -100,10 +100,9 @@ def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Centra
 def test_timeline_of_a_plate_and_of_a_container_with_range_and_csv(api: Api, central: Central) -> None:
     alice = api("alice")
     now = datetime.now(UTC)
-    alice.post("/api/v1/release-orders", json={"order_no": "HF1", "plate": "粤B12345", "direction": "out",
-                                               "containers": ["MSKU1234565"],
-                                               "valid_from": (now - timedelta(days=1)).isoformat(),
-                                               "valid_until": (now + timedelta(days=1)).isoformat()})
+    issue_order(api, {"order_no": "HF1", "plate": "粤B12345", "direction": "out", "containers": ["MSKU1234565"],
+                      "valid_from": (now - timedelta(days=1)).isoformat(),
+                      "valid_until": (now + timedelta(days=1)).isoformat()})
     ingest(central, 1, "粤B12345", containers=["MSKU1234565"], at=now - timedelta(hours=5), checks=[HIT],
            outcome="inspection")
     ingest(central, 2, "粤B12345", containers=["MSKU1234565"], release_order="HF1", at=now - timedelta(hours=1))

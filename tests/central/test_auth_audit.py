@@ -68,7 +68,7 @@ def test_admin_adds_a_user_who_can_then_log_in(api: Api) -> None:
 def test_every_write_is_audited_with_who_did_it(api: Api) -> None:
     api("alice").post("/api/v1/release-orders", json=_order("HF7"))
     entries = api("admin").get("/api/v1/audit", params={"target": "release_order:HF7"}).json()
-    assert [(e["actor"], e["action"]) for e in entries] == [("alice", "release_order.create")]
+    assert [(e["actor"], e["action"]) for e in entries] == [("alice", "release_order.prepare")]
     assert entries[0]["detail"]["plate"] == "粤B12345"
     assert api("admin").get("/api/v1/audit/verify").json()["ok"] is True
 

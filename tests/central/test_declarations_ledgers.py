@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from central_helpers import Api, ingest
+from central_helpers import Api, ingest, issue_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -116,10 +116,9 @@ def test_ledger_counts_only_gated_movements_and_reconciles(api: Api, central: Ce
     assert alice.post("/api/v1/declarations", json=exp).status_code == 201
     now = datetime.now(UTC)
     for no, decl in (("HF-IN", "IMP1"), ("HF-OUT", "EXP1")):
-        alice.post("/api/v1/release-orders", json={
-            "order_no": no, "plate": "粤B12345", "direction": "out", "declarations": [decl],
-            "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(hours=1)).isoformat()})
+        issue_order(api, {"order_no": no, "plate": "粤B12345", "direction": "out", "declarations": [decl],
+                          "valid_from": (now - timedelta(hours=1)).isoformat(),
+                          "valid_until": (now + timedelta(hours=1)).isoformat()})
 
     before = {b["item_no"]: b for b in alice.post("/api/v1/ledgers/L-1/reconcile", json={}).json()}
     assert before["M1"]["should_remain"] == 1000 and before["M1"]["pending"] == 1000  # 500 in + 500 consumed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from central_helpers import Api, ingest
+from central_helpers import Api, ingest, issue_order
 
 from kakou.central import changelog, projections
 from kakou.central.service import Central
@@ -74,10 +74,8 @@ def _order(no: str, plate: str, **extra: object) -> dict:
 def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(api: Api, central: Central,
                                                                        tmp_path: Path) -> None:
     alice = api("alice")
-    r = alice.post("/api/v1/release-orders", json=_order("HF9", "粤B12345", batch_unit="passes", total_quantity=2,
-                                                         goods=[{"name": "steel coil", "hs_code": "7208",
-                                                                 "quantity": 40000, "origin": "CN"}]))
-    assert r.status_code == 201, r.text
+    issue_order(api, _order("HF9", "粤B12345", batch_unit="passes", total_quantity=2,
+                            goods=[{"name": "steel coil", "hs_code": "7208", "quantity": 40000, "origin": "CN"}]))
     assert [o.order_no for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["HF9"]
     ingest(central, 1, "粤B12345", release_order="HF9")
     ingest(central, 1, "粤B12345", release_order="HF9")  # redelivered: no double count
@@ -95,7 +93,7 @@ def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(api: Api, c
 def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, central: Central) -> None:
     alice = api("alice")
     alice.put("/api/v1/registrations/vehicle", json={"plate": "粤B12345", "tare_kg": 15000})
-    alice.post("/api/v1/release-orders", json=_order("HF10", "粤B12345", batch_unit="kg", total_quantity=30000))
+    issue_order(api, _order("HF10", "粤B12345", batch_unit="kg", total_quantity=30000))
     ingest(central, 1, "粤B12345", release_order="HF10", gross_kg=35000)
     ingest(central, 2, "粤B12345", release_order="HF10", gross_kg=27000)
     projections.run_all(central)
@@ -107,7 +105,7 @@ def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, ce
 
 def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
-    alice.post("/api/v1/release-orders", json=_order("HF11", "粤B12345"))
+    issue_order(api, _order("HF11", "粤B12345"))
     assert alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": ""}).status_code \
         == 422
     r = alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
@@ -132,10 +130,12 @@ def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_
             "conditions": [{"kind": "origin", "countries": ["XX"]}, {"kind": "hs_code", "prefixes": ["72"]}],
             "outcome": "inspection", "explanation": "steel from XX is on the watch list"}
     assert alice.post("/api/v1/risk-rules", json=rule).json()["version"] == 1
+    assert api("rita").post("/api/v1/risk-rules/R-origin/versions/1/review", json={"approve": True}).status_code == 200
     changed = {**rule, "conditions": [*rule["conditions"], {"kind": "weight_deviation", "over_pct": 2}]}
     assert alice.post("/api/v1/risk-rules", json=changed).json()["version"] == 2
+    assert api("bob").post("/api/v1/risk-rules/R-origin/versions/2/review", json={"approve": True}).status_code == 200
     versions = alice.get("/api/v1/risk-rules/R-origin/versions").json()
-    assert [(v["version"], v["active"]) for v in versions] == [(1, False), (2, True)]
+    assert [(v["version"], v["active"], v["reviewed_by"]) for v in versions] == [(1, False, "rita"), (2, True, "bob")]
     import json
 
     lane = [json.loads(d) for (d,) in _lane(central, tmp_path, "risk_rule")]
