@@ -125,6 +125,32 @@ async def authorize(stack: Stack, http: httpx.AsyncClient) -> None:
     http.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
 
 
+DEMO_REVIEWER, DEMO_REVIEWER_PASSWORD = "demo-reviewer", "kakou-demo-reviewer"
+
+
+async def issue_release_order(stack: Stack, http: httpx.AsyncClient, order: dict) -> httpx.Response:
+    """File `order` as `http`'s user (a draft), then have the demo reviewer — a second person, as
+    the reviewer is never the preparer — approve it for the lanes. Returns the approval response
+    (`version`: the knowledge version the lanes will reach), or the refused filing."""
+    from kakou.central import auth
+    from kakou.central.service import Conflict
+
+    filed = await http.post("/api/v1/release-orders", json=order)
+    if filed.status_code != 201:
+        return filed
+    try:
+        await asyncio.to_thread(auth.add_user, stack.central.central, "demo", DEMO_REVIEWER, auth.Role.REVIEWER,
+                                DEMO_REVIEWER_PASSWORD)
+    except Conflict:
+        pass
+    async with httpx.AsyncClient(base_url=http.base_url, timeout=http.timeout) as reviewer:
+        resp = await reviewer.post("/api/v1/auth/login",
+                                   json={"username": DEMO_REVIEWER, "password": DEMO_REVIEWER_PASSWORD})
+        resp.raise_for_status()
+        return await reviewer.post(f"/api/v1/release-orders/{order['order_no']}/review", json={"approve": True},
+                                   headers={"Authorization": f"Bearer {resp.json()['access_token']}"})
+
+
 def demo_order(plate: str, order_no: str) -> ReleaseOrderData:
     now = datetime.now(UTC)
     return ReleaseOrderData(order_no=order_no, plate=plate, direction="in",
@@ -150,7 +176,7 @@ DEMO_TRUCKS = [
 ]
 
 
-async def seed_central(http: httpx.AsyncClient) -> int:
+async def seed_central(stack: Stack, http: httpx.AsyncClient) -> int:
     """Registrations and release orders for the demo's trucks; returns the knowledge version."""
     now = datetime.now(UTC)
     version = 0
@@ -159,7 +185,7 @@ async def seed_central(http: httpx.AsyncClient) -> int:
                            ("driver", {"driver_id": f"D{i:03d}", "ic_card": t.card, "name": f"Driver {i}"})):
             (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
         if t.declared_kg is not None:
-            r = await http.post("/api/v1/release-orders", json={
+            r = await issue_release_order(stack, http, {
                 "order_no": f"HF{now:%Y%m%d}{i:04d}", "plate": t.plate, "containers": [t.box], "direction": "in",
                 "valid_from": (now - timedelta(hours=1)).isoformat(),
                 "valid_until": (now + timedelta(hours=12)).isoformat(), "declared_gross_kg": t.declared_kg})
@@ -177,13 +203,14 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
         print(f"kakou demo — broker: {stack.broker.kind} on mqtt://127.0.0.1:{stack.broker.port}")
         print(f"  central console {stack.central.url}/console   field staff {stack.central.url}/field")
         print(f"  central login   {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
+        print(f"  reviewer login  {DEMO_REVIEWER} / {DEMO_REVIEWER_PASSWORD} (approves the demo's release orders)")
         print(f"  central API     {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
         print(f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
         print(f"  edge lane API   {stack.edge.url}/api/v1/status")
         print("  stop with Ctrl-C", flush=True)
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
             await authorize(stack, http)
-            version = await seed_central(http)
+            version = await seed_central(stack, http)
             await eventually(lambda: stack.edge.store.knowledge_version >= version, 30,
                              what="registrations and release orders to reach the lane")
             n = 0
