@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kakou.demo import DemoPorts, authorize, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.scenario import Truck, TruckResult, drive_truck
@@ -45,11 +45,11 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
             r = await http.put(f"/api/v1/registrations/{kind}", json=data)
             assert r.status_code == 200, r.text
         for no, box in (("HF1", BOX_OK), ("HF2", BOX_WATCHED)):
-            r = await http.post("/api/v1/release-orders", json={
+            r = await issue_release_order(stack, http, {
                 "order_no": no, "plate": PLATE, "containers": [box], "direction": "in",
                 "valid_from": (now - timedelta(hours=1)).isoformat(),
                 "valid_until": (now + timedelta(hours=2)).isoformat(), "declared_gross_kg": 30_000})
-            assert r.status_code == 201, r.text
+            assert r.status_code == 200, r.text
         version = r.json()["version"]
         await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what="orders at the lane")
 
@@ -104,7 +104,7 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         now = datetime.now(UTC)
-        r = await http.post("/api/v1/release-orders", json={
+        r = await issue_release_order(stack, http, {
             "order_no": "HF9", "plate": PLATE, "containers": [BOX_OK], "direction": "in",
             "valid_from": (now - timedelta(hours=1)).isoformat(),
             "valid_until": (now + timedelta(hours=2)).isoformat()})

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
@@ -31,8 +31,8 @@ async def test_truck_with_release_order_is_released_and_recorded_at_central(stac
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         order = demo_order("粤B12345", "HF0001")
-        resp = await http.post("/api/v1/release-orders", json=order.model_dump(mode="json"))
-        assert resp.status_code == 201, resp.text
+        resp = await issue_release_order(stack, http, order.model_dump(mode="json"))
+        assert resp.status_code == 200, resp.text
         await eventually(lambda: stack.edge.store.knowledge_version >= resp.json()["version"], 15,
                          what="the release order in the edge cache")
 

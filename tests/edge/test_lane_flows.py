@@ -10,7 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from kakou.demo import DEMO_OFFICER, DEMO_PIN, DemoPorts, authorize, demo_order, start_stack, stop_stack
+from kakou.demo import (
+    DEMO_OFFICER,
+    DEMO_PIN,
+    DemoPorts,
+    authorize,
+    demo_order,
+    issue_release_order,
+    start_stack,
+    stop_stack,
+)
 from kakou.edge.lane import LaneState
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
@@ -82,7 +91,7 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
             httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
         await authorize(stack, central)
         order = demo_order("粤B12345", "HF0009").model_copy(update={"containers": ["CSQU3054383"]})
-        r = await central.post("/api/v1/release-orders", json=order.model_dump(mode="json"))
+        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
         stack.sims.plate_camera.show(None)  # the camera has no frame: plate unreadable
         stack.sims.io.set_loop("before", True)
@@ -110,7 +119,7 @@ async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_pat
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
             httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
         await authorize(stack, central)
-        r = await central.post("/api/v1/release-orders", json=demo_order("粤B12345", "HF0010").model_dump(mode="json"))
+        r = await issue_release_order(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
         await _arrive(stack, "粤B12345", seed=5)
         await _drive_off(stack)

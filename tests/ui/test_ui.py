@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, demo_order, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
@@ -89,8 +89,8 @@ async def _central_headers(stack) -> dict[str, str]:  # type: ignore[no-untyped-
 
 async def _release_order(stack, plate: str, order_no: str) -> None:  # type: ignore[no-untyped-def]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
-        resp = await http.post("/api/v1/release-orders", json=demo_order(plate, order_no).model_dump(mode="json"))
-        assert resp.status_code == 201, resp.text
+        resp = await issue_release_order(stack, http, demo_order(plate, order_no).model_dump(mode="json"))
+        assert resp.status_code == 200, resp.text
     version = resp.json()["version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the order in the lane's cache")
 
@@ -247,12 +247,20 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
         version = (await http.get("/api/v1/health")).json()["knowledge_version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
 
-    # Field staff have their phone open before the truck arrives.
+    # Field staff have their phone open before the truck arrives, on the live alert stream.
     field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
     await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
     card = field.get_by_test_id("alert").filter(has_text="京AF12345")
     await expect(field.locator("body[data-loaded]")).to_be_attached()
+    await expect(field.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     await expect(card).to_have_count(0)
+    await field.evaluate("window.__sameDocument = true")
+    # Count the list reads from here on: a pushed alert needs none.
+    await field.evaluate("""window.__listReads = 0; const f = window.fetch;
+        window.fetch = (u, o) => {
+          if (String(u).startsWith('/api/v1/alerts?')) window.__listReads++;
+          return f(u, o);
+        };""")
 
     lane = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(lane.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
@@ -275,18 +283,37 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
             return page["total"] > 0
         await eventually(alert_raised, 20, what="the control-hit alert at central")
 
-    # It appears on the phone without a reload; acknowledge, then dispose with a note.
+    # It is pushed to the phone: no reload, no polling.
     await expect(card).to_have_count(1, timeout=10_000)
     await expect(card).to_contain_text("Control order hit")
+    assert await field.evaluate("window.__listReads") == 0
     await field.screenshot(path=ARTIFACTS / "field-alert.png")
+    # Detail: the place and the pass's frames (uploaded by the edge after the pass was acknowledged).
+    digests = await _control_hit_frames(stack)
+    await card.get_by_test_id("alert-detail").click()
+    dialog = field.get_by_test_id("dialog")
+    await expect(dialog.get_by_test_id("detail-place")).to_contain_text(f"{stack.edge.id} / L1")
+    frames = dialog.get_by_test_id("pass-images").locator("img")
+    await expect(frames).to_have_count(len(digests))
+    await expect(frames.first).to_have_attribute("data-loaded", "1")
+    await field.screenshot(path=ARTIFACTS / "field-alert-detail.png")
+    await dialog.get_by_role("button", name="Cancel").click()
+
+    # Acknowledge with one tap; dispose with a note and a photo from the phone's camera.
     await card.get_by_test_id("alert-acknowledge").click()
-    await field.get_by_test_id("dialog").locator("button[type=submit]").click()
     await expect(card).to_have_attribute("data-status", "acknowledged")
     await card.get_by_test_id("alert-dispose").click()
+    await dialog.locator("button[type=submit]").click()
+    await expect(dialog.get_by_test_id("form-msg")).to_contain_text("required")  # a disposal says how
     await field.get_by_test_id("field-disposal").fill("truck escorted to inspection bay 3")
-    await field.get_by_test_id("dialog").locator("button[type=submit]").click()
+    await field.get_by_test_id("photo").set_input_files(
+        {"name": "bay3.jpg", "mimeType": "image/jpeg", "buffer": _truck("京A54321", 9)})
+    await expect(field.get_by_test_id("photo-preview").locator("img")).to_have_count(1)
+    await field.screenshot(path=ARTIFACTS / "field-dispose.png")
+    await dialog.locator("button[type=submit]").click()
     await expect(card).to_have_attribute("data-status", "disposed")
     await field.screenshot(path=ARTIFACTS / "field-disposed.png")
+    assert await field.evaluate("window.__sameDocument") is True
 
     # The console's alert list shows who disposed of it and how.
     await console.get_by_test_id("nav-alerts").click()
@@ -295,6 +322,11 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     await row.click()
     await expect(console.get_by_test_id("dialog")).to_contain_text("truck escorted to inspection bay 3")
     await expect(console.get_by_test_id("dialog")).to_contain_text(FIELD_USER)
+    photo = console.get_by_test_id("dialog").get_by_test_id("disposal-photos").locator("img")
+    await expect(photo).to_have_count(1)
+    await expect(photo).to_have_attribute("data-loaded", "1")
+    await expect(console.get_by_test_id("dialog").get_by_test_id("pass-images").locator("img").first).to_have_attribute(
+        "data-loaded", "1")
     await console.screenshot(path=ARTIFACTS / "console-alert-disposed.png")
     assert console.errors == [] and lane.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
@@ -328,6 +360,19 @@ async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(
     await expect(link).to_contain_text("Online", timeout=30_000)
     await expect(unreachable).to_have_count(0)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def _control_hit_frames(stack) -> list[str]:  # type: ignore[no-untyped-def]
+    """The frames of the control-hit pass, once central has them all."""
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
+        hit = (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()["items"][0]
+
+        async def frames() -> list[str] | None:
+            detail = (await http.get(f"/api/v1/alerts/{hit['id']}/detail")).json()
+            digests = detail["pass"]["images"] if detail["pass"] else []
+            stored = [(await http.get(f"/api/v1/images/{d}")).status_code == 200 for d in digests]
+            return digests if digests and all(stored) else None
+        return await eventually(frames, 30, interval=0.3, what="the control-hit pass's frames at central")
 
 
 async def _login_if_asked(page: Page, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
