@@ -30,7 +30,8 @@ K.addTerms({
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
   yes: ["yes", "是"], no: ["no", "否"], login_needed: ["Log in to see this", "请登录后查看"],
-  timeline: ["Timeline", "时间线"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
+  timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
+  disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
@@ -57,7 +58,7 @@ const KNOWN = [
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream)$/;
 
 function sections() {
   const out = [{ key: "dashboard", render: dashboard }];
@@ -103,7 +104,7 @@ async function guarded(view, fn) {
 }
 
 function openDialog(title, ...content) {
-  $("dialog-body").replaceChildren(K.el("h3", { text: title }), ...content);
+  $("dialog-body").replaceChildren(K.el("h3", { text: title }), ...content.filter((c) => c != null));
   if (!$("dialog").open) $("dialog").showModal();
 }
 
@@ -372,12 +373,32 @@ function recordDetail(sec, row) {
         })));
     }
   }
-  const pairs = Object.entries(row).filter(([k]) => !k.startsWith("_"));
+  // An alert's notes are shown as a list below, with their photos.
+  const pairs = Object.entries(row).filter(([k]) => !k.startsWith("_") && !(sec.key === "alerts" && k === "notes"));
+  const extra = K.el("div");
   openDialog(K.t("detail"),
     K.el("dl", { class: "facts" }, pairs.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }),
       K.el("dd", { text: v === null ? "—" : typeof v === "object" ? JSON.stringify(v)
         : /^\d{4}-\d\d-\d\dT/.test(String(v)) ? K.fmtDateTime(v) : String(v) })])),
-    ...actions);
+    extra, ...actions);
+  if (sec.key === "alerts" && row.id) alertExtras(row.id, extra);
+}
+
+/* An alert's place, the pass that raised it with its frames, and the photos taken at disposal. */
+async function alertExtras(id, into) {
+  let d;
+  try { d = await K.api(`/api/v1/alerts/${id}/detail`); } catch { return; }
+  const img = (h) => K.authImage(`/api/v1/images/${h}`);
+  const place = d.place ? [d.place.node, d.place.lane].filter(Boolean).join(" / ") : null;
+  into.replaceChildren(
+    place ? K.el("p", {}, K.el("b", { text: `${K.t("place")}: ` }), place) : null,
+    d.pass && d.pass.images.length ? K.el("h3", { text: K.t("pass_frames") }) : null,
+    d.pass && d.pass.images.length ? K.el("div", { class: "frames", "data-testid": "pass-images" }, d.pass.images.map(img)) : null,
+    d.photos.length ? K.el("h3", { text: K.t("disposal_photos") }) : null,
+    d.photos.length ? K.el("div", { class: "frames", "data-testid": "disposal-photos" }, d.photos.map(img)) : null,
+    (d.alert.notes || []).length ? K.el("ul", { class: "recent-list", "data-testid": "alert-notes" }, d.alert.notes.map((n) => K.el("li", {},
+      K.el("span", { class: "when", text: K.fmtDateTime(n.at) }), K.el("span", { class: "tag", text: n.kind }), ` ${n.by}: ${n.text}`,
+      n.photos ? ` 📷 ${n.photos.length}` : ""))) : null);
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

@@ -1,6 +1,7 @@
-/* Field staff on a phone: alerts as they arrive, acknowledge, dispose with notes and a photo.
- * Live over SSE when central offers an alert stream, otherwise polled every 2 s. The actions
- * shown are the operations central's OpenAPI document lists under /alerts/{id}/… */
+/* Field staff on a phone: the alerts routed to them, pushed live; detail with the pass's frames
+ * and the place; acknowledge with one tap; dispose with notes and a photo from the camera.
+ * Live: a single-use ticket (POST /alerts/stream-ticket) opens the SSE stream /alerts/stream;
+ * if it drops, the list is polled every 2 s and the stream is tried again. */
 "use strict";
 
 K.addTerms({
@@ -9,125 +10,237 @@ K.addTerms({
   new: ["New", "新"], open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"],
   closed: ["Closed", "已关闭"], place: ["Place", "地点"], login_needed: ["Log in to see alerts", "请登录后查看预警"],
   control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
-  f_disposal: ["Disposal", "处置结果"], f_text: ["Note", "备注"], notes: ["Note", "备注"],
-  weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"], f_photo: ["Photo", "现场照片"], f_note: ["Notes", "处置说明"], f_notes: ["Notes", "处置说明"],
+  weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
+  transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
+  ledger_negative: ["Ledger below zero", "账册负数"],
+  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
+  take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
+  live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
+  photos: ["Photos on site", "现场照片"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
+  plate: ["Plate", "车牌"], containers: ["Containers", "集装箱"], gross_kg: ["Gross weight", "毛重"], decided_at: ["Decided", "判定时间"],
 });
 
-const F = { spec: { paths: {} }, list: null, seen: new Set(), first: true, alerts: [] };
+const F = { alerts: [], seen: new Set(), first: true, me: null, live: "poll", es: null, poll: null, retry: null };
 const $ = (id) => document.getElementById(id);
+const OPEN = (a) => !/(disposed|closed|resolved)/i.test(a.status || "");
 
 function openDialog(title, ...content) {
-  $("dialog-body").replaceChildren(K.el("h3", { text: title }), ...content);
+  $("dialog-body").replaceChildren(K.el("h3", { text: title }), ...content.filter((c) => c != null));
   if (!$("dialog").open) $("dialog").showModal();
 }
 
 function openLogin() {
-  const op = K.findOp(F.spec, "post", /\/auth\/login$|\/login$|\/token$/);
+  const spec = F.spec;
+  const op = K.findOp(spec, "post", /\/auth\/login$/);
   if (!op || $("dialog").open) return;
-  openDialog(K.t("login"), K.schemaForm(F.spec, op, {
-    onDone: (res) => {
-      K.setToken(res && (res.token || res.access_token)); $("login").hidden = true; $("dialog").close(); refresh();
+  openDialog(K.t("login"), K.schemaForm(spec, op, {
+    onDone: (res, body) => {
+      K.setToken(res && res.access_token);
+      F.me = { username: body.username, role: res && res.role };
+      $("login").hidden = true; $("dialog").close(); start();
     },
   }));
 }
 
-function idOf(a) { return a.alert_id ?? a.id ?? a.alert_no ?? a.key; }
+// ---- the list ---------------------------------------------------------------------------------
+function listPath() {
+  // Field staff see what is routed to them; an admin sees every alert.
+  return `/api/v1/alerts?limit=100${F.me && F.me.role !== "admin" ? "&mine=true" : ""}`;
+}
 
-/* Operations under /alerts/{id}/…, e.g. acknowledge and dispose. */
-function alertActions(a) {
-  const out = [];
-  for (const [path, ops] of Object.entries(F.spec.paths)) {
-    const m = path.match(/^(.*\/alerts)\/\{([^}]+)\}\/([^/]+)$/);
-    if (!m) continue;
-    for (const method of ["post", "put", "patch"]) {
-      if (!ops[method]) continue;
-      const label = m[3];
-      out.push(K.el("button", {
-        class: /dispos|close|resolve/.test(label) ? "primary" : "", "data-testid": "alert-" + label, text: K.both(label),
-        onclick: () => actOn(a, { path, op: ops[method], method }, m[2], label),
-      }));
-    }
+async function refresh() {
+  try {
+    F.alerts = K.items(await K.api(listPath()));
+    const fresh = F.alerts.filter((a) => !F.seen.has(a.id));
+    fresh.forEach((a) => F.seen.add(a.id));
+    if (fresh.some(OPEN) && !F.first) ring();
+    F.first = false;
+    render();
+    document.body.dataset.loaded = "alerts";
+    if (F.live === "down") setLive("poll");
+  } catch (e) {
+    if (e.status === 401) needLogin();
+    else setLive("down");
   }
-  return out;
 }
 
-async function actOn(a, target, idName, label) {
-  const schema = K.bodySchema(F.spec, target.op);
-  const fields = schema && Object.keys(schema.properties || {}).filter((k) => !/^(photo|image)/i.test(k));
-  // Nothing to fill in (acknowledge): act at once, one tap on a phone.
-  if (!fields || !fields.length) {
-    const photoField = schema && Object.keys(schema.properties || {}).find((k) => /^(photo|image)/i.test(k));
-    if (!photoField) {
-      try { await K.api(K.fillPath(target.path, { [idName]: idOf(a) }), { method: target.method.toUpperCase(), body: schema ? {} : undefined }); refresh(); } catch (e) { alert(e.message); }
-      return;
-    }
-  }
-  const form = K.schemaForm(F.spec, target, { fixed: { [idName]: idOf(a) }, onDone: () => { $("dialog").close(); refresh(); } });
-  photoInput(form, schema);
-  openDialog(`${K.both(label)} — ${a.title || a.kind || idOf(a)}`, form);
+function needLogin() {
+  stopLive();
+  $("login").hidden = false;
+  $("alerts").replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
+  openLogin();
 }
 
-/* A photo field in the schema becomes the phone's camera; the picture is sent as base64. */
-function photoInput(form, schema) {
-  const name = schema && Object.keys(schema.properties || {}).find((k) => /^(photo|image)/i.test(k));
-  if (!name) return;
-  const text = form.querySelector(`[name="${name}"]`);
-  if (!text) return;
-  const file = K.el("input", { type: "file", accept: "image/*", capture: "environment", "data-testid": "photo" });
-  file.addEventListener("change", () => {
-    const f = file.files[0];
-    if (!f) return;
-    const rd = new FileReader();
-    rd.onload = () => { text.value = String(rd.result).split(",", 2)[1] || ""; };
-    rd.readAsDataURL(f);
-  });
-  text.type = "hidden";
-  text.after(file);
+/* A new alert: sound and vibration where the browser allows them (a phone may need a first tap). */
+function ring() {
+  K.beep(1040, 500);
+  if (navigator.vibrate) { try { navigator.vibrate([200, 100, 200]); } catch { /* not allowed yet */ } }
 }
 
-function card(a) {
-  const status = String(a.status || "open").toLowerCase();
-  const images = (a.images || []).filter((u) => typeof u === "string" && (u.startsWith("/") || u.startsWith("http")));
-  const place = [a.site, a.node, a.lane].filter(Boolean).join(" / ");
-  const subject = a.plate || a.subject;
-  return K.el("article", { class: `alert-card ${status} sev-${a.severity || ""}`, "data-testid": "alert", "data-status": status, "data-id": idOf(a) },
-    K.el("h4", { text: a.title || (a.kind ? K.t(a.kind) : "") || `${K.t("alert")} ${idOf(a)}` }),
-    K.el("div", {}, subject ? K.el("b", { "data-testid": "alert-subject", text: subject }) : null, " ",
-      K.el("span", { class: "tag", text: K.t(status) }), a.severity ? K.el("span", { class: "tag", text: K.t(a.severity) }) : null),
-    a.message || a.detail || a.reason ? K.el("p", { text: a.message || a.detail || a.reason }) : null,
-    a.source ? K.el("div", { class: "muted", text: a.source }) : null,
-    place ? K.el("div", { class: "muted", text: `${K.t("place")}: ${place}` }) : null,
-    K.el("div", { class: "muted", text: K.fmtDateTime(a.created_at || a.raised_at || a.at) }),
-    images.length ? K.el("div", {}, images.map((u) => K.el("img", { src: u, style: "max-width:100%;border-radius:6px;margin-top:.4em" }))) : null,
-    a.disposal ? K.el("p", { class: "good", text: a.disposal }) : null,
-    ...(Array.isArray(a.notes) ? a.notes : []).map((n) => K.el("p", { class: "muted", text: typeof n === "string" ? n : (n.text || n.note || JSON.stringify(n)) })),
-    K.el("div", { class: "alert-actions" }, /dispos|closed|resolved/.test(status) ? [] : alertActions(a)));
+function merge(alert, change) {
+  const i = F.alerts.findIndex((a) => a.id === alert.id);
+  if (i >= 0) F.alerts[i] = alert; else F.alerts.unshift(alert);
+  F.alerts.sort((a, b) => b.id - a.id);
+  if (!F.seen.has(alert.id)) { F.seen.add(alert.id); if (change === "new" && OPEN(alert)) ring(); }
+  render();
 }
 
 function render() {
-  const open = F.alerts.filter((a) => !/(disposed|closed|resolved)/i.test(a.status || ""));
+  const open = F.alerts.filter(OPEN);
   $("count").hidden = !open.length;
   $("count").textContent = String(open.length);
   $("alerts").replaceChildren(...(F.alerts.length ? F.alerts.map(card) : [K.el("div", { class: "banner", text: K.t("no_alerts") })]));
 }
 
-async function refresh() {
-  if (!F.list) return;
-  try {
-    F.alerts = K.items(await K.api(F.list.path));
-    const fresh = F.alerts.filter((a) => !F.seen.has(idOf(a)));
-    fresh.forEach((a) => F.seen.add(idOf(a)));
-    if (fresh.length && !F.first) { K.beep(1040, 500); if (navigator.vibrate) navigator.vibrate([200, 100, 200]); }
-    F.first = false;
-    render();
-    document.body.dataset.loaded = "alerts";
-  } catch (e) {
-    if (e.status === 401) {
-      $("login").hidden = false;
-      $("alerts").replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
-      openLogin();
-    }
+function card(a) {
+  const status = String(a.status || "open").toLowerCase();
+  const disposal = (a.notes || []).filter((n) => n.kind === "dispose").pop();
+  return K.el("article", { class: `alert-card ${status} sev-${a.severity || ""}`, "data-testid": "alert", "data-status": status, "data-id": a.id },
+    K.el("h4", { text: K.t(a.kind) }),
+    K.el("div", {}, K.el("b", { "data-testid": "alert-subject", text: a.subject }), " ",
+      K.el("span", { class: "tag", text: K.t(status) }), " ", K.el("span", { class: "tag", text: K.t(a.severity) })),
+    K.el("p", { text: a.message }),
+    K.el("div", { class: "muted", text: K.fmtDateTime(a.created_at) }),
+    a.disposal ? K.el("p", { class: "good", text: `${a.disposal} — ${a.disposed_by || ""}` }) : null,
+    disposal && disposal.photos ? K.el("div", { class: "muted", text: `📷 ${disposal.photos.length}` }) : null,
+    K.el("div", { class: "alert-actions" },
+      K.el("button", { "data-testid": "alert-detail", text: K.t("detail"), onclick: () => detail(a) }),
+      status === "open" ? K.el("button", { "data-testid": "alert-acknowledge", text: K.both("acknowledge"), onclick: () => acknowledge(a) }) : null,
+      OPEN(a) ? K.el("button", { class: "primary", "data-testid": "alert-dispose", text: K.both("dispose"), onclick: () => dispose(a) }) : null));
+}
+
+// ---- actions ----------------------------------------------------------------------------------
+async function acknowledge(a) {
+  try { merge(await K.api(`/api/v1/alerts/${a.id}/acknowledge`, { body: {} }), "changed"); } catch (e) { alert(e.message); }
+}
+
+/* The phone's picture, re-encoded as a JPEG of at most 1600 px: small to send, one format to store. */
+async function toJpeg(file) {
+  const bmp = await createImageBitmap(file);
+  const scale = Math.min(1, 1600 / Math.max(bmp.width, bmp.height));
+  const canvas = K.el("canvas", { width: Math.round(bmp.width * scale), height: Math.round(bmp.height * scale) });
+  canvas.getContext("2d").drawImage(bmp, 0, 0, canvas.width, canvas.height);
+  return new Promise((ok, fail) => canvas.toBlob((b) => (b ? ok(b) : fail(new Error("could not encode the photo"))), "image/jpeg", 0.85));
+}
+
+function dispose(a) {
+  const note = K.el("textarea", { rows: 3, "data-testid": "field-disposal", required: true });
+  const file = K.el("input", { type: "file", accept: "image/*", capture: "environment", "data-testid": "photo" });
+  const preview = K.el("div", { class: "thumbs", "data-testid": "photo-preview" });
+  const msg = K.el("div", { class: "form-msg", "data-testid": "form-msg" });
+  const submit = K.el("button", { type: "submit", class: "primary", text: K.both("dispose") });
+  let photo = null;  // {sha256} once uploaded
+  let jpeg = null;
+  file.addEventListener("change", async () => {
+    photo = null; jpeg = null; preview.replaceChildren();
+    const f = file.files[0];
+    if (!f) return;
+    try {
+      jpeg = await toJpeg(f);
+      preview.append(K.el("img", { src: URL.createObjectURL(jpeg), alt: "" }));
+    } catch (e) { msg.textContent = e.message; msg.className = "form-msg bad"; }
+  });
+  const form = K.el("form", { class: "auto-form", novalidate: true },
+    K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: K.t("disposal_note") }), note),
+    K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: `📷 ${K.t("take_photo")}` }), file, preview),
+    K.el("div", { class: "form-actions" }, submit, msg));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (!note.value.trim()) { msg.textContent = `${K.t("disposal_note")}`; msg.className = "form-msg bad"; note.focus(); return; }
+    submit.disabled = true;
+    try {
+      if (jpeg && !photo) {
+        msg.textContent = K.t("uploading"); msg.className = "form-msg";
+        const resp = await fetch(`/api/v1/alerts/${a.id}/photos`, { method: "POST", body: jpeg, headers: { ...K.authHeaders(), "Content-Type": "image/jpeg" } });
+        const body = await resp.json().catch(() => ({}));
+        if (!resp.ok) throw new Error(body.title || body.detail || `HTTP ${resp.status}`);
+        photo = body;
+      }
+      const done = await K.api(`/api/v1/alerts/${a.id}/dispose`, { body: { disposal: note.value.trim(), photos: photo ? [photo.sha256] : [] } });
+      $("dialog").close(); merge(done, "changed");
+    } catch (e) {
+      msg.textContent = `${K.t("error")}: ${e.message}`; msg.className = "form-msg bad";
+    } finally { submit.disabled = false; }
+  });
+  openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);
+}
+
+/* The alert with its place, the pass that raised it and its frames, and the photos taken on site. */
+async function detail(a) {
+  openDialog(`${K.t(a.kind)} — ${a.subject}`, K.el("p", { class: "muted", text: K.t("loading") }));
+  let d;
+  try { d = await K.api(`/api/v1/alerts/${a.id}/detail`); } catch (e) { openDialog(K.t("error"), K.el("p", { class: "bad", text: e.message })); return; }
+  const p = d.pass, place = d.place;
+  const facts = [
+    ["place", place ? [place.node, place.lane, place.direction ? K.t(place.direction) : null].filter(Boolean).join(" / ") : null],
+    ["plate", p && p.plate], ["containers", p && p.containers.join(", ")],
+    ["gross_kg", p && p.gross_kg != null ? `${p.gross_kg.toLocaleString()} kg` : null],
+    ["decided_at", p && K.fmtDateTime(p.decided_at)], ["outcome", p && K.both(p.outcome)],
+  ].filter(([, v]) => v);
+  openDialog(`${K.t(d.alert.kind)} — ${d.alert.subject}`,
+    K.el("p", { text: d.alert.message }),
+    K.el("dl", { class: "facts", "data-testid": "alert-facts" }, facts.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }), K.el("dd", { text: v, "data-testid": "detail-" + k })])),
+    p && p.images.length ? K.el("h3", { text: K.t("pass_frames") }) : null,
+    p && p.images.length ? K.el("div", { class: "frames", "data-testid": "pass-images" }, p.images.map((h) => K.authImage(`/api/v1/images/${h}`))) : null,
+    d.photos.length ? K.el("h3", { text: K.t("photos") }) : null,
+    d.photos.length ? K.el("div", { class: "frames", "data-testid": "disposal-photos" }, d.photos.map((h) => K.authImage(`/api/v1/images/${h}`))) : null,
+    (d.alert.notes || []).length ? K.el("ul", { class: "recent-list" }, d.alert.notes.map((n) => K.el("li", {},
+      K.el("span", { class: "when", text: K.fmtTime(n.at) }), `${n.by}: ${n.text}`))) : null);
+}
+
+// ---- live: SSE with a ticket, polling while it is down ----------------------------------------
+function setLive(mode) {
+  F.live = mode;
+  const e = $("live");
+  e.textContent = K.t({ sse: "live_sse", poll: "live_poll", down: "live_down" }[mode]);
+  e.className = "badge " + (mode === "down" ? "bad" : mode === "sse" ? "good" : "muted");
+  e.dataset.mode = mode;
+}
+
+function startPolling() {
+  if (!F.poll) F.poll = setInterval(refresh, 2000);
+  if (F.live === "sse") setLive("poll");
+}
+
+function stopLive() {
+  if (F.es) { F.es.close(); F.es = null; }
+  clearInterval(F.poll); F.poll = null; clearTimeout(F.retry);
+}
+
+async function connect() {
+  clearTimeout(F.retry);
+  if (!window.EventSource) { startPolling(); return; }
+  let ticket;
+  try { ticket = await K.api("/api/v1/alerts/stream-ticket", { method: "POST" }); } catch (e) {
+    if (e.status === 401) { needLogin(); return; }
+    startPolling(); F.retry = setTimeout(connect, 5000); return;
   }
+  F.me = { username: ticket.username, role: ticket.role };
+  const es = new EventSource(`/api/v1/alerts/stream?ticket=${encodeURIComponent(ticket.ticket)}`);
+  F.es = es;
+  es.addEventListener("hello", () => {
+    setLive("sse");
+    clearInterval(F.poll); F.poll = null;
+    refresh();  // whatever happened while the stream was down
+  });
+  es.addEventListener("alert", (m) => { const ev = JSON.parse(m.data); merge(ev.alert, ev.change); });
+  es.addEventListener("expired", () => { stopLive(); needLogin(); });
+  es.onerror = () => {
+    // A ticket works once: never let the browser retry with it; poll and ask for a new one.
+    es.close(); if (F.es === es) F.es = null;
+    startPolling();
+    F.retry = setTimeout(connect, 5000);
+  };
+}
+
+async function start() {
+  stopLive();
+  F.first = true;
+  if (!F.me) {  // a reload keeps the token: ask who it is, so the list is the caller's own
+    try { F.me = await K.api("/api/v1/auth/me"); } catch (e) { if (e.status === 401) { needLogin(); return; } }
+  }
+  await refresh();
+  if (document.body.dataset.loaded === "alerts") connect();
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
@@ -135,20 +248,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("dialog-close").addEventListener("click", () => $("dialog").close());
   $("login").addEventListener("click", openLogin);
   F.spec = await K.discover("/api/v1/openapi.json");
-  F.list = K.findOp(F.spec, "get", /^\/api\/v1\/alerts$/);
   K.onLang(render);
-  if (!F.list) {
+  setLive("poll");
+  if (!K.findOp(F.spec, "get", /^\/api\/v1\/alerts$/)) {
     $("alerts").replaceChildren(K.el("div", { class: "banner", "data-testid": "alerts-missing", text: K.t("alerts_missing") }));
     document.body.dataset.loaded = "none";
     return;
   }
-  await refresh();
-  const stream = K.findOp(F.spec, "get", /\/alerts\/(stream|events)$/);
-  if (stream && window.EventSource) {
-    // The stream says "something changed"; the list is re-read so it is always whole.
-    const es = new EventSource(stream.path);
-    es.onmessage = refresh;
-    es.addEventListener("alert", refresh);
-  }
-  setInterval(refresh, 2000);
+  start();
 });

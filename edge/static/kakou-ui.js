@@ -138,6 +138,15 @@ const K = (() => {
     if (!resp.ok) throw new HttpError(resp.status, data);
     return data;
   }
+  /* An <img> for an image the API serves only with the bearer token (an <img src> cannot send it). */
+  function authImage(url, attrs = {}) {
+    const img = el("img", { alt: "", loading: "lazy", ...attrs, "data-src": url });
+    fetch(url, { headers: authHeaders() }).then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((b) => { img.src = URL.createObjectURL(b); img.dataset.loaded = "1"; })
+      .catch((e) => { img.alt = `${t("error")}: ${e.message}`; img.classList.add("missing"); });
+    img.addEventListener("click", () => { if (img.src) window.open(img.src, "_blank"); });
+    return img;
+  }
   /* A list endpoint may answer a bare list or a page {total, items}. */
   function items(data) { return Array.isArray(data) ? data : (data && Array.isArray(data.items) ? data.items : []); }
 
@@ -359,7 +368,7 @@ const K = (() => {
 
   return {
     addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
-    api, items, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
+    api, items, authImage, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
     iso6346Digit, checkContainer, beep, keyboard, pinPad,
   };
 })();

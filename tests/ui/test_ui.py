@@ -331,6 +331,29 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     assert console.errors == [] and lane.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
+async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from kakou.central import alerts, audit
+    from kakou.central.routes.live import hub
+
+    field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
+    await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
+    live = field.get_by_test_id("live")
+    await expect(live).to_have_attribute("data-mode", "sse", timeout=10_000)
+    streams = hub(stack.central.app)
+    streams.close()  # every open stream ends, as when a proxy or the network drops it
+    try:
+        await expect(live).to_have_attribute("data-mode", "poll", timeout=10_000)
+        with audit.write(stack.central.central, "test") as w:
+            alerts.raise_alert(w, "device_fault", f"{stack.edge.id}/L1", "weighbridge silent", "ui-test:poll")
+        polled = field.get_by_test_id("alert").filter(has_text="weighbridge silent")
+        await expect(polled).to_have_count(1, timeout=10_000)
+        await field.screenshot(path=ARTIFACTS / "field-polling.png")
+    finally:
+        streams.closed = False  # the network is back: the page asks for a new ticket and goes live
+    await expect(live).to_have_attribute("data-mode", "sse", timeout=15_000)
+    assert field.errors == []  # type: ignore[attr-defined]
+
+
 async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     page = await _page(browser, f"{stack.central.url}/field?lang=zh", 390, 844)
     await _login_if_asked(page)
