@@ -46,8 +46,9 @@ class Work:
     def audit(self, action: str, target: str, detail: dict[str, Any] | None = None) -> None:
         self._entries.append((action, target, _plain(detail or {})))
 
-    def publish(self, kind: ChangeKind, key: str, data: dict[str, Any] | None) -> int:
-        self._version = append_change(self.session, kind, key, data)
+    def publish(self, kind: ChangeKind, key: str, data: dict[str, Any] | None, scope: str | None = None) -> int:
+        """Publish to the lanes of `scope` ("*", "site:X", "node:N"; None: the key's usual scope)."""
+        self._version = append_change(self.session, kind, key, data, scope)
         return self._version
 
 
