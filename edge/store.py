@@ -32,15 +32,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS knowledge_streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);
 """
 
 
 class VersionGap(Exception):
-    """A change batch that does not continue from the cache's version."""
+    """A change batch that does not continue from the cache's position in its stream."""
 
-    def __init__(self, have: int, batch_after: int) -> None:
-        super().__init__(f"have version {have}, batch continues from {batch_after}")
+    def __init__(self, have: int, batch_after: int, stream: str = "*") -> None:
+        super().__init__(f"stream {stream}: have version {have}, batch continues from {batch_after}")
         self.have = have
+        self.stream = stream
 
 
 class EdgeStore:
@@ -52,6 +54,18 @@ class EdgeStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a pass acted on must survive power loss
         self._db.executescript(SCHEMA)
+        self._upgrade_knowledge()
+
+    def _upgrade_knowledge(self) -> None:
+        # Before change streams (scopes) every change was broadcast: the old single version is the
+        # broadcast stream's position, and every cached entry belongs to that stream.
+        with self.tx() as db:
+            if "stream" not in {r[1] for r in db.execute("PRAGMA table_info(knowledge)")}:
+                db.execute("ALTER TABLE knowledge ADD COLUMN stream TEXT NOT NULL DEFAULT '*'")
+            if db.execute("SELECT COUNT(*) FROM knowledge_streams").fetchone()[0] == 0:
+                old = db.execute("SELECT value FROM meta WHERE key = 'knowledge_version'").fetchone()
+                if old and int(old[0]) > 0:
+                    db.execute("INSERT INTO knowledge_streams(stream, version) VALUES('*', ?)", (int(old[0]),))
 
     def close(self) -> None:
         with self._lock:
@@ -82,62 +96,80 @@ class EdgeStore:
                    (key, str(value)))
 
     # -- knowledge cache ------------------------------------------------------------------
+    # Central's changes come in streams (broadcast, the node's site, the node itself), each numbered
+    # without gaps; the cache keeps its position in each. Its knowledge version is their sum: the
+    # number of changes of its scope it holds (monotonic; equal to central's count for this node
+    # exactly when every stream is caught up, since no position can exceed central's).
     @property
     def knowledge_version(self) -> int:
-        return self._meta("knowledge_version")
+        return int(self.query("SELECT COALESCE(SUM(version), 0) FROM knowledge_streams")[0][0])
+
+    def stream_versions(self) -> dict[str, int]:
+        return {st: v for st, v in self.query("SELECT stream, version FROM knowledge_streams ORDER BY stream")}
 
     def knowledge_updated_at(self) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = 'knowledge_updated_at'")
         return rows[0][0] if rows else None
+
+    @staticmethod
+    def _position(db: sqlite3.Connection, stream: str) -> int:
+        row = db.execute("SELECT version FROM knowledge_streams WHERE stream = ?", (stream,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _set_position(self, db: sqlite3.Connection, stream: str, version: int, now: datetime) -> None:
+        db.execute("INSERT INTO knowledge_streams(stream, version) VALUES(?, ?) "
+                   "ON CONFLICT(stream) DO UPDATE SET version = excluded.version", (stream, version))
+        total = db.execute("SELECT COALESCE(SUM(version), 0) FROM knowledge_streams").fetchone()[0]
+        self._set_meta(db, "knowledge_version", total)
+        self._set_meta(db, "knowledge_updated_at", now.isoformat())
 
     def apply_batch(self, batch: ChangeBatch, now: datetime) -> int:
         """Apply a verified batch in order; return how many changes were new. Raises VersionGap."""
         if batch.snapshot:
             return self.apply_snapshot(batch, now)
         with self.tx() as db:
-            have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
+            have = self._position(db, batch.stream)
             if batch.to_version <= have:
                 return 0  # already applied: a duplicate or replay changes nothing
             if batch.after_version > have:
-                raise VersionGap(have, batch.after_version)
+                raise VersionGap(have, batch.after_version, batch.stream)
             applied = 0
             for ch in batch.changes:
                 if ch.version <= have:
                     continue
                 if ch.data is None:
-                    db.execute("DELETE FROM knowledge WHERE kind = ? AND key = ?", (ch.kind.value, ch.key))
+                    db.execute("DELETE FROM knowledge WHERE kind = ? AND key = ? AND stream = ?",
+                               (ch.kind.value, ch.key, batch.stream))
                 else:
                     plate = ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None
                     db.execute(
-                        "INSERT INTO knowledge(kind, key, version, data, plate) VALUES(?, ?, ?, ?, ?) "
+                        "INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT(kind, key) DO UPDATE SET version=excluded.version, data=excluded.data, "
-                        "plate=excluded.plate",
-                        (ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False), plate),
+                        "plate=excluded.plate, stream=excluded.stream",
+                        (ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False), plate,
+                         batch.stream),
                     )
                 applied += 1
-            self._set_meta(db, "knowledge_version", batch.to_version)
-            self._set_meta(db, "knowledge_updated_at", now.isoformat())
+            self._set_position(db, batch.stream, batch.to_version, now)
             return applied
 
     def apply_snapshot(self, snap: ChangeBatch, now: datetime) -> int:
-        """Replace the whole cache with a verified snapshot; never go back to an older version.
+        """Replace the cache's entries of the snapshot's stream; never go back to an older version.
 
         A snapshot at the version we already have is applied too (a manual resync repairs a cache
         without moving its version); an older one (a replay) changes nothing. Returns the number of
         keys in the new cache, or 0 if it was ignored.
         """
         with self.tx() as db:
-            have = int((db.execute("SELECT value FROM meta WHERE key='knowledge_version'").fetchone() or (0,))[0])
-            if snap.to_version < have:
+            if snap.to_version < self._position(db, snap.stream):
                 return 0
-            db.execute("DELETE FROM knowledge")
+            db.execute("DELETE FROM knowledge WHERE stream = ?", (snap.stream,))
             rows = [(ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False),
-                     ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None)
+                     ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None, snap.stream)
                     for ch in snap.changes if ch.data is not None]
-            db.executemany("INSERT OR REPLACE INTO knowledge(kind, key, version, data, plate) VALUES(?, ?, ?, ?, ?)",
-                           rows)
-            self._set_meta(db, "knowledge_version", snap.to_version)
-            self._set_meta(db, "knowledge_updated_at", now.isoformat())
+            db.executemany("INSERT OR REPLACE INTO knowledge(kind, key, version, data, plate, stream) "
+                           "VALUES(?, ?, ?, ?, ?, ?)", rows)
+            self._set_position(db, snap.stream, snap.to_version, now)
             return max(len(rows), 1)
 
     def knowledge_rows(self) -> list[tuple[str, str, int]]:
