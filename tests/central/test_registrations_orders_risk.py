@@ -18,7 +18,8 @@ NOW = datetime.now(UTC)
 
 def _lane(central: Central, tmp_path: Path, kind: str) -> list[tuple[str]]:
     store = EdgeStore(tmp_path / f"edge-{datetime.now(UTC).timestamp()}.db")
-    store.apply_batch(changelog.changes_after(central, 0), datetime.now(UTC))
+    for stream in changelog.stream_heads(central):  # a lane holding every scope (broadcast, site, node)
+        store.apply_batch(changelog.changes_after(central, 0, stream=stream), datetime.now(UTC))
     rows = store.query("SELECT data FROM knowledge WHERE kind = ? ORDER BY key", (kind,))
     store.close()
     return rows
