@@ -59,7 +59,8 @@ class CentralBridge:
         self._changed = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: aiomqtt.Client | None = None
-        self._published = 0
+        self._published = 0  # global version of the last change published live
+        self._republish = False
         central.on_change.append(self._on_change)
 
     def rotate_key(self, key: Ed25519PrivateKey) -> None:
@@ -73,9 +74,10 @@ class CentralBridge:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        # Re-broadcast the latest change on start: an edge that missed changes committed just before
-        # a crash of central sees a gap and asks for them, instead of waiting for the next change.
-        self._published = max(0, await asyncio.to_thread(changelog.latest_version, self.central) - 1)
+        # Re-publish each stream's latest change on start: an edge that missed changes committed just
+        # before a crash of central sees a gap and asks for them, instead of waiting for the next change.
+        self._published = await asyncio.to_thread(changelog.latest_version, self.central)
+        self._republish = True
 
         def state(up: bool) -> None:
             if not up:
@@ -108,12 +110,22 @@ class CentralBridge:
         while True:
             await self._changed.wait()
             self._changed.clear()
+            if self._republish:
+                for stream, head in (await asyncio.to_thread(changelog.stream_heads, self.central)).items():
+                    batch = await asyncio.to_thread(changelog.changes_after, self.central, head - 1, 1, stream)
+                    await self._publish_live(client, batch)
+                self._republish = False
             while True:
-                batch = await asyncio.to_thread(changelog.changes_after, self.central, self._published)
-                if not batch.changes:
+                batches, upto = await asyncio.to_thread(changelog.live_batches, self.central, self._published)
+                if not batches:
                     break
-                await client.publish(topics.down_all(topics.CHANGES), sign(batch, self.key).model_dump_json(), qos=1)
-                self._published = batch.to_version
+                for batch in batches:
+                    await self._publish_live(client, batch)
+                self._published = upto
+
+    async def _publish_live(self, client: aiomqtt.Client, batch: ChangeBatch) -> None:
+        # Each stream on its own topic: the broker hands a node only broadcast, its site's and its own.
+        await client.publish(topics.stream_topic(batch.stream), sign(batch, self.key).model_dump_json(), qos=1)
 
     async def _process(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
         while True:
@@ -143,7 +155,8 @@ class CentralBridge:
                     elif node and topic == topics.status(node):
                         st = NodeStatus.model_validate_json(payload)
                         await asyncio.to_thread(ingest.set_presence, self.central, node, st.online,
-                                                st.knowledge_version if st.online else None)
+                                                st.knowledge_version if st.online else None,
+                                                st.streams if st.online else None)
                 except (ValidationError, ValueError) as exc:
                     await self._reject("malformed", topic, str(exc).splitlines()[0])
                 except SQLAlchemyError as exc:
@@ -173,22 +186,24 @@ class CentralBridge:
         await client.publish(topics.down(q.node, topics.ACK), ack.model_dump_json(), qos=1)
 
     async def _answer(self, client: aiomqtt.Client, req: SyncRequest) -> None:
-        batch = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.after_version,
-                                        self.snapshot_after)
-        await self._send(client, req.node, batch)
+        batches = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.positions(),
+                                          self.snapshot_after)
+        for batch in batches:
+            await self._send(client, req.node, batch)
 
     async def _send(self, client: aiomqtt.Client, node: str, batch: ChangeBatch) -> None:
         await client.publish(topics.down(node, topics.CHANGES), sign(batch, self.key).model_dump_json(), qos=1)
         await asyncio.to_thread(network.record_sent, self.central, node, batch)
 
-    async def resync(self, node: str) -> int:
-        """Manual full resync: send `node` a snapshot of the current state. Returns its version."""
+    async def resync(self, node: str) -> dict[str, int]:
+        """Manual full resync: send `node` a snapshot of each stream it follows. Returns their versions."""
         client = self._client
         if client is None:
             raise NotConnected("central is not connected to the broker")
-        batch = await asyncio.to_thread(network.full_resync, self.central)
-        await self._send(client, node, batch)
-        return batch.to_version
+        batches = await asyncio.to_thread(network.full_resync, self.central, node)
+        for batch in batches:
+            await self._send(client, node, batch)
+        return {b.stream: b.to_version for b in batches}
 
     async def publish(self, topic: str, payload: str) -> None:
         """Publish on the live session (QoS 1, not retained), e.g. alerts for other systems."""

@@ -152,7 +152,7 @@ def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
 
 
 def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None,
-                 attempts: int = 5) -> None:
+                 streams: dict[str, int] | None = None, attempts: int = 5) -> None:
     # Every central worker receives every status (they are not shared): the first one to see a new
     # node creates its row, the others retry and update it.
     for attempt in range(attempts):
@@ -164,6 +164,8 @@ def set_presence(c: Central, node: str, online: bool, knowledge_version: int | N
                 row.last_seen = datetime.now(UTC)
                 if knowledge_version is not None:
                     row.knowledge_version = knowledge_version
+                if streams:
+                    row.knowledge_streams = dict(streams)
                 return
         except (IntegrityError, OperationalError):
             if attempt == attempts - 1:

@@ -38,29 +38,44 @@ def list_messages(c: Central, node: str | None = None, since: datetime | None = 
         if direction:
             q = q.where(NetworkMessageRow.direction == direction)
         rows = list(s.scalars(q.order_by(NetworkMessageRow.id).limit(limit)))
-        versions = {n.node: n.knowledge_version for n in s.scalars(select(NodeRow))}
+        versions = {n.node: n.knowledge_streams or {"*": n.knowledge_version} for n in s.scalars(select(NodeRow))}
     out = []
     for r in rows:
         status = r.status
         if r.direction == "down" and status == "sent" and r.version is not None \
-                and versions.get(r.node, -1) >= r.version:
+                and versions.get(r.node, {}).get(r.stream or "*", 0) >= r.version:
             status = "acknowledged"
         out.append(NetworkMessage(at=r.at, node=r.node, direction=r.direction, kind=r.kind, seq=r.seq,
                                   version=r.version, status=status, detail=r.detail))
     return out
 
 
-def answer_sync_request(c: Central, node: str, after_version: int, snapshot_after: int = SNAPSHOT_AFTER) -> ChangeBatch:
-    """What a node asking for changes after `after_version` gets: the log, or a snapshot if far behind."""
-    latest = changelog.latest_version(c)
-    if latest - after_version > snapshot_after:
-        return changelog.snapshot(c)
-    return changelog.changes_after(c, after_version)
+def answer_sync_request(c: Central, node: str, positions: dict[str, int],
+                        snapshot_after: int = SNAPSHOT_AFTER) -> list[ChangeBatch]:
+    """What a node gets for its positions: per stream it follows and is behind in, the log after its
+    position, or a snapshot of the stream if it is more than `snapshot_after` behind.
+
+    Only the node's own streams (changelog.streams_of: central decides, from the lane registrations)
+    are answered, whatever it asks for: the answer goes to its own topic. A stream it did not name
+    counts from 0, so a node added to a site gets that site's state on its next request.
+    """
+    heads = changelog.stream_heads(c)
+    out = []
+    for stream in changelog.streams_of(c, node):
+        have, latest = positions.get(stream, 0), heads.get(stream, 0)
+        if have >= latest:
+            continue  # up to date (or ahead: central restored from a backup; nothing to send)
+        if latest - have > snapshot_after:
+            out.append(changelog.snapshot(c, stream))
+        else:
+            out.append(changelog.changes_after(c, have, stream=stream))
+    return out
 
 
-def full_resync(c: Central) -> ChangeBatch:
-    """A manual full resync: the node replaces its whole cache with the current state."""
-    return changelog.snapshot(c)
+def full_resync(c: Central, node: str) -> list[ChangeBatch]:
+    """A manual full resync: a snapshot of every stream the node follows; it replaces its cache with them."""
+    heads = changelog.stream_heads(c)
+    return [changelog.snapshot(c, stream) for stream in changelog.streams_of(c, node) if heads.get(stream)]
 
 
 def record_sent(c: Central, node: str, batch: ChangeBatch) -> None:
@@ -70,4 +85,5 @@ def record_sent(c: Central, node: str, batch: ChangeBatch) -> None:
         s.execute(insert(NetworkMessageRow), [{
             "at": datetime.now(UTC), "node": node, "direction": "down",
             "kind": "snapshot" if batch.snapshot else "changes", "seq": None, "version": batch.to_version,
-            "status": "sent", "detail": f"{len(batch.changes)} change(s) after {batch.after_version}"}])
+            "stream": batch.stream, "status": "sent",
+            "detail": f"{batch.stream}: {len(batch.changes)} change(s) after {batch.after_version}"}])

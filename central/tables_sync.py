@@ -12,11 +12,18 @@ from kakou.central.db import Base, utcnow
 
 
 class ChangeRow(Base):
-    """The ordered change log that flows down to the edges; version is the global order."""
+    """The ordered change log that flows down to the edges; version is the global order.
+
+    Each change belongs to one stream (its scope: "*", "site:{code}" or "node:{id}") and has a
+    gap-free position `stream_seq` in it: what the edges count and detect gaps in.
+    """
 
     __tablename__ = "changes"
+    __table_args__ = (UniqueConstraint("stream", "stream_seq", name="uq_changes_stream_seq"),)
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stream: Mapped[str] = mapped_column(String(72), default="*", server_default="*")
+    stream_seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
     key: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -49,6 +56,7 @@ class NodeRow(Base):
     online: Mapped[bool] = mapped_column(default=False)
     last_seen: Mapped[datetime | None]
     knowledge_version: Mapped[int] = mapped_column(Integer, default=0)
+    knowledge_streams: Mapped[dict[str, int] | None] = mapped_column(JSON)  # as the node last reported
     duplicates: Mapped[int] = mapped_column(Integer, default=0)  # redeliveries absorbed
 
 
@@ -70,7 +78,8 @@ class NetworkMessageRow(Base):
     direction: Mapped[str] = mapped_column(String(4))  # up | down
     kind: Mapped[str] = mapped_column(String(16))  # pass | changes | snapshot
     seq: Mapped[int | None]  # uplink seq
-    version: Mapped[int | None]  # downlink: the version the message brings the node to
+    version: Mapped[int | None]  # downlink: the version the message brings the node to, in `stream`
+    stream: Mapped[str | None] = mapped_column(String(72))  # downlink: the change stream
     status: Mapped[str] = mapped_column(String(12))  # stored | duplicate | rejected | sent
     detail: Mapped[str | None] = mapped_column(String(200))
     payload: Mapped[str | None] = mapped_column(Text)  # a rejected pass message, kept verbatim (quarantine)

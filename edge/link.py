@@ -4,9 +4,11 @@ Uplink: outbox rows go out in seq order, a window at a time; central acks a cont
 mark. If no ack progress comes within `ack_timeout` while messages are outstanding (a message lost
 after the broker acknowledged it to us, a central crash between receipt and commit), the link
 resends from the high-water mark: duplicates are harmless at central, losses are not.
-Downlink: signed change batches applied strictly in order; a gap triggers a sync request, and the
-link also asks periodically (`resync_interval`) so a broadcast missed while nobody noticed is
-caught up without waiting for the next change.
+Downlink: signed change batches, one stream (scope) at a time — broadcast, the node's site, the
+node itself — each applied strictly in order; a gap in a stream triggers a sync request, and the
+link also asks periodically (`resync_interval`) so a batch missed while nobody noticed is
+caught up without waiting for the next change. The node learns its site from central: once central
+answers it with a site stream, it subscribes to that site's topic too.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class EdgeLink:
         self._rewind = False
         self.knowledge_changed = asyncio.Event()
         self.resends = 0  # times the link resent from the high-water mark for lack of acks
+        self._site_topics: set[str] = set()  # site change topics subscribed in this session
         sync_outbox.ensure_schema(store)
 
     def wake(self) -> None:
@@ -82,6 +85,9 @@ class EdgeLink:
     async def _session(self, client: aiomqtt.Client) -> None:
         await client.subscribe(topics.down(self.node, "#"), qos=1)
         await client.subscribe(topics.down_all("#"), qos=1)
+        self._site_topics = set()
+        for stream in self.store.stream_versions():
+            await self._follow(client, stream)
         await self._publish_status(client)
         await self._request_changes(client)
         helpers = [asyncio.create_task(self._send_outbox(client)), asyncio.create_task(self._resync(client))]
@@ -92,12 +98,23 @@ class EdgeLink:
             for t in helpers:
                 t.cancel()
 
+    async def _follow(self, client: aiomqtt.Client, stream: str) -> None:
+        """Subscribe to a site stream's live topic (the broker's ACL must grant this node that site)."""
+        if not stream.startswith("site:"):
+            return
+        topic = topics.stream_topic(stream)
+        if topic not in self._site_topics:
+            self._site_topics.add(topic)
+            await client.subscribe(topic, qos=1)
+
     async def _publish_status(self, client: aiomqtt.Client) -> None:
-        st = NodeStatus(online=True, knowledge_version=self.store.knowledge_version)
+        streams = self.store.stream_versions()
+        st = NodeStatus(online=True, knowledge_version=sum(streams.values()), streams=streams)
         await client.publish(topics.status(self.node), st.model_dump_json(), qos=1, retain=True)
 
     async def _request_changes(self, client: aiomqtt.Client) -> None:
-        req = SyncRequest(node=self.node, after_version=self.store.knowledge_version)
+        streams = self.store.stream_versions()
+        req = SyncRequest(node=self.node, after_version=streams.get(topics.BROADCAST, 0), streams=streams)
         await client.publish(topics.up(self.node, topics.SYNC_REQUEST), req.model_dump_json(), qos=1)
 
     async def _resync(self, client: aiomqtt.Client) -> None:
@@ -180,13 +197,19 @@ class EdgeLink:
                                                 "quarantined by central: invalid pass message", now)
                     await asyncio.to_thread(self.store.mark_acked, ack.high_water)
                     self._acked.set()
-            elif topic == topics.down_all(topics.CHANGES):
-                await self._apply(client, ChangeBatch.model_validate_json(payload), now)
             elif topic == topics.down(self.node, topics.CHANGES):
-                # An answer to our sync request is capped in size: ask again until nothing is new.
+                # Answers to our sync requests (any of our streams) and our own stream's live batches.
                 batch = ChangeBatch.model_validate_json(payload)
-                if await self._apply(client, batch, now) and not batch.snapshot:
-                    await self._request_changes(client)
+                if await self._apply(client, batch, now):
+                    await self._follow(client, batch.stream)
+                    if batch.more:  # answers are capped in size: ask for the rest
+                        await self._request_changes(client)
+            elif (stream := topics.stream_of_topic(topic)) is not None:
+                # A shared live topic (broadcast, our site): it must carry that stream and no other.
+                batch = ChangeBatch.model_validate_json(payload)
+                if batch.stream != stream:
+                    raise ValueError(f"a batch of stream {batch.stream!r} on the topic of {stream!r}")
+                await self._apply(client, batch, now)
         except (ValidationError, ValueError) as exc:
             reason = f"malformed message: {str(exc).splitlines()[0]}"
             log.warning("rejected %s: %s", topic, reason)
@@ -196,7 +219,8 @@ class EdgeLink:
         try:
             verify(batch, self.trusted)
         except SignatureError as exc:
-            log.error("rejected change batch %s..%s: %s", batch.after_version, batch.to_version, exc)
+            log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version,
+                      exc)
             self.store.record_rejected("changes", str(exc), now)
             return 0
         try:
@@ -207,7 +231,7 @@ class EdgeLink:
             return 0
         if applied:
             what = "snapshot" if batch.snapshot else f"+{applied}"
-            log.info("knowledge now at version %s (%s)", self.store.knowledge_version, what)
+            log.info("knowledge now at version %s (%s %s)", self.store.knowledge_version, batch.stream, what)
             self.knowledge_changed.set()
             await self._publish_status(client)
         return applied

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from kakou.enrol import EnrolError, central_user, enrol_node, remove_user
+from kakou.enrol import EnrolError, central_user, enrol_node, remove_user, set_site_access
 
 
 def cmd_enrol(args: argparse.Namespace) -> int:
@@ -16,7 +16,8 @@ def cmd_enrol(args: argparse.Namespace) -> int:
         e = enrol_node(args.node_id, out, pw_file, broker_host=args.broker_host, broker_port=args.broker_port,
                        central_public_key=Path(args.central_key) if args.central_key else None,
                        tls_ca=Path(args.tls_ca) if args.tls_ca else None,
-                       data_dir=Path(args.data_dir) if args.data_dir else None)
+                       data_dir=Path(args.data_dir) if args.data_dir else None, site=args.site,
+                       acl_file=Path(args.acl_file) if args.acl_file else None)
     except (EnrolError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -29,6 +30,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     if not remove_user(Path(args.password_file), args.node_id):
         print(f"error: {args.node_id} is not in {args.password_file}", file=sys.stderr)
         return 2
+    if args.acl_file:
+        set_site_access(Path(args.acl_file), args.node_id, None)
     print(f"node {args.node_id} revoked; reload the broker to drop it", flush=True)
     return 0
 
@@ -50,10 +53,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     en.add_argument("--central-key", help="central's public key file (central/keys/central-signing.pub)")
     en.add_argument("--tls-ca", help="CA certificate the node verifies the broker with")
     en.add_argument("--data-dir", help="the node's data directory (default /var/lib/kakou/edge)")
+    en.add_argument("--site", help="the node's site code: it may read that site's changes (needs --acl-file)")
+    en.add_argument("--acl-file", help="the broker's ACL file (deploy/mosquitto/kakou.acl as installed)")
     en.set_defaults(func=cmd_enrol)
     rv = n.add_parser("revoke", help="remove a node's broker login")
     rv.add_argument("node_id")
     rv.add_argument("--password-file", required=True)
+    rv.add_argument("--acl-file", help="also remove the node's site access from this ACL file")
     rv.set_defaults(func=cmd_revoke)
     cu = n.add_parser("central-user", help="create central's broker login (user kakou-central)")
     cu.add_argument("--password-file", required=True)

@@ -19,8 +19,10 @@ from pathlib import Path
 
 CENTRAL_USER = "kakou-central"
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Names the ACL gives a meaning to: a node called "all" would read every node's broadcast as its own.
-RESERVED = {"all", CENTRAL_USER}
+# Names the ACL gives a meaning to: a node called "all" would read the broadcast as its own topics,
+# one called "site" every site's (kakou/v1/down/site/...).
+RESERVED = {"all", "site", CENTRAL_USER}
+SITE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # one topic level (kakou.sync.topics.NAME)
 ITERATIONS = 101  # mosquitto_passwd's default
 
 
@@ -65,6 +67,40 @@ def remove_user(password_file: Path, user: str) -> bool:
     return len(kept) != len(lines)
 
 
+def _acl_block(node: str) -> str:
+    return f"# site access of node {node} (kakou node enrol)"
+
+
+def set_site_access(acl_file: Path, node: str, site: str | None) -> None:
+    """Let `node` read its site's change topic (and no other site's): a per-user block in the ACL.
+
+    The ACL's patterns give every node its own and the broadcast topics; a site is not derivable
+    from the user name, so each node gets `user NODE` / `topic read kakou/v1/down/site/SITE/#`.
+    `site` None removes the node's block. Written atomically; reload the broker afterwards.
+    """
+    validate_node_id(node)
+    if site is not None and not SITE.match(site):
+        raise EnrolError(f"site code {site!r} must be 1-64 letters, digits, '.', '-' or '_' (an MQTT topic level)")
+    text = acl_file.read_text() if acl_file.exists() else ""
+    marker = _acl_block(node)
+    lines, out, skip = text.splitlines(), [], 0
+    for ln in lines:
+        if ln == marker:
+            skip = 2  # the marker's `user` and `topic` lines follow it
+            continue
+        if skip:
+            skip -= 1
+            continue
+        out.append(ln)
+    while out and not out[-1].strip():
+        out.pop()
+    if site is not None:
+        out += ["", marker, f"user {node}", f"topic read kakou/v1/down/site/{site}/#"]
+    tmp = acl_file.with_name(acl_file.name + ".tmp")
+    tmp.write_text("\n".join(out) + "\n")
+    os.replace(tmp, acl_file)
+
+
 def validate_node_id(node_id: str) -> None:
     if not NODE_ID.match(node_id):
         raise EnrolError(f"node id {node_id!r} must be 1-64 letters, digits, '-' or '_' (it is an MQTT topic level)")
@@ -86,9 +122,16 @@ def _toml_str(value: str) -> str:
 
 def enrol_node(node_id: str, out_dir: Path, password_file: Path, broker_host: str = "127.0.0.1",
                broker_port: int = 1883, central_public_key: Path | None = None, tls_ca: Path | None = None,
-               data_dir: Path | None = None) -> Enrolment:
-    """Create a node's broker credentials and the files it needs in out_dir/<node_id>/."""
+               data_dir: Path | None = None, site: str | None = None, acl_file: Path | None = None) -> Enrolment:
+    """Create a node's broker credentials and the files it needs in out_dir/<node_id>/.
+
+    With `site` and `acl_file`, the node may also read that site's change topic (set_site_access).
+    """
     validate_node_id(node_id)
+    if site is not None:
+        if acl_file is None:
+            raise EnrolError("a site needs the broker's ACL file (--acl-file) to grant the node its topic")
+        set_site_access(acl_file, node_id, site)
     password = secrets.token_urlsafe(24)
     node_dir = out_dir / node_id
     node_dir.mkdir(parents=True, exist_ok=True)

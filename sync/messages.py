@@ -87,11 +87,19 @@ class EnvelopeHeader(BaseModel):
 
 
 class SyncRequest(Strict):
-    """Edge → central: send me changes after `after_version` (gap or start-up)."""
+    """Edge → central: send me what I am missing (gap or start-up).
+
+    `streams` is the node's position in each change stream it holds (docs/protocol.md, "Scopes");
+    `after_version` is its broadcast position, all a node that predates scoping sends.
+    """
 
     v: Literal[1] = PROTOCOL_VERSION
     node: str
     after_version: int = Field(ge=0)
+    streams: dict[str, int] = Field(default_factory=dict)
+
+    def positions(self) -> dict[str, int]:
+        return self.streams or {"*": self.after_version}
 
 
 class NodeStatus(Strict):
@@ -99,7 +107,8 @@ class NodeStatus(Strict):
 
     v: Literal[1] = PROTOCOL_VERSION
     online: bool
-    knowledge_version: int = Field(0, ge=0)
+    knowledge_version: int = Field(0, ge=0)  # the sum of `streams`: changes of the node's scope it holds
+    streams: dict[str, int] = Field(default_factory=dict)  # position in each change stream
 
 
 class ChangeKind(StrEnum):
@@ -116,7 +125,10 @@ class ChangeKind(StrEnum):
 
 
 class Change(Strict):
-    """One entry of central's ordered change log. `data` None means the key was withdrawn."""
+    """One entry of central's ordered change log. `data` None means the key was withdrawn.
+
+    `version` is the change's position in its stream (ChangeBatch.stream), gap-free per stream.
+    """
 
     version: int = Field(ge=1)
     kind: ChangeKind
@@ -125,8 +137,10 @@ class Change(Strict):
 
 
 class ChangeBatch(Strict):
-    """A contiguous run of changes (after_version, to_version], signed by central.
+    """A contiguous run (after_version, to_version] of one change stream, signed by central.
 
+    `stream` is the scope the changes are for: "*" (every node), "site:{code}" or "node:{id}";
+    versions count within that stream. `more`: central had further changes than fit; ask again.
     With `snapshot` true it is instead the whole current state at `to_version` (every live key,
     each with the version that last changed it): the edge replaces its cache with it. Central sends
     one when an edge is too far behind for the log to be worth replaying, or on a manual resync.
@@ -138,6 +152,8 @@ class ChangeBatch(Strict):
     issued_at: datetime
     changes: list[Change]
     snapshot: bool = False
+    stream: str = "*"
+    more: bool = False
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 

@@ -12,6 +12,7 @@ from kakou.central.bridge import NotConnected
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import Admin
 from kakou.central.schemas import NodeOut, Page, PassOut
+from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
@@ -25,8 +26,13 @@ def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plat
 
 
 @router.get("/changes")
-def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500) -> ChangeBatch:
-    return changelog.changes_after(central, after, limit)
+def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500, stream: str = "*") -> ChangeBatch:
+    """One change stream ("*", "site:CODE", "node:ID") after position `after`."""
+    try:
+        topics.check_stream(stream)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
+    return changelog.changes_after(central, after, limit, stream)
 
 
 @router.get("/nodes")
@@ -49,7 +55,8 @@ async def resync_node(node: str, request: Request, _admin: Admin) -> dict[str, o
     if bridge is None:
         raise HTTPException(503, "this central process has no MQTT bridge")
     try:
-        version = await bridge.resync(node)
+        versions = await bridge.resync(node)
     except NotConnected as exc:
         raise HTTPException(503, str(exc)) from exc
-    return {"node": node, "snapshot_version": version}
+    # snapshot_version: the node's knowledge version once it has them (the sum over its streams)
+    return {"node": node, "snapshot_version": sum(versions.values()), "streams": versions}
