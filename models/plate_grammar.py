@@ -32,7 +32,9 @@ DEFAULT_LATIN_PATTERNS: tuple[str, ...] = (
 )
 
 # Confusions that the slot type disambiguates.
-_DIGIT_TO_LETTER = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G"}
+# The recogniser is Chinese-first: a lone J next to a province character comes back as the
+# corner bracket 」 (or 丁); in the letter slot nothing else can be meant.
+_LETTER_SLOT_FIX = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G", "」": "J", "丁": "J"}
 _FORCED_DIGIT = {"O": "0", "I": "1"}
 _SEPARATORS = re.compile(r"[\s·•.\-_:：,，'\"|\[\]()（）]+")
 
@@ -54,8 +56,8 @@ def normalise_plate(text: str, latin_patterns: Iterable[str] = DEFAULT_LATIN_PAT
         if len(t) not in (7, 8):
             return None
         body = list(t[1:])
-        if body[0] in _DIGIT_TO_LETTER:
-            body[0] = _DIGIT_TO_LETTER[body[0]]
+        if body[0] in _LETTER_SLOT_FIX:
+            body[0] = _LETTER_SLOT_FIX[body[0]]
         body[1:] = [_FORCED_DIGIT.get(c, c) for c in body[1:]]
         fixed = t[0] + "".join(body)
         return fixed if is_valid_plate(fixed, latin_patterns) else None
