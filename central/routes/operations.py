@@ -126,7 +126,9 @@ def reconcile(ledger_no: str, body: StocktakeIn, central: CentralDep, _me: AnyUs
         return ledgers.reconcile(central, ledger_no, body.stocktake, body.abnormal_pct)
 
 
-@router.get("/trace/{kind}/{value}", tags=["traceability"], response_model=list[Event])
+@router.get("/trace/{kind}/{value}", tags=["traceability"], response_model=list[Event],
+            responses={200: {"content": {"text/csv": {}, XLSX: {}},
+                             "description": "the timeline (format=csv or xlsx: a file)"}})
 def timeline(kind: SubjectKind, value: str, central: CentralDep, _me: AnyUser, since: datetime | None = None,
              until: datetime | None = None, limit: Limit = 500, format: Literal["json", "csv", "xlsx"] = "json") -> Any:
     """Everything that happened to a plate, container, declaration (doc no.) or release order."""
