@@ -14,11 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from kakou.central import audit
+from kakou.central import audit, changelog
 from kakou.central.auth import NotAllowed
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
-from kakou.central.tables import DeclarationRow, OrderPassRow, ReleaseOrderRow
+from kakou.central.tables import DeclarationRow, OrderPassRow, RegistrationRow, ReleaseOrderRow
+from kakou.sync import topics
 from kakou.sync.messages import ChangeKind, ReleaseOrderData
 
 
@@ -50,6 +51,9 @@ class ReleaseOrderIn(BaseModel):
     declarations: list[str] = Field(default_factory=list)  # declaration doc numbers
     batch_unit: Literal["passes", "kg"] | None = None  # set for a batch-exit order
     total_quantity: float | None = Field(None, gt=0)
+    # Where the truck will pass: only that site's lanes get the order (none: every lane).
+    site: str | None = Field(None, min_length=1, max_length=40)
+    lane: str | None = Field(None, pattern=r"^[^/]+/[^/]+$")  # "NODE/LANE": the site of that registered lane
 
     @model_validator(mode="after")
     def _check(self) -> ReleaseOrderIn:
@@ -83,15 +87,37 @@ def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> Rele
         if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no,
                                                      DeclarationRow.deleted.is_(False))) is None:
             raise ValueError(f"declaration {doc_no} is not on file")
+    site = _site(w, full)
     row = ReleaseOrderRow(order_no=full.order_no, plate=full.plate, containers=list(full.containers),
                           direction=full.direction, valid_from=full.valid_from, valid_until=full.valid_until,
                           declared_gross_kg=full.declared_gross_kg, declared_net_kg=full.declared_net_kg,
                           goods=[g.model_dump(mode="json") for g in full.goods],
                           declarations=list(full.declarations), total_quantity=full.total_quantity,
                           remaining_quantity=full.total_quantity, status=status,
-                          batch_unit=full.batch_unit, created_by=actor, plate_history=[], review_note="")
+                          batch_unit=full.batch_unit, created_by=actor, plate_history=[], review_note="",
+                          site=site)
     s.add(row)
     return row
+
+
+def _site(w: audit.Work, full: ReleaseOrderIn) -> str | None:
+    """The registered site an order is for: named, or that of its registered lane (they must agree)."""
+    site = full.site
+    if full.lane:
+        lane_site = changelog.site_of_lane(w.session, full.lane)
+        if lane_site is None:
+            raise ValueError(f"lane {full.lane} is not registered")
+        if site and site != lane_site:
+            raise ValueError(f"lane {full.lane} is at site {lane_site}, not {site}")
+        site = lane_site
+    if site and w.session.scalar(select(RegistrationRow.id).where(
+            RegistrationRow.kind == "site", RegistrationRow.key == site, RegistrationRow.deleted.is_(False))) is None:
+        raise ValueError(f"site {site} is not registered")
+    return site
+
+
+def _scope(row: ReleaseOrderRow) -> str | None:
+    return topics.site_stream(row.site) if row.site else None
 
 
 def prepare(c: Central, actor: str, order: ReleaseOrderIn) -> ReleaseOrderRow:
@@ -119,7 +145,8 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
         version = None
         if approve:
             row.status = "active"
-            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"))
+            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"),
+                                _scope(row))
         else:
             row.status = "rejected"
         w.audit("release_order.approve" if approve else "release_order.reject", f"release_order:{order_no}",
@@ -135,8 +162,9 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
     `prepare` → `review` by another officer."""
     full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump())
     with audit.write(c, actor) as w:
-        _store(w, full, actor, "active")
-        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().model_dump(mode="json"))
+        row = _store(w, full, actor, "active")
+        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().model_dump(mode="json"),
+                            _scope(row))
         w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version
 

@@ -111,6 +111,7 @@ class ReleaseOrderRow(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(64))
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
+    site: Mapped[str | None] = mapped_column(String(40))  # only this site's lanes get it (None: every lane)
 
 
 class OrderPassRow(Base):
