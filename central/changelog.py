@@ -107,9 +107,10 @@ def stream_heads(c: Central) -> dict[str, int]:
 
 
 def expected_knowledge(c: Central, node: str) -> dict[str, int]:
-    """Where a node that is up to date stands in each of its streams (central's view of it)."""
+    """Where a node that is up to date stands in each of its streams (central's view of it); a
+    stream without any change yet is at 0 and not listed, as the node does not list it either."""
     heads = stream_heads(c)
-    return {st: heads.get(st, 0) for st in streams_of(c, node)}
+    return {st: heads[st] for st in streams_of(c, node) if heads.get(st)}
 
 
 def _change(r: ChangeRow) -> Change:

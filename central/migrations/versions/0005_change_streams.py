@@ -29,9 +29,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("knowledge_streams", sa.JSON(), nullable=True))
     with op.batch_alter_table("network_messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("stream", sa.String(length=72), nullable=True))
+    with op.batch_alter_table("release_orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("site", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("release_orders", schema=None) as batch_op:
+        batch_op.drop_column("site")
     with op.batch_alter_table("network_messages", schema=None) as batch_op:
         batch_op.drop_column("stream")
     with op.batch_alter_table("nodes", schema=None) as batch_op:

@@ -1,0 +1,181 @@
+"""Downlink scoped per site and node, on our Mosquitto with the production config (passwords + ACL).
+
+A node follows three change streams — broadcast, its site's, its own — each numbered without gaps
+(docs/protocol.md, "Scopes"). These tests check what reaches which node, that the broker refuses a
+node another site's topic, and that gaps and snapshots work per stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiomqtt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sync_harness import CentralProc, EdgeProc, new_central
+
+from kakou.broker import MosquittoBroker, deploy_file
+from kakou.central import changelog, control, network, orders, registry, risk
+from kakou.edge.store import EdgeStore, VersionGap
+from kakou.enrol import EnrolError, central_user, enrol_node, set_site_access
+from kakou.netutil import free_port
+from kakou.sync import topics
+from kakou.sync.knowledge import LaneParameters
+from kakou.sync.messages import ChangeBatch
+from kakou.sync.mqtt import BrokerConfig
+from kakou.waiting import eventually
+
+NOW = datetime.now(UTC)
+
+
+def _order(no: str, **kw: object) -> orders.ReleaseOrderIn:
+    return orders.ReleaseOrderIn(order_no=no, plate=f"粤B{no[-5:]}", direction="in",  # type: ignore[arg-type]
+                                 valid_from=NOW - timedelta(hours=1), valid_until=NOW + timedelta(days=1), **kw)
+
+
+def _register(central: CentralProc) -> None:
+    c = central.central
+    for site in ("A", "B"):
+        registry.upsert(c, "admin", "site", {"code": site, "name": f"gate {site}"})
+    registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "A", "direction": "in"})
+    registry.upsert(c, "admin", "lane", {"node": "b1", "lane": "L1", "site": "B", "direction": "in"})
+
+
+def _keys(store: EdgeStore) -> set[tuple[str, str]]:
+    return {(k, key) for k, key, _v in store.knowledge_rows()}
+
+
+def _node_cfg(port: int, config: Path) -> BrokerConfig:
+    return BrokerConfig.model_validate({**tomllib.loads(config.read_text())["broker"], "port": port})
+
+
+async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    pw, acl, out = tmp_path / "passwd", tmp_path / "kakou.acl", tmp_path / "nodes"
+    acl.write_text(deploy_file("kakou.acl"))
+    _pw, secret = central_user(pw, tmp_path / "central")
+    a1 = enrol_node("a1", out, pw, site="A", acl_file=acl)
+    b1 = enrol_node("b1", out, pw, site="B", acl_file=acl)
+    broker = MosquittoBroker(free_port(), tmp_path / "broker", template="secure.conf", password_file=pw, acl_file=acl)
+    await broker.start()
+    user, password = secret.read_text().strip().split(":", 1)
+    central = await CentralProc.start(tmp_path / "central.db", BrokerConfig(port=broker.port, username=user,
+                                                                            password=password), key)
+    c = central.central
+    _register(central)
+    # Before the nodes first connect: central tells each its streams in the answer to its first request.
+    orders.create_release_order(c, _order("HF00001", site="A"))
+    orders.create_release_order(c, _order("HF00002", lane="b1/L1"))
+    orders.create_release_order(c, _order("HF00003"))  # no site: every lane
+    hold = control.create(c, "officer", control.ControlOrderIn(target_kind="vehicle", target_value="粤B99999",
+                                                         action="hold", emergency=True, reason="smuggling tip"))
+    risk.set_parameters(c, "admin", LaneParameters(scope="a1/L1", weight_tolerance_kg=300))
+    edges = {n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key]).start()
+             for n, e in (("a1", a1), ("b1", b1))}
+    # A raw client logged in as b1 that tries to listen to site A and to a1's topics.
+    spy: list[str] = []
+    async with aiomqtt.Client("127.0.0.1", broker.port, username="b1", password=b1.password,
+                              identifier="b1-spy") as rogue:
+        for t in (topics.down_site("A", "#"), topics.down("a1", "#"), topics.down_all("#")):
+            await rogue.subscribe(t, qos=1)
+
+        async def listen() -> None:
+            async for m in rogue.messages:
+                spy.append(str(m.topic))
+
+        listener = asyncio.create_task(listen())
+        try:
+            def caught_up() -> bool:
+                return all(e.store.stream_versions() == changelog.expected_knowledge(c, n) for n, e in edges.items())
+
+            await eventually(caught_up, 20, what="each node at central's view of its streams")
+            assert _keys(edges["a1"].store) == {("release_order", "HF00001"), ("release_order", "HF00003"),
+                                                ("control_order", hold.order_no), ("parameters", "L1")}
+            assert _keys(edges["b1"].store) == {("release_order", "HF00002"), ("release_order", "HF00003"),
+                                                ("control_order", hold.order_no)}
+            assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 1}
+            assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1}
+
+            # Live: a site A change reaches a1 (now subscribed to site A's topic) and not b1; a later
+            # broadcast reaches both. The spy gets the broadcast, nothing of site A or of a1.
+            orders.create_release_order(c, _order("HF00004", site="A"))
+            await eventually(lambda: ("release_order", "HF00004") in _keys(edges["a1"].store), 10,
+                             what="the site A order at a1")
+            orders.create_release_order(c, _order("HF00005"))
+            await eventually(lambda: all(("release_order", "HF00005") in _keys(e.store) for e in edges.values()),
+                             10, what="the broadcast order at both nodes")
+            await eventually(lambda: topics.down_all("changes") in spy, 10, what="the broadcast at the spy")
+            assert ("release_order", "HF00004") not in _keys(edges["b1"].store)
+            assert [t for t in spy if t != topics.down_all("changes")] == []
+
+            # Central's view of each node (its reported streams) agrees with the node's own.
+            await eventually(caught_up, 10, what="both nodes caught up")
+            for n, e in edges.items():
+                await eventually(lambda n=n, e=e: (central.node(n) is not None
+                                                   and central.node(n).knowledge_streams == e.store.stream_versions()
+                                                   and central.node(n).knowledge_version == e.store.knowledge_version),
+                                 10, what=f"central's view of {n}")
+            # Its knowledge version counts its changes: broadcast 3, site A 2, its own 1.
+            assert edges["a1"].store.knowledge_version == 3 + 2 + 1
+        finally:
+            listener.cancel()
+            for e in edges.values():
+                await e.stop()
+            await central.stop()
+            await broker.stop()
+
+
+def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
+    """A node behind in its site stream gets that stream's log or snapshot, never another site's."""
+    central = new_central(tmp_path / "central.db")
+    _register(CentralProc(central, None))  # type: ignore[arg-type]
+    for i in range(5):
+        orders.create_release_order(central, _order(f"HFA{i:05d}", site="A"))
+        orders.create_release_order(central, _order(f"HFB{i:05d}", site="B"))
+    orders.create_release_order(central, _order("HF00009"))
+    answer = network.answer_sync_request(central, "a1", {"*": 0, "site:A": 2}, snapshot_after=100)
+    assert [(b.stream, b.after_version, b.to_version, b.snapshot) for b in answer] == \
+        [("*", 0, 1, False), ("site:A", 2, 5, False)]
+    # Far behind in site A only: a snapshot of site A (its five orders), the broadcast as log.
+    answer = network.answer_sync_request(central, "a1", {"*": 0}, snapshot_after=3)
+    snap = answer[1]
+    assert snap.stream == "site:A" and snap.snapshot and snap.to_version == 5
+    assert sorted(ch.key for ch in snap.changes) == [f"HFA{i:05d}" for i in range(5)]
+    # A node that asks for site B's stream gets only its own streams answered.
+    answer = network.answer_sync_request(central, "a1", {"*": 1, "site:A": 5, "site:B": 0})
+    assert answer == []
+
+    store = EdgeStore(tmp_path / "edge.db")
+    now = datetime.now(UTC)
+    a = changelog.changes_after(central, 0, stream="site:A")
+    store.apply_batch(ChangeBatch(**{**a.model_dump(), "changes": a.changes[:2], "to_version": 2}), now)
+    later = changelog.changes_after(central, 3, stream="site:A")
+    with pytest.raises(VersionGap) as gap:  # version 3 of site A is missing
+        store.apply_batch(later, now)
+    assert gap.value.stream == "site:A" and gap.value.have == 2
+    # The broadcast stream is unaffected by the site's gap.
+    assert store.apply_batch(changelog.changes_after(central, 0), now) == 1
+    assert store.stream_versions() == {"*": 1, "site:A": 2}
+    assert store.apply_batch(changelog.changes_after(central, 2, stream="site:A"), now) == 3
+    assert store.knowledge_version == 6
+
+
+def test_enrol_grants_one_site_and_refuses_reserved_ids(tmp_path: Path) -> None:
+    acl = tmp_path / "kakou.acl"
+    acl.write_text(deploy_file("kakou.acl"))
+    set_site_access(acl, "a1", "A")
+    set_site_access(acl, "a1", "C")  # moved: the old grant goes
+    set_site_access(acl, "b1", "B")
+    text = acl.read_text()
+    assert "kakou/v1/down/site/A/#" not in text
+    assert text.count("user a1\ntopic read kakou/v1/down/site/C/#") == 1
+    assert "user b1\ntopic read kakou/v1/down/site/B/#" in text
+    set_site_access(acl, "a1", None)
+    assert "user a1" not in acl.read_text() and "user b1" in acl.read_text()
+    for bad in ("site", "all"):
+        with pytest.raises(EnrolError):
+            enrol_node(bad, tmp_path / "out", tmp_path / "passwd")
+    with pytest.raises(EnrolError):
+        set_site_access(acl, "a1", "A/#")
