@@ -172,6 +172,15 @@ def create_app(node: EdgeNode) -> FastAPI:
             raise HTTPException(404, "no such image (pruned by retention, or never taken)")
         return FileResponse(path, media_type="image/jpeg")
 
+    @app.get("/api/v1/images/{digest}/marks")
+    def image_marks(digest: str) -> list[dict[str, Any]]:
+        """Where the read plate / container code is in a recent frame ([x0, y0, x1, y1] pixels);
+        empty when it was not located (yet): the screen then shows the frame unmarked."""
+        for lane in node.lanes.values():
+            if digest in lane.marks:
+                return lane.marks[digest]
+        return []
+
     app.include_router(events_router(node.events, status=node.status))
     mount_ui(app)
     return app

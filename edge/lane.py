@@ -99,6 +99,72 @@ class Current:
     decision: Decision | None = None
     images: list[str] = field(default_factory=list)
     face: np.ndarray | None = None  # the driver's face frame, matched once the driver is known
+    tag: str | None = None  # its e-plate, once read: the reader keeps seeing it while it is in the lane
+    identified: bool = False  # its readings are taken: any other tag read now is a vehicle behind it
+    kept: list[tuple[str, str, np.ndarray]] = field(default_factory=list)  # (sha256, "plate"/"container", frame)
+
+
+def _clean(text: str) -> str:
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def locate(lines: list[Any], text: str) -> list[float] | None:
+    """Where `text` is in a frame: the union of the OCR lines that are part of it, as
+    [x0, y0, x1, y1] in pixels; None when no line is. Lines are kept when at least three of their
+    characters in order are in the text (a plate or container code split over lines still marks)."""
+    want = _clean(text)
+    boxes = []
+    for ln in lines:
+        got = _clean(ln.text)
+        if len(got) >= 3 and (got in want or want in got):
+            boxes.append((ln.x0, ln.y0, ln.x1, ln.y1))
+    if not boxes:
+        return None
+    return [round(min(b[0] for b in boxes), 1), round(min(b[1] for b in boxes), 1),
+            round(max(b[2] for b in boxes), 1), round(max(b[3] for b in boxes), 1)]
+
+
+@dataclass
+class Waiting:
+    e_plate: str  # the tag id read at the approach
+    plate: str | None  # registered to that tag, when the cache knows it
+    since: datetime
+    seen: float  # monotonic time of the latest read
+
+
+class VehicleQueue:
+    """Vehicles waiting behind the one in the lane, as the approach's e-plate reader sees them.
+
+    A tag read while a pass is in progress that is not the current vehicle's joins the queue
+    (first read first); a vehicle leaves it when it becomes the lane's vehicle, or when its tag
+    has not been read for `ttl_s` (it drove off, or it is out of the reader's range). The queue is
+    for the lane screen only: it never feeds a decision.
+    """
+
+    def __init__(self, ttl_s: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._waiting: dict[str, Waiting] = {}
+
+    def seen(self, tag: str, plate: str | None, at: datetime) -> None:
+        found = self._waiting.get(tag)
+        if found is None:
+            self._waiting[tag] = Waiting(tag, plate, at, self.clock())
+        else:
+            found.seen, found.plate = self.clock(), plate or found.plate
+
+    def entered(self, tag: str | None, plate: str | None) -> None:
+        """The vehicle with this tag or plate is now in the lane."""
+        for key, w in list(self._waiting.items()):
+            if (tag and key == tag) or (plate and w.plate == plate):
+                del self._waiting[key]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        now = self.clock()
+        for key in [k for k, w in self._waiting.items() if now - w.seen > self.ttl_s]:
+            del self._waiting[key]
+        return [{"e_plate": w.e_plate, "plate": w.plate, "since": w.since.isoformat()}
+                for w in self._waiting.values()]
 
 
 class Lane:
@@ -128,6 +194,10 @@ class Lane:
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
         self._card: tuple[str, float] | None = None
         self._id_read = asyncio.Event()
+        self.queue = VehicleQueue()
+        # Where the read plate / container code is in each kept frame, for the screen to mark it.
+        self.marks: dict[str, list[dict[str, Any]]] = {}
+        self._background: set[asyncio.Task[None]] = set()
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
 
     # -- state --------------------------------------------------------------------------------
@@ -150,6 +220,7 @@ class Lane:
             },
             "last_pass": self.last_pass.model_dump(mode="json") if self.last_pass else None,
             "io_fault": self.io.fault,
+            "queue": self.queue.snapshot(),
         }
 
     # -- main loop ------------------------------------------------------------------------------
@@ -180,13 +251,17 @@ class Lane:
                     self.current = None
                     await asyncio.sleep(1.0)
         finally:
-            for t in readers:
+            for t in [*readers, *self._background]:
                 t.cancel()
 
     async def _follow(self, reader: Any, kind: str) -> None:
         """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""
         async for read in reader.reads():
             if kind == "tag":
+                cur = self.current
+                if cur is not None and cur.identified and read.id != cur.tag:
+                    # The lane's vehicle is already identified: this one waits behind it.
+                    self.queue.seen(read.id, self.records.plate_of_tag(read.id), datetime.now(UTC))
                 self._tag = (read.id, time.monotonic())
             else:
                 self._card = (read.id, time.monotonic())
@@ -229,8 +304,10 @@ class Lane:
             if cont_frames and self.rec.container is not None:
                 containers = await asyncio.to_thread(self.rec.container.read_many, [f.image for f in cont_frames])
             assert self.current is not None
-            for f in plate_frames[:1] + cont_frames[:1]:
-                self.current.images.append(self.records.save_image(pass_id, f.jpeg, datetime.now(UTC)))
+            for kind, f in [("plate", f) for f in plate_frames[:1]] + [("container", f) for f in cont_frames[:1]]:
+                digest = self.records.save_image(pass_id, f.jpeg, datetime.now(UTC))
+                self.current.images.append(digest)
+                self.current.kept.append((digest, kind, f.image))
             if plate_frames:
                 self.on_frame(self.cfg.id, plate_frames[0].jpeg)
             face_frames = await self._frames(self.dev.face_camera, faults, count=1)
@@ -239,6 +316,9 @@ class Lane:
         await self._await_ids()
         tag = self._recent(self._tag)
         e_plate = self.records.plate_of_tag(tag) if tag else None
+        assert self.current is not None
+        self.current.tag, self.current.identified = tag, True
+        self.queue.entered(tag, plate.text if plate is not None and plate.valid else None)
         if tag and e_plate is None:
             faults.append(f"e-plate tag {tag} is not registered to any vehicle")
         unreadable = 1 if containers is not None and not (containers.valid and containers.text) else 0
@@ -307,12 +387,49 @@ class Lane:
                                         "knowledge": knowledge.model_dump(mode="json"),
                                         "parameters": params.model_dump(mode="json")})
         self._published(record)
+        self._mark_later(obs)
         self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
                       "; ".join(decision.reasons))
         if decision.outcome is Outcome.RELEASE:
             await self._release(t0 if supersedes is None else None)
         else:
             await self._hold(obs, decision)
+
+    def _mark_later(self, obs: Observation) -> None:
+        """Find the read plate / container code in the kept frames, after the decision (the barrier
+        never waits for it), and tell the screens. Best effort: a recogniser without an OCR engine,
+        or a text not found again, leaves the frame unmarked."""
+        cur = self.current
+        wanted = {"plate": obs.plate, "container": obs.containers[0] if obs.containers else None}
+        todo = [(d, k, img) for d, k, img in (cur.kept if cur else []) if wanted[k] and d not in self.marks]
+        if not todo:
+            return
+        task = asyncio.create_task(self._mark(todo, wanted, obs.pass_id))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _mark(self, todo: list[tuple[str, str, np.ndarray]], wanted: dict[str, str | None],
+                    pass_id: str) -> None:
+        for digest, kind, image in todo:
+            reader = self.rec.plate if kind == "plate" else self.rec.container
+            engine = getattr(reader, "engine", None)
+            text = wanted[kind]
+            if engine is None or not text:
+                continue
+            try:
+                lines = await asyncio.to_thread(engine.lines, image, 480)
+            except Exception as exc:  # a display aid: never a lane fault
+                self.log.warning("could not locate the %s in frame %s: %s", kind, digest[:12], exc)
+                continue
+            box = locate(lines, text)
+            if box is None:
+                continue
+            h, w = image.shape[:2]
+            self.marks[digest] = [{"kind": kind, "text": text, "box": box, "width": w, "height": h}]
+            while len(self.marks) > 200:  # the screen shows recent passes only
+                del self.marks[next(iter(self.marks))]
+            self.on_event({"type": "marks", "lane": self.cfg.id, "pass_id": pass_id, "image": digest,
+                           "marks": self.marks[digest]})
 
     async def _face_score(self, knowledge: Knowledge) -> float | None:
         """1:1 check of the face frame against the driver's registered photo, when both exist."""

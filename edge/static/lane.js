@@ -31,6 +31,7 @@ K.addTerms({
   io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
   passed: ["Passed", "查验通过"], failed: ["Failed", "查验不通过"], backfill: ["Backfill", "人工补录"],
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
+  unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
 });
 
 // Decide's reasons are English sentences; show the common ones in Chinese too.
@@ -117,11 +118,16 @@ function renderStatus() {
     $("plate").textContent = K.t("reading"); $("decision").textContent = "…"; $("decision").className = "decision";
     $("checks").replaceChildren(); $("decision-meta").textContent = "";
   }
-  // Queue, when the node reports one.
+  // The vehicles waiting behind this one (e-plates read at the approach), when the node reports them.
   const queue = ln && Array.isArray(ln.queue) ? ln.queue : null;
   $("queue-card").hidden = !queue;
   if (queue) {
-    $("queue").replaceChildren(...queue.map((q) => K.el("li", { text: typeof q === "string" ? q : (q.plate || q.id || JSON.stringify(q)) })));
+    $("queue-count").textContent = queue.length ? `(${queue.length})` : "";
+    $("queue").replaceChildren(...(queue.length ? queue.map((q) => K.el("li", { class: "queued", "data-testid": "queued" },
+      K.el("b", { class: "q-plate", text: q.plate || K.t("unregistered_tag") }), " ",
+      K.el("span", { class: "muted", text: `${K.t("e_plate")} ${q.e_plate}` }), " ",
+      K.el("span", { class: "when q-wait", "data-since": q.since, text: waited(q.since) })))
+      : [K.el("li", { class: "muted", text: K.t("none") })]));
   }
   // Alarms derived from the status, plus any the node reports itself.
   setAlarm("offline", !st.online, K.t("offline_alarm"));
@@ -139,7 +145,12 @@ function renderStatus() {
   enableActions();
 }
 
+function waited(since) {
+  return K.fmtAge((Date.now() - new Date(since).getTime()) / 1000).replace(/ ago$| ?前$/, "");
+}
+
 function tickAges() {
+  document.querySelectorAll(".q-wait").forEach((e) => { e.textContent = waited(e.dataset.since); });
   const st = S.status;
   if (!st) return;
   const drift = (Date.now() - S.lastStatusAt) / 1000;
@@ -252,10 +263,34 @@ function loadSnapshot(url) {
   const lid = (lane() || {}).lane;
   if (!lid && !url) return;
   const img = $("snapshot");
-  img.onload = () => { img.hidden = false; $("no-snapshot").hidden = true;
-    $("snapshot-caption").textContent = S.shown && S.shown.plate ? `${K.t("plate")}: ${S.shown.plate}` : ""; };
+  const digest = url && (url.match(/\/images\/([0-9a-f]{64})$/) || [])[1];
+  S.shownImage = digest || null;
+  $("marks").replaceChildren();
+  img.onload = () => {
+    img.hidden = false; $("no-snapshot").hidden = true;
+    const rec = S.shown || {};
+    $("snapshot-caption").textContent = [rec.plate ? `${K.t("plate")}: ${rec.plate}` : "",
+      (rec.containers || []).length ? `${K.t("containers")}: ${rec.containers.join(", ")}` : ""].filter(Boolean).join(" · ");
+    if (digest) loadMarks(digest);
+  };
   img.onerror = () => { img.hidden = true; $("no-snapshot").hidden = false; $("snapshot-caption").textContent = ""; };
   img.src = url || `/api/v1/lanes/${encodeURIComponent(lid)}/snapshot.jpg?t=${Date.now()}`;
+}
+
+/* The read plate / container code framed on the picture, where the lane located it. */
+async function loadMarks(digest) {
+  try { drawMarks(digest, await K.api(`/api/v1/images/${digest}/marks`)); } catch { /* older node: no marks */ }
+}
+
+function drawMarks(digest, marks) {
+  if (digest !== S.shownImage || !Array.isArray(marks)) return;
+  $("marks").replaceChildren(...marks.map((m) => {
+    const [x0, y0, x1, y1] = m.box;
+    const pct = (v, of) => `${(100 * v / of).toFixed(2)}%`;
+    return K.el("span", { class: "mark-box mark-" + m.kind, "data-testid": "mark-" + m.kind,
+      style: `left:${pct(x0, m.width)};top:${pct(y0, m.height)};width:${pct(x1 - x0, m.width)};height:${pct(y1 - y0, m.height)}` },
+    K.el("span", { class: "mark-label", text: m.text }));
+  }));
 }
 
 // ---- live updates ------------------------------------------------------------------------------
@@ -300,6 +335,7 @@ function connect() {
   };
   es.addEventListener("state", onState);
   es.addEventListener("lane_state", onState);
+  es.addEventListener("marks", (m) => { const ev = JSON.parse(m.data); drawMarks(ev.image, ev.marks); });
   es.addEventListener("snapshot", (m) => { const ev = JSON.parse(m.data); if (ev.lane === (lane() || {}).lane) loadSnapshot(); });
   es.addEventListener("alarm", (m) => {
     const ev = JSON.parse(m.data);
