@@ -8,6 +8,7 @@ import logging
 import shutil
 import signal
 import socket
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -48,17 +49,35 @@ async def wait_listening(host: str, port: int, timeout: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """The broker's TLS files (PEM): the CA clients verify it with, its certificate and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    def config(self) -> str:
+        # Appended after the template: listener options apply to the last `listener` line, so the
+        # template's one listener then speaks TLS only (plain MQTT is no longer accepted on it).
+        return (f"\n# TLS on the listener above (kakou.broker.TlsFiles)\ncafile {self.ca.resolve()}\n"
+                f"certfile {self.cert.resolve()}\nkeyfile {self.key.resolve()}\ntls_version tlsv1.2\n")
+
+
 class MosquittoBroker:
     """A Mosquitto process of our own, on our config (not the system service).
 
     With `template="secure.conf"` clients must log in with credentials from `password_file`
     (see kakou.enrol) and the ACL `acl_file` applies (default: deploy/mosquitto/kakou.acl).
+    With `tls`, the listener speaks MQTT over TLS (minimum TLS 1.2) with those files.
     """
 
     kind = "mosquitto"
 
     def __init__(self, port: int, data_dir: Path, template: str = "dev.conf",
-                 extra_config: str = "", password_file: Path | None = None, acl_file: Path | None = None) -> None:
+                 extra_config: str = "", password_file: Path | None = None, acl_file: Path | None = None,
+                 tls: TlsFiles | None = None) -> None:
+        self.tls = tls
         self.port = port
         self.data_dir = data_dir
         self.template = template
@@ -78,7 +97,8 @@ class MosquittoBroker:
             acl.write_text(deploy_file("kakou.acl"))
         extra["acl_file"] = acl.resolve()
         conf = self.data_dir / "mosquitto.conf"
-        conf.write_text(render_config(self.template, self.port, self.data_dir, **extra) + self.extra_config)
+        tls = self.tls.config() if self.tls else ""
+        conf.write_text(render_config(self.template, self.port, self.data_dir, **extra) + tls + self.extra_config)
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
