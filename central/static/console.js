@@ -35,6 +35,8 @@ K.addTerms({
 });
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
+// Purpose-built screens, one file each (console-*.js): SCREENS[section key] = async render(section).
+const SCREENS = {};
 const $ = (id) => document.getElementById(id);
 
 // Known sections, in menu order; `re` matches the list endpoint's path.
@@ -51,14 +53,14 @@ const KNOWN = [
   { key: "carriers", re: /^\/api\/v1\/(registrations\/)?carriers$/ },
   { key: "yards", re: /^\/api\/v1\/(registrations\/)?yards$/ },
   { key: "parameters", re: /^\/api\/v1\/parameters$/ },
-  { key: "ledgers", re: /^\/api\/v1\/ledgers$/ },
+  { key: "ledgers", re: /^\/api\/v1\/ledgers\/\{[^}]+\}\/reconcile$/, method: "post" },
   { key: "transits", re: /^\/api\/v1\/transits?$/ },
   { key: "interventions", re: /^\/api\/v1\/interventions$/ },
   { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending)$/;
 
 function sections() {
   const out = [{ key: "dashboard", render: dashboard }];
@@ -72,8 +74,8 @@ function sections() {
     used.add(reg);
   }
   for (const s of KNOWN) {
-    const path = Object.keys(C.spec.paths).find((p) => s.re.test(p) && C.spec.paths[p].get);
-    if (path) { out.push({ ...s, path }); used.add(path); }
+    const path = Object.keys(C.spec.paths).find((p) => s.re.test(p) && C.spec.paths[p][s.method || "get"]);
+    if (path) { out.push({ ...s, path, render: s.render || SCREENS[s.key] }); used.add(path); }
   }
   for (const [path, ops] of Object.entries(C.spec.paths)) {
     if (!ops.get || used.has(path) || SKIP.test(path) || path.includes("{") || !path.startsWith("/api/v1/")) continue;
@@ -275,8 +277,11 @@ async function passesView() {
     timeline.replaceChildren(K.el("h3", { text: K.both("timeline") }),
       K.el("div", { class: "toolbar" }, ["csv", "xlsx"].map((f) => K.el("button", {
         type: "button", text: f.toUpperCase(), onclick: () => download(`${url}?format=${f}`, `trace-${value}.${f}`) }))),
-      events.length ? K.el("ul", { class: "recent-list", "data-testid": "trace" }, events.map((e) => K.el("li", {},
-        K.el("span", { class: "when", text: K.fmtDateTime(e.at) }), K.el("span", { class: "tag", text: K.t(e.kind) }), " ", e.summary)))
+      events.length ? K.el("ol", { class: "timeline", "data-testid": "trace" }, events.map((e) => K.el("li", { class: "tl-" + e.kind, "data-testid": "trace-event" },
+        K.el("div", {}, K.el("span", { class: "when", text: K.fmtDateTime(e.at) }), K.el("span", { class: "tag", text: K.t(e.kind) }), " ", e.summary),
+        // A pass's frames inline: what the cameras saw is the evidence of the event.
+        e.data && (e.data.images || []).length ? K.el("div", { class: "frames tl-frames", "data-testid": "trace-frames" },
+          e.data.images.map((h) => K.authImage(`/api/v1/images/${h}`))) : null)))
         : K.el("p", { class: "empty", text: K.t("none") }));
   };
   view.replaceChildren(K.el("h2", { text: K.both("passes") }),
@@ -303,6 +308,7 @@ function passDetail(p) {
   const checks = (r.checks || []).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail") },
     K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.detail || ""));
   openDialog(`${K.t("pass_id")} ${p.pass_id}`,
+    (r.images || []).length ? K.el("div", { class: "frames", "data-testid": "pass-frames" }, r.images.map((h) => K.authImage(`/api/v1/images/${h}`))) : null,
     K.el("h3", { text: K.both("timeline") }),
     K.el("ul", { class: "recent-list", "data-testid": "timeline" }, steps.map(([t, s]) => K.el("li", {}, K.el("span", { class: "when", text: K.fmtDateTime(t) }), s))),
     checks.length ? K.el("ul", { class: "checks" }, checks) : null,
@@ -406,6 +412,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("dialog-close").addEventListener("click", () => $("dialog").close());
   $("login").addEventListener("click", openLogin);
   C.spec = await K.discover("/api/v1/openapi.json");
+  // Who is logged in (a reload keeps the token); nobody: the login comes first, for every screen.
+  if (C.spec.paths["/api/v1/auth/me"]) {
+    try {
+      const me = await K.api("/api/v1/auth/me");
+      C.user = `${me.username} (${K.t(me.role)})`;
+      $("user").hidden = false; $("user").textContent = C.user;
+    } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
+  }
   K.onLang(() => show(C.section));
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1) || "dashboard");

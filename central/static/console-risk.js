@@ -1,0 +1,169 @@
+/* Console screen: the risk-rule editor. Rules in force and drafts awaiting review; a rule's
+ * conditions, outcome and explanation edited as a form (the condition kinds and their fields come
+ * from central's OpenAPI document); every save is a new version, in force once a second person
+ * approves it; each rule's versions with their review status. Uses /api/v1/risk-rules… */
+"use strict";
+
+K.addTerms({
+  new_rule: ["New rule", "新建规则"], edit: ["Edit", "编辑"], versions: ["Versions", "版本"], retire: ["Retire", "停用"],
+  in_force: ["In force", "生效中"], pending_review: ["Awaiting review", "待审核"], draft: ["Draft", "草稿"], approved: ["Approved", "已批准"],
+  rejected: ["Rejected", "已驳回"], review: ["Review", "审核"], approve: ["Approve", "批准"], reject: ["Reject", "驳回"],
+  rule_id: ["Rule ID", "规则编号"], name: ["Name", "名称"], priority: ["Priority", "优先级"], explanation: ["Explanation (shown to the officer)", "说明（显示给关员）"],
+  conditions: ["Conditions (all must hold)", "条件（须全部满足）"], add_condition: ["Add condition", "添加条件"], remove: ["Remove", "删除"],
+  outcome_forced: ["Outcome", "判定结果"], saved_draft: ["Saved as draft version {v}: in force once another officer approves it", "已保存为草稿 v{v}：须另一名关员批准后生效"],
+  weight_deviation: ["Weight deviation", "重量偏差"], origin: ["Origin country", "原产国"], hs_code: ["HS code prefix", "商品编码前缀"],
+  carrier_credit: ["Carrier credit grade", "企业信用等级"], watch_list: ["Watch list", "关注名单"], transit_time: ["Transit time", "转关时长"],
+  random: ["Random selection", "随机抽查"], over_pct: ["Over (%)", "超过（%）"], over_kg: ["Over (kg)", "超过（kg）"], countries: ["Countries", "国家"],
+  prefixes: ["Prefixes", "前缀"], grades: ["Grades", "等级"], target_kind: ["Target", "对象"], values: ["Values", "值"],
+  over_hours: ["Over (hours)", "超过（小时）"], rate: ["Rate (0–1)", "比例（0–1）"], version: ["Version", "版本"],
+  created_by: ["Prepared by", "制单人"], reviewed_by: ["Reviewed by", "审核人"], review_status: ["Review", "审核状态"], note: ["Note", "备注"],
+});
+
+const RISK = "/api/v1/risk-rules";
+
+/* The condition kinds: discriminator value → its schema (resolved). */
+function conditionKinds() {
+  const rule = C.spec.components && C.spec.components.schemas && C.spec.components.schemas.RiskRuleIn;
+  const items = rule && rule.properties.conditions.items;
+  const mapping = (items && items.discriminator && items.discriminator.mapping) || {};
+  return Object.fromEntries(Object.entries(mapping).map(([k, ref]) => [k, K.resolve(C.spec, { $ref: ref })]));
+}
+
+function conditionRow(kinds, value) {
+  const kind = K.el("select", { "data-testid": "condition-kind" }, Object.keys(kinds).map((k) => K.el("option", { value: k, text: K.t(k) })));
+  const fields = K.el("div", { class: "cond-fields" });
+  const row = K.el("div", { class: "condition card", "data-testid": "condition" }, kind, fields,
+    K.el("button", { type: "button", class: "ghost", text: K.t("remove"), onclick: () => row.remove() }));
+  const paint = (v) => {
+    const schema = kinds[kind.value];
+    fields.replaceChildren(...Object.entries(schema.properties || {}).filter(([n]) => n !== "kind").map(([n, raw]) => {
+      const p = K.resolve(C.spec, raw);
+      const itemEnum = p.type === "array" && p.items && K.resolve(C.spec, p.items).enum;
+      let input;
+      if (itemEnum) {
+        input = K.el("span", { class: "checks-inline", "data-name": n, "data-kind": "multi" }, itemEnum.map((e) => K.el("label", {},
+          K.el("input", { type: "checkbox", value: e, checked: (v[n] || []).includes(e) }), e)));
+      } else if (p.enum) {
+        input = K.el("select", { "data-name": n }, p.enum.map((e) => K.el("option", { value: e, text: K.t(e), selected: v[n] === e })));
+      } else if (p.type === "number" || p.type === "integer") {
+        input = K.el("input", { type: "number", step: "any", "data-name": n, "data-kind": "number", value: v[n] ?? "" });
+      } else if (p.type === "array") {
+        input = K.el("input", { type: "text", "data-name": n, "data-kind": "list", placeholder: "A, B, …", value: (v[n] || []).join(", ") });
+      } else {
+        input = K.el("input", { type: "text", "data-name": n, value: v[n] ?? "" });
+      }
+      input.setAttribute("data-testid", "cond-" + n);
+      // A group of checkboxes has a label of its own per box: no wrapping <label> around them.
+      return K.el(itemEnum ? "div" : "label", { class: "field" }, K.el("span", { class: "field-label", text: K.t(n) }), input);
+    }));
+  };
+  kind.value = value.kind || Object.keys(kinds)[0];
+  kind.addEventListener("change", () => paint({}));
+  paint(value);
+  row.read = () => {
+    const out = { kind: kind.value };
+    fields.querySelectorAll("[data-name]").forEach((i) => {
+      const n = i.dataset.name;
+      if (i.dataset.kind === "multi") out[n] = [...i.querySelectorAll("input:checked")].map((c) => c.value);
+      else if (i.dataset.kind === "number") { if (i.value !== "") out[n] = Number(i.value); }
+      else if (i.dataset.kind === "list") out[n] = i.value.split(/[,\s]+/).filter(Boolean);
+      else if (i.value !== "") out[n] = i.value;
+    });
+    return out;
+  };
+  return row;
+}
+
+function ruleEditor(rule, onSaved) {
+  const kinds = conditionKinds();
+  const outcomes = (K.resolve(C.spec, { $ref: "#/components/schemas/Outcome" }).enum) || ["officer", "inspection"];
+  const input = (name, attrs = {}) => K.el("input", { name, "data-testid": "rule-" + name, ...attrs });
+  const ruleId = input("rule_id", { value: rule.rule_id || "", readonly: !!rule.rule_id, pattern: "[A-Za-z0-9_.-]+" });
+  const name = input("name", { value: rule.name || "" });
+  const priority = input("priority", { type: "number", value: rule.priority ?? 100 });
+  const outcome = K.el("select", { "data-testid": "rule-outcome" }, outcomes.map((o) => K.el("option", { value: o, text: K.both(o), selected: rule.outcome === o })));
+  const explanation = K.el("textarea", { rows: 2, "data-testid": "rule-explanation" });
+  explanation.value = rule.explanation || "";
+  const conds = K.el("div", { class: "conditions", "data-testid": "conditions" }, (rule.conditions || [{}]).map((c) => conditionRow(kinds, c)));
+  const msg = K.el("div", { class: "form-msg", "data-testid": "form-msg" });
+  const field = (key, el) => K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: K.t(key) }), el);
+  const form = K.el("form", { class: "auto-form rule-editor", novalidate: true, "data-testid": "rule-editor" },
+    field("rule_id", ruleId), field("name", name), field("outcome_forced", outcome), field("priority", priority),
+    field("explanation", explanation),
+    K.el("div", {}, K.el("div", { class: "field-label", text: K.t("conditions") }), conds,
+      K.el("button", { type: "button", "data-testid": "add-condition", text: "+ " + K.t("add_condition"), onclick: () => conds.append(conditionRow(kinds, {})) })),
+    K.el("div", { class: "form-actions" }, K.el("button", { type: "submit", class: "primary", text: K.t("submit") }), msg));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { rule_id: ruleId.value.trim(), name: name.value.trim(), outcome: outcome.value,
+      priority: Number(priority.value || 100), explanation: explanation.value.trim(),
+      conditions: [...conds.children].map((r) => r.read()) };
+    try {
+      const saved = await K.api(RISK, { body });
+      msg.textContent = K.t("saved_draft", { v: saved.version }); msg.className = "form-msg good";
+      if (onSaved) onSaved(saved);
+    } catch (e) {
+      msg.className = "form-msg bad";
+      const errs = e.body && Array.isArray(e.body.errors) ? e.body.errors.map((x) => `${x.loc.slice(1).join(".")}: ${x.msg}`) : [];
+      msg.textContent = `${K.t("error")}: ${errs.length ? errs.join("; ") : e.message}`;
+    }
+  });
+  return form;
+}
+
+function statusPill(v) {
+  const st = v.active ? "in_force" : v.review_status;
+  return K.el("span", { class: "pill st-" + st, "data-testid": "rule-status", text: K.t(st) });
+}
+
+async function ruleVersions(ruleId) {
+  const versions = await K.api(`${RISK}/${encodeURIComponent(ruleId)}/versions`);
+  const reviewOp = K.findOp(C.spec, "post", /\/risk-rules\/\{[^}]+\}\/versions\/\{[^}]+\}\/review$/);
+  const rows = versions.slice().reverse().map((v) => K.el("tr", { "data-testid": "version-row" },
+    K.el("td", { text: "v" + v.version }), K.el("td", {}, statusPill(v)),
+    K.el("td", { text: `${K.both(v.data.outcome)}: ${v.data.explanation}` }),
+    K.el("td", { text: (v.data.conditions || []).map((c) => K.t(c.kind)).join(" + ") }),
+    K.el("td", { text: `${v.created_by} · ${K.fmtDateTime(v.created_at)}` }),
+    K.el("td", { text: v.reviewed_by ? `${v.reviewed_by}${v.review_note ? ": " + v.review_note : ""}` : "—" }),
+    K.el("td", {}, v.review_status === "draft" && reviewOp ? reviewButtons(v) : null)));
+  openDialog(`${K.t("versions")} — ${ruleId}`, K.el("table", { class: "grid", "data-testid": "rule-versions" },
+    K.el("thead", {}, K.el("tr", {}, ["version", "status", "outcome", "conditions", "created_by", "reviewed_by", ""].map((h) => K.el("th", { text: K.t(h) })))),
+    K.el("tbody", {}, rows)));
+}
+
+function reviewButtons(v) {
+  const note = K.el("input", { placeholder: K.t("note"), "data-testid": "review-note" });
+  const msg = K.el("span", { class: "form-msg", "data-testid": "review-msg" });
+  const act = (approve) => async () => {
+    try {
+      await K.api(`${RISK}/${encodeURIComponent(v.rule_id)}/versions/${v.version}/review`, { body: { approve, note: note.value } });
+      $("dialog").close(); show(C.section);
+    } catch (e) { msg.textContent = e.message; msg.className = "form-msg bad"; }
+  };
+  return K.el("span", { class: "review" }, note,
+    K.el("button", { class: "primary", "data-testid": "approve", text: K.t("approve"), onclick: act(true) }),
+    K.el("button", { "data-testid": "reject", text: K.t("reject"), onclick: act(false) }), msg);
+}
+
+SCREENS.risk_rules = async function riskRulesView() {
+  const view = $("view");
+  const [inForce, pending] = await Promise.all([K.api(RISK),
+    C.spec.paths[`${RISK}/pending`] ? K.api(`${RISK}/pending`) : Promise.resolve([])]);
+  const editor = K.el("div");
+  const open = (rule) => { editor.replaceChildren(K.el("section", { class: "card" }, ruleEditor(rule, () => show(C.section)))); editor.scrollIntoView(); };
+  const row = (r, status) => K.el("tr", { "data-testid": "rule-row", "data-rule": r.rule_id },
+    K.el("td", { text: r.rule_id }), K.el("td", { text: r.name }), K.el("td", { text: "v" + r.version }), K.el("td", {}, status),
+    K.el("td", {}, K.el("span", { class: "pill " + r.outcome, text: K.both(r.outcome) })),
+    K.el("td", { text: (r.conditions || []).map((c) => K.t(c.kind)).join(" + ") }), K.el("td", { text: r.explanation }),
+    K.el("td", { class: "row-actions" },
+      K.el("button", { "data-testid": "edit-rule", text: K.t("edit"), onclick: () => open(r) }),
+      K.el("button", { "data-testid": "rule-versions-btn", text: K.t("versions"), onclick: () => guarded(view, () => ruleVersions(r.rule_id)) })));
+  const drafts = pending.map((v) => row({ ...v.data, version: v.version }, statusPill(v)));
+  const live = inForce.map((r) => row(r, statusPill({ active: true })));
+  view.replaceChildren(K.el("h2", { text: K.both("risk_rules") }),
+    K.el("div", { class: "toolbar" }, K.el("button", { class: "primary", "data-testid": "new-rule", text: "+ " + K.t("new_rule"), onclick: () => open({}) })),
+    drafts.length || live.length ? K.el("table", { class: "grid", "data-testid": "rules" },
+      K.el("thead", {}, K.el("tr", {}, ["rule_id", "name", "version", "status", "outcome", "conditions", "explanation", ""].map((h) => K.el("th", { text: K.t(h) })))),
+      K.el("tbody", {}, drafts, live)) : K.el("p", { class: "empty", text: K.t("none") }),
+    editor);
+};
