@@ -69,6 +69,12 @@ def door_image(
     x0 = int(width * 0.56) if rng is None else int(width * rng.uniform(0.53, 0.6))
     y0 = int(height * 0.12) if rng is None else int(height * rng.uniform(0.08, 0.18))
     gap = size // 2
+    # Paint is on the door, not beyond it: a long code drawn at a far-right start is moved left
+    # so the check box ends inside the leaf (the camera may still cut it when the truck stands
+    # off-centre; render.py shifts the whole door for that).
+    font = latin_font(size)
+    span = sum(d.textlength(t, font=font) for t in (owner, serial, check)) + 2 * gap + size // 6 + 3
+    x0 = max(min(x0, int(width * 0.98 - span)), mid + 12)
     right, bottom = _text(d, (x0, y0), owner, size, ink)
     right, _ = _text(d, (right + gap, y0), serial, size, ink)
     cx = right + gap

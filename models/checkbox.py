@@ -7,6 +7,8 @@ rectangle about one character tall and recognise only its interior.
 
 from __future__ import annotations
 
+import unicodedata
+
 import cv2
 import numpy as np
 
@@ -67,18 +69,45 @@ def _siblings(hier: np.ndarray, first: int) -> list[int]:
 
 def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tuple[str, float] | None:
     """The single character inside the check box right of `line`, with its score, or None."""
-    crop = _line_crop(frame, line, extend=1.2)
+    # The detector often ends the line at the serial and leaves a gap of half a character
+    # before the box; 2 line-heights reach past a full box (1.2 cut it off on sharp images).
+    crop = _line_crop(frame, line, extend=2.0)
     if crop.size == 0:
         return None
-    boxes = [b for b in _hollow_boxes(crop) if b[0] > crop.shape[1] * 0.4]
+    line_w = crop.shape[1] - 2.0 * crop.shape[0] / 1.4  # the crop's height is the line's + padding
+    boxes = [b for b in _hollow_boxes(crop) if b[0] > line_w * 0.4 and b[0] + b[2] < crop.shape[1] - 1]
     if not boxes:
         return None
-    x, y, w, h = max(boxes, key=lambda b: b[0])  # the rightmost box follows the serial
+    x, y, w, h = min(boxes, key=lambda b: b[0])  # the first whole box after the serial
+    # Best: erase the outline and read the line with the digit in it. PP-OCR is poor at a lone
+    # character (a clean bold 2 comes back as N) but reads it fine after the serial.
+    ring = max(int(0.09 * min(w, h)), 2)
+    bg = [float(v) for v in np.median(crop[y + ring : y + h - ring, x + ring : x + w - ring].reshape(-1, 3), axis=0)]
+    line_img = crop[:, : min(x + w + h // 2, crop.shape[1])].copy()
+    inner_keep = line_img[y + ring : y + h - ring, x + ring : x + w - ring].copy()
+    cv2.rectangle(line_img, (x - 1, y - 1), (x + w, y + h), bg, thickness=ring + 2)
+    line_img[y + ring : y + h - ring, x + ring : x + w - ring] = inner_keep
+    ((text, score),) = engine.recognise([line_img])
+    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+    if len(flat) >= 11 and flat[-1].isdigit():
+        return flat[-1], score
+    # Otherwise the interior alone, in two renderings; the better-scoring single character
+    # wins: padded with the paint colour (a replicated border would smear a stroke touching
+    # the edge into extra strokes), and a black-on-white Otsu binarisation without the ribs.
     m = max(int(0.15 * min(w, h)), 2)
     inner = crop[y + m : y + h - m, x + m : x + w - m]
     if inner.size == 0:
         return None
-    inner = cv2.copyMakeBorder(inner, 6, 6, 12, 12, cv2.BORDER_REPLICATE)
-    ((text, score),) = engine.recognise([inner])
-    text = "".join(ch for ch in text if ch.isalnum())
-    return (text, score) if len(text) == 1 else None
+    colour = cv2.copyMakeBorder(inner, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=bg)
+    g = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
+    _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if np.count_nonzero(bw) > bw.size / 2:  # ink is the minority class
+        bw = 255 - bw
+    binary = cv2.cvtColor(cv2.copyMakeBorder(255 - bw, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255),
+                          cv2.COLOR_GRAY2BGR)
+    best: tuple[str, float] | None = None
+    for text, score in engine.recognise([colour, binary]):
+        text = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+        if len(text) == 1 and (best is None or score > best[1]):
+            best = (text, score)
+    return best

@@ -11,6 +11,7 @@ import numpy as np
 from kakou.models.checkbox import read_boxed_digit
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
+from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote
 
@@ -25,6 +26,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.80
+ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
 # Owner+serial without the check digit, before confusion fixes (position-mapped later).
@@ -60,6 +62,26 @@ class ContainerReader:
         h, w = frame.shape[:2]
         best = ContainerRead(text=None, confidence=0.0, valid=False)
         any_boxes = False
+        # Cheap stage: bands of large text found classically; the detector runs only on a
+        # region around each (code line, its check box and the size/type line below).
+        for band in text_rows(frame, limit=2):
+            roi = Region(
+                max(band.x0 - band.width // 12, 0), max(band.y0 - band.height // 2, 0),
+                min(band.x1 + band.width // 8, w), min(band.y1 + int(2.4 * band.height), h), band.cue, band.score,
+            )
+            side = min(max(int(max(roi.width, roi.height) * ROI_SCALE), 160), 640)
+            boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+            if not boxes:
+                continue
+            any_boxes = True
+            # Lines at least half as tall as the tallest: the code and the size/type code, not
+            # the small print.
+            tall = [b for b in boxes if _box_h(b) >= 0.5 * _box_h(boxes[0])][:4]
+            r = self.from_lines(self.engine.recognise_boxes(frame, tall), frame)
+            if r.valid:
+                return r
+            if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                best = r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
@@ -89,8 +111,13 @@ class ContainerReader:
         its boxed check digit probed (see checkbox.py)."""
         size_type = next((s for ln in lines if _SIZE_TYPE.match(s := _ALNUM.sub("", ln.text.upper()))), None)
         cands = candidates(lines, max_parts=4)
-        if frame is not None:
-            cands += self._with_check_digit(frame, lines)
+        r = self._pick(cands, size_type)
+        if frame is not None and not r.valid:
+            # Probing the box costs a recognition; only when the lines alone gave no code.
+            r = self._pick(cands + self._with_check_digit(frame, lines), size_type)
+        return r
+
+    def _pick(self, cands: list[tuple[str, float]], size_type: str | None) -> ContainerRead:
         best: tuple[str, float, str] | None = None
         near: tuple[str, float] | None = None  # 11 chars of the right shape but failing the check
         for text, score in cands:
@@ -126,3 +153,7 @@ class ContainerReader:
                         if digit is not None:
                             out.append((f"{flat[:10]} [{digit[0]}]", min(score, digit[1])))
         return out
+
+
+def _box_h(box: np.ndarray) -> float:
+    return float(box[:, 1].max() - box[:, 1].min())

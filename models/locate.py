@@ -63,9 +63,9 @@ class Region:
         )
 
 
-def _work(frame: np.ndarray) -> tuple[np.ndarray, float]:
+def _work(frame: np.ndarray, most: float = 1.0) -> tuple[np.ndarray, float]:
     h, w = frame.shape[:2]
-    s = min(1.0, WORK_WIDTH / w)
+    s = min(most, WORK_WIDTH / w)
     if s == 1.0:
         return frame, 1.0
     return cv2.resize(frame, (int(w * s), max(int(h * s), 1)), interpolation=cv2.INTER_AREA), s
@@ -160,8 +160,10 @@ def text_rows(frame: np.ndarray, limit: int = 3) -> list[Region]:
 
     The owner code + serial is the largest marking on a container door; small print (gross /
     tare weights) and corrugation ribs are rejected by size and shape."""
-    small, s = _work(frame)
-    H = small.shape[0]
+    # At most half size even for a small crop: the closing below must bridge the gap between
+    # owner code and serial (half a character), which is ~13 px at half of a 1280 frame.
+    small, s = _work(frame, most=0.5)
+    H, W = small.shape[:2]
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     # Morphological gradient picks up stroke edges whatever the paint/background polarity.
     grad = cv2.morphologyEx(gray, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
@@ -172,10 +174,31 @@ def text_rows(frame: np.ndarray, limit: int = 3) -> list[Region]:
     blob = cv2.morphologyEx(bw, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (17, 5)))
     contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     found: list[Region] = []
-    for c in contours:
-        x, y, w, h = cv2.boundingRect(c)
-        if h < 0.03 * H or h > 0.2 * H or w < 4 * h:
+    for x, y, w, h in _join_rows([cv2.boundingRect(c) for c in contours]):
+        if h < 0.03 * H or h > 0.35 * H or w < 4 * h or w > 0.8 * W:
             continue
-        found.append(Region(int(x / s), int(y / s), int((x + w) / s), int((y + h) / s), "texture", float(h)))
+        # Taller characters first (the code is the largest marking); a band along the frame's
+        # edge is the container's top rail or the ground, not paint.
+        edge = y <= 1 or y + h >= H - 1
+        score = float(h) * (0.3 if edge else 1.0)
+        found.append(Region(int(x / s), int(y / s), int((x + w) / s), int((y + h) / s), "texture", score))
     found.sort(key=lambda r: r.score, reverse=True)
     return found[:limit]
+
+
+def _join_rows(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """Join boxes of one text row separated by less than 1.5 character heights (the closing
+    leaves owner code, serial and check box apart when the characters are large)."""
+    rects = sorted((r for r in rects if r[3] >= 4), key=lambda r: r[0])
+    out: list[list[int]] = []
+    for x, y, w, h in rects:
+        for o in out:
+            ox, oy, ow, oh = o
+            overlap = min(oy + oh, y + h) - max(oy, y)
+            if overlap > 0.6 * min(oh, h) and 0.6 < h / oh < 1.6 and x - (ox + ow) < 1.5 * max(oh, h):
+                nx0, ny0 = min(ox, x), min(oy, y)
+                o[:] = [nx0, ny0, max(ox + ow, x + w) - nx0, max(oy + oh, y + h) - ny0]
+                break
+        else:
+            out.append([x, y, w, h])
+    return [(a, b, c, d) for a, b, c, d in out]

@@ -67,6 +67,10 @@ class OcrEngine:
         # work is padding. The batch width still grows to the widest crop's ratio.
         w = rec_min_width if rec_min_width is not None else int(os.environ.get("KAKOU_OCR_REC_MIN_WIDTH", "96"))
         self._ocr.text_rec.rec_image_shape = [3, 48, w]
+        # One crop per run: a batch is padded to its widest member (a 4-character size code
+        # would cost as much as the 13-character line next to it), and one thread gains nothing
+        # from batching.
+        self._ocr.text_rec.rec_batch_num = int(os.environ.get("KAKOU_OCR_REC_BATCH", "1"))
         self._lock = threading.Lock()
 
     def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
