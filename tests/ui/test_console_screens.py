@@ -5,6 +5,7 @@ declaration import with per-row errors, and the traceability timeline with the p
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -166,6 +167,20 @@ async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: i
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
 CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity,total_amount\n"
 
 
@@ -182,6 +197,14 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
     await expect(errors.filter(has_text="direction")).to_contain_text("2")
     await expect(errors.filter(has_text="item_count")).to_contain_text("2")
     await page.screenshot(path=ARTIFACTS / "console-import-errors.png", full_page=True)
+    # The Excel template is checked the same way.
+    await page.get_by_test_id("import-file").set_input_files(
+        {"name": "decl.xlsx", "mimeType": XLSX, "buffer": _xlsx([CSV_HEAD.strip().split(","),
+                                                                 ["declaration", "official", "D-UI-3", "in", "0110",
+                                                                  "-1", "10", "100"]])})
+    await page.get_by_test_id("import-upload").click()
+    await expect(errors).to_have_count(1)
+    await expect(errors).to_contain_text("item_count")
     good = CSV_HEAD + "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,out,0110,2,10,100\n"
     await page.get_by_test_id("import-file").set_input_files(
         {"name": "decl.csv", "mimeType": "text/csv", "buffer": good.encode()})
@@ -216,4 +239,23 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
     await expect(frame).to_have_attribute("data-loaded", "1")
     assert await frame.evaluate("img => img.naturalWidth") > 100
     await page.screenshot(path=ARTIFACTS / "console-trace-frames.png", full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    async with _api(stack) as http:
+        order = demo_order("浙A77777", "HFREV001").model_dump(mode="json")
+        filed = await http.post("/api/v1/release-orders", json=order)
+        assert filed.status_code == 201 and filed.json()["status"] == "draft", filed.text
+    page = await _console(browser, stack, "release_orders", REVIEWER)
+    table = page.get_by_test_id("table-release_orders")
+    row = table.locator("tr", has_text="HFREV001")
+    await expect(row).to_contain_text("draft")
+    await row.click()
+    review = page.get_by_test_id("dialog").get_by_test_id("action-review")
+    await review.locator("summary").click()
+    await review.get_by_test_id("field-approve").check()
+    await review.get_by_test_id("field-note").fill("documents match")
+    await review.locator("button[type=submit]").click()
+    await expect(table.locator("tr", has_text="HFREV001")).to_contain_text("active")
     assert page.errors == []  # type: ignore[attr-defined]
