@@ -19,6 +19,8 @@ CATEGORIES = "UJZ"
 _CODE = re.compile(r"^[A-Z]{3}[UJZ]\d{7}$")
 _TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z"}
 _TO_DIGIT = {v: k for k, v in _TO_LETTER.items()}
+# The fourth slot holds U, J or Z only; a bare J is often read as I or 1, Z as 2, U as V.
+_TO_CATEGORY = {"I": "J", "1": "J", "2": "Z", "V": "U"}
 _NOISE = re.compile(r"[^0-9A-Za-z]")
 
 
@@ -44,14 +46,15 @@ def is_valid(code: str) -> bool:
 def normalise(text: str) -> str | None:
     """Canonical 11-character code if `text` reads as exactly one valid code, else None.
 
-    Separators and the check-digit box are dropped. Digits in the four letter slots and
-    O/I/B/S/Z in the seven digit slots are swapped to their look-alikes; the result is accepted
+    Separators and the check-digit box are dropped. Digits in the three owner slots, I/1/2/V in
+    the category slot (which only holds U, J or Z) and O/I/B/S/Z in the seven digit slots are
+    swapped to their look-alikes; the result is accepted
     only if the check digit confirms it, so a correction can never invent a valid code from a
     check-digit failure."""
     c = _NOISE.sub("", text).upper()
     if len(c) != 11:
         return None
-    head = "".join(_TO_LETTER.get(ch, ch) for ch in c[:4])
+    head = "".join(_TO_LETTER.get(ch, ch) for ch in c[:3]) + _TO_CATEGORY.get(c[3], c[3])
     tail = "".join(_TO_DIGIT.get(ch, ch) for ch in c[4:])
     fixed = head + tail
     return fixed if is_valid(fixed) else None

@@ -29,6 +29,9 @@ def test_normalise_fixes_confusions_only_when_check_digit_confirms() -> None:
     assert normalise("MSKU I23456 5") == "MSKU1234565"
     assert normalise("CSQU3054384") is None  # a misread digit is never "corrected"
     assert normalise("CSQU305438") is None
+    # The category slot holds U, J or Z only: a J read as I or 1 is put back when the check agrees.
+    assert normalise("LSFI 016827 2") == normalise("LSF1 016827 2") == "LSFJ0168272"
+    assert normalise("LSFI 016827 3") is None
 
 
 def test_make_and_format() -> None:

@@ -20,6 +20,7 @@ from kakou.models.plate_grammar import PROVINCES, is_valid_plate
         ("粤BO234I", "粤B02341"),  # O and I are never issued after the city letter
         ("鲁Q1234挂", "鲁Q1234挂"),
         ("AB 1234", "AB1234"),
+        ("渝」65636", "渝J65636"),  # a lone J beside a province character comes back as 」
     ],
 )
 def test_normalise(raw: str, plate: str) -> None:

@@ -1,0 +1,122 @@
+"""The classical locating stage in front of the OCR detector (models/locate.py).
+
+It only proposes regions; these tests check that it finds the text on rendered frames, proposes
+nothing on frames without text, and that the readers neither crash on nor accept what a wrong
+proposal contains."""
+
+import cv2
+import numpy as np
+import pytest
+
+from kakou.models.container import ContainerReader
+from kakou.models.locate import plate_regions, text_rows
+from kakou.models.ocr import OcrEngine, shared_engine
+from kakou.models.plate import PlateReader
+from kakou.sim.render import render_container_scene, render_plate_scene
+
+
+@pytest.fixture(scope="module")
+def plates() -> PlateReader:
+    return PlateReader()
+
+
+@pytest.fixture(scope="module")
+def containers() -> ContainerReader:
+    return ContainerReader()
+
+
+class _CountingEngine:
+    """The shared engine, recording the size of every image the detector runs on."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self._engine = engine
+        self.detected: list[tuple[int, int]] = []
+
+    def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
+        self.detected.append(image.shape[:2])
+        return self._engine.detect(image, side)
+
+    def detect_region(self, image: np.ndarray, box: tuple[int, int, int, int], side: int) -> list[np.ndarray]:
+        x0, y0, x1, y1 = box
+        return [b + np.float32([x0, y0]) for b in self.detect(image[y0:y1, x0:x1], side)]
+
+    def lines(self, image: np.ndarray, side: int = 640):  # type: ignore[no-untyped-def]
+        return self._engine.recognise_boxes(image, self.detect(image, side))
+
+    def lines_in(self, image: np.ndarray, box: tuple[int, int, int, int], side: int):  # type: ignore[no-untyped-def]
+        return self._engine.recognise_boxes(image, self.detect_region(image, box, side))
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._engine, name)
+
+
+@pytest.mark.parametrize(
+    "colour",
+    [(0, 0, 0), (200, 200, 200), (170, 62, 18), (20, 190, 240), (100, 190, 70)],  # BGR: blue, yellow, green
+)
+def test_solid_frames_propose_nothing_and_read_nothing(
+    plates: PlateReader, containers: ContainerReader, colour: tuple[int, int, int]
+) -> None:
+    frame = np.full((720, 1280, 3), colour, np.uint8)
+    assert plate_regions(frame) == []
+    assert text_rows(frame) == []
+    for reader in (plates, containers):
+        r = reader.read(frame)
+        assert r.text is None and not r.valid
+
+
+def test_plate_coloured_board_without_text_is_not_a_plate(plates: PlateReader) -> None:
+    """A bare yellow plate blank (border, rivet-free, no characters) over the plate of a clean
+    frame: plate-coloured and plate-shaped, but nothing on it."""
+    frame = render_plate_scene("京A12345", "blue")  # seed None: plate centred, x 441-838, y 542-668
+    blank = np.full((140, 440, 3), (20, 190, 240), np.uint8)
+    cv2.rectangle(blank, (5, 5), (434, 134), (15, 15, 15), 3)
+    frame[530:680, 425:855] = cv2.resize(blank, (430, 150))
+    assert all(r.cue != "yellow" for r in plate_regions(frame))  # no characters: no proposal
+    r = plates.read(frame)
+    assert not r.valid and r.kind is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "seed"),
+    [("blue", "粤B12345", 41), ("yellow", "京A8F3K2", 42), ("green", "沪AD12345", 43),
+     ("double_yellow", "鲁Q7N521", 44), ("latin", "AB1234", 45)],
+)
+def test_located_plate_is_read_without_a_whole_frame_detection(kind: str, text: str, seed: int) -> None:
+    frame = render_plate_scene(text, kind, seed=seed)
+    regions = plate_regions(frame)
+    assert regions, "the plate was not located"
+    spy = _CountingEngine(shared_engine())
+    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid) == (text, True)
+    # Every detector run was on a located region, far smaller than the frame.
+    assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
+
+
+def test_container_code_band_is_located_and_read_in_it() -> None:
+    frame = render_container_scene("MSKU1234565", seed=46)
+    bands = text_rows(frame)
+    assert bands and bands[0].width > 3 * bands[0].height
+    spy = _CountingEngine(shared_engine())
+    r = ContainerReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid, r.size_type) == ("MSKU1234565", True, "45G1")
+    assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
+
+
+def test_reader_falls_back_to_the_whole_frame_when_locating_finds_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import kakou.models.container as container_mod
+    import kakou.models.plate as plate_mod
+
+    monkeypatch.setattr(plate_mod, "plate_regions", lambda frame, limit=3: [])
+    monkeypatch.setattr(container_mod, "text_rows", lambda frame, limit=2: [])
+    assert PlateReader().read(render_plate_scene("浙A12345", "blue", seed=47)).text == "浙A12345"
+    assert ContainerReader().read(render_container_scene("CSQU3054383", seed=48)).text == "CSQU3054383"
+
+
+def test_wrong_check_digit_is_never_accepted_from_a_located_band(containers: ContainerReader) -> None:
+    """The renderer paints whatever it is given; a code whose check digit is wrong stays unread."""
+    frame = render_container_scene("CSQU3054384", seed=49)  # correct check digit is 3
+    r = containers.read(frame)
+    assert r.text is None and not r.valid
