@@ -177,8 +177,9 @@ def create_app(node: EdgeNode) -> FastAPI:
         """Where the read plate / container code is in a recent frame ([x0, y0, x1, y1] pixels);
         empty when it was not located (yet): the screen then shows the frame unmarked."""
         for lane in node.lanes.values():
-            if digest in lane.marks:
-                return lane.marks[digest]
+            found = lane.marks.get(digest)
+            if found is not None:
+                return found
         return []
 
     app.include_router(events_router(node.events, status=node.status))

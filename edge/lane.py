@@ -160,11 +160,13 @@ class VehicleQueue:
                 del self._waiting[key]
 
     def snapshot(self) -> list[dict[str, Any]]:
-        now = self.clock()
-        for key in [k for k, w in self._waiting.items() if now - w.seen > self.ttl_s]:
-            del self._waiting[key]
+        # Also read by the status API from a worker thread: work on a copy (taken atomically).
+        now, waiting = self.clock(), list(self._waiting.items())
+        for key, w in waiting:
+            if now - w.seen > self.ttl_s:
+                self._waiting.pop(key, None)
         return [{"e_plate": w.e_plate, "plate": w.plate, "since": w.since.isoformat()}
-                for w in self._waiting.values()]
+                for _, w in waiting if now - w.seen <= self.ttl_s]
 
 
 class Lane:
@@ -427,7 +429,7 @@ class Lane:
             h, w = image.shape[:2]
             self.marks[digest] = [{"kind": kind, "text": text, "box": box, "width": w, "height": h}]
             while len(self.marks) > 200:  # the screen shows recent passes only
-                del self.marks[next(iter(self.marks))]
+                self.marks.pop(next(iter(self.marks)), None)
             self.on_event({"type": "marks", "lane": self.cfg.id, "pass_id": pass_id, "image": digest,
                            "marks": self.marks[digest]})
 

@@ -121,11 +121,15 @@ class AlertHub:
     @contextlib.asynccontextmanager
     async def subscribe(self, who: auth.Principal) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
         self._loop = asyncio.get_running_loop()
-        if self._poller is None and self._last_id is None:
-            self._last_id, _ = await asyncio.to_thread(self._new_since, None)
+        start = None
+        if self._poller is None:
+            # Nobody was watching: start at the newest alert, the phone has just read its list
+            # (not at where the last poll stopped, which would replay everything since).
+            start, _ = await asyncio.to_thread(self._new_since, None)
         sub = _Sub(who)
         self._subs.add(sub)
-        if self._poller is None:
+        if self._poller is None:  # checked again: another stream may have started it meanwhile
+            self._last_id = start if start is not None else self._last_id
             self._poller = asyncio.create_task(self._poll())
         try:
             yield sub.queue
