@@ -141,12 +141,9 @@ def bench_decision(quick: bool) -> list[Metric]:
 
 # -- sync -------------------------------------------------------------------------------------
 def bench_sync(quick: bool) -> list[Metric]:
-    from kakou.sync.bench import measure_backlog_drain
+    from kakou.sync.bench import backlog_drain_metrics
 
-    n = 10_000 if quick else 100_000
-    rate = measure_backlog_drain(n)
-    return [Metric("backlog drain into central (SQLite, real Mosquitto)", round(rate), "passes/s", 5000, True,
-                   f"{n:,} passes queued at one edge while offline")]
+    return [Metric(**m) for m in backlog_drain_metrics(10_000 if quick else 100_000)]
 
 
 def bench_propagation(quick: bool) -> list[Metric]:
