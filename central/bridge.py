@@ -1,9 +1,9 @@
 """Central's MQTT side: ingest passes idempotently, ack high-water marks, publish signed changes.
 
 Received messages go through a queue; the processor takes whatever has arrived (up to
-`max_batch`) and stores the passes among them in one transaction, then acks each node once with
-its new high-water mark. Nothing is acked before it is committed, so a crash between receipt and
-commit only costs a resend from the edge.
+`max_batch` passes; a passes message holds one or more, a line each) and stores them in one
+transaction, then acks each node once with its new high-water mark. Nothing is acked before it
+is committed, so a crash between receipt and commit only costs a resend from the edge.
 """
 
 from __future__ import annotations
@@ -21,12 +21,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from kakou.central import changelog, ingest, network
 from kakou.central.service import Central
 from kakou.sync import topics
-from kakou.sync.decode import Accepted, Quarantined, decode_pass
+from kakou.sync.decode import Accepted, Quarantined, decode_passes
 from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import sign
 
 log = logging.getLogger(__name__)
+
+
+def _weight(msg: aiomqtt.Message) -> int:
+    """How many passes a message may carry (one per line)."""
+    payload = msg.payload
+    return payload.count(b"\n") + 1 if isinstance(payload, bytes) else 1
+
+
+def _lines(payload: bytes) -> list[bytes]:
+    """The envelope lines of a passes message, as decode_passes sees them (to quarantine one verbatim)."""
+    return [ln for ln in payload.split(b"\n") if ln.strip()] or [payload]
 
 
 class NotConnected(Exception):
@@ -42,7 +53,7 @@ class CentralBridge:
         client_id: str = "kakou-central",
         share_group: str | None = None,
         snapshot_after: int = network.SNAPSHOT_AFTER,
-        max_batch: int = 500,
+        max_batch: int = 2000,
     ) -> None:
         self.central = central
         self.broker = broker
@@ -130,8 +141,10 @@ class CentralBridge:
     async def _process(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
         while True:
             msgs = [await queue.get()]
-            while len(msgs) < self.max_batch and not queue.empty():
+            size = _weight(msgs[0])
+            while size < self.max_batch and not queue.empty():  # whatever has arrived, up to max_batch passes
                 msgs.append(queue.get_nowait())
+                size += _weight(msgs[-1])
             envs: list[Envelope] = []
             for msg in msgs:
                 topic = str(msg.topic)
@@ -139,13 +152,14 @@ class CentralBridge:
                 payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
                 try:
                     if topic.endswith("/" + topics.PASSES):
-                        verdict = decode_pass(node, payload)
-                        if isinstance(verdict, Accepted):
-                            envs.append(verdict.env)
-                        elif isinstance(verdict, Quarantined):
-                            await self._quarantine(client, verdict, payload)
-                        else:
-                            await self._reject(verdict.reason, topic, verdict.detail)
+                        # Decoding is CPU work on the event loop: ~20 µs a pass, fine next to the I/O.
+                        for verdict, line in zip(decode_passes(node, payload), _lines(payload), strict=False):
+                            if isinstance(verdict, Accepted):
+                                envs.append(verdict.env)
+                            elif isinstance(verdict, Quarantined):
+                                await self._quarantine(client, verdict, line)
+                            else:
+                                await self._reject(verdict.reason, topic, verdict.detail)
                     elif topic.endswith("/" + topics.SYNC_REQUEST):
                         req = SyncRequest.model_validate_json(payload)
                         if req.node != node:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -44,38 +46,93 @@ def ingest_passes(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[s
     raise AssertionError("unreachable")
 
 
+# PostgreSQL: one INSERT of whole columns as arrays, sent in binary. A fixed statement text, so
+# psycopg prepares it once (a multi-row VALUES of 500 rows is a new ~60 kB text to parse each
+# time), and binary arrays need no quoting of the JSON records (text arrays escape every quote).
+_PG_PASSES = (
+    "INSERT INTO passes (node, seq, pass_id, lane, plate, outcome, decided_at, record, received_at) "
+    "SELECT n, q, p, l, pl, o, d, CAST(r AS json), rc FROM unnest(%(node)b::varchar[], %(seq)b::int4[], "
+    "%(pass_id)b::varchar[], %(lane)b::varchar[], %(plate)b::varchar[], %(outcome)b::varchar[], "
+    "%(decided_at)b::timestamptz[], %(record)b::text[], %(received_at)b::timestamptz[]) "
+    "AS t(n, q, p, l, pl, o, d, r, rc) "
+    "ON CONFLICT (node, seq) DO NOTHING RETURNING seq")
+_PG_LOG = (
+    "INSERT INTO network_messages (at, node, direction, kind, seq, status) "
+    "SELECT %(at)b, n, 'up', 'pass', q, st FROM unnest(%(node)b::varchar[], %(seq)b::int4[], "
+    "%(status)b::varchar[]) AS t(n, q, st)")
+_COLUMNS = ("node", "seq", "pass_id", "lane", "plate", "outcome", "decided_at", "record", "received_at")
+
+
+def _insert_new(s: Session, rows: list[dict[str, Any]]) -> set[int]:
+    """Insert pass rows, skipping any (node, seq) already stored; return the seqs inserted.
+
+    One statement for the batch — ON CONFLICT (node, seq) DO NOTHING RETURNING seq — instead of a
+    SELECT for what is there plus an INSERT per row: the unique (node, seq) decides what is new,
+    also against another ingest worker's concurrent insert (which PostgreSQL waits for, then
+    skips). A pass_id stored under another (node, seq) still fails the batch: that is corrupt data,
+    not a redelivery. On SQLite, SQLAlchemy's "insertmanyvalues" makes it multi-row INSERTs.
+    """
+    if not rows:
+        return set()
+    if s.get_bind().dialect.name == "postgresql":
+        cols = {c: [r[c] for r in rows] for c in _COLUMNS}
+        cols["record"] = [r.model_dump_json() for r in cols["record"]]
+        return {seq for (seq,) in _pg(s, _PG_PASSES, cols, fetch=True)}
+    table = PassRow.__table__
+    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["node", "seq"]).returning(table.c.seq)
+    return set(s.scalars(stmt, [{**r, "record": r["record"].model_dump(mode="json")} for r in rows]))
+
+
+def _pg(s: Session, sql: str, params: dict[str, Any], fetch: bool = False) -> list[Any]:
+    # psycopg directly, on the session's connection (so inside its transaction), for binary parameters.
+    dbapi = s.connection().connection.driver_connection
+    with dbapi.cursor() as cur:  # type: ignore[union-attr]
+        cur.execute(sql, params)
+        return cur.fetchall() if fetch else []
+
+
+def _insert_log(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
+    if s.get_bind().dialect.name == "postgresql":
+        _pg(s, _PG_LOG, {"at": now, "node": [r["node"] for r in rows], "seq": [r["seq"] for r in rows],
+                         "status": [r["status"] for r in rows]})
+    else:
+        s.execute(NetworkMessageRow.__table__.insert(), rows)
+
+
 def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[int, list[int]]]:
     by_node: dict[str, list[Envelope]] = defaultdict(list)
     for env in envs:
         by_node[env.node].append(env)
     high_waters: dict[str, tuple[int, list[int]]] = {}
-    new_rows: list[dict[str, object]] = []
-    log_rows: list[dict[str, object]] = []
+    log_rows: list[dict[str, Any]] = []
     for node_id, items in by_node.items():
         node = s.get(NodeRow, node_id)
         if node is None:
             node = NodeRow(node=node_id, high_water=0, duplicates=0, online=False, knowledge_version=0)
             s.add(node)
         node.last_seen = now
-        seqs = {e.seq for e in items}
-        have = set(s.scalars(select(PassRow.seq).where(PassRow.node == node_id, PassRow.seq.in_(seqs))))
+        rows: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        for env in items:
+            if env.seq in seen:
+                continue  # the same message twice in one batch: the second is a duplicate below
+            seen.add(env.seq)
+            rec = env.body
+            rows.append({"node": node_id, "seq": env.seq, "pass_id": rec.pass_id, "lane": rec.lane,
+                         "plate": rec.plate, "outcome": rec.outcome.value, "decided_at": rec.decided_at,
+                         "record": rec, "received_at": now})
+        inserted = _insert_new(s, rows)
         duplicates = 0
         for env in items:
-            if env.seq in have:
+            if env.seq in inserted:
+                inserted.discard(env.seq)  # a second copy in this batch is a duplicate
+                log_rows.append(_log(now, env, "stored"))
+            else:
                 duplicates += 1
                 log_rows.append(_log(now, env, "duplicate"))
-                continue
-            have.add(env.seq)
-            rec = env.body
-            new_rows.append({"node": node_id, "seq": env.seq, "pass_id": rec.pass_id, "lane": rec.lane,
-                             "plate": rec.plate, "outcome": rec.outcome.value, "decided_at": rec.decided_at,
-                             "record": rec.model_dump(mode="json"), "received_at": now})
-            log_rows.append(_log(now, env, "stored"))
         node.duplicates = (node.duplicates or 0) + duplicates
-    if new_rows:
-        s.execute(insert(PassRow), new_rows)
     if log_rows:
-        s.execute(insert(NetworkMessageRow), log_rows)
+        _insert_log(s, log_rows, now)
     s.flush()
     for node_id in by_node:
         node = s.get(NodeRow, node_id)

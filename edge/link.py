@@ -19,6 +19,7 @@ import logging
 from datetime import UTC, datetime
 
 import aiomqtt
+import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
@@ -32,8 +33,9 @@ from kakou.sync.signing import SignatureError, verify
 log = logging.getLogger(__name__)
 
 MAX_ACK_PATIENCE = 60.0  # seconds, the longest wait for acks before resending
-WINDOW = 2000  # unacknowledged messages in flight: back-pressure when central is slow
-CHUNK = 500  # published together, then their send status is written in one transaction
+WINDOW = 5000  # unacknowledged messages in flight: back-pressure when central is slow
+CHUNK = 1000  # published together, then their send status is written in one transaction
+LINES = 100  # envelopes per MQTT message (one per line; ~80 kB)
 
 
 class EdgeLink:
@@ -87,7 +89,7 @@ class EdgeLink:
         await client.subscribe(topics.down_all("#"), qos=1)
         self._site_topics = set()
         for stream in self.store.stream_versions():
-            await self._follow(client, stream)
+            await self._follow(client, stream, catch_up=False)  # the request below catches up
         await self._publish_status(client)
         await self._request_changes(client)
         helpers = [asyncio.create_task(self._send_outbox(client)), asyncio.create_task(self._resync(client))]
@@ -98,7 +100,7 @@ class EdgeLink:
             for t in helpers:
                 t.cancel()
 
-    async def _follow(self, client: aiomqtt.Client, stream: str) -> None:
+    async def _follow(self, client: aiomqtt.Client, stream: str, catch_up: bool = True) -> None:
         """Subscribe to a site stream's live topic (the broker's ACL must grant this node that site)."""
         if not stream.startswith("site:"):
             return
@@ -106,6 +108,8 @@ class EdgeLink:
         if topic not in self._site_topics:
             self._site_topics.add(topic)
             await client.subscribe(topic, qos=1)
+            if catch_up:  # a change published before the subscription took effect: ask for it now
+                await self._request_changes(client)
 
     async def _publish_status(self, client: aiomqtt.Client) -> None:
         streams = self.store.stream_versions()
@@ -125,21 +129,34 @@ class EdgeLink:
     def _envelope(self, seq: int, kind: str, body: str, now: datetime) -> str:
         """An Envelope's JSON around the stored body, verbatim: the edge does not re-validate its own
         records, and a body that no longer validates (corrupted, or from a newer schema) still goes
-        up, for central to quarantine instead of the stream stalling behind it."""
+        up, for central to quarantine instead of the stream stalling behind it. Always one line:
+        several envelopes share an MQTT message, a line each."""
         try:
             json.loads(body)
         except ValueError:
             body = json.dumps(body)  # not even JSON: send it as a string
+        else:
+            # In valid JSON a raw line break can only be whitespace between tokens.
+            body = body.replace("\r", " ").replace("\n", " ")
         head = json.dumps({"v": PROTOCOL_VERSION, "node": self.node, "seq": seq, "kind": kind,
                            "sent_at": now.isoformat()}, ensure_ascii=False)
         return head[:-1] + ', "body": ' + body + "}"
 
     async def _publish_rows(self, client: aiomqtt.Client, rows: list[tuple[int, str, str]]) -> None:
         now = datetime.now(UTC)
-        payloads = [self._envelope(seq, kind, body, now) for seq, kind, body in rows]
-        # Issued in seq order; paho keeps that order on the wire while PUBACKs are awaited together.
         topic = topics.up(self.node, topics.PASSES)
-        await asyncio.gather(*(client.publish(topic, p, qos=1) for p in payloads))
+        # Handed to paho in seq order, QoS 1, without awaiting each PUBACK: delivery is confirmed by
+        # central's acks (a pass leaves the unacknowledged set only once central has committed it),
+        # and the window bounds what is outstanding. Awaiting a future per message through aiomqtt
+        # costs O(outstanding) per publish (its pending-call bookkeeping), which dominated a drain.
+        # Up to LINES envelopes per MQTT message, one per line, in seq order: per-message costs (paho,
+        # the broker, PUBACKs, central's receive path) were most of a drain's CPU.
+        paho = client._client  # aiomqtt's paho client; publish() is paho's public API
+        lines = [self._envelope(seq, kind, body, now) for seq, kind, body in rows]
+        for i in range(0, len(lines), LINES):
+            info = paho.publish(topic, "\n".join(lines[i:i + LINES]), qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                raise aiomqtt.MqttCodeError(info.rc, "could not publish")  # the session reconnects
         await asyncio.to_thread(sync_outbox.mark_sent, self.store, [r[0] for r in rows], now)
 
     async def _send_outbox(self, client: aiomqtt.Client) -> None:

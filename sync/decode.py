@@ -1,5 +1,9 @@
 """Decoding what arrives on an uplink topic: untrusted bytes in, one of three verdicts out.
 
+A passes message holds one or more envelopes, one JSON document per line (the edge batches up
+to `kakou.edge.link.LINES` per MQTT message; JSON text never needs a raw newline). Each line is
+judged on its own, so one bad line is quarantined or refused without costing the others.
+
 Pure (no I/O), so it can be property-tested with arbitrary payloads; central's bridge acts on the
 verdict. It never raises on input.
 """
@@ -59,3 +63,9 @@ def decode_pass(topic_node: str | None, payload: bytes) -> Accepted | Quarantine
         # The node's own seq, but a record filed under another node: keep it aside, never store it as theirs.
         return Quarantined(env.node, env.seq, f"record names node {env.body.node!r}")
     return Accepted(env)
+
+
+def decode_passes(topic_node: str | None, payload: bytes) -> list[Accepted | Quarantined | Refused]:
+    """One verdict per non-blank line of a passes message (see the module docstring)."""
+    lines = [ln for ln in payload.split(b"\n") if ln.strip()]
+    return [decode_pass(topic_node, ln) for ln in lines] or [Refused("malformed", "empty passes message")]

@@ -53,9 +53,11 @@ def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = 
         keepalive=cfg.keepalive,
         tls_context=tls,
         timeout=10,
-        # QoS 1 messages in flight before waiting for PUBACKs (paho's default, 20, caps a backlog
-        # drain at one round trip per 20 passes).
-        max_inflight_messages=1000,
+        # QoS 1 messages in flight before waiting for PUBACKs: unlimited (0). paho's default, 20,
+        # caps a backlog drain at one round trip per 20 passes, and any limit makes paho scan every
+        # in-flight message on each PUBACK. What is outstanding is bounded by our own windows (the
+        # edge's WINDOW of passes central has not acknowledged; central publishes one ack per batch).
+        max_inflight_messages=0,
         **v5,  # type: ignore[arg-type]
     )
     # The edge awaits a window of QoS 1 PUBACKs together on purpose; aiomqtt warns above 10.

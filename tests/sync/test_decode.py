@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kakou.edge.sync_runner import sample_pass
-from kakou.sync.decode import Accepted, Quarantined, Refused, decode_pass
+from kakou.sync.decode import Accepted, Quarantined, Refused, decode_pass, decode_passes
 from kakou.sync.messages import Envelope
 
 JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -57,3 +57,26 @@ def test_valid_accepted_and_other_nodes_refused() -> None:
     forged["body"]["node"] = "n2"  # n1 may not file a record as n2's inside its own envelope
     assert decode_pass("n1", json.dumps(forged).encode()) == Quarantined("n1", 1, "record names node 'n2'")
     assert isinstance(decode_pass(None, json.dumps(_valid()).encode()), Refused)
+
+
+def test_a_batched_message_is_judged_line_by_line() -> None:
+    damaged = _valid(seq=2)
+    damaged["body"]["outcome"] = "wave through"
+    lines = [json.dumps(_valid(seq=1)), json.dumps(damaged), "", json.dumps(_valid(seq=3)), "{not json"]
+    verdicts = decode_passes("n1", "\n".join(lines).encode())
+    assert [type(v) for v in verdicts] == [Accepted, Quarantined, Accepted, Refused]
+    assert [v.env.seq for v in verdicts if isinstance(v, Accepted)] == [1, 3]
+    assert isinstance(decode_passes("n1", b"\n \n")[0], Refused)
+
+
+def test_the_edge_sends_every_envelope_on_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kakou.edge.link import EdgeLink
+    from kakou.edge.store import EdgeStore
+    from kakou.sync.mqtt import BrokerConfig
+
+    link = EdgeLink("n1", EdgeStore(tmp_path / "e.db"), BrokerConfig(), {})
+    body = json.dumps(_valid()["body"], indent=2)  # valid JSON with line breaks between tokens
+    line = link._envelope(1, "pass", body, datetime.now(UTC))
+    assert "\n" not in line and isinstance(decode_pass("n1", line.encode()), Accepted)
+    odd = link._envelope(2, "pass", "not json\nat all", datetime.now(UTC))
+    assert "\n" not in odd and isinstance(decode_pass("n1", odd.encode()), Quarantined)
