@@ -55,6 +55,8 @@ class EdgeLink:
         self._rewind = False
         self.knowledge_changed = asyncio.Event()
         self.resends = 0  # times the link resent from the high-water mark for lack of acks
+        self.disconnects = 0  # sessions that ended or connection attempts that failed
+        self.state_changed = asyncio.Event()  # set on every connect, disconnect or failed attempt
         self._site_topics: set[str] = set()  # site change topics subscribed in this session
         sync_outbox.ensure_schema(store)
 
@@ -80,6 +82,8 @@ class EdgeLink:
     def _state(self, up: bool) -> None:
         self.online = up
         self.offline_since = None if up else (self.offline_since or datetime.now(UTC))
+        self.disconnects += not up
+        self.state_changed.set()
 
     async def run(self) -> None:
         await run_forever(self._client, self._session, f"edge {self.node}", self._state)

@@ -183,3 +183,64 @@ async def assert_same_knowledge(central: CentralProc, edges: list[EdgeStore], ti
                      what=f"every edge at knowledge version {latest}")
     rows = {tuple(st.knowledge_rows()) for st in edges}
     assert len(rows) == 1 and len(next(iter(rows))) == latest
+
+
+class PartitionProxy:
+    """A TCP hop between edges and the broker that can be cut like a network partition.
+
+    Cut: bytes both ways are dropped and nothing is closed — the edges find out only by their
+    keepalive, the broker by its own (and publishes their last wills); new connections are
+    accepted and then hear nothing. Healed: the connections that lived through the cut are closed
+    (as dead TCP sessions would be) and new ones go through.
+    """
+
+    def __init__(self, broker_port: int) -> None:
+        self.broker_port = broker_port
+        self.port = 0
+        self.cut = False
+        self._server: asyncio.Server | None = None
+        self._conns: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> PartitionProxy:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._conns.add(writer)
+        up_w: asyncio.StreamWriter | None = None
+        try:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.broker_port)
+            self._conns.add(up_w)
+            await asyncio.gather(self._pump(reader, up_w), self._pump(up_r, writer))
+        except OSError:
+            pass
+        finally:
+            for w in (writer, up_w):
+                if w is not None:
+                    self._conns.discard(w)
+                    w.close()
+
+    async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        born_cut = self.cut
+        while data := await src.read(65536):
+            if self.cut or born_cut:
+                continue  # dropped on the floor, like packets into a dead link
+            dst.write(data)
+            await dst.drain()
+        dst.close()
+
+    def partition(self) -> None:
+        self.cut = True
+
+    def heal(self) -> None:
+        self.cut = False
+        for w in list(self._conns):
+            w.close()  # connections that lived through the cut are dead; the clients reconnect
+        self._conns.clear()
+
+    async def stop(self) -> None:
+        self.heal()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
