@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import kakou
@@ -24,6 +27,47 @@ def problem(status: int, title: str, detail: str | None = None, **extra: object)
     return JSONResponse(body, status_code=status, media_type=PROBLEM)
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem", "type": "object", "description": "RFC 9457 problem details",
+    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+                   "detail": {"type": "string"},
+                   "errors": {"type": "array", "description": "invalid request: each bad field or row",
+                              "items": {"type": "object"}}},
+    "required": ["type", "title", "status"]}
+# What any operation under /api/v1 may answer besides its success: every refusal is a problem.
+PROBLEMS = {400: "malformed request (a body that does not parse)",
+            401: "not logged in, or the token is unknown or expired", 403: "the caller's role may not do this",
+            404: "no such record", 409: "conflicts with what is stored", 422: "invalid request",
+            503: "a part this central process runs without (MQTT bridge, image store)"}
+WITH_BODY = {413: "request body too large", 415: "unsupported content type"}
+
+
+def _document_problems(app: FastAPI) -> None:
+    """Publish the problem responses in the OpenAPI document (FastAPI only knows the successes and
+    its own 422 shape), so clients and schema-driven tests know every answer an operation gives."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        ref = {"schema": {"$ref": "#/components/schemas/Problem"}}
+        for path, ops in schema.get("paths", {}).items():
+            if not path.startswith("/api/v1/") or path == "/api/v1/health":
+                continue
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                extra = PROBLEMS | (WITH_BODY if "requestBody" in op else {})
+                for status, why in extra.items():
+                    described = responses.get(str(status), {}).get("description")
+                    responses[str(status)] = {"description": described or why, "content": {PROBLEM: ref}}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(central: Central) -> FastAPI:
     app = FastAPI(title="kakou central", version=kakou.__version__, openapi_url="/api/v1/openapi.json")
     app.state.central = central
@@ -32,6 +76,13 @@ def create_app(central: Central) -> FastAPI:
     async def _invalid(_req: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
         return problem(422, "Invalid request", "see errors", errors=errors)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_req: Request, exc: DataError) -> JSONResponse:
+        # The last line of defence when a model lacks a bound the database has (a string longer
+        # than its column, a number out of range): the caller's data, not a server fault.
+        reason = str(exc.orig).splitlines()[0] if exc.orig else "value out of range"
+        return problem(422, "A value does not fit what is stored", reason)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -43,4 +94,5 @@ def create_app(central: Central) -> FastAPI:
 
     for router in routers():
         app.include_router(router)
+    _document_problems(app)
     return app

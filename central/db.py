@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Engine, Select, create_engine, event, func, select
+from sqlalchemy import JSON, DateTime, Dialect, Engine, Select, TypeDecorator, create_engine, event, func, select
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -13,12 +13,39 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python, on every database.
+
+    PostgreSQL keeps the offset (timestamptz); SQLite keeps none and hands back naive values,
+    which the API would publish without an offset (not an RFC 3339 date-time) and which do not
+    compare with aware ones. So: stored as UTC, read back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
-    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: DateTime(timezone=True)}
+    type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True)
+    else:
+        # Enough connections for the API's thread pool (server.API_THREADS) plus the bridge and
+        # housekeeping: a request thread waiting for a connection, or an overflow connection opened
+        # and closed per request, cost more than the query itself.
+        engine = create_engine(url, future=True, pool_size=20, max_overflow=10)
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")

@@ -41,7 +41,7 @@ class DeclarationIn(BaseModel):
     unified_no: str | None = Field(None, max_length=40)
     direction: Literal["in", "out"]
     trade_mode: str = Field(min_length=1, max_length=8)
-    item_count: int = Field(ge=0)
+    item_count: int = Field(ge=0, le=100_000)  # bounded: stored in a 32-bit column (PostgreSQL refused junk)
     total_quantity: float = Field(ge=0)
     total_amount: float = Field(ge=0)
     ledger_no: str | None = Field(None, max_length=40)

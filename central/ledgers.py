@@ -21,17 +21,17 @@ class LedgerItemIn(BaseModel):
     ledger_no: str = Field(min_length=1, max_length=40)
     item_no: str = Field(min_length=1, max_length=40)
     kind: Literal["material", "finished"]
-    name: str
-    unit: str = "kg"
+    name: str = Field(max_length=128)  # lengths: the columns' (PostgreSQL enforces them)
+    unit: str = Field("kg", max_length=8)
     opening: float = Field(0.0, ge=0)
 
 
 class RatioIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    ledger_no: str
-    finished_item: str
-    material_item: str
+    ledger_no: str = Field(min_length=1, max_length=40)
+    finished_item: str = Field(min_length=1, max_length=40)
+    material_item: str = Field(min_length=1, max_length=40)
     per_unit: float = Field(gt=0)  # net material per unit of finished good
     loss_rate: float = Field(0.0, ge=0, lt=1)
 

@@ -4,6 +4,7 @@ closes it (核销); the e-seal seen at both ends must be the declared one; overd
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -20,11 +21,11 @@ class TransitIn(BaseModel):
 
     transit_no: str = Field(min_length=1, max_length=40)
     plate: str = Field(min_length=1, max_length=16)
-    containers: list[str] = Field(default_factory=list)
-    entry_site: str = Field(min_length=1)
-    destination_site: str = Field(min_length=1)
-    e_seal: str | None = None
-    time_limit_h: float | None = Field(None, gt=0)  # default: the parameter library's limit
+    containers: list[Annotated[str, Field(min_length=1, max_length=20)]] = Field(default_factory=list, max_length=50)
+    entry_site: str = Field(min_length=1, max_length=40)  # lengths: the columns' (PostgreSQL enforces them)
+    destination_site: str = Field(min_length=1, max_length=40)
+    e_seal: str | None = Field(None, max_length=40)
+    time_limit_h: float | None = Field(None, gt=0, le=24 * 365)  # default: the parameter library's limit
 
 
 def _aware(t: datetime) -> datetime:
