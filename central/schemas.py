@@ -59,6 +59,10 @@ class NodeOut(BaseModel):
     high_water: int
     knowledge_version: int
     duplicates: int
+    knowledge_streams: dict[str, int] | None = None  # the node's position per change stream, as it reported
+    # Where the node would stand if caught up (central's view: its streams' latest positions).
+    expected_streams: dict[str, int] = Field(default_factory=dict)
+    expected_knowledge_version: int = 0
 
 
 class ReleaseOrderDetail(ReleaseOrderOut):
