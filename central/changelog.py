@@ -88,9 +88,17 @@ def site_of_lane(s: Session, lane_key: str) -> str | None:
 
 def streams_of(c: Central, node: str) -> list[str]:
     """The streams a node follows: broadcast, the sites of its registered lanes, its own."""
+    return streams_of_nodes(c, [node])[node]
+
+
+def streams_of_nodes(c: Central, nodes: list[str]) -> dict[str, list[str]]:
     with c.sessions() as s:
-        sites = sorted({str(d["site"]) for d in _lanes(s) if d.get("node") == node and d.get("site")})
-    return [BROADCAST, *(topics.site_stream(x) for x in sites), topics.node_stream(node)]
+        lanes = _lanes(s)
+    out = {}
+    for node in nodes:
+        sites = sorted({str(d["site"]) for d in lanes if d.get("node") == node and d.get("site")})
+        out[node] = [BROADCAST, *(topics.site_stream(x) for x in sites), topics.node_stream(node)]
+    return out
 
 
 def latest_version(c: Central) -> int:
@@ -109,8 +117,12 @@ def stream_heads(c: Central) -> dict[str, int]:
 def expected_knowledge(c: Central, node: str) -> dict[str, int]:
     """Where a node that is up to date stands in each of its streams (central's view of it); a
     stream without any change yet is at 0 and not listed, as the node does not list it either."""
+    return expected_for(c, [node])[node]
+
+
+def expected_for(c: Central, nodes: list[str]) -> dict[str, dict[str, int]]:
     heads = stream_heads(c)
-    return {st: heads[st] for st in streams_of(c, node) if heads.get(st)}
+    return {n: {st: heads[st] for st in streams if heads.get(st)} for n, streams in streams_of_nodes(c, nodes).items()}
 
 
 def _change(r: ChangeRow) -> Change:

@@ -37,7 +37,13 @@ def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500, str
 
 @router.get("/nodes")
 def list_nodes(central: CentralDep) -> list[NodeOut]:
-    return [NodeOut.model_validate(n) for n in ingest.list_nodes(central)]
+    """Every node's presence, uplink high-water mark and knowledge, next to where its knowledge
+    would be if caught up (`expected_*`: the latest positions of the change streams it follows)."""
+    rows = ingest.list_nodes(central)
+    expected = changelog.expected_for(central, [n.node for n in rows])
+    return [NodeOut.model_validate(n).model_copy(update={
+        "expected_streams": expected[n.node], "expected_knowledge_version": sum(expected[n.node].values())})
+        for n in rows]
 
 
 @router.get("/network/messages")

@@ -19,6 +19,7 @@ from sync_harness import CentralProc, EdgeProc, new_central
 
 from kakou.broker import MosquittoBroker, deploy_file
 from kakou.central import changelog, control, network, orders, registry, risk
+from kakou.central.routes import sync as sync_routes
 from kakou.edge.store import EdgeStore, VersionGap
 from kakou.enrol import EnrolError, central_user, enrol_node, set_site_access
 from kakou.netutil import free_port
@@ -119,6 +120,10 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
                                  10, what=f"central's view of {n}")
             # Its knowledge version counts its changes: broadcast 3, site A 2, its own 1.
             assert edges["a1"].store.knowledge_version == 3 + 2 + 1
+            # GET /api/v1/nodes shows each node's knowledge next to where it should be.
+            shown = {n.node: n for n in sync_routes.list_nodes(c)}
+            assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (6, 6)
+            assert shown["b1"].expected_streams == {"*": 3, "site:B": 1} == shown["b1"].knowledge_streams
         finally:
             listener.cancel()
             for e in edges.values():
