@@ -96,11 +96,16 @@ class OcrEngine:
         boxes = self.detect(image[y0:y1, x0:x1], side)
         return [b + np.float32([x0, y0]) for b in boxes]
 
-    def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray]) -> list[TextLine]:
+    def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray], stretch: float = 1.0) -> list[TextLine]:
+        """Recognise each box's rectified crop; `stretch` > 1 widens the crops first, which gives
+        CTC room for a blank between two identical narrow letters ("JJMU" otherwise collapses
+        to "JMU")."""
         if not boxes:
             return []
         with self._lock:
             crops = self._ocr.get_crop_img_list(image, [b.copy() for b in boxes])
+            if stretch != 1.0:
+                crops = [cv2.resize(c, None, fx=stretch, fy=1.0, interpolation=cv2.INTER_CUBIC) for c in crops]
             res, _ = self._ocr.text_rec(crops)
         return [
             TextLine(tuple((float(x), float(y)) for x, y in b), str(t), float(sc))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 
 import cv2
@@ -22,6 +23,7 @@ from kakou.models.reading import Read, candidates, vote
 __all__ = ["PlateRead", "PlateReader", "is_valid_plate", "normalise_plate", "plate_kind_of"]
 
 DEFAULT_THRESHOLD = 0.80
+WIDEN = float(os.environ.get("KAKOU_PLATE_WIDEN", "0.7"))  # line-heights added at each end on a retry
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
 
 
@@ -85,11 +87,28 @@ class PlateReader:
     def _from_lines(self, frame: np.ndarray, lines: list[TextLine]) -> PlateRead:
         cands = candidates(lines, max_parts=3, stacked=True)
         r = self._best(cands)
-        if not r.valid or r.kind == "latin":
-            # The lower row of a double-row plate alone can look like a Latin plate; if a
-            # province row sits above it, the Chinese reading wins.
-            r = self._best(cands + self._upper_rows(frame, lines))
+        if r.valid and r.kind != "latin":
+            return r
+        # The lower row of a double-row plate alone can look like a Latin plate; if a
+        # province row sits above it, the Chinese reading wins.
+        cands += self._upper_rows(frame, lines)
+        r = self._best(cands)
+        if (not r.valid or r.kind == "latin") and WIDEN > 0:
+            r = self._best(cands + self._widened(frame, lines))
         return r
+
+    def _widened(self, frame: np.ndarray, lines: list[TextLine]) -> list[tuple[str, float]]:
+        """Each short line re-read with its box grown along the line at both ends: the detector
+        sometimes stops one character short (a faint province character, a last digit), and
+        the part it kept can itself look like a Latin plate ("JV7955" of 黑JV7955). Only reads
+        that contain the original text are kept, so this can add characters, not change them."""
+        short = [ln for ln in lines if 4 <= len(clean(ln.text)) <= 7]
+        boxes = [_grown(ln, WIDEN) for ln in short]
+        out: list[tuple[str, float]] = []
+        for ln, wide in zip(short, self.engine.recognise_boxes(frame, boxes), strict=True):
+            if clean(ln.text) in clean(wide.text) and clean(wide.text) != clean(ln.text):
+                out.append((wide.text, min(wide.score, ln.score)))
+        return out
 
     def read_many(self, frames: Iterable[np.ndarray]) -> PlateRead:
         return vote((self.read(f) for f in frames), self.threshold, PlateRead)
@@ -104,6 +123,10 @@ class PlateReader:
             if len(clean(ln.text)) != 5:
                 continue
             strips = [s for lo, hi in ((0.85, 0.02), (0.75, 0.12)) if (s := _strip_above(frame, ln, lo, hi)).size]
+            # Both rows of a double-row plate share one background colour; above a single-row
+            # (e.g. Latin) plate is the cab or bumper. Skip the two recognitions there.
+            if not strips or not _same_paint(strips[0], _strip_above(frame, ln, 0.0, 1.0)):
+                continue
             for top, score in self.engine.recognise(strips):
                 out.append((top + ln.text, min(score, ln.score)))
         return out
@@ -142,6 +165,25 @@ class PlateReader:
             text = clean(raw) if conf >= self.threshold else None
             return PlateRead(text=text, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
+
+
+def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
+    """Median colours (the background: characters are the minority of pixels) within
+    `tolerance` in BGR, after removing overall brightness differences of at most 35 %."""
+    if a.size == 0 or b.size == 0:
+        return False
+    ma = np.median(a.reshape(-1, 3), axis=0).astype(np.float32)
+    mb = np.median(b.reshape(-1, 3), axis=0).astype(np.float32)
+    gain = float(np.clip(mb.sum() / max(float(ma.sum()), 1.0), 0.65, 1.35))
+    return float(np.linalg.norm(ma * gain - mb)) <= tolerance
+
+
+def _grown(ln: TextLine, by: float) -> np.ndarray:
+    """The line's quadrilateral lengthened by `by` line-heights at each end."""
+    tl, tr, br, bl = (np.float32(p) for p in ln.box)
+    h = float(np.linalg.norm(bl - tl))
+    v = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0) * by * h
+    return np.float32([tl - v, tr + v, br + v, bl - v])
 
 
 def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) -> np.ndarray:
