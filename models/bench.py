@@ -79,6 +79,14 @@ def generate_dataset(kind: str, n: int, seed: int = 0) -> Iterator[Sample]:
             yield Sample(pk, text, s, frame, crop)
 
 
+def _loadavg() -> float | None:
+    try:
+        with open("/proc/loadavg") as f:
+            return float(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None  # not Linux
+
+
 def _pct(values: list[float], q: float) -> float:
     return round(float(np.percentile(values, q)) * 1000, 1) if values else 0.0
 
@@ -94,6 +102,7 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
 
         reader = PlateReader()
     samples = list(generate_dataset(kind, n, seed))
+    load_before = _loadavg()
     reader.read(samples[0].frame)  # warm-up: first ONNX run allocates
     frame_t: list[float] = []
     crop_t: list[float] = []
@@ -118,6 +127,9 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
     return {
         "kind": kind,
         "n": n,
+        "seed": seed,
+        # Other work on the box inflates the times; the 1-minute load average says how much.
+        "loadavg_1min": {"before": load_before, "after": _loadavg()},
         "exact": round(exact / n, 4),
         "read_rate": round(read / n, 4),
         "wrong_valid": round(wrong_valid / n, 4),
@@ -129,9 +141,10 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
     }
 
 
-if __name__ == "__main__":  # python -m kakou.models.bench KIND N
+if __name__ == "__main__":  # python -m kakou.models.bench KIND [N [SEED]]
     import json
     import sys
 
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 100), ensure_ascii=False,
-                     indent=1))
+    args = sys.argv[1:]
+    result = measure(args[0], int(args[1]) if len(args) > 1 else 100, seed=int(args[2]) if len(args) > 2 else 0)
+    print(json.dumps(result, ensure_ascii=False, indent=1))
