@@ -53,7 +53,7 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  username=args.mqtt_user,
                                                                  password=args.mqtt_password,
                                                                  mqtt5=bool(args.share_group)),
-                        share_group=args.share_group, alert_webhooks=args.alert_webhook)
+                        share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -158,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--mqtt-user", default=None)
     cs.add_argument("--mqtt-password", default=None)
     cs.add_argument("--share-group", default=None, help="MQTT 5 shared-subscription group for scale-out")
+    cs.add_argument("--workers", type=int, default=1, metavar="N",
+                    help="HTTP API processes sharing the port (PostgreSQL; SQLite stays at one)")
     from kakou.central.alert_outlets import webhook_url
 
     cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,
