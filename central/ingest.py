@@ -199,7 +199,7 @@ def _advance(s: Session, node: str, high_water: int) -> int:
 
 def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
                 node: str | None = None) -> tuple[int, list[PassRow]]:
-    with c.sessions() as s:
+    with c.read() as s:  # no transaction: two round trips instead of four
         q = select(PassRow)
         if plate:
             q = q.where(PassRow.plate == plate)
