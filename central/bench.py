@@ -37,6 +37,8 @@ PG = "host=127.0.0.1 port=5432 user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
 BATCH = 500  # the bridge's max_batch: what one ingest transaction holds under load
 PASSWORD = "bench-password-1"
+# `kakou central serve --workers N` for the API figures (KAKOU_BENCH_API_WORKERS overrides).
+API_WORKERS = int(os.environ.get("KAKOU_BENCH_API_WORKERS", "2"))
 
 
 def _m(name: str, value: float | None, unit: str, goal: float | None, higher: bool, note: str = "") -> dict[str, Any]:
@@ -349,7 +351,8 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
         port = _free_port()
         # No broker on the MQTT port: the bridge keeps retrying in the background, the API serves.
         proc = subprocess.Popen([*_kakou_exe(), "central", "serve", "--data-dir", tmp, "--db-url", url,
-                                 "--port", str(port), "--mqtt-port", str(_free_port())],
+                                 "--port", str(port), "--mqtt-port", str(_free_port()),
+                                 "--workers", str(API_WORKERS)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
         try:
@@ -361,11 +364,14 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                            json={"username": "bench", "password": PASSWORD}, timeout=60)
             r.raise_for_status()
             token = r.json()["access_token"]
+            time.sleep(3)  # the other API processes are still importing: let them reach accept()
             for mode, every in modes:
+                load = os.getloadavg()[0]
                 lat, requests, errors = asyncio.run(_clients(port, token, order_nos, clients, seconds, every))
-                note = (f"{clients} keep-alive clients {mode} for {seconds:.0f} s against `kakou central serve` "
-                        f"(one process), {passes:,} passes, {orders_n:,} orders; {requests / seconds:.0f} "
-                        f"requests/s, {errors} non-200")
+                note = (f"{clients} keep-alive clients {mode} for {seconds:.0f} s against `kakou central serve "
+                        f"--workers {API_WORKERS}`, {passes:,} passes, {orders_n:,} orders; "
+                        f"{requests / seconds:.0f} requests/s, {errors} non-200; load average "
+                        f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
                 out += [_m(f"API list p95, 200 clients {mode} (PostgreSQL)", _p95(lat["list"]), "ms", 200, False,
                            "/passes, /passes?plate=, /release-orders; " + note),
                         _m(f"API detail p95, 200 clients {mode} (PostgreSQL)", _p95(lat["detail"]), "ms", 200,
@@ -380,7 +386,22 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def metrics(quick: bool) -> list[dict[str, Any]]:
+PARTS = {"ingest": "bench_ingest", "trace": "bench_trace", "api": "bench_api"}
+
+
+def metrics(quick: bool, only: list[str] | None = None) -> list[dict[str, Any]]:
     """The Metric fields (name, value, unit, goal, higher_is_better, note) of each central figure."""
     problem = _pg_problem()
-    return [*bench_ingest(quick, problem), *bench_trace(quick, problem), *bench_api(quick, problem)]
+    return [m for part, fn in PARTS.items() if not only or part in only for m in globals()[fn](quick, problem)]
+
+
+if __name__ == "__main__":  # python -m kakou.central.bench [--quick] [--only api trace ingest]
+    import argparse
+
+    from kakou.bench import Metric, table
+
+    ap = argparse.ArgumentParser(description="central's figures only (kakou bench --only central runs them all)")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", nargs="*", choices=list(PARTS), default=None)
+    args = ap.parse_args()
+    print(table([Metric(**m) for m in metrics(args.quick, args.only)]))

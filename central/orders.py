@@ -233,7 +233,7 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
 
 
 def get(c: Central, order_no: str) -> tuple[ReleaseOrderRow, list[OrderPassRow]]:
-    with c.sessions() as s:
+    with c.read() as s:
         row = s.get(ReleaseOrderRow, order_no)
         if row is None:
             raise NotFound(f"no release order {order_no}")
@@ -249,7 +249,7 @@ def list_release_orders(c: Central, limit: int, offset: int, plate: str | None =
 
 def page_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
                         status: str | None = None) -> tuple[int, list[ReleaseOrderRow]]:
-    with c.sessions() as s:
+    with c.read() as s:
         q = select(ReleaseOrderRow)
         if plate:
             q = q.where(ReleaseOrderRow.plate == plate)

@@ -1,17 +1,30 @@
-"""Runs central: the REST API (uvicorn) and the MQTT bridge in one asyncio loop."""
+"""Runs central: the REST API (uvicorn) and the MQTT bridge in one asyncio loop.
+
+With `workers > 1` (PostgreSQL only) the primary process also starts `workers - 1` API-only
+processes that accept on the same listening socket (the kernel spreads connections among them).
+The MQTT bridge, housekeeping and alert outlets stay single, in the primary; it follows the
+change log so that writes made through the other processes still reach the edges promptly.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
+import os
+import signal
 import socket
+import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.central import changelog
 from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
-from kakou.central.bridge import CentralBridge
+from kakou.central.bridge import CentralBridge, NotConnected
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.images import ImageStore
@@ -40,6 +53,8 @@ class CentralConfig(BaseModel):
     client_id: str | None = None
     # Every raised alert is POSTed (JSON) to each of these, besides MQTT kakou/v1/alerts/{kind}.
     alert_webhooks: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = []
+    # HTTP API processes sharing the port (PostgreSQL; SQLite keeps one process, one writer).
+    workers: int = Field(1, ge=1, le=32)
 
     def mqtt_client_id(self) -> str:
         if self.client_id:
@@ -85,15 +100,137 @@ class CentralServer:
         self.url = f"http://{cfg.http_host}:{self.port}"
         self._http = make_server(self.app)
 
+    def api_processes(self) -> int:
+        if self.cfg.workers > 1 and self.cfg.database_url().startswith("sqlite"):
+            log.warning("SQLite: serving the API from one process (--workers %d ignored; one writer only)",
+                        self.cfg.workers)
+            return 1
+        return self.cfg.workers
+
     async def run(self) -> None:
         log.info("central API on %s, database %s", self.url, self.cfg.database_url())
-        await run_together({
+        limit_api_threads()
+        parts = {
             "central-http": self._http.serve(sockets=[self._sock]),
             "central-mqtt": self.bridge.run(),
             "central-housekeeping": self.housekeeper.run(),
             "central-alert-outlets": self.alert_outlets.run(),
-        }, on_stop=self._stop_http)
+        }
+        extra = self.api_processes() - 1
+        if extra:
+            ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads or pools
+            loop = asyncio.get_running_loop()
+            self._workers = []
+            for i in range(extra):
+                mine, theirs = ctx.Pipe()
+                self._workers.append(ctx.Process(
+                    target=_api_worker, args=(self.cfg.model_dump_json(), self._sock, os.getpid(), theirs),
+                    name=f"central-api-{i + 1}", daemon=True))
+                threading.Thread(target=self._serve_bridge_calls, args=(mine, loop), daemon=True,
+                                 name=f"central-api-{i + 1}-bridge").start()
+            for p in self._workers:
+                p.start()
+            parts["central-follow-changes"] = self._follow_changes()
+        try:
+            await run_together(parts, on_stop=self._stop_http)
+        finally:
+            await asyncio.to_thread(self._stop_workers)
+
+    async def _follow_changes(self, every_s: float = 0.2) -> None:
+        """Changes committed by the API-only processes: tell the bridge, as an in-process write does."""
+        seen = await asyncio.to_thread(changelog.latest_version, self.central)
+        while True:
+            await asyncio.sleep(every_s)  # polling interval: one indexed max() query
+            latest = await asyncio.to_thread(changelog.latest_version, self.central)
+            if latest > seen:
+                seen = latest
+                self.central.notify(latest)
+
+    def _serve_bridge_calls(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
+        """Answer an API process's bridge calls (a node resync) with the primary's bridge."""
+        while True:
+            try:
+                node = conn.recv()
+            except (EOFError, OSError):
+                return  # the worker is gone
+            try:
+                done = asyncio.run_coroutine_threadsafe(self.bridge.resync(node), loop).result(60)
+                conn.send(("ok", done))
+            except Exception as exc:  # the worker raises it as NotConnected: answered with a 503
+                conn.send(("error", str(exc) or type(exc).__name__))
+
+    def _stop_workers(self) -> None:
+        for p in getattr(self, "_workers", []):
+            p.terminate()
+        for p in getattr(self, "_workers", []):
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+                p.join()
 
     def _stop_http(self) -> None:
         close_streams(self.app)  # an open alert stream (a field phone) would hold the shutdown
         self._http.should_exit = True
+
+
+API_THREADS = 16
+
+
+def limit_api_threads() -> None:
+    """Sync endpoints run in anyio's thread pool (40 by default): more threads than database
+    connections only queue on the pool, and on two cores they fight over the GIL."""
+    import anyio.to_thread
+
+    anyio.to_thread.current_default_thread_limiter().total_tokens = API_THREADS
+
+
+class _PrimaryBridge:
+    """In an API-only process: the bridge calls the API makes, done by the primary's bridge."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.lock = threading.Lock()  # one call at a time on the pipe
+
+    def _call(self, node: str) -> Any:
+        with self.lock:
+            self.conn.send(node)
+            if not self.conn.poll(90):
+                raise NotConnected("the primary central process did not answer")
+            status, value = self.conn.recv()
+        if status != "ok":
+            raise NotConnected(value)
+        return value
+
+    async def resync(self, node: str) -> dict[str, int]:
+        return await asyncio.to_thread(self._call, node)  # type: ignore[no-any-return]
+
+
+def _api_worker(cfg_json: str, sock: socket.socket, parent: int, conn: Connection) -> None:
+    """An API-only process: the same app on the shared listening socket, nothing else."""
+    cfg = CentralConfig.model_validate_json(cfg_json)
+    logging.basicConfig(level=logging.WARNING)
+    central = Central(make_sessionmaker(make_engine(cfg.database_url())))
+    app = create_app(central)
+    app.state.images = ImageStore(cfg.data_dir)
+    app.state.bridge = _PrimaryBridge(conn)
+    server = make_server(app)
+
+    def stop() -> None:
+        close_streams(app)
+        server.should_exit = True
+
+    def orphaned() -> None:  # the primary died without stopping us: do not serve on alone
+        while os.getppid() == parent:
+            threading.Event().wait(1.0)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop)
+        limit_api_threads()
+        await server.serve(sockets=[sock])
+
+    asyncio.run(serve())

@@ -12,7 +12,7 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # bounded: databases store 32/64-bit integers
 
 
-def get_central(request: Request) -> Central:
+async def get_central(request: Request) -> Central:  # async: a sync dependency costs a thread hop
     return request.app.state.central
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from kakou.central import auth
 from kakou.central.auth import Principal, Role
@@ -22,13 +23,16 @@ Revision = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="refuse i
 _bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
-def current_principal(central: CentralDep,
-                      cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def current_principal(central: CentralDep,
+                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    # Async, and the database only on a token-cache miss: a sync dependency would run in the
+    # thread pool, and every hop there (and back to the loop) is a good part of a cheap request.
     if cred is None:
         raise HTTPException(401, "log in first: Authorization: Bearer <token>",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        return auth.authenticate(central, cred.credentials)
+        return auth.cached(central, cred.credentials) or \
+            await run_in_threadpool(auth.authenticate, central, cred.credentials)
     except auth.AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
@@ -36,7 +40,7 @@ def current_principal(central: CentralDep,
 def require(*roles: Role) -> Callable[..., Principal]:
     """A dependency admitting the given roles (and admin); no roles: any logged-in user."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if roles and principal.role not in roles and principal.role is not Role.ADMIN:
             raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
                                      f"{', '.join(r.value for r in roles)}")
