@@ -1,14 +1,23 @@
 """Statistics over the passes: per lane and hour, recognition, manual intervention, inspection
-and hit rates, and device availability (share of passes without a device fault)."""
+and hit rates, and device availability (share of passes without a device fault).
+
+Computed by the database: one GROUP BY over (node, lane, hour) with a 0/1 flag per pass, so a
+day or a year of passes costs a scan in the database, not millions of rows through Python. The
+flags read the pass record (JSON) with each database's own JSON functions:
+
+- recognised: a plate was read and no officer keyed it in (`entered_by` empty);
+- manual: an officer entered data (`entered_by`) or the pass supersedes an automatic one;
+- inspection: outcome `inspection`;
+- hit: a check named `control` or `risk` with `ok` false;
+- device fault: a reason starting with `device fault`, or a check named `device` with `ok` false.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, literal_column, select
 
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
@@ -17,7 +26,7 @@ from kakou.central.tables_sync import PassRow
 class LaneStats(BaseModel):
     lane: str  # node/lane
     passes: int
-    per_hour: dict[str, int]  # "YYYY-MM-DDTHH" → passes
+    per_hour: dict[str, int]  # "YYYY-MM-DDTHH" (UTC) → passes
     recognition_rate: float | None  # plate read automatically, not keyed in by an officer
     manual_intervention_rate: float | None  # officer entered data or decided
     inspection_rate: float | None
@@ -29,29 +38,78 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
+HIT_CHECKS = "'control', 'risk'"  # SQL lists of check names
+DEVICE_CHECKS = "'device'"
+
+
+def _flags(dialect: str) -> dict[str, str]:
+    """SQL for the hour and each per-pass 0/1 flag, on `passes`."""
+    if dialect == "postgresql":
+        rec = "passes.record"
+
+        def text(key: str) -> str:
+            return f"COALESCE({rec}->>'{key}', '')"
+
+        def array(key: str) -> str:  # the elements of an array member (none if absent or not an array)
+            return f"(CASE WHEN json_typeof({rec}->'{key}') = 'array' THEN {rec}->'{key}' ELSE '[]'::json END)"
+
+        def failed(names: str) -> str:
+            return (f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
+                    f"WHERE json_typeof(c) = 'object' AND c->>'name' IN ({names}) "
+                    f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')")
+
+        fault_reason = (f"EXISTS (SELECT 1 FROM json_array_elements({array('reasons')}) AS r "
+                        f"WHERE json_typeof(r) = 'string' AND left(r #>> '{{}}', 12) = 'device fault')")
+        hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
+    else:  # SQLite (JSON1): timestamps are stored as UTC text
+        rec = "passes.record"
+
+        def text(key: str) -> str:
+            return f"COALESCE(json_extract({rec}, '$.{key}'), '')"
+
+        def failed(names: str) -> str:
+            return (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
+                    f"AND json_extract(c.value, '$.name') IN ({names}) AND json_type(c.value, '$.ok') = 'false')")
+
+        fault_reason = (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.reasons') AS r "
+                        f"WHERE r.type = 'text' AND substr(r.value, 1, 12) = 'device fault')")
+        hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
+    entered = f"{text('entered_by')} <> ''"
+    return {
+        "hour": hour,
+        "recognised": f"CASE WHEN COALESCE(passes.plate, '') <> '' AND NOT ({entered}) THEN 1 ELSE 0 END",
+        "manual": f"CASE WHEN {entered} OR {text('supersedes')} NOT IN ('', 'false', '0') THEN 1 ELSE 0 END",
+        "inspection": "CASE WHEN passes.outcome = 'inspection' THEN 1 ELSE 0 END",
+        "hit": f"CASE WHEN {failed(HIT_CHECKS)} THEN 1 ELSE 0 END",
+        "fault": f"CASE WHEN {fault_reason} OR {failed(DEVICE_CHECKS)} THEN 1 ELSE 0 END",
+    }
+
+
 def lane_stats(c: Central, since: datetime | None = None, until: datetime | None = None) -> list[LaneStats]:
-    acc: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "hours": defaultdict(int), "read": 0, "manual": 0,
-                                                          "insp": 0, "hit": 0, "fault": 0})
-    with c.sessions() as s:
-        q = select(PassRow.node, PassRow.lane, PassRow.decided_at, PassRow.outcome, PassRow.plate, PassRow.record)
+    with c.read() as s:
+        flags = _flags(s.get_bind().dialect.name)
+        per_pass = select(PassRow.node, PassRow.lane,
+                          *(literal_column(sql).label(name) for name, sql in flags.items()))
         if since:
-            q = q.where(PassRow.decided_at >= since)
+            per_pass = per_pass.where(PassRow.decided_at >= since)
         if until:
-            q = q.where(PassRow.decided_at <= until)
-        for node, lane, at, outcome, plate, rec in s.execute(q.execution_options(yield_per=2000)):
-            a = acc[f"{node}/{lane}"]
-            a["n"] += 1
-            a["hours"][at.strftime("%Y-%m-%dT%H")] += 1
-            manual = bool(rec.get("entered_by") or rec.get("supersedes"))
-            a["read"] += bool(plate) and not rec.get("entered_by")
-            a["manual"] += manual
-            a["insp"] += outcome == "inspection"
-            checks = [ch for ch in rec.get("checks", []) if isinstance(ch, dict)]
-            a["hit"] += any(ch.get("name") in ("control", "risk") and not ch.get("ok", True) for ch in checks)
-            a["fault"] += any(isinstance(r, str) and r.startswith("device fault") for r in rec.get("reasons", [])) \
-                or any(ch.get("name") == "device" and not ch.get("ok", True) for ch in checks)
-    return [LaneStats(lane=k, passes=a["n"], per_hour=dict(sorted(a["hours"].items())),
-                      recognition_rate=_rate(a["read"], a["n"]), manual_intervention_rate=_rate(a["manual"], a["n"]),
-                      inspection_rate=_rate(a["insp"], a["n"]), hit_rate=_rate(a["hit"], a["n"]),
-                      device_availability=_rate(a["n"] - a["fault"], a["n"]))
-            for k, a in sorted(acc.items())]
+            per_pass = per_pass.where(PassRow.decided_at <= until)
+        p = per_pass.subquery()
+        q = (select(p.c.node, p.c.lane, p.c.hour, func.count(), func.sum(p.c.recognised), func.sum(p.c.manual),
+                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault))
+             .group_by(p.c.node, p.c.lane, p.c.hour))
+        rows = s.execute(q).all()
+    # One row per lane and hour: summing those per lane is a handful of rows, not the passes.
+    acc: dict[str, list[int]] = {}
+    hours: dict[str, dict[str, int]] = {}
+    for node, lane, hour, n, *sums in rows:
+        key = f"{node}/{lane}"
+        totals = acc.setdefault(key, [0] * 6)
+        for i, v in enumerate((n, *sums)):
+            totals[i] += int(v or 0)
+        hours.setdefault(key, {})[hour] = int(n)
+    return [LaneStats(lane=k, passes=n, per_hour=dict(sorted(hours[k].items())),
+                      recognition_rate=_rate(read, n), manual_intervention_rate=_rate(manual, n),
+                      inspection_rate=_rate(insp, n), hit_rate=_rate(hit, n),
+                      device_availability=_rate(n - fault, n))
+            for k, (n, read, manual, insp, hit, fault) in sorted(acc.items())]
