@@ -125,6 +125,8 @@ class EdgeStore:
 
     def apply_batch(self, batch: ChangeBatch, now: datetime) -> int:
         """Apply a verified batch in order; return how many changes were new. Raises VersionGap."""
+        if batch.retired:
+            return self.retire_stream(batch.stream, now)
         if batch.snapshot:
             return self.apply_snapshot(batch, now)
         with self.tx() as db:
@@ -152,6 +154,18 @@ class EdgeStore:
                 applied += 1
             self._set_position(db, batch.stream, batch.to_version, now)
             return applied
+
+    def retire_stream(self, stream: str, now: datetime) -> int:
+        """Drop a stream this node no longer follows: its entries and its position. Returns how many
+        entries went (at least 1 if the stream was held, 0 if not)."""
+        with self.tx() as db:
+            held = db.execute("SELECT COUNT(*) FROM knowledge_streams WHERE stream = ?", (stream,)).fetchone()[0]
+            n = db.execute("DELETE FROM knowledge WHERE stream = ?", (stream,)).rowcount
+            db.execute("DELETE FROM knowledge_streams WHERE stream = ?", (stream,))
+            total = db.execute("SELECT COALESCE(SUM(version), 0) FROM knowledge_streams").fetchone()[0]
+            self._set_meta(db, "knowledge_version", total)
+            self._set_meta(db, "knowledge_updated_at", now.isoformat())
+            return max(n, held)
 
     def apply_snapshot(self, snap: ChangeBatch, now: datetime) -> int:
         """Replace the cache's entries of the snapshot's stream; never go back to an older version.
