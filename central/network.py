@@ -10,6 +10,7 @@ from sqlalchemy import insert, select
 from kakou.central import changelog
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow
+from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
 
 # An edge further behind than this gets the current state instead of the log.
@@ -60,8 +61,13 @@ def answer_sync_request(c: Central, node: str, positions: dict[str, int],
     counts from 0, so a node added to a site gets that site's state on its next request.
     """
     heads = changelog.stream_heads(c)
-    out = []
-    for stream in changelog.streams_of(c, node):
+    follows = changelog.streams_of(c, node)
+    # A stream the node holds but no longer follows (its lanes moved to another site): tell it to
+    # drop it, so it never releases a truck on another site's orders.
+    out = [ChangeBatch(after_version=0, to_version=have, issued_at=datetime.now(UTC), changes=[], snapshot=True,
+                       stream=stream, retired=True)
+           for stream, have in positions.items() if stream not in follows and _valid(stream)]
+    for stream in follows:
         have, latest = positions.get(stream, 0), heads.get(stream, 0)
         if have >= latest:
             continue  # up to date (or ahead: central restored from a backup; nothing to send)
@@ -70,6 +76,14 @@ def answer_sync_request(c: Central, node: str, positions: dict[str, int],
         else:
             out.append(changelog.changes_after(c, have, stream=stream))
     return out
+
+
+def _valid(stream: str) -> bool:
+    try:
+        topics.check_stream(stream)
+    except ValueError:
+        return False
+    return True
 
 
 def full_resync(c: Central, node: str) -> list[ChangeBatch]:

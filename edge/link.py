@@ -221,15 +221,16 @@ class EdgeLink:
             elif topic == topics.down(self.node, topics.CHANGES):
                 # Answers to our sync requests (any of our streams) and our own stream's live batches.
                 batch = ChangeBatch.model_validate_json(payload)
-                if await self._apply(client, batch, now):
+                if await self._apply(client, batch, now) and not batch.retired:
                     await self._follow(client, batch.stream)
                     if batch.more:  # answers are capped in size: ask for the rest
                         await self._request_changes(client)
             elif (stream := topics.stream_of_topic(topic)) is not None:
                 # A shared live topic (broadcast, our site): it must carry that stream and no other.
                 batch = ChangeBatch.model_validate_json(payload)
-                if batch.stream != stream:
-                    raise ValueError(f"a batch of stream {batch.stream!r} on the topic of {stream!r}")
+                if batch.stream != stream or batch.retired:
+                    raise ValueError(f"a batch of stream {batch.stream!r} on the topic of {stream!r}"
+                                     + (" retiring it" if batch.retired else ""))
                 await self._apply(client, batch, now)
         except (ValidationError, ValueError) as exc:
             reason = f"malformed message: {str(exc).splitlines()[0]}"
@@ -250,8 +251,13 @@ class EdgeLink:
             log.info("knowledge gap (%s); asking central for what is missing", gap)
             await self._request_changes(client)
             return 0
+        if applied and batch.retired and batch.stream.startswith("site:"):
+            topic = topics.stream_topic(batch.stream)
+            if topic in self._site_topics:
+                self._site_topics.discard(topic)
+                await client.unsubscribe(topic)
         if applied:
-            what = "snapshot" if batch.snapshot else f"+{applied}"
+            what = "retired" if batch.retired else "snapshot" if batch.snapshot else f"+{applied}"
             log.info("knowledge now at version %s (%s %s)", self.store.knowledge_version, batch.stream, what)
             self.knowledge_changed.set()
             await self._publish_status(client)

@@ -154,6 +154,9 @@ class ChangeBatch(Strict):
     snapshot: bool = False
     stream: str = "*"
     more: bool = False
+    # This node no longer follows `stream` (its lanes moved to another site): drop the stream's
+    # entries and position. Only ever sent to one node, on its own topic.
+    retired: bool = False
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 

@@ -73,7 +73,9 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
     hold = control.create(c, "officer", control.ControlOrderIn(target_kind="vehicle", target_value="粤B99999",
                                                          action="hold", emergency=True, reason="smuggling tip"))
     risk.set_parameters(c, "admin", LaneParameters(scope="a1/L1", weight_tolerance_kg=300))
-    edges = {n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key]).start()
+    # resync_interval 1 s (60 s in production): how soon a node learns that its site changed.
+    edges = {n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key],
+                              resync_interval=1.0).start()
              for n, e in (("a1", a1), ("b1", b1))}
     # A raw client logged in as b1 that tries to listen to site A and to a1's topics.
     spy: list[str] = []
@@ -124,6 +126,19 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
             shown = {n.node: n for n in sync_routes.list_nodes(c)}
             assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (6, 6)
             assert shown["b1"].expected_streams == {"*": 3, "site:B": 1} == shown["b1"].knowledge_streams
+
+            # a1's lane moves to site B: a1 drops site A's orders (it must never release on them)
+            # and takes site B's; its grant in the ACL moves too.
+            registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "B", "direction": "in"})
+            set_site_access(acl, "a1", "B")
+            broker.reload()
+            await eventually(lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 1},
+                             15, what="a1 to follow site B instead of site A")
+            assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == \
+                {"HF00002", "HF00003", "HF00005"}
+            orders.create_release_order(c, _order("HF00006", site="B"))
+            await eventually(lambda: all(("release_order", "HF00006") in _keys(e.store) for e in edges.values()),
+                             10, what="the next site B order at both nodes")
         finally:
             listener.cancel()
             for e in edges.values():
@@ -148,9 +163,9 @@ def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
     snap = answer[1]
     assert snap.stream == "site:A" and snap.snapshot and snap.to_version == 5
     assert sorted(ch.key for ch in snap.changes) == [f"HFA{i:05d}" for i in range(5)]
-    # A node that asks for site B's stream gets only its own streams answered.
-    answer = network.answer_sync_request(central, "a1", {"*": 1, "site:A": 5, "site:B": 0})
-    assert answer == []
+    # A node that names site B's stream gets only its own streams answered, and is told to drop B.
+    answer = network.answer_sync_request(central, "a1", {"*": 1, "site:A": 5, "site:B": 3})
+    assert [(b.stream, b.retired, b.changes) for b in answer] == [("site:B", True, [])]
 
     store = EdgeStore(tmp_path / "edge.db")
     now = datetime.now(UTC)
@@ -165,6 +180,10 @@ def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
     assert store.stream_versions() == {"*": 1, "site:A": 2}
     assert store.apply_batch(changelog.changes_after(central, 2, stream="site:A"), now) == 3
     assert store.knowledge_version == 6
+    retire = network.answer_sync_request(central, "b1", store.stream_versions())[0]
+    assert retire.retired and retire.stream == "site:A"
+    assert store.apply_batch(retire, now) == 5  # site A's five orders dropped with its position
+    assert store.stream_versions() == {"*": 1} and store.knowledge_version == 1
 
 
 def test_enrol_grants_one_site_and_refuses_reserved_ids(tmp_path: Path) -> None:
