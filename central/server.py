@@ -31,7 +31,7 @@ from kakou.central.images import ImageStore
 from kakou.central.routes.live import close_streams
 from kakou.central.service import Central
 from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
+from kakou.netutil import PortInUse, bind_tcp
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import load_or_create_private, public_b64
 from kakou.tasks import run_together
@@ -95,7 +95,11 @@ class CentralServer:
         # Alerts offered to other systems: MQTT kakou/v1/alerts/{kind} and the configured webhooks.
         self.alert_outlets = AlertOutlets(self.central, self.bridge.publish, cfg.alert_webhooks)
         self.housekeeper.after_round.append(self.alert_outlets.wake)
-        self._sock = bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")
+        self._processes = self.api_processes()
+        # Several processes: each its own listening socket on the port (SO_REUSEPORT), so the kernel
+        # spreads new connections evenly; one shared socket leaves most of them to whoever wakes first.
+        self._sock = (bind_shared(cfg.http_host, cfg.http_port) if self._processes > 1
+                      else bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API"))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{cfg.http_host}:{self.port}"
         self._http = make_server(self.app)
@@ -116,7 +120,7 @@ class CentralServer:
             "central-housekeeping": self.housekeeper.run(),
             "central-alert-outlets": self.alert_outlets.run(),
         }
-        extra = self.api_processes() - 1
+        extra = self._processes - 1
         if extra:
             ctx = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited threads or pools
             loop = asyncio.get_running_loop()
@@ -124,7 +128,7 @@ class CentralServer:
             for i in range(extra):
                 mine, theirs = ctx.Pipe()
                 self._workers.append(ctx.Process(
-                    target=_api_worker, args=(self.cfg.model_dump_json(), self._sock, os.getpid(), theirs),
+                    target=_api_worker, args=(self.cfg.model_dump_json(), self.port, os.getpid(), theirs),
                     name=f"central-api-{i + 1}", daemon=True))
                 threading.Thread(target=self._serve_bridge_calls, args=(mine, loop), daemon=True,
                                  name=f"central-api-{i + 1}-bridge").start()
@@ -205,9 +209,25 @@ class _PrimaryBridge:
         return await asyncio.to_thread(self._call, node)  # type: ignore[no-any-return]
 
 
-def _api_worker(cfg_json: str, sock: socket.socket, parent: int, conn: Connection) -> None:
-    """An API-only process: the same app on the shared listening socket, nothing else."""
+def bind_shared(host: str, port: int) -> socket.socket:
+    """A listening socket other processes of this user may bind too (SO_REUSEPORT)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # TCP: see netutil
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise PortInUse(host, port, "central HTTP API") from exc
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection) -> None:
+    """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
+    sock = bind_shared(cfg.http_host, port)
     logging.basicConfig(level=logging.WARNING)
     central = Central(make_sessionmaker(make_engine(cfg.database_url())))
     app = create_app(central)
