@@ -36,6 +36,17 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_site(args: argparse.Namespace) -> int:
+    try:
+        set_site_access(Path(args.acl_file), args.node_id, args.site)
+    except (EnrolError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    what = f"may read site {args.site}'s changes" if args.site else "reads no site's changes"
+    print(f"node {args.node_id} {what}; reload the broker (SIGHUP) so it takes the ACL", flush=True)
+    return 0
+
+
 def cmd_central_user(args: argparse.Namespace) -> int:
     _pw, secret = central_user(Path(args.password_file), Path(args.out))
     print(f"central broker login written to {secret}; pass it to `kakou central serve --mqtt-user/--mqtt-password`")
@@ -61,6 +72,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     rv.add_argument("--password-file", required=True)
     rv.add_argument("--acl-file", help="also remove the node's site access from this ACL file")
     rv.set_defaults(func=cmd_revoke)
+    st = n.add_parser("site", help="grant a node its (new) site's change topic in the broker ACL")
+    st.add_argument("node_id")
+    st.add_argument("--site", help="the site code (omit: no site)")
+    st.add_argument("--acl-file", required=True, help="the broker's ACL file")
+    st.set_defaults(func=cmd_site)
     cu = n.add_parser("central-user", help="create central's broker login (user kakou-central)")
     cu.add_argument("--password-file", required=True)
     cu.add_argument("--out", required=True, help="directory for central-broker.secret")

@@ -7,6 +7,7 @@ node another site's topic, and that gaps and snapshots work per stream.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import tomllib
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sync_harness import CentralProc, EdgeProc, new_central
 
+from kakou import cli_node
 from kakou.broker import MosquittoBroker, deploy_file
 from kakou.central import changelog, control, network, orders, registry, risk
 from kakou.central.routes import sync as sync_routes
@@ -203,3 +205,10 @@ def test_enrol_grants_one_site_and_refuses_reserved_ids(tmp_path: Path) -> None:
             enrol_node(bad, tmp_path / "out", tmp_path / "passwd")
     with pytest.raises(EnrolError):
         set_site_access(acl, "a1", "A/#")
+    # The CLI: `kakou node site NODE --site S --acl-file F`.
+    parser = argparse.ArgumentParser()
+    cli_node.register(parser.add_subparsers())
+    args = parser.parse_args(["node", "site", "c1", "--site", "C", "--acl-file", str(acl)])
+    assert args.func(args) == 0 and "user c1\ntopic read kakou/v1/down/site/C/#" in acl.read_text()
+    args = parser.parse_args(["node", "site", "c1", "--site", "+", "--acl-file", str(acl)])
+    assert args.func(args) == 2
