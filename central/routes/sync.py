@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, ingest, network
 from kakou.central.bridge import NotConnected
@@ -19,10 +20,15 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @router.get("/passes")
-def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plate: str | None = None,
-                node: str | None = None) -> Page[PassOut]:
-    total, rows = ingest.list_passes(central, limit, offset, plate=plate, node=node)
-    return Page(total=total, limit=limit, offset=offset, items=[PassOut.model_validate(r) for r in rows])
+async def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plate: str | None = None,
+                      node: str | None = None) -> Page[PassOut]:
+    # Async with one thread hop for the query: a sync endpoint costs FastAPI a second hop to check
+    # the response (routes/orders.py says more).
+    def read() -> Page[PassOut]:
+        total, rows = ingest.list_passes(central, limit, offset, plate=plate, node=node)
+        return Page(total=total, limit=limit, offset=offset, items=[PassOut.model_validate(r) for r in rows])
+
+    return await run_in_threadpool(read)
 
 
 @router.get("/changes")
