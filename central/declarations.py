@@ -4,7 +4,7 @@ Matching a draft with its official is deterministic, tried in this order, and on
 *unique* unmatched candidate (two candidates is ambiguous: left to an officer):
 1. same list number; 2. same unified number; 3. same direction + trade mode + item count +
 total quantity + total amount (unless both carry different list or unified numbers).
-Officers can match and unmatch by hand.
+Officers can match and unmatch by hand; a manual match holds until another officer approves it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 
 from kakou.central import audit, ledgers
+from kakou.central.auth import NotAllowed
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow
@@ -120,13 +121,37 @@ def create(c: Central, actor: str, d: DeclarationIn) -> DeclarationRow:
 
 
 def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
+    """Propose a manual match: the pair is held (`manual_pending`, no automatic rule takes either)
+    until another officer approves it (`review_match`)."""
     with audit.write(c, actor) as w:
         a, b = _get(w, id_a), _get(w, id_b)
         if a.stage == b.stage or a.doc_type != b.doc_type:
             raise ValueError("match a draft with an official of the same document type")
         if a.matched_id is not None or b.matched_id is not None:
             raise Conflict("unmatch first: one of them is already matched")
-        _link(w, a, b, "manual")
+        _link(w, a, b, "manual_pending")
+        a.match_by = b.match_by = actor
+        a.match_reviewed_by = b.match_reviewed_by = None
+
+
+def review_match(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") -> DeclarationRow:
+    """Approve a proposed manual match (rule `manual`) or reject it (both documents unmatched)."""
+    with audit.write(c, actor) as w:
+        a = _get(w, decl_id)
+        if a.match_rule != "manual_pending" or a.matched_id is None:
+            raise Conflict(f"document {decl_id} has no manual match awaiting review")
+        if a.match_by == actor:
+            raise NotAllowed("the reviewer of a manual match must not be the officer who proposed it")
+        b = _get(w, a.matched_id)
+        if approve:
+            a.match_rule = b.match_rule = "manual"
+            a.match_reviewed_by = b.match_reviewed_by = actor
+        else:
+            a.matched_id = b.matched_id = None
+            a.match_rule = b.match_rule = a.match_by = b.match_by = None
+        w.audit("declaration.match_approve" if approve else "declaration.match_reject", f"declaration:{a.doc_no}",
+                {"with": b.doc_no, "note": note})
+        return a
 
 
 def unmatch(c: Central, actor: str, decl_id: int) -> None:
@@ -136,7 +161,7 @@ def unmatch(c: Central, actor: str, decl_id: int) -> None:
             raise Conflict(f"document {decl_id} is not matched")
         b = _get(w, a.matched_id)
         a.matched_id = b.matched_id = None
-        a.match_rule = b.match_rule = None
+        a.match_rule = b.match_rule = a.match_by = b.match_by = a.match_reviewed_by = b.match_reviewed_by = None
         w.audit("declaration.unmatch", f"declaration:{a.doc_no}", {"with": b.doc_no})
 
 

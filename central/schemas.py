@@ -226,7 +226,9 @@ class DeclarationOut(BaseModel):
     ledger_no: str | None
     items: list[dict[str, Any]]
     matched_id: int | None
-    match_rule: str | None
+    match_rule: str | None  # list_no, unified_no, composite; manual_pending → manual once reviewed
+    match_by: str | None
+    match_reviewed_by: str | None
     created_by: str
     created_at: datetime
 

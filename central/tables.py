@@ -206,7 +206,9 @@ class DeclarationRow(Base):
     ledger_no: Mapped[str | None] = mapped_column(String(40))
     items: Mapped[list[Any]] = mapped_column(JSON, default=list)
     matched_id: Mapped[int | None] = mapped_column(Integer)
-    match_rule: Mapped[str | None] = mapped_column(String(24))
+    match_rule: Mapped[str | None] = mapped_column(String(24))  # list_no…, manual_pending, manual
+    match_by: Mapped[str | None] = mapped_column(String(64))  # who proposed a manual match
+    match_reviewed_by: Mapped[str | None] = mapped_column(String(64))  # who approved it (never match_by)
     deleted: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from kakou.central import declarations as decl
 from kakou.central.declarations import DeclarationIn, ImportResult
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import AnyUser, Officer, RowId, domain_errors
-from kakou.central.schemas import DeclarationOut, MatchIn, Page
+from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
+from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 REJECTED = {422: {"description": "row-level errors; nothing imported"}}
@@ -84,10 +84,21 @@ def explain_match(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str
         return decl.explain_match(central, decl_id)
 
 
-@router.post("/match", status_code=204)
+@router.post("/match", status_code=204, description="Propose a manual match; it holds both documents "
+             "(rule `manual_pending`) until another officer approves it: `POST /{id}/match/review`.")
 def match(body: MatchIn, central: CentralDep, me: Officer) -> None:
     with domain_errors():
         decl.match(central, me.username, body.draft_id, body.official_id)
+
+
+@router.post("/{decl_id}/match/review",
+             responses={403: {"description": "the reviewer proposed the match"},
+                        409: {"description": "no manual match awaits review"}})
+def review_match(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
+    """Approve (rule `manual`) or reject (both unmatched) a manual match another officer proposed."""
+    with domain_errors():
+        return DeclarationOut.model_validate(decl.review_match(central, me.username, decl_id, body.approve,
+                                                               body.note))
 
 
 @router.post("/{decl_id}/unmatch", status_code=204)

@@ -49,13 +49,28 @@ def test_two_candidates_are_ambiguous_and_left_to_an_officer(api: Api) -> None:
     assert "ambiguous: 2 documents" in alice.get(f"/api/v1/declarations/{o['id']}/match").json()["why_not"]
     assert alice.post("/api/v1/declarations/match", json={"draft_id": b["id"], "official_id": o["id"]}).status_code \
         == 204
-    assert alice.get(f"/api/v1/declarations/{o['id']}").json()["match_rule"] == "manual"
+    assert alice.get(f"/api/v1/declarations/{o['id']}").json()["match_rule"] == "manual_pending"
+    own = alice.post(f"/api/v1/declarations/{o['id']}/match/review", json={"approve": True})
+    assert own.status_code == 403 and "proposed it" in own.json()["title"]
+    assert api("rita").post(f"/api/v1/declarations/{b['id']}/match/review", json={"approve": True}).status_code \
+        == 200
+    got = alice.get(f"/api/v1/declarations/{o['id']}").json()
+    assert (got["match_rule"], got["matched_id"], got["match_by"], got["match_reviewed_by"]) == \
+        ("manual", b["id"], "alice", "rita")
+    assert api("bob").post(f"/api/v1/declarations/{o['id']}/match/review", json={"approve": True}).status_code \
+        == 409
     assert alice.post("/api/v1/declarations/match", json={"draft_id": a["id"],
                                                           "official_id": o["id"]}).status_code == 409
     assert alice.post(f"/api/v1/declarations/{o['id']}/unmatch").status_code == 204
     assert alice.get(f"/api/v1/declarations/{b['id']}").json()["matched_id"] is None
     unmatched = alice.get("/api/v1/declarations", params={"matched": False}).json()["total"]
     assert unmatched == 3
+    # A rejected proposal leaves both documents free again.
+    assert alice.post("/api/v1/declarations/match", json={"draft_id": a["id"], "official_id": o["id"]}).status_code \
+        == 204
+    assert api("bob").post(f"/api/v1/declarations/{a['id']}/match/review",
+                           json={"approve": False, "note": "wrong consignment"}).json()["matched_id"] is None
+    assert alice.get(f"/api/v1/declarations/{o['id']}").json()["matched_id"] is None
 
 
 HEADER = ",".join(declarations.CSV_COLUMNS)
