@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from kakou.central import audit
 from kakou.central.auth import NotAllowed
 from kakou.central.service import Central, Conflict, NotFound
-from kakou.central.tables import ParametersRow, RiskRuleRow
+from kakou.central.tables import ParameterDraftRow, ParametersRow, RiskRuleRow
 from kakou.sync.knowledge import Condition, LaneParameters, RiskRule
 from kakou.sync.messages import ChangeKind, Outcome
 
@@ -105,7 +105,10 @@ def rule_versions(c: Central, rule_id: str) -> list[RiskRuleRow]:
 
 
 def set_parameters(c: Central, actor: str, params: LaneParameters, expect_revision: int | None = None) -> int:
-    """Store the parameters of one lane (or "*" for all) and publish them; returns the revision."""
+    """Store the parameters of one lane (or "*" for all) and publish them; returns the revision.
+
+    At once, for settings that come already reviewed (a site's commissioning, the sync tests); the
+    API never calls this: officers' edits go through `propose_parameters` → `review_parameters`."""
     data = params.model_dump(mode="json")
     with audit.write(c, actor) as w:
         row = w.session.get(ParametersRow, params.scope)
@@ -119,6 +122,62 @@ def set_parameters(c: Central, actor: str, params: LaneParameters, expect_revisi
         w.publish(ChangeKind.PARAMETERS, params.scope, data)
         w.audit("parameters.set", f"parameters:{params.scope}", data)
         return row.revision
+
+
+def propose_parameters(c: Central, actor: str, params: LaneParameters,
+                       expect_revision: int | None = None) -> ParameterDraftRow:
+    """An officer's edit as a draft: nothing changes on the lanes until another officer approves it."""
+    with audit.write(c, actor) as w:
+        row = w.session.get(ParametersRow, params.scope)
+        if row is not None and expect_revision is not None and row.revision != expect_revision:
+            raise Conflict(f"parameters of {params.scope} were changed meanwhile (revision {row.revision})")
+        draft = ParameterDraftRow(scope=params.scope, data=params.model_dump(mode="json"),
+                                  based_on=row.revision if row else None, status="draft", created_by=actor,
+                                  created_at=datetime.now(UTC), review_note="")
+        w.session.add(draft)
+        w.session.flush()
+        w.audit("parameters.prepare", f"parameters:{params.scope}", {"draft": draft.id, **draft.data})
+    return draft
+
+
+def review_parameters(c: Central, actor: str, draft_id: int, approve: bool, note: str = "",
+                      now: datetime | None = None) -> ParameterDraftRow:
+    """Approve a draft (stored, a new revision, published to the lanes) or reject it."""
+    now = now or datetime.now(UTC)
+    with audit.write(c, actor) as w:
+        draft = w.session.get(ParameterDraftRow, draft_id)
+        if draft is None:
+            raise NotFound(f"no parameter draft {draft_id}")
+        if draft.created_by == actor:
+            raise NotAllowed("the reviewer of a parameter change must not be its preparer")
+        if draft.status != "draft":
+            raise Conflict(f"parameter draft {draft_id} is {draft.status}, not awaiting review")
+        if approve:
+            row = w.session.get(ParametersRow, draft.scope)
+            if (row.revision if row else None) != draft.based_on:
+                raise Conflict(f"parameters of {draft.scope} changed since this draft was written "
+                               f"(now revision {row.revision if row else None}); reject it")
+            if row is None:
+                row = ParametersRow(scope=draft.scope, data=draft.data, revision=1, updated_by=draft.created_by)
+                w.session.add(row)
+            else:
+                row.data, row.revision = draft.data, row.revision + 1
+                row.updated_by, row.updated_at = draft.created_by, now
+            w.publish(ChangeKind.PARAMETERS, draft.scope, draft.data)
+            draft.revision = row.revision
+        draft.status = "approved" if approve else "rejected"
+        draft.reviewed_by, draft.reviewed_at, draft.review_note = actor, now, note
+        w.audit("parameters.approve" if approve else "parameters.reject", f"parameters:{draft.scope}",
+                {"draft": draft_id, "revision": draft.revision, "note": note})
+    return draft
+
+
+def parameter_drafts(c: Central, status: str | None = "draft") -> list[ParameterDraftRow]:
+    with c.sessions() as s:
+        q = select(ParameterDraftRow).order_by(ParameterDraftRow.id)
+        if status:
+            q = q.where(ParameterDraftRow.status == status)
+        return list(s.scalars(q))
 
 
 def parameters_for(c: Central, lane: str | None = None) -> LaneParameters:

@@ -209,6 +209,22 @@ class RiskRuleVersionOut(BaseModel):
     review_note: str
 
 
+class ParameterDraftOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    scope: str
+    data: dict[str, Any]
+    based_on: int | None  # the revision it was written against
+    status: str  # draft, approved, rejected
+    created_by: str
+    created_at: datetime
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str
+    revision: int | None  # the revision it became, once approved
+
+
 class DeclarationOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -184,6 +184,25 @@ class ParametersRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ParameterDraftRow(Base):
+    """An officer's edit of one scope's parameters, applied (and published) only when another
+    officer approves it; `based_on` is the revision it was written against (None: a new scope)."""
+
+    __tablename__ = "parameter_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict[str, Any]]
+    based_on: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), index=True)  # draft, approved, rejected
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int | None] = mapped_column(Integer)  # the revision it became when approved
+
+
 # -- declarations and inventory lists ------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 
@@ -10,7 +10,7 @@ from kakou.central import risk
 from kakou.central.risk import RiskRuleIn
 from kakou.central.routes.deps import CentralDep
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, Revision, RowId, domain_errors
-from kakou.central.schemas import ReviewIn, RiskRuleVersionOut
+from kakou.central.schemas import ParameterDraftOut, ReviewIn, RiskRuleVersionOut
 from kakou.sync.knowledge import LaneParameters, RiskRule
 
 router = APIRouter(prefix="/api/v1", tags=["risk rules and parameters"])
@@ -58,12 +58,29 @@ def retire_rule(rule_id: str, central: CentralDep, me: Officer) -> None:
         risk.retire_rule(central, me.username, rule_id)
 
 
-@router.put("/parameters")
+@router.put("/parameters", status_code=201)
 def set_parameters(body: LaneParameters, central: CentralDep, me: Officer,
-                   expect_revision: Revision = None) -> dict[str, Any]:
+                   expect_revision: Revision = None) -> ParameterDraftOut:
+    """A draft of one scope's parameters; applied and published to the lanes when another officer
+    approves it (`POST /parameters/drafts/{id}/review`)."""
     with domain_errors():
-        revision = risk.set_parameters(central, me.username, body, expect_revision)
-    return {"revision": revision, **body.model_dump(mode="json")}
+        return ParameterDraftOut.model_validate(risk.propose_parameters(central, me.username, body,
+                                                                        expect_revision))
+
+
+@router.get("/parameters/drafts")
+def parameter_drafts(central: CentralDep, _me: AnyUser,
+                     status: Literal["draft", "approved", "rejected"] | None = "draft") -> list[ParameterDraftOut]:
+    return [ParameterDraftOut.model_validate(d) for d in risk.parameter_drafts(central, status)]
+
+
+@router.post("/parameters/drafts/{draft_id}/review",
+             responses={403: {"description": "the reviewer prepared this draft"},
+                        409: {"description": "not awaiting review, or the parameters changed since"}})
+def review_parameters(draft_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> ParameterDraftOut:
+    with domain_errors():
+        return ParameterDraftOut.model_validate(
+            risk.review_parameters(central, me.username, draft_id, body.approve, body.note))
 
 
 @router.get("/parameters")

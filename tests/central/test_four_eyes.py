@@ -1,5 +1,5 @@
-"""The reviewer of a release order or of a risk-rule version is never its preparer; only approved
-versions reach the lanes (checked in what a real edge store applies)."""
+"""The reviewer of a release order, a risk-rule version or a lane-parameter change is never its
+preparer; only approved versions reach the lanes (checked in what a real edge store applies)."""
 
 from __future__ import annotations
 
@@ -119,3 +119,32 @@ def test_risk_rule_versions_go_in_force_only_after_review_by_someone_else(api: A
         == [(1, "approved", False, "alice", "bob"), (2, "rejected", False, "bob", "alice"),
             (3, "approved", True, "bob", "rita")]
     assert bob.get("/api/v1/risk-rules/pending").json() == []
+
+
+def test_lane_parameters_change_only_when_another_officer_approves(api: Api, central: Central,
+                                                                  tmp_path: Path) -> None:
+    alice, bob = api("alice"), api("bob")
+    draft = alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 2.5})
+    assert draft.status_code == 201 and (draft.json()["status"], draft.json()["based_on"]) == ("draft", None)
+    assert alice.get("/api/v1/parameters").json() == [] and _lane(central, tmp_path, "parameters") == []
+    d = draft.json()["id"]
+    own = alice.post(f"/api/v1/parameters/drafts/{d}/review", json={"approve": True})
+    assert own.status_code == 403 and own.headers["content-type"].startswith("application/problem+json")
+    approved = bob.post(f"/api/v1/parameters/drafts/{d}/review", json={"approve": True}).json()
+    assert (approved["status"], approved["revision"], approved["reviewed_by"]) == ("approved", 1, "bob")
+    assert [p["weight_tolerance_pct"] for p in _lane(central, tmp_path, "parameters")] == [2.5]
+    assert bob.post(f"/api/v1/parameters/drafts/{d}/review", json={"approve": True}).status_code == 409
+
+    # Two edits written against revision 1: the first approved wins, the second is stale.
+    first = bob.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 3.0}).json()["id"]
+    second = alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 1.0}).json()["id"]
+    assert [x["id"] for x in api("lena").get("/api/v1/parameters/drafts").json()] == [first, second]
+    assert api("rita").post(f"/api/v1/parameters/drafts/{first}/review", json={"approve": True}).json()["revision"] \
+        == 2
+    stale = api("rita").post(f"/api/v1/parameters/drafts/{second}/review", json={"approve": True})
+    assert stale.status_code == 409 and "changed since" in stale.json()["title"]
+    assert api("rita").post(f"/api/v1/parameters/drafts/{second}/review",
+                            json={"approve": False, "note": "stale"}).json()["status"] == "rejected"
+    assert alice.get("/api/v1/parameters/effective").json()["weight_tolerance_pct"] == 3.0
+    assert alice.put("/api/v1/parameters", params={"expect_revision": 1},
+                     json={"scope": "*", "weight_tolerance_pct": 9.0}).status_code == 409

@@ -151,8 +151,13 @@ def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_
 def test_lane_parameters_fall_back_to_the_defaults_for_every_lane(api: Api, central: Central,
                                                                   tmp_path: Path) -> None:
     alice = api("alice")
-    assert alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 2.0}).json()["revision"] == 1
-    alice.put("/api/v1/parameters", json={"scope": "n1/L2", "random_inspection_rate": 0.05, "tare_mode": "measured"})
+
+    def issue(params: dict) -> dict:
+        draft = alice.put("/api/v1/parameters", json=params).json()
+        return api("rita").post(f"/api/v1/parameters/drafts/{draft['id']}/review", json={"approve": True}).json()
+
+    assert issue({"scope": "*", "weight_tolerance_pct": 2.0})["revision"] == 1
+    issue({"scope": "n1/L2", "random_inspection_rate": 0.05, "tare_mode": "measured"})
     eff = alice.get("/api/v1/parameters/effective", params={"lane": "n1/L1"}).json()
     assert eff["weight_tolerance_pct"] == 2.0 and eff["random_inspection_rate"] == 0.0
     eff = alice.get("/api/v1/parameters/effective", params={"lane": "n1/L2"}).json()
