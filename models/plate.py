@@ -15,8 +15,10 @@ from kakou.models.plate_grammar import (
     DEFAULT_LATIN_PATTERNS,
     clean,
     is_valid_plate,
+    letter_slot,
     normalise_plate,
     plate_kind_of,
+    province_of,
 )
 from kakou.models.reading import Read, candidates, vote
 
@@ -127,9 +129,30 @@ class PlateReader:
             # (e.g. Latin) plate is the cab or bumper. Skip the two recognitions there.
             if not strips or not _same_paint(strips[0], _strip_above(frame, ln, 0.0, 1.0)):
                 continue
-            for top, score in self.engine.recognise(strips):
-                out.append((top + ln.text, min(score, ln.score)))
+            for strip in strips:
+                top = self._upper_pair(strip)
+                if top is not None:
+                    out.append((top[0] + ln.text, min(top[1], ln.score)))
         return out
+
+    def _upper_pair(self, strip: np.ndarray) -> tuple[str, float] | None:
+        """The province + letter row read as exactly those two slots: the letter's probability
+        is the sum over characters that can only mean it there (J, 」, 丁, 了, 』 all mean J),
+        so a J that the Chinese-first recogniser spreads over look-alikes is not sent to the
+        officer for low confidence. Anything but two characters falls back to the plain text."""
+        chars = self.engine.recognise_chars(strip)
+        if len(chars) != 2:
+            ((text, score),) = self.engine.recognise([strip])
+            return text, score
+        prov = max(((p, pr) for c, pr in chars[0] if (p := province_of(c))), key=lambda t: t[1], default=None)
+        letters: dict[str, float] = {}
+        for c, pr in chars[1]:
+            if (letter := letter_slot(c)) is not None:
+                letters[letter] = letters.get(letter, 0.0) + pr
+        if prov is None or not letters:
+            return None
+        letter, pl = max(letters.items(), key=lambda t: t[1])
+        return prov[0] + letter, min(prov[1], pl)
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]

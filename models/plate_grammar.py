@@ -33,8 +33,8 @@ DEFAULT_LATIN_PATTERNS: tuple[str, ...] = (
 
 # Confusions that the slot type disambiguates.
 # The recogniser is Chinese-first: a lone J next to a province character comes back as the
-# corner bracket 」 (or 丁); in the letter slot nothing else can be meant.
-_LETTER_SLOT_FIX = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G", "」": "J", "丁": "J"}
+# corner bracket 」 (or 丁, 了, 』); in the letter slot nothing else can be meant.
+_LETTER_SLOT_FIX = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G", "」": "J", "丁": "J", "了": "J", "』": "J"}
 _FORCED_DIGIT = {"O": "0", "I": "1"}
 _SEPARATORS = re.compile(r"[\s·•.\-_:：,，'\"|\[\]()（）]+")
 
@@ -84,3 +84,15 @@ def plate_kind_of(text: str | None, latin_patterns: Iterable[str] = DEFAULT_LATI
 
 def _latin_match(text: str, patterns: Iterable[str]) -> bool:
     return any(re.fullmatch(p, text) for p in patterns)
+
+
+def letter_slot(ch: str) -> str | None:
+    """What an OCR character in the city-letter slot can only mean, or None."""
+    c = unicodedata.normalize("NFKC", ch).upper()
+    c = _LETTER_SLOT_FIX.get(c, _LETTER_SLOT_FIX.get(ch, c))
+    return c if len(c) == 1 and c in _LETTERS else None
+
+
+def province_of(ch: str) -> str | None:
+    c = _PROVINCE_VARIANTS.get(ch, ch)
+    return c if c in PROVINCES else None
