@@ -120,3 +120,15 @@ def test_wrong_check_digit_is_never_accepted_from_a_located_band(containers: Con
     frame = render_container_scene("CSQU3054384", seed=49)  # correct check digit is 3
     r = containers.read(frame)
     assert r.text is None and not r.valid
+
+
+@pytest.mark.parametrize("text", ["豫J3Q004", "鲁J2D739", "京J12345"])
+def test_double_row_upper_letter_j_is_read_from_its_slot(plates: PlateReader, text: str) -> None:
+    """The Chinese-first recogniser spreads a lone J over 」, 』, 丁, 了; read as the letter slot
+    the row is the province and J, confidently, instead of a bracket."""
+    from kakou.sim.render_plates import plate_image
+
+    plate = np.ascontiguousarray(np.asarray(plate_image(text, "double_yellow"))[..., ::-1])
+    pair = plates._upper_pair(plate[10:85, 60:380])  # the province + letter row
+    assert pair is not None
+    assert pair[0] == text[:2] and pair[1] >= plates.threshold

@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kakou.models.plate import normalise_plate, plate_kind_of
-from kakou.models.plate_grammar import PROVINCES, is_valid_plate
+from kakou.models.plate_grammar import PROVINCES, is_valid_plate, letter_slot, province_of
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,9 @@ def test_valid_plates_survive_separators(plate: str, sep: str) -> None:
 def test_normalise_never_raises_and_only_returns_valid(text: str) -> None:
     out = normalise_plate(text)
     assert out is None or is_valid_plate(out)
+
+
+def test_slot_readings() -> None:
+    assert [letter_slot(c) for c in "J」丁了』8Ｂ0"] == ["J", "J", "J", "J", "J", "B", "B", "D"]
+    assert letter_slot("I") is None and letter_slot("渝") is None  # I is never issued
+    assert province_of("粵") == "粤" and province_of("渝") == "渝" and province_of("A") is None
