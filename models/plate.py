@@ -139,20 +139,23 @@ class PlateReader:
         """The province + letter row read as exactly those two slots: the letter's probability
         is the sum over characters that can only mean it there (J, 」, 丁, 了, 』 all mean J),
         so a J that the Chinese-first recogniser spreads over look-alikes is not sent to the
-        officer for low confidence. Anything but two characters falls back to the plain text."""
+        officer for low confidence. Fewer than two characters fall back to the plain text."""
         chars = self.engine.recognise_chars(strip)
-        if len(chars) != 2:
+        if len(chars) < 2:
             ((text, score),) = self.engine.recognise([strip])
             return text, score
         prov = max(((p, pr) for c, pr in chars[0] if (p := province_of(c))), key=lambda t: t[1], default=None)
         letters: dict[str, float] = {}
-        for c, pr in chars[1]:
+        for c, pr in chars[-1]:
             if (letter := letter_slot(c)) is not None:
                 letters[letter] = letters.get(letter, 0.0) + pr
         if prov is None or not letters:
             return None
         letter, pl = max(letters.items(), key=lambda t: t[1])
-        return prov[0] + letter, min(prov[1], pl)
+        # The row holds exactly two characters; anything emitted between them is a stray
+        # stroke (川 comes back as 川I). Dropping it is an inference: it costs confidence.
+        penalty = 1.0 if len(chars) == 2 else 0.97
+        return prov[0] + letter, min(prov[1], pl) * penalty
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]

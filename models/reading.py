@@ -62,12 +62,20 @@ def candidates(
                 score = min(score, row[j].score)
                 out.append((text, score))
     if stacked:
-        for top in lines:
+        # A short line, or a row of them (the province and the letter of a double-row plate
+        # are often detected as two boxes), over a taller line.
+        tops = [[ln] for ln in lines] + [row for row in row_groups(lines) if len(row) > 1]
+        for top in tops:
+            tx0, tx1 = min(t.x0 for t in top), max(t.x1 for t in top)
+            ty1, th = max(t.y1 for t in top), max(t.height for t in top)
+            ttext, tscore = "".join(t.text for t in top), min(t.score for t in top)
             for low in lines:
-                overlap = min(top.x1, low.x1) - max(top.x0, low.x0)
-                below = -0.3 * low.height <= low.y0 - top.y1 < 0.8 * low.height
-                if top is not low and below and overlap > 0.5 * (top.x1 - top.x0) and top.height < low.height:
-                    out.append((top.text + low.text, min(top.score, low.score)))
+                if any(t is low for t in top):
+                    continue
+                overlap = min(tx1, low.x1) - max(tx0, low.x0)
+                below = -0.3 * low.height <= low.y0 - ty1 < 0.8 * low.height
+                if below and overlap > 0.5 * (tx1 - tx0) and th < low.height:
+                    out.append((ttext + low.text, min(tscore, low.score)))
     return out
 
 
