@@ -177,7 +177,8 @@ def _get(w: audit.Work, order_no: str) -> ReleaseOrderRow:
 
 
 def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason: str) -> ReleaseOrderRow:
-    """Vehicle change (换车): the order moves to another truck; the old plate no longer matches."""
+    """Ask for a vehicle change (换车): the order keeps its plate on the lanes until another
+    officer approves the change (`review_vehicle_change`)."""
     if not reason.strip():
         raise ValueError("give the reason for the vehicle change")
     with audit.write(c, actor) as w:
@@ -186,12 +187,34 @@ def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason
             raise Conflict(f"release order {order_no} is {row.status}")
         if new_plate == row.plate:
             raise ValueError(f"the order is already for {new_plate}")
-        row.plate_history = [*row.plate_history, {"plate": row.plate, "until": datetime.now(UTC).isoformat(),
-                                                  "by": actor, "reason": reason}]
-        old, row.plate = row.plate, new_plate
-        w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"))
-        w.audit("release_order.change_vehicle", f"release_order:{order_no}",
-                {"from": old, "to": new_plate, "reason": reason})
+        if row.pending_plate is not None:
+            raise Conflict(f"a change to {row.pending_plate} already awaits review")
+        row.pending_plate, row.pending_reason, row.pending_by = new_plate, reason, actor
+        w.audit("release_order.change_vehicle_request", f"release_order:{order_no}",
+                {"from": row.plate, "to": new_plate, "reason": reason})
+    return row
+
+
+def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, note: str = "") -> ReleaseOrderRow:
+    """Approve (republish under the new plate, the old one kept in history) or refuse the change."""
+    with audit.write(c, actor) as w:
+        row = _get(w, order_no)
+        if row.pending_plate is None:
+            raise Conflict(f"release order {order_no} has no vehicle change awaiting review")
+        if row.pending_by == actor:
+            raise NotAllowed("the reviewer of a vehicle change must not be the officer who asked for it")
+        old, new = row.plate, row.pending_plate
+        if approve:
+            if row.status != "active":
+                raise Conflict(f"release order {order_no} is {row.status}; refuse the change")
+            row.plate_history = [*row.plate_history, {"plate": old, "until": datetime.now(UTC).isoformat(),
+                                                      "by": row.pending_by, "approved_by": actor,
+                                                      "reason": row.pending_reason}]
+            row.plate = new
+            w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"), _scope(row))
+        w.audit("release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
+                f"release_order:{order_no}", {"from": old, "to": new, "note": note})
+        row.pending_plate = row.pending_reason = row.pending_by = None
     return row
 
 

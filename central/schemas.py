@@ -77,6 +77,9 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     reviewed_by: str | None
     reviewed_at: datetime | None
     review_note: str
+    pending_plate: str | None  # a vehicle change awaiting a second officer's approval
+    pending_reason: str | None
+    pending_by: str | None
 
 
 class OrderPassOut(BaseModel):

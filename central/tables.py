@@ -112,6 +112,10 @@ class ReleaseOrderRow(Base):
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
     site: Mapped[str | None] = mapped_column(String(40))  # only this site's lanes get it (None: every lane)
+    # A vehicle change (换车) asked for and not yet approved by a second officer.
+    pending_plate: Mapped[str | None] = mapped_column(String(16))
+    pending_reason: Mapped[str | None] = mapped_column(Text)
+    pending_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class OrderPassRow(Base):

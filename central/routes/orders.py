@@ -69,9 +69,20 @@ async def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) ->
 
 @router.post("/release-orders/{order_no}/vehicle")
 def change_vehicle(order_no: str, body: VehicleChangeIn, central: CentralDep, me: Officer) -> ReleaseOrderDetail:
+    """Ask for a vehicle change (换车); it takes effect when another officer approves it."""
     with domain_errors():
         return ReleaseOrderDetail.model_validate(orders.change_vehicle(central, me.username, order_no, body.plate,
                                                                        body.reason))
+
+
+@router.post("/release-orders/{order_no}/vehicle/review",
+             responses={403: {"description": "the reviewer asked for the change"},
+                        409: {"description": "no vehicle change awaits review"}})
+def review_vehicle_change(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> ReleaseOrderDetail:
+    """Approve (the order moves to the new truck, on the lanes too) or refuse a vehicle change."""
+    with domain_errors():
+        return ReleaseOrderDetail.model_validate(
+            orders.review_vehicle_change(central, me.username, order_no, body.approve, body.note))
 
 
 @router.post("/release-orders/{order_no}/cancel")

@@ -110,7 +110,16 @@ def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Cent
     assert alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": ""}).status_code \
         == 422
     r = alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
+    assert (r.json()["plate"], r.json()["pending_plate"]) == ("粤B12345", "粤B99999")  # until reviewed
+    assert [o.plate for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["粤B12345"]
+    assert alice.post("/api/v1/release-orders/HF11/vehicle/review", json={"approve": True}).status_code == 403
+    r = api("rita").post("/api/v1/release-orders/HF11/vehicle/review", json={"approve": True})
     assert r.json()["plate"] == "粤B99999" and r.json()["plate_history"][0]["plate"] == "粤B12345"
+    assert r.json()["plate_history"][0]["approved_by"] == "rita" and r.json()["pending_plate"] is None
+    assert api("rita").post("/api/v1/release-orders/HF11/vehicle/review", json={"approve": True}).status_code == 409
+    alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B77777", "reason": "second breakdown"})
+    refused = api("bob").post("/api/v1/release-orders/HF11/vehicle/review", json={"approve": False}).json()
+    assert (refused["plate"], refused["pending_plate"], len(refused["plate_history"])) == ("粤B99999", None, 1)
     assert [o.plate for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["粤B99999"]
     assert alice.post("/api/v1/release-orders/HF11/cancel", json={"reason": "trade cancelled"}).status_code == 200
     assert _lane(central, tmp_path, "release_order") == []
