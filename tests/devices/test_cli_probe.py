@@ -32,14 +32,17 @@ async def test_probe_weighbridge_prints_json_lines() -> None:
     async with WeighbridgeSim("xk3190", rate_hz=50) as sim:
         sim.set_weight(32140)
         code, lines, err = await run_probe(
-            "weighbridge", "--serial", sim.path, "--protocol", "xk3190", "--baud", "9600", "--count", "15",
+            "weighbridge", "--serial", sim.path, "--protocol", "xk3190", "--baud", "9600", "--count", "50",
             "--stable-n", "3", "--stable-t", "0.1", "--timeout", "15",
         )  # fmt: skip
     assert code == 0, err
-    assert len(lines) == 15
+    assert len(lines) == 50
     assert all(set(line) == {"weight_kg", "stable", "flags"} for line in lines)
     assert {line["weight_kg"] for line in lines} == {32140.0}
-    assert lines[-1]["stable"] is True
+    # Stability is judged on receive times: never on the first reading, and within the 1 s of readings
+    # asked for (a starved probe may get a burst of frames in one read, so not at a fixed line).
+    assert lines[0]["stable"] is False
+    assert any(line["stable"] for line in lines)
 
 
 async def test_probe_card_and_rfid() -> None:
