@@ -147,10 +147,10 @@ function reviewButtons(v) {
 
 SCREENS.risk_rules = async function riskRulesView() {
   const view = $("view");
-  const [inForce, pending] = await Promise.all([K.api(RISK),
-    C.spec.paths[`${RISK}/pending`] ? K.api(`${RISK}/pending`) : Promise.resolve([])]);
   const editor = K.el("div");
-  const open = (rule) => { editor.replaceChildren(K.el("section", { class: "card" }, ruleEditor(rule, () => show(C.section)))); editor.scrollIntoView(); };
+  const table = K.el("div");
+  // Saving refreshes the list only: the editor stays open with central's answer ("draft version N").
+  const open = (rule) => { editor.replaceChildren(K.el("section", { class: "card" }, ruleEditor(rule, refresh))); editor.scrollIntoView(); };
   const row = (r, status) => K.el("tr", { "data-testid": "rule-row", "data-rule": r.rule_id },
     K.el("td", { text: r.rule_id }), K.el("td", { text: r.name }), K.el("td", { text: "v" + r.version }), K.el("td", {}, status),
     K.el("td", {}, K.el("span", { class: "pill " + r.outcome, text: K.both(r.outcome) })),
@@ -158,12 +158,17 @@ SCREENS.risk_rules = async function riskRulesView() {
     K.el("td", { class: "row-actions" },
       K.el("button", { "data-testid": "edit-rule", text: K.t("edit"), onclick: () => open(r) }),
       K.el("button", { "data-testid": "rule-versions-btn", text: K.t("versions"), onclick: () => guarded(view, () => ruleVersions(r.rule_id)) })));
-  const drafts = pending.map((v) => row({ ...v.data, version: v.version }, statusPill(v)));
-  const live = inForce.map((r) => row(r, statusPill({ active: true })));
+  async function refresh() {
+    const [inForce, pending] = await Promise.all([K.api(RISK),
+      C.spec.paths[`${RISK}/pending`] ? K.api(`${RISK}/pending`) : Promise.resolve([])]);
+    const drafts = pending.map((v) => row({ ...v.data, version: v.version }, statusPill(v)));
+    const live = inForce.map((r) => row(r, statusPill({ active: true })));
+    table.replaceChildren(drafts.length || live.length ? K.el("table", { class: "grid", "data-testid": "rules" },
+      K.el("thead", {}, K.el("tr", {}, ["rule_id", "name", "version", "status", "outcome", "conditions", "explanation", ""].map((h) => K.el("th", { text: K.t(h) })))),
+      K.el("tbody", {}, drafts, live)) : K.el("p", { class: "empty", text: K.t("none") }));
+  }
+  await refresh();
   view.replaceChildren(K.el("h2", { text: K.both("risk_rules") }),
     K.el("div", { class: "toolbar" }, K.el("button", { class: "primary", "data-testid": "new-rule", text: "+ " + K.t("new_rule"), onclick: () => open({}) })),
-    drafts.length || live.length ? K.el("table", { class: "grid", "data-testid": "rules" },
-      K.el("thead", {}, K.el("tr", {}, ["rule_id", "name", "version", "status", "outcome", "conditions", "explanation", ""].map((h) => K.el("th", { text: K.t(h) })))),
-      K.el("tbody", {}, drafts, live)) : K.el("p", { class: "empty", text: K.t("none") }),
-    editor);
+    table, editor);
 };
