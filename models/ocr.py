@@ -112,11 +112,13 @@ class OcrEngine:
             for b, (t, sc) in zip(boxes, res, strict=True)
         ]
 
-    def lines(self, image: np.ndarray, side: int = 640) -> list[TextLine]:
-        return self.recognise_boxes(image, self.detect(image, side))
+    def lines(self, image: np.ndarray, side: int = 640, stretch: float = 1.0) -> list[TextLine]:
+        return self.recognise_boxes(image, self.detect(image, side), stretch)
 
-    def lines_in(self, image: np.ndarray, box: tuple[int, int, int, int], side: int) -> list[TextLine]:
-        return self.recognise_boxes(image, self.detect_region(image, box, side))
+    def lines_in(
+        self, image: np.ndarray, box: tuple[int, int, int, int], side: int, stretch: float = 1.0
+    ) -> list[TextLine]:
+        return self.recognise_boxes(image, self.detect_region(image, box, side), stretch)
 
     def recognise_chars(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
         """Greedy CTC reading of one line crop, keeping for every emitted character the `top`

@@ -26,6 +26,9 @@ __all__ = ["PlateRead", "PlateReader", "is_valid_plate", "normalise_plate", "pla
 
 DEFAULT_THRESHOLD = 0.80
 WIDEN = float(os.environ.get("KAKOU_PLATE_WIDEN", "0.7"))  # line-heights added at each end on a retry
+# Plate lines are recognised 1.5x wider than cut: the tail of a Q (and the corners of S vs 5)
+# span more recogniser steps; at 1x a bold Q came out as 0 at 0.55 vs 0.44.
+STRETCH = float(os.environ.get("KAKOU_PLATE_STRETCH", "1.5"))
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
 
 
@@ -72,12 +75,12 @@ class PlateReader:
         for region in plate_regions(frame, limit=3):
             roi = region.padded(0.12, 0.3, frame.shape)
             side = min(ROI_SIDE, max(roi.width, roi.height))
-            r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side))
+            r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
             if r.valid:
                 return r
             best = r if best is None or r.confidence > best.confidence else best
         for side in (480, 960):
-            r = self._from_lines(frame, self.engine.lines(frame, side))
+            r = self._from_lines(frame, self.engine.lines(frame, side, STRETCH))
             if r.valid:
                 return r
             best = r if best is None or r.confidence > best.confidence else best

@@ -40,11 +40,13 @@ class _CountingEngine:
         x0, y0, x1, y1 = box
         return [b + np.float32([x0, y0]) for b in self.detect(image[y0:y1, x0:x1], side)]
 
-    def lines(self, image: np.ndarray, side: int = 640):  # type: ignore[no-untyped-def]
-        return self._engine.recognise_boxes(image, self.detect(image, side))
+    def lines(self, image: np.ndarray, side: int = 640, stretch: float = 1.0):  # type: ignore[no-untyped-def]
+        return self._engine.recognise_boxes(image, self.detect(image, side), stretch)
 
-    def lines_in(self, image: np.ndarray, box: tuple[int, int, int, int], side: int):  # type: ignore[no-untyped-def]
-        return self._engine.recognise_boxes(image, self.detect_region(image, box, side))
+    def lines_in(  # type: ignore[no-untyped-def]
+        self, image: np.ndarray, box: tuple[int, int, int, int], side: int, stretch: float = 1.0
+    ):
+        return self._engine.recognise_boxes(image, self.detect_region(image, box, side), stretch)
 
     def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
         return getattr(self._engine, name)
