@@ -28,6 +28,9 @@ class ReleaseOrderOut(BaseModel):
     valid_until: datetime
     declared_gross_kg: float | None
     status: str
+    # A vehicle change awaiting a second officer's approval: in the list, so a reviewer can find it.
+    pending_plate: str | None = None
+    pending_by: str | None = None
 
 
 class CreatedOut(BaseModel):
@@ -77,9 +80,7 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     reviewed_by: str | None
     reviewed_at: datetime | None
     review_note: str
-    pending_plate: str | None  # a vehicle change awaiting a second officer's approval
     pending_reason: str | None
-    pending_by: str | None
 
 
 class OrderPassOut(BaseModel):
