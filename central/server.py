@@ -21,7 +21,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.central import changelog
+from kakou.central import changelog, read_cache
 from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge, NotConnected
@@ -87,6 +87,10 @@ class CentralServer:
         self.bridge = CentralBridge(self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(),
                                     share_group=cfg.share_group)
         self.app = create_app(self.central)
+        self._processes = self.api_processes()
+        # The read cache's change counter, shared by the API processes so that a write through any
+        # of them makes every process's cached answers stale at once (read_cache.py).
+        self._changes = multiprocessing.get_context("spawn").Value("Q", 0) if self._processes > 1 else None
         self.app.state.bridge = self.bridge
         self.app.state.images = ImageStore(cfg.data_dir)  # pass frames uploaded by the edges
         # Alerts, batch-exit counts, transit clocks and ledger postings follow the stored passes.
@@ -95,14 +99,13 @@ class CentralServer:
         # Alerts offered to other systems: MQTT kakou/v1/alerts/{kind} and the configured webhooks.
         self.alert_outlets = AlertOutlets(self.central, self.bridge.publish, cfg.alert_webhooks)
         self.housekeeper.after_round.append(self.alert_outlets.wake)
-        self._processes = self.api_processes()
         # Several processes: each its own listening socket on the port (SO_REUSEPORT), so the kernel
         # spreads new connections evenly; one shared socket leaves most of them to whoever wakes first.
         self._sock = (bind_shared(cfg.http_host, cfg.http_port) if self._processes > 1
                       else bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API"))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{cfg.http_host}:{self.port}"
-        self._http = make_server(self.app)
+        self._http = make_server(_with_read_cache(self.app, self.central, self._changes))
 
     def api_processes(self) -> int:
         if self.cfg.workers > 1 and self.cfg.database_url().startswith("sqlite"):
@@ -128,7 +131,8 @@ class CentralServer:
             for i in range(extra):
                 mine, theirs = ctx.Pipe()
                 self._workers.append(ctx.Process(
-                    target=_api_worker, args=(self.cfg.model_dump_json(), self.port, os.getpid(), theirs),
+                    target=_api_worker, args=(self.cfg.model_dump_json(), self.port, os.getpid(), theirs,
+                                              self._changes),
                     name=f"central-api-{i + 1}", daemon=True))
                 threading.Thread(target=self._serve_bridge_calls, args=(mine, loop), daemon=True,
                                  name=f"central-api-{i + 1}-bridge").start()
@@ -148,6 +152,9 @@ class CentralServer:
             latest = await asyncio.to_thread(changelog.latest_version, self.central)
             if latest > seen:
                 seen = latest
+                counter = getattr(self.app.state, "read_cache_counter", None)
+                if counter is not None:  # also a change written outside this serve (the CLI)
+                    counter.bump()
                 self.central.notify(latest)
 
     def _serve_bridge_calls(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
@@ -224,7 +231,16 @@ def bind_shared(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection) -> None:
+def _with_read_cache(app: Any, central: Central, shared: Any) -> Any:
+    """The app behind the read cache (read_cache.py), unless KAKOU_CENTRAL_READ_CACHE=0."""
+    if os.environ.get("KAKOU_CENTRAL_READ_CACHE", "1") == "0":
+        return app
+    cache = read_cache.install(app, central, shared)
+    app.state.read_cache_counter = cache.counter
+    return cache
+
+
+def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared: Any = None) -> None:
     """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
     sock = bind_shared(cfg.http_host, port)
@@ -233,7 +249,7 @@ def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection) -> None
     app = create_app(central)
     app.state.images = ImageStore(cfg.data_dir)
     app.state.bridge = _PrimaryBridge(conn)
-    server = make_server(app)
+    server = make_server(_with_read_cache(app, central, shared))
 
     def stop() -> None:
         close_streams(app)

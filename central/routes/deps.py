@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from functools import cache
+from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Query, Request, Response
+from pydantic import TypeAdapter
 
 from kakou.central.service import Central
 
@@ -17,3 +19,21 @@ async def get_central(request: Request) -> Central:  # async: a sync dependency 
 
 
 CentralDep = Annotated[Central, Depends(get_central)]
+
+
+class RawJSON(Response):
+    """JSON already encoded by pydantic (`TypeAdapter.dump_json`, in the worker thread): FastAPI
+    passes a returned Response through, so the models are not validated and encoded a second time
+    on the event loop. The route keeps `response_model` for the OpenAPI document."""
+
+    media_type = "application/json"
+
+
+@cache
+def _adapter(tp: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(tp)
+
+
+def encoded(tp: Any, value: Any) -> RawJSON:
+    """`value` (of type `tp`) as a ready JSON response."""
+    return RawJSON(_adapter(tp).dump_json(value))

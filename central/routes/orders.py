@@ -7,7 +7,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kakou.central import orders
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON, encoded
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
 from kakou.central.schemas import (
     CreatedOut,
@@ -46,23 +46,23 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 # busy server each hop (and the wake-up of the event loop after it) costs more than the query.
 
 
-@router.get("/release-orders")
+@router.get("/release-orders", response_model=list[ReleaseOrderOut])
 async def list_release_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-                              plate: str | None = None, status: str | None = None) -> list[ReleaseOrderOut]:
-    def read() -> list[ReleaseOrderOut]:
-        return [ReleaseOrderOut.model_validate(r) for r in orders.list_release_orders(central, limit, offset,
-                                                                                       plate, status)]
+                              plate: str | None = None, status: str | None = None) -> RawJSON:
+    def read() -> RawJSON:
+        rows = orders.list_release_orders(central, limit, offset, plate, status)
+        return encoded(list[ReleaseOrderOut], [ReleaseOrderOut.model_validate(r) for r in rows])
 
     return await run_in_threadpool(read)
 
 
-@router.get("/release-orders/{order_no}")
-async def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) -> ReleaseOrderWithPasses:
-    def read() -> ReleaseOrderWithPasses:
+@router.get("/release-orders/{order_no}", response_model=ReleaseOrderWithPasses)
+async def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) -> RawJSON:
+    def read() -> RawJSON:
         with domain_errors():
             row, passes = orders.get(central, order_no)
-        return ReleaseOrderWithPasses(order=ReleaseOrderDetail.model_validate(row),
-                                      passes=[OrderPassOut.model_validate(p) for p in passes])
+        return encoded(ReleaseOrderWithPasses, ReleaseOrderWithPasses(
+            order=ReleaseOrderDetail.model_validate(row), passes=[OrderPassOut.model_validate(p) for p in passes]))
 
     return await run_in_threadpool(read)
 

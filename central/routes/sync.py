@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, ingest, network
 from kakou.central.bridge import NotConnected
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON, encoded
 from kakou.central.routes.security import Admin
 from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync import topics
@@ -19,14 +19,14 @@ from kakou.sync.messages import ChangeBatch
 router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
-@router.get("/passes")
+@router.get("/passes", response_model=Page[PassOut])
 async def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plate: str | None = None,
-                      node: str | None = None) -> Page[PassOut]:
-    # Async with one thread hop for the query: a sync endpoint costs FastAPI a second hop to check
-    # the response (routes/orders.py says more).
-    def read() -> Page[PassOut]:
+                      node: str | None = None) -> RawJSON:
+    # Async with one thread hop for the query and the encoding (routes/orders.py says more).
+    def read() -> RawJSON:
         total, rows = ingest.list_passes(central, limit, offset, plate=plate, node=node)
-        return Page(total=total, limit=limit, offset=offset, items=[PassOut.model_validate(r) for r in rows])
+        return encoded(Page[PassOut], Page(total=total, limit=limit, offset=offset,
+                                           items=[PassOut.model_validate(r) for r in rows]))
 
     return await run_in_threadpool(read)
 

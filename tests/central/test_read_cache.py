@@ -1,0 +1,122 @@
+"""The read cache in front of the pass and release-order reads (central/read_cache.py): a write is
+seen by the next read, users never share answers, a logged-out token is refused even when its
+answer is cached, and API processes sharing the change counter see each other's writes at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from central_helpers import Api, ingest, issue_order
+
+from kakou.central import read_cache
+from kakou.central.api import create_app
+from kakou.central.auth import Role
+from kakou.central.db import make_engine, make_sessionmaker
+from kakou.central.service import Central
+
+
+class CachedApi(Api):
+    """The test API with the read cache in front, as `kakou central serve` runs it."""
+
+    def __init__(self, central: Central, shared: Any = None) -> None:
+        super().__init__(central)
+        self.app = read_cache.install(create_app(central), central, shared)  # type: ignore[assignment]
+
+
+def _order(no: str, plate: str = "粤B12345") -> dict[str, object]:
+    now = datetime.now(UTC)
+    return {"order_no": no, "plate": plate, "direction": "in", "valid_from": now.isoformat(),
+            "valid_until": (now + timedelta(hours=2)).isoformat()}
+
+
+def _read(client: Any, path: str) -> tuple[bool, Any]:
+    r = client.get(path)
+    assert r.status_code == 200, r.text
+    return r.headers.get("x-cache") == "hit", r.json()
+
+
+def test_a_write_is_seen_by_the_next_read_though_the_answer_was_cached(central: Central,
+                                                                       users: dict[str, Role]) -> None:
+    api = CachedApi(central)
+    issue_order(api, _order("HF1"))
+    alice = api("alice")
+    assert _read(alice, "/api/v1/release-orders/HF1") == (False, _read(alice, "/api/v1/release-orders/HF1")[1])
+    hit, order = _read(alice, "/api/v1/release-orders/HF1")
+    assert hit and order["order"]["status"] == "active"  # served from the cache
+    assert _read(alice, "/api/v1/release-orders?limit=50")[1][0]["status"] == "active"
+    # a write through the API: cancel the order
+    assert alice.post("/api/v1/release-orders/HF1/cancel", json={"reason": "wrong truck"}).status_code == 200
+    hit, order = _read(alice, "/api/v1/release-orders/HF1")
+    assert not hit and order["order"]["status"] == "cancelled"
+    assert _read(alice, "/api/v1/release-orders?limit=50")[1][0]["status"] == "cancelled"
+    # a write that does not come through the API at all: a pass stored by the MQTT bridge's ingest
+    before = _read(alice, "/api/v1/passes?plate=粤B12345")[1]
+    assert _read(alice, "/api/v1/passes?plate=粤B12345")[0]
+    ingest(central, 1, "粤B12345")
+    hit, after = _read(alice, "/api/v1/passes?plate=粤B12345")
+    assert not hit and after["total"] == before["total"] + 1
+
+
+def test_users_never_get_each_others_cached_answers(central: Central, users: dict[str, Role]) -> None:
+    api = CachedApi(central)
+    issue_order(api, _order("HF1"))
+    alice, lena = api("alice"), api("lena")  # both logged in (a login is a write) before the reads
+    for _ in range(2):
+        _read(alice, "/api/v1/release-orders/HF1")
+    assert _read(alice, "/api/v1/release-orders/HF1")[0]
+    assert not _read(lena, "/api/v1/release-orders/HF1")[0]  # her own entry, not alice's
+    assert _read(lena, "/api/v1/release-orders/HF1")[0]
+    assert api.anonymous().get("/api/v1/release-orders/HF1").status_code == 401
+    forged = api.anonymous().get("/api/v1/release-orders/HF1", headers={"Authorization": "Bearer not-a-token"})
+    assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
+
+
+def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: Central,
+                                                                     users: dict[str, Role]) -> None:
+    api = CachedApi(central)
+    alice = api("alice")
+    _read(alice, "/api/v1/passes?limit=50")
+    assert _read(alice, "/api/v1/passes?limit=50")[0]
+    assert alice.post("/api/v1/auth/logout").status_code == 204
+    r = alice.get("/api/v1/passes?limit=50")
+    assert r.status_code == 401 and "x-cache" not in r.headers
+
+
+def test_processes_sharing_the_change_counter_see_each_others_writes_at_once(central: Central,
+                                                                             users: dict[str, Role]) -> None:
+    shared = multiprocessing.get_context("spawn").Value("Q", 0)
+    url = central.sessions.kw["bind"].url.render_as_string(hide_password=False)
+    other_engine = make_engine(url)  # another API process: its own engine, pool and cache
+    try:
+        here, there = CachedApi(central, shared), CachedApi(Central(make_sessionmaker(other_engine)), shared)
+        issue_order(here, _order("HF1"))
+        for _ in range(2):
+            _read(there("alice"), "/api/v1/release-orders?limit=50")
+        assert _read(there("alice"), "/api/v1/release-orders?limit=50")[0]
+        issue_order(here, _order("HF2"))  # written through the first process
+        hit, listed = _read(there("alice"), "/api/v1/release-orders?limit=50")
+        assert not hit and {o["order_no"] for o in listed} == {"HF1", "HF2"}
+    finally:
+        other_engine.dispose()
+
+
+def test_a_write_outside_the_serve_is_seen_within_max_age(central: Central, users: dict[str, Role],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    url = central.sessions.kw["bind"].url.render_as_string(hide_password=False)
+    cli_engine = make_engine(url)  # e.g. the `kakou central` CLI on the same database: no shared counter
+    try:
+        api = CachedApi(central)
+        alice = api("alice")
+        _read(alice, "/api/v1/passes?limit=50")
+        assert _read(alice, "/api/v1/passes?limit=50")[0]
+        ingest(Central(make_sessionmaker(cli_engine)), 1, "粤B00001")
+        assert _read(alice, "/api/v1/passes?limit=50")[1]["total"] == 0  # not seen yet: within the bound
+        later = read_cache.time.monotonic() + read_cache.MAX_AGE_S + 0.1
+        monkeypatch.setattr(read_cache.time, "monotonic", lambda: later)
+        hit, page = _read(alice, "/api/v1/passes?limit=50")
+        assert not hit and page["total"] == 1
+    finally:
+        cli_engine.dispose()
