@@ -41,6 +41,7 @@ const $ = (id) => document.getElementById(id);
 
 // Known sections, in menu order; `re` matches the list endpoint's path.
 const KNOWN = [
+  { key: "awaiting", re: /^\/api\/v1\/parameters\/drafts$/ },  // four eyes: everything awaiting review (console-review.js)
   { key: "nodes", re: /^\/api\/v1\/nodes$/, render: (s) => nodesView(s) },
   { key: "passes", re: /^\/api\/v1\/passes$/, render: (s) => passesView(s) },
   { key: "release_orders", re: /^\/api\/v1\/release-orders$/ },

@@ -1,0 +1,154 @@
+"""The console's four-eyes screens in a real browser against a running stack: an officer files a
+lane-parameter draft (as a form) and a release order; central refuses to let them approve their
+own work and the screen says so; a reviewer sees both in the one "Awaiting review" list, with
+what would change, and approves them: the parameter is in force and the order published."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, expect
+from ui_helpers import ARTIFACTS, chromium, login_if_asked, open_page
+
+from kakou.central import auth
+from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
+from kakou.netutil import free_port
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-password-1"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+    stack, tasks = await start_stack(tmp_path_factory.mktemp("review"), DemoPorts(mqtt=free_port(), central=0, edge=0))
+    auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
+    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
+    yield stack
+    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as b:
+        yield b
+
+
+@asynccontextmanager
+async def _api(stack, user: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        token = (await http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})).json()
+        http.headers["Authorization"] = f"Bearer {token['access_token']}"
+        yield http
+
+
+async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]
+    page = await open_page(browser, f"{stack.central.url}/console?lang=en#{section}", 1440, 900)
+    await login_if_asked(page, user, PASSWORD)
+    await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
+    return page
+
+
+async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(  # type: ignore[no-untyped-def]
+        stack, browser: Browser) -> None:
+    async with _api(stack, OFFICER) as http:
+        before = (await http.get("/api/v1/parameters/effective")).json()["weight_tolerance_kg"]
+    assert before != 777
+    # Officer A edits the parameters for every lane as a form: a draft, nothing in force yet.
+    a = await _console(browser, stack, "parameters", OFFICER)
+    await expect(a.get_by_test_id("param-weight_tolerance_kg")).to_have_value(f"{before:g}")
+    await a.get_by_test_id("param-weight_tolerance_kg").fill("777")
+    await a.get_by_test_id("param-require_driver_card").check()
+    await a.get_by_test_id("file-draft").click()
+    await expect(a.get_by_test_id("param-msg")).to_contain_text("in force once another officer approves it")
+    draft = a.get_by_test_id("param-draft").first
+    await expect(draft.get_by_test_id("draft-status")).to_have_text("Draft")
+    await expect(draft).to_contain_text(f"{before:g} → 777")
+    await a.screenshot(path=ARTIFACTS / "console-parameters-draft.png", full_page=True)
+    async with _api(stack, OFFICER) as http:
+        assert (await http.get("/api/v1/parameters/effective")).json()["weight_tolerance_kg"] == before
+        order_in = demo_order("浙A13579", "HF4EYES01").model_dump(mode="json")
+        filed = await http.post("/api/v1/release-orders", json=order_in)
+        assert filed.status_code == 201 and filed.json()["status"] == "draft", filed.text
+
+    # A sees both awaiting review, marked as theirs; approving is refused by central, shown plainly.
+    await a.goto(f"{stack.central.url}/console?lang=en#awaiting")
+    await expect(a.locator("body[data-loaded=awaiting]")).to_be_attached()
+    await expect(a.get_by_test_id("count-parameters")).to_contain_text("1")
+    params_row = a.locator("[data-testid=awaiting-row][data-kind=parameters]")
+    await expect(params_row).to_contain_text("prepared by you")
+    await params_row.click()
+    dialog = a.get_by_test_id("dialog")
+    changed = dialog.get_by_test_id("change-weight_tolerance_kg")
+    await expect(changed).to_contain_text(f"{before:g}")
+    await expect(changed).to_contain_text("777")
+    await dialog.get_by_test_id("approve").click()
+    await expect(dialog.get_by_test_id("review-msg")).to_contain_text("the reviewer is never the preparer")
+    await expect(dialog.get_by_test_id("review-msg")).to_contain_text("must not be its preparer")  # central's own words
+    await a.screenshot(path=ARTIFACTS / "console-review-refused.png")
+
+    # Reviewer B: both in the one list, with counts; approves each with a note.
+    b = await _console(browser, stack, "awaiting", REVIEWER)
+    await expect(b.get_by_test_id("count-release_order")).to_contain_text("1")
+    await expect(b.get_by_test_id("count-parameters")).to_contain_text("1")
+    order_row = b.locator("[data-testid=awaiting-row][data-kind=release_order][data-key=HF4EYES01]")
+    await expect(order_row).to_contain_text(OFFICER)
+    await b.screenshot(path=ARTIFACTS / "console-awaiting-review.png", full_page=True)
+    await b.locator("[data-testid=awaiting-row][data-kind=parameters]").click()
+    bdialog = b.get_by_test_id("dialog")
+    await expect(bdialog.get_by_test_id("change-require_driver_card")).to_contain_text("true")
+    await bdialog.get_by_test_id("review-note").fill("tolerance agreed with the weighbridge team")
+    await bdialog.get_by_test_id("approve").click()
+    await expect(b.locator("[data-testid=awaiting-row][data-kind=parameters]")).to_have_count(0)
+    await order_row.click()
+    await expect(bdialog.get_by_test_id("change-plate")).to_contain_text("浙A13579")
+    await bdialog.get_by_test_id("approve").click()
+    await expect(order_row).to_have_count(0)
+    await expect(b.get_by_test_id("count-release_order")).to_contain_text("0")
+
+    async with _api(stack, OFFICER) as http:
+        params = (await http.get("/api/v1/parameters/effective")).json()
+        assert params["weight_tolerance_kg"] == 777 and params["require_driver_card"] is True
+        order = (await http.get("/api/v1/release-orders/HF4EYES01")).json()["order"]
+        assert order["status"] == "active" and order["reviewed_by"] == REVIEWER
+    # A's parameters screen now shows the draft approved, by whom and why.
+    await a.goto(f"{stack.central.url}/console?lang=en#parameters")
+    await expect(a.locator("body[data-loaded=parameters]")).to_be_attached()
+    draft = a.get_by_test_id("param-draft").first
+    await expect(draft.get_by_test_id("draft-status")).to_have_text("Approved")
+    await expect(draft).to_contain_text(f"{REVIEWER}: tolerance agreed")
+    await expect(a.get_by_test_id("param-weight_tolerance_kg")).to_have_value("777")
+    assert a.errors == [] and b.errors == []  # type: ignore[attr-defined]
+
+
+async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(  # type: ignore[no-untyped-def]
+        stack, browser: Browser) -> None:
+    async with _api(stack, OFFICER) as officer, _api(stack, REVIEWER) as reviewer:
+        order_in = demo_order("浙A24680", "HF4EYES02").model_dump(mode="json")
+        filed = await officer.post("/api/v1/release-orders", json=order_in)
+        assert filed.status_code == 201, filed.text
+        ok = await reviewer.post("/api/v1/release-orders/HF4EYES02/review", json={"approve": True})
+        assert ok.status_code == 200, ok.text
+        asked = await officer.post("/api/v1/release-orders/HF4EYES02/vehicle",
+                                   json={"plate": "浙A99999", "reason": "truck broke down"})
+        assert asked.status_code == 200, asked.text
+    b = await _console(browser, stack, "awaiting", REVIEWER)
+    row = b.locator("[data-testid=awaiting-row][data-kind=vehicle_change][data-key=HF4EYES02]")
+    await expect(row).to_contain_text("浙A24680 → 浙A99999")
+    await row.click()
+    dialog = b.get_by_test_id("dialog")
+    await expect(dialog.get_by_test_id("change-plate_change")).to_contain_text("浙A24680")
+    await expect(dialog.get_by_test_id("change-plate_change")).to_contain_text("浙A99999")
+    await expect(dialog.get_by_test_id("change-reason")).to_contain_text("truck broke down")
+    await b.screenshot(path=ARTIFACTS / "console-review-vehicle-change.png")
+    await dialog.get_by_test_id("review-note").fill("no breakdown report on file")
+    await dialog.get_by_test_id("reject").click()
+    await expect(row).to_have_count(0)
+    async with _api(stack, OFFICER) as http:
+        order = (await http.get("/api/v1/release-orders/HF4EYES02")).json()["order"]
+        assert order["plate"] == "浙A24680" and order["pending_plate"] is None
+    assert b.errors == []  # type: ignore[attr-defined]
