@@ -16,6 +16,8 @@ K.addTerms({
   scope_pick: ["Scope (lane, or * for every lane)", "范围（通道，* 为全部通道）"], scope: ["Scope", "范围"], load: ["Load", "读取"], file_draft: ["File as draft", "提交草稿"],
   draft_filed: ["Draft #{id} filed: in force once another officer approves it", "已提交草稿 #{id}：须另一名关员批准后生效"],
   param_drafts: ["Parameter drafts", "参数草稿"], params_in_force: ["In force", "生效中"], revision: ["Revision", "修订号"],
+  doc_no: ["Document no.", "单号"], stage: ["Stage", "阶段"], trade_mode: ["Trade mode", "监管方式"], item_count: ["Items", "商品项数"],
+  total_quantity: ["Total quantity", "总数量"], total_amount: ["Total amount", "总金额"], list_no: ["List no.", "清单编号"], unified_no: ["Unified no.", "统一编号"],
   plate_change: ["Plate", "车牌"], reason: ["Reason", "原因"], draft_doc: ["Draft declaration", "草单"], official_doc: ["Official declaration", "正式报关单"],
   weight_tolerance_kg: ["Weight tolerance (kg)", "重量容差（kg）"], weight_tolerance_pct: ["Weight tolerance (%)", "重量容差（%）"],
   tare_mode: ["Tare", "皮重来源"], random_inspection_rate: ["Random inspection rate (0–1)", "随机查验比例（0–1）"],
@@ -64,7 +66,7 @@ async function awaitingItems() {
     items.push({ kind: "manual_match", key: String(a.id), subject: `${a.doc_no} ↔ ${b.doc_no}`, by: a.match_by,
       url: `/api/v1/declarations/${a.id}/match/review`,
       changes: async () => ["doc_no", "stage", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "list_no", "unified_no"]
-        .map((k) => [k, a[k], b[k]]), heads: [`${K.t("draft_doc")} #${a.id}`, `#${b.id || a.matched_id}`] });
+        .map((k) => [k, a[k], b[k]]), heads: [a, b].map((d) => `${K.t(d.stage === "official" ? "official_doc" : "draft_doc")} #${d.id || a.matched_id}`) });
   }
   for (const v of rules) {
     const now = inForce.find((r) => r.rule_id === v.rule_id) || {};

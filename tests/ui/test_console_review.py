@@ -152,3 +152,42 @@ async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_ol
         order = (await http.get("/api/v1/release-orders/HF4EYES02")).json()["order"]
         assert order["plate"] == "浙A24680" and order["pending_plate"] is None
     assert b.errors == []  # type: ignore[attr-defined]
+
+
+def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-arg]
+    return {"doc_type": "declaration", "stage": stage, "doc_no": doc_no, "direction": "in", "trade_mode": "0110",
+            "item_count": 1, "total_quantity": 10, "total_amount": amount}
+
+
+async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(  # type: ignore[no-untyped-def]
+        stack, browser: Browser) -> None:
+    async with _api(stack, OFFICER) as http:
+        # One cent apart: no automatic match, so the officer proposes one by hand.
+        draft = (await http.post("/api/v1/declarations", json=_decl("D-4EYES", "draft", 100.0))).json()
+        official = (await http.post("/api/v1/declarations", json=_decl("O-4EYES", "official", 100.01))).json()
+        assert official["matched_id"] is None
+        proposed = await http.post("/api/v1/declarations/match",
+                                   json={"draft_id": draft["id"], "official_id": official["id"]})
+        assert proposed.status_code == 204, proposed.text
+        rule = {"rule_id": "ORIGIN-4EYES", "name": "origin watch", "outcome": "inspection", "priority": 50,
+                "explanation": "goods from a watched origin", "conditions": [{"kind": "origin", "countries": ["XX"]}]}
+        assert (await http.post("/api/v1/risk-rules", json=rule)).status_code == 201
+    b = await _console(browser, stack, "awaiting", REVIEWER)
+    await b.get_by_test_id("lang-toggle").click()
+    await expect(b.locator("h2")).to_contain_text("待复核")
+    await expect(b.get_by_test_id("count-manual_match")).to_contain_text("1")
+    await expect(b.get_by_test_id("count-risk_rule")).to_contain_text("1")
+    await expect(b.locator("[data-testid=awaiting-row][data-kind=risk_rule]")).to_contain_text("ORIGIN-4EYES v1")
+    match = b.locator("[data-testid=awaiting-row][data-kind=manual_match]")
+    await expect(match).to_have_count(1)  # both documents carry manual_pending: one entry per pair
+    await expect(match).to_contain_text("D-4EYES ↔ O-4EYES")
+    await match.click()
+    dialog = b.get_by_test_id("dialog")
+    await expect(dialog.get_by_test_id("change-total_amount")).to_contain_text("100.01")
+    await b.screenshot(path=ARTIFACTS / "console-review-manual-match-zh.png")
+    await dialog.get_by_test_id("approve").click()
+    await expect(match).to_have_count(0)
+    async with _api(stack, OFFICER) as http:
+        got = (await http.get(f"/api/v1/declarations/{official['id']}")).json()
+        assert (got["match_rule"], got["match_by"], got["match_reviewed_by"]) == ("manual", OFFICER, REVIEWER)
+    assert b.errors == []  # type: ignore[attr-defined]
