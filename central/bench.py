@@ -277,6 +277,7 @@ class _Http:
         self.head = f"Host: {host}:{port}\r\nAuthorization: Bearer {token}\r\n\r\n"
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.cached = 0  # answers the read cache served (x-cache: hit)
 
     async def get(self, path: str) -> int:
         if self.writer is None:
@@ -289,6 +290,7 @@ class _Http:
         if length is None:
             raise RuntimeError(f"response without content-length: {header[:200]!r}")
         await self.reader.readexactly(int(length.group(1)))
+        self.cached += b"\r\nx-cache: hit" in header
         return status
 
     async def close(self) -> None:
@@ -299,15 +301,16 @@ class _Http:
 
 
 async def _clients(port: int, token: str, order_nos: list[str], clients: int, seconds: float,
-                   every: float | None) -> tuple[dict[str, list[float]], int, int]:
+                   every: float | None) -> tuple[dict[str, list[float]], int, int, int]:
     """Each client alternates list and detail requests, back to back (`every` None) or one request
-    every `every` seconds (a console polling); returns latencies, requests and non-200 answers."""
+    every `every` seconds (a console polling); returns latencies, requests, non-200 answers and
+    answers served by the read cache."""
     lat: dict[str, list[float]] = {"list": [], "detail": []}
-    errors = requests = 0
+    errors = requests = cached = 0
     deadline = time.monotonic() + seconds
 
     async def client(k: int) -> None:
-        nonlocal errors, requests
+        nonlocal errors, requests, cached
         rng = random.Random(k)
         http = _Http("127.0.0.1", port, token)
         try:
@@ -330,10 +333,81 @@ async def _clients(port: int, token: str, order_nos: list[str], clients: int, se
                 if every:  # pacing, not waiting for work: a client's think time between requests
                     await asyncio.sleep(max(0.0, every - took))
         finally:
+            cached += http.cached
             await http.close()
 
     await asyncio.gather(*(client(k) for k in range(clients)))
-    return lat, requests, errors
+    return lat, requests, errors, cached
+
+
+# The back-to-back load with wrk when it is installed (deploy/setup-system.sh installs it): its C
+# client costs a fraction of the CPU per request of any Python client, and at ~1,000+ requests/s
+# the load generator would otherwise take a good part of the two cores the server needs. Two wrk
+# processes of 100 keep-alive connections each, one on the list endpoints and one on the detail
+# one, make the same 200 clients and the same half-and-half mix; KAKOU_BENCH_LOADGEN=python uses
+# the asyncio client instead.
+_WRK_LUA = """
+local kind, orders, plates = nil, 0, 5000
+local reqs, threads = {}, {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  kind, orders = args[1], tonumber(args[2])
+  wrk.headers["Authorization"] = "Bearer " .. args[3]
+  hits = 0
+  if kind == "list" then
+    table.insert(reqs, wrk.format("GET", "/api/v1/passes?limit=50"))
+    table.insert(reqs, wrk.format("GET", "/api/v1/release-orders?limit=50"))
+    for i = 0, plates - 1 do  -- 粤B%05d, percent-encoded
+      table.insert(reqs, wrk.format("GET", string.format("/api/v1/passes?limit=20&plate=%%E7%%B2%%A4B%05d", i)))
+    end
+  else
+    for i = 0, orders - 1 do
+      table.insert(reqs, wrk.format("GET", string.format("/api/v1/release-orders/HF%06d", i)))
+    end
+  end
+end
+function request()
+  if kind == "list" then  -- the passes page, the order list and a plate, one third each
+    local r = math.random(3)
+    if r < 3 then return reqs[r] end
+    return reqs[2 + math.random(plates)]
+  end
+  return reqs[math.random(#reqs)]
+end
+function response(status, headers, body)
+  if headers["x-cache"] == "hit" then hits = hits + 1 end
+end
+function done(summary, latency, requests)
+  local h = 0
+  for _, t in ipairs(threads) do h = h + t:get("hits") end
+  local e = summary.errors
+  io.write(string.format("KAKOU %d %d %d %d\\n", latency:percentile(95), summary.requests,
+                         e.status + e.connect + e.read + e.write + e.timeout, h))
+end
+"""
+
+
+def _wrk_back_to_back(port: int, token: str, orders_n: int, clients: int, seconds: float
+                      ) -> tuple[dict[str, float], int, int, int]:
+    """p95 (ms) of each kind, requests, errors and cache hits from two concurrent wrk runs."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(_WRK_LUA)
+    try:
+        procs = {kind: subprocess.Popen(
+            ["wrk", "-t1", f"-c{clients // 2}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", f.name,
+             f"http://127.0.0.1:{port}", "--", kind, str(orders_n), token],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for kind in ("list", "detail")}
+        p95, requests, errors, hits = {}, 0, 0, 0
+        for kind, proc in procs.items():
+            out = proc.communicate(timeout=seconds + 60)[0]
+            found = re.search(r"KAKOU (\d+) (\d+) (\d+) (\d+)", out)
+            if found is None:
+                raise RuntimeError(f"wrk gave no figures: {out[-500:]!r}")
+            us, n, e, h = map(int, found.groups())
+            p95[kind], requests, errors, hits = us / 1000, requests + n, errors + e, hits + h
+        return p95, requests, errors, hits
+    finally:
+        os.unlink(f.name)
 
 
 def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
@@ -346,6 +420,8 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     clients, seconds = 200, (10.0 if quick else 30.0)
     passes, orders_n = (5_000, 200) if quick else (50_000, 1_000)
     out = []
+    use_wrk = shutil.which("wrk") is not None and os.environ.get("KAKOU_BENCH_LOADGEN", "wrk") != "python"
+    cache_note = " (read cache off)" if os.environ.get("KAKOU_CENTRAL_READ_CACHE") == "0" else ""
     with _pg_database() as url, tempfile.TemporaryDirectory() as tmp:
         order_nos = _seed_api(url, passes, orders_n)
         port = _free_port()
@@ -367,14 +443,23 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
             time.sleep(3)  # the other API processes are still importing: let them reach accept()
             for mode, every in modes:
                 load = os.getloadavg()[0]
-                lat, requests, errors = asyncio.run(_clients(port, token, order_nos, clients, seconds, every))
-                note = (f"{clients} keep-alive clients {mode} for {seconds:.0f} s against `kakou central serve "
-                        f"--workers {API_WORKERS}`, {passes:,} passes, {orders_n:,} orders; "
-                        f"{requests / seconds:.0f} requests/s, {errors} non-200; load average "
+                if every is None and use_wrk:
+                    p95, requests, errors, cached = _wrk_back_to_back(port, token, orders_n, clients, seconds)
+                    client = "wrk (2 × 100 connections)"
+                else:
+                    lat, requests, errors, cached = asyncio.run(_clients(port, token, order_nos, clients,
+                                                                         seconds, every))
+                    p95 = {kind: _p95(xs) for kind, xs in lat.items()}
+                    client = "asyncio client"
+                note = (f"{clients} keep-alive clients ({client}) {mode} for {seconds:.0f} s against "
+                        f"`kakou central serve "
+                        f"--workers {API_WORKERS}`{cache_note}, {passes:,} passes, {orders_n:,} orders; "
+                        f"{requests / seconds:.0f} requests/s, {errors} non-200, "
+                        f"{100 * cached / max(requests, 1):.0f} % from the read cache; load average "
                         f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-                out += [_m(f"API list p95, 200 clients {mode} (PostgreSQL)", _p95(lat["list"]), "ms", 200, False,
+                out += [_m(f"API list p95, 200 clients {mode} (PostgreSQL)", p95["list"], "ms", 200, False,
                            "/passes, /passes?plate=, /release-orders; " + note),
-                        _m(f"API detail p95, 200 clients {mode} (PostgreSQL)", _p95(lat["detail"]), "ms", 200,
+                        _m(f"API detail p95, 200 clients {mode} (PostgreSQL)", p95["detail"], "ms", 200,
                            False, "/release-orders/{no}; " + note)]
         finally:
             proc.terminate()
