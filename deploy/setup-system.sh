@@ -4,6 +4,8 @@
 #   fonts-wqy-microhei  CJK font: the camera simulator renders Chinese plates with it
 #   socat, mbpoll       third-party peers that prove the simulators speak the real protocols
 #   chromium            the browser the UI tests drive (Playwright, no browser download)
+#   wrk                 HTTP load generator for central's 200-client API bench (a Python client
+#                       would take a good part of the CPU the server is measured on)
 set -euo pipefail
 need=()
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
@@ -11,6 +13,7 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 command -v socat >/dev/null 2>&1 || need+=(socat)
 command -v mbpoll >/dev/null 2>&1 || need+=(mbpoll)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "installing system packages: ${need[*]}"
 sudo=""
