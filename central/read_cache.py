@@ -19,6 +19,7 @@ token is refused even when its answer is cached, and one user never gets another
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 import time
@@ -94,6 +95,7 @@ class ReadCache:
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.size = 0
         self.hits = self.misses = 0
+        self.pending: dict[tuple[Any, ...], tuple[int, asyncio.Event]] = {}  # reads under way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not CACHED.fullmatch(scope["path"]):
@@ -109,15 +111,38 @@ class ReadCache:
                 return await self.app(scope, receive, send)  # the route answers 401
         key = (who.username, who.role, scope["path"], scope["query_string"])
         seen = self.counter.value  # before the route reads: a write after this makes the entry stale
-        entry = self.entries.get(key)
-        now = time.monotonic()
-        if entry is not None and entry.counter == seen and now < entry.until:
-            self.entries.move_to_end(key)
-            self.hits += 1
-            await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-            await send({"type": "http.response.body", "body": entry.body})
+        if await self._serve(key, seen, send):
             return
+        leader = self.pending.get(key)
+        if leader is not None and leader[0] == seen:
+            # The same read is on its way to the database for a request that came in after the
+            # same last write: wait for its answer instead of asking again (a burst of identical
+            # requests, e.g. every console refreshing the pass list after a new pass, costs one).
+            await leader[1].wait()
+            if await self._serve(key, seen, send):
+                return
         self.misses += 1
+        done = asyncio.Event()
+        self.pending[key] = (seen, done)
+        try:
+            await self._fetch(key, seen, scope, receive, send)
+        finally:
+            done.set()
+            if self.pending.get(key, (None, None))[1] is done:
+                del self.pending[key]
+
+    async def _serve(self, key: tuple[Any, ...], seen: int, send: Send) -> bool:
+        entry = self.entries.get(key)
+        if entry is None or entry.counter != seen or time.monotonic() >= entry.until:
+            return False
+        self.entries.move_to_end(key)
+        self.hits += 1
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        await send({"type": "http.response.body", "body": entry.body})
+        return True
+
+    async def _fetch(self, key: tuple[Any, ...], seen: int, scope: Scope, receive: Receive, send: Send) -> None:
+        now = time.monotonic()
         status, headers, chunks = 0, [], []
 
         async def keep(message: Message) -> None:
