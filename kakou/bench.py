@@ -46,12 +46,13 @@ def bench_recognition(quick: bool) -> list[Metric]:
     from kakou.models.bench import measure
 
     n = 40 if quick else 500
-    plate = measure("plate", n, seed=1, crops=not quick)
-    box = measure("container", n, seed=2, crops=not quick)
+    # Seeds 11 and 12 were never used to tune the readers (tuning used 1, 2, 3, 5, 7, 9, 21; docs/recognition.md).
+    plate = measure("plate", n, seed=11, crops=not quick)
+    box = measure("container", n, seed=12, crops=not quick)
     out = [
-        Metric("plate exact reads", plate["exact"] * 100, "%", 99.0, True, f"n={n} generated frames"),
+        Metric("plate exact reads", plate["exact"] * 100, "%", 99.0, True, f"n={n} generated frames, seed 11"),
         Metric("plate read per 1280×720 frame p95", plate["frame_ms"]["p95"], "ms", 150, False),
-        Metric("container exact reads", box["exact"] * 100, "%", 99.5, True, f"n={n} generated frames"),
+        Metric("container exact reads", box["exact"] * 100, "%", 99.5, True, f"n={n} generated frames, seed 12"),
         Metric("container wrong-but-valid reads", box["wrong_valid"] * 100, "%", 0.1, False),
         Metric("container read per 1280×720 frame p95", box["frame_ms"]["p95"], "ms", 150, False),
     ]
