@@ -71,6 +71,14 @@ def watch_writes(engine: Engine, counter: ChangeCounter) -> None:
         if not statement.lstrip()[:9].upper().startswith(_READS):
             conn.info["kakou_wrote"] = True
 
+    @event.listens_for(engine, "commit")
+    def _committing(conn: Any) -> None:
+        # A committed transaction wrote, even through the driver's own cursor (the PostgreSQL pass
+        # ingest does), which the statement hook above does not see. Reads commit nothing: they
+        # run in autocommit (Central.read) or end with a rollback.
+        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.info["kakou_wrote"] = True
+
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi: Any, record: Any) -> None:  # after commit or rollback: the write is visible
         if record is not None and record.info.pop("kakou_wrote", False):
