@@ -106,7 +106,7 @@ async function openReview(item, onDone) {
       msg.className = "form-msg good"; msg.textContent = K.t(approve ? "approved_msg" : "rejected_msg");
       $("dialog").close(); onDone();
     } catch (e) {
-      if (e.status === 401) { openLogin(); return; }
+      if (e.status === 401) { $("dialog").close(); openLogin(); return; }
       msg.className = "form-msg bad";
       // A refusal in the officer's words first, then central's own detail.
       const lead = e.status === 403 ? K.t("not_yours_to_review") + " " : e.status === 409 ? K.t("not_waiting") + " " : `${K.t("error")}: `;
