@@ -152,7 +152,8 @@ class CentralServer:
             latest = await asyncio.to_thread(changelog.latest_version, self.central)
             if latest > seen:
                 seen = latest
-                counter = getattr(self.app.state, "read_cache_counter", None)
+                app = getattr(self, "app", None)  # (a test may run the follower alone)
+                counter = getattr(app.state, "read_cache_counter", None) if app is not None else None
                 if counter is not None:  # also a change written outside this serve (the CLI)
                     counter.bump()
                 self.central.notify(latest)
