@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
@@ -93,6 +93,20 @@ class _Entry:
     body: bytes
 
 
+@dataclass
+class _Flight:
+    """A read under way to the route; identical requests after the same last write wait for it."""
+
+    counter: int
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    entry: _Entry | None = None
+
+
+async def _send(entry: _Entry, send: Send) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
 class ReadCache:
     """ASGI middleware: see the module docstring."""
 
@@ -103,7 +117,7 @@ class ReadCache:
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.size = 0
         self.hits = self.misses = 0
-        self.pending: dict[tuple[Any, ...], tuple[int, asyncio.Event]] = {}  # reads under way
+        self.pending: dict[tuple[Any, ...], _Flight] = {}  # reads under way
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not CACHED.fullmatch(scope["path"]):
@@ -122,21 +136,22 @@ class ReadCache:
         if await self._serve(key, seen, send):
             return
         leader = self.pending.get(key)
-        if leader is not None and leader[0] == seen:
+        if leader is not None and leader.counter == seen:
             # The same read is on its way to the database for a request that came in after the
             # same last write: wait for its answer instead of asking again (a burst of identical
             # requests, e.g. every console refreshing the pass list after a new pass, costs one).
-            await leader[1].wait()
-            if await self._serve(key, seen, send):
-                return
+            await leader.done.wait()
+            if leader.entry is not None:
+                self.hits += 1
+                return await _send(leader.entry, send)
         self.misses += 1
-        done = asyncio.Event()
-        self.pending[key] = (seen, done)
+        flight = _Flight(seen)
+        self.pending[key] = flight
         try:
-            await self._fetch(key, seen, scope, receive, send)
+            flight.entry = await self._fetch(key, seen, scope, receive, send)
         finally:
-            done.set()
-            if self.pending.get(key, (None, None))[1] is done:
+            flight.done.set()
+            if self.pending.get(key) is flight:
                 del self.pending[key]
 
     async def _serve(self, key: tuple[Any, ...], seen: int, send: Send) -> bool:
@@ -145,11 +160,11 @@ class ReadCache:
             return False
         self.entries.move_to_end(key)
         self.hits += 1
-        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
-        await send({"type": "http.response.body", "body": entry.body})
+        await _send(entry, send)
         return True
 
-    async def _fetch(self, key: tuple[Any, ...], seen: int, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _fetch(self, key: tuple[Any, ...], seen: int, scope: Scope, receive: Receive,
+                     send: Send) -> _Entry | None:
         now = time.monotonic()
         status, headers, chunks = 0, [], []
 
@@ -162,9 +177,12 @@ class ReadCache:
             await send(message)
 
         await self.app(scope, receive, keep)
-        if status == 200:
-            # x-cache: hit tells a client (the bench, a test) the answer came from here
-            self._store(key, _Entry(seen, now + self.max_age_s, [*headers, (b"x-cache", b"hit")], b"".join(chunks)))
+        if status != 200:
+            return None
+        # x-cache: hit tells a client (the bench, a test) the answer came from here
+        entry = _Entry(seen, now + self.max_age_s, [*headers, (b"x-cache", b"hit")], b"".join(chunks))
+        self._store(key, entry)
+        return entry
 
     def _store(self, key: tuple[Any, ...], entry: _Entry) -> None:
         old = self.entries.pop(key, None)

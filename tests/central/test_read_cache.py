@@ -4,18 +4,20 @@ answer is cached, and API processes sharing the change counter see each other's 
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from central_helpers import Api, ingest, issue_order
+from central_helpers import PASSWORD, Api, ingest, issue_order
 
-from kakou.central import read_cache
+from kakou.central import auth, read_cache
 from kakou.central.api import create_app
 from kakou.central.auth import Role
 from kakou.central.db import make_engine, make_sessionmaker
 from kakou.central.service import Central
+from kakou.waiting import eventually
 
 
 class CachedApi(Api):
@@ -120,3 +122,41 @@ def test_a_write_outside_the_serve_is_seen_within_max_age(central: Central, user
         assert not hit and page["total"] == 1
     finally:
         cli_engine.dispose()
+
+
+async def test_identical_reads_share_one_trip_to_the_database_unless_a_write_came_between(
+        central: Central, users: dict[str, Role]) -> None:
+    token, _, _ = auth.login(central, "alice", PASSWORD)
+    auth.authenticate(central, token)  # in the token cache: the layer checks it without a thread hop
+    calls, release = 0, asyncio.Event()
+
+    async def route(_scope: Any, _receive: Any, send: Any) -> None:  # stands for the database read
+        nonlocal calls
+        calls += 1
+        mine = calls
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": f"[{mine}]".encode()})
+
+    counter = read_cache.ChangeCounter()
+    cache = read_cache.ReadCache(route, central, counter)
+    scope = {"type": "http", "method": "GET", "path": "/api/v1/release-orders", "query_string": b"limit=50",
+             "headers": [(b"authorization", f"Bearer {token}".encode())]}
+
+    async def get() -> bytes:
+        sent: list[Any] = []
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await cache(scope, None, send)  # type: ignore[arg-type]
+        return b"".join(m.get("body", b"") for m in sent)
+
+    burst = [asyncio.create_task(get()) for _ in range(5)]
+    await eventually(lambda: calls == 1, 5, what="the first read to reach the route")
+    counter.bump()  # a write committed: a read arriving now must not take the answer under way
+    late = asyncio.create_task(get())
+    await eventually(lambda: calls == 2, 5, what="the read after the write to reach the route")
+    release.set()
+    assert await asyncio.gather(*burst) == [b"[1]"] * 5  # one read answered the whole burst
+    assert await late == b"[2]" and calls == 2
