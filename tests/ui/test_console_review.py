@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, chromium, login_if_asked, open_page
+from ui_helpers import ARTIFACTS, central_api, open_console
 
 from kakou.central import auth
 from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
@@ -32,25 +30,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-@asynccontextmanager
-async def _api(stack, user: str) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        token = (await http.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})).json()
-        http.headers["Authorization"] = f"Bearer {token['access_token']}"
-        yield http
+def _api(stack, user: str):  # type: ignore[no-untyped-def]
+    return central_api(stack.central.url, user, PASSWORD)
 
 
 async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]
-    page = await open_page(browser, f"{stack.central.url}/console?lang=en#{section}", 1440, 900)
-    await login_if_asked(page, user, PASSWORD)
-    await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
-    return page
+    return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
 async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(  # type: ignore[no-untyped-def]

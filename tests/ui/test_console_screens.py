@@ -7,14 +7,12 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, chromium, login_if_asked, open_page
+from ui_helpers import ARTIFACTS, central_api, open_console
 
 from kakou.central import auth, transit
 from kakou.central.tables import TransitRow
@@ -37,25 +35,12 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
-
-
-@asynccontextmanager
-async def _api(stack) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        token = (await http.post("/api/v1/auth/login", json={"username": ADMIN, "password": PASSWORD})).json()
-        http.headers["Authorization"] = f"Bearer {token['access_token']}"
-        yield http
+def _api(stack):  # type: ignore[no-untyped-def]
+    return central_api(stack.central.url, ADMIN, PASSWORD)
 
 
 async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:  # type: ignore[no-untyped-def]
-    page = await open_page(browser, f"{stack.central.url}/console?lang=en#{section}", 1440, 900)
-    await login_if_asked(page, user, PASSWORD)
-    await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
-    return page
+    return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
 async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, chromium, open_page
+from ui_helpers import ARTIFACTS, open_page
 
 from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
 from kakou.netutil import free_port
@@ -33,12 +33,6 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
     yield stack
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with chromium() as b:
-        yield b
 
 
 def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]

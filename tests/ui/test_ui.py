@@ -9,26 +9,21 @@ Screenshots go to test-artifacts/ui/.
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
+from ui_helpers import ARTIFACTS, open_page
 
+from kakou.central import auth
 from kakou.demo import DemoPorts, demo_order, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Never download a browser: Debian's chromium, headless, with nothing phoning home.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 ADMIN, ADMIN_PASSWORD = "ui-admin", "ui-admin-password-1"
 FIELD_USER, FIELD_PASSWORD = "field1", "field1-password-1"
 LANE_OFFICER, LANE_PIN = "officer1", "1234"  # kakou.demo's lane officer
@@ -46,39 +41,8 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
 
 
 def _add_admin(stack) -> None:  # type: ignore[no-untyped-def]
-    """Central has users once its auth module exists; the console then asks for a login."""
-    try:
-        from kakou.central import auth
-    except ImportError:
-        return
     auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, ADMIN_PASSWORD)
     auth.add_user(stack.central.central, "test-setup", FIELD_USER, auth.Role.FIELD_STAFF, FIELD_PASSWORD)
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    _prepare()
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        await b.close()
-
-
-def _prepare() -> None:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is not installed: run `make test` (deploy/setup-system.sh installs it)")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-
-async def _page(browser: Browser, url: str, width: int, height: int) -> Page:
-    ctx = await browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
-                                    has_touch=width < 600)
-    page = await ctx.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.errors = errors  # type: ignore[attr-defined]
-    await page.goto(url)
-    return page
 
 
 async def _central_headers(stack) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -106,7 +70,7 @@ def _truck(plate: str, seed: int) -> bytes:
 
 
 async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hold(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    page = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     await expect(page.get_by_test_id("link")).to_contain_text("Online", timeout=15_000)
     await page.evaluate("window.__sameDocument = true")  # gone if the page reloads
@@ -161,7 +125,7 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
 
 async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     await _release_order(stack, "粤B12345", "HFUI0003")
-    page = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     # The camera has no frame: the plate is not read and the lane holds the truck for an officer.
     truck = asyncio.create_task(drive_truck(stack.sims, None, wait_for_barrier=40))
@@ -199,7 +163,7 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
     await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
     assert await drive_truck(stack.sims, _truck("沪AD12345", 5)) is TruckResult.PASSED
 
-    page = await _page(browser, f"{stack.central.url}/console?lang=en", 1440, 900)
+    page = await open_page(browser, f"{stack.central.url}/console?lang=en", 1440, 900)
     await _login_if_asked(page)
     recent = page.get_by_test_id("recent-passes")
     await expect(recent).to_contain_text("沪AD12345", timeout=20_000)  # the dashboard refreshes itself
@@ -230,7 +194,7 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
 
 
 async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_console(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    console = await _page(browser, f"{stack.central.url}/console?lang=en#control_orders", 1440, 900)
+    console = await open_page(browser, f"{stack.central.url}/console?lang=en#control_orders", 1440, 900)
     await _login_if_asked(console)
     create = console.get_by_test_id("create-control_orders")
     await create.locator("summary").click()
@@ -248,7 +212,7 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
 
     # Field staff have their phone open before the truck arrives, on the live alert stream.
-    field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
+    field = await open_page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
     await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
     card = field.get_by_test_id("alert").filter(has_text="京AF12345")
     await expect(field.locator("body[data-loaded]")).to_be_attached()
@@ -262,7 +226,7 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
           return f(u, o);
         };""")
 
-    lane = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    lane = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(lane.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     truck = asyncio.create_task(drive_truck(stack.sims, _truck("京AF12345", 6), wait_for_barrier=20))
     await expect(lane.get_by_test_id("plate")).to_have_text("京AF12345", timeout=20_000)
@@ -335,7 +299,7 @@ async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(sta
     from kakou.central import alerts, audit
     from kakou.central.routes.live import hub
 
-    field = await _page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
+    field = await open_page(browser, f"{stack.central.url}/field?lang=en", 390, 844)
     await _login_if_asked(field, FIELD_USER, FIELD_PASSWORD)
     live = field.get_by_test_id("live")
     await expect(live).to_have_attribute("data-mode", "sse", timeout=10_000)
@@ -355,7 +319,7 @@ async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(sta
 
 
 async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    page = await _page(browser, f"{stack.central.url}/field?lang=zh", 390, 844)
+    page = await open_page(browser, f"{stack.central.url}/field?lang=zh", 390, 844)
     await _login_if_asked(page)
     alerts = page.get_by_test_id("alerts")
     # Until central publishes alerts the page says so instead of showing an empty screen.
@@ -367,7 +331,7 @@ async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: 
 
 
 async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
-    page = await _page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     link = page.get_by_test_id("link")
     await expect(link).to_contain_text("Online", timeout=15_000)
     unreachable = page.get_by_test_id("alarm").filter(has_text="Central unreachable")

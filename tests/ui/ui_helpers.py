@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
@@ -55,3 +56,21 @@ async def login_if_asked(page: Page, user: str, password: str) -> None:
     await dialog.get_by_test_id("field-password").fill(password)
     await dialog.locator("button[type=submit]").click()
     await expect(dialog).to_be_hidden()
+
+
+@asynccontextmanager
+async def central_api(url: str, user: str, password: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client logged in to central as `user`."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        r = await http.post("/api/v1/auth/login", json={"username": user, "password": password})
+        r.raise_for_status()
+        http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+        yield http
+
+
+async def open_console(browser: Browser, url: str, section: str, user: str, password: str) -> Page:
+    """The console at one screen, logged in, once that screen has loaded."""
+    page = await open_page(browser, f"{url}/console?lang=en#{section}", 1440, 900)
+    await login_if_asked(page, user, password)
+    await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
+    return page
