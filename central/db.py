@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -64,6 +65,28 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     """One page of `q` in `order_by` order, and how many rows `q` has in all (for the API's total)."""
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
+
+
+def page_dicts(s: Session, cols: Sequence[Any], where: Sequence[Any], limit: int, offset: int,
+               *order_by: Any) -> tuple[int, list[dict[str, Any]]]:
+    """Like `page`, but only `cols` (plain column values as dicts, no ORM objects to build) and,
+    when filtered, the total in the same round trip (`count(*) OVER ()`): a filtered page is small
+    (an indexed plate), so counting it alongside costs nothing. Unfiltered, the window would read
+    the whole table before the first row; a separate COUNT keeps the ordered index scan + LIMIT."""
+    q = select(*cols).where(*where).order_by(*order_by).limit(limit).offset(offset)
+    if not where:
+        total = s.scalar(select(func.count()).select_from(cols[0].table)) or 0
+        return total, [dict(r) for r in s.execute(q).mappings()]
+    rows = [dict(r) for r in s.execute(q.add_columns(func.count().over().label("_total"))).mappings()]
+    if rows:
+        total = rows[0]["_total"]
+        for r in rows:
+            del r["_total"]
+    elif offset:  # past the end: the window had no row to ride on
+        total = s.scalar(select(func.count()).select_from(cols[0].table).where(*where)) or 0
+    else:
+        total = 0
+    return total, rows
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker:

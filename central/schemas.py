@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypedDict
 
 T = TypeVar("T")
 
@@ -33,6 +34,22 @@ class ReleaseOrderOut(BaseModel):
     pending_by: str | None = None
 
 
+class ReleaseOrderItem(TypedDict):
+    """ReleaseOrderOut's fields as a plain dict: the list route encodes rows read as dicts with it
+    (serialising only, no model to build per row); ReleaseOrderOut stays the documented schema."""
+
+    order_no: str
+    plate: str
+    containers: list[str]
+    direction: str
+    valid_from: datetime
+    valid_until: datetime
+    declared_gross_kg: float | None
+    status: str
+    pending_plate: str | None
+    pending_by: str | None
+
+
 class CreatedOut(BaseModel):
     order_no: str
     status: str  # draft: awaiting review; active: on the lanes
@@ -51,6 +68,29 @@ class PassOut(BaseModel):
     decided_at: datetime
     received_at: datetime
     record: dict[str, Any]
+
+
+class PassItem(TypedDict):
+    """PassOut's fields as a plain dict (as ReleaseOrderItem is to ReleaseOrderOut)."""
+
+    node: str
+    seq: int
+    pass_id: str
+    lane: str
+    plate: str | None
+    outcome: str
+    decided_at: datetime
+    received_at: datetime
+    record: dict[str, Any]
+
+
+class PassPage(TypedDict):
+    """Page[PassOut] as a plain dict."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[PassItem]
 
 
 class NodeOut(BaseModel):

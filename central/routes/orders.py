@@ -14,6 +14,7 @@ from kakou.central.schemas import (
     OrderPassOut,
     ReasonIn,
     ReleaseOrderDetail,
+    ReleaseOrderItem,
     ReleaseOrderOut,
     ReleaseOrderWithPasses,
     ReviewIn,
@@ -50,8 +51,8 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 async def list_release_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
                               plate: str | None = None, status: str | None = None) -> RawJSON:
     def read() -> RawJSON:
-        rows = orders.list_release_orders(central, limit, offset, plate, status)
-        return encoded(list[ReleaseOrderOut], [ReleaseOrderOut.model_validate(r) for r in rows])
+        # Rows as dicts of exactly ReleaseOrderOut's fields, serialised once.
+        return encoded(list[ReleaseOrderItem], orders.list_release_order_dicts(central, limit, offset, plate, status))
 
     return await run_in_threadpool(read)
 

@@ -12,7 +12,7 @@ from kakou.central import changelog, ingest, network
 from kakou.central.bridge import NotConnected
 from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON, encoded
 from kakou.central.routes.security import Admin
-from kakou.central.schemas import NodeOut, Page, PassOut
+from kakou.central.schemas import NodeOut, Page, PassOut, PassPage
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
 
@@ -24,9 +24,9 @@ async def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0
                       node: str | None = None) -> RawJSON:
     # Async with one thread hop for the query and the encoding (routes/orders.py says more).
     def read() -> RawJSON:
-        total, rows = ingest.list_passes(central, limit, offset, plate=plate, node=node)
-        return encoded(Page[PassOut], Page(total=total, limit=limit, offset=offset,
-                                           items=[PassOut.model_validate(r) for r in rows]))
+        # Rows as dicts of exactly PassOut's fields, serialised once (no model built per row).
+        total, rows = ingest.page_passes(central, limit, offset, plate=plate, node=node)
+        return encoded(PassPage, {"total": total, "limit": limit, "offset": offset, "items": rows})
 
     return await run_in_threadpool(read)
 
