@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit
-from kakou.central.auth import NotAllowed
+from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ControlOrderRow
@@ -110,8 +110,7 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
-        if row.created_by == actor:
-            raise NotAllowed("the reviewer of a control order must not be its preparer")
+        ensure_four_eyes(actor, row.created_by, "a control order")
         awaiting = row.status == "pending_review" or (row.emergency and row.status in IN_FORCE
                                                        and row.reviewed_by is None)
         if not awaiting:
@@ -146,8 +145,7 @@ def review_revoke(c: Central, actor: str, order_no: str, approve: bool, note: st
         row = _get(w, order_no)
         if row.status != "revoke_pending":
             raise Conflict(f"control order {order_no} is {row.status}, no revocation awaits review")
-        if row.revoke_requested_by == actor:
-            raise NotAllowed("the reviewer of a revocation must not be the officer who asked for it")
+        ensure_four_eyes(actor, row.revoke_requested_by, "a revocation", "the officer who asked for it")
         if approve:
             row.status, row.revoked_by, row.revoked_at = "revoked", actor, now
             _publish(w, row)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 
 from kakou.central import audit, ledgers
-from kakou.central.auth import NotAllowed
+from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow
@@ -140,8 +140,7 @@ def review_match(c: Central, actor: str, decl_id: int, approve: bool, note: str 
         a = _get(w, decl_id)
         if a.match_rule != "manual_pending" or a.matched_id is None:
             raise Conflict(f"document {decl_id} has no manual match awaiting review")
-        if a.match_by == actor:
-            raise NotAllowed("the reviewer of a manual match must not be the officer who proposed it")
+        ensure_four_eyes(actor, a.match_by, "a manual match", "the officer who proposed it")
         b = _get(w, a.matched_id)
         if approve:
             a.match_rule = b.match_rule = "manual"

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit, changelog
-from kakou.central.auth import NotAllowed
+from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow, OrderPassRow, RegistrationRow, ReleaseOrderRow
@@ -135,8 +135,7 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
-        if row.created_by == actor:
-            raise NotAllowed("the reviewer of a release order must not be its preparer")
+        ensure_four_eyes(actor, row.created_by, "a release order")
         if row.status != "draft":
             raise Conflict(f"release order {order_no} is {row.status}, not awaiting review")
         if approve and _aware(row.valid_until) <= now:
@@ -201,8 +200,7 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
         row = _get(w, order_no)
         if row.pending_plate is None:
             raise Conflict(f"release order {order_no} has no vehicle change awaiting review")
-        if row.pending_by == actor:
-            raise NotAllowed("the reviewer of a vehicle change must not be the officer who asked for it")
+        ensure_four_eyes(actor, row.pending_by, "a vehicle change", "the officer who asked for it")
         old, new = row.plate, row.pending_plate
         if approve:
             if row.status != "active":

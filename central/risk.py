@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from kakou.central import audit
-from kakou.central.auth import NotAllowed
+from kakou.central.auth import ensure_four_eyes
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ParameterDraftRow, ParametersRow, RiskRuleRow
 from kakou.sync.knowledge import Condition, LaneParameters, RiskRule
@@ -52,8 +52,7 @@ def review_rule(c: Central, actor: str, rule_id: str, version: int, approve: boo
         row = w.session.get(RiskRuleRow, (rule_id, version))
         if row is None:
             raise NotFound(f"no rule {rule_id} version {version}")
-        if row.created_by == actor:
-            raise NotAllowed("the reviewer of a risk rule must not be its preparer")
+        ensure_four_eyes(actor, row.created_by, "a risk rule")
         if row.review_status != "draft":
             raise Conflict(f"rule {rule_id} version {version} is {row.review_status}, not awaiting review")
         if approve:
@@ -148,8 +147,7 @@ def review_parameters(c: Central, actor: str, draft_id: int, approve: bool, note
         draft = w.session.get(ParameterDraftRow, draft_id)
         if draft is None:
             raise NotFound(f"no parameter draft {draft_id}")
-        if draft.created_by == actor:
-            raise NotAllowed("the reviewer of a parameter change must not be its preparer")
+        ensure_four_eyes(actor, draft.created_by, "a parameter change")
         if draft.status != "draft":
             raise Conflict(f"parameter draft {draft_id} is {draft.status}, not awaiting review")
         if approve:
