@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
+from ui_helpers import sse_events
 
 from kakou.central import alerts, audit, auth
 from kakou.central.api import create_app
@@ -69,15 +69,6 @@ def _raise(central: Central, kind: str, subject: str, key: str) -> int:
         return row.id
 
 
-async def _events(resp: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    name = ""
-    async for line in resp.aiter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            yield name, json.loads(line[6:])
-
-
 async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: ignore[no-untyped-def]
     url, _central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
@@ -88,7 +79,7 @@ async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: 
         ticket = await _ticket(http, await _login(http, "fred"))
         async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": ticket}) as resp:
             assert resp.headers["content-type"].startswith("text/event-stream")
-            name, hello = await anext(_events(resp))
+            name, hello = await anext(sse_events(resp))
             assert (name, hello) == ("hello", {"username": "fred", "role": "field_staff"})
         again = await http.get("/api/v1/alerts/stream", params={"ticket": ticket})
         assert again.status_code == 401  # a ticket works once: a leaked URL is worthless
@@ -100,7 +91,7 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
         fred = await _login(http, "fred")
         olga = await _login(http, "olga")
         async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, fred)}) as resp:
-            stream = _events(resp)
+            stream = sse_events(resp)
             assert (await anext(stream))[0] == "hello"
             # Overdue transit goes to central officers; a control hit to field staff.
             _raise(central, "transit_overdue", "T-1", "t:1")
@@ -121,7 +112,7 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
                 await asyncio.wait_for(anext(stream), 5)
         # The officer's own stream starts at the newest alert and gets the officer's kinds only.
         async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, olga)}) as resp:
-            stream = _events(resp)
+            stream = sse_events(resp)
             assert (await anext(stream))[0] == "hello"
             _raise(central, "control_hit", "沪A00001", "c:2")
             overdue = _raise(central, "transit_overdue", "T-2", "t:2")
@@ -165,7 +156,7 @@ async def test_stopping_central_ends_open_streams(served) -> None:  # type: igno
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         ticket = await _ticket(http, await _login(http, "fred"))
         async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": ticket}) as resp:
-            stream = _events(resp)
+            stream = sse_events(resp)
             assert (await anext(stream))[0] == "hello"
             live.close_streams(app)
             with pytest.raises(StopAsyncIteration):

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from ui_helpers import sse_events
 
 from kakou.edge.events import LaneEvents, events_router
 from kakou.edge.ui import mount_ui
@@ -38,20 +39,11 @@ async def served() -> AsyncIterator[tuple[str, LaneEvents, dict[str, Any]]]:
     await asyncio.wait_for(task, 10)
 
 
-async def _events(resp: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-    name = ""
-    async for line in resp.aiter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            yield name, json.loads(line[6:])
-
-
 async def test_screen_gets_status_then_published_events_in_order_including_from_threads(served) -> None:  # type: ignore[no-untyped-def]
     url, events, status = served
     async with httpx.AsyncClient(timeout=10) as http, http.stream("GET", f"{url}/api/v1/events") as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
-        stream = _events(resp)
+        stream = sse_events(resp)
         first = await anext(stream)
         assert first[0] == "status" and first[1]["online"] is True
         events.publish({"type": "state", "lane": "L1", "state": "collecting"})

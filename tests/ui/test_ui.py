@@ -15,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, open_page
+from ui_helpers import ARTIFACTS, login_if_asked, open_page
 
 from kakou.central import auth
 from kakou.demo import DemoPorts, demo_order, issue_release_order, start_stack, stop_stack
@@ -363,13 +363,4 @@ async def _control_hit_frames(stack) -> list[str]:  # type: ignore[no-untyped-de
 
 
 async def _login_if_asked(page: Page, user: str = ADMIN, password: str = ADMIN_PASSWORD) -> None:
-    """Central's pages ask for a login when its API answers 401."""
-    dialog = page.get_by_test_id("dialog")
-    # Either the login form opens or the page has its data.
-    await page.wait_for_function("document.getElementById('dialog').open || document.body.dataset.loaded")
-    if not await page.evaluate("document.getElementById('dialog').open"):
-        return
-    await dialog.get_by_test_id("field-username").fill(user)
-    await dialog.get_by_test_id("field-password").fill(password)
-    await dialog.locator("button[type=submit]").click()
-    await expect(dialog).to_be_hidden()
+    await login_if_asked(page, user, password)

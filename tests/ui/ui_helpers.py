@@ -3,10 +3,12 @@ their script errors, central logins, and where screenshots go."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -74,3 +76,13 @@ async def open_console(browser: Browser, url: str, section: str, user: str, pass
     await login_if_asked(page, user, password)
     await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
     return page
+
+
+async def sse_events(resp: httpx.Response) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    """A server-sent event stream as (event name, JSON data) pairs."""
+    name = ""
+    async for line in resp.aiter_lines():
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            yield name, json.loads(line[6:])
