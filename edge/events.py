@@ -24,6 +24,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
+from kakou.http_server import event_stream, sse
+
 Event = dict[str, Any]
 # Fields of the status document that change every second by themselves; not a reason to push.
 VOLATILE = frozenset({"knowledge_age_s"})
@@ -106,11 +108,6 @@ class LaneEvents:
             self._subs.discard(q)
 
 
-def sse(event: str, data: object) -> str:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
-    return f"event: {event}\ndata: {body}\n\n"
-
-
 def _stable(status: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in status.items() if k not in VOLATILE}, sort_keys=True, default=str)
 
@@ -158,8 +155,7 @@ def events_router(events: LaneEvents, status: Callable[[], dict[str, Any]] | Non
                     if await request.is_disconnected():
                         break
 
-        return StreamingResponse(gen(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+        return event_stream(gen())
 
     @router.get("/lanes/{lane}/snapshot.jpg", response_class=Response)
     def lane_snapshot(lane: str) -> Response:

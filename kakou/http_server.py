@@ -1,13 +1,15 @@
-"""uvicorn embedded in our own asyncio loop, on a socket we bound ourselves."""
+"""uvicorn embedded in our own asyncio loop, on a socket we bound ourselves; server-sent events."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 
 
 class EmbeddedServer(uvicorn.Server):
@@ -23,3 +25,15 @@ def make_server(app: FastAPI) -> EmbeddedServer:
 
 async def serve(server: EmbeddedServer, sock: socket.socket) -> None:
     await server.serve(sockets=[sock])
+
+
+def sse(event: str, data: object) -> str:
+    """One server-sent event with a compact JSON body (the lane screen, the field page)."""
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"event: {event}\ndata: {body}\n\n"
+
+
+def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    # No caching, and no buffering by a reverse proxy (nginx honours X-Accel-Buffering): events must arrive live.
+    return StreamingResponse(events, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -39,6 +38,7 @@ from kakou.central.schemas import AlertOut
 from kakou.central.service import Central, Conflict
 from kakou.central.tables import AlertRow
 from kakou.central.tables_sync import PassRow
+from kakou.http_server import event_stream, sse
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -159,10 +159,6 @@ def close_streams(app: FastAPI) -> None:
         found.close()
 
 
-def _sse(event: str, data: object) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False, separators=(',', ':'), default=str)}\n\n"
-
-
 @router.post("/alerts/stream-ticket")
 def stream_ticket(request: Request, me: AnyUser,
                   cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> dict[str, Any]:
@@ -191,7 +187,7 @@ async def alert_stream(request: Request, central: CentralDep,
     async def gen() -> AsyncIterator[str]:
         async with live.subscribe(who) as q:
             yield "retry: 3000\n\n"
-            yield _sse("hello", {"username": who.username, "role": who.role.value})
+            yield sse("hello", {"username": who.username, "role": who.role.value})
             checked = quiet = time.monotonic()
             while not live.closed:
                 try:
@@ -201,14 +197,14 @@ async def alert_stream(request: Request, central: CentralDep,
                 if ev is _CLOSE:
                     break
                 if ev is not None:
-                    yield _sse("alert", ev)
+                    yield sse("alert", ev)
                     quiet = time.monotonic()
                 if time.monotonic() - checked > RECHECK_S:
                     checked = time.monotonic()
                     try:
                         await asyncio.to_thread(auth.authenticate, central, token)
                     except auth.AuthError as exc:
-                        yield _sse("expired", {"detail": str(exc)})
+                        yield sse("expired", {"detail": str(exc)})
                         break
                 if time.monotonic() - quiet > KEEPALIVE_S:
                     yield ": keepalive\n\n"  # proxies drop idle connections
@@ -216,8 +212,7 @@ async def alert_stream(request: Request, central: CentralDep,
                 if await request.is_disconnected():
                     break
 
-    return StreamingResponse(gen(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return event_stream(gen())
 
 
 @router.get("/alerts/{alert_id}/detail")
