@@ -21,12 +21,11 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import func, select
 
 from kakou.central import audit
+from kakou.central.schemas import AlertMessage
 from kakou.central.service import Central
 from kakou.central.tables import AlertRow, CursorRow
 from kakou.sync import topics
@@ -45,23 +44,6 @@ def webhook_url(value: str) -> str:
 
 def topic(kind: str) -> str:
     return f"{topics.ROOT}/alerts/{kind}"
-
-
-class AlertMessage(BaseModel):
-    """What other systems receive, on MQTT and in the webhook POST body."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int  # dedupe on it: delivery is at least once
-    kind: str
-    severity: str
-    subject: str
-    message: str
-    route_role: str
-    assignee: str | None
-    source: str | None
-    status: str
-    created_at: datetime
 
 
 @dataclass

@@ -298,19 +298,26 @@ class MatchIn(BaseModel):
     official_id: int = Field(ge=1, le=2**31 - 1)
 
 
-class AlertOut(BaseModel):
+class AlertMessage(BaseModel):
+    """What other systems receive, on MQTT and in the webhook POST body."""
+
     model_config = ConfigDict(from_attributes=True)
 
-    id: int
+    id: int  # dedupe on it: delivery is at least once
     kind: str
     severity: str
     subject: str
     message: str
     route_role: str
     assignee: str | None
-    status: str
     source: str | None
+    status: str
     created_at: datetime
+
+
+class AlertOut(AlertMessage):
+    """An alert as the console and the field page see it: the message plus its handling."""
+
     acknowledged_by: str | None
     acknowledged_at: datetime | None
     disposed_by: str | None
