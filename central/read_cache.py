@@ -1,17 +1,26 @@
 """A read cache for the hottest GET endpoints (pass list, release-order list and detail).
 
 A pure ASGI layer in front of the routes: the encoded 200 answer is kept under (user, role, path,
-query) together with the *change counter* read before the request went to the route. An entry is
-served only while the counter is unchanged, so a write makes every entry stale at once:
+query) together with the *stamp* read before the request went to the database. An entry is served
+only while the stamp is unchanged, so a write makes every entry stale at once. The stamp has two
+parts:
 
-- every transaction on this process's engine that ran anything but a read bumps the counter when
-  its connection goes back to the pool, i.e. after the commit, before the writer answers. A read
-  that started before the bump carries the older number and is never served again; a read that
-  starts after it sees the committed data. So within a process a write is visible to the next read;
-- the API processes of one `kakou central serve --workers N` share the counter (shared memory
-  created by the primary), so the same holds across them;
-- writers outside that group (the `kakou central` CLI on the same database, another host) are
-  not seen: an entry is also dropped `MAX_AGE_S` after it was read, which bounds that staleness.
+- the change counter: every transaction on this process's engine that ran anything but a read
+  bumps it when its connection goes back to the pool, i.e. after the commit, before the writer
+  answers. A read that started before the bump carries the older number and is never served
+  again; a read that starts after it sees the committed data. The API processes of one
+  `kakou central serve --workers N` share the counter (shared memory created by the primary). So
+  a write made through the API or the MQTT bridge is seen by the very next read, in any process;
+- the database's own version, for writers outside that group (the `kakou central` CLI, another
+  host, an operator with psql): PostgreSQL's current snapshot (any commit anywhere on the server
+  changes it), SQLite's `PRAGMA data_version`. It is read again by the first request after
+  `POLL_S`; an entry is served only while that reading is at most `CONFIRMED_S` old, which bounds
+  how long such a write can go unseen (and a database that does not answer turns the cache off).
+
+Entries do not otherwise expire: an answer stays good as long as nothing was written, however
+long that is (least recently used entries go when the cache is full). On a miss the read goes
+straight to its function in `hot_reads` when the request is one the route would answer with it,
+else through the route.
 
 The token is checked before anything is served (the same check as the routes'), so a logged-out
 token is refused even when its answer is cached, and one user never gets another's entry.
@@ -20,10 +29,13 @@ token is refused even when its answer is cached, and one user never gets another
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,13 +44,17 @@ from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kakou.central import auth
-from kakou.central.service import Central
+from kakou.central import auth, hot_reads
+from kakou.central.service import Central, NotFound
 
-MAX_AGE_S = 5.0  # bound on staleness for writes made outside this serve's processes
+log = logging.getLogger(__name__)
+
+POLL_S = 0.5  # how often the database's version is read again (by the first request after this)
+CONFIRMED_S = 2.0  # serve an entry only while the database was seen unchanged this recently
 MAX_BYTES = 32 * 1024 * 1024  # per process; least recently used entries go first
 # The cached endpoints: each answer depends only on the stored data, the path and the query.
 CACHED = re.compile(r"/api/v1/(passes|release-orders|release-orders/[^/]+)")
+HIT = (b"x-cache", b"hit")  # tells a client (the bench, a test) the answer came from the cache
 _READS = ("SELECT", "SHOW", "SET ", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "EXPLAIN")
 
 
@@ -85,19 +101,39 @@ def watch_writes(engine: Engine, counter: ChangeCounter) -> None:
             counter.bump()
 
 
+class DatabaseVersion:
+    """A value that changes whenever any program commits a write to the database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sqlite: sqlite3.Connection | None = None
+
+    def read(self) -> str:
+        if self.engine.dialect.name == "postgresql":
+            # xmin:xmax:in-progress list. A commit either ends a transaction the last reading
+            # listed as in progress or one that started after it (xmax moved): it always changes.
+            with self.engine.connect() as conn:
+                return str(conn.exec_driver_sql("SELECT pg_current_snapshot()::text").scalar())
+        path = self.engine.url.database
+        if not path or path == ":memory:":
+            return ""  # a private in-memory database: no other program can write to it
+        if self._sqlite is None:  # data_version compares commits by *other* connections: keep one
+            self._sqlite = sqlite3.connect(path, check_same_thread=False)
+        return str(self._sqlite.execute("PRAGMA data_version").fetchone()[0])
+
+
 @dataclass
 class _Entry:
-    counter: int
-    until: float  # monotonic
+    stamp: tuple[int, int]
     headers: list[tuple[bytes, bytes]]
     body: bytes
 
 
 @dataclass
 class _Flight:
-    """A read under way to the route; identical requests after the same last write wait for it."""
+    """A read under way to the database; identical requests after the same last write wait for it."""
 
-    counter: int
+    stamp: tuple[int, int]
     done: asyncio.Event = field(default_factory=asyncio.Event)
     entry: _Entry | None = None
 
@@ -111,13 +147,19 @@ class ReadCache:
     """ASGI middleware: see the module docstring."""
 
     def __init__(self, app: ASGIApp, central: Central, counter: ChangeCounter, max_bytes: int = MAX_BYTES,
-                 max_age_s: float = MAX_AGE_S) -> None:
-        self.app, self.central, self.counter = app, central, counter
-        self.max_bytes, self.max_age_s = max_bytes, max_age_s
+                 poll_s: float = POLL_S, confirmed_s: float = CONFIRMED_S,
+                 hot: Callable[[str, bytes], Callable[[Central], bytes] | None] = hot_reads.match) -> None:
+        self.app, self.central, self.counter, self.hot = app, central, counter, hot
+        self.max_bytes, self.poll_s, self.confirmed_s = max_bytes, poll_s, confirmed_s
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.size = 0
         self.hits = self.misses = 0
         self.pending: dict[tuple[Any, ...], _Flight] = {}  # reads under way
+        self.version = DatabaseVersion(central.sessions.kw["bind"])
+        self.epoch = 0  # bumped when the database's version changes
+        self._version_seen: str | None = None
+        self._confirmed_at = -float("inf")  # monotonic time the last reading was asked for
+        self._polling: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "GET" or not CACHED.fullmatch(scope["path"]):
@@ -131,12 +173,18 @@ class ReadCache:
                 who = await run_in_threadpool(auth.authenticate, self.central, token)
             except auth.AuthError:
                 return await self.app(scope, receive, send)  # the route answers 401
+        if time.monotonic() - self._confirmed_at >= self.poll_s:
+            # Due: read the database's version again; requests arriving meanwhile wait for the
+            # same reading, so that they all carry the same stamp.
+            if self._polling is None or self._polling.done():
+                self._polling = asyncio.ensure_future(self._poll())
+            await asyncio.shield(self._polling)
         key = (who.username, who.role, scope["path"], scope["query_string"])
-        seen = self.counter.value  # before the route reads: a write after this makes the entry stale
-        if await self._serve(key, seen, send):
+        stamp = (self.counter.value, self.epoch)  # before the read: a write after this makes it stale
+        if await self._serve(key, stamp, send):
             return
         leader = self.pending.get(key)
-        if leader is not None and leader.counter == seen:
+        if leader is not None and leader.stamp == stamp:
             # The same read is on its way to the database for a request that came in after the
             # same last write: wait for its answer instead of asking again (a burst of identical
             # requests, e.g. every console refreshing the pass list after a new pass, costs one).
@@ -145,27 +193,49 @@ class ReadCache:
                 self.hits += 1
                 return await _send(leader.entry, send)
         self.misses += 1
-        flight = _Flight(seen)
+        flight = _Flight(stamp)
         self.pending[key] = flight
         try:
-            flight.entry = await self._fetch(key, seen, scope, receive, send)
+            flight.entry = await self._fetch(key, stamp, scope, receive, send)
         finally:
             flight.done.set()
             if self.pending.get(key) is flight:
                 del self.pending[key]
 
-    async def _serve(self, key: tuple[Any, ...], seen: int, send: Send) -> bool:
+    async def _poll(self) -> None:
+        asked = time.monotonic()
+        try:
+            version = await run_in_threadpool(self.version.read)
+        except Exception as exc:  # the database is away: entries stop being served after confirmed_s
+            log.warning("read cache: cannot read the database's version: %s", exc)
+            return
+        if version != self._version_seen:
+            self._version_seen = version
+            self.epoch += 1
+        self._confirmed_at = asked
+
+    async def _serve(self, key: tuple[Any, ...], stamp: tuple[int, int], send: Send) -> bool:
         entry = self.entries.get(key)
-        if entry is None or entry.counter != seen or time.monotonic() >= entry.until:
+        if entry is None or entry.stamp != stamp or time.monotonic() - self._confirmed_at > self.confirmed_s:
             return False
         self.entries.move_to_end(key)
         self.hits += 1
         await _send(entry, send)
         return True
 
-    async def _fetch(self, key: tuple[Any, ...], seen: int, scope: Scope, receive: Receive,
+    async def _fetch(self, key: tuple[Any, ...], stamp: tuple[int, int], scope: Scope, receive: Receive,
                      send: Send) -> _Entry | None:
-        now = time.monotonic()
+        read = self.hot(scope["path"], scope["query_string"])
+        if read is not None:
+            try:
+                body = await run_in_threadpool(read, self.central)
+            except NotFound:
+                pass  # the route answers the 404
+            else:
+                headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+                entry = self._store(key, _Entry(stamp, [*headers, HIT], body))
+                await _send(_Entry(stamp, headers, body), send)
+                return entry
         status, headers, chunks = 0, [], []
 
         async def keep(message: Message) -> None:
@@ -179,22 +249,20 @@ class ReadCache:
         await self.app(scope, receive, keep)
         if status != 200:
             return None
-        # x-cache: hit tells a client (the bench, a test) the answer came from here
-        entry = _Entry(seen, now + self.max_age_s, [*headers, (b"x-cache", b"hit")], b"".join(chunks))
-        self._store(key, entry)
-        return entry
+        return self._store(key, _Entry(stamp, [*headers, HIT], b"".join(chunks)))
 
-    def _store(self, key: tuple[Any, ...], entry: _Entry) -> None:
+    def _store(self, key: tuple[Any, ...], entry: _Entry) -> _Entry:
         old = self.entries.pop(key, None)
         if old is not None:
             self.size -= len(old.body)
         if len(entry.body) > self.max_bytes // 8:
-            return  # one huge page would push out everything else
+            return entry  # one huge page would push out everything else
         self.entries[key] = entry
         self.size += len(entry.body)
         while self.size > self.max_bytes:
             _, gone = self.entries.popitem(last=False)
             self.size -= len(gone.body)
+        return entry
 
 
 def _bearer(scope: Scope) -> str | None:

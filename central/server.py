@@ -185,7 +185,7 @@ class CentralServer:
         self._http.should_exit = True
 
 
-API_THREADS = 16
+API_THREADS = int(os.environ.get("KAKOU_API_THREADS", "16"))
 
 
 def limit_api_threads() -> None:

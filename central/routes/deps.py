@@ -34,6 +34,6 @@ def _adapter(tp: Any) -> TypeAdapter[Any]:
     return TypeAdapter(tp)
 
 
-def encoded(tp: Any, value: Any) -> RawJSON:
-    """`value` (of type `tp`) as a ready JSON response."""
-    return RawJSON(_adapter(tp).dump_json(value))
+def encoded_bytes(tp: Any, value: Any) -> bytes:
+    """`value` (of type `tp`) as JSON."""
+    return _adapter(tp).dump_json(value)

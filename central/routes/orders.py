@@ -5,16 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
-from kakou.central import orders
+from kakou.central import hot_reads, orders
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON, encoded
+from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
 from kakou.central.schemas import (
     CreatedOut,
-    OrderPassOut,
     ReasonIn,
     ReleaseOrderDetail,
-    ReleaseOrderItem,
     ReleaseOrderOut,
     ReleaseOrderWithPasses,
     ReviewIn,
@@ -50,22 +48,13 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 @router.get("/release-orders", response_model=list[ReleaseOrderOut])
 async def list_release_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
                               plate: str | None = None, status: str | None = None) -> RawJSON:
-    def read() -> RawJSON:
-        # Rows as dicts of exactly ReleaseOrderOut's fields, serialised once.
-        return encoded(list[ReleaseOrderItem], orders.list_release_order_dicts(central, limit, offset, plate, status))
-
-    return await run_in_threadpool(read)
+    return RawJSON(await run_in_threadpool(hot_reads.release_orders_page, central, limit, offset, plate, status))
 
 
 @router.get("/release-orders/{order_no}", response_model=ReleaseOrderWithPasses)
 async def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) -> RawJSON:
-    def read() -> RawJSON:
-        with domain_errors():
-            row, passes = orders.get(central, order_no)
-        return encoded(ReleaseOrderWithPasses, ReleaseOrderWithPasses(
-            order=ReleaseOrderDetail.model_validate(row), passes=[OrderPassOut.model_validate(p) for p in passes]))
-
-    return await run_in_threadpool(read)
+    with domain_errors():
+        return RawJSON(await run_in_threadpool(hot_reads.release_order, central, order_no))
 
 
 @router.post("/release-orders/{order_no}/vehicle")

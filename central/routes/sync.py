@@ -8,11 +8,11 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from kakou.central import changelog, ingest, network
+from kakou.central import changelog, hot_reads, ingest, network
 from kakou.central.bridge import NotConnected
-from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON, encoded
+from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
 from kakou.central.routes.security import Admin
-from kakou.central.schemas import NodeOut, Page, PassOut, PassPage
+from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
 
@@ -23,12 +23,7 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 async def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plate: str | None = None,
                       node: str | None = None) -> RawJSON:
     # Async with one thread hop for the query and the encoding (routes/orders.py says more).
-    def read() -> RawJSON:
-        # Rows as dicts of exactly PassOut's fields, serialised once (no model built per row).
-        total, rows = ingest.page_passes(central, limit, offset, plate=plate, node=node)
-        return encoded(PassPage, {"total": total, "limit": limit, "offset": offset, "items": rows})
-
-    return await run_in_threadpool(read)
+    return RawJSON(await run_in_threadpool(hot_reads.passes_page, central, limit, offset, plate, node))
 
 
 @router.get("/changes")
