@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Engine, Select, TypeDecorator, create_engine, event, func, select
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Dialect,
+    Engine,
+    Select,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 
@@ -67,23 +80,43 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
 
 
-def page_dicts(s: Session, cols: Sequence[Any], where: Sequence[Any], limit: int, offset: int,
-               *order_by: Any) -> tuple[int, list[dict[str, Any]]]:
-    """Like `page`, but only `cols` (plain column values as dicts, no ORM objects to build) and,
-    when filtered, the total in the same round trip (`count(*) OVER ()`): a filtered page is small
-    (an indexed plate), so counting it alongside costs nothing. Unfiltered, the window would read
-    the whole table before the first row; a separate COUNT keeps the ordered index scan + LIMIT."""
-    q = select(*cols).where(*where).order_by(*order_by).limit(limit).offset(offset)
-    if not where:
-        total = s.scalar(select(func.count()).select_from(cols[0].table)) or 0
-        return total, [dict(r) for r in s.execute(q).mappings()]
-    rows = [dict(r) for r in s.execute(q.add_columns(func.count().over().label("_total"))).mappings()]
+@dataclass(frozen=True)
+class PageQuery:
+    """The statements of one kind of page, built once (building a select costs more than running
+    it on a busy two-core server): the filter values, limit and offset are bind parameters."""
+
+    rows: Select[Any]
+    total: Select[Any]
+    filtered: bool
+
+
+def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any) -> PageQuery:
+    """A page of `cols` (plain values, no ORM objects) where each of `filters` (columns) equals the
+    bind parameter of its name. When filtered, the total comes in the same round trip (`count(*)
+    OVER ()`): a filtered page is small (an indexed plate), so counting it alongside costs nothing.
+    Unfiltered, the window would read the whole table before the first row; a separate COUNT keeps
+    the ordered index scan + LIMIT."""
+    where = [col == bindparam(col.key) for col in filters]
+    rows = select(*cols).where(*where).order_by(*order_by).limit(bindparam("_limit")).offset(bindparam("_offset"))
+    if where:
+        rows = rows.add_columns(func.count().over().label("_total"))
+    return PageQuery(rows, select(func.count()).select_from(cols[0].table).where(*where), bool(where))
+
+
+def page_dicts(s: Session, q: PageQuery, params: dict[str, Any], limit: int, offset: int
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """One page of `q` as dicts, and how many rows match in all (for the API's total)."""
+    conn = s.connection()
+    if not q.filtered:
+        total = conn.execute(q.total).scalar() or 0
+        return total, [dict(r) for r in conn.execute(q.rows, {"_limit": limit, "_offset": offset}).mappings()]
+    rows = [dict(r) for r in conn.execute(q.rows, {**params, "_limit": limit, "_offset": offset}).mappings()]
     if rows:
         total = rows[0]["_total"]
         for r in rows:
             del r["_total"]
     elif offset:  # past the end: the window had no row to ride on
-        total = s.scalar(select(func.count()).select_from(cols[0].table).where(*where)) or 0
+        total = conn.execute(q.total, params).scalar() or 0
     else:
         total = 0
     return total, rows

@@ -24,9 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from kakou.central import ingest, orders
 from kakou.central.routes.deps import Limit, Offset, encoded_bytes
 from kakou.central.schemas import (
-    OrderPassOut,
     PassPage,
-    ReleaseOrderDetail,
     ReleaseOrderItem,
     ReleaseOrderWithPasses,
 )
@@ -45,9 +43,9 @@ def release_orders_page(c: Central, limit: int, offset: int, plate: str | None, 
 
 def release_order(c: Central, order_no: str) -> bytes:
     """Raises NotFound."""
-    row, passes = orders.get(c, order_no)
-    return encoded_bytes(ReleaseOrderWithPasses, ReleaseOrderWithPasses(
-        order=ReleaseOrderDetail.model_validate(row), passes=[OrderPassOut.model_validate(p) for p in passes]))
+    order, passes = orders.get(c, order_no)
+    detail = ReleaseOrderWithPasses.model_validate({"order": order, "passes": passes})
+    return encoded_bytes(ReleaseOrderWithPasses, detail)
 
 
 # The routes' query parameters (routes/sync.py, routes/orders.py); unknown ones are ignored, as there.

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from kakou.central.db import page, page_dicts
+from kakou.central.db import page, page_dicts, page_query
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync.messages import Envelope
@@ -213,12 +213,17 @@ PASS_COLUMNS = (PassRow.node, PassRow.seq, PassRow.pass_id, PassRow.lane, PassRo
                 PassRow.decided_at, PassRow.received_at, PassRow.record)
 
 
+# One prebuilt page statement per combination of filters (by plate, by node).
+_PASS_PAGES = {(plate, node): page_query(PASS_COLUMNS, [PassRow.plate] * plate + [PassRow.node] * node,
+                                         PassRow.decided_at.desc(), PassRow.id.desc())
+               for plate in (False, True) for node in (False, True)}
+
+
 def page_passes(c: Central, limit: int, offset: int, plate: str | None = None,
                 node: str | None = None) -> tuple[int, list[dict[str, Any]]]:
     """`list_passes` as dicts of the API's fields, filtered pages in one round trip."""
-    where = ([PassRow.plate == plate] if plate else []) + ([PassRow.node == node] if node else [])
     with c.read() as s:
-        return page_dicts(s, PASS_COLUMNS, where, limit, offset, PassRow.decided_at.desc(), PassRow.id.desc())
+        return page_dicts(s, _PASS_PAGES[bool(plate), bool(node)], {"plate": plate, "node": node}, limit, offset)
 
 
 def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from kakou.central import audit, changelog
 from kakou.central.auth import ensure_four_eyes
@@ -253,14 +253,22 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
     return row, problem
 
 
-def get(c: Central, order_no: str) -> tuple[ReleaseOrderRow, list[OrderPassRow]]:
+# A release order with the passes made against it, in one round trip (built once).
+_DETAIL = (select(ReleaseOrderRow.__table__, OrderPassRow.pass_id.label("_pass_id"),
+                  OrderPassRow.quantity.label("_quantity"), OrderPassRow.at.label("_at"))
+           .outerjoin(OrderPassRow, OrderPassRow.order_no == ReleaseOrderRow.order_no)
+           .where(ReleaseOrderRow.order_no == bindparam("order_no")).order_by(OrderPassRow.at))
+
+
+def get(c: Central, order_no: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The order's columns, and its passes (pass_id, quantity, at) oldest first, as dicts."""
     with c.read() as s:
-        row = s.get(ReleaseOrderRow, order_no)
-        if row is None:
-            raise NotFound(f"no release order {order_no}")
-        passes = list(s.scalars(select(OrderPassRow).where(OrderPassRow.order_no == order_no)
-                                .order_by(OrderPassRow.at)))
-    return row, passes
+        rows = s.connection().execute(_DETAIL, {"order_no": order_no}).mappings().all()
+    if not rows:
+        raise NotFound(f"no release order {order_no}")
+    order = {k: v for k, v in rows[0].items() if not k.startswith("_")}
+    return order, [{"pass_id": r["_pass_id"], "quantity": r["_quantity"], "at": r["_at"]}
+                   for r in rows if r["_pass_id"] is not None]
 
 
 def list_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
@@ -275,19 +283,22 @@ ORDER_LIST_COLUMNS = (ReleaseOrderRow.order_no, ReleaseOrderRow.plate, ReleaseOr
                       ReleaseOrderRow.pending_by)
 
 
+# One prebuilt list statement per combination of filters (by plate, by status).
+_ORDER_PAGES = {(plate, status): select(*ORDER_LIST_COLUMNS)
+                .where(*[ReleaseOrderRow.plate == bindparam("plate")] * plate,
+                       *[ReleaseOrderRow.status == bindparam("status")] * status)
+                .order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
+                .limit(bindparam("_limit")).offset(bindparam("_offset"))
+                for plate in (False, True) for status in (False, True)}
+
+
 def list_release_order_dicts(c: Central, limit: int, offset: int, plate: str | None = None,
                              status: str | None = None) -> list[dict[str, Any]]:
     """One page of release orders as dicts of the API's fields: no total (the list has none), so
     one query, and no ORM objects to build."""
-    q = select(*ORDER_LIST_COLUMNS)
-    if plate:
-        q = q.where(ReleaseOrderRow.plate == plate)
-    if status:
-        q = q.where(ReleaseOrderRow.status == status)
+    params = {"plate": plate, "status": status, "_limit": limit, "_offset": offset}
     with c.read() as s:
-        return [dict(r) for r in s.execute(
-            q.order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no).limit(limit).offset(offset))
-            .mappings()]
+        return [dict(r) for r in s.connection().execute(_ORDER_PAGES[bool(plate), bool(status)], params).mappings()]
 
 
 def page_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,

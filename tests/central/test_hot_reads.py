@@ -9,7 +9,7 @@ from typing import Any
 
 from central_helpers import Api, ingest, issue_order
 
-from kakou.central import hot_reads, read_cache
+from kakou.central import hot_reads, projections, read_cache
 from kakou.central.api import create_app
 from kakou.central.auth import Role
 from kakou.central.service import Central
@@ -52,6 +52,8 @@ def test_the_fast_way_answers_exactly_as_the_route(central: Central, users: dict
     for seq in range(1, 6):
         ingest(central, seq, "粤B12345" if seq % 2 else "粤B54321", node=f"n{seq % 2 + 1}",
                containers=["MSKU1234565"], gross_kg=31_000.5, release_order="HF1")
+    projections.run_all(central)  # the passes against HF1 (the order's detail lists them)
+    assert len(routed("alice").get("/api/v1/release-orders/HF1").json()["passes"]) == 5
     cached = Api(central)
     cache = read_cache.install(create_app(central), central)
     cached.app = cache  # type: ignore[assignment]
