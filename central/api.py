@@ -90,7 +90,11 @@ def create_app(central: Central) -> FastAPI:
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, object]:
-        return {"status": "ok", "knowledge_version": changelog.latest_version(central)}
+        """Up, the knowledge version, and (when served with it) the read cache's hits and misses
+        over every API process of this serve."""
+        counter = getattr(app.state, "read_cache_counter", None)
+        return {"status": "ok", "knowledge_version": changelog.latest_version(central),
+                **({"read_cache": counter.stats()} if counter is not None else {})}
 
     for router in routers():
         app.include_router(router)

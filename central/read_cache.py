@@ -58,25 +58,36 @@ HIT = (b"x-cache", b"hit")  # tells a client (the bench, a test) the answer came
 _READS = ("SELECT", "SHOW", "SET ", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "EXPLAIN")
 
 
+def shared_counters(ctx: Any) -> Any:
+    """What the API processes of one serve share (`ctx`: a multiprocessing context): the change
+    counter, and the read cache's hits and misses (for `GET /api/v1/health`)."""
+    return ctx.Array("Q", 3)
+
+
 class ChangeCounter:
-    """Counts committed writes; shared across processes when given a multiprocessing Value('Q')."""
+    """Counts committed writes, and the cache's hits and misses; shared across processes when
+    given `shared_counters()`."""
 
     def __init__(self, shared: Any = None) -> None:
         self.shared = shared
-        self._local = 0
+        self._local = [0, 0, 0]
         self._lock = threading.Lock()
+        # Hits and misses are statistics: counted without the lock (a rare lost count is fine).
+        self._stats = shared.get_obj() if shared is not None else self._local
 
     @property
     def value(self) -> int:
-        return int(self.shared.value) if self.shared is not None else self._local
+        return int(self.shared[0]) if self.shared is not None else self._local[0]
 
     def bump(self) -> None:
-        if self.shared is not None:
-            with self.shared.get_lock():
-                self.shared.value += 1
-        else:
-            with self._lock:
-                self._local += 1
+        with self.shared.get_lock() if self.shared is not None else self._lock:
+            (self.shared if self.shared is not None else self._local)[0] += 1
+
+    def count(self, hit: bool) -> None:
+        self._stats[1 if hit else 2] += 1
+
+    def stats(self) -> dict[str, int]:
+        return {"hits": int(self._stats[1]), "misses": int(self._stats[2])}
 
 
 def watch_writes(engine: Engine, counter: ChangeCounter) -> None:
@@ -153,7 +164,6 @@ class ReadCache:
         self.max_bytes, self.poll_s, self.confirmed_s = max_bytes, poll_s, confirmed_s
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
         self.size = 0
-        self.hits = self.misses = 0
         self.pending: dict[tuple[Any, ...], _Flight] = {}  # reads under way
         self.version = DatabaseVersion(central.sessions.kw["bind"])
         self.epoch = 0  # bumped when the database's version changes
@@ -190,9 +200,9 @@ class ReadCache:
             # requests, e.g. every console refreshing the pass list after a new pass, costs one).
             await leader.done.wait()
             if leader.entry is not None:
-                self.hits += 1
+                self.counter.count(hit=True)
                 return await _send(leader.entry, send)
-        self.misses += 1
+        self.counter.count(hit=False)
         flight = _Flight(stamp)
         self.pending[key] = flight
         try:
@@ -219,7 +229,7 @@ class ReadCache:
         if entry is None or entry.stamp != stamp or time.monotonic() - self._confirmed_at > self.confirmed_s:
             return False
         self.entries.move_to_end(key)
-        self.hits += 1
+        self.counter.count(hit=True)
         await _send(entry, send)
         return True
 
@@ -274,10 +284,10 @@ def _bearer(scope: Scope) -> str | None:
 
 
 def install(app: Any, central: Central, shared: Any = None) -> ReadCache:
-    """The read cache in front of `app` (serve the returned ASGI app); `shared`: a
-    multiprocessing Value('Q') the API processes of one serve share, else a counter of its own."""
+    """The read cache in front of `app` (serve the returned ASGI app); `shared`: the
+    `shared_counters()` of the API processes of one serve, else counters of its own."""
     counter = ChangeCounter(shared)
     watch_writes(central.sessions.kw["bind"], counter)
     cache = ReadCache(app, central, counter)
-    app.state.read_cache = cache
+    app.state.read_cache_counter = cache.counter  # the primary bumps it too; health reports its stats
     return cache

@@ -90,7 +90,8 @@ class CentralServer:
         self._processes = self.api_processes()
         # The read cache's change counter, shared by the API processes so that a write through any
         # of them makes every process's cached answers stale at once (read_cache.py).
-        self._changes = multiprocessing.get_context("spawn").Value("Q", 0) if self._processes > 1 else None
+        spawn = multiprocessing.get_context("spawn")
+        self._changes = read_cache.shared_counters(spawn) if self._processes > 1 else None
         self.app.state.bridge = self.bridge
         self.app.state.images = ImageStore(cfg.data_dir)  # pass frames uploaded by the edges
         # Alerts, batch-exit counts, transit clocks and ledger postings follow the stored passes.
@@ -185,7 +186,7 @@ class CentralServer:
         self._http.should_exit = True
 
 
-API_THREADS = int(os.environ.get("KAKOU_API_THREADS", "16"))
+API_THREADS = 16
 
 
 def limit_api_threads() -> None:
@@ -236,9 +237,7 @@ def _with_read_cache(app: Any, central: Central, shared: Any) -> Any:
     """The app behind the read cache (read_cache.py), unless KAKOU_CENTRAL_READ_CACHE=0."""
     if os.environ.get("KAKOU_CENTRAL_READ_CACHE", "1") == "0":
         return app
-    cache = read_cache.install(app, central, shared)
-    app.state.read_cache_counter = cache.counter
-    return cache
+    return read_cache.install(app, central, shared)
 
 
 def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared: Any = None) -> None:

@@ -81,6 +81,16 @@ def test_users_never_get_each_others_cached_answers(central: Central, users: dic
     assert forged.status_code == 401 and forged.headers["content-type"] == "application/problem+json"
 
 
+def test_health_reports_the_hits_and_misses_of_every_process_sharing_the_counters(
+        central: Central, users: dict[str, Role]) -> None:
+    shared = read_cache.shared_counters(multiprocessing.get_context("spawn"))
+    here, there = CachedApi(central, shared), CachedApi(central, shared)  # two API processes' caches
+    for api in (here, there):
+        for _ in range(3):
+            _read(api("alice"), "/api/v1/passes?limit=50")
+    assert there.anonymous().get("/api/v1/health").json()["read_cache"] == {"hits": 4, "misses": 2}
+
+
 def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: Central,
                                                                      users: dict[str, Role]) -> None:
     api = CachedApi(central)
@@ -94,7 +104,7 @@ def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: C
 
 def test_processes_sharing_the_change_counter_see_each_others_writes_at_once(central: Central,
                                                                              users: dict[str, Role]) -> None:
-    shared = multiprocessing.get_context("spawn").Value("Q", 0)
+    shared = read_cache.shared_counters(multiprocessing.get_context("spawn"))
     url = central.sessions.kw["bind"].url.render_as_string(hide_password=False)
     other_engine = make_engine(url)  # another API process: its own engine, pool and cache
     try:
