@@ -90,17 +90,19 @@ class PageQuery:
     filtered: bool
 
 
-def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any) -> PageQuery:
+def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any,
+               total: Select[Any] | None = None) -> PageQuery:
     """A page of `cols` (plain values, no ORM objects) where each of `filters` (columns) equals the
     bind parameter of its name. When filtered, the total comes in the same round trip (`count(*)
     OVER ()`): a filtered page is small (an indexed plate), so counting it alongside costs nothing.
-    Unfiltered, the window would read the whole table before the first row; a separate COUNT keeps
-    the ordered index scan + LIMIT."""
+    Unfiltered, the window would read the whole table before the first row; a separate COUNT (or
+    `total`, a cheaper statement giving the same number) keeps the ordered index scan + LIMIT."""
     where = [col == bindparam(col.key) for col in filters]
     rows = select(*cols).where(*where).order_by(*order_by).limit(bindparam("_limit")).offset(bindparam("_offset"))
     if where:
         rows = rows.add_columns(func.count().over().label("_total"))
-    return PageQuery(rows, select(func.count()).select_from(cols[0].table).where(*where), bool(where))
+    count = select(func.count()).select_from(cols[0].table).where(*where)
+    return PageQuery(rows, total if total is not None and not where else count, bool(where))
 
 
 def page_dicts(s: Session, q: PageQuery, params: dict[str, Any], limit: int, offset: int

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -122,6 +122,7 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
                          "plate": rec.plate, "outcome": rec.outcome.value, "decided_at": rec.decided_at,
                          "record": rec, "received_at": now})
         inserted = _insert_new(s, rows)
+        node.passes = (node.passes or 0) + len(inserted)
         duplicates = 0
         for env in items:
             if env.seq in inserted:
@@ -213,9 +214,11 @@ PASS_COLUMNS = (PassRow.node, PassRow.seq, PassRow.pass_id, PassRow.lane, PassRo
                 PassRow.decided_at, PassRow.received_at, PassRow.record)
 
 
-# One prebuilt page statement per combination of filters (by plate, by node).
+# One prebuilt page statement per combination of filters (by plate, by node); all passes: counted
+# by ingest per node.
 _PASS_PAGES = {(plate, node): page_query(PASS_COLUMNS, [PassRow.plate] * plate + [PassRow.node] * node,
-                                         PassRow.decided_at.desc(), PassRow.id.desc())
+                                         PassRow.decided_at.desc(), PassRow.id.desc(),
+                                         total=select(func.coalesce(func.sum(NodeRow.passes), 0)))
                for plate in (False, True) for node in (False, True)}
 
 

@@ -58,6 +58,9 @@ class NodeRow(Base):
     knowledge_version: Mapped[int] = mapped_column(Integer, default=0)
     knowledge_streams: Mapped[dict[str, int] | None] = mapped_column(JSON)  # as the node last reported
     duplicates: Mapped[int] = mapped_column(Integer, default=0)  # redeliveries absorbed
+    # Passes stored from this node, kept by ingest (passes are never deleted): their sum is the pass
+    # list's total, which a COUNT over millions of passes would take most of a second to give.
+    passes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class NetworkMessageRow(Base):
