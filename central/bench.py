@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -33,6 +34,7 @@ from sqlalchemy import text
 
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.service import Central
+from kakou.netutil import free_port
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
@@ -265,14 +267,6 @@ def _kakou_exe() -> list[str]:
     return [found] if found else [sys.executable, "-m", "kakou.cli"]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class _Http:
     """A minimal HTTP/1.1 keep-alive GET client: the load generator shares the machine's two cores
     with the server, so it must cost far less per request than the server does (httpx did not)."""
@@ -407,9 +401,59 @@ def _wrk_back_to_back(port: int, token: str, orders_n: int, clients: int, second
         os.unlink(f.name)
 
 
+# Lanes sending passes while the clients read: 10 edges × 4 lanes, one truck per lane every 4 s,
+# 10 passes/s — several times a busy port's gates. They run in `kakou sim fleet` through a real
+# Mosquitto into the serve's MQTT bridge, so every pass is an ingest write as in production, and
+# each write empties the read cache.
+FLEET = {"edges": 10, "lanes_per_edge": 4, "rate": 0.25}
+
+
+@contextmanager
+def _mosquitto(data_dir: Path) -> Iterator[int | None]:
+    """A Mosquitto of our own on the project's config; its port, or None when it is not installed."""
+    from kakou.broker import MosquittoBroker, mosquitto_binary, port_open
+
+    binary = mosquitto_binary()
+    if binary is None:
+        yield None
+        return
+    broker = MosquittoBroker(free_port(), data_dir)
+    proc = subprocess.Popen([binary, "-c", str(broker.write_config())], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not port_open("127.0.0.1", broker.port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("mosquitto did not start listening")
+            time.sleep(0.05)  # polling a port that another process opens
+        yield broker.port
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _start_fleet(data_dir: str, port: int, mqtt_port: int, seconds: float) -> subprocess.Popen[str]:
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in FLEET.items()]
+    return subprocess.Popen(
+        [*_kakou_exe(), "sim", "fleet", *args, f"--seconds={seconds:.0f}", f"--mqtt-port={mqtt_port}",
+         f"--central=http://127.0.0.1:{port}", "--username=bench",
+         f"--central-key={Path(data_dir) / 'keys' / 'central-signing.pub'}", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "KAKOU_PASSWORD": PASSWORD})
+
+
+def _fleet_report(fleet: subprocess.Popen[str], seconds: float) -> dict[str, Any]:
+    out, err = fleet.communicate(timeout=seconds + 300)  # its traffic, then up to 120 s for the last acks
+    try:
+        return dict(json.loads(out))
+    except ValueError:
+        raise RuntimeError(f"kakou sim fleet gave no report (exit {fleet.returncode}): {err[-500:]!r}") from None
+
+
 def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
-    modes = (("back to back", None), ("each polling every 2 s", 2.0))
-    names = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for mode, _ in modes for kind in ("list", "detail")]
+    lanes = FLEET["edges"] * FLEET["lanes_per_edge"]
+    modes = (("back to back", None, False), ("each polling every 2 s", 2.0, False),
+             (f"back to back while {lanes} lanes send passes", None, True))
+    names = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for mode, _, _ in modes for kind in ("list", "detail")]
     if pg_problem:
         return [_m(n, None, "ms", 200, False, pg_problem) for n in names]
     import httpx
@@ -419,12 +463,12 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     out = []
     use_wrk = shutil.which("wrk") is not None and os.environ.get("KAKOU_BENCH_LOADGEN", "wrk") != "python"
     cache_note = " (read cache off)" if os.environ.get("KAKOU_CENTRAL_READ_CACHE") == "0" else ""
-    with _pg_database() as url, tempfile.TemporaryDirectory() as tmp:
+    with _pg_database() as url, tempfile.TemporaryDirectory() as tmp, _mosquitto(Path(tmp) / "broker") as mqtt:
         order_nos = _seed_api(url, passes, orders_n)
-        port = _free_port()
-        # No broker on the MQTT port: the bridge keeps retrying in the background, the API serves.
+        port = free_port()
+        # Without a broker the bridge keeps retrying in the background and the API serves.
         proc = subprocess.Popen([*_kakou_exe(), "central", "serve", "--data-dir", tmp, "--db-url", url,
-                                 "--port", str(port), "--mqtt-port", str(_free_port()),
+                                 "--port", str(port), "--mqtt-port", str(mqtt or free_port()),
                                  "--workers", str(API_WORKERS)],
                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -438,11 +482,17 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
             r.raise_for_status()
             token = r.json()["access_token"]
             time.sleep(3)  # the other API processes are still importing: let them reach accept()
+
             def cache_stats() -> Counter[str]:  # hits and misses so far, over every API process
                 health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=60).json()
                 return Counter(health.get("read_cache", {}))
 
-            for mode, every in modes:
+            for mode, every, with_lanes in modes:
+                pair = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for kind in ("list", "detail")]
+                if with_lanes and mqtt is None:
+                    out += [_m(n, None, "ms", 200, False, "mosquitto is not installed") for n in pair]
+                    continue
+                fleet = _start_fleet(tmp, port, mqtt, seconds + 5) if with_lanes and mqtt else None
                 load, before = os.getloadavg()[0], cache_stats()
                 if every is None and use_wrk:
                     p95, requests, errors = _wrk_back_to_back(port, token, orders_n, clients, seconds)
@@ -452,16 +502,20 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                     p95 = {kind: _p95(xs) for kind, xs in lat.items()}
                     client = "asyncio client"
                 cache = cache_stats() - before
+                fleet_note = ""
+                if fleet is not None:
+                    report = _fleet_report(fleet, seconds)
+                    fleet_note = (f"; meanwhile {lanes} lanes ({FLEET['edges']} `kakou sim fleet` edges through "
+                                  f"Mosquitto) sent {report['sent']:,} passes, {report['stored']:,} stored, "
+                                  f"{report['lost']} lost")
                 note = (f"{clients} keep-alive clients ({client}) {mode} for {seconds:.0f} s against "
                         f"`kakou central serve "
                         f"--workers {API_WORKERS}`{cache_note}, {passes:,} passes, {orders_n:,} orders; "
                         f"{requests / seconds:.0f} requests/s, {errors} non-200, "
                         f"{100 * cache['hits'] / max(cache.total(), 1):.0f} % from the read cache; load average "
-                        f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-                out += [_m(f"API list p95, 200 clients {mode} (PostgreSQL)", p95["list"], "ms", 200, False,
-                           "/passes, /passes?plate=, /release-orders; " + note),
-                        _m(f"API detail p95, 200 clients {mode} (PostgreSQL)", p95["detail"], "ms", 200,
-                           False, "/release-orders/{no}; " + note)]
+                        f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs{fleet_note}")
+                out += [_m(pair[0], p95["list"], "ms", 200, False, "/passes, /passes?plate=, /release-orders; " + note),
+                        _m(pair[1], p95["detail"], "ms", 200, False, "/release-orders/{no}; " + note)]
         finally:
             proc.terminate()
             try:

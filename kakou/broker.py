@@ -86,8 +86,8 @@ class MosquittoBroker:
         self.acl_file = acl_file
         self.proc: asyncio.subprocess.Process | None = None
 
-    async def start(self) -> None:
-        ensure_free("127.0.0.1", self.port, "MQTT broker")
+    def write_config(self) -> Path:
+        """Our config for this broker, written into its data dir: `mosquitto -c` takes the path."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         extra: dict[str, object] = {}
         if self.password_file is not None:
@@ -99,6 +99,11 @@ class MosquittoBroker:
         conf = self.data_dir / "mosquitto.conf"
         tls = self.tls.config() if self.tls else ""
         conf.write_text(render_config(self.template, self.port, self.data_dir, **extra) + tls + self.extra_config)
+        return conf
+
+    async def start(self) -> None:
+        ensure_free("127.0.0.1", self.port, "MQTT broker")
+        conf = self.write_config()
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
