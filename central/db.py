@@ -87,32 +87,34 @@ class PageQuery:
 
     rows: Select[Any]
     total: Select[Any]
-    filtered: bool
+    windowed: bool  # the rows carry the total (`_total`)
 
 
 def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any,
                total: Select[Any] | None = None) -> PageQuery:
     """A page of `cols` (plain values, no ORM objects) where each of `filters` (columns) equals the
-    bind parameter of its name. When filtered, the total comes in the same round trip (`count(*)
-    OVER ()`): a filtered page is small (an indexed plate), so counting it alongside costs nothing.
-    Unfiltered, the window would read the whole table before the first row; a separate COUNT (or
-    `total`, a cheaper statement giving the same number) keeps the ordered index scan + LIMIT."""
+    bind parameter of its name, and the statement for how many rows match: `total` when given (a
+    cheaper statement giving the same number, with the same bind parameters), else a COUNT. When
+    filtered without `total`, the total comes in the same round trip (`count(*) OVER ()`): a
+    filtered page is small (an indexed plate), so counting it alongside costs nothing. Unfiltered,
+    the window would read the whole table before the first row; the separate statement keeps the
+    ordered index scan + LIMIT."""
     where = [col == bindparam(col.key) for col in filters]
     rows = select(*cols).where(*where).order_by(*order_by).limit(bindparam("_limit")).offset(bindparam("_offset"))
-    if where:
+    windowed = bool(where) and total is None
+    if windowed:
         rows = rows.add_columns(func.count().over().label("_total"))
     count = select(func.count()).select_from(cols[0].table).where(*where)
-    return PageQuery(rows, total if total is not None and not where else count, bool(where))
+    return PageQuery(rows, total if total is not None else count, windowed)
 
 
 def page_dicts(s: Session, q: PageQuery, params: dict[str, Any], limit: int, offset: int
                ) -> tuple[int, list[dict[str, Any]]]:
     """One page of `q` as dicts, and how many rows match in all (for the API's total)."""
     conn = s.connection()
-    if not q.filtered:
-        total = conn.execute(q.total).scalar() or 0
-        return total, [dict(r) for r in conn.execute(q.rows, {"_limit": limit, "_offset": offset}).mappings()]
     rows = [dict(r) for r in conn.execute(q.rows, {**params, "_limit": limit, "_offset": offset}).mappings()]
+    if not q.windowed:
+        return conn.execute(q.total, params).scalar() or 0, rows
     if rows:
         total = rows[0]["_total"]
         for r in rows:
