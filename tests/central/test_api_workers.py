@@ -79,11 +79,10 @@ def test_sqlite_keeps_one_api_process(tmp_path: Path) -> None:
         server._sock.close()
 
 
+@pytest.mark.parametrize("central", ["postgresql"], indirect=True)  # several API processes are for PostgreSQL
 async def test_serve_with_two_workers_answers_from_both_processes_and_stops_them(central: Central,
                                                                                  tmp_path: Path) -> None:
     engine = central.sessions.kw["bind"]
-    if engine.dialect.name != "postgresql":
-        pytest.skip("several API processes are for PostgreSQL")
     auth.add_user(central, "setup", "admin", Role.ADMIN, PASSWORD)
     port = free_port()
     cmd = [sys.executable, "-m", "kakou.cli", "central", "serve", "--data-dir", str(tmp_path),
