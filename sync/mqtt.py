@@ -78,13 +78,14 @@ async def run_forever(
     """Run `session` on a connected client; reconnect with capped exponential back-off."""
     backoff = 0.2
     while True:
+        client = make()
         try:
-            async with make() as client:
+            async with client:
                 backoff = 0.2
                 if on_state:
                     on_state(True)
                 log.info("mqtt connected", extra={"component": name})
-                await session(client)
+                await _until_dropped(client, session)
         except aiomqtt.MqttError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -96,3 +97,24 @@ async def run_forever(
                 on_state(False)
         await asyncio.sleep(backoff)
         backoff = min(backoff * 2, max_backoff)
+
+
+async def _until_dropped(client: aiomqtt.Client, session: Session) -> None:
+    """Run `session` until it ends or the connection drops, whichever comes first. aiomqtt reports a
+    drop only to a message iteration under way: a session busy with something else (publishing, or
+    waiting for work) would otherwise never learn of it, and asyncio would later log the drop's
+    unretrieved error. aiomqtt keeps the drop in a private future; its own iteration waits on it too."""
+    gone = client._disconnected
+    work = asyncio.ensure_future(session(client))
+    dropped = False
+    try:
+        await asyncio.wait({work, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not work.done():  # the connection dropped first, or we are being cancelled
+            dropped = True
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+    why = gone.exception() if gone.done() and not gone.cancelled() else None  # also marks it as seen
+    if dropped:
+        raise aiomqtt.MqttError(f"connection lost: {why}" if why else "disconnected by the broker") from why
+    work.result()  # the session's own outcome (its error, if any)
