@@ -449,6 +449,20 @@ def _fleet_report(fleet: subprocess.Popen[str], seconds: float) -> dict[str, Any
         raise RuntimeError(f"kakou sim fleet gave no report (exit {fleet.returncode}): {err[-500:]!r}") from None
 
 
+def _wait_listening(port: int, sockets: int, proc: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Until `sockets` sockets listen on `port` (each API process of a serve has its own; it listens
+    once its app is built), from the kernel's table (Linux)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        table = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        listening = sum(1 for row in table if row.split()[1].endswith(f":{port:04X}") and row.split()[3] == "0A")
+        if listening >= sockets:
+            return
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{listening} of {sockets} API processes listening on port {port}")
+        time.sleep(0.05)  # polling the kernel's table for other processes' sockets
+
+
 def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     lanes = FLEET["edges"] * FLEET["lanes_per_edge"]
     modes = (("back to back", None, False), ("each polling every 2 s", 2.0, False),
@@ -481,7 +495,7 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                            json={"username": "bench", "password": PASSWORD}, timeout=60)
             r.raise_for_status()
             token = r.json()["access_token"]
-            time.sleep(3)  # the other API processes are still importing: let them reach accept()
+            _wait_listening(port, API_WORKERS, proc)  # every API process, or wrk's connections miss some
 
             def cache_stats() -> Counter[str]:  # hits and misses so far, over every API process
                 health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=60).json()

@@ -243,7 +243,6 @@ def _with_read_cache(app: Any, central: Central, shared: Any) -> Any:
 def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared: Any = None) -> None:
     """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
-    sock = bind_shared(cfg.http_host, port)
     logging.basicConfig(level=logging.WARNING)
     central = Central(make_sessionmaker(make_engine(cfg.database_url())))
     app = create_app(central)
@@ -261,6 +260,9 @@ def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared:
         os._exit(0)
 
     threading.Thread(target=orphaned, daemon=True).start()
+    # Listen only once the app is built: the kernel hands a connection to any listening socket of
+    # the port, and one handed to a process still starting up would wait for it.
+    sock = bind_shared(cfg.http_host, port)
 
     async def serve() -> None:
         loop = asyncio.get_running_loop()
