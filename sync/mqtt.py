@@ -78,9 +78,8 @@ async def run_forever(
     """Run `session` on a connected client; reconnect with capped exponential back-off."""
     backoff = 0.2
     while True:
-        client = make()
         try:
-            async with client:
+            async with make() as client:
                 backoff = 0.2
                 if on_state:
                     on_state(True)
