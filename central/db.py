@@ -80,6 +80,15 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
 
 
+WROTE = "kakou_wrote"  # on a connection's info: its transaction wrote (read_cache.watch_writes)
+
+
+def mark_written(s: Session) -> None:
+    """Tell the read cache this transaction writes, for a write SQLAlchemy does not see: a statement
+    run on the driver's own cursor. Every statement SQLAlchemy runs is seen without this."""
+    s.connection().info[WROTE] = True
+
+
 @dataclass(frozen=True)
 class PageQuery:
     """The statements of one kind of page, built once (building a select costs more than running

@@ -45,6 +45,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kakou.central import auth, hot_reads
+from kakou.central.db import WROTE
 from kakou.central.service import Central, NotFound
 
 log = logging.getLogger(__name__)
@@ -91,24 +92,19 @@ class ChangeCounter:
 
 
 def watch_writes(engine: Engine, counter: ChangeCounter) -> None:
-    """Bump `counter` after every transaction on `engine` (and engines derived from it) that wrote."""
+    """Bump `counter` after every transaction on `engine` (and engines derived from it) that ran a
+    statement other than a read. Not every commit: a housekeeping round that finds nothing to do
+    commits too, and would empty the cache every time. A write on the driver's own cursor, which
+    this hook does not see, says so with `db.mark_written` (the PostgreSQL pass ingest does)."""
 
     @event.listens_for(engine, "after_cursor_execute")
     def _mark(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not statement.lstrip()[:9].upper().startswith(_READS):
-            conn.info["kakou_wrote"] = True
-
-    @event.listens_for(engine, "commit")
-    def _committing(conn: Any) -> None:
-        # A committed transaction wrote, even through the driver's own cursor (the PostgreSQL pass
-        # ingest does), which the statement hook above does not see. Reads commit nothing: they
-        # run in autocommit (Central.read) or end with a rollback.
-        if conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
-            conn.info["kakou_wrote"] = True
+            conn.info[WROTE] = True
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi: Any, record: Any) -> None:  # after commit or rollback: the write is visible
-        if record is not None and record.info.pop("kakou_wrote", False):
+        if record is not None and record.info.pop(WROTE, False):
             counter.bump()
 
 

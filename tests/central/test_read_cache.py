@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from central_helpers import PASSWORD, Api, ingest, issue_order
+from sqlalchemy import select
 
 from kakou.central import auth, read_cache
 from kakou.central.api import create_app
 from kakou.central.auth import Role
-from kakou.central.db import make_engine, make_sessionmaker
+from kakou.central.db import make_engine, make_sessionmaker, mark_written
+from kakou.central.housekeeping import Housekeeper
 from kakou.central.service import Central
 from kakou.waiting import eventually
 
@@ -65,6 +67,36 @@ def test_a_write_is_seen_by_the_next_read_though_the_answer_was_cached(central: 
     ingest(central, 1, "粤B12345")
     hit, after = _read(alice, "/api/v1/passes?plate=粤B12345")
     assert not hit and after["total"] == before["total"] + 1
+
+
+def test_a_housekeeping_round_with_nothing_to_do_keeps_the_cached_answers(central: Central,
+                                                                        users: dict[str, Role]) -> None:
+    # Every round takes the audit chain's lock and commits, also when it finds nothing to derive,
+    # expire or flag: were that a write, the cache would be emptied every round for nothing.
+    api = CachedApi(central)
+    issue_order(api, _order("HF1"))
+    keeper = Housekeeper(central)
+    keeper.round()
+    alice = api("alice")
+    _read(alice, "/api/v1/release-orders/HF1")
+    assert _read(alice, "/api/v1/release-orders/HF1")[0]
+    keeper.round()
+    assert _read(alice, "/api/v1/release-orders/HF1")[0]
+    passed = ingest(central, 1, "粤B12345", release_order="HF1")  # a pass against the order: a real change
+    keeper.round()
+    hit, order = _read(alice, "/api/v1/release-orders/HF1")
+    assert not hit and [p["pass_id"] for p in order["passes"]] == [passed]
+
+
+def test_a_write_on_the_drivers_own_cursor_counts_when_marked_and_a_read_never_does(central: Central) -> None:
+    counter = read_cache.ChangeCounter()
+    read_cache.watch_writes(central.sessions.kw["bind"], counter)
+    with central.sessions.begin() as s:
+        s.execute(select(1))
+    assert counter.value == 0
+    with central.sessions.begin() as s:  # as the PostgreSQL pass ingest's COPY-like insert does
+        mark_written(s)
+    assert counter.value == 1
 
 
 def test_users_never_get_each_others_cached_answers(central: Central, users: dict[str, Role]) -> None:
