@@ -411,7 +411,7 @@ FLEET = {"edges": 10, "lanes_per_edge": 4, "rate": 0.25}
 @contextmanager
 def _mosquitto(data_dir: Path) -> Iterator[int | None]:
     """A Mosquitto of our own on the project's config; its port, or None when it is not installed."""
-    from kakou.broker import MosquittoBroker, mosquitto_binary, port_open
+    from kakou.broker import MosquittoBroker, mosquitto_binary, wait_listening
 
     binary = mosquitto_binary()
     if binary is None:
@@ -421,11 +421,7 @@ def _mosquitto(data_dir: Path) -> Iterator[int | None]:
     proc = subprocess.Popen([binary, "-c", str(broker.write_config())], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
-        while not port_open("127.0.0.1", broker.port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("mosquitto did not start listening")
-            time.sleep(0.05)  # polling a port that another process opens
+        asyncio.run(wait_listening("127.0.0.1", broker.port))
         yield broker.port
     finally:
         proc.terminate()
@@ -501,8 +497,8 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                 health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=60).json()
                 return Counter(health.get("read_cache", {}))
 
-            for mode, every, with_lanes in modes:
-                pair = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for kind in ("list", "detail")]
+            for i, (mode, every, with_lanes) in enumerate(modes):
+                pair = names[2 * i:2 * i + 2]  # list, detail
                 if with_lanes and mqtt is None:
                     out += [_m(n, None, "ms", 200, False, "mosquitto is not installed") for n in pair]
                     continue

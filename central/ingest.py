@@ -105,11 +105,13 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
     for env in envs:
         by_node[env.node].append(env)
     log_rows: list[dict[str, Any]] = []
+    nodes: dict[str, NodeRow] = {}
     for node_id, items in by_node.items():
         node = s.get(NodeRow, node_id)
         if node is None:
             node = NodeRow(node=node_id, high_water=0, duplicates=0, online=False, knowledge_version=0)
             s.add(node)
+        nodes[node_id] = node
         node.last_seen = now
         rows: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -135,10 +137,9 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
     if log_rows:
         _insert_log(s, log_rows, now)
     s.flush()
-    nodes = {node_id: s.get(NodeRow, node_id) for node_id in by_node}  # from the session: no query
-    advanced = _advance(s, {node_id: node.high_water or 0 for node_id, node in nodes.items() if node})
+    advanced = _advance(s, {node_id: node.high_water or 0 for node_id, node in nodes.items()})
     for node_id, (high_water, _) in advanced.items():
-        nodes[node_id].high_water = high_water  # type: ignore[union-attr]
+        nodes[node_id].high_water = high_water
     return advanced
 
 
@@ -224,13 +225,11 @@ PASS_COLUMNS = (PassRow.node, PassRow.seq, PassRow.pass_id, PassRow.lane, PassRo
                 PassRow.decided_at, PassRow.received_at, PassRow.record)
 
 
-# One prebuilt page statement per combination of filters (by plate, by node); all passes: counted
-# by ingest per node.
-# The totals of the unfiltered and the by-node pages come from the pass counts ingest keeps per
-# node (`nodes.passes`), not a COUNT over the pass table: the same cost at 10 M passes as at 50,000.
-_PASS_TOTALS = {(False, False): select(func.coalesce(func.sum(NodeRow.passes), 0)),
-                (False, True): select(func.coalesce(func.sum(NodeRow.passes), 0)).where(
-                    NodeRow.node == bindparam("node"))}
+# One prebuilt page statement per combination of filters (by plate, by node). The totals of the
+# unfiltered and the by-node pages come from the pass counts ingest keeps per node (`nodes.passes`),
+# not a COUNT over the pass table: the same cost at 10 M passes as at 50,000.
+_ALL_PASSES = select(func.coalesce(func.sum(NodeRow.passes), 0))
+_PASS_TOTALS = {(False, False): _ALL_PASSES, (False, True): _ALL_PASSES.where(NodeRow.node == bindparam("node"))}
 _PASS_PAGES = {(plate, node): page_query(PASS_COLUMNS, [PassRow.plate] * plate + [PassRow.node] * node,
                                          PassRow.decided_at.desc(), PassRow.id.desc(),
                                          total=_PASS_TOTALS.get((plate, node)))
