@@ -8,6 +8,7 @@ A vehicle change republishes the order under the new plate and keeps the old one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -228,15 +229,22 @@ def cancel(c: Central, actor: str, order_no: str, reason: str) -> ReleaseOrderRo
 
 
 def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_kg: float | None,
-               tare_kg: float | None) -> tuple[ReleaseOrderRow | None, str | None]:
-    """Count one gate pass against the order (idempotent per pass); returns (order, problem)."""
+               tare_kg: float | None, shared_with: Sequence[str] = ()) -> tuple[ReleaseOrderRow | None, str | None]:
+    """Count one gate pass against the order (idempotent per pass and order); returns (order, problem).
+
+    `shared_with`: the other orders the same truck went out on. A batch counted in kg then cannot
+    tell its part of the net weight: it counts nothing and says so, for an officer to settle.
+    """
     row = w.session.get(ReleaseOrderRow, order_no)
-    if row is None or w.session.get(OrderPassRow, pass_id) is not None:
+    if row is None or w.session.get(OrderPassRow, (pass_id, order_no)) is not None:
         return row, None
     problem = None
     qty = 1.0
     if row.batch_unit == "kg":
-        if gross_kg is None or tare_kg is None:
+        if shared_with:
+            qty, problem = 0.0, (f"batch exit on {order_no} shares pass {pass_id} with {', '.join(shared_with)}: "
+                                 f"its net weight is not known, nothing counted")
+        elif gross_kg is None or tare_kg is None:
             qty, problem = 0.0, f"batch exit on {order_no} without a net weight (gross {gross_kg}, tare {tare_kg})"
         else:
             qty = max(gross_kg - tare_kg, 0.0)

@@ -55,7 +55,8 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     rec: dict[str, Any] = p.record
     lane_key = f"{p.node}/{p.lane}"
     subjects = [("plate", p.plate)] + [("container", c) for c in rec.get("containers", [])]
-    subjects.append(("order", rec.get("release_order")))
+    used = _orders_used(rec)
+    subjects += [("order", o) for o in used]
     for kind, value in subjects:
         if value:
             w.session.add(PassSubjectRow(pass_row=p.id, subject_kind=kind, subject=value, at=p.decided_at))
@@ -75,15 +76,16 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}: {fault}",
                            f"device_fault:{lane_key}:{fault[:60]}:{hour}", p.pass_id)
 
-    order_no = rec.get("release_order")
-    if order_no and p.outcome == "release":
+    if used and p.outcome == "release":
         vehicle = _registered(w, "vehicle", p.plate) if p.plate else None
-        order, problem = orders.count_pass(w, order_no, p.pass_id, p.decided_at, rec.get("gross_kg"),
-                                           (vehicle or {}).get("tare_kg"))
-        if problem:
-            alerts.raise_alert(w, "batch_exceeded", order_no, problem, f"batch:{p.pass_id}", p.pass_id)
-        if isinstance(order, ReleaseOrderRow) and order.declarations:
-            ledgers.gate(w, list(order.declarations), p.pass_id)
+        for order_no in used:  # each order the truck went out on counts the exit
+            order, problem = orders.count_pass(w, order_no, p.pass_id, p.decided_at, rec.get("gross_kg"),
+                                               (vehicle or {}).get("tare_kg"), [o for o in used if o != order_no])
+            if problem:
+                source = f"batch:{p.pass_id}" if len(used) == 1 else f"batch:{p.pass_id}:{order_no}"
+                alerts.raise_alert(w, "batch_exceeded", order_no, problem, source, p.pass_id)
+            if isinstance(order, ReleaseOrderRow) and order.declarations:
+                ledgers.gate(w, list(order.declarations), p.pass_id)
 
     if lane_key not in lanes:
         lanes[lane_key] = _registered(w, "lane", lane_key)
@@ -91,6 +93,13 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     if lane and p.outcome == "release":
         seal = checks.get("e_seal", {}).get("detail") if "e_seal" in checks else None
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
+
+
+def _orders_used(rec: dict[str, Any]) -> list[str]:
+    """The release orders a stored pass went out on: `release_orders`, or an older lane's single one."""
+    many = [o for o in rec.get("release_orders") or [] if isinstance(o, str) and o]
+    one = rec.get("release_order")
+    return list(dict.fromkeys(many)) or ([one] if isinstance(one, str) and one else [])
 
 
 def check_nodes(c: Central) -> int:

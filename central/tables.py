@@ -119,12 +119,12 @@ class ReleaseOrderRow(Base):
 
 
 class OrderPassRow(Base):
-    """A gate pass counted against a release order (batch exits); one row per pass."""
+    """A gate pass counted against a release order (batch exits); one row per pass and order it used."""
 
     __tablename__ = "order_passes"
 
     pass_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    order_no: Mapped[str] = mapped_column(ForeignKey("release_orders.order_no"), index=True)
+    order_no: Mapped[str] = mapped_column(ForeignKey("release_orders.order_no"), primary_key=True, index=True)
     quantity: Mapped[float] = mapped_column(Float)
     at: Mapped[datetime]
 

@@ -56,7 +56,10 @@ def timeline(c: Central, kind: SubjectKind, value: str, since: datetime | None =
                                         f"{'; '.join(r.get('reasons', []))}",
                                 data={"plate": p.plate, "containers": r.get("containers", []),
                                       "gross_kg": r.get("gross_kg"), "images": r.get("images", []),
-                                      "release_order": r.get("release_order"), "entered_by": r.get("entered_by"),
+                                      "release_order": r.get("release_order"),
+                                      "release_orders": r.get("release_orders") or (
+                                          [r["release_order"]] if r.get("release_order") else []),
+                                      "entered_by": r.get("entered_by"),
                                       "supersedes": r.get("supersedes")}))
         orders_q = None
         if kind == "plate":
@@ -73,8 +76,7 @@ def timeline(c: Central, kind: SubjectKind, value: str, since: datetime | None =
         if orders_q is not None:
             targets += [f"release_order:{o.order_no}" for o in s.scalars(orders_q)]
         # Orders a container went out on are found through its passes.
-        targets += [f"release_order:{e.data['release_order']}" for e in ev
-                    if e.kind == "pass" and e.data.get("release_order")]
+        targets += [f"release_order:{no}" for e in ev if e.kind == "pass" for no in e.data["release_orders"]]
         if kind in ("plate", "container"):
             target_kind = "vehicle" if kind == "plate" else "container"
             for co in s.scalars(select(ControlOrderRow).where(ControlOrderRow.target_kind == target_kind,

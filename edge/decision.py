@@ -87,7 +87,8 @@ class Decision(BaseModel):
     outcome: Outcome
     reasons: list[str]
     checks: list[Check] = Field(default_factory=list)
-    release_order: str | None = None
+    release_order: str | None = None  # the first of release_orders (what a single-order reader needs)
+    release_orders: list[str] = Field(default_factory=list)  # every order the pass goes out on
     knowledge_version: int
 
 
@@ -108,11 +109,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     for fault in obs.faults:
         check("device", False, f"device fault: {fault}")
     _identity_checks(obs, knowledge, params, check)
-    order = _release_order_check(obs, knowledge, check)
-    if order is not None:
-        _weight_check(obs, order, knowledge.vehicle, params, check)
+    orders = _release_order_check(obs, knowledge, check)
+    if orders:
+        _weight_check(obs, orders, knowledge.vehicle, params, check)
 
-    rule_outcome = _risk_rules(obs, knowledge, order, params, check)
+    rule_outcome = _risk_rules(obs, knowledge, orders, params, check)
     failed = [c for c in checks if not c.ok]
     if hits:
         outcome = Outcome.INSPECTION if any(c.action == "inspect" for c in hits) else Outcome.OFFICER
@@ -129,31 +130,31 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
     reasons = [c.detail for c in failed] or [c.detail for c in checks if c.name == "release_order"]
-    return Decision(outcome=outcome, reasons=reasons, checks=checks,
-                    release_order=order.order_no if order is not None and outcome is Outcome.RELEASE else None,
-                    knowledge_version=knowledge.version)
+    used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
+    return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,
+                    release_orders=used, knowledge_version=knowledge.version)
 
 
 SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
 
 
-def _risk_rules(obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
+def _risk_rules(obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
                 check) -> Outcome | None:  # type: ignore[no-untyped-def]
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
-        if all(_condition(c, obs, k, order, params, rule.rule_id) for c in rule.conditions):
+        if all(_condition(c, obs, k, orders, params, rule.rule_id) for c in rule.conditions):
             check("risk", False, f"risk rule {rule.rule_id} v{rule.version} ({rule.name}): {rule.explanation}")
             if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
                 strictest = rule.outcome
     return strictest
 
 
-def _condition(c: Any, obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
+def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
                rule_id: str) -> bool:
     """One condition at the lane. One the lane cannot evaluate (no data here) does not hold."""
     if c.kind == "weight_deviation":
-        expected = expected_gross_kg(order, k.vehicle, params) if order is not None else None
+        expected = _combined_gross_kg(orders, k.vehicle, params)[0] if orders else None
         if obs.gross_kg is None or not expected:
             return False
         diff = abs(obs.gross_kg - expected)
@@ -213,24 +214,38 @@ def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) 
         check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")
 
 
-def _release_order_check(obs: Observation, k: Knowledge, check) -> ReleaseOrderData | None:  # type: ignore[no-untyped-def]
+def _release_order_check(obs: Observation, k: Knowledge, check) -> list[ReleaseOrderData]:  # type: ignore[no-untyped-def]
+    """The release orders this pass goes out on: the valid orders for the plate that together cover
+    exactly the containers seen (any split, e.g. 2×20' under two orders). Empty: none fits.
+
+    An order is used whole: every container on it must be on this truck. A container-less order
+    (a batch of bulk cargo over several trucks) covers a truck that carries no container.
+    """
     if obs.plate is None:
-        return None
+        return []
     rejected: list[str] = []
+    valid: list[ReleaseOrderData] = []
     for order in sorted(k.release_orders, key=lambda o: o.order_no):
-        why = _order_mismatch(order, obs)
+        why = _order_invalid(order, obs)
         if why is None:
-            check("release_order", True, f"release order {order.order_no} valid for {obs.plate}")
-            return order
-        rejected.append(f"release order {order.order_no}: {why}")
-    if not rejected:
+            valid.append(order)
+        else:
+            rejected.append(f"release order {order.order_no}: {why}")
+    used, problems = _cover(valid, obs.containers)
+    if used:
+        for order in used:
+            check("release_order", True, f"release order {order.order_no} valid for {obs.plate}"
+                  + (f" ({', '.join(order.containers)})" if len(used) > 1 else ""))
+        return used
+    if not rejected and not problems:
         check("release_order", False, f"no release order for {obs.plate}")
-    for why in rejected:
+    for why in rejected + problems:
         check("release_order", False, why)
-    return None
+    return []
 
 
-def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> str | None:
+def _order_invalid(order: ReleaseOrderData, obs: Observation) -> str | None:
+    """Why the order cannot be used by this vehicle at this lane and time, whatever it carries."""
     if order.plate != obs.plate:
         return f"for plate {order.plate}"
     if order.direction != obs.direction:
@@ -239,13 +254,38 @@ def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> str | None:
         return f"not valid before {order.valid_from.isoformat()}"
     if obs.at > order.valid_until:
         return f"expired {order.valid_until.isoformat()}"
-    missing = sorted(set(order.containers) - set(obs.containers))
-    if missing:
-        return f"containers not seen: {', '.join(missing)}"
-    extra = sorted(set(obs.containers) - set(order.containers))
-    if extra:
-        return f"containers not on the order: {', '.join(extra)}"
     return None
+
+
+def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[ReleaseOrderData], list[str]]:
+    """The valid orders whose containers together are exactly `seen`, or ([], why not)."""
+    seen_set = set(seen)
+    if not seen_set:
+        bulk = [o for o in valid if not o.containers]
+        if bulk:
+            return [bulk[0]], []  # several batch orders for one truck: the first, as before
+        return [], [f"release order {o.order_no}: containers not seen: {', '.join(sorted(o.containers))}"
+                    for o in valid]
+    # Orders for this truck's load: all their containers on board. An order with only some of its
+    # containers here is not used (its others are on no truck here), and says why if nothing fits.
+    fitting = [o for o in valid if o.containers and set(o.containers) <= seen_set]
+    partial = [o for o in valid if set(o.containers) & seen_set and not set(o.containers) <= seen_set]
+    owners: dict[str, list[str]] = {}
+    for o in fitting:
+        for c in dict.fromkeys(o.containers):
+            owners.setdefault(c, []).append(o.order_no)
+    problems = [f"container {c} is on several release orders: {', '.join(nos)}"
+                for c, nos in sorted(owners.items()) if len(nos) > 1]
+    if problems:
+        return [], problems  # which order it leaves on is the officer's call, never the lane's
+    uncovered = sorted(seen_set - set(owners))
+    if not uncovered:
+        return fitting, []
+    problems = [f"release order {o.order_no}: containers not seen: "
+                f"{', '.join(sorted(set(o.containers) - seen_set))}" for o in partial]
+    if valid:
+        problems.append(f"containers not covered by a valid release order: {', '.join(uncovered)}")
+    return [], problems
 
 
 def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters) -> float | None:
@@ -256,21 +296,41 @@ def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, param
     return order.declared_gross_kg
 
 
-def _weight_check(obs: Observation, order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters,
-                  check) -> None:  # type: ignore[no-untyped-def]
+def _combined_gross_kg(orders: list[ReleaseOrderData], vehicle: VehicleReg | None,
+                       params: Parameters) -> tuple[float | None, str]:
+    """The gross weight several orders on one truck imply, and how it was reached ("" for one order).
+
+    Declared net weights add up on the registered tare; declared gross weights each include the
+    vehicle, so with a registered tare the truck's gross is their sum less the tare counted twice.
+    """
+    if len(orders) == 1:
+        return expected_gross_kg(orders[0], vehicle, params), ""
+    tare = vehicle.tare_kg if vehicle is not None else None
+    nets = [getattr(o, "declared_net_kg", None) for o in orders]
+    if params.tare_mode == "registered" and tare and all(n is not None for n in nets):
+        return sum(float(n) for n in nets if n is not None) + tare, f" (net of {len(orders)} orders + tare)"
+    grosses = [o.declared_gross_kg for o in orders]
+    if tare and all(g is not None for g in grosses):
+        return (sum(g for g in grosses if g is not None) - (len(orders) - 1) * tare,
+                f" ({len(orders)} orders' gross less {len(orders) - 1}× tare {tare:.0f} kg)")
+    return None, f" ({len(orders)} orders, no combined declared weight)"
+
+
+def _weight_check(obs: Observation, orders: list[ReleaseOrderData], vehicle: VehicleReg | None,
+                  params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:
         check("device", False, f"impossible weight reading {obs.gross_kg:.0f} kg")  # a scale fault, not cargo
         return
-    expected = expected_gross_kg(order, vehicle, params)
+    expected, how = _combined_gross_kg(orders, vehicle, params)
     if expected is None:
-        check("weight", True, f"gross {obs.gross_kg:.0f} kg (no declared weight to compare)")
+        check("weight", True, f"gross {obs.gross_kg:.0f} kg{how or ' (no declared weight to compare)'}")
         return
     allowed = max(params.weight_tolerance_kg, expected * params.weight_tolerance_pct / 100)
     diff = obs.gross_kg - expected
     ok = abs(diff) <= allowed
-    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {expected:.0f} kg: "
+    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {expected:.0f} kg{how}: "
                         f"{diff:+.0f} kg, tolerance ±{allowed:.0f} kg")
 
 

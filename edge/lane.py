@@ -463,6 +463,7 @@ class Lane:
             started_at=self.current.started_at, decided_at=obs.at, plate=obs.plate,
             plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
             outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
+            release_orders=decision.release_orders,
             knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
             checks=[c.model_dump() for c in decision.checks], e_plate=obs.e_plate, ic_card=obs.ic_card,
             entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))

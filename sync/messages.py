@@ -41,7 +41,7 @@ class PassRecord(Strict):
     gross_kg: float | None = None
     outcome: Outcome
     reasons: list[str]
-    release_order: str | None = None
+    release_order: str | None = None  # the first of release_orders; all an older lane sends
     knowledge_version: int
     opens_barrier: bool  # the decision commanded the barrier open
     checks: list[dict[str, Any]] = Field(default_factory=list)  # each check: name, ok, detail
@@ -50,6 +50,12 @@ class PassRecord(Strict):
     entered_by: str | None = None  # officer who keyed the identity (manual entry)
     supersedes: str | None = None  # an officer's decision replaces this earlier pass_id
     images: list[str] = Field(default_factory=list)  # sha256 of the frames kept at the edge
+    # Every release order the pass goes out on (several orders can share one truck).
+    release_orders: list[str] = Field(default_factory=list)
+
+    def orders_used(self) -> list[str]:
+        """The orders this pass used, from a lane of either version."""
+        return list(self.release_orders) or ([self.release_order] if self.release_order else [])
 
 
 class Envelope(Strict):

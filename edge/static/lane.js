@@ -204,7 +204,7 @@ function fromCurrent(cur, ln) {
     pass_id: cur.pass_id, lane: ln.lane, direction: o.direction || ln.direction, plate: o.plate,
     plate_confidence: o.plate_confidence, containers: o.containers, gross_kg: o.gross_kg, e_plate: o.e_plate,
     ic_card: o.ic_card, entered_by: o.entered_by, outcome: d.outcome, reasons: d.reasons || [], checks: d.checks || [],
-    release_order: d.release_order, knowledge_version: d.knowledge_version, decided_at: o.at, images: cur.images,
+    release_order: d.release_order, release_orders: d.release_orders, knowledge_version: d.knowledge_version, decided_at: o.at, images: cur.images,
     pending: true,
   };
 }
@@ -218,7 +218,7 @@ function showPass(rec) {
     ["gross_kg", rec.gross_kg != null ? `${rec.gross_kg.toLocaleString()} kg` + (rec.declared_gross_kg != null ? ` / ${rec.declared_gross_kg.toLocaleString()} kg` : "") : null],
     ["e_plate", rec.e_plate || null], ["ic_card", rec.ic_card || null], ["entered_by", rec.entered_by || null],
     ["supersedes", rec.supersedes || null],
-    ["release_order_no", rec.release_order], ["knowledge_version", rec.knowledge_version],
+    ["release_order_no", (rec.release_orders || []).join(", ") || rec.release_order], ["knowledge_version", rec.knowledge_version],
     ["decided_at", K.fmtTime(rec.decided_at)], ["pass_id", rec.pass_id],
   ].filter(([, v]) => v !== null && v !== undefined && v !== "");
   $("facts").replaceChildren(...facts.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }), K.el("dd", { text: String(v), "data-testid": "fact-" + k })]));

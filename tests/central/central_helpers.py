@@ -36,7 +36,8 @@ class Api:
 def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", lane: str = "L1",
            outcome: str = "release", release_order: str | None = None, containers: list[str] | None = None,
            gross_kg: float | None = None, checks: list[dict] | None = None, reasons: list[str] | None = None,
-           at: datetime | None = None, entered_by: str | None = None) -> str:
+           at: datetime | None = None, entered_by: str | None = None,
+           release_orders: list[str] | None = None) -> str:
     """A pass as a lane would send it, through central's real ingest."""
     from kakou.central import ingest as central_ingest
     from kakou.sync.messages import Envelope, Outcome, PassRecord
@@ -46,7 +47,8 @@ def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", l
                      decided_at=at, plate=plate, plate_confidence=0.95 if plate else 0.0,
                      containers=containers or [], gross_kg=gross_kg, outcome=Outcome(outcome),
                      reasons=reasons or ["ok"], release_order=release_order, knowledge_version=1,
-                     opens_barrier=outcome == "release", checks=checks or [], entered_by=entered_by)
+                     opens_barrier=outcome == "release", checks=checks or [], entered_by=entered_by,
+                     release_orders=release_orders or [])
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
 

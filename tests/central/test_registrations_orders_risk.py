@@ -10,8 +10,10 @@ from central_helpers import Api, ingest, issue_order
 
 from kakou.central import changelog, projections
 from kakou.central.service import Central
+from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import VehicleReg, parse_release_orders, parse_rows
 from kakou.edge.store import EdgeStore
+from kakou.sync.messages import Outcome
 
 NOW = datetime.now(UTC)
 
@@ -102,6 +104,46 @@ def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, ce
     assert order["remaining_quantity"] == -2000 and order["status"] == "used"
     alerts = api("bob").get("/api/v1/alerts", params={"kind": "batch_exceeded"}).json()["items"]
     assert len(alerts) == 1 and "exceeded by 2000 kg" in alerts[0]["message"]
+
+
+def test_a_truck_on_two_orders_is_released_by_the_lane_and_counted_on_each(api: Api, central: Central,
+                                                                            tmp_path: Path) -> None:
+    """2×20' under two release orders: the lane's decide() releases on both (from what central
+    published), and central counts the exit on each order and traces the pass from either."""
+    alice = api("alice")
+    issue_order(api, _order("HF21", "粤B12345", containers=["CSQU3054383"], batch_unit="passes", total_quantity=2))
+    issue_order(api, _order("HF22", "粤B12345", containers=["TGHU1234561"]))
+    known = parse_release_orders(_lane(central, tmp_path, "release_order"))
+    seen = Observation(pass_id="n1-L1-1", lane="L1", direction="out", at=NOW, plate="粤B12345",
+                       plate_confidence=0.97, containers=["TGHU1234561", "CSQU3054383"])
+    d = decide(seen, Knowledge(version=2, release_orders=known), Parameters())
+    assert d.outcome is Outcome.RELEASE and d.release_orders == ["HF21", "HF22"]
+    ingest(central, 1, "粤B12345", containers=seen.containers, release_order=d.release_order,
+           release_orders=d.release_orders)
+    ingest(central, 1, "粤B12345", containers=seen.containers, release_order=d.release_order,
+           release_orders=d.release_orders)  # redelivered: counted once
+    ingest(central, 2, "粤B12345", release_order="HF21")  # a lane that only knows one order per pass
+    assert projections.run_all(central) == 2
+    hf21 = alice.get("/api/v1/release-orders/HF21").json()
+    hf22 = alice.get("/api/v1/release-orders/HF22").json()
+    assert [p["pass_id"] for p in hf21["passes"]] == ["n1-L1-1", "n1-L1-2"]
+    assert hf21["order"]["remaining_quantity"] == 0 and hf21["order"]["status"] == "used"
+    assert [p["pass_id"] for p in hf22["passes"]] == ["n1-L1-1"]
+    for no in ("HF21", "HF22"):
+        trace = alice.get(f"/api/v1/trace/order/{no}").json()
+        assert "n1-L1-1" in {e["ref"] for e in trace if e["kind"] == "pass"}, trace
+
+
+def test_a_kg_batch_sharing_a_truck_counts_nothing_and_raises_an_alert(api: Api, central: Central) -> None:
+    alice = api("alice")
+    alice.put("/api/v1/registrations/vehicle", json={"plate": "粤B12345", "tare_kg": 15000})
+    issue_order(api, _order("HF23", "粤B12345", containers=["CSQU3054383"], batch_unit="kg", total_quantity=30000))
+    issue_order(api, _order("HF24", "粤B12345", containers=["TGHU1234561"]))
+    ingest(central, 1, "粤B12345", release_order="HF23", release_orders=["HF23", "HF24"], gross_kg=40000)
+    projections.run_all(central)
+    assert alice.get("/api/v1/release-orders/HF23").json()["order"]["remaining_quantity"] == 30000
+    alerts = api("bob").get("/api/v1/alerts", params={"kind": "batch_exceeded"}).json()["items"]
+    assert len(alerts) == 1 and "shares pass n1-L1-1 with HF24" in alerts[0]["message"]
 
 
 def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Central, tmp_path: Path) -> None:

@@ -137,3 +137,86 @@ def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gr
     if d.outcome is Outcome.RELEASE:
         assert plate == PLATE and not faults and conf >= P.min_plate_confidence
         assert gross is None or abs(gross - 20_000) <= 600
+
+
+# -- several release orders, one truck --------------------------------------------------------
+
+BOX2 = "TGHU1234561"
+BOX3 = "MSKU7654329"
+
+
+def test_two_containers_under_two_orders_release_and_record_both() -> None:
+    k = know(release_orders=[order(order_no="HF2", containers=[BOX2]), order(order_no="HF1", containers=[BOX])])
+    d = decide(obs(containers=[BOX, BOX2]), k, P)
+    assert d.outcome is Outcome.RELEASE
+    assert d.release_orders == ["HF1", "HF2"] and d.release_order == "HF1"
+    assert len(d.reasons) == 2 and all(o in " ".join(d.reasons) for o in ("HF1", "HF2"))
+
+
+def test_an_unrelated_order_for_the_plate_is_left_unused() -> None:
+    k = know(release_orders=[order(order_no="HF1", containers=[BOX, BOX2]), order(order_no="HF3", containers=[BOX3])])
+    d = decide(obs(containers=[BOX2, BOX]), k, P)
+    assert d.outcome is Outcome.RELEASE and d.release_orders == ["HF1"]
+
+
+def test_a_container_without_a_valid_order_holds_and_says_which() -> None:
+    k = know(release_orders=[order(order_no="HF1", containers=[BOX]),
+                             order(order_no="HF2", containers=[BOX2], valid_until=AT - timedelta(minutes=5))])
+    d = decide(obs(containers=[BOX, BOX2]), k, P)
+    assert d.outcome is Outcome.OFFICER and d.release_orders == [] and d.release_order is None
+    assert any("HF2: expired" in r for r in d.reasons)
+    assert any(f"containers not covered by a valid release order: {BOX2}" in r for r in d.reasons)
+
+
+def test_an_order_is_used_whole_its_other_containers_must_be_on_the_truck() -> None:
+    k = know(release_orders=[order(order_no="HF1", containers=[BOX, BOX2])])
+    d = decide(obs(containers=[BOX]), k, P)
+    assert d.outcome is Outcome.OFFICER and f"HF1: containers not seen: {BOX2}" in d.reasons[0]
+    extra = decide(obs(containers=[BOX, BOX2, BOX3]), k, P)
+    assert extra.outcome is Outcome.OFFICER and any(BOX3 in r and "not covered" in r for r in extra.reasons)
+
+
+def test_a_container_on_two_valid_orders_is_left_to_the_officer() -> None:
+    k = know(release_orders=[order(order_no="HF1", containers=[BOX]), order(order_no="HF2", containers=[BOX, BOX2])])
+    d = decide(obs(containers=[BOX, BOX2]), k, P)
+    assert d.outcome is Outcome.OFFICER and d.release_orders == []
+    assert d.reasons == [f"container {BOX} is on several release orders: HF1, HF2"]
+
+
+def test_batch_order_without_containers_still_covers_each_trip() -> None:
+    k = know(release_orders=[order(order_no="HF9")])
+    assert decide(obs(pass_id="t1"), k, P).release_orders == ["HF9"]
+    assert decide(obs(pass_id="t2"), k, P).release_orders == ["HF9"]
+    d = decide(obs(containers=[BOX]), k, P)  # a container is not bulk cargo of the batch
+    assert d.outcome is Outcome.OFFICER and f"not covered by a valid release order: {BOX}" in d.reasons[0]
+
+
+def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twice() -> None:
+    k = know(release_orders=[order(order_no="HF1", containers=[BOX], declared_gross_kg=30_000),
+                             order(order_no="HF2", containers=[BOX2], declared_gross_kg=28_000)],
+             vehicle=VehicleReg(plate=PLATE, tare_kg=15_000))
+    ok = decide(obs(containers=[BOX, BOX2], gross_kg=43_300), k, P)  # expected 43 000, tolerance 1 290
+    assert ok.outcome is Outcome.RELEASE and ok.release_orders == ["HF1", "HF2"]
+    heavy = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), k, P)
+    assert heavy.outcome is Outcome.INSPECTION and "expected 43000 kg" in heavy.reasons[0]
+    unknown_tare = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), know(release_orders=k.release_orders), P)
+    assert unknown_tare.outcome is Outcome.RELEASE
+    assert any("2 orders, no combined declared weight" in c.detail for c in unknown_tare.checks if c.name == "weight")
+
+
+@settings(max_examples=150, deadline=None)
+@given(boxes=st.lists(st.from_regex(r"[A-Z]{4}[0-9]{7}", fullmatch=True), min_size=1, max_size=4, unique=True),
+       cuts=st.lists(st.booleans(), min_size=3, max_size=3), seen_order=st.randoms(use_true_random=False))
+def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:  # type: ignore[no-untyped-def]
+    groups: list[list[str]] = [[boxes[0]]]
+    for box, cut in zip(boxes[1:], cuts, strict=False):
+        groups.append([box]) if cut else groups[-1].append(box)
+    orders = [order(order_no=f"HF{i}", containers=g) for i, g in enumerate(groups)]
+    seen = list(boxes)
+    seen_order.shuffle(seen)
+    d = decide(obs(containers=seen), know(release_orders=orders), P)
+    assert d.outcome is Outcome.RELEASE and sorted(d.release_orders) == sorted(o.order_no for o in orders)
+    # Without any one of the orders, the truck is held.
+    for missing in orders:
+        rest = [o for o in orders if o is not missing]
+        assert decide(obs(containers=seen), know(release_orders=rest), P).outcome is Outcome.OFFICER
