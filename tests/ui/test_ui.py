@@ -85,6 +85,7 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
     await expect(decision).to_contain_text("Release")
     await expect(decision).to_contain_text("放行")
     await expect(page.locator(".check.ok").first).to_be_visible()
+    await expect(page.get_by_test_id("fact-release_order_no")).to_have_text("HFUI0001")
     await page.screenshot(path=ARTIFACTS / "lane-released.png")
 
     # A truck without one is held: red check with the reason, HOLD in big letters.
