@@ -136,14 +136,14 @@ class WeighbridgeSim:
         corrupt = self.corrupt_next > 0
         if corrupt:
             self.corrupt_next -= 1
-        if self.protocol in ("xk3190", "ascii") and frame.counts is None:
+        if self.protocol in ("xk3190", "ascii", "ascii-ad") and frame.counts is None:
             frame = WeightFrame(counts=None, decimals=frame.decimals, unit=frame.unit, overload=True)
             if self.protocol == "xk3190":  # the "=" format has no overload code; show all nines
                 frame = WeightFrame(
                     counts=10 ** (6 - (1 if self.decimals else 0)) - 1, decimals=self.decimals, unit=self.unit
                 )
         data = encode(self.protocol, frame, corrupt_checksum=corrupt)
-        if corrupt and self.protocol in ("xk3190", "ascii"):
+        if corrupt and self.protocol in ("xk3190", "ascii", "ascii-ad"):
             data = data[:3] + data[4:]  # no checksum to break: lose a digit instead
         return data
 

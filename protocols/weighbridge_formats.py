@@ -324,6 +324,8 @@ def encode_ascii(frame: WeightFrame) -> bytes:
 
 
 class AsciiLineParser:
+    terminator = b"\n"  # what ends a line; the bytes before it are judged by `_decode`
+
     def __init__(self, unit: Unit = "kg") -> None:
         self.unit: Unit = unit  # unused: the line names its unit
         self.stats = ParseStats()
@@ -334,7 +336,7 @@ class AsciiLineParser:
         out: list[WeightFrame] = []
         start = 0
         while True:
-            nl = data.find(b"\n", start)
+            nl = data.find(self.terminator, start)
             chunk = data[start:] if nl < 0 else data[start:nl]
             if not self._overlong:
                 self._line += chunk
@@ -376,15 +378,76 @@ class AsciiLineParser:
         )
 
 
+# --- A&D standard format line: "ST,GS,+0032540kg\r\n" -----------------------------------------
+# header 1 ST (stable) / US (unstable) / OL or LO (out of range), header 2 GS (gross) / NT (net) /
+# TR (tare), then an 8-character data field: the sign and 7 characters, digits with at most one
+# decimal point ("+0032540", "+0012.34"; out of range: the numerals are spaces), the unit in two
+# characters ("kg", " t" or "t "), and CR or CR LF. As many indicators (A&D AD-4325/AD-4404 and
+# the many that copy them) send it. The fixed 8-character width is the check against a lost or
+# doubled digit. A tare line (TR) is not the weight on the bridge: it is skipped.
+
+AD_DATA_WIDTH = 8
+_AD_RE = re.compile(rb"(ST|US|OL|LO),(GS|NT|TR),([+-])( *)(\d*)(?:\.(\d+))?(kg| t|t )")
+_AD_OUT_OF_RANGE = re.compile(rb"(OL|LO),(GS|NT|TR),([+-]?)[ 0-9.]*(kg| t|t )")
+
+
+def encode_ascii_ad(frame: WeightFrame) -> bytes:
+    """One A&D standard-format line; out of range is sent with blank numerals, as the indicators do."""
+    unit = "kg" if frame.unit == "kg" else " t"
+    kind = "NT" if frame.net else "GS"
+    if frame.overload or frame.counts is None:
+        return f"OL,{kind},+{' ' * (AD_DATA_WIDTH - 1)}{unit}\r\n".encode("ascii")
+    width = AD_DATA_WIDTH - 1 - (1 if frame.decimals else 0)  # digits beside the sign and the point
+    if not 0 <= frame.decimals < width:
+        raise ValueError(f"decimals must be 0..{width - 1}")
+    digits = f"{abs(frame.counts):0{width}d}"
+    if len(digits) > width:
+        raise ValueError(f"{frame.counts} does not fit the {AD_DATA_WIDTH}-character data field")
+    if frame.decimals:
+        digits = digits[: width - frame.decimals] + "." + digits[width - frame.decimals :]
+    head = "US" if frame.motion else "ST"
+    return f"{head},{kind},{'-' if frame.counts < 0 else '+'}{digits}{unit}\r\n".encode("ascii")
+
+
+class AsciiAdParser(AsciiLineParser):
+    terminator = b"\r"  # CR or CR LF: the LF of CR LF starts the next line and is dropped there
+
+    def _decode(self, line: bytes) -> WeightFrame | None:
+        if line.startswith(b"\n"):
+            line = line[1:]
+        if not line:
+            return None  # a bare LF (CR LF split over two lines, or an idle terminator)
+        m = _AD_RE.fullmatch(line)
+        if m is not None and len(line) - 6 - 2 == AD_DATA_WIDTH and m.group(5):
+            head, kind, sign, _, whole, frac, unit = m.groups()
+            if kind == b"TR":
+                return None  # the stored tare, not the load on the bridge: not an error either
+            frac = frac or b""
+            overload = head in (b"OL", b"LO")
+            counts = None if overload else int(whole + frac) * (-1 if sign == b"-" else 1)
+            self.stats.frames += 1
+            return WeightFrame(counts=counts, decimals=len(frac), unit="kg" if unit == b"kg" else "t",
+                               motion=None if overload else head == b"US", overload=overload, net=kind == b"NT")
+        blank = _AD_OUT_OF_RANGE.fullmatch(line)
+        if blank is not None and len(line) - 6 - 2 == AD_DATA_WIDTH and blank.group(2) != b"TR":
+            self.stats.frames += 1
+            return WeightFrame(counts=None, decimals=0, unit="kg" if blank.group(4) == b"kg" else "t",
+                               overload=True, net=blank.group(2) == b"NT")
+        self.stats.error("bad_line")
+        self.stats.discarded_bytes += len(line) + 1
+        return None
+
+
 # --- registry -----------------------------------------------------------------------------------
 
-ProtocolName = Literal["xk3190", "xk3190-a9", "toledo", "ascii"]
+ProtocolName = Literal["xk3190", "xk3190-a9", "toledo", "ascii", "ascii-ad"]
 
 PARSERS: dict[str, type[Xk3190Parser] | type[Xk3190A9Parser] | type[ToledoParser] | type[AsciiLineParser]] = {
     "xk3190": Xk3190Parser,
     "xk3190-a9": Xk3190A9Parser,
     "toledo": ToledoParser,
     "ascii": AsciiLineParser,
+    "ascii-ad": AsciiAdParser,
 }
 
 
@@ -403,7 +466,7 @@ class _FixedDecimals:
     def feed(self, data: bytes) -> list[WeightFrame]:
         out = []
         for f in self.inner.feed(data):
-            if f.decimals == self.decimals:
+            if f.decimals == self.decimals or f.counts is None:  # an out-of-range frame carries no weight
                 out.append(f)
             else:
                 self.stats.frames -= 1
@@ -429,4 +492,6 @@ def encode(protocol: str, frame: WeightFrame, *, corrupt_checksum: bool = False)
         return encode_toledo(frame, corrupt_checksum=corrupt_checksum)
     if protocol == "ascii":
         return encode_ascii(frame)
+    if protocol == "ascii-ad":
+        return encode_ascii_ad(frame)
     raise ValueError(f"unknown weighbridge protocol {protocol!r}")

@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from kakou.sim.cardreader_sim import CardReaderSim
 from kakou.sim.weighbridge_sim import WeighbridgeSim
 
@@ -28,11 +30,12 @@ async def run_probe(*args: str) -> tuple[int, list[dict], str]:
     return proc.returncode or 0, lines, err.decode()
 
 
-async def test_probe_weighbridge_prints_json_lines() -> None:
-    async with WeighbridgeSim("xk3190", rate_hz=50) as sim:
+@pytest.mark.parametrize("protocol", ["xk3190", "ascii-ad"])
+async def test_probe_weighbridge_prints_json_lines(protocol: str) -> None:
+    async with WeighbridgeSim(protocol, rate_hz=50) as sim:
         sim.set_weight(32140)
         code, lines, err = await run_probe(
-            "weighbridge", "--serial", sim.path, "--protocol", "xk3190", "--baud", "9600", "--count", "50",
+            "weighbridge", "--serial", sim.path, "--protocol", protocol, "--baud", "9600", "--count", "50",
             "--stable-n", "3", "--stable-t", "0.1", "--timeout", "15",
         )  # fmt: skip
     assert code == 0, err

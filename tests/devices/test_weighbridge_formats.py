@@ -19,8 +19,9 @@ PROTOCOLS = sorted(PARSERS)
 CHECKSUMMED = {"toledo", "xk3190-a9"}
 # The byte that starts (xk3190) or ends (ascii) a frame in the formats without a checksum: garbage
 # containing it can form a perfectly valid frame, which no parser could tell from a real one.
-DELIMITER = {"xk3190": b"=", "ascii": b"\n"}
-DECIMALS = {"xk3190": 1, "xk3190-a9": 2, "toledo": 0, "ascii": 0}
+DELIMITER = {"xk3190": b"=", "ascii": b"\n", "ascii-ad": b"\r"}
+DECIMALS = {"xk3190": 1, "xk3190-a9": 2, "toledo": 0, "ascii": 0, "ascii-ad": 0}
+LINES = ("ascii", "ascii-ad")  # line formats: a unit in the line, a lost terminator merges two lines
 
 
 def parse_all(protocol: str, data: bytes, **kw: object) -> list[WeightFrame]:
@@ -75,6 +76,30 @@ def test_ascii_line() -> None:
     assert frame.weight_kg is None and frame.flags == ["overload"]
 
 
+def test_ascii_ad_line_with_its_8_character_data_field() -> None:
+    # As an A&D-style indicator sends it: sign and 7 digits, or sign, digits and a decimal point.
+    (frame,) = parse_all("ascii-ad", b"ST,GS,+0032540kg\r\n")
+    assert frame.weight_kg == 32540 and frame.flags == ["stable"]
+    assert encode("ascii-ad", frame) == b"ST,GS,+0032540kg\r\n"
+    (frame,) = parse_all("ascii-ad", b"US,NT,-0012.34 t\r")  # CR alone ends a line too
+    assert frame.weight_kg == -12340 and frame.decimals == 2 and frame.flags == ["motion", "negative", "net"]
+    (frame,) = parse_all("ascii-ad", b"ST,GS,+  32540kg\r\n")  # leading zeros sent as spaces
+    assert frame.weight_kg == 32540
+    (frame,) = parse_all("ascii-ad", b"OL,GS,+       kg\r\n")  # out of range: blank numerals
+    assert frame.weight_kg is None and frame.flags == ["overload"]
+    assert encode("ascii-ad", WeightFrame(None, 0, "kg", overload=True)) == b"OL,GS,+       kg\r\n"
+
+
+def test_ascii_ad_refuses_the_6_digit_line_and_skips_tare_lines() -> None:
+    parser = make_parser("ascii-ad")
+    out = parser.feed(b"ST,GS,+032540kg\r\nST,TR,+0015000kg\r\nST,GS,+00032540kg\r\nST,GS,+0032540 g\r\n"
+                      b"ST,GS,+0032540kg\r\n")
+    assert [f.weight_kg for f in out] == [32540]  # a lost, a doubled digit, grams: never a weight
+    assert parser.stats.errors["bad_line"] == 3
+    six = make_parser("ascii")  # and the 6-digit parser reads nothing from an A&D indicator
+    assert six.feed(b"ST,GS,+0032540kg\r\n") == [] and six.stats.errors["bad_line"] == 1
+
+
 def test_fixed_decimals_reject_a_stray_point() -> None:
     parser = make_parser("ascii", decimals=0)
     assert parser.feed(b"ST,GS,+0123.40kg\r\nST,GS,+012340kg\r\n")[0].weight_kg == 12340
@@ -97,15 +122,16 @@ def test_overlong_garbage_keeps_the_buffer_bounded(protocol: str) -> None:
 @st.composite
 def frames_for(draw: st.DrawFn, protocol: str) -> WeightFrame:
     dec = DECIMALS[protocol]
-    limit = {"xk3190": 999_999, "xk3190-a9": 999_999, "toledo": 999_999, "ascii": 999_999}[protocol]
+    limit = {"xk3190": 999_999, "xk3190-a9": 999_999, "toledo": 999_999, "ascii": 999_999,
+             "ascii-ad": 9_999_999}[protocol]
     counts = draw(st.integers(-99_999 if protocol == "xk3190" else -limit, limit))
-    unit = draw(st.sampled_from(["kg", "t"])) if protocol in ("toledo", "ascii") else "kg"
+    unit = draw(st.sampled_from(["kg", "t"])) if protocol in ("toledo", *LINES) else "kg"
     if protocol == "xk3190":
         return WeightFrame(counts, dec, unit)
     if protocol == "xk3190-a9":
         return WeightFrame(counts, dec, unit)
-    overload = draw(st.booleans()) if protocol in ("toledo", "ascii") else False
-    motion = None if overload and protocol == "ascii" else draw(st.booleans())
+    overload = draw(st.booleans()) if protocol in ("toledo", *LINES) else False
+    motion = None if overload and protocol in LINES else draw(st.booleans())
     tare = draw(st.integers(0, 999_999)) if protocol == "toledo" else None
     return WeightFrame(None if overload else counts, dec, unit, motion, overload, draw(st.booleans()), tare)
 
@@ -179,7 +205,7 @@ def test_corrupted_streams_never_yield_a_weight_that_was_not_sent(protocol: str,
         intact = not mutated[idx]
         if protocol == "xk3190" and idx + 1 < len(frames):
             intact = intact and not mutated[idx + 1]  # its end is the next frame's "="
-        if protocol == "ascii" and idx > 0:
+        if protocol in LINES and idx > 0:
             intact = intact and not mutated[idx - 1]  # a lost "\n" before it merges the two lines
         if intact:
             assert f in out
