@@ -106,6 +106,27 @@ def cmd_edge_replay(args: argparse.Namespace) -> int:
     return 0 if result["same"] else 3
 
 
+def cmd_edge_decide(args: argparse.Namespace) -> int:
+    import json
+
+    from kakou.edge.replay import InputsError, decide_recorded
+
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")
+        decision = decide_recorded(json.loads(text))
+    except OSError as exc:
+        print(f"error: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"error: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    except InputsError as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(decision.model_dump(mode="json"), ensure_ascii=False, indent=2))
+    return 0
+
+
 def cmd_edge_hash_pin(args: argparse.Namespace) -> int:
     import getpass
 
@@ -174,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("pass_id")
     rp.add_argument("--config", required=True, help="the node's config (locates its data directory)")
     rp.set_defaults(func=cmd_edge_replay)
+    ed = e.add_parser("decide", help="the decision for recorded inputs (observation, knowledge, parameters as JSON)")
+    ed.add_argument("file", help="JSON file of the inputs, as a pass records them ('-' for standard input)")
+    ed.set_defaults(func=cmd_edge_decide)
     hp = e.add_parser("hash-pin", help="print the pin_hash of a lane officer's PIN for the config file")
     hp.add_argument("--pin", default=None, help="the PIN (prompted for when omitted)")
     hp.set_defaults(func=cmd_edge_hash_pin)
