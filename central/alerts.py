@@ -17,6 +17,10 @@ from kakou.central.auth import Role
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
+from kakou.central.tables_sync import PassRow
+from kakou.sync import topics
+from kakou.sync.knowledge import ControlDisposalData
+from kakou.sync.messages import ChangeKind
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,8 @@ class DisposalIn(BaseModel):
     disposal: str = Field(min_length=1)
     # Photos taken on site, uploaded first (POST /alerts/{id}/photos) and named by their SHA-256.
     photos: list[str] = Field(default_factory=list, max_length=8)
+    # A control-order hit (布控) only: the disposal releases the vehicle the lane holds on it.
+    release_vehicle: bool = False
 
     @field_validator("photos")
     @classmethod
@@ -168,8 +174,12 @@ def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertR
 
 
 def dispose(c: Central, actor: str, alert_id: int, disposal: str, photos: list[str] | None = None,
-            have_photo: Callable[[str], bool] | None = None) -> AlertRow:
-    """`photos`: SHA-256 names of photos already stored (`have_photo` says whether one is)."""
+            have_photo: Callable[[str], bool] | None = None, release_vehicle: bool = False) -> AlertRow:
+    """`photos`: SHA-256 names of photos already stored (`have_photo` says whether one is).
+
+    `release_vehicle`: the alert is a control-order hit (布控) and its disposal releases the vehicle
+    the lane holds on it: the lane that sent the pass is told (its node stream) and opens.
+    """
     if not disposal.strip():
         raise ValueError("say how the alert was disposed of")
     photos = list(dict.fromkeys(photos or []))
@@ -184,9 +194,22 @@ def dispose(c: Central, actor: str, alert_id: int, disposal: str, photos: list[s
         now = datetime.now(UTC)
         if row.status == "open":  # disposing implies having seen it
             row.acknowledged_by, row.acknowledged_at = actor, now
+        held = None
+        if release_vehicle:
+            if row.kind != "control_hit" or not row.source:
+                raise ValueError("only the disposal of a control-order hit on a lane's pass releases a vehicle")
+            held = w.session.scalar(select(PassRow).where(PassRow.pass_id == row.source))
+            if held is None:
+                raise ValueError(f"the pass {row.source} of this hit is not at central")
         row.status, row.disposed_by, row.disposed_at, row.disposal = "disposed", actor, now, disposal
         _note(row, actor, disposal, "dispose", photos)
-        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal, "photos": photos})
+        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal, "photos": photos,
+                                                       "release_vehicle": release_vehicle})
+        if held is not None:
+            w.publish(ChangeKind.CONTROL_DISPOSAL, held.pass_id,
+                      ControlDisposalData(pass_id=held.pass_id, lane=held.lane, release=True, by=actor,
+                                          disposal=disposal, alert_id=alert_id).model_dump(mode="json"),
+                      scope=topics.node_stream(held.node))
     _changed(c, row)
     return row
 

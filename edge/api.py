@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
-from kakou.edge.lane import LaneState, OfficerCommand
+from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
@@ -34,6 +34,9 @@ class ActionIn(BaseModel):
     containers: list[str] = Field(default_factory=list)
     outcome: Literal["release", "inspection"] | None = None
     result: Literal["passed", "failed"] | None = None
+    # Releasing a vehicle held on a control order (布控) takes a second officer and their own PIN.
+    second_officer: str | None = None
+    second_pin: str | None = Field(None, max_length=12)
 
 
 class BackfillIn(BaseModel):
@@ -99,7 +102,18 @@ def create_app(node: EdgeNode) -> FastAPI:
         body = validate_action(body)
         if lane.state not in HOLDING or lane.current is None:
             raise HTTPException(409, f"lane {lane_id} is {lane.state.value}: nothing waits for an officer")
-        cmd = OfficerCommand(officer=who, **body.model_dump())
+        confirmed_by = None
+        if body.second_officer or body.second_pin:
+            if body.second_officer == who:
+                raise HTTPException(403, "the second officer must be another officer than the one logged in")
+            if not (body.second_officer and body.second_pin
+                    and node.officers.verify(body.second_officer, body.second_pin)):
+                raise HTTPException(403, "second officer: unknown officer or wrong PIN")
+            confirmed_by = body.second_officer
+        cmd = OfficerCommand(officer=who, confirmed_by=confirmed_by,
+                             **body.model_dump(exclude={"second_officer", "second_pin"}))
+        if control_release_refused(lane.current.decision, cmd):
+            raise HTTPException(403, CONTROL_HOLD_REFUSAL)
         await lane.commands.put(cmd)
         return {"accepted": cmd.model_dump(mode="json"), "pass_id": lane.current.pass_id}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 import uuid
@@ -61,13 +62,39 @@ class OfficerCommand(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    action: Literal["manual_entry", "override", "inspection_result", "release_on_documents"]
+    # control_disposal: central disposed of the control-order hit and released the vehicle
+    # (officer is then "central:<user>"); never sent by the lane screen.
+    action: Literal["manual_entry", "override", "inspection_result", "release_on_documents", "control_disposal"]
     officer: str
     reason: str = ""
     plate: str | None = None
     containers: list[str] = Field(default_factory=list)
     outcome: Literal["release", "inspection"] | None = None  # override
     result: Literal["passed", "failed"] | None = None  # inspection_result
+    confirmed_by: str | None = None  # the second officer, who confirmed with their own PIN
+
+
+def control_hold(decision: Decision | None) -> bool:
+    """The decision holds the vehicle on a control order (布控) hit."""
+    return decision is not None and any(c.name == "control" and not c.ok for c in decision.checks)
+
+
+def would_release(cmd: OfficerCommand) -> bool:
+    """The command may let the vehicle go (manual entry: the keyed data may no longer hit)."""
+    return (cmd.action in ("manual_entry", "release_on_documents", "control_disposal")
+            or (cmd.action == "override" and cmd.outcome == "release")
+            or (cmd.action == "inspection_result" and cmd.result == "passed"))
+
+
+CONTROL_HOLD_REFUSAL = ("布控扣留：须由中心处置该命中，或由第二名关员以本人 PIN 确认后放行 "
+                        "(control-order hold: released only by central's disposal of the hit, "
+                        "or by a second officer confirming with their own PIN)")
+
+
+def control_release_refused(decision: Decision | None, cmd: OfficerCommand) -> bool:
+    """A lane officer alone may not release a vehicle held on a control order."""
+    return (control_hold(decision) and would_release(cmd) and cmd.action != "control_disposal"
+            and not cmd.confirmed_by)
 
 
 @dataclass
@@ -191,6 +218,7 @@ class Lane:
         self.current: Current | None = None
         self.last_pass: PassRecord | None = None
         self.commands: asyncio.Queue[OfficerCommand] = asyncio.Queue()
+        self._disposal_queued: str | None = None  # the held pass central's release was queued for
         # Last input → barrier command, in ms (cache lookup, decide(), durable pass write): the bench reads it.
         self.decision_ms: deque[float] = deque(maxlen=10_000)
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
@@ -471,6 +499,7 @@ class Lane:
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
         self._enter(state, "; ".join(decision.reasons))
+        self.central_disposal()  # central may have disposed of the hit already (a re-decided pass)
         # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
         while True:
             cmd_task = asyncio.create_task(self.commands.get())
@@ -493,9 +522,36 @@ class Lane:
             self._enter(LaneState.IDLE, "vehicle left without release")
             return
 
+    def central_disposal(self) -> bool:
+        """If central disposed of the control-order hit holding this lane's vehicle and released it,
+        queue that as the command that releases it; True if it did. Called when knowledge changes."""
+        cur = self.current
+        if (cur is None or cur.observation is None or self.state not in (LaneState.HELD, LaneState.INSPECTION)
+                or not control_hold(cur.decision)):
+            return False
+        rows = self.store.query("SELECT data FROM knowledge WHERE kind = 'control_disposal' AND key = ?",
+                                (cur.observation.pass_id,))
+        if not rows or self._disposal_queued == cur.observation.pass_id:
+            return False
+        try:
+            data = json.loads(rows[0][0])
+            if data.get("release") is not True:
+                return False
+            cmd = OfficerCommand(action="control_disposal", officer=f"central:{data['by']}",
+                                 reason=str(data.get("disposal", "")))
+        except (ValueError, KeyError, TypeError):
+            self.log.warning("unreadable control disposal for pass %s", cur.observation.pass_id)
+            return False
+        self._disposal_queued = cur.observation.pass_id
+        self.commands.put_nowait(cmd)
+        return True
+
     async def _officer(self, cmd: OfficerCommand, obs: Observation) -> bool:
         """Carry out an officer's command on the held vehicle; True when the pass is finished."""
         now = datetime.now(UTC)
+        if control_release_refused(self.current.decision if self.current else None, cmd):
+            self.log.warning("refused %s by %s alone on a control-order hold", cmd.action, cmd.officer)
+            return False  # the API refuses it first; nothing reaches the barrier without a second officer
         self.records.record_intervention(Intervention(
             at=now, lane=self.cfg.id, pass_id=obs.pass_id, officer=cmd.officer, action=cmd.action,
             reason=cmd.reason, data=cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json")))
@@ -513,8 +569,10 @@ class Lane:
             return False
         outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
         what = {"override": "officer override", "inspection_result": "inspection passed",
-                "release_on_documents": "released on documents (backfill later)"}[cmd.action]
-        decision = Decision(outcome=outcome, reasons=[f"{what} by {cmd.officer}: {cmd.reason}"],
+                "release_on_documents": "released on documents (backfill later)",
+                "control_disposal": "control-order hit disposed of at central and released"}[cmd.action]
+        who = cmd.officer + (f", confirmed by {cmd.confirmed_by}" if cmd.confirmed_by else "")
+        decision = Decision(outcome=outcome, reasons=[f"{what} by {who}: {cmd.reason}"],
                             knowledge_version=self.store.knowledge_version)
         record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
                               decision, obs.pass_id)

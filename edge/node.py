@@ -110,13 +110,22 @@ class EdgeNode:
                 log.info("image retention removed %d frame(s)", removed)
             await asyncio.sleep(600)
 
+    async def _control_disposals(self) -> None:
+        """Central's disposal of a control-order hit arrives as knowledge: release the held vehicle."""
+        while True:
+            await self.link.knowledge_changed.wait()
+            self.link.knowledge_changed.clear()
+            for lane in self.lanes.values():
+                lane.central_disposal()
+
     async def run(self) -> None:
         log.info("edge node %s: %d lane(s), lane screen on %s/lane", self.id, len(self.lanes), self.url)
         async with contextlib.AsyncExitStack() as stack:
             for dev in self._devices:
                 await stack.enter_async_context(dev)
             parts = {"link": self.link.run(), "edge-http": self._http.serve(sockets=[self._sock]),
-                     "housekeeping": self._housekeeping(), "image-upload": self.uploader.run()}
+                     "housekeeping": self._housekeeping(), "image-upload": self.uploader.run(),
+                     "control-disposals": self._control_disposals()}
             parts |= {f"lane-{lid}": lane.run() for lid, lane in self.lanes.items()}
             try:
                 await run_together(parts, on_stop=self._stop_serving)

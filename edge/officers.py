@@ -40,6 +40,11 @@ class OfficerSessions:
         self._tokens[token] = (officer_id, time.monotonic() + TOKEN_TTL_S)
         return token
 
+    def verify(self, officer_id: str, pin: str) -> bool:
+        """The officer exists and this is their PIN (a confirmation: no session is opened)."""
+        officer = self.officers.get(officer_id)
+        return officer is not None and check_pin(pin, officer.pin_hash)
+
     def officer_for(self, token: str) -> str | None:
         entry = self._tokens.get(token)
         if entry is None or entry[1] < time.monotonic():

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS backfill (
     plate TEXT, containers TEXT);
 """
 
-Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill"]
+Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill",
+                 "control_disposal"]  # central disposed of a control-order hit and released the vehicle
 
 
 class Intervention(BaseModel):

@@ -35,6 +35,8 @@ from kakou.waiting import eventually
 
 log = logging.getLogger("kakou.demo")
 DEMO_OFFICER, DEMO_PIN = "officer1", "1234"  # the lane screen's demo login; printed at start
+# A second lane officer: releasing a truck held on a control order (布控) takes two.
+DEMO_OFFICER2, DEMO_PIN2 = "officer2", "5678"
 
 
 @dataclass
@@ -84,7 +86,8 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
         broker=broker_cfg,
         central={"public_key_files": [central.cfg.public_key_path]},
         http={"port": ports.edge},
-        officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)}],
+        officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)},
+                  {"id": DEMO_OFFICER2, "name": "Second Officer 复核关员", "pin_hash": hash_pin(DEMO_PIN2)}],
         lanes=[lane],
     )
     # The node's image-upload token, as `kakou node enrol` would hand it to a site's technician.
@@ -205,7 +208,8 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
         print(f"  central login   {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
         print(f"  reviewer login  {DEMO_REVIEWER} / {DEMO_REVIEWER_PASSWORD} (approves the demo's release orders)")
         print(f"  central API     {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
-        print(f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN})")
+        print(f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN}; "
+              f"second officer {DEMO_OFFICER2}, PIN {DEMO_PIN2})")
         print(f"  edge lane API   {stack.edge.url}/api/v1/status")
         print("  stop with Ctrl-C", flush=True)
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:

@@ -103,6 +103,17 @@ class LaneParameters(_Data):
     require_driver_card: bool = False
 
 
+class ControlDisposalData(_Data):
+    """Central's disposal of a control-order hit that releases the held vehicle; key = pass_id."""
+
+    pass_id: str
+    lane: str
+    release: bool
+    by: str  # the central user who disposed of the hit
+    disposal: str  # how, as they wrote it: the reason the lane records
+    alert_id: int
+
+
 # -- risk rules as data --------------------------------------------------------------------------
 
 
@@ -177,4 +188,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.YARD: YardRegistration,
     ChangeKind.PARAMETERS: LaneParameters,
     ChangeKind.RISK_RULE: RiskRule,
+    ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
 }

@@ -128,6 +128,9 @@ class ChangeKind(StrEnum):
     YARD = "yard"
     PARAMETERS = "parameters"  # key: lane id, or "*" for every lane
     RISK_RULE = "risk_rule"
+    # Central disposed of a control-order hit and released the vehicle held on it; key = the held
+    # pass_id, published on the node stream of the lane that holds it only.
+    CONTROL_DISPOSAL = "control_disposal"
 
 
 class Change(Strict):

@@ -69,7 +69,8 @@ def dispose(alert_id: RowId, body: DisposalIn, central: CentralDep, me: FieldUse
     with domain_errors():
         return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal, body.photos,
                                                       have_photo=(lambda p: store.find(p) is not None)
-                                                      if store is not None else None))
+                                                      if store is not None else None,
+                                                      release_vehicle=body.release_vehicle))
 
 
 @router.post("/alerts/{alert_id}/notes", tags=["alerts"])

@@ -13,6 +13,7 @@ K.addTerms({
   weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
   transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
   ledger_negative: ["Ledger below zero", "账册负数"],
+  release_vehicle: ["Release the truck held at the lane", "处置后放行通道扣留车辆"],
   detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
   take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
   live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
@@ -129,6 +130,8 @@ function dispose(a) {
   const preview = K.el("div", { class: "thumbs", "data-testid": "photo-preview" });
   const msg = K.el("div", { class: "form-msg", "data-testid": "form-msg" });
   const submit = K.el("button", { type: "submit", class: "primary", text: K.both("dispose") });
+  // A control-order hit (布控): the disposal may release the truck the lane holds on it.
+  const release = a.kind === "control_hit" ? K.el("input", { type: "checkbox", "data-testid": "field-release_vehicle" }) : null;
   let photo = null;  // {sha256} once uploaded
   let jpeg = null;
   file.addEventListener("change", async () => {
@@ -143,6 +146,7 @@ function dispose(a) {
   const form = K.el("form", { class: "auto-form", novalidate: true },
     K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: K.t("disposal_note") }), note),
     K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: `📷 ${K.t("take_photo")}` }), file, preview),
+    release ? K.el("label", { class: "field" }, release, K.el("span", { text: K.t("release_vehicle") })) : null,
     K.el("div", { class: "form-actions" }, submit, msg));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -156,7 +160,8 @@ function dispose(a) {
         if (!resp.ok) throw new Error(body.title || body.detail || `HTTP ${resp.status}`);
         photo = body;
       }
-      const done = await K.api(`/api/v1/alerts/${a.id}/dispose`, { body: { disposal: note.value.trim(), photos: photo ? [photo.sha256] : [] } });
+      const done = await K.api(`/api/v1/alerts/${a.id}/dispose`, { body: { disposal: note.value.trim(), photos: photo ? [photo.sha256] : [],
+        release_vehicle: !!(release && release.checked) } });
       $("dialog").close(); merge(done, "changed");
     } catch (e) {
       msg.textContent = `${K.t("error")}: ${e.message}`; msg.className = "form-msg bad";

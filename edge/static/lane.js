@@ -4,6 +4,8 @@
 "use strict";
 
 K.addTerms({
+  f_second_officer: ["Second officer (control-order hold)", "复核关员（布控放行）"],
+  f_second_pin: ["Second officer's PIN", "复核关员 PIN"],
   current_truck: ["Vehicle in lane", "当前车辆"], queue: ["Queue", "排队车辆"], alarms: ["Alarms", "报警"],
   recent: ["Recent passes", "最近通行"], no_snapshot: ["No camera image", "暂无抓拍图像"],
   idle: ["Idle", "空闲"], vehicle_present: ["Vehicle present", "车辆到达"], collecting: ["Reading vehicle…", "采集中…"],
@@ -48,6 +50,11 @@ const REASONS_ZH = [
   [/^e-plate agrees with the camera$/, "电子车牌与抓拍一致"],
   [/^e-plate says (\S+), camera says (\S+)$/, "电子车牌为 $1，抓拍为 $2"],
   [/^officer override by (\S+): (.+)$/, "关员 $1 人工改判：$2"],
+  [/^officer override by (\S+), confirmed by (\S+): (.+)$/, "关员 $1 人工改判（$2 复核）：$3"],
+  [/^inspection passed by (\S+), confirmed by (\S+): (.+)$/, "查验通过，关员 $1 放行（$2 复核）：$3"],
+  [/^control-order hit disposed of at central and released by central:(\S+): (.+)$/, "中心 $1 处置布控命中并放行：$2"],
+  [/^containers not covered by a valid release order: (.+)$/, "集装箱无有效核放单：$1"],
+  [/^container (\S+) is on several release orders: (.+)$/, "集装箱 $1 同时列于多张核放单：$2"],
   [/^released on documents by (\S+): (.+)$/, "关员 $1 凭单放行：$2"],
   [/^selected at random \((.+) rate\)$/, "随机抽中查验（比例 $1）"],
   [/^release order (\S+): expired (.+)$/, "核放单 $1 已过期（$2）"],
@@ -347,11 +354,13 @@ function connect() {
 // ---- officer actions, as the node offers them ----------------------------------------------
 // Which body fields the officer fills in for each action of POST /lanes/{lane}/actions, and
 // which of them may not be left empty (an override always records why).
+// A truck held on a control order (布控) is released only with a second officer's own PIN.
+const SECOND = ["second_officer", "second_pin"];
 const ACTION_FIELDS = {
-  manual_entry: { only: ["plate", "containers"], must: ["plate"] },
-  override: { only: ["outcome", "reason"], must: ["outcome", "reason"] },
-  inspection_result: { only: ["result", "reason"], must: ["result"] },
-  release_on_documents: { only: ["reason"], must: ["reason"] },
+  manual_entry: { only: ["plate", "containers", ...SECOND], must: ["plate"] },
+  override: { only: ["outcome", "reason", ...SECOND], must: ["outcome", "reason"] },
+  inspection_result: { only: ["result", "reason", ...SECOND], must: ["result"] },
+  release_on_documents: { only: ["reason", ...SECOND], must: ["reason"] },
 };
 const HOLDING = ["held_for_officer", "to_inspection"];
 

@@ -181,3 +181,37 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
     routes = alice.get("/api/v1/alert-routes").json()
     assert alice.delete(f"/api/v1/alert-routes/{routes[0]['id']}").status_code == 204
     assert len(alice.get("/api/v1/alert-routes").json()) == 1
+
+
+def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(api: Api, central: Central,
+                                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kakou.central import changelog
+    from kakou.edge.store import EdgeStore
+
+    held = ingest(central, 1, "粤B12345", node="n1", lane="L2", outcome="officer", checks=[HIT])
+    ingest(central, 2, "粤B22222", node="n1", outcome="officer", checks=[HEAVY])
+    projections.run_all(central)
+    fred = api("fred")
+    mine = fred.get("/api/v1/alerts", params={"mine": True}).json()["items"]
+    hit = next(a for a in mine if a["kind"] == "control_hit")
+    heavy = next(a for a in mine if a["kind"] == "weight_anomaly")
+    r = fred.post(f"/api/v1/alerts/{heavy['id']}/dispose", json={"disposal": "reweighed", "release_vehicle": True})
+    assert r.status_code == 422 and "control-order hit" in r.text, r.text
+    r = fred.post(f"/api/v1/alerts/{hit['id']}/dispose",
+                  json={"disposal": "情报核实无误 checked, release", "release_vehicle": True})
+    assert r.status_code == 200, r.text
+
+    def node_store(node: str) -> EdgeStore:
+        store = EdgeStore(tmp_path / f"{node}.db")
+        for stream in changelog.streams_of(central, node):
+            store.apply_batch(changelog.changes_after(central, 0, stream=stream), datetime.now(UTC))
+        return store
+
+    mine_n1, other_n2 = node_store("n1"), node_store("n2")
+    (row,) = mine_n1.query("SELECT key, data FROM knowledge WHERE kind = 'control_disposal'")
+    assert row[0] == held and '"release": true' in row[1] and '"by": "fred"' in row[1] and '"lane": "L2"' in row[1]
+    assert other_n2.query("SELECT key FROM knowledge WHERE kind = 'control_disposal'") == []
+    mine_n1.close()
+    other_n2.close()
+    trail = fred.get(f"/api/v1/alerts/{hit['id']}").json()
+    assert trail["status"] == "disposed" and trail["disposed_by"] == "fred"

@@ -11,8 +11,11 @@ import httpx
 import pytest
 
 from kakou.demo import (
+    DEMO_ADMIN,
     DEMO_OFFICER,
+    DEMO_OFFICER2,
     DEMO_PIN,
+    DEMO_PIN2,
     DemoPorts,
     authorize,
     demo_order,
@@ -83,6 +86,70 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
         assert follow_up["outcome"] == "release" and follow_up["entered_by"] == DEMO_OFFICER
         stats = (await edge.get("/api/v1/lanes/L1/stats")).json()
         assert stats["passes"] == 1 and stats["manual_intervention_rate"] == 1.0
+
+
+async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
+            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        await authorize(stack, central)
+        r = await central.post("/api/v1/control-orders", json={
+            "target_kind": "vehicle", "target_value": "苏E88888", "action": "hold", "emergency": True,
+            "reason": "情报线索 intelligence tip"})
+        assert r.status_code == 201, r.text
+        await eventually(lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'control_order'"),
+                         15, what="the control order in the lane's cache")
+        auth = await _login(edge)
+
+        # First truck: a lane officer alone is refused, whatever the action; two officers release it.
+        await _arrive(stack, "苏E88888", seed=1)
+        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        held_id = lane.current.pass_id
+        for action in ({"action": "override", "outcome": "release", "reason": "known driver"},
+                       {"action": "release_on_documents", "reason": "papers in order"},
+                       {"action": "manual_entry", "plate": "粤B12345"}):
+            r = await edge.post("/api/v1/lanes/L1/actions", headers=auth, json=action)
+            assert r.status_code == 403 and "布控" in r.json()["detail"] and "second officer" in r.json()["detail"]
+        release = {"action": "override", "outcome": "release", "reason": "核查无误 checked with the intelligence unit"}
+        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": "0000"})
+        assert r.status_code == 403 and "wrong PIN" in r.json()["detail"]
+        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                            json={**release, "second_officer": DEMO_OFFICER, "second_pin": DEMO_PIN})
+        assert r.status_code == 403 and "another officer" in r.json()["detail"]
+        assert lane.state is LaneState.HELD and stack.sims.io.events == []
+        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2})
+        assert r.status_code == 202, r.text
+        await _drive_off(stack)
+        (iv,) = (await edge.get(f"/api/v1/passes/{held_id}")).json()["interventions"]
+        assert (iv["officer"], iv["data"]["confirmed_by"], iv["reason"]) == (DEMO_OFFICER, DEMO_OFFICER2,
+                                                                             release["reason"])
+        follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == held_id)
+        assert follow_up["outcome"] == "release"
+        assert follow_up["reasons"] == [f"officer override by {DEMO_OFFICER}, confirmed by {DEMO_OFFICER2}: "
+                                        f"{release['reason']}"]
+
+        # Second truck: central disposes of the hit and releases it; the lane opens with no officer.
+        await _arrive(stack, "苏E88888", seed=2)
+        await eventually(lambda: lane.state is LaneState.HELD and lane.current.pass_id != held_id, 20,
+                         what="the lane to hold the second truck")
+        second_id = lane.current.pass_id
+
+        async def the_hit() -> dict | None:
+            (await central.post("/api/v1/projections/run")).raise_for_status()
+            items = (await central.get("/api/v1/alerts", params={"kind": "control_hit"})).json()["items"]
+            return next((a for a in items if a["source"] == second_id), None)
+
+        hit = await eventually(the_hit, 20, interval=0.2, what="the control hit at central")
+        r = await central.post(f"/api/v1/alerts/{hit['id']}/dispose",
+                               json={"disposal": "人工核查放行 released after checking", "release_vehicle": True})
+        assert r.status_code == 200, r.text
+        await _drive_off(stack)
+        follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == second_id)
+        assert follow_up["outcome"] == "release" and "disposed of at central" in follow_up["reasons"][0]
+        assert f"central:{DEMO_ADMIN}" in follow_up["reasons"][0]
+        assert "released after checking" in follow_up["reasons"][0]
 
 
 async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]

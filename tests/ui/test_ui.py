@@ -124,6 +124,43 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
     assert page.errors == []  # type: ignore[attr-defined]
 
 
+async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from kakou.demo import DEMO_OFFICER2, DEMO_PIN2
+
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
+        r = await http.post("/api/v1/control-orders", json={"target_kind": "vehicle", "target_value": "浙A77777",
+                                                             "action": "hold", "emergency": True, "reason": "布控测试"})
+        assert r.status_code == 201, r.text
+        version = (await http.get("/api/v1/health")).json()["knowledge_version"]
+    await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
+    page = await open_page(browser, f"{stack.edge.url}/lane?lang=zh", 1280, 800)
+    await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
+    truck = asyncio.create_task(drive_truck(stack.sims, _truck("浙A77777", 11), wait_for_barrier=40))
+    await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer", timeout=20_000)
+    await page.get_by_test_id("action-login").click()
+    await page.get_by_test_id("field-officer").fill(LANE_OFFICER)
+    await page.get_by_test_id("field-pin").fill(LANE_PIN)
+    await page.get_by_test_id("dialog").locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("officer")).to_contain_text(LANE_OFFICER)
+
+    # One officer alone: refused, and the screen says why, in Chinese first.
+    await page.get_by_test_id("action-override").click()
+    await page.get_by_test_id("field-outcome").select_option("release")
+    await page.get_by_test_id("field-reason").fill("司机熟识 known driver")
+    await page.get_by_test_id("dialog").locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("form-msg")).to_contain_text("布控扣留")
+    assert not truck.done()
+    # The second officer confirms with their own PIN: released, and both are on the record.
+    await page.get_by_test_id("field-second_officer").fill(DEMO_OFFICER2)
+    await page.get_by_test_id("field-second_pin").fill(DEMO_PIN2)
+    await page.screenshot(path=ARTIFACTS / "lane-control-two-officers.png")
+    await page.get_by_test_id("dialog").locator("button[type=submit]").click()
+    assert await asyncio.wait_for(truck, 30) is TruckResult.PASSED
+    await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "release")
+    await expect(page.locator("#checks, [data-testid=reasons], body").first).to_contain_text(f"{DEMO_OFFICER2} 复核")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
 async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     await _release_order(stack, "粤B12345", "HFUI0003")
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
