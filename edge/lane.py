@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.config import LaneSection
 from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide
+from kakou.edge.driver_display import DriverDisplay, driver_message
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
@@ -106,6 +107,7 @@ class LaneDevices:
     weighbridge: Any = None  # kakou.protocols.weighbridge.WeighbridgeDriver
     rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
     ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
+    display: Any = None  # kakou.protocols.display.DisplayDriver (the driver's LED sign)
 
 
 @dataclass
@@ -229,6 +231,9 @@ class Lane:
         self.marks: dict[str, list[dict[str, Any]]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
+        self.display = DriverDisplay(devices.display, self.log) if devices.display is not None else None
+        if self.display is not None:
+            self.display.want(driver_message(self.state.value, None))
 
     # -- state --------------------------------------------------------------------------------
     def _enter(self, state: LaneState, why: str = "") -> None:
@@ -236,6 +241,10 @@ class Lane:
             self.log.info("lane %s → %s%s", self.state.value, state.value, f" ({why})" if why else "")
             self.state, self.state_reason = state, why
             self.on_event({"type": "state", "lane": self.cfg.id, "state": state.value, "reason": why})
+            if self.display is not None:
+                cur = self.current
+                plate = cur.observation.plate if cur is not None and cur.observation is not None else None
+                self.display.want(driver_message(state.value, plate))
 
     def snapshot(self) -> dict[str, Any]:
         cur = self.current
@@ -258,6 +267,8 @@ class Lane:
         await self.io.connect()
         readers = [asyncio.create_task(self._follow(r, kind)) for r, kind in
                    ((self.dev.rfid, "tag"), (self.dev.ic_card, "card")) if r is not None]
+        if self.display is not None:
+            readers.append(asyncio.create_task(self.display.run()))
         try:
             while True:
                 try:
@@ -283,6 +294,10 @@ class Lane:
         finally:
             for t in [*readers, *self._background]:
                 t.cancel()
+            if self.display is not None:  # the lane goes offline: tell drivers to use another lane
+                self.display.want(driver_message("closed", None))
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.display.send_wanted(), 1.0)
 
     async def _follow(self, reader: Any, kind: str) -> None:
         """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""

@@ -79,7 +79,12 @@ class EdgeNode:
                 from kakou.protocols.cardreader import CardReaderDriver
 
                 setattr(devices, attr, CardReaderDriver(getattr(lane, attr)))
-        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card) if d is not None]
+        if lane.display:
+            from kakou.protocols.display import DisplayDriver
+
+            devices.display = DisplayDriver(lane.display)
+        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display)
+                          if d is not None]
         return Lane(self.id, lane, devices, recognisers, self.store, self.records, self.cfg.parameters,
                     on_pass=lambda _rec: self.link.wake(), on_event=self.events.publish,
                     on_frame=self.events.put_snapshot)

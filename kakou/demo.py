@@ -25,6 +25,7 @@ from kakou.edge.image_upload import CONFIG_FILE as UPLOAD_CONFIG
 from kakou.edge.node import EdgeNode
 from kakou.edge.officers import hash_pin
 from kakou.protocols.cardreader import CardReaderConfig
+from kakou.protocols.display import DisplayConfig
 from kakou.protocols.serial_link import SerialSettings
 from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
@@ -59,8 +60,8 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
     """Start every part; return them and the tasks that run them (cancel to stop).
 
     `full_lane` adds a container camera, a weighbridge (Toledo continuous output on a pty), an RFID
-    e-plate reader and an IC card reader to the lane; without it the lane has barrier I/O and a plate
-    camera only (the walking skeleton).
+    e-plate reader, an IC card reader and the driver's LED sign (serial display) to the lane;
+    without it the lane has barrier I/O and a plate camera only (the walking skeleton).
     """
     broker = pick_broker(ports.mqtt, data_dir / "broker", prefer_embedded=embedded_broker)
     await broker.start()
@@ -71,12 +72,14 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
         (data_dir / "dev").mkdir(parents=True, exist_ok=True)  # the serial simulators' pty links
     sims = await start_lane_sims(container_camera_port=0 if full_lane else None,
                                  weighbridge_protocol="toledo" if full_lane else None, rfid=full_lane,
-                                 card=full_lane, link_dir=str(data_dir / "dev") if full_lane else None)
+                                 card=full_lane, display=full_lane,
+                                 link_dir=str(data_dir / "dev") if full_lane else None)
     lane = LaneSection(id="L1", direction="in", io=ModbusEndpoint(url=sims.io.url),
                        plate_camera=CameraSection(url=sims.plate_camera.url))
     if full_lane:
-        assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card
+        assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card and sims.display
         lane = lane.model_copy(update={
+            "display": DisplayConfig(serial=SerialSettings(port=sims.display.path)),
             "container_camera": CameraSection(url=sims.container_camera.url),
             "weighbridge": WeighbridgeConfig(serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo"),
             "rfid": CardReaderConfig(serial=SerialSettings(port=sims.rfid.path), kind="rfid"),

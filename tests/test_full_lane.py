@@ -68,6 +68,14 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         await eventually(image_at_central, 20, what="the container frame at central")
         checks = {c["name"]: c["ok"] for c in rec["checks"]}
         assert checks | {"weight": True, "e_plate": True, "driver": True, "control": True} == checks
+        # The driver's LED sign said what to do, in Chinese (GB2312), with the plate.
+        sign = stack.sims.display
+        assert (await sign.wait_shown("请减速 依次驶入")).color == "green"  # approach
+        await sign.wait_shown("请停车 稍候")  # reading
+        go = await sign.wait_shown("放行 请通行")
+        assert go.line == 1 and go.color == "green" and go.encoding == "gb2312"
+        plate_line = sign.history[sign.history.index(go) - 1]
+        assert (plate_line.text, plate_line.line) == (PLATE, 0)
 
         # A central officer stops one container now: an emergency order acts before review.
         r = await http.post("/api/v1/control-orders", json={"target_kind": "container", "target_value": BOX_WATCHED,
@@ -85,6 +93,7 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
         assert rec["outcome"] == "inspection" and rec["containers"] == [BOX_WATCHED]
         assert any("tip-off" in reason for reason in rec["reasons"])
+        assert (await stack.sims.display.wait_shown("请驶往查验区")).color == "yellow"
 
         # Central raises the control-order hit for field staff on its own, from the stored pass.
         async def hit_alerts() -> list[dict]:
@@ -116,3 +125,5 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
         assert rec["outcome"] == "officer"
         assert any(r.startswith("device fault: weight not stable within 3s") for r in rec["reasons"]), rec["reasons"]
+        stop = await stack.sims.display.wait_shown("请停车 等候关员处理")  # stop: see the officer
+        assert stop.color == "red"
