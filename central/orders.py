@@ -62,12 +62,16 @@ class ReleaseOrderIn(BaseModel):
             raise ValueError("valid_until must be after valid_from")
         if (self.batch_unit is None) != (self.total_quantity is None):
             raise ValueError("a batch-exit order needs both batch_unit and total_quantity")
+        if (self.declared_net_kg is not None and self.declared_gross_kg is not None
+                and self.declared_net_kg > self.declared_gross_kg):
+            raise ValueError(f"declared_net_kg {self.declared_net_kg:g} is more than declared_gross_kg "
+                             f"{self.declared_gross_kg:g}: the cargo cannot weigh more than the loaded truck")
         return self
 
     def lane_data(self) -> ReleaseOrderData:
         return ReleaseOrderData(order_no=self.order_no, plate=self.plate, containers=self.containers,
                                 direction=self.direction, valid_from=self.valid_from, valid_until=self.valid_until,
-                                declared_gross_kg=self.declared_gross_kg)
+                                declared_gross_kg=self.declared_gross_kg, declared_net_kg=self.declared_net_kg)
 
 
 def _aware(t: datetime) -> datetime:
@@ -77,7 +81,8 @@ def _aware(t: datetime) -> datetime:
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
     return ReleaseOrderData(order_no=row.order_no, plate=row.plate, containers=list(row.containers),
                             direction=row.direction, valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
-                            valid_until=_aware(row.valid_until), declared_gross_kg=row.declared_gross_kg)
+                            valid_until=_aware(row.valid_until), declared_gross_kg=row.declared_gross_kg,
+                            declared_net_kg=row.declared_net_kg)
 
 
 def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> ReleaseOrderRow:
@@ -145,7 +150,7 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
         version = None
         if approve:
             row.status = "active"
-            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"),
+            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(),
                                 _scope(row))
         else:
             row.status = "rejected"
@@ -163,7 +168,7 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
     full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump())
     with audit.write(c, actor) as w:
         row = _store(w, full, actor, "active")
-        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().model_dump(mode="json"),
+        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(),
                             _scope(row))
         w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version
@@ -210,7 +215,7 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
                                                       "by": row.pending_by, "approved_by": actor,
                                                       "reason": row.pending_reason}]
             row.plate = new
-            w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).model_dump(mode="json"), _scope(row))
+            w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
         w.audit("release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
                 f"release_order:{order_no}", {"from": old, "to": new, "note": note})
         row.pending_plate = row.pending_reason = row.pending_by = None

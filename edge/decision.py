@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
 from kakou.sync.knowledge import RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
@@ -27,8 +27,7 @@ class Parameters(BaseModel):
     # Weight comparison (重量比对误差): allowed |measured − expected| is the larger of the two.
     weight_tolerance_kg: float = Field(500.0, ge=0)
     weight_tolerance_pct: float = Field(3.0, ge=0, le=100)
-    # How tare is obtained (重量扣减方式) when the order declares net cargo weight.
-    # measured-on-entry needs the entry pass's weight, which a lane does not have yet: treated as declared.
+    # How tare is obtained (重量扣减方式) when the order declares net cargo weight (expected_weight).
     tare_mode: Literal["registered", "measured", "declared"] = "registered"
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     require_registered_vehicle: bool = False
@@ -71,6 +70,8 @@ class Knowledge(BaseModel):
     driver: DriverReg | None = None
     carrier_grade: str | None = None  # credit grade of the vehicle's carrier
     risk_rules: list[RiskRule] = Field(default_factory=list)
+    containers: list[ContainerReg] = Field(default_factory=list)  # registrations of the containers seen
+    entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
 
 
 class Check(BaseModel):
@@ -111,7 +112,7 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     _identity_checks(obs, knowledge, params, check)
     orders = _release_order_check(obs, knowledge, check)
     if orders:
-        _weight_check(obs, orders, knowledge.vehicle, params, check)
+        _weight_check(obs, orders, knowledge, params, check)
 
     rule_outcome = _risk_rules(obs, knowledge, orders, params, check)
     failed = [c for c in checks if not c.ok]
@@ -154,7 +155,7 @@ def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrder
                rule_id: str) -> bool:
     """One condition at the lane. One the lane cannot evaluate (no data here) does not hold."""
     if c.kind == "weight_deviation":
-        expected = _combined_gross_kg(orders, k.vehicle, params)[0] if orders else None
+        expected = expected_weight(orders, obs, k, params).gross_kg if orders else None
         if obs.gross_kg is None or not expected:
             return False
         diff = abs(obs.gross_kg - expected)
@@ -288,49 +289,78 @@ def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[Release
     return [], problems
 
 
-def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters) -> float | None:
-    """The gross weight the order implies, by the lane's tare mode; None if it cannot be known."""
-    net = getattr(order, "declared_net_kg", None)
-    if params.tare_mode == "registered" and net is not None and vehicle is not None and vehicle.tare_kg:
-        return float(net) + vehicle.tare_kg
-    return order.declared_gross_kg
+class Expected(BaseModel):
+    """The gross weight the orders imply, how it was reached (tare mode and numbers) and the tare used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gross_kg: float | None
+    how: str
+    tare_kg: float | None = None  # the registered or measured tare, None for declared gross
 
 
-def _combined_gross_kg(orders: list[ReleaseOrderData], vehicle: VehicleReg | None,
-                       params: Parameters) -> tuple[float | None, str]:
-    """The gross weight several orders on one truck imply, and how it was reached ("" for one order).
-
-    Declared net weights add up on the registered tare; declared gross weights each include the
-    vehicle, so with a registered tare the truck's gross is their sum less the tare counted twice.
-    """
-    if len(orders) == 1:
-        return expected_gross_kg(orders[0], vehicle, params), ""
-    tare = vehicle.tare_kg if vehicle is not None else None
-    nets = [getattr(o, "declared_net_kg", None) for o in orders]
-    if params.tare_mode == "registered" and tare and all(n is not None for n in nets):
-        return sum(float(n) for n in nets if n is not None) + tare, f" (net of {len(orders)} orders + tare)"
+def expected_weight(orders: list[ReleaseOrderData], obs: Observation, k: Knowledge, params: Parameters) -> Expected:
+    """By the lane's tare mode (重量扣减方式) when the orders declare their net cargo weight:
+    registered — the vehicle's registered tare plus the registered tare of each container seen;
+    measured — this vehicle's entry weighing at this site (an exit lane); declared — the orders'
+    declared gross. A mode that lacks its numbers falls back to the declared gross and says why.
+    Several orders on one truck add their net weights; their declared gross weights each include
+    the vehicle, so those add up less the vehicle tare counted more than once."""
+    nets = [o.declared_net_kg for o in orders]
+    net = sum(n for n in nets if n is not None) if all(n is not None for n in nets) else None
+    vehicle_tare = k.vehicle.tare_kg if k.vehicle is not None and k.vehicle.tare_kg else None
+    why = ""
+    if net is not None and params.tare_mode == "registered":
+        if vehicle_tare is not None:
+            regs = {c.container_no: c.tare_kg for c in k.containers if c.tare_kg}
+            boxes = [regs[c] for c in obs.containers if c in regs]
+            tare = vehicle_tare + sum(boxes)
+            how = (f"registered tare: net {net:.0f} + vehicle {vehicle_tare:.0f}"
+                   + (f" + {len(boxes)} container(s) {sum(boxes):.0f}" if boxes else "") + " kg")
+            return Expected(gross_kg=net + tare, how=how, tare_kg=tare)
+        why = "no registered vehicle tare"
+    elif net is not None and params.tare_mode == "measured":
+        e = k.entry_weighing
+        if e is not None:
+            return Expected(gross_kg=net + e.gross_kg, tare_kg=e.gross_kg,
+                            how=f"measured tare: net {net:.0f} + entry weighing {e.gross_kg:.0f} kg ({e.pass_id})")
+        why = "no entry weighing of this vehicle here"
+    elif net is None and params.tare_mode != "declared":
+        why = "no declared net weight"
+    fallback = f", {params.tare_mode} tare: {why}" if why else ""
     grosses = [o.declared_gross_kg for o in orders]
-    if tare and all(g is not None for g in grosses):
-        return (sum(g for g in grosses if g is not None) - (len(orders) - 1) * tare,
-                f" ({len(orders)} orders' gross less {len(orders) - 1}× tare {tare:.0f} kg)")
-    return None, f" ({len(orders)} orders, no combined declared weight)"
+    if not orders or any(g is None for g in grosses):
+        return Expected(gross_kg=None, how=f"no declared weight to compare{fallback}")
+    total = sum(g for g in grosses if g is not None)
+    if len(orders) == 1:
+        return Expected(gross_kg=total, how=f"declared gross{fallback}")
+    if vehicle_tare is None:
+        return Expected(gross_kg=None, how=f"{len(orders)} orders' declared gross cannot be combined without "
+                                           f"a registered vehicle tare{fallback}")
+    return Expected(gross_kg=total - (len(orders) - 1) * vehicle_tare,
+                    how=f"declared gross of {len(orders)} orders less {len(orders) - 1}× vehicle tare "
+                        f"{vehicle_tare:.0f} kg{fallback}")
 
 
-def _weight_check(obs: Observation, orders: list[ReleaseOrderData], vehicle: VehicleReg | None,
-                  params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
+def _weight_check(obs: Observation, orders: list[ReleaseOrderData], k: Knowledge, params: Parameters,
+                  check) -> None:  # type: ignore[no-untyped-def]
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:
         check("device", False, f"impossible weight reading {obs.gross_kg:.0f} kg")  # a scale fault, not cargo
         return
-    expected, how = _combined_gross_kg(orders, vehicle, params)
-    if expected is None:
-        check("weight", True, f"gross {obs.gross_kg:.0f} kg{how or ' (no declared weight to compare)'}")
+    exp = expected_weight(orders, obs, k, params)
+    if exp.tare_kg is not None and obs.gross_kg < exp.tare_kg:
+        check("tare", False, f"gross {obs.gross_kg:.0f} kg is less than the tare {exp.tare_kg:.0f} kg ({exp.how}): "
+                             f"the weighing or a registered tare is wrong")
         return
-    allowed = max(params.weight_tolerance_kg, expected * params.weight_tolerance_pct / 100)
-    diff = obs.gross_kg - expected
+    if exp.gross_kg is None:
+        check("weight", True, f"gross {obs.gross_kg:.0f} kg ({exp.how})")
+        return
+    allowed = max(params.weight_tolerance_kg, exp.gross_kg * params.weight_tolerance_pct / 100)
+    diff = obs.gross_kg - exp.gross_kg
     ok = abs(diff) <= allowed
-    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {expected:.0f} kg{how}: "
+    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {exp.gross_kg:.0f} kg ({exp.how}): "
                         f"{diff:+.0f} kg, tolerance ±{allowed:.0f} kg")
 
 

@@ -69,6 +69,7 @@ KIND_RELEASE_ORDER = "release_order"
 KIND_CONTROL_ORDER = "control_order"
 KIND_VEHICLE = "vehicle"
 KIND_DRIVER = "driver"
+KIND_CONTAINER = "container"
 
 
 def parse_rows(model: type[_View], rows: list[tuple[str]]) -> list:  # type: ignore[type-arg]
@@ -83,10 +84,31 @@ def parse_rows(model: type[_View], rows: list[tuple[str]]) -> list:  # type: ign
 
 
 def parse_release_orders(rows: list[tuple[str]]) -> list[ReleaseOrderData]:
+    """Release orders from the cache; fields a later central adds are left out, not a reason to
+    drop the order (the wire contract itself stays strict)."""
     out = []
+    known = set(ReleaseOrderData.model_fields)
     for (data,) in rows:
         try:
-            out.append(ReleaseOrderData.model_validate_json(data))
-        except ValidationError:
+            raw = json.loads(data)
+            out.append(ReleaseOrderData.model_validate({k: v for k, v in raw.items() if k in known}))
+        except (ValidationError, ValueError, AttributeError):
             continue
     return out
+
+
+class ContainerReg(_View):
+    """A registered container (集装箱备案): its tare counts in the registered tare mode."""
+
+    container_no: str = Field(validation_alias=AliasChoices("container_no", "key"))
+    size_type: str | None = None
+    tare_kg: float | None = None
+    status: str = "active"
+
+
+class EntryWeighing(_View):
+    """The same vehicle's last weighing on entry at this node (the measured tare at an exit lane)."""
+
+    pass_id: str
+    gross_kg: float
+    at: datetime

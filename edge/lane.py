@@ -419,8 +419,10 @@ class Lane:
     async def _decide_and_act(self, obs: Observation, supersedes: str | None = None) -> None:
         t0 = time.perf_counter()
         self._enter(LaneState.DECIDING)
-        knowledge = self.records.knowledge_for(obs.plate, obs.ic_card)
         params = self.records.parameters_for(self.cfg.id, self.params)
+        knowledge = self.records.knowledge_for(
+            obs.plate, obs.ic_card, obs.containers,
+            entry_weighing=self.cfg.direction == "out" and params.tare_mode == "measured")
         if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
             obs = obs.model_copy(update={"face_score": score})
         decision = decide(obs, knowledge, params)

@@ -16,11 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.decision import Knowledge, Parameters
 from kakou.edge.knowledge import (
+    KIND_CONTAINER,
     KIND_CONTROL_ORDER,
     KIND_DRIVER,
     KIND_VEHICLE,
+    ContainerReg,
     ControlOrder,
     DriverReg,
+    EntryWeighing,
     VehicleReg,
     parse_release_orders,
     parse_rows,
@@ -37,6 +40,8 @@ CREATE TABLE IF NOT EXISTS images (
     sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, path TEXT NOT NULL, taken_at TEXT NOT NULL,
     bytes INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS images_taken ON images (taken_at);
+-- The measured tare: the last weighed pass of a plate (an expression index, so no table scan).
+CREATE INDEX IF NOT EXISTS passes_plate ON passes (json_extract(record, '$.plate'), decided_at);
 CREATE TABLE IF NOT EXISTS backfill (
     pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, at TEXT NOT NULL, done_at TEXT, officer TEXT,
     plate TEXT, containers TEXT);
@@ -69,7 +74,10 @@ class LaneRecords:
                 db.execute(stmt)
 
     # -- knowledge lookups ----------------------------------------------------------------
-    def knowledge_for(self, plate: str | None, ic_card: str | None) -> Knowledge:
+    def knowledge_for(self, plate: str | None, ic_card: str | None, containers: list[str] | tuple[str, ...] = (),
+                      entry_weighing: bool = False) -> Knowledge:
+        """The cache slice for one vehicle. `entry_weighing`: also its weighing on entry here (the
+        measured tare of an exit lane), if its last weighed pass at this node was a release inward."""
         q = self.store.query
         with self.store.tx():  # one consistent snapshot of the cache and its version
             version = self.store.knowledge_version
@@ -92,8 +100,23 @@ class LaneRecords:
                 ds = parse_rows(DriverReg, q("SELECT data FROM knowledge WHERE kind = ? "
                                              "AND json_extract(data, '$.ic_card') = ?", (KIND_DRIVER, ic_card)))
                 driver = ds[0] if ds else None
+            boxes = parse_rows(ContainerReg, q(f"SELECT data FROM knowledge WHERE kind = ? AND key IN "
+                                               f"({','.join('?' * len(containers))})",
+                                               (KIND_CONTAINER, *containers))) if containers else []
+            entry = self._entry_weighing(plate) if entry_weighing and plate else None
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
-                         driver=driver, carrier_grade=carrier_grade, risk_rules=rules)
+                         driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
+                         entry_weighing=entry)
+
+    def _entry_weighing(self, plate: str) -> EntryWeighing | None:
+        rows = self.store.query(
+            "SELECT pass_id, decided_at, json_extract(record, '$.direction'), json_extract(record, '$.gross_kg') "
+            "FROM passes WHERE json_extract(record, '$.plate') = ? AND json_extract(record, '$.outcome') = 'release' "
+            "AND json_extract(record, '$.gross_kg') IS NOT NULL ORDER BY decided_at DESC LIMIT 1", (plate,))
+        if not rows or rows[0][2] != "in":
+            return None  # never weighed here, or its last weighing was on the way out
+        pass_id, at, _, gross = rows[0]
+        return EntryWeighing(pass_id=pass_id, gross_kg=gross, at=at)
 
     def parameters_for(self, lane: str, base: Parameters) -> Parameters:
         """The lane's parameters: the config's, overridden by central's for every lane ("*"), then this lane."""

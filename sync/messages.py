@@ -184,3 +184,12 @@ class ReleaseOrderData(Strict):
     valid_from: datetime
     valid_until: datetime
     declared_gross_kg: float | None = None
+    declared_net_kg: float | None = None  # the cargo alone: the lane adds the tare by its tare mode
+
+    def lane_json(self) -> dict[str, Any]:
+        """As published to the lanes: without a net weight the record is what lanes before
+        `declared_net_kg` read (they refuse unknown fields, so none is sent when there is none)."""
+        data = self.model_dump(mode="json")
+        if data["declared_net_kg"] is None:
+            del data["declared_net_kg"]
+        return data

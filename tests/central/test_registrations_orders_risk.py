@@ -146,6 +146,20 @@ def test_a_kg_batch_sharing_a_truck_counts_nothing_and_raises_an_alert(api: Api,
     assert len(alerts) == 1 and "shares pass n1-L1-1 with HF24" in alerts[0]["message"]
 
 
+def test_declared_net_weight_reaches_the_lane_and_is_never_more_than_the_gross(api: Api, central: Central,
+                                                                              tmp_path: Path) -> None:
+    issue_order(api, _order("HF25", "粤B12345", declared_net_kg=21000, declared_gross_kg=38000))
+    issue_order(api, _order("HF26", "粤B12346", declared_gross_kg=30000))
+    rows = _lane(central, tmp_path, "release_order")
+    by_no = {o.order_no: o for o in parse_release_orders(rows)}
+    assert by_no["HF25"].declared_net_kg == 21000 and by_no["HF26"].declared_net_kg is None
+    # An order without a net weight is published exactly as lanes before declared_net_kg read it.
+    assert all("declared_net_kg" not in data for (data,) in rows if '"HF26"' in data)
+    r = api("alice").post("/api/v1/release-orders", json=_order("HF27", "粤B12345", declared_net_kg=40000,
+                                                                declared_gross_kg=38000))
+    assert r.status_code == 422 and "more than declared_gross_kg" in r.text
+
+
 def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
     issue_order(api, _order("HF11", "粤B12345"))

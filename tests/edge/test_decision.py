@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
-from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
 AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -201,7 +201,8 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
     assert heavy.outcome is Outcome.INSPECTION and "expected 43000 kg" in heavy.reasons[0]
     unknown_tare = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), know(release_orders=k.release_orders), P)
     assert unknown_tare.outcome is Outcome.RELEASE
-    assert any("2 orders, no combined declared weight" in c.detail for c in unknown_tare.checks if c.name == "weight")
+    assert any("cannot be combined without a registered vehicle tare" in c.detail
+               for c in unknown_tare.checks if c.name == "weight")
 
 
 @settings(max_examples=150, deadline=None)
@@ -220,3 +221,52 @@ def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(b
     for missing in orders:
         rest = [o for o in orders if o is not missing]
         assert decide(obs(containers=seen), know(release_orders=rest), P).outcome is Outcome.OFFICER
+
+
+# -- tare modes ---------------------------------------------------------------------------------
+
+TRUCK = VehicleReg(plate=PLATE, tare_kg=15_000)
+BOXES = [ContainerReg(container_no=BOX, tare_kg=2_200), ContainerReg(container_no=BOX2, tare_kg=2_300)]
+
+
+def _weight(d) -> str:  # type: ignore[no-untyped-def]
+    return next(c.detail for c in d.checks if c.name in ("weight", "tare"))
+
+
+def test_registered_tare_adds_the_vehicle_and_each_registered_container_to_the_declared_net() -> None:
+    k = know(release_orders=[order(containers=[BOX, BOX2], declared_net_kg=20_000, declared_gross_kg=99_000)],
+             vehicle=TRUCK, containers=BOXES)
+    d = decide(obs(containers=[BOX, BOX2], gross_kg=39_600), k, P)  # 20 000 + 15 000 + 2 200 + 2 300
+    assert d.outcome is Outcome.RELEASE
+    assert "expected 39500 kg (registered tare: net 20000 + vehicle 15000 + 2 container(s) 4500 kg)" in _weight(d)
+    # Only the vehicle's tare when the container is not registered; the check says so by its numbers.
+    k1 = know(release_orders=[order(containers=[BOX], declared_net_kg=20_000)], vehicle=TRUCK)
+    assert "net 20000 + vehicle 15000 kg)" in _weight(decide(obs(containers=[BOX], gross_kg=35_000), k1, P))
+
+
+def test_measured_tare_is_the_entry_weighing_and_a_missing_one_falls_back_to_the_declared_gross() -> None:
+    measured = Parameters(tare_mode="measured")
+    entry = EntryWeighing(pass_id="n1-L1-3", gross_kg=17_400, at=AT - timedelta(hours=2))
+    k = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)], entry_weighing=entry)
+    d = decide(obs(gross_kg=42_300), k, measured)
+    assert d.outcome is Outcome.RELEASE
+    assert "expected 42400 kg (measured tare: net 25000 + entry weighing 17400 kg (n1-L1-3))" in _weight(d)
+    k_none = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)])
+    fallback = _weight(decide(obs(gross_kg=42_300), k_none, measured))
+    assert "expected 41000 kg (declared gross, measured tare: no entry weighing of this vehicle here)" in fallback
+
+
+def test_declared_mode_compares_with_the_declared_gross_only() -> None:
+    k = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)], vehicle=TRUCK)
+    assert decide(obs(gross_kg=39_500), k, P).outcome is Outcome.RELEASE  # registered: 25 000 + 15 000
+    d = decide(obs(gross_kg=39_500), k, Parameters(tare_mode="declared"))
+    assert d.outcome is Outcome.INSPECTION and "expected 41000 kg (declared gross)" in d.reasons[0]
+    assert "no declared net weight" in _weight(decide(obs(gross_kg=40_000), know(vehicle=TRUCK), P))
+
+
+def test_a_tare_larger_than_the_gross_goes_to_the_officer_with_the_numbers() -> None:
+    k = know(release_orders=[order(declared_net_kg=10_000)], vehicle=TRUCK)
+    d = decide(obs(gross_kg=12_000), k, P)
+    assert d.outcome is Outcome.OFFICER
+    assert d.reasons == ["gross 12000 kg is less than the tare 15000 kg (registered tare: net 10000 + vehicle "
+                         "15000 kg): the weighing or a registered tare is wrong"]

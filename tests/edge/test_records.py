@@ -55,3 +55,35 @@ def test_lane_statistics_count_reads_and_interventions(tmp_path: Path) -> None:
                                              action="manual_entry", reason="plate dirty"))
     stats = records.lane_stats("L1", since=T0 - timedelta(minutes=1))
     assert stats["passes"] == 2 and stats["recognition_rate"] == 0.5 and stats["manual_intervention_rate"] == 0.5
+
+
+def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_registered_tare(
+        tmp_path: Path) -> None:
+    from kakou.edge.decision import Parameters, decide
+    from kakou.sync.messages import Change, ChangeBatch, ChangeKind, ReleaseOrderData
+
+    store = EdgeStore(tmp_path / "edge.db")
+    records = LaneRecords(store, tmp_path / "img")
+    order = ReleaseOrderData(order_no="HF7", plate="粤B12345", containers=["CSQU3054383"], direction="out",
+                             valid_from=T0, valid_until=T0 + timedelta(hours=3), declared_net_kg=21_000)
+    store.apply_batch(ChangeBatch(after_version=0, to_version=2, issued_at=T0, changes=[
+        Change(version=1, kind=ChangeKind.RELEASE_ORDER, key="HF7", data=order.lane_json()),
+        Change(version=2, kind=ChangeKind.CONTAINER, key="CSQU3054383",
+               data={"container_no": "CSQU3054383", "size_type": "22G1", "tare_kg": 2_200})]), T0)
+    store.record_pass(rec(1, "粤B12345", "in", gross_kg=None), {})  # not weighed: not a tare
+    store.record_pass(rec(2, "粤B12345", "in", gross_kg=16_900), {})
+    store.record_pass(rec(3, "粤B12345", "in", Outcome.OFFICER, gross_kg=40_000), {})  # held: not a weighing in
+    k = records.knowledge_for("粤B12345", None, ["CSQU3054383"], entry_weighing=True)
+    assert k.entry_weighing is not None and (k.entry_weighing.pass_id, k.entry_weighing.gross_kg) == ("n-L-2", 16_900)
+    assert [(c.container_no, c.tare_kg) for c in k.containers] == [("CSQU3054383", 2_200)]
+    assert k.release_orders[0].declared_net_kg == 21_000
+    from kakou.edge.decision import Observation
+
+    seen = Observation(pass_id="n-L-9", lane="L2", direction="out", at=T0 + timedelta(hours=1), plate="粤B12345",
+                       plate_confidence=0.97, containers=["CSQU3054383"], gross_kg=38_100)
+    d = decide(seen, k, Parameters(tare_mode="measured"))
+    assert d.outcome is Outcome.RELEASE and "net 21000 + entry weighing 16900 kg (n-L-2)" in d.checks[-1].detail
+    # Once it has been weighed on the way out, that entry is used up.
+    store.record_pass(rec(4, "粤B12345", "out", gross_kg=38_000), {})
+    assert records.knowledge_for("粤B12345", None, entry_weighing=True).entry_weighing is None
+    store.close()
