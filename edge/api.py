@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
+from kakou.edge.records import Intervention
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
@@ -146,12 +147,22 @@ def create_app(node: EdgeNode) -> FastAPI:
         return node.records.open_backfills()
 
     @app.post("/api/v1/backfill/{pass_id}")
-    def complete_backfill(pass_id: str, body: BackfillIn, who: Officer) -> dict[str, str]:
+    def complete_backfill(pass_id: str, body: BackfillIn, who: Officer) -> dict[str, Any]:
+        """Key the plate and containers of a truck released on documents: recorded as a pass that
+        supersedes the release, sent to central like any pass (its orders count the exit)."""
         checked = validate_action(ActionIn(action="manual_entry", plate=body.plate, containers=body.containers))
-        if not node.records.complete_backfill(pass_id, who, checked.plate or "", checked.containers,
-                                              datetime.now(UTC)):
+        lane = node.lanes.get(node.records.backfill_lane(pass_id) or "")
+        now = datetime.now(UTC)
+        if lane is None or not node.records.complete_backfill(pass_id, who, checked.plate or "", checked.containers,
+                                                              now):
             raise HTTPException(404, f"no open backfill for {pass_id}")
-        return {"pass_id": pass_id, "plate": checked.plate or ""}
+        node.records.record_intervention(Intervention(
+            at=now, lane=lane.cfg.id, pass_id=pass_id, officer=who, action="backfill", reason="",
+            data={"plate": checked.plate, "containers": checked.containers}))
+        record = lane.backfill(pass_id, who, checked.plate or "", checked.containers)
+        return {"pass_id": pass_id, "plate": checked.plate or "", "containers": checked.containers,
+                "superseded_by": record.pass_id if record else None,
+                "release_orders": record.release_orders if record else []}
 
     @app.get("/api/v1/network/messages")
     def network_messages(since: datetime | None = None, status: MessageStatus | None = None,

@@ -215,6 +215,12 @@ def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) 
         check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")
 
 
+def orders_for(obs: Observation, k: Knowledge) -> list[ReleaseOrderData]:
+    """The release orders covering what was seen, by decide()'s matching alone (no other check):
+    for data keyed after the truck left (backfill), whose orders still count its exit."""
+    return _release_order_check(obs, k, lambda *_: True)
+
+
 def _release_order_check(obs: Observation, k: Knowledge, check) -> list[ReleaseOrderData]:  # type: ignore[no-untyped-def]
     """The release orders this pass goes out on: the valid orders for the plate that together cover
     exactly the containers seen (any split, e.g. 2×20' under two orders). Empty: none fits.

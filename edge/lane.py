@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.config import LaneSection
-from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide
+from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide, orders_for
 from kakou.edge.driver_display import DriverDisplay, driver_message
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
@@ -538,6 +538,42 @@ class Lane:
             self.current = None
             self._enter(LaneState.IDLE, "vehicle left without release")
             return
+
+    def backfill(self, pass_id: str, officer: str, plate: str, containers: list[str]) -> PassRecord | None:
+        """The plate and containers of a truck released on documents, keyed afterwards: a pass record
+        superseding that release, so central, traceability and the orders' exit counts get them.
+
+        The keyed data go through decide()'s checks as of the release (control orders, registrations,
+        weight): what fails is in the reasons and checks, for central to alert on; the outcome stays
+        the release that happened, and the orders covering the containers count the exit."""
+        found = self.store.get_pass(pass_id)
+        if found is None:
+            return None
+        done, _ = found
+        obs = Observation(pass_id=f"{pass_id}-b{uuid.uuid4().hex[:4]}", lane=done.lane, direction=done.direction,
+                          at=done.decided_at, plate=plate, plate_confidence=1.0, containers=containers,
+                          gross_kg=done.gross_kg, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer)
+        params = self.records.parameters_for(self.cfg.id, self.params)
+        knowledge = self.records.knowledge_for(plate, done.ic_card, containers)
+        decision = decide(obs, knowledge, params)
+        checks = [c for c in decision.checks if c.name != "random"]  # it has gone: no draw to make
+        used = [o.order_no for o in orders_for(obs, knowledge)]
+        record = PassRecord(
+            pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,
+            started_at=done.started_at, decided_at=datetime.now(UTC), plate=plate, plate_confidence=1.0,
+            containers=containers, gross_kg=done.gross_kg, outcome=Outcome.RELEASE,
+            reasons=[f"backfilled by {officer} after release on documents"] + [c.detail for c in checks if not c.ok],
+            release_order=used[0] if used else None, release_orders=used,
+            knowledge_version=decision.knowledge_version, opens_barrier=False,
+            checks=[c.model_dump() for c in checks], e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer,
+            supersedes=pass_id, images=list(done.images))
+        # Not a decision of the lane (replay leaves it alone): what was keyed and what it was judged on.
+        self.store.record_pass(record, {"backfill_of": pass_id, "backfill_observation": obs.model_dump(mode="json"),
+                                        "knowledge": knowledge.model_dump(mode="json"),
+                                        "parameters": params.model_dump(mode="json")})
+        self.on_pass(record)
+        self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
+        return record
 
     def central_disposal(self) -> bool:
         """If central disposed of the control-order hit holding this lane's vehicle and released it,

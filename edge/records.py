@@ -166,6 +166,10 @@ class LaneRecords:
                              (at.isoformat(), officer, plate, json.dumps(containers), pass_id))
             return cur.rowcount == 1
 
+    def backfill_lane(self, pass_id: str) -> str | None:
+        rows = self.store.query("SELECT lane FROM backfill WHERE pass_id = ?", (pass_id,))
+        return rows[0][0] if rows else None
+
     def open_backfills(self) -> list[dict[str, str]]:
         rows = self.store.query("SELECT pass_id, lane, at FROM backfill WHERE done_at IS NULL ORDER BY at")
         return [{"pass_id": r[0], "lane": r[1], "at": r[2]} for r in rows]
@@ -210,12 +214,15 @@ class LaneRecords:
 
     # -- vehicle in/out balance (cross-border vehicles: every entry should have its exit) ---------
     def unbalanced(self, since: datetime | None = None) -> list[dict[str, Any]]:
-        """Plates whose released entries and exits through this node's lanes do not match."""
+        """Plates whose released entries and exits through this node's lanes do not match (a release
+        superseded by another, a backfill of a release on documents, counts once)."""
         rows = self.store.query(
             "SELECT json_extract(record, '$.plate') AS plate, "
             "SUM(json_extract(record, '$.direction') = 'in'), SUM(json_extract(record, '$.direction') = 'out'), "
             "MAX(decided_at) FROM passes WHERE json_extract(record, '$.outcome') = 'release' AND plate IS NOT NULL "
-            "AND decided_at >= ? GROUP BY plate HAVING SUM(json_extract(record, '$.direction') = 'in') != "
+            "AND decided_at >= ? AND pass_id NOT IN (SELECT json_extract(record, '$.supersedes') FROM passes "
+            "WHERE json_extract(record, '$.supersedes') IS NOT NULL AND json_extract(record, '$.outcome') = 'release') "
+            "GROUP BY plate HAVING SUM(json_extract(record, '$.direction') = 'in') != "
             "SUM(json_extract(record, '$.direction') = 'out') ORDER BY MAX(decided_at) DESC",
             ((since or datetime(1970, 1, 1, tzinfo=UTC)).isoformat(),))
         return [{"plate": r[0], "in": r[1], "out": r[2], "last_pass_at": r[3]} for r in rows]

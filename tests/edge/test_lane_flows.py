@@ -152,6 +152,57 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
         assert "released after checking" in follow_up["reasons"][0]
 
 
+async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:  # type: ignore[no-untyped-def]
+    lane = stack.edge.lanes["L1"]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
+            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        await authorize(stack, central)
+        order = demo_order("粤B12345", "HF0031").model_copy(update={"containers": ["CSQU3054383"]})
+        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        stack.sims.plate_camera.show(None)  # congestion, the camera sees nothing: released on documents
+        stack.sims.io.set_loop("before", True)
+        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        auth = await _login(edge)
+        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
+                            json={"action": "release_on_documents", "reason": "queue to the road, papers seen"})
+        assert r.status_code == 202, r.text
+        await _drive_off(stack)
+        (open_entry,) = (await edge.get("/api/v1/backfill")).json()
+        released_id = open_entry["pass_id"]
+
+        bad = await edge.post(f"/api/v1/backfill/{released_id}", headers=auth,
+                              json={"plate": "粤B12345", "containers": ["CSQU3054384"]})
+        assert bad.status_code == 422 and "check digit" in bad.json()["detail"]
+        r = await edge.post(f"/api/v1/backfill/{released_id}", headers=auth,
+                            json={"plate": "粤B12345", "containers": ["CSQU3054383"]})
+        assert r.status_code == 200, r.text
+        assert r.json()["release_orders"] == ["HF0031"]
+        backfilled = r.json()["superseded_by"]
+        assert (await edge.get("/api/v1/backfill")).json() == []
+        again = await edge.post(f"/api/v1/backfill/{released_id}", headers=auth, json={"plate": "粤B12345"})
+        assert again.status_code == 404
+
+        # At central: the superseding pass, in the plate's and the container's trace, counted on the order.
+        async def at_central() -> bool:
+            (await central.post("/api/v1/projections/run")).raise_for_status()
+            return any(p["pass_id"] == backfilled
+                       for p in (await central.get("/api/v1/release-orders/HF0031")).json()["passes"])
+
+        await eventually(at_central, 20, interval=0.2, what="the backfilled pass counted at central")
+        rec = next(p["record"] for p in (await central.get("/api/v1/passes")).json()["items"]
+                   if p["record"]["pass_id"] == backfilled)
+        assert rec["supersedes"] == released_id and rec["plate"] == "粤B12345"
+        assert rec["containers"] == ["CSQU3054383"] and rec["entered_by"] == DEMO_OFFICER
+        assert rec["outcome"] == "release" and rec["opens_barrier"] is False
+        for kind, value in (("plate", "粤B12345"), ("container", "CSQU3054383")):
+            trace = (await central.get(f"/api/v1/trace/{kind}/{value}")).json()
+            assert backfilled in {e["ref"] for e in trace if e["kind"] == "pass"}, (kind, trace)
+        ivs = (await edge.get(f"/api/v1/passes/{released_id}")).json()["interventions"]
+        assert [iv["action"] for iv in ivs] == ["backfill"]
+        assert (await edge.get(f"/api/v1/passes/{backfilled}/replay")).status_code == 404  # not a lane decision
+
+
 async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
