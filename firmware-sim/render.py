@@ -139,3 +139,11 @@ def render_container_scene(
     y = (height - dh) / 2 + (0 if rng is None else rng.uniform(-0.04, 0.04) * height)
     _paste_warped(scene, door, _quad(x, y, dw, dh, rng, 0.03))
     return _camera(scene, rng)
+
+
+def backlit(frame: np.ndarray, shade: float = 0.06) -> np.ndarray:
+    """The frame as a camera exposed for a bright sky sees it: the vehicle in deep shadow
+    (`shade` of its light left) under a glare that fades from the top of the frame."""
+    h = frame.shape[0]
+    glare = np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None] * 212.0
+    return np.clip(frame.astype(np.float32) * shade + glare, 0, 255).astype(np.uint8)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 import cv2
 import numpy as np
 
-from kakou.models.imageio import ImageError, as_frame, is_blank
+from kakou.models.imageio import ImageError, as_frame, equalise_light, is_blank
 from kakou.models.locate import plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
@@ -64,6 +64,16 @@ class PlateReader:
             return PlateRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return PlateRead(text=None, confidence=0.0, valid=False, error="blank image")
+        first = self._read_frame(frame)
+        if first.valid:
+            return first
+        # Backlight, night and shadow: the plate's contrast is lost in a frame exposed for the
+        # sky or the headlights. Local contrast equalisation (CLAHE on lightness) brings it back;
+        # only after the plain frame failed, so a good frame costs nothing more.
+        second = self._read_frame(equalise_light(frame))
+        return second if second.valid or second.confidence > first.confidence else first
+
+    def _read_frame(self, frame: np.ndarray) -> PlateRead:
         h, w = frame.shape[:2]
         best: PlateRead | None = None
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:

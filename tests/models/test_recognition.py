@@ -13,7 +13,7 @@ from kakou.models.container import ContainerRead, ContainerReader
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.render import backlit, encode_jpeg, render_container_scene, render_plate_scene
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,12 @@ def test_reads_each_plate_kind(plates: PlateReader, kind: str, text: str, seed: 
     r = plates.read(render_plate_scene(text, kind, seed=seed))
     assert (r.text, r.valid) == (text, True)
     assert r.confidence >= plates.threshold
+
+
+@pytest.mark.parametrize("seed", [60, 61, 62])
+def test_backlit_plate_is_read_after_light_equalisation(plates: PlateReader, seed: int) -> None:
+    r = plates.read(backlit(render_plate_scene("粤B12345", "blue", seed=seed)))
+    assert (r.text, r.valid) == ("粤B12345", True)
 
 
 def test_foreign_plate_is_not_valid_unless_the_site_configures_it() -> None:
