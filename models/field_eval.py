@@ -116,7 +116,7 @@ class FieldReport(BaseModel):
     def failures(self) -> list[FrameResult]:
         return [f for f in self.frames if f.category != "exact"]
 
-    def figures(self, kind: str) -> Figures | None:
+    def figure(self, kind: str) -> Figures | None:
         return next((f for f in self.kinds if f.kind == kind), None)
 
 
