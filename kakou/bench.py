@@ -116,7 +116,7 @@ def bench_field(quick: bool, field: FieldRun) -> list[Metric]:
 def field_metrics(report: Any, where: str = "") -> list[Metric]:
     """The figures of a FieldReport as table rows, each kind's next to issue 14's goals."""
     out: list[Metric] = []
-    subset = ", quick subset" if report.subset else ""
+    subset = f", {report.subset}" if report.subset else ""
     la = report.loadavg_1min
     load = f"load average (1 min) {la.get('before')} → {la.get('after')}: other work inflates the times"
     for fig in report.kinds:

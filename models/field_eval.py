@@ -42,7 +42,7 @@ from pydantic import BaseModel, computed_field
 
 KINDS = ("plate", "plate-crop", "container")
 LABELS_FILE = "labels.tsv"
-QUICK_PER_KIND = 12  # rows per kind in a quick run, spread evenly over the file
+QUICK_PER_KIND = 20  # rows per kind in a quick run, spread evenly over the file
 
 Category = Literal["exact", "wrong_valid", "text_invalid", "no_read", "exception"]
 _ALNUM = re.compile(r"[^0-9A-Z]")
