@@ -230,7 +230,7 @@ def evaluate(
     if quick:
         rows = quick_subset(rows)
         subset = f"quick: at most {QUICK_PER_KIND} rows per kind, evenly spread"
-    readers = readers or default_readers()
+    readers = {**default_readers(), **(readers or {})}  # a kind not given gets the default reader
     load_before = _loadavg()
     warmed: set[int] = set()
     frames: list[FrameResult] = []
