@@ -96,6 +96,10 @@ class EdgeConfig(_Model):
     officers: list[OfficerSection] = Field(default_factory=list)
     face_matcher: str | None = None  # "package.module:Class"; default: kakou.models.face.HogFaceMatcher
     faces_dir: Path | None = None  # registered driver photos, named by the driver's photo_ref
+    # Regexes for foreign (non-GA 36) plates this gate sees, e.g. "[A-Z]{2}\\d{1,4}" at a Hong Kong
+    # crossing. Off by default: a Chinese plate read without its province character would
+    # otherwise pass as a foreign one.
+    latin_plate_patterns: list[str] = Field(default_factory=list, max_length=16)
     image_retention_days: float = Field(90.0, gt=0)
     min_free_disk_mb: int = Field(1024, ge=0)
     lanes: list[LaneSection] = Field(min_length=1)

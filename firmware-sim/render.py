@@ -124,13 +124,15 @@ def render_container_scene(
     width: int = 1280,
     height: int = 720,
     size_type: str = "45G1",
+    layout: str = "one_row",
 ) -> np.ndarray:
-    """A BGR frame of a container's rear doors marked with `code` and `size_type`."""
+    """A BGR frame of a container's rear doors marked with `code` and `size_type` in `layout`
+    (render_container.LAYOUTS)."""
     rng = _rng(seed)
     t = np.linspace(0, 1, height)[:, None, None]
     scene = np.repeat((np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8),
                       width, axis=1)
-    door = _to_bgr(door_image(code, size_type, width, height, rng))
+    door = _to_bgr(door_image(code, size_type, width, height, rng, layout))
     scale = 0.92 if rng is None else rng.uniform(0.8, 1.0)
     dw, dh = width * scale, height * scale
     x = (width - dw) / 2 + (0 if rng is None else rng.uniform(-0.05, 0.05) * width)

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from kakou.models.checkbox import read_boxed_digit
+from kakou.models.checkbox import line_crop, read_boxed_digit
+from kakou.models.constrained import Decoded, decode_container, slot_steps
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
@@ -26,6 +27,8 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.80
+MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
+CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -127,9 +130,47 @@ class ContainerReader:
         cands = candidates(lines, max_parts=4)
         r = self._pick(cands, size_type)
         if frame is not None and not r.valid:
+            # Costs a recognition per group: only when the lines alone gave no code.
+            c = self._constrained(frame, lines, size_type)
+            if c is not None and (c.valid or c.confidence > r.confidence):
+                r = c
+        if frame is not None and not r.valid:
             # Probing the box costs a recognition; only when the lines alone gave no code.
             r = self._pick(cands + self._with_check_digit(frame, lines), size_type)
         return r
+
+    def _constrained(self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None) -> ContainerRead | None:
+        """Each layout group of lines (one row; owner code above the serial) re-read as
+        per-character alternatives, the serial's line extended over the check box, and decoded
+        under the ISO 6346 grammar with its check digit (constrained.py)."""
+        best: tuple[Decoded, str] | None = None
+        for group in code_groups(lines)[:MAX_GROUPS]:
+            # A group that already has 11 characters may hold its check digit; if the box was
+            # missed after all, reach over it as for a 10-character group.
+            n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
+            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH,):
+                crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
+                if any(c.size == 0 for c in crops):
+                    break
+                steps = [step for c in crops for step in self.engine.recognise_chars(c)]
+                d = decode_container(steps)
+                if d is None and len(slot_steps(steps)) == 10:
+                    # The recogniser dropped the boxed digit: read the box alone (checkbox.py).
+                    digit = read_boxed_digit(self.engine, frame, group[-1])
+                    if digit is not None:
+                        d = decode_container([*steps, [digit]])
+                if d is not None and (best is None or d.confidence > best[0].confidence):
+                    best = (d, " ".join(ln.text for ln in group))
+                if best is not None and best[0].confidence >= self.threshold:
+                    return self._decoded(*best, size_type)
+        return None if best is None else self._decoded(*best, size_type)
+
+    def _decoded(self, d: Decoded, raw: str, size_type: str | None) -> ContainerRead:
+        # Two valid strings nearly as likely as each other: the officer decides between them.
+        conf = min(d.confidence, 0.5 + d.margin)
+        if conf < self.threshold:
+            return ContainerRead(text=None, confidence=conf, valid=False, raw=raw, size_type=size_type)
+        return ContainerRead(text=d.text, confidence=conf, valid=True, raw=raw, size_type=size_type)
 
     def _pick(self, cands: list[tuple[str, float]], size_type: str | None) -> ContainerRead:
         best: tuple[str, float, str] | None = None
@@ -167,6 +208,50 @@ class ContainerReader:
                         if digit is not None:
                             out.append((f"{flat[:10]} [{digit[0]}]", min(score, digit[1])))
         return out
+
+
+def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
+    """Lines that together may hold one code, in reading order, most likely first: runs of one
+    to three neighbours in a row with 9-12 alphanumerics (owner, serial, maybe the check digit),
+    and an owner line of 3-4 characters stacked over a 6-7 digit serial (two- and three-row
+    layouts). Larger text first: the code is the largest marking on the door."""
+    groups: list[tuple[float, list[TextLine]]] = []
+
+    def extend(run: list[TextLine]) -> None:
+        n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in run)
+        if 9 <= n <= 12:
+            groups.append((min(ln.height for ln in run), run))
+        if len(run) < 3 and n < 11:
+            for nxt in lines:
+                if _follows(run[-1], nxt):
+                    extend([*run, nxt])
+
+    for ln in lines:
+        extend([ln])
+    for top in lines:
+        owner = _ALNUM.sub("", top.text.upper())
+        if not 3 <= len(owner) <= 4 or sum(c.isalpha() for c in owner) < 3:
+            continue
+        for low in lines:
+            serial = _ALNUM.sub("", low.text.upper())
+            if low is top or not 5 <= len(serial) <= 8 or sum(c.isdigit() for c in serial) < 5:
+                continue
+            h = max(top.height, low.height)
+            stacked = -0.3 * h <= low.y0 - top.y1 <= 1.2 * h
+            aligned = abs(low.x0 - top.x0) <= 1.5 * h or top.x0 <= (low.x0 + low.x1) / 2 <= top.x1
+            if stacked and aligned:
+                groups.append((min(top.height, low.height), [top, low]))
+    groups.sort(key=lambda g: -g[0])
+    return [g for _, g in groups]
+
+
+def _follows(a: TextLine, b: TextLine) -> bool:
+    """b continues a's row to the right: starts after a, within four heights, and their
+    vertical extents overlap by half the smaller one (a row seen in perspective slants, so the
+    centres of owner code and serial can be most of a height apart)."""
+    h = min(a.height, b.height)
+    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return b.x0 >= a.x1 - 0.3 * h and b.x0 - a.x1 <= 4 * max(a.height, b.height) and overlap >= 0.5 * h
 
 
 def _box_h(box: np.ndarray) -> float:

@@ -190,9 +190,10 @@ class PlateReader:
                 return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
             return PlateRead(text=plate, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(plate))
         if fallback is not None:
+            # Not a plate by the grammar (a timestamp, a sign, a plate missing a character): the
+            # officer keys it; what OCR saw stays in `raw`.
             raw, conf = fallback
-            text = clean(raw) if conf >= self.threshold else None
-            return PlateRead(text=text, confidence=conf, valid=False, raw=raw)
+            return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
 
 

@@ -12,6 +12,7 @@ from kakou.models.container import ContainerReader
 from kakou.models.locate import plate_regions, text_rows
 from kakou.models.ocr import OcrEngine, shared_engine
 from kakou.models.plate import PlateReader
+from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.sim.render import render_container_scene, render_plate_scene
 
 
@@ -89,7 +90,8 @@ def test_located_plate_is_read_without_a_whole_frame_detection(kind: str, text: 
     regions = plate_regions(frame)
     assert regions, "the plate was not located"
     spy = _CountingEngine(shared_engine())
-    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    patterns = EXAMPLE_LATIN_PATTERNS if kind == "latin" else ()
+    r = PlateReader(engine=spy, latin_patterns=patterns).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid) == (text, True)
     # Every detector run was on a located region, far smaller than the frame.
     assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)

@@ -11,13 +11,14 @@ import pytest
 from kakou.cli import main
 from kakou.models.container import ContainerRead, ContainerReader
 from kakou.models.plate import PlateRead, PlateReader
+from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 
 
 @pytest.fixture(scope="module")
 def plates() -> PlateReader:
-    return PlateReader()
+    return PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,33 @@ def test_reads_each_plate_kind(plates: PlateReader, kind: str, text: str, seed: 
     assert r.confidence >= plates.threshold
 
 
+def test_foreign_plate_is_not_valid_unless_the_site_configures_it() -> None:
+    r = PlateReader().read(render_plate_scene("AB1234", "latin", seed=14))
+    assert not r.valid and r.text is None  # the officer keys it; what OCR saw is kept
+    assert r.raw is not None and "AB1234" in r.raw.replace(" ", "")
+
+
 @pytest.mark.parametrize(("code", "seed"), [("CSQU3054383", None), ("MSKU1234565", 21)])
 def test_reads_container_code_with_boxed_check_digit(
     containers: ContainerReader, code: str, seed: int | None
 ) -> None:
     r = containers.read(render_container_scene(code, seed=seed))
     assert (r.text, r.valid, r.size_type) == (code, True, "45G1")
+
+
+@pytest.mark.parametrize(("code", "seed"), [("TGHU8832010", None), ("MSKU1234565", 31), ("CXTU1125031", 33)])
+def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, code: str, seed: int | None) -> None:
+    # Three rows: owner code, serial with its boxed check digit, size/type.
+    r = containers.read(render_container_scene(code, seed=seed, layout="two_row"))
+    assert (r.text, r.valid) == (code, True)
+
+
+def test_a_wrong_check_digit_is_never_read_as_a_code(containers: ContainerReader) -> None:
+    code = "MSKU1234565"
+    painted = code[:10] + "7"  # a misprinted (or misread) check digit fails ISO 6346
+    for layout in ("one_row", "two_row"):
+        r = containers.read(render_container_scene(painted, seed=None, layout=layout))
+        assert r.text is None and not r.valid
 
 
 @pytest.mark.parametrize(
