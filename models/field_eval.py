@@ -77,6 +77,7 @@ class FrameResult(BaseModel):
     ms: float | None  # reader time for this frame (decoding the file excluded)
     category: Category
     threshold_effect: Literal["caught", "lost"] | None = None
+    extra: dict[str, Any] = {}  # whatever else the read carries (plate kind, size/type, margin, …)
 
 
 class Figures(BaseModel):
@@ -255,7 +256,8 @@ def evaluate(
             cat, effect = categorise(row.kind, row.label, read, reader.threshold, patterns)
             frame = FrameResult(kind=row.kind, file=row.file, label=row.label, notes=row.notes, text=read.text,
                                 raw=read.raw, confidence=round(float(read.confidence), 4), valid=bool(read.valid),
-                                error=read.error, ms=ms, category=cat, threshold_effect=effect)
+                                error=read.error, ms=ms, category=cat, threshold_effect=effect,
+                                extra=_extra(read))
         frames.append(frame)
         if progress is not None:
             progress(frame)
@@ -297,6 +299,15 @@ def figures(kind: str, tag: str | None, frames: Sequence[FrameResult]) -> Figure
         mean_ms=round(float(np.mean(times)), 1) if times else None,
         p95_ms=round(float(np.percentile(times, 95)), 1) if times else None,
     )
+
+
+def _extra(read: Any) -> dict[str, Any]:
+    try:
+        fields = read.model_dump(mode="json")
+    except Exception:  # not a pydantic read: nothing more to say
+        return {}
+    base = {"text", "raw", "confidence", "valid", "error"}
+    return {k: v for k, v in fields.items() if k not in base and v is not None}
 
 
 def _safe_read(reader: Any, image: np.ndarray) -> tuple[Any, str | None]:

@@ -85,6 +85,7 @@ def test_failures_list_the_wrong_read(report: FieldReport) -> None:
         ("plate/mislabelled.jpg", "京A8F3K3", "京A8F3K2", "wrong_valid")]
     (fail,) = report.failures
     assert fail.valid and fail.raw and fail.confidence >= 0.8 and fail.notes == ["yellow"]
+    assert fail.extra["kind"] == "standard"  # the reader's own extra fields come along
     (line,) = failure_lines(report)
     assert "plate/mislabelled.jpg" in line and "京A8F3K3" in line and "wrong_valid" in line
 
