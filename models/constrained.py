@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from kakou.models.iso6346 import char_value
+from kakou.models.plate_grammar import body_slot, is_valid_plate, letter_slot, province_of
 
 Step = Sequence[tuple[str, float]]  # one emitted character: its top-k alternatives
 
@@ -60,12 +61,17 @@ def slot_steps(steps: Sequence[Step]) -> list[Step]:
     return out
 
 
-def _allowed(step: Step, allowed: str) -> dict[str, float]:
-    """The step's probability mass per allowed character, renormalised over the allowed ones."""
+def _allowed(step: Step, allowed: str | Callable[[str], str | None]) -> dict[str, float]:
+    """The step's probability mass per character the slot allows (a string of them, or a
+    function saying what a character can only mean there), renormalised over those."""
     mass: dict[str, float] = {}
     for ch, p in step:
-        c = _norm(ch)
-        if c in allowed and p >= _MIN_ALT:
+        if isinstance(allowed, str):
+            c: str | None = _norm(ch)
+            c = c if c is not None and c in allowed else None
+        else:
+            c = allowed(ch)
+        if c is not None and p >= _MIN_ALT:
             mass[c] = mass.get(c, 0.0) + p
     total = sum(mass.values())
     return {c: p / total for c, p in mass.items()} if total > 0 else {}
@@ -104,4 +110,49 @@ def decode_container(steps: Sequence[Step]) -> Decoded | None:
     finals.sort(reverse=True)
     best = finals[0]
     margin = 1.0 - math.exp(finals[1][0] - best[0]) if len(finals) > 1 else 1.0
+    return Decoded(best[1], best[2], margin)
+
+
+def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:
+    """Several readings of one line (e.g. at different stretches) as one: the views that agree
+    with the most common character count are averaged slot by slot, so a character one view
+    misreads is outvoted where the others agree, and doubt shared by all views remains."""
+    slotted = [slot_steps(v) for v in views]
+    counts = [len(s) for s in slotted if s]
+    if not counts:
+        return []
+    n = max(set(counts), key=lambda k: (counts.count(k), k))
+    agree = [s for s in slotted if len(s) == n]
+    out: list[Step] = []
+    for i in range(n):
+        mass: dict[str, float] = {}
+        for s in agree:
+            for ch, p in s[i]:
+                mass[ch] = mass.get(ch, 0.0) + p / len(agree)
+        out.append(sorted(mass.items(), key=lambda t: -t[1]))
+    return out
+
+
+def decode_plate(steps: Sequence[Step], latin_patterns: Iterable[str] = (), beam: int = 48) -> Decoded | None:
+    """The best GA 36 plate (province, city letter, serial; 7 characters, or 8 for new-energy
+    plates) the steps allow, or None. Beam search over the slots; the grammar (which letters may
+    stand where in a new-energy serial, the suffixes) is checked on whole strings."""
+    slots = slot_steps(steps)
+    if len(slots) not in (7, 8):
+        return None
+    n = len(slots)
+    mappers: list[Callable[[str], str | None]] = [province_of, letter_slot] + [body_slot] * (n - 3)
+    mappers.append(lambda ch: body_slot(ch, last=n == 7))
+    options = [_allowed(s, m) for s, m in zip(slots, mappers, strict=True)]
+    if any(not o for o in options):
+        return None
+    partials: list[tuple[float, str, float]] = [(0.0, "", 1.0)]
+    for opts in options:
+        grown = [(lp + math.log(p), t + c, min(w, p)) for lp, t, w in partials for c, p in opts.items()]
+        partials = sorted(grown, reverse=True)[:beam]
+    valid = [f for f in partials if is_valid_plate(f[1], latin_patterns)]
+    if not valid:
+        return None
+    best = valid[0]
+    margin = 1.0 - math.exp(valid[1][0] - best[0]) if len(valid) > 1 else 1.0
     return Decoded(best[1], best[2], margin)

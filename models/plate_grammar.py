@@ -98,6 +98,15 @@ def letter_slot(ch: str) -> str | None:
     return c if len(c) == 1 and c in _CITY_LETTERS else None
 
 
+def body_slot(ch: str, last: bool = False) -> str | None:
+    """What an OCR character in the serial can only mean (O and I are never issued there, so
+    they are 0 and 1), or None; the last slot of a 7-character plate may hold a suffix."""
+    c = _FORCED_DIGIT.get(unicodedata.normalize("NFKC", ch).upper(), None) or unicodedata.normalize("NFKC", ch).upper()
+    if len(c) == 1 and (c in _ALNUM or (last and c in _SUFFIXES)):
+        return c
+    return None
+
+
 def province_of(ch: str) -> str | None:
     c = _PROVINCE_VARIANTS.get(ch, ch)
     return c if c in PROVINCES else None

@@ -3,8 +3,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kakou.models.constrained import decode_container, slot_steps
+from kakou.models.constrained import decode_container, decode_plate, merge_views, slot_steps
 from kakou.models.iso6346 import is_valid, make_code
+from kakou.models.plate_grammar import is_valid_plate
 
 
 def certain(text: str) -> list[list[tuple[str, float]]]:
@@ -53,3 +54,43 @@ def test_wrong_length_is_no_code() -> None:
 def test_fuzz_never_raises_and_only_returns_valid_codes(steps: list[list[tuple[str, float]]]) -> None:
     d = decode_container(steps)
     assert d is None or (is_valid(d.text) and 0.0 <= d.confidence <= 1.0 and 0.0 <= d.margin <= 1.0)
+
+
+def test_plate_province_comes_from_the_recogniser_alternatives() -> None:
+    # The best guess for the first character is not a province; its alternative is.
+    steps = [[("Q", 0.6), ("粤", 0.35)], *certain("BD01366")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "粤BD01366"
+    assert d.confidence > 0.8  # Q cannot stand in the province slot
+
+
+def test_plate_character_in_doubt_gives_low_confidence() -> None:
+    # 皖A2T582: T at 0.45 beside 1 at 0.40, both legal in the serial: the officer decides.
+    steps = [*certain("皖A2"), [("T", 0.45), ("1", 0.40)], *certain("582")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "皖A2T582"
+    assert d.confidence < 0.6 and d.margin < 0.2
+
+
+def test_plate_grammar_is_applied_to_the_whole_string() -> None:
+    # An 8-character plate must be new-energy: D/A-K after the letter, or 5 digits then D/A-K.
+    steps = [*certain("沪A"), [("0", 0.6), ("D", 0.4)], *certain("12345")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "沪AD12345"
+    assert decode_plate(certain("沪A12")) is None
+
+
+def test_views_are_averaged_where_they_agree_on_the_length() -> None:
+    a = [*certain("皖A2"), [("1", 0.7), ("T", 0.3)], *certain("582")]
+    b = [*certain("皖A2"), [("T", 0.9), ("1", 0.1)], *certain("582")]
+    c = certain("皖A25")  # a view that lost characters does not vote
+    merged = merge_views([a, b, c])
+    assert len(merged) == 7
+    d = decode_plate(merged)
+    assert d is not None and d.text == "皖A2T582"
+
+
+@given(st.lists(st.lists(st.tuples(st.text(max_size=2), st.floats(0, 1)), max_size=6), max_size=10))
+def test_plate_fuzz_never_raises_and_only_returns_valid_plates(steps: list[list[tuple[str, float]]]) -> None:
+    d = decode_plate(steps)
+    assert d is None or (is_valid_plate(d.text) and 0.0 <= d.confidence <= 1.0)
