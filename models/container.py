@@ -29,6 +29,7 @@ __all__ = [
 DEFAULT_THRESHOLD = 0.80
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
+GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -67,6 +68,7 @@ class ContainerReader:
         any_boxes = False
         # Cheap stage: bands of large text found classically; the detector runs only on a
         # region around each (code line, its check box and the size/type line below).
+        found: list[tuple[float, ContainerRead]] = []  # valid codes with their text height
         for band in text_rows(frame, limit=2):
             roi = Region(
                 max(band.x0 - band.width // 12, 0), max(band.y0 - band.height // 2, 0),
@@ -82,9 +84,17 @@ class ContainerReader:
             tall = [b for b in boxes if _box_h(b) >= 0.5 * _box_h(boxes[0])][:4]
             r = self._read_boxes(frame, tall)
             if r.valid:
-                return r
-            if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                found.append((_box_h(tall[0]), r))
+            elif r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                 best = r
+        if found:
+            # Several containers in view: the one in the lane is the nearest, its code the
+            # largest marking. A band's code stands unless the whole frame holds a clearly
+            # taller line of text (a code that the band stage did not locate).
+            height, r = max(found, key=lambda f: f[0])
+            glance = self.engine.detect(frame, GLANCE_SIDE)
+            if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
+                return r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
@@ -129,6 +139,16 @@ class ContainerReader:
         size_type = next((s for ln in lines if _SIZE_TYPE.match(s := _ALNUM.sub("", ln.text.upper()))), None)
         cands = candidates(lines, max_parts=4)
         r = self._pick(cands, size_type)
+        if frame is not None and r.valid and r.text is not None:
+            # The container in the lane is the nearest, so its code is the largest marking. A
+            # code read from smaller text (a container behind, another door) gives way to a
+            # taller code-like group that reads under the grammar.
+            own = max((ln.height for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text),
+                      default=0.0)
+            if own and any(ln.height > 1.25 * own for ln in lines):
+                c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
+                if c is not None and c.valid and c.text != r.text:
+                    return c
         if frame is not None and not r.valid:
             # Costs a recognition per group: only when the lines alone gave no code.
             c = self._constrained(frame, lines, size_type)
@@ -139,12 +159,15 @@ class ContainerReader:
             r = self._pick(cands + self._with_check_digit(frame, lines), size_type)
         return r
 
-    def _constrained(self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None) -> ContainerRead | None:
+    def _constrained(
+        self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None, min_height: float = 0.0
+    ) -> ContainerRead | None:
         """Each layout group of lines (one row; owner code above the serial) re-read as
         per-character alternatives, the serial's line extended over the check box, and decoded
         under the ISO 6346 grammar with its check digit (constrained.py)."""
         best: tuple[Decoded, str] | None = None
-        for group in code_groups(lines)[:MAX_GROUPS]:
+        groups = [g for g in code_groups(lines) if max(ln.height for ln in g) > min_height]
+        for group in groups[:MAX_GROUPS]:
             # A group that already has 11 characters may hold its check digit; if the box was
             # missed after all, reach over it as for a 10-character group.
             n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
@@ -256,3 +279,7 @@ def _follows(a: TextLine, b: TextLine) -> bool:
 
 def _box_h(box: np.ndarray) -> float:
     return float(box[:, 1].max() - box[:, 1].min())
+
+
+def _box_w(box: np.ndarray) -> float:
+    return float(box[:, 0].max() - box[:, 0].min())

@@ -69,6 +69,13 @@ def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, 
     assert (r.text, r.valid) == (code, True)
 
 
+@pytest.mark.parametrize("seed", [None, 71, 76])
+def test_reads_the_container_in_the_lane_not_the_one_behind(containers: ContainerReader, seed: int | None) -> None:
+    # Both codes are valid; the nearer container's is the larger marking.
+    r = containers.read(render_container_scene("MSKU1234565", seed=seed, behind="GATU0407931"))
+    assert (r.text, r.valid) == ("MSKU1234565", True)
+
+
 def test_a_wrong_check_digit_is_never_read_as_a_code(containers: ContainerReader) -> None:
     code = "MSKU1234565"
     painted = code[:10] + "7"  # a misprinted (or misread) check digit fails ISO 6346
