@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +75,12 @@ class Knowledge(BaseModel):
     risk_rules: list[RiskRule] = Field(default_factory=list)
 
 
+class CheckFn(Protocol):
+    """How the helpers of decide() record a check: its code, whether it passed, its parameters."""
+
+    def __call__(self, code: CheckCode, ok: bool, /, **params: Any) -> bool: ...
+
+
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -88,7 +94,7 @@ class Decision(BaseModel):
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
     checks: list[Check] = []
 
-    def check(code: CheckCode, ok: bool, **params: Any) -> bool:
+    def check(code: CheckCode, ok: bool, /, **params: Any) -> bool:
         checks.append(make_check(code, ok, **params))
         return ok
 
@@ -133,7 +139,7 @@ SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
 
 
 def _risk_rules(obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
-                check) -> Outcome | None:  # type: ignore[no-untyped-def]
+                check: CheckFn) -> Outcome | None:
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
@@ -174,7 +180,7 @@ def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:
     return c.value in {obs.ic_card, k.driver.driver_id if k.driver else None}
 
 
-def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
+def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
     if obs.plate is None:
         check(CheckCode.PLATE_NOT_READ, False)
     elif obs.entered_by is None and obs.plate_confidence < params.min_plate_confidence:
@@ -211,7 +217,7 @@ def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) 
               threshold=params.face_match_threshold)
 
 
-def _release_order_check(obs: Observation, k: Knowledge, check) -> ReleaseOrderData | None:  # type: ignore[no-untyped-def]
+def _release_order_check(obs: Observation, k: Knowledge, check: CheckFn) -> ReleaseOrderData | None:
     if obs.plate is None:
         return None
     rejected: list[tuple[CheckCode, dict[str, Any]]] = []
@@ -223,8 +229,8 @@ def _release_order_check(obs: Observation, k: Knowledge, check) -> ReleaseOrderD
         rejected.append(why)
     if not rejected:
         check(CheckCode.RELEASE_ORDER_MISSING, False, plate=obs.plate)
-    for code, why in rejected:
-        check(code, False, **why)
+    for code, found in rejected:
+        check(code, False, **found)
     return None
 
 
@@ -258,7 +264,7 @@ def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, param
 
 
 def _weight_check(obs: Observation, order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters,
-                  check) -> None:  # type: ignore[no-untyped-def]
+                  check: CheckFn) -> None:
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:

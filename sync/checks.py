@@ -165,7 +165,7 @@ class OrderDirection(P):
 
 class OrderTime(P):
     order_no: Id
-    at: Short  # ISO 8601 timestamp
+    at: Annotated[str, StringConstraints(max_length=40)]  # ISO 8601 timestamp
 
 
 class OrderContainers(P):
@@ -272,7 +272,7 @@ class Finding(BaseModel):
 class Check(Finding):
     """One check of a decision: `name` is the check it belongs to, set from the code."""
 
-    name: str = Field("", max_length=24)
+    name: str = Field(default="", max_length=24)
     ok: bool
 
     @model_validator(mode="after")
@@ -285,14 +285,27 @@ class Check(Finding):
 
 
 def _fit(code: CheckCode, params: dict[str, Any]) -> dict[str, Any]:
-    """Cut text parameters to their bound: what a lane observed is never a reason to fail deciding."""
+    """Cut texts to their bound and bring numbers within theirs (a face score below 0, a weight
+    reading of 10⁹ kg): what a lane observed is never a reason to fail deciding."""
     fields = SPEC[code][1].model_fields
     out = dict(params)
     for key, value in params.items():
-        limit = next((m.max_length for m in (fields[key].metadata if key in fields else [])
-                      if getattr(m, "max_length", None)), None)
-        if isinstance(value, str) and limit is not None and len(value) > limit:
+        meta = fields[key].metadata if key in fields else []
+
+        def bound(name: str, meta: list[Any] = meta) -> Any:
+            return next((getattr(m, name) for m in meta if getattr(m, name, None) is not None), None)
+
+        if isinstance(value, str) and (limit := bound("max_length")) is not None and len(value) > limit:
             out[key] = value[:limit - 1] + "…"
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            low, high = bound("ge"), bound("le")
+            if value != value:  # NaN
+                value = low if low is not None else 0.0
+            if low is not None and value < low:
+                value = low
+            if high is not None and value > high:
+                value = high
+            out[key] = value
     return out
 
 
@@ -409,8 +422,10 @@ def texts_script() -> str:
     (`K.addTerms`, `{key: [english, chinese]}`): `check.{code}` and `check_group.{name}`."""
     terms = {f"check.{c.value}": [en, zh] for c, (zh, en) in TEXTS.items()}
     terms |= {f"check_group.{g}": [en, zh] for g, (zh, en) in GROUPS.items()}
+    groups = {c.value: group for c, (group, _) in SPEC.items()}
     return ("/* Generated from kakou.sync.checks.TEXTS: the texts of every check code. */\n"
-            f"K.addTerms({json.dumps(terms, ensure_ascii=False, indent=0)});\n")
+            f"K.addTerms({json.dumps(terms, ensure_ascii=False, indent=0)});\n"
+            f"Object.assign(K.checkGroups, {json.dumps(groups)});\n")
 
 
 # ---- pass records from lanes older than envelope version 2 --------------------------------------

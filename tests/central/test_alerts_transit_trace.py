@@ -12,6 +12,7 @@ from central_helpers import Api, ingest, issue_order
 from kakou.central import ingest as central_ingest
 from kakou.central import projections, transit
 from kakou.central.service import Central
+from kakou.sync.checks import texts_script
 
 HIT = {"code": "control_order_hit", "ok": False,
        "params": {"order_no": "BK1", "target": "container", "value": "MSKU1234565", "note": "inspect"}}
@@ -58,6 +59,14 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
     assert [n["kind"] for n in r.json()["notes"]] == ["acknowledge", "dispose"]
     assert api("rita").post(f"/api/v1/alerts/{hit['id']}/notes", json={"text": "x"}).status_code == 403
     assert api("admin").get("/api/v1/audit", params={"target": f"alert:{hit['id']}"}).json()[0]["actor"] == "fred"
+
+
+def test_console_and_field_page_get_the_check_texts_from_the_one_dictionary(api: Api) -> None:
+    client = api.anonymous()
+    r = client.get("/ui/check-texts.js")
+    assert r.status_code == 200 and r.text == texts_script()
+    for page in ("/console", "/field"):
+        assert 'src="/ui/check-texts.js"' in client.get(page).text
 
 
 def test_an_offline_lane_raises_one_alert(api: Api, central: Central) -> None:

@@ -143,6 +143,7 @@ def test_face_mismatch_goes_to_officer() -> None:
     assert d.reasons[0].text("en") == "face match 0.20 < 0.70"
     strict = Parameters(require_face_match=True)
     assert codes(decide(obs(), know(), strict).reasons) == [C.FACE_NOT_VERIFIED]
+    assert codes(decide(obs(face_score=-0.4), know(), P).reasons) == [C.FACE_MISMATCH]  # not a crash
 
 
 def test_random_inspection_rate_is_respected_and_replayable() -> None:

@@ -35,6 +35,11 @@ def test_every_code_has_parameters_a_check_name_and_both_texts() -> None:
         assert zh != en or code is CheckCode.LEGACY_TEXT, f"{code} has no Chinese text"
 
 
+def test_every_code_is_documented_in_the_protocol() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "protocol.md").read_text(encoding="utf-8")
+    assert [c.value for c in CheckCode if f"| `{c.value}` |" not in doc] == []
+
+
 def test_a_version_2_pass_carries_codes_and_is_accepted() -> None:
     verdict = decode_pass("n1", _envelope(2, checks=[
         {"code": "release_order_missing", "ok": False, "params": {"plate": "粤B00001"}}]))
@@ -66,10 +71,14 @@ def test_an_unknown_code_or_bad_parameter_is_quarantined_not_stored(check_item: 
     assert isinstance(verdict, Quarantined) and (verdict.node, verdict.seq) == ("n1", 1)
 
 
-def test_long_texts_a_lane_observed_are_cut_to_their_bound_not_refused() -> None:
+def test_what_a_lane_observed_is_cut_to_its_bound_not_refused() -> None:
     c = check(CheckCode.DEVICE_FAULT, False, fault="camera " * 200)
     assert len(str(c.params["fault"])) == 500 and str(c.params["fault"]).endswith("…")
     assert Check.model_validate(c.model_dump()) == c
+    odd = check(CheckCode.FACE_MISMATCH, False, score=-0.3, threshold=0.7)  # a cosine can be negative
+    assert odd.params == {"score": 0.0, "threshold": 0.7}
+    assert check(CheckCode.WEIGHT_IMPOSSIBLE, False, gross_kg=float("inf")).params == {"gross_kg": 1e7}
+    assert check(CheckCode.WEIGHT_IMPOSSIBLE, False, gross_kg=float("nan")).params == {"gross_kg": -1e7}
 
 
 def test_texts_render_parameters_in_chinese_by_default_and_in_english() -> None:
@@ -83,7 +92,7 @@ def test_texts_render_parameters_in_chinese_by_default_and_in_english() -> None:
 
 def test_browser_dictionary_is_generated_from_the_same_texts() -> None:
     script = texts_script()
-    terms = json.loads(script[script.index("K.addTerms(") + len("K.addTerms("):script.rindex(");")])
+    terms = json.loads(script[script.index("K.addTerms(") + len("K.addTerms("):script.index(");\n")])
     assert terms["check.weight_over"] == [TEXTS[CheckCode.WEIGHT_OVER][1], TEXTS[CheckCode.WEIGHT_OVER][0]]
     assert len([k for k in terms if k.startswith("check.")]) == len(CheckCode)
     assert terms["check_group.control"] == ["Control order", "布控"]
