@@ -466,5 +466,14 @@ def _valid(model: type[T], item: Any) -> T | None:
         return None
 
 
+def failed_with(item: Any, codes: frozenset[CheckCode], *old_names: str) -> bool:
+    """Whether a stored check (a dict, not validated: for counting many) failed with one of
+    `codes`, or is a version-1 check that failed under one of its `old_names`."""
+    if not isinstance(item, dict) or item.get("ok") is not False:
+        return False
+    code = item.get("code", C.LEGACY_TEXT.value)
+    return code in codes or (code == C.LEGACY_TEXT.value and item.get("name") in old_names)
+
+
 def legacy(findings: list[Finding]) -> bool:
     return bool(findings) and all(f.code is C.LEGACY_TEXT for f in findings)

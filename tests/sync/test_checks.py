@@ -14,7 +14,19 @@ from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.replay import replay
 from kakou.edge.store import EdgeStore
 from kakou.edge.sync_runner import sample_pass
-from kakou.sync.checks import GROUPS, SPEC, TEXTS, Check, CheckCode, check, checks_in, render, texts_script
+from kakou.sync.checks import (
+    DEVICE_CODES,
+    GROUPS,
+    SPEC,
+    TEXTS,
+    Check,
+    CheckCode,
+    check,
+    checks_in,
+    failed_with,
+    render,
+    texts_script,
+)
 from kakou.sync.decode import Accepted, Quarantined, decode_pass
 from kakou.sync.messages import Envelope, ReleaseOrderData
 
@@ -105,6 +117,9 @@ def test_stored_records_of_either_version_give_their_checks_and_skip_junk() -> N
     assert [(c.code, c.name) for c in checks_in(record)] == [(CheckCode.DEVICE_FAULT, "device"),
                                                              (CheckCode.LEGACY_TEXT, "device")]
     assert checks_in({"checks": 7}) == [] and checks_in(None) == []
+    more = [{"code": "device_fault", "ok": True}, {"name": "device"}, {"code": "plate_not_read", "ok": False}]
+    flags = [failed_with(c, DEVICE_CODES, "device") for c in [*record["checks"], *more]]
+    assert flags == [True, True, False, False, False, False, False]
 
 
 def test_a_pass_recorded_with_sentences_still_replays_the_same(tmp_path: Path) -> None:
