@@ -54,6 +54,10 @@ class CheckCode(StrEnum):
     RELEASE_ORDER_EXPIRED = "release_order_expired"
     RELEASE_ORDER_CONTAINERS_MISSING = "release_order_containers_missing"
     RELEASE_ORDER_CONTAINERS_EXTRA = "release_order_containers_extra"
+    # several orders on one truck (each used whole)
+    RELEASE_ORDER_VALID_PART = "release_order_valid_part"
+    RELEASE_ORDER_CONTAINER_ON_SEVERAL = "release_order_container_on_several"
+    RELEASE_ORDER_CONTAINERS_NOT_COVERED = "release_order_containers_not_covered"
     # weight (重量比对)
     WEIGHT_NOT_COMPARED = "weight_not_compared"
     WEIGHT_WITHIN = "weight_within"
@@ -76,15 +80,19 @@ T = TypeVar("T", bound=BaseModel)
 
 # ---- parameters: one model per code ------------------------------------------------------------
 
-Id = Annotated[str, StringConstraints(max_length=64)]
-Short = Annotated[str, StringConstraints(max_length=24)]
-Note = Annotated[str, StringConstraints(max_length=500)]
+# Identifiers carry no control characters, texts no NUL (PostgreSQL refuses it in text and JSON).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+_NO_NUL = r"^[^\x00]*$"
+Id = Annotated[str, StringConstraints(max_length=64, pattern=_NO_CONTROL)]
+Short = Annotated[str, StringConstraints(max_length=24, pattern=_NO_CONTROL)]
+Note = Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL)]
+Listed = Annotated[str, StringConstraints(max_length=300, pattern=_NO_CONTROL)]  # comma-separated, as shown
 Kg = Annotated[float, Field(ge=-1e7, le=1e7)]
 Ratio = Annotated[float, Field(ge=0, le=1)]
 
 
 class P(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class NoParams(P):
@@ -165,12 +173,27 @@ class OrderDirection(P):
 
 class OrderTime(P):
     order_no: Id
-    at: Annotated[str, StringConstraints(max_length=40)]  # ISO 8601 timestamp
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601 timestamp
 
 
 class OrderContainers(P):
     order_no: Id
-    containers: Annotated[str, StringConstraints(max_length=300)]  # comma-separated, as shown
+    containers: Listed
+
+
+class OrderPart(P):
+    order_no: Id
+    plate: Id
+    containers: Listed
+
+
+class ContainerOrders(P):
+    container: Id
+    orders: Listed
+
+
+class Containers(P):
+    containers: Listed
 
 
 class WeightCompared(P):
@@ -187,12 +210,12 @@ class Rate(P):
 class RiskRuleHit(P):
     rule_id: Id
     version: int = Field(ge=0)
-    rule_name: Annotated[str, StringConstraints(max_length=120)]
+    rule_name: Annotated[str, StringConstraints(max_length=120, pattern=_NO_CONTROL)]
     explanation: Note
 
 
 class Seal(P):
-    seal: Annotated[str, StringConstraints(max_length=40)]
+    seal: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
 
 
 class OfficerNote(P):
@@ -202,7 +225,7 @@ class OfficerNote(P):
 
 class LegacyText(P):
     name: Short | None = None  # the old check name (plate, weight, device, …), None for a reason
-    text: Annotated[str, StringConstraints(max_length=1000)]
+    text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
 
 
 C = CheckCode
@@ -227,6 +250,9 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.RELEASE_ORDER_EXPIRED: ("release_order", OrderTime),
     C.RELEASE_ORDER_CONTAINERS_MISSING: ("release_order", OrderContainers),
     C.RELEASE_ORDER_CONTAINERS_EXTRA: ("release_order", OrderContainers),
+    C.RELEASE_ORDER_VALID_PART: ("release_order", OrderPart),
+    C.RELEASE_ORDER_CONTAINER_ON_SEVERAL: ("release_order", ContainerOrders),
+    C.RELEASE_ORDER_CONTAINERS_NOT_COVERED: ("release_order", Containers),
     C.WEIGHT_NOT_COMPARED: ("weight", GrossOnly), C.WEIGHT_WITHIN: ("weight", WeightCompared),
     C.WEIGHT_OVER: ("weight", WeightCompared), C.WEIGHT_UNDER: ("weight", WeightCompared),
     C.RANDOM_INSPECTION: ("random", Rate), C.RISK_RULE_HIT: ("risk", RiskRuleHit), C.E_SEAL_READ: ("e_seal", Seal),
@@ -295,8 +321,11 @@ def _fit(code: CheckCode, params: dict[str, Any]) -> dict[str, Any]:
         def bound(name: str, meta: list[Any] = meta) -> Any:
             return next((getattr(m, name) for m in meta if getattr(m, name, None) is not None), None)
 
-        if isinstance(value, str) and (limit := bound("max_length")) is not None and len(value) > limit:
-            out[key] = value[:limit - 1] + "…"
+        if isinstance(value, str):
+            value = "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value)  # no control characters
+            if (limit := bound("max_length")) is not None and len(value) > limit:
+                value = value[:limit - 1] + "…"
+            out[key] = value
         elif isinstance(value, float | int) and not isinstance(value, bool):
             low, high = bound("ge"), bound("le")
             if value != value:  # NaN
@@ -364,6 +393,12 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                                          "release order {order_no}: containers not seen: {containers}"),
     C.RELEASE_ORDER_CONTAINERS_EXTRA: ("集装箱不在核放单 {order_no} 上：{containers}",
                                        "release order {order_no}: containers not on the order: {containers}"),
+    C.RELEASE_ORDER_VALID_PART: ("核放单 {order_no} 有效（{plate}：{containers}）",
+                                 "release order {order_no} valid for {plate} ({containers})"),
+    C.RELEASE_ORDER_CONTAINER_ON_SEVERAL: ("集装箱 {container} 同时在多张核放单上：{orders}",
+                                           "container {container} is on several release orders: {orders}"),
+    C.RELEASE_ORDER_CONTAINERS_NOT_COVERED: ("集装箱不在任何有效核放单上：{containers}",
+                                             "containers not covered by a valid release order: {containers}"),
     C.WEIGHT_NOT_COMPARED: ("毛重 {gross_kg:.0f} kg（无申报重量可比对）",
                             "gross {gross_kg:.0f} kg (no declared weight to compare)"),
     C.WEIGHT_WITHIN: ("毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg：" + _DIFF_ZH, _WEIGHT_EN),

@@ -77,6 +77,8 @@ def test_a_version_1_pass_with_sentences_is_still_accepted() -> None:
     {"code": "release_order_missing", "ok": False, "params": {"plate": "粤B1", "extra": 1}},  # not its parameter
     {"code": "weight_over", "ok": False, "params": {"gross_kg": "heavy"}},  # wrong type, others missing
     {"code": "random_inspection", "ok": False, "params": {"rate": 7}},  # a rate is 0..1
+    {"code": "release_order_missing", "ok": False, "params": {"plate": "粤B\u00001"}},  # NUL: not in PostgreSQL text
+    {"code": "device_fault", "ok": False, "params": {"fault": "x\u0000"}},
 ])
 def test_an_unknown_code_or_bad_parameter_is_quarantined_not_stored(check_item: dict) -> None:
     verdict = decode_pass("n1", _envelope(2, checks=[check_item]))
@@ -87,6 +89,7 @@ def test_what_a_lane_observed_is_cut_to_its_bound_not_refused() -> None:
     c = check(CheckCode.DEVICE_FAULT, False, fault="camera " * 200)
     assert len(str(c.params["fault"])) == 500 and str(c.params["fault"]).endswith("…")
     assert Check.model_validate(c.model_dump()) == c
+    assert check(CheckCode.PLATE_READ, True, plate="粤B\x0012345", confidence=0.9).params["plate"] == "粤B 12345"
     odd = check(CheckCode.FACE_MISMATCH, False, score=-0.3, threshold=0.7)  # a cosine can be negative
     assert odd.params == {"score": 0.0, "threshold": 0.7}
     assert check(CheckCode.WEIGHT_IMPOSSIBLE, False, gross_kg=float("inf")).params == {"gross_kg": 1e7}

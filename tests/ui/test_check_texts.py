@@ -21,7 +21,8 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "score": 0.2, "threshold": 0.7, "order_direction": "in", "lane_direction": "out",
           "at": "2026-11-25T08:00:00+00:00", "containers": "CSQU3054383, MSKU1234565", "expected_kg": 30000,
           "diff_kg": -901.4, "tolerance_kg": 900, "rate": 0.05, "rule_id": "R1", "version": 2,
-          "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence"}
+          "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence",
+          "container": "CSQU3054383", "orders": "HF1, HF2"}
 
 
 def _findings() -> list[Finding]:
