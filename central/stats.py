@@ -17,6 +17,7 @@ name instead: `control`/`risk` for a hit, `device` for a fault.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -42,7 +43,7 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-def _sql_list(values: object) -> str:
+def _sql_list(values: Iterable[object]) -> str:
     return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))  # codes are [a-z_] only
 
 

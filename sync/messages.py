@@ -18,7 +18,7 @@ from kakou.sync.checks import Check, Finding, upgrade_checks, upgrade_reasons
 PROTOCOL_VERSION = 1
 # Pass envelopes: 2 carries the decision as typed check codes (kakou.sync.checks); central still
 # accepts 1 (English sentences, kept as legacy_text findings) for this protocol version.
-PASS_VERSION = 2
+PASS_VERSION: Literal[2] = 2
 
 
 class Strict(BaseModel):
