@@ -8,7 +8,8 @@ const K = (() => {
   const dict = {
     en: {}, zh: {},
   };
-  // ?lang=en|zh, then the officer's last choice, then Chinese, whatever the browser's language.
+  // Chinese, whatever the browser's language: English only by choice (?lang=en, or the toggle,
+  // which is remembered on this device).
   const urlLang = new URLSearchParams(location.search).get("lang");
   const stored = localStorage.getItem("kakou.lang");
   let lang = (urlLang === "en" || urlLang === "zh") ? urlLang : (stored === "en" ? "en" : "zh");
