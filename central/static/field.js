@@ -13,7 +13,7 @@ K.addTerms({
   weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
   transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
   ledger_negative: ["Ledger below zero", "账册负数"],
-  detail: ["Detail", "详情"], reasons: ["Reasons", "判定原因"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
+  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
   take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
   live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
   photos: ["Photos on site", "现场照片"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
@@ -164,6 +164,8 @@ function dispose(a) {
   });
   openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);
 }
+
+K.addTerms({ reasons: ["Reasons", "判定原因"] });  // the pass's reasons, rendered from their codes
 
 /* The alert with its place, the pass that raised it and its frames, and the photos taken on site. */
 async function detail(a) {

@@ -390,8 +390,9 @@ const K = (() => {
   document.addEventListener("DOMContentLoaded", () => setLang(lang));
 
   return {
-    addTerms, t, both, finding, checkName, checkGroups, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
+    addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
     api, items, authImage, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
     iso6346Digit, checkContainer, beep, keyboard, pinPad,
+    finding, checkName, checkGroups,
   };
 })();
