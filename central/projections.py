@@ -99,11 +99,6 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
 
 
-def _legacy(ch: Check, name: str) -> bool:
-    """A check from a version-1 lane (a sentence) under the old check name."""
-    return ch.code is CheckCode.LEGACY_TEXT and ch.name == name
-
-
 def check_nodes(c: Central) -> int:
     """Raise a lane-offline alert for each edge node whose presence says offline."""
     n = 0
@@ -114,3 +109,8 @@ def check_nodes(c: Central) -> int:
                                   f"lane_offline:{node.node}:{since}"):
                 n += 1
     return n
+
+
+def _legacy(ch: Check, name: str) -> bool:
+    """A check from a version-1 lane (a sentence) under the old check name."""
+    return ch.code is CheckCode.LEGACY_TEXT and ch.name == name
