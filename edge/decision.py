@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.sync.checks import Check, CheckCode, Finding
+from kakou.sync.checks import check as make_check
 from kakou.sync.knowledge import RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
@@ -73,19 +75,17 @@ class Knowledge(BaseModel):
     risk_rules: list[RiskRule] = Field(default_factory=list)
 
 
-class Check(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CheckFn(Protocol):
+    """How the helpers of decide() record a check: its code, whether it passed, its parameters."""
 
-    name: str  # plate, e_plate, vehicle, driver, face, release_order, weight, control, random
-    ok: bool
-    detail: str
+    def __call__(self, code: CheckCode, ok: bool, /, **params: Any) -> bool: ...
 
 
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     outcome: Outcome
-    reasons: list[str]
+    reasons: list[Finding]
     checks: list[Check] = Field(default_factory=list)
     release_order: str | None = None
     knowledge_version: int
@@ -94,19 +94,20 @@ class Decision(BaseModel):
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
     checks: list[Check] = []
 
-    def check(name: str, ok: bool, detail: str) -> bool:
-        checks.append(Check(name=name, ok=ok, detail=detail))
+    def check(code: CheckCode, ok: bool, /, **params: Any) -> bool:
+        checks.append(make_check(code, ok, **params))
         return ok
 
     # Control orders (布控) override every other outcome, so they are checked first and always.
     hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)]
     for c in hits:
-        check("control", False, f"control order {c.order_no} on {c.target} {c.value}: {c.reason or c.action}")
+        check(CheckCode.CONTROL_ORDER_HIT, False, order_no=c.order_no, target=c.target, value=c.value,
+              note=c.reason or c.action)
     if not hits:
-        check("control", True, "no control order")
+        check(CheckCode.NO_CONTROL_ORDER, True)
 
     for fault in obs.faults:
-        check("device", False, f"device fault: {fault}")
+        check(CheckCode.DEVICE_FAULT, False, fault=fault)
     _identity_checks(obs, knowledge, params, check)
     order = _release_order_check(obs, knowledge, check)
     if order is not None:
@@ -121,14 +122,14 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     elif failed:
         outcome = Outcome.OFFICER
     elif _random_draw(obs.pass_id) < params.random_inspection_rate:
-        check("random", False, f"selected at random ({params.random_inspection_rate:.0%} rate)")
+        check(CheckCode.RANDOM_INSPECTION, False, rate=params.random_inspection_rate)
         failed = [checks[-1]]
         outcome = Outcome.INSPECTION
     else:
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
-    reasons = [c.detail for c in failed] or [c.detail for c in checks if c.name == "release_order"]
+    reasons = [c.finding() for c in failed or [c for c in checks if c.name == "release_order"]]
     return Decision(outcome=outcome, reasons=reasons, checks=checks,
                     release_order=order.order_no if order is not None and outcome is Outcome.RELEASE else None,
                     knowledge_version=knowledge.version)
@@ -138,12 +139,13 @@ SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
 
 
 def _risk_rules(obs: Observation, k: Knowledge, order: ReleaseOrderData | None, params: Parameters,
-                check) -> Outcome | None:  # type: ignore[no-untyped-def]
+                check: CheckFn) -> Outcome | None:
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
         if all(_condition(c, obs, k, order, params, rule.rule_id) for c in rule.conditions):
-            check("risk", False, f"risk rule {rule.rule_id} v{rule.version} ({rule.name}): {rule.explanation}")
+            check(CheckCode.RISK_RULE_HIT, False, rule_id=rule.rule_id, version=rule.version, rule_name=rule.name,
+                  explanation=rule.explanation)
             if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
                 strictest = rule.outcome
     return strictest
@@ -178,73 +180,78 @@ def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:
     return c.value in {obs.ic_card, k.driver.driver_id if k.driver else None}
 
 
-def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
+def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
     if obs.plate is None:
-        check("plate", False, "plate not read")
+        check(CheckCode.PLATE_NOT_READ, False)
     elif obs.entered_by is None and obs.plate_confidence < params.min_plate_confidence:
-        check("plate", False, f"plate read {obs.plate} below confidence ({obs.plate_confidence:.2f})")
+        check(CheckCode.PLATE_LOW_CONFIDENCE, False, plate=obs.plate, confidence=obs.plate_confidence)
+    elif obs.entered_by:
+        check(CheckCode.PLATE_ENTERED, True, plate=obs.plate, officer=obs.entered_by)
     else:
-        how = f"entered by {obs.entered_by}" if obs.entered_by else f"read ({obs.plate_confidence:.2f})"
-        check("plate", True, f"plate {obs.plate} {how}")
+        check(CheckCode.PLATE_READ, True, plate=obs.plate, confidence=obs.plate_confidence)
     if obs.containers_unreadable:
-        check("containers", False, f"{obs.containers_unreadable} container number(s) not read")
+        check(CheckCode.CONTAINERS_NOT_READ, False, count=obs.containers_unreadable)
     if obs.e_plate is not None and obs.plate is not None and obs.e_plate != obs.plate:
-        check("e_plate", False, f"e-plate says {obs.e_plate}, camera says {obs.plate}")
+        check(CheckCode.E_PLATE_MISMATCH, False, e_plate=obs.e_plate, plate=obs.plate)
     elif obs.e_plate is not None:
-        check("e_plate", True, "e-plate agrees with the camera")
+        check(CheckCode.E_PLATE_MATCH, True)
     v = k.vehicle
     if v is not None and not v.valid_at(obs.at):
-        check("vehicle", False, f"vehicle {v.plate} registration not valid ({v.status})")
+        check(CheckCode.VEHICLE_NOT_VALID, False, plate=v.plate, status=v.status)
     elif v is None and params.require_registered_vehicle and obs.plate is not None:
-        check("vehicle", False, f"vehicle {obs.plate} not registered")
+        check(CheckCode.VEHICLE_NOT_REGISTERED, False, plate=obs.plate)
     elif v is not None:
-        check("vehicle", True, f"vehicle registered (carrier {v.carrier or '-'})")
+        check(CheckCode.VEHICLE_REGISTERED, True, carrier=v.carrier or "-")
     if params.require_driver_card or obs.ic_card is not None:
         if obs.ic_card is None:
-            check("driver", False, "no driver IC card read")
+            check(CheckCode.DRIVER_CARD_MISSING, False)
         elif k.driver is None or not k.driver.valid_at(obs.at):
-            check("driver", False, f"IC card {obs.ic_card} not registered or not valid")
+            check(CheckCode.DRIVER_CARD_INVALID, False, card=obs.ic_card)
         else:
-            check("driver", True, f"driver {k.driver.name} ({obs.ic_card})")
+            check(CheckCode.DRIVER_OK, True, name=k.driver.name, card=obs.ic_card)
     if obs.face_score is None and params.require_face_match:
-        check("face", False, "driver face not verified (no face frame or no reference photo)")
+        check(CheckCode.FACE_NOT_VERIFIED, False)
     if obs.face_score is not None:
         ok = obs.face_score >= params.face_match_threshold
-        check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")
+        check(CheckCode.FACE_MATCH if ok else CheckCode.FACE_MISMATCH, ok, score=obs.face_score,
+              threshold=params.face_match_threshold)
 
 
-def _release_order_check(obs: Observation, k: Knowledge, check) -> ReleaseOrderData | None:  # type: ignore[no-untyped-def]
+def _release_order_check(obs: Observation, k: Knowledge, check: CheckFn) -> ReleaseOrderData | None:
     if obs.plate is None:
         return None
-    rejected: list[str] = []
+    rejected: list[tuple[CheckCode, dict[str, Any]]] = []
     for order in sorted(k.release_orders, key=lambda o: o.order_no):
         why = _order_mismatch(order, obs)
         if why is None:
-            check("release_order", True, f"release order {order.order_no} valid for {obs.plate}")
+            check(CheckCode.RELEASE_ORDER_VALID, True, order_no=order.order_no, plate=obs.plate)
             return order
-        rejected.append(f"release order {order.order_no}: {why}")
+        rejected.append(why)
     if not rejected:
-        check("release_order", False, f"no release order for {obs.plate}")
-    for why in rejected:
-        check("release_order", False, why)
+        check(CheckCode.RELEASE_ORDER_MISSING, False, plate=obs.plate)
+    for code, found in rejected:
+        check(code, False, **found)
     return None
 
 
-def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> str | None:
+def _order_mismatch(order: ReleaseOrderData, obs: Observation) -> tuple[CheckCode, dict[str, Any]] | None:
+    """Why this order does not fit the observation: a code and its parameters (None: it fits)."""
+    no = order.order_no
     if order.plate != obs.plate:
-        return f"for plate {order.plate}"
+        return CheckCode.RELEASE_ORDER_OTHER_PLATE, {"order_no": no, "plate": order.plate}
     if order.direction != obs.direction:
-        return f"for direction {order.direction}, lane is {obs.direction}"
+        return CheckCode.RELEASE_ORDER_WRONG_DIRECTION, {"order_no": no, "order_direction": order.direction,
+                                                         "lane_direction": obs.direction}
     if obs.at < order.valid_from:
-        return f"not valid before {order.valid_from.isoformat()}"
+        return CheckCode.RELEASE_ORDER_NOT_YET_VALID, {"order_no": no, "at": order.valid_from.isoformat()}
     if obs.at > order.valid_until:
-        return f"expired {order.valid_until.isoformat()}"
+        return CheckCode.RELEASE_ORDER_EXPIRED, {"order_no": no, "at": order.valid_until.isoformat()}
     missing = sorted(set(order.containers) - set(obs.containers))
     if missing:
-        return f"containers not seen: {', '.join(missing)}"
+        return CheckCode.RELEASE_ORDER_CONTAINERS_MISSING, {"order_no": no, "containers": ", ".join(missing)}
     extra = sorted(set(obs.containers) - set(order.containers))
     if extra:
-        return f"containers not on the order: {', '.join(extra)}"
+        return CheckCode.RELEASE_ORDER_CONTAINERS_EXTRA, {"order_no": no, "containers": ", ".join(extra)}
     return None
 
 
@@ -257,21 +264,21 @@ def expected_gross_kg(order: ReleaseOrderData, vehicle: VehicleReg | None, param
 
 
 def _weight_check(obs: Observation, order: ReleaseOrderData, vehicle: VehicleReg | None, params: Parameters,
-                  check) -> None:  # type: ignore[no-untyped-def]
+                  check: CheckFn) -> None:
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:
-        check("device", False, f"impossible weight reading {obs.gross_kg:.0f} kg")  # a scale fault, not cargo
+        check(CheckCode.WEIGHT_IMPOSSIBLE, False, gross_kg=obs.gross_kg)  # a scale fault, not cargo
         return
     expected = expected_gross_kg(order, vehicle, params)
     if expected is None:
-        check("weight", True, f"gross {obs.gross_kg:.0f} kg (no declared weight to compare)")
+        check(CheckCode.WEIGHT_NOT_COMPARED, True, gross_kg=obs.gross_kg)
         return
     allowed = max(params.weight_tolerance_kg, expected * params.weight_tolerance_pct / 100)
     diff = obs.gross_kg - expected
     ok = abs(diff) <= allowed
-    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {expected:.0f} kg: "
-                        f"{diff:+.0f} kg, tolerance ±{allowed:.0f} kg")
+    code = CheckCode.WEIGHT_WITHIN if ok else CheckCode.WEIGHT_OVER if diff > 0 else CheckCode.WEIGHT_UNDER
+    check(code, ok, gross_kg=obs.gross_kg, expected_kg=expected, diff_kg=diff, tolerance_kg=allowed)
 
 
 def _random_draw(pass_id: str) -> float:

@@ -31,6 +31,7 @@ from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
+from kakou.sync.checks import CheckCode, finding, render_all
 from kakou.sync.messages import Outcome, PassRecord
 
 
@@ -391,7 +392,7 @@ class Lane:
         self._published(record)
         self._mark_later(obs)
         self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
-                      "; ".join(decision.reasons))
+                      render_all(decision.reasons, "en", "; "))
         if decision.outcome is Outcome.RELEASE:
             await self._release(t0 if supersedes is None else None)
         else:
@@ -464,12 +465,12 @@ class Lane:
             plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
             outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
             knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
-            checks=[c.model_dump() for c in decision.checks], e_plate=obs.e_plate, ic_card=obs.ic_card,
+            checks=list(decision.checks), e_plate=obs.e_plate, ic_card=obs.ic_card,
             entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))
 
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
-        self._enter(state, "; ".join(decision.reasons))
+        self._enter(state, render_all(decision.reasons))
         # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
         while True:
             cmd_task = asyncio.create_task(self.commands.get())
@@ -511,9 +512,9 @@ class Lane:
             self._enter(LaneState.INSPECTION, f"inspection failed: {cmd.reason}")
             return False
         outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
-        what = {"override": "officer override", "inspection_result": "inspection passed",
-                "release_on_documents": "released on documents (backfill later)"}[cmd.action]
-        decision = Decision(outcome=outcome, reasons=[f"{what} by {cmd.officer}: {cmd.reason}"],
+        code = {"override": CheckCode.OFFICER_OVERRIDE, "inspection_result": CheckCode.INSPECTION_PASSED,
+                "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS}[cmd.action]
+        decision = Decision(outcome=outcome, reasons=[finding(code, officer=cmd.officer, note=cmd.reason or "")],
                             knowledge_version=self.store.knowledge_version)
         record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
                               decision, obs.pass_id)
@@ -525,7 +526,7 @@ class Lane:
         if outcome is Outcome.RELEASE:
             await self._release()
             return True
-        self._enter(LaneState.INSPECTION, decision.reasons[0])
+        self._enter(LaneState.INSPECTION, decision.reasons[0].text())
         return False
 
     async def _release(self, decided_from: float | None = None) -> None:

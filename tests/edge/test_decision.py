@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import ControlOrder, DriverReg, VehicleReg
+from kakou.sync.checks import CheckCode as C
+from kakou.sync.checks import Finding
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
 AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -35,47 +37,62 @@ def know(**kw: object) -> Knowledge:
 P = Parameters()
 
 
+def codes(reasons: list[Finding]) -> list[C]:
+    return [r.code for r in reasons]
+
+
 def test_valid_order_releases_and_names_it() -> None:
     d = decide(obs(), know(), P)
     assert d.outcome is Outcome.RELEASE and d.release_order == "HF1" and d.knowledge_version == 7
-    assert d.reasons == [f"release order HF1 valid for {PLATE}"]
+    assert [(r.code, r.params) for r in d.reasons] == [(C.RELEASE_ORDER_VALID, {"order_no": "HF1", "plate": PLATE})]
+    assert d.reasons[0].text() == f"核放单 HF1 有效（{PLATE}）"
+    assert d.reasons[0].text("en") == f"release order HF1 valid for {PLATE}"
 
 
 def test_unreadable_or_doubtful_plate_goes_to_officer() -> None:
     assert decide(obs(plate=None), know(), P).outcome is Outcome.OFFICER
     d = decide(obs(plate_confidence=0.5), know(), P)
-    assert d.outcome is Outcome.OFFICER and "below confidence" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and d.reasons[0].code is C.PLATE_LOW_CONFIDENCE
+    assert d.reasons[0].text() == f"车牌 {PLATE} 置信度不足（0.50）"
 
 
 def test_officer_entered_plate_is_trusted_without_confidence() -> None:
     d = decide(obs(plate_confidence=0.0, entered_by="officer1"), know(), P)
     assert d.outcome is Outcome.RELEASE
+    assert [c.code for c in d.checks if c.name == "plate"] == [C.PLATE_ENTERED]
 
 
 def test_any_device_fault_means_no_automatic_open() -> None:
     d = decide(obs(faults=["camera timed out"]), know(), P)
-    assert d.outcome is Outcome.OFFICER and "device fault: camera timed out" in d.reasons
+    assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.DEVICE_FAULT]
+    assert d.reasons[0].params == {"fault": "camera timed out"}
 
 
 def test_order_mismatches_are_each_explained() -> None:
     cases = {
-        "expired": know(release_orders=[order(valid_until=AT - timedelta(minutes=1))]),
-        "not valid before": know(release_orders=[order(valid_from=AT + timedelta(minutes=1))]),
-        "for direction out": know(release_orders=[order(direction="out")]),
-        "containers not seen": know(release_orders=[order(containers=[BOX])]),
+        C.RELEASE_ORDER_EXPIRED: know(release_orders=[order(valid_until=AT - timedelta(minutes=1))]),
+        C.RELEASE_ORDER_NOT_YET_VALID: know(release_orders=[order(valid_from=AT + timedelta(minutes=1))]),
+        C.RELEASE_ORDER_WRONG_DIRECTION: know(release_orders=[order(direction="out")]),
+        C.RELEASE_ORDER_CONTAINERS_MISSING: know(release_orders=[order(containers=[BOX])]),
+        C.RELEASE_ORDER_OTHER_PLATE: know(release_orders=[order(plate="粤B99999")]),
     }
-    for words, k in cases.items():
+    for code, k in cases.items():
         d = decide(obs(), k, P)
-        assert d.outcome is Outcome.OFFICER and words in d.reasons[0], (words, d.reasons)
+        assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [code], (code, d.reasons)
+        assert d.reasons[0].params["order_no"] == "HF1"
+    d = decide(obs(direction="out"), know(release_orders=[order()]), P)
+    assert d.reasons[0].text() == "核放单 HF1 方向为 in，本通道为 out"
     d = decide(obs(), know(release_orders=[]), P)
-    assert d.reasons == [f"no release order for {PLATE}"]
+    assert [(r.code, r.params) for r in d.reasons] == [(C.RELEASE_ORDER_MISSING, {"plate": PLATE})]
+    assert d.reasons[0].text() == f"无核放单：{PLATE}"
 
 
 def test_control_order_on_container_overrides_a_valid_release() -> None:
     c = ControlOrder(order_no="BK1", target="container", value=BOX, action="inspect", reason="intel tip")
     d = decide(obs(containers=[BOX]), know(release_orders=[order(containers=[BOX])], control_orders=[c]), P)
     assert d.outcome is Outcome.INSPECTION and d.release_order is None
-    assert any("BK1" in r and "intel tip" in r for r in d.reasons)
+    hit = next(r for r in d.reasons if r.code is C.CONTROL_ORDER_HIT)
+    assert hit.params == {"order_no": "BK1", "target": "container", "value": BOX, "note": "intel tip"}
 
 
 def test_control_order_on_driver_holds_and_revoked_or_expired_orders_do_not() -> None:
@@ -93,31 +110,40 @@ def test_weight_outside_tolerance_sends_to_inspection_inside_releases() -> None:
     allowed = max(P.weight_tolerance_kg, 30_000 * P.weight_tolerance_pct / 100)  # 900 kg
     assert decide(obs(gross_kg=30_000 + allowed), k, P).outcome is Outcome.RELEASE
     d = decide(obs(gross_kg=30_000 + allowed + 1), k, P)
-    assert d.outcome is Outcome.INSPECTION and "tolerance ±900 kg" in d.reasons[0]
-    assert decide(obs(gross_kg=-5), k, P).outcome is Outcome.OFFICER  # impossible reading
+    assert d.outcome is Outcome.INSPECTION and codes(d.reasons) == [C.WEIGHT_OVER]
+    assert d.reasons[0].params == {"gross_kg": 30_901, "expected_kg": 30_000, "diff_kg": 901, "tolerance_kg": 900}
+    assert d.reasons[0].text() == "超重：毛重 30901 kg，预期 30000 kg（+901 kg，允差 ±900 kg）"
+    assert codes(decide(obs(gross_kg=29_000), k, P).reasons) == [C.WEIGHT_UNDER]
+    impossible = decide(obs(gross_kg=-5), k, P)
+    assert impossible.outcome is Outcome.OFFICER and codes(impossible.reasons) == [C.WEIGHT_IMPOSSIBLE]
 
 
 def test_e_plate_disagreeing_with_camera_goes_to_officer() -> None:
     d = decide(obs(e_plate="粤B99999"), know(), P)
-    assert d.outcome is Outcome.OFFICER and "e-plate says 粤B99999" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.E_PLATE_MISMATCH]
+    assert d.reasons[0].params == {"e_plate": "粤B99999", "plate": PLATE}
 
 
 def test_registration_and_driver_policy() -> None:
     strict = Parameters(require_registered_vehicle=True, require_driver_card=True)
-    assert "not registered" in decide(obs(ic_card="C1"), know(), strict).reasons[0]
+    assert codes(decide(obs(ic_card="C1"), know(), strict).reasons) == [C.VEHICLE_NOT_REGISTERED,
+                                                                          C.DRIVER_CARD_INVALID]
     v = VehicleReg(plate=PLATE, carrier="ACME")
     drv = DriverReg(driver_id="D1", ic_card="C1", name="Li")
     assert decide(obs(ic_card="C1"), know(vehicle=v, driver=drv), strict).outcome is Outcome.RELEASE
-    assert decide(obs(), know(vehicle=v, driver=drv), strict).reasons == ["no driver IC card read"]
+    assert codes(decide(obs(), know(vehicle=v, driver=drv), strict).reasons) == [C.DRIVER_CARD_MISSING]
     blocked = v.model_copy(update={"status": "suspended"})
     assert decide(obs(ic_card="C1"), know(vehicle=blocked, driver=drv), strict).outcome is Outcome.OFFICER
 
 
 def test_face_mismatch_goes_to_officer() -> None:
     assert decide(obs(face_score=0.9), know(), P).outcome is Outcome.RELEASE
-    assert "face match 0.20 < 0.70" in decide(obs(face_score=0.2), know(), P).reasons[0]
+    d = decide(obs(face_score=0.2), know(), P)
+    assert codes(d.reasons) == [C.FACE_MISMATCH] and d.reasons[0].params == {"score": 0.2, "threshold": 0.7}
+    assert d.reasons[0].text("en") == "face match 0.20 < 0.70"
     strict = Parameters(require_face_match=True)
-    assert "face not verified" in decide(obs(), know(), strict).reasons[0]
+    assert codes(decide(obs(), know(), strict).reasons) == [C.FACE_NOT_VERIFIED]
+    assert codes(decide(obs(face_score=-0.4), know(), P).reasons) == [C.FACE_MISMATCH]  # not a crash
 
 
 def test_random_inspection_rate_is_respected_and_replayable() -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
+from kakou.sync.checks import CheckCode, check
 from kakou.sync.messages import Outcome, PassRecord
 
 T0 = datetime.now(UTC) - timedelta(hours=1)
@@ -49,9 +50,11 @@ def test_lane_statistics_count_reads_and_interventions(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "edge.db")
     records = LaneRecords(store, tmp_path / "img")
     store.record_pass(rec(0, "粤B12345", "in"), {})
-    store.record_pass(rec(1, None, "in", Outcome.OFFICER), {})  # type: ignore[arg-type]
+    camera = check(CheckCode.DEVICE_FAULT, False, fault="plate camera timed out")
+    store.record_pass(rec(1, None, "in", Outcome.OFFICER, checks=[camera]), {})  # type: ignore[arg-type]
     store.record_pass(rec(2, "粤B22222", "in", supersedes="n-L-1", entered_by="o1"), {})
     records.record_intervention(Intervention(at=T0, lane="L1", pass_id="n-L-1", officer="o1",
                                              action="manual_entry", reason="plate dirty"))
     stats = records.lane_stats("L1", since=T0 - timedelta(minutes=1))
     assert stats["passes"] == 2 and stats["recognition_rate"] == 0.5 and stats["manual_intervention_rate"] == 0.5
+    assert stats["device_faults"] == 1
