@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -154,3 +155,46 @@ def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     assert proc.returncode == 1
     line = json.loads(proc.stdout)
     assert line["file"] == str(bad) and line["text"] is None and "error" in line
+
+
+def _file_bytes(img: object, fmt: str, mode: str | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    pil = Image.fromarray(img)  # type: ignore[arg-type]
+    if mode:
+        pil = pil.convert(mode)
+    buf = io.BytesIO()
+    pil.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("variant", ["grey", "cmyk", "uint16", "float", "rgba"])
+def test_odd_image_formats_are_read_like_the_camera_frame(plates: PlateReader, variant: str) -> None:
+    from kakou.models.imageio import decode_image
+
+    frame = render_plate_scene("粤B12345", "blue", seed=None)
+    rgb = np.ascontiguousarray(frame[:, :, ::-1])
+    if variant == "grey":
+        image = decode_image(_file_bytes(rgb, "PNG", "L"))
+    elif variant == "cmyk":
+        image = decode_image(_file_bytes(rgb, "JPEG", "CMYK"))
+    elif variant == "uint16":
+        image = frame.astype(np.uint16) * 257
+    elif variant == "float":
+        image = frame.astype(np.float32) / 255.0
+    else:
+        image = np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+    r = plates.read(image)
+    assert (r.text, r.valid, r.error) == ("粤B12345", True, None)
+
+
+def test_a_frame_with_no_vehicle_is_no_read_with_nothing_reported_valid(
+    plates: PlateReader, containers: ContainerReader
+) -> None:
+    rng = np.random.default_rng(3)
+    yard = cv2.GaussianBlur(rng.integers(60, 200, (720, 1280, 3), dtype=np.uint8), (31, 31), 0)
+    for reader in (plates, containers):
+        r = reader.read(yard)
+        assert r.text is None and not r.valid
