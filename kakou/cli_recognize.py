@@ -41,12 +41,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "--debug", metavar="DIR", default=None,
             help="write DIR/<name>.jpg (regions and text lines drawn) and DIR/<name>.json (read, lines, candidates)",
         )
+        if kind == "plate":
+            k.add_argument("--latin", action="append", default=[], metavar="REGEX",
+                           help="also accept foreign plates matching REGEX (repeatable; none by default)")
         k.set_defaults(func=run, recognize_kind=kind)
 
 
 def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    reader = _reader(args.recognize_kind, args.threshold)
+    for pattern in getattr(args, "latin", []):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            print(f"error: --latin {pattern!r} is not a regular expression: {exc}", file=sys.stderr)
+            return 2
+    reader = _reader(args.recognize_kind, args.threshold, getattr(args, "latin", []))
     from kakou.models.imageio import ImageError, load_image
 
     debug_dir = Path(args.debug) if getattr(args, "debug", None) else None
@@ -86,11 +95,12 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0 if ok else 1
 
 
-def _reader(kind: str, threshold: float | None) -> Any:
+def _reader(kind: str, threshold: float | None, latin: list[str] | None = None) -> Any:
     if kind == "plate":
         from kakou.models.plate import DEFAULT_THRESHOLD, PlateReader
 
-        return PlateReader(threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+        return PlateReader(threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                           latin_patterns=tuple(latin or ()))
     from kakou.models.container import DEFAULT_THRESHOLD as CT
     from kakou.models.container import ContainerReader
 
@@ -101,7 +111,7 @@ def _fields(read: Any) -> dict[str, Any]:
     d: dict[str, Any] = {"text": read.text, "confidence": round(read.confidence, 4), "valid": read.valid}
     if read.raw is not None:
         d["raw"] = read.raw
-    for extra in ("kind", "size_type"):
+    for extra in ("kind", "size_type", "margin"):
         if getattr(read, extra, None) is not None:
             d[extra] = getattr(read, extra)
     if read.error is not None:

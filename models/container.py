@@ -192,8 +192,8 @@ class ContainerReader:
         # Two valid strings nearly as likely as each other: the officer decides between them.
         conf = min(d.confidence, 0.5 + d.margin)
         if conf < self.threshold:
-            return ContainerRead(text=None, confidence=conf, valid=False, raw=raw, size_type=size_type)
-        return ContainerRead(text=d.text, confidence=conf, valid=True, raw=raw, size_type=size_type)
+            return ContainerRead(text=None, confidence=conf, valid=False, raw=raw, size_type=size_type, margin=d.margin)
+        return ContainerRead(text=d.text, confidence=conf, valid=True, raw=raw, size_type=size_type, margin=d.margin)
 
     def _pick(self, cands: list[tuple[str, float]], size_type: str | None) -> ContainerRead:
         best: tuple[str, float, str] | None = None

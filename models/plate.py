@@ -215,8 +215,8 @@ class PlateReader:
         raw = "".join(step[0][0] for step in views[0])
         conf = min(d.confidence, 0.5 + d.margin)
         if conf < self.threshold:
-            return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
-        return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text))
+            return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
+        return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]

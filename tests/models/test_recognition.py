@@ -145,6 +145,27 @@ def test_cli_prints_one_json_line_per_file(tmp_path: Path, capsys: pytest.Captur
     assert all("error" in x and x["text"] is None for x in lines[1:])
 
 
+def test_cli_reads_foreign_plates_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = tmp_path / "hk.jpg"
+    img.write_bytes(encode_jpeg(render_plate_scene("AB1234", "latin", seed=14)))
+    assert main(["recognize", "plate", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is False
+    assert main(["recognize", "plate", "--latin", r"[A-Z]{2}\d{1,4}", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "AB1234"
+    assert main(["recognize", "plate", "--latin", "[A-Z", str(img)]) == 2
+    assert "not a regular expression" in capsys.readouterr().err
+
+
+def test_edge_config_refuses_a_broken_foreign_plate_pattern(tmp_path: Path) -> None:
+    from kakou.edge.config import ConfigError, load_config
+
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text('latin_plate_patterns = ["[A-Z"]\n[node]\nid = "n1"\nsite = "s"\n'
+                   'data_dir = "d"\n[[lanes]]\nid = "L1"\ndirection = "in"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a regular expression"):
+        load_config(cfg)
+
+
 def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     bad = tmp_path / "x.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
