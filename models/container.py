@@ -6,15 +6,17 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
-from kakou.models.constrained import Decoded, decode_container, slot_steps
+from kakou.models.constrained import Decoded, decode_container, merge_views, slot_steps
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote
+from kakou.models.vertical import column_as_line, columns
 
 __all__ = [
     "ContainerRead",
@@ -110,12 +112,37 @@ class ContainerReader:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            v = self._vertical(frame, boxes)
+            if v is not None and v.valid:
+                return v
+            if v is not None and v.confidence > best.confidence:
+                best = v
             if side >= max(h, w):
                 break  # already at full resolution
         if not any_boxes and max(h, w) <= 640:
             # A tight crop of the code can defeat the detector; read it as one line.
             ((t, sc),) = self.engine.recognise([frame])
             best = self.from_lines([TextLine(((0, 0), (w, 0), (w, h), (0, h)), t, sc)])
+        return best
+
+    def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
+        """A code painted one character per row (vertical.py), read as one line."""
+        best: ContainerRead | None = None
+        for col, inset in ((c, i) for c in columns(boxes, frame.shape)[:2] for i in (False, True)):
+            line = column_as_line(frame, col, inset_last=inset)
+            if line is None:
+                continue
+            # The cells are laid out by us, so their spacing is arbitrary: three spacings of the
+            # line vote per character (merge_views), as the plate views do.
+            views = [self.engine.recognise_chars(line if f == 1.0 else cv2.resize(
+                line, None, fx=f, fy=1.0, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC))
+                for f in (0.85, 1.0, 1.2)]
+            d = decode_container(merge_views(views))
+            if d is not None:
+                r = self._decoded(d, "".join(s[0][0] for s in views[0] if s), None)
+                if r.valid:
+                    return r
+                best = r if best is None or r.confidence > best.confidence else best
         return best
 
     def _read_boxes(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead:

@@ -70,6 +70,12 @@ def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, 
     assert (r.text, r.valid) == (code, True)
 
 
+@pytest.mark.parametrize(("code", "seed"), [("CPRU7775339", 200), ("MSKU1234565", 201), ("TGHU8832010", 202)])
+def test_reads_a_vertical_code_one_character_per_row(containers: ContainerReader, code: str, seed: int) -> None:
+    r = containers.read(render_container_scene(code, seed=seed, layout="vertical"))
+    assert (r.text, r.valid) == (code, True)
+
+
 @pytest.mark.parametrize("seed", [None, 71, 76])
 def test_reads_the_container_in_the_lane_not_the_one_behind(containers: ContainerReader, seed: int | None) -> None:
     # Both codes are valid; the nearer container's is the larger marking.
