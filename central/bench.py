@@ -87,6 +87,7 @@ def _central(url: str) -> tuple[Central, Any]:
 
 # -- (a) pass ingest ----------------------------------------------------------------------------
 def _envelopes(n: int, nodes: int = 8) -> list[Any]:
+    from kakou.sync.checks import CheckCode, check, finding
     from kakou.sync.messages import Envelope, Outcome, PassRecord
 
     t0 = datetime.now(UTC)
@@ -97,8 +98,10 @@ def _envelopes(n: int, nodes: int = 8) -> list[Any]:
         rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=at,
                          decided_at=at, plate=f"粤B{i % 5000:05d}", plate_confidence=0.97,
                          containers=[f"MSKU{i % 90000:06d}"], gross_kg=30_000.0 + i % 999, outcome=Outcome.RELEASE,
-                         reasons=["release order HF1 valid"], release_order=None, knowledge_version=1,
-                         opens_barrier=True, checks=[{"name": "weight", "ok": True, "detail": "within 3%"}],
+                         reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=f"粤B{i % 5000:05d}")],
+                         release_order=None, knowledge_version=1, opens_barrier=True,
+                         checks=[check(CheckCode.WEIGHT_WITHIN, True, gross_kg=30_000.0 + i % 999, expected_kg=30_000,
+                                       diff_kg=i % 999, tolerance_kg=900)],
                          images=[secrets.token_hex(32)])
         envs.append(Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return envs

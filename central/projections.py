@@ -17,8 +17,10 @@ from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.service import Central
 from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import NodeRow, PassRow
+from kakou.sync.checks import DEVICE_CODES, WEIGHT_ANOMALY_CODES, Check, CheckCode, checks_in, render_all
 
 CURSOR = "passes"
+HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
 
 
 def run(c: Central, limit: int = 2000) -> int:
@@ -61,20 +63,24 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         if value:
             w.session.add(PassSubjectRow(pass_row=p.id, subject_kind=kind, subject=value, at=p.decided_at))
 
-    checks = {ch.get("name"): ch for ch in rec.get("checks", []) if isinstance(ch, dict)}
+    checks = checks_in(rec)
     subject = p.plate or (rec.get("containers") or ["?"])[0]
-    for name, kind in (("control", "control_hit"), ("weight", "weight_anomaly")):
-        ch = checks.get(name)
-        if ch is not None and not ch.get("ok", True):
-            alerts.raise_alert(w, kind, subject, f"{lane_key} {p.plate or 'unread plate'}: {ch.get('detail', '')}",
+    failed = [ch for ch in checks if not ch.ok]
+    for kind, codes, legacy_name in (("control_hit", HIT_CONTROL, "control"),
+                                     ("weight_anomaly", WEIGHT_ANOMALY_CODES, "weight")):
+        found = [ch for ch in failed if ch.code in codes or _legacy(ch, legacy_name)]
+        if found:
+            alerts.raise_alert(w, kind, subject, f"{lane_key} {p.plate or '车牌未识别'}：{render_all(found)}",
                                f"{kind}:{p.pass_id}", p.pass_id)
-    faults = [r for r in rec.get("reasons", []) if isinstance(r, str) and r.startswith("device fault:")]
-    faults += [str(ch.get("detail", "")) for ch in rec.get("checks", [])
-               if isinstance(ch, dict) and ch.get("name") == "device" and not ch.get("ok", True)]
+    faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]
     hour = p.decided_at.strftime("%Y%m%d%H")
-    for fault in dict.fromkeys(faults):  # one alert per lane, fault and hour, not per truck
-        alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}: {fault}",
-                           f"device_fault:{lane_key}:{fault[:60]}:{hour}", p.pass_id)
+    seen: set[str] = set()
+    for fault in faults:  # one alert per lane, fault and hour, not per truck
+        what = str(fault.params.get("fault") or fault.params.get("text") or "")[:60]
+        key = f"device_fault:{lane_key}:{fault.code.value}:{what}:{hour}"
+        if key not in seen:
+            seen.add(key)
+            alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}：{fault.text()}", key, p.pass_id)
 
     if used and p.outcome == "release":
         vehicle = _registered(w, "vehicle", p.plate) if p.plate else None
@@ -91,7 +97,7 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         lanes[lane_key] = _registered(w, "lane", lane_key)
     lane = lanes[lane_key]
     if lane and p.outcome == "release":
-        seal = checks.get("e_seal", {}).get("detail") if "e_seal" in checks else None
+        seal = next((str(ch.params.get("seal") or ch.params.get("text")) for ch in checks if ch.name == "e_seal"), None)
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
 
 
@@ -112,3 +118,8 @@ def check_nodes(c: Central) -> int:
                                   f"lane_offline:{node.node}:{since}"):
                 n += 1
     return n
+
+
+def _legacy(ch: Check, name: str) -> bool:
+    """A check from a version-1 lane (a sentence) under the old check name."""
+    return ch.code is CheckCode.LEGACY_TEXT and ch.name == name

@@ -8,12 +8,16 @@ flags read the pass record (JSON) with each database's own JSON functions:
 - recognised: a plate was read and no officer keyed it in (`entered_by` empty);
 - manual: an officer entered data (`entered_by`) or the pass supersedes an automatic one;
 - inspection: outcome `inspection`;
-- hit: a check named `control` or `risk` with `ok` false;
-- device fault: a reason starting with `device fault`, or a check named `device` with `ok` false.
+- hit: a failed check with code `control_order_hit` or `risk_rule_hit` (kakou.sync.checks.HIT_CODES);
+- device fault: a failed check with code `device_fault` or `weight_impossible` (DEVICE_CODES).
+
+A check stored by a lane older than check codes (no `code`, or `legacy_text`) counts by its old
+name instead: `control`/`risk` for a hit, `device` for a fault.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -21,6 +25,7 @@ from sqlalchemy import func, literal_column, select
 
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
+from kakou.sync.checks import DEVICE_CODES, HIT_CODES, CheckCode
 
 
 class LaneStats(BaseModel):
@@ -38,8 +43,13 @@ def _rate(n: int, d: int) -> float | None:
     return round(n / d, 4) if d else None
 
 
-HIT_CHECKS = "'control', 'risk'"  # SQL lists of check names
-DEVICE_CHECKS = "'device'"
+def _sql_list(values: Iterable[object]) -> str:
+    return ", ".join(f"'{v}'" for v in sorted(str(x) for x in values))  # codes are [a-z_] only
+
+
+HIT = (_sql_list(HIT_CODES), "'control', 'risk'")  # (codes, the old check names) in SQL
+DEVICE = (_sql_list(DEVICE_CODES), "'device'")
+LEGACY = CheckCode.LEGACY_TEXT.value
 
 
 def _flags(dialect: str) -> dict[str, str]:
@@ -53,13 +63,13 @@ def _flags(dialect: str) -> dict[str, str]:
         def array(key: str) -> str:  # the elements of an array member (none if absent or not an array)
             return f"(CASE WHEN json_typeof({rec}->'{key}') = 'array' THEN {rec}->'{key}' ELSE '[]'::json END)"
 
-        def failed(names: str) -> str:
+        def failed(which: tuple[str, str]) -> str:
+            codes, names = which
             return (f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
-                    f"WHERE json_typeof(c) = 'object' AND c->>'name' IN ({names}) "
+                    f"WHERE json_typeof(c) = 'object' AND (c->>'code' IN ({codes}) OR "
+                    f"(COALESCE(c->>'code', '{LEGACY}') = '{LEGACY}' AND c->>'name' IN ({names}))) "
                     f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')")
 
-        fault_reason = (f"EXISTS (SELECT 1 FROM json_array_elements({array('reasons')}) AS r "
-                        f"WHERE json_typeof(r) = 'string' AND left(r #>> '{{}}', 12) = 'device fault')")
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
     else:  # SQLite (JSON1): timestamps are stored as UTC text
         rec = "passes.record"
@@ -67,12 +77,14 @@ def _flags(dialect: str) -> dict[str, str]:
         def text(key: str) -> str:
             return f"COALESCE(json_extract({rec}, '$.{key}'), '')"
 
-        def failed(names: str) -> str:
+        def failed(which: tuple[str, str]) -> str:
+            codes, names = which
             return (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
-                    f"AND json_extract(c.value, '$.name') IN ({names}) AND json_type(c.value, '$.ok') = 'false')")
+                    f"AND (json_extract(c.value, '$.code') IN ({codes}) OR "
+                    f"(COALESCE(json_extract(c.value, '$.code'), '{LEGACY}') = '{LEGACY}' "
+                    f"AND json_extract(c.value, '$.name') IN ({names}))) "
+                    f"AND json_type(c.value, '$.ok') = 'false')")
 
-        fault_reason = (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.reasons') AS r "
-                        f"WHERE r.type = 'text' AND substr(r.value, 1, 12) = 'device fault')")
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
     entered = f"{text('entered_by')} <> ''"
     return {
@@ -80,8 +92,8 @@ def _flags(dialect: str) -> dict[str, str]:
         "recognised": f"CASE WHEN COALESCE(passes.plate, '') <> '' AND NOT ({entered}) THEN 1 ELSE 0 END",
         "manual": f"CASE WHEN {entered} OR {text('supersedes')} NOT IN ('', 'false', '0') THEN 1 ELSE 0 END",
         "inspection": "CASE WHEN passes.outcome = 'inspection' THEN 1 ELSE 0 END",
-        "hit": f"CASE WHEN {failed(HIT_CHECKS)} THEN 1 ELSE 0 END",
-        "fault": f"CASE WHEN {fault_reason} OR {failed(DEVICE_CHECKS)} THEN 1 ELSE 0 END",
+        "hit": f"CASE WHEN {failed(HIT)} THEN 1 ELSE 0 END",
+        "fault": f"CASE WHEN {failed(DEVICE)} THEN 1 ELSE 0 END",
     }
 
 

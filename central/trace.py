@@ -22,6 +22,7 @@ from kakou.central.tables import (
     TransitRow,
 )
 from kakou.central.tables_sync import PassRow
+from kakou.sync.checks import reasons_in, render_all
 
 SubjectKind = Literal["plate", "container", "declaration", "order"]
 
@@ -53,7 +54,7 @@ def timeline(c: Central, kind: SubjectKind, value: str, since: datetime | None =
                 r = p.record
                 ev.append(Event(at=p.decided_at, kind="pass", ref=p.pass_id,
                                 summary=f"{p.node}/{p.lane} {r.get('direction', '')}: {p.outcome} — "
-                                        f"{'; '.join(r.get('reasons', []))}",
+                                        f"{render_all(reasons_in(r))}",
                                 data={"plate": p.plate, "containers": r.get("containers", []),
                                       "gross_kg": r.get("gross_kg"), "images": r.get("images", []),
                                       "release_order": r.get("release_order"),

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -98,6 +99,20 @@ class EdgeConfig(_Model):
     officers: list[OfficerSection] = Field(default_factory=list)
     face_matcher: str | None = None  # "package.module:Class"; default: kakou.models.face.HogFaceMatcher
     faces_dir: Path | None = None  # registered driver photos, named by the driver's photo_ref
+    # Regexes for foreign (non-GA 36) plates this gate sees, e.g. "[A-Z]{2}\\d{1,4}" at a Hong Kong
+    # crossing. Off by default: a Chinese plate read without its province character would
+    # otherwise pass as a foreign one.
+    latin_plate_patterns: list[Annotated[str, Field(max_length=200)]] = Field(default_factory=list, max_length=16)
+
+    @field_validator("latin_plate_patterns")
+    @classmethod
+    def _patterns_compile(cls, v: list[str]) -> list[str]:
+        for pattern in v:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
+        return v
     image_retention_days: float = Field(90.0, gt=0)
     min_free_disk_mb: int = Field(1024, ge=0)
     lanes: list[LaneSection] = Field(min_length=1)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
+from kakou.sync.checks import Check, CheckCode, Finding
+from kakou.sync.checks import check as make_check
 from kakou.sync.knowledge import RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
@@ -74,19 +76,17 @@ class Knowledge(BaseModel):
     entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
 
 
-class Check(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class CheckFn(Protocol):
+    """How the helpers of decide() record a check: its code, whether it passed, its parameters."""
 
-    name: str  # plate, e_plate, vehicle, driver, face, release_order, weight, control, random
-    ok: bool
-    detail: str
+    def __call__(self, code: CheckCode, ok: bool, /, **params: Any) -> bool: ...
 
 
 class Decision(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     outcome: Outcome
-    reasons: list[str]
+    reasons: list[Finding]
     checks: list[Check] = Field(default_factory=list)
     release_order: str | None = None  # the first of release_orders (what a single-order reader needs)
     release_orders: list[str] = Field(default_factory=list)  # every order the pass goes out on
@@ -96,19 +96,20 @@ class Decision(BaseModel):
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
     checks: list[Check] = []
 
-    def check(name: str, ok: bool, detail: str) -> bool:
-        checks.append(Check(name=name, ok=ok, detail=detail))
+    def check(code: CheckCode, ok: bool, /, **params: Any) -> bool:
+        checks.append(make_check(code, ok, **params))
         return ok
 
     # Control orders (布控) override every other outcome, so they are checked first and always.
     hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)]
     for c in hits:
-        check("control", False, f"control order {c.order_no} on {c.target} {c.value}: {c.reason or c.action}")
+        check(CheckCode.CONTROL_ORDER_HIT, False, order_no=c.order_no, target=c.target, value=c.value,
+              note=c.reason or c.action)
     if not hits:
-        check("control", True, "no control order")
+        check(CheckCode.NO_CONTROL_ORDER, True)
 
     for fault in obs.faults:
-        check("device", False, f"device fault: {fault}")
+        check(CheckCode.DEVICE_FAULT, False, fault=fault)
     _identity_checks(obs, knowledge, params, check)
     orders = _release_order_check(obs, knowledge, check)
     if orders:
@@ -123,14 +124,14 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     elif failed:
         outcome = Outcome.OFFICER
     elif _random_draw(obs.pass_id) < params.random_inspection_rate:
-        check("random", False, f"selected at random ({params.random_inspection_rate:.0%} rate)")
+        check(CheckCode.RANDOM_INSPECTION, False, rate=params.random_inspection_rate)
         failed = [checks[-1]]
         outcome = Outcome.INSPECTION
     else:
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
-    reasons = [c.detail for c in failed] or [c.detail for c in checks if c.name == "release_order"]
+    reasons = [c.finding() for c in failed or [c for c in checks if c.name == "release_order"]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
     return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,
                     release_orders=used, knowledge_version=knowledge.version)
@@ -140,12 +141,13 @@ SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
 
 
 def _risk_rules(obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
-                check) -> Outcome | None:  # type: ignore[no-untyped-def]
+                check: CheckFn) -> Outcome | None:
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
         if all(_condition(c, obs, k, orders, params, rule.rule_id) for c in rule.conditions):
-            check("risk", False, f"risk rule {rule.rule_id} v{rule.version} ({rule.name}): {rule.explanation}")
+            check(CheckCode.RISK_RULE_HIT, False, rule_id=rule.rule_id, version=rule.version, rule_name=rule.name,
+                  explanation=rule.explanation)
             if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
                 strictest = rule.outcome
     return strictest
@@ -180,48 +182,50 @@ def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:
     return c.value in {obs.ic_card, k.driver.driver_id if k.driver else None}
 
 
-def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check) -> None:  # type: ignore[no-untyped-def]
+def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
     if obs.plate is None:
-        check("plate", False, "plate not read")
+        check(CheckCode.PLATE_NOT_READ, False)
     elif obs.entered_by is None and obs.plate_confidence < params.min_plate_confidence:
-        check("plate", False, f"plate read {obs.plate} below confidence ({obs.plate_confidence:.2f})")
+        check(CheckCode.PLATE_LOW_CONFIDENCE, False, plate=obs.plate, confidence=obs.plate_confidence)
+    elif obs.entered_by:
+        check(CheckCode.PLATE_ENTERED, True, plate=obs.plate, officer=obs.entered_by)
     else:
-        how = f"entered by {obs.entered_by}" if obs.entered_by else f"read ({obs.plate_confidence:.2f})"
-        check("plate", True, f"plate {obs.plate} {how}")
+        check(CheckCode.PLATE_READ, True, plate=obs.plate, confidence=obs.plate_confidence)
     if obs.containers_unreadable:
-        check("containers", False, f"{obs.containers_unreadable} container number(s) not read")
+        check(CheckCode.CONTAINERS_NOT_READ, False, count=obs.containers_unreadable)
     if obs.e_plate is not None and obs.plate is not None and obs.e_plate != obs.plate:
-        check("e_plate", False, f"e-plate says {obs.e_plate}, camera says {obs.plate}")
+        check(CheckCode.E_PLATE_MISMATCH, False, e_plate=obs.e_plate, plate=obs.plate)
     elif obs.e_plate is not None:
-        check("e_plate", True, "e-plate agrees with the camera")
+        check(CheckCode.E_PLATE_MATCH, True)
     v = k.vehicle
     if v is not None and not v.valid_at(obs.at):
-        check("vehicle", False, f"vehicle {v.plate} registration not valid ({v.status})")
+        check(CheckCode.VEHICLE_NOT_VALID, False, plate=v.plate, status=v.status)
     elif v is None and params.require_registered_vehicle and obs.plate is not None:
-        check("vehicle", False, f"vehicle {obs.plate} not registered")
+        check(CheckCode.VEHICLE_NOT_REGISTERED, False, plate=obs.plate)
     elif v is not None:
-        check("vehicle", True, f"vehicle registered (carrier {v.carrier or '-'})")
+        check(CheckCode.VEHICLE_REGISTERED, True, carrier=v.carrier or "-")
     if params.require_driver_card or obs.ic_card is not None:
         if obs.ic_card is None:
-            check("driver", False, "no driver IC card read")
+            check(CheckCode.DRIVER_CARD_MISSING, False)
         elif k.driver is None or not k.driver.valid_at(obs.at):
-            check("driver", False, f"IC card {obs.ic_card} not registered or not valid")
+            check(CheckCode.DRIVER_CARD_INVALID, False, card=obs.ic_card)
         else:
-            check("driver", True, f"driver {k.driver.name} ({obs.ic_card})")
+            check(CheckCode.DRIVER_OK, True, name=k.driver.name, card=obs.ic_card)
     if obs.face_score is None and params.require_face_match:
-        check("face", False, "driver face not verified (no face frame or no reference photo)")
+        check(CheckCode.FACE_NOT_VERIFIED, False)
     if obs.face_score is not None:
         ok = obs.face_score >= params.face_match_threshold
-        check("face", ok, f"face match {obs.face_score:.2f} {'≥' if ok else '<'} {params.face_match_threshold:.2f}")
+        check(CheckCode.FACE_MATCH if ok else CheckCode.FACE_MISMATCH, ok, score=obs.face_score,
+              threshold=params.face_match_threshold)
 
 
 def orders_for(obs: Observation, k: Knowledge) -> list[ReleaseOrderData]:
     """The release orders covering what was seen, by decide()'s matching alone (no other check):
     for data keyed after the truck left (backfill), whose orders still count its exit."""
-    return _release_order_check(obs, k, lambda *_: True)
+    return _release_order_check(obs, k, lambda *_a, **_k: True)
 
 
-def _release_order_check(obs: Observation, k: Knowledge, check) -> list[ReleaseOrderData]:  # type: ignore[no-untyped-def]
+def _release_order_check(obs: Observation, k: Knowledge, check: CheckFn) -> list[ReleaseOrderData]:
     """The release orders this pass goes out on: the valid orders for the plate that together cover
     exactly the containers seen (any split, e.g. 2×20' under two orders). Empty: none fits.
 
@@ -230,49 +234,56 @@ def _release_order_check(obs: Observation, k: Knowledge, check) -> list[ReleaseO
     """
     if obs.plate is None:
         return []
-    rejected: list[str] = []
+    rejected: list[tuple[CheckCode, dict[str, Any]]] = []
     valid: list[ReleaseOrderData] = []
     for order in sorted(k.release_orders, key=lambda o: o.order_no):
         why = _order_invalid(order, obs)
         if why is None:
             valid.append(order)
         else:
-            rejected.append(f"release order {order.order_no}: {why}")
+            rejected.append(why)
     used, problems = _cover(valid, obs.containers)
+    if len(used) == 1:
+        check(CheckCode.RELEASE_ORDER_VALID, True, order_no=used[0].order_no, plate=obs.plate)
+    for order in used if len(used) > 1 else []:
+        check(CheckCode.RELEASE_ORDER_VALID_PART, True, order_no=order.order_no, plate=obs.plate,
+              containers=", ".join(order.containers))
     if used:
-        for order in used:
-            check("release_order", True, f"release order {order.order_no} valid for {obs.plate}"
-                  + (f" ({', '.join(order.containers)})" if len(used) > 1 else ""))
         return used
     if not rejected and not problems:
-        check("release_order", False, f"no release order for {obs.plate}")
-    for why in rejected + problems:
-        check("release_order", False, why)
+        check(CheckCode.RELEASE_ORDER_MISSING, False, plate=obs.plate)
+    for code, found in rejected + problems:
+        check(code, False, **found)
     return []
 
 
-def _order_invalid(order: ReleaseOrderData, obs: Observation) -> str | None:
+def _order_invalid(order: ReleaseOrderData, obs: Observation) -> tuple[CheckCode, dict[str, Any]] | None:
     """Why the order cannot be used by this vehicle at this lane and time, whatever it carries."""
+    no = order.order_no
     if order.plate != obs.plate:
-        return f"for plate {order.plate}"
+        return CheckCode.RELEASE_ORDER_OTHER_PLATE, {"order_no": no, "plate": order.plate}
     if order.direction != obs.direction:
-        return f"for direction {order.direction}, lane is {obs.direction}"
+        return CheckCode.RELEASE_ORDER_WRONG_DIRECTION, {"order_no": no, "order_direction": order.direction,
+                                                         "lane_direction": obs.direction}
     if obs.at < order.valid_from:
-        return f"not valid before {order.valid_from.isoformat()}"
+        return CheckCode.RELEASE_ORDER_NOT_YET_VALID, {"order_no": no, "at": order.valid_from.isoformat()}
     if obs.at > order.valid_until:
-        return f"expired {order.valid_until.isoformat()}"
+        return CheckCode.RELEASE_ORDER_EXPIRED, {"order_no": no, "at": order.valid_until.isoformat()}
     return None
 
 
-def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[ReleaseOrderData], list[str]]:
+Found = tuple[CheckCode, dict[str, Any]]
+
+
+def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[ReleaseOrderData], list[Found]]:
     """The valid orders whose containers together are exactly `seen`, or ([], why not)."""
     seen_set = set(seen)
     if not seen_set:
         bulk = [o for o in valid if not o.containers]
         if bulk:
             return [bulk[0]], []  # several batch orders for one truck: the first, as before
-        return [], [f"release order {o.order_no}: containers not seen: {', '.join(sorted(o.containers))}"
-                    for o in valid]
+        return [], [(CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
+                     {"order_no": o.order_no, "containers": ", ".join(sorted(o.containers))}) for o in valid]
     # Orders for this truck's load: all their containers on board. An order with only some of its
     # containers here is not used (its others are on no truck here), and says why if nothing fits.
     fitting = [o for o in valid if o.containers and set(o.containers) <= seen_set]
@@ -281,27 +292,28 @@ def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[Release
     for o in fitting:
         for c in dict.fromkeys(o.containers):
             owners.setdefault(c, []).append(o.order_no)
-    problems = [f"container {c} is on several release orders: {', '.join(nos)}"
-                for c, nos in sorted(owners.items()) if len(nos) > 1]
-    if problems:
-        return [], problems  # which order it leaves on is the officer's call, never the lane's
+    several: list[Found] = [(CheckCode.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": c, "orders": ", ".join(nos)})
+                            for c, nos in sorted(owners.items()) if len(nos) > 1]
+    if several:
+        return [], several  # which order it leaves on is the officer's call, never the lane's
     uncovered = sorted(seen_set - set(owners))
     if not uncovered:
         return fitting, []
-    problems = [f"release order {o.order_no}: containers not seen: "
-                f"{', '.join(sorted(set(o.containers) - seen_set))}" for o in partial]
+    problems: list[Found] = [(CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
+                              {"order_no": o.order_no, "containers": ", ".join(sorted(set(o.containers) - seen_set))})
+                             for o in partial]
     if valid:
-        problems.append(f"containers not covered by a valid release order: {', '.join(uncovered)}")
+        problems.append((CheckCode.RELEASE_ORDER_CONTAINERS_NOT_COVERED, {"containers": ", ".join(uncovered)}))
     return [], problems
 
 
 class Expected(BaseModel):
-    """The gross weight the orders imply, how it was reached (tare mode and numbers) and the tare used."""
+    """The gross weight the orders imply, the ok check saying how (tare mode and numbers), the tare used."""
 
     model_config = ConfigDict(frozen=True)
 
     gross_kg: float | None
-    how: str
+    basis: list[tuple[CheckCode, dict[str, Any]]] = Field(default_factory=list)
     tare_kg: float | None = None  # the registered or measured tare, None for declared gross
 
 
@@ -315,59 +327,56 @@ def expected_weight(orders: list[ReleaseOrderData], obs: Observation, k: Knowled
     nets = [o.declared_net_kg for o in orders]
     net = sum(n for n in nets if n is not None) if all(n is not None for n in nets) else None
     vehicle_tare = k.vehicle.tare_kg if k.vehicle is not None and k.vehicle.tare_kg else None
-    why = ""
+    basis: list[tuple[CheckCode, dict[str, Any]]] = []
     if net is not None and params.tare_mode == "registered":
         if vehicle_tare is not None:
             regs = {c.container_no: c.tare_kg for c in k.containers if c.tare_kg}
-            boxes = [regs[c] for c in obs.containers if c in regs]
-            tare = vehicle_tare + sum(boxes)
-            how = (f"registered tare: net {net:.0f} + vehicle {vehicle_tare:.0f}"
-                   + (f" + {len(boxes)} container(s) {sum(boxes):.0f}" if boxes else "") + " kg")
-            return Expected(gross_kg=net + tare, how=how, tare_kg=tare)
-        why = "no registered vehicle tare"
+            boxes = sum(regs[c] for c in obs.containers if c in regs)
+            tare = vehicle_tare + boxes
+            return Expected(gross_kg=net + tare, tare_kg=tare, basis=[(CheckCode.TARE_REGISTERED, {
+                "net_kg": net, "vehicle_kg": vehicle_tare, "containers_kg": boxes})])
+        basis.append((CheckCode.NO_REGISTERED_TARE, {}))
     elif net is not None and params.tare_mode == "measured":
         e = k.entry_weighing
         if e is not None:
-            return Expected(gross_kg=net + e.gross_kg, tare_kg=e.gross_kg,
-                            how=f"measured tare: net {net:.0f} + entry weighing {e.gross_kg:.0f} kg ({e.pass_id})")
-        why = "no entry weighing of this vehicle here"
+            return Expected(gross_kg=net + e.gross_kg, tare_kg=e.gross_kg, basis=[(CheckCode.TARE_MEASURED, {
+                "net_kg": net, "entry_kg": e.gross_kg, "entry_pass": e.pass_id})])
+        basis.append((CheckCode.NO_ENTRY_WEIGHING, {}))
     elif net is None and params.tare_mode != "declared":
-        why = "no declared net weight"
-    fallback = f", {params.tare_mode} tare: {why}" if why else ""
+        basis.append((CheckCode.NO_DECLARED_NET, {}))
     grosses = [o.declared_gross_kg for o in orders]
     if not orders or any(g is None for g in grosses):
-        return Expected(gross_kg=None, how=f"no declared weight to compare{fallback}")
+        return Expected(gross_kg=None, basis=basis)
     total = sum(g for g in grosses if g is not None)
-    if len(orders) == 1:
-        return Expected(gross_kg=total, how=f"declared gross{fallback}")
-    if vehicle_tare is None:
-        return Expected(gross_kg=None, how=f"{len(orders)} orders' declared gross cannot be combined without "
-                                           f"a registered vehicle tare{fallback}")
-    return Expected(gross_kg=total - (len(orders) - 1) * vehicle_tare,
-                    how=f"declared gross of {len(orders)} orders less {len(orders) - 1}× vehicle tare "
-                        f"{vehicle_tare:.0f} kg{fallback}")
+    if len(orders) > 1 and vehicle_tare is None:
+        return Expected(gross_kg=None, basis=[*basis, (CheckCode.WEIGHT_NOT_COMBINED, {"orders": len(orders)})])
+    less = (len(orders) - 1) * (vehicle_tare or 0.0)
+    return Expected(gross_kg=total - less,
+                    basis=[*basis, (CheckCode.DECLARED_GROSS, {"orders": len(orders), "less_kg": less})])
 
 
 def _weight_check(obs: Observation, orders: list[ReleaseOrderData], k: Knowledge, params: Parameters,
-                  check) -> None:  # type: ignore[no-untyped-def]
+                  check: CheckFn) -> None:
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:
-        check("device", False, f"impossible weight reading {obs.gross_kg:.0f} kg")  # a scale fault, not cargo
+        check(CheckCode.WEIGHT_IMPOSSIBLE, False, gross_kg=obs.gross_kg)  # a scale fault, not cargo
         return
     exp = expected_weight(orders, obs, k, params)
+    for code, found in exp.basis:  # what the expected gross is made of: the mode and its numbers
+        check(code, True, **found)
     if exp.tare_kg is not None and obs.gross_kg < exp.tare_kg:
-        check("tare", False, f"gross {obs.gross_kg:.0f} kg is less than the tare {exp.tare_kg:.0f} kg ({exp.how}): "
-                             f"the weighing or a registered tare is wrong")
+        check(CheckCode.TARE_OVER_GROSS, False, gross_kg=obs.gross_kg, tare_kg=exp.tare_kg)
         return
     if exp.gross_kg is None:
-        check("weight", True, f"gross {obs.gross_kg:.0f} kg ({exp.how})")
+        check(CheckCode.WEIGHT_NOT_COMPARED, True, gross_kg=obs.gross_kg)
         return
-    allowed = max(params.weight_tolerance_kg, exp.gross_kg * params.weight_tolerance_pct / 100)
-    diff = obs.gross_kg - exp.gross_kg
+    expected = exp.gross_kg
+    allowed = max(params.weight_tolerance_kg, expected * params.weight_tolerance_pct / 100)
+    diff = obs.gross_kg - expected
     ok = abs(diff) <= allowed
-    check("weight", ok, f"gross {obs.gross_kg:.0f} kg vs expected {exp.gross_kg:.0f} kg ({exp.how}): "
-                        f"{diff:+.0f} kg, tolerance ±{allowed:.0f} kg")
+    code = CheckCode.WEIGHT_WITHIN if ok else CheckCode.WEIGHT_OVER if diff > 0 else CheckCode.WEIGHT_UNDER
+    check(code, ok, gross_kg=obs.gross_kg, expected_kg=expected, diff_kg=diff, tolerance_kg=allowed)
 
 
 def _random_draw(pass_id: str) -> float:

@@ -33,6 +33,7 @@ from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
+from kakou.sync.checks import CheckCode, finding, render_all
 from kakou.sync.messages import Outcome, PassRecord
 
 
@@ -77,7 +78,7 @@ class OfficerCommand(BaseModel):
 
 def control_hold(decision: Decision | None) -> bool:
     """The decision holds the vehicle on a control order (布控) hit."""
-    return decision is not None and any(c.name == "control" and not c.ok for c in decision.checks)
+    return decision is not None and any(c.code is CheckCode.CONTROL_ORDER_HIT for c in decision.checks)
 
 
 def would_release(cmd: OfficerCommand) -> bool:
@@ -436,7 +437,7 @@ class Lane:
         self._published(record)
         self._mark_later(obs)
         self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
-                      "; ".join(decision.reasons))
+                      render_all(decision.reasons, "en", "; "))
         if decision.outcome is Outcome.RELEASE:
             await self._release(t0 if supersedes is None else None)
         else:
@@ -510,12 +511,12 @@ class Lane:
             outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
             release_orders=decision.release_orders,
             knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
-            checks=[c.model_dump() for c in decision.checks], e_plate=obs.e_plate, ic_card=obs.ic_card,
+            checks=list(decision.checks), e_plate=obs.e_plate, ic_card=obs.ic_card,
             entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))
 
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
-        self._enter(state, "; ".join(decision.reasons))
+        self._enter(state, render_all(decision.reasons))
         self.central_disposal()  # central may have disposed of the hit already (a re-decided pass)
         # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
         while True:
@@ -562,10 +563,10 @@ class Lane:
             pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,
             started_at=done.started_at, decided_at=datetime.now(UTC), plate=plate, plate_confidence=1.0,
             containers=containers, gross_kg=done.gross_kg, outcome=Outcome.RELEASE,
-            reasons=[f"backfilled by {officer} after release on documents"] + [c.detail for c in checks if not c.ok],
+            reasons=[finding(CheckCode.BACKFILLED, officer=officer)] + [c.finding() for c in checks if not c.ok],
             release_order=used[0] if used else None, release_orders=used,
             knowledge_version=decision.knowledge_version, opens_barrier=False,
-            checks=[c.model_dump() for c in checks], e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer,
+            checks=checks, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer,
             supersedes=pass_id, images=list(done.images))
         # Not a decision of the lane (replay leaves it alone): what was keyed and what it was judged on.
         self.store.record_pass(record, {"backfill_of": pass_id, "backfill_observation": obs.model_dump(mode="json"),
@@ -621,11 +622,18 @@ class Lane:
             self._enter(LaneState.INSPECTION, f"inspection failed: {cmd.reason}")
             return False
         outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
-        what = {"override": "officer override", "inspection_result": "inspection passed",
-                "release_on_documents": "released on documents (backfill later)",
-                "control_disposal": "control-order hit disposed of at central and released"}[cmd.action]
-        who = cmd.officer + (f", confirmed by {cmd.confirmed_by}" if cmd.confirmed_by else "")
-        decision = Decision(outcome=outcome, reasons=[f"{what} by {who}: {cmd.reason}"],
+        if cmd.action == "control_disposal":
+            reason = finding(CheckCode.CONTROL_DISPOSAL_RELEASED, officer=cmd.officer, note=cmd.reason or "")
+        elif cmd.confirmed_by:  # a control-order hold: two officers
+            code = {"override": CheckCode.OFFICER_OVERRIDE_CONFIRMED,
+                    "inspection_result": CheckCode.INSPECTION_PASSED_CONFIRMED,
+                    "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS_CONFIRMED}[cmd.action]
+            reason = finding(code, officer=cmd.officer, confirmed_by=cmd.confirmed_by, note=cmd.reason or "")
+        else:
+            code = {"override": CheckCode.OFFICER_OVERRIDE, "inspection_result": CheckCode.INSPECTION_PASSED,
+                    "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS}[cmd.action]
+            reason = finding(code, officer=cmd.officer, note=cmd.reason or "")
+        decision = Decision(outcome=outcome, reasons=[reason],
                             knowledge_version=self.store.knowledge_version)
         record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
                               decision, obs.pass_id)
@@ -637,7 +645,7 @@ class Lane:
         if outcome is Outcome.RELEASE:
             await self._release()
             return True
-        self._enter(LaneState.INSPECTION, decision.reasons[0])
+        self._enter(LaneState.INSPECTION, decision.reasons[0].text())
         return False
 
     async def _release(self, decided_from: float | None = None) -> None:

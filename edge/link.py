@@ -26,7 +26,7 @@ from pydantic import ValidationError
 from kakou.edge import sync_outbox
 from kakou.edge.store import EdgeStore, VersionGap
 from kakou.sync import topics
-from kakou.sync.messages import PROTOCOL_VERSION, Ack, ChangeBatch, NodeStatus, SyncRequest
+from kakou.sync.messages import PASS_VERSION, Ack, ChangeBatch, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import SignatureError, verify
 
@@ -142,7 +142,7 @@ class EdgeLink:
         else:
             # In valid JSON a raw line break can only be whitespace between tokens.
             body = body.replace("\r", " ").replace("\n", " ")
-        head = json.dumps({"v": PROTOCOL_VERSION, "node": self.node, "seq": seq, "kind": kind,
+        head = json.dumps({"v": PASS_VERSION, "node": self.node, "seq": seq, "kind": kind,
                            "sent_at": now.isoformat()}, ensure_ascii=False)
         return head[:-1] + ', "body": ' + body + "}"
 

@@ -41,7 +41,8 @@ def default_recognisers(cfg: EdgeConfig) -> Recognisers:
 
     wants_containers = any(lane.container_camera for lane in cfg.lanes)
     wants_faces = any(lane.face_camera for lane in cfg.lanes)
-    return Recognisers(plate=PlateReader(threshold=cfg.parameters.min_plate_confidence),
+    return Recognisers(plate=PlateReader(threshold=cfg.parameters.min_plate_confidence,
+                                                   latin_patterns=cfg.latin_plate_patterns),
                        container=ContainerReader() if wants_containers else None,
                        face=load_matcher(cfg.face_matcher) if wants_faces else None, faces_dir=cfg.faces_dir)
 

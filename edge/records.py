@@ -29,6 +29,7 @@ from kakou.edge.knowledge import (
     parse_rows,
 )
 from kakou.edge.store import EdgeStore
+from kakou.sync.checks import DEVICE_CODES, failed_with
 from kakou.sync.knowledge import RiskRule
 
 SCHEMA = """
@@ -239,7 +240,7 @@ class LaneRecords:
         manual = len(self.store.query("SELECT DISTINCT pass_id FROM interventions WHERE lane = ? AND at >= ? "
                                       "AND pass_id IS NOT NULL", (lane, since.isoformat())))
         hours = max((datetime.now(UTC) - since).total_seconds() / 3600, 1e-9)
-        faults = sum(1 for r in recs for c in r.get("checks", []) if c.get("name") == "device" and not c.get("ok"))
+        faults = sum(1 for r in recs for c in r.get("checks") or [] if failed_with(c, DEVICE_CODES, "device"))
         return {
             "lane": lane,
             "since": since.isoformat(),

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
+from kakou.sync.checks import CheckCode, finding
 from kakou.sync.messages import Outcome, PassRecord
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import key_id, load_public_b64
@@ -30,7 +31,8 @@ def sample_pass(node: str, n: int, lane: str = "L1") -> PassRecord:
     at = T0 + timedelta(seconds=n)
     return PassRecord(pass_id=f"{node}-{lane}-{n:08d}", node=node, lane=lane, direction="in", started_at=at,
                       decided_at=at, plate=f"粤B{n % 100000:05d}", plate_confidence=0.98, outcome=Outcome.RELEASE,
-                      reasons=["bench"], knowledge_version=0, opens_barrier=True)
+                      reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
+                      knowledge_version=0, opens_barrier=True)
 
 
 def record_passes(store: EdgeStore, node: str, start: int, count: int) -> int:

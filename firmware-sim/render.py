@@ -124,16 +124,34 @@ def render_container_scene(
     width: int = 1280,
     height: int = 720,
     size_type: str = "45G1",
+    layout: str = "one_row",
+    behind: str | None = None,
 ) -> np.ndarray:
-    """A BGR frame of a container's rear doors marked with `code` and `size_type`."""
+    """A BGR frame of a container's rear doors marked with `code` and `size_type` in `layout`
+    (render_container.LAYOUTS). `behind`: the code of a second container further away, seen
+    smaller at the left of the frame (the one in the lane is `code`)."""
     rng = _rng(seed)
     t = np.linspace(0, 1, height)[:, None, None]
     scene = np.repeat((np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8),
                       width, axis=1)
-    door = _to_bgr(door_image(code, size_type, width, height, rng))
+    door = _to_bgr(door_image(code, size_type, width, height, rng, layout))
     scale = 0.92 if rng is None else rng.uniform(0.8, 1.0)
+    x_shift = 0.0
+    if behind is not None:
+        far = _to_bgr(door_image(behind, "22G1", width, height, rng))
+        fw, fh = width * 0.34, height * 0.4
+        _paste_warped(scene, far, _quad(width * 0.02, height * 0.3, fw, fh, None, 0.0))
+        scale, x_shift = 0.62, width * 0.17  # the lane's container nearer, to the right
     dw, dh = width * scale, height * scale
-    x = (width - dw) / 2 + (0 if rng is None else rng.uniform(-0.05, 0.05) * width)
+    x = (width - dw) / 2 + x_shift + (0 if rng is None else rng.uniform(-0.05, 0.05) * width)
     y = (height - dh) / 2 + (0 if rng is None else rng.uniform(-0.04, 0.04) * height)
     _paste_warped(scene, door, _quad(x, y, dw, dh, rng, 0.03))
     return _camera(scene, rng)
+
+
+def backlit(frame: np.ndarray, shade: float = 0.06) -> np.ndarray:
+    """The frame as a camera exposed for a bright sky sees it: the vehicle in deep shadow
+    (`shade` of its light left) under a glare that fades from the top of the frame."""
+    h = frame.shape[0]
+    glare = np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None] * 212.0
+    return np.clip(frame.astype(np.float32) * shade + glare, 0, 255).astype(np.uint8)

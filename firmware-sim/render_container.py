@@ -19,6 +19,9 @@ _PALETTE: tuple[tuple[RGB, RGB], ...] = (
 )
 
 
+LAYOUTS = ("one_row", "two_row", "vertical")
+
+
 def split_code(code: str) -> tuple[str, str, str]:
     """'MSKU1234565' or 'MSKU 123456 5' -> ('MSKU', '123456', '5')."""
     flat = "".join(code.split())
@@ -41,8 +44,15 @@ def door_image(
     width: int,
     height: int,
     rng: np.random.Generator | None,
+    layout: str = "one_row",
 ) -> Image.Image:
-    """Two doors with ribs and lock rods; the code sits top right of the right-hand door."""
+    """Two doors with ribs and lock rods; the code sits top right of the right-hand door.
+    `layout` "one_row": owner, serial and boxed check digit on one line, size/type below;
+    "two_row": owner above serial and check digit, size/type under them (three rows, as many
+    reefers and tanks are marked); "vertical": one character per row down the right-hand door's
+    edge, the check digit boxed at the bottom (corner posts, narrow panels)."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     owner, serial, check = split_code(code)
     body, ink = _PALETTE[0] if rng is None else _PALETTE[int(rng.integers(len(_PALETTE)))]
     img = Image.new("RGB", (width, height), body)
@@ -65,6 +75,9 @@ def door_image(
         d.rectangle((x - 5, int(height * 0.45), x + 5, height), fill=(120, 120, 120))
         d.rectangle((x - 20, int(height * 0.7), x + 20, int(height * 0.7) + 12), fill=(90, 90, 90))
 
+    if layout == "vertical":
+        _vertical_code(d, owner + serial, check, width, height, ink, rng)
+        return img
     size = int(height * 0.075) if rng is None else int(height * rng.uniform(0.06, 0.085))
     x0 = int(width * 0.56) if rng is None else int(width * rng.uniform(0.53, 0.6))
     y0 = int(height * 0.12) if rng is None else int(height * rng.uniform(0.08, 0.18))
@@ -76,13 +89,17 @@ def door_image(
     span = sum(d.textlength(t, font=font) for t in (owner, serial, check)) + 2 * gap + size // 6 + 3
     x0 = max(min(x0, int(width * 0.98 - span)), mid + 12)
     right, bottom = _text(d, (x0, y0), owner, size, ink)
-    right, _ = _text(d, (right + gap, y0), serial, size, ink)
+    sy = y0
+    if layout == "two_row":
+        right, sy = x0 - gap, bottom + size // 3
+    right, bottom = _text(d, (right + gap, sy), serial, size, ink)
     cx = right + gap
-    cright, cbottom = _text(d, (cx, y0), check, size, ink)
+    cright, cbottom = _text(d, (cx, sy), check, size, ink)
     # ISO 6346 shows the check digit boxed.
     pad = size // 6
-    d.rectangle((cx - pad, y0 + size // 8, cright + pad, cbottom + size // 8), outline=ink, width=3)
-    _text(d, (x0 + size * 3, bottom + size // 2), size_type, size, ink)
+    d.rectangle((cx - pad, sy + size // 8, cright + pad, cbottom + size // 8), outline=ink, width=3)
+    tx = x0 if layout == "two_row" else x0 + size * 3
+    _text(d, (tx, bottom + size // 2), size_type, size, ink)
 
     # Other door markings: realistic distractors the reader must not mistake for the code.
     small = max(size // 3, 10)
@@ -91,3 +108,21 @@ def door_image(
         _text(d, (int(width * 0.08), y), line, small, ink)
         y += int(small * 1.5)
     return img
+
+
+def _vertical_code(d: ImageDraw.ImageDraw, chars: str, check: str, width: int, height: int, ink: RGB,
+                   rng: np.random.Generator | None) -> None:
+    """Owner, category and serial one per row near the right edge, then the boxed check digit."""
+    size = int(height * 0.058) if rng is None else int(height * rng.uniform(0.05, 0.062))
+    x = int(width * 0.93) if rng is None else int(width * rng.uniform(0.9, 0.94))
+    y = int(height * 0.08)
+    font = latin_font(size)
+    for ch in chars:
+        cx = x - int(d.textlength(ch, font=font)) // 2
+        d.text((cx, y), ch, font=font, fill=ink)
+        y += int(size * 1.18)
+    cx = x - int(d.textlength(check, font=font)) // 2
+    d.text((cx, y), check, font=font, fill=ink)
+    box = d.textbbox((cx, y), check, font=font)
+    pad = size // 6
+    d.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), outline=ink, width=3)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -60,6 +61,104 @@ def bench_recognition(quick: bool) -> list[Metric]:
         out.append(Metric("plate read per crop p50", plate["crop_ms"]["p50"], "ms", None, False))
         out.append(Metric("container read per crop p50", box["crop_ms"]["p50"], "ms", None, False))
     return out
+
+
+# -- recognition on real photos (a folder in the fielddata format) ----------------------------
+# Issue 14's goals, per kind: exact %, wrong-but-valid %, frame p95 ms (None: no goal).
+FIELD_GOALS: dict[str, tuple[str, float, float, float | None]] = {
+    "plate": ("plates (whole scene)", 97.0, 0.5, 150.0),
+    "plate-crop": ("plate crops", 99.0, 0.5, None),
+    "container": ("containers", 95.0, 0.1, 250.0),
+}
+DEFAULT_FIELD = Path("..") / "shared" / "fielddata"  # next to the repository, never inside it
+
+
+@dataclass
+class FieldRun:
+    """Where the field evaluation reads from (None: not found) and, once run, its report."""
+
+    folder: Path | None
+    note: str
+    report: Any = None  # kakou.models.field_eval.FieldReport
+
+
+def resolve_field(folder: str | Path | None) -> FieldRun:
+    """An explicit folder must hold labels.tsv (ValueError otherwise); without one, the
+    repository's ../shared/fielddata is used when it exists (then the working directory's)."""
+    from kakou.models.field_eval import LABELS_FILE
+
+    if folder is not None:
+        path = Path(folder)
+        if not (path / LABELS_FILE).is_file():
+            raise ValueError(f"{path}: no {LABELS_FILE} there (expected a folder in the fielddata format)")
+        return FieldRun(path, f"--field {path}")
+    repo = Path(__file__).resolve().parent.parent
+    looked = []
+    for base in (repo, Path.cwd()):
+        path = (base / DEFAULT_FIELD).resolve()
+        if (path / LABELS_FILE).is_file():
+            return FieldRun(path, f"default {DEFAULT_FIELD} ({path})")
+        if path not in looked:
+            looked.append(path)
+    return FieldRun(None, f"{DEFAULT_FIELD} not found (looked in {', '.join(map(str, looked))}); "
+                          "only the rendered sets were measured; use --field DIR")
+
+
+def bench_field(quick: bool, field: FieldRun) -> list[Metric]:
+    if field.folder is None:
+        return [Metric("field evaluation (real photos)", None, "", None, True, field.note)]
+    from kakou.models.field_eval import evaluate
+
+    field.report = evaluate(field.folder, quick=quick)
+    return field_metrics(field.report, field.note)
+
+
+def field_metrics(report: Any, where: str = "") -> list[Metric]:
+    """The figures of a FieldReport as table rows, each kind's next to issue 14's goals."""
+    out: list[Metric] = []
+    subset = f", {report.subset}" if report.subset else ""
+    la = report.loadavg_1min
+    load = f"load average (1 min) {la.get('before')} → {la.get('after')}: other work inflates the times"
+    for fig in report.kinds:
+        name, exact_goal, wrong_goal, p95_goal = FIELD_GOALS[fig.kind]
+        name = f"field {name}"
+        out += [
+            Metric(f"{name} exact reads", fig.exact_pct, "%", exact_goal, True, f"n={fig.n}, {where}{subset}"),
+            Metric(f"{name} wrong-but-valid reads", fig.wrong_valid_pct, "%", wrong_goal, False,
+                   f"{fig.wrong_valid} of {fig.n}: the lane would act on a wrong read"),
+            Metric(f"{name} text but not valid", fig.text_invalid_pct, "%", None, False,
+                   f"{fig.text_invalid} of {fig.n}: grammar or check digit failed, officer decides"),
+            Metric(f"{name} no read", fig.no_read_pct, "%", None, False,
+                   f"{fig.no_read} of {fig.n}" + (f", {fig.exceptions} reader exception(s)" if fig.exceptions else "")),
+            Metric(f"{name} wrong reads caught by the threshold", fig.caught_by_threshold, "reads", None, True,
+                   f"right reads lost to the threshold: {fig.lost_by_threshold}"),
+            Metric(f"{name} read per frame mean", fig.mean_ms, "ms", None, False),
+            Metric(f"{name} read per frame p95", fig.p95_ms, "ms", p95_goal, False, load),
+        ]
+    for fig in report.tags:
+        out.append(Metric(
+            f"field {fig.kind} [{fig.tag}] exact reads", fig.exact_pct, "%", None, True,
+            f"n={fig.n}; wrong-but-valid {fig.wrong_valid}, text not valid {fig.text_invalid}, "
+            f"no read {fig.no_read}; mean {fig.mean_ms} ms, p95 {fig.p95_ms} ms"))
+    if report.problems:
+        out.append(Metric("field set rows not evaluated", len(report.problems), "rows", None, False,
+                          "; ".join(f"{p.file or f'line {p.line}'}: {p.reason}" for p in report.problems[:3])
+                          + (" …" if len(report.problems) > 3 else "")))
+    return out
+
+
+def field_failures_text(field: FieldRun) -> str:
+    from kakou.models.field_eval import failure_lines
+
+    report = field.report
+    if report is None:
+        return ""
+    lines = [f"field failures ({len(report.failures)} of {len(report.frames)} frames, {report.folder}):"]
+    lines += [f"  {line}" for line in failure_lines(report)]
+    if report.problems:
+        lines.append(f"field set rows not evaluated ({len(report.problems)}):")
+        lines += [f"  line {p.line} {p.file or ''}: {p.reason}" for p in report.problems]
+    return "\n".join(lines)
 
 
 # -- lane decision overhead -------------------------------------------------------------------
@@ -198,10 +297,17 @@ def machine() -> dict[str, Any]:
             "at": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
-def run(quick: bool, only: list[str] | None = None) -> list[Metric]:
+def run(quick: bool, only: list[str] | None = None, field: FieldRun | None = None) -> list[Metric]:
+    """`field` (default: resolve_field(None)) runs with `recognition`, right after the rendered
+    sets, or alone as `--only field`."""
     metrics: list[Metric] = []
+    benches: dict[str, Callable[[bool], list[Metric]]] = {}
     for name, fn in {**BENCHES, **_optional_benches()}.items():
-        if only and name not in only:
+        benches[name] = fn
+        if name == "recognition":
+            benches["field"] = lambda q: bench_field(q, field if field is not None else resolve_field(None))
+    for name, fn in benches.items():
+        if only and name not in only and not (name == "field" and "recognition" in only):
             continue
         t0 = time.perf_counter()
         try:
@@ -225,15 +331,26 @@ def table(metrics: list[Metric]) -> str:
     return "\n".join(lines)
 
 
-def main(quick: bool, as_json: bool, only: list[str] | None = None) -> int:
-    metrics = run(quick, only)
+def main(quick: bool, as_json: bool, only: list[str] | None = None, field: str | Path | None = None) -> int:
+    try:
+        field_run = resolve_field(field)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    metrics = run(quick, only, field_run)
     info = machine()
     if as_json:
-        print(json.dumps({"machine": info, "quick": quick,
-                          "metrics": [{**asdict(m), "met": m.met} for m in metrics]}, ensure_ascii=False, indent=2))
+        doc: dict[str, Any] = {"machine": info, "quick": quick,
+                               "metrics": [{**asdict(m), "met": m.met} for m in metrics]}
+        if field_run.report is not None:  # every frame and failure of the field evaluation
+            doc["field"] = field_run.report.model_dump(mode="json")
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
         print(f"kakou bench{' --quick' if quick else ''} — {info['machine']}, {info['cpus']} CPUs, "
               f"Python {info['python']}, {info['system']}, {info['at']}")
         print(table(metrics))
+        if field_run.report is not None:
+            print()
+            print(field_failures_text(field_run))
     return 0
 

@@ -143,7 +143,7 @@ def cmd_edge_hash_pin(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from kakou.bench import main as bench_main
 
-    return bench_main(args.quick, args.json, args.only)
+    return bench_main(args.quick, args.json, args.only, field=args.field)
 
 
 def cmd_sim_lane(args: argparse.Namespace) -> int:
@@ -211,6 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--quick", action="store_true", help="small samples: about two minutes in all")
     b.add_argument("--json", action="store_true", help="machine-readable output")
     b.add_argument("--only", nargs="*", default=None, metavar="NAME", help="run only these benchmarks")
+    b.add_argument("--field", default=None, metavar="DIR",
+                   help="real photos in the fielddata format for the recognition bench (default ../shared/fielddata)")
     b.set_defaults(func=cmd_bench)
 
     register_central(c)

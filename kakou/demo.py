@@ -30,6 +30,7 @@ from kakou.protocols.serial_link import SerialSettings
 from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.scenario import LaneSims, Truck, drive_truck, start_lane_sims
+from kakou.sync.checks import reasons_in, render_all
 from kakou.sync.messages import ReleaseOrderData
 from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
@@ -231,7 +232,7 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
                 await eventually(lambda floor=before: _gt(_total(http), floor), 30, what="the pass at central")
                 last = (await http.get("/api/v1/passes", params={"limit": 1})).json()["items"][0]
                 print(f"truck {t.plate} {t.box} {t.weighs_kg:.0f} kg: {result.value}; central recorded "
-                      f"{last['outcome']} ({'; '.join(last['record']['reasons'])})", flush=True)
+                      f"{last['outcome']} ({render_all(reasons_in(last['record']))})", flush=True)
                 n += 1
                 await asyncio.sleep(interval)  # pacing of the demo's traffic, not a wait for work
     finally:

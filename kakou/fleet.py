@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
+from kakou.sync.checks import CheckCode, finding
 from kakou.sync.messages import Outcome, PassRecord
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import key_id, load_public_b64
@@ -106,7 +107,8 @@ def fleet_pass(node: str, lane: str, n: int) -> PassRecord:
     now = datetime.now(UTC)
     return PassRecord(pass_id=f"{node}-{lane}-{n}", node=node, lane=lane, direction="in", started_at=now,
                       decided_at=now, plate=f"粤B{n % 100000:05d}", plate_confidence=0.99, outcome=Outcome.RELEASE,
-                      reasons=["fleet simulation"], knowledge_version=0, opens_barrier=True)
+                      reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
+                      knowledge_version=0, opens_barrier=True)
 
 
 class SimEdge:

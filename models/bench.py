@@ -38,7 +38,7 @@ def random_plate(kind: str, rng: np.random.Generator) -> str:
         return "".join(alphabet[int(i)] for i in rng.integers(len(alphabet), size=n))
 
     if kind == "latin":
-        return pick(_LETTERS, 2) + pick(_DIGITS, int(rng.integers(2, 5)))  # matches the default pattern
+        return pick(_LETTERS, 2) + pick(_DIGITS, int(rng.integers(2, 5)))  # matches EXAMPLE_LATIN_PATTERNS
     head = pick(PROVINCES) + pick(_LETTERS)
     if kind == "green":
         if rng.random() < 0.5:
@@ -99,8 +99,9 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
         reader: Any = ContainerReader()
     else:
         from kakou.models.plate import PlateReader
+        from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 
-        reader = PlateReader()
+        reader = PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS)  # the set includes foreign plates
     samples = list(generate_dataset(kind, n, seed))
     load_before = _loadavg()
     reader.read(samples[0].frame)  # warm-up: first ONNX run allocates

@@ -15,7 +15,7 @@ import numpy as np
 from kakou.models.ocr import OcrEngine, TextLine
 
 
-def _line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
+def line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
     """The line's quadrilateral, rectified, stretched `extend` line-heights to the right and
     padded a little vertically (the check box is taller than the characters)."""
     tl, tr, br, bl = (np.float32(p) for p in line.box)
@@ -71,7 +71,7 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     """The single character inside the check box right of `line`, with its score, or None."""
     # The detector often ends the line at the serial and leaves a gap of half a character
     # before the box; 2 line-heights reach past a full box (1.2 cut it off on sharp images).
-    crop = _line_crop(frame, line, extend=2.0)
+    crop = line_crop(frame, line, extend=2.0)
     if crop.size == 0:
         return None
     line_w = crop.shape[1] - 2.0 * crop.shape[0] / 1.4  # the crop's height is the line's + padding

@@ -6,14 +6,17 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import cv2
 import numpy as np
 
-from kakou.models.checkbox import read_boxed_digit
+from kakou.models.checkbox import line_crop, read_boxed_digit
+from kakou.models.constrained import Decoded, decode_container, merge_views, slot_steps
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote
+from kakou.models.vertical import column_as_line, columns
 
 __all__ = [
     "ContainerRead",
@@ -26,6 +29,9 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.80
+MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
+CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
+GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -64,6 +70,7 @@ class ContainerReader:
         any_boxes = False
         # Cheap stage: bands of large text found classically; the detector runs only on a
         # region around each (code line, its check box and the size/type line below).
+        found: list[tuple[float, ContainerRead]] = []  # valid codes with their text height
         for band in text_rows(frame, limit=2):
             roi = Region(
                 max(band.x0 - band.width // 12, 0), max(band.y0 - band.height // 2, 0),
@@ -79,9 +86,17 @@ class ContainerReader:
             tall = [b for b in boxes if _box_h(b) >= 0.5 * _box_h(boxes[0])][:4]
             r = self._read_boxes(frame, tall)
             if r.valid:
-                return r
-            if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                found.append((_box_h(tall[0]), r))
+            elif r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                 best = r
+        if found:
+            # Several containers in view: the one in the lane is the nearest, its code the
+            # largest marking. A band's code stands unless the whole frame holds a clearly
+            # taller line of text (a code that the band stage did not locate).
+            height, r = max(found, key=lambda f: f[0])
+            glance = self.engine.detect(frame, GLANCE_SIDE)
+            if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
+                return r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
@@ -97,12 +112,37 @@ class ContainerReader:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            v = self._vertical(frame, boxes)
+            if v is not None and v.valid:
+                return v
+            if v is not None and v.confidence > best.confidence:
+                best = v
             if side >= max(h, w):
                 break  # already at full resolution
         if not any_boxes and max(h, w) <= 640:
             # A tight crop of the code can defeat the detector; read it as one line.
             ((t, sc),) = self.engine.recognise([frame])
             best = self.from_lines([TextLine(((0, 0), (w, 0), (w, h), (0, h)), t, sc)])
+        return best
+
+    def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
+        """A code painted one character per row (vertical.py), read as one line."""
+        best: ContainerRead | None = None
+        for col, inset in ((c, i) for c in columns(boxes, frame.shape)[:2] for i in (False, True)):
+            line = column_as_line(frame, col, inset_last=inset)
+            if line is None:
+                continue
+            # The cells are laid out by us, so their spacing is arbitrary: three spacings of the
+            # line vote per character (merge_views), as the plate views do.
+            views = [self.engine.recognise_chars(line if f == 1.0 else cv2.resize(
+                line, None, fx=f, fy=1.0, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC))
+                for f in (0.85, 1.0, 1.2)]
+            d = decode_container(merge_views(views))
+            if d is not None:
+                r = self._decoded(d, "".join(s[0][0] for s in views[0] if s), None)
+                if r.valid:
+                    return r
+                best = r if best is None or r.confidence > best.confidence else best
         return best
 
     def _read_boxes(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead:
@@ -126,10 +166,61 @@ class ContainerReader:
         size_type = next((s for ln in lines if _SIZE_TYPE.match(s := _ALNUM.sub("", ln.text.upper()))), None)
         cands = candidates(lines, max_parts=4)
         r = self._pick(cands, size_type)
+        if frame is not None and r.valid and r.text is not None:
+            # The container in the lane is the nearest, so its code is the largest marking. A
+            # code read from smaller text (a container behind, another door) gives way to a
+            # taller code-like group that reads under the grammar.
+            own = max((ln.height for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text),
+                      default=0.0)
+            if own and any(ln.height > 1.25 * own for ln in lines):
+                c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
+                if c is not None and c.valid and c.text != r.text:
+                    return c
+        if frame is not None and not r.valid:
+            # Costs a recognition per group: only when the lines alone gave no code.
+            c = self._constrained(frame, lines, size_type)
+            if c is not None and (c.valid or c.confidence > r.confidence):
+                r = c
         if frame is not None and not r.valid:
             # Probing the box costs a recognition; only when the lines alone gave no code.
             r = self._pick(cands + self._with_check_digit(frame, lines), size_type)
         return r
+
+    def _constrained(
+        self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None, min_height: float = 0.0
+    ) -> ContainerRead | None:
+        """Each layout group of lines (one row; owner code above the serial) re-read as
+        per-character alternatives, the serial's line extended over the check box, and decoded
+        under the ISO 6346 grammar with its check digit (constrained.py)."""
+        best: tuple[Decoded, str] | None = None
+        groups = [g for g in code_groups(lines) if max(ln.height for ln in g) > min_height]
+        for group in groups[:MAX_GROUPS]:
+            # A group that already has 11 characters may hold its check digit; if the box was
+            # missed after all, reach over it as for a 10-character group.
+            n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
+            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH,):
+                crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
+                if any(c.size == 0 for c in crops):
+                    break
+                steps = [step for c in crops for step in self.engine.recognise_chars(c)]
+                d = decode_container(steps)
+                if d is None and len(slot_steps(steps)) == 10:
+                    # The recogniser dropped the boxed digit: read the box alone (checkbox.py).
+                    digit = read_boxed_digit(self.engine, frame, group[-1])
+                    if digit is not None:
+                        d = decode_container([*steps, [digit]])
+                if d is not None and (best is None or d.confidence > best[0].confidence):
+                    best = (d, " ".join(ln.text for ln in group))
+                if best is not None and best[0].confidence >= self.threshold:
+                    return self._decoded(*best, size_type)
+        return None if best is None else self._decoded(*best, size_type)
+
+    def _decoded(self, d: Decoded, raw: str, size_type: str | None) -> ContainerRead:
+        # Two valid strings nearly as likely as each other: the officer decides between them.
+        conf = min(d.confidence, 0.5 + d.margin)
+        if conf < self.threshold:
+            return ContainerRead(text=None, confidence=conf, valid=False, raw=raw, size_type=size_type, margin=d.margin)
+        return ContainerRead(text=d.text, confidence=conf, valid=True, raw=raw, size_type=size_type, margin=d.margin)
 
     def _pick(self, cands: list[tuple[str, float]], size_type: str | None) -> ContainerRead:
         best: tuple[str, float, str] | None = None
@@ -169,5 +260,53 @@ class ContainerReader:
         return out
 
 
+def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
+    """Lines that together may hold one code, in reading order, most likely first: runs of one
+    to three neighbours in a row with 9-12 alphanumerics (owner, serial, maybe the check digit),
+    and an owner line of 3-4 characters stacked over a 6-7 digit serial (two- and three-row
+    layouts). Larger text first: the code is the largest marking on the door."""
+    groups: list[tuple[float, list[TextLine]]] = []
+
+    def extend(run: list[TextLine]) -> None:
+        n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in run)
+        if 9 <= n <= 12:
+            groups.append((min(ln.height for ln in run), run))
+        if len(run) < 3 and n < 11:
+            for nxt in lines:
+                if _follows(run[-1], nxt):
+                    extend([*run, nxt])
+
+    for ln in lines:
+        extend([ln])
+    for top in lines:
+        owner = _ALNUM.sub("", top.text.upper())
+        if not 3 <= len(owner) <= 4 or sum(c.isalpha() for c in owner) < 3:
+            continue
+        for low in lines:
+            serial = _ALNUM.sub("", low.text.upper())
+            if low is top or not 5 <= len(serial) <= 8 or sum(c.isdigit() for c in serial) < 5:
+                continue
+            h = max(top.height, low.height)
+            stacked = -0.3 * h <= low.y0 - top.y1 <= 1.2 * h
+            aligned = abs(low.x0 - top.x0) <= 1.5 * h or top.x0 <= (low.x0 + low.x1) / 2 <= top.x1
+            if stacked and aligned:
+                groups.append((min(top.height, low.height), [top, low]))
+    groups.sort(key=lambda g: -g[0])
+    return [g for _, g in groups]
+
+
+def _follows(a: TextLine, b: TextLine) -> bool:
+    """b continues a's row to the right: starts after a, within four heights, and their
+    vertical extents overlap by half the smaller one (a row seen in perspective slants, so the
+    centres of owner code and serial can be most of a height apart)."""
+    h = min(a.height, b.height)
+    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return b.x0 >= a.x1 - 0.3 * h and b.x0 - a.x1 <= 4 * max(a.height, b.height) and overlap >= 0.5 * h
+
+
 def _box_h(box: np.ndarray) -> float:
     return float(box[:, 1].max() - box[:, 1].min())
+
+
+def _box_w(box: np.ndarray) -> float:
+    return float(box[:, 0].max() - box[:, 0].min())

@@ -79,6 +79,14 @@ def is_blank(frame: np.ndarray) -> bool:
     return float(frame.std()) < 2.0
 
 
+def equalise_light(frame: np.ndarray) -> np.ndarray:
+    """Local contrast equalisation of lightness (CLAHE in Lab), colours kept: a plate in
+    backlight, at night or in a cab's shadow regains the contrast its characters need."""
+    lab = cv2.cvtColor(frame, cv2.COLOR_BGR2LAB)
+    lab[:, :, 0] = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8)).apply(lab[:, :, 0])
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
 def _to_uint8(img: np.ndarray) -> np.ndarray:
     if img.dtype == np.uint8:
         return img

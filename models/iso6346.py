@@ -24,7 +24,8 @@ _TO_CATEGORY = {"I": "J", "1": "J", "2": "Z", "V": "U"}
 _NOISE = re.compile(r"[^0-9A-Za-z]")
 
 
-def _value(ch: str) -> int:
+def char_value(ch: str) -> int:
+    """ISO 6346 value of a code character (digits as themselves, letters 10-38 skipping 11s)."""
     return int(ch) if ch.isdigit() else _LETTER_VALUES[ch]
 
 
@@ -33,7 +34,7 @@ def check_digit(code10: str) -> int:
     c = code10.replace(" ", "").upper()[:10]
     if len(c) != 10 or not re.fullmatch(r"[A-Z]{4}\d{6}", c):
         raise ValueError(f"need 4 letters and 6 digits, got {code10!r}")
-    total = sum(_value(ch) << i for i, ch in enumerate(c))
+    total = sum(char_value(ch) << i for i, ch in enumerate(c))
     return total % 11 % 10  # remainder 10 is written as 0
 
 

@@ -17,16 +17,20 @@ _PROVINCE_VARIANTS = {
     "陝": "陕", "閩": "闽", "貴": "贵", "靑": "青", "寧": "宁", "瓊": "琼", "雲": "云",
     "沖": "沪", "泸": "沪",
 }
-_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, no O
+_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, no O in the serial
+_CITY_LETTERS = _LETTERS + "O"  # O is a city code (public security plates: 粤O, 川O)
 _ALNUM = _LETTERS + "0123456789"
 _SUFFIXES = "挂学警港澳领试超"
 
-_STANDARD = re.compile(rf"^[{PROVINCES}][{_LETTERS}][{_ALNUM}]{{4}}[{_ALNUM}{_SUFFIXES}]$")
+_STANDARD = re.compile(rf"^[{PROVINCES}][{_CITY_LETTERS}][{_ALNUM}]{{4}}[{_ALNUM}{_SUFFIXES}]$")
 # New energy (GA 36-2018): small cars D/A-K then 5, large vehicles 5 digits then D/A-K.
 _NEW_ENERGY = re.compile(
     rf"^[{PROVINCES}][{_LETTERS}](?:[DABCEFGHJK][{_ALNUM}]\d{{4}}|\d{{5}}[DABCEFGHJK])$"
 )
-DEFAULT_LATIN_PATTERNS: tuple[str, ...] = (
+# Foreign (Latin-script) plates are off unless a site configures them: at a mainland gate a
+# GA 36 plate whose province character was lost ("AA0787" of 川AA0787) must not pass as one.
+DEFAULT_LATIN_PATTERNS: tuple[str, ...] = ()
+EXAMPLE_LATIN_PATTERNS: tuple[str, ...] = (
     r"[A-Z]{2}\d{1,4}",  # Hong Kong style, e.g. AB1234
     r"\d{4}[A-Z]{3}",  # Mongolian style, e.g. 1234УБА transliterated
 )
@@ -34,7 +38,8 @@ DEFAULT_LATIN_PATTERNS: tuple[str, ...] = (
 # Confusions that the slot type disambiguates.
 # The recogniser is Chinese-first: a lone J next to a province character comes back as the
 # corner bracket 」 (or 丁, 了, 』); in the letter slot nothing else can be meant.
-_LETTER_SLOT_FIX = {"0": "D", "8": "B", "2": "Z", "5": "S", "6": "G", "」": "J", "丁": "J", "了": "J", "』": "J"}
+# A 0 there may be D or O (both are issued): no fix, the officer decides.
+_LETTER_SLOT_FIX = {"8": "B", "2": "Z", "5": "S", "6": "G", "」": "J", "丁": "J", "了": "J", "』": "J"}
 _FORCED_DIGIT = {"O": "0", "I": "1"}
 _SEPARATORS = re.compile(r"[\s·•.\-_:：,，'\"|\[\]()（）]+")
 
@@ -90,7 +95,16 @@ def letter_slot(ch: str) -> str | None:
     """What an OCR character in the city-letter slot can only mean, or None."""
     c = unicodedata.normalize("NFKC", ch).upper()
     c = _LETTER_SLOT_FIX.get(c, _LETTER_SLOT_FIX.get(ch, c))
-    return c if len(c) == 1 and c in _LETTERS else None
+    return c if len(c) == 1 and c in _CITY_LETTERS else None
+
+
+def body_slot(ch: str, last: bool = False) -> str | None:
+    """What an OCR character in the serial can only mean (O and I are never issued there, so
+    they are 0 and 1), or None; the last slot of a 7-character plate may hold a suffix."""
+    c = _FORCED_DIGIT.get(unicodedata.normalize("NFKC", ch).upper(), None) or unicodedata.normalize("NFKC", ch).upper()
+    if len(c) == 1 and (c in _ALNUM or (last and c in _SUFFIXES)):
+        return c
+    return None
 
 
 def province_of(ch: str) -> str | None:

@@ -21,6 +21,9 @@ class Read(BaseModel):
     valid: bool
     raw: str | None = None  # what OCR actually said, for the pass record and debugging
     error: str | None = None  # why nothing could be read (bad image), never raised to callers
+    # How far the runner-up string the grammar allows stays behind (1 - P(2nd)/P(best)); None
+    # when the read did not come from grammar-constrained decoding.
+    margin: float | None = None
 
 
 R = TypeVar("R", bound=Read)

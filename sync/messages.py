@@ -11,9 +11,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from kakou.sync.checks import Check, Finding, upgrade_checks, upgrade_reasons
 
 PROTOCOL_VERSION = 1
+# Pass envelopes: 2 carries the decision as typed check codes (kakou.sync.checks); central still
+# accepts 1 (English sentences, kept as legacy_text findings) for this protocol version.
+PASS_VERSION: Literal[2] = 2
 
 
 class Strict(BaseModel):
@@ -40,11 +45,11 @@ class PassRecord(Strict):
     containers: list[str] = Field(default_factory=list)
     gross_kg: float | None = None
     outcome: Outcome
-    reasons: list[str]
+    reasons: list[Finding] = Field(max_length=64)
     release_order: str | None = None  # the first of release_orders; all an older lane sends
     knowledge_version: int
     opens_barrier: bool  # the decision commanded the barrier open
-    checks: list[dict[str, Any]] = Field(default_factory=list)  # each check: name, ok, detail
+    checks: list[Check] = Field(default_factory=list, max_length=64)  # each check: code, ok, params (and name)
     e_plate: str | None = None
     ic_card: str | None = None
     entered_by: str | None = None  # officer who keyed the identity (manual entry)
@@ -57,11 +62,20 @@ class PassRecord(Strict):
         """The orders this pass used, from a lane of either version."""
         return list(self.release_orders) or ([self.release_order] if self.release_order else [])
 
+    @model_validator(mode="before")
+    @classmethod
+    def _v1_sentences(cls, data: Any) -> Any:
+        """A record from a version-1 lane (or recorded by one) has sentences: keep them as legacy_text."""
+        if isinstance(data, dict) and ("reasons" in data or "checks" in data):
+            data = {**data, "reasons": upgrade_reasons(data.get("reasons")),
+                    "checks": upgrade_checks(data.get("checks", []))}
+        return data
+
 
 class Envelope(Strict):
     """Uplink wrapper: (node, seq) is the idempotency key at central."""
 
-    v: Literal[1] = PROTOCOL_VERSION
+    v: Literal[1, 2] = PASS_VERSION
     node: str
     seq: int = Field(ge=1)
     kind: Literal["pass"]

@@ -131,7 +131,7 @@ def test_edge_decide_prints_the_decision_the_lane_would_make(tmp_path: Path) -> 
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["outcome"] == "officer" and out["release_orders"] == []
-    assert "containers not covered by a valid release order: TGHU1234561" in out["reasons"]
+    assert {"code": "release_order_containers_not_covered", "params": {"containers": "TGHU1234561"}} in out["reasons"]
 
 
 def test_edge_decide_bad_input_says_what_is_wrong(tmp_path: Path) -> None:

@@ -24,6 +24,6 @@ def test_demo_prints_urls_and_four_trucks_recorded_at_central(tmp_path: Path) ->
     trucks = [line for line in text.splitlines() if line.startswith("truck ")]
     assert len(trucks) == 4
     assert "passed; central recorded release" in trucks[0] and "passed; central recorded release" in trucks[1]
-    assert "central recorded inspection (gross 21400 kg" in trucks[2]
-    assert "central recorded officer (no release order for 苏E88888)" in trucks[3]
+    assert "central recorded inspection (超重：毛重 21400 kg" in trucks[2]
+    assert "central recorded officer (无核放单：苏E88888)" in trucks[3]
     assert time.monotonic() - t0 < 240

@@ -92,7 +92,7 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         await eventually(lambda: _gt(_pass_count(http), 1), 20, what="the second pass at central")
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
         assert rec["outcome"] == "inspection" and rec["containers"] == [BOX_WATCHED]
-        assert any("tip-off" in reason for reason in rec["reasons"])
+        assert any(r["code"] == "control_order_hit" and "tip-off" in r["params"]["note"] for r in rec["reasons"])
         assert (await stack.sims.display.wait_shown("请驶往查验区")).color == "yellow"
 
         # Central raises the control-order hit for field staff on its own, from the stored pass.
@@ -124,6 +124,7 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         await eventually(lambda: _pass_count(http), 20, what=f"the pass at central ({lane.state.value})")
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
         assert rec["outcome"] == "officer"
-        assert any(r.startswith("device fault: weight not stable within 3s") for r in rec["reasons"]), rec["reasons"]
+        assert any(r["code"] == "device_fault" and r["params"]["fault"].startswith("weight not stable within 3s")
+                   for r in rec["reasons"]), rec["reasons"]
         stop = await stack.sims.display.wait_shown("请停车 等候关员处理")  # stop: see the officer
         assert stop.color == "red"

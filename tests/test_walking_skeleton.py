@@ -61,5 +61,5 @@ async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack
         assert not stack.sims.io.coil(stack.sims.io.io_map.coil_barrier_raise)
         items = await eventually(lambda: _passes(http), 20, what="the pass at central")
         assert items[0]["outcome"] == "officer"
-        assert items[0]["record"]["reasons"] == ["no release order for 苏E88888"]
+        assert items[0]["record"]["reasons"] == [{"code": "release_order_missing", "params": {"plate": "苏E88888"}}]
         assert items[0]["record"]["opens_barrier"] is False

@@ -39,6 +39,7 @@ from kakou.central.service import Central, Conflict
 from kakou.central.tables import AlertRow
 from kakou.central.tables_sync import PassRow
 from kakou.http_server import event_stream, sse
+from kakou.sync.checks import reasons_in
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
@@ -230,7 +231,8 @@ def alert_detail(alert_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str
             rec = p.record or {}
             out["pass"] = {"pass_id": p.pass_id, "node": p.node, "lane": p.lane, "plate": p.plate,
                            "outcome": p.outcome, "decided_at": p.decided_at, "containers": rec.get("containers") or [],
-                           "gross_kg": rec.get("gross_kg"), "reasons": rec.get("reasons") or [],
+                           "gross_kg": rec.get("gross_kg"),
+                           "reasons": [f.model_dump(mode="json") for f in reasons_in(rec)],
                            "images": rec.get("images") or [], "direction": rec.get("direction")}
             out["place"] = {"node": p.node, "lane": p.lane, "direction": rec.get("direction")}
     if out["place"] is None and row.kind in ("device_fault", "lane_offline"):

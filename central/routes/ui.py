@@ -8,7 +8,9 @@ import mimetypes
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from kakou.sync.checks import texts_script
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The helpers and styles are shared with the lane screen and ship once, in kakou.edge: `edge/` in
@@ -49,6 +51,13 @@ def console() -> FileResponse:
 @router.get("/field")
 def field() -> FileResponse:
     return _page("field.html")
+
+
+@router.get("/ui/check-texts.js")
+def check_texts() -> Response:
+    """The texts of every check code, generated from kakou.sync.checks.TEXTS (one source with the
+    server's own rendering)."""
+    return Response(texts_script(), media_type="text/javascript; charset=utf-8", headers=NO_CACHE)
 
 
 @router.get("/ui/{name}")

@@ -218,7 +218,7 @@ async function dashboard() {
   }));
   const recent = passes.slice(0, 12).map((p) => ({
     time_col: K.fmtTime(p.decided_at), node_col: p.node, lane_col: p.lane, plate_col: p.plate || "—",
-    outcome_col: K.both(p.outcome), reasons: ((p.record || {}).reasons || []).join("; "),
+    outcome_col: K.both(p.outcome), reasons: ((p.record || {}).reasons || []).map(K.finding).join("；"),
   }));
   view.replaceChildren(
     K.el("div", { class: "kpis" },
@@ -303,11 +303,11 @@ function passDetail(p) {
   const r = p.record || {};
   const steps = [
     [r.started_at, K.t("lane") + " " + p.lane + ": " + (p.plate || "—")],
-    [r.decided_at, `${K.both(p.outcome)} — ${(r.reasons || []).join("; ")}`],
+    [r.decided_at, `${K.both(p.outcome)} — ${(r.reasons || []).map(K.finding).join("；")}`],
     [p.received_at, `${K.t("node")} ${p.node} → central (seq ${p.seq})`],
   ].filter(([t]) => t).sort((a, b) => new Date(a[0]) - new Date(b[0]));
   const checks = (r.checks || []).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail") },
-    K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.detail || ""));
+    K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: K.checkName(c) }), " ", K.finding(c)));
   openDialog(`${K.t("pass_id")} ${p.pass_id}`,
     (r.images || []).length ? K.el("div", { class: "frames", "data-testid": "pass-frames" }, r.images.map((h) => K.authImage(`/api/v1/images/${h}`))) : null,
     K.el("h3", { text: K.both("timeline") }),

@@ -170,6 +170,8 @@ function dispose(a) {
   openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);
 }
 
+K.addTerms({ reasons: ["Reasons", "判定原因"] });  // the pass's reasons, rendered from their codes
+
 /* The alert with its place, the pass that raised it and its frames, and the photos taken on site. */
 async function detail(a) {
   openDialog(`${K.t(a.kind)} — ${a.subject}`, K.el("p", { class: "muted", text: K.t("loading") }));
@@ -181,6 +183,7 @@ async function detail(a) {
     ["plate", p && p.plate], ["containers", p && p.containers.join(", ")],
     ["gross_kg", p && p.gross_kg != null ? `${p.gross_kg.toLocaleString()} kg` : null],
     ["decided_at", p && K.fmtDateTime(p.decided_at)], ["outcome", p && K.both(p.outcome)],
+    ["reasons", p && (p.reasons || []).map(K.finding).join("；")],
   ].filter(([, v]) => v);
   openDialog(`${K.t(d.alert.kind)} — ${d.alert.subject}`,
     K.el("p", { text: d.alert.message }),

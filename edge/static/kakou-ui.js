@@ -8,10 +8,11 @@ const K = (() => {
   const dict = {
     en: {}, zh: {},
   };
-  // ?lang=en|zh, then the officer's last choice, then the browser's language.
+  // Chinese, whatever the browser's language: English only by choice (?lang=en, or the toggle,
+  // which is remembered on this device).
   const urlLang = new URLSearchParams(location.search).get("lang");
-  let lang = (urlLang === "en" || urlLang === "zh") ? urlLang : (localStorage.getItem("kakou.lang")
-    || ((navigator.language || "zh").toLowerCase().startsWith("zh") ? "zh" : "en"));
+  const stored = localStorage.getItem("kakou.lang");
+  let lang = (urlLang === "en" || urlLang === "zh") ? urlLang : (stored === "en" ? "en" : "zh");
 
   function addTerms(terms) {
     // terms: {key: [english, chinese]}
@@ -22,6 +23,28 @@ const K = (() => {
     if (vars) for (const [k, v] of Object.entries(vars)) s = s.replaceAll("{" + k + "}", v);
     return s;
   }
+  /* A decision's finding or check {code, params} in the current language, from the dictionary
+   * generated from kakou.sync.checks.TEXTS (check-texts.js, terms "check.<code>"). The texts use
+   * {x}, {x:.0f}, {x:.2f}, {x:+.0f} and {x:.0%}, the formats the server renders with too. */
+  function finding(f) {
+    if (typeof f === "string") return f;  // a sentence from a lane older than check codes
+    if (!f || typeof f !== "object") return "";
+    const key = "check." + f.code, params = f.params || {};
+    const tpl = (dict[lang] && dict[lang][key]) || dict.en[key];
+    if (!tpl) return String(f.code || f.detail || "");
+    return tpl.replace(/\{(\w+)(?::([^}]*))?\}/g, (_, k, spec) => fmtParam(params[k], spec));
+  }
+  function fmtParam(v, spec) {
+    if (v === undefined || v === null) return "-";
+    const m = /^(\+)?\.(\d+)([f%])$/.exec(spec || "");
+    if (!m || typeof v !== "number") return String(v);
+    const x = m[3] === "%" ? v * 100 : v;
+    const s = (m[1] && x >= 0 ? "+" : "") + x.toFixed(Number(m[2]));
+    return m[3] === "%" ? s + "%" : s;
+  }
+  /* The name of the check a finding belongs to (车牌, 核放单, 布控, …). */
+  const checkGroups = {};  // code → the check it belongs to, filled by check-texts.js
+  function checkName(c) { return t("check_group." + ((c && (c.name || checkGroups[c.code])) || "other")); }
   /* Both languages at once ("Release 放行"), for the words an officer must never misread. */
   function both(key) {
     const en = dict.en[key] || key, zh = dict.zh[key] || "";
@@ -370,5 +393,6 @@ const K = (() => {
     addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
     api, items, authImage, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
     iso6346Digit, checkContainer, beep, keyboard, pinPad,
+    finding, checkName, checkGroups,
   };
 })();

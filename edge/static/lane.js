@@ -15,8 +15,7 @@ K.addTerms({
   live_sse: ["Live", "实时"], live_poll: ["Polling", "轮询"], live_down: ["Edge unreachable", "工控机无法连接"],
   offline_alarm: ["Central unreachable — deciding from the local cache", "中心不可达 — 按本地缓存判定"],
   fault_alarm: ["Lane device fault", "通道设备故障"], outbox: ["waiting to send", "待上传"],
-  check_plate: ["Plate read", "车牌识别"], check_order: ["Release order", "核放单"], check_device: ["Devices", "设备"],
-  check_other: ["Check", "校验"], direction: ["Direction", "方向"], in: ["In", "进"], out: ["Out", "出"],
+  check_plate: ["Plate read", "车牌识别"], direction: ["Direction", "方向"], in: ["In", "进"], out: ["Out", "出"],
   pass_id: ["Pass", "通行记录"], knowledge_version: ["Knowledge version", "知识库版本"],
   decided_at: ["Decided", "判定时间"], release_order_no: ["Release order", "核放单号"],
   containers: ["Containers", "集装箱"], gross_kg: ["Gross weight", "毛重"],
@@ -24,10 +23,6 @@ K.addTerms({
   override: ["Override", "人工放行/改判"], inspection_result: ["Inspection result", "查验结果"],
   backfill_list: ["Backfill list", "补录清单"], officer_on_duty: ["Officer", "关员"],
   plate_not_read: ["plate not read", "车牌未识别"],
-  chk_plate: ["Plate", "车牌"], chk_containers: ["Containers", "集装箱号"], chk_e_plate: ["E-plate", "电子车牌"],
-  chk_vehicle: ["Vehicle registration", "车辆备案"], chk_driver: ["Driver / IC card", "驾驶员/IC卡"],
-  chk_face: ["Face match", "人脸比对"], chk_release_order: ["Release order", "核放单"], chk_weight: ["Weight", "重量比对"],
-  chk_control: ["Control order", "布控"], chk_random: ["Random inspection", "随机查验"], chk_device: ["Devices", "设备"],
   e_plate: ["E-plate", "电子车牌"], entered_by: ["Entered by", "录入关员"], supersedes: ["Replaces pass", "替代记录"],
   manual_entry: ["Manual entry", "人工录入"], release_on_documents: ["Release on documents", "凭单放行"],
   io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
@@ -35,37 +30,6 @@ K.addTerms({
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
   unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
 });
-
-// Decide's reasons are English sentences; show the common ones in Chinese too.
-const REASONS_ZH = [
-  [/^no release order for (.+)$/, "无核放单：$1"],
-  [/^release order (\S+) valid for (.+)$/, "核放单 $1 有效（$2）"],
-  [/^plate not read$/, "车牌未识别"],
-  [/^plate read (\S+) below confidence \((.+)\)$/, "车牌 $1 置信度不足（$2）"],
-  [/^device fault: (.+)$/, "设备故障：$1"],
-  [/^no control order$/, "无布控"],
-  [/^control order (\S+) on (\S+) (\S+): (.+)$/, "布控 $1（$2 $3）：$4"],
-  [/^plate (\S+) read \((.+)\)$/, "车牌 $1 已识别（$2）"],
-  [/^plate (\S+) entered by (.+)$/, "车牌 $1 由 $2 人工录入"],
-  [/^e-plate agrees with the camera$/, "电子车牌与抓拍一致"],
-  [/^e-plate says (\S+), camera says (\S+)$/, "电子车牌为 $1，抓拍为 $2"],
-  [/^officer override by (\S+): (.+)$/, "关员 $1 人工改判：$2"],
-  [/^officer override by (\S+), confirmed by (\S+): (.+)$/, "关员 $1 人工改判（$2 复核）：$3"],
-  [/^inspection passed by (\S+), confirmed by (\S+): (.+)$/, "查验通过，关员 $1 放行（$2 复核）：$3"],
-  [/^control-order hit disposed of at central and released by central:(\S+): (.+)$/, "中心 $1 处置布控命中并放行：$2"],
-  [/^containers not covered by a valid release order: (.+)$/, "集装箱无有效核放单：$1"],
-  [/^container (\S+) is on several release orders: (.+)$/, "集装箱 $1 同时列于多张核放单：$2"],
-  [/^released on documents by (\S+): (.+)$/, "关员 $1 凭单放行：$2"],
-  [/^selected at random \((.+) rate\)$/, "随机抽中查验（比例 $1）"],
-  [/^release order (\S+): expired (.+)$/, "核放单 $1 已过期（$2）"],
-  [/^release order (\S+): for direction (\S+), lane is (\S+)$/, "核放单 $1 方向为 $2，本通道为 $3"],
-  [/^release order (\S+): containers not seen: (.+)$/, "核放单 $1 的集装箱未见：$2"],
-];
-function reasonText(r) {
-  if (K.getLang() !== "zh") return r;
-  for (const [re, zh] of REASONS_ZH) if (re.test(r)) return r.replace(re, zh);
-  return r;
-}
 
 const S = {
   status: null, laneId: new URLSearchParams(location.search).get("lane"), shown: null, reading: false,
@@ -185,22 +149,15 @@ function renderAlarms() {
 }
 
 // ---- the current pass ----------------------------------------------------------------------
+/* The rows of the checks panel, rendered from the check codes (K.finding, check-texts.js). */
 function checksOf(rec) {
   if (Array.isArray(rec.checks) && rec.checks.length) {
-    return rec.checks.map((c) => ({ name: c.name ? K.t("chk_" + c.name) : K.t("check_other"), ok: c.ok ?? c.passed ?? false,
-      reason: reasonText(c.detail || c.reason || "") }));
+    return rec.checks.map((c) => ({ name: K.checkName(c), ok: !!c.ok, reason: K.finding(c) }));
   }
-  const reasons = rec.reasons || [];
-  const rows = [];
-  const plateReasons = reasons.filter((r) => /plate/.test(r) && !/release order/.test(r));
+  // An officer's decision has reasons (the officer's) but no checks of its own.
   const conf = rec.plate_confidence ? ` (${Math.round(rec.plate_confidence * 100)}%)` : "";
-  rows.push({ name: K.t("check_plate"), ok: !!rec.plate && !plateReasons.length,
-    reason: plateReasons.length ? plateReasons.map(reasonText).join("; ") : `${rec.plate}${conf}` });
-  for (const r of reasons) {
-    if (plateReasons.includes(r)) continue;
-    const name = /^device fault/.test(r) ? K.t("check_device") : /release order/.test(r) ? K.t("check_order") : K.t("check_other");
-    rows.push({ name, ok: rec.outcome === "release", reason: reasonText(r) });
-  }
+  const rows = [{ name: K.t("check_plate"), ok: !!rec.plate, reason: rec.plate ? `${rec.plate}${conf}` : K.t("plate_not_read") }];
+  for (const r of rec.reasons || []) rows.push({ name: K.checkName(r), ok: rec.outcome === "release", reason: K.finding(r) });
   return rows;
 }
 
@@ -232,8 +189,8 @@ function showPass(rec) {
   $("checks").replaceChildren(...checksOf(rec).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail"), "data-testid": "check" },
     K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.reason)));
   // A control-order hit is an alarm, with sound, until the screen is reloaded.
-  for (const c of (rec.checks || []).filter((c) => c.name === "control" && !c.ok)) {
-    setAlarm(`event-control-${rec.pass_id}`, true, `${K.t("control_order")}: ${rec.plate || ""} — ${reasonText(c.detail)}`);
+  for (const c of (rec.checks || []).filter((c) => c.code === "control_order_hit" && !c.ok)) {
+    setAlarm(`event-control-${rec.pass_id}`, true, `${K.t("control_order")}: ${rec.plate || ""} — ${K.finding(c)}`);
     renderAlarms();
   }
   const d = $("decision");

@@ -35,7 +35,7 @@ class Api:
 
 def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", lane: str = "L1",
            outcome: str = "release", release_order: str | None = None, containers: list[str] | None = None,
-           gross_kg: float | None = None, checks: list[dict] | None = None, reasons: list[str] | None = None,
+           gross_kg: float | None = None, checks: list[dict] | None = None, reasons: list | None = None,
            at: datetime | None = None, entered_by: str | None = None,
            release_orders: list[str] | None = None) -> str:
     """A pass as a lane would send it, through central's real ingest."""

@@ -12,18 +12,29 @@ from central_helpers import Api, ingest, issue_order
 from kakou.central import ingest as central_ingest
 from kakou.central import projections, transit
 from kakou.central.service import Central
+from kakou.sync.checks import texts_script
 
-HIT = {"name": "control", "ok": False, "detail": "control order BK1 on container MSKU1234565: inspect"}
-HEAVY = {"name": "weight", "ok": False, "detail": "gross 41000 kg vs declared 30000 kg (tolerance 900 kg)"}
+HIT = {"code": "control_order_hit", "ok": False,
+       "params": {"order_no": "BK1", "target": "container", "value": "MSKU1234565", "note": "inspect"}}
+HEAVY = {"code": "weight_over", "ok": False,
+         "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900}}
+
+
+def seal(no: str) -> dict:
+    return {"code": "e_seal_read", "ok": True, "params": {"seal": no}}
+
+
+CAMERA = {"code": "device_fault", "ok": False, "params": {"fault": "plate camera timeout"}}
 
 
 def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api, central: Central) -> None:
     ingest(central, 1, "粤B12345", outcome="inspection", containers=["MSKU1234565"], checks=[HIT])
     ingest(central, 2, "粤B22222", outcome="officer", checks=[HEAVY])
-    ingest(central, 3, None, outcome="officer", reasons=["device fault: plate camera timeout"])
-    ingest(central, 4, None, outcome="officer", reasons=["device fault: plate camera timeout"])
+    ingest(central, 3, None, outcome="officer", checks=[CAMERA])
+    ingest(central, 4, None, outcome="officer", checks=[CAMERA])  # the same fault within the hour: no new alert
     ingest(central, 5, "粤B33333")  # a clean pass: no alert
-    ingest(central, 6, "粤B44444", outcome="officer",
+    # A lane older than check codes sent sentences: still alerted, by the old check name.
+    ingest(central, 6, "粤B44444", outcome="officer", reasons=["impossible weight reading 250000 kg"],
            checks=[{"name": "device", "ok": False, "detail": "impossible weight reading 250000 kg"}])
     assert projections.run_all(central) == 6
     assert projections.run_all(central) == 0  # nothing is alerted twice
@@ -32,8 +43,12 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
     mine = fred.get("/api/v1/alerts", params={"mine": True}).json()["items"]
     assert sorted(a["kind"] for a in mine) == ["control_hit", "device_fault", "device_fault", "weight_anomaly"]
     assert any("impossible weight" in a["message"] for a in mine)
+    assert "n1/L1：设备故障：plate camera timeout" in [a["message"] for a in mine]
+    heavy = "n1/L1 粤B22222：超重：毛重 41000 kg，预期 30000 kg（+11000 kg，允差 ±900 kg）"
+    assert heavy in [a["message"] for a in mine]
     hit = next(a for a in mine if a["kind"] == "control_hit")
-    assert hit["subject"] == "粤B12345" and "BK1" in hit["message"] and hit["severity"] == "high"
+    assert hit["subject"] == "粤B12345" and hit["severity"] == "high"
+    assert hit["message"] == "n1/L1 粤B12345：布控 BK1（container MSKU1234565）：inspect"
 
     r = fred.post(f"/api/v1/alerts/{hit['id']}/acknowledge", json={"text": "on my way to lane 1"})
     assert r.json()["status"] == "acknowledged" and r.json()["acknowledged_by"] == "fred"
@@ -44,6 +59,14 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
     assert [n["kind"] for n in r.json()["notes"]] == ["acknowledge", "dispose"]
     assert api("rita").post(f"/api/v1/alerts/{hit['id']}/notes", json={"text": "x"}).status_code == 403
     assert api("admin").get("/api/v1/audit", params={"target": f"alert:{hit['id']}"}).json()[0]["actor"] == "fred"
+
+
+def test_console_and_field_page_get_the_check_texts_from_the_one_dictionary(api: Api) -> None:
+    client = api.anonymous()
+    r = client.get("/ui/check-texts.js")
+    assert r.status_code == 200 and r.text == texts_script()
+    for page in ("/console", "/field"):
+        assert 'src="/ui/check-texts.js"' in client.get(page).text
 
 
 def test_an_offline_lane_raises_one_alert(api: Api, central: Central) -> None:
@@ -69,13 +92,13 @@ def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, centr
                                              "destination_site": "DEST", "e_seal": "SEAL-9", "time_limit_h": 6})
     assert r.status_code == 201 and r.json()["status"] == "declared"
     t0 = datetime.now(UTC) - timedelta(hours=3)
-    ingest(central, 1, "粤B12345", node="a", at=t0, checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-9"}])
+    ingest(central, 1, "粤B12345", node="a", at=t0, checks=[seal("SEAL-9")])
     projections.run_all(central)
     started = alice.get("/api/v1/transits/ZG1").json()
     assert started["status"] == "en_route" and started["seal_ok"] is True
     assert transit.check_overdue(central) == []  # 3 h of 6 used
     ingest(central, 1, "粤B12345", node="b", at=t0 + timedelta(hours=2),
-           checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-9"}])
+           checks=[seal("SEAL-9")])
     projections.run_all(central)
     closed = alice.get("/api/v1/transits/ZG1").json()
     assert closed["status"] == "closed" and closed["seal_ok"] is True and closed["close_pass"] == "b-L1-1"
@@ -86,7 +109,7 @@ def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Centra
     api("alice").post("/api/v1/transits", json={"transit_no": "ZG2", "plate": "粤B7", "entry_site": "ENTRY",
                                                 "destination_site": "DEST", "e_seal": "SEAL-1", "time_limit_h": 2})
     ingest(central, 1, "粤B7", node="a", at=datetime.now(UTC) - timedelta(hours=3),
-           checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-1"}])
+           checks=[seal("SEAL-1")])
     projections.run_all(central)
     assert transit.check_overdue(central) == ["ZG2"]
     ingest(central, 1, "粤B7", node="b", checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-666"}])
@@ -129,7 +152,7 @@ def test_lane_statistics(api: Api, central: Central) -> None:
     ingest(central, 1, "粤B1", at=at)
     ingest(central, 2, "粤B2", at=at + timedelta(minutes=10), outcome="inspection", checks=[HIT])
     ingest(central, 3, "粤B3", at=at + timedelta(hours=1), outcome="officer", entered_by="lena")
-    ingest(central, 4, None, at=at + timedelta(hours=1), outcome="officer", reasons=["device fault: camera"])
+    ingest(central, 4, None, at=at + timedelta(hours=1), outcome="officer", checks=[CAMERA])
     ingest(central, 1, "粤B5", node="n2", at=at)
     stats = {s["lane"]: s for s in api("lena").get("/api/v1/stats/lanes").json()}
     s = stats["n1/L1"]

@@ -1,6 +1,6 @@
 """Lane statistics computed by the database agree with a plain Python count over the same passes,
 on SQLite and PostgreSQL, including odd records (missing members, non-string reasons, hours that
-straddle a day, a time window)."""
+straddle a day, a time window) and checks from lanes before check codes (counted by their old name)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,14 @@ def _record(rng: random.Random) -> dict[str, Any]:
     if rng.random() < 0.1:
         rec["supersedes"] = "n1-L1-1"
     if rng.random() < 0.8:
-        rec["checks"] = [rng.choice([{"name": "control", "ok": rng.random() < 0.7},
-                                     {"name": "risk", "ok": rng.random() < 0.8},
+        rec["checks"] = [rng.choice([{"code": "control_order_hit", "name": "control", "ok": rng.random() < 0.7},
+                                     {"code": "risk_rule_hit", "name": "risk", "ok": rng.random() < 0.8},
+                                     {"code": "device_fault", "name": "device", "ok": rng.random() < 0.9},
+                                     {"code": "weight_impossible", "name": "device", "ok": False},
+                                     {"code": "weight_over", "name": "weight", "ok": False},
+                                     {"code": "no_control_order", "name": "control", "ok": False},  # odd but no hit
+                                     {"code": "legacy_text", "name": "risk", "ok": False},
+                                     {"name": "control", "ok": rng.random() < 0.7},  # before check codes
                                      {"name": "device", "ok": rng.random() < 0.9},
                                      {"name": "weight", "ok": False}, {"name": "control"}, "junk"])
                          for _ in range(rng.randrange(4))]
@@ -45,17 +51,18 @@ def _reference(passes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         a, rec = acc[f"{p['node']}/{p['lane']}"], p["record"]
         checks = [c for c in rec.get("checks", []) if isinstance(c, dict)]
 
-        def failed(names: tuple[str, ...], checks: list[dict[str, Any]] = checks) -> bool:
-            return any(c.get("name") in names and c.get("ok") is False for c in checks)
+        def failed(codes: tuple[str, ...], names: tuple[str, ...], checks: list[dict[str, Any]] = checks) -> bool:
+            return any((c.get("code") in codes or (c.get("code", "legacy_text") == "legacy_text"
+                                                   and c.get("name") in names)) and c.get("ok") is False
+                       for c in checks)
 
         a["n"] += 1
         a["hours"][p["at"].astimezone(UTC).strftime("%Y-%m-%dT%H")] += 1
         a["read"] += bool(p["plate"]) and not rec.get("entered_by")
         a["manual"] += bool(rec.get("entered_by") or rec.get("supersedes"))
         a["insp"] += p["outcome"] == "inspection"
-        a["hit"] += failed(("control", "risk"))
-        a["fault"] += any(isinstance(r, str) and r.startswith("device fault") for r in rec.get("reasons", [])) \
-            or failed(("device",))
+        a["hit"] += failed(("control_order_hit", "risk_rule_hit"), ("control", "risk"))
+        a["fault"] += failed(("device_fault", "weight_impossible"), ("device",))
     return {k: {"passes": a["n"], "per_hour": dict(sorted(a["hours"].items())),
                 "recognition_rate": stats._rate(a["read"], a["n"]),
                 "manual_intervention_rate": stats._rate(a["manual"], a["n"]),

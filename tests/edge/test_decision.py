@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
+from kakou.sync.checks import CheckCode as C
+from kakou.sync.checks import Finding
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
 AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -35,47 +37,62 @@ def know(**kw: object) -> Knowledge:
 P = Parameters()
 
 
+def codes(reasons: list[Finding]) -> list[C]:
+    return [r.code for r in reasons]
+
+
 def test_valid_order_releases_and_names_it() -> None:
     d = decide(obs(), know(), P)
     assert d.outcome is Outcome.RELEASE and d.release_order == "HF1" and d.knowledge_version == 7
-    assert d.reasons == [f"release order HF1 valid for {PLATE}"]
+    assert [(r.code, r.params) for r in d.reasons] == [(C.RELEASE_ORDER_VALID, {"order_no": "HF1", "plate": PLATE})]
+    assert d.reasons[0].text() == f"核放单 HF1 有效（{PLATE}）"
+    assert d.reasons[0].text("en") == f"release order HF1 valid for {PLATE}"
 
 
 def test_unreadable_or_doubtful_plate_goes_to_officer() -> None:
     assert decide(obs(plate=None), know(), P).outcome is Outcome.OFFICER
     d = decide(obs(plate_confidence=0.5), know(), P)
-    assert d.outcome is Outcome.OFFICER and "below confidence" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and d.reasons[0].code is C.PLATE_LOW_CONFIDENCE
+    assert d.reasons[0].text() == f"车牌 {PLATE} 置信度不足（0.50）"
 
 
 def test_officer_entered_plate_is_trusted_without_confidence() -> None:
     d = decide(obs(plate_confidence=0.0, entered_by="officer1"), know(), P)
     assert d.outcome is Outcome.RELEASE
+    assert [c.code for c in d.checks if c.name == "plate"] == [C.PLATE_ENTERED]
 
 
 def test_any_device_fault_means_no_automatic_open() -> None:
     d = decide(obs(faults=["camera timed out"]), know(), P)
-    assert d.outcome is Outcome.OFFICER and "device fault: camera timed out" in d.reasons
+    assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.DEVICE_FAULT]
+    assert d.reasons[0].params == {"fault": "camera timed out"}
 
 
 def test_order_mismatches_are_each_explained() -> None:
     cases = {
-        "expired": know(release_orders=[order(valid_until=AT - timedelta(minutes=1))]),
-        "not valid before": know(release_orders=[order(valid_from=AT + timedelta(minutes=1))]),
-        "for direction out": know(release_orders=[order(direction="out")]),
-        "containers not seen": know(release_orders=[order(containers=[BOX])]),
+        C.RELEASE_ORDER_EXPIRED: know(release_orders=[order(valid_until=AT - timedelta(minutes=1))]),
+        C.RELEASE_ORDER_NOT_YET_VALID: know(release_orders=[order(valid_from=AT + timedelta(minutes=1))]),
+        C.RELEASE_ORDER_WRONG_DIRECTION: know(release_orders=[order(direction="out")]),
+        C.RELEASE_ORDER_CONTAINERS_MISSING: know(release_orders=[order(containers=[BOX])]),
+        C.RELEASE_ORDER_OTHER_PLATE: know(release_orders=[order(plate="粤B99999")]),
     }
-    for words, k in cases.items():
+    for code, k in cases.items():
         d = decide(obs(), k, P)
-        assert d.outcome is Outcome.OFFICER and words in d.reasons[0], (words, d.reasons)
+        assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [code], (code, d.reasons)
+        assert d.reasons[0].params["order_no"] == "HF1"
+    d = decide(obs(direction="out"), know(release_orders=[order()]), P)
+    assert d.reasons[0].text() == "核放单 HF1 方向为 in，本通道为 out"
     d = decide(obs(), know(release_orders=[]), P)
-    assert d.reasons == [f"no release order for {PLATE}"]
+    assert [(r.code, r.params) for r in d.reasons] == [(C.RELEASE_ORDER_MISSING, {"plate": PLATE})]
+    assert d.reasons[0].text() == f"无核放单：{PLATE}"
 
 
 def test_control_order_on_container_overrides_a_valid_release() -> None:
     c = ControlOrder(order_no="BK1", target="container", value=BOX, action="inspect", reason="intel tip")
     d = decide(obs(containers=[BOX]), know(release_orders=[order(containers=[BOX])], control_orders=[c]), P)
     assert d.outcome is Outcome.INSPECTION and d.release_order is None
-    assert any("BK1" in r and "intel tip" in r for r in d.reasons)
+    hit = next(r for r in d.reasons if r.code is C.CONTROL_ORDER_HIT)
+    assert hit.params == {"order_no": "BK1", "target": "container", "value": BOX, "note": "intel tip"}
 
 
 def test_control_order_on_driver_holds_and_revoked_or_expired_orders_do_not() -> None:
@@ -93,31 +110,40 @@ def test_weight_outside_tolerance_sends_to_inspection_inside_releases() -> None:
     allowed = max(P.weight_tolerance_kg, 30_000 * P.weight_tolerance_pct / 100)  # 900 kg
     assert decide(obs(gross_kg=30_000 + allowed), k, P).outcome is Outcome.RELEASE
     d = decide(obs(gross_kg=30_000 + allowed + 1), k, P)
-    assert d.outcome is Outcome.INSPECTION and "tolerance ±900 kg" in d.reasons[0]
-    assert decide(obs(gross_kg=-5), k, P).outcome is Outcome.OFFICER  # impossible reading
+    assert d.outcome is Outcome.INSPECTION and codes(d.reasons) == [C.WEIGHT_OVER]
+    assert d.reasons[0].params == {"gross_kg": 30_901, "expected_kg": 30_000, "diff_kg": 901, "tolerance_kg": 900}
+    assert d.reasons[0].text() == "超重：毛重 30901 kg，预期 30000 kg（+901 kg，允差 ±900 kg）"
+    assert codes(decide(obs(gross_kg=29_000), k, P).reasons) == [C.WEIGHT_UNDER]
+    impossible = decide(obs(gross_kg=-5), k, P)
+    assert impossible.outcome is Outcome.OFFICER and codes(impossible.reasons) == [C.WEIGHT_IMPOSSIBLE]
 
 
 def test_e_plate_disagreeing_with_camera_goes_to_officer() -> None:
     d = decide(obs(e_plate="粤B99999"), know(), P)
-    assert d.outcome is Outcome.OFFICER and "e-plate says 粤B99999" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.E_PLATE_MISMATCH]
+    assert d.reasons[0].params == {"e_plate": "粤B99999", "plate": PLATE}
 
 
 def test_registration_and_driver_policy() -> None:
     strict = Parameters(require_registered_vehicle=True, require_driver_card=True)
-    assert "not registered" in decide(obs(ic_card="C1"), know(), strict).reasons[0]
+    assert codes(decide(obs(ic_card="C1"), know(), strict).reasons) == [C.VEHICLE_NOT_REGISTERED,
+                                                                          C.DRIVER_CARD_INVALID]
     v = VehicleReg(plate=PLATE, carrier="ACME")
     drv = DriverReg(driver_id="D1", ic_card="C1", name="Li")
     assert decide(obs(ic_card="C1"), know(vehicle=v, driver=drv), strict).outcome is Outcome.RELEASE
-    assert decide(obs(), know(vehicle=v, driver=drv), strict).reasons == ["no driver IC card read"]
+    assert codes(decide(obs(), know(vehicle=v, driver=drv), strict).reasons) == [C.DRIVER_CARD_MISSING]
     blocked = v.model_copy(update={"status": "suspended"})
     assert decide(obs(ic_card="C1"), know(vehicle=blocked, driver=drv), strict).outcome is Outcome.OFFICER
 
 
 def test_face_mismatch_goes_to_officer() -> None:
     assert decide(obs(face_score=0.9), know(), P).outcome is Outcome.RELEASE
-    assert "face match 0.20 < 0.70" in decide(obs(face_score=0.2), know(), P).reasons[0]
+    d = decide(obs(face_score=0.2), know(), P)
+    assert codes(d.reasons) == [C.FACE_MISMATCH] and d.reasons[0].params == {"score": 0.2, "threshold": 0.7}
+    assert d.reasons[0].text("en") == "face match 0.20 < 0.70"
     strict = Parameters(require_face_match=True)
-    assert "face not verified" in decide(obs(), know(), strict).reasons[0]
+    assert codes(decide(obs(), know(), strict).reasons) == [C.FACE_NOT_VERIFIED]
+    assert codes(decide(obs(face_score=-0.4), know(), P).reasons) == [C.FACE_MISMATCH]  # not a crash
 
 
 def test_random_inspection_rate_is_respected_and_replayable() -> None:
@@ -150,13 +176,16 @@ def test_two_containers_under_two_orders_release_and_record_both() -> None:
     d = decide(obs(containers=[BOX, BOX2]), k, P)
     assert d.outcome is Outcome.RELEASE
     assert d.release_orders == ["HF1", "HF2"] and d.release_order == "HF1"
-    assert len(d.reasons) == 2 and all(o in " ".join(d.reasons) for o in ("HF1", "HF2"))
+    assert [(r.code, r.params["order_no"], r.params["containers"]) for r in d.reasons] == [
+        (C.RELEASE_ORDER_VALID_PART, "HF1", BOX), (C.RELEASE_ORDER_VALID_PART, "HF2", BOX2)]
+    assert d.reasons[0].text() == f"核放单 HF1 有效（{PLATE}：{BOX}）"
 
 
 def test_an_unrelated_order_for_the_plate_is_left_unused() -> None:
     k = know(release_orders=[order(order_no="HF1", containers=[BOX, BOX2]), order(order_no="HF3", containers=[BOX3])])
     d = decide(obs(containers=[BOX2, BOX]), k, P)
     assert d.outcome is Outcome.RELEASE and d.release_orders == ["HF1"]
+    assert codes(d.reasons) == [C.RELEASE_ORDER_VALID]
 
 
 def test_a_container_without_a_valid_order_holds_and_says_which() -> None:
@@ -164,23 +193,27 @@ def test_a_container_without_a_valid_order_holds_and_says_which() -> None:
                              order(order_no="HF2", containers=[BOX2], valid_until=AT - timedelta(minutes=5))])
     d = decide(obs(containers=[BOX, BOX2]), k, P)
     assert d.outcome is Outcome.OFFICER and d.release_orders == [] and d.release_order is None
-    assert any("HF2: expired" in r for r in d.reasons)
-    assert any(f"containers not covered by a valid release order: {BOX2}" in r for r in d.reasons)
+    assert codes(d.reasons) == [C.RELEASE_ORDER_EXPIRED, C.RELEASE_ORDER_CONTAINERS_NOT_COVERED]
+    assert d.reasons[1].params == {"containers": BOX2}
 
 
 def test_an_order_is_used_whole_its_other_containers_must_be_on_the_truck() -> None:
     k = know(release_orders=[order(order_no="HF1", containers=[BOX, BOX2])])
     d = decide(obs(containers=[BOX]), k, P)
-    assert d.outcome is Outcome.OFFICER and f"HF1: containers not seen: {BOX2}" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and d.reasons[0].code is C.RELEASE_ORDER_CONTAINERS_MISSING
+    assert d.reasons[0].params == {"order_no": "HF1", "containers": BOX2}
     extra = decide(obs(containers=[BOX, BOX2, BOX3]), k, P)
-    assert extra.outcome is Outcome.OFFICER and any(BOX3 in r and "not covered" in r for r in extra.reasons)
+    assert extra.outcome is Outcome.OFFICER
+    assert [(r.code, r.params) for r in extra.reasons] == [
+        (C.RELEASE_ORDER_CONTAINERS_NOT_COVERED, {"containers": BOX3})]
 
 
 def test_a_container_on_two_valid_orders_is_left_to_the_officer() -> None:
     k = know(release_orders=[order(order_no="HF1", containers=[BOX]), order(order_no="HF2", containers=[BOX, BOX2])])
     d = decide(obs(containers=[BOX, BOX2]), k, P)
     assert d.outcome is Outcome.OFFICER and d.release_orders == []
-    assert d.reasons == [f"container {BOX} is on several release orders: HF1, HF2"]
+    assert [(r.code, r.params) for r in d.reasons] == [
+        (C.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": BOX, "orders": "HF1, HF2"})]
 
 
 def test_batch_order_without_containers_still_covers_each_trip() -> None:
@@ -188,7 +221,17 @@ def test_batch_order_without_containers_still_covers_each_trip() -> None:
     assert decide(obs(pass_id="t1"), k, P).release_orders == ["HF9"]
     assert decide(obs(pass_id="t2"), k, P).release_orders == ["HF9"]
     d = decide(obs(containers=[BOX]), k, P)  # a container is not bulk cargo of the batch
-    assert d.outcome is Outcome.OFFICER and f"not covered by a valid release order: {BOX}" in d.reasons[0]
+    assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.RELEASE_ORDER_CONTAINERS_NOT_COVERED]
+
+
+def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
+    """The ok weight checks that say what the expected gross is made of."""
+    return [(c.code, c.params) for c in d.checks if c.name == "weight" and c.code not in (
+        C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER, C.WEIGHT_NOT_COMPARED)]
+
+
+def _compared(d):  # type: ignore[no-untyped-def]
+    return next(c for c in d.checks if c.code in (C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER))
 
 
 def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twice() -> None:
@@ -197,12 +240,12 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
              vehicle=VehicleReg(plate=PLATE, tare_kg=15_000))
     ok = decide(obs(containers=[BOX, BOX2], gross_kg=43_300), k, P)  # expected 43 000, tolerance 1 290
     assert ok.outcome is Outcome.RELEASE and ok.release_orders == ["HF1", "HF2"]
+    assert (C.DECLARED_GROSS, {"orders": 2, "less_kg": 15_000}) in _basis(ok)
     heavy = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), k, P)
-    assert heavy.outcome is Outcome.INSPECTION and "expected 43000 kg" in heavy.reasons[0]
+    assert heavy.outcome is Outcome.INSPECTION and heavy.reasons[0].params["expected_kg"] == 43_000
     unknown_tare = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), know(release_orders=k.release_orders), P)
     assert unknown_tare.outcome is Outcome.RELEASE
-    assert any("cannot be combined without a registered vehicle tare" in c.detail
-               for c in unknown_tare.checks if c.name == "weight")
+    assert (C.WEIGHT_NOT_COMBINED, {"orders": 2}) in _basis(unknown_tare)
 
 
 @settings(max_examples=150, deadline=None)
@@ -229,19 +272,17 @@ TRUCK = VehicleReg(plate=PLATE, tare_kg=15_000)
 BOXES = [ContainerReg(container_no=BOX, tare_kg=2_200), ContainerReg(container_no=BOX2, tare_kg=2_300)]
 
 
-def _weight(d) -> str:  # type: ignore[no-untyped-def]
-    return next(c.detail for c in d.checks if c.name in ("weight", "tare"))
-
-
 def test_registered_tare_adds_the_vehicle_and_each_registered_container_to_the_declared_net() -> None:
     k = know(release_orders=[order(containers=[BOX, BOX2], declared_net_kg=20_000, declared_gross_kg=99_000)],
              vehicle=TRUCK, containers=BOXES)
     d = decide(obs(containers=[BOX, BOX2], gross_kg=39_600), k, P)  # 20 000 + 15 000 + 2 200 + 2 300
-    assert d.outcome is Outcome.RELEASE
-    assert "expected 39500 kg (registered tare: net 20000 + vehicle 15000 + 2 container(s) 4500 kg)" in _weight(d)
-    # Only the vehicle's tare when the container is not registered; the check says so by its numbers.
+    assert d.outcome is Outcome.RELEASE and _compared(d).params["expected_kg"] == 39_500
+    assert _basis(d) == [(C.TARE_REGISTERED, {"net_kg": 20_000, "vehicle_kg": 15_000, "containers_kg": 4_500})]
+    assert next(c for c in d.checks if c.code is C.TARE_REGISTERED).text("en") == \
+        "registered tare: net 20000 + vehicle 15000 + containers 4500 kg"
+    # Only the vehicle's tare when the container is not registered.
     k1 = know(release_orders=[order(containers=[BOX], declared_net_kg=20_000)], vehicle=TRUCK)
-    assert "net 20000 + vehicle 15000 kg)" in _weight(decide(obs(containers=[BOX], gross_kg=35_000), k1, P))
+    assert _basis(decide(obs(containers=[BOX], gross_kg=35_000), k1, P))[0][1]["containers_kg"] == 0
 
 
 def test_measured_tare_is_the_entry_weighing_and_a_missing_one_falls_back_to_the_declared_gross() -> None:
@@ -249,24 +290,24 @@ def test_measured_tare_is_the_entry_weighing_and_a_missing_one_falls_back_to_the
     entry = EntryWeighing(pass_id="n1-L1-3", gross_kg=17_400, at=AT - timedelta(hours=2))
     k = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)], entry_weighing=entry)
     d = decide(obs(gross_kg=42_300), k, measured)
-    assert d.outcome is Outcome.RELEASE
-    assert "expected 42400 kg (measured tare: net 25000 + entry weighing 17400 kg (n1-L1-3))" in _weight(d)
+    assert d.outcome is Outcome.RELEASE and _compared(d).params["expected_kg"] == 42_400
+    assert _basis(d) == [(C.TARE_MEASURED, {"net_kg": 25_000, "entry_kg": 17_400, "entry_pass": "n1-L1-3"})]
     k_none = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)])
-    fallback = _weight(decide(obs(gross_kg=42_300), k_none, measured))
-    assert "expected 41000 kg (declared gross, measured tare: no entry weighing of this vehicle here)" in fallback
+    fallback = decide(obs(gross_kg=42_300), k_none, measured)
+    assert _compared(fallback).params["expected_kg"] == 41_000
+    assert [code for code, _ in _basis(fallback)] == [C.NO_ENTRY_WEIGHING, C.DECLARED_GROSS]
 
 
 def test_declared_mode_compares_with_the_declared_gross_only() -> None:
     k = know(release_orders=[order(declared_net_kg=25_000, declared_gross_kg=41_000)], vehicle=TRUCK)
     assert decide(obs(gross_kg=39_500), k, P).outcome is Outcome.RELEASE  # registered: 25 000 + 15 000
     d = decide(obs(gross_kg=39_500), k, Parameters(tare_mode="declared"))
-    assert d.outcome is Outcome.INSPECTION and "expected 41000 kg (declared gross)" in d.reasons[0]
-    assert "no declared net weight" in _weight(decide(obs(gross_kg=40_000), know(vehicle=TRUCK), P))
+    assert d.outcome is Outcome.INSPECTION and d.reasons[0].params["expected_kg"] == 41_000
+    assert C.NO_DECLARED_NET in [code for code, _ in _basis(decide(obs(gross_kg=40_000), know(vehicle=TRUCK), P))]
 
 
 def test_a_tare_larger_than_the_gross_goes_to_the_officer_with_the_numbers() -> None:
     k = know(release_orders=[order(declared_net_kg=10_000)], vehicle=TRUCK)
     d = decide(obs(gross_kg=12_000), k, P)
     assert d.outcome is Outcome.OFFICER
-    assert d.reasons == ["gross 12000 kg is less than the tare 15000 kg (registered tare: net 10000 + vehicle "
-                         "15000 kg): the weighing or a registered tare is wrong"]
+    assert [(r.code, r.params) for r in d.reasons] == [(C.TARE_OVER_GROSS, {"gross_kg": 12_000, "tare_kg": 15_000})]

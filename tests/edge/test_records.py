@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
+from kakou.sync.checks import CheckCode, check
 from kakou.sync.messages import Outcome, PassRecord
 
 T0 = datetime.now(UTC) - timedelta(hours=1)
@@ -53,12 +54,14 @@ def test_lane_statistics_count_reads_and_interventions(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "edge.db")
     records = LaneRecords(store, tmp_path / "img")
     store.record_pass(rec(0, "粤B12345", "in"), {})
-    store.record_pass(rec(1, None, "in", Outcome.OFFICER), {})  # type: ignore[arg-type]
+    camera = check(CheckCode.DEVICE_FAULT, False, fault="plate camera timed out")
+    store.record_pass(rec(1, None, "in", Outcome.OFFICER, checks=[camera]), {})  # type: ignore[arg-type]
     store.record_pass(rec(2, "粤B22222", "in", supersedes="n-L-1", entered_by="o1"), {})
     records.record_intervention(Intervention(at=T0, lane="L1", pass_id="n-L-1", officer="o1",
                                              action="manual_entry", reason="plate dirty"))
     stats = records.lane_stats("L1", since=T0 - timedelta(minutes=1))
     assert stats["passes"] == 2 and stats["recognition_rate"] == 0.5 and stats["manual_intervention_rate"] == 0.5
+    assert stats["device_faults"] == 1
 
 
 def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_registered_tare(
@@ -86,7 +89,10 @@ def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_
     seen = Observation(pass_id="n-L-9", lane="L2", direction="out", at=T0 + timedelta(hours=1), plate="粤B12345",
                        plate_confidence=0.97, containers=["CSQU3054383"], gross_kg=38_100)
     d = decide(seen, k, Parameters(tare_mode="measured"))
-    assert d.outcome is Outcome.RELEASE and "net 21000 + entry weighing 16900 kg (n-L-2)" in d.checks[-1].detail
+    assert d.outcome is Outcome.RELEASE
+    basis = next(c for c in d.checks if c.code == "tare_measured")
+    assert basis.params == {"net_kg": 21_000, "entry_kg": 16_900, "entry_pass": "n-L-2"}
+    assert "entry weighing 16900 kg (n-L-2)" in basis.text("en")
     # Once it has been weighed on the way out, that entry is used up.
     store.record_pass(rec(4, "粤B12345", "out", gross_kg=38_000), {})
     assert records.knowledge_for("粤B12345", None, entry_weighing=True).entry_weighing is None

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from kakou.models.container import ContainerReader
+from kakou.models.container import GLANCE_SIDE, ContainerReader
 from kakou.models.locate import plate_regions, text_rows
 from kakou.models.ocr import OcrEngine, shared_engine
 from kakou.models.plate import PlateReader
+from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.sim.render import render_container_scene, render_plate_scene
 
 
@@ -31,9 +32,11 @@ class _CountingEngine:
     def __init__(self, engine: OcrEngine) -> None:
         self._engine = engine
         self.detected: list[tuple[int, int]] = []
+        self.sides: list[int] = []
 
     def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
         self.detected.append(image.shape[:2])
+        self.sides.append(side)
         return self._engine.detect(image, side)
 
     def detect_region(self, image: np.ndarray, box: tuple[int, int, int, int], side: int) -> list[np.ndarray]:
@@ -89,7 +92,8 @@ def test_located_plate_is_read_without_a_whole_frame_detection(kind: str, text: 
     regions = plate_regions(frame)
     assert regions, "the plate was not located"
     spy = _CountingEngine(shared_engine())
-    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    patterns = EXAMPLE_LATIN_PATTERNS if kind == "latin" else ()
+    r = PlateReader(engine=spy, latin_patterns=patterns).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid) == (text, True)
     # Every detector run was on a located region, far smaller than the frame.
     assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
@@ -102,7 +106,11 @@ def test_container_code_band_is_located_and_read_in_it() -> None:
     spy = _CountingEngine(shared_engine())
     r = ContainerReader(engine=spy).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid, r.size_type) == ("MSKU1234565", True, "45G1")
-    assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
+    # Read in the located band; the whole frame is only glanced at, once and small, for a
+    # larger code (a nearer container) than the one read.
+    whole = [i for i, (h, w) in enumerate(spy.detected) if h * w >= 0.25 * 1280 * 720]
+    assert len(whole) == 1 and spy.sides[whole[0]] <= GLANCE_SIDE
+    assert len(spy.detected) > 1
 
 
 def test_reader_falls_back_to_the_whole_frame_when_locating_finds_nothing(

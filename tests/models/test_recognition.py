@@ -5,19 +5,21 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from kakou.cli import main
 from kakou.models.container import ContainerRead, ContainerReader
 from kakou.models.plate import PlateRead, PlateReader
+from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.render import backlit, encode_jpeg, render_container_scene, render_plate_scene
 
 
 @pytest.fixture(scope="module")
 def plates() -> PlateReader:
-    return PlateReader()
+    return PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS)
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +43,52 @@ def test_reads_each_plate_kind(plates: PlateReader, kind: str, text: str, seed: 
     assert r.confidence >= plates.threshold
 
 
+@pytest.mark.parametrize("seed", [60, 61, 62])
+def test_backlit_plate_is_read_after_light_equalisation(plates: PlateReader, seed: int) -> None:
+    r = plates.read(backlit(render_plate_scene("粤B12345", "blue", seed=seed)))
+    assert (r.text, r.valid) == ("粤B12345", True)
+
+
+def test_foreign_plate_is_not_valid_unless_the_site_configures_it() -> None:
+    r = PlateReader().read(render_plate_scene("AB1234", "latin", seed=14))
+    assert not r.valid and r.text is None  # the officer keys it; what OCR saw is kept
+    assert r.raw is not None and "AB1234" in r.raw.replace(" ", "")
+
+
 @pytest.mark.parametrize(("code", "seed"), [("CSQU3054383", None), ("MSKU1234565", 21)])
 def test_reads_container_code_with_boxed_check_digit(
     containers: ContainerReader, code: str, seed: int | None
 ) -> None:
     r = containers.read(render_container_scene(code, seed=seed))
     assert (r.text, r.valid, r.size_type) == (code, True, "45G1")
+
+
+@pytest.mark.parametrize(("code", "seed"), [("TGHU8832010", None), ("MSKU1234565", 31), ("CXTU1125031", 33)])
+def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, code: str, seed: int | None) -> None:
+    # Three rows: owner code, serial with its boxed check digit, size/type.
+    r = containers.read(render_container_scene(code, seed=seed, layout="two_row"))
+    assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize(("code", "seed"), [("CPRU7775339", 200), ("MSKU1234565", 201), ("TGHU8832010", 202)])
+def test_reads_a_vertical_code_one_character_per_row(containers: ContainerReader, code: str, seed: int) -> None:
+    r = containers.read(render_container_scene(code, seed=seed, layout="vertical"))
+    assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize("seed", [None, 71, 76])
+def test_reads_the_container_in_the_lane_not_the_one_behind(containers: ContainerReader, seed: int | None) -> None:
+    # Both codes are valid; the nearer container's is the larger marking.
+    r = containers.read(render_container_scene("MSKU1234565", seed=seed, behind="GATU0407931"))
+    assert (r.text, r.valid) == ("MSKU1234565", True)
+
+
+def test_a_wrong_check_digit_is_never_read_as_a_code(containers: ContainerReader) -> None:
+    code = "MSKU1234565"
+    painted = code[:10] + "7"  # a misprinted (or misread) check digit fails ISO 6346
+    for layout in ("one_row", "two_row"):
+        r = containers.read(render_container_scene(painted, seed=None, layout=layout))
+        assert r.text is None and not r.valid
 
 
 @pytest.mark.parametrize(
@@ -109,6 +151,27 @@ def test_cli_prints_one_json_line_per_file(tmp_path: Path, capsys: pytest.Captur
     assert all("error" in x and x["text"] is None for x in lines[1:])
 
 
+def test_cli_reads_foreign_plates_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = tmp_path / "hk.jpg"
+    img.write_bytes(encode_jpeg(render_plate_scene("AB1234", "latin", seed=14)))
+    assert main(["recognize", "plate", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["valid"] is False
+    assert main(["recognize", "plate", "--latin", r"[A-Z]{2}\d{1,4}", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "AB1234"
+    assert main(["recognize", "plate", "--latin", "[A-Z", str(img)]) == 2
+    assert "not a regular expression" in capsys.readouterr().err
+
+
+def test_edge_config_refuses_a_broken_foreign_plate_pattern(tmp_path: Path) -> None:
+    from kakou.edge.config import ConfigError, load_config
+
+    cfg = tmp_path / "edge.toml"
+    cfg.write_text('latin_plate_patterns = ["[A-Z"]\n[node]\nid = "n1"\nsite = "s"\n'
+                   'data_dir = "d"\n[[lanes]]\nid = "L1"\ndirection = "in"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="not a regular expression"):
+        load_config(cfg)
+
+
 def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     bad = tmp_path / "x.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
@@ -119,3 +182,46 @@ def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     assert proc.returncode == 1
     line = json.loads(proc.stdout)
     assert line["file"] == str(bad) and line["text"] is None and "error" in line
+
+
+def _file_bytes(img: object, fmt: str, mode: str | None = None) -> bytes:
+    import io
+
+    from PIL import Image
+
+    pil = Image.fromarray(img)  # type: ignore[arg-type]
+    if mode:
+        pil = pil.convert(mode)
+    buf = io.BytesIO()
+    pil.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("variant", ["grey", "cmyk", "uint16", "float", "rgba"])
+def test_odd_image_formats_are_read_like_the_camera_frame(plates: PlateReader, variant: str) -> None:
+    from kakou.models.imageio import decode_image
+
+    frame = render_plate_scene("粤B12345", "blue", seed=None)
+    rgb = np.ascontiguousarray(frame[:, :, ::-1])
+    if variant == "grey":
+        image = decode_image(_file_bytes(rgb, "PNG", "L"))
+    elif variant == "cmyk":
+        image = decode_image(_file_bytes(rgb, "JPEG", "CMYK"))
+    elif variant == "uint16":
+        image = frame.astype(np.uint16) * 257
+    elif variant == "float":
+        image = frame.astype(np.float32) / 255.0
+    else:
+        image = np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)])
+    r = plates.read(image)
+    assert (r.text, r.valid, r.error) == ("粤B12345", True, None)
+
+
+def test_a_frame_with_no_vehicle_is_no_read_with_nothing_reported_valid(
+    plates: PlateReader, containers: ContainerReader
+) -> None:
+    rng = np.random.default_rng(3)
+    yard = cv2.GaussianBlur(rng.integers(60, 200, (720, 1280, 3), dtype=np.uint8), (31, 31), 0)
+    for reader in (plates, containers):
+        r = reader.read(yard)
+        assert r.text is None and not r.valid

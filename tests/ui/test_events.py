@@ -90,6 +90,10 @@ async def test_lane_snapshot_and_screen_are_served(served) -> None:  # type: ign
         page = await http.get("/lane")
         assert page.status_code == 200 and 'src="/static/lane.js"' in page.text
         assert (await http.get("/static/kakou-ui.js")).status_code == 200
+        texts = await http.get("/static/check-texts.js")  # generated from kakou.sync.checks.TEXTS
+        assert texts.status_code == 200 and texts.headers["content-type"].startswith("text/javascript")
+        assert '"check.release_order_missing": [' in texts.text and "无核放单：{plate}" in texts.text
+        assert 'src="/static/check-texts.js"' in page.text
         assert (await http.get("/", follow_redirects=False)).headers["location"] == "/lane"
 
 

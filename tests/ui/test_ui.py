@@ -114,10 +114,13 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
     assert await asyncio.wait_for(truck, 30) is TruckResult.PASSED
     await expect(decision).to_have_attribute("data-outcome", "release")
     await expect(page.get_by_test_id("fact-supersedes")).to_be_visible()
+    reason = "documents checked with the carrier by phone"
+    await expect(page.locator(".check")).to_contain_text([f"officer override by {LANE_OFFICER}: {reason}"])
 
-    # The language toggle puts Chinese first, on the same page.
+    # The language toggle puts Chinese first, on the same page; the reasons follow, from their codes.
     await page.get_by_test_id("lang-toggle").click()
     await expect(decision).to_have_text("放行 Release")
+    await expect(page.locator(".check")).to_contain_text([f"关员 {LANE_OFFICER} 人工改判：{reason}"])
     await expect(page.get_by_test_id("lane-state")).not_to_have_text("Idle")
     await page.screenshot(path=ARTIFACTS / "lane-zh.png")
     assert await page.evaluate("window.__sameDocument") is True

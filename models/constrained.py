@@ -1,0 +1,158 @@
+"""Grammar-constrained decoding of the recogniser's per-character alternatives.
+
+The plain reading keeps the recogniser's best character at every step and then asks the grammar
+whether the string is valid; a single doubtful step (7 at 0.59 beside Z at 0.27 in a digit slot)
+then fails the whole read. Here every slot of the grammar is filled from the alternatives the
+recogniser itself gave at that step, renormalised over what the slot allows, and the best string
+the grammar accepts wins. For container codes the ISO 6346 check digit is part of the grammar
+(a dynamic programme over the weighted sum mod 11), so the result always carries a valid check
+digit; it is never "repaired" with a character the recogniser did not propose.
+
+Confidence is the weakest slot's renormalised probability, so choosing an unlikely alternative
+to satisfy the check digit gives a low confidence (the officer decides) instead of a guess
+reported valid. The margin is how far the runner-up valid string stays behind the best.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from kakou.models.iso6346 import char_value
+from kakou.models.plate_grammar import body_slot, is_valid_plate, letter_slot, province_of
+
+Step = Sequence[tuple[str, float]]  # one emitted character: its top-k alternatives
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+DIGITS = "0123456789"
+# Characters the recogniser emits for the outline of a check box or between groups: a step whose
+# best guess is one of these (and that offers no confident alnum alternative) is not a slot.
+_SEPARATORS = set(" []|()【】「」『』·.,:;-_'\"!/\\#*")
+_MIN_ALT = 0.02  # alternatives below this are noise, not evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    text: str
+    confidence: float  # the weakest slot's renormalised probability
+    margin: float  # 1 - P(runner-up) / P(best) over strings the grammar accepts; 1.0 if none
+
+
+def _norm(ch: str) -> str:
+    return unicodedata.normalize("NFKC", ch).upper()
+
+
+def slot_steps(steps: Sequence[Step]) -> list[Step]:
+    """Drop steps that are separators or box outlines rather than characters."""
+    out: list[Step] = []
+    for step in steps:
+        if not step:
+            continue
+        top = _norm(step[0][0])
+        if top.isalnum():
+            out.append(step)
+        elif top in _SEPARATORS or not top.strip():
+            # A box edge read as '[' with the digit as its alternative is still the digit.
+            alnum = [(c, p) for c, p in step if _norm(c).isalnum()]
+            if alnum and alnum[0][1] >= 0.5:
+                out.append(step)
+    return out
+
+
+def _allowed(step: Step, allowed: str | Callable[[str], str | None]) -> dict[str, float]:
+    """The step's probability mass per character the slot allows (a string of them, or a
+    function saying what a character can only mean there), renormalised over those."""
+    mass: dict[str, float] = {}
+    for ch, p in step:
+        if isinstance(allowed, str):
+            c: str | None = _norm(ch)
+            c = c if c is not None and c in allowed else None
+        else:
+            c = allowed(ch)
+        if c is not None and p >= _MIN_ALT:
+            mass[c] = mass.get(c, 0.0) + p
+    total = sum(mass.values())
+    return {c: p / total for c, p in mass.items()} if total > 0 else {}
+
+
+def decode_container(steps: Sequence[Step]) -> Decoded | None:
+    """The best ISO 6346 code (owner, category U/J/Z, serial, check digit) the steps allow, or
+    None when they are not eleven characters or no assignment has a matching check digit."""
+    slots = slot_steps(steps)
+    if len(slots) != 11:
+        return None
+    sets = [LETTERS] * 3 + ["UJZ"] + [DIGITS] * 7
+    options = [_allowed(s, allowed) for s, allowed in zip(slots, sets, strict=True)]
+    if any(not o for o in options):
+        return None
+    # Dynamic programme over the weighted sum mod 11 of the first ten characters, keeping the
+    # two best partial strings per state (best and runner-up are needed for the margin).
+    beams: dict[int, list[tuple[float, str, float]]] = {0: [(0.0, "", 1.0)]}
+    for i, opts in enumerate(options[:10]):
+        nxt: dict[int, list[tuple[float, str, float]]] = {}
+        for state, partials in beams.items():
+            for logp, text, weakest in partials:
+                for ch, p in opts.items():
+                    s = (state + (char_value(ch) << i)) % 11
+                    nxt.setdefault(s, []).append((logp + math.log(p), text + ch, min(weakest, p)))
+        beams = {s: sorted(v, reverse=True)[:2] for s, v in nxt.items()}
+    finals: list[tuple[float, str, float]] = []
+    for state, partials in beams.items():
+        digit = str(state % 10)
+        p = options[10].get(digit)
+        if p is None:
+            continue
+        finals += [(logp + math.log(p), text + digit, min(weakest, p)) for logp, text, weakest in partials]
+    if not finals:
+        return None
+    finals.sort(reverse=True)
+    best = finals[0]
+    margin = 1.0 - math.exp(finals[1][0] - best[0]) if len(finals) > 1 else 1.0
+    return Decoded(best[1], best[2], margin)
+
+
+def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:
+    """Several readings of one line (e.g. at different stretches) as one: the views that agree
+    with the most common character count are averaged slot by slot, so a character one view
+    misreads is outvoted where the others agree, and doubt shared by all views remains."""
+    slotted = [slot_steps(v) for v in views]
+    counts = [len(s) for s in slotted if s]
+    if not counts:
+        return []
+    n = max(set(counts), key=lambda k: (counts.count(k), k))
+    agree = [s for s in slotted if len(s) == n]
+    out: list[Step] = []
+    for i in range(n):
+        mass: dict[str, float] = {}
+        for s in agree:
+            for ch, p in s[i]:
+                mass[ch] = mass.get(ch, 0.0) + p / len(agree)
+        out.append(sorted(mass.items(), key=lambda t: -t[1]))
+    return out
+
+
+def decode_plate(steps: Sequence[Step], latin_patterns: Iterable[str] = (), beam: int = 48) -> Decoded | None:
+    """The best GA 36 plate (province, city letter, serial; 7 characters, or 8 for new-energy
+    plates) the steps allow, or None. Beam search over the slots; the grammar (which letters may
+    stand where in a new-energy serial, the suffixes) is checked on whole strings."""
+    slots = slot_steps(steps)
+    if len(slots) not in (7, 8):
+        return None
+    n = len(slots)
+    mappers: list[Callable[[str], str | None]] = [province_of, letter_slot] + [body_slot] * (n - 3)
+    mappers.append(lambda ch: body_slot(ch, last=n == 7))
+    options = [_allowed(s, m) for s, m in zip(slots, mappers, strict=True)]
+    if any(not o for o in options):
+        return None
+    partials: list[tuple[float, str, float]] = [(0.0, "", 1.0)]
+    for opts in options:
+        grown = [(lp + math.log(p), t + c, min(w, p)) for lp, t, w in partials for c, p in opts.items()]
+        partials = sorted(grown, reverse=True)[:beam]
+    valid = [f for f in partials if is_valid_plate(f[1], latin_patterns)]
+    if not valid:
+        return None
+    best = valid[0]
+    margin = 1.0 - math.exp(valid[1][0] - best[0]) if len(valid) > 1 else 1.0
+    return Decoded(best[1], best[2], margin)

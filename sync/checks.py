@@ -1,0 +1,604 @@
+"""The decision's explanation as typed codes: what every check found, and why a pass was decided so.
+
+`decide()` (kakou.edge.decision) reports each check as a `Check`: a `CheckCode`, whether it passed,
+and the check's parameters, validated by one pydantic model per code (bounded, typed values). The
+pass record carries these on the wire (`PassRecord.checks`, and `PassRecord.reasons` as `Finding`s);
+nobody parses sentences. Texts are rendered from `TEXTS`, the one dictionary of every code in
+Chinese (the default) and English, on the server (`render`) and in the browser (the same
+dictionary served as a script, `texts_script`).
+
+Lanes older than pass-envelope version 2 sent English sentences: `upgrade_checks`/`upgrade_reasons`
+accept them as `LEGACY_TEXT` findings (the sentence is shown as it is) for one protocol version.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+
+
+class CheckCode(StrEnum):
+    # control orders (布控)
+    CONTROL_ORDER_HIT = "control_order_hit"
+    NO_CONTROL_ORDER = "no_control_order"
+    # devices
+    DEVICE_FAULT = "device_fault"
+    WEIGHT_IMPOSSIBLE = "weight_impossible"
+    # identity
+    PLATE_NOT_READ = "plate_not_read"
+    PLATE_LOW_CONFIDENCE = "plate_low_confidence"
+    PLATE_READ = "plate_read"
+    PLATE_ENTERED = "plate_entered"
+    CONTAINERS_NOT_READ = "containers_not_read"
+    E_PLATE_MISMATCH = "e_plate_mismatch"
+    E_PLATE_MATCH = "e_plate_match"
+    VEHICLE_NOT_VALID = "vehicle_not_valid"
+    VEHICLE_NOT_REGISTERED = "vehicle_not_registered"
+    VEHICLE_REGISTERED = "vehicle_registered"
+    DRIVER_CARD_MISSING = "driver_card_missing"
+    DRIVER_CARD_INVALID = "driver_card_invalid"
+    DRIVER_OK = "driver_ok"
+    FACE_NOT_VERIFIED = "face_not_verified"
+    FACE_MATCH = "face_match"
+    FACE_MISMATCH = "face_mismatch"
+    # release orders (核放单)
+    RELEASE_ORDER_VALID = "release_order_valid"
+    RELEASE_ORDER_MISSING = "release_order_missing"
+    RELEASE_ORDER_OTHER_PLATE = "release_order_other_plate"
+    RELEASE_ORDER_WRONG_DIRECTION = "release_order_wrong_direction"
+    RELEASE_ORDER_NOT_YET_VALID = "release_order_not_yet_valid"
+    RELEASE_ORDER_EXPIRED = "release_order_expired"
+    RELEASE_ORDER_CONTAINERS_MISSING = "release_order_containers_missing"
+    RELEASE_ORDER_CONTAINERS_EXTRA = "release_order_containers_extra"
+    # several orders on one truck (each used whole)
+    RELEASE_ORDER_VALID_PART = "release_order_valid_part"
+    RELEASE_ORDER_CONTAINER_ON_SEVERAL = "release_order_container_on_several"
+    RELEASE_ORDER_CONTAINERS_NOT_COVERED = "release_order_containers_not_covered"
+    # weight (重量比对)
+    WEIGHT_NOT_COMPARED = "weight_not_compared"
+    WEIGHT_WITHIN = "weight_within"
+    WEIGHT_OVER = "weight_over"
+    WEIGHT_UNDER = "weight_under"
+    # what the expected gross is made of (tare mode, 重量扣减方式): an ok check beside the comparison
+    TARE_REGISTERED = "tare_registered"
+    TARE_MEASURED = "tare_measured"
+    DECLARED_GROSS = "declared_gross"
+    NO_DECLARED_NET = "no_declared_net"
+    NO_REGISTERED_TARE = "no_registered_tare"
+    NO_ENTRY_WEIGHING = "no_entry_weighing"
+    WEIGHT_NOT_COMBINED = "weight_not_combined"
+    TARE_OVER_GROSS = "tare_over_gross"  # the officer decides: the weighing or a registration is wrong
+    # selection
+    RANDOM_INSPECTION = "random_inspection"
+    RISK_RULE_HIT = "risk_rule_hit"
+    # an electronic seal read at the lane (transit, 电子关锁)
+    E_SEAL_READ = "e_seal_read"
+    # an officer's decision at the lane (the reason of a pass that supersedes another)
+    OFFICER_OVERRIDE = "officer_override"
+    INSPECTION_PASSED = "inspection_passed"
+    RELEASED_ON_DOCUMENTS = "released_on_documents"
+    # a control-order (布控) hold released by two officers, the second with their own PIN
+    OFFICER_OVERRIDE_CONFIRMED = "officer_override_confirmed"
+    INSPECTION_PASSED_CONFIRMED = "inspection_passed_confirmed"
+    RELEASED_ON_DOCUMENTS_CONFIRMED = "released_on_documents_confirmed"
+    # ... or by central's disposal of the hit
+    CONTROL_DISPOSAL_RELEASED = "control_disposal_released"
+    # plate and containers keyed after a release on documents (the pass superseding it)
+    BACKFILLED = "backfilled"
+    # a sentence from a lane older than pass-envelope version 2, shown as it is
+    LEGACY_TEXT = "legacy_text"
+
+
+T = TypeVar("T", bound=BaseModel)
+
+# ---- parameters: one model per code ------------------------------------------------------------
+
+# Identifiers carry no control characters, texts no NUL (PostgreSQL refuses it in text and JSON).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+_NO_NUL = r"^[^\x00]*$"
+Id = Annotated[str, StringConstraints(max_length=64, pattern=_NO_CONTROL)]
+Short = Annotated[str, StringConstraints(max_length=24, pattern=_NO_CONTROL)]
+Note = Annotated[str, StringConstraints(max_length=500, pattern=_NO_NUL)]
+Listed = Annotated[str, StringConstraints(max_length=300, pattern=_NO_CONTROL)]  # comma-separated, as shown
+Kg = Annotated[float, Field(ge=-1e7, le=1e7)]
+Ratio = Annotated[float, Field(ge=0, le=1)]
+
+
+class P(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class NoParams(P):
+    pass
+
+
+class ControlOrderHit(P):
+    order_no: Id
+    target: Literal["vehicle", "container", "driver"]
+    value: Id
+    note: Note  # the order's reason, or its action when it gives none
+
+
+class DeviceFault(P):
+    fault: Note  # what the device driver reported
+
+
+class GrossOnly(P):
+    gross_kg: Kg
+
+
+class PlateConfidence(P):
+    plate: Id
+    confidence: Ratio
+
+
+class PlateEntered(P):
+    plate: Id
+    officer: Id
+
+
+class Count(P):
+    count: int = Field(ge=0, le=1000)
+
+
+class EPlateMismatch(P):
+    e_plate: Id
+    plate: Id
+
+
+class Plate(P):
+    plate: Id
+
+
+class VehicleNotValid(P):
+    plate: Id
+    status: Short
+
+
+class VehicleRegistered(P):
+    carrier: Id  # "-" when none
+
+
+class Card(P):
+    card: Id
+
+
+class DriverOk(P):
+    name: Id
+    card: Id
+
+
+class FaceScore(P):
+    score: Ratio
+    threshold: Ratio
+
+
+class OrderPlate(P):
+    order_no: Id
+    plate: Id
+
+
+class OrderDirection(P):
+    order_no: Id
+    order_direction: Literal["in", "out"]
+    lane_direction: Literal["in", "out"]
+
+
+class OrderTime(P):
+    order_no: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601 timestamp
+
+
+class OrderContainers(P):
+    order_no: Id
+    containers: Listed
+
+
+class OrderPart(P):
+    order_no: Id
+    plate: Id
+    containers: Listed
+
+
+class ContainerOrders(P):
+    container: Id
+    orders: Listed
+
+
+class Containers(P):
+    containers: Listed
+
+
+class WeightCompared(P):
+    gross_kg: Kg
+    expected_kg: Kg
+    diff_kg: Kg  # measured − expected
+    tolerance_kg: Kg
+
+
+class TareRegistered(P):
+    net_kg: Kg
+    vehicle_kg: Kg
+    containers_kg: Kg  # the registered tare of the containers seen (0: none registered)
+
+
+class TareMeasured(P):
+    net_kg: Kg
+    entry_kg: Kg
+    entry_pass: Id
+
+
+class DeclaredGross(P):
+    orders: int = Field(ge=1, le=100)
+    less_kg: Kg  # the vehicle tare counted more than once (several orders), else 0
+
+
+class Orders(P):
+    orders: int = Field(ge=1, le=100)
+
+
+class TareOverGross(P):
+    gross_kg: Kg
+    tare_kg: Kg
+
+
+class OfficerConfirmed(P):
+    officer: Id
+    confirmed_by: Id
+    note: Note
+
+
+class Officer(P):
+    officer: Id
+
+
+class Rate(P):
+    rate: Ratio
+
+
+class RiskRuleHit(P):
+    rule_id: Id
+    version: int = Field(ge=0)
+    rule_name: Annotated[str, StringConstraints(max_length=120, pattern=_NO_CONTROL)]
+    explanation: Note
+
+
+class Seal(P):
+    seal: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class OfficerNote(P):
+    officer: Id
+    note: Note
+
+
+class LegacyText(P):
+    name: Short | None = None  # the old check name (plate, weight, device, …), None for a reason
+    text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
+
+
+C = CheckCode
+# code → (the check it belongs to, its parameters)
+SPEC: dict[CheckCode, tuple[str, type[P]]] = {
+    C.CONTROL_ORDER_HIT: ("control", ControlOrderHit), C.NO_CONTROL_ORDER: ("control", NoParams),
+    C.DEVICE_FAULT: ("device", DeviceFault), C.WEIGHT_IMPOSSIBLE: ("device", GrossOnly),
+    C.PLATE_NOT_READ: ("plate", NoParams), C.PLATE_LOW_CONFIDENCE: ("plate", PlateConfidence),
+    C.PLATE_READ: ("plate", PlateConfidence), C.PLATE_ENTERED: ("plate", PlateEntered),
+    C.CONTAINERS_NOT_READ: ("containers", Count),
+    C.E_PLATE_MISMATCH: ("e_plate", EPlateMismatch), C.E_PLATE_MATCH: ("e_plate", NoParams),
+    C.VEHICLE_NOT_VALID: ("vehicle", VehicleNotValid), C.VEHICLE_NOT_REGISTERED: ("vehicle", Plate),
+    C.VEHICLE_REGISTERED: ("vehicle", VehicleRegistered),
+    C.DRIVER_CARD_MISSING: ("driver", NoParams), C.DRIVER_CARD_INVALID: ("driver", Card),
+    C.DRIVER_OK: ("driver", DriverOk),
+    C.FACE_NOT_VERIFIED: ("face", NoParams), C.FACE_MATCH: ("face", FaceScore),
+    C.FACE_MISMATCH: ("face", FaceScore),
+    C.RELEASE_ORDER_VALID: ("release_order", OrderPlate), C.RELEASE_ORDER_MISSING: ("release_order", Plate),
+    C.RELEASE_ORDER_OTHER_PLATE: ("release_order", OrderPlate),
+    C.RELEASE_ORDER_WRONG_DIRECTION: ("release_order", OrderDirection),
+    C.RELEASE_ORDER_NOT_YET_VALID: ("release_order", OrderTime),
+    C.RELEASE_ORDER_EXPIRED: ("release_order", OrderTime),
+    C.RELEASE_ORDER_CONTAINERS_MISSING: ("release_order", OrderContainers),
+    C.RELEASE_ORDER_CONTAINERS_EXTRA: ("release_order", OrderContainers),
+    C.RELEASE_ORDER_VALID_PART: ("release_order", OrderPart),
+    C.RELEASE_ORDER_CONTAINER_ON_SEVERAL: ("release_order", ContainerOrders),
+    C.RELEASE_ORDER_CONTAINERS_NOT_COVERED: ("release_order", Containers),
+    C.WEIGHT_NOT_COMPARED: ("weight", GrossOnly), C.WEIGHT_WITHIN: ("weight", WeightCompared),
+    C.WEIGHT_OVER: ("weight", WeightCompared), C.WEIGHT_UNDER: ("weight", WeightCompared),
+    C.TARE_REGISTERED: ("weight", TareRegistered), C.TARE_MEASURED: ("weight", TareMeasured),
+    C.DECLARED_GROSS: ("weight", DeclaredGross), C.NO_DECLARED_NET: ("weight", NoParams),
+    C.NO_REGISTERED_TARE: ("weight", NoParams), C.NO_ENTRY_WEIGHING: ("weight", NoParams),
+    C.WEIGHT_NOT_COMBINED: ("weight", Orders), C.TARE_OVER_GROSS: ("tare", TareOverGross),
+    C.RANDOM_INSPECTION: ("random", Rate), C.RISK_RULE_HIT: ("risk", RiskRuleHit), C.E_SEAL_READ: ("e_seal", Seal),
+    C.OFFICER_OVERRIDE: ("officer", OfficerNote), C.INSPECTION_PASSED: ("officer", OfficerNote),
+    C.RELEASED_ON_DOCUMENTS: ("officer", OfficerNote),
+    C.OFFICER_OVERRIDE_CONFIRMED: ("officer", OfficerConfirmed),
+    C.INSPECTION_PASSED_CONFIRMED: ("officer", OfficerConfirmed),
+    C.RELEASED_ON_DOCUMENTS_CONFIRMED: ("officer", OfficerConfirmed),
+    C.CONTROL_DISPOSAL_RELEASED: ("officer", OfficerNote), C.BACKFILLED: ("officer", Officer),
+    C.LEGACY_TEXT: ("other", LegacyText),
+}
+
+# Codes central counts (kakou.central.stats) and raises alerts for (kakou.central.projections).
+HIT_CODES = frozenset({C.CONTROL_ORDER_HIT, C.RISK_RULE_HIT})
+DEVICE_CODES = frozenset({C.DEVICE_FAULT, C.WEIGHT_IMPOSSIBLE})
+WEIGHT_ANOMALY_CODES = frozenset({C.WEIGHT_OVER, C.WEIGHT_UNDER})
+
+ParamValue = str | int | float | bool | None
+
+
+class Finding(BaseModel):
+    """A code and its parameters: one reason of a decision."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: CheckCode
+    params: dict[str, ParamValue] = Field(default_factory=dict, max_length=16)
+
+    @model_validator(mode="after")
+    def _typed(self) -> Finding:
+        model = SPEC[self.code][1]
+        checked = model.model_validate(self.params).model_dump(exclude_none=True)
+        object.__setattr__(self, "params", checked)  # frozen: normalise once, at validation
+        return self
+
+    @property
+    def group(self) -> str:
+        """The check this finding belongs to (plate, weight, control, …)."""
+        if self.code is C.LEGACY_TEXT:
+            return str(self.params.get("name") or "other")
+        return SPEC[self.code][0]
+
+    def text(self, lang: str = "zh") -> str:
+        return render(self.code, self.params, lang)
+
+
+class Check(Finding):
+    """One check of a decision: `name` is the check it belongs to, set from the code."""
+
+    name: str = Field(default="", max_length=24)
+    ok: bool
+
+    @model_validator(mode="after")
+    def _name(self) -> Check:
+        object.__setattr__(self, "name", self.group)
+        return self
+
+    def finding(self) -> Finding:
+        return Finding(code=self.code, params=self.params)
+
+
+def _fit(code: CheckCode, params: dict[str, Any]) -> dict[str, Any]:
+    """Cut texts to their bound and bring numbers within theirs (a face score below 0, a weight
+    reading of 10⁹ kg): what a lane observed is never a reason to fail deciding."""
+    fields = SPEC[code][1].model_fields
+    out = dict(params)
+    for key, value in params.items():
+        meta = fields[key].metadata if key in fields else []
+
+        def bound(name: str, meta: list[Any] = meta) -> Any:
+            return next((getattr(m, name) for m in meta if getattr(m, name, None) is not None), None)
+
+        if isinstance(value, str):
+            value = "".join(ch if ch >= " " and ch != "\x7f" else " " for ch in value)  # no control characters
+            if (limit := bound("max_length")) is not None and len(value) > limit:
+                value = value[:limit - 1] + "…"
+            out[key] = value
+        elif isinstance(value, float | int) and not isinstance(value, bool):
+            low, high = bound("ge"), bound("le")
+            if value != value:  # NaN
+                value = low if low is not None else 0.0
+            if low is not None and value < low:
+                value = low
+            if high is not None and value > high:
+                value = high
+            out[key] = value
+    return out
+
+
+def check(code: CheckCode, ok: bool, **params: Any) -> Check:
+    """A check found at the lane (long texts cut to their bound)."""
+    return Check(code=code, ok=ok, params=_fit(code, params))
+
+
+def finding(code: CheckCode, **params: Any) -> Finding:
+    """A finding made at the lane (long texts cut to their bound)."""
+    return Finding(code=code, params=_fit(code, params))
+
+
+# ---- texts ----------------------------------------------------------------------------------------
+# {name} is a parameter; {name:.2f}, {name:+.0f}, {name:.0%} are the only format specifications
+# used, and the browser's renderer (kakou-ui.js, K.finding) knows exactly these. The English texts
+# are the sentences lanes sent before version 2, so an old recorded pass replays to the same words.
+
+_DIFF_ZH = "{diff_kg:+.0f} kg，允差 ±{tolerance_kg:.0f} kg"
+_WEIGHT_EN = ("gross {gross_kg:.0f} kg vs expected {expected_kg:.0f} kg: {diff_kg:+.0f} kg, "
+              "tolerance ±{tolerance_kg:.0f} kg")
+TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
+    C.CONTROL_ORDER_HIT: ("布控 {order_no}（{target} {value}）：{note}",
+                          "control order {order_no} on {target} {value}: {note}"),
+    C.NO_CONTROL_ORDER: ("无布控", "no control order"),
+    C.DEVICE_FAULT: ("设备故障：{fault}", "device fault: {fault}"),
+    C.WEIGHT_IMPOSSIBLE: ("地磅读数异常：{gross_kg:.0f} kg", "impossible weight reading {gross_kg:.0f} kg"),
+    C.PLATE_NOT_READ: ("车牌未识别", "plate not read"),
+    C.PLATE_LOW_CONFIDENCE: ("车牌 {plate} 置信度不足（{confidence:.2f}）",
+                             "plate read {plate} below confidence ({confidence:.2f})"),
+    C.PLATE_READ: ("车牌 {plate} 已识别（{confidence:.2f}）", "plate {plate} read ({confidence:.2f})"),
+    C.PLATE_ENTERED: ("车牌 {plate} 由 {officer} 人工录入", "plate {plate} entered by {officer}"),
+    C.CONTAINERS_NOT_READ: ("{count} 个集装箱号未识别", "{count} container number(s) not read"),
+    C.E_PLATE_MISMATCH: ("电子车牌为 {e_plate}，抓拍为 {plate}", "e-plate says {e_plate}, camera says {plate}"),
+    C.E_PLATE_MATCH: ("电子车牌与抓拍一致", "e-plate agrees with the camera"),
+    C.VEHICLE_NOT_VALID: ("车辆 {plate} 备案无效（{status}）", "vehicle {plate} registration not valid ({status})"),
+    C.VEHICLE_NOT_REGISTERED: ("车辆 {plate} 未备案", "vehicle {plate} not registered"),
+    C.VEHICLE_REGISTERED: ("车辆已备案（承运人 {carrier}）", "vehicle registered (carrier {carrier})"),
+    C.DRIVER_CARD_MISSING: ("未读到驾驶员IC卡", "no driver IC card read"),
+    C.DRIVER_CARD_INVALID: ("IC卡 {card} 未备案或无效", "IC card {card} not registered or not valid"),
+    C.DRIVER_OK: ("驾驶员 {name}（{card}）", "driver {name} ({card})"),
+    C.FACE_NOT_VERIFIED: ("未完成驾驶员人脸核验（无人脸图像或无备案照片）",
+                          "driver face not verified (no face frame or no reference photo)"),
+    C.FACE_MATCH: ("人脸比对 {score:.2f} ≥ {threshold:.2f}", "face match {score:.2f} ≥ {threshold:.2f}"),
+    C.FACE_MISMATCH: ("人脸比对不符 {score:.2f} < {threshold:.2f}", "face match {score:.2f} < {threshold:.2f}"),
+    C.RELEASE_ORDER_VALID: ("核放单 {order_no} 有效（{plate}）", "release order {order_no} valid for {plate}"),
+    C.RELEASE_ORDER_MISSING: ("无核放单：{plate}", "no release order for {plate}"),
+    C.RELEASE_ORDER_OTHER_PLATE: ("核放单 {order_no} 属于车牌 {plate}", "release order {order_no}: for plate {plate}"),
+    C.RELEASE_ORDER_WRONG_DIRECTION: ("核放单 {order_no} 方向为 {order_direction}，本通道为 {lane_direction}",
+                                      "release order {order_no}: for direction {order_direction}, "
+                                      "lane is {lane_direction}"),
+    C.RELEASE_ORDER_NOT_YET_VALID: ("核放单 {order_no} 尚未生效（{at} 起）",
+                                    "release order {order_no}: not valid before {at}"),
+    C.RELEASE_ORDER_EXPIRED: ("核放单 {order_no} 已过期（{at}）", "release order {order_no}: expired {at}"),
+    C.RELEASE_ORDER_CONTAINERS_MISSING: ("核放单 {order_no} 的集装箱未见：{containers}",
+                                         "release order {order_no}: containers not seen: {containers}"),
+    C.RELEASE_ORDER_CONTAINERS_EXTRA: ("集装箱不在核放单 {order_no} 上：{containers}",
+                                       "release order {order_no}: containers not on the order: {containers}"),
+    C.RELEASE_ORDER_VALID_PART: ("核放单 {order_no} 有效（{plate}：{containers}）",
+                                 "release order {order_no} valid for {plate} ({containers})"),
+    C.RELEASE_ORDER_CONTAINER_ON_SEVERAL: ("集装箱 {container} 同时在多张核放单上：{orders}",
+                                           "container {container} is on several release orders: {orders}"),
+    C.RELEASE_ORDER_CONTAINERS_NOT_COVERED: ("集装箱不在任何有效核放单上：{containers}",
+                                             "containers not covered by a valid release order: {containers}"),
+    C.WEIGHT_NOT_COMPARED: ("毛重 {gross_kg:.0f} kg（无申报重量可比对）",
+                            "gross {gross_kg:.0f} kg (no declared weight to compare)"),
+    C.WEIGHT_WITHIN: ("毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg：" + _DIFF_ZH, _WEIGHT_EN),
+    C.WEIGHT_OVER: ("超重：毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg（" + _DIFF_ZH + "）", _WEIGHT_EN),
+    C.WEIGHT_UNDER: ("欠重：毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg（" + _DIFF_ZH + "）", _WEIGHT_EN),
+    C.TARE_REGISTERED: ("登记皮重：净重 {net_kg:.0f} + 车辆皮重 {vehicle_kg:.0f} + 集装箱皮重 {containers_kg:.0f} kg",
+                        "registered tare: net {net_kg:.0f} + vehicle {vehicle_kg:.0f} + containers "
+                        "{containers_kg:.0f} kg"),
+    C.TARE_MEASURED: ("实测皮重：净重 {net_kg:.0f} + 入场称重 {entry_kg:.0f} kg（{entry_pass}）",
+                      "measured tare: net {net_kg:.0f} + entry weighing {entry_kg:.0f} kg ({entry_pass})"),
+    C.DECLARED_GROSS: ("按申报毛重（{orders} 张核放单，扣除重复计算的车辆皮重 {less_kg:.0f} kg）",
+                       "declared gross ({orders} order(s), less {less_kg:.0f} kg of vehicle tare counted twice)"),
+    C.NO_DECLARED_NET: ("核放单未申报净重，按申报毛重比对", "no declared net weight: the declared gross is compared"),
+    C.NO_REGISTERED_TARE: ("车辆未登记皮重，按申报毛重比对",
+                           "no registered vehicle tare: the declared gross is compared"),
+    C.NO_ENTRY_WEIGHING: ("本卡口无该车入场称重，按申报毛重比对",
+                          "no entry weighing of this vehicle here: the declared gross is compared"),
+    C.WEIGHT_NOT_COMBINED: ("{orders} 张核放单的申报毛重无法合并（车辆未登记皮重），未比对重量",
+                            "{orders} orders' declared gross cannot be combined without a registered vehicle tare: "
+                            "not compared"),
+    C.TARE_OVER_GROSS: ("毛重 {gross_kg:.0f} kg 小于皮重 {tare_kg:.0f} kg：称重或登记皮重有误",
+                        "gross {gross_kg:.0f} kg is less than the tare {tare_kg:.0f} kg: the weighing or a "
+                        "registered tare is wrong"),
+    C.RANDOM_INSPECTION: ("随机抽中查验（比例 {rate:.0%}）", "selected at random ({rate:.0%} rate)"),
+    C.RISK_RULE_HIT: ("风险规则 {rule_id} v{version}（{rule_name}）：{explanation}",
+                      "risk rule {rule_id} v{version} ({rule_name}): {explanation}"),
+    C.E_SEAL_READ: ("电子关锁 {seal}", "e-seal {seal}"),
+    C.OFFICER_OVERRIDE: ("关员 {officer} 人工改判：{note}", "officer override by {officer}: {note}"),
+    C.INSPECTION_PASSED: ("关员 {officer} 查验通过：{note}", "inspection passed by {officer}: {note}"),
+    C.RELEASED_ON_DOCUMENTS: ("关员 {officer} 凭单放行（待补录）：{note}",
+                              "released on documents (backfill later) by {officer}: {note}"),
+    C.OFFICER_OVERRIDE_CONFIRMED: ("关员 {officer} 人工改判（{confirmed_by} 复核）：{note}",
+                                   "officer override by {officer}, confirmed by {confirmed_by}: {note}"),
+    C.INSPECTION_PASSED_CONFIRMED: ("关员 {officer} 查验通过（{confirmed_by} 复核）：{note}",
+                                    "inspection passed by {officer}, confirmed by {confirmed_by}: {note}"),
+    C.RELEASED_ON_DOCUMENTS_CONFIRMED: ("关员 {officer} 凭单放行（{confirmed_by} 复核，待补录）：{note}",
+                                        "released on documents (backfill later) by {officer}, confirmed by "
+                                        "{confirmed_by}: {note}"),
+    C.CONTROL_DISPOSAL_RELEASED: ("中心 {officer} 处置布控命中并放行：{note}",
+                                  "control-order hit disposed of at central and released by {officer}: {note}"),
+    C.BACKFILLED: ("关员 {officer} 凭单放行后补录", "backfilled by {officer} after release on documents"),
+    C.LEGACY_TEXT: ("{text}", "{text}"),
+}
+
+# The checks' names, as the screens head each check row.
+GROUPS: dict[str, tuple[str, str]] = {
+    "control": ("布控", "Control order"), "device": ("设备", "Devices"), "plate": ("车牌", "Plate"),
+    "containers": ("集装箱号", "Containers"), "e_plate": ("电子车牌", "E-plate"),
+    "vehicle": ("车辆备案", "Vehicle registration"), "driver": ("驾驶员/IC卡", "Driver / IC card"),
+    "face": ("人脸比对", "Face match"), "release_order": ("核放单", "Release order"),
+    "weight": ("重量比对", "Weight"), "random": ("随机查验", "Random inspection"), "risk": ("风险规则", "Risk rule"),
+    "e_seal": ("电子关锁", "E-seal"), "tare": ("皮重", "Tare"), "officer": ("关员处置", "Officer"),
+    "other": ("校验", "Check"),
+}
+
+FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too
+
+
+def render(code: CheckCode | str, params: dict[str, Any], lang: str = "zh") -> str:
+    """The text of a finding in Chinese (default) or English; never raises."""
+    try:
+        zh, en = TEXTS[CheckCode(code)]
+    except ValueError:
+        return str(code)
+    template = en if lang == "en" else zh
+    out: list[str] = []
+    for literal, field, spec, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if field is None:
+            continue
+        value = params.get(field)
+        try:
+            out.append(format(value, spec or "") if value is not None else "-")
+        except (TypeError, ValueError):
+            out.append(str(value))
+    return "".join(out)
+
+
+def render_all(findings: list[Finding], lang: str = "zh", sep: str = "；") -> str:
+    return sep.join(f.text(lang) for f in findings)
+
+
+def texts_script() -> str:
+    """The dictionary for the browsers, as a script that adds it to the UI helpers' terms
+    (`K.addTerms`, `{key: [english, chinese]}`): `check.{code}` and `check_group.{name}`."""
+    terms = {f"check.{c.value}": [en, zh] for c, (zh, en) in TEXTS.items()}
+    terms |= {f"check_group.{g}": [en, zh] for g, (zh, en) in GROUPS.items()}
+    groups = {c.value: group for c, (group, _) in SPEC.items()}
+    return ("/* Generated from kakou.sync.checks.TEXTS: the texts of every check code. */\n"
+            f"K.addTerms({json.dumps(terms, ensure_ascii=False, indent=0)});\n"
+            f"Object.assign(K.checkGroups, {json.dumps(groups)});\n")
+
+
+# ---- pass records from lanes older than envelope version 2 --------------------------------------
+
+def upgrade_checks(items: Any) -> Any:
+    """Old `{name, ok, detail}` checks become `LEGACY_TEXT` checks; anything else passes through."""
+    if not isinstance(items, list):
+        return items
+    return [{"code": C.LEGACY_TEXT.value, "ok": c.get("ok", False),
+             "params": {"name": str(c.get("name") or "other")[:24], "text": str(c.get("detail", ""))[:1000]}}
+            if isinstance(c, dict) and "code" not in c and "detail" in c else c for c in items]
+
+
+def upgrade_reasons(items: Any) -> Any:
+    """Old sentence reasons become `LEGACY_TEXT` findings."""
+    if not isinstance(items, list):
+        return items
+    return [{"code": C.LEGACY_TEXT.value, "params": {"text": r[:1000]}} if isinstance(r, str) else r for r in items]
+
+
+def checks_in(record: Any) -> list[Check]:
+    """The checks of a stored pass record (a dict, as central keeps it), old sentences included;
+    an item that is not a valid check is left out, never an error."""
+    items = upgrade_checks(record.get("checks")) if isinstance(record, dict) else None
+    return [c for c in (_valid(Check, i) for i in (items if isinstance(items, list) else [])) if c is not None]
+
+
+def reasons_in(record: Any) -> list[Finding]:
+    """The reasons of a stored pass record, like `checks_in`."""
+    items = upgrade_reasons(record.get("reasons")) if isinstance(record, dict) else None
+    return [f for f in (_valid(Finding, i) for i in (items if isinstance(items, list) else [])) if f is not None]
+
+
+def _valid(model: type[T], item: Any) -> T | None:
+    try:
+        return model.model_validate(item)
+    except ValidationError:
+        return None
+
+
+def failed_with(item: Any, codes: frozenset[CheckCode], *old_names: str) -> bool:
+    """Whether a stored check (a dict, not validated: for counting many) failed with one of
+    `codes`, or is a version-1 check that failed under one of its `old_names`."""
+    if not isinstance(item, dict) or item.get("ok") is not False:
+        return False
+    code = item.get("code", C.LEGACY_TEXT.value)
+    return code in codes or (code == C.LEGACY_TEXT.value and item.get("name") in old_names)
+
+
+def legacy(findings: list[Finding]) -> bool:
+    return bool(findings) and all(f.code is C.LEGACY_TEXT for f in findings)

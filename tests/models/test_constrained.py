@@ -1,0 +1,96 @@
+"""Grammar-constrained decoding of the recogniser's per-character alternatives."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kakou.models.constrained import decode_container, decode_plate, merge_views, slot_steps
+from kakou.models.iso6346 import is_valid, make_code
+from kakou.models.plate_grammar import is_valid_plate
+
+
+def certain(text: str) -> list[list[tuple[str, float]]]:
+    return [[(ch, 0.99), ("#", 0.01)] for ch in text]
+
+
+def test_a_doubtful_digit_is_taken_from_the_alternatives_the_check_digit_allows() -> None:
+    # DACU 253299 [7]: the boxed 7 came back as 7 at 0.47 beside Z at 0.08 (seen on a real door).
+    steps = [*certain("DACU253299"), [("7", 0.47), ("Z", 0.08), ("1", 0.01)]]
+    d = decode_container(steps)
+    assert d is not None and d.text == "DACU2532997"
+    assert d.confidence > 0.8  # Z cannot stand in a digit slot: the 7 is all that is left
+
+
+def test_an_unlikely_alternative_that_fits_the_check_digit_gives_low_confidence() -> None:
+    code = make_code("TTNU", 929306)
+    # Second letter read as I at 0.9; T only at 0.05: the check digit prefers T, the
+    # confidence says how little the recogniser believed it, so the officer decides.
+    steps = certain(code)
+    steps[1] = [("I", 0.90), ("T", 0.05), ("1", 0.04)]
+    d = decode_container(steps)
+    assert d is not None and d.text == code
+    assert d.confidence < 0.1
+
+
+def test_no_code_without_a_matching_check_digit() -> None:
+    code = make_code("MSKU", 123456)
+    wrong = code[:10] + str((int(code[10]) + 1) % 10)
+    assert decode_container(certain(wrong)) is None
+
+
+def test_separators_and_box_outlines_are_not_slots() -> None:
+    steps = [*certain("MSKU"), [(" ", 0.7), ("1", 0.1)], *certain("123456"), [("[", 0.9)], *certain("5")]
+    assert len(slot_steps(steps)) == 11
+    d = decode_container(steps)
+    assert d is not None and d.text == "MSKU1234565"
+
+
+def test_wrong_length_is_no_code() -> None:
+    assert decode_container(certain("MSKU12345")) is None
+    assert decode_container(certain("MSKU12345651")) is None
+    assert decode_container([]) is None
+
+
+@given(st.lists(st.lists(st.tuples(st.text(max_size=2), st.floats(0, 1)), max_size=6), max_size=14))
+def test_fuzz_never_raises_and_only_returns_valid_codes(steps: list[list[tuple[str, float]]]) -> None:
+    d = decode_container(steps)
+    assert d is None or (is_valid(d.text) and 0.0 <= d.confidence <= 1.0 and 0.0 <= d.margin <= 1.0)
+
+
+def test_plate_province_comes_from_the_recogniser_alternatives() -> None:
+    # The best guess for the first character is not a province; its alternative is.
+    steps = [[("Q", 0.6), ("粤", 0.35)], *certain("BD01366")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "粤BD01366"
+    assert d.confidence > 0.8  # Q cannot stand in the province slot
+
+
+def test_plate_character_in_doubt_gives_low_confidence() -> None:
+    # 皖A2T582: T at 0.45 beside 1 at 0.40, both legal in the serial: the officer decides.
+    steps = [*certain("皖A2"), [("T", 0.45), ("1", 0.40)], *certain("582")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "皖A2T582"
+    assert d.confidence < 0.6 and d.margin < 0.2
+
+
+def test_plate_grammar_is_applied_to_the_whole_string() -> None:
+    # An 8-character plate must be new-energy: D/A-K after the letter, or 5 digits then D/A-K.
+    steps = [*certain("沪A"), [("0", 0.6), ("D", 0.4)], *certain("12345")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "沪AD12345"
+    assert decode_plate(certain("沪A12")) is None
+
+
+def test_views_are_averaged_where_they_agree_on_the_length() -> None:
+    a = [*certain("皖A2"), [("1", 0.7), ("T", 0.3)], *certain("582")]
+    b = [*certain("皖A2"), [("T", 0.9), ("1", 0.1)], *certain("582")]
+    c = certain("皖A25")  # a view that lost characters does not vote
+    merged = merge_views([a, b, c])
+    assert len(merged) == 7
+    d = decode_plate(merged)
+    assert d is not None and d.text == "皖A2T582"
+
+
+@given(st.lists(st.lists(st.tuples(st.text(max_size=2), st.floats(0, 1)), max_size=6), max_size=10))
+def test_plate_fuzz_never_raises_and_only_returns_valid_plates(steps: list[list[tuple[str, float]]]) -> None:
+    d = decode_plate(steps)
+    assert d is None or (is_valid_plate(d.text) and 0.0 <= d.confidence <= 1.0)

@@ -1,0 +1,65 @@
+"""`kakou recognize --debug DIR`: what a technician gets to see why a frame failed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from kakou.cli import main
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+
+
+def test_plate_debug_writes_drawn_frame_and_candidates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = render_plate_scene("粤B12345", "blue")
+    good = tmp_path / "in" / "gate.jpg"
+    good.parent.mkdir()
+    good.write_bytes(encode_jpeg(frame))
+    same_name = tmp_path / "other" / "gate.jpg"  # two inputs with one name: neither is overwritten
+    same_name.parent.mkdir()
+    same_name.write_bytes(b"not an image")
+    out = tmp_path / "debug"
+
+    assert main(["recognize", "plate", "--debug", str(out), str(good), str(same_name)]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [ln["debug"] for ln in lines] == [str(out / "gate.json"), str(out / "gate-2.json")]
+
+    doc = json.loads((out / "gate.json").read_text(encoding="utf-8"))
+    assert (doc["read"]["text"], doc["read"]["valid"], doc["kind"]) == ("粤B12345", True, "plate")
+    assert doc["read"]["raw"] and doc["threshold"] == 0.8 and doc["ms"] > 0
+    assert doc["frame"] == {"width": 1280, "height": 720}
+    assert doc["regions"] and all(len(r["box"]) == 4 for r in doc["regions"])
+    found = [ln for st in doc["stages"] for ln in st["lines"]]
+    assert any(ln["reads_as"] == "粤B12345" and len(ln["box"]) == 8 for ln in found)
+    assert [ln["n"] for ln in found] == list(range(1, len(found) + 1))
+    assert doc["candidates"][0]["reads_as"] == "粤B12345"
+
+    drawn = cv2.imread(str(out / doc["image"]))
+    assert drawn.shape == frame.shape
+    assert float(np.abs(drawn.astype(int) - frame.astype(int)).mean()) > 0.5  # boxes and labels on it
+
+    bad = json.loads((out / "gate-2.json").read_text(encoding="utf-8"))
+    assert bad["read"]["text"] is None and "not a decodable image" in bad["read"]["error"]
+    assert not (out / "gate-2.jpg").exists()
+
+
+def test_container_debug_lists_the_code_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    img = tmp_path / "door.jpg"
+    img.write_bytes(encode_jpeg(render_container_scene("CSQU3054383")))
+    out = tmp_path / "debug"
+    assert main(["recognize", "container", "--debug", str(out), str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "CSQU3054383"
+    doc = json.loads((out / "door.json").read_text(encoding="utf-8"))
+    texts = " ".join(ln["text"] for st in doc["stages"] for ln in st["lines"])
+    assert "CSQU" in texts and "45G1" in texts
+    assert (out / "door.jpg").is_file()
+
+
+def test_debug_folder_that_cannot_be_made(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["recognize", "plate", "--debug", str(blocker / "sub"), str(blocker)]) == 2
+    assert "cannot create" in capsys.readouterr().err

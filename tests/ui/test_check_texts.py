@@ -1,0 +1,54 @@
+"""The browsers render check codes from the same dictionary as the server: for every code, the lane
+screen's renderer (kakou-ui.js `K.finding` with the generated check-texts.js) gives exactly the
+text `kakou.sync.checks.render` gives, in Chinese (the default, whatever the browser's language)
+and in English."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser
+
+from kakou.sync.checks import SPEC, CheckCode, Finding, render, texts_script
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+UI = Path(__file__).resolve().parents[2] / "edge" / "static" / "kakou-ui.js"
+
+SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": "tip-off", "fault": "camera timed out",
+          "gross_kg": 30901.4, "plate": "粤B12345", "confidence": 0.456, "officer": "officer1", "count": 2,
+          "e_plate": "粤B99999", "status": "suspended", "carrier": "ACME", "card": "C1", "name": "李四",
+          "score": 0.2, "threshold": 0.7, "order_direction": "in", "lane_direction": "out",
+          "at": "2026-11-25T08:00:00+00:00", "containers": "CSQU3054383, MSKU1234565", "expected_kg": 30000,
+          "diff_kg": -901.4, "tolerance_kg": 900, "rate": 0.05, "rule_id": "R1", "version": 2,
+          "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence",
+          "container": "CSQU3054383", "orders": "HF1, HF2"}
+
+
+def _findings() -> list[Finding]:
+    return [Finding(code=code, params={k: SAMPLE[k] for k in model.model_fields}) for code, (_, model) in SPEC.items()]
+
+
+async def test_every_code_reads_the_same_in_the_browser_as_on_the_server(browser: Browser) -> None:
+    ctx = await browser.new_context(locale="en-US")  # an English browser still gets Chinese by default
+    page = await ctx.new_page()
+    try:
+        # A page of its own origin (about:blank has no localStorage), served by the test itself.
+        await page.route("http://kakou.test/**", lambda route: route.fulfill(
+            content_type="text/html", body="<!doctype html><html><body></body></html>"))
+        await page.goto("http://kakou.test/lane")
+        await page.add_script_tag(content=UI.read_text(encoding="utf-8"))
+        await page.add_script_tag(content=texts_script())
+        await page.add_script_tag(content="window.KK = K;")  # K is a top-level const: not a window property
+        findings = [f.model_dump(mode="json") for f in _findings()]
+        assert len(findings) == len(CheckCode)
+        zh = await page.evaluate("(fs) => fs.map((f) => KK.finding(f))", findings)
+        assert zh == [render(f["code"], f["params"]) for f in findings]
+        assert await page.evaluate("KK.checkName({code: 'weight_over', params: {}})") == "重量比对"
+        assert await page.evaluate("KK.finding('a sentence from an old lane')") == "a sentence from an old lane"
+        await page.evaluate("KK.setLang('en')")
+        en = await page.evaluate("(fs) => fs.map((f) => KK.finding(f))", findings)
+        assert en == [render(f["code"], f["params"], "en") for f in findings]
+        assert "no release order for 粤B12345" in en and "无核放单：粤B12345" in zh
+    finally:
+        await ctx.close()
