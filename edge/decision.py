@@ -349,10 +349,10 @@ def expected_weight(orders: list[ReleaseOrderData], obs: Observation, k: Knowled
         return Expected(gross_kg=None, basis=basis)
     total = sum(g for g in grosses if g is not None)
     if len(orders) > 1 and vehicle_tare is None:
-        return Expected(gross_kg=None, basis=[*basis, (CheckCode.WEIGHT_NOT_COMBINED, {"orders": len(orders)})])
+        return Expected(gross_kg=None, basis=[*basis, (CheckCode.WEIGHT_NOT_COMBINED, {"order_count": len(orders)})])
     less = (len(orders) - 1) * (vehicle_tare or 0.0)
     return Expected(gross_kg=total - less,
-                    basis=[*basis, (CheckCode.DECLARED_GROSS, {"orders": len(orders), "less_kg": less})])
+                    basis=[*basis, (CheckCode.DECLARED_GROSS, {"order_count": len(orders), "less_kg": less})])
 
 
 def _weight_check(obs: Observation, orders: list[ReleaseOrderData], k: Knowledge, params: Parameters,

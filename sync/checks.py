@@ -233,12 +233,12 @@ class TareMeasured(P):
 
 
 class DeclaredGross(P):
-    orders: int = Field(ge=1, le=100)
+    order_count: int = Field(ge=1, le=100)
     less_kg: Kg  # the vehicle tare counted more than once (several orders), else 0
 
 
 class Orders(P):
-    orders: int = Field(ge=1, le=100)
+    order_count: int = Field(ge=1, le=100)
 
 
 class TareOverGross(P):
@@ -470,16 +470,16 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                         "{containers_kg:.0f} kg"),
     C.TARE_MEASURED: ("实测皮重：净重 {net_kg:.0f} + 入场称重 {entry_kg:.0f} kg（{entry_pass}）",
                       "measured tare: net {net_kg:.0f} + entry weighing {entry_kg:.0f} kg ({entry_pass})"),
-    C.DECLARED_GROSS: ("按申报毛重（{orders} 张核放单，扣除重复计算的车辆皮重 {less_kg:.0f} kg）",
-                       "declared gross ({orders} order(s), less {less_kg:.0f} kg of vehicle tare counted twice)"),
+    C.DECLARED_GROSS: ("按申报毛重（{order_count} 张核放单，扣除重复计算的车辆皮重 {less_kg:.0f} kg）",
+                       "declared gross ({order_count} order(s), less {less_kg:.0f} kg of vehicle tare counted twice)"),
     C.NO_DECLARED_NET: ("核放单未申报净重，按申报毛重比对", "no declared net weight: the declared gross is compared"),
     C.NO_REGISTERED_TARE: ("车辆未登记皮重，按申报毛重比对",
                            "no registered vehicle tare: the declared gross is compared"),
     C.NO_ENTRY_WEIGHING: ("本卡口无该车入场称重，按申报毛重比对",
                           "no entry weighing of this vehicle here: the declared gross is compared"),
-    C.WEIGHT_NOT_COMBINED: ("{orders} 张核放单的申报毛重无法合并（车辆未登记皮重），未比对重量",
-                            "{orders} orders' declared gross cannot be combined without a registered vehicle tare: "
-                            "not compared"),
+    C.WEIGHT_NOT_COMBINED: ("{order_count} 张核放单的申报毛重无法合并（车辆未登记皮重），未比对重量",
+                            "{order_count} orders' declared gross cannot be combined without a registered "
+                            "vehicle tare: not compared"),
     C.TARE_OVER_GROSS: ("毛重 {gross_kg:.0f} kg 小于皮重 {tare_kg:.0f} kg：称重或登记皮重有误",
                         "gross {gross_kg:.0f} kg is less than the tare {tare_kg:.0f} kg: the weighing or a "
                         "registered tare is wrong"),

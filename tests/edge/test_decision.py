@@ -240,12 +240,12 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
              vehicle=VehicleReg(plate=PLATE, tare_kg=15_000))
     ok = decide(obs(containers=[BOX, BOX2], gross_kg=43_300), k, P)  # expected 43 000, tolerance 1 290
     assert ok.outcome is Outcome.RELEASE and ok.release_orders == ["HF1", "HF2"]
-    assert (C.DECLARED_GROSS, {"orders": 2, "less_kg": 15_000}) in _basis(ok)
+    assert (C.DECLARED_GROSS, {"order_count": 2, "less_kg": 15_000}) in _basis(ok)
     heavy = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), k, P)
     assert heavy.outcome is Outcome.INSPECTION and heavy.reasons[0].params["expected_kg"] == 43_000
     unknown_tare = decide(obs(containers=[BOX, BOX2], gross_kg=47_000), know(release_orders=k.release_orders), P)
     assert unknown_tare.outcome is Outcome.RELEASE
-    assert (C.WEIGHT_NOT_COMBINED, {"orders": 2}) in _basis(unknown_tare)
+    assert (C.WEIGHT_NOT_COMBINED, {"order_count": 2}) in _basis(unknown_tare)
 
 
 @settings(max_examples=150, deadline=None)

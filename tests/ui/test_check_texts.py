@@ -22,7 +22,9 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "at": "2026-11-25T08:00:00+00:00", "containers": "CSQU3054383, MSKU1234565", "expected_kg": 30000,
           "diff_kg": -901.4, "tolerance_kg": 900, "rate": 0.05, "rule_id": "R1", "version": 2,
           "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence",
-          "container": "CSQU3054383", "orders": "HF1, HF2"}
+          "container": "CSQU3054383", "orders": "HF1, HF2", "net_kg": 20000, "vehicle_kg": 15000,
+          "containers_kg": 4500, "entry_kg": 16900, "entry_pass": "n1-L1-3", "order_count": 2, "less_kg": 15000,
+          "tare_kg": 17000, "confirmed_by": "officer2"}
 
 
 def _findings() -> list[Finding]:
