@@ -268,8 +268,9 @@ def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
     groups: list[tuple[float, list[TextLine]]] = []
 
     def extend(run: list[TextLine]) -> None:
-        n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in run)
-        if 9 <= n <= 12:
+        flat = "".join(_ALNUM.sub("", ln.text.upper()) for ln in run)
+        n = len(flat)
+        if 9 <= n <= 12 and _code_shaped(flat):
             groups.append((min(ln.height for ln in run), run))
         if len(run) < 3 and n < 11:
             for nxt in lines:
@@ -293,6 +294,14 @@ def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
                 groups.append((min(top.height, low.height), [top, low]))
     groups.sort(key=lambda g: -g[0])
     return [g for _, g in groups]
+
+
+def _code_shaped(flat: str) -> bool:
+    """Mostly letters where the owner code stands and mostly digits where the serial does: a
+    weight or capacity line ("MAXGROSS30480KGS", "CUCAP332CUM") is not worth a recognition.
+    Loose, since these are the plain reading's characters (a door bar may add a 1)."""
+    head, tail = flat[:4], flat[4:]
+    return sum(c.isalpha() for c in head) >= 2 and sum(c.isdigit() for c in tail) >= 0.6 * len(tail)
 
 
 def _follows(a: TextLine, b: TextLine) -> bool:
