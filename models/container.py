@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.80
+MAX_LINES = 16  # whole-frame lines recognised after the two tallest
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
@@ -101,7 +102,10 @@ class ContainerReader:
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
             lines: list[TextLine] = []
-            for k, chunk in enumerate((boxes[:2], boxes[2:])):
+            # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
+            # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
+            rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
+            for k, chunk in enumerate((boxes[:2], rest)):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
