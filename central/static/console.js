@@ -18,7 +18,9 @@ K.addTerms({
   pass: ["Pass", "通行"], alert: ["Alert", "预警"], ledger: ["Ledger", "账册"], transit: ["Transit", "转关"],
   sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
-  held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
+  held_rate: ["Officer rate", "人工处理率"],
+  held_def: ["passes not released automatically (held or inspected) ÷ all passes, last 24 h", "未自动放行（人工处理或查验）的通行数 ÷ 全部通行数，近24小时"],
+  intervention_def: ["passes an officer entered, overrode or released ÷ the lane's passes", "关员录入、改判或放行的通行数 ÷ 该通道通行数"], per_hour: ["Passes per hour", "每小时通行量"],
   per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
   recent_passes: ["Recent passes", "最近通行"], create: ["Create", "新建"], search: ["Search", "查询"],
   detail: ["Detail", "详情"], updated: ["Updated", "更新"], lane_col: ["Lane", "通道"], plate_col: ["Plate", "车牌"],
@@ -29,7 +31,7 @@ K.addTerms({
   valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  yes: ["yes", "是"], no: ["no", "否"], login_needed: ["Log in to see this", "请登录后查看"],
+  all: ["all", "全部"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
@@ -100,7 +102,7 @@ async function guarded(view, fn) {
     } else if (e.status === 404) {
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("not_available") }));
     } else {
-      view.replaceChildren(K.el("div", { class: "banner bad", text: `${K.t("error")}: ${e.message}` }));
+      view.replaceChildren(K.el("div", { class: "banner bad", text: `${K.t("error")}: ${K.explain(e)}` }));
     }
     return null;
   }
@@ -132,7 +134,7 @@ function renderNav() {
     s.first ? K.el("div", { class: "muted nav-group", text: K.both("more") }) : null,
     K.el("button", {
       class: s.key === C.section ? "active" : "", "data-testid": "nav-" + s.key,
-      text: s.extra ? s.key : K.both(s.key), onclick: () => { location.hash = s.key; },
+      text: s.extra ? K.t(s.key) : K.both(s.key), onclick: () => { location.hash = s.key; },
     })]).filter(Boolean));
 }
 
@@ -194,8 +196,9 @@ async function dashboard() {
   const online = nodes.filter((n) => n.online).length;
   const openAlerts = alerts ? K.items(alerts).filter((a) => !/(closed|disposed|resolved)/i.test(a.status || "")).length : null;
   const held = day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
-  const kpi = (key, v, id) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id },
-    K.el("div", { class: "muted", text: K.both(key) }), K.el("div", { class: "v", text: v }));
+  // A KPI says how it is counted (hover, or the footnote under the charts).
+  const kpi = (key, v, id, def) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id, title: def ? K.t(def) : "" },
+    K.el("div", { class: "muted", text: K.both(key) + (def ? " ⓘ" : "") }), K.el("div", { class: "v", text: v }));
   // Passes per hour over the last 12 hours: released beside everything else.
   const hours = [];
   for (let h = 11; h >= 0; h--) {
@@ -218,14 +221,14 @@ async function dashboard() {
   }));
   const recent = passes.slice(0, 12).map((p) => ({
     time_col: K.fmtTime(p.decided_at), node_col: p.node, lane_col: p.lane, plate_col: p.plate || "—",
-    outcome_col: K.both(p.outcome), reasons: ((p.record || {}).reasons || []).join("; "),
+    outcome_col: p.outcome, reasons: ((p.record || {}).reasons || []).join("; "),
   }));
   view.replaceChildren(
     K.el("div", { class: "kpis" },
       kpi("passes_24h", String(day.length), "passes"),
       kpi("lanes_online", `${online} / ${nodes.length}`, "online"),
       kpi("open_alerts", openAlerts == null ? "—" : String(openAlerts), "alerts"),
-      kpi("held_rate", `${held}%`, "held")),
+      kpi("held_rate", `${held}%`, "held", "held_def")),
     K.el("div", { class: "charts" },
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_hour") }), barChart(hours, { series: 2, testid: "chart-hourly" }),
         K.el("div", { class: "muted" }, K.el("span", { style: "color:#3b82f6", text: "■ " }), K.t("release"), "  ",
@@ -237,6 +240,7 @@ async function dashboard() {
           manual_intervention_rate: pct(l.manual_intervention_rate) + "%", inspection_rate: pct(l.inspection_rate) + "%",
           hit_rate: pct(l.hit_rate) + "%", device_availability: pct(l.device_availability) + "%",
         })), { testid: "lane-stats" }) : null)),
+    K.el("p", { class: "muted kpi-notes", "data-testid": "kpi-notes" }, `${K.t("held_rate")}: ${K.t("held_def")} · ${K.t("manual_intervention_rate")}: ${K.t("intervention_def")}`),
     K.el("section", { class: "card", style: "margin-top:1em" }, K.el("h3", { text: K.both("recent_passes") }),
       K.table(recent, { columns: ["time_col", "node_col", "lane_col", "plate_col", "outcome_col", "reasons"], testid: "recent-passes" })),
   );
@@ -267,7 +271,7 @@ async function passesView() {
     const value = q.value.trim();
     const byPlate = kind.value === "plate" ? value : "";
     const page = await K.api(`/api/v1/passes?limit=100${byPlate ? "&plate=" + encodeURIComponent(byPlate) : ""}`);
-    results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, outcome: K.both(p.outcome), _raw: p })), {
+    results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, _raw: p })), {
       columns: ["decided_at", "node", "lane", "plate", "outcome", "pass_id"], testid: "passes",
       onRow: (r) => passDetail(r._raw),
     }));
@@ -336,11 +340,27 @@ async function resourceView(sec, into) {
   const ops = sec.ops || C.spec.paths[sec.path];
   const get = ops.get;
   const filters = (get.parameters || []).filter((p) => p.in === "query" && !["limit", "offset"].includes(p.name));
-  const inputs = filters.map((p) => K.el("input", { name: p.name, placeholder: p.name, "data-testid": "filter-" + p.name }));
+  // Filters as officers name them; a yes/no or a fixed list of values is a drop-down, a time a date picker.
+  const inputs = filters.map((p) => {
+    const sch = K.resolve(C.spec, p.schema || {});
+    const label = K.t(p.name);
+    if (sch.enum || sch.type === "boolean") {
+      const vals = sch.type === "boolean" ? ["true", "false"] : sch.enum;
+      return K.el("select", { name: p.name, "aria-label": label, title: label, "data-testid": "filter-" + p.name },
+        K.el("option", { value: "", text: `${label}: ${K.t("all")}` }),
+        vals.map((v) => K.el("option", { value: v, text: `${label}: ${v === "true" ? K.t("yes") : v === "false" ? K.t("no") : K.t(v)}` })));
+    }
+    const when = sch.format === "date-time" || sch.format === "date";
+    return K.el("input", { name: p.name, type: when ? "date" : "text", placeholder: label, "aria-label": label, title: label,
+      "data-testid": "filter-" + p.name });
+  });
   const results = K.el("div");
   const load = async () => {
     const qs = new URLSearchParams({ limit: "100" });
-    inputs.forEach((i) => { if (i.value.trim()) qs.set(i.name, i.value.trim()); });
+    inputs.forEach((i) => {
+      if (!i.value.trim()) return;
+      qs.set(i.name, i.type === "date" ? new Date(i.value + "T00:00").toISOString() : i.value.trim());
+    });
     if (!(get.parameters || []).some((p) => p.name === "limit")) qs.delete("limit");
     const rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
     results.replaceChildren(K.table(rows, { testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
@@ -373,6 +393,20 @@ function recordDetail(sec, row) {
     for (const method of ["post", "put", "patch", "delete"]) {
       if (!ops[method]) continue;
       const label = (m[3] || "").replace(/^\//, "") || method;
+      const body = K.bodySchema(C.spec, ops[method]);
+      if (body && body.properties && body.properties.approve && typeof reviewBox === "function") {
+        // A review: explicit 批准 / 驳回 with a confirmation, never a checkbox and a submit.
+        const path_ = K.fillPath(path, { ...(sec.fixed || {}), [idName]: id });
+        const box = reviewBox(async (approve, note) => {
+          try { await K.api(path_, { body: { approve, note } }); $("dialog").close(); show(C.section); } catch (e) {
+            if (e.status === 401) { $("dialog").close(); openLogin(); return; }
+            box.msg.className = "form-msg bad"; box.msg.textContent = reviewError(e);
+          }
+        });
+        actions.push(K.el("section", { class: "review-section", "data-testid": "action-" + label },
+          K.el("h3", { text: K.t(label) }), box));
+        continue;
+      }
       actions.push(K.el("details", { class: "create", "data-testid": "action-" + label },
         K.el("summary", { text: K.t(label) }),
         K.schemaForm(C.spec, { path, op: ops[method], method }, {

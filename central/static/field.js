@@ -13,7 +13,8 @@ K.addTerms({
   weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
   transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
   ledger_negative: ["Ledger below zero", "账册负数"],
-  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
+  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"],
+  disposal_needed: ["Write how it was disposed of (required).", "请填写处置说明（必填）。"], photo_ready: ["Photo ready", "照片已就绪"], photo: ["Photo", "现场照片"],
   take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
   live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
   photos: ["Photos on site", "现场照片"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
@@ -131,6 +132,10 @@ function dispose(a) {
   const submit = K.el("button", { type: "submit", class: "primary", text: K.both("dispose") });
   let photo = null;  // {sha256} once uploaded
   let jpeg = null;
+  // The complaint goes as soon as the note is written.
+  note.addEventListener("input", () => {
+    if (note.value.trim() && msg.classList.contains("bad")) { msg.textContent = ""; msg.className = "form-msg"; note.removeAttribute("aria-invalid"); }
+  });
   file.addEventListener("change", async () => {
     photo = null; jpeg = null; preview.replaceChildren();
     const f = file.files[0];
@@ -142,11 +147,16 @@ function dispose(a) {
   });
   const form = K.el("form", { class: "auto-form", novalidate: true },
     K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: K.t("disposal_note") }), note),
-    K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: `📷 ${K.t("take_photo")}` }), file, preview),
+    // The phone's camera behind one big button (the file input is there for the keyboard and screen readers).
+    K.el("label", { class: "camera-btn", "data-testid": "camera-button" }, K.el("span", { "aria-hidden": "true", text: "📷" }), K.t("take_photo"), file),
+    preview,
     K.el("div", { class: "form-actions" }, submit, msg));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!note.value.trim()) { msg.textContent = `${K.t("disposal_note")}`; msg.className = "form-msg bad"; note.focus(); return; }
+    if (!note.value.trim()) {
+      msg.textContent = K.t("disposal_needed");
+      msg.className = "form-msg bad"; note.setAttribute("aria-invalid", "true"); note.focus(); return;
+    }
     submit.disabled = true;
     try {
       if (jpeg && !photo) {
@@ -159,7 +169,7 @@ function dispose(a) {
       const done = await K.api(`/api/v1/alerts/${a.id}/dispose`, { body: { disposal: note.value.trim(), photos: photo ? [photo.sha256] : [] } });
       $("dialog").close(); merge(done, "changed");
     } catch (e) {
-      msg.textContent = `${K.t("error")}: ${e.message}`; msg.className = "form-msg bad";
+      msg.textContent = `${K.t("error")}: ${e instanceof K.HttpError ? K.explain(e) : e.message}`; msg.className = "form-msg bad";
     } finally { submit.disabled = false; }
   });
   openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);
