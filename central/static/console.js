@@ -231,7 +231,7 @@ async function dashboard() {
       kpi("held_rate", `${held}%`, "held", "held_def")),
     K.el("div", { class: "charts" },
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_hour") }), barChart(hours, { series: 2, testid: "chart-hourly" }),
-        K.el("div", { class: "muted" }, K.el("span", { style: "color:#3b82f6", text: "■ " }), K.t("release"), "  ",
+        K.el("div", { class: "muted" }, K.el("span", { style: "color:#60a5fa", text: "■ " }), K.t("release"), "  ",
           K.el("span", { style: "color:#e0a100", text: "■ " }), `${K.t("officer")} / ${K.t("inspection")}`)),
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_lane") }),
         barChart(laneGroups, { series: 2, max: 100, fmt: (v) => v + "%", testid: "chart-lanes" }),

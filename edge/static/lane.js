@@ -377,7 +377,7 @@ function connect() {
 const ACTION_FIELDS = {
   manual_entry: { only: ["plate", "containers"], must: ["plate"] },
   override: { only: ["outcome", "reason"], must: ["outcome", "reason"] },
-  inspection_result: { only: ["result", "reason"], must: ["result"] },
+  inspection_result: { only: ["result", "reason"], must: ["result", "reason"] },
   release_on_documents: { only: ["reason"], must: ["reason"] },
 };
 const HOLDING = ["held_for_officer", "to_inspection"];

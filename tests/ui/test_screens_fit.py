@@ -225,6 +225,10 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
 
 
 async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
+        r = await http.post("/api/v1/control-orders", json={
+            "target_kind": "vehicle", "target_value": "桂A00001", "action": "inspect", "reason": "手机端列表"})
+        assert r.status_code == 201, r.text
     console = await english_browser(browser, f"{stack.central.url}/console", 390, 844)
     await login_if_asked(console, ADMIN, PASSWORD)
     await expect(console.locator("body[data-loaded=dashboard]")).to_be_attached()
@@ -241,7 +245,7 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     await expect(console.locator("body[data-loaded=control_orders]")).to_be_attached()
     table = console.get_by_test_id("table-control_orders")
     await expect(table.locator("th").filter(has_text="对象值")).to_have_count(1)
-    await expect(table.locator(".pill.st-active").first).to_contain_text("生效中")
+    await expect(table.locator("tr", has_text="桂A00001").locator(".pill.st-pending_review")).to_have_text("待审核")
     await expect(console.get_by_test_id("filter-target_value")).to_have_attribute("placeholder", "对象值")
     await console.screenshot(path=ARTIFACTS / "fit-console-phone-control-orders.png")
     await assert_contrast(console)
