@@ -23,7 +23,8 @@ K.addTerms({
   tare_mode: ["Tare", "皮重来源"], random_inspection_rate: ["Random inspection rate (0–1)", "随机查验比例（0–1）"],
   transit_time_limit_h: ["Transit time limit (h)", "转关时限（小时）"], min_plate_confidence: ["Minimum plate confidence (0–1)", "车牌最低置信度（0–1）"],
   require_registered_vehicle: ["Vehicle must be registered", "车辆须备案"], require_driver_card: ["Driver IC card required", "须刷司机卡"],
-  k_control_order: ["Control order", "布控"], k_control_revoke: ["Control order revocation", "撤控"],
+  k_control_order: ["Control order", "布控"], previous_order: ["Previous order (re-control)", "原布控单（复控）"],
+  revoke_reason: ["Why revoke", "撤控原因"], k_control_revoke: ["Control order revocation", "撤控"],
   rv_approve: ["Approve", "批准"], rv_reject: ["Reject", "驳回"], rv_note: ["Note (required to reject)", "审核意见（驳回必填）"],
   rv_confirm_approve: ["Approve this? It takes effect at once.", "确认批准？批准后立即生效。"],
   rv_confirm_reject: ["Reject this? The preparer sees your note.", "确认驳回？制单人将看到您的意见。"],
@@ -93,7 +94,7 @@ async function awaitingItems() {
   const details = await Promise.all(drafts.map((o) => K.api(`/api/v1/release-orders/${enc(o.order_no)}`).then((d) => d.order).catch(() => o)));
   // Control orders: new ones, emergency ones already in force but not yet reviewed, and revocations.
   const ctlChanges = (o) => async () => ["target_kind", "target_value", "action", "emergency", "valid_from", "valid_until", "reason", "previous_order"]
-    .map((k) => [k, null, o[k]]);
+    .map((k) => [k, null, typeof o[k] === "boolean" ? K.t(o[k] ? "yes" : "no") : ["target_kind", "action"].includes(k) ? K.t(o[k]) : o[k]]);
   for (const o of [...ctlPending, ...ctlActive.filter((o) => o.emergency && !o.reviewed_by)]) {
     items.push({ kind: "control_order", key: o.order_no, subject: `${o.order_no} · ${o.target_value}`, by: o.created_by, at: o.created_at,
       url: `/api/v1/control-orders/${enc(o.order_no)}/review`, changes: ctlChanges(o) });

@@ -451,7 +451,8 @@ function platePrompt(form) {
     hint.textContent = !v ? K.t("plate_hint") : ok ? `✔ ${K.t("plate_ok")}` : `${K.t("plate_bad")} — ${K.t("plate_hint")}`;
     hint.className = "hint " + (!v ? "" : ok ? "good" : "bad");
     input.setAttribute("aria-invalid", v && !ok ? "true" : "false");
-    setPlateColour(plateColourOf(v), input);
+    // The read plate keeps the colour the camera saw; a typed one the colour its text tells.
+    setPlateColour(S.shown && v === S.shown.plate ? $("plate").dataset.colour : plateColourOf(v), input);
     return ok;
   };
   input.addEventListener("input", check);
@@ -471,7 +472,7 @@ function plateValid(p) { return RE_STANDARD.test(p) || RE_NEW_ENERGY.test(p) || 
 /* The colour a plate's text tells (GA 36): new energy green, trailers and coaches' 学 yellow, police white,
  * consular black; an ordinary plate is blue unless the camera saw yellow (plateColourFromImage). */
 function plateColourOf(p) {
-  if (!p) return "none";
+  if (!p || !plateValid(p)) return "none";
   if (RE_NEW_ENERGY.test(p)) return /\d{5}[DABCEFGHJK]$/.test(p) ? "yellow-green" : "green";
   if (/[挂学]$/.test(p)) return "yellow";
   if (/警$/.test(p)) return "white";
