@@ -31,7 +31,8 @@ K.addTerms({
   valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  all: ["all", "全部"], login_needed: ["Log in to see this", "请登录后查看"],
+  all: ["all", "全部"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
+  w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
@@ -183,7 +184,9 @@ function isIntervention(p) {
 
 async function dashboard() {
   const view = $("view");
-  const since = new Date(Date.now() - 864e5).toISOString();
+  // The time window the KPIs and the lane statistics cover (the officer's choice, kept for the session).
+  const windowH = Number(sessionStorage.getItem("kakou.window") || 24);
+  const since = new Date(Date.now() - windowH * 36e5).toISOString();
   const [page, nodes, alerts, laneStats] = await Promise.all([
     K.api("/api/v1/passes?limit=500"),
     K.api("/api/v1/nodes").catch(() => []),
@@ -192,7 +195,7 @@ async function dashboard() {
   ]);
   const passes = K.items(page);
   const now = Date.now();
-  const day = passes.filter((p) => now - new Date(p.decided_at) < 864e5);
+  const day = passes.filter((p) => now - new Date(p.decided_at) < windowH * 36e5);
   const online = nodes.filter((n) => n.online).length;
   const openAlerts = alerts ? K.items(alerts).filter((a) => !/(closed|disposed|resolved)/i.test(a.status || "")).length : null;
   const held = day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
@@ -223,9 +226,13 @@ async function dashboard() {
     time_col: K.fmtTime(p.decided_at), node_col: p.node, lane_col: p.lane, plate_col: p.plate || "—",
     outcome_col: p.outcome, reasons: ((p.record || {}).reasons || []).join("; "),
   }));
+  const windowPick = K.el("select", { "data-testid": "window", "aria-label": K.t("window"),
+    onchange: (e) => { sessionStorage.setItem("kakou.window", e.target.value); show("dashboard"); } },
+  [[24, "w_24h"], [168, "w_7d"], [720, "w_30d"]].map(([h, k]) => K.el("option", { value: h, text: `${K.t("window")}: ${K.t(k)}`, selected: h === windowH })));
   view.replaceChildren(
+    K.el("div", { class: "toolbar" }, windowPick),
     K.el("div", { class: "kpis" },
-      kpi("passes_24h", String(day.length), "passes"),
+      kpi(windowH === 24 ? "passes_24h" : "passes_n", String(day.length), "passes"),
       kpi("lanes_online", `${online} / ${nodes.length}`, "online"),
       kpi("open_alerts", openAlerts == null ? "—" : String(openAlerts), "alerts"),
       kpi("held_rate", `${held}%`, "held", "held_def")),
@@ -355,6 +362,16 @@ async function resourceView(sec, into) {
       "data-testid": "filter-" + p.name });
   });
   const results = K.el("div");
+  // A date filter gets 今天 / 本周 presets beside its picker.
+  const presets = inputs.filter((i) => i.type === "date").map((i) => {
+    const set = (days) => () => {
+      const d = new Date(); d.setHours(0, 0, 0, 0);
+      if (days) d.setDate(d.getDate() - ((d.getDay() + 6) % 7));  // Monday of this week
+      i.value = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    };
+    return K.el("span", { class: "presets" }, K.el("button", { type: "button", text: K.t("today"), onclick: set(0) }),
+      K.el("button", { type: "button", text: K.t("this_week"), onclick: set(7) }));
+  });
   const load = async () => {
     const qs = new URLSearchParams({ limit: "100" });
     inputs.forEach((i) => {
@@ -368,7 +385,7 @@ async function resourceView(sec, into) {
   const parts = sec.title === null ? [] : [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
   if (inputs.length) {
     parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } },
-      inputs, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
+      inputs, presets, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
   }
   const create = ops.post ? ["post", ops.post] : ops.put ? ["put", ops.put] : null;
   if (create) {

@@ -137,6 +137,9 @@ function renderStatus() {
   if (S.reading && ln && ["vehicle_present", "collecting", "deciding"].includes(ln.state)) {
     $("plate").textContent = K.t("reading"); $("decision").textContent = "…"; $("decision").className = "decision";
     $("checks").replaceChildren(); $("decision-meta").textContent = "";
+    // A new vehicle: nothing of the last one's verdict stays on the screen.
+    setPlateColour("none"); $("verdict").className = "verdict"; $("verdict").dataset.control = "";
+    $("decision-by").textContent = ""; $("todo").textContent = ""; $("todo").dataset.todo = "";
   }
   // The vehicles waiting behind this one (e-plates read at the approach), when the node reports them.
   const queue = ln && Array.isArray(ln.queue) ? ln.queue : null;

@@ -238,6 +238,9 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     assert nav and main and nav["y"] + nav["height"] <= main["y"] + 1, "the navigation covers the content"
     assert main["width"] >= 360, "the content is squeezed beside the navigation"
     assert await console.evaluate("document.documentElement.scrollWidth") <= 390
+    await console.get_by_test_id("window").select_option("168")  # the KPIs over the last 7 days
+    await expect(console.get_by_test_id("kpi-passes")).to_contain_text("通行量")
+    await expect(console.get_by_test_id("window")).to_have_value("168")
     await console.screenshot(path=ARTIFACTS / "fit-console-phone.png", full_page=True)
     await assert_contrast(console)
     # The control orders list: Chinese column names and filters, coloured statuses.
