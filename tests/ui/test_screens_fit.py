@@ -18,7 +18,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 from ui_helpers import ARTIFACTS, central_api, chromium, login_if_asked
 
-from kakou.central import auth
+from kakou.central import alerts, audit, auth
 from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
@@ -253,10 +253,21 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     await console.screenshot(path=ARTIFACTS / "fit-console-phone-control-orders.png")
     await assert_contrast(console)
 
+    # The same cause raised three times is one card on the phone, with its count.
+    with audit.write(stack.central.central, "test") as w:
+        for i in range(3):
+            alerts.raise_alert(w, "device_fault", f"{stack.edge.id}/L9", "weighbridge silent", f"fit:repeat:{i}")
     field = await english_browser(browser, f"{stack.central.url}/field", 390, 844)
     await login_if_asked(field, FIELD, PASSWORD)
     await expect(field.locator("body[data-loaded]")).to_be_attached()
     assert await field.evaluate("document.documentElement.lang") == "zh-CN"
+    card = field.get_by_test_id("alert").filter(has_text=f"{stack.edge.id}/L9")
+    await expect(card).to_have_count(1)
+    await expect(card.get_by_test_id("alert-repeats")).to_have_text("重复 3 次")
+    await card.get_by_test_id("alert-acknowledge").click()  # one tap for the three
+    acked = field.locator("[data-testid=alert][data-status=acknowledged]").filter(has_text=f"{stack.edge.id}/L9")
+    await expect(acked.get_by_test_id("alert-repeats")).to_have_text("重复 3 次")
+    await expect(card).to_have_count(1)
     await field.screenshot(path=ARTIFACTS / "fit-field-phone.png")
     await assert_contrast(field)
     assert console.foreign == [] and field.foreign == []  # type: ignore[attr-defined]
