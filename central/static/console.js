@@ -31,7 +31,13 @@ K.addTerms({
   valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  all: ["all", "全部"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
+  all: ["all", "全部"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
+  control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
+  lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"],
+  batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
+  high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
+  lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
+  field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
   w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
@@ -379,8 +385,11 @@ async function resourceView(sec, into) {
       qs.set(i.name, i.type === "date" ? new Date(i.value + "T00:00").toISOString() : i.value.trim());
     });
     if (!(get.parameters || []).some((p) => p.name === "limit")) qs.delete("limit");
-    const rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
-    results.replaceChildren(K.table(rows, { testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
+    let rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
+    if (sec.key === "alerts") rows = groupRepeats(rows);
+    const columns = sec.key === "alerts" && rows.length
+      ? ["created_at", "kind", "severity", "subject", "message", "status", "assignee", "disposed_by", "repeats"] : undefined;
+    results.replaceChildren(K.table(rows, { columns, testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
   };
   const parts = sec.title === null ? [] : [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
   if (inputs.length) {
@@ -397,6 +406,18 @@ async function resourceView(sec, into) {
   parts.push(results);
   view.replaceChildren(...parts);
   await load();
+}
+
+/* Alerts of one cause raised again and again (one truck, nine weight alerts): one row, the newest,
+ * with how many times (repeats); the rest are in the alert list's API and in each detail. */
+function groupRepeats(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.kind}|${r.subject}|${r.status}`;
+    if (groups.has(key)) groups.get(key).repeats += 1;
+    else groups.set(key, { repeats: 1, ...r });
+  }
+  return [...groups.values()];
 }
 
 function recordDetail(sec, row) {

@@ -269,6 +269,12 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     await expect(acked.get_by_test_id("alert-repeats")).to_have_text("重复 3 次")
     await expect(card).to_have_count(1)
     await field.screenshot(path=ARTIFACTS / "fit-field-phone.png")
+    # The console's alert list has them as one row too, with how many times.
+    await console.get_by_test_id("nav-alerts").click()
+    rows = console.get_by_test_id("table-alerts").locator("tbody tr").filter(has_text=f"{stack.edge.id}/L9")
+    await expect(rows).to_have_count(1)
+    await expect(rows.locator("td").last).to_have_text("3")
+    await expect(rows).to_contain_text("设备故障")
     await assert_contrast(field)
     assert console.foreign == [] and field.foreign == []  # type: ignore[attr-defined]
     assert console.errors == [] and field.errors == []  # type: ignore[attr-defined]
