@@ -31,7 +31,7 @@ K.addTerms({
   valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  all: ["all", "全部"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
+  all: ["all", "全部"], cancelled: ["Cancelled", "已作废"], used: ["Used up", "已用完"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
   control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
   lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"],
   batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
@@ -357,8 +357,9 @@ async function resourceView(sec, into) {
   const inputs = filters.map((p) => {
     const sch = K.resolve(C.spec, p.schema || {});
     const label = K.t(p.name);
-    if (sch.enum || sch.type === "boolean") {
-      const vals = sch.type === "boolean" ? ["true", "false"] : sch.enum;
+    const known = p.name === "status" ? STATUSES[sec.key] : null;
+    if (sch.enum || sch.type === "boolean" || known) {
+      const vals = sch.type === "boolean" ? ["true", "false"] : sch.enum || known;
       return K.el("select", { name: p.name, "aria-label": label, title: label, "data-testid": "filter-" + p.name },
         K.el("option", { value: "", text: `${label}: ${K.t("all")}` }),
         vals.map((v) => K.el("option", { value: v, text: `${label}: ${v === "true" ? K.t("yes") : v === "false" ? K.t("no") : K.t(v)}` })));
@@ -410,6 +411,13 @@ async function resourceView(sec, into) {
 
 /* Alerts of one cause raised again and again (one truck, nine weight alerts): one row, the newest,
  * with how many times (repeats); the rest are in the alert list's API and in each detail. */
+// The statuses each list can be filtered by (central takes them as free text).
+const STATUSES = {
+  control_orders: ["pending_review", "active", "revoke_pending", "rejected", "revoked", "expired"],
+  release_orders: ["draft", "active", "rejected", "cancelled", "used"],
+  alerts: ["open", "acknowledged", "disposed", "closed"],
+};
+
 function groupRepeats(rows) {
   const groups = new Map();
   for (const r of rows) {
