@@ -44,11 +44,10 @@ K.addTerms({
   acted_release: ["Released", "已放行"], acted_inspection: ["Sent to inspection", "已改判查验"],
   acted_manual: ["Entered {plate} — deciding again…", "已录入 {plate}，重新判定中…"],
   acted_failed: ["Inspection failed — truck stays", "查验不通过，车辆留置"],
-  by_officer: ["by", "·"],
   plate_hint: ["Format: province + letter + 5 (new energy: 6) letters/digits, e.g. 粤B12345 or 粤AD12345", "格式：省份简称 + 字母 + 5 位（新能源 6 位）字母/数字，如 粤B12345、粤AD12345"],
   plate_ok: ["Plate format OK", "车牌格式正确"],
   plate_bad: ["Not a valid plate yet", "车牌格式不完整或有误"],
-  login_first: ["Log in first", "请先登录"], session_expired: ["Session expired: log in again.", "登录已过期，请重新登录。"],
+  login_first: ["Log in first", "请先登录"],
   no_action: ["No action needed", "无需操作"],
 });
 
@@ -563,11 +562,11 @@ function todoKey(rec) {
   if (controlHit(rec) && rec.outcome !== "release") return "todo_control";
   if (rec.outcome === "release") return "todo_release";
   if (rec.outcome === "inspection") return "todo_inspection";
+  // From the failed checks' names, never from the reasons' words.
   const failed = (rec.checks || []).filter((c) => !c.ok).map((c) => c.name);
-  const reasons = (rec.reasons || []).join(" ");
   if (!rec.plate || failed.includes("plate")) return "todo_plate";
-  if (failed.includes("device") || /device fault/.test(reasons)) return "todo_device";
-  if (failed.includes("release_order") || /release order/.test(reasons)) return "todo_order";
+  if (failed.includes("device")) return "todo_device";
+  if (failed.includes("release_order")) return "todo_order";
   return "todo_hold";
 }
 
