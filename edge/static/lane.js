@@ -49,6 +49,7 @@ K.addTerms({
   plate_bad: ["Not a valid plate yet", "车牌格式不完整或有误"],
   login_first: ["Log in first", "请先登录"],
   no_action: ["No action needed", "无需操作"],
+  tag_release: ["Released", "放行"], tag_officer: ["Held", "人工处理"], tag_inspection: ["Inspect", "查验"],
 });
 
 // Decide's reasons are English sentences; show the common ones in Chinese too.
@@ -269,7 +270,7 @@ function renderRecent() {
   const rows = S.recent.filter((p) => !lid || p.lane === lid).slice(0, 12);
   $("recent").replaceChildren(...(rows.length ? rows.map((p) => K.el("li", { class: "out-" + p.outcome, onclick: () => showPass(p) },
     K.el("span", { class: "when", text: K.fmtTime(p.decided_at) }), K.el("b", { text: p.plate || "—" }),
-    K.el("span", { class: "tag", text: K.t(p.outcome) }))) : [K.el("li", { class: "muted", text: K.t("none") })]));
+    K.el("span", { class: "tag", text: K.t("tag_" + p.outcome) }))) : [K.el("li", { class: "muted", text: K.t("none") })]));
 }
 
 async function loadRecent() {

@@ -194,6 +194,14 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
     await assert_one_screen(page)
     await page.screenshot(path=ARTIFACTS / "fit-lane-control-order-1024x768.png")
     await assert_contrast(page)
+    # English, by the officer's choice, is longer: it fits all the same.
+    await page.get_by_test_id("lang-toggle").click()
+    await expect(page.get_by_test_id("decision")).to_contain_text("CONTROL ORDER")
+    await expect(page.get_by_test_id("todo")).to_contain_text("Do not release")
+    for testid in ("plate", "decision", "todo", "action-override"):
+        await in_view(page, testid)
+    await assert_one_screen(page)
+    await page.screenshot(path=ARTIFACTS / "fit-lane-control-order-en-1024x768.png")
     stack.sims.io.set_loop("before", False)  # the truck is taken away by the field officers
     assert await asyncio.wait_for(truck, 30) is TruckResult.TURNED_AWAY
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
