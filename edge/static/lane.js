@@ -404,7 +404,7 @@ async function logout() {
 
 function openDialog(title, content) {
   $("dialog-body").replaceChildren(K.el("h3", { text: title }), content);
-  $("dialog").showModal();
+  if (!$("dialog").open) $("dialog").showModal();
 }
 
 function actionButton(key, onclick, needsHold) {
@@ -427,7 +427,10 @@ function openForm(key, target, extra, fields, then) {
   const form = K.schemaForm(S.spec, target, {
     fixed: { ...laneFixed(), ...extra }, only: fields && fields.only, mustFill: (fields && fields.must) || [], touch: true,
     values: key === "manual_entry" && S.shown && S.shown.plate ? { plate: S.shown.plate } : {},
-    onError: (e) => { if (e.status === 401 && key !== "login") { K.setToken(null); showOfficer(null); } },
+    // The session expired on the node: log in again, then the same form opens again.
+    onError: (e) => {
+      if (e.status === 401 && key !== "login") { K.setToken(null); showOfficer(null); openForm(key, target, extra, fields, then); }
+    },
     onDone: (res, body) => {
       if (key === "login" && res) {
         K.setToken(res.token || res.access_token || null);

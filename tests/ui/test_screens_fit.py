@@ -226,6 +226,17 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
     await expect(dialog.get_by_test_id("form-msg")).to_contain_text("原因")
     assert not truck.done()
     await dialog.get_by_test_id("field-reason").fill("开箱查验，货证相符")
+    # The officer's session expires meanwhile: the screen asks for the login again, then the same form.
+    for token in list(stack.edge.officers._tokens):
+        stack.edge.officers.logout(token)
+    await dialog.get_by_role("button", name="提交").click()
+    await expect(dialog).to_contain_text("请先登录")
+    await expect(page.get_by_test_id("officer")).to_be_hidden()
+    await dialog.get_by_test_id("field-officer").fill(LANE_OFFICER)
+    await dialog.get_by_test_id("field-pin").fill(LANE_PIN)
+    await dialog.get_by_role("button", name="提交").click()
+    await dialog.get_by_test_id("field-result").select_option("passed")
+    await dialog.get_by_test_id("field-reason").fill("开箱查验，货证相符")
     await dialog.get_by_role("button", name="提交").click()
     await expect(page.get_by_test_id("decision-by")).to_have_text(f"已放行 · {LANE_OFFICER}", timeout=1_000)
     assert await asyncio.wait_for(truck, 30) is TruckResult.PASSED
