@@ -95,6 +95,7 @@ const K = (() => {
     open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"], closed: ["Closed", "已关闭"],
     approved: ["Approved", "已批准"], in_force: ["In force", "生效中"],
     "audit/verify": ["Audit chain check", "审计链校验"], "network/messages": ["Network messages", "网络消息"],
+    "parameters/effective": ["Parameters in effect", "当前生效参数"], "alert-routes": ["Alert routing", "预警推送规则"],
     vehicle: ["Vehicle", "车辆"], hold: ["Hold", "扣留"], inspect: ["Inspect", "查验"], in: ["In", "进"], out: ["Out", "出"],
   });
 
