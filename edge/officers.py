@@ -40,6 +40,9 @@ class OfficerSessions:
         self._tokens[token] = (officer_id, time.monotonic() + TOKEN_TTL_S)
         return token
 
+    def logout(self, token: str) -> None:
+        self._tokens.pop(token, None)
+
     def officer_for(self, token: str) -> str | None:
         entry = self._tokens.get(token)
         if entry is None or entry[1] < time.monotonic():
