@@ -125,6 +125,16 @@ class PlateReader:
         r = self._best(cands)
         if (not r.valid or r.kind == "latin") and WIDEN > 0:
             r = self._best(cands + self._widened(frame, lines))
+        if not r.valid:
+            # A line of plate length whose plain reading breaks the grammar (a province read as a
+            # Latin letter: QB·D01366) may still decode from the recogniser's alternatives.
+            for ln in lines:
+                if len(clean(ln.text)) in (7, 8) and (crop := line_crop(frame, ln, 0.0)).size:
+                    v = self._verified(crop)
+                    if v is not None and (v.valid or v.confidence > r.confidence):
+                        r = v
+                    if r.valid:
+                        break
         return r
 
     def _checked(self, frame: np.ndarray, lines: list[TextLine], r: PlateRead) -> PlateRead:
