@@ -164,6 +164,56 @@ class ContainerReader:
     def read_many(self, frames: Iterable[np.ndarray]) -> ContainerRead:
         return vote((self.read(f) for f in frames), self.threshold, ContainerRead)
 
+    def read_all(self, image: np.ndarray) -> list[ContainerRead]:
+        """Every code in the frame painted as large as the largest (two 20' containers on one
+        chassis seen from the side or from above); smaller codes (a container further away) are
+        left out. Valid reads only, left to right; `read`'s own read is added first if the
+        whole-frame pass missed it."""
+        first = self.read(image)
+        try:
+            frame = as_frame(image)
+        except ImageError:
+            return []
+        boxes = self.engine.detect(frame, 960)
+        if not boxes:
+            return [first] if first.valid else []
+        boxes = [b for b in boxes if _box_h(b) >= 0.2 * _box_h(boxes[0])][: MAX_LINES + 2]
+        lines = self.engine.recognise_boxes(frame, boxes)
+        found: dict[str, tuple[float, float, ContainerRead]] = {}  # text -> (height, x, read)
+        for group in code_groups(lines)[: 3 * MAX_GROUPS]:
+            r = self._constrained(frame, group, None)
+            if r is not None and r.valid and r.text is not None:
+                height, x = max(ln.height for ln in group), min(ln.x0 for ln in group)
+                if r.text not in found or found[r.text][2].confidence < r.confidence:
+                    found[r.text] = (height, x, r)
+        if not found:
+            return [first] if first.valid else []
+        tallest = max(h for h, _, _ in found.values())
+        reads = [r for h, _, r in sorted(found.values(), key=lambda f: f[1]) if h >= 0.7 * tallest]
+        if first.valid and all(r.text != first.text for r in reads):
+            reads.insert(0, first)
+        return reads
+
+    def read_codes(self, cameras: Iterable[Sequence[np.ndarray]]) -> list[ContainerRead]:
+        """The codes on one vehicle from each camera's frames (rear, left, right): within a
+        camera a code's confidence is its summed confidence over the frames that read any code,
+        so a code seen in one frame of three stays below the threshold; across cameras the best
+        camera counts, since the rear camera cannot see the front container's doors."""
+        best: dict[str, ContainerRead] = {}
+        for frames in cameras:
+            per_frame = [self.read_all(f) for f in frames]
+            readable = sum(1 for reads in per_frame if reads) or 1
+            weight: dict[str, float] = {}
+            for reads in per_frame:
+                for r in reads:
+                    assert r.text is not None
+                    weight[r.text] = weight.get(r.text, 0.0) + r.confidence
+                    best.setdefault(r.text, r.model_copy(update={"confidence": 0.0}))
+            for text, w in weight.items():
+                if w / readable > best[text].confidence:
+                    best[text] = best[text].model_copy(update={"confidence": w / readable})
+        return [r for r in best.values() if r.confidence >= self.threshold]
+
     def from_lines(self, lines: Sequence[TextLine], frame: np.ndarray | None = None) -> ContainerRead:
         """Best code among the lines; with `frame`, a 10-character owner+serial line also gets
         its boxed check digit probed (see checkbox.py)."""
