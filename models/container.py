@@ -42,6 +42,8 @@ _OWNER_SERIAL = re.compile(r"^[0-9A-Z]{3}[UJZ][0-9A-Z]{6}$")
 
 class ContainerRead(Read):
     size_type: str | None = None  # ISO 6346 size/type code when seen, e.g. "45G1"
+    # Valid codes of other, smaller containers in view that were not taken for this one.
+    also_seen: tuple[str, ...] = ()
 
 
 class ContainerReader:
@@ -97,7 +99,8 @@ class ContainerReader:
             height, r = max(found, key=lambda f: f[0])
             glance = self.engine.detect(frame, GLANCE_SIDE)
             if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
-                return r
+                others = tuple(sorted({f.text for _, f in found if f.text and f.text != r.text}))
+                return r.model_copy(update={"also_seen": others}) if others else r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
@@ -229,7 +232,8 @@ class ContainerReader:
             if own and any(ln.height > 1.25 * own for ln in lines):
                 c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
                 if c is not None and c.valid and c.text != r.text:
-                    return c
+                    assert r.text is not None
+                    return c.model_copy(update={"also_seen": (r.text,)})
         if frame is not None and not r.valid:
             # Costs a recognition per group: only when the lines alone gave no code.
             c = self._constrained(frame, lines, size_type)

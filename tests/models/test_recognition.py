@@ -81,6 +81,9 @@ def test_reads_the_container_in_the_lane_not_the_one_behind(containers: Containe
     # Both codes are valid; the nearer container's is the larger marking.
     r = containers.read(render_container_scene("MSKU1234565", seed=seed, behind="GATU0407931"))
     assert (r.text, r.valid) == ("MSKU1234565", True)
+    assert set(r.also_seen) <= {"GATU0407931"}  # said so when the other code was read too
+    if seed is None:
+        assert r.also_seen == ("GATU0407931",)
 
 
 @pytest.mark.parametrize("seed", [None, 301, 303])
