@@ -6,11 +6,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import kakou
+from kakou import webpages
 from kakou.central import changelog
 from kakou.central.routes import routers
 from kakou.central.service import Central
@@ -69,7 +70,9 @@ def _document_problems(app: FastAPI) -> None:
 
 
 def create_app(central: Central) -> FastAPI:
-    app = FastAPI(title="kakou central", version=kakou.__version__, openapi_url="/api/v1/openapi.json")
+    app = FastAPI(title="kakou central", version=kakou.__version__, openapi_url="/api/v1/openapi.json",
+                  docs_url=None, redoc_url=None)
+    webpages.mount_docs(app, "/api/v1/openapi.json", "kakou central API")
     app.state.central = central
 
     @app.exception_handler(RequestValidationError)
@@ -85,7 +88,10 @@ def create_app(central: Central) -> FastAPI:
         return problem(422, "A value does not fit what is stored", reason)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(req: Request, exc: StarletteHTTPException) -> Response:
+        # A browser opening a page gets a page; API clients (Accept: application/json) the problem.
+        if webpages.wants_html(req):
+            return webpages.error_page(exc.status_code, str(exc.detail), home="/console")
         return problem(exc.status_code, str(exc.detail))
 
     @app.get("/api/v1/health", tags=["health"])

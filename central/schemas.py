@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from kakou.central.auth import Role
+
 T = TypeVar("T")
 
 
@@ -160,7 +162,7 @@ class TokenOut(BaseModel):
 class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
     password: str = Field(min_length=8, max_length=256)
-    role: str
+    role: Role  # a list to pick from (the console shows a drop-down), not a free-text box
     display_name: str = ""
 
 

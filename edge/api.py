@@ -6,9 +6,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import FileResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from kakou import webpages
 from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
@@ -81,8 +84,16 @@ def validate_action(body: ActionIn) -> ActionIn:
 
 
 def create_app(node: EdgeNode) -> FastAPI:
-    app = FastAPI(title=f"kakou edge {node.id}")
+    app = FastAPI(title=f"kakou edge {node.id}", docs_url=None, redoc_url=None)
     app.state.node = node
+    webpages.mount_docs(app, "/openapi.json", f"kakou edge {node.id} API")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(req: Request, exc: StarletteHTTPException) -> Response:
+        # A browser opening a page gets a page in Chinese; the screen's scripts and API clients JSON.
+        if webpages.wants_html(req):
+            return webpages.error_page(exc.status_code, str(exc.detail), home="/lane")
+        return await http_exception_handler(req, exc)
 
     @app.get("/api/v1/status")
     def status() -> dict[str, Any]:
@@ -94,6 +105,16 @@ def create_app(node: EdgeNode) -> FastAPI:
         if token is None:
             raise HTTPException(401, "unknown officer or wrong PIN")
         return {"token": token, "officer": body.officer}
+
+    @app.get("/api/v1/officer")
+    def whoami(who: Officer) -> dict[str, str]:
+        """The officer this token belongs to (401 once the session expired)."""
+        return {"officer": who}
+
+    @app.post("/api/v1/officer/logout", status_code=204)
+    def logout(authorization: Annotated[str | None, Header()] = None) -> Response:
+        node.officers.logout((authorization or "").removeprefix("Bearer ").strip())
+        return Response(status_code=204)
 
     @app.post("/api/v1/lanes/{lane_id}/actions", status_code=202)
     async def act(lane_id: str, body: ActionIn, who: Officer) -> dict[str, Any]:

@@ -45,6 +45,9 @@ class OfficerSessions:
         officer = self.officers.get(officer_id)
         return officer is not None and check_pin(pin, officer.pin_hash)
 
+    def logout(self, token: str) -> None:
+        self._tokens.pop(token, None)
+
     def officer_for(self, token: str) -> str | None:
         entry = self._tokens.get(token)
         if entry is None or entry[1] < time.monotonic():

@@ -126,10 +126,12 @@ def render_container_scene(
     size_type: str = "45G1",
     layout: str = "one_row",
     behind: str | None = None,
+    beside: str | None = None,
 ) -> np.ndarray:
     """A BGR frame of a container's rear doors marked with `code` and `size_type` in `layout`
     (render_container.LAYOUTS). `behind`: the code of a second container further away, seen
-    smaller at the left of the frame (the one in the lane is `code`)."""
+    smaller at the left of the frame (the one in the lane is `code`). `beside`: a second 20'
+    container on the same chassis, as near as the first, to its right (a side camera's view)."""
     rng = _rng(seed)
     t = np.linspace(0, 1, height)[:, None, None]
     scene = np.repeat((np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8),
@@ -142,6 +144,12 @@ def render_container_scene(
         fw, fh = width * 0.34, height * 0.4
         _paste_warped(scene, far, _quad(width * 0.02, height * 0.3, fw, fh, None, 0.0))
         scale, x_shift = 0.62, width * 0.17  # the lane's container nearer, to the right
+    if beside is not None:
+        # Both doors the same size, side by side, each about half the frame wide.
+        other = _to_bgr(door_image(beside, "22G1", width, height, rng, layout))
+        _paste_warped(scene, other, _quad(width * 0.51, height * 0.2, width * 0.47, height * 0.6, rng, 0.02))
+        _paste_warped(scene, door, _quad(width * 0.02, height * 0.2, width * 0.47, height * 0.6, rng, 0.02))
+        return _camera(scene, rng)
     dw, dh = width * scale, height * scale
     x = (width - dw) / 2 + x_shift + (0 if rng is None else rng.uniform(-0.05, 0.05) * width)
     y = (height - dh) / 2 + (0 if rng is None else rng.uniform(-0.04, 0.04) * height)

@@ -111,9 +111,10 @@ def _fields(read: Any) -> dict[str, Any]:
     d: dict[str, Any] = {"text": read.text, "confidence": round(read.confidence, 4), "valid": read.valid}
     if read.raw is not None:
         d["raw"] = read.raw
-    for extra in ("kind", "size_type", "margin"):
-        if getattr(read, extra, None) is not None:
-            d[extra] = getattr(read, extra)
+    for extra in ("kind", "size_type", "margin", "also_seen"):
+        value = getattr(read, extra, None)
+        if value is not None and value != ():
+            d[extra] = value
     if read.error is not None:
         d["error"] = read.error
     return d

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 0.80
+MAX_LINES = 16  # whole-frame lines recognised after the two tallest
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
@@ -41,6 +42,8 @@ _OWNER_SERIAL = re.compile(r"^[0-9A-Z]{3}[UJZ][0-9A-Z]{6}$")
 
 class ContainerRead(Read):
     size_type: str | None = None  # ISO 6346 size/type code when seen, e.g. "45G1"
+    # Valid codes of other, smaller containers in view that were not taken for this one.
+    also_seen: tuple[str, ...] = ()
 
 
 class ContainerReader:
@@ -96,12 +99,16 @@ class ContainerReader:
             height, r = max(found, key=lambda f: f[0])
             glance = self.engine.detect(frame, GLANCE_SIDE)
             if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
-                return r
+                others = tuple(sorted({f.text for _, f in found if f.text and f.text != r.text}))
+                return r.model_copy(update={"also_seen": others}) if others else r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
             any_boxes = any_boxes or bool(boxes)
             lines: list[TextLine] = []
-            for k, chunk in enumerate((boxes[:2], boxes[2:])):
+            # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
+            # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
+            rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
+            for k, chunk in enumerate((boxes[:2], rest)):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
@@ -160,6 +167,56 @@ class ContainerReader:
     def read_many(self, frames: Iterable[np.ndarray]) -> ContainerRead:
         return vote((self.read(f) for f in frames), self.threshold, ContainerRead)
 
+    def read_all(self, image: np.ndarray) -> list[ContainerRead]:
+        """Every code in the frame painted as large as the largest (two 20' containers on one
+        chassis seen from the side or from above); smaller codes (a container further away) are
+        left out. Valid reads only, left to right; `read`'s own read is added first if the
+        whole-frame pass missed it."""
+        first = self.read(image)
+        try:
+            frame = as_frame(image)
+        except ImageError:
+            return []
+        boxes = self.engine.detect(frame, 960)
+        if not boxes:
+            return [first] if first.valid else []
+        boxes = [b for b in boxes if _box_h(b) >= 0.2 * _box_h(boxes[0])][: MAX_LINES + 2]
+        lines = self.engine.recognise_boxes(frame, boxes)
+        found: dict[str, tuple[float, float, ContainerRead]] = {}  # text -> (height, x, read)
+        for group in code_groups(lines)[: 3 * MAX_GROUPS]:
+            r = self._constrained(frame, group, None)
+            if r is not None and r.valid and r.text is not None:
+                height, x = max(ln.height for ln in group), min(ln.x0 for ln in group)
+                if r.text not in found or found[r.text][2].confidence < r.confidence:
+                    found[r.text] = (height, x, r)
+        if not found:
+            return [first] if first.valid else []
+        tallest = max(h for h, _, _ in found.values())
+        reads = [r for h, _, r in sorted(found.values(), key=lambda f: f[1]) if h >= 0.7 * tallest]
+        if first.valid and all(r.text != first.text for r in reads):
+            reads.insert(0, first)
+        return reads
+
+    def read_codes(self, cameras: Iterable[Sequence[np.ndarray]]) -> list[ContainerRead]:
+        """The codes on one vehicle from each camera's frames (rear, left, right): within a
+        camera a code's confidence is its summed confidence over the frames that read any code,
+        so a code seen in one frame of three stays below the threshold; across cameras the best
+        camera counts, since the rear camera cannot see the front container's doors."""
+        best: dict[str, ContainerRead] = {}
+        for frames in cameras:
+            per_frame = [self.read_all(f) for f in frames]
+            readable = sum(1 for reads in per_frame if reads) or 1
+            weight: dict[str, float] = {}
+            for reads in per_frame:
+                for r in reads:
+                    assert r.text is not None
+                    weight[r.text] = weight.get(r.text, 0.0) + r.confidence
+                    best.setdefault(r.text, r.model_copy(update={"confidence": 0.0}))
+            for text, w in weight.items():
+                if w / readable > best[text].confidence:
+                    best[text] = best[text].model_copy(update={"confidence": w / readable})
+        return [r for r in best.values() if r.confidence >= self.threshold]
+
     def from_lines(self, lines: Sequence[TextLine], frame: np.ndarray | None = None) -> ContainerRead:
         """Best code among the lines; with `frame`, a 10-character owner+serial line also gets
         its boxed check digit probed (see checkbox.py)."""
@@ -175,7 +232,8 @@ class ContainerReader:
             if own and any(ln.height > 1.25 * own for ln in lines):
                 c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
                 if c is not None and c.valid and c.text != r.text:
-                    return c
+                    assert r.text is not None
+                    return c.model_copy(update={"also_seen": (r.text,)})
         if frame is not None and not r.valid:
             # Costs a recognition per group: only when the lines alone gave no code.
             c = self._constrained(frame, lines, size_type)
@@ -268,8 +326,9 @@ def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
     groups: list[tuple[float, list[TextLine]]] = []
 
     def extend(run: list[TextLine]) -> None:
-        n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in run)
-        if 9 <= n <= 12:
+        flat = "".join(_ALNUM.sub("", ln.text.upper()) for ln in run)
+        n = len(flat)
+        if 9 <= n <= 12 and _code_shaped(flat):
             groups.append((min(ln.height for ln in run), run))
         if len(run) < 3 and n < 11:
             for nxt in lines:
@@ -293,6 +352,14 @@ def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
                 groups.append((min(top.height, low.height), [top, low]))
     groups.sort(key=lambda g: -g[0])
     return [g for _, g in groups]
+
+
+def _code_shaped(flat: str) -> bool:
+    """Mostly letters where the owner code stands and mostly digits where the serial does: a
+    weight or capacity line ("MAXGROSS30480KGS", "CUCAP332CUM") is not worth a recognition.
+    Loose, since these are the plain reading's characters (a door bar may add a 1)."""
+    head, tail = flat[:4], flat[4:]
+    return sum(c.isalpha() for c in head) >= 2 and sum(c.isdigit() for c in tail) >= 0.6 * len(tail)
 
 
 def _follows(a: TextLine, b: TextLine) -> bool:

@@ -108,7 +108,9 @@ class PlateReader:
         for region in plate_regions(frame, limit=3):
             roi = region.padded(0.12, 0.3, frame.shape)
             side = min(ROI_SIDE, max(roi.width, roi.height))
-            yield self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
+            r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
+            yield r if colour_agrees(region.cue, r.text) else r.model_copy(
+                update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
         for side in (480, 960):
             yield self._from_lines(frame, self.engine.lines(frame, side, STRETCH))
             if side >= max(h, w):
@@ -125,6 +127,16 @@ class PlateReader:
         r = self._best(cands)
         if (not r.valid or r.kind == "latin") and WIDEN > 0:
             r = self._best(cands + self._widened(frame, lines))
+        if not r.valid:
+            # A line of plate length whose plain reading breaks the grammar (a province read as a
+            # Latin letter: QB·D01366) may still decode from the recogniser's alternatives.
+            for ln in lines:
+                if len(clean(ln.text)) in (7, 8) and (crop := line_crop(frame, ln, 0.0)).size:
+                    v = self._verified(crop)
+                    if v is not None and (v.valid or v.confidence > r.confidence):
+                        r = v
+                    if r.valid:
+                        break
         return r
 
     def _checked(self, frame: np.ndarray, lines: list[TextLine], r: PlateRead) -> PlateRead:
@@ -253,6 +265,16 @@ class PlateReader:
             raw, conf = fallback
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
+
+
+def colour_agrees(cue: str, plate: str | None) -> bool:
+    """Whether a plate read on a region of this paint can be that plate: green paint is a
+    new-energy plate (8 characters), blue paint a 7-character one (yellow may be either: large
+    new-energy vehicles carry yellow-green plates). A green plate read with 7 characters has
+    lost one; it is not reported valid (the officer decides)."""
+    if plate is None or cue == "green":
+        return plate is None or len(plate) == 8
+    return cue != "blue" or len(plate) == 7
 
 
 def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:

@@ -23,7 +23,50 @@ K.addTerms({
   tare_mode: ["Tare", "皮重来源"], random_inspection_rate: ["Random inspection rate (0–1)", "随机查验比例（0–1）"],
   transit_time_limit_h: ["Transit time limit (h)", "转关时限（小时）"], min_plate_confidence: ["Minimum plate confidence (0–1)", "车牌最低置信度（0–1）"],
   require_registered_vehicle: ["Vehicle must be registered", "车辆须备案"], require_driver_card: ["Driver IC card required", "须刷司机卡"],
+  k_control_order: ["Control order", "布控"], previous_order: ["Previous order (re-control)", "原布控单（复控）"],
+  revoke_reason: ["Why revoke", "撤控原因"], k_control_revoke: ["Control order revocation", "撤控"],
+  rv_approve: ["Approve", "批准"], rv_reject: ["Reject", "驳回"], rv_note: ["Note (required to reject)", "审核意见（驳回必填）"],
+  rv_confirm_approve: ["Approve this? It takes effect at once.", "确认批准？批准后立即生效。"],
+  rv_confirm_reject: ["Reject this? The preparer sees your note.", "确认驳回？制单人将看到您的意见。"],
+  rv_confirm: ["Confirm", "确认"], rv_back: ["Back", "返回"],
+  rv_reason_needed: ["Write why you reject it.", "驳回须填写理由。"],
 });
+
+/* Explicit 批准 / 驳回 with a confirmation step; a rejection needs a note. `decide(approve, note)`
+ * sends it; its error is shown in the officer's words. Used for every review in the console. */
+function reviewBox(decide) {
+  const note = K.el("textarea", { rows: 2, placeholder: K.t("rv_note"), "aria-label": K.t("rv_note"), "data-testid": "review-note" });
+  const msg = K.el("p", { class: "form-msg", "data-testid": "review-msg", role: "alert" });
+  const confirm = K.el("div", { class: "review-confirm", "data-testid": "review-confirm", hidden: true });
+  const buttons = K.el("div", { class: "review-buttons" });
+  const ask = (approve) => () => {
+    if (!approve && !note.value.trim()) {
+      msg.className = "form-msg bad"; msg.textContent = K.t("rv_reason_needed"); note.focus(); return;
+    }
+    msg.textContent = "";
+    buttons.hidden = true; confirm.hidden = false;
+    confirm.replaceChildren(K.el("b", { text: K.t(approve ? "rv_confirm_approve" : "rv_confirm_reject") }),
+      K.el("button", { class: approve ? "approve-btn" : "reject-btn", "data-testid": "confirm", text: K.t("rv_confirm") + " " + K.t(approve ? "rv_approve" : "rv_reject"),
+        onclick: async () => {
+          confirm.hidden = true; buttons.hidden = false;
+          try { await decide(approve, note.value.trim()); } catch (e) { msg.className = "form-msg bad"; msg.textContent = e.message; }
+        } }),
+      K.el("button", { class: "ghost", "data-testid": "confirm-back", text: K.t("rv_back"), onclick: () => { confirm.hidden = true; buttons.hidden = false; } }));
+  };
+  note.addEventListener("input", () => { if (note.value.trim() && msg.classList.contains("bad")) { msg.textContent = ""; msg.className = "form-msg"; } });
+  buttons.append(
+    K.el("button", { class: "approve-btn", "data-testid": "approve", text: "✔ " + K.t("rv_approve"), onclick: ask(true) }),
+    K.el("button", { class: "reject-btn", "data-testid": "reject", text: "✘ " + K.t("rv_reject"), onclick: ask(false) }));
+  const box = K.el("div", { class: "review-box" }, note, buttons, confirm, msg);
+  box.msg = msg;
+  return box;
+}
+
+/* An error from a review, in the officer's words first, then central's own detail. */
+function reviewError(e) {
+  const lead = e.status === 403 ? K.t("not_yours_to_review") : e.status === 409 ? K.t("not_waiting") : K.explain(e);
+  return e.status === 403 || e.status === 409 ? `${lead} (${e.message})` : lead;
+}
 
 const meName = () => (C.user || "").replace(/ \(.*\)$/, "");
 const fmtVal = (v) => (v === null || v === undefined || v === "" ? "—" : Array.isArray(v) ? v.join(", ") || "—"
@@ -33,7 +76,7 @@ const fmtVal = (v) => (v === null || v === undefined || v === "" ? "—" : Array
 async function awaitingItems() {
   const has = (p) => !!C.spec.paths[p];
   const get = (p, url) => (has(p) ? K.api(url).then(K.items) : Promise.resolve([]));
-  const [drafts, active, params, current, decls, rules, inForce] = await Promise.all([
+  const [drafts, active, params, current, decls, rules, inForce, ctlPending, ctlActive, ctlRevoke] = await Promise.all([
     get("/api/v1/release-orders", "/api/v1/release-orders?status=draft&limit=500"),
     get("/api/v1/release-orders", "/api/v1/release-orders?status=active&limit=500"),
     get("/api/v1/parameters/drafts", "/api/v1/parameters/drafts"),
@@ -41,11 +84,26 @@ async function awaitingItems() {
     get("/api/v1/declarations", "/api/v1/declarations?matched=true&limit=500"),
     get("/api/v1/risk-rules/pending", "/api/v1/risk-rules/pending"),
     get("/api/v1/risk-rules", "/api/v1/risk-rules"),
+    get("/api/v1/control-orders", "/api/v1/control-orders?status=pending_review&limit=500"),
+    get("/api/v1/control-orders", "/api/v1/control-orders?status=active&limit=500"),
+    get("/api/v1/control-orders", "/api/v1/control-orders?status=revoke_pending&limit=500"),
   ]);
   const enc = encodeURIComponent;
   const items = [];
   // The list does not say who prepared a draft order; drafts are few, so each is read once.
   const details = await Promise.all(drafts.map((o) => K.api(`/api/v1/release-orders/${enc(o.order_no)}`).then((d) => d.order).catch(() => o)));
+  // Control orders: new ones, emergency ones already in force but not yet reviewed, and revocations.
+  const ctlChanges = (o) => async () => ["target_kind", "target_value", "action", "emergency", "valid_from", "valid_until", "reason", "previous_order"]
+    .map((k) => [k, null, typeof o[k] === "boolean" ? K.t(o[k] ? "yes" : "no") : ["target_kind", "action"].includes(k) ? K.t(o[k]) : o[k]]);
+  for (const o of [...ctlPending, ...ctlActive.filter((o) => o.emergency && !o.reviewed_by)]) {
+    items.push({ kind: "control_order", key: o.order_no, subject: `${o.order_no} · ${o.target_value}`, by: o.created_by, at: o.created_at,
+      url: `/api/v1/control-orders/${enc(o.order_no)}/review`, changes: ctlChanges(o) });
+  }
+  for (const o of ctlRevoke) {
+    items.push({ kind: "control_revoke", key: o.order_no, subject: `${o.order_no} · ${o.target_value}`, by: o.revoke_requested_by,
+      url: `/api/v1/control-orders/${enc(o.order_no)}/revoke/review`,
+      changes: async () => [["target_value", null, o.target_value], ["revoke_reason", null, o.revoke_reason]] });
+  }
   for (const o of details) {
     items.push({ kind: "release_order", key: o.order_no, subject: `${o.order_no} · ${o.plate}`, by: o.created_by,
       url: `/api/v1/release-orders/${enc(o.order_no)}/review`, changes: () => orderChanges(o.order_no) });
@@ -98,37 +156,28 @@ async function paramsNow(rows, scope) {
 async function openReview(item, onDone) {
   const rows = await item.changes();
   const [h1, h2] = item.heads || [K.t("current"), K.t("proposed")];
-  const note = K.el("input", { placeholder: K.t("note"), "data-testid": "review-note" });
-  const msg = K.el("p", { class: "form-msg", "data-testid": "review-msg" });
-  const act = (approve) => async () => {
+  const box = reviewBox(async (approve, note) => {
     try {
-      await K.api(item.url, { body: { approve, note: note.value.trim() } });
-      msg.className = "form-msg good"; msg.textContent = K.t(approve ? "approved_msg" : "rejected_msg");
+      await K.api(item.url, { body: { approve, note } });
       $("dialog").close(); onDone();
     } catch (e) {
       if (e.status === 401) { $("dialog").close(); openLogin(); return; }
-      msg.className = "form-msg bad";
-      // A refusal in the officer's words first, then central's own detail.
-      const lead = e.status === 403 ? K.t("not_yours_to_review") + " " : e.status === 409 ? K.t("not_waiting") + " " : `${K.t("error")}: `;
-      msg.textContent = lead + `(${e.message})`;
+      box.msg.className = "form-msg bad"; box.msg.textContent = reviewError(e);
     }
-  };
+  });
   openDialog(`${K.t("k_" + item.kind)} — ${item.subject}`,
     item.by ? K.el("p", { class: "muted" }, `${K.t("prepared_by")}: ${item.by}`, item.by === meName() ? ` · ${K.t("by_you")}` : "") : null,
     K.el("table", { class: "grid", "data-testid": "review-changes" },
       K.el("thead", {}, K.el("tr", {}, [K.t("field_col"), h1, h2].map((h) => K.el("th", { text: h })))),
       K.el("tbody", {}, rows.map(([k, a, b]) => K.el("tr", { style: a != null && fmtVal(a) !== fmtVal(b) ? "background:#3a2f10" : null, "data-testid": "change-" + k },
         K.el("td", { text: K.t(k) }), K.el("td", { text: fmtVal(a) }), K.el("td", {}, K.el("b", { text: fmtVal(b) })))))),
-    K.el("div", { class: "toolbar review" }, note,
-      K.el("button", { class: "primary", "data-testid": "approve", text: K.t("approve"), onclick: act(true) }),
-      K.el("button", { "data-testid": "reject", text: K.t("reject"), onclick: act(false) })),
-    msg);
+    box);
 }
 
 SCREENS.awaiting = async function awaitingView() {
   const view = $("view");
   const body = K.el("div");
-  const kinds = ["release_order", "vehicle_change", "parameters", "manual_match", "risk_rule"];
+  const kinds = ["control_order", "control_revoke", "release_order", "vehicle_change", "parameters", "manual_match", "risk_rule"];
   async function refresh() {
     const items = await awaitingItems();
     const counts = K.el("div", { class: "kpis", "data-testid": "review-counts" }, kinds.map((k) => K.el("div", { class: "card kpi", "data-testid": "count-" + k },

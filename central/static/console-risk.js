@@ -132,17 +132,14 @@ async function ruleVersions(ruleId) {
 }
 
 function reviewButtons(v) {
-  const note = K.el("input", { placeholder: K.t("note"), "data-testid": "review-note" });
-  const msg = K.el("span", { class: "form-msg", "data-testid": "review-msg" });
-  const act = (approve) => async () => {
+  // The console's one review control (console-review.js): 批准 / 驳回, a confirmation, a reason to reject.
+  const box = reviewBox(async (approve, note) => {
     try {
-      await K.api(`${RISK}/${encodeURIComponent(v.rule_id)}/versions/${v.version}/review`, { body: { approve, note: note.value } });
+      await K.api(`${RISK}/${encodeURIComponent(v.rule_id)}/versions/${v.version}/review`, { body: { approve, note } });
       $("dialog").close(); show(C.section);
-    } catch (e) { msg.textContent = e.message; msg.className = "form-msg bad"; }
-  };
-  return K.el("span", { class: "review" }, note,
-    K.el("button", { class: "primary", "data-testid": "approve", text: K.t("approve"), onclick: act(true) }),
-    K.el("button", { "data-testid": "reject", text: K.t("reject"), onclick: act(false) }), msg);
+    } catch (e) { box.msg.textContent = e.status === 403 || e.status === 409 ? reviewError(e) : e.message; box.msg.className = "form-msg bad"; }
+  });
+  return box;
 }
 
 SCREENS.risk_rules = async function riskRulesView() {

@@ -18,7 +18,9 @@ K.addTerms({
   pass: ["Pass", "通行"], alert: ["Alert", "预警"], ledger: ["Ledger", "账册"], transit: ["Transit", "转关"],
   sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
-  held_rate: ["Officer rate", "人工处理率"], per_hour: ["Passes per hour", "每小时通行量"],
+  held_rate: ["Officer rate", "人工处理率"],
+  held_def: ["passes not released automatically (held or inspected) ÷ all passes, last 24 h", "未自动放行（人工处理或查验）的通行数 ÷ 全部通行数，近24小时"],
+  intervention_def: ["passes an officer entered, overrode or released ÷ the lane's passes", "关员录入、改判或放行的通行数 ÷ 该通道通行数"], per_hour: ["Passes per hour", "每小时通行量"],
   per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
   recent_passes: ["Recent passes", "最近通行"], create: ["Create", "新建"], search: ["Search", "查询"],
   detail: ["Detail", "详情"], updated: ["Updated", "更新"], lane_col: ["Lane", "通道"], plate_col: ["Plate", "车牌"],
@@ -29,7 +31,14 @@ K.addTerms({
   valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
   status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  yes: ["yes", "是"], no: ["no", "否"], login_needed: ["Log in to see this", "请登录后查看"],
+  all: ["all", "全部"], cancelled: ["Cancelled", "已作废"], used: ["Used up", "已用完"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
+  control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
+  lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"],
+  batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
+  high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
+  lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
+  field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
+  w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
@@ -100,7 +109,7 @@ async function guarded(view, fn) {
     } else if (e.status === 404) {
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("not_available") }));
     } else {
-      view.replaceChildren(K.el("div", { class: "banner bad", text: `${K.t("error")}: ${e.message}` }));
+      view.replaceChildren(K.el("div", { class: "banner bad", text: `${K.t("error")}: ${K.explain(e)}` }));
     }
     return null;
   }
@@ -132,7 +141,7 @@ function renderNav() {
     s.first ? K.el("div", { class: "muted nav-group", text: K.both("more") }) : null,
     K.el("button", {
       class: s.key === C.section ? "active" : "", "data-testid": "nav-" + s.key,
-      text: s.extra ? s.key : K.both(s.key), onclick: () => { location.hash = s.key; },
+      text: s.extra ? K.t(s.key) : K.both(s.key), onclick: () => { location.hash = s.key; },
     })]).filter(Boolean));
 }
 
@@ -181,7 +190,9 @@ function isIntervention(p) {
 
 async function dashboard() {
   const view = $("view");
-  const since = new Date(Date.now() - 864e5).toISOString();
+  // The time window the KPIs and the lane statistics cover (the officer's choice, kept for the session).
+  const windowH = Number(sessionStorage.getItem("kakou.window") || 24);
+  const since = new Date(Date.now() - windowH * 36e5).toISOString();
   const [page, nodes, alerts, laneStats] = await Promise.all([
     K.api("/api/v1/passes?limit=500"),
     K.api("/api/v1/nodes").catch(() => []),
@@ -190,12 +201,13 @@ async function dashboard() {
   ]);
   const passes = K.items(page);
   const now = Date.now();
-  const day = passes.filter((p) => now - new Date(p.decided_at) < 864e5);
+  const day = passes.filter((p) => now - new Date(p.decided_at) < windowH * 36e5);
   const online = nodes.filter((n) => n.online).length;
   const openAlerts = alerts ? K.items(alerts).filter((a) => !/(closed|disposed|resolved)/i.test(a.status || "")).length : null;
   const held = day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
-  const kpi = (key, v, id) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id },
-    K.el("div", { class: "muted", text: K.both(key) }), K.el("div", { class: "v", text: v }));
+  // A KPI says how it is counted (hover, or the footnote under the charts).
+  const kpi = (key, v, id, def) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id, title: def ? K.t(def) : "" },
+    K.el("div", { class: "muted", text: K.both(key) + (def ? " ⓘ" : "") }), K.el("div", { class: "v", text: v }));
   // Passes per hour over the last 12 hours: released beside everything else.
   const hours = [];
   for (let h = 11; h >= 0; h--) {
@@ -218,17 +230,21 @@ async function dashboard() {
   }));
   const recent = passes.slice(0, 12).map((p) => ({
     time_col: K.fmtTime(p.decided_at), node_col: p.node, lane_col: p.lane, plate_col: p.plate || "—",
-    outcome_col: K.both(p.outcome), reasons: ((p.record || {}).reasons || []).map(K.finding).join("；"),
+    outcome_col: p.outcome, reasons: ((p.record || {}).reasons || []).map(K.finding).join("；"),
   }));
+  const windowPick = K.el("select", { "data-testid": "window", "aria-label": K.t("window"),
+    onchange: (e) => { sessionStorage.setItem("kakou.window", e.target.value); show("dashboard"); } },
+  [[24, "w_24h"], [168, "w_7d"], [720, "w_30d"]].map(([h, k]) => K.el("option", { value: h, text: `${K.t("window")}: ${K.t(k)}`, selected: h === windowH })));
   view.replaceChildren(
+    K.el("div", { class: "toolbar" }, windowPick),
     K.el("div", { class: "kpis" },
-      kpi("passes_24h", String(day.length), "passes"),
+      kpi(windowH === 24 ? "passes_24h" : "passes_n", String(day.length), "passes"),
       kpi("lanes_online", `${online} / ${nodes.length}`, "online"),
       kpi("open_alerts", openAlerts == null ? "—" : String(openAlerts), "alerts"),
-      kpi("held_rate", `${held}%`, "held")),
+      kpi("held_rate", `${held}%`, "held", "held_def")),
     K.el("div", { class: "charts" },
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_hour") }), barChart(hours, { series: 2, testid: "chart-hourly" }),
-        K.el("div", { class: "muted" }, K.el("span", { style: "color:#3b82f6", text: "■ " }), K.t("release"), "  ",
+        K.el("div", { class: "muted" }, K.el("span", { style: "color:#60a5fa", text: "■ " }), K.t("release"), "  ",
           K.el("span", { style: "color:#e0a100", text: "■ " }), `${K.t("officer")} / ${K.t("inspection")}`)),
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_lane") }),
         barChart(laneGroups, { series: 2, max: 100, fmt: (v) => v + "%", testid: "chart-lanes" }),
@@ -237,6 +253,7 @@ async function dashboard() {
           manual_intervention_rate: pct(l.manual_intervention_rate) + "%", inspection_rate: pct(l.inspection_rate) + "%",
           hit_rate: pct(l.hit_rate) + "%", device_availability: pct(l.device_availability) + "%",
         })), { testid: "lane-stats" }) : null)),
+    K.el("p", { class: "muted kpi-notes", "data-testid": "kpi-notes" }, `${K.t("held_rate")}: ${K.t("held_def")} · ${K.t("manual_intervention_rate")}: ${K.t("intervention_def")}`),
     K.el("section", { class: "card", style: "margin-top:1em" }, K.el("h3", { text: K.both("recent_passes") }),
       K.table(recent, { columns: ["time_col", "node_col", "lane_col", "plate_col", "outcome_col", "reasons"], testid: "recent-passes" })),
   );
@@ -267,7 +284,7 @@ async function passesView() {
     const value = q.value.trim();
     const byPlate = kind.value === "plate" ? value : "";
     const page = await K.api(`/api/v1/passes?limit=100${byPlate ? "&plate=" + encodeURIComponent(byPlate) : ""}`);
-    results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, outcome: K.both(p.outcome), _raw: p })), {
+    results.replaceChildren(K.table(K.items(page).map((p) => ({ ...p, _raw: p })), {
       columns: ["decided_at", "node", "lane", "plate", "outcome", "pass_id"], testid: "passes",
       onRow: (r) => passDetail(r._raw),
     }));
@@ -336,19 +353,49 @@ async function resourceView(sec, into) {
   const ops = sec.ops || C.spec.paths[sec.path];
   const get = ops.get;
   const filters = (get.parameters || []).filter((p) => p.in === "query" && !["limit", "offset"].includes(p.name));
-  const inputs = filters.map((p) => K.el("input", { name: p.name, placeholder: p.name, "data-testid": "filter-" + p.name }));
+  // Filters as officers name them; a yes/no or a fixed list of values is a drop-down, a time a date picker.
+  const inputs = filters.map((p) => {
+    const sch = K.resolve(C.spec, p.schema || {});
+    const label = K.t(p.name);
+    const known = p.name === "status" ? STATUSES[sec.key] : null;
+    if (sch.enum || sch.type === "boolean" || known) {
+      const vals = sch.type === "boolean" ? ["true", "false"] : sch.enum || known;
+      return K.el("select", { name: p.name, "aria-label": label, title: label, "data-testid": "filter-" + p.name },
+        K.el("option", { value: "", text: `${label}: ${K.t("all")}` }),
+        vals.map((v) => K.el("option", { value: v, text: `${label}: ${v === "true" ? K.t("yes") : v === "false" ? K.t("no") : K.t(v)}` })));
+    }
+    const when = sch.format === "date-time" || sch.format === "date";
+    return K.el("input", { name: p.name, type: when ? "date" : "text", placeholder: label, "aria-label": label, title: label,
+      "data-testid": "filter-" + p.name });
+  });
   const results = K.el("div");
+  // A date filter gets 今天 / 本周 presets beside its picker.
+  const presets = inputs.filter((i) => i.type === "date").map((i) => {
+    const set = (days) => () => {
+      const d = new Date(); d.setHours(0, 0, 0, 0);
+      if (days) d.setDate(d.getDate() - ((d.getDay() + 6) % 7));  // Monday of this week
+      i.value = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+    };
+    return K.el("span", { class: "presets" }, K.el("button", { type: "button", text: K.t("today"), onclick: set(0) }),
+      K.el("button", { type: "button", text: K.t("this_week"), onclick: set(7) }));
+  });
   const load = async () => {
     const qs = new URLSearchParams({ limit: "100" });
-    inputs.forEach((i) => { if (i.value.trim()) qs.set(i.name, i.value.trim()); });
+    inputs.forEach((i) => {
+      if (!i.value.trim()) return;
+      qs.set(i.name, i.type === "date" ? new Date(i.value + "T00:00").toISOString() : i.value.trim());
+    });
     if (!(get.parameters || []).some((p) => p.name === "limit")) qs.delete("limit");
-    const rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
-    results.replaceChildren(K.table(rows, { testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
+    let rows = K.items(await K.api(`${sec.path}${qs.toString() ? "?" + qs : ""}`));
+    if (sec.key === "alerts") rows = groupRepeats(rows);
+    const columns = sec.key === "alerts" && rows.length
+      ? ["created_at", "kind", "severity", "subject", "message", "status", "assignee", "disposed_by", "repeats"] : undefined;
+    results.replaceChildren(K.table(rows, { columns, testid: "table-" + sec.key, onRow: (r) => recordDetail(sec, r) }));
   };
   const parts = sec.title === null ? [] : [K.el("h2", { text: sec.extra ? sec.key : K.both(sec.key) })];
   if (inputs.length) {
     parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(results, load); } },
-      inputs, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
+      inputs, presets, K.el("button", { class: "primary", type: "submit", text: K.t("search") })));
   }
   const create = ops.post ? ["post", ops.post] : ops.put ? ["put", ops.put] : null;
   if (create) {
@@ -362,6 +409,25 @@ async function resourceView(sec, into) {
   await load();
 }
 
+/* Alerts of one cause raised again and again (one truck, nine weight alerts): one row, the newest,
+ * with how many times (repeats); the rest are in the alert list's API and in each detail. */
+// The statuses each list can be filtered by (central takes them as free text).
+const STATUSES = {
+  control_orders: ["pending_review", "active", "revoke_pending", "rejected", "revoked", "expired"],
+  release_orders: ["draft", "active", "rejected", "cancelled", "used"],
+  alerts: ["open", "acknowledged", "disposed", "closed"],
+};
+
+function groupRepeats(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    const key = `${r.kind}|${r.subject}|${r.status}`;
+    if (groups.has(key)) groups.get(key).repeats += 1;
+    else groups.set(key, { repeats: 1, ...r });
+  }
+  return [...groups.values()];
+}
+
 function recordDetail(sec, row) {
   // Actions are the operations under this resource's item path, e.g. /control-orders/{order_no}/review.
   const actions = [];
@@ -373,6 +439,20 @@ function recordDetail(sec, row) {
     for (const method of ["post", "put", "patch", "delete"]) {
       if (!ops[method]) continue;
       const label = (m[3] || "").replace(/^\//, "") || method;
+      const body = K.bodySchema(C.spec, ops[method]);
+      if (body && body.properties && body.properties.approve && typeof reviewBox === "function") {
+        // A review: explicit 批准 / 驳回 with a confirmation, never a checkbox and a submit.
+        const path_ = K.fillPath(path, { ...(sec.fixed || {}), [idName]: id });
+        const box = reviewBox(async (approve, note) => {
+          try { await K.api(path_, { body: { approve, note } }); $("dialog").close(); show(C.section); } catch (e) {
+            if (e.status === 401) { $("dialog").close(); openLogin(); return; }
+            box.msg.className = "form-msg bad"; box.msg.textContent = reviewError(e);
+          }
+        });
+        actions.push(K.el("section", { class: "review-section", "data-testid": "action-" + label },
+          K.el("h3", { text: K.t(label) }), box));
+        continue;
+      }
       actions.push(K.el("details", { class: "create", "data-testid": "action-" + label },
         K.el("summary", { text: K.t(label) }),
         K.schemaForm(C.spec, { path, op: ops[method], method }, {

@@ -14,10 +14,11 @@ K.addTerms({
   transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
   ledger_negative: ["Ledger below zero", "账册负数"],
   release_vehicle: ["Release the truck held at the lane", "处置后放行通道扣留车辆"],
-  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"], photo: ["Photo", "现场照片"],
+  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"],
+  disposal_needed: ["Write how it was disposed of (required).", "请填写处置说明（必填）。"], photo_ready: ["Photo ready", "照片已就绪"], photo: ["Photo", "现场照片"],
   take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
   live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
-  photos: ["Photos on site", "现场照片"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
+  photos: ["Photos on site", "现场照片"], repeats: ["× {n} (same cause)", "重复 {n} 次"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
   plate: ["Plate", "车牌"], containers: ["Containers", "集装箱"], gross_kg: ["Gross weight", "毛重"], decided_at: ["Decided", "判定时间"],
 });
 
@@ -90,14 +91,23 @@ function render() {
   const open = F.alerts.filter(OPEN);
   $("count").hidden = !open.length;
   $("count").textContent = String(open.length);
-  $("alerts").replaceChildren(...(F.alerts.length ? F.alerts.map(card) : [K.el("div", { class: "banner", text: K.t("no_alerts") })]));
+  // The same cause raised again and again (one truck, nine weight alerts) is one card with its count.
+  const groups = new Map();
+  for (const a of F.alerts) {
+    const key = `${a.kind}|${a.subject}|${String(a.status || "open").toLowerCase()}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(a);
+  }
+  $("alerts").replaceChildren(...(groups.size ? [...groups.values()].map((g) => card(g[0], g))
+    : [K.el("div", { class: "banner", text: K.t("no_alerts") })]));
 }
 
-function card(a) {
+function card(a, group = [a]) {
   const status = String(a.status || "open").toLowerCase();
   const disposal = (a.notes || []).filter((n) => n.kind === "dispose").pop();
   return K.el("article", { class: `alert-card ${status} sev-${a.severity || ""}`, "data-testid": "alert", "data-status": status, "data-id": a.id },
-    K.el("h4", { text: K.t(a.kind) }),
+    K.el("h4", {}, K.t(a.kind), group.length > 1
+      ? K.el("span", { class: "repeats", "data-testid": "alert-repeats", text: K.t("repeats", { n: group.length }) }) : null),
     K.el("div", {}, K.el("b", { "data-testid": "alert-subject", text: a.subject }), " ",
       K.el("span", { class: "tag", text: K.t(status) }), " ", K.el("span", { class: "tag", text: K.t(a.severity) })),
     K.el("p", { text: a.message }),
@@ -106,13 +116,21 @@ function card(a) {
     disposal && disposal.photos ? K.el("div", { class: "muted", text: `📷 ${disposal.photos.length}` }) : null,
     K.el("div", { class: "alert-actions" },
       K.el("button", { "data-testid": "alert-detail", text: K.t("detail"), onclick: () => detail(a) }),
-      status === "open" ? K.el("button", { "data-testid": "alert-acknowledge", text: K.both("acknowledge"), onclick: () => acknowledge(a) }) : null,
-      OPEN(a) ? K.el("button", { class: "primary", "data-testid": "alert-dispose", text: K.both("dispose"), onclick: () => dispose(a) }) : null));
+      status === "open" ? K.el("button", { "data-testid": "alert-acknowledge", text: K.both("acknowledge"), onclick: (ev) => acknowledge(group, ev.target) }) : null,
+      OPEN(a) ? K.el("button", { class: "primary", "data-testid": "alert-dispose", text: K.both("dispose"), onclick: () => dispose(a, group) }) : null),
+    K.el("div", { class: "form-msg bad", "data-testid": "alert-error", role: "alert" }));
 }
 
 // ---- actions ----------------------------------------------------------------------------------
-async function acknowledge(a) {
-  try { merge(await K.api(`/api/v1/alerts/${a.id}/acknowledge`, { body: {} }), "changed"); } catch (e) { alert(e.message); }
+/* One tap acknowledges the card: every repeat of it. A refusal is said on the card, in plain words. */
+async function acknowledge(group, btn) {
+  try {
+    const done = await Promise.all(group.map((a) => K.api(`/api/v1/alerts/${a.id}/acknowledge`, { body: {} })));
+    done.forEach((d) => merge(d, "changed"));  // at once: the card never splits half-way
+  } catch (e) {
+    const box = btn && btn.closest("article") && btn.closest("article").querySelector("[data-testid=alert-error]");
+    if (e.status === 401) needLogin(); else if (box) box.textContent = K.explain(e);
+  }
 }
 
 /* The phone's picture, re-encoded as a JPEG of at most 1600 px: small to send, one format to store. */
@@ -124,7 +142,7 @@ async function toJpeg(file) {
   return new Promise((ok, fail) => canvas.toBlob((b) => (b ? ok(b) : fail(new Error("could not encode the photo"))), "image/jpeg", 0.85));
 }
 
-function dispose(a) {
+function dispose(a, group = [a]) {
   const note = K.el("textarea", { rows: 3, "data-testid": "field-disposal", required: true });
   const file = K.el("input", { type: "file", accept: "image/*", capture: "environment", "data-testid": "photo" });
   const preview = K.el("div", { class: "thumbs", "data-testid": "photo-preview" });
@@ -134,6 +152,10 @@ function dispose(a) {
   const release = a.kind === "control_hit" ? K.el("input", { type: "checkbox", "data-testid": "field-release_vehicle" }) : null;
   let photo = null;  // {sha256} once uploaded
   let jpeg = null;
+  // The complaint goes as soon as the note is written.
+  note.addEventListener("input", () => {
+    if (note.value.trim() && msg.classList.contains("bad")) { msg.textContent = ""; msg.className = "form-msg"; note.removeAttribute("aria-invalid"); }
+  });
   file.addEventListener("change", async () => {
     photo = null; jpeg = null; preview.replaceChildren();
     const f = file.files[0];
@@ -145,12 +167,17 @@ function dispose(a) {
   });
   const form = K.el("form", { class: "auto-form", novalidate: true },
     K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: K.t("disposal_note") }), note),
-    K.el("label", { class: "field" }, K.el("span", { class: "field-label", text: `📷 ${K.t("take_photo")}` }), file, preview),
+    // The phone's camera behind one big button (the file input is there for the keyboard and screen readers).
+    K.el("label", { class: "camera-btn", "data-testid": "camera-button" }, K.el("span", { "aria-hidden": "true", text: "📷" }), K.t("take_photo"), file),
+    preview,
     release ? K.el("label", { class: "field" }, release, K.el("span", { text: K.t("release_vehicle") })) : null,
     K.el("div", { class: "form-actions" }, submit, msg));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    if (!note.value.trim()) { msg.textContent = `${K.t("disposal_note")}`; msg.className = "form-msg bad"; note.focus(); return; }
+    if (!note.value.trim()) {
+      msg.textContent = K.t("disposal_needed");
+      msg.className = "form-msg bad"; note.setAttribute("aria-invalid", "true"); note.focus(); return;
+    }
     submit.disabled = true;
     try {
       if (jpeg && !photo) {
@@ -162,9 +189,13 @@ function dispose(a) {
       }
       const done = await K.api(`/api/v1/alerts/${a.id}/dispose`, { body: { disposal: note.value.trim(), photos: photo ? [photo.sha256] : [],
         release_vehicle: !!(release && release.checked) } });
-      $("dialog").close(); merge(done, "changed");
+      // The repeats of the same cause are disposed of the same way; the card changes once.
+      const rest = await Promise.all(group.filter((r) => r.id !== a.id).map((r) => K.api(`/api/v1/alerts/${r.id}/dispose`,
+        { body: { disposal: note.value.trim(), photos: [] } })));
+      [done, ...rest].forEach((d) => merge(d, "changed"));
+      $("dialog").close();
     } catch (e) {
-      msg.textContent = `${K.t("error")}: ${e.message}`; msg.className = "form-msg bad";
+      msg.textContent = `${K.t("error")}: ${e instanceof K.HttpError ? K.explain(e) : e.message}`; msg.className = "form-msg bad";
     } finally { submit.disabled = false; }
   });
   openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);

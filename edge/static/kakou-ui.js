@@ -82,6 +82,14 @@ const K = (() => {
     knowledge: ["Knowledge", "知识库"], version: ["version", "版本"], age: ["age", "更新于"],
     loading: ["Loading…", "加载中…"], none: ["None", "无"], error: ["Error", "错误"], submit: ["Submit", "提交"],
     cancel: ["Cancel", "取消"], ok: ["OK", "确定"], required: ["required", "必填"], saved: ["Saved", "已保存"],
+    required_field: ["{f}: required", "请填写「{f}」（必填）"],
+    err_network: ["No connection to the server: check the network, then try again.", "无法连接服务器：请检查网络后重试。"],
+    err_401: ["Your login has expired: log in again.", "登录已过期：请重新登录。"],
+    err_403: ["Your role may not do this (four eyes: someone else must approve).", "您无权执行此操作（四眼原则：须由另一人审批）。"],
+    err_404: ["Not found: it may have been removed. Reload the page.", "记录不存在，可能已被删除：请刷新页面。"],
+    err_409: ["Changed meanwhile: reload and try again.", "状态已变化：请刷新后重试。"],
+    err_422: ["Check what you entered.", "请检查填写内容。"],
+    err_5xx: ["Server error: try again shortly; if it persists, call operations.", "服务器出错：请稍后重试；若持续出现，请联系运维。"],
     not_available: ["Not available on this server yet", "此服务暂未提供"], reason: ["Reason", "原因"],
     time: ["Time", "时间"], outcome: ["Outcome", "结果"], node: ["Node", "节点"], status: ["Status", "状态"],
     declaration: ["Declaration", "报关单"], transit: ["Transit", "转关"], ledger: ["Ledger", "账册"],
@@ -89,7 +97,7 @@ const K = (() => {
     check_digit_bad: ["Check digit does not match (expected {d})", "校验位不符（应为 {d}）"],
     check_digit_ok: ["Check digit OK", "校验位正确"],
     f_officer: ["Officer ID", "关员编号"], f_pin: ["PIN", "密码"], f_plate: ["Plate", "车牌"],
-    f_containers: ["Container numbers", "集装箱号"], f_reason: ["Reason (required)", "原因（必填）"],
+    f_containers: ["Container numbers", "集装箱号"], f_reason: ["Reason", "原因"],
     f_outcome: ["Outcome", "处理结果"], f_result: ["Inspection result", "查验结果"], f_note: ["Note", "备注"],
     f_notes: ["Notes", "备注"], f_target_kind: ["Target", "布控对象"], f_target_value: ["Target value", "对象值"],
     f_action: ["Action", "处置方式"], f_emergency: ["Emergency (in force before review)", "紧急布控（先布控后审核）"],
@@ -97,6 +105,19 @@ const K = (() => {
     f_username: ["Username", "用户名"], f_password: ["Password", "密码"], f_order_no: ["Order no.", "单号"],
     f_valid_from: ["Valid from", "生效时间"], f_valid_until: ["Valid until", "失效时间"], f_direction: ["Direction", "方向"],
     f_declared_gross_kg: ["Declared gross weight (kg)", "申报毛重（kg）"],
+    yes: ["yes", "是"], no: ["no", "否"],
+    target_kind: ["Target", "布控对象"], target_value: ["Target value", "对象值"], action: ["Action", "处置方式"],
+    severity: ["Severity", "严重程度"], assignee: ["Assigned to", "处理人"], kind: ["Kind", "类别"], place: ["Place", "地点"],
+    created_by: ["Created by", "创建人"], created_at: ["Created", "创建时间"], reviewed_by: ["Reviewed by", "审核人"],
+    reviewed_at: ["Reviewed", "审核时间"], review_note: ["Review note", "审核意见"], emergency: ["Emergency", "紧急"],
+    include_deleted: ["Include deleted", "含已删除"], key_prefix: ["Key starts with", "编号前缀"], route_role: ["Routed to role", "推送角色"],
+    mine: ["Mine only", "仅本人"], username: ["Username", "用户名"], role: ["Role", "角色"], text: ["Text", "内容"],
+    active: ["Active", "生效中"], draft: ["Draft", "草稿"], pending_review: ["Awaiting review", "待复核"], rejected: ["Rejected", "已驳回"],
+    revoked: ["Revoked", "已撤控"], revoke_pending: ["Revocation awaiting review", "撤控待复核"], expired: ["Expired", "已过期"],
+    open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"], closed: ["Closed", "已关闭"],
+    approved: ["Approved", "已批准"], in_force: ["In force", "生效中"],
+    "audit/verify": ["Audit chain check", "审计链校验"], "network/messages": ["Network messages", "网络消息"],
+    "parameters/effective": ["Parameters in effect", "当前生效参数"], "alert-routes": ["Alert routing", "预警推送规则"],
     vehicle: ["Vehicle", "车辆"], hold: ["Hold", "扣留"], inspect: ["Inspect", "查验"], in: ["In", "进"], out: ["Out", "出"],
   });
 
@@ -145,6 +166,17 @@ const K = (() => {
       super((body && (body.detail || body.title)) ? (typeof body.detail === "string" ? body.detail : (body.title || JSON.stringify(body.detail))) : `HTTP ${status}`);
       this.status = status; this.body = body;
     }
+  }
+  /* An error as a person reads it: what happened and what to do, the server's detail after it. */
+  function explain(e) {
+    if (!(e instanceof HttpError)) return t("err_network");
+    const key = e.status >= 500 ? "err_5xx" : ("err_" + e.status);
+    const head = key in dict.en ? t(key) : `${t("error")} ${e.status}`;
+    const detail = e.body && typeof e.body === "object" && Array.isArray(e.body.errors) && e.body.errors.length
+      ? e.body.errors.map((x) => `${(x.loc || []).slice(-1)[0] || ""} ${x.msg || ""}`.trim()).join("; ")
+      : (e.body && typeof e.body === "object" && Array.isArray(e.body.detail)
+        ? e.body.detail.map((x) => `${(x.loc || []).slice(-1)[0] || ""} ${x.msg || ""}`.trim()).join("; ") : e.message);
+    return detail && detail !== `HTTP ${e.status}` ? `${head} (${detail})` : head;
   }
   function authHeaders() { return token ? { Authorization: "Bearer " + token } : {}; }
   async function api(path, opts = {}) {
@@ -278,10 +310,11 @@ const K = (() => {
   /* Builds inputs for each property of the JSON body; known names get touch-friendly widgets
    * (PIN pad, plate/container keyboard with check digit, mandatory reason). `fixed` values are
    * filled in and hidden (e.g. the lane or pass being acted on). */
-  function schemaForm(spec, target, { fixed = {}, only = null, mustFill = [], onDone, submitLabel, touch = false } = {}) {
+  function schemaForm(spec, target, { fixed = {}, only = null, mustFill = [], onDone, onError, submitLabel, touch = false, values = {} } = {}) {
     const schema = bodySchema(spec, target.op) || { properties: {} };
     const required = new Set(schema.required || []);
     const form = el("form", { class: "auto-form", novalidate: true });
+    const msg = el("div", { class: "form-msg", "data-testid": "form-msg", role: "alert" });
     const inputs = {};
     let typing = null;  // the plate/container field the on-screen keyboard types into
     const props = Object.entries(schema.properties || {});
@@ -309,10 +342,20 @@ const K = (() => {
           inputmode: /pin/.test(key) ? "numeric" : undefined });
       }
       if (prop.default !== undefined && prop.default !== null && input.type !== "checkbox") input.value = prop.default;
+      if (values[name] != null) input.value = values[name];
       const must = required.has(name) || mustFill.includes(name);
       input.dataset.testid = "field-" + name;
       input.setAttribute("data-testid", "field-" + name);
-      const hint = el("div", { class: "hint" });
+      if (must) input.setAttribute("aria-required", "true");
+      const hint = el("div", { class: "hint", id: "hint-" + name + "-" + Math.random().toString(36).slice(2, 7) });
+      input.setAttribute("aria-describedby", hint.id);
+      // A "required" complaint goes as soon as the field is filled in.
+      input.addEventListener(input.tagName === "SELECT" || input.type === "checkbox" ? "change" : "input", () => {
+        if (hint.dataset.required && String(input.value).trim()) {
+          hint.textContent = ""; hint.className = "hint"; delete hint.dataset.required; input.removeAttribute("aria-invalid");
+          if (msg.dataset.required) { msg.textContent = ""; msg.className = "form-msg"; delete msg.dataset.required; }
+        }
+      });
       const wrap = el("label", { class: "field" }, el("span", { class: "field-label" }, label, must ? el("b", { text: " *" }) : null), input, hint);
       if (touch && /pin/.test(key)) wrap.append(pinPad(input));
       if (touch && /plate|container/.test(key)) {
@@ -327,7 +370,7 @@ const K = (() => {
           hint.className = "hint " + (bad.length ? "bad" : "good");
         });
       }
-      inputs[name] = { input, prop, must };
+      inputs[name] = { input, prop, must, hint, label };
       form.append(wrap);
     }
     if (typing) form.append(keyboard(() => typing));
@@ -335,16 +378,20 @@ const K = (() => {
     const freeForm = !Object.keys(schema.properties || {}).length && (schema.type === "object" || schema.additionalProperties);
     const json = freeForm ? el("textarea", { name: "_json", rows: 6, "data-testid": "field-json", placeholder: '{"key": "value"}' }) : null;
     if (json) form.append(el("label", { class: "field" }, el("span", { class: "field-label", text: "JSON" }), json));
-    const msg = el("div", { class: "form-msg", "data-testid": "form-msg" });
     form.append(el("div", { class: "form-actions" },
       el("button", { type: "submit", class: "primary", text: submitLabel || t("submit") }), msg));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       // Fixed values go where the endpoint takes them: its path or its body, nowhere else.
       const body = Object.fromEntries(Object.entries(fixed).filter(([k]) => k in (schema.properties || {})));
-      for (const [name, { input, prop, must }] of Object.entries(inputs)) {
+      for (const [name, { input, prop, must, hint, label }] of Object.entries(inputs)) {
         let v = input.type === "checkbox" ? input.checked : input.value.trim();
-        if (v === "" && must) { msg.textContent = `${name}: ${t("required")}`; msg.className = "form-msg bad"; input.focus(); return; }
+        if (v === "" && must) {
+          const text = t("required_field", { f: String(label).split(" ")[0] });
+          msg.textContent = text; msg.className = "form-msg bad"; msg.dataset.required = "1";
+          hint.textContent = t("required"); hint.className = "hint bad"; hint.dataset.required = "1";
+          input.setAttribute("aria-invalid", "true"); input.focus(); return;
+        }
         if (v === "") continue;
         if (prop.type === "integer" || prop.type === "number") v = Number(v);
         if (input.dataset.array) v = v.split(/[,\s]+/).filter(Boolean);
@@ -367,21 +414,35 @@ const K = (() => {
         msg.textContent = t("saved"); msg.className = "form-msg good";
         if (onDone) onDone(res, body);
       } catch (e) {
-        msg.textContent = `${t("error")}: ${e.message}`; msg.className = "form-msg bad";
+        msg.textContent = `${t("error")}: ${explain(e)}`; msg.className = "form-msg bad";
+        if (onError) onError(e);
       }
     });
     return form;
   }
 
-  /* A table of whatever a list endpoint returns: the columns come from the rows. */
+  /* A table of whatever a list endpoint returns: the columns come from the rows. Officers read
+   * it: translated headers, outcomes and statuses as coloured labels, rates as percentages. */
+  const OUTCOMES = ["release", "officer", "inspection"];
+  function pct(v) { return `${(Math.round(v * 1000) / 10).toLocaleString()}%`; }
   function table(rows, { columns, testid, onRow } = {}) {
     if (!rows.length) return el("p", { class: "empty", text: t("none") });
     const cols = columns || Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null).slice(0, 9);
-    const cell = (v) => (v === null || v === undefined ? "—" : Array.isArray(v) ? v.join(", ") : typeof v === "object" ? JSON.stringify(v) : /\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDateTime(v) : String(v));
+    const cell = (v, c) => {
+      if (v === null || v === undefined) return "—";
+      if (typeof v === "boolean") return t(v ? "yes" : "no");
+      if (typeof v === "number" && /rate|ratio|confidence|share|availability/.test(c) && v >= 0 && v <= 1) return pct(v);
+      if (typeof v === "string" && OUTCOMES.includes(v)) return el("span", { class: "pill " + v, text: both(v) });
+      if (typeof v === "string" && /(^|_)status$|^state$/.test(c)) return el("span", { class: "pill st-" + v, text: t(v) });
+      if (typeof v === "string" && /^(kind|severity|action|target_kind|direction|role|route_role)$/.test(c)) return t(v);
+      if (Array.isArray(v)) return v.join(", ");
+      if (typeof v === "object") return JSON.stringify(v);
+      return /\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDateTime(v) : String(v);
+    };
     return el("table", { class: "grid", "data-testid": testid },
       el("thead", {}, el("tr", {}, cols.map((c) => el("th", { text: t(c) })))),
       el("tbody", {}, rows.map((r) => {
-        const tr = el("tr", {}, cols.map((c) => el("td", { text: cell(r[c]) })));
+        const tr = el("tr", {}, cols.map((c) => el("td", {}, cell(r[c], c))));
         if (onRow) { tr.classList.add("clickable"); tr.addEventListener("click", () => onRow(r)); }
         return tr;
       })));
@@ -390,8 +451,8 @@ const K = (() => {
   document.addEventListener("DOMContentLoaded", () => setLang(lang));
 
   return {
-    addTerms, t, both, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
-    api, items, authImage, HttpError, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
+    addTerms, t, both, pct, setLang, getLang, onLang, applyStatic, langToggle, esc, fmtTime, fmtDateTime, fmtAge, el,
+    api, items, authImage, HttpError, explain, setToken, authHeaders, discover, findOp, resolve, bodySchema, fillPath, schemaForm, table,
     iso6346Digit, checkContainer, beep, keyboard, pinPad,
     finding, checkName, checkGroups,
   };

@@ -29,6 +29,24 @@ K.addTerms({
   passed: ["Passed", "查验通过"], failed: ["Failed", "查验不通过"], backfill: ["Backfill", "人工补录"],
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
   unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
+  control_stop: ["CONTROL ORDER — STOP", "布控截停"],
+  todo_release: ["Released — nothing to do.", "放行，无需操作。"],
+  todo_plate: ["Check the plate on the picture, then press Manual entry.", "核对图像上的车牌，点「人工录入」。"],
+  todo_order: ["No valid release order: check the documents, then Release on documents or Override.", "无有效核放单：核对单证后「凭单放行」或「人工放行/改判」。"],
+  todo_device: ["A lane device failed: check it, then decide by Override.", "通道设备故障：检查设备，再「人工放行/改判」。"],
+  todo_hold: ["Check the failed items, then release or send to inspection.", "核实不通过项后，放行或送查验。"],
+  todo_inspection: ["Send the truck to the inspection area; enter the Inspection result afterwards.", "引导车辆至查验区，查验后录入「查验结果」。"],
+  todo_control: ["Do not release. Keep the truck and call the field officers.", "不得放行！截停车辆，通知现场关员处置。"],
+  todo_login: ["Log in with your officer ID and PIN to act.", "请先用关员编号和密码登录再操作。"],
+  acted_release: ["Released", "已放行"], acted_inspection: ["Sent to inspection", "已改判查验"],
+  acted_manual: ["Entered {plate} — deciding again…", "已录入 {plate}，重新判定中…"],
+  acted_failed: ["Inspection failed — truck stays", "查验不通过，车辆留置"],
+  plate_hint: ["Format: province + letter + 5 (new energy: 6) letters/digits, e.g. 粤B12345 or 粤AD12345", "格式：省份简称 + 字母 + 5 位（新能源 6 位）字母/数字，如 粤B12345、粤AD12345"],
+  plate_ok: ["Plate format OK", "车牌格式正确"],
+  plate_bad: ["Not a valid plate yet", "车牌格式不完整或有误"],
+  login_first: ["Log in first", "请先登录"],
+  no_action: ["No action needed", "无需操作"],
+  tag_release: ["Released", "放行"], tag_officer: ["Held", "人工处理"], tag_inspection: ["Inspect", "查验"],
 });
 
 const S = {
@@ -48,7 +66,9 @@ function onStatus(st) {
   if (!S.laneId && st.lanes && st.lanes.length) S.laneId = st.lanes[0].lane;
   const ln = lane();
   // The vehicle in the lane now (held for an officer, say) wins over the last recorded pass.
-  const cur = ln && ln.current && ln.current.decision ? fromCurrent(ln.current, ln) : null;
+  let cur = ln && ln.current && ln.current.decision ? fromCurrent(ln.current, ln) : null;
+  // Once an officer's pass replaced it, the held vehicle's first decision is history, not the lane now.
+  if (cur && ln.last_pass && ln.last_pass.supersedes === cur.pass_id) cur = null;
   const next = cur || (ln && ln.last_pass);
   const fresh = !!(next && (!S.shown || S.shown.pass_id !== next.pass_id || S.shown.outcome !== next.outcome));
   if (fresh) showPass(next);
@@ -88,6 +108,9 @@ function renderStatus() {
   if (S.reading && ln && ["vehicle_present", "collecting", "deciding"].includes(ln.state)) {
     $("plate").textContent = K.t("reading"); $("decision").textContent = "…"; $("decision").className = "decision";
     $("checks").replaceChildren(); $("decision-meta").textContent = "";
+    // A new vehicle: nothing of the last one's verdict stays on the screen.
+    setPlateColour("none"); $("verdict").className = "verdict"; $("verdict").dataset.control = "";
+    $("decision-by").textContent = ""; $("todo").textContent = ""; $("todo").dataset.todo = "";
   }
   // The vehicles waiting behind this one (e-plates read at the approach), when the node reports them.
   const queue = ln && Array.isArray(ln.queue) ? ln.queue : null;
@@ -98,7 +121,7 @@ function renderStatus() {
       K.el("b", { class: "q-plate", text: q.plate || K.t("unregistered_tag") }), " ",
       K.el("span", { class: "muted", text: `${K.t("e_plate")} ${q.e_plate}` }), " ",
       K.el("span", { class: "when q-wait", "data-since": q.since, text: waited(q.since) })))
-      : [K.el("li", { class: "muted", text: K.t("none") })]));
+      : [K.el("li", { class: "muted empty-item", text: K.t("none") })]));
   }
   // Alarms derived from the status, plus any the node reports itself.
   setAlarm("offline", !st.online, K.t("offline_alarm"));
@@ -174,8 +197,10 @@ function fromCurrent(cur, ln) {
 }
 
 function showPass(rec) {
+  if (!S.shown || S.shown.pass_id !== rec.pass_id) S.acted = null;
   S.shown = rec; S.reading = false;
   $("plate").textContent = rec.plate || "— ? —";
+  setPlateColour(plateColourOf(rec.plate));
   $("plate-confidence").textContent = rec.plate ? `${K.t("confidence")} ${Math.round((rec.plate_confidence || 0) * 100)}%` : "";
   const facts = [
     ["direction", K.t(rec.direction)], ["containers", (rec.containers || []).join(", ") || null],
@@ -186,17 +211,15 @@ function showPass(rec) {
     ["decided_at", K.fmtTime(rec.decided_at)], ["pass_id", rec.pass_id],
   ].filter(([, v]) => v !== null && v !== undefined && v !== "");
   $("facts").replaceChildren(...facts.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }), K.el("dd", { text: String(v), "data-testid": "fact-" + k })]));
-  $("checks").replaceChildren(...checksOf(rec).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail"), "data-testid": "check" },
+  // Failed checks first: they are why the truck waits.
+  $("checks").replaceChildren(...checksOf(rec).sort((a, b) => a.ok - b.ok).map((c) => K.el("li", { class: "check " + (c.ok ? "ok" : "fail"), "data-testid": "check" },
     K.el("span", { class: "mark", text: c.ok ? "✔" : "✘" }), K.el("b", { text: c.name }), " ", c.reason)));
   // A control-order hit is an alarm, with sound, until the screen is reloaded.
   for (const c of (rec.checks || []).filter((c) => c.code === "control_order_hit" && !c.ok)) {
     setAlarm(`event-control-${rec.pass_id}`, true, `${K.t("control_order")}: ${rec.plate || ""} — ${K.finding(c)}`);
     renderAlarms();
   }
-  const d = $("decision");
-  d.textContent = K.both(rec.outcome);
-  d.className = "decision out-" + rec.outcome;
-  d.dataset.outcome = rec.outcome;
+  renderVerdict(rec);
   $("decision-meta").textContent = `${K.fmtDateTime(rec.decided_at)} · ${rec.pass_id}`;
   if (!rec.pending && !S.recent.find((p) => p.pass_id === rec.pass_id)) { S.recent.unshift(rec); renderRecent(); }
   // Every frame the lane kept (plate and container cameras); a tap shows it large.
@@ -211,7 +234,7 @@ function renderRecent() {
   const rows = S.recent.filter((p) => !lid || p.lane === lid).slice(0, 12);
   $("recent").replaceChildren(...(rows.length ? rows.map((p) => K.el("li", { class: "out-" + p.outcome, onclick: () => showPass(p) },
     K.el("span", { class: "when", text: K.fmtTime(p.decided_at) }), K.el("b", { text: p.plate || "—" }),
-    K.el("span", { class: "tag", text: K.t(p.outcome) }))) : [K.el("li", { class: "muted", text: K.t("none") })]));
+    K.el("span", { class: "tag", text: K.t("tag_" + p.outcome) }))) : [K.el("li", { class: "muted", text: K.t("none") })]));
 }
 
 async function loadRecent() {
@@ -248,6 +271,13 @@ async function loadMarks(digest) {
 
 function drawMarks(digest, marks) {
   if (digest !== S.shownImage || !Array.isArray(marks)) return;
+  // An ordinary plate's text does not tell blue from yellow: the framed plate on the picture does.
+  const plate = marks.find((m) => m.kind === "plate");
+  const img = $("snapshot");
+  if (plate && S.shown && plate.text === S.shown.plate && plateColourOf(S.shown.plate) === "blue" && img.complete && img.naturalWidth) {
+    const seen = plateColourFromImage(img, plate.box);
+    if (seen === "yellow" || seen === "blue") setPlateColour(seen);
+  }
   $("marks").replaceChildren(...marks.map((m) => {
     const [x0, y0, x1, y1] = m.box;
     const pct = (v, of) => `${(100 * v / of).toFixed(2)}%`;
@@ -316,21 +346,31 @@ const SECOND = ["second_officer", "second_pin"];
 const ACTION_FIELDS = {
   manual_entry: { only: ["plate", "containers", ...SECOND], must: ["plate"] },
   override: { only: ["outcome", "reason", ...SECOND], must: ["outcome", "reason"] },
-  inspection_result: { only: ["result", "reason", ...SECOND], must: ["result"] },
+  inspection_result: { only: ["result", "reason", ...SECOND], must: ["result", "reason"] },
   release_on_documents: { only: ["reason", ...SECOND], must: ["reason"] },
 };
 const HOLDING = ["held_for_officer", "to_inspection"];
 
 function showOfficer(o) {
-  S.officer = o;
+  const name = o ? (typeof o === "string" ? o : (o.name || o.officer || o.id || o.officer_id || "")) : "";
+  S.officer = name || null;
+  if (name) sessionStorage.setItem("kakou.officer", name); else sessionStorage.removeItem("kakou.officer");
   const e = $("officer");
-  e.hidden = !o;
-  if (o) e.textContent = `${K.t("officer_on_duty")}: ${typeof o === "string" ? o : (o.name || o.officer || o.id || o.officer_id || "")}`;
+  e.hidden = !name; $("logout").hidden = !name;
+  if (name) e.textContent = `${K.t("officer_on_duty")}: ${name}`;
+  const login = document.querySelector("[data-testid=action-login]");
+  if (login) login.hidden = !!name;
+  renderTodo();
+}
+
+async function logout() {
+  try { await K.api("/api/v1/officer/logout", { method: "POST" }); } catch { /* the token is dropped here anyway */ }
+  K.setToken(null); showOfficer(null);
 }
 
 function openDialog(title, content) {
   $("dialog-body").replaceChildren(K.el("h3", { text: title }), content);
-  $("dialog").showModal();
+  if (!$("dialog").open) $("dialog").showModal();
 }
 
 function actionButton(key, onclick, needsHold) {
@@ -343,17 +383,169 @@ function laneFixed() {
   return { lane: lid, lane_id: lid, pass_id: S.shown && S.shown.pass_id };
 }
 
-function openForm(key, target, extra, fields) {
-  openDialog(K.both(key), K.schemaForm(S.spec, target, {
+function openForm(key, target, extra, fields, then) {
+  // An action needs a logged-in officer: log in first, then the action's form opens.
+  if (key !== "login" && !S.officer && S.loginOp) {
+    openForm("login", S.loginOp, {}, null, () => openForm(key, target, extra, fields));
+    $("dialog-body").prepend(K.el("p", { class: "form-note", text: K.t("login_first") }));
+    return;
+  }
+  const form = K.schemaForm(S.spec, target, {
     fixed: { ...laneFixed(), ...extra }, only: fields && fields.only, mustFill: (fields && fields.must) || [], touch: true,
-    onDone: (res) => {
+    values: key === "manual_entry" && S.shown && S.shown.plate ? { plate: S.shown.plate } : {},
+    // The session expired on the node: log in again, then the same form opens again.
+    onError: (e) => {
+      if (e.status === 401 && key !== "login") { K.setToken(null); showOfficer(null); openForm(key, target, extra, fields, then); }
+    },
+    onDone: (res, body) => {
       if (key === "login" && res) {
         K.setToken(res.token || res.access_token || null);
         showOfficer(res.officer || res.name || res.officer_id || "");
+      } else if (res) {
+        acted(key, body);
       }
       $("dialog").close(); poll(); loadRecent();
+      if (then) then();
     },
-  }));
+  });
+  openDialog(K.both(key), form);
+  if (key === "manual_entry") platePrompt(form);
+}
+
+/* The plate field of the manual entry: the camera's read to start from, a format hint, checked as typed. */
+function platePrompt(form) {
+  const input = form.querySelector("[name=plate]");
+  if (!input) return;
+  const hint = input.parentElement.querySelector(".hint");
+  const check = () => {
+    const v = input.value.trim().toUpperCase();
+    const ok = plateValid(v);
+    hint.textContent = !v ? K.t("plate_hint") : ok ? `✔ ${K.t("plate_ok")}` : `${K.t("plate_bad")} — ${K.t("plate_hint")}`;
+    hint.className = "hint " + (!v ? "" : ok ? "good" : "bad");
+    input.setAttribute("aria-invalid", v && !ok ? "true" : "false");
+    // The read plate keeps the colour the camera saw; a typed one the colour its text tells.
+    setPlateColour(S.shown && v === S.shown.plate ? $("plate").dataset.colour : plateColourOf(v), input);
+    return ok;
+  };
+  input.addEventListener("input", check);
+  form.addEventListener("submit", (ev) => {
+    if (!check()) { ev.preventDefault(); ev.stopImmediatePropagation(); input.focus(); }
+  }, { capture: true });
+  check();
+}
+
+// ---- plate: GA 36 format and the colour of its kind ------------------------------------------------
+const PROV = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+const LET = "ABCDEFGHJKLMNPQRSTUVWXYZ", ALNUM = LET + "0123456789";
+const RE_STANDARD = new RegExp(`^[${PROV}][${LET}][${ALNUM}]{4}[${ALNUM}挂学警港澳领试超]$`);
+const RE_NEW_ENERGY = new RegExp(`^[${PROV}][${LET}](?:[DABCEFGHJK][${ALNUM}]\\d{4}|\\d{5}[DABCEFGHJK])$`);
+const RE_LATIN = /^(?:[A-Z]{2}\d{1,4}|\d{4}[A-Z]{3})$/;
+function plateValid(p) { return RE_STANDARD.test(p) || RE_NEW_ENERGY.test(p) || RE_LATIN.test(p); }
+/* The colour a plate's text tells (GA 36): new energy green, trailers and coaches' 学 yellow, police white,
+ * consular black; an ordinary plate is blue unless the camera saw yellow (plateColourFromImage). */
+function plateColourOf(p) {
+  if (!p || !plateValid(p)) return "none";
+  if (RE_NEW_ENERGY.test(p)) return /\d{5}[DABCEFGHJK]$/.test(p) ? "yellow-green" : "green";
+  if (/[挂学]$/.test(p)) return "yellow";
+  if (/警$/.test(p)) return "white";
+  if (/[港澳领使]$/.test(p)) return "black";
+  return "blue";
+}
+function setPlateColour(c, elem) {
+  const e = elem || $("plate");
+  e.dataset.colour = c;
+  if (!elem) e.setAttribute("aria-label", `${K.t("plate")} ${$("plate").textContent} (${K.t("colour_" + c)})`);
+}
+K.addTerms({
+  colour_blue: ["blue plate", "蓝牌"], colour_yellow: ["yellow plate", "黄牌"], colour_green: ["green plate", "绿牌"],
+  "colour_yellow-green": ["yellow-green plate", "黄绿牌"], colour_white: ["white plate", "白牌"],
+  colour_black: ["black plate", "黑牌"], colour_none: ["not read", "未识别"],
+});
+/* Blue or yellow is not in the text of an ordinary plate: the camera frame tells, where the lane framed the plate. */
+function plateColourFromImage(img, box) {
+  try {
+    const [x0, y0, x1, y1] = box, w = x1 - x0, h = y1 - y0;
+    if (w < 8 || h < 4) return null;
+    const c = document.createElement("canvas");
+    c.width = 48; c.height = 16;
+    const g = c.getContext("2d", { willReadFrequently: true });
+    g.drawImage(img, x0, y0, w, h, 0, 0, 48, 16);
+    const px = g.getImageData(0, 0, 48, 16).data;
+    let blue = 0, yellow = 0, green = 0, white = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      const r = px[i], gr = px[i + 1], b = px[i + 2], mx = Math.max(r, gr, b), mn = Math.min(r, gr, b);
+      if (mx > 170 && mx - mn < 40) { white++; continue; }
+      if (mx - mn < 50) continue;
+      if (b === mx && b > r + 40) blue++;
+      else if (r > 120 && gr > 100 && b < Math.min(r, gr) - 50) yellow++;
+      else if (gr === mx && gr > r + 20) green++;
+    }
+    const n = px.length / 4, best = Math.max(blue, yellow, green);
+    if (best > n * 0.25) return best === blue ? "blue" : best === yellow ? "yellow" : "green";
+    return white > n * 0.5 ? "white" : null;
+  } catch { return null; }
+}
+
+// ---- the verdict: outcome, who acted, what to do ------------------------------------------------
+function controlHit(rec) { return (rec.checks || []).some((c) => c.name === "control" && !c.ok); }
+
+function renderVerdict(rec) {
+  const d = $("decision"), by = $("decision-by"), v = $("verdict");
+  const stop = controlHit(rec) && rec.outcome !== "release";
+  const a = S.acted && S.acted.pass_id === rec.pass_id ? S.acted : null;
+  const outcome = a && a.outcome ? a.outcome : rec.outcome;
+  d.replaceChildren(...(stop && !a
+    ? [K.el("span", { class: "stop-word", text: K.getLang() === "zh" ? K.t("control_stop") : K.both("control_stop") }),
+      " ", K.el("span", { class: "out-word", text: K.both(outcome) })]
+    : [K.both(outcome)]));
+  d.className = "decision out-" + outcome + (stop && !a ? " control-stop" : "");
+  d.dataset.outcome = outcome;
+  v.className = "verdict out-" + outcome + (stop && !a ? " control-stop" : "") + (a && !a.outcome ? " pending" : "");
+  v.dataset.control = stop ? "1" : "";
+  // Who decided a pass an officer finished (its record names them), or what the officer just did.
+  if (a) by.textContent = `${K.t(a.text, { plate: a.plate || "" })} · ${a.officer}`;
+  else if (rec.entered_by && rec.supersedes) by.textContent = `${K.t(rec.outcome === "release" ? "acted_release" : "acted_inspection")} · ${rec.entered_by}`;
+  else by.textContent = "";
+  if (a && !a.outcome) d.textContent = "…";
+  renderTodo();
+}
+
+/* The officer's command was accepted: the banner says so at once, before the lane's new pass arrives. */
+function acted(key, body) {
+  if (!S.shown || !body) return;
+  const who = S.officer || "";
+  const map = {
+    override: body.outcome === "inspection" ? ["inspection", "acted_inspection"] : ["release", "acted_release"],
+    release_on_documents: ["release", "acted_release"],
+    inspection_result: body.result === "failed" ? ["inspection", "acted_failed"] : ["release", "acted_release"],
+    manual_entry: [null, "acted_manual"],
+  }[key];
+  if (!map) return;
+  S.acted = { pass_id: S.shown.pass_id, outcome: map[0], text: map[1], officer: who, plate: body.plate };
+  renderVerdict(S.shown);
+  enableActions();
+}
+
+function todoKey(rec) {
+  if (!rec) return null;
+  if (S.acted && S.acted.pass_id === rec.pass_id) return null;
+  if (controlHit(rec) && rec.outcome !== "release") return "todo_control";
+  if (rec.outcome === "release") return "todo_release";
+  if (rec.outcome === "inspection") return "todo_inspection";
+  // From the failed checks' names, never from the reasons' words.
+  const failed = (rec.checks || []).filter((c) => !c.ok).map((c) => c.name);
+  if (!rec.plate || failed.includes("plate")) return "todo_plate";
+  if (failed.includes("device")) return "todo_device";
+  if (failed.includes("release_order")) return "todo_order";
+  return "todo_hold";
+}
+
+function renderTodo() {
+  const rec = S.shown, key = todoKey(rec), e = $("todo");
+  const needsLogin = key && !["todo_release"].includes(key) && !S.officer && S.loginOp && rec && rec.pending;
+  e.textContent = key ? K.t(key) + (needsLogin ? " " + K.t("todo_login") : "") : "";
+  e.className = "todo" + (key === "todo_control" ? " todo-control" : "");
+  e.dataset.todo = key || "";
 }
 
 async function openBackfill(list, complete) {
@@ -371,6 +563,7 @@ async function setupOfficer() {
   S.spec = await K.discover("/openapi.json");
   const buttons = [];
   const login = K.findOp(S.spec, "post", /(officer\/login|\/login$|\/sessions?$)/i);
+  S.loginOp = login;
   if (login) buttons.push(actionButton("login", () => openForm("login", login, {})));
   const actions = K.findOp(S.spec, "post", /\/lanes\/\{[^}]+\}\/actions$/);
   if (actions) {
@@ -381,20 +574,43 @@ async function setupOfficer() {
     }
   }
   const backfill = K.findOp(S.spec, "get", /\/backfill$/);
-  if (backfill) buttons.push(actionButton("backfill_list", () => openBackfill(backfill, K.findOp(S.spec, "post", /\/backfill\/\{/))));
-  $("officer-bar").replaceChildren(...buttons);
+  if (backfill) {
+    const b = actionButton("backfill_list", () => openBackfill(backfill, K.findOp(S.spec, "post", /\/backfill\/\{/)));
+    b.classList.add("secondary");
+    buttons.push(b);
+  }
+  $("officer-bar").replaceChildren(K.el("span", { class: "no-action muted", "data-testid": "no-action", text: K.t("no_action") }), ...buttons);
   $("officer-bar").hidden = !buttons.length;
+  showOfficer(S.officer);
   enableActions();
 }
 
+// The actions that fit what the lane waits for; the others are not shown.
+const FITS = {
+  held_for_officer: ["manual_entry", "override", "release_on_documents"],
+  to_inspection: ["inspection_result", "override"],
+};
 function enableActions() {
-  const held = HOLDING.includes((lane() || {}).state);
-  document.querySelectorAll("[data-hold]").forEach((b) => { b.disabled = !held; });
+  const ln = lane() || {};
+  const held = HOLDING.includes(ln.state);
+  const done = S.acted && S.shown && S.acted.pass_id === S.shown.pass_id;
+  const fits = held && !done ? (FITS[ln.state] || []) : [];
+  let shown = 0;
+  document.querySelectorAll("[data-hold]").forEach((b) => {
+    const on = fits.includes(b.dataset.testid.replace("action-", ""));
+    b.hidden = !on; b.disabled = !on; shown += on;
+  });
+  const none = document.querySelector("[data-testid=no-action]");
+  if (none) none.hidden = shown > 0;
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   K.langToggle($("lang"));
   $("dialog-close").addEventListener("click", () => $("dialog").close());
+  $("logout").addEventListener("click", logout);
+  S.officer = sessionStorage.getItem("kakou.officer") || null;
+  // A stored session may have expired on the node: ask it who is logged in.
+  if (S.officer) K.api("/api/v1/officer").then((r) => showOfficer(r.officer)).catch(() => { K.setToken(null); showOfficer(null); });
   K.onLang(() => { renderStatus(); if (S.shown) showPass(S.shown); renderRecent(); setLive(S.live); setupOfficer(); });
   setLive("poll");
   poll().then(loadRecent);

@@ -75,3 +75,12 @@ def test_slot_readings() -> None:
     assert letter_slot("0") is None  # D or O: both are issued, the grammar cannot choose
     assert letter_slot("I") is None and letter_slot("渝") is None  # I is never issued
     assert province_of("粵") == "粤" and province_of("渝") == "渝" and province_of("A") is None
+
+
+def test_plate_length_must_fit_the_paint_it_was_read_on() -> None:
+    from kakou.models.plate import colour_agrees
+
+    assert colour_agrees("green", "沪AD12345") and not colour_agrees("green", "沪A12345")
+    assert colour_agrees("blue", "粤B12345") and not colour_agrees("blue", "沪AD12345")
+    assert colour_agrees("yellow", "苏E12345D") and colour_agrees("yellow", "京A8F3K2")  # yellow-green too
+    assert colour_agrees("texture", "粤B12345") and colour_agrees("green", None)

@@ -81,6 +81,31 @@ def test_reads_the_container_in_the_lane_not_the_one_behind(containers: Containe
     # Both codes are valid; the nearer container's is the larger marking.
     r = containers.read(render_container_scene("MSKU1234565", seed=seed, behind="GATU0407931"))
     assert (r.text, r.valid) == ("MSKU1234565", True)
+    assert set(r.also_seen) <= {"GATU0407931"}  # said so when the other code was read too
+    if seed is None:
+        assert r.also_seen == ("GATU0407931",)
+
+
+@pytest.mark.parametrize("seed", [None, 301, 303])
+def test_two_containers_on_one_chassis_give_two_codes(containers: ContainerReader, seed: int | None) -> None:
+    frame = render_container_scene("MSKU1234565", seed=seed, beside="TGHU8832010")
+    assert {r.text for r in containers.read_all(frame)} == {"MSKU1234565", "TGHU8832010"}
+
+
+def test_read_all_leaves_out_a_container_further_away(containers: ContainerReader) -> None:
+    frame = render_container_scene("MSKU1234565", seed=71, behind="GATU0407931")
+    assert [r.text for r in containers.read_all(frame)] == ["MSKU1234565"]
+
+
+def test_codes_vote_across_frames_and_cameras(containers: ContainerReader) -> None:
+    side = [render_container_scene("MSKU1234565", seed=s, beside="TGHU8832010") for s in (301, 303)]
+    rear = [render_container_scene("MSKU1234565", seed=21)]
+    # The rear camera sees one container; the side camera both: the union, each at its best camera.
+    assert {r.text for r in containers.read_codes([rear, side])} == {"MSKU1234565", "TGHU8832010"}
+    # Within one camera, a code in one frame of three is below the threshold (1/3 of its confidence).
+    codes = containers.read_codes([[*rear, *rear, side[0]]])
+    assert [r.text for r in codes] == ["MSKU1234565"]
+    assert containers.read_codes([]) == [] and containers.read_codes([[]]) == []
 
 
 def test_a_wrong_check_digit_is_never_read_as_a_code(containers: ContainerReader) -> None:

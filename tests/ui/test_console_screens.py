@@ -72,6 +72,7 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     await row.get_by_test_id("rule-versions-btn").click()
     dialog = page.get_by_test_id("dialog")
     await dialog.get_by_test_id("approve").click()
+    await dialog.get_by_test_id("confirm").click()  # the confirmation step
     await expect(dialog.get_by_test_id("review-msg")).to_contain_text("must not be its preparer")
     # A reviewer approves it: in force (and published to the lanes).
     reviewer = await _console(browser, stack, "risk_rules", REVIEWER)
@@ -79,6 +80,7 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     await rrow.get_by_test_id("rule-versions-btn").click()
     await reviewer.get_by_test_id("dialog").get_by_test_id("review-note").fill("checked against the tariff")
     await reviewer.get_by_test_id("dialog").get_by_test_id("approve").click()
+    await reviewer.get_by_test_id("dialog").get_by_test_id("confirm").click()  # the confirmation step
     await expect(rrow.get_by_test_id("rule-status")).to_have_text("In force")
 
     # Editing makes version 2, a draft beside version 1 still in force.
@@ -235,12 +237,12 @@ async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(s
     page = await _console(browser, stack, "release_orders", REVIEWER)
     table = page.get_by_test_id("table-release_orders")
     row = table.locator("tr", has_text="HFREV001")
-    await expect(row).to_contain_text("draft")
+    await expect(row.locator(".pill.st-draft")).to_have_text("Draft")
     await row.click()
     review = page.get_by_test_id("dialog").get_by_test_id("action-review")
-    await review.locator("summary").click()
-    await review.get_by_test_id("field-approve").check()
-    await review.get_by_test_id("field-note").fill("documents match")
-    await review.locator("button[type=submit]").click()
-    await expect(table.locator("tr", has_text="HFREV001")).to_contain_text("active")
+    await review.get_by_test_id("review-note").fill("documents match")
+    await review.get_by_test_id("approve").click()
+    await expect(review.get_by_test_id("review-confirm")).to_contain_text("Approve this?")
+    await review.get_by_test_id("confirm").click()
+    await expect(table.locator("tr", has_text="HFREV001").locator(".pill.st-active")).to_have_text("Active")
     assert page.errors == []  # type: ignore[attr-defined]

@@ -323,7 +323,7 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     # The console's alert list shows who disposed of it and how.
     await console.get_by_test_id("nav-alerts").click()
     row = console.get_by_test_id("table-alerts").locator("tr", has_text="京AF12345")
-    await expect(row).to_contain_text("disposed")
+    await expect(row.locator(".pill.st-disposed")).to_have_text("Disposed")
     await row.click()
     await expect(console.get_by_test_id("dialog")).to_contain_text("truck escorted to inspection bay 3")
     await expect(console.get_by_test_id("dialog")).to_contain_text(FIELD_USER)
