@@ -7,17 +7,58 @@ sequence number; central stores on (node, seq) idempotently and acknowledges a h
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from kakou.sync import limits
 
 PROTOCOL_VERSION = 1
 
+# Identifiers: no control characters (PostgreSQL refuses NUL in text; none belongs in an id).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+_NO_NUL = r"^[^\x00]*$"
+NodeId = Annotated[str, Field(min_length=1, max_length=limits.NODE_ID, pattern=_NO_CONTROL)]
+LaneId = Annotated[str, Field(min_length=1, max_length=limits.LANE_ID, pattern=_NO_CONTROL)]
+PassId = Annotated[str, Field(min_length=1, max_length=limits.PASS_ID, pattern=_NO_CONTROL)]
+Plate = Annotated[str, Field(max_length=limits.PLATE, pattern=_NO_CONTROL)]
+OrderNo = Annotated[str, Field(max_length=limits.ORDER_NO, pattern=_NO_CONTROL)]
+Username = Annotated[str, Field(max_length=limits.USERNAME, pattern=_NO_CONTROL)]
+ContainerNo = Annotated[str, Field(max_length=limits.CONTAINER_NO, pattern=_NO_CONTROL)]
+CardNo = Annotated[str, Field(max_length=limits.CARD_NO, pattern=_NO_CONTROL)]
+Sha256 = Annotated[str, Field(max_length=limits.SHA256_HEX, pattern=_NO_CONTROL)]
+Reason = Annotated[str, Field(max_length=limits.REASON * 5, pattern=_NO_NUL)]
+Seq = Annotated[int, Field(ge=1, le=limits.SEQ_MAX)]
+Position = Annotated[int, Field(ge=0, le=limits.VERSION_MAX)]
+StreamName = Annotated[str, Field(max_length=limits.STREAM, pattern=_NO_CONTROL)]
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Floats are finite: NaN and Infinity are not numbers a lane measures (and not JSON).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+def json_safe(value: Any, depth: int = 0) -> None:
+    """Refuse what a free-form JSON value must not carry into central's tables: non-finite numbers,
+    integers beyond 64 bits, NUL characters, and nesting deeper than limits.MAX_JSON_DEPTH."""
+    if depth > limits.MAX_JSON_DEPTH:
+        raise ValueError(f"nested deeper than {limits.MAX_JSON_DEPTH} levels")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("NaN and Infinity are not allowed")
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        raise ValueError("integer out of range")
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("NUL character in text")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            json_safe(k, depth + 1)
+            json_safe(v, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            json_safe(v, depth + 1)
 
 
 class Outcome(StrEnum):
@@ -29,35 +70,45 @@ class Outcome(StrEnum):
 class PassRecord(Strict):
     """One vehicle's pass through a lane, with what the decision was based on."""
 
-    pass_id: str
-    node: str
-    lane: str
+    pass_id: PassId
+    node: NodeId
+    lane: LaneId
     direction: Literal["in", "out"]
     started_at: datetime
     decided_at: datetime
-    plate: str | None
-    plate_confidence: float
-    containers: list[str] = Field(default_factory=list)
-    gross_kg: float | None = None
+    plate: Plate | None
+    plate_confidence: float = Field(ge=0, le=1)
+    containers: list[ContainerNo] = Field(default_factory=list, max_length=limits.MAX_CONTAINERS)
+    gross_kg: float | None = Field(None, ge=-1e6, le=1e7)
     outcome: Outcome
-    reasons: list[str]
-    release_order: str | None = None
-    knowledge_version: int
+    reasons: list[Reason] = Field(max_length=limits.MAX_REASONS)
+    release_order: OrderNo | None = None
+    knowledge_version: int = Field(ge=0, lt=2**63)
     opens_barrier: bool  # the decision commanded the barrier open
-    checks: list[dict[str, Any]] = Field(default_factory=list)  # each check: name, ok, detail
-    e_plate: str | None = None
-    ic_card: str | None = None
-    entered_by: str | None = None  # officer who keyed the identity (manual entry)
-    supersedes: str | None = None  # an officer's decision replaces this earlier pass_id
-    images: list[str] = Field(default_factory=list)  # sha256 of the frames kept at the edge
+    # each check: name, ok, detail
+    checks: list[dict[str, Any]] = Field(default_factory=list, max_length=limits.MAX_CHECKS)
+    e_plate: CardNo | None = None
+    ic_card: CardNo | None = None
+    entered_by: Username | None = None  # officer who keyed the identity (manual entry)
+    supersedes: PassId | None = None  # an officer's decision replaces this earlier pass_id
+    images: list[Sha256] = Field(default_factory=list, max_length=limits.MAX_IMAGES)  # frames kept at the edge
+
+    @field_validator("checks")
+    @classmethod
+    def _checks_fit(cls, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for check in checks:
+            json_safe(check)
+            if len(json.dumps(check, ensure_ascii=False, default=str)) > limits.CHECK_DETAIL_BYTES:
+                raise ValueError(f"a check is larger than {limits.CHECK_DETAIL_BYTES} characters")
+        return checks
 
 
 class Envelope(Strict):
     """Uplink wrapper: (node, seq) is the idempotency key at central."""
 
     v: Literal[1] = PROTOCOL_VERSION
-    node: str
-    seq: int = Field(ge=1)
+    node: NodeId
+    seq: Seq
     kind: Literal["pass"]
     sent_at: datetime
     body: PassRecord
@@ -72,9 +123,9 @@ class Ack(Strict):
     """
 
     v: Literal[1] = PROTOCOL_VERSION
-    node: str
-    high_water: int = Field(ge=0)
-    rejected: list[int] = Field(default_factory=list)
+    node: NodeId
+    high_water: int = Field(ge=0, le=limits.SEQ_MAX)
+    rejected: list[Seq] = Field(default_factory=list)
 
 
 class EnvelopeHeader(BaseModel):
@@ -82,8 +133,8 @@ class EnvelopeHeader(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    node: str
-    seq: int = Field(ge=1)
+    node: NodeId
+    seq: Seq
 
 
 class SyncRequest(Strict):
@@ -94,9 +145,9 @@ class SyncRequest(Strict):
     """
 
     v: Literal[1] = PROTOCOL_VERSION
-    node: str
-    after_version: int = Field(ge=0)
-    streams: dict[str, int] = Field(default_factory=dict)
+    node: NodeId
+    after_version: Position
+    streams: dict[StreamName, Position] = Field(default_factory=dict, max_length=64)
 
     def positions(self) -> dict[str, int]:
         return self.streams or {"*": self.after_version}
@@ -107,8 +158,9 @@ class NodeStatus(Strict):
 
     v: Literal[1] = PROTOCOL_VERSION
     online: bool
-    knowledge_version: int = Field(0, ge=0)  # the sum of `streams`: changes of the node's scope it holds
-    streams: dict[str, int] = Field(default_factory=dict)  # position in each change stream
+    # the sum of `streams`: changes of the node's scope it holds
+    knowledge_version: int = Field(0, ge=0, le=limits.VERSION_MAX)
+    streams: dict[StreamName, Position] = Field(default_factory=dict, max_length=64)  # position in each stream
 
 
 class ChangeKind(StrEnum):

@@ -1,0 +1,147 @@
+"""Central trusts no node: whatever one enrolled node publishes, central keeps running, stores every
+other node's passes, and keeps the bad messages aside with the reason (issue 15, items 1 and 2).
+
+Runs on SQLite and, when reachable, PostgreSQL, through a real Mosquitto and central's real bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiomqtt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import func, select
+
+from kakou.broker import MosquittoBroker
+from kakou.central import ingest
+from kakou.central.bridge import CentralBridge
+from kakou.central.service import Central
+from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
+from kakou.sync import limits, topics
+from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.mqtt import BrokerConfig
+from kakou.waiting import eventually
+
+NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+
+
+def envelope(node: str, seq: int, **body: object) -> dict:
+    """A pass envelope as JSON-ready data (so tests can put in it what a contract would refuse)."""
+    rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=NOW,
+                     decided_at=NOW, plate="粤B12345", plate_confidence=0.9, outcome=Outcome.RELEASE,
+                     reasons=["ok"], knowledge_version=1, opens_barrier=True)
+    data = Envelope(node=node, seq=1, kind="pass", sent_at=NOW, body=rec).model_dump(mode="json")
+    data["seq"] = seq
+    data["body"].update(body)
+    return data
+
+
+def line(data: dict) -> bytes:
+    return json.dumps(data, ensure_ascii=False).encode()
+
+
+@pytest.fixture
+async def bridge(central: Central, mosquitto: MosquittoBroker) -> AsyncIterator[CentralBridge]:
+    b = CentralBridge(central, BrokerConfig(port=mosquitto.port), Ed25519PrivateKey.generate())
+    task = asyncio.create_task(b.run())
+    await asyncio.wait_for(b.connected.wait(), 10)
+    b.task = task  # type: ignore[attr-defined]
+    yield b
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.fixture
+async def node(mosquitto: MosquittoBroker) -> AsyncIterator[aiomqtt.Client]:
+    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="test-node") as client:
+        yield client
+
+
+def _high_water(central: Central, node: str) -> int:
+    with central.sessions() as s:
+        row = s.get(NodeRow, node)
+        return row.high_water if row else 0
+
+
+def _count(central: Central, node: str) -> int:
+    with central.sessions() as s:
+        return s.scalar(select(func.count()).select_from(PassRow).where(PassRow.node == node)) or 0
+
+
+def _quarantined(central: Central, node: str) -> dict[int | None, str]:
+    with central.sessions() as s:
+        return {r.seq: r.detail or "" for r in s.scalars(select(NetworkMessageRow).where(
+            NetworkMessageRow.node == node, NetworkMessageRow.status == "rejected"))}
+
+
+BAD_BODIES = {
+    "plate of 17 characters": {"plate": "A" * 17},
+    "NaN confidence": {"plate_confidence": float("nan")},
+    "Infinity weight": {"gross_kg": float("inf")},
+    "NaN inside a check": {"checks": [{"name": "weight", "ok": True, "detail": float("nan")}]},
+    "NUL in the lane": {"lane": "L\x001"},
+    "pass_id of 200 characters": {"pass_id": "p" * 200},
+}
+
+
+async def test_no_message_of_one_node_stops_central_or_costs_another_node_its_passes(
+        central: Central, bridge: CentralBridge, node: aiomqtt.Client) -> None:
+    bad_topic = topics.up("bad", topics.PASSES)
+    # Seqs beyond what the tables hold: not attributable, refused (counted, never stored, never acked).
+    for seq in (2**64, 2**63, 2**31):
+        await node.publish(bad_topic, line(envelope("bad", seq)), qos=1)
+    # The node's own seqs with bodies the tables cannot hold: quarantined with the reason, stream moves on.
+    for seq, body in enumerate(BAD_BODIES.values(), start=1):
+        data = envelope("bad", seq)
+        data["body"].update(body)
+        await node.publish(bad_topic, json.dumps(data, allow_nan=True).encode(), qos=1)
+    after = len(BAD_BODIES) + 1
+    await node.publish(bad_topic, line(envelope("bad", after)), qos=1)  # a good pass after the bad ones
+    good = b"\n".join(line(envelope("good", seq)) for seq in range(1, 51))
+    await node.publish(topics.up("good", topics.PASSES), good, qos=1)
+
+    await eventually(lambda: _count(central, "good") == 50, 15, what="the honest node's 50 passes stored")
+    await eventually(lambda: _high_water(central, "bad") == after, 15, what="the bad node's stream moved on")
+    assert not bridge.task.done()  # type: ignore[attr-defined]
+    assert _count(central, "bad") == 1
+    held = _quarantined(central, "bad")
+    assert set(range(1, after)) <= set(held), held
+    assert "plate" in held[1] and "finite" in held[2] and "finite" in held[3] and "NaN" in held[4]
+    assert bridge.rejected_by_node["bad"] >= len(BAD_BODIES) + 3
+    assert bridge.rejected_by_node["good"] == 0
+
+
+async def test_pass_id_of_another_node_never_fails_the_batch(central: Central) -> None:
+    honest = [Envelope.model_validate(envelope("good", seq)) for seq in range(1, 6)]
+    ingest.ingest_passes(central, honest[:1])
+    thief = Envelope.model_validate(envelope("bad", 1, pass_id="good-L1-1"))  # the honest node's pass_id
+    twice = Envelope.model_validate(envelope("bad", 2, pass_id="good-L1-4"))  # one stored in the same batch
+    marks = ingest.ingest_passes(central, [*honest[1:], thief, twice])
+    assert marks["good"] == (5, [])
+    assert marks["bad"] == (2, [1, 2])  # both kept aside, the node's stream moves on
+    assert _count(central, "good") == 5 and _count(central, "bad") == 0
+    assert "already stored" in _quarantined(central, "bad")[1]
+
+
+async def test_an_oversized_message_is_refused_whole_with_one_log_line(
+        central: Central, bridge: CentralBridge, node: aiomqtt.Client, caplog: pytest.LogCaptureFixture) -> None:
+    bad_topic = topics.up("bad", topics.PASSES)
+    huge = b'{"v": 1}\n' * (limits.MAX_PASSES_MESSAGE_BYTES // 9 + 10)
+    many = b'{"v": 1}\n' * (limits.MAX_PASSES_LINES + 1)
+    garbage = b"\n".join([b'{"v": 1}'] * 500)  # within bounds, every line malformed
+    with caplog.at_level(logging.WARNING, logger="kakou.central.bridge"):
+        for payload in (huge, many, garbage, garbage, garbage):
+            await node.publish(bad_topic, payload, qos=1)
+        await node.publish(topics.up("good", topics.PASSES), line(envelope("good", 1)), qos=1)
+        await eventually(lambda: _count(central, "good") == 1, 15, what="the honest pass stored")
+        await eventually(lambda: bridge.rejected_by_node["bad"] >= 2 + 3 * 500, 15, what="all refused")
+    assert bridge.rejected["too large"] == 2
+    assert len([r for r in caplog.records if "bad" in r.getMessage()]) <= 3  # one per (node, reason)
+    with central.sessions() as s:  # a row per reason, not per line
+        assert (s.scalar(select(func.count()).select_from(NetworkMessageRow).where(
+            NetworkMessageRow.node == "bad")) or 0) <= 3
