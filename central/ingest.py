@@ -294,6 +294,16 @@ def set_presence(c: Central, node: str, online: bool, knowledge_version: int | N
             time.sleep(0.01 * (attempt + 1))
 
 
+def rejected_counts(c: Central) -> dict[str, int]:
+    """Per node, the uplink messages central kept aside or refused (quarantined passes, and one row
+    per refusal it recorded: see CentralBridge._reject), for network management."""
+    with c.read() as s:
+        q = (select(NetworkMessageRow.node, func.count())
+             .where(NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected")
+             .group_by(NetworkMessageRow.node))
+        return {node: n for node, n in s.execute(q)}
+
+
 def list_nodes(c: Central) -> list[NodeRow]:
     with c.sessions() as s:
         return list(s.scalars(select(NodeRow).order_by(NodeRow.node)))

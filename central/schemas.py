@@ -106,6 +106,7 @@ class NodeOut(BaseModel):
     # Where the node would stand if caught up (central's view: its streams' latest positions).
     expected_streams: dict[str, int] = Field(default_factory=dict)
     expected_knowledge_version: int = 0
+    rejected: int = 0  # uplink messages quarantined or refused (GET /api/v1/network/messages says why)
 
 
 class ReleaseOrderDetail(ReleaseOrderOut):

@@ -114,6 +114,7 @@ async def test_no_message_of_one_node_stops_central_or_costs_another_node_its_pa
     assert "plate" in held[1] and "finite" in held[2] and "finite" in held[3] and "NaN" in held[4]
     assert bridge.rejected_by_node["bad"] >= len(BAD_BODIES) + 3
     assert bridge.rejected_by_node["good"] == 0
+    assert ingest.rejected_counts(central)["bad"] >= len(BAD_BODIES)  # shown per node in GET /api/v1/nodes
 
 
 async def test_pass_id_of_another_node_never_fails_the_batch(central: Central) -> None:
@@ -145,3 +146,25 @@ async def test_an_oversized_message_is_refused_whole_with_one_log_line(
     with central.sessions() as s:  # a row per reason, not per line
         assert (s.scalar(select(func.count()).select_from(NetworkMessageRow).where(
             NetworkMessageRow.node == "bad")) or 0) <= 3
+
+
+async def test_a_pass_the_database_chokes_on_is_quarantined_alone(
+        central: Central, bridge: CentralBridge, node: aiomqtt.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Whatever the contracts miss: the one envelope that fails is found and kept aside, the rest stored.
+    real = ingest.ingest_passes
+
+    def choking(c: Central, envs: list[Envelope], attempts: int = 5) -> dict[str, tuple[int, list[int]]]:
+        if any(e.node == "bad" and e.seq == 3 for e in envs):
+            raise RuntimeError("the database cannot hold this")
+        return real(c, envs, attempts)
+
+    monkeypatch.setattr(ingest, "ingest_passes", choking)
+    payload = b"\n".join([*(line(envelope("bad", seq)) for seq in range(1, 6))])
+    await node.publish(topics.up("good", topics.PASSES),
+                       b"\n".join(line(envelope("good", seq)) for seq in range(1, 21)), qos=1)
+    await node.publish(topics.up("bad", topics.PASSES), payload, qos=1)
+    await eventually(lambda: _high_water(central, "bad") == 5, 15, what="the bad node's stream moved on")
+    await eventually(lambda: _count(central, "good") == 20, 15, what="the honest passes stored")
+    assert _count(central, "bad") == 4
+    assert "RuntimeError: the database cannot hold this" in _quarantined(central, "bad")[3]
+    assert not bridge.task.done()  # type: ignore[attr-defined]
