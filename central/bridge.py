@@ -159,7 +159,7 @@ class CentralBridge:
 
     async def _publish_live(self, client: aiomqtt.Client, batch: ChangeBatch) -> None:
         # Each stream on its own topic: the broker hands a node only broadcast, its site's and its own.
-        await client.publish(topics.stream_topic(batch.stream), sign(batch, self.key).model_dump_json(), qos=1)
+        await client.publish(topics.stream_topic(batch.stream), sign(batch, self.key).wire(), qos=1)
 
     async def _process(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
         while True:
@@ -331,7 +331,8 @@ class CentralBridge:
             await self._send(client, req.node, batch)
 
     async def _send(self, client: aiomqtt.Client, node: str, batch: ChangeBatch) -> None:
-        await client.publish(topics.down(node, topics.CHANGES), sign(batch, self.key).model_dump_json(), qos=1)
+        signed = sign(batch.model_copy(update={"to_node": node}), self.key)
+        await client.publish(topics.down(node, topics.CHANGES), signed.wire(), qos=1)
         await asyncio.to_thread(network.record_sent, self.central, node, batch)
 
     async def resync(self, node: str) -> dict[str, int]:

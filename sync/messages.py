@@ -209,12 +209,24 @@ class ChangeBatch(Strict):
     # This node no longer follows `stream` (its lanes moved to another site): drop the stream's
     # entries and position. Only ever sent to one node, on its own topic.
     retired: bool = False
+    # The one node the batch is for, when central sends it on that node's own topic (answers,
+    # snapshots, retirements); signed, so a batch for one node cannot be replayed to another. Empty
+    # on the shared topics, and then left out of the message and of the signed bytes (edges that
+    # predate it know no such field).
+    to_node: str = ""
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 
+    def _omit(self) -> set[str]:
+        return set() if self.to_node else {"to_node"}
+
     def signing_bytes(self) -> bytes:
-        body = self.model_dump(mode="json", exclude={"signature"})
+        body = self.model_dump(mode="json", exclude={"signature", *self._omit()})
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def wire(self) -> str:
+        """The batch as published (JSON)."""
+        return self.model_dump_json(exclude=self._omit())
 
 
 class ReleaseOrderData(Strict):
