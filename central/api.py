@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import kakou
 from kakou.central import changelog
+from kakou.central.body_limit import BodyLimit
 from kakou.central.routes import routers
 from kakou.central.service import Central
 
@@ -99,4 +100,5 @@ def create_app(central: Central) -> FastAPI:
     for router in routers():
         app.include_router(router)
     _document_problems(app)
+    app.add_middleware(BodyLimit)  # outermost: before authentication or anything reads the body
     return app

@@ -8,6 +8,8 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
+from kakou.sync import limits
+
 T = TypeVar("T")
 
 
@@ -138,12 +140,12 @@ class ReleaseOrderWithPasses(BaseModel):
 
 
 class VehicleChangeIn(BaseModel):
-    plate: str = Field(min_length=1, max_length=16)
-    reason: str = Field(min_length=1)
+    plate: str = Field(min_length=1, max_length=limits.PLATE)
+    reason: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class LoginIn(BaseModel):
@@ -205,7 +207,7 @@ class ControlOrderOut(BaseModel):
 
 class ReviewIn(BaseModel):
     approve: bool
-    note: str = ""
+    note: str = Field("", max_length=limits.NOTE)
 
 
 class RegistrationOut(BaseModel):
@@ -328,11 +330,11 @@ class AlertOut(AlertMessage):
 
 
 class NoteIn(BaseModel):
-    text: str = ""
+    text: str = Field("", max_length=limits.NOTE)
 
 
 class DisposalIn(BaseModel):
-    disposal: str = Field(min_length=1)
+    disposal: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class TransitOut(BaseModel):
