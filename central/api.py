@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import kakou
 from kakou.central import changelog
 from kakou.central.body_limit import BodyLimit
+from kakou.central.headers import SecurityHeaders
 from kakou.central.routes import routers
 from kakou.central.service import Central
 
@@ -100,5 +101,6 @@ def create_app(central: Central) -> FastAPI:
     for router in routers():
         app.include_router(router)
     _document_problems(app)
-    app.add_middleware(BodyLimit)  # outermost: before authentication or anything reads the body
+    app.add_middleware(BodyLimit)  # before authentication or anything reads the body
+    app.add_middleware(SecurityHeaders)  # outermost: also on BodyLimit's 413
     return app

@@ -26,6 +26,7 @@ from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge, NotConnected
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.headers import SecurityHeaders
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.images import ImageStore
 from kakou.central.routes.live import close_streams
@@ -237,7 +238,8 @@ def _with_read_cache(app: Any, central: Central, shared: Any) -> Any:
     """The app behind the read cache (read_cache.py), unless KAKOU_CENTRAL_READ_CACHE=0."""
     if os.environ.get("KAKOU_CENTRAL_READ_CACHE", "1") == "0":
         return app
-    return read_cache.install(app, central, shared)
+    # The security headers outside the cache too: its cached answers skip the app's own middleware.
+    return SecurityHeaders(read_cache.install(app, central, shared))
 
 
 def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared: Any = None) -> None:

@@ -67,3 +67,13 @@ def test_free_text_is_bounded(api: Api, central: Central) -> None:
         r = fred.post(path, json=body)
         assert r.status_code == 422, (path, r.status_code)
     assert fred.post(f"/api/v1/alerts/{alert['id']}/notes", json={"text": "注" * limits.NOTE}).status_code == 200
+
+
+def test_pages_and_answers_carry_security_headers(api: Api) -> None:
+    anon = api.anonymous()
+    for path in ("/console", "/field", "/api/v1/health", "/api/v1/passes"):
+        r = anon.get(path)
+        assert r.headers["x-content-type-options"] == "nosniff", path
+        assert r.headers["x-frame-options"] == "DENY", path
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
