@@ -77,3 +77,15 @@ def test_pages_and_answers_carry_security_headers(api: Api) -> None:
         assert r.headers["x-frame-options"] == "DENY", path
         csp = r.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp, path
+
+
+def test_nan_and_infinity_are_refused_in_bodies(api: Api) -> None:
+    alice = api("alice")
+    order = ('{"order_no": "HFNAN", "plate": "粤B12345", "direction": "in", "valid_from": "2026-12-01T00:00:00Z", '
+             '"valid_until": "2026-12-31T00:00:00Z", "declared_gross_kg": %s}')
+    for number in ("NaN", "Infinity", "-Infinity", "1e400"):
+        r = alice.post("/api/v1/release-orders", content=order % number, headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), number
+    ok = alice.post("/api/v1/release-orders", content=order % "30000.5", headers={"content-type": "application/json"})
+    assert ok.status_code == 201, ok.text
+    assert alice.get("/api/v1/release-orders/HFNAN").status_code == 200
