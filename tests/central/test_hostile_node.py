@@ -168,3 +168,52 @@ async def test_a_pass_the_database_chokes_on_is_quarantined_alone(
     assert _count(central, "bad") == 4
     assert "RuntimeError: the database cannot hold this" in _quarantined(central, "bad")[3]
     assert not bridge.task.done()  # type: ignore[attr-defined]
+
+
+# -- random envelopes through the real decode and ingest: no exception escapes ---------------------
+
+from types import SimpleNamespace  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_ODD_TEXT = st.one_of(st.text(max_size=40), st.text(min_size=60, max_size=300), st.just("\x00"), st.just("\ud800"),
+                      st.just("A" * 17), st.just("粤B12345"))
+_ODD_NUMBER = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.just(2**31), st.just(2**63),
+                        st.just(2**64), st.floats(allow_nan=True, allow_infinity=True))
+_JSON = st.recursive(st.one_of(st.none(), st.booleans(), _ODD_NUMBER, _ODD_TEXT),
+                     lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                             st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=12)
+_FIELDS = ["pass_id", "node", "lane", "plate", "plate_confidence", "gross_kg", "containers", "reasons", "checks",
+           "release_order", "knowledge_version", "e_plate", "ic_card", "entered_by", "supersedes", "images"]
+
+
+@st.composite
+def hostile_line(draw: st.DrawFn) -> bytes:
+    data = envelope("bad", draw(st.integers(min_value=1, max_value=40)))
+    for field in draw(st.lists(st.sampled_from(_FIELDS), max_size=3, unique=True)):
+        data["body"][field] = draw(_JSON)
+    if draw(st.booleans()):
+        data["seq"] = draw(_ODD_NUMBER)
+    if draw(st.booleans()):
+        data["body"]["pass_id"] = draw(st.sampled_from(["good-L1-1", "bad-L1-1", "bad-L1-2"]))  # reuse
+    text = json.dumps(data, ensure_ascii=draw(st.booleans()), allow_nan=True)
+    return text.encode("utf-8", "surrogatepass")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(hostile_line(), min_size=1, max_size=6), junk=st.binary(max_size=40))
+async def test_random_envelopes_never_escape_the_ingest(central: Central, lines: list[bytes], junk: bytes) -> None:
+    published: list[str] = []
+
+    async def publish(topic: str, payload: str, qos: int = 0) -> None:
+        published.append(topic)
+
+    bridge = CentralBridge(central, BrokerConfig(), Ed25519PrivateKey.generate())
+    client = SimpleNamespace(publish=publish)
+    msgs = [SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=b"\n".join(lines)),
+            SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=junk),
+            SimpleNamespace(topic=topics.up("good", topics.PASSES), payload=line(envelope("good", 1)))]
+    await bridge._handle(client, msgs)  # type: ignore[arg-type]  # raises if anything escapes
+    assert bridge.failures == 0
+    assert _count(central, "good") == 1  # the honest pass is stored whatever came with it
