@@ -40,6 +40,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 PROBLEMS = {400: "malformed request (a body that does not parse)",
             401: "not logged in, or the token is unknown or expired", 403: "the caller's role may not do this",
             404: "no such record", 409: "conflicts with what is stored", 422: "invalid request",
+            429: "too many attempts (a login locked after failed passwords): see Retry-After",
             503: "a part this central process runs without (MQTT bridge, image store)"}
 WITH_BODY = {413: "request body too large", 415: "unsupported content type"}
 
@@ -88,7 +89,9 @@ def create_app(central: Central) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail))
+        resp = problem(exc.status_code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
+        return resp
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, object]:
