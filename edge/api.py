@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import LaneState, OfficerCommand
+from kakou.edge.officers import PinLocked
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
@@ -86,7 +87,10 @@ def create_app(node: EdgeNode) -> FastAPI:
 
     @app.post("/api/v1/officer/login")
     def login(body: LoginIn) -> dict[str, str]:
-        token = node.officers.login(body.officer, body.pin)
+        try:
+            token = node.officers.login(body.officer, body.pin)
+        except PinLocked as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}) from exc
         if token is None:
             raise HTTPException(401, "unknown officer or wrong PIN")
         return {"token": token, "officer": body.officer}
