@@ -31,6 +31,11 @@ from kakou.sync.signing import sign
 
 log = logging.getLogger(__name__)
 
+# What central receives is uplink only (passes, sync requests, presence): on MQTT 5 it tells the
+# broker to drop anything larger for it instead of sending it (reading a 9 MB packet costs paho
+# most of a second of the event loop). Room for the topic and the packet's header.
+_MAX_PACKET = limits.MAX_PASSES_MESSAGE_BYTES + 4096
+
 # The database away or busy: nothing is wrong with the message, it is not acked and comes again.
 _TRANSIENT = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
@@ -60,7 +65,7 @@ class CentralBridge:
         share_group: str | None = None,
         snapshot_after: int = network.SNAPSHOT_AFTER,
         max_batch: int = 2000,
-        message_rate: float = 500.0,
+        message_rate: float = 100.0,
         byte_rate: float = 8 * 1024 * 1024,
     ) -> None:
         self.central = central
@@ -74,9 +79,12 @@ class CentralBridge:
         self.rejected_by_node: Counter[str] = Counter()  # node → messages refused or quarantined
         self.failures = 0  # batches that failed for a reason of ours (contained, resent by the edges)
         self.quiet = QuietLog(log)
-        self.message_rate = PerKey(message_rate, message_rate * 5)  # per node: messages a second
+        self.message_rate = PerKey(message_rate, message_rate * 10)  # per node: messages a second
         self.byte_rate = PerKey(byte_rate, byte_rate * 4)  # per node: bytes a second
         self.sync_rate = PerKey(2, 20)  # per node: sync requests a second (each may cost a snapshot)
+        self.bad_rate = PerKey(5, 50)  # per node: refused or quarantined messages a second, then muted
+        self._refused: list[tuple[str, str, str]] = []  # refused on arrival, for the processor to report
+        self._refused_event = asyncio.Event()
         self.connected = asyncio.Event()
         self.on_ingest: list[Callable[[], None]] = []  # after each stored batch (central's projections)
         self.processed = 0  # pass messages handled (stored or duplicate), for tests and benches
@@ -110,7 +118,8 @@ class CentralBridge:
 
         while True:
             try:
-                await run_forever(lambda: make_client(self.broker, self.client_id), self._session, "central", state)
+                await run_forever(lambda: make_client(self.broker, self.client_id, max_packet=_MAX_PACKET),
+                                  self._session, "central", state)
                 return
             except Exception:
                 # Nothing ends the bridge (and with it `kakou central serve`): log, wait, reconnect.
@@ -130,7 +139,8 @@ class CentralBridge:
         self._client = client
         try:
             async for msg in client.messages:
-                queue.put_nowait(msg)
+                if self._admit(msg):  # refused ones are dropped now: the queue only holds what we will handle
+                    queue.put_nowait(msg)
                 for t in helpers:
                     if t.done():
                         t.result()  # a helper that failed takes the session down, with its error
@@ -163,7 +173,21 @@ class CentralBridge:
 
     async def _process(self, client: aiomqtt.Client, queue: asyncio.Queue[aiomqtt.Message]) -> None:
         while True:
-            msgs = [await queue.get()]
+            getter = asyncio.ensure_future(queue.get())
+            refused = asyncio.ensure_future(self._refused_event.wait())
+            try:
+                await asyncio.wait({getter, refused}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                refused.cancel()
+                got = getter.done()
+                if not got:
+                    getter.cancel()
+            self._refused_event.clear()
+            if self._refused:
+                await self._report_refused()
+            if not got:
+                continue
+            msgs = [getter.result()]
             size = _weight(msgs[0])
             while size < self.max_batch and not queue.empty():  # whatever has arrived, up to max_batch passes
                 msgs.append(queue.get_nowait())
@@ -186,8 +210,6 @@ class CentralBridge:
             node = topics.node_of(topic)
             payload = msg.payload if isinstance(msg.payload, bytes) else str(msg.payload).encode()
             try:
-                if not await self._admit(node, topic, payload):
-                    continue
                 if topic.endswith("/" + topics.PASSES):
                     envs.extend(await self._decode(client, node, topic, payload))
                 elif topic.endswith("/" + topics.SYNC_REQUEST):
@@ -213,24 +235,41 @@ class CentralBridge:
         if envs:
             await self._store(client, envs)
 
-    async def _admit(self, node: str | None, topic: str, payload: bytes) -> bool:
-        """Per-node bounds before any work: message size, message rate, byte rate (and sync requests,
-        which may cost a snapshot, on their own lower rate)."""
+    def _admit(self, msg: aiomqtt.Message) -> bool:
+        """Per-node bounds before any work, as a message arrives (so a flood is not even queued):
+        message size, lines, message rate, byte rate, and sync requests (each may cost a snapshot)
+        on a lower rate. What is refused is reported by the processor (`_report_refused`)."""
+        topic = str(msg.topic)
+        payload = msg.payload if isinstance(msg.payload, bytes) else b""
         is_passes = topic.endswith("/" + topics.PASSES)
         limit = limits.MAX_PASSES_MESSAGE_BYTES if is_passes else limits.MAX_CONTROL_MESSAGE_BYTES
+        key = topics.node_of(topic) or topic
+        why: tuple[str, str] | None = None
         if len(payload) > limit:
-            await self._reject("too large", topic, f"{len(payload)} bytes, at most {limit}")
-            return False
-        if is_passes and payload.count(b"\n") >= limits.MAX_PASSES_LINES:
-            await self._reject("too large", topic, f"more than {limits.MAX_PASSES_LINES} lines")
-            return False
-        key = node or topic
-        if not self.message_rate.take(key) or not self.byte_rate.take(key, len(payload)) or (
+            why = ("too large", f"{len(payload)} bytes, at most {limit}")
+        elif is_passes and payload.count(b"\n") >= limits.MAX_PASSES_LINES:
+            why = ("too large", f"more than {limits.MAX_PASSES_LINES} lines")
+        elif self.bad_rate.available(key) < 1:
+            # A node whose messages keep being refused or quarantined (each a database write and a
+            # log line) is not heard for a while: it cannot spend central's time meant for the others.
+            why = ("rate limited", "too many bad messages from this node; muted for a few seconds")
+        elif not self.message_rate.take(key) or not self.byte_rate.take(key, len(payload)) or (
                 topic.endswith("/" + topics.SYNC_REQUEST) and not self.sync_rate.take(key)):
             # Not acked: an honest node resends its passes and sync requests later.
-            await self._reject("rate limited", topic, "the node sends faster than central accepts from one node")
-            return False
-        return True
+            why = ("rate limited", "the node sends faster than central accepts from one node")
+        if why is None:
+            return True
+        if len(self._refused) < 10_000:
+            self._refused.append((why[0], topic, why[1]))
+        else:
+            self._count(why[0], topics.node_of(topic) or "?")
+        self._refused_event.set()
+        return False
+
+    async def _report_refused(self) -> None:
+        refused, self._refused = self._refused, []
+        for reason, topic, detail in refused:
+            await self._reject(reason, topic, detail)
 
     async def _decode(self, client: aiomqtt.Client, node: str | None, topic: str, payload: bytes) -> list[Envelope]:
         """A passes message's envelopes; what is not a valid pass is quarantined or refused, one
@@ -355,6 +394,8 @@ class CentralBridge:
     def _count(self, reason: str, node: str, n: int = 1) -> None:
         self.rejected[reason] += n
         self.rejected_by_node[node] += n
+        if reason != "rate limited":
+            self.bad_rate.spend(node, n)  # below one token the node is muted (_admit) until it refills
 
     async def _reject(self, reason: str, topic: str, detail: str, count: int = 1) -> None:
         """Count a refused message; log it and keep it for the network view at most once per (node,

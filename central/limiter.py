@@ -27,14 +27,21 @@ class TokenBucket:
         self.tokens = self.burst
         self.at = self.clock()
 
-    def take(self, cost: float = 1.0) -> bool:
+    def refill(self) -> float:
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
         self.at = now
-        if self.tokens < cost:
+        return self.tokens
+
+    def take(self, cost: float = 1.0) -> bool:
+        if self.refill() < cost:
             return False
         self.tokens -= cost
         return True
+
+    def spend(self, cost: float) -> None:
+        """Take `cost` whatever is left: a debt (down to -burst) paid back at `rate`."""
+        self.tokens = max(-self.burst, self.refill() - cost)
 
 
 class PerKey:
@@ -45,13 +52,24 @@ class PerKey:
         self.rate, self.burst, self.max_keys, self.clock = rate, burst, max_keys, clock
         self.buckets: dict[str, TokenBucket] = {}
 
-    def take(self, key: str, cost: float = 1.0) -> bool:
+    def available(self, key: str) -> float:
+        """The tokens `key` has now (without taking any)."""
+        bucket = self.buckets.get(key)
+        return self.burst if bucket is None else bucket.refill()
+
+    def _bucket(self, key: str) -> TokenBucket:
         bucket = self.buckets.get(key)
         if bucket is None:
             if len(self.buckets) >= self.max_keys:
                 self.buckets.clear()  # forgetting is safe: a fresh bucket is merely full again
             bucket = self.buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
-        return bucket.take(cost)
+        return bucket
+
+    def take(self, key: str, cost: float = 1.0) -> bool:
+        return self._bucket(key).take(cost)
+
+    def spend(self, key: str, cost: float) -> None:
+        self._bucket(key).spend(cost)
 
 
 class QuietLog:
