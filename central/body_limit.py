@@ -1,8 +1,10 @@
 """Request bodies have a size limit, enforced before anything reads them (authentication included).
 
-A plain ASGI middleware, outermost: a declared Content-Length over the limit is answered 413 without
-reading a byte; a body without one (chunked) or lying about it is counted as it arrives and refused
-as soon as it passes the limit, so no request can make central buffer more than the limit.
+A plain ASGI middleware, outermost: a declared Content-Length over the limit is answered 413 before
+the app reads a byte (the HTTP server then discards the rest of the body, unbuffered; no
+`Connection: close`, which would reset a client still sending); a body without one (chunked) or lying
+about it is counted as it arrives and refused as soon as it passes the limit, so no request can make
+central buffer more than the limit.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ async def _refuse(send: Send, limit: int) -> None:
                        "detail": f"at most {limit} bytes"}).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode()), (b"connection", b"close")]})
+                            (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
 
 
