@@ -18,6 +18,7 @@ from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
 from kakou.models.iso6346 import is_valid as container_valid
 from kakou.models.plate_grammar import normalise_plate
+from kakou.sync import limits
 
 if TYPE_CHECKING:
     from kakou.edge.node import EdgeNode
@@ -29,17 +30,20 @@ class LoginIn(BaseModel):
 
 
 class ActionIn(BaseModel):
+    # Bounded as the pass record is (kakou.sync.limits): what an officer keys must fit it.
     action: Literal["manual_entry", "override", "inspection_result", "release_on_documents"]
-    reason: str = ""
-    plate: str | None = None
-    containers: list[str] = Field(default_factory=list)
+    reason: str = Field("", max_length=limits.NOTE)
+    plate: str | None = Field(None, max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
     outcome: Literal["release", "inspection"] | None = None
     result: Literal["passed", "failed"] | None = None
 
 
 class BackfillIn(BaseModel):
-    plate: str
-    containers: list[str] = Field(default_factory=list)
+    plate: str = Field(max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
 
 
 HOLDING = {LaneState.HELD, LaneState.INSPECTION}
