@@ -62,3 +62,19 @@ def test_the_lane_api_answers_a_locked_login_429() -> None:
         assert client.post("/api/v1/officer/login", json={"officer": "officer1", "pin": "9999"}).status_code == 401
     r = client.post("/api/v1/officer/login", json={"officer": "officer1", "pin": "1234"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 14 * 60
+
+
+def test_what_an_officer_keys_is_bounded_as_the_pass_record_is() -> None:
+    from kakou.edge.api import create_app
+
+    s = _sessions(Clock())
+    token = s.login("officer1", "1234")
+    node = SimpleNamespace(id="n1", officers=s, events=LaneEvents(), status=dict, lanes={})
+    client = TestClient(create_app(node))  # type: ignore[arg-type]
+    auth = {"Authorization": f"Bearer {token}"}
+    for body in ({"action": "manual_entry", "plate": "粤" * 17},
+                 {"action": "manual_entry", "containers": ["MSKU1234565"] * 9},
+                 {"action": "override", "reason": "x" * 2001}):
+        assert client.post("/api/v1/lanes/L1/actions", json=body, headers=auth).status_code == 422, body
+    assert client.post("/api/v1/lanes/L1/actions", json={"action": "manual_entry", "plate": "粤B12345"},
+                       headers=auth).status_code == 404  # within bounds: on to the lane (none here)
