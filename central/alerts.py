@@ -17,6 +17,7 @@ from kakou.central.auth import Role
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
+from kakou.sync import limits
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ SHA256 = r"^[0-9a-f]{64}$"
 
 
 class DisposalIn(BaseModel):
-    disposal: str = Field(min_length=1)
+    disposal: str = Field(min_length=1, max_length=limits.NOTE)
     # Photos taken on site, uploaded first (POST /alerts/{id}/photos) and named by their SHA-256.
     photos: list[str] = Field(default_factory=list, max_length=8)
 
