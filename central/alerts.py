@@ -18,7 +18,7 @@ from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 from kakou.central.tables_sync import PassRow
-from kakou.sync import topics
+from kakou.sync import limits, topics
 from kakou.sync.knowledge import ControlDisposalData
 from kakou.sync.messages import ChangeKind
 
@@ -36,7 +36,7 @@ SHA256 = r"^[0-9a-f]{64}$"
 
 
 class DisposalIn(BaseModel):
-    disposal: str = Field(min_length=1)
+    disposal: str = Field(min_length=1, max_length=limits.NOTE)
     # Photos taken on site, uploaded first (POST /alerts/{id}/photos) and named by their SHA-256.
     photos: list[str] = Field(default_factory=list, max_length=8)
     # A control-order hit (布控) only: the disposal releases the vehicle the lane holds on it.

@@ -13,6 +13,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import kakou
 from kakou import webpages
 from kakou.central import changelog
+from kakou.central.body_limit import BodyLimit
+from kakou.central.headers import SecurityHeaders
 from kakou.central.routes import routers
 from kakou.central.service import Central
 
@@ -39,6 +41,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 PROBLEMS = {400: "malformed request (a body that does not parse)",
             401: "not logged in, or the token is unknown or expired", 403: "the caller's role may not do this",
             404: "no such record", 409: "conflicts with what is stored", 422: "invalid request",
+            429: "too many attempts (a login locked after failed passwords): see Retry-After",
             503: "a part this central process runs without (MQTT bridge, image store)"}
 WITH_BODY = {413: "request body too large", 415: "unsupported content type"}
 
@@ -91,8 +94,11 @@ def create_app(central: Central) -> FastAPI:
     async def _http(req: Request, exc: StarletteHTTPException) -> Response:
         # A browser opening a page gets a page; API clients (Accept: application/json) the problem.
         if webpages.wants_html(req):
-            return webpages.error_page(exc.status_code, str(exc.detail), home="/console")
-        return problem(exc.status_code, str(exc.detail))
+            resp: Response = webpages.error_page(exc.status_code, str(exc.detail), home="/console")
+        else:
+            resp = problem(exc.status_code, str(exc.detail))
+        resp.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
+        return resp
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, object]:
@@ -105,4 +111,6 @@ def create_app(central: Central) -> FastAPI:
     for router in routers():
         app.include_router(router)
     _document_problems(app)
+    app.add_middleware(BodyLimit)  # before authentication or anything reads the body
+    app.add_middleware(SecurityHeaders)  # outermost: also on BodyLimit's 413
     return app

@@ -18,8 +18,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from kakou.central import audit
+from kakou.central.limiter import TokenBucket
 from kakou.central.service import Central, Conflict, NotFound
-from kakou.central.tables import TokenRow, UserRow
+from kakou.central.tables import AuditRow, TokenRow, UserRow
 
 TOKEN_TTL = timedelta(hours=12)
 # How long a checked token is trusted without asking the database again. Logout and disabling a
@@ -39,6 +40,15 @@ class Role(StrEnum):
 
 class AuthError(Exception):
     """Wrong credentials, or an unknown / expired token."""
+
+
+class LockedOut(AuthError):
+    """Too many failed logins in a row: the login is locked until `until` (answered 429)."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"登录失败次数过多，账户已锁定至 {until:%H:%M} UTC / too many failed logins: "
+                         f"locked until {until:%H:%M} UTC")
+        self.until = until
 
 
 class NotAllowed(Exception):
@@ -98,15 +108,48 @@ def list_users(c: Central) -> list[UserRow]:
         return list(s.scalars(select(UserRow).order_by(UserRow.username)))
 
 
+# Failed logins of names that are no user's are audited at this rate at most (per process): a flood
+# of made-up names must not grow the audit log without bound. Users' own failures are always audited
+# (at most `login_lock_after` per lock period each: the lock stops the rest before they are).
+_UNKNOWN_AUDITED = TokenBucket(rate=1.0, burst=30.0)
+_LOGIN_ACTIONS = ("auth.login", "auth.login_failed", "auth.locked")
+
+
+def _lock_state(c: Central, target: str, now: datetime) -> tuple[datetime | None, int]:
+    """(locked until, or None; failed logins in a row since the last success or lock), from the
+    audit log's recent entries for `target`: the audit is the one record every API process shares."""
+    since = (now - c.login_lock_for).isoformat()
+    with c.read() as s:
+        rows = s.execute(select(AuditRow.action, AuditRow.at)
+                         .where(AuditRow.target == target, AuditRow.action.in_(_LOGIN_ACTIONS), AuditRow.at >= since)
+                         .order_by(AuditRow.seq.desc()).limit(c.login_lock_after + 1)).all()
+    failures = 0
+    for action, at in rows:
+        if action == "auth.locked":
+            return (datetime.fromisoformat(at) + c.login_lock_for if failures == 0 else None), failures
+        if action == "auth.login":
+            break
+        failures += 1
+    return None, failures
+
+
 def login(c: Central, username: str, password: str, now: datetime | None = None) -> tuple[str, datetime, Role]:
     now = now or datetime.now(UTC)
+    target = f"user:{username[:64]}"
+    locked_until, failures = _lock_state(c, target, now)
+    if locked_until is not None:
+        raise LockedOut(locked_until)  # no password check and no audit entry: the lock's entry says it
     with c.sessions() as s:
         user = s.get(UserRow, username)
     # Hash even for an unknown user, so timing does not tell which usernames exist.
     ok = check_password(user.password_hash if user else _DUMMY, password)
     if user is None or not ok or user.disabled:
-        with audit.write(c, username[:64]) as w:
-            w.audit("auth.login_failed", f"user:{username[:64]}")
+        if user is not None or _UNKNOWN_AUDITED.take():
+            with audit.write(c, username[:64]) as w:
+                w.audit("auth.login_failed", target)
+                if failures + 1 >= c.login_lock_after:
+                    w.audit("auth.locked", target, {"failures": failures + 1,
+                                                    "minutes": c.login_lock_for.total_seconds() / 60})
         raise AuthError("wrong username or password")
     token = secrets.token_urlsafe(32)
     expires = now + TOKEN_TTL

@@ -55,7 +55,7 @@ _PG_PASSES = (
     "%(pass_id)b::varchar[], %(lane)b::varchar[], %(plate)b::varchar[], %(outcome)b::varchar[], "
     "%(decided_at)b::timestamptz[], %(record)b::text[], %(received_at)b::timestamptz[]) "
     "AS t(n, q, p, l, pl, o, d, r, rc) "
-    "ON CONFLICT (node, seq) DO NOTHING RETURNING seq")
+    "ON CONFLICT DO NOTHING RETURNING seq")
 _PG_LOG = (
     "INSERT INTO network_messages (at, node, direction, kind, seq, status) "
     "SELECT %(at)b, n, 'up', 'pass', q, st FROM unnest(%(node)b::varchar[], %(seq)b::int4[], "
@@ -64,13 +64,14 @@ _COLUMNS = ("node", "seq", "pass_id", "lane", "plate", "outcome", "decided_at", 
 
 
 def _insert_new(s: Session, rows: list[dict[str, Any]]) -> set[int]:
-    """Insert pass rows, skipping any (node, seq) already stored; return the seqs inserted.
+    """Insert pass rows, skipping any already stored; return the seqs inserted.
 
-    One statement for the batch — ON CONFLICT (node, seq) DO NOTHING RETURNING seq — instead of a
-    SELECT for what is there plus an INSERT per row: the unique (node, seq) decides what is new,
-    also against another ingest worker's concurrent insert (which PostgreSQL waits for, then
-    skips). A pass_id stored under another (node, seq) still fails the batch: that is corrupt data,
-    not a redelivery. On SQLite, SQLAlchemy's "insertmanyvalues" makes it multi-row INSERTs.
+    One statement for the batch — ON CONFLICT DO NOTHING RETURNING seq — instead of a SELECT for
+    what is there plus an INSERT per row: the unique (node, seq) decides what is new, also against
+    another ingest worker's concurrent insert (which PostgreSQL waits for, then skips). A row whose
+    pass_id is stored under another (node, seq) is skipped too (no conflict target: any unique
+    constraint), so one node's bad pass never fails the batch; `_ingest` quarantines it. On SQLite,
+    SQLAlchemy's "insertmanyvalues" makes it multi-row INSERTs.
     """
     if not rows:
         return set()
@@ -79,7 +80,7 @@ def _insert_new(s: Session, rows: list[dict[str, Any]]) -> set[int]:
         cols["record"] = [r.model_dump_json() for r in cols["record"]]
         return {seq for (seq,) in _pg(s, _PG_PASSES, cols, fetch=True)}
     table = PassRow.__table__
-    stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["node", "seq"]).returning(table.c.seq)
+    stmt = sqlite_insert(table).on_conflict_do_nothing().returning(table.c.seq)
     return set(s.scalars(stmt, [{**r, "record": r["record"].model_dump(mode="json")} for r in rows]))
 
 
@@ -125,11 +126,19 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
                          "record": rec, "received_at": now})
         inserted = _insert_new(s, rows)
         node.passes = (node.passes or 0) + len(inserted)
+        conflicts = _pass_id_conflicts(s, node_id, {r["seq"] for r in rows} - inserted)
         duplicates = 0
         for env in items:
             if env.seq in inserted:
                 inserted.discard(env.seq)  # a second copy in this batch is a duplicate
                 log_rows.append(_log(now, env, "stored"))
+            elif env.seq in conflicts:
+                # Its pass_id is another pass's: keep it aside (verbatim), the node's stream moves on.
+                s.add(NetworkMessageRow(at=now, node=node_id, direction="up", kind="pass", seq=env.seq,
+                                        version=None, status="rejected",
+                                        detail=f"pass_id {env.body.pass_id!r} is already stored for another pass"[:200],
+                                        payload=env.model_dump_json()))
+                conflicts.discard(env.seq)
             else:
                 duplicates += 1
                 log_rows.append(_log(now, env, "duplicate"))
@@ -143,6 +152,18 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
     return advanced
 
 
+def _pass_id_conflicts(s: Session, node: str, not_inserted: set[int]) -> set[int]:
+    """Of the seqs the insert skipped, those not stored under (node, seq) nor already quarantined:
+    skipped for their pass_id (another pass's, from this node or another)."""
+    if not not_inserted:
+        return set()
+    stored = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(not_inserted))))
+    held = set(s.scalars(select(NetworkMessageRow.seq).where(
+        NetworkMessageRow.node == node, NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
+        NetworkMessageRow.seq.in_(not_inserted))))
+    return not_inserted - stored - held
+
+
 def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
     return {"at": now, "node": env.node, "direction": "up", "kind": env.kind, "seq": env.seq, "version": None,
             "status": status, "detail": None, "payload": None}
@@ -153,32 +174,40 @@ def quarantine(c: Central, node: str, seq: int, payload: bytes, reason: str) -> 
 
     Returns the node's high-water mark and the quarantined seqs it covers (to tell the edge).
     """
+    return quarantine_many(c, node, [(seq, payload, reason)])
+
+
+def quarantine_many(c: Central, node: str, items: list[tuple[int, bytes, str]]) -> tuple[int, list[int]]:
+    """`quarantine` for several (seq, payload, reason) of one node, in one transaction."""
     with c.sessions.begin() as s:
         node_row = s.get(NodeRow, node)
         if node_row is None:
             node_row = NodeRow(node=node, high_water=0, duplicates=0, online=False, knowledge_version=0)
             s.add(node_row)
-        stored = s.scalar(select(PassRow.id).where(PassRow.node == node, PassRow.seq == seq))
-        if stored is None and seq not in _quarantined(s, node, seq - 1, seq):
-            s.add(NetworkMessageRow(at=datetime.now(UTC), node=node, direction="up", kind="pass", seq=seq,
-                                    version=None, status="rejected", detail=reason[:200],
-                                    payload=payload.decode("utf-8", "replace")))
-            s.flush()
+        seqs = {seq for seq, _, _ in items}
+        taken = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(seqs))))
+        taken |= set(s.scalars(select(NetworkMessageRow.seq).where(
+            NetworkMessageRow.node == node, NetworkMessageRow.direction == "up",
+            NetworkMessageRow.status == "rejected", NetworkMessageRow.seq.in_(seqs))))
+        now = datetime.now(UTC)
+        for seq, payload, reason in items:
+            if seq in taken:
+                continue
+            taken.add(seq)
+            s.add(NetworkMessageRow(at=now, node=node, direction="up", kind="pass", seq=seq,
+                                    version=None, status="rejected", detail=reason.replace("\x00", "")[:200],
+                                    payload=payload.decode("utf-8", "replace").replace("\x00", "\\u0000")))
+        s.flush()
         node_row.high_water, moved_past = _advance(s, {node: node_row.high_water or 0})[node]
         return node_row.high_water, moved_past
-
-
-def _quarantined(s: Session, node: str, after: int, upto: int) -> set[int]:
-    return set(s.scalars(select(NetworkMessageRow.seq).where(
-        NetworkMessageRow.node == node, NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
-        NetworkMessageRow.seq > after, NetworkMessageRow.seq <= upto)))
 
 
 def record_rejected(c: Central, node: str, kind: str, detail: str) -> None:
     """A message central could not accept (malformed, wrong node): kept for the network view."""
     with c.sessions.begin() as s:
-        s.add(NetworkMessageRow(at=datetime.now(UTC), node=node, direction="up", kind=kind[:16], seq=None,
-                                version=None, status="rejected", detail=detail[:200], payload=None))
+        s.add(NetworkMessageRow(at=datetime.now(UTC), node=node[:64], direction="up", kind=kind[:16], seq=None,
+                                version=None, status="rejected", detail=detail.replace("\x00", "")[:200],
+                                payload=None))
 
 
 def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[int]]]:
@@ -263,6 +292,16 @@ def set_presence(c: Central, node: str, online: bool, knowledge_version: int | N
             if attempt == attempts - 1:
                 raise
             time.sleep(0.01 * (attempt + 1))
+
+
+def rejected_counts(c: Central) -> dict[str, int]:
+    """Per node, the uplink messages central kept aside or refused (quarantined passes, and one row
+    per refusal it recorded: see CentralBridge._reject), for network management."""
+    with c.read() as s:
+        q = (select(NetworkMessageRow.node, func.count())
+             .where(NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected")
+             .group_by(NetworkMessageRow.node))
+        return {node: n for node, n in s.execute(q)}
 
 
 def list_nodes(c: Central) -> list[NodeRow]:

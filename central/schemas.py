@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypedDict
 
 from kakou.central.auth import Role
+from kakou.sync import limits
 
 T = TypeVar("T")
 
@@ -108,6 +109,7 @@ class NodeOut(BaseModel):
     # Where the node would stand if caught up (central's view: its streams' latest positions).
     expected_streams: dict[str, int] = Field(default_factory=dict)
     expected_knowledge_version: int = 0
+    rejected: int = 0  # uplink messages quarantined or refused (GET /api/v1/network/messages says why)
 
 
 class ReleaseOrderDetail(ReleaseOrderOut):
@@ -139,12 +141,12 @@ class ReleaseOrderWithPasses(BaseModel):
 
 
 class VehicleChangeIn(BaseModel):
-    plate: str = Field(min_length=1, max_length=16)
-    reason: str = Field(min_length=1)
+    plate: str = Field(min_length=1, max_length=limits.PLATE)
+    reason: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class ReasonIn(BaseModel):
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class LoginIn(BaseModel):
@@ -206,7 +208,7 @@ class ControlOrderOut(BaseModel):
 
 class ReviewIn(BaseModel):
     approve: bool
-    note: str = ""
+    note: str = Field("", max_length=limits.NOTE)
 
 
 class RegistrationOut(BaseModel):
@@ -329,11 +331,11 @@ class AlertOut(AlertMessage):
 
 
 class NoteIn(BaseModel):
-    text: str = ""
+    text: str = Field("", max_length=limits.NOTE)
 
 
 class DisposalIn(BaseModel):
-    disposal: str = Field(min_length=1)
+    disposal: str = Field(min_length=1, max_length=limits.NOTE)
 
 
 class TransitOut(BaseModel):

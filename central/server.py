@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+from datetime import timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Annotated, Any
@@ -26,6 +27,7 @@ from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge, NotConnected
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.headers import SecurityHeaders
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.images import ImageStore
 from kakou.central.routes.live import close_streams
@@ -55,6 +57,9 @@ class CentralConfig(BaseModel):
     alert_webhooks: list[Annotated[str, Field(pattern=r"^https?://\S+$")]] = []
     # HTTP API processes sharing the port (PostgreSQL; SQLite keeps one process, one writer).
     workers: int = Field(1, ge=1, le=32)
+    # Login failure handling: lock a login after this many wrong passwords in a row, for so long.
+    login_lock_after: int = Field(5, ge=1, le=100)
+    login_lock_minutes: float = Field(15.0, gt=0, le=24 * 60)
 
     def mqtt_client_id(self) -> str:
         if self.client_id:
@@ -81,7 +86,8 @@ class CentralServer:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(cfg.database_url())
         create_schema(engine)
-        self.central = Central(make_sessionmaker(engine))
+        self.central = Central(make_sessionmaker(engine), login_lock_after=cfg.login_lock_after,
+                               login_lock_for=timedelta(minutes=cfg.login_lock_minutes))
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
         self.bridge = CentralBridge(self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(),
@@ -237,14 +243,16 @@ def _with_read_cache(app: Any, central: Central, shared: Any) -> Any:
     """The app behind the read cache (read_cache.py), unless KAKOU_CENTRAL_READ_CACHE=0."""
     if os.environ.get("KAKOU_CENTRAL_READ_CACHE", "1") == "0":
         return app
-    return read_cache.install(app, central, shared)
+    # The security headers outside the cache too: its cached answers skip the app's own middleware.
+    return SecurityHeaders(read_cache.install(app, central, shared))
 
 
 def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared: Any = None) -> None:
     """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
     logging.basicConfig(level=logging.WARNING)
-    central = Central(make_sessionmaker(make_engine(cfg.database_url())))
+    central = Central(make_sessionmaker(make_engine(cfg.database_url())), login_lock_after=cfg.login_lock_after,
+                      login_lock_for=timedelta(minutes=cfg.login_lock_minutes))
     app = create_app(central)
     app.state.images = ImageStore(cfg.data_dir)
     app.state.bridge = _PrimaryBridge(conn)

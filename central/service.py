@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +29,10 @@ class Central:
     # Bearer tokens recently checked (auth.authenticate): token digest → (principal, token expiry,
     # trusted until on the monotonic clock). Saves two queries on nearly every request.
     token_cache: dict[str, tuple[Any, datetime, float]] = field(default_factory=dict)
+    # Login failure handling (GB/T 22239 三级): after this many wrong passwords in a row a login is
+    # locked for `login_lock_for`; `kakou central serve --login-lock-after/--login-lock-minutes`.
+    login_lock_after: int = 5
+    login_lock_for: timedelta = timedelta(minutes=15)
     _reads: sessionmaker | None = field(default=None, repr=False)
 
     def read(self) -> Session:

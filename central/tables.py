@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, Un
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakou.central.db import Base, utcnow
+from kakou.sync import limits
 
 # -- users, sessions, audit ---------------------------------------------------------------------
 
@@ -16,7 +17,7 @@ from kakou.central.db import Base, utcnow
 class UserRow(Base):
     __tablename__ = "users"
 
-    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(limits.USERNAME), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(128), default="")
     role: Mapped[str] = mapped_column(String(24))
     password_hash: Mapped[str] = mapped_column(String(256))
@@ -89,8 +90,8 @@ class RegistrationRow(Base):
 class ReleaseOrderRow(Base):
     __tablename__ = "release_orders"
 
-    order_no: Mapped[str] = mapped_column(String(40), primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16), index=True)
+    order_no: Mapped[str] = mapped_column(String(limits.ORDER_NO), primary_key=True)
+    plate: Mapped[str] = mapped_column(String(limits.PLATE), index=True)
     containers: Mapped[list[str]]
     direction: Mapped[str] = mapped_column(String(3))
     valid_from: Mapped[datetime]
@@ -113,7 +114,7 @@ class ReleaseOrderRow(Base):
     review_note: Mapped[str] = mapped_column(Text, default="")
     site: Mapped[str | None] = mapped_column(String(40))  # only this site's lanes get it (None: every lane)
     # A vehicle change (换车) asked for and not yet approved by a second officer.
-    pending_plate: Mapped[str | None] = mapped_column(String(16))
+    pending_plate: Mapped[str | None] = mapped_column(String(limits.PLATE))
     pending_reason: Mapped[str | None] = mapped_column(Text)
     pending_by: Mapped[str | None] = mapped_column(String(64))
 
@@ -135,7 +136,7 @@ class OrderPassRow(Base):
 class ControlOrderRow(Base):
     __tablename__ = "control_orders"
 
-    order_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    order_no: Mapped[str] = mapped_column(String(limits.ORDER_NO), primary_key=True)
     target_kind: Mapped[str] = mapped_column(String(12))
     target_value: Mapped[str] = mapped_column(String(64), index=True)
     action: Mapped[str] = mapped_column(String(8))
@@ -287,7 +288,7 @@ class TransitRow(Base):
     __tablename__ = "transits"
 
     transit_no: Mapped[str] = mapped_column(String(40), primary_key=True)
-    plate: Mapped[str] = mapped_column(String(16), index=True)
+    plate: Mapped[str] = mapped_column(String(limits.PLATE), index=True)
     containers: Mapped[list[str]]
     entry_site: Mapped[str] = mapped_column(String(40))
     destination_site: Mapped[str] = mapped_column(String(40))

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kakou.central.db import Base, utcnow
+from kakou.sync import limits
 
 
 class ChangeRow(Base):
@@ -22,7 +23,7 @@ class ChangeRow(Base):
     __table_args__ = (UniqueConstraint("stream", "stream_seq", name="uq_changes_stream_seq"),)
 
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    stream: Mapped[str] = mapped_column(String(72), default="*", server_default="*")
+    stream: Mapped[str] = mapped_column(String(limits.STREAM), default="*", server_default="*")
     stream_seq: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(24))
     key: Mapped[str] = mapped_column(String(64))
@@ -35,11 +36,11 @@ class PassRow(Base):
     __table_args__ = (UniqueConstraint("node", "seq", name="uq_pass_node_seq"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    node: Mapped[str] = mapped_column(String(64))
-    seq: Mapped[int]
-    pass_id: Mapped[str] = mapped_column(String(128), unique=True)
-    lane: Mapped[str] = mapped_column(String(64))
-    plate: Mapped[str | None] = mapped_column(String(16), index=True)
+    node: Mapped[str] = mapped_column(String(limits.NODE_ID))
+    seq: Mapped[int]  # Integer: at most limits.SEQ_MAX, which the contract enforces
+    pass_id: Mapped[str] = mapped_column(String(limits.PASS_ID), unique=True)
+    lane: Mapped[str] = mapped_column(String(limits.LANE_ID))
+    plate: Mapped[str | None] = mapped_column(String(limits.PLATE), index=True)
     outcome: Mapped[str] = mapped_column(String(12))
     decided_at: Mapped[datetime] = mapped_column(index=True)
     record: Mapped[dict[str, Any]]
@@ -51,7 +52,7 @@ class NodeRow(Base):
 
     __tablename__ = "nodes"
 
-    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node: Mapped[str] = mapped_column(String(limits.NODE_ID), primary_key=True)
     high_water: Mapped[int] = mapped_column(Integer, default=0)
     online: Mapped[bool] = mapped_column(default=False)
     last_seen: Mapped[datetime | None]
@@ -77,12 +78,12 @@ class NetworkMessageRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    node: Mapped[str] = mapped_column(String(64), index=True)
+    node: Mapped[str] = mapped_column(String(limits.NODE_ID), index=True)
     direction: Mapped[str] = mapped_column(String(4))  # up | down
     kind: Mapped[str] = mapped_column(String(16))  # pass | changes | snapshot
     seq: Mapped[int | None]  # uplink seq
     version: Mapped[int | None]  # downlink: the version the message brings the node to, in `stream`
-    stream: Mapped[str | None] = mapped_column(String(72))  # downlink: the change stream
+    stream: Mapped[str | None] = mapped_column(String(limits.STREAM))  # downlink: the change stream
     status: Mapped[str] = mapped_column(String(12))  # stored | duplicate | rejected | sent
-    detail: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(String(limits.REASON))
     payload: Mapped[str | None] = mapped_column(Text)  # a rejected pass message, kept verbatim (quarantine)

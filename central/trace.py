@@ -100,12 +100,27 @@ def timeline(c: Central, kind: SubjectKind, value: str, since: datetime | None =
     return sorted(ev, key=lambda e: (e.at, e.kind, e.ref))[:limit]
 
 
+# A cell starting with one of these is a formula to a spreadsheet (=HYPERLINK(…), +cmd|…, @SUM…):
+# the refs and summaries carry text from the edges and from officers, so such a cell is written with
+# a leading apostrophe and stays text (OWASP's advice for CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell(value: str) -> str:
+    """`value` as a spreadsheet shows it, never as a formula."""
+    return "'" + value if value.startswith(_FORMULA_START) else value
+
+
+def _row(e: Event) -> list[str]:
+    return [e.at.isoformat(), cell(e.kind), cell(e.ref), cell(e.summary)]
+
+
 def to_csv(events: list[Event]) -> str:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["at", "kind", "ref", "summary"])
     for e in events:
-        w.writerow([e.at.isoformat(), e.kind, e.ref, e.summary])
+        w.writerow(_row(e))
     return out.getvalue()
 
 
@@ -116,7 +131,7 @@ def to_xlsx(events: list[Event]) -> bytes:
     ws = wb.create_sheet("timeline")
     ws.append(["at", "kind", "ref", "summary"])
     for e in events:
-        ws.append([e.at.isoformat(), e.kind, e.ref, e.summary])
+        ws.append(_row(e))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -15,12 +15,14 @@ from kakou import webpages
 from kakou.edge import sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
+from kakou.edge.officers import PinLocked
 from kakou.edge.records import Intervention
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
 from kakou.models.iso6346 import is_valid as container_valid
 from kakou.models.plate_grammar import normalise_plate
+from kakou.sync import limits
 
 if TYPE_CHECKING:
     from kakou.edge.node import EdgeNode
@@ -32,20 +34,23 @@ class LoginIn(BaseModel):
 
 
 class ActionIn(BaseModel):
+    # Bounded as the pass record is (kakou.sync.limits): what an officer keys must fit it.
     action: Literal["manual_entry", "override", "inspection_result", "release_on_documents"]
-    reason: str = ""
-    plate: str | None = None
-    containers: list[str] = Field(default_factory=list)
+    reason: str = Field("", max_length=limits.NOTE)
+    plate: str | None = Field(None, max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
     outcome: Literal["release", "inspection"] | None = None
     result: Literal["passed", "failed"] | None = None
     # Releasing a vehicle held on a control order (布控) takes a second officer and their own PIN.
-    second_officer: str | None = None
+    second_officer: str | None = Field(None, max_length=limits.USERNAME)
     second_pin: str | None = Field(None, max_length=12)
 
 
 class BackfillIn(BaseModel):
-    plate: str
-    containers: list[str] = Field(default_factory=list)
+    plate: str = Field(max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
 
 
 HOLDING = {LaneState.HELD, LaneState.INSPECTION}
@@ -101,7 +106,10 @@ def create_app(node: EdgeNode) -> FastAPI:
 
     @app.post("/api/v1/officer/login")
     def login(body: LoginIn) -> dict[str, str]:
-        token = node.officers.login(body.officer, body.pin)
+        try:
+            token = node.officers.login(body.officer, body.pin)
+        except PinLocked as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}) from exc
         if token is None:
             raise HTTPException(401, "unknown officer or wrong PIN")
         return {"token": token, "officer": body.officer}
@@ -128,8 +136,12 @@ def create_app(node: EdgeNode) -> FastAPI:
         if body.second_officer or body.second_pin:
             if body.second_officer == who:
                 raise HTTPException(403, "the second officer must be another officer than the one logged in")
-            if not (body.second_officer and body.second_pin
-                    and node.officers.verify(body.second_officer, body.second_pin)):
+            try:
+                confirmed = bool(body.second_officer and body.second_pin
+                                 and node.officers.verify(body.second_officer, body.second_pin))
+            except PinLocked as exc:
+                raise HTTPException(429, str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}) from exc
+            if not confirmed:
                 raise HTTPException(403, "second officer: unknown officer or wrong PIN")
             confirmed_by = body.second_officer
         cmd = OfficerCommand(officer=who, confirmed_by=confirmed_by,

@@ -47,6 +47,12 @@ class Recogniser(Protocol):
     def read_many(self, frames: list[np.ndarray]) -> Reading: ...
 
 
+class CodesRecogniser(Protocol):
+    """Several codes per vehicle (two 20' containers on one chassis), voted per camera."""
+
+    def read_codes(self, cameras: list[list[np.ndarray]]) -> list[Reading]: ...
+
+
 class LaneState(StrEnum):
     IDLE = "idle"
     PRESENT = "vehicle_present"
@@ -114,7 +120,7 @@ class LaneDevices:
 @dataclass
 class Recognisers:
     plate: Recogniser
-    container: Recogniser | None = None
+    container: CodesRecogniser | None = None
     face: FaceMatcher | None = None
     faces_dir: Path | None = None  # reference photos by photo_ref
 
@@ -338,7 +344,8 @@ class Lane:
     async def _observe(self, pass_id: str) -> Observation:
         faults: list[str] = []
         automatic = self.cfg.lane_class == "A"
-        plate = containers = None
+        plate = None
+        codes: list[Reading] | None = None  # None: no container camera or reader on this lane
         frames_used = 0
         weight_task = asyncio.create_task(self._weigh(faults))
         if automatic:
@@ -348,7 +355,7 @@ class Lane:
             plate = await asyncio.to_thread(self.rec.plate.read_many, [f.image for f in plate_frames]) \
                 if plate_frames else None
             if cont_frames and self.rec.container is not None:
-                containers = await asyncio.to_thread(self.rec.container.read_many, [f.image for f in cont_frames])
+                codes = await asyncio.to_thread(self.rec.container.read_codes, [[f.image for f in cont_frames]])
             assert self.current is not None
             for kind, f in [("plate", f) for f in plate_frames[:1]] + [("container", f) for f in cont_frames[:1]]:
                 digest = self.records.save_image(pass_id, f.jpeg, datetime.now(UTC))
@@ -367,12 +374,13 @@ class Lane:
         self.queue.entered(tag, plate.text if plate is not None and plate.valid else None)
         if tag and e_plate is None:
             faults.append(f"e-plate tag {tag} is not registered to any vehicle")
-        unreadable = 1 if containers is not None and not (containers.valid and containers.text) else 0
+        # A container camera that read no code: at least one container the officer must key.
+        unreadable = 1 if codes is not None and not codes else 0
         obs = Observation(
             pass_id=pass_id, lane=self.cfg.id, direction=self.cfg.direction, at=datetime.now(UTC),
             plate=plate.text if plate is not None and plate.valid else None,
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
-            containers=[containers.text] if containers is not None and containers.valid and containers.text else [],
+            containers=[r.text for r in codes or [] if r.valid and r.text],
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
             ic_card=self._recent(self._card), faults=faults)
         self._tag = self._card = None  # a read belongs to one truck

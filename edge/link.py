@@ -237,6 +237,20 @@ class EdgeLink:
             log.warning("rejected %s: %s", topic, reason)
             self.store.record_rejected(topic, reason, now)
 
+    def _not_ours(self, batch: ChangeBatch) -> str | None:
+        """Why a correctly signed batch is still not for this node, or None. A node follows the
+        broadcast, its own stream and its site(s); it learns a site from central, whose answers on
+        the node's own topic name the node they are for (`to_node`, signed)."""
+        if batch.to_node and batch.to_node != self.node:
+            return f"a batch for node {batch.to_node!r}"
+        if batch.stream in (topics.BROADCAST, topics.node_stream(self.node)):
+            return None
+        if batch.stream.startswith("node:"):
+            return f"another node's stream {batch.stream!r}"
+        if batch.to_node == self.node or batch.stream in self.store.stream_versions():
+            return None  # its site: named for it by central, or one it already follows
+        return f"stream {batch.stream!r} is not one of this node's"
+
     async def _apply(self, client: aiomqtt.Client, batch: ChangeBatch, now: datetime) -> int:
         try:
             verify(batch, self.trusted)
@@ -244,6 +258,10 @@ class EdgeLink:
             log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version,
                       exc)
             self.store.record_rejected("changes", str(exc), now)
+            return 0
+        if (why := self._not_ours(batch)) is not None:
+            log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version, why)
+            self.store.record_rejected("changes", why, now)
             return 0
         try:
             applied = await asyncio.to_thread(self.store.apply_batch, batch, now)

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kakou.edge.config import OfficerSection
@@ -27,23 +28,64 @@ def check_pin(pin: str, stored: str) -> bool:
     return scheme == "scrypt" and hmac.compare_digest(hash_pin(pin, bytes.fromhex(salt_hex)), stored)
 
 
+# PIN guessing: an officer id is locked after LOCK_AFTER wrong PINs in a row for LOCK_FOR_S, and the
+# node as a whole takes at most NODE_FAILURES wrong PINs per NODE_WINDOW_S (whoever they are for):
+# all 10,000 four-digit PINs would take weeks instead of minutes.
+LOCK_AFTER = 5
+LOCK_FOR_S = 15 * 60
+NODE_FAILURES = 10
+NODE_WINDOW_S = 60.0
+_DUMMY = hash_pin("0000", b"kakou-no-officer")  # an unknown officer costs the same scrypt as a known one
+
+
+class PinLocked(Exception):
+    """Too many wrong PINs: no login for `retry_after` seconds (answered 429)."""
+
+    def __init__(self, retry_after: float, who: str) -> None:
+        super().__init__(f"{who}: 错误次数过多，请 {int(retry_after // 60) + 1} 分钟后再试 / too many wrong PINs")
+        self.retry_after = retry_after
+
+
 @dataclass
 class OfficerSessions:
     officers: dict[str, OfficerSection]
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    clock: Callable[[], float] = time.monotonic
+    _failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # officer → (in a row, locked until)
+    _node_failures: list[float] = field(default_factory=list)  # times of the node's recent wrong PINs
 
     def login(self, officer_id: str, pin: str) -> str | None:
-        officer = self.officers.get(officer_id)
-        if officer is None or not check_pin(pin, officer.pin_hash):
+        if not self._attempt(officer_id, pin):
             return None
         token = secrets.token_urlsafe(24)
         self._tokens[token] = (officer_id, time.monotonic() + TOKEN_TTL_S)
         return token
 
-    def verify(self, officer_id: str, pin: str) -> bool:
-        """The officer exists and this is their PIN (a confirmation: no session is opened)."""
+    def _attempt(self, officer_id: str, pin: str) -> bool:
+        """Check an officer's PIN under the lockouts (raises PinLocked); a wrong one counts."""
+        now = self.clock()
+        self._node_failures = [t for t in self._node_failures if now - t < NODE_WINDOW_S]
+        if len(self._node_failures) >= NODE_FAILURES:
+            raise PinLocked(NODE_WINDOW_S - (now - self._node_failures[0]), "本车道终端 / this lane node")
+        count, until = self._failures.get(officer_id, (0, 0.0))
+        if until > now:
+            raise PinLocked(until - now, officer_id)
         officer = self.officers.get(officer_id)
-        return officer is not None and check_pin(pin, officer.pin_hash)
+        ok = check_pin(pin, officer.pin_hash if officer else _DUMMY)
+        if officer is None or not ok:
+            self._node_failures.append(now)
+            count += 1
+            if len(self._failures) > 10_000:
+                self._failures.clear()  # made-up ids must not grow memory without bound
+            self._failures[officer_id] = (0, now + LOCK_FOR_S) if count >= LOCK_AFTER else (count, 0.0)
+            return False
+        self._failures.pop(officer_id, None)
+        return True
+
+    def verify(self, officer_id: str, pin: str) -> bool:
+        """The officer exists and this is their PIN (a second officer's confirmation: no session is
+        opened), under the same lockouts as a login (raises PinLocked)."""
+        return self._attempt(officer_id, pin)
 
     def logout(self, token: str) -> None:
         self._tokens.pop(token, None)

@@ -269,6 +269,12 @@ def bench_bridge(quick: bool) -> list[Metric]:
     return out
 
 
+def bench_hostile(quick: bool) -> list[Metric]:
+    from kakou.sync.bench_hostile import metrics
+
+    return [Metric(**m) for m in metrics(quick)]  # type: ignore[arg-type]
+
+
 # -- registry ---------------------------------------------------------------------------------
 BENCHES: dict[str, Callable[[bool], list[Metric]]] = {
     "decision": bench_decision,
@@ -276,6 +282,7 @@ BENCHES: dict[str, Callable[[bool], list[Metric]]] = {
     "sync": bench_sync,
     "propagation": bench_propagation,
     "bridge": bench_bridge,
+    "hostile": bench_hostile,
 }
 
 

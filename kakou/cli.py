@@ -53,7 +53,8 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  username=args.mqtt_user,
                                                                  password=args.mqtt_password,
                                                                  mqtt5=bool(args.share_group)),
-                        share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers)
+                        share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers,
+                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -181,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--share-group", default=None, help="MQTT 5 shared-subscription group for scale-out")
     cs.add_argument("--workers", type=int, default=1, metavar="N",
                     help="HTTP API processes sharing the port (PostgreSQL; SQLite stays at one)")
+    cs.add_argument("--login-lock-after", type=int, default=5, metavar="N",
+                    help="lock a login after N wrong passwords in a row (default 5)")
+    cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M",
+                    help="for M minutes (default 15)")
     from kakou.central.alert_outlets import webhook_url
 
     cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,

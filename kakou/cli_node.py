@@ -48,7 +48,12 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 
 def cmd_central_user(args: argparse.Namespace) -> int:
-    _pw, secret = central_user(Path(args.password_file), Path(args.out))
+    try:
+        _pw, secret = central_user(Path(args.password_file), Path(args.out), args.worker,
+                                   Path(args.acl_file) if args.acl_file else None)
+    except EnrolError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"central broker login written to {secret}; pass it to `kakou central serve --mqtt-user/--mqtt-password`")
     return 0
 
@@ -80,4 +85,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cu = n.add_parser("central-user", help="create central's broker login (user kakou-central)")
     cu.add_argument("--password-file", required=True)
     cu.add_argument("--out", required=True, help="directory for central-broker.secret")
+    cu.add_argument("--worker", help="a login of its own for one more ingest worker (user kakou-central-WORKER; "
+                                     "the broker takes the user name as client id)")
+    cu.add_argument("--acl-file", help="the broker's ACL file, to grant --worker central's access")
     cu.set_defaults(func=cmd_central_user)

@@ -18,10 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CENTRAL_USER = "kakou-central"
+ALERTS_USER = "kakou-alerts"
 NODE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # Names the ACL gives a meaning to: a node called "all" would read the broadcast as its own topics,
-# one called "site" every site's (kakou/v1/down/site/...).
-RESERVED = {"all", "site", CENTRAL_USER}
+# one called "site" every site's (kakou/v1/down/site/...); central's and the alert readers' logins
+# (and every other "kakou-" name, kept for the system's own services) would give a node their ACL
+# and, with `use_username_as_clientid`, their client id.
+RESERVED = {"all", "site", CENTRAL_USER, ALERTS_USER}
+RESERVED_PREFIX = "kakou-"
 SITE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")  # one topic level (kakou.sync.topics.NAME)
 ITERATIONS = 101  # mosquitto_passwd's default
 
@@ -104,8 +108,8 @@ def set_site_access(acl_file: Path, node: str, site: str | None) -> None:
 def validate_node_id(node_id: str) -> None:
     if not NODE_ID.match(node_id):
         raise EnrolError(f"node id {node_id!r} must be 1-64 letters, digits, '-' or '_' (it is an MQTT topic level)")
-    if node_id in RESERVED:
-        raise EnrolError(f"node id {node_id!r} is reserved")
+    if node_id.lower() in RESERVED or node_id.lower().startswith(RESERVED_PREFIX):
+        raise EnrolError(f"node id {node_id!r} is reserved (all, site and kakou-… name the system's own logins)")
 
 
 @dataclass
@@ -164,12 +168,28 @@ def enrol_node(node_id: str, out_dir: Path, password_file: Path, broker_host: st
     return Enrolment(node_id, password, config, password_file)
 
 
-def central_user(password_file: Path, out_dir: Path) -> tuple[str, Path]:
-    """(Re)create central's broker login; returns the password and the file holding it."""
+def central_user(password_file: Path, out_dir: Path, worker: str | None = None,
+                 acl_file: Path | None = None) -> tuple[str, Path]:
+    """(Re)create central's broker login; returns the password and the file holding it.
+
+    The broker takes the user name as client id (`use_username_as_clientid`), so each ingest worker
+    of a shared subscription needs a login of its own: `worker` W makes user kakou-central-W, given
+    central's access in `acl_file`.
+    """
+    user = CENTRAL_USER if worker is None else f"{CENTRAL_USER}-{worker}"
+    if worker is not None:
+        if not NODE_ID.match(worker):
+            raise EnrolError(f"worker name {worker!r} must be 1-64 letters, digits, '-' or '_'")
+        if acl_file is None:
+            raise EnrolError("a worker login needs the broker's ACL file (--acl-file) to grant it central's access")
+        text = acl_file.read_text() if acl_file.exists() else ""
+        if f"\nuser {user}\n" not in "\n" + text:
+            acl_file.write_text(text.rstrip("\n") + f"\n\n# central ingest worker (kakou node central-user)\n"
+                                f"user {user}\ntopic readwrite kakou/v1/#\n")
     password = secrets.token_urlsafe(24)
-    set_user(password_file, CENTRAL_USER, password)
+    set_user(password_file, user, password)
     out_dir.mkdir(parents=True, exist_ok=True)
-    secret = out_dir / "central-broker.secret"
+    secret = out_dir / ("central-broker.secret" if worker is None else f"{user}-broker.secret")
     secret.touch(mode=0o600)
-    secret.write_text(f"{CENTRAL_USER}:{password}\n")
+    secret.write_text(f"{user}:{password}\n")
     return password, secret

@@ -64,8 +64,8 @@ class PlateReader:
         return self._engine
 
     def read(self, image: np.ndarray) -> PlateRead:
-        """Cheapest stage first: a plate-shaped crop goes straight to the recogniser; a frame is
-        detected at 480 px (enough for a plate >= 15 % of the width), then at 960 px."""
+        """Cheapest stage first (see _stages); each stage's result is checked against the
+        doubts the earlier ones left (_settle)."""
         try:
             frame = as_frame(image)
         except ImageError as exc:
@@ -75,16 +75,6 @@ class PlateReader:
         # Every stage's doubtful reading (a plate below the threshold) is remembered: a later
         # stage or view that reads *another* plate does not win over it; the officer settles it.
         doubts: dict[str, float] = {}
-        first = self._read_frame(frame, doubts)
-        if first.valid:
-            return first
-        # Backlight, night and shadow: the plate's contrast is lost in a frame exposed for the
-        # sky or the headlights. Local contrast equalisation (CLAHE on lightness) brings it back;
-        # only after the plain frame failed, so a good frame costs nothing more.
-        second = self._read_frame(equalise_light(frame), doubts)
-        return second if second.valid or second.confidence > first.confidence else first
-
-    def _read_frame(self, frame: np.ndarray, doubts: dict[str, float]) -> PlateRead:
         best: PlateRead | None = None
         for r in self._stages(frame):
             if r.valid:
@@ -100,7 +90,17 @@ class PlateReader:
     def _stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         """Cheapest first: a plate-shaped small image as a crop; plate-coloured / text-textured
         regions found classically with the detector run only inside each (a few ms instead of
-        the whole frame's 25-140 ms); the whole frame at 480 px, then 960 px."""
+        the whole frame's 25-140 ms); then the same on the frame after local light equalisation
+        (CLAHE on lightness: backlight, night and shadow take the plate's contrast, and on the
+        field set every plate that equalisation rescued was read at this stage); then the whole
+        frame at 480 px and 960 px, plain and equalised."""
+        yield from self._near_stages(frame)
+        equalised = equalise_light(frame)
+        yield from self._near_stages(equalised)
+        yield from self._whole_stages(frame)
+        yield from self._whole_stages(equalised)
+
+    def _near_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
             verified = self._verified(frame) if w / h >= 2.6 else None
@@ -111,6 +111,9 @@ class PlateReader:
             r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
             yield r if colour_agrees(region.cue, r.text) else r.model_copy(
                 update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
+
+    def _whole_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
+        h, w = frame.shape[:2]
         for side in (480, 960):
             yield self._from_lines(frame, self.engine.lines(frame, side, STRETCH))
             if side >= max(h, w):

@@ -40,6 +40,13 @@ class Refused:
 
 
 def _first_line(exc: Exception) -> str:
+    """What is wrong, in one line: for a validation error, the first field and why (its input left out:
+    it may be huge, and it is kept verbatim in the quarantine anyway)."""
+    if isinstance(exc, ValidationError) and exc.errors():
+        err = exc.errors()[0]
+        where = ".".join(str(part) for part in err["loc"]) or "message"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        return f"{where}: {err['msg']}{more}"[:200]
     return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 

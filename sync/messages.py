@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kakou.sync import limits
 from kakou.sync.checks import Check, Finding, upgrade_checks, upgrade_reasons
 
 PROTOCOL_VERSION = 1
@@ -20,9 +21,25 @@ PROTOCOL_VERSION = 1
 # accepts 1 (English sentences, kept as legacy_text findings) for this protocol version.
 PASS_VERSION: Literal[2] = 2
 
+# Identifiers: no control characters (PostgreSQL refuses NUL in text; none belongs in an id).
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"
+NodeId = Annotated[str, Field(min_length=1, max_length=limits.NODE_ID, pattern=_NO_CONTROL)]
+LaneId = Annotated[str, Field(min_length=1, max_length=limits.LANE_ID, pattern=_NO_CONTROL)]
+PassId = Annotated[str, Field(min_length=1, max_length=limits.PASS_ID, pattern=_NO_CONTROL)]
+Plate = Annotated[str, Field(max_length=limits.PLATE, pattern=_NO_CONTROL)]
+OrderNo = Annotated[str, Field(max_length=limits.ORDER_NO, pattern=_NO_CONTROL)]
+Username = Annotated[str, Field(max_length=limits.USERNAME, pattern=_NO_CONTROL)]
+ContainerNo = Annotated[str, Field(max_length=limits.CONTAINER_NO, pattern=_NO_CONTROL)]
+CardNo = Annotated[str, Field(max_length=limits.CARD_NO, pattern=_NO_CONTROL)]
+Sha256 = Annotated[str, Field(max_length=limits.SHA256_HEX, pattern=_NO_CONTROL)]
+Seq = Annotated[int, Field(ge=1, le=limits.SEQ_MAX)]
+Position = Annotated[int, Field(ge=0, le=limits.VERSION_MAX)]
+StreamName = Annotated[str, Field(max_length=limits.STREAM, pattern=_NO_CONTROL)]
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Floats are finite: NaN and Infinity are not numbers a lane measures (and not JSON).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Outcome(StrEnum):
@@ -34,29 +51,29 @@ class Outcome(StrEnum):
 class PassRecord(Strict):
     """One vehicle's pass through a lane, with what the decision was based on."""
 
-    pass_id: str
-    node: str
-    lane: str
+    pass_id: PassId
+    node: NodeId
+    lane: LaneId
     direction: Literal["in", "out"]
     started_at: datetime
     decided_at: datetime
-    plate: str | None
-    plate_confidence: float
-    containers: list[str] = Field(default_factory=list)
-    gross_kg: float | None = None
+    plate: Plate | None
+    plate_confidence: float = Field(ge=0, le=1)
+    containers: list[ContainerNo] = Field(default_factory=list, max_length=limits.MAX_CONTAINERS)
+    gross_kg: float | None = Field(None, ge=-1e6, le=1e7)
     outcome: Outcome
-    reasons: list[Finding] = Field(max_length=64)
-    release_order: str | None = None  # the first of release_orders; all an older lane sends
-    knowledge_version: int
+    reasons: list[Finding] = Field(max_length=limits.MAX_REASONS)
+    release_order: OrderNo | None = None  # the first of release_orders; all an older lane sends
+    knowledge_version: int = Field(ge=0, lt=2**63)
     opens_barrier: bool  # the decision commanded the barrier open
-    checks: list[Check] = Field(default_factory=list, max_length=64)  # each check: code, ok, params (and name)
-    e_plate: str | None = None
-    ic_card: str | None = None
-    entered_by: str | None = None  # officer who keyed the identity (manual entry)
-    supersedes: str | None = None  # an officer's decision replaces this earlier pass_id
-    images: list[str] = Field(default_factory=list)  # sha256 of the frames kept at the edge
+    checks: list[Check] = Field(default_factory=list, max_length=limits.MAX_CHECKS)  # each: code, ok, params (and name)
+    e_plate: CardNo | None = None
+    ic_card: CardNo | None = None
+    entered_by: Username | None = None  # officer who keyed the identity (manual entry)
+    supersedes: PassId | None = None  # an officer's decision replaces this earlier pass_id
+    images: list[Sha256] = Field(default_factory=list, max_length=limits.MAX_IMAGES)  # frames kept at the edge
     # Every release order the pass goes out on (several orders can share one truck).
-    release_orders: list[str] = Field(default_factory=list)
+    release_orders: list[OrderNo] = Field(default_factory=list, max_length=limits.MAX_CONTAINERS)
 
     def orders_used(self) -> list[str]:
         """The orders this pass used, from a lane of either version."""
@@ -76,8 +93,8 @@ class Envelope(Strict):
     """Uplink wrapper: (node, seq) is the idempotency key at central."""
 
     v: Literal[1, 2] = PASS_VERSION
-    node: str
-    seq: int = Field(ge=1)
+    node: NodeId
+    seq: Seq
     kind: Literal["pass"]
     sent_at: datetime
     body: PassRecord
@@ -92,9 +109,9 @@ class Ack(Strict):
     """
 
     v: Literal[1] = PROTOCOL_VERSION
-    node: str
-    high_water: int = Field(ge=0)
-    rejected: list[int] = Field(default_factory=list)
+    node: NodeId
+    high_water: int = Field(ge=0, le=limits.SEQ_MAX)
+    rejected: list[Seq] = Field(default_factory=list)
 
 
 class EnvelopeHeader(BaseModel):
@@ -102,8 +119,8 @@ class EnvelopeHeader(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    node: str
-    seq: int = Field(ge=1)
+    node: NodeId
+    seq: Seq
 
 
 class SyncRequest(Strict):
@@ -114,9 +131,9 @@ class SyncRequest(Strict):
     """
 
     v: Literal[1] = PROTOCOL_VERSION
-    node: str
-    after_version: int = Field(ge=0)
-    streams: dict[str, int] = Field(default_factory=dict)
+    node: NodeId
+    after_version: Position
+    streams: dict[StreamName, Position] = Field(default_factory=dict, max_length=64)
 
     def positions(self) -> dict[str, int]:
         return self.streams or {"*": self.after_version}
@@ -127,8 +144,9 @@ class NodeStatus(Strict):
 
     v: Literal[1] = PROTOCOL_VERSION
     online: bool
-    knowledge_version: int = Field(0, ge=0)  # the sum of `streams`: changes of the node's scope it holds
-    streams: dict[str, int] = Field(default_factory=dict)  # position in each change stream
+    # the sum of `streams`: changes of the node's scope it holds
+    knowledge_version: int = Field(0, ge=0, le=limits.VERSION_MAX)
+    streams: dict[StreamName, Position] = Field(default_factory=dict, max_length=64)  # position in each stream
 
 
 class ChangeKind(StrEnum):
@@ -180,12 +198,24 @@ class ChangeBatch(Strict):
     # This node no longer follows `stream` (its lanes moved to another site): drop the stream's
     # entries and position. Only ever sent to one node, on its own topic.
     retired: bool = False
+    # The one node the batch is for, when central sends it on that node's own topic (answers,
+    # snapshots, retirements); signed, so a batch for one node cannot be replayed to another. Empty
+    # on the shared topics, and then left out of the message and of the signed bytes (edges that
+    # predate it know no such field).
+    to_node: str = ""
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 
+    def _omit(self) -> set[str]:
+        return set() if self.to_node else {"to_node"}
+
     def signing_bytes(self) -> bytes:
-        body = self.model_dump(mode="json", exclude={"signature"})
+        body = self.model_dump(mode="json", exclude={"signature", *self._omit()})
         return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    def wire(self) -> str:
+        """The batch as published (JSON)."""
+        return self.model_dump_json(exclude=self._omit())
 
 
 class ReleaseOrderData(Strict):

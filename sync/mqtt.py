@@ -31,7 +31,10 @@ class BrokerConfig(BaseModel):
 SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our queue while we are away
 
 
-def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None) -> aiomqtt.Client:
+def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None,
+                max_packet: int | None = None) -> aiomqtt.Client:
+    """`max_packet` (MQTT 5 only): the broker sends us no larger packet (it drops it for us instead),
+    so a huge message costs our client nothing — central takes nothing over its uplink bounds."""
     tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None
     protocol = aiomqtt.ProtocolVersion.V5 if cfg.mqtt5 else aiomqtt.ProtocolVersion.V311
     v5: dict[str, object] = {}
@@ -39,6 +42,8 @@ def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = 
         # MQTT 5 sessions end at disconnect unless given an expiry: ask for a persistent one.
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
+        if max_packet:
+            props.MaximumPacketSize = max_packet
         v5 = {"clean_start": False, "properties": props}
     client = aiomqtt.Client(
         cfg.host,

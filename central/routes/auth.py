@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
@@ -20,6 +21,9 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 def login(body: LoginIn, central: CentralDep) -> TokenOut:
     try:
         token, expires, role = auth.login(central, body.username, body.password)
+    except auth.LockedOut as exc:
+        wait = max(1, int((exc.until - datetime.now(UTC)).total_seconds()))
+        raise HTTPException(429, str(exc), headers={"Retry-After": str(wait)}) from exc
     except auth.AuthError as exc:
         raise HTTPException(401, str(exc)) from exc
     return TokenOut(access_token=token, expires_at=expires, role=role.value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -80,3 +82,25 @@ async def no_nul_characters(request: Request) -> None:
     if "\x00" in request.url.path or "\x00" in str(request.query_params) or b"\x00" in body \
             or b"\\u0000" in body or "%00" in str(request.url.query):
         raise HTTPException(422, "NUL characters are not allowed in any field")
+    if body and "json" in ctype:
+        _finite_json(body)
+
+
+def _not_a_number(token: str) -> float:
+    raise HTTPException(422, f"{token} is not a number a field can hold (NaN and Infinity are not JSON)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise HTTPException(422, f"{text[:40]} is out of range")
+    return value
+
+
+def _finite_json(body: bytes) -> None:
+    """Refuse NaN, Infinity and numbers beyond a float's range (1e400) in a JSON body: Python's JSON
+    reader accepts them, a float field would store them, and no answer could then be written as JSON."""
+    try:
+        json.loads(body, parse_constant=_not_a_number, parse_float=_finite)
+    except (ValueError, RecursionError):
+        pass  # not JSON at all (or nested too deep): the route's own parsing answers that

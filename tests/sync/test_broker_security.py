@@ -116,7 +116,7 @@ def test_enrol_writes_mosquitto_hashes_and_refuses_reserved_or_bad_ids(tmp_path:
     assert (pw.stat().st_mode & 0o777) == 0o600 and (e.config.stat().st_mode & 0o777) == 0o600
     again = enrol_node("gate1-edge1", tmp_path / "out", pw)  # re-enrol replaces the login
     assert len(pw.read_text().splitlines()) == 1 and again.password != e.password
-    for bad in ("all", CENTRAL_USER, "a/b", "n+", "", "x" * 65):
+    for bad in ("all", CENTRAL_USER, "kakou-alerts", "Kakou-Central", "kakou-anything", "a/b", "n+", "", "x" * 65):
         with pytest.raises(EnrolError):
             enrol_node(bad, tmp_path / "out", pw)
 
@@ -132,3 +132,43 @@ def test_cli_enrol_and_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert args.func(args) == 2 and "reserved" in capsys.readouterr().err
     args = parser.parse_args(["node", "revoke", "gate2-edge1", "--password-file", str(tmp_path / "passwd")])
     assert args.func(args) == 0 and (tmp_path / "passwd").read_text() == ""
+
+
+async def test_a_node_cannot_take_over_centrals_or_another_nodes_client_id(
+        secure: tuple[MosquittoBroker, Path], tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    broker, pw = secure
+    n1 = enrol_node("n1", tmp_path / "nodes", pw, broker_port=broker.port)
+    n2 = enrol_node("n2", tmp_path / "nodes", pw, broker_port=broker.port)
+    broker.reload()
+    central = await CentralProc.start(tmp_path / "central.db", _central_cfg(broker.port, tmp_path / "central"), key)
+    try:
+        async with aiomqtt.Client("127.0.0.1", broker.port, username="n2", password=n2.password,
+                                  identifier="kakou-edge-n2") as victim:
+            await victim.subscribe(topics.down("n2", topics.ACK), qos=1)
+            # n1, with its own password, asks for central's and n2's client ids: the broker gives it "n1".
+            for stolen in ("kakou-central", "kakou-edge-n2", "n2"):
+                async with aiomqtt.Client("127.0.0.1", broker.port, username="n1", password=n1.password,
+                                          identifier=stolen) as thief:
+                    await thief.publish(topics.up("n1", topics.PASSES), _envelope("n1", 1), qos=1)
+            # Neither victim was dropped: central still stores, n2's connection still works.
+            await eventually(lambda: central.count("n1") == 1, 10, what="central still ingesting")
+            await victim.publish(topics.up("n2", topics.PASSES), _envelope("n2", 1), qos=1)
+            async with asyncio.timeout(10):
+                async for m in victim.messages:
+                    assert m.topic.matches(topics.down("n2", topics.ACK))
+                    break
+            assert central.task is not None and not central.task.done()
+            assert central.bridge.connected.is_set()
+    finally:
+        await central.stop()
+
+
+def test_each_central_worker_gets_a_login_of_its_own(tmp_path: Path) -> None:
+    pw, acl = tmp_path / "passwd", tmp_path / "kakou.acl"
+    acl.write_text("user kakou-central\ntopic readwrite kakou/v1/#\n")
+    password, secret = central_user(pw, tmp_path / "central", worker="2", acl_file=acl)
+    assert secret.read_text().strip() == f"kakou-central-2:{password}"
+    central_user(pw, tmp_path / "central", worker="2", acl_file=acl)  # again: the ACL block once
+    assert acl.read_text().count("user kakou-central-2\ntopic readwrite kakou/v1/#") == 1
+    with pytest.raises(EnrolError):
+        central_user(pw, tmp_path / "central", worker="2")  # without the ACL it could not work

@@ -85,3 +85,42 @@ async def test_key_rotation(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed2
     finally:
         await edge.stop()
         await central.stop()
+
+
+async def test_a_node_applies_only_its_own_streams_even_when_correctly_signed(
+        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    cfg = BrokerConfig(port=mosquitto.port)
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()
+    try:
+        central.add_order(1)
+        await eventually(lambda: edge.store.knowledge_version == 1, 10, what="order 1 at n1")
+
+        def batch(stream: str, key_name: str, to_node: str = "") -> ChangeBatch:
+            return sign(ChangeBatch(after_version=0, to_version=1, issued_at=datetime.now(UTC), stream=stream,
+                                    to_node=to_node, changes=[Change(version=1, kind=ChangeKind.RELEASE_ORDER,
+                                                                     key=key_name, data={"plate": "粤B00001"})]), key)
+
+        foreign = [batch("node:n2", "N2-PARAMS"),  # another node's own stream (its lane parameters)
+                   batch("node:n2", "N2-FOR-N1", to_node="n1"),
+                   batch("site:B", "SITE-B"),  # a site this node is not at
+                   batch("site:B", "SITE-B-N2", to_node="n2")]  # central's answer to another node
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="replayer") as r:
+            for b in foreign:
+                await r.publish(topics.down("n1", topics.CHANGES), b.wire(), qos=1)
+        central.add_order(2)  # published after them: once it is applied, they were handled
+        await eventually(lambda: edge.store.knowledge_version == 2, 10, what="order 2")
+        assert edge.store.stream_versions() == {"*": 2}
+        assert {k for _kind, k, _v in edge.store.knowledge_rows()} == {"HF000001", "HF000002"}
+        reasons = [r[2] for r in edge.store.rejected()]
+        assert sum("another node's stream 'node:n2'" in r for r in reasons) == 2
+        assert sum("a batch for node 'n2'" in r for r in reasons) == 1
+        assert sum("'site:B' is not one of this node's" in r for r in reasons) == 1
+        # Central naming the node: its site, applied (this is how a node learns its site).
+        async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="central-like") as r:
+            await r.publish(topics.down("n1", topics.CHANGES), batch("site:B", "SITE-B-N1", to_node="n1").wire(),
+                            qos=1)
+        await eventually(lambda: edge.store.stream_versions().get("site:B") == 1, 10, what="site B at n1")
+    finally:
+        await edge.stop()
+        await central.stop()

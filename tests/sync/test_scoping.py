@@ -61,6 +61,8 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
     _pw, secret = central_user(pw, tmp_path / "central")
     a1 = enrol_node("a1", out, pw, site="A", acl_file=acl)
     b1 = enrol_node("b1", out, pw, site="B", acl_file=acl)
+    # The spy: a node of site B (its own login: one login is one connection, use_username_as_clientid).
+    b2 = enrol_node("b2", out, pw, site="B", acl_file=acl)
     broker = MosquittoBroker(free_port(), tmp_path / "broker", template="secure.conf", password_file=pw, acl_file=acl)
     await broker.start()
     user, password = secret.read_text().strip().split(":", 1)
@@ -79,10 +81,10 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
     edges = {n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key],
                               resync_interval=1.0).start()
              for n, e in (("a1", a1), ("b1", b1))}
-    # A raw client logged in as b1 that tries to listen to site A and to a1's topics.
+    # A raw client logged in as a site B node that tries to listen to site A and to a1's topics.
     spy: list[str] = []
-    async with aiomqtt.Client("127.0.0.1", broker.port, username="b1", password=b1.password,
-                              identifier="b1-spy") as rogue:
+    async with aiomqtt.Client("127.0.0.1", broker.port, username="b2", password=b2.password,
+                              identifier="b2-spy") as rogue:
         for t in (topics.down_site("A", "#"), topics.down("a1", "#"), topics.down_all("#")):
             await rogue.subscribe(t, qos=1)
 

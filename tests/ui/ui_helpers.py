@@ -51,7 +51,9 @@ async def open_page(browser: Browser, url: str, width: int, height: int) -> Page
 async def login_if_asked(page: Page, user: str, password: str) -> None:
     """Central's pages ask for a login when its API answers 401."""
     dialog = page.get_by_test_id("dialog")
-    await page.wait_for_function("document.getElementById('dialog').open || document.body.dataset.loaded")
+    # A function, not an expression: Playwright would eval() an expression in the page, which the
+    # console's content security policy (script-src 'self') forbids.
+    await page.wait_for_function("() => document.getElementById('dialog').open || document.body.dataset.loaded")
     if not await page.evaluate("document.getElementById('dialog').open"):
         return
     await dialog.get_by_test_id("field-username").fill(user)
