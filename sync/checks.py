@@ -556,12 +556,19 @@ def texts_script() -> str:
 # ---- pass records from lanes older than envelope version 2 --------------------------------------
 
 def upgrade_checks(items: Any) -> Any:
-    """Old `{name, ok, detail}` checks become `LEGACY_TEXT` checks; anything else passes through."""
+    """Old `{name, ok, detail}` checks become `LEGACY_TEXT` checks; anything else passes through
+    (and fails validation). Only a well-formed old check is upgraded: a detail that is not text
+    (a number, NaN) is refused, not turned into text."""
     if not isinstance(items, list):
         return items
-    return [{"code": C.LEGACY_TEXT.value, "ok": c.get("ok", False),
-             "params": {"name": str(c.get("name") or "other")[:24], "text": str(c.get("detail", ""))[:1000]}}
-            if isinstance(c, dict) and "code" not in c and "detail" in c else c for c in items]
+    return [{"code": C.LEGACY_TEXT.value, "ok": c["ok"],
+             "params": {"name": str(c.get("name") or "other")[:24], "text": c["detail"][:1000]}}
+            if _old_check(c) else c for c in items]
+
+
+def _old_check(c: Any) -> bool:
+    return (isinstance(c, dict) and "code" not in c and isinstance(c.get("detail"), str)
+            and isinstance(c.get("ok"), bool) and isinstance(c.get("name", ""), str))
 
 
 def upgrade_reasons(items: Any) -> Any:
