@@ -128,3 +128,30 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
                    for r in rec["reasons"]), rec["reasons"]
         stop = await stack.sims.display.wait_shown("请停车 等候关员处理")  # stop: see the officer
         assert stop.color == "red"
+
+
+async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_released(stack) -> None:  # type: ignore[no-untyped-def]
+    # The container camera sees both 20' containers; each travels under its own release order.
+    box_a, box_b = "MSKU1234565", "TGHU8832010"
+    now = datetime.now(UTC)
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        for kind, data in (("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
+                           ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"})):
+            assert (await http.put(f"/api/v1/registrations/{kind}", json=data)).status_code == 200
+        for no, box in (("HF-A", box_a), ("HF-B", box_b)):
+            r = await issue_release_order(stack, http, {
+                "order_no": no, "plate": PLATE, "containers": [box], "direction": "in",
+                "valid_from": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat()})
+            assert r.status_code == 200, r.text
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="orders")
+        two = Truck(plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=4)),
+                    container_jpeg=encode_jpeg(render_container_scene(box_a, seed=None, beside=box_b)),
+                    gross_kg=30_000, rfid_tag=TAG, ic_card=CARD)
+        assert await drive_truck(stack.sims, truck=two) is TruckResult.PASSED
+        await eventually(lambda: _pass_count(http), 20, what="the pass at central")
+        rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
+        assert rec["outcome"] == "release"
+        assert sorted(rec["containers"]) == [box_a, box_b]
+        assert sorted(rec["release_orders"]) == ["HF-A", "HF-B"]
