@@ -177,10 +177,12 @@ class ContainerReader:
             frame = as_frame(image)
         except ImageError:
             return []
-        boxes = self.engine.detect(frame, 960)
+        # Codes as large as the largest are the big text of the frame: 640 px finds them, and
+        # lines under half the tallest are not worth a recognition.
+        boxes = self.engine.detect(frame, 640)
         if not boxes:
             return [first] if first.valid else []
-        boxes = [b for b in boxes if _box_h(b) >= 0.2 * _box_h(boxes[0])][: MAX_LINES + 2]
+        boxes = [b for b in boxes if _box_h(b) >= 0.5 * _box_h(boxes[0])][: MAX_LINES + 2]
         lines = self.engine.recognise_boxes(frame, boxes)
         found: dict[str, tuple[float, float, ContainerRead]] = {}  # text -> (height, x, read)
         for group in code_groups(lines)[: 3 * MAX_GROUPS]:
