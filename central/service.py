@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kakou.central.audit_key import AuditKey
+
 
 class Conflict(Exception):
     """The request contradicts what is stored (e.g. a duplicate order number)."""
@@ -33,6 +35,8 @@ class Central:
     # locked for `login_lock_for`; `kakou central serve --login-lock-after/--login-lock-minutes`.
     login_lock_after: int = 5
     login_lock_for: timedelta = timedelta(minutes=15)
+    # The audit chain's key (audit_key.py): None only for a chain never keyed (tests, tools).
+    audit_key: AuditKey | None = None
     _reads: sessionmaker | None = field(default=None, repr=False)
 
     def read(self) -> Session:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import kakou
 from kakou import cli_node, cli_ops, cli_probe, cli_recognize, logs
+from kakou.central.audit_key import AuditKeyError
 from kakou.cli_central import register_central
 from kakou.fleet import register_sim_fleet
 from kakou.netutil import PortInUse
@@ -35,6 +36,9 @@ def _run(coro) -> int:  # type: ignore[no-untyped-def]
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except AuditKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -54,7 +58,8 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  password=args.mqtt_password,
                                                                  mqtt5=bool(args.share_group)),
                         share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers,
-                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes)
+                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes,
+                        audit_key_file=args.audit_key)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -186,6 +191,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lock a login after N wrong passwords in a row (default 5)")
     cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M",
                     help="for M minutes (default 15)")
+    cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
+                    help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
+                         "(default: DATA_DIR/keys/audit-hmac.key)")
     from kakou.central.alert_outlets import webhook_url
 
     cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,
