@@ -59,7 +59,10 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  mqtt5=bool(args.share_group)),
                         share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers,
                         login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes,
-                        audit_key_file=args.audit_key)
+                        audit_key_file=args.audit_key, password_min_length=args.password_min_length,
+                        password_min_classes=args.password_min_classes, password_history=args.password_history,
+                        password_max_age_days=args.password_max_age_days,
+                        idle_timeout_minutes=args.idle_timeout_minutes)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -191,6 +194,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lock a login after N wrong passwords in a row (default 5)")
     cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M",
                     help="for M minutes (default 15)")
+    cs.add_argument("--password-min-length", type=int, default=12, metavar="N",
+                    help="passwords have at least N characters (default 12)")
+    cs.add_argument("--password-min-classes", type=int, default=3, metavar="K",
+                    help="and K of: lower-case, upper-case, digits, symbols (default 3)")
+    cs.add_argument("--password-history", type=int, default=5, metavar="N",
+                    help="a new password differs from the last N (default 5)")
+    cs.add_argument("--password-max-age-days", type=float, default=90.0, metavar="D",
+                    help="a password must be changed after D days (default 90; 0: never)")
+    cs.add_argument("--idle-timeout-minutes", type=float, default=30.0, metavar="M",
+                    help="a session unused for M minutes must log in again (default 30)")
     cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
                     help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
                          "(default: DATA_DIR/keys/audit-hmac.key)")
