@@ -53,7 +53,7 @@ class AuditHeadRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: hash = sha256(prev_hash + canonical JSON of the entry)."""
+    """Append-only: hash = HMAC-SHA256(audit key, prev_hash + canonical JSON of the entry) (audit_key.py)."""
 
     __tablename__ = "audit_log"
 
