@@ -96,7 +96,8 @@ def create_app(central: Central) -> FastAPI:
         if webpages.wants_html(req):
             resp: Response = webpages.error_page(exc.status_code, str(exc.detail), home="/console")
         else:
-            resp = problem(exc.status_code, str(exc.detail))
+            kind = getattr(exc, "problem_type", None)
+            resp = problem(exc.status_code, str(exc.detail), **({"type": kind} if kind else {}))
         resp.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
         return resp
 

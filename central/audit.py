@@ -4,21 +4,27 @@ The chain head is one row that each writer updates first. On PostgreSQL that row
 writers; on SQLite the first statement being a write takes the database write lock at once. So
 two writers never chain onto the same predecessor, and an edited, removed or reordered entry
 breaks every hash after it, which `verify()` (CLI: `kakou central audit verify`) reports.
+The hashes are HMAC-SHA256 under a key kept outside the database (audit_key.py), so whoever can
+only write the database cannot rewrite an entry and recompute the hashes after it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from kakou.central import audit_key
+from kakou.central.audit_key import AuditKey
 from kakou.central.changelog import append_change
 from kakou.central.db import WROTE
 from kakou.central.service import Central
@@ -29,10 +35,18 @@ GENESIS = "0" * 64
 
 
 def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, target: str,
-               detail: dict[str, Any]) -> str:
+               detail: dict[str, Any], key: bytes | None = None) -> str:
+    """SHA-256 of the previous hash and the entry; HMAC-SHA256 under `key` when given."""
     body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
                        "detail": detail}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+    data = (prev_hash + body).encode()
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def _key_for(key: AuditKey | None, seq: int) -> bytes | None:
+    return key.key if key is not None and seq >= key.keyed_from else None
 
 
 @dataclass
@@ -65,7 +79,7 @@ def write(c: Central, actor: str) -> Iterator[Work]:
         w = Work(s, actor)
         yield w
         if w._entries:
-            _append(s, actor, w._entries)
+            _append(s, actor, w._entries, c.audit_key)
     if w._version:
         c.notify(w._version)
 
@@ -80,13 +94,13 @@ def _lock_head(s: Session) -> None:
         info.pop(WROTE, None)
 
 
-def _append(s: Session, actor: str, entries: list[tuple[str, str, dict[str, Any]]]) -> None:
+def _append(s: Session, actor: str, entries: list[tuple[str, str, dict[str, Any]]], key: AuditKey | None) -> None:
     head = s.get(AuditHeadRow, 1, populate_existing=True)
     assert head is not None
     at = datetime.now(UTC).isoformat()
     for action, target, detail in entries:
         seq = head.seq + 1
-        h = entry_hash(head.hash, seq, at, actor, action, target, detail)
+        h = entry_hash(head.hash, seq, at, actor, action, target, detail, _key_for(key, seq))
         s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, target=target[:128], detail=detail,
                        prev_hash=head.hash, hash=h))
         head.seq, head.hash = seq, h
@@ -102,7 +116,9 @@ class VerifyResult:
 
 
 def verify(c: Central, batch: int = 5000) -> VerifyResult:
-    """Recompute the chain from the first entry; report the first entry that does not fit."""
+    """Recompute the chain from the first entry; report the first entry that does not fit.
+    Entries from the key's `keyed_from` on are checked with the key (c.audit_key)."""
+    key = c.audit_key
     prev, expected_seq, n = GENESIS, 1, 0
     with c.sessions() as s:
         after = 0
@@ -115,7 +131,8 @@ def verify(c: Central, batch: int = 5000) -> VerifyResult:
                     return VerifyResult(n, False, f"entry {expected_seq} is missing", expected_seq)
                 if r.prev_hash != prev:
                     return VerifyResult(n, False, f"entry {r.seq} does not follow entry {r.seq - 1}", r.seq)
-                if entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail) != r.hash:
+                if entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail,
+                              _key_for(key, r.seq)) != r.hash:
                     return VerifyResult(n, False, f"entry {r.seq} was altered", r.seq)
                 prev, expected_seq, n = r.hash, r.seq + 1, n + 1
             after = rows[-1].seq
@@ -135,3 +152,17 @@ def list_entries(c: Central, limit: int, offset: int, target: str | None = None,
         if actor:
             q = q.where(AuditRow.actor == actor)
         return list(s.scalars(q.order_by(AuditRow.seq.desc()).limit(limit).offset(offset)))
+
+
+def load_or_create_key(c: Central, path: Path) -> AuditKey:
+    """The audit key in `path`; at first start, a new one keying every entry after today's head."""
+    key = audit_key.load(path)
+    if key is None:
+        with c.sessions() as s:
+            head = s.get(AuditHeadRow, 1)
+        try:
+            key = audit_key.create(path, (head.seq if head else 0) + 1)
+        except FileExistsError:  # another process of this central made it just now
+            key = audit_key.load(path)
+            assert key is not None
+    return key

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from kakou.central import audit
 from kakou.central.limiter import TokenBucket
@@ -26,6 +26,8 @@ TOKEN_TTL = timedelta(hours=12)
 # How long a checked token is trusted without asking the database again. Logout and disabling a
 # user take effect at once in the process that handled them; in other worker processes within this.
 TOKEN_CACHE_TTL_S = 5.0
+# A token's last use is written at most this often; the idle timeout is that much less precise.
+_LAST_USED_EVERY = timedelta(seconds=60)
 _CACHE_MAX = 20_000  # distinct live tokens kept; beyond, the cache starts over
 _hasher = PasswordHasher()
 
@@ -65,6 +67,40 @@ def ensure_four_eyes(actor: str, preparer: str | None, what: str, preparer_is: s
 class Principal:
     username: str
     role: Role
+    # The password must be changed (first login after an admin set it, or expired) before anything
+    # but changing it, `me` and logout (routes/security.py answers 403 password-change-required).
+    must_change_password: bool = False
+
+
+@dataclass(frozen=True)
+class PasswordRules:
+    """GB/T 22239 三级 password rules; `kakou central serve --password-…` options."""
+
+    min_length: int = 12
+    min_classes: int = 3  # of: lower-case, upper-case, digits, others (symbols, spaces, CJK…)
+    history: int = 5  # a new password differs from this many last passwords (the current one included)
+    max_age: timedelta | None = timedelta(days=90)  # None: passwords never expire
+
+
+class WeakPassword(ValueError):
+    """A new password breaks the password rules (answered 422)."""
+
+
+def check_rules(rules: PasswordRules, password: str) -> None:
+    if len(password) < rules.min_length:
+        raise WeakPassword(f"密码至少需要 {rules.min_length} 个字符 / "
+                           f"the password must have at least {rules.min_length} characters")
+    classes = sum((any(ch.islower() for ch in password), any(ch.isupper() for ch in password),
+                   any(ch.isdigit() for ch in password), any(not ch.isalnum() for ch in password)))
+    if classes < rules.min_classes:
+        raise WeakPassword(f"密码须包含大写字母、小写字母、数字、符号中的至少 {rules.min_classes} 类 / "
+                           f"the password needs at least {rules.min_classes} of: upper-case letters, "
+                           "lower-case letters, digits, symbols")
+
+
+def _expired(c: Central, user: UserRow, now: datetime) -> bool:
+    max_age = c.password_rules.max_age
+    return max_age is not None and _aware(user.password_changed_at or user.created_at) + max_age <= now
 
 
 def hash_password(password: str) -> str:
@@ -78,15 +114,47 @@ def check_password(stored: str, password: str) -> bool:
         return False
 
 
-def add_user(c: Central, actor: str, username: str, role: Role, password: str, display_name: str = "") -> None:
-    if len(password) < 8:
-        raise ValueError("password must have at least 8 characters")
+def add_user(c: Central, actor: str, username: str, role: Role, password: str, display_name: str = "",
+             *, must_change: bool = False) -> None:
+    """`must_change`: the user must change this password at first login (an admin set it)."""
+    check_rules(c.password_rules, password)
     with audit.write(c, actor) as w:
         if w.session.get(UserRow, username) is not None:
             raise Conflict(f"user {username} already exists")
         w.session.add(UserRow(username=username, role=role.value, password_hash=hash_password(password),
-                              display_name=display_name))
-        w.audit("user.add", f"user:{username}", {"role": role.value})
+                              display_name=display_name, must_change_password=must_change,
+                              password_changed_at=datetime.now(UTC)))
+        w.audit("user.add", f"user:{username}", {"role": role.value, "must_change_password": must_change})
+
+
+def change_password(c: Central, username: str, current: str, new: str, now: datetime | None = None) -> None:
+    """The user's own change: the current password, then the rules and the last passwords."""
+    now = now or datetime.now(UTC)
+    with c.sessions() as s:
+        user = s.get(UserRow, username)
+    if user is None or not check_password(user.password_hash, current):
+        raise NotAllowed("当前密码不正确 / the current password is wrong")
+    check_rules(c.password_rules, new)
+    recent = [user.password_hash, *user.password_history][:max(1, c.password_rules.history)]
+    if any(check_password(h, new) for h in recent):
+        n = max(1, c.password_rules.history)
+        raise WeakPassword(f"新密码不得与最近 {n} 次使用过的密码相同 / the new password must differ from "
+                           f"the last {n} passwords")
+    with audit.write(c, username) as w:
+        row = w.session.get(UserRow, username)
+        assert row is not None
+        row.password_history = [row.password_hash, *row.password_history][:max(0, c.password_rules.history - 1)]
+        row.password_hash = hash_password(new)
+        row.password_changed_at = now
+        row.must_change_password = False
+        w.audit("user.password_change", f"user:{username}")
+    _forget_cached(c, username)
+
+
+def _forget_cached(c: Central, username: str) -> None:
+    for digest, (who, _exp, _until) in list(c.token_cache.items()):
+        if who.username == username:
+            c.token_cache.pop(digest, None)
 
 
 def set_disabled(c: Central, actor: str, username: str, disabled: bool) -> None:
@@ -97,9 +165,7 @@ def set_disabled(c: Central, actor: str, username: str, disabled: bool) -> None:
         user.disabled = disabled
         if disabled:
             w.session.execute(delete(TokenRow).where(TokenRow.username == username))
-            for digest, (who, _exp, _until) in list(c.token_cache.items()):
-                if who.username == username:
-                    c.token_cache.pop(digest, None)
+            _forget_cached(c, username)
         w.audit("user.disable" if disabled else "user.enable", f"user:{username}")
 
 
@@ -134,6 +200,7 @@ def _lock_state(c: Central, target: str, now: datetime) -> tuple[datetime | None
 
 
 def login(c: Central, username: str, password: str, now: datetime | None = None) -> tuple[str, datetime, Role]:
+    """(token, its expiry, role); `authenticate(token)` says whether the password must be changed first."""
     now = now or datetime.now(UTC)
     target = f"user:{username[:64]}"
     locked_until, failures = _lock_state(c, target, now)
@@ -154,7 +221,7 @@ def login(c: Central, username: str, password: str, now: datetime | None = None)
     token = secrets.token_urlsafe(32)
     expires = now + TOKEN_TTL
     with audit.write(c, username) as w:
-        w.session.add(TokenRow(token_hash=_digest(token), username=username, expires_at=expires))
+        w.session.add(TokenRow(token_hash=_digest(token), username=username, expires_at=expires, last_used_at=now))
         w.audit("auth.login", f"user:{username}")
     return token, expires, Role(user.role)
 
@@ -186,7 +253,17 @@ def authenticate(c: Central, token: str, now: datetime | None = None) -> Princip
     if row is None or user is None or user.disabled or _aware(row.expires_at) <= now:
         c.token_cache.pop(digest, None)
         raise AuthError("unknown or expired token")
-    principal = Principal(user.username, Role(user.role))
+    last_used = _aware(row.last_used_at or row.created_at)
+    if last_used + c.idle_timeout <= now:
+        c.token_cache.pop(digest, None)
+        with c.sessions.begin() as s:
+            s.execute(delete(TokenRow).where(TokenRow.token_hash == digest))
+        raise AuthError(f"会话空闲超过 {c.idle_timeout.total_seconds() / 60:g} 分钟，请重新登录 / "
+                        "the session was idle too long: log in again")
+    if now - last_used >= _LAST_USED_EVERY:  # a write at most once a minute per token, not per request
+        with c.sessions.begin() as s:
+            s.execute(update(TokenRow).where(TokenRow.token_hash == digest).values(last_used_at=now))
+    principal = Principal(user.username, Role(user.role), user.must_change_password or _expired(c, user, now))
     if len(c.token_cache) >= _CACHE_MAX:
         c.token_cache.clear()
     c.token_cache[digest] = (principal, _aware(row.expires_at), time.monotonic() + TOKEN_CACHE_TTL_S)

@@ -159,11 +159,17 @@ class TokenOut(BaseModel):
     token_type: str = "bearer"
     expires_at: datetime
     role: str
+    password_change_required: bool = False  # until changed (POST /auth/password), everything else is 403
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)  # the rules answer 422 with their reason
 
 
 class UserIn(BaseModel):
     username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    password: str = Field(min_length=8, max_length=256)
+    password: str = Field(min_length=1, max_length=256)  # the password rules answer a weak one (422)
     role: Role  # a list to pick from (the console shows a drop-down), not a free-text box
     display_name: str = ""
 
@@ -180,6 +186,7 @@ class UserOut(BaseModel):
 class MeOut(BaseModel):
     username: str
     role: str
+    password_change_required: bool = False
 
 
 class ControlOrderOut(BaseModel):

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.central import changelog, read_cache
+from kakou.central import audit, changelog, read_cache
 from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge, NotConnected
@@ -60,6 +60,25 @@ class CentralConfig(BaseModel):
     # Login failure handling: lock a login after this many wrong passwords in a row, for so long.
     login_lock_after: int = Field(5, ge=1, le=100)
     login_lock_minutes: float = Field(15.0, gt=0, le=24 * 60)
+    # Password rules and the idle session timeout (auth.PasswordRules; GB/T 22239 三级).
+    password_min_length: int = Field(12, ge=8, le=128)
+    password_min_classes: int = Field(3, ge=1, le=4)
+    password_history: int = Field(5, ge=1, le=24)
+    password_max_age_days: float = Field(90.0, ge=0, le=3650)  # 0: passwords never expire
+    idle_timeout_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    # The audit chain's HMAC key, outside the database (audit_key.py); default <data dir>/keys/audit-hmac.key.
+    audit_key_file: Path | None = None
+
+    def security(self) -> dict[str, Any]:
+        """Central's login, password and session settings, as `Central(...)` takes them."""
+        from kakou.central.auth import PasswordRules
+
+        return {"login_lock_after": self.login_lock_after, "login_lock_for": timedelta(minutes=self.login_lock_minutes),
+                "password_rules": PasswordRules(self.password_min_length, self.password_min_classes,
+                                                self.password_history,
+                                                timedelta(days=self.password_max_age_days)
+                                                if self.password_max_age_days else None),
+                "idle_timeout": timedelta(minutes=self.idle_timeout_minutes)}
 
     def mqtt_client_id(self) -> str:
         if self.client_id:
@@ -68,6 +87,10 @@ class CentralConfig(BaseModel):
 
     def database_url(self) -> str:
         return self.db_url or f"sqlite:///{(self.data_dir / 'central.db').resolve()}"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir / "keys" / "audit-hmac.key"
 
     @property
     def signing_key_path(self) -> Path:
@@ -86,8 +109,8 @@ class CentralServer:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(cfg.database_url())
         create_schema(engine)
-        self.central = Central(make_sessionmaker(engine), login_lock_after=cfg.login_lock_after,
-                               login_lock_for=timedelta(minutes=cfg.login_lock_minutes))
+        self.central = Central(make_sessionmaker(engine), **cfg.security())
+        self.central.audit_key = audit.load_or_create_key(self.central, cfg.audit_key_path)
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
         self.bridge = CentralBridge(self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(),
@@ -251,8 +274,8 @@ def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared:
     """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
     logging.basicConfig(level=logging.WARNING)
-    central = Central(make_sessionmaker(make_engine(cfg.database_url())), login_lock_after=cfg.login_lock_after,
-                      login_lock_for=timedelta(minutes=cfg.login_lock_minutes))
+    central = Central(make_sessionmaker(make_engine(cfg.database_url())), **cfg.security())
+    central.audit_key = audit.load_or_create_key(central, cfg.audit_key_path)  # the primary made it
     app = create_app(central)
     app.state.images = ImageStore(cfg.data_dir)
     app.state.bridge = _PrimaryBridge(conn)

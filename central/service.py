@@ -8,9 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
+
+from kakou.central.audit_key import AuditKey
+
+if TYPE_CHECKING:
+    from kakou.central.auth import PasswordRules
 
 
 class Conflict(Exception):
@@ -33,6 +38,11 @@ class Central:
     # locked for `login_lock_for`; `kakou central serve --login-lock-after/--login-lock-minutes`.
     login_lock_after: int = 5
     login_lock_for: timedelta = timedelta(minutes=15)
+    # Password rules (auth.PasswordRules) and the idle timeout: a token unused this long is refused.
+    password_rules: PasswordRules = field(default_factory=lambda: _default_rules())
+    idle_timeout: timedelta = timedelta(minutes=30)
+    # The audit chain's key (audit_key.py): None only for a chain never keyed (tests, tools).
+    audit_key: AuditKey | None = None
     _reads: sessionmaker | None = field(default=None, repr=False)
 
     def read(self) -> Session:
@@ -48,3 +58,9 @@ class Central:
     def notify(self, version: int) -> None:
         for callback in self.on_change:
             callback(version)
+
+
+def _default_rules() -> PasswordRules:
+    from kakou.central.auth import PasswordRules
+
+    return PasswordRules()

@@ -23,6 +23,11 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Password rules (auth.PasswordRules): a user an admin created must change the password at
+    # first login; every password expires after max_age; the last ones may not be reused.
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    password_changed_at: Mapped[datetime | None]  # None: since created_at
+    password_history: Mapped[list[str]] = mapped_column(default=list)  # earlier hashes, newest first
 
 
 class TokenRow(Base):
@@ -34,6 +39,7 @@ class TokenRow(Base):
     username: Mapped[str] = mapped_column(ForeignKey("users.username"), index=True)
     expires_at: Mapped[datetime]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]  # for the idle timeout; None: since created_at
 
 
 class AuditHeadRow(Base):
@@ -47,7 +53,7 @@ class AuditHeadRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: hash = sha256(prev_hash + canonical JSON of the entry)."""
+    """Append-only: hash = HMAC-SHA256(audit key, prev_hash + canonical JSON of the entry) (audit_key.py)."""
 
     __tablename__ = "audit_log"
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import kakou
 from kakou import cli_node, cli_ops, cli_probe, cli_recognize, logs
+from kakou.central.audit_key import AuditKeyError
 from kakou.cli_central import register_central
 from kakou.fleet import register_sim_fleet
 from kakou.netutil import PortInUse
@@ -35,6 +36,9 @@ def _run(coro) -> int:  # type: ignore[no-untyped-def]
     except PortInUse as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except AuditKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -54,7 +58,11 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                                                                  password=args.mqtt_password,
                                                                  mqtt5=bool(args.share_group)),
                         share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers,
-                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes)
+                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes,
+                        audit_key_file=args.audit_key, password_min_length=args.password_min_length,
+                        password_min_classes=args.password_min_classes, password_history=args.password_history,
+                        password_max_age_days=args.password_max_age_days,
+                        idle_timeout_minutes=args.idle_timeout_minutes)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -186,6 +194,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lock a login after N wrong passwords in a row (default 5)")
     cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M",
                     help="for M minutes (default 15)")
+    cs.add_argument("--password-min-length", type=int, default=12, metavar="N",
+                    help="passwords have at least N characters (default 12)")
+    cs.add_argument("--password-min-classes", type=int, default=3, metavar="K",
+                    help="and K of: lower-case, upper-case, digits, symbols (default 3)")
+    cs.add_argument("--password-history", type=int, default=5, metavar="N",
+                    help="a new password differs from the last N (default 5)")
+    cs.add_argument("--password-max-age-days", type=float, default=90.0, metavar="D",
+                    help="a password must be changed after D days (default 90; 0: never)")
+    cs.add_argument("--idle-timeout-minutes", type=float, default=30.0, metavar="M",
+                    help="a session unused for M minutes must log in again (default 30)")
+    cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
+                    help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
+                         "(default: DATA_DIR/keys/audit-hmac.key)")
     from kakou.central.alert_outlets import webhook_url
 
     cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,

@@ -13,16 +13,20 @@ from pathlib import Path
 
 
 def _central(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from kakou.central import audit
     from kakou.central.db import create_schema, make_engine, make_sessionmaker
     from kakou.central.server import CentralConfig
     from kakou.central.service import Central
 
-    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url)
+    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url, audit_key_file=args.audit_key)
     if cfg.db_url is None:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(cfg.database_url())
     create_schema(engine)
-    return Central(make_sessionmaker(engine))
+    central = Central(make_sessionmaker(engine))
+    # Every writer keys its audit entries with the same key as the server (audit_key.py).
+    central.audit_key = audit.load_or_create_key(central, cfg.audit_key_path)
+    return central
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -49,10 +53,18 @@ def cmd_user_list(args: argparse.Namespace) -> int:
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from kakou.central import audit
+    from kakou.central.audit_key import AuditKeyError
 
-    result = audit.verify(_central(args))
+    try:
+        central = _central(args)
+    except AuditKeyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = audit.verify(central)
     if result.ok:
-        print(f"audit log intact: {result.entries} entries, hash chain verified")
+        keyed = central.audit_key
+        print(f"audit log intact: {result.entries} entries, hash chain verified"
+              + (f" (keyed from entry {keyed.keyed_from})" if keyed else ""))
         return 0
     print(f"audit log BROKEN: {result.problem} (first {result.entries} entries verify)", file=sys.stderr)
     return 1
@@ -81,6 +93,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default="var/central")
     p.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+    p.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
+                   help="the audit chain's HMAC key (default: DATA_DIR/keys/audit-hmac.key)")
 
 
 def register_central(central: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

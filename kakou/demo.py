@@ -114,7 +114,7 @@ async def stop_stack(stack: Stack, tasks: list[asyncio.Task], timeout: float = 6
         await stack.broker.stop()
 
 
-DEMO_ADMIN, DEMO_PASSWORD = "demo-admin", "kakou-demo-admin"
+DEMO_ADMIN, DEMO_PASSWORD = "demo-admin", "kakou-demo-admin-1"
 
 
 async def authorize(stack: Stack, http: httpx.AsyncClient) -> None:
@@ -132,7 +132,7 @@ async def authorize(stack: Stack, http: httpx.AsyncClient) -> None:
     http.headers["Authorization"] = f"Bearer {resp.json()['access_token']}"
 
 
-DEMO_REVIEWER, DEMO_REVIEWER_PASSWORD = "demo-reviewer", "kakou-demo-reviewer"
+DEMO_REVIEWER, DEMO_REVIEWER_PASSWORD = "demo-reviewer", "kakou-demo-reviewer-1"
 
 
 async def issue_release_order(stack: Stack, http: httpx.AsyncClient, order: dict) -> httpx.Response:

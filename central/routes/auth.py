@@ -11,8 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 from kakou.central import audit, auth
 from kakou.central.auth import Role
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import Admin, AnyUser, _bearer, domain_errors
-from kakou.central.schemas import AuditOut, AuditVerifyOut, LoginIn, MeOut, TokenOut, UserIn, UserOut
+from kakou.central.routes.security import Admin, LoggedIn, _bearer, domain_errors
+from kakou.central.schemas import AuditOut, AuditVerifyOut, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserIn, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
@@ -21,24 +21,32 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 def login(body: LoginIn, central: CentralDep) -> TokenOut:
     try:
         token, expires, role = auth.login(central, body.username, body.password)
+        must_change = auth.authenticate(central, token).must_change_password
     except auth.LockedOut as exc:
         wait = max(1, int((exc.until - datetime.now(UTC)).total_seconds()))
         raise HTTPException(429, str(exc), headers={"Retry-After": str(wait)}) from exc
     except auth.AuthError as exc:
         raise HTTPException(401, str(exc)) from exc
-    return TokenOut(access_token=token, expires_at=expires, role=role.value)
+    return TokenOut(access_token=token, expires_at=expires, role=role.value, password_change_required=must_change)
+
+
+@router.post("/auth/password", status_code=204)
+def change_password(body: PasswordChangeIn, central: CentralDep, me: LoggedIn) -> None:
+    """Change one's own password (required at first login after an admin set it, and when expired)."""
+    with domain_errors():
+        auth.change_password(central, me.username, body.current_password, body.new_password)
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(central: CentralDep, me: AnyUser,
+def logout(central: CentralDep, me: LoggedIn,
            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
-    assert cred is not None  # AnyUser already required it
+    assert cred is not None  # current_principal already required it
     auth.logout(central, me, cred.credentials)
 
 
 @router.get("/auth/me")
-def whoami(me: AnyUser) -> MeOut:
-    return MeOut(username=me.username, role=me.role.value)
+def whoami(me: LoggedIn) -> MeOut:
+    return MeOut(username=me.username, role=me.role.value, password_change_required=me.must_change_password)
 
 
 @router.get("/users")
@@ -49,7 +57,8 @@ def list_users(central: CentralDep, _me: Admin) -> list[UserOut]:
 @router.post("/users", status_code=201)
 def add_user(body: UserIn, central: CentralDep, me: Admin) -> UserOut:
     with domain_errors():
-        auth.add_user(central, me.username, body.username, Role(body.role), body.password, body.display_name)
+        auth.add_user(central, me.username, body.username, Role(body.role), body.password, body.display_name,
+                      must_change=True)  # the admin knows it: the user must choose their own at first login
     return UserOut(username=body.username, display_name=body.display_name, role=body.role, disabled=False)
 
 

@@ -43,6 +43,8 @@ def require(*roles: Role) -> Callable[..., Principal]:
     """A dependency admitting the given roles (and admin); no roles: any logged-in user."""
 
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        if principal.must_change_password:
+            raise PasswordChangeRequired()
         if roles and principal.role not in roles and principal.role is not Role.ADMIN:
             raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
                                      f"{', '.join(r.value for r in roles)}")
@@ -51,6 +53,18 @@ def require(*roles: Role) -> Callable[..., Principal]:
     return check
 
 
+class PasswordChangeRequired(HTTPException):
+    """403 with its own problem type: a client can tell it from a role refusal and show the form."""
+
+    problem_type = "urn:kakou:problem:password-change-required"
+
+    def __init__(self) -> None:
+        super().__init__(403, "须先修改密码（首次登录或密码已过期）：POST /api/v1/auth/password / "
+                              "change your password first (first login or expired)")
+
+
+# Logged in, even with a password still to change: only `me`, logout and the password change.
+LoggedIn = Annotated[Principal, Depends(current_principal)]
 AnyUser = Annotated[Principal, Depends(require())]
 Officer = Annotated[Principal, Depends(require(Role.CENTRAL_OFFICER))]
 Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER, Role.CENTRAL_OFFICER))]

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from kakou.central.api import create_app
 from kakou.central.service import Central
 
-PASSWORD = "correct horse battery"
+PASSWORD = "Correct horse battery 9"
 
 
 class Api:

@@ -178,7 +178,7 @@ def test_timeline_exports_to_excel(api: Api, central: Central) -> None:
 def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Central) -> None:
     from kakou.central import auth
 
-    auth.add_user(central, "test-setup", "gina", auth.Role.FIELD_STAFF, "gina's password")
+    auth.add_user(central, "test-setup", "gina", auth.Role.FIELD_STAFF, "gina's password 1")
     alice = api("alice")
     bad = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "role": "field_staff",
                                                    "assignee": "rita"})
@@ -193,7 +193,7 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
     projections.run_all(central)
 
     gina = api.anonymous()
-    token = gina.post("/api/v1/auth/login", json={"username": "gina", "password": "gina's password"}).json()
+    token = gina.post("/api/v1/auth/login", json={"username": "gina", "password": "gina's password 1"}).json()
     gina.headers["Authorization"] = f"Bearer {token['access_token']}"
     mine = gina.get("/api/v1/alerts", params={"mine": True}).json()["items"]
     assert [(a["subject"], a["assignee"], a["severity"]) for a in mine] == [("粤B90001", "gina", "high")]

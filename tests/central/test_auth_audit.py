@@ -28,7 +28,8 @@ def test_login_gives_a_token_and_wrong_password_or_no_token_is_refused(api: Api)
     r = anon.get("/api/v1/passes")
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     assert anon.get("/api/v1/passes", headers={"Authorization": "Bearer forged"}).status_code == 401
-    assert api("alice").get("/api/v1/auth/me").json() == {"username": "alice", "role": "central_officer"}
+    assert api("alice").get("/api/v1/auth/me").json() == {"username": "alice", "role": "central_officer",
+                                                          "password_change_required": False}
     assert api("alice").get("/api/v1/passes").status_code == 200
 
 
@@ -85,12 +86,12 @@ def test_password_is_stored_salted_and_a_disabled_user_loses_access(api: Api, ce
 
 
 def test_admin_adds_a_user_who_can_then_log_in(api: Api) -> None:
-    r = api("admin").post("/api/v1/users", json={"username": "carol", "password": "long enough pw",
+    r = api("admin").post("/api/v1/users", json={"username": "carol", "password": "Long enough pw 1",
                                                   "role": "reviewer"})
     assert r.status_code == 201
-    assert api("admin").post("/api/v1/users", json={"username": "carol", "password": "long enough pw",
+    assert api("admin").post("/api/v1/users", json={"username": "carol", "password": "Long enough pw 1",
                                                      "role": "reviewer"}).status_code == 409
-    login = api.anonymous().post("/api/v1/auth/login", json={"username": "carol", "password": "long enough pw"})
+    login = api.anonymous().post("/api/v1/auth/login", json={"username": "carol", "password": "Long enough pw 1"})
     assert login.status_code == 200 and login.json()["role"] == "reviewer"
 
 

@@ -20,7 +20,7 @@ from kakou.netutil import free_port
 from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
 
-PASSWORD = "fleet-test-password"
+PASSWORD = "fleet-test-password-1"
 
 
 @pytest.fixture(autouse=True)
