@@ -1,6 +1,6 @@
 """password rules (must change, changed at, history) and the tokens' last use (idle timeout)
 
-Revision ID: dengbao_0001
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-04 19:40:00
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "dengbao_0001"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
