@@ -31,6 +31,8 @@ from kakou.sync.messages import Outcome, PassRecord
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import key_id, load_public_b64
 
+STALE_READS_S = 2.0  # how long a count at central may lag a commit made by another central process
+
 
 @dataclass
 class FleetConfig:
@@ -175,6 +177,14 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
             drain = time.monotonic() - t1
             limit = asyncio.Semaphore(8)
             stored = await asyncio.gather(*(_stored(http, e.node, limit) for e in edges))
+            # Acknowledged means committed at central, but with several central processes a count
+            # may come from another process's read cache, which sees a write within 0.5 s: count
+            # again for a short while before calling an acknowledged pass lost.
+            settle = time.monotonic() + STALE_READS_S
+            while time.monotonic() < settle and any(
+                    s < e.store.outbox_counts()["acknowledged"] for e, s in zip(edges, stored, strict=True)):
+                await asyncio.sleep(0.25)
+                stored = await asyncio.gather(*(_stored(http, e.node, limit) for e in edges))
     finally:
         for t in links:
             t.cancel()
