@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -72,6 +73,9 @@ def _document_problems(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
+log = logging.getLogger(__name__)
+
+
 def create_app(central: Central) -> FastAPI:
     app = FastAPI(title="kakou central", version=kakou.__version__, openapi_url="/api/v1/openapi.json",
                   docs_url=None, redoc_url=None)
@@ -100,6 +104,15 @@ def create_app(central: Central) -> FastAPI:
             resp = problem(exc.status_code, str(exc.detail), **({"type": kind} if kind else {}))
         resp.headers.update(exc.headers or {})  # Retry-After, WWW-Authenticate
         return resp
+
+    @app.exception_handler(Exception)
+    async def _crash(req: Request, exc: Exception) -> Response:
+        # A fault of ours: logged with its traceback here, never shown raw. A browser gets the
+        # error page (what to do next), an API client a problem.
+        log.error("unhandled error on %s %s", req.method, req.url.path, exc_info=exc)
+        if webpages.wants_html(req):
+            return webpages.error_page(500, home="/console")
+        return problem(500, "Internal error", "the fault is logged at central; try again or report it")
 
     @app.get("/api/v1/health", tags=["health"])
     def health() -> dict[str, object]:

@@ -7,6 +7,8 @@ import re
 
 from central_helpers import Api
 
+from kakou.central.service import Central
+
 JUNK = ["x", "0", "-1", "%00", "粤B12345", "' OR 1=1 --", "9" * 30]
 BODIES = [None, {}, {"unexpected": 1}, [], "text", {"reason": "", "approve": "maybe", "plate": None}]
 
@@ -32,3 +34,22 @@ def test_no_operation_gives_a_server_error_on_junk(api: Api) -> None:
                 if r.status_code >= 400 and r.status_code != 404:
                     assert r.headers["content-type"].startswith("application/problem+json"), (method, url)
     assert calls > 200
+
+
+def test_a_server_fault_is_a_page_for_a_browser_and_a_problem_for_an_api_client(central: Central) -> None:
+    from fastapi.testclient import TestClient
+
+    from kakou.central.api import create_app
+
+    app = create_app(central)
+
+    @app.get("/api/v1/boom")
+    def boom() -> None:
+        raise RuntimeError("a bug")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    page = client.get("/api/v1/boom", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert page.status_code == 500 and 'data-testid="error-page"' in page.text and "a bug" not in page.text
+    api = client.get("/api/v1/boom", headers={"Accept": "application/json"})
+    assert api.status_code == 500 and api.headers["content-type"].startswith("application/problem+json")
+    assert "a bug" not in api.text

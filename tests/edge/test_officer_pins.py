@@ -78,3 +78,17 @@ def test_what_an_officer_keys_is_bounded_as_the_pass_record_is() -> None:
         assert client.post("/api/v1/lanes/L1/actions", json=body, headers=auth).status_code == 422, body
     assert client.post("/api/v1/lanes/L1/actions", json={"action": "manual_entry", "plate": "粤B12345"},
                        headers=auth).status_code == 404  # within bounds: on to the lane (none here)
+
+
+def test_a_fault_in_the_lane_api_is_a_page_for_a_browser_and_json_for_the_screen() -> None:
+    from kakou.edge.api import create_app
+
+    def broken() -> dict:
+        raise RuntimeError("a bug")
+
+    node = SimpleNamespace(id="n1", officers=_sessions(Clock()), events=LaneEvents(), status=broken)
+    client = TestClient(create_app(node), raise_server_exceptions=False)  # type: ignore[arg-type]
+    page = client.get("/api/v1/status", headers={"Accept": "text/html"})
+    assert page.status_code == 500 and 'data-testid="error-page"' in page.text and "a bug" not in page.text
+    api = client.get("/api/v1/status", headers={"Accept": "application/json"})
+    assert api.status_code == 500 and api.json()["detail"].startswith("internal error") and "a bug" not in api.text
