@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
+
+log = logging.getLogger(__name__)
+STOP_GRACE_S = 5.0  # how long a cancelled part may take to stop before it is cancelled again
 
 
 async def run_together(parts: dict[str, Coroutine[Any, Any, Any]], on_stop: Callable[[], None]) -> None:
@@ -22,4 +26,15 @@ async def run_together(parts: dict[str, Coroutine[Any, Any, Any]], on_stop: Call
         on_stop()
         for t in tasks:
             t.cancel()
+        # A part that swallowed its cancellation (a cancel landing exactly as an inner timeout fires
+        # is turned into TimeoutError by asyncio on Python 3.11) is named and cancelled again
+        # rather than holding the whole service up.
+        pending = set(tasks)
+        for _ in range(3):
+            _, pending = await asyncio.wait(pending, timeout=STOP_GRACE_S)
+            if not pending:
+                break
+            for t in pending:
+                log.warning("%s did not stop when cancelled; cancelling it again", t.get_name())
+                t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
