@@ -39,6 +39,17 @@ class Decoded:
     confidence: float  # the weakest slot's renormalised probability
     margin: float  # 1 - P(runner-up) / P(best) over strings the grammar accepts; 1.0 if none
 
+    @property
+    def score(self) -> float:
+        """What a reader reports: the confidence, capped when a second valid string is nearly as
+        likely (two readings that close are the officer's to settle)."""
+        return min(self.confidence, 0.5 + self.margin)
+
+
+def top_text(steps: Sequence[Step]) -> str:
+    """The recogniser's own best reading of the steps (what it said, for `raw`)."""
+    return "".join(step[0][0] for step in steps if step)
+
 
 def _norm(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).upper()

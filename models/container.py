@@ -6,11 +6,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
-from kakou.models.constrained import Decoded, decode_container, merge_views, slot_steps
+from kakou.models.constrained import Decoded, decode_container, merge_views, slot_steps, top_text
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
@@ -141,12 +140,10 @@ class ContainerReader:
                 continue
             # The cells are laid out by us, so their spacing is arbitrary: three spacings of the
             # line vote per character (merge_views), as the plate views do.
-            views = [self.engine.recognise_chars(line if f == 1.0 else cv2.resize(
-                line, None, fx=f, fy=1.0, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC))
-                for f in (0.85, 1.0, 1.2)]
+            views = [self.engine.recognise_chars(line, stretch=f) for f in (0.85, 1.0, 1.2)]
             d = decode_container(merge_views(views))
             if d is not None:
-                r = self._decoded(d, "".join(s[0][0] for s in views[0] if s), None)
+                r = self._decoded(d, top_text(views[0]), None)
                 if r.valid:
                     return r
                 best = r if best is None or r.confidence > best.confidence else best
@@ -276,8 +273,7 @@ class ContainerReader:
         return None if best is None else self._decoded(*best, size_type)
 
     def _decoded(self, d: Decoded, raw: str, size_type: str | None) -> ContainerRead:
-        # Two valid strings nearly as likely as each other: the officer decides between them.
-        conf = min(d.confidence, 0.5 + d.margin)
+        conf = d.score
         if conf < self.threshold:
             return ContainerRead(text=None, confidence=conf, valid=False, raw=raw, size_type=size_type, margin=d.margin)
         return ContainerRead(text=d.text, confidence=conf, valid=True, raw=raw, size_type=size_type, margin=d.margin)

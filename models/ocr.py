@@ -120,10 +120,14 @@ class OcrEngine:
     ) -> list[TextLine]:
         return self.recognise_boxes(image, self.detect_region(image, box, side), stretch)
 
-    def recognise_chars(self, crop: np.ndarray, top: int = 5) -> list[list[tuple[str, float]]]:
+    def recognise_chars(self, crop: np.ndarray, top: int = 5, stretch: float = 1.0) -> list[list[tuple[str, float]]]:
         """Greedy CTC reading of one line crop, keeping for every emitted character the `top`
         most likely characters at that step with their probabilities (the plain reading keeps
-        only the best, so "J" at 0.55 beside 」 at 0.23 and 丁 at 0.17 looks unsure)."""
+        only the best, so "J" at 0.55 beside 」 at 0.23 and 丁 at 0.17 looks unsure). `stretch`
+        scales the crop's width first (several stretches of a line are several views of it)."""
+        if stretch != 1.0:
+            crop = cv2.resize(crop, None, fx=stretch, fy=1.0,
+                              interpolation=cv2.INTER_AREA if stretch < 1 else cv2.INTER_CUBIC)
         rec = self._ocr.text_rec
         h, w = crop.shape[:2]
         ratio = max(w / max(h, 1), rec.rec_image_shape[2] / rec.rec_image_shape[1])

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop
-from kakou.models.constrained import decode_plate, merge_views
+from kakou.models.constrained import decode_plate, merge_views, top_text
 from kakou.models.imageio import ImageError, as_frame, equalise_light, is_blank
 from kakou.models.locate import plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
@@ -215,20 +215,16 @@ class PlateReader:
         alternatives over several views (constrained.py); its confidence is the weakest
         character's, capped by the margin to the runner-up plate. None when the line does not
         decode as a GA 36 plate (a Latin plate, a line holding half a plate)."""
-        def view(f: float) -> list[list[tuple[str, float]]]:
-            stretched = crop if f == 1.0 else cv2.resize(crop, None, fx=f, fy=1.0, interpolation=cv2.INTER_CUBIC)
-            return self.engine.recognise_chars(stretched)
-
         # One view settles a line the recogniser is sure of; the others are read only for doubt.
-        views = [view(VIEW_STRETCHES[1])]
+        views = [self.engine.recognise_chars(crop, stretch=VIEW_STRETCHES[1])]
         d = decode_plate(views[0], self.latin_patterns)
-        if d is None or min(d.confidence, 0.5 + d.margin) < SURE:
-            views += [view(f) for f in VIEW_STRETCHES if f != VIEW_STRETCHES[1]]
+        if d is None or d.score < SURE:
+            views += [self.engine.recognise_chars(crop, stretch=f) for f in VIEW_STRETCHES if f != VIEW_STRETCHES[1]]
             d = decode_plate(merge_views(views), self.latin_patterns)
         if d is None:
             return None
-        raw = "".join(step[0][0] for step in views[0])
-        conf = min(d.confidence, 0.5 + d.margin)
+        raw = top_text(views[0])
+        conf = d.score
         if conf < self.threshold:
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
         return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)

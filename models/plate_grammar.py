@@ -101,7 +101,8 @@ def letter_slot(ch: str) -> str | None:
 def body_slot(ch: str, last: bool = False) -> str | None:
     """What an OCR character in the serial can only mean (O and I are never issued there, so
     they are 0 and 1), or None; the last slot of a 7-character plate may hold a suffix."""
-    c = _FORCED_DIGIT.get(unicodedata.normalize("NFKC", ch).upper(), None) or unicodedata.normalize("NFKC", ch).upper()
+    c = unicodedata.normalize("NFKC", ch).upper()
+    c = _FORCED_DIGIT.get(c, c)
     if len(c) == 1 and (c in _ALNUM or (last and c in _SUFFIXES)):
         return c
     return None
