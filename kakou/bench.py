@@ -134,6 +134,9 @@ def field_metrics(report: Any, where: str = "") -> list[Metric]:
                    f"right reads lost to the threshold: {fig.lost_by_threshold}"),
             Metric(f"{name} read per frame mean", fig.mean_ms, "ms", None, False),
             Metric(f"{name} read per frame p95", fig.p95_ms, "ms", p95_goal, False, load),
+            Metric(f"{name} CPU per frame mean", fig.mean_cpu_ms, "ms", None, False),
+            Metric(f"{name} CPU per frame p95", fig.p95_cpu_ms, "ms", p95_goal, False,
+                   "the reading thread's CPU time: what the frame costs on an idle box"),
         ]
     for fig in report.tags:
         out.append(Metric(

@@ -107,17 +107,21 @@ class ContainerReader:
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
             # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
             rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
-            for k, chunk in enumerate((boxes[:2], rest)):
+            for chunk in (boxes[:2], rest):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
                 r = self.from_lines(lines, frame)
-                if not r.valid and k == 0:
-                    r = self._stretched(frame, chunk, r)
                 if r.valid:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            if boxes:
+                # Only after every line failed: a stretched second reading of the two tallest.
+                r = self._stretched(frame, boxes[:2], best)
+                if r.valid:
+                    return r
+                best = r
             v = self._vertical(frame, boxes)
             if v is not None and v.valid:
                 return v
