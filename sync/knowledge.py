@@ -114,6 +114,18 @@ class ControlDisposalData(_Data):
     alert_id: int
 
 
+class TransitData(_Data):
+    """An open transit (转关) for the lanes of its destination site to check on arrival; key = transit_no."""
+
+    transit_no: str
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    e_seal: str | None = None  # the declared electronic seal (电子关锁), None if none was declared
+    entry_site: str
+    destination_site: str
+    status: Literal["declared", "en_route", "overdue"] = "declared"
+
+
 # -- risk rules as data --------------------------------------------------------------------------
 
 
@@ -189,4 +201,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.PARAMETERS: LaneParameters,
     ChangeKind.RISK_RULE: RiskRule,
     ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
+    ChangeKind.TRANSIT: TransitData,
 }

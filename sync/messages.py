@@ -74,6 +74,9 @@ class PassRecord(Strict):
     images: list[Sha256] = Field(default_factory=list, max_length=limits.MAX_IMAGES)  # frames kept at the edge
     # Every release order the pass goes out on (several orders can share one truck).
     release_orders: list[OrderNo] = Field(default_factory=list, max_length=limits.MAX_CONTAINERS)
+    # The transit (转关) this pass is the arrival of: containers and e-seal checked against it at the
+    # destination lane; central closes it.
+    transit_no: OrderNo | None = None
 
     def orders_used(self) -> list[str]:
         """The orders this pass used, from a lane of either version."""
@@ -163,6 +166,8 @@ class ChangeKind(StrEnum):
     # Central disposed of a control-order hit and released the vehicle held on it; key = the held
     # pass_id, published on the node stream of the lane that holds it only.
     CONTROL_DISPOSAL = "control_disposal"
+    # An open transit (转关) arriving at a site, on that site's stream; withdrawn once it is closed.
+    TRANSIT = "transit"
 
 
 class Change(Strict):
