@@ -21,10 +21,10 @@ from kakou.central.db import page
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import TransitRow
-from kakou.sync import topics
+from kakou.sync import limits, topics
 from kakou.sync.checks import Check, CheckCode
 from kakou.sync.knowledge import TransitData
-from kakou.sync.messages import ChangeKind
+from kakou.sync.messages import ChangeKind, Latitude, Longitude
 
 OPEN = ("declared", "en_route", "overdue")
 SEAL_FAILURES = frozenset({CheckCode.TRANSIT_SEAL_MISMATCH, CheckCode.TRANSIT_SEAL_NOT_READ,
@@ -41,6 +41,9 @@ class TransitIn(BaseModel):
     destination_site: str = Field(min_length=1, max_length=40)
     e_seal: str | None = Field(None, max_length=40)
     time_limit_h: float | None = Field(None, gt=0, le=24 * 365)  # default: the parameter library's limit
+    # The declared route, [[lat, lon], …] WGS-84 (at least 2 points): its vehicle must keep within
+    # the parameter library's route_corridor_m of it (kakou.central.positions).
+    route: list[tuple[Latitude, Longitude]] | None = Field(None, min_length=2, max_length=limits.MAX_ROUTE_POINTS)
 
 
 def _aware(t: datetime) -> datetime:
@@ -58,7 +61,8 @@ def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
             raise Conflict(f"transit {t.transit_no} already exists")
         row = TransitRow(transit_no=t.transit_no, plate=t.plate, containers=t.containers, entry_site=t.entry_site,
                          destination_site=t.destination_site, e_seal=t.e_seal, time_limit_h=limit,
-                         status="declared", created_by=actor)
+                         status="declared", created_by=actor,
+                         route=[list(p) for p in t.route] if t.route else None)
         w.session.add(row)
         w.audit("transit.declare", f"transit:{t.transit_no}", t.model_dump(mode="json"))
         _publish(w, row)

@@ -56,6 +56,8 @@ class VehicleRegistration(_Data):
     carrier: str | None = None
     status: Literal["active"] = "active"
     valid_until: datetime | None = None
+    # its vehicle terminal (车载终端): positions on transit arrive under this id (kakou.sync.topics.POSITION)
+    terminal: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class DriverRegistration(_Data):
@@ -98,6 +100,10 @@ class LaneParameters(_Data):
     tare_mode: Literal["registered", "measured", "declared"] = "registered"
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     transit_time_limit_h: float = Field(48.0, gt=0)
+    # vehicles on transit: off the declared route by more than this is a deviation; stopped longer
+    # than this is an alert (both raised at central from the vehicle terminals' positions)
+    route_corridor_m: float = Field(2000.0, gt=0)
+    stop_limit_min: float = Field(30.0, gt=0)
     min_plate_confidence: float = Field(0.80, ge=0, le=1)
     require_registered_vehicle: bool = False
     require_driver_card: bool = False

@@ -242,3 +242,24 @@ class ReleaseOrderData(Strict):
         if data["declared_net_kg"] is None:
             del data["declared_net_kg"]
         return data
+
+
+TerminalId = Annotated[str, Field(min_length=1, max_length=limits.TERMINAL_ID, pattern=r"^[A-Za-z0-9_.-]+$")]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class VehiclePosition(Strict):
+    """Vehicle terminal → central, on topics.up(terminal, POSITION): where the truck is (WGS-84).
+
+    Central takes the plate from the terminal's registration, never from the message; a terminal
+    no vehicle is registered with, or a position outside these bounds, is refused and counted.
+    """
+
+    v: Literal[1] = PROTOCOL_VERSION
+    terminal: TerminalId
+    at: datetime  # the terminal's fix time
+    lat: Latitude
+    lon: Longitude
+    speed_kmh: float | None = Field(None, ge=0, le=300)
+    heading_deg: float | None = Field(None, ge=0, lt=360)
