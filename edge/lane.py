@@ -313,8 +313,9 @@ class Lane:
         """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""
         async for read in reader.reads():
             if kind == "seal":
-                self._seal = (read, time.monotonic())
-                continue  # a seal is heard on the approach; the pass never waits for one
+                self._seal = (read, time.monotonic())  # heard on the approach
+                self._id_read.set()
+                continue
             if kind == "tag":
                 cur = self.current
                 if cur is not None and cur.identified and read.id != cur.tag:
@@ -372,7 +373,7 @@ class Lane:
             face_frames = await self._frames(self.dev.face_camera, faults, count=1)
             self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
-        await self._await_ids()
+        await self._await_ids(seal=self._expects_seal(plate.text if plate is not None and plate.valid else None))
         tag = self._recent(self._tag)
         e_plate = self.records.plate_of_tag(tag) if tag else None
         assert self.current is not None
@@ -404,12 +405,19 @@ class Lane:
         return {"e_seal_reader": True, "e_seal": seal.seal if seal else None,
                 "e_seal_status": seal.status if seal else None}
 
-    async def _await_ids(self) -> None:
-        """Give the e-plate and card readers a moment if they have not read this truck yet."""
+    def _expects_seal(self, plate: str | None) -> bool:
+        """The lane hears seals and this plate arrives on a transit declared with one (from the cache)."""
+        return self.dev.e_seal is not None and plate is not None and any(
+            t.e_seal for t in self.records.transits_for(plate))
+
+    async def _await_ids(self, seal: bool = False) -> None:
+        """Give the e-plate and card readers (and the e-seal reader, for a truck whose transit
+        declares a seal) a moment if they have not read this truck yet."""
         deadline = time.monotonic() + self.cfg.id_wait_s
         while time.monotonic() < deadline and (
                 (self.dev.rfid is not None and self._recent(self._tag) is None)
-                or (self.dev.ic_card is not None and self._recent(self._card) is None)):
+                or (self.dev.ic_card is not None and self._recent(self._card) is None)
+                or (seal and self._seal_seen().get("e_seal") is None)):
             self._id_read.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))

@@ -56,10 +56,14 @@ async def _fit_seal_reader(stack, tmp_path: Path) -> None:  # type: ignore[no-un
     stack.sims.e_seal = sim  # stopped with the other simulators
 
 
-async def _arrive(stack, seal: str, status: str = "intact", seed: int = 1) -> None:  # type: ignore[no-untyped-def]
-    stack.sims.e_seal.present_seal(seal, status=status)  # heard on the approach
+async def _arrive(stack, seal: str, status: str = "intact", seed: int = 1,  # type: ignore[no-untyped-def]
+                  seal_late: bool = False) -> None:
+    if not seal_late:
+        stack.sims.e_seal.present_seal(seal, status=status)  # heard on the approach
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=seed)))
     stack.sims.io.set_loop("before", True)
+    if seal_late:  # heard only once the truck stands at the barrier: the lane waits for it (id_wait_s)
+        stack.sims.e_seal.present_seal(seal, status=status)
 
 
 async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
@@ -82,7 +86,7 @@ async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong
         await eventually(lambda: lane.records.transits_for(PLATE), 20, what="the transit in the lane's cache")
         await lane.dev.e_seal.status.wait_for("online", 10)
 
-        await _arrive(stack, SEAL)
+        await _arrive(stack, SEAL, seal_late=True)
         await eventually(lambda: lane.state is LaneState.RELEASED or lane.state is LaneState.CLEARING, 30,
                          what="the lane to release the transit truck")
         record = lane.last_pass
