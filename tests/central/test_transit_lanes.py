@@ -127,3 +127,16 @@ def test_a_destination_that_is_no_site_code_is_refused(api: Api) -> None:
     r = api("alice").post("/api/v1/transits", json={
         "transit_no": "ZG9", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST/#"})
     assert r.status_code == 422 and "site code" in r.text
+
+
+def test_a_declared_route_is_kept_and_an_impossible_one_refused(api: Api) -> None:
+    _sites(api)
+    route = [[22.5, 113.9], [22.6, 113.95], [22.7, 113.9]]
+    _declare(api, "ZG3", route=route)
+    assert api("alice").get("/api/v1/transits/ZG3").json()["route"] == route
+    for bad in ([[95.0, 113.9], [22.6, 113.9]], [[22.5, 113.9]], [[22.5, 200.0], [22.6, 113.9]],
+                [[22.5, 113.9]] * 501):
+        r = api("alice").post("/api/v1/transits", json={
+            "transit_no": "ZG4", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST", "route": bad})
+        assert r.status_code == 422, bad
+    assert api("alice").get("/api/v1/transits/ZG4").status_code == 404
