@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import aclosing
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kakou.edge.config import load_config
 from kakou.protocols.eseal import (
     MAX_LINE,
     EsealReaderConfig,
@@ -136,3 +138,13 @@ async def test_silence_disconnect_and_reader_error_are_faults() -> None:
         await reader.status.wait_for("online", 3)
         sim.reader_status = 0x21
         assert "0x21" in (await reader.status.wait_for("faulted", 3)).reason
+
+
+def test_the_node_config_takes_an_e_seal_reader(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "edge.example.toml"
+    text = example.read_text(encoding="utf-8").replace("# [lanes.e_seal]", "[lanes.e_seal]").replace(
+        "# serial = { port", "serial = { port").replace("# heartbeat_timeout_s", "heartbeat_timeout_s")
+    (tmp_path / "edge.toml").write_text(text, encoding="utf-8")
+    (lane,) = load_config(tmp_path / "edge.toml").lanes
+    assert lane.e_seal is not None and lane.e_seal.serial.port == "/dev/serial/by-id/usb-eseal-reader-if00"
+    assert load_config(example).lanes[0].e_seal is None  # commented out: the lane has no reader
