@@ -23,6 +23,8 @@ from kakou.protocols.eseal import (
 )
 from kakou.protocols.serial_link import Backoff, SerialSettings
 from kakou.sim.eseal_sim import EsealReaderSim
+from kakou.sim.scenario import Truck, TruckResult, describe, drive_truck, start_lane_sims
+from kakou.waiting import eventually
 
 SEAL = "CNSZ-ES0012345"
 
@@ -148,3 +150,19 @@ def test_the_node_config_takes_an_e_seal_reader(tmp_path: Path) -> None:
     (lane,) = load_config(tmp_path / "edge.toml").lanes
     assert lane.e_seal is not None and lane.e_seal.serial.port == "/dev/serial/by-id/usb-eseal-reader-if00"
     assert load_config(example).lanes[0].e_seal is None  # commented out: the lane has no reader
+
+
+async def test_a_scenario_truck_shows_its_seal_on_the_approach(tmp_path: Path) -> None:
+    sims = await start_lane_sims(e_seal=True, link_dir=str(tmp_path))
+    try:
+        assert sims.e_seal is not None and f"e-seal reader: serial {sims.e_seal.path}" in describe(sims)
+        async with EsealReaderDriver(config(sims.e_seal)) as reader:
+            await reader.status.wait_for("online", 5)
+            truck = Truck(e_seal=SEAL, e_seal_status="tampered")
+            # no lane behind the barrier: the truck is turned away, but its seal was heard first
+            assert await drive_truck(sims, truck=truck, wait_for_barrier=0.2, step_s=0.05) is TruckResult.TURNED_AWAY
+            read = await eventually(lambda: reader.latest, 5, what="the seal heard")
+            assert (read.seal, read.status) == (SEAL, "tampered")
+            assert f"e-seal {SEAL} tampered" in sims.steps()
+    finally:
+        await sims.stop()
