@@ -9,8 +9,9 @@ message, keeps the latest position of each open transit of that vehicle, and rai
 - `vehicle_stopped` when the vehicle has stood within STOP_RADIUS_M of one spot for longer than
   `stop_limit_min` (one alert per stop).
 
-A message from a terminal no vehicle is registered with, or of a vehicle on no open transit, is
-refused with the reason (the bridge counts it), never stored. Out-of-order fixes are ignored.
+A message from a terminal no vehicle is registered with is refused with the reason (the bridge
+counts it), never stored; one of a vehicle on no open transit is not kept (nothing to follow).
+Out-of-order fixes are ignored.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def receive(c: Central, terminal: str | None, payload: bytes, now: datetime | No
         transits = list(w.session.scalars(select(TransitRow).where(
             TransitRow.plate == plate, TransitRow.status.in_(("en_route", "overdue")))))
         if not transits:
-            raise Refused(f"vehicle {plate} (terminal {msg.terminal!r}) is on no open transit")
+            return []  # a registered vehicle between transits: nothing to follow, nothing wrong
         params = parameters_for(c)
         for t in transits:
             _apply(w, t, plate, msg, params.route_corridor_m, params.stop_limit_min)

@@ -43,6 +43,7 @@ def _en_route(central: Central, at: datetime) -> None:
     for code in ("ENTRY", "DEST"):
         registry.upsert(central, "admin", "site", {"code": code, "name": code})
     registry.upsert(central, "admin", "lane", {"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
+    registry.upsert(central, "admin", "lane", {"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})
     registry.upsert(central, "admin", "vehicle", {"plate": PLATE, "terminal": "T-0001"})
     transit.declare(central, "alice", TransitIn(transit_no="ZG1", plate=PLATE, entry_site="ENTRY",
                                                 destination_site="DEST", time_limit_h=6, route=[START, END]))
@@ -121,6 +122,13 @@ async def test_unknown_terminals_and_impossible_positions_are_refused_and_counte
     assert bridge.rejected["malformed"] == 5
     assert bridge.rejected_by_node["T-9999"] == 1
     assert len(positions.latest(central)) == 1
+    # once the transit is closed, the truck's positions are no longer kept, and are no error
+    ingest(central, 2, PLATE, node="b", direction="in", transit_no="ZG1")
+    projections.run_all(central)
+    assert transit.get(central, "ZG1").status == "closed"
+    far = moved(START, 0, 50_000)
+    assert positions.receive(central, "T-0001", json.dumps({**good, "lat": far[0], "lon": far[1]}).encode()) == []
+    assert positions.latest(central) == []
     assert _alerts(central, "route_deviation") == [] and _alerts(central, "vehicle_stopped") == []
 
 
