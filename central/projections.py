@@ -96,9 +96,9 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     if lane_key not in lanes:
         lanes[lane_key] = _registered(w, "lane", lane_key)
     lane = lanes[lane_key]
-    if lane and p.outcome == "release":
-        seal = next((str(ch.params.get("seal") or ch.params.get("text")) for ch in checks if ch.name == "e_seal"), None)
-        transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
+    if lane:
+        transit_no = rec.get("transit_no") if isinstance(rec.get("transit_no"), str) else None
+        transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, checks, p.outcome, transit_no)
 
 
 def _orders_used(rec: dict[str, Any]) -> list[str]:

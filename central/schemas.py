@@ -361,6 +361,22 @@ class TransitOut(BaseModel):
     closed_at: datetime | None
     close_pass: str | None
     seal_ok: bool | None
+    route: list[list[float]] | None = None
+
+
+class VehiclePositionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    transit_no: str
+    terminal: str
+    plate: str
+    at: datetime
+    lat: float
+    lon: float
+    speed_kmh: float | None
+    off_route_m: float | None
+    off_route_since: datetime | None
+    stopped_since: datetime | None
 
 
 class StocktakeIn(BaseModel):

@@ -307,6 +307,8 @@ class TransitRow(Base):
     close_pass: Mapped[str | None] = mapped_column(String(64))
     seal_ok: Mapped[bool | None]
     created_by: Mapped[str] = mapped_column(String(64))
+    # The declared route as [[lat, lon], …] (WGS-84): the corridor its vehicle terminal must keep to.
+    route: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
 
 class AlertRow(Base):
@@ -370,3 +372,24 @@ class CursorRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class VehiclePositionRow(Base):
+    """The latest position of the vehicle on an open transit, from its vehicle terminal (车载终端),
+    and what central derived from it: distance off the declared route, and since when it stands."""
+
+    __tablename__ = "vehicle_positions"
+
+    transit_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    terminal: Mapped[str] = mapped_column(String(limits.TERMINAL_ID), index=True)
+    plate: Mapped[str] = mapped_column(String(limits.PLATE))
+    at: Mapped[datetime]  # the terminal's fix time
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
+    off_route_m: Mapped[float | None] = mapped_column(Float)  # None: the transit declares no route
+    off_route_since: Mapped[datetime | None]  # outside the corridor since (one alert per excursion)
+    stopped_since: Mapped[datetime | None]  # standing (within STOP_RADIUS_M of stop_lat/lon) since
+    stop_lat: Mapped[float | None] = mapped_column(Float)
+    stop_lon: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

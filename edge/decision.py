@@ -13,7 +13,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
+from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, TransitView, VehicleReg
+from kakou.edge.transit_check import seal_checks, transit_checks
 from kakou.sync.checks import Check, CheckCode, Finding
 from kakou.sync.checks import check as make_check
 from kakou.sync.knowledge import RiskRule
@@ -58,6 +59,10 @@ class Observation(BaseModel):
     face_score: float | None = None
     faults: list[str] = Field(default_factory=list)  # device faults during this pass
     entered_by: str | None = None  # officer who keyed plate/containers (manual entry)
+    # The electronic seal (电子关锁) heard at the lane; e_seal_reader False: the lane has no reader.
+    e_seal: str | None = None
+    e_seal_status: Literal["intact", "tampered", "low_battery"] | None = None
+    e_seal_reader: bool = False
 
 
 class Knowledge(BaseModel):
@@ -74,6 +79,7 @@ class Knowledge(BaseModel):
     risk_rules: list[RiskRule] = Field(default_factory=list)
     containers: list[ContainerReg] = Field(default_factory=list)  # registrations of the containers seen
     entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
+    transits: list[TransitView] = Field(default_factory=list)  # open transits to this site for this truck
 
 
 class CheckFn(Protocol):
@@ -91,6 +97,7 @@ class Decision(BaseModel):
     release_order: str | None = None  # the first of release_orders (what a single-order reader needs)
     release_orders: list[str] = Field(default_factory=list)  # every order the pass goes out on
     knowledge_version: int
+    transit_no: str | None = None  # the transit (转关) this release is the arrival of
 
 
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
@@ -111,7 +118,9 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     for fault in obs.faults:
         check(CheckCode.DEVICE_FAULT, False, fault=fault)
     _identity_checks(obs, knowledge, params, check)
-    orders = _release_order_check(obs, knowledge, check)
+    seal_checks(obs, check)
+    transit = transit_checks(obs, knowledge.transits, check)  # None: no transit concerns this truck
+    orders = _release_order_check(obs, knowledge, check) if transit is None else []
     if orders:
         _weight_check(obs, orders, knowledge, params, check)
 
@@ -131,10 +140,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
-    reasons = [c.finding() for c in failed or [c for c in checks if c.name == "release_order"]]
+    reasons = [c.finding() for c in failed or [c for c in checks if c.name in ("release_order", "transit")]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
     return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,
-                    release_orders=used, knowledge_version=knowledge.version)
+                    release_orders=used, knowledge_version=knowledge.version,
+                    transit_no=transit if transit and outcome is Outcome.RELEASE else None)
 
 
 SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}

@@ -112,3 +112,15 @@ class EntryWeighing(_View):
     pass_id: str
     gross_kg: float
     at: datetime
+
+
+KIND_TRANSIT = "transit"
+
+
+class TransitView(_View):
+    """An open transit (转关) whose destination is this site: what the arriving truck must match."""
+
+    transit_no: str = Field(validation_alias=AliasChoices("transit_no", "key"))
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    e_seal: str | None = None

@@ -115,6 +115,7 @@ class LaneDevices:
     rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
     ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
     display: Any = None  # kakou.protocols.display.DisplayDriver (the driver's LED sign)
+    e_seal: Any = None  # kakou.protocols.eseal.EsealReaderDriver (electronic seals, 电子关锁)
 
 
 @dataclass
@@ -232,6 +233,7 @@ class Lane:
         self.decision_ms: deque[float] = deque(maxlen=10_000)
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
         self._card: tuple[str, float] | None = None
+        self._seal: tuple[Any, float] | None = None  # last e-seal read (SealRead, monotonic time)
         self._id_read = asyncio.Event()
         self.queue = VehicleQueue()
         # Where the read plate / container code is in each kept frame, for the screen to mark it.
@@ -273,7 +275,8 @@ class Lane:
     async def run(self) -> None:
         await self.io.connect()
         readers = [asyncio.create_task(self._follow(r, kind)) for r, kind in
-                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card")) if r is not None]
+                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card"), (self.dev.e_seal, "seal"))
+                   if r is not None]
         if self.display is not None:
             readers.append(asyncio.create_task(self.display.run()))
         try:
@@ -309,6 +312,10 @@ class Lane:
     async def _follow(self, reader: Any, kind: str) -> None:
         """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""
         async for read in reader.reads():
+            if kind == "seal":
+                self._seal = (read, time.monotonic())  # heard on the approach
+                self._id_read.set()
+                continue
             if kind == "tag":
                 cur = self.current
                 if cur is not None and cur.identified and read.id != cur.tag:
@@ -366,7 +373,7 @@ class Lane:
             face_frames = await self._frames(self.dev.face_camera, faults, count=1)
             self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
-        await self._await_ids()
+        await self._await_ids(seal=self._expects_seal(plate.text if plate is not None and plate.valid else None))
         tag = self._recent(self._tag)
         e_plate = self.records.plate_of_tag(tag) if tag else None
         assert self.current is not None
@@ -382,20 +389,35 @@ class Lane:
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
             containers=[r.text for r in codes or [] if r.valid and r.text],
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
-            ic_card=self._recent(self._card), faults=faults)
-        self._tag = self._card = None  # a read belongs to one truck
+            ic_card=self._recent(self._card), faults=faults, **self._seal_seen())
+        self._tag = self._card = self._seal = None  # a read belongs to one truck
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
             faults.append(f"lane class {self.cfg.lane_class}: the officer keys plate and containers")
             obs = obs.model_copy(update={"faults": faults})
         return obs
 
-    async def _await_ids(self) -> None:
-        """Give the e-plate and card readers a moment if they have not read this truck yet."""
+    def _seal_seen(self) -> dict[str, Any]:
+        """The observation's e-seal fields: the seal heard in the last 30 s, if the lane has a reader."""
+        if self.dev.e_seal is None:
+            return {}
+        seal = self._seal[0] if self._seal and time.monotonic() - self._seal[1] <= 30.0 else None
+        return {"e_seal_reader": True, "e_seal": seal.seal if seal else None,
+                "e_seal_status": seal.status if seal else None}
+
+    def _expects_seal(self, plate: str | None) -> bool:
+        """The lane hears seals and this plate arrives on a transit declared with one (from the cache)."""
+        return self.dev.e_seal is not None and plate is not None and any(
+            t.e_seal for t in self.records.transits_for(plate))
+
+    async def _await_ids(self, seal: bool = False) -> None:
+        """Give the e-plate and card readers (and the e-seal reader, for a truck whose transit
+        declares a seal) a moment if they have not read this truck yet."""
         deadline = time.monotonic() + self.cfg.id_wait_s
         while time.monotonic() < deadline and (
                 (self.dev.rfid is not None and self._recent(self._tag) is None)
-                or (self.dev.ic_card is not None and self._recent(self._card) is None)):
+                or (self.dev.ic_card is not None and self._recent(self._card) is None)
+                or (seal and self._seal_seen().get("e_seal") is None)):
             self._id_read.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
@@ -520,7 +542,8 @@ class Lane:
             release_orders=decision.release_orders,
             knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
             checks=list(decision.checks), e_plate=obs.e_plate, ic_card=obs.ic_card,
-            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))
+            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images),
+            transit_no=decision.transit_no)
 
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION

@@ -84,8 +84,12 @@ class EdgeNode:
             from kakou.protocols.display import DisplayDriver
 
             devices.display = DisplayDriver(lane.display)
-        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display)
-                          if d is not None]
+        if lane.e_seal:
+            from kakou.protocols.eseal import EsealReaderDriver
+
+            devices.e_seal = EsealReaderDriver(lane.e_seal)
+        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display,
+                                      devices.e_seal) if d is not None]
         return Lane(self.id, lane, devices, recognisers, self.store, self.records, self.cfg.parameters,
                     on_pass=lambda _rec: self.link.wake(), on_event=self.events.publish,
                     on_frame=self.events.put_snapshot)

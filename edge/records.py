@@ -19,11 +19,13 @@ from kakou.edge.knowledge import (
     KIND_CONTAINER,
     KIND_CONTROL_ORDER,
     KIND_DRIVER,
+    KIND_TRANSIT,
     KIND_VEHICLE,
     ContainerReg,
     ControlOrder,
     DriverReg,
     EntryWeighing,
+    TransitView,
     VehicleReg,
     parse_release_orders,
     parse_rows,
@@ -105,9 +107,19 @@ class LaneRecords:
                                                f"({','.join('?' * len(containers))})",
                                                (KIND_CONTAINER, *containers))) if containers else []
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
+            transits = self.transits_for(plate, containers)
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
                          driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry)
+                         entry_weighing=entry, transits=transits)
+
+    def transits_for(self, plate: str | None, containers: list[str] | tuple[str, ...] = ()) -> list[TransitView]:
+        """The open transits (转关) to this site of this plate or carrying one of these containers."""
+        marks = ",".join("?" * len(containers))
+        by_box = (f" OR EXISTS (SELECT 1 FROM json_each(data, '$.containers') WHERE value IN ({marks}))"
+                  if containers else "")
+        return parse_rows(TransitView, self.store.query(
+            f"SELECT data FROM knowledge WHERE kind = ? AND (plate = ?{by_box}) ORDER BY key",
+            (KIND_TRANSIT, plate or "", *containers)))
 
     def _entry_weighing(self, plate: str) -> EntryWeighing | None:
         rows = self.store.query(

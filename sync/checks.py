@@ -91,6 +91,17 @@ class CheckCode(StrEnum):
     BACKFILLED = "backfilled"
     # a sentence from a lane older than pass-envelope version 2, shown as it is
     LEGACY_TEXT = "legacy_text"
+    # e-seal (电子关锁) read at the lane, and the transit (转关) check at its destination
+    E_SEAL_NONE = "e_seal_none"  # the lane has a reader and heard no seal (no reader: no e-seal check at all)
+    E_SEAL_TAMPERED = "e_seal_tampered"
+    E_SEAL_LOW_BATTERY = "e_seal_low_battery"
+    TRANSIT_ARRIVED = "transit_arrived"
+    TRANSIT_PLATE_MISMATCH = "transit_plate_mismatch"
+    TRANSIT_CONTAINERS_MISMATCH = "transit_containers_mismatch"
+    TRANSIT_SEAL_MISMATCH = "transit_seal_mismatch"
+    TRANSIT_SEAL_NOT_READ = "transit_seal_not_read"
+    TRANSIT_SEAL_NOT_CHECKED = "transit_seal_not_checked"  # no e-seal reader on this lane
+    TRANSIT_SEVERAL = "transit_several"
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -281,6 +292,37 @@ class LegacyText(P):
     text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
 
 
+class TransitArrived(P):
+    transit_no: Id
+    containers: Listed  # "-" when the transit declares none
+
+
+class TransitPlate(P):
+    transit_no: Id
+    plate: Id  # the declared vehicle
+
+
+class TransitContainers(P):
+    transit_no: Id
+    missing: Listed  # declared, not seen ("-": none)
+    extra: Listed  # seen, not declared ("-": none)
+
+
+class TransitSeal(P):
+    transit_no: Id
+    declared: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+    seal: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class TransitDeclaredSeal(P):
+    transit_no: Id
+    declared: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class Transits(P):
+    transits: Listed
+
+
 C = CheckCode
 # code → (the check it belongs to, its parameters)
 SPEC: dict[CheckCode, tuple[str, type[P]]] = {
@@ -320,6 +362,11 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.RELEASED_ON_DOCUMENTS_CONFIRMED: ("officer", OfficerConfirmed),
     C.CONTROL_DISPOSAL_RELEASED: ("officer", OfficerNote), C.BACKFILLED: ("officer", Officer),
     C.LEGACY_TEXT: ("other", LegacyText),
+    C.E_SEAL_NONE: ("e_seal", NoParams), C.E_SEAL_TAMPERED: ("e_seal", Seal), C.E_SEAL_LOW_BATTERY: ("e_seal", Seal),
+    C.TRANSIT_ARRIVED: ("transit", TransitArrived), C.TRANSIT_PLATE_MISMATCH: ("transit", TransitPlate),
+    C.TRANSIT_CONTAINERS_MISMATCH: ("transit", TransitContainers), C.TRANSIT_SEAL_MISMATCH: ("transit", TransitSeal),
+    C.TRANSIT_SEAL_NOT_READ: ("transit", TransitDeclaredSeal),
+    C.TRANSIT_SEAL_NOT_CHECKED: ("transit", TransitDeclaredSeal), C.TRANSIT_SEVERAL: ("transit", Transits),
 }
 
 # Codes central counts (kakou.central.stats) and raises alerts for (kakou.central.projections).
@@ -502,6 +549,24 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                                   "control-order hit disposed of at central and released by {officer}: {note}"),
     C.BACKFILLED: ("关员 {officer} 凭单放行后补录", "backfilled by {officer} after release on documents"),
     C.LEGACY_TEXT: ("{text}", "{text}"),
+    C.E_SEAL_NONE: ("未读到电子关锁", "no e-seal read"),
+    C.E_SEAL_TAMPERED: ("电子关锁 {seal} 已被开启或破坏", "e-seal {seal} has been opened or tampered with"),
+    C.E_SEAL_LOW_BATTERY: ("电子关锁 {seal} 电量低", "e-seal {seal}: low battery"),
+    C.TRANSIT_ARRIVED: ("转关 {transit_no} 运抵：车辆、集装箱（{containers}）与关锁相符",
+                        "transit {transit_no} arrived: vehicle, containers ({containers}) and seal as declared"),
+    C.TRANSIT_PLATE_MISMATCH: ("转关 {transit_no} 申报车辆为 {plate}，与本车不符",
+                               "transit {transit_no} was declared for vehicle {plate}, not this one"),
+    C.TRANSIT_CONTAINERS_MISMATCH: ("转关 {transit_no} 集装箱不符：申报未见 {missing}，未申报 {extra}",
+                                    "transit {transit_no} containers differ: declared, not seen {missing}; "
+                                    "seen, not declared {extra}"),
+    C.TRANSIT_SEAL_MISMATCH: ("转关 {transit_no} 电子关锁不符：申报 {declared}，读到 {seal}",
+                              "transit {transit_no} e-seal differs: declared {declared}, read {seal}"),
+    C.TRANSIT_SEAL_NOT_READ: ("转关 {transit_no} 申报电子关锁 {declared}，未读到",
+                              "transit {transit_no} declares e-seal {declared}: not read"),
+    C.TRANSIT_SEAL_NOT_CHECKED: ("本通道无电子关锁读写器：转关 {transit_no} 关锁 {declared} 未在卡口核验",
+                                 "no e-seal reader at this lane: transit {transit_no} seal {declared} not checked "
+                                 "here"),
+    C.TRANSIT_SEVERAL: ("多个在途转关对应本车：{transits}", "several open transits match this vehicle: {transits}"),
 }
 
 # The checks' names, as the screens head each check row.
@@ -512,7 +577,7 @@ GROUPS: dict[str, tuple[str, str]] = {
     "face": ("人脸比对", "Face match"), "release_order": ("核放单", "Release order"),
     "weight": ("重量比对", "Weight"), "random": ("随机查验", "Random inspection"), "risk": ("风险规则", "Risk rule"),
     "e_seal": ("电子关锁", "E-seal"), "tare": ("皮重", "Tare"), "officer": ("关员处置", "Officer"),
-    "other": ("校验", "Check"),
+    "other": ("校验", "Check"), "transit": ("转关", "Transit"),
 }
 
 FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too

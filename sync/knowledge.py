@@ -56,6 +56,8 @@ class VehicleRegistration(_Data):
     carrier: str | None = None
     status: Literal["active"] = "active"
     valid_until: datetime | None = None
+    # its vehicle terminal (车载终端): positions on transit arrive under this id (kakou.sync.topics.POSITION)
+    terminal: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class DriverRegistration(_Data):
@@ -98,6 +100,10 @@ class LaneParameters(_Data):
     tare_mode: Literal["registered", "measured", "declared"] = "registered"
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     transit_time_limit_h: float = Field(48.0, gt=0)
+    # vehicles on transit: off the declared route by more than this is a deviation; stopped longer
+    # than this is an alert (both raised at central from the vehicle terminals' positions)
+    route_corridor_m: float = Field(2000.0, gt=0)
+    stop_limit_min: float = Field(30.0, gt=0)
     min_plate_confidence: float = Field(0.80, ge=0, le=1)
     require_registered_vehicle: bool = False
     require_driver_card: bool = False
@@ -112,6 +118,18 @@ class ControlDisposalData(_Data):
     by: str  # the central user who disposed of the hit
     disposal: str  # how, as they wrote it: the reason the lane records
     alert_id: int
+
+
+class TransitData(_Data):
+    """An open transit (转关) for the lanes of its destination site to check on arrival; key = transit_no."""
+
+    transit_no: str
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    e_seal: str | None = None  # the declared electronic seal (电子关锁), None if none was declared
+    entry_site: str
+    destination_site: str
+    status: Literal["declared", "en_route", "overdue"] = "declared"
 
 
 # -- risk rules as data --------------------------------------------------------------------------
@@ -189,4 +207,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.PARAMETERS: LaneParameters,
     ChangeKind.RISK_RULE: RiskRule,
     ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
+    ChangeKind.TRANSIT: TransitData,
 }
