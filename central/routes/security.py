@@ -22,11 +22,11 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 Revision = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="refuse if the record is not at this revision")]
 
-_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
 async def current_principal(central: CentralDep,
-                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     # Async, and the database only on a token-cache miss: a sync dependency would run in the
     # thread pool, and every hop there (and back to the loop) is a good part of a cheap request.
     if cred is None:
