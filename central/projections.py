@@ -11,13 +11,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.service import Central
 from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import NodeRow, PassRow
-from kakou.sync.checks import DEVICE_CODES, WEIGHT_ANOMALY_CODES, Check, CheckCode, checks_in, render_all
+from kakou.sync import topics
+from kakou.sync.checks import (
+    DEVICE_CODES,
+    INSPECTION_RESULTS,
+    WEIGHT_ANOMALY_CODES,
+    Check,
+    CheckCode,
+    checks_in,
+    render_all,
+)
+from kakou.sync.knowledge import InspectionMarkData
+from kakou.sync.messages import ChangeKind
 
 CURSOR = "passes"
 HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
@@ -96,9 +108,28 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     if lane_key not in lanes:
         lanes[lane_key] = _registered(w, "lane", lane_key)
     lane = lanes[lane_key]
+    if lane and lane.get("site"):
+        _share_inspection_result(w, p, rec, checks, str(lane["site"]))
     if lane and p.outcome == "release":
         seal = next((str(ch.params.get("seal") or ch.params.get("text")) for ch in checks if ch.name == "e_seal"), None)
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
+
+
+def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], checks: list[Check], site: str) -> None:
+    """An inspection result goes to every node of the lane's site (key: the plate), so a vehicle coming
+    back from inspection through another node's lane is judged against it there too."""
+    found = next((ch for ch in checks if ch.code in INSPECTION_RESULTS), None)
+    if found is None or not p.plate:
+        return
+    note = found.params
+    try:
+        data = InspectionMarkData.model_validate({
+            "result": INSPECTION_RESULTS[found.code], "plate": p.plate, "containers": rec.get("containers") or [],
+            "officer": str(note.get("officer", "")), "note": str(note.get("note", "")), "at": p.decided_at,
+            "pass_id": p.pass_id, "node": p.node, "lane": p.lane})
+    except ValidationError:
+        return  # the pass was stored; a mark that does not fit is not shared (the lane's own node has it)
+    w.publish(ChangeKind.INSPECTION, p.plate, data.model_dump(mode="json"), scope=topics.site_stream(site))
 
 
 def _orders_used(rec: dict[str, Any]) -> list[str]:

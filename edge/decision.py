@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.edge.inspections import InspectionMark, judge_against_mark
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
 from kakou.sync.checks import Check, CheckCode, Finding
 from kakou.sync.checks import check as make_check
@@ -74,6 +75,7 @@ class Knowledge(BaseModel):
     risk_rules: list[RiskRule] = Field(default_factory=list)
     containers: list[ContainerReg] = Field(default_factory=list)  # registrations of the containers seen
     entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
+    inspection: InspectionMark | None = None  # its latest inspection result (kakou.edge.inspections)
 
 
 class CheckFn(Protocol):
@@ -131,6 +133,9 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
+    if knowledge.inspection is not None:  # back from inspection: judged against its result
+        outcome, failed = judge_against_mark(knowledge.inspection, obs.plate, obs.containers, obs.at, bool(hits),
+                                             outcome, failed, rule_outcome, check, checks)
     reasons = [c.finding() for c in failed or [c for c in checks if c.name == "release_order"]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
     return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,

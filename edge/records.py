@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.decision import Knowledge, Parameters
+from kakou.edge.inspections import latest_mark
 from kakou.edge.knowledge import (
     KIND_CONTAINER,
     KIND_CONTROL_ORDER,
@@ -105,9 +106,10 @@ class LaneRecords:
                                                f"({','.join('?' * len(containers))})",
                                                (KIND_CONTAINER, *containers))) if containers else []
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
+            inspected = latest_mark(q, plate, datetime.now(UTC))
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
                          driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry)
+                         entry_weighing=entry, inspection=inspected)
 
     def _entry_weighing(self, plate: str) -> EntryWeighing | None:
         rows = self.store.query(

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kakou.sync import limits
 from kakou.sync.messages import ChangeKind, Outcome
 
 
@@ -114,6 +115,21 @@ class ControlDisposalData(_Data):
     alert_id: int
 
 
+class InspectionMarkData(_Data):
+    """The latest inspection result for a vehicle (kakou.edge.inspections.InspectionMark); key = plate."""
+
+    result: Literal["passed", "seized", "returned", "further_inspection"]
+    plate: str = Field(max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
+    officer: str = Field(max_length=limits.USERNAME)
+    note: str = Field("", max_length=limits.NOTE)
+    at: datetime
+    pass_id: str = Field(max_length=limits.PASS_ID)
+    node: str = Field(max_length=limits.NODE_ID)
+    lane: str = Field(max_length=limits.LANE_ID)
+
+
 # -- risk rules as data --------------------------------------------------------------------------
 
 
@@ -189,4 +205,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.PARAMETERS: LaneParameters,
     ChangeKind.RISK_RULE: RiskRule,
     ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
+    ChangeKind.INSPECTION: InspectionMarkData,
 }

@@ -163,6 +163,9 @@ class ChangeKind(StrEnum):
     # Central disposed of a control-order hit and released the vehicle held on it; key = the held
     # pass_id, published on the node stream of the lane that holds it only.
     CONTROL_DISPOSAL = "control_disposal"
+    # An inspection result recorded at a lane, for the other nodes of its site: a vehicle coming back
+    # from inspection is judged against it there too. key = plate; published on the site stream.
+    INSPECTION = "inspection"
 
 
 class Change(Strict):

@@ -26,7 +26,8 @@ K.addTerms({
   e_plate: ["E-plate", "电子车牌"], entered_by: ["Entered by", "录入关员"], supersedes: ["Replaces pass", "替代记录"],
   manual_entry: ["Manual entry", "人工录入"], release_on_documents: ["Release on documents", "凭单放行"],
   io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
-  passed: ["Passed", "查验通过"], failed: ["Failed", "查验不通过"], backfill: ["Backfill", "人工补录"],
+  passed: ["Passed", "查验通过"], seized: ["Seized", "查扣"], returned: ["Returned (re-export)", "退运"],
+  further_inspection: ["Further inspection", "进一步查验"], backfill: ["Backfill", "人工补录"],
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
   unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
   control_stop: ["CONTROL ORDER — STOP", "布控截停"],
@@ -517,7 +518,7 @@ function acted(key, body) {
   const map = {
     override: body.outcome === "inspection" ? ["inspection", "acted_inspection"] : ["release", "acted_release"],
     release_on_documents: ["release", "acted_release"],
-    inspection_result: body.result === "failed" ? ["inspection", "acted_failed"] : ["release", "acted_release"],
+    inspection_result: body.result === "passed" ? ["release", "acted_release"] : ["inspection", "acted_failed"],
     manual_entry: [null, "acted_manual"],
   }[key];
   if (!map) return;
