@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kakou import webpages
-from kakou.edge import sync_outbox
+from kakou.edge import inspections, sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
 from kakou.edge.officers import PinLocked
@@ -214,6 +214,14 @@ def create_app(node: EdgeNode) -> FastAPI:
         return {"pass_id": pass_id, "plate": checked.plate or "", "containers": checked.containers,
                 "superseded_by": record.pass_id if record else None,
                 "release_orders": record.release_orders if record else []}
+
+    @app.get("/api/v1/inspections")
+    def awaiting_inspection() -> list[dict[str, Any]]:
+        """Trucks sent to the inspection area (the last 24 h) whose result is still to be recorded."""
+        held = {lane.current.pass_id for lane in node.lanes.values()
+                if lane.current is not None and lane.state in HOLDING}
+        return [row for row in inspections.awaiting(node.store.query, datetime.now(UTC))
+                if row["pass_id"] not in held]
 
     @app.post("/api/v1/inspections/{pass_id}", status_code=201)
     def inspection_result(pass_id: str, body: InspectionIn, who: Officer) -> dict[str, Any]:

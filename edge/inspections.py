@@ -126,3 +126,28 @@ def judge_against_mark(mark: InspectionMark, plate: str | None, containers: list
     # Seized or returned: the officer deals with it (not another inspection the draw may ask for).
     held = Outcome.INSPECTION if mark.result == "further_inspection" else Outcome.OFFICER
     return held, [checks[-1], *failed]
+
+
+def awaiting(query: Callable[..., list[tuple[Any, ...]]], now: datetime) -> list[dict[str, Any]]:
+    """Trucks this node sent to inspection within MARK_VALID with no final result recorded yet
+    (none, or a further inspection), oldest first: the inspection area's list to record."""
+    since = (now - MARK_VALID).isoformat()
+    codes = ",".join(f"'{c.value}'" for c in INSPECTION_RESULT_CODES)
+    results: dict[str, str] = {}  # sent pass → its latest result
+    for sent, data in query(
+            "SELECT json_extract(record, '$.supersedes'), record FROM passes WHERE decided_at >= ? "
+            "AND json_extract(record, '$.supersedes') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+            f"json_each(record, '$.checks') AS c WHERE json_extract(c.value, '$.code') IN ({codes})) "
+            "ORDER BY decided_at", (since,)):
+        if (m := mark_of_record(json.loads(data))) is not None:
+            results[sent] = m.result
+    out = []
+    for pass_id, lane, at, data in query(
+            "SELECT pass_id, lane, decided_at, record FROM passes WHERE decided_at >= ? "
+            "AND json_extract(record, '$.outcome') = 'inspection' ORDER BY decided_at", (since,)):
+        rec = json.loads(data)
+        if mark_of_record(rec) is not None or results.get(pass_id, "further_inspection") != "further_inspection":
+            continue  # a result itself, or a truck whose inspection is over
+        out.append({"pass_id": pass_id, "lane": lane, "plate": rec.get("plate") or "", "at": at,
+                    "containers": ", ".join(rec.get("containers") or []), "result": results.get(pass_id, "")})
+    return out
