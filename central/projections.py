@@ -8,16 +8,16 @@ after ingest or on a timer; several callers are safe (the audit head lock serial
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.service import Central
 from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
-from kakou.central.tables_sync import NodeRow, PassRow
+from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
 from kakou.sync import topics
 from kakou.sync.checks import (
     DEVICE_CODES,
@@ -28,7 +28,7 @@ from kakou.sync.checks import (
     checks_in,
     render_all,
 )
-from kakou.sync.knowledge import InspectionMarkData
+from kakou.sync.knowledge import INSPECTION_MARK_VALID_H, InspectionMarkData
 from kakou.sync.messages import ChangeKind
 
 CURSOR = "passes"
@@ -130,6 +130,22 @@ def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], che
     except ValidationError:
         return  # the pass was stored; a mark that does not fit is not shared (the lane's own node has it)
     w.publish(ChangeKind.INSPECTION, p.plate, data.model_dump(mode="json"), scope=topics.site_stream(site))
+
+
+def expire_inspection_results(c: Central, now: datetime | None = None) -> int:
+    """Withdraw the inspection results older than a lane would use from the site streams (the lanes
+    ignore them by then anyway), so a site's snapshot holds recent results only. Returns how many."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(hours=INSPECTION_MARK_VALID_H)
+    kind = ChangeKind.INSPECTION
+    with audit.write(c, "system") as w:
+        latest = (select(func.max(ChangeRow.version)).where(ChangeRow.kind == kind.value)
+                  .group_by(ChangeRow.key).scalar_subquery())
+        rows = list(w.session.scalars(select(ChangeRow).where(ChangeRow.version.in_(latest),
+                                                              ChangeRow.created_at < cutoff)))
+        live = [r for r in rows if r.data is not None]
+        for r in live:
+            w.publish(kind, r.key, None, scope=r.stream)
+    return len(live)
 
 
 def _orders_used(rec: dict[str, Any]) -> list[str]:

@@ -22,10 +22,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kakou.sync.checks import INSPECTION_RESULT_CODES, INSPECTION_RESULTS, Check, CheckCode
+from kakou.sync.knowledge import INSPECTION_MARK_VALID_H
 from kakou.sync.messages import Outcome
 
 Result = Literal["passed", "seized", "returned", "further_inspection"]
-MARK_VALID = timedelta(hours=24)  # a vehicle inspected yesterday is judged afresh today
+MARK_VALID = timedelta(hours=INSPECTION_MARK_VALID_H)  # a vehicle inspected yesterday is judged afresh today
 
 # The reason/check code of the pass that records a result (passed: see lane.py, one or two officers).
 RESULT_CODES: dict[str, CheckCode] = {

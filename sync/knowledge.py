@@ -115,6 +115,9 @@ class ControlDisposalData(_Data):
     alert_id: int
 
 
+INSPECTION_MARK_VALID_H = 24  # a lane judges a returning truck against a result this recent, no older
+
+
 class InspectionMarkData(_Data):
     """The latest inspection result for a vehicle (kakou.edge.inspections.InspectionMark); key = plate."""
 
