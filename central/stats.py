@@ -9,7 +9,10 @@ flags read the pass record (JSON) with each database's own JSON functions:
 - manual: an officer entered data (`entered_by`) or the pass supersedes an automatic one;
 - inspection: outcome `inspection`;
 - hit: a failed check with code `control_order_hit` or `risk_rule_hit` (kakou.sync.checks.HIT_CODES);
-- device fault: a failed check with code `device_fault` or `weight_impossible` (DEVICE_CODES).
+- device fault: a failed check with code `device_fault` or `weight_impossible` (DEVICE_CODES);
+- inspection result: a check with a final result's code (passed, seized or returned:
+  INSPECTION_FINAL_CODES; a further inspection is not final); seized: code `inspection_seized`.
+  The seizure rate (查扣率) is seized / inspection results, over the results recorded in the period.
 
 A check stored by a lane older than check codes (no `code`, or `legacy_text`) counts by its old
 name instead: `control`/`risk` for a hit, `device` for a fault.
@@ -25,7 +28,7 @@ from sqlalchemy import func, literal_column, select
 
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
-from kakou.sync.checks import DEVICE_CODES, HIT_CODES, CheckCode
+from kakou.sync.checks import DEVICE_CODES, HIT_CODES, INSPECTION_FINAL_CODES, CheckCode
 
 
 class LaneStats(BaseModel):
@@ -37,6 +40,9 @@ class LaneStats(BaseModel):
     inspection_rate: float | None
     hit_rate: float | None  # control-order or risk hits among passes
     device_availability: float | None  # passes without a device fault
+    inspection_results: int = 0  # final inspection results recorded (passed, seized, returned)
+    seizures: int = 0  # of which seized (查扣)
+    seizure_rate: float | None = None  # seizures / inspection_results (查扣率)
 
 
 def _rate(n: int, d: int) -> float | None:
@@ -49,6 +55,8 @@ def _sql_list(values: Iterable[object]) -> str:
 
 HIT = (_sql_list(HIT_CODES), "'control', 'risk'")  # (codes, the old check names) in SQL
 DEVICE = (_sql_list(DEVICE_CODES), "'device'")
+FINAL = _sql_list(INSPECTION_FINAL_CODES)
+SEIZED = _sql_list([CheckCode.INSPECTION_SEIZED])
 LEGACY = CheckCode.LEGACY_TEXT.value
 
 
@@ -70,6 +78,10 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"(COALESCE(c->>'code', '{LEGACY}') = '{LEGACY}' AND c->>'name' IN ({names}))) "
                     f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')")
 
+        def has(codes: str) -> str:  # a check with one of these codes, passed or not
+            return (f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
+                    f"WHERE json_typeof(c) = 'object' AND c->>'code' IN ({codes}))")
+
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
     else:  # SQLite (JSON1): timestamps are stored as UTC text
         rec = "passes.record"
@@ -85,6 +97,10 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"AND json_extract(c.value, '$.name') IN ({names}))) "
                     f"AND json_type(c.value, '$.ok') = 'false')")
 
+        def has(codes: str) -> str:
+            return (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
+                    f"AND json_extract(c.value, '$.code') IN ({codes}))")
+
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
     entered = f"{text('entered_by')} <> ''"
     return {
@@ -94,6 +110,8 @@ def _flags(dialect: str) -> dict[str, str]:
         "inspection": "CASE WHEN passes.outcome = 'inspection' THEN 1 ELSE 0 END",
         "hit": f"CASE WHEN {failed(HIT)} THEN 1 ELSE 0 END",
         "fault": f"CASE WHEN {failed(DEVICE)} THEN 1 ELSE 0 END",
+        "result": f"CASE WHEN {has(FINAL)} THEN 1 ELSE 0 END",
+        "seized": f"CASE WHEN {has(SEIZED)} THEN 1 ELSE 0 END",
     }
 
 
@@ -108,7 +126,8 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
             per_pass = per_pass.where(PassRow.decided_at <= until)
         p = per_pass.subquery()
         q = (select(p.c.node, p.c.lane, p.c.hour, func.count(), func.sum(p.c.recognised), func.sum(p.c.manual),
-                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault))
+                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault), func.sum(p.c.result),
+                    func.sum(p.c.seized))
              .group_by(p.c.node, p.c.lane, p.c.hour))
         rows = s.execute(q).all()
     # One row per lane and hour: summing those per lane is a handful of rows, not the passes.
@@ -116,12 +135,13 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
     hours: dict[str, dict[str, int]] = {}
     for node, lane, hour, n, *sums in rows:
         key = f"{node}/{lane}"
-        totals = acc.setdefault(key, [0] * 6)
+        totals = acc.setdefault(key, [0] * 8)
         for i, v in enumerate((n, *sums)):
             totals[i] += int(v or 0)
         hours.setdefault(key, {})[hour] = int(n)
     return [LaneStats(lane=k, passes=n, per_hour=dict(sorted(hours[k].items())),
                       recognition_rate=_rate(read, n), manual_intervention_rate=_rate(manual, n),
                       inspection_rate=_rate(insp, n), hit_rate=_rate(hit, n),
-                      device_availability=_rate(n - fault, n))
-            for k, (n, read, manual, insp, hit, fault) in sorted(acc.items())]
+                      device_availability=_rate(n - fault, n), inspection_results=results, seizures=seized,
+                      seizure_rate=_rate(seized, results))
+            for k, (n, read, manual, insp, hit, fault, results, seized) in sorted(acc.items())]

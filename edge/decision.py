@@ -13,6 +13,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.edge.inspections import InspectionMark, judge_against_mark
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, TransitView, VehicleReg
 from kakou.edge.transit_check import seal_checks, transit_checks
 from kakou.sync.checks import Check, CheckCode, Finding
@@ -80,6 +81,7 @@ class Knowledge(BaseModel):
     containers: list[ContainerReg] = Field(default_factory=list)  # registrations of the containers seen
     entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
     transits: list[TransitView] = Field(default_factory=list)  # open transits to this site for this truck
+    inspection: InspectionMark | None = None  # its latest inspection result (kakou.edge.inspections)
 
 
 class CheckFn(Protocol):
@@ -140,6 +142,9 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
+    if knowledge.inspection is not None:  # back from inspection: judged against its result
+        outcome, failed = judge_against_mark(knowledge.inspection, obs.plate, obs.containers, obs.at, bool(hits),
+                                             outcome, failed, rule_outcome, check, checks)
     reasons = [c.finding() for c in failed or [c for c in checks if c.name in ("release_order", "transit")]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
     return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,

@@ -28,12 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from kakou.edge.config import LaneSection
 from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide, orders_for
 from kakou.edge.driver_display import DriverDisplay, driver_message
+from kakou.edge.inspections import RESULT_CODES
+from kakou.edge.inspections import Result as InspectionResult
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
-from kakou.sync.checks import CheckCode, finding, render_all
+from kakou.sync.checks import INSPECTION_RESULT_CODES, CheckCode, check, finding, render_all
 from kakou.sync.messages import Outcome, PassRecord
 
 
@@ -78,7 +80,7 @@ class OfficerCommand(BaseModel):
     plate: str | None = None
     containers: list[str] = Field(default_factory=list)
     outcome: Literal["release", "inspection"] | None = None  # override
-    result: Literal["passed", "failed"] | None = None  # inspection_result
+    result: InspectionResult | None = None  # inspection_result
     confirmed_by: str | None = None  # the second officer, who confirmed with their own PIN
 
 
@@ -607,6 +609,36 @@ class Lane:
         self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
         return record
 
+    def record_inspection(self, pass_id: str, officer: str, result: InspectionResult, note: str) -> PassRecord | None:
+        """The result of the inspection of a vehicle this lane sent to the inspection area and that
+        has left the lane: a pass record superseding the one that sent it (the lane holding it
+        takes the result as an officer command instead). Its outcome stays `inspection` and it
+        opens nothing: the vehicle is released, or held, when it comes back, judged against this
+        result (its mark). None if `pass_id` is no decision of this lane that sent a vehicle to
+        inspection (a further-inspection result is followed up on the pass that sent it)."""
+        found = self.store.get_pass(pass_id)
+        if found is None or found[0].lane != self.cfg.id or found[0].outcome is not Outcome.INSPECTION:
+            return None
+        sent, _ = found
+        if any(c.code in INSPECTION_RESULT_CODES for c in sent.checks):
+            return None  # a result itself (further inspection): the next one is for the pass that sent it
+        code = CheckCode.INSPECTION_PASSED if result == "passed" else RESULT_CODES[result]
+        result_check = check(code, result == "passed", officer=officer, note=note)
+        now = datetime.now(UTC)
+        record = sent.model_copy(update={
+            "pass_id": f"{pass_id}-i{uuid.uuid4().hex[:4]}", "decided_at": now,
+            "reasons": [result_check.finding()], "checks": [result_check], "opens_barrier": False,
+            "release_order": None, "release_orders": [], "entered_by": officer, "supersedes": pass_id,
+            "knowledge_version": self.store.knowledge_version})
+        self.records.record_intervention(Intervention(
+            at=now, lane=self.cfg.id, pass_id=pass_id, officer=officer, action="inspection_result", reason=note,
+            data={"result": result, "recorded_as": record.pass_id}))
+        record = PassRecord.model_validate(record.model_dump())  # model_copy does not validate
+        self.store.record_pass(record, {"inspection_of": pass_id, "result": result})
+        self.on_pass(record)
+        self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
+        return record
+
     def central_disposal(self) -> bool:
         """If central disposed of the control-order hit holding this lane's vehicle and released it,
         queue that as the command that releases it; True if it did. Called when knowledge changes."""
@@ -649,8 +681,8 @@ class Lane:
                 "faults": io_faults, "entered_by": cmd.officer})
             await self._decide_and_act(manual, supersedes=obs.pass_id)
             return True
-        if cmd.action == "inspection_result" and cmd.result == "failed":
-            self._enter(LaneState.INSPECTION, f"inspection failed: {cmd.reason}")
+        if cmd.action == "inspection_result" and cmd.result != "passed":
+            self._inspection_failed(cmd, obs, new_id, now)
             return False
         outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
         if cmd.action == "control_disposal":
@@ -664,7 +696,9 @@ class Lane:
             code = {"override": CheckCode.OFFICER_OVERRIDE, "inspection_result": CheckCode.INSPECTION_PASSED,
                     "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS}[cmd.action]
             reason = finding(code, officer=cmd.officer, note=cmd.reason or "")
-        decision = Decision(outcome=outcome, reasons=[reason],
+        # A passed inspection is a check too: the vehicle's "inspected" mark (kakou.edge.inspections).
+        result_check = [check(reason.code, True, **reason.params)] if cmd.action == "inspection_result" else []
+        decision = Decision(outcome=outcome, reasons=[reason], checks=result_check,
                             knowledge_version=self.store.knowledge_version)
         record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
                               decision, obs.pass_id)
@@ -678,6 +712,23 @@ class Lane:
             return True
         self._enter(LaneState.INSPECTION, decision.reasons[0].text())
         return False
+
+    def _inspection_failed(self, cmd: OfficerCommand, obs: Observation, new_id: str, now: datetime) -> None:
+        """A failed inspection (seized, returned, further inspection): recorded as a pass that
+        supersedes the one that sent the vehicle to inspection, so central stores and counts it and
+        the vehicle's mark holds it wherever it turns up next; the barrier stays down."""
+        assert cmd.result is not None and cmd.result != "passed"
+        code = RESULT_CODES[cmd.result]
+        result = check(code, False, officer=cmd.officer, note=cmd.reason or "")
+        outcome = Outcome.INSPECTION if cmd.result == "further_inspection" else Outcome.OFFICER
+        decision = Decision(outcome=outcome, reasons=[result.finding()], checks=[result],
+                            knowledge_version=self.store.knowledge_version)
+        record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
+                              decision, obs.pass_id)
+        self.store.record_pass(record, {"officer_command": cmd.model_dump(mode="json"),
+                                        "superseded_observation": obs.model_dump(mode="json")})
+        self._published(record)
+        self._enter(LaneState.INSPECTION, result.text())
 
     async def _release(self, decided_from: float | None = None) -> None:
         self._enter(LaneState.RELEASED)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.decision import Knowledge, Parameters
+from kakou.edge.inspections import latest_mark
 from kakou.edge.knowledge import (
     KIND_CONTAINER,
     KIND_CONTROL_ORDER,
@@ -108,9 +109,11 @@ class LaneRecords:
                                                (KIND_CONTAINER, *containers))) if containers else []
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
             transits = self.transits_for(plate, containers)
+            inspected = latest_mark(q, plate, datetime.now(UTC))
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
                          driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry, transits=transits)
+                         entry_weighing=entry, transits=transits,
+                         inspection=inspected)
 
     def transits_for(self, plate: str | None, containers: list[str] | tuple[str, ...] = ()) -> list[TransitView]:
         """The open transits (转关) to this site of this plate or carrying one of these containers."""

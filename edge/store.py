@@ -27,6 +27,7 @@ CREATE INDEX IF NOT EXISTS knowledge_plate ON knowledge (kind, plate);
 CREATE TABLE IF NOT EXISTS passes (
     pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, decided_at TEXT NOT NULL,
     record TEXT NOT NULL, inputs TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS passes_decided_at ON passes (decided_at);
 CREATE TABLE IF NOT EXISTS outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL,
     created_at TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);

@@ -102,6 +102,15 @@ class CheckCode(StrEnum):
     TRANSIT_SEAL_NOT_READ = "transit_seal_not_read"
     TRANSIT_SEAL_NOT_CHECKED = "transit_seal_not_checked"  # no e-seal reader on this lane
     TRANSIT_SEVERAL = "transit_several"
+    # inspection results that hold the vehicle (查验结果: 查扣 / 退运 / 进一步查验); passed is INSPECTION_PASSED
+    INSPECTION_SEIZED = "inspection_seized"
+    INSPECTION_RETURNED = "inspection_returned"
+    INSPECTION_FURTHER = "inspection_further"
+    # a vehicle back from inspection, judged against its result (the "inspected" mark)
+    INSPECTED_PASSED = "inspected_passed"
+    INSPECTED_SEIZED = "inspected_seized"
+    INSPECTED_RETURNED = "inspected_returned"
+    INSPECTED_FURTHER = "inspected_further"
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -287,6 +296,13 @@ class OfficerNote(P):
     note: Note
 
 
+class InspectedMark(P):
+    officer: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601: when the result was recorded
+    pass_id: Id  # the pass that recorded the result
+    note: Note
+
+
 class LegacyText(P):
     name: Short | None = None  # the old check name (plate, weight, device, …), None for a reason
     text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
@@ -367,12 +383,23 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.TRANSIT_CONTAINERS_MISMATCH: ("transit", TransitContainers), C.TRANSIT_SEAL_MISMATCH: ("transit", TransitSeal),
     C.TRANSIT_SEAL_NOT_READ: ("transit", TransitDeclaredSeal),
     C.TRANSIT_SEAL_NOT_CHECKED: ("transit", TransitDeclaredSeal), C.TRANSIT_SEVERAL: ("transit", Transits),
+    C.INSPECTION_SEIZED: ("inspection", OfficerNote), C.INSPECTION_RETURNED: ("inspection", OfficerNote),
+    C.INSPECTION_FURTHER: ("inspection", OfficerNote),
+    C.INSPECTED_PASSED: ("inspected", InspectedMark), C.INSPECTED_SEIZED: ("inspected", InspectedMark),
+    C.INSPECTED_RETURNED: ("inspected", InspectedMark), C.INSPECTED_FURTHER: ("inspected", InspectedMark),
 }
 
 # Codes central counts (kakou.central.stats) and raises alerts for (kakou.central.projections).
 HIT_CODES = frozenset({C.CONTROL_ORDER_HIT, C.RISK_RULE_HIT})
 DEVICE_CODES = frozenset({C.DEVICE_FAULT, C.WEIGHT_IMPOSSIBLE})
 WEIGHT_ANOMALY_CODES = frozenset({C.WEIGHT_OVER, C.WEIGHT_UNDER})
+# An inspection result recorded at a lane (a check of the pass that records it): every result, and
+# the final ones (a further inspection is not one). Central's seizure rate is seized / final.
+INSPECTION_RESULTS: dict[CheckCode, str] = {
+    C.INSPECTION_PASSED: "passed", C.INSPECTION_PASSED_CONFIRMED: "passed", C.INSPECTION_SEIZED: "seized",
+    C.INSPECTION_RETURNED: "returned", C.INSPECTION_FURTHER: "further_inspection"}
+INSPECTION_RESULT_CODES = frozenset(INSPECTION_RESULTS)
+INSPECTION_FINAL_CODES = INSPECTION_RESULT_CODES - {C.INSPECTION_FURTHER}
 
 ParamValue = str | int | float | bool | None
 
@@ -567,6 +594,20 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                                  "no e-seal reader at this lane: transit {transit_no} seal {declared} not checked "
                                  "here"),
     C.TRANSIT_SEVERAL: ("多个在途转关对应本车：{transits}", "several open transits match this vehicle: {transits}"),
+    C.INSPECTION_SEIZED: ("关员 {officer} 查验结果：查扣（{note}）", "inspection result by {officer}: seized ({note})"),
+    C.INSPECTION_RETURNED: ("关员 {officer} 查验结果：退运（{note}）",
+                            "inspection result by {officer}: returned ({note})"),
+    C.INSPECTION_FURTHER: ("关员 {officer} 查验结果：进一步查验（{note}）",
+                           "inspection result by {officer}: further inspection ({note})"),
+    C.INSPECTED_PASSED: ("已查验通过（关员 {officer}，{at}）：不再送查验",
+                         "inspected and passed (officer {officer}, {at}): the inspection hold no longer applies"),
+    C.INSPECTED_SEIZED: ("查验结果为查扣（关员 {officer}，{at}：{note}）：请关员处置",
+                         "inspection result: seized (officer {officer}, {at}: {note}): see the officer"),
+    C.INSPECTED_RETURNED: ("查验结果为退运（关员 {officer}，{at}：{note}）：请关员处置",
+                           "inspection result: returned (officer {officer}, {at}: {note}): see the officer"),
+    C.INSPECTED_FURTHER: ("查验结果为进一步查验（关员 {officer}，{at}：{note}）：请回查验区",
+                          "inspection result: further inspection (officer {officer}, {at}: {note}): "
+                          "back to the inspection area"),
 }
 
 # The checks' names, as the screens head each check row.
@@ -577,7 +618,8 @@ GROUPS: dict[str, tuple[str, str]] = {
     "face": ("人脸比对", "Face match"), "release_order": ("核放单", "Release order"),
     "weight": ("重量比对", "Weight"), "random": ("随机查验", "Random inspection"), "risk": ("风险规则", "Risk rule"),
     "e_seal": ("电子关锁", "E-seal"), "tare": ("皮重", "Tare"), "officer": ("关员处置", "Officer"),
-    "other": ("校验", "Check"), "transit": ("转关", "Transit"),
+    "other": ("校验", "Check"), "transit": ("转关", "Transit"), "inspection": ("查验结果", "Inspection result"),
+    "inspected": ("已查验", "Inspected"),
 }
 
 FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kakou.sync import limits
 from kakou.sync.messages import ChangeKind, Outcome
 
 
@@ -130,6 +131,22 @@ class TransitData(_Data):
     entry_site: str
     destination_site: str
     status: Literal["declared", "en_route", "overdue"] = "declared"
+INSPECTION_MARK_VALID_H = 24  # a lane judges a returning truck against a result this recent, no older
+
+
+class InspectionMarkData(_Data):
+    """The latest inspection result for a vehicle (kakou.edge.inspections.InspectionMark); key = plate."""
+
+    result: Literal["passed", "seized", "returned", "further_inspection"]
+    plate: str = Field(max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
+    officer: str = Field(max_length=limits.USERNAME)
+    note: str = Field("", max_length=limits.NOTE)
+    at: datetime
+    pass_id: str = Field(max_length=limits.PASS_ID)
+    node: str = Field(max_length=limits.NODE_ID)
+    lane: str = Field(max_length=limits.LANE_ID)
 
 
 # -- risk rules as data --------------------------------------------------------------------------
@@ -208,4 +225,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.RISK_RULE: RiskRule,
     ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
     ChangeKind.TRANSIT: TransitData,
+    ChangeKind.INSPECTION: InspectionMarkData,
 }

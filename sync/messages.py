@@ -168,6 +168,9 @@ class ChangeKind(StrEnum):
     CONTROL_DISPOSAL = "control_disposal"
     # An open transit (转关) arriving at a site, on that site's stream; withdrawn once it is closed.
     TRANSIT = "transit"
+    # An inspection result recorded at a lane, for the other nodes of its site: a vehicle coming back
+    # from inspection is judged against it there too. key = plate; published on the site stream.
+    INSPECTION = "inspection"
 
 
 class Change(Strict):

@@ -26,7 +26,10 @@ K.addTerms({
   e_plate: ["E-plate", "电子车牌"], entered_by: ["Entered by", "录入关员"], supersedes: ["Replaces pass", "替代记录"],
   manual_entry: ["Manual entry", "人工录入"], release_on_documents: ["Release on documents", "凭单放行"],
   io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
-  passed: ["Passed", "查验通过"], failed: ["Failed", "查验不通过"], backfill: ["Backfill", "人工补录"],
+  passed: ["Passed", "查验通过"], seized: ["Seized", "查扣"], returned: ["Returned (re-export)", "退运"],
+  further_inspection: ["Further inspection", "进一步查验"], backfill: ["Backfill", "人工补录"],
+  inspection_list: ["Inspection results to record", "查验结果录入"], result: ["Result so far", "已有结果"],
+  inspection_record: ["Inspection result", "录入查验结果"], at: ["Time", "时间"],
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
   unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
   control_stop: ["CONTROL ORDER — STOP", "布控截停"],
@@ -517,7 +520,7 @@ function acted(key, body) {
   const map = {
     override: body.outcome === "inspection" ? ["inspection", "acted_inspection"] : ["release", "acted_release"],
     release_on_documents: ["release", "acted_release"],
-    inspection_result: body.result === "failed" ? ["inspection", "acted_failed"] : ["release", "acted_release"],
+    inspection_result: body.result === "passed" ? ["release", "acted_release"] : ["inspection", "acted_failed"],
     manual_entry: [null, "acted_manual"],
   }[key];
   if (!map) return;
@@ -558,6 +561,18 @@ async function openBackfill(list, complete) {
   } catch (e) { openDialog(K.both("backfill_list"), K.el("p", { class: "bad", text: e.message })); }
 }
 
+/* Trucks sent to the inspection area that have left the lane: pick one, record its result. */
+async function openInspections(list, record) {
+  try {
+    const rows = K.items(await K.api(list.path));
+    openDialog(K.both("inspection_list"), K.table(rows, {
+      testid: "inspections", columns: ["plate", "containers", "at", "result", "lane", "pass_id"],
+      onRow: record ? (r) => openForm("inspection_record", record, { pass_id: r.pass_id },
+                                      { only: ["result", "reason"], must: ["result", "reason"] }) : null,
+    }));
+  } catch (e) { openDialog(K.both("inspection_list"), K.el("p", { class: "bad", text: e.message })); }
+}
+
 /* Buttons for what this node's API offers; lane actions only while a vehicle waits for an officer. */
 async function setupOfficer() {
   S.spec = await K.discover("/openapi.json");
@@ -576,6 +591,12 @@ async function setupOfficer() {
   const backfill = K.findOp(S.spec, "get", /\/backfill$/);
   if (backfill) {
     const b = actionButton("backfill_list", () => openBackfill(backfill, K.findOp(S.spec, "post", /\/backfill\/\{/)));
+    b.classList.add("secondary");
+    buttons.push(b);
+  }
+  const sent = K.findOp(S.spec, "get", /\/inspections$/);
+  if (sent) {
+    const b = actionButton("inspection_list", () => openInspections(sent, K.findOp(S.spec, "post", /\/inspections\/\{/)));
     b.classList.add("secondary");
     buttons.push(b);
   }

@@ -35,7 +35,16 @@ def _record(rng: random.Random) -> dict[str, Any]:
                                      {"code": "legacy_text", "name": "risk", "ok": False},
                                      {"name": "control", "ok": rng.random() < 0.7},  # before check codes
                                      {"name": "device", "ok": rng.random() < 0.9},
-                                     {"name": "weight", "ok": False}, {"name": "control"}, "junk"])
+                                     {"name": "weight", "ok": False}, {"name": "control"}, "junk",
+                                     # inspection results (seized counts towards the seizure rate; a
+                                     # further inspection is no final result; a returning truck's mark
+                                     # is no result at all)
+                                     {"code": "inspection_passed", "name": "officer", "ok": True},
+                                     {"code": "inspection_passed_confirmed", "name": "officer", "ok": True},
+                                     {"code": "inspection_seized", "name": "inspection", "ok": False},
+                                     {"code": "inspection_returned", "name": "inspection", "ok": False},
+                                     {"code": "inspection_further", "name": "inspection", "ok": False},
+                                     {"code": "inspected_seized", "name": "inspected", "ok": False}])
                          for _ in range(rng.randrange(4))]
     if rng.random() < 0.9:
         rec["reasons"] = [rng.choice(["ok", "device fault: camera", "Device fault: shouting", 7, None])
@@ -46,7 +55,8 @@ def _record(rng: random.Random) -> dict[str, Any]:
 def _reference(passes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """What the statistics mean, counted one pass at a time."""
     acc: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "hours": defaultdict(int), "read": 0,
-                                                          "manual": 0, "insp": 0, "hit": 0, "fault": 0})
+                                                          "manual": 0, "insp": 0, "hit": 0, "fault": 0,
+                                                          "results": 0, "seized": 0})
     for p in passes:
         a, rec = acc[f"{p['node']}/{p['lane']}"], p["record"]
         checks = [c for c in rec.get("checks", []) if isinstance(c, dict)]
@@ -63,11 +73,17 @@ def _reference(passes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         a["insp"] += p["outcome"] == "inspection"
         a["hit"] += failed(("control_order_hit", "risk_rule_hit"), ("control", "risk"))
         a["fault"] += failed(("device_fault", "weight_impossible"), ("device",))
+        codes = {c.get("code") for c in checks}
+        a["results"] += bool(codes & {"inspection_passed", "inspection_passed_confirmed", "inspection_seized",
+                                      "inspection_returned"})
+        a["seized"] += "inspection_seized" in codes
     return {k: {"passes": a["n"], "per_hour": dict(sorted(a["hours"].items())),
                 "recognition_rate": stats._rate(a["read"], a["n"]),
                 "manual_intervention_rate": stats._rate(a["manual"], a["n"]),
                 "inspection_rate": stats._rate(a["insp"], a["n"]), "hit_rate": stats._rate(a["hit"], a["n"]),
-                "device_availability": stats._rate(a["n"] - a["fault"], a["n"])} for k, a in acc.items()}
+                "device_availability": stats._rate(a["n"] - a["fault"], a["n"]),
+                "inspection_results": a["results"], "seizures": a["seized"],
+                "seizure_rate": stats._rate(a["seized"], a["results"])} for k, a in acc.items()}
 
 
 def test_sql_statistics_match_a_pass_by_pass_count(central: Central, api: Api) -> None:

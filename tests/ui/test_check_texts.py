@@ -24,7 +24,7 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence",
           "container": "CSQU3054383", "orders": "HF1, HF2", "net_kg": 20000, "vehicle_kg": 15000,
           "containers_kg": 4500, "entry_kg": 16900, "entry_pass": "n1-L1-3", "order_count": 2, "less_kg": 15000,
-          "tare_kg": 17000, "confirmed_by": "officer2"}
+          "tare_kg": 17000, "confirmed_by": "officer2", "pass_id": "n1-L1-3-i1a2b"}
 SAMPLE |= {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "-", "declared": "SEAL-9",  # transit
            "transits": "ZG1, ZG2"}
 
