@@ -6,8 +6,12 @@ functions from the validated request to the encoded JSON answer, used twice:
   parameter handling: on this two-core machine those cost about as much as the query itself
   (~1.5 ms of a ~4 ms miss, measured with py-spy). Only a request the route would answer 200 with
   the same body is taken this way: well-formed parameters within the route's bounds (checked with
-  the route's own `Limit`/`Offset` types), no NUL anywhere, no repeated parameter, an order that
-  exists. Anything else goes on to the route, which gives its usual answer or problem.
+  the query model the route itself takes, `list_queries`), no parameter the model does not know,
+  no NUL anywhere, no repeated parameter, an order that exists. Anything else goes on to the
+  route, which gives its usual answer or problem.
+
+`READS` is the one table of them: path, query model, read, and the tables the answer comes from
+(the read cache's invalidation).
 
 tests/central/test_hot_reads.py checks that both ways give byte-identical answers.
 """
@@ -20,10 +24,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from kakou.central import ingest, orders
-from kakou.central.routes.deps import Limit, Offset, encoded_bytes
+from kakou.central.list_queries import NoQuery, PassQuery, ReleaseOrderQuery
+from kakou.central.routes.deps import encoded_bytes
 from kakou.central.schemas import (
     PassPage,
     ReleaseOrderItem,
@@ -47,34 +52,6 @@ def release_order(c: Central, order_no: str) -> bytes:
     order, passes = orders.get(c, order_no)
     detail = ReleaseOrderWithPasses.model_validate({"order": order, "passes": passes})
     return encoded_bytes(ReleaseOrderWithPasses, detail)
-
-
-class PassQuery(BaseModel):
-    """`GET /api/v1/passes`'s query: the route's parameters and the fast way's check in one model."""
-
-    model_config = ConfigDict(extra="ignore")  # the route ignores others; the fast way passes them on
-
-    limit: Limit = 50
-    offset: Offset = 0
-    plate: str | None = None
-    node: str | None = None
-
-
-class ReleaseOrderQuery(BaseModel):
-    """`GET /api/v1/release-orders`'s query."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    limit: Limit = 50
-    offset: Offset = 0
-    plate: str | None = None
-    status: str | None = None
-
-
-class NoQuery(BaseModel):
-    """A read that takes no query parameters."""
-
-    model_config = ConfigDict(extra="ignore")
 
 
 Q = TypeVar("Q", bound=BaseModel)

@@ -35,22 +35,6 @@ from kakou.edge.store import EdgeStore
 from kakou.sync.checks import DEVICE_CODES, failed_with
 from kakou.sync.knowledge import RiskRule
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS interventions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, lane TEXT NOT NULL, pass_id TEXT,
-    officer TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS interventions_pass ON interventions (pass_id);
-CREATE TABLE IF NOT EXISTS images (
-    sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, path TEXT NOT NULL, taken_at TEXT NOT NULL,
-    bytes INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS images_taken ON images (taken_at);
--- The measured tare: the last weighed pass of a plate (an expression index, so no table scan).
-CREATE INDEX IF NOT EXISTS passes_plate ON passes (json_extract(record, '$.plate'), decided_at);
-CREATE TABLE IF NOT EXISTS backfill (
-    pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, at TEXT NOT NULL, done_at TEXT, officer TEXT,
-    plate TEXT, containers TEXT);
-"""
-
 Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill",
                  "control_disposal"]  # central disposed of a control-order hit and released the vehicle
 
@@ -73,9 +57,6 @@ class LaneRecords:
     def __init__(self, store: EdgeStore, image_dir: Path) -> None:
         self.store = store
         self.image_dir = image_dir
-        with store.tx() as db:
-            for stmt in filter(None, (s.strip() for s in SCHEMA.split(";"))):
-                db.execute(stmt)
 
     # -- knowledge lookups ----------------------------------------------------------------
     def knowledge_for(self, plate: str | None, ic_card: str | None, containers: list[str] | tuple[str, ...] = (),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from kakou.central import hot_reads, orders
+from kakou.central.list_queries import ReleaseOrderQuery
 from kakou.central.orders import ReleaseOrderIn
 from kakou.central.routes.deps import CentralDep, RawJSON
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
@@ -49,7 +50,7 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 
 @router.get("/release-orders", response_model=list[ReleaseOrderOut])
 async def list_release_orders(central: CentralDep, _me: AnyUser,
-                              q: Annotated[hot_reads.ReleaseOrderQuery, Query()]) -> RawJSON:
+                              q: Annotated[ReleaseOrderQuery, Query()]) -> RawJSON:
     return RawJSON(await run_in_threadpool(hot_reads.release_orders_page, central, q.limit, q.offset, q.plate,
                                            q.status))
 

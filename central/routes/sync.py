@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, hot_reads, ingest, network
 from kakou.central.bridge import NotConnected
+from kakou.central.list_queries import PassQuery
 from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
 from kakou.central.routes.security import Admin
 from kakou.central.schemas import NodeOut, Page, PassOut
@@ -20,7 +21,7 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @router.get("/passes", response_model=Page[PassOut])
-async def list_passes(central: CentralDep, q: Annotated[hot_reads.PassQuery, Query()]) -> RawJSON:
+async def list_passes(central: CentralDep, q: Annotated[PassQuery, Query()]) -> RawJSON:
     # Async with one thread hop for the query and the encoding (routes/orders.py says more).
     return RawJSON(await run_in_threadpool(hot_reads.passes_page, central, q.limit, q.offset, q.plate, q.node))
 
