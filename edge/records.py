@@ -16,15 +16,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.decision import Knowledge, Parameters
 from kakou.edge.knowledge import (
+    KIND_APPOINTMENT,
+    KIND_CARRIER,
     KIND_CONTAINER,
     KIND_CONTROL_ORDER,
     KIND_DRIVER,
+    KIND_LANE,
     KIND_VEHICLE,
+    KIND_YARD,
+    AppointmentReg,
+    CarrierReg,
     ContainerReg,
     ControlOrder,
     DriverReg,
     EntryWeighing,
+    LaneSettingsView,
+    OtherOrder,
     VehicleReg,
+    YardReg,
     parse_release_orders,
     parse_rows,
 )
@@ -76,7 +85,7 @@ class LaneRecords:
 
     # -- knowledge lookups ----------------------------------------------------------------
     def knowledge_for(self, plate: str | None, ic_card: str | None, containers: list[str] | tuple[str, ...] = (),
-                      entry_weighing: bool = False) -> Knowledge:
+                      entry_weighing: bool = False, yard: str | None = None) -> Knowledge:
         """The cache slice for one vehicle. `entry_weighing`: also its weighing on entry here (the
         measured tare of an exit lane), if its last weighed pass at this node was a release inward."""
         q = self.store.query
@@ -105,9 +114,39 @@ class LaneRecords:
                                                f"({','.join('?' * len(containers))})",
                                                (KIND_CONTAINER, *containers))) if containers else []
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
+            legality = self._legality(vehicle, plate, containers, yard)
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
                          driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry)
+                         entry_weighing=entry, **legality)
+
+    def _legality(self, vehicle: VehicleReg | None, plate: str | None, containers: list[str] | tuple[str, ...],
+                  yard: str | None) -> dict[str, Any]:
+        """The registrations legality and the lane's settings need: the vehicle's carrier, the lane's
+        yard, the plate's appointments, and other vehicles' orders that list a container seen."""
+        q = self.store.query
+        out: dict[str, Any] = {}
+        if vehicle is not None and vehicle.carrier:
+            cs = parse_rows(CarrierReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
+                                          (KIND_CARRIER, vehicle.carrier)))
+            out["carrier"] = cs[0] if cs else None
+        if yard:
+            ys = parse_rows(YardReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_YARD, yard)))
+            out["yard"] = ys[0] if ys else None
+        if plate:
+            rows = q("SELECT data FROM knowledge WHERE kind = ? AND plate = ? LIMIT 20", (KIND_APPOINTMENT, plate))
+            out["appointments"] = parse_rows(AppointmentReg, rows)
+        if containers:
+            # instr() first: only orders whose text names a container are parsed (no JSON for the rest).
+            marks = " OR ".join("instr(k.data, ?) > 0" for _ in containers)
+            rows = q(f"SELECT DISTINCT j.value, k.key, k.plate, json_extract(k.data, '$.direction'), "
+                     f"json_extract(k.data, '$.valid_until') FROM knowledge k, json_each(k.data, '$.containers') j "
+                     f"WHERE k.kind = 'release_order' AND ({marks}) AND k.plate IS NOT ? "
+                     f"AND j.value IN ({','.join('?' * len(containers))}) LIMIT 20",
+                     (*containers, plate, *containers))
+            out["other_orders"] = parse_rows(OtherOrder, [(json.dumps({
+                "container": c, "order_no": no, "plate": p or "", "direction": d, "valid_until": until}),)
+                for c, no, p, d, until in rows])
+        return out
 
     def _entry_weighing(self, plate: str) -> EntryWeighing | None:
         rows = self.store.query(
@@ -126,10 +165,22 @@ class LaneRecords:
             for (data,) in self.store.query("SELECT data FROM knowledge WHERE kind = 'parameters' AND key = ?",
                                             (key,)):
                 merged.update({k: v for k, v in json.loads(data).items() if k in Parameters.model_fields})
+        settings = self.lane_settings(lane)
+        if settings is not None:  # the lane's own settings at central (its registration) come last
+            merged.update({k: v for k, v in {
+                "gate_role": settings.gate_role, "cargo_types": settings.cargo_types,
+                "container_sizes": settings.container_sizes, "require_appointment": settings.appointment_required,
+                "yard": settings.yard}.items() if v is not None})
         try:
             return Parameters.model_validate(merged)
         except ValueError:
             return base  # central's record is not one this lane understands: keep the safe config values
+
+    def lane_settings(self, lane: str) -> LaneSettingsView | None:
+        """The lane's settings from central (class, direction, role, limits), None if none arrived."""
+        rows = parse_rows(LaneSettingsView, self.store.query("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
+                                                             (KIND_LANE, lane)))
+        return rows[0] if rows else None
 
     def plate_of_tag(self, tag: str) -> str | None:
         """The plate registered to an RFID e-plate tag, from the cache."""

@@ -163,6 +163,9 @@ class ChangeKind(StrEnum):
     # Central disposed of a control-order hit and released the vehicle held on it; key = the held
     # pass_id, published on the node stream of the lane that holds it only.
     CONTROL_DISPOSAL = "control_disposal"
+    # A lane's settings at central (class, direction, gate role, limits); key = lane id, on its node's stream.
+    LANE = "lane"
+    APPOINTMENT = "appointment"  # a truck's appointment (预约); key = appointment_no
 
 
 class Change(Strict):
