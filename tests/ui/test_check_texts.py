@@ -25,6 +25,7 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "container": "CSQU3054383", "orders": "HF1, HF2", "net_kg": 20000, "vehicle_kg": 15000,
           "containers_kg": 4500, "entry_kg": 16900, "entry_pass": "n1-L1-3", "order_count": 2, "less_kg": 15000,
           "tare_kg": 17000, "confirmed_by": "officer2"}
+SAMPLE |= {"size_type": "45G1", "grade": "D", "yard": "Y01", "size": "40", "sizes": "20/40", "appointment_no": "YY1"}
 
 
 def _findings() -> list[Finding]:
