@@ -40,10 +40,10 @@ class SiteRegistration(_Reg):
     customs_office: str | None = None  # the office (关区) the site belongs to
 
 
-class LaneRegistration(_Reg):
-    node: str = Field(min_length=1, max_length=40)  # edge node id
-    lane: str = Field(min_length=1, max_length=20)  # lane id on that node
-    site: str
+class LaneSettingsIn(_Reg):
+    """A lane's registration less its node and lane id (which name it): what central sets for it."""
+
+    site: str = Field(min_length=1, max_length=40)
     direction: Literal["in", "out"]
     lane_class: Literal["A", "B", "C"] = "A"
     # What the lane checks (sent to its node as LaneSettings): gate role (002), the cargo types and
@@ -53,6 +53,11 @@ class LaneRegistration(_Reg):
     container_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)
     appointment_required: bool = False
     yard: str | None = Field(None, min_length=1, max_length=40)
+
+
+class LaneRegistration(LaneSettingsIn):
+    node: str = Field(min_length=1, max_length=40)  # edge node id
+    lane: str = Field(min_length=1, max_length=20)  # lane id on that node
 
     def settings(self) -> LaneSettings:
         return LaneSettings(lane=self.lane, direction=self.direction, lane_class=self.lane_class,

@@ -42,6 +42,19 @@ K.addTerms({
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
+// Lane settings (registrations → lane) and the legality switches of the parameter library.
+K.addTerms({
+  appointment: ["Appointments", "预约"], gate_role: ["Gate role", "卡口类型"],
+  lane_class: ["Lane class", "通道类别"], cargo_types: ["Cargo types (container, bulk)", "通行货物类型（集装箱、散货）"],
+  container_sizes: ["Container sizes (20, 40, 45…)", "通行箱型尺寸（20、40、45…）"],
+  appointment_required: ["Appointment required", "须预约"], yard: ["Yard", "场站"],
+  require_registered_container: ["Container must be registered", "集装箱须备案"],
+  require_valid_carrier: ["Carrier must be registered and valid", "运输企业须备案有效"],
+  refused_carrier_grades: ["Credit grades not released automatically", "不自动放行的企业信用等级"],
+  require_yard: ["Lane's yard must be registered and valid", "通道所属场站须备案有效"],
+  pre_judgment: ["Pre-judgment gate", "预判卡口"], release_control: ["Release-control gate", "放行控制卡口"],
+  post_inspection: ["Release after inspection", "查验后放行卡口"],
+});
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
 // Purpose-built screens, one file each (console-*.js): SCREENS[section key] = async render(section).

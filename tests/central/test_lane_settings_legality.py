@@ -65,6 +65,18 @@ def test_lane_settings_are_validated_and_reach_only_their_node(api: Api, central
     assert other_records.lane_settings("L1").direction == "out"  # type: ignore[union-attr]
     assert other_records.parameters_for("L1", Parameters()).gate_role == "gate"
 
+    # The console's form: the lane's settings by node and lane, typed (a field it does not know is refused).
+    url = "/api/v1/registrations/lane/n1/L1/settings"
+    assert alice.put(url, json={"site": "GATE1", "direction": "in", "speed": 5}).status_code == 422
+    assert api("lena").put(url, json={"site": "GATE1", "direction": "out"}).status_code == 403
+    r = alice.put(url, params={"expect_revision": 1},
+                  json={"site": "GATE1", "direction": "out", "gate_role": "inspection"})
+    assert r.status_code == 200 and r.json()["revision"] == 2, r.text
+    store.close()
+    store, records = _edge(central, tmp_path)
+    assert records.lane_settings("L1").direction == "out"  # type: ignore[union-attr]
+    assert records.parameters_for("L1", Parameters()).gate_role == "inspection"
+
     # Deleting the lane at central gives the node back its own configuration.
     assert alice.delete("/api/v1/registrations/lane/n1/L1").status_code == 200
     store, records = _edge(central, tmp_path)
