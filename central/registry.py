@@ -50,7 +50,7 @@ class LaneSettingsIn(_Reg):
     # container sizes it may pass (empty: any), whether trucks need an appointment, its yard.
     gate_role: GateRole = "gate"
     cargo_types: list[Literal["container", "bulk"]] = Field(default_factory=list, max_length=2)
-    container_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)
+    allowed_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)
     appointment_required: bool = False
     yard: str | None = Field(None, min_length=1, max_length=40)
 
@@ -62,7 +62,7 @@ class LaneRegistration(LaneSettingsIn):
     def settings(self) -> LaneSettings:
         return LaneSettings(lane=self.lane, direction=self.direction, lane_class=self.lane_class,
                             gate_role=self.gate_role, cargo_types=sorted(set(self.cargo_types)),
-                            container_sizes=sorted(set(self.container_sizes), key=int),
+                            allowed_sizes=sorted(set(self.allowed_sizes), key=int),
                             appointment_required=self.appointment_required, yard=self.yard)
 
 

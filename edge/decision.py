@@ -56,7 +56,7 @@ class Parameters(BaseModel):
     # The lane's settings from central (kakou.sync.knowledge.LaneSettings): what it may pass.
     gate_role: Literal["gate", "pre_judgment", "release_control", "post_inspection", "inspection"] = "gate"
     cargo_types: tuple[Literal["container", "bulk"], ...] = Field((), max_length=2)  # empty: any
-    container_sizes: tuple[Literal["10", "20", "30", "40", "45", "48"], ...] = Field((), max_length=6)  # empty: any
+    allowed_sizes: tuple[Literal["10", "20", "30", "40", "45", "48"], ...] = Field((), max_length=6)  # empty: any
     require_appointment: bool = False
     yard: str | None = Field(None, max_length=40)  # the yard (场站) the lane serves
 
@@ -483,15 +483,15 @@ def _lane_checks(obs: Observation, k: Knowledge, params: Parameters, check: Chec
         check(CheckCode.LANE_NO_CONTAINERS, False, containers=", ".join(obs.containers) or "-")
     elif params.cargo_types and not carries and "bulk" not in params.cargo_types:
         check(CheckCode.LANE_CONTAINERS_ONLY, False)
-    if params.container_sizes:
-        sizes = "/".join(params.container_sizes)
+    if params.allowed_sizes:
+        sizes = "/".join(params.allowed_sizes)
         regs = {c.container_no: c for c in k.containers}
         for no in dict.fromkeys(obs.containers):
             size = container_size(regs[no].size_type if no in regs else None)
             if size is None:
                 check(CheckCode.LANE_SIZE_UNKNOWN, False, container=no, sizes=sizes)  # the officer looks
             else:
-                ok = size in params.container_sizes
+                ok = size in params.allowed_sizes
                 check(CheckCode.LANE_SIZE_ALLOWED if ok else CheckCode.LANE_SIZE_NOT_ALLOWED, ok, container=no,
                       size=size, sizes=sizes)
     if params.gate_role == "inspection":

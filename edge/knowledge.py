@@ -172,7 +172,7 @@ class LaneSettingsView(_View):
     lane_class: Literal["A", "B", "C"] | None = None
     gate_role: str | None = None
     cargo_types: list[str] | None = None
-    container_sizes: list[str] | None = None
+    allowed_sizes: list[str] | None = None
     appointment_required: bool | None = None
     yard: str | None = None
 

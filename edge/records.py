@@ -169,7 +169,7 @@ class LaneRecords:
         if settings is not None:  # the lane's own settings at central (its registration) come last
             merged.update({k: v for k, v in {
                 "gate_role": settings.gate_role, "cargo_types": settings.cargo_types,
-                "container_sizes": settings.container_sizes, "require_appointment": settings.appointment_required,
+                "allowed_sizes": settings.allowed_sizes, "require_appointment": settings.appointment_required,
                 "yard": settings.yard}.items() if v is not None})
         try:
             return Parameters.model_validate(merged)

@@ -213,7 +213,7 @@ class LaneSettings(_Data):
     lane_class: Literal["A", "B", "C"] = "A"
     gate_role: GateRole = "gate"
     cargo_types: list[Literal["container", "bulk"]] = Field(default_factory=list, max_length=2)  # empty: any
-    container_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)  # empty: any
+    allowed_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)  # empty: any
     appointment_required: bool = False  # a yard entry that takes trucks by appointment (预约) only
     yard: str | None = Field(None, max_length=40)  # the yard (场站) the lane serves
 

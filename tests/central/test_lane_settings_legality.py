@@ -43,12 +43,12 @@ def test_lane_settings_are_validated_and_reach_only_their_node(api: Api, central
     alice = api("alice")
     _setup(alice)
     lane = {"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in"}
-    for bad, why in (({"gate_role": "boarding_pass"}, "gate_role"), ({"container_sizes": ["25"]}, "container_sizes"),
+    for bad, why in (({"gate_role": "boarding_pass"}, "gate_role"), ({"allowed_sizes": ["25"]}, "allowed_sizes"),
                      ({"cargo_types": ["liquid"]}, "cargo_types"), ({"yard": "Y99"}, "not a registered yard")):
         r = alice.put("/api/v1/registrations/lane", json={**lane, **bad})
         assert r.status_code == 422 and why in r.text, r.text
     r = alice.put("/api/v1/registrations/lane", json={
-        **lane, "lane_class": "B", "gate_role": "release_control", "container_sizes": ["40", "20", "20"],
+        **lane, "lane_class": "B", "gate_role": "release_control", "allowed_sizes": ["40", "20", "20"],
         "cargo_types": ["container"], "appointment_required": True, "yard": "Y01"})
     assert r.status_code == 200, r.text
     # Another node's lane of the same id gets its own settings, on its own stream.
@@ -59,7 +59,7 @@ def test_lane_settings_are_validated_and_reach_only_their_node(api: Api, central
     settings = records.lane_settings("L1")
     assert settings is not None and (settings.direction, settings.lane_class) == ("in", "B")
     params = records.parameters_for("L1", Parameters())
-    assert (params.gate_role, params.container_sizes, params.cargo_types, params.require_appointment, params.yard) \
+    assert (params.gate_role, params.allowed_sizes, params.cargo_types, params.require_appointment, params.yard) \
         == ("release_control", ("20", "40"), ("container",), True, "Y01")
     other, other_records = _edge(central, tmp_path, node="n2")
     assert other_records.lane_settings("L1").direction == "out"  # type: ignore[union-attr]
@@ -117,7 +117,7 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
                          "valid_until": (NOW + timedelta(days=30)).isoformat()}),
             ("vehicle", {"plate": PLATE, "carrier": "C01", "tare_kg": 15_000}),
             ("container", {"container_no": BOX, "size_type": "45G1", "tare_kg": 3_900}),
-            ("lane", {"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in", "container_sizes": ["20"],
+            ("lane", {"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in", "allowed_sizes": ["20"],
                       "appointment_required": True, "yard": "Y01"}),
             ("appointment", {"appointment_no": "YY1", "plate": PLATE, "site": "GATE1",
                              "valid_from": (NOW - timedelta(hours=1)).isoformat(),

@@ -129,7 +129,7 @@ def test_yard_of_the_lane_must_be_registered_and_in_force() -> None:
 
 
 def test_a_20_foot_lane_holds_a_40_foot_container_and_an_unknown_size() -> None:
-    p = Parameters(container_sizes=("20",))
+    p = Parameters(allowed_sizes=("20",))
     assert decide(obs(), know(), p).outcome is Outcome.RELEASE
     forty = [ContainerReg(container_no=BOX, size_type="45G1")]
     d = decide(obs(), know(containers=forty), p)
@@ -139,7 +139,7 @@ def test_a_20_foot_lane_holds_a_40_foot_container_and_an_unknown_size() -> None:
     d = decide(obs(), know(containers=[]), p)  # no registered size/type: the lane cannot tell
     assert failed(d) == [(C.LANE_SIZE_UNKNOWN, {"container": BOX, "sizes": "20"})]
     forty_five = [ContainerReg(container_no=BOX, size_type="L5G1")]
-    assert decide(obs(), know(containers=forty_five), Parameters(container_sizes=("40", "45"))).outcome \
+    assert decide(obs(), know(containers=forty_five), Parameters(allowed_sizes=("40", "45"))).outcome \
         is Outcome.RELEASE
 
 
