@@ -74,3 +74,18 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         rec = await eventually(lambda: _nth_pass(http, 3), 20, what="the third pass at central")
         assert rec["direction"] == "out" and rec["outcome"] == "officer"
         assert [f["code"] for f in rec["reasons"]] == ["release_order_wrong_direction"]
+
+        # Class B from the console's form: the lane reads nothing itself, the officer keys.
+        r = await http.put(f"/api/v1/registrations/lane/{stack.edge.id}/L1/settings",
+                           json={"site": "gate1", "direction": "in", "lane_class": "B"})
+        assert r.status_code == 200, r.text
+        await eventually(lambda: stack.edge.lanes["L1"].lane_class == "B", 15, what="class B at the lane")
+        async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+            lane_shown = (await edge.get("/api/v1/status")).json()["lanes"][0]
+        assert (lane_shown["direction"], lane_shown["lane_class"]) == ("in", "B")
+        assert await drive_truck(stack.sims, jpeg, wait_for_barrier=3) is TruckResult.TURNED_AWAY
+        rec = await eventually(lambda: _nth_pass(http, 4), 20, what="the fourth pass at central")
+        assert rec["plate"] is None and rec["outcome"] == "officer"
+        assert any(f["code"] == "device_fault" and "lane class B" in f["params"]["fault"] for f in rec["reasons"])
+        # Only the one release ever moved the barrier.
+        assert [e.command for e in stack.sims.io.events] == ["raise", "lower"]
