@@ -257,6 +257,7 @@ class Lane:
         cur = self.current
         return {
             "lane": self.cfg.id, "direction": self.direction, "lane_class": self.lane_class,
+            "gate_role": self.records.parameters_for(self.cfg.id, self.params).gate_role,
             "state": self.state.value, "reason": self.state_reason,
             "current": None if cur is None else {
                 "pass_id": cur.pass_id, "started_at": cur.started_at.isoformat(),

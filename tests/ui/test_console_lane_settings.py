@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from ui_helpers import ARTIFACTS, central_api, open_console, open_page
 
 from kakou.central import auth
 from kakou.demo import DemoPorts, start_stack, stop_stack
@@ -54,3 +54,7 @@ async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has
 
     await eventually(at_lane, 15, what="the settings at the lane")
     assert stack.edge.lanes["L1"].direction == "in"
+    # The lane screen names what the lane is, in Chinese by default.
+    lane_page = await open_page(browser, f"{stack.edge.url}/lane", 1280, 800)
+    await expect(lane_page.get_by_test_id("lane-tabs")).to_have_text("通道 L1 · 进 · A类 · 放行控制卡口")
+    await lane_page.screenshot(path=ARTIFACTS / "lane-settings-tab.png")
