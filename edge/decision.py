@@ -439,16 +439,21 @@ def _legality_checks(obs: Observation, k: Knowledge, params: Parameters, check: 
 
 
 def _carrier_check(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
-    wanted = params.require_valid_carrier or bool(params.refused_carrier_grades)
+    """The vehicle's carrier: one registered but not in force (suspended, outside its validity) or
+    of a refused credit grade holds whatever the switch; `require_valid_carrier` also holds a
+    vehicle whose carrier is unknown or not registered."""
     name = k.vehicle.carrier if k.vehicle is not None else None
-    c = k.carrier
-    if not wanted or obs.plate is None:
+    c = k.carrier if name else None
+    if obs.plate is None:
         return
-    if not name:
-        check(CheckCode.CARRIER_UNKNOWN, False, plate=obs.plate)
-    elif c is None:
-        check(CheckCode.CARRIER_NOT_REGISTERED, False, carrier=name)
-    elif c.status != "active":
+    if c is None or not name:
+        if params.require_valid_carrier:
+            if name:
+                check(CheckCode.CARRIER_NOT_REGISTERED, False, carrier=name)
+            else:
+                check(CheckCode.CARRIER_UNKNOWN, False, plate=obs.plate)
+        return
+    if c.status != "active":
         check(CheckCode.CARRIER_NOT_VALID, False, carrier=name, status=c.status)
     elif c.valid_from is not None and obs.at < c.valid_from:
         check(CheckCode.CARRIER_NOT_YET_VALID, False, carrier=name, at=c.valid_from.isoformat())
@@ -456,7 +461,7 @@ def _carrier_check(obs: Observation, k: Knowledge, params: Parameters, check: Ch
         check(CheckCode.CARRIER_EXPIRED, False, carrier=name, at=c.valid_until.isoformat())
     elif c.credit_grade in params.refused_carrier_grades:
         check(CheckCode.CARRIER_GRADE_REFUSED, False, carrier=name, grade=c.credit_grade)
-    else:
+    elif params.require_valid_carrier or params.refused_carrier_grades:
         check(CheckCode.CARRIER_OK, True, carrier=name, grade=c.credit_grade or "-")
 
 

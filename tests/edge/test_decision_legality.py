@@ -98,13 +98,21 @@ def test_container_on_an_open_order_of_another_vehicle_goes_to_the_officer() -> 
 def test_carrier_must_be_registered_and_valid_when_required(carrier: CarrierReg | None, vehicle: VehicleReg | None,
                                                              code: C, params: dict) -> None:
     k = know(carrier=carrier, vehicle=vehicle)
-    assert decide(obs(), k, Parameters()).outcome is Outcome.RELEASE  # the switch is off
+    # Switch off: an unknown or unregistered carrier passes; a registered one not in force never does.
+    registered_but_not_valid = carrier is not None and vehicle is not None and vehicle.carrier is not None
+    assert decide(obs(), k, Parameters()).outcome is (Outcome.OFFICER if registered_but_not_valid
+                                                       else Outcome.RELEASE)
     d = decide(obs(), k, Parameters(require_valid_carrier=True))
     assert d.outcome is Outcome.OFFICER and failed(d) == [(code, params)]
     assert "{" not in d.reasons[0].text() and "{" not in d.reasons[0].text("en")
 
 
 def test_carrier_credit_grade_refused_by_the_parameter_library() -> None:
+    # Refusing grades alone does not hold a truck whose carrier is unknown (that is require_valid_carrier's).
+    only_grades = Parameters(refused_carrier_grades=("D",))
+    assert decide(obs(), know(vehicle=VehicleReg(plate=PLATE)), only_grades).outcome is Outcome.RELEASE
+    d = decide(obs(), know(carrier=CarrierReg(code="C01", credit_grade="D")), only_grades)
+    assert [code for code, _ in failed(d)] == [C.CARRIER_GRADE_REFUSED]
     p = Parameters(require_valid_carrier=True, refused_carrier_grades=("C", "D"))
     d = decide(obs(), know(), p)
     assert d.outcome is Outcome.RELEASE
