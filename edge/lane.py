@@ -579,7 +579,8 @@ class Lane:
         params = self.records.parameters_for(self.cfg.id, self.params)
         knowledge = self.records.knowledge_for(plate, done.ic_card, containers, yard=params.yard)
         decision = decide(obs, knowledge, params)
-        checks = [c for c in decision.checks if c.name != "random"]  # it has gone: no draw to make
+        # It has gone: no draw to make, and at an inspection lane the officer's release was the decision.
+        checks = [c for c in decision.checks if c.name != "random" and c.code is not CheckCode.LANE_INSPECTION]
         used = [o.order_no for o in orders_for(obs, knowledge)]
         record = PassRecord(
             pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,
