@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from kakou.edge.knowledge import (
     AppointmentReg,
@@ -80,6 +80,10 @@ class Observation(BaseModel):
     face_score: float | None = None
     faults: list[str] = Field(default_factory=list)  # device faults during this pass
     entered_by: str | None = None  # officer who keyed plate/containers (manual entry)
+    # ISO 6346 size/type code the camera read on a container, by container number (when seen):
+    # the lane's size limits use it for a container without a registered size/type.
+    container_types: dict[str, Annotated[str, StringConstraints(max_length=4)]] = Field(default_factory=dict,
+                                                                                       max_length=16)
 
 
 class Knowledge(BaseModel):
@@ -492,7 +496,8 @@ def _lane_checks(obs: Observation, k: Knowledge, params: Parameters, check: Chec
         sizes = "/".join(params.allowed_sizes)
         regs = {c.container_no: c for c in k.containers}
         for no in dict.fromkeys(obs.containers):
-            size = container_size(regs[no].size_type if no in regs else None)
+            registered = regs[no].size_type if no in regs else None
+            size = container_size(registered or obs.container_types.get(no))  # the register first, then the camera
             if size is None:
                 check(CheckCode.LANE_SIZE_UNKNOWN, False, container=no, sizes=sizes)  # the officer looks
             else:

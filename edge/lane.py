@@ -395,6 +395,8 @@ class Lane:
             plate=plate.text if plate is not None and plate.valid else None,
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
             containers=[r.text for r in codes or [] if r.valid and r.text],
+            container_types={r.text: st for r in codes or [] if r.valid and r.text
+                             and isinstance(st := getattr(r, "size_type", None), str) and len(st) == 4},
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
             ic_card=self._recent(self._card), faults=faults)
         self._tag = self._card = None  # a read belongs to one truck

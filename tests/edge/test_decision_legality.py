@@ -151,6 +151,17 @@ def test_a_20_foot_lane_holds_a_40_foot_container_and_an_unknown_size() -> None:
         is Outcome.RELEASE
 
 
+def test_the_size_read_by_the_camera_counts_for_a_container_without_a_registered_size() -> None:
+    p = Parameters(allowed_sizes=("20",))
+    d = decide(obs(container_types={BOX: "45G1"}), know(containers=[]), p)
+    assert failed(d) == [(C.LANE_SIZE_NOT_ALLOWED, {"container": BOX, "size": "40", "sizes": "20"})]
+    assert decide(obs(container_types={BOX: "22G1"}), know(containers=[]), p).outcome is Outcome.RELEASE
+    # The register is believed before the camera (a size/type code has no check digit).
+    assert decide(obs(container_types={BOX: "45G1"}), know(), p).outcome is Outcome.RELEASE
+    assert [code for code, _ in failed(decide(obs(container_types={BOX: "X"}), know(containers=[]), p))] == \
+        [C.LANE_SIZE_UNKNOWN]
+
+
 def test_cargo_type_of_the_lane() -> None:
     bulk_order = order(containers=[])
     d = decide(obs(containers=[]), know(release_orders=[bulk_order]), Parameters(cargo_types=("container",)))
