@@ -260,7 +260,8 @@ class Lane:
     def snapshot(self) -> dict[str, Any]:
         cur = self.current
         return {
-            "lane": self.cfg.id, "direction": self.cfg.direction, "lane_class": self.cfg.lane_class,
+            "lane": self.cfg.id, "direction": self.direction, "lane_class": self.lane_class,
+            "gate_role": self.records.parameters_for(self.cfg.id, self.params).gate_role,
             "state": self.state.value, "reason": self.state_reason,
             "current": None if cur is None else {
                 "pass_id": cur.pass_id, "started_at": cur.started_at.isoformat(),
@@ -272,6 +273,18 @@ class Lane:
             "io_fault": self.io.fault,
             "queue": self.queue.snapshot(),
         }
+
+    # -- settings central sent for this lane (its registration), else the node's configuration ---------
+    @property
+    def direction(self) -> Literal["in", "out"]:
+        settings = self.records.lane_settings(self.cfg.id)
+        return settings.direction if settings is not None and settings.direction else self.cfg.direction
+
+    @property
+    def lane_class(self) -> Literal["A", "B", "C"]:
+        """A reads plate and containers; B/C: the officer keys them (central may change it)."""
+        settings = self.records.lane_settings(self.cfg.id)
+        return settings.lane_class if settings is not None and settings.lane_class else self.cfg.lane_class
 
     # -- main loop ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -352,7 +365,8 @@ class Lane:
 
     async def _observe(self, pass_id: str) -> Observation:
         faults: list[str] = []
-        automatic = self.cfg.lane_class == "A"
+        lane_class = self.lane_class
+        automatic = lane_class == "A"
         plate = None
         codes: list[Reading] | None = None  # None: no container camera or reader on this lane
         frames_used = 0
@@ -386,16 +400,18 @@ class Lane:
         # A container camera that read no code: at least one container the officer must key.
         unreadable = 1 if codes is not None and not codes else 0
         obs = Observation(
-            pass_id=pass_id, lane=self.cfg.id, direction=self.cfg.direction, at=datetime.now(UTC),
+            pass_id=pass_id, lane=self.cfg.id, direction=self.direction, at=datetime.now(UTC),
             plate=plate.text if plate is not None and plate.valid else None,
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
             containers=[r.text for r in codes or [] if r.valid and r.text],
+            container_types={r.text: st for r in codes or [] if r.valid and r.text
+                             and isinstance(st := getattr(r, "size_type", None), str) and len(st) == 4},
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
             ic_card=self._recent(self._card), faults=faults, **self._seal_seen())
         self._tag = self._card = self._seal = None  # a read belongs to one truck
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
-            faults.append(f"lane class {self.cfg.lane_class}: the officer keys plate and containers")
+            faults.append(f"lane class {lane_class}: the officer keys plate and containers")
             obs = obs.model_copy(update={"faults": faults})
         return obs
 
@@ -455,7 +471,7 @@ class Lane:
         params = self.records.parameters_for(self.cfg.id, self.params)
         knowledge = self.records.knowledge_for(
             obs.plate, obs.ic_card, obs.containers,
-            entry_weighing=self.cfg.direction == "out" and params.tare_mode == "measured")
+            entry_weighing=obs.direction == "out" and params.tare_mode == "measured", yard=params.yard)
         if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
             obs = obs.model_copy(update={"face_score": score})
         decision = decide(obs, knowledge, params)
@@ -537,7 +553,7 @@ class Lane:
     def _record(self, obs: Observation, decision: Decision, supersedes: str | None) -> PassRecord:
         assert self.current is not None
         return PassRecord(
-            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=self.cfg.direction,
+            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=obs.direction,
             started_at=self.current.started_at, decided_at=obs.at, plate=obs.plate,
             plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
             outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
@@ -588,9 +604,10 @@ class Lane:
                           at=done.decided_at, plate=plate, plate_confidence=1.0, containers=containers,
                           gross_kg=done.gross_kg, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer)
         params = self.records.parameters_for(self.cfg.id, self.params)
-        knowledge = self.records.knowledge_for(plate, done.ic_card, containers)
+        knowledge = self.records.knowledge_for(plate, done.ic_card, containers, yard=params.yard)
         decision = decide(obs, knowledge, params)
-        checks = [c for c in decision.checks if c.name != "random"]  # it has gone: no draw to make
+        # It has gone: no draw to make, and at an inspection lane the officer's release was the decision.
+        checks = [c for c in decision.checks if c.name != "random" and c.code is not CheckCode.LANE_INSPECTION]
         used = [o.order_no for o in orders_for(obs, knowledge)]
         record = PassRecord(
             pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,

@@ -111,6 +111,33 @@ class CheckCode(StrEnum):
     INSPECTED_SEIZED = "inspected_seized"
     INSPECTED_RETURNED = "inspected_returned"
     INSPECTED_FURTHER = "inspected_further"
+    # legality (合法性) of container, carrier and yard, from the cache; each switchable (parameter library)
+    CONTAINER_REGISTERED = "container_registered"
+    CONTAINER_NOT_REGISTERED = "container_not_registered"
+    CONTAINER_NOT_VALID = "container_not_valid"
+    CONTAINER_ON_OTHER_ORDER = "container_on_other_order"  # on an open order of another vehicle
+    CARRIER_OK = "carrier_ok"
+    CARRIER_UNKNOWN = "carrier_unknown"  # the vehicle names no carrier, or is not registered
+    CARRIER_NOT_REGISTERED = "carrier_not_registered"
+    CARRIER_NOT_VALID = "carrier_not_valid"
+    CARRIER_NOT_YET_VALID = "carrier_not_yet_valid"
+    CARRIER_EXPIRED = "carrier_expired"
+    CARRIER_GRADE_REFUSED = "carrier_grade_refused"
+    YARD_OK = "yard_ok"
+    YARD_NOT_SET = "yard_not_set"
+    YARD_NOT_REGISTERED = "yard_not_registered"
+    YARD_NOT_VALID = "yard_not_valid"
+    YARD_EXPIRED = "yard_expired"
+    # the lane's settings from central: container size, cargo type, gate role, appointment (预约)
+    LANE_SIZE_ALLOWED = "lane_size_allowed"
+    LANE_SIZE_NOT_ALLOWED = "lane_size_not_allowed"
+    LANE_SIZE_UNKNOWN = "lane_size_unknown"
+    LANE_CONTAINERS_ONLY = "lane_containers_only"
+    LANE_NO_CONTAINERS = "lane_no_containers"
+    LANE_INSPECTION = "lane_inspection"
+    LANE_NOT_SELECTING = "lane_not_selecting"
+    APPOINTMENT_OK = "appointment_ok"
+    APPOINTMENT_MISSING = "appointment_missing"
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -337,6 +364,73 @@ class TransitDeclaredSeal(P):
 
 class Transits(P):
     transits: Listed
+class Container(P):
+    container: Id
+
+
+class ContainerSizeType(P):
+    container: Id
+    size_type: Short  # ISO 6346 size/type code, "-" when not registered
+
+
+class ContainerStatus(P):
+    container: Id
+    status: Short
+
+
+class ContainerOtherOrder(P):
+    container: Id
+    order_no: Id
+    plate: Id
+
+
+class Carrier(P):
+    carrier: Id
+
+
+class CarrierGrade(P):
+    carrier: Id
+    grade: Short
+
+
+class CarrierStatus(P):
+    carrier: Id
+    status: Short
+
+
+class CarrierTime(P):
+    carrier: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601 timestamp
+
+
+class Yard(P):
+    yard: Id
+
+
+class YardStatus(P):
+    yard: Id
+    status: Short
+
+
+class YardTime(P):
+    yard: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class ContainerSize(P):
+    container: Id
+    size: Short  # nominal length in feet: 20, 40, 45
+    sizes: Listed  # what the lane takes
+
+
+class ContainerSizes(P):
+    container: Id
+    sizes: Listed
+
+
+class Appointment(P):
+    appointment_no: Id
+    plate: Id
 
 
 C = CheckCode
@@ -387,6 +481,23 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.INSPECTION_FURTHER: ("inspection", OfficerNote),
     C.INSPECTED_PASSED: ("inspected", InspectedMark), C.INSPECTED_SEIZED: ("inspected", InspectedMark),
     C.INSPECTED_RETURNED: ("inspected", InspectedMark), C.INSPECTED_FURTHER: ("inspected", InspectedMark),
+}
+SPEC |= {
+    C.CONTAINER_REGISTERED: ("container_reg", ContainerSizeType),
+    C.CONTAINER_NOT_REGISTERED: ("container_reg", Container),
+    C.CONTAINER_NOT_VALID: ("container_reg", ContainerStatus),
+    C.CONTAINER_ON_OTHER_ORDER: ("container_reg", ContainerOtherOrder),
+    C.CARRIER_OK: ("carrier", CarrierGrade), C.CARRIER_UNKNOWN: ("carrier", Plate),
+    C.CARRIER_NOT_REGISTERED: ("carrier", Carrier), C.CARRIER_NOT_VALID: ("carrier", CarrierStatus),
+    C.CARRIER_NOT_YET_VALID: ("carrier", CarrierTime), C.CARRIER_EXPIRED: ("carrier", CarrierTime),
+    C.CARRIER_GRADE_REFUSED: ("carrier", CarrierGrade),
+    C.YARD_OK: ("yard", Yard), C.YARD_NOT_SET: ("yard", NoParams), C.YARD_NOT_REGISTERED: ("yard", Yard),
+    C.YARD_NOT_VALID: ("yard", YardStatus), C.YARD_EXPIRED: ("yard", YardTime),
+    C.LANE_SIZE_ALLOWED: ("lane", ContainerSize), C.LANE_SIZE_NOT_ALLOWED: ("lane", ContainerSize),
+    C.LANE_SIZE_UNKNOWN: ("lane", ContainerSizes), C.LANE_CONTAINERS_ONLY: ("lane", NoParams),
+    C.LANE_NO_CONTAINERS: ("lane", Containers), C.LANE_INSPECTION: ("lane", NoParams),
+    C.LANE_NOT_SELECTING: ("lane", NoParams),
+    C.APPOINTMENT_OK: ("appointment", Appointment), C.APPOINTMENT_MISSING: ("appointment", Plate),
 }
 
 # Codes central counts (kakou.central.stats) and raises alerts for (kakou.central.projections).
@@ -609,6 +720,48 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                           "inspection result: further inspection (officer {officer}, {at}: {note}): "
                           "back to the inspection area"),
 }
+TEXTS |= {
+    C.CONTAINER_REGISTERED: ("集装箱 {container} 已备案（箱型 {size_type}）",
+                             "container {container} registered (size/type {size_type})"),
+    C.CONTAINER_NOT_REGISTERED: ("集装箱 {container} 未备案", "container {container} not registered"),
+    C.CONTAINER_NOT_VALID: ("集装箱 {container} 备案无效（{status}）",
+                            "container {container} registration not valid ({status})"),
+    C.CONTAINER_ON_OTHER_ORDER: ("集装箱 {container} 在车辆 {plate} 的核放单 {order_no} 上",
+                                 "container {container} is on release order {order_no} of vehicle {plate}"),
+    C.CARRIER_OK: ("运输企业 {carrier} 备案有效（信用等级 {grade}）",
+                   "carrier {carrier} registered and valid (credit grade {grade})"),
+    C.CARRIER_UNKNOWN: ("车辆 {plate} 的运输企业未知（车辆未备案或未登记运输企业）",
+                        "the carrier of vehicle {plate} is unknown (vehicle not registered or names no carrier)"),
+    C.CARRIER_NOT_REGISTERED: ("运输企业 {carrier} 未备案", "carrier {carrier} not registered"),
+    C.CARRIER_NOT_VALID: ("运输企业 {carrier} 备案无效（{status}）",
+                          "carrier {carrier} registration not valid ({status})"),
+    C.CARRIER_NOT_YET_VALID: ("运输企业 {carrier} 备案尚未生效（{at} 起）",
+                              "carrier {carrier} registration not valid before {at}"),
+    C.CARRIER_EXPIRED: ("运输企业 {carrier} 备案已过期（{at}）", "carrier {carrier} registration expired {at}"),
+    C.CARRIER_GRADE_REFUSED: ("运输企业 {carrier} 信用等级 {grade}，本通道不予自动放行",
+                              "carrier {carrier} has credit grade {grade}: not released automatically here"),
+    C.YARD_OK: ("场站 {yard} 备案有效", "yard {yard} registered and valid"),
+    C.YARD_NOT_SET: ("中心未设定本通道所属场站", "central has not set the yard of this lane"),
+    C.YARD_NOT_REGISTERED: ("场站 {yard} 未备案", "yard {yard} not registered"),
+    C.YARD_NOT_VALID: ("场站 {yard} 备案无效（{status}）", "yard {yard} registration not valid ({status})"),
+    C.YARD_EXPIRED: ("场站 {yard} 备案已过期（{at}）", "yard {yard} registration expired {at}"),
+    C.LANE_SIZE_ALLOWED: ("集装箱 {container} 为 {size} 尺箱，本通道通行 {sizes} 尺",
+                          "container {container} is {size}', the lane takes {sizes}'"),
+    C.LANE_SIZE_NOT_ALLOWED: ("集装箱 {container} 为 {size} 尺箱，本通道只通行 {sizes} 尺",
+                              "container {container} is {size}': the lane takes only {sizes}'"),
+    C.LANE_SIZE_UNKNOWN: ("集装箱 {container} 尺寸未知（未备案箱型），本通道只通行 {sizes} 尺",
+                          "container {container} size unknown (no registered size/type): the lane takes only "
+                          "{sizes}'"),
+    C.LANE_CONTAINERS_ONLY: ("本通道只通行集装箱车辆，未见集装箱",
+                             "the lane is for container trucks only and no container was seen"),
+    C.LANE_NO_CONTAINERS: ("本通道不通行集装箱车辆：{containers}",
+                           "the lane is not for container trucks: {containers}"),
+    C.LANE_INSPECTION: ("查验通道：由查验关员判定", "inspection lane: the inspecting officer decides"),
+    C.LANE_NOT_SELECTING: ("本通道不做随机抽检（已在预判卡口或查验中完成）",
+                           "no random selection at this lane (done at pre-judgment or inspection)"),
+    C.APPOINTMENT_OK: ("预约 {appointment_no} 有效（{plate}）", "appointment {appointment_no} valid for {plate}"),
+    C.APPOINTMENT_MISSING: ("车辆 {plate} 无有效预约", "no valid appointment for vehicle {plate}"),
+}
 
 # The checks' names, as the screens head each check row.
 GROUPS: dict[str, tuple[str, str]] = {
@@ -620,6 +773,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "e_seal": ("电子关锁", "E-seal"), "tare": ("皮重", "Tare"), "officer": ("关员处置", "Officer"),
     "other": ("校验", "Check"), "transit": ("转关", "Transit"), "inspection": ("查验结果", "Inspection result"),
     "inspected": ("已查验", "Inspected"),
+}
+GROUPS |= {
+    "container_reg": ("集装箱备案", "Container registration"), "carrier": ("运输企业", "Carrier"),
+    "yard": ("场站", "Yard"), "lane": ("通道设置", "Lane settings"), "appointment": ("预约", "Appointment"),
 }
 
 FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too

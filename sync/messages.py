@@ -171,6 +171,9 @@ class ChangeKind(StrEnum):
     # An inspection result recorded at a lane, for the other nodes of its site: a vehicle coming back
     # from inspection is judged against it there too. key = plate; published on the site stream.
     INSPECTION = "inspection"
+    # A lane's settings at central (class, direction, gate role, limits); key = lane id, on its node's stream.
+    LANE = "lane"
+    APPOINTMENT = "appointment"  # a truck's appointment (预约); key = appointment_no
 
 
 class Change(Strict):

@@ -42,6 +42,19 @@ K.addTerms({
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
 });
+// Lane settings (registrations → lane) and the legality switches of the parameter library.
+K.addTerms({
+  site: ["Site", "卡口"], appointment: ["Appointments", "预约"], lane_settings: ["Lane settings", "通道设置"], gate_role: ["Gate role", "卡口类型"],
+  lane_class: ["Lane class", "通道类别"], cargo_types: ["Cargo types (container, bulk)", "通行货物类型（集装箱、散货）"],
+  allowed_sizes: ["Container sizes (20, 40, 45…)", "通行箱型尺寸（20、40、45…）"],
+  appointment_required: ["Appointment required", "须预约"], yard: ["Yard", "场站"],
+  require_registered_container: ["Container must be registered", "集装箱须备案"],
+  require_valid_carrier: ["Carrier must be registered and valid", "运输企业须备案有效"],
+  refused_carrier_grades: ["Credit grades not released automatically", "不自动放行的企业信用等级"],
+  require_yard: ["Lane's yard must be registered and valid", "通道所属场站须备案有效"],
+  pre_judgment: ["Pre-judgment gate", "预判卡口"], release_control: ["Release-control gate", "放行控制卡口"],
+  post_inspection: ["Release after inspection", "查验后放行卡口"],
+});
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
 // Purpose-built screens, one file each (console-*.js): SCREENS[section key] = async render(section).
@@ -264,9 +277,40 @@ async function dashboard() {
 async function nodesView() {
   const nodes = await K.api("/api/v1/nodes");
   const rows = nodes.map((n) => ({ ...n, online: n.online ? `● ${K.t("online")}` : `○ ${K.t("offline")}` }));
+  const settings = K.el("section", { class: "card", "data-testid": "lane-settings" });
   $("view").replaceChildren(K.el("h2", { text: K.both("nodes") }),
-    K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }));
+    K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }),
+    settings);
+  await laneSettings(settings);
   stamp();
+}
+
+/* Each registered lane's settings (class, direction, gate role, what it may pass, appointment, yard):
+ * a row opens the form; saving sends them to that lane's node. */
+const LANE_SETTINGS = "/api/v1/registrations/lane/{node}/{lane}/settings";
+async function laneSettings(into) {
+  const ops = C.spec.paths[LANE_SETTINGS];
+  if (!ops || !ops.put) return;
+  const lanes = K.items(await K.api("/api/v1/registrations/lane?limit=200"));
+  const rows = lanes.map((r) => ({ node: r.data.node, lane_col: r.data.lane, site: r.data.site, direction: r.data.direction,
+    lane_class: r.data.lane_class, gate_role: K.t(r.data.gate_role || "gate"), cargo_types: r.data.cargo_types || [],
+    allowed_sizes: r.data.allowed_sizes || [], appointment_required: !!r.data.appointment_required, yard: r.data.yard,
+    _reg: r }));
+  const edit = (row) => {
+    const d = row._reg.data;
+    const form = K.schemaForm(C.spec, { path: LANE_SETTINGS, op: ops.put, method: "put" }, {
+      fixed: { node: d.node, lane: d.lane },
+      values: { site: d.site, direction: d.direction, lane_class: d.lane_class, gate_role: d.gate_role || "gate",
+        cargo_types: (d.cargo_types || []).join(", "), allowed_sizes: (d.allowed_sizes || []).join(", "), yard: d.yard },
+      onDone: () => { $("dialog").close(); show(C.section); },
+    });
+    const box = form.querySelector("[name=appointment_required]");
+    if (box) box.checked = !!d.appointment_required;
+    openDialog(`${K.t("lane_settings")} ${d.node}/${d.lane}`, form);
+  };
+  into.replaceChildren(K.el("h3", { text: K.both("lane_settings") }),
+    K.table(rows, { columns: ["node", "lane_col", "site", "direction", "lane_class", "gate_role", "cargo_types", "allowed_sizes",
+      "appointment_required", "yard"], testid: "lane-settings-table", onRow: edit }));
 }
 
 // ---- traceability: passes by plate, with the record's timeline -----------------------------------

@@ -89,7 +89,7 @@ function renderStatus() {
   $("node").textContent = `${K.t("edge_node")} ${st.node}`;
   const tabs = $("lane-tabs");
   tabs.replaceChildren(...(st.lanes || []).map((l) => K.el("button", {
-    class: "tab" + (l.lane === (lane() || {}).lane ? " active" : ""), text: `${K.t("lane")} ${l.lane}`,
+    class: "tab" + (l.lane === (lane() || {}).lane ? " active" : ""), text: laneTitle(l),
     onclick: () => { S.laneId = l.lane; S.shown = null; onStatus(S.status); loadRecent(); loadSnapshot(); },
   })));
   const link = $("link");
@@ -639,3 +639,18 @@ document.addEventListener("DOMContentLoaded", () => {
   setupOfficer();
   setInterval(tickAges, 1000);
 });
+
+/* A lane's tab: its id, direction and class, and its gate role when it is not an ordinary gate
+ * (as central set them): 通道 L1 · 进 · A类 · 查验通道. */
+K.addTerms({
+  class_a: ["class A", "A类"], class_b: ["class B", "B类"], class_c: ["class C", "C类"],
+  role_pre_judgment: ["pre-judgment", "预判卡口"], role_release_control: ["release control", "放行控制卡口"],
+  role_post_inspection: ["release after inspection", "查验后放行卡口"], role_inspection: ["inspection lane", "查验通道"],
+});
+function laneTitle(l) {
+  const parts = [`${K.t("lane")} ${l.lane}`];
+  if (l.direction) parts.push(K.t(l.direction));
+  if (l.lane_class) parts.push(K.t("class_" + l.lane_class.toLowerCase()));
+  if (l.gate_role && l.gate_role !== "gate") parts.push(K.t("role_" + l.gate_role));
+  return parts.join(" · ");
+}

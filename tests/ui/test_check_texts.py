@@ -27,6 +27,7 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "tare_kg": 17000, "confirmed_by": "officer2", "pass_id": "n1-L1-3-i1a2b"}
 SAMPLE |= {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "-", "declared": "SEAL-9",  # transit
            "transits": "ZG1, ZG2"}
+SAMPLE |= {"size_type": "45G1", "grade": "D", "yard": "Y01", "size": "40", "sizes": "20/40", "appointment_no": "YY1"}
 
 
 def _findings() -> list[Finding]:
