@@ -302,6 +302,11 @@ class DeclarationOut(BaseModel):
     match_reviewed_by: str | None
     created_by: str
     created_at: datetime
+    review_status: str = "approved"  # pending, approved, rejected: it counts once approved
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_note: str = ""
+    overwrite_diff: dict[str, Any] | None = None  # a draft: {field: {draft, official}} its official overwrote
 
 
 class MatchIn(BaseModel):

@@ -78,6 +78,23 @@ def get(decl_id: RowId, central: CentralDep, _me: AnyUser) -> DeclarationOut:
         return DeclarationOut.model_validate(decl.get(central, decl_id))
 
 
+@router.post("/{decl_id}/review",
+             responses={403: {"description": "the reviewer prepared the document"},
+                        409: {"description": "not awaiting review"}})
+def review(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
+    """Approve (the document counts: an official one posts to its ledger) or reject a document;
+    the reviewer is never its preparer."""
+    with domain_errors():
+        return DeclarationOut.model_validate(decl.review(central, me.username, decl_id, body.approve, body.note))
+
+
+@router.get("/{decl_id}/diff")
+def overwrite_diff(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str, Any]:
+    """What the official record overwrote on its matched draft: {fields: {name: {draft, official}}}."""
+    with domain_errors():
+        return decl.diff(central, decl_id)
+
+
 @router.get("/{decl_id}/match")
 def explain_match(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str, Any]:
     with domain_errors():
