@@ -8,6 +8,7 @@ from kakou.central.routes import (
     auth,
     control_orders,
     declarations,
+    enterprise,
     images,
     ledgers,
     live,
@@ -29,6 +30,6 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   ledgers.router):
+                   ledgers.router, enterprise.router):
         api.include_router(router)
     return [api, ui.router]
