@@ -286,7 +286,8 @@ def get(c: Central, decl_id: int) -> DeclarationRow:
 
 
 def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, stage: str | None = None,
-              matched: bool | None = None, doc_no: str | None = None) -> tuple[int, list[DeclarationRow]]:
+              matched: bool | None = None, doc_no: str | None = None,
+              review_status: str | None = None) -> tuple[int, list[DeclarationRow]]:
     with c.sessions() as s:
         q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
         if doc_type:
@@ -297,6 +298,8 @@ def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, 
             q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
         if doc_no:
             q = q.where(DeclarationRow.doc_no == doc_no)
+        if review_status:
+            q = q.where(DeclarationRow.review_status == review_status)
         return page(s, q, limit, offset, DeclarationRow.id)
 
 

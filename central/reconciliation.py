@@ -531,10 +531,15 @@ def get(c: Central, rec_id: int) -> ReconciliationOut:
         return _out(row)
 
 
-def list_for(c: Central, ledger_no: str) -> list[ReconciliationOut]:
+def list_for(c: Central, ledger_no: str | None = None, status: str | None = None,
+             limit: int = 500) -> list[ReconciliationOut]:
     with c.sessions() as s:
-        return [_out(r) for r in s.scalars(select(LedgerReconciliationRow).where(
-            LedgerReconciliationRow.ledger_no == ledger_no).order_by(LedgerReconciliationRow.id))]
+        q = select(LedgerReconciliationRow).order_by(LedgerReconciliationRow.id).limit(limit)
+        if ledger_no is not None:
+            q = q.where(LedgerReconciliationRow.ledger_no == ledger_no)
+        if status is not None:
+            q = q.where(LedgerReconciliationRow.status == status)
+        return [_out(r) for r in s.scalars(q)]
 
 
 # -- export -----------------------------------------------------------------------------------------

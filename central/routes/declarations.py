@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
@@ -26,8 +26,9 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 @router.get("")
 def list_docs(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0, doc_type: str | None = None,
               stage: str | None = None, matched: bool | None = None,
-              doc_no: str | None = None) -> Page[DeclarationOut]:
-    total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no)
+              doc_no: str | None = None,
+              review_status: Literal["pending", "approved", "rejected"] | None = None) -> Page[DeclarationOut]:
+    total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no, review_status)
     return Page(total=total, limit=limit, offset=offset, items=[DeclarationOut.model_validate(r) for r in rows])
 
 

@@ -69,7 +69,9 @@ def apply_vehicle_change(order_no: str, body: VehicleChangeIn, central: CentralD
 @router.post("/applications/release-orders/{order_no}/attachments", status_code=201,
              responses=OTHERS | {413: {"description": "over 5 MiB"}})
 def attach(order_no: str, central: CentralDep, me: Declarant,
-           data: Annotated[bytes, Body(media_type="application/pdf", description="a PDF, JPEG or PNG file")],
+           data: Annotated[bytes, Body(media_type="application/octet-stream",
+                                        description="a PDF, JPEG or PNG file, sent with its own Content-Type "
+                                                    "(application/pdf, image/jpeg, image/png)")],
            filename: Annotated[str, Query(min_length=1, max_length=200)],
            content_type: Annotated[str, Header(max_length=100)] = "") -> AttachmentOut:
     with domain_errors():

@@ -14,7 +14,7 @@ from kakou.central import ledger_rules
 from kakou.central import reconciliation as rec
 from kakou.central.ledger_rules import TradeModeIn
 from kakou.central.reconciliation import AdjustmentIn, PeriodIn, PeriodOut, ReconciliationOut
-from kakou.central.routes.deps import CentralDep
+from kakou.central.routes.deps import CentralDep, Limit
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
 from kakou.central.schemas import ReviewIn
 
@@ -119,6 +119,14 @@ def prepare(ledger_no: LedgerNo, period_id: RowId, central: CentralDep, me: Offi
 @router.get("/ledgers/{ledger_no}/reconciliations")
 def list_reconciliations(ledger_no: LedgerNo, central: CentralDep, _me: AnyUser) -> list[ReconciliationOut]:
     return rec.list_for(central, ledger_no)
+
+
+@router.get("/ledger-reconciliations")
+def list_all_reconciliations(central: CentralDep, _me: AnyUser, limit: Limit = 50,
+                             status: Literal["pending", "approved", "rejected"] | None = None
+                             ) -> list[ReconciliationOut]:
+    """Every ledger's saved results (`status=pending`: what awaits review)."""
+    return rec.list_for(central, None, status, limit)
 
 
 @router.get("/ledger-reconciliations/{rec_id}")
