@@ -20,6 +20,8 @@ K.addTerms({
   saved_for_review: ["Saved as #{id}: another officer reviews it", "已保存 #{id}：待另一名关员复核"],
   theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"], adjustments: ["Adjustments", "调整"], causes: ["Causes", "差异原因"],
   semifinished: ["Semi-finished", "半成品"], ps_open: ["Open", "进行中"], ps_closed: ["Closed (reconciled)", "已报核关闭"],
+  "ledgers/trade-modes": ["Trade modes", "监管方式"], "ledger-reconciliations": ["Reconciliations", "报核记录"],
+  "applications/queue": ["Enterprise applications", "企业申请"],
   rs_pending: ["Awaiting review", "待复核"], rs_approved: ["Approved", "已批准"], rs_rejected: ["Rejected", "已驳回"], saved_results: ["Saved results", "报核记录"], export_csv: ["CSV", "导出 CSV"], export_xlsx: ["Excel", "导出 Excel"],
 });
 

@@ -70,7 +70,7 @@ const KNOWN = [
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications)$/;
 
 function sections() {
   const out = [{ key: "dashboard", render: dashboard }];
