@@ -6,6 +6,7 @@ through the BOM, so only materials have a balance (and can go negative)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime
 from typing import Any, Literal
@@ -157,7 +158,7 @@ def _superseded(s, decl: DeclarationRow) -> bool:  # type: ignore[no-untyped-def
     return s.scalar(select(DeclarationRow.id).where(
         DeclarationRow.doc_type == "inventory_list", DeclarationRow.stage == "official",
         DeclarationRow.ledger_no == decl.ledger_no, DeclarationRow.unified_no == decl.unified_no,
-        DeclarationRow.deleted.is_(False))) is not None
+        DeclarationRow.deleted.is_(False), DeclarationRow.review_status != "rejected")) is not None
 
 
 def _withdraw_declarations_of(w: audit.Work, lst: DeclarationRow) -> None:
@@ -207,8 +208,11 @@ def gate(w: audit.Work, doc_nos: list[str], pass_id: str, at: datetime | None = 
 def gate_if_passed(w: audit.Work, decl: DeclarationRow) -> int:
     """A document approved after its truck went out: the pass already on file backs it now."""
     s = w.session
-    needle = f'%"{decl.doc_no}"%'
-    for order in s.scalars(select(ReleaseOrderRow).where(cast(ReleaseOrderRow.declarations, String).like(needle))):
+    # The JSON column's text has non-ASCII escaped (\uXXXX); a backslash is LIKE's default escape on
+    # PostgreSQL, so the needle is escaped with "!" instead. A hit is checked below.
+    text = cast(ReleaseOrderRow.declarations, String)
+    quoted = json.dumps(decl.doc_no).replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    for order in s.scalars(select(ReleaseOrderRow).where(text.like(f"%{quoted}%", escape="!"))):
         if decl.doc_no not in (order.declarations or []):
             continue
         passed = s.scalars(select(OrderPassRow).where(OrderPassRow.order_no == order.order_no)

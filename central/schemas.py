@@ -125,6 +125,8 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     reviewed_at: datetime | None
     review_note: str
     pending_reason: str | None
+    enterprise: str | None = None  # the enterprise that applied for it (None: filed by an officer)
+    vehicle_review: dict[str, Any] | None = None  # the last vehicle change decided (approved, note, by, at)
 
 
 class OrderPassOut(BaseModel):

@@ -288,9 +288,9 @@ def test_a_declaration_and_its_inventory_list_post_one_movement(api: Api, centra
 
 def test_review_before_counting_and_after_the_truck_passed(api: Api, central: Central) -> None:
     _ledger(api)
-    doc = _official(api, "QD-9", "in", "0615", {"M1": 60}, approve=False)
+    doc = _official(api, "清单-9", "in", "0615", {"M1": 60}, approve=False)  # non-ASCII: found in the JSON
     assert doc["review_status"] == "pending"
-    _gate(api, central, ["QD-9"], MARCH)
+    _gate(api, central, ["清单-9"], MARCH)
     assert _legacy(api)["M1"]["imports"] == 0  # not reviewed: does not count
     got = api("bob").post(f"/api/v1/declarations/{doc['id']}/review", json={"approve": True}).json()
     assert got["review_status"] == "approved" and got["reviewed_by"] == "bob"
