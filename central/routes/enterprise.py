@@ -40,11 +40,12 @@ def apply_release_order(body: ReleaseOrderIn, central: CentralDep, me: Declarant
 
 
 @router.get("/applications", responses=OTHERS)
-def list_applications(central: CentralDep, me: Declarant, limit: Limit = 50,
+def list_applications(central: CentralDep, me: Reader, limit: Limit = 50,
                       offset: Offset = 0) -> list[ApplicationOut]:
-    """The enterprise's applications, newest first, with their status and a refusal's reason."""
+    """The declarant's enterprise's applications (an officer: every enterprise's), newest first,
+    with their status and a refusal's reason."""
     with domain_errors():
-        return enterprise.list_applications(central, me.username, limit, offset)
+        return enterprise.list_applications(central, me.username, me.role, limit, offset)
 
 
 @router.get("/applications/queue")

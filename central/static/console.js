@@ -69,8 +69,9 @@ const KNOWN = [
   { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
+  { key: "applications", re: /^\/api\/v1\/applications$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue)$/;
 
 function sections() {
   const out = [{ key: "dashboard", render: dashboard }];
@@ -130,7 +131,8 @@ function openLogin() {
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
       $("login").hidden = true;
-      $("dialog").close(); show(C.section);
+      $("dialog").close();
+      if (res && res.role === "declarant" && C.section !== "applications") location.hash = "applications"; else show(C.section);
     },
   }));
 }
@@ -499,6 +501,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
       $("user").hidden = false; $("user").textContent = C.user;
+      if (me.role === "declarant" && !location.hash) location.hash = "applications";  // an enterprise's user: its applications
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
   }
   K.onLang(() => show(C.section));

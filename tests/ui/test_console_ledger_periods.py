@@ -91,3 +91,58 @@ async def test_period_stocktake_preview_save_and_review(stack, browser: Browser)
     await expect(page.get_by_test_id("period-row")).to_contain_text("Closed")
     await expect(page.get_by_test_id("saved-result")).to_contain_text("Approved")
     assert page.errors == [] and reviewer.errors == []  # type: ignore[attr-defined]
+
+
+DECLARANT = "periods-declarant"
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    auth.add_user(stack.central.central, "test-setup", DECLARANT, auth.Role.DECLARANT, PASSWORD)
+    from kakou.central import enterprise
+
+    enterprise.set_enterprise(stack.central.central, "test-setup", DECLARANT, "ACME-4403")
+    page = await open_page_as(browser, stack, DECLARANT)  # lands on its applications
+    form = page.get_by_test_id("apply-form")
+    await form.locator("summary").click()
+    await form.locator("[name=order_no]").fill("SQ-UI-1")
+    await form.locator("[name=plate]").fill("粤B55555")
+    await form.locator("[name=valid_from]").fill("2030-01-01T08:00")
+    await form.locator("[name=valid_until]").fill("2030-01-02T08:00")
+    if await form.locator("[name=total_quantity]").count():  # the generic form picks a batch unit: a batch of one
+        await form.locator("[name=total_quantity]").fill("1")
+    await form.locator("button[type=submit]").click()
+    row = page.locator("[data-testid=application][data-order=SQ-UI-1]")
+    await expect(row.get_by_test_id("application-status")).to_have_text("Awaiting review")
+
+    await row.get_by_test_id("attach-file").set_input_files(
+        files=[{"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+    await row.get_by_test_id("attach").click()
+    await expect(page.locator("[data-testid=application][data-order=SQ-UI-1]").get_by_test_id("attachments")) \
+        .to_contain_text("发票.pdf")
+    row = page.locator("[data-testid=application][data-order=SQ-UI-1]")
+    await row.get_by_test_id("attach-file").set_input_files(
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+    await row.get_by_test_id("attach").click()
+    await expect(page.get_by_test_id("application-error")).to_contain_text("attach a PDF, JPEG or PNG")
+
+    officer = await _console(browser, stack, "applications", REVIEWER)  # the officers' queue
+    await expect(officer.get_by_test_id("application-queue")).to_contain_text("SQ-UI-1")
+    async with central_api(stack.central.url, REVIEWER, PASSWORD) as http:
+        r = await http.post("/api/v1/release-orders/SQ-UI-1/review", json={"approve": False, "note": "车辆未备案"})
+        assert r.status_code == 200, r.text
+    await page.reload()
+    row = page.locator("[data-testid=application][data-order=SQ-UI-1]")
+    await expect(row.get_by_test_id("application-status")).to_have_text("Refused")
+    await expect(row.get_by_test_id("refusal")).to_have_text("车辆未备案")
+    await page.screenshot(path=ARTIFACTS / "console-applications.png", full_page=True)
+    assert page.errors == [] and officer.errors == []  # type: ignore[attr-defined]
+
+
+async def open_page_as(browser: Browser, stack, user: str) -> Page:  # type: ignore[no-untyped-def]
+    from ui_helpers import login_if_asked, open_page
+
+    page = await open_page(browser, f"{stack.central.url}/console?lang=en", 1440, 900)
+    await login_if_asked(page, user, PASSWORD)
+    await expect(page.locator("body[data-loaded=applications]")).to_be_attached()
+    return page
