@@ -74,6 +74,8 @@ const KNOWN = [
 const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue)$/;
 
 function sections() {
+  // An enterprise's declarant has one screen: its applications (everything else answers it 403).
+  if (C.role === "declarant") return [{ key: "applications", path: "/api/v1/applications", render: SCREENS.applications }];
   const out = [{ key: "dashboard", render: dashboard }];
   const used = new Set();
   // Registrations share one endpoint per kind: /registrations/{kind}.
@@ -129,6 +131,7 @@ function openLogin() {
       K.setToken(res && (res.token || res.access_token));
       C.user = (res && (res.username || res.user)) || (body && (body.username || body.user)) || null;
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
+      C.role = res && res.role;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
       $("login").hidden = true;
       $("dialog").close();
@@ -500,6 +503,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
+      C.role = me.role;
       $("user").hidden = false; $("user").textContent = C.user;
       if (me.role === "declarant" && !location.hash) location.hash = "applications";  // an enterprise's user: its applications
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }

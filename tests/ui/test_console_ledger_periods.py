@@ -103,6 +103,7 @@ async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, brows
 
     enterprise.set_enterprise(stack.central.central, "test-setup", DECLARANT, "ACME-4403")
     page = await open_page_as(browser, stack, DECLARANT)  # lands on its applications
+    await expect(page.locator("nav button")).to_have_count(1)  # its one screen: no officer screens to refuse it
     form = page.get_by_test_id("apply-form")
     await form.locator("summary").click()
     await form.locator("[name=order_no]").fill("SQ-UI-1")
