@@ -103,7 +103,7 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
                 source = f"batch:{p.pass_id}" if len(used) == 1 else f"batch:{p.pass_id}:{order_no}"
                 alerts.raise_alert(w, "batch_exceeded", order_no, problem, source, p.pass_id)
             if isinstance(order, ReleaseOrderRow) and order.declarations:
-                ledgers.gate(w, list(order.declarations), p.pass_id)
+                ledgers.gate(w, list(order.declarations), p.pass_id, p.decided_at)
 
     if lane_key not in lanes:
         lanes[lane_key] = _registered(w, "lane", lane_key)

@@ -125,6 +125,8 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     reviewed_at: datetime | None
     review_note: str
     pending_reason: str | None
+    enterprise: str | None = None  # the enterprise that applied for it (None: filed by an officer)
+    vehicle_review: dict[str, Any] | None = None  # the last vehicle change decided (approved, note, by, at)
 
 
 class OrderPassOut(BaseModel):
@@ -302,6 +304,11 @@ class DeclarationOut(BaseModel):
     match_reviewed_by: str | None
     created_by: str
     created_at: datetime
+    review_status: str = "approved"  # pending, approved, rejected: it counts once approved
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_note: str = ""
+    overwrite_diff: dict[str, Any] | None = None  # a draft: {field: {draft, official}} its official overwrote
 
 
 class MatchIn(BaseModel):

@@ -45,6 +45,10 @@ def require(*roles: Role) -> Callable[..., Principal]:
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.must_change_password:
             raise PasswordChangeRequired()
+        if not roles and principal.role is Role.DECLARANT:
+            # "Any user" means any officer: an enterprise's declarant sees its own applications only.
+            raise HTTPException(403, "企业用户只能使用 /api/v1/applications / an enterprise user may only use "
+                                     "/api/v1/applications")
         if roles and principal.role not in roles and principal.role is not Role.ADMIN:
             raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
                                      f"{', '.join(r.value for r in roles)}")

@@ -82,10 +82,13 @@ const KNOWN = [
   { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
+  { key: "applications", re: /^\/api\/v1\/applications$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue)$/;
 
 function sections() {
+  // An enterprise's declarant has one screen: its applications (everything else answers it 403).
+  if (C.role === "declarant") return [{ key: "applications", path: "/api/v1/applications", render: SCREENS.applications }];
   const out = [{ key: "dashboard", render: dashboard }];
   const used = new Set();
   // Registrations share one endpoint per kind: /registrations/{kind}.
@@ -141,9 +144,11 @@ function openLogin() {
       K.setToken(res && (res.token || res.access_token));
       C.user = (res && (res.username || res.user)) || (body && (body.username || body.user)) || null;
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
+      C.role = res && res.role;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
       $("login").hidden = true;
-      $("dialog").close(); show(C.section);
+      $("dialog").close();
+      if (res && res.role === "declarant" && C.section !== "applications") location.hash = "applications"; else show(C.section);
     },
   }));
 }
@@ -542,7 +547,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
+      C.role = me.role;
       $("user").hidden = false; $("user").textContent = C.user;
+      if (me.role === "declarant" && !location.hash) location.hash = "applications";  // an enterprise's user: its applications
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
   }
   K.onLang(() => show(C.section));
