@@ -25,6 +25,7 @@ from kakou.edge.node import EdgeNode
 from kakou.edge.officers import hash_pin
 from kakou.protocols.cardreader import CardReaderConfig
 from kakou.protocols.display import DisplayConfig
+from kakou.protocols.eseal import EsealReaderConfig
 from kakou.protocols.serial_link import SerialSettings
 from kakou.protocols.weighbridge import WeighbridgeConfig
 from kakou.sim.scenario import LaneSims, start_lane_sims
@@ -70,18 +71,19 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
         (data_dir / "dev").mkdir(parents=True, exist_ok=True)  # the serial simulators' pty links
     sims = await start_lane_sims(container_camera_port=0 if full_lane else None,
                                  weighbridge_protocol="toledo" if full_lane else None, rfid=full_lane,
-                                 card=full_lane, display=full_lane,
+                                 card=full_lane, display=full_lane, e_seal=full_lane,
                                  link_dir=str(data_dir / "dev") if full_lane else None)
     lane = LaneSection(id="L1", direction="in", io=ModbusEndpoint(url=sims.io.url),
                        plate_camera=CameraSection(url=sims.plate_camera.url))
     if full_lane:
-        assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card and sims.display
+        assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card and sims.display and sims.e_seal
         lane = lane.model_copy(update={
             "display": DisplayConfig(serial=SerialSettings(port=sims.display.path)),
             "container_camera": CameraSection(url=sims.container_camera.url),
             "weighbridge": WeighbridgeConfig(serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo"),
             "rfid": CardReaderConfig(serial=SerialSettings(port=sims.rfid.path), kind="rfid"),
-            "ic_card": CardReaderConfig(serial=SerialSettings(port=sims.card.path), kind="card")})
+            "ic_card": CardReaderConfig(serial=SerialSettings(port=sims.card.path), kind="card"),
+            "e_seal": EsealReaderConfig(serial=SerialSettings(port=sims.e_seal.path))})
     edge_cfg = EdgeConfig(
         node=NodeSection(id="gate1-edge1", site="gate1", data_dir=data_dir / "edge"),
         broker=broker_cfg,

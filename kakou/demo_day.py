@@ -60,9 +60,13 @@ def _visit(i: int) -> Visit:
 
 
 RELEASED, RELEASED_2, OVERWEIGHT, NO_ORDER = (_visit(i) for i in range(4))
-TWO_ORDERS = Visit("浙B66666", "blue", "E2801160600002051234A005", "04A1B2C3D4E5F5", ("MSKU1234565", "TGHU8832010"),
+TWO_ORDERS = Visit("浙B66666", "blue", "E2801160600002051234A005", "04A1B2C3D4E5F5", ("MSKU8899114", "TGHU8832010"),
                    30_000)
-CONTROLLED = Visit("闽D55555", "blue", "E2801160600002051234A006", "04A1B2C3D4E5F6", ("OOLU1122335",), 25_000)
+CONTROLLED = Visit("闽D55555", "blue", "E2801160600002051234A006", "04A1B2C3D4E5F6", ("OOLU5566770",), 25_000)
+# A truck arriving on a transit (转关) from Shanghai with its e-seal (电子关锁): released on the
+# transit itself at this destination gate, which central then closes.
+TRANSIT = Visit("沪E77777", "blue", "E2801160600002051234A007", "04A1B2C3D4E5F7", ("TRIU5123464",), 24_000)
+TRANSIT_SEAL, TRANSIT_FROM = "ES20261204", "SHYS"
 ON_HOLD = 30  # how long a held truck waits at the barrier for the demo's officers
 CENTRAL_WAIT = 10.0  # how long a line waits for central to record its pass before calling it queued
 
@@ -82,6 +86,19 @@ async def seed_day(stack: Stack, http: httpx.AsyncClient) -> int:
                 "valid_until": (now + timedelta(hours=12)).isoformat()})
             r.raise_for_status()
             version = max(version, r.json()["version"])
+    # The lane is registered at its site, so the transits to that site reach it (the node learns the
+    # site's stream from central when it next (re)connects: after the day's broker outage at latest).
+    for code, name in (("gate1", "一号卡口 Gate 1"), (TRANSIT_FROM, "洋山港 Yangshan (transit origin)")):
+        (await http.put("/api/v1/registrations/site", json={"code": code, "name": name})).raise_for_status()
+    (await http.put("/api/v1/registrations/lane", json={"node": stack.edge.cfg.node.id, "lane": "L1",
+                                                       "site": "gate1", "direction": "in"})).raise_for_status()
+    i = len(DEMO_TRUCKS) + 2
+    for kind, data in (("vehicle", {"plate": TRANSIT.plate, "e_plate": TRANSIT.tag, "tare_kg": 14_000}),
+                       ("driver", {"driver_id": f"D{i:03d}", "ic_card": TRANSIT.card, "name": f"Driver {i}"})):
+        (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
+    (await http.post("/api/v1/transits", json={
+        "transit_no": f"ZG{now:%Y%m%d}01", "plate": TRANSIT.plate, "containers": list(TRANSIT.boxes),
+        "entry_site": TRANSIT_FROM, "destination_site": "gate1", "e_seal": TRANSIT_SEAL})).raise_for_status()
     return version
 
 
@@ -103,7 +120,7 @@ class DemoDay:
     def steps(self) -> list[Callable[[], Awaitable[None]]]:
         return [lambda: self._plain(RELEASED), lambda: self._plain(RELEASED_2), self._inspection_round_trip,
                 lambda: self._plain(NO_ORDER), lambda: self._plain(TWO_ORDERS), self._control_order_hold,
-                self._outage]
+                self._outage, self._transit]
 
     async def run(self, trucks: int | None, interval: float) -> None:
         """The day's steps in a loop, until `trucks` arrivals (the step that reaches it finishes)."""
@@ -123,7 +140,8 @@ class DemoDay:
         scene = render_container_scene(v.boxes[0], seed=None if len(v.boxes) > 1 else seed,
                                        beside=v.boxes[1] if len(v.boxes) > 1 else None)
         truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene(v.plate, kind=v.kind, seed=seed)),
-                      container_jpeg=encode_jpeg(scene), gross_kg=v.weighs_kg, rfid_tag=v.tag, ic_card=v.card)
+                      container_jpeg=encode_jpeg(scene), gross_kg=v.weighs_kg, rfid_tag=v.tag, ic_card=v.card,
+                      e_seal=TRANSIT_SEAL if v is TRANSIT else None)
         result = await drive_truck(self.stack.sims, truck=truck, wait_for_barrier=wait_for_barrier)
         rec = self.lane.last_pass
         return result, (rec if rec is not before else None)
@@ -251,6 +269,40 @@ class DemoDay:
             await broker.start()
         self.say("broker back: the lane delivers what it queued")
         await self._catch_up(wait=60)
+
+
+    async def _transit(self) -> None:
+        """A truck on a transit from another customs site: its containers and e-seal are checked
+        against the open transit, and central closes the transit when the pass reaches it."""
+        def at_lane() -> bool:
+            return bool(self.stack.edge.records.transits_for(TRANSIT.plate))
+
+        try:
+            await eventually(at_lane, 20, what="the transit at the lane")
+        except TimeoutError:
+            self.say(f"the transit of {TRANSIT.plate} has not reached the lane yet (it will after the node's resync)")
+        else:
+            self.say(f"central: transit (转关) of {TRANSIT.plate} from {TRANSIT_FROM} with e-seal {TRANSIT_SEAL} "
+                     f"is open at this destination gate")
+        v = TRANSIT
+        result, rec = await self._arrive(v)
+        await self._report(v, result, rec)
+        if rec is None or not rec.transit_no:
+            return
+        try:
+            status = await eventually(lambda: self._transit_status(rec.transit_no or ""), self.central_wait,
+                                      interval=0.2, what="the transit closed at central")
+            self.say(f"central: transit {rec.transit_no} {status}")
+        except TimeoutError:
+            pass  # central is away: the pass is queued and closes the transit when it arrives
+
+    async def _transit_status(self, transit_no: str) -> str | None:
+        try:
+            r = await self.central.get(f"/api/v1/transits/{transit_no}", timeout=2)
+        except httpx.HTTPError:
+            return None
+        status = str(r.json().get("status")) if r.status_code == 200 else None
+        return status if status in ("closed", "closed_late") else None
 
 
 def _answer(r: httpx.Response) -> str:

@@ -22,7 +22,7 @@ from kakou.waiting import eventually
 def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_path: Path) -> None:
     t0 = time.monotonic()
     out = subprocess.run(
-        [sys.executable, "-m", "kakou.cli", "--log-level", "warning", "demo", "--trucks", "9", "--interval", "0",
+        [sys.executable, "-m", "kakou.cli", "--log-level", "warning", "demo", "--trucks", "10", "--interval", "0",
          "--data-dir", str(tmp_path / "demo"), "--mqtt-port", str(free_port()), "--central-port", "0",
          "--edge-port", "0"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -31,7 +31,7 @@ def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_p
         assert re.search(rf"http://127\.0\.0\.1:\d+{ui}", text), text
     lines = [line for line in text.splitlines() if not line.startswith(" ")]
     trucks = [line for line in lines if line.startswith("truck ")]
-    assert len(trucks) == 9, text
+    assert len(trucks) == 10, text
     released = "passed; lane decided release"
     assert released in trucks[0] and trucks[0].endswith("central recorded release"), trucks[0]
     assert released in trucks[1] and trucks[1].endswith("central recorded release"), trucks[1]
@@ -42,7 +42,7 @@ def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_p
     assert trucks[3].endswith("central recorded release"), trucks[3]
     assert "lane decided officer (无核放单：苏E88888)" in trucks[4], trucks[4]
     # Two containers on one truck under two release orders: released on both.
-    assert trucks[5].startswith("truck 浙B66666 MSKU1234565+TGHU8832010") and released in trucks[5], trucks[5]
+    assert trucks[5].startswith("truck 浙B66666 MSKU8899114+TGHU8832010") and released in trucks[5], trucks[5]
     assert re.search(r"on HF\d+, HF\d+; central recorded release$", trucks[5]), trucks[5]
     # A control-order hold: one officer is refused, two release it.
     assert any(line.startswith("lane held 闽D55555: 布控") for line in lines), text
@@ -52,9 +52,15 @@ def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_p
     # The broker is down: the lane still decides from its cache and queues; central catches up.
     outage = lines.index(next(line for line in lines if line.startswith("broker stopped")))
     assert lines[outage + 1] == trucks[7] and lines[outage + 2] == trucks[8]
-    for line in trucks[7:]:
+    for line in trucks[7:9]:
         assert released in line and "central unreachable: queued at the lane" in line, line
     assert "central caught up: 2 queued pass(es) recorded (粤B12345, 沪AD12345); 0 still queued" in lines, text
+    # A transit (转关) arriving at its destination gate with its e-seal: released on the transit,
+    # which central then closes.
+    assert "central: transit (转关) of 沪E77777 from SHYS with e-seal ES20261204 is open at this destination gate" \
+        in lines, text
+    assert "lane decided release (转关 ZG" in trucks[9] and trucks[9].endswith("central recorded release"), trucks[9]
+    assert any(re.fullmatch(r"central: transit ZG\d+ closed", line) for line in lines), text
     assert time.monotonic() - t0 < 300
 
 
