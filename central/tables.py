@@ -330,6 +330,10 @@ class AlertRow(Base):
     disposed_at: Mapped[datetime | None]
     disposal: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # What the alert says as a code with parameters (central/alert_texts.py), rendered in the
+    # reader's language; NULL for alerts stored before codes (their `message` is shown as it is).
+    code: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AlertRouteRow(Base):

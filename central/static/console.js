@@ -35,6 +35,7 @@ K.addTerms({
   control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
   lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"],
   batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
+  document_hold: ["Held for documents", "单证不符扣留"],
   high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
   lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
   field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
@@ -423,9 +424,16 @@ function groupRepeats(rows) {
   for (const r of rows) {
     const key = `${r.kind}|${r.subject}|${r.status}`;
     if (groups.has(key)) groups.get(key).repeats += 1;
-    else groups.set(key, { repeats: 1, ...r });
+    else groups.set(key, { repeats: 1, ...alertRow(r) });
   }
   return [...groups.values()];
+}
+
+/* An alert as the reader reads it: its text in the page's language (central renders both from the
+ * alert's code and parameters; an alert from before codes has its stored text in both). */
+function alertRow(r) {
+  const { texts, code, params, ...rest } = r;
+  return { ...rest, message: (texts && texts[K.getLang()]) || r.message };
 }
 
 function recordDetail(sec, row) {

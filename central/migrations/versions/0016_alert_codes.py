@@ -1,0 +1,29 @@
+"""alerts stored as a code with parameters (rendered in the reader's language)
+
+Revision ID: 0016
+Revises: 0011
+Create Date: 2026-12-04 21:50:00
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # Older alerts keep code NULL: their stored Chinese text is shown in both languages.
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("code", sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column("params", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("alerts", schema=None) as batch_op:
+        batch_op.drop_column("params")
+        batch_op.drop_column("code")
