@@ -109,6 +109,9 @@ async function guarded(view, fn) {
       $("login").hidden = false;
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
       openLogin();
+    } else if (e.status === 403 && e.body && e.body.type === PW_CHANGE) {
+      view.replaceChildren(K.el("div", { class: "banner", text: K.t("password_must_change") }));
+      openPasswordChange(true);
     } else if (e.status === 404) {
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("not_available") }));
     } else {
@@ -132,8 +135,9 @@ function openLogin() {
       C.user = (res && (res.username || res.user)) || (body && (body.username || body.user)) || null;
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
-      $("login").hidden = true;
-      $("dialog").close(); show(C.section);
+      $("login").hidden = true; $("password").hidden = false;
+      $("dialog").close();
+      if (res && res.password_change_required) openPasswordChange(true); else show(C.section);
     },
   }));
 }
@@ -502,16 +506,61 @@ document.addEventListener("DOMContentLoaded", async () => {
   K.langToggle($("lang"));
   $("dialog-close").addEventListener("click", () => $("dialog").close());
   $("login").addEventListener("click", openLogin);
+  $("password").addEventListener("click", () => openPasswordChange(false));
   C.spec = await K.discover("/api/v1/openapi.json");
   // Who is logged in (a reload keeps the token); nobody: the login comes first, for every screen.
   if (C.spec.paths["/api/v1/auth/me"]) {
     try {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
-      $("user").hidden = false; $("user").textContent = C.user;
+      $("user").hidden = false; $("user").textContent = C.user; $("password").hidden = false;
+      if (me.password_change_required) openPasswordChange(true);
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
   }
   K.onLang(() => show(C.section));
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1) || "dashboard");
 });
+
+// ---- password change: at first login, when expired (403 password-change-required), or by choice ----
+const PW_CHANGE = "urn:kakou:problem:password-change-required";
+K.addTerms({
+  change_password: ["Change password", "修改密码"], current_password: ["Current password", "当前密码"],
+  new_password: ["New password", "新密码"], confirm_password: ["New password again", "再次输入新密码"],
+  password_rules: ["At least 12 characters with 3 of: lower-case, upper-case, digits, symbols; not one of your last 5.",
+    "至少 12 位，包含小写字母、大写字母、数字、符号中的至少 3 类；不得与最近 5 次使用的密码相同。"],
+  password_must_change: ["Choose your own password before you go on (first login, or your password has expired).",
+    "请先设置您自己的密码再继续（首次登录或密码已过期）。"],
+  password_mismatch: ["The two new passwords differ.", "两次输入的新密码不一致。"],
+  password_changed: ["Password changed.", "密码已修改。"],
+});
+
+function openPasswordChange(forced) {
+  // Already asking (a refresh's 403 must not wipe what is being typed).
+  if ($("dialog").open && $("dialog-body").querySelector("[data-testid=password-form]")) return;
+  const input = (name, key, auto) => K.el("label", {}, K.t(key),
+    K.el("input", { type: "password", name, required: true, autocomplete: auto, "data-testid": "pw-" + name }));
+  const msg = K.el("div", { class: "form-msg", role: "alert", "data-testid": "pw-msg" });
+  const form = K.el("form", { class: "form", "data-testid": "password-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    if (f.new.value !== f.again.value) { msg.textContent = K.t("password_mismatch"); msg.className = "form-msg bad"; return; }
+    try {
+      await K.api("/api/v1/auth/password", { body: { current_password: f.current.value, new_password: f.new.value } });
+    } catch (e) {
+      // The rules' own reason (Chinese first), or what to do for a wrong current password.
+      msg.textContent = e instanceof K.HttpError && e.body && e.body.detail ? String(e.body.detail) : K.explain(e);
+      msg.className = "form-msg bad";
+      return;
+    }
+    $("dialog").close();
+    $("notice").hidden = false; $("notice").textContent = K.t("password_changed");
+    show(C.section);
+  } },
+  forced ? K.el("p", { class: "banner", "data-testid": "pw-forced", text: K.t("password_must_change") }) : null,
+  K.el("p", { class: "muted", text: K.t("password_rules") }),
+  input("current", "current_password", "current-password"), input("new", "new_password", "new-password"),
+  input("again", "confirm_password", "new-password"),
+  K.el("button", { class: "primary", type: "submit", "data-testid": "pw-submit", text: K.t("change_password") }), msg);
+  openDialog(K.t("change_password"), form);
+}
