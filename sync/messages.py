@@ -163,6 +163,9 @@ class ChangeKind(StrEnum):
     # Central disposed of a control-order hit and released the vehicle held on it; key = the held
     # pass_id, published on the node stream of the lane that holds it only.
     CONTROL_DISPOSAL = "control_disposal"
+    # A lane officer's PIN, issued, changed or revoked at central (key: officer id): only the
+    # salted hash travels (kakou.sync.knowledge.OfficerPin).
+    OFFICER = "officer"
 
 
 class Change(Strict):

@@ -9,6 +9,7 @@ from kakou.central.routes import (
     control_orders,
     declarations,
     images,
+    lane_officers,
     live,
     operations,
     orders,
@@ -28,6 +29,6 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   sync.system_router):
+                   sync.system_router, lane_officers.router):
         api.include_router(router)
     return [api, ui.router]
