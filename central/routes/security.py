@@ -85,8 +85,6 @@ Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 SystemAdmin = Annotated[Principal, Depends(require(Role.SYSTEM_ADMIN))]
 SecurityAdmin = Annotated[Principal, Depends(require(Role.SECURITY_ADMIN))]
 AuditAdmin = Annotated[Principal, Depends(require(Role.AUDIT_ADMIN))]
-# Any user, and the system administrator (node presence and health: running the system, no business data).
-SystemReader = Annotated[Principal, Depends(require(also=(Role.SYSTEM_ADMIN,)))]
 FieldUser = Annotated[Principal, Depends(require(Role.FIELD_STAFF, Role.CENTRAL_OFFICER, Role.LANE_OFFICER))]
 
 

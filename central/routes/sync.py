@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, hot_reads, ingest, network
+from kakou.central.auth import Role
 from kakou.central.bridge import NotConnected
 from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
-from kakou.central.routes.security import SystemAdmin, SystemReader
+from kakou.central.routes.security import SystemAdmin, require
 from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
@@ -38,8 +39,8 @@ def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500, str
     return changelog.changes_after(central, after, limit, stream)
 
 
-@system_router.get("/nodes")
-def list_nodes(central: CentralDep, _me: SystemReader) -> list[NodeOut]:
+@system_router.get("/nodes", dependencies=[Depends(require(also=(Role.SYSTEM_ADMIN,)))])
+def list_nodes(central: CentralDep) -> list[NodeOut]:
     """Every node's presence, uplink high-water mark and knowledge, next to where its knowledge
     would be if caught up (`expected_*`: the latest positions of the change streams it follows)."""
     rows = ingest.list_nodes(central)
