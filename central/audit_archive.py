@@ -64,7 +64,7 @@ class Archived:
 
 
 def archive(c: Central, actor: str, out_dir: Path, older_than: timedelta = RETENTION_MIN,
-            now: datetime | None = None, limit: int = 1_000_000) -> Archived:
+            now: datetime | None = None, limit: int = 100_000) -> Archived:
     """Move the entries older than `older_than` (at least 180 days) into a sealed file in `out_dir`."""
     if older_than < RETENTION_MIN:
         raise ValueError(f"审计记录至少保留 180 天 / audit entries are kept at least 180 days, not {older_than.days}")

@@ -84,15 +84,21 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     from kakou.central import audit_archive
     from kakou.central.audit_key import AuditKeyError
 
+    files = 0
     try:
-        done = audit_archive.archive(_central(args), "cli", Path(args.out), timedelta(days=args.older_than_days))
+        central = _central(args)
+        while True:  # a file per 100,000 entries: bounded memory however much is due
+            done = audit_archive.archive(central, "cli", Path(args.out), timedelta(days=args.older_than_days),
+                                         limit=100_000)
+            if done.path is None:
+                break
+            files += 1
+            print(f"archived entries {done.first_seq}-{done.last_seq} ({done.entries}) to {done.path}")
     except (AuditKeyError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if done.path is None:
+    if not files:
         print(f"nothing to archive: no entry is older than {args.older_than_days:g} days")
-    else:
-        print(f"archived entries {done.first_seq}-{done.last_seq} ({done.entries}) to {done.path}")
     return 0
 
 
