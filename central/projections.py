@@ -69,16 +69,18 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     checks = checks_in(rec)
     subject = p.plate or (rec.get("containers") or ["?"])[0]
     failed = [ch for ch in checks if not ch.ok]
+    hit = False
     for kind, codes, legacy_name in (("control_hit", HIT_CONTROL, "control"),
                                      ("weight_anomaly", WEIGHT_ANOMALY_CODES, "weight")):
         found = [ch for ch in failed if ch.code in codes or _legacy(ch, legacy_name)]
         if found:
+            hit = hit or kind == "control_hit"
             alerts.raise_alert(w, kind, subject, _pass_text(lane_key, p.plate, found), f"{kind}:{p.pass_id}",
                                p.pass_id)
     # A truck held for its documents (no valid release order): routed like any alert (field staff
-    # by default), once per pass.
+    # by default), once per pass; a control-order hit on it already brings someone to the truck.
     held_for = [ch for ch in failed if ch.code in DOCUMENT_CODES or _legacy(ch, "release_order")]
-    if held_for and p.outcome != "release":
+    if held_for and p.outcome != "release" and not hit:
         alerts.raise_alert(w, "document_hold", subject, _pass_text(lane_key, p.plate, held_for),
                            f"document_hold:{p.pass_id}", p.pass_id)
     faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]

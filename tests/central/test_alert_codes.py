@@ -15,6 +15,8 @@ from kakou.central.tables import AlertRow, TransitRow
 HEAVY = {"code": "weight_over", "ok": False,
          "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900}}
 NO_ORDER = {"code": "release_order_missing", "ok": False, "params": {"plate": "粤B77777"}}
+HIT = {"code": "control_order_hit", "ok": False,
+       "params": {"order_no": "BK1", "target": "vehicle", "value": "粤B66666", "note": "inspect"}}
 EXPIRED = {"code": "release_order_expired", "ok": False, "params": {"order_no": "HF9", "at": "2026-12-01"}}
 CAMERA = {"code": "device_fault", "ok": False, "params": {"fault": "plate camera timeout"}}
 
@@ -72,6 +74,7 @@ def test_a_truck_held_for_no_release_order_raises_a_field_alert(api: Api, centra
     ingest(central, 1, "粤B77777", outcome="officer", checks=[NO_ORDER])
     ingest(central, 2, "粤B77777", outcome="release", reasons=["ok"])  # released later: no alert of its own
     ingest(central, 3, "粤B88888", outcome="officer", checks=[EXPIRED])
+    ingest(central, 4, "粤B66666", outcome="inspection", checks=[HIT, NO_ORDER])  # the hit's alert leads
     projections.run_all(central)
     projections.run_all(central)  # once per pass
     mine = api("fred").get("/api/v1/alerts", params={"mine": True, "kind": "document_hold"}).json()["items"]
@@ -80,6 +83,8 @@ def test_a_truck_held_for_no_release_order_raises_a_field_alert(api: Api, centra
     assert held["route_role"] == "field_staff" and held["subject"] == "粤B77777"
     assert held["texts"] == {"zh": "n1/L1 粤B77777：无核放单：粤B77777",
                              "en": "n1/L1 粤B77777: no release order for 粤B77777"}
+    kinds = {a["kind"] for a in api("fred").get("/api/v1/alerts", params={"subject": "粤B66666"}).json()["items"]}
+    assert kinds == {"control_hit"}
     # Not for the central officers' queue by default.
     assert api("alice").get("/api/v1/alerts", params={"mine": True}).json()["items"] == []
 
