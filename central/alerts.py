@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, or_, select
 
 from kakou.central import audit
+from kakou.central.alert_texts import AlertText
 from kakou.central.auth import Role
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
                     "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
-                    "vehicle_stopped"]
+                    "vehicle_stopped", "document_hold"]
 
 # Called with (central, alert) after an acknowledgement, disposal or note is committed: the field
 # page's live stream (routes/live.py) pushes it at once. New alerts are found by the stream's own
@@ -82,12 +83,17 @@ ROUTES: dict[str, tuple[Role, str]] = {
     "transit_mismatch": (Role.FIELD_STAFF, "high"),  # the destination lane held a transit truck
     "route_deviation": (Role.CENTRAL_OFFICER, "high"),  # a transit vehicle left its declared corridor
     "vehicle_stopped": (Role.CENTRAL_OFFICER, "medium"),  # a transit vehicle stopped en route too long
+    # A truck held at a lane for its documents (no valid release order): someone on site sees to it.
+    "document_hold": (Role.FIELD_STAFF, "medium"),
 }
 
 
-def raise_alert(w: audit.Work, kind: str, subject: str, message: str, dedupe_key: str,
+def raise_alert(w: audit.Work, kind: str, subject: str, message: str | AlertText, dedupe_key: str,
                 source: str | None = None) -> AlertRow | None:
-    """Raise inside the caller's unit of work; a cause already alerted (same dedupe key) is not repeated."""
+    """Raise inside the caller's unit of work; a cause already alerted (same dedupe key) is not repeated.
+
+    `message`: what the alert says as a code with parameters (shown in the reader's language;
+    `message` keeps its Chinese text), or a plain text shown as it is."""
     if w.session.scalar(select(AlertRow.id).where(AlertRow.dedupe_key == dedupe_key)) is not None:
         return None
     default_role, severity = ROUTES[kind]
@@ -95,8 +101,12 @@ def raise_alert(w: audit.Work, kind: str, subject: str, message: str, dedupe_key
     rule = _matching_rule(w, kind, subject)
     if rule is not None:
         role, assignee, severity = rule.role, rule.assignee, rule.severity or severity
+    code, params = None, None
+    if isinstance(message, AlertText):
+        code, params, message = message.code.value, message.stored(), message.text("zh")
     row = AlertRow(kind=kind, severity=severity, subject=subject[:64], message=message, route_role=role,
-                   assignee=assignee, dedupe_key=dedupe_key[:160], source=source, status="open", notes=[])
+                   assignee=assignee, dedupe_key=dedupe_key[:160], source=source, status="open", notes=[],
+                   code=code, params=params)
     w.session.add(row)
     w.session.flush()
     w.audit("alert.raise", f"alert:{row.id}", {"kind": kind, "subject": subject, "message": message})
@@ -115,7 +125,7 @@ class AlertRouteIn(BaseModel):
 
     kind: Literal["*", "control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
                   "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
-                  "vehicle_stopped"]
+                  "vehicle_stopped", "document_hold"]
     subject_prefix: str | None = Field(None, max_length=64)  # e.g. "n2/" for one edge node's lanes
     role: Role
     assignee: str | None = Field(None, max_length=64)  # a user of that role, if one person takes them

@@ -28,7 +28,7 @@ from kakou.central.audit_key import AuditKey
 from kakou.central.changelog import append_change
 from kakou.central.db import WROTE
 from kakou.central.service import Central
-from kakou.central.tables import AuditHeadRow, AuditRow
+from kakou.central.tables import AuditArchiveRow, AuditHeadRow, AuditRow
 from kakou.sync.messages import ChangeKind
 
 GENESIS = "0" * 64
@@ -119,9 +119,11 @@ def verify(c: Central, batch: int = 5000) -> VerifyResult:
     """Recompute the chain from the first entry; report the first entry that does not fit.
     Entries from the key's `keyed_from` on are checked with the key (c.audit_key)."""
     key = c.audit_key
-    prev, expected_seq, n = GENESIS, 1, 0
     with c.sessions() as s:
-        after = 0
+        # Entries moved to an archive (audit_archive.py): the rest chain onto the last archived hash.
+        last = s.scalar(select(AuditArchiveRow).order_by(AuditArchiveRow.last_seq.desc()).limit(1))
+        after, prev = (last.last_seq, last.last_hash) if last is not None else (0, GENESIS)
+        expected_seq, n = after + 1, 0
         while True:
             rows = list(s.scalars(select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)))
             if not rows:
@@ -137,9 +139,9 @@ def verify(c: Central, batch: int = 5000) -> VerifyResult:
                 prev, expected_seq, n = r.hash, r.seq + 1, n + 1
             after = rows[-1].seq
         head = s.get(AuditHeadRow, 1)
-    if head is not None and (head.seq != n or head.hash != prev):
-        return VerifyResult(n, False, f"the chain ends at entry {n} but its head says {head.seq}: entries removed",
-                            n + 1)
+    if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
+        return VerifyResult(n, False, f"the chain ends at entry {expected_seq - 1} but its head says {head.seq}: "
+                                      "entries removed", expected_seq)
     return VerifyResult(n, True)
 
 

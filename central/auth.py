@@ -37,8 +37,18 @@ class Role(StrEnum):
     CENTRAL_OFFICER = "central_officer"
     REVIEWER = "reviewer"
     FIELD_STAFF = "field_staff"
-    ADMIN = "admin"
+    ADMIN = "admin"  # every power at once: small sites only; a site under 等保三级 separates them (below)
     DECLARANT = "declarant"  # an enterprise user: applies for its own enterprise's orders only
+    # 三员分立 (GB/T 22239 三级): three administrators, each doing only its own work and none reading
+    # business data (routes/security.py `require`).
+    SYSTEM_ADMIN = "system_admin"  # runs the system: nodes, resyncs, projections
+    SECURITY_ADMIN = "security_admin"  # users and their roles
+    AUDIT_ADMIN = "audit_admin"  # reads, verifies and exports the audit log
+
+
+# The administrators' roles: granted on the server (`kakou central user add`), never through the
+# API, so no administrator can make itself (or a friend) another one.
+ADMINISTRATORS = frozenset({Role.ADMIN, Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class AuthError(Exception):

@@ -375,8 +375,10 @@ class CentralBridge:
             await self._send(client, req.node, batch)
 
     async def _send(self, client: aiomqtt.Client, node: str, batch: ChangeBatch) -> None:
-        signed = sign(batch.model_copy(update={"to_node": node}), self.key)
-        await client.publish(topics.down(node, topics.CHANGES), signed.wire(), qos=1)
+        # A large snapshot goes in signed parts under the broker's message size limit.
+        for part in changelog.in_parts(batch):
+            signed = sign(part.model_copy(update={"to_node": node}), self.key)
+            await client.publish(topics.down(node, topics.CHANGES), signed.wire(), qos=1)
         await asyncio.to_thread(network.record_sent, self.central, node, batch)
 
     async def resync(self, node: str) -> dict[str, int]:

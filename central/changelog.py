@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from kakou.central.service import Central
 from kakou.central.tables import RegistrationRow
 from kakou.central.tables_sync import ChangeRow
-from kakou.sync import topics
+from kakou.sync import limits, topics
 from kakou.sync.messages import Change, ChangeBatch, ChangeKind
 
 MAX_BATCH = 500
@@ -175,3 +175,25 @@ def snapshot(c: Central, stream: str = BROADCAST) -> ChangeBatch:
     changes = [_change(r) for r in rows if r.data is not None]
     return ChangeBatch(after_version=0, to_version=latest, issued_at=datetime.now(UTC), changes=changes,
                        snapshot=True, stream=stream)
+
+
+def in_parts(batch: ChangeBatch, max_bytes: int | None = None) -> list[ChangeBatch]:
+    """A snapshot too large for one message as parts of at most about `max_bytes` each (default
+    limits.DOWNLINK_PART_BYTES; the broker refuses messages over limits.BROKER_MESSAGE_BYTES);
+    anything else, or a small snapshot, whole."""
+    max_bytes = max_bytes or limits.DOWNLINK_PART_BYTES
+    if not batch.snapshot or len(batch.wire().encode()) <= max_bytes:
+        return [batch]
+    groups: list[list[Change]] = [[]]
+    size = 0
+    for ch in batch.changes:
+        n = len(ch.model_dump_json().encode()) + 1
+        if groups[-1] and size + n > max_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(ch)
+        size += n
+    if len(groups) > limits.MAX_SNAPSHOT_PARTS:
+        raise ValueError(f"a snapshot of {batch.stream} needs {len(groups)} parts, over "
+                         f"{limits.MAX_SNAPSHOT_PARTS}: raise limits.DOWNLINK_PART_BYTES")
+    return [batch.model_copy(update={"changes": g, "part": i, "parts": len(groups)}) for i, g in enumerate(groups)]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, cast, select
 
 from kakou.central import alerts, audit, ledger_rules
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import (
     ConsumptionRatioRow,
@@ -197,8 +198,9 @@ def gate(w: audit.Work, doc_nos: list[str], pass_id: str, at: datetime | None = 
     for ledger_no in ledgers:
         for b in _balances(w.session, ledger_no, {}):
             if b.should_remain is not None and b.should_remain < -1e-9:
-                alerts.raise_alert(w, "ledger_negative", ledger_no,
-                                   f"ledger {ledger_no} item {b.item_no} would be negative ({b.should_remain:g})",
+                text = AlertText(code=AlertCode.LEDGER_NEGATIVE, params={
+                    "ledger_no": ledger_no, "item_no": b.item_no, "remain": b.should_remain})
+                alerts.raise_alert(w, "ledger_negative", ledger_no, text,
                                    f"ledger_negative:{ledger_no}:{b.item_no}:{pass_id}", pass_id)
     if n:
         w.audit("ledger.gate", f"pass:{pass_id}", {"declarations": doc_nos, "movements": n})

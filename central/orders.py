@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import bindparam, select
 
 from kakou.central import audit, changelog
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
@@ -240,7 +241,8 @@ def cancel(c: Central, actor: str, order_no: str, reason: str) -> ReleaseOrderRo
 
 
 def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_kg: float | None,
-               tare_kg: float | None, shared_with: Sequence[str] = ()) -> tuple[ReleaseOrderRow | None, str | None]:
+               tare_kg: float | None,
+               shared_with: Sequence[str] = ()) -> tuple[ReleaseOrderRow | None, AlertText | None]:
     """Count one gate pass against the order (idempotent per pass and order); returns (order, problem).
 
     `shared_with`: the other orders the same truck went out on. A batch counted in kg then cannot
@@ -249,14 +251,15 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
     row = w.session.get(ReleaseOrderRow, order_no)
     if row is None or w.session.get(OrderPassRow, (pass_id, order_no)) is not None:
         return row, None
-    problem = None
+    problem: AlertText | None = None
     qty = 1.0
     if row.batch_unit == "kg":
         if shared_with:
-            qty, problem = 0.0, (f"batch exit on {order_no} shares pass {pass_id} with {', '.join(shared_with)}: "
-                                 f"its net weight is not known, nothing counted")
+            qty, problem = 0.0, AlertText(code=AlertCode.BATCH_SHARED, params={
+                "order_no": order_no, "pass_id": pass_id, "others": ", ".join(shared_with)})
         elif gross_kg is None or tare_kg is None:
-            qty, problem = 0.0, f"batch exit on {order_no} without a net weight (gross {gross_kg}, tare {tare_kg})"
+            qty, problem = 0.0, AlertText(code=AlertCode.BATCH_NO_NET, params={
+                "order_no": order_no, "gross_kg": gross_kg, "tare_kg": tare_kg})
         else:
             qty = max(gross_kg - tare_kg, 0.0)
     w.session.add(OrderPassRow(pass_id=pass_id, order_no=order_no, quantity=qty, at=at))
@@ -266,7 +269,8 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
             row.status = "used"
             w.publish(ChangeKind.RELEASE_ORDER, order_no, None)  # nothing left: the lanes stop releasing on it
             if row.remaining_quantity < -1e-9:
-                problem = f"release order {order_no} exceeded by {-row.remaining_quantity:g} {row.batch_unit}"
+                problem = AlertText(code=AlertCode.ORDER_EXCEEDED, params={
+                    "order_no": order_no, "over": -row.remaining_quantity, "unit": row.batch_unit})
     w.audit("release_order.pass", f"release_order:{order_no}",
             {"pass_id": pass_id, "quantity": qty, "remaining": row.remaining_quantity})
     return row, problem

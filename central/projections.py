@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from kakou.central import alerts, audit, ledgers, orders, transit
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central
 from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
@@ -22,17 +23,19 @@ from kakou.sync import topics
 from kakou.sync.checks import (
     DEVICE_CODES,
     INSPECTION_RESULTS,
+    SPEC,
     WEIGHT_ANOMALY_CODES,
     Check,
     CheckCode,
     checks_in,
-    render_all,
 )
 from kakou.sync.knowledge import INSPECTION_MARK_VALID_H, InspectionMarkData
 from kakou.sync.messages import ChangeKind
 
 CURSOR = "passes"
 HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
+# A failed release-order check: the truck has no valid order (missing, another plate, expired, …).
+DOCUMENT_CODES = frozenset(code for code, (group, _) in SPEC.items() if group == "release_order")
 
 
 def run(c: Central, limit: int = 2000) -> int:
@@ -78,12 +81,20 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     checks = checks_in(rec)
     subject = p.plate or (rec.get("containers") or ["?"])[0]
     failed = [ch for ch in checks if not ch.ok]
+    hit = False
     for kind, codes, legacy_name in (("control_hit", HIT_CONTROL, "control"),
                                      ("weight_anomaly", WEIGHT_ANOMALY_CODES, "weight")):
         found = [ch for ch in failed if ch.code in codes or _legacy(ch, legacy_name)]
         if found:
-            alerts.raise_alert(w, kind, subject, f"{lane_key} {p.plate or '车牌未识别'}：{render_all(found)}",
-                               f"{kind}:{p.pass_id}", p.pass_id)
+            hit = hit or kind == "control_hit"
+            alerts.raise_alert(w, kind, subject, _pass_text(lane_key, p.plate, found), f"{kind}:{p.pass_id}",
+                               p.pass_id)
+    # A truck held for its documents (no valid release order): routed like any alert (field staff
+    # by default), once per pass; a control-order hit on it already brings someone to the truck.
+    held_for = [ch for ch in failed if ch.code in DOCUMENT_CODES or _legacy(ch, "release_order")]
+    if held_for and p.outcome != "release" and not hit:
+        alerts.raise_alert(w, "document_hold", subject, _pass_text(lane_key, p.plate, held_for),
+                           f"document_hold:{p.pass_id}", p.pass_id)
     faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]
     hour = p.decided_at.strftime("%Y%m%d%H")
     seen: set[str] = set()
@@ -92,7 +103,8 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         key = f"device_fault:{lane_key}:{fault.code.value}:{what}:{hour}"
         if key not in seen:
             seen.add(key)
-            alerts.raise_alert(w, "device_fault", lane_key, f"{lane_key}：{fault.text()}", key, p.pass_id)
+            alerts.raise_alert(w, "device_fault", lane_key, AlertText(code=AlertCode.LANE_FAULT, params={
+                "lane": lane_key}, findings=[fault.finding()]), key, p.pass_id)
 
     if used and p.outcome == "release":
         vehicle = _registered(w, "vehicle", p.plate) if p.plate else None
@@ -161,8 +173,8 @@ def check_nodes(c: Central) -> int:
     with audit.write(c, "system") as w:
         for node in w.session.scalars(select(NodeRow).where(NodeRow.online.is_(False))):
             since = (node.last_seen or datetime.now(UTC)).isoformat()
-            if alerts.raise_alert(w, "lane_offline", node.node, f"edge node {node.node} offline since {since}",
-                                  f"lane_offline:{node.node}:{since}"):
+            text = AlertText(code=AlertCode.NODE_OFFLINE, params={"node": node.node, "since": since})
+            if alerts.raise_alert(w, "lane_offline", node.node, text, f"lane_offline:{node.node}:{since}"):
                 n += 1
     return n
 
@@ -170,3 +182,8 @@ def check_nodes(c: Central) -> int:
 def _legacy(ch: Check, name: str) -> bool:
     """A check from a version-1 lane (a sentence) under the old check name."""
     return ch.code is CheckCode.LEGACY_TEXT and ch.name == name
+
+
+def _pass_text(lane_key: str, plate: str | None, found: list[Check]) -> AlertText:
+    return AlertText(code=AlertCode.PASS_FINDINGS, params={"lane": lane_key, "plate": plate},
+                     findings=[ch.finding() for ch in found])

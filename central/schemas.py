@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
+from kakou.central import alert_texts
 from kakou.central.auth import Role
 from kakou.sync import limits
 
@@ -331,6 +332,16 @@ class AlertMessage(BaseModel):
     source: str | None
     status: str
     created_at: datetime
+    # What it says as a code with parameters (central/alert_texts.py; None for an alert stored
+    # before codes), and rendered in both languages: a screen shows texts[its language].
+    code: str | None = None
+    params: dict[str, Any] | None = None
+    texts: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _texts(self) -> AlertMessage:
+        self.texts = alert_texts.texts(self.code, self.params, self.message)
+        return self
 
 
 class AlertOut(AlertMessage):

@@ -68,6 +68,8 @@ class CentralConfig(BaseModel):
     idle_timeout_minutes: float = Field(30.0, gt=0, le=24 * 60)
     # The audit chain's HMAC key, outside the database (audit_key.py); default <data dir>/keys/audit-hmac.key.
     audit_key_file: Path | None = None
+    # 三员分立: refuse the all-powerful admin role; the system/security/audit administrators do the work.
+    separate_duties: bool = False
 
     def security(self) -> dict[str, Any]:
         """Central's login, password and session settings, as `Central(...)` takes them."""
@@ -78,7 +80,8 @@ class CentralConfig(BaseModel):
                                                 self.password_history,
                                                 timedelta(days=self.password_max_age_days)
                                                 if self.password_max_age_days else None),
-                "idle_timeout": timedelta(minutes=self.idle_timeout_minutes)}
+                "idle_timeout": timedelta(minutes=self.idle_timeout_minutes),
+                "separate_duties": self.separate_duties}
 
     def mqtt_client_id(self) -> str:
         if self.client_id:

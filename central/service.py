@@ -43,6 +43,9 @@ class Central:
     idle_timeout: timedelta = timedelta(minutes=30)
     # The audit chain's key (audit_key.py): None only for a chain never keyed (tests, tools).
     audit_key: AuditKey | None = None
+    # 三员分立: the all-powerful `admin` role is refused everywhere; the system, security and audit
+    # administrators do the work (`kakou central serve --separate-duties`).
+    separate_duties: bool = False
     _reads: sessionmaker | None = field(default=None, repr=False)
 
     def read(self) -> Session:

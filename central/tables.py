@@ -69,6 +69,23 @@ class AuditRow(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditArchiveRow(Base):
+    """A run of audit entries moved to a sealed file (audit_archive.py): the entries left in the
+    database chain onto `last_hash`."""
+
+    __tablename__ = "audit_archives"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    first_seq: Mapped[int] = mapped_column(Integer)
+    last_seq: Mapped[int] = mapped_column(Integer, unique=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    entries: Mapped[int] = mapped_column(Integer)
+    file_name: Mapped[str] = mapped_column(String(128))
+    sha256: Mapped[str] = mapped_column(String(64))  # of the file's entry lines
+    archived_by: Mapped[str] = mapped_column(String(64))
+    archived_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # -- registrations --------------------------------------------------------------------------------
 
 
@@ -349,6 +366,10 @@ class AlertRow(Base):
     disposed_at: Mapped[datetime | None]
     disposal: Mapped[str] = mapped_column(Text, default="")
     notes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # What the alert says as a code with parameters (central/alert_texts.py), rendered in the
+    # reader's language; NULL for alerts stored before codes (their `message` is shown as it is).
+    code: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AlertRouteRow(Base):

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from kakou.central import alerts, audit
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.db import page
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central, Conflict, NotFound
@@ -162,9 +163,10 @@ def check_overdue(c: Central, now: datetime | None = None) -> list[str]:
             if row.started_at and _aware(row.started_at) + timedelta(hours=row.time_limit_h) < now:
                 row.status = "overdue"
                 late.append(row.transit_no)
-                alerts.raise_alert(w, "transit_overdue", row.plate,
-                                   f"transit {row.transit_no} ({row.entry_site} → {row.destination_site}) is over "
-                                   f"its {row.time_limit_h:g} h limit", f"transit_overdue:{row.transit_no}")
+                text = AlertText(code=AlertCode.TRANSIT_OVERDUE, params={
+                    "transit_no": row.transit_no, "entry_site": row.entry_site,
+                    "destination_site": row.destination_site, "time_limit_h": row.time_limit_h})
+                alerts.raise_alert(w, "transit_overdue", row.plate, text, f"transit_overdue:{row.transit_no}")
                 w.audit("transit.overdue", f"transit:{row.transit_no}")
     return late
 

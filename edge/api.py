@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kakou import webpages
-from kakou.edge import inspections, sync_outbox
+from kakou.edge import inspections, read_access, sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
 from kakou.edge.officers import PinLocked
@@ -73,6 +73,8 @@ def officer(request: Request, authorization: Annotated[str | None, Header()] = N
 
 
 Officer = Annotated[str, Depends(officer)]
+# The read endpoints: an officer's session, the node's read key, or the node itself (read_access.py).
+READ = [Depends(read_access.check)]
 
 
 def validate_action(body: ActionIn) -> ActionIn:
@@ -101,6 +103,7 @@ log = logging.getLogger(__name__)
 def create_app(node: EdgeNode) -> FastAPI:
     app = FastAPI(title=f"kakou edge {node.id}", docs_url=None, redoc_url=None)
     app.state.node = node
+    app.state.read_key = read_access.node_key(node)
     webpages.mount_docs(app, "/openapi.json", f"kakou edge {node.id} API")
 
     @app.exception_handler(StarletteHTTPException)
@@ -123,14 +126,17 @@ def create_app(node: EdgeNode) -> FastAPI:
         return node.status()
 
     @app.post("/api/v1/officer/login")
-    def login(body: LoginIn) -> dict[str, str]:
+    def login(body: LoginIn) -> Response:
         try:
             token = node.officers.login(body.officer, body.pin)
         except PinLocked as exc:
             raise HTTPException(429, str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}) from exc
         if token is None:
             raise HTTPException(401, "unknown officer or wrong PIN")
-        return {"token": token, "officer": body.officer}
+        # The same session as a cookie too: the screen's <img> and event stream cannot send a header.
+        resp = JSONResponse({"token": token, "officer": body.officer})
+        resp.set_cookie(read_access.OFFICER_COOKIE, token, httponly=True, samesite="strict", path="/api/")
+        return resp
 
     @app.get("/api/v1/officer")
     def whoami(who: Officer) -> dict[str, str]:
@@ -140,7 +146,9 @@ def create_app(node: EdgeNode) -> FastAPI:
     @app.post("/api/v1/officer/logout", status_code=204)
     def logout(authorization: Annotated[str | None, Header()] = None) -> Response:
         node.officers.logout((authorization or "").removeprefix("Bearer ").strip())
-        return Response(status_code=204)
+        resp = Response(status_code=204)
+        resp.delete_cookie(read_access.OFFICER_COOKIE, path="/api/")
+        return resp
 
     @app.post("/api/v1/lanes/{lane_id}/actions", status_code=202)
     async def act(lane_id: str, body: ActionIn, who: Officer) -> dict[str, Any]:
@@ -169,11 +177,11 @@ def create_app(node: EdgeNode) -> FastAPI:
         await lane.commands.put(cmd)
         return {"accepted": cmd.model_dump(mode="json"), "pass_id": lane.current.pass_id}
 
-    @app.get("/api/v1/passes")
+    @app.get("/api/v1/passes", dependencies=READ)
     def passes(limit: int = 50) -> list[dict[str, Any]]:
         return [p.model_dump(mode="json") for p in node.store.list_passes(min(max(limit, 1), 500))]
 
-    @app.get("/api/v1/passes/{pass_id}")
+    @app.get("/api/v1/passes/{pass_id}", dependencies=READ)
     def one_pass(pass_id: str) -> dict[str, Any]:
         found = node.store.get_pass(pass_id)
         if found is None:
@@ -182,18 +190,18 @@ def create_app(node: EdgeNode) -> FastAPI:
         return {"record": record.model_dump(mode="json"), "inputs": inputs,
                 "interventions": [i.model_dump(mode="json") for i in node.records.interventions(pass_id)]}
 
-    @app.get("/api/v1/passes/{pass_id}/replay")
+    @app.get("/api/v1/passes/{pass_id}/replay", dependencies=READ)
     def replay_pass(pass_id: str) -> dict[str, Any]:
         result = replay(node.store, pass_id)
         if result is None:
             raise HTTPException(404, f"no automatic decision recorded for {pass_id}")
         return result
 
-    @app.get("/api/v1/interventions")
+    @app.get("/api/v1/interventions", dependencies=READ)
     def interventions(limit: int = 100) -> list[dict[str, Any]]:
         return [i.model_dump(mode="json") for i in node.records.interventions(limit=min(max(limit, 1), 500))]
 
-    @app.get("/api/v1/backfill")
+    @app.get("/api/v1/backfill", dependencies=READ)
     def backfill() -> list[dict[str, str]]:
         return node.records.open_backfills()
 
@@ -215,7 +223,7 @@ def create_app(node: EdgeNode) -> FastAPI:
                 "superseded_by": record.pass_id if record else None,
                 "release_orders": record.release_orders if record else []}
 
-    @app.get("/api/v1/inspections")
+    @app.get("/api/v1/inspections", dependencies=READ)
     def awaiting_inspection() -> list[dict[str, Any]]:
         """Trucks sent to the inspection area (the last 24 h) whose result is still to be recorded."""
         held = {lane.current.pass_id for lane in node.lanes.values()
@@ -241,7 +249,7 @@ def create_app(node: EdgeNode) -> FastAPI:
             raise HTTPException(409, f"pass {pass_id} did not send a vehicle to inspection")
         return record.model_dump(mode="json")
 
-    @app.get("/api/v1/network/messages")
+    @app.get("/api/v1/network/messages", dependencies=READ)
     def network_messages(since: datetime | None = None, status: MessageStatus | None = None,
                          after_seq: int = 0, limit: int = 200) -> dict[str, Any]:
         """Per-message uplink status (queued / sent / acknowledged / failed), oldest first."""
@@ -256,25 +264,25 @@ def create_app(node: EdgeNode) -> FastAPI:
             raise HTTPException(422, "from_seq starts at 1")
         return {"requeued": node.link.resend_from(from_seq), "by": who}
 
-    @app.get("/api/v1/balance")
+    @app.get("/api/v1/balance", dependencies=READ)
     def balance() -> list[dict[str, Any]]:
         """Vehicles in but not out (or out but not in): the in/out balance query for officers."""
         return node.records.unbalanced()
 
-    @app.get("/api/v1/lanes/{lane_id}/stats")
+    @app.get("/api/v1/lanes/{lane_id}/stats", dependencies=READ)
     def stats(lane_id: str) -> dict[str, Any]:
         if lane_id not in node.lanes:
             raise HTTPException(404, f"no lane {lane_id}")
         return node.records.lane_stats(lane_id)
 
-    @app.get("/api/v1/images/{digest}")
+    @app.get("/api/v1/images/{digest}", dependencies=READ)
     def image(digest: str) -> FileResponse:
         path = node.records.image_path(digest) if len(digest) == 64 else None
         if path is None:
             raise HTTPException(404, "no such image (pruned by retention, or never taken)")
         return FileResponse(path, media_type="image/jpeg")
 
-    @app.get("/api/v1/images/{digest}/marks")
+    @app.get("/api/v1/images/{digest}/marks", dependencies=READ)
     def image_marks(digest: str) -> list[dict[str, Any]]:
         """Where the read plate / container code is in a recent frame ([x0, y0, x1, y1] pixels);
         empty when it was not located (yet): the screen then shows the frame unmarked."""
@@ -284,6 +292,6 @@ def create_app(node: EdgeNode) -> FastAPI:
                 return found
         return []
 
-    app.include_router(events_router(node.events, status=node.status))
+    app.include_router(events_router(node.events, status=node.status), dependencies=READ)
     mount_ui(app)
     return app

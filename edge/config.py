@@ -90,6 +90,9 @@ class OfficerSection(_Model):
 class HttpSection(_Model):
     host: str = "127.0.0.1"
     port: int = Field(8090, ge=0, le=65535)
+    # Reads (passes, frames, interventions) from this machine need no login (the kiosk browser on the
+    # node); false behind a reverse proxy on the same host (edge/read_access.py).
+    reads_from_loopback: bool = True
 
 
 class EdgeConfig(_Model):

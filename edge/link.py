@@ -58,6 +58,8 @@ class EdgeLink:
         self.disconnects = 0  # sessions that ended or connection attempts that failed
         self.state_changed = asyncio.Event()  # set on every connect, disconnect or failed attempt
         self._site_topics: set[str] = set()  # site change topics subscribed in this session
+        # Parts of a snapshot sent in parts, per stream: applied together once all are here.
+        self._parts: dict[str, tuple[tuple[int, str], dict[int, ChangeBatch]]] = {}
 
     def wake(self) -> None:
         """Something was queued in the outbox."""
@@ -236,6 +238,26 @@ class EdgeLink:
             log.warning("rejected %s: %s", topic, reason)
             self.store.record_rejected(topic, reason, now)
 
+    def _assemble(self, part: ChangeBatch) -> ChangeBatch | None:
+        """Keep a verified part of a snapshot; the whole snapshot once every part is here. Only one
+        snapshot per stream is assembled at a time: a newer one drops an unfinished older one."""
+        if not part.snapshot or part.part >= part.parts:
+            raise ValueError(f"part {part.part} of {part.parts} of a batch that is not a snapshot in parts")
+        which = (part.to_version, part.issued_at.isoformat())
+        held = self._parts.get(part.stream)
+        if held is None or held[0] != which:
+            held = (which, {})
+            self._parts[part.stream] = held
+        got = held[1]
+        if got and next(iter(got.values())).parts != part.parts:
+            raise ValueError("parts of one snapshot disagree on how many there are")
+        got[part.part] = part
+        if len(got) < part.parts:
+            return None
+        del self._parts[part.stream]
+        changes = [ch for i in range(part.parts) for ch in got[i].changes]
+        return part.model_copy(update={"changes": changes, "part": 0, "parts": 1})
+
     def _not_ours(self, batch: ChangeBatch) -> str | None:
         """Why a correctly signed batch is still not for this node, or None. A node follows the
         broadcast, its own stream and its site(s); it learns a site from central, whose answers on
@@ -262,6 +284,11 @@ class EdgeLink:
             log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version, why)
             self.store.record_rejected("changes", why, now)
             return 0
+        if batch.parts > 1:
+            whole = self._assemble(batch)
+            if whole is None:
+                return 0  # more parts to come: nothing of a snapshot is applied before all of it is here
+            batch = whole
         try:
             applied = await asyncio.to_thread(self.store.apply_batch, batch, now)
         except VersionGap as gap:

@@ -57,7 +57,7 @@ class EdgeNode:
         self.link = EdgeLink(self.id, self.store, cfg.broker, trusted_keys(cfg))
         self.uploader = ImageUploader(self.store, cfg.node.data_dir)  # frames of acked passes → central
         self.events = LaneEvents()
-        self.officers = OfficerSessions({o.id: o for o in cfg.officers})
+        self.officers = OfficerSessions({o.id: o for o in cfg.officers}, lookup=self.store.officer_pin)
         if recognisers is None:
             recognisers = Recognisers(plate=plate_recogniser) if plate_recogniser else default_recognisers(cfg)
         self._devices: list[Any] = []

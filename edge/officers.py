@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kakou.edge.config import OfficerSection
+from kakou.sync.knowledge import OfficerPin
+from kakou.sync.pins import check_pin, hash_pin
 
 TOKEN_TTL_S = 8 * 3600  # one shift
-
-
-def hash_pin(pin: str, salt: bytes | None = None) -> str:
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=2**14, r=8, p=1)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def check_pin(pin: str, stored: str) -> bool:
-    try:
-        scheme, salt_hex, _ = stored.split("$")
-    except ValueError:
-        return False
-    return scheme == "scrypt" and hmac.compare_digest(hash_pin(pin, bytes.fromhex(salt_hex)), stored)
 
 
 # PIN guessing: an officer id is locked after LOCK_AFTER wrong PINs in a row for LOCK_FOR_S, and the
@@ -51,6 +37,9 @@ class OfficerSessions:
     officers: dict[str, OfficerSection]
     _tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
     clock: Callable[[], float] = time.monotonic
+    # Officers central manages (issued, changed, revoked; kakou.central.lane_officers), from the
+    # node's knowledge: they take precedence over an officer of the same id in the config file.
+    lookup: Callable[[str], OfficerPin | None] | None = None
     _failures: dict[str, tuple[int, float]] = field(default_factory=dict)  # officer → (in a row, locked until)
     _node_failures: list[float] = field(default_factory=list)  # times of the node's recent wrong PINs
 
@@ -70,7 +59,7 @@ class OfficerSessions:
         count, until = self._failures.get(officer_id, (0, 0.0))
         if until > now:
             raise PinLocked(until - now, officer_id)
-        officer = self.officers.get(officer_id)
+        officer = self.officer(officer_id)
         ok = check_pin(pin, officer.pin_hash if officer else _DUMMY)
         if officer is None or not ok:
             self._node_failures.append(now)
@@ -92,7 +81,16 @@ class OfficerSessions:
 
     def officer_for(self, token: str) -> str | None:
         entry = self._tokens.get(token)
-        if entry is None or entry[1] < time.monotonic():
+        if entry is None or entry[1] < time.monotonic() or self.officer(entry[0]) is None:  # revoked: ends
             self._tokens.pop(token, None)
             return None
         return entry[0]
+
+    def officer(self, officer_id: str) -> OfficerSection | None:
+        """The officer as central last said (revoked: None), else as the config file says."""
+        central = self.lookup(officer_id) if self.lookup is not None else None
+        if central is not None:
+            if central.revoked or not central.pin_hash:
+                return None
+            return OfficerSection(id=officer_id, name=central.name, pin_hash=central.pin_hash)
+        return self.officers.get(officer_id)

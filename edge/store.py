@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kakou.edge import schema
+from kakou.sync.knowledge import OfficerPin
 from kakou.sync.messages import ChangeBatch, PassRecord, ReleaseOrderData
 
 
@@ -162,6 +163,16 @@ class EdgeStore:
     def knowledge_rows(self) -> list[tuple[str, str, int]]:
         """(kind, key, version) of every cached entry: what a test or a resync compares."""
         return [tuple(r) for r in self.query("SELECT kind, key, version FROM knowledge ORDER BY kind, key")]
+
+    def officer_pin(self, officer_id: str) -> OfficerPin | None:
+        """A lane officer as central manages them (kakou.central.lane_officers), if it does."""
+        rows = self.query("SELECT data FROM knowledge WHERE kind = 'officer' AND key = ?", (officer_id,))
+        if not rows:
+            return None
+        try:
+            return OfficerPin.model_validate_json(rows[0][0])
+        except ValueError:  # never a reason to fail a login check: treated as revoked
+            return OfficerPin.model_construct(officer=officer_id, name="", pin_hash="", revoked=True)
 
     def release_orders_for(self, plate: str) -> tuple[int, list[ReleaseOrderData]]:
         with self._lock:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from kakou.edge import read_access
 from kakou.sync.checks import texts_script
 
 STATIC = Path(__file__).parent / "static"
@@ -21,7 +22,14 @@ def mount_ui(app: FastAPI) -> None:
         return RedirectResponse("/lane")
 
     @app.get("/lane", include_in_schema=False)
-    def lane_screen() -> FileResponse:
+    def lane_screen(request: Request, key: str | None = None) -> Response:
+        if key is not None and read_access.is_key(key, request.app.state.read_key):
+            # The lane's own screen, opened once with the node's read key: a cookie from now on, and
+            # the key out of the address bar (and out of the history).
+            resp = RedirectResponse("/lane", status_code=303)
+            resp.set_cookie(read_access.LANE_COOKIE, key, httponly=True, samesite="strict",
+                            max_age=10 * 365 * 24 * 3600)
+            return resp
         return FileResponse(STATIC / "lane.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/static/check-texts.js", include_in_schema=False)

@@ -62,7 +62,7 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                         audit_key_file=args.audit_key, password_min_length=args.password_min_length,
                         password_min_classes=args.password_min_classes, password_history=args.password_history,
                         password_max_age_days=args.password_max_age_days,
-                        idle_timeout_minutes=args.idle_timeout_minutes)
+                        idle_timeout_minutes=args.idle_timeout_minutes, separate_duties=args.separate_duties)
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -204,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a password must be changed after D days (default 90; 0: never)")
     cs.add_argument("--idle-timeout-minutes", type=float, default=30.0, metavar="M",
                     help="a session unused for M minutes must log in again (default 30)")
+    cs.add_argument("--separate-duties", action="store_true",
+                    help="三员分立: refuse the admin role; the system_admin, security_admin and audit_admin "
+                         "users (added with `kakou central user add`) each do only their own work")
     cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
                     help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
                          "(default: DATA_DIR/keys/audit-hmac.key)")

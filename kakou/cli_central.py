@@ -1,4 +1,4 @@
-"""`kakou central user add|list`, `audit verify`, `expire`, `migrate`.
+"""`kakou central user add|list`, `audit verify|archive`, `expire`, `migrate`.
 
 `register_central(subparsers)` adds these to the `kakou central` sub-command parser.
 """
@@ -60,6 +60,14 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     except AuditKeyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from kakou.central import audit_archive
+
+    for path in args.archive or []:
+        checked = audit_archive.verify_file(central, path)
+        if not checked.ok:
+            print(f"audit archive {path} BROKEN: {checked.problem}", file=sys.stderr)
+            return 1
+        print(f"audit archive {path.name} intact: {checked.entries} entries, seal and chain verified")
     result = audit.verify(central)
     if result.ok:
         keyed = central.audit_key
@@ -68,6 +76,30 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         return 0
     print(f"audit log BROKEN: {result.problem} (first {result.entries} entries verify)", file=sys.stderr)
     return 1
+
+
+def cmd_audit_archive(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from kakou.central import audit_archive
+    from kakou.central.audit_key import AuditKeyError
+
+    files = 0
+    try:
+        central = _central(args)
+        while True:  # a file per 100,000 entries: bounded memory however much is due
+            done = audit_archive.archive(central, "cli", Path(args.out), timedelta(days=args.older_than_days),
+                                         limit=100_000)
+            if done.path is None:
+                break
+            files += 1
+            print(f"archived entries {done.first_seq}-{done.last_seq} ({done.entries}) to {done.path}")
+    except (AuditKeyError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not files:
+        print(f"nothing to archive: no entry is older than {args.older_than_days:g} days")
+    return 0
 
 
 def cmd_expire(args: argparse.Namespace) -> int:
@@ -115,7 +147,16 @@ def register_central(central: argparse._SubParsersAction) -> None:  # type: igno
     au = central.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
     av = au.add_parser("verify", help="check the audit log's hash chain; exit 1 if broken")
     _db_args(av)
+    av.add_argument("--archive", type=Path, action="append", metavar="FILE",
+                    help="also check this archive file (seal and chain); repeatable")
     av.set_defaults(func=cmd_audit_verify)
+    aa = au.add_parser("archive", help="move entries older than the retention (>= 180 days) to a sealed file")
+    _db_args(aa)
+    aa.add_argument("--older-than-days", type=float, default=180.0, metavar="D",
+                    help="archive entries older than D days (default and least: 180)")
+    aa.add_argument("--out", required=True, metavar="DIR", help="where the archive file is written (off the "
+                    "database's disk, ideally: write-once storage)")
+    aa.set_defaults(func=cmd_audit_archive)
 
     ex = central.add_parser("expire", help="withdraw control orders whose validity has ended")
     _db_args(ex)

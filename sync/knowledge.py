@@ -271,6 +271,17 @@ class AppointmentRegistration(_Data):
         return self
 
 
+class OfficerPin(_Data):
+    """A lane officer as central manages them (key = officer id): the PIN only as a salted scrypt
+    hash (never the PIN), or revoked — which also overrides an officer of the same id in a lane's
+    own config file."""
+
+    officer: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    name: str = Field("", max_length=64)
+    pin_hash: str = Field("", pattern=r"^(scrypt\$[0-9a-f]{32}\$[0-9a-f]{128})?$")
+    revoked: bool = False
+
+
 # Which model validates the data of each kind of change (release orders: kakou.sync.messages).
 DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.CONTROL_ORDER: ControlOrderData,
@@ -286,4 +297,5 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.INSPECTION: InspectionMarkData,
     ChangeKind.LANE: LaneSettings,
     ChangeKind.APPOINTMENT: AppointmentRegistration,
+    ChangeKind.OFFICER: OfficerPin,
 }

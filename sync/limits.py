@@ -40,8 +40,12 @@ MAX_PASSES_MESSAGE_BYTES = 1024 * 1024
 MAX_PASSES_LINES = 1000
 MAX_CONTROL_MESSAGE_BYTES = 64 * 1024  # sync requests, presence and vehicle positions
 # The broker's own ceiling on any PUBLISH (deploy/mosquitto `message_size_limit`): above every
-# uplink bound, and room for central's largest downlink message (a snapshot of one stream).
-BROKER_MESSAGE_BYTES = 64 * 1024 * 1024
+# uplink bound and every downlink message; no one message can stall the broker or a node for long.
+BROKER_MESSAGE_BYTES = 8 * 1024 * 1024
+# Central sends a snapshot larger than this in parts (ChangeBatch.part/parts), each one signed; the
+# edge applies the snapshot once it has every part, never a half of one.
+DOWNLINK_PART_BYTES = 2 * 1024 * 1024
+MAX_SNAPSHOT_PARTS = 64
 
 # A vehicle terminal's id (车载终端), and a transit's declared route (points of its corridor).
 TERMINAL_ID = 64

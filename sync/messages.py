@@ -174,6 +174,9 @@ class ChangeKind(StrEnum):
     # A lane's settings at central (class, direction, gate role, limits); key = lane id, on its node's stream.
     LANE = "lane"
     APPOINTMENT = "appointment"  # a truck's appointment (预约); key = appointment_no
+    # A lane officer's PIN, issued, changed or revoked at central (key: officer id): only the
+    # salted hash travels (kakou.sync.knowledge.OfficerPin).
+    OFFICER = "officer"
 
 
 class Change(Strict):
@@ -214,11 +217,16 @@ class ChangeBatch(Strict):
     # on the shared topics, and then left out of the message and of the signed bytes (edges that
     # predate it know no such field).
     to_node: str = ""
+    # A snapshot too large for one message is sent in `parts` signed parts (0-based `part`), each
+    # with the same range; the edge applies it once it has them all. Left out of the message and
+    # the signed bytes when whole (parts 1), as edges before them expect.
+    part: int = Field(0, ge=0, lt=limits.MAX_SNAPSHOT_PARTS)
+    parts: int = Field(1, ge=1, le=limits.MAX_SNAPSHOT_PARTS)
     key_id: str = ""
     signature: str = ""  # base64 Ed25519 over the canonical bytes of every other field
 
     def _omit(self) -> set[str]:
-        return set() if self.to_node else {"to_node"}
+        return (set() if self.to_node else {"to_node"}) | (set() if self.parts > 1 else {"part", "parts"})
 
     def signing_bytes(self) -> bytes:
         body = self.model_dump(mode="json", exclude={"signature", *self._omit()})

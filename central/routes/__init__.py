@@ -10,6 +10,7 @@ from kakou.central.routes import (
     declarations,
     enterprise,
     images,
+    lane_officers,
     ledgers,
     live,
     operations,
@@ -30,6 +31,6 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   ledgers.router, enterprise.router):
+                   ledgers.router, enterprise.router, sync.system_router, lane_officers.router):
         api.include_router(router)
     return [api, ui.router]

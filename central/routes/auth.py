@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials
 
-from kakou.central import audit, auth
+from kakou.central import audit, audit_archive, auth
 from kakou.central.auth import Role
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import Admin, LoggedIn, bearer, domain_errors
+from kakou.central.routes.security import AuditAdmin, LoggedIn, SecurityAdmin, bearer, domain_errors
 from kakou.central.schemas import AuditOut, AuditVerifyOut, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserIn, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -50,12 +50,15 @@ def whoami(me: LoggedIn) -> MeOut:
 
 
 @router.get("/users")
-def list_users(central: CentralDep, _me: Admin) -> list[UserOut]:
+def list_users(central: CentralDep, _me: SecurityAdmin) -> list[UserOut]:
     return [UserOut.model_validate(u) for u in auth.list_users(central)]
 
 
 @router.post("/users", status_code=201)
-def add_user(body: UserIn, central: CentralDep, me: Admin) -> UserOut:
+def add_user(body: UserIn, central: CentralDep, me: SecurityAdmin) -> UserOut:
+    if Role(body.role) in auth.ADMINISTRATORS and me.role is not Role.ADMIN:
+        raise HTTPException(403, "管理员账户只能在服务器上添加（kakou central user add）/ administrator accounts are "
+                                 "added on the server (kakou central user add), not through the API")
     with domain_errors():
         auth.add_user(central, me.username, body.username, Role(body.role), body.password, body.display_name,
                       must_change=True)  # the admin knows it: the user must choose their own at first login
@@ -63,18 +66,36 @@ def add_user(body: UserIn, central: CentralDep, me: Admin) -> UserOut:
 
 
 @router.post("/users/{username}/disable", status_code=204)
-def disable_user(username: str, central: CentralDep, me: Admin) -> None:
+def disable_user(username: str, central: CentralDep, me: SecurityAdmin) -> None:
+    target = next((u for u in auth.list_users(central) if u.username == username), None)
+    if target is not None and Role(target.role) in auth.ADMINISTRATORS and me.role is not Role.ADMIN:
+        # The security administrator must not be able to silence the auditor (or the others).
+        raise HTTPException(403, "管理员账户只能在服务器上停用 / administrator accounts are managed on the server")
     with domain_errors():
         auth.set_disabled(central, me.username, username, True)
 
 
 @router.get("/audit")
-def list_audit(central: CentralDep, _me: Admin, limit: Limit = 50, offset: Offset = 0, target: str | None = None,
+def list_audit(central: CentralDep, _me: AuditAdmin, limit: Limit = 50, offset: Offset = 0, target: str | None = None,
                actor: str | None = None) -> list[AuditOut]:
     return [AuditOut.model_validate(r) for r in audit.list_entries(central, limit, offset, target, actor)]
 
 
 @router.get("/audit/verify")
-def verify_audit(central: CentralDep, _me: Admin) -> AuditVerifyOut:
+def verify_audit(central: CentralDep, _me: AuditAdmin) -> AuditVerifyOut:
     r = audit.verify(central)
     return AuditVerifyOut(entries=r.entries, ok=r.ok, problem=r.problem, seq=r.seq)
+
+
+@router.get("/audit/export", response_class=Response,
+            responses={200: {"content": {"application/x-ndjson": {}},
+                             "description": "one JSON entry a line, oldest first, with its hashes"}})
+def export_audit(central: CentralDep, me: AuditAdmin, after: Offset = 0,
+                 limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> Response:
+    """The audit log's entries after `after` (seq), as JSON lines to keep or check elsewhere; the
+    export itself is audited."""
+    lines = audit_archive.export_lines(central, after, limit)
+    with audit.write(central, me.username) as w:
+        w.audit("audit.export", "audit", {"after": after, "entries": len(lines)})
+    return Response("".join(lines), media_type="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="audit-after-{after}.jsonl"'})

@@ -13,7 +13,7 @@ from kakou.central.alerts import AlertRouteIn, DisposalIn
 from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
+from kakou.central.routes.security import AnyUser, FieldUser, Officer, RowId, SystemAdmin, domain_errors
 from kakou.central.schemas import (
     AlertOut,
     AlertRouteOut,
@@ -88,7 +88,7 @@ def add_note(alert_id: RowId, body: NoteIn, central: CentralDep, me: FieldUser) 
 
 
 @router.post("/projections/run", tags=["alerts"])
-def run_projections(central: CentralDep, _me: Admin) -> dict[str, int]:
+def run_projections(central: CentralDep, _me: SystemAdmin) -> dict[str, int]:
     """Derive alerts, batch counts, transit clocks and ledger gating from passes not yet seen."""
     n = projections.run_all(central)
     return {"passes": n, "offline_alerts": projections.check_nodes(central),

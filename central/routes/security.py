@@ -39,12 +39,25 @@ async def current_principal(central: CentralDep,
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
 
-def require(*roles: Role) -> Callable[..., Principal]:
-    """A dependency admitting the given roles (and admin); no roles: any logged-in user."""
+# 三员分立: the system, security and audit administrators each do only their own work, and none
+# reads business data (an endpoint open to "any logged-in user" is not open to them).
+SEPARATED = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
-    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+
+def require(*roles: Role, also: tuple[Role, ...] = ()) -> Callable[..., Principal]:
+    """A dependency admitting the given roles (and admin, unless duties are separated); no roles:
+    any logged-in user but the three separated administrators, save those named in `also`."""
+
+    async def check(principal: Annotated[Principal, Depends(current_principal)], central: CentralDep) -> Principal:
         if principal.must_change_password:
             raise PasswordChangeRequired()
+        if principal.role is Role.ADMIN and central.separate_duties:
+            raise HTTPException(403, "三员分立：admin 账户已停用，请使用系统管理员、安全管理员或审计管理员 / "
+                                     "separation of duties: the admin role is not used here; log in as the "
+                                     "system, security or audit administrator")
+        if principal.role in SEPARATED and principal.role not in roles and principal.role not in also:
+            raise HTTPException(403, f"三员分立：{principal.role.value} 不能执行此操作 / separation of duties: "
+                                     f"{principal.role.value} may not do this")
         if not roles and principal.role is Role.DECLARANT:
             # "Any user" means any officer: an enterprise's declarant sees its own applications only.
             raise HTTPException(403, "企业用户只能使用 /api/v1/applications / an enterprise user may only use "
@@ -73,6 +86,9 @@ AnyUser = Annotated[Principal, Depends(require())]
 Officer = Annotated[Principal, Depends(require(Role.CENTRAL_OFFICER))]
 Reviewer = Annotated[Principal, Depends(require(Role.REVIEWER, Role.CENTRAL_OFFICER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+SystemAdmin = Annotated[Principal, Depends(require(Role.SYSTEM_ADMIN))]
+SecurityAdmin = Annotated[Principal, Depends(require(Role.SECURITY_ADMIN))]
+AuditAdmin = Annotated[Principal, Depends(require(Role.AUDIT_ADMIN))]
 FieldUser = Annotated[Principal, Depends(require(Role.FIELD_STAFF, Role.CENTRAL_OFFICER, Role.LANE_OFFICER))]
 
 

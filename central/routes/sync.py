@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, hot_reads, ingest, network
+from kakou.central.auth import Role
 from kakou.central.bridge import NotConnected
 from kakou.central.list_queries import PassQuery
 from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
-from kakou.central.routes.security import Admin
+from kakou.central.routes.security import SystemAdmin, require
 from kakou.central.schemas import NodeOut, Page, PassOut
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch
 
 router = APIRouter(prefix="/api/v1", tags=["sync"])
+# Outside the guard of `router` (any business user): what the system administrator does too.
+system_router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @router.get("/passes", response_model=Page[PassOut])
@@ -36,7 +39,7 @@ def list_changes(central: CentralDep, after: Offset = 0, limit: Limit = 500, str
     return changelog.changes_after(central, after, limit, stream)
 
 
-@router.get("/nodes")
+@system_router.get("/nodes", dependencies=[Depends(require(also=(Role.SYSTEM_ADMIN,)))])
 def list_nodes(central: CentralDep) -> list[NodeOut]:
     """Every node's presence, uplink high-water mark and knowledge, next to where its knowledge
     would be if caught up (`expected_*`: the latest positions of the change streams it follows)."""
@@ -57,8 +60,8 @@ def network_messages(central: CentralDep, node: str | None = None, since: dateti
     return network.list_messages(central, node=node, since=since, direction=direction, limit=limit)
 
 
-@router.post("/nodes/{node}/resync", status_code=202)
-async def resync_node(node: str, request: Request, _admin: Admin) -> dict[str, object]:
+@system_router.post("/nodes/{node}/resync", status_code=202)
+async def resync_node(node: str, request: Request, _admin: SystemAdmin) -> dict[str, object]:
     """Send the node a snapshot of the current state; it replaces its whole cache with it."""
     bridge = getattr(request.app.state, "bridge", None)
     if bridge is None:

@@ -35,9 +35,12 @@ K.addTerms({
   control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
   lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"],
   batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
+  document_hold: ["Held for documents", "单证不符扣留"],
   high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
   lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
-  field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
+  field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"],
+  system_admin: ["System administrator", "系统管理员"], security_admin: ["Security administrator", "安全管理员"],
+  audit_admin: ["Audit administrator", "审计管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
   w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
@@ -122,6 +125,9 @@ async function guarded(view, fn) {
       $("login").hidden = false;
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("login_needed") }));
       openLogin();
+    } else if (e.status === 403 && e.body && e.body.type === PW_CHANGE) {
+      view.replaceChildren(K.el("div", { class: "banner", text: K.t("password_must_change") }));
+      openPasswordChange(true);
     } else if (e.status === 404) {
       view.replaceChildren(K.el("div", { class: "banner", text: K.t("not_available") }));
     } else {
@@ -146,9 +152,10 @@ function openLogin() {
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
       C.role = res && res.role;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
-      $("login").hidden = true;
+      $("login").hidden = true; $("password").hidden = false;
       $("dialog").close();
-      if (res && res.role === "declarant" && C.section !== "applications") location.hash = "applications"; else show(C.section);
+      if (res && res.password_change_required) openPasswordChange(true);
+      else if (res && res.role === "declarant" && C.section !== "applications") location.hash = "applications"; else show(C.section);
     },
   }));
 }
@@ -472,9 +479,16 @@ function groupRepeats(rows) {
   for (const r of rows) {
     const key = `${r.kind}|${r.subject}|${r.status}`;
     if (groups.has(key)) groups.get(key).repeats += 1;
-    else groups.set(key, { repeats: 1, ...r });
+    else groups.set(key, { repeats: 1, ...alertRow(r) });
   }
   return [...groups.values()];
+}
+
+/* An alert as the reader reads it: its text in the page's language (central renders both from the
+ * alert's code and parameters; an alert from before codes has its stored text in both). */
+function alertRow(r) {
+  const { texts, code, params, ...rest } = r;
+  return { ...rest, message: (texts && texts[K.getLang()]) || r.message };
 }
 
 function recordDetail(sec, row) {
@@ -541,6 +555,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   K.langToggle($("lang"));
   $("dialog-close").addEventListener("click", () => $("dialog").close());
   $("login").addEventListener("click", openLogin);
+  $("password").addEventListener("click", () => openPasswordChange(false));
   C.spec = await K.discover("/api/v1/openapi.json");
   // Who is logged in (a reload keeps the token); nobody: the login comes first, for every screen.
   if (C.spec.paths["/api/v1/auth/me"]) {
@@ -548,7 +563,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
       C.role = me.role;
-      $("user").hidden = false; $("user").textContent = C.user;
+      $("user").hidden = false; $("user").textContent = C.user; $("password").hidden = false;
+      if (me.password_change_required) openPasswordChange(true);
       if (me.role === "declarant" && !location.hash) location.hash = "applications";  // an enterprise's user: its applications
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
   }
@@ -556,3 +572,46 @@ document.addEventListener("DOMContentLoaded", async () => {
   window.addEventListener("hashchange", () => show(location.hash.slice(1)));
   show(location.hash.slice(1) || "dashboard");
 });
+
+// ---- password change: at first login, when expired (403 password-change-required), or by choice ----
+const PW_CHANGE = "urn:kakou:problem:password-change-required";
+K.addTerms({
+  change_password: ["Change password", "修改密码"], current_password: ["Current password", "当前密码"],
+  new_password: ["New password", "新密码"], confirm_password: ["New password again", "再次输入新密码"],
+  password_rules: ["At least 12 characters with 3 of: lower-case, upper-case, digits, symbols; not one of your last 5.",
+    "至少 12 位，包含小写字母、大写字母、数字、符号中的至少 3 类；不得与最近 5 次使用的密码相同。"],
+  password_must_change: ["Choose your own password before you go on (first login, or your password has expired).",
+    "请先设置您自己的密码再继续（首次登录或密码已过期）。"],
+  password_mismatch: ["The two new passwords differ.", "两次输入的新密码不一致。"],
+  password_changed: ["Password changed.", "密码已修改。"],
+});
+
+function openPasswordChange(forced) {
+  // Already asking (a refresh's 403 must not wipe what is being typed).
+  if ($("dialog").open && $("dialog-body").querySelector("[data-testid=password-form]")) return;
+  const input = (name, key, auto) => K.el("label", {}, K.t(key),
+    K.el("input", { type: "password", name, required: true, autocomplete: auto, "data-testid": "pw-" + name }));
+  const msg = K.el("div", { class: "form-msg", role: "alert", "data-testid": "pw-msg" });
+  const form = K.el("form", { class: "form", "data-testid": "password-form", onsubmit: async (ev) => {
+    ev.preventDefault();
+    const f = ev.target.elements;
+    if (f.new.value !== f.again.value) { msg.textContent = K.t("password_mismatch"); msg.className = "form-msg bad"; return; }
+    try {
+      await K.api("/api/v1/auth/password", { body: { current_password: f.current.value, new_password: f.new.value } });
+    } catch (e) {
+      // The rules' own reason (Chinese first), or what to do for a wrong current password.
+      msg.textContent = e instanceof K.HttpError && e.body && e.body.detail ? String(e.body.detail) : K.explain(e);
+      msg.className = "form-msg bad";
+      return;
+    }
+    $("dialog").close();
+    $("notice").hidden = false; $("notice").textContent = K.t("password_changed");
+    show(C.section);
+  } },
+  forced ? K.el("p", { class: "banner", "data-testid": "pw-forced", text: K.t("password_must_change") }) : null,
+  K.el("p", { class: "muted", text: K.t("password_rules") }),
+  input("current", "current_password", "current-password"), input("new", "new_password", "new-password"),
+  input("again", "confirm_password", "new-password"),
+  K.el("button", { class: "primary", type: "submit", "data-testid": "pw-submit", text: K.t("change_password") }), msg);
+  openDialog(K.t("change_password"), form);
+}

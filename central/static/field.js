@@ -12,7 +12,7 @@ K.addTerms({
   control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
   weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
   transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"], batch_exceeded: ["Batch exceeded", "分批超量"],
-  ledger_negative: ["Ledger below zero", "账册负数"],
+  ledger_negative: ["Ledger below zero", "账册负数"], document_hold: ["Held for documents", "单证不符扣留"],
   release_vehicle: ["Release the truck held at the lane", "处置后放行通道扣留车辆"],
   detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"],
   disposal_needed: ["Write how it was disposed of (required).", "请填写处置说明（必填）。"], photo_ready: ["Photo ready", "照片已就绪"], photo: ["Photo", "现场照片"],
@@ -102,6 +102,12 @@ function render() {
     : [K.el("div", { class: "banner", text: K.t("no_alerts") })]));
 }
 
+/* The alert's text in the page's language: central renders both from the alert's code and
+ * parameters (an alert from before codes has its stored text in both). */
+function alertText(a) {
+  return (a.texts && a.texts[K.getLang()]) || a.message;
+}
+
 function card(a, group = [a]) {
   const status = String(a.status || "open").toLowerCase();
   const disposal = (a.notes || []).filter((n) => n.kind === "dispose").pop();
@@ -110,7 +116,7 @@ function card(a, group = [a]) {
       ? K.el("span", { class: "repeats", "data-testid": "alert-repeats", text: K.t("repeats", { n: group.length }) }) : null),
     K.el("div", {}, K.el("b", { "data-testid": "alert-subject", text: a.subject }), " ",
       K.el("span", { class: "tag", text: K.t(status) }), " ", K.el("span", { class: "tag", text: K.t(a.severity) })),
-    K.el("p", { text: a.message }),
+    K.el("p", { "data-testid": "alert-message", text: alertText(a) }),
     K.el("div", { class: "muted", text: K.fmtDateTime(a.created_at) }),
     a.disposal ? K.el("p", { class: "good", text: `${a.disposal} — ${a.disposed_by || ""}` }) : null,
     disposal && disposal.photos ? K.el("div", { class: "muted", text: `📷 ${disposal.photos.length}` }) : null,
@@ -217,7 +223,7 @@ async function detail(a) {
     ["reasons", p && (p.reasons || []).map(K.finding).join("；")],
   ].filter(([, v]) => v);
   openDialog(`${K.t(d.alert.kind)} — ${d.alert.subject}`,
-    K.el("p", { text: d.alert.message }),
+    K.el("p", { text: alertText(d.alert) }),
     K.el("dl", { class: "facts", "data-testid": "alert-facts" }, facts.flatMap(([k, v]) => [K.el("dt", { text: K.t(k) }), K.el("dd", { text: v, "data-testid": "detail-" + k })])),
     p && p.images.length ? K.el("h3", { text: K.t("pass_frames") }) : null,
     p && p.images.length ? K.el("div", { class: "frames", "data-testid": "pass-images" }, p.images.map((h) => K.authImage(`/api/v1/images/${h}`))) : null,

@@ -106,7 +106,9 @@ def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, ce
     order = alice.get("/api/v1/release-orders/HF10").json()["order"]
     assert order["remaining_quantity"] == -2000 and order["status"] == "used"
     alerts = api("bob").get("/api/v1/alerts", params={"kind": "batch_exceeded"}).json()["items"]
-    assert len(alerts) == 1 and "exceeded by 2000 kg" in alerts[0]["message"]
+    assert len(alerts) == 1 and alerts[0]["code"] == "order_exceeded"
+    assert alerts[0]["message"] == alerts[0]["texts"]["zh"] == "核放单 HF10 超出 2000 kg"
+    assert "exceeded by 2000 kg" in alerts[0]["texts"]["en"]
 
 
 def test_a_truck_on_two_orders_is_released_by_the_lane_and_counted_on_each(api: Api, central: Central,
@@ -146,7 +148,8 @@ def test_a_kg_batch_sharing_a_truck_counts_nothing_and_raises_an_alert(api: Api,
     projections.run_all(central)
     assert alice.get("/api/v1/release-orders/HF23").json()["order"]["remaining_quantity"] == 30000
     alerts = api("bob").get("/api/v1/alerts", params={"kind": "batch_exceeded"}).json()["items"]
-    assert len(alerts) == 1 and "shares pass n1-L1-1 with HF24" in alerts[0]["message"]
+    assert len(alerts) == 1 and "shares pass n1-L1-1 with HF24" in alerts[0]["texts"]["en"]
+    assert "与 HF24 共用通行 n1-L1-1" in alerts[0]["message"]
 
 
 def test_declared_net_weight_reaches_the_lane_and_is_never_more_than_the_gross(api: Api, central: Central,
