@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kakou.central import control, projections, transit
+from kakou.central import control, device_health, projections, transit
 from kakou.central.service import Central
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ class Rounds:
     expired: int = 0
     overdue: int = 0
     offline: int = 0
+    devices_down: int = 0
 
 
 @dataclass
@@ -44,8 +45,9 @@ class Housekeeper:
 
     def round(self) -> Rounds:
         r = Rounds(passes=projections.run_all(self.central), expired=len(control.expire_due(self.central)),
-                   overdue=len(transit.check_overdue(self.central)), offline=projections.check_nodes(self.central))
-        for name in ("passes", "expired", "overdue", "offline"):
+                   overdue=len(transit.check_overdue(self.central)), offline=projections.check_nodes(self.central),
+                   devices_down=device_health.check_down(self.central))
+        for name in ("passes", "expired", "overdue", "offline", "devices_down"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(r, name))
         return r
 

@@ -370,3 +370,23 @@ class CursorRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeviceEventRow(Base):
+    """A lane device's state from `at` on, as the lane reported it (kakou.sync.devices); the
+    health per kind, lane and site is derived from these (kakou.central.device_health)."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (UniqueConstraint("node", "lane", "device", "at", "state", name="uq_device_event"),
+                      Index("ix_device_event_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(limits.NODE_ID))
+    lane: Mapped[str] = mapped_column(String(limits.LANE_ID))
+    device: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+    code: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(limits.REASON), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -102,6 +102,7 @@ def node_of(topic: str) -> str | None:
 # Uplink kinds
 PASSES = "passes"
 SYNC_REQUEST = "sync-request"
+DEVICES = "devices"  # kakou.sync.devices.DeviceReport: a lane's device states
 # Downlink kinds
 ACK = "ack"
 CHANGES = "changes"

@@ -8,6 +8,7 @@ from kakou.central.routes import (
     auth,
     control_orders,
     declarations,
+    health,
     images,
     live,
     operations,
@@ -27,6 +28,7 @@ def routers() -> list[APIRouter]:
     guarded_sync.include_router(sync.router)
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
-                   risk.router, declarations.router, live.router, operations.router, images.router):
+                   risk.router, declarations.router, live.router, operations.router, images.router,
+                   health.router):
         api.include_router(router)
     return [api, ui.router]
