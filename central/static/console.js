@@ -266,6 +266,7 @@ async function nodesView() {
   const rows = nodes.map((n) => ({ ...n, online: n.online ? `● ${K.t("online")}` : `○ ${K.t("offline")}` }));
   $("view").replaceChildren(K.el("h2", { text: K.both("nodes") }),
     K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }));
+  if (typeof deviceHealthSection === "function") $("view").append(await deviceHealthSection());  // console-devices.js
   stamp();
 }
 

@@ -1,0 +1,70 @@
+"""The console's lanes & nodes screen shows each lane's device health (issue 19: "no device health
+per lane"; issue 18 item 6), in Chinese by default: kind, state, faults, time to repair, per site."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, expect
+from ui_helpers import ARTIFACTS, login_if_asked, open_page
+
+from kakou.central import auth, device_health, registry
+from kakou.demo import DemoPorts, start_stack, stop_stack
+from kakou.netutil import free_port
+from kakou.sync.devices import DeviceReport, DeviceState
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ADMIN, PASSWORD = "health-admin", "health-password-1"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+    stack, tasks = await start_stack(tmp_path_factory.mktemp("health"), DemoPorts(mqtt=free_port(), central=0, edge=0))
+    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
+    yield stack
+    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    c = stack.central.central
+    registry.upsert(c, "test-setup", "site", {"code": "GATE1", "name": "一号卡口"})
+    registry.upsert(c, "test-setup", "lane", {"node": "gate-n9", "lane": "L7", "site": "GATE1", "direction": "in"})
+    now = datetime.now(UTC)
+    device_health.record(c, DeviceReport(node="gate-n9", states=[
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=3)),
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="fault", at=now - timedelta(hours=2),
+                    code="driver_fault"),
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=1, minutes=30)),
+        DeviceState(lane="L7", device="cam-7", kind="plate_camera", state="offline", at=now - timedelta(minutes=3),
+                    code="no_frame"),
+    ]))
+    page = await open_page(browser, f"{stack.central.url}/console#nodes", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=nodes]")).to_be_attached()
+    section = page.get_by_test_id("device-health")
+    await expect(section).to_contain_text("各通道设备状况")
+    table = section.get_by_test_id("device-health-lanes")
+    await expect(table.locator("th").first).to_have_text("通道")
+    await expect(table.locator("th").nth(3)).to_have_text("状态")
+    wb = table.locator("tr", has_text="wb-7")
+    await expect(wb).to_contain_text("地磅")
+    await expect(wb).to_contain_text("正常")
+    await expect(wb).to_contain_text("30 分钟")  # the one repair took half an hour
+    cam = table.locator("tr", has_text="cam-7")
+    await expect(cam).to_contain_text("车牌相机")
+    await expect(cam.locator(".pill")).to_have_text("离线")
+    await expect(cam).to_contain_text("无图像")  # the fault's code, in words
+    site = section.get_by_test_id("device-health-sites").locator("tr", has_text="GATE1").filter(has_text="地磅")
+    await expect(site).to_contain_text("1")
+    await expect(section.get_by_test_id("device-health-note")).to_contain_text("超过 10 分钟即发出预警")
+    await page.screenshot(path=ARTIFACTS / "console-device-health.png", full_page=True)
+    # Its own screen in the menu, by name (not an endpoint under "More").
+    await expect(page.get_by_test_id("nav-device_health")).to_have_text("设备状况 Device health")
+    await page.get_by_test_id("nav-device_health").click()
+    await expect(page.locator("body[data-loaded=device_health]")).to_be_attached()
+    await expect(page.get_by_test_id("view").get_by_test_id("device-health-lanes")).to_contain_text("wb-7")
+    assert page.errors == []  # type: ignore[attr-defined]
