@@ -44,7 +44,7 @@ class Central:
     # The audit chain's key (audit_key.py): None only for a chain never keyed (tests, tools).
     audit_key: AuditKey | None = None
     # A lane device down (fault/offline) longer than this raises an alert (device_health.check_down);
-    # `kakou central serve --device-down-alert-minutes`.
+    # `kakou central serve --device-down-alert-minutes M`.
     device_down_alert_after: timedelta = timedelta(minutes=10)
     _reads: sessionmaker | None = field(default=None, repr=False)
 
