@@ -390,3 +390,23 @@ class DeviceEventRow(Base):
     code: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(String(limits.REASON), default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskWhitelistRow(Base):
+    """A vehicle or carrier exempt from central's risk verdicts (白名单), in force once a second
+    officer approves it (kakou.central.whitelist): draft → active | rejected; active → revoked."""
+
+    __tablename__ = "risk_whitelist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_kind: Mapped[str] = mapped_column(String(12))  # vehicle (plate), carrier (code)
+    value: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    revoked_by: Mapped[str | None] = mapped_column(String(64))

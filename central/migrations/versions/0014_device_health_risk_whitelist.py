@@ -1,4 +1,4 @@
-"""device events: lane device states for device health per kind, lane and site
+"""device events (device health per kind, lane and site); the risk whitelist (白名单)
 
 Revision ID: 0014
 Revises: 0011
@@ -32,8 +32,26 @@ def upgrade() -> None:
         sa.UniqueConstraint("node", "lane", "device", "at", "state", name="uq_device_event"),
     )
     op.create_index("ix_device_event_at", "device_events", ["at"])
+    op.create_table(
+        "risk_whitelist",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("target_kind", sa.String(12), nullable=False),
+        sa.Column("value", sa.String(64), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("valid_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reviewed_by", sa.String(64), nullable=True),
+        sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("review_note", sa.Text(), nullable=False),
+        sa.Column("revoked_by", sa.String(64), nullable=True),
+    )
+    op.create_index("ix_risk_whitelist_value", "risk_whitelist", ["value"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_risk_whitelist_value", table_name="risk_whitelist")
+    op.drop_table("risk_whitelist")
     op.drop_index("ix_device_event_at", table_name="device_events")
     op.drop_table("device_events")
