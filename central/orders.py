@@ -169,7 +169,8 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
     For orders that arrive already reviewed from an upstream system (a customs single-window
     feed, the benchmarks, the sync tests): the API never calls this. Officers' orders go through
     `prepare` → `review` by another officer."""
-    full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))
+    full = order if isinstance(order, ReleaseOrderIn) else \
+        ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))  # central makes the verdict itself
     with audit.write(c, actor) as w:
         row = _store(w, full, actor, "active")
         version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(),
