@@ -53,11 +53,13 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
         return
     rows = w.session.scalars(select(TransitRow).where(TransitRow.plate == plate,
                                                       TransitRow.status.in_(("declared", "en_route", "overdue"))))
+    moved = False
     for row in rows:
         if row.status == "declared" and site == row.entry_site:
             row.status, row.started_at, row.start_pass = "en_route", at, pass_id
             _seal(w, row, e_seal, pass_id, "entry")
             w.audit("transit.start", f"transit:{row.transit_no}", {"pass_id": pass_id})
+            moved = True
         elif row.status in ("en_route", "overdue") and site == row.destination_site:
             row.closed_at, row.close_pass = at, pass_id
             row.seal_ok = _seal(w, row, e_seal, pass_id, "destination") and row.seal_ok is not False
@@ -65,6 +67,12 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
             row.status = "closed_late" if late else "closed"
             w.audit("transit.close", f"transit:{row.transit_no}", {"pass_id": pass_id, "late": late,
                                                                     "seal_ok": row.seal_ok})
+            moved = True
+    if moved:  # a transit time rule holds from the start of the journey: the orders' verdicts change
+        from kakou.central import risk_eval
+
+        w.session.flush()
+        risk_eval.refresh(w, plate)
 
 
 def _seal(w: audit.Work, row: TransitRow, seen: str | None, pass_id: str, where: str) -> bool:

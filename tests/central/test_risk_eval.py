@@ -206,3 +206,27 @@ def test_a_verdict_for_another_rule_version_does_not_fire(api: Api, central: Cen
         assert row is not None and row.data["risk"][0]["version"] == 1
         row.data = {**row.data, "risk": [{**row.data["risk"][0], "version": version}]}
     assert at_lane(central, tmp_path, "粤B60001").outcome == "release"
+
+
+def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(api: Api, central: Central,
+                                                                              tmp_path: Path) -> None:
+    """The transit clock starts from the entry gate's pass (central's projection): the order for the
+    destination, issued before, is republished with the verdict that holds 48 h after the start."""
+    from central_helpers import ingest
+
+    from kakou.central import projections
+
+    alice = api("alice")
+    for code in ("ENTRY", "DEST"):
+        assert alice.put("/api/v1/registrations/site", json={"code": code, "name": code}).status_code == 200
+    alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
+    put_in_force(api, {"rule_id": "R-TRANSIT", "name": "转关超时", "outcome": "inspection", "explanation": "在途超时",
+                       "conditions": [{"kind": "transit_time", "over_hours": 48}]})
+    assert alice.post("/api/v1/transits", json={"transit_no": "ZG9", "plate": "粤B70001", "entry_site": "ENTRY",
+                                                "destination_site": "DEST", "time_limit_h": 72}).status_code == 201
+    issue_order(api, order("HF-DEST", "粤B70001", [steel("CN")]))
+    assert at_lane(central, tmp_path, "粤B70001", NOW + timedelta(hours=5)).outcome == "release"  # not under way
+    ingest(central, 1, "粤B70001", node="a", at=NOW - timedelta(hours=44))
+    projections.run_all(central)
+    assert at_lane(central, tmp_path, "粤B70001", NOW + timedelta(hours=3)).outcome == "release"  # 47 h
+    assert at_lane(central, tmp_path, "粤B70001", NOW + timedelta(hours=5)).outcome == "inspection"  # 49 h
