@@ -162,6 +162,10 @@ class ControlOrderRow(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
     previous_order: Mapped[str | None] = mapped_column(String(40))  # re-control (复控) of a revoked order
+    # 布控类型: general, random (随机: a share of the target's passes), key_person (重点人员: a
+    # driver), risk_vehicle (风险车辆: a vehicle)
+    order_type: Mapped[str] = mapped_column(String(16), default="general", server_default="general")
+    random_rate: Mapped[float | None] = mapped_column(Float)  # random orders: the share stopped
 
 
 # -- risk rules and parameters -------------------------------------------------------------------

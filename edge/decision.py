@@ -102,10 +102,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         return ok
 
     # Control orders (布控) override every other outcome, so they are checked first and always.
-    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)]
+    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)
+            and (c.random_rate is None or _random_draw(f"{c.order_no}:{obs.pass_id}") < c.random_rate)]
     for c in hits:
         check(CheckCode.CONTROL_ORDER_HIT, False, order_no=c.order_no, target=c.target, value=c.value,
-              note=c.reason or c.action)
+              note=c.reason or c.action, **({"order_type": c.order_type} if c.order_type != "general" else {}))
     if not hits:
         check(CheckCode.NO_CONTROL_ORDER, True)
 

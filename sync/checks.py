@@ -132,6 +132,7 @@ class ControlOrderHit(P):
     target: Literal["vehicle", "container", "driver"]
     value: Id
     note: Note  # the order's reason, or its action when it gives none
+    order_type: Short | None = None  # 布控类型: general, random, key_person, risk_vehicle
 
 
 class DeviceFault(P):

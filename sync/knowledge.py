@@ -21,6 +21,7 @@ class _Data(BaseModel):
 
 
 TargetKind = Literal["container", "vehicle", "driver"]
+ControlOrderType = Literal["general", "random", "key_person", "risk_vehicle"]  # 布控类型
 
 
 class ControlOrderData(_Data):
@@ -35,6 +36,8 @@ class ControlOrderData(_Data):
     valid_from: datetime
     valid_until: datetime
     reason: str
+    order_type: ControlOrderType = "general"  # 随机 / 重点人员 / 风险车辆
+    random_rate: float | None = Field(None, gt=0, le=1)  # random: the share of the target's passes stopped
 
 
 class CarrierRegistration(_Data):

@@ -27,7 +27,8 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "tare_kg": 17000, "confirmed_by": "officer2", "item": 2, "goods": "热轧钢卷", "origin": "KP",
           "hs_code": "7208", "prefix": "72", "amount": 219000.5, "limit": 200000, "transit_no": "TR-1",
           "started_at": "2026-11-25 08:00", "limit_h": 48, "unit_price": 70.25, "reference": 100,
-          "below_pct": 20, "traced_origin": "BR", "doc_no": "D-OLD", "declared_at": "2026-10-01", "days": 30}
+          "below_pct": 20, "traced_origin": "BR", "doc_no": "D-OLD", "declared_at": "2026-10-01", "days": 30,
+          "order_type": "random"}
 
 
 def _findings() -> list[Finding]:

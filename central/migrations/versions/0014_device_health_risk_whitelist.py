@@ -1,4 +1,4 @@
-"""device events (device health per kind, lane and site); the risk whitelist (白名单)
+"""device events (device health per kind, lane and site); the risk whitelist (白名单); control-order types
 
 Revision ID: 0014
 Revises: 0011
@@ -48,9 +48,15 @@ def upgrade() -> None:
         sa.Column("revoked_by", sa.String(64), nullable=True),
     )
     op.create_index("ix_risk_whitelist_value", "risk_whitelist", ["value"])
+    with op.batch_alter_table("control_orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("order_type", sa.String(16), server_default="general", nullable=False))
+        batch_op.add_column(sa.Column("random_rate", sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("control_orders", schema=None) as batch_op:
+        batch_op.drop_column("random_rate")
+        batch_op.drop_column("order_type")
     op.drop_index("ix_risk_whitelist_value", table_name="risk_whitelist")
     op.drop_table("risk_whitelist")
     op.drop_index("ix_device_event_at", table_name="device_events")
