@@ -1,12 +1,16 @@
-"""Statistics over the passes: per lane and hour, recognition, manual intervention, inspection
-and hit rates, and device availability (share of passes without a device fault).
+"""Statistics over the passes: per lane and hour, recognition, manual intervention, officer,
+inspection and hit rates, and device availability (share of passes without a device fault).
+
+The definitions are kakou.sync.rates (the lane and the console use the same): a pass is a record
+that supersedes none; an officer's later record makes its pass manual.
 
 Computed by the database: one GROUP BY over (node, lane, hour) with a 0/1 flag per pass, so a
 day or a year of passes costs a scan in the database, not millions of rows through Python. The
 flags read the pass record (JSON) with each database's own JSON functions:
 
 - recognised: a plate was read and no officer keyed it in (`entered_by` empty);
-- manual: an officer entered data (`entered_by`) or the pass supersedes an automatic one;
+- manual: an officer entered data (`entered_by`) or a later record supersedes the pass;
+- held: the first decision was not `release`;
 - inspection: outcome `inspection`;
 - hit: a failed check with code `control_order_hit` or `risk_rule_hit` (kakou.sync.checks.HIT_CODES);
 - device fault: a failed check with code `device_fault` or `weight_impossible` (DEVICE_CODES).
@@ -26,6 +30,7 @@ from sqlalchemy import func, literal_column, select
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
 from kakou.sync.checks import DEVICE_CODES, HIT_CODES, CheckCode
+from kakou.sync.rates import ratio
 
 
 class LaneStats(BaseModel):
@@ -37,10 +42,10 @@ class LaneStats(BaseModel):
     inspection_rate: float | None
     hit_rate: float | None  # control-order or risk hits among passes
     device_availability: float | None  # passes without a device fault
+    held_rate: float | None = None  # passes the lane did not release on its own (kakou.sync.rates)
 
 
-def _rate(n: int, d: int) -> float | None:
-    return round(n / d, 4) if d else None
+_rate = ratio  # one rounding for every screen (kakou.sync.rates)
 
 
 def _sql_list(values: Iterable[object]) -> str:
@@ -71,6 +76,7 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')")
 
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
+        superseding = "COALESCE(p2.record->>'supersedes', '')"
     else:  # SQLite (JSON1): timestamps are stored as UTC text
         rec = "passes.record"
 
@@ -86,11 +92,16 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"AND json_type(c.value, '$.ok') = 'false')")
 
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
+        superseding = "COALESCE(json_extract(p2.record, '$.supersedes'), '')"
     entered = f"{text('entered_by')} <> ''"
+    # superseded by a later record (any time): a semi-join the database hashes, one scan of passes
+    later = f"passes.pass_id IN (SELECT {superseding} FROM passes AS p2 WHERE {superseding} <> '')"
     return {
         "hour": hour,
+        "first": f"CASE WHEN {text('supersedes')} NOT IN ('', 'false', '0') THEN 0 ELSE 1 END",
         "recognised": f"CASE WHEN COALESCE(passes.plate, '') <> '' AND NOT ({entered}) THEN 1 ELSE 0 END",
-        "manual": f"CASE WHEN {entered} OR {text('supersedes')} NOT IN ('', 'false', '0') THEN 1 ELSE 0 END",
+        "manual": f"CASE WHEN {entered} OR {later} THEN 1 ELSE 0 END",
+        "held": "CASE WHEN passes.outcome <> 'release' THEN 1 ELSE 0 END",
         "inspection": "CASE WHEN passes.outcome = 'inspection' THEN 1 ELSE 0 END",
         "hit": f"CASE WHEN {failed(HIT)} THEN 1 ELSE 0 END",
         "fault": f"CASE WHEN {failed(DEVICE)} THEN 1 ELSE 0 END",
@@ -108,7 +119,8 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
             per_pass = per_pass.where(PassRow.decided_at <= until)
         p = per_pass.subquery()
         q = (select(p.c.node, p.c.lane, p.c.hour, func.count(), func.sum(p.c.recognised), func.sum(p.c.manual),
-                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault))
+                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault), func.sum(p.c.held))
+             .where(p.c.first == 1)  # follow-up records are their pass's, not passes (kakou.sync.rates)
              .group_by(p.c.node, p.c.lane, p.c.hour))
         rows = s.execute(q).all()
     # One row per lane and hour: summing those per lane is a handful of rows, not the passes.
@@ -116,12 +128,12 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
     hours: dict[str, dict[str, int]] = {}
     for node, lane, hour, n, *sums in rows:
         key = f"{node}/{lane}"
-        totals = acc.setdefault(key, [0] * 6)
+        totals = acc.setdefault(key, [0] * 7)
         for i, v in enumerate((n, *sums)):
             totals[i] += int(v or 0)
         hours.setdefault(key, {})[hour] = int(n)
     return [LaneStats(lane=k, passes=n, per_hour=dict(sorted(hours[k].items())),
                       recognition_rate=_rate(read, n), manual_intervention_rate=_rate(manual, n),
                       inspection_rate=_rate(insp, n), hit_rate=_rate(hit, n),
-                      device_availability=_rate(n - fault, n))
-            for k, (n, read, manual, insp, hit, fault) in sorted(acc.items())]
+                      device_availability=_rate(n - fault, n), held_rate=_rate(held, n))
+            for k, (n, read, manual, insp, hit, fault, held) in sorted(acc.items())]

@@ -15,6 +15,7 @@ from kakou.central.routes import (
     orders,
     registrations,
     risk,
+    statistics,
     sync,
     ui,
 )
@@ -29,6 +30,6 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   health.router):
+                   health.router, statistics.router):
         api.include_router(router)
     return [api, ui.router]
