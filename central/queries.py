@@ -8,6 +8,7 @@ filtered and counted here; a selection is capped at `MAX_ROWS` passes (`truncate
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -188,8 +189,9 @@ def interventions(c: Central, officer: str | None = None, since: datetime | None
         if lane:
             node, _, ln = lane.partition("/")
             q = q.where(PassRow.node == node, PassRow.lane == ln)
-        if officer:  # the database narrows to records naming them; the checks below decide
-            q = q.where(cast(PassRow.record, String).contains(officer))
+        if officer:  # the database narrows to records naming them (as stored: maybe \u-escaped); the checks decide
+            text = cast(PassRow.record, String)
+            q = q.where(or_(text.contains(officer), text.contains(json.dumps(officer)[1:-1])))
         rows = list(s.execute(q.order_by(PassRow.decided_at.desc()).limit(MAX_ROWS)))
     found: list[Intervention] = []
     for r in rows:

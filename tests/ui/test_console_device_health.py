@@ -1,5 +1,6 @@
 """The console's lanes & nodes screen shows each lane's device health (issue 19: "no device health
-per lane"; issue 18 item 6), in Chinese by default: kind, state, faults, time to repair, per site."""
+per lane"; issue 18 item 6), in Chinese by default: kind, state, faults, time to repair, per site;
+and the statistics screen (issue 18 item 5): by yard with every rate defined, the intervention record."""
 
 from __future__ import annotations
 
@@ -67,4 +68,43 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
     await page.get_by_test_id("nav-device_health").click()
     await expect(page.locator("body[data-loaded=device_health]")).to_be_attached()
     await expect(page.get_by_test_id("view").get_by_test_id("device-health-lanes")).to_contain_text("wb-7")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_intervention_record(
+        stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from kakou.central import ingest
+    from kakou.sync.checks import CheckCode, check
+    from kakou.sync.messages import Envelope, Outcome, PassRecord
+
+    c = stack.central.central
+    registry.upsert(c, "test-setup", "site", {"code": "YARD-S", "name": "二号场站"})
+    registry.upsert(c, "test-setup", "lane", {"node": "stat-n", "lane": "L1", "site": "YARD-S", "direction": "in"})
+    now = datetime.now(UTC)
+
+    def rec(seq: int, outcome: str, **kw: object) -> Envelope:
+        r = PassRecord(pass_id=f"stat-n-L1-{seq}", node="stat-n", lane="L1", direction="in", started_at=now,
+                       decided_at=now, plate="粤B55555", plate_confidence=0.9, outcome=Outcome(outcome), reasons=[],
+                       knowledge_version=1, opens_barrier=outcome == "release", **kw)  # type: ignore[arg-type]
+        return Envelope(node="stat-n", seq=seq, kind="pass", sent_at=now, body=r)
+
+    override = check(CheckCode.OFFICER_OVERRIDE, True, officer="关员甲", note="单证齐全")
+    ingest.ingest_passes(c, [rec(1, "release"), rec(2, "officer"),
+                             rec(3, "release", supersedes="stat-n-L1-2", checks=[override])])
+    page = await open_page(browser, f"{stack.central.url}/console#statistics", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=statistics]")).to_be_attached()
+    await page.get_by_test_id("st-site").fill("YARD-S")
+    await page.get_by_test_id("stats-form").locator("button[type=submit]").click()
+    table = page.get_by_test_id("stats-groups")
+    row = table.locator("tr", has_text="YARD-S")
+    await expect(row).to_contain_text("50%")  # 2 passes, one handled by an officer: 人工处理率 and 人工干预率
+    await expect(table.locator("th").nth(1)).to_have_text("通行量")
+    await expect(page.get_by_test_id("stats-defs")).to_contain_text("人工干预率")
+    await expect(page.get_by_test_id("stats-defs")).to_contain_text("÷ 通行数")
+    people = page.get_by_test_id("interventions-form")
+    await people.get_by_test_id("st-officer").fill("关员甲")
+    await people.locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("interventions")).to_contain_text("关员 关员甲 人工改判：单证齐全")
+    await page.screenshot(path=ARTIFACTS / "console-statistics.png", full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
