@@ -231,8 +231,9 @@ class ReleaseOrderData(Strict):
     declared_gross_kg: float | None = None
     declared_net_kg: float | None = None  # the cargo alone: the lane adds the tare by its tare mode
     # Central's risk verdict (kakou.sync.risk_verdicts): the rules whose declaration-side
-    # conditions hold for this order. None: none hold.
-    risk: list[RiskVerdictHit] | None = Field(None, max_length=MAX_HITS)
+    # conditions hold for this order. None: none hold. Central makes it: it is left out of a dump
+    # (an order written from this model is an order to file, not a verdict), and in `lane_json`.
+    risk: list[RiskVerdictHit] | None = Field(None, max_length=MAX_HITS, exclude=True)
 
     def lane_json(self) -> dict[str, Any]:
         """As published to the lanes: without a net weight the record is what lanes before
@@ -240,6 +241,6 @@ class ReleaseOrderData(Strict):
         data = self.model_dump(mode="json")
         if data["declared_net_kg"] is None:
             del data["declared_net_kg"]
-        if data["risk"] is None:
-            del data["risk"]
+        if self.risk:
+            data["risk"] = [h.model_dump(mode="json") for h in self.risk]
         return data
