@@ -152,15 +152,30 @@ def with_verdict(s: Session, order_no: str, data: dict[str, Any]) -> dict[str, A
     return out
 
 
-def refresh(w: Any, plate: str | None = None) -> list[str]:
-    """Republish the active orders (of one vehicle, or all) whose verdict is no longer the one on
-    the lanes. Inside the caller's unit of work (kakou.central.audit.Work); returns the orders."""
+def refresh_for_documents(w: Any, doc_nos: list[str]) -> list[str]:
+    """A declaration filed or withdrawn: republish the active orders linking it whose verdict changed."""
+    s: Session = w.session
+    if not central_rules(s):
+        return []
+    s.flush()
+    wanted = set(doc_nos)
+    orders = [no for no, docs in s.execute(select(ReleaseOrderRow.order_no, ReleaseOrderRow.declarations)
+                                           .where(ReleaseOrderRow.status == "active"))
+              if wanted & set(docs or [])]
+    return refresh(w, orders=orders) if orders else []
+
+
+def refresh(w: Any, plate: str | None = None, orders: list[str] | None = None) -> list[str]:
+    """Republish the active orders (of one vehicle, these, or all) whose verdict is no longer the
+    one on the lanes. Inside the caller's unit of work (kakou.central.audit.Work); returns them."""
     from kakou.central.orders import lane_data
 
     s: Session = w.session
     q = select(ReleaseOrderRow).where(ReleaseOrderRow.status == "active")
     if plate is not None:
         q = q.where(ReleaseOrderRow.plate == plate)
+    if orders is not None:
+        q = q.where(ReleaseOrderRow.order_no.in_(orders))
     rules = central_rules(s)
     changed = []
     for row in s.scalars(q.order_by(ReleaseOrderRow.order_no)):

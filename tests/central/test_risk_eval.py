@@ -151,7 +151,8 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
     """Transit time and long storage depend on when the truck comes: the verdict says from when."""
     decl = {"doc_type": "declaration", "stage": "official", "doc_no": "D-OLD", "direction": "in",
             "trade_mode": "0110", "item_count": 0, "total_quantity": 1, "total_amount": 1}
-    assert api("alice").post("/api/v1/declarations", json=decl).status_code == 201
+    filed = api("alice").post("/api/v1/declarations", json=decl)
+    assert filed.status_code == 201
     with central.sessions.begin() as s:  # declared 29 days 21 hours ago
         s.execute(update(DeclarationRow).where(DeclarationRow.doc_no == "D-OLD")
                   .values(created_at=NOW - timedelta(days=29, hours=21)))
@@ -166,6 +167,9 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
     assert at_lane(central, tmp_path, "粤B40002").outcome == "release"  # not yet 30 days
     late = at_lane(central, tmp_path, "粤B40002", NOW + timedelta(hours=4))
     assert late.outcome == "officer" and CheckCode.RISK_LONG_STORAGE in failed(late)
+    # The declaration withdrawn: the order is republished without the verdict it gave.
+    assert api("alice").delete(f"/api/v1/declarations/{filed.json()['id']}").status_code == 204
+    assert at_lane(central, tmp_path, "粤B40002", NOW + timedelta(hours=4)).outcome == "release"
     assert at_lane(central, tmp_path, "粤B40001").outcome == "release"  # 47 h under way
     transit = at_lane(central, tmp_path, "粤B40001", NOW + timedelta(hours=2))
     assert transit.outcome == "inspection"
