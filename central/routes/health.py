@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
@@ -20,6 +20,7 @@ def device_health_report(central: CentralDep, _me: AnyUser, since: datetime | No
     """Every lane device's current state, and per kind for each lane and site: faults, faults per
     day, mean time to repair (s) and availability over [since, until] (default: the last 7 days)."""
     with domain_errors():
-        if since is not None and until is not None and since >= until:
+        aware = [t if t is None or t.tzinfo else t.replace(tzinfo=UTC) for t in (since, until)]
+        if aware[0] is not None and aware[1] is not None and aware[0] >= aware[1]:
             raise ValueError("起始时间须早于结束时间（since must be before until）")
         return device_health.report(central, since, until)

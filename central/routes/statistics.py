@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -15,6 +15,11 @@ from kakou.central.schemas import Page
 from kakou.sync import rates
 
 router = APIRouter(prefix="/api/v1", tags=["statistics"])
+
+
+def _utc(t: datetime) -> datetime:
+    """A time given without an offset is UTC (so it compares with the others)."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
 Text = Annotated[str | None, Query(max_length=64)]
 
 
@@ -30,7 +35,7 @@ def pass_stats(central: CentralDep, _me: AnyUser, since: datetime | None = None,
     (综合统计), in all and per site (按场站), document type (按单证类型: declaration, inventory_list,
     release_order — an order without declarations —, none), lane, outcome, direction or day."""
     with domain_errors():
-        if since is not None and until is not None and since >= until:
+        if since is not None and until is not None and _utc(since) >= _utc(until):
             raise ValueError("起始时间须早于结束时间（since must be before until）")
         return queries.pass_stats(central, Filters(since=since, until=until, site=site, lane=lane, direction=direction,
                                                    outcome=outcome, doc_type=doc_type, doc_no=doc_no, plate=plate,
