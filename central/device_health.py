@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -158,11 +158,25 @@ def _window(since: datetime | None, until: datetime | None) -> tuple[datetime, d
     return (since if since.tzinfo else since.replace(tzinfo=UTC)), until
 
 
+def _events(s: Any, since: datetime, until: datetime) -> list[DeviceEventRow]:
+    """The window's events, and before it only what the state at `since` needs: from each
+    device's last `ok` before the window on (its ongoing episode, if down), not the whole history."""
+    e = DeviceEventRow
+    keys = (e.node, e.lane, e.device)
+    last_ok = (select(*keys, func.max(e.at).label("ok_at")).where(e.at < since, e.state == "ok")
+               .group_by(*keys).subquery())
+    before = (select(e).outerjoin(last_ok, and_(last_ok.c.node == e.node, last_ok.c.lane == e.lane,
+                                                last_ok.c.device == e.device))
+              .where(e.at < since, or_(last_ok.c.ok_at.is_(None), e.at >= last_ok.c.ok_at)))
+    window = select(e).where(e.at >= since, e.at <= until)
+    rows = list(s.scalars(before)) + list(s.scalars(window))
+    return sorted(rows, key=lambda r: (r.at, r.id))
+
+
 def devices(c: Central, since: datetime | None = None, until: datetime | None = None) -> list[DeviceHealth]:
     since, until = _window(since, until)
     with c.read() as s:
-        events = list(s.scalars(select(DeviceEventRow).where(DeviceEventRow.at <= until)
-                                .order_by(DeviceEventRow.at, DeviceEventRow.id)))
+        events = _events(s, since, until)
         sites = _lane_sites(s)
     per: dict[tuple[str, str, str], list[DeviceEventRow]] = defaultdict(list)
     for e in events:
