@@ -108,3 +108,30 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     await expect(page.get_by_test_id("interventions")).to_contain_text("关员 关员甲 人工改判：单证齐全")
     await page.screenshot(path=ARTIFACTS / "console-statistics.png", full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    """Seed 001's tags are conditions like the others in the rule editor, in Chinese, and their
+    thresholds are asked for."""
+    page = await open_page(browser, f"{stack.central.url}/console#risk_rules", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=risk_rules]")).to_be_attached()
+    await page.get_by_test_id("new-rule").click()
+    editor = page.get_by_test_id("rule-editor")
+    await editor.get_by_test_id("rule-rule_id").fill("PRICE-1")
+    await editor.get_by_test_id("rule-name").fill("咖啡低报价格")
+    await editor.get_by_test_id("rule-explanation").fill("申报单价明显低于参考价")
+    cond = editor.get_by_test_id("condition").first
+    await cond.get_by_test_id("condition-kind").select_option("risk_tag")
+    await expect(cond.get_by_test_id("condition-kind").locator("option:checked")).to_have_text("风险标签")
+    await cond.get_by_test_id("cond-tag").select_option("price")
+    await expect(cond.get_by_test_id("cond-tag").locator("option:checked")).to_have_text("价格异常")
+    await editor.locator("button[type=submit]").click()
+    await expect(editor.get_by_test_id("form-msg")).to_contain_text("reference_unit_price")  # the threshold is needed
+    await cond.get_by_test_id("cond-reference_unit_price").fill("100")
+    await cond.get_by_test_id("cond-below_pct").fill("20")
+    await cond.get_by_test_id("cond-hs_prefixes").fill("0901")
+    await editor.locator("button[type=submit]").click()
+    await expect(editor.get_by_test_id("form-msg")).to_contain_text("v1")
+    await page.screenshot(path=ARTIFACTS / "console-risk-tag-rule.png", full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
