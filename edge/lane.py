@@ -679,8 +679,10 @@ class Lane:
             if decided_from is not None:
                 self.decision_ms.append((time.perf_counter() - decided_from) * 1000)
             await self.io.open_barrier()
+            self._device("barrier", "ok")
             await self.io.set_light(True)
         except BarrierFault as exc:
+            self._device("barrier", "fault", "no_feedback", str(exc))
             self._enter(LaneState.FAULT, str(exc))
         await self._clear_and_close()
 
@@ -694,10 +696,12 @@ class Lane:
         while True:
             try:
                 await self.io.close_barrier()
+                self._device("barrier", "ok")
                 break
             except BarrierRefused:
                 await self._wait(lambda i: not i.loop_under, timeout=None)
             except BarrierFault as exc:
+                self._device("barrier", "fault", "no_feedback", str(exc))
                 self._enter(LaneState.FAULT, str(exc))
                 break
         self.current = None

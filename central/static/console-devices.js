@@ -8,6 +8,7 @@ K.addTerms({
   state: ["State", "状态"], dh_no_site: ["(no site registered)", "（未登记卡口）"],
   dcode_no_frame: ["no image", "无图像"], dcode_driver_fault: ["device reports a fault", "设备报故障"],
   dcode_io_unreachable: ["I/O not answering", "I/O无响应"], dcode_unreachable: ["unreachable", "无法连接"],
+  dcode_no_feedback: ["no position feedback", "无到位反馈"],
   site_device_health: ["Per site and device kind", "各卡口按设备类型"],
   dh_lane: ["Lane", "通道"], dh_site: ["Site", "卡口"], dh_kind: ["Device", "设备"], dh_device: ["ID", "编号"],
   dh_since: ["Since", "自"], dh_code: ["Fault", "故障"], dh_faults: ["Faults", "故障次数"],
