@@ -135,3 +135,31 @@ async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, b
     await expect(editor.get_by_test_id("form-msg")).to_contain_text("v1")
     await page.screenshot(path=ARTIFACTS / "console-risk-tag-rule.png", full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from ui_helpers import central_api
+
+    preparer = "wl-officer"
+    auth.add_user(stack.central.central, "test-setup", preparer, auth.Role.CENTRAL_OFFICER, PASSWORD)
+    async with central_api(stack.central.url, preparer, PASSWORD) as http:
+        r = await http.post("/api/v1/risk-whitelist", json={"target_kind": "vehicle", "value": "粤B88888",
+                                                            "reason": "AEO高级认证企业车辆"})
+        assert r.status_code == 201, r.text
+        wid = r.json()["id"]
+    page = await open_page(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=awaiting]")).to_be_attached()
+    row = page.locator(f"[data-testid=awaiting-row][data-kind=whitelist][data-key='{wid}']")
+    await expect(row).to_contain_text("白名单")
+    await expect(row).to_contain_text("粤B88888")
+    await row.click()
+    dialog = page.get_by_test_id("dialog")
+    await expect(dialog.get_by_test_id("change-wl_reason")).to_contain_text("AEO高级认证企业车辆")
+    await dialog.get_by_test_id("approve").click()
+    await dialog.get_by_test_id("confirm").click()
+    await expect(row).to_have_count(0)
+    async with central_api(stack.central.url, preparer, PASSWORD) as http:
+        entry = next(e for e in (await http.get("/api/v1/risk-whitelist")).json() if e["id"] == wid)
+    assert (entry["status"], entry["reviewed_by"]) == ("active", ADMIN)
+    assert page.errors == []  # type: ignore[attr-defined]
