@@ -65,6 +65,8 @@ def _lines(row: ReleaseOrderRow) -> Iterable[tuple[int, dict[str, Any]]]:
 
 
 def _under(hs: str | None, prefixes: list[str]) -> str | None:
+    """The prefix the HS code falls under; "" when no prefixes are given (every line applies);
+    None when it falls under none of them."""
     return next((p for p in prefixes if hs and hs.startswith(p)), None) if prefixes else ""
 
 
@@ -75,7 +77,11 @@ def _unit_price(g: dict[str, Any]) -> float | None:
 
 def _condition(s: Session, c: Any, row: ReleaseOrderRow) -> Found:
     no = row.order_no
-    line = lambda code, i, g, **p: finding(code, order_no=no, item=i, goods=str(g.get("name", "")), **p)  # noqa: E731
+
+    def line(code: CheckCode, i: int, g: dict[str, Any], **p: Any) -> Finding:
+        """A finding on goods line `i` (from 1) of the order."""
+        return finding(code, order_no=no, item=i, goods=str(g.get("name", "")), **p)
+
     found: list[Finding] = []
     if c.kind == "origin":
         countries = {x.upper() for x in c.countries}
