@@ -25,7 +25,8 @@ from kakou.sync.messages import ChangeKind
 log = logging.getLogger(__name__)
 
 AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
-                    "lane_offline", "batch_exceeded", "ledger_negative"]
+                    "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
+                    "vehicle_stopped"]
 
 # Called with (central, alert) after an acknowledgement, disposal or note is committed: the field
 # page's live stream (routes/live.py) pushes it at once. New alerts are found by the stream's own
@@ -78,6 +79,9 @@ ROUTES: dict[str, tuple[Role, str]] = {
     "lane_offline": (Role.FIELD_STAFF, "high"),
     "batch_exceeded": (Role.CENTRAL_OFFICER, "medium"),
     "ledger_negative": (Role.CENTRAL_OFFICER, "medium"),
+    "transit_mismatch": (Role.FIELD_STAFF, "high"),  # the destination lane held a transit truck
+    "route_deviation": (Role.CENTRAL_OFFICER, "high"),  # a transit vehicle left its declared corridor
+    "vehicle_stopped": (Role.CENTRAL_OFFICER, "medium"),  # a transit vehicle stopped en route too long
 }
 
 
@@ -110,7 +114,8 @@ class AlertRouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["*", "control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
-                  "lane_offline", "batch_exceeded", "ledger_negative"]
+                  "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
+                  "vehicle_stopped"]
     subject_prefix: str | None = Field(None, max_length=64)  # e.g. "n2/" for one edge node's lanes
     role: Role
     assignee: str | None = Field(None, max_length=64)  # a user of that role, if one person takes them

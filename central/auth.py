@@ -38,6 +38,7 @@ class Role(StrEnum):
     REVIEWER = "reviewer"
     FIELD_STAFF = "field_staff"
     ADMIN = "admin"
+    DECLARANT = "declarant"  # an enterprise user: applies for its own enterprise's orders only
 
 
 class AuthError(Exception):

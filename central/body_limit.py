@@ -15,6 +15,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kakou.central.images import MAX_IMAGE_BYTES
 
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # an application's attachment (enterprise.py)
+
 DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies: an order with its goods is a few kB
 # Path prefix → its own limit: image frames, and declaration imports (a day's declarations at once).
 MAX_BODY_BY_PATH = {"/api/v1/images/": MAX_IMAGE_BYTES + 64 * 1024,
@@ -24,6 +26,8 @@ MAX_BODY_BY_PATH = {"/api/v1/images/": MAX_IMAGE_BYTES + 64 * 1024,
 def limit_for(path: str) -> int:
     if path.startswith("/api/v1/alerts/") and path.endswith("/photos"):  # a photo taken at disposal
         return MAX_IMAGE_BYTES + 64 * 1024
+    if path.startswith("/api/v1/applications/") and path.endswith("/attachments"):  # an enterprise's file
+        return MAX_ATTACHMENT_BYTES + 64 * 1024
     return next((n for prefix, n in MAX_BODY_BY_PATH.items() if path.startswith(prefix)), DEFAULT_MAX_BODY)
 
 

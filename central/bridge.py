@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from kakou.central import changelog, device_health, ingest, network
+from kakou.central import changelog, device_health, ingest, network, positions
 from kakou.central.limiter import PerKey, QuietLog
 from kakou.central.service import Central
 from kakou.sync import limits, topics
@@ -130,7 +130,7 @@ class CentralBridge:
                 await asyncio.sleep(1)
 
     async def _session(self, client: aiomqtt.Client) -> None:
-        for kind in (topics.PASSES, topics.SYNC_REQUEST, topics.DEVICES):
+        for kind in (topics.PASSES, topics.SYNC_REQUEST, topics.POSITION, topics.DEVICES):
             await client.subscribe(topics.up_filter(kind, self.share_group), qos=1)
         await client.subscribe(topics.STATUS_FILTER, qos=1)
         self.connected.set()
@@ -219,6 +219,11 @@ class CentralBridge:
                         await self._reject("node mismatch", topic, f"request says {req.node!r}")
                     else:
                         await self._answer(client, req)
+                elif topic.endswith("/" + topics.POSITION):
+                    try:  # a vehicle terminal's position (node_of gives the terminal id)
+                        await asyncio.to_thread(positions.receive, self.central, node, payload)
+                    except positions.Refused as exc:
+                        await self._reject("position refused", topic, str(exc))
                 elif topic.endswith("/" + topics.DEVICES):
                     rep = DeviceReport.model_validate_json(payload)
                     if rep.node != node:

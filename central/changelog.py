@@ -39,6 +39,12 @@ def append_change(s: Session, kind: ChangeKind, key: str, data: dict[str, Any] |
         stream, key = scope or BROADCAST, key
         if scope is None:
             stream, key = parameters_scope(s, key)
+    elif kind is ChangeKind.LANE:
+        # Lane ids repeat across nodes (every node has an L1): each node's lane is its own key on
+        # its own stream, never "moved" from another node's.
+        if scope is None or not scope.startswith("node:"):
+            raise ValueError("a lane's settings go to its node's stream")
+        stream = scope
     else:
         prev = s.scalar(select(ChangeRow).where(ChangeRow.kind == kind.value, ChangeRow.key == key)
                         .order_by(ChangeRow.version.desc()).limit(1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -80,13 +81,22 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
 
 
-WROTE = "kakou_wrote"  # on a connection's info: its transaction wrote (read_cache.watch_writes)
+WROTE = "kakou_wrote"  # on a connection's info: the tables its transaction wrote (read_cache.watch_writes)
+_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s',
+                    re.IGNORECASE)
 
 
-def mark_written(s: Session) -> None:
-    """Tell the read cache this transaction writes, for a write SQLAlchemy does not see: a statement
-    run on the driver's own cursor. Every statement SQLAlchemy runs is seen without this."""
-    s.connection().info[WROTE] = True
+def written_table(statement: str) -> str | None:
+    """The table an INSERT, UPDATE or DELETE writes; None for any other statement."""
+    m = _WRITE.match(statement)
+    return m.group(1).lower() if m else None
+
+
+def mark_written(s: Session, table: str | None = None) -> None:
+    """Tell the read cache this transaction writes `table` (None: no table in particular, every
+    cached answer goes stale), for a write SQLAlchemy does not see: a statement run on the
+    driver's own cursor. Every statement SQLAlchemy runs is seen without this."""
+    s.connection().info.setdefault(WROTE, set()).add(table)
 
 
 @dataclass(frozen=True)

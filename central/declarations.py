@@ -5,12 +5,18 @@ Matching a draft with its official is deterministic, tried in this order, and on
 1. same list number; 2. same unified number; 3. same direction + trade mode + item count +
 total quantity + total amount (unless both carry different list or unified numbers).
 Officers can match and unmatch by hand; a manual match holds until another officer approves it.
+
+A match overwrites the draft's key fields with the official record's (003 L534), keeping what changed
+as `overwrite_diff` (unmatching restores the draft). A document counts — an official one posts to its
+ledger — only once another officer approved it (`review`; 003 L78: reviewer ≠ preparer).
 """
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -26,10 +32,11 @@ from kakou.central.tables import DeclarationRow
 class DeclItem(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    item_no: str
+    item_no: str = Field(min_length=1, max_length=40)
     quantity: float = Field(ge=0)
     amount: float = Field(0.0, ge=0)
     hs_code: str | None = Field(None, pattern=r"^\d{4,10}$")
+    unit: str | None = Field(None, max_length=8)  # when given, must be the ledger item's unit
 
 
 class DeclarationIn(BaseModel):
@@ -96,6 +103,35 @@ def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str
 def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> None:
     a.matched_id, b.matched_id, a.match_rule, b.match_rule = b.id, a.id, rule, rule
     w.audit("declaration.match", f"declaration:{a.doc_no}", {"with": b.doc_no, "rule": rule})
+    if rule != "manual_pending":
+        _overwrite(w, a, b)
+
+
+KEY_FIELDS = ("list_no", "unified_no", "direction", "trade_mode", "item_count", "total_quantity", "total_amount",
+              "ledger_no", "items")
+
+
+def _overwrite(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
+    """The official record's key fields replace the draft's; what changed is kept on the draft."""
+    draft, official = (a, b) if a.stage == "draft" else (b, a)
+    diff = {f: {"draft": getattr(draft, f), "official": getattr(official, f)} for f in KEY_FIELDS
+            if getattr(draft, f) != getattr(official, f)}
+    for f in diff:
+        setattr(draft, f, copy.deepcopy(getattr(official, f)))
+    draft.overwrite_diff = diff
+    if diff:
+        w.audit("declaration.overwrite", f"declaration:{draft.doc_no}", {"official": official.doc_no, "diff": diff})
+
+
+def _restore(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
+    """Unmatched: the draft gets its own values back."""
+    draft = a if a.stage == "draft" else b
+    for f, change in (draft.overwrite_diff or {}).items():
+        if f in KEY_FIELDS:
+            setattr(draft, f, change["draft"])
+    if draft.overwrite_diff:
+        w.audit("declaration.restore", f"declaration:{draft.doc_no}", {"fields": sorted(draft.overwrite_diff)})
+    draft.overwrite_diff = None
 
 
 def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
@@ -103,17 +139,53 @@ def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
     if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
                                                 DeclarationRow.doc_no == d.doc_no)) is not None:
         raise Conflict(f"{d.stage} {d.doc_type} {d.doc_no} already exists")
-    row = DeclarationRow(**d.model_dump(exclude={"items"}), items=[i.model_dump() for i in d.items],
-                         created_by=w.actor)
+    check_ledger(s, d)
+    row = DeclarationRow(**d.model_dump(exclude={"items"}), items=[i.model_dump(exclude_none=True) for i in d.items],
+                         created_by=w.actor, review_status="pending")
     s.add(row)
     s.flush()
     w.audit("declaration.create", f"declaration:{d.doc_no}", d.model_dump(mode="json"))
-    ledgers.post_declaration(w, row)
     match, rule, _why = _candidates(s, row)
     if match is not None and rule is not None:
         _link(w, row, match, rule)
     risk_eval.refresh_for_documents(w, [row.doc_no])  # the verdicts of orders linking it (long storage)
     return row
+
+
+def check_ledger(s: Any, d: DeclarationIn) -> None:
+    """A document on a ledger must be able to post: its items on the ledger, in the ledger's units,
+    under a trade mode configured for them (ValueError says which line)."""
+    if d.ledger_no and d.items:
+        ledgers.planned_movements(s, d.ledger_no, d.trade_mode, d.direction, [i.model_dump() for i in d.items])
+
+
+def review(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") -> DeclarationRow:
+    """Another officer approves (it counts: an official document posts to its ledger, backed by a
+    gate pass already on file) or rejects a document."""
+    with audit.write(c, actor) as w:
+        row = _get(w, decl_id)
+        ensure_four_eyes(actor, row.created_by, f"{row.doc_type} {row.doc_no}")
+        if row.review_status != "pending":
+            raise Conflict(f"document {decl_id} is {row.review_status}, not awaiting review")
+        row.review_status = "approved" if approve else "rejected"
+        row.reviewed_by, row.reviewed_at, row.review_note = actor, datetime.now(UTC), note
+        w.audit("declaration.approve" if approve else "declaration.reject", f"declaration:{row.doc_no}",
+                {"note": note})
+        if approve and ledgers.post_declaration(w, row):
+            ledgers.gate_if_passed(w, row)
+        return row
+
+
+def diff(c: Central, decl_id: int) -> dict[str, Any]:
+    """What the official record changed on a matched draft (either document's id)."""
+    with c.sessions() as s:
+        row = s.get(DeclarationRow, decl_id)
+        if row is None:
+            raise NotFound(f"no document {decl_id}")
+        draft = row if row.stage == "draft" else (s.get(DeclarationRow, row.matched_id) if row.matched_id else None)
+        if draft is None or draft.matched_id is None:
+            return {"draft_id": None, "official_id": None, "fields": {}}
+        return {"draft_id": draft.id, "official_id": draft.matched_id, "fields": draft.overwrite_diff or {}}
 
 
 def create(c: Central, actor: str, d: DeclarationIn) -> DeclarationRow:
@@ -146,6 +218,7 @@ def review_match(c: Central, actor: str, decl_id: int, approve: bool, note: str 
         if approve:
             a.match_rule = b.match_rule = "manual"
             a.match_reviewed_by = b.match_reviewed_by = actor
+            _overwrite(w, a, b)
         else:
             a.matched_id = b.matched_id = None
             a.match_rule = b.match_rule = a.match_by = b.match_by = None
@@ -160,6 +233,7 @@ def unmatch(c: Central, actor: str, decl_id: int) -> None:
         if a.matched_id is None:
             raise Conflict(f"document {decl_id} is not matched")
         b = _get(w, a.matched_id)
+        _restore(w, a, b)
         a.matched_id = b.matched_id = None
         a.match_rule = b.match_rule = a.match_by = b.match_by = a.match_reviewed_by = b.match_reviewed_by = None
         w.audit("declaration.unmatch", f"declaration:{a.doc_no}", {"with": b.doc_no})
@@ -214,7 +288,8 @@ def get(c: Central, decl_id: int) -> DeclarationRow:
 
 
 def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, stage: str | None = None,
-              matched: bool | None = None, doc_no: str | None = None) -> tuple[int, list[DeclarationRow]]:
+              matched: bool | None = None, doc_no: str | None = None,
+              review_status: str | None = None) -> tuple[int, list[DeclarationRow]]:
     with c.sessions() as s:
         q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
         if doc_type:
@@ -225,6 +300,8 @@ def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, 
             q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
         if doc_no:
             q = q.where(DeclarationRow.doc_no == doc_no)
+        if review_status:
+            q = q.where(DeclarationRow.review_status == review_status)
         return page(s, q, limit, offset, DeclarationRow.id)
 
 
@@ -326,6 +403,10 @@ def import_docs(c: Central, actor: str, docs: list[DeclarationIn], errors: list[
                     DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
                     DeclarationRow.doc_no == d.doc_no)) is not None:
                 row_errors.append(RowError(row=n, field="doc_no", message=f"{d.doc_no} is already on file"))
+            try:
+                check_ledger(w.session, d)
+            except ValueError as exc:
+                row_errors.append(RowError(row=n, field="items", message=str(exc)))
         if row_errors:  # nothing written yet: leaving the block commits nothing
             return ImportResult(imported=0, errors=row_errors)
         rows = [_store(w, d) for d in docs]

@@ -1,5 +1,5 @@
 """Central's background duties: derive from new passes (alerts, batch counts, transit clocks,
-ledger gating), expire control orders, flag overdue transits and offline lanes.
+ledger gating), expire control orders and inspection results, flag overdue transits and offline lanes.
 
 `Housekeeper.run()` works whenever `wake()` is called (e.g. by the MQTT bridge after an ingest)
 and at least every `period` seconds, so time-based duties (expiry, overdue) happen on their own.
@@ -25,6 +25,7 @@ class Rounds:
     expired: int = 0
     overdue: int = 0
     offline: int = 0
+    inspections_expired: int = 0  # inspection results withdrawn from the site streams
     devices_down: int = 0
 
 
@@ -46,8 +47,9 @@ class Housekeeper:
     def round(self) -> Rounds:
         r = Rounds(passes=projections.run_all(self.central), expired=len(control.expire_due(self.central)),
                    overdue=len(transit.check_overdue(self.central)), offline=projections.check_nodes(self.central),
+                   inspections_expired=projections.expire_inspection_results(self.central),
                    devices_down=device_health.check_down(self.central))
-        for name in ("passes", "expired", "overdue", "offline", "devices_down"):
+        for name in ("passes", "expired", "overdue", "offline", "inspections_expired", "devices_down"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(r, name))
         return r
 

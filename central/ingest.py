@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from kakou.central.db import mark_written, page, page_dicts, page_query
+from kakou.central.db import mark_written, page, page_dicts, page_query, written_table
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync.messages import Envelope
@@ -86,7 +86,7 @@ def _insert_new(s: Session, rows: list[dict[str, Any]]) -> set[int]:
 
 def _pg(s: Session, sql: str, params: dict[str, Any], fetch: bool = False) -> list[Any]:
     # psycopg directly, on the session's connection (so inside its transaction), for binary parameters.
-    mark_written(s)  # the read cache does not see the driver's cursor
+    mark_written(s, written_table(sql))  # the read cache does not see the driver's cursor
     dbapi = s.connection().connection.driver_connection
     with dbapi.cursor() as cur:  # type: ignore[union-attr]
         cur.execute(sql, params)

@@ -130,11 +130,14 @@ def _scope(row: ReleaseOrderRow) -> str | None:
     return topics.site_stream(row.site) if row.site else None
 
 
-def prepare(c: Central, actor: str, order: ReleaseOrderIn) -> ReleaseOrderRow:
-    """An officer files an order as a draft: stored, not on the lanes until another officer approves it."""
+def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | None = None) -> ReleaseOrderRow:
+    """An officer files an order as a draft (or an enterprise's declarant applies for one, `enterprise`):
+    stored, not on the lanes until another officer approves it."""
     with audit.write(c, actor) as w:
         row = _store(w, order, actor, "draft")
-        w.audit("release_order.prepare", f"release_order:{order.order_no}", order.model_dump(mode="json"))
+        row.enterprise = enterprise
+        w.audit("release_order.prepare", f"release_order:{order.order_no}",
+                order.model_dump(mode="json") | ({"enterprise": enterprise} if enterprise else {}))
     return row
 
 
@@ -223,6 +226,9 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
             w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
         w.audit("release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
                 f"release_order:{order_no}", {"from": old, "to": new, "note": note})
+        # The decision stays on the order: an applicant sees a refusal and its reason.
+        row.vehicle_review = {"plate": new, "reason": row.pending_reason, "asked_by": row.pending_by,
+                              "approved": approve, "note": note, "by": actor, "at": datetime.now(UTC).isoformat()}
         row.pending_plate = row.pending_reason = row.pending_by = None
     return row
 

@@ -8,16 +8,28 @@ after ingest or on a timer; several callers are safe (the audit head lock serial
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from pydantic import ValidationError
+from sqlalchemy import func, select
 
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.service import Central
 from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
-from kakou.central.tables_sync import NodeRow, PassRow
-from kakou.sync.checks import DEVICE_CODES, WEIGHT_ANOMALY_CODES, Check, CheckCode, checks_in, render_all
+from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
+from kakou.sync import topics
+from kakou.sync.checks import (
+    DEVICE_CODES,
+    INSPECTION_RESULTS,
+    WEIGHT_ANOMALY_CODES,
+    Check,
+    CheckCode,
+    checks_in,
+    render_all,
+)
+from kakou.sync.knowledge import INSPECTION_MARK_VALID_H, InspectionMarkData
+from kakou.sync.messages import ChangeKind
 
 CURSOR = "passes"
 HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
@@ -91,14 +103,49 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
                 source = f"batch:{p.pass_id}" if len(used) == 1 else f"batch:{p.pass_id}:{order_no}"
                 alerts.raise_alert(w, "batch_exceeded", order_no, problem, source, p.pass_id)
             if isinstance(order, ReleaseOrderRow) and order.declarations:
-                ledgers.gate(w, list(order.declarations), p.pass_id)
+                ledgers.gate(w, list(order.declarations), p.pass_id, p.decided_at)
 
     if lane_key not in lanes:
         lanes[lane_key] = _registered(w, "lane", lane_key)
     lane = lanes[lane_key]
-    if lane and p.outcome == "release":
-        seal = next((str(ch.params.get("seal") or ch.params.get("text")) for ch in checks if ch.name == "e_seal"), None)
-        transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, seal)
+    if lane and lane.get("site"):
+        _share_inspection_result(w, p, rec, checks, str(lane["site"]))
+    if lane:
+        transit_no = rec.get("transit_no") if isinstance(rec.get("transit_no"), str) else None
+        transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, checks, p.outcome, transit_no)
+
+
+def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], checks: list[Check], site: str) -> None:
+    """An inspection result goes to every node of the lane's site (key: the plate), so a vehicle coming
+    back from inspection through another node's lane is judged against it there too."""
+    found = next((ch for ch in checks if ch.code in INSPECTION_RESULTS), None)
+    if found is None or not p.plate:
+        return
+    note = found.params
+    try:
+        data = InspectionMarkData.model_validate({
+            "result": INSPECTION_RESULTS[found.code], "plate": p.plate, "containers": rec.get("containers") or [],
+            "officer": str(note.get("officer", "")), "note": str(note.get("note", "")), "at": p.decided_at,
+            "pass_id": p.pass_id, "node": p.node, "lane": p.lane})
+    except ValidationError:
+        return  # the pass was stored; a mark that does not fit is not shared (the lane's own node has it)
+    w.publish(ChangeKind.INSPECTION, p.plate, data.model_dump(mode="json"), scope=topics.site_stream(site))
+
+
+def expire_inspection_results(c: Central, now: datetime | None = None) -> int:
+    """Withdraw the inspection results older than a lane would use from the site streams (the lanes
+    ignore them by then anyway), so a site's snapshot holds recent results only. Returns how many."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(hours=INSPECTION_MARK_VALID_H)
+    kind = ChangeKind.INSPECTION
+    with audit.write(c, "system") as w:
+        latest = (select(func.max(ChangeRow.version)).where(ChangeRow.kind == kind.value)
+                  .group_by(ChangeRow.key).scalar_subquery())
+        rows = list(w.session.scalars(select(ChangeRow).where(ChangeRow.version.in_(latest),
+                                                              ChangeRow.created_at < cutoff)))
+        live = [r for r in rows if r.data is not None]
+        for r in live:
+            w.publish(kind, r.key, None, scope=r.stream)
+    return len(live)
 
 
 def _orders_used(rec: dict[str, Any]) -> list[str]:

@@ -2,15 +2,18 @@
 
 A pure ASGI layer in front of the routes: the encoded 200 answer is kept under (user, role, path,
 query) together with the *stamp* read before the request went to the database. An entry is served
-only while the stamp is unchanged, so a write makes every entry stale at once. The stamp has two
-parts:
+only while the stamp is unchanged. The stamp has two parts:
 
-- the change counter: every transaction on this process's engine that ran anything but a read
-  bumps it when its connection goes back to the pool, i.e. after the commit, before the writer
-  answers. A read that started before the bump carries the older number and is never served
-  again; a read that starts after it sees the committed data. The API processes of one
-  `kakou central serve --workers N` share the counter (shared memory created by the primary). So
-  a write made through the API or the MQTT bridge is seen by the very next read, in any process;
+- the change counters of the tables the answer is read from (`hot_reads.READS`): every
+  transaction on this process's engine that wrote bumps the counter of each table it wrote when
+  its connection goes back to the pool, i.e. after the commit, before the writer answers. A write
+  the hook cannot attribute to a table (DDL, a statement it does not parse, a bump without
+  tables) bumps the counter every answer depends on. So a pass makes the pass lists stale, not
+  the release orders it did not touch. A read that started before the bump carries the older
+  number and is never served again; a read that starts after it sees the committed data. The API
+  processes of one `kakou central serve --workers N` share the counters (shared memory created by
+  the primary). So a write made through the API or the MQTT bridge is seen by the very next
+  read, in any process;
 - the database's own version, for writers outside that group (the `kakou central` CLI, another
   host, an operator with psql): PostgreSQL's current snapshot (any commit anywhere on the server
   changes it), SQLite's `PRAGMA data_version`. It is read again by the first request after
@@ -30,10 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import sqlite3
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,7 +48,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kakou.central import auth, hot_reads
-from kakou.central.db import WROTE
+from kakou.central.db import WROTE, written_table
 from kakou.central.service import Central, NotFound
 
 log = logging.getLogger(__name__)
@@ -53,59 +56,73 @@ log = logging.getLogger(__name__)
 POLL_S = 0.5  # how often the database's version is read again (by the first request after this)
 CONFIRMED_S = 2.0  # serve an entry only while the database was seen unchanged this recently
 MAX_BYTES = 32 * 1024 * 1024  # per process; least recently used entries go first
-# The cached endpoints: each answer depends only on the stored data, the path and the query.
-CACHED = re.compile(r"/api/v1/(passes|release-orders|release-orders/[^/]+)")
 HIT = (b"x-cache", b"hit")  # tells a client (the bench, a test) the answer came from the cache
 _READS = ("SELECT", "SHOW", "SET ", "BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA", "EXPLAIN")
 
 
+SLOTS = 64  # change counters: slot 0 for writes to no table in particular, tables hashed over the rest
+
+
 def shared_counters(ctx: Any) -> Any:
-    """What the API processes of one serve share (`ctx`: a multiprocessing context): the change
-    counter, and the read cache's hits and misses (for `GET /api/v1/health`)."""
-    return ctx.Array("Q", 3)
+    """What the API processes of one serve share (`ctx`: a multiprocessing context): the read
+    cache's hits and misses (for `GET /api/v1/health`) and the change counters."""
+    return ctx.Array("Q", 2 + SLOTS)
+
+
+def slot(table: str | None) -> int:
+    """The change counter of `table`; None (a write to no table in particular) is slot 0. Two tables
+    may share a slot: a write to one then also makes the other's answers stale, never the reverse."""
+    return 0 if table is None else 1 + zlib.crc32(table.encode()) % (SLOTS - 1)
 
 
 class ChangeCounter:
-    """Counts committed writes, and the cache's hits and misses; shared across processes when
-    given `shared_counters()`."""
+    """Counts committed writes per table, and the cache's hits and misses; shared across processes
+    when given `shared_counters()`."""
 
     def __init__(self, shared: Any = None) -> None:
         self.shared = shared
-        self._local = [0, 0, 0]
+        self._local = [0] * (2 + SLOTS)
         self._lock = threading.Lock()
-        # Hits and misses are statistics: counted without the lock (a rare lost count is fine).
-        self._stats = shared.get_obj() if shared is not None else self._local
+        self._cells = shared.get_obj() if shared is not None else self._local
+
+    def stamp(self, tables: tuple[str, ...]) -> tuple[int, ...]:
+        """The counters an answer read from `tables` depends on (slot 0 always)."""
+        return tuple(int(self._cells[2 + k]) for k in (0, *(slot(t) for t in tables)))
 
     @property
     def value(self) -> int:
-        return int(self.shared[0]) if self.shared is not None else self._local[0]
+        """All writes so far (any table)."""
+        return sum(int(self._cells[2 + k]) for k in range(SLOTS))
 
-    def bump(self) -> None:
+    def bump(self, tables: set[str | None] | None = None) -> None:
+        """A write committed to `tables` (None: to anything, every answer is stale)."""
         with self.shared.get_lock() if self.shared is not None else self._lock:
-            (self.shared if self.shared is not None else self._local)[0] += 1
+            for k in {slot(t) for t in (tables or {None})}:
+                self._cells[2 + k] += 1
 
     def count(self, hit: bool) -> None:
-        self._stats[1 if hit else 2] += 1
+        # Statistics: counted without the lock (a rare lost count is fine).
+        self._cells[0 if hit else 1] += 1
 
     def stats(self) -> dict[str, int]:
-        return {"hits": int(self._stats[1]), "misses": int(self._stats[2])}
+        return {"hits": int(self._cells[0]), "misses": int(self._cells[1])}
 
 
 def watch_writes(engine: Engine, counter: ChangeCounter) -> None:
-    """Bump `counter` after every transaction on `engine` (and engines derived from it) that ran a
-    statement other than a read. Not every commit: a housekeeping round that finds nothing to do
+    """Bump `counter` for every table written by a transaction on `engine` (and engines derived
+    from it) after it ends. Not every commit: a housekeeping round that finds nothing to do
     commits too, and would empty the cache every time. A write on the driver's own cursor, which
     this hook does not see, says so with `db.mark_written` (the PostgreSQL pass ingest does)."""
 
     @event.listens_for(engine, "after_cursor_execute")
     def _mark(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not statement.lstrip()[:9].upper().startswith(_READS):
-            conn.info[WROTE] = True
+            conn.info.setdefault(WROTE, set()).add(written_table(statement))
 
     @event.listens_for(engine, "checkin")
     def _returned(_dbapi: Any, record: Any) -> None:  # after commit or rollback: the write is visible
-        if record is not None and record.info.pop(WROTE, False):
-            counter.bump()
+        if record is not None and (tables := record.info.pop(WROTE, None)):
+            counter.bump(tables)
 
 
 class DatabaseVersion:
@@ -131,7 +148,7 @@ class DatabaseVersion:
 
 @dataclass
 class _Entry:
-    stamp: tuple[int, int]
+    stamp: tuple[int, ...]
     headers: list[tuple[bytes, bytes]]
     body: bytes
 
@@ -140,7 +157,7 @@ class _Entry:
 class _Flight:
     """A read under way to the database; identical requests after the same last write wait for it."""
 
-    stamp: tuple[int, int]
+    stamp: tuple[int, ...]
     done: asyncio.Event = field(default_factory=asyncio.Event)
     entry: _Entry | None = None
 
@@ -168,7 +185,10 @@ class ReadCache:
         self._polling: asyncio.Future[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "GET" or not CACHED.fullmatch(scope["path"]):
+        # The cached endpoints (hot_reads.READS): each answer depends only on the stored data,
+        # the path and the query.
+        tables = hot_reads.tables_of(scope["path"]) if scope["type"] == "http" and scope["method"] == "GET" else ()
+        if not tables:
             return await self.app(scope, receive, send)
         token = _bearer(scope)
         if token is None:
@@ -186,7 +206,8 @@ class ReadCache:
                 self._polling = asyncio.ensure_future(self._poll())
             await asyncio.shield(self._polling)
         key = (who.username, who.role, scope["path"], scope["query_string"])
-        stamp = (self.counter.value, self.epoch)  # before the read: a write after this makes it stale
+        # Before the read: a write after this makes it stale.
+        stamp = (*self.counter.stamp(tables), self.epoch)
         if await self._serve(key, stamp, send):
             return
         leader = self.pending.get(key)
@@ -220,7 +241,7 @@ class ReadCache:
             self.epoch += 1
         self._confirmed_at = asked
 
-    async def _serve(self, key: tuple[Any, ...], stamp: tuple[int, int], send: Send) -> bool:
+    async def _serve(self, key: tuple[Any, ...], stamp: tuple[int, ...], send: Send) -> bool:
         entry = self.entries.get(key)
         if entry is None or entry.stamp != stamp or time.monotonic() - self._confirmed_at > self.confirmed_s:
             return False
@@ -229,7 +250,7 @@ class ReadCache:
         await _send(entry, send)
         return True
 
-    async def _fetch(self, key: tuple[Any, ...], stamp: tuple[int, int], scope: Scope, receive: Receive,
+    async def _fetch(self, key: tuple[Any, ...], stamp: tuple[int, ...], scope: Scope, receive: Receive,
                      send: Send) -> _Entry | None:
         read = self.hot(scope["path"], scope["query_string"])
         if read is not None:

@@ -15,10 +15,15 @@ from kakou.central import audit
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import RegistrationRow
+from kakou.sync import topics
 from kakou.sync.knowledge import (
+    AppointmentRegistration,
     CarrierRegistration,
     ContainerRegistration,
+    ContainerSize,
     DriverRegistration,
+    GateRole,
+    LaneSettings,
     VehicleRegistration,
     YardRegistration,
 )
@@ -35,12 +40,30 @@ class SiteRegistration(_Reg):
     customs_office: str | None = None  # the office (关区) the site belongs to
 
 
-class LaneRegistration(_Reg):
-    node: str = Field(min_length=1, max_length=40)  # edge node id
-    lane: str = Field(min_length=1, max_length=20)  # lane id on that node
-    site: str
+class LaneSettingsIn(_Reg):
+    """A lane's registration less its node and lane id (which name it): what central sets for it."""
+
+    site: str = Field(min_length=1, max_length=40)
     direction: Literal["in", "out"]
     lane_class: Literal["A", "B", "C"] = "A"
+    # What the lane checks (sent to its node as LaneSettings): gate role (002), the cargo types and
+    # container sizes it may pass (empty: any), whether trucks need an appointment, its yard.
+    gate_role: GateRole = "gate"
+    cargo_types: list[Literal["container", "bulk"]] = Field(default_factory=list, max_length=2)
+    allowed_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)
+    appointment_required: bool = False
+    yard: str | None = Field(None, min_length=1, max_length=40)
+
+
+class LaneRegistration(LaneSettingsIn):
+    node: str = Field(min_length=1, max_length=40)  # edge node id
+    lane: str = Field(min_length=1, max_length=20)  # lane id on that node
+
+    def settings(self) -> LaneSettings:
+        return LaneSettings(lane=self.lane, direction=self.direction, lane_class=self.lane_class,
+                            gate_role=self.gate_role, cargo_types=sorted(set(self.cargo_types)),
+                            allowed_sizes=sorted(set(self.allowed_sizes), key=int),
+                            appointment_required=self.appointment_required, yard=self.yard)
 
 
 class DeviceRegistration(_Reg):
@@ -53,22 +76,23 @@ class DeviceRegistration(_Reg):
     address: str = ""  # serial port, IP:port…
 
 
-Kind = Literal["carrier", "vehicle", "driver", "container", "yard", "site", "lane", "device"]
+Kind = Literal["carrier", "vehicle", "driver", "container", "yard", "site", "lane", "device", "appointment"]
 
 MODELS: dict[str, type[BaseModel]] = {
     "carrier": CarrierRegistration, "vehicle": VehicleRegistration, "driver": DriverRegistration,
     "container": ContainerRegistration, "yard": YardRegistration, "site": SiteRegistration,
-    "lane": LaneRegistration, "device": DeviceRegistration,
+    "lane": LaneRegistration, "device": DeviceRegistration, "appointment": AppointmentRegistration,
 }
 # Kinds the lanes hold in their cache (the rest only central needs).
 PUBLISHED: dict[str, ChangeKind] = {
     "carrier": ChangeKind.CARRIER, "vehicle": ChangeKind.VEHICLE, "driver": ChangeKind.DRIVER,
-    "container": ChangeKind.CONTAINER, "yard": ChangeKind.YARD,
+    "container": ChangeKind.CONTAINER, "yard": ChangeKind.YARD, "appointment": ChangeKind.APPOINTMENT,
 }
 # Which field of another kind a record refers to must be registered (and not deleted).
 REFERENCES: dict[str, list[tuple[str, str]]] = {
     "vehicle": [("carrier", "carrier")], "driver": [("carrier", "carrier")],
-    "lane": [("site", "site")], "yard": [("site", "site")],
+    "lane": [("site", "site"), ("yard", "yard")], "yard": [("site", "site")],
+    "appointment": [("site", "site")],
 }
 
 
@@ -85,6 +109,8 @@ def key_of(kind: str, rec: BaseModel) -> str:
             return f"{d['node']}/{d['lane']}"
         case "device":
             return str(d["device_id"])
+        case "appointment":
+            return str(d["appointment_no"])
         case _:
             return str(d["code"])
 
@@ -120,10 +146,26 @@ def upsert(c: Central, actor: str, kind: str, data: dict[str, Any],
             row.updated_by, row.updated_at = actor, datetime.now(UTC)
             action = "update"
         if kind in PUBLISHED:
-            w.publish(PUBLISHED[kind], key, stored)
+            w.publish(PUBLISHED[kind], key, stored, _scope(kind, stored))
+        if isinstance(rec, LaneRegistration):
+            _publish_lane(w, rec)
         w.audit(f"registration.{action}", f"{kind}:{key}", stored)
         s.flush()
     return row
+
+
+def _scope(kind: str, stored: dict[str, Any]) -> str | None:
+    """An appointment goes to its site's lanes only; everything else keeps its usual scope."""
+    if kind == "appointment":
+        return topics.site_stream(str(stored["site"])) if stored.get("site") else topics.BROADCAST
+    return None
+
+
+def _publish_lane(w: audit.Work, rec: LaneRegistration) -> None:
+    """A lane's settings go to its node alone (its own stream), keyed by the lane id it looks up."""
+    if not topics.NAME.match(rec.node):
+        raise ValueError(f"node {rec.node!r} cannot be sent settings: use letters, digits, '.', '_' or '-'")
+    w.publish(ChangeKind.LANE, rec.lane, rec.settings().model_dump(mode="json"), topics.node_stream(rec.node))
 
 
 def _live(s: Any, kind: str, key: str) -> bool:
@@ -139,6 +181,9 @@ def delete(c: Central, actor: str, kind: str, key: str) -> RegistrationRow:
         row.deleted, row.revision, row.updated_by, row.updated_at = True, row.revision + 1, actor, datetime.now(UTC)
         if kind in PUBLISHED:
             w.publish(PUBLISHED[kind], key, None)
+        if kind == "lane":  # the lane goes back to its node's own configuration
+            node, _, lane = key.partition("/")
+            w.publish(ChangeKind.LANE, lane, None, topics.node_stream(node))
         w.audit("registration.delete", f"{kind}:{key}")
     return row
 

@@ -125,6 +125,8 @@ class ReleaseOrderDetail(ReleaseOrderOut):
     reviewed_at: datetime | None
     review_note: str
     pending_reason: str | None
+    enterprise: str | None = None  # the enterprise that applied for it (None: filed by an officer)
+    vehicle_review: dict[str, Any] | None = None  # the last vehicle change decided (approved, note, by, at)
 
 
 class OrderPassOut(BaseModel):
@@ -304,6 +306,11 @@ class DeclarationOut(BaseModel):
     match_reviewed_by: str | None
     created_by: str
     created_at: datetime
+    review_status: str = "approved"  # pending, approved, rejected: it counts once approved
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_note: str = ""
+    overwrite_diff: dict[str, Any] | None = None  # a draft: {field: {draft, official}} its official overwrote
 
 
 class MatchIn(BaseModel):
@@ -363,6 +370,22 @@ class TransitOut(BaseModel):
     closed_at: datetime | None
     close_pass: str | None
     seal_ok: bool | None
+    route: list[list[float]] | None = None
+
+
+class VehiclePositionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    transit_no: str
+    terminal: str
+    plate: str
+    at: datetime
+    lat: float
+    lon: float
+    speed_kmh: float | None
+    off_route_m: float | None
+    off_route_since: datetime | None
+    stopped_since: datetime | None
 
 
 class StocktakeIn(BaseModel):

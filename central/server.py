@@ -179,6 +179,12 @@ class CentralServer:
             await run_together(parts, on_stop=self._stop_http)
         finally:
             await asyncio.to_thread(self._stop_workers)
+            # A serve cancelled before it saw should_exit never shut its listener down: close it the
+            # loop's way (unregister, then close), so the port is free for a restart and the socket's
+            # number, once reused, is not still watched as this listener.
+            for server in getattr(self._http, "servers", []):
+                server.close()
+            self._sock.close()
 
     async def _follow_changes(self, every_s: float = 0.2) -> None:
         """Changes committed by the API-only processes: tell the bridge, as an in-process write does."""

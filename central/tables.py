@@ -28,6 +28,8 @@ class UserRow(Base):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     password_changed_at: Mapped[datetime | None]  # None: since created_at
     password_history: Mapped[list[str]] = mapped_column(default=list)  # earlier hashes, newest first
+    # A declarant (enterprise user) sees and applies for its own enterprise's orders only.
+    enterprise: Mapped[str | None] = mapped_column(String(40))
 
 
 class TokenRow(Base):
@@ -123,6 +125,10 @@ class ReleaseOrderRow(Base):
     pending_plate: Mapped[str | None] = mapped_column(String(limits.PLATE))
     pending_reason: Mapped[str | None] = mapped_column(Text)
     pending_by: Mapped[str | None] = mapped_column(String(64))
+    # The enterprise that applied for it (a declarant's), None: filed by an officer.
+    enterprise: Mapped[str | None] = mapped_column(String(40), index=True)
+    # The last vehicle change decided: plate, reason, asked_by, approved, note, by, at (a refusal's reason).
+    vehicle_review: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class OrderPassRow(Base):
@@ -246,6 +252,13 @@ class DeclarationRow(Base):
     deleted: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Four eyes (003 L78): a document counts (posts to its ledger) once another officer approved it.
+    review_status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, approved, rejected
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    # A draft overwritten by its matched official: {field: {"draft": before, "official": after}}.
+    overwrite_diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     __table_args__ = (UniqueConstraint("doc_type", "stage", "doc_no", name="uq_declaration_doc"),)
 
@@ -258,7 +271,7 @@ class LedgerItemRow(Base):
 
     ledger_no: Mapped[str] = mapped_column(String(40), primary_key=True)
     item_no: Mapped[str] = mapped_column(String(40), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(12))  # material, finished
+    kind: Mapped[str] = mapped_column(String(12))  # material, finished, semifinished
     name: Mapped[str] = mapped_column(String(128))
     unit: Mapped[str] = mapped_column(String(8))
     opening: Mapped[float] = mapped_column(Float, default=0.0)
@@ -283,12 +296,16 @@ class LedgerMovementRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ledger_no: Mapped[str] = mapped_column(String(40), index=True)
     item_no: Mapped[str] = mapped_column(String(40))
-    kind: Mapped[str] = mapped_column(String(12))  # import, export, consumption
+    kind: Mapped[str] = mapped_column(String(12))  # import, export, consumption, adjustment
     quantity: Mapped[float] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(80))  # declaration:<id>
     gated: Mapped[bool] = mapped_column(default=False)  # a real gate pass backs it
     gate_pass: Mapped[str | None] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column(default=utcnow)  # the gate pass's time once gated
+    trade_mode: Mapped[str | None] = mapped_column(String(8))  # 0615, 0654, 4600…: the 报核 columns
+    # The approved reconciliation (报核) that counted it; None: not yet in a closed period.
+    counted_in: Mapped[int | None] = mapped_column(Integer, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")  # an adjustment's reason
 
 
 # -- transit, alerts, projections ------------------------------------------------------------------
@@ -311,6 +328,8 @@ class TransitRow(Base):
     close_pass: Mapped[str | None] = mapped_column(String(64))
     seal_ok: Mapped[bool | None]
     created_by: Mapped[str] = mapped_column(String(64))
+    # The declared route as [[lat, lon], …] (WGS-84): the corridor its vehicle terminal must keep to.
+    route: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
 
 
 class AlertRow(Base):
@@ -414,3 +433,29 @@ class RiskWhitelistRow(Base):
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
     revoked_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class VehiclePositionRow(Base):
+    """The latest position of the vehicle on an open transit, from its vehicle terminal (车载终端),
+    and what central derived from it: distance off the declared route, and since when it stands."""
+
+    __tablename__ = "vehicle_positions"
+
+    transit_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    terminal: Mapped[str] = mapped_column(String(limits.TERMINAL_ID), index=True)
+    plate: Mapped[str] = mapped_column(String(limits.PLATE))
+    at: Mapped[datetime]  # the terminal's fix time
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float | None] = mapped_column(Float)
+    off_route_m: Mapped[float | None] = mapped_column(Float)  # None: the transit declares no route
+    off_route_since: Mapped[datetime | None]  # outside the corridor since (one alert per excursion)
+    stopped_since: Mapped[datetime | None]  # standing (within STOP_RADIUS_M of stop_lat/lon) since
+    stop_lat: Mapped[float | None] = mapped_column(Float)
+    stop_lon: Mapped[float | None] = mapped_column(Float)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Ledger periods, stocktakes, reconciliations, trade modes and enterprise attachments live in their
+# own module; importing it here registers them wherever these tables are.
+from kakou.central import tables_ledger  # noqa: E402,F401

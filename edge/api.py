@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kakou import webpages
-from kakou.edge import sync_outbox
+from kakou.edge import inspections, sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
 from kakou.edge.officers import PinLocked
@@ -42,7 +42,8 @@ class ActionIn(BaseModel):
     containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
         default_factory=list, max_length=limits.MAX_CONTAINERS)
     outcome: Literal["release", "inspection"] | None = None
-    result: Literal["passed", "failed"] | None = None
+    # passed: released against the inspection; the others hold the vehicle (查扣 / 退运 / 进一步查验)
+    result: Literal["passed", "seized", "returned", "further_inspection"] | None = None
     # Releasing a vehicle held on a control order (布控) takes a second officer and their own PIN.
     second_officer: str | None = Field(None, max_length=limits.USERNAME)
     second_pin: str | None = Field(None, max_length=12)
@@ -52,6 +53,11 @@ class BackfillIn(BaseModel):
     plate: str = Field(max_length=limits.PLATE)
     containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
         default_factory=list, max_length=limits.MAX_CONTAINERS)
+
+
+class InspectionIn(BaseModel):
+    result: Literal["passed", "seized", "returned", "further_inspection"]
+    reason: str = Field(max_length=limits.NOTE)
 
 
 HOLDING = {LaneState.HELD, LaneState.INSPECTION}
@@ -76,7 +82,7 @@ def validate_action(body: ActionIn) -> ActionIn:
     if body.action == "override" and body.outcome is None:
         raise HTTPException(422, "override needs an outcome: release or inspection")
     if body.action == "inspection_result" and body.result is None:
-        raise HTTPException(422, "inspection_result needs a result: passed or failed")
+        raise HTTPException(422, "inspection_result needs a result: passed, seized, returned or further_inspection")
     if body.action == "manual_entry":
         plate = normalise_plate(body.plate or "")
         if plate is None:
@@ -208,6 +214,32 @@ def create_app(node: EdgeNode) -> FastAPI:
         return {"pass_id": pass_id, "plate": checked.plate or "", "containers": checked.containers,
                 "superseded_by": record.pass_id if record else None,
                 "release_orders": record.release_orders if record else []}
+
+    @app.get("/api/v1/inspections")
+    def awaiting_inspection() -> list[dict[str, Any]]:
+        """Trucks sent to the inspection area (the last 24 h) whose result is still to be recorded."""
+        held = {lane.current.pass_id for lane in node.lanes.values()
+                if lane.current is not None and lane.state in HOLDING}
+        return [row for row in inspections.awaiting(node.store.query, datetime.now(UTC))
+                if row["pass_id"] not in held]
+
+    @app.post("/api/v1/inspections/{pass_id}", status_code=201)
+    def inspection_result(pass_id: str, body: InspectionIn, who: Officer) -> dict[str, Any]:
+        """The result of inspecting a vehicle this node sent to the inspection area, once it has left
+        the lane: recorded as a pass for central; the vehicle is judged against it when it returns."""
+        if len(body.reason.strip()) < 3:
+            raise HTTPException(422, "a reason is required")
+        found = node.store.get_pass(pass_id)
+        lane = node.lanes.get(found[0].lane) if found else None
+        if lane is None:
+            raise HTTPException(404, f"no pass {pass_id}")
+        if lane.current is not None and lane.current.pass_id == pass_id and lane.state in HOLDING:
+            raise HTTPException(409, f"the vehicle of {pass_id} is still in lane {lane.cfg.id}: "
+                                     "record the result there (inspection_result)")
+        record = lane.record_inspection(pass_id, who, body.result, body.reason.strip())
+        if record is None:
+            raise HTTPException(409, f"pass {pass_id} did not send a vehicle to inspection")
+        return record.model_dump(mode="json")
 
     @app.get("/api/v1/network/messages")
     def network_messages(since: datetime | None = None, status: MessageStatus | None = None,

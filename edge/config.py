@@ -12,6 +12,7 @@ from kakou.configfile import load_model
 from kakou.edge.decision import Parameters
 from kakou.protocols.cardreader import CardReaderConfig
 from kakou.protocols.display import DisplayConfig
+from kakou.protocols.eseal import EsealReaderConfig
 from kakou.protocols.io_map import load_io_map
 from kakou.protocols.modbus_io import IoMap, parse_modbus_url
 from kakou.protocols.weighbridge import WeighbridgeConfig
@@ -72,6 +73,7 @@ class LaneSection(_Model):
     rfid: CardReaderConfig | None = None  # e-plate tag reader
     ic_card: CardReaderConfig | None = None  # driver IC card reader
     display: DisplayConfig | None = None  # the driver's LED sign (serial display protocol)
+    e_seal: EsealReaderConfig | None = None  # electronic seal (电子关锁) reader, at a transit destination
     weigh_timeout_s: float = Field(15.0, gt=0)
     id_wait_s: float = Field(3.0, ge=0)  # how long to wait for an e-plate / IC card read
     clear_timeout_s: float = Field(120.0, gt=0)

@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
+from kakou.edge.inspections import InspectionMark, judge_against_mark
+from kakou.edge.knowledge import (
+    AppointmentReg,
+    CarrierReg,
+    ContainerReg,
+    ControlOrder,
+    DriverReg,
+    EntryWeighing,
+    OtherOrder,
+    TransitView,
+    VehicleReg,
+    YardReg,
+    container_size,
+)
+from kakou.edge.transit_check import seal_checks, transit_checks
 from kakou.sync.checks import Check, CheckCode, Finding
 from kakou.sync.checks import check as make_check
 from kakou.sync.knowledge import CENTRAL_CONDITIONS, RiskRule
@@ -38,6 +52,17 @@ class Parameters(BaseModel):
     face_match_threshold: float = Field(0.7, ge=0, le=1)
     require_face_match: bool = False  # the lane policy asks for a 1:1 driver face check
     max_gross_kg: float = Field(100_000.0, gt=0)  # beyond this a reading is impossible, not heavy
+    # Legality (合法性) of container, carrier and yard from the cache (004 parameter library 6).
+    require_registered_container: bool = False
+    require_valid_carrier: bool = False
+    refused_carrier_grades: tuple[Literal["AA", "A", "B", "C", "D"], ...] = Field((), max_length=5)
+    require_yard: bool = False
+    # The lane's settings from central (kakou.sync.knowledge.LaneSettings): what it may pass.
+    gate_role: Literal["gate", "pre_judgment", "release_control", "post_inspection", "inspection"] = "gate"
+    cargo_types: tuple[Literal["container", "bulk"], ...] = Field((), max_length=2)  # empty: any
+    allowed_sizes: tuple[Literal["10", "20", "30", "40", "45", "48"], ...] = Field((), max_length=6)  # empty: any
+    require_appointment: bool = False
+    yard: str | None = Field(None, max_length=40)  # the yard (场站) the lane serves
 
 
 class Observation(BaseModel):
@@ -59,6 +84,14 @@ class Observation(BaseModel):
     face_score: float | None = None
     faults: list[str] = Field(default_factory=list)  # device faults during this pass
     entered_by: str | None = None  # officer who keyed plate/containers (manual entry)
+    # The electronic seal (电子关锁) heard at the lane; e_seal_reader False: the lane has no reader.
+    e_seal: str | None = None
+    e_seal_status: Literal["intact", "tampered", "low_battery"] | None = None
+    e_seal_reader: bool = False
+    # ISO 6346 size/type code the camera read on a container, by container number (when seen):
+    # the lane's size limits use it for a container without a registered size/type.
+    container_types: dict[str, Annotated[str, StringConstraints(max_length=4)]] = Field(default_factory=dict,
+                                                                                       max_length=16)
 
 
 class Knowledge(BaseModel):
@@ -75,6 +108,12 @@ class Knowledge(BaseModel):
     risk_rules: list[RiskRule] = Field(default_factory=list)
     containers: list[ContainerReg] = Field(default_factory=list)  # registrations of the containers seen
     entry_weighing: EntryWeighing | None = None  # measured tare mode at an exit lane
+    transits: list[TransitView] = Field(default_factory=list)  # open transits to this site for this truck
+    inspection: InspectionMark | None = None  # its latest inspection result (kakou.edge.inspections)
+    carrier: CarrierReg | None = None  # the registration of the vehicle's carrier
+    yard: YardReg | None = None  # the registration of the lane's yard
+    appointments: list[AppointmentReg] = Field(default_factory=list)  # the plate's appointments (预约)
+    other_orders: list[OtherOrder] = Field(default_factory=list)  # other vehicles' orders naming a container seen
 
 
 class CheckFn(Protocol):
@@ -92,6 +131,7 @@ class Decision(BaseModel):
     release_order: str | None = None  # the first of release_orders (what a single-order reader needs)
     release_orders: list[str] = Field(default_factory=list)  # every order the pass goes out on
     knowledge_version: int
+    transit_no: str | None = None  # the transit (转关) this release is the arrival of
 
 
 def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decision:
@@ -113,7 +153,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     for fault in obs.faults:
         check(CheckCode.DEVICE_FAULT, False, fault=fault)
     _identity_checks(obs, knowledge, params, check)
-    orders = _release_order_check(obs, knowledge, check)
+    seal_checks(obs, check)
+    _legality_checks(obs, knowledge, params, check)
+    _lane_checks(obs, knowledge, params, check)
+    transit = transit_checks(obs, knowledge.transits, check)  # None: no transit concerns this truck
+    orders = _release_order_check(obs, knowledge, check) if transit is None else []
     if orders:
         _weight_check(obs, orders, knowledge, params, check)
 
@@ -125,7 +169,7 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.INSPECTION  # the documents fit, the cargo does not: inspect it
     elif failed:
         outcome = Outcome.OFFICER
-    elif _random_draw(obs.pass_id) < params.random_inspection_rate:
+    elif _random_draw(obs.pass_id) < params.random_inspection_rate and _selects(params, check):
         check(CheckCode.RANDOM_INSPECTION, False, rate=params.random_inspection_rate)
         failed = [checks[-1]]
         outcome = Outcome.INSPECTION
@@ -133,10 +177,14 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         outcome = Outcome.RELEASE
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
-    reasons = [c.finding() for c in failed or [c for c in checks if c.name == "release_order"]]
+    if knowledge.inspection is not None:  # back from inspection: judged against its result
+        outcome, failed = judge_against_mark(knowledge.inspection, obs.plate, obs.containers, obs.at, bool(hits),
+                                             outcome, failed, rule_outcome, check, checks)
+    reasons = [c.finding() for c in failed or [c for c in checks if c.name in ("release_order", "transit")]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
     return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,
-                    release_orders=used, knowledge_version=knowledge.version)
+                    release_orders=used, knowledge_version=knowledge.version,
+                    transit_no=transit if transit and outcome is Outcome.RELEASE else None)
 
 
 SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
@@ -403,3 +451,111 @@ def _weight_check(obs: Observation, orders: list[ReleaseOrderData], k: Knowledge
 def _random_draw(pass_id: str) -> float:
     """A uniform draw in [0, 1) fixed by the pass id, so a replay selects the same way."""
     return int.from_bytes(hashlib.sha256(pass_id.encode()).digest()[:8], "big") / 2**64
+
+
+# -- legality (合法性) of container, carrier and yard, and the lane's settings from central ---------
+
+
+def _legality_checks(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
+    """Container, carrier and yard against their registrations in the cache, each only when its
+    switch is on (a registration that is present but not valid fails whatever the switch: the
+    cache says it is not in force). The officer decides every failure; nothing opens by itself."""
+    regs = {c.container_no: c for c in k.containers}
+    for no in dict.fromkeys(obs.containers):
+        reg = regs.get(no)
+        if reg is not None and reg.status != "active":
+            check(CheckCode.CONTAINER_NOT_VALID, False, container=no, status=reg.status)
+        elif reg is None and params.require_registered_container:
+            check(CheckCode.CONTAINER_NOT_REGISTERED, False, container=no)
+        elif reg is not None and params.require_registered_container:
+            check(CheckCode.CONTAINER_REGISTERED, True, container=no, size_type=reg.size_type or "-")
+    for other in sorted(k.other_orders, key=lambda o: (o.container, o.order_no)):
+        if (other.container in obs.containers and other.plate != obs.plate and other.direction == obs.direction
+                and (other.valid_until is None or obs.at <= other.valid_until)):
+            check(CheckCode.CONTAINER_ON_OTHER_ORDER, False, container=other.container, order_no=other.order_no,
+                  plate=other.plate)
+    _carrier_check(obs, k, params, check)
+    if params.require_yard or (k.yard is not None and params.yard):
+        _yard_check(obs, k, params, check)
+
+
+def _carrier_check(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
+    """The vehicle's carrier: one registered but not in force (suspended, outside its validity) or
+    of a refused credit grade holds whatever the switch; `require_valid_carrier` also holds a
+    vehicle whose carrier is unknown or not registered."""
+    name = k.vehicle.carrier if k.vehicle is not None else None
+    c = k.carrier if name else None
+    if obs.plate is None:
+        return
+    if c is None or not name:
+        if params.require_valid_carrier:
+            if name:
+                check(CheckCode.CARRIER_NOT_REGISTERED, False, carrier=name)
+            else:
+                check(CheckCode.CARRIER_UNKNOWN, False, plate=obs.plate)
+        return
+    if c.status != "active":
+        check(CheckCode.CARRIER_NOT_VALID, False, carrier=name, status=c.status)
+    elif c.valid_from is not None and obs.at < c.valid_from:
+        check(CheckCode.CARRIER_NOT_YET_VALID, False, carrier=name, at=c.valid_from.isoformat())
+    elif c.valid_until is not None and obs.at > c.valid_until:
+        check(CheckCode.CARRIER_EXPIRED, False, carrier=name, at=c.valid_until.isoformat())
+    elif c.credit_grade in params.refused_carrier_grades:
+        check(CheckCode.CARRIER_GRADE_REFUSED, False, carrier=name, grade=c.credit_grade)
+    elif params.require_valid_carrier or params.refused_carrier_grades:
+        check(CheckCode.CARRIER_OK, True, carrier=name, grade=c.credit_grade or "-")
+
+
+def _yard_check(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
+    y = k.yard
+    if not params.yard:
+        check(CheckCode.YARD_NOT_SET, False)
+    elif y is None:
+        check(CheckCode.YARD_NOT_REGISTERED, False, yard=params.yard)
+    elif y.status != "active":
+        check(CheckCode.YARD_NOT_VALID, False, yard=params.yard, status=y.status)
+    elif y.valid_until is not None and obs.at > y.valid_until:
+        check(CheckCode.YARD_EXPIRED, False, yard=params.yard, at=y.valid_until.isoformat())
+    else:
+        check(CheckCode.YARD_OK, True, yard=params.yard)
+
+
+def _lane_checks(obs: Observation, k: Knowledge, params: Parameters, check: CheckFn) -> None:
+    """What the lane may pass, as central set it: cargo type, container sizes, its gate role and
+    whether trucks need an appointment (预约). The lane's direction is checked against each
+    release order (RELEASE_ORDER_WRONG_DIRECTION); obs.direction is the one central set."""
+    carries = bool(obs.containers) or obs.containers_unreadable > 0
+    if params.cargo_types and carries and "container" not in params.cargo_types:
+        check(CheckCode.LANE_NO_CONTAINERS, False, containers=", ".join(obs.containers) or "-")
+    elif params.cargo_types and not carries and "bulk" not in params.cargo_types:
+        check(CheckCode.LANE_CONTAINERS_ONLY, False)
+    if params.allowed_sizes:
+        sizes = "/".join(params.allowed_sizes)
+        regs = {c.container_no: c for c in k.containers}
+        for no in dict.fromkeys(obs.containers):
+            registered = regs[no].size_type if no in regs else None
+            size = container_size(registered or obs.container_types.get(no))  # the register first, then the camera
+            if size is None:
+                check(CheckCode.LANE_SIZE_UNKNOWN, False, container=no, sizes=sizes)  # the officer looks
+            else:
+                ok = size in params.allowed_sizes
+                check(CheckCode.LANE_SIZE_ALLOWED if ok else CheckCode.LANE_SIZE_NOT_ALLOWED, ok, container=no,
+                      size=size, sizes=sizes)
+    if params.gate_role == "inspection":
+        check(CheckCode.LANE_INSPECTION, False)
+    if params.require_appointment and obs.plate is not None:
+        booked = sorted((a for a in k.appointments if a.plate == obs.plate and a.valid_at(obs.at)),
+                        key=lambda a: a.appointment_no)
+        if booked:
+            check(CheckCode.APPOINTMENT_OK, True, appointment_no=booked[0].appointment_no, plate=obs.plate)
+        else:
+            check(CheckCode.APPOINTMENT_MISSING, False, plate=obs.plate)
+
+
+def _selects(params: Parameters, check: CheckFn) -> bool:
+    """Whether this lane draws the random selection: not a release-control or post-inspection
+    gate, where the truck was selected (or inspected) before; it says so."""
+    if params.gate_role in ("release_control", "post_inspection"):
+        check(CheckCode.LANE_NOT_SELECTING, True)
+        return False
+    return True

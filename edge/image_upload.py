@@ -33,14 +33,6 @@ log = logging.getLogger(__name__)
 
 CONFIG_FILE = "image-upload.json"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS image_uploads (
-    sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, seq INTEGER NOT NULL, status TEXT NOT NULL,
-    at TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS image_upload_state (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS images_pass ON images (pass_id)
-"""
-# The images table belongs to kakou.edge.records; the index above only speeds up our lookup by pass.
 
 PERMANENT = {409, 413, 415, 422}  # central will never accept this upload: record it and move on
 
@@ -58,14 +50,6 @@ class Job(BaseModel):
     pass_id: str
     sha256: str
     path: str
-
-
-def ensure_schema(store: EdgeStore) -> None:
-    with store.tx() as db:
-        db.execute("CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, "
-                   "path TEXT NOT NULL, taken_at TEXT NOT NULL, bytes INTEGER NOT NULL)")
-        for stmt in filter(None, (s.strip() for s in SCHEMA.split(";"))):
-            db.execute(stmt)
 
 
 def _cursor(store: EdgeStore) -> int:
@@ -125,7 +109,6 @@ class ImageUploader:
         self.uploaded = 0
         self.retries = 0  # attempts that will be repeated (central or network unavailable)
         self._wake = asyncio.Event()
-        ensure_schema(store)
 
     def wake(self) -> None:
         """Something may be ready (a new ack): look now instead of at the next poll."""

@@ -114,3 +114,87 @@ class EntryWeighing(_View):
     pass_id: str
     gross_kg: float
     at: datetime
+
+
+KIND_TRANSIT = "transit"
+
+
+class TransitView(_View):
+    """An open transit (转关) whose destination is this site: what the arriving truck must match."""
+
+    transit_no: str = Field(validation_alias=AliasChoices("transit_no", "key"))
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    e_seal: str | None = None
+
+
+KIND_CARRIER = "carrier"
+KIND_YARD = "yard"
+KIND_LANE = "lane"
+KIND_APPOINTMENT = "appointment"
+
+
+def _within(at: datetime, start: datetime | None, end: datetime | None) -> bool:
+    return (start is None or start <= at) and (end is None or at <= end)
+
+
+class CarrierReg(_View):
+    """A registered carrier (运输企业): status, validity and customs credit grade."""
+
+    code: str = Field(validation_alias=AliasChoices("code", "key"))
+    credit_grade: str | None = None
+    status: str = "active"
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+
+class YardReg(_View):
+    """A registered customs-supervised yard (场站)."""
+
+    code: str = Field(validation_alias=AliasChoices("code", "key"))
+    status: str = "active"
+    valid_until: datetime | None = None
+
+
+class AppointmentReg(_View):
+    """A truck's appointment (预约) at a yard entry."""
+
+    appointment_no: str
+    plate: str
+    valid_from: datetime
+    valid_until: datetime
+    status: str = "booked"
+
+    def valid_at(self, at: datetime) -> bool:
+        return self.status == "booked" and _within(at, self.valid_from, self.valid_until)
+
+
+class OtherOrder(_View):
+    """An open release order of another vehicle that lists a container seen on this one."""
+
+    container: str
+    order_no: str
+    plate: str
+    direction: str | None = None
+    valid_until: datetime | None = None
+
+
+class LaneSettingsView(_View):
+    """The lane's settings from central (kakou.sync.knowledge.LaneSettings)."""
+
+    direction: Literal["in", "out"] | None = None
+    lane_class: Literal["A", "B", "C"] | None = None
+    gate_role: str | None = None
+    cargo_types: list[str] | None = None
+    allowed_sizes: list[str] | None = None
+    appointment_required: bool | None = None
+    yard: str | None = None
+
+
+# ISO 6346 size code (first character of the size/type code) → nominal length in feet.
+_LENGTHS = {"1": "10", "2": "20", "3": "30", "4": "40", "L": "45", "M": "48"}
+
+
+def container_size(size_type: str | None) -> str | None:
+    """The nominal length ("20", "40", "45"…) of an ISO 6346 size/type code, None if unknown."""
+    return _LENGTHS.get(size_type[0]) if size_type else None

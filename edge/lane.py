@@ -28,12 +28,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from kakou.edge.config import LaneSection
 from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide, orders_for
 from kakou.edge.driver_display import DriverDisplay, driver_message
+from kakou.edge.inspections import RESULT_CODES
+from kakou.edge.inspections import Result as InspectionResult
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
-from kakou.sync.checks import CheckCode, finding, render_all
+from kakou.sync.checks import INSPECTION_RESULT_CODES, CheckCode, check, finding, render_all
 from kakou.sync.messages import Outcome, PassRecord
 
 
@@ -78,7 +80,7 @@ class OfficerCommand(BaseModel):
     plate: str | None = None
     containers: list[str] = Field(default_factory=list)
     outcome: Literal["release", "inspection"] | None = None  # override
-    result: Literal["passed", "failed"] | None = None  # inspection_result
+    result: InspectionResult | None = None  # inspection_result
     confirmed_by: str | None = None  # the second officer, who confirmed with their own PIN
 
 
@@ -115,6 +117,7 @@ class LaneDevices:
     rfid: Any = None  # kakou.protocols.cardreader.CardReaderDriver (e-plate tags)
     ic_card: Any = None  # kakou.protocols.cardreader.CardReaderDriver (driver cards)
     display: Any = None  # kakou.protocols.display.DisplayDriver (the driver's LED sign)
+    e_seal: Any = None  # kakou.protocols.eseal.EsealReaderDriver (electronic seals, 电子关锁)
 
 
 @dataclass
@@ -236,6 +239,7 @@ class Lane:
         self.decision_ms: deque[float] = deque(maxlen=10_000)
         self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
         self._card: tuple[str, float] | None = None
+        self._seal: tuple[Any, float] | None = None  # last e-seal read (SealRead, monotonic time)
         self._id_read = asyncio.Event()
         self.queue = VehicleQueue()
         # Where the read plate / container code is in each kept frame, for the screen to mark it.
@@ -260,7 +264,8 @@ class Lane:
     def snapshot(self) -> dict[str, Any]:
         cur = self.current
         return {
-            "lane": self.cfg.id, "direction": self.cfg.direction, "lane_class": self.cfg.lane_class,
+            "lane": self.cfg.id, "direction": self.direction, "lane_class": self.lane_class,
+            "gate_role": self.records.parameters_for(self.cfg.id, self.params).gate_role,
             "state": self.state.value, "reason": self.state_reason,
             "current": None if cur is None else {
                 "pass_id": cur.pass_id, "started_at": cur.started_at.isoformat(),
@@ -273,11 +278,24 @@ class Lane:
             "queue": self.queue.snapshot(),
         }
 
+    # -- settings central sent for this lane (its registration), else the node's configuration ---------
+    @property
+    def direction(self) -> Literal["in", "out"]:
+        settings = self.records.lane_settings(self.cfg.id)
+        return settings.direction if settings is not None and settings.direction else self.cfg.direction
+
+    @property
+    def lane_class(self) -> Literal["A", "B", "C"]:
+        """A reads plate and containers; B/C: the officer keys them (central may change it)."""
+        settings = self.records.lane_settings(self.cfg.id)
+        return settings.lane_class if settings is not None and settings.lane_class else self.cfg.lane_class
+
     # -- main loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         await self.io.connect()
         readers = [asyncio.create_task(self._follow(r, kind)) for r, kind in
-                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card")) if r is not None]
+                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card"), (self.dev.e_seal, "seal"))
+                   if r is not None]
         if self.display is not None:
             readers.append(asyncio.create_task(self.display.run()))
         try:
@@ -316,6 +334,10 @@ class Lane:
     async def _follow(self, reader: Any, kind: str) -> None:
         """Keep the latest tag / card read; a pass uses a read from shortly before or during it."""
         async for read in reader.reads():
+            if kind == "seal":
+                self._seal = (read, time.monotonic())  # heard on the approach
+                self._id_read.set()
+                continue
             if kind == "tag":
                 cur = self.current
                 if cur is not None and cur.identified and read.id != cur.tag:
@@ -350,7 +372,8 @@ class Lane:
 
     async def _observe(self, pass_id: str) -> Observation:
         faults: list[str] = []
-        automatic = self.cfg.lane_class == "A"
+        lane_class = self.lane_class
+        automatic = lane_class == "A"
         plate = None
         codes: list[Reading] | None = None  # None: no container camera or reader on this lane
         frames_used = 0
@@ -373,7 +396,7 @@ class Lane:
             face_frames = await self._frames(self.dev.face_camera, faults, count=1, kind="face_camera")
             self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
-        await self._await_ids()
+        await self._await_ids(seal=self._expects_seal(plate.text if plate is not None and plate.valid else None))
         tag = self._recent(self._tag)
         e_plate = self.records.plate_of_tag(tag) if tag else None
         assert self.current is not None
@@ -384,25 +407,42 @@ class Lane:
         # A container camera that read no code: at least one container the officer must key.
         unreadable = 1 if codes is not None and not codes else 0
         obs = Observation(
-            pass_id=pass_id, lane=self.cfg.id, direction=self.cfg.direction, at=datetime.now(UTC),
+            pass_id=pass_id, lane=self.cfg.id, direction=self.direction, at=datetime.now(UTC),
             plate=plate.text if plate is not None and plate.valid else None,
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
             containers=[r.text for r in codes or [] if r.valid and r.text],
+            container_types={r.text: st for r in codes or [] if r.valid and r.text
+                             and isinstance(st := getattr(r, "size_type", None), str) and len(st) == 4},
             containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
-            ic_card=self._recent(self._card), faults=faults)
-        self._tag = self._card = None  # a read belongs to one truck
+            ic_card=self._recent(self._card), faults=faults, **self._seal_seen())
+        self._tag = self._card = self._seal = None  # a read belongs to one truck
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
-            faults.append(f"lane class {self.cfg.lane_class}: the officer keys plate and containers")
+            faults.append(f"lane class {lane_class}: the officer keys plate and containers")
             obs = obs.model_copy(update={"faults": faults})
         return obs
 
-    async def _await_ids(self) -> None:
-        """Give the e-plate and card readers a moment if they have not read this truck yet."""
+    def _seal_seen(self) -> dict[str, Any]:
+        """The observation's e-seal fields: the seal heard in the last 30 s, if the lane has a reader."""
+        if self.dev.e_seal is None:
+            return {}
+        seal = self._seal[0] if self._seal and time.monotonic() - self._seal[1] <= 30.0 else None
+        return {"e_seal_reader": True, "e_seal": seal.seal if seal else None,
+                "e_seal_status": seal.status if seal else None}
+
+    def _expects_seal(self, plate: str | None) -> bool:
+        """The lane hears seals and this plate arrives on a transit declared with one (from the cache)."""
+        return self.dev.e_seal is not None and plate is not None and any(
+            t.e_seal for t in self.records.transits_for(plate))
+
+    async def _await_ids(self, seal: bool = False) -> None:
+        """Give the e-plate and card readers (and the e-seal reader, for a truck whose transit
+        declares a seal) a moment if they have not read this truck yet."""
         deadline = time.monotonic() + self.cfg.id_wait_s
         while time.monotonic() < deadline and (
                 (self.dev.rfid is not None and self._recent(self._tag) is None)
-                or (self.dev.ic_card is not None and self._recent(self._card) is None)):
+                or (self.dev.ic_card is not None and self._recent(self._card) is None)
+                or (seal and self._seal_seen().get("e_seal") is None)):
             self._id_read.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
@@ -448,7 +488,7 @@ class Lane:
         params = self.records.parameters_for(self.cfg.id, self.params)
         knowledge = self.records.knowledge_for(
             obs.plate, obs.ic_card, obs.containers,
-            entry_weighing=self.cfg.direction == "out" and params.tare_mode == "measured")
+            entry_weighing=obs.direction == "out" and params.tare_mode == "measured", yard=params.yard)
         if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
             obs = obs.model_copy(update={"face_score": score})
         decision = decide(obs, knowledge, params)
@@ -530,14 +570,15 @@ class Lane:
     def _record(self, obs: Observation, decision: Decision, supersedes: str | None) -> PassRecord:
         assert self.current is not None
         return PassRecord(
-            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=self.cfg.direction,
+            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=obs.direction,
             started_at=self.current.started_at, decided_at=obs.at, plate=obs.plate,
             plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
             outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
             release_orders=decision.release_orders,
             knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
             checks=list(decision.checks), e_plate=obs.e_plate, ic_card=obs.ic_card,
-            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images))
+            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images),
+            transit_no=decision.transit_no)
 
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
@@ -580,9 +621,10 @@ class Lane:
                           at=done.decided_at, plate=plate, plate_confidence=1.0, containers=containers,
                           gross_kg=done.gross_kg, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer)
         params = self.records.parameters_for(self.cfg.id, self.params)
-        knowledge = self.records.knowledge_for(plate, done.ic_card, containers)
+        knowledge = self.records.knowledge_for(plate, done.ic_card, containers, yard=params.yard)
         decision = decide(obs, knowledge, params)
-        checks = [c for c in decision.checks if c.name != "random"]  # it has gone: no draw to make
+        # It has gone: no draw to make, and at an inspection lane the officer's release was the decision.
+        checks = [c for c in decision.checks if c.name != "random" and c.code is not CheckCode.LANE_INSPECTION]
         used = [o.order_no for o in orders_for(obs, knowledge)]
         record = PassRecord(
             pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,
@@ -597,6 +639,36 @@ class Lane:
         self.store.record_pass(record, {"backfill_of": pass_id, "backfill_observation": obs.model_dump(mode="json"),
                                         "knowledge": knowledge.model_dump(mode="json"),
                                         "parameters": params.model_dump(mode="json")})
+        self.on_pass(record)
+        self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
+        return record
+
+    def record_inspection(self, pass_id: str, officer: str, result: InspectionResult, note: str) -> PassRecord | None:
+        """The result of the inspection of a vehicle this lane sent to the inspection area and that
+        has left the lane: a pass record superseding the one that sent it (the lane holding it
+        takes the result as an officer command instead). Its outcome stays `inspection` and it
+        opens nothing: the vehicle is released, or held, when it comes back, judged against this
+        result (its mark). None if `pass_id` is no decision of this lane that sent a vehicle to
+        inspection (a further-inspection result is followed up on the pass that sent it)."""
+        found = self.store.get_pass(pass_id)
+        if found is None or found[0].lane != self.cfg.id or found[0].outcome is not Outcome.INSPECTION:
+            return None
+        sent, _ = found
+        if any(c.code in INSPECTION_RESULT_CODES for c in sent.checks):
+            return None  # a result itself (further inspection): the next one is for the pass that sent it
+        code = CheckCode.INSPECTION_PASSED if result == "passed" else RESULT_CODES[result]
+        result_check = check(code, result == "passed", officer=officer, note=note)
+        now = datetime.now(UTC)
+        record = sent.model_copy(update={
+            "pass_id": f"{pass_id}-i{uuid.uuid4().hex[:4]}", "decided_at": now,
+            "reasons": [result_check.finding()], "checks": [result_check], "opens_barrier": False,
+            "release_order": None, "release_orders": [], "entered_by": officer, "supersedes": pass_id,
+            "knowledge_version": self.store.knowledge_version})
+        self.records.record_intervention(Intervention(
+            at=now, lane=self.cfg.id, pass_id=pass_id, officer=officer, action="inspection_result", reason=note,
+            data={"result": result, "recorded_as": record.pass_id}))
+        record = PassRecord.model_validate(record.model_dump())  # model_copy does not validate
+        self.store.record_pass(record, {"inspection_of": pass_id, "result": result})
         self.on_pass(record)
         self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
         return record
@@ -643,8 +715,8 @@ class Lane:
                 "faults": io_faults, "entered_by": cmd.officer})
             await self._decide_and_act(manual, supersedes=obs.pass_id)
             return True
-        if cmd.action == "inspection_result" and cmd.result == "failed":
-            self._enter(LaneState.INSPECTION, f"inspection failed: {cmd.reason}")
+        if cmd.action == "inspection_result" and cmd.result != "passed":
+            self._inspection_failed(cmd, obs, new_id, now)
             return False
         outcome = Outcome.INSPECTION if cmd.action == "override" and cmd.outcome == "inspection" else Outcome.RELEASE
         if cmd.action == "control_disposal":
@@ -658,7 +730,9 @@ class Lane:
             code = {"override": CheckCode.OFFICER_OVERRIDE, "inspection_result": CheckCode.INSPECTION_PASSED,
                     "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS}[cmd.action]
             reason = finding(code, officer=cmd.officer, note=cmd.reason or "")
-        decision = Decision(outcome=outcome, reasons=[reason],
+        # A passed inspection is a check too: the vehicle's "inspected" mark (kakou.edge.inspections).
+        result_check = [check(reason.code, True, **reason.params)] if cmd.action == "inspection_result" else []
+        decision = Decision(outcome=outcome, reasons=[reason], checks=result_check,
                             knowledge_version=self.store.knowledge_version)
         record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
                               decision, obs.pass_id)
@@ -672,6 +746,23 @@ class Lane:
             return True
         self._enter(LaneState.INSPECTION, decision.reasons[0].text())
         return False
+
+    def _inspection_failed(self, cmd: OfficerCommand, obs: Observation, new_id: str, now: datetime) -> None:
+        """A failed inspection (seized, returned, further inspection): recorded as a pass that
+        supersedes the one that sent the vehicle to inspection, so central stores and counts it and
+        the vehicle's mark holds it wherever it turns up next; the barrier stays down."""
+        assert cmd.result is not None and cmd.result != "passed"
+        code = RESULT_CODES[cmd.result]
+        result = check(code, False, officer=cmd.officer, note=cmd.reason or "")
+        outcome = Outcome.INSPECTION if cmd.result == "further_inspection" else Outcome.OFFICER
+        decision = Decision(outcome=outcome, reasons=[result.finding()], checks=[result],
+                            knowledge_version=self.store.knowledge_version)
+        record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
+                              decision, obs.pass_id)
+        self.store.record_pass(record, {"officer_command": cmd.model_dump(mode="json"),
+                                        "superseded_observation": obs.model_dump(mode="json")})
+        self._published(record)
+        self._enter(LaneState.INSPECTION, result.text())
 
     async def _release(self, decided_from: float | None = None) -> None:
         self._enter(LaneState.RELEASED)

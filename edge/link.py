@@ -60,7 +60,6 @@ class EdgeLink:
         self.disconnects = 0  # sessions that ended or connection attempts that failed
         self.state_changed = asyncio.Event()  # set on every connect, disconnect or failed attempt
         self._site_topics: set[str] = set()  # site change topics subscribed in this session
-        sync_outbox.ensure_schema(store)
 
     def wake(self) -> None:
         """Something was queued in the outbox."""

@@ -86,8 +86,12 @@ class EdgeNode:
             from kakou.protocols.display import DisplayDriver
 
             devices.display = DisplayDriver(lane.display)
-        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display)
-                          if d is not None]
+        if lane.e_seal:
+            from kakou.protocols.eseal import EsealReaderDriver
+
+            devices.e_seal = EsealReaderDriver(lane.e_seal)
+        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display,
+                                      devices.e_seal) if d is not None]
         for kind in ("weighbridge", "rfid", "ic_card", "display"):  # the serial drivers judge their own health
             driver = getattr(devices, kind)
             if driver is not None:

@@ -15,16 +15,28 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.edge.decision import Knowledge, Parameters
+from kakou.edge.inspections import latest_mark
 from kakou.edge.knowledge import (
+    KIND_APPOINTMENT,
+    KIND_CARRIER,
     KIND_CONTAINER,
     KIND_CONTROL_ORDER,
     KIND_DRIVER,
+    KIND_LANE,
+    KIND_TRANSIT,
     KIND_VEHICLE,
+    KIND_YARD,
+    AppointmentReg,
+    CarrierReg,
     ContainerReg,
     ControlOrder,
     DriverReg,
     EntryWeighing,
+    LaneSettingsView,
+    OtherOrder,
+    TransitView,
     VehicleReg,
+    YardReg,
     parse_release_orders,
     parse_rows,
 )
@@ -32,22 +44,6 @@ from kakou.edge.store import EdgeStore
 from kakou.sync import rates
 from kakou.sync.checks import DEVICE_CODES, failed_with
 from kakou.sync.knowledge import RiskRule
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS interventions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, lane TEXT NOT NULL, pass_id TEXT,
-    officer TEXT NOT NULL, action TEXT NOT NULL, reason TEXT NOT NULL, data TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS interventions_pass ON interventions (pass_id);
-CREATE TABLE IF NOT EXISTS images (
-    sha256 TEXT PRIMARY KEY, pass_id TEXT NOT NULL, path TEXT NOT NULL, taken_at TEXT NOT NULL,
-    bytes INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS images_taken ON images (taken_at);
--- The measured tare: the last weighed pass of a plate (an expression index, so no table scan).
-CREATE INDEX IF NOT EXISTS passes_plate ON passes (json_extract(record, '$.plate'), decided_at);
-CREATE TABLE IF NOT EXISTS backfill (
-    pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, at TEXT NOT NULL, done_at TEXT, officer TEXT,
-    plate TEXT, containers TEXT);
-"""
 
 Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill",
                  "control_disposal"]  # central disposed of a control-order hit and released the vehicle
@@ -71,13 +67,10 @@ class LaneRecords:
     def __init__(self, store: EdgeStore, image_dir: Path) -> None:
         self.store = store
         self.image_dir = image_dir
-        with store.tx() as db:
-            for stmt in filter(None, (s.strip() for s in SCHEMA.split(";"))):
-                db.execute(stmt)
 
     # -- knowledge lookups ----------------------------------------------------------------
     def knowledge_for(self, plate: str | None, ic_card: str | None, containers: list[str] | tuple[str, ...] = (),
-                      entry_weighing: bool = False) -> Knowledge:
+                      entry_weighing: bool = False, yard: str | None = None) -> Knowledge:
         """The cache slice for one vehicle. `entry_weighing`: also its weighing on entry here (the
         measured tare of an exit lane), if its last weighed pass at this node was a release inward."""
         q = self.store.query
@@ -106,9 +99,48 @@ class LaneRecords:
                                                f"({','.join('?' * len(containers))})",
                                                (KIND_CONTAINER, *containers))) if containers else []
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
+            transits = self.transits_for(plate, containers)
+            inspected = latest_mark(q, plate, datetime.now(UTC))
+            legality = self._legality(vehicle, plate, containers, yard)
         return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
                          driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry)
+                         entry_weighing=entry, transits=transits, inspection=inspected, **legality)
+
+    def transits_for(self, plate: str | None, containers: list[str] | tuple[str, ...] = ()) -> list[TransitView]:
+        """The open transits (转关) to this site of this plate or carrying one of these containers."""
+        marks = ",".join("?" * len(containers))
+        by_box = (f" OR EXISTS (SELECT 1 FROM json_each(data, '$.containers') WHERE value IN ({marks}))"
+                  if containers else "")
+        return parse_rows(TransitView, self.store.query(
+            f"SELECT data FROM knowledge WHERE kind = ? AND (plate = ?{by_box}) ORDER BY key",
+            (KIND_TRANSIT, plate or "", *containers)))
+
+    def _legality(self, vehicle: VehicleReg | None, plate: str | None, containers: list[str] | tuple[str, ...],
+                  yard: str | None) -> dict[str, Any]:
+        """The registrations legality and the lane's settings need: the vehicle's carrier, the lane's
+        yard, the plate's appointments, and other vehicles' orders that list a container seen."""
+        q = self.store.query
+        out: dict[str, Any] = {}
+        if vehicle is not None and vehicle.carrier:
+            cs = parse_rows(CarrierReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
+                                          (KIND_CARRIER, vehicle.carrier)))
+            out["carrier"] = cs[0] if cs else None
+        if yard:
+            ys = parse_rows(YardReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_YARD, yard)))
+            out["yard"] = ys[0] if ys else None
+        if plate:
+            rows = q("SELECT data FROM knowledge WHERE kind = ? AND plate = ? LIMIT 20", (KIND_APPOINTMENT, plate))
+            out["appointments"] = parse_rows(AppointmentReg, rows)
+        if containers:
+            rows = q(f"SELECT DISTINCT oc.container, k.key, k.plate, json_extract(k.data, '$.direction'), "
+                     f"json_extract(k.data, '$.valid_until') FROM order_containers oc JOIN knowledge k "
+                     f"ON k.kind = 'release_order' AND k.key = oc.key "
+                     f"WHERE oc.container IN ({','.join('?' * len(containers))}) AND k.plate IS NOT ? LIMIT 20",
+                     (*containers, plate))
+            out["other_orders"] = parse_rows(OtherOrder, [(json.dumps({
+                "container": c, "order_no": no, "plate": p or "", "direction": d, "valid_until": until}),)
+                for c, no, p, d, until in rows])
+        return out
 
     def _entry_weighing(self, plate: str) -> EntryWeighing | None:
         rows = self.store.query(
@@ -127,10 +159,22 @@ class LaneRecords:
             for (data,) in self.store.query("SELECT data FROM knowledge WHERE kind = 'parameters' AND key = ?",
                                             (key,)):
                 merged.update({k: v for k, v in json.loads(data).items() if k in Parameters.model_fields})
+        settings = self.lane_settings(lane)
+        if settings is not None:  # the lane's own settings at central (its registration) come last
+            merged.update({k: v for k, v in {
+                "gate_role": settings.gate_role, "cargo_types": settings.cargo_types,
+                "allowed_sizes": settings.allowed_sizes, "require_appointment": settings.appointment_required,
+                "yard": settings.yard}.items() if v is not None})
         try:
             return Parameters.model_validate(merged)
         except ValueError:
             return base  # central's record is not one this lane understands: keep the safe config values
+
+    def lane_settings(self, lane: str) -> LaneSettingsView | None:
+        """The lane's settings from central (class, direction, role, limits), None if none arrived."""
+        rows = parse_rows(LaneSettingsView, self.store.query("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
+                                                             (KIND_LANE, lane)))
+        return rows[0] if rows else None
 
     def plate_of_tag(self, tag: str) -> str | None:
         """The plate registered to an RFID e-plate tag, from the cache."""

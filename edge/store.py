@@ -16,24 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kakou.edge import schema
 from kakou.sync.messages import ChangeBatch, PassRecord, ReleaseOrderData
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS knowledge (
-    kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
-    plate TEXT, PRIMARY KEY (kind, key));
-CREATE INDEX IF NOT EXISTS knowledge_plate ON knowledge (kind, plate);
-CREATE TABLE IF NOT EXISTS passes (
-    pass_id TEXT PRIMARY KEY, lane TEXT NOT NULL, decided_at TEXT NOT NULL,
-    record TEXT NOT NULL, inputs TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL,
-    created_at TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS rejected (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, source TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS knowledge_streams (stream TEXT PRIMARY KEY, version INTEGER NOT NULL);
-"""
 
 
 class VersionGap(Exception):
@@ -53,19 +37,8 @@ class EdgeStore:
         self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # a pass acted on must survive power loss
-        self._db.executescript(SCHEMA)
-        self._upgrade_knowledge()
-
-    def _upgrade_knowledge(self) -> None:
-        # Before change streams (scopes) every change was broadcast: the old single version is the
-        # broadcast stream's position, and every cached entry belongs to that stream.
-        with self.tx() as db:
-            if "stream" not in {r[1] for r in db.execute("PRAGMA table_info(knowledge)")}:
-                db.execute("ALTER TABLE knowledge ADD COLUMN stream TEXT NOT NULL DEFAULT '*'")
-            if db.execute("SELECT COUNT(*) FROM knowledge_streams").fetchone()[0] == 0:
-                old = db.execute("SELECT value FROM meta WHERE key = 'knowledge_version'").fetchone()
-                if old and int(old[0]) > 0:
-                    db.execute("INSERT INTO knowledge_streams(stream, version) VALUES('*', ?)", (int(old[0]),))
+        with self._lock:
+            schema.migrate(self._db)  # every table of the file, at this kakou's schema (edge/schema.py)
 
     def close(self) -> None:
         with self._lock:

@@ -14,9 +14,6 @@ from pydantic import BaseModel
 
 from kakou.edge.store import EdgeStore
 
-SCHEMA = """CREATE TABLE IF NOT EXISTS outbox_sent (
-    seq INTEGER PRIMARY KEY, first_sent_at TEXT NOT NULL, last_sent_at TEXT NOT NULL, attempts INTEGER NOT NULL,
-    rejected TEXT)"""  # rejected: why central quarantined it instead of storing it
 # Published this often without an ack: shown as failed (still retried) so an operator looks at it.
 FAILED_AFTER_ATTEMPTS = 5
 
@@ -36,11 +33,6 @@ class OutboxMessage(BaseModel):
     attempts: int
     last_sent_at: datetime | None
     detail: str | None = None
-
-
-def ensure_schema(store: EdgeStore) -> None:
-    with store.tx() as db:
-        db.execute(SCHEMA)
 
 
 def mark_sent(store: EdgeStore, seqs: list[int], now: datetime) -> None:

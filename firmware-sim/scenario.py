@@ -18,10 +18,12 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from kakou.protocols.eseal import SealStatus
 from kakou.sim.camera_rtsp_sim import RtspCameraSim
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.cardreader_sim import CardReaderSim
 from kakou.sim.display_sim import DisplaySim
+from kakou.sim.eseal_sim import EsealReaderSim
 from kakou.sim.io_sim import LaneIoSim
 from kakou.sim.weighbridge_sim import WeighbridgeSim
 
@@ -43,6 +45,7 @@ class LaneSims:
     card: CardReaderSim | None = None
     display: DisplaySim | None = None  # serial LED sign (the Modbus one lives in the I/O module)
     plate_rtsp: RtspCameraSim | None = None  # the plate camera's RTSP stream, showing the same picture
+    e_seal: EsealReaderSim | None = None  # electronic seal (电子关锁) reader, at a transit destination
     trace: list[tuple[float, str]] = field(default_factory=list)  # (monotonic, step) of every truck
 
     def note(self, step: str) -> None:
@@ -60,7 +63,7 @@ class LaneSims:
                 await cam.stop()
         if self.weighbridge is not None:
             await self.weighbridge.stop()
-        for dev in (self.rfid, self.card, self.display):
+        for dev in (self.rfid, self.card, self.display, self.e_seal):
             if dev is not None:
                 await dev.__aexit__(None, None, None)
 
@@ -76,6 +79,8 @@ class Truck:
     settle_frames: int = 10  # indicator frames of motion after the last axle, before it is steady
     rfid_tag: str | None = None  # hex id of the e-plate
     ic_card: str | None = None  # hex uid of the driver's IC card
+    e_seal: str | None = None  # the id of the electronic seal on its container (transit)
+    e_seal_status: SealStatus = "intact"
 
 
 async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_barrier: float = 20.0,
@@ -87,6 +92,9 @@ async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_
     t = truck or Truck(plate_jpeg=plate_jpeg)
     if t.plate_jpeg is None:
         t.plate_jpeg = plate_jpeg
+    if sims.e_seal is not None and t.e_seal:
+        sims.e_seal.present_seal(t.e_seal, status=t.e_seal_status)  # heard on the approach
+        sims.note(f"e-seal {t.e_seal} {t.e_seal_status}")
     _show_plate(sims, t.plate_jpeg)
     if sims.container_camera is not None:
         sims.container_camera.show(t.container_jpeg)
@@ -152,7 +160,7 @@ def _clear_cameras(sims: LaneSims) -> None:
 async def start_lane_sims(*, modbus_port: int = 0, camera_port: int = 0, container_camera_port: int | None = None,
                           weighbridge_protocol: str | None = None, rfid: bool = False, card: bool = False,
                           display: bool = False, link_dir: str | None = None, io_sim: LaneIoSim | None = None,
-                          travel_time: float = 0.2, rtsp_port: int | None = None) -> LaneSims:
+                          travel_time: float = 0.2, rtsp_port: int | None = None, e_seal: bool = False) -> LaneSims:
     """Start a lane's simulators; optional devices only when asked. Serial ones get pty paths in `link_dir`."""
     sims = LaneSims(io_sim or LaneIoSim(port=modbus_port, travel_time=travel_time), CameraSim(port=camera_port))
     try:  # every simulator's stop() is safe before start(), so a half-started set cleans up whole
@@ -176,6 +184,9 @@ async def start_lane_sims(*, modbus_port: int = 0, camera_port: int = 0, contain
         if display:
             sims.display = DisplaySim(name="display0", link_dir=link_dir)
             await sims.display.__aenter__()
+        if e_seal:
+            sims.e_seal = EsealReaderSim(name="eseal0", link_dir=link_dir)
+            await sims.e_seal.__aenter__()
     except BaseException:
         with contextlib.suppress(Exception):
             await sims.stop()
@@ -194,7 +205,7 @@ def describe(sims: LaneSims) -> list[str]:
     if sims.weighbridge is not None:
         lines.append(f"weighbridge ({sims.weighbridge.protocol}): serial {sims.weighbridge.path}")
     for name, dev in (("RFID e-plate reader", sims.rfid), ("IC card reader", sims.card),
-                      ("LED display", sims.display)):
+                      ("LED display", sims.display), ("e-seal reader", sims.e_seal)):
         if dev is not None:
             lines.append(f"{name}: serial {dev.path}")
     return lines

@@ -18,7 +18,7 @@ from kakou.netutil import PortInUse
 from kakou.sim.lane_cli import add_sim_lane_arguments
 
 
-def _run(coro) -> int:  # type: ignore[no-untyped-def]
+def run_command(coro) -> int:  # type: ignore[no-untyped-def]
     async def main() -> int:
         # SIGTERM (systemd stop, `timeout`) shuts down like Ctrl-C: every task is cancelled.
         task = asyncio.current_task()
@@ -45,7 +45,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kakou.demo import DemoPorts, run_demo
 
     ports = DemoPorts(mqtt=args.mqtt_port, central=args.central_port, edge=args.edge_port)
-    return _run(run_demo(Path(args.data_dir), ports, args.embedded_broker, args.trucks, args.interval))
+    return run_command(run_demo(Path(args.data_dir), ports, args.embedded_broker, args.trucks, args.interval))
 
 
 def cmd_central_serve(args: argparse.Namespace) -> int:
@@ -70,7 +70,7 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
         print(f"central API on {server.url}/api/v1 (OpenAPI {server.url}/docs)", flush=True)
         await server.run()
 
-    return _run(serve())
+    return run_command(serve())
 
 
 def cmd_edge_run(args: argparse.Namespace) -> int:
@@ -89,7 +89,7 @@ def cmd_edge_run(args: argparse.Namespace) -> int:
         print(f"edge node {node.id}: lane API on {node.url}/api/v1/status", flush=True)
         await node.run()
 
-    return _run(run())
+    return run_command(run())
 
 
 def cmd_edge_replay(args: argparse.Namespace) -> int:
@@ -159,7 +159,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_sim_lane(args: argparse.Namespace) -> int:
     from kakou.sim.lane_cli import serve_sim_lane
 
-    return _run(serve_sim_lane(args))
+    return run_command(serve_sim_lane(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure the performance figures and print each next to its goal")
     b.add_argument("--quick", action="store_true", help="small samples: about two minutes in all")
     b.add_argument("--json", action="store_true", help="machine-readable output")
-    b.add_argument("--only", nargs="*", default=None, metavar="NAME", help="run only these benchmarks")
+    b.add_argument("--only", nargs="*", default=None, metavar="NAME",
+                   help="run only these (decision recognition field sync propagation bridge hostile central)")
     b.add_argument("--field", default=None, metavar="DIR",
                    help="real photos in the fielddata format for the recognition bench (default ../shared/fielddata)")
     b.set_defaults(func=cmd_bench)

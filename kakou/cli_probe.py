@@ -14,6 +14,7 @@ import sys
 from typing import Any
 
 from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver
+from kakou.protocols.eseal import EsealReaderConfig, EsealReaderDriver
 from kakou.protocols.io_map import OUTPUT_NAMES, IoMap, IoMapError, Light, load_io_map
 from kakou.protocols.modbus_io import BarrierRefused, IoFault, LaneIO
 from kakou.protocols.serial_link import Backoff, DeviceStatus, SerialSettings
@@ -87,6 +88,21 @@ async def _probe_reader(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _probe_eseal(args: argparse.Namespace) -> int:
+    config = EsealReaderConfig(serial=_settings(args), dedup_window_s=args.dedup,
+                               backoff=Backoff(initial_s=0.5, max_s=5))
+    n = 0
+    async with EsealReaderDriver(config) as reader:
+        reader.status.on_change(_print_status)
+        async for read in reader.reads():
+            _print(read.as_json())
+            n += 1
+            if args.count is not None and n >= args.count:
+                break
+        print(f"framing errors: {reader.stats.framing_errors}", file=sys.stderr)
+    return 0
+
+
 async def _io_state(io: LaneIO) -> dict[str, Any]:
     inputs = (await io.read_inputs()).as_dict()
     return {"inputs": inputs, "outputs": await io.read_outputs(), "input_faults": dict(io.input_faults)}
@@ -155,7 +171,7 @@ def _probe_subparsers(subparsers: argparse._SubParsersAction) -> argparse._SubPa
 
 
 def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:
-    """Add `probe weighbridge|card|rfid|io`; returns the probe group so others can add devices."""
+    """Add `probe weighbridge|card|rfid|eseal|io`; returns the probe group so others can add devices."""
     probe = _probe_subparsers(subparsers)
 
     w = probe.add_parser("weighbridge", help="print weighbridge readings")
@@ -172,6 +188,11 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
         _serial_args(r)
         r.add_argument("--dedup", type=float, default=3.0, help="suppress repeats within this many seconds")
         r.set_defaults(func=_run(_probe_reader), kind=kind)
+
+    e = probe.add_parser("eseal", help="print electronic seal (电子关锁) reads")
+    _serial_args(e)
+    e.add_argument("--dedup", type=float, default=3.0, help="suppress repeats within this many seconds")
+    e.set_defaults(func=_run(_probe_eseal))
 
     io = probe.add_parser("io", help="print lane I/O inputs and coils (Modbus TCP/RTU); pulse an output")
     io.add_argument("--modbus", required=True, metavar="URL",

@@ -203,7 +203,7 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
 
 
 def cmd_sim_fleet(args: argparse.Namespace) -> int:
-    from kakou.cli import _run
+    from kakou.cli import run_command
 
     password = args.password or os.environ.get("KAKOU_PASSWORD")
     if not password:
@@ -226,7 +226,7 @@ def cmd_sim_fleet(args: argparse.Namespace) -> int:
         result["r"] = await run_fleet(cfg)
 
     try:
-        code = _run(go())
+        code = run_command(go())
     except (httpx.HTTPError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
-from kakou.models.constrained import Decoded, decode_container, merge_views, slot_steps, top_text
+from kakou.models.constrained import Decoded, Step, decode_container, merge_views, slot_steps, top_text, without_bar
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
@@ -107,17 +107,21 @@ class ContainerReader:
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
             # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
             rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
-            for k, chunk in enumerate((boxes[:2], rest)):
+            for chunk in (boxes[:2], rest):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
                 r = self.from_lines(lines, frame)
-                if not r.valid and k == 0:
-                    r = self._stretched(frame, chunk, r)
                 if r.valid:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            if boxes:
+                # Only after every line failed: a stretched second reading of the two tallest.
+                r = self._stretched(frame, boxes[:2], best)
+                if r.valid:
+                    return r
+                best = r
             v = self._vertical(frame, boxes)
             if v is not None and v.valid:
                 return v
@@ -255,22 +259,34 @@ class ContainerReader:
             # A group that already has 11 characters may hold its check digit; if the box was
             # missed after all, reach over it as for a 10-character group.
             n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
+            fitted: list[Step] | None = None  # the slots read from the detector's own boxes
             for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH,):
                 crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
                 if any(c.size == 0 for c in crops):
                     break
-                steps = [step for c in crops for step in self.engine.recognise_chars(c)]
-                d = decode_container(steps)
-                if d is None and len(slot_steps(steps)) == 10:
-                    # The recogniser dropped the boxed digit: read the box alone (checkbox.py).
-                    digit = read_boxed_digit(self.engine, frame, group[-1])
-                    if digit is not None:
-                        d = decode_container([*steps, [digit]])
-                if d is not None and (best is None or d.confidence > best[0].confidence):
-                    best = (d, " ".join(ln.text for ln in group))
+                slots = slot_steps([step for c in crops for step in self.engine.recognise_chars(c)])
+                tries = [slots]
+                if fitted is not None and len(slots) == len(fitted) + 1:
+                    # The fitted crop reads the characters best; the reach only adds the box's digit.
+                    tries.append([*fitted, slots[-1]])
+                fitted = slots if reach == 0.0 else fitted
+                for d in filter(None, (self._decode_group(frame, group, t) for t in tries)):
+                    if best is None or d.confidence > best[0].confidence:
+                        best = (d, " ".join(ln.text for ln in group))
                 if best is not None and best[0].confidence >= self.threshold:
                     return self._decoded(*best, size_type)
         return None if best is None else self._decoded(*best, size_type)
+
+    def _decode_group(self, frame: np.ndarray, group: Sequence[TextLine], slots: list[Step]) -> Decoded | None:
+        d = decode_container(slots)
+        if d is None and len(slots) == 11:
+            slots = without_bar(slots) or slots
+        if d is None and len(slots) == 10:
+            # The recogniser dropped the boxed digit: read the box alone (checkbox.py).
+            digit = read_boxed_digit(self.engine, frame, group[-1])
+            if digit is not None:
+                d = decode_container([*slots, [digit]])
+        return d
 
     def _decoded(self, d: Decoded, raw: str, size_type: str | None) -> ContainerRead:
         conf = d.score
@@ -363,10 +379,22 @@ def _code_shaped(flat: str) -> bool:
 def _follows(a: TextLine, b: TextLine) -> bool:
     """b continues a's row to the right: starts after a, within four heights, and their
     vertical extents overlap by half the smaller one (a row seen in perspective slants, so the
-    centres of owner code and serial can be most of a height apart)."""
+    centres of owner code and serial can be most of a height apart). Measured along a's own
+    slant as well: in a sheared row (camera above and beside the door) the upright boxes of
+    neighbouring lines overlap in x although the second starts where the first ends."""
     h = min(a.height, b.height)
     overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
-    return b.x0 >= a.x1 - 0.3 * h and b.x0 - a.x1 <= 4 * max(a.height, b.height) and overlap >= 0.5 * h
+    if overlap < 0.5 * h or b.x0 - a.x1 > 4 * max(a.height, b.height):
+        return False
+    if b.x0 >= a.x1 - 0.3 * h:
+        return True
+    tl, tr, br, bl = (np.float32(p) for p in a.box)
+    btl, _, _, bbl = (np.float32(p) for p in b.box)
+    u = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0)
+    qh = min(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(bbl - btl)))
+    gap = (btl + bbl) / 2 - (tr + br) / 2
+    along, across = float(gap @ u), abs(float(gap[0] * u[1] - gap[1] * u[0]))
+    return along >= -0.5 * qh and across <= 0.6 * qh
 
 
 def _box_h(box: np.ndarray) -> float:

@@ -75,6 +75,9 @@ class FrameResult(BaseModel):
     valid: bool
     error: str | None
     ms: float | None  # reader time for this frame (decoding the file excluded)
+    # The reading thread's CPU time for the frame: ONNX Runtime runs on the calling thread with
+    # one intra-op thread (ocr.py), so this is the frame's cost whatever else the box is doing.
+    cpu_ms: float | None = None
     category: Category
     threshold_effect: Literal["caught", "lost"] | None = None
     extra: dict[str, Any] = {}  # whatever else the read carries (plate kind, size/type, margin, …)
@@ -99,6 +102,8 @@ class Figures(BaseModel):
     lost_by_threshold: int
     mean_ms: float | None
     p95_ms: float | None
+    mean_cpu_ms: float | None = None
+    p95_cpu_ms: float | None = None
 
 
 class FieldReport(BaseModel):
@@ -245,18 +250,20 @@ def evaluate(
         if id(reader) not in warmed:  # the first ONNX runs allocate: keep them out of the times
             warmed.add(id(reader))
             _safe_read(reader, image)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         read, crash = _safe_read(reader, image)
         ms = round((time.perf_counter() - t0) * 1000, 1)
+        cpu_ms = round((time.thread_time() - c0) * 1000, 1)
         if read is None:
             frame = FrameResult(kind=row.kind, file=row.file, label=row.label, notes=row.notes, text=None,
-                                raw=None, confidence=0.0, valid=False, error=crash, ms=ms, category="exception")
+                                raw=None, confidence=0.0, valid=False, error=crash, ms=ms, cpu_ms=cpu_ms,
+                                category="exception")
         else:
             patterns = getattr(reader, "latin_patterns", None)
             cat, effect = categorise(row.kind, row.label, read, reader.threshold, patterns)
             frame = FrameResult(kind=row.kind, file=row.file, label=row.label, notes=row.notes, text=read.text,
                                 raw=read.raw, confidence=round(float(read.confidence), 4), valid=bool(read.valid),
-                                error=read.error, ms=ms, category=cat, threshold_effect=effect,
+                                error=read.error, ms=ms, cpu_ms=cpu_ms, category=cat, threshold_effect=effect,
                                 extra=_extra(read))
         frames.append(frame)
         if progress is not None:
@@ -285,6 +292,7 @@ def figures(kind: str, tag: str | None, frames: Sequence[FrameResult]) -> Figure
         return round(100.0 * k / n, 2) if n else None
 
     times = [f.ms for f in frames if f.ms is not None]
+    cpu = [f.cpu_ms for f in frames if f.cpu_ms is not None]
     c = {cat: count(cat) for cat in ("exact", "wrong_valid", "text_invalid", "no_read", "exception")}
     return Figures(
         kind=kind, tag=tag, n=n,
@@ -298,6 +306,8 @@ def figures(kind: str, tag: str | None, frames: Sequence[FrameResult]) -> Figure
         lost_by_threshold=sum(f.threshold_effect == "lost" for f in frames),
         mean_ms=round(float(np.mean(times)), 1) if times else None,
         p95_ms=round(float(np.percentile(times, 95)), 1) if times else None,
+        mean_cpu_ms=round(float(np.mean(cpu)), 1) if cpu else None,
+        p95_cpu_ms=round(float(np.percentile(cpu, 95)), 1) if cpu else None,
     )
 
 

@@ -63,9 +63,9 @@ class Region:
         )
 
 
-def _work(frame: np.ndarray, most: float = 1.0) -> tuple[np.ndarray, float]:
+def _work(frame: np.ndarray, most: float = 1.0, width: int = WORK_WIDTH) -> tuple[np.ndarray, float]:
     h, w = frame.shape[:2]
-    s = min(most, WORK_WIDTH / w)
+    s = min(most, width / w)
     if s == 1.0:
         return frame, 1.0
     return cv2.resize(frame, (int(w * s), max(int(h * s), 1)), interpolation=cv2.INTER_AREA), s
@@ -92,21 +92,27 @@ def _edge_density(tex: np.ndarray, x: int, y: int, w: int, h: int) -> float:
     return float(np.count_nonzero(patch)) / max(patch.size, 1)
 
 
-def plate_regions(frame: np.ndarray, limit: int = 3) -> list[Region]:
-    """Up to `limit` plate-shaped regions, most plate-like first (frame pixels)."""
-    small, s = _work(frame)
+def plate_regions(frame: np.ndarray, limit: int = 3, widths: tuple[float, float] = (0.07, 0.5),
+                  work_width: int = WORK_WIDTH) -> list[Region]:
+    """Up to `limit` plate-shaped regions, most plate-like first (frame pixels), `widths` the
+    plate's narrowest and widest share of the frame width."""
+    small, s = _work(frame, width=work_width)
     H, W = small.shape[:2]
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     tex = _texture(gray)
     hsv = cv2.cvtColor(small, cv2.COLOR_BGR2HSV)
     # A plate is 8-45 % of the frame width (a head-on gate camera; tighter crops skip locating).
-    min_w, max_w = 0.07 * W, 0.5 * W
+    min_w, max_w = widths[0] * W, widths[1] * W
     found: list[Region] = []
 
-    def consider(x: int, y: int, w: int, h: int, cue: str, fill: float) -> None:
-        if not (min_w <= w <= max_w and h >= 10):
+    def consider(
+        x: int, y: int, w: int, h: int, cue: str, fill: float, rotated: tuple[float, float] | None = None
+    ) -> None:
+        # A tilted plate is measured along its own axes (`rotated`: long and short side).
+        long, short = rotated or (w, h)
+        if not (min_w <= long <= max_w and short >= 10):
             return
-        aspect = w / h
+        aspect = long / short
         if not 1.5 <= aspect <= 6.5:
             return
         dens = _edge_density(tex, x, y, w, h)
@@ -124,12 +130,15 @@ def plate_regions(frame: np.ndarray, limit: int = 3) -> list[Region]:
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         for c in contours:
             x, y, w, h = cv2.boundingRect(c)
-            if w < min_w:
+            (_, (rw, rh), _) = cv2.minAreaRect(c)
+            long, short = max(rw, rh), min(rw, rh)
+            if long < min_w or short < 1:
                 continue
-            # Filled fraction of the box by the colour's hull: a rotated plate still fills ~80 %.
-            fill = cv2.contourArea(cv2.convexHull(c)) / float(w * h)
+            # Filled fraction of the plate's own rectangle by the colour's hull: a plate seen at an
+            # angle (car park, street) is a tilted, skewed quadrilateral, still ~80 % of it.
+            fill = cv2.contourArea(cv2.convexHull(c)) / float(long * short)
             if fill >= 0.6:
-                consider(x, y, w, h, cue, fill)
+                consider(x, y, w, h, cue, fill, (long, short))
 
     # Text texture: join characters along the row, then keep compact blobs.
     blob = cv2.morphologyEx(tex, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (15, 7)))
@@ -137,7 +146,7 @@ def plate_regions(frame: np.ndarray, limit: int = 3) -> list[Region]:
     contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     for c in contours:
         x, y, w, h = cv2.boundingRect(c)
-        if w < 0.05 * W:
+        if w < 0.7 * min_w:
             continue
         fill = cv2.contourArea(c) / float(w * h)
         if fill >= 0.45:

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop
-from kakou.models.constrained import decode_plate, merge_views, top_text
+from kakou.models.constrained import Decoded, Step, decode_plate, merge_views, top_text
 from kakou.models.imageio import ImageError, as_frame, equalise_light, is_blank
-from kakou.models.locate import plate_regions
+from kakou.models.locate import WORK_WIDTH, Region, plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
     DEFAULT_LATIN_PATTERNS,
@@ -35,8 +35,10 @@ STRETCH = float(os.environ.get("KAKOU_PLATE_STRETCH", "1.5"))
 # alternatives are averaged: on the field crops this kept 129 of 133 right at 0.80 with no
 # wrong read above it, where the plain reading's mean score passed two wrong ones.
 VIEW_STRETCHES = (1.0, 1.5, 2.0)
+LINE_ASPECT = 3.0  # a plate's text line with line_crop's padding is at least this wide : high
 SURE = 0.97  # a first view (1.5x) this sure of every character needs no second opinion
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
+SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 
 
@@ -99,13 +101,24 @@ class PlateReader:
         yield from self._near_stages(equalised)
         yield from self._whole_stages(frame)
         yield from self._whole_stages(equalised)
+        yield from self._small_stages(frame)
 
     def _near_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
             verified = self._verified(frame) if w / h >= 2.6 else None
             yield verified or self._best(self._crop_candidates(frame))
-        for region in plate_regions(frame, limit=3):
+        yield from self._region_reads(frame, plate_regions(frame, limit=3))
+
+    def _small_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
+        """A plate under 7 % of a large frame's width (a car park or street camera at 1920 px):
+        located at twice the usual working width, so it is as large there as a near plate."""
+        if frame.shape[1] >= SMALL_PLATE_FRAME:
+            regions = plate_regions(frame, limit=3, widths=(0.035, 0.07), work_width=2 * WORK_WIDTH)
+            yield from self._region_reads(frame, regions)
+
+    def _region_reads(self, frame: np.ndarray, regions: list[Region]) -> Iterator[PlateRead]:
+        for region in regions:
             roi = region.padded(0.12, 0.3, frame.shape)
             side = min(ROI_SIDE, max(roi.width, roi.height))
             r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
@@ -215,12 +228,16 @@ class PlateReader:
         alternatives over several views (constrained.py); its confidence is the weakest
         character's, capped by the margin to the runner-up plate. None when the line does not
         decode as a GA 36 plate (a Latin plate, a line holding half a plate)."""
-        # One view settles a line the recogniser is sure of; the others are read only for doubt.
-        views = [self.engine.recognise_chars(crop, stretch=VIEW_STRETCHES[1])]
-        d = decode_plate(views[0], self.latin_patterns)
-        if d is None or d.score < SURE:
-            views += [self.engine.recognise_chars(crop, stretch=f) for f in VIEW_STRETCHES if f != VIEW_STRETCHES[1]]
-            d = decode_plate(merge_views(views), self.latin_patterns)
+        d, views = self._views_decoded(crop, 1.0)
+        # A plate seen from the side is foreshortened: its rectified line can be narrower than
+        # any plate line (1.4 : 1 for eight characters). If it gave no sure plate, it is read
+        # again at a plate's aspect; a *different* plate must beat the first doubt by DOUBT_GAP.
+        base = LINE_ASPECT * crop.shape[0] / max(crop.shape[1], 1)
+        if base > 1.0 and (d is None or d.score < self.threshold):
+            d2, views2 = self._views_decoded(crop, base)
+            if d2 is not None and (d is None or d2.score > d.score) and (
+                    d is None or d2.text == d.text or d2.score >= d.score + DOUBT_GAP):
+                d, views = d2, views2
         if d is None:
             return None
         raw = top_text(views[0])
@@ -228,6 +245,16 @@ class PlateReader:
         if conf < self.threshold:
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
         return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
+
+    def _views_decoded(self, crop: np.ndarray, base: float) -> tuple[Decoded | None, list[list[Step]]]:
+        """One view settles a line the recogniser is sure of; the others are read only for doubt."""
+        views = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
+        d = decode_plate(views[0], self.latin_patterns)
+        if d is None or d.score < SURE:
+            views += [self.engine.recognise_chars(crop, stretch=base * f) for f in VIEW_STRETCHES
+                      if f != VIEW_STRETCHES[1]]
+            d = decode_plate(merge_views(views), self.latin_patterns)
+        return d, views
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]

@@ -102,6 +102,53 @@ class CheckCode(StrEnum):
     RISK_QUARANTINE = "risk_quarantine"  # 未检疫
     RISK_LONG_STORAGE = "risk_long_storage"  # 长期滞留
     RISK_HIGH_VALUE = "risk_high_value"  # 有高价值
+    # e-seal (电子关锁) read at the lane, and the transit (转关) check at its destination
+    E_SEAL_NONE = "e_seal_none"  # the lane has a reader and heard no seal (no reader: no e-seal check at all)
+    E_SEAL_TAMPERED = "e_seal_tampered"
+    E_SEAL_LOW_BATTERY = "e_seal_low_battery"
+    TRANSIT_ARRIVED = "transit_arrived"
+    TRANSIT_PLATE_MISMATCH = "transit_plate_mismatch"
+    TRANSIT_CONTAINERS_MISMATCH = "transit_containers_mismatch"
+    TRANSIT_SEAL_MISMATCH = "transit_seal_mismatch"
+    TRANSIT_SEAL_NOT_READ = "transit_seal_not_read"
+    TRANSIT_SEAL_NOT_CHECKED = "transit_seal_not_checked"  # no e-seal reader on this lane
+    TRANSIT_SEVERAL = "transit_several"
+    # inspection results that hold the vehicle (查验结果: 查扣 / 退运 / 进一步查验); passed is INSPECTION_PASSED
+    INSPECTION_SEIZED = "inspection_seized"
+    INSPECTION_RETURNED = "inspection_returned"
+    INSPECTION_FURTHER = "inspection_further"
+    # a vehicle back from inspection, judged against its result (the "inspected" mark)
+    INSPECTED_PASSED = "inspected_passed"
+    INSPECTED_SEIZED = "inspected_seized"
+    INSPECTED_RETURNED = "inspected_returned"
+    INSPECTED_FURTHER = "inspected_further"
+    # legality (合法性) of container, carrier and yard, from the cache; each switchable (parameter library)
+    CONTAINER_REGISTERED = "container_registered"
+    CONTAINER_NOT_REGISTERED = "container_not_registered"
+    CONTAINER_NOT_VALID = "container_not_valid"
+    CONTAINER_ON_OTHER_ORDER = "container_on_other_order"  # on an open order of another vehicle
+    CARRIER_OK = "carrier_ok"
+    CARRIER_UNKNOWN = "carrier_unknown"  # the vehicle names no carrier, or is not registered
+    CARRIER_NOT_REGISTERED = "carrier_not_registered"
+    CARRIER_NOT_VALID = "carrier_not_valid"
+    CARRIER_NOT_YET_VALID = "carrier_not_yet_valid"
+    CARRIER_EXPIRED = "carrier_expired"
+    CARRIER_GRADE_REFUSED = "carrier_grade_refused"
+    YARD_OK = "yard_ok"
+    YARD_NOT_SET = "yard_not_set"
+    YARD_NOT_REGISTERED = "yard_not_registered"
+    YARD_NOT_VALID = "yard_not_valid"
+    YARD_EXPIRED = "yard_expired"
+    # the lane's settings from central: container size, cargo type, gate role, appointment (预约)
+    LANE_SIZE_ALLOWED = "lane_size_allowed"
+    LANE_SIZE_NOT_ALLOWED = "lane_size_not_allowed"
+    LANE_SIZE_UNKNOWN = "lane_size_unknown"
+    LANE_CONTAINERS_ONLY = "lane_containers_only"
+    LANE_NO_CONTAINERS = "lane_no_containers"
+    LANE_INSPECTION = "lane_inspection"
+    LANE_NOT_SELECTING = "lane_not_selecting"
+    APPOINTMENT_OK = "appointment_ok"
+    APPOINTMENT_MISSING = "appointment_missing"
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -288,6 +335,13 @@ class OfficerNote(P):
     note: Note
 
 
+class InspectedMark(P):
+    officer: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601: when the result was recorded
+    pass_id: Id  # the pass that recorded the result
+    note: Note
+
+
 class LegacyText(P):
     name: Short | None = None  # the old check name (plate, weight, device, …), None for a reason
     text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
@@ -350,6 +404,102 @@ class RiskLongStorage(P):
 class RiskHighValue(OrderLine):
     unit_price: Money
     limit: Money
+class TransitArrived(P):
+    transit_no: Id
+    containers: Listed  # "-" when the transit declares none
+
+
+class TransitPlate(P):
+    transit_no: Id
+    plate: Id  # the declared vehicle
+
+
+class TransitContainers(P):
+    transit_no: Id
+    missing: Listed  # declared, not seen ("-": none)
+    extra: Listed  # seen, not declared ("-": none)
+
+
+class TransitSeal(P):
+    transit_no: Id
+    declared: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+    seal: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class TransitDeclaredSeal(P):
+    transit_no: Id
+    declared: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class Transits(P):
+    transits: Listed
+class Container(P):
+    container: Id
+
+
+class ContainerSizeType(P):
+    container: Id
+    size_type: Short  # ISO 6346 size/type code, "-" when not registered
+
+
+class ContainerStatus(P):
+    container: Id
+    status: Short
+
+
+class ContainerOtherOrder(P):
+    container: Id
+    order_no: Id
+    plate: Id
+
+
+class Carrier(P):
+    carrier: Id
+
+
+class CarrierGrade(P):
+    carrier: Id
+    grade: Short
+
+
+class CarrierStatus(P):
+    carrier: Id
+    status: Short
+
+
+class CarrierTime(P):
+    carrier: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]  # ISO 8601 timestamp
+
+
+class Yard(P):
+    yard: Id
+
+
+class YardStatus(P):
+    yard: Id
+    status: Short
+
+
+class YardTime(P):
+    yard: Id
+    at: Annotated[str, StringConstraints(max_length=40, pattern=_NO_CONTROL)]
+
+
+class ContainerSize(P):
+    container: Id
+    size: Short  # nominal length in feet: 20, 40, 45
+    sizes: Listed  # what the lane takes
+
+
+class ContainerSizes(P):
+    container: Id
+    sizes: Listed
+
+
+class Appointment(P):
+    appointment_no: Id
+    plate: Id
 
 
 C = CheckCode
@@ -396,12 +546,45 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.RISK_PRICE: ("risk", RiskPrice), C.RISK_TRACED_ORIGIN: ("risk", RiskTracedOrigin),
     C.RISK_QUARANTINE: ("risk", RiskQuarantine), C.RISK_LONG_STORAGE: ("risk", RiskLongStorage),
     C.RISK_HIGH_VALUE: ("risk", RiskHighValue),
+    C.E_SEAL_NONE: ("e_seal", NoParams), C.E_SEAL_TAMPERED: ("e_seal", Seal), C.E_SEAL_LOW_BATTERY: ("e_seal", Seal),
+    C.TRANSIT_ARRIVED: ("transit", TransitArrived), C.TRANSIT_PLATE_MISMATCH: ("transit", TransitPlate),
+    C.TRANSIT_CONTAINERS_MISMATCH: ("transit", TransitContainers), C.TRANSIT_SEAL_MISMATCH: ("transit", TransitSeal),
+    C.TRANSIT_SEAL_NOT_READ: ("transit", TransitDeclaredSeal),
+    C.TRANSIT_SEAL_NOT_CHECKED: ("transit", TransitDeclaredSeal), C.TRANSIT_SEVERAL: ("transit", Transits),
+    C.INSPECTION_SEIZED: ("inspection", OfficerNote), C.INSPECTION_RETURNED: ("inspection", OfficerNote),
+    C.INSPECTION_FURTHER: ("inspection", OfficerNote),
+    C.INSPECTED_PASSED: ("inspected", InspectedMark), C.INSPECTED_SEIZED: ("inspected", InspectedMark),
+    C.INSPECTED_RETURNED: ("inspected", InspectedMark), C.INSPECTED_FURTHER: ("inspected", InspectedMark),
+}
+SPEC |= {
+    C.CONTAINER_REGISTERED: ("container_reg", ContainerSizeType),
+    C.CONTAINER_NOT_REGISTERED: ("container_reg", Container),
+    C.CONTAINER_NOT_VALID: ("container_reg", ContainerStatus),
+    C.CONTAINER_ON_OTHER_ORDER: ("container_reg", ContainerOtherOrder),
+    C.CARRIER_OK: ("carrier", CarrierGrade), C.CARRIER_UNKNOWN: ("carrier", Plate),
+    C.CARRIER_NOT_REGISTERED: ("carrier", Carrier), C.CARRIER_NOT_VALID: ("carrier", CarrierStatus),
+    C.CARRIER_NOT_YET_VALID: ("carrier", CarrierTime), C.CARRIER_EXPIRED: ("carrier", CarrierTime),
+    C.CARRIER_GRADE_REFUSED: ("carrier", CarrierGrade),
+    C.YARD_OK: ("yard", Yard), C.YARD_NOT_SET: ("yard", NoParams), C.YARD_NOT_REGISTERED: ("yard", Yard),
+    C.YARD_NOT_VALID: ("yard", YardStatus), C.YARD_EXPIRED: ("yard", YardTime),
+    C.LANE_SIZE_ALLOWED: ("lane", ContainerSize), C.LANE_SIZE_NOT_ALLOWED: ("lane", ContainerSize),
+    C.LANE_SIZE_UNKNOWN: ("lane", ContainerSizes), C.LANE_CONTAINERS_ONLY: ("lane", NoParams),
+    C.LANE_NO_CONTAINERS: ("lane", Containers), C.LANE_INSPECTION: ("lane", NoParams),
+    C.LANE_NOT_SELECTING: ("lane", NoParams),
+    C.APPOINTMENT_OK: ("appointment", Appointment), C.APPOINTMENT_MISSING: ("appointment", Plate),
 }
 
 # Codes central counts (kakou.central.stats) and raises alerts for (kakou.central.projections).
 HIT_CODES = frozenset({C.CONTROL_ORDER_HIT, C.RISK_RULE_HIT})
 DEVICE_CODES = frozenset({C.DEVICE_FAULT, C.WEIGHT_IMPOSSIBLE})
 WEIGHT_ANOMALY_CODES = frozenset({C.WEIGHT_OVER, C.WEIGHT_UNDER})
+# An inspection result recorded at a lane (a check of the pass that records it): every result, and
+# the final ones (a further inspection is not one). Central's seizure rate is seized / final.
+INSPECTION_RESULTS: dict[CheckCode, str] = {
+    C.INSPECTION_PASSED: "passed", C.INSPECTION_PASSED_CONFIRMED: "passed", C.INSPECTION_SEIZED: "seized",
+    C.INSPECTION_RETURNED: "returned", C.INSPECTION_FURTHER: "further_inspection"}
+INSPECTION_RESULT_CODES = frozenset(INSPECTION_RESULTS)
+INSPECTION_FINAL_CODES = INSPECTION_RESULT_CODES - {C.INSPECTION_FURTHER}
 
 ParamValue = str | int | float | bool | None
 
@@ -602,6 +785,80 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
     C.RISK_HIGH_VALUE: ("有高价值：核放单 {order_no} 第 {item} 项 {goods} 单价 {unit_price:.2f} 高于阈值 {limit:.2f}",
                         "high value: release order {order_no} line {item} {goods} unit price {unit_price:.2f} over "
                         "{limit:.2f}"),
+    C.E_SEAL_NONE: ("未读到电子关锁", "no e-seal read"),
+    C.E_SEAL_TAMPERED: ("电子关锁 {seal} 已被开启或破坏", "e-seal {seal} has been opened or tampered with"),
+    C.E_SEAL_LOW_BATTERY: ("电子关锁 {seal} 电量低", "e-seal {seal}: low battery"),
+    C.TRANSIT_ARRIVED: ("转关 {transit_no} 运抵：车辆、集装箱（{containers}）与关锁相符",
+                        "transit {transit_no} arrived: vehicle, containers ({containers}) and seal as declared"),
+    C.TRANSIT_PLATE_MISMATCH: ("转关 {transit_no} 申报车辆为 {plate}，与本车不符",
+                               "transit {transit_no} was declared for vehicle {plate}, not this one"),
+    C.TRANSIT_CONTAINERS_MISMATCH: ("转关 {transit_no} 集装箱不符：申报未见 {missing}，未申报 {extra}",
+                                    "transit {transit_no} containers differ: declared, not seen {missing}; "
+                                    "seen, not declared {extra}"),
+    C.TRANSIT_SEAL_MISMATCH: ("转关 {transit_no} 电子关锁不符：申报 {declared}，读到 {seal}",
+                              "transit {transit_no} e-seal differs: declared {declared}, read {seal}"),
+    C.TRANSIT_SEAL_NOT_READ: ("转关 {transit_no} 申报电子关锁 {declared}，未读到",
+                              "transit {transit_no} declares e-seal {declared}: not read"),
+    C.TRANSIT_SEAL_NOT_CHECKED: ("本通道无电子关锁读写器：转关 {transit_no} 关锁 {declared} 未在卡口核验",
+                                 "no e-seal reader at this lane: transit {transit_no} seal {declared} not checked "
+                                 "here"),
+    C.TRANSIT_SEVERAL: ("多个在途转关对应本车：{transits}", "several open transits match this vehicle: {transits}"),
+    C.INSPECTION_SEIZED: ("关员 {officer} 查验结果：查扣（{note}）", "inspection result by {officer}: seized ({note})"),
+    C.INSPECTION_RETURNED: ("关员 {officer} 查验结果：退运（{note}）",
+                            "inspection result by {officer}: returned ({note})"),
+    C.INSPECTION_FURTHER: ("关员 {officer} 查验结果：进一步查验（{note}）",
+                           "inspection result by {officer}: further inspection ({note})"),
+    C.INSPECTED_PASSED: ("已查验通过（关员 {officer}，{at}）：不再送查验",
+                         "inspected and passed (officer {officer}, {at}): the inspection hold no longer applies"),
+    C.INSPECTED_SEIZED: ("查验结果为查扣（关员 {officer}，{at}：{note}）：请关员处置",
+                         "inspection result: seized (officer {officer}, {at}: {note}): see the officer"),
+    C.INSPECTED_RETURNED: ("查验结果为退运（关员 {officer}，{at}：{note}）：请关员处置",
+                           "inspection result: returned (officer {officer}, {at}: {note}): see the officer"),
+    C.INSPECTED_FURTHER: ("查验结果为进一步查验（关员 {officer}，{at}：{note}）：请回查验区",
+                          "inspection result: further inspection (officer {officer}, {at}: {note}): "
+                          "back to the inspection area"),
+}
+TEXTS |= {
+    C.CONTAINER_REGISTERED: ("集装箱 {container} 已备案（箱型 {size_type}）",
+                             "container {container} registered (size/type {size_type})"),
+    C.CONTAINER_NOT_REGISTERED: ("集装箱 {container} 未备案", "container {container} not registered"),
+    C.CONTAINER_NOT_VALID: ("集装箱 {container} 备案无效（{status}）",
+                            "container {container} registration not valid ({status})"),
+    C.CONTAINER_ON_OTHER_ORDER: ("集装箱 {container} 在车辆 {plate} 的核放单 {order_no} 上",
+                                 "container {container} is on release order {order_no} of vehicle {plate}"),
+    C.CARRIER_OK: ("运输企业 {carrier} 备案有效（信用等级 {grade}）",
+                   "carrier {carrier} registered and valid (credit grade {grade})"),
+    C.CARRIER_UNKNOWN: ("车辆 {plate} 的运输企业未知（车辆未备案或未登记运输企业）",
+                        "the carrier of vehicle {plate} is unknown (vehicle not registered or names no carrier)"),
+    C.CARRIER_NOT_REGISTERED: ("运输企业 {carrier} 未备案", "carrier {carrier} not registered"),
+    C.CARRIER_NOT_VALID: ("运输企业 {carrier} 备案无效（{status}）",
+                          "carrier {carrier} registration not valid ({status})"),
+    C.CARRIER_NOT_YET_VALID: ("运输企业 {carrier} 备案尚未生效（{at} 起）",
+                              "carrier {carrier} registration not valid before {at}"),
+    C.CARRIER_EXPIRED: ("运输企业 {carrier} 备案已过期（{at}）", "carrier {carrier} registration expired {at}"),
+    C.CARRIER_GRADE_REFUSED: ("运输企业 {carrier} 信用等级 {grade}，本通道不予自动放行",
+                              "carrier {carrier} has credit grade {grade}: not released automatically here"),
+    C.YARD_OK: ("场站 {yard} 备案有效", "yard {yard} registered and valid"),
+    C.YARD_NOT_SET: ("中心未设定本通道所属场站", "central has not set the yard of this lane"),
+    C.YARD_NOT_REGISTERED: ("场站 {yard} 未备案", "yard {yard} not registered"),
+    C.YARD_NOT_VALID: ("场站 {yard} 备案无效（{status}）", "yard {yard} registration not valid ({status})"),
+    C.YARD_EXPIRED: ("场站 {yard} 备案已过期（{at}）", "yard {yard} registration expired {at}"),
+    C.LANE_SIZE_ALLOWED: ("集装箱 {container} 为 {size} 尺箱，本通道通行 {sizes} 尺",
+                          "container {container} is {size}', the lane takes {sizes}'"),
+    C.LANE_SIZE_NOT_ALLOWED: ("集装箱 {container} 为 {size} 尺箱，本通道只通行 {sizes} 尺",
+                              "container {container} is {size}': the lane takes only {sizes}'"),
+    C.LANE_SIZE_UNKNOWN: ("集装箱 {container} 尺寸未知（未备案箱型），本通道只通行 {sizes} 尺",
+                          "container {container} size unknown (no registered size/type): the lane takes only "
+                          "{sizes}'"),
+    C.LANE_CONTAINERS_ONLY: ("本通道只通行集装箱车辆，未见集装箱",
+                             "the lane is for container trucks only and no container was seen"),
+    C.LANE_NO_CONTAINERS: ("本通道不通行集装箱车辆：{containers}",
+                           "the lane is not for container trucks: {containers}"),
+    C.LANE_INSPECTION: ("查验通道：由查验关员判定", "inspection lane: the inspecting officer decides"),
+    C.LANE_NOT_SELECTING: ("本通道不做随机抽检（已在预判卡口或查验中完成）",
+                           "no random selection at this lane (done at pre-judgment or inspection)"),
+    C.APPOINTMENT_OK: ("预约 {appointment_no} 有效（{plate}）", "appointment {appointment_no} valid for {plate}"),
+    C.APPOINTMENT_MISSING: ("车辆 {plate} 无有效预约", "no valid appointment for vehicle {plate}"),
 }
 
 # The checks' names, as the screens head each check row.
@@ -612,7 +869,12 @@ GROUPS: dict[str, tuple[str, str]] = {
     "face": ("人脸比对", "Face match"), "release_order": ("核放单", "Release order"),
     "weight": ("重量比对", "Weight"), "random": ("随机查验", "Random inspection"), "risk": ("风险规则", "Risk rule"),
     "e_seal": ("电子关锁", "E-seal"), "tare": ("皮重", "Tare"), "officer": ("关员处置", "Officer"),
-    "other": ("校验", "Check"),
+    "other": ("校验", "Check"), "transit": ("转关", "Transit"), "inspection": ("查验结果", "Inspection result"),
+    "inspected": ("已查验", "Inspected"),
+}
+GROUPS |= {
+    "container_reg": ("集装箱备案", "Container registration"), "carrier": ("运输企业", "Carrier"),
+    "yard": ("场站", "Yard"), "lane": ("通道设置", "Lane settings"), "appointment": ("预约", "Appointment"),
 }
 
 FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too

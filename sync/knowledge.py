@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kakou.sync import limits
 from kakou.sync.messages import ChangeKind, Outcome
 
 
@@ -46,8 +47,15 @@ class CarrierRegistration(_Data):
     code: str
     name: str
     credit_grade: Literal["AA", "A", "B", "C", "D"] = "B"  # customs enterprise credit classes
-    status: Literal["active"] = "active"
+    status: Literal["active", "suspended", "revoked"] = "active"
     valid_until: datetime | None = None
+    valid_from: datetime | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> CarrierRegistration:
+        if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
 
 
 class VehicleRegistration(_Data):
@@ -59,6 +67,8 @@ class VehicleRegistration(_Data):
     carrier: str | None = None
     status: Literal["active"] = "active"
     valid_until: datetime | None = None
+    # its vehicle terminal (车载终端): positions on transit arrive under this id (kakou.sync.topics.POSITION)
+    terminal: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class DriverRegistration(_Data):
@@ -76,11 +86,12 @@ class DriverRegistration(_Data):
 class ContainerRegistration(_Data):
     """key = container number (ISO 6346)."""
 
-    container_no: str
-    size_type: str | None = None  # ISO 6346 size/type code, e.g. 22G1
+    container_no: str = Field(min_length=1, max_length=11)
+    # ISO 6346 size/type code, e.g. 22G1 (20'), 45G1 (40' high cube), L5G1 (45'): the lane's size limits read it
+    size_type: str | None = Field(None, pattern=r"^[0-9A-Z]{2}[A-Z][0-9A-Z]$")
     tare_kg: float | None = Field(None, ge=0)
     owner: str | None = None
-    status: Literal["active"] = "active"
+    status: Literal["active", "suspended", "scrapped"] = "active"
 
 
 class YardRegistration(_Data):
@@ -89,7 +100,8 @@ class YardRegistration(_Data):
     code: str
     name: str
     site: str | None = None
-    status: Literal["active"] = "active"
+    status: Literal["active", "suspended"] = "active"
+    valid_until: datetime | None = None  # the yard's customs supervision approval
 
 
 class LaneParameters(_Data):
@@ -101,9 +113,18 @@ class LaneParameters(_Data):
     tare_mode: Literal["registered", "measured", "declared"] = "registered"
     random_inspection_rate: float = Field(0.0, ge=0, le=1)
     transit_time_limit_h: float = Field(48.0, gt=0)
+    # vehicles on transit: off the declared route by more than this is a deviation; stopped longer
+    # than this is an alert (both raised at central from the vehicle terminals' positions)
+    route_corridor_m: float = Field(2000.0, gt=0)
+    stop_limit_min: float = Field(30.0, gt=0)
     min_plate_confidence: float = Field(0.80, ge=0, le=1)
     require_registered_vehicle: bool = False
     require_driver_card: bool = False
+    # legality (合法性) of container, carrier and yard (004 parameter library 6)
+    require_registered_container: bool = False
+    require_valid_carrier: bool = False
+    refused_carrier_grades: list[Literal["AA", "A", "B", "C", "D"]] = Field(default_factory=list, max_length=5)
+    require_yard: bool = False
 
 
 class ControlDisposalData(_Data):
@@ -115,6 +136,34 @@ class ControlDisposalData(_Data):
     by: str  # the central user who disposed of the hit
     disposal: str  # how, as they wrote it: the reason the lane records
     alert_id: int
+
+
+class TransitData(_Data):
+    """An open transit (转关) for the lanes of its destination site to check on arrival; key = transit_no."""
+
+    transit_no: str
+    plate: str
+    containers: list[str] = Field(default_factory=list)
+    e_seal: str | None = None  # the declared electronic seal (电子关锁), None if none was declared
+    entry_site: str
+    destination_site: str
+    status: Literal["declared", "en_route", "overdue"] = "declared"
+INSPECTION_MARK_VALID_H = 24  # a lane judges a returning truck against a result this recent, no older
+
+
+class InspectionMarkData(_Data):
+    """The latest inspection result for a vehicle (kakou.edge.inspections.InspectionMark); key = plate."""
+
+    result: Literal["passed", "seized", "returned", "further_inspection"]
+    plate: str = Field(max_length=limits.PLATE)
+    containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
+        default_factory=list, max_length=limits.MAX_CONTAINERS)
+    officer: str = Field(max_length=limits.USERNAME)
+    note: str = Field("", max_length=limits.NOTE)
+    at: datetime
+    pass_id: str = Field(max_length=limits.PASS_ID)
+    node: str = Field(max_length=limits.NODE_ID)
+    lane: str = Field(max_length=limits.LANE_ID)
 
 
 # -- risk rules as data --------------------------------------------------------------------------
@@ -227,6 +276,50 @@ class RiskRule(_Data):
     priority: int = 100  # lower first, when two rules force different outcomes
 
 
+# -- the lane's own settings and appointments ------------------------------------------------------
+
+GateRole = Literal["gate", "pre_judgment", "release_control", "post_inspection", "inspection"]
+ContainerSize = Literal["10", "20", "30", "40", "45", "48"]
+
+
+class LaneSettings(_Data):
+    """A lane's settings as central registers them (kakou.central.registry.LaneRegistration),
+    published on its node's stream; key = lane id. They override the node's configuration.
+
+    gate_role (002): "gate" an ordinary gate that does every check; "pre_judgment" (预判) routes
+    to release / officer / inspection and draws the random selection; "release_control" (放行控制)
+    and "post_inspection" (查验后放行) do not draw it again; "inspection" (查验通道) never releases
+    by itself: the inspecting officer decides.
+    """
+
+    lane: str = Field(min_length=1, max_length=20)
+    direction: Literal["in", "out"]
+    lane_class: Literal["A", "B", "C"] = "A"
+    gate_role: GateRole = "gate"
+    cargo_types: list[Literal["container", "bulk"]] = Field(default_factory=list, max_length=2)  # empty: any
+    allowed_sizes: list[ContainerSize] = Field(default_factory=list, max_length=6)  # empty: any
+    appointment_required: bool = False  # a yard entry that takes trucks by appointment (预约) only
+    yard: str | None = Field(None, max_length=40)  # the yard (场站) the lane serves
+
+
+class AppointmentRegistration(_Data):
+    """A truck's appointment (预约) at a site; key = appointment_no."""
+
+    appointment_no: str = Field(min_length=1, max_length=40)
+    plate: str = Field(min_length=1, max_length=16)
+    site: str | None = Field(None, max_length=40)  # only that site's lanes get it (none: every lane)
+    valid_from: datetime
+    valid_until: datetime
+    driver_name: str = Field("", max_length=40)
+    status: Literal["booked", "cancelled"] = "booked"
+
+    @model_validator(mode="after")
+    def _window(self) -> AppointmentRegistration:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
 # Which model validates the data of each kind of change (release orders: kakou.sync.messages).
 DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.CONTROL_ORDER: ControlOrderData,
@@ -238,4 +331,8 @@ DATA_MODELS: dict[ChangeKind, type[BaseModel]] = {
     ChangeKind.PARAMETERS: LaneParameters,
     ChangeKind.RISK_RULE: RiskRule,
     ChangeKind.CONTROL_DISPOSAL: ControlDisposalData,
+    ChangeKind.TRANSIT: TransitData,
+    ChangeKind.INSPECTION: InspectionMarkData,
+    ChangeKind.LANE: LaneSettings,
+    ChangeKind.APPOINTMENT: AppointmentRegistration,
 }

@@ -38,7 +38,11 @@ MAX_IMAGES = 32
 # ~1 kB per passes message (kakou.edge.link.LINES); anything much larger is refused as a whole.
 MAX_PASSES_MESSAGE_BYTES = 1024 * 1024
 MAX_PASSES_LINES = 1000
-MAX_CONTROL_MESSAGE_BYTES = 64 * 1024  # sync requests and presence
+MAX_CONTROL_MESSAGE_BYTES = 64 * 1024  # sync requests, presence and vehicle positions
 # The broker's own ceiling on any PUBLISH (deploy/mosquitto `message_size_limit`): above every
 # uplink bound, and room for central's largest downlink message (a snapshot of one stream).
 BROKER_MESSAGE_BYTES = 64 * 1024 * 1024
+
+# A vehicle terminal's id (车载终端), and a transit's declared route (points of its corridor).
+TERMINAL_ID = 64
+MAX_ROUTE_POINTS = 500

@@ -75,6 +75,9 @@ class PassRecord(Strict):
     images: list[Sha256] = Field(default_factory=list, max_length=limits.MAX_IMAGES)  # frames kept at the edge
     # Every release order the pass goes out on (several orders can share one truck).
     release_orders: list[OrderNo] = Field(default_factory=list, max_length=limits.MAX_CONTAINERS)
+    # The transit (转关) this pass is the arrival of: containers and e-seal checked against it at the
+    # destination lane; central closes it.
+    transit_no: OrderNo | None = None
 
     def orders_used(self) -> list[str]:
         """The orders this pass used, from a lane of either version."""
@@ -164,6 +167,14 @@ class ChangeKind(StrEnum):
     # Central disposed of a control-order hit and released the vehicle held on it; key = the held
     # pass_id, published on the node stream of the lane that holds it only.
     CONTROL_DISPOSAL = "control_disposal"
+    # An open transit (转关) arriving at a site, on that site's stream; withdrawn once it is closed.
+    TRANSIT = "transit"
+    # An inspection result recorded at a lane, for the other nodes of its site: a vehicle coming back
+    # from inspection is judged against it there too. key = plate; published on the site stream.
+    INSPECTION = "inspection"
+    # A lane's settings at central (class, direction, gate role, limits); key = lane id, on its node's stream.
+    LANE = "lane"
+    APPOINTMENT = "appointment"  # a truck's appointment (预约); key = appointment_no
 
 
 class Change(Strict):
@@ -244,3 +255,24 @@ class ReleaseOrderData(Strict):
         if self.risk:
             data["risk"] = [h.model_dump(mode="json") for h in self.risk]
         return data
+
+
+TerminalId = Annotated[str, Field(min_length=1, max_length=limits.TERMINAL_ID, pattern=r"^[A-Za-z0-9_.-]+$")]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+
+
+class VehiclePosition(Strict):
+    """Vehicle terminal → central, on topics.up(terminal, POSITION): where the truck is (WGS-84).
+
+    Central takes the plate from the terminal's registration, never from the message; a terminal
+    no vehicle is registered with, or a position outside these bounds, is refused and counted.
+    """
+
+    v: Literal[1] = PROTOCOL_VERSION
+    terminal: TerminalId
+    at: datetime  # the terminal's fix time
+    lat: Latitude
+    lon: Longitude
+    speed_kmh: float | None = Field(None, ge=0, le=300)
+    heading_deg: float | None = Field(None, ge=0, lt=360)

@@ -8,8 +8,10 @@ from kakou.central.routes import (
     auth,
     control_orders,
     declarations,
+    enterprise,
     health,
     images,
+    ledgers,
     live,
     operations,
     orders,
@@ -30,6 +32,6 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   health.router, statistics.router):
+                   ledgers.router, enterprise.router, health.router, statistics.router):
         api.include_router(router)
     return [api, ui.router]

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from kakou.central import audit, auth
 from kakou.central.auth import Role
 from kakou.central.routes.deps import CentralDep, Limit, Offset
-from kakou.central.routes.security import Admin, LoggedIn, _bearer, domain_errors
+from kakou.central.routes.security import Admin, LoggedIn, bearer, domain_errors
 from kakou.central.schemas import AuditOut, AuditVerifyOut, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserIn, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -39,7 +39,7 @@ def change_password(body: PasswordChangeIn, central: CentralDep, me: LoggedIn) -
 
 @router.post("/auth/logout", status_code=204)
 def logout(central: CentralDep, me: LoggedIn,
-           cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> None:
+           cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
     assert cred is not None  # current_principal already required it
     auth.logout(central, me, cred.credentials)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
@@ -26,8 +26,9 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 @router.get("")
 def list_docs(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0, doc_type: str | None = None,
               stage: str | None = None, matched: bool | None = None,
-              doc_no: str | None = None) -> Page[DeclarationOut]:
-    total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no)
+              doc_no: str | None = None,
+              review_status: Literal["pending", "approved", "rejected"] | None = None) -> Page[DeclarationOut]:
+    total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no, review_status)
     return Page(total=total, limit=limit, offset=offset, items=[DeclarationOut.model_validate(r) for r in rows])
 
 
@@ -76,6 +77,23 @@ def _result(r: ImportResult) -> ImportResult | JSONResponse:
 def get(decl_id: RowId, central: CentralDep, _me: AnyUser) -> DeclarationOut:
     with domain_errors():
         return DeclarationOut.model_validate(decl.get(central, decl_id))
+
+
+@router.post("/{decl_id}/review",
+             responses={403: {"description": "the reviewer prepared the document"},
+                        409: {"description": "not awaiting review"}})
+def review(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
+    """Approve (the document counts: an official one posts to its ledger) or reject a document;
+    the reviewer is never its preparer."""
+    with domain_errors():
+        return DeclarationOut.model_validate(decl.review(central, me.username, decl_id, body.approve, body.note))
+
+
+@router.get("/{decl_id}/diff")
+def overwrite_diff(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str, Any]:
+    """What the official record overwrote on its matched draft: {fields: {name: {draft, official}}}."""
+    with domain_errors():
+        return decl.diff(central, decl_id)
 
 
 @router.get("/{decl_id}/match")

@@ -5,13 +5,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import TypeAdapter
 
+from kakou.central.list_queries import Limit, Offset  # noqa: F401  (the routes' paging types)
 from kakou.central.service import Central
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # bounded: databases store 32/64-bit integers
 
 
 async def get_central(request: Request) -> Central:  # async: a sync dependency costs a thread hop

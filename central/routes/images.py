@@ -38,7 +38,7 @@ def uploading_node(store: Store, cred: Annotated[HTTPAuthorizationCredentials | 
     return node
 
 
-async def _body(request: Request) -> bytes:
+async def image_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_IMAGE_BYTES:
         raise HTTPException(413, f"image over the {MAX_IMAGE_BYTES}-byte limit")
@@ -57,7 +57,7 @@ async def upload(sha256: Sha256, request: Request, response: Response, central: 
                  pass_id: Annotated[str, Query(min_length=1, max_length=128)]) -> dict[str, object]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "image/jpeg":
         raise HTTPException(415, "send the frame as Content-Type: image/jpeg")
-    data = await _body(request)
+    data = await image_body(request)
     with domain_errors():
         try:
             created = await asyncio.to_thread(images.store_uploaded, central, store, node, pass_id, sha256, data)

@@ -32,8 +32,8 @@ from sqlalchemy import func, select
 from kakou.central import alerts, auth
 from kakou.central.images import BadImage
 from kakou.central.routes.deps import CentralDep
-from kakou.central.routes.images import Store, _body
-from kakou.central.routes.security import AnyUser, FieldUser, RowId, _bearer, domain_errors
+from kakou.central.routes.images import Store, image_body
+from kakou.central.routes.security import AnyUser, FieldUser, RowId, bearer, domain_errors
 from kakou.central.schemas import AlertOut
 from kakou.central.service import Central, Conflict
 from kakou.central.tables import AlertRow
@@ -162,7 +162,7 @@ def close_streams(app: FastAPI) -> None:
 
 @router.post("/alerts/stream-ticket")
 def stream_ticket(request: Request, me: AnyUser,
-                  cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> dict[str, Any]:
+                  cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> dict[str, Any]:
     """A single-use ticket for `GET /alerts/stream` (EventSource cannot send the bearer token)."""
     assert cred is not None  # AnyUser already required it
     return {"ticket": hub(request.app).issue(cred.credentials), "expires_in_s": TICKET_TTL_S,
@@ -254,7 +254,7 @@ async def upload_photo(alert_id: RowId, request: Request, central: CentralDep, s
         row = await asyncio.to_thread(alerts.get, central, alert_id)
         if row.status == "disposed":
             raise Conflict(f"alert {alert_id} is already disposed of")
-    data = await _body(request)
+    data = await image_body(request)
     digest = hashlib.sha256(data).hexdigest()
     try:
         created = await asyncio.to_thread(store.write, digest, data)

@@ -8,13 +8,21 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from kakou.central import alerts, ledgers, projections, stats, trace, transit
+from kakou.central import alerts, ledgers, positions, projections, stats, trace, transit
 from kakou.central.alerts import AlertRouteIn, DisposalIn
 from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import Admin, AnyUser, FieldUser, Officer, RowId, domain_errors
-from kakou.central.schemas import AlertOut, AlertRouteOut, NoteIn, Page, StocktakeIn, TransitOut
+from kakou.central.schemas import (
+    AlertOut,
+    AlertRouteOut,
+    NoteIn,
+    Page,
+    StocktakeIn,
+    TransitOut,
+    VehiclePositionOut,
+)
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
 from kakou.central.transit import TransitIn
@@ -98,6 +106,12 @@ def list_transits(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: 
                   status: str | None = None, plate: str | None = None) -> Page[TransitOut]:
     total, rows = transit.list_transits(central, limit, offset, status, plate)
     return Page(total=total, limit=limit, offset=offset, items=[TransitOut.model_validate(r) for r in rows])
+
+
+@router.get("/transit-positions", tags=["transit"])
+def transit_positions(central: CentralDep, _me: AnyUser, transit_no: str | None = None) -> list[VehiclePositionOut]:
+    """The latest position of each vehicle on an open transit (or of one transit), from its terminal."""
+    return [VehiclePositionOut.model_validate(r) for r in positions.latest(central, transit_no)]
 
 
 @router.get("/transits/{transit_no}", tags=["transit"])

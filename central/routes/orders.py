@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from kakou.central import hot_reads, orders
+from kakou.central.list_queries import ReleaseOrderQuery
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
+from kakou.central.routes.deps import CentralDep, RawJSON
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
 from kakou.central.schemas import (
     CreatedOut,
@@ -46,9 +49,10 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 
 
 @router.get("/release-orders", response_model=list[ReleaseOrderOut])
-async def list_release_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-                              plate: str | None = None, status: str | None = None) -> RawJSON:
-    return RawJSON(await run_in_threadpool(hot_reads.release_orders_page, central, limit, offset, plate, status))
+async def list_release_orders(central: CentralDep, _me: AnyUser,
+                              q: Annotated[ReleaseOrderQuery, Query()]) -> RawJSON:
+    return RawJSON(await run_in_threadpool(hot_reads.release_orders_page, central, q.limit, q.offset, q.plate,
+                                           q.status))
 
 
 @router.get("/release-orders/{order_no}", response_model=ReleaseOrderWithPasses)

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from kakou.central import registry
-from kakou.central.registry import Kind
+from kakou.central.registry import Kind, LaneSettingsIn
 from kakou.central.routes.deps import CentralDep, Limit, Offset
 from kakou.central.routes.security import AnyUser, Officer, Revision, domain_errors
 from kakou.central.schemas import Page, RegistrationOut
@@ -42,3 +42,13 @@ def delete(kind: Kind, key: str, central: CentralDep, me: Officer) -> Registrati
     """Flag deleted (never removed) and withdraw from the lanes."""
     with domain_errors():
         return RegistrationOut.model_validate(registry.delete(central, me.username, kind, key))
+
+
+@router.put("/lane/{node}/{lane}/settings")
+def set_lane_settings(node: str, lane: str, body: LaneSettingsIn, central: CentralDep, me: Officer,
+                      expect_revision: Revision = None) -> RegistrationOut:
+    """Set one lane's settings (class, direction, gate role, cargo types, container sizes,
+    appointment, yard): the lane registration `node/lane`, sent to that node's lanes."""
+    with domain_errors():
+        data = {"node": node, "lane": lane, **body.model_dump(mode="json")}
+        return RegistrationOut.model_validate(registry.upsert(central, me.username, "lane", data, expect_revision))

@@ -22,11 +22,11 @@ RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 Revision = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="refuse if the record is not at this revision")]
 
-_bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
+bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
 async def current_principal(central: CentralDep,
-                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
     # Async, and the database only on a token-cache miss: a sync dependency would run in the
     # thread pool, and every hop there (and back to the loop) is a good part of a cheap request.
     if cred is None:
@@ -45,6 +45,10 @@ def require(*roles: Role) -> Callable[..., Principal]:
     async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.must_change_password:
             raise PasswordChangeRequired()
+        if not roles and principal.role is Role.DECLARANT:
+            # "Any user" means any officer: an enterprise's declarant sees its own applications only.
+            raise HTTPException(403, "企业用户只能使用 /api/v1/applications / an enterprise user may only use "
+                                     "/api/v1/applications")
         if roles and principal.role not in roles and principal.role is not Role.ADMIN:
             raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
                                      f"{', '.join(r.value for r in roles)}")

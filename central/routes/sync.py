@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from kakou.central import changelog, hot_reads, ingest, network
 from kakou.central.bridge import NotConnected
+from kakou.central.list_queries import PassQuery
 from kakou.central.routes.deps import CentralDep, Limit, Offset, RawJSON
 from kakou.central.routes.security import Admin
 from kakou.central.schemas import NodeOut, Page, PassOut
@@ -20,10 +21,9 @@ router = APIRouter(prefix="/api/v1", tags=["sync"])
 
 
 @router.get("/passes", response_model=Page[PassOut])
-async def list_passes(central: CentralDep, limit: Limit = 50, offset: Offset = 0, plate: str | None = None,
-                      node: str | None = None) -> RawJSON:
+async def list_passes(central: CentralDep, q: Annotated[PassQuery, Query()]) -> RawJSON:
     # Async with one thread hop for the query and the encoding (routes/orders.py says more).
-    return RawJSON(await run_in_threadpool(hot_reads.passes_page, central, limit, offset, plate, node))
+    return RawJSON(await run_in_threadpool(hot_reads.passes_page, central, q.limit, q.offset, q.plate, q.node))
 
 
 @router.get("/changes")

@@ -1,7 +1,9 @@
 /* Console screen: ledgers (账册) with reconciliation (报核). Pick a ledger, see each item's opening
  * + imports − exports − consumption = should remain; key the stocktake figures and reconcile:
  * differences over the threshold and negative balances are flagged. Items and consumption
- * ratios are added with their own forms. Uses /api/v1/ledgers/… */
+ * ratios are added with their own forms. Below, 报核 by period: open a period, upload its
+ * stocktake (CSV/Excel; per-row errors), preview the result with each difference's causes, save
+ * it for another officer's review (the review screen), export a saved one. Uses /api/v1/ledgers/… */
 "use strict";
 
 K.addTerms({
@@ -12,6 +14,15 @@ K.addTerms({
   add_item: ["Add or change an item", "新增/修改料件"], add_ratio: ["Consumption ratio", "单耗"], material: ["Material", "料件"],
   finished: ["Finished good", "成品"], open_ledger: ["Open", "打开"], recent_ledgers: ["Recent", "最近"],
   reconciled_ok: ["Every item reconciles", "全部相符"], reconciled_flags: ["{n} item(s) need attention", "{n} 项需关注"],
+  periods: ["Reconciliation periods", "报核周期"], starts_on: ["Starts", "开始日期"], cutoff: ["Cutoff", "报核截止日期"],
+  open_period: ["Open period", "开启报核周期"], stocktake_rows: ["Stocktake rows", "盘点行数"], upload_stocktake: ["Upload stocktake (CSV or Excel)", "导入盘点（CSV 或 Excel）"],
+  stocktake_ok: ["{n} stocktake row(s) stored", "已导入盘点 {n} 行"], preview: ["Preview", "预览报核"], save_for_review: ["Save for review", "提交复核"],
+  saved_for_review: ["Saved as #{id}: another officer reviews it", "已保存 #{id}：待另一名关员复核"],
+  theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"], adjustments: ["Adjustments", "调整"], causes: ["Causes", "差异原因"],
+  semifinished: ["Semi-finished", "半成品"], ps_open: ["Open", "进行中"], ps_closed: ["Closed (reconciled)", "已报核关闭"],
+  "ledgers/trade-modes": ["Trade modes", "监管方式"], "ledger-reconciliations": ["Reconciliations", "报核记录"],
+  "applications/queue": ["Enterprise applications", "企业申请"],
+  rs_pending: ["Awaiting review", "待复核"], rs_approved: ["Approved", "已批准"], rs_rejected: ["Rejected", "已驳回"], saved_results: ["Saved results", "报核记录"], export_csv: ["CSV", "导出 CSV"], export_xlsx: ["Excel", "导出 Excel"],
 });
 
 SCREENS.ledgers = async function ledgersView() {
@@ -47,7 +58,9 @@ SCREENS.ledgers = async function ledgersView() {
             K.el("td", { class: r.difference ? "bad" : "", text: r.difference == null ? "—" : (r.difference > 0 ? "+" : "") + num(r.difference) }),
             K.el("td", { text: num(r.pending) }), K.el("td", { class: "bad", "data-testid": "warnings", text: r.warnings.join("; ") }));
         }))));
+    await periodsView(ledger, periodsBox);
   };
+  const periodsBox = K.el("section", { class: "card", "data-testid": "periods" });
   const forms = [];
   for (const [label, re] of [["add_item", /\/ledgers\/items$/], ["add_ratio", /\/ledgers\/ratios$/]]) {
     const op = K.findOp(C.spec, "put", re);
@@ -62,6 +75,87 @@ SCREENS.ledgers = async function ledgersView() {
       recent.length ? K.el("span", { class: "muted", text: `${K.t("recent_ledgers")}: ${recent.join(", ")}` }) : null),
     K.el("div", { class: "toolbar" }, K.el("span", { class: "muted", text: K.t("abnormal_pct") }), pct,
       K.el("button", { class: "primary", "data-testid": "reconcile", text: K.both("reconcile"), onclick: () => guarded(result, () => load(true)) })),
-    result, ...forms);
+    result, periodsBox, ...forms);
   if (no.value) await load(false).catch((e) => { if (e.status !== 404) throw e; result.replaceChildren(K.el("p", { class: "muted", text: e.message })); });
 };
+
+/* 报核 by period for one ledger. */
+async function periodsView(ledger, box, flash) {
+  const enc = encodeURIComponent(ledger);
+  const [periods, recs] = await Promise.all([K.api(`/api/v1/ledgers/${enc}/periods`), K.api(`/api/v1/ledgers/${enc}/reconciliations`)]);
+  const open = periods.find((p) => p.status === "open");
+  const out = K.el("div", { "data-testid": "period-result" });
+  const num = (v) => (v == null ? "—" : Number(v).toLocaleString(undefined, { maximumFractionDigits: 3 }));
+  const refresh = () => guarded(box, () => periodsView(ledger, box));
+  const showErrors = (body, status) => {
+    const errors = Array.isArray(body.errors) ? body.errors : [];
+    out.replaceChildren(K.el("p", { class: "bad", "data-testid": "stocktake-rejected", text: errors.length ? K.t("rejected_n", { n: errors.length }) : `${K.t("error")}: ${body.title || "HTTP " + status}` }),
+      errors.length ? K.el("table", { class: "grid", "data-testid": "stocktake-errors" },
+        K.el("tbody", {}, errors.map((e) => K.el("tr", { class: "flagged" }, K.el("td", { text: e.row }), K.el("td", { text: e.field || "—" }), K.el("td", { text: e.message }))))) : null);
+  };
+  const showLines = (r) => out.replaceChildren(K.el("table", { class: "grid", "data-testid": "period-lines" },
+    K.el("thead", {}, K.el("tr", {}, ["item_no", "kind", "opening", "imports", "exports", "consumption", "adjustments", "theoretical", "stocktake", "actual", "difference", "causes"]
+      .map((h) => K.el("th", { text: K.t(h) })))),
+    K.el("tbody", {}, r.lines.map((l) => K.el("tr", { class: l.difference ? "flagged" : "", "data-testid": "period-line", "data-item": l.item_no },
+      K.el("td", { text: l.item_no }), K.el("td", { text: K.t(l.kind) }), K.el("td", { text: num(l.opening) }), K.el("td", { text: num(l.imports_total) }),
+      K.el("td", { text: num(l.exports_total) }), K.el("td", { text: num(l.consumption_total) }), K.el("td", { text: num(l.adjustments) }),
+      K.el("td", { text: num(l.theoretical) }), K.el("td", { text: l.kind === "material" ? num((l.stocktake || 0) + l.stocktake_converted) : num(l.stocktake) }),
+      K.el("td", { text: num(l.actual) }), K.el("td", { class: l.difference ? "bad" : "", text: num(l.difference) }),
+      K.el("td", { "data-testid": "causes", text: l.causes.map((c) => (K.getLang() === "en" ? c.text_en : c.text)).join("；") }))))));
+  const download = async (r, fmt) => {
+    const resp = await fetch(`/api/v1/ledger-reconciliations/${r.id}/export?format=${fmt}`, { headers: K.authHeaders() });
+    const a = K.el("a", { href: URL.createObjectURL(await resp.blob()), download: `reconciliation-${r.ledger_no}-${r.id}.${fmt}` });
+    a.click();
+  };
+  const parts = [K.el("h3", { text: K.both("periods") }),
+    periods.length ? K.el("table", { class: "grid", "data-testid": "period-list" },
+      K.el("thead", {}, K.el("tr", {}, ["starts_on", "cutoff", "status", "stocktake_rows"].map((h) => K.el("th", { text: K.t(h) })))),
+      K.el("tbody", {}, periods.map((p) => K.el("tr", { "data-testid": "period-row" }, K.el("td", { text: p.starts_on }), K.el("td", { text: p.cutoff }),
+        K.el("td", {}, K.el("span", { class: "pill st-" + p.status, text: K.t("ps_" + p.status) })), K.el("td", { text: String(p.stocktake.length) })))))
+      : null];
+  if (!open) {
+    const starts = K.el("input", { type: "date", "data-testid": "period-start", value: periods.length ? nextDay(periods[periods.length - 1].cutoff) : "" });
+    const cutoff = K.el("input", { type: "date", "data-testid": "period-cutoff" });
+    parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(out, async () => {
+      await K.api(`/api/v1/ledgers/${enc}/periods`, { body: { starts_on: starts.value, cutoff: cutoff.value } }); refresh(); }); } },
+    K.el("span", { class: "muted", text: K.t("starts_on") }), starts, K.el("span", { class: "muted", text: K.t("cutoff") }), cutoff,
+    K.el("button", { type: "submit", "data-testid": "open-period", text: K.t("open_period") })));
+  } else {
+    const base = `/api/v1/ledgers/${enc}/periods/${open.id}`;
+    const file = K.el("input", { type: "file", accept: ".csv,.xlsx", "data-testid": "stocktake-file" });
+    parts.push(K.el("form", { class: "toolbar", onsubmit: (e) => { e.preventDefault(); guarded(out, async () => {
+      const f = file.files[0];
+      if (!f) return;
+      const excel = /\.xlsx$/i.test(f.name);
+      const resp = await fetch(`${base}/stocktake/${excel ? "xlsx" : "csv"}`, { method: "POST", body: excel ? f : await f.text(),
+        headers: { ...K.authHeaders(), "Content-Type": excel ? "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" : "text/csv; charset=utf-8" } });
+      const body = await resp.json().catch(() => ({}));
+      if (resp.ok) await periodsView(ledger, box, (o) => o.replaceChildren(K.el("p", { class: "good", "data-testid": "stocktake-ok", text: K.t("stocktake_ok", { n: body.imported }) })));
+      else showErrors(body, resp.status);
+    }); } }, K.el("span", { class: "muted", text: K.t("upload_stocktake") }), file, K.el("button", { type: "submit", "data-testid": "stocktake-upload", text: K.t("upload") })),
+    K.el("div", { class: "toolbar" },
+      K.el("button", { "data-testid": "period-preview", text: K.t("preview"), onclick: () => guarded(out, async () => showLines(await K.api(`${base}/reconciliation`))) }),
+      K.el("button", { class: "primary", "data-testid": "period-save", text: K.t("save_for_review"), onclick: () => guarded(out, async () => {
+        const r = await K.api(`${base}/reconciliation`, { method: "POST" });
+        await periodsView(ledger, box, (o, show) => { show(r); o.prepend(K.el("p", { class: "good", "data-testid": "saved-msg", text: K.t("saved_for_review", { id: r.id }) })); });
+      }) })));
+  }
+  parts.push(out);
+  if (recs.length) {
+    parts.push(K.el("h3", { text: K.t("saved_results") }), K.el("table", { class: "grid", "data-testid": "saved-results" },
+      K.el("tbody", {}, recs.map((r) => K.el("tr", { "data-testid": "saved-result", "data-status": r.status },
+        K.el("td", { text: "#" + r.id }), K.el("td", {}, K.el("span", { class: "pill st-" + r.status, text: K.t("rs_" + r.status) })),
+        K.el("td", { text: `${r.prepared_by} · ${K.fmtDateTime(r.prepared_at)}` }),
+        K.el("td", { text: r.reviewed_by ? `${r.reviewed_by}${r.review_note ? ": " + r.review_note : ""}` : "—" }),
+        K.el("td", {}, K.el("button", { class: "ghost", text: K.t("export_csv"), onclick: () => download(r, "csv") }),
+          K.el("button", { class: "ghost", text: K.t("export_xlsx"), onclick: () => download(r, "xlsx") })))))));
+  }
+  box.replaceChildren(...parts.filter(Boolean));
+  if (flash) flash(out, showLines);
+}
+
+function nextDay(iso) {
+  const d = new Date(iso + "T00:00:00Z");
+  d.setUTCDate(d.getUTCDate() + 1);
+  return d.toISOString().slice(0, 10);
+}

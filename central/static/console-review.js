@@ -30,6 +30,8 @@ K.addTerms({
   rv_confirm_reject: ["Reject this? The preparer sees your note.", "确认驳回？制单人将看到您的意见。"],
   rv_confirm: ["Confirm", "确认"], rv_back: ["Back", "返回"],
   rv_reason_needed: ["Write why you reject it.", "驳回须填写理由。"],
+  k_declaration: ["Declaration / inventory list", "报关单/核注清单"], k_reconciliation: ["Ledger reconciliation", "报核"],
+  theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"],
 });
 
 /* Explicit 批准 / 驳回 with a confirmation step; a rejection needs a note. `decide(approve, note)`
@@ -126,6 +128,22 @@ async function awaitingItems() {
       changes: async () => ["doc_no", "stage", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "list_no", "unified_no"]
         .map((k) => [k, a[k], b[k]]), heads: [a, b].map((d) => `${K.t(d.stage === "official" ? "official_doc" : "draft_doc")} #${d.id || a.matched_id}`) });
   }
+  // Documents and 报核 results awaiting a second officer before they count.
+  const [pendingDocs, pendingRecs] = await Promise.all([
+    get("/api/v1/declarations", "/api/v1/declarations?review_status=pending&limit=500"),
+    get("/api/v1/ledger-reconciliations", "/api/v1/ledger-reconciliations?status=pending&limit=500"),
+  ]);
+  for (const d of pendingDocs) {
+    items.push({ kind: "declaration", key: String(d.id), subject: `${d.doc_no} · ${K.t(d.stage === "official" ? "official_doc" : "draft_doc")}`,
+      by: d.created_by, at: d.created_at, url: `/api/v1/declarations/${d.id}/review`,
+      changes: async () => ["doc_type", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "ledger_no", "list_no", "unified_no"]
+        .map((k) => [k, null, d[k]]) });
+  }
+  for (const r of pendingRecs) {
+    items.push({ kind: "reconciliation", key: String(r.id), subject: `${r.ledger_no} #${r.id}`, by: r.prepared_by, at: r.prepared_at,
+      url: `/api/v1/ledger-reconciliations/${r.id}/review`, heads: [K.t("theoretical"), K.t("actual")],
+      changes: async () => r.lines.filter((l) => l.theoretical != null).map((l) => [l.item_no, l.theoretical, l.actual]) });
+  }
   for (const v of rules) {
     const now = inForce.find((r) => r.rule_id === v.rule_id) || {};
     items.push({ kind: "risk_rule", key: `${v.rule_id}/${v.version}`, subject: `${v.rule_id} v${v.version}`, by: v.created_by, at: v.created_at,
@@ -177,7 +195,8 @@ async function openReview(item, onDone) {
 SCREENS.awaiting = async function awaitingView() {
   const view = $("view");
   const body = K.el("div");
-  const kinds = ["control_order", "control_revoke", "release_order", "vehicle_change", "parameters", "manual_match", "risk_rule"];
+  const kinds = ["control_order", "control_revoke", "release_order", "vehicle_change", "parameters", "manual_match", "risk_rule",
+    "declaration", "reconciliation"];
   async function refresh() {
     const items = await awaitingItems();
     const counts = K.el("div", { class: "kpis", "data-testid": "review-counts" }, kinds.map((k) => K.el("div", { class: "card kpi", "data-testid": "count-" + k },

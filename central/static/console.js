@@ -33,7 +33,7 @@ K.addTerms({
   received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
   all: ["all", "全部"], cancelled: ["Cancelled", "已作废"], used: ["Used up", "已用完"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
   control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
-  lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"],
+  lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"],
   batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
   high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
   lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
@@ -41,6 +41,19 @@ K.addTerms({
   w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
   timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
   disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
+});
+// Lane settings (registrations → lane) and the legality switches of the parameter library.
+K.addTerms({
+  site: ["Site", "卡口"], appointment: ["Appointments", "预约"], lane_settings: ["Lane settings", "通道设置"], gate_role: ["Gate role", "卡口类型"],
+  lane_class: ["Lane class", "通道类别"], cargo_types: ["Cargo types (container, bulk)", "通行货物类型（集装箱、散货）"],
+  allowed_sizes: ["Container sizes (20, 40, 45…)", "通行箱型尺寸（20、40、45…）"],
+  appointment_required: ["Appointment required", "须预约"], yard: ["Yard", "场站"],
+  require_registered_container: ["Container must be registered", "集装箱须备案"],
+  require_valid_carrier: ["Carrier must be registered and valid", "运输企业须备案有效"],
+  refused_carrier_grades: ["Credit grades not released automatically", "不自动放行的企业信用等级"],
+  require_yard: ["Lane's yard must be registered and valid", "通道所属场站须备案有效"],
+  pre_judgment: ["Pre-judgment gate", "预判卡口"], release_control: ["Release-control gate", "放行控制卡口"],
+  post_inspection: ["Release after inspection", "查验后放行卡口"],
 });
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
@@ -69,10 +82,13 @@ const KNOWN = [
   { key: "audit", re: /^\/api\/v1\/audit(-log)?$/ },
   { key: "users", re: /^\/api\/v1\/users$/ },
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
+  { key: "applications", re: /^\/api\/v1\/applications$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|stats\/(transits|interventions|definitions))$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue|stats\/(transits|interventions|definitions))$/;
 
 function sections() {
+  // An enterprise's declarant has one screen: its applications (everything else answers it 403).
+  if (C.role === "declarant") return [{ key: "applications", path: "/api/v1/applications", render: SCREENS.applications }];
   const out = [{ key: "dashboard", render: dashboard }];
   const used = new Set();
   // Registrations share one endpoint per kind: /registrations/{kind}.
@@ -128,9 +144,11 @@ function openLogin() {
       K.setToken(res && (res.token || res.access_token));
       C.user = (res && (res.username || res.user)) || (body && (body.username || body.user)) || null;
       if (C.user && res && res.role) C.user += ` (${K.t(res.role)})`;
+      C.role = res && res.role;
       $("user").hidden = !C.user; $("user").textContent = C.user || "";
       $("login").hidden = true;
-      $("dialog").close(); show(C.section);
+      $("dialog").close();
+      if (res && res.role === "declarant" && C.section !== "applications") location.hash = "applications"; else show(C.section);
     },
   }));
 }
@@ -267,10 +285,41 @@ async function dashboard() {
 async function nodesView() {
   const nodes = await K.api("/api/v1/nodes");
   const rows = nodes.map((n) => ({ ...n, online: n.online ? `● ${K.t("online")}` : `○ ${K.t("offline")}` }));
+  const settings = K.el("section", { class: "card", "data-testid": "lane-settings" });
   $("view").replaceChildren(K.el("h2", { text: K.both("nodes") }),
-    K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }));
+    K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }),
+    settings);
+  await laneSettings(settings);
   if (typeof deviceHealthSection === "function") $("view").append(await deviceHealthSection());  // console-devices.js
   stamp();
+}
+
+/* Each registered lane's settings (class, direction, gate role, what it may pass, appointment, yard):
+ * a row opens the form; saving sends them to that lane's node. */
+const LANE_SETTINGS = "/api/v1/registrations/lane/{node}/{lane}/settings";
+async function laneSettings(into) {
+  const ops = C.spec.paths[LANE_SETTINGS];
+  if (!ops || !ops.put) return;
+  const lanes = K.items(await K.api("/api/v1/registrations/lane?limit=200"));
+  const rows = lanes.map((r) => ({ node: r.data.node, lane_col: r.data.lane, site: r.data.site, direction: r.data.direction,
+    lane_class: r.data.lane_class, gate_role: K.t(r.data.gate_role || "gate"), cargo_types: r.data.cargo_types || [],
+    allowed_sizes: r.data.allowed_sizes || [], appointment_required: !!r.data.appointment_required, yard: r.data.yard,
+    _reg: r }));
+  const edit = (row) => {
+    const d = row._reg.data;
+    const form = K.schemaForm(C.spec, { path: LANE_SETTINGS, op: ops.put, method: "put" }, {
+      fixed: { node: d.node, lane: d.lane },
+      values: { site: d.site, direction: d.direction, lane_class: d.lane_class, gate_role: d.gate_role || "gate",
+        cargo_types: (d.cargo_types || []).join(", "), allowed_sizes: (d.allowed_sizes || []).join(", "), yard: d.yard },
+      onDone: () => { $("dialog").close(); show(C.section); },
+    });
+    const box = form.querySelector("[name=appointment_required]");
+    if (box) box.checked = !!d.appointment_required;
+    openDialog(`${K.t("lane_settings")} ${d.node}/${d.lane}`, form);
+  };
+  into.replaceChildren(K.el("h3", { text: K.both("lane_settings") }),
+    K.table(rows, { columns: ["node", "lane_col", "site", "direction", "lane_class", "gate_role", "cargo_types", "allowed_sizes",
+      "appointment_required", "yard"], testid: "lane-settings-table", onRow: edit }));
 }
 
 // ---- traceability: passes by plate, with the record's timeline -----------------------------------
@@ -502,7 +551,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       const me = await K.api("/api/v1/auth/me");
       C.user = `${me.username} (${K.t(me.role)})`;
+      C.role = me.role;
       $("user").hidden = false; $("user").textContent = C.user;
+      if (me.role === "declarant" && !location.hash) location.hash = "applications";  // an enterprise's user: its applications
     } catch (e) { if (e.status === 401) { $("login").hidden = false; openLogin(); } }
   }
   K.onLang(() => show(C.section));

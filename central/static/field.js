@@ -11,7 +11,7 @@ K.addTerms({
   closed: ["Closed", "已关闭"], place: ["Place", "地点"], login_needed: ["Log in to see alerts", "请登录后查看预警"],
   control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
   weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
-  transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], batch_exceeded: ["Batch exceeded", "分批超量"],
+  transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"], batch_exceeded: ["Batch exceeded", "分批超量"],
   ledger_negative: ["Ledger below zero", "账册负数"],
   release_vehicle: ["Release the truck held at the lane", "处置后放行通道扣留车辆"],
   detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"],

@@ -434,7 +434,7 @@ const K = (() => {
       if (typeof v === "number" && /rate|ratio|confidence|share|availability/.test(c) && v >= 0 && v <= 1) return pct(v);
       if (typeof v === "string" && OUTCOMES.includes(v)) return el("span", { class: "pill " + v, text: both(v) });
       if (typeof v === "string" && /(^|_)status$|^state$/.test(c)) return el("span", { class: "pill st-" + v, text: t(v) });
-      if (typeof v === "string" && /^(kind|severity|action|target_kind|direction|role|route_role)$/.test(c)) return t(v);
+      if (typeof v === "string" && /^(kind|severity|action|target_kind|direction|role|route_role|result)$/.test(c)) return t(v);
       if (Array.isArray(v)) return v.join(", ");
       if (typeof v === "object") return JSON.stringify(v);
       return /\d{4}-\d\d-\d\dT/.test(String(v)) ? fmtDateTime(v) : String(v);

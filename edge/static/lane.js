@@ -26,7 +26,10 @@ K.addTerms({
   e_plate: ["E-plate", "电子车牌"], entered_by: ["Entered by", "录入关员"], supersedes: ["Replaces pass", "替代记录"],
   manual_entry: ["Manual entry", "人工录入"], release_on_documents: ["Release on documents", "凭单放行"],
   io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
-  passed: ["Passed", "查验通过"], failed: ["Failed", "查验不通过"], backfill: ["Backfill", "人工补录"],
+  passed: ["Passed", "查验通过"], seized: ["Seized", "查扣"], returned: ["Returned (re-export)", "退运"],
+  further_inspection: ["Further inspection", "进一步查验"], backfill: ["Backfill", "人工补录"],
+  inspection_list: ["Inspection results to record", "查验结果录入"], result: ["Result so far", "已有结果"],
+  inspection_record: ["Inspection result", "录入查验结果"], at: ["Time", "时间"],
   officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
   unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
   control_stop: ["CONTROL ORDER — STOP", "布控截停"],
@@ -86,7 +89,7 @@ function renderStatus() {
   $("node").textContent = `${K.t("edge_node")} ${st.node}`;
   const tabs = $("lane-tabs");
   tabs.replaceChildren(...(st.lanes || []).map((l) => K.el("button", {
-    class: "tab" + (l.lane === (lane() || {}).lane ? " active" : ""), text: `${K.t("lane")} ${l.lane}`,
+    class: "tab" + (l.lane === (lane() || {}).lane ? " active" : ""), text: laneTitle(l),
     onclick: () => { S.laneId = l.lane; S.shown = null; onStatus(S.status); loadRecent(); loadSnapshot(); },
   })));
   const link = $("link");
@@ -517,7 +520,7 @@ function acted(key, body) {
   const map = {
     override: body.outcome === "inspection" ? ["inspection", "acted_inspection"] : ["release", "acted_release"],
     release_on_documents: ["release", "acted_release"],
-    inspection_result: body.result === "failed" ? ["inspection", "acted_failed"] : ["release", "acted_release"],
+    inspection_result: body.result === "passed" ? ["release", "acted_release"] : ["inspection", "acted_failed"],
     manual_entry: [null, "acted_manual"],
   }[key];
   if (!map) return;
@@ -558,6 +561,18 @@ async function openBackfill(list, complete) {
   } catch (e) { openDialog(K.both("backfill_list"), K.el("p", { class: "bad", text: e.message })); }
 }
 
+/* Trucks sent to the inspection area that have left the lane: pick one, record its result. */
+async function openInspections(list, record) {
+  try {
+    const rows = K.items(await K.api(list.path));
+    openDialog(K.both("inspection_list"), K.table(rows, {
+      testid: "inspections", columns: ["plate", "containers", "at", "result", "lane", "pass_id"],
+      onRow: record ? (r) => openForm("inspection_record", record, { pass_id: r.pass_id },
+                                      { only: ["result", "reason"], must: ["result", "reason"] }) : null,
+    }));
+  } catch (e) { openDialog(K.both("inspection_list"), K.el("p", { class: "bad", text: e.message })); }
+}
+
 /* Buttons for what this node's API offers; lane actions only while a vehicle waits for an officer. */
 async function setupOfficer() {
   S.spec = await K.discover("/openapi.json");
@@ -576,6 +591,12 @@ async function setupOfficer() {
   const backfill = K.findOp(S.spec, "get", /\/backfill$/);
   if (backfill) {
     const b = actionButton("backfill_list", () => openBackfill(backfill, K.findOp(S.spec, "post", /\/backfill\/\{/)));
+    b.classList.add("secondary");
+    buttons.push(b);
+  }
+  const sent = K.findOp(S.spec, "get", /\/inspections$/);
+  if (sent) {
+    const b = actionButton("inspection_list", () => openInspections(sent, K.findOp(S.spec, "post", /\/inspections\/\{/)));
     b.classList.add("secondary");
     buttons.push(b);
   }
@@ -618,3 +639,18 @@ document.addEventListener("DOMContentLoaded", () => {
   setupOfficer();
   setInterval(tickAges, 1000);
 });
+
+/* A lane's tab: its id, direction and class, and its gate role when it is not an ordinary gate
+ * (as central set them): 通道 L1 · 进 · A类 · 查验通道. */
+K.addTerms({
+  class_a: ["class A", "A类"], class_b: ["class B", "B类"], class_c: ["class C", "C类"],
+  role_pre_judgment: ["pre-judgment", "预判卡口"], role_release_control: ["release control", "放行控制卡口"],
+  role_post_inspection: ["release after inspection", "查验后放行卡口"], role_inspection: ["inspection lane", "查验通道"],
+});
+function laneTitle(l) {
+  const parts = [`${K.t("lane")} ${l.lane}`];
+  if (l.direction) parts.push(K.t(l.direction));
+  if (l.lane_class) parts.push(K.t("class_" + l.lane_class.toLowerCase()));
+  if (l.gate_role && l.gate_role !== "gate") parts.push(K.t("role_" + l.gate_role));
+  return parts.join(" · ");
+}

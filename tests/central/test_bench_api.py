@@ -8,11 +8,11 @@ import re
 
 import pytest
 
-from kakou.central import bench
+from kakou.bench import central as bench
 
 
 def test_api_figures_are_all_measured_with_no_error_and_no_pass_lost() -> None:
-    if problem := bench._pg_problem():
+    if problem := bench.pg_problem():
         pytest.skip(problem)
     figures = bench.bench_api(quick=True, pg_problem=None)
     assert [f["name"] for f in figures] == [

@@ -127,8 +127,18 @@ def test_ledger_counts_only_gated_movements_and_reconciles(api: Api, central: Ce
                items=[{"item_no": "M1", "quantity": 500, "amount": 1234.5}])
     exp = _doc("EXP1", "official", ledger_no="L-1", direction="out", item_count=1, total_quantity=50,
                items=[{"item_no": "F1", "quantity": 50, "amount": 1234.5}])
-    assert alice.post("/api/v1/declarations", json=imp).status_code == 201
-    assert alice.post("/api/v1/declarations", json=exp).status_code == 201
+    def pending() -> float:
+        return {b["item_no"]: b for b in alice.post("/api/v1/ledgers/L-1/reconcile", json={}).json()}["M1"]["pending"]
+
+    for body in (imp, exp):
+        was = pending()
+        filed = alice.post("/api/v1/declarations", json=body)
+        assert filed.status_code == 201 and filed.json()["review_status"] == "pending"
+        assert pending() == was  # not reviewed: it does not count, not even as pending
+        assert alice.post(f"/api/v1/declarations/{filed.json()['id']}/review",
+                          json={"approve": True}).status_code == 403  # never the preparer
+        assert api("rita").post(f"/api/v1/declarations/{filed.json()['id']}/review",
+                                json={"approve": True}).json()["review_status"] == "approved"
     now = datetime.now(UTC)
     for no, decl in (("HF-IN", "IMP1"), ("HF-OUT", "EXP1")):
         issue_order(api, {"order_no": no, "plate": "粤B12345", "direction": "out", "declarations": [decl],
@@ -149,10 +159,9 @@ def test_ledger_counts_only_gated_movements_and_reconciles(api: Api, central: Ce
     # 50 cabinets × 9 kg / (1 − 10 % loss) = 500 kg of steel consumed.
     assert round(by["M1"]["consumption"], 6) == 500 and round(by["M1"]["should_remain"], 6) == 1000
     assert by["M1"]["difference"] == 0 and by["M1"]["warnings"] == []
-    assert by["F1"]["exports"] == 50 and by["F1"]["should_remain"] == -50
-    assert any("negative" in w for w in by["F1"]["warnings"])
-    negative = api("bob").get("/api/v1/alerts", params={"kind": "ledger_negative"}).json()["items"]
-    assert negative and "F1" in negative[0]["message"]
+    # Exported finished goods are not negative stock: they consumed the steel (issue #18).
+    assert by["F1"]["exports"] == 50 and by["F1"]["should_remain"] is None and by["F1"]["warnings"] == []
+    assert api("bob").get("/api/v1/alerts", params={"kind": "ledger_negative"}).json()["items"] == []
     off = alice.post("/api/v1/ledgers/L-1/reconcile", json={"stocktake": {"M1": 900}}).json()
     assert any("stocktake differs by -100" in w for w in off[1]["warnings"] + off[0]["warnings"])
 

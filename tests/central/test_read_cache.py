@@ -16,7 +16,7 @@ from sqlalchemy import select
 from kakou.central import auth, read_cache
 from kakou.central.api import create_app
 from kakou.central.auth import Role
-from kakou.central.db import make_engine, make_sessionmaker, mark_written
+from kakou.central.db import make_engine, make_sessionmaker, mark_written, written_table
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.service import Central
 from kakou.waiting import eventually
@@ -91,12 +91,45 @@ def test_a_housekeeping_round_with_nothing_to_do_keeps_the_cached_answers(centra
 def test_a_write_on_the_drivers_own_cursor_counts_when_marked_and_a_read_never_does(central: Central) -> None:
     counter = read_cache.ChangeCounter()
     read_cache.watch_writes(central.sessions.kw["bind"], counter)
+    passes, orders = counter.stamp(("passes",)), counter.stamp(("release_orders",))
     with central.sessions.begin() as s:
         s.execute(select(1))
     assert counter.value == 0
-    with central.sessions.begin() as s:  # as the PostgreSQL pass ingest's COPY-like insert does
+    with central.sessions.begin() as s:  # as the PostgreSQL pass ingest's unnest insert does
+        mark_written(s, "passes")
+    assert counter.stamp(("passes",)) != passes and counter.stamp(("release_orders",)) == orders
+    with central.sessions.begin() as s:  # a write it cannot say the table of: everything is stale
         mark_written(s)
-    assert counter.value == 1
+    assert counter.stamp(("release_orders",)) != orders
+
+
+def test_a_pass_leaves_the_release_orders_it_did_not_touch_cached(central: Central, users: dict[str, Role]) -> None:
+    # 200 consoles reading while 40 lanes send passes: a pass must not empty every cached answer.
+    api = CachedApi(central)
+    issue_order(api, _order("HF1"))
+    issue_order(api, _order("HF2", plate="粤B54321"))
+    alice = api("alice")
+    reads = ["/api/v1/release-orders/HF1", "/api/v1/release-orders/HF2", "/api/v1/release-orders?limit=50",
+             "/api/v1/passes?limit=50"]
+    for path in reads * 2:
+        _read(alice, path)
+    ingest(central, 1, "粤B99999")  # a truck without an order
+    assert [_read(alice, path)[0] for path in reads] == [True, True, True, False]
+    ingest(central, 2, "粤B12345", release_order="HF1")
+    Housekeeper(central).round()  # links the pass to HF1 (order_passes) and counts its exit
+    hit, order = _read(alice, "/api/v1/release-orders/HF1")
+    assert not hit and len(order["passes"]) == 1
+    assert not _read(alice, "/api/v1/passes?limit=50")[0]
+
+
+def test_every_table_written_is_attributed_or_makes_everything_stale() -> None:
+    assert written_table('INSERT INTO passes (node, seq) VALUES (?, ?)') == "passes"
+    assert written_table('  update "release_orders" SET status=? WHERE order_no=?') == "release_orders"
+    assert written_table("DELETE FROM order_passes WHERE order_no = %(n)s") == "order_passes"
+    assert written_table("INSERT OR REPLACE INTO nodes VALUES (1)") == "nodes"
+    for other in ("CREATE INDEX ix ON passes (plate)", "WITH x AS (SELECT 1) INSERT INTO passes SELECT * FROM x",
+                  "COPY passes FROM STDIN", "ALTER TABLE passes ADD COLUMN y int"):
+        assert written_table(other) is None  # slot 0: every cached answer depends on it
 
 
 def test_users_never_get_each_others_cached_answers(central: Central, users: dict[str, Role]) -> None:

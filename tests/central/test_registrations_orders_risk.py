@@ -3,6 +3,7 @@ checked through the API and in what reaches a real edge store."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -64,9 +65,11 @@ def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_pa
     assert alice.get("/api/v1/registrations/lane/n1/L1").json()["data"]["lane_class"] == "B"
     assert alice.put("/api/v1/registrations/device", json={"device_id": "WB-1", "device_kind": "weighbridge",
                                                            "node": "n1", "lane": "L1"}).status_code == 200
-    assert {k for (k,) in _lane(central, tmp_path, "lane")} == set()
-    kinds = {c.kind.value for c in changelog.changes_after(central, 0).changes}
-    assert kinds == set()  # nothing of these went to the lanes
+    # The lane's own settings go to its node alone; sites and devices stay central.
+    assert [json.loads(d)["lane_class"] for (d,) in _lane(central, tmp_path, "lane")] == ["B"]
+    assert set(changelog.stream_heads(central)) == {"node:n1"}
+    kinds = {c.kind.value for c in changelog.changes_after(central, 0, stream="node:n1").changes}
+    assert kinds == {"lane"}
 
 
 def _order(no: str, plate: str, **extra: object) -> dict:

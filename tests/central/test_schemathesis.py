@@ -104,6 +104,9 @@ def test_no_server_error_and_every_answer_is_documented(central: Central, tmp_pa
     # The run meant something: the admin stayed logged in and many operations succeeded.
     assert auth.authenticate(central, main_token).username == admin
     succeeded = [label for label, seen in statuses.items() if any(200 <= s < 300 for s in seen)]
-    assert len(statuses) > 60 and len(succeeded) > len(statuses) // 2, (len(statuses), succeeded)
+    # An enterprise's own operations (a declarant's applications) refuse the admin, who belongs to
+    # no enterprise, by design: they are not counted here (tests/central/test_enterprise_applications.py).
+    usable = [label for label in statuses if "/api/v1/applications/release-orders" not in label]
+    assert len(statuses) > 60 and len(succeeded) > len(usable) // 2, (len(statuses), succeeded)
     for label in ("GET /api/v1/release-orders", "GET /api/v1/control-orders", "GET /api/v1/passes"):
         assert statuses[label][200] > 0, statuses[label]

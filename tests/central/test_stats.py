@@ -35,7 +35,16 @@ def _record(rng: random.Random) -> dict[str, Any]:
                                      {"code": "legacy_text", "name": "risk", "ok": False},
                                      {"name": "control", "ok": rng.random() < 0.7},  # before check codes
                                      {"name": "device", "ok": rng.random() < 0.9},
-                                     {"name": "weight", "ok": False}, {"name": "control"}, "junk"])
+                                     {"name": "weight", "ok": False}, {"name": "control"}, "junk",
+                                     # inspection results (seized counts towards the seizure rate; a
+                                     # further inspection is no final result; a returning truck's mark
+                                     # is no result at all)
+                                     {"code": "inspection_passed", "name": "officer", "ok": True},
+                                     {"code": "inspection_passed_confirmed", "name": "officer", "ok": True},
+                                     {"code": "inspection_seized", "name": "inspection", "ok": False},
+                                     {"code": "inspection_returned", "name": "inspection", "ok": False},
+                                     {"code": "inspection_further", "name": "inspection", "ok": False},
+                                     {"code": "inspected_seized", "name": "inspected", "ok": False}])
                          for _ in range(rng.randrange(4))]
     if rng.random() < 0.9:
         rec["reasons"] = [rng.choice(["ok", "device fault: camera", "Device fault: shouting", 7, None])
@@ -44,20 +53,26 @@ def _record(rng: random.Random) -> dict[str, Any]:
 
 
 def _reference(passes: list[dict[str, Any]], superseded: set[str]) -> dict[str, dict[str, Any]]:
-    """What the statistics mean, counted one pass at a time by the one definition (kakou.sync.rates)."""
+    """What the statistics mean, counted one record at a time: the rates by the one definition
+    (kakou.sync.rates, passes only), the inspection results and seizures over every record."""
     by_lane: dict[str, list[dict[str, Any]]] = defaultdict(list)
     hours: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    results: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for p in passes:
         key = f"{p['node']}/{p['lane']}"
         rec = {**p["record"], "pass_id": f"{p['node']}-{p['seq']}", "plate": p["plate"], "outcome": p["outcome"]}
         by_lane[key].append(rec)
         if rates.is_pass(rec):
             hours[key][p["at"].astimezone(UTC).strftime("%Y-%m-%dT%H")] += 1
+        codes = {c.get("code") for c in rec.get("checks", []) if isinstance(c, dict)}
+        results[key][0] += bool(codes & {"inspection_passed", "inspection_passed_confirmed", "inspection_seized",
+                                         "inspection_returned"})
+        results[key][1] += "inspection_seized" in codes
     out = {}
     for key, recs in by_lane.items():
-        r = rates.rates(recs, superseded)
-        if r["passes"]:
-            out[key] = {**r, "per_hour": dict(sorted(hours[key].items()))}
+        n_results, seized = results[key]
+        out[key] = {**rates.rates(recs, superseded), "per_hour": dict(sorted(hours[key].items())),
+                    "inspection_results": n_results, "seizures": seized, "seizure_rate": rates.ratio(seized, n_results)}
     return out
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from kakou.sim.cardreader_sim import CardReaderSim
+from kakou.sim.eseal_sim import EsealReaderSim
 from kakou.sim.weighbridge_sim import WeighbridgeSim
 
 
@@ -74,3 +75,14 @@ async def test_probe_times_out_on_a_dead_port(tmp_path: Path) -> None:
         "weighbridge", "--serial", str(tmp_path / "nothing"), "--protocol", "toledo", "--timeout", "1"
     )
     assert code == 1 and lines == [] and "faulted" in err
+
+
+async def test_probe_eseal_prints_json_lines() -> None:
+    async with EsealReaderSim(heartbeat_s=0.05) as sim:
+        task = asyncio.create_task(run_probe("eseal", "--serial", sim.path, "--count", "1", "--timeout", "15"))
+        while not task.done():  # keep the seal in range until the probe has opened the port and heard it
+            sim.present_seal("CNSZ-ES0012345", reads=1)
+            await asyncio.wait({task}, timeout=0.2)
+        code, lines, err = task.result()
+    assert code == 0, err
+    assert lines == [{"seal": "CNSZ-ES0012345", "status": "intact", "battery_pct": 87}]

@@ -94,3 +94,28 @@ def test_views_are_averaged_where_they_agree_on_the_length() -> None:
 def test_plate_fuzz_never_raises_and_only_returns_valid_plates(steps: list[list[tuple[str, float]]]) -> None:
     d = decode_plate(steps)
     assert d is None or (is_valid_plate(d.text) and 0.0 <= d.confidence <= 1.0)
+
+
+def test_a_door_bar_after_the_owner_code_is_not_a_character() -> None:
+    # TGBU|708333 [7]: the bar between owner code and serial came back as a 1 (a real gate camera).
+    code = make_code("TGBU", 708333)
+    d = decode_container([*certain("TGBU"), [("1", 0.67), ("7", 0.22)], *certain(code[4:])])
+    assert d is not None and d.text == code
+    # A 1 that belongs to the serial is still read as one.
+    code1 = make_code("TGBU", 170833)
+    d1 = decode_container(certain(code1))
+    assert d1 is not None and d1.text == code1
+    # Only after four letters ending in the category: elsewhere twelve steps are no code.
+    assert decode_container(certain("TGB1U" + code[4:])) is None
+
+
+def test_a_slot_the_recogniser_filled_with_something_else_is_not_made_sure_by_the_grammar() -> None:
+    # Seen on a tilted plate: the province came back as B; 皖 was a distant alternative. The
+    # grammar needs a province, but nothing says which: renormalising alone made it 1.0.
+    steps = [[("B", 0.33), ("M", 0.08), ("防", 0.07), ("皖", 0.03)], *certain("E12345")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "皖E12345" and d.score < 0.5
+    # Where the allowed characters had real mass, the grammar still settles the doubt.
+    steps[0] = [("苏", 0.49), ("B", 0.19), ("防", 0.11)]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "苏E12345" and d.score > 0.9

@@ -119,7 +119,7 @@ def test_reader_falls_back_to_the_whole_frame_when_locating_finds_nothing(
     import kakou.models.container as container_mod
     import kakou.models.plate as plate_mod
 
-    monkeypatch.setattr(plate_mod, "plate_regions", lambda frame, limit=3: [])
+    monkeypatch.setattr(plate_mod, "plate_regions", lambda frame, limit=3, **_: [])
     monkeypatch.setattr(container_mod, "text_rows", lambda frame, limit=2: [])
     assert PlateReader().read(render_plate_scene("浙A12345", "blue", seed=47)).text == "浙A12345"
     assert ContainerReader().read(render_container_scene("CSQU3054383", seed=48)).text == "CSQU3054383"
@@ -142,3 +142,32 @@ def test_double_row_upper_letter_j_is_read_from_its_slot(plates: PlateReader, te
     pair = plates._upper_pair(plate[10:85, 60:380])  # the province + letter row
     assert pair is not None
     assert pair[0] == text[:2] and pair[1] >= plates.threshold
+
+
+def _small_tilted_plate(text: str, kind: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A 1920x1080 car-park frame with a plate ~6 % of its width, turned 20° and seen at an
+    angle (its upright box is nearly square), and the plate's upright box."""
+    from kakou.sim.render import _paste_warped, _to_bgr
+    from kakou.sim.render_plates import plate_image
+
+    rng = np.random.default_rng(5)
+    scene = rng.integers(150, 200, (1080, 1920, 3), dtype=np.uint8)
+    scene[:] = cv2.GaussianBlur(scene, (0, 0), 9)
+    plate = _to_bgr(plate_image(text, kind))
+    ph, pw = plate.shape[:2]
+    w, h = 118.0, 118.0 * ph / pw
+    quad = np.float32([[0, 0], [w, -6], [w, h + 6], [0, h]])  # the far end a little taller
+    a = np.deg2rad(-20)
+    quad = quad @ np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]).T + np.float32([1500, 780])
+    _paste_warped(scene, plate, quad)
+    x0, y0 = quad.min(axis=0).astype(int)
+    x1, y1 = quad.max(axis=0).astype(int)
+    return scene, (x0, y0, x1, y1)
+
+
+def test_a_small_tilted_plate_in_a_large_frame_is_found_and_read(plates: PlateReader) -> None:
+    frame, (x0, y0, x1, y1) = _small_tilted_plate("苏E12345", "blue")
+    assert (x1 - x0) < 0.07 * 1920 and (x1 - x0) / (y1 - y0) < 1.6  # the usual pass cannot see it
+    regions = plate_regions(frame, widths=(0.035, 0.07), work_width=1280)
+    assert any(r.x0 <= (x0 + x1) / 2 <= r.x1 and r.y0 <= (y0 + y1) / 2 <= r.y1 for r in regions)
+    assert plates.read(frame).text == "苏E12345"

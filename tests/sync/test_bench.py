@@ -1,4 +1,4 @@
-from kakou.sync.bench import measure_backlog_drain
+from kakou.bench.backlog import measure_backlog_drain
 
 
 def test_backlog_drain_stores_every_queued_pass_and_reports_a_rate() -> None:

@@ -1,4 +1,4 @@
-from kakou.sync.bench_propagation import measure_propagation
+from kakou.bench.propagation import measure_propagation
 
 
 def test_every_subscriber_receives_the_control_order_signed_and_verified() -> None:

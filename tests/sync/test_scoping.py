@@ -99,11 +99,12 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
 
             await eventually(caught_up, 20, what="each node at central's view of its streams")
             assert _keys(edges["a1"].store) == {("release_order", "HF00001"), ("release_order", "HF00003"),
-                                                ("control_order", hold.order_no), ("parameters", "L1")}
+                                                ("control_order", hold.order_no), ("parameters", "L1"),
+                                                ("lane", "L1")}  # its lane's settings, on its own stream
             assert _keys(edges["b1"].store) == {("release_order", "HF00002"), ("release_order", "HF00003"),
-                                                ("control_order", hold.order_no)}
-            assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 1}
-            assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1}
+                                                ("control_order", hold.order_no), ("lane", "L1")}
+            assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 2}
+            assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1, "node:b1": 1}
 
             # Live: a site A change reaches a1 (now subscribed to site A's topic) and not b1; a later
             # broadcast reaches both. The spy gets the broadcast, nothing of site A or of a1.
@@ -124,19 +125,19 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
                                                    and central.node(n).knowledge_streams == e.store.stream_versions()
                                                    and central.node(n).knowledge_version == e.store.knowledge_version),
                                  10, what=f"central's view of {n}")
-            # Its knowledge version counts its changes: broadcast 3, site A 2, its own 1.
-            assert edges["a1"].store.knowledge_version == 3 + 2 + 1
+            # Its knowledge version counts its changes: broadcast 3, site A 2, its own 2 (lane settings, parameters).
+            assert edges["a1"].store.knowledge_version == 3 + 2 + 2
             # GET /api/v1/nodes shows each node's knowledge next to where it should be.
             shown = {n.node: n for n in sync_routes.list_nodes(c)}
-            assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (6, 6)
-            assert shown["b1"].expected_streams == {"*": 3, "site:B": 1} == shown["b1"].knowledge_streams
+            assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (7, 7)
+            assert shown["b1"].expected_streams == {"*": 3, "site:B": 1, "node:b1": 1} == shown["b1"].knowledge_streams
 
             # a1's lane moves to site B: a1 drops site A's orders (it must never release on them)
             # and takes site B's; its grant in the ACL moves too.
             registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "B", "direction": "in"})
             set_site_access(acl, "a1", "B")
             broker.reload()
-            await eventually(lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 1},
+            await eventually(lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 3},
                              15, what="a1 to follow site B instead of site A")
             assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == \
                 {"HF00002", "HF00003", "HF00005"}
@@ -159,7 +160,8 @@ def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
         orders.create_release_order(central, _order(f"HFA{i:05d}", site="A"))
         orders.create_release_order(central, _order(f"HFB{i:05d}", site="B"))
     orders.create_release_order(central, _order("HF00009"))
-    answer = network.answer_sync_request(central, "a1", {"*": 0, "site:A": 2}, snapshot_after=100)
+    answer = network.answer_sync_request(central, "a1", {"*": 0, "site:A": 2, "node:a1": 1},
+                                         snapshot_after=100)
     assert [(b.stream, b.after_version, b.to_version, b.snapshot) for b in answer] == \
         [("*", 0, 1, False), ("site:A", 2, 5, False)]
     # Far behind in site A only: a snapshot of site A (its five orders), the broadcast as log.
@@ -168,7 +170,7 @@ def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
     assert snap.stream == "site:A" and snap.snapshot and snap.to_version == 5
     assert sorted(ch.key for ch in snap.changes) == [f"HFA{i:05d}" for i in range(5)]
     # A node that names site B's stream gets only its own streams answered, and is told to drop B.
-    answer = network.answer_sync_request(central, "a1", {"*": 1, "site:A": 5, "site:B": 3})
+    answer = network.answer_sync_request(central, "a1", {"*": 1, "site:A": 5, "site:B": 3, "node:a1": 1})
     assert [(b.stream, b.retired, b.changes) for b in answer] == [("site:B", True, [])]
 
     store = EdgeStore(tmp_path / "edge.db")

@@ -1,7 +1,7 @@
 """device events (device health per kind, lane and site); the risk whitelist (白名单); control-order types
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0015
 Create Date: 2026-12-04 21:45:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0015"  # after main's 0013 and 0015 (merged)
 branch_labels = None
 depends_on = None
 

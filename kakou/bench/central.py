@@ -52,7 +52,7 @@ def _p95(xs: list[float]) -> float | None:
     return round(float(np.percentile(xs, 95)), 2) if xs else None
 
 
-def _pg_problem() -> str | None:
+def pg_problem() -> str | None:
     try:
         import psycopg
     except ImportError:
@@ -65,7 +65,7 @@ def _pg_problem() -> str | None:
 
 
 @contextmanager
-def _pg_database() -> Iterator[str]:
+def pg_database() -> Iterator[str]:
     """A throwaway database, dropped afterwards (even when the bench fails)."""
     import psycopg
 
@@ -128,7 +128,7 @@ def bench_ingest(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     if pg_problem:
         out.append(_m("pass ingest (PostgreSQL)", None, "passes/s", 5000, True, pg_problem))
     else:
-        with _pg_database() as url:
+        with pg_database() as url:
             out.append(_m("pass ingest (PostgreSQL)", round(_ingest_rate(url, envs)), "passes/s", 5000, True, note))
     with tempfile.TemporaryDirectory() as tmp:
         rate = _ingest_rate(f"sqlite:///{Path(tmp) / 'central.db'}", envs)
@@ -190,7 +190,7 @@ def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     target, budget = (200_000, 60.0) if quick else (10_000_000, 240.0)
     plates, boxes = max(target // 50, 100), max(target // 5, 100)  # ~50 passes per plate, ~5 per container
     chunk = 100_000 if quick else 500_000
-    with _pg_database() as url:
+    with pg_database() as url:
         central, engine = _central(url)
         try:
             t0, n = time.perf_counter(), 0
@@ -476,7 +476,7 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     out = []
     use_wrk = shutil.which("wrk") is not None and os.environ.get("KAKOU_BENCH_LOADGEN", "wrk") != "python"
     cache_note = " (read cache off)" if os.environ.get("KAKOU_CENTRAL_READ_CACHE") == "0" else ""
-    with _pg_database() as url, tempfile.TemporaryDirectory() as tmp, _mosquitto(Path(tmp) / "broker") as mqtt:
+    with pg_database() as url, tempfile.TemporaryDirectory() as tmp, _mosquitto(Path(tmp) / "broker") as mqtt:
         order_nos = _seed_api(url, passes, orders_n)
         port = free_port()
         # Without a broker the bridge keeps retrying in the background and the API serves.
@@ -544,11 +544,11 @@ PARTS = {"ingest": "bench_ingest", "trace": "bench_trace", "api": "bench_api"}
 
 def metrics(quick: bool, only: list[str] | None = None) -> list[dict[str, Any]]:
     """The Metric fields (name, value, unit, goal, higher_is_better, note) of each central figure."""
-    problem = _pg_problem()
+    problem = pg_problem()
     return [m for part, fn in PARTS.items() if not only or part in only for m in globals()[fn](quick, problem)]
 
 
-if __name__ == "__main__":  # python -m kakou.central.bench [--quick] [--only api trace ingest]
+if __name__ == "__main__":  # python -m kakou.bench.central [--quick] [--only api trace ingest]
     import argparse
 
     from kakou.bench import Metric, table

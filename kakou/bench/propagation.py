@@ -115,7 +115,7 @@ async def _run(subscribers: int, work: Path, timeout: float) -> Propagation:
         counts = [min(PER_PROCESS, subscribers - s) for s in range(0, subscribers, PER_PROCESS)]
         for i, n in enumerate(counts):
             procs.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kakou.sync.bench_propagation", "worker", "--port", str(broker.port),
+                sys.executable, "-m", "kakou.bench.propagation", "worker", "--port", str(broker.port),
                 "--count", str(n), "--prefix", f"sim-edge{i}", "--trust", public_b64(key.public_key()),
                 "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE))
         for p in procs:
@@ -157,7 +157,7 @@ def measure_propagation(subscribers: int = 1000, timeout: float = 30.0) -> Propa
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m kakou.sync.bench_propagation")
+    ap = argparse.ArgumentParser(prog="python -m kakou.bench.propagation")
     sub = ap.add_subparsers(dest="cmd")
     w = sub.add_parser("worker")  # internal: one process of simulated edges
     w.add_argument("--port", type=int, required=True)

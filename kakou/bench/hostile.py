@@ -145,7 +145,7 @@ async def _run(url: str, label: str, seconds: float, lanes: int, work: Path) -> 
     engine = make_engine(url)
     create_schema(engine)
     central = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kakou.sync.bench_hostile", "central", url, str(broker.port),
+        sys.executable, "-m", "kakou.bench.hostile", "central", url, str(broker.port),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert central.stdout is not None and central.stderr is not None
     log_lines = 0
@@ -170,7 +170,7 @@ async def _run(url: str, label: str, seconds: float, lanes: int, work: Path) -> 
         # The hostile node in a process of its own: publishing 9 MB messages would stall the honest
         # lanes' event loop here and count against central's delay.
         hostile = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kakou.sync.bench_hostile", "hostile", str(broker.port), str(seconds),
+            sys.executable, "-m", "kakou.bench.hostile", "hostile", str(broker.port), str(seconds),
             stdout=asyncio.subprocess.PIPE)
         while time.perf_counter() < until:
             await asyncio.sleep(1)
@@ -209,12 +209,12 @@ def measure(seconds: float, lanes: int = 40, database: str = "sqlite") -> Result
     with tempfile.TemporaryDirectory(prefix="kakou-bench-hostile-") as d:
         if database == "sqlite":
             return asyncio.run(_run(f"sqlite:///{Path(d) / 'central.db'}", "SQLite", seconds, lanes, Path(d)))
-        from kakou.central.bench import _pg_database, _pg_problem
+        from kakou.bench.central import pg_database, pg_problem
 
-        problem = _pg_problem()
+        problem = pg_problem()
         if problem:
             raise RuntimeError(problem)
-        with _pg_database() as url:
+        with pg_database() as url:
             return asyncio.run(_run(url, "PostgreSQL", seconds, lanes, Path(d)))
 
 

@@ -142,7 +142,7 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
     }
 
 
-if __name__ == "__main__":  # python -m kakou.models.bench KIND [N [SEED]]
+if __name__ == "__main__":  # python -m kakou.bench.recognition KIND [N [SEED]]
     import json
     import sys
 

@@ -97,12 +97,12 @@ def measure_backlog_drain(n: int, timeout: float = 600.0, database: str = "sqlit
     with tempfile.TemporaryDirectory(prefix="kakou-bench-") as d:
         if database == "sqlite":
             return asyncio.run(_drain(n, Path(d), timeout, f"sqlite:///{Path(d) / 'central.db'}"))
-        from kakou.central.bench import _pg_database, _pg_problem
+        from kakou.bench.central import pg_database, pg_problem
 
-        problem = _pg_problem()
+        problem = pg_problem()
         if problem:
             raise RuntimeError(problem)
-        with _pg_database() as url:
+        with pg_database() as url:
             return asyncio.run(_drain(n, Path(d), timeout, url))
 
 

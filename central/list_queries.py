@@ -1,0 +1,41 @@
+"""The query parameters of the list endpoints, one model each, taken both by the route (a FastAPI
+query model) and by the read cache's fast way (`hot_reads`), so a filter added to one is in the
+other. Nothing here imports the routes: the route modules take these at import time."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # bounded: databases store 32/64-bit integers
+
+
+class PassQuery(BaseModel):
+    """`GET /api/v1/passes`'s query: the route's parameters and the fast way's check in one model."""
+
+    model_config = ConfigDict(extra="ignore")  # the route ignores others; the fast way passes them on
+
+    limit: Limit = 50
+    offset: Offset = 0
+    plate: str | None = None
+    node: str | None = None
+
+
+class ReleaseOrderQuery(BaseModel):
+    """`GET /api/v1/release-orders`'s query."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: Limit = 50
+    offset: Offset = 0
+    plate: str | None = None
+    status: str | None = None
+
+
+class NoQuery(BaseModel):
+    """A read that takes no query parameters."""
+
+    model_config = ConfigDict(extra="ignore")

@@ -1,0 +1,237 @@
+"""Electronic seal (电子关锁) reader on a serial line: ASCII sentences with an XOR checksum.
+
+The reader at the lane wakes the seals in range (433 MHz active seals on transit containers) and
+reports each seal it hears, unsolicited, several times while the truck is in range, and a
+heartbeat every second so a dead reader is noticed. The format (docs/devices.md, "E-seal reader")
+is NMEA-style, which many readers of this class speak:
+
+    $ESL,<seal id>,<status>,<battery %>*<CS>\\r\\n     a seal read
+    $ESH,<reader status>*<CS>\\r\\n                   heartbeat; status 00 = ok, else an error code
+
+seal id: 4..20 characters A-Z 0-9 and '-'; status: S sealed (intact), T tampered (the shackle was
+opened or cut since it was sealed), B low battery (intact, the seal reports a weak cell); battery:
+0..100. CS: XOR of every byte between '$' and '*', two uppercase hex digits. A line longer than
+`MAX_LINE` or failing any of these is counted as a framing error and never becomes a read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kakou.protocols.cardreader import DuplicateFilter
+from kakou.protocols.frames import ParseStats
+from kakou.protocols.serial_fanout import Fanout
+from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
+
+MAX_LINE = 48  # the longest valid sentence is 36 bytes with CR LF
+SealStatus = Literal["intact", "tampered", "low_battery"]
+STATUS_CODES: dict[str, SealStatus] = {"S": "intact", "T": "tampered", "B": "low_battery"}
+_STATUS_LETTERS = {v: k for k, v in STATUS_CODES.items()}
+_READ_RE = re.compile(rb"\$(ESL,([A-Z0-9-]{4,20}),([STB]),(\d{1,3}))\*([0-9A-F]{2})\r?")
+_HEARTBEAT_RE = re.compile(rb"\$(ESH,([0-9A-F]{2}))\*([0-9A-F]{2})\r?")
+
+
+@dataclass(frozen=True)
+class SealRead:
+    seal: str
+    status: SealStatus
+    battery_pct: int
+    t: float  # monotonic receive time
+
+    def as_json(self) -> dict[str, Any]:
+        return {"seal": self.seal, "status": self.status, "battery_pct": self.battery_pct}
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    reader_status: int
+
+
+def checksum(body: bytes) -> str:
+    cs = 0
+    for b in body:
+        cs ^= b
+    return f"{cs:02X}"
+
+
+def encode_read(seal: str, status: SealStatus = "intact", battery_pct: int = 90, *,
+                corrupt_checksum: bool = False) -> bytes:
+    if not re.fullmatch(r"[A-Z0-9-]{4,20}", seal):
+        raise ValueError("seal id: 4..20 characters A-Z, 0-9, '-'")
+    if not 0 <= battery_pct <= 100:
+        raise ValueError("battery must be 0..100 %")
+    body = f"ESL,{seal},{_STATUS_LETTERS[status]},{battery_pct:03d}".encode("ascii")
+    cs = checksum(body)
+    if corrupt_checksum:
+        cs = f"{int(cs, 16) ^ 0x5A:02X}"
+    return b"$" + body + b"*" + cs.encode() + b"\r\n"
+
+
+def encode_heartbeat(reader_status: int = 0) -> bytes:
+    body = f"ESH,{reader_status:02X}".encode("ascii")
+    return b"$" + body + b"*" + checksum(body).encode() + b"\r\n"
+
+
+class SealLineParser:
+    """Bytes in, reads and heartbeats out; bounded (a line never grows past MAX_LINE), never raises."""
+
+    def __init__(self) -> None:
+        self.stats = ParseStats()
+        self._line = bytearray()
+        self._overlong = False
+
+    def feed(self, data: bytes) -> list[SealRead | Heartbeat]:
+        out: list[SealRead | Heartbeat] = []
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            chunk = data[start:] if nl < 0 else data[start:nl]
+            if not self._overlong:
+                self._line += chunk
+                if len(self._line) > MAX_LINE:
+                    self.stats.error("overlong")
+                    self.stats.discarded_bytes += len(self._line)
+                    self._line.clear()
+                    self._overlong = True  # drop the rest of this line: the buffer stays bounded
+            else:
+                self.stats.discarded_bytes += len(chunk)
+            if nl < 0:
+                return out
+            if not self._overlong:
+                item = self._decode(bytes(self._line))
+                if item is not None:
+                    out.append(item)
+            self._line.clear()
+            self._overlong = False
+            start = nl + 1
+
+    def _decode(self, line: bytes) -> SealRead | Heartbeat | None:
+        # A sentence starts at its '$': noise before it on the same line (a wake-up burst) is dropped.
+        dollar = line.rfind(b"$")
+        if dollar > 0:
+            self.stats.error("garbage")
+            self.stats.discarded_bytes += dollar
+            line = line[dollar:]
+        if m := _READ_RE.fullmatch(line):
+            body, seal, status, battery, cs = m.groups()
+            if checksum(body) != cs.decode():
+                return self._bad("bad_checksum", line)
+            if int(battery) > 100:
+                return self._bad("bad_field", line)
+            self.stats.frames += 1
+            return SealRead(seal.decode(), STATUS_CODES[status.decode()], int(battery), 0.0)
+        if m := _HEARTBEAT_RE.fullmatch(line):
+            body, status, cs = m.groups()
+            if checksum(body) != cs.decode():
+                return self._bad("bad_checksum", line)
+            self.stats.frames += 1
+            return Heartbeat(int(status, 16))
+        if line.strip():
+            return self._bad("bad_line", line)
+        return None  # an empty line (a lone CR LF) is no error
+
+    def _bad(self, reason: str, line: bytes) -> None:
+        self.stats.error(reason)
+        self.stats.discarded_bytes += len(line) + 1
+        return None
+
+
+class EsealReaderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    serial: SerialSettings
+    dedup_window_s: float = Field(3.0, ge=0, description="repeats of one seal within this are one read")
+    heartbeat_timeout_s: float = Field(3.0, gt=0, description="no valid sentence this long -> faulted")
+    backoff: Backoff = Backoff()
+
+
+class EsealReaderDriver:
+    """Online while valid sentences arrive; faulted when the port is gone, the line is silent or
+    carries only garbage, or the reader reports an error. It never invents a read."""
+
+    def __init__(self, config: EsealReaderConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self.parser = SealLineParser()
+        self.status = StatusTracker(f"e-seal reader {config.serial.port}")
+        self.link = SerialLink(config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down,
+                               backoff=config.backoff)
+        self.dedup = DuplicateFilter(config.dedup_window_s)
+        self.reader_status: int | None = None
+        self.latest: SealRead | None = None
+        self._fanout: Fanout[SealRead] = Fanout()
+        self._silence: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def stats(self) -> ParseStats:
+        return self.parser.stats
+
+    async def __aenter__(self) -> EsealReaderDriver:
+        self._task = asyncio.create_task(self.link.run(), name=self.status.name)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._silence:
+            self._silence.cancel()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def reads(self, maxsize: int = 256) -> AsyncIterator[SealRead]:
+        async for r in self._fanout.items(maxsize):
+            yield r
+
+    async def next_read(self, timeout: float) -> SealRead:
+        async with asyncio.timeout(timeout), contextlib.aclosing(self.reads()) as reads:
+            async for r in reads:
+                return r
+        raise AssertionError("unreachable")
+
+    def _on_up(self) -> None:
+        self.status.set("connecting", "port open, waiting for the reader", self.stats.framing_errors)
+        self._arm()
+
+    def _on_down(self, reason: str) -> None:
+        if self._silence:
+            self._silence.cancel()
+        self.status.set("faulted", reason, self.stats.framing_errors)
+
+    def _on_bytes(self, data: bytes) -> None:
+        for item in self.parser.feed(data):
+            t = self._clock()
+            self._arm()
+            if isinstance(item, Heartbeat):
+                self.reader_status = item.reader_status
+                if item.reader_status:
+                    self.status.set("faulted", f"reader reports error 0x{item.reader_status:02X}",
+                                    self.stats.framing_errors)
+                    continue
+                self.status.set("online", "valid sentences", self.stats.framing_errors)
+                continue
+            self.status.set("online", "valid sentences", self.stats.framing_errors)
+            read = SealRead(item.seal, item.status, item.battery_pct, t)
+            # A changed status (tampered while in range) is news, not a repeat.
+            if self.dedup.accept(f"{read.seal}:{read.status}", t):
+                self.latest = read
+                self._fanout.publish(read)
+
+    def _arm(self) -> None:
+        if self._silence:
+            self._silence.cancel()
+        self._silence = asyncio.get_running_loop().call_later(self.config.heartbeat_timeout_s, self._silent)
+
+    def _silent(self) -> None:
+        if self.link.is_open:
+            self.status.set("faulted", f"no valid sentence (not even a heartbeat) for "
+                                       f"{self.config.heartbeat_timeout_s:g}s, {self.stats.framing_errors} "
+                                       f"framing errors", self.stats.framing_errors)

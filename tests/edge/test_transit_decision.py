@@ -1,0 +1,96 @@
+"""decide() at a transit (转关) destination: the arriving truck against the open transit, and the
+e-seal (电子关锁) heard at the lane."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from kakou.edge.decision import Knowledge, Observation, Parameters, decide
+from kakou.edge.knowledge import TransitView
+from kakou.sync.checks import CheckCode as C
+from kakou.sync.messages import Outcome
+
+AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+PLATE = "粤B12345"
+BOXES = ["CSQU3054383", "MSKU1234565"]
+SEAL = "CNSZ-ES0012345"
+P = Parameters()
+
+
+def obs(**kw: object) -> Observation:
+    base: dict[str, object] = dict(pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE,
+                                   plate_confidence=0.99, containers=BOXES, e_seal_reader=True, e_seal=SEAL,
+                                   e_seal_status="intact")
+    return Observation(**{**base, **kw})
+
+
+def transit(**kw: object) -> TransitView:
+    return TransitView(**{"transit_no": "ZG001", "plate": PLATE, "containers": list(BOXES), "e_seal": SEAL, **kw})
+
+
+def know(*transits: TransitView) -> Knowledge:
+    return Knowledge(version=3, transits=list(transits or [transit()]))
+
+
+def failed(d: object) -> list[C]:
+    return [c.code for c in d.checks if not c.ok]  # type: ignore[attr-defined]
+
+
+def test_a_matching_arrival_is_released_on_the_transit_and_names_it() -> None:
+    d = decide(obs(), know(), P)
+    assert d.outcome is Outcome.RELEASE and d.transit_no == "ZG001"
+    assert d.release_orders == []  # the transit is the document it arrives on: no release order needed
+    assert [r.code for r in d.reasons] == [C.TRANSIT_ARRIVED]
+    assert d.reasons[0].text() == f"转关 ZG001 运抵：车辆、集装箱（{', '.join(BOXES)}）与关锁相符"
+    assert {C.E_SEAL_READ, C.TRANSIT_ARRIVED} <= {c.code for c in d.checks}
+
+
+def test_a_container_found_on_another_truck_or_missing_is_held_with_both_lists() -> None:
+    d = decide(obs(containers=[BOXES[0], "TGHU9876543"]), know(), P)
+    assert d.outcome is Outcome.OFFICER and d.transit_no is None
+    (r,) = d.reasons
+    assert r.code is C.TRANSIT_CONTAINERS_MISMATCH
+    assert r.params == {"transit_no": "ZG001", "missing": BOXES[1], "extra": "TGHU9876543"}
+    assert r.text() == f"转关 ZG001 集装箱不符：申报未见 {BOXES[1]}，未申报 TGHU9876543"
+    # found through its container alone, under another plate: the vehicle differs as well
+    d = decide(obs(plate="粤B99999"), know(), P)
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.TRANSIT_PLATE_MISMATCH]
+
+
+def test_seal_mismatch_not_read_and_tampered_are_held_with_typed_reasons() -> None:
+    d = decide(obs(e_seal="CNSZ-ES0099999"), know(), P)
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.TRANSIT_SEAL_MISMATCH]
+    assert d.reasons[0].text() == "转关 ZG001 电子关锁不符：申报 CNSZ-ES0012345，读到 CNSZ-ES0099999"
+    d = decide(obs(e_seal=None, e_seal_status=None), know(), P)  # a reader, and nothing heard
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.TRANSIT_SEAL_NOT_READ]
+    d = decide(obs(e_seal_status="tampered"), know(), P)
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.E_SEAL_TAMPERED] and d.transit_no is None
+    assert d.reasons[0].text("en") == f"e-seal {SEAL} has been opened or tampered with"
+
+
+def test_a_lane_without_a_seal_reader_releases_and_says_the_seal_was_not_checked() -> None:
+    d = decide(obs(e_seal_reader=False, e_seal=None, e_seal_status=None), know(), P)
+    assert d.outcome is Outcome.RELEASE and d.transit_no == "ZG001"
+    assert not [c for c in d.checks if c.name == "e_seal"]  # central reads this as "no reader here"
+    assert C.TRANSIT_SEAL_NOT_CHECKED in {c.code for c in d.checks if c.ok}
+
+
+def test_low_battery_is_noted_not_held_and_a_tampered_seal_holds_any_truck() -> None:
+    d = decide(obs(e_seal_status="low_battery"), know(), P)
+    assert d.outcome is Outcome.RELEASE and C.E_SEAL_LOW_BATTERY in {c.code for c in d.checks if c.ok}
+    # no transit known here (not synced yet, or none declared): a tampered seal still stops the truck
+    d = decide(obs(e_seal_status="tampered"), Knowledge(version=1), P)
+    assert d.outcome is Outcome.OFFICER and C.E_SEAL_TAMPERED in failed(d)
+
+
+def test_two_open_transits_for_one_truck_are_the_officers_call() -> None:
+    d = decide(obs(), know(transit(), transit(transit_no="ZG002", containers=[BOXES[1]])), P)
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.TRANSIT_SEVERAL]
+    assert d.reasons[0].params == {"transits": "ZG001, ZG002"}
+
+
+def test_without_a_transit_or_on_an_outward_lane_the_release_order_rules_apply() -> None:
+    d = decide(obs(e_seal_reader=False, e_seal=None, e_seal_status=None), Knowledge(version=1), P)
+    assert d.outcome is Outcome.OFFICER and failed(d) == [C.RELEASE_ORDER_MISSING]
+    d = decide(obs(direction="out"), know(), P)
+    assert d.transit_no is None and C.RELEASE_ORDER_MISSING in failed(d)
