@@ -62,7 +62,12 @@ class Work:
         self._entries.append((action, target, _plain(detail or {})))
 
     def publish(self, kind: ChangeKind, key: str, data: dict[str, Any] | None, scope: str | None = None) -> int:
-        """Publish to the lanes of `scope` ("*", "site:X", "node:N"; None: the key's usual scope)."""
+        """Publish to the lanes of `scope` ("*", "site:X", "node:N"; None: the key's usual scope).
+        A release order goes out with central's risk verdict on it (kakou.central.risk_eval)."""
+        if kind is ChangeKind.RELEASE_ORDER and data is not None:
+            from kakou.central import risk_eval
+
+            data = risk_eval.with_verdict(self.session, key, data)
         self._version = append_change(self.session, kind, key, data, scope)
         return self._version
 

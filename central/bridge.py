@@ -20,11 +20,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from kakou.central import changelog, ingest, network, positions
+from kakou.central import changelog, device_health, ingest, network, positions
 from kakou.central.limiter import PerKey, QuietLog
 from kakou.central.service import Central
 from kakou.sync import limits, topics
 from kakou.sync.decode import Accepted, Quarantined, Refused, decode_passes
+from kakou.sync.devices import DeviceReport
 from kakou.sync.messages import Ack, ChangeBatch, Envelope, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import sign
@@ -129,7 +130,7 @@ class CentralBridge:
                 await asyncio.sleep(1)
 
     async def _session(self, client: aiomqtt.Client) -> None:
-        for kind in (topics.PASSES, topics.SYNC_REQUEST, topics.POSITION):
+        for kind in (topics.PASSES, topics.SYNC_REQUEST, topics.POSITION, topics.DEVICES):
             await client.subscribe(topics.up_filter(kind, self.share_group), qos=1)
         await client.subscribe(topics.STATUS_FILTER, qos=1)
         self.connected.set()
@@ -223,6 +224,12 @@ class CentralBridge:
                         await asyncio.to_thread(positions.receive, self.central, node, payload)
                     except positions.Refused as exc:
                         await self._reject("position refused", topic, str(exc))
+                elif topic.endswith("/" + topics.DEVICES):
+                    rep = DeviceReport.model_validate_json(payload)
+                    if rep.node != node:
+                        await self._reject("node mismatch", topic, f"report says {rep.node!r}")
+                    else:
+                        await asyncio.to_thread(device_health.record, self.central, rep)
                 elif node and topic == topics.status(node):
                     st = NodeStatus.model_validate_json(payload)
                     await asyncio.to_thread(ingest.set_presence, self.central, node, st.online,

@@ -19,7 +19,7 @@ from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ControlOrderRow
-from kakou.sync.knowledge import ControlOrderData, TargetKind
+from kakou.sync.knowledge import ControlOrderData, ControlOrderType, TargetKind
 from kakou.sync.messages import ChangeKind
 
 IN_FORCE = ("active", "revoke_pending")  # on the lanes (revocation waits for its review)
@@ -37,6 +37,19 @@ class ControlOrderIn(BaseModel):
     valid_until: datetime | None = None  # default: 30 days after valid_from
     reason: str = Field(min_length=1, max_length=2000)
     previous_order: str | None = None  # re-control (复控) of a revoked order
+    # 布控类型: key_person (重点人员) targets a driver, risk_vehicle (风险车辆) a vehicle; random
+    # (随机布控) stops `random_rate` of the target's passes, drawn per pass at the lane.
+    order_type: ControlOrderType = "general"
+    random_rate: float | None = Field(None, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _type(self) -> ControlOrderIn:
+        need = {"key_person": "driver", "risk_vehicle": "vehicle"}.get(self.order_type)
+        if need and self.target_kind != need:
+            raise ValueError(f"a {self.order_type} control order targets a {need}, not a {self.target_kind}")
+        if (self.order_type == "random") != (self.random_rate is not None):
+            raise ValueError("a random control order needs random_rate, and only a random one has it")
+        return self
 
     @model_validator(mode="after")
     def _window(self) -> ControlOrderIn:
@@ -59,7 +72,9 @@ def lane_data(row: ControlOrderRow) -> ControlOrderData:
                             target_value=row.target_value, action=row.action,  # type: ignore[arg-type]
                             status="emergency" if row.emergency and row.reviewed_by is None else "active",
                             emergency=row.emergency, valid_from=_aware(row.valid_from),
-                            valid_until=_aware(row.valid_until), reason=row.reason)
+                            valid_until=_aware(row.valid_until), reason=row.reason,
+                            order_type=row.order_type or "general",  # type: ignore[arg-type]
+                            random_rate=row.random_rate)
 
 
 def _publish(w: audit.Work, row: ControlOrderRow) -> None:
@@ -86,14 +101,16 @@ def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None =
             else order.target_value.strip(),
             action=order.action, emergency=order.emergency, valid_from=valid_from, valid_until=valid_until,
             reason=order.reason, status="active" if order.emergency else "pending_review", created_by=actor,
-            created_at=now, previous_order=order.previous_order)
+            created_at=now, previous_order=order.previous_order, order_type=order.order_type,
+            random_rate=order.random_rate)
         w.session.add(row)
         w.session.flush()
         if row.status in IN_FORCE:
             _publish(w, row)
         w.audit("control_order.create", f"control_order:{row.order_no}",
                 {"target": f"{row.target_kind}:{row.target_value}", "action": row.action,
-                 "emergency": row.emergency, "reason": row.reason})
+                 "emergency": row.emergency, "reason": row.reason, "order_type": row.order_type,
+                 "random_rate": row.random_rate})
     return row
 
 

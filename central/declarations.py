@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from kakou.central import audit, ledgers
+from kakou.central import audit, ledgers, risk_eval
 from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
 from kakou.central.service import Central, Conflict, NotFound
@@ -148,6 +148,7 @@ def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
     match, rule, _why = _candidates(s, row)
     if match is not None and rule is not None:
         _link(w, row, match, rule)
+    risk_eval.refresh_for_documents(w, [row.doc_no])  # the verdicts of orders linking it (long storage)
     return row
 
 
@@ -268,6 +269,7 @@ def delete(c: Central, actor: str, decl_id: int) -> None:
             raise Conflict("unmatch before deleting")
         row.deleted = True
         w.audit("declaration.delete", f"declaration:{row.doc_no}")
+        risk_eval.refresh_for_documents(w, [row.doc_no])
 
 
 def _get(w: audit.Work, decl_id: int) -> DeclarationRow:

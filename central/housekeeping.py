@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from kakou.central import control, projections, transit
+from kakou.central import control, device_health, projections, transit
 from kakou.central.service import Central
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ class Rounds:
     overdue: int = 0
     offline: int = 0
     inspections_expired: int = 0  # inspection results withdrawn from the site streams
+    devices_down: int = 0
 
 
 @dataclass
@@ -46,8 +47,9 @@ class Housekeeper:
     def round(self) -> Rounds:
         r = Rounds(passes=projections.run_all(self.central), expired=len(control.expire_due(self.central)),
                    overdue=len(transit.check_overdue(self.central)), offline=projections.check_nodes(self.central),
-                   inspections_expired=projections.expire_inspection_results(self.central))
-        for name in ("passes", "expired", "overdue", "offline", "inspections_expired"):
+                   inspections_expired=projections.expire_inspection_results(self.central),
+                   devices_down=device_health.check_down(self.central))
+        for name in ("passes", "expired", "overdue", "offline", "inspections_expired", "devices_down"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(r, name))
         return r
 

@@ -34,6 +34,10 @@ class GoodsLine(BaseModel):
     unit: str = "kg"
     origin: str | None = Field(None, min_length=2, max_length=2)  # ISO 3166 alpha-2
     amount: float | None = Field(None, ge=0)
+    # For the risk tags (kakou.central.risk_eval): the origin from traceability or the certificate
+    # (原产地不一致 when it differs), and the quarantine batch number (检疫批次号) if quarantined.
+    traced_origin: str | None = Field(None, min_length=2, max_length=2)
+    quarantine_no: str | None = Field(None, max_length=40)
 
 
 class ReleaseOrderIn(BaseModel):
@@ -169,7 +173,8 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
     For orders that arrive already reviewed from an upstream system (a customs single-window
     feed, the benchmarks, the sync tests): the API never calls this. Officers' orders go through
     `prepare` → `review` by another officer."""
-    full = order if isinstance(order, ReleaseOrderIn) else ReleaseOrderIn.model_validate(order.model_dump())
+    full = order if isinstance(order, ReleaseOrderIn) else \
+        ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))  # central makes the verdict itself
     with audit.write(c, actor) as w:
         row = _store(w, full, actor, "active")
         version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(),

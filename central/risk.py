@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from kakou.central import audit
+from kakou.central import audit, risk_eval
 from kakou.central.auth import ensure_four_eyes
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ParameterDraftRow, ParametersRow, RiskRuleRow
@@ -64,6 +64,8 @@ def review_rule(c: Central, actor: str, rule_id: str, version: int, approve: boo
                               .values(active=False))
             row.active = True
             w.publish(ChangeKind.RISK_RULE, rule_id, row.data)
+            w.session.flush()
+            risk_eval.refresh(w)  # the orders' verdicts under the rules now in force
         row.review_status = "approved" if approve else "rejected"
         row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
         w.audit("risk_rule.approve" if approve else "risk_rule.reject", f"risk_rule:{rule_id}",
@@ -85,6 +87,8 @@ def retire_rule(c: Central, actor: str, rule_id: str) -> None:
             raise NotFound(f"no rule {rule_id} in force")
         row.active = False
         w.publish(ChangeKind.RISK_RULE, rule_id, None)
+        w.session.flush()
+        risk_eval.refresh(w)
         w.audit("risk_rule.retire", f"risk_rule:{rule_id}", {"version": row.version})
 
 

@@ -213,6 +213,8 @@ class ControlOrderOut(BaseModel):
     revoke_reason: str
     revoked_by: str | None
     revoked_at: datetime | None
+    order_type: str = "general"  # 布控类型
+    random_rate: float | None = None
     previous_order: str | None
 
 

@@ -70,6 +70,12 @@ class CentralConfig(BaseModel):
     audit_key_file: Path | None = None
     # 三员分立: refuse the all-powerful admin role; the system/security/audit administrators do the work.
     separate_duties: bool = False
+    # A lane device down longer than this raises an alert (device_health.check_down).
+    device_down_alert_minutes: float = Field(10.0, gt=0, le=7 * 24 * 60)
+
+    def operations(self) -> dict[str, Any]:
+        """Central's operating thresholds, as `Central(...)` takes them."""
+        return {"device_down_alert_after": timedelta(minutes=self.device_down_alert_minutes)}
 
     def security(self) -> dict[str, Any]:
         """Central's login, password and session settings, as `Central(...)` takes them."""
@@ -112,7 +118,7 @@ class CentralServer:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(cfg.database_url())
         create_schema(engine)
-        self.central = Central(make_sessionmaker(engine), **cfg.security())
+        self.central = Central(make_sessionmaker(engine), **cfg.security(), **cfg.operations())
         self.central.audit_key = audit.load_or_create_key(self.central, cfg.audit_key_path)
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
@@ -283,7 +289,7 @@ def _api_worker(cfg_json: str, port: int, parent: int, conn: Connection, shared:
     """An API-only process: the same app on the same port (its own socket), nothing else."""
     cfg = CentralConfig.model_validate_json(cfg_json)
     logging.basicConfig(level=logging.WARNING)
-    central = Central(make_sessionmaker(make_engine(cfg.database_url())), **cfg.security())
+    central = Central(make_sessionmaker(make_engine(cfg.database_url())), **cfg.security(), **cfg.operations())
     central.audit_key = audit.load_or_create_key(central, cfg.audit_key_path)  # the primary made it
     app = create_app(central)
     app.state.images = ImageStore(cfg.data_dir)

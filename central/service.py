@@ -46,6 +46,9 @@ class Central:
     # 三员分立: the all-powerful `admin` role is refused everywhere; the system, security and audit
     # administrators do the work (`kakou central serve --separate-duties`).
     separate_duties: bool = False
+    # A lane device down (fault/offline) longer than this raises an alert (device_health.check_down);
+    # `kakou central serve --device-down-alert-minutes M`.
+    device_down_alert_after: timedelta = timedelta(minutes=10)
     _reads: sessionmaker | None = field(default=None, repr=False)
 
     def read(self) -> Session:

@@ -1,12 +1,16 @@
-"""Statistics over the passes: per lane and hour, recognition, manual intervention, inspection
-and hit rates, and device availability (share of passes without a device fault).
+"""Statistics over the passes: per lane and hour, recognition, manual intervention, officer,
+inspection and hit rates, and device availability (share of passes without a device fault).
+
+The definitions are kakou.sync.rates (the lane and the console use the same): a pass is a record
+that supersedes none; an officer's later record makes its pass manual.
 
 Computed by the database: one GROUP BY over (node, lane, hour) with a 0/1 flag per pass, so a
 day or a year of passes costs a scan in the database, not millions of rows through Python. The
 flags read the pass record (JSON) with each database's own JSON functions:
 
 - recognised: a plate was read and no officer keyed it in (`entered_by` empty);
-- manual: an officer entered data (`entered_by`) or the pass supersedes an automatic one;
+- manual: an officer entered data (`entered_by`) or a later record supersedes the pass;
+- held: the first decision was not `release`;
 - inspection: outcome `inspection`;
 - hit: a failed check with code `control_order_hit` or `risk_rule_hit` (kakou.sync.checks.HIT_CODES);
 - device fault: a failed check with code `device_fault` or `weight_impossible` (DEVICE_CODES);
@@ -29,6 +33,7 @@ from sqlalchemy import func, literal_column, select
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
 from kakou.sync.checks import DEVICE_CODES, HIT_CODES, INSPECTION_FINAL_CODES, CheckCode
+from kakou.sync.rates import ratio
 
 
 class LaneStats(BaseModel):
@@ -40,13 +45,13 @@ class LaneStats(BaseModel):
     inspection_rate: float | None
     hit_rate: float | None  # control-order or risk hits among passes
     device_availability: float | None  # passes without a device fault
+    held_rate: float | None = None  # passes the lane did not release on its own (kakou.sync.rates)
     inspection_results: int = 0  # final inspection results recorded (passed, seized, returned)
     seizures: int = 0  # of which seized (查扣)
     seizure_rate: float | None = None  # seizures / inspection_results (查扣率)
 
 
-def _rate(n: int, d: int) -> float | None:
-    return round(n / d, 4) if d else None
+_rate = ratio  # one rounding for every screen (kakou.sync.rates)
 
 
 def _sql_list(values: Iterable[object]) -> str:
@@ -83,6 +88,7 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"WHERE json_typeof(c) = 'object' AND c->>'code' IN ({codes}))")
 
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
+        superseding = "COALESCE(p2.record->>'supersedes', '')"
     else:  # SQLite (JSON1): timestamps are stored as UTC text
         rec = "passes.record"
 
@@ -102,14 +108,22 @@ def _flags(dialect: str) -> dict[str, str]:
                     f"AND json_extract(c.value, '$.code') IN ({codes}))")
 
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
+        superseding = "COALESCE(json_extract(p2.record, '$.supersedes'), '')"
     entered = f"{text('entered_by')} <> ''"
+    # superseded by a later record (any time): a semi-join the database hashes, one scan of passes
+    later = f"passes.pass_id IN (SELECT {superseding} FROM passes AS p2 WHERE {superseding} <> '')"
+    # A pass is a record that supersedes none (kakou.sync.rates): the rates count passes only; the
+    # inspection results (follow-up records) count as records.
+    first = f"{text('supersedes')} IN ('', 'false', '0')"
     return {
         "hour": hour,
-        "recognised": f"CASE WHEN COALESCE(passes.plate, '') <> '' AND NOT ({entered}) THEN 1 ELSE 0 END",
-        "manual": f"CASE WHEN {entered} OR {text('supersedes')} NOT IN ('', 'false', '0') THEN 1 ELSE 0 END",
-        "inspection": "CASE WHEN passes.outcome = 'inspection' THEN 1 ELSE 0 END",
-        "hit": f"CASE WHEN {failed(HIT)} THEN 1 ELSE 0 END",
-        "fault": f"CASE WHEN {failed(DEVICE)} THEN 1 ELSE 0 END",
+        "first": f"CASE WHEN {first} THEN 1 ELSE 0 END",
+        "recognised": f"CASE WHEN {first} AND COALESCE(passes.plate, '') <> '' AND NOT ({entered}) THEN 1 ELSE 0 END",
+        "manual": f"CASE WHEN {first} AND ({entered} OR {later}) THEN 1 ELSE 0 END",
+        "held": f"CASE WHEN {first} AND passes.outcome <> 'release' THEN 1 ELSE 0 END",
+        "inspection": f"CASE WHEN {first} AND passes.outcome = 'inspection' THEN 1 ELSE 0 END",
+        "hit": f"CASE WHEN {first} AND {failed(HIT)} THEN 1 ELSE 0 END",
+        "fault": f"CASE WHEN {first} AND {failed(DEVICE)} THEN 1 ELSE 0 END",
         "result": f"CASE WHEN {has(FINAL)} THEN 1 ELSE 0 END",
         "seized": f"CASE WHEN {has(SEIZED)} THEN 1 ELSE 0 END",
     }
@@ -126,8 +140,8 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
             per_pass = per_pass.where(PassRow.decided_at <= until)
         p = per_pass.subquery()
         q = (select(p.c.node, p.c.lane, p.c.hour, func.count(), func.sum(p.c.recognised), func.sum(p.c.manual),
-                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault), func.sum(p.c.result),
-                    func.sum(p.c.seized))
+                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault), func.sum(p.c.held),
+                    func.sum(p.c.result), func.sum(p.c.seized), func.sum(p.c.first))
              .group_by(p.c.node, p.c.lane, p.c.hour))
         rows = s.execute(q).all()
     # One row per lane and hour: summing those per lane is a handful of rows, not the passes.
@@ -135,13 +149,15 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
     hours: dict[str, dict[str, int]] = {}
     for node, lane, hour, n, *sums in rows:
         key = f"{node}/{lane}"
-        totals = acc.setdefault(key, [0] * 8)
+        totals = acc.setdefault(key, [0] * 10)
         for i, v in enumerate((n, *sums)):
             totals[i] += int(v or 0)
-        hours.setdefault(key, {})[hour] = int(n)
+        hours.setdefault(key, {})
+        if sums[-1]:  # passes that hour (follow-up records are not passes)
+            hours[key][hour] = int(sums[-1])
     return [LaneStats(lane=k, passes=n, per_hour=dict(sorted(hours[k].items())),
                       recognition_rate=_rate(read, n), manual_intervention_rate=_rate(manual, n),
                       inspection_rate=_rate(insp, n), hit_rate=_rate(hit, n),
-                      device_availability=_rate(n - fault, n), inspection_results=results, seizures=seized,
-                      seizure_rate=_rate(seized, results))
-            for k, (n, read, manual, insp, hit, fault, results, seized) in sorted(acc.items())]
+                      device_availability=_rate(n - fault, n), held_rate=_rate(held, n),
+                      inspection_results=results, seizures=seized, seizure_rate=_rate(seized, results))
+            for k, (_records, read, manual, insp, hit, fault, held, results, seized, n) in sorted(acc.items())]

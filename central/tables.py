@@ -185,6 +185,10 @@ class ControlOrderRow(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
     previous_order: Mapped[str | None] = mapped_column(String(40))  # re-control (复控) of a revoked order
+    # 布控类型: general, random (随机: a share of the target's passes), key_person (重点人员: a
+    # driver), risk_vehicle (风险车辆: a vehicle)
+    order_type: Mapped[str] = mapped_column(String(16), default="general", server_default="general")
+    random_rate: Mapped[float | None] = mapped_column(Float)  # random orders: the share stopped
 
 
 # -- risk rules and parameters -------------------------------------------------------------------
@@ -410,6 +414,46 @@ class CursorRow(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DeviceEventRow(Base):
+    """A lane device's state from `at` on, as the lane reported it (kakou.sync.devices); the
+    health per kind, lane and site is derived from these (kakou.central.device_health)."""
+
+    __tablename__ = "device_events"
+    __table_args__ = (UniqueConstraint("node", "lane", "device", "at", "state", name="uq_device_event"),
+                      Index("ix_device_event_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node: Mapped[str] = mapped_column(String(limits.NODE_ID))
+    lane: Mapped[str] = mapped_column(String(limits.LANE_ID))
+    device: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(24))
+    state: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime]
+    code: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(String(limits.REASON), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskWhitelistRow(Base):
+    """A vehicle or carrier exempt from central's risk verdicts (白名单), in force once a second
+    officer approves it (kakou.central.whitelist): draft → active | rejected; active → revoked."""
+
+    __tablename__ = "risk_whitelist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    target_kind: Mapped[str] = mapped_column(String(12))  # vehicle (plate), carrier (code)
+    value: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class VehiclePositionRow(Base):

@@ -108,11 +108,13 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
                                       .order_by(TransitRow.transit_no)))
     else:
         rows = []
+    moved: set[str] = set()  # plates whose transit started or ended
     for row in rows:
         if row.status == "declared" and site == row.entry_site:
             row.status, row.started_at, row.start_pass = "en_route", at, pass_id
             row.seal_ok = _seal(w, row, seal, pass_id, "entry")
             w.audit("transit.start", f"transit:{row.transit_no}", {"pass_id": pass_id})
+            moved.add(row.plate)
             _publish(w, row)
         elif site == row.destination_site:
             row.closed_at, row.close_pass = at, pass_id
@@ -122,7 +124,14 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
             row.status = "closed_late" if late else "closed"
             w.audit("transit.close", f"transit:{row.transit_no}", {"pass_id": pass_id, "late": late,
                                                                     "seal_ok": row.seal_ok})
+            moved.add(row.plate)
             _publish(w, row)
+    if moved:  # a transit time rule holds from the start of the journey: the orders' verdicts change
+        from kakou.central import risk_eval
+
+        w.session.flush()
+        for moved_plate in sorted(moved):
+            risk_eval.refresh(w, moved_plate)
 
 
 def _held_arrival(w: audit.Work, site: str, plate: str | None, pass_id: str, checks: list[Check],

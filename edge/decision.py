@@ -30,8 +30,9 @@ from kakou.edge.knowledge import (
 from kakou.edge.transit_check import seal_checks, transit_checks
 from kakou.sync.checks import Check, CheckCode, Finding
 from kakou.sync.checks import check as make_check
-from kakou.sync.knowledge import RiskRule
+from kakou.sync.knowledge import CENTRAL_CONDITIONS, RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
+from kakou.sync.risk_verdicts import RiskVerdictHit
 
 
 class Parameters(BaseModel):
@@ -141,10 +142,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         return ok
 
     # Control orders (布控) override every other outcome, so they are checked first and always.
-    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)]
+    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)
+            and (c.random_rate is None or _random_draw(f"{c.order_no}:{obs.pass_id}") < c.random_rate)]
     for c in hits:
         check(CheckCode.CONTROL_ORDER_HIT, False, order_no=c.order_no, target=c.target, value=c.value,
-              note=c.reason or c.action)
+              note=c.reason or c.action, **({"order_type": c.order_type} if c.order_type != "general" else {}))
     if not hits:
         check(CheckCode.NO_CONTROL_ORDER, True)
 
@@ -193,17 +195,36 @@ def _risk_rules(obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], 
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
-        if all(_condition(c, obs, k, orders, params, rule.rule_id) for c in rule.conditions):
+        if all(_condition(c, obs, k, orders, params, rule.rule_id, rule.version) for c in rule.conditions):
             check(CheckCode.RISK_RULE_HIT, False, rule_id=rule.rule_id, version=rule.version, rule_name=rule.name,
                   explanation=rule.explanation)
+            for f in _central_findings(rule.rule_id, rule.version, obs, orders):  # what central found, typed
+                check(f.code, False, **f.params)
             if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
                 strictest = rule.outcome
     return strictest
 
 
+def _verdicts(rule_id: str, version: int | None, obs: Observation,
+              orders: list[ReleaseOrderData]) -> list[RiskVerdictHit]:
+    """Central's verdicts on the orders this truck goes out on that name this rule version and are
+    in force at the pass time."""
+    return [h for o in orders for h in o.risk or []
+            if h.rule_id == rule_id and h.version == version and (h.after is None or obs.at >= h.after)]
+
+
+def _central_findings(rule_id: str, version: int, obs: Observation,
+                      orders: list[ReleaseOrderData]) -> list[Finding]:
+    return [f for h in _verdicts(rule_id, version, obs, orders) for f in h.findings]
+
+
 def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
-               rule_id: str) -> bool:
-    """One condition at the lane. One the lane cannot evaluate (no data here) does not hold."""
+               rule_id: str, version: int | None = None) -> bool:
+    """One condition at the lane. The declaration-side ones (origin, HS code, value, transit time,
+    risk tags) hold when central's verdict on one of the truck's orders says so for this rule
+    version; without a verdict they do not hold."""
+    if c.kind in CENTRAL_CONDITIONS:
+        return bool(_verdicts(rule_id, version, obs, orders))
     if c.kind == "weight_deviation":
         expected = expected_weight(orders, obs, k, params).gross_kg if orders else None
         if obs.gross_kg is None or not expected:
@@ -219,7 +240,7 @@ def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrder
         return bool(seen & set(c.values))
     if c.kind == "random":
         return _random_draw(f"{rule_id}:{obs.pass_id}") < c.rate
-    return False  # origin, HS code, transit time: evaluated centrally on the declaration
+    return False  # a kind this lane does not know
 
 
 def _hit(c: ControlOrder, obs: Observation, k: Knowledge) -> bool:

@@ -32,6 +32,8 @@ class ControlOrder(_View):
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     reason: str = ""
+    order_type: str = "general"  # 布控类型 (random, key_person, risk_vehicle)
+    random_rate: float | None = None  # a random order stops this share of the target's passes
 
     def applies(self, at: datetime) -> bool:
         if self.status not in ("active", "emergency"):

@@ -212,7 +212,8 @@ class Lane:
     def __init__(self, node: str, cfg: LaneSection, devices: LaneDevices, recognisers: Recognisers,
                  store: EdgeStore, records: LaneRecords, params: Parameters,
                  on_pass: Callable[[PassRecord], None], on_event: Callable[[dict[str, Any]], None] | None = None,
-                 on_frame: Callable[[str, bytes], None] | None = None, poll_interval: float = 0.05) -> None:
+                 on_frame: Callable[[str, bytes], None] | None = None, poll_interval: float = 0.05,
+                 on_device: Callable[..., Any] | None = None) -> None:
         self.node = node
         self.cfg = cfg
         self.dev = devices
@@ -224,6 +225,9 @@ class Lane:
         self.on_pass = on_pass
         self.on_event = on_event or (lambda _e: None)
         self.on_frame = on_frame or (lambda _lane, _jpeg: None)
+        # (lane, device, kind, state, code, detail): what a device just did, for device health
+        # (kakou.edge.device_states); each lane has one device of a kind, named by the kind.
+        self.on_device = on_device or (lambda *_a: None)
         self.poll_interval = poll_interval
         self.state = LaneState.IDLE
         self.state_reason = ""
@@ -297,7 +301,9 @@ class Lane:
         try:
             while True:
                 try:
-                    if not (await self.io.read_inputs()).barrier_down:
+                    inputs = await self.io.read_inputs()
+                    self._device("io_module", "ok")
+                    if not inputs.barrier_down:
                         # Restarted with the barrier up (a crash mid-pass): lower it once the lane is clear.
                         await self._clear_and_close("barrier found up at start")
                         continue
@@ -305,6 +311,7 @@ class Lane:
                     await self._one_pass()
                 except IoFault as exc:
                     # The lane cannot see its loops or barrier: report and keep trying to reach it.
+                    self._device("io_module", "fault", "io_unreachable", str(exc))
                     self._enter(LaneState.FAULT, str(exc))
                     await asyncio.sleep(1.0)
                     self._enter(LaneState.IDLE, "retrying I/O")
@@ -372,8 +379,8 @@ class Lane:
         frames_used = 0
         weight_task = asyncio.create_task(self._weigh(faults))
         if automatic:
-            plate_frames = await self._frames(self.dev.plate_camera, faults)
-            cont_frames = await self._frames(self.dev.container_camera, faults)
+            plate_frames = await self._frames(self.dev.plate_camera, faults, kind="plate_camera")
+            cont_frames = await self._frames(self.dev.container_camera, faults, kind="container_camera")
             frames_used = len(plate_frames) + len(cont_frames)
             plate = await asyncio.to_thread(self.rec.plate.read_many, [f.image for f in plate_frames]) \
                 if plate_frames else None
@@ -386,7 +393,7 @@ class Lane:
                 self.current.kept.append((digest, kind, f.image))
             if plate_frames:
                 self.on_frame(self.cfg.id, plate_frames[0].jpeg)
-            face_frames = await self._frames(self.dev.face_camera, faults, count=1)
+            face_frames = await self._frames(self.dev.face_camera, faults, count=1, kind="face_camera")
             self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
         await self._await_ids(seal=self._expects_seal(plate.text if plate is not None and plate.valid else None))
@@ -440,7 +447,14 @@ class Lane:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
 
-    async def _frames(self, camera: Camera | None, faults: list[str], count: int | None = None) -> list[Frame]:
+    def _device(self, kind: str, state: str, code: str = "", detail: str = "") -> None:
+        try:
+            self.on_device(self.cfg.id, kind, kind, state, code, detail)
+        except Exception:  # health reporting must never cost a pass
+            self.log.exception("device state not recorded")
+
+    async def _frames(self, camera: Camera | None, faults: list[str], count: int | None = None,
+                      kind: str = "plate_camera") -> list[Frame]:
         if camera is None:
             return []
         frames: list[Frame] = []
@@ -449,7 +463,10 @@ class Lane:
                 frames.append(await camera.snapshot())
             except CameraFault as exc:
                 faults.append(str(exc))
+                self._device(kind, "fault", "no_frame", str(exc))
                 break
+        if frames:
+            self._device(kind, "ok")
         return frames
 
     async def _weigh(self, faults: list[str]) -> float | None:
@@ -461,7 +478,7 @@ class Lane:
                                        timeout=self.cfg.weigh_timeout_s)
         except TimeoutError:
             faults.append(f"weight not stable within {self.cfg.weigh_timeout_s:g}s ({wb.status.status.reason})")
-            return None
+            return None  # a truck not standing still is no device fault: the driver's status says that
         return float(sample.weight_kg)
 
     # -- deciding and acting ------------------------------------------------------------------
@@ -753,8 +770,10 @@ class Lane:
             if decided_from is not None:
                 self.decision_ms.append((time.perf_counter() - decided_from) * 1000)
             await self.io.open_barrier()
+            self._device("barrier", "ok")
             await self.io.set_light(True)
         except BarrierFault as exc:
+            self._device("barrier", "fault", "no_feedback", str(exc))
             self._enter(LaneState.FAULT, str(exc))
         await self._clear_and_close()
 
@@ -768,10 +787,12 @@ class Lane:
         while True:
             try:
                 await self.io.close_barrier()
+                self._device("barrier", "ok")
                 break
             except BarrierRefused:
                 await self._wait(lambda i: not i.loop_under, timeout=None)
             except BarrierFault as exc:
+                self._device("barrier", "fault", "no_feedback", str(exc))
                 self._enter(LaneState.FAULT, str(exc))
                 break
         self.current = None

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from kakou.edge import sync_outbox
+from kakou.edge.device_states import DeviceStates
 from kakou.edge.store import EdgeStore, VersionGap
 from kakou.sync import topics
 from kakou.sync.messages import PASS_VERSION, Ack, ChangeBatch, NodeStatus, SyncRequest
@@ -41,8 +42,9 @@ LINES = 100  # envelopes per MQTT message (one per line; ~80 kB)
 class EdgeLink:
     def __init__(self, node: str, store: EdgeStore, broker: BrokerConfig,
                  trusted: dict[str, Ed25519PublicKey], ack_timeout: float = 5.0,
-                 resync_interval: float = 60.0) -> None:
+                 resync_interval: float = 60.0, device_states: DeviceStates | None = None) -> None:
         self.node = node
+        self.device_states = device_states
         self.store = store
         self.broker = broker
         self.trusted = dict(trusted)
@@ -98,6 +100,8 @@ class EdgeLink:
         await self._publish_status(client)
         await self._request_changes(client)
         helpers = [asyncio.create_task(self._send_outbox(client)), asyncio.create_task(self._resync(client))]
+        if self.device_states is not None:
+            helpers.append(asyncio.create_task(self._send_device_states(client, self.device_states)))
         try:
             async for msg in client.messages:
                 await self._handle(client, msg)
@@ -125,6 +129,15 @@ class EdgeLink:
         streams = self.store.stream_versions()
         req = SyncRequest(node=self.node, after_version=streams.get(topics.BROADCAST, 0), streams=streams)
         await client.publish(topics.up(self.node, topics.SYNC_REQUEST), req.model_dump_json(), qos=1)
+
+    async def _send_device_states(self, client: aiomqtt.Client, states: DeviceStates) -> None:
+        """Device state changes as they happen; every current state again on each (re)connect."""
+        everything = True
+        while True:
+            for report in states.take(everything):
+                await client.publish(topics.up(self.node, topics.DEVICES), report.model_dump_json(), qos=1)
+            everything = False
+            await states.changed.wait()
 
     async def _resync(self, client: aiomqtt.Client) -> None:
         while True:

@@ -11,6 +11,7 @@ from typing import Any
 
 from kakou.edge.api import create_app
 from kakou.edge.config import EdgeConfig, LaneSection
+from kakou.edge.device_states import DeviceStates
 from kakou.edge.events import LaneEvents
 from kakou.edge.image_upload import ImageUploader
 from kakou.edge.lane import Lane, LaneDevices, Recogniser, Recognisers
@@ -54,7 +55,8 @@ class EdgeNode:
         self.id = cfg.node.id
         self.store = EdgeStore(cfg.node.data_dir / "edge.db")
         self.records = LaneRecords(self.store, cfg.node.data_dir / "images")
-        self.link = EdgeLink(self.id, self.store, cfg.broker, trusted_keys(cfg))
+        self.device_states = DeviceStates(self.id)
+        self.link = EdgeLink(self.id, self.store, cfg.broker, trusted_keys(cfg), device_states=self.device_states)
         self.uploader = ImageUploader(self.store, cfg.node.data_dir)  # frames of acked passes → central
         self.events = LaneEvents()
         self.officers = OfficerSessions({o.id: o for o in cfg.officers}, lookup=self.store.officer_pin)
@@ -90,9 +92,21 @@ class EdgeNode:
             devices.e_seal = EsealReaderDriver(lane.e_seal)
         self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display,
                                       devices.e_seal) if d is not None]
+        for kind in ("weighbridge", "rfid", "ic_card", "display"):  # the serial drivers judge their own health
+            driver = getattr(devices, kind)
+            if driver is not None:
+                driver.status.on_change(lambda st, k=kind, lid=lane.id: self._serial_state(lid, k, st))
         return Lane(self.id, lane, devices, recognisers, self.store, self.records, self.cfg.parameters,
                     on_pass=lambda _rec: self.link.wake(), on_event=self.events.publish,
-                    on_frame=self.events.put_snapshot)
+                    on_frame=self.events.put_snapshot, on_device=self.device_states.set)
+
+    def _serial_state(self, lane: str, kind: str, st: Any) -> None:
+        """A serial driver's status change as a device state ("connecting" at start-up is no state
+        yet; after a fault, the device is still down until it is online again)."""
+        if st.state == "online":
+            self.device_states.set(lane, kind, kind, "ok")  # type: ignore[arg-type]
+        elif st.state == "faulted":
+            self.device_states.set(lane, kind, kind, "fault", "driver_fault", st.reason)  # type: ignore[arg-type]
 
     def knowledge_age_s(self) -> float | None:
         at = self.store.knowledge_updated_at()

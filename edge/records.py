@@ -41,6 +41,7 @@ from kakou.edge.knowledge import (
     parse_rows,
 )
 from kakou.edge.store import EdgeStore
+from kakou.sync import rates
 from kakou.sync.checks import DEVICE_CODES, failed_with
 from kakou.sync.knowledge import RiskRule
 
@@ -279,19 +280,18 @@ class LaneRecords:
                                 (lane, since.isoformat()))
         recs = [json.loads(r[0]) for r in rows]
         n = len(recs)
-        auto_read = sum(1 for r in recs if r.get("plate") and not r.get("entered_by") and not r.get("supersedes"))
-        first = [r for r in recs if not r.get("supersedes")]
-        manual = len(self.store.query("SELECT DISTINCT pass_id FROM interventions WHERE lane = ? AND at >= ? "
-                                      "AND pass_id IS NOT NULL", (lane, since.isoformat())))
+        # The one definition of each rate, as central and the console count them (kakou.sync.rates).
+        superseded = {str(r[0]) for r in self.store.query(
+            "SELECT json_extract(record, '$.supersedes') FROM passes WHERE lane = ? "
+            "AND json_extract(record, '$.supersedes') IS NOT NULL", (lane,))}
+        counted = rates.rates(recs, superseded)
         hours = max((datetime.now(UTC) - since).total_seconds() / 3600, 1e-9)
         faults = sum(1 for r in recs for c in r.get("checks") or [] if failed_with(c, DEVICE_CODES, "device"))
         return {
             "lane": lane,
             "since": since.isoformat(),
-            "passes": len(first),
-            "recognition_rate": auto_read / len(first) if first else None,
-            "manual_intervention_rate": manual / len(first) if first else None,
-            "passes_per_hour": len(first) / hours,
+            **counted,
+            "passes_per_hour": counted["passes"] / hours,
             "device_faults": faults,
             "records": n,
         }

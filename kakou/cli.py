@@ -63,6 +63,7 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
                         password_min_classes=args.password_min_classes, password_history=args.password_history,
                         password_max_age_days=args.password_max_age_days,
                         idle_timeout_minutes=args.idle_timeout_minutes, separate_duties=args.separate_duties)
+    cfg.device_down_alert_minutes = args.device_down_alert_minutes
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -207,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--separate-duties", action="store_true",
                     help="三员分立: refuse the admin role; the system_admin, security_admin and audit_admin "
                          "users (added with `kakou central user add`) each do only their own work")
+    cs.add_argument("--device-down-alert-minutes", type=float, default=10.0, metavar="M",
+                    help="alert when a lane device stays down (fault/offline) over M minutes (default 10)")
     cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
                     help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
                          "(default: DATA_DIR/keys/audit-hmac.key)")

@@ -91,6 +91,17 @@ class CheckCode(StrEnum):
     BACKFILLED = "backfilled"
     # a sentence from a lane older than pass-envelope version 2, shown as it is
     LEGACY_TEXT = "legacy_text"
+    # what central found on the declaration side of a release order for a risk rule in force
+    # (kakou.central.risk_eval): published with the order, shown when the rule fires at the lane
+    RISK_ORIGIN = "risk_origin"
+    RISK_HS_CODE = "risk_hs_code"
+    RISK_DECLARED_VALUE = "risk_declared_value"
+    RISK_TRANSIT_TIME = "risk_transit_time"
+    RISK_PRICE = "risk_price"  # seed 001 tags: 价格异常
+    RISK_TRACED_ORIGIN = "risk_traced_origin"  # 原产地不一致
+    RISK_QUARANTINE = "risk_quarantine"  # 未检疫
+    RISK_LONG_STORAGE = "risk_long_storage"  # 长期滞留
+    RISK_HIGH_VALUE = "risk_high_value"  # 有高价值
     # e-seal (电子关锁) read at the lane, and the transit (转关) check at its destination
     E_SEAL_NONE = "e_seal_none"  # the lane has a reader and heard no seal (no reader: no e-seal check at all)
     E_SEAL_TAMPERED = "e_seal_tampered"
@@ -168,6 +179,7 @@ class ControlOrderHit(P):
     target: Literal["vehicle", "container", "driver"]
     value: Id
     note: Note  # the order's reason, or its action when it gives none
+    order_type: Short | None = None  # 布控类型: general, random, key_person, risk_vehicle
 
 
 class DeviceFault(P):
@@ -335,6 +347,63 @@ class LegacyText(P):
     text: Annotated[str, StringConstraints(max_length=1000, pattern=_NO_NUL)]
 
 
+Money = Annotated[float, Field(ge=0, le=1e13)]
+Goods = Annotated[str, StringConstraints(max_length=120, pattern=_NO_CONTROL)]
+
+
+class OrderLine(P):
+    order_no: Id
+    item: int = Field(ge=1, le=1000)  # the goods line, from 1
+    goods: Goods
+
+
+class RiskOrigin(OrderLine):
+    origin: Short
+
+
+class RiskHsCode(OrderLine):
+    hs_code: Short
+    prefix: Short
+
+
+class RiskDeclaredValue(P):
+    order_no: Id
+    amount: Money
+    limit: Money
+
+
+class RiskTransitTime(P):
+    order_no: Id
+    transit_no: Id
+    started_at: Id
+    limit_h: float = Field(ge=0, le=1e6)
+
+
+class RiskPrice(OrderLine):
+    unit_price: Money
+    reference: Money
+    below_pct: float = Field(ge=0, le=100)
+
+
+class RiskTracedOrigin(OrderLine):
+    origin: Short
+    traced_origin: Short
+
+
+class RiskQuarantine(OrderLine):
+    hs_code: Short
+
+
+class RiskLongStorage(P):
+    order_no: Id
+    doc_no: Id
+    declared_at: Id
+    days: float = Field(ge=0, le=1e5)
+
+
+class RiskHighValue(OrderLine):
+    unit_price: Money
+    limit: Money
 class TransitArrived(P):
     transit_no: Id
     containers: Listed  # "-" when the transit declares none
@@ -472,6 +541,11 @@ SPEC: dict[CheckCode, tuple[str, type[P]]] = {
     C.RELEASED_ON_DOCUMENTS_CONFIRMED: ("officer", OfficerConfirmed),
     C.CONTROL_DISPOSAL_RELEASED: ("officer", OfficerNote), C.BACKFILLED: ("officer", Officer),
     C.LEGACY_TEXT: ("other", LegacyText),
+    C.RISK_ORIGIN: ("risk", RiskOrigin), C.RISK_HS_CODE: ("risk", RiskHsCode),
+    C.RISK_DECLARED_VALUE: ("risk", RiskDeclaredValue), C.RISK_TRANSIT_TIME: ("risk", RiskTransitTime),
+    C.RISK_PRICE: ("risk", RiskPrice), C.RISK_TRACED_ORIGIN: ("risk", RiskTracedOrigin),
+    C.RISK_QUARANTINE: ("risk", RiskQuarantine), C.RISK_LONG_STORAGE: ("risk", RiskLongStorage),
+    C.RISK_HIGH_VALUE: ("risk", RiskHighValue),
     C.E_SEAL_NONE: ("e_seal", NoParams), C.E_SEAL_TAMPERED: ("e_seal", Seal), C.E_SEAL_LOW_BATTERY: ("e_seal", Seal),
     C.TRANSIT_ARRIVED: ("transit", TransitArrived), C.TRANSIT_PLATE_MISMATCH: ("transit", TransitPlate),
     C.TRANSIT_CONTAINERS_MISMATCH: ("transit", TransitContainers), C.TRANSIT_SEAL_MISMATCH: ("transit", TransitSeal),
@@ -687,6 +761,30 @@ TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
                                   "control-order hit disposed of at central and released by {officer}: {note}"),
     C.BACKFILLED: ("关员 {officer} 凭单放行后补录", "backfilled by {officer} after release on documents"),
     C.LEGACY_TEXT: ("{text}", "{text}"),
+    C.RISK_ORIGIN: ("核放单 {order_no} 第 {item} 项 {goods}：原产地 {origin} 属风险国家/地区",
+                    "release order {order_no} line {item} {goods}: origin {origin} is a risk country"),
+    C.RISK_HS_CODE: ("核放单 {order_no} 第 {item} 项 {goods}：商品编码 {hs_code} 属风险税号 {prefix}",
+                     "release order {order_no} line {item} {goods}: HS code {hs_code} is under risk heading {prefix}"),
+    C.RISK_DECLARED_VALUE: ("核放单 {order_no} 申报货值 {amount:.2f} 超过 {limit:.2f}",
+                            "release order {order_no}: declared value {amount:.2f} over {limit:.2f}"),
+    C.RISK_TRANSIT_TIME: ("核放单 {order_no}：转关 {transit_no}（{started_at} 起运）在途超过 {limit_h:.0f} 小时",
+                          "release order {order_no}: transit {transit_no} (left {started_at}) over {limit_h:.0f} h"),
+    C.RISK_PRICE: ("价格异常：核放单 {order_no} 第 {item} 项 {goods} 单价 {unit_price:.2f} 低于参考价 {reference:.2f}"
+                   "（下浮超过 {below_pct:.0f}%）",
+                   "price anomaly: release order {order_no} line {item} {goods} unit price {unit_price:.2f} below "
+                   "the reference {reference:.2f} by more than {below_pct:.0f}%"),
+    C.RISK_TRACED_ORIGIN: ("原产地不一致：核放单 {order_no} 第 {item} 项 {goods} 申报 {origin}，溯源 {traced_origin}",
+                           "origin mismatch: release order {order_no} line {item} {goods} declared {origin}, "
+                           "traced {traced_origin}"),
+    C.RISK_QUARANTINE: ("未检疫：核放单 {order_no} 第 {item} 项 {goods}（{hs_code}）须检疫，无检疫批次号",
+                        "not quarantined: release order {order_no} line {item} {goods} ({hs_code}) needs "
+                        "quarantine and has no quarantine batch number"),
+    C.RISK_LONG_STORAGE: ("长期滞留：核放单 {order_no} 的报关单 {doc_no}（{declared_at} 申报）超过 {days:.0f} 天",
+                          "long storage: release order {order_no}, declaration {doc_no} (declared {declared_at}) "
+                          "over {days:.0f} days"),
+    C.RISK_HIGH_VALUE: ("有高价值：核放单 {order_no} 第 {item} 项 {goods} 单价 {unit_price:.2f} 高于阈值 {limit:.2f}",
+                        "high value: release order {order_no} line {item} {goods} unit price {unit_price:.2f} over "
+                        "{limit:.2f}"),
     C.E_SEAL_NONE: ("未读到电子关锁", "no e-seal read"),
     C.E_SEAL_TAMPERED: ("电子关锁 {seal} 已被开启或破坏", "e-seal {seal} has been opened or tampered with"),
     C.E_SEAL_LOW_BATTERY: ("电子关锁 {seal} 电量低", "e-seal {seal}: low battery"),

@@ -22,6 +22,7 @@ class _Data(BaseModel):
 
 
 TargetKind = Literal["container", "vehicle", "driver"]
+ControlOrderType = Literal["general", "random", "key_person", "risk_vehicle"]  # 布控类型
 
 
 class ControlOrderData(_Data):
@@ -36,6 +37,8 @@ class ControlOrderData(_Data):
     valid_from: datetime
     valid_until: datetime
     reason: str
+    order_type: ControlOrderType = "general"  # 随机 / 重点人员 / 风险车辆
+    random_rate: float | None = Field(None, gt=0, le=1)  # random: the share of the target's passes stopped
 
 
 class CarrierRegistration(_Data):
@@ -209,10 +212,56 @@ class RandomSelection(_Data):
     rate: float = Field(ge=0, le=1)
 
 
+class DeclaredValue(_Data):
+    """The order's goods lines are worth more than `over_amount` in all (the declared amounts)."""
+
+    kind: Literal["declared_value"] = "declared_value"
+    over_amount: float = Field(gt=0, le=1e13)
+
+
+RiskTagName = Literal["price", "traced_origin", "quarantine", "long_storage", "high_value"]
+
+
+class RiskTag(_Data):
+    """Seed 001's risk tags, with their thresholds as parameters:
+
+    - price (价格异常): a goods line's unit price (amount ÷ quantity) below `reference_unit_price`
+      by more than `below_pct` %;
+    - traced_origin (原产地不一致): a goods line's declared origin differs from its traced origin;
+    - quarantine (未检疫): a goods line that needs quarantine (under `hs_prefixes`) has no batch number;
+    - long_storage (长期滞留): a declaration of the order was declared more than `days_over` days before;
+    - high_value (有高价值): a goods line's unit price is over `unit_price_over`.
+
+    `hs_prefixes` narrows price, high_value and quarantine to those goods (none: every line).
+    """
+
+    kind: Literal["risk_tag"] = "risk_tag"
+    tag: RiskTagName
+    hs_prefixes: list[str] = Field(default_factory=list, max_length=100)
+    reference_unit_price: float | None = Field(None, gt=0, le=1e12)
+    below_pct: float = Field(0.0, ge=0, le=100)
+    unit_price_over: float | None = Field(None, gt=0, le=1e12)
+    days_over: float | None = Field(None, gt=0, le=36500)
+
+    @model_validator(mode="after")
+    def _params(self) -> RiskTag:
+        need = {"price": "reference_unit_price", "high_value": "unit_price_over", "long_storage": "days_over"}
+        field = need.get(self.tag)
+        if field and getattr(self, field) is None:
+            raise ValueError(f"the {self.tag} tag needs {field}")
+        if self.tag == "quarantine" and not self.hs_prefixes:
+            raise ValueError("the quarantine tag needs hs_prefixes: the goods that must be quarantined")
+        return self
+
+
 Condition = Annotated[
-    WeightDeviation | OriginIn | HsCodePrefix | CarrierCredit | WatchList | TransitTime | RandomSelection,
+    WeightDeviation | OriginIn | HsCodePrefix | CarrierCredit | WatchList | TransitTime | RandomSelection
+    | DeclaredValue | RiskTag,
     Field(discriminator="kind"),
 ]
+# Conditions on the declaration side: central evaluates them on each release order and publishes
+# what it found with the order (kakou.central.risk_eval); the lane reads that verdict.
+CENTRAL_CONDITIONS = frozenset({"origin", "hs_code", "transit_time", "declared_value", "risk_tag"})
 
 
 class RiskRule(_Data):

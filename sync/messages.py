@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kakou.sync import limits
 from kakou.sync.checks import Check, Finding, upgrade_checks, upgrade_reasons
+from kakou.sync.risk_verdicts import MAX_HITS, RiskVerdictHit
 
 PROTOCOL_VERSION = 1
 # Pass envelopes: 2 carries the decision as typed check codes (kakou.sync.checks); central still
@@ -248,6 +249,10 @@ class ReleaseOrderData(Strict):
     valid_until: datetime
     declared_gross_kg: float | None = None
     declared_net_kg: float | None = None  # the cargo alone: the lane adds the tare by its tare mode
+    # Central's risk verdict (kakou.sync.risk_verdicts): the rules whose declaration-side
+    # conditions hold for this order. None: none hold. Central makes it: it is left out of a dump
+    # (an order written from this model is an order to file, not a verdict), and in `lane_json`.
+    risk: list[RiskVerdictHit] | None = Field(None, max_length=MAX_HITS, exclude=True)
 
     def lane_json(self) -> dict[str, Any]:
         """As published to the lanes: without a net weight the record is what lanes before
@@ -255,6 +260,8 @@ class ReleaseOrderData(Strict):
         data = self.model_dump(mode="json")
         if data["declared_net_kg"] is None:
             del data["declared_net_kg"]
+        if self.risk:
+            data["risk"] = [h.model_dump(mode="json") for h in self.risk]
         return data
 
 

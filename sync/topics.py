@@ -105,6 +105,7 @@ SYNC_REQUEST = "sync-request"
 # A vehicle terminal (车载终端) on a transit truck reports its position on up(terminal id, POSITION):
 # the terminal is an MQTT user like a node, so the same ACL line pins it to its own topic.
 POSITION = "position"
+DEVICES = "devices"  # kakou.sync.devices.DeviceReport: a lane's device states
 # Downlink kinds
 ACK = "ack"
 CHANGES = "changes"

@@ -9,6 +9,7 @@ from kakou.central.routes import (
     control_orders,
     declarations,
     enterprise,
+    health,
     images,
     lane_officers,
     ledgers,
@@ -17,6 +18,7 @@ from kakou.central.routes import (
     orders,
     registrations,
     risk,
+    statistics,
     sync,
     ui,
 )
@@ -31,6 +33,7 @@ def routers() -> list[APIRouter]:
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
     for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
                    risk.router, declarations.router, live.router, operations.router, images.router,
-                   ledgers.router, enterprise.router, sync.system_router, lane_officers.router):
+                   ledgers.router, enterprise.router, sync.system_router, lane_officers.router, health.router,
+                   statistics.router):
         api.include_router(router)
     return [api, ui.router]

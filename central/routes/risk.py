@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
 
-from kakou.central import risk
+from kakou.central import risk, risk_eval, whitelist
 from kakou.central.risk import RiskRuleIn
 from kakou.central.routes.deps import CentralDep
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, Revision, RowId, domain_errors
 from kakou.central.schemas import ParameterDraftOut, ReviewIn, RiskRuleVersionOut
+from kakou.central.service import NotFound
+from kakou.central.tables import ReleaseOrderRow
+from kakou.central.whitelist import WhitelistIn
 from kakou.sync.knowledge import LaneParameters, RiskRule
 
 router = APIRouter(prefix="/api/v1", tags=["risk rules and parameters"])
@@ -91,3 +96,66 @@ def list_parameters(central: CentralDep, _me: AnyUser) -> list[dict[str, Any]]:
 @router.get("/parameters/effective")
 def effective_parameters(central: CentralDep, _me: AnyUser, lane: str | None = None) -> LaneParameters:
     return risk.parameters_for(central, lane)
+
+
+# -- the risk whitelist (白名单) and central's verdict on an order ------------------------------------
+
+
+class WhitelistOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    target_kind: str
+    value: str
+    reason: str
+    valid_until: datetime | None
+    status: str
+    created_by: str
+    created_at: datetime
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    review_note: str
+    revoked_by: str | None
+
+
+@router.post("/risk-whitelist", status_code=201)
+def propose_whitelist(body: WhitelistIn, central: CentralDep, me: Officer) -> WhitelistOut:
+    """A vehicle (plate) or carrier (code) to leave out of central's risk verdicts, as a draft: in
+    force once another officer approves it."""
+    with domain_errors():
+        return WhitelistOut.model_validate(whitelist.propose(central, me.username, body))
+
+
+@router.get("/risk-whitelist")
+def list_whitelist(central: CentralDep, _me: AnyUser,
+                   status: Literal["draft", "active", "rejected", "revoked"] | None = None) -> list[WhitelistOut]:
+    return [WhitelistOut.model_validate(r) for r in whitelist.entries(central, status)]
+
+
+@router.post("/risk-whitelist/{entry_id}/review",
+             responses={403: {"description": "the reviewer prepared this entry"},
+                        409: {"description": "not awaiting review"}})
+def review_whitelist(entry_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> WhitelistOut:
+    """Approve (in force; the covered orders' verdicts republished) or reject."""
+    with domain_errors():
+        return WhitelistOut.model_validate(whitelist.review(central, me.username, entry_id, body.approve, body.note))
+
+
+@router.delete("/risk-whitelist/{entry_id}")
+def revoke_whitelist(entry_id: RowId, central: CentralDep, me: Officer) -> WhitelistOut:
+    """Out of force at once (it only makes the lanes stricter)."""
+    with domain_errors():
+        return WhitelistOut.model_validate(whitelist.revoke(central, me.username, entry_id))
+
+
+@router.get("/release-orders/{order_no}/risk")
+def order_risk(order_no: str, central: CentralDep, _me: AnyUser,
+               lang: Literal["zh", "en"] = "zh") -> list[dict[str, Any]]:
+    """Central's verdict on the order under the rules in force now: each rule whose
+    declaration-side conditions hold, from when, and what was found (codes, params and text)."""
+    with domain_errors(), central.sessions() as s:
+        row = s.get(ReleaseOrderRow, order_no)
+        if row is None:
+            raise NotFound(f"no release order {order_no}")
+        return [{**h.model_dump(mode="json"), "texts": [f.text(lang) for f in h.findings]}
+                for h in risk_eval.verdict(s, row)]

@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from kakou.sync import rates
 from kakou.sync.checks import texts_script
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -57,7 +58,8 @@ def field() -> FileResponse:
 def check_texts() -> Response:
     """The texts of every check code, generated from kakou.sync.checks.TEXTS (one source with the
     server's own rendering)."""
-    return Response(texts_script(), media_type="text/javascript; charset=utf-8", headers=NO_CACHE)
+    return Response(texts_script() + rates.terms_script(), media_type="text/javascript; charset=utf-8",
+                    headers=NO_CACHE)
 
 
 @router.get("/ui/{name}")

@@ -17,6 +17,13 @@ K.addTerms({
   prefixes: ["Prefixes", "前缀"], grades: ["Grades", "等级"], target_kind: ["Target", "对象"], values: ["Values", "值"],
   over_hours: ["Over (hours)", "超过（小时）"], rate: ["Rate (0–1)", "比例（0–1）"], version: ["Version", "版本"],
   created_by: ["Prepared by", "制单人"], reviewed_by: ["Reviewed by", "审核人"], review_status: ["Review", "审核状态"], note: ["Note", "备注"],
+  // declaration-side conditions, evaluated by central (seed 001's risk tags with their thresholds)
+  declared_value: ["Declared value", "申报货值"], over_amount: ["Over (amount)", "超过（金额）"], risk_tag: ["Risk tag", "风险标签"],
+  tag: ["Tag", "标签"], price: ["Price anomaly", "价格异常"], traced_origin: ["Origin mismatch", "原产地不一致"],
+  quarantine: ["Not quarantined", "未检疫"], long_storage: ["Long storage", "长期滞留"], high_value: ["High value", "有高价值"],
+  hs_prefixes: ["HS code prefixes (goods it applies to)", "商品编码前缀（适用商品）"], reference_unit_price: ["Reference unit price", "参考单价"],
+  below_pct: ["Below the reference by more than (%)", "低于参考价超过（%）"], unit_price_over: ["Unit price over", "单价高于"],
+  days_over: ["Over (days)", "超过（天）"],
 });
 
 const RISK = "/api/v1/risk-rules";

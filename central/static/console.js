@@ -19,8 +19,8 @@ K.addTerms({
   sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
   passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
   held_rate: ["Officer rate", "人工处理率"],
-  held_def: ["passes not released automatically (held or inspected) ÷ all passes, last 24 h", "未自动放行（人工处理或查验）的通行数 ÷ 全部通行数，近24小时"],
-  intervention_def: ["passes an officer entered, overrode or released ÷ the lane's passes", "关员录入、改判或放行的通行数 ÷ 该通道通行数"], per_hour: ["Passes per hour", "每小时通行量"],
+  // The rates' definitions (rate_def.*) come with the check texts, from kakou.sync.rates: one for every screen.
+  per_hour: ["Passes per hour", "每小时通行量"],
   per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
   recent_passes: ["Recent passes", "最近通行"], create: ["Create", "新建"], search: ["Search", "查询"],
   detail: ["Detail", "详情"], updated: ["Updated", "更新"], lane_col: ["Lane", "通道"], plate_col: ["Plate", "车牌"],
@@ -87,7 +87,7 @@ const KNOWN = [
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
   { key: "applications", re: /^\/api\/v1\/applications$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue)$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue|stats\/(transits|interventions|definitions))$/;
 
 function sections() {
   // An enterprise's declarant has one screen: its applications (everything else answers it 403).
@@ -223,13 +223,16 @@ async function dashboard() {
     K.api("/api/v1/nodes").catch(() => []),
     C.spec.paths["/api/v1/alerts"] ? K.api("/api/v1/alerts?limit=500").catch(() => null) : Promise.resolve(null),
     C.spec.paths["/api/v1/stats/lanes"] ? K.api(`/api/v1/stats/lanes?since=${encodeURIComponent(since)}`).catch(() => null) : Promise.resolve(null),
-  ]);
+    C.spec.paths["/api/v1/stats/passes"] ? K.api(`/api/v1/stats/passes?since=${encodeURIComponent(since)}`).catch(() => null) : Promise.resolve(null),
+  ]).then((r) => { C.totals = r[4] && r[4].totals; return r; });
   const passes = K.items(page);
   const now = Date.now();
   const day = passes.filter((p) => now - new Date(p.decided_at) < windowH * 36e5);
   const online = nodes.filter((n) => n.online).length;
   const openAlerts = alerts ? K.items(alerts).filter((a) => !/(closed|disposed|resolved)/i.test(a.status || "")).length : null;
-  const held = day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
+  // Central counts the officer rate by the shared definition; the page of passes is the fallback.
+  const held = C.totals ? Math.round(100 * (C.totals.held_rate || 0))
+    : day.length ? Math.round((100 * day.filter((p) => p.outcome !== "release").length) / day.length) : 0;
   // A KPI says how it is counted (hover, or the footnote under the charts).
   const kpi = (key, v, id, def) => K.el("div", { class: "card kpi", "data-testid": "kpi-" + id, title: def ? K.t(def) : "" },
     K.el("div", { class: "muted", text: K.both(key) + (def ? " ⓘ" : "") }), K.el("div", { class: "v", text: v }));
@@ -266,7 +269,7 @@ async function dashboard() {
       kpi(windowH === 24 ? "passes_24h" : "passes_n", String(day.length), "passes"),
       kpi("lanes_online", `${online} / ${nodes.length}`, "online"),
       kpi("open_alerts", openAlerts == null ? "—" : String(openAlerts), "alerts"),
-      kpi("held_rate", `${held}%`, "held", "held_def")),
+      kpi("held_rate", `${held}%`, "held", "rate_def.held_rate")),
     K.el("div", { class: "charts" },
       K.el("section", { class: "card" }, K.el("h3", { text: K.both("per_hour") }), barChart(hours, { series: 2, testid: "chart-hourly" }),
         K.el("div", { class: "muted" }, K.el("span", { style: "color:#60a5fa", text: "■ " }), K.t("release"), "  ",
@@ -278,7 +281,7 @@ async function dashboard() {
           manual_intervention_rate: pct(l.manual_intervention_rate) + "%", inspection_rate: pct(l.inspection_rate) + "%",
           hit_rate: pct(l.hit_rate) + "%", device_availability: pct(l.device_availability) + "%",
         })), { testid: "lane-stats" }) : null)),
-    K.el("p", { class: "muted kpi-notes", "data-testid": "kpi-notes" }, `${K.t("held_rate")}: ${K.t("held_def")} · ${K.t("manual_intervention_rate")}: ${K.t("intervention_def")}`),
+    K.el("p", { class: "muted kpi-notes", "data-testid": "kpi-notes" }, `${K.t("held_rate")}: ${K.t("rate_def.held_rate")} · ${K.t("manual_intervention_rate")}: ${K.t("rate_def.manual_intervention_rate")}`),
     K.el("section", { class: "card", style: "margin-top:1em" }, K.el("h3", { text: K.both("recent_passes") }),
       K.table(recent, { columns: ["time_col", "node_col", "lane_col", "plate_col", "outcome_col", "reasons"], testid: "recent-passes" })),
   );
@@ -294,6 +297,7 @@ async function nodesView() {
     K.table(rows, { columns: ["node", "online", "last_seen", "knowledge_version", "high_water", "duplicates"], testid: "nodes" }),
     settings);
   await laneSettings(settings);
+  if (typeof deviceHealthSection === "function") $("view").append(await deviceHealthSection());  // console-devices.js
   stamp();
 }
 

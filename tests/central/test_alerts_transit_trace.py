@@ -12,6 +12,7 @@ from central_helpers import Api, ingest, issue_order
 from kakou.central import ingest as central_ingest
 from kakou.central import projections, transit
 from kakou.central.service import Central
+from kakou.sync import rates
 from kakou.sync.checks import texts_script
 
 HIT = {"code": "control_order_hit", "ok": False,
@@ -64,7 +65,8 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
 def test_console_and_field_page_get_the_check_texts_from_the_one_dictionary(api: Api) -> None:
     client = api.anonymous()
     r = client.get("/ui/check-texts.js")
-    assert r.status_code == 200 and r.text == texts_script()
+    # the check texts, then the rates' names and definitions (kakou.sync.rates): one dictionary each
+    assert r.status_code == 200 and r.text == texts_script() + rates.terms_script()
     for page in ("/console", "/field"):
         assert 'src="/ui/check-texts.js"' in client.get(page).text
 

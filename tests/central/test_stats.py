@@ -11,9 +11,9 @@ from typing import Any
 
 from central_helpers import Api
 
-from kakou.central import stats
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
+from kakou.sync import rates
 
 START = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 CST = timezone(timedelta(hours=8))  # China Standard Time, as a lane might stamp it
@@ -24,7 +24,7 @@ def _record(rng: random.Random) -> dict[str, Any]:
     if rng.random() < 0.2:
         rec["entered_by"] = rng.choice(["lena", ""])
     if rng.random() < 0.1:
-        rec["supersedes"] = "n1-L1-1"
+        rec["supersedes"] = f"n1-{rng.randrange(600)}"  # an officer's later record for that pass
     if rng.random() < 0.8:
         rec["checks"] = [rng.choice([{"code": "control_order_hit", "name": "control", "ok": rng.random() < 0.7},
                                      {"code": "risk_rule_hit", "name": "risk", "ok": rng.random() < 0.8},
@@ -52,38 +52,28 @@ def _record(rng: random.Random) -> dict[str, Any]:
     return rec
 
 
-def _reference(passes: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """What the statistics mean, counted one pass at a time."""
-    acc: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, "hours": defaultdict(int), "read": 0,
-                                                          "manual": 0, "insp": 0, "hit": 0, "fault": 0,
-                                                          "results": 0, "seized": 0})
+def _reference(passes: list[dict[str, Any]], superseded: set[str]) -> dict[str, dict[str, Any]]:
+    """What the statistics mean, counted one record at a time: the rates by the one definition
+    (kakou.sync.rates, passes only), the inspection results and seizures over every record."""
+    by_lane: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    hours: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    results: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for p in passes:
-        a, rec = acc[f"{p['node']}/{p['lane']}"], p["record"]
-        checks = [c for c in rec.get("checks", []) if isinstance(c, dict)]
-
-        def failed(codes: tuple[str, ...], names: tuple[str, ...], checks: list[dict[str, Any]] = checks) -> bool:
-            return any((c.get("code") in codes or (c.get("code", "legacy_text") == "legacy_text"
-                                                   and c.get("name") in names)) and c.get("ok") is False
-                       for c in checks)
-
-        a["n"] += 1
-        a["hours"][p["at"].astimezone(UTC).strftime("%Y-%m-%dT%H")] += 1
-        a["read"] += bool(p["plate"]) and not rec.get("entered_by")
-        a["manual"] += bool(rec.get("entered_by") or rec.get("supersedes"))
-        a["insp"] += p["outcome"] == "inspection"
-        a["hit"] += failed(("control_order_hit", "risk_rule_hit"), ("control", "risk"))
-        a["fault"] += failed(("device_fault", "weight_impossible"), ("device",))
-        codes = {c.get("code") for c in checks}
-        a["results"] += bool(codes & {"inspection_passed", "inspection_passed_confirmed", "inspection_seized",
-                                      "inspection_returned"})
-        a["seized"] += "inspection_seized" in codes
-    return {k: {"passes": a["n"], "per_hour": dict(sorted(a["hours"].items())),
-                "recognition_rate": stats._rate(a["read"], a["n"]),
-                "manual_intervention_rate": stats._rate(a["manual"], a["n"]),
-                "inspection_rate": stats._rate(a["insp"], a["n"]), "hit_rate": stats._rate(a["hit"], a["n"]),
-                "device_availability": stats._rate(a["n"] - a["fault"], a["n"]),
-                "inspection_results": a["results"], "seizures": a["seized"],
-                "seizure_rate": stats._rate(a["seized"], a["results"])} for k, a in acc.items()}
+        key = f"{p['node']}/{p['lane']}"
+        rec = {**p["record"], "pass_id": f"{p['node']}-{p['seq']}", "plate": p["plate"], "outcome": p["outcome"]}
+        by_lane[key].append(rec)
+        if rates.is_pass(rec):
+            hours[key][p["at"].astimezone(UTC).strftime("%Y-%m-%dT%H")] += 1
+        codes = {c.get("code") for c in rec.get("checks", []) if isinstance(c, dict)}
+        results[key][0] += bool(codes & {"inspection_passed", "inspection_passed_confirmed", "inspection_seized",
+                                         "inspection_returned"})
+        results[key][1] += "inspection_seized" in codes
+    out = {}
+    for key, recs in by_lane.items():
+        n_results, seized = results[key]
+        out[key] = {**rates.rates(recs, superseded), "per_hour": dict(sorted(hours[key].items())),
+                    "inspection_results": n_results, "seizures": seized, "seizure_rate": rates.ratio(seized, n_results)}
+    return out
 
 
 def test_sql_statistics_match_a_pass_by_pass_count(central: Central, api: Api) -> None:
@@ -101,13 +91,15 @@ def test_sql_statistics_match_a_pass_by_pass_count(central: Central, api: Api) -
                           plate=p["plate"], outcome=p["outcome"], decided_at=p["at"], record=p["record"])
                   for p in passes)
 
+    superseded = {p["record"]["supersedes"] for p in passes if p["record"].get("supersedes")}
     got = {s["lane"]: {k: v for k, v in s.items() if k != "lane"}
            for s in api("lena").get("/api/v1/stats/lanes").json()}
-    assert got == _reference(passes)
+    assert got == _reference(passes, superseded)
+    assert any(0 < s["manual_intervention_rate"] for s in got.values())
     assert len(got["n1/L1"]["per_hour"]) == 6 and "2026-11-25T00" in got["n1/L1"]["per_hour"]  # past midnight
 
     since, until = START + timedelta(hours=2), START + timedelta(hours=4)
     window = api("lena").get("/api/v1/stats/lanes", params={"since": since.isoformat(),
                                                              "until": until.isoformat()}).json()
     assert {s["lane"]: {k: v for k, v in s.items() if k != "lane"} for s in window} == \
-        _reference([p for p in passes if since <= p["at"] <= until])
+        _reference([p for p in passes if since <= p["at"] <= until], superseded)

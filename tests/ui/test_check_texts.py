@@ -24,7 +24,11 @@ SAMPLE = {"order_no": "HF1", "target": "vehicle", "value": "粤B12345", "note": 
           "rule_name": "heavy", "explanation": "over 10%", "seal": "SEAL-9", "text": "an old sentence",
           "container": "CSQU3054383", "orders": "HF1, HF2", "net_kg": 20000, "vehicle_kg": 15000,
           "containers_kg": 4500, "entry_kg": 16900, "entry_pass": "n1-L1-3", "order_count": 2, "less_kg": 15000,
-          "tare_kg": 17000, "confirmed_by": "officer2", "pass_id": "n1-L1-3-i1a2b"}
+          "tare_kg": 17000, "confirmed_by": "officer2", "pass_id": "n1-L1-3-i1a2b", "item": 2, "goods": "热轧钢卷",
+          "origin": "KP", "hs_code": "7208", "prefix": "72", "amount": 219000.5, "limit": 200000, "transit_no": "TR-1",
+          "started_at": "2026-11-25 08:00", "limit_h": 48, "unit_price": 70.25, "reference": 100,
+          "below_pct": 20, "traced_origin": "BR", "doc_no": "D-OLD", "declared_at": "2026-10-01", "days": 30,
+          "order_type": "random"}
 SAMPLE |= {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "-", "declared": "SEAL-9",  # transit
            "transits": "ZG1, ZG2"}
 SAMPLE |= {"size_type": "45G1", "grade": "D", "yard": "Y01", "size": "40", "sizes": "20/40", "appointment_no": "YY1"}

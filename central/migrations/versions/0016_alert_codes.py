@@ -1,7 +1,7 @@
 """alerts stored as a code with parameters (rendered in the reader's language); audit archives
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0014
 Create Date: 2026-12-04 21:50:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,74 @@
+"""Device health end to end (issue 18 item 6): a fully equipped lane's devices report their states
+through the real broker; central's device health shows each device by kind with its state, and a
+camera that stops answering during a pass shows as a fault until it gives frames again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.netutil import free_port
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.scenario import Truck, drive_truck
+from kakou.waiting import eventually
+
+
+@pytest.fixture
+async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
+    yield stack
+    await stop_stack(stack, tasks)
+
+
+async def _devices(http: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
+    body = (await http.get("/api/v1/device-health")).json()
+    return {d["kind"]: d for lane in body["lanes"] for d in lane["devices"]}
+
+
+async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:  # type: ignore[no-untyped-def]
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        # The serial drivers come online: each is reported once, as working.
+        devs = await eventually(lambda: _sub(http, {"weighbridge", "rfid", "ic_card", "display"}), 20,
+                                what="the serial devices at central")
+        assert devs["weighbridge"]["state_label"] == "正常" and devs["weighbridge"]["kind_label"] == "地磅"
+        # The plate camera hangs up on every request during a pass: a fault, with its code.
+        stack.sims.plate_camera.hang_up = True
+        truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=1)),
+                      container_jpeg=encode_jpeg(render_container_scene("CSQU3054383", seed=1)), gross_kg=20_000)
+        await drive_truck(stack.sims, truck=truck, wait_for_barrier=3)
+        cam = (await eventually(lambda: _sub(http, {"plate_camera"}, state="fault"), 20,
+                                what="the camera fault at central"))["plate_camera"]
+        assert (cam["state_label"], cam["code"], cam["faults"]) == ("故障", "no_frame", 1)
+        assert cam["kind_label"] == "车牌相机"
+        # Repaired: the next truck's frames bring it back, with the time it took.
+        stack.sims.plate_camera.hang_up = False
+        lane = next(iter(stack.edge.lanes.values()))
+        await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
+        await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
+        cam = (await eventually(lambda: _sub(http, {"plate_camera"}, state="ok"), 20,
+                                what="the camera repaired at central"))["plate_camera"]
+        assert cam["faults"] == 1 and cam["mttr_s"] is not None and cam["mttr_s"] > 0
+        # A barrier that never reaches its position (a released truck): the barrier is reported down.
+        order = {**demo_order("粤B12345", "HF-DH1").model_dump(mode="json"), "containers": ["CSQU3054383"]}
+        r = await issue_release_order(stack, http, order)
+        assert r.status_code == 200, r.text
+        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15,
+                         what="the order at the lane")
+        await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
+        stack.sims.io.stuck = True
+        await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
+        bar = (await eventually(lambda: _sub(http, {"barrier"}, state="fault"), 20,
+                                what="the barrier fault at central"))["barrier"]
+        assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
+
+
+async def _sub(http: httpx.AsyncClient, kinds: set[str], state: str | None = None) -> dict[str, Any] | None:
+    devs = await _devices(http)
+    if not kinds <= set(devs) or (state and any(devs[k]["state"] != state for k in kinds)):
+        return None
+    return devs

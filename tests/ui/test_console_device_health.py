@@ -1,0 +1,165 @@
+"""The console's lanes & nodes screen shows each lane's device health (issue 19: "no device health
+per lane"; issue 18 item 6), in Chinese by default: kind, state, faults, time to repair, per site;
+and the statistics screen (issue 18 item 5): by yard with every rate defined, the intervention record."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, expect
+from ui_helpers import ARTIFACTS, login_if_asked, open_page
+
+from kakou.central import auth, device_health, registry
+from kakou.demo import DemoPorts, start_stack, stop_stack
+from kakou.netutil import free_port
+from kakou.sync.devices import DeviceReport, DeviceState
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+ADMIN, PASSWORD = "health-admin", "health-password-1"
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+    stack, tasks = await start_stack(tmp_path_factory.mktemp("health"), DemoPorts(mqtt=free_port(), central=0, edge=0))
+    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
+    yield stack
+    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    c = stack.central.central
+    registry.upsert(c, "test-setup", "site", {"code": "GATE1", "name": "一号卡口"})
+    registry.upsert(c, "test-setup", "lane", {"node": "gate-n9", "lane": "L7", "site": "GATE1", "direction": "in"})
+    now = datetime.now(UTC)
+    device_health.record(c, DeviceReport(node="gate-n9", states=[
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=3)),
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="fault", at=now - timedelta(hours=2),
+                    code="driver_fault"),
+        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=1, minutes=30)),
+        DeviceState(lane="L7", device="cam-7", kind="plate_camera", state="offline", at=now - timedelta(minutes=3),
+                    code="no_frame"),
+    ]))
+    page = await open_page(browser, f"{stack.central.url}/console#nodes", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=nodes]")).to_be_attached()
+    section = page.get_by_test_id("device-health")
+    await expect(section).to_contain_text("各通道设备状况")
+    table = section.get_by_test_id("device-health-lanes")
+    await expect(table.locator("th").first).to_have_text("通道")
+    await expect(table.locator("th").nth(3)).to_have_text("状态")
+    wb = table.locator("tr", has_text="wb-7")
+    await expect(wb).to_contain_text("地磅")
+    await expect(wb).to_contain_text("正常")
+    await expect(wb).to_contain_text("30 分钟")  # the one repair took half an hour
+    cam = table.locator("tr", has_text="cam-7")
+    await expect(cam).to_contain_text("车牌相机")
+    await expect(cam.locator(".pill")).to_have_text("离线")
+    await expect(cam).to_contain_text("无图像")  # the fault's code, in words
+    site = section.get_by_test_id("device-health-sites").locator("tr", has_text="GATE1").filter(has_text="地磅")
+    await expect(site).to_contain_text("1")
+    await expect(section.get_by_test_id("device-health-note")).to_contain_text("超过 10 分钟即发出预警")
+    await page.screenshot(path=ARTIFACTS / "console-device-health.png", full_page=True)
+    # Its own screen in the menu, by name (not an endpoint under "More").
+    await expect(page.get_by_test_id("nav-device_health")).to_have_text("设备状况 Device health")
+    await page.get_by_test_id("nav-device_health").click()
+    await expect(page.locator("body[data-loaded=device_health]")).to_be_attached()
+    await expect(page.get_by_test_id("view").get_by_test_id("device-health-lanes")).to_contain_text("wb-7")
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_intervention_record(
+        stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from kakou.central import ingest
+    from kakou.sync.checks import CheckCode, check
+    from kakou.sync.messages import Envelope, Outcome, PassRecord
+
+    c = stack.central.central
+    registry.upsert(c, "test-setup", "site", {"code": "YARD-S", "name": "二号场站"})
+    registry.upsert(c, "test-setup", "lane", {"node": "stat-n", "lane": "L1", "site": "YARD-S", "direction": "in"})
+    now = datetime.now(UTC)
+
+    def rec(seq: int, outcome: str, **kw: object) -> Envelope:
+        r = PassRecord(pass_id=f"stat-n-L1-{seq}", node="stat-n", lane="L1", direction="in", started_at=now,
+                       decided_at=now, plate="粤B55555", plate_confidence=0.9, outcome=Outcome(outcome), reasons=[],
+                       knowledge_version=1, opens_barrier=outcome == "release", **kw)  # type: ignore[arg-type]
+        return Envelope(node="stat-n", seq=seq, kind="pass", sent_at=now, body=r)
+
+    override = check(CheckCode.OFFICER_OVERRIDE, True, officer="关员甲", note="单证齐全")
+    ingest.ingest_passes(c, [rec(1, "release"), rec(2, "officer"),
+                             rec(3, "release", supersedes="stat-n-L1-2", checks=[override])])
+    page = await open_page(browser, f"{stack.central.url}/console#statistics", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=statistics]")).to_be_attached()
+    await page.get_by_test_id("st-site").fill("YARD-S")
+    await page.get_by_test_id("stats-form").locator("button[type=submit]").click()
+    table = page.get_by_test_id("stats-groups")
+    row = table.locator("tr", has_text="YARD-S")
+    await expect(row).to_contain_text("50%")  # 2 passes, one handled by an officer: 人工处理率 and 人工干预率
+    await expect(table.locator("th").nth(1)).to_have_text("通行量")
+    await expect(page.get_by_test_id("stats-defs")).to_contain_text("人工干预率")
+    await expect(page.get_by_test_id("stats-defs")).to_contain_text("÷ 通行数")
+    people = page.get_by_test_id("interventions-form")
+    await people.get_by_test_id("st-officer").fill("关员甲")
+    await people.locator("button[type=submit]").click()
+    await expect(page.get_by_test_id("interventions")).to_contain_text("关员 关员甲 人工改判：单证齐全")
+    await page.screenshot(path=ARTIFACTS / "console-statistics.png", full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    """Seed 001's tags are conditions like the others in the rule editor, in Chinese, and their
+    thresholds are asked for."""
+    page = await open_page(browser, f"{stack.central.url}/console#risk_rules", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=risk_rules]")).to_be_attached()
+    await page.get_by_test_id("new-rule").click()
+    editor = page.get_by_test_id("rule-editor")
+    await editor.get_by_test_id("rule-rule_id").fill("PRICE-1")
+    await editor.get_by_test_id("rule-name").fill("咖啡低报价格")
+    await editor.get_by_test_id("rule-explanation").fill("申报单价明显低于参考价")
+    cond = editor.get_by_test_id("condition").first
+    await cond.get_by_test_id("condition-kind").select_option("risk_tag")
+    await expect(cond.get_by_test_id("condition-kind").locator("option:checked")).to_have_text("风险标签")
+    await cond.get_by_test_id("cond-tag").select_option("price")
+    await expect(cond.get_by_test_id("cond-tag").locator("option:checked")).to_have_text("价格异常")
+    await editor.locator("button[type=submit]").click()
+    await expect(editor.get_by_test_id("form-msg")).to_contain_text("reference_unit_price")  # the threshold is needed
+    await cond.get_by_test_id("cond-reference_unit_price").fill("100")
+    await cond.get_by_test_id("cond-below_pct").fill("20")
+    await cond.get_by_test_id("cond-hs_prefixes").fill("0901")
+    await editor.locator("button[type=submit]").click()
+    await expect(editor.get_by_test_id("form-msg")).to_contain_text("v1")
+    await page.screenshot(path=ARTIFACTS / "console-risk-tag-rule.png", full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    from ui_helpers import central_api
+
+    preparer = "wl-officer"
+    auth.add_user(stack.central.central, "test-setup", preparer, auth.Role.CENTRAL_OFFICER, PASSWORD)
+    async with central_api(stack.central.url, preparer, PASSWORD) as http:
+        r = await http.post("/api/v1/risk-whitelist", json={"target_kind": "vehicle", "value": "粤B88888",
+                                                            "reason": "AEO高级认证企业车辆"})
+        assert r.status_code == 201, r.text
+        wid = r.json()["id"]
+    page = await open_page(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
+    await login_if_asked(page, ADMIN, PASSWORD)
+    await expect(page.locator("body[data-loaded=awaiting]")).to_be_attached()
+    row = page.locator(f"[data-testid=awaiting-row][data-kind=whitelist][data-key='{wid}']")
+    await expect(row).to_contain_text("白名单")
+    await expect(row).to_contain_text("粤B88888")
+    await row.click()
+    dialog = page.get_by_test_id("dialog")
+    await expect(dialog.get_by_test_id("change-wl_reason")).to_contain_text("AEO高级认证企业车辆")
+    await dialog.get_by_test_id("approve").click()
+    await dialog.get_by_test_id("confirm").click()
+    await expect(row).to_have_count(0)
+    async with central_api(stack.central.url, preparer, PASSWORD) as http:
+        entry = next(e for e in (await http.get("/api/v1/risk-whitelist")).json() if e["id"] == wid)
+    assert (entry["status"], entry["reviewed_by"]) == ("active", ADMIN)
+    assert page.errors == []  # type: ignore[attr-defined]
