@@ -78,7 +78,7 @@ TEXTS: dict[AlertCode, tuple[str, str]] = {  # code: (中文, English)
 # Words inside parameters that are themselves codes.
 WORDS: dict[str, tuple[str, str]] = {
     "entry": ("起运地", "entry"), "destination": ("指运地", "destination"),
-    "not_read": ("未读到", "not read"),
+    "not_read": ("未读到", "not read"), "tampered": ("已被开启或破坏", "opened or tampered with"),
 }
 
 

@@ -155,12 +155,10 @@ def _seal(w: audit.Work, row: TransitRow, seen: SealSeen, pass_id: str, where: s
         return None
     if seen.seal == row.e_seal and not seen.tampered:
         return True
-    place = "起运地" if where == "entry" else "指运地"
-    what = (f"电子关锁 {seen.seal} 已被开启或破坏" if seen.tampered and seen.seal == row.e_seal
-            else f"读到电子关锁 {seen.seal}" if seen.seal else "未读到电子关锁")
-    alerts.raise_alert(w, "transit_seal", row.plate,
-                       f"转关 {row.transit_no}：{place}{what}，申报关锁 {row.e_seal}",
-                       f"transit_seal:{row.transit_no}:{where}", pass_id)
+    shown = "tampered" if seen.tampered and seen.seal == row.e_seal else seen.seal or "not_read"
+    text = AlertText(code=AlertCode.TRANSIT_SEAL, params={"transit_no": row.transit_no, "where": where,
+                                                          "seen": shown, "declared": row.e_seal})
+    alerts.raise_alert(w, "transit_seal", row.plate, text, f"transit_seal:{row.transit_no}:{where}", pass_id)
     return False
 
 

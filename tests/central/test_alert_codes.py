@@ -11,6 +11,7 @@ from kakou.central import alerts, audit, migrate, projections, transit
 from kakou.central.db import Base
 from kakou.central.service import Central
 from kakou.central.tables import AlertRow, TransitRow
+from kakou.sync.checks import CheckCode, check
 
 HEAVY = {"code": "weight_over", "ok": False,
          "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900}}
@@ -57,7 +58,7 @@ def test_alerts_from_transits_and_offline_nodes_are_codes_too(api: Api, central:
                                  destination_site="B", time_limit_h=6, e_seal="S-1", created_by="test")
         w.session.add(row)
         w.session.flush()
-        transit._seal(w, row, None, "p1", "entry")
+        transit._seal(w, row, transit.SealSeen([check(CheckCode.E_SEAL_NONE, True)]), "p1", "entry")
     seal = api("fred").get("/api/v1/alerts", params={"kind": "transit_seal"}).json()["items"][0]
     assert seal["texts"] == {"zh": "转关 TR1：起运地电子关锁为 未读到，申报为 S-1",
                              "en": "transit TR1: e-seal at entry is not read, declared S-1"}

@@ -89,7 +89,7 @@ def test_no_seal_reader_is_not_a_seal_alert_but_a_reader_that_hears_nothing_is(a
     projections.run_all(central)
     (alert,) = _alerts(api)
     assert alert["kind"] == "transit_seal"
-    assert alert["message"] == "转关 ZG2：起运地未读到电子关锁，申报关锁 CNSZ-ES0012345"
+    assert alert["message"] == "转关 ZG2：起运地电子关锁为 未读到，申报为 CNSZ-ES0012345"
     assert api("alice").get("/api/v1/transits/ZG2").json()["seal_ok"] is False
 
 
