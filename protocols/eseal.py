@@ -1,4 +1,4 @@
-"""Electronic seal (电子关锁) reader on a serial line: ASCII sentences with an XOR checksum.
+"""Electronic seal (电子关锁) reader on a serial line: ASCII sentences with a CRC-16 check.
 
 The reader at the lane wakes the seals in range (433 MHz active seals on transit containers) and
 reports each seal it hears, unsolicited, several times while the truck is in range, and a
@@ -10,13 +10,17 @@ is NMEA-style, which many readers of this class speak:
 
 seal id: 4..20 characters A-Z 0-9 and '-'; status: S sealed (intact), T tampered (the shackle was
 opened or cut since it was sealed), B low battery (intact, the seal reports a weak cell); battery:
-0..100. CS: XOR of every byte between '$' and '*', two uppercase hex digits. A line longer than
-`MAX_LINE` or failing any of these is counted as a framing error and never becomes a read.
+0..100. CS: CRC-16/CCITT (poly 0x1021, init 0xFFFF) of every byte between '$' and '*', four
+uppercase hex digits. Not NMEA's XOR byte: two equal bytes inserted or lost in a seal id leave an
+XOR unchanged, so a damaged "$ESL,CNSZ-ES0012345…" could read as another seal (property-tested in
+tests/devices/test_eseal_driver.py). A line longer than `MAX_LINE` or failing any of these is
+counted as a framing error and never becomes a read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import re
 import time
@@ -35,8 +39,8 @@ MAX_LINE = 48  # the longest valid sentence is 36 bytes with CR LF
 SealStatus = Literal["intact", "tampered", "low_battery"]
 STATUS_CODES: dict[str, SealStatus] = {"S": "intact", "T": "tampered", "B": "low_battery"}
 _STATUS_LETTERS = {v: k for k, v in STATUS_CODES.items()}
-_READ_RE = re.compile(rb"\$(ESL,([A-Z0-9-]{4,20}),([STB]),(\d{1,3}))\*([0-9A-F]{2})\r?")
-_HEARTBEAT_RE = re.compile(rb"\$(ESH,([0-9A-F]{2}))\*([0-9A-F]{2})\r?")
+_READ_RE = re.compile(rb"\$(ESL,([A-Z0-9-]{4,20}),([STB]),(\d{1,3}))\*([0-9A-F]{4})\r?")
+_HEARTBEAT_RE = re.compile(rb"\$(ESH,([0-9A-F]{2}))\*([0-9A-F]{4})\r?")
 
 
 @dataclass(frozen=True)
@@ -56,10 +60,7 @@ class Heartbeat:
 
 
 def checksum(body: bytes) -> str:
-    cs = 0
-    for b in body:
-        cs ^= b
-    return f"{cs:02X}"
+    return f"{binascii.crc_hqx(body, 0xFFFF):04X}"
 
 
 def encode_read(seal: str, status: SealStatus = "intact", battery_pct: int = 90, *,
@@ -71,7 +72,7 @@ def encode_read(seal: str, status: SealStatus = "intact", battery_pct: int = 90,
     body = f"ESL,{seal},{_STATUS_LETTERS[status]},{battery_pct:03d}".encode("ascii")
     cs = checksum(body)
     if corrupt_checksum:
-        cs = f"{int(cs, 16) ^ 0x5A:02X}"
+        cs = f"{int(cs, 16) ^ 0x5A5A:04X}"
     return b"$" + body + b"*" + cs.encode() + b"\r\n"
 
 

@@ -49,7 +49,9 @@ async def collect(reader: EsealReaderDriver, n: int, timeout: float = 5.0) -> li
 def test_sentences_decode_and_a_wrong_checksum_is_no_read() -> None:
     p = SealLineParser()
     good = encode_read(SEAL, "tampered", 5)
-    assert good == b"$ESL,CNSZ-ES0012345,T,005*" + good[-4:-2] + b"\r\n"
+    # The check is the CRC-16/CCITT-FALSE of every byte between '$' and '*' (docs/devices.md's example).
+    assert good == b"$ESL,CNSZ-ES0012345,T,005*A7E4\r\n"
+    assert encode_read(SEAL, battery_pct=87) == b"$ESL,CNSZ-ES0012345,S,087*69DB\r\n"
     out = p.feed(good + encode_heartbeat(0) + encode_read(SEAL, corrupt_checksum=True) + b"$ESL,AB,S,100*00\r\n")
     assert [type(x) for x in out] == [SealRead, Heartbeat]
     assert (out[0].seal, out[0].status, out[0].battery_pct) == (SEAL, "tampered", 5)
