@@ -270,7 +270,7 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     await expect(table.locator("tr", has_text="桂A00001").locator(".pill.st-pending_review")).to_have_text("待审核")
     await expect(console.get_by_test_id("filter-target_value")).to_have_attribute("placeholder", "对象值")
     await console.get_by_test_id("filter-status").select_option("pending_review")  # a drop-down, not a text box
-    await console.get_by_role("button", name="查询").click()
+    await console.get_by_role("button", name="查询", exact=True).click()
     await expect(table.locator("tbody tr")).to_have_count(1)
     await expect(table).to_contain_text("桂A00001")
     await console.screenshot(path=ARTIFACTS / "fit-console-phone-control-orders.png")
