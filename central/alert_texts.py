@@ -28,6 +28,10 @@ class AlertCode(StrEnum):
     BATCH_SHARED = "batch_shared"  # a batch counted in kg shared a truck with other orders
     BATCH_NO_NET = "batch_no_net"  # a batch counted in kg without a net weight
     ORDER_EXCEEDED = "order_exceeded"
+    TRANSIT_CHECK = "transit_check"  # the destination lane held a transit truck: its failed checks
+    ROUTE_DEVIATION = "route_deviation"
+    VEHICLE_STOPPED = "vehicle_stopped"
+    DEVICE_DOWN = "device_down"  # a lane device down longer than the limit
 
 
 Scalar = str | int | float | bool | None
@@ -71,6 +75,19 @@ TEXTS: dict[AlertCode, tuple[str, str]] = {  # code: (中文, English)
     AlertCode.BATCH_NO_NET: ("核放单 {order_no} 分批出区无净重（毛重 {gross_kg}，皮重 {tare_kg}），未计数",
                              "batch exit on {order_no} without a net weight (gross {gross_kg}, tare {tare_kg}), "
                              "nothing counted"),
+    AlertCode.TRANSIT_CHECK: ("转关 {transit_no}（{site}）：{findings}", "transit {transit_no} ({site}): {findings}"),
+    AlertCode.ROUTE_DEVIATION: ("转关 {transit_no} 车辆 {plate} 偏离申报路线 {off_m:.0f} 米"
+                                "（允许 {corridor_m:.0f} 米），位置 {where}",
+                                "transit {transit_no}: vehicle {plate} is {off_m:.0f} m off the declared route "
+                                "(allowed {corridor_m:.0f} m), at {where}"),
+    AlertCode.VEHICLE_STOPPED: ("转关 {transit_no} 车辆 {plate} 途中停留 {minutes:.0f} 分钟"
+                                "（上限 {limit_min:.0f} 分钟），位置 {where}",
+                                "transit {transit_no}: vehicle {plate} stopped en route for {minutes:.0f} min "
+                                "(limit {limit_min:.0f} min), at {where}"),
+    AlertCode.DEVICE_DOWN: ("{lane}：{kind_zh}（{device}）{state_zh}已 {minutes} 分钟（超过 {limit_min} 分钟），"
+                            "请派员检修",
+                            "{lane}: {kind_en} ({device}) {state_en} for {minutes} min (over {limit_min} min): "
+                            "send someone to repair it"),
     AlertCode.ORDER_EXCEEDED: ("核放单 {order_no} 超出 {over:g} {unit}", "release order {order_no} exceeded by "
                                "{over:g} {unit}"),
 }

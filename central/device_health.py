@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from kakou.central import alerts, audit
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central
 from kakou.central.tables import DeviceEventRow, RegistrationRow
 from kakou.sync.devices import DOWN, KIND_LABELS, STATE_LABELS, DeviceReport
@@ -214,8 +215,11 @@ def check_down(c: Central, now: datetime | None = None) -> int:
         for d in late:
             lane = f"{d.node}/{d.lane}"
             minutes = int((now - d.since).total_seconds() // 60) if d.since else 0
-            text = (f"{lane}：{d.kind_label}（{d.device}）{d.state_label}已 {minutes} 分钟"
-                    f"（超过 {int(after.total_seconds() // 60)} 分钟），请派员检修")
+            kind_zh, kind_en = KIND_LABELS.get(d.kind, (d.kind, d.kind))
+            state_zh, state_en = STATE_LABELS[d.state]
+            text = AlertText(code=AlertCode.DEVICE_DOWN, params={
+                "lane": lane, "kind_zh": kind_zh, "kind_en": kind_en, "device": d.device, "state_zh": state_zh,
+                "state_en": state_en, "minutes": minutes, "limit_min": int(after.total_seconds() // 60)})
             key = f"device_down:{lane}:{d.device}:{d.since.isoformat() if d.since else ''}"
             raised += alerts.raise_alert(w, "device_fault", lane, text, key) is not None
     return raised

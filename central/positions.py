@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from kakou.central import alerts, audit
+from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central
 from kakou.central.tables import RegistrationRow, TransitRow, VehiclePositionRow
@@ -111,10 +112,11 @@ def _apply(w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corri
             row.off_route_since = None
         elif row.off_route_since is None:
             row.off_route_since = at
-            alerts.raise_alert(w, "route_deviation", plate,
-                               f"转关 {t.transit_no} 车辆 {plate} 偏离申报路线 {row.off_route_m:.0f} 米"
-                               f"（允许 {corridor_m:.0f} 米），位置 {where}",
-                               f"route_deviation:{t.transit_no}:{at.isoformat()}", t.transit_no)
+            text = AlertText(code=AlertCode.ROUTE_DEVIATION, params={
+                "transit_no": t.transit_no, "plate": plate, "off_m": row.off_route_m, "corridor_m": corridor_m,
+                "where": where})
+            alerts.raise_alert(w, "route_deviation", plate, text, f"route_deviation:{t.transit_no}:{at.isoformat()}",
+                               t.transit_no)
 
     anchor = (row.stop_lat, row.stop_lon)
     if anchor[0] is None or anchor[1] is None or distance_m(here, (anchor[0], anchor[1])) > STOP_RADIUS_M:
@@ -123,10 +125,11 @@ def _apply(w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corri
     since = _aware(row.stopped_since or at)
     stood = at - since
     if stood > timedelta(minutes=stop_limit_min):
-        alerts.raise_alert(w, "vehicle_stopped", plate,
-                           f"转关 {t.transit_no} 车辆 {plate} 途中停留 {stood.total_seconds() / 60:.0f} 分钟"
-                           f"（上限 {stop_limit_min:.0f} 分钟），位置 {where}",
-                           f"vehicle_stopped:{t.transit_no}:{since.isoformat()}", t.transit_no)
+        text = AlertText(code=AlertCode.VEHICLE_STOPPED, params={
+            "transit_no": t.transit_no, "plate": plate, "minutes": stood.total_seconds() / 60,
+            "limit_min": stop_limit_min, "where": where})
+        alerts.raise_alert(w, "vehicle_stopped", plate, text, f"vehicle_stopped:{t.transit_no}:{since.isoformat()}",
+                           t.transit_no)
 
 
 def latest(c: Central, transit_no: str | None = None) -> list[VehiclePositionRow]:

@@ -145,8 +145,10 @@ def _held_arrival(w: audit.Work, site: str, plate: str | None, pass_id: str, che
         kind = "transit_seal" if c.code in SEAL_FAILURES or seal.tampered else "transit_mismatch"
         if kind == "transit_seal":
             row.seal_ok = False
-        alerts.raise_alert(w, kind, row.plate, f"转关 {row.transit_no}（{site}）：{c.text()}",
-                           f"transit_check:{row.transit_no}:{pass_id}:{c.code.value}", pass_id)
+        text = AlertText(code=AlertCode.TRANSIT_CHECK, params={"transit_no": row.transit_no, "site": site},
+                         findings=[c.finding()])
+        alerts.raise_alert(w, kind, row.plate, text, f"transit_check:{row.transit_no}:{pass_id}:{c.code.value}",
+                           pass_id)
 
 
 def _seal(w: audit.Work, row: TransitRow, seen: SealSeen, pass_id: str, where: str) -> bool | None:

@@ -117,3 +117,21 @@ def test_the_migration_keeps_old_alerts_and_adds_the_code_columns(central: Centr
     with central.sessions() as s:
         row = s.get(AlertRow, 1)
         assert row is not None and row.message == "n1/L1：地磅无响应" and row.code is None and row.params is None
+
+
+def test_every_alert_code_reads_in_english_without_chinese() -> None:
+    """Each alert text, route deviation, stop, device down and transit check included: the English
+    reading of a code carries no Chinese of its own (only what the parameters hold)."""
+    import string
+
+    from kakou.central.alert_texts import TEXTS, AlertCode, render
+
+    for code in AlertCode:
+        zh, en = TEXTS[code]
+        fields = {f for _, f, _, _ in string.Formatter().parse(zh + en) if f}
+        params = {f: 1 if f in ("off_m", "corridor_m", "minutes", "limit_min", "over", "remain",
+                                "time_limit_h") else f"P{i}" for i, f in enumerate(sorted(fields))}
+        params.pop("findings", None)
+        text = render(code, params, "en")
+        assert text and not any("\u4e00" <= ch <= "\u9fff" for ch in text), (code, text)
+        assert render(code, params, "zh") != text
