@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver
@@ -58,16 +59,21 @@ async def _probe_weighbridge(args: argparse.Namespace) -> int:
         ),
         backoff=Backoff(initial_s=0.5, max_s=5),
     )
-    n = 0
     async with WeighbridgeDriver(config) as scale:
-        scale.status.on_change(_print_status)
-        async for sample in scale.samples():
-            _print(sample.as_json())
-            n += 1
-            if args.count is not None and n >= args.count:
-                break
+        await _print_until(scale, scale.samples(), args.count)
         print(f"framing errors: {scale.stats.framing_errors}", file=sys.stderr)
     return 0
+
+
+async def _print_until(device: Any, items: AsyncIterator[Any], count: int | None) -> None:
+    """A device's status changes and its first `count` items (all of them: None) as JSON lines."""
+    device.status.on_change(_print_status)
+    n = 0
+    async for item in items:
+        _print(item.as_json())
+        n += 1
+        if count is not None and n >= count:
+            break
 
 
 async def _probe_reader(args: argparse.Namespace) -> int:
@@ -77,28 +83,16 @@ async def _probe_reader(args: argparse.Namespace) -> int:
         dedup_window_s=args.dedup,
         backoff=Backoff(initial_s=0.5, max_s=5),
     )
-    n = 0
     async with CardReaderDriver(config) as reader:
-        reader.status.on_change(_print_status)
-        async for read in reader.reads():
-            _print(read.as_json())
-            n += 1
-            if args.count is not None and n >= args.count:
-                break
+        await _print_until(reader, reader.reads(), args.count)
     return 0
 
 
 async def _probe_eseal(args: argparse.Namespace) -> int:
     config = EsealReaderConfig(serial=_settings(args), dedup_window_s=args.dedup,
                                backoff=Backoff(initial_s=0.5, max_s=5))
-    n = 0
     async with EsealReaderDriver(config) as reader:
-        reader.status.on_change(_print_status)
-        async for read in reader.reads():
-            _print(read.as_json())
-            n += 1
-            if args.count is not None and n >= args.count:
-                break
+        await _print_until(reader, reader.reads(), args.count)
         print(f"framing errors: {reader.stats.framing_errors}", file=sys.stderr)
     return 0
 
