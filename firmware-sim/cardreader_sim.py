@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 
 from kakou.protocols.cardreader import encode_card_read, encode_heartbeat, encode_tag_read
-from kakou.sim.pty_port import PtyPort
+from kakou.sim.pushing_sim import PushingReaderSim
 
 
-class CardReaderSim:
+class CardReaderSim(PushingReaderSim):
     def __init__(
         self,
         *,
@@ -20,20 +19,11 @@ class CardReaderSim:
         name: str = "idreader0",
         link_dir: str | Path | None = None,
     ) -> None:
+        super().__init__(name, link_dir, heartbeat_s, read_interval_s)
         self.addr = addr
-        self.heartbeat_s = heartbeat_s
-        self.read_interval_s = read_interval_s  # gap between repeated reads of a tag in the field
-        self.port = PtyPort(name, link_dir)
         self.corrupt_next = 0  # frames to send with a wrong CRC
         self.response_delay_s = 0.0  # slow reader: pause before each frame
-        self.reader_status = 0  # heartbeat status byte; nonzero is a reader fault
         self.frames_sent = 0
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def path(self) -> str:
-        return self.port.path
 
     # --- control ------------------------------------------------------------------------------
 
@@ -51,27 +41,6 @@ class CardReaderSim:
         for _ in range(reads):
             self._queue.put_nowait(encode_card_read(u, addr=self.addr, card_type=card_type))
 
-    def disconnect(self) -> None:
-        self.port.disconnect()
-
-    def reconnect(self) -> None:
-        self.port.open()
-
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> CardReaderSim:
-        self.port.open()
-        self._tasks = [asyncio.create_task(self._reads()), asyncio.create_task(self._heartbeats())]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self.port.close()
-
     async def _send(self, frame: bytes) -> None:
         if self.response_delay_s:
             await asyncio.sleep(self.response_delay_s)
@@ -81,13 +50,5 @@ class CardReaderSim:
         self.port.write(frame)
         self.frames_sent += 1
 
-    async def _reads(self) -> None:
-        while True:
-            frame = await self._queue.get()
-            await self._send(frame)
-            await asyncio.sleep(self.read_interval_s)
-
-    async def _heartbeats(self) -> None:
-        while True:
-            await self._send(encode_heartbeat(self.addr, self.reader_status))
-            await asyncio.sleep(self.heartbeat_s)
+    def _heartbeat(self) -> bytes:
+        return encode_heartbeat(self.addr, self.reader_status)

@@ -7,31 +7,20 @@ Faults to inject: `garbage()` (noise on the line), `tampered` seals (`present_se
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
 from pathlib import Path
 
 from kakou.protocols.eseal import SealStatus, encode_heartbeat, encode_read
-from kakou.sim.pty_port import PtyPort
+from kakou.sim.pushing_sim import PushingReaderSim
 
 
-class EsealReaderSim:
+class EsealReaderSim(PushingReaderSim):
     def __init__(self, *, heartbeat_s: float = 1.0, read_interval_s: float = 0.05, name: str = "eseal0",
                  link_dir: str | Path | None = None) -> None:
-        self.heartbeat_s = heartbeat_s
-        self.read_interval_s = read_interval_s  # gap between repeated reports of a seal in range
-        self.port = PtyPort(name, link_dir)
+        super().__init__(name, link_dir, heartbeat_s, read_interval_s)
         self.corrupt_next = 0  # sentences to send with a wrong checksum
         self.silent = False  # the reader hangs: no reads, no heartbeat
-        self.reader_status = 0  # heartbeat status; nonzero is a reader error
         self.sentences_sent = 0
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
-
-    @property
-    def path(self) -> str:
-        return self.port.path
 
     # --- control ------------------------------------------------------------------------------
 
@@ -45,28 +34,7 @@ class EsealReaderSim:
         """A burst of noise on the line (interference, a wrong baud rate on the way)."""
         self._queue.put_nowait(os.urandom(n))
 
-    def disconnect(self) -> None:
-        self.port.disconnect()
-
-    def reconnect(self) -> None:
-        self.port.open()
-
-    # --- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> EsealReaderSim:
-        self.port.open()
-        self._tasks = [asyncio.create_task(self._reads()), asyncio.create_task(self._heartbeats())]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for t in self._tasks:
-            t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await t
-        self.port.close()
-
-    def _send(self, data: bytes) -> None:
+    async def _send(self, data: bytes) -> None:
         if self.silent:
             return
         if self.corrupt_next and data.startswith(b"$"):
@@ -76,12 +44,5 @@ class EsealReaderSim:
         self.port.write(data)
         self.sentences_sent += 1
 
-    async def _reads(self) -> None:
-        while True:
-            self._send(await self._queue.get())
-            await asyncio.sleep(self.read_interval_s)
-
-    async def _heartbeats(self) -> None:
-        while True:
-            self._send(encode_heartbeat(self.reader_status))
-            await asyncio.sleep(self.heartbeat_s)
+    def _heartbeat(self) -> bytes:
+        return encode_heartbeat(self.reader_status)
