@@ -44,10 +44,9 @@ def _imports(path: Path, module: str) -> list[tuple[str, list[str], int]]:
             found += [(a.name, [], node.lineno) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:  # relative: resolve against this module's package
-                pkg = module.split(".")[: -node.level] if not path.name == "__init__.py" else \
-                    module.split(".")[: len(module.split(".")) - node.level + 1]
-                base = ".".join([*pkg, *([base] if base else [])])
+            if node.level:  # relative: resolve against this module's package (a package's own for __init__)
+                package = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+                base = ".".join([*package[: len(package) - node.level + 1], *([base] if base else [])])
             found.append((base, [a.name for a in node.names], node.lineno))
     return found
 
