@@ -81,9 +81,8 @@ class ChangeCounter:
 
     def __init__(self, shared: Any = None) -> None:
         self.shared = shared
-        self._local = [0] * (2 + SLOTS)
         self._lock = threading.Lock()
-        self._cells = shared.get_obj() if shared is not None else self._local
+        self._cells = shared.get_obj() if shared is not None else [0] * (2 + SLOTS)
 
     def stamp(self, tables: tuple[str, ...]) -> tuple[int, ...]:
         """The counters an answer read from `tables` depends on (slot 0 always)."""
