@@ -235,8 +235,8 @@ class PlateReader:
         base = LINE_ASPECT * crop.shape[0] / max(crop.shape[1], 1)
         if base > 1.0 and (d is None or d.score < self.threshold):
             d2, views2 = self._views_decoded(crop, base)
-            if d2 is not None and (d is None or d2.score > d.score) and (
-                    d is None or d2.text == d.text or d2.score >= d.score + DOUBT_GAP):
+            if d2 is not None and (d is None or (d2.score > d.score
+                                                 and (d2.text == d.text or d2.score >= d.score + DOUBT_GAP))):
                 d, views = d2, views2
         if d is None:
             return None
