@@ -197,7 +197,9 @@ const K = (() => {
   function authImage(url, attrs = {}) {
     const img = el("img", { alt: "", loading: "lazy", ...attrs, "data-src": url });
     fetch(url, { headers: authHeaders() }).then((r) => (r.ok ? r.blob() : Promise.reject(new Error(`HTTP ${r.status}`))))
-      .then((b) => { img.src = URL.createObjectURL(b); img.dataset.loaded = "1"; })
+      // "loaded" once the browser has decoded it (setting src only starts that; a lazy image
+      // outside the viewport would not decode at all, so it is loaded eagerly here).
+      .then((b) => { img.loading = "eager"; img.onload = () => { img.dataset.loaded = "1"; }; img.src = URL.createObjectURL(b); })
       .catch((e) => { img.alt = `${t("error")}: ${e.message}`; img.classList.add("missing"); });
     img.addEventListener("click", () => { if (img.src) window.open(img.src, "_blank"); });
     return img;
