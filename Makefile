@@ -23,6 +23,7 @@ demo: setup
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q -p no:cacheprovider tests/test_layering.py  # import contracts (see the file)
 
 test: lint

@@ -98,9 +98,16 @@ def record(c: Central, action: str, alert_id: int, outlet: str, detail: str) -> 
 class AlertOutlets:
     """Runs one delivery task per outlet; `wake()` (thread-safe) after alerts may have been raised."""
 
-    def __init__(self, central: Central, publish: Publish | None = None, webhooks: Sequence[str] = (),
-                 period: float = 5.0, first_backoff: float = 0.5, max_backoff: float = 60.0,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        central: Central,
+        publish: Publish | None = None,
+        webhooks: Sequence[str] = (),
+        period: float = 5.0,
+        first_backoff: float = 0.5,
+        max_backoff: float = 60.0,
+        timeout: float = 10.0,
+    ) -> None:
         self.central = central
         self.period = period  # also look without being woken (alerts raised by API calls)
         self.first_backoff, self.max_backoff = first_backoff, max_backoff
@@ -125,8 +132,9 @@ class AlertOutlets:
         await self._publish(topic(m.kind), m.model_dump_json())
 
     async def _to_webhook(self, url: str, m: AlertMessage) -> None:
-        r = await self._http.post(url, content=m.model_dump_json(),
-                                  headers={"Content-Type": "application/json", "X-Kakou-Alert": str(m.id)})
+        r = await self._http.post(
+            url, content=m.model_dump_json(), headers={"Content-Type": "application/json", "X-Kakou-Alert": str(m.id)}
+        )
         if not 200 <= r.status_code < 300:
             raise RuntimeError(f"HTTP {r.status_code}: {r.text[:120]}")
 
@@ -150,8 +158,13 @@ class AlertOutlets:
                 o.failures += 1
                 o.attempts += 1
                 o.last_error = f"{type(exc).__name__}: {exc}"[:300]
-                log.warning("alert outlet %s: delivery of alert %s failed (retry in %.1fs): %s", o.name,
-                            o.failing_alert, backoff, o.last_error)
+                log.warning(
+                    "alert outlet %s: delivery of alert %s failed (retry in %.1fs): %s",
+                    o.name,
+                    o.failing_alert,
+                    backoff,
+                    o.last_error,
+                )
                 # Back-off is a deadline: new alerts do not cut a retry wait short.
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
@@ -172,12 +185,14 @@ class AlertOutlets:
                     await o.deliver(m)
                 except Exception as exc:
                     if first_try:  # recorded once per alert and outlet, however long it stays down
-                        await asyncio.to_thread(record, self.central, "alert.delivery_failed", m.id, o.name,
-                                                f"{type(exc).__name__}: {exc}")
+                        await asyncio.to_thread(
+                            record, self.central, "alert.delivery_failed", m.id, o.name, f"{type(exc).__name__}: {exc}"
+                        )
                     raise
                 if not first_try:
-                    await asyncio.to_thread(record, self.central, "alert.delivered", m.id, o.name,
-                                            f"after {o.attempts} failed attempt(s)")
+                    await asyncio.to_thread(
+                        record, self.central, "alert.delivered", m.id, o.name, f"after {o.attempts} failed attempt(s)"
+                    )
                 o.failing_alert, o.attempts, o.delivered = None, 0, o.delivered + 1
                 log.debug("alert %s → %s in %.0f ms", m.id, o.name, (time.perf_counter() - t0) * 1000)
                 position = m.id

@@ -25,9 +25,20 @@ from kakou.sync.messages import ChangeKind
 
 log = logging.getLogger(__name__)
 
-AlertKind = Literal["control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
-                    "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
-                    "vehicle_stopped", "document_hold"]
+AlertKind = Literal[
+    "control_hit",
+    "weight_anomaly",
+    "transit_overdue",
+    "transit_seal",
+    "device_fault",
+    "lane_offline",
+    "batch_exceeded",
+    "ledger_negative",
+    "transit_mismatch",
+    "route_deviation",
+    "vehicle_stopped",
+    "document_hold",
+]
 
 # Called with (central, alert) after an acknowledgement, disposal or note is committed: the field
 # page's live stream (routes/live.py) pushes it at once. New alerts are found by the stream's own
@@ -88,8 +99,9 @@ ROUTES: dict[str, tuple[Role, str]] = {
 }
 
 
-def raise_alert(w: audit.Work, kind: str, subject: str, message: str | AlertText, dedupe_key: str,
-                source: str | None = None) -> AlertRow | None:
+def raise_alert(
+    w: audit.Work, kind: str, subject: str, message: str | AlertText, dedupe_key: str, source: str | None = None
+) -> AlertRow | None:
     """Raise inside the caller's unit of work; a cause already alerted (same dedupe key) is not repeated.
 
     `message`: what the alert says as a code with parameters (shown in the reader's language;
@@ -104,9 +116,20 @@ def raise_alert(w: audit.Work, kind: str, subject: str, message: str | AlertText
     code, params = None, None
     if isinstance(message, AlertText):
         code, params, message = message.code.value, message.stored(), message.text("zh")
-    row = AlertRow(kind=kind, severity=severity, subject=subject[:64], message=message, route_role=role,
-                   assignee=assignee, dedupe_key=dedupe_key[:160], source=source, status="open", notes=[],
-                   code=code, params=params)
+    row = AlertRow(
+        kind=kind,
+        severity=severity,
+        subject=subject[:64],
+        message=message,
+        route_role=role,
+        assignee=assignee,
+        dedupe_key=dedupe_key[:160],
+        source=source,
+        status="open",
+        notes=[],
+        code=code,
+        params=params,
+    )
     w.session.add(row)
     w.session.flush()
     w.audit("alert.raise", f"alert:{row.id}", {"kind": kind, "subject": subject, "message": message})
@@ -114,18 +137,32 @@ def raise_alert(w: audit.Work, kind: str, subject: str, message: str | AlertText
 
 
 def _matching_rule(w: audit.Work, kind: str, subject: str) -> AlertRouteRow | None:
-    rules = w.session.scalars(select(AlertRouteRow).where(AlertRouteRow.active.is_(True),
-                                                          AlertRouteRow.kind.in_((kind, "*")))
-                              .order_by(AlertRouteRow.priority, AlertRouteRow.id))
+    rules = w.session.scalars(
+        select(AlertRouteRow)
+        .where(AlertRouteRow.active.is_(True), AlertRouteRow.kind.in_((kind, "*")))
+        .order_by(AlertRouteRow.priority, AlertRouteRow.id)
+    )
     return next((r for r in rules if not r.subject_prefix or subject.startswith(r.subject_prefix)), None)
 
 
 class AlertRouteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["*", "control_hit", "weight_anomaly", "transit_overdue", "transit_seal", "device_fault",
-                  "lane_offline", "batch_exceeded", "ledger_negative", "transit_mismatch", "route_deviation",
-                  "vehicle_stopped", "document_hold"]
+    kind: Literal[
+        "*",
+        "control_hit",
+        "weight_anomaly",
+        "transit_overdue",
+        "transit_seal",
+        "device_fault",
+        "lane_offline",
+        "batch_exceeded",
+        "ledger_negative",
+        "transit_mismatch",
+        "route_deviation",
+        "vehicle_stopped",
+        "document_hold",
+    ]
     subject_prefix: str | None = Field(None, max_length=64)  # e.g. "n2/" for one edge node's lanes
     role: Role
     assignee: str | None = Field(None, max_length=64)  # a user of that role, if one person takes them
@@ -157,8 +194,13 @@ def retire_route(c: Central, actor: str, route_id: int) -> None:
 
 def list_routes(c: Central) -> list[AlertRouteRow]:
     with c.sessions() as s:
-        return list(s.scalars(select(AlertRouteRow).where(AlertRouteRow.active.is_(True))
-                              .order_by(AlertRouteRow.priority, AlertRouteRow.id)))
+        return list(
+            s.scalars(
+                select(AlertRouteRow)
+                .where(AlertRouteRow.active.is_(True))
+                .order_by(AlertRouteRow.priority, AlertRouteRow.id)
+            )
+        )
 
 
 def _get(w: audit.Work, alert_id: int) -> AlertRow:
@@ -188,8 +230,15 @@ def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertR
     return row
 
 
-def dispose(c: Central, actor: str, alert_id: int, disposal: str, photos: list[str] | None = None,
-            have_photo: Callable[[str], bool] | None = None, release_vehicle: bool = False) -> AlertRow:
+def dispose(
+    c: Central,
+    actor: str,
+    alert_id: int,
+    disposal: str,
+    photos: list[str] | None = None,
+    have_photo: Callable[[str], bool] | None = None,
+    release_vehicle: bool = False,
+) -> AlertRow:
     """`photos`: SHA-256 names of photos already stored (`have_photo` says whether one is).
 
     `release_vehicle`: the alert is a control-order hit (布控) and its disposal releases the vehicle
@@ -218,13 +267,20 @@ def dispose(c: Central, actor: str, alert_id: int, disposal: str, photos: list[s
                 raise ValueError(f"the pass {row.source} of this hit is not at central")
         row.status, row.disposed_by, row.disposed_at, row.disposal = "disposed", actor, now, disposal
         _note(row, actor, disposal, "dispose", photos)
-        w.audit("alert.dispose", f"alert:{alert_id}", {"disposal": disposal, "photos": photos,
-                                                       "release_vehicle": release_vehicle})
+        w.audit(
+            "alert.dispose",
+            f"alert:{alert_id}",
+            {"disposal": disposal, "photos": photos, "release_vehicle": release_vehicle},
+        )
         if held is not None:
-            w.publish(ChangeKind.CONTROL_DISPOSAL, held.pass_id,
-                      ControlDisposalData(pass_id=held.pass_id, lane=held.lane, release=True, by=actor,
-                                          disposal=disposal, alert_id=alert_id).model_dump(mode="json"),
-                      scope=topics.node_stream(held.node))
+            w.publish(
+                ChangeKind.CONTROL_DISPOSAL,
+                held.pass_id,
+                ControlDisposalData(
+                    pass_id=held.pass_id, lane=held.lane, release=True, by=actor, disposal=disposal, alert_id=alert_id
+                ).model_dump(mode="json"),
+                scope=topics.node_stream(held.node),
+            )
     _changed(c, row)
     return row
 
@@ -248,17 +304,25 @@ def get(c: Central, alert_id: int) -> AlertRow:
     return row
 
 
-def list_alerts(c: Central, limit: int, offset: int, status: str | None = None, kind: str | None = None,
-                role: str | None = None, subject: str | None = None,
-                for_user: tuple[str, str] | None = None) -> tuple[int, list[AlertRow]]:
+def list_alerts(
+    c: Central,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    kind: str | None = None,
+    role: str | None = None,
+    subject: str | None = None,
+    for_user: tuple[str, str] | None = None,
+) -> tuple[int, list[AlertRow]]:
     """`for_user` (username, role): what is routed to that person — assigned to them, or to their
     role without a named assignee."""
     with c.sessions() as s:
         q = select(AlertRow)
         if for_user:
             name, user_role = for_user
-            q = q.where(or_(AlertRow.assignee == name,
-                            and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None))))
+            q = q.where(
+                or_(AlertRow.assignee == name, and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None)))
+            )
         if status:
             q = q.where(AlertRow.status == status)
         if kind:

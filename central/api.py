@@ -32,18 +32,33 @@ def problem(status: int, title: str, detail: str | None = None, **extra: object)
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
-    "title": "Problem", "type": "object", "description": "RFC 9457 problem details",
-    "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                   "detail": {"type": "string"},
-                   "errors": {"type": "array", "description": "invalid request: each bad field or row",
-                              "items": {"type": "object"}}},
-    "required": ["type", "title", "status"]}
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "invalid request: each bad field or row",
+            "items": {"type": "object"},
+        },
+    },
+    "required": ["type", "title", "status"],
+}
 # What any operation under /api/v1 may answer besides its success: every refusal is a problem.
-PROBLEMS = {400: "malformed request (a body that does not parse)",
-            401: "not logged in, or the token is unknown or expired", 403: "the caller's role may not do this",
-            404: "no such record", 409: "conflicts with what is stored", 422: "invalid request",
-            429: "too many attempts (a login locked after failed passwords): see Retry-After",
-            503: "a part this central process runs without (MQTT bridge, image store)"}
+PROBLEMS = {
+    400: "malformed request (a body that does not parse)",
+    401: "not logged in, or the token is unknown or expired",
+    403: "the caller's role may not do this",
+    404: "no such record",
+    409: "conflicts with what is stored",
+    422: "invalid request",
+    429: "too many attempts (a login locked after failed passwords): see Retry-After",
+    503: "a part this central process runs without (MQTT bridge, image store)",
+}
 WITH_BODY = {413: "request body too large", 415: "unsupported content type"}
 
 
@@ -77,8 +92,13 @@ log = logging.getLogger(__name__)
 
 
 def create_app(central: Central) -> FastAPI:
-    app = FastAPI(title="kakou central", version=kakou.__version__, openapi_url="/api/v1/openapi.json",
-                  docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="kakou central",
+        version=kakou.__version__,
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     webpages.mount_docs(app, "/api/v1/openapi.json", "kakou central API")
     app.state.central = central
 
@@ -119,8 +139,11 @@ def create_app(central: Central) -> FastAPI:
         """Up, the knowledge version, and (when served with it) the read cache's hits and misses
         over every API process of this serve."""
         counter = getattr(app.state, "read_cache_counter", None)
-        return {"status": "ok", "knowledge_version": changelog.latest_version(central),
-                **({"read_cache": counter.stats()} if counter is not None else {})}
+        return {
+            "status": "ok",
+            "knowledge_version": changelog.latest_version(central),
+            **({"read_cache": counter.stats()} if counter is not None else {}),
+        }
 
     for router in routers():
         app.include_router(router)

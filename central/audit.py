@@ -34,11 +34,24 @@ from kakou.sync.messages import ChangeKind
 GENESIS = "0" * 64
 
 
-def entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, target: str,
-               detail: dict[str, Any], key: bytes | None = None) -> str:
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    target: str,
+    detail: dict[str, Any],
+    key: bytes | None = None,
+) -> str:
     """SHA-256 of the previous hash and the entry; HMAC-SHA256 under `key` when given."""
-    body = json.dumps({"seq": seq, "at": at, "actor": actor, "action": action, "target": target,
-                       "detail": detail}, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    body = json.dumps(
+        {"seq": seq, "at": at, "actor": actor, "action": action, "target": target, "detail": detail},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
+    )
     data = (prev_hash + body).encode()
     if key is None:
         return hashlib.sha256(data).hexdigest()
@@ -92,8 +105,7 @@ def write(c: Central, actor: str) -> Iterator[Work]:
 def _lock_head(s: Session) -> None:
     info = s.connection().info
     wrote = info.get(WROTE, False)
-    s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g) ON CONFLICT DO NOTHING"),
-              {"g": GENESIS})
+    s.execute(text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :g) ON CONFLICT DO NOTHING"), {"g": GENESIS})
     s.execute(text("UPDATE audit_head SET seq = seq WHERE id = 1"))
     if not wrote:  # a lock, not a change the read cache answers from: a write that finds nothing to do stays silent
         info.pop(WROTE, None)
@@ -106,8 +118,18 @@ def _append(s: Session, actor: str, entries: list[tuple[str, str, dict[str, Any]
     for action, target, detail in entries:
         seq = head.seq + 1
         h = entry_hash(head.hash, seq, at, actor, action, target, detail, _key_for(key, seq))
-        s.add(AuditRow(seq=seq, at=at, actor=actor, action=action, target=target[:128], detail=detail,
-                       prev_hash=head.hash, hash=h))
+        s.add(
+            AuditRow(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=action,
+                target=target[:128],
+                detail=detail,
+                prev_hash=head.hash,
+                hash=h,
+            )
+        )
         head.seq, head.hash = seq, h
     s.flush()
 
@@ -138,20 +160,24 @@ def verify(c: Central, batch: int = 5000) -> VerifyResult:
                     return VerifyResult(n, False, f"entry {expected_seq} is missing", expected_seq)
                 if r.prev_hash != prev:
                     return VerifyResult(n, False, f"entry {r.seq} does not follow entry {r.seq - 1}", r.seq)
-                if entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail,
-                              _key_for(key, r.seq)) != r.hash:
+                if entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail, _key_for(key, r.seq)) != r.hash:
                     return VerifyResult(n, False, f"entry {r.seq} was altered", r.seq)
                 prev, expected_seq, n = r.hash, r.seq + 1, n + 1
             after = rows[-1].seq
         head = s.get(AuditHeadRow, 1)
     if head is not None and (head.seq != expected_seq - 1 or head.hash != prev):
-        return VerifyResult(n, False, f"the chain ends at entry {expected_seq - 1} but its head says {head.seq}: "
-                                      "entries removed", expected_seq)
+        return VerifyResult(
+            n,
+            False,
+            f"the chain ends at entry {expected_seq - 1} but its head says {head.seq}: entries removed",
+            expected_seq,
+        )
     return VerifyResult(n, True)
 
 
-def list_entries(c: Central, limit: int, offset: int, target: str | None = None,
-                 actor: str | None = None) -> list[AuditRow]:
+def list_entries(
+    c: Central, limit: int, offset: int, target: str | None = None, actor: str | None = None
+) -> list[AuditRow]:
     with c.sessions() as s:
         q = select(AuditRow)
         if target:

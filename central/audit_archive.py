@@ -33,9 +33,25 @@ RETENTION_MIN = timedelta(days=180)
 
 
 def _line(r: AuditRow) -> str:
-    return json.dumps({"seq": r.seq, "at": r.at, "actor": r.actor, "action": r.action, "target": r.target,
-                       "detail": r.detail, "prev_hash": r.prev_hash, "hash": r.hash},
-                      ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str) + "\n"
+    return (
+        json.dumps(
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "action": r.action,
+                "target": r.target,
+                "detail": r.detail,
+                "prev_hash": r.prev_hash,
+                "hash": r.hash,
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
+            default=str,
+        )
+        + "\n"
+    )
 
 
 def export_lines(c: Central, after: int, limit: int) -> list[str]:
@@ -63,8 +79,14 @@ class Archived:
     last_seq: int = 0
 
 
-def archive(c: Central, actor: str, out_dir: Path, older_than: timedelta = RETENTION_MIN,
-            now: datetime | None = None, limit: int = 100_000) -> Archived:
+def archive(
+    c: Central,
+    actor: str,
+    out_dir: Path,
+    older_than: timedelta = RETENTION_MIN,
+    now: datetime | None = None,
+    limit: int = 100_000,
+) -> Archived:
     """Move the entries older than `older_than` (at least 180 days) into a sealed file in `out_dir`."""
     if older_than < RETENTION_MIN:
         raise ValueError(f"审计记录至少保留 180 天 / audit entries are kept at least 180 days, not {older_than.days}")
@@ -84,15 +106,26 @@ def archive(c: Central, actor: str, out_dir: Path, older_than: timedelta = RETEN
         seq = last_seq
         for r in keep:
             key = audit._key_for(c.audit_key, r.seq)
-            if r.seq != seq + 1 or r.prev_hash != prev or audit.entry_hash(
-                    prev, r.seq, r.at, r.actor, r.action, r.target, r.detail, key) != r.hash:
-                raise ValueError(f"审计链在第 {r.seq} 条处不连续，未归档 / the audit chain breaks at entry {r.seq}: "
-                                 "nothing archived")
+            if (
+                r.seq != seq + 1
+                or r.prev_hash != prev
+                or audit.entry_hash(prev, r.seq, r.at, r.actor, r.action, r.target, r.detail, key) != r.hash
+            ):
+                raise ValueError(
+                    f"审计链在第 {r.seq} 条处不连续，未归档 / the audit chain breaks at entry {r.seq}: nothing archived"
+                )
             seq, prev = r.seq, r.hash
         lines = [_line(r) for r in keep]
         digest = hashlib.sha256("".join(lines).encode()).hexdigest()
-        body = {"first_seq": keep[0].seq, "last_seq": keep[-1].seq, "last_hash": prev, "entries": len(keep),
-                "prev_hash": keep[0].prev_hash, "sha256": digest, "keyed": c.audit_key is not None}
+        body = {
+            "first_seq": keep[0].seq,
+            "last_seq": keep[-1].seq,
+            "last_hash": prev,
+            "entries": len(keep),
+            "prev_hash": keep[0].prev_hash,
+            "sha256": digest,
+            "keyed": c.audit_key is not None,
+        }
         seal = {"archive": body, "seal": _seal(body, c.audit_key.key if c.audit_key else None)}
         out_dir.mkdir(parents=True, exist_ok=True)
         path = out_dir / f"audit-{keep[0].seq:010d}-{keep[-1].seq:010d}.jsonl"
@@ -103,11 +136,23 @@ def archive(c: Central, actor: str, out_dir: Path, older_than: timedelta = RETEN
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)  # the file is whole and on disk before a single entry is deleted
-        s.add(AuditArchiveRow(first_seq=body["first_seq"], last_seq=body["last_seq"], last_hash=prev,
-                              entries=len(keep), file_name=path.name, sha256=digest, archived_by=actor))
+        s.add(
+            AuditArchiveRow(
+                first_seq=body["first_seq"],
+                last_seq=body["last_seq"],
+                last_hash=prev,
+                entries=len(keep),
+                file_name=path.name,
+                sha256=digest,
+                archived_by=actor,
+            )
+        )
         s.execute(delete(AuditRow).where(AuditRow.seq >= keep[0].seq, AuditRow.seq <= keep[-1].seq))
-        w.audit("audit.archive", f"audit:{keep[0].seq}-{keep[-1].seq}",
-                {"file": path.name, "entries": len(keep), "sha256": digest, "older_than_days": older_than.days})
+        w.audit(
+            "audit.archive",
+            f"audit:{keep[0].seq}-{keep[-1].seq}",
+            {"file": path.name, "entries": len(keep), "sha256": digest, "older_than_days": older_than.days},
+        )
     return Archived(path, len(keep), body["first_seq"], body["last_seq"])
 
 
@@ -130,8 +175,19 @@ def verify_file(c: Central, path: Path) -> audit.VerifyResult:
     for n, e in enumerate(entries):
         if e["seq"] != seq + 1 or e["prev_hash"] != prev:
             return audit.VerifyResult(n, False, f"entry {seq + 1} is missing or out of order", seq + 1)
-        if audit.entry_hash(prev, e["seq"], e["at"], e["actor"], e["action"], e["target"], e["detail"],
-                            audit._key_for(c.audit_key, e["seq"])) != e["hash"]:
+        if (
+            audit.entry_hash(
+                prev,
+                e["seq"],
+                e["at"],
+                e["actor"],
+                e["action"],
+                e["target"],
+                e["detail"],
+                audit._key_for(c.audit_key, e["seq"]),
+            )
+            != e["hash"]
+        ):
             return audit.VerifyResult(n, False, f"entry {e['seq']} was altered", e["seq"])
         prev, seq = e["hash"], e["seq"]
     if prev != body["last_hash"]:

@@ -59,8 +59,9 @@ class LockedOut(AuthError):
     """Too many failed logins in a row: the login is locked until `until` (answered 429)."""
 
     def __init__(self, until: datetime) -> None:
-        super().__init__(f"登录失败次数过多，账户已锁定至 {until:%H:%M} UTC / too many failed logins: "
-                         f"locked until {until:%H:%M} UTC")
+        super().__init__(
+            f"登录失败次数过多，账户已锁定至 {until:%H:%M} UTC / too many failed logins: locked until {until:%H:%M} UTC"
+        )
         self.until = until
 
 
@@ -99,14 +100,23 @@ class WeakPassword(ValueError):
 
 def check_rules(rules: PasswordRules, password: str) -> None:
     if len(password) < rules.min_length:
-        raise WeakPassword(f"密码至少需要 {rules.min_length} 个字符 / "
-                           f"the password must have at least {rules.min_length} characters")
-    classes = sum((any(ch.islower() for ch in password), any(ch.isupper() for ch in password),
-                   any(ch.isdigit() for ch in password), any(not ch.isalnum() for ch in password)))
+        raise WeakPassword(
+            f"密码至少需要 {rules.min_length} 个字符 / the password must have at least {rules.min_length} characters"
+        )
+    classes = sum(
+        (
+            any(ch.islower() for ch in password),
+            any(ch.isupper() for ch in password),
+            any(ch.isdigit() for ch in password),
+            any(not ch.isalnum() for ch in password),
+        )
+    )
     if classes < rules.min_classes:
-        raise WeakPassword(f"密码须包含大写字母、小写字母、数字、符号中的至少 {rules.min_classes} 类 / "
-                           f"the password needs at least {rules.min_classes} of: upper-case letters, "
-                           "lower-case letters, digits, symbols")
+        raise WeakPassword(
+            f"密码须包含大写字母、小写字母、数字、符号中的至少 {rules.min_classes} 类 / "
+            f"the password needs at least {rules.min_classes} of: upper-case letters, "
+            "lower-case letters, digits, symbols"
+        )
 
 
 def _expired(c: Central, user: UserRow, now: datetime) -> bool:
@@ -125,16 +135,31 @@ def check_password(stored: str, password: str) -> bool:
         return False
 
 
-def add_user(c: Central, actor: str, username: str, role: Role, password: str, display_name: str = "",
-             *, must_change: bool = False) -> None:
+def add_user(
+    c: Central,
+    actor: str,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str = "",
+    *,
+    must_change: bool = False,
+) -> None:
     """`must_change`: the user must change this password at first login (an admin set it)."""
     check_rules(c.password_rules, password)
     with audit.write(c, actor) as w:
         if w.session.get(UserRow, username) is not None:
             raise Conflict(f"user {username} already exists")
-        w.session.add(UserRow(username=username, role=role.value, password_hash=hash_password(password),
-                              display_name=display_name, must_change_password=must_change,
-                              password_changed_at=datetime.now(UTC)))
+        w.session.add(
+            UserRow(
+                username=username,
+                role=role.value,
+                password_hash=hash_password(password),
+                display_name=display_name,
+                must_change_password=must_change,
+                password_changed_at=datetime.now(UTC),
+            )
+        )
         w.audit("user.add", f"user:{username}", {"role": role.value, "must_change_password": must_change})
 
 
@@ -146,15 +171,16 @@ def change_password(c: Central, username: str, current: str, new: str, now: date
     if user is None or not check_password(user.password_hash, current):
         raise NotAllowed("当前密码不正确 / the current password is wrong")
     check_rules(c.password_rules, new)
-    recent = [user.password_hash, *user.password_history][:max(1, c.password_rules.history)]
+    recent = [user.password_hash, *user.password_history][: max(1, c.password_rules.history)]
     if any(check_password(h, new) for h in recent):
         n = max(1, c.password_rules.history)
-        raise WeakPassword(f"新密码不得与最近 {n} 次使用过的密码相同 / the new password must differ from "
-                           f"the last {n} passwords")
+        raise WeakPassword(
+            f"新密码不得与最近 {n} 次使用过的密码相同 / the new password must differ from the last {n} passwords"
+        )
     with audit.write(c, username) as w:
         row = w.session.get(UserRow, username)
         assert row is not None
-        row.password_history = [row.password_hash, *row.password_history][:max(0, c.password_rules.history - 1)]
+        row.password_history = [row.password_hash, *row.password_history][: max(0, c.password_rules.history - 1)]
         row.password_hash = hash_password(new)
         row.password_changed_at = now
         row.must_change_password = False
@@ -197,9 +223,12 @@ def _lock_state(c: Central, target: str, now: datetime) -> tuple[datetime | None
     audit log's recent entries for `target`: the audit is the one record every API process shares."""
     since = (now - c.login_lock_for).isoformat()
     with c.read() as s:
-        rows = s.execute(select(AuditRow.action, AuditRow.at)
-                         .where(AuditRow.target == target, AuditRow.action.in_(_LOGIN_ACTIONS), AuditRow.at >= since)
-                         .order_by(AuditRow.seq.desc()).limit(c.login_lock_after + 1)).all()
+        rows = s.execute(
+            select(AuditRow.action, AuditRow.at)
+            .where(AuditRow.target == target, AuditRow.action.in_(_LOGIN_ACTIONS), AuditRow.at >= since)
+            .order_by(AuditRow.seq.desc())
+            .limit(c.login_lock_after + 1)
+        ).all()
     failures = 0
     for action, at in rows:
         if action == "auth.locked":
@@ -226,8 +255,11 @@ def login(c: Central, username: str, password: str, now: datetime | None = None)
             with audit.write(c, username[:64]) as w:
                 w.audit("auth.login_failed", target)
                 if failures + 1 >= c.login_lock_after:
-                    w.audit("auth.locked", target, {"failures": failures + 1,
-                                                    "minutes": c.login_lock_for.total_seconds() / 60})
+                    w.audit(
+                        "auth.locked",
+                        target,
+                        {"failures": failures + 1, "minutes": c.login_lock_for.total_seconds() / 60},
+                    )
         raise AuthError("wrong username or password")
     token = secrets.token_urlsafe(32)
     expires = now + TOKEN_TTL
@@ -269,8 +301,10 @@ def authenticate(c: Central, token: str, now: datetime | None = None) -> Princip
         c.token_cache.pop(digest, None)
         with c.sessions.begin() as s:
             s.execute(delete(TokenRow).where(TokenRow.token_hash == digest))
-        raise AuthError(f"会话空闲超过 {c.idle_timeout.total_seconds() / 60:g} 分钟，请重新登录 / "
-                        "the session was idle too long: log in again")
+        raise AuthError(
+            f"会话空闲超过 {c.idle_timeout.total_seconds() / 60:g} 分钟，请重新登录 / "
+            "the session was idle too long: log in again"
+        )
     if now - last_used >= _LAST_USED_EVERY:  # a write at most once a minute per token, not per request
         with c.sessions.begin() as s:
             s.execute(update(TokenRow).where(TokenRow.token_hash == digest).values(last_used_at=now))

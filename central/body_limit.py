@@ -19,8 +19,7 @@ MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # an application's attachment (enterpris
 
 DEFAULT_MAX_BODY = 1024 * 1024  # JSON bodies: an order with its goods is a few kB
 # Path prefix → its own limit: image frames, and declaration imports (a day's declarations at once).
-MAX_BODY_BY_PATH = {"/api/v1/images/": MAX_IMAGE_BYTES + 64 * 1024,
-                    "/api/v1/declarations/import/": 16 * 1024 * 1024}
+MAX_BODY_BY_PATH = {"/api/v1/images/": MAX_IMAGE_BYTES + 64 * 1024, "/api/v1/declarations/import/": 16 * 1024 * 1024}
 
 
 def limit_for(path: str) -> int:
@@ -32,11 +31,16 @@ def limit_for(path: str) -> int:
 
 
 async def _refuse(send: Send, limit: int) -> None:
-    body = json.dumps({"type": "about:blank", "title": "Request body too large", "status": 413,
-                       "detail": f"at most {limit} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/problem+json"),
-                            (b"content-length", str(len(body)).encode())]})
+    body = json.dumps(
+        {"type": "about:blank", "title": "Request body too large", "status": 413, "detail": f"at most {limit} bytes"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -85,5 +89,3 @@ class BodyLimit:
         except Exception:
             if not refused:
                 raise
-
-

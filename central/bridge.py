@@ -119,8 +119,12 @@ class CentralBridge:
 
         while True:
             try:
-                await run_forever(lambda: make_client(self.broker, self.client_id, max_packet=_MAX_PACKET),
-                                  self._session, "central", state)
+                await run_forever(
+                    lambda: make_client(self.broker, self.client_id, max_packet=_MAX_PACKET),
+                    self._session,
+                    "central",
+                    state,
+                )
                 return
             except Exception:
                 # Nothing ends the bridge (and with it `kakou central serve`): log, wait, reconnect.
@@ -135,8 +139,10 @@ class CentralBridge:
         await client.subscribe(topics.STATUS_FILTER, qos=1)
         self.connected.set()
         queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
-        helpers = [asyncio.create_task(self._publish_changes(client)),
-                   asyncio.create_task(self._process(client, queue))]
+        helpers = [
+            asyncio.create_task(self._publish_changes(client)),
+            asyncio.create_task(self._process(client, queue)),
+        ]
         self._client = client
         try:
             async for msg in client.messages:
@@ -232,9 +238,14 @@ class CentralBridge:
                         await asyncio.to_thread(device_health.record, self.central, rep)
                 elif node and topic == topics.status(node):
                     st = NodeStatus.model_validate_json(payload)
-                    await asyncio.to_thread(ingest.set_presence, self.central, node, st.online,
-                                            st.knowledge_version if st.online else None,
-                                            st.streams if st.online else None)
+                    await asyncio.to_thread(
+                        ingest.set_presence,
+                        self.central,
+                        node,
+                        st.online,
+                        st.knowledge_version if st.online else None,
+                        st.streams if st.online else None,
+                    )
             except (asyncio.CancelledError, aiomqtt.MqttError):
                 raise
             except (ValidationError, ValueError) as exc:
@@ -265,8 +276,11 @@ class CentralBridge:
             # A node whose messages keep being refused or quarantined (each a database write and a
             # log line) is not heard for a while: it cannot spend central's time meant for the others.
             why = ("rate limited", "too many bad messages from this node; muted for a few seconds")
-        elif not self.message_rate.take(key) or not self.byte_rate.take(key, len(payload)) or (
-                topic.endswith("/" + topics.SYNC_REQUEST) and not self.sync_rate.take(key)):
+        elif (
+            not self.message_rate.take(key)
+            or not self.byte_rate.take(key, len(payload))
+            or (topic.endswith("/" + topics.SYNC_REQUEST) and not self.sync_rate.take(key))
+        ):
             # Not acked: an honest node resends its passes and sync requests later.
             why = ("rate limited", "the node sends faster than central accepts from one node")
         if why is None:
@@ -338,11 +352,13 @@ class CentralBridge:
                 env = envs[0]
                 reason = f"could not be stored: {type(exc).__name__}: {_first_line(exc)}"
                 self._count("quarantined", env.node)
-                self.quiet.log(logging.WARNING, ("quarantined", env.node), "quarantined %s seq %s: %s",
-                               env.node, env.seq, reason)
+                self.quiet.log(
+                    logging.WARNING, ("quarantined", env.node), "quarantined %s seq %s: %s", env.node, env.seq, reason
+                )
                 try:
-                    hw = await asyncio.to_thread(ingest.quarantine, self.central, env.node, env.seq,
-                                                 env.model_dump_json().encode(), reason)
+                    hw = await asyncio.to_thread(
+                        ingest.quarantine, self.central, env.node, env.seq, env.model_dump_json().encode(), reason
+                    )
                 except _TRANSIENT:
                     raise
                 except Exception as again:
@@ -352,14 +368,19 @@ class CentralBridge:
             by_node: dict[str, list[Envelope]] = {}
             for env in envs:
                 by_node.setdefault(env.node, []).append(env)
-            parts = list(by_node.values()) if len(by_node) > 1 else [envs[:len(envs) // 2], envs[len(envs) // 2:]]
+            parts = list(by_node.values()) if len(by_node) > 1 else [envs[: len(envs) // 2], envs[len(envs) // 2 :]]
             out: dict[str, tuple[int, list[int]]] = {}
             for part in parts:
                 try:
                     stored = await self._ingest(part)
                 except _TRANSIENT as again:
-                    self.quiet.log(logging.ERROR, "store", "could not store %d pass(es), the edges will resend: %s",
-                                   len(part), _first_line(again))
+                    self.quiet.log(
+                        logging.ERROR,
+                        "store",
+                        "could not store %d pass(es), the edges will resend: %s",
+                        len(part),
+                        _first_line(again),
+                    )
                     continue
                 for node, (hw, rejected) in stored.items():
                     before = out.get(node, (0, []))
@@ -369,15 +390,23 @@ class CentralBridge:
     async def _quarantine(self, client: aiomqtt.Client, node: str, held: list[tuple[int, bytes, str]]) -> None:
         """Pass messages we cannot accept: keep them verbatim and let the node's stream move on."""
         self._count("quarantined", node, len(held))
-        self.quiet.log(logging.WARNING, ("quarantined", node), "quarantined %s seq %s%s: %s", node, held[0][0],
-                       f" and {len(held) - 1} more" if len(held) > 1 else "", held[0][2])
+        self.quiet.log(
+            logging.WARNING,
+            ("quarantined", node),
+            "quarantined %s seq %s%s: %s",
+            node,
+            held[0][0],
+            f" and {len(held) - 1} more" if len(held) > 1 else "",
+            held[0][2],
+        )
         high_water, rejected = await asyncio.to_thread(ingest.quarantine_many, self.central, node, held)
         ack = Ack(node=node, high_water=high_water, rejected=rejected)
         await client.publish(topics.down(node, topics.ACK), ack.model_dump_json(), qos=1)
 
     async def _answer(self, client: aiomqtt.Client, req: SyncRequest) -> None:
-        batches = await asyncio.to_thread(network.answer_sync_request, self.central, req.node, req.positions(),
-                                          self.snapshot_after)
+        batches = await asyncio.to_thread(
+            network.answer_sync_request, self.central, req.node, req.positions(), self.snapshot_after
+        )
         for batch in batches:
             await self._send(client, req.node, batch)
 
@@ -420,11 +449,18 @@ class CentralBridge:
         if held is None:
             return
         more = f" (+{held} more not logged)" if held else ""
-        log.warning("rejected %s on %s: %s (%s)%s", f"{count} messages" if count > 1 else "message", topic,
-                    reason, detail[:200], more)
+        log.warning(
+            "rejected %s on %s: %s (%s)%s",
+            f"{count} messages" if count > 1 else "message",
+            topic,
+            reason,
+            detail[:200],
+            more,
+        )
         try:
-            await asyncio.to_thread(ingest.record_rejected, self.central, node, topic.rsplit("/", 1)[-1],
-                                    f"{reason}: {detail}"[:180] + more)
+            await asyncio.to_thread(
+                ingest.record_rejected, self.central, node, topic.rsplit("/", 1)[-1], f"{reason}: {detail}"[:180] + more
+            )
         except Exception as exc:  # the database may be away: the count and the log line are kept
             log.error("could not record a rejected message: %s", _first_line(exc))
 

@@ -25,8 +25,7 @@ MAX_BATCH = 500
 BROADCAST = topics.BROADCAST
 
 
-def append_change(s: Session, kind: ChangeKind, key: str, data: dict[str, Any] | None,
-                  scope: str | None = None) -> int:
+def append_change(s: Session, kind: ChangeKind, key: str, data: dict[str, Any] | None, scope: str | None = None) -> int:
     """Add a change inside the caller's transaction; call `central.notify(version)` after commit.
 
     `scope` None: the key keeps the stream of its previous change, else the default (`default_scope`).
@@ -46,8 +45,12 @@ def append_change(s: Session, kind: ChangeKind, key: str, data: dict[str, Any] |
             raise ValueError("a lane's settings go to its node's stream")
         stream = scope
     else:
-        prev = s.scalar(select(ChangeRow).where(ChangeRow.kind == kind.value, ChangeRow.key == key)
-                        .order_by(ChangeRow.version.desc()).limit(1))
+        prev = s.scalar(
+            select(ChangeRow)
+            .where(ChangeRow.kind == kind.value, ChangeRow.key == key)
+            .order_by(ChangeRow.version.desc())
+            .limit(1)
+        )
         stream = scope or (prev.stream if prev is not None else BROADCAST)
         if prev is not None and prev.stream != stream and prev.data is not None:
             _add(s, prev.stream, kind, key, None)
@@ -79,8 +82,12 @@ def parameters_scope(s: Session, scope: str) -> tuple[str, str]:
 
 
 def _lanes(s: Session) -> list[dict[str, Any]]:
-    return [r for r in s.scalars(select(RegistrationRow.data).where(RegistrationRow.kind == "lane",
-                                                                    RegistrationRow.deleted.is_(False)))]
+    return [
+        r
+        for r in s.scalars(
+            select(RegistrationRow.data).where(RegistrationRow.kind == "lane", RegistrationRow.deleted.is_(False))
+        )
+    ]
 
 
 def site_of_lane(s: Session, lane_key: str) -> str | None:
@@ -116,8 +123,10 @@ def latest_version(c: Central) -> int:
 def stream_heads(c: Central) -> dict[str, int]:
     """Every stream's newest position."""
     with c.sessions() as s:
-        return {st: n for st, n in s.execute(select(ChangeRow.stream, func.max(ChangeRow.stream_seq))
-                                             .group_by(ChangeRow.stream))}
+        return {
+            st: n
+            for st, n in s.execute(select(ChangeRow.stream, func.max(ChangeRow.stream_seq)).group_by(ChangeRow.stream))
+        }
 
 
 def expected_knowledge(c: Central, node: str) -> dict[str, int]:
@@ -138,43 +147,81 @@ def _change(r: ChangeRow) -> Change:
 def changes_after(c: Central, after_version: int, limit: int = MAX_BATCH, stream: str = BROADCAST) -> ChangeBatch:
     """A contiguous batch (after_version, to_version] of one stream; unsigned — the publisher signs it."""
     with c.sessions() as s:
-        rows = list(s.scalars(select(ChangeRow).where(ChangeRow.stream == stream, ChangeRow.stream_seq > after_version)
-                              .order_by(ChangeRow.stream_seq).limit(limit + 1)))
+        rows = list(
+            s.scalars(
+                select(ChangeRow)
+                .where(ChangeRow.stream == stream, ChangeRow.stream_seq > after_version)
+                .order_by(ChangeRow.stream_seq)
+                .limit(limit + 1)
+            )
+        )
     more = len(rows) > limit
     changes = [_change(r) for r in rows[:limit]]
-    return ChangeBatch(after_version=after_version, to_version=changes[-1].version if changes else after_version,
-                       issued_at=datetime.now(UTC), changes=changes, stream=stream, more=more)
+    return ChangeBatch(
+        after_version=after_version,
+        to_version=changes[-1].version if changes else after_version,
+        issued_at=datetime.now(UTC),
+        changes=changes,
+        stream=stream,
+        more=more,
+    )
 
 
 def live_batches(c: Central, after_global: int, limit: int = MAX_BATCH) -> tuple[list[ChangeBatch], int]:
     """The changes committed after global version `after_global`, as one batch per stream (each
     contiguous in its stream), and the global version they reach: what the bridge publishes live."""
     with c.sessions() as s:
-        rows = list(s.scalars(select(ChangeRow).where(ChangeRow.version > after_global)
-                              .order_by(ChangeRow.version).limit(limit)))
+        rows = list(
+            s.scalars(
+                select(ChangeRow).where(ChangeRow.version > after_global).order_by(ChangeRow.version).limit(limit)
+            )
+        )
     by_stream: dict[str, list[ChangeRow]] = defaultdict(list)
     for r in rows:
         by_stream[r.stream].append(r)
     now = datetime.now(UTC)
-    batches = [ChangeBatch(after_version=rs[0].stream_seq - 1, to_version=rs[-1].stream_seq, issued_at=now,
-                           changes=[_change(r) for r in rs], stream=st) for st, rs in by_stream.items()]
+    batches = [
+        ChangeBatch(
+            after_version=rs[0].stream_seq - 1,
+            to_version=rs[-1].stream_seq,
+            issued_at=now,
+            changes=[_change(r) for r in rs],
+            stream=st,
+        )
+        for st, rs in by_stream.items()
+    ]
     return batches, rows[-1].version if rows else after_global
 
 
 def snapshot(c: Central, stream: str = BROADCAST) -> ChangeBatch:
     """A stream's whole current state (every live key at its latest position), as one unsigned snapshot."""
     with c.sessions() as s:
-        latest = s.scalar(select(func.coalesce(func.max(ChangeRow.stream_seq), 0))
-                          .where(ChangeRow.stream == stream)) or 0
-        last = (select(ChangeRow.kind, ChangeRow.key, func.max(ChangeRow.stream_seq).label("seq"))
-                .where(ChangeRow.stream == stream, ChangeRow.stream_seq <= latest)
-                .group_by(ChangeRow.kind, ChangeRow.key).subquery())
-        rows = list(s.scalars(select(ChangeRow).join(last, (ChangeRow.stream_seq == last.c.seq)
-                                                     & (ChangeRow.kind == last.c.kind) & (ChangeRow.key == last.c.key))
-                              .where(ChangeRow.stream == stream).order_by(ChangeRow.stream_seq)))
+        latest = (
+            s.scalar(select(func.coalesce(func.max(ChangeRow.stream_seq), 0)).where(ChangeRow.stream == stream)) or 0
+        )
+        last = (
+            select(ChangeRow.kind, ChangeRow.key, func.max(ChangeRow.stream_seq).label("seq"))
+            .where(ChangeRow.stream == stream, ChangeRow.stream_seq <= latest)
+            .group_by(ChangeRow.kind, ChangeRow.key)
+            .subquery()
+        )
+        rows = list(
+            s.scalars(
+                select(ChangeRow)
+                .join(
+                    last,
+                    (ChangeRow.stream_seq == last.c.seq)
+                    & (ChangeRow.kind == last.c.kind)
+                    & (ChangeRow.key == last.c.key),
+                )
+                .where(ChangeRow.stream == stream)
+                .order_by(ChangeRow.stream_seq)
+            )
+        )
     changes = [_change(r) for r in rows if r.data is not None]
-    return ChangeBatch(after_version=0, to_version=latest, issued_at=datetime.now(UTC), changes=changes,
-                       snapshot=True, stream=stream)
+    return ChangeBatch(
+        after_version=0, to_version=latest, issued_at=datetime.now(UTC), changes=changes, snapshot=True, stream=stream
+    )
 
 
 def in_parts(batch: ChangeBatch, max_bytes: int | None = None) -> list[ChangeBatch]:
@@ -194,6 +241,8 @@ def in_parts(batch: ChangeBatch, max_bytes: int | None = None) -> list[ChangeBat
         groups[-1].append(ch)
         size += n
     if len(groups) > limits.MAX_SNAPSHOT_PARTS:
-        raise ValueError(f"a snapshot of {batch.stream} needs {len(groups)} parts, over "
-                         f"{limits.MAX_SNAPSHOT_PARTS}: raise limits.DOWNLINK_PART_BYTES")
+        raise ValueError(
+            f"a snapshot of {batch.stream} needs {len(groups)} parts, over "
+            f"{limits.MAX_SNAPSHOT_PARTS}: raise limits.DOWNLINK_PART_BYTES"
+        )
     return [batch.model_copy(update={"changes": g, "part": i, "parts": len(groups)}) for i, g in enumerate(groups)]

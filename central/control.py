@@ -68,13 +68,19 @@ def _aware(t: datetime) -> datetime:
 
 
 def lane_data(row: ControlOrderRow) -> ControlOrderData:
-    return ControlOrderData(order_no=row.order_no, target_kind=row.target_kind,  # type: ignore[arg-type]
-                            target_value=row.target_value, action=row.action,  # type: ignore[arg-type]
-                            status="emergency" if row.emergency and row.reviewed_by is None else "active",
-                            emergency=row.emergency, valid_from=_aware(row.valid_from),
-                            valid_until=_aware(row.valid_until), reason=row.reason,
-                            order_type=row.order_type or "general",  # type: ignore[arg-type]
-                            random_rate=row.random_rate)
+    return ControlOrderData(
+        order_no=row.order_no,
+        target_kind=row.target_kind,  # type: ignore[arg-type]
+        target_value=row.target_value,
+        action=row.action,  # type: ignore[arg-type]
+        status="emergency" if row.emergency and row.reviewed_by is None else "active",
+        emergency=row.emergency,
+        valid_from=_aware(row.valid_from),
+        valid_until=_aware(row.valid_until),
+        reason=row.reason,
+        order_type=row.order_type or "general",  # type: ignore[arg-type]
+        random_rate=row.random_rate,
+    )
 
 
 def _publish(w: audit.Work, row: ControlOrderRow) -> None:
@@ -96,21 +102,39 @@ def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None =
             if prev.status in IN_FORCE + PENDING:
                 raise Conflict(f"control order {prev.order_no} is still {prev.status}")
         row = ControlOrderRow(
-            order_no=f"BK{now:%Y%m%d}{secrets.token_hex(4).upper()}", target_kind=order.target_kind,
-            target_value=order.target_value.strip().upper() if order.target_kind != "driver"
+            order_no=f"BK{now:%Y%m%d}{secrets.token_hex(4).upper()}",
+            target_kind=order.target_kind,
+            target_value=order.target_value.strip().upper()
+            if order.target_kind != "driver"
             else order.target_value.strip(),
-            action=order.action, emergency=order.emergency, valid_from=valid_from, valid_until=valid_until,
-            reason=order.reason, status="active" if order.emergency else "pending_review", created_by=actor,
-            created_at=now, previous_order=order.previous_order, order_type=order.order_type,
-            random_rate=order.random_rate)
+            action=order.action,
+            emergency=order.emergency,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            reason=order.reason,
+            status="active" if order.emergency else "pending_review",
+            created_by=actor,
+            created_at=now,
+            previous_order=order.previous_order,
+            order_type=order.order_type,
+            random_rate=order.random_rate,
+        )
         w.session.add(row)
         w.session.flush()
         if row.status in IN_FORCE:
             _publish(w, row)
-        w.audit("control_order.create", f"control_order:{row.order_no}",
-                {"target": f"{row.target_kind}:{row.target_value}", "action": row.action,
-                 "emergency": row.emergency, "reason": row.reason, "order_type": row.order_type,
-                 "random_rate": row.random_rate})
+        w.audit(
+            "control_order.create",
+            f"control_order:{row.order_no}",
+            {
+                "target": f"{row.target_kind}:{row.target_value}",
+                "action": row.action,
+                "emergency": row.emergency,
+                "reason": row.reason,
+                "order_type": row.order_type,
+                "random_rate": row.random_rate,
+            },
+        )
     return row
 
 
@@ -121,15 +145,17 @@ def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
     return row
 
 
-def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
-           now: datetime | None = None) -> ControlOrderRow:
+def review(
+    c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
+) -> ControlOrderRow:
     """Review a new order (or an emergency one already in force)."""
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
         ensure_four_eyes(actor, row.created_by, "a control order")
-        awaiting = row.status == "pending_review" or (row.emergency and row.status in IN_FORCE
-                                                       and row.reviewed_by is None)
+        awaiting = row.status == "pending_review" or (
+            row.emergency and row.status in IN_FORCE and row.reviewed_by is None
+        )
         if not awaiting:
             raise Conflict(f"control order {order_no} is {row.status}, not awaiting review")
         row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
@@ -138,8 +164,9 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
         else:
             row.status = "rejected"
         _publish(w, row)
-        w.audit("control_order.approve" if approve else "control_order.reject", f"control_order:{order_no}",
-                {"note": note})
+        w.audit(
+            "control_order.approve" if approve else "control_order.reject", f"control_order:{order_no}", {"note": note}
+        )
     return row
 
 
@@ -155,8 +182,9 @@ def request_revoke(c: Central, actor: str, order_no: str, reason: str) -> Contro
     return row
 
 
-def review_revoke(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
-                  now: datetime | None = None) -> ControlOrderRow:
+def review_revoke(
+    c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
+) -> ControlOrderRow:
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
@@ -168,8 +196,11 @@ def review_revoke(c: Central, actor: str, order_no: str, approve: bool, note: st
             _publish(w, row)
         else:
             row.status = "active"
-        w.audit("control_order.revoke" if approve else "control_order.revoke_refused",
-                f"control_order:{order_no}", {"note": note})
+        w.audit(
+            "control_order.revoke" if approve else "control_order.revoke_refused",
+            f"control_order:{order_no}",
+            {"note": note},
+        )
     return row
 
 
@@ -177,8 +208,13 @@ def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -
     """Withdraw orders whose window has closed; lanes also check the window themselves."""
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
-        rows = list(w.session.scalars(select(ControlOrderRow).where(
-            ControlOrderRow.status.in_(IN_FORCE + PENDING), ControlOrderRow.valid_until <= now)))
+        rows = list(
+            w.session.scalars(
+                select(ControlOrderRow).where(
+                    ControlOrderRow.status.in_(IN_FORCE + PENDING), ControlOrderRow.valid_until <= now
+                )
+            )
+        )
         for row in rows:
             was_on_lanes = row.status in IN_FORCE
             row.status = "expired"
@@ -198,13 +234,20 @@ def get(c: Central, order_no: str) -> ControlOrderRow:
 
 def in_force_for(c: Central, target_kind: str, target_value: str) -> list[ControlOrderRow]:
     with c.sessions() as s:
-        return list(s.scalars(select(ControlOrderRow).where(
-            ControlOrderRow.target_kind == target_kind, ControlOrderRow.target_value == target_value,
-            ControlOrderRow.status.in_(IN_FORCE))))
+        return list(
+            s.scalars(
+                select(ControlOrderRow).where(
+                    ControlOrderRow.target_kind == target_kind,
+                    ControlOrderRow.target_value == target_value,
+                    ControlOrderRow.status.in_(IN_FORCE),
+                )
+            )
+        )
 
 
-def list_orders(c: Central, limit: int, offset: int, status: str | None = None,
-                target_value: str | None = None) -> tuple[int, list[ControlOrderRow]]:
+def list_orders(
+    c: Central, limit: int, offset: int, status: str | None = None, target_value: str | None = None
+) -> tuple[int, list[ControlOrderRow]]:
     with c.sessions() as s:
         q = select(ControlOrderRow)
         if status:

@@ -82,8 +82,9 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
 
 
 WROTE = "kakou_wrote"  # on a connection's info: the tables its transaction wrote (read_cache.watch_writes)
-_WRITE = re.compile(r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s',
-                    re.IGNORECASE)
+_WRITE = re.compile(
+    r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s', re.IGNORECASE
+)
 
 
 def written_table(statement: str) -> str | None:
@@ -109,8 +110,9 @@ class PageQuery:
     windowed: bool  # the rows carry the total (`_total`)
 
 
-def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any,
-               total: Select[Any] | None = None) -> PageQuery:
+def page_query(
+    cols: Sequence[Any], filters: Sequence[Any], *order_by: Any, total: Select[Any] | None = None
+) -> PageQuery:
     """A page of `cols` (plain values, no ORM objects) where each of `filters` (columns) equals the
     bind parameter of its name, and the statement for how many rows match: `total` when given (a
     cheaper statement giving the same number, with the same bind parameters), else a COUNT. When
@@ -127,8 +129,9 @@ def page_query(cols: Sequence[Any], filters: Sequence[Any], *order_by: Any,
     return PageQuery(rows, total if total is not None else count, windowed)
 
 
-def page_dicts(s: Session, q: PageQuery, params: dict[str, Any], limit: int, offset: int
-               ) -> tuple[int, list[dict[str, Any]]]:
+def page_dicts(
+    s: Session, q: PageQuery, params: dict[str, Any], limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
     """One page of `q` as dicts, and how many rows match in all (for the API's total)."""
     conn = s.connection()
     rows = [dict(r) for r in conn.execute(q.rows, {**params, "_limit": limit, "_offset": offset}).mappings()]

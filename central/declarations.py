@@ -76,23 +76,39 @@ def _differ(a: str | None, b: str | None) -> bool:
 def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str | None, str | None]:
     """(match, rule, why-not) for a row against the other stage's unmatched documents."""
     other = "official" if row.stage == "draft" else "draft"
-    base = select(DeclarationRow).where(DeclarationRow.doc_type == row.doc_type, DeclarationRow.stage == other,
-                                        DeclarationRow.matched_id.is_(None), DeclarationRow.deleted.is_(False))
+    base = select(DeclarationRow).where(
+        DeclarationRow.doc_type == row.doc_type,
+        DeclarationRow.stage == other,
+        DeclarationRow.matched_id.is_(None),
+        DeclarationRow.deleted.is_(False),
+    )
     rules: list[tuple[str, Any]] = []
     if row.list_no:
         rules.append(("list_no", base.where(DeclarationRow.list_no == row.list_no)))
     if row.unified_no:
         rules.append(("unified_no", base.where(DeclarationRow.unified_no == row.unified_no)))
-    rules.append(("composite", base.where(DeclarationRow.direction == row.direction,
-                                          DeclarationRow.trade_mode == row.trade_mode,
-                                          DeclarationRow.item_count == row.item_count)))
+    rules.append(
+        (
+            "composite",
+            base.where(
+                DeclarationRow.direction == row.direction,
+                DeclarationRow.trade_mode == row.trade_mode,
+                DeclarationRow.item_count == row.item_count,
+            ),
+        )
+    )
     for rule, q in rules:
         found = list(s.scalars(q.order_by(DeclarationRow.id)))
         if rule == "composite":
             # Two numbers that are both present and differ say these are different documents.
-            found = [f for f in found if abs(f.total_quantity - row.total_quantity) < 1e-6
-                     and _amount(f.total_amount) == _amount(row.total_amount)
-                     and not _differ(f.list_no, row.list_no) and not _differ(f.unified_no, row.unified_no)]
+            found = [
+                f
+                for f in found
+                if abs(f.total_quantity - row.total_quantity) < 1e-6
+                and _amount(f.total_amount) == _amount(row.total_amount)
+                and not _differ(f.list_no, row.list_no)
+                and not _differ(f.unified_no, row.unified_no)
+            ]
         if len(found) == 1:
             return found[0], rule, None
         if len(found) > 1:
@@ -107,15 +123,27 @@ def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> Non
         _overwrite(w, a, b)
 
 
-KEY_FIELDS = ("list_no", "unified_no", "direction", "trade_mode", "item_count", "total_quantity", "total_amount",
-              "ledger_no", "items")
+KEY_FIELDS = (
+    "list_no",
+    "unified_no",
+    "direction",
+    "trade_mode",
+    "item_count",
+    "total_quantity",
+    "total_amount",
+    "ledger_no",
+    "items",
+)
 
 
 def _overwrite(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
     """The official record's key fields replace the draft's; what changed is kept on the draft."""
     draft, official = (a, b) if a.stage == "draft" else (b, a)
-    diff = {f: {"draft": getattr(draft, f), "official": getattr(official, f)} for f in KEY_FIELDS
-            if getattr(draft, f) != getattr(official, f)}
+    diff = {
+        f: {"draft": getattr(draft, f), "official": getattr(official, f)}
+        for f in KEY_FIELDS
+        if getattr(draft, f) != getattr(official, f)
+    }
     for f in diff:
         setattr(draft, f, copy.deepcopy(getattr(official, f)))
     draft.overwrite_diff = diff
@@ -136,12 +164,24 @@ def _restore(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
 
 def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
     s = w.session
-    if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
-                                                DeclarationRow.doc_no == d.doc_no)) is not None:
+    if (
+        s.scalar(
+            select(DeclarationRow.id).where(
+                DeclarationRow.doc_type == d.doc_type,
+                DeclarationRow.stage == d.stage,
+                DeclarationRow.doc_no == d.doc_no,
+            )
+        )
+        is not None
+    ):
         raise Conflict(f"{d.stage} {d.doc_type} {d.doc_no} already exists")
     check_ledger(s, d)
-    row = DeclarationRow(**d.model_dump(exclude={"items"}), items=[i.model_dump(exclude_none=True) for i in d.items],
-                         created_by=w.actor, review_status="pending")
+    row = DeclarationRow(
+        **d.model_dump(exclude={"items"}),
+        items=[i.model_dump(exclude_none=True) for i in d.items],
+        created_by=w.actor,
+        review_status="pending",
+    )
     s.add(row)
     s.flush()
     w.audit("declaration.create", f"declaration:{d.doc_no}", d.model_dump(mode="json"))
@@ -169,8 +209,7 @@ def review(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") 
             raise Conflict(f"document {decl_id} is {row.review_status}, not awaiting review")
         row.review_status = "approved" if approve else "rejected"
         row.reviewed_by, row.reviewed_at, row.review_note = actor, datetime.now(UTC), note
-        w.audit("declaration.approve" if approve else "declaration.reject", f"declaration:{row.doc_no}",
-                {"note": note})
+        w.audit("declaration.approve" if approve else "declaration.reject", f"declaration:{row.doc_no}", {"note": note})
         if approve and ledgers.post_declaration(w, row):
             ledgers.gate_if_passed(w, row)
         return row
@@ -222,8 +261,11 @@ def review_match(c: Central, actor: str, decl_id: int, approve: bool, note: str 
         else:
             a.matched_id = b.matched_id = None
             a.match_rule = b.match_rule = a.match_by = b.match_by = None
-        w.audit("declaration.match_approve" if approve else "declaration.match_reject", f"declaration:{a.doc_no}",
-                {"with": b.doc_no, "note": note})
+        w.audit(
+            "declaration.match_approve" if approve else "declaration.match_reject",
+            f"declaration:{a.doc_no}",
+            {"with": b.doc_no, "note": note},
+        )
         return a
 
 
@@ -287,9 +329,16 @@ def get(c: Central, decl_id: int) -> DeclarationRow:
     return row
 
 
-def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, stage: str | None = None,
-              matched: bool | None = None, doc_no: str | None = None,
-              review_status: str | None = None) -> tuple[int, list[DeclarationRow]]:
+def list_docs(
+    c: Central,
+    limit: int,
+    offset: int,
+    doc_type: str | None = None,
+    stage: str | None = None,
+    matched: bool | None = None,
+    doc_no: str | None = None,
+    review_status: str | None = None,
+) -> tuple[int, list[DeclarationRow]]:
     with c.sessions() as s:
         q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
         if doc_type:
@@ -307,8 +356,19 @@ def list_docs(c: Central, limit: int, offset: int, doc_type: str | None = None, 
 
 # -- import -------------------------------------------------------------------------------------
 
-CSV_COLUMNS = ["doc_type", "stage", "doc_no", "list_no", "unified_no", "direction", "trade_mode", "item_count",
-               "total_quantity", "total_amount", "ledger_no"]
+CSV_COLUMNS = [
+    "doc_type",
+    "stage",
+    "doc_no",
+    "list_no",
+    "unified_no",
+    "direction",
+    "trade_mode",
+    "item_count",
+    "total_quantity",
+    "total_amount",
+    "ledger_no",
+]
 
 
 class RowError(BaseModel):
@@ -365,8 +425,20 @@ def _cell(v: object) -> str:
 
 
 def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
-    missing = [c for c in ("doc_type", "stage", "doc_no", "direction", "trade_mode", "item_count",
-                           "total_quantity", "total_amount") if c not in fieldnames]
+    missing = [
+        c
+        for c in (
+            "doc_type",
+            "stage",
+            "doc_no",
+            "direction",
+            "trade_mode",
+            "item_count",
+            "total_quantity",
+            "total_amount",
+        )
+        if c not in fieldnames
+    ]
     if missing:
         return [], [RowError(row=0, field=None, message=f"missing columns: {', '.join(missing)}")]
     good: list[DeclarationIn] = []
@@ -380,8 +452,10 @@ def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn
         try:
             d = DeclarationIn.model_validate(data)
         except ValidationError as exc:
-            errors.extend(RowError(row=n, field=".".join(str(p) for p in e["loc"]) or None, message=e["msg"])
-                          for e in exc.errors())
+            errors.extend(
+                RowError(row=n, field=".".join(str(p) for p in e["loc"]) or None, message=e["msg"])
+                for e in exc.errors()
+            )
             continue
         key = (d.doc_type, d.stage, d.doc_no)
         if key in seen:
@@ -399,9 +473,16 @@ def import_docs(c: Central, actor: str, docs: list[DeclarationIn], errors: list[
     with audit.write(c, actor) as w:
         row_errors = []
         for n, d in enumerate(docs, start=1):
-            if w.session.scalar(select(DeclarationRow.id).where(
-                    DeclarationRow.doc_type == d.doc_type, DeclarationRow.stage == d.stage,
-                    DeclarationRow.doc_no == d.doc_no)) is not None:
+            if (
+                w.session.scalar(
+                    select(DeclarationRow.id).where(
+                        DeclarationRow.doc_type == d.doc_type,
+                        DeclarationRow.stage == d.stage,
+                        DeclarationRow.doc_no == d.doc_no,
+                    )
+                )
+                is not None
+            ):
                 row_errors.append(RowError(row=n, field="doc_no", message=f"{d.doc_no} is already on file"))
             try:
                 check_ledger(w.session, d)

@@ -93,8 +93,9 @@ def _lane_sites(s: Any) -> dict[tuple[str, str], str]:
     return {(r.data["node"], r.data["lane"]): r.data.get("site") for r in rows}
 
 
-def _device(key: tuple[str, str, str], events: list[DeviceEventRow], since: datetime, until: datetime,
-            site: str | None) -> DeviceHealth:
+def _device(
+    key: tuple[str, str, str], events: list[DeviceEventRow], since: datetime, until: datetime, site: str | None
+) -> DeviceHealth:
     node, lane, device = key
     state, start, last = "unknown", None, None
     faults, repairs, down = 0, [], 0.0
@@ -118,13 +119,23 @@ def _device(key: tuple[str, str, str], events: list[DeviceEventRow], since: date
     span = (until - since).total_seconds()
     kind = events[-1].kind if events else ""
     return DeviceHealth(
-        node=node, lane=lane, site=site, device=device, kind=kind, kind_label=KIND_LABELS.get(kind, (kind, kind))[0],
-        state=state, state_label=STATE_LABELS[state][0], since=start,
+        node=node,
+        lane=lane,
+        site=site,
+        device=device,
+        kind=kind,
+        kind_label=KIND_LABELS.get(kind, (kind, kind))[0],
+        state=state,
+        state_label=STATE_LABELS[state][0],
+        since=start,
         code=last.code if last is not None and state in DOWN else "",
         detail=last.detail if last is not None and state in DOWN else "",
-        faults=faults, faults_per_day=round(faults / (span / 86400), 3) if span > 0 else None,
-        mttr_s=round(sum(repairs) / len(repairs), 1) if repairs else None, downtime_s=round(down, 1),
-        availability=round(1 - down / span, 4) if span > 0 else None)
+        faults=faults,
+        faults_per_day=round(faults / (span / 86400), 3) if span > 0 else None,
+        mttr_s=round(sum(repairs) / len(repairs), 1) if repairs else None,
+        downtime_s=round(down, 1),
+        availability=round(1 - down / span, 4) if span > 0 else None,
+    )
 
 
 def _overlap(a: datetime, b: datetime, since: datetime, until: datetime) -> float:
@@ -143,11 +154,18 @@ def _kinds(devices: list[DeviceHealth], span_s: float) -> list[KindHealth]:
         weight = sum(max(n, 1) for _, n in repaired)
         mttr = round(sum(m * max(n, 1) for m, n in repaired) / weight, 1) if repaired else None
         down = sum(d.downtime_s for d in ds)
-        out.append(KindHealth(kind=kind, kind_label=KIND_LABELS.get(kind, (kind, kind))[0], devices=len(ds),
-                              down_now=sum(d.state in DOWN for d in ds), faults=faults,
-                              faults_per_day=round(faults / (span_s / 86400), 3) if span_s > 0 else None,
-                              mttr_s=mttr,
-                              availability=round(1 - down / (span_s * len(ds)), 4) if span_s > 0 else None))
+        out.append(
+            KindHealth(
+                kind=kind,
+                kind_label=KIND_LABELS.get(kind, (kind, kind))[0],
+                devices=len(ds),
+                down_now=sum(d.state in DOWN for d in ds),
+                faults=faults,
+                faults_per_day=round(faults / (span_s / 86400), 3) if span_s > 0 else None,
+                mttr_s=mttr,
+                availability=round(1 - down / (span_s * len(ds)), 4) if span_s > 0 else None,
+            )
+        )
     return out
 
 
@@ -164,11 +182,14 @@ def _events(s: Any, since: datetime, until: datetime) -> list[DeviceEventRow]:
     device's last `ok` before the window on (its ongoing episode, if down), not the whole history."""
     e = DeviceEventRow
     keys = (e.node, e.lane, e.device)
-    last_ok = (select(*keys, func.max(e.at).label("ok_at")).where(e.at < since, e.state == "ok")
-               .group_by(*keys).subquery())
-    before = (select(e).outerjoin(last_ok, and_(last_ok.c.node == e.node, last_ok.c.lane == e.lane,
-                                                last_ok.c.device == e.device))
-              .where(e.at < since, or_(last_ok.c.ok_at.is_(None), e.at >= last_ok.c.ok_at)))
+    last_ok = (
+        select(*keys, func.max(e.at).label("ok_at")).where(e.at < since, e.state == "ok").group_by(*keys).subquery()
+    )
+    before = (
+        select(e)
+        .outerjoin(last_ok, and_(last_ok.c.node == e.node, last_ok.c.lane == e.lane, last_ok.c.device == e.device))
+        .where(e.at < since, or_(last_ok.c.ok_at.is_(None), e.at >= last_ok.c.ok_at))
+    )
     window = select(e).where(e.at >= since, e.at <= until)
     rows = list(s.scalars(before)) + list(s.scalars(window))
     return sorted(rows, key=lambda r: (r.at, r.id))
@@ -196,9 +217,12 @@ def report(c: Central, since: datetime | None = None, until: datetime | None = N
         lanes[f"{d.node}/{d.lane}"].append(d)
         sites[d.site or ""].append(d)
     return HealthReport(
-        since=since, until=until, down_alert_after_s=c.device_down_alert_after.total_seconds(),
+        since=since,
+        until=until,
+        down_alert_after_s=c.device_down_alert_after.total_seconds(),
         lanes=[PlaceHealth(place=k, devices=v, kinds=_kinds(v, span)) for k, v in sorted(lanes.items())],
-        sites=[PlaceHealth(place=k, kinds=_kinds(v, span)) for k, v in sorted(sites.items())])
+        sites=[PlaceHealth(place=k, kinds=_kinds(v, span)) for k, v in sorted(sites.items())],
+    )
 
 
 def check_down(c: Central, now: datetime | None = None) -> int:
@@ -206,8 +230,11 @@ def check_down(c: Central, now: datetime | None = None) -> int:
     (the housekeeper calls this every round). Returns how many alerts were raised."""
     now = now or datetime.now(UTC)
     after = c.device_down_alert_after
-    late = [d for d in devices(c, now - timedelta(seconds=1), now)
-            if d.state in DOWN and d.since is not None and now - d.since > after]
+    late = [
+        d
+        for d in devices(c, now - timedelta(seconds=1), now)
+        if d.state in DOWN and d.since is not None and now - d.since > after
+    ]
     if not late:
         return 0
     raised = 0
@@ -217,9 +244,19 @@ def check_down(c: Central, now: datetime | None = None) -> int:
             minutes = int((now - d.since).total_seconds() // 60) if d.since else 0
             kind_zh, kind_en = KIND_LABELS.get(d.kind, (d.kind, d.kind))
             state_zh, state_en = STATE_LABELS[d.state]
-            text = AlertText(code=AlertCode.DEVICE_DOWN, params={
-                "lane": lane, "kind_zh": kind_zh, "kind_en": kind_en, "device": d.device, "state_zh": state_zh,
-                "state_en": state_en, "minutes": minutes, "limit_min": int(after.total_seconds() // 60)})
+            text = AlertText(
+                code=AlertCode.DEVICE_DOWN,
+                params={
+                    "lane": lane,
+                    "kind_zh": kind_zh,
+                    "kind_en": kind_en,
+                    "device": d.device,
+                    "state_zh": state_zh,
+                    "state_en": state_en,
+                    "minutes": minutes,
+                    "limit_min": int(after.total_seconds() // 60),
+                },
+            )
             key = f"device_down:{lane}:{d.device}:{d.since.isoformat() if d.since else ''}"
             raised += alerts.raise_alert(w, "device_fault", lane, text, key) is not None
     return raised

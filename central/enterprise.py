@@ -123,13 +123,24 @@ def apply_vehicle_change(c: Central, username: str, order_no: str, plate: str, r
 
 def _application(s: Any, row: ReleaseOrderRow) -> ApplicationOut:
     files = s.scalars(select(AttachmentRow).where(AttachmentRow.order_no == row.order_no).order_by(AttachmentRow.id))
-    return ApplicationOut(order_no=row.order_no, enterprise=row.enterprise, plate=row.plate, direction=row.direction,
-                          status=row.status, valid_from=row.valid_from, valid_until=row.valid_until,
-                          created_by=row.created_by, created_at=row.created_at, reviewed_at=row.reviewed_at,
-                          refusal_reason=row.review_note if row.status == "rejected" else None,
-                          review_note=row.review_note, pending_plate=row.pending_plate,
-                          pending_reason=row.pending_reason, vehicle_review=row.vehicle_review,
-                          attachments=[AttachmentOut.model_validate(a) for a in files])
+    return ApplicationOut(
+        order_no=row.order_no,
+        enterprise=row.enterprise,
+        plate=row.plate,
+        direction=row.direction,
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        reviewed_at=row.reviewed_at,
+        refusal_reason=row.review_note if row.status == "rejected" else None,
+        review_note=row.review_note,
+        pending_plate=row.pending_plate,
+        pending_reason=row.pending_reason,
+        vehicle_review=row.vehicle_review,
+        attachments=[AttachmentOut.model_validate(a) for a in files],
+    )
 
 
 def get_application(c: Central, username: str, order_no: str) -> ApplicationOut:
@@ -141,11 +152,18 @@ def get_application(c: Central, username: str, order_no: str) -> ApplicationOut:
 def list_applications(c: Central, username: str, role: Role, limit: int, offset: int) -> list[ApplicationOut]:
     """A declarant: its enterprise's applications; an officer: every enterprise's."""
     with c.sessions() as s:
-        mine = ReleaseOrderRow.enterprise == enterprise_of(c, username) if role is Role.DECLARANT \
+        mine = (
+            ReleaseOrderRow.enterprise == enterprise_of(c, username)
+            if role is Role.DECLARANT
             else ReleaseOrderRow.enterprise.is_not(None)
-        rows = s.scalars(select(ReleaseOrderRow).where(mine)
-                         .order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
-                         .limit(limit).offset(offset))
+        )
+        rows = s.scalars(
+            select(ReleaseOrderRow)
+            .where(mine)
+            .order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
+            .limit(limit)
+            .offset(offset)
+        )
         return [_application(s, r) for r in rows]
 
 
@@ -157,8 +175,9 @@ def _filename(name: str) -> str:
     return name[:128]
 
 
-def add_attachment(c: Central, username: str, order_no: str, filename: str, content_type: str,
-                   data: bytes) -> AttachmentOut:
+def add_attachment(
+    c: Central, username: str, order_no: str, filename: str, content_type: str, data: bytes
+) -> AttachmentOut:
     """PDF, JPEG or PNG up to 5 MiB, recognised by its content; at most 20 per order."""
     enterprise = enterprise_of(c, username)
     ctype = content_type.split(";")[0].strip().lower()
@@ -178,12 +197,23 @@ def add_attachment(c: Central, username: str, order_no: str, filename: str, cont
         count = len(list(w.session.scalars(select(AttachmentRow.id).where(AttachmentRow.order_no == order_no))))
         if count >= MAX_ATTACHMENTS:
             raise Conflict(f"release order {order_no} has {MAX_ATTACHMENTS} attachments already")
-        att = AttachmentRow(order_no=order_no, enterprise=enterprise, filename=name, content_type=ctype,
-                            size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data, uploaded_by=username)
+        att = AttachmentRow(
+            order_no=order_no,
+            enterprise=enterprise,
+            filename=name,
+            content_type=ctype,
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            data=data,
+            uploaded_by=username,
+        )
         w.session.add(att)
         w.session.flush()
-        w.audit("application.attach", f"release_order:{order_no}",
-                {"attachment": att.id, "filename": name, "size": len(data), "sha256": att.sha256})
+        w.audit(
+            "application.attach",
+            f"release_order:{order_no}",
+            {"attachment": att.id, "filename": name, "size": len(data), "sha256": att.sha256},
+        )
         return AttachmentOut.model_validate(att)
 
 
@@ -201,9 +231,14 @@ def attachment(c: Central, username: str, role: Role, att_id: int) -> tuple[Atta
 def queue(c: Central) -> list[QueueItem]:
     """Enterprise applications awaiting an officer: order drafts and vehicle changes."""
     with c.sessions() as s:
-        rows = list(s.scalars(select(ReleaseOrderRow).where(ReleaseOrderRow.enterprise.is_not(None))
-                              .where((ReleaseOrderRow.status == "draft") | ReleaseOrderRow.pending_plate.is_not(None))
-                              .order_by(ReleaseOrderRow.created_at)))
+        rows = list(
+            s.scalars(
+                select(ReleaseOrderRow)
+                .where(ReleaseOrderRow.enterprise.is_not(None))
+                .where((ReleaseOrderRow.status == "draft") | ReleaseOrderRow.pending_plate.is_not(None))
+                .order_by(ReleaseOrderRow.created_at)
+            )
+        )
         counts: dict[str, int] = {}
         nos = [r.order_no for r in rows]
         for a in s.scalars(select(AttachmentRow.order_no).where(AttachmentRow.order_no.in_(nos))) if nos else []:
@@ -211,11 +246,29 @@ def queue(c: Central) -> list[QueueItem]:
         out = []
         for r in rows:
             if r.status == "draft":
-                out.append(QueueItem(kind="release_order", order_no=r.order_no, enterprise=r.enterprise,
-                                     applied_by=r.created_by, plate=r.plate, new_plate=None, reason=None,
-                                     attachments=counts.get(r.order_no, 0)))
+                out.append(
+                    QueueItem(
+                        kind="release_order",
+                        order_no=r.order_no,
+                        enterprise=r.enterprise,
+                        applied_by=r.created_by,
+                        plate=r.plate,
+                        new_plate=None,
+                        reason=None,
+                        attachments=counts.get(r.order_no, 0),
+                    )
+                )
             if r.pending_plate is not None:
-                out.append(QueueItem(kind="vehicle_change", order_no=r.order_no, enterprise=r.enterprise,
-                                     applied_by=r.pending_by or "", plate=r.plate, new_plate=r.pending_plate,
-                                     reason=r.pending_reason, attachments=counts.get(r.order_no, 0)))
+                out.append(
+                    QueueItem(
+                        kind="vehicle_change",
+                        order_no=r.order_no,
+                        enterprise=r.enterprise,
+                        applied_by=r.pending_by or "",
+                        plate=r.plate,
+                        new_plate=r.pending_plate,
+                        reason=r.pending_reason,
+                        attachments=counts.get(r.order_no, 0),
+                    )
+                )
         return out

@@ -69,13 +69,25 @@ class HotRead:
 
 
 READS = (
-    HotRead(re.compile(r"/api/v1/passes"), PassQuery,
-            lambda c, q, _: passes_page(c, q.limit, q.offset, q.plate, q.node), ("passes",)),
-    HotRead(re.compile(r"/api/v1/release-orders"), ReleaseOrderQuery,
-            lambda c, q, _: release_orders_page(c, q.limit, q.offset, q.plate, q.status), ("release_orders",)),
+    HotRead(
+        re.compile(r"/api/v1/passes"),
+        PassQuery,
+        lambda c, q, _: passes_page(c, q.limit, q.offset, q.plate, q.node),
+        ("passes",),
+    ),
+    HotRead(
+        re.compile(r"/api/v1/release-orders"),
+        ReleaseOrderQuery,
+        lambda c, q, _: release_orders_page(c, q.limit, q.offset, q.plate, q.status),
+        ("release_orders",),
+    ),
     # The detail joins the order with its passes' links (orders._DETAIL), not the passes themselves.
-    HotRead(re.compile(r"/api/v1/release-orders/([^/\x00]+)"), NoQuery,
-            lambda c, _, found: release_order(c, found[0]), ("release_orders", "order_passes")),
+    HotRead(
+        re.compile(r"/api/v1/release-orders/([^/\x00]+)"),
+        NoQuery,
+        lambda c, _, found: release_order(c, found[0]),
+        ("release_orders", "order_passes"),
+    ),
 )
 
 

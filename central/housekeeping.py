@@ -45,10 +45,14 @@ class Housekeeper:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def round(self) -> Rounds:
-        r = Rounds(passes=projections.run_all(self.central), expired=len(control.expire_due(self.central)),
-                   overdue=len(transit.check_overdue(self.central)), offline=projections.check_nodes(self.central),
-                   inspections_expired=projections.expire_inspection_results(self.central),
-                   devices_down=device_health.check_down(self.central))
+        r = Rounds(
+            passes=projections.run_all(self.central),
+            expired=len(control.expire_due(self.central)),
+            overdue=len(transit.check_overdue(self.central)),
+            offline=projections.check_nodes(self.central),
+            inspections_expired=projections.expire_inspection_results(self.central),
+            devices_down=device_health.check_down(self.central),
+        )
         for name in ("passes", "expired", "overdue", "offline", "inspections_expired", "devices_down"):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(r, name))
         return r

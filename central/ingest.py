@@ -55,11 +55,13 @@ _PG_PASSES = (
     "%(pass_id)b::varchar[], %(lane)b::varchar[], %(plate)b::varchar[], %(outcome)b::varchar[], "
     "%(decided_at)b::timestamptz[], %(record)b::text[], %(received_at)b::timestamptz[]) "
     "AS t(n, q, p, l, pl, o, d, r, rc) "
-    "ON CONFLICT DO NOTHING RETURNING seq")
+    "ON CONFLICT DO NOTHING RETURNING seq"
+)
 _PG_LOG = (
     "INSERT INTO network_messages (at, node, direction, kind, seq, status) "
     "SELECT %(at)b, n, 'up', 'pass', q, st FROM unnest(%(node)b::varchar[], %(seq)b::int4[], "
-    "%(status)b::varchar[]) AS t(n, q, st)")
+    "%(status)b::varchar[]) AS t(n, q, st)"
+)
 _COLUMNS = ("node", "seq", "pass_id", "lane", "plate", "outcome", "decided_at", "record", "received_at")
 
 
@@ -95,8 +97,16 @@ def _pg(s: Session, sql: str, params: dict[str, Any], fetch: bool = False) -> li
 
 def _insert_log(s: Session, rows: list[dict[str, Any]], now: datetime) -> None:
     if s.get_bind().dialect.name == "postgresql":
-        _pg(s, _PG_LOG, {"at": now, "node": [r["node"] for r in rows], "seq": [r["seq"] for r in rows],
-                         "status": [r["status"] for r in rows]})
+        _pg(
+            s,
+            _PG_LOG,
+            {
+                "at": now,
+                "node": [r["node"] for r in rows],
+                "seq": [r["seq"] for r in rows],
+                "status": [r["status"] for r in rows],
+            },
+        )
     else:
         s.execute(NetworkMessageRow.__table__.insert(), rows)
 
@@ -121,9 +131,19 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
                 continue  # the same message twice in one batch: the second is a duplicate below
             seen.add(env.seq)
             rec = env.body
-            rows.append({"node": node_id, "seq": env.seq, "pass_id": rec.pass_id, "lane": rec.lane,
-                         "plate": rec.plate, "outcome": rec.outcome.value, "decided_at": rec.decided_at,
-                         "record": rec, "received_at": now})
+            rows.append(
+                {
+                    "node": node_id,
+                    "seq": env.seq,
+                    "pass_id": rec.pass_id,
+                    "lane": rec.lane,
+                    "plate": rec.plate,
+                    "outcome": rec.outcome.value,
+                    "decided_at": rec.decided_at,
+                    "record": rec,
+                    "received_at": now,
+                }
+            )
         inserted = _insert_new(s, rows)
         node.passes = (node.passes or 0) + len(inserted)
         conflicts = _pass_id_conflicts(s, node_id, {r["seq"] for r in rows} - inserted)
@@ -134,10 +154,19 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
                 log_rows.append(_log(now, env, "stored"))
             elif env.seq in conflicts:
                 # Its pass_id is another pass's: keep it aside (verbatim), the node's stream moves on.
-                s.add(NetworkMessageRow(at=now, node=node_id, direction="up", kind="pass", seq=env.seq,
-                                        version=None, status="rejected",
-                                        detail=f"pass_id {env.body.pass_id!r} is already stored for another pass"[:200],
-                                        payload=env.model_dump_json()))
+                s.add(
+                    NetworkMessageRow(
+                        at=now,
+                        node=node_id,
+                        direction="up",
+                        kind="pass",
+                        seq=env.seq,
+                        version=None,
+                        status="rejected",
+                        detail=f"pass_id {env.body.pass_id!r} is already stored for another pass"[:200],
+                        payload=env.model_dump_json(),
+                    )
+                )
                 conflicts.discard(env.seq)
             else:
                 duplicates += 1
@@ -158,15 +187,31 @@ def _pass_id_conflicts(s: Session, node: str, not_inserted: set[int]) -> set[int
     if not not_inserted:
         return set()
     stored = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(not_inserted))))
-    held = set(s.scalars(select(NetworkMessageRow.seq).where(
-        NetworkMessageRow.node == node, NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
-        NetworkMessageRow.seq.in_(not_inserted))))
+    held = set(
+        s.scalars(
+            select(NetworkMessageRow.seq).where(
+                NetworkMessageRow.node == node,
+                NetworkMessageRow.direction == "up",
+                NetworkMessageRow.status == "rejected",
+                NetworkMessageRow.seq.in_(not_inserted),
+            )
+        )
+    )
     return not_inserted - stored - held
 
 
 def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
-    return {"at": now, "node": env.node, "direction": "up", "kind": env.kind, "seq": env.seq, "version": None,
-            "status": status, "detail": None, "payload": None}
+    return {
+        "at": now,
+        "node": env.node,
+        "direction": "up",
+        "kind": env.kind,
+        "seq": env.seq,
+        "version": None,
+        "status": status,
+        "detail": None,
+        "payload": None,
+    }
 
 
 def quarantine(c: Central, node: str, seq: int, payload: bytes, reason: str) -> tuple[int, list[int]]:
@@ -186,17 +231,34 @@ def quarantine_many(c: Central, node: str, items: list[tuple[int, bytes, str]]) 
             s.add(node_row)
         seqs = {seq for seq, _, _ in items}
         taken = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(seqs))))
-        taken |= set(s.scalars(select(NetworkMessageRow.seq).where(
-            NetworkMessageRow.node == node, NetworkMessageRow.direction == "up",
-            NetworkMessageRow.status == "rejected", NetworkMessageRow.seq.in_(seqs))))
+        taken |= set(
+            s.scalars(
+                select(NetworkMessageRow.seq).where(
+                    NetworkMessageRow.node == node,
+                    NetworkMessageRow.direction == "up",
+                    NetworkMessageRow.status == "rejected",
+                    NetworkMessageRow.seq.in_(seqs),
+                )
+            )
+        )
         now = datetime.now(UTC)
         for seq, payload, reason in items:
             if seq in taken:
                 continue
             taken.add(seq)
-            s.add(NetworkMessageRow(at=now, node=node, direction="up", kind="pass", seq=seq,
-                                    version=None, status="rejected", detail=reason.replace("\x00", "")[:200],
-                                    payload=payload.decode("utf-8", "replace").replace("\x00", "\\u0000")))
+            s.add(
+                NetworkMessageRow(
+                    at=now,
+                    node=node,
+                    direction="up",
+                    kind="pass",
+                    seq=seq,
+                    version=None,
+                    status="rejected",
+                    detail=reason.replace("\x00", "")[:200],
+                    payload=payload.decode("utf-8", "replace").replace("\x00", "\\u0000"),
+                )
+            )
         s.flush()
         node_row.high_water, moved_past = _advance(s, {node: node_row.high_water or 0})[node]
         return node_row.high_water, moved_past
@@ -205,9 +267,19 @@ def quarantine_many(c: Central, node: str, items: list[tuple[int, bytes, str]]) 
 def record_rejected(c: Central, node: str, kind: str, detail: str) -> None:
     """A message central could not accept (malformed, wrong node): kept for the network view."""
     with c.sessions.begin() as s:
-        s.add(NetworkMessageRow(at=datetime.now(UTC), node=node[:64], direction="up", kind=kind[:16], seq=None,
-                                version=None, status="rejected", detail=detail.replace("\x00", "")[:200],
-                                payload=None))
+        s.add(
+            NetworkMessageRow(
+                at=datetime.now(UTC),
+                node=node[:64],
+                direction="up",
+                kind=kind[:16],
+                seq=None,
+                version=None,
+                status="rejected",
+                detail=detail.replace("\x00", "")[:200],
+                payload=None,
+            )
+        )
 
 
 def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[int]]]:
@@ -217,10 +289,13 @@ def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[in
     Only a contiguous prefix is acknowledged: a gap means something is still in flight. A
     quarantined seq counts as received: its payload is kept, and it must not hold back the rest."""
     stored = select(PassRow.node, PassRow.seq, literal(False).label("held")).where(
-        or_(*(and_(PassRow.node == node, PassRow.seq > hw) for node, hw in before.items())))
+        or_(*(and_(PassRow.node == node, PassRow.seq > hw) for node, hw in before.items()))
+    )
     held = select(NetworkMessageRow.node, NetworkMessageRow.seq, literal(True).label("held")).where(
-        NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected",
-        or_(*(and_(NetworkMessageRow.node == node, NetworkMessageRow.seq > hw) for node, hw in before.items())))
+        NetworkMessageRow.direction == "up",
+        NetworkMessageRow.status == "rejected",
+        or_(*(and_(NetworkMessageRow.node == node, NetworkMessageRow.seq > hw) for node, hw in before.items())),
+    )
     seqs: dict[str, set[int]] = defaultdict(set)
     quarantined: dict[str, set[int]] = defaultdict(set)
     for node, seq, is_held in s.execute(union_all(stored, held)):
@@ -238,8 +313,9 @@ def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[in
     return out
 
 
-def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
-                node: str | None = None) -> tuple[int, list[PassRow]]:
+def list_passes(
+    c: Central, limit: int, offset: int, plate: str | None = None, node: str | None = None
+) -> tuple[int, list[PassRow]]:
     with c.read() as s:  # no transaction: two round trips instead of four
         q = select(PassRow)
         if plate:
@@ -250,8 +326,17 @@ def list_passes(c: Central, limit: int, offset: int, plate: str | None = None,
 
 
 # The API's columns of a pass (schemas.PassOut), read as plain values: the list route's hot path.
-PASS_COLUMNS = (PassRow.node, PassRow.seq, PassRow.pass_id, PassRow.lane, PassRow.plate, PassRow.outcome,
-                PassRow.decided_at, PassRow.received_at, PassRow.record)
+PASS_COLUMNS = (
+    PassRow.node,
+    PassRow.seq,
+    PassRow.pass_id,
+    PassRow.lane,
+    PassRow.plate,
+    PassRow.outcome,
+    PassRow.decided_at,
+    PassRow.received_at,
+    PassRow.record,
+)
 
 
 # One prebuilt page statement per combination of filters (by plate, by node). The totals of the
@@ -259,21 +344,35 @@ PASS_COLUMNS = (PassRow.node, PassRow.seq, PassRow.pass_id, PassRow.lane, PassRo
 # not a COUNT over the pass table: the same cost at 10 M passes as at 50,000.
 _ALL_PASSES = select(func.coalesce(func.sum(NodeRow.passes), 0))
 _PASS_TOTALS = {(False, False): _ALL_PASSES, (False, True): _ALL_PASSES.where(NodeRow.node == bindparam("node"))}
-_PASS_PAGES = {(plate, node): page_query(PASS_COLUMNS, [PassRow.plate] * plate + [PassRow.node] * node,
-                                         PassRow.decided_at.desc(), PassRow.id.desc(),
-                                         total=_PASS_TOTALS.get((plate, node)))
-               for plate in (False, True) for node in (False, True)}
+_PASS_PAGES = {
+    (plate, node): page_query(
+        PASS_COLUMNS,
+        [PassRow.plate] * plate + [PassRow.node] * node,
+        PassRow.decided_at.desc(),
+        PassRow.id.desc(),
+        total=_PASS_TOTALS.get((plate, node)),
+    )
+    for plate in (False, True)
+    for node in (False, True)
+}
 
 
-def page_passes(c: Central, limit: int, offset: int, plate: str | None = None,
-                node: str | None = None) -> tuple[int, list[dict[str, Any]]]:
+def page_passes(
+    c: Central, limit: int, offset: int, plate: str | None = None, node: str | None = None
+) -> tuple[int, list[dict[str, Any]]]:
     """`list_passes` as dicts of the API's fields, filtered pages in one round trip."""
     with c.read() as s:
         return page_dicts(s, _PASS_PAGES[bool(plate), bool(node)], {"plate": plate, "node": node}, limit, offset)
 
 
-def set_presence(c: Central, node: str, online: bool, knowledge_version: int | None = None,
-                 streams: dict[str, int] | None = None, attempts: int = 5) -> None:
+def set_presence(
+    c: Central,
+    node: str,
+    online: bool,
+    knowledge_version: int | None = None,
+    streams: dict[str, int] | None = None,
+    attempts: int = 5,
+) -> None:
     # Every central worker receives every status (they are not shared): the first one to see a new
     # node creates its row, the others retry and update it.
     for attempt in range(attempts):
@@ -298,9 +397,11 @@ def rejected_counts(c: Central) -> dict[str, int]:
     """Per node, the uplink messages central kept aside or refused (quarantined passes, and one row
     per refusal it recorded: see CentralBridge._reject), for network management."""
     with c.read() as s:
-        q = (select(NetworkMessageRow.node, func.count())
-             .where(NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected")
-             .group_by(NetworkMessageRow.node))
+        q = (
+            select(NetworkMessageRow.node, func.count())
+            .where(NetworkMessageRow.direction == "up", NetworkMessageRow.status == "rejected")
+            .group_by(NetworkMessageRow.node)
+        )
         return {node: n for node, n in s.execute(q)}
 
 

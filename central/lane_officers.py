@@ -68,16 +68,31 @@ def revoke(c: Central, actor: str, officer: str) -> LaneOfficerOut:
 
 
 def _latest(s: Any, officer: str) -> ChangeRow | None:
-    return s.scalar(select(ChangeRow).where(ChangeRow.kind == ChangeKind.OFFICER.value, ChangeRow.key == officer)
-                    .order_by(ChangeRow.version.desc()).limit(1))
+    return s.scalar(
+        select(ChangeRow)
+        .where(ChangeRow.kind == ChangeKind.OFFICER.value, ChangeRow.key == officer)
+        .order_by(ChangeRow.version.desc())
+        .limit(1)
+    )
 
 
 def list_officers(c: Central) -> list[LaneOfficerOut]:
     """Every officer central manages, as the lanes have them (no hashes)."""
     with c.sessions() as s:
-        last = (select(ChangeRow.key, func.max(ChangeRow.version).label("v"))
-                .where(ChangeRow.kind == ChangeKind.OFFICER.value).group_by(ChangeRow.key).subquery())
+        last = (
+            select(ChangeRow.key, func.max(ChangeRow.version).label("v"))
+            .where(ChangeRow.kind == ChangeKind.OFFICER.value)
+            .group_by(ChangeRow.key)
+            .subquery()
+        )
         rows = s.scalars(select(ChangeRow).join(last, ChangeRow.version == last.c.v).order_by(ChangeRow.key))
-        return [LaneOfficerOut(officer=r.key, name=str((r.data or {}).get("name") or ""),
-                               revoked=bool((r.data or {}).get("revoked")), changed_at=r.created_at,
-                               version=r.version) for r in rows]
+        return [
+            LaneOfficerOut(
+                officer=r.key,
+                name=str((r.data or {}).get("name") or ""),
+                revoked=bool((r.data or {}).get("revoked")),
+                changed_at=r.created_at,
+                version=r.version,
+            )
+            for r in rows
+        ]

@@ -60,8 +60,10 @@ def list_trade_modes(c: Central) -> list[TradeModeIn]:
         names = {k: v[1] for k, v in DEFAULT_TRADE_MODES.items()}
         for row in s.scalars(select(TradeModeRow)):
             names[(row.code, row.item_kind, row.direction)] = row.name
-        return [TradeModeIn(code=k[0], item_kind=k[1], direction=k[2], effect=e, name=names.get(k, ""))  # type: ignore[arg-type]
-                for k, e in sorted(trade_modes(s).items())]
+        return [
+            TradeModeIn(code=k[0], item_kind=k[1], direction=k[2], effect=e, name=names.get(k, ""))  # type: ignore[arg-type]
+            for k, e in sorted(trade_modes(s).items())
+        ]
 
 
 def save_trade_mode(c: Central, actor: str, m: TradeModeIn) -> None:

@@ -98,25 +98,42 @@ def post_declaration(w: audit.Work, decl: DeclarationRow) -> int:
         return 0
     s = w.session
     source = f"declaration:{decl.doc_no}"
-    if s.scalar(select(LedgerMovementRow.id).where(LedgerMovementRow.source == source,
-                                                   LedgerMovementRow.ledger_no == decl.ledger_no)) is not None:
+    if (
+        s.scalar(
+            select(LedgerMovementRow.id).where(
+                LedgerMovementRow.source == source, LedgerMovementRow.ledger_no == decl.ledger_no
+            )
+        )
+        is not None
+    ):
         return 0
     if decl.doc_type == "declaration" and _superseded(s, decl):
-        w.audit("ledger.not_posted", f"declaration:{decl.doc_no}",
-                {"why": "its inventory list posts this goods movement", "list_no": decl.list_no})
+        w.audit(
+            "ledger.not_posted",
+            f"declaration:{decl.doc_no}",
+            {"why": "its inventory list posts this goods movement", "list_no": decl.list_no},
+        )
         return 0
     if decl.doc_type == "inventory_list":
         _withdraw_declarations_of(w, decl)
     moves = planned_movements(s, decl.ledger_no, decl.trade_mode, decl.direction, decl.items)
     for (it, kind), q in moves.items():
-        s.add(LedgerMovementRow(ledger_no=decl.ledger_no, item_no=it, kind=kind, quantity=q, source=source,
-                                trade_mode=decl.trade_mode))
+        s.add(
+            LedgerMovementRow(
+                ledger_no=decl.ledger_no, item_no=it, kind=kind, quantity=q, source=source, trade_mode=decl.trade_mode
+            )
+        )
     s.flush()
     return len(moves)
 
 
-def planned_movements(s, ledger_no: str, trade_mode: str, direction: str,  # type: ignore[no-untyped-def]
-                      items: list[Any]) -> dict[tuple[str, str], float]:
+def planned_movements(
+    s,
+    ledger_no: str,
+    trade_mode: str,
+    direction: str,  # type: ignore[no-untyped-def]
+    items: list[Any],
+) -> dict[tuple[str, str], float]:
     """(item, kind) → quantity a document's lines make, summed (two lines of one item, or two finished
     goods using one material, are one movement each). ValueError names the first line that cannot post."""
     modes = ledger_rules.trade_modes(s)
@@ -131,8 +148,10 @@ def planned_movements(s, ledger_no: str, trade_mode: str, direction: str,  # typ
             raise ValueError(f"item {n}: {item_no} is kept in {row.unit} on ledger {ledger_no}, not {unit}")
         effect = modes.get((trade_mode, row.kind, direction))
         if effect is None:
-            raise ValueError(f"item {n}: trade mode {trade_mode} is not configured for {row.kind} going "
-                             f"{direction} (PUT /api/v1/ledgers/trade-modes)")
+            raise ValueError(
+                f"item {n}: trade mode {trade_mode} is not configured for {row.kind} going "
+                f"{direction} (PUT /api/v1/ledgers/trade-modes)"
+            )
         if effect == "ignore":
             continue
         if effect in ("import", "export"):
@@ -142,8 +161,13 @@ def planned_movements(s, ledger_no: str, trade_mode: str, direction: str,  # typ
         # the goods' own line for the record, and their materials per unit / (1 − loss rate).
         moves[(item_no, "export" if effect == "consumption" else "import")] += qty
         sign = 1.0 if effect == "consumption" else -1.0
-        ratios = list(s.scalars(select(ConsumptionRatioRow).where(
-            ConsumptionRatioRow.ledger_no == ledger_no, ConsumptionRatioRow.finished_item == item_no)))
+        ratios = list(
+            s.scalars(
+                select(ConsumptionRatioRow).where(
+                    ConsumptionRatioRow.ledger_no == ledger_no, ConsumptionRatioRow.finished_item == item_no
+                )
+            )
+        )
         if not ratios:
             raise ValueError(f"item {n}: {item_no} has no consumption ratios (单损耗) on ledger {ledger_no}")
         for ratio in ratios:
@@ -156,29 +180,53 @@ def _superseded(s, decl: DeclarationRow) -> bool:  # type: ignore[no-untyped-def
         return True
     if not decl.unified_no:
         return False
-    return s.scalar(select(DeclarationRow.id).where(
-        DeclarationRow.doc_type == "inventory_list", DeclarationRow.stage == "official",
-        DeclarationRow.ledger_no == decl.ledger_no, DeclarationRow.unified_no == decl.unified_no,
-        DeclarationRow.deleted.is_(False), DeclarationRow.review_status != "rejected")) is not None
+    return (
+        s.scalar(
+            select(DeclarationRow.id).where(
+                DeclarationRow.doc_type == "inventory_list",
+                DeclarationRow.stage == "official",
+                DeclarationRow.ledger_no == decl.ledger_no,
+                DeclarationRow.unified_no == decl.unified_no,
+                DeclarationRow.deleted.is_(False),
+                DeclarationRow.review_status != "rejected",
+            )
+        )
+        is not None
+    )
 
 
 def _withdraw_declarations_of(w: audit.Work, lst: DeclarationRow) -> None:
     if not lst.unified_no:
         return
     s = w.session
-    for d in s.scalars(select(DeclarationRow).where(
-            DeclarationRow.doc_type == "declaration", DeclarationRow.stage == "official",
-            DeclarationRow.ledger_no == lst.ledger_no, DeclarationRow.unified_no == lst.unified_no)):
-        moves = list(s.scalars(select(LedgerMovementRow).where(
-            LedgerMovementRow.source == f"declaration:{d.doc_no}", LedgerMovementRow.ledger_no == lst.ledger_no)))
+    for d in s.scalars(
+        select(DeclarationRow).where(
+            DeclarationRow.doc_type == "declaration",
+            DeclarationRow.stage == "official",
+            DeclarationRow.ledger_no == lst.ledger_no,
+            DeclarationRow.unified_no == lst.unified_no,
+        )
+    ):
+        moves = list(
+            s.scalars(
+                select(LedgerMovementRow).where(
+                    LedgerMovementRow.source == f"declaration:{d.doc_no}", LedgerMovementRow.ledger_no == lst.ledger_no
+                )
+            )
+        )
         if any(m.counted_in is not None for m in moves):
-            raise Conflict(f"declaration {d.doc_no} already counted in a closed 报核 period; "
-                           f"its inventory list {lst.doc_no} cannot post the same goods again")
+            raise Conflict(
+                f"declaration {d.doc_no} already counted in a closed 报核 period; "
+                f"its inventory list {lst.doc_no} cannot post the same goods again"
+            )
         for m in moves:
             s.delete(m)
         if moves:
-            w.audit("ledger.withdraw", f"declaration:{d.doc_no}",
-                    {"why": f"inventory list {lst.doc_no} posts the same goods movement", "movements": len(moves)})
+            w.audit(
+                "ledger.withdraw",
+                f"declaration:{d.doc_no}",
+                {"why": f"inventory list {lst.doc_no} posts the same goods movement", "movements": len(moves)},
+            )
 
 
 def gate(w: audit.Work, doc_nos: list[str], pass_id: str, at: datetime | None = None) -> int:
@@ -187,8 +235,11 @@ def gate(w: audit.Work, doc_nos: list[str], pass_id: str, at: datetime | None = 
     n = 0
     ledgers: set[str] = set()
     for doc_no in doc_nos:
-        for mv in w.session.scalars(select(LedgerMovementRow).where(
-                LedgerMovementRow.source == f"declaration:{doc_no}", LedgerMovementRow.gated.is_(False))):
+        for mv in w.session.scalars(
+            select(LedgerMovementRow).where(
+                LedgerMovementRow.source == f"declaration:{doc_no}", LedgerMovementRow.gated.is_(False)
+            )
+        ):
             mv.gated, mv.gate_pass = True, pass_id
             if at is not None:
                 mv.at = at
@@ -198,10 +249,13 @@ def gate(w: audit.Work, doc_nos: list[str], pass_id: str, at: datetime | None = 
     for ledger_no in ledgers:
         for b in _balances(w.session, ledger_no, {}):
             if b.should_remain is not None and b.should_remain < -1e-9:
-                text = AlertText(code=AlertCode.LEDGER_NEGATIVE, params={
-                    "ledger_no": ledger_no, "item_no": b.item_no, "remain": b.should_remain})
-                alerts.raise_alert(w, "ledger_negative", ledger_no, text,
-                                   f"ledger_negative:{ledger_no}:{b.item_no}:{pass_id}", pass_id)
+                text = AlertText(
+                    code=AlertCode.LEDGER_NEGATIVE,
+                    params={"ledger_no": ledger_no, "item_no": b.item_no, "remain": b.should_remain},
+                )
+                alerts.raise_alert(
+                    w, "ledger_negative", ledger_no, text, f"ledger_negative:{ledger_no}:{b.item_no}:{pass_id}", pass_id
+                )
     if n:
         w.audit("ledger.gate", f"pass:{pass_id}", {"declarations": doc_nos, "movements": n})
     return n
@@ -217,18 +271,24 @@ def gate_if_passed(w: audit.Work, decl: DeclarationRow) -> int:
     for order in s.scalars(select(ReleaseOrderRow).where(text.like(f"%{quoted}%", escape="!"))):
         if decl.doc_no not in (order.declarations or []):
             continue
-        passed = s.scalars(select(OrderPassRow).where(OrderPassRow.order_no == order.order_no)
-                           .order_by(OrderPassRow.at)).first()
+        passed = s.scalars(
+            select(OrderPassRow).where(OrderPassRow.order_no == order.order_no).order_by(OrderPassRow.at)
+        ).first()
         if passed is not None:
             return gate(w, [decl.doc_no], passed.pass_id, passed.at)
     return 0
 
 
-def _balances(s, ledger_no: str, stocktake: dict[str, float],  # type: ignore[no-untyped-def]
-              abnormal_pct: float = 5.0) -> list[ItemBalance]:
+def _balances(
+    s,
+    ledger_no: str,
+    stocktake: dict[str, float],  # type: ignore[no-untyped-def]
+    abnormal_pct: float = 5.0,
+) -> list[ItemBalance]:
     """All-time balances (no period): materials only carry a balance."""
-    items = list(s.scalars(select(LedgerItemRow).where(LedgerItemRow.ledger_no == ledger_no)
-                           .order_by(LedgerItemRow.item_no)))
+    items = list(
+        s.scalars(select(LedgerItemRow).where(LedgerItemRow.ledger_no == ledger_no).order_by(LedgerItemRow.item_no))
+    )
     if not items:
         raise NotFound(f"no ledger {ledger_no}")
     sums: dict[tuple[str, str, bool], float] = defaultdict(float)
@@ -241,9 +301,21 @@ def _balances(s, ledger_no: str, stocktake: dict[str, float],  # type: ignore[no
         st = stocktake.get(it.item_no)
         warnings = []
         if it.kind != "material":
-            out.append(ItemBalance(item_no=it.item_no, kind=it.kind, opening=it.opening, imports=imp, exports=exp,
-                                   consumption=0.0, should_remain=None, stocktake=st, difference=None,
-                                   pending=pending, warnings=[]))
+            out.append(
+                ItemBalance(
+                    item_no=it.item_no,
+                    kind=it.kind,
+                    opening=it.opening,
+                    imports=imp,
+                    exports=exp,
+                    consumption=0.0,
+                    should_remain=None,
+                    stocktake=st,
+                    difference=None,
+                    pending=pending,
+                    warnings=[],
+                )
+            )
             continue
         should = it.opening + imp - exp - con + adj
         diff = None if st is None else st - should
@@ -253,13 +325,26 @@ def _balances(s, ledger_no: str, stocktake: dict[str, float],  # type: ignore[no
             warnings.append(f"stocktake differs by {diff:+g} {it.unit} (over {abnormal_pct:g} %)")
         if st is None and stocktake:
             warnings.append("no stocktake figure")
-        out.append(ItemBalance(item_no=it.item_no, kind=it.kind, opening=it.opening, imports=imp, exports=exp,
-                               consumption=con, should_remain=should, stocktake=st, difference=diff,
-                               pending=pending, warnings=warnings))
+        out.append(
+            ItemBalance(
+                item_no=it.item_no,
+                kind=it.kind,
+                opening=it.opening,
+                imports=imp,
+                exports=exp,
+                consumption=con,
+                should_remain=should,
+                stocktake=st,
+                difference=diff,
+                pending=pending,
+                warnings=warnings,
+            )
+        )
     return out
 
 
-def reconcile(c: Central, ledger_no: str, stocktake: dict[str, float] | None = None,
-              abnormal_pct: float = 5.0) -> list[ItemBalance]:
+def reconcile(
+    c: Central, ledger_no: str, stocktake: dict[str, float] | None = None, abnormal_pct: float = 5.0
+) -> list[ItemBalance]:
     with c.sessions() as s:
         return _balances(s, ledger_no, stocktake or {}, abnormal_pct)

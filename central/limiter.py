@@ -47,8 +47,9 @@ class TokenBucket:
 class PerKey:
     """One token bucket per key (a node), made on first use; `max_keys` bounds the memory."""
 
-    def __init__(self, rate: float, burst: float, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, rate: float, burst: float, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.rate, self.burst, self.max_keys, self.clock = rate, burst, max_keys, clock
         self.buckets: dict[str, TokenBucket] = {}
 
@@ -75,8 +76,13 @@ class PerKey:
 class QuietLog:
     """Log at most one line per key every `interval` seconds; the next line says how many were held back."""
 
-    def __init__(self, logger: logging.Logger, interval: float = 10.0, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = 10.0,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.logger, self.interval, self.max_keys, self.clock = logger, interval, max_keys, clock
         self._last: dict[object, float] = {}
         self._held: dict[object, int] = {}

@@ -28,8 +28,9 @@ class NetworkMessage(BaseModel):
     detail: str | None
 
 
-def list_messages(c: Central, node: str | None = None, since: datetime | None = None,
-                  direction: str | None = None, limit: int = 500) -> list[NetworkMessage]:
+def list_messages(
+    c: Central, node: str | None = None, since: datetime | None = None, direction: str | None = None, limit: int = 500
+) -> list[NetworkMessage]:
     with c.sessions() as s:
         q = select(NetworkMessageRow)
         if node:
@@ -43,16 +44,31 @@ def list_messages(c: Central, node: str | None = None, since: datetime | None = 
     out = []
     for r in rows:
         status = r.status
-        if r.direction == "down" and status == "sent" and r.version is not None \
-                and versions.get(r.node, {}).get(r.stream or "*", 0) >= r.version:
+        if (
+            r.direction == "down"
+            and status == "sent"
+            and r.version is not None
+            and versions.get(r.node, {}).get(r.stream or "*", 0) >= r.version
+        ):
             status = "acknowledged"
-        out.append(NetworkMessage(at=r.at, node=r.node, direction=r.direction, kind=r.kind, seq=r.seq,
-                                  version=r.version, status=status, detail=r.detail))
+        out.append(
+            NetworkMessage(
+                at=r.at,
+                node=r.node,
+                direction=r.direction,
+                kind=r.kind,
+                seq=r.seq,
+                version=r.version,
+                status=status,
+                detail=r.detail,
+            )
+        )
     return out
 
 
-def answer_sync_request(c: Central, node: str, positions: dict[str, int],
-                        snapshot_after: int = SNAPSHOT_AFTER) -> list[ChangeBatch]:
+def answer_sync_request(
+    c: Central, node: str, positions: dict[str, int], snapshot_after: int = SNAPSHOT_AFTER
+) -> list[ChangeBatch]:
     """What a node gets for its positions: per stream it follows and is behind in, the log after its
     position, or a snapshot of the stream if it is more than `snapshot_after` behind.
 
@@ -64,9 +80,19 @@ def answer_sync_request(c: Central, node: str, positions: dict[str, int],
     follows = changelog.streams_of(c, node)
     # A stream the node holds but no longer follows (its lanes moved to another site): tell it to
     # drop it, so it never releases a truck on another site's orders.
-    out = [ChangeBatch(after_version=0, to_version=have, issued_at=datetime.now(UTC), changes=[], snapshot=True,
-                       stream=stream, retired=True)
-           for stream, have in positions.items() if stream not in follows and _valid(stream)]
+    out = [
+        ChangeBatch(
+            after_version=0,
+            to_version=have,
+            issued_at=datetime.now(UTC),
+            changes=[],
+            snapshot=True,
+            stream=stream,
+            retired=True,
+        )
+        for stream, have in positions.items()
+        if stream not in follows and _valid(stream)
+    ]
     for stream in follows:
         have, latest = positions.get(stream, 0), heads.get(stream, 0)
         if have >= latest:
@@ -96,8 +122,19 @@ def record_sent(c: Central, node: str, batch: ChangeBatch) -> None:
     if not batch.changes and not batch.snapshot:
         return  # "nothing new" answers are not worth a row
     with c.sessions.begin() as s:
-        s.execute(insert(NetworkMessageRow), [{
-            "at": datetime.now(UTC), "node": node, "direction": "down",
-            "kind": "snapshot" if batch.snapshot else "changes", "seq": None, "version": batch.to_version,
-            "stream": batch.stream, "status": "sent",
-            "detail": f"{batch.stream}: {len(batch.changes)} change(s) after {batch.after_version}"}])
+        s.execute(
+            insert(NetworkMessageRow),
+            [
+                {
+                    "at": datetime.now(UTC),
+                    "node": node,
+                    "direction": "down",
+                    "kind": "snapshot" if batch.snapshot else "changes",
+                    "seq": None,
+                    "version": batch.to_version,
+                    "stream": batch.stream,
+                    "status": "sent",
+                    "detail": f"{batch.stream}: {len(batch.changes)} change(s) after {batch.after_version}",
+                }
+            ],
+        )

@@ -67,16 +67,28 @@ class ReleaseOrderIn(BaseModel):
             raise ValueError("valid_until must be after valid_from")
         if (self.batch_unit is None) != (self.total_quantity is None):
             raise ValueError("a batch-exit order needs both batch_unit and total_quantity")
-        if (self.declared_net_kg is not None and self.declared_gross_kg is not None
-                and self.declared_net_kg > self.declared_gross_kg):
-            raise ValueError(f"declared_net_kg {self.declared_net_kg:g} is more than declared_gross_kg "
-                             f"{self.declared_gross_kg:g}: the cargo cannot weigh more than the loaded truck")
+        if (
+            self.declared_net_kg is not None
+            and self.declared_gross_kg is not None
+            and self.declared_net_kg > self.declared_gross_kg
+        ):
+            raise ValueError(
+                f"declared_net_kg {self.declared_net_kg:g} is more than declared_gross_kg "
+                f"{self.declared_gross_kg:g}: the cargo cannot weigh more than the loaded truck"
+            )
         return self
 
     def lane_data(self) -> ReleaseOrderData:
-        return ReleaseOrderData(order_no=self.order_no, plate=self.plate, containers=self.containers,
-                                direction=self.direction, valid_from=self.valid_from, valid_until=self.valid_until,
-                                declared_gross_kg=self.declared_gross_kg, declared_net_kg=self.declared_net_kg)
+        return ReleaseOrderData(
+            order_no=self.order_no,
+            plate=self.plate,
+            containers=self.containers,
+            direction=self.direction,
+            valid_from=self.valid_from,
+            valid_until=self.valid_until,
+            declared_gross_kg=self.declared_gross_kg,
+            declared_net_kg=self.declared_net_kg,
+        )
 
 
 def _aware(t: datetime) -> datetime:
@@ -84,10 +96,16 @@ def _aware(t: datetime) -> datetime:
 
 
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
-    return ReleaseOrderData(order_no=row.order_no, plate=row.plate, containers=list(row.containers),
-                            direction=row.direction, valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
-                            valid_until=_aware(row.valid_until), declared_gross_kg=row.declared_gross_kg,
-                            declared_net_kg=row.declared_net_kg)
+    return ReleaseOrderData(
+        order_no=row.order_no,
+        plate=row.plate,
+        containers=list(row.containers),
+        direction=row.direction,
+        valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+        valid_until=_aware(row.valid_until),
+        declared_gross_kg=row.declared_gross_kg,
+        declared_net_kg=row.declared_net_kg,
+    )
 
 
 def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> ReleaseOrderRow:
@@ -95,18 +113,34 @@ def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> Rele
     if s.get(ReleaseOrderRow, full.order_no) is not None:
         raise Conflict(f"release order {full.order_no} already exists")
     for doc_no in full.declarations:
-        if s.scalar(select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no,
-                                                     DeclarationRow.deleted.is_(False))) is None:
+        if (
+            s.scalar(
+                select(DeclarationRow.id).where(DeclarationRow.doc_no == doc_no, DeclarationRow.deleted.is_(False))
+            )
+            is None
+        ):
             raise ValueError(f"declaration {doc_no} is not on file")
     site = _site(w, full)
-    row = ReleaseOrderRow(order_no=full.order_no, plate=full.plate, containers=list(full.containers),
-                          direction=full.direction, valid_from=full.valid_from, valid_until=full.valid_until,
-                          declared_gross_kg=full.declared_gross_kg, declared_net_kg=full.declared_net_kg,
-                          goods=[g.model_dump(mode="json") for g in full.goods],
-                          declarations=list(full.declarations), total_quantity=full.total_quantity,
-                          remaining_quantity=full.total_quantity, status=status,
-                          batch_unit=full.batch_unit, created_by=actor, plate_history=[], review_note="",
-                          site=site)
+    row = ReleaseOrderRow(
+        order_no=full.order_no,
+        plate=full.plate,
+        containers=list(full.containers),
+        direction=full.direction,
+        valid_from=full.valid_from,
+        valid_until=full.valid_until,
+        declared_gross_kg=full.declared_gross_kg,
+        declared_net_kg=full.declared_net_kg,
+        goods=[g.model_dump(mode="json") for g in full.goods],
+        declarations=list(full.declarations),
+        total_quantity=full.total_quantity,
+        remaining_quantity=full.total_quantity,
+        status=status,
+        batch_unit=full.batch_unit,
+        created_by=actor,
+        plate_history=[],
+        review_note="",
+        site=site,
+    )
     s.add(row)
     return row
 
@@ -121,8 +155,15 @@ def _site(w: audit.Work, full: ReleaseOrderIn) -> str | None:
         if site and site != lane_site:
             raise ValueError(f"lane {full.lane} is at site {lane_site}, not {site}")
         site = lane_site
-    if site and w.session.scalar(select(RegistrationRow.id).where(
-            RegistrationRow.kind == "site", RegistrationRow.key == site, RegistrationRow.deleted.is_(False))) is None:
+    if (
+        site
+        and w.session.scalar(
+            select(RegistrationRow.id).where(
+                RegistrationRow.kind == "site", RegistrationRow.key == site, RegistrationRow.deleted.is_(False)
+            )
+        )
+        is None
+    ):
         raise ValueError(f"site {site} is not registered")
     return site
 
@@ -137,13 +178,17 @@ def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | Non
     with audit.write(c, actor) as w:
         row = _store(w, order, actor, "draft")
         row.enterprise = enterprise
-        w.audit("release_order.prepare", f"release_order:{order.order_no}",
-                order.model_dump(mode="json") | ({"enterprise": enterprise} if enterprise else {}))
+        w.audit(
+            "release_order.prepare",
+            f"release_order:{order.order_no}",
+            order.model_dump(mode="json") | ({"enterprise": enterprise} if enterprise else {}),
+        )
     return row
 
 
-def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
-           now: datetime | None = None) -> tuple[ReleaseOrderRow, int | None]:
+def review(
+    c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
+) -> tuple[ReleaseOrderRow, int | None]:
     """Approve (publish to the lanes) or reject a draft; returns the order and the change-log
     version the lanes will see it at (None when rejected)."""
     now = now or datetime.now(UTC)
@@ -158,12 +203,12 @@ def review(c: Central, actor: str, order_no: str, approve: bool, note: str = "",
         version = None
         if approve:
             row.status = "active"
-            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(),
-                                _scope(row))
+            version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
         else:
             row.status = "rejected"
-        w.audit("release_order.approve" if approve else "release_order.reject", f"release_order:{order_no}",
-                {"note": note})
+        w.audit(
+            "release_order.approve" if approve else "release_order.reject", f"release_order:{order_no}", {"note": note}
+        )
     return row, version
 
 
@@ -173,12 +218,14 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
     For orders that arrive already reviewed from an upstream system (a customs single-window
     feed, the benchmarks, the sync tests): the API never calls this. Officers' orders go through
     `prepare` → `review` by another officer."""
-    full = order if isinstance(order, ReleaseOrderIn) else \
-        ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))  # central makes the verdict itself
+    full = (
+        order
+        if isinstance(order, ReleaseOrderIn)
+        else ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))
+    )  # central makes the verdict itself
     with audit.write(c, actor) as w:
         row = _store(w, full, actor, "active")
-        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(),
-                            _scope(row))
+        version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(), _scope(row))
         w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version
 
@@ -204,8 +251,11 @@ def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason
         if row.pending_plate is not None:
             raise Conflict(f"a change to {row.pending_plate} already awaits review")
         row.pending_plate, row.pending_reason, row.pending_by = new_plate, reason, actor
-        w.audit("release_order.change_vehicle_request", f"release_order:{order_no}",
-                {"from": row.plate, "to": new_plate, "reason": reason})
+        w.audit(
+            "release_order.change_vehicle_request",
+            f"release_order:{order_no}",
+            {"from": row.plate, "to": new_plate, "reason": reason},
+        )
     return row
 
 
@@ -220,16 +270,33 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
         if approve:
             if row.status != "active":
                 raise Conflict(f"release order {order_no} is {row.status}; refuse the change")
-            row.plate_history = [*row.plate_history, {"plate": old, "until": datetime.now(UTC).isoformat(),
-                                                      "by": row.pending_by, "approved_by": actor,
-                                                      "reason": row.pending_reason}]
+            row.plate_history = [
+                *row.plate_history,
+                {
+                    "plate": old,
+                    "until": datetime.now(UTC).isoformat(),
+                    "by": row.pending_by,
+                    "approved_by": actor,
+                    "reason": row.pending_reason,
+                },
+            ]
             row.plate = new
             w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
-        w.audit("release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
-                f"release_order:{order_no}", {"from": old, "to": new, "note": note})
+        w.audit(
+            "release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
+            f"release_order:{order_no}",
+            {"from": old, "to": new, "note": note},
+        )
         # The decision stays on the order: an applicant sees a refusal and its reason.
-        row.vehicle_review = {"plate": new, "reason": row.pending_reason, "asked_by": row.pending_by,
-                              "approved": approve, "note": note, "by": actor, "at": datetime.now(UTC).isoformat()}
+        row.vehicle_review = {
+            "plate": new,
+            "reason": row.pending_reason,
+            "asked_by": row.pending_by,
+            "approved": approve,
+            "note": note,
+            "by": actor,
+            "at": datetime.now(UTC).isoformat(),
+        }
         row.pending_plate = row.pending_reason = row.pending_by = None
     return row
 
@@ -245,9 +312,15 @@ def cancel(c: Central, actor: str, order_no: str, reason: str) -> ReleaseOrderRo
     return row
 
 
-def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_kg: float | None,
-               tare_kg: float | None,
-               shared_with: Sequence[str] = ()) -> tuple[ReleaseOrderRow | None, AlertText | None]:
+def count_pass(
+    w: audit.Work,
+    order_no: str,
+    pass_id: str,
+    at: datetime,
+    gross_kg: float | None,
+    tare_kg: float | None,
+    shared_with: Sequence[str] = (),
+) -> tuple[ReleaseOrderRow | None, AlertText | None]:
     """Count one gate pass against the order (idempotent per pass and order); returns (order, problem).
 
     `shared_with`: the other orders the same truck went out on. A batch counted in kg then cannot
@@ -260,11 +333,20 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
     qty = 1.0
     if row.batch_unit == "kg":
         if shared_with:
-            qty, problem = 0.0, AlertText(code=AlertCode.BATCH_SHARED, params={
-                "order_no": order_no, "pass_id": pass_id, "others": ", ".join(shared_with)})
+            qty, problem = (
+                0.0,
+                AlertText(
+                    code=AlertCode.BATCH_SHARED,
+                    params={"order_no": order_no, "pass_id": pass_id, "others": ", ".join(shared_with)},
+                ),
+            )
         elif gross_kg is None or tare_kg is None:
-            qty, problem = 0.0, AlertText(code=AlertCode.BATCH_NO_NET, params={
-                "order_no": order_no, "gross_kg": gross_kg, "tare_kg": tare_kg})
+            qty, problem = (
+                0.0,
+                AlertText(
+                    code=AlertCode.BATCH_NO_NET, params={"order_no": order_no, "gross_kg": gross_kg, "tare_kg": tare_kg}
+                ),
+            )
         else:
             qty = max(gross_kg - tare_kg, 0.0)
     w.session.add(OrderPassRow(pass_id=pass_id, order_no=order_no, quantity=qty, at=at))
@@ -274,18 +356,30 @@ def count_pass(w: audit.Work, order_no: str, pass_id: str, at: datetime, gross_k
             row.status = "used"
             w.publish(ChangeKind.RELEASE_ORDER, order_no, None)  # nothing left: the lanes stop releasing on it
             if row.remaining_quantity < -1e-9:
-                problem = AlertText(code=AlertCode.ORDER_EXCEEDED, params={
-                    "order_no": order_no, "over": -row.remaining_quantity, "unit": row.batch_unit})
-    w.audit("release_order.pass", f"release_order:{order_no}",
-            {"pass_id": pass_id, "quantity": qty, "remaining": row.remaining_quantity})
+                problem = AlertText(
+                    code=AlertCode.ORDER_EXCEEDED,
+                    params={"order_no": order_no, "over": -row.remaining_quantity, "unit": row.batch_unit},
+                )
+    w.audit(
+        "release_order.pass",
+        f"release_order:{order_no}",
+        {"pass_id": pass_id, "quantity": qty, "remaining": row.remaining_quantity},
+    )
     return row, problem
 
 
 # A release order with the passes made against it, in one round trip (built once).
-_DETAIL = (select(ReleaseOrderRow.__table__, OrderPassRow.pass_id.label("_pass_id"),
-                  OrderPassRow.quantity.label("_quantity"), OrderPassRow.at.label("_at"))
-           .outerjoin(OrderPassRow, OrderPassRow.order_no == ReleaseOrderRow.order_no)
-           .where(ReleaseOrderRow.order_no == bindparam("order_no")).order_by(OrderPassRow.at))
+_DETAIL = (
+    select(
+        ReleaseOrderRow.__table__,
+        OrderPassRow.pass_id.label("_pass_id"),
+        OrderPassRow.quantity.label("_quantity"),
+        OrderPassRow.at.label("_at"),
+    )
+    .outerjoin(OrderPassRow, OrderPassRow.order_no == ReleaseOrderRow.order_no)
+    .where(ReleaseOrderRow.order_no == bindparam("order_no"))
+    .order_by(OrderPassRow.at)
+)
 
 
 def get(c: Central, order_no: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -295,33 +389,52 @@ def get(c: Central, order_no: str) -> tuple[dict[str, Any], list[dict[str, Any]]
     if not rows:
         raise NotFound(f"no release order {order_no}")
     order = {k: v for k, v in rows[0].items() if not k.startswith("_")}
-    return order, [{"pass_id": r["_pass_id"], "quantity": r["_quantity"], "at": r["_at"]}
-                   for r in rows if r["_pass_id"] is not None]
+    return order, [
+        {"pass_id": r["_pass_id"], "quantity": r["_quantity"], "at": r["_at"]}
+        for r in rows
+        if r["_pass_id"] is not None
+    ]
 
 
-def list_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
-                        status: str | None = None) -> list[ReleaseOrderRow]:
+def list_release_orders(
+    c: Central, limit: int, offset: int, plate: str | None = None, status: str | None = None
+) -> list[ReleaseOrderRow]:
     return page_release_orders(c, limit, offset, plate, status)[1]
 
 
 # The API's columns of a release order in a list (schemas.ReleaseOrderOut).
-ORDER_LIST_COLUMNS = (ReleaseOrderRow.order_no, ReleaseOrderRow.plate, ReleaseOrderRow.containers,
-                      ReleaseOrderRow.direction, ReleaseOrderRow.valid_from, ReleaseOrderRow.valid_until,
-                      ReleaseOrderRow.declared_gross_kg, ReleaseOrderRow.status, ReleaseOrderRow.pending_plate,
-                      ReleaseOrderRow.pending_by)
+ORDER_LIST_COLUMNS = (
+    ReleaseOrderRow.order_no,
+    ReleaseOrderRow.plate,
+    ReleaseOrderRow.containers,
+    ReleaseOrderRow.direction,
+    ReleaseOrderRow.valid_from,
+    ReleaseOrderRow.valid_until,
+    ReleaseOrderRow.declared_gross_kg,
+    ReleaseOrderRow.status,
+    ReleaseOrderRow.pending_plate,
+    ReleaseOrderRow.pending_by,
+)
 
 
 # One prebuilt list statement per combination of filters (by plate, by status).
-_ORDER_PAGES = {(plate, status): select(*ORDER_LIST_COLUMNS)
-                .where(*[ReleaseOrderRow.plate == bindparam("plate")] * plate,
-                       *[ReleaseOrderRow.status == bindparam("status")] * status)
-                .order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
-                .limit(bindparam("_limit")).offset(bindparam("_offset"))
-                for plate in (False, True) for status in (False, True)}
+_ORDER_PAGES = {
+    (plate, status): select(*ORDER_LIST_COLUMNS)
+    .where(
+        *[ReleaseOrderRow.plate == bindparam("plate")] * plate,
+        *[ReleaseOrderRow.status == bindparam("status")] * status,
+    )
+    .order_by(ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
+    .limit(bindparam("_limit"))
+    .offset(bindparam("_offset"))
+    for plate in (False, True)
+    for status in (False, True)
+}
 
 
-def list_release_order_dicts(c: Central, limit: int, offset: int, plate: str | None = None,
-                             status: str | None = None) -> list[dict[str, Any]]:
+def list_release_order_dicts(
+    c: Central, limit: int, offset: int, plate: str | None = None, status: str | None = None
+) -> list[dict[str, Any]]:
     """One page of release orders as dicts of the API's fields: no total (the list has none), so
     one query, and no ORM objects to build."""
     params = {"plate": plate, "status": status, "_limit": limit, "_offset": offset}
@@ -329,8 +442,9 @@ def list_release_order_dicts(c: Central, limit: int, offset: int, plate: str | N
         return [dict(r) for r in s.connection().execute(_ORDER_PAGES[bool(plate), bool(status)], params).mappings()]
 
 
-def page_release_orders(c: Central, limit: int, offset: int, plate: str | None = None,
-                        status: str | None = None) -> tuple[int, list[ReleaseOrderRow]]:
+def page_release_orders(
+    c: Central, limit: int, offset: int, plate: str | None = None, status: str | None = None
+) -> tuple[int, list[ReleaseOrderRow]]:
     with c.read() as s:
         q = select(ReleaseOrderRow)
         if plate:
@@ -341,5 +455,9 @@ def page_release_orders(c: Central, limit: int, offset: int, plate: str | None =
 
 
 def summary(row: ReleaseOrderRow) -> dict[str, Any]:
-    return {"order_no": row.order_no, "plate": row.plate, "status": row.status,
-            "remaining_quantity": row.remaining_quantity}
+    return {
+        "order_no": row.order_no,
+        "plate": row.plate,
+        "status": row.status,
+        "remaining_quantity": row.remaining_quantity,
+    }

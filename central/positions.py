@@ -77,13 +77,20 @@ def receive(c: Central, terminal: str | None, payload: bytes, now: datetime | No
     if _aware(msg.at) > now + CLOCK_SKEW:
         raise Refused(f"fix time {msg.at.isoformat()} is in the future")
     with audit.write(c, f"terminal:{msg.terminal}") as w:
-        plate = w.session.scalar(select(RegistrationRow.key).where(
-            RegistrationRow.kind == "vehicle", RegistrationRow.deleted.is_(False),
-            RegistrationRow.data["terminal"].as_string() == msg.terminal))
+        plate = w.session.scalar(
+            select(RegistrationRow.key).where(
+                RegistrationRow.kind == "vehicle",
+                RegistrationRow.deleted.is_(False),
+                RegistrationRow.data["terminal"].as_string() == msg.terminal,
+            )
+        )
         if plate is None:
             raise Refused(f"unknown terminal {msg.terminal!r}: no vehicle is registered with it")
-        transits = list(w.session.scalars(select(TransitRow).where(
-            TransitRow.plate == plate, TransitRow.status.in_(("en_route", "overdue")))))
+        transits = list(
+            w.session.scalars(
+                select(TransitRow).where(TransitRow.plate == plate, TransitRow.status.in_(("en_route", "overdue")))
+            )
+        )
         if not transits:
             return []  # a registered vehicle between transits: nothing to follow, nothing wrong
         params = parameters_for(c)
@@ -92,13 +99,15 @@ def receive(c: Central, terminal: str | None, payload: bytes, now: datetime | No
     return [t.transit_no for t in transits]
 
 
-def _apply(w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corridor_m: float,
-           stop_limit_min: float) -> None:
+def _apply(
+    w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corridor_m: float, stop_limit_min: float
+) -> None:
     row = w.session.get(VehiclePositionRow, t.transit_no)
     at, here = _aware(msg.at), (msg.lat, msg.lon)
     if row is None:
-        row = VehiclePositionRow(transit_no=t.transit_no, terminal=msg.terminal, plate=plate, at=at,
-                                 lat=msg.lat, lon=msg.lon)
+        row = VehiclePositionRow(
+            transit_no=t.transit_no, terminal=msg.terminal, plate=plate, at=at, lat=msg.lat, lon=msg.lon
+        )
         w.session.add(row)
     elif _aware(row.at) >= at:
         return  # an older fix delivered late: the latest stays
@@ -112,11 +121,19 @@ def _apply(w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corri
             row.off_route_since = None
         elif row.off_route_since is None:
             row.off_route_since = at
-            text = AlertText(code=AlertCode.ROUTE_DEVIATION, params={
-                "transit_no": t.transit_no, "plate": plate, "off_m": row.off_route_m, "corridor_m": corridor_m,
-                "where": where})
-            alerts.raise_alert(w, "route_deviation", plate, text, f"route_deviation:{t.transit_no}:{at.isoformat()}",
-                               t.transit_no)
+            text = AlertText(
+                code=AlertCode.ROUTE_DEVIATION,
+                params={
+                    "transit_no": t.transit_no,
+                    "plate": plate,
+                    "off_m": row.off_route_m,
+                    "corridor_m": corridor_m,
+                    "where": where,
+                },
+            )
+            alerts.raise_alert(
+                w, "route_deviation", plate, text, f"route_deviation:{t.transit_no}:{at.isoformat()}", t.transit_no
+            )
 
     anchor = (row.stop_lat, row.stop_lon)
     if anchor[0] is None or anchor[1] is None or distance_m(here, (anchor[0], anchor[1])) > STOP_RADIUS_M:
@@ -125,17 +142,28 @@ def _apply(w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corri
     since = _aware(row.stopped_since or at)
     stood = at - since
     if stood > timedelta(minutes=stop_limit_min):
-        text = AlertText(code=AlertCode.VEHICLE_STOPPED, params={
-            "transit_no": t.transit_no, "plate": plate, "minutes": stood.total_seconds() / 60,
-            "limit_min": stop_limit_min, "where": where})
-        alerts.raise_alert(w, "vehicle_stopped", plate, text, f"vehicle_stopped:{t.transit_no}:{since.isoformat()}",
-                           t.transit_no)
+        text = AlertText(
+            code=AlertCode.VEHICLE_STOPPED,
+            params={
+                "transit_no": t.transit_no,
+                "plate": plate,
+                "minutes": stood.total_seconds() / 60,
+                "limit_min": stop_limit_min,
+                "where": where,
+            },
+        )
+        alerts.raise_alert(
+            w, "vehicle_stopped", plate, text, f"vehicle_stopped:{t.transit_no}:{since.isoformat()}", t.transit_no
+        )
 
 
 def latest(c: Central, transit_no: str | None = None) -> list[VehiclePositionRow]:
     """The latest position of each vehicle on an open transit (or of one transit)."""
     with c.sessions() as s:
         q = select(VehiclePositionRow).join(TransitRow, TransitRow.transit_no == VehiclePositionRow.transit_no)
-        q = q.where(TransitRow.transit_no == transit_no) if transit_no else q.where(
-            TransitRow.status.in_(("en_route", "overdue")))
+        q = (
+            q.where(TransitRow.transit_no == transit_no)
+            if transit_no
+            else q.where(TransitRow.status.in_(("en_route", "overdue")))
+        )
         return list(s.scalars(q.order_by(VehiclePositionRow.transit_no)))

@@ -45,8 +45,9 @@ def run(c: Central, limit: int = 2000) -> int:
         if cur is None:
             cur = CursorRow(name=CURSOR, position=0)
             w.session.add(cur)
-        rows = list(w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id)
-                                      .limit(limit)))
+        rows = list(
+            w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id).limit(limit))
+        )
         lanes: dict[str, dict[str, Any] | None] = {}  # lane registrations, read once per batch
         for p in rows:
             _project(w, p, lanes)
@@ -63,8 +64,11 @@ def run_all(c: Central) -> int:
 
 
 def _registered(w: audit.Work, kind: str, key: str) -> dict[str, Any] | None:
-    row = w.session.scalar(select(RegistrationRow).where(RegistrationRow.kind == kind, RegistrationRow.key == key,
-                                                         RegistrationRow.deleted.is_(False)))
+    row = w.session.scalar(
+        select(RegistrationRow).where(
+            RegistrationRow.kind == kind, RegistrationRow.key == key, RegistrationRow.deleted.is_(False)
+        )
+    )
     return row.data if row else None
 
 
@@ -82,19 +86,26 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     subject = p.plate or (rec.get("containers") or ["?"])[0]
     failed = [ch for ch in checks if not ch.ok]
     hit = False
-    for kind, codes, legacy_name in (("control_hit", HIT_CONTROL, "control"),
-                                     ("weight_anomaly", WEIGHT_ANOMALY_CODES, "weight")):
+    for kind, codes, legacy_name in (
+        ("control_hit", HIT_CONTROL, "control"),
+        ("weight_anomaly", WEIGHT_ANOMALY_CODES, "weight"),
+    ):
         found = [ch for ch in failed if ch.code in codes or _legacy(ch, legacy_name)]
         if found:
             hit = hit or kind == "control_hit"
-            alerts.raise_alert(w, kind, subject, _pass_text(lane_key, p.plate, found), f"{kind}:{p.pass_id}",
-                               p.pass_id)
+            alerts.raise_alert(w, kind, subject, _pass_text(lane_key, p.plate, found), f"{kind}:{p.pass_id}", p.pass_id)
     # A truck held for its documents (no valid release order): routed like any alert (field staff
     # by default), once per pass; a control-order hit on it already brings someone to the truck.
     held_for = [ch for ch in failed if ch.code in DOCUMENT_CODES or _legacy(ch, "release_order")]
     if held_for and p.outcome != "release" and not hit:
-        alerts.raise_alert(w, "document_hold", subject, _pass_text(lane_key, p.plate, held_for),
-                           f"document_hold:{p.pass_id}", p.pass_id)
+        alerts.raise_alert(
+            w,
+            "document_hold",
+            subject,
+            _pass_text(lane_key, p.plate, held_for),
+            f"document_hold:{p.pass_id}",
+            p.pass_id,
+        )
     faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]
     hour = p.decided_at.strftime("%Y%m%d%H")
     seen: set[str] = set()
@@ -103,14 +114,27 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
         key = f"device_fault:{lane_key}:{fault.code.value}:{what}:{hour}"
         if key not in seen:
             seen.add(key)
-            alerts.raise_alert(w, "device_fault", lane_key, AlertText(code=AlertCode.LANE_FAULT, params={
-                "lane": lane_key}, findings=[fault.finding()]), key, p.pass_id)
+            alerts.raise_alert(
+                w,
+                "device_fault",
+                lane_key,
+                AlertText(code=AlertCode.LANE_FAULT, params={"lane": lane_key}, findings=[fault.finding()]),
+                key,
+                p.pass_id,
+            )
 
     if used and p.outcome == "release":
         vehicle = _registered(w, "vehicle", p.plate) if p.plate else None
         for order_no in used:  # each order the truck went out on counts the exit
-            order, problem = orders.count_pass(w, order_no, p.pass_id, p.decided_at, rec.get("gross_kg"),
-                                               (vehicle or {}).get("tare_kg"), [o for o in used if o != order_no])
+            order, problem = orders.count_pass(
+                w,
+                order_no,
+                p.pass_id,
+                p.decided_at,
+                rec.get("gross_kg"),
+                (vehicle or {}).get("tare_kg"),
+                [o for o in used if o != order_no],
+            )
             if problem:
                 source = f"batch:{p.pass_id}" if len(used) == 1 else f"batch:{p.pass_id}:{order_no}"
                 alerts.raise_alert(w, "batch_exceeded", order_no, problem, source, p.pass_id)
@@ -135,10 +159,19 @@ def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], che
         return
     note = found.params
     try:
-        data = InspectionMarkData.model_validate({
-            "result": INSPECTION_RESULTS[found.code], "plate": p.plate, "containers": rec.get("containers") or [],
-            "officer": str(note.get("officer", "")), "note": str(note.get("note", "")), "at": p.decided_at,
-            "pass_id": p.pass_id, "node": p.node, "lane": p.lane})
+        data = InspectionMarkData.model_validate(
+            {
+                "result": INSPECTION_RESULTS[found.code],
+                "plate": p.plate,
+                "containers": rec.get("containers") or [],
+                "officer": str(note.get("officer", "")),
+                "note": str(note.get("note", "")),
+                "at": p.decided_at,
+                "pass_id": p.pass_id,
+                "node": p.node,
+                "lane": p.lane,
+            }
+        )
     except ValidationError:
         return  # the pass was stored; a mark that does not fit is not shared (the lane's own node has it)
     w.publish(ChangeKind.INSPECTION, p.plate, data.model_dump(mode="json"), scope=topics.site_stream(site))
@@ -150,10 +183,15 @@ def expire_inspection_results(c: Central, now: datetime | None = None) -> int:
     cutoff = (now or datetime.now(UTC)) - timedelta(hours=INSPECTION_MARK_VALID_H)
     kind = ChangeKind.INSPECTION
     with audit.write(c, "system") as w:
-        latest = (select(func.max(ChangeRow.version)).where(ChangeRow.kind == kind.value)
-                  .group_by(ChangeRow.key).scalar_subquery())
-        rows = list(w.session.scalars(select(ChangeRow).where(ChangeRow.version.in_(latest),
-                                                              ChangeRow.created_at < cutoff)))
+        latest = (
+            select(func.max(ChangeRow.version))
+            .where(ChangeRow.kind == kind.value)
+            .group_by(ChangeRow.key)
+            .scalar_subquery()
+        )
+        rows = list(
+            w.session.scalars(select(ChangeRow).where(ChangeRow.version.in_(latest), ChangeRow.created_at < cutoff))
+        )
         live = [r for r in rows if r.data is not None]
         for r in live:
             w.publish(kind, r.key, None, scope=r.stream)
@@ -185,5 +223,6 @@ def _legacy(ch: Check, name: str) -> bool:
 
 
 def _pass_text(lane_key: str, plate: str | None, found: list[Check]) -> AlertText:
-    return AlertText(code=AlertCode.PASS_FINDINGS, params={"lane": lane_key, "plate": plate},
-                     findings=[ch.finding() for ch in found])
+    return AlertText(
+        code=AlertCode.PASS_FINDINGS, params={"lane": lane_key, "plate": plate}, findings=[ch.finding() for ch in found]
+    )

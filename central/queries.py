@@ -72,12 +72,24 @@ def _doc_types(s: Any, orders: set[str]) -> dict[str, tuple[set[str], set[str]]]
     out: dict[str, tuple[set[str], set[str]]] = {}
     if not orders:
         return out
-    rows = list(s.execute(select(ReleaseOrderRow.order_no, ReleaseOrderRow.declarations)
-                          .where(ReleaseOrderRow.order_no.in_(orders))))
+    rows = list(
+        s.execute(
+            select(ReleaseOrderRow.order_no, ReleaseOrderRow.declarations).where(ReleaseOrderRow.order_no.in_(orders))
+        )
+    )
     docs = {d for _no, ds in rows for d in ds or []}
-    types = {no: t for no, t in s.execute(select(DeclarationRow.doc_no, DeclarationRow.doc_type)
-                                          .where(DeclarationRow.doc_no.in_(docs),
-                                                 DeclarationRow.deleted.is_(False)))} if docs else {}
+    types = (
+        {
+            no: t
+            for no, t in s.execute(
+                select(DeclarationRow.doc_no, DeclarationRow.doc_type).where(
+                    DeclarationRow.doc_no.in_(docs), DeclarationRow.deleted.is_(False)
+                )
+            )
+        }
+        if docs
+        else {}
+    )
     for no, ds in rows:
         out[no] = ({types[d] for d in ds or [] if d in types}, set(ds or []))
     return out
@@ -105,8 +117,16 @@ def pass_stats(c: Central, f: Filters, group_by: GroupBy | None = None) -> PassS
         rows = list(s.execute(q.order_by(PassRow.decided_at).limit(MAX_ROWS + 1)))
         truncated = len(rows) > MAX_ROWS
         rows = rows[:MAX_ROWS]
-        recs = [{**(r.record if isinstance(r.record, dict) else {}), "pass_id": r.pass_id, "node": r.node,
-                 "lane": r.lane, "_at": _aware(r.decided_at)} for r in rows]
+        recs = [
+            {
+                **(r.record if isinstance(r.record, dict) else {}),
+                "pass_id": r.pass_id,
+                "node": r.node,
+                "lane": r.lane,
+                "_at": _aware(r.decided_at),
+            }
+            for r in rows
+        ]
         superseded = {str(x["supersedes"]) for x in recs if x.get("supersedes")}
         chosen = [x for x in recs if until is None or x["_at"] <= until]
         orders = {o for x in chosen for o in _orders(x)}
@@ -120,9 +140,12 @@ def pass_stats(c: Central, f: Filters, group_by: GroupBy | None = None) -> PassS
         if not rates.is_pass(x):
             continue  # a follow-up: it counts through `superseded`, for its pass
         if (
-                (f.direction and x.get("direction") != f.direction) or (f.outcome and x.get("outcome") != f.outcome)
-                or (f.container and f.container not in (x.get("containers") or []))
-                or (f.doc_type and f.doc_type not in x["_doc_types"]) or (f.doc_no and f.doc_no not in nos)):
+            (f.direction and x.get("direction") != f.direction)
+            or (f.outcome and x.get("outcome") != f.outcome)
+            or (f.container and f.container not in (x.get("containers") or []))
+            or (f.doc_type and f.doc_type not in x["_doc_types"])
+            or (f.doc_no and f.doc_no not in nos)
+        ):
             continue
         keep.append(x)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -130,8 +153,12 @@ def pass_stats(c: Central, f: Filters, group_by: GroupBy | None = None) -> PassS
         for x in keep:
             for key in _keys(x, group_by, sites):
                 groups[key].append(x)
-    return PassStats(totals=_group("*", keep, superseded), group_by=group_by, truncated=truncated,
-                     groups=[_group(k, v, superseded) for k, v in sorted(groups.items())])
+    return PassStats(
+        totals=_group("*", keep, superseded),
+        group_by=group_by,
+        truncated=truncated,
+        groups=[_group(k, v, superseded) for k, v in sorted(groups.items())],
+    )
 
 
 def _orders(x: dict[str, Any]) -> list[str]:
@@ -172,16 +199,29 @@ class Intervention(BaseModel):
     supersedes: str | None
 
 
-def interventions(c: Central, officer: str | None = None, since: datetime | None = None,
-                  until: datetime | None = None, lane: str | None = None, limit: int = 100,
-                  offset: int = 0) -> tuple[int, list[Intervention]]:
+def interventions(
+    c: Central,
+    officer: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    lane: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[int, list[Intervention]]:
     """What officers did at the lanes (keyed an identity, overrode, passed an inspection, released
     on documents or its backfill, central's disposal), newest first; `officer` matches the officer
     or the second officer who confirmed."""
     since, until = _aware(since), _aware(until)
     with c.read() as s:
-        q = select(PassRow.pass_id, PassRow.node, PassRow.lane, PassRow.decided_at, PassRow.plate,
-                   PassRow.outcome, PassRow.record)
+        q = select(
+            PassRow.pass_id,
+            PassRow.node,
+            PassRow.lane,
+            PassRow.decided_at,
+            PassRow.plate,
+            PassRow.outcome,
+            PassRow.record,
+        )
         if since:
             q = q.where(PassRow.decided_at >= since)
         if until:
@@ -202,11 +242,22 @@ def interventions(c: Central, officer: str | None = None, since: datetime | None
             who, second = str(ch.params.get("officer") or ""), ch.params.get("confirmed_by")
             if officer and officer not in (who, second):
                 continue
-            found.append(Intervention(pass_id=r.pass_id, node=r.node, lane=r.lane, at=_aware(r.decided_at),
-                                      plate=r.plate, outcome=r.outcome, officer=who,
-                                      confirmed_by=str(second) if second else None, action=ch.code.value,
-                                      text=ch.text(), supersedes=rec.get("supersedes")))
-    return len(found), found[offset:offset + limit]
+            found.append(
+                Intervention(
+                    pass_id=r.pass_id,
+                    node=r.node,
+                    lane=r.lane,
+                    at=_aware(r.decided_at),
+                    plate=r.plate,
+                    outcome=r.outcome,
+                    officer=who,
+                    confirmed_by=str(second) if second else None,
+                    action=ch.code.value,
+                    text=ch.text(),
+                    supersedes=rec.get("supersedes"),
+                )
+            )
+    return len(found), found[offset : offset + limit]
 
 
 # -- transit statistics (转关统计) ----------------------------------------------------------------
@@ -226,8 +277,9 @@ class TransitGroup(BaseModel):
     seal_mismatches: int
 
 
-def transit_stats(c: Central, since: datetime | None = None, until: datetime | None = None,
-                  site: str | None = None) -> list[TransitGroup]:
+def transit_stats(
+    c: Central, since: datetime | None = None, until: datetime | None = None, site: str | None = None
+) -> list[TransitGroup]:
     """Per (entry, destination): transits started in the window (all, without one), by status."""
     since, until = _aware(since), _aware(until)
     with c.read() as s:
@@ -251,10 +303,19 @@ def transit_stats(c: Central, since: datetime | None = None, until: datetime | N
 
         closed = [t for t in ts if t.status in ("closed", "closed_late") and t.started_at and t.closed_at]
         hours = [(_aware(t.closed_at) - _aware(t.started_at)).total_seconds() / 3600 for t in closed]  # type: ignore[operator]
-        out.append(TransitGroup(entry_site=a, destination_site=b, transits=len(ts), declared=count("declared"),
-                                en_route=count("en_route"), overdue=count("overdue"), closed_on_time=count("closed"),
-                                closed_late=count("closed_late"),
-                                on_time_rate=rates.ratio(count("closed"), count("closed", "closed_late")),
-                                mean_hours=round(sum(hours) / len(hours), 2) if hours else None,
-                                seal_mismatches=sum(t.seal_ok is False for t in ts)))
+        out.append(
+            TransitGroup(
+                entry_site=a,
+                destination_site=b,
+                transits=len(ts),
+                declared=count("declared"),
+                en_route=count("en_route"),
+                overdue=count("overdue"),
+                closed_on_time=count("closed"),
+                closed_late=count("closed_late"),
+                on_time_rate=rates.ratio(count("closed"), count("closed", "closed_late")),
+                mean_hours=round(sum(hours) / len(hours), 2) if hours else None,
+                seal_mismatches=sum(t.seal_ok is False for t in ts),
+            )
+        )
     return out

@@ -169,9 +169,16 @@ async def _send(entry: _Entry, send: Send) -> None:
 class ReadCache:
     """ASGI middleware: see the module docstring."""
 
-    def __init__(self, app: ASGIApp, central: Central, counter: ChangeCounter, max_bytes: int = MAX_BYTES,
-                 poll_s: float = POLL_S, confirmed_s: float = CONFIRMED_S,
-                 hot: Callable[[str, bytes], Callable[[Central], bytes] | None] = hot_reads.match) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        central: Central,
+        counter: ChangeCounter,
+        max_bytes: int = MAX_BYTES,
+        poll_s: float = POLL_S,
+        confirmed_s: float = CONFIRMED_S,
+        hot: Callable[[str, bytes], Callable[[Central], bytes] | None] = hot_reads.match,
+    ) -> None:
         self.app, self.central, self.counter, self.hot = app, central, counter, hot
         self.max_bytes, self.poll_s, self.confirmed_s = max_bytes, poll_s, confirmed_s
         self.entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
@@ -249,8 +256,9 @@ class ReadCache:
         await _send(entry, send)
         return True
 
-    async def _fetch(self, key: tuple[Any, ...], stamp: tuple[int, ...], scope: Scope, receive: Receive,
-                     send: Send) -> _Entry | None:
+    async def _fetch(
+        self, key: tuple[Any, ...], stamp: tuple[int, ...], scope: Scope, receive: Receive, send: Send
+    ) -> _Entry | None:
         read = self.hot(scope["path"], scope["query_string"])
         if read is not None:
             try:

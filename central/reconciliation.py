@@ -64,30 +64,42 @@ class Cause(StrEnum):
 
 
 TEXTS: dict[Cause, tuple[str, str]] = {
-    Cause.NO_STOCKTAKE: ("本期未导入盘点，实际剩余按应剩余数计",
-                         "no stocktake this period: actual taken as theoretical"),
-    Cause.NOT_COUNTED: ("盘点中没有此料件（直接或经单损耗折算）",
-                        "not in the stocktake (directly or through the BOM)"),
-    Cause.SHORTAGE: ("短少 {qty:g} {unit}",
-                     "short by {qty:g} {unit}"),
-    Cause.SURPLUS: ("溢余 {qty:g} {unit}",
-                    "surplus of {qty:g} {unit}"),
-    Cause.OVER_THRESHOLD: ("差异 {pct:.2f}% 超过 {limit:g}%，须查明原因",
-                           "difference {pct:.2f}% exceeds {limit:g}%: explain it"),
-    Cause.PENDING_GATE: ("{qty:g} {unit} 已申报未过卡，未计入（货物是否仍在库内？）",
-                         "{qty:g} {unit} declared without a gate pass yet, not counted (goods still in stock?)"),
-    Cause.AFTER_CUTOFF: ("{qty:g} {unit} 在截止日后过卡，计入下期",
-                         "{qty:g} {unit} gated after the cutoff: next period"),
-    Cause.LATE: ("{qty:g} {unit} 属本期开始前、此前未计入，本期补计",
-                 "{qty:g} {unit} dated before this period, counted now"),
-    Cause.ADJUSTED: ("调整 {qty:+g} {unit}：{reasons}",
-                     "adjusted by {qty:+g} {unit}: {reasons}"),
-    Cause.CONVERTED: ("盘点含成品/半成品按单损耗折料 {qty:g} {unit}",
-                      "stocktake includes {qty:g} {unit} in finished/semi-finished goods"),
-    Cause.NEGATIVE: ("应剩余为负：出多于进，核对出口单据与单损耗",
-                     "theoretical balance negative: check exports and the BOM"),
-    Cause.NOT_STOCK: ("成品不在账上结余：出口经单损耗折为料件消耗",
-                      "finished goods are not ledger stock: exports consume materials"),
+    Cause.NO_STOCKTAKE: (
+        "本期未导入盘点，实际剩余按应剩余数计",
+        "no stocktake this period: actual taken as theoretical",
+    ),
+    Cause.NOT_COUNTED: ("盘点中没有此料件（直接或经单损耗折算）", "not in the stocktake (directly or through the BOM)"),
+    Cause.SHORTAGE: ("短少 {qty:g} {unit}", "short by {qty:g} {unit}"),
+    Cause.SURPLUS: ("溢余 {qty:g} {unit}", "surplus of {qty:g} {unit}"),
+    Cause.OVER_THRESHOLD: (
+        "差异 {pct:.2f}% 超过 {limit:g}%，须查明原因",
+        "difference {pct:.2f}% exceeds {limit:g}%: explain it",
+    ),
+    Cause.PENDING_GATE: (
+        "{qty:g} {unit} 已申报未过卡，未计入（货物是否仍在库内？）",
+        "{qty:g} {unit} declared without a gate pass yet, not counted (goods still in stock?)",
+    ),
+    Cause.AFTER_CUTOFF: (
+        "{qty:g} {unit} 在截止日后过卡，计入下期",
+        "{qty:g} {unit} gated after the cutoff: next period",
+    ),
+    Cause.LATE: (
+        "{qty:g} {unit} 属本期开始前、此前未计入，本期补计",
+        "{qty:g} {unit} dated before this period, counted now",
+    ),
+    Cause.ADJUSTED: ("调整 {qty:+g} {unit}：{reasons}", "adjusted by {qty:+g} {unit}: {reasons}"),
+    Cause.CONVERTED: (
+        "盘点含成品/半成品按单损耗折料 {qty:g} {unit}",
+        "stocktake includes {qty:g} {unit} in finished/semi-finished goods",
+    ),
+    Cause.NEGATIVE: (
+        "应剩余为负：出多于进，核对出口单据与单损耗",
+        "theoretical balance negative: check exports and the BOM",
+    ),
+    Cause.NOT_STOCK: (
+        "成品不在账上结余：出口经单损耗折为料件消耗",
+        "finished goods are not ledger stock: exports consume materials",
+    ),
 }
 
 
@@ -203,8 +215,9 @@ class ReconciliationOut(BaseModel):
 
 
 def _items(s: Any, ledger_no: str) -> list[LedgerItemRow]:
-    items = list(s.scalars(select(LedgerItemRow).where(LedgerItemRow.ledger_no == ledger_no)
-                           .order_by(LedgerItemRow.item_no)))
+    items = list(
+        s.scalars(select(LedgerItemRow).where(LedgerItemRow.ledger_no == ledger_no).order_by(LedgerItemRow.item_no))
+    )
     if not items:
         raise NotFound(f"no ledger {ledger_no}")
     return items
@@ -222,15 +235,25 @@ def open_period(c: Central, actor: str, ledger_no: str, body: PeriodIn) -> Ledge
     with audit.write(c, actor) as w:
         s = w.session
         _items(s, ledger_no)
-        periods = list(s.scalars(select(LedgerPeriodRow).where(LedgerPeriodRow.ledger_no == ledger_no)
-                                 .order_by(LedgerPeriodRow.cutoff)))
+        periods = list(
+            s.scalars(
+                select(LedgerPeriodRow).where(LedgerPeriodRow.ledger_no == ledger_no).order_by(LedgerPeriodRow.cutoff)
+            )
+        )
         if any(p.status == "open" for p in periods):
             raise Conflict(f"ledger {ledger_no} has an open period: reconcile and close it first")
         if periods and body.starts_on != periods[-1].cutoff + timedelta(days=1):
-            raise ValueError(f"the period must start on {periods[-1].cutoff + timedelta(days=1)}, "
-                             f"the day after the last cutoff")
-        row = LedgerPeriodRow(ledger_no=ledger_no, starts_on=body.starts_on, cutoff=body.cutoff, status="open",
-                              stocktake=[], created_by=actor)
+            raise ValueError(
+                f"the period must start on {periods[-1].cutoff + timedelta(days=1)}, the day after the last cutoff"
+            )
+        row = LedgerPeriodRow(
+            ledger_no=ledger_no,
+            starts_on=body.starts_on,
+            cutoff=body.cutoff,
+            status="open",
+            stocktake=[],
+            created_by=actor,
+        )
         s.add(row)
         s.flush()
         w.audit("ledger.period_open", f"ledger:{ledger_no}", body.model_dump(mode="json") | {"period": row.id})
@@ -239,8 +262,13 @@ def open_period(c: Central, actor: str, ledger_no: str, body: PeriodIn) -> Ledge
 
 def list_periods(c: Central, ledger_no: str) -> list[LedgerPeriodRow]:
     with c.sessions() as s:
-        return list(s.scalars(select(LedgerPeriodRow).where(LedgerPeriodRow.ledger_no == ledger_no)
-                              .order_by(LedgerPeriodRow.starts_on)))
+        return list(
+            s.scalars(
+                select(LedgerPeriodRow)
+                .where(LedgerPeriodRow.ledger_no == ledger_no)
+                .order_by(LedgerPeriodRow.starts_on)
+            )
+        )
 
 
 # -- stocktake import --------------------------------------------------------------------------------
@@ -292,8 +320,9 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def import_stocktake(c: Central, actor: str, ledger_no: str, period_id: int, raw: list[dict[str, Any]],
-                     errors: list[RowError]) -> tuple[int, list[RowError]]:
+def import_stocktake(
+    c: Central, actor: str, ledger_no: str, period_id: int, raw: list[dict[str, Any]], errors: list[RowError]
+) -> tuple[int, list[RowError]]:
     """Replace the period's stocktake, all or nothing: any bad row (unknown item, wrong kind or unit,
     a count outside the period, a duplicate) → every bad row listed and nothing stored. A closed
     period refuses any stocktake (Conflict)."""
@@ -301,8 +330,9 @@ def import_stocktake(c: Central, actor: str, ledger_no: str, period_id: int, raw
         s = w.session
         p = _period(s, ledger_no, period_id)
         if p.status != "open":
-            raise Conflict(f"period {p.starts_on}–{p.cutoff} of ledger {ledger_no} is closed: "
-                           f"its stocktake cannot change")
+            raise Conflict(
+                f"period {p.starts_on}–{p.cutoff} of ledger {ledger_no} is closed: its stocktake cannot change"
+            )
         items = {i.item_no: i for i in _items(s, ledger_no)}
         errors = list(errors)
         good: list[dict[str, Any]] = []
@@ -311,27 +341,40 @@ def import_stocktake(c: Central, actor: str, ledger_no: str, period_id: int, raw
             try:
                 r = StocktakeRowIn.model_validate(data)
             except ValidationError as exc:
-                errors += [RowError(row=n, field=".".join(map(str, e["loc"])) or None, message=e["msg"])
-                           for e in exc.errors()]
+                errors += [
+                    RowError(row=n, field=".".join(map(str, e["loc"])) or None, message=e["msg"]) for e in exc.errors()
+                ]
                 continue
             item = items.get(r.item_no)
             if item is None:
                 errors.append(RowError(row=n, field="item_no", message=f"{r.item_no} is not in ledger {ledger_no}"))
                 continue
             if r.kind and r.kind != item.kind:
-                errors.append(RowError(row=n, field="kind",
-                                       message=f"{r.item_no} is a {item.kind} item, not {r.kind}"))
+                errors.append(RowError(row=n, field="kind", message=f"{r.item_no} is a {item.kind} item, not {r.kind}"))
             if r.unit and r.unit != item.unit:
-                errors.append(RowError(row=n, field="unit",
-                                       message=f"{r.item_no} is counted in {item.unit}, not {r.unit}"))
+                errors.append(
+                    RowError(row=n, field="unit", message=f"{r.item_no} is counted in {item.unit}, not {r.unit}")
+                )
             if r.counted_on and not (p.starts_on <= r.counted_on <= p.cutoff):
-                errors.append(RowError(row=n, field="counted_on",
-                                       message=f"{r.counted_on} is outside the period {p.starts_on}–{p.cutoff}"))
+                errors.append(
+                    RowError(
+                        row=n,
+                        field="counted_on",
+                        message=f"{r.counted_on} is outside the period {p.starts_on}–{p.cutoff}",
+                    )
+                )
             if r.item_no in seen:
                 errors.append(RowError(row=n, field="item_no", message=f"{r.item_no} appears twice"))
             seen.add(r.item_no)
-            good.append({"item_no": r.item_no, "kind": item.kind, "quantity": r.quantity, "unit": item.unit,
-                         "counted_on": r.counted_on.isoformat() if r.counted_on else None})
+            good.append(
+                {
+                    "item_no": r.item_no,
+                    "kind": item.kind,
+                    "quantity": r.quantity,
+                    "unit": item.unit,
+                    "counted_on": r.counted_on.isoformat() if r.counted_on else None,
+                }
+            )
         if errors:
             errors.sort(key=lambda e: e.row)
             return 0, errors  # nothing written: leaving the block commits nothing
@@ -352,9 +395,16 @@ def add_adjustment(c: Central, actor: str, ledger_no: str, period_id: int, body:
             raise ValueError(f"{body.item_no} is not in ledger {ledger_no}")
         if item.kind != "material":
             raise ValueError(f"{body.item_no} is {item.kind}: adjust the materials it is made of")
-        row = LedgerMovementRow(ledger_no=ledger_no, item_no=body.item_no, kind="adjustment", quantity=body.quantity,
-                                source=f"adjustment:{period_id}:{datetime.now(UTC).timestamp():.6f}", gated=True,
-                                at=period_end(p.cutoff) - timedelta(seconds=1), note=body.reason)
+        row = LedgerMovementRow(
+            ledger_no=ledger_no,
+            item_no=body.item_no,
+            kind="adjustment",
+            quantity=body.quantity,
+            source=f"adjustment:{period_id}:{datetime.now(UTC).timestamp():.6f}",
+            gated=True,
+            at=period_end(p.cutoff) - timedelta(seconds=1),
+            note=body.reason,
+        )
         s.add(row)
         s.flush()
         w.audit("ledger.adjust", f"ledger:{ledger_no}", body.model_dump() | {"period": period_id})
@@ -365,10 +415,16 @@ def add_adjustment(c: Central, actor: str, ledger_no: str, period_id: int, body:
 
 
 def _opening(s: Any, p: LedgerPeriodRow, items: list[LedgerItemRow]) -> dict[str, float]:
-    prev = s.scalars(select(LedgerReconciliationRow).join(
-        LedgerPeriodRow, LedgerPeriodRow.id == LedgerReconciliationRow.period_id).where(
-        LedgerReconciliationRow.ledger_no == p.ledger_no, LedgerReconciliationRow.status == "approved",
-        LedgerPeriodRow.cutoff < p.starts_on).order_by(LedgerPeriodRow.cutoff.desc())).first()
+    prev = s.scalars(
+        select(LedgerReconciliationRow)
+        .join(LedgerPeriodRow, LedgerPeriodRow.id == LedgerReconciliationRow.period_id)
+        .where(
+            LedgerReconciliationRow.ledger_no == p.ledger_no,
+            LedgerReconciliationRow.status == "approved",
+            LedgerPeriodRow.cutoff < p.starts_on,
+        )
+        .order_by(LedgerPeriodRow.cutoff.desc())
+    ).first()
     if prev is None:  # the first period: the ledger's own opening (0 unless set)
         return {i.item_no: i.opening for i in items}
     carried = {ln["item_no"]: ln["theoretical"] for ln in prev.lines if ln.get("theoretical") is not None}
@@ -380,8 +436,13 @@ def compute(s: Any, p: LedgerPeriodRow, abnormal_pct: float = 5.0) -> tuple[list
     units = {i.item_no: i.unit for i in items}
     end, start = period_end(p.cutoff), period_start(p.starts_on)
     opening = _opening(s, p, items)
-    moves = list(s.scalars(select(LedgerMovementRow).where(LedgerMovementRow.ledger_no == p.ledger_no,
-                                                           LedgerMovementRow.counted_in.is_(None))))
+    moves = list(
+        s.scalars(
+            select(LedgerMovementRow).where(
+                LedgerMovementRow.ledger_no == p.ledger_no, LedgerMovementRow.counted_in.is_(None)
+            )
+        )
+    )
     by: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     pending: dict[str, float] = defaultdict(float)
     after: dict[str, float] = defaultdict(float)
@@ -418,14 +479,34 @@ def compute(s: Any, p: LedgerPeriodRow, abnormal_pct: float = 5.0) -> tuple[list
         adj = sum(by[(it.item_no, "adjustment")].values())
         unit = units[it.item_no]
         causes: list[CauseOut] = []
-        base = {"item_no": it.item_no, "name": it.name, "kind": it.kind, "unit": unit, "imports": imp,
-                "exports": exp, "consumption": con, "adjustments": adj, "imports_total": sum(imp.values()),
-                "exports_total": sum(exp.values()), "consumption_total": sum(con.values()),
-                "pending": pending[it.item_no]}
+        base = {
+            "item_no": it.item_no,
+            "name": it.name,
+            "kind": it.kind,
+            "unit": unit,
+            "imports": imp,
+            "exports": exp,
+            "consumption": con,
+            "adjustments": adj,
+            "imports_total": sum(imp.values()),
+            "exports_total": sum(exp.values()),
+            "consumption_total": sum(con.values()),
+            "pending": pending[it.item_no],
+        }
         if it.kind != "material":
             causes.append(cause(Cause.NOT_STOCK))
-            lines.append(Line(**base, opening=0.0, theoretical=None, stocktake=stock.get(it.item_no),
-                              stocktake_converted=0.0, actual=None, difference=None, causes=causes))
+            lines.append(
+                Line(
+                    **base,
+                    opening=0.0,
+                    theoretical=None,
+                    stocktake=stock.get(it.item_no),
+                    stocktake_converted=0.0,
+                    actual=None,
+                    difference=None,
+                    causes=causes,
+                )
+            )
             continue
         op = opening[it.item_no]
         theoretical = op + base["imports_total"] - base["exports_total"] - base["consumption_total"] + adj
@@ -456,8 +537,18 @@ def compute(s: Any, p: LedgerPeriodRow, abnormal_pct: float = 5.0) -> tuple[list
             causes.append(cause(Cause.LATE, qty=round(late[it.item_no], 6), unit=unit))
         if abs(adj) > EPS:
             causes.append(cause(Cause.ADJUSTED, qty=round(adj, 6), unit=unit, reasons="；".join(reasons[it.item_no])))
-        lines.append(Line(**base, opening=op, theoretical=theoretical, stocktake=direct, stocktake_converted=conv,
-                          actual=actual, difference=diff, causes=causes))
+        lines.append(
+            Line(
+                **base,
+                opening=op,
+                theoretical=theoretical,
+                stocktake=direct,
+                stocktake_converted=conv,
+                actual=actual,
+                difference=diff,
+                causes=causes,
+            )
+        )
     return lines, sorted(counted)
 
 
@@ -469,10 +560,18 @@ def preview(c: Central, ledger_no: str, period_id: int, abnormal_pct: float = 5.
 
 
 def _out(row: LedgerReconciliationRow) -> ReconciliationOut:
-    return ReconciliationOut(id=row.id, ledger_no=row.ledger_no, period_id=row.period_id, status=row.status,
-                             lines=[Line.model_validate(ln) for ln in row.lines], prepared_by=row.prepared_by,
-                             prepared_at=row.prepared_at, reviewed_by=row.reviewed_by, reviewed_at=row.reviewed_at,
-                             review_note=row.review_note)
+    return ReconciliationOut(
+        id=row.id,
+        ledger_no=row.ledger_no,
+        period_id=row.period_id,
+        status=row.status,
+        lines=[Line.model_validate(ln) for ln in row.lines],
+        prepared_by=row.prepared_by,
+        prepared_at=row.prepared_at,
+        reviewed_by=row.reviewed_by,
+        reviewed_at=row.reviewed_at,
+        review_note=row.review_note,
+    )
 
 
 def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct: float = 5.0) -> ReconciliationOut:
@@ -482,13 +581,22 @@ def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct
         p = _period(s, ledger_no, period_id)
         if p.status != "open":
             raise Conflict("the period is closed")
-        if s.scalar(select(LedgerReconciliationRow.id).where(LedgerReconciliationRow.period_id == period_id,
-                                                             LedgerReconciliationRow.status == "pending")):
+        if s.scalar(
+            select(LedgerReconciliationRow.id).where(
+                LedgerReconciliationRow.period_id == period_id, LedgerReconciliationRow.status == "pending"
+            )
+        ):
             raise Conflict("a reconciliation of this period already awaits review")
         lines, counted = compute(s, p, abnormal_pct)
-        row = LedgerReconciliationRow(ledger_no=ledger_no, period_id=period_id, status="pending",
-                                      lines=[ln.model_dump(mode="json") for ln in lines], movement_ids=counted,
-                                      prepared_by=actor, prepared_at=datetime.now(UTC))
+        row = LedgerReconciliationRow(
+            ledger_no=ledger_no,
+            period_id=period_id,
+            status="pending",
+            lines=[ln.model_dump(mode="json") for ln in lines],
+            movement_ids=counted,
+            prepared_by=actor,
+            prepared_at=datetime.now(UTC),
+        )
         s.add(row)
         s.flush()
         w.audit("ledger.reconcile_prepare", f"ledger:{ledger_no}", {"period": period_id, "reconciliation": row.id})
@@ -518,8 +626,11 @@ def review(c: Central, actor: str, rec_id: int, approve: bool, note: str = "") -
             row.status = "approved"
         else:
             row.status = "rejected"
-        w.audit("ledger.reconcile_approve" if approve else "ledger.reconcile_reject", f"ledger:{row.ledger_no}",
-                {"reconciliation": rec_id, "note": note})
+        w.audit(
+            "ledger.reconcile_approve" if approve else "ledger.reconcile_reject",
+            f"ledger:{row.ledger_no}",
+            {"reconciliation": rec_id, "note": note},
+        )
         return _out(row)
 
 
@@ -531,8 +642,9 @@ def get(c: Central, rec_id: int) -> ReconciliationOut:
         return _out(row)
 
 
-def list_for(c: Central, ledger_no: str | None = None, status: str | None = None,
-             limit: int = 500) -> list[ReconciliationOut]:
+def list_for(
+    c: Central, ledger_no: str | None = None, status: str | None = None, limit: int = 500
+) -> list[ReconciliationOut]:
     with c.sessions() as s:
         q = select(LedgerReconciliationRow).order_by(LedgerReconciliationRow.id).limit(limit)
         if ledger_no is not None:
@@ -544,23 +656,58 @@ def list_for(c: Central, ledger_no: str | None = None, status: str | None = None
 
 # -- export -----------------------------------------------------------------------------------------
 
-EXPORT_HEADER = ["料号 item_no", "名称 name", "类别 kind", "单位 unit", "期初 opening", "进口 imports",
-                 "出口 exports", "消耗 consumption", "调整 adjustments", "应剩余 theoretical", "盘点 stocktake",
-                 "折料 converted", "实际剩余 actual", "差异 difference", "按监管方式 by trade mode", "原因 causes"]
+EXPORT_HEADER = [
+    "料号 item_no",
+    "名称 name",
+    "类别 kind",
+    "单位 unit",
+    "期初 opening",
+    "进口 imports",
+    "出口 exports",
+    "消耗 consumption",
+    "调整 adjustments",
+    "应剩余 theoretical",
+    "盘点 stocktake",
+    "折料 converted",
+    "实际剩余 actual",
+    "差异 difference",
+    "按监管方式 by trade mode",
+    "原因 causes",
+]
 
 
 def _modes(line: Line) -> str:
-    parts = [f"{col}:{m}={q:g}" for col, d in (("进", line.imports), ("出", line.exports), ("耗", line.consumption))
-             for m, q in sorted(d.items())]
+    parts = [
+        f"{col}:{m}={q:g}"
+        for col, d in (("进", line.imports), ("出", line.exports), ("耗", line.consumption))
+        for m, q in sorted(d.items())
+    ]
     return "; ".join(parts)
 
 
 def export_rows(r: ReconciliationOut) -> list[list[Any]]:
     rows: list[list[Any]] = [EXPORT_HEADER]
     for ln in r.lines:
-        rows.append([ln.item_no, ln.name, ln.kind, ln.unit, ln.opening, ln.imports_total, ln.exports_total,
-                     ln.consumption_total, ln.adjustments, ln.theoretical, ln.stocktake, ln.stocktake_converted,
-                     ln.actual, ln.difference, _modes(ln), "；".join(c.text for c in ln.causes)])
+        rows.append(
+            [
+                ln.item_no,
+                ln.name,
+                ln.kind,
+                ln.unit,
+                ln.opening,
+                ln.imports_total,
+                ln.exports_total,
+                ln.consumption_total,
+                ln.adjustments,
+                ln.theoretical,
+                ln.stocktake,
+                ln.stocktake_converted,
+                ln.actual,
+                ln.difference,
+                _modes(ln),
+                "；".join(c.text for c in ln.causes),
+            ]
+        )
     return rows
 
 

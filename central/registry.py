@@ -60,16 +60,34 @@ class LaneRegistration(LaneSettingsIn):
     lane: str = Field(min_length=1, max_length=20)  # lane id on that node
 
     def settings(self) -> LaneSettings:
-        return LaneSettings(lane=self.lane, direction=self.direction, lane_class=self.lane_class,
-                            gate_role=self.gate_role, cargo_types=sorted(set(self.cargo_types)),
-                            allowed_sizes=sorted(set(self.allowed_sizes), key=int),
-                            appointment_required=self.appointment_required, yard=self.yard)
+        return LaneSettings(
+            lane=self.lane,
+            direction=self.direction,
+            lane_class=self.lane_class,
+            gate_role=self.gate_role,
+            cargo_types=sorted(set(self.cargo_types)),
+            allowed_sizes=sorted(set(self.allowed_sizes), key=int),
+            appointment_required=self.appointment_required,
+            yard=self.yard,
+        )
 
 
 class DeviceRegistration(_Reg):
     device_id: str = Field(min_length=1, max_length=64)
-    device_kind: Literal["plate_camera", "container_camera", "weighbridge", "rfid", "ic_card", "barrier",
-                         "loop", "light", "display", "e_seal", "face_camera", "io_module"]
+    device_kind: Literal[
+        "plate_camera",
+        "container_camera",
+        "weighbridge",
+        "rfid",
+        "ic_card",
+        "barrier",
+        "loop",
+        "light",
+        "display",
+        "e_seal",
+        "face_camera",
+        "io_module",
+    ]
     node: str
     lane: str | None = None
     model: str = ""
@@ -79,19 +97,31 @@ class DeviceRegistration(_Reg):
 Kind = Literal["carrier", "vehicle", "driver", "container", "yard", "site", "lane", "device", "appointment"]
 
 MODELS: dict[str, type[BaseModel]] = {
-    "carrier": CarrierRegistration, "vehicle": VehicleRegistration, "driver": DriverRegistration,
-    "container": ContainerRegistration, "yard": YardRegistration, "site": SiteRegistration,
-    "lane": LaneRegistration, "device": DeviceRegistration, "appointment": AppointmentRegistration,
+    "carrier": CarrierRegistration,
+    "vehicle": VehicleRegistration,
+    "driver": DriverRegistration,
+    "container": ContainerRegistration,
+    "yard": YardRegistration,
+    "site": SiteRegistration,
+    "lane": LaneRegistration,
+    "device": DeviceRegistration,
+    "appointment": AppointmentRegistration,
 }
 # Kinds the lanes hold in their cache (the rest only central needs).
 PUBLISHED: dict[str, ChangeKind] = {
-    "carrier": ChangeKind.CARRIER, "vehicle": ChangeKind.VEHICLE, "driver": ChangeKind.DRIVER,
-    "container": ChangeKind.CONTAINER, "yard": ChangeKind.YARD, "appointment": ChangeKind.APPOINTMENT,
+    "carrier": ChangeKind.CARRIER,
+    "vehicle": ChangeKind.VEHICLE,
+    "driver": ChangeKind.DRIVER,
+    "container": ChangeKind.CONTAINER,
+    "yard": ChangeKind.YARD,
+    "appointment": ChangeKind.APPOINTMENT,
 }
 # Which field of another kind a record refers to must be registered (and not deleted).
 REFERENCES: dict[str, list[tuple[str, str]]] = {
-    "vehicle": [("carrier", "carrier")], "driver": [("carrier", "carrier")],
-    "lane": [("site", "site"), ("yard", "yard")], "yard": [("site", "site")],
+    "vehicle": [("carrier", "carrier")],
+    "driver": [("carrier", "carrier")],
+    "lane": [("site", "site"), ("yard", "yard")],
+    "yard": [("site", "site")],
     "appointment": [("site", "site")],
 }
 
@@ -122,8 +152,9 @@ def validate(kind: str, data: dict[str, Any]) -> BaseModel:
     return model.model_validate(data)
 
 
-def upsert(c: Central, actor: str, kind: str, data: dict[str, Any],
-           expect_revision: int | None = None) -> RegistrationRow:
+def upsert(
+    c: Central, actor: str, kind: str, data: dict[str, Any], expect_revision: int | None = None
+) -> RegistrationRow:
     """Create or update; `expect_revision` guards against overwriting someone else's edit."""
     rec = validate(kind, data)
     key = key_of(kind, rec)
@@ -169,8 +200,14 @@ def _publish_lane(w: audit.Work, rec: LaneRegistration) -> None:
 
 
 def _live(s: Any, kind: str, key: str) -> bool:
-    return s.scalar(select(RegistrationRow.id).where(RegistrationRow.kind == kind, RegistrationRow.key == key,
-                                                     RegistrationRow.deleted.is_(False))) is not None
+    return (
+        s.scalar(
+            select(RegistrationRow.id).where(
+                RegistrationRow.kind == kind, RegistrationRow.key == key, RegistrationRow.deleted.is_(False)
+            )
+        )
+        is not None
+    )
 
 
 def delete(c: Central, actor: str, kind: str, key: str) -> RegistrationRow:
@@ -199,13 +236,17 @@ def get(c: Central, kind: str, key: str) -> RegistrationRow:
 def find(c: Central, kind: str, key: str) -> dict[str, Any] | None:
     """The live record's data, or None if not registered or deleted."""
     with c.sessions() as s:
-        row = s.scalar(select(RegistrationRow).where(RegistrationRow.kind == kind, RegistrationRow.key == key,
-                                                     RegistrationRow.deleted.is_(False)))
+        row = s.scalar(
+            select(RegistrationRow).where(
+                RegistrationRow.kind == kind, RegistrationRow.key == key, RegistrationRow.deleted.is_(False)
+            )
+        )
     return dict(row.data) if row else None
 
 
-def list_kind(c: Central, kind: str, limit: int, offset: int, include_deleted: bool = False,
-              key_prefix: str | None = None) -> tuple[int, list[RegistrationRow]]:
+def list_kind(
+    c: Central, kind: str, limit: int, offset: int, include_deleted: bool = False, key_prefix: str | None = None
+) -> tuple[int, list[RegistrationRow]]:
     with c.sessions() as s:
         q = select(RegistrationRow).where(RegistrationRow.kind == kind)
         if not include_deleted:

@@ -37,15 +37,24 @@ def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRuleRow:
         latest = w.session.scalar(select(func.max(RiskRuleRow.version)).where(RiskRuleRow.rule_id == rule.rule_id))
         version = (latest or 0) + 1
         data = RiskRule(version=version, **rule.model_dump()).model_dump(mode="json")
-        row = RiskRuleRow(rule_id=rule.rule_id, version=version, data=data, active=False, created_by=actor,
-                          created_at=datetime.now(UTC), review_status="draft", review_note="")
+        row = RiskRuleRow(
+            rule_id=rule.rule_id,
+            version=version,
+            data=data,
+            active=False,
+            created_by=actor,
+            created_at=datetime.now(UTC),
+            review_status="draft",
+            review_note="",
+        )
         w.session.add(row)
         w.audit("risk_rule.prepare", f"risk_rule:{rule.rule_id}", data)
     return row
 
 
-def review_rule(c: Central, actor: str, rule_id: str, version: int, approve: bool, note: str = "",
-                now: datetime | None = None) -> RiskRuleRow:
+def review_rule(
+    c: Central, actor: str, rule_id: str, version: int, approve: bool, note: str = "", now: datetime | None = None
+) -> RiskRuleRow:
     """Approve a draft version (it replaces the version in force, on the lanes too) or reject it."""
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
@@ -56,28 +65,38 @@ def review_rule(c: Central, actor: str, rule_id: str, version: int, approve: boo
         if row.review_status != "draft":
             raise Conflict(f"rule {rule_id} version {version} is {row.review_status}, not awaiting review")
         if approve:
-            newer = w.session.scalar(select(func.max(RiskRuleRow.version)).where(
-                RiskRuleRow.rule_id == rule_id, RiskRuleRow.review_status == "approved"))
+            newer = w.session.scalar(
+                select(func.max(RiskRuleRow.version)).where(
+                    RiskRuleRow.rule_id == rule_id, RiskRuleRow.review_status == "approved"
+                )
+            )
             if newer is not None and newer > version:
                 raise Conflict(f"rule {rule_id} version {newer} was approved after this draft; reject it")
-            w.session.execute(RiskRuleRow.__table__.update().where(RiskRuleRow.rule_id == rule_id)
-                              .values(active=False))
+            w.session.execute(RiskRuleRow.__table__.update().where(RiskRuleRow.rule_id == rule_id).values(active=False))
             row.active = True
             w.publish(ChangeKind.RISK_RULE, rule_id, row.data)
             w.session.flush()
             risk_eval.refresh(w)  # the orders' verdicts under the rules now in force
         row.review_status = "approved" if approve else "rejected"
         row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
-        w.audit("risk_rule.approve" if approve else "risk_rule.reject", f"risk_rule:{rule_id}",
-                {"version": version, "note": note})
+        w.audit(
+            "risk_rule.approve" if approve else "risk_rule.reject",
+            f"risk_rule:{rule_id}",
+            {"version": version, "note": note},
+        )
     return row
 
 
 def pending_rules(c: Central) -> list[RiskRuleRow]:
     """Draft versions awaiting review, oldest first."""
     with c.sessions() as s:
-        return list(s.scalars(select(RiskRuleRow).where(RiskRuleRow.review_status == "draft")
-                              .order_by(RiskRuleRow.created_at, RiskRuleRow.rule_id, RiskRuleRow.version)))
+        return list(
+            s.scalars(
+                select(RiskRuleRow)
+                .where(RiskRuleRow.review_status == "draft")
+                .order_by(RiskRuleRow.created_at, RiskRuleRow.rule_id, RiskRuleRow.version)
+            )
+        )
 
 
 def retire_rule(c: Central, actor: str, rule_id: str) -> None:
@@ -100,8 +119,7 @@ def rules_in_force(c: Central) -> list[RiskRule]:
 
 def rule_versions(c: Central, rule_id: str) -> list[RiskRuleRow]:
     with c.sessions() as s:
-        rows = list(s.scalars(select(RiskRuleRow).where(RiskRuleRow.rule_id == rule_id)
-                              .order_by(RiskRuleRow.version)))
+        rows = list(s.scalars(select(RiskRuleRow).where(RiskRuleRow.rule_id == rule_id).order_by(RiskRuleRow.version)))
     if not rows:
         raise NotFound(f"no rule {rule_id}")
     return rows
@@ -127,24 +145,32 @@ def set_parameters(c: Central, actor: str, params: LaneParameters, expect_revisi
         return row.revision
 
 
-def propose_parameters(c: Central, actor: str, params: LaneParameters,
-                       expect_revision: int | None = None) -> ParameterDraftRow:
+def propose_parameters(
+    c: Central, actor: str, params: LaneParameters, expect_revision: int | None = None
+) -> ParameterDraftRow:
     """An officer's edit as a draft: nothing changes on the lanes until another officer approves it."""
     with audit.write(c, actor) as w:
         row = w.session.get(ParametersRow, params.scope)
         if row is not None and expect_revision is not None and row.revision != expect_revision:
             raise Conflict(f"parameters of {params.scope} were changed meanwhile (revision {row.revision})")
-        draft = ParameterDraftRow(scope=params.scope, data=params.model_dump(mode="json"),
-                                  based_on=row.revision if row else None, status="draft", created_by=actor,
-                                  created_at=datetime.now(UTC), review_note="")
+        draft = ParameterDraftRow(
+            scope=params.scope,
+            data=params.model_dump(mode="json"),
+            based_on=row.revision if row else None,
+            status="draft",
+            created_by=actor,
+            created_at=datetime.now(UTC),
+            review_note="",
+        )
         w.session.add(draft)
         w.session.flush()
         w.audit("parameters.prepare", f"parameters:{params.scope}", {"draft": draft.id, **draft.data})
     return draft
 
 
-def review_parameters(c: Central, actor: str, draft_id: int, approve: bool, note: str = "",
-                      now: datetime | None = None) -> ParameterDraftRow:
+def review_parameters(
+    c: Central, actor: str, draft_id: int, approve: bool, note: str = "", now: datetime | None = None
+) -> ParameterDraftRow:
     """Approve a draft (stored, a new revision, published to the lanes) or reject it."""
     now = now or datetime.now(UTC)
     with audit.write(c, actor) as w:
@@ -157,8 +183,10 @@ def review_parameters(c: Central, actor: str, draft_id: int, approve: bool, note
         if approve:
             row = w.session.get(ParametersRow, draft.scope)
             if (row.revision if row else None) != draft.based_on:
-                raise Conflict(f"parameters of {draft.scope} changed since this draft was written "
-                               f"(now revision {row.revision if row else None}); reject it")
+                raise Conflict(
+                    f"parameters of {draft.scope} changed since this draft was written "
+                    f"(now revision {row.revision if row else None}); reject it"
+                )
             if row is None:
                 row = ParametersRow(scope=draft.scope, data=draft.data, revision=1, updated_by=draft.created_by)
                 w.session.add(row)
@@ -169,8 +197,11 @@ def review_parameters(c: Central, actor: str, draft_id: int, approve: bool, note
             draft.revision = row.revision
         draft.status = "approved" if approve else "rejected"
         draft.reviewed_by, draft.reviewed_at, draft.review_note = actor, now, note
-        w.audit("parameters.approve" if approve else "parameters.reject", f"parameters:{draft.scope}",
-                {"draft": draft_id, "revision": draft.revision, "note": note})
+        w.audit(
+            "parameters.approve" if approve else "parameters.reject",
+            f"parameters:{draft.scope}",
+            {"draft": draft_id, "revision": draft.revision, "note": note},
+        )
     return draft
 
 
@@ -194,5 +225,7 @@ def parameters_for(c: Central, lane: str | None = None) -> LaneParameters:
 
 def list_parameters(c: Central) -> list[dict[str, Any]]:
     with c.sessions() as s:
-        return [{"revision": r.revision, "updated_by": r.updated_by, **r.data}
-                for r in s.scalars(select(ParametersRow).order_by(ParametersRow.scope))]
+        return [
+            {"revision": r.revision, "updated_by": r.updated_by, **r.data}
+            for r in s.scalars(select(ParametersRow).order_by(ParametersRow.scope))
+        ]

@@ -55,8 +55,11 @@ def verdict(s: Session, row: ReleaseOrderRow, rules: list[RiskRule] | None = Non
         if results and all(held for held, _f, _a in results):
             afters = [a for _h, _f, a in results if a is not None]
             findings = [f for _h, fs, _a in results for f in fs][:16]
-            hits.append(RiskVerdictHit(rule_id=rule.rule_id, version=rule.version,
-                                       after=max(afters) if afters else None, findings=findings))
+            hits.append(
+                RiskVerdictHit(
+                    rule_id=rule.rule_id, version=rule.version, after=max(afters) if afters else None, findings=findings
+                )
+            )
     return hits[:MAX_HITS]
 
 
@@ -85,11 +88,17 @@ def _condition(s: Session, c: Any, row: ReleaseOrderRow) -> Found:
     found: list[Finding] = []
     if c.kind == "origin":
         countries = {x.upper() for x in c.countries}
-        found = [line(CheckCode.RISK_ORIGIN, i, g, origin=g["origin"]) for i, g in _lines(row)
-                 if (g.get("origin") or "").upper() in countries]
+        found = [
+            line(CheckCode.RISK_ORIGIN, i, g, origin=g["origin"])
+            for i, g in _lines(row)
+            if (g.get("origin") or "").upper() in countries
+        ]
     elif c.kind == "hs_code":
-        found = [line(CheckCode.RISK_HS_CODE, i, g, hs_code=g["hs_code"], prefix=p) for i, g in _lines(row)
-                 if (p := _under(g.get("hs_code"), c.prefixes))]
+        found = [
+            line(CheckCode.RISK_HS_CODE, i, g, hs_code=g["hs_code"], prefix=p)
+            for i, g in _lines(row)
+            if (p := _under(g.get("hs_code"), c.prefixes))
+        ]
     elif c.kind == "declared_value":
         total = sum(float(g.get("amount") or 0) for _i, g in _lines(row))
         if total > c.over_amount:
@@ -104,45 +113,84 @@ def _condition(s: Session, c: Any, row: ReleaseOrderRow) -> Found:
 def _transit(s: Session, c: Any, row: ReleaseOrderRow) -> Found:
     """An open transit of the order's vehicle: the rule holds once it has been under way longer
     than the limit (the lane compares the arrival time with `after`)."""
-    t = s.scalars(select(TransitRow).where(TransitRow.plate == row.plate, TransitRow.closed_at.is_(None),
-                                           TransitRow.started_at.is_not(None))
-                  .order_by(TransitRow.started_at).limit(1)).first()
+    t = s.scalars(
+        select(TransitRow)
+        .where(TransitRow.plate == row.plate, TransitRow.closed_at.is_(None), TransitRow.started_at.is_not(None))
+        .order_by(TransitRow.started_at)
+        .limit(1)
+    ).first()
     if t is None or t.started_at is None:
         return False, [], None
     started = _aware(t.started_at)
-    return True, [finding(CheckCode.RISK_TRANSIT_TIME, order_no=row.order_no, transit_no=t.transit_no,
-                          started_at=started.strftime("%Y-%m-%d %H:%M"), limit_h=c.over_hours)], \
-        started + timedelta(hours=c.over_hours)
+    return (
+        True,
+        [
+            finding(
+                CheckCode.RISK_TRANSIT_TIME,
+                order_no=row.order_no,
+                transit_no=t.transit_no,
+                started_at=started.strftime("%Y-%m-%d %H:%M"),
+                limit_h=c.over_hours,
+            )
+        ],
+        started + timedelta(hours=c.over_hours),
+    )
 
 
 def _tag(s: Session, c: Any, row: ReleaseOrderRow, line: Any) -> Found:
     found: list[Finding] = []
     if c.tag == "price":
         floor = c.reference_unit_price * (1 - c.below_pct / 100)
-        found = [line(CheckCode.RISK_PRICE, i, g, unit_price=p, reference=c.reference_unit_price, below_pct=c.below_pct)
-                 for i, g in _lines(row) if _under(g.get("hs_code"), c.hs_prefixes) is not None
-                 and (p := _unit_price(g)) is not None and p < floor]
+        found = [
+            line(CheckCode.RISK_PRICE, i, g, unit_price=p, reference=c.reference_unit_price, below_pct=c.below_pct)
+            for i, g in _lines(row)
+            if _under(g.get("hs_code"), c.hs_prefixes) is not None and (p := _unit_price(g)) is not None and p < floor
+        ]
     elif c.tag == "high_value":
-        found = [line(CheckCode.RISK_HIGH_VALUE, i, g, unit_price=p, limit=c.unit_price_over)
-                 for i, g in _lines(row) if _under(g.get("hs_code"), c.hs_prefixes) is not None
-                 and (p := _unit_price(g)) is not None and p > c.unit_price_over]
+        found = [
+            line(CheckCode.RISK_HIGH_VALUE, i, g, unit_price=p, limit=c.unit_price_over)
+            for i, g in _lines(row)
+            if _under(g.get("hs_code"), c.hs_prefixes) is not None
+            and (p := _unit_price(g)) is not None
+            and p > c.unit_price_over
+        ]
     elif c.tag == "traced_origin":
-        found = [line(CheckCode.RISK_TRACED_ORIGIN, i, g, origin=g["origin"], traced_origin=g["traced_origin"])
-                 for i, g in _lines(row) if g.get("origin") and g.get("traced_origin")
-                 and g["origin"].upper() != g["traced_origin"].upper()]
+        found = [
+            line(CheckCode.RISK_TRACED_ORIGIN, i, g, origin=g["origin"], traced_origin=g["traced_origin"])
+            for i, g in _lines(row)
+            if g.get("origin") and g.get("traced_origin") and g["origin"].upper() != g["traced_origin"].upper()
+        ]
     elif c.tag == "quarantine":
-        found = [line(CheckCode.RISK_QUARANTINE, i, g, hs_code=g["hs_code"])
-                 for i, g in _lines(row) if _under(g.get("hs_code"), c.hs_prefixes) and not g.get("quarantine_no")]
+        found = [
+            line(CheckCode.RISK_QUARANTINE, i, g, hs_code=g["hs_code"])
+            for i, g in _lines(row)
+            if _under(g.get("hs_code"), c.hs_prefixes) and not g.get("quarantine_no")
+        ]
     elif c.tag == "long_storage":
-        docs = list(s.scalars(select(DeclarationRow).where(DeclarationRow.doc_no.in_(row.declarations or []),
-                                                           DeclarationRow.deleted.is_(False))
-                              .order_by(DeclarationRow.created_at).limit(1)))
+        docs = list(
+            s.scalars(
+                select(DeclarationRow)
+                .where(DeclarationRow.doc_no.in_(row.declarations or []), DeclarationRow.deleted.is_(False))
+                .order_by(DeclarationRow.created_at)
+                .limit(1)
+            )
+        )
         if docs:
             d = docs[0]
             at = _aware(d.created_at)
-            return True, [finding(CheckCode.RISK_LONG_STORAGE, order_no=row.order_no, doc_no=d.doc_no,
-                                  declared_at=at.strftime("%Y-%m-%d"), days=c.days_over)], \
-                at + timedelta(days=c.days_over)
+            return (
+                True,
+                [
+                    finding(
+                        CheckCode.RISK_LONG_STORAGE,
+                        order_no=row.order_no,
+                        doc_no=d.doc_no,
+                        declared_at=at.strftime("%Y-%m-%d"),
+                        days=c.days_over,
+                    )
+                ],
+                at + timedelta(days=c.days_over),
+            )
     return bool(found), found, None
 
 
@@ -165,9 +213,13 @@ def refresh_for_documents(w: Any, doc_nos: list[str]) -> list[str]:
         return []
     s.flush()
     wanted = set(doc_nos)
-    orders = [no for no, docs in s.execute(select(ReleaseOrderRow.order_no, ReleaseOrderRow.declarations)
-                                           .where(ReleaseOrderRow.status == "active"))
-              if wanted & set(docs or [])]
+    orders = [
+        no
+        for no, docs in s.execute(
+            select(ReleaseOrderRow.order_no, ReleaseOrderRow.declarations).where(ReleaseOrderRow.status == "active")
+        )
+        if wanted & set(docs or [])
+    ]
     return refresh(w, orders=orders) if orders else []
 
 
@@ -185,9 +237,12 @@ def refresh(w: Any, plate: str | None = None, orders: list[str] | None = None) -
     rules = central_rules(s)
     changed = []
     for row in s.scalars(q.order_by(ReleaseOrderRow.order_no)):
-        last = s.scalar(select(ChangeRow.data).where(ChangeRow.kind == ChangeKind.RELEASE_ORDER.value,
-                                                      ChangeRow.key == row.order_no)
-                        .order_by(ChangeRow.version.desc()).limit(1))
+        last = s.scalar(
+            select(ChangeRow.data)
+            .where(ChangeRow.kind == ChangeKind.RELEASE_ORDER.value, ChangeRow.key == row.order_no)
+            .order_by(ChangeRow.version.desc())
+            .limit(1)
+        )
         if last is None:
             continue  # withdrawn from the lanes (used up): nothing to correct
         now = [h.model_dump(mode="json") for h in verdict(s, row, rules)] or None

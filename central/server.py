@@ -81,13 +81,18 @@ class CentralConfig(BaseModel):
         """Central's login, password and session settings, as `Central(...)` takes them."""
         from kakou.central.auth import PasswordRules
 
-        return {"login_lock_after": self.login_lock_after, "login_lock_for": timedelta(minutes=self.login_lock_minutes),
-                "password_rules": PasswordRules(self.password_min_length, self.password_min_classes,
-                                                self.password_history,
-                                                timedelta(days=self.password_max_age_days)
-                                                if self.password_max_age_days else None),
-                "idle_timeout": timedelta(minutes=self.idle_timeout_minutes),
-                "separate_duties": self.separate_duties}
+        return {
+            "login_lock_after": self.login_lock_after,
+            "login_lock_for": timedelta(minutes=self.login_lock_minutes),
+            "password_rules": PasswordRules(
+                self.password_min_length,
+                self.password_min_classes,
+                self.password_history,
+                timedelta(days=self.password_max_age_days) if self.password_max_age_days else None,
+            ),
+            "idle_timeout": timedelta(minutes=self.idle_timeout_minutes),
+            "separate_duties": self.separate_duties,
+        }
 
     def mqtt_client_id(self) -> str:
         if self.client_id:
@@ -122,8 +127,9 @@ class CentralServer:
         self.central.audit_key = audit.load_or_create_key(self.central, cfg.audit_key_path)
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")
-        self.bridge = CentralBridge(self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(),
-                                    share_group=cfg.share_group)
+        self.bridge = CentralBridge(
+            self.central, cfg.broker, key, client_id=cfg.mqtt_client_id(), share_group=cfg.share_group
+        )
         self.app = create_app(self.central)
         self._processes = self.api_processes()
         # The read cache's change counter, shared by the API processes so that a write through any
@@ -140,16 +146,20 @@ class CentralServer:
         self.housekeeper.after_round.append(self.alert_outlets.wake)
         # Several processes: each its own listening socket on the port (SO_REUSEPORT), so the kernel
         # spreads new connections evenly; one shared socket leaves most of them to whoever wakes first.
-        self._sock = (bind_shared(cfg.http_host, cfg.http_port) if self._processes > 1
-                      else bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API"))
+        self._sock = (
+            bind_shared(cfg.http_host, cfg.http_port)
+            if self._processes > 1
+            else bind_tcp(cfg.http_host, cfg.http_port, "central HTTP API")
+        )
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{cfg.http_host}:{self.port}"
         self._http = make_server(_with_read_cache(self.app, self.central, self._changes))
 
     def api_processes(self) -> int:
         if self.cfg.workers > 1 and self.cfg.database_url().startswith("sqlite"):
-            log.warning("SQLite: serving the API from one process (--workers %d ignored; one writer only)",
-                        self.cfg.workers)
+            log.warning(
+                "SQLite: serving the API from one process (--workers %d ignored; one writer only)", self.cfg.workers
+            )
             return 1
         return self.cfg.workers
 
@@ -169,12 +179,17 @@ class CentralServer:
             self._workers = []
             for i in range(extra):
                 mine, theirs = ctx.Pipe()
-                self._workers.append(ctx.Process(
-                    target=_api_worker, args=(self.cfg.model_dump_json(), self.port, os.getpid(), theirs,
-                                              self._changes),
-                    name=f"central-api-{i + 1}", daemon=True))
-                threading.Thread(target=self._serve_bridge_calls, args=(mine, loop), daemon=True,
-                                 name=f"central-api-{i + 1}-bridge").start()
+                self._workers.append(
+                    ctx.Process(
+                        target=_api_worker,
+                        args=(self.cfg.model_dump_json(), self.port, os.getpid(), theirs, self._changes),
+                        name=f"central-api-{i + 1}",
+                        daemon=True,
+                    )
+                )
+                threading.Thread(
+                    target=self._serve_bridge_calls, args=(mine, loop), daemon=True, name=f"central-api-{i + 1}-bridge"
+                ).start()
             for p in self._workers:
                 p.start()
             parts["central-follow-changes"] = self._follow_changes()

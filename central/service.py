@@ -57,8 +57,7 @@ class Central:
         the latest committed data; never write through it."""
         if self._reads is None:
             engine = self.sessions.kw["bind"]
-            self._reads = sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
-                                       expire_on_commit=False)
+            self._reads = sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
         return self._reads()
 
     def notify(self, version: int) -> None:

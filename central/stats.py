@@ -78,14 +78,18 @@ def _flags(dialect: str) -> dict[str, str]:
 
         def failed(which: tuple[str, str]) -> str:
             codes, names = which
-            return (f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
-                    f"WHERE json_typeof(c) = 'object' AND (c->>'code' IN ({codes}) OR "
-                    f"(COALESCE(c->>'code', '{LEGACY}') = '{LEGACY}' AND c->>'name' IN ({names}))) "
-                    f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')")
+            return (
+                f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
+                f"WHERE json_typeof(c) = 'object' AND (c->>'code' IN ({codes}) OR "
+                f"(COALESCE(c->>'code', '{LEGACY}') = '{LEGACY}' AND c->>'name' IN ({names}))) "
+                f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')"
+            )
 
         def has(codes: str) -> str:  # a check with one of these codes, passed or not
-            return (f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
-                    f"WHERE json_typeof(c) = 'object' AND c->>'code' IN ({codes}))")
+            return (
+                f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
+                f"WHERE json_typeof(c) = 'object' AND c->>'code' IN ({codes}))"
+            )
 
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
         superseding = "COALESCE(p2.record->>'supersedes', '')"
@@ -97,15 +101,19 @@ def _flags(dialect: str) -> dict[str, str]:
 
         def failed(which: tuple[str, str]) -> str:
             codes, names = which
-            return (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
-                    f"AND (json_extract(c.value, '$.code') IN ({codes}) OR "
-                    f"(COALESCE(json_extract(c.value, '$.code'), '{LEGACY}') = '{LEGACY}' "
-                    f"AND json_extract(c.value, '$.name') IN ({names}))) "
-                    f"AND json_type(c.value, '$.ok') = 'false')")
+            return (
+                f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
+                f"AND (json_extract(c.value, '$.code') IN ({codes}) OR "
+                f"(COALESCE(json_extract(c.value, '$.code'), '{LEGACY}') = '{LEGACY}' "
+                f"AND json_extract(c.value, '$.name') IN ({names}))) "
+                f"AND json_type(c.value, '$.ok') = 'false')"
+            )
 
         def has(codes: str) -> str:
-            return (f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
-                    f"AND json_extract(c.value, '$.code') IN ({codes}))")
+            return (
+                f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
+                f"AND json_extract(c.value, '$.code') IN ({codes}))"
+            )
 
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
         superseding = "COALESCE(json_extract(p2.record, '$.supersedes'), '')"
@@ -132,17 +140,27 @@ def _flags(dialect: str) -> dict[str, str]:
 def lane_stats(c: Central, since: datetime | None = None, until: datetime | None = None) -> list[LaneStats]:
     with c.read() as s:
         flags = _flags(s.get_bind().dialect.name)
-        per_pass = select(PassRow.node, PassRow.lane,
-                          *(literal_column(sql).label(name) for name, sql in flags.items()))
+        per_pass = select(PassRow.node, PassRow.lane, *(literal_column(sql).label(name) for name, sql in flags.items()))
         if since:
             per_pass = per_pass.where(PassRow.decided_at >= since)
         if until:
             per_pass = per_pass.where(PassRow.decided_at <= until)
         p = per_pass.subquery()
-        q = (select(p.c.node, p.c.lane, p.c.hour, func.count(), func.sum(p.c.recognised), func.sum(p.c.manual),
-                    func.sum(p.c.inspection), func.sum(p.c.hit), func.sum(p.c.fault), func.sum(p.c.held),
-                    func.sum(p.c.result), func.sum(p.c.seized), func.sum(p.c.first))
-             .group_by(p.c.node, p.c.lane, p.c.hour))
+        q = select(
+            p.c.node,
+            p.c.lane,
+            p.c.hour,
+            func.count(),
+            func.sum(p.c.recognised),
+            func.sum(p.c.manual),
+            func.sum(p.c.inspection),
+            func.sum(p.c.hit),
+            func.sum(p.c.fault),
+            func.sum(p.c.held),
+            func.sum(p.c.result),
+            func.sum(p.c.seized),
+            func.sum(p.c.first),
+        ).group_by(p.c.node, p.c.lane, p.c.hour)
         rows = s.execute(q).all()
     # One row per lane and hour: summing those per lane is a handful of rows, not the passes.
     acc: dict[str, list[int]] = {}
@@ -155,9 +173,20 @@ def lane_stats(c: Central, since: datetime | None = None, until: datetime | None
         hours.setdefault(key, {})
         if sums[-1]:  # passes that hour (follow-up records are not passes)
             hours[key][hour] = int(sums[-1])
-    return [LaneStats(lane=k, passes=n, per_hour=dict(sorted(hours[k].items())),
-                      recognition_rate=_rate(read, n), manual_intervention_rate=_rate(manual, n),
-                      inspection_rate=_rate(insp, n), hit_rate=_rate(hit, n),
-                      device_availability=_rate(n - fault, n), held_rate=_rate(held, n),
-                      inspection_results=results, seizures=seized, seizure_rate=_rate(seized, results))
-            for k, (_records, read, manual, insp, hit, fault, held, results, seized, n) in sorted(acc.items())]
+    return [
+        LaneStats(
+            lane=k,
+            passes=n,
+            per_hour=dict(sorted(hours[k].items())),
+            recognition_rate=_rate(read, n),
+            manual_intervention_rate=_rate(manual, n),
+            inspection_rate=_rate(insp, n),
+            hit_rate=_rate(hit, n),
+            device_availability=_rate(n - fault, n),
+            held_rate=_rate(held, n),
+            inspection_results=results,
+            seizures=seized,
+            seizure_rate=_rate(seized, results),
+        )
+        for k, (_records, read, manual, insp, hit, fault, held, results, seized, n) in sorted(acc.items())
+    ]

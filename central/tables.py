@@ -421,8 +421,10 @@ class DeviceEventRow(Base):
     health per kind, lane and site is derived from these (kakou.central.device_health)."""
 
     __tablename__ = "device_events"
-    __table_args__ = (UniqueConstraint("node", "lane", "device", "at", "state", name="uq_device_event"),
-                      Index("ix_device_event_at", "at"))
+    __table_args__ = (
+        UniqueConstraint("node", "lane", "device", "at", "state", name="uq_device_event"),
+        Index("ix_device_event_at", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node: Mapped[str] = mapped_column(String(limits.NODE_ID))

@@ -28,8 +28,7 @@ from kakou.sync.knowledge import TransitData
 from kakou.sync.messages import ChangeKind, Latitude, Longitude
 
 OPEN = ("declared", "en_route", "overdue")
-SEAL_FAILURES = frozenset({CheckCode.TRANSIT_SEAL_MISMATCH, CheckCode.TRANSIT_SEAL_NOT_READ,
-                           CheckCode.E_SEAL_TAMPERED})
+SEAL_FAILURES = frozenset({CheckCode.TRANSIT_SEAL_MISMATCH, CheckCode.TRANSIT_SEAL_NOT_READ, CheckCode.E_SEAL_TAMPERED})
 
 
 class TransitIn(BaseModel):
@@ -60,10 +59,18 @@ def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
     with audit.write(c, actor) as w:
         if w.session.get(TransitRow, t.transit_no) is not None:
             raise Conflict(f"transit {t.transit_no} already exists")
-        row = TransitRow(transit_no=t.transit_no, plate=t.plate, containers=t.containers, entry_site=t.entry_site,
-                         destination_site=t.destination_site, e_seal=t.e_seal, time_limit_h=limit,
-                         status="declared", created_by=actor,
-                         route=[list(p) for p in t.route] if t.route else None)
+        row = TransitRow(
+            transit_no=t.transit_no,
+            plate=t.plate,
+            containers=t.containers,
+            entry_site=t.entry_site,
+            destination_site=t.destination_site,
+            e_seal=t.e_seal,
+            time_limit_h=limit,
+            status="declared",
+            created_by=actor,
+            route=[list(p) for p in t.route] if t.route else None,
+        )
         w.session.add(row)
         w.audit("transit.declare", f"transit:{t.transit_no}", t.model_dump(mode="json"))
         _publish(w, row)
@@ -72,9 +79,19 @@ def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
 
 def _publish(w: audit.Work, row: TransitRow) -> None:
     """The transit as its destination's lanes hold it; withdrawn from them once it is closed."""
-    data = TransitData(transit_no=row.transit_no, plate=row.plate, containers=list(row.containers or []),
-                       e_seal=row.e_seal, entry_site=row.entry_site, destination_site=row.destination_site,
-                       status=row.status).model_dump(mode="json") if row.status in OPEN else None
+    data = (
+        TransitData(
+            transit_no=row.transit_no,
+            plate=row.plate,
+            containers=list(row.containers or []),
+            e_seal=row.e_seal,
+            entry_site=row.entry_site,
+            destination_site=row.destination_site,
+            status=row.status,
+        ).model_dump(mode="json")
+        if row.status in OPEN
+        else None
+    )
     w.publish(ChangeKind.TRANSIT, row.transit_no, data, topics.site_stream(row.destination_site))
 
 
@@ -89,8 +106,16 @@ class SealSeen:
         self.tampered = any(c.code is CheckCode.E_SEAL_TAMPERED for c in found)
 
 
-def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datetime, checks: list[Check],
-            outcome: str, transit_no: str | None = None) -> None:
+def on_pass(
+    w: audit.Work,
+    site: str,
+    plate: str | None,
+    pass_id: str,
+    at: datetime,
+    checks: list[Check],
+    outcome: str,
+    transit_no: str | None = None,
+) -> None:
     """A gate pass at `site` (inside the projection's work): a release at the office of entry starts
     the transits of this plate; a release at the destination closes the transit it carries (or, from
     a lane that names none, e.g. an officer's release, the plate's); a held arrival with a transit
@@ -103,9 +128,13 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
         row = w.session.get(TransitRow, transit_no)
         rows = [row] if row is not None and row.status in OPEN and row.destination_site == site else []
     elif plate:
-        rows = list(w.session.scalars(select(TransitRow).where(TransitRow.plate == plate,
-                                                               TransitRow.status.in_(OPEN))
-                                      .order_by(TransitRow.transit_no)))
+        rows = list(
+            w.session.scalars(
+                select(TransitRow)
+                .where(TransitRow.plate == plate, TransitRow.status.in_(OPEN))
+                .order_by(TransitRow.transit_no)
+            )
+        )
     else:
         rows = []
     moved: set[str] = set()  # plates whose transit started or ended
@@ -122,8 +151,9 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
             row.seal_ok = False if ok is False or row.seal_ok is False else (ok if ok is not None else row.seal_ok)
             late = _aware(at) - _aware(row.started_at or at) > timedelta(hours=row.time_limit_h)
             row.status = "closed_late" if late else "closed"
-            w.audit("transit.close", f"transit:{row.transit_no}", {"pass_id": pass_id, "late": late,
-                                                                    "seal_ok": row.seal_ok})
+            w.audit(
+                "transit.close", f"transit:{row.transit_no}", {"pass_id": pass_id, "late": late, "seal_ok": row.seal_ok}
+            )
             moved.add(row.plate)
             _publish(w, row)
     if moved:  # a transit time rule holds from the start of the journey: the orders' verdicts change
@@ -134,8 +164,9 @@ def on_pass(w: audit.Work, site: str, plate: str | None, pass_id: str, at: datet
             risk_eval.refresh(w, moved_plate)
 
 
-def _held_arrival(w: audit.Work, site: str, plate: str | None, pass_id: str, checks: list[Check],
-                  seal: SealSeen) -> None:
+def _held_arrival(
+    w: audit.Work, site: str, plate: str | None, pass_id: str, checks: list[Check], seal: SealSeen
+) -> None:
     """The destination lane held the truck on its transit check: alert, mark a seal failure."""
     failed = [c for c in checks if c.name == "transit" and not c.ok]
     for c in failed:
@@ -145,10 +176,12 @@ def _held_arrival(w: audit.Work, site: str, plate: str | None, pass_id: str, che
         kind = "transit_seal" if c.code in SEAL_FAILURES or seal.tampered else "transit_mismatch"
         if kind == "transit_seal":
             row.seal_ok = False
-        text = AlertText(code=AlertCode.TRANSIT_CHECK, params={"transit_no": row.transit_no, "site": site},
-                         findings=[c.finding()])
-        alerts.raise_alert(w, kind, row.plate, text, f"transit_check:{row.transit_no}:{pass_id}:{c.code.value}",
-                           pass_id)
+        text = AlertText(
+            code=AlertCode.TRANSIT_CHECK, params={"transit_no": row.transit_no, "site": site}, findings=[c.finding()]
+        )
+        alerts.raise_alert(
+            w, kind, row.plate, text, f"transit_check:{row.transit_no}:{pass_id}:{c.code.value}", pass_id
+        )
 
 
 def _seal(w: audit.Work, row: TransitRow, seen: SealSeen, pass_id: str, where: str) -> bool | None:
@@ -158,8 +191,10 @@ def _seal(w: audit.Work, row: TransitRow, seen: SealSeen, pass_id: str, where: s
     if seen.seal == row.e_seal and not seen.tampered:
         return True
     shown = "tampered" if seen.tampered and seen.seal == row.e_seal else seen.seal or "not_read"
-    text = AlertText(code=AlertCode.TRANSIT_SEAL, params={"transit_no": row.transit_no, "where": where,
-                                                          "seen": shown, "declared": row.e_seal})
+    text = AlertText(
+        code=AlertCode.TRANSIT_SEAL,
+        params={"transit_no": row.transit_no, "where": where, "seen": shown, "declared": row.e_seal},
+    )
     alerts.raise_alert(w, "transit_seal", row.plate, text, f"transit_seal:{row.transit_no}:{where}", pass_id)
     return False
 
@@ -172,9 +207,15 @@ def check_overdue(c: Central, now: datetime | None = None) -> list[str]:
             if row.started_at and _aware(row.started_at) + timedelta(hours=row.time_limit_h) < now:
                 row.status = "overdue"
                 late.append(row.transit_no)
-                text = AlertText(code=AlertCode.TRANSIT_OVERDUE, params={
-                    "transit_no": row.transit_no, "entry_site": row.entry_site,
-                    "destination_site": row.destination_site, "time_limit_h": row.time_limit_h})
+                text = AlertText(
+                    code=AlertCode.TRANSIT_OVERDUE,
+                    params={
+                        "transit_no": row.transit_no,
+                        "entry_site": row.entry_site,
+                        "destination_site": row.destination_site,
+                        "time_limit_h": row.time_limit_h,
+                    },
+                )
                 alerts.raise_alert(w, "transit_overdue", row.plate, text, f"transit_overdue:{row.transit_no}")
                 w.audit("transit.overdue", f"transit:{row.transit_no}")
     return late
@@ -188,8 +229,9 @@ def get(c: Central, transit_no: str) -> TransitRow:
     return row
 
 
-def list_transits(c: Central, limit: int, offset: int, status: str | None = None,
-                  plate: str | None = None) -> tuple[int, list[TransitRow]]:
+def list_transits(
+    c: Central, limit: int, offset: int, status: str | None = None, plate: str | None = None
+) -> tuple[int, list[TransitRow]]:
     with c.sessions() as s:
         q = select(TransitRow)
         if status:

@@ -37,9 +37,16 @@ def _now() -> datetime:
 
 def propose(c: Central, actor: str, entry: WhitelistIn) -> RiskWhitelistRow:
     with audit.write(c, actor) as w:
-        row = RiskWhitelistRow(target_kind=entry.target_kind, value=entry.value, reason=entry.reason,
-                               valid_until=entry.valid_until, status="draft", created_by=actor,
-                               created_at=_now(), review_note="")
+        row = RiskWhitelistRow(
+            target_kind=entry.target_kind,
+            value=entry.value,
+            reason=entry.reason,
+            valid_until=entry.valid_until,
+            status="draft",
+            created_by=actor,
+            created_at=_now(),
+            review_note="",
+        )
         w.session.add(row)
         w.session.flush()
         w.audit("whitelist.prepare", f"whitelist:{row.id}", entry.model_dump(mode="json"))
@@ -92,15 +99,19 @@ def entries(c: Central, status: str | None = None) -> list[RiskWhitelistRow]:
 
 def exempt(s: Session, order: ReleaseOrderRow) -> bool:
     """Whether the order's vehicle, or its registered carrier, is on the whitelist now."""
-    carrier = s.scalar(select(RegistrationRow.data).where(RegistrationRow.kind == "vehicle",
-                                                          RegistrationRow.key == order.plate,
-                                                          RegistrationRow.deleted.is_(False)))
+    carrier = s.scalar(
+        select(RegistrationRow.data).where(
+            RegistrationRow.kind == "vehicle", RegistrationRow.key == order.plate, RegistrationRow.deleted.is_(False)
+        )
+    )
     code = carrier.get("carrier") if isinstance(carrier, dict) else None
     match = (RiskWhitelistRow.target_kind == "vehicle") & (RiskWhitelistRow.value == order.plate)
     if code:
         match = or_(match, (RiskWhitelistRow.target_kind == "carrier") & (RiskWhitelistRow.value == code))
     for row in s.scalars(select(RiskWhitelistRow).where(RiskWhitelistRow.status == "active", match)):
-        if row.valid_until is None or (row.valid_until if row.valid_until.tzinfo
-                                       else row.valid_until.replace(tzinfo=UTC)) > _now():
+        if (
+            row.valid_until is None
+            or (row.valid_until if row.valid_until.tzinfo else row.valid_until.replace(tzinfo=UTC)) > _now()
+        ):
             return True
     return False

@@ -40,7 +40,8 @@ class ActionIn(BaseModel):
     reason: str = Field("", max_length=limits.NOTE)
     plate: str | None = Field(None, max_length=limits.PLATE)
     containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
-        default_factory=list, max_length=limits.MAX_CONTAINERS)
+        default_factory=list, max_length=limits.MAX_CONTAINERS
+    )
     outcome: Literal["release", "inspection"] | None = None
     # passed: released against the inspection; the others hold the vehicle (查扣 / 退运 / 进一步查验)
     result: Literal["passed", "seized", "returned", "further_inspection"] | None = None
@@ -52,7 +53,8 @@ class ActionIn(BaseModel):
 class BackfillIn(BaseModel):
     plate: str = Field(max_length=limits.PLATE)
     containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
-        default_factory=list, max_length=limits.MAX_CONTAINERS)
+        default_factory=list, max_length=limits.MAX_CONTAINERS
+    )
 
 
 class InspectionIn(BaseModel):
@@ -92,8 +94,9 @@ def validate_action(body: ActionIn) -> ActionIn:
         bad = [c for c in body.containers if not container_valid(c)]
         if bad:
             raise HTTPException(422, f"container number(s) fail the ISO 6346 check digit: {', '.join(bad)}")
-        body = body.model_copy(update={"plate": plate,
-                                       "containers": [c.replace(" ", "").upper() for c in body.containers]})
+        body = body.model_copy(
+            update={"plate": plate, "containers": [c.replace(" ", "").upper() for c in body.containers]}
+        )
     return body
 
 
@@ -163,15 +166,19 @@ def create_app(node: EdgeNode) -> FastAPI:
             if body.second_officer == who:
                 raise HTTPException(403, "the second officer must be another officer than the one logged in")
             try:
-                confirmed = bool(body.second_officer and body.second_pin
-                                 and node.officers.verify(body.second_officer, body.second_pin))
+                confirmed = bool(
+                    body.second_officer
+                    and body.second_pin
+                    and node.officers.verify(body.second_officer, body.second_pin)
+                )
             except PinLocked as exc:
                 raise HTTPException(429, str(exc), headers={"Retry-After": str(int(exc.retry_after) + 1)}) from exc
             if not confirmed:
                 raise HTTPException(403, "second officer: unknown officer or wrong PIN")
             confirmed_by = body.second_officer
-        cmd = OfficerCommand(officer=who, confirmed_by=confirmed_by,
-                             **body.model_dump(exclude={"second_officer", "second_pin"}))
+        cmd = OfficerCommand(
+            officer=who, confirmed_by=confirmed_by, **body.model_dump(exclude={"second_officer", "second_pin"})
+        )
         if control_release_refused(lane.current.decision, cmd):
             raise HTTPException(403, CONTROL_HOLD_REFUSAL)
         await lane.commands.put(cmd)
@@ -187,8 +194,11 @@ def create_app(node: EdgeNode) -> FastAPI:
         if found is None:
             raise HTTPException(404, f"no pass {pass_id}")
         record, inputs = found
-        return {"record": record.model_dump(mode="json"), "inputs": inputs,
-                "interventions": [i.model_dump(mode="json") for i in node.records.interventions(pass_id)]}
+        return {
+            "record": record.model_dump(mode="json"),
+            "inputs": inputs,
+            "interventions": [i.model_dump(mode="json") for i in node.records.interventions(pass_id)],
+        }
 
     @app.get("/api/v1/passes/{pass_id}/replay", dependencies=READ)
     def replay_pass(pass_id: str) -> dict[str, Any]:
@@ -212,24 +222,37 @@ def create_app(node: EdgeNode) -> FastAPI:
         checked = validate_action(ActionIn(action="manual_entry", plate=body.plate, containers=body.containers))
         lane = node.lanes.get(node.records.backfill_lane(pass_id) or "")
         now = datetime.now(UTC)
-        if lane is None or not node.records.complete_backfill(pass_id, who, checked.plate or "", checked.containers,
-                                                              now):
+        if lane is None or not node.records.complete_backfill(
+            pass_id, who, checked.plate or "", checked.containers, now
+        ):
             raise HTTPException(404, f"no open backfill for {pass_id}")
-        node.records.record_intervention(Intervention(
-            at=now, lane=lane.cfg.id, pass_id=pass_id, officer=who, action="backfill", reason="",
-            data={"plate": checked.plate, "containers": checked.containers}))
+        node.records.record_intervention(
+            Intervention(
+                at=now,
+                lane=lane.cfg.id,
+                pass_id=pass_id,
+                officer=who,
+                action="backfill",
+                reason="",
+                data={"plate": checked.plate, "containers": checked.containers},
+            )
+        )
         record = lane.backfill(pass_id, who, checked.plate or "", checked.containers)
-        return {"pass_id": pass_id, "plate": checked.plate or "", "containers": checked.containers,
-                "superseded_by": record.pass_id if record else None,
-                "release_orders": record.release_orders if record else []}
+        return {
+            "pass_id": pass_id,
+            "plate": checked.plate or "",
+            "containers": checked.containers,
+            "superseded_by": record.pass_id if record else None,
+            "release_orders": record.release_orders if record else [],
+        }
 
     @app.get("/api/v1/inspections", dependencies=READ)
     def awaiting_inspection() -> list[dict[str, Any]]:
         """Trucks sent to the inspection area (the last 24 h) whose result is still to be recorded."""
-        held = {lane.current.pass_id for lane in node.lanes.values()
-                if lane.current is not None and lane.state in HOLDING}
-        return [row for row in inspections.awaiting(node.store.query, datetime.now(UTC))
-                if row["pass_id"] not in held]
+        held = {
+            lane.current.pass_id for lane in node.lanes.values() if lane.current is not None and lane.state in HOLDING
+        }
+        return [row for row in inspections.awaiting(node.store.query, datetime.now(UTC)) if row["pass_id"] not in held]
 
     @app.post("/api/v1/inspections/{pass_id}", status_code=201)
     def inspection_result(pass_id: str, body: InspectionIn, who: Officer) -> dict[str, Any]:
@@ -242,19 +265,23 @@ def create_app(node: EdgeNode) -> FastAPI:
         if lane is None:
             raise HTTPException(404, f"no pass {pass_id}")
         if lane.current is not None and lane.current.pass_id == pass_id and lane.state in HOLDING:
-            raise HTTPException(409, f"the vehicle of {pass_id} is still in lane {lane.cfg.id}: "
-                                     "record the result there (inspection_result)")
+            raise HTTPException(
+                409,
+                f"the vehicle of {pass_id} is still in lane {lane.cfg.id}: record the result there (inspection_result)",
+            )
         record = lane.record_inspection(pass_id, who, body.result, body.reason.strip())
         if record is None:
             raise HTTPException(409, f"pass {pass_id} did not send a vehicle to inspection")
         return record.model_dump(mode="json")
 
     @app.get("/api/v1/network/messages", dependencies=READ)
-    def network_messages(since: datetime | None = None, status: MessageStatus | None = None,
-                         after_seq: int = 0, limit: int = 200) -> dict[str, Any]:
+    def network_messages(
+        since: datetime | None = None, status: MessageStatus | None = None, after_seq: int = 0, limit: int = 200
+    ) -> dict[str, Any]:
         """Per-message uplink status (queued / sent / acknowledged / failed), oldest first."""
-        msgs = sync_outbox.messages(node.store, since=since, status=status, after_seq=max(after_seq, 0),
-                                    limit=min(max(limit, 1), 1000))
+        msgs = sync_outbox.messages(
+            node.store, since=since, status=status, after_seq=max(after_seq, 0), limit=min(max(limit, 1), 1000)
+        )
         return {"counts": sync_outbox.counts(node.store), "messages": [m.model_dump(mode="json") for m in msgs]}
 
     @app.post("/api/v1/network/resend", status_code=202)

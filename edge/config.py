@@ -118,6 +118,7 @@ class EdgeConfig(_Model):
             except re.error as exc:
                 raise ValueError(f"{pattern!r} is not a regular expression: {exc}") from exc
         return v
+
     image_retention_days: float = Field(90.0, gt=0)
     min_free_disk_mb: int = Field(1024, ge=0)
     lanes: list[LaneSection] = Field(min_length=1)

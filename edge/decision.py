@@ -90,8 +90,9 @@ class Observation(BaseModel):
     e_seal_reader: bool = False
     # ISO 6346 size/type code the camera read on a container, by container number (when seen):
     # the lane's size limits use it for a container without a registered size/type.
-    container_types: dict[str, Annotated[str, StringConstraints(max_length=4)]] = Field(default_factory=dict,
-                                                                                       max_length=16)
+    container_types: dict[str, Annotated[str, StringConstraints(max_length=4)]] = Field(
+        default_factory=dict, max_length=16
+    )
 
 
 class Knowledge(BaseModel):
@@ -142,11 +143,23 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
         return ok
 
     # Control orders (布控) override every other outcome, so they are checked first and always.
-    hits = [c for c in knowledge.control_orders if c.applies(obs.at) and _hit(c, obs, knowledge)
-            and (c.random_rate is None or _random_draw(f"{c.order_no}:{obs.pass_id}") < c.random_rate)]
+    hits = [
+        c
+        for c in knowledge.control_orders
+        if c.applies(obs.at)
+        and _hit(c, obs, knowledge)
+        and (c.random_rate is None or _random_draw(f"{c.order_no}:{obs.pass_id}") < c.random_rate)
+    ]
     for c in hits:
-        check(CheckCode.CONTROL_ORDER_HIT, False, order_no=c.order_no, target=c.target, value=c.value,
-              note=c.reason or c.action, **({"order_type": c.order_type} if c.order_type != "general" else {}))
+        check(
+            CheckCode.CONTROL_ORDER_HIT,
+            False,
+            order_no=c.order_no,
+            target=c.target,
+            value=c.value,
+            note=c.reason or c.action,
+            **({"order_type": c.order_type} if c.order_type != "general" else {}),
+        )
     if not hits:
         check(CheckCode.NO_CONTROL_ORDER, True)
 
@@ -178,26 +191,49 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     if rule_outcome is not None and SEVERITY[rule_outcome] > SEVERITY[outcome]:
         outcome = rule_outcome  # a risk rule can only make the outcome stricter
     if knowledge.inspection is not None:  # back from inspection: judged against its result
-        outcome, failed = judge_against_mark(knowledge.inspection, obs.plate, obs.containers, obs.at, bool(hits),
-                                             outcome, failed, rule_outcome, check, checks)
+        outcome, failed = judge_against_mark(
+            knowledge.inspection,
+            obs.plate,
+            obs.containers,
+            obs.at,
+            bool(hits),
+            outcome,
+            failed,
+            rule_outcome,
+            check,
+            checks,
+        )
     reasons = [c.finding() for c in failed or [c for c in checks if c.name in ("release_order", "transit")]]
     used = [o.order_no for o in orders] if outcome is Outcome.RELEASE else []
-    return Decision(outcome=outcome, reasons=reasons, checks=checks, release_order=used[0] if used else None,
-                    release_orders=used, knowledge_version=knowledge.version,
-                    transit_no=transit if transit and outcome is Outcome.RELEASE else None)
+    return Decision(
+        outcome=outcome,
+        reasons=reasons,
+        checks=checks,
+        release_order=used[0] if used else None,
+        release_orders=used,
+        knowledge_version=knowledge.version,
+        transit_no=transit if transit and outcome is Outcome.RELEASE else None,
+    )
 
 
 SEVERITY = {Outcome.RELEASE: 0, Outcome.OFFICER: 1, Outcome.INSPECTION: 2}
 
 
-def _risk_rules(obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
-                check: CheckFn) -> Outcome | None:
+def _risk_rules(
+    obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters, check: CheckFn
+) -> Outcome | None:
     """Risk rules (data from central) fire when every condition holds; return the strictest outcome."""
     strictest: Outcome | None = None
     for rule in sorted(k.risk_rules, key=lambda r: (r.priority, r.rule_id)):
         if all(_condition(c, obs, k, orders, params, rule.rule_id, rule.version) for c in rule.conditions):
-            check(CheckCode.RISK_RULE_HIT, False, rule_id=rule.rule_id, version=rule.version, rule_name=rule.name,
-                  explanation=rule.explanation)
+            check(
+                CheckCode.RISK_RULE_HIT,
+                False,
+                rule_id=rule.rule_id,
+                version=rule.version,
+                rule_name=rule.name,
+                explanation=rule.explanation,
+            )
             for f in _central_findings(rule.rule_id, rule.version, obs, orders):  # what central found, typed
                 check(f.code, False, **f.params)
             if strictest is None or SEVERITY[rule.outcome] > SEVERITY[strictest]:
@@ -205,21 +241,32 @@ def _risk_rules(obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], 
     return strictest
 
 
-def _verdicts(rule_id: str, version: int | None, obs: Observation,
-              orders: list[ReleaseOrderData]) -> list[RiskVerdictHit]:
+def _verdicts(
+    rule_id: str, version: int | None, obs: Observation, orders: list[ReleaseOrderData]
+) -> list[RiskVerdictHit]:
     """Central's verdicts on the orders this truck goes out on that name this rule version and are
     in force at the pass time."""
-    return [h for o in orders for h in o.risk or []
-            if h.rule_id == rule_id and h.version == version and (h.after is None or obs.at >= h.after)]
+    return [
+        h
+        for o in orders
+        for h in o.risk or []
+        if h.rule_id == rule_id and h.version == version and (h.after is None or obs.at >= h.after)
+    ]
 
 
-def _central_findings(rule_id: str, version: int, obs: Observation,
-                      orders: list[ReleaseOrderData]) -> list[Finding]:
+def _central_findings(rule_id: str, version: int, obs: Observation, orders: list[ReleaseOrderData]) -> list[Finding]:
     return [f for h in _verdicts(rule_id, version, obs, orders) for f in h.findings]
 
 
-def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrderData], params: Parameters,
-               rule_id: str, version: int | None = None) -> bool:
+def _condition(
+    c: Any,
+    obs: Observation,
+    k: Knowledge,
+    orders: list[ReleaseOrderData],
+    params: Parameters,
+    rule_id: str,
+    version: int | None = None,
+) -> bool:
     """One condition at the lane. The declaration-side ones (origin, HS code, value, transit time,
     risk tags) hold when central's verdict on one of the truck's orders says so for this rule
     version; without a verdict they do not hold."""
@@ -230,13 +277,15 @@ def _condition(c: Any, obs: Observation, k: Knowledge, orders: list[ReleaseOrder
         if obs.gross_kg is None or not expected:
             return False
         diff = abs(obs.gross_kg - expected)
-        return (c.over_kg is not None and diff > c.over_kg) or (c.over_pct is not None and
-                                                                 diff / expected * 100 > c.over_pct)
+        return (c.over_kg is not None and diff > c.over_kg) or (
+            c.over_pct is not None and diff / expected * 100 > c.over_pct
+        )
     if c.kind == "carrier_credit":
         return k.carrier_grade in c.grades
     if c.kind == "watch_list":
-        seen = {"vehicle": {obs.plate, obs.e_plate}, "container": set(obs.containers),
-                "driver": {obs.ic_card}}[c.target_kind]
+        seen = {"vehicle": {obs.plate, obs.e_plate}, "container": set(obs.containers), "driver": {obs.ic_card}}[
+            c.target_kind
+        ]
         return bool(seen & set(c.values))
     if c.kind == "random":
         return _random_draw(f"{rule_id}:{obs.pass_id}") < c.rate
@@ -284,8 +333,12 @@ def _identity_checks(obs: Observation, k: Knowledge, params: Parameters, check: 
         check(CheckCode.FACE_NOT_VERIFIED, False)
     if obs.face_score is not None:
         ok = obs.face_score >= params.face_match_threshold
-        check(CheckCode.FACE_MATCH if ok else CheckCode.FACE_MISMATCH, ok, score=obs.face_score,
-              threshold=params.face_match_threshold)
+        check(
+            CheckCode.FACE_MATCH if ok else CheckCode.FACE_MISMATCH,
+            ok,
+            score=obs.face_score,
+            threshold=params.face_match_threshold,
+        )
 
 
 def orders_for(obs: Observation, k: Knowledge) -> list[ReleaseOrderData]:
@@ -315,8 +368,13 @@ def _release_order_check(obs: Observation, k: Knowledge, check: CheckFn) -> list
     if len(used) == 1:
         check(CheckCode.RELEASE_ORDER_VALID, True, order_no=used[0].order_no, plate=obs.plate)
     for order in used if len(used) > 1 else []:
-        check(CheckCode.RELEASE_ORDER_VALID_PART, True, order_no=order.order_no, plate=obs.plate,
-              containers=", ".join(order.containers))
+        check(
+            CheckCode.RELEASE_ORDER_VALID_PART,
+            True,
+            order_no=order.order_no,
+            plate=obs.plate,
+            containers=", ".join(order.containers),
+        )
     if used:
         return used
     if not rejected and not problems:
@@ -332,8 +390,11 @@ def _order_invalid(order: ReleaseOrderData, obs: Observation) -> tuple[CheckCode
     if order.plate != obs.plate:
         return CheckCode.RELEASE_ORDER_OTHER_PLATE, {"order_no": no, "plate": order.plate}
     if order.direction != obs.direction:
-        return CheckCode.RELEASE_ORDER_WRONG_DIRECTION, {"order_no": no, "order_direction": order.direction,
-                                                         "lane_direction": obs.direction}
+        return CheckCode.RELEASE_ORDER_WRONG_DIRECTION, {
+            "order_no": no,
+            "order_direction": order.direction,
+            "lane_direction": obs.direction,
+        }
     if obs.at < order.valid_from:
         return CheckCode.RELEASE_ORDER_NOT_YET_VALID, {"order_no": no, "at": order.valid_from.isoformat()}
     if obs.at > order.valid_until:
@@ -351,8 +412,13 @@ def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[Release
         bulk = [o for o in valid if not o.containers]
         if bulk:
             return [bulk[0]], []  # several batch orders for one truck: the first, as before
-        return [], [(CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
-                     {"order_no": o.order_no, "containers": ", ".join(sorted(o.containers))}) for o in valid]
+        return [], [
+            (
+                CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
+                {"order_no": o.order_no, "containers": ", ".join(sorted(o.containers))},
+            )
+            for o in valid
+        ]
     # Orders for this truck's load: all their containers on board. An order with only some of its
     # containers here is not used (its others are on no truck here), and says why if nothing fits.
     fitting = [o for o in valid if o.containers and set(o.containers) <= seen_set]
@@ -361,16 +427,23 @@ def _cover(valid: list[ReleaseOrderData], seen: list[str]) -> tuple[list[Release
     for o in fitting:
         for c in dict.fromkeys(o.containers):
             owners.setdefault(c, []).append(o.order_no)
-    several: list[Found] = [(CheckCode.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": c, "orders": ", ".join(nos)})
-                            for c, nos in sorted(owners.items()) if len(nos) > 1]
+    several: list[Found] = [
+        (CheckCode.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": c, "orders": ", ".join(nos)})
+        for c, nos in sorted(owners.items())
+        if len(nos) > 1
+    ]
     if several:
         return [], several  # which order it leaves on is the officer's call, never the lane's
     uncovered = sorted(seen_set - set(owners))
     if not uncovered:
         return fitting, []
-    problems: list[Found] = [(CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
-                              {"order_no": o.order_no, "containers": ", ".join(sorted(set(o.containers) - seen_set))})
-                             for o in partial]
+    problems: list[Found] = [
+        (
+            CheckCode.RELEASE_ORDER_CONTAINERS_MISSING,
+            {"order_no": o.order_no, "containers": ", ".join(sorted(set(o.containers) - seen_set))},
+        )
+        for o in partial
+    ]
     if valid:
         problems.append((CheckCode.RELEASE_ORDER_CONTAINERS_NOT_COVERED, {"containers": ", ".join(uncovered)}))
     return [], problems
@@ -402,14 +475,22 @@ def expected_weight(orders: list[ReleaseOrderData], obs: Observation, k: Knowled
             regs = {c.container_no: c.tare_kg for c in k.containers if c.tare_kg}
             boxes = sum(regs[c] for c in obs.containers if c in regs)
             tare = vehicle_tare + boxes
-            return Expected(gross_kg=net + tare, tare_kg=tare, basis=[(CheckCode.TARE_REGISTERED, {
-                "net_kg": net, "vehicle_kg": vehicle_tare, "containers_kg": boxes})])
+            return Expected(
+                gross_kg=net + tare,
+                tare_kg=tare,
+                basis=[
+                    (CheckCode.TARE_REGISTERED, {"net_kg": net, "vehicle_kg": vehicle_tare, "containers_kg": boxes})
+                ],
+            )
         basis.append((CheckCode.NO_REGISTERED_TARE, {}))
     elif net is not None and params.tare_mode == "measured":
         e = k.entry_weighing
         if e is not None:
-            return Expected(gross_kg=net + e.gross_kg, tare_kg=e.gross_kg, basis=[(CheckCode.TARE_MEASURED, {
-                "net_kg": net, "entry_kg": e.gross_kg, "entry_pass": e.pass_id})])
+            return Expected(
+                gross_kg=net + e.gross_kg,
+                tare_kg=e.gross_kg,
+                basis=[(CheckCode.TARE_MEASURED, {"net_kg": net, "entry_kg": e.gross_kg, "entry_pass": e.pass_id})],
+            )
         basis.append((CheckCode.NO_ENTRY_WEIGHING, {}))
     elif net is None and params.tare_mode != "declared":
         basis.append((CheckCode.NO_DECLARED_NET, {}))
@@ -420,12 +501,14 @@ def expected_weight(orders: list[ReleaseOrderData], obs: Observation, k: Knowled
     if len(orders) > 1 and vehicle_tare is None:
         return Expected(gross_kg=None, basis=[*basis, (CheckCode.WEIGHT_NOT_COMBINED, {"order_count": len(orders)})])
     less = (len(orders) - 1) * (vehicle_tare or 0.0)
-    return Expected(gross_kg=total - less,
-                    basis=[*basis, (CheckCode.DECLARED_GROSS, {"order_count": len(orders), "less_kg": less})])
+    return Expected(
+        gross_kg=total - less, basis=[*basis, (CheckCode.DECLARED_GROSS, {"order_count": len(orders), "less_kg": less})]
+    )
 
 
-def _weight_check(obs: Observation, orders: list[ReleaseOrderData], k: Knowledge, params: Parameters,
-                  check: CheckFn) -> None:
+def _weight_check(
+    obs: Observation, orders: list[ReleaseOrderData], k: Knowledge, params: Parameters, check: CheckFn
+) -> None:
     if obs.gross_kg is None:
         return  # no weighbridge on this lane, or the weight is a device fault reported above
     if not 0 <= obs.gross_kg <= params.max_gross_kg:
@@ -470,10 +553,19 @@ def _legality_checks(obs: Observation, k: Knowledge, params: Parameters, check: 
         elif reg is not None and params.require_registered_container:
             check(CheckCode.CONTAINER_REGISTERED, True, container=no, size_type=reg.size_type or "-")
     for other in sorted(k.other_orders, key=lambda o: (o.container, o.order_no)):
-        if (other.container in obs.containers and other.plate != obs.plate and other.direction == obs.direction
-                and (other.valid_until is None or obs.at <= other.valid_until)):
-            check(CheckCode.CONTAINER_ON_OTHER_ORDER, False, container=other.container, order_no=other.order_no,
-                  plate=other.plate)
+        if (
+            other.container in obs.containers
+            and other.plate != obs.plate
+            and other.direction == obs.direction
+            and (other.valid_until is None or obs.at <= other.valid_until)
+        ):
+            check(
+                CheckCode.CONTAINER_ON_OTHER_ORDER,
+                False,
+                container=other.container,
+                order_no=other.order_no,
+                plate=other.plate,
+            )
     _carrier_check(obs, k, params, check)
     if params.require_yard or (k.yard is not None and params.yard):
         _yard_check(obs, k, params, check)
@@ -539,13 +631,19 @@ def _lane_checks(obs: Observation, k: Knowledge, params: Parameters, check: Chec
                 check(CheckCode.LANE_SIZE_UNKNOWN, False, container=no, sizes=sizes)  # the officer looks
             else:
                 ok = size in params.allowed_sizes
-                check(CheckCode.LANE_SIZE_ALLOWED if ok else CheckCode.LANE_SIZE_NOT_ALLOWED, ok, container=no,
-                      size=size, sizes=sizes)
+                check(
+                    CheckCode.LANE_SIZE_ALLOWED if ok else CheckCode.LANE_SIZE_NOT_ALLOWED,
+                    ok,
+                    container=no,
+                    size=size,
+                    sizes=sizes,
+                )
     if params.gate_role == "inspection":
         check(CheckCode.LANE_INSPECTION, False)
     if params.require_appointment and obs.plate is not None:
-        booked = sorted((a for a in k.appointments if a.plate == obs.plate and a.valid_at(obs.at)),
-                        key=lambda a: a.appointment_no)
+        booked = sorted(
+            (a for a in k.appointments if a.plate == obs.plate and a.valid_at(obs.at)), key=lambda a: a.appointment_no
+        )
         if booked:
             check(CheckCode.APPOINTMENT_OK, True, appointment_no=booked[0].appointment_no, plate=obs.plate)
         else:

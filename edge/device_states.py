@@ -24,14 +24,23 @@ class DeviceStates:
         self.pending: deque[DeviceState] = deque(maxlen=PENDING_MAX)
         self.changed = asyncio.Event()
 
-    def set(self, lane: str, device: str, kind: DeviceKind, state: DeviceCondition, code: str = "",
-            detail: str = "", at: datetime | None = None) -> bool:
+    def set(
+        self,
+        lane: str,
+        device: str,
+        kind: DeviceKind,
+        state: DeviceCondition,
+        code: str = "",
+        detail: str = "",
+        at: datetime | None = None,
+    ) -> bool:
         """Record what a device just did; True if that is a change of its state."""
         last = self.current.get((lane, device))
         if last is not None and last.state == state and last.code == code:
             return False
-        st = DeviceState(lane=lane, device=device, kind=kind, state=state, at=at or datetime.now(UTC),
-                         code=code, detail=detail[:200])
+        st = DeviceState(
+            lane=lane, device=device, kind=kind, state=state, at=at or datetime.now(UTC), code=code, detail=detail[:200]
+        )
         self.current[(lane, device)] = st
         self.pending.append(st)
         self.changed.set()
@@ -45,5 +54,6 @@ class DeviceStates:
         self.changed.clear()
         if everything:
             states += [s for s in self.current.values() if s not in states]
-        return [DeviceReport(node=self.node, states=states[i:i + MAX_STATES])
-                for i in range(0, len(states), MAX_STATES)]
+        return [
+            DeviceReport(node=self.node, states=states[i : i + MAX_STATES]) for i in range(0, len(states), MAX_STATES)
+        ]

@@ -112,8 +112,12 @@ def _stable(status: dict[str, Any]) -> str:
     return json.dumps({k: v for k, v in status.items() if k not in VOLATILE}, sort_keys=True, default=str)
 
 
-def events_router(events: LaneEvents, status: Callable[[], dict[str, Any]] | None = None,
-                  watch_interval: float = 0.25, keepalive_s: float = 15.0) -> APIRouter:
+def events_router(
+    events: LaneEvents,
+    status: Callable[[], dict[str, Any]] | None = None,
+    watch_interval: float = 0.25,
+    keepalive_s: float = 15.0,
+) -> APIRouter:
     """`GET /api/v1/events` (SSE) and `GET /api/v1/lanes/{lane}/snapshot.jpg`.
 
     `status` is the node's status document (what `GET /api/v1/status` returns); it is sent on
@@ -163,7 +167,6 @@ def events_router(events: LaneEvents, status: Callable[[], dict[str, Any]] | Non
         if found is None:
             raise HTTPException(404, f"no snapshot for lane {lane}")
         jpeg, at = found
-        return Response(jpeg, media_type="image/jpeg",
-                        headers={"Cache-Control": "no-store", "X-Taken-At": f"{at:.3f}"})
+        return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "no-store", "X-Taken-At": f"{at:.3f}"})
 
     return router

@@ -65,21 +65,27 @@ def next_job(store: EdgeStore) -> Job | None:
            JOIN images i ON i.pass_id = (CASE WHEN json_valid(o.body) THEN json_extract(o.body, '$.pass_id') END)
            LEFT JOIN image_uploads u ON u.sha256 = i.sha256
            WHERE o.seq > ? AND o.seq <= ? AND o.kind = 'pass' AND u.sha256 IS NULL
-           ORDER BY o.seq, i.taken_at, i.sha256 LIMIT 1""", (cursor, acked))
+           ORDER BY o.seq, i.taken_at, i.sha256 LIMIT 1""",
+        (cursor, acked),
+    )
     # Everything before the first pending frame is done: move the cursor so later scans start there.
     done_to = rows[0][0] - 1 if rows else acked
     if done_to > cursor:
         with store.tx() as db:
-            db.execute("INSERT INTO image_upload_state(key, value) VALUES('cursor', ?) "
-                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (done_to,))
+            db.execute(
+                "INSERT INTO image_upload_state(key, value) VALUES('cursor', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (done_to,),
+            )
     return Job(seq=rows[0][0], pass_id=rows[0][1], sha256=rows[0][2], path=rows[0][3]) if rows else None
 
 
 def record(store: EdgeStore, job: Job, status: str, detail: str = "") -> None:
     with store.tx() as db:
-        db.execute("INSERT OR REPLACE INTO image_uploads(sha256, pass_id, seq, status, at, detail) "
-                   "VALUES(?, ?, ?, ?, ?, ?)",
-                   (job.sha256, job.pass_id, job.seq, status, datetime.now(UTC).isoformat(), detail))
+        db.execute(
+            "INSERT OR REPLACE INTO image_uploads(sha256, pass_id, seq, status, at, detail) VALUES(?, ?, ?, ?, ?, ?)",
+            (job.sha256, job.pass_id, job.seq, status, datetime.now(UTC).isoformat(), detail),
+        )
 
 
 def counts(store: EdgeStore) -> dict[str, int]:
@@ -99,8 +105,9 @@ def load_config(data_dir: Path) -> UploadConfig | None:
 
 
 class ImageUploader:
-    def __init__(self, store: EdgeStore, data_dir: Path, poll_s: float = 1.0,
-                 min_backoff: float = 0.5, max_backoff: float = 60.0) -> None:
+    def __init__(
+        self, store: EdgeStore, data_dir: Path, poll_s: float = 1.0, min_backoff: float = 0.5, max_backoff: float = 60.0
+    ) -> None:
         self.store = store
         self.data_dir = data_dir
         self.poll_s = poll_s  # how often an idle uploader looks for newly acknowledged passes
@@ -129,8 +136,9 @@ class ImageUploader:
                     await self._idle(30)
                     continue
                 headers = {"Authorization": f"Bearer {cfg.token}", "Content-Type": "image/jpeg"}
-                async with httpx.AsyncClient(base_url=cfg.url.rstrip("/"), headers=headers,
-                                             timeout=cfg.timeout_s) as http:
+                async with httpx.AsyncClient(
+                    base_url=cfg.url.rstrip("/"), headers=headers, timeout=cfg.timeout_s
+                ) as http:
                     await self._upload_all(http)
             except Exception:  # the node runs on without image uploads rather than stop its lanes
                 log.exception("image uploader failed; restarting it in %.0fs", self.max_backoff)

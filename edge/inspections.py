@@ -30,13 +30,16 @@ MARK_VALID = timedelta(hours=INSPECTION_MARK_VALID_H)  # a vehicle inspected yes
 
 # The reason/check code of the pass that records a result (passed: see lane.py, one or two officers).
 RESULT_CODES: dict[str, CheckCode] = {
-    "seized": CheckCode.INSPECTION_SEIZED, "returned": CheckCode.INSPECTION_RETURNED,
+    "seized": CheckCode.INSPECTION_SEIZED,
+    "returned": CheckCode.INSPECTION_RETURNED,
     "further_inspection": CheckCode.INSPECTION_FURTHER,
 }
 # What a returning vehicle's decision says about its mark.
 MARK_CODES: dict[Result, CheckCode] = {
-    "passed": CheckCode.INSPECTED_PASSED, "seized": CheckCode.INSPECTED_SEIZED,
-    "returned": CheckCode.INSPECTED_RETURNED, "further_inspection": CheckCode.INSPECTED_FURTHER,
+    "passed": CheckCode.INSPECTED_PASSED,
+    "seized": CheckCode.INSPECTED_SEIZED,
+    "returned": CheckCode.INSPECTED_RETURNED,
+    "further_inspection": CheckCode.INSPECTED_FURTHER,
 }
 # Checks an inspection answers: a passed inspection lifts only these (never a control order, a
 # fault, an identity or document problem).
@@ -72,16 +75,21 @@ def mark_of_record(record: dict[str, Any]) -> InspectionMark | None:
             continue
         if code in INSPECTION_RESULT_CODES and record.get("plate"):
             params = c.get("params") or {}
-            return InspectionMark.model_validate({
-                "result": INSPECTION_RESULTS[code], "plate": record["plate"],
-                "containers": record.get("containers") or [], "officer": str(params.get("officer", "")),
-                "note": str(params.get("note", "")),
-                "at": record["decided_at"], "pass_id": record["pass_id"]})
+            return InspectionMark.model_validate(
+                {
+                    "result": INSPECTION_RESULTS[code],
+                    "plate": record["plate"],
+                    "containers": record.get("containers") or [],
+                    "officer": str(params.get("officer", "")),
+                    "note": str(params.get("note", "")),
+                    "at": record["decided_at"],
+                    "pass_id": record["pass_id"],
+                }
+            )
     return None
 
 
-def latest_mark(query: Callable[..., list[tuple[Any, ...]]], plate: str | None,
-                now: datetime) -> InspectionMark | None:
+def latest_mark(query: Callable[..., list[tuple[Any, ...]]], plate: str | None, now: datetime) -> InspectionMark | None:
     """The newest result for `plate` within MARK_VALID: this node's passes, or central's change."""
     if not plate:
         return None
@@ -89,10 +97,11 @@ def latest_mark(query: Callable[..., list[tuple[Any, ...]]], plate: str | None,
     codes = ",".join(f"'{c.value}'" for c in INSPECTION_RESULT_CODES)  # [a-z_] only
     marks: list[InspectionMark] = []
     for (data,) in query(
-            "SELECT record FROM passes WHERE decided_at >= ? AND json_extract(record, '$.plate') = ? "
-            "AND EXISTS (SELECT 1 FROM json_each(record, '$.checks') AS c "
-            f"WHERE json_extract(c.value, '$.code') IN ({codes})) ORDER BY decided_at DESC LIMIT 1",
-            (since, plate)):
+        "SELECT record FROM passes WHERE decided_at >= ? AND json_extract(record, '$.plate') = ? "
+        "AND EXISTS (SELECT 1 FROM json_each(record, '$.checks') AS c "
+        f"WHERE json_extract(c.value, '$.code') IN ({codes})) ORDER BY decided_at DESC LIMIT 1",
+        (since, plate),
+    ):
         if (m := mark_of_record(json.loads(data))) is not None:
             marks.append(m)
     for (data,) in query("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_INSPECTION, plate)):
@@ -103,9 +112,18 @@ def latest_mark(query: Callable[..., list[tuple[Any, ...]]], plate: str | None,
     return max(marks, key=lambda m: m.at, default=None)
 
 
-def judge_against_mark(mark: InspectionMark, plate: str | None, containers: list[str], at: datetime,
-                       control_hit: bool, outcome: Outcome, failed: list[Check], rule_outcome: Outcome | None,
-                       check: Callable[..., bool], checks: list[Check]) -> tuple[Outcome, list[Check]]:
+def judge_against_mark(
+    mark: InspectionMark,
+    plate: str | None,
+    containers: list[str],
+    at: datetime,
+    control_hit: bool,
+    outcome: Outcome,
+    failed: list[Check],
+    rule_outcome: Outcome | None,
+    check: Callable[..., bool],
+    checks: list[Check],
+) -> tuple[Outcome, list[Check]]:
     """decide()'s last step for a vehicle back from inspection: (outcome, the checks the reasons
     are made of). Passed: an outcome of inspection that only the weight, the random draw or an
     inspecting risk rule asked for becomes a release. Failed (seized, returned, further
@@ -114,12 +132,20 @@ def judge_against_mark(mark: InspectionMark, plate: str | None, containers: list
     if not mark.applies(plate, containers, at):
         return outcome, failed
     code = MARK_CODES[mark.result]
-    params = {"officer": mark.officer, "at": mark.at.isoformat(timespec="seconds"), "pass_id": mark.pass_id,
-              "note": mark.note}
+    params = {
+        "officer": mark.officer,
+        "at": mark.at.isoformat(timespec="seconds"),
+        "pass_id": mark.pass_id,
+        "note": mark.note,
+    }
     if mark.result == "passed":
         check(code, True, **params)
-        lifted = (outcome is Outcome.INSPECTION and not control_hit and rule_outcome in (None, Outcome.INSPECTION)
-                  and all(c.name in _LIFTED for c in failed))
+        lifted = (
+            outcome is Outcome.INSPECTION
+            and not control_hit
+            and rule_outcome in (None, Outcome.INSPECTION)
+            and all(c.name in _LIFTED for c in failed)
+        )
         return (Outcome.RELEASE, [checks[-1], *failed]) if lifted else (outcome, failed)
     check(code, False, **params)
     if control_hit:  # a control order decides the outcome over everything else
@@ -136,19 +162,31 @@ def awaiting(query: Callable[..., list[tuple[Any, ...]]], now: datetime) -> list
     codes = ",".join(f"'{c.value}'" for c in INSPECTION_RESULT_CODES)
     results: dict[str, str] = {}  # sent pass → its latest result
     for sent, data in query(
-            "SELECT json_extract(record, '$.supersedes'), record FROM passes WHERE decided_at >= ? "
-            "AND json_extract(record, '$.supersedes') IS NOT NULL AND EXISTS (SELECT 1 FROM "
-            f"json_each(record, '$.checks') AS c WHERE json_extract(c.value, '$.code') IN ({codes})) "
-            "ORDER BY decided_at", (since,)):
+        "SELECT json_extract(record, '$.supersedes'), record FROM passes WHERE decided_at >= ? "
+        "AND json_extract(record, '$.supersedes') IS NOT NULL AND EXISTS (SELECT 1 FROM "
+        f"json_each(record, '$.checks') AS c WHERE json_extract(c.value, '$.code') IN ({codes})) "
+        "ORDER BY decided_at",
+        (since,),
+    ):
         if (m := mark_of_record(json.loads(data))) is not None:
             results[sent] = m.result
     out = []
     for pass_id, lane, at, data in query(
-            "SELECT pass_id, lane, decided_at, record FROM passes WHERE decided_at >= ? "
-            "AND json_extract(record, '$.outcome') = 'inspection' ORDER BY decided_at", (since,)):
+        "SELECT pass_id, lane, decided_at, record FROM passes WHERE decided_at >= ? "
+        "AND json_extract(record, '$.outcome') = 'inspection' ORDER BY decided_at",
+        (since,),
+    ):
         rec = json.loads(data)
         if mark_of_record(rec) is not None or results.get(pass_id, "further_inspection") != "further_inspection":
             continue  # a result itself, or a truck whose inspection is over
-        out.append({"pass_id": pass_id, "lane": lane, "plate": rec.get("plate") or "", "at": at,
-                    "containers": ", ".join(rec.get("containers") or []), "result": results.get(pass_id, "")})
+        out.append(
+            {
+                "pass_id": pass_id,
+                "lane": lane,
+                "plate": rec.get("plate") or "",
+                "at": at,
+                "containers": ", ".join(rec.get("containers") or []),
+                "result": results.get(pass_id, ""),
+            }
+        )
     return out

@@ -23,8 +23,7 @@ class ControlOrder(_View):
     """A control order (布控) on a container, a vehicle or a driver."""
 
     order_no: str = Field(validation_alias=AliasChoices("order_no", "id", "key"))
-    target: Literal["container", "vehicle", "driver"] = Field(
-        validation_alias=AliasChoices("target", "target_kind"))
+    target: Literal["container", "vehicle", "driver"] = Field(validation_alias=AliasChoices("target", "target_kind"))
     value: str = Field(validation_alias=AliasChoices("value", "target_value"))
     action: Literal["hold", "inspect"] = "inspect"
     status: str = "active"

@@ -91,20 +91,23 @@ def control_hold(decision: Decision | None) -> bool:
 
 def would_release(cmd: OfficerCommand) -> bool:
     """The command may let the vehicle go (manual entry: the keyed data may no longer hit)."""
-    return (cmd.action in ("manual_entry", "release_on_documents", "control_disposal")
-            or (cmd.action == "override" and cmd.outcome == "release")
-            or (cmd.action == "inspection_result" and cmd.result == "passed"))
+    return (
+        cmd.action in ("manual_entry", "release_on_documents", "control_disposal")
+        or (cmd.action == "override" and cmd.outcome == "release")
+        or (cmd.action == "inspection_result" and cmd.result == "passed")
+    )
 
 
-CONTROL_HOLD_REFUSAL = ("布控扣留：须由中心处置该命中，或由第二名关员以本人 PIN 确认后放行 "
-                        "(control-order hold: released only by central's disposal of the hit, "
-                        "or by a second officer confirming with their own PIN)")
+CONTROL_HOLD_REFUSAL = (
+    "布控扣留：须由中心处置该命中，或由第二名关员以本人 PIN 确认后放行 "
+    "(control-order hold: released only by central's disposal of the hit, "
+    "or by a second officer confirming with their own PIN)"
+)
 
 
 def control_release_refused(decision: Decision | None, cmd: OfficerCommand) -> bool:
     """A lane officer alone may not release a vehicle held on a control order."""
-    return (control_hold(decision) and would_release(cmd) and cmd.action != "control_disposal"
-            and not cmd.confirmed_by)
+    return control_hold(decision) and would_release(cmd) and cmd.action != "control_disposal" and not cmd.confirmed_by
 
 
 @dataclass
@@ -159,8 +162,12 @@ def locate(lines: list[Any], text: str) -> list[float] | None:
             boxes.append((ln.x0, ln.y0, ln.x1, ln.y1))
     if not boxes:
         return None
-    return [round(min(b[0] for b in boxes), 1), round(min(b[1] for b in boxes), 1),
-            round(max(b[2] for b in boxes), 1), round(max(b[3] for b in boxes), 1)]
+    return [
+        round(min(b[0] for b in boxes), 1),
+        round(min(b[1] for b in boxes), 1),
+        round(max(b[2] for b in boxes), 1),
+        round(max(b[3] for b in boxes), 1),
+    ]
 
 
 @dataclass
@@ -204,16 +211,29 @@ class VehicleQueue:
         for key, w in waiting:
             if now - w.seen > self.ttl_s:
                 self._waiting.pop(key, None)
-        return [{"e_plate": w.e_plate, "plate": w.plate, "since": w.since.isoformat()}
-                for _, w in waiting if now - w.seen <= self.ttl_s]
+        return [
+            {"e_plate": w.e_plate, "plate": w.plate, "since": w.since.isoformat()}
+            for _, w in waiting
+            if now - w.seen <= self.ttl_s
+        ]
 
 
 class Lane:
-    def __init__(self, node: str, cfg: LaneSection, devices: LaneDevices, recognisers: Recognisers,
-                 store: EdgeStore, records: LaneRecords, params: Parameters,
-                 on_pass: Callable[[PassRecord], None], on_event: Callable[[dict[str, Any]], None] | None = None,
-                 on_frame: Callable[[str, bytes], None] | None = None, poll_interval: float = 0.05,
-                 on_device: Callable[..., Any] | None = None) -> None:
+    def __init__(
+        self,
+        node: str,
+        cfg: LaneSection,
+        devices: LaneDevices,
+        recognisers: Recognisers,
+        store: EdgeStore,
+        records: LaneRecords,
+        params: Parameters,
+        on_pass: Callable[[PassRecord], None],
+        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_frame: Callable[[str, bytes], None] | None = None,
+        poll_interval: float = 0.05,
+        on_device: Callable[..., Any] | None = None,
+    ) -> None:
         self.node = node
         self.cfg = cfg
         self.dev = devices
@@ -264,11 +284,17 @@ class Lane:
     def snapshot(self) -> dict[str, Any]:
         cur = self.current
         return {
-            "lane": self.cfg.id, "direction": self.direction, "lane_class": self.lane_class,
+            "lane": self.cfg.id,
+            "direction": self.direction,
+            "lane_class": self.lane_class,
             "gate_role": self.records.parameters_for(self.cfg.id, self.params).gate_role,
-            "state": self.state.value, "reason": self.state_reason,
-            "current": None if cur is None else {
-                "pass_id": cur.pass_id, "started_at": cur.started_at.isoformat(),
+            "state": self.state.value,
+            "reason": self.state_reason,
+            "current": None
+            if cur is None
+            else {
+                "pass_id": cur.pass_id,
+                "started_at": cur.started_at.isoformat(),
                 "observation": cur.observation.model_dump(mode="json") if cur.observation else None,
                 "decision": cur.decision.model_dump(mode="json") if cur.decision else None,
                 "images": cur.images,
@@ -293,9 +319,11 @@ class Lane:
     # -- main loop ------------------------------------------------------------------------------
     async def run(self) -> None:
         await self.io.connect()
-        readers = [asyncio.create_task(self._follow(r, kind)) for r, kind in
-                   ((self.dev.rfid, "tag"), (self.dev.ic_card, "card"), (self.dev.e_seal, "seal"))
-                   if r is not None]
+        readers = [
+            asyncio.create_task(self._follow(r, kind))
+            for r, kind in ((self.dev.rfid, "tag"), (self.dev.ic_card, "card"), (self.dev.e_seal, "seal"))
+            if r is not None
+        ]
         if self.display is not None:
             readers.append(asyncio.create_task(self.display.run()))
         try:
@@ -382,8 +410,11 @@ class Lane:
             plate_frames = await self._frames(self.dev.plate_camera, faults, kind="plate_camera")
             cont_frames = await self._frames(self.dev.container_camera, faults, kind="container_camera")
             frames_used = len(plate_frames) + len(cont_frames)
-            plate = await asyncio.to_thread(self.rec.plate.read_many, [f.image for f in plate_frames]) \
-                if plate_frames else None
+            plate = (
+                await asyncio.to_thread(self.rec.plate.read_many, [f.image for f in plate_frames])
+                if plate_frames
+                else None
+            )
             if cont_frames and self.rec.container is not None:
                 codes = await asyncio.to_thread(self.rec.container.read_codes, [[f.image for f in cont_frames]])
             assert self.current is not None
@@ -407,14 +438,25 @@ class Lane:
         # A container camera that read no code: at least one container the officer must key.
         unreadable = 1 if codes is not None and not codes else 0
         obs = Observation(
-            pass_id=pass_id, lane=self.cfg.id, direction=self.direction, at=datetime.now(UTC),
+            pass_id=pass_id,
+            lane=self.cfg.id,
+            direction=self.direction,
+            at=datetime.now(UTC),
             plate=plate.text if plate is not None and plate.valid else None,
             plate_confidence=float(plate.confidence) if plate is not None else 0.0,
             containers=[r.text for r in codes or [] if r.valid and r.text],
-            container_types={r.text: st for r in codes or [] if r.valid and r.text
-                             and isinstance(st := getattr(r, "size_type", None), str) and len(st) == 4},
-            containers_unreadable=unreadable, gross_kg=gross, e_plate=e_plate,
-            ic_card=self._recent(self._card), faults=faults, **self._seal_seen())
+            container_types={
+                r.text: st
+                for r in codes or []
+                if r.valid and r.text and isinstance(st := getattr(r, "size_type", None), str) and len(st) == 4
+            },
+            containers_unreadable=unreadable,
+            gross_kg=gross,
+            e_plate=e_plate,
+            ic_card=self._recent(self._card),
+            faults=faults,
+            **self._seal_seen(),
+        )
         self._tag = self._card = self._seal = None  # a read belongs to one truck
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
@@ -427,22 +469,29 @@ class Lane:
         if self.dev.e_seal is None:
             return {}
         seal = self._seal[0] if self._seal and time.monotonic() - self._seal[1] <= 30.0 else None
-        return {"e_seal_reader": True, "e_seal": seal.seal if seal else None,
-                "e_seal_status": seal.status if seal else None}
+        return {
+            "e_seal_reader": True,
+            "e_seal": seal.seal if seal else None,
+            "e_seal_status": seal.status if seal else None,
+        }
 
     def _expects_seal(self, plate: str | None) -> bool:
         """The lane hears seals and this plate arrives on a transit declared with one (from the cache)."""
-        return self.dev.e_seal is not None and plate is not None and any(
-            t.e_seal for t in self.records.transits_for(plate))
+        return (
+            self.dev.e_seal is not None
+            and plate is not None
+            and any(t.e_seal for t in self.records.transits_for(plate))
+        )
 
     async def _await_ids(self, seal: bool = False) -> None:
         """Give the e-plate and card readers (and the e-seal reader, for a truck whose transit
         declares a seal) a moment if they have not read this truck yet."""
         deadline = time.monotonic() + self.cfg.id_wait_s
         while time.monotonic() < deadline and (
-                (self.dev.rfid is not None and self._recent(self._tag) is None)
-                or (self.dev.ic_card is not None and self._recent(self._card) is None)
-                or (seal and self._seal_seen().get("e_seal") is None)):
+            (self.dev.rfid is not None and self._recent(self._tag) is None)
+            or (self.dev.ic_card is not None and self._recent(self._card) is None)
+            or (seal and self._seal_seen().get("e_seal") is None)
+        ):
             self._id_read.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._id_read.wait(), max(deadline - time.monotonic(), 0.01))
@@ -453,8 +502,9 @@ class Lane:
         except Exception:  # health reporting must never cost a pass
             self.log.exception("device state not recorded")
 
-    async def _frames(self, camera: Camera | None, faults: list[str], count: int | None = None,
-                      kind: str = "plate_camera") -> list[Frame]:
+    async def _frames(
+        self, camera: Camera | None, faults: list[str], count: int | None = None, kind: str = "plate_camera"
+    ) -> list[Frame]:
         if camera is None:
             return []
         frames: list[Frame] = []
@@ -474,8 +524,7 @@ class Lane:
         if wb is None:
             return None
         try:
-            sample = await wb.wait_for(lambda s: s.stable and s.weight_kg is not None,
-                                       timeout=self.cfg.weigh_timeout_s)
+            sample = await wb.wait_for(lambda s: s.stable and s.weight_kg is not None, timeout=self.cfg.weigh_timeout_s)
         except TimeoutError:
             faults.append(f"weight not stable within {self.cfg.weigh_timeout_s:g}s ({wb.status.status.reason})")
             return None  # a truck not standing still is no device fault: the driver's status says that
@@ -487,8 +536,12 @@ class Lane:
         self._enter(LaneState.DECIDING)
         params = self.records.parameters_for(self.cfg.id, self.params)
         knowledge = self.records.knowledge_for(
-            obs.plate, obs.ic_card, obs.containers,
-            entry_weighing=obs.direction == "out" and params.tare_mode == "measured", yard=params.yard)
+            obs.plate,
+            obs.ic_card,
+            obs.containers,
+            entry_weighing=obs.direction == "out" and params.tare_mode == "measured",
+            yard=params.yard,
+        )
         if obs.face_score is None and (score := await self._face_score(knowledge)) is not None:
             obs = obs.model_copy(update={"face_score": score})
         decision = decide(obs, knowledge, params)
@@ -496,13 +549,23 @@ class Lane:
         self.current.observation, self.current.decision = obs, decision
         record = self._record(obs, decision, supersedes)
         # Write-ahead: the pass is durable before the barrier moves.
-        self.store.record_pass(record, {"observation": obs.model_dump(mode="json"),
-                                        "knowledge": knowledge.model_dump(mode="json"),
-                                        "parameters": params.model_dump(mode="json")})
+        self.store.record_pass(
+            record,
+            {
+                "observation": obs.model_dump(mode="json"),
+                "knowledge": knowledge.model_dump(mode="json"),
+                "parameters": params.model_dump(mode="json"),
+            },
+        )
         self._published(record)
         self._mark_later(obs)
-        self.log.info("pass %s plate=%s outcome=%s reasons=%s", record.pass_id, obs.plate, decision.outcome.value,
-                      render_all(decision.reasons, "en", "; "))
+        self.log.info(
+            "pass %s plate=%s outcome=%s reasons=%s",
+            record.pass_id,
+            obs.plate,
+            decision.outcome.value,
+            render_all(decision.reasons, "en", "; "),
+        )
         if decision.outcome is Outcome.RELEASE:
             await self._release(t0 if supersedes is None else None)
         else:
@@ -521,8 +584,7 @@ class Lane:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _mark(self, todo: list[tuple[str, str, np.ndarray]], wanted: dict[str, str | None],
-                    pass_id: str) -> None:
+    async def _mark(self, todo: list[tuple[str, str, np.ndarray]], wanted: dict[str, str | None], pass_id: str) -> None:
         for digest, kind, image in todo:
             reader = self.rec.plate if kind == "plate" else self.rec.container
             engine = getattr(reader, "engine", None)
@@ -541,8 +603,9 @@ class Lane:
             self.marks[digest] = [{"kind": kind, "text": text, "box": box, "width": w, "height": h}]
             while len(self.marks) > 200:  # the screen shows recent passes only
                 self.marks.pop(next(iter(self.marks)), None)
-            self.on_event({"type": "marks", "lane": self.cfg.id, "pass_id": pass_id, "image": digest,
-                           "marks": self.marks[digest]})
+            self.on_event(
+                {"type": "marks", "lane": self.cfg.id, "pass_id": pass_id, "image": digest, "marks": self.marks[digest]}
+            )
 
     async def _face_score(self, knowledge: Knowledge) -> float | None:
         """1:1 check of the face frame against the driver's registered photo, when both exist."""
@@ -553,8 +616,11 @@ class Lane:
         path = folder / Path(ref).name  # never outside the faces directory
         reference = await asyncio.to_thread(cv2.imread, str(path)) if path.is_file() else None
         if reference is None:
-            self.log.warning("reference photo %s for driver %s is missing or unreadable", path,
-                             knowledge.driver.driver_id if knowledge.driver else "?")
+            self.log.warning(
+                "reference photo %s for driver %s is missing or unreadable",
+                path,
+                knowledge.driver.driver_id if knowledge.driver else "?",
+            )
             return None
         try:
             return round(await asyncio.to_thread(matcher.match, cur.face, reference), 4)
@@ -570,15 +636,30 @@ class Lane:
     def _record(self, obs: Observation, decision: Decision, supersedes: str | None) -> PassRecord:
         assert self.current is not None
         return PassRecord(
-            pass_id=obs.pass_id, node=self.node, lane=self.cfg.id, direction=obs.direction,
-            started_at=self.current.started_at, decided_at=obs.at, plate=obs.plate,
-            plate_confidence=obs.plate_confidence, containers=obs.containers, gross_kg=obs.gross_kg,
-            outcome=decision.outcome, reasons=decision.reasons, release_order=decision.release_order,
+            pass_id=obs.pass_id,
+            node=self.node,
+            lane=self.cfg.id,
+            direction=obs.direction,
+            started_at=self.current.started_at,
+            decided_at=obs.at,
+            plate=obs.plate,
+            plate_confidence=obs.plate_confidence,
+            containers=obs.containers,
+            gross_kg=obs.gross_kg,
+            outcome=decision.outcome,
+            reasons=decision.reasons,
+            release_order=decision.release_order,
             release_orders=decision.release_orders,
-            knowledge_version=decision.knowledge_version, opens_barrier=decision.outcome is Outcome.RELEASE,
-            checks=list(decision.checks), e_plate=obs.e_plate, ic_card=obs.ic_card,
-            entered_by=obs.entered_by, supersedes=supersedes, images=list(self.current.images),
-            transit_no=decision.transit_no)
+            knowledge_version=decision.knowledge_version,
+            opens_barrier=decision.outcome is Outcome.RELEASE,
+            checks=list(decision.checks),
+            e_plate=obs.e_plate,
+            ic_card=obs.ic_card,
+            entered_by=obs.entered_by,
+            supersedes=supersedes,
+            images=list(self.current.images),
+            transit_no=decision.transit_no,
+        )
 
     async def _hold(self, obs: Observation, decision: Decision) -> None:
         state = LaneState.HELD if decision.outcome is Outcome.OFFICER else LaneState.INSPECTION
@@ -588,7 +669,8 @@ class Lane:
         while True:
             cmd_task = asyncio.create_task(self.commands.get())
             gone_task = asyncio.create_task(
-                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None))
+                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None)
+            )
             try:
                 done, _ = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -617,9 +699,19 @@ class Lane:
         if found is None:
             return None
         done, _ = found
-        obs = Observation(pass_id=f"{pass_id}-b{uuid.uuid4().hex[:4]}", lane=done.lane, direction=done.direction,
-                          at=done.decided_at, plate=plate, plate_confidence=1.0, containers=containers,
-                          gross_kg=done.gross_kg, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer)
+        obs = Observation(
+            pass_id=f"{pass_id}-b{uuid.uuid4().hex[:4]}",
+            lane=done.lane,
+            direction=done.direction,
+            at=done.decided_at,
+            plate=plate,
+            plate_confidence=1.0,
+            containers=containers,
+            gross_kg=done.gross_kg,
+            e_plate=done.e_plate,
+            ic_card=done.ic_card,
+            entered_by=officer,
+        )
         params = self.records.parameters_for(self.cfg.id, self.params)
         knowledge = self.records.knowledge_for(plate, done.ic_card, containers, yard=params.yard)
         decision = decide(obs, knowledge, params)
@@ -627,18 +719,39 @@ class Lane:
         checks = [c for c in decision.checks if c.name != "random" and c.code is not CheckCode.LANE_INSPECTION]
         used = [o.order_no for o in orders_for(obs, knowledge)]
         record = PassRecord(
-            pass_id=obs.pass_id, node=self.node, lane=done.lane, direction=done.direction,
-            started_at=done.started_at, decided_at=datetime.now(UTC), plate=plate, plate_confidence=1.0,
-            containers=containers, gross_kg=done.gross_kg, outcome=Outcome.RELEASE,
+            pass_id=obs.pass_id,
+            node=self.node,
+            lane=done.lane,
+            direction=done.direction,
+            started_at=done.started_at,
+            decided_at=datetime.now(UTC),
+            plate=plate,
+            plate_confidence=1.0,
+            containers=containers,
+            gross_kg=done.gross_kg,
+            outcome=Outcome.RELEASE,
             reasons=[finding(CheckCode.BACKFILLED, officer=officer)] + [c.finding() for c in checks if not c.ok],
-            release_order=used[0] if used else None, release_orders=used,
-            knowledge_version=decision.knowledge_version, opens_barrier=False,
-            checks=checks, e_plate=done.e_plate, ic_card=done.ic_card, entered_by=officer,
-            supersedes=pass_id, images=list(done.images))
+            release_order=used[0] if used else None,
+            release_orders=used,
+            knowledge_version=decision.knowledge_version,
+            opens_barrier=False,
+            checks=checks,
+            e_plate=done.e_plate,
+            ic_card=done.ic_card,
+            entered_by=officer,
+            supersedes=pass_id,
+            images=list(done.images),
+        )
         # Not a decision of the lane (replay leaves it alone): what was keyed and what it was judged on.
-        self.store.record_pass(record, {"backfill_of": pass_id, "backfill_observation": obs.model_dump(mode="json"),
-                                        "knowledge": knowledge.model_dump(mode="json"),
-                                        "parameters": params.model_dump(mode="json")})
+        self.store.record_pass(
+            record,
+            {
+                "backfill_of": pass_id,
+                "backfill_observation": obs.model_dump(mode="json"),
+                "knowledge": knowledge.model_dump(mode="json"),
+                "parameters": params.model_dump(mode="json"),
+            },
+        )
         self.on_pass(record)
         self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
         return record
@@ -659,14 +772,31 @@ class Lane:
         code = CheckCode.INSPECTION_PASSED if result == "passed" else RESULT_CODES[result]
         result_check = check(code, result == "passed", officer=officer, note=note)
         now = datetime.now(UTC)
-        record = sent.model_copy(update={
-            "pass_id": f"{pass_id}-i{uuid.uuid4().hex[:4]}", "decided_at": now,
-            "reasons": [result_check.finding()], "checks": [result_check], "opens_barrier": False,
-            "release_order": None, "release_orders": [], "entered_by": officer, "supersedes": pass_id,
-            "knowledge_version": self.store.knowledge_version})
-        self.records.record_intervention(Intervention(
-            at=now, lane=self.cfg.id, pass_id=pass_id, officer=officer, action="inspection_result", reason=note,
-            data={"result": result, "recorded_as": record.pass_id}))
+        record = sent.model_copy(
+            update={
+                "pass_id": f"{pass_id}-i{uuid.uuid4().hex[:4]}",
+                "decided_at": now,
+                "reasons": [result_check.finding()],
+                "checks": [result_check],
+                "opens_barrier": False,
+                "release_order": None,
+                "release_orders": [],
+                "entered_by": officer,
+                "supersedes": pass_id,
+                "knowledge_version": self.store.knowledge_version,
+            }
+        )
+        self.records.record_intervention(
+            Intervention(
+                at=now,
+                lane=self.cfg.id,
+                pass_id=pass_id,
+                officer=officer,
+                action="inspection_result",
+                reason=note,
+                data={"result": result, "recorded_as": record.pass_id},
+            )
+        )
         record = PassRecord.model_validate(record.model_dump())  # model_copy does not validate
         self.store.record_pass(record, {"inspection_of": pass_id, "result": result})
         self.on_pass(record)
@@ -677,19 +807,25 @@ class Lane:
         """If central disposed of the control-order hit holding this lane's vehicle and released it,
         queue that as the command that releases it; True if it did. Called when knowledge changes."""
         cur = self.current
-        if (cur is None or cur.observation is None or self.state not in (LaneState.HELD, LaneState.INSPECTION)
-                or not control_hold(cur.decision)):
+        if (
+            cur is None
+            or cur.observation is None
+            or self.state not in (LaneState.HELD, LaneState.INSPECTION)
+            or not control_hold(cur.decision)
+        ):
             return False
-        rows = self.store.query("SELECT data FROM knowledge WHERE kind = 'control_disposal' AND key = ?",
-                                (cur.observation.pass_id,))
+        rows = self.store.query(
+            "SELECT data FROM knowledge WHERE kind = 'control_disposal' AND key = ?", (cur.observation.pass_id,)
+        )
         if not rows or self._disposal_queued == cur.observation.pass_id:
             return False
         try:
             data = json.loads(rows[0][0])
             if data.get("release") is not True:
                 return False
-            cmd = OfficerCommand(action="control_disposal", officer=f"central:{data['by']}",
-                                 reason=str(data.get("disposal", "")))
+            cmd = OfficerCommand(
+                action="control_disposal", officer=f"central:{data['by']}", reason=str(data.get("disposal", ""))
+            )
         except (ValueError, KeyError, TypeError):
             self.log.warning("unreadable control disposal for pass %s", cur.observation.pass_id)
             return False
@@ -703,16 +839,32 @@ class Lane:
         if control_release_refused(self.current.decision if self.current else None, cmd):
             self.log.warning("refused %s by %s alone on a control-order hold", cmd.action, cmd.officer)
             return False  # the API refuses it first; nothing reaches the barrier without a second officer
-        self.records.record_intervention(Intervention(
-            at=now, lane=self.cfg.id, pass_id=obs.pass_id, officer=cmd.officer, action=cmd.action,
-            reason=cmd.reason, data=cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json")))
+        self.records.record_intervention(
+            Intervention(
+                at=now,
+                lane=self.cfg.id,
+                pass_id=obs.pass_id,
+                officer=cmd.officer,
+                action=cmd.action,
+                reason=cmd.reason,
+                data=cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json"),
+            )
+        )
         new_id = f"{obs.pass_id}-m{uuid.uuid4().hex[:4]}"
         if cmd.action == "manual_entry":
             io_faults = [f for f in obs.faults if "barrier" in f or "I/O" in f]
-            manual = obs.model_copy(update={
-                "pass_id": new_id, "at": now, "plate": cmd.plate, "plate_confidence": 1.0,
-                "containers": cmd.containers or obs.containers, "containers_unreadable": 0,
-                "faults": io_faults, "entered_by": cmd.officer})
+            manual = obs.model_copy(
+                update={
+                    "pass_id": new_id,
+                    "at": now,
+                    "plate": cmd.plate,
+                    "plate_confidence": 1.0,
+                    "containers": cmd.containers or obs.containers,
+                    "containers_unreadable": 0,
+                    "faults": io_faults,
+                    "entered_by": cmd.officer,
+                }
+            )
             await self._decide_and_act(manual, supersedes=obs.pass_id)
             return True
         if cmd.action == "inspection_result" and cmd.result != "passed":
@@ -722,22 +874,31 @@ class Lane:
         if cmd.action == "control_disposal":
             reason = finding(CheckCode.CONTROL_DISPOSAL_RELEASED, officer=cmd.officer, note=cmd.reason or "")
         elif cmd.confirmed_by:  # a control-order hold: two officers
-            code = {"override": CheckCode.OFFICER_OVERRIDE_CONFIRMED,
-                    "inspection_result": CheckCode.INSPECTION_PASSED_CONFIRMED,
-                    "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS_CONFIRMED}[cmd.action]
+            code = {
+                "override": CheckCode.OFFICER_OVERRIDE_CONFIRMED,
+                "inspection_result": CheckCode.INSPECTION_PASSED_CONFIRMED,
+                "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS_CONFIRMED,
+            }[cmd.action]
             reason = finding(code, officer=cmd.officer, confirmed_by=cmd.confirmed_by, note=cmd.reason or "")
         else:
-            code = {"override": CheckCode.OFFICER_OVERRIDE, "inspection_result": CheckCode.INSPECTION_PASSED,
-                    "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS}[cmd.action]
+            code = {
+                "override": CheckCode.OFFICER_OVERRIDE,
+                "inspection_result": CheckCode.INSPECTION_PASSED,
+                "release_on_documents": CheckCode.RELEASED_ON_DOCUMENTS,
+            }[cmd.action]
             reason = finding(code, officer=cmd.officer, note=cmd.reason or "")
         # A passed inspection is a check too: the vehicle's "inspected" mark (kakou.edge.inspections).
         result_check = [check(reason.code, True, **reason.params)] if cmd.action == "inspection_result" else []
-        decision = Decision(outcome=outcome, reasons=[reason], checks=result_check,
-                            knowledge_version=self.store.knowledge_version)
-        record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
-                              decision, obs.pass_id)
-        self.store.record_pass(record, {"officer_command": cmd.model_dump(mode="json"),
-                                        "superseded_observation": obs.model_dump(mode="json")})
+        decision = Decision(
+            outcome=outcome, reasons=[reason], checks=result_check, knowledge_version=self.store.knowledge_version
+        )
+        record = self._record(
+            obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}), decision, obs.pass_id
+        )
+        self.store.record_pass(
+            record,
+            {"officer_command": cmd.model_dump(mode="json"), "superseded_observation": obs.model_dump(mode="json")},
+        )
         if cmd.action == "release_on_documents":
             self.records.add_backfill(new_id, self.cfg.id, now)
         self._published(record)
@@ -755,12 +916,16 @@ class Lane:
         code = RESULT_CODES[cmd.result]
         result = check(code, False, officer=cmd.officer, note=cmd.reason or "")
         outcome = Outcome.INSPECTION if cmd.result == "further_inspection" else Outcome.OFFICER
-        decision = Decision(outcome=outcome, reasons=[result.finding()], checks=[result],
-                            knowledge_version=self.store.knowledge_version)
-        record = self._record(obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}),
-                              decision, obs.pass_id)
-        self.store.record_pass(record, {"officer_command": cmd.model_dump(mode="json"),
-                                        "superseded_observation": obs.model_dump(mode="json")})
+        decision = Decision(
+            outcome=outcome, reasons=[result.finding()], checks=[result], knowledge_version=self.store.knowledge_version
+        )
+        record = self._record(
+            obs.model_copy(update={"pass_id": new_id, "at": now, "entered_by": cmd.officer}), decision, obs.pass_id
+        )
+        self.store.record_pass(
+            record,
+            {"officer_command": cmd.model_dump(mode="json"), "superseded_observation": obs.model_dump(mode="json")},
+        )
         self._published(record)
         self._enter(LaneState.INSPECTION, result.text())
 
@@ -780,8 +945,9 @@ class Lane:
     async def _clear_and_close(self, why: str = "") -> None:
         self._enter(LaneState.CLEARING, why)
         # The vehicle has gone (through, or backed out) once every loop is clear.
-        while not await self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after),
-                                   timeout=self.cfg.clear_timeout_s):
+        while not await self._wait(
+            lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=self.cfg.clear_timeout_s
+        ):
             self.log.warning("lane not clear after %ss; barrier stays up until it is", self.cfg.clear_timeout_s)
         await self.io.set_light(False)
         while True:

@@ -40,9 +40,16 @@ LINES = 100  # envelopes per MQTT message (one per line; ~80 kB)
 
 
 class EdgeLink:
-    def __init__(self, node: str, store: EdgeStore, broker: BrokerConfig,
-                 trusted: dict[str, Ed25519PublicKey], ack_timeout: float = 5.0,
-                 resync_interval: float = 60.0, device_states: DeviceStates | None = None) -> None:
+    def __init__(
+        self,
+        node: str,
+        store: EdgeStore,
+        broker: BrokerConfig,
+        trusted: dict[str, Ed25519PublicKey],
+        ack_timeout: float = 5.0,
+        resync_interval: float = 60.0,
+        device_states: DeviceStates | None = None,
+    ) -> None:
         self.node = node
         self.device_states = device_states
         self.store = store
@@ -156,8 +163,10 @@ class EdgeLink:
         else:
             # In valid JSON a raw line break can only be whitespace between tokens.
             body = body.replace("\r", " ").replace("\n", " ")
-        head = json.dumps({"v": PASS_VERSION, "node": self.node, "seq": seq, "kind": kind,
-                           "sent_at": now.isoformat()}, ensure_ascii=False)
+        head = json.dumps(
+            {"v": PASS_VERSION, "node": self.node, "seq": seq, "kind": kind, "sent_at": now.isoformat()},
+            ensure_ascii=False,
+        )
         return head[:-1] + ', "body": ' + body + "}"
 
     async def _publish_rows(self, client: aiomqtt.Client, rows: list[tuple[int, str, str]]) -> None:
@@ -172,7 +181,7 @@ class EdgeLink:
         paho = client._client  # aiomqtt's paho client; publish() is paho's public API
         lines = [self._envelope(seq, kind, body, now) for seq, kind, body in rows]
         for i in range(0, len(lines), LINES):
-            info = paho.publish(topic, "\n".join(lines[i:i + LINES]), qos=1)
+            info = paho.publish(topic, "\n".join(lines[i : i + LINES]), qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
                 raise aiomqtt.MqttCodeError(info.rc, "could not publish")  # the session reconnects
         await asyncio.to_thread(sync_outbox.mark_sent, self.store, [r[0] for r in rows], now)
@@ -228,8 +237,13 @@ class EdgeLink:
                 if ack.node == self.node:
                     if ack.rejected:
                         log.error("central quarantined seq %s (invalid pass message)", ack.rejected)
-                        await asyncio.to_thread(sync_outbox.mark_rejected, self.store, ack.rejected,
-                                                "quarantined by central: invalid pass message", now)
+                        await asyncio.to_thread(
+                            sync_outbox.mark_rejected,
+                            self.store,
+                            ack.rejected,
+                            "quarantined by central: invalid pass message",
+                            now,
+                        )
                     await asyncio.to_thread(self.store.mark_acked, ack.high_water)
                     self._acked.set()
             elif topic == topics.down(self.node, topics.CHANGES):
@@ -243,8 +257,10 @@ class EdgeLink:
                 # A shared live topic (broadcast, our site): it must carry that stream and no other.
                 batch = ChangeBatch.model_validate_json(payload)
                 if batch.stream != stream or batch.retired:
-                    raise ValueError(f"a batch of stream {batch.stream!r} on the topic of {stream!r}"
-                                     + (" retiring it" if batch.retired else ""))
+                    raise ValueError(
+                        f"a batch of stream {batch.stream!r} on the topic of {stream!r}"
+                        + (" retiring it" if batch.retired else "")
+                    )
                 await self._apply(client, batch, now)
         except (ValidationError, ValueError) as exc:
             reason = f"malformed message: {str(exc).splitlines()[0]}"
@@ -289,8 +305,7 @@ class EdgeLink:
         try:
             verify(batch, self.trusted)
         except SignatureError as exc:
-            log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version,
-                      exc)
+            log.error("rejected change batch %s %s..%s: %s", batch.stream, batch.after_version, batch.to_version, exc)
             self.store.record_rejected("changes", str(exc), now)
             return 0
         if (why := self._not_ours(batch)) is not None:

@@ -42,15 +42,18 @@ def default_recognisers(cfg: EdgeConfig) -> Recognisers:
 
     wants_containers = any(lane.container_camera for lane in cfg.lanes)
     wants_faces = any(lane.face_camera for lane in cfg.lanes)
-    return Recognisers(plate=PlateReader(threshold=cfg.parameters.min_plate_confidence,
-                                                   latin_patterns=cfg.latin_plate_patterns),
-                       container=ContainerReader() if wants_containers else None,
-                       face=load_matcher(cfg.face_matcher) if wants_faces else None, faces_dir=cfg.faces_dir)
+    return Recognisers(
+        plate=PlateReader(threshold=cfg.parameters.min_plate_confidence, latin_patterns=cfg.latin_plate_patterns),
+        container=ContainerReader() if wants_containers else None,
+        face=load_matcher(cfg.face_matcher) if wants_faces else None,
+        faces_dir=cfg.faces_dir,
+    )
 
 
 class EdgeNode:
-    def __init__(self, cfg: EdgeConfig, recognisers: Recognisers | None = None,
-                 plate_recogniser: Recogniser | None = None) -> None:
+    def __init__(
+        self, cfg: EdgeConfig, recognisers: Recognisers | None = None, plate_recogniser: Recogniser | None = None
+    ) -> None:
         self.cfg = cfg
         self.id = cfg.node.id
         self.store = EdgeStore(cfg.node.data_dir / "edge.db")
@@ -71,8 +74,12 @@ class EdgeNode:
     def _lane(self, lane: LaneSection, recognisers: Recognisers) -> Lane:
         io = LaneIO.from_url(lane.io.url, lane.io.io_map(), feedback_timeout=lane.io.feedback_timeout_s)
         cam = lambda c: open_camera(c.url, timeout=c.timeout_s) if c else None  # noqa: E731
-        devices = LaneDevices(io=io, plate_camera=cam(lane.plate_camera), container_camera=cam(lane.container_camera),
-                              face_camera=cam(lane.face_camera))
+        devices = LaneDevices(
+            io=io,
+            plate_camera=cam(lane.plate_camera),
+            container_camera=cam(lane.container_camera),
+            face_camera=cam(lane.face_camera),
+        )
         if lane.weighbridge:
             from kakou.protocols.weighbridge import WeighbridgeDriver
 
@@ -90,15 +97,28 @@ class EdgeNode:
             from kakou.protocols.eseal import EsealReaderDriver
 
             devices.e_seal = EsealReaderDriver(lane.e_seal)
-        self._devices += [d for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display,
-                                      devices.e_seal) if d is not None]
+        self._devices += [
+            d
+            for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display, devices.e_seal)
+            if d is not None
+        ]
         for kind in ("weighbridge", "rfid", "ic_card", "display"):  # the serial drivers judge their own health
             driver = getattr(devices, kind)
             if driver is not None:
                 driver.status.on_change(lambda st, k=kind, lid=lane.id: self._serial_state(lid, k, st))
-        return Lane(self.id, lane, devices, recognisers, self.store, self.records, self.cfg.parameters,
-                    on_pass=lambda _rec: self.link.wake(), on_event=self.events.publish,
-                    on_frame=self.events.put_snapshot, on_device=self.device_states.set)
+        return Lane(
+            self.id,
+            lane,
+            devices,
+            recognisers,
+            self.store,
+            self.records,
+            self.cfg.parameters,
+            on_pass=lambda _rec: self.link.wake(),
+            on_event=self.events.publish,
+            on_frame=self.events.put_snapshot,
+            on_device=self.device_states.set,
+        )
 
     def _serial_state(self, lane: str, kind: str, st: Any) -> None:
         """A serial driver's status change as a device state ("connecting" at start-up is no state
@@ -128,8 +148,11 @@ class EdgeNode:
         """Image retention: by age, then oldest first while disk is short. Pass records stay."""
         while True:
             removed = await asyncio.to_thread(
-                self.records.prune_images, timedelta(days=self.cfg.image_retention_days),
-                self.cfg.min_free_disk_mb * 1024 * 1024, datetime.now(UTC))
+                self.records.prune_images,
+                timedelta(days=self.cfg.image_retention_days),
+                self.cfg.min_free_disk_mb * 1024 * 1024,
+                datetime.now(UTC),
+            )
             if removed:
                 log.info("image retention removed %d frame(s)", removed)
             await asyncio.sleep(600)
@@ -147,9 +170,13 @@ class EdgeNode:
         async with contextlib.AsyncExitStack() as stack:
             for dev in self._devices:
                 await stack.enter_async_context(dev)
-            parts = {"link": self.link.run(), "edge-http": self._http.serve(sockets=[self._sock]),
-                     "housekeeping": self._housekeeping(), "image-upload": self.uploader.run(),
-                     "control-disposals": self._control_disposals()}
+            parts = {
+                "link": self.link.run(),
+                "edge-http": self._http.serve(sockets=[self._sock]),
+                "housekeeping": self._housekeeping(),
+                "image-upload": self.uploader.run(),
+                "control-disposals": self._control_disposals(),
+            }
             parts |= {f"lane-{lid}": lane.run() for lid, lane in self.lanes.items()}
             try:
                 await run_together(parts, on_stop=self._stop_serving)

@@ -24,8 +24,10 @@ from fastapi import HTTPException, Request
 
 OFFICER_COOKIE = "kakou_officer"
 LANE_COOKIE = "kakou_lane"
-REFUSED = ("须关员登录或本机令牌 / officer login or the node's read key required: log in with your PIN, "
-           "or open the lane screen as /lane?key=… (the key is in the node's data directory, keys/lane-read.key)")
+REFUSED = (
+    "须关员登录或本机令牌 / officer login or the node's read key required: log in with your PIN, "
+    "or open the lane screen as /lane?key=… (the key is in the node's data directory, keys/lane-read.key)"
+)
 
 
 def key_path(data_dir: Path) -> Path:

@@ -45,8 +45,9 @@ from kakou.sync import rates
 from kakou.sync.checks import DEVICE_CODES, failed_with
 from kakou.sync.knowledge import RiskRule
 
-Action = Literal["login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill",
-                 "control_disposal"]  # central disposed of a control-order hit and released the vehicle
+Action = Literal[
+    "login", "manual_entry", "override", "inspection_result", "release_on_documents", "backfill", "control_disposal"
+]  # central disposed of a control-order hit and released the vehicle
 
 
 class Intervention(BaseModel):
@@ -69,61 +70,106 @@ class LaneRecords:
         self.image_dir = image_dir
 
     # -- knowledge lookups ----------------------------------------------------------------
-    def knowledge_for(self, plate: str | None, ic_card: str | None, containers: list[str] | tuple[str, ...] = (),
-                      entry_weighing: bool = False, yard: str | None = None) -> Knowledge:
+    def knowledge_for(
+        self,
+        plate: str | None,
+        ic_card: str | None,
+        containers: list[str] | tuple[str, ...] = (),
+        entry_weighing: bool = False,
+        yard: str | None = None,
+    ) -> Knowledge:
         """The cache slice for one vehicle. `entry_weighing`: also its weighing on entry here (the
         measured tare of an exit lane), if its last weighed pass at this node was a release inward."""
         q = self.store.query
         with self.store.tx():  # one consistent snapshot of the cache and its version
             version = self.store.knowledge_version
-            orders = parse_release_orders(q("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?",
-                                            (plate,))) if plate else []
+            orders = (
+                parse_release_orders(
+                    q("SELECT data FROM knowledge WHERE kind = 'release_order' AND plate = ?", (plate,))
+                )
+                if plate
+                else []
+            )
             controls = parse_rows(ControlOrder, q("SELECT data FROM knowledge WHERE kind = ?", (KIND_CONTROL_ORDER,)))
             vehicle = None
             if plate:
-                vs = parse_rows(VehicleReg, q("SELECT data FROM knowledge WHERE kind = ? AND plate = ?",
-                                              (KIND_VEHICLE, plate)))
+                vs = parse_rows(
+                    VehicleReg, q("SELECT data FROM knowledge WHERE kind = ? AND plate = ?", (KIND_VEHICLE, plate))
+                )
                 vehicle = vs[0] if vs else None
             carrier_grade = None
             if vehicle is not None and vehicle.carrier:
-                rows = q("SELECT json_extract(data, '$.credit_grade') FROM knowledge "
-                         "WHERE kind = 'carrier' AND key = ?", (vehicle.carrier,))
+                rows = q(
+                    "SELECT json_extract(data, '$.credit_grade') FROM knowledge WHERE kind = 'carrier' AND key = ?",
+                    (vehicle.carrier,),
+                )
                 carrier_grade = rows[0][0] if rows else None
             rules = parse_rows(RiskRule, q("SELECT data FROM knowledge WHERE kind = 'risk_rule'"))
             driver = None
             if ic_card:
-                ds = parse_rows(DriverReg, q("SELECT data FROM knowledge WHERE kind = ? "
-                                             "AND json_extract(data, '$.ic_card') = ?", (KIND_DRIVER, ic_card)))
+                ds = parse_rows(
+                    DriverReg,
+                    q(
+                        "SELECT data FROM knowledge WHERE kind = ? AND json_extract(data, '$.ic_card') = ?",
+                        (KIND_DRIVER, ic_card),
+                    ),
+                )
                 driver = ds[0] if ds else None
-            boxes = parse_rows(ContainerReg, q(f"SELECT data FROM knowledge WHERE kind = ? AND key IN "
-                                               f"({','.join('?' * len(containers))})",
-                                               (KIND_CONTAINER, *containers))) if containers else []
+            boxes = (
+                parse_rows(
+                    ContainerReg,
+                    q(
+                        f"SELECT data FROM knowledge WHERE kind = ? AND key IN ({','.join('?' * len(containers))})",
+                        (KIND_CONTAINER, *containers),
+                    ),
+                )
+                if containers
+                else []
+            )
             entry = self._entry_weighing(plate) if entry_weighing and plate else None
             transits = self.transits_for(plate, containers)
             inspected = latest_mark(q, plate, datetime.now(UTC))
             legality = self._legality(vehicle, plate, containers, yard)
-        return Knowledge(version=version, release_orders=orders, control_orders=controls, vehicle=vehicle,
-                         driver=driver, carrier_grade=carrier_grade, risk_rules=rules, containers=boxes,
-                         entry_weighing=entry, transits=transits, inspection=inspected, **legality)
+        return Knowledge(
+            version=version,
+            release_orders=orders,
+            control_orders=controls,
+            vehicle=vehicle,
+            driver=driver,
+            carrier_grade=carrier_grade,
+            risk_rules=rules,
+            containers=boxes,
+            entry_weighing=entry,
+            transits=transits,
+            inspection=inspected,
+            **legality,
+        )
 
     def transits_for(self, plate: str | None, containers: list[str] | tuple[str, ...] = ()) -> list[TransitView]:
         """The open transits (转关) to this site of this plate or carrying one of these containers."""
         marks = ",".join("?" * len(containers))
-        by_box = (f" OR EXISTS (SELECT 1 FROM json_each(data, '$.containers') WHERE value IN ({marks}))"
-                  if containers else "")
-        return parse_rows(TransitView, self.store.query(
-            f"SELECT data FROM knowledge WHERE kind = ? AND (plate = ?{by_box}) ORDER BY key",
-            (KIND_TRANSIT, plate or "", *containers)))
+        by_box = (
+            f" OR EXISTS (SELECT 1 FROM json_each(data, '$.containers') WHERE value IN ({marks}))" if containers else ""
+        )
+        return parse_rows(
+            TransitView,
+            self.store.query(
+                f"SELECT data FROM knowledge WHERE kind = ? AND (plate = ?{by_box}) ORDER BY key",
+                (KIND_TRANSIT, plate or "", *containers),
+            ),
+        )
 
-    def _legality(self, vehicle: VehicleReg | None, plate: str | None, containers: list[str] | tuple[str, ...],
-                  yard: str | None) -> dict[str, Any]:
+    def _legality(
+        self, vehicle: VehicleReg | None, plate: str | None, containers: list[str] | tuple[str, ...], yard: str | None
+    ) -> dict[str, Any]:
         """The registrations legality and the lane's settings need: the vehicle's carrier, the lane's
         yard, the plate's appointments, and other vehicles' orders that list a container seen."""
         q = self.store.query
         out: dict[str, Any] = {}
         if vehicle is not None and vehicle.carrier:
-            cs = parse_rows(CarrierReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
-                                          (KIND_CARRIER, vehicle.carrier)))
+            cs = parse_rows(
+                CarrierReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_CARRIER, vehicle.carrier))
+            )
             out["carrier"] = cs[0] if cs else None
         if yard:
             ys = parse_rows(YardReg, q("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_YARD, yard)))
@@ -132,21 +178,33 @@ class LaneRecords:
             rows = q("SELECT data FROM knowledge WHERE kind = ? AND plate = ? LIMIT 20", (KIND_APPOINTMENT, plate))
             out["appointments"] = parse_rows(AppointmentReg, rows)
         if containers:
-            rows = q(f"SELECT DISTINCT oc.container, k.key, k.plate, json_extract(k.data, '$.direction'), "
-                     f"json_extract(k.data, '$.valid_until') FROM order_containers oc JOIN knowledge k "
-                     f"ON k.kind = 'release_order' AND k.key = oc.key "
-                     f"WHERE oc.container IN ({','.join('?' * len(containers))}) AND k.plate IS NOT ? LIMIT 20",
-                     (*containers, plate))
-            out["other_orders"] = parse_rows(OtherOrder, [(json.dumps({
-                "container": c, "order_no": no, "plate": p or "", "direction": d, "valid_until": until}),)
-                for c, no, p, d, until in rows])
+            rows = q(
+                f"SELECT DISTINCT oc.container, k.key, k.plate, json_extract(k.data, '$.direction'), "
+                f"json_extract(k.data, '$.valid_until') FROM order_containers oc JOIN knowledge k "
+                f"ON k.kind = 'release_order' AND k.key = oc.key "
+                f"WHERE oc.container IN ({','.join('?' * len(containers))}) AND k.plate IS NOT ? LIMIT 20",
+                (*containers, plate),
+            )
+            out["other_orders"] = parse_rows(
+                OtherOrder,
+                [
+                    (
+                        json.dumps(
+                            {"container": c, "order_no": no, "plate": p or "", "direction": d, "valid_until": until}
+                        ),
+                    )
+                    for c, no, p, d, until in rows
+                ],
+            )
         return out
 
     def _entry_weighing(self, plate: str) -> EntryWeighing | None:
         rows = self.store.query(
             "SELECT pass_id, decided_at, json_extract(record, '$.direction'), json_extract(record, '$.gross_kg') "
             "FROM passes WHERE json_extract(record, '$.plate') = ? AND json_extract(record, '$.outcome') = 'release' "
-            "AND json_extract(record, '$.gross_kg') IS NOT NULL ORDER BY decided_at DESC LIMIT 1", (plate,))
+            "AND json_extract(record, '$.gross_kg') IS NOT NULL ORDER BY decided_at DESC LIMIT 1",
+            (plate,),
+        )
         if not rows or rows[0][2] != "in":
             return None  # never weighed here, or its last weighing was on the way out
         pass_id, at, _, gross = rows[0]
@@ -156,15 +214,23 @@ class LaneRecords:
         """The lane's parameters: the config's, overridden by central's for every lane ("*"), then this lane."""
         merged = base.model_dump()
         for key in ("*", lane):
-            for (data,) in self.store.query("SELECT data FROM knowledge WHERE kind = 'parameters' AND key = ?",
-                                            (key,)):
+            for (data,) in self.store.query("SELECT data FROM knowledge WHERE kind = 'parameters' AND key = ?", (key,)):
                 merged.update({k: v for k, v in json.loads(data).items() if k in Parameters.model_fields})
         settings = self.lane_settings(lane)
         if settings is not None:  # the lane's own settings at central (its registration) come last
-            merged.update({k: v for k, v in {
-                "gate_role": settings.gate_role, "cargo_types": settings.cargo_types,
-                "allowed_sizes": settings.allowed_sizes, "require_appointment": settings.appointment_required,
-                "yard": settings.yard}.items() if v is not None})
+            merged.update(
+                {
+                    k: v
+                    for k, v in {
+                        "gate_role": settings.gate_role,
+                        "cargo_types": settings.cargo_types,
+                        "allowed_sizes": settings.allowed_sizes,
+                        "require_appointment": settings.appointment_required,
+                        "yard": settings.yard,
+                    }.items()
+                    if v is not None
+                }
+            )
         try:
             return Parameters.model_validate(merged)
         except ValueError:
@@ -172,23 +238,35 @@ class LaneRecords:
 
     def lane_settings(self, lane: str) -> LaneSettingsView | None:
         """The lane's settings from central (class, direction, role, limits), None if none arrived."""
-        rows = parse_rows(LaneSettingsView, self.store.query("SELECT data FROM knowledge WHERE kind = ? AND key = ?",
-                                                             (KIND_LANE, lane)))
+        rows = parse_rows(
+            LaneSettingsView,
+            self.store.query("SELECT data FROM knowledge WHERE kind = ? AND key = ?", (KIND_LANE, lane)),
+        )
         return rows[0] if rows else None
 
     def plate_of_tag(self, tag: str) -> str | None:
         """The plate registered to an RFID e-plate tag, from the cache."""
-        rows = self.store.query("SELECT plate FROM knowledge WHERE kind = ? AND json_extract(data, '$.e_plate') = ?",
-                                (KIND_VEHICLE, tag))
+        rows = self.store.query(
+            "SELECT plate FROM knowledge WHERE kind = ? AND json_extract(data, '$.e_plate') = ?", (KIND_VEHICLE, tag)
+        )
         return rows[0][0] if rows else None
 
     # -- interventions --------------------------------------------------------------------
     def record_intervention(self, iv: Intervention) -> None:
         with self.store.tx() as db:
-            db.execute("INSERT INTO interventions(at, lane, pass_id, officer, action, reason, data) "
-                       "VALUES(?, ?, ?, ?, ?, ?, ?)",
-                       (iv.at.isoformat(), iv.lane, iv.pass_id, iv.officer, iv.action, iv.reason,
-                        json.dumps(iv.data, ensure_ascii=False, default=str)))
+            db.execute(
+                "INSERT INTO interventions(at, lane, pass_id, officer, action, reason, data) "
+                "VALUES(?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iv.at.isoformat(),
+                    iv.lane,
+                    iv.pass_id,
+                    iv.officer,
+                    iv.action,
+                    iv.reason,
+                    json.dumps(iv.data, ensure_ascii=False, default=str),
+                ),
+            )
 
     def interventions(self, pass_id: str | None = None, limit: int = 100) -> list[Intervention]:
         sql = "SELECT at, lane, pass_id, officer, action, reason, data FROM interventions"
@@ -196,20 +274,33 @@ class LaneRecords:
         if pass_id:
             sql, args = sql + " WHERE pass_id = ?", (pass_id,)
         rows = self.store.query(sql + " ORDER BY id DESC LIMIT ?", (*args, limit))
-        return [Intervention(at=datetime.fromisoformat(r[0]), lane=r[1], pass_id=r[2], officer=r[3], action=r[4],
-                             reason=r[5], data=json.loads(r[6])) for r in rows]
+        return [
+            Intervention(
+                at=datetime.fromisoformat(r[0]),
+                lane=r[1],
+                pass_id=r[2],
+                officer=r[3],
+                action=r[4],
+                reason=r[5],
+                data=json.loads(r[6]),
+            )
+            for r in rows
+        ]
 
     # -- backfill (release on documents during congestion, data keyed in afterwards) --------
     def add_backfill(self, pass_id: str, lane: str, at: datetime) -> None:
         with self.store.tx() as db:
-            db.execute("INSERT OR IGNORE INTO backfill(pass_id, lane, at) VALUES(?, ?, ?)",
-                       (pass_id, lane, at.isoformat()))
+            db.execute(
+                "INSERT OR IGNORE INTO backfill(pass_id, lane, at) VALUES(?, ?, ?)", (pass_id, lane, at.isoformat())
+            )
 
     def complete_backfill(self, pass_id: str, officer: str, plate: str, containers: list[str], at: datetime) -> bool:
         with self.store.tx() as db:
-            cur = db.execute("UPDATE backfill SET done_at = ?, officer = ?, plate = ?, containers = ? "
-                             "WHERE pass_id = ? AND done_at IS NULL",
-                             (at.isoformat(), officer, plate, json.dumps(containers), pass_id))
+            cur = db.execute(
+                "UPDATE backfill SET done_at = ?, officer = ?, plate = ?, containers = ? "
+                "WHERE pass_id = ? AND done_at IS NULL",
+                (at.isoformat(), officer, plate, json.dumps(containers), pass_id),
+            )
             return cur.rowcount == 1
 
     def backfill_lane(self, pass_id: str) -> str | None:
@@ -232,8 +323,10 @@ class LaneRecords:
             tmp.write_bytes(jpeg)
             tmp.replace(path)  # atomic: a crash never leaves a half image under the real name
         with self.store.tx() as db:
-            db.execute("INSERT OR IGNORE INTO images(sha256, pass_id, path, taken_at, bytes) VALUES(?, ?, ?, ?, ?)",
-                       (digest, pass_id, str(path), taken_at.isoformat(), len(jpeg)))
+            db.execute(
+                "INSERT OR IGNORE INTO images(sha256, pass_id, path, taken_at, bytes) VALUES(?, ?, ?, ?, ?)",
+                (digest, pass_id, str(path), taken_at.isoformat(), len(jpeg)),
+            )
         return digest
 
     def image_path(self, digest: str) -> Path | None:
@@ -270,20 +363,27 @@ class LaneRecords:
             "WHERE json_extract(record, '$.supersedes') IS NOT NULL AND json_extract(record, '$.outcome') = 'release') "
             "GROUP BY plate HAVING SUM(json_extract(record, '$.direction') = 'in') != "
             "SUM(json_extract(record, '$.direction') = 'out') ORDER BY MAX(decided_at) DESC",
-            ((since or datetime(1970, 1, 1, tzinfo=UTC)).isoformat(),))
+            ((since or datetime(1970, 1, 1, tzinfo=UTC)).isoformat(),),
+        )
         return [{"plate": r[0], "in": r[1], "out": r[2], "last_pass_at": r[3]} for r in rows]
 
     # -- statistics -------------------------------------------------------------------------
     def lane_stats(self, lane: str, since: datetime | None = None) -> dict[str, Any]:
         since = since or datetime.now(UTC) - timedelta(hours=24)
-        rows = self.store.query("SELECT record FROM passes WHERE lane = ? AND decided_at >= ?",
-                                (lane, since.isoformat()))
+        rows = self.store.query(
+            "SELECT record FROM passes WHERE lane = ? AND decided_at >= ?", (lane, since.isoformat())
+        )
         recs = [json.loads(r[0]) for r in rows]
         n = len(recs)
         # The one definition of each rate, as central and the console count them (kakou.sync.rates).
-        superseded = {str(r[0]) for r in self.store.query(
-            "SELECT json_extract(record, '$.supersedes') FROM passes WHERE lane = ? "
-            "AND json_extract(record, '$.supersedes') IS NOT NULL", (lane,))}
+        superseded = {
+            str(r[0])
+            for r in self.store.query(
+                "SELECT json_extract(record, '$.supersedes') FROM passes WHERE lane = ? "
+                "AND json_extract(record, '$.supersedes') IS NOT NULL",
+                (lane,),
+            )
+        }
         counted = rates.rates(recs, superseded)
         hours = max((datetime.now(UTC) - since).total_seconds() / 3600, 1e-9)
         faults = sum(1 for r in recs for c in r.get("checks") or [] if failed_with(c, DEVICE_CODES, "device"))

@@ -25,16 +25,27 @@ def replay(store: EdgeStore, pass_id: str) -> dict[str, Any] | None:
     if found is None or "observation" not in found[1]:
         return None  # unknown, or an officer's decision (its inputs are the command, not sensors)
     record, inputs = found
-    decision = decide(Observation.model_validate(inputs["observation"]),
-                      Knowledge.model_validate(inputs["knowledge"]),
-                      Parameters.model_validate(inputs["parameters"]))
-    same = (decision.outcome == record.outcome and same_reasons(decision.reasons, record.reasons)
-            and decision.knowledge_version == record.knowledge_version)
-    return {"pass_id": pass_id,
-            "recorded": {"outcome": record.outcome.value,
-                         "reasons": [r.model_dump(mode="json") for r in record.reasons],
-                         "text": [r.text() for r in record.reasons]},
-            "replayed": decision.model_dump(mode="json"), "text": [r.text() for r in decision.reasons], "same": same}
+    decision = decide(
+        Observation.model_validate(inputs["observation"]),
+        Knowledge.model_validate(inputs["knowledge"]),
+        Parameters.model_validate(inputs["parameters"]),
+    )
+    same = (
+        decision.outcome == record.outcome
+        and same_reasons(decision.reasons, record.reasons)
+        and decision.knowledge_version == record.knowledge_version
+    )
+    return {
+        "pass_id": pass_id,
+        "recorded": {
+            "outcome": record.outcome.value,
+            "reasons": [r.model_dump(mode="json") for r in record.reasons],
+            "text": [r.text() for r in record.reasons],
+        },
+        "replayed": decision.model_dump(mode="json"),
+        "text": [r.text() for r in decision.reasons],
+        "same": same,
+    }
 
 
 class InputsError(ValueError):
@@ -57,12 +68,16 @@ def decide_recorded(data: Any) -> Decision:
     if unknown:
         raise InputsError(f"unknown part(s) {', '.join(unknown)}; expected observation, knowledge, parameters")
     parts: dict[str, Any] = {}
-    for name, model, default in (("observation", Observation, None), ("knowledge", Knowledge, {"version": 0}),
-                                 ("parameters", Parameters, {})):
+    for name, model, default in (
+        ("observation", Observation, None),
+        ("knowledge", Knowledge, {"version": 0}),
+        ("parameters", Parameters, {}),
+    ):
         try:
             parts[name] = model.model_validate(data.get(name, default))
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(str(x) for x in e['loc']) or '(whole)'}: {e['msg']}"
-                                 for e in exc.errors()[:5])
+            problems = "; ".join(
+                f"{'.'.join(str(x) for x in e['loc']) or '(whole)'}: {e['msg']}" for e in exc.errors()[:5]
+            )
             raise InputsError(f"{name}: {problems}") from None
     return decide(parts["observation"], parts["knowledge"], parts["parameters"])

@@ -84,13 +84,16 @@ ORDER_CONTAINERS = [
     "CREATE TABLE IF NOT EXISTS order_containers (container TEXT NOT NULL, key TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS order_containers_container ON order_containers (container)",
     "CREATE INDEX IF NOT EXISTS order_containers_key ON order_containers (key)",
-    *(f"""CREATE TRIGGER IF NOT EXISTS order_containers_{event.lower()} AFTER {event} ON knowledge
+    *(
+        f"""CREATE TRIGGER IF NOT EXISTS order_containers_{event.lower()} AFTER {event} ON knowledge
         WHEN NEW.kind = 'release_order' BEGIN
           DELETE FROM order_containers WHERE key = NEW.key;
           INSERT INTO order_containers(container, key)
             SELECT value, NEW.key FROM json_each(CASE WHEN json_valid(NEW.data) THEN NEW.data ELSE '{{}}' END,
                                                  '$.containers') WHERE type = 'text';
-        END""" for event in ("INSERT", "UPDATE")),
+        END"""
+        for event in ("INSERT", "UPDATE")
+    ),
     """CREATE TRIGGER IF NOT EXISTS order_containers_delete AFTER DELETE ON knowledge
         WHEN OLD.kind = 'release_order' BEGIN DELETE FROM order_containers WHERE key = OLD.key; END""",
     # A cache written before these triggers existed: index it once.

@@ -66,8 +66,10 @@ class EdgeStore:
 
     @staticmethod
     def _set_meta(db: sqlite3.Connection, key: str, value: int | str) -> None:
-        db.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                   (key, str(value)))
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, str(value)),
+        )
 
     # -- knowledge cache ------------------------------------------------------------------
     # Central's changes come in streams (broadcast, the node's site, the node itself), each numbered
@@ -91,8 +93,11 @@ class EdgeStore:
         return int(row[0]) if row else 0
 
     def _set_position(self, db: sqlite3.Connection, stream: str, version: int, now: datetime) -> None:
-        db.execute("INSERT INTO knowledge_streams(stream, version) VALUES(?, ?) "
-                   "ON CONFLICT(stream) DO UPDATE SET version = excluded.version", (stream, version))
+        db.execute(
+            "INSERT INTO knowledge_streams(stream, version) VALUES(?, ?) "
+            "ON CONFLICT(stream) DO UPDATE SET version = excluded.version",
+            (stream, version),
+        )
         total = db.execute("SELECT COALESCE(SUM(version), 0) FROM knowledge_streams").fetchone()[0]
         self._set_meta(db, "knowledge_version", total)
         self._set_meta(db, "knowledge_updated_at", now.isoformat())
@@ -114,16 +119,24 @@ class EdgeStore:
                 if ch.version <= have:
                     continue
                 if ch.data is None:
-                    db.execute("DELETE FROM knowledge WHERE kind = ? AND key = ? AND stream = ?",
-                               (ch.kind.value, ch.key, batch.stream))
+                    db.execute(
+                        "DELETE FROM knowledge WHERE kind = ? AND key = ? AND stream = ?",
+                        (ch.kind.value, ch.key, batch.stream),
+                    )
                 else:
                     plate = ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None
                     db.execute(
                         "INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, ?, ?, ?, ?) "
                         "ON CONFLICT(kind, key) DO UPDATE SET version=excluded.version, data=excluded.data, "
                         "plate=excluded.plate, stream=excluded.stream",
-                        (ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False), plate,
-                         batch.stream),
+                        (
+                            ch.kind.value,
+                            ch.key,
+                            ch.version,
+                            json.dumps(ch.data, ensure_ascii=False),
+                            plate,
+                            batch.stream,
+                        ),
                     )
                 applied += 1
             self._set_position(db, batch.stream, batch.to_version, now)
@@ -152,11 +165,22 @@ class EdgeStore:
             if snap.to_version < self._position(db, snap.stream):
                 return 0
             db.execute("DELETE FROM knowledge WHERE stream = ?", (snap.stream,))
-            rows = [(ch.kind.value, ch.key, ch.version, json.dumps(ch.data, ensure_ascii=False),
-                     ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None, snap.stream)
-                    for ch in snap.changes if ch.data is not None]
-            db.executemany("INSERT OR REPLACE INTO knowledge(kind, key, version, data, plate, stream) "
-                           "VALUES(?, ?, ?, ?, ?, ?)", rows)
+            rows = [
+                (
+                    ch.kind.value,
+                    ch.key,
+                    ch.version,
+                    json.dumps(ch.data, ensure_ascii=False),
+                    ch.data.get("plate") if isinstance(ch.data.get("plate"), str) else None,
+                    snap.stream,
+                )
+                for ch in snap.changes
+                if ch.data is not None
+            ]
+            db.executemany(
+                "INSERT OR REPLACE INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             self._set_position(db, snap.stream, snap.to_version, now)
             return max(len(rows), 1)
 
@@ -194,11 +218,17 @@ class EdgeStore:
         with self.tx() as db:
             db.execute(
                 "INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, ?)",
-                (record.pass_id, record.lane, record.decided_at.isoformat(), body,
-                 json.dumps(inputs, ensure_ascii=False, default=str)),
+                (
+                    record.pass_id,
+                    record.lane,
+                    record.decided_at.isoformat(),
+                    body,
+                    json.dumps(inputs, ensure_ascii=False, default=str),
+                ),
             )
-            cur = db.execute("INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)",
-                             (body, record.decided_at.isoformat()))
+            cur = db.execute(
+                "INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)", (body, record.decided_at.isoformat())
+            )
             return int(cur.lastrowid or 0)
 
     def get_pass(self, pass_id: str) -> tuple[PassRecord, dict[str, Any]] | None:
@@ -212,9 +242,13 @@ class EdgeStore:
         return [PassRecord.model_validate_json(r[0]) for r in rows]
 
     def unacked(self, after_seq: int, limit: int) -> list[tuple[int, str, str]]:
-        return [tuple(r) for r in self.query(
-            "SELECT seq, kind, body FROM outbox WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit))]
+        return [
+            tuple(r)
+            for r in self.query(
+                "SELECT seq, kind, body FROM outbox WHERE acked = 0 AND seq > ? ORDER BY seq LIMIT ?",
+                (after_seq, limit),
+            )
+        ]
 
     @property
     def acked_seq(self) -> int:

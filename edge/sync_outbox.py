@@ -41,7 +41,8 @@ def mark_sent(store: EdgeStore, seqs: list[int], now: datetime) -> None:
         db.executemany(
             "INSERT INTO outbox_sent(seq, first_sent_at, last_sent_at, attempts) VALUES(?, ?, ?, 1) "
             "ON CONFLICT(seq) DO UPDATE SET last_sent_at = excluded.last_sent_at, attempts = attempts + 1",
-            [(s, at, at) for s in seqs])
+            [(s, at, at) for s in seqs],
+        )
 
 
 def mark_rejected(store: EdgeStore, seqs: list[int], reason: str, now: datetime) -> None:
@@ -49,7 +50,9 @@ def mark_rejected(store: EdgeStore, seqs: list[int], reason: str, now: datetime)
     with store.tx() as db:
         db.executemany(
             "INSERT INTO outbox_sent(seq, first_sent_at, last_sent_at, attempts, rejected) VALUES(?, ?, ?, 1, ?) "
-            "ON CONFLICT(seq) DO UPDATE SET rejected = excluded.rejected", [(s, at, at, reason) for s in seqs])
+            "ON CONFLICT(seq) DO UPDATE SET rejected = excluded.rejected",
+            [(s, at, at, reason) for s in seqs],
+        )
 
 
 def _status(acked: int, attempts: int, rejected: str | None = None) -> MessageStatus:
@@ -62,11 +65,18 @@ def _status(acked: int, attempts: int, rejected: str | None = None) -> MessageSt
     return MessageStatus.SENT if attempts else MessageStatus.QUEUED
 
 
-def messages(store: EdgeStore, since: datetime | None = None, status: MessageStatus | None = None,
-             after_seq: int = 0, limit: int = 500) -> list[OutboxMessage]:
+def messages(
+    store: EdgeStore,
+    since: datetime | None = None,
+    status: MessageStatus | None = None,
+    after_seq: int = 0,
+    limit: int = 500,
+) -> list[OutboxMessage]:
     """Outbox messages oldest first, optionally from a time on and of one status."""
-    sql = ("SELECT o.seq, o.kind, o.created_at, o.acked, COALESCE(s.attempts, 0), s.last_sent_at, s.rejected "
-           "FROM outbox o LEFT JOIN outbox_sent s ON s.seq = o.seq WHERE o.seq > ?")
+    sql = (
+        "SELECT o.seq, o.kind, o.created_at, o.acked, COALESCE(s.attempts, 0), s.last_sent_at, s.rejected "
+        "FROM outbox o LEFT JOIN outbox_sent s ON s.seq = o.seq WHERE o.seq > ?"
+    )
     args: list[object] = [after_seq]
     if since is not None:
         sql += " AND o.created_at >= ?"
@@ -76,16 +86,27 @@ def messages(store: EdgeStore, since: datetime | None = None, status: MessageSta
     for seq, kind, created, acked, attempts, last, rejected in store.query(sql, tuple(args)):
         st = _status(acked, attempts, rejected)
         if status is None or st is status:
-            out.append(OutboxMessage(seq=seq, kind=kind, created_at=created, status=st, attempts=attempts,
-                                     last_sent_at=last, detail=rejected))
+            out.append(
+                OutboxMessage(
+                    seq=seq,
+                    kind=kind,
+                    created_at=created,
+                    status=st,
+                    attempts=attempts,
+                    last_sent_at=last,
+                    detail=rejected,
+                )
+            )
             if len(out) >= limit:
                 break
     return out
 
 
 def counts(store: EdgeStore) -> dict[str, int]:
-    rows = store.query("SELECT o.acked, COALESCE(s.attempts, 0), s.rejected IS NOT NULL, COUNT(*) FROM outbox o "
-                       "LEFT JOIN outbox_sent s ON s.seq = o.seq GROUP BY 1, 2, 3")
+    rows = store.query(
+        "SELECT o.acked, COALESCE(s.attempts, 0), s.rejected IS NOT NULL, COUNT(*) FROM outbox o "
+        "LEFT JOIN outbox_sent s ON s.seq = o.seq GROUP BY 1, 2, 3"
+    )
     result = {s.value: 0 for s in MessageStatus}
     for acked, attempts, rejected, n in rows:
         result[_status(acked, attempts, "rejected" if rejected else None).value] += n
@@ -101,6 +122,7 @@ def requeue_from(store: EdgeStore, seq: int) -> int:
     with store.tx() as db:
         n = db.execute("UPDATE outbox SET acked = 0 WHERE seq >= ?", (seq,)).rowcount
         db.execute("DELETE FROM outbox_sent WHERE seq >= ?", (seq,))
-        db.execute("UPDATE meta SET value = ? WHERE key = 'acked_seq' AND CAST(value AS INTEGER) >= ?",
-                   (str(seq - 1), seq))
+        db.execute(
+            "UPDATE meta SET value = ? WHERE key = 'acked_seq' AND CAST(value AS INTEGER) >= ?", (str(seq - 1), seq)
+        )
         return n

@@ -29,10 +29,20 @@ T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 def sample_pass(node: str, n: int, lane: str = "L1") -> PassRecord:
     """A plausible pass record #n of a node (distinct pass_id, plate and time per n)."""
     at = T0 + timedelta(seconds=n)
-    return PassRecord(pass_id=f"{node}-{lane}-{n:08d}", node=node, lane=lane, direction="in", started_at=at,
-                      decided_at=at, plate=f"粤B{n % 100000:05d}", plate_confidence=0.98, outcome=Outcome.RELEASE,
-                      reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
-                      knowledge_version=0, opens_barrier=True)
+    return PassRecord(
+        pass_id=f"{node}-{lane}-{n:08d}",
+        node=node,
+        lane=lane,
+        direction="in",
+        started_at=at,
+        decided_at=at,
+        plate=f"粤B{n % 100000:05d}",
+        plate_confidence=0.98,
+        outcome=Outcome.RELEASE,
+        reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
+        knowledge_version=0,
+        opens_barrier=True,
+    )
 
 
 def record_passes(store: EdgeStore, node: str, start: int, count: int) -> int:
@@ -43,8 +53,15 @@ def record_passes(store: EdgeStore, node: str, start: int, count: int) -> int:
     return seq
 
 
-async def run(node: str, db: Path, broker: BrokerConfig, trust: Sequence[str], record: int = 0,
-              record_interval: float = 0.0, ack_timeout: float = 5.0) -> None:
+async def run(
+    node: str,
+    db: Path,
+    broker: BrokerConfig,
+    trust: Sequence[str],
+    record: int = 0,
+    record_interval: float = 0.0,
+    ack_timeout: float = 5.0,
+) -> None:
     store = EdgeStore(db)
     keys = [load_public_b64(t) for t in trust]
     link = EdgeLink(node, store, broker, {key_id(k): k for k in keys}, ack_timeout=ack_timeout)
@@ -77,8 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     broker = BrokerConfig(host=args.host, port=args.port, username=args.username, password=args.password)
     try:
-        asyncio.run(run(args.node, Path(args.db), broker, args.trust, args.record, args.record_interval,
-                        args.ack_timeout))
+        asyncio.run(
+            run(args.node, Path(args.db), broker, args.trust, args.record, args.record_interval, args.ack_timeout)
+        )
     except KeyboardInterrupt:
         return 130
     return 0

@@ -48,8 +48,10 @@ def transit_checks(obs: Observation, transits: list[TransitView], check: _Check)
     if obs.direction != "in":
         return None
     seen = set(obs.containers)
-    mine = sorted((t for t in transits if (obs.plate is not None and t.plate == obs.plate)
-                   or seen & set(t.containers)), key=lambda t: t.transit_no)
+    mine = sorted(
+        (t for t in transits if (obs.plate is not None and t.plate == obs.plate) or seen & set(t.containers)),
+        key=lambda t: t.transit_no,
+    )
     if not mine:
         return None
     if len(mine) > 1:
@@ -61,8 +63,13 @@ def transit_checks(obs: Observation, transits: list[TransitView], check: _Check)
         ok = check(CheckCode.TRANSIT_PLATE_MISMATCH, False, transit_no=t.transit_no, plate=t.plate)
     declared = set(t.containers)
     if declared != seen:
-        ok = check(CheckCode.TRANSIT_CONTAINERS_MISMATCH, False, transit_no=t.transit_no,
-                   missing=_listed(declared - seen), extra=_listed(seen - declared))
+        ok = check(
+            CheckCode.TRANSIT_CONTAINERS_MISMATCH,
+            False,
+            transit_no=t.transit_no,
+            missing=_listed(declared - seen),
+            extra=_listed(seen - declared),
+        )
     if t.e_seal:
         if not obs.e_seal_reader:
             # Nothing to read it with: an officer may look at the seal; no false "not read".
@@ -70,8 +77,9 @@ def transit_checks(obs: Observation, transits: list[TransitView], check: _Check)
         elif obs.e_seal is None:
             ok = check(CheckCode.TRANSIT_SEAL_NOT_READ, False, transit_no=t.transit_no, declared=t.e_seal)
         elif obs.e_seal != t.e_seal:
-            ok = check(CheckCode.TRANSIT_SEAL_MISMATCH, False, transit_no=t.transit_no, declared=t.e_seal,
-                       seal=obs.e_seal)
+            ok = check(
+                CheckCode.TRANSIT_SEAL_MISMATCH, False, transit_no=t.transit_no, declared=t.e_seal, seal=obs.e_seal
+            )
     if obs.e_seal is not None and obs.e_seal_status == "tampered":
         ok = False  # reported by seal_checks
     if not ok:

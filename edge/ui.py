@@ -27,15 +27,17 @@ def mount_ui(app: FastAPI) -> None:
             # The lane's own screen, opened once with the node's read key: a cookie from now on, and
             # the key out of the address bar (and out of the history).
             resp = RedirectResponse("/lane", status_code=303)
-            resp.set_cookie(read_access.LANE_COOKIE, key, httponly=True, samesite="strict",
-                            max_age=10 * 365 * 24 * 3600)
+            resp.set_cookie(
+                read_access.LANE_COOKIE, key, httponly=True, samesite="strict", max_age=10 * 365 * 24 * 3600
+            )
             return resp
         return FileResponse(STATIC / "lane.html", headers={"Cache-Control": "no-cache"})
 
     @app.get("/static/check-texts.js", include_in_schema=False)
     def check_texts() -> Response:
         """The texts of every check code, generated from kakou.sync.checks.TEXTS (one source)."""
-        return Response(texts_script(), media_type="text/javascript; charset=utf-8",
-                        headers={"Cache-Control": "no-cache"})
+        return Response(
+            texts_script(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        )
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

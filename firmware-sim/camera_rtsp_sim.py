@@ -65,8 +65,9 @@ def split_jpeg(jpeg: bytes) -> RtpJpeg:
             sampling = sof[7]
             if sof[5] != 3 or sampling not in (0x21, 0x22) or width % 8 or height % 8 or max(width, height) > 2040:
                 raise NotRtpJpeg("needs YCbCr 4:2:2/4:2:0, sides a multiple of 8 and at most 2040")
-            return RtpJpeg(0 if sampling == 0x21 else 1, width, height, tables[0] + tables[1],
-                           jpeg[i + 2 + length : end])
+            return RtpJpeg(
+                0 if sampling == 0x21 else 1, width, height, tables[0] + tables[1], jpeg[i + 2 + length : end]
+            )
         i += 2 + length
     raise NotRtpJpeg("no scan")
 
@@ -77,10 +78,15 @@ def rtp_packets(frame: RtpJpeg, seq: int, timestamp: int, ssrc: int) -> list[byt
     while offset < len(frame.scan) or offset == 0:
         chunk = frame.scan[offset : offset + MAX_PAYLOAD]
         last = offset + len(chunk) >= len(frame.scan)
-        header = bytes((0x80, (0x80 if last else 0) | 26)) + (seq & 0xFFFF).to_bytes(2, "big") \
-            + (timestamp & 0xFFFFFFFF).to_bytes(4, "big") + ssrc.to_bytes(4, "big")
-        jpeg_header = bytes((0,)) + offset.to_bytes(3, "big") + bytes((frame.type, 255, frame.width // 8,
-                                                                        frame.height // 8))
+        header = (
+            bytes((0x80, (0x80 if last else 0) | 26))
+            + (seq & 0xFFFF).to_bytes(2, "big")
+            + (timestamp & 0xFFFFFFFF).to_bytes(4, "big")
+            + ssrc.to_bytes(4, "big")
+        )
+        jpeg_header = (
+            bytes((0,)) + offset.to_bytes(3, "big") + bytes((frame.type, 255, frame.width // 8, frame.height // 8))
+        )
         qheader = b"\x00\x00" + len(frame.qtables).to_bytes(2, "big") + frame.qtables if offset == 0 else b""
         out.append(header + jpeg_header + qheader + chunk)
         seq += 1
@@ -177,9 +183,10 @@ class RtspCameraSim:
                     if self.refuse:
                         status = "503 Service Unavailable"
                     else:
-                        body = (f"v=0\r\no=- 0 0 IN IP4 {self.host}\r\ns=kakou camera\r\nc=IN IP4 0.0.0.0\r\n"
-                                "t=0 0\r\nm=video 0 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\na=control:track1\r\n"
-                                ).encode()
+                        body = (
+                            f"v=0\r\no=- 0 0 IN IP4 {self.host}\r\ns=kakou camera\r\nc=IN IP4 0.0.0.0\r\n"
+                            "t=0 0\r\nm=video 0 RTP/AVP 26\r\na=rtpmap:26 JPEG/90000\r\na=control:track1\r\n"
+                        ).encode()
                         extra = f"Content-Base: {self.url}/\r\nContent-Type: application/sdp\r\n"
                 elif method == "SETUP":
                     transport = headers.get("transport", "")
@@ -199,11 +206,17 @@ class RtspCameraSim:
                     return
                 else:
                     status = "405 Method Not Allowed"
-                writer.write(f"RTSP/1.0 {status}\r\nCSeq: {cseq}\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
-                             .encode() + body)
+                writer.write(
+                    f"RTSP/1.0 {status}\r\nCSeq: {cseq}\r\n{extra}Content-Length: {len(body)}\r\n\r\n".encode() + body
+                )
                 await writer.drain()
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, UnicodeDecodeError,
-                ValueError):
+        except (
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+            UnicodeDecodeError,
+            ValueError,
+        ):
             pass
         finally:
             if streamer:

@@ -104,9 +104,16 @@ class CameraSim:
                 status, body, ctype = b"404 Not Found", b"not found", b"text/plain"
             else:
                 status, body, ctype = self._body()
-            writer.write(b"HTTP/1.1 " + status + b"\r\nContent-Type: " + ctype
-                         + b"\r\nContent-Length: " + str(len(body)).encode()
-                         + b"\r\nConnection: close\r\n\r\n" + body)
+            writer.write(
+                b"HTTP/1.1 "
+                + status
+                + b"\r\nContent-Type: "
+                + ctype
+                + b"\r\nContent-Length: "
+                + str(len(body)).encode()
+                + b"\r\nConnection: close\r\n\r\n"
+                + body
+            )
             await writer.drain()
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
             pass  # a client that hung up or sent junk; a camera just drops it
@@ -114,14 +121,24 @@ class CameraSim:
             writer.close()
 
     async def _stream(self, writer: asyncio.StreamWriter) -> None:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=" + BOUNDARY
-                     + b"\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary="
+            + BOUNDARY
+            + b"\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n"
+        )
         while not self._stopping:
             if not self.stalled and self.jpeg is not None:
                 status, body, _ = self._body()
                 if status.startswith(b"200"):
-                    writer.write(b"--" + BOUNDARY + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
-                                 + str(len(body)).encode() + b"\r\n\r\n" + body + b"\r\n")
+                    writer.write(
+                        b"--"
+                        + BOUNDARY
+                        + b"\r\nContent-Type: image/jpeg\r\nContent-Length: "
+                        + str(len(body)).encode()
+                        + b"\r\n\r\n"
+                        + body
+                        + b"\r\n"
+                    )
                     self.frames_streamed += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(writer.drain(), 5.0)

@@ -27,9 +27,7 @@ class CardReaderSim(PushingReaderSim):
 
     # --- control ------------------------------------------------------------------------------
 
-    def present_tag(
-        self, tag_id: bytes | str, *, reads: int = 3, antenna: int = 1, rssi_dbm: int = -52
-    ) -> None:
+    def present_tag(self, tag_id: bytes | str, *, reads: int = 3, antenna: int = 1, rssi_dbm: int = -52) -> None:
         """A truck's e-plate enters the field and is read `reads` times."""
         tid = bytes.fromhex(tag_id) if isinstance(tag_id, str) else tag_id
         for _ in range(reads):

@@ -15,8 +15,14 @@ from kakou.sim.pushing_sim import PushingReaderSim
 
 
 class EsealReaderSim(PushingReaderSim):
-    def __init__(self, *, heartbeat_s: float = 1.0, read_interval_s: float = 0.05, name: str = "eseal0",
-                 link_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        heartbeat_s: float = 1.0,
+        read_interval_s: float = 0.05,
+        name: str = "eseal0",
+        link_dir: str | Path | None = None,
+    ) -> None:
         super().__init__(name, link_dir, heartbeat_s, read_interval_s)
         self.corrupt_next = 0  # sentences to send with a wrong checksum
         self.silent = False  # the reader hangs: no reads, no heartbeat
@@ -24,8 +30,7 @@ class EsealReaderSim(PushingReaderSim):
 
     # --- control ------------------------------------------------------------------------------
 
-    def present_seal(self, seal: str, *, status: SealStatus = "intact", battery_pct: int = 87,
-                     reads: int = 3) -> None:
+    def present_seal(self, seal: str, *, status: SealStatus = "intact", battery_pct: int = 87, reads: int = 3) -> None:
         """A truck whose container carries `seal` comes into range and is heard `reads` times."""
         for _ in range(reads):
             self._queue.put_nowait(encode_read(seal, status, battery_pct))
@@ -40,7 +45,7 @@ class EsealReaderSim(PushingReaderSim):
         if self.corrupt_next and data.startswith(b"$"):
             self.corrupt_next -= 1
             star = data.index(b"*")
-            data = data[: star + 1] + (b"00" if data[star + 1: star + 3] != b"00" else b"FF") + data[star + 3:]
+            data = data[: star + 1] + (b"00" if data[star + 1 : star + 3] != b"00" else b"FF") + data[star + 3 :]
         self.port.write(data)
         self.sentences_sent += 1
 

@@ -129,9 +129,17 @@ class LaneIoSim:
         if self.serial is not None:
             s = self.serial
             # ignore_missing_devices: on an RTU bus a module stays silent for other unit ids
-            self._server = ModbusSerialServer(self._context, framer=FramerType.RTU, port=s.port, baudrate=s.baudrate,
-                                              bytesize=s.bytesize, parity=s.parity, stopbits=int(s.stopbits),
-                                              reconnect_delay=0.2, ignore_missing_devices=True)
+            self._server = ModbusSerialServer(
+                self._context,
+                framer=FramerType.RTU,
+                port=s.port,
+                baudrate=s.baudrate,
+                bytesize=s.bytesize,
+                parity=s.parity,
+                stopbits=int(s.stopbits),
+                reconnect_delay=0.2,
+                ignore_missing_devices=True,
+            )
             if not await self._server.listen():
                 raise OSError(f"cannot open {s.port} for the Modbus RTU simulator")
         else:
@@ -200,6 +208,7 @@ class LaneIoSim:
 
     async def wait_barrier(self, up: bool, timeout: float) -> bool:
         """Wait until the barrier is fully up (or down); False if it did not get there in time."""
+
         async def reached() -> None:
             while (self.barrier_up if up else self.barrier_down) is False:
                 self.barrier_changed.clear()

@@ -28,18 +28,28 @@ def add_sim_lane_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--modbus-port", type=int, default=15020, help="Modbus TCP port of the I/O module")
     p.add_argument("--camera-port", type=int, default=18081, help="HTTP port of the plate camera")
     p.add_argument("--map", metavar="FILE", help="site register map (.toml/.yaml) the I/O module is wired to")
-    p.add_argument("--rtu", action="store_true",
-                   help="serve Modbus RTU on a simulated serial line instead of TCP (needs socat)")
+    p.add_argument(
+        "--rtu", action="store_true", help="serve Modbus RTU on a simulated serial line instead of TCP (needs socat)"
+    )
     p.add_argument("--rtsp-port", type=int, default=None, help="also stream the plate camera over RTSP on this port")
     p.add_argument("--container-camera-port", type=int, default=None, help="also a container camera on this port")
-    p.add_argument("--weighbridge", choices=sorted(PARSERS), default=None, metavar="PROTOCOL",
-                   help=f"also a weighbridge indicator on a pty ({', '.join(sorted(PARSERS))})")
+    p.add_argument(
+        "--weighbridge",
+        choices=sorted(PARSERS),
+        default=None,
+        metavar="PROTOCOL",
+        help=f"also a weighbridge indicator on a pty ({', '.join(sorted(PARSERS))})",
+    )
     p.add_argument("--rfid", action="store_true", help="also an RFID e-plate reader on a pty")
     p.add_argument("--card", action="store_true", help="also an IC card reader on a pty")
     p.add_argument("--display", action="store_true", help="also a serial LED display on a pty")
     p.add_argument("--pty-dir", default=None, help="directory for the serial devices' stable symlinks")
-    p.add_argument("--trucks", type=int, default=0,
-                   help="drive this many trucks through (plates, containers, weight, ids); 0: none, -1: forever")
+    p.add_argument(
+        "--trucks",
+        type=int,
+        default=0,
+        help="drive this many trucks through (plates, containers, weight, ids); 0: none, -1: forever",
+    )
     p.add_argument("--interval", type=float, default=5.0, help="seconds between trucks")
 
 
@@ -63,10 +73,17 @@ async def serve_sim_lane(args: argparse.Namespace) -> int:
         io = LaneIoSim(io_map=io_map, port=args.modbus_port)
     try:
         try:
-            sims = await start_lane_sims(camera_port=args.camera_port, io_sim=io, rtsp_port=args.rtsp_port,
-                                         container_camera_port=args.container_camera_port,
-                                         weighbridge_protocol=args.weighbridge, rfid=args.rfid, card=args.card,
-                                         display=args.display, link_dir=args.pty_dir)
+            sims = await start_lane_sims(
+                camera_port=args.camera_port,
+                io_sim=io,
+                rtsp_port=args.rtsp_port,
+                container_camera_port=args.container_camera_port,
+                weighbridge_protocol=args.weighbridge,
+                rfid=args.rfid,
+                card=args.card,
+                display=args.display,
+                link_dir=args.pty_dir,
+            )
         except OSError as exc:
             if not io.running:
                 raise PortInUse("127.0.0.1", args.modbus_port, "lane I/O simulator") from exc
@@ -100,7 +117,9 @@ async def _traffic(sims: LaneSims, trucks: int, interval: float) -> None:
             plate_jpeg=encode_jpeg(render_plate_scene(plate, kind="green" if len(plate) == 8 else "blue", seed=n)),
             container_jpeg=encode_jpeg(render_container_scene(containers[n % len(containers)], seed=n)),
             gross_kg=float(rng.randrange(15_000, 49_000, 20)),
-            rfid_tag=f"E2801160{n:016X}", ic_card=f"04A1B2{n:08X}")
+            rfid_tag=f"E2801160{n:016X}",
+            ic_card=f"04A1B2{n:08X}",
+        )
         result = await drive_truck(sims, wait_for_barrier=30, truck=truck)
         print(f"truck {n + 1} {plate} {truck.gross_kg:g} kg: {result.value}", flush=True)
         n += 1

@@ -32,9 +32,7 @@ def _to_bgr(img: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.asarray(img.convert("RGB")), cv2.COLOR_RGB2BGR)
 
 
-def _paste_warped(
-    scene: np.ndarray, patch: np.ndarray, dst: np.ndarray
-) -> None:
+def _paste_warped(scene: np.ndarray, patch: np.ndarray, dst: np.ndarray) -> None:
     """Warp `patch` onto the quadrilateral `dst` (4x2, clockwise from top-left) of `scene`."""
     h, w = patch.shape[:2]
     src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
@@ -67,7 +65,7 @@ def _camera(frame: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     # Uneven light: a linear ramp in a random direction (sun on one side, shadow of the canopy).
     ang = rng.uniform(0, 2 * np.pi)
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    ramp = (np.cos(ang) * (xx / W - 0.5) + np.sin(ang) * (yy / H - 0.5))
+    ramp = np.cos(ang) * (xx / W - 0.5) + np.sin(ang) * (yy / H - 0.5)
     f *= (1.0 + rng.uniform(0.0, 0.5) * ramp)[..., None]
     f = f * rng.uniform(0.65, 1.25) + rng.uniform(-25, 25)
     f = np.clip(f, 0, 255).astype(np.uint8)
@@ -87,7 +85,7 @@ def _truck_front(width: int, height: int, rng: np.random.Generator | None) -> np
     """A cab front: windscreen, grille, headlights and bumper, in BGR."""
     t = np.linspace(0, 1, height)[:, None, None]
     sky, road = np.array([200, 195, 190]), np.array([90, 90, 95])
-    scene = np.repeat(((sky * (1 - t) + road * t)).astype(np.uint8), width, axis=1)
+    scene = np.repeat((sky * (1 - t) + road * t).astype(np.uint8), width, axis=1)
     cab = (60, 60, 170) if rng is None else tuple(int(v) for v in rng.integers(30, 220, 3))
     left, r = int(width * 0.14), int(width * 0.86)
     cv2.rectangle(scene, (left, 0), (r, int(height * 0.93)), cab, -1)
@@ -134,8 +132,9 @@ def render_container_scene(
     container on the same chassis, as near as the first, to its right (a side camera's view)."""
     rng = _rng(seed)
     t = np.linspace(0, 1, height)[:, None, None]
-    scene = np.repeat((np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8),
-                      width, axis=1)
+    scene = np.repeat(
+        (np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8), width, axis=1
+    )
     door = _to_bgr(door_image(code, size_type, width, height, rng, layout))
     scale = 0.92 if rng is None else rng.uniform(0.8, 1.0)
     x_shift = 0.0

@@ -110,8 +110,9 @@ def door_image(
     return img
 
 
-def _vertical_code(d: ImageDraw.ImageDraw, chars: str, check: str, width: int, height: int, ink: RGB,
-                   rng: np.random.Generator | None) -> None:
+def _vertical_code(
+    d: ImageDraw.ImageDraw, chars: str, check: str, width: int, height: int, ink: RGB, rng: np.random.Generator | None
+) -> None:
     """Owner, category and serial one per row near the right edge, then the boxed check digit."""
     size = int(height * 0.058) if rng is None else int(height * rng.uniform(0.05, 0.062))
     x = int(width * 0.93) if rng is None else int(width * rng.uniform(0.9, 0.94))

@@ -83,8 +83,14 @@ class Truck:
     e_seal_status: SealStatus = "intact"
 
 
-async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_barrier: float = 20.0,
-                      step_s: float = 0.3, *, truck: Truck | None = None) -> TruckResult:
+async def drive_truck(
+    sims: LaneSims,
+    plate_jpeg: bytes | None = None,
+    wait_for_barrier: float = 20.0,
+    step_s: float = 0.3,
+    *,
+    truck: Truck | None = None,
+) -> TruckResult:
     """`step_s` is how long the truck takes from one loop to the next (physics, not a test wait).
 
     Pass `truck` for a full lane; `plate_jpeg` alone is the plate-only truck of the walking skeleton.
@@ -117,8 +123,7 @@ async def drive_truck(sims: LaneSims, plate_jpeg: bytes | None = None, wait_for_
         await asyncio.sleep(step_s)  # backing away takes time: the lane is seen empty before the next truck
         return TruckResult.TURNED_AWAY
     sims.note("barrier up")
-    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False),
-                           ("after", False)):
+    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
         sims.io.set_loop(loop, occupied)
         if loop == "before" and sims.weighbridge is not None:
             sims.weighbridge.vehicle_off()  # the rear axles leave the deck as the cab passes the boom
@@ -138,8 +143,11 @@ async def _roll_onto_scale(sims: LaneSims, t: Truck, step_s: float) -> None:
     # Axle by axle: each step adds its share and the deck bounces (motion) a little.
     for i in range(1, t.axles + 1):
         last = i == t.axles
-        wb.set_weight(t.gross_kg * i / t.axles, settle_frames=t.settle_frames if last else 3,
-                      wobble_kg=max(t.gross_kg / t.axles / 10, 20.0))
+        wb.set_weight(
+            t.gross_kg * i / t.axles,
+            settle_frames=t.settle_frames if last else 3,
+            wobble_kg=max(t.gross_kg / t.axles / 10, 20.0),
+        )
         if not last:
             await asyncio.sleep(step_s / t.axles)
     sims.note(f"on scale {t.gross_kg:g} kg")
@@ -157,10 +165,21 @@ def _clear_cameras(sims: LaneSims) -> None:
         sims.container_camera.show(None)
 
 
-async def start_lane_sims(*, modbus_port: int = 0, camera_port: int = 0, container_camera_port: int | None = None,
-                          weighbridge_protocol: str | None = None, rfid: bool = False, card: bool = False,
-                          display: bool = False, link_dir: str | None = None, io_sim: LaneIoSim | None = None,
-                          travel_time: float = 0.2, rtsp_port: int | None = None, e_seal: bool = False) -> LaneSims:
+async def start_lane_sims(
+    *,
+    modbus_port: int = 0,
+    camera_port: int = 0,
+    container_camera_port: int | None = None,
+    weighbridge_protocol: str | None = None,
+    rfid: bool = False,
+    card: bool = False,
+    display: bool = False,
+    link_dir: str | None = None,
+    io_sim: LaneIoSim | None = None,
+    travel_time: float = 0.2,
+    rtsp_port: int | None = None,
+    e_seal: bool = False,
+) -> LaneSims:
     """Start a lane's simulators; optional devices only when asked. Serial ones get pty paths in `link_dir`."""
     sims = LaneSims(io_sim or LaneIoSim(port=modbus_port, travel_time=travel_time), CameraSim(port=camera_port))
     try:  # every simulator's stop() is safe before start(), so a half-started set cleans up whole
@@ -196,16 +215,22 @@ async def start_lane_sims(*, modbus_port: int = 0, camera_port: int = 0, contain
 
 def describe(sims: LaneSims) -> list[str]:
     """One line per device: where a driver (or a technician's probe) reaches it."""
-    lines = [f"lane I/O module: modbus {sims.io.url}", f"plate camera: {sims.plate_camera.url} "
-             f"(stream {sims.plate_camera.stream_url})"]
+    lines = [
+        f"lane I/O module: modbus {sims.io.url}",
+        f"plate camera: {sims.plate_camera.url} (stream {sims.plate_camera.stream_url})",
+    ]
     if sims.plate_rtsp is not None:
         lines.append(f"plate camera RTSP: {sims.plate_rtsp.url}")
     if sims.container_camera is not None:
         lines.append(f"container camera: {sims.container_camera.url}")
     if sims.weighbridge is not None:
         lines.append(f"weighbridge ({sims.weighbridge.protocol}): serial {sims.weighbridge.path}")
-    for name, dev in (("RFID e-plate reader", sims.rfid), ("IC card reader", sims.card),
-                      ("LED display", sims.display), ("e-seal reader", sims.e_seal)):
+    for name, dev in (
+        ("RFID e-plate reader", sims.rfid),
+        ("IC card reader", sims.card),
+        ("LED display", sims.display),
+        ("e-seal reader", sims.e_seal),
+    ):
         if dev is not None:
             lines.append(f"{name}: serial {dev.path}")
     return lines

@@ -25,8 +25,9 @@ def moved(point: tuple[float, float], north_m: float, east_m: float) -> tuple[fl
 
 
 class VehicleTerminalSim:
-    def __init__(self, broker: BrokerConfig, terminal: str, start: tuple[float, float],
-                 at: datetime | None = None) -> None:
+    def __init__(
+        self, broker: BrokerConfig, terminal: str, start: tuple[float, float], at: datetime | None = None
+    ) -> None:
         self.broker = broker
         self.terminal = terminal
         self.position = start
@@ -43,8 +44,9 @@ class VehicleTerminalSim:
 
     async def report(self, *, speed_kmh: float | None = None) -> VehiclePosition:
         """Publish the current fix (QoS 1: the broker has it when this returns)."""
-        msg = VehiclePosition(terminal=self.terminal, at=self.at, lat=self.position[0], lon=self.position[1],
-                              speed_kmh=speed_kmh)
+        msg = VehiclePosition(
+            terminal=self.terminal, at=self.at, lat=self.position[0], lon=self.position[1], speed_kmh=speed_kmh
+        )
         await self.send_raw(msg.model_dump_json().encode())
         return msg
 

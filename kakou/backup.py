@@ -33,8 +33,10 @@ class EdgeSummary:
     knowledge_version: int
 
     def line(self) -> str:
-        return (f"{self.passes} passes, outbox {self.outbox_queued} queued / {self.outbox_acknowledged} acknowledged, "
-                f"last seq {self.last_seq}, knowledge version {self.knowledge_version}")
+        return (
+            f"{self.passes} passes, outbox {self.outbox_queued} queued / {self.outbox_acknowledged} acknowledged, "
+            f"last seq {self.last_seq}, knowledge version {self.knowledge_version}"
+        )
 
 
 def _check(db: sqlite3.Connection, what: str) -> None:
@@ -103,7 +105,8 @@ def edge_summary(db_path: Path) -> EdgeSummary:
             outbox_queued=one("SELECT COUNT(*) FROM outbox WHERE acked = 0"),
             outbox_acknowledged=one("SELECT COUNT(*) FROM outbox WHERE acked = 1"),
             last_seq=one("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'"),
-            knowledge_version=one("SELECT value FROM meta WHERE key = 'knowledge_version'"))
+            knowledge_version=one("SELECT value FROM meta WHERE key = 'knowledge_version'"),
+        )
     finally:
         db.close()
 
@@ -127,9 +130,11 @@ def restore_edge(backup: Path, db_path: Path, seq_floor: int | None = None, forc
         if seq_floor is not None:
             with dst:
                 dst.execute("UPDATE outbox SET acked = 1 WHERE seq <= ?", (seq_floor,))
-                dst.execute("INSERT INTO meta(key, value) VALUES('acked_seq', ?) ON CONFLICT(key) DO UPDATE "
-                            "SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                            (str(seq_floor),))
+                dst.execute(
+                    "INSERT INTO meta(key, value) VALUES('acked_seq', ?) ON CONFLICT(key) DO UPDATE "
+                    "SET value = MAX(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                    (str(seq_floor),),
+                )
                 # sqlite_sequence has a row for outbox once any pass was written; insert one otherwise.
                 cur = dst.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'outbox'", (seq_floor,))
                 if cur.rowcount == 0:
@@ -206,6 +211,15 @@ def restore_central(backup: Path, db_url: str, force: bool = False) -> str:
     if not force and _pg_has_tables(db_url):
         raise BackupError("the target database has tables; stop central and pass --force to replace them")
     # --clean drops what the dump recreates; one transaction, so a failed restore changes nothing.
-    _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-          f"--dbname={_libpq_url(db_url)}", str(backup)])
+    _run(
+        [
+            _pg_tool("pg_restore"),
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            f"--dbname={_libpq_url(db_url)}",
+            str(backup),
+        ]
+    )
     return "pg_restore"

@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def mosquitto_binary() -> str | None:
     return shutil.which("mosquitto") or next(
-        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None)
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()), None
+    )
 
 
 def deploy_file(name: str) -> str:
@@ -29,8 +30,14 @@ def deploy_file(name: str) -> str:
 
 def render_config(template: str, port: int, data_dir: Path, **extra: object) -> str:
     data_dir = data_dir.resolve()
-    values: dict[str, object] = {"port": port, "data_dir": data_dir, "user": getpass.getuser(), "bind": "127.0.0.1",
-                                 "password_file": data_dir / "passwd", "acl_file": data_dir / "kakou.acl"}
+    values: dict[str, object] = {
+        "port": port,
+        "data_dir": data_dir,
+        "user": getpass.getuser(),
+        "bind": "127.0.0.1",
+        "password_file": data_dir / "passwd",
+        "acl_file": data_dir / "kakou.acl",
+    }
     values.update(extra)
     return deploy_file(template).format(**values)
 
@@ -60,8 +67,10 @@ class TlsFiles:
     def config(self) -> str:
         # Appended after the template: listener options apply to the last `listener` line, so the
         # template's one listener then speaks TLS only (plain MQTT is no longer accepted on it).
-        return (f"\n# TLS on the listener above (kakou.broker.TlsFiles)\ncafile {self.ca.resolve()}\n"
-                f"certfile {self.cert.resolve()}\nkeyfile {self.key.resolve()}\ntls_version tlsv1.2\n")
+        return (
+            f"\n# TLS on the listener above (kakou.broker.TlsFiles)\ncafile {self.ca.resolve()}\n"
+            f"certfile {self.cert.resolve()}\nkeyfile {self.key.resolve()}\ntls_version tlsv1.2\n"
+        )
 
 
 class MosquittoBroker:
@@ -74,9 +83,16 @@ class MosquittoBroker:
 
     kind = "mosquitto"
 
-    def __init__(self, port: int, data_dir: Path, template: str = "dev.conf",
-                 extra_config: str = "", password_file: Path | None = None, acl_file: Path | None = None,
-                 tls: TlsFiles | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        data_dir: Path,
+        template: str = "dev.conf",
+        extra_config: str = "",
+        password_file: Path | None = None,
+        acl_file: Path | None = None,
+        tls: TlsFiles | None = None,
+    ) -> None:
         self.tls = tls
         self.port = port
         self.data_dir = data_dir
@@ -107,8 +123,7 @@ class MosquittoBroker:
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
-        self.proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf),
-                                                         stdout=asyncio.subprocess.DEVNULL)
+        self.proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL)
         await wait_listening("127.0.0.1", self.port)
         log.info("mosquitto on 127.0.0.1:%s (pid %s)", self.port, self.proc.pid)
 
@@ -146,10 +161,12 @@ class EmbeddedBroker:
         from amqtt.broker import Broker
 
         ensure_free("127.0.0.1", self.port, "MQTT broker")
-        self._broker = Broker({
-            "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
-            "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
-        })
+        self._broker = Broker(
+            {
+                "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
+                "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
+            }
+        )
         await self._broker.start()
 
     async def stop(self) -> None:

@@ -52,17 +52,31 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
     from kakou.central.server import CentralConfig, CentralServer
     from kakou.sync.mqtt import BrokerConfig
 
-    cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url, http_host=args.host,
-                        http_port=args.port, broker=BrokerConfig(host=args.mqtt_host, port=args.mqtt_port,
-                                                                 username=args.mqtt_user,
-                                                                 password=args.mqtt_password,
-                                                                 mqtt5=bool(args.share_group)),
-                        share_group=args.share_group, alert_webhooks=args.alert_webhook, workers=args.workers,
-                        login_lock_after=args.login_lock_after, login_lock_minutes=args.login_lock_minutes,
-                        audit_key_file=args.audit_key, password_min_length=args.password_min_length,
-                        password_min_classes=args.password_min_classes, password_history=args.password_history,
-                        password_max_age_days=args.password_max_age_days,
-                        idle_timeout_minutes=args.idle_timeout_minutes, separate_duties=args.separate_duties)
+    cfg = CentralConfig(
+        data_dir=Path(args.data_dir),
+        db_url=args.db_url,
+        http_host=args.host,
+        http_port=args.port,
+        broker=BrokerConfig(
+            host=args.mqtt_host,
+            port=args.mqtt_port,
+            username=args.mqtt_user,
+            password=args.mqtt_password,
+            mqtt5=bool(args.share_group),
+        ),
+        share_group=args.share_group,
+        alert_webhooks=args.alert_webhook,
+        workers=args.workers,
+        login_lock_after=args.login_lock_after,
+        login_lock_minutes=args.login_lock_minutes,
+        audit_key_file=args.audit_key,
+        password_min_length=args.password_min_length,
+        password_min_classes=args.password_min_classes,
+        password_history=args.password_history,
+        password_max_age_days=args.password_max_age_days,
+        idle_timeout_minutes=args.idle_timeout_minutes,
+        separate_duties=args.separate_duties,
+    )
     cfg.device_down_alert_minutes = args.device_down_alert_minutes
 
     async def serve() -> None:
@@ -189,34 +203,87 @@ def build_parser() -> argparse.ArgumentParser:
     cs.add_argument("--mqtt-user", default=None)
     cs.add_argument("--mqtt-password", default=None)
     cs.add_argument("--share-group", default=None, help="MQTT 5 shared-subscription group for scale-out")
-    cs.add_argument("--workers", type=int, default=1, metavar="N",
-                    help="HTTP API processes sharing the port (PostgreSQL; SQLite stays at one)")
-    cs.add_argument("--login-lock-after", type=int, default=5, metavar="N",
-                    help="lock a login after N wrong passwords in a row (default 5)")
-    cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M",
-                    help="for M minutes (default 15)")
-    cs.add_argument("--password-min-length", type=int, default=12, metavar="N",
-                    help="passwords have at least N characters (default 12)")
-    cs.add_argument("--password-min-classes", type=int, default=3, metavar="K",
-                    help="and K of: lower-case, upper-case, digits, symbols (default 3)")
-    cs.add_argument("--password-history", type=int, default=5, metavar="N",
-                    help="a new password differs from the last N (default 5)")
-    cs.add_argument("--password-max-age-days", type=float, default=90.0, metavar="D",
-                    help="a password must be changed after D days (default 90; 0: never)")
-    cs.add_argument("--idle-timeout-minutes", type=float, default=30.0, metavar="M",
-                    help="a session unused for M minutes must log in again (default 30)")
-    cs.add_argument("--separate-duties", action="store_true",
-                    help="三员分立: refuse the admin role; the system_admin, security_admin and audit_admin "
-                         "users (added with `kakou central user add`) each do only their own work")
-    cs.add_argument("--device-down-alert-minutes", type=float, default=10.0, metavar="M",
-                    help="alert when a lane device stays down (fault/offline) over M minutes (default 10)")
-    cs.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
-                    help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
-                         "(default: DATA_DIR/keys/audit-hmac.key)")
+    cs.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="HTTP API processes sharing the port (PostgreSQL; SQLite stays at one)",
+    )
+    cs.add_argument(
+        "--login-lock-after",
+        type=int,
+        default=5,
+        metavar="N",
+        help="lock a login after N wrong passwords in a row (default 5)",
+    )
+    cs.add_argument("--login-lock-minutes", type=float, default=15.0, metavar="M", help="for M minutes (default 15)")
+    cs.add_argument(
+        "--password-min-length",
+        type=int,
+        default=12,
+        metavar="N",
+        help="passwords have at least N characters (default 12)",
+    )
+    cs.add_argument(
+        "--password-min-classes",
+        type=int,
+        default=3,
+        metavar="K",
+        help="and K of: lower-case, upper-case, digits, symbols (default 3)",
+    )
+    cs.add_argument(
+        "--password-history",
+        type=int,
+        default=5,
+        metavar="N",
+        help="a new password differs from the last N (default 5)",
+    )
+    cs.add_argument(
+        "--password-max-age-days",
+        type=float,
+        default=90.0,
+        metavar="D",
+        help="a password must be changed after D days (default 90; 0: never)",
+    )
+    cs.add_argument(
+        "--idle-timeout-minutes",
+        type=float,
+        default=30.0,
+        metavar="M",
+        help="a session unused for M minutes must log in again (default 30)",
+    )
+    cs.add_argument(
+        "--separate-duties",
+        action="store_true",
+        help="三员分立: refuse the admin role; the system_admin, security_admin and audit_admin "
+        "users (added with `kakou central user add`) each do only their own work",
+    )
+    cs.add_argument(
+        "--device-down-alert-minutes",
+        type=float,
+        default=10.0,
+        metavar="M",
+        help="alert when a lane device stays down (fault/offline) over M minutes (default 10)",
+    )
+    cs.add_argument(
+        "--audit-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the audit chain's HMAC key, kept outside the database; created (0600) if missing "
+        "(default: DATA_DIR/keys/audit-hmac.key)",
+    )
     from kakou.central.alert_outlets import webhook_url
 
-    cs.add_argument("--alert-webhook", action="append", default=[], metavar="URL", type=webhook_url,
-                    help="POST every raised alert (JSON) to this URL; repeatable")
+    cs.add_argument(
+        "--alert-webhook",
+        action="append",
+        default=[],
+        metavar="URL",
+        type=webhook_url,
+        help="POST every raised alert (JSON) to this URL; repeatable",
+    )
     cs.set_defaults(func=cmd_central_serve)
 
     e = sub.add_parser("edge", help="the edge node").add_subparsers(dest="sub", required=True)
@@ -242,10 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="measure the performance figures and print each next to its goal")
     b.add_argument("--quick", action="store_true", help="small samples: about two minutes in all")
     b.add_argument("--json", action="store_true", help="machine-readable output")
-    b.add_argument("--only", nargs="*", default=None, metavar="NAME",
-                   help="run only these (decision recognition field sync propagation bridge hostile central)")
-    b.add_argument("--field", default=None, metavar="DIR",
-                   help="real photos in the fielddata format for the recognition bench (default ../shared/fielddata)")
+    b.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="run only these (decision recognition field sync propagation bridge hostile central)",
+    )
+    b.add_argument(
+        "--field",
+        default=None,
+        metavar="DIR",
+        help="real photos in the fielddata format for the recognition bench (default ../shared/fielddata)",
+    )
     b.set_defaults(func=cmd_bench)
 
     register_central(c)

@@ -71,8 +71,10 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     result = audit.verify(central)
     if result.ok:
         keyed = central.audit_key
-        print(f"audit log intact: {result.entries} entries, hash chain verified"
-              + (f" (keyed from entry {keyed.keyed_from})" if keyed else ""))
+        print(
+            f"audit log intact: {result.entries} entries, hash chain verified"
+            + (f" (keyed from entry {keyed.keyed_from})" if keyed else "")
+        )
         return 0
     print(f"audit log BROKEN: {result.problem} (first {result.entries} entries verify)", file=sys.stderr)
     return 1
@@ -88,8 +90,9 @@ def cmd_audit_archive(args: argparse.Namespace) -> int:
     try:
         central = _central(args)
         while True:  # a file per 100,000 entries: bounded memory however much is due
-            done = audit_archive.archive(central, "cli", Path(args.out), timedelta(days=args.older_than_days),
-                                         limit=100_000)
+            done = audit_archive.archive(
+                central, "cli", Path(args.out), timedelta(days=args.older_than_days), limit=100_000
+            )
             if done.path is None:
                 break
             files += 1
@@ -125,8 +128,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def _db_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-dir", default="var/central")
     p.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
-    p.add_argument("--audit-key", type=Path, default=None, metavar="FILE",
-                   help="the audit chain's HMAC key (default: DATA_DIR/keys/audit-hmac.key)")
+    p.add_argument(
+        "--audit-key",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="the audit chain's HMAC key (default: DATA_DIR/keys/audit-hmac.key)",
+    )
 
 
 def register_central(central: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -147,15 +155,29 @@ def register_central(central: argparse._SubParsersAction) -> None:  # type: igno
     au = central.add_parser("audit", help="the audit log").add_subparsers(dest="audit_cmd", required=True)
     av = au.add_parser("verify", help="check the audit log's hash chain; exit 1 if broken")
     _db_args(av)
-    av.add_argument("--archive", type=Path, action="append", metavar="FILE",
-                    help="also check this archive file (seal and chain); repeatable")
+    av.add_argument(
+        "--archive",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="also check this archive file (seal and chain); repeatable",
+    )
     av.set_defaults(func=cmd_audit_verify)
     aa = au.add_parser("archive", help="move entries older than the retention (>= 180 days) to a sealed file")
     _db_args(aa)
-    aa.add_argument("--older-than-days", type=float, default=180.0, metavar="D",
-                    help="archive entries older than D days (default and least: 180)")
-    aa.add_argument("--out", required=True, metavar="DIR", help="where the archive file is written (off the "
-                    "database's disk, ideally: write-once storage)")
+    aa.add_argument(
+        "--older-than-days",
+        type=float,
+        default=180.0,
+        metavar="D",
+        help="archive entries older than D days (default and least: 180)",
+    )
+    aa.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="where the archive file is written (off the database's disk, ideally: write-once storage)",
+    )
     aa.set_defaults(func=cmd_audit_archive)
 
     ex = central.add_parser("expire", help="withdraw control orders whose validity has ended")

@@ -13,16 +13,26 @@ def cmd_enrol(args: argparse.Namespace) -> int:
     out = Path(args.out)
     pw_file = Path(args.password_file) if args.password_file else out / "passwd"
     try:
-        e = enrol_node(args.node_id, out, pw_file, broker_host=args.broker_host, broker_port=args.broker_port,
-                       central_public_key=Path(args.central_key) if args.central_key else None,
-                       tls_ca=Path(args.tls_ca) if args.tls_ca else None,
-                       data_dir=Path(args.data_dir) if args.data_dir else None, site=args.site,
-                       acl_file=Path(args.acl_file) if args.acl_file else None)
+        e = enrol_node(
+            args.node_id,
+            out,
+            pw_file,
+            broker_host=args.broker_host,
+            broker_port=args.broker_port,
+            central_public_key=Path(args.central_key) if args.central_key else None,
+            tls_ca=Path(args.tls_ca) if args.tls_ca else None,
+            data_dir=Path(args.data_dir) if args.data_dir else None,
+            site=args.site,
+            acl_file=Path(args.acl_file) if args.acl_file else None,
+        )
     except (EnrolError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"node {e.node}: broker login added to {e.password_file}; node config {e.config}\n"
-          f"reload the broker (SIGHUP / systemctl reload mosquitto) so it takes the new login", flush=True)
+    print(
+        f"node {e.node}: broker login added to {e.password_file}; node config {e.config}\n"
+        f"reload the broker (SIGHUP / systemctl reload mosquitto) so it takes the new login",
+        flush=True,
+    )
     return 0
 
 
@@ -49,8 +59,9 @@ def cmd_site(args: argparse.Namespace) -> int:
 
 def cmd_central_user(args: argparse.Namespace) -> int:
     try:
-        _pw, secret = central_user(Path(args.password_file), Path(args.out), args.worker,
-                                   Path(args.acl_file) if args.acl_file else None)
+        _pw, secret = central_user(
+            Path(args.password_file), Path(args.out), args.worker, Path(args.acl_file) if args.acl_file else None
+        )
     except EnrolError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -85,7 +96,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     cu = n.add_parser("central-user", help="create central's broker login (user kakou-central)")
     cu.add_argument("--password-file", required=True)
     cu.add_argument("--out", required=True, help="directory for central-broker.secret")
-    cu.add_argument("--worker", help="a login of its own for one more ingest worker (user kakou-central-WORKER; "
-                                     "the broker takes the user name as client id)")
+    cu.add_argument(
+        "--worker",
+        help="a login of its own for one more ingest worker (user kakou-central-WORKER; "
+        "the broker takes the user name as client id)",
+    )
     cu.add_argument("--acl-file", help="the broker's ACL file, to grant --worker central's access")
     cu.set_defaults(func=cmd_central_user)

@@ -54,8 +54,11 @@ def cmd_restore_edge(args: argparse.Namespace) -> int:
     summary = restore_edge(Path(args.backup), Path(args.db), seq_floor=args.seq_floor, force=args.force)
     print(f"edge store {args.db} restored: {summary.line()}")
     if args.seq_floor is None:
-        print("warning: no --seq-floor given; if central holds passes of this node newer than the backup, "
-              "new passes would reuse their seq numbers (see docs/operations.md, restoring a node)", file=sys.stderr)
+        print(
+            "warning: no --seq-floor given; if central holds passes of this node newer than the backup, "
+            "new passes would reuse their seq numbers (see docs/operations.md, restoring a node)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -64,8 +67,10 @@ def cmd_restore_central(args: argparse.Namespace) -> int:
     from kakou.backup import restore_central
 
     how = restore_central(Path(args.backup), _central_url(args), force=args.force)
-    print(f"central database restored from {args.backup} ({how}); edges resend anything central lacks "
-          f"only if told to: see docs/operations.md")
+    print(
+        f"central database restored from {args.backup} ({how}); edges resend anything central lacks "
+        f"only if told to: see docs/operations.md"
+    )
     return 0
 
 
@@ -87,8 +92,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     re_ = rs.add_parser("edge", help="restore an edge node's store from a backup")
     re_.add_argument("backup", help="the backup file")
     re_.add_argument("--db", required=True, help="the node's store to (re)create, DATA_DIR/edge.db")
-    re_.add_argument("--seq-floor", type=int, default=None,
-                     help="central's high_water for this node (GET /api/v1/nodes): new passes continue above it")
+    re_.add_argument(
+        "--seq-floor",
+        type=int,
+        default=None,
+        help="central's high_water for this node (GET /api/v1/nodes): new passes continue above it",
+    )
     re_.add_argument("--force", action="store_true", help="overwrite an existing store")
     re_.set_defaults(func=cmd_restore_edge)
     rc = rs.add_parser("central", help="restore central's database from a backup")

@@ -54,9 +54,7 @@ async def _probe_weighbridge(args: argparse.Namespace) -> int:
         serial=_settings(args),
         protocol=args.protocol,
         unit=args.unit,
-        stability=StabilityParams(
-            min_readings=args.stable_n, tolerance_kg=args.stable_d, window_s=args.stable_t
-        ),
+        stability=StabilityParams(min_readings=args.stable_n, tolerance_kg=args.stable_d, window_s=args.stable_t),
         backoff=Backoff(initial_s=0.5, max_s=5),
     )
     async with WeighbridgeDriver(config) as scale:
@@ -89,8 +87,9 @@ async def _probe_reader(args: argparse.Namespace) -> int:
 
 
 async def _probe_eseal(args: argparse.Namespace) -> int:
-    config = EsealReaderConfig(serial=_settings(args), dedup_window_s=args.dedup,
-                               backoff=Backoff(initial_s=0.5, max_s=5))
+    config = EsealReaderConfig(
+        serial=_settings(args), dedup_window_s=args.dedup, backoff=Backoff(initial_s=0.5, max_s=5)
+    )
     async with EsealReaderDriver(config) as reader:
         await _print_until(reader, reader.reads(), args.count)
         print(f"framing errors: {reader.stats.framing_errors}", file=sys.stderr)
@@ -189,8 +188,12 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     e.set_defaults(func=_run(_probe_eseal))
 
     io = probe.add_parser("io", help="print lane I/O inputs and coils (Modbus TCP/RTU); pulse an output")
-    io.add_argument("--modbus", required=True, metavar="URL",
-                    help="tcp://HOST:PORT or rtu:///dev/ttyUSB0?baud=9600&parity=E&stopbits=1")
+    io.add_argument(
+        "--modbus",
+        required=True,
+        metavar="URL",
+        help="tcp://HOST:PORT or rtu:///dev/ttyUSB0?baud=9600&parity=E&stopbits=1",
+    )
     io.add_argument("--map", metavar="FILE", help="site register map, .toml or .yaml (default: built-in map)")
     io.add_argument("--pulse", choices=OUTPUT_NAMES, help="switch this output on for --pulse-s, then off")
     io.add_argument("--pulse-s", type=float, default=0.5)
@@ -203,4 +206,3 @@ def register(subparsers: argparse._SubParsersAction) -> argparse._SubParsersActi
     io.add_argument("--timeout", type=float, default=None, help="give up after this many seconds")
     io.set_defaults(func=_run(_probe_io))
     return probe
-

@@ -34,16 +34,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         k = kinds.add_parser(kind, help=help_)
         k.add_argument("images", nargs="+", metavar="IMAGE")
         k.add_argument("--threshold", type=float, default=None, help="confidence below which text is null")
+        k.add_argument("--vote", action="store_true", help="also print one combined line voting across all images")
         k.add_argument(
-            "--vote", action="store_true", help="also print one combined line voting across all images"
-        )
-        k.add_argument(
-            "--debug", metavar="DIR", default=None,
+            "--debug",
+            metavar="DIR",
+            default=None,
             help="write DIR/<name>.jpg (regions and text lines drawn) and DIR/<name>.json (read, lines, candidates)",
         )
         if kind == "plate":
-            k.add_argument("--latin", action="append", default=[], metavar="REGEX",
-                           help="also accept foreign plates matching REGEX (repeatable; none by default)")
+            k.add_argument(
+                "--latin",
+                action="append",
+                default=[],
+                metavar="REGEX",
+                help="also accept foreign plates matching REGEX (repeatable; none by default)",
+            )
         k.set_defaults(func=run, recognize_kind=kind)
 
 
@@ -86,8 +91,19 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 ok += 1
                 frames.append(frame)
         if debug_dir is not None:
-            line["debug"] = str(write_debug(debug_dir, _unique_name(path, used), path, args.recognize_kind,
-                                            reader, frame, read, ms, line.get("error")))
+            line["debug"] = str(
+                write_debug(
+                    debug_dir,
+                    _unique_name(path, used),
+                    path,
+                    args.recognize_kind,
+                    reader,
+                    frame,
+                    read,
+                    ms,
+                    line.get("error"),
+                )
+            )
         print(json.dumps(line, ensure_ascii=False), file=out, flush=True)
     if args.vote:
         combined = reader.read_many(frames)
@@ -99,8 +115,9 @@ def _reader(kind: str, threshold: float | None, latin: list[str] | None = None) 
     if kind == "plate":
         from kakou.models.plate import DEFAULT_THRESHOLD, PlateReader
 
-        return PlateReader(threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
-                           latin_patterns=tuple(latin or ()))
+        return PlateReader(
+            threshold=DEFAULT_THRESHOLD if threshold is None else threshold, latin_patterns=tuple(latin or ())
+        )
     from kakou.models.container import DEFAULT_THRESHOLD as CT
     from kakou.models.container import ContainerReader
 
@@ -120,7 +137,6 @@ def _fields(read: Any) -> dict[str, Any]:
     return d
 
 
-
 # -- --debug ----------------------------------------------------------------------------------
 _CUE_COLOURS = {"blue": (255, 128, 0), "yellow": (0, 215, 255), "green": (0, 200, 0), "texture": (255, 0, 255)}
 _LINE_COLOUR = (0, 0, 255)
@@ -136,8 +152,15 @@ def _unique_name(path: str, used: set[str]) -> str:
 
 
 def write_debug(
-    folder: Path, name: str, path: str, kind: str, reader: Any, image: np.ndarray | None, read: Any,
-    ms: float | None, error: str | None = None,
+    folder: Path,
+    name: str,
+    path: str,
+    kind: str,
+    reader: Any,
+    image: np.ndarray | None,
+    read: Any,
+    ms: float | None,
+    error: str | None = None,
 ) -> Path:
     """Write `folder/name.json` (and `folder/name.jpg` when the image loaded); returns the JSON path."""
     doc: dict[str, Any] = {"file": path, "kind": kind, "threshold": reader.threshold, "ms": ms}
@@ -161,8 +184,9 @@ def write_debug(
         doc["debug_error"] = f"{type(exc).__name__}: {exc}"
     text = json.dumps(doc, ensure_ascii=False, indent=1, default=str)
     # Boxes on one line each: [x0, y0, x1, y1, ...] rather than one number per line.
-    text = re.sub(r"\[[\d\s,.\-]*\]", lambda m: re.sub(r"\s+", " ", m.group()).replace("[ ", "[").replace(" ]", "]"),
-                  text)
+    text = re.sub(
+        r"\[[\d\s,.\-]*\]", lambda m: re.sub(r"\s+", " ", m.group()).replace("[ ", "[").replace(" ]", "]"), text
+    )
     target.write_text(text, encoding="utf-8")
     return target
 
@@ -191,8 +215,14 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
         # Bands of large text; the reader detects in a region around each (check box, size/type below).
         regions = []
         for b in text_rows(frame, limit=2):
-            roi = type(b)(max(b.x0 - b.width // 12, 0), max(b.y0 - b.height // 2, 0), min(b.x1 + b.width // 8, w),
-                          min(b.y1 + int(2.4 * b.height), h), b.cue, b.score)
+            roi = type(b)(
+                max(b.x0 - b.width // 12, 0),
+                max(b.y0 - b.height // 2, 0),
+                min(b.x1 + b.width // 8, w),
+                min(b.y1 + int(2.4 * b.height), h),
+                b.cue,
+                b.score,
+            )
             regions.append((b, roi))
         sides = (640, 960)
     stages: list[dict[str, Any]] = []
@@ -214,30 +244,47 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
     for st in stages:
         rows = []
         for ln in st["lines"]:
-            entry = {"n": len(numbered) + 1, "text": ln.text, "score": round(ln.score, 4),
-                     "box": [round(v) for xy in ln.box for v in xy],
-                     "reads_as": candidate_of(kind, ln.text, patterns)}
+            entry = {
+                "n": len(numbered) + 1,
+                "text": ln.text,
+                "score": round(ln.score, 4),
+                "box": [round(v) for xy in ln.box for v in xy],
+                "reads_as": candidate_of(kind, ln.text, patterns),
+            }
             numbered.append({**entry, "line": ln})
             rows.append(entry)
         out_stages.append({"stage": st["stage"], "lines": rows})
         # Candidates as the reader assembles them from one stage's lines (joins, stacked rows).
         for text, score in candidates(st["lines"], max_parts=3 if kind == "plate" else 4, stacked=kind == "plate"):
             if text not in seen or score > seen[text]["score"]:
-                seen[text] = {"text": text, "score": round(score, 4), "reads_as": candidate_of(kind, text, patterns),
-                              "stage": st["stage"]}
+                seen[text] = {
+                    "text": text,
+                    "score": round(score, 4),
+                    "reads_as": candidate_of(kind, text, patterns),
+                    "stage": st["stage"],
+                }
     ranked = sorted(seen.values(), key=lambda c: (c["reads_as"] is not None, c["score"]), reverse=True)
     return {
         "stretch": stretch,
-        "regions": [{"n": i, "cue": r.cue, "score": round(float(r.score), 4), "box": [r.x0, r.y0, r.x1, r.y1],
-                     "searched": [roi.x0, roi.y0, roi.x1, roi.y1]} for i, (r, roi) in enumerate(regions, start=1)],
+        "regions": [
+            {
+                "n": i,
+                "cue": r.cue,
+                "score": round(float(r.score), 4),
+                "box": [r.x0, r.y0, r.x1, r.y1],
+                "searched": [roi.x0, roi.y0, roi.x1, roi.y1],
+            }
+            for i, (r, roi) in enumerate(regions, start=1)
+        ],
         "stages": out_stages,
         "candidates": ranked[:30],
         "_numbered": numbered,
     }
 
 
-def _draw(frame: np.ndarray, regions: list[dict[str, Any]], numbered: list[dict[str, Any]], read: Any,
-          target: Path) -> None:
+def _draw(
+    frame: np.ndarray, regions: list[dict[str, Any]], numbered: list[dict[str, Any]], read: Any, target: Path
+) -> None:
     import cv2
 
     img = frame.copy()
@@ -257,8 +304,10 @@ def _draw(frame: np.ndarray, regions: list[dict[str, Any]], numbered: list[dict[
         drawn.append(box)
         cv2.polylines(img, [box.astype(np.int32)], True, _LINE_COLOUR, 1)
         labels.append((int(box[:, 0].min()), int(box[:, 1].min()), f"#{item['n']} {item['text']} {item['score']:.2f}"))
-    verdict = (f"read: {read.text} ({'valid' if read.valid else 'not valid'}) conf {read.confidence:.3f}"
-               f" raw {read.raw!r}" + (f" error: {read.error}" if read.error else ""))
+    verdict = (
+        f"read: {read.text} ({'valid' if read.valid else 'not valid'}) conf {read.confidence:.3f}"
+        f" raw {read.raw!r}" + (f" error: {read.error}" if read.error else "")
+    )
     img = _texts(img, labels, verdict)
     cv2.imwrite(str(target), img, [cv2.IMWRITE_JPEG_QUALITY, 85])
 
@@ -290,6 +339,13 @@ def _texts(img: np.ndarray, labels: list[tuple[int, int, str]], banner: str) -> 
         for x, y, text in labels:
             ascii_text = text.encode("ascii", "replace").decode()
             cv2.putText(img, ascii_text, (x, max(y - 3, size)), cv2.FONT_HERSHEY_SIMPLEX, scale, _LINE_COLOUR, 1)
-        cv2.putText(img, banner.encode("ascii", "replace").decode(), (4, size + 4), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), 1)
+        cv2.putText(
+            img,
+            banner.encode("ascii", "replace").decode(),
+            (4, size + 4),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            1,
+        )
         return img

@@ -54,8 +54,13 @@ class Stack:
     sims: LaneSims
 
 
-async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = False,
-                      recogniser: object | None = None, full_lane: bool = False) -> tuple[Stack, list[asyncio.Task]]:
+async def start_stack(
+    data_dir: Path,
+    ports: DemoPorts,
+    embedded_broker: bool = False,
+    recogniser: object | None = None,
+    full_lane: bool = False,
+) -> tuple[Stack, list[asyncio.Task]]:
     """Start every part; return them and the tasks that run them (cancel to stop).
 
     `full_lane` adds a container camera, a weighbridge (Toledo continuous output on a pty), an RFID
@@ -65,32 +70,45 @@ async def start_stack(data_dir: Path, ports: DemoPorts, embedded_broker: bool = 
     broker = pick_broker(ports.mqtt, data_dir / "broker", prefer_embedded=embedded_broker)
     await broker.start()
     broker_cfg = BrokerConfig(port=broker.port)
-    central = CentralServer(CentralConfig(data_dir=data_dir / "central", http_port=ports.central,
-                                          broker=broker_cfg))
+    central = CentralServer(CentralConfig(data_dir=data_dir / "central", http_port=ports.central, broker=broker_cfg))
     if full_lane:
         (data_dir / "dev").mkdir(parents=True, exist_ok=True)  # the serial simulators' pty links
-    sims = await start_lane_sims(container_camera_port=0 if full_lane else None,
-                                 weighbridge_protocol="toledo" if full_lane else None, rfid=full_lane,
-                                 card=full_lane, display=full_lane, e_seal=full_lane,
-                                 link_dir=str(data_dir / "dev") if full_lane else None)
-    lane = LaneSection(id="L1", direction="in", io=ModbusEndpoint(url=sims.io.url),
-                       plate_camera=CameraSection(url=sims.plate_camera.url))
+    sims = await start_lane_sims(
+        container_camera_port=0 if full_lane else None,
+        weighbridge_protocol="toledo" if full_lane else None,
+        rfid=full_lane,
+        card=full_lane,
+        display=full_lane,
+        e_seal=full_lane,
+        link_dir=str(data_dir / "dev") if full_lane else None,
+    )
+    lane = LaneSection(
+        id="L1",
+        direction="in",
+        io=ModbusEndpoint(url=sims.io.url),
+        plate_camera=CameraSection(url=sims.plate_camera.url),
+    )
     if full_lane:
         assert sims.container_camera and sims.weighbridge and sims.rfid and sims.card and sims.display and sims.e_seal
-        lane = lane.model_copy(update={
-            "display": DisplayConfig(serial=SerialSettings(port=sims.display.path)),
-            "container_camera": CameraSection(url=sims.container_camera.url),
-            "weighbridge": WeighbridgeConfig(serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo"),
-            "rfid": CardReaderConfig(serial=SerialSettings(port=sims.rfid.path), kind="rfid"),
-            "ic_card": CardReaderConfig(serial=SerialSettings(port=sims.card.path), kind="card"),
-            "e_seal": EsealReaderConfig(serial=SerialSettings(port=sims.e_seal.path))})
+        lane = lane.model_copy(
+            update={
+                "display": DisplayConfig(serial=SerialSettings(port=sims.display.path)),
+                "container_camera": CameraSection(url=sims.container_camera.url),
+                "weighbridge": WeighbridgeConfig(serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo"),
+                "rfid": CardReaderConfig(serial=SerialSettings(port=sims.rfid.path), kind="rfid"),
+                "ic_card": CardReaderConfig(serial=SerialSettings(port=sims.card.path), kind="card"),
+                "e_seal": EsealReaderConfig(serial=SerialSettings(port=sims.e_seal.path)),
+            }
+        )
     edge_cfg = EdgeConfig(
         node=NodeSection(id="gate1-edge1", site="gate1", data_dir=data_dir / "edge"),
         broker=broker_cfg,
         central={"public_key_files": [central.cfg.public_key_path]},
         http={"port": ports.edge},
-        officers=[{"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)},
-                  {"id": DEMO_OFFICER2, "name": "Second Officer 复核关员", "pin_hash": hash_pin(DEMO_PIN2)}],
+        officers=[
+            {"id": DEMO_OFFICER, "name": "Demo Officer 值班关员", "pin_hash": hash_pin(DEMO_PIN)},
+            {"id": DEMO_OFFICER2, "name": "Second Officer 复核关员", "pin_hash": hash_pin(DEMO_PIN2)},
+        ],
         lanes=[lane],
     )
     # The node's image-upload token, as `kakou node enrol` would hand it to a site's technician.
@@ -122,8 +140,9 @@ async def authorize(stack: Stack, http: httpx.AsyncClient) -> None:
     from kakou.central.service import Conflict
 
     try:
-        await asyncio.to_thread(auth.add_user, stack.central.central, "demo", DEMO_ADMIN, auth.Role.ADMIN,
-                                DEMO_PASSWORD)
+        await asyncio.to_thread(
+            auth.add_user, stack.central.central, "demo", DEMO_ADMIN, auth.Role.ADMIN, DEMO_PASSWORD
+        )
     except Conflict:
         pass
     resp = await http.post("/api/v1/auth/login", json={"username": DEMO_ADMIN, "password": DEMO_PASSWORD})
@@ -145,22 +164,32 @@ async def issue_release_order(stack: Stack, http: httpx.AsyncClient, order: dict
     if filed.status_code != 201:
         return filed
     try:
-        await asyncio.to_thread(auth.add_user, stack.central.central, "demo", DEMO_REVIEWER, auth.Role.REVIEWER,
-                                DEMO_REVIEWER_PASSWORD)
+        await asyncio.to_thread(
+            auth.add_user, stack.central.central, "demo", DEMO_REVIEWER, auth.Role.REVIEWER, DEMO_REVIEWER_PASSWORD
+        )
     except Conflict:
         pass
     async with httpx.AsyncClient(base_url=http.base_url, timeout=http.timeout) as reviewer:
-        resp = await reviewer.post("/api/v1/auth/login",
-                                   json={"username": DEMO_REVIEWER, "password": DEMO_REVIEWER_PASSWORD})
+        resp = await reviewer.post(
+            "/api/v1/auth/login", json={"username": DEMO_REVIEWER, "password": DEMO_REVIEWER_PASSWORD}
+        )
         resp.raise_for_status()
-        return await reviewer.post(f"/api/v1/release-orders/{order['order_no']}/review", json={"approve": True},
-                                   headers={"Authorization": f"Bearer {resp.json()['access_token']}"})
+        return await reviewer.post(
+            f"/api/v1/release-orders/{order['order_no']}/review",
+            json={"approve": True},
+            headers={"Authorization": f"Bearer {resp.json()['access_token']}"},
+        )
 
 
 def demo_order(plate: str, order_no: str) -> ReleaseOrderData:
     now = datetime.now(UTC)
-    return ReleaseOrderData(order_no=order_no, plate=plate, direction="in",
-                            valid_from=now - timedelta(hours=1), valid_until=now + timedelta(hours=12))
+    return ReleaseOrderData(
+        order_no=order_no,
+        plate=plate,
+        direction="in",
+        valid_from=now - timedelta(hours=1),
+        valid_until=now + timedelta(hours=12),
+    )
 
 
 @dataclass(frozen=True)
@@ -187,21 +216,31 @@ async def seed_central(stack: Stack, http: httpx.AsyncClient) -> int:
     now = datetime.now(UTC)
     version = 0
     for i, t in enumerate(DEMO_TRUCKS):
-        for kind, data in (("vehicle", {"plate": t.plate, "e_plate": t.tag, "tare_kg": 14_000}),
-                           ("driver", {"driver_id": f"D{i:03d}", "ic_card": t.card, "name": f"Driver {i}"})):
+        for kind, data in (
+            ("vehicle", {"plate": t.plate, "e_plate": t.tag, "tare_kg": 14_000}),
+            ("driver", {"driver_id": f"D{i:03d}", "ic_card": t.card, "name": f"Driver {i}"}),
+        ):
             (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
         if t.declared_kg is not None:
-            r = await issue_release_order(stack, http, {
-                "order_no": f"HF{now:%Y%m%d}{i:04d}", "plate": t.plate, "containers": [t.box], "direction": "in",
-                "valid_from": (now - timedelta(hours=1)).isoformat(),
-                "valid_until": (now + timedelta(hours=12)).isoformat(), "declared_gross_kg": t.declared_kg})
+            r = await issue_release_order(
+                stack,
+                http,
+                {
+                    "order_no": f"HF{now:%Y%m%d}{i:04d}",
+                    "plate": t.plate,
+                    "containers": [t.box],
+                    "direction": "in",
+                    "valid_from": (now - timedelta(hours=1)).isoformat(),
+                    "valid_until": (now + timedelta(hours=12)).isoformat(),
+                    "declared_gross_kg": t.declared_kg,
+                },
+            )
             r.raise_for_status()
             version = max(version, r.json()["version"])
     return version
 
 
-async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, trucks: int | None,
-                   interval: float) -> int:
+async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, trucks: int | None, interval: float) -> int:
     from kakou.demo_day import DemoDay, seed_day  # the day's scenario builds on this module
 
     # The demo starts from a known state every time.
@@ -213,15 +252,20 @@ async def run_demo(data_dir: Path, ports: DemoPorts, embedded_broker: bool, truc
         print(f"  central login   {DEMO_ADMIN} / {DEMO_PASSWORD} (admin)")
         print(f"  reviewer login  {DEMO_REVIEWER} / {DEMO_REVIEWER_PASSWORD} (approves the demo's release orders)")
         print(f"  central API     {stack.central.url}/api/v1/passes   (OpenAPI: {stack.central.url}/docs)")
-        print(f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN}; "
-              f"second officer {DEMO_OFFICER2}, PIN {DEMO_PIN2})")
+        print(
+            f"  lane screen     {stack.edge.url}/lane   (officer {DEMO_OFFICER}, PIN {DEMO_PIN}; "
+            f"second officer {DEMO_OFFICER2}, PIN {DEMO_PIN2})"
+        )
         print(f"  edge lane API   {stack.edge.url}/api/v1/status")
         print("  stop with Ctrl-C", flush=True)
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
             await authorize(stack, http)
             version = await seed_day(stack, http)
-            await eventually(lambda: stack.edge.store.knowledge_version >= version, 30,
-                             what="registrations and release orders to reach the lane")
+            await eventually(
+                lambda: stack.edge.store.knowledge_version >= version,
+                30,
+                what="registrations and release orders to reach the lane",
+            )
             # Each truck's line is printed as the lane decided it, then as central recorded it; an
             # outage of central or the broker is reported, never waited out (kakou.demo_day).
             await DemoDay(stack, http, say=lambda line: print(line, flush=True)).run(trucks, interval)

@@ -60,8 +60,9 @@ def _visit(i: int) -> Visit:
 
 
 RELEASED, RELEASED_2, OVERWEIGHT, NO_ORDER = (_visit(i) for i in range(4))
-TWO_ORDERS = Visit("浙B66666", "blue", "E2801160600002051234A005", "04A1B2C3D4E5F5", ("MSKU8899114", "TGHU8832010"),
-                   30_000)
+TWO_ORDERS = Visit(
+    "浙B66666", "blue", "E2801160600002051234A005", "04A1B2C3D4E5F5", ("MSKU8899114", "TGHU8832010"), 30_000
+)
 CONTROLLED = Visit("闽D55555", "blue", "E2801160600002051234A006", "04A1B2C3D4E5F6", ("OOLU5566770",), 25_000)
 # A truck arriving on a transit (转关) from Shanghai with its e-seal (电子关锁): released on the
 # transit itself at this destination gate, which central then closes.
@@ -76,35 +77,66 @@ async def seed_day(stack: Stack, http: httpx.AsyncClient) -> int:
     version = await seed_central(stack, http)
     now = datetime.now(UTC)
     for i, v in enumerate((TWO_ORDERS, CONTROLLED), start=len(DEMO_TRUCKS)):
-        for kind, data in (("vehicle", {"plate": v.plate, "e_plate": v.tag, "tare_kg": 14_000}),
-                           ("driver", {"driver_id": f"D{i:03d}", "ic_card": v.card, "name": f"Driver {i}"})):
+        for kind, data in (
+            ("vehicle", {"plate": v.plate, "e_plate": v.tag, "tare_kg": 14_000}),
+            ("driver", {"driver_id": f"D{i:03d}", "ic_card": v.card, "name": f"Driver {i}"}),
+        ):
             (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
         for j, box in enumerate(v.boxes):  # one release order per container
-            r = await issue_release_order(stack, http, {
-                "order_no": f"HF{now:%Y%m%d}{i:02d}{j:02d}", "plate": v.plate, "containers": [box],
-                "direction": "in", "valid_from": (now - timedelta(hours=1)).isoformat(),
-                "valid_until": (now + timedelta(hours=12)).isoformat()})
+            r = await issue_release_order(
+                stack,
+                http,
+                {
+                    "order_no": f"HF{now:%Y%m%d}{i:02d}{j:02d}",
+                    "plate": v.plate,
+                    "containers": [box],
+                    "direction": "in",
+                    "valid_from": (now - timedelta(hours=1)).isoformat(),
+                    "valid_until": (now + timedelta(hours=12)).isoformat(),
+                },
+            )
             r.raise_for_status()
             version = max(version, r.json()["version"])
     # The lane is registered at its site, so the transits to that site reach it (the node learns the
     # site's stream from central when it next (re)connects: after the day's broker outage at latest).
     for code, name in (("gate1", "一号卡口 Gate 1"), (TRANSIT_FROM, "洋山港 Yangshan (transit origin)")):
         (await http.put("/api/v1/registrations/site", json={"code": code, "name": name})).raise_for_status()
-    (await http.put("/api/v1/registrations/lane", json={"node": stack.edge.cfg.node.id, "lane": "L1",
-                                                       "site": "gate1", "direction": "in"})).raise_for_status()
+    (
+        await http.put(
+            "/api/v1/registrations/lane",
+            json={"node": stack.edge.cfg.node.id, "lane": "L1", "site": "gate1", "direction": "in"},
+        )
+    ).raise_for_status()
     i = len(DEMO_TRUCKS) + 2
-    for kind, data in (("vehicle", {"plate": TRANSIT.plate, "e_plate": TRANSIT.tag, "tare_kg": 14_000}),
-                       ("driver", {"driver_id": f"D{i:03d}", "ic_card": TRANSIT.card, "name": f"Driver {i}"})):
+    for kind, data in (
+        ("vehicle", {"plate": TRANSIT.plate, "e_plate": TRANSIT.tag, "tare_kg": 14_000}),
+        ("driver", {"driver_id": f"D{i:03d}", "ic_card": TRANSIT.card, "name": f"Driver {i}"}),
+    ):
         (await http.put(f"/api/v1/registrations/{kind}", json=data)).raise_for_status()
-    (await http.post("/api/v1/transits", json={
-        "transit_no": f"ZG{now:%Y%m%d}01", "plate": TRANSIT.plate, "containers": list(TRANSIT.boxes),
-        "entry_site": TRANSIT_FROM, "destination_site": "gate1", "e_seal": TRANSIT_SEAL})).raise_for_status()
+    (
+        await http.post(
+            "/api/v1/transits",
+            json={
+                "transit_no": f"ZG{now:%Y%m%d}01",
+                "plate": TRANSIT.plate,
+                "containers": list(TRANSIT.boxes),
+                "entry_site": TRANSIT_FROM,
+                "destination_site": "gate1",
+                "e_seal": TRANSIT_SEAL,
+            },
+        )
+    ).raise_for_status()
     return version
 
 
 class DemoDay:
-    def __init__(self, stack: Stack, central: httpx.AsyncClient, say: Callable[[str], None] = print,
-                 central_wait: float = CENTRAL_WAIT) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        central: httpx.AsyncClient,
+        say: Callable[[str], None] = print,
+        central_wait: float = CENTRAL_WAIT,
+    ) -> None:
         self.stack = stack
         self.central = central  # logged in (kakou.demo.authorize)
         self.say = say
@@ -118,9 +150,16 @@ class DemoDay:
         return self.stack.edge.lanes["L1"]
 
     def steps(self) -> list[Callable[[], Awaitable[None]]]:
-        return [lambda: self._plain(RELEASED), lambda: self._plain(RELEASED_2), self._inspection_round_trip,
-                lambda: self._plain(NO_ORDER), lambda: self._plain(TWO_ORDERS), self._control_order_hold,
-                self._outage, self._transit]
+        return [
+            lambda: self._plain(RELEASED),
+            lambda: self._plain(RELEASED_2),
+            self._inspection_round_trip,
+            lambda: self._plain(NO_ORDER),
+            lambda: self._plain(TWO_ORDERS),
+            self._control_order_hold,
+            self._outage,
+            self._transit,
+        ]
 
     async def run(self, trucks: int | None, interval: float) -> None:
         """The day's steps in a loop, until `trucks` arrivals (the step that reaches it finishes)."""
@@ -137,11 +176,17 @@ class DemoDay:
         before = self.lane.last_pass
         seed = self.trucks
         self.trucks += 1
-        scene = render_container_scene(v.boxes[0], seed=None if len(v.boxes) > 1 else seed,
-                                       beside=v.boxes[1] if len(v.boxes) > 1 else None)
-        truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene(v.plate, kind=v.kind, seed=seed)),
-                      container_jpeg=encode_jpeg(scene), gross_kg=v.weighs_kg, rfid_tag=v.tag, ic_card=v.card,
-                      e_seal=TRANSIT_SEAL if v is TRANSIT else None)
+        scene = render_container_scene(
+            v.boxes[0], seed=None if len(v.boxes) > 1 else seed, beside=v.boxes[1] if len(v.boxes) > 1 else None
+        )
+        truck = Truck(
+            plate_jpeg=encode_jpeg(render_plate_scene(v.plate, kind=v.kind, seed=seed)),
+            container_jpeg=encode_jpeg(scene),
+            gross_kg=v.weighs_kg,
+            rfid_tag=v.tag,
+            ic_card=v.card,
+            e_seal=TRANSIT_SEAL if v is TRANSIT else None,
+        )
         result = await drive_truck(self.stack.sims, truck=truck, wait_for_barrier=wait_for_barrier)
         rec = self.lane.last_pass
         return result, (rec if rec is not before else None)
@@ -166,10 +211,10 @@ class DemoDay:
     async def _at_central(self, rec: PassRecord, wait: float) -> str | None:
         """The outcome central recorded for `rec`, or None if it has not within `wait` seconds or
         cannot be asked (central down): an outage is something to report, not a reason to stop."""
+
         async def recorded() -> str | None:
             try:
-                r = await self.central.get("/api/v1/passes", params={"plate": rec.plate or "", "limit": 50},
-                                           timeout=2)
+                r = await self.central.get("/api/v1/passes", params={"plate": rec.plate or "", "limit": 50}, timeout=2)
                 if r.status_code != 200:
                     return None
                 return next((str(p["outcome"]) for p in r.json()["items"] if p["pass_id"] == rec.pass_id), None)
@@ -188,8 +233,10 @@ class DemoDay:
         delivered = [rec for rec in self.queued if await self._at_central(rec, wait) is not None]
         if delivered:
             self.queued = [rec for rec in self.queued if rec not in delivered]
-            self.say(f"central caught up: {len(delivered)} queued pass(es) recorded "
-                     f"({', '.join(r.plate or '?' for r in delivered)}); {len(self.queued)} still queued")
+            self.say(
+                f"central caught up: {len(delivered)} queued pass(es) recorded "
+                f"({', '.join(r.plate or '?' for r in delivered)}); {len(self.queued)} still queued"
+            )
 
     # -- the day's steps --------------------------------------------------------------------------
     async def _plain(self, v: Visit) -> None:
@@ -214,8 +261,11 @@ class DemoDay:
         # The lane is not blocked while the truck is inspected: it recorded the result at the
         # inspection area, and comes back through the lane.
         async with httpx.AsyncClient(base_url=self.stack.edge.url, timeout=5) as edge:
-            r = await edge.post(f"/api/v1/inspections/{sent.pass_id}", headers=auth,
-                                json={"result": "passed", "reason": "开箱查验，货证相符 opened, goods match"})
+            r = await edge.post(
+                f"/api/v1/inspections/{sent.pass_id}",
+                headers=auth,
+                json={"result": "passed", "reason": "开箱查验，货证相符 opened, goods match"},
+            )
         if r.status_code != 201:
             self.say(f"inspection result not recorded: {r.status_code} {r.text[:200]}")
             return
@@ -226,31 +276,51 @@ class DemoDay:
         v = CONTROLLED
         if not self._controlled:
             try:
-                r = await self.central.post("/api/v1/control-orders", json={
-                    "target_kind": "vehicle", "target_value": v.plate, "action": "hold", "emergency": True,
-                    "reason": "情报线索 intelligence tip"})
+                r = await self.central.post(
+                    "/api/v1/control-orders",
+                    json={
+                        "target_kind": "vehicle",
+                        "target_value": v.plate,
+                        "action": "hold",
+                        "emergency": True,
+                        "reason": "情报线索 intelligence tip",
+                    },
+                )
                 r.raise_for_status()
                 self._controlled = True
-                await eventually(lambda: self.stack.edge.store.query(
-                    "SELECT 1 FROM knowledge WHERE kind = 'control_order' AND json_extract(data, '$.target_value') = ?",
-                    (v.plate,)), 15, what="the control order at the lane")
+                await eventually(
+                    lambda: self.stack.edge.store.query(
+                        "SELECT 1 FROM knowledge WHERE kind = 'control_order'"
+                        " AND json_extract(data, '$.target_value') = ?",
+                        (v.plate,),
+                    ),
+                    15,
+                    what="the control order at the lane",
+                )
                 self.say(f"central: emergency control order (布控) on {v.plate}: hold")
             except (httpx.HTTPError, TimeoutError) as exc:
                 self.say(f"central could not issue the control order ({exc}); the truck goes as usual")
         truck = asyncio.create_task(self._arrive(v, wait_for_barrier=ON_HOLD))
         try:
-            await eventually(lambda: self.lane.state.value == "held_for_officer" or truck.done(), ON_HOLD,
-                             what="the lane to decide")
+            await eventually(
+                lambda: self.lane.state.value == "held_for_officer" or truck.done(), ON_HOLD, what="the lane to decide"
+            )
             auth = await self._officer() if not truck.done() else None
             if auth is not None and self.lane.current is not None and self.lane.current.decision is not None:
                 self.say(f"lane held {v.plate}: {render_all(self.lane.current.decision.reasons)}")
-                release = {"action": "override", "outcome": "release",
-                           "reason": "核查无误 checked with the intelligence unit"}
+                release = {
+                    "action": "override",
+                    "outcome": "release",
+                    "reason": "核查无误 checked with the intelligence unit",
+                }
                 async with httpx.AsyncClient(base_url=self.stack.edge.url, timeout=5) as edge:
                     alone = await edge.post("/api/v1/lanes/L1/actions", headers=auth, json=release)
                     self.say(f"lane: {DEMO_OFFICER} alone asks to release {v.plate}: {_answer(alone)}")
-                    two = await edge.post("/api/v1/lanes/L1/actions", headers=auth, json={
-                        **release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2})
+                    two = await edge.post(
+                        "/api/v1/lanes/L1/actions",
+                        headers=auth,
+                        json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2},
+                    )
                     self.say(f"lane: {DEMO_OFFICER} with {DEMO_OFFICER2} confirming (own PIN): {_answer(two)}")
         except TimeoutError:
             pass  # the truck turns away by itself; its line says what the lane decided
@@ -260,8 +330,10 @@ class DemoDay:
         """The broker goes down: central is unreachable from the lane, which decides from its cache."""
         broker = self.stack.broker
         await broker.stop()
-        self.say(f"broker stopped: central unreachable; the lane decides from its cache "
-                 f"(knowledge version {self.stack.edge.store.knowledge_version})")
+        self.say(
+            f"broker stopped: central unreachable; the lane decides from its cache "
+            f"(knowledge version {self.stack.edge.store.knowledge_version})"
+        )
         try:
             for v in (RELEASED, RELEASED_2):
                 await self._report(v, *await self._arrive(v), wait=0)
@@ -270,10 +342,10 @@ class DemoDay:
         self.say("broker back: the lane delivers what it queued")
         await self._catch_up(wait=60)
 
-
     async def _transit(self) -> None:
         """A truck on a transit from another customs site: its containers and e-seal are checked
         against the open transit, and central closes the transit when the pass reaches it."""
+
         def at_lane() -> bool:
             return bool(self.stack.edge.records.transits_for(TRANSIT.plate))
 
@@ -282,16 +354,22 @@ class DemoDay:
         except TimeoutError:
             self.say(f"the transit of {TRANSIT.plate} has not reached the lane yet (it will after the node's resync)")
         else:
-            self.say(f"central: transit (转关) of {TRANSIT.plate} from {TRANSIT_FROM} with e-seal {TRANSIT_SEAL} "
-                     f"is open at this destination gate")
+            self.say(
+                f"central: transit (转关) of {TRANSIT.plate} from {TRANSIT_FROM} with e-seal {TRANSIT_SEAL} "
+                f"is open at this destination gate"
+            )
         v = TRANSIT
         result, rec = await self._arrive(v)
         await self._report(v, result, rec)
         if rec is None or not rec.transit_no:
             return
         try:
-            status = await eventually(lambda: self._transit_status(rec.transit_no or ""), self.central_wait,
-                                      interval=0.2, what="the transit closed at central")
+            status = await eventually(
+                lambda: self._transit_status(rec.transit_no or ""),
+                self.central_wait,
+                interval=0.2,
+                what="the transit closed at central",
+            )
             self.say(f"central: transit {rec.transit_no} {status}")
         except TimeoutError:
             pass  # central is away: the pass is queued and closes the transit when it arrives

@@ -124,9 +124,18 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def enrol_node(node_id: str, out_dir: Path, password_file: Path, broker_host: str = "127.0.0.1",
-               broker_port: int = 1883, central_public_key: Path | None = None, tls_ca: Path | None = None,
-               data_dir: Path | None = None, site: str | None = None, acl_file: Path | None = None) -> Enrolment:
+def enrol_node(
+    node_id: str,
+    out_dir: Path,
+    password_file: Path,
+    broker_host: str = "127.0.0.1",
+    broker_port: int = 1883,
+    central_public_key: Path | None = None,
+    tls_ca: Path | None = None,
+    data_dir: Path | None = None,
+    site: str | None = None,
+    acl_file: Path | None = None,
+) -> Enrolment:
     """Create a node's broker credentials and the files it needs in out_dir/<node_id>/.
 
     With `site` and `acl_file`, the node may also read that site's change topic (set_site_access).
@@ -168,8 +177,9 @@ def enrol_node(node_id: str, out_dir: Path, password_file: Path, broker_host: st
     return Enrolment(node_id, password, config, password_file)
 
 
-def central_user(password_file: Path, out_dir: Path, worker: str | None = None,
-                 acl_file: Path | None = None) -> tuple[str, Path]:
+def central_user(
+    password_file: Path, out_dir: Path, worker: str | None = None, acl_file: Path | None = None
+) -> tuple[str, Path]:
     """(Re)create central's broker login; returns the password and the file holding it.
 
     The broker takes the user name as client id (`use_username_as_clientid`), so each ingest worker
@@ -184,8 +194,10 @@ def central_user(password_file: Path, out_dir: Path, worker: str | None = None,
             raise EnrolError("a worker login needs the broker's ACL file (--acl-file) to grant it central's access")
         text = acl_file.read_text() if acl_file.exists() else ""
         if f"\nuser {user}\n" not in "\n" + text:
-            acl_file.write_text(text.rstrip("\n") + f"\n\n# central ingest worker (kakou node central-user)\n"
-                                f"user {user}\ntopic readwrite kakou/v1/#\n")
+            acl_file.write_text(
+                text.rstrip("\n") + f"\n\n# central ingest worker (kakou node central-user)\n"
+                f"user {user}\ntopic readwrite kakou/v1/#\n"
+            )
     password = secrets.token_urlsafe(24)
     set_user(password_file, user, password)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -97,8 +97,7 @@ class FleetReport:
             f"  lost                   {self.lost}",
             "  every pass accounted for" if self.ok else f"  {len(bad)} node(s) NOT fully accounted for:",
         ]
-        lines += [f"    {n.node}: sent {n.sent}, stored {n.stored}, acknowledged {n.acknowledged}"
-                  for n in bad[:20]]
+        lines += [f"    {n.node}: sent {n.sent}, stored {n.stored}, acknowledged {n.acknowledged}" for n in bad[:20]]
         return "\n".join(lines)
 
     def as_json(self) -> str:
@@ -107,15 +106,26 @@ class FleetReport:
 
 def fleet_pass(node: str, lane: str, n: int) -> PassRecord:
     now = datetime.now(UTC)
-    return PassRecord(pass_id=f"{node}-{lane}-{n}", node=node, lane=lane, direction="in", started_at=now,
-                      decided_at=now, plate=f"粤B{n % 100000:05d}", plate_confidence=0.99, outcome=Outcome.RELEASE,
-                      reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
-                      knowledge_version=0, opens_barrier=True)
+    return PassRecord(
+        pass_id=f"{node}-{lane}-{n}",
+        node=node,
+        lane=lane,
+        direction="in",
+        started_at=now,
+        decided_at=now,
+        plate=f"粤B{n % 100000:05d}",
+        plate_confidence=0.99,
+        outcome=Outcome.RELEASE,
+        reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
+        knowledge_version=0,
+        opens_barrier=True,
+    )
 
 
 class SimEdge:
-    def __init__(self, node: str, lanes: int, data_dir: Path, broker: BrokerConfig,
-                 trusted: dict[str, Ed25519PublicKey]) -> None:
+    def __init__(
+        self, node: str, lanes: int, data_dir: Path, broker: BrokerConfig, trusted: dict[str, Ed25519PublicKey]
+    ) -> None:
         self.node = node
         self.lanes = [f"L{i + 1}" for i in range(lanes)]
         self.store = EdgeStore(data_dir / "edge.db")
@@ -157,8 +167,10 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
     work = cfg.work_dir or Path(tmp or ".")
     keys = [load_public_b64(k) for k in cfg.central_keys]
     trusted = {key_id(k): k for k in keys}
-    edges = [SimEdge(f"{cfg.node_prefix}-{i + 1:04d}", cfg.lanes_per_edge, work / f"edge-{i + 1:04d}", cfg.broker,
-                     trusted) for i in range(cfg.edges)]
+    edges = [
+        SimEdge(f"{cfg.node_prefix}-{i + 1:04d}", cfg.lanes_per_edge, work / f"edge-{i + 1:04d}", cfg.broker, trusted)
+        for i in range(cfg.edges)
+    ]
     links = [asyncio.create_task(e.link.run(), name=f"link-{e.node}") for e in edges]
     try:
         async with httpx.AsyncClient(base_url=cfg.central_url, timeout=60) as http:
@@ -182,24 +194,36 @@ async def run_fleet(cfg: FleetConfig) -> FleetReport:
             # again for a short while before calling an acknowledged pass lost.
             settle = time.monotonic() + STALE_READS_S
             while time.monotonic() < settle and any(
-                    s < e.store.outbox_counts()["acknowledged"] for e, s in zip(edges, stored, strict=True)):
+                s < e.store.outbox_counts()["acknowledged"] for e, s in zip(edges, stored, strict=True)
+            ):
                 await asyncio.sleep(0.25)
                 stored = await asyncio.gather(*(_stored(http, e.node, limit) for e in edges))
     finally:
         for t in links:
             t.cancel()
         await asyncio.gather(*links, return_exceptions=True)
-    nodes = [NodeReport(e.node, e.sent, e.store.outbox_counts()["acknowledged"], s) for e, s in zip(edges, stored,
-                                                                                                       strict=True)]
+    nodes = [
+        NodeReport(e.node, e.sent, e.store.outbox_counts()["acknowledged"], s)
+        for e, s in zip(edges, stored, strict=True)
+    ]
     resends = sum(e.link.resends for e in edges)
     for e in edges:
         e.store.close()
     if tmp:
         shutil.rmtree(tmp, ignore_errors=True)
-    return FleetReport(edges=cfg.edges, lanes=cfg.edges * cfg.lanes_per_edge, rate_per_lane=cfg.rate,
-                       traffic_s=cfg.seconds, drain_s=drain, late_s=late, sent=sum(n.sent for n in nodes),
-                       acknowledged=sum(n.acknowledged for n in nodes), stored=sum(n.stored for n in nodes),
-                       resends=resends, nodes=nodes)
+    return FleetReport(
+        edges=cfg.edges,
+        lanes=cfg.edges * cfg.lanes_per_edge,
+        rate_per_lane=cfg.rate,
+        traffic_s=cfg.seconds,
+        drain_s=drain,
+        late_s=late,
+        sent=sum(n.sent for n in nodes),
+        acknowledged=sum(n.acknowledged for n in nodes),
+        stored=sum(n.stored for n in nodes),
+        resends=resends,
+        nodes=nodes,
+    )
 
 
 def cmd_sim_fleet(args: argparse.Namespace) -> int:
@@ -214,12 +238,20 @@ def cmd_sim_fleet(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cfg = FleetConfig(edges=args.edges, lanes_per_edge=args.lanes_per_edge, rate=args.rate, seconds=args.seconds,
-                      broker=BrokerConfig(host=args.mqtt_host, port=args.mqtt_port),
-                      central_url=args.central, username=args.username, password=password,
-                      work_dir=Path(args.work_dir) if args.work_dir else None, drain_timeout=args.drain_timeout,
-                      node_prefix=args.node_prefix,
-                      central_keys=keys)
+    cfg = FleetConfig(
+        edges=args.edges,
+        lanes_per_edge=args.lanes_per_edge,
+        rate=args.rate,
+        seconds=args.seconds,
+        broker=BrokerConfig(host=args.mqtt_host, port=args.mqtt_port),
+        central_url=args.central,
+        username=args.username,
+        password=password,
+        work_dir=Path(args.work_dir) if args.work_dir else None,
+        drain_timeout=args.drain_timeout,
+        node_prefix=args.node_prefix,
+        central_keys=keys,
+    )
     result: dict[str, FleetReport] = {}
 
     async def go() -> None:
@@ -253,15 +285,20 @@ def register_sim_fleet(sim: argparse._SubParsersAction) -> None:  # type: ignore
     f.add_argument("--lanes-per-edge", type=_positive(int), default=4)
     f.add_argument("--rate", type=_positive(float), default=0.2, help="passes per second per lane")
     f.add_argument("--seconds", type=_positive(float), default=30.0, help="how long traffic runs")
-    f.add_argument("--drain-timeout", type=_positive(float), default=120.0,
-                   help="after traffic: seconds to wait for every ack")
+    f.add_argument(
+        "--drain-timeout", type=_positive(float), default=120.0, help="after traffic: seconds to wait for every ack"
+    )
     f.add_argument("--mqtt-host", default="127.0.0.1")
     f.add_argument("--mqtt-port", type=int, default=1883)
     f.add_argument("--central", default="http://127.0.0.1:8080", help="central's base URL")
     f.add_argument("--username", default="admin", help="a central user that may read passes")
     f.add_argument("--password", default=None, help="default: $KAKOU_PASSWORD")
-    f.add_argument("--central-key", action="append", default=[],
-                   help="central's public key file (DATA_DIR/keys/central-signing.pub), so edges accept its batches")
+    f.add_argument(
+        "--central-key",
+        action="append",
+        default=[],
+        help="central's public key file (DATA_DIR/keys/central-signing.pub), so edges accept its batches",
+    )
     f.add_argument("--node-prefix", default="fleet", help="node ids are PREFIX-0001 …")
     f.add_argument("--work-dir", default=None, help="keep the edges' stores here (default: a temp dir, removed)")
     f.add_argument("--json", action="store_true")

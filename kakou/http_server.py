@@ -35,5 +35,6 @@ def sse(event: str, data: object) -> str:
 
 def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     # No caching, and no buffering by a reverse proxy (nginx honours X-Accel-Buffering): events must arrive live.
-    return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

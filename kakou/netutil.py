@@ -7,8 +7,10 @@ import socket
 
 class PortInUse(Exception):
     def __init__(self, host: str, port: int, what: str) -> None:
-        super().__init__(f"{what}: cannot listen on {host}:{port} — the port is already in use. "
-                         f"Stop whatever holds it or choose another port.")
+        super().__init__(
+            f"{what}: cannot listen on {host}:{port} — the port is already in use. "
+            f"Stop whatever holds it or choose another port."
+        )
 
 
 def bind_tcp(host: str, port: int, what: str) -> socket.socket:

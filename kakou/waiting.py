@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], T | Awaitable[T]], timeout: float = 10.0, interval: float = 0.05,
-                     what: str = "condition") -> T:
+async def eventually(
+    check: Callable[[], T | Awaitable[T]], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> T:
     """Return check()'s first truthy value; raise TimeoutError naming `what` after `timeout`s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -20,20 +20,44 @@ DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "tex
 # What a person reads for each status: a title and what to do next, in Chinese and in English.
 _ADVICE: dict[int, tuple[str, str, str, str]] = {
     400: ("请求无法处理", "Bad request", "请返回上一页重试。", "Go back and try again."),
-    401: ("请先登录", "Please log in", "登录已过期或尚未登录：请返回页面重新登录。",
-          "Your session expired or you are not logged in: go back and log in."),
-    403: ("无权操作", "Not allowed", "您的角色不能执行此操作，请联系有权限的同事或管理员。",
-          "Your role may not do this: ask a colleague who may, or an administrator."),
-    404: ("页面不存在", "Page not found", "地址有误或记录已不存在。请从首页进入。",
-          "The address is wrong or the record no longer exists. Start from the home page."),
+    401: (
+        "请先登录",
+        "Please log in",
+        "登录已过期或尚未登录：请返回页面重新登录。",
+        "Your session expired or you are not logged in: go back and log in.",
+    ),
+    403: (
+        "无权操作",
+        "Not allowed",
+        "您的角色不能执行此操作，请联系有权限的同事或管理员。",
+        "Your role may not do this: ask a colleague who may, or an administrator.",
+    ),
+    404: (
+        "页面不存在",
+        "Page not found",
+        "地址有误或记录已不存在。请从首页进入。",
+        "The address is wrong or the record no longer exists. Start from the home page.",
+    ),
     405: ("不支持的操作", "Method not allowed", "请从页面上的按钮操作。", "Use the buttons on the page."),
-    409: ("与已保存的数据冲突", "Conflict", "数据已被他人更改：请刷新后重试。",
-          "Someone changed it meanwhile: reload and try again."),
+    409: (
+        "与已保存的数据冲突",
+        "Conflict",
+        "数据已被他人更改：请刷新后重试。",
+        "Someone changed it meanwhile: reload and try again.",
+    ),
     422: ("输入有误", "Invalid input", "请检查填写的内容后重试。", "Check what you entered and try again."),
-    500: ("服务器内部错误", "Server error", "请稍后重试；若持续出现，请联系运维人员。",
-          "Try again shortly; if it persists, call operations."),
-    503: ("服务暂不可用", "Service unavailable", "请稍后重试；若持续出现，请联系运维人员。",
-          "Try again shortly; if it persists, call operations."),
+    500: (
+        "服务器内部错误",
+        "Server error",
+        "请稍后重试；若持续出现，请联系运维人员。",
+        "Try again shortly; if it persists, call operations.",
+    ),
+    503: (
+        "服务暂不可用",
+        "Service unavailable",
+        "请稍后重试；若持续出现，请联系运维人员。",
+        "Try again shortly; if it persists, call operations.",
+    ),
 }
 
 
@@ -63,12 +87,15 @@ def mount_docs(app: FastAPI, openapi_url: str, title: str) -> None:
     """`/docs`: Swagger UI served from the installed package (the app is built with docs_url=None).
     Its start-up script is served as a file of its own: the pages' content security policy runs
     scripts from this origin only, never inline ones."""
-    page = get_swagger_ui_html(openapi_url=openapi_url, title=title,
-                               swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-                               swagger_css_url="/docs/assets/swagger-ui.css",
-                               swagger_favicon_url="/docs/assets/favicon.png",
-                               # no validator badge: it is an image from another host
-                               swagger_ui_parameters={"validatorUrl": None}).body.decode()
+    page = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=title,
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon.png",
+        # no validator badge: it is an image from another host
+        swagger_ui_parameters={"validatorUrl": None},
+    ).body.decode()
     inline = re.search(r"<script>(.*?)</script>", page, re.S)
     start = inline.group(1) if inline else ""
     if inline:
@@ -86,5 +113,4 @@ def mount_docs(app: FastAPI, openapi_url: str, title: str) -> None:
     def docs_asset(name: str) -> Response:
         if name not in DOCS_ASSETS:
             return Response(status_code=404)
-        return FileResponse(SWAGGER / name, media_type=DOCS_ASSETS[name],
-                            headers={"Cache-Control": "max-age=86400"})
+        return FileResponse(SWAGGER / name, media_type=DOCS_ASSETS[name], headers={"Cache-Control": "max-age=86400"})

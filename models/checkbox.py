@@ -103,8 +103,9 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if np.count_nonzero(bw) > bw.size / 2:  # ink is the minority class
         bw = 255 - bw
-    binary = cv2.cvtColor(cv2.copyMakeBorder(255 - bw, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255),
-                          cv2.COLOR_GRAY2BGR)
+    binary = cv2.cvtColor(
+        cv2.copyMakeBorder(255 - bw, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=255), cv2.COLOR_GRAY2BGR
+    )
     best: tuple[str, float] | None = None
     for text, score in engine.recognise([colour, binary]):
         text = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())

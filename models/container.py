@@ -75,8 +75,12 @@ class ContainerReader:
         found: list[tuple[float, ContainerRead]] = []  # valid codes with their text height
         for band in text_rows(frame, limit=2):
             roi = Region(
-                max(band.x0 - band.width // 12, 0), max(band.y0 - band.height // 2, 0),
-                min(band.x1 + band.width // 8, w), min(band.y1 + int(2.4 * band.height), h), band.cue, band.score,
+                max(band.x0 - band.width // 12, 0),
+                max(band.y0 - band.height // 2, 0),
+                min(band.x1 + band.width // 8, w),
+                min(band.y1 + int(2.4 * band.height), h),
+                band.cue,
+                band.score,
             )
             side = min(max(int(max(roi.width, roi.height) * ROI_SCALE), 160), 640)
             boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
@@ -230,8 +234,10 @@ class ContainerReader:
             # The container in the lane is the nearest, so its code is the largest marking. A
             # code read from smaller text (a container behind, another door) gives way to a
             # taller code-like group that reads under the grammar.
-            own = max((ln.height for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text),
-                      default=0.0)
+            own = max(
+                (ln.height for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text),
+                default=0.0,
+            )
             if own and any(ln.height > 1.25 * own for ln in lines):
                 c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
                 if c is not None and c.valid and c.text != r.text:

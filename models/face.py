@@ -36,7 +36,7 @@ class HogFaceMatcher:
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         h, w = gray.shape
         side = min(h, w)  # centre square: the face camera frames the driver's face
-        gray = gray[(h - side) // 2:(h + side) // 2, (w - side) // 2:(w + side) // 2]
+        gray = gray[(h - side) // 2 : (h + side) // 2, (w - side) // 2 : (w + side) // 2]
         gray = cv2.resize(np.ascontiguousarray(gray), (self.size, self.size), interpolation=cv2.INTER_AREA)
         gray = cv2.GaussianBlur(gray, (7, 7), 2.0)  # sensor noise must not become gradients
         f = gray.astype(np.float32)
@@ -44,7 +44,7 @@ class HogFaceMatcher:
         mag = np.hypot(gx, gy)
         b = (np.rad2deg(np.arctan2(gy, gx)) % 180 / (180 / self.bins)).astype(np.int64) % self.bins
         n = self.size // self.cell
-        cells = (np.arange(self.size) // self.cell)
+        cells = np.arange(self.size) // self.cell
         idx = (cells[:, None] * n + cells[None, :]) * self.bins + b  # cell-major bin index per pixel
         d = np.bincount(idx.ravel(), weights=mag.ravel(), minlength=n * n * self.bins)
         return d / (np.linalg.norm(d) or 1.0)

@@ -255,16 +255,39 @@ def evaluate(
         ms = round((time.perf_counter() - t0) * 1000, 1)
         cpu_ms = round((time.thread_time() - c0) * 1000, 1)
         if read is None:
-            frame = FrameResult(kind=row.kind, file=row.file, label=row.label, notes=row.notes, text=None,
-                                raw=None, confidence=0.0, valid=False, error=crash, ms=ms, cpu_ms=cpu_ms,
-                                category="exception")
+            frame = FrameResult(
+                kind=row.kind,
+                file=row.file,
+                label=row.label,
+                notes=row.notes,
+                text=None,
+                raw=None,
+                confidence=0.0,
+                valid=False,
+                error=crash,
+                ms=ms,
+                cpu_ms=cpu_ms,
+                category="exception",
+            )
         else:
             patterns = getattr(reader, "latin_patterns", None)
             cat, effect = categorise(row.kind, row.label, read, reader.threshold, patterns)
-            frame = FrameResult(kind=row.kind, file=row.file, label=row.label, notes=row.notes, text=read.text,
-                                raw=read.raw, confidence=round(float(read.confidence), 4), valid=bool(read.valid),
-                                error=read.error, ms=ms, cpu_ms=cpu_ms, category=cat, threshold_effect=effect,
-                                extra=_extra(read))
+            frame = FrameResult(
+                kind=row.kind,
+                file=row.file,
+                label=row.label,
+                notes=row.notes,
+                text=read.text,
+                raw=read.raw,
+                confidence=round(float(read.confidence), 4),
+                valid=bool(read.valid),
+                error=read.error,
+                ms=ms,
+                cpu_ms=cpu_ms,
+                category=cat,
+                threshold_effect=effect,
+                extra=_extra(read),
+            )
         frames.append(frame)
         if progress is not None:
             progress(frame)
@@ -275,10 +298,15 @@ def evaluate(
         tag_figs += [figures(k, t, [f for f in frames if f.kind == k and t in f.notes]) for t in tags]
     used = {row.kind: readers[row.kind] for row in rows}
     return FieldReport(
-        folder=str(root), at=datetime.now(UTC), subset=subset,
+        folder=str(root),
+        at=datetime.now(UTC),
+        subset=subset,
         thresholds={k: float(r.threshold) for k, r in used.items()},
         loadavg_1min={"before": load_before, "after": _loadavg()},
-        kinds=kind_figs, tags=tag_figs, problems=problems, frames=frames,
+        kinds=kind_figs,
+        tags=tag_figs,
+        problems=problems,
+        frames=frames,
     )
 
 
@@ -295,12 +323,18 @@ def figures(kind: str, tag: str | None, frames: Sequence[FrameResult]) -> Figure
     cpu = [f.cpu_ms for f in frames if f.cpu_ms is not None]
     c = {cat: count(cat) for cat in ("exact", "wrong_valid", "text_invalid", "no_read", "exception")}
     return Figures(
-        kind=kind, tag=tag, n=n,
-        exact=c["exact"], exact_pct=pct(c["exact"]),
-        wrong_valid=c["wrong_valid"], wrong_valid_pct=pct(c["wrong_valid"]),
-        text_invalid=c["text_invalid"], text_invalid_pct=pct(c["text_invalid"]),
+        kind=kind,
+        tag=tag,
+        n=n,
+        exact=c["exact"],
+        exact_pct=pct(c["exact"]),
+        wrong_valid=c["wrong_valid"],
+        wrong_valid_pct=pct(c["wrong_valid"]),
+        text_invalid=c["text_invalid"],
+        text_invalid_pct=pct(c["text_invalid"]),
         # A reader that raised read nothing either: it counts as a no-read too.
-        no_read=c["no_read"] + c["exception"], no_read_pct=pct(c["no_read"] + c["exception"]),
+        no_read=c["no_read"] + c["exception"],
+        no_read_pct=pct(c["no_read"] + c["exception"]),
         exceptions=c["exception"],
         caught_by_threshold=sum(f.threshold_effect == "caught" for f in frames),
         lost_by_threshold=sum(f.threshold_effect == "lost" for f in frames),
@@ -342,8 +376,10 @@ def failure_lines(report: FieldReport) -> list[str]:
         tags = f" [{','.join(f.notes)}]" if f.notes else ""
         extra = f", {f.threshold_effect} by the threshold" if f.threshold_effect else ""
         why = f", error: {f.error}" if f.error else ""
-        out.append(f"{f.kind:10} {f.file}{tags}: label {f.label}, text {f.text}, raw {f.raw!r}, "
-                   f"confidence {f.confidence:.3f} → {f.category}{extra}{why}")
+        out.append(
+            f"{f.kind:10} {f.file}{tags}: label {f.label}, text {f.text}, raw {f.raw!r}, "
+            f"confidence {f.confidence:.3f} → {f.category}{extra}{why}"
+        )
     return out
 
 

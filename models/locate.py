@@ -58,8 +58,12 @@ class Region:
         h, w = shape[:2]
         dx, dy = int(self.width * fx), int(self.height * fy)
         return Region(
-            max(self.x0 - dx, 0), max(self.y0 - dy, 0), min(self.x1 + dx, w), min(self.y1 + dy, h),
-            self.cue, self.score,
+            max(self.x0 - dx, 0),
+            max(self.y0 - dy, 0),
+            min(self.x1 + dx, w),
+            min(self.y1 + dy, h),
+            self.cue,
+            self.score,
         )
 
 
@@ -92,8 +96,9 @@ def _edge_density(tex: np.ndarray, x: int, y: int, w: int, h: int) -> float:
     return float(np.count_nonzero(patch)) / max(patch.size, 1)
 
 
-def plate_regions(frame: np.ndarray, limit: int = 3, widths: tuple[float, float] = (0.07, 0.5),
-                  work_width: int = WORK_WIDTH) -> list[Region]:
+def plate_regions(
+    frame: np.ndarray, limit: int = 3, widths: tuple[float, float] = (0.07, 0.5), work_width: int = WORK_WIDTH
+) -> list[Region]:
     """Up to `limit` plate-shaped regions, most plate-like first (frame pixels), `widths` the
     plate's narrowest and widest share of the frame width."""
     small, s = _work(frame, width=work_width)

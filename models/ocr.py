@@ -77,8 +77,10 @@ class OcrEngine:
         """Text boxes (4x2 float32, frame pixels), largest text first."""
         h, w = image.shape[:2]
         scale = min(1.0, side / max(h, w))
-        small = image if scale == 1.0 else cv2.resize(
-            image, (max(int(w * scale), 32), max(int(h * scale), 32)), interpolation=cv2.INTER_AREA
+        small = (
+            image
+            if scale == 1.0
+            else cv2.resize(image, (max(int(w * scale), 32), max(int(h * scale), 32)), interpolation=cv2.INTER_AREA)
         )
         sy, sx = h / small.shape[0], w / small.shape[1]
         with self._lock:
@@ -126,8 +128,9 @@ class OcrEngine:
         only the best, so "J" at 0.55 beside 」 at 0.23 and 丁 at 0.17 looks unsure). `stretch`
         scales the crop's width first (several stretches of a line are several views of it)."""
         if stretch != 1.0:
-            crop = cv2.resize(crop, None, fx=stretch, fy=1.0,
-                              interpolation=cv2.INTER_AREA if stretch < 1 else cv2.INTER_CUBIC)
+            crop = cv2.resize(
+                crop, None, fx=stretch, fy=1.0, interpolation=cv2.INTER_AREA if stretch < 1 else cv2.INTER_CUBIC
+            )
         rec = self._ocr.text_rec
         h, w = crop.shape[:2]
         ratio = max(w / max(h, 1), rec.rec_image_shape[2] / rec.rec_image_shape[1])

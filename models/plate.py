@@ -122,8 +122,11 @@ class PlateReader:
             roi = region.padded(0.12, 0.3, frame.shape)
             side = min(ROI_SIDE, max(roi.width, roi.height))
             r = self._from_lines(frame, self.engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, STRETCH))
-            yield r if colour_agrees(region.cue, r.text) else r.model_copy(
-                update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
+            yield (
+                r
+                if colour_agrees(region.cue, r.text)
+                else r.model_copy(update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
+            )
 
     def _whole_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
@@ -235,8 +238,9 @@ class PlateReader:
         base = LINE_ASPECT * crop.shape[0] / max(crop.shape[1], 1)
         if base > 1.0 and (d is None or d.score < self.threshold):
             d2, views2 = self._views_decoded(crop, base)
-            if d2 is not None and (d is None or (d2.score > d.score
-                                                 and (d2.text == d.text or d2.score >= d.score + DOUBT_GAP))):
+            if d2 is not None and (
+                d is None or (d2.score > d.score and (d2.text == d.text or d2.score >= d.score + DOUBT_GAP))
+            ):
                 d, views = d2, views2
         if d is None:
             return None
@@ -251,8 +255,9 @@ class PlateReader:
         views = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
         d = decode_plate(views[0], self.latin_patterns)
         if d is None or d.score < SURE:
-            views += [self.engine.recognise_chars(crop, stretch=base * f) for f in VIEW_STRETCHES
-                      if f != VIEW_STRETCHES[1]]
+            views += [
+                self.engine.recognise_chars(crop, stretch=base * f) for f in VIEW_STRETCHES if f != VIEW_STRETCHES[1]
+            ]
             d = decode_plate(merge_views(views), self.latin_patterns)
         return d, views
 

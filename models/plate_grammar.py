@@ -13,9 +13,22 @@ from collections.abc import Iterable
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 # OCR sometimes answers in traditional or look-alike forms of the province character.
 _PROVINCE_VARIANTS = {
-    "粵": "粤", "滬": "沪", "遼": "辽", "魯": "鲁", "蘇": "苏", "贛": "赣", "晉": "晋",
-    "陝": "陕", "閩": "闽", "貴": "贵", "靑": "青", "寧": "宁", "瓊": "琼", "雲": "云",
-    "沖": "沪", "泸": "沪",
+    "粵": "粤",
+    "滬": "沪",
+    "遼": "辽",
+    "魯": "鲁",
+    "蘇": "苏",
+    "贛": "赣",
+    "晉": "晋",
+    "陝": "陕",
+    "閩": "闽",
+    "貴": "贵",
+    "靑": "青",
+    "寧": "宁",
+    "瓊": "琼",
+    "雲": "云",
+    "沖": "沪",
+    "泸": "沪",
 }
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I, no O in the serial
 _CITY_LETTERS = _LETTERS + "O"  # O is a city code (public security plates: 粤O, 川O)
@@ -24,9 +37,7 @@ _SUFFIXES = "挂学警港澳领试超"
 
 _STANDARD = re.compile(rf"^[{PROVINCES}][{_CITY_LETTERS}][{_ALNUM}]{{4}}[{_ALNUM}{_SUFFIXES}]$")
 # New energy (GA 36-2018): small cars D/A-K then 5, large vehicles 5 digits then D/A-K.
-_NEW_ENERGY = re.compile(
-    rf"^[{PROVINCES}][{_LETTERS}](?:[DABCEFGHJK][{_ALNUM}]\d{{4}}|\d{{5}}[DABCEFGHJK])$"
-)
+_NEW_ENERGY = re.compile(rf"^[{PROVINCES}][{_LETTERS}](?:[DABCEFGHJK][{_ALNUM}]\d{{4}}|\d{{5}}[DABCEFGHJK])$")
 # Foreign (Latin-script) plates are off unless a site configures them: at a mainland gate a
 # GA 36 plate whose province character was lost ("AA0787" of 川AA0787) must not pass as one.
 DEFAULT_LATIN_PATTERNS: tuple[str, ...] = ()

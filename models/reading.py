@@ -46,9 +46,7 @@ def row_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:
     return rows
 
 
-def candidates(
-    lines: Sequence[TextLine], max_parts: int = 3, stacked: bool = False
-) -> list[tuple[str, float]]:
+def candidates(lines: Sequence[TextLine], max_parts: int = 3, stacked: bool = False) -> list[tuple[str, float]]:
     """Texts worth parsing: each line, runs of neighbours in a row (a plate split at its
     dot, a container code split owner/serial/check) and, if `stacked`, a short line over a
     taller one (double-row plates). Score of a join is its weakest part."""

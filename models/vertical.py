@@ -41,8 +41,9 @@ def columns(boxes: list[np.ndarray], frame_shape: tuple[int, ...]) -> list[Colum
         else:
             merged.append(list(c))
     h, w = frame_shape[:2]
-    out = [(max(int(x0), 0), max(int(y0), 0), min(int(x1 + 0.5), w), min(int(y1 + 0.5), h))
-           for x0, y0, x1, y1 in merged]
+    out = [
+        (max(int(x0), 0), max(int(y0), 0), min(int(x1 + 0.5), w), min(int(y1 + 0.5), h)) for x0, y0, x1, y1 in merged
+    ]
     out.sort(key=lambda c: -(c[3] - c[1]))
     return out
 

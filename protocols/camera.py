@@ -51,8 +51,9 @@ def decode_snapshot(data: bytes, source: str, max_bytes: int = 20_000_000) -> np
 
 
 class HttpSnapshotCamera:
-    def __init__(self, url: str, timeout: float = 2.0, max_bytes: int = 20_000_000,
-                 frozen_after_s: float | None = None) -> None:
+    def __init__(
+        self, url: str, timeout: float = 2.0, max_bytes: int = 20_000_000, frozen_after_s: float | None = None
+    ) -> None:
         """`frozen_after_s`: fault when the camera serves byte-identical JPEGs for this long.
 
         A live sensor never produces the same JPEG twice (noise); an identical one means a hung
@@ -90,8 +91,9 @@ class HttpSnapshotCamera:
         if digest != self._last_digest:
             self._last_digest, self._same_since = digest, now
         elif now - self._same_since > self.frozen_after_s:
-            raise CameraFault(f"stale frame from {self.url}: the same image for {now - self._same_since:.1f}s "
-                              "(camera frozen?)")
+            raise CameraFault(
+                f"stale frame from {self.url}: the same image for {now - self._same_since:.1f}s (camera frozen?)"
+            )
 
     async def aclose(self) -> None:
         await self._http.aclose()

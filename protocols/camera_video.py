@@ -36,9 +36,17 @@ class _Latest:
 
 
 class VideoCamera:
-    def __init__(self, source: str | Path, *, open_timeout: float = 5.0, read_timeout: float = 2.0,
-                 max_age_s: float = 1.0, loop: bool = False, realtime: bool | None = None,
-                 backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        source: str | Path,
+        *,
+        open_timeout: float = 5.0,
+        read_timeout: float = 2.0,
+        max_age_s: float = 1.0,
+        loop: bool = False,
+        realtime: bool | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
         """`source`: rtsp://…, http://…/video.mjpg, or a video file path.
 
         `max_age_s`: a frame older than this is stale. `loop`: replay a file forever (a test
@@ -131,8 +139,12 @@ class VideoCamera:
 
     def _open(self) -> cv2.VideoCapture:
         src = self.source.removeprefix("file://")
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout * 1000)]
+        params = [
+            cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
+            int(self.open_timeout * 1000),
+            cv2.CAP_PROP_READ_TIMEOUT_MSEC,
+            int(self.read_timeout * 1000),
+        ]
         return cv2.VideoCapture(src, cv2.CAP_FFMPEG, params)
 
     def _run(self) -> None:
@@ -173,8 +185,12 @@ class VideoCamera:
                         return True
                     rewound = cap.set(cv2.CAP_PROP_POS_FRAMES, 0)  # a file that cannot seek gets reopened
                     continue
-                self._report("faulted", "no frame within the read timeout (stream lost or stalled)"
-                             if got_any else "opened but no frame decoded")
+                self._report(
+                    "faulted",
+                    "no frame within the read timeout (stream lost or stalled)"
+                    if got_any
+                    else "opened but no frame decoded",
+                )
                 return False
             if not got_any:
                 self._report("online", "frames arriving")

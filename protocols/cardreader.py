@@ -67,14 +67,10 @@ def encode_tag_read(
     return encode_frame(addr, CMD_TAG_READ, data, corrupt_crc=corrupt_crc)
 
 
-def encode_card_read(
-    uid: bytes, *, addr: int = 1, card_type: str = "iso14443a", corrupt_crc: bool = False
-) -> bytes:
+def encode_card_read(uid: bytes, *, addr: int = 1, card_type: str = "iso14443a", corrupt_crc: bool = False) -> bytes:
     if not 4 <= len(uid) <= 10:
         raise ValueError("card uid must be 4..10 bytes")
-    return encode_frame(
-        addr, CMD_CARD_READ, bytes((_CARD_TYPE_CODES[card_type],)) + uid, corrupt_crc=corrupt_crc
-    )
+    return encode_frame(addr, CMD_CARD_READ, bytes((_CARD_TYPE_CODES[card_type],)) + uid, corrupt_crc=corrupt_crc)
 
 
 def decode_read(frame: Frame, t: float) -> IdRead | None:

@@ -63,8 +63,9 @@ def checksum(body: bytes) -> str:
     return f"{binascii.crc_hqx(body, 0xFFFF):04X}"
 
 
-def encode_read(seal: str, status: SealStatus = "intact", battery_pct: int = 90, *,
-                corrupt_checksum: bool = False) -> bytes:
+def encode_read(
+    seal: str, status: SealStatus = "intact", battery_pct: int = 90, *, corrupt_checksum: bool = False
+) -> bytes:
     if not re.fullmatch(r"[A-Z0-9-]{4,20}", seal):
         raise ValueError("seal id: 4..20 characters A-Z, 0-9, '-'")
     if not 0 <= battery_pct <= 100:
@@ -163,8 +164,9 @@ class EsealReaderDriver:
         self._clock = clock
         self.parser = SealLineParser()
         self.status = StatusTracker(f"e-seal reader {config.serial.port}")
-        self.link = SerialLink(config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down,
-                               backoff=config.backoff)
+        self.link = SerialLink(
+            config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=config.backoff
+        )
         self.dedup = DuplicateFilter(config.dedup_window_s)
         self.reader_status: int | None = None
         self.latest: SealRead | None = None
@@ -214,8 +216,9 @@ class EsealReaderDriver:
             if isinstance(item, Heartbeat):
                 self.reader_status = item.reader_status
                 if item.reader_status:
-                    self.status.set("faulted", f"reader reports error 0x{item.reader_status:02X}",
-                                    self.stats.framing_errors)
+                    self.status.set(
+                        "faulted", f"reader reports error 0x{item.reader_status:02X}", self.stats.framing_errors
+                    )
                     continue
                 self.status.set("online", "valid sentences", self.stats.framing_errors)
                 continue
@@ -233,6 +236,10 @@ class EsealReaderDriver:
 
     def _silent(self) -> None:
         if self.link.is_open:
-            self.status.set("faulted", f"no valid sentence (not even a heartbeat) for "
-                                       f"{self.config.heartbeat_timeout_s:g}s, {self.stats.framing_errors} "
-                                       f"framing errors", self.stats.framing_errors)
+            self.status.set(
+                "faulted",
+                f"no valid sentence (not even a heartbeat) for "
+                f"{self.config.heartbeat_timeout_s:g}s, {self.stats.framing_errors} "
+                f"framing errors",
+                self.stats.framing_errors,
+            )

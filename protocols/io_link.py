@@ -48,8 +48,13 @@ class ModbusTarget(BaseModel):
         return f"rtu://{s.port}?baud={s.baudrate}&parity={s.parity}&bytesize={s.bytesize}&stopbits={s.stopbits:g}"
 
 
-_RTU_KEYS = {"baud": "baudrate", "baudrate": "baudrate", "parity": "parity", "bytesize": "bytesize",
-             "stopbits": "stopbits"}
+_RTU_KEYS = {
+    "baud": "baudrate",
+    "baudrate": "baudrate",
+    "parity": "parity",
+    "bytesize": "bytesize",
+    "stopbits": "stopbits",
+}
 
 
 def parse_modbus_url(url: str) -> ModbusTarget:
@@ -91,8 +96,9 @@ def parse_modbus_url(url: str) -> ModbusTarget:
 class ModbusLink:
     """A pymodbus client plus status, serialised requests and back-off reconnects."""
 
-    def __init__(self, target: ModbusTarget, *, timeout: float = 1.0, backoff: Backoff | None = None,
-                 name: str = "lane I/O") -> None:
+    def __init__(
+        self, target: ModbusTarget, *, timeout: float = 1.0, backoff: Backoff | None = None, name: str = "lane I/O"
+    ) -> None:
         self.target = target
         self.timeout = timeout
         self.backoff = backoff or Backoff(initial_s=0.5, max_s=10.0)
@@ -111,9 +117,17 @@ class ModbusLink:
             return AsyncModbusTcpClient(t.host, port=t.port, timeout=self.timeout, retries=0, reconnect_delay=0)
         s = t.serial
         assert s is not None
-        return AsyncModbusSerialClient(s.port, framer=FramerType.RTU, baudrate=s.baudrate, bytesize=s.bytesize,
-                                       parity=s.parity, stopbits=int(s.stopbits), timeout=self.timeout,
-                                       retries=0, reconnect_delay=0)
+        return AsyncModbusSerialClient(
+            s.port,
+            framer=FramerType.RTU,
+            baudrate=s.baudrate,
+            bytesize=s.bytesize,
+            parity=s.parity,
+            stopbits=int(s.stopbits),
+            timeout=self.timeout,
+            retries=0,
+            reconnect_delay=0,
+        )
 
     @property
     def connected(self) -> bool:

@@ -19,8 +19,18 @@ from kakou.protocols.io_link import IoFault, ModbusLink, ModbusTarget, parse_mod
 from kakou.protocols.io_map import INPUT_NAMES, IoMap, Light, OutputName, load_io_map
 from kakou.protocols.serial_link import Backoff, SerialSettings, StatusTracker
 
-__all__ = ["BarrierFault", "BarrierRefused", "FlapGuard", "IoFault", "IoInputs", "IoMap", "LaneIO", "Light",
-           "load_io_map", "parse_modbus_url"]
+__all__ = [
+    "BarrierFault",
+    "BarrierRefused",
+    "FlapGuard",
+    "IoFault",
+    "IoInputs",
+    "IoMap",
+    "LaneIO",
+    "Light",
+    "load_io_map",
+    "parse_modbus_url",
+]
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +84,19 @@ class FlapGuard:
 
 
 class LaneIO:
-    def __init__(self, host: str | None, port: int | None, io_map: IoMap, feedback_timeout: float = 3.0,
-                 poll_interval: float = 0.05, *, serial: SerialSettings | None = None, timeout: float = 1.0,
-                 backoff: Backoff | None = None, flap_guard: FlapGuard | None = None) -> None:
+    def __init__(
+        self,
+        host: str | None,
+        port: int | None,
+        io_map: IoMap,
+        feedback_timeout: float = 3.0,
+        poll_interval: float = 0.05,
+        *,
+        serial: SerialSettings | None = None,
+        timeout: float = 1.0,
+        backoff: Backoff | None = None,
+        flap_guard: FlapGuard | None = None,
+    ) -> None:
         """TCP with `host`/`port`, or RTU with `serial` (then host/port are None). See `from_url`."""
         self.map = io_map
         self.feedback_timeout = feedback_timeout
@@ -116,8 +136,9 @@ class LaneIO:
         m = self.map
         points = m.input_addresses()
         lo, hi = min(points.values()), max(points.values())
-        rr = await self.link.call("read of discrete inputs",
-                                  lambda c: c.read_discrete_inputs(lo, count=hi - lo + 1, device_id=m.device_id))
+        rr = await self.link.call(
+            "read of discrete inputs", lambda c: c.read_discrete_inputs(lo, count=hi - lo + 1, device_id=m.device_id)
+        )
         bits = rr.bits
         if len(bits) < hi - lo + 1:
             raise IoFault(f"I/O module returned {len(bits)} inputs, asked for {hi - lo + 1}")
@@ -129,14 +150,16 @@ class LaneIO:
         """Current coil states by name (what the module is driving now)."""
         coils = self.map.coil_addresses()
         lo, hi = min(coils.values()), max(coils.values())
-        rr = await self.link.call("read of coils",
-                                  lambda c: c.read_coils(lo, count=hi - lo + 1, device_id=self.map.device_id))
+        rr = await self.link.call(
+            "read of coils", lambda c: c.read_coils(lo, count=hi - lo + 1, device_id=self.map.device_id)
+        )
         return {name: bool(rr.bits[addr - lo]) for name, addr in coils.items()}
 
     # -- outputs -------------------------------------------------------------------------------
     async def _write_coil(self, address: int, value: bool) -> None:
-        await self.link.call(f"write to coil {address}",
-                             lambda c: c.write_coil(address, value, device_id=self.map.device_id))
+        await self.link.call(
+            f"write to coil {address}", lambda c: c.write_coil(address, value, device_id=self.map.device_id)
+        )
 
     async def set_light(self, green: bool) -> None:
         await self.set_signal(Light.GREEN if green else Light.RED)
@@ -151,8 +174,9 @@ class LaneIO:
         m = self.map
         values = m.encode_display(text)
         assert m.hr_display is not None
-        await self.link.call("write of display text",
-                             lambda c: c.write_registers(m.hr_display, values, device_id=m.device_id))
+        await self.link.call(
+            "write of display text", lambda c: c.write_registers(m.hr_display, values, device_id=m.device_id)
+        )
 
     async def pulse(self, name: OutputName, seconds: float = 0.5) -> None:
         """Commissioning: switch one output on for `seconds`, then off.
@@ -207,7 +231,7 @@ class LaneIO:
         deadline = time.monotonic() + self.feedback_timeout
         while time.monotonic() < deadline:
             inputs = await self.read_inputs()
-            if (inputs.barrier_up if up else inputs.barrier_down):
+            if inputs.barrier_up if up else inputs.barrier_down:
                 self.fault = None
                 return
             await asyncio.sleep(self.poll_interval)

@@ -30,9 +30,7 @@ class FramedSerialDevice:
     ) -> None:
         self.parser = FrameParser(max_frame_len)
         self.status = StatusTracker(name)
-        self.link = SerialLink(
-            serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=backoff
-        )
+        self.link = SerialLink(serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=backoff)
         self._silence_timeout_s = silence_timeout_s
         self._resync_after_s = resync_after_s
         self._clock = clock
@@ -88,9 +86,7 @@ class FramedSerialDevice:
             return
         if self._resync_timer is None:
             wire_s = self.parser.pending_frame_len * 10 / self.link.settings.baudrate  # 10 bits a byte
-            self._resync_timer = asyncio.get_running_loop().call_later(
-                self._resync_after_s + wire_s, self._resync
-            )
+            self._resync_timer = asyncio.get_running_loop().call_later(self._resync_after_s + wire_s, self._resync)
 
     def _resync(self) -> None:
         self._resync_timer = None
@@ -115,7 +111,6 @@ class FramedSerialDevice:
             errors = self.parser.stats.framing_errors
             self.status.set(
                 "faulted",
-                f"no valid frame (not even a heartbeat) for {self._silence_timeout_s:g}s, "
-                f"{errors} framing errors",
+                f"no valid frame (not even a heartbeat) for {self._silence_timeout_s:g}s, {errors} framing errors",
                 errors,
             )

@@ -118,9 +118,7 @@ class WeighbridgeDriver:
     def _on_bytes(self, data: bytes) -> None:
         for frame in self.parser.feed(data):
             t = self._clock()
-            stable = (
-                self.detector.update(t, frame.weight_kg) and frame.motion is not True and not frame.overload
-            )
+            stable = self.detector.update(t, frame.weight_kg) and frame.motion is not True and not frame.overload
             sample = WeightSample(frame, stable, t)
             self.latest = sample
             self.status.set("online", "valid frames", 0)

@@ -105,9 +105,7 @@ def encode_xk3190(frame: WeightFrame) -> bytes:
     if len(digits) > ndigits or frame.decimals >= ndigits:
         raise ValueError(f"{frame.counts} does not fit the 7-character display")
     text = sign + (
-        digits[: ndigits - frame.decimals] + "." + digits[ndigits - frame.decimals :]
-        if frame.decimals
-        else digits
+        digits[: ndigits - frame.decimals] + "." + digits[ndigits - frame.decimals :] if frame.decimals else digits
     )
     return b"=" + text[::-1].encode("ascii")
 
@@ -426,13 +424,24 @@ class AsciiAdParser(AsciiLineParser):
             overload = head in (b"OL", b"LO")
             counts = None if overload else int(whole + frac) * (-1 if sign == b"-" else 1)
             self.stats.frames += 1
-            return WeightFrame(counts=counts, decimals=len(frac), unit="kg" if unit == b"kg" else "t",
-                               motion=None if overload else head == b"US", overload=overload, net=kind == b"NT")
+            return WeightFrame(
+                counts=counts,
+                decimals=len(frac),
+                unit="kg" if unit == b"kg" else "t",
+                motion=None if overload else head == b"US",
+                overload=overload,
+                net=kind == b"NT",
+            )
         blank = _AD_OUT_OF_RANGE.fullmatch(line)
         if blank is not None and len(line) - 6 - 2 == AD_DATA_WIDTH and blank.group(2) != b"TR":
             self.stats.frames += 1
-            return WeightFrame(counts=None, decimals=0, unit="kg" if blank.group(4) == b"kg" else "t",
-                               overload=True, net=blank.group(2) == b"NT")
+            return WeightFrame(
+                counts=None,
+                decimals=0,
+                unit="kg" if blank.group(4) == b"kg" else "t",
+                overload=True,
+                net=blank.group(2) == b"NT",
+            )
         self.stats.error("bad_line")
         self.stats.discarded_bytes += len(line) + 1
         return None

@@ -16,8 +16,20 @@ from kakou.sync import limits
 from kakou.sync.messages import PROTOCOL_VERSION, LaneId, NodeId, Strict
 
 # The kinds a lane has (the same names as central's device registrations, kakou.central.registry).
-DeviceKind = Literal["plate_camera", "container_camera", "face_camera", "weighbridge", "rfid", "ic_card",
-                     "barrier", "io_module", "display", "loop", "light", "e_seal"]
+DeviceKind = Literal[
+    "plate_camera",
+    "container_camera",
+    "face_camera",
+    "weighbridge",
+    "rfid",
+    "ic_card",
+    "barrier",
+    "io_module",
+    "display",
+    "loop",
+    "light",
+    "e_seal",
+]
 DeviceCondition = Literal["ok", "fault", "offline"]
 DOWN: frozenset[str] = frozenset({"fault", "offline"})  # a device in either state is not working
 
@@ -59,5 +71,8 @@ KIND_LABELS: dict[str, tuple[str, str]] = {
     "e_seal": ("电子关锁读写器", "E-seal reader"),
 }
 STATE_LABELS: dict[str, tuple[str, str]] = {
-    "ok": ("正常", "OK"), "fault": ("故障", "Fault"), "offline": ("离线", "Offline"), "unknown": ("未知", "Unknown"),
+    "ok": ("正常", "OK"),
+    "fault": ("故障", "Fault"),
+    "offline": ("离线", "Offline"),
+    "unknown": ("未知", "Unknown"),
 }

@@ -148,6 +148,8 @@ class TransitData(_Data):
     entry_site: str
     destination_site: str
     status: Literal["declared", "en_route", "overdue"] = "declared"
+
+
 INSPECTION_MARK_VALID_H = 24  # a lane judges a returning truck against a result this recent, no older
 
 
@@ -157,7 +159,8 @@ class InspectionMarkData(_Data):
     result: Literal["passed", "seized", "returned", "further_inspection"]
     plate: str = Field(max_length=limits.PLATE)
     containers: list[Annotated[str, Field(max_length=limits.CONTAINER_NO)]] = Field(
-        default_factory=list, max_length=limits.MAX_CONTAINERS)
+        default_factory=list, max_length=limits.MAX_CONTAINERS
+    )
     officer: str = Field(max_length=limits.USERNAME)
     note: str = Field("", max_length=limits.NOTE)
     at: datetime
@@ -255,8 +258,15 @@ class RiskTag(_Data):
 
 
 Condition = Annotated[
-    WeightDeviation | OriginIn | HsCodePrefix | CarrierCredit | WatchList | TransitTime | RandomSelection
-    | DeclaredValue | RiskTag,
+    WeightDeviation
+    | OriginIn
+    | HsCodePrefix
+    | CarrierCredit
+    | WatchList
+    | TransitTime
+    | RandomSelection
+    | DeclaredValue
+    | RiskTag,
     Field(discriminator="kind"),
 ]
 # Conditions on the declaration side: central evaluates them on each release order and publishes

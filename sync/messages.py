@@ -88,8 +88,11 @@ class PassRecord(Strict):
     def _v1_sentences(cls, data: Any) -> Any:
         """A record from a version-1 lane (or recorded by one) has sentences: keep them as legacy_text."""
         if isinstance(data, dict) and ("reasons" in data or "checks" in data):
-            data = {**data, "reasons": upgrade_reasons(data.get("reasons")),
-                    "checks": upgrade_checks(data.get("checks", []))}
+            data = {
+                **data,
+                "reasons": upgrade_reasons(data.get("reasons")),
+                "checks": upgrade_checks(data.get("checks", [])),
+            }
         return data
 
 

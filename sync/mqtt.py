@@ -31,8 +31,9 @@ class BrokerConfig(BaseModel):
 SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our queue while we are away
 
 
-def make_client(cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None,
-                max_packet: int | None = None) -> aiomqtt.Client:
+def make_client(
+    cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None, max_packet: int | None = None
+) -> aiomqtt.Client:
     """`max_packet` (MQTT 5 only): the broker sends us no larger packet (it drops it for us instead),
     so a huge message costs our client nothing — central takes nothing over its uplink bounds."""
     tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None

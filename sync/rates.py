@@ -36,26 +36,44 @@ class Rate:
 
 
 RATES: dict[str, Rate] = {
-    "recognition_rate": Rate("识别率", "Recognition rate",
-                             "车牌由通道自动识别（非关员录入）的通行数 ÷ 通行数",
-                             "passes whose plate the lane read itself (not keyed in) ÷ passes"),
-    "manual_intervention_rate": Rate("人工干预率", "Manual intervention rate",
-                                     "关员录入车牌/箱号或事后改判、查验放行、凭单放行的通行数 ÷ 通行数",
-                                     "passes an officer keyed in, or decided afterwards (override, inspection "
-                                     "result, release on documents) ÷ passes"),
-    "held_rate": Rate("人工处理率", "Officer rate",
-                      "通道未自动放行（首次判定为人工处理或查验）的通行数 ÷ 通行数",
-                      "passes the lane did not release on its own (first decision: officer or inspection) "
-                      "÷ passes"),
-    "inspection_rate": Rate("查验率", "Inspection rate", "首次判定为查验的通行数 ÷ 通行数",
-                            "passes first decided for inspection ÷ passes"),
-    "hit_rate": Rate("命中率", "Hit rate", "布控或风险规则命中的通行数 ÷ 通行数",
-                     "passes with a control-order or risk-rule hit ÷ passes"),
-    "device_availability": Rate("设备可用率", "Device availability", "无设备故障的通行数 ÷ 通行数",
-                                "passes without a device fault ÷ passes"),
+    "recognition_rate": Rate(
+        "识别率",
+        "Recognition rate",
+        "车牌由通道自动识别（非关员录入）的通行数 ÷ 通行数",
+        "passes whose plate the lane read itself (not keyed in) ÷ passes",
+    ),
+    "manual_intervention_rate": Rate(
+        "人工干预率",
+        "Manual intervention rate",
+        "关员录入车牌/箱号或事后改判、查验放行、凭单放行的通行数 ÷ 通行数",
+        "passes an officer keyed in, or decided afterwards (override, inspection "
+        "result, release on documents) ÷ passes",
+    ),
+    "held_rate": Rate(
+        "人工处理率",
+        "Officer rate",
+        "通道未自动放行（首次判定为人工处理或查验）的通行数 ÷ 通行数",
+        "passes the lane did not release on its own (first decision: officer or inspection) ÷ passes",
+    ),
+    "inspection_rate": Rate(
+        "查验率", "Inspection rate", "首次判定为查验的通行数 ÷ 通行数", "passes first decided for inspection ÷ passes"
+    ),
+    "hit_rate": Rate(
+        "命中率",
+        "Hit rate",
+        "布控或风险规则命中的通行数 ÷ 通行数",
+        "passes with a control-order or risk-rule hit ÷ passes",
+    ),
+    "device_availability": Rate(
+        "设备可用率", "Device availability", "无设备故障的通行数 ÷ 通行数", "passes without a device fault ÷ passes"
+    ),
 }
-DENOMINATOR = Rate("通行量", "Passes", "首次判定的通行记录数（改判、补录等后续记录不另计）",
-                   "first decisions at a lane (an override, backfill… is the same pass, not another)")
+DENOMINATOR = Rate(
+    "通行量",
+    "Passes",
+    "首次判定的通行记录数（改判、补录等后续记录不另计）",
+    "first decisions at a lane (an override, backfill… is the same pass, not another)",
+)
 
 
 def ratio(n: int, d: int) -> float | None:
@@ -93,10 +111,15 @@ def rates(records: Iterable[dict[str, Any]], superseded: set[str] | None = None)
     passes = [flags(r, superseded) for r in recs if is_pass(r)]
     n = len(passes)
     count = {k: sum(p[k] for p in passes) for k in ("recognised", "manual", "held", "inspection", "hit", "fault")}
-    return {"passes": n, "recognition_rate": ratio(count["recognised"], n),
-            "manual_intervention_rate": ratio(count["manual"], n), "held_rate": ratio(count["held"], n),
-            "inspection_rate": ratio(count["inspection"], n), "hit_rate": ratio(count["hit"], n),
-            "device_availability": ratio(n - count["fault"], n)}
+    return {
+        "passes": n,
+        "recognition_rate": ratio(count["recognised"], n),
+        "manual_intervention_rate": ratio(count["manual"], n),
+        "held_rate": ratio(count["held"], n),
+        "inspection_rate": ratio(count["inspection"], n),
+        "hit_rate": ratio(count["hit"], n),
+        "device_availability": ratio(n - count["fault"], n),
+    }
 
 
 def terms_script() -> str:
@@ -106,7 +129,11 @@ def terms_script() -> str:
 
     terms = {f"rate.{k}": [r.en, r.zh] for k, r in RATES.items()}
     terms |= {f"rate_def.{k}": [r.definition_en, r.definition_zh] for k, r in RATES.items()}
-    terms |= {"rate.passes": [DENOMINATOR.en, DENOMINATOR.zh], "rate_def.passes": [DENOMINATOR.definition_en,
-                                                                                    DENOMINATOR.definition_zh]}
-    return ("/* Generated from kakou.sync.rates: one definition of each rate. */\n"
-            f"K.addTerms({json.dumps(terms, ensure_ascii=False)});\n")
+    terms |= {
+        "rate.passes": [DENOMINATOR.en, DENOMINATOR.zh],
+        "rate_def.passes": [DENOMINATOR.definition_en, DENOMINATOR.definition_zh],
+    }
+    return (
+        "/* Generated from kakou.sync.rates: one definition of each rate. */\n"
+        f"K.addTerms({json.dumps(terms, ensure_ascii=False)});\n"
+    )

@@ -45,9 +45,7 @@ def load_or_create_private(path: Path) -> Ed25519PrivateKey:
         return key
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.touch(mode=0o600)
     path.write_bytes(pem)
     return key

@@ -13,8 +13,7 @@ from kakou.cli import build_parser, main
 
 
 def kakou(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "kakou.cli", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "kakou.cli", *args], capture_output=True, text=True, timeout=timeout)
 
 
 def test_version_and_help_for_every_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -22,10 +21,24 @@ def test_version_and_help_for_every_command(capsys: pytest.CaptureFixture[str]) 
         main(["--version"])
     assert exc.value.code == 0
     assert "kakou 0." in capsys.readouterr().out
-    for argv in (["demo"], ["central", "serve"], ["edge", "run"], ["edge", "replay"], ["edge", "decide"],
-                 ["edge", "hash-pin"], ["sim", "lane"], ["sim", "fleet"], ["recognize", "plate"],
-                 ["probe", "weighbridge"], ["probe", "io"],
-                 ["bench"], ["node", "enrol"], ["backup", "edge"], ["restore", "edge"], ["central", "audit"]):
+    for argv in (
+        ["demo"],
+        ["central", "serve"],
+        ["edge", "run"],
+        ["edge", "replay"],
+        ["edge", "decide"],
+        ["edge", "hash-pin"],
+        ["sim", "lane"],
+        ["sim", "fleet"],
+        ["recognize", "plate"],
+        ["probe", "weighbridge"],
+        ["probe", "io"],
+        ["bench"],
+        ["node", "enrol"],
+        ["backup", "edge"],
+        ["restore", "edge"],
+        ["central", "audit"],
+    ):
         with pytest.raises(SystemExit) as exc:
             build_parser().parse_args([*argv, "--help"])
         assert exc.value.code == 0
@@ -87,14 +100,32 @@ def _recorded_inputs() -> dict:
     from kakou.sync.messages import ReleaseOrderData
 
     at = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-    orders = [ReleaseOrderData(order_no=no, plate="粤B12345", containers=[box], direction="out",
-                               valid_from=at - timedelta(hours=1), valid_until=at + timedelta(hours=1))
-              for no, box in (("HF1", "CSQU3054383"), ("HF2", "TGHU1234561"))]
-    obs = Observation(pass_id="n1-L1-7", lane="L1", direction="out", at=at, plate="粤B12345",
-                      plate_confidence=0.96, containers=["TGHU1234561", "CSQU3054383"], gross_kg=31_000)
-    return {"observation": obs.model_dump(mode="json"),
-            "knowledge": Knowledge(version=12, release_orders=orders).model_dump(mode="json"),
-            "parameters": Parameters(random_inspection_rate=0.0).model_dump(mode="json")}
+    orders = [
+        ReleaseOrderData(
+            order_no=no,
+            plate="粤B12345",
+            containers=[box],
+            direction="out",
+            valid_from=at - timedelta(hours=1),
+            valid_until=at + timedelta(hours=1),
+        )
+        for no, box in (("HF1", "CSQU3054383"), ("HF2", "TGHU1234561"))
+    ]
+    obs = Observation(
+        pass_id="n1-L1-7",
+        lane="L1",
+        direction="out",
+        at=at,
+        plate="粤B12345",
+        plate_confidence=0.96,
+        containers=["TGHU1234561", "CSQU3054383"],
+        gross_kg=31_000,
+    )
+    return {
+        "observation": obs.model_dump(mode="json"),
+        "knowledge": Knowledge(version=12, release_orders=orders).model_dump(mode="json"),
+        "parameters": Parameters(random_inspection_rate=0.0).model_dump(mode="json"),
+    }
 
 
 def test_edge_decide_prints_the_decision_the_lane_would_make(tmp_path: Path) -> None:
@@ -116,18 +147,36 @@ def test_edge_decide_prints_the_decision_the_lane_would_make(tmp_path: Path) -> 
     # The same as `kakou edge replay` of the pass these inputs were recorded with.
     store = EdgeStore(tmp_path / "edge.db")
     obs = inputs["observation"]
-    store.record_pass(PassRecord(pass_id=obs["pass_id"], node="n1", lane="L1", direction="out",
-                                 started_at=obs["at"], decided_at=obs["at"], plate=obs["plate"],
-                                 plate_confidence=obs["plate_confidence"], outcome="release",
-                                 reasons=decision["reasons"], knowledge_version=12, opens_barrier=True), inputs)
+    store.record_pass(
+        PassRecord(
+            pass_id=obs["pass_id"],
+            node="n1",
+            lane="L1",
+            direction="out",
+            started_at=obs["at"],
+            decided_at=obs["at"],
+            plate=obs["plate"],
+            plate_confidence=obs["plate_confidence"],
+            outcome="release",
+            reasons=decision["reasons"],
+            knowledge_version=12,
+            opens_barrier=True,
+        ),
+        inputs,
+    )
     replayed = replay(store, obs["pass_id"])
     store.close()
     assert replayed is not None and replayed["same"] and replayed["replayed"] == decision
 
     # The edge's GET /api/v1/passes/{id} answer works as it is, from standard input too.
     held = {**inputs, "knowledge": {**inputs["knowledge"], "release_orders": inputs["knowledge"]["release_orders"][:1]}}
-    r = subprocess.run([sys.executable, "-m", "kakou.cli", "edge", "decide", "-"], capture_output=True, text=True,
-                       timeout=60, input=json.dumps({"record": {}, "inputs": held}))
+    r = subprocess.run(
+        [sys.executable, "-m", "kakou.cli", "edge", "decide", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        input=json.dumps({"record": {}, "inputs": held}),
+    )
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["outcome"] == "officer" and out["release_orders"] == []
@@ -143,8 +192,9 @@ def test_edge_decide_bad_input_says_what_is_wrong(tmp_path: Path) -> None:
         "[1, 2]": "expected a JSON object",
         '{"knowledge": {"version": 1}}': "no observation",
         json.dumps({**_recorded_inputs(), "extra": 1}): "unknown part(s) extra",
-        json.dumps({**_recorded_inputs(), "parameters": {"weight_tolerance_pct": 900}}):
-            "parameters: weight_tolerance_pct",
+        json.dumps(
+            {**_recorded_inputs(), "parameters": {"weight_tolerance_pct": 900}}
+        ): "parameters: weight_tolerance_pct",
         json.dumps({**_recorded_inputs(), "observation": {"pass_id": "x"}}): "observation: lane: Field required",
         json.dumps({"officer_command": {"action": "override"}}): "officer's decision",
     }

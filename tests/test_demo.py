@@ -22,9 +22,30 @@ from kakou.waiting import eventually
 def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_path: Path) -> None:
     t0 = time.monotonic()
     out = subprocess.run(
-        [sys.executable, "-m", "kakou.cli", "--log-level", "warning", "demo", "--trucks", "10", "--interval", "0",
-         "--data-dir", str(tmp_path / "demo"), "--mqtt-port", str(free_port()), "--central-port", "0",
-         "--edge-port", "0"], capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "kakou.cli",
+            "--log-level",
+            "warning",
+            "demo",
+            "--trucks",
+            "10",
+            "--interval",
+            "0",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--mqtt-port",
+            str(free_port()),
+            "--central-port",
+            "0",
+            "--edge-port",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
     for ui in ("/console", "/field", "/lane", "/api/v1/passes"):
@@ -57,8 +78,9 @@ def test_demo_runs_the_day_and_keeps_deciding_while_central_is_unreachable(tmp_p
     assert "central caught up: 2 queued pass(es) recorded (粤B12345, 沪AD12345); 0 still queued" in lines, text
     # A transit (转关) arriving at its destination gate with its e-seal: released on the transit,
     # which central then closes.
-    assert "central: transit (转关) of 沪E77777 from SHYS with e-seal ES20261204 is open at this destination gate" \
-        in lines, text
+    assert (
+        "central: transit (转关) of 沪E77777 from SHYS with e-seal ES20261204 is open at this destination gate" in lines
+    ), text
     assert "lane decided release (转关 ZG" in trucks[9] and trucks[9].endswith("central recorded release"), trucks[9]
     assert any(re.fullmatch(r"central: transit ZG\d+ closed", line) for line in lines), text
     assert time.monotonic() - t0 < 300

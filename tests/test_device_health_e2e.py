@@ -33,16 +33,23 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         # The serial drivers come online: each is reported once, as working.
-        devs = await eventually(lambda: _sub(http, {"weighbridge", "rfid", "ic_card", "display"}), 20,
-                                what="the serial devices at central")
+        devs = await eventually(
+            lambda: _sub(http, {"weighbridge", "rfid", "ic_card", "display"}), 20, what="the serial devices at central"
+        )
         assert devs["weighbridge"]["state_label"] == "正常" and devs["weighbridge"]["kind_label"] == "地磅"
         # The plate camera hangs up on every request during a pass: a fault, with its code.
         stack.sims.plate_camera.hang_up = True
-        truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=1)),
-                      container_jpeg=encode_jpeg(render_container_scene("CSQU3054383", seed=1)), gross_kg=20_000)
+        truck = Truck(
+            plate_jpeg=encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=1)),
+            container_jpeg=encode_jpeg(render_container_scene("CSQU3054383", seed=1)),
+            gross_kg=20_000,
+        )
         await drive_truck(stack.sims, truck=truck, wait_for_barrier=3)
-        cam = (await eventually(lambda: _sub(http, {"plate_camera"}, state="fault"), 20,
-                                what="the camera fault at central"))["plate_camera"]
+        cam = (
+            await eventually(
+                lambda: _sub(http, {"plate_camera"}, state="fault"), 20, what="the camera fault at central"
+            )
+        )["plate_camera"]
         assert (cam["state_label"], cam["code"], cam["faults"]) == ("故障", "no_frame", 1)
         assert cam["kind_label"] == "车牌相机"
         # Repaired: the next truck's frames bring it back, with the time it took.
@@ -50,20 +57,25 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         lane = next(iter(stack.edge.lanes.values()))
         await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
         await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
-        cam = (await eventually(lambda: _sub(http, {"plate_camera"}, state="ok"), 20,
-                                what="the camera repaired at central"))["plate_camera"]
+        cam = (
+            await eventually(
+                lambda: _sub(http, {"plate_camera"}, state="ok"), 20, what="the camera repaired at central"
+            )
+        )["plate_camera"]
         assert cam["faults"] == 1 and cam["mttr_s"] is not None and cam["mttr_s"] > 0
         # A barrier that never reaches its position (a released truck): the barrier is reported down.
         order = {**demo_order("粤B12345", "HF-DH1").model_dump(mode="json"), "containers": ["CSQU3054383"]}
         r = await issue_release_order(stack, http, order)
         assert r.status_code == 200, r.text
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15,
-                         what="the order at the lane")
+        await eventually(
+            lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order at the lane"
+        )
         await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
         stack.sims.io.stuck = True
         await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
-        bar = (await eventually(lambda: _sub(http, {"barrier"}, state="fault"), 20,
-                                what="the barrier fault at central"))["barrier"]
+        bar = (
+            await eventually(lambda: _sub(http, {"barrier"}, state="fault"), 20, what="the barrier fault at central")
+        )["barrier"]
         assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
 
 

@@ -27,9 +27,13 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def truck(box: str, gross: float, seed: int) -> Truck:
-    return Truck(plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=seed)),
-                 container_jpeg=encode_jpeg(render_container_scene(box, seed=seed)), gross_kg=gross,
-                 rfid_tag=TAG, ic_card=CARD)
+    return Truck(
+        plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=seed)),
+        container_jpeg=encode_jpeg(render_container_scene(box, seed=seed)),
+        gross_kg=gross,
+        rfid_tag=TAG,
+        ic_card=CARD,
+    )
 
 
 async def _pass_count(http: httpx.AsyncClient) -> int:
@@ -40,15 +44,26 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
     now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
-        for kind, data in (("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
-                           ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"})):
+        for kind, data in (
+            ("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
+            ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"}),
+        ):
             r = await http.put(f"/api/v1/registrations/{kind}", json=data)
             assert r.status_code == 200, r.text
         for no, box in (("HF1", BOX_OK), ("HF2", BOX_WATCHED)):
-            r = await issue_release_order(stack, http, {
-                "order_no": no, "plate": PLATE, "containers": [box], "direction": "in",
-                "valid_from": (now - timedelta(hours=1)).isoformat(),
-                "valid_until": (now + timedelta(hours=2)).isoformat(), "declared_gross_kg": 30_000})
+            r = await issue_release_order(
+                stack,
+                http,
+                {
+                    "order_no": no,
+                    "plate": PLATE,
+                    "containers": [box],
+                    "direction": "in",
+                    "valid_from": (now - timedelta(hours=1)).isoformat(),
+                    "valid_until": (now + timedelta(hours=2)).isoformat(),
+                    "declared_gross_kg": 30_000,
+                },
+            )
             assert r.status_code == 200, r.text
         version = r.json()["version"]
         await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what="orders at the lane")
@@ -78,9 +93,16 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert (plate_line.text, plate_line.line) == (PLATE, 0)
 
         # A central officer stops one container now: an emergency order acts before review.
-        r = await http.post("/api/v1/control-orders", json={"target_kind": "container", "target_value": BOX_WATCHED,
-                                                            "action": "inspect", "emergency": True,
-                                                            "reason": "tip-off: undeclared goods"})
+        r = await http.post(
+            "/api/v1/control-orders",
+            json={
+                "target_kind": "container",
+                "target_value": BOX_WATCHED,
+                "action": "inspect",
+                "emergency": True,
+                "reason": "tip-off: undeclared goods",
+            },
+        )
         assert r.status_code == 201, r.text
         latest = (await http.get("/api/v1/health")).json()["knowledge_version"]
         await eventually(lambda: stack.edge.store.knowledge_version >= latest, 15, what="the control order")
@@ -113,10 +135,18 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         now = datetime.now(UTC)
-        r = await issue_release_order(stack, http, {
-            "order_no": "HF9", "plate": PLATE, "containers": [BOX_OK], "direction": "in",
-            "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(hours=2)).isoformat()})
+        r = await issue_release_order(
+            stack,
+            http,
+            {
+                "order_no": "HF9",
+                "plate": PLATE,
+                "containers": [BOX_OK],
+                "direction": "in",
+                "valid_from": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
         stack.sims.weighbridge.disconnect()  # the indicator's cable is pulled as the truck rolls on
         result = await drive_truck(stack.sims, truck=truck(BOX_OK, 30_000, seed=3), wait_for_barrier=8)
@@ -124,8 +154,10 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         await eventually(lambda: _pass_count(http), 20, what=f"the pass at central ({lane.state.value})")
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]
         assert rec["outcome"] == "officer"
-        assert any(r["code"] == "device_fault" and r["params"]["fault"].startswith("weight not stable within 3s")
-                   for r in rec["reasons"]), rec["reasons"]
+        assert any(
+            r["code"] == "device_fault" and r["params"]["fault"].startswith("weight not stable within 3s")
+            for r in rec["reasons"]
+        ), rec["reasons"]
         stop = await stack.sims.display.wait_shown("请停车 等候关员处理")  # stop: see the officer
         assert stop.color == "red"
 
@@ -136,19 +168,33 @@ async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_relea
     now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
-        for kind, data in (("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
-                           ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"})):
+        for kind, data in (
+            ("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
+            ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"}),
+        ):
             assert (await http.put(f"/api/v1/registrations/{kind}", json=data)).status_code == 200
         for no, box in (("HF-A", box_a), ("HF-B", box_b)):
-            r = await issue_release_order(stack, http, {
-                "order_no": no, "plate": PLATE, "containers": [box], "direction": "in",
-                "valid_from": (now - timedelta(hours=1)).isoformat(),
-                "valid_until": (now + timedelta(hours=2)).isoformat()})
+            r = await issue_release_order(
+                stack,
+                http,
+                {
+                    "order_no": no,
+                    "plate": PLATE,
+                    "containers": [box],
+                    "direction": "in",
+                    "valid_from": (now - timedelta(hours=1)).isoformat(),
+                    "valid_until": (now + timedelta(hours=2)).isoformat(),
+                },
+            )
             assert r.status_code == 200, r.text
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="orders")
-        two = Truck(plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=4)),
-                    container_jpeg=encode_jpeg(render_container_scene(box_a, seed=None, beside=box_b)),
-                    gross_kg=30_000, rfid_tag=TAG, ic_card=CARD)
+        two = Truck(
+            plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=4)),
+            container_jpeg=encode_jpeg(render_container_scene(box_a, seed=None, beside=box_b)),
+            gross_kg=30_000,
+            rfid_tag=TAG,
+            ic_card=CARD,
+        )
         assert await drive_truck(stack.sims, truck=two) is TruckResult.PASSED
         await eventually(lambda: _pass_count(http), 20, what="the pass at central")
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]

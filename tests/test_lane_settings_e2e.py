@@ -45,8 +45,11 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         assert r.status_code == 200, r.text
         # Central makes the lane a yard entry that takes trucks by appointment only.
         assert (await http.put("/api/v1/registrations/lane", json=lane)).status_code == 200
-        await eventually(lambda: records.parameters_for("L1", stack.edge.cfg.parameters).require_appointment, 15,
-                         what="the lane's settings at the lane")
+        await eventually(
+            lambda: records.parameters_for("L1", stack.edge.cfg.parameters).require_appointment,
+            15,
+            what="the lane's settings at the lane",
+        )
         await eventually(lambda: records.knowledge_for(PLATE, None).release_orders, 15, what="the order at the lane")
 
         assert await drive_truck(stack.sims, jpeg, wait_for_barrier=3) is TruckResult.TURNED_AWAY
@@ -57,9 +60,15 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
 
         # The truck books an appointment: the same lane now releases it.
         now = datetime.now(UTC)
-        r = await http.put("/api/v1/registrations/appointment", json={
-            "appointment_no": "YY0001", "plate": PLATE, "valid_from": (now - timedelta(minutes=30)).isoformat(),
-            "valid_until": (now + timedelta(hours=2)).isoformat()})
+        r = await http.put(
+            "/api/v1/registrations/appointment",
+            json={
+                "appointment_no": "YY0001",
+                "plate": PLATE,
+                "valid_from": (now - timedelta(minutes=30)).isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: records.knowledge_for(PLATE, None).appointments, 15, what="the appointment")
         assert await drive_truck(stack.sims, jpeg) is TruckResult.PASSED
@@ -76,8 +85,10 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         assert [f["code"] for f in rec["reasons"]] == ["release_order_wrong_direction"]
 
         # Class B from the console's form: the lane reads nothing itself, the officer keys.
-        r = await http.put(f"/api/v1/registrations/lane/{stack.edge.id}/L1/settings",
-                           json={"site": "gate1", "direction": "in", "lane_class": "B"})
+        r = await http.put(
+            f"/api/v1/registrations/lane/{stack.edge.id}/L1/settings",
+            json={"site": "gate1", "direction": "in", "lane_class": "B"},
+        )
         assert r.status_code == 200, r.text
         await eventually(lambda: stack.edge.lanes["L1"].lane_class == "B", 15, what="class B at the lane")
         async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:

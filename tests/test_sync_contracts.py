@@ -27,13 +27,20 @@ NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def order(no: str, plate: str) -> ReleaseOrderData:
-    return ReleaseOrderData(order_no=no, plate=plate, direction="in", valid_from=NOW - timedelta(hours=1),
-                            valid_until=NOW + timedelta(hours=1))
+    return ReleaseOrderData(
+        order_no=no,
+        plate=plate,
+        direction="in",
+        valid_from=NOW - timedelta(hours=1),
+        valid_until=NOW + timedelta(hours=1),
+    )
 
 
 def batch(after: int, orders: list[ReleaseOrderData]) -> ChangeBatch:
-    changes = [Change(version=after + i + 1, kind=ChangeKind.RELEASE_ORDER, key=o.order_no,
-                      data=o.model_dump(mode="json")) for i, o in enumerate(orders)]
+    changes = [
+        Change(version=after + i + 1, kind=ChangeKind.RELEASE_ORDER, key=o.order_no, data=o.model_dump(mode="json"))
+        for i, o in enumerate(orders)
+    ]
     return ChangeBatch(after_version=after, to_version=after + len(orders), issued_at=NOW, changes=changes)
 
 
@@ -50,8 +57,11 @@ def test_signed_batch_verifies_and_forgeries_do_not() -> None:
     signed = sign(batch(0, [order("HF1", "粤B12345")]), central_key)
     verify(signed, trusted)
 
-    tampered = signed.model_copy(update={"changes": [
-        signed.changes[0].model_copy(update={"data": {**signed.changes[0].data, "plate": "粤B99999"}})]})
+    tampered = signed.model_copy(
+        update={
+            "changes": [signed.changes[0].model_copy(update={"data": {**signed.changes[0].data, "plate": "粤B99999"}})]
+        }
+    )
     with pytest.raises(SignatureError, match="does not verify"):
         verify(tampered, trusted)
     with pytest.raises(SignatureError, match="unknown key"):
@@ -73,9 +83,20 @@ def test_edge_applies_in_order_ignores_replays_and_detects_gaps(tmp_path: Path) 
 
 
 def _envelope(seq: int) -> Envelope:
-    rec = PassRecord(pass_id=f"n1-L1-{seq}", node="n1", lane="L1", direction="in", started_at=NOW, decided_at=NOW,
-                     plate="粤B12345", plate_confidence=0.99, outcome=Outcome.RELEASE, reasons=["ok"],
-                     knowledge_version=1, opens_barrier=True)
+    rec = PassRecord(
+        pass_id=f"n1-L1-{seq}",
+        node="n1",
+        lane="L1",
+        direction="in",
+        started_at=NOW,
+        decided_at=NOW,
+        plate="粤B12345",
+        plate_confidence=0.99,
+        outcome=Outcome.RELEASE,
+        reasons=["ok"],
+        knowledge_version=1,
+        opens_barrier=True,
+    )
     return Envelope(node="n1", seq=seq, kind="pass", sent_at=NOW, body=rec)
 
 

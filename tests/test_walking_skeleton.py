@@ -33,8 +33,11 @@ async def test_truck_with_release_order_is_released_and_recorded_at_central(stac
         order = demo_order("粤B12345", "HF0001")
         resp = await issue_release_order(stack, http, order.model_dump(mode="json"))
         assert resp.status_code == 200, resp.text
-        await eventually(lambda: stack.edge.store.knowledge_version >= resp.json()["version"], 15,
-                         what="the release order in the edge cache")
+        await eventually(
+            lambda: stack.edge.store.knowledge_version >= resp.json()["version"],
+            15,
+            what="the release order in the edge cache",
+        )
 
         result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3)))
 
@@ -53,8 +56,9 @@ async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
-        result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("苏E88888", kind="blue", seed=4)),
-                                   wait_for_barrier=3)
+        result = await drive_truck(
+            stack.sims, encode_jpeg(render_plate_scene("苏E88888", kind="blue", seed=4)), wait_for_barrier=3
+        )
 
         assert result is TruckResult.TURNED_AWAY
         assert stack.sims.io.events == []

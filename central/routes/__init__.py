@@ -31,9 +31,23 @@ def routers() -> list[APIRouter]:
     guarded_sync = APIRouter(dependencies=[Depends(require())])
     guarded_sync.include_router(sync.router)
     api = APIRouter(dependencies=[Depends(no_nul_characters)])
-    for router in (auth.router, orders.router, guarded_sync, control_orders.router, registrations.router,
-                   risk.router, declarations.router, live.router, operations.router, images.router,
-                   ledgers.router, enterprise.router, sync.system_router, lane_officers.router, health.router,
-                   statistics.router):
+    for router in (
+        auth.router,
+        orders.router,
+        guarded_sync,
+        control_orders.router,
+        registrations.router,
+        risk.router,
+        declarations.router,
+        live.router,
+        operations.router,
+        images.router,
+        ledgers.router,
+        enterprise.router,
+        sync.system_router,
+        lane_officers.router,
+        health.router,
+        statistics.router,
+    ):
         api.include_router(router)
     return [api, ui.router]

@@ -38,8 +38,9 @@ def change_password(body: PasswordChangeIn, central: CentralDep, me: LoggedIn) -
 
 
 @router.post("/auth/logout", status_code=204)
-def logout(central: CentralDep, me: LoggedIn,
-           cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> None:
+def logout(
+    central: CentralDep, me: LoggedIn, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> None:
     assert cred is not None  # current_principal already required it
     auth.logout(central, me, cred.credentials)
 
@@ -57,11 +58,15 @@ def list_users(central: CentralDep, _me: SecurityAdmin) -> list[UserOut]:
 @router.post("/users", status_code=201)
 def add_user(body: UserIn, central: CentralDep, me: SecurityAdmin) -> UserOut:
     if Role(body.role) in auth.ADMINISTRATORS and me.role is not Role.ADMIN:
-        raise HTTPException(403, "管理员账户只能在服务器上添加（kakou central user add）/ administrator accounts are "
-                                 "added on the server (kakou central user add), not through the API")
+        raise HTTPException(
+            403,
+            "管理员账户只能在服务器上添加（kakou central user add）/ administrator accounts are "
+            "added on the server (kakou central user add), not through the API",
+        )
     with domain_errors():
-        auth.add_user(central, me.username, body.username, Role(body.role), body.password, body.display_name,
-                      must_change=True)  # the admin knows it: the user must choose their own at first login
+        auth.add_user(
+            central, me.username, body.username, Role(body.role), body.password, body.display_name, must_change=True
+        )  # the admin knows it: the user must choose their own at first login
     return UserOut(username=body.username, display_name=body.display_name, role=body.role, disabled=False)
 
 
@@ -76,8 +81,14 @@ def disable_user(username: str, central: CentralDep, me: SecurityAdmin) -> None:
 
 
 @router.get("/audit")
-def list_audit(central: CentralDep, _me: AuditAdmin, limit: Limit = 50, offset: Offset = 0, target: str | None = None,
-               actor: str | None = None) -> list[AuditOut]:
+def list_audit(
+    central: CentralDep,
+    _me: AuditAdmin,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    target: str | None = None,
+    actor: str | None = None,
+) -> list[AuditOut]:
     return [AuditOut.model_validate(r) for r in audit.list_entries(central, limit, offset, target, actor)]
 
 
@@ -87,15 +98,26 @@ def verify_audit(central: CentralDep, _me: AuditAdmin) -> AuditVerifyOut:
     return AuditVerifyOut(entries=r.entries, ok=r.ok, problem=r.problem, seq=r.seq)
 
 
-@router.get("/audit/export", response_class=Response,
-            responses={200: {"content": {"application/x-ndjson": {}},
-                             "description": "one JSON entry a line, oldest first, with its hashes"}})
-def export_audit(central: CentralDep, me: AuditAdmin, after: Offset = 0,
-                 limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000) -> Response:
+@router.get(
+    "/audit/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "one JSON entry a line, oldest first, with its hashes",
+        }
+    },
+)
+def export_audit(
+    central: CentralDep, me: AuditAdmin, after: Offset = 0, limit: Annotated[int, Query(ge=1, le=50_000)] = 10_000
+) -> Response:
     """The audit log's entries after `after` (seq), as JSON lines to keep or check elsewhere; the
     export itself is audited."""
     lines = audit_archive.export_lines(central, after, limit)
     with audit.write(central, me.username) as w:
         w.audit("audit.export", "audit", {"after": after, "entries": len(lines)})
-    return Response("".join(lines), media_type="application/x-ndjson",
-                    headers={"Content-Disposition": f'attachment; filename="audit-after-{after}.jsonl"'})
+    return Response(
+        "".join(lines),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="audit-after-{after}.jsonl"'},
+    )

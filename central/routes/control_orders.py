@@ -20,8 +20,14 @@ def create(body: ControlOrderIn, central: CentralDep, me: Officer) -> ControlOrd
 
 
 @router.get("")
-def list_orders(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-                status: str | None = None, target_value: str | None = None) -> Page[ControlOrderOut]:
+def list_orders(
+    central: CentralDep,
+    _me: AnyUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: str | None = None,
+    target_value: str | None = None,
+) -> Page[ControlOrderOut]:
     total, rows = control.list_orders(central, limit, offset, status, target_value)
     return Page(total=total, limit=limit, offset=offset, items=[ControlOrderOut.model_validate(r) for r in rows])
 
@@ -48,4 +54,5 @@ def request_revoke(order_no: str, body: ReasonIn, central: CentralDep, me: Offic
 def review_revoke(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> ControlOrderOut:
     with domain_errors():
         return ControlOrderOut.model_validate(
-            control.review_revoke(central, me.username, order_no, body.approve, body.note))
+            control.review_revoke(central, me.username, order_no, body.approve, body.note)
+        )

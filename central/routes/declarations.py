@@ -24,27 +24,38 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 
 
 @router.get("")
-def list_docs(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0, doc_type: str | None = None,
-              stage: str | None = None, matched: bool | None = None,
-              doc_no: str | None = None,
-              review_status: Literal["pending", "approved", "rejected"] | None = None) -> Page[DeclarationOut]:
+def list_docs(
+    central: CentralDep,
+    _me: AnyUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    doc_type: str | None = None,
+    stage: str | None = None,
+    matched: bool | None = None,
+    doc_no: str | None = None,
+    review_status: Literal["pending", "approved", "rejected"] | None = None,
+) -> Page[DeclarationOut]:
     total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no, review_status)
     return Page(total=total, limit=limit, offset=offset, items=[DeclarationOut.model_validate(r) for r in rows])
 
 
 @router.post("/import/csv", response_model=ImportResult, responses=REJECTED)
-def import_csv(central: CentralDep, me: Officer,
-               text: Annotated[str, Body(media_type="text/csv", description="CSV with a header row")],
-               ) -> ImportResult | JSONResponse:
+def import_csv(
+    central: CentralDep,
+    me: Officer,
+    text: Annotated[str, Body(media_type="text/csv", description="CSV with a header row")],
+) -> ImportResult | JSONResponse:
     """All or nothing: any bad row → 422 listing every bad row and field, nothing stored."""
     docs, errors = decl.parse_csv(text)
     return _result(decl.import_docs(central, me.username, docs, errors))
 
 
 @router.post("/import/xlsx", response_model=ImportResult, responses=REJECTED)
-def import_xlsx(central: CentralDep, me: Officer,
-                data: Annotated[bytes, Body(media_type=decl.XLSX, description="the CSV template as an .xlsx sheet")],
-                ) -> ImportResult | JSONResponse:
+def import_xlsx(
+    central: CentralDep,
+    me: Officer,
+    data: Annotated[bytes, Body(media_type=decl.XLSX, description="the CSV template as an .xlsx sheet")],
+) -> ImportResult | JSONResponse:
     """Excel template (first sheet, header row as in the CSV); all or nothing, like the CSV import."""
     docs, errors = decl.parse_xlsx(data)
     return _result(decl.import_docs(central, me.username, docs, errors))
@@ -59,17 +70,25 @@ def import_json(rows: list[dict[str, Any]], central: CentralDep, me: Officer) ->
         try:
             docs.append(DeclarationIn.model_validate(raw))
         except ValidationError as exc:
-            errors += [decl.RowError(row=n, field=".".join(map(str, e["loc"])) or None, message=e["msg"])
-                       for e in exc.errors()]
+            errors += [
+                decl.RowError(row=n, field=".".join(map(str, e["loc"])) or None, message=e["msg"]) for e in exc.errors()
+            ]
     return _result(decl.import_docs(central, me.username, docs, errors))
 
 
 def _result(r: ImportResult) -> ImportResult | JSONResponse:
     if r.errors:  # RFC 9457 problem with the row errors as an extension member
-        return JSONResponse({"type": "about:blank", "title": "Import rejected", "status": 422,
-                             "detail": f"{len(r.errors)} problems; nothing was imported",
-                             "errors": [e.model_dump() for e in r.errors]},
-                            status_code=422, media_type="application/problem+json")
+        return JSONResponse(
+            {
+                "type": "about:blank",
+                "title": "Import rejected",
+                "status": 422,
+                "detail": f"{len(r.errors)} problems; nothing was imported",
+                "errors": [e.model_dump() for e in r.errors],
+            },
+            status_code=422,
+            media_type="application/problem+json",
+        )
     return r
 
 
@@ -79,9 +98,10 @@ def get(decl_id: RowId, central: CentralDep, _me: AnyUser) -> DeclarationOut:
         return DeclarationOut.model_validate(decl.get(central, decl_id))
 
 
-@router.post("/{decl_id}/review",
-             responses={403: {"description": "the reviewer prepared the document"},
-                        409: {"description": "not awaiting review"}})
+@router.post(
+    "/{decl_id}/review",
+    responses={403: {"description": "the reviewer prepared the document"}, 409: {"description": "not awaiting review"}},
+)
 def review(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
     """Approve (the document counts: an official one posts to its ledger) or reject a document;
     the reviewer is never its preparer."""
@@ -102,21 +122,28 @@ def explain_match(decl_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str
         return decl.explain_match(central, decl_id)
 
 
-@router.post("/match", status_code=204, description="Propose a manual match; it holds both documents "
-             "(rule `manual_pending`) until another officer approves it: `POST /{id}/match/review`.")
+@router.post(
+    "/match",
+    status_code=204,
+    description="Propose a manual match; it holds both documents "
+    "(rule `manual_pending`) until another officer approves it: `POST /{id}/match/review`.",
+)
 def match(body: MatchIn, central: CentralDep, me: Officer) -> None:
     with domain_errors():
         decl.match(central, me.username, body.draft_id, body.official_id)
 
 
-@router.post("/{decl_id}/match/review",
-             responses={403: {"description": "the reviewer proposed the match"},
-                        409: {"description": "no manual match awaits review"}})
+@router.post(
+    "/{decl_id}/match/review",
+    responses={
+        403: {"description": "the reviewer proposed the match"},
+        409: {"description": "no manual match awaits review"},
+    },
+)
 def review_match(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
     """Approve (rule `manual`) or reject (both unmatched) a manual match another officer proposed."""
     with domain_errors():
-        return DeclarationOut.model_validate(decl.review_match(central, me.username, decl_id, body.approve,
-                                                               body.note))
+        return DeclarationOut.model_validate(decl.review_match(central, me.username, decl_id, body.approve, body.note))
 
 
 @router.post("/{decl_id}/unmatch", status_code=204)

@@ -25,8 +25,9 @@ OTHERS = {403: {"description": "not a declarant, or another enterprise's order"}
 
 
 @router.put("/users/{username}/enterprise", status_code=204)
-def set_enterprise(username: Annotated[str, Path(min_length=1, max_length=64)], body: EnterpriseIn, central: CentralDep,
-                   me: Admin) -> None:
+def set_enterprise(
+    username: Annotated[str, Path(min_length=1, max_length=64)], body: EnterpriseIn, central: CentralDep, me: Admin
+) -> None:
     """Assign a declarant to its enterprise (null: none; it can then apply for nothing)."""
     with domain_errors():
         enterprise.set_enterprise(central, me.username, username, body.enterprise)
@@ -40,8 +41,7 @@ def apply_release_order(body: ReleaseOrderIn, central: CentralDep, me: Declarant
 
 
 @router.get("/applications", responses=OTHERS)
-def list_applications(central: CentralDep, me: Reader, limit: Limit = 50,
-                      offset: Offset = 0) -> list[ApplicationOut]:
+def list_applications(central: CentralDep, me: Reader, limit: Limit = 50, offset: Offset = 0) -> list[ApplicationOut]:
     """The declarant's enterprise's applications (an officer: every enterprise's), newest first,
     with their status and a refusal's reason."""
     with domain_errors():
@@ -67,14 +67,26 @@ def apply_vehicle_change(order_no: str, body: VehicleChangeIn, central: CentralD
         return enterprise.apply_vehicle_change(central, me.username, order_no, body.plate, body.reason)
 
 
-@router.post("/applications/release-orders/{order_no}/attachments", status_code=201,
-             responses=OTHERS | {413: {"description": "over 5 MiB"}})
-def attach(order_no: str, central: CentralDep, me: Declarant,
-           data: Annotated[bytes, Body(media_type="application/octet-stream",
-                                        description="a PDF, JPEG or PNG file, sent with its own Content-Type "
-                                                    "(application/pdf, image/jpeg, image/png)")],
-           filename: Annotated[str, Query(min_length=1, max_length=200)],
-           content_type: Annotated[str, Header(max_length=100)] = "") -> AttachmentOut:
+@router.post(
+    "/applications/release-orders/{order_no}/attachments",
+    status_code=201,
+    responses=OTHERS | {413: {"description": "over 5 MiB"}},
+)
+def attach(
+    order_no: str,
+    central: CentralDep,
+    me: Declarant,
+    data: Annotated[
+        bytes,
+        Body(
+            media_type="application/octet-stream",
+            description="a PDF, JPEG or PNG file, sent with its own Content-Type "
+            "(application/pdf, image/jpeg, image/png)",
+        ),
+    ],
+    filename: Annotated[str, Query(min_length=1, max_length=200)],
+    content_type: Annotated[str, Header(max_length=100)] = "",
+) -> AttachmentOut:
     with domain_errors():
         return enterprise.add_attachment(central, me.username, order_no, filename, content_type, data)
 
@@ -83,5 +95,11 @@ def attach(order_no: str, central: CentralDep, me: Declarant,
 def download(att_id: RowId, central: CentralDep, me: Reader) -> Response:
     with domain_errors():
         att, data = enterprise.attachment(central, me.username, me.role, att_id)
-    return Response(data, media_type=att.content_type, headers={
-        "Content-Disposition": f"attachment; filename=\"attachment-{att.id}\"; filename*=UTF-8''{quote(att.filename)}"})
+    return Response(
+        data,
+        media_type=att.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="attachment-{att.id}"; '
+            f"filename*=UTF-8''{quote(att.filename)}"
+        },
+    )

@@ -15,8 +15,9 @@ router = APIRouter(prefix="/api/v1")
 
 
 @router.get("/device-health", tags=["statistics"])
-def device_health_report(central: CentralDep, _me: AnyUser, since: datetime | None = None,
-                         until: datetime | None = None) -> HealthReport:
+def device_health_report(
+    central: CentralDep, _me: AnyUser, since: datetime | None = None, until: datetime | None = None
+) -> HealthReport:
     """Every lane device's current state, and per kind for each lane and site: faults, faults per
     day, mean time to repair (s) and availability over [since, until] (default: the last 7 days)."""
     with domain_errors():

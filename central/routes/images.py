@@ -33,8 +33,9 @@ Store = Annotated[ImageStore, Depends(image_store)]
 def uploading_node(store: Store, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> str:
     node = store.tokens.node_of(cred.credentials) if cred else None
     if node is None:
-        raise HTTPException(401, "a node upload token is required: Authorization: Bearer kn_…",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "a node upload token is required: Authorization: Bearer kn_…", headers={"WWW-Authenticate": "Bearer"}
+        )
     return node
 
 
@@ -52,9 +53,15 @@ async def image_body(request: Request) -> bytes:
 
 
 @router.put("/{sha256}", status_code=201, responses={200: {"description": "already stored"}})
-async def upload(sha256: Sha256, request: Request, response: Response, central: CentralDep, store: Store,
-                 node: Annotated[str, Depends(uploading_node)],
-                 pass_id: Annotated[str, Query(min_length=1, max_length=128)]) -> dict[str, object]:
+async def upload(
+    sha256: Sha256,
+    request: Request,
+    response: Response,
+    central: CentralDep,
+    store: Store,
+    node: Annotated[str, Depends(uploading_node)],
+    pass_id: Annotated[str, Query(min_length=1, max_length=128)],
+) -> dict[str, object]:
     if request.headers.get("content-type", "").split(";")[0].strip() != "image/jpeg":
         raise HTTPException(415, "send the frame as Content-Type: image/jpeg")
     data = await image_body(request)

@@ -161,25 +161,35 @@ def close_streams(app: FastAPI) -> None:
 
 
 @router.post("/alerts/stream-ticket")
-def stream_ticket(request: Request, me: AnyUser,
-                  cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> dict[str, Any]:
+def stream_ticket(
+    request: Request, me: AnyUser, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> dict[str, Any]:
     """A single-use ticket for `GET /alerts/stream` (EventSource cannot send the bearer token)."""
     assert cred is not None  # AnyUser already required it
-    return {"ticket": hub(request.app).issue(cred.credentials), "expires_in_s": TICKET_TTL_S,
-            "username": me.username, "role": me.role.value}
+    return {
+        "ticket": hub(request.app).issue(cred.credentials),
+        "expires_in_s": TICKET_TTL_S,
+        "username": me.username,
+        "role": me.role.value,
+    }
 
 
-@router.get("/alerts/stream", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}}, 401: {"description": "no valid ticket"}})
-async def alert_stream(request: Request, central: CentralDep,
-                       ticket: Annotated[str, Query(min_length=8, max_length=64)]) -> StreamingResponse:
+@router.get(
+    "/alerts/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}, 401: {"description": "no valid ticket"}},
+)
+async def alert_stream(
+    request: Request, central: CentralDep, ticket: Annotated[str, Query(min_length=8, max_length=64)]
+) -> StreamingResponse:
     """Server-Sent Events: `hello` once, then `alert` {change: new|changed, alert} for each alert routed
     to the ticket's user; `expired` (and the end of the stream) when the login is no longer valid."""
     live = hub(request.app)
     token = live.redeem(ticket)
     if token is None:
-        raise HTTPException(401, "stream ticket unknown, used or expired: get a new one from "
-                                 "POST /api/v1/alerts/stream-ticket")
+        raise HTTPException(
+            401, "stream ticket unknown, used or expired: get a new one from POST /api/v1/alerts/stream-ticket"
+        )
     try:
         who = await asyncio.to_thread(auth.authenticate, central, token)
     except auth.AuthError as exc:
@@ -222,18 +232,30 @@ def alert_detail(alert_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str
     read them from /api/v1/images/{sha256}). Photos taken at disposal are in the notes."""
     with domain_errors():
         row = alerts.get(central, alert_id)
-    out: dict[str, Any] = {"alert": AlertOut.model_validate(row).model_dump(mode="json"), "pass": None,
-                           "place": None, "photos": [p for n in row.notes for p in (n.get("photos") or [])]}
+    out: dict[str, Any] = {
+        "alert": AlertOut.model_validate(row).model_dump(mode="json"),
+        "pass": None,
+        "place": None,
+        "photos": [p for n in row.notes for p in (n.get("photos") or [])],
+    }
     if row.source:
         with central.sessions() as s:
             p = s.scalar(select(PassRow).where(PassRow.pass_id == row.source))
         if p is not None:
             rec = p.record or {}
-            out["pass"] = {"pass_id": p.pass_id, "node": p.node, "lane": p.lane, "plate": p.plate,
-                           "outcome": p.outcome, "decided_at": p.decided_at, "containers": rec.get("containers") or [],
-                           "gross_kg": rec.get("gross_kg"),
-                           "reasons": [f.model_dump(mode="json") for f in reasons_in(rec)],
-                           "images": rec.get("images") or [], "direction": rec.get("direction")}
+            out["pass"] = {
+                "pass_id": p.pass_id,
+                "node": p.node,
+                "lane": p.lane,
+                "plate": p.plate,
+                "outcome": p.outcome,
+                "decided_at": p.decided_at,
+                "containers": rec.get("containers") or [],
+                "gross_kg": rec.get("gross_kg"),
+                "reasons": [f.model_dump(mode="json") for f in reasons_in(rec)],
+                "images": rec.get("images") or [],
+                "direction": rec.get("direction"),
+            }
             out["place"] = {"node": p.node, "lane": p.lane, "direction": rec.get("direction")}
     if out["place"] is None and row.kind in ("device_fault", "lane_offline"):
         node, _, lane = row.subject.partition("/")  # these are raised on "node/lane" or the node
@@ -241,11 +263,17 @@ def alert_detail(alert_id: RowId, central: CentralDep, _me: AnyUser) -> dict[str
     return out
 
 
-@router.post("/alerts/{alert_id}/photos", status_code=201, tags=["alerts"],
-             openapi_extra={"requestBody": {"required": True, "content": {"image/jpeg": {
-                 "schema": {"type": "string", "format": "binary"}}}}})
-async def upload_photo(alert_id: RowId, request: Request, central: CentralDep, store: Store,
-                       me: FieldUser) -> dict[str, Any]:
+@router.post(
+    "/alerts/{alert_id}/photos",
+    status_code=201,
+    tags=["alerts"],
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}
+    },
+)
+async def upload_photo(
+    alert_id: RowId, request: Request, central: CentralDep, store: Store, me: FieldUser
+) -> dict[str, Any]:
     """A photo taken while disposing of the alert (JPEG, as the phone page re-encodes it); stored by
     its SHA-256 beside the pass frames. Name it in the disposal's `photos` to attach it."""
     if request.headers.get("content-type", "").split(";")[0].strip() != "image/jpeg":

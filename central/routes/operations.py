@@ -31,12 +31,21 @@ router = APIRouter(prefix="/api/v1")
 
 
 @router.get("/alerts", tags=["alerts"])
-def list_alerts(central: CentralDep, me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-                status: str | None = None, kind: str | None = None, role: str | None = None,
-                subject: str | None = None, mine: bool = False) -> Page[AlertOut]:
+def list_alerts(
+    central: CentralDep,
+    me: AnyUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: str | None = None,
+    kind: str | None = None,
+    role: str | None = None,
+    subject: str | None = None,
+    mine: bool = False,
+) -> Page[AlertOut]:
     """`mine=true`: the alerts routed to the caller (assigned to them, or to their role)."""
-    total, rows = alerts.list_alerts(central, limit, offset, status, kind, role, subject,
-                                     for_user=(me.username, me.role.value) if mine else None)
+    total, rows = alerts.list_alerts(
+        central, limit, offset, status, kind, role, subject, for_user=(me.username, me.role.value) if mine else None
+    )
     return Page(total=total, limit=limit, offset=offset, items=[AlertOut.model_validate(r) for r in rows])
 
 
@@ -75,10 +84,17 @@ def dispose(alert_id: RowId, body: DisposalIn, central: CentralDep, me: FieldUse
     """`photos`: SHA-256 names of photos uploaded first with POST /alerts/{alert_id}/photos."""
     store = getattr(request.app.state, "images", None)
     with domain_errors():
-        return AlertOut.model_validate(alerts.dispose(central, me.username, alert_id, body.disposal, body.photos,
-                                                      have_photo=(lambda p: store.find(p) is not None)
-                                                      if store is not None else None,
-                                                      release_vehicle=body.release_vehicle))
+        return AlertOut.model_validate(
+            alerts.dispose(
+                central,
+                me.username,
+                alert_id,
+                body.disposal,
+                body.photos,
+                have_photo=(lambda p: store.find(p) is not None) if store is not None else None,
+                release_vehicle=body.release_vehicle,
+            )
+        )
 
 
 @router.post("/alerts/{alert_id}/notes", tags=["alerts"])
@@ -91,8 +107,11 @@ def add_note(alert_id: RowId, body: NoteIn, central: CentralDep, me: FieldUser) 
 def run_projections(central: CentralDep, _me: SystemAdmin) -> dict[str, int]:
     """Derive alerts, batch counts, transit clocks and ledger gating from passes not yet seen."""
     n = projections.run_all(central)
-    return {"passes": n, "offline_alerts": projections.check_nodes(central),
-            "overdue_transits": len(transit.check_overdue(central))}
+    return {
+        "passes": n,
+        "offline_alerts": projections.check_nodes(central),
+        "overdue_transits": len(transit.check_overdue(central)),
+    }
 
 
 @router.post("/transits", status_code=201, tags=["transit"])
@@ -102,8 +121,14 @@ def declare_transit(body: TransitIn, central: CentralDep, me: Officer) -> Transi
 
 
 @router.get("/transits", tags=["transit"])
-def list_transits(central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-                  status: str | None = None, plate: str | None = None) -> Page[TransitOut]:
+def list_transits(
+    central: CentralDep,
+    _me: AnyUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    status: str | None = None,
+    plate: str | None = None,
+) -> Page[TransitOut]:
     total, rows = transit.list_transits(central, limit, offset, status, plate)
     return Page(total=total, limit=limit, offset=offset, items=[TransitOut.model_validate(r) for r in rows])
 
@@ -141,23 +166,43 @@ def reconcile(ledger_no: str, body: StocktakeIn, central: CentralDep, _me: AnyUs
         return ledgers.reconcile(central, ledger_no, body.stocktake, body.abnormal_pct)
 
 
-@router.get("/trace/{kind}/{value}", tags=["traceability"], response_model=list[Event],
-            responses={200: {"content": {"text/csv": {}, XLSX: {}},
-                             "description": "the timeline (format=csv or xlsx: a file)"}})
-def timeline(kind: SubjectKind, value: str, central: CentralDep, _me: AnyUser, since: datetime | None = None,
-             until: datetime | None = None, limit: Limit = 500, format: Literal["json", "csv", "xlsx"] = "json") -> Any:
+@router.get(
+    "/trace/{kind}/{value}",
+    tags=["traceability"],
+    response_model=list[Event],
+    responses={
+        200: {"content": {"text/csv": {}, XLSX: {}}, "description": "the timeline (format=csv or xlsx: a file)"}
+    },
+)
+def timeline(
+    kind: SubjectKind,
+    value: str,
+    central: CentralDep,
+    _me: AnyUser,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: Limit = 500,
+    format: Literal["json", "csv", "xlsx"] = "json",
+) -> Any:
     """Everything that happened to a plate, container, declaration (doc no.) or release order."""
     events = trace.timeline(central, kind, value, since, until, limit)
     if format == "csv":
-        return Response(trace.to_csv(events), media_type="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="trace-{kind}.csv"'})
+        return Response(
+            trace.to_csv(events),
+            media_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="trace-{kind}.csv"'},
+        )
     if format == "xlsx":
-        return Response(trace.to_xlsx(events), media_type=XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="trace-{kind}.xlsx"'})
+        return Response(
+            trace.to_xlsx(events),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="trace-{kind}.xlsx"'},
+        )
     return events
 
 
 @router.get("/stats/lanes", tags=["statistics"])
-def lane_stats(central: CentralDep, _me: AnyUser, since: datetime | None = None,
-               until: datetime | None = None) -> list[LaneStats]:
+def lane_stats(
+    central: CentralDep, _me: AnyUser, since: datetime | None = None, until: datetime | None = None
+) -> list[LaneStats]:
     return stats.lane_stats(central, since, until)

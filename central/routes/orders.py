@@ -33,9 +33,13 @@ def create_release_order(order: ReleaseOrderIn, central: CentralDep, me: Officer
     return CreatedOut(order_no=row.order_no, status=row.status, version=None)
 
 
-@router.post("/release-orders/{order_no}/review",
-             responses={403: {"description": "the reviewer prepared the order"},
-                        409: {"description": "the order is not a draft awaiting review"}})
+@router.post(
+    "/release-orders/{order_no}/review",
+    responses={
+        403: {"description": "the reviewer prepared the order"},
+        409: {"description": "the order is not a draft awaiting review"},
+    },
+)
 def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> CreatedOut:
     """Approve (publish to the lanes) or reject a draft; the reviewer is never the preparer."""
     with domain_errors():
@@ -49,10 +53,10 @@ def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me:
 
 
 @router.get("/release-orders", response_model=list[ReleaseOrderOut])
-async def list_release_orders(central: CentralDep, _me: AnyUser,
-                              q: Annotated[ReleaseOrderQuery, Query()]) -> RawJSON:
-    return RawJSON(await run_in_threadpool(hot_reads.release_orders_page, central, q.limit, q.offset, q.plate,
-                                           q.status))
+async def list_release_orders(central: CentralDep, _me: AnyUser, q: Annotated[ReleaseOrderQuery, Query()]) -> RawJSON:
+    return RawJSON(
+        await run_in_threadpool(hot_reads.release_orders_page, central, q.limit, q.offset, q.plate, q.status)
+    )
 
 
 @router.get("/release-orders/{order_no}", response_model=ReleaseOrderWithPasses)
@@ -65,18 +69,24 @@ async def get_release_order(order_no: str, central: CentralDep, _me: AnyUser) ->
 def change_vehicle(order_no: str, body: VehicleChangeIn, central: CentralDep, me: Officer) -> ReleaseOrderDetail:
     """Ask for a vehicle change (换车); it takes effect when another officer approves it."""
     with domain_errors():
-        return ReleaseOrderDetail.model_validate(orders.change_vehicle(central, me.username, order_no, body.plate,
-                                                                       body.reason))
+        return ReleaseOrderDetail.model_validate(
+            orders.change_vehicle(central, me.username, order_no, body.plate, body.reason)
+        )
 
 
-@router.post("/release-orders/{order_no}/vehicle/review",
-             responses={403: {"description": "the reviewer asked for the change"},
-                        409: {"description": "no vehicle change awaits review"}})
+@router.post(
+    "/release-orders/{order_no}/vehicle/review",
+    responses={
+        403: {"description": "the reviewer asked for the change"},
+        409: {"description": "no vehicle change awaits review"},
+    },
+)
 def review_vehicle_change(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> ReleaseOrderDetail:
     """Approve (the order moves to the new truck, on the lanes too) or refuse a vehicle change."""
     with domain_errors():
         return ReleaseOrderDetail.model_validate(
-            orders.review_vehicle_change(central, me.username, order_no, body.approve, body.note))
+            orders.review_vehicle_change(central, me.username, order_no, body.approve, body.note)
+        )
 
 
 @router.post("/release-orders/{order_no}/cancel")

@@ -17,16 +17,24 @@ router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
 
 
 @router.put("/{kind}")
-def upsert(kind: Kind, central: CentralDep, me: Officer, data: dict[str, Any],
-           expect_revision: Revision = None) -> RegistrationOut:
+def upsert(
+    kind: Kind, central: CentralDep, me: Officer, data: dict[str, Any], expect_revision: Revision = None
+) -> RegistrationOut:
     """Create or update one record (the key comes from the data: plate, driver_id, code…)."""
     with domain_errors():
         return RegistrationOut.model_validate(registry.upsert(central, me.username, kind, data, expect_revision))
 
 
 @router.get("/{kind}")
-def list_kind(kind: Kind, central: CentralDep, _me: AnyUser, limit: Limit = 50, offset: Offset = 0,
-              include_deleted: bool = False, key_prefix: str | None = None) -> Page[RegistrationOut]:
+def list_kind(
+    kind: Kind,
+    central: CentralDep,
+    _me: AnyUser,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    include_deleted: bool = False,
+    key_prefix: str | None = None,
+) -> Page[RegistrationOut]:
     total, rows = registry.list_kind(central, kind, limit, offset, include_deleted, key_prefix)
     return Page(total=total, limit=limit, offset=offset, items=[RegistrationOut.model_validate(r) for r in rows])
 
@@ -45,8 +53,9 @@ def delete(kind: Kind, key: str, central: CentralDep, me: Officer) -> Registrati
 
 
 @router.put("/lane/{node}/{lane}/settings")
-def set_lane_settings(node: str, lane: str, body: LaneSettingsIn, central: CentralDep, me: Officer,
-                      expect_revision: Revision = None) -> RegistrationOut:
+def set_lane_settings(
+    node: str, lane: str, body: LaneSettingsIn, central: CentralDep, me: Officer, expect_revision: Revision = None
+) -> RegistrationOut:
     """Set one lane's settings (class, direction, gate role, cargo types, container sizes,
     appointment, yard): the lane registration `node/lane`, sent to that node's lanes."""
     with domain_errors():

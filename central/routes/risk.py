@@ -35,15 +35,19 @@ def pending_rules(central: CentralDep, _me: AnyUser) -> list[RiskRuleVersionOut]
     return [RiskRuleVersionOut.model_validate(r) for r in risk.pending_rules(central)]
 
 
-@router.post("/risk-rules/{rule_id}/versions/{version}/review",
-             responses={403: {"description": "the reviewer prepared this version"},
-                        409: {"description": "not a draft, or a newer version is already approved"}})
-def review_rule(rule_id: str, version: RowId, body: ReviewIn, central: CentralDep,
-                me: Reviewer) -> RiskRuleVersionOut:
+@router.post(
+    "/risk-rules/{rule_id}/versions/{version}/review",
+    responses={
+        403: {"description": "the reviewer prepared this version"},
+        409: {"description": "not a draft, or a newer version is already approved"},
+    },
+)
+def review_rule(rule_id: str, version: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> RiskRuleVersionOut:
     """Approve (put in force, publish to the lanes) or reject a draft version."""
     with domain_errors():
         return RiskRuleVersionOut.model_validate(
-            risk.review_rule(central, me.username, rule_id, version, body.approve, body.note))
+            risk.review_rule(central, me.username, rule_id, version, body.approve, body.note)
+        )
 
 
 @router.get("/risk-rules")
@@ -64,28 +68,34 @@ def retire_rule(rule_id: str, central: CentralDep, me: Officer) -> None:
 
 
 @router.put("/parameters", status_code=201)
-def set_parameters(body: LaneParameters, central: CentralDep, me: Officer,
-                   expect_revision: Revision = None) -> ParameterDraftOut:
+def set_parameters(
+    body: LaneParameters, central: CentralDep, me: Officer, expect_revision: Revision = None
+) -> ParameterDraftOut:
     """A draft of one scope's parameters; applied and published to the lanes when another officer
     approves it (`POST /parameters/drafts/{id}/review`)."""
     with domain_errors():
-        return ParameterDraftOut.model_validate(risk.propose_parameters(central, me.username, body,
-                                                                        expect_revision))
+        return ParameterDraftOut.model_validate(risk.propose_parameters(central, me.username, body, expect_revision))
 
 
 @router.get("/parameters/drafts")
-def parameter_drafts(central: CentralDep, _me: AnyUser,
-                     status: Literal["draft", "approved", "rejected"] | None = "draft") -> list[ParameterDraftOut]:
+def parameter_drafts(
+    central: CentralDep, _me: AnyUser, status: Literal["draft", "approved", "rejected"] | None = "draft"
+) -> list[ParameterDraftOut]:
     return [ParameterDraftOut.model_validate(d) for d in risk.parameter_drafts(central, status)]
 
 
-@router.post("/parameters/drafts/{draft_id}/review",
-             responses={403: {"description": "the reviewer prepared this draft"},
-                        409: {"description": "not awaiting review, or the parameters changed since"}})
+@router.post(
+    "/parameters/drafts/{draft_id}/review",
+    responses={
+        403: {"description": "the reviewer prepared this draft"},
+        409: {"description": "not awaiting review, or the parameters changed since"},
+    },
+)
 def review_parameters(draft_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> ParameterDraftOut:
     with domain_errors():
         return ParameterDraftOut.model_validate(
-            risk.review_parameters(central, me.username, draft_id, body.approve, body.note))
+            risk.review_parameters(central, me.username, draft_id, body.approve, body.note)
+        )
 
 
 @router.get("/parameters")
@@ -127,14 +137,16 @@ def propose_whitelist(body: WhitelistIn, central: CentralDep, me: Officer) -> Wh
 
 
 @router.get("/risk-whitelist")
-def list_whitelist(central: CentralDep, _me: AnyUser,
-                   status: Literal["draft", "active", "rejected", "revoked"] | None = None) -> list[WhitelistOut]:
+def list_whitelist(
+    central: CentralDep, _me: AnyUser, status: Literal["draft", "active", "rejected", "revoked"] | None = None
+) -> list[WhitelistOut]:
     return [WhitelistOut.model_validate(r) for r in whitelist.entries(central, status)]
 
 
-@router.post("/risk-whitelist/{entry_id}/review",
-             responses={403: {"description": "the reviewer prepared this entry"},
-                        409: {"description": "not awaiting review"}})
+@router.post(
+    "/risk-whitelist/{entry_id}/review",
+    responses={403: {"description": "the reviewer prepared this entry"}, 409: {"description": "not awaiting review"}},
+)
 def review_whitelist(entry_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> WhitelistOut:
     """Approve (in force; the covered orders' verdicts republished) or reject."""
     with domain_errors():
@@ -149,13 +161,16 @@ def revoke_whitelist(entry_id: RowId, central: CentralDep, me: Officer) -> White
 
 
 @router.get("/release-orders/{order_no}/risk")
-def order_risk(order_no: str, central: CentralDep, _me: AnyUser,
-               lang: Literal["zh", "en"] = "zh") -> list[dict[str, Any]]:
+def order_risk(
+    order_no: str, central: CentralDep, _me: AnyUser, lang: Literal["zh", "en"] = "zh"
+) -> list[dict[str, Any]]:
     """Central's verdict on the order under the rules in force now: each rule whose
     declaration-side conditions hold, from when, and what was found (codes, params and text)."""
     with domain_errors(), central.sessions() as s:
         row = s.get(ReleaseOrderRow, order_no)
         if row is None:
             raise NotFound(f"no release order {order_no}")
-        return [{**h.model_dump(mode="json"), "texts": [f.text(lang) for f in h.findings]}
-                for h in risk_eval.verdict(s, row)]
+        return [
+            {**h.model_dump(mode="json"), "texts": [f.text(lang) for f in h.findings]}
+            for h in risk_eval.verdict(s, row)
+        ]

@@ -25,16 +25,17 @@ Revision = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="refuse i
 bearer = HTTPBearer(auto_error=False, description="token from POST /api/v1/auth/login")
 
 
-async def current_principal(central: CentralDep,
-                            cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+async def current_principal(
+    central: CentralDep, cred: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> Principal:
     # Async, and the database only on a token-cache miss: a sync dependency would run in the
     # thread pool, and every hop there (and back to the loop) is a good part of a cheap request.
     if cred is None:
-        raise HTTPException(401, "log in first: Authorization: Bearer <token>",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "log in first: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return auth.cached(central, cred.credentials) or \
-            await run_in_threadpool(auth.authenticate, central, cred.credentials)
+        return auth.cached(central, cred.credentials) or await run_in_threadpool(
+            auth.authenticate, central, cred.credentials
+        )
     except auth.AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
@@ -52,19 +53,27 @@ def require(*roles: Role, also: tuple[Role, ...] = ()) -> Callable[..., Principa
         if principal.must_change_password:
             raise PasswordChangeRequired()
         if principal.role is Role.ADMIN and central.separate_duties:
-            raise HTTPException(403, "三员分立：admin 账户已停用，请使用系统管理员、安全管理员或审计管理员 / "
-                                     "separation of duties: the admin role is not used here; log in as the "
-                                     "system, security or audit administrator")
+            raise HTTPException(
+                403,
+                "三员分立：admin 账户已停用，请使用系统管理员、安全管理员或审计管理员 / "
+                "separation of duties: the admin role is not used here; log in as the "
+                "system, security or audit administrator",
+            )
         if principal.role in SEPARATED and principal.role not in roles and principal.role not in also:
-            raise HTTPException(403, f"三员分立：{principal.role.value} 不能执行此操作 / separation of duties: "
-                                     f"{principal.role.value} may not do this")
+            raise HTTPException(
+                403,
+                f"三员分立：{principal.role.value} 不能执行此操作 / separation of duties: "
+                f"{principal.role.value} may not do this",
+            )
         if not roles and principal.role is Role.DECLARANT:
             # "Any user" means any officer: an enterprise's declarant sees its own applications only.
-            raise HTTPException(403, "企业用户只能使用 /api/v1/applications / an enterprise user may only use "
-                                     "/api/v1/applications")
+            raise HTTPException(
+                403, "企业用户只能使用 /api/v1/applications / an enterprise user may only use /api/v1/applications"
+            )
         if roles and principal.role not in roles and principal.role is not Role.ADMIN:
-            raise HTTPException(403, f"role {principal.role.value} may not do this; needs one of "
-                                     f"{', '.join(r.value for r in roles)}")
+            raise HTTPException(
+                403, f"role {principal.role.value} may not do this; needs one of {', '.join(r.value for r in roles)}"
+            )
         return principal
 
     return check
@@ -76,8 +85,11 @@ class PasswordChangeRequired(HTTPException):
     problem_type = "urn:kakou:problem:password-change-required"
 
     def __init__(self) -> None:
-        super().__init__(403, "须先修改密码（首次登录或密码已过期）：POST /api/v1/auth/password / "
-                              "change your password first (first login or expired)")
+        super().__init__(
+            403,
+            "须先修改密码（首次登录或密码已过期）：POST /api/v1/auth/password / "
+            "change your password first (first login or expired)",
+        )
 
 
 # Logged in, even with a password still to change: only `me`, logout and the password change.
@@ -113,8 +125,13 @@ async def no_nul_characters(request: Request) -> None:
     ctype = request.headers.get("content-type", "")
     textual = "json" in ctype or ctype.startswith("text/") or not ctype  # a workbook upload is binary
     body = await request.body() if textual else b""
-    if "\x00" in request.url.path or "\x00" in str(request.query_params) or b"\x00" in body \
-            or b"\\u0000" in body or "%00" in str(request.url.query):
+    if (
+        "\x00" in request.url.path
+        or "\x00" in str(request.query_params)
+        or b"\x00" in body
+        or b"\\u0000" in body
+        or "%00" in str(request.url.query)
+    ):
         raise HTTPException(422, "NUL characters are not allowed in any field")
     if body and "json" in ctype:
         _finite_json(body)

@@ -46,16 +46,26 @@ def list_nodes(central: CentralDep) -> list[NodeOut]:
     rows = ingest.list_nodes(central)
     expected = changelog.expected_for(central, [n.node for n in rows])
     rejected = ingest.rejected_counts(central)
-    return [NodeOut.model_validate(n).model_copy(update={
-        "expected_streams": expected[n.node], "expected_knowledge_version": sum(expected[n.node].values()),
-        "rejected": rejected.get(n.node, 0)})
-        for n in rows]
+    return [
+        NodeOut.model_validate(n).model_copy(
+            update={
+                "expected_streams": expected[n.node],
+                "expected_knowledge_version": sum(expected[n.node].values()),
+                "rejected": rejected.get(n.node, 0),
+            }
+        )
+        for n in rows
+    ]
 
 
 @router.get("/network/messages")
-def network_messages(central: CentralDep, node: str | None = None, since: datetime | None = None,
-                     direction: Literal["up", "down"] | None = None,
-                     limit: Limit = 500) -> list[network.NetworkMessage]:
+def network_messages(
+    central: CentralDep,
+    node: str | None = None,
+    since: datetime | None = None,
+    direction: Literal["up", "down"] | None = None,
+    limit: Limit = 500,
+) -> list[network.NetworkMessage]:
     """What central received from (up) and sent to (down) each node, oldest first."""
     return network.list_messages(central, node=node, since=since, direction=direction, limit=limit)
 

@@ -58,8 +58,9 @@ def field() -> FileResponse:
 def check_texts() -> Response:
     """The texts of every check code, generated from kakou.sync.checks.TEXTS (one source with the
     server's own rendering)."""
-    return Response(texts_script() + rates.terms_script(), media_type="text/javascript; charset=utf-8",
-                    headers=NO_CACHE)
+    return Response(
+        texts_script() + rates.terms_script(), media_type="text/javascript; charset=utf-8", headers=NO_CACHE
+    )
 
 
 @router.get("/ui/{name}")

@@ -100,8 +100,11 @@ def resolve_field(folder: str | Path | None) -> FieldRun:
             return FieldRun(path, f"default {DEFAULT_FIELD} ({path})")
         if path not in looked:
             looked.append(path)
-    return FieldRun(None, f"{DEFAULT_FIELD} not found (looked in {', '.join(map(str, looked))}); "
-                          "only the rendered sets were measured; use --field DIR")
+    return FieldRun(
+        None,
+        f"{DEFAULT_FIELD} not found (looked in {', '.join(map(str, looked))}); "
+        "only the rendered sets were measured; use --field DIR",
+    )
 
 
 def bench_field(quick: bool, field: FieldRun) -> list[Metric]:
@@ -124,29 +127,74 @@ def field_metrics(report: Any, where: str = "") -> list[Metric]:
         name = f"field {name}"
         out += [
             Metric(f"{name} exact reads", fig.exact_pct, "%", exact_goal, True, f"n={fig.n}, {where}{subset}"),
-            Metric(f"{name} wrong-but-valid reads", fig.wrong_valid_pct, "%", wrong_goal, False,
-                   f"{fig.wrong_valid} of {fig.n}: the lane would act on a wrong read"),
-            Metric(f"{name} text but not valid", fig.text_invalid_pct, "%", None, False,
-                   f"{fig.text_invalid} of {fig.n}: grammar or check digit failed, officer decides"),
-            Metric(f"{name} no read", fig.no_read_pct, "%", None, False,
-                   f"{fig.no_read} of {fig.n}" + (f", {fig.exceptions} reader exception(s)" if fig.exceptions else "")),
-            Metric(f"{name} wrong reads caught by the threshold", fig.caught_by_threshold, "reads", None, True,
-                   f"right reads lost to the threshold: {fig.lost_by_threshold}"),
+            Metric(
+                f"{name} wrong-but-valid reads",
+                fig.wrong_valid_pct,
+                "%",
+                wrong_goal,
+                False,
+                f"{fig.wrong_valid} of {fig.n}: the lane would act on a wrong read",
+            ),
+            Metric(
+                f"{name} text but not valid",
+                fig.text_invalid_pct,
+                "%",
+                None,
+                False,
+                f"{fig.text_invalid} of {fig.n}: grammar or check digit failed, officer decides",
+            ),
+            Metric(
+                f"{name} no read",
+                fig.no_read_pct,
+                "%",
+                None,
+                False,
+                f"{fig.no_read} of {fig.n}" + (f", {fig.exceptions} reader exception(s)" if fig.exceptions else ""),
+            ),
+            Metric(
+                f"{name} wrong reads caught by the threshold",
+                fig.caught_by_threshold,
+                "reads",
+                None,
+                True,
+                f"right reads lost to the threshold: {fig.lost_by_threshold}",
+            ),
             Metric(f"{name} read per frame mean", fig.mean_ms, "ms", None, False),
             Metric(f"{name} read per frame p95", fig.p95_ms, "ms", p95_goal, False, load),
             Metric(f"{name} CPU per frame mean", fig.mean_cpu_ms, "ms", None, False),
-            Metric(f"{name} CPU per frame p95", fig.p95_cpu_ms, "ms", p95_goal, False,
-                   "the reading thread's CPU time: what the frame costs on an idle box"),
+            Metric(
+                f"{name} CPU per frame p95",
+                fig.p95_cpu_ms,
+                "ms",
+                p95_goal,
+                False,
+                "the reading thread's CPU time: what the frame costs on an idle box",
+            ),
         ]
     for fig in report.tags:
-        out.append(Metric(
-            f"field {fig.kind} [{fig.tag}] exact reads", fig.exact_pct, "%", None, True,
-            f"n={fig.n}; wrong-but-valid {fig.wrong_valid}, text not valid {fig.text_invalid}, "
-            f"no read {fig.no_read}; mean {fig.mean_ms} ms, p95 {fig.p95_ms} ms"))
+        out.append(
+            Metric(
+                f"field {fig.kind} [{fig.tag}] exact reads",
+                fig.exact_pct,
+                "%",
+                None,
+                True,
+                f"n={fig.n}; wrong-but-valid {fig.wrong_valid}, text not valid {fig.text_invalid}, "
+                f"no read {fig.no_read}; mean {fig.mean_ms} ms, p95 {fig.p95_ms} ms",
+            )
+        )
     if report.problems:
-        out.append(Metric("field set rows not evaluated", len(report.problems), "rows", None, False,
-                          "; ".join(f"{p.file or f'line {p.line}'}: {p.reason}" for p in report.problems[:3])
-                          + (" …" if len(report.problems) > 3 else "")))
+        out.append(
+            Metric(
+                "field set rows not evaluated",
+                len(report.problems),
+                "rows",
+                None,
+                False,
+                "; ".join(f"{p.file or f'line {p.line}'}: {p.reason}" for p in report.problems[:3])
+                + (" …" if len(report.problems) > 3 else ""),
+            )
+        )
     return out
 
 
@@ -195,11 +243,21 @@ async def _busy_lanes(lanes: int, seconds: float, data_dir: Path) -> list[float]
     records = LaneRecords(store, data_dir / "images")
     now = datetime.now(UTC)
     plates = [f"粤B{10000 + i}" for i in range(lanes)]
-    changes = [Change(version=i + 1, kind=ChangeKind.RELEASE_ORDER, key=f"HF{i}",
-                      data=ReleaseOrderData(order_no=f"HF{i}", plate=p, direction="in",
-                                            valid_from=now - timedelta(hours=1),
-                                            valid_until=now + timedelta(hours=1)).model_dump(mode="json"))
-               for i, p in enumerate(plates)]
+    changes = [
+        Change(
+            version=i + 1,
+            kind=ChangeKind.RELEASE_ORDER,
+            key=f"HF{i}",
+            data=ReleaseOrderData(
+                order_no=f"HF{i}",
+                plate=p,
+                direction="in",
+                valid_from=now - timedelta(hours=1),
+                valid_until=now + timedelta(hours=1),
+            ).model_dump(mode="json"),
+        )
+        for i, p in enumerate(plates)
+    ]
     store.apply_batch(ChangeBatch(after_version=0, to_version=len(changes), issued_at=now, changes=changes), now)
     jpeg = encode_jpeg(np.full((72, 128, 3), 128, np.uint8))
     sims, runners, lane_objs = [], [], []
@@ -208,11 +266,22 @@ async def _busy_lanes(lanes: int, seconds: float, data_dir: Path) -> list[float]
         await io_sim.start()
         await cam.start()
         sims.append(LaneSims(io_sim, cam))
-        cfg = LaneSection(id=f"L{i}", direction="in", io=ModbusEndpoint(url=f"tcp://127.0.0.1:{io_sim.port}"),
-                          plate_camera=CameraSection(url=cam.url, frames=1))
-        lane = Lane("bench", cfg, LaneDevices(io=LaneIO("127.0.0.1", io_sim.port, cfg.io.map),
-                                              plate_camera=HttpSnapshotCamera(cam.url)),
-                    Recognisers(plate=_InstantPlate(plate)), store, records, Parameters(), on_pass=lambda _r: None)
+        cfg = LaneSection(
+            id=f"L{i}",
+            direction="in",
+            io=ModbusEndpoint(url=f"tcp://127.0.0.1:{io_sim.port}"),
+            plate_camera=CameraSection(url=cam.url, frames=1),
+        )
+        lane = Lane(
+            "bench",
+            cfg,
+            LaneDevices(io=LaneIO("127.0.0.1", io_sim.port, cfg.io.map), plate_camera=HttpSnapshotCamera(cam.url)),
+            Recognisers(plate=_InstantPlate(plate)),
+            store,
+            records,
+            Parameters(),
+            on_pass=lambda _r: None,
+        )
         lane_objs.append(lane)
         runners.append(asyncio.create_task(lane.run()))
 
@@ -238,8 +307,10 @@ def bench_decision(quick: bool) -> list[Metric]:
     with tempfile.TemporaryDirectory() as tmp:
         samples = asyncio.run(_busy_lanes(8, 10 if quick else 60, Path(tmp)))
     note = f"8 busy lanes on one node, {len(samples)} releases; includes the fsync'd pass + outbox write"
-    return [Metric("decision overhead p50 (last input → barrier command)", _pct(samples, 50), "ms", None, False, note),
-            Metric("decision overhead p99 (last input → barrier command)", _pct(samples, 99), "ms", 50, False, note)]
+    return [
+        Metric("decision overhead p50 (last input → barrier command)", _pct(samples, 50), "ms", None, False, note),
+        Metric("decision overhead p99 (last input → barrier command)", _pct(samples, 99), "ms", 50, False, note),
+    ]
 
 
 # -- sync -------------------------------------------------------------------------------------
@@ -255,8 +326,10 @@ def bench_propagation(quick: bool) -> list[Metric]:
     n = 100 if quick else 1000
     r = measure_propagation(n)
     note = f"{r.received}/{n} simulated edges got it, signature verified; {r.rejected} rejected"
-    return [Metric("control order → every subscriber p50", r.p50_ms, "ms", None, False, note),
-            Metric("control order → every subscriber p99", r.p99_ms, "ms", 1000, False, note)]
+    return [
+        Metric("control order → every subscriber p50", r.p50_ms, "ms", None, False, note),
+        Metric("control order → every subscriber p99", r.p99_ms, "ms", 1000, False, note),
+    ]
 
 
 def bench_bridge(quick: bool) -> list[Metric]:
@@ -265,9 +338,11 @@ def bench_bridge(quick: bool) -> list[Metric]:
     out = []
     for r in compare(1500 if quick else 3000):
         ours = r.path.startswith("kakou")
-        note = (f"{r.fault}; {r.received}/{r.sent} arrived, {r.duplicates} duplicate(s)"
-                + (f", {r.absorbed} redeliveries absorbed" if ours else "")
-                + (f"; lost #{r.lost_ranges}" if r.lost_ranges else ""))
+        note = (
+            f"{r.fault}; {r.received}/{r.sent} arrived, {r.duplicates} duplicate(s)"
+            + (f", {r.absorbed} redeliveries absorbed" if ours else "")
+            + (f"; lost #{r.lost_ranges}" if r.lost_ranges else "")
+        )
         out.append(Metric(f"lost through {r.path}", r.lost, "messages", 0 if ours else None, False, note))
     return out
 
@@ -298,9 +373,13 @@ NAMES = (*BENCHES, "field")  # what --only takes
 
 
 def machine() -> dict[str, Any]:
-    return {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "system": f"{platform.system()} {platform.release()}",
-            "at": datetime.now(UTC).isoformat(timespec="seconds")}
+    return {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "system": f"{platform.system()} {platform.release()}",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def run(quick: bool, only: list[str] | None = None, field: FieldRun | None = None) -> list[Metric]:
@@ -335,8 +414,9 @@ def table(metrics: list[Metric]) -> str:
         met = {True: "met", False: "MISSED", None: ""}[m.met]
         rows.append((m.name, value, goal, met, m.note))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + (f"  {r[4]}" if r[4] else "")
-             for r in rows]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(r[:4], widths, strict=True)) + (f"  {r[4]}" if r[4] else "") for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -349,17 +429,21 @@ def main(quick: bool, as_json: bool, only: list[str] | None = None, field: str |
         return 2
     info = machine()
     if as_json:
-        doc: dict[str, Any] = {"machine": info, "quick": quick,
-                               "metrics": [{**asdict(m), "met": m.met} for m in metrics]}
+        doc: dict[str, Any] = {
+            "machine": info,
+            "quick": quick,
+            "metrics": [{**asdict(m), "met": m.met} for m in metrics],
+        }
         if field_run.report is not None:  # every frame and failure of the field evaluation
             doc["field"] = field_run.report.model_dump(mode="json")
         print(json.dumps(doc, ensure_ascii=False, indent=2))
     else:
-        print(f"kakou bench{' --quick' if quick else ''} — {info['machine']}, {info['cpus']} CPUs, "
-              f"Python {info['python']}, {info['system']}, {info['at']}")
+        print(
+            f"kakou bench{' --quick' if quick else ''} — {info['machine']}, {info['cpus']} CPUs, "
+            f"Python {info['python']}, {info['system']}, {info['at']}"
+        )
         print(table(metrics))
         if field_run.report is not None:
             print()
             print(field_failures_text(field_run))
     return 0
-

@@ -39,10 +39,13 @@ def _queue_backlog(db: Path, n: int) -> None:
         for i in range(1, n + 1):
             rec = sample_pass(NODE, i)
             body = rec.model_dump_json()
-            tx.execute("INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, '{}')",
-                       (rec.pass_id, rec.lane, rec.decided_at.isoformat(), body))
-            tx.execute("INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)",
-                       (body, rec.decided_at.isoformat()))
+            tx.execute(
+                "INSERT INTO passes(pass_id, lane, decided_at, record, inputs) VALUES(?, ?, ?, ?, '{}')",
+                (rec.pass_id, rec.lane, rec.decided_at.isoformat(), body),
+            )
+            tx.execute(
+                "INSERT INTO outbox(kind, body, created_at) VALUES('pass', ?, ?)", (body, rec.decided_at.isoformat())
+            )
     store.close()
 
 
@@ -66,8 +69,19 @@ async def _drain(n: int, work: Path, timeout: float, url: str) -> float:
                 return s.scalar(select(func.count()).select_from(PassRow)) or 0
 
         edge = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kakou.edge.sync_runner", "--node", NODE, "--db", str(work / "edge.db"),
-            "--port", str(broker.port), "--trust", public_b64(key.public_key()), stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "kakou.edge.sync_runner",
+            "--node",
+            NODE,
+            "--db",
+            str(work / "edge.db"),
+            "--port",
+            str(broker.port),
+            "--trust",
+            public_b64(key.public_key()),
+            stdout=asyncio.subprocess.PIPE,
+        )
         assert edge.stdout is not None
         await edge.stdout.readline()  # "ready": the link starts now
         t0 = time.perf_counter()
@@ -121,8 +135,16 @@ def backlog_drain_metrics(n: int) -> list[dict[str, object]]:
             note = f"{n:,} passes queued at one edge while offline; load average {before} → {load_average()}"
         except RuntimeError as exc:  # PostgreSQL not reachable here: say so in the table
             rate, note = None, str(exc)
-        out.append({"name": f"backlog drain into central ({label}, real Mosquitto)", "value": rate,
-                    "unit": "passes/s", "goal": 5000, "higher_is_better": True, "note": note})
+        out.append(
+            {
+                "name": f"backlog drain into central ({label}, real Mosquitto)",
+                "value": rate,
+                "unit": "passes/s",
+                "goal": 5000,
+                "higher_is_better": True,
+                "note": note,
+            }
+        )
     return out
 
 
@@ -131,5 +153,8 @@ if __name__ == "__main__":
     for db in sys.argv[2:] or ["sqlite"]:
         before = load_average()
         rate = measure_backlog_drain(count, database=db)
-        print(f"backlog drain ({db}): {rate:.0f} passes/s for {count} queued passes; "
-              f"load average {before} before, {load_average()} after", flush=True)
+        print(
+            f"backlog drain ({db}): {rate:.0f} passes/s for {count} queued passes; "
+            f"load average {before} before, {load_average()} after",
+            flush=True,
+        )

@@ -77,9 +77,9 @@ class _Mosquitto:
         binary = mosquitto_binary()
         if binary is None:
             raise RuntimeError("mosquitto is not installed")
-        self.proc = await asyncio.create_subprocess_exec(binary, "-c", str(self.conf),
-                                                         stdout=asyncio.subprocess.DEVNULL,
-                                                         stderr=asyncio.subprocess.DEVNULL)
+        self.proc = await asyncio.create_subprocess_exec(
+            binary, "-c", str(self.conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
         await wait_listening("127.0.0.1", self.port)
 
     async def kill(self) -> None:
@@ -97,8 +97,9 @@ def _conf(work: Path, name: str, port: int, body: str) -> Path:
     d = work / name
     d.mkdir(parents=True, exist_ok=True)
     conf = d / "mosquitto.conf"
-    conf.write_text(f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\n"
-                    f"persistence_location {d}/\n{body}")
+    conf.write_text(
+        f"user {getpass.getuser()}\nlistener {port} 127.0.0.1\nallow_anonymous true\npersistence_location {d}/\n{body}"
+    )
     return conf
 
 
@@ -129,8 +130,9 @@ class _Subscriber:
         self.client.disconnect()
 
 
-async def _plain(n: int, rate: float, down_s: float, work: Path, persistence: bool, consumer_away: bool,
-                 settle_timeout: float) -> FaultRun:
+async def _plain(
+    n: int, rate: float, down_s: float, work: Path, persistence: bool, consumer_away: bool, settle_timeout: float
+) -> FaultRun:
     pc, pe = free_port(), free_port()
     central_conf = _conf(work, "central-broker", pc, "persistence true\n" if persistence else "")
     edge_conf = _conf(work, "edge-broker", pe, "persistence true\n" if persistence else "")
@@ -163,9 +165,16 @@ async def _plain(n: int, rate: float, down_s: float, work: Path, persistence: bo
     try:
         if not await ended(30):
             raise TimeoutError("the bridge never came up")
-        restarted_at = await _produce(n, rate, down_s, lambda i: pub.publish(TOPIC, json.dumps({"n": i}), qos=1),
-                                      central.kill, central.start, away if consumer_away else None,
-                                      back if consumer_away else None)
+        restarted_at = await _produce(
+            n,
+            rate,
+            down_s,
+            lambda i: pub.publish(TOPIC, json.dumps({"n": i}), qos=1),
+            central.kill,
+            central.start,
+            away if consumer_away else None,
+            back if consumer_away else None,
+        )
         await ended(settle_timeout)
         settle = time.monotonic() - restarted_at
     finally:
@@ -177,8 +186,16 @@ async def _plain(n: int, rate: float, down_s: float, work: Path, persistence: bo
     seen = subs[-1].seen
     name = "plain Mosquitto bridge, " + ("persistence true (autosave 1800 s)" if persistence else "all defaults")
     missing = [i for i in range(1, n + 1) if i not in seen]
-    return FaultRun(name, _fault(down_s, consumer_away), n, len(seen), len(missing),
-                    sum(c - 1 for c in seen.values()), settle_s=round(settle, 1), lost_ranges=_ranges(missing))
+    return FaultRun(
+        name,
+        _fault(down_s, consumer_away),
+        n,
+        len(seen),
+        len(missing),
+        sum(c - 1 for c in seen.values()),
+        settle_s=round(settle, 1),
+        lost_ranges=_ranges(missing),
+    )
 
 
 def _fault(down_s: float, consumer_away: bool) -> str:
@@ -191,9 +208,16 @@ async def _call(fn: Callable[[], object] | None) -> None:
         await result
 
 
-async def _produce(n: int, rate: float, down_s: float, emit: Callable[[int], object], kill: Callable[[], object],
-                   start: Callable[[], object], away: Callable[[], object] | None = None,
-                   back: Callable[[], object] | None = None) -> float:
+async def _produce(
+    n: int,
+    rate: float,
+    down_s: float,
+    emit: Callable[[int], object],
+    kill: Callable[[], object],
+    start: Callable[[], object],
+    away: Callable[[], object] | None = None,
+    back: Callable[[], object] | None = None,
+) -> float:
     """Emit messages 1..n at `rate`; kill central's broker after n/3 and restart it `down_s` later.
 
     With `away`/`back`: central's consumer goes away at n/6 (a deploy, a slow restart) and comes back
@@ -238,8 +262,9 @@ def _ranges(missing: list[int]) -> str:
 
 
 # -- kakou: outbox + ack -------------------------------------------------------------------------------
-async def _kakou(n: int, rate: float, down_s: float, work: Path, consumer_away: bool,
-                 settle_timeout: float) -> FaultRun:
+async def _kakou(
+    n: int, rate: float, down_s: float, work: Path, consumer_away: bool, settle_timeout: float
+) -> FaultRun:
     from kakou.edge.sync_runner import record_passes
 
     broker = MosquittoBroker(free_port(), work / "kakou-broker")
@@ -271,8 +296,16 @@ async def _kakou(n: int, rate: float, down_s: float, work: Path, consumer_away: 
     try:
         await central_up(first)
         await asyncio.wait_for(first.connected.wait(), 10)
-        restarted_at = await _produce(n, rate, down_s, emit, broker.kill, broker.start,
-                                      central_away if consumer_away else None, central_up if consumer_away else None)
+        restarted_at = await _produce(
+            n,
+            rate,
+            down_s,
+            emit,
+            broker.kill,
+            broker.start,
+            central_away if consumer_away else None,
+            central_up if consumer_away else None,
+        )
         with contextlib.suppress(TimeoutError):  # what never arrives is counted below, not raised
             await eventually(lambda: store.acked_seq >= n, settle_timeout, what="every pass acked")
         settle = time.monotonic() - restarted_at
@@ -288,13 +321,22 @@ async def _kakou(n: int, rate: float, down_s: float, work: Path, consumer_away: 
         store.close()
         engine.dispose()
     missing = sorted(set(range(1, n + 1)) - set(seqs))
-    return FaultRun("kakou outbox + ack (EdgeLink → CentralBridge)", _fault(down_s, consumer_away), n, len(set(seqs)),
-                    len(missing), len(seqs) - len(set(seqs)), absorbed=absorbed, settle_s=round(settle, 1),
-                    lost_ranges=_ranges(missing))
+    return FaultRun(
+        "kakou outbox + ack (EdgeLink → CentralBridge)",
+        _fault(down_s, consumer_away),
+        n,
+        len(set(seqs)),
+        len(missing),
+        len(seqs) - len(set(seqs)),
+        absorbed=absorbed,
+        settle_s=round(settle, 1),
+        lost_ranges=_ranges(missing),
+    )
 
 
 def compare(n: int = 3000, rate: float = 500.0, down_s: float = 3.0, settle_timeout: float = 90.0) -> list[FaultRun]:
     """The fault runs through each path; see the module docstring."""
+
     async def all_runs(work: Path) -> list[FaultRun]:
         runs = []
         for away in (False, True):

@@ -95,14 +95,34 @@ def _envelopes(n: int, nodes: int = 8) -> list[Any]:
     for i in range(n):
         node, seq = f"n{i % nodes}", i // nodes + 1
         at = t0 + timedelta(milliseconds=i)
-        rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=at,
-                         decided_at=at, plate=f"粤B{i % 5000:05d}", plate_confidence=0.97,
-                         containers=[f"MSKU{i % 90000:06d}"], gross_kg=30_000.0 + i % 999, outcome=Outcome.RELEASE,
-                         reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=f"粤B{i % 5000:05d}")],
-                         release_order=None, knowledge_version=1, opens_barrier=True,
-                         checks=[check(CheckCode.WEIGHT_WITHIN, True, gross_kg=30_000.0 + i % 999, expected_kg=30_000,
-                                       diff_kg=i % 999, tolerance_kg=900)],
-                         images=[secrets.token_hex(32)])
+        rec = PassRecord(
+            pass_id=f"{node}-L1-{seq}",
+            node=node,
+            lane="L1",
+            direction="in",
+            started_at=at,
+            decided_at=at,
+            plate=f"粤B{i % 5000:05d}",
+            plate_confidence=0.97,
+            containers=[f"MSKU{i % 90000:06d}"],
+            gross_kg=30_000.0 + i % 999,
+            outcome=Outcome.RELEASE,
+            reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=f"粤B{i % 5000:05d}")],
+            release_order=None,
+            knowledge_version=1,
+            opens_barrier=True,
+            checks=[
+                check(
+                    CheckCode.WEIGHT_WITHIN,
+                    True,
+                    gross_kg=30_000.0 + i % 999,
+                    expected_kg=30_000,
+                    diff_kg=i % 999,
+                    tolerance_kg=900,
+                )
+            ],
+            images=[secrets.token_hex(32)],
+        )
         envs.append(Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return envs
 
@@ -114,7 +134,7 @@ def _ingest_rate(url: str, envs: list[Any]) -> float:
     try:
         t0 = time.perf_counter()
         for i in range(0, len(envs), BATCH):
-            ingest.ingest_passes(central, envs[i:i + BATCH])
+            ingest.ingest_passes(central, envs[i : i + BATCH])
         return len(envs) / (time.perf_counter() - t0)
     finally:
         engine.dispose()
@@ -167,18 +187,25 @@ def _drop_secondary_indexes(engine: Any) -> list[str]:
     returns the DDL that puts every one of them back."""
     tables = "('passes'::regclass, 'pass_subjects'::regclass)"
     with engine.begin() as conn:
-        constraints = conn.execute(text(
-            f"SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            f"WHERE conrelid IN {tables} AND contype = 'u'")).all()
-        indexes = conn.execute(text(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('passes', 'pass_subjects') "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))")).all()
+        constraints = conn.execute(
+            text(
+                f"SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                f"WHERE conrelid IN {tables} AND contype = 'u'"
+            )
+        ).all()
+        indexes = conn.execute(
+            text(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('passes', 'pass_subjects') "
+                "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE contype IN ('p', 'u'))"
+            )
+        ).all()
         for table, name, _ in constraints:
             conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
         for name, _ in indexes:
             conn.execute(text(f'DROP INDEX "{name}"'))
-    return ([d for _, d in indexes]
-            + [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for table, name, d in constraints])
+    return [d for _, d in indexes] + [
+        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {d}' for table, name, d in constraints
+    ]
 
 
 def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
@@ -215,8 +242,10 @@ def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
             rng = random.Random(6)
             queries = 100 if quick else 300
             out = []
-            for name, kind, fmt, count in ((names[0], "plate", "B{:07d}", plates),
-                                           (names[1], "container", "C{:08d}", boxes)):
+            for name, kind, fmt, count in (
+                (names[0], "plate", "B{:07d}", plates),
+                (names[1], "container", "C{:08d}", boxes),
+            ):
                 lat, rows = [], 0
                 for _ in range(queries):
                     value = fmt.format(rng.randrange(count))
@@ -224,11 +253,19 @@ def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                     rows += len(trace.timeline(central, kind, value))  # type: ignore[arg-type]
                     lat.append((time.perf_counter() - q0) * 1000)
                 short = "" if n == target else f" (time budget {budget:.0f} s reached before {target:,})"
-                out.append(_m(name, _p95(lat), "ms", 50, False,
-                              f"{n:,} passes{short}, generated in {load_s:.0f} s + indexed in "
-                              f"{fill_s - load_s:.0f} s; {queries} random "
-                              f"{kind}s, trace.timeline, {rows / queries:.0f} events each on average, "
-                              f"p50 {np.percentile(lat, 50):.1f} ms"))
+                out.append(
+                    _m(
+                        name,
+                        _p95(lat),
+                        "ms",
+                        50,
+                        False,
+                        f"{n:,} passes{short}, generated in {load_s:.0f} s + indexed in "
+                        f"{fill_s - load_s:.0f} s; {queries} random "
+                        f"{kind}s, trace.timeline, {rows / queries:.0f} events each on average, "
+                        f"p50 {np.percentile(lat, 50):.1f} ms",
+                    )
+                )
             return out
         finally:
             engine.dispose()
@@ -246,13 +283,22 @@ def _seed_api(url: str, passes: int, orders_n: int) -> list[str]:
         order_nos = []
         for i in range(orders_n):
             no = f"HF{i:06d}"
-            orders.create_release_order(central, orders.ReleaseOrderIn(
-                order_no=no, plate=f"粤B{i % 5000:05d}", containers=[f"MSKU{i:06d}"], direction="in",
-                valid_from=now - timedelta(hours=1), valid_until=now + timedelta(days=1)), "bench")
+            orders.create_release_order(
+                central,
+                orders.ReleaseOrderIn(
+                    order_no=no,
+                    plate=f"粤B{i % 5000:05d}",
+                    containers=[f"MSKU{i:06d}"],
+                    direction="in",
+                    valid_from=now - timedelta(hours=1),
+                    valid_until=now + timedelta(days=1),
+                ),
+                "bench",
+            )
             order_nos.append(no)
         envs = _envelopes(passes)
         for i in range(0, len(envs), BATCH):
-            ingest.ingest_passes(central, envs[i:i + BATCH])
+            ingest.ingest_passes(central, envs[i : i + BATCH])
         # Derive from the seeded passes now, as a live central has long done for its stored passes:
         # else the server's housekeeping works through the whole backlog during the measurement,
         # and each of its writes makes the read cache's answers stale.
@@ -300,8 +346,9 @@ class _Http:
                 await self.writer.wait_closed()
 
 
-async def _clients(port: int, token: str, order_nos: list[str], clients: int, seconds: float,
-                   every: float | None) -> tuple[dict[str, list[float]], int, int]:
+async def _clients(
+    port: int, token: str, order_nos: list[str], clients: int, seconds: float, every: float | None
+) -> tuple[dict[str, list[float]], int, int]:
     """Each client alternates list and detail requests, back to back (`every` None) or one request
     every `every` seconds (a console polling); returns latencies, requests and non-200 answers."""
     lat: dict[str, list[float]] = {"list": [], "detail": []}
@@ -319,8 +366,16 @@ async def _clients(port: int, token: str, order_nos: list[str], clients: int, se
             while time.monotonic() < deadline:
                 i += 1
                 if i % 2:
-                    kind, path = "list", rng.choice(["/api/v1/passes?limit=50", "/api/v1/release-orders?limit=50",
-                                                     f"/api/v1/passes?limit=20&plate=粤B{rng.randrange(5000):05d}"])
+                    kind, path = (
+                        "list",
+                        rng.choice(
+                            [
+                                "/api/v1/passes?limit=50",
+                                "/api/v1/release-orders?limit=50",
+                                f"/api/v1/passes?limit=20&plate=粤B{rng.randrange(5000):05d}",
+                            ]
+                        ),
+                    )
                 else:
                     kind, path = "detail", f"/api/v1/release-orders/{rng.choice(order_nos)}"
                 t0 = time.perf_counter()
@@ -381,16 +436,36 @@ end
 """
 
 
-def _wrk_back_to_back(port: int, token: str, orders_n: int, clients: int, seconds: float
-                      ) -> tuple[dict[str, float], int, int]:
+def _wrk_back_to_back(
+    port: int, token: str, orders_n: int, clients: int, seconds: float
+) -> tuple[dict[str, float], int, int]:
     """p95 (ms) of each kind, requests and errors from two concurrent wrk runs."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_LUA)
     try:
-        procs = {kind: subprocess.Popen(
-            ["wrk", "-t1", f"-c{clients // 2}", f"-d{seconds:.0f}s", "--timeout", "10s", "-s", f.name,
-             f"http://127.0.0.1:{port}", "--", kind, str(orders_n), token],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for kind in ("list", "detail")}
+        procs = {
+            kind: subprocess.Popen(
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{clients // 2}",
+                    f"-d{seconds:.0f}s",
+                    "--timeout",
+                    "10s",
+                    "-s",
+                    f.name,
+                    f"http://127.0.0.1:{port}",
+                    "--",
+                    kind,
+                    str(orders_n),
+                    token,
+                ],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for kind in ("list", "detail")
+        }
         p95, requests, errors = {}, 0, 0
         for kind, proc in procs.items():
             out = proc.communicate(timeout=seconds + 60)[0]
@@ -421,8 +496,9 @@ def _mosquitto(data_dir: Path) -> Iterator[int | None]:
         yield None
         return
     broker = MosquittoBroker(free_port(), data_dir)
-    proc = subprocess.Popen([binary, "-c", str(broker.write_config())], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [binary, "-c", str(broker.write_config())], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         asyncio.run(wait_listening("127.0.0.1", broker.port))
         yield broker.port
@@ -434,10 +510,23 @@ def _mosquitto(data_dir: Path) -> Iterator[int | None]:
 def _start_fleet(data_dir: str, port: int, mqtt_port: int, seconds: float) -> subprocess.Popen[str]:
     args = [f"--{k.replace('_', '-')}={v}" for k, v in FLEET.items()]
     return subprocess.Popen(
-        [*_kakou_exe(), "sim", "fleet", *args, f"--seconds={seconds:.0f}", f"--mqtt-port={mqtt_port}",
-         f"--central=http://127.0.0.1:{port}", "--username=bench",
-         f"--central-key={Path(data_dir) / 'keys' / 'central-signing.pub'}", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "KAKOU_PASSWORD": PASSWORD})
+        [
+            *_kakou_exe(),
+            "sim",
+            "fleet",
+            *args,
+            f"--seconds={seconds:.0f}",
+            f"--mqtt-port={mqtt_port}",
+            f"--central=http://127.0.0.1:{port}",
+            "--username=bench",
+            f"--central-key={Path(data_dir) / 'keys' / 'central-signing.pub'}",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "KAKOU_PASSWORD": PASSWORD},
+    )
 
 
 def _fleet_report(fleet: subprocess.Popen[str], seconds: float) -> dict[str, Any]:
@@ -464,8 +553,11 @@ def _wait_listening(port: int, sockets: int, proc: subprocess.Popen[str], timeou
 
 def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     lanes = FLEET["edges"] * FLEET["lanes_per_edge"]
-    modes = (("back to back", None, False), ("each polling every 2 s", 2.0, False),
-             (f"back to back while {lanes} lanes send passes", None, True))
+    modes = (
+        ("back to back", None, False),
+        ("each polling every 2 s", 2.0, False),
+        (f"back to back while {lanes} lanes send passes", None, True),
+    )
     names = [f"API {kind} p95, 200 clients {mode} (PostgreSQL)" for mode, _, _ in modes for kind in ("list", "detail")]
     if pg_problem:
         return [_m(n, None, "ms", 200, False, pg_problem) for n in names]
@@ -480,18 +572,37 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
         order_nos = _seed_api(url, passes, orders_n)
         port = free_port()
         # Without a broker the bridge keeps retrying in the background and the API serves.
-        proc = subprocess.Popen([*_kakou_exe(), "central", "serve", "--data-dir", tmp, "--db-url", url,
-                                 "--port", str(port), "--mqtt-port", str(mqtt or free_port()),
-                                 "--workers", str(API_WORKERS)],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        proc = subprocess.Popen(
+            [
+                *_kakou_exe(),
+                "central",
+                "serve",
+                "--data-dir",
+                tmp,
+                "--db-url",
+                url,
+                "--port",
+                str(port),
+                "--mqtt-port",
+                str(mqtt or free_port()),
+                "--workers",
+                str(API_WORKERS),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
         try:
             assert proc.stdout is not None
             line = proc.stdout.readline()  # printed once the port is bound
             if not re.search(r"central API on http://", line):
                 raise RuntimeError(f"kakou central serve did not start: {line!r}")
-            r = httpx.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
-                           json={"username": "bench", "password": PASSWORD}, timeout=60)
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/auth/login",
+                json={"username": "bench", "password": PASSWORD},
+                timeout=60,
+            )
             r.raise_for_status()
             token = r.json()["access_token"]
             _wait_listening(port, API_WORKERS, proc)  # every API process, or wrk's connections miss some
@@ -501,7 +612,7 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                 return Counter(health.get("read_cache", {}))
 
             for i, (mode, every, with_lanes) in enumerate(modes):
-                pair = names[2 * i:2 * i + 2]  # list, detail
+                pair = names[2 * i : 2 * i + 2]  # list, detail
                 if with_lanes and mqtt is None:
                     out += [_m(n, None, "ms", 200, False, "mosquitto is not installed") for n in pair]
                     continue
@@ -518,17 +629,23 @@ def bench_api(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
                 fleet_note = ""
                 if fleet is not None:
                     report = _fleet_report(fleet, seconds)
-                    fleet_note = (f"; meanwhile {lanes} lanes ({FLEET['edges']} `kakou sim fleet` edges through "
-                                  f"Mosquitto) sent {report['sent']:,} passes, {report['stored']:,} stored, "
-                                  f"{report['lost']} lost")
-                note = (f"{clients} keep-alive clients ({client}) {mode} for {seconds:.0f} s against "
-                        f"`kakou central serve "
-                        f"--workers {API_WORKERS}`{cache_note}, {passes:,} passes, {orders_n:,} orders; "
-                        f"{requests / seconds:.0f} requests/s, {errors} non-200, "
-                        f"{100 * cache['hits'] / max(cache.total(), 1):.0f} % from the read cache; load average "
-                        f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs{fleet_note}")
-                out += [_m(pair[0], p95["list"], "ms", 200, False, "/passes, /passes?plate=, /release-orders; " + note),
-                        _m(pair[1], p95["detail"], "ms", 200, False, "/release-orders/{no}; " + note)]
+                    fleet_note = (
+                        f"; meanwhile {lanes} lanes ({FLEET['edges']} `kakou sim fleet` edges through "
+                        f"Mosquitto) sent {report['sent']:,} passes, {report['stored']:,} stored, "
+                        f"{report['lost']} lost"
+                    )
+                note = (
+                    f"{clients} keep-alive clients ({client}) {mode} for {seconds:.0f} s against "
+                    f"`kakou central serve "
+                    f"--workers {API_WORKERS}`{cache_note}, {passes:,} passes, {orders_n:,} orders; "
+                    f"{requests / seconds:.0f} requests/s, {errors} non-200, "
+                    f"{100 * cache['hits'] / max(cache.total(), 1):.0f} % from the read cache; load average "
+                    f"{load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs{fleet_note}"
+                )
+                out += [
+                    _m(pair[0], p95["list"], "ms", 200, False, "/passes, /passes?plate=, /release-orders; " + note),
+                    _m(pair[1], p95["detail"], "ms", 200, False, "/release-orders/{no}; " + note),
+                ]
         finally:
             proc.terminate()
             try:

@@ -36,9 +36,20 @@ HOSTILE = "hostile"
 
 def _envelope(node: str, seq: int, **body: object) -> dict:
     now = datetime.now(UTC)
-    rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=now,
-                     decided_at=now, plate="粤B12345", plate_confidence=0.9, outcome=Outcome.RELEASE,
-                     reasons=["ok"], knowledge_version=1, opens_barrier=True)
+    rec = PassRecord(
+        pass_id=f"{node}-L1-{seq}",
+        node=node,
+        lane="L1",
+        direction="in",
+        started_at=now,
+        decided_at=now,
+        plate="粤B12345",
+        plate_confidence=0.9,
+        outcome=Outcome.RELEASE,
+        reasons=["ok"],
+        knowledge_version=1,
+        opens_barrier=True,
+    )
     data = Envelope(node=node, seq=1, kind="pass", sent_at=now, body=rec).model_dump(mode="json")
     data["seq"] = seq
     data["body"].update(body)
@@ -49,16 +60,18 @@ def _catalogue() -> list[tuple[str, bytes]]:
     """(topic kind, payload): the bad messages of issue 15, items 1 and 2."""
     passes = topics.up(HOSTILE, topics.PASSES)
     line = lambda d: json.dumps(d, allow_nan=True).encode()  # noqa: E731
-    out = [(passes, line(_envelope(HOSTILE, 2**64))), (passes, line(_envelope(HOSTILE, 2**31))),
-           (passes, line(_envelope(HOSTILE, 1, plate="A" * 17))),
-           (passes, line(_envelope(HOSTILE, 2, plate_confidence=math.nan))),
-           (passes, line(_envelope(HOSTILE, 3, gross_kg=math.inf))),
-           (passes, line(_envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
-           (passes, b'{"v": 1}\n' * (9 * 1024 * 1024 // 9)),  # 9 MB of lines
-           (passes, b"\n".join([b'{"v": 1}'] * 999)),
-           (topics.up(HOSTILE, topics.SYNC_REQUEST),
-            json.dumps({"v": 1, "node": HOSTILE, "after_version": 0}).encode()),
-           (topics.status(HOSTILE), b'{"v": 1, "online": true, "knowledge_version": 99999999999}')]
+    out = [
+        (passes, line(_envelope(HOSTILE, 2**64))),
+        (passes, line(_envelope(HOSTILE, 2**31))),
+        (passes, line(_envelope(HOSTILE, 1, plate="A" * 17))),
+        (passes, line(_envelope(HOSTILE, 2, plate_confidence=math.nan))),
+        (passes, line(_envelope(HOSTILE, 3, gross_kg=math.inf))),
+        (passes, line(_envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
+        (passes, b'{"v": 1}\n' * (9 * 1024 * 1024 // 9)),  # 9 MB of lines
+        (passes, b"\n".join([b'{"v": 1}'] * 999)),
+        (topics.up(HOSTILE, topics.SYNC_REQUEST), json.dumps({"v": 1, "node": HOSTILE, "after_version": 0}).encode()),
+        (topics.status(HOSTILE), b'{"v": 1, "online": true, "knowledge_version": 99999999999}'),
+    ]
     return out
 
 
@@ -89,8 +102,14 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-async def _honest_lane(port: int, node: str, interval: float, until: float, sent: dict[tuple[str, int], float],
-                       acked: dict[tuple[str, int], float]) -> None:
+async def _honest_lane(
+    port: int,
+    node: str,
+    interval: float,
+    until: float,
+    sent: dict[tuple[str, int], float],
+    acked: dict[tuple[str, int], float],
+) -> None:
     async with aiomqtt.Client("127.0.0.1", port, identifier=f"bench-{node}", clean_session=True) as client:
         await client.subscribe(topics.down(node, topics.ACK), qos=1)
 
@@ -145,8 +164,15 @@ async def _run(url: str, label: str, seconds: float, lanes: int, work: Path) -> 
     engine = make_engine(url)
     create_schema(engine)
     central = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kakou.bench.hostile", "central", url, str(broker.port),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "kakou.bench.hostile",
+        "central",
+        url,
+        str(broker.port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert central.stdout is not None and central.stderr is not None
     log_lines = 0
 
@@ -165,13 +191,21 @@ async def _run(url: str, label: str, seconds: float, lanes: int, work: Path) -> 
         until = t0 + seconds
         sent: dict[tuple[str, int], float] = {}
         acked: dict[tuple[str, int], float] = {}
-        tasks = [asyncio.create_task(_honest_lane(broker.port, f"lane{i:02d}", 0.5, until, sent, acked))
-                 for i in range(lanes)]
+        tasks = [
+            asyncio.create_task(_honest_lane(broker.port, f"lane{i:02d}", 0.5, until, sent, acked))
+            for i in range(lanes)
+        ]
         # The hostile node in a process of its own: publishing 9 MB messages would stall the honest
         # lanes' event loop here and count against central's delay.
         hostile = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kakou.bench.hostile", "hostile", str(broker.port), str(seconds),
-            stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "kakou.bench.hostile",
+            "hostile",
+            str(broker.port),
+            str(seconds),
+            stdout=asyncio.subprocess.PIPE,
+        )
         while time.perf_counter() < until:
             await asyncio.sleep(1)
             if central.returncode is not None:
@@ -185,8 +219,11 @@ async def _run(url: str, label: str, seconds: float, lanes: int, work: Path) -> 
         result.honest_sent = len(sent)
         result.delays = [acked[k] - t for k, t in sent.items() if k in acked]
         with make_sessionmaker(engine)() as s:
-            rows = s.execute(select(PassRow.node, func.count(), func.count(func.distinct(PassRow.seq)))
-                             .where(PassRow.node.like("lane%")).group_by(PassRow.node)).all()
+            rows = s.execute(
+                select(PassRow.node, func.count(), func.count(func.distinct(PassRow.seq)))
+                .where(PassRow.node.like("lane%"))
+                .group_by(PassRow.node)
+            ).all()
         stored = {node: n for node, n, _ in rows}
         result.duplicated = sum(n - d for _, n, d in rows)
         per_node: dict[str, int] = {}
@@ -225,24 +262,70 @@ def metrics(quick: bool) -> list[dict[str, object]]:
         try:
             r = measure(seconds, database=db)
         except RuntimeError as exc:  # PostgreSQL not reachable here: say so in the table
-            out.append({"name": f"hostile node ({label})", "value": None, "unit": "", "goal": None,
-                        "higher_is_better": False, "note": str(exc)})
+            out.append(
+                {
+                    "name": f"hostile node ({label})",
+                    "value": None,
+                    "unit": "",
+                    "goal": None,
+                    "higher_is_better": False,
+                    "note": str(exc),
+                }
+            )
             continue
-        note = (f"{seconds:g} s; {r.hostile_messages:,} bad messages from one node, {r.honest_sent:,} honest passes "
-                "from 40 lanes (2/s each), real Mosquitto")
+        note = (
+            f"{seconds:g} s; {r.hostile_messages:,} bad messages from one node, {r.honest_sent:,} honest passes "
+            "from 40 lanes (2/s each), real Mosquitto"
+        )
         out += [
-            {"name": f"hostile node: central exits ({label})", "value": r.central_exited, "unit": "exits", "goal": 0,
-             "higher_is_better": False, "note": note},
-            {"name": f"hostile node: honest passes lost ({label})", "value": r.lost, "unit": "passes", "goal": 0,
-             "higher_is_better": False, "note": ""},
-            {"name": f"hostile node: honest passes duplicated ({label})", "value": r.duplicated, "unit": "passes",
-             "goal": 0, "higher_is_better": False, "note": ""},
-            {"name": f"hostile node: honest pass delay p99 ({label})", "value": r.p99_s, "unit": "s", "goal": 2,
-             "higher_is_better": False, "note": "publish → central's ack"},
-            {"name": f"hostile node: central memory growth ({label})", "value": r.rss_growth_mb, "unit": "MB",
-             "goal": 100, "higher_is_better": False, "note": "peak RSS minus RSS at start"},
-            {"name": f"hostile node: central log lines ({label})", "value": r.log_lines_per_s, "unit": "lines/s",
-             "goal": 5, "higher_is_better": False, "note": "WARNING and above"},
+            {
+                "name": f"hostile node: central exits ({label})",
+                "value": r.central_exited,
+                "unit": "exits",
+                "goal": 0,
+                "higher_is_better": False,
+                "note": note,
+            },
+            {
+                "name": f"hostile node: honest passes lost ({label})",
+                "value": r.lost,
+                "unit": "passes",
+                "goal": 0,
+                "higher_is_better": False,
+                "note": "",
+            },
+            {
+                "name": f"hostile node: honest passes duplicated ({label})",
+                "value": r.duplicated,
+                "unit": "passes",
+                "goal": 0,
+                "higher_is_better": False,
+                "note": "",
+            },
+            {
+                "name": f"hostile node: honest pass delay p99 ({label})",
+                "value": r.p99_s,
+                "unit": "s",
+                "goal": 2,
+                "higher_is_better": False,
+                "note": "publish → central's ack",
+            },
+            {
+                "name": f"hostile node: central memory growth ({label})",
+                "value": r.rss_growth_mb,
+                "unit": "MB",
+                "goal": 100,
+                "higher_is_better": False,
+                "note": "peak RSS minus RSS at start",
+            },
+            {
+                "name": f"hostile node: central log lines ({label})",
+                "value": r.log_lines_per_s,
+                "unit": "lines/s",
+                "goal": 5,
+                "higher_is_better": False,
+                "note": "WARNING and above",
+            },
         ]
     return out
 
@@ -275,7 +358,10 @@ if __name__ == "__main__":
         secs = float(sys.argv[1]) if len(sys.argv) > 1 else 15.0
         for db in sys.argv[2:] or ["sqlite"]:
             r = measure(secs, database=db)
-            print(f"{r.database}: exited {r.central_exited}, {r.honest_sent} honest sent, lost {r.lost}, "
-                  f"duplicated {r.duplicated}, p99 {r.p99_s} s, RSS +{r.rss_growth_mb} MB, "
-                  f"{r.log_lines_per_s} log lines/s, {r.hostile_messages} bad messages", flush=True)
+            print(
+                f"{r.database}: exited {r.central_exited}, {r.honest_sent} honest sent, lost {r.lost}, "
+                f"duplicated {r.duplicated}, p99 {r.p99_s} s, RSS +{r.rss_growth_mb} MB, "
+                f"{r.log_lines_per_s} log lines/s, {r.hostile_messages} bad messages",
+                flush=True,
+            )
         os._exit(0)

@@ -53,8 +53,9 @@ class Propagation:
 
 
 # -- the simulated edges (worker process) ---------------------------------------------------------
-async def _subscriber(port: int, ident: str, trusted: dict, ready: asyncio.Event,
-                      subscribed: list[int], out: dict[str, float | str]) -> None:
+async def _subscriber(
+    port: int, ident: str, trusted: dict, ready: asyncio.Event, subscribed: list[int], out: dict[str, float | str]
+) -> None:
     client = aiomqtt.Client("127.0.0.1", port, identifier=ident, clean_session=False, keepalive=60, timeout=30)
     async with client:
         await client.subscribe(topics.down_all(topics.CHANGES), qos=1)
@@ -82,8 +83,10 @@ async def _worker(port: int, count: int, prefix: str, trust: str, timeout: float
     tasks: list[asyncio.Task] = []
     for start in range(0, count, 50):  # connect in waves: a thousand simultaneous CONNECTs just time out
         ev = asyncio.Event()
-        wave = [asyncio.create_task(_subscriber(port, f"{prefix}-{i}", trusted, ev, subscribed, out))
-                for i in range(start, min(count, start + 50))]
+        wave = [
+            asyncio.create_task(_subscriber(port, f"{prefix}-{i}", trusted, ev, subscribed, out))
+            for i in range(start, min(count, start + 50))
+        ]
         tasks += wave
         deadline = loop.time() + 30
         while subscribed[0] < min(count, start + 50):
@@ -114,17 +117,37 @@ async def _run(subscribers: int, work: Path, timeout: float) -> Propagation:
         await asyncio.wait_for(bridge.connected.wait(), 10)
         counts = [min(PER_PROCESS, subscribers - s) for s in range(0, subscribers, PER_PROCESS)]
         for i, n in enumerate(counts):
-            procs.append(await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "kakou.bench.propagation", "worker", "--port", str(broker.port),
-                "--count", str(n), "--prefix", f"sim-edge{i}", "--trust", public_b64(key.public_key()),
-                "--timeout", str(timeout), stdout=asyncio.subprocess.PIPE))
+            procs.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "kakou.bench.propagation",
+                    "worker",
+                    "--port",
+                    str(broker.port),
+                    "--count",
+                    str(n),
+                    "--prefix",
+                    f"sim-edge{i}",
+                    "--trust",
+                    public_b64(key.public_key()),
+                    "--timeout",
+                    str(timeout),
+                    stdout=asyncio.subprocess.PIPE,
+                )
+            )
         for p in procs:
             assert p.stdout is not None
             line = await asyncio.wait_for(p.stdout.readline(), 120)
             if line.strip() != b"ready":
                 raise RuntimeError(f"subscriber worker failed to start: {line!r}")
-        order = ControlOrderIn(target_kind="vehicle", target_value="粤B99999", action="hold", emergency=True,
-                               reason="propagation benchmark")
+        order = ControlOrderIn(
+            target_kind="vehicle",
+            target_value="粤B99999",
+            action="hold",
+            emergency=True,
+            reason="propagation benchmark",
+        )
         t0 = time.time()
         await asyncio.to_thread(control.create, central, "bench-officer", order)
         results: dict[str, float | str] = {}

@@ -118,8 +118,16 @@ def measure(kind: str, n: int = 100, seed: int = 0, crops: bool = True) -> dict[
         if r.valid and r.text is not None and r.text != smp.label:
             wrong_valid += 1
         if r.text != smp.label and len(failures) < 20:
-            failures.append({"seed": smp.seed, "kind": smp.kind, "label": smp.label, "text": r.text,
-                             "raw": r.raw, "confidence": round(r.confidence, 3)})
+            failures.append(
+                {
+                    "seed": smp.seed,
+                    "kind": smp.kind,
+                    "label": smp.label,
+                    "text": r.text,
+                    "raw": r.raw,
+                    "confidence": round(r.confidence, 3),
+                }
+            )
         if crops:
             t0 = time.perf_counter()
             rc = reader.read(smp.crop)

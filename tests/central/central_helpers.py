@@ -33,23 +33,51 @@ class Api:
         return self._clients[username]
 
 
-def ingest(central: Central, seq: int, plate: str | None, *, node: str = "n1", lane: str = "L1",
-           outcome: str = "release", release_order: str | None = None, containers: list[str] | None = None,
-           gross_kg: float | None = None, checks: list[dict] | None = None, reasons: list | None = None,
-           at: datetime | None = None, entered_by: str | None = None,
-           release_orders: list[str] | None = None, transit_no: str | None = None,
-           direction: str = "out") -> str:
+def ingest(
+    central: Central,
+    seq: int,
+    plate: str | None,
+    *,
+    node: str = "n1",
+    lane: str = "L1",
+    outcome: str = "release",
+    release_order: str | None = None,
+    containers: list[str] | None = None,
+    gross_kg: float | None = None,
+    checks: list[dict] | None = None,
+    reasons: list | None = None,
+    at: datetime | None = None,
+    entered_by: str | None = None,
+    release_orders: list[str] | None = None,
+    transit_no: str | None = None,
+    direction: str = "out",
+) -> str:
     """A pass as a lane would send it, through central's real ingest."""
     from kakou.central import ingest as central_ingest
     from kakou.sync.messages import Envelope, Outcome, PassRecord
 
     at = at or datetime.now(UTC)
-    rec = PassRecord(pass_id=f"{node}-{lane}-{seq}", node=node, lane=lane, direction=direction, started_at=at,
-                     decided_at=at, plate=plate, plate_confidence=0.95 if plate else 0.0,
-                     containers=containers or [], gross_kg=gross_kg, outcome=Outcome(outcome),
-                     reasons=reasons or ["ok"], release_order=release_order, knowledge_version=1,
-                     opens_barrier=outcome == "release", checks=checks or [], entered_by=entered_by,
-                     release_orders=release_orders or [], transit_no=transit_no)
+    rec = PassRecord(
+        pass_id=f"{node}-{lane}-{seq}",
+        node=node,
+        lane=lane,
+        direction=direction,
+        started_at=at,
+        decided_at=at,
+        plate=plate,
+        plate_confidence=0.95 if plate else 0.0,
+        containers=containers or [],
+        gross_kg=gross_kg,
+        outcome=Outcome(outcome),
+        reasons=reasons or ["ok"],
+        release_order=release_order,
+        knowledge_version=1,
+        opens_barrier=outcome == "release",
+        checks=checks or [],
+        entered_by=entered_by,
+        release_orders=release_orders or [],
+        transit_no=transit_no,
+    )
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
 

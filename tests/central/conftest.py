@@ -17,8 +17,14 @@ from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.service import Central
 
 PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"
-USERS = {"admin": Role.ADMIN, "alice": Role.CENTRAL_OFFICER, "bob": Role.CENTRAL_OFFICER, "rita": Role.REVIEWER,
-         "lena": Role.LANE_OFFICER, "fred": Role.FIELD_STAFF}
+USERS = {
+    "admin": Role.ADMIN,
+    "alice": Role.CENTRAL_OFFICER,
+    "bob": Role.CENTRAL_OFFICER,
+    "rita": Role.REVIEWER,
+    "lena": Role.LANE_OFFICER,
+    "fred": Role.FIELD_STAFF,
+}
 
 
 def _pg_reachable() -> str | None:
@@ -60,8 +66,7 @@ def central(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Central]
 
     with psycopg.connect(f"host={PG_HOST} port={PG_PORT} dbname={PG_DB} user=postgres", autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    engine = make_engine(f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}"
-                         f"?options=-csearch_path%3D{schema}")
+    engine = make_engine(f"postgresql+psycopg://postgres@{PG_HOST}:{PG_PORT}/{PG_DB}?options=-csearch_path%3D{schema}")
     create_schema(engine)
     try:
         yield Central(make_sessionmaker(engine))

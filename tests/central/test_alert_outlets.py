@@ -37,8 +37,11 @@ class Webhook:
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
                 body = json.loads(await reader.readexactly(length))
                 status = 503 if len(self.received) < self.fail_first else 204
                 self.received.append((status, body))
@@ -60,33 +63,54 @@ class Webhook:
 
 def control_hit(seq: int, plate: str) -> Envelope:
     at = datetime.now(UTC)
-    rec = PassRecord(pass_id=f"n1-L1-{seq}", node="n1", lane="L1", direction="in", started_at=at, decided_at=at,
-                     plate=plate, plate_confidence=0.97, outcome=Outcome.OFFICER, reasons=["control order BK9"],
-                     knowledge_version=1, opens_barrier=False,
-                     checks=[{"name": "control", "ok": False, "detail": "control order BK9: hold for inspection"}])
+    rec = PassRecord(
+        pass_id=f"n1-L1-{seq}",
+        node="n1",
+        lane="L1",
+        direction="in",
+        started_at=at,
+        decided_at=at,
+        plate=plate,
+        plate_confidence=0.97,
+        outcome=Outcome.OFFICER,
+        reasons=["control order BK9"],
+        knowledge_version=1,
+        opens_barrier=False,
+        checks=[{"name": "control", "ok": False, "detail": "control order BK9: hold for inspection"}],
+    )
     return Envelope(node="n1", seq=seq, kind="pass", sent_at=at, body=rec)
 
 
 @pytest.mark.timeout(60)
 async def test_control_hit_is_published_on_mqtt_and_posted_to_a_webhook_after_a_failure(
-        mosquitto: MosquittoBroker, tmp_path: Path) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
     async with Webhook(fail_first=1).serving() as hook:
-        cfg = CentralConfig(data_dir=tmp_path / "central", http_port=0, alert_webhooks=[hook.url],
-                            broker=BrokerConfig(port=mosquitto.port, username="kakou-central"))
+        cfg = CentralConfig(
+            data_dir=tmp_path / "central",
+            http_port=0,
+            alert_webhooks=[hook.url],
+            broker=BrokerConfig(port=mosquitto.port, username="kakou-central"),
+        )
         server = CentralServer(cfg)
         server.alert_outlets.first_backoff = 0.2  # the retry comes quickly; the schedule is not under test
         task = asyncio.create_task(server.run())
         try:
             # Another system listening, with the read-only alerts account of the broker ACL.
-            async with aiomqtt.Client("127.0.0.1", mosquitto.port, username="kakou-alerts",
-                                      identifier="alert-consumer") as consumer:
+            async with aiomqtt.Client(
+                "127.0.0.1", mosquitto.port, username="kakou-alerts", identifier="alert-consumer"
+            ) as consumer:
                 await consumer.subscribe(f"{topics.ROOT}/alerts/#", qos=1)
                 await asyncio.wait_for(server.bridge.connected.wait(), 10)
-                await eventually(lambda: all(o.caught_up.is_set() for o in server.alert_outlets.outlets), 10,
-                                 what="the outlets to start")
+                await eventually(
+                    lambda: all(o.caught_up.is_set() for o in server.alert_outlets.outlets),
+                    10,
+                    what="the outlets to start",
+                )
                 async with aiomqtt.Client("127.0.0.1", mosquitto.port, username="n1", identifier="n1") as lane:
-                    await lane.publish(topics.up("n1", topics.PASSES), control_hit(1, "粤B77777").model_dump_json(),
-                                       qos=1)
+                    await lane.publish(
+                        topics.up("n1", topics.PASSES), control_hit(1, "粤B77777").model_dump_json(), qos=1
+                    )
 
                 async def control_alert() -> aiomqtt.Message:
                     # (the lane never said it is online, so a lane-offline alert may come too)
@@ -109,9 +133,14 @@ async def test_control_hit_is_published_on_mqtt_and_posted_to_a_webhook_after_a_
 
             def recorded() -> list[tuple[str, str]]:
                 with server.central.sessions() as s:
-                    return [(a.action, a.detail["outlet"]) for a in s.scalars(
-                        select(AuditRow).where(AuditRow.target == f"alert:{alert['id']}",
-                                               AuditRow.action.like("alert.deliver%")).order_by(AuditRow.seq))]
+                    return [
+                        (a.action, a.detail["outlet"])
+                        for a in s.scalars(
+                            select(AuditRow)
+                            .where(AuditRow.target == f"alert:{alert['id']}", AuditRow.action.like("alert.deliver%"))
+                            .order_by(AuditRow.seq)
+                        )
+                    ]
 
             want = [("alert.delivery_failed", hook.url), ("alert.delivered", hook.url)]
             await eventually(lambda: recorded() == want, 5, what=f"the delivery record {want}")

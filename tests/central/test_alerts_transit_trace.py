@@ -15,10 +15,16 @@ from kakou.central.service import Central
 from kakou.sync import rates
 from kakou.sync.checks import texts_script
 
-HIT = {"code": "control_order_hit", "ok": False,
-       "params": {"order_no": "BK1", "target": "container", "value": "MSKU1234565", "note": "inspect"}}
-HEAVY = {"code": "weight_over", "ok": False,
-         "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900}}
+HIT = {
+    "code": "control_order_hit",
+    "ok": False,
+    "params": {"order_no": "BK1", "target": "container", "value": "MSKU1234565", "note": "inspect"},
+}
+HEAVY = {
+    "code": "weight_over",
+    "ok": False,
+    "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900},
+}
 
 
 def seal(no: str) -> dict:
@@ -35,8 +41,14 @@ def test_lane_findings_become_routed_alerts_that_field_staff_dispose_of(api: Api
     ingest(central, 4, None, outcome="officer", checks=[CAMERA])  # the same fault within the hour: no new alert
     ingest(central, 5, "粤B33333")  # a clean pass: no alert
     # A lane older than check codes sent sentences: still alerted, by the old check name.
-    ingest(central, 6, "粤B44444", outcome="officer", reasons=["impossible weight reading 250000 kg"],
-           checks=[{"name": "device", "ok": False, "detail": "impossible weight reading 250000 kg"}])
+    ingest(
+        central,
+        6,
+        "粤B44444",
+        outcome="officer",
+        reasons=["impossible weight reading 250000 kg"],
+        checks=[{"name": "device", "ok": False, "detail": "impossible weight reading 250000 kg"}],
+    )
     assert projections.run_all(central) == 6
     assert projections.run_all(central) == 0  # nothing is alerted twice
 
@@ -90,8 +102,17 @@ def _sites(api: Api) -> None:
 def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, central: Central) -> None:
     _sites(api)
     alice = api("alice")
-    r = alice.post("/api/v1/transits", json={"transit_no": "ZG1", "plate": "粤B12345", "entry_site": "ENTRY",
-                                             "destination_site": "DEST", "e_seal": "SEAL-9", "time_limit_h": 6})
+    r = alice.post(
+        "/api/v1/transits",
+        json={
+            "transit_no": "ZG1",
+            "plate": "粤B12345",
+            "entry_site": "ENTRY",
+            "destination_site": "DEST",
+            "e_seal": "SEAL-9",
+            "time_limit_h": 6,
+        },
+    )
     assert r.status_code == 201 and r.json()["status"] == "declared"
     t0 = datetime.now(UTC) - timedelta(hours=3)
     ingest(central, 1, "粤B12345", node="a", at=t0, checks=[seal("SEAL-9")])
@@ -99,8 +120,7 @@ def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, centr
     started = alice.get("/api/v1/transits/ZG1").json()
     assert started["status"] == "en_route" and started["seal_ok"] is True
     assert transit.check_overdue(central) == []  # 3 h of 6 used
-    ingest(central, 1, "粤B12345", node="b", at=t0 + timedelta(hours=2),
-           checks=[seal("SEAL-9")])
+    ingest(central, 1, "粤B12345", node="b", at=t0 + timedelta(hours=2), checks=[seal("SEAL-9")])
     projections.run_all(central)
     closed = alice.get("/api/v1/transits/ZG1").json()
     assert closed["status"] == "closed" and closed["seal_ok"] is True and closed["close_pass"] == "b-L1-1"
@@ -108,10 +128,18 @@ def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, centr
 
 def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Central) -> None:
     _sites(api)
-    api("alice").post("/api/v1/transits", json={"transit_no": "ZG2", "plate": "粤B7", "entry_site": "ENTRY",
-                                                "destination_site": "DEST", "e_seal": "SEAL-1", "time_limit_h": 2})
-    ingest(central, 1, "粤B7", node="a", at=datetime.now(UTC) - timedelta(hours=3),
-           checks=[seal("SEAL-1")])
+    api("alice").post(
+        "/api/v1/transits",
+        json={
+            "transit_no": "ZG2",
+            "plate": "粤B7",
+            "entry_site": "ENTRY",
+            "destination_site": "DEST",
+            "e_seal": "SEAL-1",
+            "time_limit_h": 2,
+        },
+    )
+    ingest(central, 1, "粤B7", node="a", at=datetime.now(UTC) - timedelta(hours=3), checks=[seal("SEAL-1")])
     projections.run_all(central)
     assert transit.check_overdue(central) == ["ZG2"]
     ingest(central, 1, "粤B7", node="b", checks=[{"name": "e_seal", "ok": True, "detail": "SEAL-666"}])
@@ -125,11 +153,26 @@ def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Centra
 def test_timeline_of_a_plate_and_of_a_container_with_range_and_csv(api: Api, central: Central) -> None:
     alice = api("alice")
     now = datetime.now(UTC)
-    issue_order(api, {"order_no": "HF1", "plate": "粤B12345", "direction": "out", "containers": ["MSKU1234565"],
-                      "valid_from": (now - timedelta(days=1)).isoformat(),
-                      "valid_until": (now + timedelta(days=1)).isoformat()})
-    ingest(central, 1, "粤B12345", containers=["MSKU1234565"], at=now - timedelta(hours=5), checks=[HIT],
-           outcome="inspection")
+    issue_order(
+        api,
+        {
+            "order_no": "HF1",
+            "plate": "粤B12345",
+            "direction": "out",
+            "containers": ["MSKU1234565"],
+            "valid_from": (now - timedelta(days=1)).isoformat(),
+            "valid_until": (now + timedelta(days=1)).isoformat(),
+        },
+    )
+    ingest(
+        central,
+        1,
+        "粤B12345",
+        containers=["MSKU1234565"],
+        at=now - timedelta(hours=5),
+        checks=[HIT],
+        outcome="inspection",
+    )
     ingest(central, 2, "粤B12345", containers=["MSKU1234565"], release_order="HF1", at=now - timedelta(hours=1))
     ingest(central, 3, "粤B99999", at=now - timedelta(hours=1))
     projections.run_all(central)
@@ -138,8 +181,9 @@ def test_timeline_of_a_plate_and_of_a_container_with_range_and_csv(api: Api, cen
     kinds = [e["kind"] for e in events]
     assert kinds.count("pass") == 2 and "release_order" in kinds and "alert" in kinds
     assert [e["at"] for e in events] == sorted(e["at"] for e in events)
-    recent = alice.get("/api/v1/trace/container/MSKU1234565",
-                       params={"since": (now - timedelta(hours=2)).isoformat()}).json()
+    recent = alice.get(
+        "/api/v1/trace/container/MSKU1234565", params={"since": (now - timedelta(hours=2)).isoformat()}
+    ).json()
     assert [e["ref"] for e in recent if e["kind"] == "pass"] == ["n1-L1-2"]
     assert any(e["kind"] == "release_order" for e in recent)  # found through the pass's order
     r = alice.get("/api/v1/trace/plate/粤B12345", params={"format": "csv"})
@@ -159,8 +203,13 @@ def test_lane_statistics(api: Api, central: Central) -> None:
     stats = {s["lane"]: s for s in api("lena").get("/api/v1/stats/lanes").json()}
     s = stats["n1/L1"]
     assert s["passes"] == 4 and s["per_hour"] == {"2026-11-25T08": 2, "2026-11-25T09": 2}
-    assert (s["recognition_rate"], s["manual_intervention_rate"], s["inspection_rate"], s["hit_rate"],
-            s["device_availability"]) == (0.5, 0.25, 0.25, 0.25, 0.75)
+    assert (
+        s["recognition_rate"],
+        s["manual_intervention_rate"],
+        s["inspection_rate"],
+        s["hit_rate"],
+        s["device_availability"],
+    ) == (0.5, 0.25, 0.25, 0.25, 0.75)
     assert stats["n2/L1"]["passes"] == 1
 
 
@@ -182,12 +231,19 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
 
     auth.add_user(central, "test-setup", "gina", auth.Role.FIELD_STAFF, "gina's password 1")
     alice = api("alice")
-    bad = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "role": "field_staff",
-                                                   "assignee": "rita"})
+    bad = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "role": "field_staff", "assignee": "rita"})
     assert bad.status_code == 422 and "not a user with role field_staff" in bad.json()["title"]
-    r = alice.post("/api/v1/alert-routes", json={"kind": "weight_anomaly", "subject_prefix": "粤B9",
-                                                 "role": "field_staff", "assignee": "gina", "severity": "high",
-                                                 "priority": 10})
+    r = alice.post(
+        "/api/v1/alert-routes",
+        json={
+            "kind": "weight_anomaly",
+            "subject_prefix": "粤B9",
+            "role": "field_staff",
+            "assignee": "gina",
+            "severity": "high",
+            "priority": 10,
+        },
+    )
     assert r.status_code == 201, r.text
     alice.post("/api/v1/alert-routes", json={"kind": "*", "role": "central_officer", "priority": 50})
     ingest(central, 1, "粤B90001", outcome="officer", checks=[HEAVY])  # gina's rule
@@ -208,8 +264,9 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
     assert len(alice.get("/api/v1/alert-routes").json()) == 1
 
 
-def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(api: Api, central: Central,
-                                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(
+    api: Api, central: Central, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     from kakou.central import changelog
     from kakou.edge.store import EdgeStore
 
@@ -222,8 +279,10 @@ def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(api: 
     heavy = next(a for a in mine if a["kind"] == "weight_anomaly")
     r = fred.post(f"/api/v1/alerts/{heavy['id']}/dispose", json={"disposal": "reweighed", "release_vehicle": True})
     assert r.status_code == 422 and "control-order hit" in r.text, r.text
-    r = fred.post(f"/api/v1/alerts/{hit['id']}/dispose",
-                  json={"disposal": "情报核实无误 checked, release", "release_vehicle": True})
+    r = fred.post(
+        f"/api/v1/alerts/{hit['id']}/dispose",
+        json={"disposal": "情报核实无误 checked, release", "release_vehicle": True},
+    )
     assert r.status_code == 200, r.text
 
     def node_store(node: str) -> EdgeStore:

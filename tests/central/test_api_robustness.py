@@ -25,8 +25,7 @@ def test_no_operation_gives_a_server_error_on_junk(api: Api) -> None:
                 url = re.sub(r"\{[^}]+\}", junk, path)
                 params = {p["name"]: junk for p in op.get("parameters", []) if p["in"] == "query"}
                 body = BODIES[i % len(BODIES)]
-                r = client.request(method.upper(), url, params=params,
-                                   json=body if method in ("post", "put") else None)
+                r = client.request(method.upper(), url, params=params, json=body if method in ("post", "put") else None)
                 calls += 1
                 # 503 is a deliberate answer (e.g. no MQTT bridge in this process), not a crash.
                 where = f"{method.upper()} {url} {params} {body!r} → {r.status_code} {r.text}"

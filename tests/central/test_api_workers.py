@@ -30,7 +30,8 @@ def _twin(central: Central) -> Central:
 
 
 def test_a_logout_is_immediate_where_it_happened_and_within_the_cache_ttl_elsewhere(
-        central: Central, monkeypatch: pytest.MonkeyPatch) -> None:
+    central: Central, monkeypatch: pytest.MonkeyPatch
+) -> None:
     auth.add_user(central, "setup", "alice", Role.CENTRAL_OFFICER, PASSWORD)
     token, _, _ = auth.login(central, "alice", PASSWORD)
     other = _twin(central)
@@ -63,8 +64,13 @@ async def test_the_primary_announces_changes_written_by_other_processes(central:
     try:
         await asyncio.sleep(0.1)  # the follower has read where the change log stands
         now = datetime.now(UTC)
-        version = await asyncio.to_thread(orders.create_release_order, _twin(central), orders.ReleaseOrderIn(
-            order_no="HF1", plate="粤B12345", direction="in", valid_from=now, valid_until=now + timedelta(hours=1)))
+        version = await asyncio.to_thread(
+            orders.create_release_order,
+            _twin(central),
+            orders.ReleaseOrderIn(
+                order_no="HF1", plate="粤B12345", direction="in", valid_from=now, valid_until=now + timedelta(hours=1)
+            ),
+        )
         await eventually(lambda: version in announced, 5, what="the change announced to the bridge")
     finally:
         follower.cancel()
@@ -80,16 +86,37 @@ def test_sqlite_keeps_one_api_process(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("central", ["postgresql"], indirect=True)  # several API processes are for PostgreSQL
-async def test_serve_with_two_workers_answers_from_both_processes_and_stops_them(central: Central,
-                                                                                 tmp_path: Path) -> None:
+async def test_serve_with_two_workers_answers_from_both_processes_and_stops_them(
+    central: Central, tmp_path: Path
+) -> None:
     engine = central.sessions.kw["bind"]
     auth.add_user(central, "setup", "admin", Role.ADMIN, PASSWORD)
     port = free_port()
-    cmd = [sys.executable, "-m", "kakou.cli", "central", "serve", "--data-dir", str(tmp_path),
-           "--db-url", engine.url.render_as_string(hide_password=False), "--port", str(port),
-           "--mqtt-port", str(free_port()), "--workers", "2"]
-    proc = await asyncio.to_thread(subprocess.Popen, cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "kakou.cli",
+        "central",
+        "serve",
+        "--data-dir",
+        str(tmp_path),
+        "--db-url",
+        engine.url.render_as_string(hide_password=False),
+        "--port",
+        str(port),
+        "--mqtt-port",
+        str(free_port()),
+        "--workers",
+        "2",
+    ]
+    proc = await asyncio.to_thread(
+        subprocess.Popen,
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     clients: list[httpx.AsyncClient] = []
     try:
         assert proc.stdout is not None
@@ -97,8 +124,9 @@ async def test_serve_with_two_workers_answers_from_both_processes_and_stops_them
         (worker,) = await eventually(lambda: _children(proc.pid), 30, what="the second API process")
         base = f"http://127.0.0.1:{port}"
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            token = (await http.post("/api/v1/auth/login",
-                                     json={"username": "admin", "password": PASSWORD})).json()["access_token"]
+            token = (await http.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})).json()[
+                "access_token"
+            ]
         idle = _sockets(worker)
 
         async def worker_holds_some() -> bool:
@@ -124,8 +152,12 @@ async def test_serve_with_two_workers_answers_from_both_processes_and_stops_them
 
 
 def _children(pid: int) -> list[int]:
-    return [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()
-            if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+    return [
+        int(c)
+        for t in Path(f"/proc/{pid}/task").iterdir()
+        for c in (t / "children").read_text().split()
+        if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()
+    ]
 
 
 def _sockets(pid: int) -> int:

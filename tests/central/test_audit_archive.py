@@ -47,7 +47,8 @@ def _seqs(central: Central) -> list[int]:
 
 
 def test_entries_past_the_retention_move_to_a_sealed_file_and_the_chain_still_verifies(
-        keyed: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keyed: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_entries(keyed, monkeypatch, 400, ["a1", "a2", "a3"])
     _write_entries(keyed, monkeypatch, 200, ["b1", "b2"])
     _write_entries(keyed, monkeypatch, 10, ["c1", "c2"])  # within the retention: stays
@@ -72,8 +73,7 @@ def test_entries_past_the_retention_move_to_a_sealed_file_and_the_chain_still_ve
     assert audit.verify(keyed).ok
 
 
-def test_nothing_is_archived_before_180_days(keyed: Central, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nothing_is_archived_before_180_days(keyed: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _write_entries(keyed, monkeypatch, 179, ["a1", "a2"])
     with pytest.raises(ValueError, match="180"):
         audit_archive.archive(keyed, "aud", tmp_path, older_than=timedelta(days=90))
@@ -82,7 +82,8 @@ def test_nothing_is_archived_before_180_days(keyed: Central, tmp_path: Path,
 
 
 def test_an_altered_archive_or_a_removed_entry_after_it_is_found(
-        keyed: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keyed: Central, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _write_entries(keyed, monkeypatch, 300, ["a1", "a2", "a3"])
     _write_entries(keyed, monkeypatch, 1, ["b1", "b2"])
     done = audit_archive.archive(keyed, "aud", tmp_path)
@@ -97,18 +98,28 @@ def test_an_altered_archive_or_a_removed_entry_after_it_is_found(
     prev = entries[0]["hash"]
     for e in entries[1:]:
         e["prev_hash"] = prev
-        e["hash"] = prev = audit.entry_hash(prev, e["seq"], e["at"], e["actor"], e["action"], e["target"],
-                                            e["detail"], keyed.audit_key.key if keyed.audit_key else None)
+        e["hash"] = prev = audit.entry_hash(
+            prev,
+            e["seq"],
+            e["at"],
+            e["actor"],
+            e["action"],
+            e["target"],
+            e["detail"],
+            keyed.audit_key.key if keyed.audit_key else None,
+        )
     body = [json.dumps(e, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for e in entries]
     seal = json.loads(lines[-1])
     done.path.write_text("".join(body) + json.dumps(seal) + "\n", encoding="utf-8")
-    assert audit_archive.verify_file(keyed, done.path).problem == \
-        "the archive's entries are not the ones it was sealed with"
+    assert (
+        audit_archive.verify_file(keyed, done.path).problem
+        == "the archive's entries are not the ones it was sealed with"
+    )
     # Re-sealed as an unkeyed archive, with the new lines' digest: the seal is checked with the key.
-    seal["archive"] |= {"sha256": hashlib.sha256("".join(body).encode()).hexdigest(), "keyed": False,
-                        "last_hash": prev}
-    seal["seal"] = hashlib.sha256(json.dumps(seal["archive"], sort_keys=True, separators=(",", ":")).encode()
-                                  ).hexdigest()
+    seal["archive"] |= {"sha256": hashlib.sha256("".join(body).encode()).hexdigest(), "keyed": False, "last_hash": prev}
+    seal["seal"] = hashlib.sha256(
+        json.dumps(seal["archive"], sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
     done.path.write_text("".join(body) + json.dumps(seal) + "\n", encoding="utf-8")
     assert "seal does not match" in str(audit_archive.verify_file(keyed, done.path).problem)
     done.path.write_text(good, encoding="utf-8")
@@ -122,9 +133,9 @@ def test_an_altered_archive_or_a_removed_entry_after_it_is_found(
     assert not bad.ok and bad.seq == first
 
 
-def test_the_cli_archives_and_verifies_and_refuses_a_short_retention(tmp_path: Path,
-                                                                    monkeypatch: pytest.MonkeyPatch,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_archives_and_verifies_and_refuses_a_short_retention(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = tmp_path / "central"
     monkeypatch.setenv("KAKOU_PASSWORD", PASSWORD)
     real = datetime
@@ -138,8 +149,22 @@ def test_the_cli_archives_and_verifies_and_refuses_a_short_retention(tmp_path: P
     assert cli.main(["central", "user", "add", "old-aud", "--role", "audit_admin", "--data-dir", str(data)]) == 0
     monkeypatch.setattr(audit, "datetime", real)
     assert cli.main(["central", "user", "add", "new-aud", "--role", "audit_admin", "--data-dir", str(data)]) == 0
-    assert cli.main(["central", "audit", "archive", "--older-than-days", "30", "--out", str(tmp_path / "a"),
-                     "--data-dir", str(data)]) == 2
+    assert (
+        cli.main(
+            [
+                "central",
+                "audit",
+                "archive",
+                "--older-than-days",
+                "30",
+                "--out",
+                str(tmp_path / "a"),
+                "--data-dir",
+                str(data),
+            ]
+        )
+        == 2
+    )
     assert "180" in capsys.readouterr().err
     assert cli.main(["central", "audit", "archive", "--out", str(tmp_path / "a"), "--data-dir", str(data)]) == 0
     assert "archived entries 1-1 (1)" in capsys.readouterr().out

@@ -63,8 +63,9 @@ def test_the_key_file_is_private_and_never_in_the_database(central: Central, tmp
         audit_key.load(path)
 
 
-def test_an_old_unkeyed_chain_is_verified_up_to_the_checkpoint_and_keyed_after(central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_an_old_unkeyed_chain_is_verified_up_to_the_checkpoint_and_keyed_after(
+    central: Central, tmp_path: Path
+) -> None:
     _write(central, 3)  # written before this central had a key
     central.audit_key = audit.load_or_create_key(central, tmp_path / "audit.key")
     assert central.audit_key.keyed_from == 4
@@ -73,8 +74,14 @@ def test_an_old_unkeyed_chain_is_verified_up_to_the_checkpoint_and_keyed_after(c
     with central.sessions() as s:
         first_keyed = s.get(AuditRow, 4)
         assert first_keyed is not None and first_keyed.hash != audit.entry_hash(
-            first_keyed.prev_hash, 4, first_keyed.at, first_keyed.actor, first_keyed.action, first_keyed.target,
-            first_keyed.detail)
+            first_keyed.prev_hash,
+            4,
+            first_keyed.at,
+            first_keyed.actor,
+            first_keyed.action,
+            first_keyed.target,
+            first_keyed.detail,
+        )
     _rewrite_actor(central, 1, "mallory")  # rewriting the old part breaks the first keyed entry
     bad = audit.verify(central)
     assert (bad.ok, bad.seq) == (False, 4)

@@ -17,8 +17,13 @@ NOW = datetime.now(UTC)
 
 
 def _order(no: str, plate: str = "粤B12345") -> dict:
-    return {"order_no": no, "plate": plate, "direction": "in", "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-            "valid_until": (NOW + timedelta(hours=5)).isoformat()}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": "in",
+        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=5)).isoformat(),
+    }
 
 
 def test_login_gives_a_token_and_wrong_password_or_no_token_is_refused(api: Api) -> None:
@@ -28,13 +33,17 @@ def test_login_gives_a_token_and_wrong_password_or_no_token_is_refused(api: Api)
     r = anon.get("/api/v1/passes")
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     assert anon.get("/api/v1/passes", headers={"Authorization": "Bearer forged"}).status_code == 401
-    assert api("alice").get("/api/v1/auth/me").json() == {"username": "alice", "role": "central_officer",
-                                                          "password_change_required": False}
+    assert api("alice").get("/api/v1/auth/me").json() == {
+        "username": "alice",
+        "role": "central_officer",
+        "password_change_required": False,
+    }
     assert api("alice").get("/api/v1/passes").status_code == 200
 
 
 def test_five_wrong_passwords_lock_the_login_for_15_minutes_without_growing_the_audit(
-        api: Api, central: Central) -> None:
+    api: Api, central: Central
+) -> None:
     anon = api.anonymous()
 
     def attempt(password: str) -> int:
@@ -46,8 +55,13 @@ def test_five_wrong_passwords_lock_the_login_for_15_minutes_without_growing_the_
         assert r.status_code == 429 and int(r.headers["retry-after"]) > 14 * 60
         assert r.headers["content-type"].startswith("application/problem+json")
     with central.sessions() as s:
-        rows = s.execute(text("SELECT action FROM audit_log WHERE target = 'user:bob' AND action LIKE 'auth.%' "
-                              "ORDER BY seq")).scalars().all()
+        rows = (
+            s.execute(
+                text("SELECT action FROM audit_log WHERE target = 'user:bob' AND action LIKE 'auth.%' ORDER BY seq")
+            )
+            .scalars()
+            .all()
+        )
     assert rows == ["auth.login_failed"] * 5 + ["auth.locked"]
     assert attempt(PASSWORD) == 429
     # 15 minutes later the lock is over; a success clears the count.
@@ -86,11 +100,16 @@ def test_password_is_stored_salted_and_a_disabled_user_loses_access(api: Api, ce
 
 
 def test_admin_adds_a_user_who_can_then_log_in(api: Api) -> None:
-    r = api("admin").post("/api/v1/users", json={"username": "carol", "password": "Long enough pw 1",
-                                                  "role": "reviewer"})
+    r = api("admin").post(
+        "/api/v1/users", json={"username": "carol", "password": "Long enough pw 1", "role": "reviewer"}
+    )
     assert r.status_code == 201
-    assert api("admin").post("/api/v1/users", json={"username": "carol", "password": "Long enough pw 1",
-                                                     "role": "reviewer"}).status_code == 409
+    assert (
+        api("admin")
+        .post("/api/v1/users", json={"username": "carol", "password": "Long enough pw 1", "role": "reviewer"})
+        .status_code
+        == 409
+    )
     login = api.anonymous().post("/api/v1/auth/login", json={"username": "carol", "password": "Long enough pw 1"})
     assert login.status_code == 200 and login.json()["role"] == "reviewer"
 
@@ -144,7 +163,7 @@ def test_cli_adds_the_first_admin_and_verifies_the_audit_log(tmp_path, capsys: p
 
     engine = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE audit_log SET detail = '{\"role\": \"reviewer\"}'"))
+        conn.execute(text('UPDATE audit_log SET detail = \'{"role": "reviewer"}\''))
     assert run("audit", "verify", *db) == 1
     assert "entry 1 was altered" in capsys.readouterr().err
     c = Central.__new__(Central)  # the stored password logs in

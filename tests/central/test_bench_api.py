@@ -18,12 +18,15 @@ def test_api_figures_are_all_measured_with_no_error_and_no_pass_lost() -> None:
     assert [f["name"] for f in figures] == [
         f"API {kind} p95, 200 clients {mode} (PostgreSQL)"
         for mode in ("back to back", "each polling every 2 s", "back to back while 40 lanes send passes")
-        for kind in ("list", "detail")]
+        for kind in ("list", "detail")
+    ]
     for f in figures:
         assert f["value"] is not None and f["value"] > 0, f
         assert " 0 non-200" in f["note"], f["note"]
         assert re.search(r"\d+ % from the read cache", f["note"]), f["note"]
     lanes = figures[-1]["note"]
-    sent, stored, lost = map(lambda x: int(x.replace(",", "")), re.search(
-        r"sent ([\d,]+) passes, ([\d,]+) stored, (\d+) lost", lanes).groups())  # type: ignore[union-attr]
+    sent, stored, lost = map(
+        lambda x: int(x.replace(",", "")),
+        re.search(r"sent ([\d,]+) passes, ([\d,]+) stored, (\d+) lost", lanes).groups(),
+    )  # type: ignore[union-attr]
     assert sent > 0 and sent == stored and lost == 0, lanes

@@ -39,26 +39,46 @@ def test_types_are_checked_against_their_targets(api: Api) -> None:
     assert alice.post("/api/v1/control-orders", json={**base, "order_type": "key_person"}).status_code == 422
     assert alice.post("/api/v1/control-orders", json={**base, "order_type": "random"}).status_code == 422
     assert alice.post("/api/v1/control-orders", json={**base, "random_rate": 0.5}).status_code == 422
-    assert alice.post("/api/v1/control-orders", json={**base, "order_type": "random", "random_rate": 1.5}) \
-        .status_code == 422
+    assert (
+        alice.post("/api/v1/control-orders", json={**base, "order_type": "random", "random_rate": 1.5}).status_code
+        == 422
+    )
     ok = alice.post("/api/v1/control-orders", json={**base, "order_type": "risk_vehicle"})
     assert ok.status_code == 201
     assert (ok.json()["order_type"], ok.json()["status"]) == ("risk_vehicle", "pending_review")
 
 
 def test_random_and_key_person_orders_at_the_lane(api: Api, central: Central, tmp_path: Path) -> None:
-    random_no = issue(api, {"target_kind": "vehicle", "target_value": "粤B77777", "reason": "随机布控",
-                            "order_type": "random", "random_rate": 0.3, "action": "inspect"})
-    person_no = issue(api, {"target_kind": "driver", "target_value": "IC-42", "reason": "重点人员",
-                            "order_type": "key_person", "action": "hold"})
+    random_no = issue(
+        api,
+        {
+            "target_kind": "vehicle",
+            "target_value": "粤B77777",
+            "reason": "随机布控",
+            "order_type": "random",
+            "random_rate": 0.3,
+            "action": "inspect",
+        },
+    )
+    person_no = issue(
+        api,
+        {
+            "target_kind": "driver",
+            "target_value": "IC-42",
+            "reason": "重点人员",
+            "order_type": "key_person",
+            "action": "hold",
+        },
+    )
     records = lane(central, tmp_path)
     try:
         now = datetime.now(UTC)
         k = records.knowledge_for("粤B77777", None)
         held = 0
         for i in range(200):  # the same truck, 200 passes: about 30 % are stopped, each pass decided once
-            obs = Observation(pass_id=f"p{i}", lane="L1", direction="in", at=now, plate="粤B77777",
-                              plate_confidence=0.95)
+            obs = Observation(
+                pass_id=f"p{i}", lane="L1", direction="in", at=now, plate="粤B77777", plate_confidence=0.95
+            )
             d = decide(obs, k, Parameters())
             hits = [c for c in d.checks if c.code is CheckCode.CONTROL_ORDER_HIT]
             if hits:
@@ -68,8 +88,19 @@ def test_random_and_key_person_orders_at_the_lane(api: Api, central: Central, tm
             assert decide(obs, k, Parameters()).outcome == d.outcome  # a replay draws the same
         assert 40 <= held <= 80
         k2 = records.knowledge_for("粤B12345", "IC-42")
-        d = decide(Observation(pass_id="q1", lane="L1", direction="in", at=now, plate="粤B12345", plate_confidence=0.95,
-                               ic_card="IC-42"), k2, Parameters())
+        d = decide(
+            Observation(
+                pass_id="q1",
+                lane="L1",
+                direction="in",
+                at=now,
+                plate="粤B12345",
+                plate_confidence=0.95,
+                ic_card="IC-42",
+            ),
+            k2,
+            Parameters(),
+        )
         hit = next(c for c in d.checks if c.code is CheckCode.CONTROL_ORDER_HIT)
         assert d.outcome == "officer"
         assert (hit.params["order_type"], hit.params["order_no"]) == ("key_person", person_no)

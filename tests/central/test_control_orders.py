@@ -25,15 +25,19 @@ def _lane_orders(central: Central, tmp_path: Path) -> dict[str, ControlOrder]:
 
 
 def _new(api: Api, who: str = "alice", **extra: object) -> dict:
-    body = {"target_kind": "container", "target_value": "msku1234565", "action": "inspect",
-            "reason": "intelligence: undeclared goods", **extra}
+    body = {
+        "target_kind": "container",
+        "target_value": "msku1234565",
+        "action": "inspect",
+        "reason": "intelligence: undeclared goods",
+        **extra,
+    }
     r = api(who).post("/api/v1/control-orders", json=body)
     assert r.status_code == 201, r.text
     return r.json()
 
 
-def test_order_reaches_lanes_only_after_review_by_another_officer(api: Api, central: Central,
-                                                                  tmp_path: Path) -> None:
+def test_order_reaches_lanes_only_after_review_by_another_officer(api: Api, central: Central, tmp_path: Path) -> None:
     order = _new(api)
     no = order["order_no"]
     assert order["status"] == "pending_review" and order["target_value"] == "MSKU1234565"
@@ -78,8 +82,7 @@ def test_revoke_needs_a_second_officer_and_withdraws_the_order(api: Api, central
     r = api("bob").post(f"/api/v1/control-orders/{no}/revoke", json={"reason": "inspected, nothing found"})
     assert r.json()["status"] == "revoke_pending"
     assert no in _lane_orders(central, tmp_path)  # still enforced until the revocation is reviewed
-    assert api("bob").post(f"/api/v1/control-orders/{no}/revoke/review",
-                           json={"approve": True}).status_code == 403
+    assert api("bob").post(f"/api/v1/control-orders/{no}/revoke/review", json={"approve": True}).status_code == 403
     r = api("alice").post(f"/api/v1/control-orders/{no}/revoke/review", json={"approve": True})
     assert r.json()["status"] == "revoked" and r.json()["revoked_by"] == "alice"
     assert _lane_orders(central, tmp_path) == {}
@@ -102,9 +105,16 @@ def test_bad_input_is_a_clear_422(api: Api) -> None:
     r = api("alice").post("/api/v1/control-orders", json={"target_kind": "ship", "target_value": "X", "reason": "r"})
     assert r.status_code == 422 and r.json()["errors"][0]["loc"][-1] == "target_kind"
     now = datetime.now(UTC)
-    r = api("alice").post("/api/v1/control-orders", json={
-        "target_kind": "vehicle", "target_value": "粤B1", "reason": "r",
-        "valid_from": now.isoformat(), "valid_until": (now - timedelta(hours=1)).isoformat()})
+    r = api("alice").post(
+        "/api/v1/control-orders",
+        json={
+            "target_kind": "vehicle",
+            "target_value": "粤B1",
+            "reason": "r",
+            "valid_from": now.isoformat(),
+            "valid_until": (now - timedelta(hours=1)).isoformat(),
+        },
+    )
     assert r.status_code == 422
     assert api("alice").get("/api/v1/control-orders/NOPE").status_code == 404
     listing = api("lena").get("/api/v1/control-orders", params={"status": "pending_review"}).json()

@@ -46,17 +46,23 @@ def register_lanes(c: Central) -> None:
 def flaky_camera_day(c: Central) -> None:
     """L1's plate camera fails twice (30 min, then fault → offline → ok: 60 min); its weighbridge
     never; L2's camera fails once at the very end of the day and is still down."""
-    device_health.record(c, DeviceReport(node="n1", states=[
-        state("L1", "cam-1", "plate_camera", "ok", T0 - timedelta(hours=2)),
-        state("L1", "wb-1", "weighbridge", "ok", T0 - timedelta(hours=2)),
-        state("L1", "cam-1", "plate_camera", "fault", T0 + timedelta(hours=1), "no_frame"),
-        state("L1", "cam-1", "plate_camera", "ok", T0 + timedelta(hours=1, minutes=30)),
-        state("L1", "cam-1", "plate_camera", "fault", T0 + timedelta(hours=5), "no_frame"),
-        state("L1", "cam-1", "plate_camera", "offline", T0 + timedelta(hours=5, minutes=10), "unreachable"),
-        state("L1", "cam-1", "plate_camera", "ok", T0 + timedelta(hours=6)),
-        state("L2", "cam-2", "plate_camera", "ok", T0),
-        state("L2", "cam-2", "plate_camera", "offline", T0 + DAY - timedelta(hours=1), "unreachable"),
-    ]))
+    device_health.record(
+        c,
+        DeviceReport(
+            node="n1",
+            states=[
+                state("L1", "cam-1", "plate_camera", "ok", T0 - timedelta(hours=2)),
+                state("L1", "wb-1", "weighbridge", "ok", T0 - timedelta(hours=2)),
+                state("L1", "cam-1", "plate_camera", "fault", T0 + timedelta(hours=1), "no_frame"),
+                state("L1", "cam-1", "plate_camera", "ok", T0 + timedelta(hours=1, minutes=30)),
+                state("L1", "cam-1", "plate_camera", "fault", T0 + timedelta(hours=5), "no_frame"),
+                state("L1", "cam-1", "plate_camera", "offline", T0 + timedelta(hours=5, minutes=10), "unreachable"),
+                state("L1", "cam-1", "plate_camera", "ok", T0 + timedelta(hours=6)),
+                state("L2", "cam-2", "plate_camera", "ok", T0),
+                state("L2", "cam-2", "plate_camera", "offline", T0 + DAY - timedelta(hours=1), "unreachable"),
+            ],
+        ),
+    )
 
 
 def test_faults_rate_and_time_to_repair_per_device_kind_lane_and_site(central: Central) -> None:
@@ -72,8 +78,12 @@ def test_faults_rate_and_time_to_repair_per_device_kind_lane_and_site(central: C
     wb = next(d for d in lanes["n1/L1"].devices if d.device == "wb-1")
     assert (wb.faults, wb.mttr_s, wb.availability, wb.kind_label) == (0, None, 1.0, "地磅")
     cam2 = lanes["n1/L2"].devices[0]
-    assert (cam2.state, cam2.state_label, cam2.code, cam2.since) == ("offline", "离线", "unreachable",
-                                                                    T0 + DAY - timedelta(hours=1))
+    assert (cam2.state, cam2.state_label, cam2.code, cam2.since) == (
+        "offline",
+        "离线",
+        "unreachable",
+        T0 + DAY - timedelta(hours=1),
+    )
     assert cam2.faults == 1 and cam2.mttr_s is None and cam2.downtime_s == 3600
     site = {k.kind: k for k in next(p for p in rep.sites if p.place == "S1").kinds}
     assert site["plate_camera"].devices == 2 and site["plate_camera"].down_now == 1
@@ -90,10 +100,16 @@ def test_faults_rate_and_time_to_repair_per_device_kind_lane_and_site(central: C
 def test_a_device_down_longer_than_the_parameter_raises_one_alert(central: Central) -> None:
     central.device_down_alert_after = timedelta(minutes=10)
     now = datetime.now(UTC)
-    device_health.record(central, DeviceReport(node="n1", states=[
-        state("L1", "wb-1", "weighbridge", "fault", now - timedelta(minutes=15), "unstable"),
-        state("L1", "bar-1", "barrier", "fault", now - timedelta(minutes=5), "no_feedback"),
-    ]))
+    device_health.record(
+        central,
+        DeviceReport(
+            node="n1",
+            states=[
+                state("L1", "wb-1", "weighbridge", "fault", now - timedelta(minutes=15), "unstable"),
+                state("L1", "bar-1", "barrier", "fault", now - timedelta(minutes=5), "no_feedback"),
+            ],
+        ),
+    )
     assert Housekeeper(central).round().devices_down == 1
     assert device_health.check_down(central) == 0  # the same episode: not alerted twice
     with central.sessions() as s:
@@ -101,10 +117,16 @@ def test_a_device_down_longer_than_the_parameter_raises_one_alert(central: Centr
     assert len(alerts) == 1 and alerts[0].kind == "device_fault" and alerts[0].subject == "n1/L1"
     assert "地磅（wb-1）故障已 15 分钟" in alerts[0].message and "超过 10 分钟" in alerts[0].message
     # Repaired, then down again: a new episode, a new alert once it too lasts.
-    device_health.record(central, DeviceReport(node="n1", states=[
-        state("L1", "wb-1", "weighbridge", "ok", now - timedelta(minutes=14)),
-        state("L1", "wb-1", "weighbridge", "offline", now - timedelta(minutes=12)),
-    ]))
+    device_health.record(
+        central,
+        DeviceReport(
+            node="n1",
+            states=[
+                state("L1", "wb-1", "weighbridge", "ok", now - timedelta(minutes=14)),
+                state("L1", "wb-1", "weighbridge", "offline", now - timedelta(minutes=12)),
+            ],
+        ),
+    )
     assert device_health.check_down(central) == 1
 
 
@@ -137,21 +159,26 @@ def _events(central: Central) -> int:
 
 
 async def test_lanes_report_device_states_over_mqtt_and_central_trusts_no_node(
-        central: Central, bridge: CentralBridge, mosquitto: MosquittoBroker) -> None:
+    central: Central, bridge: CentralBridge, mosquitto: MosquittoBroker
+) -> None:
     rep = DeviceReport(node="n1", states=[state("L1", "cam-1", "plate_camera", "fault", T0, "no_frame")])
     async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="n1") as node:
         for _ in range(2):  # redelivered: stored once
             await node.publish(topics.up("n1", topics.DEVICES), rep.model_dump_json(), qos=1)
         # another node's states, a state unknown to the contract, a detail over its bound
-        await node.publish(topics.up("n1", topics.DEVICES), rep.model_copy(update={"node": "n2"}).model_dump_json(),
-                           qos=1)
+        await node.publish(
+            topics.up("n1", topics.DEVICES), rep.model_copy(update={"node": "n2"}).model_dump_json(), qos=1
+        )
         bad = json.loads(rep.model_dump_json())
         bad["states"][0]["state"] = "melted"
         await node.publish(topics.up("n1", topics.DEVICES), json.dumps(bad), qos=1)
         bad["states"][0].update(state="ok", detail="x" * 5000)
         await node.publish(topics.up("n1", topics.DEVICES), json.dumps(bad), qos=1)
-        await eventually(lambda: bridge.rejected["node mismatch"] == 1 and bridge.rejected["malformed"] == 2, 10,
-                         what="the bad reports refused")
+        await eventually(
+            lambda: bridge.rejected["node mismatch"] == 1 and bridge.rejected["malformed"] == 2,
+            10,
+            what="the bad reports refused",
+        )
     assert _events(central) == 1
     cam = device_health.devices(central, T0 - DAY, T0 + DAY)[0]
     assert (cam.node, cam.lane, cam.state, cam.code) == ("n1", "L1", "fault", "no_frame")

@@ -29,8 +29,13 @@ def declarants(central: Central, users: dict, api: Api) -> Api:
 
 def _order(no: str, plate: str = "粤B11111") -> dict:
     now = datetime.now(UTC)
-    return {"order_no": no, "plate": plate, "direction": "out", "valid_from": (now - timedelta(hours=1)).isoformat(),
-            "valid_until": (now + timedelta(hours=4)).isoformat()}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": "out",
+        "valid_from": (now - timedelta(hours=1)).isoformat(),
+        "valid_until": (now + timedelta(hours=4)).isoformat(),
+    }
 
 
 def test_declarant_applies_follows_status_and_refusals_officers_review_from_the_queue(declarants: Api) -> None:
@@ -40,8 +45,10 @@ def test_declarant_applies_follows_status_and_refusals_officers_review_from_the_
     assert a.status_code == 201 and (a.json()["status"], a.json()["enterprise"]) == ("draft", "ACME-4403")
     assert acme.post("/api/v1/applications/release-orders", json=_order("SQ-2")).status_code == 201
     queue = rita.get("/api/v1/applications/queue").json()
-    assert [(q["kind"], q["order_no"], q["applied_by"]) for q in queue] == \
-        [("release_order", "SQ-1", "acme1"), ("release_order", "SQ-2", "acme1")]
+    assert [(q["kind"], q["order_no"], q["applied_by"]) for q in queue] == [
+        ("release_order", "SQ-1", "acme1"),
+        ("release_order", "SQ-2", "acme1"),
+    ]
 
     refused = rita.post("/api/v1/release-orders/SQ-1/review", json={"approve": False, "note": "随附单据不全"})
     assert refused.status_code == 200
@@ -53,8 +60,9 @@ def test_declarant_applies_follows_status_and_refusals_officers_review_from_the_
     # A vehicle change: asked by the enterprise, refused with a reason, asked again, approved.
     ch = acme.post("/api/v1/applications/release-orders/SQ-2/vehicle", json={"plate": "粤B22222", "reason": "车辆故障"})
     assert ch.status_code == 200 and ch.json()["pending_plate"] == "粤B22222"
-    assert [(q["kind"], q["new_plate"]) for q in rita.get("/api/v1/applications/queue").json()] == \
-        [("vehicle_change", "粤B22222")]
+    assert [(q["kind"], q["new_plate"]) for q in rita.get("/api/v1/applications/queue").json()] == [
+        ("vehicle_change", "粤B22222")
+    ]
     assert acme.post("/api/v1/release-orders/SQ-2/vehicle/review", json={"approve": True}).status_code == 403
     rita.post("/api/v1/release-orders/SQ-2/vehicle/review", json={"approve": False, "note": "新车未备案"})
     got = acme.get("/api/v1/applications/release-orders/SQ-2").json()
@@ -72,14 +80,25 @@ def test_another_enterprise_and_officer_endpoints_are_refused(declarants: Api) -
     assert api("acme1").post("/api/v1/applications/release-orders", json=_order("SQ-9")).status_code == 201
     api("rita").post("/api/v1/release-orders/SQ-9/review", json={"approve": True})
     beta = api("beta1")
-    for r in (beta.get("/api/v1/applications/release-orders/SQ-9"),
-              beta.post("/api/v1/applications/release-orders/SQ-9/vehicle", json={"plate": "粤B9", "reason": "x"}),
-              beta.post("/api/v1/applications/release-orders/SQ-9/attachments", params={"filename": "a.pdf"},
-                        content=PDF, headers={"Content-Type": "application/pdf"})):
+    for r in (
+        beta.get("/api/v1/applications/release-orders/SQ-9"),
+        beta.post("/api/v1/applications/release-orders/SQ-9/vehicle", json={"plate": "粤B9", "reason": "x"}),
+        beta.post(
+            "/api/v1/applications/release-orders/SQ-9/attachments",
+            params={"filename": "a.pdf"},
+            content=PDF,
+            headers={"Content-Type": "application/pdf"},
+        ),
+    ):
         assert r.status_code == 403 and "not an application of enterprise BETA-3301" in r.json()["title"]
     assert beta.get("/api/v1/applications").json() == []
-    for r in (beta.get("/api/v1/release-orders"), beta.get("/api/v1/declarations"), beta.get("/api/v1/passes"),
-              beta.post("/api/v1/release-orders", json=_order("SQ-X")), beta.get("/api/v1/applications/queue")):
+    for r in (
+        beta.get("/api/v1/release-orders"),
+        beta.get("/api/v1/declarations"),
+        beta.get("/api/v1/passes"),
+        beta.post("/api/v1/release-orders", json=_order("SQ-X")),
+        beta.get("/api/v1/applications/queue"),
+    ):
         assert r.status_code == 403, r.url
     assert "企业用户" in beta.get("/api/v1/release-orders").json()["title"]
     r = api("nobody").post("/api/v1/applications/release-orders", json=_order("SQ-N"))
@@ -95,8 +114,12 @@ def test_attachments_are_bounded_by_type_and_size_and_scoped(declarants: Api) ->
     api = declarants
     acme = api("acme1")
     acme.post("/api/v1/applications/release-orders", json=_order("SQ-5"))
-    up = acme.post("/api/v1/applications/release-orders/SQ-5/attachments", params={"filename": "../../发票 01.pdf"},
-                   content=PDF, headers={"Content-Type": "application/pdf"})
+    up = acme.post(
+        "/api/v1/applications/release-orders/SQ-5/attachments",
+        params={"filename": "../../发票 01.pdf"},
+        content=PDF,
+        headers={"Content-Type": "application/pdf"},
+    )
     assert up.status_code == 201, up.text
     att = up.json()
     assert (att["filename"], att["size"], att["sha256"]) == ("发票 01.pdf", len(PDF), hashlib.sha256(PDF).hexdigest())
@@ -107,14 +130,20 @@ def test_attachments_are_bounded_by_type_and_size_and_scoped(declarants: Api) ->
     assert api("fred").get(f"/api/v1/applications/attachments/{att['id']}").status_code == 403  # field staff
 
     def send(data: bytes, ctype: str) -> int:
-        return acme.post("/api/v1/applications/release-orders/SQ-5/attachments", params={"filename": "f"},
-                         content=data, headers={"Content-Type": ctype}).status_code
+        return acme.post(
+            "/api/v1/applications/release-orders/SQ-5/attachments",
+            params={"filename": "f"},
+            content=data,
+            headers={"Content-Type": ctype},
+        ).status_code
 
     assert send(b"MZ\x90\x00 an exe", "application/x-msdownload") == 422
     assert send(PDF, "image/png") == 422  # the content is not what it says
     assert send(PNG, "image/png") == 201
     assert send(b"%PDF-" + b"0" * (5 * 1024 * 1024), "application/pdf") == 422  # just over 5 MiB
     assert send(b"%PDF-" + b"0" * (6 * 1024 * 1024), "application/pdf") == 413  # refused before it is read
-    assert [a["filename"] for a in acme.get("/api/v1/applications/release-orders/SQ-5").json()["attachments"]] == \
-        ["发票 01.pdf", "f"]
+    assert [a["filename"] for a in acme.get("/api/v1/applications/release-orders/SQ-5").json()["attachments"]] == [
+        "发票 01.pdf",
+        "f",
+    ]
     assert api("rita").get("/api/v1/applications/queue").json()[0]["attachments"] == 2

@@ -14,9 +14,13 @@ from kakou.central.service import Central
 from kakou.edge.store import EdgeStore
 
 NOW = datetime.now(UTC)
-RULE = {"rule_id": "R-credit", "name": "low-credit carriers", "conditions": [{"kind": "carrier_credit",
-                                                                               "grades": ["D"]}],
-        "outcome": "officer", "explanation": "carrier credit grade D"}
+RULE = {
+    "rule_id": "R-credit",
+    "name": "low-credit carriers",
+    "conditions": [{"kind": "carrier_credit", "grades": ["D"]}],
+    "outcome": "officer",
+    "explanation": "carrier credit grade D",
+}
 
 
 def _lane(central: Central, tmp_path: Path, kind: str) -> list[dict]:
@@ -28,9 +32,14 @@ def _lane(central: Central, tmp_path: Path, kind: str) -> list[dict]:
 
 
 def _order(no: str, **extra: object) -> dict:
-    return {"order_no": no, "plate": "粤B12345", "direction": "out",
-            "valid_from": (NOW - timedelta(hours=1)).isoformat(), "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-            **extra}
+    return {
+        "order_no": no,
+        "plate": "粤B12345",
+        "direction": "out",
+        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
+        **extra,
+    }
 
 
 def _review(api: Api, who: str, no: str, approve: bool = True, note: str = "") -> dict:
@@ -38,8 +47,9 @@ def _review(api: Api, who: str, no: str, approve: bool = True, note: str = "") -
     return {**r.json(), "http": r.status_code, "type": r.headers["content-type"]}
 
 
-def test_release_order_reaches_the_lanes_only_when_another_officer_approves(api: Api, central: Central,
-                                                                            tmp_path: Path) -> None:
+def test_release_order_reaches_the_lanes_only_when_another_officer_approves(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     filed = api("alice").post("/api/v1/release-orders", json=_order("HF1"))
     assert filed.status_code == 201 and filed.json() == {"order_no": "HF1", "status": "draft", "version": None}
     assert _lane(central, tmp_path, "release_order") == []
@@ -50,8 +60,12 @@ def test_release_order_reaches_the_lanes_only_when_another_officer_approves(api:
     assert "must not be its preparer" in own["title"]
     assert _review(api, "lena", "HF1")["http"] == 403  # a lane officer reviews nothing
     # A draft is not on the lanes, so there is nothing to move to another truck yet.
-    assert api("alice").post("/api/v1/release-orders/HF1/vehicle",
-                             json={"plate": "粤B99999", "reason": "breakdown"}).status_code == 409
+    assert (
+        api("alice")
+        .post("/api/v1/release-orders/HF1/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
+        .status_code
+        == 409
+    )
 
     ok = _review(api, "rita", "HF1", note="documents checked")
     assert (ok["http"], ok["order_no"], ok["status"]) == (200, "HF1", "active")
@@ -60,11 +74,17 @@ def test_release_order_reaches_the_lanes_only_when_another_officer_approves(api:
     again = _review(api, "bob", "HF1")
     assert again["http"] == 409 and "not awaiting review" in again["title"]
     detail = api("bob").get("/api/v1/release-orders/HF1").json()["order"]
-    assert (detail["status"], detail["created_by"], detail["reviewed_by"], detail["review_note"]) == \
-        ("active", "alice", "rita", "documents checked")
+    assert (detail["status"], detail["created_by"], detail["reviewed_by"], detail["review_note"]) == (
+        "active",
+        "alice",
+        "rita",
+        "documents checked",
+    )
     trail = api("admin").get("/api/v1/audit", params={"target": "release_order:HF1"}).json()
-    assert [(e["actor"], e["action"]) for e in reversed(trail)] == [("alice", "release_order.prepare"),
-                                                                    ("rita", "release_order.approve")]
+    assert [(e["actor"], e["action"]) for e in reversed(trail)] == [
+        ("alice", "release_order.prepare"),
+        ("rita", "release_order.approve"),
+    ]
 
 
 def test_rejected_or_expired_drafts_never_reach_the_lanes(api: Api, central: Central, tmp_path: Path) -> None:
@@ -75,8 +95,9 @@ def test_rejected_or_expired_drafts_never_reach_the_lanes(api: Api, central: Cen
     assert api("bob").get("/api/v1/release-orders/HF2").json()["order"]["status"] == "rejected"
     assert _review(api, "rita", "HF2")["http"] == 409
 
-    stale = _order("HF3", valid_from=(NOW - timedelta(hours=3)).isoformat(),
-                   valid_until=(NOW - timedelta(minutes=1)).isoformat())
+    stale = _order(
+        "HF3", valid_from=(NOW - timedelta(hours=3)).isoformat(), valid_until=(NOW - timedelta(minutes=1)).isoformat()
+    )
     assert api("alice").post("/api/v1/release-orders", json=stale).status_code == 201
     late = _review(api, "rita", "HF3")
     assert late["http"] == 409 and "expired" in late["title"]
@@ -84,8 +105,9 @@ def test_rejected_or_expired_drafts_never_reach_the_lanes(api: Api, central: Cen
     assert _lane(central, tmp_path, "release_order") == []
 
 
-def test_risk_rule_versions_go_in_force_only_after_review_by_someone_else(api: Api, central: Central,
-                                                                         tmp_path: Path) -> None:
+def test_risk_rule_versions_go_in_force_only_after_review_by_someone_else(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     alice, bob = api("alice"), api("bob")
     v1 = alice.post("/api/v1/risk-rules", json=RULE)
     assert v1.status_code == 201 and (v1.json()["version"], v1.json()["review_status"]) == (1, "draft")
@@ -94,8 +116,7 @@ def test_risk_rule_versions_go_in_force_only_after_review_by_someone_else(api: A
 
     own = alice.post("/api/v1/risk-rules/R-credit/versions/1/review", json={"approve": True})
     assert own.status_code == 403 and own.headers["content-type"].startswith("application/problem+json")
-    assert api("lena").post("/api/v1/risk-rules/R-credit/versions/1/review", json={"approve": True}).status_code \
-        == 403
+    assert api("lena").post("/api/v1/risk-rules/R-credit/versions/1/review", json={"approve": True}).status_code == 403
     assert bob.post("/api/v1/risk-rules/R-credit/versions/1/review", json={"approve": True}).status_code == 200
     assert [(r["rule_id"], r["version"]) for r in _lane(central, tmp_path, "risk_rule")] == [("R-credit", 1)]
 
@@ -104,25 +125,29 @@ def test_risk_rule_versions_go_in_force_only_after_review_by_someone_else(api: A
     assert bob.post("/api/v1/risk-rules", json=stricter).json()["version"] == 2
     assert bob.post("/api/v1/risk-rules", json={**stricter, "outcome": "inspection"}).json()["version"] == 3
     assert [r["version"] for r in alice.get("/api/v1/risk-rules").json()] == [1]
-    assert api("rita").post("/api/v1/risk-rules/R-credit/versions/3/review", json={"approve": True}).status_code \
-        == 200
+    assert api("rita").post("/api/v1/risk-rules/R-credit/versions/3/review", json={"approve": True}).status_code == 200
     (on_lane,) = _lane(central, tmp_path, "risk_rule")
     assert (on_lane["version"], on_lane["outcome"]) == (3, "inspection")
     # Approving the older draft now would silently roll the rule back.
     stale = alice.post("/api/v1/risk-rules/R-credit/versions/2/review", json={"approve": True})
     assert stale.status_code == 409 and "version 3 was approved" in stale.json()["title"]
-    assert alice.post("/api/v1/risk-rules/R-credit/versions/2/review",
-                      json={"approve": False, "note": "superseded"}).status_code == 200
+    assert (
+        alice.post(
+            "/api/v1/risk-rules/R-credit/versions/2/review", json={"approve": False, "note": "superseded"}
+        ).status_code
+        == 200
+    )
     assert alice.post("/api/v1/risk-rules/R-credit/versions/9/review", json={"approve": True}).status_code == 404
     versions = alice.get("/api/v1/risk-rules/R-credit/versions").json()
-    assert [(v["version"], v["review_status"], v["active"], v["created_by"], v["reviewed_by"]) for v in versions] \
-        == [(1, "approved", False, "alice", "bob"), (2, "rejected", False, "bob", "alice"),
-            (3, "approved", True, "bob", "rita")]
+    assert [(v["version"], v["review_status"], v["active"], v["created_by"], v["reviewed_by"]) for v in versions] == [
+        (1, "approved", False, "alice", "bob"),
+        (2, "rejected", False, "bob", "alice"),
+        (3, "approved", True, "bob", "rita"),
+    ]
     assert bob.get("/api/v1/risk-rules/pending").json() == []
 
 
-def test_lane_parameters_change_only_when_another_officer_approves(api: Api, central: Central,
-                                                                  tmp_path: Path) -> None:
+def test_lane_parameters_change_only_when_another_officer_approves(api: Api, central: Central, tmp_path: Path) -> None:
     alice, bob = api("alice"), api("bob")
     draft = alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 2.5})
     assert draft.status_code == 201 and (draft.json()["status"], draft.json()["based_on"]) == ("draft", None)
@@ -139,12 +164,19 @@ def test_lane_parameters_change_only_when_another_officer_approves(api: Api, cen
     first = bob.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 3.0}).json()["id"]
     second = alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_pct": 1.0}).json()["id"]
     assert [x["id"] for x in api("lena").get("/api/v1/parameters/drafts").json()] == [first, second]
-    assert api("rita").post(f"/api/v1/parameters/drafts/{first}/review", json={"approve": True}).json()["revision"] \
-        == 2
+    assert api("rita").post(f"/api/v1/parameters/drafts/{first}/review", json={"approve": True}).json()["revision"] == 2
     stale = api("rita").post(f"/api/v1/parameters/drafts/{second}/review", json={"approve": True})
     assert stale.status_code == 409 and "changed since" in stale.json()["title"]
-    assert api("rita").post(f"/api/v1/parameters/drafts/{second}/review",
-                            json={"approve": False, "note": "stale"}).json()["status"] == "rejected"
+    assert (
+        api("rita")
+        .post(f"/api/v1/parameters/drafts/{second}/review", json={"approve": False, "note": "stale"})
+        .json()["status"]
+        == "rejected"
+    )
     assert alice.get("/api/v1/parameters/effective").json()["weight_tolerance_pct"] == 3.0
-    assert alice.put("/api/v1/parameters", params={"expect_revision": 1},
-                     json={"scope": "*", "weight_tolerance_pct": 9.0}).status_code == 409
+    assert (
+        alice.put(
+            "/api/v1/parameters", params={"expect_revision": 1}, json={"scope": "*", "weight_tolerance_pct": 9.0}
+        ).status_code
+        == 409
+    )

@@ -32,9 +32,20 @@ NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
 def envelope(node: str, seq: int, **body: object) -> dict:
     """A pass envelope as JSON-ready data (so tests can put in it what a contract would refuse)."""
-    rec = PassRecord(pass_id=f"{node}-L1-{seq}", node=node, lane="L1", direction="in", started_at=NOW,
-                     decided_at=NOW, plate="粤B12345", plate_confidence=0.9, outcome=Outcome.RELEASE,
-                     reasons=["ok"], knowledge_version=1, opens_barrier=True)
+    rec = PassRecord(
+        pass_id=f"{node}-L1-{seq}",
+        node=node,
+        lane="L1",
+        direction="in",
+        started_at=NOW,
+        decided_at=NOW,
+        plate="粤B12345",
+        plate_confidence=0.9,
+        outcome=Outcome.RELEASE,
+        reasons=["ok"],
+        knowledge_version=1,
+        opens_barrier=True,
+    )
     data = Envelope(node=node, seq=1, kind="pass", sent_at=NOW, body=rec).model_dump(mode="json")
     data["seq"] = seq
     data["body"].update(body)
@@ -75,8 +86,12 @@ def _count(central: Central, node: str) -> int:
 
 def _quarantined(central: Central, node: str) -> dict[int | None, str]:
     with central.sessions() as s:
-        return {r.seq: r.detail or "" for r in s.scalars(select(NetworkMessageRow).where(
-            NetworkMessageRow.node == node, NetworkMessageRow.status == "rejected"))}
+        return {
+            r.seq: r.detail or ""
+            for r in s.scalars(
+                select(NetworkMessageRow).where(NetworkMessageRow.node == node, NetworkMessageRow.status == "rejected")
+            )
+        }
 
 
 BAD_BODIES = {
@@ -90,7 +105,8 @@ BAD_BODIES = {
 
 
 async def test_no_message_of_one_node_stops_central_or_costs_another_node_its_passes(
-        central: Central, bridge: CentralBridge, node: aiomqtt.Client) -> None:
+    central: Central, bridge: CentralBridge, node: aiomqtt.Client
+) -> None:
     bad_topic = topics.up("bad", topics.PASSES)
     # Seqs beyond what the tables hold: not attributable, refused (counted, never stored, never acked).
     for seq in (2**64, 2**63, 2**31):
@@ -130,7 +146,8 @@ async def test_pass_id_of_another_node_never_fails_the_batch(central: Central) -
 
 
 async def test_an_oversized_message_is_refused_whole_with_one_log_line(
-        central: Central, bridge: CentralBridge, node: aiomqtt.Client, caplog: pytest.LogCaptureFixture) -> None:
+    central: Central, bridge: CentralBridge, node: aiomqtt.Client, caplog: pytest.LogCaptureFixture
+) -> None:
     bad_topic = topics.up("bad", topics.PASSES)
     huge = b'{"v": 1}\n' * (limits.MAX_PASSES_MESSAGE_BYTES // 9 + 10)
     many = b'{"v": 1}\n' * (limits.MAX_PASSES_LINES + 1)
@@ -141,17 +158,20 @@ async def test_an_oversized_message_is_refused_whole_with_one_log_line(
         await node.publish(topics.up("good", topics.PASSES), line(envelope("good", 1)), qos=1)
         await eventually(lambda: _count(central, "good") == 1, 15, what="the honest pass stored")
         # The first garbage message costs its 500 refusals; after that the node is muted for a while.
-        await eventually(lambda: bridge.rejected["rate limited"] + bridge.rejected["malformed"] // 500 == 3, 15,
-                         what="all refused")
+        await eventually(
+            lambda: bridge.rejected["rate limited"] + bridge.rejected["malformed"] // 500 == 3, 15, what="all refused"
+        )
     assert bridge.rejected["too large"] == 2
     assert len([r for r in caplog.records if "bad" in r.getMessage()]) <= 3  # one per (node, reason)
     with central.sessions() as s:  # a row per reason, not per line
-        assert (s.scalar(select(func.count()).select_from(NetworkMessageRow).where(
-            NetworkMessageRow.node == "bad")) or 0) <= 3
+        assert (
+            s.scalar(select(func.count()).select_from(NetworkMessageRow).where(NetworkMessageRow.node == "bad")) or 0
+        ) <= 3
 
 
 async def test_a_pass_the_database_chokes_on_is_quarantined_alone(
-        central: Central, bridge: CentralBridge, node: aiomqtt.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    central: Central, bridge: CentralBridge, node: aiomqtt.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Whatever the contracts miss: the one envelope that fails is found and kept aside, the rest stored.
     real = ingest.ingest_passes
 
@@ -162,8 +182,9 @@ async def test_a_pass_the_database_chokes_on_is_quarantined_alone(
 
     monkeypatch.setattr(ingest, "ingest_passes", choking)
     payload = b"\n".join([*(line(envelope("bad", seq)) for seq in range(1, 6))])
-    await node.publish(topics.up("good", topics.PASSES),
-                       b"\n".join(line(envelope("good", seq)) for seq in range(1, 21)), qos=1)
+    await node.publish(
+        topics.up("good", topics.PASSES), b"\n".join(line(envelope("good", seq)) for seq in range(1, 21)), qos=1
+    )
     await node.publish(topics.up("bad", topics.PASSES), payload, qos=1)
     await eventually(lambda: _high_water(central, "bad") == 5, 15, what="the bad node's stream moved on")
     await eventually(lambda: _count(central, "good") == 20, 15, what="the honest passes stored")
@@ -179,15 +200,44 @@ from types import SimpleNamespace  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_ODD_TEXT = st.one_of(st.text(max_size=40), st.text(min_size=60, max_size=300), st.just("\x00"), st.just("\ud800"),
-                      st.just("A" * 17), st.just("粤B12345"))
-_ODD_NUMBER = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.just(2**31), st.just(2**63),
-                        st.just(2**64), st.floats(allow_nan=True, allow_infinity=True))
-_JSON = st.recursive(st.one_of(st.none(), st.booleans(), _ODD_NUMBER, _ODD_TEXT),
-                     lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                             st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=12)
-_FIELDS = ["pass_id", "node", "lane", "plate", "plate_confidence", "gross_kg", "containers", "reasons", "checks",
-           "release_order", "knowledge_version", "e_plate", "ic_card", "entered_by", "supersedes", "images"]
+_ODD_TEXT = st.one_of(
+    st.text(max_size=40),
+    st.text(min_size=60, max_size=300),
+    st.just("\x00"),
+    st.just("\ud800"),
+    st.just("A" * 17),
+    st.just("粤B12345"),
+)
+_ODD_NUMBER = st.one_of(
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.just(2**31),
+    st.just(2**63),
+    st.just(2**64),
+    st.floats(allow_nan=True, allow_infinity=True),
+)
+_JSON = st.recursive(
+    st.one_of(st.none(), st.booleans(), _ODD_NUMBER, _ODD_TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=12,
+)
+_FIELDS = [
+    "pass_id",
+    "node",
+    "lane",
+    "plate",
+    "plate_confidence",
+    "gross_kg",
+    "containers",
+    "reasons",
+    "checks",
+    "release_order",
+    "knowledge_version",
+    "e_plate",
+    "ic_card",
+    "entered_by",
+    "supersedes",
+    "images",
+]
 
 
 @st.composite
@@ -213,9 +263,11 @@ async def test_random_envelopes_never_escape_the_ingest(central: Central, lines:
 
     bridge = CentralBridge(central, BrokerConfig(), Ed25519PrivateKey.generate())
     client = SimpleNamespace(publish=publish)
-    msgs = [SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=b"\n".join(lines)),
-            SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=junk),
-            SimpleNamespace(topic=topics.up("good", topics.PASSES), payload=line(envelope("good", 1)))]
+    msgs = [
+        SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=b"\n".join(lines)),
+        SimpleNamespace(topic=topics.up("bad", topics.PASSES), payload=junk),
+        SimpleNamespace(topic=topics.up("good", topics.PASSES), payload=line(envelope("good", 1))),
+    ]
     await bridge._handle(client, msgs)  # type: ignore[arg-type]  # raises if anything escapes
     assert bridge.failures == 0
     assert _count(central, "good") == 1  # the honest pass is stored whatever came with it

@@ -48,11 +48,27 @@ def test_the_fast_way_answers_exactly_as_the_route(central: Central, users: dict
     routed = Api(central)
     now = datetime.now(UTC)
     for no in ("HF1", "HF2", "HF3"):
-        issue_order(routed, {"order_no": no, "plate": "粤B12345", "containers": ["MSKU1234565"], "direction": "in",
-                             "valid_from": now.isoformat(), "valid_until": (now + timedelta(hours=2)).isoformat()})
+        issue_order(
+            routed,
+            {
+                "order_no": no,
+                "plate": "粤B12345",
+                "containers": ["MSKU1234565"],
+                "direction": "in",
+                "valid_from": now.isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat(),
+            },
+        )
     for seq in range(1, 6):
-        ingest(central, seq, "粤B12345" if seq % 2 else "粤B54321", node=f"n{seq % 2 + 1}",
-               containers=["MSKU1234565"], gross_kg=31_000.5, release_order="HF1")
+        ingest(
+            central,
+            seq,
+            "粤B12345" if seq % 2 else "粤B54321",
+            node=f"n{seq % 2 + 1}",
+            containers=["MSKU1234565"],
+            gross_kg=31_000.5,
+            release_order="HF1",
+        )
     projections.run_all(central)  # the passes against HF1 (the order's detail lists them)
     assert len(routed("alice").get("/api/v1/release-orders/HF1").json()["passes"]) == 5
     cached = Api(central)
@@ -71,8 +87,11 @@ def test_the_fast_way_answers_exactly_as_the_route(central: Central, users: dict
         taken.clear()
         direct, through = routed("alice").get(request), cached("alice").get(request)
         assert through.headers.get("x-cache") is None, request  # a miss: the first time it is asked
-        assert (through.status_code, through.headers["content-type"], through.content) == \
-               (direct.status_code, direct.headers["content-type"], direct.content), request
+        assert (through.status_code, through.headers["content-type"], through.content) == (
+            direct.status_code,
+            direct.headers["content-type"],
+            direct.content,
+        ), request
         assert bool(taken) == fast, request
     assert routed("alice").get("/api/v1/passes").json()["total"] == 5
     cacheable = [r for r, _ in REQUESTS if "%00" not in r.partition("?")[0]]  # a NUL in the path: never cached
@@ -87,16 +106,22 @@ def _sample(schema: dict[str, Any]) -> str:
     return "x"
 
 
-def test_each_cached_route_and_its_fast_way_take_the_same_query_model(central: Central,
-                                                                     users: dict[str, Role]) -> None:
+def test_each_cached_route_and_its_fast_way_take_the_same_query_model(central: Central, users: dict[str, Role]) -> None:
     """Generated from the app's route table: a parameter added to a route but not to the fast
     way's model (or the reverse) fails here; each parameter alone answers byte for byte alike."""
     app = create_app(central)
     spec = app.openapi()["paths"]
     routed, cached = Api(central), Api(central)
-    issue_order(routed, {"order_no": "X1", "plate": "粤B12345", "direction": "in",
-                         "valid_from": datetime.now(UTC).isoformat(),
-                         "valid_until": (datetime.now(UTC) + timedelta(hours=2)).isoformat()})
+    issue_order(
+        routed,
+        {
+            "order_no": "X1",
+            "plate": "粤B12345",
+            "direction": "in",
+            "valid_from": datetime.now(UTC).isoformat(),
+            "valid_until": (datetime.now(UTC) + timedelta(hours=2)).isoformat(),
+        },
+    )
     cached.app = read_cache.install(create_app(central), central)  # type: ignore[assignment]
     covered = set()
     for path, ops in spec.items():

@@ -20,8 +20,15 @@ def test_the_security_administrator_manages_lane_pins(api: Api, central: Central
         assert sec.put("/api/v1/lane-officers/officer7", json={"pin": pin}).status_code == 422, pin
     assert sec.put("/api/v1/lane-officers/bad%20id", json={"pin": "482915"}).status_code == 422
     listed = sec.get("/api/v1/lane-officers").json()
-    assert listed == [{"officer": "officer7", "name": "李雷", "revoked": False,
-                       "changed_at": listed[0]["changed_at"], "version": listed[0]["version"]}]
+    assert listed == [
+        {
+            "officer": "officer7",
+            "name": "李雷",
+            "revoked": False,
+            "changed_at": listed[0]["changed_at"],
+            "version": listed[0]["version"],
+        }
+    ]
     assert sec.post("/api/v1/lane-officers/officer7/revoke").json()["revoked"] is True
     assert sec.post("/api/v1/lane-officers/nobody/revoke").status_code == 404
     # Not an officer's or a reviewer's business; and the audit log has who did it, never the hash.

@@ -34,8 +34,10 @@ def _problem(r: object) -> str:
 
 
 def _setup(alice: object) -> None:
-    for kind, data in (("site", {"code": "GATE1", "name": "North gate"}),
-                       ("yard", {"code": "Y01", "name": "Container yard 1", "site": "GATE1"})):
+    for kind, data in (
+        ("site", {"code": "GATE1", "name": "North gate"}),
+        ("yard", {"code": "Y01", "name": "Container yard 1", "site": "GATE1"}),
+    ):
         assert alice.put(f"/api/v1/registrations/{kind}", json=data).status_code == 200  # type: ignore[attr-defined]
 
 
@@ -43,24 +45,46 @@ def test_lane_settings_are_validated_and_reach_only_their_node(api: Api, central
     alice = api("alice")
     _setup(alice)
     lane = {"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in"}
-    for bad, why in (({"gate_role": "boarding_pass"}, "gate_role"), ({"allowed_sizes": ["25"]}, "allowed_sizes"),
-                     ({"cargo_types": ["liquid"]}, "cargo_types"), ({"yard": "Y99"}, "not a registered yard")):
+    for bad, why in (
+        ({"gate_role": "boarding_pass"}, "gate_role"),
+        ({"allowed_sizes": ["25"]}, "allowed_sizes"),
+        ({"cargo_types": ["liquid"]}, "cargo_types"),
+        ({"yard": "Y99"}, "not a registered yard"),
+    ):
         r = alice.put("/api/v1/registrations/lane", json={**lane, **bad})
         assert r.status_code == 422 and why in r.text, r.text
-    r = alice.put("/api/v1/registrations/lane", json={
-        **lane, "lane_class": "B", "gate_role": "release_control", "allowed_sizes": ["40", "20", "20"],
-        "cargo_types": ["container"], "appointment_required": True, "yard": "Y01"})
+    r = alice.put(
+        "/api/v1/registrations/lane",
+        json={
+            **lane,
+            "lane_class": "B",
+            "gate_role": "release_control",
+            "allowed_sizes": ["40", "20", "20"],
+            "cargo_types": ["container"],
+            "appointment_required": True,
+            "yard": "Y01",
+        },
+    )
     assert r.status_code == 200, r.text
     # Another node's lane of the same id gets its own settings, on its own stream.
-    assert alice.put("/api/v1/registrations/lane", json={"node": "n2", "lane": "L1", "site": "GATE1",
-                                                         "direction": "out"}).status_code == 200
+    assert (
+        alice.put(
+            "/api/v1/registrations/lane", json={"node": "n2", "lane": "L1", "site": "GATE1", "direction": "out"}
+        ).status_code
+        == 200
+    )
 
     store, records = _edge(central, tmp_path)
     settings = records.lane_settings("L1")
     assert settings is not None and (settings.direction, settings.lane_class) == ("in", "B")
     params = records.parameters_for("L1", Parameters())
-    assert (params.gate_role, params.allowed_sizes, params.cargo_types, params.require_appointment, params.yard) \
-        == ("release_control", ("20", "40"), ("container",), True, "Y01")
+    assert (params.gate_role, params.allowed_sizes, params.cargo_types, params.require_appointment, params.yard) == (
+        "release_control",
+        ("20", "40"),
+        ("container",),
+        True,
+        "Y01",
+    )
     other, other_records = _edge(central, tmp_path, node="n2")
     assert other_records.lane_settings("L1").direction == "out"  # type: ignore[union-attr]
     assert other_records.parameters_for("L1", Parameters()).gate_role == "gate"
@@ -69,8 +93,9 @@ def test_lane_settings_are_validated_and_reach_only_their_node(api: Api, central
     url = "/api/v1/registrations/lane/n1/L1/settings"
     assert alice.put(url, json={"site": "GATE1", "direction": "in", "speed": 5}).status_code == 422
     assert api("lena").put(url, json={"site": "GATE1", "direction": "out"}).status_code == 403
-    r = alice.put(url, params={"expect_revision": 1},
-                  json={"site": "GATE1", "direction": "out", "gate_role": "inspection"})
+    r = alice.put(
+        url, params={"expect_revision": 1}, json={"site": "GATE1", "direction": "out", "gate_role": "inspection"}
+    )
     assert r.status_code == 200 and r.json()["revision"] == 2, r.text
     store.close()
     store, records = _edge(central, tmp_path)
@@ -92,15 +117,35 @@ def test_registries_refuse_bad_records_with_the_reason(api: Api, central: Centra
     cases = [
         ("carrier", {"code": "C01", "name": "Haul", "status": "closed"}, "status"),
         ("carrier", {"code": "C01", "name": "Haul", "credit_grade": "E"}, "credit_grade"),
-        ("carrier", {"code": "C01", "name": "Haul", "valid_from": NOW.isoformat(),
-                     "valid_until": (NOW - timedelta(days=1)).isoformat()}, "valid_until must be after valid_from"),
+        (
+            "carrier",
+            {
+                "code": "C01",
+                "name": "Haul",
+                "valid_from": NOW.isoformat(),
+                "valid_until": (NOW - timedelta(days=1)).isoformat(),
+            },
+            "valid_until must be after valid_from",
+        ),
         ("container", {"container_no": BOX, "size_type": "twenty"}, "size_type"),
         ("container", {"container_no": BOX, "status": "lost"}, "status"),
         ("yard", {"code": "Y02", "name": "Yard 2", "status": "closed"}, "status"),
-        ("appointment", {"appointment_no": "YY1", "plate": PLATE, "valid_from": NOW.isoformat(),
-                         "valid_until": NOW.isoformat()}, "valid_until must be after valid_from"),
-        ("appointment", {"appointment_no": "YY1", "plate": PLATE, "site": "NOWHERE", "valid_from": NOW.isoformat(),
-                         "valid_until": (NOW + timedelta(hours=1)).isoformat()}, "not a registered site"),
+        (
+            "appointment",
+            {"appointment_no": "YY1", "plate": PLATE, "valid_from": NOW.isoformat(), "valid_until": NOW.isoformat()},
+            "valid_until must be after valid_from",
+        ),
+        (
+            "appointment",
+            {
+                "appointment_no": "YY1",
+                "plate": PLATE,
+                "site": "NOWHERE",
+                "valid_from": NOW.isoformat(),
+                "valid_until": (NOW + timedelta(hours=1)).isoformat(),
+            },
+            "not a registered site",
+        ),
     ]
     heads = changelog.stream_heads(central)
     for kind, data, why in cases:
@@ -113,26 +158,58 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     alice = api("alice")
     _setup(alice)
     for kind, data in (
-            ("carrier", {"code": "C01", "name": "Haul", "credit_grade": "D",
-                         "valid_until": (NOW + timedelta(days=30)).isoformat()}),
-            ("vehicle", {"plate": PLATE, "carrier": "C01", "tare_kg": 15_000}),
-            ("container", {"container_no": BOX, "size_type": "45G1", "tare_kg": 3_900}),
-            ("lane", {"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in", "allowed_sizes": ["20"],
-                      "appointment_required": True, "yard": "Y01"}),
-            ("appointment", {"appointment_no": "YY1", "plate": PLATE, "site": "GATE1",
-                             "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-                             "valid_until": (NOW + timedelta(hours=1)).isoformat()})):
+        (
+            "carrier",
+            {"code": "C01", "name": "Haul", "credit_grade": "D", "valid_until": (NOW + timedelta(days=30)).isoformat()},
+        ),
+        ("vehicle", {"plate": PLATE, "carrier": "C01", "tare_kg": 15_000}),
+        ("container", {"container_no": BOX, "size_type": "45G1", "tare_kg": 3_900}),
+        (
+            "lane",
+            {
+                "node": "n1",
+                "lane": "L1",
+                "site": "GATE1",
+                "direction": "in",
+                "allowed_sizes": ["20"],
+                "appointment_required": True,
+                "yard": "Y01",
+            },
+        ),
+        (
+            "appointment",
+            {
+                "appointment_no": "YY1",
+                "plate": PLATE,
+                "site": "GATE1",
+                "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+                "valid_until": (NOW + timedelta(hours=1)).isoformat(),
+            },
+        ),
+    ):
         r = alice.put(f"/api/v1/registrations/{kind}", json=data)
         assert r.status_code == 200, r.text
-    order = {"order_no": "HF1", "plate": PLATE, "containers": [BOX], "direction": "in",
-             "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-             "valid_until": (NOW + timedelta(hours=8)).isoformat()}
+    order = {
+        "order_no": "HF1",
+        "plate": PLATE,
+        "containers": [BOX],
+        "direction": "in",
+        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
+    }
     issue_order(api, order)
     issue_order(api, {**order, "order_no": "HF2", "plate": "粤B99999"})  # the same box on another truck's order
     # The library's legality switches (central's parameter library for every lane).
-    draft = alice.put("/api/v1/parameters", json={"scope": "*", "require_registered_container": True,
-                                                   "require_valid_carrier": True, "refused_carrier_grades": ["D"],
-                                                   "require_yard": True})
+    draft = alice.put(
+        "/api/v1/parameters",
+        json={
+            "scope": "*",
+            "require_registered_container": True,
+            "require_valid_carrier": True,
+            "refused_carrier_grades": ["D"],
+            "require_yard": True,
+        },
+    )
     assert draft.status_code == 201, draft.text
     approved = api("rita").post(f"/api/v1/parameters/drafts/{draft.json()['id']}/review", json={"approve": True})
     assert approved.status_code == 200, approved.text
@@ -140,8 +217,9 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     store, records = _edge(central, tmp_path)
     params = records.parameters_for("L1", Parameters())
     assert params.require_valid_carrier and params.refused_carrier_grades == ("D",) and params.yard == "Y01"
-    seen = Observation(pass_id="n1-L1-1", lane="L1", direction="in", at=NOW, plate=PLATE, plate_confidence=0.99,
-                       containers=[BOX])
+    seen = Observation(
+        pass_id="n1-L1-1", lane="L1", direction="in", at=NOW, plate=PLATE, plate_confidence=0.99, containers=[BOX]
+    )
     k = records.knowledge_for(PLATE, None, [BOX], yard=params.yard)
     d = decide(seen, k, params)
     failed = {c.code for c in d.checks if not c.ok}
@@ -151,8 +229,13 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     assert {C.CONTAINER_REGISTERED, C.YARD_OK, C.APPOINTMENT_OK, C.RELEASE_ORDER_VALID} <= passed
 
     # Central suspends the yard and cancels the appointment: the next read of the cache says so.
-    assert alice.put("/api/v1/registrations/yard", json={"code": "Y01", "name": "Container yard 1", "site": "GATE1",
-                                                         "status": "suspended"}).status_code == 200
+    assert (
+        alice.put(
+            "/api/v1/registrations/yard",
+            json={"code": "Y01", "name": "Container yard 1", "site": "GATE1", "status": "suspended"},
+        ).status_code
+        == 200
+    )
     assert alice.delete("/api/v1/registrations/appointment/YY1").status_code == 200
     store.close()
     store, records = _edge(central, tmp_path)

@@ -35,14 +35,29 @@ def _redelivered(central: Central, node: str, seq: int) -> Envelope:
 def test_pass_pages_match_the_model_encoding_with_totals_filtered_or_not(api: Api, central: Central) -> None:
     for i in range(7):  # 4 passes of one plate on two nodes, 2 of another, 1 unread
         plate = "粤B00001" if i < 4 else ("粤B00002" if i < 6 else None)
-        ingest(central, i + 1, plate, node=f"n{i % 2}", gross_kg=1000.5 + i, containers=[f"MSKU{i:06d}"],
-               at=NOW - timedelta(minutes=i))
+        ingest(
+            central,
+            i + 1,
+            plate,
+            node=f"n{i % 2}",
+            gross_kg=1000.5 + i,
+            containers=[f"MSKU{i:06d}"],
+            at=NOW - timedelta(minutes=i),
+        )
     central_ingest.ingest_passes(central, [_redelivered(central, "n1", 2)] * 2)  # absorbed: no new pass
     client = api("alice")
-    cases = [({}, 50, 0), ({}, 3, 2), ({"plate": "粤B00001"}, 2, 0), ({"plate": "粤B00001"}, 2, 2),
-             ({"plate": "粤B00001", "node": "n1"}, 50, 0), ({"plate": "粤B00001"}, 5, 9),  # past the end
-             ({"plate": "粤B09999"}, 20, 0), ({"node": "n0"}, 20, 0), ({"node": "n1"}, 2, 9),
-             ({"node": "n9"}, 20, 0)]  # a node's total is its pass count, kept by ingest
+    cases = [
+        ({}, 50, 0),
+        ({}, 3, 2),
+        ({"plate": "粤B00001"}, 2, 0),
+        ({"plate": "粤B00001"}, 2, 2),
+        ({"plate": "粤B00001", "node": "n1"}, 50, 0),
+        ({"plate": "粤B00001"}, 5, 9),  # past the end
+        ({"plate": "粤B09999"}, 20, 0),
+        ({"node": "n0"}, 20, 0),
+        ({"node": "n1"}, 2, 9),
+        ({"node": "n9"}, 20, 0),
+    ]  # a node's total is its pass count, kept by ingest
     totals = []
     for filters, limit, offset in cases:
         r = client.get("/api/v1/passes", params={"limit": limit, "offset": offset, **filters})
@@ -56,19 +71,39 @@ def test_pass_pages_match_the_model_encoding_with_totals_filtered_or_not(api: Ap
 
 def test_release_order_list_matches_the_model_encoding(api: Api, central: Central) -> None:
     for i in range(3):
-        issue_order(api, {"order_no": f"RO{i}", "plate": f"粤B1000{i % 2}", "direction": "in",
-                          "containers": [f"MSKU{i:06d}"], "declared_gross_kg": 20000 + i,
-                          "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-                          "valid_until": (NOW + timedelta(hours=8)).isoformat()})
+        issue_order(
+            api,
+            {
+                "order_no": f"RO{i}",
+                "plate": f"粤B1000{i % 2}",
+                "direction": "in",
+                "containers": [f"MSKU{i:06d}"],
+                "declared_gross_kg": 20000 + i,
+                "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+                "valid_until": (NOW + timedelta(hours=8)).isoformat(),
+            },
+        )
     client = api("alice")
     adapter = TypeAdapter(list[ReleaseOrderOut])
-    for params in ({"limit": 50}, {"limit": 1, "offset": 1}, {"plate": "粤B10000"}, {"status": "active"},
-                   {"status": "draft"}):
+    for params in (
+        {"limit": 50},
+        {"limit": 1, "offset": 1},
+        {"plate": "粤B10000"},
+        {"status": "active"},
+        {"status": "draft"},
+    ):
         r = client.get("/api/v1/release-orders", params=params)
         assert r.status_code == 200, r.text
-        rows = orders.list_release_orders(central, int(params.get("limit", 50)), int(params.get("offset", 0)),
-                                          params.get("plate"), params.get("status"))
+        rows = orders.list_release_orders(
+            central,
+            int(params.get("limit", 50)),
+            int(params.get("offset", 0)),
+            params.get("plate"),
+            params.get("status"),
+        )
         assert r.json() == json.loads(adapter.dump_json([ReleaseOrderOut.model_validate(o) for o in rows])), params
-    assert [o["order_no"] for o in client.get("/api/v1/release-orders", params={"plate": "粤B10000"}).json()] \
-        == ["RO2", "RO0"]
+    assert [o["order_no"] for o in client.get("/api/v1/release-orders", params={"plate": "粤B10000"}).json()] == [
+        "RO2",
+        "RO0",
+    ]
     assert client.get("/api/v1/release-orders", params={"limit": 1}).json()[0]["declared_gross_kg"] == 20002.0

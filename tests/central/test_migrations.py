@@ -32,11 +32,25 @@ def test_timestamps_come_back_as_aware_utc_on_every_database(central: Central) -
     (the API publishes it as an RFC 3339 date-time, and comparisons with aware times work)."""
     cst = datetime(2026, 11, 25, 8, 0, tzinfo=timezone(timedelta(hours=8)))
     with central.sessions.begin() as s:
-        s.add(TransitRow(transit_no="T1", plate="粤B1", containers=[], entry_site="A", destination_site="B",
-                         time_limit_h=1, started_at=cst, created_by="test"))
+        s.add(
+            TransitRow(
+                transit_no="T1",
+                plate="粤B1",
+                containers=[],
+                entry_site="A",
+                destination_site="B",
+                time_limit_h=1,
+                started_at=cst,
+                created_by="test",
+            )
+        )
     with central.sessions() as s:
         row = s.get(TransitRow, "T1")
         assert row is not None and row.started_at == cst and row.started_at.tzinfo is not None
         assert row.started_at.utcoffset() == timedelta(0) and row.started_at.hour == 0
-        assert s.scalar(select(TransitRow.transit_no).where(
-            TransitRow.started_at < datetime(2026, 11, 25, 0, 30, tzinfo=UTC))) == "T1"
+        assert (
+            s.scalar(
+                select(TransitRow.transit_no).where(TransitRow.started_at < datetime(2026, 11, 25, 0, 30, tzinfo=UTC))
+            )
+            == "T1"
+        )

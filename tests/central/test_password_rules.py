@@ -17,24 +17,32 @@ from kakou.central.tables import TokenRow, UserRow
 MUST_CHANGE = "urn:kakou:problem:password-change-required"
 
 
-@pytest.mark.parametrize(("password", "why"), [
-    ("Sh0rt-pw", "至少需要 12 个字符"),
-    ("alllowercaseletters", "至少 3 类"),
-    ("lowercase-and-symbols", "至少 3 类"),
-])
+@pytest.mark.parametrize(
+    ("password", "why"),
+    [
+        ("Sh0rt-pw", "至少需要 12 个字符"),
+        ("alllowercaseletters", "至少 3 类"),
+        ("lowercase-and-symbols", "至少 3 类"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_rule_they_break(api: Api, password: str, why: str) -> None:
     r = api("admin").post("/api/v1/users", json={"username": "dave", "password": password, "role": "reviewer"})
     assert r.status_code == 422
     assert r.headers["content-type"].startswith("application/problem+json")
     assert why in r.json()["title"]
-    assert api("admin").get("/api/v1/users").json() and "dave" not in [u["username"] for u in
-                                                                         api("admin").get("/api/v1/users").json()]
+    assert api("admin").get("/api/v1/users").json() and "dave" not in [
+        u["username"] for u in api("admin").get("/api/v1/users").json()
+    ]
 
 
 def test_a_user_an_admin_created_must_change_the_password_before_anything_else(api: Api) -> None:
     first = "Given-by-admin-1"
-    assert api("admin").post("/api/v1/users", json={"username": "erin", "password": first,
-                                                    "role": "central_officer"}).status_code == 201
+    assert (
+        api("admin")
+        .post("/api/v1/users", json={"username": "erin", "password": first, "role": "central_officer"})
+        .status_code
+        == 201
+    )
     erin = api.anonymous()
     login = erin.post("/api/v1/auth/login", json={"username": "erin", "password": first})
     assert login.status_code == 200 and login.json()["password_change_required"] is True
@@ -47,8 +55,10 @@ def test_a_user_an_admin_created_must_change_the_password_before_anything_else(a
     change = "/api/v1/auth/password"
     assert erin.post(change, json={"current_password": first, "new_password": first}).status_code == 422
     assert erin.post(change, json={"current_password": first, "new_password": "weak"}).status_code == 422
-    assert erin.post(change, json={"current_password": "Wrong-pass-1", "new_password": "Her-own-choice-1"}
-                     ).status_code == 403
+    assert (
+        erin.post(change, json={"current_password": "Wrong-pass-1", "new_password": "Her-own-choice-1"}).status_code
+        == 403
+    )
     assert erin.post(change, json={"current_password": first, "new_password": "Her-own-choice-1"}).status_code == 204
     assert erin.get("/api/v1/control-orders").status_code == 200
     again = api.anonymous().post("/api/v1/auth/login", json={"username": "erin", "password": "Her-own-choice-1"})
@@ -71,8 +81,11 @@ def test_none_of_the_last_5_passwords_may_be_reused(central: Central, users: dic
 def test_a_password_expires_after_90_days(api: Api, central: Central) -> None:
     assert api("alice").get("/api/v1/control-orders").status_code == 200
     with central.sessions.begin() as s:
-        s.execute(update(UserRow).where(UserRow.username == "bob")
-                  .values(password_changed_at=datetime.now(UTC) - timedelta(days=90, minutes=1)))
+        s.execute(
+            update(UserRow)
+            .where(UserRow.username == "bob")
+            .values(password_changed_at=datetime.now(UTC) - timedelta(days=90, minutes=1))
+        )
     login = api.anonymous().post("/api/v1/auth/login", json={"username": "bob", "password": PASSWORD})
     assert login.json()["password_change_required"] is True
     bob = api.anonymous()
@@ -106,8 +119,7 @@ def test_a_session_idle_for_30_minutes_is_refused(api: Api, central: Central) ->
     client = api("bob")
     assert client.get("/api/v1/auth/me").status_code == 200
     with central.sessions.begin() as s:
-        s.execute(update(TokenRow).where(TokenRow.username == "bob")
-                  .values(last_used_at=now - timedelta(minutes=31)))
+        s.execute(update(TokenRow).where(TokenRow.username == "bob").values(last_used_at=now - timedelta(minutes=31)))
     central.token_cache.clear()
     r = client.get("/api/v1/auth/me")
     assert r.status_code == 401 and "空闲" in r.json()["title"]

@@ -37,8 +37,13 @@ class CachedApi(Api):
 
 def _order(no: str, plate: str = "粤B12345") -> dict[str, object]:
     now = datetime.now(UTC)
-    return {"order_no": no, "plate": plate, "direction": "in", "valid_from": now.isoformat(),
-            "valid_until": (now + timedelta(hours=2)).isoformat()}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": "in",
+        "valid_from": now.isoformat(),
+        "valid_until": (now + timedelta(hours=2)).isoformat(),
+    }
 
 
 def _read(client: Any, path: str) -> tuple[bool, Any]:
@@ -47,8 +52,9 @@ def _read(client: Any, path: str) -> tuple[bool, Any]:
     return r.headers.get("x-cache") == "hit", r.json()
 
 
-def test_a_write_is_seen_by_the_next_read_though_the_answer_was_cached(central: Central,
-                                                                       users: dict[str, Role]) -> None:
+def test_a_write_is_seen_by_the_next_read_though_the_answer_was_cached(
+    central: Central, users: dict[str, Role]
+) -> None:
     api = CachedApi(central)
     issue_order(api, _order("HF1"))
     alice = api("alice")
@@ -69,8 +75,9 @@ def test_a_write_is_seen_by_the_next_read_though_the_answer_was_cached(central: 
     assert not hit and after["total"] == before["total"] + 1
 
 
-def test_a_housekeeping_round_with_nothing_to_do_keeps_the_cached_answers(central: Central,
-                                                                        users: dict[str, Role]) -> None:
+def test_a_housekeeping_round_with_nothing_to_do_keeps_the_cached_answers(
+    central: Central, users: dict[str, Role]
+) -> None:
     # Every round takes the audit chain's lock and commits, also when it finds nothing to derive,
     # expire or flag: were that a write, the cache would be emptied every round for nothing.
     api = CachedApi(central)
@@ -109,8 +116,12 @@ def test_a_pass_leaves_the_release_orders_it_did_not_touch_cached(central: Centr
     issue_order(api, _order("HF1"))
     issue_order(api, _order("HF2", plate="粤B54321"))
     alice = api("alice")
-    reads = ["/api/v1/release-orders/HF1", "/api/v1/release-orders/HF2", "/api/v1/release-orders?limit=50",
-             "/api/v1/passes?limit=50"]
+    reads = [
+        "/api/v1/release-orders/HF1",
+        "/api/v1/release-orders/HF2",
+        "/api/v1/release-orders?limit=50",
+        "/api/v1/passes?limit=50",
+    ]
     for path in reads * 2:
         _read(alice, path)
     ingest(central, 1, "粤B99999")  # a truck without an order
@@ -123,12 +134,16 @@ def test_a_pass_leaves_the_release_orders_it_did_not_touch_cached(central: Centr
 
 
 def test_every_table_written_is_attributed_or_makes_everything_stale() -> None:
-    assert written_table('INSERT INTO passes (node, seq) VALUES (?, ?)') == "passes"
+    assert written_table("INSERT INTO passes (node, seq) VALUES (?, ?)") == "passes"
     assert written_table('  update "release_orders" SET status=? WHERE order_no=?') == "release_orders"
     assert written_table("DELETE FROM order_passes WHERE order_no = %(n)s") == "order_passes"
     assert written_table("INSERT OR REPLACE INTO nodes VALUES (1)") == "nodes"
-    for other in ("CREATE INDEX ix ON passes (plate)", "WITH x AS (SELECT 1) INSERT INTO passes SELECT * FROM x",
-                  "COPY passes FROM STDIN", "ALTER TABLE passes ADD COLUMN y int"):
+    for other in (
+        "CREATE INDEX ix ON passes (plate)",
+        "WITH x AS (SELECT 1) INSERT INTO passes SELECT * FROM x",
+        "COPY passes FROM STDIN",
+        "ALTER TABLE passes ADD COLUMN y int",
+    ):
         assert written_table(other) is None  # slot 0: every cached answer depends on it
 
 
@@ -147,7 +162,8 @@ def test_users_never_get_each_others_cached_answers(central: Central, users: dic
 
 
 def test_health_reports_the_hits_and_misses_of_every_process_sharing_the_counters(
-        central: Central, users: dict[str, Role]) -> None:
+    central: Central, users: dict[str, Role]
+) -> None:
     shared = read_cache.shared_counters(multiprocessing.get_context("spawn"))
     here, there = CachedApi(central, shared), CachedApi(central, shared)  # two API processes' caches
     for api in (here, there):
@@ -156,8 +172,7 @@ def test_health_reports_the_hits_and_misses_of_every_process_sharing_the_counter
     assert there.anonymous().get("/api/v1/health").json()["read_cache"] == {"hits": 4, "misses": 2}
 
 
-def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: Central,
-                                                                     users: dict[str, Role]) -> None:
+def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: Central, users: dict[str, Role]) -> None:
     api = CachedApi(central)
     alice = api("alice")
     _read(alice, "/api/v1/passes?limit=50")
@@ -167,8 +182,9 @@ def test_a_logged_out_token_is_refused_even_when_its_answer_is_cached(central: C
     assert r.status_code == 401 and "x-cache" not in r.headers
 
 
-def test_processes_sharing_the_change_counter_see_each_others_writes_at_once(central: Central,
-                                                                             users: dict[str, Role]) -> None:
+def test_processes_sharing_the_change_counter_see_each_others_writes_at_once(
+    central: Central, users: dict[str, Role]
+) -> None:
     shared = read_cache.shared_counters(multiprocessing.get_context("spawn"))
     url = central.sessions.kw["bind"].url.render_as_string(hide_password=False)
     other_engine = make_engine(url)  # another API process: its own engine, pool and cache
@@ -186,7 +202,8 @@ def test_processes_sharing_the_change_counter_see_each_others_writes_at_once(cen
 
 
 def test_a_write_by_another_program_is_seen_once_the_database_version_is_read_again(
-        central: Central, users: dict[str, Role]) -> None:
+    central: Central, users: dict[str, Role]
+) -> None:
     url = central.sessions.kw["bind"].url.render_as_string(hide_password=False)
     cli_engine = make_engine(url)  # e.g. the `kakou central` CLI on the same database: no shared counter
     try:
@@ -206,7 +223,8 @@ def test_a_write_by_another_program_is_seen_once_the_database_version_is_read_ag
 
 
 def test_nothing_is_served_from_the_cache_while_the_database_version_cannot_be_read(
-        central: Central, users: dict[str, Role], monkeypatch: pytest.MonkeyPatch) -> None:
+    central: Central, users: dict[str, Role], monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = CachedApi(central)
     alice = api("alice")
     _read(alice, "/api/v1/release-orders?limit=50")
@@ -223,7 +241,8 @@ def test_nothing_is_served_from_the_cache_while_the_database_version_cannot_be_r
 
 
 async def test_identical_reads_share_one_trip_to_the_database_unless_a_write_came_between(
-        central: Central, users: dict[str, Role]) -> None:
+    central: Central, users: dict[str, Role]
+) -> None:
     token, _, _ = auth.login(central, "alice", PASSWORD)
     auth.authenticate(central, token)  # in the token cache: the layer checks it without a thread hop
     calls, release = 0, asyncio.Event()
@@ -237,10 +256,16 @@ async def test_identical_reads_share_one_trip_to_the_database_unless_a_write_cam
         await send({"type": "http.response.body", "body": f"[{mine}]".encode()})
 
     counter = read_cache.ChangeCounter()
-    cache = read_cache.ReadCache(route, central, counter, poll_s=3600.0, confirmed_s=3600.0,
-                                 hot=lambda *_: None)  # every miss goes to `route`
-    scope = {"type": "http", "method": "GET", "path": "/api/v1/release-orders", "query_string": b"limit=50",
-             "headers": [(b"authorization", f"Bearer {token}".encode())]}
+    cache = read_cache.ReadCache(
+        route, central, counter, poll_s=3600.0, confirmed_s=3600.0, hot=lambda *_: None
+    )  # every miss goes to `route`
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v1/release-orders",
+        "query_string": b"limit=50",
+        "headers": [(b"authorization", f"Bearer {token}".encode())],
+    }
 
     async def get() -> bytes:
         sent: list[Any] = []

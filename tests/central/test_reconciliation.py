@@ -1,10 +1,10 @@
 """报核 as the 003 manual computes it (账册报核计算逻辑), per ledger and period:
 
-    opening + imports (0615 + 0654 + 9900) − exports (0644 + 0664)
-    − consumption (finished goods out 0615 + 0654 + 4600, less 4600 returns, through 单损耗)
-    ± adjustments = theoretical closing, against the stocktake (finished and semi-finished goods
-    converted through the BOM); saved, reviewed by another officer, exported; periods with a cutoff
-    and carry-forward. Also: declarations count once reviewed, and one goods movement posts once."""
+opening + imports (0615 + 0654 + 9900) − exports (0644 + 0664)
+− consumption (finished goods out 0615 + 0654 + 4600, less 4600 returns, through 单损耗)
+± adjustments = theoretical closing, against the stocktake (finished and semi-finished goods
+converted through the BOM); saved, reviewed by another officer, exported; periods with a cutoff
+and carry-forward. Also: declarations count once reviewed, and one goods movement posts once."""
 
 from __future__ import annotations
 
@@ -24,23 +24,52 @@ _seq = iter(range(1, 10_000))
 
 def _ledger(api: Api) -> None:
     alice = api("alice")
-    for item in ({"item_no": "M1", "kind": "material", "name": "冷轧钢板", "unit": "kg"},
-                 {"item_no": "M2", "kind": "material", "name": "锁具", "unit": "pcs"},
-                 {"item_no": "F1", "kind": "finished", "name": "机柜", "unit": "pcs"},
-                 {"item_no": "S1", "kind": "semifinished", "name": "柜门", "unit": "pcs"}):
+    for item in (
+        {"item_no": "M1", "kind": "material", "name": "冷轧钢板", "unit": "kg"},
+        {"item_no": "M2", "kind": "material", "name": "锁具", "unit": "pcs"},
+        {"item_no": "F1", "kind": "finished", "name": "机柜", "unit": "pcs"},
+        {"item_no": "S1", "kind": "semifinished", "name": "柜门", "unit": "pcs"},
+    ):
         assert alice.put("/api/v1/ledgers/items", json={"ledger_no": LEDGER, **item}).status_code == 200
     for fin, mat, per, loss in (("F1", "M1", 2.0, 0.2), ("F1", "M2", 1.0, 0.0), ("S1", "M1", 1.0, 0.2)):
-        assert alice.put("/api/v1/ledgers/ratios", json={"ledger_no": LEDGER, "finished_item": fin,
-                                                         "material_item": mat, "per_unit": per,
-                                                         "loss_rate": loss}).status_code == 200
+        assert (
+            alice.put(
+                "/api/v1/ledgers/ratios",
+                json={
+                    "ledger_no": LEDGER,
+                    "finished_item": fin,
+                    "material_item": mat,
+                    "per_unit": per,
+                    "loss_rate": loss,
+                },
+            ).status_code
+            == 200
+        )
 
 
-def _official(api: Api, doc_no: str, direction: str, trade_mode: str, items: dict[str, float],
-              doc_type: str = "inventory_list", approve: bool = True, **kw: object) -> dict:
-    body = {"doc_type": doc_type, "stage": "official", "doc_no": doc_no, "direction": direction,
-            "trade_mode": trade_mode, "item_count": len(items), "total_quantity": sum(items.values()),
-            "total_amount": 1.0, "ledger_no": LEDGER,
-            "items": [{"item_no": k, "quantity": q} for k, q in items.items()], **kw}
+def _official(
+    api: Api,
+    doc_no: str,
+    direction: str,
+    trade_mode: str,
+    items: dict[str, float],
+    doc_type: str = "inventory_list",
+    approve: bool = True,
+    **kw: object,
+) -> dict:
+    body = {
+        "doc_type": doc_type,
+        "stage": "official",
+        "doc_no": doc_no,
+        "direction": direction,
+        "trade_mode": trade_mode,
+        "item_count": len(items),
+        "total_quantity": sum(items.values()),
+        "total_amount": 1.0,
+        "ledger_no": LEDGER,
+        "items": [{"item_no": k, "quantity": q} for k, q in items.items()],
+        **kw,
+    }
     r = api("alice").post("/api/v1/declarations", json=body)
     assert r.status_code == 201, r.text
     if approve:
@@ -53,9 +82,17 @@ def _gate(api: Api, central: Central, docs: list[str], at: datetime) -> str:
     """One truck through the gate under a release order naming the documents, at `at`."""
     n = next(_seq)
     now = datetime.now(UTC)
-    issue_order(api, {"order_no": f"HF{n}", "plate": "粤B12345", "direction": "out", "declarations": docs,
-                      "valid_from": (now - timedelta(hours=1)).isoformat(),
-                      "valid_until": (now + timedelta(hours=1)).isoformat()})
+    issue_order(
+        api,
+        {
+            "order_no": f"HF{n}",
+            "plate": "粤B12345",
+            "direction": "out",
+            "declarations": docs,
+            "valid_from": (now - timedelta(hours=1)).isoformat(),
+            "valid_until": (now + timedelta(hours=1)).isoformat(),
+        },
+    )
     pass_id = ingest(central, n, "粤B12345", release_order=f"HF{n}", at=at)
     projections.run_all(central)
     return pass_id
@@ -97,12 +134,22 @@ def test_seed_003_worked_example_by_trade_mode_with_bom_and_stocktake(api: Api, 
     assert pending["M1"]["theoretical"] == 0 and "pending_gate" in _codes(pending["M1"])  # no gate pass yet
 
     _gate(api, central, [d["doc_no"] for d in docs], MARCH)
-    assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-                      json={"item_no": "M2", "quantity": -5, "reason": "报废 5 把锁（质检单 QC-7）"}).status_code == 201
-    stock = "item_no,kind,quantity,unit,counted_on\nM1,material,800,kg,2026-06-30\nM2,,50,pcs,\n" \
-            "F1,finished,20,pcs,2026-06-30\nS1,semifinished,30,pcs,2026-06-29\n"
-    r = alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/csv", content=stock.encode(),
-                   headers={"Content-Type": "text/csv"})
+    assert (
+        alice.post(
+            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
+            json={"item_no": "M2", "quantity": -5, "reason": "报废 5 把锁（质检单 QC-7）"},
+        ).status_code
+        == 201
+    )
+    stock = (
+        "item_no,kind,quantity,unit,counted_on\nM1,material,800,kg,2026-06-30\nM2,,50,pcs,\n"
+        "F1,finished,20,pcs,2026-06-30\nS1,semifinished,30,pcs,2026-06-29\n"
+    )
+    r = alice.post(
+        f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/csv",
+        content=stock.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     assert r.status_code == 200 and r.json() == {"imported": 4}, r.text
 
     by = _lines(alice.get(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/reconciliation").json())
@@ -127,13 +174,13 @@ def test_seed_003_worked_example_by_trade_mode_with_bom_and_stocktake(api: Api, 
     assert api("bob").get("/api/v1/alerts", params={"kind": "ledger_negative"}).json()["items"] == []
 
     # Over the threshold: the same figures judged at 0.5 %.
-    strict = _lines(alice.get(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/reconciliation",
-                              params={"abnormal_pct": 0.5}).json())
+    strict = _lines(
+        alice.get(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/reconciliation", params={"abnormal_pct": 0.5}).json()
+    )
     assert "over_threshold" in _codes(strict["M1"])
 
 
-def test_saved_result_is_reviewed_by_another_officer_closes_the_period_and_exports(api: Api,
-                                                                                  central: Central) -> None:
+def test_saved_result_is_reviewed_by_another_officer_closes_the_period_and_exports(api: Api, central: Central) -> None:
     _ledger(api)
     _official(api, "QD-1", "in", "0615", {"M1": 100})
     _gate(api, central, ["QD-1"], MARCH)
@@ -156,8 +203,13 @@ def test_saved_result_is_reviewed_by_another_officer_closes_the_period_and_expor
     # A closed period takes no stocktake and no adjustment, and is not reconciled again.
     late = alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake", json=[{"item_no": "M1", "quantity": 1}])
     assert late.status_code == 409 and "closed" in late.json()["title"]
-    assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-                      json={"item_no": "M1", "quantity": 1, "reason": "late fix"}).status_code == 409
+    assert (
+        alice.post(
+            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
+            json={"item_no": "M1", "quantity": 1, "reason": "late fix"},
+        ).status_code
+        == 409
+    )
     assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/reconciliation").status_code == 409
 
     csv_out = alice.get(f"/api/v1/ledger-reconciliations/{rid}/export")
@@ -176,22 +228,33 @@ def test_stocktake_with_bad_rows_stores_nothing_and_says_which(api: Api) -> None
     _ledger(api)
     pid = _period(api, "2026-01-01", "2026-06-30")
     alice = api("alice")
-    bad = ("item_no,kind,quantity,unit,counted_on\n"
-           "M1,material,10,kg,2026-06-30\n"  # fine
-           "M9,material,1,kg,\n"  # not on the ledger
-           "M2,finished,1,pcs,\n"  # wrong kind
-           "M2,material,1,kg,\n"  # wrong unit (and the second M2)
-           "F1,finished,-3,pcs,\n"  # negative
-           "S1,semifinished,2,pcs,2026-07-01\n")  # counted after the cutoff: another period
-    r = alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/csv", content=bad.encode(),
-                   headers={"Content-Type": "text/csv"})
+    bad = (
+        "item_no,kind,quantity,unit,counted_on\n"
+        "M1,material,10,kg,2026-06-30\n"  # fine
+        "M9,material,1,kg,\n"  # not on the ledger
+        "M2,finished,1,pcs,\n"  # wrong kind
+        "M2,material,1,kg,\n"  # wrong unit (and the second M2)
+        "F1,finished,-3,pcs,\n"  # negative
+        "S1,semifinished,2,pcs,2026-07-01\n"
+    )  # counted after the cutoff: another period
+    r = alice.post(
+        f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/csv",
+        content=bad.encode(),
+        headers={"Content-Type": "text/csv"},
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     errs = {(e["row"], e["field"]) for e in r.json()["errors"]}
     assert errs == {(2, "item_no"), (3, "kind"), (4, "unit"), (4, "item_no"), (5, "quantity"), (6, "counted_on")}
     assert alice.get(f"/api/v1/ledgers/{LEDGER}/periods").json()[0]["stocktake"] == []
-    assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/xlsx", content=b"PK\x03\x04 junk",
-                      headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-                      ).json()["errors"][0]["message"].startswith("not a readable .xlsx")
+    assert (
+        alice.post(
+            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/xlsx",
+            content=b"PK\x03\x04 junk",
+            headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+        )
+        .json()["errors"][0]["message"]
+        .startswith("not a readable .xlsx")
+    )
     from openpyxl import Workbook
 
     wb = Workbook()
@@ -199,15 +262,25 @@ def test_stocktake_with_bad_rows_stores_nothing_and_says_which(api: Api) -> None
         wb.active.append(row)
     buf = io.BytesIO()
     wb.save(buf)
-    ok = alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/xlsx", content=buf.getvalue(),
-                    headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    ok = alice.post(
+        f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake/xlsx",
+        content=buf.getvalue(),
+        headers={"Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+    )
     assert ok.status_code == 200 and ok.json() == {"imported": 2}
     stored = alice.get(f"/api/v1/ledgers/{LEDGER}/periods").json()[0]["stocktake"]
-    assert {(s["item_no"], s["kind"], s["quantity"]) for s in stored} == {("M1", "material", 12.5),
-                                                                          ("F1", "finished", 3)}
+    assert {(s["item_no"], s["kind"], s["quantity"]) for s in stored} == {
+        ("M1", "material", 12.5),
+        ("F1", "finished", 3),
+    }
     # Only materials are adjusted; nothing happens to a period of another ledger.
-    assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-                      json={"item_no": "F1", "quantity": 1, "reason": "x y"}).status_code == 422
+    assert (
+        alice.post(
+            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
+            json={"item_no": "F1", "quantity": 1, "reason": "x y"},
+        ).status_code
+        == 422
+    )
     assert alice.get(f"/api/v1/ledgers/OTHER/periods/{pid}/reconciliation").status_code == 404
 
 
@@ -222,8 +295,12 @@ def test_cutoff_and_carry_forward_between_periods(api: Api, central: Central) ->
     _gate(api, central, ["QD-C"], datetime(2026, 6, 30, 23, 30, tzinfo=CST))
     _gate(api, central, ["QD-B"], datetime(2026, 7, 1, 0, 30, tzinfo=CST))
     p1 = _period(api, "2026-01-01", "2026-06-30")
-    assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods", json={"starts_on": "2026-07-01",
-                                                                 "cutoff": "2026-12-31"}).status_code == 409
+    assert (
+        alice.post(
+            f"/api/v1/ledgers/{LEDGER}/periods", json={"starts_on": "2026-07-01", "cutoff": "2026-12-31"}
+        ).status_code
+        == 409
+    )
     first = _lines(alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{p1}/reconciliation").json())
     assert first["M1"]["theoretical"] == 80 and "after_cutoff" in _codes(first["M1"])
     rid = alice.get(f"/api/v1/ledgers/{LEDGER}/reconciliations").json()[0]["id"]
@@ -244,27 +321,50 @@ def test_cutoff_and_carry_forward_between_periods(api: Api, central: Central) ->
 def test_trade_modes_are_data_and_unknown_codes_units_are_refused_per_row(api: Api) -> None:
     _ledger(api)
     alice = api("alice")
-    modes = {(m["code"], m["item_kind"], m["direction"]): m["effect"]
-             for m in alice.get("/api/v1/ledgers/trade-modes").json()}
+    modes = {
+        (m["code"], m["item_kind"], m["direction"]): m["effect"]
+        for m in alice.get("/api/v1/ledgers/trade-modes").json()
+    }
     assert modes[("4600", "finished", "in")] == "consumption_return" and modes[("0644", "material", "out")] == "export"
-    doc = {"doc_type": "inventory_list", "stage": "official", "doc_no": "X1", "direction": "in", "trade_mode": "0110",
-           "item_count": 1, "total_quantity": 5, "total_amount": 1, "ledger_no": LEDGER,
-           "items": [{"item_no": "M1", "quantity": 5}]}
+    doc = {
+        "doc_type": "inventory_list",
+        "stage": "official",
+        "doc_no": "X1",
+        "direction": "in",
+        "trade_mode": "0110",
+        "item_count": 1,
+        "total_quantity": 5,
+        "total_amount": 1,
+        "ledger_no": LEDGER,
+        "items": [{"item_no": "M1", "quantity": 5}],
+    }
     r = alice.post("/api/v1/declarations", json=doc)
     assert r.status_code == 422 and "trade mode 0110 is not configured" in r.json()["title"]
-    rows = [doc | {"trade_mode": "0615"},  # fine
-            doc | {"doc_no": "X2", "trade_mode": "0615", "items": [{"item_no": "M1", "quantity": 5, "unit": "t"}]},
-            doc | {"doc_no": "X3", "trade_mode": "0615", "items": [{"item_no": "M7", "quantity": 5}]}]
+    rows = [
+        doc | {"trade_mode": "0615"},  # fine
+        doc | {"doc_no": "X2", "trade_mode": "0615", "items": [{"item_no": "M1", "quantity": 5, "unit": "t"}]},
+        doc | {"doc_no": "X3", "trade_mode": "0615", "items": [{"item_no": "M7", "quantity": 5}]},
+    ]
     r = alice.post("/api/v1/declarations/import/json", json=rows)
     assert r.status_code == 422
     assert {(e["row"], e["field"]) for e in r.json()["errors"]} == {(2, "items"), (3, "items")}
     assert "kept in kg" in r.json()["errors"][0]["message"]
     assert alice.get("/api/v1/declarations").json()["total"] == 0  # nothing half-posted
-    assert alice.put("/api/v1/ledgers/trade-modes", json={"code": "0110", "item_kind": "material", "direction": "in",
-                                                          "effect": "import", "name": "一般贸易"}).status_code == 204
+    assert (
+        alice.put(
+            "/api/v1/ledgers/trade-modes",
+            json={"code": "0110", "item_kind": "material", "direction": "in", "effect": "import", "name": "一般贸易"},
+        ).status_code
+        == 204
+    )
     assert alice.post("/api/v1/declarations", json=doc).status_code == 201
-    assert alice.put("/api/v1/ledgers/trade-modes", json={"code": "11", "item_kind": "material", "direction": "in",
-                                                          "effect": "import"}).status_code == 422
+    assert (
+        alice.put(
+            "/api/v1/ledgers/trade-modes",
+            json={"code": "11", "item_kind": "material", "direction": "in", "effect": "import"},
+        ).status_code
+        == 422
+    )
 
 
 def _legacy(api: Api) -> dict[str, dict]:
@@ -304,18 +404,29 @@ def test_review_before_counting_and_after_the_truck_passed(api: Api, central: Ce
 
 def test_official_overwrites_its_matched_draft_and_keeps_the_diff(api: Api) -> None:
     alice = api("alice")
-    base = {"doc_type": "inventory_list", "direction": "in", "trade_mode": "0615", "item_count": 1,
-            "total_quantity": 10, "list_no": "QD-77"}
-    draft = alice.post("/api/v1/declarations", json=base | {"stage": "draft", "doc_no": "D-77",
-                                                            "total_amount": 100}).json()
-    off = alice.post("/api/v1/declarations", json=base | {"stage": "official", "doc_no": "O-77", "total_amount": 120.5,
-                                                          "unified_no": "U-77"}).json()
+    base = {
+        "doc_type": "inventory_list",
+        "direction": "in",
+        "trade_mode": "0615",
+        "item_count": 1,
+        "total_quantity": 10,
+        "list_no": "QD-77",
+    }
+    draft = alice.post(
+        "/api/v1/declarations", json=base | {"stage": "draft", "doc_no": "D-77", "total_amount": 100}
+    ).json()
+    off = alice.post(
+        "/api/v1/declarations",
+        json=base | {"stage": "official", "doc_no": "O-77", "total_amount": 120.5, "unified_no": "U-77"},
+    ).json()
     assert off["matched_id"] == draft["id"]
     now = alice.get(f"/api/v1/declarations/{draft['id']}").json()
     assert (now["total_amount"], now["unified_no"]) == (120.5, "U-77")
     diff = alice.get(f"/api/v1/declarations/{off['id']}/diff").json()
     assert diff["draft_id"] == draft["id"] and diff["fields"] == {
-        "total_amount": {"draft": 100, "official": 120.5}, "unified_no": {"draft": None, "official": "U-77"}}
+        "total_amount": {"draft": 100, "official": 120.5},
+        "unified_no": {"draft": None, "official": "U-77"},
+    }
     assert alice.get(f"/api/v1/declarations/{draft['id']}/diff").json() == diff
     assert alice.post(f"/api/v1/declarations/{draft['id']}/unmatch").status_code == 204
     back = alice.get(f"/api/v1/declarations/{draft['id']}").json()

@@ -28,24 +28,37 @@ def _lane(central: Central, tmp_path: Path, kind: str) -> list[tuple[str]]:
     return rows
 
 
-def test_vehicle_needs_a_registered_carrier_and_deleting_flags_and_withdraws(api: Api, central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_vehicle_needs_a_registered_carrier_and_deleting_flags_and_withdraws(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     alice = api("alice")
     truck = {"plate": "粤B12345", "e_plate": "E0001", "tare_kg": 14500, "carrier": "C01"}
     r = alice.put("/api/v1/registrations/vehicle", json=truck)
     assert r.status_code == 422 and "not a registered carrier" in r.json()["title"]
-    assert alice.put("/api/v1/registrations/carrier", json={"code": "C01", "name": "Sino Haul",
-                                                            "credit_grade": "A"}).status_code == 200
+    assert (
+        alice.put(
+            "/api/v1/registrations/carrier", json={"code": "C01", "name": "Sino Haul", "credit_grade": "A"}
+        ).status_code
+        == 200
+    )
     r = alice.put("/api/v1/registrations/vehicle", json=truck)
     assert r.status_code == 200 and r.json()["key"] == "粤B12345" and r.json()["revision"] == 1
     lane = parse_rows(VehicleReg, _lane(central, tmp_path, "vehicle"))
     assert [(v.plate, v.tare_kg, v.e_plate) for v in lane] == [("粤B12345", 14500, "E0001")]
 
     # An edit based on a stale revision is refused rather than silently overwriting.
-    assert alice.put("/api/v1/registrations/vehicle", params={"expect_revision": 5},
-                     json={**truck, "tare_kg": 15000}).status_code == 409
-    assert alice.put("/api/v1/registrations/vehicle", params={"expect_revision": 1},
-                     json={**truck, "tare_kg": 15000}).json()["revision"] == 2
+    assert (
+        alice.put(
+            "/api/v1/registrations/vehicle", params={"expect_revision": 5}, json={**truck, "tare_kg": 15000}
+        ).status_code
+        == 409
+    )
+    assert (
+        alice.put(
+            "/api/v1/registrations/vehicle", params={"expect_revision": 1}, json={**truck, "tare_kg": 15000}
+        ).json()["revision"]
+        == 2
+    )
 
     assert api("lena").delete("/api/v1/registrations/vehicle/粤B12345").status_code == 403
     assert alice.delete("/api/v1/registrations/vehicle/粤B12345").json()["deleted"] is True
@@ -59,12 +72,19 @@ def test_vehicle_needs_a_registered_carrier_and_deleting_flags_and_withdraws(api
 def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
     assert alice.put("/api/v1/registrations/site", json={"code": "GATE1", "name": "North gate"}).status_code == 200
-    r = alice.put("/api/v1/registrations/lane", json={"node": "n1", "lane": "L1", "site": "GATE1",
-                                                      "direction": "in", "lane_class": "B"})
+    r = alice.put(
+        "/api/v1/registrations/lane",
+        json={"node": "n1", "lane": "L1", "site": "GATE1", "direction": "in", "lane_class": "B"},
+    )
     assert r.json()["key"] == "n1/L1"
     assert alice.get("/api/v1/registrations/lane/n1/L1").json()["data"]["lane_class"] == "B"
-    assert alice.put("/api/v1/registrations/device", json={"device_id": "WB-1", "device_kind": "weighbridge",
-                                                           "node": "n1", "lane": "L1"}).status_code == 200
+    assert (
+        alice.put(
+            "/api/v1/registrations/device",
+            json={"device_id": "WB-1", "device_kind": "weighbridge", "node": "n1", "lane": "L1"},
+        ).status_code
+        == 200
+    )
     # The lane's own settings go to its node alone; sites and devices stay central.
     assert [json.loads(d)["lane_class"] for (d,) in _lane(central, tmp_path, "lane")] == ["B"]
     assert set(changelog.stream_heads(central)) == {"node:n1"}
@@ -73,15 +93,30 @@ def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_pa
 
 
 def _order(no: str, plate: str, **extra: object) -> dict:
-    return {"order_no": no, "plate": plate, "direction": "out", "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-            "valid_until": (NOW + timedelta(hours=8)).isoformat(), **extra}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": "out",
+        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
+        **extra,
+    }
 
 
-def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(api: Api, central: Central,
-                                                                       tmp_path: Path) -> None:
+def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     alice = api("alice")
-    issue_order(api, _order("HF9", "粤B12345", batch_unit="passes", total_quantity=2,
-                            goods=[{"name": "steel coil", "hs_code": "7208", "quantity": 40000, "origin": "CN"}]))
+    issue_order(
+        api,
+        _order(
+            "HF9",
+            "粤B12345",
+            batch_unit="passes",
+            total_quantity=2,
+            goods=[{"name": "steel coil", "hs_code": "7208", "quantity": 40000, "origin": "CN"}],
+        ),
+    )
     assert [o.order_no for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["HF9"]
     ingest(central, 1, "粤B12345", release_order="HF9")
     ingest(central, 1, "粤B12345", release_order="HF9")  # redelivered: no double count
@@ -111,22 +146,42 @@ def test_batch_in_kg_uses_net_weight_and_an_overrun_raises_an_alert(api: Api, ce
     assert "exceeded by 2000 kg" in alerts[0]["texts"]["en"]
 
 
-def test_a_truck_on_two_orders_is_released_by_the_lane_and_counted_on_each(api: Api, central: Central,
-                                                                            tmp_path: Path) -> None:
+def test_a_truck_on_two_orders_is_released_by_the_lane_and_counted_on_each(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     """2×20' under two release orders: the lane's decide() releases on both (from what central
     published), and central counts the exit on each order and traces the pass from either."""
     alice = api("alice")
     issue_order(api, _order("HF21", "粤B12345", containers=["CSQU3054383"], batch_unit="passes", total_quantity=2))
     issue_order(api, _order("HF22", "粤B12345", containers=["TGHU1234561"]))
     known = parse_release_orders(_lane(central, tmp_path, "release_order"))
-    seen = Observation(pass_id="n1-L1-1", lane="L1", direction="out", at=NOW, plate="粤B12345",
-                       plate_confidence=0.97, containers=["TGHU1234561", "CSQU3054383"])
+    seen = Observation(
+        pass_id="n1-L1-1",
+        lane="L1",
+        direction="out",
+        at=NOW,
+        plate="粤B12345",
+        plate_confidence=0.97,
+        containers=["TGHU1234561", "CSQU3054383"],
+    )
     d = decide(seen, Knowledge(version=2, release_orders=known), Parameters())
     assert d.outcome is Outcome.RELEASE and d.release_orders == ["HF21", "HF22"]
-    ingest(central, 1, "粤B12345", containers=seen.containers, release_order=d.release_order,
-           release_orders=d.release_orders)
-    ingest(central, 1, "粤B12345", containers=seen.containers, release_order=d.release_order,
-           release_orders=d.release_orders)  # redelivered: counted once
+    ingest(
+        central,
+        1,
+        "粤B12345",
+        containers=seen.containers,
+        release_order=d.release_order,
+        release_orders=d.release_orders,
+    )
+    ingest(
+        central,
+        1,
+        "粤B12345",
+        containers=seen.containers,
+        release_order=d.release_order,
+        release_orders=d.release_orders,
+    )  # redelivered: counted once
     ingest(central, 2, "粤B12345", release_order="HF21")  # a lane that only knows one order per pass
     assert projections.run_all(central) == 2
     hf21 = alice.get("/api/v1/release-orders/HF21").json()
@@ -152,8 +207,9 @@ def test_a_kg_batch_sharing_a_truck_counts_nothing_and_raises_an_alert(api: Api,
     assert "与 HF24 共用通行 n1-L1-1" in alerts[0]["message"]
 
 
-def test_declared_net_weight_reaches_the_lane_and_is_never_more_than_the_gross(api: Api, central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_declared_net_weight_reaches_the_lane_and_is_never_more_than_the_gross(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     issue_order(api, _order("HF25", "粤B12345", declared_net_kg=21000, declared_gross_kg=38000))
     issue_order(api, _order("HF26", "粤B12346", declared_gross_kg=30000))
     rows = _lane(central, tmp_path, "release_order")
@@ -161,16 +217,18 @@ def test_declared_net_weight_reaches_the_lane_and_is_never_more_than_the_gross(a
     assert by_no["HF25"].declared_net_kg == 21000 and by_no["HF26"].declared_net_kg is None
     # An order without a net weight is published exactly as lanes before declared_net_kg read it.
     assert all("declared_net_kg" not in data for (data,) in rows if '"HF26"' in data)
-    r = api("alice").post("/api/v1/release-orders", json=_order("HF27", "粤B12345", declared_net_kg=40000,
-                                                                declared_gross_kg=38000))
+    r = api("alice").post(
+        "/api/v1/release-orders", json=_order("HF27", "粤B12345", declared_net_kg=40000, declared_gross_kg=38000)
+    )
     assert r.status_code == 422 and "more than declared_gross_kg" in r.text
 
 
 def test_vehicle_change_moves_the_order_to_the_new_truck(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
     issue_order(api, _order("HF11", "粤B12345"))
-    assert alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": ""}).status_code \
-        == 422
+    assert (
+        alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": ""}).status_code == 422
+    )
     r = alice.post("/api/v1/release-orders/HF11/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
     assert (r.json()["plate"], r.json()["pending_plate"]) == ("粤B12345", "粤B99999")  # until reviewed
     assert [o.plate for o in parse_release_orders(_lane(central, tmp_path, "release_order"))] == ["粤B12345"]
@@ -198,9 +256,13 @@ def test_release_order_rejects_unknown_declarations_and_bad_windows(api: Api) ->
 
 def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
-    rule = {"rule_id": "R-origin", "name": "high-risk origin steel",
-            "conditions": [{"kind": "origin", "countries": ["XX"]}, {"kind": "hs_code", "prefixes": ["72"]}],
-            "outcome": "inspection", "explanation": "steel from XX is on the watch list"}
+    rule = {
+        "rule_id": "R-origin",
+        "name": "high-risk origin steel",
+        "conditions": [{"kind": "origin", "countries": ["XX"]}, {"kind": "hs_code", "prefixes": ["72"]}],
+        "outcome": "inspection",
+        "explanation": "steel from XX is on the watch list",
+    }
     assert alice.post("/api/v1/risk-rules", json=rule).json()["version"] == 1
     assert api("rita").post("/api/v1/risk-rules/R-origin/versions/1/review", json={"approve": True}).status_code == 200
     changed = {**rule, "conditions": [*rule["conditions"], {"kind": "weight_deviation", "over_pct": 2}]}
@@ -211,16 +273,16 @@ def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_
     import json
 
     lane = [json.loads(d) for (d,) in _lane(central, tmp_path, "risk_rule")]
-    assert [(r["rule_id"], r["version"], r["outcome"], len(r["conditions"])) for r in lane] == \
-        [("R-origin", 2, "inspection", 3)]
+    assert [(r["rule_id"], r["version"], r["outcome"], len(r["conditions"])) for r in lane] == [
+        ("R-origin", 2, "inspection", 3)
+    ]
     bad = alice.post("/api/v1/risk-rules", json={**rule, "conditions": [{"kind": "weight_deviation"}]})
     assert bad.status_code == 422 and "over_pct or over_kg" in str(bad.json()["errors"])
     assert alice.delete("/api/v1/risk-rules/R-origin").status_code == 204
     assert _lane(central, tmp_path, "risk_rule") == [] and alice.get("/api/v1/risk-rules").json() == []
 
 
-def test_lane_parameters_fall_back_to_the_defaults_for_every_lane(api: Api, central: Central,
-                                                                  tmp_path: Path) -> None:
+def test_lane_parameters_fall_back_to_the_defaults_for_every_lane(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
 
     def issue(params: dict) -> dict:

@@ -22,8 +22,7 @@ def test_an_oversized_body_is_refused_413_before_authentication(api: Api) -> Non
         assert r.status_code == 413, (path, r.status_code)
         assert r.headers["content-type"].startswith("application/problem+json") and r.json()["status"] == 413
     # Chunked (no Content-Length): counted as it arrives, refused once over the limit.
-    r = anon.post("/api/v1/auth/login", content=iter([b" " * 65536] * 20),
-                  headers={"content-type": "application/json"})
+    r = anon.post("/api/v1/auth/login", content=iter([b" " * 65536] * 20), headers={"content-type": "application/json"})
     assert r.status_code == 413
     # A body within the limit still gets the ordinary answer (here: not logged in).
     assert anon.post("/api/v1/release-orders", json={"order_no": "x"}).status_code == 401
@@ -46,8 +45,10 @@ def test_the_limit_holds_on_the_wire_without_reading_the_body(api: Api) -> None:
             time.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
         with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-            s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                      b"Content-Length: 314572800\r\n\r\n{")
+            s.sendall(
+                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 314572800\r\n\r\n{"
+            )
             assert s.recv(200).startswith(b"HTTP/1.1 413")
     finally:
         server.should_exit = True
@@ -55,15 +56,22 @@ def test_the_limit_holds_on_the_wire_without_reading_the_body(api: Api) -> None:
 
 
 def test_free_text_is_bounded(api: Api, central: Central) -> None:
-    ingest(central, 1, "粤B12345", outcome="officer",
-           checks=[{"name": "weight", "ok": False, "detail": "gross 41000 kg vs declared 30000 kg"}])
+    ingest(
+        central,
+        1,
+        "粤B12345",
+        outcome="officer",
+        checks=[{"name": "weight", "ok": False, "detail": "gross 41000 kg vs declared 30000 kg"}],
+    )
     projections.run_all(central)
     fred = api("fred")
     alert = fred.get("/api/v1/alerts", params={"mine": True}).json()["items"][0]
     long = "注" * (limits.NOTE + 1)
-    for path, body in ((f"/api/v1/alerts/{alert['id']}/notes", {"text": long}),
-                       (f"/api/v1/alerts/{alert['id']}/acknowledge", {"text": long}),
-                       (f"/api/v1/alerts/{alert['id']}/dispose", {"disposal": long})):
+    for path, body in (
+        (f"/api/v1/alerts/{alert['id']}/notes", {"text": long}),
+        (f"/api/v1/alerts/{alert['id']}/acknowledge", {"text": long}),
+        (f"/api/v1/alerts/{alert['id']}/dispose", {"disposal": long}),
+    ):
         r = fred.post(path, json=body)
         assert r.status_code == 422, (path, r.status_code)
     assert fred.post(f"/api/v1/alerts/{alert['id']}/notes", json={"text": "注" * limits.NOTE}).status_code == 200
@@ -81,8 +89,10 @@ def test_pages_and_answers_carry_security_headers(api: Api) -> None:
 
 def test_nan_and_infinity_are_refused_in_bodies(api: Api) -> None:
     alice = api("alice")
-    order = ('{"order_no": "HFNAN", "plate": "粤B12345", "direction": "in", "valid_from": "2026-12-01T00:00:00Z", '
-             '"valid_until": "2026-12-31T00:00:00Z", "declared_gross_kg": %s}')
+    order = (
+        '{"order_no": "HFNAN", "plate": "粤B12345", "direction": "in", "valid_from": "2026-12-01T00:00:00Z", '
+        '"valid_until": "2026-12-31T00:00:00Z", "declared_gross_kg": %s}'
+    )
     for number in ("NaN", "Infinity", "-Infinity", "1e400"):
         r = alice.post("/api/v1/release-orders", content=order % number, headers={"content-type": "application/json"})
         assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json"), number

@@ -31,24 +31,36 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def order(no: str, plate: str, goods: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {"order_no": no, "plate": plate, "direction": "in", "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-            "valid_until": (NOW + timedelta(hours=6)).isoformat(), "goods": goods, **extra}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": "in",
+        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=6)).isoformat(),
+        "goods": goods,
+        **extra,
+    }
 
 
 def steel(origin: str) -> dict[str, Any]:
     return {"name": "热轧钢卷", "hs_code": "7208", "quantity": 40000, "origin": origin, "amount": 200000}
 
 
-KP_STEEL = {"rule_id": "R-KP", "name": "高风险原产地钢材",
-            "conditions": [{"kind": "origin", "countries": ["KP"]}, {"kind": "hs_code", "prefixes": ["72"]}],
-            "outcome": "inspection", "explanation": "该原产地钢材须查验"}
+KP_STEEL = {
+    "rule_id": "R-KP",
+    "name": "高风险原产地钢材",
+    "conditions": [{"kind": "origin", "countries": ["KP"]}, {"kind": "hs_code", "prefixes": ["72"]}],
+    "outcome": "inspection",
+    "explanation": "该原产地钢材须查验",
+}
 
 
 def put_in_force(api: Api, rule: dict[str, Any]) -> None:
     r = api("alice").post("/api/v1/risk-rules", json=rule)
     assert r.status_code == 201, r.text
-    ok = api("rita").post(f"/api/v1/risk-rules/{rule['rule_id']}/versions/{r.json()['version']}/review",
-                          json={"approve": True})
+    ok = api("rita").post(
+        f"/api/v1/risk-rules/{rule['rule_id']}/versions/{r.json()['version']}/review", json={"approve": True}
+    )
     assert ok.status_code == 200, ok.text
 
 
@@ -59,8 +71,9 @@ def at_lane(central: Central, tmp_path: Path, plate: str, at: datetime = NOW) ->
         for stream in changelog.stream_heads(central):
             store.apply_batch(changelog.changes_after(central, 0, stream=stream), datetime.now(UTC))
         k = LaneRecords(store, tmp_path / "images").knowledge_for(plate, None)
-        obs = Observation(pass_id=f"p-{plate}-{at.timestamp()}", lane="L1", direction="in", at=at, plate=plate,
-                          plate_confidence=0.95)
+        obs = Observation(
+            pass_id=f"p-{plate}-{at.timestamp()}", lane="L1", direction="in", at=at, plate=plate, plate_confidence=0.95
+        )
         return decide(obs, k, Parameters())
     finally:
         store.close()
@@ -70,11 +83,14 @@ def failed(d: Decision) -> list[CheckCode]:
     return [c.code for c in d.checks if not c.ok]
 
 
-def test_a_rule_on_origin_and_hs_code_stops_the_truck_with_what_central_found(api: Api, central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_a_rule_on_origin_and_hs_code_stops_the_truck_with_what_central_found(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     put_in_force(api, KP_STEEL)
-    issue_order(api, order("HF-KP", "粤B10001", [{"name": "螺栓", "hs_code": "7318", "quantity": 5, "origin": "CN"},
-                                                 steel("KP")]))
+    issue_order(
+        api,
+        order("HF-KP", "粤B10001", [{"name": "螺栓", "hs_code": "7318", "quantity": 5, "origin": "CN"}, steel("KP")]),
+    )
     issue_order(api, order("HF-CN", "粤B10002", [steel("CN")]))
     d = at_lane(central, tmp_path, "粤B10001")
     assert d.outcome == "inspection"
@@ -91,8 +107,7 @@ def test_a_rule_on_origin_and_hs_code_stops_the_truck_with_what_central_found(ap
     assert api("lena").get("/api/v1/release-orders/NOPE/risk").status_code == 404
 
 
-def test_orders_on_the_lanes_follow_the_rules_as_they_come_and_go(api: Api, central: Central,
-                                                                  tmp_path: Path) -> None:
+def test_orders_on_the_lanes_follow_the_rules_as_they_come_and_go(api: Api, central: Central, tmp_path: Path) -> None:
     issue_order(api, order("HF-1", "粤B20001", [steel("KP")]))
     assert at_lane(central, tmp_path, "粤B20001").outcome == "release"  # no rule yet
     put_in_force(api, KP_STEEL)  # the order already on the lanes is republished with its verdict
@@ -115,34 +130,65 @@ def _verdict(central: Central, order_no: str, rule: dict[str, Any]) -> list[tupl
 
 
 def _tag(tag: str, **params: Any) -> dict[str, Any]:
-    return {"rule_id": f"T-{tag}", "name": tag, "outcome": "officer", "explanation": tag,
-            "conditions": [{"kind": "risk_tag", "tag": tag, **params}]}
+    return {
+        "rule_id": f"T-{tag}",
+        "name": tag,
+        "outcome": "officer",
+        "explanation": tag,
+        "conditions": [{"kind": "risk_tag", "tag": tag, **params}],
+    }
 
 
 def test_seed_001_risk_tags_with_their_thresholds(api: Api, central: Central) -> None:
-    coffee = {"name": "生咖啡豆", "hs_code": "0901", "quantity": 100, "origin": "CO", "traced_origin": "BR",
-              "amount": 7000}  # unit price 70
-    cleared = {**coffee, "name": "已检疫咖啡", "quantity": 10, "amount": 12000, "quarantine_no": "Q-1",
-               "traced_origin": "CO"}  # unit price 1200
+    coffee = {
+        "name": "生咖啡豆",
+        "hs_code": "0901",
+        "quantity": 100,
+        "origin": "CO",
+        "traced_origin": "BR",
+        "amount": 7000,
+    }  # unit price 70
+    cleared = {
+        **coffee,
+        "name": "已检疫咖啡",
+        "quantity": 10,
+        "amount": 12000,
+        "quarantine_no": "Q-1",
+        "traced_origin": "CO",
+    }  # unit price 1200
     issue_order(api, order("HF-T", "粤B30001", [coffee, cleared, steel("CN")]))
     # 价格异常: below the reference by more than the percentage, among the goods it names.
     assert _verdict(central, "HF-T", _tag("price", reference_unit_price=100, below_pct=20, hs_prefixes=["09"])) == [
-        ("risk_price", {"order_no": "HF-T", "item": 1, "goods": "生咖啡豆", "unit_price": 70.0, "reference": 100.0,
-                        "below_pct": 20.0})]
+        (
+            "risk_price",
+            {
+                "order_no": "HF-T",
+                "item": 1,
+                "goods": "生咖啡豆",
+                "unit_price": 70.0,
+                "reference": 100.0,
+                "below_pct": 20.0,
+            },
+        )
+    ]
     assert _verdict(central, "HF-T", _tag("price", reference_unit_price=100, below_pct=40, hs_prefixes=["09"])) == []
     # 有高价值: a line over the threshold.
     assert [p["item"] for _c, p in _verdict(central, "HF-T", _tag("high_value", unit_price_over=1000))] == [2]
     # 未检疫: goods that need quarantine, without a batch number.
     assert _verdict(central, "HF-T", _tag("quarantine", hs_prefixes=["0901"])) == [
-        ("risk_quarantine", {"order_no": "HF-T", "item": 1, "goods": "生咖啡豆", "hs_code": "0901"})]
+        ("risk_quarantine", {"order_no": "HF-T", "item": 1, "goods": "生咖啡豆", "hs_code": "0901"})
+    ]
     # 原产地不一致: declared CO, traced BR.
-    assert [(p["origin"], p["traced_origin"]) for _c, p in
-            _verdict(central, "HF-T", _tag("traced_origin"))] == [("CO", "BR")]
+    assert [(p["origin"], p["traced_origin"]) for _c, p in _verdict(central, "HF-T", _tag("traced_origin"))] == [
+        ("CO", "BR")
+    ]
     # Declared value over the limit: 200000 + 7000 + 12000.
-    assert _verdict(central, "HF-T", {**_tag("x"), "conditions": [{"kind": "declared_value", "over_amount": 2e5}]}) \
-        == [("risk_declared_value", {"order_no": "HF-T", "amount": 219000.0, "limit": 200000.0})]
-    assert _verdict(central, "HF-T", {**_tag("x"), "conditions": [{"kind": "declared_value", "over_amount": 3e5}]}) \
-        == []
+    assert _verdict(central, "HF-T", {**_tag("x"), "conditions": [{"kind": "declared_value", "over_amount": 2e5}]}) == [
+        ("risk_declared_value", {"order_no": "HF-T", "amount": 219000.0, "limit": 200000.0})
+    ]
+    assert (
+        _verdict(central, "HF-T", {**_tag("x"), "conditions": [{"kind": "declared_value", "over_amount": 3e5}]}) == []
+    )
     # A threshold a tag needs is asked for when the rule is written.
     bad = api("alice").post("/api/v1/risk-rules", json=_tag("price", below_pct=10))
     assert bad.status_code == 422 and "reference_unit_price" in str(bad.json())
@@ -150,19 +196,57 @@ def test_seed_001_risk_tags_with_their_thresholds(api: Api, central: Central) ->
 
 def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Central, tmp_path: Path) -> None:
     """Transit time and long storage depend on when the truck comes: the verdict says from when."""
-    decl = {"doc_type": "declaration", "stage": "official", "doc_no": "D-OLD", "direction": "in",
-            "trade_mode": "0110", "item_count": 0, "total_quantity": 1, "total_amount": 1}
+    decl = {
+        "doc_type": "declaration",
+        "stage": "official",
+        "doc_no": "D-OLD",
+        "direction": "in",
+        "trade_mode": "0110",
+        "item_count": 0,
+        "total_quantity": 1,
+        "total_amount": 1,
+    }
     filed = api("alice").post("/api/v1/declarations", json=decl)
     assert filed.status_code == 201
     with central.sessions.begin() as s:  # declared 29 days 21 hours ago
-        s.execute(update(DeclarationRow).where(DeclarationRow.doc_no == "D-OLD")
-                  .values(created_at=NOW - timedelta(days=29, hours=21)))
-        s.add(TransitRow(transit_no="TR-1", plate="粤B40001", containers=[], entry_site="A", destination_site="B",
-                         time_limit_h=48, status="en_route", started_at=NOW - timedelta(hours=47), created_by="t"))
-    put_in_force(api, {"rule_id": "R-STORE", "name": "长期滞留", "outcome": "officer", "explanation": "滞留超过30天",
-                       "conditions": [{"kind": "risk_tag", "tag": "long_storage", "days_over": 30}]})
-    put_in_force(api, {"rule_id": "R-TRANSIT", "name": "转关超时", "outcome": "inspection", "explanation": "在途超时",
-                       "conditions": [{"kind": "transit_time", "over_hours": 48}]})
+        s.execute(
+            update(DeclarationRow)
+            .where(DeclarationRow.doc_no == "D-OLD")
+            .values(created_at=NOW - timedelta(days=29, hours=21))
+        )
+        s.add(
+            TransitRow(
+                transit_no="TR-1",
+                plate="粤B40001",
+                containers=[],
+                entry_site="A",
+                destination_site="B",
+                time_limit_h=48,
+                status="en_route",
+                started_at=NOW - timedelta(hours=47),
+                created_by="t",
+            )
+        )
+    put_in_force(
+        api,
+        {
+            "rule_id": "R-STORE",
+            "name": "长期滞留",
+            "outcome": "officer",
+            "explanation": "滞留超过30天",
+            "conditions": [{"kind": "risk_tag", "tag": "long_storage", "days_over": 30}],
+        },
+    )
+    put_in_force(
+        api,
+        {
+            "rule_id": "R-TRANSIT",
+            "name": "转关超时",
+            "outcome": "inspection",
+            "explanation": "在途超时",
+            "conditions": [{"kind": "transit_time", "over_hours": 48}],
+        },
+    )
     issue_order(api, order("HF-S", "粤B40002", [steel("CN")], declarations=["D-OLD"]))
     issue_order(api, order("HF-TR", "粤B40001", [steel("CN")]))
     assert at_lane(central, tmp_path, "粤B40002").outcome == "release"  # not yet 30 days
@@ -174,16 +258,17 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
     assert at_lane(central, tmp_path, "粤B40001").outcome == "release"  # 47 h under way
     transit = at_lane(central, tmp_path, "粤B40001", NOW + timedelta(hours=2))
     assert transit.outcome == "inspection"
-    assert next(f.text() for f in transit.reasons if f.code is CheckCode.RISK_TRANSIT_TIME).endswith(
-        "在途超过 48 小时")
+    assert next(f.text() for f in transit.reasons if f.code is CheckCode.RISK_TRANSIT_TIME).endswith("在途超过 48 小时")
 
 
-def test_a_whitelisted_vehicle_gets_no_verdict_once_a_second_officer_approves(api: Api, central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_a_whitelisted_vehicle_gets_no_verdict_once_a_second_officer_approves(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     put_in_force(api, KP_STEEL)
     issue_order(api, order("HF-W", "粤B50001", [steel("KP")]))
-    entry = api("alice").post("/api/v1/risk-whitelist", json={"target_kind": "vehicle", "value": "粤B50001",
-                                                               "reason": "AEO高级认证企业车辆"})
+    entry = api("alice").post(
+        "/api/v1/risk-whitelist", json={"target_kind": "vehicle", "value": "粤B50001", "reason": "AEO高级认证企业车辆"}
+    )
     assert entry.status_code == 201 and entry.json()["status"] == "draft"
     wid = entry.json()["id"]
     assert at_lane(central, tmp_path, "粤B50001").outcome == "inspection"  # a draft changes nothing
@@ -199,8 +284,9 @@ def test_a_whitelisted_vehicle_gets_no_verdict_once_a_second_officer_approves(ap
 
 
 @pytest.mark.parametrize("version", [2])
-def test_a_verdict_for_another_rule_version_does_not_fire(api: Api, central: Central, tmp_path: Path,
-                                                          version: int) -> None:
+def test_a_verdict_for_another_rule_version_does_not_fire(
+    api: Api, central: Central, tmp_path: Path, version: int
+) -> None:
     """The lane fires only the version it holds: a verdict for another version is no verdict."""
     put_in_force(api, KP_STEEL)
     issue_order(api, order("HF-V", "粤B60001", [steel("KP")]))
@@ -213,8 +299,9 @@ def test_a_verdict_for_another_rule_version_does_not_fire(api: Api, central: Cen
     assert at_lane(central, tmp_path, "粤B60001").outcome == "release"
 
 
-def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(api: Api, central: Central,
-                                                                              tmp_path: Path) -> None:
+def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     """The transit clock starts from the entry gate's pass (central's projection): the order for the
     destination, issued before, is republished with the verdict that holds 48 h after the start."""
     from central_helpers import ingest
@@ -225,10 +312,29 @@ def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(ap
     for code in ("ENTRY", "DEST"):
         assert alice.put("/api/v1/registrations/site", json={"code": code, "name": code}).status_code == 200
     alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
-    put_in_force(api, {"rule_id": "R-TRANSIT", "name": "转关超时", "outcome": "inspection", "explanation": "在途超时",
-                       "conditions": [{"kind": "transit_time", "over_hours": 48}]})
-    assert alice.post("/api/v1/transits", json={"transit_no": "ZG9", "plate": "粤B70001", "entry_site": "ENTRY",
-                                                "destination_site": "DEST", "time_limit_h": 72}).status_code == 201
+    put_in_force(
+        api,
+        {
+            "rule_id": "R-TRANSIT",
+            "name": "转关超时",
+            "outcome": "inspection",
+            "explanation": "在途超时",
+            "conditions": [{"kind": "transit_time", "over_hours": 48}],
+        },
+    )
+    assert (
+        alice.post(
+            "/api/v1/transits",
+            json={
+                "transit_no": "ZG9",
+                "plate": "粤B70001",
+                "entry_site": "ENTRY",
+                "destination_site": "DEST",
+                "time_limit_h": 72,
+            },
+        ).status_code
+        == 201
+    )
     issue_order(api, order("HF-DEST", "粤B70001", [steel("CN")]))
     assert at_lane(central, tmp_path, "粤B70001", NOW + timedelta(hours=5)).outcome == "release"  # not under way
     ingest(central, 1, "粤B70001", node="a", at=NOW - timedelta(hours=44))
@@ -237,9 +343,12 @@ def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(ap
     # truck arriving on its transit is decided on the transit, not on release orders: the verdict
     # counts for a truck that goes out on the order.)
     with central.sessions() as s:
-        lane_copy = s.scalars(select(ChangeRow.data).where(ChangeRow.kind == "release_order",
-                                                           ChangeRow.key == "HF-DEST")
-                              .order_by(ChangeRow.version.desc()).limit(1)).one()
+        lane_copy = s.scalars(
+            select(ChangeRow.data)
+            .where(ChangeRow.kind == "release_order", ChangeRow.key == "HF-DEST")
+            .order_by(ChangeRow.version.desc())
+            .limit(1)
+        ).one()
     hit = lane_copy["risk"][0]
     assert (hit["rule_id"], hit["findings"][0]["code"]) == ("R-TRANSIT", "risk_transit_time")
     started = datetime.fromisoformat(hit["after"].replace("Z", "+00:00")) - timedelta(hours=48)

@@ -36,8 +36,13 @@ def no_server_error(ctx: Any, response: Any, case: Any) -> bool | None:
     return not_a_server_error(ctx, response, case)
 
 
-CHECKS = [no_server_error, openapi_checks.status_code_conformance, openapi_checks.content_type_conformance,
-          openapi_checks.response_schema_conformance, openapi_checks.response_headers_conformance]
+CHECKS = [
+    no_server_error,
+    openapi_checks.status_code_conformance,
+    openapi_checks.content_type_conformance,
+    openapi_checks.response_schema_conformance,
+    openapi_checks.response_headers_conformance,
+]
 # Examples per operation: bounded so both databases together stay around a minute on 2 busy cores.
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 8}
 # The same examples on every run, so the suite does not fail at random on something new; set
@@ -53,11 +58,23 @@ def _xlsx(_ctx: Any, value: Any) -> bytes:  # the workbook import: whatever byte
 def _seed(central: Central) -> None:
     """A little of everything, so list endpoints serialise real rows."""
     now = datetime.now(UTC)
-    orders.create_release_order(central, orders.ReleaseOrderIn(
-        order_no="HF1", plate="粤B12345", containers=["CSQU3054383"], direction="in",
-        valid_from=now - timedelta(hours=1), valid_until=now + timedelta(hours=8), declared_gross_kg=30_000))
-    control.create(central, "seed", ControlOrderIn(target_kind="vehicle", target_value="粤B99999",
-                                                   reason="watch list", emergency=True))
+    orders.create_release_order(
+        central,
+        orders.ReleaseOrderIn(
+            order_no="HF1",
+            plate="粤B12345",
+            containers=["CSQU3054383"],
+            direction="in",
+            valid_from=now - timedelta(hours=1),
+            valid_until=now + timedelta(hours=8),
+            declared_gross_kg=30_000,
+        ),
+    )
+    control.create(
+        central,
+        "seed",
+        ControlOrderIn(target_kind="vehicle", target_value="粤B99999", reason="watch list", emergency=True),
+    )
 
 
 def test_no_server_error_and_every_answer_is_documented(central: Central, tmp_path: Path) -> None:
@@ -81,8 +98,14 @@ def test_no_server_error_and_every_answer_is_documented(central: Central, tmp_pa
         for mode, n in EXAMPLES.items():
 
             @given(case=op.as_strategy(mode))
-            @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate], derandomize=FIXED,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=n,
+                deadline=None,
+                database=None,
+                phases=[Phase.generate],
+                derandomize=FIXED,
+                suppress_health_check=list(HealthCheck),
+            )
             def call(case: Any) -> None:
                 label = case.operation.label
                 # Logging out ends the token it is called with: give that operation its own.

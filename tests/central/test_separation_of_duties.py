@@ -25,8 +25,15 @@ def admins(api: Api, central: Central) -> Api:
 
 
 # Business data every officer reads, and what each administrator's own work is.
-BUSINESS = ["/api/v1/passes", "/api/v1/alerts", "/api/v1/release-orders", "/api/v1/control-orders",
-            "/api/v1/registrations/vehicle", "/api/v1/declarations", "/api/v1/transits"]
+BUSINESS = [
+    "/api/v1/passes",
+    "/api/v1/alerts",
+    "/api/v1/release-orders",
+    "/api/v1/control-orders",
+    "/api/v1/registrations/vehicle",
+    "/api/v1/declarations",
+    "/api/v1/transits",
+]
 
 
 def test_no_administrator_reads_business_data(admins: Api, central: Central) -> None:
@@ -70,11 +77,14 @@ def test_the_audit_administrator_reads_verifies_and_exports_the_log_and_changes_
     assert all(set(e) >= {"seq", "hash", "prev_hash"} for e in lines)
     # The export is itself on the record.
     assert aud.get("/api/v1/audit", params={"actor": "aud"}).json()[0]["action"] == "audit.export"
-    for method, path, body in (("post", "/api/v1/users", NEW_USER), ("get", "/api/v1/users", None),
-                               ("post", "/api/v1/users/newbie/disable", None),
-                               ("post", "/api/v1/projections/run", None),
-                               ("post", "/api/v1/alert-routes", {"kind": "*", "role": "field_staff"}),
-                               ("put", "/api/v1/parameters", {})):
+    for method, path, body in (
+        ("post", "/api/v1/users", NEW_USER),
+        ("get", "/api/v1/users", None),
+        ("post", "/api/v1/users/newbie/disable", None),
+        ("post", "/api/v1/projections/run", None),
+        ("post", "/api/v1/alert-routes", {"kind": "*", "role": "field_staff"}),
+        ("put", "/api/v1/parameters", {}),
+    ):
         r = getattr(aud, method)(path, **({"json": body} if body is not None else {}))
         assert r.status_code == 403, (path, r.status_code)
 

@@ -20,19 +20,52 @@ from kakou.sync.checks import CheckCode, check
 from kakou.sync.messages import Envelope, Outcome, PassRecord
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-RATES = ("passes", "recognition_rate", "manual_intervention_rate", "held_rate", "inspection_rate", "hit_rate",
-         "device_availability")
+RATES = (
+    "passes",
+    "recognition_rate",
+    "manual_intervention_rate",
+    "held_rate",
+    "inspection_rate",
+    "hit_rate",
+    "device_availability",
+)
 
 
-def rec(seq: int, *, node: str = "n1", lane: str = "L1", plate: str | None = "粤B10000", outcome: str = "release",
-        at: datetime = NOW, supersedes: str | None = None, entered_by: str | None = None,
-        checks: list[Any] | None = None, orders: list[str] | None = None, direction: str = "in",
-        containers: list[str] | None = None) -> PassRecord:
-    return PassRecord(pass_id=f"{node}-{lane}-{seq}", node=node, lane=lane, direction=direction,  # type: ignore[arg-type]
-                      started_at=at, decided_at=at, plate=plate, plate_confidence=0.9 if plate else 0.0,
-                      outcome=Outcome(outcome), reasons=[], knowledge_version=1, opens_barrier=outcome == "release",
-                      checks=checks or [], supersedes=supersedes, entered_by=entered_by,
-                      release_orders=orders or [], release_order=(orders or [None])[0], containers=containers or [])
+def rec(
+    seq: int,
+    *,
+    node: str = "n1",
+    lane: str = "L1",
+    plate: str | None = "粤B10000",
+    outcome: str = "release",
+    at: datetime = NOW,
+    supersedes: str | None = None,
+    entered_by: str | None = None,
+    checks: list[Any] | None = None,
+    orders: list[str] | None = None,
+    direction: str = "in",
+    containers: list[str] | None = None,
+) -> PassRecord:
+    return PassRecord(
+        pass_id=f"{node}-{lane}-{seq}",
+        node=node,
+        lane=lane,
+        direction=direction,  # type: ignore[arg-type]
+        started_at=at,
+        decided_at=at,
+        plate=plate,
+        plate_confidence=0.9 if plate else 0.0,
+        outcome=Outcome(outcome),
+        reasons=[],
+        knowledge_version=1,
+        opens_barrier=outcome == "release",
+        checks=checks or [],
+        supersedes=supersedes,
+        entered_by=entered_by,
+        release_orders=orders or [],
+        release_order=(orders or [None])[0],
+        containers=containers or [],
+    )
 
 
 def store(central: Central, records: list[PassRecord]) -> None:
@@ -44,17 +77,29 @@ def a_lane_day() -> list[PassRecord]:
     override = check(CheckCode.OFFICER_OVERRIDE, True, officer="o1", note="证件齐全")
     return [
         rec(1),  # read and released
-        rec(2, plate=None, outcome="officer", checks=[check(CheckCode.PLATE_NOT_READ, False),
-                                                       check(CheckCode.DEVICE_FAULT, False, fault="camera")]),
+        rec(
+            2,
+            plate=None,
+            outcome="officer",
+            checks=[check(CheckCode.PLATE_NOT_READ, False), check(CheckCode.DEVICE_FAULT, False, fault="camera")],
+        ),
         rec(3, supersedes="n1-L1-2", entered_by="o1", checks=[override]),  # the officer's decision on pass 2
-        rec(4, outcome="inspection", checks=[check(CheckCode.CONTROL_ORDER_HIT, False, order_no="BK1",
-                                                   target="vehicle", value="粤B10000", note="线报")]),
+        rec(
+            4,
+            outcome="inspection",
+            checks=[
+                check(
+                    CheckCode.CONTROL_ORDER_HIT, False, order_no="BK1", target="vehicle", value="粤B10000", note="线报"
+                )
+            ],
+        ),
         rec(5, entered_by="o2", checks=[check(CheckCode.PLATE_ENTERED, True, plate="粤B10000", officer="o2")]),
     ]
 
 
-def test_lane_central_and_combined_statistics_count_by_the_one_definition(api: Api, central: Central,
-                                                                          tmp_path: Path) -> None:
+def test_lane_central_and_combined_statistics_count_by_the_one_definition(
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     day = a_lane_day()
     store(central, day)
     edge = EdgeStore(tmp_path / "edge.db")
@@ -66,8 +111,15 @@ def test_lane_central_and_combined_statistics_count_by_the_one_definition(api: A
         edge.close()
     lane = api("lena").get("/api/v1/stats/lanes").json()[0]
     combined = api("lena").get("/api/v1/stats/passes").json()["totals"]
-    expected = {"passes": 4, "recognition_rate": 0.5, "manual_intervention_rate": 0.5, "held_rate": 0.5,
-                "inspection_rate": 0.25, "hit_rate": 0.25, "device_availability": 0.75}
+    expected = {
+        "passes": 4,
+        "recognition_rate": 0.5,
+        "manual_intervention_rate": 0.5,
+        "held_rate": 0.5,
+        "inspection_rate": 0.25,
+        "hit_rate": 0.25,
+        "device_availability": 0.75,
+    }
     assert {k: at_lane[k] for k in RATES} == expected
     assert {k: lane[k] for k in RATES} == expected
     assert {k: combined[k] for k in RATES} == expected
@@ -82,15 +134,32 @@ def _sites_and_documents(api: Api) -> None:
     for code in ("YARD-A", "YARD-B"):
         assert alice.put("/api/v1/registrations/site", json={"code": code, "name": code}).status_code == 200
     for node, site in (("na", "YARD-A"), ("nb", "YARD-B")):
-        assert alice.put("/api/v1/registrations/lane", json={"node": node, "lane": "L1", "site": site,
-                                                             "direction": "in"}).status_code == 200
+        assert (
+            alice.put(
+                "/api/v1/registrations/lane", json={"node": node, "lane": "L1", "site": site, "direction": "in"}
+            ).status_code
+            == 200
+        )
     for doc_no, doc_type in (("D-DEC", "declaration"), ("D-INV", "inventory_list")):
-        r = alice.post("/api/v1/declarations", json={"doc_type": doc_type, "stage": "official", "doc_no": doc_no,
-                                                     "direction": "in", "trade_mode": "0110", "item_count": 0,
-                                                     "total_quantity": 1, "total_amount": 1})
+        r = alice.post(
+            "/api/v1/declarations",
+            json={
+                "doc_type": doc_type,
+                "stage": "official",
+                "doc_no": doc_no,
+                "direction": "in",
+                "trade_mode": "0110",
+                "item_count": 0,
+                "total_quantity": 1,
+                "total_amount": 1,
+            },
+        )
         assert r.status_code == 201, r.text
-    window = {"direction": "in", "valid_from": (NOW - timedelta(hours=2)).isoformat(),
-              "valid_until": (NOW + timedelta(hours=2)).isoformat()}
+    window = {
+        "direction": "in",
+        "valid_from": (NOW - timedelta(hours=2)).isoformat(),
+        "valid_until": (NOW + timedelta(hours=2)).isoformat(),
+    }
     issue_order(api, {"order_no": "HF-DEC", "plate": "粤B1", "declarations": ["D-DEC"], **window})
     issue_order(api, {"order_no": "HF-INV", "plate": "粤B2", "declarations": ["D-INV"], **window})
     issue_order(api, {"order_no": "HF-BARE", "plate": "粤B3", **window})
@@ -98,13 +167,16 @@ def _sites_and_documents(api: Api) -> None:
 
 def test_by_yard_by_document_type_and_combined(api: Api, central: Central) -> None:
     _sites_and_documents(api)
-    store(central, [
-        rec(1, node="na", plate="粤B1", orders=["HF-DEC"]),
-        rec(2, node="na", plate="粤B2", orders=["HF-INV"], containers=["CSQU3054383"]),
-        rec(3, node="na", plate="粤B9", outcome="officer"),  # no order
-        rec(4, node="nb", plate="粤B3", orders=["HF-BARE"]),
-        rec(5, node="nb", plate="粤B1", orders=["HF-DEC"], outcome="inspection", at=NOW - timedelta(days=2)),
-    ])
+    store(
+        central,
+        [
+            rec(1, node="na", plate="粤B1", orders=["HF-DEC"]),
+            rec(2, node="na", plate="粤B2", orders=["HF-INV"], containers=["CSQU3054383"]),
+            rec(3, node="na", plate="粤B9", outcome="officer"),  # no order
+            rec(4, node="nb", plate="粤B3", orders=["HF-BARE"]),
+            rec(5, node="nb", plate="粤B1", orders=["HF-DEC"], outcome="inspection", at=NOW - timedelta(days=2)),
+        ],
+    )
     lena = api("lena")
 
     def grouped(**params: Any) -> dict[str, int]:
@@ -132,13 +204,20 @@ def test_by_yard_by_document_type_and_combined(api: Api, central: Central) -> No
 
 def test_intervention_record_by_officer_and_time(api: Api, central: Central) -> None:
     confirmed = check(CheckCode.OFFICER_OVERRIDE_CONFIRMED, True, officer="o2", confirmed_by="o3", note="布控已核实")
-    store(central, [
-        *a_lane_day(),
-        rec(6, outcome="officer", at=NOW - timedelta(days=3)),
-        rec(7, supersedes="n1-L1-6", at=NOW - timedelta(days=3), checks=[
-            check(CheckCode.OFFICER_OVERRIDE, True, officer="o1", note="旧记录")]),
-        rec(8, supersedes="n1-L1-4", checks=[confirmed]),
-    ])
+    store(
+        central,
+        [
+            *a_lane_day(),
+            rec(6, outcome="officer", at=NOW - timedelta(days=3)),
+            rec(
+                7,
+                supersedes="n1-L1-6",
+                at=NOW - timedelta(days=3),
+                checks=[check(CheckCode.OFFICER_OVERRIDE, True, officer="o1", note="旧记录")],
+            ),
+            rec(8, supersedes="n1-L1-4", checks=[confirmed]),
+        ],
+    )
     lena = api("lena")
 
     def search(**params: Any) -> list[tuple[str, str]]:
@@ -158,19 +237,40 @@ def test_intervention_record_by_officer_and_time(api: Api, central: Central) -> 
 def test_transit_statistics(api: Api, central: Central) -> None:
     def t(no: str, status: str, hours: float | None, seal_ok: bool | None = True, dest: str = "B") -> TransitRow:
         start = NOW - timedelta(hours=30)
-        return TransitRow(transit_no=no, plate="粤B1", containers=[], entry_site="A", destination_site=dest,
-                          time_limit_h=24, status=status, started_at=start if status != "declared" else None,
-                          closed_at=start + timedelta(hours=hours) if hours is not None else None, seal_ok=seal_ok,
-                          created_by="t")
+        return TransitRow(
+            transit_no=no,
+            plate="粤B1",
+            containers=[],
+            entry_site="A",
+            destination_site=dest,
+            time_limit_h=24,
+            status=status,
+            started_at=start if status != "declared" else None,
+            closed_at=start + timedelta(hours=hours) if hours is not None else None,
+            seal_ok=seal_ok,
+            created_by="t",
+        )
+
     with central.sessions.begin() as s:
-        s.add_all([t("T1", "closed", 10), t("T2", "closed", 20), t("T3", "closed_late", 27, seal_ok=False),
-                   t("T4", "en_route", None), t("T5", "overdue", None), t("T6", "declared", None),
-                   t("T7", "closed", 5, dest="C")])
+        s.add_all(
+            [
+                t("T1", "closed", 10),
+                t("T2", "closed", 20),
+                t("T3", "closed_late", 27, seal_ok=False),
+                t("T4", "en_route", None),
+                t("T5", "overdue", None),
+                t("T6", "declared", None),
+                t("T7", "closed", 5, dest="C"),
+            ]
+        )
     got = api("lena").get("/api/v1/stats/transits").json()
     ab = next(g for g in got if g["destination_site"] == "B")
     assert (ab["transits"], ab["declared"], ab["en_route"], ab["overdue"]) == (6, 1, 1, 1)
     assert (ab["closed_on_time"], ab["closed_late"], ab["on_time_rate"], ab["mean_hours"]) == (2, 1, 0.6667, 19.0)
     assert ab["seal_mismatches"] == 1
-    windowed = api("lena").get("/api/v1/stats/transits", params={"since": (NOW - timedelta(hours=31)).isoformat(),
-                                                                 "site": "C"}).json()
+    windowed = (
+        api("lena")
+        .get("/api/v1/stats/transits", params={"since": (NOW - timedelta(hours=31)).isoformat(), "site": "C"})
+        .json()
+    )
     assert [(g["destination_site"], g["transits"]) for g in windowed] == [("C", 1)]

@@ -27,9 +27,19 @@ def _sites(api: Api) -> None:
 
 
 def _declare(api: Api, no: str = "ZG1", **kw: object) -> None:
-    r = api("alice").post("/api/v1/transits", json={
-        "transit_no": no, "plate": PLATE, "containers": BOXES, "entry_site": "ENTRY", "destination_site": "DEST",
-        "e_seal": "CNSZ-ES0012345", "time_limit_h": 6, **kw})
+    r = api("alice").post(
+        "/api/v1/transits",
+        json={
+            "transit_no": no,
+            "plate": PLATE,
+            "containers": BOXES,
+            "entry_site": "ENTRY",
+            "destination_site": "DEST",
+            "e_seal": "CNSZ-ES0012345",
+            "time_limit_h": 6,
+            **kw,
+        },
+    )
     assert r.status_code == 201, r.text
 
 
@@ -45,7 +55,8 @@ def _alerts(api: Api) -> list[dict]:
 
 
 def test_the_open_transit_reaches_the_destination_lanes_only_and_leaves_them_when_closed(
-        api: Api, central: Central, tmp_path: Path) -> None:
+    api: Api, central: Central, tmp_path: Path
+) -> None:
     _sites(api)
     _declare(api)
     dest, entry = _lane_cache(central, tmp_path, "b"), _lane_cache(central, tmp_path, "a")
@@ -59,9 +70,18 @@ def test_the_open_transit_reaches_the_destination_lanes_only_and_leaves_them_whe
     entry.store.close()
 
     ingest(central, 1, PLATE, node="a", containers=BOXES)  # leaves the office of entry (no seal reader there)
-    ingest(central, 1, PLATE, node="b", direction="in", containers=BOXES, transit_no="ZG1",
-           checks=[{"code": "transit_arrived", "ok": True,
-                    "params": {"transit_no": "ZG1", "containers": ", ".join(BOXES)}}])
+    ingest(
+        central,
+        1,
+        PLATE,
+        node="b",
+        direction="in",
+        containers=BOXES,
+        transit_no="ZG1",
+        checks=[
+            {"code": "transit_arrived", "ok": True, "params": {"transit_no": "ZG1", "containers": ", ".join(BOXES)}}
+        ],
+    )
     projections.run_all(central)
     closed = api("alice").get("/api/v1/transits/ZG1").json()
     assert closed["status"] == "closed" and closed["close_pass"] == "b-L1-1"
@@ -77,8 +97,11 @@ def test_no_seal_reader_is_not_a_seal_alert_but_a_reader_that_hears_nothing_is(a
     projections.run_all(central)
     started = api("alice").get("/api/v1/transits/ZG1").json()
     assert started["status"] == "en_route" and started["seal_ok"] is None  # not checked, not failed
-    not_checked = {"code": "transit_seal_not_checked", "ok": True,
-                   "params": {"transit_no": "ZG1", "declared": "CNSZ-ES0012345"}}
+    not_checked = {
+        "code": "transit_seal_not_checked",
+        "ok": True,
+        "params": {"transit_no": "ZG1", "declared": "CNSZ-ES0012345"},
+    }
     ingest(central, 2, PLATE, node="b", direction="in", containers=BOXES, transit_no="ZG1", checks=[not_checked])
     projections.run_all(central)
     assert api("alice").get("/api/v1/transits/ZG1").json()["status"] == "closed"
@@ -97,10 +120,21 @@ def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: A
     _sites(api)
     _declare(api)
     ingest(central, 1, PLATE, node="a", containers=BOXES)
-    mismatch = {"code": "transit_containers_mismatch", "ok": False,
-                "params": {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "TGHU9876543"}}
-    ingest(central, 1, PLATE, node="b", direction="in", outcome="officer", containers=[BOXES[0], "TGHU9876543"],
-           checks=[mismatch])
+    mismatch = {
+        "code": "transit_containers_mismatch",
+        "ok": False,
+        "params": {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "TGHU9876543"},
+    }
+    ingest(
+        central,
+        1,
+        PLATE,
+        node="b",
+        direction="in",
+        outcome="officer",
+        containers=[BOXES[0], "TGHU9876543"],
+        checks=[mismatch],
+    )
     projections.run_all(central)
     t = api("alice").get("/api/v1/transits/ZG1").json()
     assert t["status"] == "en_route" and t["close_pass"] is None
@@ -108,10 +142,21 @@ def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: A
     assert alert["kind"] == "transit_mismatch" and alert["subject"] == PLATE
     assert alert["message"] == "转关 ZG1（DEST）：转关 ZG1 集装箱不符：申报未见 MSKU1234565，未申报 TGHU9876543"
 
-    seal = {"code": "transit_seal_mismatch", "ok": False,
-            "params": {"transit_no": "ZG1", "declared": "CNSZ-ES0012345", "seal": "CNSZ-ES0099999"}}
-    ingest(central, 2, PLATE, node="b", direction="in", outcome="officer", containers=BOXES,
-           checks=[{"code": "e_seal_read", "ok": True, "params": {"seal": "CNSZ-ES0099999"}}, seal])
+    seal = {
+        "code": "transit_seal_mismatch",
+        "ok": False,
+        "params": {"transit_no": "ZG1", "declared": "CNSZ-ES0012345", "seal": "CNSZ-ES0099999"},
+    }
+    ingest(
+        central,
+        2,
+        PLATE,
+        node="b",
+        direction="in",
+        outcome="officer",
+        containers=BOXES,
+        checks=[{"code": "e_seal_read", "ok": True, "params": {"seal": "CNSZ-ES0099999"}}, seal],
+    )
     projections.run_all(central)
     assert {a["kind"] for a in _alerts(api)} == {"transit_mismatch", "transit_seal"}
     assert api("alice").get("/api/v1/transits/ZG1").json()["seal_ok"] is False
@@ -124,8 +169,10 @@ def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: A
 
 
 def test_a_destination_that_is_no_site_code_is_refused(api: Api) -> None:
-    r = api("alice").post("/api/v1/transits", json={
-        "transit_no": "ZG9", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST/#"})
+    r = api("alice").post(
+        "/api/v1/transits",
+        json={"transit_no": "ZG9", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST/#"},
+    )
     assert r.status_code == 422 and "site code" in r.text
 
 
@@ -134,9 +181,10 @@ def test_a_declared_route_is_kept_and_an_impossible_one_refused(api: Api) -> Non
     route = [[22.5, 113.9], [22.6, 113.95], [22.7, 113.9]]
     _declare(api, "ZG3", route=route)
     assert api("alice").get("/api/v1/transits/ZG3").json()["route"] == route
-    for bad in ([[95.0, 113.9], [22.6, 113.9]], [[22.5, 113.9]], [[22.5, 200.0], [22.6, 113.9]],
-                [[22.5, 113.9]] * 501):
-        r = api("alice").post("/api/v1/transits", json={
-            "transit_no": "ZG4", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST", "route": bad})
+    for bad in ([[95.0, 113.9], [22.6, 113.9]], [[22.5, 113.9]], [[22.5, 200.0], [22.6, 113.9]], [[22.5, 113.9]] * 501):
+        r = api("alice").post(
+            "/api/v1/transits",
+            json={"transit_no": "ZG4", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "DEST", "route": bad},
+        )
         assert r.status_code == 422, bad
     assert api("alice").get("/api/v1/transits/ZG4").status_code == 404

@@ -45,8 +45,18 @@ def _en_route(central: Central, at: datetime) -> None:
     registry.upsert(central, "admin", "lane", {"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
     registry.upsert(central, "admin", "lane", {"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})
     registry.upsert(central, "admin", "vehicle", {"plate": PLATE, "terminal": "T-0001"})
-    transit.declare(central, "alice", TransitIn(transit_no="ZG1", plate=PLATE, entry_site="ENTRY",
-                                                destination_site="DEST", time_limit_h=6, route=[START, END]))
+    transit.declare(
+        central,
+        "alice",
+        TransitIn(
+            transit_no="ZG1",
+            plate=PLATE,
+            entry_site="ENTRY",
+            destination_site="DEST",
+            time_limit_h=6,
+            route=[START, END],
+        ),
+    )
     ingest(central, 1, PLATE, node="a", at=at)  # leaves the office of entry: the transit is en route
     projections.run_all(central)
     assert transit.get(central, "ZG1").status == "en_route"
@@ -62,9 +72,9 @@ def _latest(central: Central) -> positions.VehiclePositionRow | None:
     return rows[0] if rows else None
 
 
-async def test_route_deviation_and_a_long_stop_raise_one_alert_each(api: Api, central: Central,
-                                                                     mosquitto: MosquittoBroker,
-                                                                     bridge: CentralBridge) -> None:
+async def test_route_deviation_and_a_long_stop_raise_one_alert_each(
+    api: Api, central: Central, mosquitto: MosquittoBroker, bridge: CentralBridge
+) -> None:
     t0 = datetime.now(UTC) - timedelta(hours=3)
     _en_route(central, t0)
     async with VehicleTerminalSim(BrokerConfig(port=mosquitto.port), "T-0001", START, at=t0) as truck:
@@ -90,8 +100,9 @@ async def test_route_deviation_and_a_long_stop_raise_one_alert_each(api: Api, ce
         late_at = fix.at - timedelta(minutes=30)
         await truck.send_raw(late.model_copy(update={"at": late_at}).model_dump_json().encode())
         await truck.drive(2_000, 0, minutes=5)
-        row = await eventually(lambda: (r := _latest(central)) is not None and r.at > late.at and r, 10,
-                               what="the newest fix")
+        row = await eventually(
+            lambda: (r := _latest(central)) is not None and r.at > late.at and r, 10, what="the newest fix"
+        )
         assert row.at.replace(tzinfo=UTC) == truck.at and row.off_route_m == pytest.approx(100, abs=1)
         assert len(_alerts(central, "vehicle_stopped")) == 1  # the one stop, alerted once
         assert len(_alerts(central, "route_deviation")) == 1
@@ -101,22 +112,33 @@ async def test_route_deviation_and_a_long_stop_raise_one_alert_each(api: Api, ce
 
 
 async def test_unknown_terminals_and_impossible_positions_are_refused_and_counted(
-        central: Central, mosquitto: MosquittoBroker, bridge: CentralBridge) -> None:
+    central: Central, mosquitto: MosquittoBroker, bridge: CentralBridge
+) -> None:
     t0 = datetime.now(UTC) - timedelta(hours=1)
     _en_route(central, t0)
     cfg = BrokerConfig(port=mosquitto.port)
-    async with VehicleTerminalSim(cfg, "T-9999", START, at=t0) as stranger, \
-            VehicleTerminalSim(cfg, "T-0001", START, at=t0) as truck:
+    async with (
+        VehicleTerminalSim(cfg, "T-9999", START, at=t0) as stranger,
+        VehicleTerminalSim(cfg, "T-0001", START, at=t0) as truck,
+    ):
         await stranger.drive(100, 0, minutes=1)  # no vehicle is registered with this terminal
         good = {"terminal": "T-0001", "at": (t0 + timedelta(minutes=1)).isoformat(), "lat": START[0], "lon": START[1]}
-        for bad in ({**good, "lat": 95.0}, {**good, "lon": -181}, {**good, "speed_kmh": 1e9},
-                    {**good, "terminal": "T-0002"}, {**good, "at": "2099-01-01T00:00:00Z"}):
+        for bad in (
+            {**good, "lat": 95.0},
+            {**good, "lon": -181},
+            {**good, "speed_kmh": 1e9},
+            {**good, "terminal": "T-0002"},
+            {**good, "at": "2099-01-01T00:00:00Z"},
+        ):
             await truck.send_raw(json.dumps(bad).encode())
         await truck.send_raw(b"\x00\xff not json at all")
         await truck.send_raw(b"{" * 50_000)
         fix = await truck.drive(200, 0, minutes=2)  # and the truck's next good fix is still taken
-        row = await eventually(lambda: (r := _latest(central)) is not None and r.lat == fix.lat and r, 10,
-                               what="the good fix after the bad ones")
+        row = await eventually(
+            lambda: (r := _latest(central)) is not None and r.lat == fix.lat and r,
+            10,
+            what="the good fix after the bad ones",
+        )
         assert row.terminal == "T-0001"
     assert bridge.rejected["position refused"] == 3  # unknown terminal, another terminal's id, a future fix
     assert bridge.rejected["malformed"] == 5

@@ -33,15 +33,17 @@ async def test_snapshot_is_the_shown_image(cam: tuple[CameraSim, HttpSnapshotCam
     assert frame.jpeg == PLATE and frame.image.ndim == 3 and frame.image.shape[1] > 100
 
 
-@pytest.mark.parametrize(("fault", "message"), [
-    ({"jpeg": None}, "answered HTTP 503 (no frame)"),
-    ({"garbage": True}, "undecodable image"),
-    ({"truncated": True}, "truncated JPEG"),
-    ({"delay": 1.0}, "timed out after 0.3s"),
-    ({"hang_up": True}, "unreachable"),
-])
-async def test_faults_are_camera_faults(cam: tuple[CameraSim, HttpSnapshotCamera], fault: dict,
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"jpeg": None}, "answered HTTP 503 (no frame)"),
+        ({"garbage": True}, "undecodable image"),
+        ({"truncated": True}, "truncated JPEG"),
+        ({"delay": 1.0}, "timed out after 0.3s"),
+        ({"hang_up": True}, "unreachable"),
+    ],
+)
+async def test_faults_are_camera_faults(cam: tuple[CameraSim, HttpSnapshotCamera], fault: dict, message: str) -> None:
     sim, driver = cam
     sim.show(PLATE)
     for k, v in fault.items():
@@ -88,8 +90,13 @@ async def test_frozen_camera_is_a_stale_frame(cam: tuple[CameraSim, HttpSnapshot
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.one_of(st.binary(max_size=2000), st.integers(0, len(PLATE) - 1).map(lambda n: PLATE[:n]),
-                 st.binary(max_size=64).map(lambda b: PLATE[:200] + b + b"\xff\xd9")))
+@given(
+    st.one_of(
+        st.binary(max_size=2000),
+        st.integers(0, len(PLATE) - 1).map(lambda n: PLATE[:n]),
+        st.binary(max_size=64).map(lambda b: PLATE[:200] + b + b"\xff\xd9"),
+    )
+)
 def test_any_bytes_give_an_image_or_a_camera_fault(data: bytes) -> None:
     """Random bytes, every truncation of a real JPEG, and a corrupted one: never a crash, never half a plate."""
     try:

@@ -124,8 +124,9 @@ async def test_rtsp_camera_session_stall_and_reconnect() -> None:
     left_red[:, 160:] = (200, 200, 200)
     async with RtspCameraSim(fps=20) as sim:
         sim.show(encode_jpeg(left_red))
-        async with VideoCamera(sim.url, open_timeout=5, read_timeout=0.5, max_age_s=0.4,
-                               backoff=Backoff(initial_s=0.1)) as cam:
+        async with VideoCamera(
+            sim.url, open_timeout=5, read_timeout=0.5, max_age_s=0.4, backoff=Backoff(initial_s=0.1)
+        ) as cam:
             f = await cam.snapshot()
             assert f.image.shape == (240, 320, 3)
             assert f.image[120, 80].tolist()[2] > 240 and abs(int(f.image[120, 240, 0]) - 200) < 6
@@ -134,8 +135,9 @@ async def test_rtsp_camera_session_stall_and_reconnect() -> None:
             assert "stale frame" in why
             sim.stalled = False
             await sim.disconnect()  # the camera reboots: the session is gone, the client must redial
-            await eventually(lambda: cam.opens >= 2 and cam.status.status.state == "online", timeout=15,
-                             what="a new RTSP session")
+            await eventually(
+                lambda: cam.opens >= 2 and cam.status.status.state == "online", timeout=15, what="a new RTSP session"
+            )
             assert (await cam.snapshot()).image.shape == (240, 320, 3)
             assert sim.sessions >= 2
 

@@ -30,8 +30,7 @@ SEAL = "CNSZ-ES0012345"
 
 
 def config(sim: EsealReaderSim, **kw: object) -> EsealReaderConfig:
-    return EsealReaderConfig(serial=SerialSettings(port=sim.path), backoff=Backoff(initial_s=0.02, max_s=0.2),
-                             **kw)  # type: ignore[arg-type]
+    return EsealReaderConfig(serial=SerialSettings(port=sim.path), backoff=Backoff(initial_s=0.02, max_s=0.2), **kw)  # type: ignore[arg-type]
 
 
 async def collect(reader: EsealReaderDriver, n: int, timeout: float = 5.0) -> list[SealRead]:
@@ -46,6 +45,7 @@ async def collect(reader: EsealReaderDriver, n: int, timeout: float = 5.0) -> li
 
 # -- the parser -----------------------------------------------------------------------------------
 
+
 def test_sentences_decode_and_a_wrong_checksum_is_no_read() -> None:
     p = SealLineParser()
     good = encode_read(SEAL, "tampered", 5)
@@ -59,8 +59,9 @@ def test_sentences_decode_and_a_wrong_checksum_is_no_read() -> None:
 
 
 seal_ids = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", min_size=4, max_size=20)
-reads = st.builds(lambda s, st_, b: (s, st_, b), seal_ids, st.sampled_from(["intact", "tampered", "low_battery"]),
-                  st.integers(0, 100))
+reads = st.builds(
+    lambda s, st_, b: (s, st_, b), seal_ids, st.sampled_from(["intact", "tampered", "low_battery"]), st.integers(0, 100)
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -81,7 +82,7 @@ def test_round_trip_whatever_the_chunking(items: list[tuple[str, str, int]], dat
 def test_garbage_never_crashes_and_the_buffer_stays_bounded(junk: bytes, step: int) -> None:
     p = SealLineParser()
     for i in range(0, len(junk), step):
-        for item in p.feed(junk[i:i + step]):
+        for item in p.feed(junk[i : i + step]):
             assert isinstance(item, SealRead | Heartbeat)
         assert len(p._line) <= MAX_LINE
 
@@ -93,7 +94,7 @@ def test_a_damaged_sentence_never_reads_as_another_seal(seal: str, junk: bytes, 
     sent = encode_read(seal)
     at = data.draw(st.integers(0, len(sent) - 2))
     cut = data.draw(st.integers(0, 3))
-    damaged = sent[:at] + junk.replace(b"\n", b"") + sent[at + cut:]
+    damaged = sent[:at] + junk.replace(b"\n", b"") + sent[at + cut :]
     out = SealLineParser().feed(damaged + b"\n" + encode_read("GOOD-0001"))  # the next line is read
     seals = [r.seal for r in out if isinstance(r, SealRead)]
     assert seals[-1] == "GOOD-0001"
@@ -101,6 +102,7 @@ def test_a_damaged_sentence_never_reads_as_another_seal(seal: str, junk: bytes, 
 
 
 # -- the driver on a real pty -----------------------------------------------------------------------
+
 
 async def test_seal_in_range_is_one_read_and_a_tampered_seal_is_reported() -> None:
     async with EsealReaderSim(heartbeat_s=0.1) as sim, EsealReaderDriver(config(sim, dedup_window_s=2)) as reader:
@@ -110,7 +112,8 @@ async def test_seal_in_range_is_one_read_and_a_tampered_seal_is_reported() -> No
         got = await collect(reader, 2)
         assert [r.as_json() for r in got] == [
             {"seal": SEAL, "status": "intact", "battery_pct": 87},
-            {"seal": "CNSZ-ES0099999", "status": "tampered", "battery_pct": 61}]
+            {"seal": "CNSZ-ES0099999", "status": "tampered", "battery_pct": 61},
+        ]
         assert reader.dedup.suppressed >= 4
 
 
@@ -129,8 +132,10 @@ async def test_garbage_and_bad_checksums_never_become_reads() -> None:
 
 
 async def test_silence_disconnect_and_reader_error_are_faults() -> None:
-    async with (EsealReaderSim(heartbeat_s=0.1) as sim,
-                EsealReaderDriver(config(sim, heartbeat_timeout_s=0.5)) as reader):
+    async with (
+        EsealReaderSim(heartbeat_s=0.1) as sim,
+        EsealReaderDriver(config(sim, heartbeat_timeout_s=0.5)) as reader,
+    ):
         await reader.status.wait_for("online", 3)
         sim.silent = True  # the reader hangs: the port stays open, nothing arrives
         assert "no valid sentence" in (await reader.status.wait_for("faulted", 3)).reason
@@ -146,8 +151,12 @@ async def test_silence_disconnect_and_reader_error_are_faults() -> None:
 
 def test_the_node_config_takes_an_e_seal_reader(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "deploy" / "edge.example.toml"
-    text = example.read_text(encoding="utf-8").replace("# [lanes.e_seal]", "[lanes.e_seal]").replace(
-        "# serial = { port", "serial = { port").replace("# heartbeat_timeout_s", "heartbeat_timeout_s")
+    text = (
+        example.read_text(encoding="utf-8")
+        .replace("# [lanes.e_seal]", "[lanes.e_seal]")
+        .replace("# serial = { port", "serial = { port")
+        .replace("# heartbeat_timeout_s", "heartbeat_timeout_s")
+    )
     (tmp_path / "edge.toml").write_text(text, encoding="utf-8")
     (lane,) = load_config(tmp_path / "edge.toml").lanes
     assert lane.e_seal is not None and lane.e_seal.serial.port == "/dev/serial/by-id/usb-eseal-reader-if00"

@@ -50,8 +50,14 @@ def site_map(tmp_path: Path) -> IoMap:
 async def tcp_lane(site_map: IoMap) -> AsyncIterator[tuple[LaneIoSim, LaneIO]]:
     sim = LaneIoSim(io_map=site_map, travel_time=0.05)
     await sim.start()
-    io = LaneIO.from_url(sim.url, site_map, feedback_timeout=1.0, timeout=0.3, poll_interval=0.02,
-                         backoff=Backoff(initial_s=0.1, max_s=0.4))
+    io = LaneIO.from_url(
+        sim.url,
+        site_map,
+        feedback_timeout=1.0,
+        timeout=0.3,
+        poll_interval=0.02,
+        backoff=Backoff(initial_s=0.1, max_s=0.4),
+    )
     assert await io.connect()
     yield sim, io
     io.close()
@@ -60,22 +66,28 @@ async def tcp_lane(site_map: IoMap) -> AsyncIterator[tuple[LaneIoSim, LaneIO]]:
 
 def test_map_file_toml_and_yaml_agree(tmp_path: Path, site_map: IoMap) -> None:
     y = tmp_path / "lane3.yaml"
-    y.write_text("device_id: 3\ncoil_barrier_raise: 4\ncoil_light_red: 5\ncoil_light_yellow: 6\n"
-                 "coil_light_green: 7\ndi_loop_before: 10\ndi_loop_under: 11\ndi_loop_after: 12\n"
-                 "di_barrier_up: 13\ndi_barrier_down: 14\ninvert_inputs: [loop_under]\n"
-                 "hr_display: 100\ndisplay_registers: 16\n", encoding="utf-8")
+    y.write_text(
+        "device_id: 3\ncoil_barrier_raise: 4\ncoil_light_red: 5\ncoil_light_yellow: 6\n"
+        "coil_light_green: 7\ndi_loop_before: 10\ndi_loop_under: 11\ndi_loop_after: 12\n"
+        "di_barrier_up: 13\ndi_barrier_down: 14\ninvert_inputs: [loop_under]\n"
+        "hr_display: 100\ndisplay_registers: 16\n",
+        encoding="utf-8",
+    )
     assert load_io_map(y) == site_map
     assert site_map.coil_addresses() == {"barrier_raise": 4, "light_green": 7, "light_red": 5, "light_yellow": 6}
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("coil_light_red = 0\n", "light_red and barrier_raise are both on coil 0"),
-    ("di_loop_under = 4\n", "barrier_down and loop_under are both on discrete input 4"),
-    ("coil_barrier_rise = 3\n", "coil_barrier_rise: unknown key"),
-    ("device_id = 300\n", "device_id: Input should be less than or equal to 247"),
-    ("invert_inputs = ['loop_middle']\n", "invert_inputs.0"),
-    ("device_id = \n", "is not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("coil_light_red = 0\n", "light_red and barrier_raise are both on coil 0"),
+        ("di_loop_under = 4\n", "barrier_down and loop_under are both on discrete input 4"),
+        ("coil_barrier_rise = 3\n", "coil_barrier_rise: unknown key"),
+        ("device_id = 300\n", "device_id: Input should be less than or equal to 247"),
+        ("invert_inputs = ['loop_middle']\n", "invert_inputs.0"),
+        ("device_id = \n", "is not valid TOML"),
+    ],
+)
 def test_bad_map_file_names_the_problem(tmp_path: Path, text: str, message: str) -> None:
     p = tmp_path / "bad.toml"
     p.write_text(text, encoding="utf-8")
@@ -92,8 +104,15 @@ def test_modbus_urls() -> None:
     assert parse_modbus_url("tcp://10.0.3.7:502").host == "10.0.3.7"
     rtu = parse_modbus_url("rtu:///dev/ttyUSB0?baud=19200&parity=e&stopbits=1")
     assert rtu.serial == SerialSettings(port="/dev/ttyUSB0", baudrate=19200, parity="E", stopbits=1)
-    for bad in ("tcp://:502", "udp://host:502", "rtu://dev/ttyUSB0", "rtu:///dev/x?speed=9600",
-                "rtu:///dev/x?baud=fast", "rtu:///dev/x?parity=Q", "tcp://h:99999"):
+    for bad in (
+        "tcp://:502",
+        "udp://host:502",
+        "rtu://dev/ttyUSB0",
+        "rtu:///dev/x?speed=9600",
+        "rtu:///dev/x?baud=fast",
+        "rtu:///dev/x?parity=Q",
+        "tcp://h:99999",
+    ):
         with pytest.raises(ValueError, match=re.escape(repr(bad))):
             parse_modbus_url(bad)
 
@@ -208,11 +227,17 @@ async def rtu_line(tmp_path: Path) -> AsyncIterator[NullModem]:
 
 # 8N2 (no parity needs two stop bits in the Modbus spec): Linux ptys here refuse even parity (EINVAL)
 async def test_rtu_over_a_serial_line(rtu_line: NullModem, site_map: IoMap) -> None:
-    sim = LaneIoSim(io_map=site_map, travel_time=0.05,
-                    serial=SerialSettings(port=rtu_line.device_path, baudrate=19200, stopbits=2))
+    sim = LaneIoSim(
+        io_map=site_map, travel_time=0.05, serial=SerialSettings(port=rtu_line.device_path, baudrate=19200, stopbits=2)
+    )
     await sim.start()
-    io = LaneIO.from_url(f"rtu://{rtu_line.host_path}?baud=19200&parity=N&stopbits=2", site_map, feedback_timeout=1.0,
-                         timeout=0.5, poll_interval=0.02)
+    io = LaneIO.from_url(
+        f"rtu://{rtu_line.host_path}?baud=19200&parity=N&stopbits=2",
+        site_map,
+        feedback_timeout=1.0,
+        timeout=0.5,
+        poll_interval=0.02,
+    )
     try:
         assert await io.connect()
         sim.set_loop("before", True)
@@ -232,8 +257,9 @@ async def test_rtu_over_a_serial_line(rtu_line: NullModem, site_map: IoMap) -> N
 async def test_wrong_unit_id_on_rtu_is_a_fault(rtu_line: NullModem, site_map: IoMap) -> None:
     sim = LaneIoSim(io_map=site_map, serial=SerialSettings(port=rtu_line.device_path, baudrate=9600))
     await sim.start()
-    io = LaneIO.from_url(f"rtu://{rtu_line.host_path}?baud=9600", site_map.model_copy(update={"device_id": 9}),
-                         timeout=0.3)
+    io = LaneIO.from_url(
+        f"rtu://{rtu_line.host_path}?baud=9600", site_map.model_copy(update={"device_id": 9}), timeout=0.3
+    )
     try:
         with pytest.raises(IoFault):
             await io.read_inputs()
@@ -247,8 +273,9 @@ async def test_wrong_unit_id_on_rtu_is_a_fault(rtu_line: NullModem, site_map: Io
 async def mbpoll(*args: str) -> str:
     if shutil.which("mbpoll") is None:
         pytest.fail("mbpoll is not installed: apt-get install mbpoll (deploy/setup-system.sh lists it)")
-    proc = await asyncio.create_subprocess_exec("mbpoll", "-0", "-1", *args, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.STDOUT)
+    proc = await asyncio.create_subprocess_exec(
+        "mbpoll", "-0", "-1", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 0, out.decode()
     return out.decode()
@@ -277,8 +304,25 @@ async def test_mbpoll_reads_the_rtu_simulator(rtu_line: NullModem, site_map: IoM
     await sim.start()
     try:
         sim.set_loop("after", True)
-        out = await mbpoll("-m", "rtu", "-b", "9600", "-P", "none", "-s", "2", "-a", "3",
-                           "-t", "1", "-r", "10", "-c", "5", rtu_line.host_path)
+        out = await mbpoll(
+            "-m",
+            "rtu",
+            "-b",
+            "9600",
+            "-P",
+            "none",
+            "-s",
+            "2",
+            "-a",
+            "3",
+            "-t",
+            "1",
+            "-r",
+            "10",
+            "-c",
+            "5",
+            rtu_line.host_path,
+        )
         assert _values(out) == {10: 0, 11: 1, 12: 1, 13: 0, 14: 1}
     finally:
         await sim.stop()
@@ -301,8 +345,9 @@ async def test_built_in_map_without_display() -> None:
 
 
 async def test_pulse_driven_barrier_controller() -> None:
-    m = IoMap(barrier_drive="pulse", coil_barrier_raise=0, coil_barrier_lower=2, coil_light_green=1,
-              barrier_pulse_s=0.05)
+    m = IoMap(
+        barrier_drive="pulse", coil_barrier_raise=0, coil_barrier_lower=2, coil_light_green=1, barrier_pulse_s=0.05
+    )
     async with LaneIoSim(io_map=m, travel_time=0.05) as sim:
         io = LaneIO("127.0.0.1", sim.port, m, feedback_timeout=1.0, poll_interval=0.02)
         try:

@@ -24,8 +24,16 @@ hr_display = 20
 
 async def probe_io(*args: str) -> tuple[int, list[dict], str]:
     # The technician's command exactly as typed: `kakou probe io …`.
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "kakou.cli", "probe", "io", *args,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kakou.cli",
+        "probe",
+        "io",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(proc.communicate(), 30)
     return proc.returncode or 0, [json.loads(x) for x in out.decode().splitlines() if x.strip()], err.decode()
 
@@ -43,12 +51,18 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[LaneIoSim, Path]]:
 async def test_probe_prints_states_and_pulses_an_output(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
     s.set_loop("before", True)
-    rc, lines, err = await probe_io("--modbus", s.url, "--map", str(path), "--pulse", "light_green",
-                                    "--pulse-s", "0.2", "--text", "请停车")
+    rc, lines, err = await probe_io(
+        "--modbus", s.url, "--map", str(path), "--pulse", "light_green", "--pulse-s", "0.2", "--text", "请停车"
+    )
     assert rc == 0, err
     first, after = lines
-    assert first["inputs"] == {"loop_before": True, "loop_under": False, "loop_after": False,
-                               "barrier_up": False, "barrier_down": True}
+    assert first["inputs"] == {
+        "loop_before": True,
+        "loop_under": False,
+        "loop_after": False,
+        "barrier_up": False,
+        "barrier_down": True,
+    }
     assert first["outputs"] == {"barrier_raise": False, "light_green": False, "light_red": False}
     assert after["pulsed"] == "light_green" and after["outputs"]["light_green"] is False
     assert s.display_text == "请停车"
@@ -58,8 +72,9 @@ async def test_probe_prints_states_and_pulses_an_output(sim: tuple[LaneIoSim, Pa
 async def test_probe_barrier_pulse_refuses_to_lower_on_an_occupied_loop(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
     s.set_loop("under", True)
-    rc, lines, err = await probe_io("--modbus", s.url, "--map", str(path), "--pulse", "barrier_raise",
-                                    "--pulse-s", "0.2", "--light", "red")
+    rc, lines, err = await probe_io(
+        "--modbus", s.url, "--map", str(path), "--pulse", "barrier_raise", "--pulse-s", "0.2", "--light", "red"
+    )
     assert rc == 1 and "loop under the barrier is occupied" in err
     assert lines[0]["inputs"]["loop_under"] is True and lines[0]["outputs"]["light_red"] is True
     assert s.barrier_up and s.light is Light.RED  # left up, as the safety rule says
@@ -67,8 +82,11 @@ async def test_probe_barrier_pulse_refuses_to_lower_on_an_occupied_loop(sim: tup
 
 async def test_probe_watch_prints_changes(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
-    task = asyncio.create_task(probe_io("--modbus", s.url, "--map", str(path), "--watch", "--interval", "0.05",
-                                        "--count", "2", "--timeout", "20"))
+    task = asyncio.create_task(
+        probe_io(
+            "--modbus", s.url, "--map", str(path), "--watch", "--interval", "0.05", "--count", "2", "--timeout", "20"
+        )
+    )
     # the probe has printed its first line once it has read the module; then a truck arrives
     await eventually(lambda: s.requests >= 2, timeout=15, what="probe to read the module")
     s.set_loop("after", True)

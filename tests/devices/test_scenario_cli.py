@@ -37,9 +37,25 @@ async def _clear(io: LaneIO) -> bool:
 
 async def test_sim_lane_process_runs_a_truck(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "kakou.sim.lane_cli", "--modbus-port", "0", "--camera-port", "0",
-        "--weighbridge", "ascii", "--rfid", "--pty-dir", str(tmp_path), "--trucks", "1", "--interval", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "kakou.sim.lane_cli",
+        "--modbus-port",
+        "0",
+        "--camera-port",
+        "0",
+        "--weighbridge",
+        "ascii",
+        "--rfid",
+        "--pty-dir",
+        str(tmp_path),
+        "--trucks",
+        "1",
+        "--interval",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     assert proc.stdout is not None
     try:
         lines: list[str] = []
@@ -52,10 +68,15 @@ async def test_sim_lane_process_runs_a_truck(tmp_path: Path) -> None:
         rfid_path = re.search(r"RFID e-plate reader: serial (\S+)", text)
         assert url and scale_path and rfid_path, text
         io = LaneIO.from_url(url.group(1), IoMap(), poll_interval=0.02)
-        cfg = WeighbridgeConfig(serial=SerialSettings(port=scale_path.group(1)), protocol="ascii",
-                                stability=StabilityParams(min_readings=5, tolerance_kg=10, window_s=0.3))
-        async with WeighbridgeDriver(cfg) as scale, CardReaderDriver(
-                CardReaderConfig(serial=SerialSettings(port=rfid_path.group(1)), kind="rfid")) as rfid:
+        cfg = WeighbridgeConfig(
+            serial=SerialSettings(port=scale_path.group(1)),
+            protocol="ascii",
+            stability=StabilityParams(min_readings=5, tolerance_kg=10, window_s=0.3),
+        )
+        async with (
+            WeighbridgeDriver(cfg) as scale,
+            CardReaderDriver(CardReaderConfig(serial=SerialSettings(port=rfid_path.group(1)), kind="rfid")) as rfid,
+        ):
             tag = asyncio.create_task(rfid.next_read(20))
             await eventually(lambda: _arrived(io), timeout=20, what="the simulated truck")
             w = await scale.wait_for(lambda s: s.stable and (s.weight_kg or 0) > 10_000, timeout=10)
@@ -78,7 +99,15 @@ async def test_sim_lane_port_in_use() -> None:
         s.listen()
         port = s.getsockname()[1]
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kakou.sim.lane_cli", "--modbus-port", str(port), "--camera-port", "0",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "kakou.sim.lane_cli",
+            "--modbus-port",
+            str(port),
+            "--camera-port",
+            "0",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await asyncio.wait_for(proc.communicate(), 20)
     assert proc.returncode == 2 and f"lane I/O simulator: cannot listen on 127.0.0.1:{port}" in err.decode()

@@ -47,8 +47,15 @@ class Lane:
 
 @pytest.fixture
 async def lane(tmp_path: Path) -> AsyncIterator[tuple[LaneSims, Lane]]:
-    sims = await start_lane_sims(container_camera_port=0, weighbridge_protocol="toledo", rfid=True, card=True,
-                                 link_dir=str(tmp_path), travel_time=0.05, rtsp_port=0)
+    sims = await start_lane_sims(
+        container_camera_port=0,
+        weighbridge_protocol="toledo",
+        rfid=True,
+        card=True,
+        link_dir=str(tmp_path),
+        travel_time=0.05,
+        rtsp_port=0,
+    )
     async with AsyncExitStack() as stack:
         stack.push_async_callback(sims.stop)
         io = LaneIO.from_url(sims.io.url, sims.io.io_map, feedback_timeout=2.0, poll_interval=0.02)
@@ -57,17 +64,27 @@ async def lane(tmp_path: Path) -> AsyncIterator[tuple[LaneSims, Lane]]:
         cams = [HttpSnapshotCamera(c.url, timeout=1.0) for c in (sims.plate_camera, sims.container_camera)]
         for c in cams:
             stack.push_async_callback(c.aclose)
-        scale = await stack.enter_async_context(WeighbridgeDriver(WeighbridgeConfig(
-            serial=SerialSettings(port=sims.weighbridge.path), protocol="toledo",
-            stability=StabilityParams(min_readings=5, tolerance_kg=10, window_s=0.3))))
-        rfid, card = [await stack.enter_async_context(CardReaderDriver(CardReaderConfig(
-            serial=SerialSettings(port=dev.path), kind=kind))) for dev, kind in ((sims.rfid, "rfid"),
-                                                                                  (sims.card, "card"))]
+        scale = await stack.enter_async_context(
+            WeighbridgeDriver(
+                WeighbridgeConfig(
+                    serial=SerialSettings(port=sims.weighbridge.path),
+                    protocol="toledo",
+                    stability=StabilityParams(min_readings=5, tolerance_kg=10, window_s=0.3),
+                )
+            )
+        )
+        rfid, card = [
+            await stack.enter_async_context(
+                CardReaderDriver(CardReaderConfig(serial=SerialSettings(port=dev.path), kind=kind))
+            )
+            for dev, kind in ((sims.rfid, "rfid"), (sims.card, "card"))
+        ]
         yield sims, Lane(io, cams[0], cams[1], scale, rfid, card)
 
 
 async def collect(lane: Lane) -> None:
     """Listen from before the truck comes: reads are pushed once and would otherwise be missed."""
+
     async def ids(reader: CardReaderDriver) -> None:
         async for r in reader.reads():
             lane.ids.append(r)
@@ -124,8 +141,12 @@ async def test_full_truck_through_the_lane(lane: tuple[LaneSims, Lane]) -> None:
     ctl = asyncio.create_task(control(drivers))
     assert sims.plate_rtsp is not None
     drivers.rtsp_url = sims.plate_rtsp.url
-    result = await drive_truck(sims, wait_for_barrier=15, step_s=0.15, truck=Truck(
-        plate_jpeg=PLATE, container_jpeg=CONTAINER, gross_kg=42_160, rfid_tag=TAG, ic_card=CARD))
+    result = await drive_truck(
+        sims,
+        wait_for_barrier=15,
+        step_s=0.15,
+        truck=Truck(plate_jpeg=PLATE, container_jpeg=CONTAINER, gross_kg=42_160, rfid_tag=TAG, ic_card=CARD),
+    )
     seen = await asyncio.wait_for(ctl, 10)
     listener.cancel()
     assert result is TruckResult.PASSED
@@ -145,8 +166,9 @@ async def test_truck_without_card_is_turned_away(lane: tuple[LaneSims, Lane]) ->
     sims, drivers = lane
     listener = asyncio.create_task(collect(drivers))
     ctl = asyncio.create_task(control(drivers))
-    result = await drive_truck(sims, wait_for_barrier=2.0, step_s=0.1,
-                               truck=Truck(plate_jpeg=PLATE, gross_kg=18_000, rfid_tag=TAG))
+    result = await drive_truck(
+        sims, wait_for_barrier=2.0, step_s=0.1, truck=Truck(plate_jpeg=PLATE, gross_kg=18_000, rfid_tag=TAG)
+    )
     seen = await asyncio.wait_for(ctl, 10)
     listener.cancel()
     assert result is TruckResult.TURNED_AWAY and seen["ids"] == {"rfid": TAG} and seen["container"] is None

@@ -92,8 +92,9 @@ def test_ascii_ad_line_with_its_8_character_data_field() -> None:
 
 def test_ascii_ad_refuses_the_6_digit_line_and_skips_tare_lines() -> None:
     parser = make_parser("ascii-ad")
-    out = parser.feed(b"ST,GS,+032540kg\r\nST,TR,+0015000kg\r\nST,GS,+00032540kg\r\nST,GS,+0032540 g\r\n"
-                      b"ST,GS,+0032540kg\r\n")
+    out = parser.feed(
+        b"ST,GS,+032540kg\r\nST,TR,+0015000kg\r\nST,GS,+00032540kg\r\nST,GS,+0032540 g\r\nST,GS,+0032540kg\r\n"
+    )
     assert [f.weight_kg for f in out] == [32540]  # a lost, a doubled digit, grams: never a weight
     assert parser.stats.errors["bad_line"] == 3
     six = make_parser("ascii")  # and the 6-digit parser reads nothing from an A&D indicator
@@ -122,8 +123,9 @@ def test_overlong_garbage_keeps_the_buffer_bounded(protocol: str) -> None:
 @st.composite
 def frames_for(draw: st.DrawFn, protocol: str) -> WeightFrame:
     dec = DECIMALS[protocol]
-    limit = {"xk3190": 999_999, "xk3190-a9": 999_999, "toledo": 999_999, "ascii": 999_999,
-             "ascii-ad": 9_999_999}[protocol]
+    limit = {"xk3190": 999_999, "xk3190-a9": 999_999, "toledo": 999_999, "ascii": 999_999, "ascii-ad": 9_999_999}[
+        protocol
+    ]
     counts = draw(st.integers(-99_999 if protocol == "xk3190" else -limit, limit))
     unit = draw(st.sampled_from(["kg", "t"])) if protocol in ("toledo", *LINES) else "kg"
     if protocol == "xk3190":
@@ -170,9 +172,7 @@ def test_random_bytes_never_crash(protocol: str, junk: bytes) -> None:
 def test_corrupted_streams_never_yield_a_weight_that_was_not_sent(protocol: str, data: st.DataObject) -> None:
     frames = data.draw(st.lists(frames_for(protocol), min_size=1, max_size=8))
     unit = frames[0].unit
-    frames = [
-        WeightFrame(f.counts, f.decimals, unit, f.motion, f.overload, f.net, f.tare_counts) for f in frames
-    ]
+    frames = [WeightFrame(f.counts, f.decimals, unit, f.motion, f.overload, f.net, f.tare_counts) for f in frames]
     banned = DELIMITER.get(protocol, b"")
     garbage = st.binary(min_size=1, max_size=20).map(lambda b: bytes(c for c in b if bytes((c,)) != banned))
     kinds = ["keep", "drop", "insert"] + (["flip"] if protocol in CHECKSUMMED else [])

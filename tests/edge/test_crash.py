@@ -23,8 +23,17 @@ from kakou.waiting import eventually
 
 
 async def _spawn(cfg: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "kakou.cli", "edge", "run", "--config", str(cfg),
-                                                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kakou.cli",
+        "edge",
+        "run",
+        "--config",
+        str(cfg),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 async def _status(url: str) -> dict | None:
@@ -36,8 +45,9 @@ async def _status(url: str) -> dict | None:
 
 
 async def test_kill_9_after_barrier_rises_loses_no_pass(tmp_path: Path, mosquitto) -> None:  # type: ignore[no-untyped-def]
-    central = CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=0,
-                                          broker=BrokerConfig(port=mosquitto.port)))
+    central = CentralServer(
+        CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
+    )
     central_task = asyncio.create_task(central.run())
     io, cam = LaneIoSim(), CameraSim()
     await io.start()
@@ -66,8 +76,9 @@ url = "{cam.url}"
     edge_url = f"http://127.0.0.1:{edge_port}"
     proc = await _spawn(cfg)
     try:
-        version = await asyncio.to_thread(orders.create_release_order, central.central,
-                                          demo_order("粤B12345", "HF-CRASH"))
+        version = await asyncio.to_thread(
+            orders.create_release_order, central.central, demo_order("粤B12345", "HF-CRASH")
+        )
         await eventually(lambda: _knows(edge_url, version), 60, interval=0.2, what="the edge to get the order")
         cam.show(encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=9)))
         io.set_loop("before", True)
@@ -82,8 +93,12 @@ url = "{cam.url}"
 
         io.set_loop("before", False)  # the truck drives on while the node is down
         proc = await _spawn(cfg)
-        await eventually(lambda: ingest.list_passes(central.central, 10, 0)[0] == 1, 60, interval=0.2,
-                         what="the pass at central after restart")
+        await eventually(
+            lambda: ingest.list_passes(central.central, 10, 0)[0] == 1,
+            60,
+            interval=0.2,
+            what="the pass at central after restart",
+        )
         (row,) = ingest.list_passes(central.central, 10, 0)[1]
         assert row.pass_id == rec.pass_id and row.seq == 1
         # The restarted lane finds its barrier up over an empty lane and lowers it.

@@ -19,14 +19,20 @@ BOX = "CSQU3054383"
 
 
 def order(**kw: object) -> ReleaseOrderData:
-    base: dict[str, object] = dict(order_no="HF1", plate=PLATE, direction="in", valid_from=AT - timedelta(hours=1),
-                                   valid_until=AT + timedelta(hours=1))
+    base: dict[str, object] = dict(
+        order_no="HF1",
+        plate=PLATE,
+        direction="in",
+        valid_from=AT - timedelta(hours=1),
+        valid_until=AT + timedelta(hours=1),
+    )
     return ReleaseOrderData(**{**base, **kw})
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE,
-                                   plate_confidence=0.99)
+    base: dict[str, object] = dict(
+        pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE, plate_confidence=0.99
+    )
     return Observation(**{**base, **kw})
 
 
@@ -126,8 +132,7 @@ def test_e_plate_disagreeing_with_camera_goes_to_officer() -> None:
 
 def test_registration_and_driver_policy() -> None:
     strict = Parameters(require_registered_vehicle=True, require_driver_card=True)
-    assert codes(decide(obs(ic_card="C1"), know(), strict).reasons) == [C.VEHICLE_NOT_REGISTERED,
-                                                                          C.DRIVER_CARD_INVALID]
+    assert codes(decide(obs(ic_card="C1"), know(), strict).reasons) == [C.VEHICLE_NOT_REGISTERED, C.DRIVER_CARD_INVALID]
     v = VehicleReg(plate=PLATE, carrier="ACME")
     drv = DriverReg(driver_id="D1", ic_card="C1", name="Li")
     assert decide(obs(ic_card="C1"), know(vehicle=v, driver=drv), strict).outcome is Outcome.RELEASE
@@ -155,11 +160,18 @@ def test_random_inspection_rate_is_respected_and_replayable() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(plate=st.one_of(st.none(), st.text(max_size=10)), conf=st.floats(0, 1), gross=st.one_of(
-    st.none(), st.floats(allow_nan=False, allow_infinity=False)), faults=st.lists(st.text(max_size=5), max_size=2))
+@given(
+    plate=st.one_of(st.none(), st.text(max_size=10)),
+    conf=st.floats(0, 1),
+    gross=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+    faults=st.lists(st.text(max_size=5), max_size=2),
+)
 def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:  # type: ignore[no-untyped-def]
-    d = decide(obs(plate=plate, plate_confidence=conf, gross_kg=gross, faults=faults),
-               know(release_orders=[order(declared_gross_kg=20_000)]), P)
+    d = decide(
+        obs(plate=plate, plate_confidence=conf, gross_kg=gross, faults=faults),
+        know(release_orders=[order(declared_gross_kg=20_000)]),
+        P,
+    )
     if d.outcome is Outcome.RELEASE:
         assert plate == PLATE and not faults and conf >= P.min_plate_confidence
         assert gross is None or abs(gross - 20_000) <= 600
@@ -177,7 +189,9 @@ def test_two_containers_under_two_orders_release_and_record_both() -> None:
     assert d.outcome is Outcome.RELEASE
     assert d.release_orders == ["HF1", "HF2"] and d.release_order == "HF1"
     assert [(r.code, r.params["order_no"], r.params["containers"]) for r in d.reasons] == [
-        (C.RELEASE_ORDER_VALID_PART, "HF1", BOX), (C.RELEASE_ORDER_VALID_PART, "HF2", BOX2)]
+        (C.RELEASE_ORDER_VALID_PART, "HF1", BOX),
+        (C.RELEASE_ORDER_VALID_PART, "HF2", BOX2),
+    ]
     assert d.reasons[0].text() == f"核放单 HF1 有效（{PLATE}：{BOX}）"
 
 
@@ -189,8 +203,12 @@ def test_an_unrelated_order_for_the_plate_is_left_unused() -> None:
 
 
 def test_a_container_without_a_valid_order_holds_and_says_which() -> None:
-    k = know(release_orders=[order(order_no="HF1", containers=[BOX]),
-                             order(order_no="HF2", containers=[BOX2], valid_until=AT - timedelta(minutes=5))])
+    k = know(
+        release_orders=[
+            order(order_no="HF1", containers=[BOX]),
+            order(order_no="HF2", containers=[BOX2], valid_until=AT - timedelta(minutes=5)),
+        ]
+    )
     d = decide(obs(containers=[BOX, BOX2]), k, P)
     assert d.outcome is Outcome.OFFICER and d.release_orders == [] and d.release_order is None
     assert codes(d.reasons) == [C.RELEASE_ORDER_EXPIRED, C.RELEASE_ORDER_CONTAINERS_NOT_COVERED]
@@ -205,7 +223,8 @@ def test_an_order_is_used_whole_its_other_containers_must_be_on_the_truck() -> N
     extra = decide(obs(containers=[BOX, BOX2, BOX3]), k, P)
     assert extra.outcome is Outcome.OFFICER
     assert [(r.code, r.params) for r in extra.reasons] == [
-        (C.RELEASE_ORDER_CONTAINERS_NOT_COVERED, {"containers": BOX3})]
+        (C.RELEASE_ORDER_CONTAINERS_NOT_COVERED, {"containers": BOX3})
+    ]
 
 
 def test_a_container_on_two_valid_orders_is_left_to_the_officer() -> None:
@@ -213,7 +232,8 @@ def test_a_container_on_two_valid_orders_is_left_to_the_officer() -> None:
     d = decide(obs(containers=[BOX, BOX2]), k, P)
     assert d.outcome is Outcome.OFFICER and d.release_orders == []
     assert [(r.code, r.params) for r in d.reasons] == [
-        (C.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": BOX, "orders": "HF1, HF2"})]
+        (C.RELEASE_ORDER_CONTAINER_ON_SEVERAL, {"container": BOX, "orders": "HF1, HF2"})
+    ]
 
 
 def test_batch_order_without_containers_still_covers_each_trip() -> None:
@@ -226,8 +246,11 @@ def test_batch_order_without_containers_still_covers_each_trip() -> None:
 
 def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
     """The ok weight checks that say what the expected gross is made of."""
-    return [(c.code, c.params) for c in d.checks if c.name == "weight" and c.code not in (
-        C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER, C.WEIGHT_NOT_COMPARED)]
+    return [
+        (c.code, c.params)
+        for c in d.checks
+        if c.name == "weight" and c.code not in (C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER, C.WEIGHT_NOT_COMPARED)
+    ]
 
 
 def _compared(d):  # type: ignore[no-untyped-def]
@@ -235,9 +258,13 @@ def _compared(d):  # type: ignore[no-untyped-def]
 
 
 def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twice() -> None:
-    k = know(release_orders=[order(order_no="HF1", containers=[BOX], declared_gross_kg=30_000),
-                             order(order_no="HF2", containers=[BOX2], declared_gross_kg=28_000)],
-             vehicle=VehicleReg(plate=PLATE, tare_kg=15_000))
+    k = know(
+        release_orders=[
+            order(order_no="HF1", containers=[BOX], declared_gross_kg=30_000),
+            order(order_no="HF2", containers=[BOX2], declared_gross_kg=28_000),
+        ],
+        vehicle=VehicleReg(plate=PLATE, tare_kg=15_000),
+    )
     ok = decide(obs(containers=[BOX, BOX2], gross_kg=43_300), k, P)  # expected 43 000, tolerance 1 290
     assert ok.outcome is Outcome.RELEASE and ok.release_orders == ["HF1", "HF2"]
     assert (C.DECLARED_GROSS, {"order_count": 2, "less_kg": 15_000}) in _basis(ok)
@@ -249,8 +276,11 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
 
 
 @settings(max_examples=150, deadline=None)
-@given(boxes=st.lists(st.from_regex(r"[A-Z]{4}[0-9]{7}", fullmatch=True), min_size=1, max_size=4, unique=True),
-       cuts=st.lists(st.booleans(), min_size=3, max_size=3), seen_order=st.randoms(use_true_random=False))
+@given(
+    boxes=st.lists(st.from_regex(r"[A-Z]{4}[0-9]{7}", fullmatch=True), min_size=1, max_size=4, unique=True),
+    cuts=st.lists(st.booleans(), min_size=3, max_size=3),
+    seen_order=st.randoms(use_true_random=False),
+)
 def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:  # type: ignore[no-untyped-def]
     groups: list[list[str]] = [[boxes[0]]]
     for box, cut in zip(boxes[1:], cuts, strict=False):
@@ -273,13 +303,18 @@ BOXES = [ContainerReg(container_no=BOX, tare_kg=2_200), ContainerReg(container_n
 
 
 def test_registered_tare_adds_the_vehicle_and_each_registered_container_to_the_declared_net() -> None:
-    k = know(release_orders=[order(containers=[BOX, BOX2], declared_net_kg=20_000, declared_gross_kg=99_000)],
-             vehicle=TRUCK, containers=BOXES)
+    k = know(
+        release_orders=[order(containers=[BOX, BOX2], declared_net_kg=20_000, declared_gross_kg=99_000)],
+        vehicle=TRUCK,
+        containers=BOXES,
+    )
     d = decide(obs(containers=[BOX, BOX2], gross_kg=39_600), k, P)  # 20 000 + 15 000 + 2 200 + 2 300
     assert d.outcome is Outcome.RELEASE and _compared(d).params["expected_kg"] == 39_500
     assert _basis(d) == [(C.TARE_REGISTERED, {"net_kg": 20_000, "vehicle_kg": 15_000, "containers_kg": 4_500})]
-    assert next(c for c in d.checks if c.code is C.TARE_REGISTERED).text("en") == \
-        "registered tare: net 20000 + vehicle 15000 + containers 4500 kg"
+    assert (
+        next(c for c in d.checks if c.code is C.TARE_REGISTERED).text("en")
+        == "registered tare: net 20000 + vehicle 15000 + containers 4500 kg"
+    )
     # Only the vehicle's tare when the container is not registered.
     k1 = know(release_orders=[order(containers=[BOX], declared_net_kg=20_000)], vehicle=TRUCK)
     assert _basis(decide(obs(containers=[BOX], gross_kg=35_000), k1, P))[0][1]["containers_kg"] == 0

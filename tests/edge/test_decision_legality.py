@@ -19,14 +19,21 @@ BOX, BOX2 = "CSQU3054383", "MSKU1234565"
 
 
 def order(**kw: object) -> ReleaseOrderData:
-    base: dict[str, object] = dict(order_no="HF1", plate=PLATE, containers=[BOX], direction="in",
-                                   valid_from=AT - timedelta(hours=1), valid_until=AT + timedelta(hours=1))
+    base: dict[str, object] = dict(
+        order_no="HF1",
+        plate=PLATE,
+        containers=[BOX],
+        direction="in",
+        valid_from=AT - timedelta(hours=1),
+        valid_until=AT + timedelta(hours=1),
+    )
     return ReleaseOrderData(**{**base, **kw})
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE,
-                                   plate_confidence=0.99, containers=[BOX])
+    base: dict[str, object] = dict(
+        pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE, plate_confidence=0.99, containers=[BOX]
+    )
     return Observation(**{**base, **kw})
 
 
@@ -35,8 +42,13 @@ CARRIER = CarrierReg(code="C01", credit_grade="A", valid_until=AT + timedelta(da
 
 
 def know(**kw: object) -> Knowledge:
-    base: dict[str, object] = {"version": 7, "release_orders": [order()], "vehicle": VEHICLE, "carrier": CARRIER,
-                               "containers": [ContainerReg(container_no=BOX, size_type="22G1")]}
+    base: dict[str, object] = {
+        "version": 7,
+        "release_orders": [order()],
+        "vehicle": VEHICLE,
+        "carrier": CARRIER,
+        "containers": [ContainerReg(container_no=BOX, size_type="22G1")],
+    }
     return Knowledge(**{**base, **kw})
 
 
@@ -71,8 +83,9 @@ def test_container_must_be_registered_and_active_when_required() -> None:
 
 
 def test_container_on_an_open_order_of_another_vehicle_goes_to_the_officer() -> None:
-    other = OtherOrder(container=BOX, order_no="HF9", plate="粤B99999", direction="in",
-                       valid_until=AT + timedelta(hours=2))
+    other = OtherOrder(
+        container=BOX, order_no="HF9", plate="粤B99999", direction="in", valid_until=AT + timedelta(hours=2)
+    )
     d = decide(obs(), know(other_orders=[other]), Parameters())
     assert d.outcome is Outcome.OFFICER
     assert failed(d) == [(C.CONTAINER_ON_OTHER_ORDER, {"container": BOX, "order_no": "HF9", "plate": "粤B99999"})]
@@ -84,24 +97,39 @@ def test_container_on_an_open_order_of_another_vehicle_goes_to_the_officer() -> 
         assert decide(obs(), know(other_orders=[o]), Parameters()).outcome is Outcome.RELEASE
 
 
-@pytest.mark.parametrize(("carrier", "vehicle", "code", "params"), [
-    (CARRIER, VehicleReg(plate=PLATE), C.CARRIER_UNKNOWN, {"plate": PLATE}),
-    (CARRIER, None, C.CARRIER_UNKNOWN, {"plate": PLATE}),
-    (None, VEHICLE, C.CARRIER_NOT_REGISTERED, {"carrier": "C01"}),
-    (CarrierReg(code="C01", status="suspended"), VEHICLE, C.CARRIER_NOT_VALID,
-     {"carrier": "C01", "status": "suspended"}),
-    (CarrierReg(code="C01", valid_from=AT + timedelta(days=1)), VEHICLE, C.CARRIER_NOT_YET_VALID,
-     {"carrier": "C01", "at": (AT + timedelta(days=1)).isoformat()}),
-    (CarrierReg(code="C01", valid_until=AT - timedelta(days=1)), VEHICLE, C.CARRIER_EXPIRED,
-     {"carrier": "C01", "at": (AT - timedelta(days=1)).isoformat()}),
-])
-def test_carrier_must_be_registered_and_valid_when_required(carrier: CarrierReg | None, vehicle: VehicleReg | None,
-                                                             code: C, params: dict) -> None:
+@pytest.mark.parametrize(
+    ("carrier", "vehicle", "code", "params"),
+    [
+        (CARRIER, VehicleReg(plate=PLATE), C.CARRIER_UNKNOWN, {"plate": PLATE}),
+        (CARRIER, None, C.CARRIER_UNKNOWN, {"plate": PLATE}),
+        (None, VEHICLE, C.CARRIER_NOT_REGISTERED, {"carrier": "C01"}),
+        (
+            CarrierReg(code="C01", status="suspended"),
+            VEHICLE,
+            C.CARRIER_NOT_VALID,
+            {"carrier": "C01", "status": "suspended"},
+        ),
+        (
+            CarrierReg(code="C01", valid_from=AT + timedelta(days=1)),
+            VEHICLE,
+            C.CARRIER_NOT_YET_VALID,
+            {"carrier": "C01", "at": (AT + timedelta(days=1)).isoformat()},
+        ),
+        (
+            CarrierReg(code="C01", valid_until=AT - timedelta(days=1)),
+            VEHICLE,
+            C.CARRIER_EXPIRED,
+            {"carrier": "C01", "at": (AT - timedelta(days=1)).isoformat()},
+        ),
+    ],
+)
+def test_carrier_must_be_registered_and_valid_when_required(
+    carrier: CarrierReg | None, vehicle: VehicleReg | None, code: C, params: dict
+) -> None:
     k = know(carrier=carrier, vehicle=vehicle)
     # Switch off: an unknown or unregistered carrier passes; a registered one not in force never does.
     registered_but_not_valid = carrier is not None and vehicle is not None and vehicle.carrier is not None
-    assert decide(obs(), k, Parameters()).outcome is (Outcome.OFFICER if registered_but_not_valid
-                                                       else Outcome.RELEASE)
+    assert decide(obs(), k, Parameters()).outcome is (Outcome.OFFICER if registered_but_not_valid else Outcome.RELEASE)
     d = decide(obs(), k, Parameters(require_valid_carrier=True))
     assert d.outcome is Outcome.OFFICER and failed(d) == [(code, params)]
     assert "{" not in d.reasons[0].text() and "{" not in d.reasons[0].text("en")
@@ -147,8 +175,7 @@ def test_a_20_foot_lane_holds_a_40_foot_container_and_an_unknown_size() -> None:
     d = decide(obs(), know(containers=[]), p)  # no registered size/type: the lane cannot tell
     assert failed(d) == [(C.LANE_SIZE_UNKNOWN, {"container": BOX, "sizes": "20"})]
     forty_five = [ContainerReg(container_no=BOX, size_type="L5G1")]
-    assert decide(obs(), know(containers=forty_five), Parameters(allowed_sizes=("40", "45"))).outcome \
-        is Outcome.RELEASE
+    assert decide(obs(), know(containers=forty_five), Parameters(allowed_sizes=("40", "45"))).outcome is Outcome.RELEASE
 
 
 def test_the_size_read_by_the_camera_counts_for_a_container_without_a_registered_size() -> None:
@@ -158,8 +185,9 @@ def test_the_size_read_by_the_camera_counts_for_a_container_without_a_registered
     assert decide(obs(container_types={BOX: "22G1"}), know(containers=[]), p).outcome is Outcome.RELEASE
     # The register is believed before the camera (a size/type code has no check digit).
     assert decide(obs(container_types={BOX: "45G1"}), know(), p).outcome is Outcome.RELEASE
-    assert [code for code, _ in failed(decide(obs(container_types={BOX: "X"}), know(containers=[]), p))] == \
-        [C.LANE_SIZE_UNKNOWN]
+    assert [code for code, _ in failed(decide(obs(container_types={BOX: "X"}), know(containers=[]), p))] == [
+        C.LANE_SIZE_UNKNOWN
+    ]
 
 
 def test_cargo_type_of_the_lane() -> None:
@@ -196,20 +224,24 @@ def test_appointment_required_but_missing() -> None:
     d = decide(obs(), know(), p)
     assert d.outcome is Outcome.OFFICER and failed(d) == [(C.APPOINTMENT_MISSING, {"plate": PLATE})]
     assert d.reasons[0].text() == f"车辆 {PLATE} 无有效预约"
-    booked = AppointmentReg(appointment_no="YY1", plate=PLATE, valid_from=AT - timedelta(minutes=30),
-                            valid_until=AT + timedelta(minutes=30))
+    booked = AppointmentReg(
+        appointment_no="YY1", plate=PLATE, valid_from=AT - timedelta(minutes=30), valid_until=AT + timedelta(minutes=30)
+    )
     d = decide(obs(), know(appointments=[booked]), p)
     assert d.outcome is Outcome.RELEASE
     assert next(c for c in d.checks if c.code is C.APPOINTMENT_OK).params == {"appointment_no": "YY1", "plate": PLATE}
-    for stale in (booked.model_copy(update={"status": "cancelled"}),
-                  booked.model_copy(update={"valid_until": AT - timedelta(minutes=1)}),
-                  booked.model_copy(update={"plate": "粤B99999"})):
+    for stale in (
+        booked.model_copy(update={"status": "cancelled"}),
+        booked.model_copy(update={"valid_until": AT - timedelta(minutes=1)}),
+        booked.model_copy(update={"plate": "粤B99999"}),
+    ):
         assert decide(obs(), know(appointments=[stale]), p).outcome is Outcome.OFFICER
     assert decide(obs(), know(), Parameters()).outcome is Outcome.RELEASE  # a site without appointments
 
 
 def test_a_control_order_hit_still_wins_over_every_setting() -> None:
     from kakou.edge.knowledge import ControlOrder
+
     hit = ControlOrder(order_no="BK1", target="container", value=BOX, action="inspect")
     d = decide(obs(), know(control_orders=[hit]), Parameters(gate_role="release_control", require_appointment=True))
     assert d.outcome is Outcome.INSPECTION

@@ -31,8 +31,12 @@ def test_every_state_has_a_gb2312_message_and_only_release_says_go() -> None:
 
 async def test_the_sign_ends_on_the_newest_state_and_a_mute_sign_is_only_logged(tmp_path: Path) -> None:
     async with DisplaySim(link_dir=tmp_path) as sim:
-        cfg = DisplayConfig(serial=SerialSettings(port=sim.path), ack_timeout_s=0.2, retries=0,
-                            backoff=Backoff(initial_s=0.02, max_s=0.1))
+        cfg = DisplayConfig(
+            serial=SerialSettings(port=sim.path),
+            ack_timeout_s=0.2,
+            retries=0,
+            backoff=Backoff(initial_s=0.02, max_s=0.1),
+        )
         async with DisplayDriver(cfg) as driver:
             sign = DriverDisplay(driver, LOG)
             task = asyncio.create_task(sign.run())

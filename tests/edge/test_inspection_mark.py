@@ -16,21 +16,45 @@ from kakou.sync.messages import Outcome, PassRecord, ReleaseOrderData
 
 AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 PLATE, BOX = "粤B12345", "CSQU3054383"
-ORDER = ReleaseOrderData(order_no="HF1", plate=PLATE, direction="in", containers=[BOX],
-                         valid_from=AT - timedelta(hours=3), valid_until=AT + timedelta(hours=3),
-                         declared_gross_kg=30_000)
+ORDER = ReleaseOrderData(
+    order_no="HF1",
+    plate=PLATE,
+    direction="in",
+    containers=[BOX],
+    valid_from=AT - timedelta(hours=3),
+    valid_until=AT + timedelta(hours=3),
+    declared_gross_kg=30_000,
+)
 ALWAYS = Parameters(random_inspection_rate=1.0)  # every truck is drawn for inspection
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(pass_id="n1-L1-9", lane="L1", direction="in", at=AT, plate=PLATE,
-                                   plate_confidence=0.99, containers=[BOX], gross_kg=30_100)
+    base: dict[str, object] = dict(
+        pass_id="n1-L1-9",
+        lane="L1",
+        direction="in",
+        at=AT,
+        plate=PLATE,
+        plate_confidence=0.99,
+        containers=[BOX],
+        gross_kg=30_100,
+    )
     return Observation(**{**base, **kw})
 
 
 def mark(result: str = "passed", at: datetime = AT - timedelta(hours=1), **kw: object) -> InspectionMark:
-    return InspectionMark.model_validate({"result": result, "plate": PLATE, "containers": [BOX], "officer": "wang",
-                                          "note": "开箱查验", "at": at, "pass_id": "n1-L1-3-i1a2b", **kw})
+    return InspectionMark.model_validate(
+        {
+            "result": result,
+            "plate": PLATE,
+            "containers": [BOX],
+            "officer": "wang",
+            "note": "开箱查验",
+            "at": at,
+            "pass_id": "n1-L1-3-i1a2b",
+            **kw,
+        }
+    )
 
 
 def know(m: InspectionMark | None, **kw: object) -> Knowledge:
@@ -62,20 +86,25 @@ def test_passed_inspection_does_not_lift_a_control_order_or_a_document_problem()
 
 
 def test_a_failed_result_holds_the_returning_truck_with_the_result_first() -> None:
-    for result, code, outcome in (("seized", C.INSPECTED_SEIZED, Outcome.OFFICER),
-                                  ("returned", C.INSPECTED_RETURNED, Outcome.OFFICER),
-                                  ("further_inspection", C.INSPECTED_FURTHER, Outcome.INSPECTION)):
+    for result, code, outcome in (
+        ("seized", C.INSPECTED_SEIZED, Outcome.OFFICER),
+        ("returned", C.INSPECTED_RETURNED, Outcome.OFFICER),
+        ("further_inspection", C.INSPECTED_FURTHER, Outcome.INSPECTION),
+    ):
         d = decide(obs(), know(mark(result)), Parameters())  # documents and weight fit: it would release
         assert d.outcome is outcome, result
         assert d.reasons[0].code is code and d.reasons[0].params["note"] == "开箱查验"
         assert d.release_orders == []
     assert decide(obs(), know(mark("seized")), Parameters()).reasons[0].text() == (
-        "查验结果为查扣（关员 wang，2026-11-25T07:00:00+00:00：开箱查验）：请关员处置")
+        "查验结果为查扣（关员 wang，2026-11-25T07:00:00+00:00：开箱查验）：请关员处置"
+    )
 
 
 def test_a_mark_is_for_the_same_truck_and_cargo_and_expires() -> None:
-    assert decide(obs(plate="沪AD12345"), know(mark("seized"), release_orders=[]), Parameters()).reasons[0].code \
+    assert (
+        decide(obs(plate="沪AD12345"), know(mark("seized"), release_orders=[]), Parameters()).reasons[0].code
         is not C.INSPECTED_SEIZED
+    )
     other_box = decide(obs(containers=["MSKU1234565"]), know(mark("seized")), Parameters())
     assert all(c.name != "inspected" for c in other_box.checks)  # new cargo: judged from scratch
     old = decide(obs(), know(mark("seized", at=AT - timedelta(hours=25))), Parameters())
@@ -86,10 +115,24 @@ def test_a_mark_is_for_the_same_truck_and_cargo_and_expires() -> None:
 
 def _result_pass(store: EdgeStore, pass_id: str, code: C, at: datetime, plate: str = PLATE) -> None:
     c = check(code, code in (C.INSPECTION_PASSED, C.INSPECTION_PASSED_CONFIRMED), officer="wang", note="n")
-    rec = PassRecord(pass_id=pass_id, node="n1", lane="L1", direction="in", started_at=at, decided_at=at,
-                     plate=plate, plate_confidence=1.0, containers=[BOX], outcome=Outcome.INSPECTION,
-                     reasons=[c.finding()], knowledge_version=0, opens_barrier=False, checks=[c],
-                     supersedes="n1-L1-1", entered_by="wang")
+    rec = PassRecord(
+        pass_id=pass_id,
+        node="n1",
+        lane="L1",
+        direction="in",
+        started_at=at,
+        decided_at=at,
+        plate=plate,
+        plate_confidence=1.0,
+        containers=[BOX],
+        outcome=Outcome.INSPECTION,
+        reasons=[c.finding()],
+        knowledge_version=0,
+        opens_barrier=False,
+        checks=[c],
+        supersedes="n1-L1-1",
+        entered_by="wang",
+    )
     store.record_pass(rec, {})
 
 
@@ -105,11 +148,20 @@ def test_the_node_reads_the_newest_result_from_its_own_passes_and_central(tmp_pa
     assert got is not None and (got.result, got.pass_id, got.containers) == ("passed", "p2", [BOX])
     # A result recorded at another node of the site, newer than ours, arrives as central's change.
     with store.tx() as db:
-        db.execute("INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, 1, ?, ?, ?)",
-                   ("inspection", PLATE, mark("returned", at=now - timedelta(minutes=10)).model_dump_json(), PLATE,
-                    "site:gate1"))
-        db.execute("INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, 1, ?, ?, ?)",
-                   ("inspection", "沪AD12345", '{"result": "exploded"}', "沪AD12345", "site:gate1"))
+        db.execute(
+            "INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, 1, ?, ?, ?)",
+            (
+                "inspection",
+                PLATE,
+                mark("returned", at=now - timedelta(minutes=10)).model_dump_json(),
+                PLATE,
+                "site:gate1",
+            ),
+        )
+        db.execute(
+            "INSERT INTO knowledge(kind, key, version, data, plate, stream) VALUES(?, ?, 1, ?, ?, ?)",
+            ("inspection", "沪AD12345", '{"result": "exploded"}', "沪AD12345", "site:gate1"),
+        )
     got = latest_mark(store.query, PLATE, now)
     assert got is not None and got.result == "returned"
     other = latest_mark(store.query, "沪AD12345", now)  # central's unreadable record is skipped

@@ -44,8 +44,16 @@ async def _arrive(stack, plate: str, seed: int, state: LaneState, after: str | N
     lane = stack.edge.lanes["L1"]
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(plate, kind="blue", seed=seed)))
     stack.sims.io.set_loop("before", True)
-    await eventually(lambda: lane.state is state and lane.current is not None and lane.current.decision is not None
-                     and lane.current.pass_id != after, 30, what=f"the lane to decide {plate} into {state}")
+    await eventually(
+        lambda: (
+            lane.state is state
+            and lane.current is not None
+            and lane.current.decision is not None
+            and lane.current.pass_id != after
+        ),
+        30,
+        what=f"the lane to decide {plate} into {state}",
+    )
     return str(lane.current.pass_id)
 
 
@@ -59,13 +67,16 @@ async def _leave(stack) -> None:  # type: ignore[no-untyped-def]
 async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
     lane.params = Parameters(random_inspection_rate=1.0)  # every truck is drawn for inspection
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
-            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+    async with (
+        httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
+        httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
+    ):
         await authorize(stack, central)
         r = await central.put("/api/v1/registrations/site", json={"code": "gate1", "name": "一号卡口"})
         assert r.status_code == 200, r.text
-        r = await central.put("/api/v1/registrations/lane", json={"node": stack.edge.id, "lane": "L1",
-                                                                  "site": "gate1", "direction": "in"})
+        r = await central.put(
+            "/api/v1/registrations/lane", json={"node": stack.edge.id, "lane": "L1", "site": "gate1", "direction": "in"}
+        )
         assert r.status_code == 200, r.text
         for plate, no in ((PLATE, "HF0041"), (SMUGGLER, "HF0042")):
             r = await issue_release_order(stack, central, demo_order(plate, no).model_dump(mode="json"))
@@ -88,8 +99,9 @@ async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) 
         assert r.status_code == 201, r.text
         result = r.json()
         assert result["supersedes"] == sent and result["outcome"] == "inspection" and not result["opens_barrier"]
-        assert result["reasons"] == [{"code": "inspection_further",
-                                      "params": {"officer": DEMO_OFFICER, "note": "封志异常，需掏箱"}}]
+        assert result["reasons"] == [
+            {"code": "inspection_further", "params": {"officer": DEMO_OFFICER, "note": "封志异常，需掏箱"}}
+        ]
         r = await edge.post(f"/api/v1/inspections/{result['pass_id']}", headers=auth, json=further)
         assert r.status_code == 409  # a result is not a pass that sent a truck to inspection
 
@@ -99,8 +111,9 @@ async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) 
         assert reasons[0].code is C.INSPECTED_FURTHER and reasons[0].params["note"] == "封志异常，需掏箱"
         assert "进一步查验" in lane.state_reason
         await _leave(stack)
-        r = await edge.post(f"/api/v1/inspections/{again}", headers=auth,
-                            json={"result": "passed", "reason": "掏箱查验，货证相符"})
+        r = await edge.post(
+            f"/api/v1/inspections/{again}", headers=auth, json={"result": "passed", "reason": "掏箱查验，货证相符"}
+        )
         assert r.status_code == 201, r.text
 
         # Back with "passed": released against the inspection although the draw picks it again.
@@ -120,11 +133,17 @@ async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) 
         barrier_moves = len(stack.sims.io.events)
         r = await edge.post("/api/v1/inspections/" + seized_at, headers=auth, json=further)
         assert r.status_code == 409 and "inspection_result" in r.json()["detail"]  # it is still in the lane
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={"action": "inspection_result", "result": "seized", "reason": "夹藏违禁品"})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={"action": "inspection_result", "result": "seized", "reason": "夹藏违禁品"},
+        )
         assert r.status_code == 202, r.text
-        await eventually(lambda: lane.last_pass is not None and lane.last_pass.supersedes == seized_at, 10,
-                         what="the seizure recorded")
+        await eventually(
+            lambda: lane.last_pass is not None and lane.last_pass.supersedes == seized_at,
+            10,
+            what="the seizure recorded",
+        )
         assert lane.last_pass.reasons[0].code is C.INSPECTION_SEIZED and lane.last_pass.outcome == "officer"
         assert lane.state is LaneState.INSPECTION and "查扣" in lane.state_reason
         assert len(stack.sims.io.events) == barrier_moves  # nothing opened
@@ -147,9 +166,13 @@ async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) 
         assert (row["seizures"], row["seizure_rate"]) == (1, 0.5)
 
         def shared() -> dict[str, str]:
-            rows = stack.edge.store.query("SELECT key, json_extract(data, '$.result') FROM knowledge "
-                                          "WHERE kind = 'inspection' AND stream = 'site:gate1'")
+            rows = stack.edge.store.query(
+                "SELECT key, json_extract(data, '$.result') FROM knowledge "
+                "WHERE kind = 'inspection' AND stream = 'site:gate1'"
+            )
             return dict(rows) if len(rows) == 2 else {}
 
         assert await eventually(shared, 20, what="the results on the site stream") == {
-            PLATE: "passed", SMUGGLER: "seized"}
+            PLATE: "passed",
+            SMUGGLER: "seized",
+        }

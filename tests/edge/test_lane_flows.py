@@ -65,15 +65,18 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
         assert stack.sims.io.events == []  # the barrier never moved on its own
         held_id = lane.current.pass_id
 
-        r = await edge.post("/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release",
-                                                              "reason": "x"})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release", "reason": "x"}
+        )
         assert r.status_code == 401, r.text  # no login, no barrier
         auth = await _login(edge)
-        r = await edge.post("/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release"},
-                            headers=auth)
+        r = await edge.post("/api/v1/lanes/L1/actions", json={"action": "override", "outcome": "release"}, headers=auth)
         assert r.status_code == 422 and "reason" in r.json()["detail"]
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={"action": "override", "outcome": "release", "reason": "order delayed, checked"})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={"action": "override", "outcome": "release", "reason": "order delayed, checked"},
+        )
         assert r.status_code == 202
         await _drive_off(stack)
 
@@ -90,50 +93,83 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
 
 async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
-            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+    async with (
+        httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
+        httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
+    ):
         await authorize(stack, central)
-        r = await central.post("/api/v1/control-orders", json={
-            "target_kind": "vehicle", "target_value": "苏E88888", "action": "hold", "emergency": True,
-            "reason": "情报线索 intelligence tip"})
+        r = await central.post(
+            "/api/v1/control-orders",
+            json={
+                "target_kind": "vehicle",
+                "target_value": "苏E88888",
+                "action": "hold",
+                "emergency": True,
+                "reason": "情报线索 intelligence tip",
+            },
+        )
         assert r.status_code == 201, r.text
-        await eventually(lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'control_order'"),
-                         15, what="the control order in the lane's cache")
+        await eventually(
+            lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'control_order'"),
+            15,
+            what="the control order in the lane's cache",
+        )
         auth = await _login(edge)
 
         # First truck: a lane officer alone is refused, whatever the action; two officers release it.
         await _arrive(stack, "苏E88888", seed=1)
         await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
         held_id = lane.current.pass_id
-        for action in ({"action": "override", "outcome": "release", "reason": "known driver"},
-                       {"action": "release_on_documents", "reason": "papers in order"},
-                       {"action": "manual_entry", "plate": "粤B12345"}):
+        for action in (
+            {"action": "override", "outcome": "release", "reason": "known driver"},
+            {"action": "release_on_documents", "reason": "papers in order"},
+            {"action": "manual_entry", "plate": "粤B12345"},
+        ):
             r = await edge.post("/api/v1/lanes/L1/actions", headers=auth, json=action)
             assert r.status_code == 403 and "布控" in r.json()["detail"] and "second officer" in r.json()["detail"]
         release = {"action": "override", "outcome": "release", "reason": "核查无误 checked with the intelligence unit"}
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": "0000"})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": "0000"},
+        )
         assert r.status_code == 403 and "wrong PIN" in r.json()["detail"]
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={**release, "second_officer": DEMO_OFFICER, "second_pin": DEMO_PIN})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={**release, "second_officer": DEMO_OFFICER, "second_pin": DEMO_PIN},
+        )
         assert r.status_code == 403 and "another officer" in r.json()["detail"]
         assert lane.state is LaneState.HELD and stack.sims.io.events == []
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2},
+        )
         assert r.status_code == 202, r.text
         await _drive_off(stack)
         (iv,) = (await edge.get(f"/api/v1/passes/{held_id}")).json()["interventions"]
-        assert (iv["officer"], iv["data"]["confirmed_by"], iv["reason"]) == (DEMO_OFFICER, DEMO_OFFICER2,
-                                                                             release["reason"])
+        assert (iv["officer"], iv["data"]["confirmed_by"], iv["reason"]) == (
+            DEMO_OFFICER,
+            DEMO_OFFICER2,
+            release["reason"],
+        )
         follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == held_id)
         assert follow_up["outcome"] == "release"
-        assert follow_up["reasons"] == [{"code": "officer_override_confirmed", "params": {
-            "officer": DEMO_OFFICER, "confirmed_by": DEMO_OFFICER2, "note": release["reason"]}}]
+        assert follow_up["reasons"] == [
+            {
+                "code": "officer_override_confirmed",
+                "params": {"officer": DEMO_OFFICER, "confirmed_by": DEMO_OFFICER2, "note": release["reason"]},
+            }
+        ]
 
         # Second truck: central disposes of the hit and releases it; the lane opens with no officer.
         await _arrive(stack, "苏E88888", seed=2)
-        await eventually(lambda: lane.state is LaneState.HELD and lane.current.pass_id != held_id, 20,
-                         what="the lane to hold the second truck")
+        await eventually(
+            lambda: lane.state is LaneState.HELD and lane.current.pass_id != held_id,
+            20,
+            what="the lane to hold the second truck",
+        )
         second_id = lane.current.pass_id
 
         async def the_hit() -> dict | None:
@@ -142,20 +178,27 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
             return next((a for a in items if a["source"] == second_id), None)
 
         hit = await eventually(the_hit, 20, interval=0.2, what="the control hit at central")
-        r = await central.post(f"/api/v1/alerts/{hit['id']}/dispose",
-                               json={"disposal": "人工核查放行 released after checking", "release_vehicle": True})
+        r = await central.post(
+            f"/api/v1/alerts/{hit['id']}/dispose",
+            json={"disposal": "人工核查放行 released after checking", "release_vehicle": True},
+        )
         assert r.status_code == 200, r.text
         await _drive_off(stack)
         follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == second_id)
-        assert follow_up["outcome"] == "release" and follow_up["reasons"] == [{
-            "code": "control_disposal_released",
-            "params": {"officer": f"central:{DEMO_ADMIN}", "note": "人工核查放行 released after checking"}}]
+        assert follow_up["outcome"] == "release" and follow_up["reasons"] == [
+            {
+                "code": "control_disposal_released",
+                "params": {"officer": f"central:{DEMO_ADMIN}", "note": "人工核查放行 released after checking"},
+            }
+        ]
 
 
 async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
-            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+    async with (
+        httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
+        httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
+    ):
         await authorize(stack, central)
         order = demo_order("粤B12345", "HF0031").model_copy(update={"containers": ["CSQU3054383"]})
         r = await issue_release_order(stack, central, order.model_dump(mode="json"))
@@ -164,18 +207,23 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
         stack.sims.io.set_loop("before", True)
         await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
         auth = await _login(edge)
-        r = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                            json={"action": "release_on_documents", "reason": "queue to the road, papers seen"})
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={"action": "release_on_documents", "reason": "queue to the road, papers seen"},
+        )
         assert r.status_code == 202, r.text
         await _drive_off(stack)
         (open_entry,) = (await edge.get("/api/v1/backfill")).json()
         released_id = open_entry["pass_id"]
 
-        bad = await edge.post(f"/api/v1/backfill/{released_id}", headers=auth,
-                              json={"plate": "粤B12345", "containers": ["CSQU3054384"]})
+        bad = await edge.post(
+            f"/api/v1/backfill/{released_id}", headers=auth, json={"plate": "粤B12345", "containers": ["CSQU3054384"]}
+        )
         assert bad.status_code == 422 and "check digit" in bad.json()["detail"]
-        r = await edge.post(f"/api/v1/backfill/{released_id}", headers=auth,
-                            json={"plate": "粤B12345", "containers": ["CSQU3054383"]})
+        r = await edge.post(
+            f"/api/v1/backfill/{released_id}", headers=auth, json={"plate": "粤B12345", "containers": ["CSQU3054383"]}
+        )
         assert r.status_code == 200, r.text
         assert r.json()["release_orders"] == ["HF0031"]
         backfilled = r.json()["superseded_by"]
@@ -186,12 +234,17 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
         # At central: the superseding pass, in the plate's and the container's trace, counted on the order.
         async def at_central() -> bool:
             (await central.post("/api/v1/projections/run")).raise_for_status()
-            return any(p["pass_id"] == backfilled
-                       for p in (await central.get("/api/v1/release-orders/HF0031")).json()["passes"])
+            return any(
+                p["pass_id"] == backfilled
+                for p in (await central.get("/api/v1/release-orders/HF0031")).json()["passes"]
+            )
 
         await eventually(at_central, 20, interval=0.2, what="the backfilled pass counted at central")
-        rec = next(p["record"] for p in (await central.get("/api/v1/passes")).json()["items"]
-                   if p["record"]["pass_id"] == backfilled)
+        rec = next(
+            p["record"]
+            for p in (await central.get("/api/v1/passes")).json()["items"]
+            if p["record"]["pass_id"] == backfilled
+        )
         assert rec["supersedes"] == released_id and rec["plate"] == "粤B12345"
         assert rec["containers"] == ["CSQU3054383"] and rec["entered_by"] == DEMO_OFFICER
         assert rec["outcome"] == "release" and rec["opens_barrier"] is False
@@ -205,8 +258,10 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
 
 async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
-            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+    async with (
+        httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
+        httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
+    ):
         await authorize(stack, central)
         order = demo_order("粤B12345", "HF0009").model_copy(update={"containers": ["CSQU3054383"]})
         r = await issue_release_order(stack, central, order.model_dump(mode="json"))
@@ -216,11 +271,17 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
         await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
         assert "camera" in lane.state_reason
         auth = await _login(edge)
-        bad = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                              json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU3054384"]})
+        bad = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU3054384"]},
+        )
         assert bad.status_code == 422 and "check digit" in bad.json()["detail"]
-        ok = await edge.post("/api/v1/lanes/L1/actions", headers=auth,
-                             json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU 305438 3"]})
+        ok = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=auth,
+            json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU 305438 3"]},
+        )
         assert ok.status_code == 202
         await _drive_off(stack)
         released = next(p for p in (await edge.get("/api/v1/passes")).json() if p["outcome"] == "release")
@@ -234,8 +295,10 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
 
 async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     lane = stack.edge.lanes["L1"]
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central, \
-            httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+    async with (
+        httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
+        httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
+    ):
         await authorize(stack, central)
         r = await issue_release_order(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
@@ -259,8 +322,10 @@ async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_pat
         assert (await central.get("/api/v1/passes")).json()["total"] == 1  # a resend never duplicates
 
     cfg = tmp_path / "edge.toml"
-    cfg.write_text(f'[node]\nid = "{stack.edge.id}"\ndata_dir = "{stack.edge.cfg.node.data_dir}"\n'
-                   '[[lanes]]\nid = "L1"\ndirection = "in"\n[lanes.io]\nurl = "tcp://127.0.0.1:1"\n')
+    cfg.write_text(
+        f'[node]\nid = "{stack.edge.id}"\ndata_dir = "{stack.edge.cfg.node.data_dir}"\n'
+        '[[lanes]]\nid = "L1"\ndirection = "in"\n[lanes.io]\nurl = "tcp://127.0.0.1:1"\n'
+    )
     argv = [sys.executable, "-m", "kakou.cli", "edge", "replay", rec.pass_id, "--config", str(cfg)]
     out = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr

@@ -31,8 +31,11 @@ def _line(text: str, x0: float, y0: float, x1: float, y1: float) -> TextLine:
 
 
 def test_locate_frames_every_line_that_is_part_of_the_text() -> None:
-    lines = [_line("CSQU", 100, 50, 180, 80), _line("305438 3", 190, 50, 320, 80),
-             _line("MAX GROSS", 100, 200, 300, 230)]
+    lines = [
+        _line("CSQU", 100, 50, 180, 80),
+        _line("305438 3", 190, 50, 320, 80),
+        _line("MAX GROSS", 100, 200, 300, 230),
+    ]
     assert locate(lines, "CSQU3054383") == [100, 50, 320, 80]
     assert locate([_line("粤B·12345", 10, 20, 110, 50)], "粤B12345") == [10, 20, 110, 50]
     assert locate(lines, "苏E88888") is None

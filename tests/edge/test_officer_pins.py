@@ -23,8 +23,10 @@ class Clock:
 
 
 def _sessions(clock: Clock) -> OfficerSessions:
-    officers = {i: OfficerSection.model_validate({"id": i, "name": i, "pin_hash": hash_pin("1234")})
-                for i in ("officer1", "officer2")}
+    officers = {
+        i: OfficerSection.model_validate({"id": i, "name": i, "pin_hash": hash_pin("1234")})
+        for i in ("officer1", "officer2")
+    }
     return OfficerSessions(officers, clock=clock)
 
 
@@ -72,12 +74,18 @@ def test_what_an_officer_keys_is_bounded_as_the_pass_record_is() -> None:
     node = SimpleNamespace(id="n1", officers=s, events=LaneEvents(), status=dict, lanes={})
     client = TestClient(create_app(node))  # type: ignore[arg-type]
     auth = {"Authorization": f"Bearer {token}"}
-    for body in ({"action": "manual_entry", "plate": "粤" * 17},
-                 {"action": "manual_entry", "containers": ["MSKU1234565"] * 9},
-                 {"action": "override", "reason": "x" * 2001}):
+    for body in (
+        {"action": "manual_entry", "plate": "粤" * 17},
+        {"action": "manual_entry", "containers": ["MSKU1234565"] * 9},
+        {"action": "override", "reason": "x" * 2001},
+    ):
         assert client.post("/api/v1/lanes/L1/actions", json=body, headers=auth).status_code == 422, body
-    assert client.post("/api/v1/lanes/L1/actions", json={"action": "manual_entry", "plate": "粤B12345"},
-                       headers=auth).status_code == 404  # within bounds: on to the lane (none here)
+    assert (
+        client.post(
+            "/api/v1/lanes/L1/actions", json={"action": "manual_entry", "plate": "粤B12345"}, headers=auth
+        ).status_code
+        == 404
+    )  # within bounds: on to the lane (none here)
 
 
 def test_a_fault_in_the_lane_api_is_a_page_for_a_browser_and_json_for_the_screen() -> None:

@@ -15,14 +15,27 @@ BOX, BOX2 = "CSQU3054383", "MSKU1234565"
 
 
 def _order(no: str, plate: str, *boxes: str) -> dict:
-    return {"order_no": no, "plate": plate, "containers": list(boxes), "direction": "in",
-            "valid_from": NOW.isoformat(), "valid_until": (NOW + timedelta(hours=4)).isoformat()}
+    return {
+        "order_no": no,
+        "plate": plate,
+        "containers": list(boxes),
+        "direction": "in",
+        "valid_from": NOW.isoformat(),
+        "valid_until": (NOW + timedelta(hours=4)).isoformat(),
+    }
 
 
 def _batch(after: int, *changes: tuple[str, dict | None], snapshot: bool = False) -> ChangeBatch:
-    return ChangeBatch(after_version=0 if snapshot else after, to_version=after + len(changes), issued_at=NOW,
-                       snapshot=snapshot, changes=[Change(version=after + i + 1, kind=ChangeKind.RELEASE_ORDER, key=k,
-                                                          data=d) for i, (k, d) in enumerate(changes)])
+    return ChangeBatch(
+        after_version=0 if snapshot else after,
+        to_version=after + len(changes),
+        issued_at=NOW,
+        snapshot=snapshot,
+        changes=[
+            Change(version=after + i + 1, kind=ChangeKind.RELEASE_ORDER, key=k, data=d)
+            for i, (k, d) in enumerate(changes)
+        ],
+    )
 
 
 def _others(records: LaneRecords, *boxes: str) -> set[tuple[str, str]]:

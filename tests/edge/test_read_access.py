@@ -18,9 +18,19 @@ from kakou.edge.officers import OfficerSessions, hash_pin
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 
-READS = ["/api/v1/passes", "/api/v1/passes/p1", "/api/v1/interventions", "/api/v1/backfill", "/api/v1/balance",
-         "/api/v1/network/messages", "/api/v1/lanes/L1/stats", "/api/v1/images/" + "a" * 64,
-         "/api/v1/images/" + "a" * 64 + "/marks", "/api/v1/events", "/api/v1/lanes/L1/snapshot.jpg"]
+READS = [
+    "/api/v1/passes",
+    "/api/v1/passes/p1",
+    "/api/v1/interventions",
+    "/api/v1/backfill",
+    "/api/v1/balance",
+    "/api/v1/network/messages",
+    "/api/v1/lanes/L1/stats",
+    "/api/v1/images/" + "a" * 64,
+    "/api/v1/images/" + "a" * 64 + "/marks",
+    "/api/v1/events",
+    "/api/v1/lanes/L1/snapshot.jpg",
+]
 NEIGHBOUR = ("192.0.2.10", 40000)  # another machine on the lane network
 
 
@@ -28,11 +38,24 @@ def _node(tmp_path: Path, loopback: bool = True) -> SimpleNamespace:
     from kakou.edge.api import create_app
 
     store = EdgeStore(tmp_path / "edge.db")
-    officers = OfficerSessions({"officer1": OfficerSection.model_validate(
-        {"id": "officer1", "name": "officer1", "pin_hash": hash_pin("1234")})})
+    officers = OfficerSessions(
+        {
+            "officer1": OfficerSection.model_validate(
+                {"id": "officer1", "name": "officer1", "pin_hash": hash_pin("1234")}
+            )
+        }
+    )
     cfg = SimpleNamespace(http=HttpSection(reads_from_loopback=loopback), node=SimpleNamespace(data_dir=tmp_path))
-    node = SimpleNamespace(id="n1", cfg=cfg, officers=officers, events=LaneEvents(), status=dict, store=store,
-                           records=LaneRecords(store, tmp_path / "images"), lanes={})
+    node = SimpleNamespace(
+        id="n1",
+        cfg=cfg,
+        officers=officers,
+        events=LaneEvents(),
+        status=dict,
+        store=store,
+        records=LaneRecords(store, tmp_path / "images"),
+        lanes={},
+    )
     node.app = create_app(node)  # type: ignore[arg-type]
     return node
 

@@ -15,16 +15,32 @@ T0 = datetime.now(UTC) - timedelta(hours=1)
 
 def rec(i: int, plate: str, direction: str, outcome: Outcome = Outcome.RELEASE, **kw: object) -> PassRecord:
     at = T0 + timedelta(minutes=i)
-    return PassRecord(pass_id=f"n-L-{i}", node="n", lane="L1", direction=direction, started_at=at, decided_at=at,
-                      plate=plate, plate_confidence=0.95, outcome=outcome, reasons=["r"], knowledge_version=1,
-                      opens_barrier=outcome is Outcome.RELEASE, **kw)
+    return PassRecord(
+        pass_id=f"n-L-{i}",
+        node="n",
+        lane="L1",
+        direction=direction,
+        started_at=at,
+        decided_at=at,
+        plate=plate,
+        plate_confidence=0.95,
+        outcome=outcome,
+        reasons=["r"],
+        knowledge_version=1,
+        opens_barrier=outcome is Outcome.RELEASE,
+        **kw,
+    )
 
 
 def test_in_out_balance_lists_only_vehicles_whose_crossings_do_not_match(tmp_path: Path) -> None:
     store = EdgeStore(tmp_path / "edge.db")
     records = LaneRecords(store, tmp_path / "img")
-    crossings = [("粤Z1234港", "in", Outcome.RELEASE), ("粤Z1234港", "out", Outcome.RELEASE),
-                 ("粤Z5678港", "in", Outcome.RELEASE), ("粤Z9999港", "in", Outcome.OFFICER)]
+    crossings = [
+        ("粤Z1234港", "in", Outcome.RELEASE),
+        ("粤Z1234港", "out", Outcome.RELEASE),
+        ("粤Z5678港", "in", Outcome.RELEASE),
+        ("粤Z9999港", "in", Outcome.OFFICER),
+    ]
     for i, (plate, d, outcome) in enumerate(crossings):
         store.record_pass(rec(i, plate, d, outcome), {})
     assert [(u["plate"], u["in"], u["out"]) for u in records.unbalanced()] == [("粤Z5678港", 1, 0)]
@@ -57,26 +73,46 @@ def test_lane_statistics_count_reads_and_interventions(tmp_path: Path) -> None:
     camera = check(CheckCode.DEVICE_FAULT, False, fault="plate camera timed out")
     store.record_pass(rec(1, None, "in", Outcome.OFFICER, checks=[camera]), {})  # type: ignore[arg-type]
     store.record_pass(rec(2, "粤B22222", "in", supersedes="n-L-1", entered_by="o1"), {})
-    records.record_intervention(Intervention(at=T0, lane="L1", pass_id="n-L-1", officer="o1",
-                                             action="manual_entry", reason="plate dirty"))
+    records.record_intervention(
+        Intervention(at=T0, lane="L1", pass_id="n-L-1", officer="o1", action="manual_entry", reason="plate dirty")
+    )
     stats = records.lane_stats("L1", since=T0 - timedelta(minutes=1))
     assert stats["passes"] == 2 and stats["recognition_rate"] == 0.5 and stats["manual_intervention_rate"] == 0.5
     assert stats["device_faults"] == 1
 
 
-def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_registered_tare(
-        tmp_path: Path) -> None:
+def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_registered_tare(tmp_path: Path) -> None:
     from kakou.edge.decision import Parameters, decide
     from kakou.sync.messages import Change, ChangeBatch, ChangeKind, ReleaseOrderData
 
     store = EdgeStore(tmp_path / "edge.db")
     records = LaneRecords(store, tmp_path / "img")
-    order = ReleaseOrderData(order_no="HF7", plate="粤B12345", containers=["CSQU3054383"], direction="out",
-                             valid_from=T0, valid_until=T0 + timedelta(hours=3), declared_net_kg=21_000)
-    store.apply_batch(ChangeBatch(after_version=0, to_version=2, issued_at=T0, changes=[
-        Change(version=1, kind=ChangeKind.RELEASE_ORDER, key="HF7", data=order.lane_json()),
-        Change(version=2, kind=ChangeKind.CONTAINER, key="CSQU3054383",
-               data={"container_no": "CSQU3054383", "size_type": "22G1", "tare_kg": 2_200})]), T0)
+    order = ReleaseOrderData(
+        order_no="HF7",
+        plate="粤B12345",
+        containers=["CSQU3054383"],
+        direction="out",
+        valid_from=T0,
+        valid_until=T0 + timedelta(hours=3),
+        declared_net_kg=21_000,
+    )
+    store.apply_batch(
+        ChangeBatch(
+            after_version=0,
+            to_version=2,
+            issued_at=T0,
+            changes=[
+                Change(version=1, kind=ChangeKind.RELEASE_ORDER, key="HF7", data=order.lane_json()),
+                Change(
+                    version=2,
+                    kind=ChangeKind.CONTAINER,
+                    key="CSQU3054383",
+                    data={"container_no": "CSQU3054383", "size_type": "22G1", "tare_kg": 2_200},
+                ),
+            ],
+        ),
+        T0,
+    )
     store.record_pass(rec(1, "粤B12345", "in", gross_kg=None), {})  # not weighed: not a tare
     store.record_pass(rec(2, "粤B12345", "in", gross_kg=16_900), {})
     store.record_pass(rec(3, "粤B12345", "in", Outcome.OFFICER, gross_kg=40_000), {})  # held: not a weighing in
@@ -86,8 +122,16 @@ def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_
     assert k.release_orders[0].declared_net_kg == 21_000
     from kakou.edge.decision import Observation
 
-    seen = Observation(pass_id="n-L-9", lane="L2", direction="out", at=T0 + timedelta(hours=1), plate="粤B12345",
-                       plate_confidence=0.97, containers=["CSQU3054383"], gross_kg=38_100)
+    seen = Observation(
+        pass_id="n-L-9",
+        lane="L2",
+        direction="out",
+        at=T0 + timedelta(hours=1),
+        plate="粤B12345",
+        plate_confidence=0.97,
+        containers=["CSQU3054383"],
+        gross_kg=38_100,
+    )
     d = decide(seen, k, Parameters(tare_mode="measured"))
     assert d.outcome is Outcome.RELEASE
     basis = next(c for c in d.checks if c.code == "tare_measured")

@@ -18,9 +18,18 @@ P = Parameters()
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE,
-                                   plate_confidence=0.99, containers=BOXES, e_seal_reader=True, e_seal=SEAL,
-                                   e_seal_status="intact")
+    base: dict[str, object] = dict(
+        pass_id="n1-L1-1",
+        lane="L1",
+        direction="in",
+        at=AT,
+        plate=PLATE,
+        plate_confidence=0.99,
+        containers=BOXES,
+        e_seal_reader=True,
+        e_seal=SEAL,
+        e_seal_status="intact",
+    )
     return Observation(**{**base, **kw})
 
 

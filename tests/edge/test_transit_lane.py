@@ -40,24 +40,39 @@ async def _fit_seal_reader(stack, tmp_path: Path) -> None:  # type: ignore[no-un
     # The demo lane has no e-seal reader: fit one as `[lanes.e_seal]` in the node's config does
     # (node.py), before the node's tasks first run and open their devices.
     sim = EsealReaderSim(heartbeat_s=0.2, link_dir=tmp_path)
-    driver = EsealReaderDriver(EsealReaderConfig(serial=SerialSettings(port=sim.path),
-                                                 backoff=Backoff(initial_s=0.05, max_s=0.5)))
+    driver = EsealReaderDriver(
+        EsealReaderConfig(serial=SerialSettings(port=sim.path), backoff=Backoff(initial_s=0.05, max_s=0.5))
+    )
     stack.edge.lanes["L1"].dev.e_seal = driver
     stack.edge._devices.append(driver)
     # The lane is registered at the destination site, so its node follows that site's stream.
     registry.upsert(stack.central.central, "admin", "site", {"code": "gate1", "name": "gate 1"})
-    registry.upsert(stack.central.central, "admin", "lane",
-                    {"node": stack.edge.id, "lane": "L1", "site": "gate1", "direction": "in"})
+    registry.upsert(
+        stack.central.central,
+        "admin",
+        "lane",
+        {"node": stack.edge.id, "lane": "L1", "site": "gate1", "direction": "in"},
+    )
     # The first transit is declared before the node starts: its first sync answer names the site
     # stream, which it then follows live (a node learns a new site on its next sync request).
-    transit.declare(stack.central.central, "alice", TransitIn(
-        transit_no="ZG100", plate=PLATE, entry_site="ENTRY", destination_site="gate1", e_seal=SEAL, time_limit_h=6))
+    transit.declare(
+        stack.central.central,
+        "alice",
+        TransitIn(
+            transit_no="ZG100", plate=PLATE, entry_site="ENTRY", destination_site="gate1", e_seal=SEAL, time_limit_h=6
+        ),
+    )
     await sim.__aenter__()
     stack.sims.e_seal = sim  # stopped with the other simulators
 
 
-async def _arrive(stack, seal: str, status: str = "intact", seed: int = 1,  # type: ignore[no-untyped-def]
-                  seal_late: bool = False) -> None:
+async def _arrive(
+    stack,
+    seal: str,
+    status: str = "intact",
+    seed: int = 1,  # type: ignore[no-untyped-def]
+    seal_late: bool = False,
+) -> None:
     if not seal_late:
         stack.sims.e_seal.present_seal(seal, status=status)  # heard on the approach
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=seed)))
@@ -79,16 +94,27 @@ async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central:
         await authorize(stack, central)
-        r = await central.post("/api/v1/transits", json={  # another truck's: never this one's
-            "transit_no": "ZG101", "plate": "苏E00001", "entry_site": "ENTRY", "destination_site": "gate1",
-            "e_seal": "CNSZ-ES0000001", "time_limit_h": 6})
+        r = await central.post(
+            "/api/v1/transits",
+            json={  # another truck's: never this one's
+                "transit_no": "ZG101",
+                "plate": "苏E00001",
+                "entry_site": "ENTRY",
+                "destination_site": "gate1",
+                "e_seal": "CNSZ-ES0000001",
+                "time_limit_h": 6,
+            },
+        )
         assert r.status_code == 201, r.text
         await eventually(lambda: lane.records.transits_for(PLATE), 20, what="the transit in the lane's cache")
         await lane.dev.e_seal.status.wait_for("online", 10)
 
         await _arrive(stack, SEAL, seal_late=True)
-        await eventually(lambda: lane.state is LaneState.RELEASED or lane.state is LaneState.CLEARING, 30,
-                         what="the lane to release the transit truck")
+        await eventually(
+            lambda: lane.state is LaneState.RELEASED or lane.state is LaneState.CLEARING,
+            30,
+            what="the lane to release the transit truck",
+        )
         record = lane.last_pass
         assert record.transit_no == "ZG100" and record.outcome.value == "release"
         assert {c.code for c in record.checks} >= {CheckCode.E_SEAL_READ, CheckCode.TRANSIT_ARRIVED}
@@ -97,14 +123,23 @@ async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong
         async def closed() -> bool:
             r = await central.get("/api/v1/transits/ZG100")
             return r.json()["status"] == "closed" and r.json()["close_pass"] == record.pass_id
+
         await eventually(closed, 30, what="central to close the transit")
         await eventually(lambda: not lane.records.transits_for(PLATE), 20, what="the closed transit withdrawn")
         assert (await central.get("/api/v1/alerts")).json()["items"] == []
 
         # The same truck on its next transit carries another seal: held, the barrier never opens.
-        r = await central.post("/api/v1/transits", json={
-            "transit_no": "ZG102", "plate": PLATE, "entry_site": "ENTRY", "destination_site": "gate1",
-            "e_seal": SEAL, "time_limit_h": 6})
+        r = await central.post(
+            "/api/v1/transits",
+            json={
+                "transit_no": "ZG102",
+                "plate": PLATE,
+                "entry_site": "ENTRY",
+                "destination_site": "gate1",
+                "e_seal": SEAL,
+                "time_limit_h": 6,
+            },
+        )
         assert r.status_code == 201, r.text
         await eventually(lambda: lane.records.transits_for(PLATE), 20, what="the second transit in the cache")
         events = len(stack.sims.io.events)
@@ -117,6 +152,7 @@ async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong
         async def seal_alert() -> list[dict]:
             items = (await central.get("/api/v1/alerts", params={"kind": "transit_seal"})).json()["items"]
             return [a for a in items if "ZG102" in a["message"]]
+
         (alert,) = await eventually(seal_alert, 30, what="central's seal alert")
         assert "读到 CNSZ-ES0099999" in alert["message"]
         assert (await central.get("/api/v1/transits/ZG102")).json()["status"] == "declared"

@@ -77,15 +77,21 @@ def test_figures_per_kind(report: FieldReport) -> None:
 
 def test_figures_per_tag(report: FieldReport) -> None:
     tags = {(f.kind, f.tag): f for f in report.tags}
-    assert set(tags) == {("plate", "day"), ("plate", "blue"), ("plate", "yellow"),
-                         ("plate-crop", "crop"), ("container", "normal")}
+    assert set(tags) == {
+        ("plate", "day"),
+        ("plate", "blue"),
+        ("plate", "yellow"),
+        ("plate-crop", "crop"),
+        ("container", "normal"),
+    }
     assert (tags["plate", "yellow"].n, tags["plate", "yellow"].wrong_valid) == (1, 1)
     assert (tags["plate", "day"].n, tags["plate", "day"].exact) == (1, 1)
 
 
 def test_failures_list_the_wrong_read(report: FieldReport) -> None:
     assert [(f.file, f.label, f.text, f.category) for f in report.failures] == [
-        ("plate/mislabelled.jpg", "京A8F3K3", "京A8F3K2", "wrong_valid")]
+        ("plate/mislabelled.jpg", "京A8F3K3", "京A8F3K2", "wrong_valid")
+    ]
     (fail,) = report.failures
     assert fail.valid and fail.raw and fail.confidence >= 0.8 and fail.notes == ["yellow"]
     assert fail.extra["kind"] == "standard"  # the reader's own extra fields come along
@@ -95,8 +101,7 @@ def test_failures_list_the_wrong_read(report: FieldReport) -> None:
 
 def test_bad_rows_and_files_are_reported_not_fatal(report: FieldReport) -> None:
     problems = {(p.line, p.file): p.reason for p in report.problems}
-    assert problems.keys() == {(6, "plate/missing.jpg"), (7, "plate/corrupt.jpg"), (8, None),
-                               (9, "plate/good.jpg")}
+    assert problems.keys() == {(6, "plate/missing.jpg"), (7, "plate/corrupt.jpg"), (8, None), (9, "plate/good.jpg")}
     assert problems[6, "plate/missing.jpg"] == "file not found"
     assert problems[7, "plate/corrupt.jpg"].startswith("unreadable image")
     assert "columns" in problems[8, None] and "unknown kind 'truck'" in problems[9, "plate/good.jpg"]

@@ -84,8 +84,13 @@ def test_plate_coloured_board_without_text_is_not_a_plate(plates: PlateReader) -
 
 @pytest.mark.parametrize(
     ("kind", "text", "seed"),
-    [("blue", "粤B12345", 41), ("yellow", "京A8F3K2", 42), ("green", "沪AD12345", 43),
-     ("double_yellow", "鲁Q7N521", 44), ("latin", "AB1234", 45)],
+    [
+        ("blue", "粤B12345", 41),
+        ("yellow", "京A8F3K2", 42),
+        ("green", "沪AD12345", 43),
+        ("double_yellow", "鲁Q7N521", 44),
+        ("latin", "AB1234", 45),
+    ],
 )
 def test_located_plate_is_read_without_a_whole_frame_detection(kind: str, text: str, seed: int) -> None:
     frame = render_plate_scene(text, kind, seed=seed)

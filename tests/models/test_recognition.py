@@ -56,9 +56,7 @@ def test_foreign_plate_is_not_valid_unless_the_site_configures_it() -> None:
 
 
 @pytest.mark.parametrize(("code", "seed"), [("CSQU3054383", None), ("MSKU1234565", 21)])
-def test_reads_container_code_with_boxed_check_digit(
-    containers: ContainerReader, code: str, seed: int | None
-) -> None:
+def test_reads_container_code_with_boxed_check_digit(containers: ContainerReader, code: str, seed: int | None) -> None:
     r = containers.read(render_container_scene(code, seed=seed))
     assert (r.text, r.valid, r.size_type) == (code, True, "45G1")
 
@@ -191,8 +189,11 @@ def test_edge_config_refuses_a_broken_foreign_plate_pattern(tmp_path: Path) -> N
     from kakou.edge.config import ConfigError, load_config
 
     cfg = tmp_path / "edge.toml"
-    cfg.write_text('latin_plate_patterns = ["[A-Z"]\n[node]\nid = "n1"\nsite = "s"\n'
-                   'data_dir = "d"\n[[lanes]]\nid = "L1"\ndirection = "in"\n', encoding="utf-8")
+    cfg.write_text(
+        'latin_plate_patterns = ["[A-Z"]\n[node]\nid = "n1"\nsite = "s"\n'
+        'data_dir = "d"\n[[lanes]]\nid = "L1"\ndirection = "in"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ConfigError, match="not a regular expression"):
         load_config(cfg)
 
@@ -202,7 +203,10 @@ def test_cli_fails_only_when_every_file_fails(tmp_path: Path) -> None:
     bad.write_bytes(b"\x89PNG\r\n\x1a\n garbage")
     proc = subprocess.run(
         [sys.executable, "-m", "kakou.cli", "recognize", "plate", str(bad)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 1
     line = json.loads(proc.stdout)

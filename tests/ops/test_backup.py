@@ -139,8 +139,7 @@ def _pg_admin():  # type: ignore[no-untyped-def]
     try:
         import psycopg
 
-        return psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=2,
-                               autocommit=True)
+        return psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", connect_timeout=2, autocommit=True)
     except Exception as exc:  # any failure means: not available on this machine
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432/test: {str(exc).splitlines()[0]}")
 

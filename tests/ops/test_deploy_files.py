@@ -52,7 +52,7 @@ def _kakou_args(exec_start: str) -> list[str]:
         words = shlex.split(re.sub(r"\$\(.*?\)", "9", words[words.index("-c") + 1]))  # $(date …)
     words = [re.sub(r"\$\{?\w+\}?|%i", "9", w) for w in words]  # environment variables, instance name
     start = next(i for i, w in enumerate(words) if w.endswith("/kakou"))
-    return words[start + 1:]
+    return words[start + 1 :]
 
 
 @pytest.mark.parametrize("unit", UNITS, ids=lambda p: p.name)
@@ -86,15 +86,20 @@ def test_systemd_analyze_verify_finds_nothing_but_the_missing_install(tmp_path: 
         if f.suffix in (".service", ".timer"):
             shutil.copy(f, tmp_path / f.name)
     for f in sorted(tmp_path.iterdir()):
-        out = subprocess.run(["systemd-analyze", "verify", "--man=no", str(f)], capture_output=True, text=True,
-                             timeout=60, check=False)
-        problems = [ln for ln in (out.stdout + out.stderr).splitlines()
-                    if ln.strip() and "/opt/kakou/venv/bin/kakou is not executable" not in ln]
+        out = subprocess.run(
+            ["systemd-analyze", "verify", "--man=no", str(f)], capture_output=True, text=True, timeout=60, check=False
+        )
+        problems = [
+            ln
+            for ln in (out.stdout + out.stderr).splitlines()
+            if ln.strip() and "/opt/kakou/venv/bin/kakou is not executable" not in ln
+        ]
         assert not problems, f"{f.name}: {problems}"
 
 
-@pytest.mark.parametrize("compose", [DEPLOY / "docker-compose.yml", DEPLOY / "emqx" / "docker-compose.emqx.yml"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "compose", [DEPLOY / "docker-compose.yml", DEPLOY / "emqx" / "docker-compose.emqx.yml"], ids=lambda p: p.name
+)
 def test_compose_files_parse_and_their_references_resolve(compose: Path) -> None:
     doc = yaml.safe_load(compose.read_text())
     services = doc["services"]
@@ -144,6 +149,11 @@ def test_logrotate_snippet_is_accepted_by_logrotate(tmp_path: Path) -> None:
     assert "copytruncate" in text  # systemd keeps the file open
     # `su kakou kakou` needs the user, which this machine does not have; the rest is checked as is.
     (tmp_path / "kakou").write_text(text.replace("su kakou kakou", "su root root"))
-    out = subprocess.run(["logrotate", "-d", "-s", str(tmp_path / "state"), str(tmp_path / "kakou")],
-                         capture_output=True, text=True, timeout=30, check=False)
+    out = subprocess.run(
+        ["logrotate", "-d", "-s", str(tmp_path / "state"), str(tmp_path / "kakou")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert out.returncode == 0 and "error" not in out.stderr.lower(), out.stderr

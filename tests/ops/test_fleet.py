@@ -29,16 +29,27 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    central = CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=0,
-                                          broker=BrokerConfig(port=mosquitto.port)))
+    central = CentralServer(
+        CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
+    )
     auth.add_user(central.central, "test", "ops", auth.Role.ADMIN, PASSWORD)
     task = asyncio.create_task(central.run())
     try:
-        report = await run_fleet(FleetConfig(edges=5, lanes_per_edge=2, rate=5.0, seconds=3.0,
-                                             broker=BrokerConfig(port=mosquitto.port), central_url=central.url,
-                                             username="ops", password=PASSWORD, work_dir=tmp_path / "edges",
-                                             drain_timeout=60,
-                                             central_keys=[central.cfg.public_key_path.read_text()]))
+        report = await run_fleet(
+            FleetConfig(
+                edges=5,
+                lanes_per_edge=2,
+                rate=5.0,
+                seconds=3.0,
+                broker=BrokerConfig(port=mosquitto.port),
+                central_url=central.url,
+                username="ops",
+                password=PASSWORD,
+                work_dir=tmp_path / "edges",
+                drain_timeout=60,
+                central_keys=[central.cfg.public_key_path.read_text()],
+            )
+        )
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -51,14 +62,25 @@ async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp
 
 
 async def test_wrong_login_fails_before_any_traffic(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    central = CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=0,
-                                          broker=BrokerConfig(port=mosquitto.port)))
+    central = CentralServer(
+        CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
+    )
     task = asyncio.create_task(central.run())
     try:
         with pytest.raises(RuntimeError, match="login as nobody failed"):
-            await run_fleet(FleetConfig(edges=1, lanes_per_edge=1, rate=1, seconds=1,
-                                        broker=BrokerConfig(port=mosquitto.port), central_url=central.url,
-                                        username="nobody", password="wrong-password", work_dir=tmp_path / "e"))
+            await run_fleet(
+                FleetConfig(
+                    edges=1,
+                    lanes_per_edge=1,
+                    rate=1,
+                    seconds=1,
+                    broker=BrokerConfig(port=mosquitto.port),
+                    central_url=central.url,
+                    username="nobody",
+                    password="wrong-password",
+                    work_dir=tmp_path / "e",
+                )
+            )
         assert ingest.list_passes(central.central, 1, 0)[0] == 0  # no traffic was generated
     finally:
         task.cancel()
@@ -79,17 +101,31 @@ async def test_two_central_workers_share_ingest_and_lose_nothing(mosquitto: Mosq
     # The scale-out of deploy/emqx: `kakou central serve --share-group ingest` twice on one database.
     # Each worker must get its own MQTT client id, or the broker would keep dropping one for the other.
     broker = BrokerConfig(port=mosquitto.port, mqtt5=True)
-    workers = [CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=free_port(), broker=broker,
-                                           share_group="ingest")) for _ in range(2)]
+    workers = [
+        CentralServer(
+            CentralConfig(data_dir=tmp_path / "central", http_port=free_port(), broker=broker, share_group="ingest")
+        )
+        for _ in range(2)
+    ]
     assert workers[0].bridge.client_id != workers[1].bridge.client_id
     auth.add_user(workers[0].central, "test", "ops", auth.Role.ADMIN, PASSWORD)
     tasks = [asyncio.create_task(w.run()) for w in workers]
     try:
         await eventually(lambda: all(w.bridge.connected.is_set() for w in workers), 20, what="both workers subscribed")
-        report = await run_fleet(FleetConfig(edges=4, lanes_per_edge=2, rate=5.0, seconds=2.0,
-                                             broker=BrokerConfig(port=mosquitto.port), central_url=workers[1].url,
-                                             username="ops", password=PASSWORD, work_dir=tmp_path / "edges",
-                                             central_keys=[workers[0].cfg.public_key_path.read_text()]))
+        report = await run_fleet(
+            FleetConfig(
+                edges=4,
+                lanes_per_edge=2,
+                rate=5.0,
+                seconds=2.0,
+                broker=BrokerConfig(port=mosquitto.port),
+                central_url=workers[1].url,
+                username="ops",
+                password=PASSWORD,
+                work_dir=tmp_path / "edges",
+                central_keys=[workers[0].cfg.public_key_path.read_text()],
+            )
+        )
         assert all(w.bridge.connected.is_set() for w in workers)
     finally:
         for t in tasks:
@@ -100,16 +136,38 @@ async def test_two_central_workers_share_ingest_and_lose_nothing(mosquitto: Mosq
 
 
 async def test_kakou_sim_fleet_command_reports_and_exits_zero(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    central = CentralServer(CentralConfig(data_dir=tmp_path / "central", http_port=0,
-                                          broker=BrokerConfig(port=mosquitto.port)))
+    central = CentralServer(
+        CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
+    )
     auth.add_user(central.central, "test", "ops", auth.Role.ADMIN, PASSWORD)
     task = asyncio.create_task(central.run())
     try:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "kakou.cli", "sim", "fleet", "--edges", "2", "--lanes-per-edge", "2",
-            "--rate", "4", "--seconds", "1", "--mqtt-port", str(mosquitto.port), "--central", central.url,
-            "--username", "ops", "--central-key", str(central.cfg.public_key_path), "--json",
-            env={**os.environ, "KAKOU_PASSWORD": PASSWORD}, stdout=asyncio.subprocess.PIPE)
+            sys.executable,
+            "-m",
+            "kakou.cli",
+            "sim",
+            "fleet",
+            "--edges",
+            "2",
+            "--lanes-per-edge",
+            "2",
+            "--rate",
+            "4",
+            "--seconds",
+            "1",
+            "--mqtt-port",
+            str(mosquitto.port),
+            "--central",
+            central.url,
+            "--username",
+            "ops",
+            "--central-key",
+            str(central.cfg.public_key_path),
+            "--json",
+            env={**os.environ, "KAKOU_PASSWORD": PASSWORD},
+            stdout=asyncio.subprocess.PIPE,
+        )
         out, _ = await asyncio.wait_for(proc.communicate(), 60)
     finally:
         task.cancel()

@@ -65,8 +65,13 @@ class CentralProc:
         self.task = None
 
     def add_order(self, n: int) -> int:
-        o = ReleaseOrderData(order_no=f"HF{n:06d}", plate=f"粤B{n:05d}", direction="in",
-                             valid_from=NOW - timedelta(hours=1), valid_until=NOW + timedelta(days=1))
+        o = ReleaseOrderData(
+            order_no=f"HF{n:06d}",
+            plate=f"粤B{n:05d}",
+            direction="in",
+            valid_from=NOW - timedelta(hours=1),
+            valid_until=NOW + timedelta(days=1),
+        )
         return orders.create_release_order(self.central, o)
 
     def latest(self) -> int:
@@ -98,8 +103,7 @@ class EdgeProc:
     task: asyncio.Task | None = None
 
     @classmethod
-    def open(cls, node: str, db: Path, broker: BrokerConfig, keys: list[Ed25519PrivateKey],
-             **kw: object) -> EdgeProc:
+    def open(cls, node: str, db: Path, broker: BrokerConfig, keys: list[Ed25519PrivateKey], **kw: object) -> EdgeProc:
         store = EdgeStore(db)
         trusted = {key_id(k.public_key()): k.public_key() for k in keys}
         return cls(node, store, EdgeLink(node, store, broker, trusted, **kw))  # type: ignore[arg-type]
@@ -134,15 +138,30 @@ class EdgeSubprocess:
     args: list[str] = field(default_factory=list)
 
     async def start(self, record: int = 0, record_interval: float = 0.0, ack_timeout: float = 5.0) -> None:
-        cmd = [sys.executable, "-m", "kakou.edge.sync_runner", "--node", self.node, "--db", str(self.db),
-               "--port", str(self.broker.port), "--record", str(record), "--record-interval", str(record_interval),
-               "--ack-timeout", str(ack_timeout)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "kakou.edge.sync_runner",
+            "--node",
+            self.node,
+            "--db",
+            str(self.db),
+            "--port",
+            str(self.broker.port),
+            "--record",
+            str(record),
+            "--record-interval",
+            str(record_interval),
+            "--ack-timeout",
+            str(ack_timeout),
+        ]
         if self.broker.username:
             cmd += ["--username", self.broker.username, "--password", self.broker.password or ""]
         for t in self.trust:
             cmd += ["--trust", t]
-        self.proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE,
-                                                         env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONUNBUFFERED": "1"}
+        )
         assert self.proc.stdout is not None
         line = await asyncio.wait_for(self.proc.stdout.readline(), 30)
         assert line.strip() == b"ready", line
@@ -163,11 +182,13 @@ def trust_b64(key: Ed25519PrivateKey) -> str:
     return public_b64(key.public_key())
 
 
-async def assert_exactly_once(central: CentralProc, edges: list[EdgeStore], nodes: list[str],
-                              timeout: float = 30) -> None:
+async def assert_exactly_once(
+    central: CentralProc, edges: list[EdgeStore], nodes: list[str], timeout: float = 30
+) -> None:
     """Every pass each edge recorded is at central exactly once, and every edge saw its ack."""
-    expected = sorted((n, seq) for n, st in zip(nodes, edges, strict=True)
-                      for (seq,) in st.query("SELECT seq FROM outbox"))
+    expected = sorted(
+        (n, seq) for n, st in zip(nodes, edges, strict=True) for (seq,) in st.query("SELECT seq FROM outbox")
+    )
 
     def done() -> bool:
         return central.pass_keys() == expected and all(st.outbox_counts()["queued"] == 0 for st in edges)
@@ -179,8 +200,11 @@ async def assert_exactly_once(central: CentralProc, edges: list[EdgeStore], node
 
 async def assert_same_knowledge(central: CentralProc, edges: list[EdgeStore], timeout: float = 30) -> None:
     latest = central.latest()
-    await eventually(lambda: all(st.knowledge_version == latest for st in edges), timeout,
-                     what=f"every edge at knowledge version {latest}")
+    await eventually(
+        lambda: all(st.knowledge_version == latest for st in edges),
+        timeout,
+        what=f"every edge at knowledge version {latest}",
+    )
     rows = {tuple(st.knowledge_rows()) for st in edges}
     assert len(rows) == 1 and len(next(iter(rows))) == latest
 

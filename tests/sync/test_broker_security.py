@@ -53,7 +53,8 @@ def _envelope(node: str, seq: int, as_node: str | None = None) -> str:
 
 
 async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_connect(
-        secure: tuple[MosquittoBroker, Path], tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    secure: tuple[MosquittoBroker, Path], tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     broker, pw = secure
     out = tmp_path / "nodes"
     pub = tmp_path / "central.pub"
@@ -67,13 +68,17 @@ async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_conn
     try:
         central.add_order(1)
         edge.record(1, 3)
-        await eventually(lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0, 20,
-                         what="n1's passes stored and acked through the secured broker")
+        await eventually(
+            lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0,
+            20,
+            what="n1's passes stored and acked through the secured broker",
+        )
         await eventually(lambda: edge.store.knowledge_version == 1, 10, what="the signed change at n1")
 
         # n2 tries to pass off a record as n1's (both as topic and as payload), then sends its own.
-        async with aiomqtt.Client("127.0.0.1", broker.port, username="n2", password=n2.password,
-                                  identifier="rogue-n2") as rogue:
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username="n2", password=n2.password, identifier="rogue-n2"
+        ) as rogue:
             got: list[str] = []
 
             async def collect() -> None:
@@ -100,8 +105,9 @@ async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_conn
 
         for user, password in (("n1", "wrong"), ("n1", None), (None, None), ("nobody", "x")):
             with pytest.raises(aiomqtt.MqttError):
-                async with aiomqtt.Client("127.0.0.1", broker.port, username=user, password=password,
-                                          identifier=f"bad-{user}-{password}"):
+                async with aiomqtt.Client(
+                    "127.0.0.1", broker.port, username=user, password=password, identifier=f"bad-{user}-{password}"
+                ):
                     pass
     finally:
         await edge.stop()
@@ -135,20 +141,23 @@ def test_cli_enrol_and_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 
 async def test_a_node_cannot_take_over_centrals_or_another_nodes_client_id(
-        secure: tuple[MosquittoBroker, Path], tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    secure: tuple[MosquittoBroker, Path], tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     broker, pw = secure
     n1 = enrol_node("n1", tmp_path / "nodes", pw, broker_port=broker.port)
     n2 = enrol_node("n2", tmp_path / "nodes", pw, broker_port=broker.port)
     broker.reload()
     central = await CentralProc.start(tmp_path / "central.db", _central_cfg(broker.port, tmp_path / "central"), key)
     try:
-        async with aiomqtt.Client("127.0.0.1", broker.port, username="n2", password=n2.password,
-                                  identifier="kakou-edge-n2") as victim:
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username="n2", password=n2.password, identifier="kakou-edge-n2"
+        ) as victim:
             await victim.subscribe(topics.down("n2", topics.ACK), qos=1)
             # n1, with its own password, asks for central's and n2's client ids: the broker gives it "n1".
             for stolen in ("kakou-central", "kakou-edge-n2", "n2"):
-                async with aiomqtt.Client("127.0.0.1", broker.port, username="n1", password=n1.password,
-                                          identifier=stolen) as thief:
+                async with aiomqtt.Client(
+                    "127.0.0.1", broker.port, username="n1", password=n1.password, identifier=stolen
+                ) as thief:
                     await thief.publish(topics.up("n1", topics.PASSES), _envelope("n1", 1), qos=1)
             # Neither victim was dropped: central still stores, n2's connection still works.
             await eventually(lambda: central.count("n1") == 1, 10, what="central still ingesting")

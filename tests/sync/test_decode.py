@@ -12,9 +12,11 @@ from kakou.edge.sync_runner import sample_pass
 from kakou.sync.decode import Accepted, Quarantined, Refused, decode_pass, decode_passes
 from kakou.sync.messages import Envelope
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                    max_size=4), max_leaves=12)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def _valid(node: str = "n1", seq: int = 1) -> dict:
@@ -39,8 +41,11 @@ def test_any_field_replaced_by_any_json_is_handled(field: str, value: object) ->
         assert verdict.env.node == "n1"
 
 
-@given(st.dictionaries(st.sampled_from(["plate", "lane", "outcome", "reasons", "node", "extra"]), JSONISH,
-                       min_size=1, max_size=3))
+@given(
+    st.dictionaries(
+        st.sampled_from(["plate", "lane", "outcome", "reasons", "node", "extra"]), JSONISH, min_size=1, max_size=3
+    )
+)
 def test_a_damaged_body_is_quarantined_under_its_seq(patch: dict) -> None:
     doc = _valid(seq=7)
     doc["body"].update(patch)

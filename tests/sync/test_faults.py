@@ -35,8 +35,9 @@ NODES = ["gate1-edge1", "gate1-edge2"]
 
 
 @pytest.fixture
-async def world(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
-                ) -> AsyncIterator[tuple[CentralProc, list[EdgeProc], BrokerConfig]]:
+async def world(
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> AsyncIterator[tuple[CentralProc, list[EdgeProc], BrokerConfig]]:
     cfg = BrokerConfig(port=mosquitto.port, keepalive=5)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     edges = [EdgeProc.open(n, tmp_path / f"{n}.db", cfg, [key], ack_timeout=1.5).start() for n in NODES]
@@ -46,8 +47,9 @@ async def world(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateK
     await central.stop()
 
 
-async def _lanes_and_orders(central: CentralProc, edges: list[EdgeProc], passes: int, orders: int,
-                            midway: asyncio.Event | None = None) -> None:
+async def _lanes_and_orders(
+    central: CentralProc, edges: list[EdgeProc], passes: int, orders: int, midway: asyncio.Event | None = None
+) -> None:
     """Passes keep coming at every lane and orders at central, whatever the network does."""
     for i in range(1, passes + 1):
         for e in edges:
@@ -113,15 +115,17 @@ def _outbox(db: Path, sql: str) -> int:
 
 
 async def test_edge_kill9_between_write_and_ack_then_restart_on_same_file(
-        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     cfg = BrokerConfig(port=mosquitto.port)
     db = tmp_path / "edge.db"
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     await central.stop()  # central's persistent session stays subscribed at the broker
     edge = EdgeSubprocess("n1", db, cfg, [trust_b64(key)])
     await edge.start(record=20)
-    await eventually(lambda: _outbox(db, "SELECT COUNT(*) FROM outbox_sent") == 20, 15,
-                     what="all 20 published to the broker")
+    await eventually(
+        lambda: _outbox(db, "SELECT COUNT(*) FROM outbox_sent") == 20, 15, what="all 20 published to the broker"
+    )
     await edge.kill9()
     # Written and sent, never acknowledged: exactly the window a crash must not lose or double.
     assert _outbox(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 20
@@ -129,8 +133,11 @@ async def test_edge_kill9_between_write_and_ack_then_restart_on_same_file(
     try:
         await eventually(lambda: central.count() == 20, 15, what="the broker's queued copies at central")
         await edge.start()  # same SQLite file: resends all 20, central counts them as duplicates
-        await eventually(lambda: _outbox(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0, 15,
-                         what="the restarted edge to get its ack")
+        await eventually(
+            lambda: _outbox(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0,
+            15,
+            what="the restarted edge to get its ack",
+        )
         assert central.pass_keys() == [("n1", s) for s in range(1, 21)]
 
         # And a kill at whatever moment the stream happens to be in.
@@ -141,8 +148,11 @@ async def test_edge_kill9_between_write_and_ack_then_restart_on_same_file(
         await edge.start(ack_timeout=1.5)
         recorded = _outbox(db, "SELECT COUNT(*) FROM outbox")
         assert 20 < recorded < 170
-        await eventually(lambda: _outbox(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0, 20,
-                         what="every recorded pass acked")
+        await eventually(
+            lambda: _outbox(db, "SELECT COUNT(*) FROM outbox WHERE acked = 0") == 0,
+            20,
+            what="every recorded pass acked",
+        )
         assert central.pass_keys() == [("n1", s) for s in range(1, recorded + 1)]
     finally:
         await edge.stop()
@@ -158,8 +168,10 @@ async def test_injected_duplicate_and_reordered_deliveries(world) -> None:  # ty
     for e in edges:
         e.record(1, 40)
     await assert_exactly_once(central, [e.store for e in edges], [e.node for e in edges])
-    signed = [sign(changelog.changes_after(central.central, v, limit=rnd.randint(1, 3)), central.bridge.key)
-              for v in range(0, 12)]
+    signed = [
+        sign(changelog.changes_after(central.central, v, limit=rnd.randint(1, 3)), central.bridge.key)
+        for v in range(0, 12)
+    ]
     async with aiomqtt.Client("127.0.0.1", cfg.port, identifier="injector") as inj:
         # Uplink: copies of every pass already stored, shuffled, some twice, plus new passes' copies
         # published before the edge itself sends them (they arrive out of order and early).
@@ -168,8 +180,15 @@ async def test_injected_duplicate_and_reordered_deliveries(world) -> None:  # ty
         envs = []
         for e in edges:
             for seq, _kind, body in e.store.query("SELECT seq, kind, body FROM outbox"):
-                envs.append(Envelope(node=e.node, seq=seq, kind="pass", sent_at=datetime.now(UTC),
-                                     body=PassRecord.model_validate_json(body)))
+                envs.append(
+                    Envelope(
+                        node=e.node,
+                        seq=seq,
+                        kind="pass",
+                        sent_at=datetime.now(UTC),
+                        body=PassRecord.model_validate_json(body),
+                    )
+                )
         envs += rnd.sample(envs, 30)
         rnd.shuffle(envs)
         # Downlink: old batches again, out of order, plus the edges' node topics.

@@ -30,8 +30,11 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
             await authorize(stack, http)
             order = demo_order("粤B12345", "HF0001").model_dump(mode="json")
             resp = await issue_release_order(stack, http, order)
-            await eventually(lambda: stack.edge.store.knowledge_version >= resp.json()["version"], 15,
-                             what="the release order at the edge")
+            await eventually(
+                lambda: stack.edge.store.knowledge_version >= resp.json()["version"],
+                15,
+                what="the release order at the edge",
+            )
             result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3)))
             assert result is TruckResult.PASSED
 
@@ -54,8 +57,14 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
             node = {"Authorization": f"Bearer {token}", "Content-Type": "image/jpeg"}
             async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as anon:
                 # A console user's login is not a node token, and reading needs a login.
-                assert (await anon.put(url, params={"pass_id": pass_id}, content=jpeg,
-                                       headers={**node, "Authorization": "Bearer kn_forged-token"})).status_code == 401
+                assert (
+                    await anon.put(
+                        url,
+                        params={"pass_id": pass_id},
+                        content=jpeg,
+                        headers={**node, "Authorization": "Bearer kn_forged-token"},
+                    )
+                ).status_code == 401
                 assert (await anon.get(url)).status_code == 401
                 # Idempotent: the same frame again changes nothing.
                 again = await anon.put(url, params={"pass_id": pass_id}, content=jpeg, headers=node)
@@ -66,11 +75,13 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
                 assert bad.status_code == 422
                 # A genuine JPEG the pass does not list cannot be attached to it.
                 sha2 = hashlib.sha256(other).hexdigest()
-                stray = await anon.put(f"/api/v1/images/{sha2}", params={"pass_id": pass_id}, content=other,
-                                       headers=node)
+                stray = await anon.put(
+                    f"/api/v1/images/{sha2}", params={"pass_id": pass_id}, content=other, headers=node
+                )
                 assert stray.status_code == 409
-                too_big = await anon.put(url, params={"pass_id": pass_id}, headers=node,
-                                         content=b"\xff\xd8\xff" + bytes(9 * 1024 * 1024))
+                too_big = await anon.put(
+                    url, params={"pass_id": pass_id}, headers=node, content=b"\xff\xd8\xff" + bytes(9 * 1024 * 1024)
+                )
                 assert too_big.status_code == 413
             assert await _image(http, sha) == jpeg
             assert (await http.get(f"/api/v1/images/{sha2}")).status_code == 404

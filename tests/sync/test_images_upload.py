@@ -52,7 +52,8 @@ async def test_uploader_waits_for_central_then_sends_in_order_and_skips_what_it_
     central_dir = tmp_path / "central"
     token = NodeTokens(central_dir / "keys" / "node-tokens.json").issue(NODE)
     (tmp_path / "edge" / image_upload.CONFIG_FILE).write_text(
-        json.dumps({"url": f"http://127.0.0.1:{port}", "token": token}))
+        json.dumps({"url": f"http://127.0.0.1:{port}", "token": token})
+    )
     uploader = ImageUploader(store, tmp_path / "edge", poll_s=0.05, min_backoff=0.05, max_backoff=0.2)
     task = asyncio.create_task(uploader.run())
     server: CentralServer | None = None
@@ -61,13 +62,17 @@ async def test_uploader_waits_for_central_then_sends_in_order_and_skips_what_it_
         # Central is not up: nothing is settled, the first frame is retried, the others wait behind it.
         await eventually(lambda: uploader.retries >= 3, 10, what="retries while central is down")
         assert image_upload.counts(store) == {}
-        server = CentralServer(CentralConfig(data_dir=central_dir, http_port=port,
-                                             broker=BrokerConfig(port=free_port())))
+        server = CentralServer(
+            CentralConfig(data_dir=central_dir, http_port=port, broker=BrokerConfig(port=free_port()))
+        )
         ingest.ingest_passes(server.central, envs)
         central_task = asyncio.create_task(server.run())
 
-        await eventually(lambda: image_upload.counts(store) == {"uploaded": 2, "missing": 1, "failed": 1}, 20,
-                         what="frames of acked passes settled")
+        await eventually(
+            lambda: image_upload.counts(store) == {"uploaded": 2, "missing": 1, "failed": 1},
+            20,
+            what="frames of acked passes settled",
+        )
         rows = store.query("SELECT seq, status FROM image_uploads ORDER BY at")
         assert rows == [(1, "uploaded"), (2, "missing"), (3, "failed"), (4, "uploaded")]
         images = server.app.state.images

@@ -21,7 +21,8 @@ PIN, NEW_PIN = "246813", "975312"
 
 
 async def test_a_pin_issued_changed_and_revoked_at_central_rules_the_lane_logins(
-        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     cfg = BrokerConfig(port=mosquitto.port)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()

@@ -15,7 +15,8 @@ from kakou.waiting import eventually
 
 
 async def test_broker_killed_mid_session_is_reported_retried_and_leaves_nothing_unretrieved(
-        mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture) -> None:
+    mosquitto: MosquittoBroker, caplog: pytest.LogCaptureFixture
+) -> None:
     connected: list[bool] = []
     sessions = 0
 
@@ -25,8 +26,9 @@ async def test_broker_killed_mid_session_is_reported_retried_and_leaves_nothing_
         await asyncio.Event().wait()  # busy with something else than reading messages
 
     cfg = BrokerConfig(port=mosquitto.port, keepalive=5)
-    task = asyncio.create_task(run_forever(lambda: make_client(cfg, "test-session"), session, "test",
-                                           on_state=connected.append))
+    task = asyncio.create_task(
+        run_forever(lambda: make_client(cfg, "test-session"), session, "test", on_state=connected.append)
+    )
     caplog.set_level(logging.WARNING)
     try:
         await eventually(lambda: connected == [True], 10, what="first connection")

@@ -35,17 +35,20 @@ def _http(central: CentralProc) -> httpx.AsyncClient:
     token, _exp, _role = auth.login(central.central, "netadmin", "pw-netadmin-1234")
     app = create_app(central.central)
     app.state.bridge = central.bridge
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://central",
-                             headers={"Authorization": f"Bearer {token}"})
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://central", headers={"Authorization": f"Bearer {token}"}
+    )
 
 
-async def test_killed_edge_shows_offline_with_last_seen(mosquitto: MosquittoBroker, tmp_path: Path,
-                                                        key: Ed25519PrivateKey) -> None:
+async def test_killed_edge_shows_offline_with_last_seen(
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     cfg = BrokerConfig(port=mosquitto.port)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     edge = EdgeSubprocess("n1", tmp_path / "n1.db", cfg, [trust_b64(key)])
     try:
         async with _http(central) as http:
+
             async def node() -> dict | None:
                 nodes = (await http.get("/api/v1/nodes")).json()
                 return next((n for n in nodes if n["node"] == "n1"), None)
@@ -53,8 +56,7 @@ async def test_killed_edge_shows_offline_with_last_seen(mosquitto: MosquittoBrok
             await edge.start()
             online = await eventually(lambda: _when(node(), lambda n: n and n["online"]), 15, what="n1 online")
             await edge.kill9()  # no clean disconnect: the broker publishes the last will
-            offline = await eventually(lambda: _when(node(), lambda n: n and not n["online"]), 15,
-                                       what="n1 offline")
+            offline = await eventually(lambda: _when(node(), lambda n: n and not n["online"]), 15, what="n1 offline")
             assert offline["last_seen"] >= online["last_seen"]
     finally:
         await edge.stop()
@@ -66,8 +68,9 @@ async def _when(coro, pred):  # type: ignore[no-untyped-def]
     return value if pred(value) else None
 
 
-async def test_message_status_resend_and_full_resync(mosquitto: MosquittoBroker, tmp_path: Path,
-                                                     key: Ed25519PrivateKey) -> None:
+async def test_message_status_resend_and_full_resync(
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     cfg = BrokerConfig(port=mosquitto.port)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key], ack_timeout=0.3).start()
@@ -86,8 +89,9 @@ async def test_message_status_resend_and_full_resync(mosquitto: MosquittoBroker,
             # Central away: the edge keeps sending (the broker queues), nothing is acked → failed.
             await central.stop()
             edge.record(6, 2)
-            await eventually(lambda: sync_outbox.counts(edge.store)["failed"] == 2, 15,
-                             what="unacked messages reported failed")
+            await eventually(
+                lambda: sync_outbox.counts(edge.store)["failed"] == 2, 15, what="unacked messages reported failed"
+            )
             assert {m.seq for m in sync_outbox.messages(edge.store, status=sync_outbox.MessageStatus.FAILED)} == {6, 7}
             central = await CentralProc.start(tmp_path / "central.db", cfg, key)
             await eventually(lambda: sync_outbox.counts(edge.store)["acknowledged"] == 7, 15, what="7 acked")
@@ -106,6 +110,7 @@ async def test_message_status_resend_and_full_resync(mosquitto: MosquittoBroker,
             resp = await http.post("/api/v1/nodes/n1/resync")
             assert resp.status_code == 202 and resp.json()["snapshot_version"] == 2
             await eventually(lambda: len(edge.store.knowledge_rows()) == 2, 10, what="the cache restored")
+
             async def last_down() -> dict | None:
                 downs = (await http.get("/api/v1/network/messages", params={"node": "n1", "direction": "down"})).json()
                 return downs[-1] if downs and downs[-1]["kind"] == "snapshot" else None
@@ -117,18 +122,21 @@ async def test_message_status_resend_and_full_resync(mosquitto: MosquittoBroker,
         await central.stop()
 
 
-async def test_two_central_workers_share_ingest_without_double_processing(tmp_path: Path,
-                                                                          key: Ed25519PrivateKey) -> None:
+async def test_two_central_workers_share_ingest_without_double_processing(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     from kakou.netutil import free_port
 
     broker = MosquittoBroker(free_port(), tmp_path / "broker")
     await broker.start()
     cfg = BrokerConfig(port=broker.port, mqtt5=True)
     db = tmp_path / "central.db"
-    workers = [await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest")
-               for i in range(2)]
-    edges = [EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key]).start()
-             for i in range(4)]
+    workers = [
+        await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest") for i in range(2)
+    ]
+    edges = [
+        EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key]).start() for i in range(4)
+    ]
     try:
         for batch in range(5):
             for e in edges:
@@ -147,27 +155,35 @@ async def test_two_central_workers_share_ingest_without_double_processing(tmp_pa
 
 
 async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_the_rest(
-        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     cfg = BrokerConfig(port=mosquitto.port)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key)
     edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key])
     edge.record(1, 4)
     # seq 2 no longer validates (say, written by a newer lane schema central does not know yet)
-    edge.store.query("UPDATE outbox SET body = '{\"pass_id\": \"n1-L1-2\", \"future_field\": 1}' WHERE seq = 2")
+    edge.store.query('UPDATE outbox SET body = \'{"pass_id": "n1-L1-2", "future_field": 1}\' WHERE seq = 2')
     edge.store.query("UPDATE outbox SET body = 'not json at all' WHERE seq = 3")
     edge.start()
     try:
-        await eventually(lambda: sync_outbox.counts(edge.store) == {"queued": 0, "sent": 0, "acknowledged": 2,
-                                                                   "failed": 2}, 10, what="all settled")
+        await eventually(
+            lambda: sync_outbox.counts(edge.store) == {"queued": 0, "sent": 0, "acknowledged": 2, "failed": 2},
+            10,
+            what="all settled",
+        )
         assert central.pass_keys() == [("n1", 1), ("n1", 4)] and central.node("n1").high_water == 4
         failed = sync_outbox.messages(edge.store, status=sync_outbox.MessageStatus.FAILED)
         assert [m.seq for m in failed] == [2, 3] and all("quarantined" in (m.detail or "") for m in failed)
-        held = [m for m in network.list_messages(central.central, node="n1", direction="up")
-                if m.status == "rejected"]
+        held = [m for m in network.list_messages(central.central, node="n1", direction="up") if m.status == "rejected"]
         assert [m.seq for m in held] == [2, 3]
         with central.central.sessions() as s:
-            payloads = list(s.scalars(select(NetworkMessageRow.payload).where(NetworkMessageRow.status == "rejected")
-                                      .order_by(NetworkMessageRow.seq)))
+            payloads = list(
+                s.scalars(
+                    select(NetworkMessageRow.payload)
+                    .where(NetworkMessageRow.status == "rejected")
+                    .order_by(NetworkMessageRow.seq)
+                )
+            )
         assert "future_field" in payloads[0] and "not json at all" in payloads[1]  # kept verbatim
         assert edge.link.resends == 0
     finally:
@@ -175,18 +191,22 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
         await central.stop()
 
 
-async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing(tmp_path: Path,
-                                                                               key: Ed25519PrivateKey) -> None:
+async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing(
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     from kakou.netutil import free_port
 
     broker = MosquittoBroker(free_port(), tmp_path / "broker")
     await broker.start()
     cfg = BrokerConfig(port=broker.port, mqtt5=True)
     db = tmp_path / "central.db"
-    workers = [await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest")
-               for i in range(2)]
-    edges = [EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key],
-                           ack_timeout=1.0).start() for i in range(3)]
+    workers = [
+        await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest") for i in range(2)
+    ]
+    edges = [
+        EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key], ack_timeout=1.0).start()
+        for i in range(3)
+    ]
     try:
         for batch in range(6):
             if batch == 3:

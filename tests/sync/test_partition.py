@@ -39,7 +39,8 @@ async def _lane(edge: EdgeProc, first: int, partitioned: asyncio.Event) -> int:
 
 
 async def test_a_partition_of_minutes_loses_nothing_and_the_order_issued_meanwhile_arrives(
-        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     proxy = await PartitionProxy(mosquitto.port).start()
     central = await CentralProc.start(tmp_path / "central.db", BrokerConfig(port=mosquitto.port), key)
     edge_cfg = BrokerConfig(port=proxy.port, keepalive=5)  # a dead link is noticed after 1.5 × 5 s
@@ -59,16 +60,31 @@ async def test_a_partition_of_minutes_loses_nothing_and_the_order_issued_meanwhi
             e.record(21, 30)
         await eventually(lambda: not any(e.link.online for e in edges), 30, what="the edges to notice the cut")
         # The broker gives up on them too and publishes their last wills: central shows them offline.
-        await eventually(lambda: all(not central.node(n).online for n in NODES), 30,  # type: ignore[union-attr]
-                         what="central to see both edges offline")
+        await eventually(
+            lambda: all(not central.node(n).online for n in NODES),
+            30,  # type: ignore[union-attr]
+            what="central to see both edges offline",
+        )
         lanes = [asyncio.create_task(_lane(e, 51, partitioned)) for e in edges]
-        hold = control.create(central.central, "officer", control.ControlOrderIn(
-            target_kind="container", target_value="MSCU1234565", action="hold", emergency=True,
-            reason="issued during the partition"))
+        hold = control.create(
+            central.central,
+            "officer",
+            control.ControlOrderIn(
+                target_kind="container",
+                target_value="MSCU1234565",
+                action="hold",
+                emergency=True,
+                reason="issued during the partition",
+            ),
+        )
         central.add_order(2)
         start = [e.link.disconnects for e in edges]
-        await eventually(lambda: all(e.link.disconnects - s >= ATTEMPTS for e, s in zip(edges, start, strict=True)),
-                         ATTEMPTS * 25, interval=1.0, what=f"{ATTEMPTS} failed reconnection attempts at each edge")
+        await eventually(
+            lambda: all(e.link.disconnects - s >= ATTEMPTS for e, s in zip(edges, start, strict=True)),
+            ATTEMPTS * 25,
+            interval=1.0,
+            what=f"{ATTEMPTS} failed reconnection attempts at each edge",
+        )
         partitioned.clear()
         for e in edges:
             e.link.state_changed.set()  # let each lane task see the end of the partition
@@ -76,17 +92,24 @@ async def test_a_partition_of_minutes_loses_nothing_and_the_order_issued_meanwhi
         assert all(n >= 51 + ATTEMPTS * PER_ATTEMPT for n in recorded)
         # Nothing crossed the cut: central has only what was acked before it.
         assert central.count() == 2 * 20
-        assert all(("control_order", hold.order_no) not in {(k, key) for k, key, _v in st.knowledge_rows()}
-                   for st in stores)
+        assert all(
+            ("control_order", hold.order_no) not in {(k, key) for k, key, _v in st.knowledge_rows()} for st in stores
+        )
 
         proxy.heal()
         await assert_exactly_once(central, stores, NODES, timeout=120)
         await assert_same_knowledge(central, stores, timeout=60)
         for st in stores:
             assert ("control_order", hold.order_no) in {(k, key) for k, key, _v in st.knowledge_rows()}
-        await eventually(lambda: all(central.node(n).online  # type: ignore[union-attr]
-                                     and central.node(n).knowledge_version == central.latest()  # type: ignore[union-attr]
-                                     for n in NODES), 30, what="central to see both edges back, caught up")
+        await eventually(
+            lambda: all(
+                central.node(n).online  # type: ignore[union-attr]
+                and central.node(n).knowledge_version == central.latest()  # type: ignore[union-attr]
+                for n in NODES
+            ),
+            30,
+            what="central to see both edges back, caught up",
+        )
     finally:
         for e in edges:
             await e.stop()

@@ -35,8 +35,14 @@ NOW = datetime.now(UTC)
 
 
 def _order(no: str, **kw: object) -> orders.ReleaseOrderIn:
-    return orders.ReleaseOrderIn(order_no=no, plate=f"粤B{no[-5:]}", direction="in",  # type: ignore[arg-type]
-                                 valid_from=NOW - timedelta(hours=1), valid_until=NOW + timedelta(days=1), **kw)
+    return orders.ReleaseOrderIn(
+        order_no=no,
+        plate=f"粤B{no[-5:]}",
+        direction="in",  # type: ignore[arg-type]
+        valid_from=NOW - timedelta(hours=1),
+        valid_until=NOW + timedelta(days=1),
+        **kw,
+    )
 
 
 def _register(central: CentralProc) -> None:
@@ -66,25 +72,33 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
     broker = MosquittoBroker(free_port(), tmp_path / "broker", template="secure.conf", password_file=pw, acl_file=acl)
     await broker.start()
     user, password = secret.read_text().strip().split(":", 1)
-    central = await CentralProc.start(tmp_path / "central.db", BrokerConfig(port=broker.port, username=user,
-                                                                            password=password), key)
+    central = await CentralProc.start(
+        tmp_path / "central.db", BrokerConfig(port=broker.port, username=user, password=password), key
+    )
     c = central.central
     _register(central)
     # Before the nodes first connect: central tells each its streams in the answer to its first request.
     orders.create_release_order(c, _order("HF00001", site="A"))
     orders.create_release_order(c, _order("HF00002", lane="b1/L1"))
     orders.create_release_order(c, _order("HF00003"))  # no site: every lane
-    hold = control.create(c, "officer", control.ControlOrderIn(target_kind="vehicle", target_value="粤B99999",
-                                                         action="hold", emergency=True, reason="smuggling tip"))
+    hold = control.create(
+        c,
+        "officer",
+        control.ControlOrderIn(
+            target_kind="vehicle", target_value="粤B99999", action="hold", emergency=True, reason="smuggling tip"
+        ),
+    )
     risk.set_parameters(c, "admin", LaneParameters(scope="a1/L1", weight_tolerance_kg=300))
     # resync_interval 1 s (60 s in production): how soon a node learns that its site changed.
-    edges = {n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key],
-                              resync_interval=1.0).start()
-             for n, e in (("a1", a1), ("b1", b1))}
+    edges = {
+        n: EdgeProc.open(n, tmp_path / f"{n}.db", _node_cfg(broker.port, e.config), [key], resync_interval=1.0).start()
+        for n, e in (("a1", a1), ("b1", b1))
+    }
     # A raw client logged in as a site B node that tries to listen to site A and to a1's topics.
     spy: list[str] = []
-    async with aiomqtt.Client("127.0.0.1", broker.port, username="b2", password=b2.password,
-                              identifier="b2-spy") as rogue:
+    async with aiomqtt.Client(
+        "127.0.0.1", broker.port, username="b2", password=b2.password, identifier="b2-spy"
+    ) as rogue:
         for t in (topics.down_site("A", "#"), topics.down("a1", "#"), topics.down_all("#")):
             await rogue.subscribe(t, qos=1)
 
@@ -94,26 +108,39 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
 
         listener = asyncio.create_task(listen())
         try:
+
             def caught_up() -> bool:
                 return all(e.store.stream_versions() == changelog.expected_knowledge(c, n) for n, e in edges.items())
 
             await eventually(caught_up, 20, what="each node at central's view of its streams")
-            assert _keys(edges["a1"].store) == {("release_order", "HF00001"), ("release_order", "HF00003"),
-                                                ("control_order", hold.order_no), ("parameters", "L1"),
-                                                ("lane", "L1")}  # its lane's settings, on its own stream
-            assert _keys(edges["b1"].store) == {("release_order", "HF00002"), ("release_order", "HF00003"),
-                                                ("control_order", hold.order_no), ("lane", "L1")}
+            assert _keys(edges["a1"].store) == {
+                ("release_order", "HF00001"),
+                ("release_order", "HF00003"),
+                ("control_order", hold.order_no),
+                ("parameters", "L1"),
+                ("lane", "L1"),
+            }  # its lane's settings, on its own stream
+            assert _keys(edges["b1"].store) == {
+                ("release_order", "HF00002"),
+                ("release_order", "HF00003"),
+                ("control_order", hold.order_no),
+                ("lane", "L1"),
+            }
             assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 2}
             assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1, "node:b1": 1}
 
             # Live: a site A change reaches a1 (now subscribed to site A's topic) and not b1; a later
             # broadcast reaches both. The spy gets the broadcast, nothing of site A or of a1.
             orders.create_release_order(c, _order("HF00004", site="A"))
-            await eventually(lambda: ("release_order", "HF00004") in _keys(edges["a1"].store), 10,
-                             what="the site A order at a1")
+            await eventually(
+                lambda: ("release_order", "HF00004") in _keys(edges["a1"].store), 10, what="the site A order at a1"
+            )
             orders.create_release_order(c, _order("HF00005"))
-            await eventually(lambda: all(("release_order", "HF00005") in _keys(e.store) for e in edges.values()),
-                             10, what="the broadcast order at both nodes")
+            await eventually(
+                lambda: all(("release_order", "HF00005") in _keys(e.store) for e in edges.values()),
+                10,
+                what="the broadcast order at both nodes",
+            )
             await eventually(lambda: topics.down_all("changes") in spy, 10, what="the broadcast at the spy")
             assert ("release_order", "HF00004") not in _keys(edges["b1"].store)
             assert [t for t in spy if t != topics.down_all("changes")] == []
@@ -121,10 +148,15 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
             # Central's view of each node (its reported streams) agrees with the node's own.
             await eventually(caught_up, 10, what="both nodes caught up")
             for n, e in edges.items():
-                await eventually(lambda n=n, e=e: (central.node(n) is not None
-                                                   and central.node(n).knowledge_streams == e.store.stream_versions()
-                                                   and central.node(n).knowledge_version == e.store.knowledge_version),
-                                 10, what=f"central's view of {n}")
+                await eventually(
+                    lambda n=n, e=e: (
+                        central.node(n) is not None
+                        and central.node(n).knowledge_streams == e.store.stream_versions()
+                        and central.node(n).knowledge_version == e.store.knowledge_version
+                    ),
+                    10,
+                    what=f"central's view of {n}",
+                )
             # Its knowledge version counts its changes: broadcast 3, site A 2, its own 2 (lane settings, parameters).
             assert edges["a1"].store.knowledge_version == 3 + 2 + 2
             # GET /api/v1/nodes shows each node's knowledge next to where it should be.
@@ -137,13 +169,22 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
             registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "B", "direction": "in"})
             set_site_access(acl, "a1", "B")
             broker.reload()
-            await eventually(lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 3},
-                             15, what="a1 to follow site B instead of site A")
-            assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == \
-                {"HF00002", "HF00003", "HF00005"}
+            await eventually(
+                lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 3},
+                15,
+                what="a1 to follow site B instead of site A",
+            )
+            assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == {
+                "HF00002",
+                "HF00003",
+                "HF00005",
+            }
             orders.create_release_order(c, _order("HF00006", site="B"))
-            await eventually(lambda: all(("release_order", "HF00006") in _keys(e.store) for e in edges.values()),
-                             10, what="the next site B order at both nodes")
+            await eventually(
+                lambda: all(("release_order", "HF00006") in _keys(e.store) for e in edges.values()),
+                10,
+                what="the next site B order at both nodes",
+            )
         finally:
             listener.cancel()
             for e in edges.values():
@@ -160,10 +201,11 @@ def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
         orders.create_release_order(central, _order(f"HFA{i:05d}", site="A"))
         orders.create_release_order(central, _order(f"HFB{i:05d}", site="B"))
     orders.create_release_order(central, _order("HF00009"))
-    answer = network.answer_sync_request(central, "a1", {"*": 0, "site:A": 2, "node:a1": 1},
-                                         snapshot_after=100)
-    assert [(b.stream, b.after_version, b.to_version, b.snapshot) for b in answer] == \
-        [("*", 0, 1, False), ("site:A", 2, 5, False)]
+    answer = network.answer_sync_request(central, "a1", {"*": 0, "site:A": 2, "node:a1": 1}, snapshot_after=100)
+    assert [(b.stream, b.after_version, b.to_version, b.snapshot) for b in answer] == [
+        ("*", 0, 1, False),
+        ("site:A", 2, 5, False),
+    ]
     # Far behind in site A only: a snapshot of site A (its five orders), the broadcast as log.
     answer = network.answer_sync_request(central, "a1", {"*": 0}, snapshot_after=3)
     snap = answer[1]

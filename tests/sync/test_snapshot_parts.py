@@ -34,8 +34,10 @@ def test_the_broker_configs_refuse_messages_over_8_mib() -> None:
 
 
 async def test_the_broker_drops_a_9_mb_message_and_delivers_the_next(mosquitto: MosquittoBroker) -> None:
-    async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="sub") as sub, \
-            aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="pub") as pub:
+    async with (
+        aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="sub") as sub,
+        aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="pub") as pub,
+    ):
         await sub.subscribe("t/#", qos=1)
         await pub.publish("t/big", b"x" * 9_000_000, qos=1)
         await pub.publish("t/small", b"ok", qos=1)
@@ -44,8 +46,8 @@ async def test_the_broker_drops_a_9_mb_message_and_delivers_the_next(mosquitto: 
 
 
 async def test_a_large_snapshot_reaches_a_far_behind_edge_in_signed_parts(
-        mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(limits, "DOWNLINK_PART_BYTES", 4096)  # parts of a small snapshot, as of a huge one
     cfg = BrokerConfig(port=mosquitto.port)
     central = await CentralProc.start(tmp_path / "central.db", cfg, key, snapshot_after=5)
@@ -58,8 +60,11 @@ async def test_a_large_snapshot_reaches_a_far_behind_edge_in_signed_parts(
         await eventually(lambda: edge.store.knowledge_version == 60, 15, what="the edge has the whole snapshot")
         assert len(edge.store.knowledge_rows()) == 60
         # central logs the send once the broker took it: possibly just after the edge applied it
-        sent = await eventually(lambda: network.list_messages(central.central, node="n1", direction="down"), 10,
-                                what="the snapshot in central's network log")
+        sent = await eventually(
+            lambda: network.list_messages(central.central, node="n1", direction="down"),
+            10,
+            what="the snapshot in central's network log",
+        )
         assert [m.kind for m in sent] == ["snapshot"]
         assert edge.store.rejected() == []
     finally:
@@ -70,9 +75,17 @@ async def test_a_large_snapshot_reaches_a_far_behind_edge_in_signed_parts(
 def test_the_edge_applies_a_snapshot_in_parts_only_whole(tmp_path: Path, key: Ed25519PrivateKey) -> None:
     edge = EdgeProc.open("n1", tmp_path / "n1.db", BrokerConfig(port=1), [key])
     now = datetime.now(UTC)
-    snap = ChangeBatch(after_version=0, to_version=30, issued_at=now, snapshot=True, stream="*", changes=[
-        Change(version=v, kind=ChangeKind.CARRIER, key=f"C{v}", data={"code": f"C{v}", "name": "x" * 200})
-        for v in range(1, 31)])
+    snap = ChangeBatch(
+        after_version=0,
+        to_version=30,
+        issued_at=now,
+        snapshot=True,
+        stream="*",
+        changes=[
+            Change(version=v, kind=ChangeKind.CARRIER, key=f"C{v}", data={"code": f"C{v}", "name": "x" * 200})
+            for v in range(1, 31)
+        ],
+    )
     parts = [sign(p.model_copy(update={"to_node": "n1"}), key) for p in changelog.in_parts(snap, 2000)]
     assert len(parts) >= 3
     for p in parts:

@@ -28,8 +28,9 @@ from kakou.waiting import eventually
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     path.chmod(0o600)
 
 
@@ -39,26 +40,49 @@ def make_tls(d: Path) -> TlsFiles:
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kakou test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-          .not_valid_after(now + timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     files = TlsFiles(d / "ca.crt", d / "broker.crt", d / "broker.key")
     files.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     files.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -67,7 +91,8 @@ def make_tls(d: Path) -> TlsFiles:
 
 
 async def test_edge_and_central_over_tls_and_a_client_without_the_ca_is_refused(
-        tmp_path: Path, key: Ed25519PrivateKey) -> None:
+    tmp_path: Path, key: Ed25519PrivateKey
+) -> None:
     tls = make_tls(tmp_path / "tls")
     pw = tmp_path / "passwd"
     _p, secret = central_user(pw, tmp_path / "central")
@@ -83,26 +108,43 @@ async def test_edge_and_central_over_tls_and_a_client_without_the_ca_is_refused(
     try:
         central.add_order(1)
         edge.record(1, 3)
-        await eventually(lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0, 20,
-                         what="n1's passes stored at central and acked, over TLS")
+        await eventually(
+            lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0,
+            20,
+            what="n1's passes stored at central and acked, over TLS",
+        )
         await eventually(lambda: edge.store.knowledge_version == 1, 10, what="the signed change at n1 over TLS")
 
         # The right password but no CA to trust the broker with (the system's CAs): refused at the handshake.
         with pytest.raises(aiomqtt.MqttError, match=r"(?i)certificate"):
-            async with aiomqtt.Client("127.0.0.1", broker.port, username="n1", password=node.password,
-                                      identifier="no-ca", tls_context=ssl.create_default_context(), timeout=5):
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                broker.port,
+                username="n1",
+                password=node.password,
+                identifier="no-ca",
+                tls_context=ssl.create_default_context(),
+                timeout=5,
+            ):
                 pass
         # Another CA entirely: refused too.
         other = make_tls(tmp_path / "other")
         with pytest.raises(aiomqtt.MqttError, match=r"(?i)certificate"):
-            async with aiomqtt.Client("127.0.0.1", broker.port, username="n1", password=node.password,
-                                      identifier="wrong-ca", timeout=5,
-                                      tls_context=ssl.create_default_context(cafile=str(other.ca))):
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                broker.port,
+                username="n1",
+                password=node.password,
+                identifier="wrong-ca",
+                timeout=5,
+                tls_context=ssl.create_default_context(cafile=str(other.ca)),
+            ):
                 pass
         # Plain MQTT on the TLS listener gets no session.
         with pytest.raises(aiomqtt.MqttError):
-            async with aiomqtt.Client("127.0.0.1", broker.port, username="n1", password=node.password,
-                                      identifier="plain", timeout=5):
+            async with aiomqtt.Client(
+                "127.0.0.1", broker.port, username="n1", password=node.password, identifier="plain", timeout=5
+            ):
                 pass
         assert central.count("n1") == 3
     finally:

@@ -68,8 +68,10 @@ async def main(n: int) -> None:
     await task
     for name, xs in (("new alert (committed -> event)", new), ("acknowledged (POST -> event)", acked)):
         xs.sort()
-        print(f"{name}: n={len(xs)} median {statistics.median(xs) * 1000:.0f} ms, "
-              f"p95 {xs[int(len(xs) * 0.95) - 1] * 1000:.0f} ms, max {xs[-1] * 1000:.0f} ms")
+        print(
+            f"{name}: n={len(xs)} median {statistics.median(xs) * 1000:.0f} ms, "
+            f"p95 {xs[int(len(xs) * 0.95) - 1] * 1000:.0f} ms, max {xs[-1] * 1000:.0f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,10 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
             found += locate(lines, text) is not None
         h, w = frames[0].shape[:2]
-        print(f"{name}: {len(times)} frames {w}x{h}, median {statistics.median(times) * 1000:.0f} ms, "
-              f"max {max(times) * 1000:.0f} ms, located {found}/{len(times)}")
+        print(
+            f"{name}: {len(times)} frames {w}x{h}, median {statistics.median(times) * 1000:.0f} ms, "
+            f"max {max(times) * 1000:.0f} ms, located {found}/{len(times)}"
+        )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,9 @@ from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PASSWORD = "alert-language-password-1"
-HEAVY = Finding.model_validate({"code": "weight_over", "params": {"gross_kg": 41000, "expected_kg": 30000,
-                                                                  "diff_kg": 11000, "tolerance_kg": 900}})
+HEAVY = Finding.model_validate(
+    {"code": "weight_over", "params": {"gross_kg": 41000, "expected_kg": 30000, "diff_kg": 11000, "tolerance_kg": 900}}
+)
 NO_ORDER = Finding.model_validate({"code": "release_order_missing", "params": {"plate": "粤B77777"}})
 
 
@@ -44,11 +45,22 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
     auth.add_user(central, "setup", "root", auth.Role.ADMIN, PASSWORD)
     with audit.write(central, "test") as w:
         for i in range(3):  # the same truck's weight, three passes: one card
-            alerts.raise_alert(w, "weight_anomaly", "粤B22222", AlertText(
-                code=AlertCode.PASS_FINDINGS, params={"lane": "n1/L1", "plate": "粤B22222"}, findings=[HEAVY]),
-                f"w:{i}")
-        alerts.raise_alert(w, "document_hold", "粤B77777", AlertText(
-            code=AlertCode.PASS_FINDINGS, params={"lane": "n1/L2", "plate": "粤B77777"}, findings=[NO_ORDER]), "d:1")
+            alerts.raise_alert(
+                w,
+                "weight_anomaly",
+                "粤B22222",
+                AlertText(
+                    code=AlertCode.PASS_FINDINGS, params={"lane": "n1/L1", "plate": "粤B22222"}, findings=[HEAVY]
+                ),
+                f"w:{i}",
+            )
+        alerts.raise_alert(
+            w,
+            "document_hold",
+            "粤B77777",
+            AlertText(code=AlertCode.PASS_FINDINGS, params={"lane": "n1/L2", "plate": "粤B77777"}, findings=[NO_ORDER]),
+            "d:1",
+        )
     app = create_app(central)
     sock = bind_tcp("127.0.0.1", 0, "test central")
     server = make_server(app)
@@ -63,10 +75,15 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
 
 
 async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_english_by_choice(
-        served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    served, browser: Browser
+) -> None:  # type: ignore[no-untyped-def]
     url, _central, _app = served
-    ctx = await browser.new_context(viewport={"width": 390, "height": 844}, locale="en-US", has_touch=True,
-                                    extra_http_headers={"Accept-Language": "en-US,en;q=0.9"})
+    ctx = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        locale="en-US",
+        has_touch=True,
+        extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
+    )
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -77,7 +94,8 @@ async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_eng
     await expect(weight).to_have_count(1)  # three raises of one cause: one card
     await expect(weight.get_by_test_id("alert-repeats")).to_have_text("重复 3 次")
     await expect(weight.get_by_test_id("alert-message")).to_have_text(
-        "n1/L1 粤B22222：超重：毛重 41000 kg，预期 30000 kg（+11000 kg，允差 ±900 kg）")
+        "n1/L1 粤B22222：超重：毛重 41000 kg，预期 30000 kg（+11000 kg，允差 ±900 kg）"
+    )
     hold = page.get_by_test_id("alert").filter(has_text="粤B77777")
     await expect(hold.locator("h4")).to_contain_text("单证不符扣留")
     await expect(hold.get_by_test_id("alert-message")).to_have_text("n1/L2 粤B77777：无核放单：粤B77777")
@@ -85,7 +103,8 @@ async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_eng
 
     await page.get_by_test_id("lang-toggle").click()
     await expect(weight.get_by_test_id("alert-message")).to_have_text(
-        "n1/L1 粤B22222: gross 41000 kg vs expected 30000 kg: +11000 kg, tolerance ±900 kg")
+        "n1/L1 粤B22222: gross 41000 kg vs expected 30000 kg: +11000 kg, tolerance ±900 kg"
+    )
     await expect(hold.get_by_test_id("alert-message")).to_have_text("n1/L2 粤B77777: no release order for 粤B77777")
     await expect(page.locator("main")).not_to_contain_text("超重")
     await page.screenshot(path=ARTIFACTS / "alerts-field-en.png")

@@ -135,12 +135,14 @@ async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) 
         up = await http.post(path, content=photo, headers={**fred, "Content-Type": "image/jpeg"})
         assert up.status_code == 201 and up.json()["sha256"] == digest
         unknown = "ab" * 32
-        refused = await http.post(f"/api/v1/alerts/{hit}/dispose", headers=fred,
-                                  json={"disposal": "escorted", "photos": [unknown]})
+        refused = await http.post(
+            f"/api/v1/alerts/{hit}/dispose", headers=fred, json={"disposal": "escorted", "photos": [unknown]}
+        )
         assert refused.status_code == 422 and "not uploaded" in refused.json()["title"]
         assert (await http.get(f"/api/v1/alerts/{hit}", headers=fred)).json()["status"] == "open"  # nothing half-done
-        done = await http.post(f"/api/v1/alerts/{hit}/dispose", headers=fred,
-                               json={"disposal": "escorted to bay 3", "photos": [digest]})
+        done = await http.post(
+            f"/api/v1/alerts/{hit}/dispose", headers=fred, json={"disposal": "escorted to bay 3", "photos": [digest]}
+        )
         assert done.status_code == 200, done.text
         assert done.json()["notes"][-1]["photos"] == [digest]
         detail = (await http.get(f"/api/v1/alerts/{hit}/detail", headers=fred)).json()

@@ -35,14 +35,34 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
     registry.upsert(c, "test-setup", "site", {"code": "GATE1", "name": "一号卡口"})
     registry.upsert(c, "test-setup", "lane", {"node": "gate-n9", "lane": "L7", "site": "GATE1", "direction": "in"})
     now = datetime.now(UTC)
-    device_health.record(c, DeviceReport(node="gate-n9", states=[
-        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=3)),
-        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="fault", at=now - timedelta(hours=2),
-                    code="driver_fault"),
-        DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=1, minutes=30)),
-        DeviceState(lane="L7", device="cam-7", kind="plate_camera", state="offline", at=now - timedelta(minutes=3),
-                    code="no_frame"),
-    ]))
+    device_health.record(
+        c,
+        DeviceReport(
+            node="gate-n9",
+            states=[
+                DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=3)),
+                DeviceState(
+                    lane="L7",
+                    device="wb-7",
+                    kind="weighbridge",
+                    state="fault",
+                    at=now - timedelta(hours=2),
+                    code="driver_fault",
+                ),
+                DeviceState(
+                    lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=1, minutes=30)
+                ),
+                DeviceState(
+                    lane="L7",
+                    device="cam-7",
+                    kind="plate_camera",
+                    state="offline",
+                    at=now - timedelta(minutes=3),
+                    code="no_frame",
+                ),
+            ],
+        ),
+    )
     page = await open_page(browser, f"{stack.central.url}/console#nodes", 1280, 800)
     await login_if_asked(page, ADMIN, PASSWORD)
     await expect(page.locator("body[data-loaded=nodes]")).to_be_attached()
@@ -72,7 +92,8 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
 
 
 async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_intervention_record(
-        stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    stack, browser: Browser
+) -> None:  # type: ignore[no-untyped-def]
     from kakou.central import ingest
     from kakou.sync.checks import CheckCode, check
     from kakou.sync.messages import Envelope, Outcome, PassRecord
@@ -83,14 +104,27 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     now = datetime.now(UTC)
 
     def rec(seq: int, outcome: str, **kw: object) -> Envelope:
-        r = PassRecord(pass_id=f"stat-n-L1-{seq}", node="stat-n", lane="L1", direction="in", started_at=now,
-                       decided_at=now, plate="粤B55555", plate_confidence=0.9, outcome=Outcome(outcome), reasons=[],
-                       knowledge_version=1, opens_barrier=outcome == "release", **kw)  # type: ignore[arg-type]
+        r = PassRecord(
+            pass_id=f"stat-n-L1-{seq}",
+            node="stat-n",
+            lane="L1",
+            direction="in",
+            started_at=now,
+            decided_at=now,
+            plate="粤B55555",
+            plate_confidence=0.9,
+            outcome=Outcome(outcome),
+            reasons=[],
+            knowledge_version=1,
+            opens_barrier=outcome == "release",
+            **kw,
+        )  # type: ignore[arg-type]
         return Envelope(node="stat-n", seq=seq, kind="pass", sent_at=now, body=r)
 
     override = check(CheckCode.OFFICER_OVERRIDE, True, officer="关员甲", note="单证齐全")
-    ingest.ingest_passes(c, [rec(1, "release"), rec(2, "officer"),
-                             rec(3, "release", supersedes="stat-n-L1-2", checks=[override])])
+    ingest.ingest_passes(
+        c, [rec(1, "release"), rec(2, "officer"), rec(3, "release", supersedes="stat-n-L1-2", checks=[override])]
+    )
     page = await open_page(browser, f"{stack.central.url}/console#statistics", 1280, 800)
     await login_if_asked(page, ADMIN, PASSWORD)
     await expect(page.locator("body[data-loaded=statistics]")).to_be_attached()
@@ -143,8 +177,10 @@ async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, brows
     preparer = "wl-officer"
     auth.add_user(stack.central.central, "test-setup", preparer, auth.Role.CENTRAL_OFFICER, PASSWORD)
     async with central_api(stack.central.url, preparer, PASSWORD) as http:
-        r = await http.post("/api/v1/risk-whitelist", json={"target_kind": "vehicle", "value": "粤B88888",
-                                                            "reason": "AEO高级认证企业车辆"})
+        r = await http.post(
+            "/api/v1/risk-whitelist",
+            json={"target_kind": "vehicle", "value": "粤B88888", "reason": "AEO高级认证企业车辆"},
+        )
         assert r.status_code == 201, r.text
         wid = r.json()["id"]
     page = await open_page(browser, f"{stack.central.url}/console#awaiting", 1280, 800)

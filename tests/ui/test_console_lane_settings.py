@@ -32,8 +32,9 @@ async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has
     node = stack.edge.id
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         assert (await http.put("/api/v1/registrations/site", json={"code": "gate1", "name": "北门"})).status_code == 200
-        r = await http.put("/api/v1/registrations/lane", json={"node": node, "lane": "L1", "site": "gate1",
-                                                               "direction": "in"})
+        r = await http.put(
+            "/api/v1/registrations/lane", json={"node": node, "lane": "L1", "site": "gate1", "direction": "in"}
+        )
         assert r.status_code == 200, r.text
     page = await open_console(browser, stack.central.url, "nodes", ADMIN, PASSWORD)
     table = page.get_by_test_id("lane-settings-table")

@@ -35,18 +35,23 @@ async def _console(browser: Browser, stack, section: str, user: str) -> Page:  #
 
 async def _upload(page: Page, text: str) -> None:
     await page.get_by_test_id("stocktake-file").set_input_files(
-        files=[{"name": "stocktake.csv", "mimeType": "text/csv", "buffer": text.encode()}])
+        files=[{"name": "stocktake.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+    )
     await page.get_by_test_id("stocktake-upload").click()
 
 
 async def test_period_stocktake_preview_save_and_review(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, OFFICER, PASSWORD) as http:
         for item, kind, unit in (("M-1", "material", "kg"), ("F-1", "finished", "pcs")):
-            r = await http.put("/api/v1/ledgers/items", json={"ledger_no": "E-UI-P", "item_no": item, "kind": kind,
-                                                               "name": item, "unit": unit})
+            r = await http.put(
+                "/api/v1/ledgers/items",
+                json={"ledger_no": "E-UI-P", "item_no": item, "kind": kind, "name": item, "unit": unit},
+            )
             assert r.status_code == 200, r.text
-        r = await http.put("/api/v1/ledgers/ratios", json={"ledger_no": "E-UI-P", "finished_item": "F-1",
-                                                            "material_item": "M-1", "per_unit": 2, "loss_rate": 0})
+        r = await http.put(
+            "/api/v1/ledgers/ratios",
+            json={"ledger_no": "E-UI-P", "finished_item": "F-1", "material_item": "M-1", "per_unit": 2, "loss_rate": 0},
+        )
         assert r.status_code == 200, r.text
 
     page = await _console(browser, stack, "ledgers", OFFICER)
@@ -117,13 +122,16 @@ async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, brows
     await expect(row.get_by_test_id("application-status")).to_have_text("Awaiting review")
 
     await row.get_by_test_id("attach-file").set_input_files(
-        files=[{"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF}])
+        files=[{"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+    )
     await row.get_by_test_id("attach").click()
-    await expect(page.locator("[data-testid=application][data-order=SQ-UI-1]").get_by_test_id("attachments")) \
-        .to_contain_text("发票.pdf")
+    await expect(
+        page.locator("[data-testid=application][data-order=SQ-UI-1]").get_by_test_id("attachments")
+    ).to_contain_text("发票.pdf")
     row = page.locator("[data-testid=application][data-order=SQ-UI-1]")
     await row.get_by_test_id("attach-file").set_input_files(
-        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
+        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+    )
     await row.get_by_test_id("attach").click()
     await expect(page.get_by_test_id("application-error")).to_contain_text("attach a PDF, JPEG or PNG")
 

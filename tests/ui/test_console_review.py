@@ -39,7 +39,8 @@ async def _console(browser: Browser, stack, section: str, user: str) -> Page:  #
 
 
 async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(  # type: ignore[no-untyped-def]
-        stack, browser: Browser) -> None:
+    stack, browser: Browser
+) -> None:
     async with _api(stack, OFFICER) as http:
         before = (await http.get("/api/v1/parameters/effective")).json()["weight_tolerance_kg"]
     assert before != 777
@@ -114,15 +115,17 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
 
 
 async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(  # type: ignore[no-untyped-def]
-        stack, browser: Browser) -> None:
+    stack, browser: Browser
+) -> None:
     async with _api(stack, OFFICER) as officer, _api(stack, REVIEWER) as reviewer:
         order_in = demo_order("浙A24680", "HF4EYES02").model_dump(mode="json")
         filed = await officer.post("/api/v1/release-orders", json=order_in)
         assert filed.status_code == 201, filed.text
         ok = await reviewer.post("/api/v1/release-orders/HF4EYES02/review", json={"approve": True})
         assert ok.status_code == 200, ok.text
-        asked = await officer.post("/api/v1/release-orders/HF4EYES02/vehicle",
-                                   json={"plate": "浙A99999", "reason": "truck broke down"})
+        asked = await officer.post(
+            "/api/v1/release-orders/HF4EYES02/vehicle", json={"plate": "浙A99999", "reason": "truck broke down"}
+        )
         assert asked.status_code == 200, asked.text
     b = await _console(browser, stack, "awaiting", REVIEWER)
     row = b.locator("[data-testid=awaiting-row][data-kind=vehicle_change][data-key=HF4EYES02]")
@@ -144,22 +147,38 @@ async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_ol
 
 
 def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-arg]
-    return {"doc_type": "declaration", "stage": stage, "doc_no": doc_no, "direction": "in", "trade_mode": "0110",
-            "item_count": 1, "total_quantity": 10, "total_amount": amount}
+    return {
+        "doc_type": "declaration",
+        "stage": stage,
+        "doc_no": doc_no,
+        "direction": "in",
+        "trade_mode": "0110",
+        "item_count": 1,
+        "total_quantity": 10,
+        "total_amount": amount,
+    }
 
 
 async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(  # type: ignore[no-untyped-def]
-        stack, browser: Browser) -> None:
+    stack, browser: Browser
+) -> None:
     async with _api(stack, OFFICER) as http:
         # One cent apart: no automatic match, so the officer proposes one by hand.
         draft = (await http.post("/api/v1/declarations", json=_decl("D-4EYES", "draft", 100.0))).json()
         official = (await http.post("/api/v1/declarations", json=_decl("O-4EYES", "official", 100.01))).json()
         assert official["matched_id"] is None
-        proposed = await http.post("/api/v1/declarations/match",
-                                   json={"draft_id": draft["id"], "official_id": official["id"]})
+        proposed = await http.post(
+            "/api/v1/declarations/match", json={"draft_id": draft["id"], "official_id": official["id"]}
+        )
         assert proposed.status_code == 204, proposed.text
-        rule = {"rule_id": "ORIGIN-4EYES", "name": "origin watch", "outcome": "inspection", "priority": 50,
-                "explanation": "goods from a watched origin", "conditions": [{"kind": "origin", "countries": ["XX"]}]}
+        rule = {
+            "rule_id": "ORIGIN-4EYES",
+            "name": "origin watch",
+            "outcome": "inspection",
+            "priority": 50,
+            "explanation": "goods from a watched origin",
+            "conditions": [{"kind": "origin", "countries": ["XX"]}],
+        }
         assert (await http.post("/api/v1/risk-rules", json=rule)).status_code == 201
     b = await _console(browser, stack, "awaiting", REVIEWER)
     await b.get_by_test_id("lang-toggle").click()

@@ -108,8 +108,10 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
 async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with _api(stack) as http:
         for item, kind, opening in (("M-100", "material", 1000.0), ("F-200", "finished", 0.0)):
-            r = await http.put("/api/v1/ledgers/items", json={"ledger_no": "E-UI-1", "item_no": item, "kind": kind,
-                                                               "name": item, "opening": opening})
+            r = await http.put(
+                "/api/v1/ledgers/items",
+                json={"ledger_no": "E-UI-1", "item_no": item, "kind": kind, "name": item, "opening": opening},
+            )
             assert r.status_code == 200, r.text
     page = await _console(browser, stack, "ledgers")
     await page.get_by_test_id("ledger-no").fill("E-UI-1")
@@ -132,8 +134,16 @@ async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser
 async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with _api(stack) as http:
         for no, plate in (("TR-LATE", "沪A11111"), ("TR-OK", "沪A22222")):
-            r = await http.post("/api/v1/transits", json={"transit_no": no, "plate": plate, "entry_site": "SH-PORT",
-                                                          "destination_site": "SZ-INLAND", "time_limit_h": 6})
+            r = await http.post(
+                "/api/v1/transits",
+                json={
+                    "transit_no": no,
+                    "plate": plate,
+                    "entry_site": "SH-PORT",
+                    "destination_site": "SZ-INLAND",
+                    "time_limit_h": 6,
+                },
+            )
             assert r.status_code == 201, r.text
     # One truck left the port 9 hours ago (as a gate pass at the office of entry would record).
     with stack.central.central.sessions.begin() as s:
@@ -173,10 +183,12 @@ CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity
 
 async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     page = await _console(browser, stack, "declarations")
-    bad = CSV_HEAD + ("declaration,official,D-UI-1,in,0110,1,10,100\n"
-                      "declaration,official,D-UI-2,sideways,0110,many,10,100\n")
+    bad = CSV_HEAD + (
+        "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,sideways,0110,many,10,100\n"
+    )
     await page.get_by_test_id("import-file").set_input_files(
-        {"name": "decl.csv", "mimeType": "text/csv", "buffer": bad.encode()})
+        {"name": "decl.csv", "mimeType": "text/csv", "buffer": bad.encode()}
+    )
     await page.get_by_test_id("import-upload").click()
     await expect(page.get_by_test_id("import-rejected")).to_contain_text("Nothing imported: 2 problem(s)")
     errors = page.get_by_test_id("import-error")
@@ -186,15 +198,21 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
     await page.screenshot(path=ARTIFACTS / "console-import-errors.png", full_page=True)
     # The Excel template is checked the same way.
     await page.get_by_test_id("import-file").set_input_files(
-        {"name": "decl.xlsx", "mimeType": XLSX, "buffer": _xlsx([CSV_HEAD.strip().split(","),
-                                                                 ["declaration", "official", "D-UI-3", "in", "0110",
-                                                                  "-1", "10", "100"]])})
+        {
+            "name": "decl.xlsx",
+            "mimeType": XLSX,
+            "buffer": _xlsx(
+                [CSV_HEAD.strip().split(","), ["declaration", "official", "D-UI-3", "in", "0110", "-1", "10", "100"]]
+            ),
+        }
+    )
     await page.get_by_test_id("import-upload").click()
     await expect(errors).to_have_count(1)
     await expect(errors).to_contain_text("item_count")
     good = CSV_HEAD + "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,out,0110,2,10,100\n"
     await page.get_by_test_id("import-file").set_input_files(
-        {"name": "decl.csv", "mimeType": "text/csv", "buffer": good.encode()})
+        {"name": "decl.csv", "mimeType": "text/csv", "buffer": good.encode()}
+    )
     await page.get_by_test_id("import-upload").click()
     await expect(page.get_by_test_id("import-ok")).to_contain_text("2 imported")
     await expect(page.get_by_test_id("table-declarations")).to_contain_text("D-UI-2")
@@ -208,9 +226,11 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
         assert resp.status_code == 200, resp.text
         # The order itself, not a version: central's change log also numbers changes on streams this
         # node does not follow (another node's lane settings, other sites' transits).
-        await eventually(lambda: stack.edge.store.query(
-            "SELECT 1 FROM knowledge WHERE kind = 'release_order' AND key = 'HFSCR001'"), 20,
-            what="the order on the lane")
+        await eventually(
+            lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'release_order' AND key = 'HFSCR001'"),
+            20,
+            what="the order on the lane",
+        )
         jpeg = encode_jpeg(render_plate_scene(plate, kind="blue", seed=7))
         assert await drive_truck(stack.sims, jpeg) is TruckResult.PASSED
 
@@ -219,6 +239,7 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
             events = (await http.get(f"/api/v1/trace/plate/{plate}")).json()
             digests = [d for e in events if e["kind"] == "pass" for d in e["data"]["images"]]
             return bool(digests) and all([(await http.get(f"/api/v1/images/{d}")).status_code == 200 for d in digests])
+
         await eventually(frames_at_central, 30, interval=0.3, what="the pass and its frames at central")
     page = await _console(browser, stack, "passes")
     await page.get_by_test_id("search-plate").fill(plate)

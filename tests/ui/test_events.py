@@ -24,8 +24,12 @@ from kakou.waiting import eventually
 @pytest.fixture
 async def served() -> AsyncIterator[tuple[str, LaneEvents, dict[str, Any]]]:
     events = LaneEvents()
-    status: dict[str, Any] = {"node": "n1", "online": True, "knowledge_age_s": 1.0,
-                              "lanes": [{"lane": "L1", "state": "idle"}]}
+    status: dict[str, Any] = {
+        "node": "n1",
+        "online": True,
+        "knowledge_age_s": 1.0,
+        "lanes": [{"lane": "L1", "state": "idle"}],
+    }
     app = FastAPI()
     app.include_router(events_router(events, status=lambda: json.loads(json.dumps(status)), watch_interval=0.05))
     mount_ui(app)
@@ -47,8 +51,9 @@ async def test_screen_gets_status_then_published_events_in_order_including_from_
         first = await anext(stream)
         assert first[0] == "status" and first[1]["online"] is True
         events.publish({"type": "state", "lane": "L1", "state": "collecting"})
-        t = threading.Thread(target=events.publish,
-                             args=({"type": "pass", "lane": "L1", "pass": {"plate": "粤B12345"}},))
+        t = threading.Thread(
+            target=events.publish, args=({"type": "pass", "lane": "L1", "pass": {"plate": "粤B12345"}},)
+        )
         t.start()
         t.join()
         state, passed = await anext(stream), await anext(stream)

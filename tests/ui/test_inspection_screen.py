@@ -34,9 +34,13 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:  # type: ignore[no-untyped-def]
     t = OVERWEIGHT
-    truck = Truck(plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=7)),
-                  container_jpeg=encode_jpeg(render_container_scene(t.box, seed=7)), gross_kg=t.weighs_kg,
-                  rfid_tag=t.tag, ic_card=t.card)
+    truck = Truck(
+        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=7)),
+        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=7)),
+        gross_kg=t.weighs_kg,
+        rfid_tag=t.tag,
+        ic_card=t.card,
+    )
     assert await drive_truck(stack.sims, truck=truck, wait_for_barrier=5) is TruckResult.TURNED_AWAY
     lane = stack.edge.lanes["L1"]
     await eventually(lambda: lane.state is LaneState.IDLE, 15, what="the lane free again")
@@ -69,12 +73,15 @@ async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -
         await page.screenshot(path=ARTIFACTS / "lane-inspection-result-recorded.png")
 
         def recorded() -> dict | None:
-            return next((p.model_dump(mode="json") for p in stack.edge.store.list_passes(10)
-                         if p.supersedes == sent.pass_id), None)
+            return next(
+                (p.model_dump(mode="json") for p in stack.edge.store.list_passes(10) if p.supersedes == sent.pass_id),
+                None,
+            )
 
         rec = await eventually(recorded, 10, what="the result as a pass")
-        assert rec["reasons"] == [{"code": "inspection_seized", "params": {"officer": DEMO_OFFICER,
-                                                                           "note": "夹藏违禁品"}}]
+        assert rec["reasons"] == [
+            {"code": "inspection_seized", "params": {"officer": DEMO_OFFICER, "note": "夹藏违禁品"}}
+        ]
         assert rec["outcome"] == "inspection" and rec["opens_barrier"] is False
         await page.get_by_test_id("action-inspection_list").click()
         await expect(dialog).to_contain_text("查验结果录入")

@@ -25,8 +25,9 @@ UNREGISTERED_TAG = "E28011606000020599990001"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("queue"), DemoPorts(mqtt=free_port(), central=0, edge=0),
-                                     full_lane=True)
+    stack, tasks = await start_stack(
+        tmp_path_factory.mktemp("queue"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
+    )
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         version = await seed_central(stack, http)
@@ -36,9 +37,13 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
 
 
 def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
-    return Truck(plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
-                 container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
-                 gross_kg=t.weighs_kg, rfid_tag=t.tag, ic_card=t.card)
+    return Truck(
+        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
+        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
+        gross_kg=t.weighs_kg,
+        rfid_tag=t.tag,
+        ic_card=t.card,
+    )
 
 
 async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
@@ -48,8 +53,7 @@ async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stac
     await expect(queue).to_contain_text("None")  # the node reports a queue, and it is empty
 
     held = asyncio.create_task(drive_truck(stack.sims, truck=_truck(HELD, 1), wait_for_barrier=25))
-    await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer",
-                                                                       timeout=30_000)
+    await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer", timeout=30_000)
     await expect(page.get_by_test_id("plate")).to_have_text(HELD.plate)
     # The held truck's own e-plate is read again and again: it is not queued behind itself.
     stack.sims.rfid.present_tag(HELD.tag)

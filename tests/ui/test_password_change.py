@@ -56,8 +56,9 @@ async def _add_user(url: str, username: str) -> None:
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         r = await http.post("/api/v1/auth/login", json={"username": "sec", "password": ADMIN_PASSWORD})
         headers = {"Authorization": f"Bearer {r.json()['access_token']}"}
-        r = await http.post("/api/v1/users", headers=headers,
-                            json={"username": username, "password": FIRST, "role": "central_officer"})
+        r = await http.post(
+            "/api/v1/users", headers=headers, json={"username": username, "password": FIRST, "role": "central_officer"}
+        )
         assert r.status_code == 201, r.text
 
 
@@ -69,8 +70,7 @@ async def _login(page: Any, user: str, password: str) -> None:
     await dialog.locator("button[type=submit]").click()
 
 
-async def test_first_login_asks_for_a_new_password_and_then_the_console_works(
-        served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_first_login_asks_for_a_new_password_and_then_the_console_works(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     url, _central = served
     await _add_user(url, "olga")
     page = await open_page(browser, f"{url}/console#dashboard", 1280, 800)

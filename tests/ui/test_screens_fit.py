@@ -37,8 +37,9 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("fit"), DemoPorts(mqtt=free_port(), central=0, edge=0),
-                                     full_lane=True)
+    stack, tasks = await start_stack(
+        tmp_path_factory.mktemp("fit"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
+    )
     for user, role in ((ADMIN, auth.Role.ADMIN), (REVIEWER, auth.Role.REVIEWER), (FIELD, auth.Role.FIELD_STAFF)):
         auth.add_user(stack.central.central, "test-setup", user, role, PASSWORD)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
@@ -58,23 +59,37 @@ async def browser() -> AsyncIterator[Browser]:
 async def english_browser(browser: Browser, url: str, width: int, height: int) -> Page:
     """A page in a browser set to American English, recording script errors and any request that
     leaves the server it was opened from."""
-    ctx = await browser.new_context(viewport={"width": width, "height": height}, locale="en-US",
-                                    extra_http_headers={"Accept-Language": "en-US,en;q=0.9"}, has_touch=width < 600)
+    ctx = await browser.new_context(
+        viewport={"width": width, "height": height},
+        locale="en-US",
+        extra_http_headers={"Accept-Language": "en-US,en;q=0.9"},
+        has_touch=width < 600,
+    )
     page = await ctx.new_page()
     home = urlsplit(url).netloc
     page.errors = []  # type: ignore[attr-defined]
     page.foreign = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
-    page.on("request", lambda r: None if urlsplit(r.url).scheme in ("data", "blob") or urlsplit(r.url).netloc == home
-            else page.foreign.append(r.url))  # type: ignore[attr-defined]
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if urlsplit(r.url).scheme in ("data", "blob") or urlsplit(r.url).netloc == home
+            else page.foreign.append(r.url)
+        ),
+    )  # type: ignore[attr-defined]
     await page.goto(url)
     return page
 
 
 def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
-    return Truck(plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
-                 container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
-                 gross_kg=t.weighs_kg, rfid_tag=t.tag, ic_card=t.card)
+    return Truck(
+        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
+        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
+        gross_kg=t.weighs_kg,
+        rfid_tag=t.tag,
+        ic_card=t.card,
+    )
 
 
 async def in_view(page: Page, testid: str) -> None:
@@ -82,8 +97,9 @@ async def in_view(page: Page, testid: str) -> None:
     box = await page.get_by_test_id(testid).bounding_box()
     size = page.viewport_size
     assert box and size, testid
-    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], \
+    assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (
         f"{testid} at y={box['y']:.0f}..{box['y'] + box['height']:.0f} is below the fold of {size['height']}"
+    )
     assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"], f"{testid} is off the side"
 
 
@@ -99,14 +115,16 @@ async def assert_one_screen(page: Page) -> None:
 
 
 async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follows_the_officer(
-        stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+    stack, browser: Browser
+) -> None:  # type: ignore[no-untyped-def]
     truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(NO_ORDER, 1), wait_for_barrier=90))
     pages = []
     for width, height in LANE_SIZES:
         page = await english_browser(browser, f"{stack.edge.url}/lane", width, height)
         pages.append(page)
-        await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer",
-                                                                           timeout=30_000)
+        await expect(page.get_by_test_id("lane-state")).to_have_attribute(
+            "data-state", "held_for_officer", timeout=30_000
+        )
         await expect(page.get_by_test_id("plate")).to_have_text(NO_ORDER.plate)
         assert await page.evaluate("document.documentElement.lang") == "zh-CN"
         await expect(page.get_by_test_id("decision")).to_contain_text("人工处理")
@@ -114,8 +132,15 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
         await expect(page.get_by_test_id("action-override")).to_contain_text("人工放行")
         # A yellow plate is shown yellow: its text cannot tell, the framed plate on the picture does.
         await expect(page.get_by_test_id("plate")).to_have_attribute("data-colour", "yellow", timeout=15_000)
-        for testid in ("plate", "decision", "todo", "action-override", "action-manual_entry",
-                       "action-release_on_documents", "action-login"):
+        for testid in (
+            "plate",
+            "decision",
+            "todo",
+            "action-override",
+            "action-manual_entry",
+            "action-release_on_documents",
+            "action-login",
+        ):
             await in_view(page, testid)
         fail = page.locator(".check.fail").first
         await expect(fail).to_be_visible()
@@ -175,9 +200,16 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
 
 async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post("/api/v1/control-orders", json={
-            "target_kind": "vehicle", "target_value": RELEASED.plate, "action": "hold", "emergency": True,
-            "reason": "线索：夹带未申报货物"})
+        r = await http.post(
+            "/api/v1/control-orders",
+            json={
+                "target_kind": "vehicle",
+                "target_value": RELEASED.plate,
+                "action": "hold",
+                "emergency": True,
+                "reason": "线索：夹带未申报货物",
+            },
+        )
         assert r.status_code == 201, r.text
         version = (await http.get("/api/v1/health")).json()["knowledge_version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
@@ -245,8 +277,10 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
 
 async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post("/api/v1/control-orders", json={
-            "target_kind": "vehicle", "target_value": "桂A00001", "action": "inspect", "reason": "手机端列表"})
+        r = await http.post(
+            "/api/v1/control-orders",
+            json={"target_kind": "vehicle", "target_value": "桂A00001", "action": "inspect", "reason": "手机端列表"},
+        )
         assert r.status_code == 201, r.text
     console = await english_browser(browser, f"{stack.central.url}/console", 390, 844)
     await login_if_asked(console, ADMIN, PASSWORD)
@@ -316,8 +350,10 @@ async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -
 
 async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post("/api/v1/control-orders", json={
-            "target_kind": "vehicle", "target_value": "浙A99999", "action": "inspect", "reason": "风险布控"})
+        r = await http.post(
+            "/api/v1/control-orders",
+            json={"target_kind": "vehicle", "target_value": "浙A99999", "action": "inspect", "reason": "风险布控"},
+        )
         assert r.status_code == 201, r.text
         order_no = r.json()["order_no"]
     page = await english_browser(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
@@ -359,4 +395,6 @@ async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, 
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         r = await http.get("/no-such-page", headers={"Accept": "application/json"})
     assert r.status_code == 404 and r.headers["content-type"].split(";")[0] in (
-        "application/json", "application/problem+json"), r.headers
+        "application/json",
+        "application/problem+json",
+    ), r.headers

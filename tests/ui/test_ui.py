@@ -131,8 +131,16 @@ async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stac
     from kakou.demo import DEMO_OFFICER2, DEMO_PIN2
 
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
-        r = await http.post("/api/v1/control-orders", json={"target_kind": "vehicle", "target_value": "浙A77777",
-                                                             "action": "hold", "emergency": True, "reason": "布控测试"})
+        r = await http.post(
+            "/api/v1/control-orders",
+            json={
+                "target_kind": "vehicle",
+                "target_value": "浙A77777",
+                "action": "hold",
+                "emergency": True,
+                "reason": "布控测试",
+            },
+        )
         assert r.status_code == 201, r.text
         version = (await http.get("/api/v1/health")).json()["knowledge_version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
@@ -282,10 +290,12 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
 
     # Central derives alerts from the passes it received (its housekeeping round, run now).
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
+
         async def alert_raised() -> bool:
             await _run_projections(stack)
             page = (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()
             return page["total"] > 0
+
         await eventually(alert_raised, 20, what="the control-hit alert at central")
 
     # It is pushed to the phone: no reload, no polling.
@@ -312,7 +322,8 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     await expect(dialog.get_by_test_id("form-msg")).to_contain_text("required")  # a disposal says how
     await field.get_by_test_id("field-disposal").fill("truck escorted to inspection bay 3")
     await field.get_by_test_id("photo").set_input_files(
-        {"name": "bay3.jpg", "mimeType": "image/jpeg", "buffer": _truck("京A54321", 9)})
+        {"name": "bay3.jpg", "mimeType": "image/jpeg", "buffer": _truck("京A54321", 9)}
+    )
     await expect(field.get_by_test_id("photo-preview").locator("img")).to_have_count(1)
     await field.screenshot(path=ARTIFACTS / "field-dispose.png")
     await dialog.locator("button[type=submit]").click()
@@ -331,7 +342,8 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     await expect(photo).to_have_count(1)
     await expect(photo).to_have_attribute("data-loaded", "1")
     await expect(console.get_by_test_id("dialog").get_by_test_id("pass-images").locator("img").first).to_have_attribute(
-        "data-loaded", "1")
+        "data-loaded", "1"
+    )
     await console.screenshot(path=ARTIFACTS / "console-alert-disposed.png")
     assert console.errors == [] and lane.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
@@ -400,6 +412,7 @@ async def _control_hit_frames(stack) -> list[str]:  # type: ignore[no-untyped-de
             digests = detail["pass"]["images"] if detail["pass"] else []
             stored = [(await http.get(f"/api/v1/images/{d}")).status_code == 200 for d in digests]
             return digests if digests and all(stored) else None
+
         return await eventually(frames, 30, interval=0.3, what="the control-hit pass's frames at central")
 
 

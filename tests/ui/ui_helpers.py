@@ -15,8 +15,15 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
 
@@ -38,8 +45,7 @@ async def chromium() -> AsyncIterator[Browser]:
 
 
 async def open_page(browser: Browser, url: str, width: int, height: int) -> Page:
-    ctx = await browser.new_context(viewport={"width": width, "height": height}, locale="en-GB",
-                                    has_touch=width < 600)
+    ctx = await browser.new_context(viewport={"width": width, "height": height}, locale="en-GB", has_touch=width < 600)
     page = await ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -24,8 +24,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("review_note", sa.Text(), nullable=False, server_default=""))
     with op.batch_alter_table("risk_rules", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("review_status", sa.String(length=10), nullable=False,
-                                      server_default="approved"))
+        batch_op.add_column(sa.Column("review_status", sa.String(length=10), nullable=False, server_default="approved"))
         batch_op.add_column(sa.Column("reviewed_by", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("review_note", sa.Text(), nullable=False, server_default=""))

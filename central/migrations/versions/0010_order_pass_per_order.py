@@ -31,10 +31,15 @@ def _table(name: str, *key: str) -> None:
 def _swap(*key: str) -> None:
     """Rebuild the table with another primary key (the same on SQLite and PostgreSQL)."""
     _table("order_passes_new", *key)
-    op.execute("INSERT INTO order_passes_new (pass_id, order_no, quantity, at) "
-               "SELECT pass_id, order_no, quantity, at FROM order_passes" +
-               ("" if len(key) > 1 else " WHERE order_no = (SELECT min(o.order_no) FROM order_passes o "
-                                        "WHERE o.pass_id = order_passes.pass_id)"))
+    op.execute(
+        "INSERT INTO order_passes_new (pass_id, order_no, quantity, at) "
+        "SELECT pass_id, order_no, quantity, at FROM order_passes"
+        + (
+            ""
+            if len(key) > 1
+            else " WHERE order_no = (SELECT min(o.order_no) FROM order_passes o WHERE o.pass_id = order_passes.pass_id)"
+        )
+    )
     with op.batch_alter_table("order_passes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_order_passes_order_no"))
     op.drop_table("order_passes")

@@ -18,8 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(),
-                                      nullable=False))
+        batch_op.add_column(sa.Column("must_change_password", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column("password_changed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("password_history", sa.JSON(), server_default="[]", nullable=False))
     with op.batch_alter_table("tokens", schema=None) as batch_op:
