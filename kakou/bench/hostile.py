@@ -34,7 +34,9 @@ from kakou.sync.messages import Envelope, Outcome, PassRecord
 HOSTILE = "hostile"
 
 
-def _envelope(node: str, seq: int, **body: object) -> dict:
+def envelope(node: str, seq: int, **body: object) -> dict:
+    """A pass envelope as JSON-ready data, so a hostile node can put in it what a contract would refuse
+    (tests/central/test_hostile_node.py sends the same ones)."""
     now = datetime.now(UTC)
     rec = PassRecord(
         pass_id=f"{node}-L1-{seq}",
@@ -61,12 +63,12 @@ def _catalogue() -> list[tuple[str, bytes]]:
     passes = topics.up(HOSTILE, topics.PASSES)
     line = lambda d: json.dumps(d, allow_nan=True).encode()  # noqa: E731
     out = [
-        (passes, line(_envelope(HOSTILE, 2**64))),
-        (passes, line(_envelope(HOSTILE, 2**31))),
-        (passes, line(_envelope(HOSTILE, 1, plate="A" * 17))),
-        (passes, line(_envelope(HOSTILE, 2, plate_confidence=math.nan))),
-        (passes, line(_envelope(HOSTILE, 3, gross_kg=math.inf))),
-        (passes, line(_envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
+        (passes, line(envelope(HOSTILE, 2**64))),
+        (passes, line(envelope(HOSTILE, 2**31))),
+        (passes, line(envelope(HOSTILE, 1, plate="A" * 17))),
+        (passes, line(envelope(HOSTILE, 2, plate_confidence=math.nan))),
+        (passes, line(envelope(HOSTILE, 3, gross_kg=math.inf))),
+        (passes, line(envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
         (passes, b'{"v": 1}\n' * (9 * 1024 * 1024 // 9)),  # 9 MB of lines
         (passes, b"\n".join([b'{"v": 1}'] * 999)),
         (topics.up(HOSTILE, topics.SYNC_REQUEST), json.dumps({"v": 1, "node": HOSTILE, "after_version": 0}).encode()),
@@ -131,7 +133,7 @@ async def _honest_lane(
             while time.perf_counter() < until:
                 seq += 1
                 sent[(node, seq)] = time.perf_counter()
-                await client.publish(topics.up(node, topics.PASSES), json.dumps(_envelope(node, seq)), qos=1)
+                await client.publish(topics.up(node, topics.PASSES), json.dumps(envelope(node, seq)), qos=1)
                 await asyncio.sleep(interval)
             last = seq
             if (node, seq) not in acked:
