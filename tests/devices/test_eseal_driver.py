@@ -3,10 +3,9 @@ pty (`kakou probe eseal`: tests/devices/test_cli_probe.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import aclosing
 from pathlib import Path
 
+from device_helpers import collect
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -31,16 +30,6 @@ SEAL = "CNSZ-ES0012345"
 
 def config(sim: EsealReaderSim, **kw: object) -> EsealReaderConfig:
     return EsealReaderConfig(serial=SerialSettings(port=sim.path), backoff=Backoff(initial_s=0.02, max_s=0.2), **kw)  # type: ignore[arg-type]
-
-
-async def collect(reader: EsealReaderDriver, n: int, timeout: float = 5.0) -> list[SealRead]:
-    out: list[SealRead] = []
-    async with asyncio.timeout(timeout), aclosing(reader.reads()) as reads:
-        async for r in reads:
-            out.append(r)
-            if len(out) == n:
-                return out
-    return out
 
 
 # -- the parser -----------------------------------------------------------------------------------
