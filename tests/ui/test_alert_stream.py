@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from ui_helpers import sse_events
+from ui_helpers import serving, sse_events
 
 from kakou.central import alerts, audit, auth
 from kakou.central.api import create_app
@@ -20,10 +20,7 @@ from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.images import ImageStore
 from kakou.central.routes import live
 from kakou.central.service import Central
-from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
 from kakou.sim.render import encode_jpeg, render_plate_scene
-from kakou.waiting import eventually
 
 PASSWORD = "stream-test-password-1"
 
@@ -39,14 +36,9 @@ async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
         auth.add_user(central, "setup", name, role, PASSWORD)
     app = create_app(central)
     app.state.images = ImageStore(tmp_path)
-    sock = bind_tcp("127.0.0.1", 0, "test central")
-    server = make_server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, 5, what="central to start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", central, app
-    live.close_streams(app)
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url, central, app
+        live.close_streams(app)
     alerts.CHANGED.clear()
     engine.dispose()
 

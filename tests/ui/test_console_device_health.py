@@ -4,18 +4,15 @@ and the statistics screen (issue 18 item 5): by yard with every rate defined, th
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, login_if_asked, open_page
+from ui_helpers import ARTIFACTS, login_if_asked, open_page, running_stack
 
 from kakou.central import auth, device_health, registry
-from kakou.demo import DemoPorts, start_stack, stop_stack
-from kakou.netutil import free_port
 from kakou.sync.devices import DeviceReport, DeviceState
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -24,10 +21,8 @@ ADMIN, PASSWORD = "health-admin", "health-password-1"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("health"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    async with running_stack(tmp_path_factory.mktemp("health"), {ADMIN: auth.Role.ADMIN}, PASSWORD) as stack:
+        yield stack
 
 
 async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]

@@ -4,17 +4,14 @@ approves it from the review screen, and the period shows closed."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, start_stack, stop_stack
-from kakou.netutil import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "periods-officer", "periods-reviewer", "periods-password-1"
@@ -22,11 +19,10 @@ OFFICER, REVIEWER, PASSWORD = "periods-officer", "periods-reviewer", "periods-pa
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("periods"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    async with running_stack(
+        tmp_path_factory.mktemp("periods"), {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD
+    ) as stack:
+        yield stack
 
 
 async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]

@@ -5,17 +5,15 @@ what would change, and approves them: the parameter is in force and the order pu
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import demo_order
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-password-1"
@@ -23,11 +21,10 @@ OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-p
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("review"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    async with running_stack(
+        tmp_path_factory.mktemp("review"), {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD
+    ) as stack:
+        yield stack
 
 
 def _api(stack, user: str):  # type: ignore[no-untyped-def]

@@ -4,7 +4,6 @@ declaration import with per-row errors, and the traceability timeline with the p
 
 from __future__ import annotations
 
-import asyncio
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -12,12 +11,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
 
 from kakou.central import auth, transit
 from kakou.central.tables import TransitRow
-from kakou.demo import DemoPorts, demo_order, issue_release_order, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import demo_order, issue_release_order
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
@@ -28,11 +26,10 @@ ADMIN, REVIEWER, PASSWORD = "screens-admin", "screens-reviewer", "screens-passwo
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("screens"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    async with running_stack(
+        tmp_path_factory.mktemp("screens"), {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER}, PASSWORD
+    ) as stack:
+        yield stack
 
 
 def _api(stack):  # type: ignore[no-untyped-def]

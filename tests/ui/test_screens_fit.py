@@ -16,13 +16,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, chromium, login_if_asked
+from ui_helpers import ARTIFACTS, central_api, chromium, demo_truck, login_if_asked
 
 from kakou.central import alerts, audit, auth
 from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
 from kakou.netutil import free_port
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
-from kakou.sim.scenario import Truck, TruckResult, drive_truck
+from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -82,16 +81,6 @@ async def english_browser(browser: Browser, url: str, width: int, height: int) -
     return page
 
 
-def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
-    return Truck(
-        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
-        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
-        gross_kg=t.weighs_kg,
-        rfid_tag=t.tag,
-        ic_card=t.card,
-    )
-
-
 async def in_view(page: Page, testid: str) -> None:
     """The element is on the screen as it is: inside the viewport, without scrolling."""
     box = await page.get_by_test_id(testid).bounding_box()
@@ -117,7 +106,7 @@ async def assert_one_screen(page: Page) -> None:
 async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follows_the_officer(
     stack, browser: Browser
 ) -> None:  # type: ignore[no-untyped-def]
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(NO_ORDER, 1), wait_for_barrier=90))
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(NO_ORDER, 1), wait_for_barrier=90))
     pages = []
     for width, height in LANE_SIZES:
         page = await english_browser(browser, f"{stack.edge.url}/lane", width, height)
@@ -214,7 +203,7 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
         version = (await http.get("/api/v1/health")).json()["knowledge_version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1024, 768)
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(RELEASED, 2), wait_for_barrier=30))
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(RELEASED, 2), wait_for_barrier=30))
     verdict = page.get_by_test_id("verdict")
     await expect(verdict).to_have_attribute("data-control", "1", timeout=30_000)
     await expect(page.get_by_test_id("decision")).to_contain_text("布控截停")
@@ -241,7 +230,7 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
 
 async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1920, 1080)
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(OVERWEIGHT, 3), wait_for_barrier=60))
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 3), wait_for_barrier=60))
     await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "inspection", timeout=30_000)
     await expect(page.get_by_test_id("plate")).to_have_attribute("data-colour", "green")
     await expect(page.get_by_test_id("todo")).to_contain_text("查验区")
