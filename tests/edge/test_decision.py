@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from edge_helpers import AT, BOX, PLATE
+from edge_helpers import observation as obs
+from edge_helpers import release_order as order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kakou.edge.decision import Knowledge, Observation, Parameters, decide
+from kakou.edge.decision import Knowledge, Parameters, decide
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
 from kakou.sync.checks import CheckCode as C
 from kakou.sync.checks import Finding
-from kakou.sync.messages import Outcome, ReleaseOrderData
-
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE = "粤B12345"
-BOX = "CSQU3054383"
-
-
-def order(**kw: object) -> ReleaseOrderData:
-    base: dict[str, object] = dict(
-        order_no="HF1",
-        plate=PLATE,
-        direction="in",
-        valid_from=AT - timedelta(hours=1),
-        valid_until=AT + timedelta(hours=1),
-    )
-    return ReleaseOrderData(**{**base, **kw})
-
-
-def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE, plate_confidence=0.99
-    )
-    return Observation(**{**base, **kw})
+from kakou.sync.messages import Outcome
 
 
 def know(**kw: object) -> Knowledge:

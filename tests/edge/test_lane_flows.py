@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from edge_helpers import drive_off
 
 from kakou.demo import (
     DEMO_ADMIN,
@@ -42,15 +43,6 @@ async def _arrive(stack, plate: str, seed: int) -> None:  # type: ignore[no-unty
     stack.sims.io.set_loop("before", True)
 
 
-async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
-    io = stack.sims.io
-    assert await io.wait_barrier(up=True, timeout=10)
-    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
-        io.set_loop(loop, occupied)
-        await asyncio.sleep(0.2)  # the truck's travel between loops (physics of the simulation)
-    assert await io.wait_barrier(up=False, timeout=10)
-
-
 async def _login(edge: httpx.AsyncClient) -> dict[str, str]:
     r = await edge.post("/api/v1/officer/login", json={"officer": DEMO_OFFICER, "pin": DEMO_PIN})
     assert r.status_code == 200
@@ -78,7 +70,7 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
             json={"action": "override", "outcome": "release", "reason": "order delayed, checked"},
         )
         assert r.status_code == 202
-        await _drive_off(stack)
+        await drive_off(stack)
 
         detail = (await edge.get(f"/api/v1/passes/{held_id}")).json()
         assert detail["record"]["outcome"] == "officer"
@@ -147,7 +139,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
             json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2},
         )
         assert r.status_code == 202, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         (iv,) = (await edge.get(f"/api/v1/passes/{held_id}")).json()["interventions"]
         assert (iv["officer"], iv["data"]["confirmed_by"], iv["reason"]) == (
             DEMO_OFFICER,
@@ -183,7 +175,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
             json={"disposal": "人工核查放行 released after checking", "release_vehicle": True},
         )
         assert r.status_code == 200, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == second_id)
         assert follow_up["outcome"] == "release" and follow_up["reasons"] == [
             {
@@ -213,7 +205,7 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
             json={"action": "release_on_documents", "reason": "queue to the road, papers seen"},
         )
         assert r.status_code == 202, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         (open_entry,) = (await edge.get("/api/v1/backfill")).json()
         released_id = open_entry["pass_id"]
 
@@ -283,7 +275,7 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
             json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU 305438 3"]},
         )
         assert ok.status_code == 202
-        await _drive_off(stack)
+        await drive_off(stack)
         released = next(p for p in (await edge.get("/api/v1/passes")).json() if p["outcome"] == "release")
         assert released["release_order"] == "HF0009" and released["entered_by"] == DEMO_OFFICER
 
@@ -303,7 +295,7 @@ async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_pat
         r = await issue_release_order(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
         await _arrive(stack, "粤B12345", seed=5)
-        await _drive_off(stack)
+        await drive_off(stack)
         await eventually(lambda: lane.state is LaneState.IDLE, 10, what="the lane to be idle")
         rec = lane.last_pass
         assert rec is not None and rec.outcome.value == "release" and len(rec.images) == 1

@@ -3,34 +3,21 @@ e-seal (电子关锁) heard at the lane."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from edge_helpers import PLATE, observation
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import TransitView
 from kakou.sync.checks import CheckCode as C
 from kakou.sync.messages import Outcome
 
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE = "粤B12345"
 BOXES = ["CSQU3054383", "MSKU1234565"]
 SEAL = "CNSZ-ES0012345"
 P = Parameters()
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-1",
-        lane="L1",
-        direction="in",
-        at=AT,
-        plate=PLATE,
-        plate_confidence=0.99,
-        containers=BOXES,
-        e_seal_reader=True,
-        e_seal=SEAL,
-        e_seal_status="intact",
-    )
-    return Observation(**{**base, **kw})
+    seal = {"e_seal_reader": True, "e_seal": SEAL, "e_seal_status": "intact"}
+    return observation(**{"containers": BOXES, **seal, **kw})
 
 
 def transit(**kw: object) -> TransitView:
