@@ -88,29 +88,24 @@ def _central(url: str) -> tuple[Central, Any]:
 # -- (a) pass ingest ----------------------------------------------------------------------------
 def _envelopes(n: int, nodes: int = 8) -> list[Any]:
     from kakou.sync.checks import CheckCode, check, finding
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope
+    from kakou.sync.samples import sample_record
 
     t0 = datetime.now(UTC)
     envs = []
     for i in range(n):
         node, seq = f"n{i % nodes}", i // nodes + 1
         at = t0 + timedelta(milliseconds=i)
-        rec = PassRecord(
-            pass_id=f"{node}-L1-{seq}",
-            node=node,
-            lane="L1",
-            direction="in",
-            started_at=at,
-            decided_at=at,
-            plate=f"粤B{i % 5000:05d}",
+        plate = f"粤B{i % 5000:05d}"
+        rec = sample_record(
+            node,
+            seq,
+            at,
+            plate=plate,
             plate_confidence=0.97,
             containers=[f"MSKU{i % 90000:06d}"],
             gross_kg=30_000.0 + i % 999,
-            outcome=Outcome.RELEASE,
-            reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=f"粤B{i % 5000:05d}")],
-            release_order=None,
-            knowledge_version=1,
-            opens_barrier=True,
+            reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=plate)],
             checks=[
                 check(
                     CheckCode.WEIGHT_WITHIN,

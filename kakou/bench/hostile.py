@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from kakou.broker import MosquittoBroker
 from kakou.netutil import free_port
 from kakou.sync import topics
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope
+from kakou.sync.samples import sample_record
 
 HOSTILE = "hostile"
 
@@ -38,20 +39,7 @@ def envelope(node: str, seq: int, **body: object) -> dict:
     """A pass envelope as JSON-ready data, so a hostile node can put in it what a contract would refuse
     (tests/central/test_hostile_node.py sends the same ones)."""
     now = datetime.now(UTC)
-    rec = PassRecord(
-        pass_id=f"{node}-L1-{seq}",
-        node=node,
-        lane="L1",
-        direction="in",
-        started_at=now,
-        decided_at=now,
-        plate="粤B12345",
-        plate_confidence=0.9,
-        outcome=Outcome.RELEASE,
-        reasons=["ok"],
-        knowledge_version=1,
-        opens_barrier=True,
-    )
+    rec = sample_record(node, seq, now, reasons=["ok"])
     data = Envelope(node=node, seq=1, kind="pass", sent_at=now, body=rec).model_dump(mode="json")
     data["seq"] = seq
     data["body"].update(body)

@@ -91,7 +91,8 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
 ) -> None:  # type: ignore[no-untyped-def]
     from kakou.central import ingest
     from kakou.sync.checks import CheckCode, check
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope, Outcome
+    from kakou.sync.samples import sample_record
 
     c = stack.central.central
     registry.upsert(c, "test-setup", "site", {"code": "YARD-S", "name": "二号场站"})
@@ -99,21 +100,9 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     now = datetime.now(UTC)
 
     def rec(seq: int, outcome: str, **kw: object) -> Envelope:
-        r = PassRecord(
-            pass_id=f"stat-n-L1-{seq}",
-            node="stat-n",
-            lane="L1",
-            direction="in",
-            started_at=now,
-            decided_at=now,
-            plate="粤B55555",
-            plate_confidence=0.9,
-            outcome=Outcome(outcome),
-            reasons=[],
-            knowledge_version=1,
-            opens_barrier=outcome == "release",
-            **kw,
-        )  # type: ignore[arg-type]
+        r = sample_record(
+            "stat-n", seq, now, plate="粤B55555", outcome=Outcome(outcome), opens_barrier=outcome == "release", **kw
+        )
         return Envelope(node="stat-n", seq=seq, kind="pass", sent_at=now, body=r)
 
     override = check(CheckCode.OFFICER_OVERRIDE, True, officer="关员甲", note="单证齐全")
