@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, demo_truck, open_page
+from ui_helpers import ARTIFACTS, demo_truck, open_page, running_stack, seed_demo
 
-from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import DEMO_TRUCKS
 from kakou.sim.scenario import TruckResult, drive_truck
-from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 HELD, BEHIND = DEMO_TRUCKS[3], DEMO_TRUCKS[0]  # 苏E88888 has no release order; 粤B12345 has one
@@ -24,15 +21,9 @@ UNREGISTERED_TAG = "E28011606000020599990001"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(
-        tmp_path_factory.mktemp("queue"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
-    )
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        version = await seed_central(stack, http)
-    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    async with running_stack(tmp_path_factory.mktemp("queue"), full_lane=True) as stack:
+        await seed_demo(stack)
+        yield stack
 
 
 async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]

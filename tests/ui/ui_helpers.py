@@ -16,7 +16,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, seed_central, start_stack, stop_stack
 from kakou.http_server import make_server
 from kakou.netutil import bind_tcp, free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
@@ -121,16 +121,26 @@ async def serving(app: Any) -> AsyncIterator[str]:
 
 
 @asynccontextmanager
-async def running_stack(tmp: Path, users: dict[str, auth.Role], password: str, **kw: Any) -> AsyncIterator[Any]:
+async def running_stack(
+    tmp: Path, users: dict[str, auth.Role] | None = None, password: str = "", **kw: Any
+) -> AsyncIterator[Any]:
     """The demo stack (central, one edge node, simulators) with these central users; a stop that
     hangs is a failure to report, not a CI job that sits until it is killed."""
     stack, tasks = await start_stack(tmp, DemoPorts(mqtt=free_port(), central=0, edge=0), **kw)
-    for user, role in users.items():
+    for user, role in (users or {}).items():
         auth.add_user(stack.central.central, "test-setup", user, role, password)
     try:
         yield stack
     finally:
         await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+async def seed_demo(stack: Any) -> None:
+    """The demo's registrations and release orders at central, and waits until the lane has them."""
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        version = await seed_central(stack, http)
+    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
 
 
 def demo_truck(t: Any, seed: int) -> Truck:
