@@ -208,6 +208,19 @@ async def shared_ingest(
         await broker.stop()
 
 
+async def both_ways(central: CentralProc, edge: EdgeProc, how: str) -> None:
+    """A fresh node works end to end: three passes up, stored at central and acked, and one signed
+    order down, applied (`how`: over what, for the failure messages)."""
+    central.add_order(1)
+    edge.record(1, 3)
+    await eventually(
+        lambda: central.count(edge.node) == 3 and edge.store.outbox_counts()["queued"] == 0,
+        20,
+        what=f"{edge.node}'s passes stored at central and acked, {how}",
+    )
+    await eventually(lambda: edge.store.knowledge_version == 1, 10, what=f"the signed change at {edge.node} {how}")
+
+
 def trust_b64(key: Ed25519PrivateKey) -> str:
     return public_b64(key.public_key())
 
