@@ -16,11 +16,11 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, chromium, demo_truck, login_if_asked
+from stack_helpers import emergency_control_order
+from ui_helpers import ARTIFACTS, central_api, chromium, demo_truck, login_if_asked, running_stack, seed_demo
 
 from kakou.central import alerts, audit, auth
-from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import DEMO_TRUCKS
 from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
@@ -36,17 +36,10 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8"
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(
-        tmp_path_factory.mktemp("fit"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
-    )
-    for user, role in ((ADMIN, auth.Role.ADMIN), (REVIEWER, auth.Role.REVIEWER), (FIELD, auth.Role.FIELD_STAFF)):
-        auth.add_user(stack.central.central, "test-setup", user, role, PASSWORD)
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        version = await seed_central(stack, http)
-    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+    users = {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER, FIELD: auth.Role.FIELD_STAFF}
+    async with running_stack(tmp_path_factory.mktemp("fit"), users, PASSWORD, full_lane=True) as stack:
+        await seed_demo(stack)
+        yield stack
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -189,18 +182,7 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
 
 async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": RELEASED.plate,
-                "action": "hold",
-                "emergency": True,
-                "reason": "线索：夹带未申报货物",
-            },
-        )
-        assert r.status_code == 201, r.text
-        version = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        version = await emergency_control_order(http, "vehicle", RELEASED.plate, "hold", "线索：夹带未申报货物")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1024, 768)
     truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(RELEASED, 2), wait_for_barrier=30))

@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
+from stack_helpers import emergency_control_order
 from ui_helpers import ARTIFACTS, login_if_asked, open_page
 
 from kakou.central import auth
@@ -131,18 +132,7 @@ async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stac
     from kakou.demo import DEMO_OFFICER2, DEMO_PIN2
 
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": "浙A77777",
-                "action": "hold",
-                "emergency": True,
-                "reason": "布控测试",
-            },
-        )
-        assert r.status_code == 201, r.text
-        version = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        version = await emergency_control_order(http, "vehicle", "浙A77777", "hold", "布控测试")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=zh", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
