@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from edge_helpers import drive_off
+from stack_helpers import emergency_control_order
 
 from kakou.demo import (
     DEMO_ADMIN,
@@ -90,17 +91,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
         await authorize(stack, central)
-        r = await central.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": "苏E88888",
-                "action": "hold",
-                "emergency": True,
-                "reason": "情报线索 intelligence tip",
-            },
-        )
-        assert r.status_code == 201, r.text
+        await emergency_control_order(central, "vehicle", "苏E88888", "hold", "情报线索 intelligence tip")
         await eventually(
             lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'control_order'"),
             15,
@@ -185,19 +176,24 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
         ]
 
 
+async def _ordered_truck_held_unread(stack, central: httpx.AsyncClient, order_no: str) -> None:  # type: ignore[no-untyped-def]
+    """A release order for 粤B12345 with container CSQU3054383 at the lane, and that truck held at
+    the barrier with its plate unread: the camera has no frame."""
+    await authorize(stack, central)
+    order = demo_order("粤B12345", order_no).model_copy(update={"containers": ["CSQU3054383"]})
+    r = await issue_release_order(stack, central, order.model_dump(mode="json"))
+    await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+    stack.sims.plate_camera.show(None)
+    stack.sims.io.set_loop("before", True)
+    await eventually(lambda: stack.edge.lanes["L1"].state is LaneState.HELD, 20, what="the lane to hold the truck")
+
+
 async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:  # type: ignore[no-untyped-def]
-    lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
-        await authorize(stack, central)
-        order = demo_order("粤B12345", "HF0031").model_copy(update={"containers": ["CSQU3054383"]})
-        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
-        stack.sims.plate_camera.show(None)  # congestion, the camera sees nothing: released on documents
-        stack.sims.io.set_loop("before", True)
-        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        await _ordered_truck_held_unread(stack, central, "HF0031")  # congestion: released on documents
         auth = await _login(edge)
         r = await edge.post(
             "/api/v1/lanes/L1/actions",
@@ -254,13 +250,7 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
-        await authorize(stack, central)
-        order = demo_order("粤B12345", "HF0009").model_copy(update={"containers": ["CSQU3054383"]})
-        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
-        stack.sims.plate_camera.show(None)  # the camera has no frame: plate unreadable
-        stack.sims.io.set_loop("before", True)
-        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        await _ordered_truck_held_unread(stack, central, "HF0009")
         assert "camera" in lane.state_reason
         auth = await _login(edge)
         bad = await edge.post(
