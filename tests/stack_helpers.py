@@ -4,23 +4,39 @@ folder on the path for its conftest.py)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+
+from kakou.demo import issue_release_order
+from kakou.waiting import eventually
+
+
+async def control_order(
+    http: httpx.AsyncClient, target_kind: str, target_value: str, action: str, reason: str, emergency: bool = False
+) -> dict:
+    """A control order from the officer logged in on `http` (an emergency one is in force at once and
+    reviewed after; any other awaits review); returns it as central created it."""
+    body = {"target_kind": target_kind, "target_value": target_value, "action": action, "reason": reason}
+    r = await http.post("/api/v1/control-orders", json={**body, **({"emergency": True} if emergency else {})})
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 async def emergency_control_order(
     http: httpx.AsyncClient, target_kind: str, target_value: str, action: str, reason: str
 ) -> int:
-    """An emergency control order (in force at once, reviewed after) from the officer logged in on
-    `http`; returns central's knowledge version with it in, for waiting until the lane has it."""
-    r = await http.post(
-        "/api/v1/control-orders",
-        json={
-            "target_kind": target_kind,
-            "target_value": target_value,
-            "action": action,
-            "emergency": True,
-            "reason": reason,
-        },
-    )
-    assert r.status_code == 201, r.text
+    """An emergency control order from the officer logged in on `http`; returns central's knowledge
+    version with it in, for waiting until the lane has it."""
+    await control_order(http, target_kind, target_value, action, reason, emergency=True)
     return (await http.get("/api/v1/health")).json()["knowledge_version"]
+
+
+async def order_at_lane(stack: Any, http: httpx.AsyncClient, order: dict, what: str = "the order") -> int:
+    """A release order issued at central (`http` authorized), and waited for until the lane has it;
+    returns the knowledge version it came in."""
+    r = await issue_release_order(stack, http, order)
+    assert r.status_code == 200, r.text
+    version = r.json()["version"]
+    await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what=what)
+    return version

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
+from stack_helpers import order_at_lane
 
-from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.scenario import Truck, drive_truck
@@ -65,11 +66,7 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         assert cam["faults"] == 1 and cam["mttr_s"] is not None and cam["mttr_s"] > 0
         # A barrier that never reaches its position (a released truck): the barrier is reported down.
         order = {**demo_order("粤B12345", "HF-DH1").model_dump(mode="json"), "containers": ["CSQU3054383"]}
-        r = await issue_release_order(stack, http, order)
-        assert r.status_code == 200, r.text
-        await eventually(
-            lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order at the lane"
-        )
+        await order_at_lane(stack, http, order, what="the order at the lane")
         await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
         stack.sims.io.stuck = True
         await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)

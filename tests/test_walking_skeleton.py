@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_helpers import order_at_lane
 
-from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
@@ -31,13 +32,7 @@ async def test_truck_with_release_order_is_released_and_recorded_at_central(stac
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         order = demo_order("粤B12345", "HF0001")
-        resp = await issue_release_order(stack, http, order.model_dump(mode="json"))
-        assert resp.status_code == 200, resp.text
-        await eventually(
-            lambda: stack.edge.store.knowledge_version >= resp.json()["version"],
-            15,
-            what="the release order in the edge cache",
-        )
+        await order_at_lane(stack, http, order.model_dump(mode="json"), what="the release order in the edge cache")
 
         result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3)))
 

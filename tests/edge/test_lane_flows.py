@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from edge_helpers import drive_off
-from stack_helpers import emergency_control_order
+from stack_helpers import emergency_control_order, order_at_lane
 
 from kakou.demo import (
     DEMO_ADMIN,
@@ -21,7 +21,6 @@ from kakou.demo import (
     DemoPorts,
     authorize,
     demo_order,
-    issue_release_order,
     start_stack,
     stop_stack,
 )
@@ -181,8 +180,7 @@ async def _ordered_truck_held_unread(stack, central: httpx.AsyncClient, order_no
     the barrier with its plate unread: the camera has no frame."""
     await authorize(stack, central)
     order = demo_order("粤B12345", order_no).model_copy(update={"containers": ["CSQU3054383"]})
-    r = await issue_release_order(stack, central, order.model_dump(mode="json"))
-    await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+    await order_at_lane(stack, central, order.model_dump(mode="json"))
     stack.sims.plate_camera.show(None)
     stack.sims.io.set_loop("before", True)
     await eventually(lambda: stack.edge.lanes["L1"].state is LaneState.HELD, 20, what="the lane to hold the truck")
@@ -282,8 +280,7 @@ async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_pat
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
         await authorize(stack, central)
-        r = await issue_release_order(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        await order_at_lane(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
         await _arrive(stack, "粤B12345", seed=5)
         await drive_off(stack)
         await eventually(lambda: lane.state is LaneState.IDLE, 10, what="the lane to be idle")

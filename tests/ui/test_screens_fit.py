@@ -16,7 +16,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from stack_helpers import emergency_control_order
+from stack_helpers import control_order, emergency_control_order
 from ui_helpers import ARTIFACTS, central_api, chromium, demo_truck, login_if_asked, running_stack, seed_demo
 
 from kakou.central import alerts, audit, auth
@@ -248,11 +248,7 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
 
 async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={"target_kind": "vehicle", "target_value": "桂A00001", "action": "inspect", "reason": "手机端列表"},
-        )
-        assert r.status_code == 201, r.text
+        await control_order(http, "vehicle", "桂A00001", "inspect", "手机端列表")
     console = await english_browser(browser, f"{stack.central.url}/console", 390, 844)
     await login_if_asked(console, ADMIN, PASSWORD)
     await expect(console.locator("body[data-loaded=dashboard]")).to_be_attached()
@@ -321,12 +317,7 @@ async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -
 
 async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={"target_kind": "vehicle", "target_value": "浙A99999", "action": "inspect", "reason": "风险布控"},
-        )
-        assert r.status_code == 201, r.text
-        order_no = r.json()["order_no"]
+        order_no = (await control_order(http, "vehicle", "浙A99999", "inspect", "风险布控"))["order_no"]
     page = await english_browser(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
     await login_if_asked(page, REVIEWER, PASSWORD)
     row = page.get_by_test_id("awaiting-row").filter(has_text=order_no)
