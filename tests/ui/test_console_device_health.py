@@ -4,25 +4,18 @@ and the statistics screen (issue 18 item 5): by yard with every rate defined, th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, login_if_asked, open_page, running_stack
+from ui_helpers import ARTIFACTS, login_if_asked, module_stack, open_page
 
 from kakou.central import auth, device_health, registry
 from kakou.sync.devices import DeviceReport, DeviceState
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "health-admin", "health-password-1"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    async with running_stack(tmp_path_factory.mktemp("health"), {ADMIN: auth.Role.ADMIN}, PASSWORD) as stack:
-        yield stack
+stack = module_stack("health", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
 async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]

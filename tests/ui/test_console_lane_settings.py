@@ -3,24 +3,16 @@ sizes it takes and its appointment check on the Lanes & nodes screen, and the la
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, central_api, open_console, open_page, running_stack
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console, open_page
 
 from kakou.central import auth
 from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "lanes-admin", "lanes-password-1"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    async with running_stack(tmp_path_factory.mktemp("lanes"), {ADMIN: auth.Role.ADMIN}, PASSWORD) as stack:
-        yield stack
+stack = module_stack("lanes", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
 async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]

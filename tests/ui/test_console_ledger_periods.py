@@ -4,25 +4,15 @@ approves it from the review screen, and the period shows closed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "periods-officer", "periods-reviewer", "periods-password-1"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    async with running_stack(
-        tmp_path_factory.mktemp("periods"), {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD
-    ) as stack:
-        yield stack
+stack = module_stack("periods", {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
 async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]

@@ -5,26 +5,16 @@ what would change, and approves them: the parameter is in force and the order pu
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth
 from kakou.demo import demo_order
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-password-1"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    async with running_stack(
-        tmp_path_factory.mktemp("review"), {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD
-    ) as stack:
-        yield stack
+stack = module_stack("review", {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
 def _api(stack, user: str):  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
 from kakou.central import auth
@@ -133,6 +134,18 @@ async def running_stack(
         yield stack
     finally:
         await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+def module_stack(name: str, users: dict[str, auth.Role], password: str) -> Any:
+    """A module's `stack` fixture: one running stack with these users for all its tests (assign it
+    to a module variable named `stack`, with pytestmark's loop_scope="module")."""
+
+    @pytest_asyncio.fixture(loop_scope="module", scope="module")
+    async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+        async with running_stack(tmp_path_factory.mktemp(name), users, password) as running:
+            yield running
+
+    return stack
 
 
 async def seed_demo(stack: Any) -> None:
