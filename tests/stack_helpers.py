@@ -1,9 +1,10 @@
-"""Helpers for the tests that drive a whole stack (central, an edge node, simulators) over its
-APIs, in any folder below tests/ (imported by name: tests/ is not a package, and pytest puts this
-folder on the path for its conftest.py)."""
+"""Helpers for the tests that drive central or a whole stack (central, an edge node, simulators)
+over its APIs, in any folder below tests/ (imported by name: tests/ is not a package, and pytest
+puts this folder on the path for its conftest.py)."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
@@ -40,3 +41,15 @@ async def order_at_lane(stack: Any, http: httpx.AsyncClient, order: dict, what: 
     version = r.json()["version"]
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what=what)
     return version
+
+
+def xlsx(rows: list[list[Any]]) -> bytes:
+    """An Excel workbook of these rows, as an officer would upload it."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    for r in rows:
+        wb.active.append(r)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -42,23 +43,29 @@ async def central(mosquitto: MosquittoBroker, tmp_path: Path) -> AsyncIterator[C
     await asyncio.gather(task, return_exceptions=True)
 
 
+def _fleet(
+    central: CentralServer, mosquitto: MosquittoBroker, work_dir: Path, username: str, password: str, **kw: Any
+) -> FleetConfig:
+    """A fleet against this central and broker, logging in as `username`: one edge of one lane
+    sending one pass a second for a second unless `kw` says otherwise."""
+    size: dict[str, Any] = {"edges": 1, "lanes_per_edge": 1, "rate": 1, "seconds": 1}
+    return FleetConfig(
+        **{**size, **kw},
+        broker=BrokerConfig(port=mosquitto.port),
+        central_url=central.url,
+        username=username,
+        password=password,
+        work_dir=work_dir,
+    )
+
+
 async def test_five_edges_two_lanes_lose_nothing(
     central: CentralServer, mosquitto: MosquittoBroker, tmp_path: Path
 ) -> None:
+    keys = [central.cfg.public_key_path.read_text()]
+    size = {"edges": 5, "lanes_per_edge": 2, "rate": 5.0, "seconds": 3.0}
     report = await run_fleet(
-        FleetConfig(
-            edges=5,
-            lanes_per_edge=2,
-            rate=5.0,
-            seconds=3.0,
-            broker=BrokerConfig(port=mosquitto.port),
-            central_url=central.url,
-            username="ops",
-            password=PASSWORD,
-            work_dir=tmp_path / "edges",
-            drain_timeout=60,
-            central_keys=[central.cfg.public_key_path.read_text()],
-        )
+        _fleet(central, mosquitto, tmp_path / "edges", "ops", PASSWORD, **size, drain_timeout=60, central_keys=keys)
     )
     assert report.ok, report.text()
     assert report.lost == 0
@@ -72,19 +79,7 @@ async def test_wrong_login_fails_before_any_traffic(
     central: CentralServer, mosquitto: MosquittoBroker, tmp_path: Path
 ) -> None:
     with pytest.raises(RuntimeError, match="login as nobody failed"):
-        await run_fleet(
-            FleetConfig(
-                edges=1,
-                lanes_per_edge=1,
-                rate=1,
-                seconds=1,
-                broker=BrokerConfig(port=mosquitto.port),
-                central_url=central.url,
-                username="nobody",
-                password="wrong-password",
-                work_dir=tmp_path / "e",
-            )
-        )
+        await run_fleet(_fleet(central, mosquitto, tmp_path / "e", "nobody", "wrong-password"))
     assert ingest.list_passes(central.central, 1, 0)[0] == 0  # no traffic was generated
 
 

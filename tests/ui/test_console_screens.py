@@ -4,14 +4,12 @@ declaration import with per-row errors, and the traceability timeline with the p
 
 from __future__ import annotations
 
-import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console, running_stack
+from stack_helpers import xlsx
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth, transit
 from kakou.central.tables import TransitRow
@@ -22,14 +20,7 @@ from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, REVIEWER, PASSWORD = "screens-admin", "screens-reviewer", "screens-password-1"
-
-
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    async with running_stack(
-        tmp_path_factory.mktemp("screens"), {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER}, PASSWORD
-    ) as stack:
-        yield stack
+stack = module_stack("screens", {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
 def _api(stack):  # type: ignore[no-untyped-def]
@@ -164,17 +155,6 @@ async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: i
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx(rows: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
 CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity,total_amount\n"
 
 
@@ -198,7 +178,7 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
         {
             "name": "decl.xlsx",
             "mimeType": XLSX,
-            "buffer": _xlsx(
+            "buffer": xlsx(
                 [CSV_HEAD.strip().split(","), ["declaration", "official", "D-UI-3", "in", "0110", "-1", "10", "100"]]
             ),
         }
