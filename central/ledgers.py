@@ -299,32 +299,19 @@ def _balances(
         imp, exp, con, adj = (sums[(it.item_no, k, True)] for k in ("import", "export", "consumption", "adjustment"))
         pending = sum(sums[(it.item_no, k, False)] for k in ("import", "export", "consumption"))
         st = stocktake.get(it.item_no)
-        warnings = []
-        if it.kind != "material":
-            out.append(
-                ItemBalance(
-                    item_no=it.item_no,
-                    kind=it.kind,
-                    opening=it.opening,
-                    imports=imp,
-                    exports=exp,
-                    consumption=0.0,
-                    should_remain=None,
-                    stocktake=st,
-                    difference=None,
-                    pending=pending,
-                    warnings=[],
-                )
-            )
-            continue
-        should = it.opening + imp - exp - con + adj
-        diff = None if st is None else st - should
-        if should < -1e-9:
-            warnings.append("negative balance: more left than came in")
-        if diff is not None and abs(diff) > max(abs(should), 1.0) * abnormal_pct / 100:
-            warnings.append(f"stocktake differs by {diff:+g} {it.unit} (over {abnormal_pct:g} %)")
-        if st is None and stocktake:
-            warnings.append("no stocktake figure")
+        material = it.kind == "material"  # the balance is reckoned for materials only
+        should: float | None = None
+        diff: float | None = None
+        warnings: list[str] = []
+        if material:
+            should = it.opening + imp - exp - con + adj
+            diff = None if st is None else st - should
+            if should < -1e-9:
+                warnings.append("negative balance: more left than came in")
+            if diff is not None and abs(diff) > max(abs(should), 1.0) * abnormal_pct / 100:
+                warnings.append(f"stocktake differs by {diff:+g} {it.unit} (over {abnormal_pct:g} %)")
+            if st is None and stocktake:
+                warnings.append("no stocktake figure")
         out.append(
             ItemBalance(
                 item_no=it.item_no,
@@ -332,7 +319,7 @@ def _balances(
                 opening=it.opening,
                 imports=imp,
                 exports=exp,
-                consumption=con,
+                consumption=con if material else 0.0,
                 should_remain=should,
                 stocktake=st,
                 difference=diff,
