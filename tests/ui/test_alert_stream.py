@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -61,6 +62,15 @@ def _raise(central: Central, kind: str, subject: str, key: str) -> int:
         return row.id
 
 
+@contextlib.asynccontextmanager
+async def _alert_stream(http: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """The logged-in caller's alert stream, its hello already read."""
+    async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, headers)}) as resp:
+        stream = sse_events(resp)
+        assert (await anext(stream))[0] == "hello"
+        yield stream
+
+
 async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: ignore[no-untyped-def]
     url, _central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
@@ -82,9 +92,7 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         fred = await _login(http, "fred")
         olga = await _login(http, "olga")
-        async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, fred)}) as resp:
-            stream = sse_events(resp)
-            assert (await anext(stream))[0] == "hello"
+        async with _alert_stream(http, fred) as stream:
             # Overdue transit goes to central officers; a control hit to field staff.
             _raise(central, "transit_overdue", "T-1", "t:1")
             hit = _raise(central, "control_hit", "京AF12345", "c:1")
@@ -103,9 +111,7 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
             with pytest.raises(StopAsyncIteration):
                 await asyncio.wait_for(anext(stream), 5)
         # The officer's own stream starts at the newest alert and gets the officer's kinds only.
-        async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, olga)}) as resp:
-            stream = sse_events(resp)
-            assert (await anext(stream))[0] == "hello"
+        async with _alert_stream(http, olga) as stream:
             _raise(central, "control_hit", "沪A00001", "c:2")
             overdue = _raise(central, "transit_overdue", "T-2", "t:2")
             name, ev = await asyncio.wait_for(anext(stream), 5)
