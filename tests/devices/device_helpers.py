@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import sys
 from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Protocol, TypeVar
@@ -23,3 +25,19 @@ async def collect(reader: Reader[T], n: int, timeout: float = 5.0) -> list[T]:
             if len(out) == n:
                 return out
     return out
+
+
+async def kakou_probe(*args: str, timeout: float = 30) -> tuple[int, list[dict], str]:
+    """`kakou probe …` exactly as a technician types it, in a process of its own: its exit code, the
+    JSON lines it printed, and its stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "kakou.cli",
+        "probe",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, [json.loads(x) for x in out.decode().splitlines() if x.strip()], err.decode()
