@@ -201,6 +201,8 @@ async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browse
     await page.screenshot(path=ARTIFACTS / "lane-manual-entry.png")
     await containers.fill("")
     await page.get_by_role("button", name="Submit").click()
+    # The officer sees the entry taken (or the node's refusal, which this assertion would show).
+    await expect(page.get_by_test_id("form-msg")).to_have_text("Saved")
     assert await asyncio.wait_for(truck, 30) is TruckResult.PASSED
     await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "release")
     await expect(page.get_by_test_id("fact-entered_by")).to_have_text(LANE_OFFICER)
