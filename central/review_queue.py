@@ -1,0 +1,235 @@
+"""What awaits review (待复核), every kind in one paged list: `GET /api/v1/reviews`.
+
+One SELECT per kind of what its flow (kakou.central.review_model) says awaits review, joined with
+UNION ALL, so a page is one query and the counts per kind another, whatever the number of kinds.
+Oldest first; requests that keep no submission time (vehicle changes, revocations, manual matches)
+come after the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy.orm import aliased
+
+from kakou.central.db import UTCDateTime
+from kakou.central.review_model import (
+    KIND_LABELS,
+    ControlStatus,
+    DocumentStatus,
+    DraftStatus,
+    MatchRule,
+    OrderStatus,
+    ReviewKind,
+    WhitelistStatus,
+)
+from kakou.central.service import Central
+from kakou.central.tables import (
+    ControlOrderRow,
+    DeclarationRow,
+    ParameterDraftRow,
+    ReleaseOrderRow,
+    RiskRuleRow,
+    RiskWhitelistRow,
+)
+from kakou.central.tables_ledger import LedgerReconciliationRow
+
+MAX_LIMIT = 200
+
+
+class ReviewItem(BaseModel):
+    """One record (or request) awaiting review."""
+
+    kind: ReviewKind
+    label: str  # the kind in Chinese (label_en: in English)
+    label_en: str
+    key: str  # the record's key in its own endpoints: an order number, an id, "RULE/VERSION"
+    summary: str
+    submitted_by: str | None
+    submitted_at: datetime | None  # None: the request keeps no time (vehicle change, revocation, match)
+    approve_url: str  # POST {"approve": true|false, "note": …}: approves and rejects alike
+    reject_url: str
+
+
+class KindCount(BaseModel):
+    kind: ReviewKind
+    label: str
+    label_en: str
+    count: int
+
+
+class ReviewPage(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ReviewItem]
+    kinds: list[KindCount]  # every kind asked for, with how many await review (zero too)
+
+
+def _row(
+    kind: ReviewKind,
+    key: ColumnElement[Any],
+    by: ColumnElement[Any] | Any,
+    at: ColumnElement[Any] | None,
+    *parts: ColumnElement[Any],
+) -> Select[Any]:
+    """The queue's columns for one kind: kind, key, by, at and up to three summary parts."""
+    padded = [cast(p, String) for p in (*parts, *[null()] * (3 - len(parts)))]
+    return select(
+        literal(kind.value, String).label("kind"),
+        cast(key, String).label("key"),
+        by.label("by"),
+        (at if at is not None else cast(null(), UTCDateTime())).label("at"),
+        *(p.label(f"p{i}") for i, p in enumerate(padded)),
+    )
+
+
+def _pending(kind: ReviewKind) -> Select[Any]:
+    match kind:
+        case ReviewKind.RELEASE_ORDER:
+            o = ReleaseOrderRow
+            return _row(kind, o.order_no, o.created_by, o.created_at, o.order_no, o.plate).where(
+                o.status == OrderStatus.DRAFT
+            )
+        case ReviewKind.VEHICLE_CHANGE:
+            o = ReleaseOrderRow
+            return _row(kind, o.order_no, o.pending_by, None, o.order_no, o.plate, o.pending_plate).where(
+                o.pending_plate.is_not(None)
+            )
+        case ReviewKind.CONTROL_ORDER:
+            c = ControlOrderRow
+            emergency_unreviewed = and_(
+                c.emergency.is_(True),
+                c.status.in_((ControlStatus.ACTIVE, ControlStatus.REVOKE_PENDING)),
+                c.reviewed_by.is_(None),
+            )
+            return _row(kind, c.order_no, c.created_by, c.created_at, c.order_no, c.target_value).where(
+                or_(c.status == ControlStatus.PENDING_REVIEW, emergency_unreviewed)
+            )
+        case ReviewKind.CONTROL_REVOKE:
+            c = ControlOrderRow
+            return _row(kind, c.order_no, c.revoke_requested_by, None, c.order_no, c.target_value).where(
+                c.status == ControlStatus.REVOKE_PENDING
+            )
+        case ReviewKind.RISK_RULE:
+            r = RiskRuleRow
+            key = r.rule_id + "/" + cast(r.version, String)
+            return _row(kind, key, r.created_by, r.created_at, r.rule_id, r.version).where(
+                r.review_status == DraftStatus.DRAFT
+            )
+        case ReviewKind.PARAMETERS:
+            p = ParameterDraftRow
+            return _row(kind, p.id, p.created_by, p.created_at, p.id, p.scope).where(p.status == DraftStatus.DRAFT)
+        case ReviewKind.DECLARATION:
+            d = DeclarationRow
+            return _row(kind, d.id, d.created_by, d.created_at, d.doc_no, d.stage, d.doc_type).where(
+                d.review_status == DocumentStatus.PENDING, d.deleted.is_(False)
+            )
+        case ReviewKind.MANUAL_MATCH:
+            # Both documents of a pair carry manual_pending: one entry per pair, under the lower id.
+            a, b = DeclarationRow, aliased(DeclarationRow)
+            return (
+                _row(kind, a.id, a.match_by, None, a.doc_no, b.doc_no)
+                .join(b, b.id == a.matched_id)
+                .where(a.match_rule == MatchRule.MANUAL_PENDING, a.id < a.matched_id, a.deleted.is_(False))
+            )
+        case ReviewKind.RECONCILIATION:
+            rec = LedgerReconciliationRow
+            return _row(kind, rec.id, rec.prepared_by, rec.prepared_at, rec.ledger_no, rec.id).where(
+                rec.status == DocumentStatus.PENDING
+            )
+        case ReviewKind.WHITELIST:
+            e = RiskWhitelistRow
+            return _row(kind, e.id, e.created_by, e.created_at, e.id, e.target_kind, e.value).where(
+                e.status == WhitelistStatus.DRAFT
+            )
+
+
+# Per kind: the summary from the parts, and the review endpoint from the key.
+_SUMMARY: dict[ReviewKind, Callable[[list[str]], str]] = {
+    ReviewKind.RELEASE_ORDER: lambda p: f"{p[0]} · {p[1]}",
+    ReviewKind.VEHICLE_CHANGE: lambda p: f"{p[0]}: {p[1]} → {p[2]}",
+    ReviewKind.CONTROL_ORDER: lambda p: f"{p[0]} · {p[1]}",
+    ReviewKind.CONTROL_REVOKE: lambda p: f"{p[0]} · {p[1]}",
+    ReviewKind.RISK_RULE: lambda p: f"{p[0]} v{p[1]}",
+    ReviewKind.PARAMETERS: lambda p: f"#{p[0]} · {p[1]}",
+    ReviewKind.DECLARATION: lambda p: f"{p[0]} · {p[2]}/{p[1]}",
+    ReviewKind.MANUAL_MATCH: lambda p: f"{p[0]} ↔ {p[1]}",
+    ReviewKind.RECONCILIATION: lambda p: f"{p[0]} #{p[1]}",
+    ReviewKind.WHITELIST: lambda p: f"#{p[0]} · {p[1]} {p[2]}",
+}
+
+
+def review_url(kind: ReviewKind, key: str) -> str:
+    """The endpoint that approves and rejects this item (`ReviewIn`)."""
+    k = quote(key, safe="")
+    match kind:
+        case ReviewKind.RELEASE_ORDER:
+            return f"/api/v1/release-orders/{k}/review"
+        case ReviewKind.VEHICLE_CHANGE:
+            return f"/api/v1/release-orders/{k}/vehicle/review"
+        case ReviewKind.CONTROL_ORDER:
+            return f"/api/v1/control-orders/{k}/review"
+        case ReviewKind.CONTROL_REVOKE:
+            return f"/api/v1/control-orders/{k}/revoke/review"
+        case ReviewKind.RISK_RULE:
+            rule_id, _, version = key.rpartition("/")
+            return f"/api/v1/risk-rules/{quote(rule_id, safe='')}/versions/{version}/review"
+        case ReviewKind.PARAMETERS:
+            return f"/api/v1/parameters/drafts/{k}/review"
+        case ReviewKind.DECLARATION:
+            return f"/api/v1/declarations/{k}/review"
+        case ReviewKind.MANUAL_MATCH:
+            return f"/api/v1/declarations/{k}/match/review"
+        case ReviewKind.RECONCILIATION:
+            return f"/api/v1/ledger-reconciliations/{k}/review"
+        case ReviewKind.WHITELIST:
+            return f"/api/v1/risk-whitelist/{k}/review"
+
+
+def _item(row: Any) -> ReviewItem:
+    kind = ReviewKind(row.kind)
+    url = review_url(kind, row.key)
+    label = KIND_LABELS[kind]
+    return ReviewItem(
+        kind=kind,
+        label=label.zh,
+        label_en=label.en,
+        key=row.key,
+        summary=_SUMMARY[kind]([row.p0, row.p1, row.p2]),
+        submitted_by=row.by,
+        submitted_at=row.at,
+        approve_url=url,
+        reject_url=url,
+    )
+
+
+def pending(c: Central, limit: int, offset: int, kinds: Iterable[ReviewKind] | None = None) -> ReviewPage:
+    """One page of what awaits review, of the kinds asked for (default: every kind)."""
+    asked: Sequence[ReviewKind] = list(dict.fromkeys(kinds or ReviewKind))
+    queue = union_all(*(_pending(k) for k in asked)).subquery()
+    with c.read() as s:
+        counts: dict[str, int] = {
+            kind: n for kind, n in s.execute(select(queue.c.kind, func.count()).group_by(queue.c.kind))
+        }
+        rows = s.execute(
+            select(queue)
+            .order_by(queue.c.at.is_(None), queue.c.at, queue.c.kind, queue.c.key)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    return ReviewPage(
+        total=sum(counts.values()),
+        limit=limit,
+        offset=offset,
+        items=[_item(r) for r in rows],
+        kinds=[
+            KindCount(kind=k, label=KIND_LABELS[k].zh, label_en=KIND_LABELS[k].en, count=counts.get(k.value, 0))
+            for k in asked
+        ],
+    )
