@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, SQLColumnExpression, String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from kakou.central.db import UTCDateTime
@@ -73,10 +73,10 @@ class ReviewPage(BaseModel):
 
 def _row(
     kind: ReviewKind,
-    key: ColumnElement[Any],
-    by: ColumnElement[Any] | Any,
-    at: ColumnElement[Any] | None,
-    *parts: ColumnElement[Any],
+    key: SQLColumnExpression[Any],
+    by: SQLColumnExpression[Any] | Any,
+    at: SQLColumnExpression[Any] | None,
+    *parts: SQLColumnExpression[Any],
 ) -> Select[Any]:
     """The queue's columns for one kind: kind, key, by, at and up to three summary parts."""
     padded = [cast(p, String) for p in (*parts, *[null()] * (3 - len(parts)))]

@@ -205,7 +205,7 @@ def _put_parameters_in_force(
             w.session.add(row)
         else:
             row.data, row.revision = draft.data, row.revision + 1
-            row.updated_by, row.updated_at = draft.created_by, draft.reviewed_at
+            row.updated_by, row.updated_at = draft.created_by, draft.reviewed_at or datetime.now(UTC)
         w.publish(ChangeKind.PARAMETERS, draft.scope, draft.data)
         draft.revision = row.revision
     return {"draft": draft.id, "revision": draft.revision}
