@@ -146,8 +146,7 @@ def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
     return row
 
 
-def _target(row: ControlOrderRow) -> str:
-    return f"control_order:{row.order_no}"
+_TARGET = "control_order:{order_no}"
 
 
 def _emergency_unreviewed(row: ControlOrderRow) -> bool:
@@ -159,8 +158,8 @@ APPROVAL = Reviewed(
     "control order",
     CONTROL_ORDER,
     "created_by",
-    _target,
-    ("control_order.approve", "control_order.reject"),
+    _TARGET,
+    "control_order",
     pick=lambda row: control_order_flow(_emergency_unreviewed(row)),
 )
 
@@ -169,7 +168,7 @@ REVOCATION = Reviewed(
     "control order",
     CONTROL_REVOKE,
     "revoke_requested_by",
-    _target,
+    _TARGET,
     ("control_order.revoke", "control_order.revoke_refused"),
     stamp=False,
 )

@@ -199,8 +199,7 @@ def check_ledger(s: Any, d: DeclarationIn) -> None:
         ledgers.planned_movements(s, d.ledger_no, d.trade_mode, d.direction, [i.model_dump() for i in d.items])
 
 
-def _target(row: DeclarationRow) -> str:
-    return f"declaration:{row.doc_no}"
+_TARGET = "declaration:{doc_no}"
 
 
 DOCUMENT_REVIEW = Reviewed(
@@ -208,11 +207,11 @@ DOCUMENT_REVIEW = Reviewed(
     "document",
     DECLARATION,
     "created_by",
-    _target,
-    ("declaration.approve", "declaration.reject"),
+    _TARGET,
+    "declaration",
     column="review_status",
-    what=lambda row: f"{row.doc_type} {row.doc_no}",
-    gone=lambda row: row.deleted,
+    what="{doc_type} {doc_no}",
+    gone="deleted",
 )
 
 
@@ -269,12 +268,12 @@ MATCH_REVIEW = Reviewed(
     "document",
     MANUAL_MATCH,
     "match_by",
-    _target,
+    _TARGET,
     ("declaration.match_approve", "declaration.match_reject"),
     column=None,
     derive=_match_request,
     stamp=False,  # the pair keeps its reviewer as match_reviewed_by
-    gone=lambda row: row.deleted,
+    gone="deleted",
 )
 
 

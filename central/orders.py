@@ -173,6 +173,9 @@ def _scope(row: ReleaseOrderRow) -> str | None:
     return topics.site_stream(row.site) if row.site else None
 
 
+_TARGET = "release_order:{order_no}"
+
+
 def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | None = None) -> ReleaseOrderRow:
     """An officer files an order as a draft (or an enterprise's declarant applies for one, `enterprise`):
     stored, not on the lanes until another officer approves it."""
@@ -187,18 +190,7 @@ def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | Non
     return row
 
 
-def _target(row: ReleaseOrderRow) -> str:
-    return f"release_order:{row.order_no}"
-
-
-APPROVAL = Reviewed(
-    ReleaseOrderRow,
-    "release order",
-    RELEASE_ORDER,
-    "created_by",
-    _target,
-    ("release_order.approve", "release_order.reject"),
-)
+APPROVAL = Reviewed(ReleaseOrderRow, "release order", RELEASE_ORDER, "created_by", _TARGET, "release_order")
 
 
 def review(
@@ -275,7 +267,7 @@ VEHICLE_REVIEW = Reviewed(
     "release order",
     VEHICLE_CHANGE,
     "pending_by",
-    _target,
+    _TARGET,
     ("release_order.change_vehicle", "release_order.change_vehicle_refused"),
     column=None,
     derive=_vehicle_request,

@@ -610,7 +610,7 @@ RECONCILIATION_REVIEW = Reviewed(
     "reconciliation",
     RECONCILIATION,
     "prepared_by",
-    lambda row: f"ledger:{row.ledger_no}",
+    "ledger:{ledger_no}",
     ("ledger.reconcile_approve", "ledger.reconcile_reject"),
 )
 

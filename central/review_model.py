@@ -211,38 +211,45 @@ def _decided(pending: S, approved: S, rejected: S) -> dict[tuple[S, Step], S]:
     return {(pending, Step.APPROVE): approved, (pending, Step.REJECT): rejected}
 
 
-RELEASE_ORDER: Flow[OrderStatus] = Flow(
-    ReviewKind.RELEASE_ORDER,
-    "a release order",
-    OrderStatus.DRAFT,
-    _decided(OrderStatus.DRAFT, OrderStatus.ACTIVE, OrderStatus.REJECTED),
-)
+def _reviewed(kind: ReviewKind, what: str, pending: S, approved: S, rejected: S) -> Flow[S]:
+    """The plain flow: filed as `pending`, then approved or rejected by another officer."""
+    return Flow(kind, what, pending, _decided(pending, approved, rejected))
 
+
+def _request(kind: ReviewKind, what: str, submitter_is: str, submit_refused: str) -> Flow[RequestStatus]:
+    """A request on a record (it exists only while pending); approved or rejected, it is settled."""
+    pending = f"{{subject}} has no {what[2:]} awaiting review"
+    return Flow(
+        kind,
+        what,
+        RequestStatus.PENDING,
+        {
+            (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
+            **_decided(RequestStatus.PENDING, RequestStatus.NONE, RequestStatus.NONE),
+        },
+        submitter_is=submitter_is,
+        request=True,
+        refusals={Step.SUBMIT: submit_refused, Step.APPROVE: pending, Step.REJECT: pending},
+    )
+
+
+RELEASE_ORDER = _reviewed(
+    ReviewKind.RELEASE_ORDER, "a release order", OrderStatus.DRAFT, OrderStatus.ACTIVE, OrderStatus.REJECTED
+)
 # A vehicle change (换车) on an active order; approving republishes it under the new plate.
-VEHICLE_CHANGE: Flow[RequestStatus] = Flow(
+VEHICLE_CHANGE = _request(
     ReviewKind.VEHICLE_CHANGE,
     "a vehicle change",
-    RequestStatus.PENDING,
-    {
-        (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
-        **_decided(RequestStatus.PENDING, RequestStatus.NONE, RequestStatus.NONE),
-    },
-    submitter_is="the officer who asked for it",
-    request=True,
-    refusals={
-        Step.SUBMIT: "a change {subject} already awaits review",
-        Step.APPROVE: "{subject} has no vehicle change awaiting review",
-        Step.REJECT: "{subject} has no vehicle change awaiting review",
-    },
+    "the officer who asked for it",
+    "a change {subject} already awaits review",
 )
-
-CONTROL_ORDER: Flow[ControlStatus] = Flow(
+CONTROL_ORDER = _reviewed(
     ReviewKind.CONTROL_ORDER,
     "a control order",
     ControlStatus.PENDING_REVIEW,
-    _decided(ControlStatus.PENDING_REVIEW, ControlStatus.ACTIVE, ControlStatus.REJECTED),
+    ControlStatus.ACTIVE,
+    ControlStatus.REJECTED,
 )
-
 # An emergency control order is in force from its creation and reviewed afterwards: approving
 # leaves it as it is (in force, or with its revocation pending); rejecting withdraws it.
 EMERGENCY_CONTROL_ORDER: Flow[ControlStatus] = Flow(
@@ -262,6 +269,7 @@ def control_order_flow(emergency_unreviewed: bool) -> Flow[ControlStatus]:
 
 
 # 撤控: asked by one officer, in effect once another approves; refused, the order stays in force.
+_NO_REVOCATION = "{subject} is {status}, no revocation awaits review"
 CONTROL_REVOKE: Flow[ControlStatus] = Flow(
     ReviewKind.CONTROL_REVOKE,
     "a revocation",
@@ -274,57 +282,23 @@ CONTROL_REVOKE: Flow[ControlStatus] = Flow(
     request=True,
     refusals={
         Step.REQUEST_REVOKE: "{subject} is {status}; only an active order can be revoked",
-        Step.APPROVE: "{subject} is {status}, no revocation awaits review",
-        Step.REJECT: "{subject} is {status}, no revocation awaits review",
+        Step.APPROVE: _NO_REVOCATION,
+        Step.REJECT: _NO_REVOCATION,
     },
 )
-
-RISK_RULE: Flow[DraftStatus] = Flow(
-    ReviewKind.RISK_RULE,
-    "a risk rule",
-    DraftStatus.DRAFT,
-    _decided(DraftStatus.DRAFT, DraftStatus.APPROVED, DraftStatus.REJECTED),
-)
-
-PARAMETERS: Flow[DraftStatus] = Flow(
-    ReviewKind.PARAMETERS,
-    "a parameter change",
-    DraftStatus.DRAFT,
-    _decided(DraftStatus.DRAFT, DraftStatus.APPROVED, DraftStatus.REJECTED),
-)
-
-DECLARATION: Flow[DocumentStatus] = Flow(
-    ReviewKind.DECLARATION,
-    "a document",
-    DocumentStatus.PENDING,
-    _decided(DocumentStatus.PENDING, DocumentStatus.APPROVED, DocumentStatus.REJECTED),
-)
-
+_DRAFT = (DraftStatus.DRAFT, DraftStatus.APPROVED, DraftStatus.REJECTED)
+_DOCUMENT = (DocumentStatus.PENDING, DocumentStatus.APPROVED, DocumentStatus.REJECTED)
+RISK_RULE = _reviewed(ReviewKind.RISK_RULE, "a risk rule", *_DRAFT)
+PARAMETERS = _reviewed(ReviewKind.PARAMETERS, "a parameter change", *_DRAFT)
+DECLARATION = _reviewed(ReviewKind.DECLARATION, "a document", *_DOCUMENT)
 # A manual match: approved, the pair is matched (rule `manual`); rejected, both are unmatched.
-MANUAL_MATCH: Flow[RequestStatus] = Flow(
+MANUAL_MATCH = _request(
     ReviewKind.MANUAL_MATCH,
     "a manual match",
-    RequestStatus.PENDING,
-    {
-        (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
-        **_decided(RequestStatus.PENDING, RequestStatus.NONE, RequestStatus.NONE),
-    },
-    submitter_is="the officer who proposed it",
-    request=True,
-    refusals={
-        Step.SUBMIT: "unmatch first: {subject} is already matched",
-        Step.APPROVE: "{subject} has no manual match awaiting review",
-        Step.REJECT: "{subject} has no manual match awaiting review",
-    },
+    "the officer who proposed it",
+    "unmatch first: {subject} is already matched",
 )
-
-RECONCILIATION: Flow[DocumentStatus] = Flow(
-    ReviewKind.RECONCILIATION,
-    "a reconciliation (报核)",
-    DocumentStatus.PENDING,
-    _decided(DocumentStatus.PENDING, DocumentStatus.APPROVED, DocumentStatus.REJECTED),
-)
-
+RECONCILIATION = _reviewed(ReviewKind.RECONCILIATION, "a reconciliation (报核)", *_DOCUMENT)
 WHITELIST: Flow[WhitelistStatus] = Flow(
     ReviewKind.WHITELIST,
     "a whitelist entry",

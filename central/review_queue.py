@@ -8,7 +8,7 @@ come after the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -150,46 +150,26 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             )
 
 
-# Per kind: the summary from the parts, and the review endpoint from the key.
-_SUMMARY: dict[ReviewKind, Callable[[list[str]], str]] = {
-    ReviewKind.RELEASE_ORDER: lambda p: f"{p[0]} · {p[1]}",
-    ReviewKind.VEHICLE_CHANGE: lambda p: f"{p[0]}: {p[1]} → {p[2]}",
-    ReviewKind.CONTROL_ORDER: lambda p: f"{p[0]} · {p[1]}",
-    ReviewKind.CONTROL_REVOKE: lambda p: f"{p[0]} · {p[1]}",
-    ReviewKind.RISK_RULE: lambda p: f"{p[0]} v{p[1]}",
-    ReviewKind.PARAMETERS: lambda p: f"#{p[0]} · {p[1]}",
-    ReviewKind.DECLARATION: lambda p: f"{p[0]} · {p[2]}/{p[1]}",
-    ReviewKind.MANUAL_MATCH: lambda p: f"{p[0]} ↔ {p[1]}",
-    ReviewKind.RECONCILIATION: lambda p: f"{p[0]} #{p[1]}",
-    ReviewKind.WHITELIST: lambda p: f"#{p[0]} · {p[1]} {p[2]}",
+# Per kind: the summary from the parts ({0} {1} {2}), and the endpoint that approves and rejects
+# it (`ReviewIn`) from the key ({k}; a risk rule's is RULE/VERSION: {rule}, {version}).
+_SHOWN: dict[ReviewKind, tuple[str, str]] = {
+    ReviewKind.RELEASE_ORDER: ("{0} · {1}", "/api/v1/release-orders/{k}/review"),
+    ReviewKind.VEHICLE_CHANGE: ("{0}: {1} → {2}", "/api/v1/release-orders/{k}/vehicle/review"),
+    ReviewKind.CONTROL_ORDER: ("{0} · {1}", "/api/v1/control-orders/{k}/review"),
+    ReviewKind.CONTROL_REVOKE: ("{0} · {1}", "/api/v1/control-orders/{k}/revoke/review"),
+    ReviewKind.RISK_RULE: ("{0} v{1}", "/api/v1/risk-rules/{rule}/versions/{version}/review"),
+    ReviewKind.PARAMETERS: ("#{0} · {1}", "/api/v1/parameters/drafts/{k}/review"),
+    ReviewKind.DECLARATION: ("{0} · {2}/{1}", "/api/v1/declarations/{k}/review"),
+    ReviewKind.MANUAL_MATCH: ("{0} ↔ {1}", "/api/v1/declarations/{k}/match/review"),
+    ReviewKind.RECONCILIATION: ("{0} #{1}", "/api/v1/ledger-reconciliations/{k}/review"),
+    ReviewKind.WHITELIST: ("#{0} · {1} {2}", "/api/v1/risk-whitelist/{k}/review"),
 }
 
 
 def review_url(kind: ReviewKind, key: str) -> str:
     """The endpoint that approves and rejects this item (`ReviewIn`)."""
-    k = quote(key, safe="")
-    match kind:
-        case ReviewKind.RELEASE_ORDER:
-            return f"/api/v1/release-orders/{k}/review"
-        case ReviewKind.VEHICLE_CHANGE:
-            return f"/api/v1/release-orders/{k}/vehicle/review"
-        case ReviewKind.CONTROL_ORDER:
-            return f"/api/v1/control-orders/{k}/review"
-        case ReviewKind.CONTROL_REVOKE:
-            return f"/api/v1/control-orders/{k}/revoke/review"
-        case ReviewKind.RISK_RULE:
-            rule_id, _, version = key.rpartition("/")
-            return f"/api/v1/risk-rules/{quote(rule_id, safe='')}/versions/{version}/review"
-        case ReviewKind.PARAMETERS:
-            return f"/api/v1/parameters/drafts/{k}/review"
-        case ReviewKind.DECLARATION:
-            return f"/api/v1/declarations/{k}/review"
-        case ReviewKind.MANUAL_MATCH:
-            return f"/api/v1/declarations/{k}/match/review"
-        case ReviewKind.RECONCILIATION:
-            return f"/api/v1/ledger-reconciliations/{k}/review"
-        case ReviewKind.WHITELIST:
-            return f"/api/v1/risk-whitelist/{k}/review"
+    rule, _, version = key.rpartition("/")
+    return _SHOWN[kind][1].format(k=quote(key, safe=""), rule=quote(rule, safe=""), version=version)
 
 
 def _item(row: Any) -> ReviewItem:
@@ -201,7 +181,7 @@ def _item(row: Any) -> ReviewItem:
         label=label.zh,
         label_en=label.en,
         key=row.key,
-        summary=_SUMMARY[kind]([row.p0, row.p1, row.p2]),
+        summary=_SHOWN[kind][0].format(row.p0, row.p1, row.p2),
         submitted_by=row.by,
         submitted_at=row.at,
         approve_url=url,

@@ -44,6 +44,17 @@ def advance(
         return flow.step(status, step, actor, submitter, subject, what)
 
 
+class _Columns(dict[str, Any]):
+    """A row's columns by name, for `str.format_map`."""
+
+    def __init__(self, row: Any) -> None:
+        super().__init__()
+        self.row = row
+
+    def __missing__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
 @dataclass(frozen=True)
 class Reviewed(Generic[R, S]):
     """Where one kind of record keeps what its review needs."""
@@ -52,14 +63,21 @@ class Reviewed(Generic[R, S]):
     noun: str  # "release order": in "no release order X" and the refusals
     flow: Flow[S]
     submitter: str  # the column naming who submitted it
-    target: Callable[[R], str]  # the audit target
-    actions: tuple[str, str]  # the audit actions: approved, rejected
+    target: str  # the audit target, from the row's columns: "release_order:{order_no}"
+    actions: str | tuple[str, str]  # the audit actions (approved, rejected), or their prefix: "release_order"
     column: str | None = "status"  # where the status is stored; None: derived (`derive`), kept by the effects
     derive: Callable[[R], S] | None = None
     pick: Callable[[R], Flow[S]] | None = None  # a flow that depends on the record (emergency control orders)
     stamp: bool = True  # reviewed_by, reviewed_at, review_note
-    what: Callable[[R], str] | None = None  # the record in a four-eyes refusal (default: the flow's words)
-    gone: Callable[[R], bool] | None = None  # a deleted row reads as missing
+    what: str = ""  # the record in a four-eyes refusal, from its columns (default: the flow's words)
+    gone: str = ""  # the column flagging a deleted row, which reads as missing
+
+    def audited(self, row: R, approve: bool) -> tuple[str, str]:
+        """The audit action and target of a decision."""
+        approved, rejected = (
+            (f"{self.actions}.approve", f"{self.actions}.reject") if isinstance(self.actions, str) else self.actions
+        )
+        return approved if approve else rejected, self.target.format_map(_Columns(row))
 
     def status(self, row: R) -> S:
         if self.derive is not None:
@@ -91,7 +109,7 @@ def decide(
     label = label or f"{how.noun} {key}"
     with audit.write(c, actor) as w:
         row = w.session.get(how.row, key)
-        if row is None or (how.gone is not None and how.gone(row)):
+        if row is None or (how.gone and getattr(row, how.gone)):
             raise NotFound(f"no {label}")
         new = review(how, row, approve, actor, label)
         if how.column is not None:
@@ -99,7 +117,7 @@ def decide(
         if how.stamp:
             row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note  # type: ignore[attr-defined]
         detail = (effects(w, row, new, approve) if effects else None) or {}
-        w.audit(how.actions[0] if approve else how.actions[1], how.target(row), {**detail, "note": note})
+        w.audit(*how.audited(row, approve), {**detail, "note": note})
         if after is not None:
             after(w, row)
     return row
@@ -110,5 +128,5 @@ def review(how: Reviewed[R, S], row: R, approve: bool, actor: str, label: str) -
     flow = how.pick(row) if how.pick else how.flow
     with refusals():
         return flow.review(
-            how.status(row), approve, actor, getattr(row, how.submitter), label, how.what(row) if how.what else ""
+            how.status(row), approve, actor, getattr(row, how.submitter), label, how.what.format_map(_Columns(row))
         )

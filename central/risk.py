@@ -54,13 +54,7 @@ def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRuleRow:
 
 
 RULE_REVIEW = Reviewed(
-    RiskRuleRow,
-    "rule",
-    RISK_RULE,
-    "created_by",
-    lambda row: f"risk_rule:{row.rule_id}",
-    ("risk_rule.approve", "risk_rule.reject"),
-    column="review_status",
+    RiskRuleRow, "rule", RISK_RULE, "created_by", "risk_rule:{rule_id}", "risk_rule", column="review_status"
 )
 
 
@@ -180,12 +174,7 @@ def propose_parameters(
 
 
 PARAMETER_REVIEW = Reviewed(
-    ParameterDraftRow,
-    "parameter draft",
-    PARAMETERS,
-    "created_by",
-    lambda draft: f"parameters:{draft.scope}",
-    ("parameters.approve", "parameters.reject"),
+    ParameterDraftRow, "parameter draft", PARAMETERS, "created_by", "parameters:{scope}", "parameters"
 )
 
 

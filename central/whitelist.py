@@ -59,14 +59,7 @@ def _affected(w: audit.Work, row: RiskWhitelistRow) -> None:
     risk_eval.refresh(w, row.value if row.target_kind == "vehicle" else None)
 
 
-ENTRY_REVIEW = Reviewed(
-    RiskWhitelistRow,
-    "whitelist entry",
-    WHITELIST,
-    "created_by",
-    lambda row: f"whitelist:{row.id}",
-    ("whitelist.approve", "whitelist.reject"),
-)
+ENTRY_REVIEW = Reviewed(RiskWhitelistRow, "whitelist entry", WHITELIST, "created_by", "whitelist:{id}", "whitelist")
 
 
 def _refresh_if_approved(w: audit.Work, row: RiskWhitelistRow, _status: WhitelistStatus, approve: bool) -> None:

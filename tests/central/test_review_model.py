@@ -26,29 +26,32 @@ from kakou.central.review_model import (
 )
 
 A, R = Step.APPROVE, Step.REJECT
+
+
+def decided(pending: Any, approved: Any, rejected: Any) -> dict[tuple[Any, Step], Any]:
+    return {(pending, A): approved, (pending, R): rejected}
+
+
+REQUEST = {
+    (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
+    **decided(RequestStatus.PENDING, RequestStatus.NONE, RequestStatus.NONE),
+}
 # What each flow allows, written out here on its own: every pair not listed must be refused.
 LEGAL: dict[str, tuple[Flow[Any], type[StrEnum], dict[tuple[Any, Step], Any]]] = {
     "release order": (
         m.RELEASE_ORDER,
         OrderStatus,
-        {(OrderStatus.DRAFT, A): OrderStatus.ACTIVE, (OrderStatus.DRAFT, R): OrderStatus.REJECTED},
+        decided(OrderStatus.DRAFT, OrderStatus.ACTIVE, OrderStatus.REJECTED),
     ),
     "vehicle change": (
         m.VEHICLE_CHANGE,
         RequestStatus,
-        {
-            (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
-            (RequestStatus.PENDING, A): RequestStatus.NONE,
-            (RequestStatus.PENDING, R): RequestStatus.NONE,
-        },
+        REQUEST,
     ),
     "control order": (
         m.CONTROL_ORDER,
         ControlStatus,
-        {
-            (ControlStatus.PENDING_REVIEW, A): ControlStatus.ACTIVE,
-            (ControlStatus.PENDING_REVIEW, R): ControlStatus.REJECTED,
-        },
+        decided(ControlStatus.PENDING_REVIEW, ControlStatus.ACTIVE, ControlStatus.REJECTED),
     ),
     "emergency control order": (
         m.EMERGENCY_CONTROL_ORDER,
@@ -72,31 +75,27 @@ LEGAL: dict[str, tuple[Flow[Any], type[StrEnum], dict[tuple[Any, Step], Any]]] =
     "risk rule": (
         m.RISK_RULE,
         DraftStatus,
-        {(DraftStatus.DRAFT, A): DraftStatus.APPROVED, (DraftStatus.DRAFT, R): DraftStatus.REJECTED},
+        decided(DraftStatus.DRAFT, DraftStatus.APPROVED, DraftStatus.REJECTED),
     ),
     "parameters": (
         m.PARAMETERS,
         DraftStatus,
-        {(DraftStatus.DRAFT, A): DraftStatus.APPROVED, (DraftStatus.DRAFT, R): DraftStatus.REJECTED},
+        decided(DraftStatus.DRAFT, DraftStatus.APPROVED, DraftStatus.REJECTED),
     ),
     "declaration": (
         m.DECLARATION,
         DocumentStatus,
-        {(DocumentStatus.PENDING, A): DocumentStatus.APPROVED, (DocumentStatus.PENDING, R): DocumentStatus.REJECTED},
+        decided(DocumentStatus.PENDING, DocumentStatus.APPROVED, DocumentStatus.REJECTED),
     ),
     "manual match": (
         m.MANUAL_MATCH,
         RequestStatus,
-        {
-            (RequestStatus.NONE, Step.SUBMIT): RequestStatus.PENDING,
-            (RequestStatus.PENDING, A): RequestStatus.NONE,
-            (RequestStatus.PENDING, R): RequestStatus.NONE,
-        },
+        REQUEST,
     ),
     "reconciliation": (
         m.RECONCILIATION,
         DocumentStatus,
-        {(DocumentStatus.PENDING, A): DocumentStatus.APPROVED, (DocumentStatus.PENDING, R): DocumentStatus.REJECTED},
+        decided(DocumentStatus.PENDING, DocumentStatus.APPROVED, DocumentStatus.REJECTED),
     ),
     "whitelist": (
         m.WHITELIST,

@@ -5,28 +5,16 @@ filters by kind, and approves an item at the endpoint the item names; it then le
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 from central_helpers import Api
 
-NOW = datetime.now(UTC)
-
-
-def _order(no: str, plate: str) -> dict[str, Any]:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "out",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-    }
+from kakou.demo import demo_order
 
 
 def _file_one_of_each(api: Api) -> None:
     alice = api("alice")
     for no, plate in (("RV1", "粤B10001"), ("RV2", "粤B10002"), ("RV3", "粤B10003")):
-        assert alice.post("/api/v1/release-orders", json=_order(no, plate)).status_code == 201
+        order = demo_order(plate, no).model_dump(mode="json")
+        assert alice.post("/api/v1/release-orders", json=order).status_code == 201
     assert api("bob").post("/api/v1/release-orders/RV3/review", json={"approve": True}).status_code == 200
     asked = alice.post("/api/v1/release-orders/RV3/vehicle", json={"plate": "粤B99999", "reason": "breakdown"})
     assert asked.status_code == 200, asked.text
