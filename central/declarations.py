@@ -256,6 +256,7 @@ def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
         a, b = _get(w, id_a), _get(w, id_b)
         if a.stage == b.stage or a.doc_type != b.doc_type:
             raise ValueError("match a draft with an official of the same document type")
+        # A document already matched (by a rule, or by hand) takes no new proposal: unmatch first.
         matched = RequestStatus.NONE if a.matched_id is None and b.matched_id is None else RequestStatus.PENDING
         reviews.advance(MANUAL_MATCH, matched, Step.SUBMIT, actor, subject="one of them")
         _link(w, a, b, MatchRule.MANUAL_PENDING.value)
