@@ -1,7 +1,8 @@
 """What awaits review (待复核), every kind in one paged list: `GET /api/v1/reviews`.
 
-One SELECT per kind of what its flow (kakou.central.review_model) says awaits review, joined with
-UNION ALL, so a page is one query and the counts per kind another, whatever the number of kinds.
+One SELECT per kind of what its flow (kakou.central.review_model) says awaits review (the
+statuses in `Flow.awaiting`), joined with UNION ALL, so a page is one query and the counts per
+kind another, whatever the number of kinds.
 Oldest first; requests that keep no submission time (vehicle changes, revocations, manual matches)
 come after the rest.
 """
@@ -17,17 +18,9 @@ from pydantic import BaseModel
 from sqlalchemy import Select, SQLColumnExpression, String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import aliased
 
+from kakou.central import review_model as m
 from kakou.central.db import UTCDateTime
-from kakou.central.review_model import (
-    KIND_LABELS,
-    ControlStatus,
-    DocumentStatus,
-    DraftStatus,
-    MatchRule,
-    OrderStatus,
-    ReviewKind,
-    WhitelistStatus,
-)
+from kakou.central.review_model import KIND_LABELS, MatchRule, ReviewKind
 from kakou.central.service import Central
 from kakou.central.tables import (
     ControlOrderRow,
@@ -94,7 +87,7 @@ def _pending(kind: ReviewKind) -> Select[Any]:
         case ReviewKind.RELEASE_ORDER:
             o = ReleaseOrderRow
             return _row(kind, o.order_no, o.created_by, o.created_at, o.order_no, o.plate).where(
-                o.status == OrderStatus.DRAFT
+                o.status.in_(m.RELEASE_ORDER.awaiting)
             )
         case ReviewKind.VEHICLE_CHANGE:
             o = ReleaseOrderRow
@@ -105,30 +98,32 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             c = ControlOrderRow
             emergency_unreviewed = and_(
                 c.emergency.is_(True),
-                c.status.in_((ControlStatus.ACTIVE, ControlStatus.REVOKE_PENDING)),
+                c.status.in_(m.EMERGENCY_CONTROL_ORDER.awaiting),
                 c.reviewed_by.is_(None),
             )
             return _row(kind, c.order_no, c.created_by, c.created_at, c.order_no, c.target_value).where(
-                or_(c.status == ControlStatus.PENDING_REVIEW, emergency_unreviewed)
+                or_(c.status.in_(m.CONTROL_ORDER.awaiting), emergency_unreviewed)
             )
         case ReviewKind.CONTROL_REVOKE:
             c = ControlOrderRow
             return _row(kind, c.order_no, c.revoke_requested_by, None, c.order_no, c.target_value).where(
-                c.status == ControlStatus.REVOKE_PENDING
+                c.status.in_(m.CONTROL_REVOKE.awaiting)
             )
         case ReviewKind.RISK_RULE:
             r = RiskRuleRow
             key = r.rule_id + "/" + cast(r.version, String)
             return _row(kind, key, r.created_by, r.created_at, r.rule_id, r.version).where(
-                r.review_status == DraftStatus.DRAFT
+                r.review_status.in_(m.RISK_RULE.awaiting)
             )
         case ReviewKind.PARAMETERS:
             p = ParameterDraftRow
-            return _row(kind, p.id, p.created_by, p.created_at, p.id, p.scope).where(p.status == DraftStatus.DRAFT)
+            return _row(kind, p.id, p.created_by, p.created_at, p.id, p.scope).where(
+                p.status.in_(m.PARAMETERS.awaiting)
+            )
         case ReviewKind.DECLARATION:
             d = DeclarationRow
             return _row(kind, d.id, d.created_by, d.created_at, d.doc_no, d.stage, d.doc_type).where(
-                d.review_status == DocumentStatus.PENDING, d.deleted.is_(False)
+                d.review_status.in_(m.DECLARATION.awaiting), d.deleted.is_(False)
             )
         case ReviewKind.MANUAL_MATCH:
             # Both documents of a pair carry manual_pending: one entry per pair, under the lower id.
@@ -141,12 +136,12 @@ def _pending(kind: ReviewKind) -> Select[Any]:
         case ReviewKind.RECONCILIATION:
             rec = LedgerReconciliationRow
             return _row(kind, rec.id, rec.prepared_by, rec.prepared_at, rec.ledger_no, rec.id).where(
-                rec.status == DocumentStatus.PENDING
+                rec.status.in_(m.RECONCILIATION.awaiting)
             )
         case ReviewKind.WHITELIST:
             e = RiskWhitelistRow
             return _row(kind, e.id, e.created_by, e.created_at, e.id, e.target_kind, e.value).where(
-                e.status == WhitelistStatus.DRAFT
+                e.status.in_(m.WHITELIST.awaiting)
             )
 
 

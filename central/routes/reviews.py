@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kakou.central import review_queue
+from kakou.central.list_queries import Offset
 from kakou.central.review_model import ReviewKind
 from kakou.central.review_queue import ReviewPage
-from kakou.central.routes.deps import CentralDep, Offset
+from kakou.central.routes.deps import CentralDep
 from kakou.central.routes.security import Reviewer
 
 router = APIRouter(prefix="/api/v1", tags=["reviews"])

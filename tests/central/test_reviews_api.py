@@ -93,3 +93,50 @@ def test_only_reviewers_see_the_queue_and_bad_paging_is_refused(api: Api) -> Non
     assert api.anonymous().get("/api/v1/reviews").status_code == 401
     assert api("rita").get("/api/v1/reviews", params={"limit": 201}).status_code == 422
     assert api("rita").get("/api/v1/reviews", params={"kind": "nonsense"}).status_code == 422
+
+
+def _decl(doc_no: str, stage: str, amount: float) -> dict[str, object]:
+    return {
+        "doc_type": "declaration",
+        "stage": stage,
+        "doc_no": doc_no,
+        "direction": "in",
+        "trade_mode": "0110",
+        "item_count": 1,
+        "total_quantity": 10,
+        "total_amount": amount,
+    }
+
+
+def test_emergency_orders_revocations_and_manual_matches_are_listed_while_they_await_review(api: Api) -> None:
+    alice, bob, rita = api("alice"), api("bob"), api("rita")
+    urgent = {"target_kind": "vehicle", "target_value": "粤B66666", "reason": "tip-off", "emergency": True}
+    order_no = alice.post("/api/v1/control-orders", json=urgent).json()["order_no"]
+    draft = alice.post("/api/v1/declarations", json=_decl("D-Q", "draft", 100.0)).json()
+    official = alice.post("/api/v1/declarations", json=_decl("O-Q", "official", 100.01)).json()
+    pair = {"draft_id": draft["id"], "official_id": official["id"]}
+    assert bob.post("/api/v1/declarations/match", json=pair).status_code == 204
+
+    def queue() -> list[tuple[str, str, str, str | None]]:
+        page = rita.get("/api/v1/reviews").json()
+        assert page["total"] == len(page["items"])
+        return [(i["kind"], i["key"], i["summary"], i["submitted_by"]) for i in page["items"]]
+
+    low = str(min(draft["id"], official["id"]))
+    # In force at once, yet awaiting its review; both documents; the match once, under the lower id.
+    assert sorted(queue()) == [
+        ("control_order", order_no, f"{order_no} · 粤B66666", "alice"),
+        ("declaration", str(draft["id"]), "D-Q · declaration/draft", "alice"),
+        ("declaration", str(official["id"]), "O-Q · declaration/official", "alice"),
+        ("manual_match", low, "D-Q ↔ O-Q" if low == str(draft["id"]) else "O-Q ↔ D-Q", "bob"),
+    ]
+    assert rita.post(f"/api/v1/control-orders/{order_no}/review", json={"approve": True}).status_code == 200
+    assert rita.post(f"/api/v1/declarations/{low}/match/review", json={"approve": True}).status_code == 200
+    assert bob.post(f"/api/v1/control-orders/{order_no}/revoke", json={"reason": "cleared"}).status_code == 200
+    assert [k for k, *_ in queue() if k not in ("declaration",)] == ["control_revoke"]
+    revoke = rita.get("/api/v1/reviews", params={"kind": "control_revoke"}).json()["items"][0]
+    assert (revoke["key"], revoke["submitted_by"], revoke["label"]) == (order_no, "bob", "撤控")
+    assert revoke["approve_url"] == f"/api/v1/control-orders/{order_no}/revoke/review"
+    assert bob.post(revoke["approve_url"], json={"approve": True}).status_code == 403  # asked by bob
+    assert rita.post(revoke["approve_url"], json={"approve": True}).status_code == 200
+    assert [k for k, *_ in queue()] == ["declaration", "declaration"]
