@@ -96,16 +96,9 @@ def test_only_reviewers_see_the_queue_and_bad_paging_is_refused(api: Api) -> Non
 
 
 def _decl(doc_no: str, stage: str, amount: float) -> dict[str, object]:
-    return {
-        "doc_type": "declaration",
-        "stage": stage,
-        "doc_no": doc_no,
-        "direction": "in",
-        "trade_mode": "0110",
-        "item_count": 1,
-        "total_quantity": 10,
-        "total_amount": amount,
-    }
+    """A one-item declaration; two a cent apart are not matched automatically."""
+    fields = dict(doc_type="declaration", direction="in", trade_mode="0110", item_count=1, total_quantity=10)
+    return fields | {"stage": stage, "doc_no": doc_no, "total_amount": amount}
 
 
 def test_emergency_orders_revocations_and_manual_matches_are_listed_while_they_await_review(api: Api) -> None:
