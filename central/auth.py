@@ -69,12 +69,6 @@ class NotAllowed(Exception):
     """The actor may not do this to this record (e.g. review what they prepared)."""
 
 
-def ensure_four_eyes(actor: str, preparer: str | None, what: str, preparer_is: str = "its preparer") -> None:
-    """The one rule every review step keeps: the reviewer of a document or order is never its preparer."""
-    if preparer == actor:
-        raise NotAllowed(f"the reviewer of {what} must not be {preparer_is}")
-
-
 @dataclass(frozen=True)
 class Principal:
     username: str
