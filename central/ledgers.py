@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from kakou.central import alerts, audit, ledger_rules
 from kakou.central.alert_texts import AlertCode, AlertText
@@ -128,10 +129,10 @@ def post_declaration(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def planned_movements(
-    s,
+    s: Session,
     ledger_no: str,
     trade_mode: str,
-    direction: str,  # type: ignore[no-untyped-def]
+    direction: str,
     items: list[Any],
 ) -> dict[tuple[str, str], float]:
     """(item, kind) → quantity a document's lines make, summed (two lines of one item, or two finished
@@ -175,7 +176,7 @@ def planned_movements(
     return dict(moves)
 
 
-def _superseded(s, decl: DeclarationRow) -> bool:  # type: ignore[no-untyped-def]
+def _superseded(s: Session, decl: DeclarationRow) -> bool:
     if decl.list_no:
         return True
     if not decl.unified_no:
@@ -280,9 +281,9 @@ def gate_if_passed(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def _balances(
-    s,
+    s: Session,
     ledger_no: str,
-    stocktake: dict[str, float],  # type: ignore[no-untyped-def]
+    stocktake: dict[str, float],
     abnormal_pct: float = 5.0,
 ) -> list[ItemBalance]:
     """All-time balances (no period): materials only carry a balance."""

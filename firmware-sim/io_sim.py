@@ -48,13 +48,13 @@ class _SlowDevice(ModbusDeviceContext):
         super().__init__(**blocks)
         self._sim = sim
 
-    async def async_getValues(self, func_code: int, address: int, count: int = 1):  # type: ignore[no-untyped-def]
+    async def async_getValues(self, func_code: int, address: int, count: int = 1):
         self._sim.requests += 1
         if self._sim.response_delay_s:
             await asyncio.sleep(self._sim.response_delay_s)
         return self.getValues(func_code, address, count)
 
-    async def async_setValues(self, func_code: int, address: int, values):  # type: ignore[no-untyped-def]
+    async def async_setValues(self, func_code: int, address: int, values):
         self._sim.requests += 1
         if self._sim.response_delay_s:
             await asyncio.sleep(self._sim.response_delay_s)
