@@ -80,11 +80,11 @@ def save_ratio(c: Central, actor: str, r: RatioIn) -> None:
             row = w.session.get(LedgerItemRow, (r.ledger_no, item))
             if row is None or row.kind not in kinds:
                 raise ValueError(f"{item} is not a {' or '.join(kinds)} item of ledger {r.ledger_no}")
-        row = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
-        if row is None:
+        ratio = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
+        if ratio is None:
             w.session.add(ConsumptionRatioRow(**r.model_dump()))
         else:
-            row.per_unit, row.loss_rate = r.per_unit, r.loss_rate
+            ratio.per_unit, ratio.loss_rate = r.per_unit, r.loss_rate
         w.audit("ledger.ratio", f"ledger:{r.ledger_no}", r.model_dump())
 
 

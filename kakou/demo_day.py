@@ -368,7 +368,7 @@ class DemoDay:
         if rec is None or not rec.transit_no:
             return
         try:
-            status = await eventually(
+            status: str | None = await eventually(
                 lambda: self._transit_status(rec.transit_no or ""),
                 self.central_wait,
                 interval=0.2,

@@ -5,14 +5,23 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
 
+# None is never returned (it is not truthy): a check returning `X | None` gives an X.
+@overload
 async def eventually(
-    check: Callable[[], T | Awaitable[T]], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
-) -> T:
+    check: Callable[[], Awaitable[T | None]], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+@overload
+async def eventually(
+    check: Callable[[], T | None], timeout: float = ..., interval: float = ..., what: str = ...
+) -> T: ...
+async def eventually(
+    check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"
+) -> Any:
     """Return check()'s first truthy value; raise TimeoutError naming `what` after `timeout`s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
