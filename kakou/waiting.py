@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 T = TypeVar("T")
 
 
-# None is never returned (it is not truthy): a check returning `X | None` gives an X.
+# A falsy value is never returned: a check returning `X | None` (or `X | False`) gives an X.
 @overload
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], timeout: float = ..., interval: float = ..., what: str = ...
+    check: Callable[[], Awaitable[T | Literal[False] | None]],
+    timeout: float = ...,
+    interval: float = ...,
+    what: str = ...,
 ) -> T: ...
 @overload
 async def eventually(
-    check: Callable[[], T | None], timeout: float = ..., interval: float = ..., what: str = ...
+    check: Callable[[], T | Literal[False] | None], timeout: float = ..., interval: float = ..., what: str = ...
 ) -> T: ...
 async def eventually(
     check: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05, what: str = "condition"

@@ -38,7 +38,7 @@ def _modules() -> dict[str, Path]:
 def _imports(path: Path, module: str) -> list[tuple[str, list[str], int]]:
     """(imported module, names taken from it, line) for every import in the file."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
+    found: list[tuple[str, list[str], int]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found += [(a.name, [], node.lineno) for a in node.names]

@@ -7,8 +7,12 @@ where they would see kakou/ alone. So this builds build/import-tree/kakou/ from 
 to the real folders and files, runs the tool against it, and prints the real files' paths in its
 report. `make lint` runs it:
 
+    python tools/import_tree.py mypy          # kakou, then the tests
     python tools/import_tree.py mypy [mypy's arguments]
-    python tools/import_tree.py lint-imports"""
+    python tools/import_tree.py lint-imports
+
+The tests are checked one folder at a time, as pytest imports them: each folder's helpers
+(central_helpers, sync_harness, …) are top-level modules, and every folder has a conftest."""
 
 from __future__ import annotations
 
@@ -56,19 +60,28 @@ def _real_paths(text: str) -> str:
     return text
 
 
+def _run(command: list[str], cwd: Path, env: dict[str, str]) -> int:
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    sys.stdout.write(_real_paths(done.stdout))
+    sys.stderr.write(_real_paths(done.stderr))
+    return done.returncode
+
+
 def run(tool: str, args: list[str]) -> int:
     build()
     executable = str(Path(sys.executable).parent / tool)
     env = {**os.environ, "PYTHONPATH": str(TREE)}
     if tool == "lint-imports":
         # It puts its working folder first on the path, where the repository's own kakou/ would shadow the tree.
-        command, cwd = [executable, str(ROOT / "pyproject.toml"), *args], TREE
-    else:
-        command, cwd = [executable, *args], ROOT
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    sys.stdout.write(_real_paths(done.stdout))
-    sys.stderr.write(_real_paths(done.stderr))
-    return done.returncode
+        return _run([executable, str(ROOT / "pyproject.toml"), *args], TREE, env)
+    if tool == "mypy" and not args:
+        failed = _run([executable], ROOT, env)
+        for folder in sorted({p.parent for p in (ROOT / "tests").rglob("*.py")}):
+            files = sorted(str(p.relative_to(ROOT)) for p in folder.glob("*.py"))
+            folder_env = {**env, "MYPYPATH": str(folder)}
+            failed |= _run([executable, "--explicit-package-bases", *files], ROOT, folder_env)
+        return failed
+    return _run([executable, *args], ROOT, env)
 
 
 if __name__ == "__main__":
