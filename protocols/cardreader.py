@@ -163,7 +163,7 @@ class CardReaderDriver(FramedSerialDevice):
         if self.dedup.accept(f"{read.kind}:{read.id}", t):
             self._fanout.publish(read)
 
-    async def reads(self, maxsize: int = 256) -> AsyncGenerator[IdRead]:
+    async def reads(self, maxsize: int = 256) -> AsyncGenerator[IdRead, None]:
         async for r in self._fanout.items(maxsize):
             yield r
 

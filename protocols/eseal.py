@@ -193,7 +193,7 @@ class EsealReaderDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead]:
+    async def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead, None]:
         async for r in self._fanout.items(maxsize):
             yield r
 

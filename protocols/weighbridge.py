@@ -91,7 +91,7 @@ class WeighbridgeDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample]:
+    async def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample, None]:
         async for s in self._fanout.items(maxsize):
             yield s
 
