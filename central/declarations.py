@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -452,7 +453,7 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
+def _validate_rows(fieldnames: Sequence[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
     missing = [
         c
         for c in (

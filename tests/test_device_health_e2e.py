@@ -20,7 +20,7 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     yield stack
     await stop_stack(stack, tasks)
@@ -31,7 +31,7 @@ async def _devices(http: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     return {d["kind"]: d for lane in body["lanes"] for d in lane["devices"]}
 
 
-async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         # The serial drivers come online: each is reported once, as working.
