@@ -75,7 +75,7 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
 
 
-async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:  # type: ignore[no-untyped-def]
+async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:
     """Drive `truck` into an empty lane and keep it there until central shows what `seen` looks for
     (however long the lane takes to decide on a loaded machine); then it backs out."""
     lane = next(iter(stack.edge.lanes.values()))
