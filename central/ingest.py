@@ -192,17 +192,15 @@ def _pass_id_conflicts(s: Session, node: str, not_inserted: set[int]) -> set[int
 def _stored_or_held(s: Session, node: str, seqs: set[int]) -> set[int]:
     """Of a node's `seqs`, those stored as passes or already kept aside as rejected messages."""
     stored = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(seqs))))
-    held = set(
-        s.scalars(
-            select(NetworkMessageRow.seq).where(
-                NetworkMessageRow.node == node,
-                NetworkMessageRow.direction == "up",
-                NetworkMessageRow.status == "rejected",
-                NetworkMessageRow.seq.in_(seqs),
-            )
+    held = s.scalars(
+        select(NetworkMessageRow.seq).where(
+            NetworkMessageRow.node == node,
+            NetworkMessageRow.direction == "up",
+            NetworkMessageRow.status == "rejected",
+            NetworkMessageRow.seq.in_(seqs),
         )
     )
-    return stored | held
+    return stored | {seq for seq in held if seq is not None}  # the column allows NULL; these rows are in `seqs`
 
 
 def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
@@ -293,6 +291,9 @@ def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[in
     )
     seqs: dict[str, set[int]] = defaultdict(set)
     quarantined: dict[str, set[int]] = defaultdict(set)
+    node: str
+    seq: int
+    is_held: bool
     for node, seq, is_held in s.execute(union_all(stored, held)):
         seqs[node].add(seq)
         if is_held:

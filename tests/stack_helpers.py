@@ -48,8 +48,10 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
     for r in rows:
-        wb.active.append(r)
+        sheet.append(r)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

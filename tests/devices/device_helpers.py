@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from typing import Protocol, TypeVar
 
@@ -13,7 +13,7 @@ T = TypeVar("T", covariant=True)
 
 
 class Reader(Protocol[T]):
-    def reads(self) -> AsyncIterator[T]: ...
+    def reads(self) -> AsyncGenerator[T, None]: ...
 
 
 async def collect(reader: Reader[T], n: int, timeout: float = 5.0) -> list[T]:

@@ -33,7 +33,7 @@ def release_order(**kw: object) -> ReleaseOrderData:
     return ReleaseOrderData(**{**base, **kw})
 
 
-async def drive_off(stack) -> None:  # type: ignore[no-untyped-def]
+async def drive_off(stack) -> None:
     """The released truck drives through the loops; the barrier must rise first and fall after."""
     io = stack.sims.io
     assert await io.wait_barrier(up=True, timeout=10)

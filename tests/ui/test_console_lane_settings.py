@@ -15,7 +15,7 @@ ADMIN, PASSWORD = "lanes-admin", "lanes-password-1"
 stack = module_stack("lanes", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
-async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:
     node = stack.edge.id
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         assert (await http.put("/api/v1/registrations/site", json={"code": "gate1", "name": "北门"})).status_code == 200

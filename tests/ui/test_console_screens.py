@@ -23,15 +23,15 @@ ADMIN, REVIEWER, PASSWORD = "screens-admin", "screens-reviewer", "screens-passwo
 stack = module_stack("screens", {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
-def _api(stack):  # type: ignore[no-untyped-def]
+def _api(stack):
     return central_api(stack.central.url, ADMIN, PASSWORD)
 
 
-async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
-async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "risk_rules")
     await page.get_by_test_id("new-rule").click()
     editor = page.get_by_test_id("rule-editor")
@@ -93,7 +93,7 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     assert page.errors == [] and reviewer.errors == []  # type: ignore[attr-defined]
 
 
-async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for item, kind, opening in (("M-100", "material", 1000.0), ("F-200", "finished", 0.0)):
             r = await http.put(
@@ -119,7 +119,7 @@ async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_transit_overdue_list(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for no, plate in (("TR-LATE", "沪A11111"), ("TR-OK", "沪A22222")):
             r = await http.post(
@@ -158,7 +158,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity,total_amount\n"
 
 
-async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "declarations")
     bad = CSV_HEAD + (
         "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,sideways,0110,many,10,100\n"
@@ -196,7 +196,7 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:
     plate = "粤B54321"
     async with _api(stack) as http:
         resp = await issue_release_order(stack, http, demo_order(plate, "HFSCR001").model_dump(mode="json"))
@@ -230,7 +230,7 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         order = demo_order("浙A77777", "HFREV001").model_dump(mode="json")
         filed = await http.post("/api/v1/release-orders", json=order)

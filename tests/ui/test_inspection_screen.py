@@ -19,13 +19,13 @@ OVERWEIGHT = DEMO_TRUCKS[2]  # 3.4 t over its declaration: sent to inspection
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     async with running_stack(tmp_path, full_lane=True) as stack:
         await seed_demo(stack)
         yield stack
 
 
-async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:
     assert await drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 7), wait_for_barrier=5) is TruckResult.TURNED_AWAY
     lane = stack.edge.lanes["L1"]
     await eventually(lambda: lane.state is LaneState.IDLE, 15, what="the lane free again")

@@ -20,13 +20,13 @@ UNREGISTERED_TAG = "E28011606000020599990001"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     async with running_stack(tmp_path_factory.mktemp("queue"), full_lane=True) as stack:
         await seed_demo(stack)
         yield stack
 
 
-async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     queue = page.get_by_test_id("queue")

@@ -35,7 +35,7 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     users = {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER, FIELD: auth.Role.FIELD_STAFF}
     async with running_stack(tmp_path_factory.mktemp("fit"), users, PASSWORD, full_lane=True) as stack:
         await seed_demo(stack)
@@ -59,17 +59,19 @@ async def english_browser(browser: Browser, url: str, width: int, height: int) -
     )
     page = await ctx.new_page()
     home = urlsplit(url).netloc
-    page.errors = []  # type: ignore[attr-defined]
-    page.foreign = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.errors = errors  # type: ignore[attr-defined]
+    page.foreign = foreign  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "request",
         lambda r: (
             None
             if urlsplit(r.url).scheme in ("data", "blob") or urlsplit(r.url).netloc == home
-            else page.foreign.append(r.url)
+            else foreign.append(r.url)
         ),
-    )  # type: ignore[attr-defined]
+    )
     await page.goto(url)
     return page
 
@@ -98,7 +100,7 @@ async def assert_one_screen(page: Page) -> None:
 
 async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follows_the_officer(
     stack, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(NO_ORDER, 1), wait_for_barrier=90))
     pages = []
     for width, height in LANE_SIZES:
@@ -180,7 +182,7 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
         assert p.foreign == [] and p.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         version = await emergency_control_order(http, "vehicle", RELEASED.plate, "hold", "线索：夹带未申报货物")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
@@ -210,7 +212,7 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1920, 1080)
     truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 3), wait_for_barrier=60))
     await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "inspection", timeout=30_000)
@@ -246,7 +248,7 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         await control_order(http, "vehicle", "桂A00001", "inspect", "手机端列表")
     console = await english_browser(browser, f"{stack.central.url}/console", 390, 844)
@@ -304,7 +306,7 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     assert console.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
-async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1280, 800)
     await expect(page.get_by_test_id("lang-toggle")).to_have_text("English")
     await page.get_by_test_id("lang-toggle").click()
@@ -315,7 +317,7 @@ async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -
     await page.get_by_test_id("lang-toggle").click()  # back to Chinese for the next user of this screen
 
 
-async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         order_no = (await control_order(http, "vehicle", "浙A99999", "inspect", "风险布控"))["order_no"]
     page = await english_browser(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
@@ -342,7 +344,7 @@ async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, br
 
 
 @pytest.mark.parametrize("where", ["central", "edge"])
-async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:  # type: ignore[no-untyped-def]
+async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:
     url = stack.central.url if where == "central" else stack.edge.url
     page = await english_browser(browser, f"{url}/docs", 1280, 800)
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("kakou", timeout=15_000)
