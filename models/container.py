@@ -29,6 +29,7 @@ __all__ = [
 
 DEFAULT_THRESHOLD = 0.80
 MAX_LINES = 16  # whole-frame lines recognised after the two tallest
+REST_CHUNK = 4  # of those, recognised this many at a time until a valid code appears
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
@@ -111,10 +112,19 @@ class ContainerReader:
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
             # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
             rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
-            for chunk in (boxes[:2], rest):
+            # The rest is recognised tallest first, REST_CHUNK lines at a time, with a plain check
+            # (candidates and the check digit, no extra recognitions) after each chunk: the code
+            # is among the larger markings, and the small print behind it costs ~8 ms a line.
+            # The full check (constrained decoding, check box) runs on the two tallest and once
+            # all lines are read, as before.
+            chunks = [boxes[:2]] + [rest[i : i + REST_CHUNK] for i in range(0, len(rest), REST_CHUNK)]
+            for k, chunk in enumerate(chunks):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
+                if 0 < k < len(chunks) - 1:
+                    if not self.from_lines(lines).valid:
+                        continue
                 r = self.from_lines(lines, frame)
                 if r.valid:
                     return r
