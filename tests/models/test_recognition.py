@@ -254,3 +254,17 @@ def test_a_frame_with_no_vehicle_is_no_read_with_nothing_reported_valid(
     for reader in (plates, containers):
         r = reader.read(yard)
         assert r.text is None and not r.valid
+
+
+def test_remembered_recognitions_follow_the_pixels(plates: PlateReader) -> None:
+    # recognise_chars remembers results by crop content: a crop changed in place (same array,
+    # same shape) must be read again, not answered from memory.
+    frame = render_plate_scene("粤B12345", "blue", seed=None)
+    line = plates.engine.lines(frame, 480)[0]
+    x0, y0, x1, y1 = (int(v) for v in (line.x0, line.y0, line.x1, line.y1))
+    crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+    first = "".join(s[0][0] for s in plates.engine.recognise_chars(crop))
+    assert "12345" in first
+    assert "".join(s[0][0] for s in plates.engine.recognise_chars(crop)) == first
+    crop[:] = 255  # blanked in place
+    assert "12345" not in "".join(s[0][0] for s in plates.engine.recognise_chars(crop))
