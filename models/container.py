@@ -173,7 +173,13 @@ class ContainerReader:
 
     def _stretched(self, frame: np.ndarray, boxes: list[np.ndarray], first: ContainerRead) -> ContainerRead:
         """Second reading of the lines at 2.5 times the width: repeated narrow letters (JJ, IJ)
-        merge at the recogniser's time resolution. Still accepted only with a valid check digit."""
+        merge at the recogniser's time resolution. Still accepted only with a valid check digit.
+        A box 1.5 times as tall as long (a code painted one character per row) is read turned
+        on its side, where stretching cannot help: it is left to the vertical stage, and its
+        stretched crop (the longest of the frame) is not recognised."""
+        boxes = [b for b in boxes if _quad_h(b) < 1.5 * _quad_w(b)]
+        if not boxes:
+            return first
         r = self.from_lines(self.engine.recognise_boxes(frame, boxes, stretch=2.5), frame)
         if r.valid or r.confidence > first.confidence:
             return r
@@ -411,6 +417,15 @@ def _follows(a: TextLine, b: TextLine) -> bool:
     gap = (btl + bbl) / 2 - (tr + br) / 2
     along, across = float(gap @ u), abs(float(gap[0] * u[1] - gap[1] * u[0]))
     return along >= -0.5 * qh and across <= 0.6 * qh
+
+
+def _quad_w(box: np.ndarray) -> float:
+    """Length of the quadrilateral along its text (as RapidOCR measures it when cropping)."""
+    return float(max(np.linalg.norm(box[1] - box[0]), np.linalg.norm(box[2] - box[3])))
+
+
+def _quad_h(box: np.ndarray) -> float:
+    return float(max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1])))
 
 
 def _box_h(box: np.ndarray) -> float:
