@@ -268,3 +268,13 @@ def test_remembered_recognitions_follow_the_pixels(plates: PlateReader) -> None:
     assert "".join(s[0][0] for s in plates.engine.recognise_chars(crop)) == first
     crop[:] = 255  # blanked in place
     assert "12345" not in "".join(s[0][0] for s in plates.engine.recognise_chars(crop))
+
+
+@pytest.mark.parametrize(("kind", "text", "seed"), [("blue", "粤B12345", 3), ("green", "沪AD12345", 12)])
+def test_plate_is_read_beside_a_burned_in_timestamp(plates: PlateReader, kind: str, text: str, seed: int) -> None:
+    # Gate cameras burn the date and time into the frame: the timestamp line (far longer than a
+    # plate) is not recognised as a plate candidate, and the plate beside it still reads.
+    frame = render_plate_scene(text, kind, seed=seed).copy()
+    cv2.putText(frame, "2026-12-05 01:53:09", (20, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3)
+    r = plates.read(frame)
+    assert (r.text, r.valid) == (text, True)
