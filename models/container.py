@@ -132,7 +132,7 @@ class ContainerReader:
                     best = r
             if boxes:
                 # Only after every line failed: a stretched second reading of the two tallest.
-                r = self._stretched(frame, boxes[:2], best)
+                r = self._stretched(frame, boxes[:2], best, lines[:2])
                 if r.valid:
                     return r
                 best = r
@@ -168,17 +168,23 @@ class ContainerReader:
         return best
 
     def _read_boxes(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead:
-        r = self.from_lines(self.engine.recognise_boxes(frame, boxes), frame)
-        return r if r.valid else self._stretched(frame, boxes, r)
+        lines = self.engine.recognise_boxes(frame, boxes)
+        r = self.from_lines(lines, frame)
+        return r if r.valid else self._stretched(frame, boxes, r, lines)
 
-    def _stretched(self, frame: np.ndarray, boxes: list[np.ndarray], first: ContainerRead) -> ContainerRead:
+    def _stretched(
+        self, frame: np.ndarray, boxes: list[np.ndarray], first: ContainerRead, lines: Sequence[TextLine]
+    ) -> ContainerRead:
         """Second reading of the lines at 2.5 times the width: repeated narrow letters (JJ, IJ)
         merge at the recogniser's time resolution. Still accepted only with a valid check digit.
         A box 1.5 times as tall as long (a code painted one character per row) is read turned
         on its side, where stretching cannot help: it is left to the vertical stage, and its
-        stretched crop (the longest of the frame) is not recognised."""
+        stretched crop (the longest of the frame) is not recognised. Nor are lines whose plain
+        reading holds nothing code-shaped (`code_groups`: a code that lost one of two repeated
+        letters still has 9-12 characters, letters then digits): weights, capacities and
+        size/type codes are read once."""
         boxes = [b for b in boxes if _quad_h(b) < 1.5 * _quad_w(b)]
-        if not boxes:
+        if not boxes or not code_groups(lines):
             return first
         r = self.from_lines(self.engine.recognise_boxes(frame, boxes, stretch=2.5), frame)
         if r.valid or r.confidence > first.confidence:

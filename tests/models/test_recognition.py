@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
-from kakou.models.container import ContainerRead, ContainerReader
+from kakou.models.container import ContainerRead, ContainerReader, make_code
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
@@ -278,3 +278,14 @@ def test_plate_is_read_beside_a_burned_in_timestamp(plates: PlateReader, kind: s
     cv2.putText(frame, "2026-12-05 01:53:09", (20, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3)
     r = plates.read(frame)
     assert (r.text, r.valid) == (text, True)
+
+
+@pytest.mark.parametrize(("owner", "seed"), [("JJMU", None), ("JJMU", 3), ("JJMU", 8)])
+def test_repeated_narrow_letters_in_the_owner_code_are_read(
+    containers: ContainerReader, owner: str, seed: int | None
+) -> None:
+    # The recogniser merges JJ at its time resolution (JJMU -> JMU); the stretched re-reading of a
+    # code-shaped line keeps both letters. Weight lines are not re-read that way.
+    code = make_code(owner, "123456")
+    r = containers.read(render_container_scene(code, seed=seed))
+    assert (r.text, r.valid) == (code, True)
