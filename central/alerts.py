@@ -211,7 +211,7 @@ def _get(w: audit.Work, alert_id: int) -> AlertRow:
 
 
 def _note(row: AlertRow, actor: str, text: str, kind: str, photos: list[str] | None = None) -> None:
-    note = {"at": datetime.now(UTC).isoformat(), "by": actor, "kind": kind, "text": text}
+    note: dict[str, str | list[str]] = {"at": datetime.now(UTC).isoformat(), "by": actor, "kind": kind, "text": text}
     if photos:
         note["photos"] = photos
     row.notes = [*row.notes, note]

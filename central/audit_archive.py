@@ -153,7 +153,7 @@ def archive(
             f"audit:{keep[0].seq}-{keep[-1].seq}",
             {"file": path.name, "entries": len(keep), "sha256": digest, "older_than_days": older_than.days},
         )
-    return Archived(path, len(keep), body["first_seq"], body["last_seq"])
+    return Archived(path, len(keep), keep[0].seq, keep[-1].seq)
 
 
 def verify_file(c: Central, path: Path) -> audit.VerifyResult:

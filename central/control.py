@@ -14,16 +14,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from kakou.central import audit
-from kakou.central.auth import ensure_four_eyes
+from kakou.central import audit, reviews
 from kakou.central.db import page
+from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
+from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ControlOrderRow
 from kakou.sync.knowledge import ControlOrderData, ControlOrderType, TargetKind
 from kakou.sync.messages import ChangeKind
 
-IN_FORCE = ("active", "revoke_pending")  # on the lanes (revocation waits for its review)
-PENDING = ("pending_review",)
+IN_FORCE = (ControlStatus.ACTIVE, ControlStatus.REVOKE_PENDING)  # on the lanes (revocation waits for its review)
+PENDING = (ControlStatus.PENDING_REVIEW,)
 
 
 class ControlOrderIn(BaseModel):
@@ -70,15 +71,15 @@ def _aware(t: datetime) -> datetime:
 def lane_data(row: ControlOrderRow) -> ControlOrderData:
     return ControlOrderData(
         order_no=row.order_no,
-        target_kind=row.target_kind,  # type: ignore[arg-type]
+        target_kind=row.target_kind,
         target_value=row.target_value,
-        action=row.action,  # type: ignore[arg-type]
+        action=row.action,
         status="emergency" if row.emergency and row.reviewed_by is None else "active",
         emergency=row.emergency,
         valid_from=_aware(row.valid_from),
         valid_until=_aware(row.valid_until),
         reason=row.reason,
-        order_type=row.order_type or "general",  # type: ignore[arg-type]
+        order_type=row.order_type or "general",
         random_rate=row.random_rate,
     )
 
@@ -112,7 +113,7 @@ def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None =
             valid_from=valid_from,
             valid_until=valid_until,
             reason=order.reason,
-            status="active" if order.emergency else "pending_review",
+            status=control_order_flow(order.emergency).submitted.value,
             created_by=actor,
             created_at=now,
             previous_order=order.previous_order,
@@ -145,29 +146,43 @@ def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
     return row
 
 
+_TARGET = "control_order:{order_no}"
+
+
+def _emergency_unreviewed(row: ControlOrderRow) -> bool:
+    return row.emergency and row.status in IN_FORCE and row.reviewed_by is None
+
+
+APPROVAL = Reviewed(
+    ControlOrderRow,
+    "control order",
+    CONTROL_ORDER,
+    "created_by",
+    _TARGET,
+    "control_order",
+    pick=lambda row: control_order_flow(_emergency_unreviewed(row)),
+)
+
+REVOCATION = Reviewed(
+    ControlOrderRow,
+    "control order",
+    CONTROL_REVOKE,
+    "revoke_requested_by",
+    _TARGET,
+    ("control_order.revoke", "control_order.revoke_refused"),
+    stamp=False,
+)
+
+
+def _publish_decision(w: audit.Work, row: ControlOrderRow, _status: ControlStatus, _approve: bool) -> None:
+    _publish(w, row)
+
+
 def review(
     c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
 ) -> ControlOrderRow:
     """Review a new order (or an emergency one already in force)."""
-    now = now or datetime.now(UTC)
-    with audit.write(c, actor) as w:
-        row = _get(w, order_no)
-        ensure_four_eyes(actor, row.created_by, "a control order")
-        awaiting = row.status == "pending_review" or (
-            row.emergency and row.status in IN_FORCE and row.reviewed_by is None
-        )
-        if not awaiting:
-            raise Conflict(f"control order {order_no} is {row.status}, not awaiting review")
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
-        if approve:
-            row.status = "active" if row.status == "pending_review" else row.status
-        else:
-            row.status = "rejected"
-        _publish(w, row)
-        w.audit(
-            "control_order.approve" if approve else "control_order.reject", f"control_order:{order_no}", {"note": note}
-        )
-    return row
+    return reviews.decide(c, actor, APPROVAL, order_no, approve, note, now=now, effects=_publish_decision)
 
 
 def request_revoke(c: Central, actor: str, order_no: str, reason: str) -> ControlOrderRow:
@@ -175,9 +190,10 @@ def request_revoke(c: Central, actor: str, order_no: str, reason: str) -> Contro
         raise ValueError("give the reason for revoking")
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
-        if row.status != "active":
-            raise Conflict(f"control order {order_no} is {row.status}; only an active order can be revoked")
-        row.status, row.revoke_requested_by, row.revoke_reason = "revoke_pending", actor, reason
+        label = f"control order {order_no}"
+        asked = reviews.advance(CONTROL_REVOKE, ControlStatus(row.status), Step.REQUEST_REVOKE, actor, subject=label)
+        row.status = asked.value
+        row.revoke_requested_by, row.revoke_reason = actor, reason
         w.audit("control_order.revoke_request", f"control_order:{order_no}", {"reason": reason})
     return row
 
@@ -186,22 +202,13 @@ def review_revoke(
     c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
 ) -> ControlOrderRow:
     now = now or datetime.now(UTC)
-    with audit.write(c, actor) as w:
-        row = _get(w, order_no)
-        if row.status != "revoke_pending":
-            raise Conflict(f"control order {order_no} is {row.status}, no revocation awaits review")
-        ensure_four_eyes(actor, row.revoke_requested_by, "a revocation", "the officer who asked for it")
+
+    def revoke(w: audit.Work, row: ControlOrderRow, _status: ControlStatus, approve: bool) -> None:
         if approve:
-            row.status, row.revoked_by, row.revoked_at = "revoked", actor, now
+            row.revoked_by, row.revoked_at = actor, now
             _publish(w, row)
-        else:
-            row.status = "active"
-        w.audit(
-            "control_order.revoke" if approve else "control_order.revoke_refused",
-            f"control_order:{order_no}",
-            {"note": note},
-        )
-    return row
+
+    return reviews.decide(c, actor, REVOCATION, order_no, approve, note, now=now, effects=revoke)
 
 
 def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -> list[str]:
@@ -217,7 +224,7 @@ def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -
         )
         for row in rows:
             was_on_lanes = row.status in IN_FORCE
-            row.status = "expired"
+            row.status = ControlStatus.EXPIRED.value
             if was_on_lanes:
                 _publish(w, row)
             w.audit("control_order.expire", f"control_order:{row.order_no}")

@@ -16,15 +16,16 @@ from __future__ import annotations
 import copy
 import csv
 import io
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from kakou.central import audit, ledgers, risk_eval
-from kakou.central.auth import ensure_four_eyes
+from kakou.central import audit, ledgers, reviews, risk_eval
 from kakou.central.db import page
+from kakou.central.review_model import DECLARATION, MANUAL_MATCH, DocumentStatus, MatchRule, RequestStatus, Step
+from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow
 
@@ -119,7 +120,7 @@ def _candidates(s: Any, row: DeclarationRow) -> tuple[DeclarationRow | None, str
 def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> None:
     a.matched_id, b.matched_id, a.match_rule, b.match_rule = b.id, a.id, rule, rule
     w.audit("declaration.match", f"declaration:{a.doc_no}", {"with": b.doc_no, "rule": rule})
-    if rule != "manual_pending":
+    if rule != MatchRule.MANUAL_PENDING:
         _overwrite(w, a, b)
 
 
@@ -180,7 +181,7 @@ def _store(w: audit.Work, d: DeclarationIn) -> DeclarationRow:
         **d.model_dump(exclude={"items"}),
         items=[i.model_dump(exclude_none=True) for i in d.items],
         created_by=w.actor,
-        review_status="pending",
+        review_status=DECLARATION.submitted.value,
     )
     s.add(row)
     s.flush()
@@ -199,20 +200,32 @@ def check_ledger(s: Any, d: DeclarationIn) -> None:
         ledgers.planned_movements(s, d.ledger_no, d.trade_mode, d.direction, [i.model_dump() for i in d.items])
 
 
+_TARGET = "declaration:{doc_no}"
+
+
+DOCUMENT_REVIEW = Reviewed(
+    DeclarationRow,
+    "document",
+    DECLARATION,
+    "created_by",
+    _TARGET,
+    "declaration",
+    column="review_status",
+    what="{doc_type} {doc_no}",
+    gone="deleted",
+)
+
+
+def _post(w: audit.Work, row: DeclarationRow) -> None:
+    """Approved, an official document posts to its ledger, backed by a gate pass already on file."""
+    if row.review_status == DocumentStatus.APPROVED and ledgers.post_declaration(w, row):
+        ledgers.gate_if_passed(w, row)
+
+
 def review(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") -> DeclarationRow:
     """Another officer approves (it counts: an official document posts to its ledger, backed by a
     gate pass already on file) or rejects a document."""
-    with audit.write(c, actor) as w:
-        row = _get(w, decl_id)
-        ensure_four_eyes(actor, row.created_by, f"{row.doc_type} {row.doc_no}")
-        if row.review_status != "pending":
-            raise Conflict(f"document {decl_id} is {row.review_status}, not awaiting review")
-        row.review_status = "approved" if approve else "rejected"
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, datetime.now(UTC), note
-        w.audit("declaration.approve" if approve else "declaration.reject", f"declaration:{row.doc_no}", {"note": note})
-        if approve and ledgers.post_declaration(w, row):
-            ledgers.gate_if_passed(w, row)
-        return row
+    return reviews.decide(c, actor, DOCUMENT_REVIEW, decl_id, approve, note, after=_post)
 
 
 def diff(c: Central, decl_id: int) -> dict[str, Any]:
@@ -232,6 +245,11 @@ def create(c: Central, actor: str, d: DeclarationIn) -> DeclarationRow:
         return _store(w, d)
 
 
+def _match_request(row: DeclarationRow) -> RequestStatus:
+    pending = row.match_rule == MatchRule.MANUAL_PENDING and row.matched_id is not None
+    return RequestStatus.PENDING if pending else RequestStatus.NONE
+
+
 def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
     """Propose a manual match: the pair is held (`manual_pending`, no automatic rule takes either)
     until another officer approves it (`review_match`)."""
@@ -239,34 +257,45 @@ def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
         a, b = _get(w, id_a), _get(w, id_b)
         if a.stage == b.stage or a.doc_type != b.doc_type:
             raise ValueError("match a draft with an official of the same document type")
-        if a.matched_id is not None or b.matched_id is not None:
-            raise Conflict("unmatch first: one of them is already matched")
-        _link(w, a, b, "manual_pending")
+        # A document already matched (by a rule, or by hand) takes no new proposal: unmatch first.
+        matched = RequestStatus.NONE if a.matched_id is None and b.matched_id is None else RequestStatus.PENDING
+        reviews.advance(MANUAL_MATCH, matched, Step.SUBMIT, actor, subject="one of them")
+        _link(w, a, b, MatchRule.MANUAL_PENDING.value)
         a.match_by = b.match_by = actor
         a.match_reviewed_by = b.match_reviewed_by = None
 
 
+MATCH_REVIEW = Reviewed(
+    DeclarationRow,
+    "document",
+    MANUAL_MATCH,
+    "match_by",
+    _TARGET,
+    ("declaration.match_approve", "declaration.match_reject"),
+    column=None,
+    derive=_match_request,
+    stamp=False,  # the pair keeps its reviewer as match_reviewed_by
+    gone="deleted",
+)
+
+
+def _settle_match(w: audit.Work, a: DeclarationRow, _status: RequestStatus, approve: bool) -> dict[str, Any]:
+    """Approved: the pair is matched (rule `manual`), the official's key fields on the draft;
+    rejected: both documents unmatched."""
+    b = _get(w, a.matched_id)  # type: ignore[arg-type]
+    if approve:
+        a.match_rule = b.match_rule = MatchRule.MANUAL.value
+        a.match_reviewed_by = b.match_reviewed_by = w.actor
+        _overwrite(w, a, b)
+    else:
+        a.matched_id = b.matched_id = None
+        a.match_rule = b.match_rule = a.match_by = b.match_by = None
+    return {"with": b.doc_no}
+
+
 def review_match(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") -> DeclarationRow:
     """Approve a proposed manual match (rule `manual`) or reject it (both documents unmatched)."""
-    with audit.write(c, actor) as w:
-        a = _get(w, decl_id)
-        if a.match_rule != "manual_pending" or a.matched_id is None:
-            raise Conflict(f"document {decl_id} has no manual match awaiting review")
-        ensure_four_eyes(actor, a.match_by, "a manual match", "the officer who proposed it")
-        b = _get(w, a.matched_id)
-        if approve:
-            a.match_rule = b.match_rule = "manual"
-            a.match_reviewed_by = b.match_reviewed_by = actor
-            _overwrite(w, a, b)
-        else:
-            a.matched_id = b.matched_id = None
-            a.match_rule = b.match_rule = a.match_by = b.match_by = None
-        w.audit(
-            "declaration.match_approve" if approve else "declaration.match_reject",
-            f"declaration:{a.doc_no}",
-            {"with": b.doc_no, "note": note},
-        )
-        return a
+    return reviews.decide(c, actor, MATCH_REVIEW, decl_id, approve, note, effects=_settle_match)
 
 
 def unmatch(c: Central, actor: str, decl_id: int) -> None:
@@ -424,7 +453,7 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
+def _validate_rows(fieldnames: Sequence[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
     missing = [
         c
         for c in (

@@ -298,6 +298,9 @@ def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[in
     )
     seqs: dict[str, set[int]] = defaultdict(set)
     quarantined: dict[str, set[int]] = defaultdict(set)
+    node: str
+    seq: int
+    is_held: bool
     for node, seq, is_held in s.execute(union_all(stored, held)):
         seqs[node].add(seq)
         if is_held:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from kakou.central import alerts, audit, ledger_rules
 from kakou.central.alert_texts import AlertCode, AlertText
@@ -79,11 +80,11 @@ def save_ratio(c: Central, actor: str, r: RatioIn) -> None:
             row = w.session.get(LedgerItemRow, (r.ledger_no, item))
             if row is None or row.kind not in kinds:
                 raise ValueError(f"{item} is not a {' or '.join(kinds)} item of ledger {r.ledger_no}")
-        row = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
-        if row is None:
+        ratio = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
+        if ratio is None:
             w.session.add(ConsumptionRatioRow(**r.model_dump()))
         else:
-            row.per_unit, row.loss_rate = r.per_unit, r.loss_rate
+            ratio.per_unit, ratio.loss_rate = r.per_unit, r.loss_rate
         w.audit("ledger.ratio", f"ledger:{r.ledger_no}", r.model_dump())
 
 
@@ -128,10 +129,10 @@ def post_declaration(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def planned_movements(
-    s,
+    s: Session,
     ledger_no: str,
     trade_mode: str,
-    direction: str,  # type: ignore[no-untyped-def]
+    direction: str,
     items: list[Any],
 ) -> dict[tuple[str, str], float]:
     """(item, kind) → quantity a document's lines make, summed (two lines of one item, or two finished
@@ -175,7 +176,7 @@ def planned_movements(
     return dict(moves)
 
 
-def _superseded(s, decl: DeclarationRow) -> bool:  # type: ignore[no-untyped-def]
+def _superseded(s: Session, decl: DeclarationRow) -> bool:
     if decl.list_no:
         return True
     if not decl.unified_no:
@@ -280,9 +281,9 @@ def gate_if_passed(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def _balances(
-    s,
+    s: Session,
     ledger_no: str,
-    stocktake: dict[str, float],  # type: ignore[no-untyped-def]
+    stocktake: dict[str, float],
     abnormal_pct: float = 5.0,
 ) -> list[ItemBalance]:
     """All-time balances (no period): materials only carry a balance."""

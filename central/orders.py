@@ -15,10 +15,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import bindparam, select
 
-from kakou.central import audit, changelog
+from kakou.central import audit, changelog, reviews
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.auth import ensure_four_eyes
 from kakou.central.db import page
+from kakou.central.review_model import RELEASE_ORDER, VEHICLE_CHANGE, OrderStatus, RequestStatus, Step
+from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import DeclarationRow, OrderPassRow, RegistrationRow, ReleaseOrderRow
 from kakou.sync import topics
@@ -101,7 +102,7 @@ def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
         plate=row.plate,
         containers=list(row.containers),
         direction=row.direction,
-        valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+        valid_from=_aware(row.valid_from),
         valid_until=_aware(row.valid_until),
         declared_gross_kg=row.declared_gross_kg,
         declared_net_kg=row.declared_net_kg,
@@ -172,11 +173,14 @@ def _scope(row: ReleaseOrderRow) -> str | None:
     return topics.site_stream(row.site) if row.site else None
 
 
+_TARGET = "release_order:{order_no}"
+
+
 def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | None = None) -> ReleaseOrderRow:
     """An officer files an order as a draft (or an enterprise's declarant applies for one, `enterprise`):
     stored, not on the lanes until another officer approves it."""
     with audit.write(c, actor) as w:
-        row = _store(w, order, actor, "draft")
+        row = _store(w, order, actor, OrderStatus.DRAFT.value)
         row.enterprise = enterprise
         w.audit(
             "release_order.prepare",
@@ -186,29 +190,25 @@ def prepare(c: Central, actor: str, order: ReleaseOrderIn, enterprise: str | Non
     return row
 
 
+APPROVAL = Reviewed(ReleaseOrderRow, "release order", RELEASE_ORDER, "created_by", _TARGET, "release_order")
+
+
 def review(
     c: Central, actor: str, order_no: str, approve: bool, note: str = "", now: datetime | None = None
 ) -> tuple[ReleaseOrderRow, int | None]:
     """Approve (publish to the lanes) or reject a draft; returns the order and the change-log
     version the lanes will see it at (None when rejected)."""
     now = now or datetime.now(UTC)
-    with audit.write(c, actor) as w:
-        row = _get(w, order_no)
-        ensure_four_eyes(actor, row.created_by, "a release order")
-        if row.status != "draft":
-            raise Conflict(f"release order {order_no} is {row.status}, not awaiting review")
-        if approve and _aware(row.valid_until) <= now:
-            raise Conflict(f"release order {order_no} expired at {row.valid_until:%Y-%m-%d %H:%M}; reject it")
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
-        version = None
+    version: int | None = None
+
+    def publish(w: audit.Work, row: ReleaseOrderRow, _status: OrderStatus, approve: bool) -> None:
+        nonlocal version
         if approve:
-            row.status = "active"
+            if _aware(row.valid_until) <= now:
+                raise Conflict(f"release order {order_no} expired at {row.valid_until:%Y-%m-%d %H:%M}; reject it")
             version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
-        else:
-            row.status = "rejected"
-        w.audit(
-            "release_order.approve" if approve else "release_order.reject", f"release_order:{order_no}", {"note": note}
-        )
+
+    row = reviews.decide(c, actor, APPROVAL, order_no, approve, note, now=now, effects=publish)
     return row, version
 
 
@@ -224,7 +224,7 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
         else ReleaseOrderIn.model_validate(order.model_dump(exclude={"risk"}))
     )  # central makes the verdict itself
     with audit.write(c, actor) as w:
-        row = _store(w, full, actor, "active")
+        row = _store(w, full, actor, OrderStatus.ACTIVE.value)
         version = w.publish(ChangeKind.RELEASE_ORDER, full.order_no, full.lane_data().lane_json(), _scope(row))
         w.audit("release_order.create", f"release_order:{full.order_no}", full.model_dump(mode="json"))
     return version
@@ -237,6 +237,10 @@ def _get(w: audit.Work, order_no: str) -> ReleaseOrderRow:
     return row
 
 
+def _vehicle_request(row: ReleaseOrderRow) -> RequestStatus:
+    return RequestStatus.NONE if row.pending_plate is None else RequestStatus.PENDING
+
+
 def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason: str) -> ReleaseOrderRow:
     """Ask for a vehicle change (换车): the order keeps its plate on the lanes until another
     officer approves the change (`review_vehicle_change`)."""
@@ -244,12 +248,11 @@ def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason
         raise ValueError("give the reason for the vehicle change")
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
-        if row.status != "active":
+        if row.status != OrderStatus.ACTIVE:
             raise Conflict(f"release order {order_no} is {row.status}")
         if new_plate == row.plate:
             raise ValueError(f"the order is already for {new_plate}")
-        if row.pending_plate is not None:
-            raise Conflict(f"a change to {row.pending_plate} already awaits review")
+        reviews.advance(VEHICLE_CHANGE, _vehicle_request(row), Step.SUBMIT, actor, subject=f"to {row.pending_plate}")
         row.pending_plate, row.pending_reason, row.pending_by = new_plate, reason, actor
         w.audit(
             "release_order.change_vehicle_request",
@@ -259,37 +262,47 @@ def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason
     return row
 
 
+VEHICLE_REVIEW = Reviewed(
+    ReleaseOrderRow,
+    "release order",
+    VEHICLE_CHANGE,
+    "pending_by",
+    _TARGET,
+    ("release_order.change_vehicle", "release_order.change_vehicle_refused"),
+    column=None,
+    derive=_vehicle_request,
+    stamp=False,  # the decision is kept on the order as `vehicle_review`
+)
+
+
+def _apply_vehicle_change(w: audit.Work, row: ReleaseOrderRow, _s: RequestStatus, approve: bool) -> dict[str, Any]:
+    """Approved: republish under the new plate, the old one kept in history."""
+    old, new = row.plate, row.pending_plate
+    if approve:
+        if row.status != OrderStatus.ACTIVE:
+            raise Conflict(f"release order {row.order_no} is {row.status}; refuse the change")
+        row.plate_history = [
+            *row.plate_history,
+            {
+                "plate": old,
+                "until": datetime.now(UTC).isoformat(),
+                "by": row.pending_by,
+                "approved_by": w.actor,
+                "reason": row.pending_reason,
+            },
+        ]
+        row.plate = new  # type: ignore[assignment]
+        w.publish(ChangeKind.RELEASE_ORDER, row.order_no, lane_data(row).lane_json(), _scope(row))
+    return {"from": old, "to": new}
+
+
 def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, note: str = "") -> ReleaseOrderRow:
     """Approve (republish under the new plate, the old one kept in history) or refuse the change."""
-    with audit.write(c, actor) as w:
-        row = _get(w, order_no)
-        if row.pending_plate is None:
-            raise Conflict(f"release order {order_no} has no vehicle change awaiting review")
-        ensure_four_eyes(actor, row.pending_by, "a vehicle change", "the officer who asked for it")
-        old, new = row.plate, row.pending_plate
-        if approve:
-            if row.status != "active":
-                raise Conflict(f"release order {order_no} is {row.status}; refuse the change")
-            row.plate_history = [
-                *row.plate_history,
-                {
-                    "plate": old,
-                    "until": datetime.now(UTC).isoformat(),
-                    "by": row.pending_by,
-                    "approved_by": actor,
-                    "reason": row.pending_reason,
-                },
-            ]
-            row.plate = new
-            w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
-        w.audit(
-            "release_order.change_vehicle" if approve else "release_order.change_vehicle_refused",
-            f"release_order:{order_no}",
-            {"from": old, "to": new, "note": note},
-        )
+
+    def settle(_w: audit.Work, row: ReleaseOrderRow) -> None:
         # The decision stays on the order: an applicant sees a refusal and its reason.
         row.vehicle_review = {
-            "plate": new,
+            "plate": row.pending_plate,
             "reason": row.pending_reason,
             "asked_by": row.pending_by,
             "approved": approve,
@@ -298,15 +311,18 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
             "at": datetime.now(UTC).isoformat(),
         }
         row.pending_plate = row.pending_reason = row.pending_by = None
-    return row
+
+    return reviews.decide(
+        c, actor, VEHICLE_REVIEW, order_no, approve, note, effects=_apply_vehicle_change, after=settle
+    )
 
 
 def cancel(c: Central, actor: str, order_no: str, reason: str) -> ReleaseOrderRow:
     with audit.write(c, actor) as w:
         row = _get(w, order_no)
-        if row.status != "active":
+        if row.status != OrderStatus.ACTIVE:
             raise Conflict(f"release order {order_no} is {row.status}")
-        row.status = "cancelled"
+        row.status = OrderStatus.CANCELLED.value
         w.publish(ChangeKind.RELEASE_ORDER, order_no, None)
         w.audit("release_order.cancel", f"release_order:{order_no}", {"reason": reason})
     return row
@@ -350,10 +366,10 @@ def count_pass(
         else:
             qty = max(gross_kg - tare_kg, 0.0)
     w.session.add(OrderPassRow(pass_id=pass_id, order_no=order_no, quantity=qty, at=at))
-    if row.remaining_quantity is not None and row.status == "active":
+    if row.remaining_quantity is not None and row.status == OrderStatus.ACTIVE:
         row.remaining_quantity = row.remaining_quantity - qty
         if row.remaining_quantity <= 1e-9:
-            row.status = "used"
+            row.status = OrderStatus.USED.value
             w.publish(ChangeKind.RELEASE_ORDER, order_no, None)  # nothing left: the lanes stop releasing on it
             if row.remaining_quantity < -1e-9:
                 problem = AlertText(

@@ -25,9 +25,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from kakou.central import audit
-from kakou.central.auth import ensure_four_eyes
+from kakou.central import audit, reviews
 from kakou.central.declarations import RowError
+from kakou.central.review_model import RECONCILIATION, DocumentStatus
+from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ConsumptionRatioRow, LedgerItemRow, LedgerMovementRow
 from kakou.central.tables_ledger import LedgerPeriodRow, LedgerReconciliationRow
@@ -420,7 +421,7 @@ def _opening(s: Any, p: LedgerPeriodRow, items: list[LedgerItemRow]) -> dict[str
         .join(LedgerPeriodRow, LedgerPeriodRow.id == LedgerReconciliationRow.period_id)
         .where(
             LedgerReconciliationRow.ledger_no == p.ledger_no,
-            LedgerReconciliationRow.status == "approved",
+            LedgerReconciliationRow.status == DocumentStatus.APPROVED,
             LedgerPeriodRow.cutoff < p.starts_on,
         )
         .order_by(LedgerPeriodRow.cutoff.desc())
@@ -479,7 +480,7 @@ def compute(s: Any, p: LedgerPeriodRow, abnormal_pct: float = 5.0) -> tuple[list
         adj = sum(by[(it.item_no, "adjustment")].values())
         unit = units[it.item_no]
         causes: list[CauseOut] = []
-        base = {
+        base: dict[str, Any] = {  # the fields of a Line every branch below shares
             "item_no": it.item_no,
             "name": it.name,
             "kind": it.kind,
@@ -583,7 +584,8 @@ def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct
             raise Conflict("the period is closed")
         if s.scalar(
             select(LedgerReconciliationRow.id).where(
-                LedgerReconciliationRow.period_id == period_id, LedgerReconciliationRow.status == "pending"
+                LedgerReconciliationRow.period_id == period_id,
+                LedgerReconciliationRow.status == DocumentStatus.PENDING,
             )
         ):
             raise Conflict("a reconciliation of this period already awaits review")
@@ -591,7 +593,7 @@ def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct
         row = LedgerReconciliationRow(
             ledger_no=ledger_no,
             period_id=period_id,
-            status="pending",
+            status=RECONCILIATION.submitted.value,
             lines=[ln.model_dump(mode="json") for ln in lines],
             movement_ids=counted,
             prepared_by=actor,
@@ -603,35 +605,36 @@ def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct
         return _out(row)
 
 
+RECONCILIATION_REVIEW = Reviewed(
+    LedgerReconciliationRow,
+    "reconciliation",
+    RECONCILIATION,
+    "prepared_by",
+    "ledger:{ledger_no}",
+    ("ledger.reconcile_approve", "ledger.reconcile_reject"),
+)
+
+
+def _close_period(
+    w: audit.Work, row: LedgerReconciliationRow, _status: DocumentStatus, approve: bool
+) -> dict[str, Any]:
+    """Approved: the period closes, its movements counted for good (unless they changed since)."""
+    if approve:
+        s = w.session
+        ids = list(row.movement_ids)
+        moves = list(s.scalars(select(LedgerMovementRow).where(LedgerMovementRow.id.in_(ids)))) if ids else []
+        if len(moves) != len(ids) or any(m.counted_in is not None for m in moves):
+            raise Conflict("movements changed since it was prepared: reject it and prepare it again")
+        for m in moves:
+            m.counted_in = row.id
+        s.get(LedgerPeriodRow, row.period_id).status = "closed"  # type: ignore[union-attr]
+    return {"reconciliation": row.id}
+
+
 def review(c: Central, actor: str, rec_id: int, approve: bool, note: str = "") -> ReconciliationOut:
     """Approve (the period closes: its movements are counted for good, its closing carries forward)
     or reject (the period stays open for corrections). Never by the preparer."""
-    with audit.write(c, actor) as w:
-        s = w.session
-        row = s.get(LedgerReconciliationRow, rec_id)
-        if row is None:
-            raise NotFound(f"no reconciliation {rec_id}")
-        ensure_four_eyes(actor, row.prepared_by, "a reconciliation (报核)")
-        if row.status != "pending":
-            raise Conflict(f"reconciliation {rec_id} is {row.status}, not awaiting review")
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, datetime.now(UTC), note
-        if approve:
-            ids = list(row.movement_ids)
-            moves = list(s.scalars(select(LedgerMovementRow).where(LedgerMovementRow.id.in_(ids)))) if ids else []
-            if len(moves) != len(ids) or any(m.counted_in is not None for m in moves):
-                raise Conflict("movements changed since it was prepared: reject it and prepare it again")
-            for m in moves:
-                m.counted_in = row.id
-            s.get(LedgerPeriodRow, row.period_id).status = "closed"  # type: ignore[union-attr]
-            row.status = "approved"
-        else:
-            row.status = "rejected"
-        w.audit(
-            "ledger.reconcile_approve" if approve else "ledger.reconcile_reject",
-            f"ledger:{row.ledger_no}",
-            {"reconciliation": rec_id, "note": note},
-        )
-        return _out(row)
+    return _out(reviews.decide(c, actor, RECONCILIATION_REVIEW, rec_id, approve, note, effects=_close_period))
 
 
 def get(c: Central, rec_id: int) -> ReconciliationOut:
@@ -722,6 +725,7 @@ def export_xlsx(r: ReconciliationOut) -> bytes:
 
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     ws.title = f"报核 {r.ledger_no}"[:31]
     for row in export_rows(r):
         ws.append(row)

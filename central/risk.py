@@ -9,8 +9,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
-from kakou.central import audit, risk_eval
-from kakou.central.auth import ensure_four_eyes
+from kakou.central import audit, reviews, risk_eval
+from kakou.central.review_model import PARAMETERS, RISK_RULE, DraftStatus
+from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import ParameterDraftRow, ParametersRow, RiskRuleRow
 from kakou.sync.knowledge import Condition, LaneParameters, RiskRule
@@ -44,7 +45,7 @@ def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRuleRow:
             active=False,
             created_by=actor,
             created_at=datetime.now(UTC),
-            review_status="draft",
+            review_status=RISK_RULE.submitted.value,
             review_note="",
         )
         w.session.add(row)
@@ -52,22 +53,21 @@ def save_rule(c: Central, actor: str, rule: RiskRuleIn) -> RiskRuleRow:
     return row
 
 
+RULE_REVIEW = Reviewed(
+    RiskRuleRow, "rule", RISK_RULE, "created_by", "risk_rule:{rule_id}", "risk_rule", column="review_status"
+)
+
+
 def review_rule(
     c: Central, actor: str, rule_id: str, version: int, approve: bool, note: str = "", now: datetime | None = None
 ) -> RiskRuleRow:
     """Approve a draft version (it replaces the version in force, on the lanes too) or reject it."""
-    now = now or datetime.now(UTC)
-    with audit.write(c, actor) as w:
-        row = w.session.get(RiskRuleRow, (rule_id, version))
-        if row is None:
-            raise NotFound(f"no rule {rule_id} version {version}")
-        ensure_four_eyes(actor, row.created_by, "a risk rule")
-        if row.review_status != "draft":
-            raise Conflict(f"rule {rule_id} version {version} is {row.review_status}, not awaiting review")
+
+    def put_in_force(w: audit.Work, row: RiskRuleRow, _status: DraftStatus, approve: bool) -> dict[str, Any]:
         if approve:
             newer = w.session.scalar(
                 select(func.max(RiskRuleRow.version)).where(
-                    RiskRuleRow.rule_id == rule_id, RiskRuleRow.review_status == "approved"
+                    RiskRuleRow.rule_id == rule_id, RiskRuleRow.review_status == DraftStatus.APPROVED
                 )
             )
             if newer is not None and newer > version:
@@ -77,14 +77,19 @@ def review_rule(
             w.publish(ChangeKind.RISK_RULE, rule_id, row.data)
             w.session.flush()
             risk_eval.refresh(w)  # the orders' verdicts under the rules now in force
-        row.review_status = "approved" if approve else "rejected"
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, now, note
-        w.audit(
-            "risk_rule.approve" if approve else "risk_rule.reject",
-            f"risk_rule:{rule_id}",
-            {"version": version, "note": note},
-        )
-    return row
+        return {"version": version}
+
+    return reviews.decide(
+        c,
+        actor,
+        RULE_REVIEW,
+        (rule_id, version),
+        approve,
+        note,
+        now=now,
+        effects=put_in_force,
+        label=f"rule {rule_id} version {version}",
+    )
 
 
 def pending_rules(c: Central) -> list[RiskRuleRow]:
@@ -93,7 +98,7 @@ def pending_rules(c: Central) -> list[RiskRuleRow]:
         return list(
             s.scalars(
                 select(RiskRuleRow)
-                .where(RiskRuleRow.review_status == "draft")
+                .where(RiskRuleRow.review_status == DraftStatus.DRAFT)
                 .order_by(RiskRuleRow.created_at, RiskRuleRow.rule_id, RiskRuleRow.version)
             )
         )
@@ -157,7 +162,7 @@ def propose_parameters(
             scope=params.scope,
             data=params.model_dump(mode="json"),
             based_on=row.revision if row else None,
-            status="draft",
+            status=PARAMETERS.submitted.value,
             created_by=actor,
             created_at=datetime.now(UTC),
             review_note="",
@@ -168,44 +173,43 @@ def propose_parameters(
     return draft
 
 
+PARAMETER_REVIEW = Reviewed(
+    ParameterDraftRow, "parameter draft", PARAMETERS, "created_by", "parameters:{scope}", "parameters"
+)
+
+
+def _put_parameters_in_force(
+    w: audit.Work, draft: ParameterDraftRow, _status: DraftStatus, approve: bool
+) -> dict[str, Any]:
+    """Approved: stored as a new revision of the scope's parameters and published to the lanes."""
+    if approve:
+        row = w.session.get(ParametersRow, draft.scope)
+        if (row.revision if row else None) != draft.based_on:
+            raise Conflict(
+                f"parameters of {draft.scope} changed since this draft was written "
+                f"(now revision {row.revision if row else None}); reject it"
+            )
+        if row is None:
+            row = ParametersRow(scope=draft.scope, data=draft.data, revision=1, updated_by=draft.created_by)
+            w.session.add(row)
+        else:
+            row.data, row.revision = draft.data, row.revision + 1
+            row.updated_by, row.updated_at = draft.created_by, draft.reviewed_at or datetime.now(UTC)
+        w.publish(ChangeKind.PARAMETERS, draft.scope, draft.data)
+        draft.revision = row.revision
+    return {"draft": draft.id, "revision": draft.revision}
+
+
 def review_parameters(
     c: Central, actor: str, draft_id: int, approve: bool, note: str = "", now: datetime | None = None
 ) -> ParameterDraftRow:
     """Approve a draft (stored, a new revision, published to the lanes) or reject it."""
-    now = now or datetime.now(UTC)
-    with audit.write(c, actor) as w:
-        draft = w.session.get(ParameterDraftRow, draft_id)
-        if draft is None:
-            raise NotFound(f"no parameter draft {draft_id}")
-        ensure_four_eyes(actor, draft.created_by, "a parameter change")
-        if draft.status != "draft":
-            raise Conflict(f"parameter draft {draft_id} is {draft.status}, not awaiting review")
-        if approve:
-            row = w.session.get(ParametersRow, draft.scope)
-            if (row.revision if row else None) != draft.based_on:
-                raise Conflict(
-                    f"parameters of {draft.scope} changed since this draft was written "
-                    f"(now revision {row.revision if row else None}); reject it"
-                )
-            if row is None:
-                row = ParametersRow(scope=draft.scope, data=draft.data, revision=1, updated_by=draft.created_by)
-                w.session.add(row)
-            else:
-                row.data, row.revision = draft.data, row.revision + 1
-                row.updated_by, row.updated_at = draft.created_by, now
-            w.publish(ChangeKind.PARAMETERS, draft.scope, draft.data)
-            draft.revision = row.revision
-        draft.status = "approved" if approve else "rejected"
-        draft.reviewed_by, draft.reviewed_at, draft.review_note = actor, now, note
-        w.audit(
-            "parameters.approve" if approve else "parameters.reject",
-            f"parameters:{draft.scope}",
-            {"draft": draft_id, "revision": draft.revision, "note": note},
-        )
-    return draft
+    return reviews.decide(
+        c, actor, PARAMETER_REVIEW, draft_id, approve, note, now=now, effects=_put_parameters_in_force
+    )
 
 
-def parameter_drafts(c: Central, status: str | None = "draft") -> list[ParameterDraftRow]:
+def parameter_drafts(c: Central, status: str | None = DraftStatus.DRAFT) -> list[ParameterDraftRow]:
     with c.sessions() as s:
         q = select(ParameterDraftRow).order_by(ParameterDraftRow.id)
         if status:

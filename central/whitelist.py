@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from kakou.central import audit, risk_eval
-from kakou.central.auth import ensure_four_eyes
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central import audit, reviews, risk_eval
+from kakou.central.review_model import WHITELIST, Step, WhitelistStatus
+from kakou.central.reviews import Reviewed
+from kakou.central.service import Central, NotFound
 from kakou.central.tables import RegistrationRow, ReleaseOrderRow, RiskWhitelistRow
 from kakou.sync import limits
 
@@ -42,7 +43,7 @@ def propose(c: Central, actor: str, entry: WhitelistIn) -> RiskWhitelistRow:
             value=entry.value,
             reason=entry.reason,
             valid_until=entry.valid_until,
-            status="draft",
+            status=WHITELIST.submitted.value,
             created_by=actor,
             created_at=_now(),
             review_note="",
@@ -58,21 +59,17 @@ def _affected(w: audit.Work, row: RiskWhitelistRow) -> None:
     risk_eval.refresh(w, row.value if row.target_kind == "vehicle" else None)
 
 
+ENTRY_REVIEW = Reviewed(RiskWhitelistRow, "whitelist entry", WHITELIST, "created_by", "whitelist:{id}", "whitelist")
+
+
+def _refresh_if_approved(w: audit.Work, row: RiskWhitelistRow, _status: WhitelistStatus, approve: bool) -> None:
+    w.session.flush()
+    if approve:
+        _affected(w, row)
+
+
 def review(c: Central, actor: str, entry_id: int, approve: bool, note: str = "") -> RiskWhitelistRow:
-    with audit.write(c, actor) as w:
-        row = w.session.get(RiskWhitelistRow, entry_id)
-        if row is None:
-            raise NotFound(f"no whitelist entry {entry_id}")
-        ensure_four_eyes(actor, row.created_by, "a whitelist entry")
-        if row.status != "draft":
-            raise Conflict(f"whitelist entry {entry_id} is {row.status}, not awaiting review")
-        row.status = "active" if approve else "rejected"
-        row.reviewed_by, row.reviewed_at, row.review_note = actor, _now(), note
-        w.session.flush()
-        if approve:
-            _affected(w, row)
-        w.audit("whitelist.approve" if approve else "whitelist.reject", f"whitelist:{entry_id}", {"note": note})
-    return row
+    return reviews.decide(c, actor, ENTRY_REVIEW, entry_id, approve, note, effects=_refresh_if_approved)
 
 
 def revoke(c: Central, actor: str, entry_id: int) -> RiskWhitelistRow:
@@ -80,9 +77,9 @@ def revoke(c: Central, actor: str, entry_id: int) -> RiskWhitelistRow:
         row = w.session.get(RiskWhitelistRow, entry_id)
         if row is None:
             raise NotFound(f"no whitelist entry {entry_id}")
-        if row.status != "active":
-            raise Conflict(f"whitelist entry {entry_id} is {row.status}, not in force")
-        row.status, row.revoked_by = "revoked", actor
+        status = WhitelistStatus(row.status)
+        row.status = reviews.advance(WHITELIST, status, Step.REVOKE, actor, subject=f"whitelist entry {entry_id}").value
+        row.revoked_by = actor
         w.session.flush()
         _affected(w, row)
         w.audit("whitelist.revoke", f"whitelist:{entry_id}", {})
@@ -105,10 +102,10 @@ def exempt(s: Session, order: ReleaseOrderRow) -> bool:
         )
     )
     code = carrier.get("carrier") if isinstance(carrier, dict) else None
-    match = (RiskWhitelistRow.target_kind == "vehicle") & (RiskWhitelistRow.value == order.plate)
+    match: ColumnElement[bool] = (RiskWhitelistRow.target_kind == "vehicle") & (RiskWhitelistRow.value == order.plate)
     if code:
         match = or_(match, (RiskWhitelistRow.target_kind == "carrier") & (RiskWhitelistRow.value == code))
-    for row in s.scalars(select(RiskWhitelistRow).where(RiskWhitelistRow.status == "active", match)):
+    for row in s.scalars(select(RiskWhitelistRow).where(RiskWhitelistRow.status == WhitelistStatus.ACTIVE, match)):
         if (
             row.valid_until is None
             or (row.valid_until if row.valid_until.tzinfo else row.valid_until.replace(tzinfo=UTC)) > _now()

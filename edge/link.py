@@ -138,13 +138,18 @@ class EdgeLink:
         await client.publish(topics.up(self.node, topics.SYNC_REQUEST), req.model_dump_json(), qos=1)
 
     async def _send_device_states(self, client: aiomqtt.Client, states: DeviceStates) -> None:
-        """Device state changes as they happen; every current state again on each (re)connect."""
+        """Device state changes as they happen; every current state again on each (re)connect and at
+        each resync interval: a report is not acknowledged, and one that reached the broker while
+        central was not subscribed (its first start) would otherwise be missing until a change."""
         everything = True
         while True:
             for report in states.take(everything):
                 await client.publish(topics.up(self.node, topics.DEVICES), report.model_dump_json(), qos=1)
-            everything = False
-            await states.changed.wait()
+            try:
+                await asyncio.wait_for(states.changed.wait(), self.resync_interval)
+                everything = False
+            except TimeoutError:
+                everything = True
 
     async def _resync(self, client: aiomqtt.Client) -> None:
         while True:

@@ -90,10 +90,13 @@ async def drive_truck(
     step_s: float = 0.3,
     *,
     truck: Truck | None = None,
+    leave: asyncio.Event | None = None,
 ) -> TruckResult:
     """`step_s` is how long the truck takes from one loop to the next (physics, not a test wait).
 
     Pass `truck` for a full lane; `plate_jpeg` alone is the plate-only truck of the walking skeleton.
+    The driver backs out when the barrier stays down for `wait_for_barrier` seconds, or at once when
+    `leave` is set (told to by an officer, or by a test once it has seen what it waits for).
     """
     t = truck or Truck(plate_jpeg=plate_jpeg)
     if t.plate_jpeg is None:
@@ -113,7 +116,7 @@ async def drive_truck(
     if sims.card is not None and t.ic_card:
         sims.card.present_card(t.ic_card)
         sims.note(f"card {t.ic_card}")
-    if not await sims.io.wait_barrier(up=True, timeout=wait_for_barrier):
+    if not await _barrier_up(sims, wait_for_barrier, leave):
         log.info("barrier stayed down; truck backs out")
         sims.note("turned away")
         if sims.weighbridge is not None:
@@ -134,6 +137,20 @@ async def drive_truck(
     await sims.io.wait_barrier(up=False, timeout=wait_for_barrier)
     sims.note("barrier down")
     return TruckResult.PASSED
+
+
+async def _barrier_up(sims: LaneSims, timeout: float, leave: asyncio.Event | None) -> bool:
+    if leave is None:
+        return await sims.io.wait_barrier(up=True, timeout=timeout)
+    up = asyncio.ensure_future(sims.io.wait_barrier(up=True, timeout=timeout))
+    told = asyncio.ensure_future(leave.wait())
+    try:
+        await asyncio.wait({up, told}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (up, told):
+            task.cancel()
+        await asyncio.gather(up, told, return_exceptions=True)
+    return up.done() and not up.cancelled() and up.result()
 
 
 async def _roll_onto_scale(sims: LaneSims, t: Truck, step_s: float) -> None:

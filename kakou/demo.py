@@ -116,7 +116,16 @@ async def start_stack(
     token = NodeTokens(central.cfg.data_dir / "keys" / "node-tokens.json").issue(edge_cfg.node.id)
     (edge_cfg.node.data_dir / UPLOAD_CONFIG).write_text(json.dumps({"url": central.url, "token": token}))
     edge = EdgeNode(edge_cfg, plate_recogniser=recogniser)  # type: ignore[arg-type]
-    tasks = [asyncio.create_task(central.run(), name="central"), asyncio.create_task(edge.run(), name="edge")]
+    tasks = [asyncio.create_task(central.run(), name="central")]
+    # Central listens before the lane starts, as at a site where central runs before the lanes: the
+    # node's first device report is fire-and-forget (repeated later) and would otherwise race it.
+    connected = asyncio.create_task(central.bridge.connected.wait())
+    await asyncio.wait({connected, tasks[0]}, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+    if not connected.done():
+        connected.cancel()
+        await stop_stack(Stack(broker, central, edge, sims), tasks)
+        raise RuntimeError("central did not connect to the broker within 60 s")
+    tasks.append(asyncio.create_task(edge.run(), name="edge"))
     return Stack(broker, central, edge, sims), tasks
 
 

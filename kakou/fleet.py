@@ -279,7 +279,7 @@ def _positive(kind: type) -> object:
     return parse
 
 
-def register_sim_fleet(sim: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_sim_fleet(sim: argparse._SubParsersAction) -> None:
     f = sim.add_parser("fleet", help="N simulated edge nodes against a broker and central; accounts for every pass")
     f.add_argument("--edges", type=_positive(int), default=10)
     f.add_argument("--lanes-per-edge", type=_positive(int), default=4)

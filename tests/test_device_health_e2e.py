@@ -4,6 +4,8 @@ camera that stops answering during a pass shows as a fault until it gives frames
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     yield stack
     await stop_stack(stack, tasks)
@@ -29,7 +31,7 @@ async def _devices(http: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     return {d["kind"]: d for lane in body["lanes"] for d in lane["devices"]}
 
 
-async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         # The serial drivers come online: each is reported once, as working.
@@ -44,24 +46,22 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
             container_jpeg=encode_jpeg(render_container_scene("CSQU3054383", seed=1)),
             gross_kg=20_000,
         )
-        await drive_truck(stack.sims, truck=truck, wait_for_barrier=3)
-        cam = (
-            await eventually(
-                lambda: _sub(http, {"plate_camera"}, state="fault"), 20, what="the camera fault at central"
-            )
-        )["plate_camera"]
+        cam = (await _while_truck_waits(stack, truck, lambda: _sub(http, {"plate_camera"}, state="fault")))[
+            "plate_camera"
+        ]
         assert (cam["state_label"], cam["code"], cam["faults"]) == ("故障", "no_frame", 1)
         assert cam["kind_label"] == "车牌相机"
         # Repaired: the next truck's frames bring it back, with the time it took.
         stack.sims.plate_camera.hang_up = False
         lane = next(iter(stack.edge.lanes.values()))
-        await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
-        await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
-        cam = (
-            await eventually(
-                lambda: _sub(http, {"plate_camera"}, state="ok"), 20, what="the camera repaired at central"
-            )
-        )["plate_camera"]
+
+        async def repaired_and_decided() -> dict[str, Any] | None:
+            # The truck (no order yet) stays until the lane has decided on it, so that the order
+            # filed next cannot reach the lane while it is still deciding on this truck.
+            devs = await _sub(http, {"plate_camera"}, state="ok")
+            return devs if devs and lane.state.value == "held_for_officer" else None
+
+        cam = (await _while_truck_waits(stack, truck, repaired_and_decided))["plate_camera"]
         assert cam["faults"] == 1 and cam["mttr_s"] is not None and cam["mttr_s"] > 0
         # A barrier that never reaches its position (a released truck): the barrier is reported down.
         order = {**demo_order("粤B12345", "HF-DH1").model_dump(mode="json"), "containers": ["CSQU3054383"]}
@@ -70,13 +70,23 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         await eventually(
             lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order at the lane"
         )
-        await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
         stack.sims.io.stuck = True
-        await drive_truck(stack.sims, truck=truck, wait_for_barrier=5)
-        bar = (
-            await eventually(lambda: _sub(http, {"barrier"}, state="fault"), 20, what="the barrier fault at central")
-        )["barrier"]
+        bar = (await _while_truck_waits(stack, truck, lambda: _sub(http, {"barrier"}, state="fault")))["barrier"]
         assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
+
+
+async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:
+    """Drive `truck` into an empty lane and keep it there until central shows what `seen` looks for
+    (however long the lane takes to decide on a loaded machine); then it backs out."""
+    lane = next(iter(stack.edge.lanes.values()))
+    await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty")
+    leave = asyncio.Event()
+    driving = asyncio.create_task(drive_truck(stack.sims, truck=truck, wait_for_barrier=120, leave=leave))
+    try:
+        return await eventually(seen, 30, what="the device state at central")
+    finally:
+        leave.set()
+        await asyncio.wait_for(driving, 30)
 
 
 async def _sub(http: httpx.AsyncClient, kinds: set[str], state: str | None = None) -> dict[str, Any] | None:

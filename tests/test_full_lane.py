@@ -20,7 +20,7 @@ BOX_OK, BOX_WATCHED = "CSQU3054383", "MSKU1234565"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     yield stack
     await stop_stack(stack, tasks)
@@ -40,7 +40,7 @@ async def _pass_count(http: httpx.AsyncClient) -> int:
     return (await http.get("/api/v1/passes")).json()["total"]
 
 
-async def test_registered_truck_with_matching_weight_is_released_then_control_order_stops_the_next(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_registered_truck_with_matching_weight_is_released_then_control_order_stops_the_next(stack) -> None:
     now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
@@ -125,11 +125,11 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert BOX_WATCHED in alert["subject"] + alert["message"]
 
 
-async def _gt(value, floor: int) -> bool:  # type: ignore[no-untyped-def]
+async def _gt(value, floor: int) -> bool:
     return await value > floor
 
 
-async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) -> None:
     lane = stack.edge.lanes["L1"]
     lane.cfg.weigh_timeout_s = 3.0  # the site's setting; short so the test is quick
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
@@ -162,7 +162,7 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         assert stop.color == "red"
 
 
-async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_released(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_released(stack) -> None:
     # The container camera sees both 20' containers; each travels under its own release order.
     box_a, box_b = "MSKU1234565", "TGHU8832010"
     now = datetime.now(UTC)

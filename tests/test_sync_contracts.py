@@ -59,7 +59,9 @@ def test_signed_batch_verifies_and_forgeries_do_not() -> None:
 
     tampered = signed.model_copy(
         update={
-            "changes": [signed.changes[0].model_copy(update={"data": {**signed.changes[0].data, "plate": "粤B99999"}})]
+            "changes": [
+                signed.changes[0].model_copy(update={"data": {**(signed.changes[0].data or {}), "plate": "粤B99999"}})
+            ]
         }
     )
     with pytest.raises(SignatureError, match="does not verify"):

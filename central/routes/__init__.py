@@ -17,6 +17,7 @@ from kakou.central.routes import (
     operations,
     orders,
     registrations,
+    reviews,
     risk,
     statistics,
     sync,
@@ -48,6 +49,7 @@ def routers() -> list[APIRouter]:
         lane_officers.router,
         health.router,
         statistics.router,
+        reviews.router,
     ):
         api.include_router(router)
     return [api, ui.router]

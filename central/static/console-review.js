@@ -1,14 +1,12 @@
-/* Console screens for the four-eyes step: one "Awaiting review" list across release orders,
- * vehicle changes, lane-parameter drafts, manual declaration matches and risk-rule drafts, each
- * opened with what would change and approved or rejected with a note (central refuses the
- * preparer: 403, shown as it is); and the lane-parameter form, which files a draft. */
+/* Console screens for the four-eyes step: one "Awaiting review" list of every kind central reviews
+ * (GET /api/v1/reviews, a page at a time), each opened with what would change and approved or
+ * rejected with a note (central refuses the preparer: 403, shown as it is); and the lane-parameter
+ * form, which files a draft. */
 "use strict";
 
 K.addTerms({
   awaiting: ["Awaiting review", "待复核"], open_item: ["Open", "查看"], kind_col: ["Kind", "类别"], subject: ["Subject", "对象"],
   prepared_by: ["Prepared by", "制单人"], prepared_at: ["Prepared", "制单时间"], what_changes: ["What changes", "变更内容"],
-  k_release_order: ["Release order", "核放单"], k_vehicle_change: ["Vehicle change", "换车"], k_parameters: ["Lane parameters", "通道参数"],
-  k_manual_match: ["Manual match", "人工匹配"], k_risk_rule: ["Risk rule", "风险规则"],
   field_col: ["Field", "字段"], current: ["Current", "当前值"], proposed: ["Proposed", "拟改为"],
   by_you: ["prepared by you", "您制单"], not_yours_to_review: ["Central refused: the reviewer is never the preparer — another officer must review this.", "中心拒绝：复核人不能是制单人，须由另一名关员复核。"],
   not_waiting: ["Central refused: this no longer awaits review.", "中心拒绝：该项已不在待复核状态。"],
@@ -23,14 +21,12 @@ K.addTerms({
   tare_mode: ["Tare", "皮重来源"], random_inspection_rate: ["Random inspection rate (0–1)", "随机查验比例（0–1）"],
   transit_time_limit_h: ["Transit time limit (h)", "转关时限（小时）"], min_plate_confidence: ["Minimum plate confidence (0–1)", "车牌最低置信度（0–1）"],
   require_registered_vehicle: ["Vehicle must be registered", "车辆须备案"], require_driver_card: ["Driver IC card required", "须刷司机卡"],
-  k_control_order: ["Control order", "布控"], previous_order: ["Previous order (re-control)", "原布控单（复控）"],
-  revoke_reason: ["Why revoke", "撤控原因"], k_control_revoke: ["Control order revocation", "撤控"],
+  previous_order: ["Previous order (re-control)", "原布控单（复控）"], revoke_reason: ["Why revoke", "撤控原因"],
   rv_approve: ["Approve", "批准"], rv_reject: ["Reject", "驳回"], rv_note: ["Note (required to reject)", "审核意见（驳回必填）"],
   rv_confirm_approve: ["Approve this? It takes effect at once.", "确认批准？批准后立即生效。"],
   rv_confirm_reject: ["Reject this? The preparer sees your note.", "确认驳回？制单人将看到您的意见。"],
   rv_confirm: ["Confirm", "确认"], rv_back: ["Back", "返回"],
   rv_reason_needed: ["Write why you reject it.", "驳回须填写理由。"],
-  k_declaration: ["Declaration / inventory list", "报关单/核注清单"], k_reconciliation: ["Ledger reconciliation", "报核"],
   theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"],
 });
 
@@ -74,84 +70,69 @@ const meName = () => (C.user || "").replace(/ \(.*\)$/, "");
 const fmtVal = (v) => (v === null || v === undefined || v === "" ? "—" : Array.isArray(v) ? v.join(", ") || "—"
   : typeof v === "object" ? JSON.stringify(v) : /^\d{4}-\d\d-\d\dT/.test(String(v)) ? K.fmtDateTime(v) : String(v));
 
-/* What awaits review, from each endpoint that lists it; a kind whose endpoint is absent is left out. */
-async function awaitingItems() {
-  const has = (p) => !!C.spec.paths[p];
-  const get = (p, url) => (has(p) ? K.api(url).then(K.items) : Promise.resolve([]));
-  const [drafts, active, params, current, decls, rules, inForce, ctlPending, ctlActive, ctlRevoke] = await Promise.all([
-    get("/api/v1/release-orders", "/api/v1/release-orders?status=draft&limit=500"),
-    get("/api/v1/release-orders", "/api/v1/release-orders?status=active&limit=500"),
-    get("/api/v1/parameters/drafts", "/api/v1/parameters/drafts"),
-    get("/api/v1/parameters", "/api/v1/parameters"),
-    get("/api/v1/declarations", "/api/v1/declarations?matched=true&limit=500"),
-    get("/api/v1/risk-rules/pending", "/api/v1/risk-rules/pending"),
-    get("/api/v1/risk-rules", "/api/v1/risk-rules"),
-    get("/api/v1/control-orders", "/api/v1/control-orders?status=pending_review&limit=500"),
-    get("/api/v1/control-orders", "/api/v1/control-orders?status=active&limit=500"),
-    get("/api/v1/control-orders", "/api/v1/control-orders?status=revoke_pending&limit=500"),
-  ]);
-  const enc = encodeURIComponent;
-  const items = [];
-  // The list does not say who prepared a draft order; drafts are few, so each is read once.
-  const details = await Promise.all(drafts.map((o) => K.api(`/api/v1/release-orders/${enc(o.order_no)}`).then((d) => d.order).catch(() => o)));
-  // Control orders: new ones, emergency ones already in force but not yet reviewed, and revocations.
-  const ctlChanges = (o) => async () => ["target_kind", "target_value", "action", "emergency", "valid_from", "valid_until", "reason", "previous_order"]
-    .map((k) => [k, null, typeof o[k] === "boolean" ? K.t(o[k] ? "yes" : "no") : ["target_kind", "action"].includes(k) ? K.t(o[k]) : o[k]]);
-  for (const o of [...ctlPending, ...ctlActive.filter((o) => o.emergency && !o.reviewed_by)]) {
-    items.push({ kind: "control_order", key: o.order_no, subject: `${o.order_no} · ${o.target_value}`, by: o.created_by, at: o.created_at,
-      url: `/api/v1/control-orders/${enc(o.order_no)}/review`, changes: ctlChanges(o) });
-  }
-  for (const o of ctlRevoke) {
-    items.push({ kind: "control_revoke", key: o.order_no, subject: `${o.order_no} · ${o.target_value}`, by: o.revoke_requested_by,
-      url: `/api/v1/control-orders/${enc(o.order_no)}/revoke/review`,
-      changes: async () => [["target_value", null, o.target_value], ["revoke_reason", null, o.revoke_reason]] });
-  }
-  for (const o of details) {
-    items.push({ kind: "release_order", key: o.order_no, subject: `${o.order_no} · ${o.plate}`, by: o.created_by,
-      url: `/api/v1/release-orders/${enc(o.order_no)}/review`, changes: () => orderChanges(o.order_no) });
-  }
-  for (const o of active.filter((o) => o.pending_plate)) {
-    items.push({ kind: "vehicle_change", key: o.order_no, subject: `${o.order_no}: ${o.plate} → ${o.pending_plate}`, by: o.pending_by,
-      url: `/api/v1/release-orders/${enc(o.order_no)}/vehicle/review`, changes: () => vehicleChanges(o.order_no) });
-  }
-  for (const d of params) {
-    const now = await paramsNow(current, d.scope);
-    items.push({ kind: "parameters", key: String(d.id), subject: `#${d.id} · ${d.scope === "*" ? "*" : d.scope}`, by: d.created_by, at: d.created_at,
-      url: `/api/v1/parameters/drafts/${d.id}/review`,
-      changes: async () => Object.keys(d.data).filter((k) => k !== "scope").map((k) => [k, now[k], d.data[k]]) });
-  }
-  // Both documents of a pair carry manual_pending: one entry per pair.
-  for (const a of decls.filter((x) => x.match_rule === "manual_pending" && x.id < x.matched_id)) {
-    const b = decls.find((x) => x.id === a.matched_id) || { doc_no: "#" + a.matched_id };
-    items.push({ kind: "manual_match", key: String(a.id), subject: `${a.doc_no} ↔ ${b.doc_no}`, by: a.match_by,
-      url: `/api/v1/declarations/${a.id}/match/review`,
-      changes: async () => ["doc_no", "stage", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "list_no", "unified_no"]
-        .map((k) => [k, a[k], b[k]]), heads: [a, b].map((d) => `${K.t(d.stage === "official" ? "official_doc" : "draft_doc")} #${d.id || a.matched_id}`) });
-  }
-  // Documents and 报核 results awaiting a second officer before they count.
-  const [pendingDocs, pendingRecs] = await Promise.all([
-    get("/api/v1/declarations", "/api/v1/declarations?review_status=pending&limit=500"),
-    get("/api/v1/ledger-reconciliations", "/api/v1/ledger-reconciliations?status=pending&limit=500"),
-  ]);
-  for (const d of pendingDocs) {
-    items.push({ kind: "declaration", key: String(d.id), subject: `${d.doc_no} · ${K.t(d.stage === "official" ? "official_doc" : "draft_doc")}`,
-      by: d.created_by, at: d.created_at, url: `/api/v1/declarations/${d.id}/review`,
-      changes: async () => ["doc_type", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "ledger_no", "list_no", "unified_no"]
-        .map((k) => [k, null, d[k]]) });
-  }
-  for (const r of pendingRecs) {
-    items.push({ kind: "reconciliation", key: String(r.id), subject: `${r.ledger_no} #${r.id}`, by: r.prepared_by, at: r.prepared_at,
-      url: `/api/v1/ledger-reconciliations/${r.id}/review`, heads: [K.t("theoretical"), K.t("actual")],
-      changes: async () => r.lines.filter((l) => l.theoretical != null).map((l) => [l.item_no, l.theoretical, l.actual]) });
-  }
-  for (const v of rules) {
-    const now = inForce.find((r) => r.rule_id === v.rule_id) || {};
-    items.push({ kind: "risk_rule", key: `${v.rule_id}/${v.version}`, subject: `${v.rule_id} v${v.version}`, by: v.created_by, at: v.created_at,
-      url: `/api/v1/risk-rules/${enc(v.rule_id)}/versions/${v.version}/review`,
-      changes: async () => ["name", "outcome", "priority", "explanation", "conditions"].map((k) => [k, now[k], v.data[k]]) });
-  }
-  return items;
+/* What awaits review: one page of GET /api/v1/reviews (every kind, with its count and its name in
+ * both languages). What an item would change is read from its record's own endpoint when opened. */
+const REVIEW_PAGE = Number(new URLSearchParams(location.search).get("review_page")) || 50;  // ?review_page=N: a smaller page
+async function awaitingPage(offset) {
+  const page = await K.api(`/api/v1/reviews?limit=${REVIEW_PAGE}&offset=${offset}`);
+  K.addTerms(Object.fromEntries(page.kinds.map((k) => ["k_" + k.kind, [k.label_en, k.label]])));
+  const items = page.items.map((i) => {
+    const item = { kind: i.kind, key: i.key, subject: i.summary, by: i.submitted_by, at: i.submitted_at, url: i.approve_url };
+    item.changes = () => (CHANGES[i.kind] || (async () => []))(i.key, item);
+    return item;
+  });
+  return { ...page, items };
 }
+
+const ctlFields = ["target_kind", "target_value", "action", "emergency", "valid_from", "valid_until", "reason", "previous_order"];
+// Per kind: what would change, as [field, current, proposed] rows (`item.heads` renames the columns).
+const CHANGES = {
+  control_order: async (key) => {
+    const o = await K.api(`/api/v1/control-orders/${encodeURIComponent(key)}`);
+    return ctlFields.map((k) => [k, null, typeof o[k] === "boolean" ? K.t(o[k] ? "yes" : "no") : ["target_kind", "action"].includes(k) ? K.t(o[k]) : o[k]]);
+  },
+  control_revoke: async (key) => {
+    const o = await K.api(`/api/v1/control-orders/${encodeURIComponent(key)}`);
+    return [["target_value", null, o.target_value], ["revoke_reason", null, o.revoke_reason]];
+  },
+  release_order: (key) => orderChanges(key),
+  vehicle_change: (key) => vehicleChanges(key),
+  parameters: async (key) => {
+    const [drafts, current] = await Promise.all([K.api("/api/v1/parameters/drafts"), K.api("/api/v1/parameters")]);
+    const d = K.items(drafts).find((x) => String(x.id) === key);
+    if (!d) return [];
+    const now = await paramsNow(current, d.scope);
+    return Object.keys(d.data).filter((k) => k !== "scope").map((k) => [k, now[k], d.data[k]]);
+  },
+  manual_match: async (key, item) => {
+    const a = await K.api(`/api/v1/declarations/${encodeURIComponent(key)}`);
+    const b = await K.api(`/api/v1/declarations/${a.matched_id}`);
+    item.heads = [a, b].map((d) => `${K.t(d.stage === "official" ? "official_doc" : "draft_doc")} #${d.id}`);
+    return ["doc_no", "stage", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "list_no", "unified_no"]
+      .map((k) => [k, a[k], b[k]]);
+  },
+  declaration: async (key) => {
+    const d = await K.api(`/api/v1/declarations/${encodeURIComponent(key)}`);
+    return ["doc_no", "stage", "doc_type", "direction", "trade_mode", "item_count", "total_quantity", "total_amount", "ledger_no", "list_no", "unified_no"]
+      .map((k) => [k, null, d[k]]);
+  },
+  reconciliation: async (key, item) => {
+    const r = await K.api(`/api/v1/ledger-reconciliations/${encodeURIComponent(key)}`);
+    item.heads = [K.t("theoretical"), K.t("actual")];
+    return r.lines.filter((l) => l.theoretical != null).map((l) => [l.item_no, l.theoretical, l.actual]);
+  },
+  risk_rule: async (key) => {
+    const [ruleId, version] = [key.slice(0, key.lastIndexOf("/")), Number(key.slice(key.lastIndexOf("/") + 1))];
+    const [versions, inForce] = await Promise.all([K.api(`/api/v1/risk-rules/${encodeURIComponent(ruleId)}/versions`), K.api("/api/v1/risk-rules")]);
+    const v = K.items(versions).find((x) => x.version === version) || { data: {} };
+    const now = K.items(inForce).find((r) => r.rule_id === ruleId) || {};
+    return ["name", "outcome", "priority", "explanation", "conditions"].map((k) => [k, now[k], v.data[k]]);
+  },
+  whitelist: async (key) => {
+    const e = K.items(await K.api("/api/v1/risk-whitelist?status=draft")).find((x) => String(x.id) === key);
+    return e ? [["wl_target", null, K.t(e.target_kind)], ["wl_value", null, e.value], ["wl_reason", null, e.reason], ["wl_valid_until", null, e.valid_until]] : [];
+  },
+};
 
 async function orderChanges(no) {
   const o = (await K.api(`/api/v1/release-orders/${encodeURIComponent(no)}`)).order;
@@ -195,14 +176,21 @@ async function openReview(item, onDone) {
 SCREENS.awaiting = async function awaitingView() {
   const view = $("view");
   const body = K.el("div");
-  const kinds = ["control_order", "control_revoke", "release_order", "vehicle_change", "parameters", "manual_match", "risk_rule",
-    "declaration", "reconciliation"];
+  let offset = 0;
   async function refresh() {
-    const items = await awaitingItems();
-    const counts = K.el("div", { class: "kpis", "data-testid": "review-counts" }, kinds.map((k) => K.el("div", { class: "card kpi", "data-testid": "count-" + k },
-      K.el("div", { class: "muted", text: K.both("k_" + k) }), K.el("div", { class: "v", text: String(items.filter((i) => i.kind === k).length) }))));
+    let page = await awaitingPage(offset);
+    if (!page.items.length && offset > 0) { offset = Math.max(0, offset - REVIEW_PAGE); page = await awaitingPage(offset); }  // the last item of a page decided
+    const { items, kinds, total } = page;
+    const counts = K.el("div", { class: "kpis", "data-testid": "review-counts" }, kinds.map((k) => K.el("div", { class: "card kpi", "data-testid": "count-" + k.kind },
+      K.el("div", { class: "muted", text: K.both("k_" + k.kind) }), K.el("div", { class: "v", text: String(k.count) }))));
+    const go = (to) => () => { offset = to; guarded(view, refresh); };
+    const pager = K.el("div", { class: "toolbar", "data-testid": "review-pager" },
+      K.el("button", { "data-testid": "review-prev", text: "‹", disabled: offset === 0, onclick: go(Math.max(0, offset - REVIEW_PAGE)) }),
+      K.el("span", { "data-testid": "review-range", text: total ? ` ${offset + 1}–${offset + items.length} / ${total} ` : " 0 " }),
+      K.el("button", { "data-testid": "review-next", text: "›", disabled: offset + items.length >= total, onclick: go(offset + REVIEW_PAGE) }));
     const me = meName();
-    body.replaceChildren(counts, items.length ? K.el("table", { class: "grid", "data-testid": "awaiting" },
+    const paged = total > REVIEW_PAGE || offset > 0;
+    body.replaceChildren(counts, ...(paged ? [pager] : []), items.length ? K.el("table", { class: "grid", "data-testid": "awaiting" },
       K.el("thead", {}, K.el("tr", {}, ["kind_col", "subject", "prepared_by", "prepared_at", ""].map((h) => K.el("th", { text: h && K.t(h) })))),
       K.el("tbody", {}, items.map((i) => K.el("tr", { class: "clickable", "data-testid": "awaiting-row", "data-kind": i.kind, "data-key": i.key,
         onclick: () => guarded(view, () => openReview(i, refresh)) },

@@ -11,23 +11,6 @@ K.addTerms({
 });
 KNOWN.push({ key: "risk_whitelist", re: /^\/api\/v1\/risk-whitelist$/ });
 
-K.addTerms({ k_whitelist: ["Whitelist entry", "白名单"], wl_target: ["Target", "对象"], wl_value: ["Plate or carrier", "车牌/企业代码"],
+// The kinds' names in the review list come from central (GET /api/v1/reviews).
+K.addTerms({ wl_target: ["Target", "对象"], wl_value: ["Plate or carrier", "车牌/企业代码"],
   wl_reason: ["Reason", "理由"], wl_valid_until: ["Valid until", "有效期至"] });
-
-// Drafts of the whitelist join the one 待复核 list (console-review.js), reviewed there like every kind.
-if (typeof awaitingItems === "function") {
-  const baseItems = awaitingItems;
-  // eslint-disable-next-line no-global-assign
-  awaitingItems = async function awaitingWithWhitelist() {
-    const items = await baseItems();
-    if (!C.spec.paths["/api/v1/risk-whitelist"]) return items;
-    const drafts = K.items(await K.api("/api/v1/risk-whitelist?status=draft").catch(() => []));
-    for (const e of drafts) {
-      items.push({ kind: "whitelist", key: String(e.id), subject: `#${e.id} · ${K.t(e.target_kind)} ${e.value}`, by: e.created_by,
-        at: e.created_at, url: `/api/v1/risk-whitelist/${e.id}/review`,
-        changes: async () => [["wl_target", null, K.t(e.target_kind)], ["wl_value", null, e.value], ["wl_reason", null, e.reason],
-          ["wl_valid_until", null, e.valid_until]] });
-    }
-    return items;
-  };
-}

@@ -66,7 +66,7 @@ const $ = (id) => document.getElementById(id);
 
 // Known sections, in menu order; `re` matches the list endpoint's path.
 const KNOWN = [
-  { key: "awaiting", re: /^\/api\/v1\/parameters\/drafts$/ },  // four eyes: everything awaiting review (console-review.js)
+  { key: "awaiting", re: /^\/api\/v1\/reviews$/ },  // four eyes: everything awaiting review (console-review.js)
   { key: "nodes", re: /^\/api\/v1\/nodes$/, render: (s) => nodesView(s) },
   { key: "passes", re: /^\/api\/v1\/passes$/, render: (s) => passesView(s) },
   { key: "release_orders", re: /^\/api\/v1\/release-orders$/ },
@@ -87,7 +87,7 @@ const KNOWN = [
   { key: "lane_stats", re: /^\/api\/v1\/stats\/lanes$/ },
   { key: "applications", re: /^\/api\/v1\/applications$/ },
 ];
-const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|applications\/queue|stats\/(transits|interventions|definitions))$/;
+const SKIP = /^\/api\/v1\/(health|changes|openapi\.json|auth\/.*|me|alerts\/stream|risk-rules\/pending|parameters\/drafts|applications\/queue|stats\/(transits|interventions|definitions))$/;
 
 function sections() {
   // An enterprise's declarant has one screen: its applications (everything else answers it 403).

@@ -438,7 +438,7 @@ end
 
 def _wrk_back_to_back(
     port: int, token: str, orders_n: int, clients: int, seconds: float
-) -> tuple[dict[str, float], int, int]:
+) -> tuple[dict[str, float | None], int, int]:
     """p95 (ms) of each kind, requests and errors from two concurrent wrk runs."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_LUA)
@@ -466,7 +466,8 @@ def _wrk_back_to_back(
             )
             for kind in ("list", "detail")
         }
-        p95, requests, errors = {}, 0, 0
+        p95: dict[str, float | None] = {}
+        requests, errors = 0, 0
         for kind, proc in procs.items():
             out = proc.communicate(timeout=seconds + 60)[0]
             found = re.search(r"KAKOU (\d+) (\d+) (\d+)", out)

@@ -121,7 +121,7 @@ async def test_control_hit_is_published_on_mqtt_and_posted_to_a_webhook_after_a_
 
                 msg = await asyncio.wait_for(control_alert(), 15)
                 assert str(msg.topic) == f"{topics.ROOT}/alerts/control_hit" and msg.qos == 1 and not msg.retain
-                alert = json.loads(msg.payload)  # type: ignore[arg-type]
+                alert = json.loads(msg.payload)
                 assert alert["kind"] == "control_hit" and alert["subject"] == "粤B77777"
                 assert "BK9" in alert["message"] and alert["source"] == "n1-L1-1"
 

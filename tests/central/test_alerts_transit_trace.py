@@ -266,7 +266,7 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
 
 def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(
     api: Api, central: Central, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from kakou.central import changelog
     from kakou.edge.store import EdgeStore
 

@@ -26,7 +26,7 @@ def _write_entries(central: Central, monkeypatch: pytest.MonkeyPatch, days_ago: 
 
     class Then(datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        def now(cls, tz=None):
             return real.now(tz) - timedelta(days=days_ago)
 
     monkeypatch.setattr(audit, "datetime", Then)
@@ -142,7 +142,7 @@ def test_the_cli_archives_and_verifies_and_refuses_a_short_retention(
 
     class Then(datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        def now(cls, tz=None):
             return real.now(tz) - timedelta(days=365)
 
     monkeypatch.setattr(audit, "datetime", Then)

@@ -3,6 +3,7 @@ import with row-level errors; ledgers that count only gated movements, and recon
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from central_helpers import Api, ingest, issue_order
@@ -226,14 +227,16 @@ def test_ledger_counts_only_gated_movements_and_reconciles(api: Api, central: Ce
     assert any("stocktake differs by -100" in w for w in off[1]["warnings"] + off[0]["warnings"])
 
 
-def _xlsx(rows: list[list[object]]) -> bytes:
+def _xlsx(rows: Sequence[Sequence[object]]) -> bytes:
     import io
 
     from openpyxl import Workbook
 
     wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
     for r in rows:
-        wb.active.append(r)
+        sheet.append(list(r))
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -34,7 +34,7 @@ DAY = timedelta(days=1)
 
 
 def state(lane: str, device: str, kind: str, st: str, at: datetime, code: str = "") -> DeviceState:
-    return DeviceState(lane=lane, device=device, kind=kind, state=st, at=at, code=code)  # type: ignore[arg-type]
+    return DeviceState(lane=lane, device=device, kind=kind, state=st, at=at, code=code)
 
 
 def register_lanes(c: Central) -> None:

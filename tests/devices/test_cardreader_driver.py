@@ -18,7 +18,7 @@ def config(sim: CardReaderSim, **kw: object) -> CardReaderConfig:
     return CardReaderConfig(
         serial=SerialSettings(port=sim.path),
         backoff=Backoff(initial_s=0.02, max_s=0.2),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -166,7 +166,7 @@ def test_random_inspection_rate_is_respected_and_replayable() -> None:
     gross=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
     faults=st.lists(st.text(max_size=5), max_size=2),
 )
-def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:  # type: ignore[no-untyped-def]
+def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:
     d = decide(
         obs(plate=plate, plate_confidence=conf, gross_kg=gross, faults=faults),
         know(release_orders=[order(declared_gross_kg=20_000)]),
@@ -244,7 +244,7 @@ def test_batch_order_without_containers_still_covers_each_trip() -> None:
     assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.RELEASE_ORDER_CONTAINERS_NOT_COVERED]
 
 
-def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
+def _basis(d) -> list[tuple[C, dict]]:
     """The ok weight checks that say what the expected gross is made of."""
     return [
         (c.code, c.params)
@@ -253,7 +253,7 @@ def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _compared(d):  # type: ignore[no-untyped-def]
+def _compared(d):
     return next(c for c in d.checks if c.code in (C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER))
 
 
@@ -281,7 +281,7 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
     cuts=st.lists(st.booleans(), min_size=3, max_size=3),
     seen_order=st.randoms(use_true_random=False),
 )
-def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:  # type: ignore[no-untyped-def]
+def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:
     groups: list[list[str]] = [[boxes[0]]]
     for box, cut in zip(boxes[1:], cuts, strict=False):
         groups.append([box]) if cut else groups[-1].append(box)

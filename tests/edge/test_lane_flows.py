@@ -30,19 +30,19 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     yield stack
     await stop_stack(stack, tasks)
 
 
-async def _arrive(stack, plate: str, seed: int) -> None:  # type: ignore[no-untyped-def]
+async def _arrive(stack, plate: str, seed: int) -> None:
     """A truck pulls up to the barrier and stays there (the lane decides; the test acts as officer)."""
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(plate, kind="blue", seed=seed)))
     stack.sims.io.set_loop("before", True)
 
 
-async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
+async def _drive_off(stack) -> None:
     io = stack.sims.io
     assert await io.wait_barrier(up=True, timeout=10)
     for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
@@ -57,7 +57,7 @@ async def _login(edge: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-async def test_held_truck_released_by_officer_override_with_reason(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_held_truck_released_by_officer_override_with_reason(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
         await _arrive(stack, "苏E88888", seed=1)
@@ -91,7 +91,7 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
         assert stats["passes"] == 1 and stats["manual_intervention_rate"] == 1.0
 
 
-async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
@@ -193,7 +193,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
         ]
 
 
-async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
@@ -256,7 +256,7 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
         assert (await edge.get(f"/api/v1/passes/{backfilled}/replay")).status_code == 404  # not a lane decision
 
 
-async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
@@ -293,7 +293,7 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
         assert replayed["same"] is True and replayed["replayed"]["outcome"] == "officer"
 
 
-async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,

@@ -27,7 +27,7 @@ SEAL = "CNSZ-ES0012345"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     try:
         await _fit_seal_reader(stack, tmp_path)
@@ -36,7 +36,7 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
         await stop_stack(stack, tasks)
 
 
-async def _fit_seal_reader(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def _fit_seal_reader(stack, tmp_path: Path) -> None:
     # The demo lane has no e-seal reader: fit one as `[lanes.e_seal]` in the node's config does
     # (node.py), before the node's tasks first run and open their devices.
     sim = EsealReaderSim(heartbeat_s=0.2, link_dir=tmp_path)
@@ -70,7 +70,7 @@ async def _arrive(
     stack,
     seal: str,
     status: str = "intact",
-    seed: int = 1,  # type: ignore[no-untyped-def]
+    seed: int = 1,
     seal_late: bool = False,
 ) -> None:
     if not seal_late:
@@ -81,7 +81,7 @@ async def _arrive(
         stack.sims.e_seal.present_seal(seal, status=status)
 
 
-async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
+async def _drive_off(stack) -> None:
     io = stack.sims.io
     assert await io.wait_barrier(up=True, timeout=10)
     for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
@@ -90,7 +90,7 @@ async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
     assert await io.wait_barrier(up=False, timeout=10)
 
 
-async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong_seal(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong_seal(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central:
         await authorize(stack, central)

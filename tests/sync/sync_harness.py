@@ -92,6 +92,12 @@ class CentralProc:
         with self.central.sessions() as s:
             return s.get(NodeRow, node)
 
+    def known_node(self, node: str) -> NodeRow:
+        """The row of a node central has seen (the test fails here, not later, if it has not)."""
+        row = self.node(node)
+        assert row is not None, f"central knows no node {node}"
+        return row
+
 
 @dataclass
 class EdgeProc:

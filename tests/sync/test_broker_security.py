@@ -101,7 +101,7 @@ async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_conn
             assert not [t for t in got if "/n1/" in t]
         assert central.count("n1") == 4
         assert not any(k == ("n1", 99) for k in central.pass_keys())
-        assert central.node("n1").online  # the forged "offline" status was refused
+        assert central.known_node("n1").online  # the forged "offline" status was refused
 
         for user, password in (("n1", "wrong"), ("n1", None), (None, None), ("nobody", "x")):
             with pytest.raises(aiomqtt.MqttError):

@@ -3,6 +3,7 @@ central checks hash, node and pass, and serves them to the console."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -45,7 +46,7 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
             record = await eventually(pass_record, 20, what="the pass at central")
             assert record["images"], "the lane kept no frame"
             for sha in record["images"]:
-                got = await eventually(lambda sha=sha: _image(http, sha), 20, what=f"image {sha} at central")
+                got = await eventually(functools.partial(_image, http, sha), 20, what=f"image {sha} at central")
                 assert hashlib.sha256(got).hexdigest() == sha
                 local = stack.edge.records.image_path(sha)
                 assert local is not None and local.read_bytes() == got

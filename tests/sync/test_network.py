@@ -63,7 +63,7 @@ async def test_killed_edge_shows_offline_with_last_seen(
         await central.stop()
 
 
-async def _when(coro, pred):  # type: ignore[no-untyped-def]
+async def _when(coro, pred):
     value = await coro
     return value if pred(value) else None
 
@@ -145,7 +145,7 @@ async def test_two_central_workers_share_ingest_without_double_processing(
         await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
         done = [w.bridge.processed for w in workers]
         assert all(n > 0 for n in done), done  # both workers took a share
-        assert sum(workers[0].node(e.node).duplicates for e in edges) == sum(done) - 800
+        assert sum(workers[0].known_node(e.node).duplicates for e in edges) == sum(done) - 800
     finally:
         for e in edges:
             await e.stop()
@@ -171,7 +171,7 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
             10,
             what="all settled",
         )
-        assert central.pass_keys() == [("n1", 1), ("n1", 4)] and central.node("n1").high_water == 4
+        assert central.pass_keys() == [("n1", 1), ("n1", 4)] and central.known_node("n1").high_water == 4
         failed = sync_outbox.messages(edge.store, status=sync_outbox.MessageStatus.FAILED)
         assert [m.seq for m in failed] == [2, 3] and all("quarantined" in (m.detail or "") for m in failed)
         held = [m for m in network.list_messages(central.central, node="n1", direction="up") if m.status == "rejected"]

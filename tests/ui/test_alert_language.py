@@ -76,7 +76,7 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
 
 async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_english_by_choice(
     served, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     url, _central, _app = served
     ctx = await browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -112,7 +112,7 @@ async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_eng
     await ctx.close()
 
 
-async def test_console_alert_list_reads_in_the_chosen_language(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_alert_list_reads_in_the_chosen_language(served, browser: Browser) -> None:
     url, _central, _app = served
     console = await open_console(browser, url, "alerts", "root", PASSWORD)  # ?lang=en
     table = console.get_by_test_id("table-alerts")

@@ -69,7 +69,7 @@ def _raise(central: Central, kind: str, subject: str, key: str) -> int:
         return row.id
 
 
-async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: ignore[no-untyped-def]
+async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:
     url, _central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         assert (await http.post("/api/v1/alerts/stream-ticket")).status_code == 401  # no login, no ticket
@@ -85,7 +85,7 @@ async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: 
         assert again.status_code == 401  # a ticket works once: a leaked URL is worthless
 
 
-async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at_logout(served) -> None:  # type: ignore[no-untyped-def]
+async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at_logout(served) -> None:
     url, central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         fred = await _login(http, "fred")
@@ -120,7 +120,7 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
             assert ev["alert"]["id"] == overdue
 
 
-async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) -> None:  # type: ignore[no-untyped-def]
+async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) -> None:
     url, central, _app = served
     hit = _raise(central, "control_hit", "京AF12345", "c:1")
     photo = encode_jpeg(render_plate_scene("京A12345", seed=1))
@@ -153,7 +153,7 @@ async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) 
         assert late.status_code == 409  # disposed of: no more photos
 
 
-async def test_stopping_central_ends_open_streams(served) -> None:  # type: ignore[no-untyped-def]
+async def test_stopping_central_ends_open_streams(served) -> None:
     url, _central, app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         ticket = await _ticket(http, await _login(http, "fred"))

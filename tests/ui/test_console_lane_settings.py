@@ -21,14 +21,14 @@ ADMIN, PASSWORD = "lanes-admin", "lanes-password-1"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(tmp_path_factory.mktemp("lanes"), DemoPorts(mqtt=free_port(), central=0, edge=0))
     auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
     yield stack
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:
     node = stack.edge.id
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         assert (await http.put("/api/v1/registrations/site", json={"code": "gate1", "name": "北门"})).status_code == 200

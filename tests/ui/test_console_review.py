@@ -22,7 +22,7 @@ OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-p
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(tmp_path_factory.mktemp("review"), DemoPorts(mqtt=free_port(), central=0, edge=0))
     auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
     auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
@@ -30,15 +30,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-def _api(stack, user: str):  # type: ignore[no-untyped-def]
+def _api(stack, user: str):
     return central_api(stack.central.url, user, PASSWORD)
 
 
-async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
-async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(  # type: ignore[no-untyped-def]
+async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(
     stack, browser: Browser
 ) -> None:
     async with _api(stack, OFFICER) as http:
@@ -78,13 +78,21 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
     await expect(dialog.get_by_test_id("review-msg")).to_contain_text("must not be its preparer")  # central's own words
     await a.screenshot(path=ARTIFACTS / "console-review-refused.png")
 
-    # Reviewer B: both in the one list, with counts; approves each with a note.
+    # Reviewer B: both in the one list, with counts; approves each with a note. The list is one
+    # page of central's review queue: one request, not one per kind.
     b = await _console(browser, stack, "awaiting", REVIEWER)
+    asked: list[str] = []
+    b.on("request", lambda r: asked.append(r.url) if "/api/v1/" in r.url else None)
+    await b.reload()
+    await expect(b.locator("body[data-loaded=awaiting]")).to_be_attached()
     await expect(b.get_by_test_id("count-release_order")).to_contain_text("1")
     await expect(b.get_by_test_id("count-parameters")).to_contain_text("1")
     order_row = b.locator("[data-testid=awaiting-row][data-kind=release_order][data-key=HF4EYES01]")
     await expect(order_row).to_contain_text(OFFICER)
+    await expect(b.locator("[data-testid=awaiting-row][data-kind=parameters]")).to_have_count(1)
     await b.screenshot(path=ARTIFACTS / "console-awaiting-review.png", full_page=True)
+    assert [u for u in asked if "/api/v1/reviews" in u] == [f"{stack.central.url}/api/v1/reviews?limit=50&offset=0"]
+    assert not [u for u in asked if "limit=500" in u], asked
     await b.locator("[data-testid=awaiting-row][data-kind=parameters]").click()
     bdialog = b.get_by_test_id("dialog")
     await expect(bdialog.get_by_test_id("change-require_driver_card")).to_contain_text("true")
@@ -114,9 +122,7 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
     assert a.errors == [] and b.errors == []  # type: ignore[attr-defined]
 
 
-async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(  # type: ignore[no-untyped-def]
-    stack, browser: Browser
-) -> None:
+async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(stack, browser: Browser) -> None:
     async with _api(stack, OFFICER) as officer, _api(stack, REVIEWER) as reviewer:
         order_in = demo_order("浙A24680", "HF4EYES02").model_dump(mode="json")
         filed = await officer.post("/api/v1/release-orders", json=order_in)
@@ -146,7 +152,7 @@ async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_ol
     assert b.errors == []  # type: ignore[attr-defined]
 
 
-def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-arg]
+def _decl(doc_no: str, stage: str, amount: float) -> dict:
     return {
         "doc_type": "declaration",
         "stage": stage,
@@ -159,9 +165,7 @@ def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-
     }
 
 
-async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(  # type: ignore[no-untyped-def]
-    stack, browser: Browser
-) -> None:
+async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(stack, browser: Browser) -> None:
     async with _api(stack, OFFICER) as http:
         # One cent apart: no automatic match, so the officer proposes one by hand.
         draft = (await http.post("/api/v1/declarations", json=_decl("D-4EYES", "draft", 100.0))).json()
@@ -183,9 +187,22 @@ async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(  # type: i
     b = await _console(browser, stack, "awaiting", REVIEWER)
     await b.get_by_test_id("lang-toggle").click()
     await expect(b.locator("h2")).to_contain_text("待复核")
+    # The kinds' names come from central's review queue, in Chinese by default.
+    await expect(b.locator("[data-testid=awaiting-row][data-kind=manual_match] .pill")).to_have_text("人工匹配")
     await expect(b.get_by_test_id("count-manual_match")).to_contain_text("1")
     await expect(b.get_by_test_id("count-risk_rule")).to_contain_text("1")
     await expect(b.locator("[data-testid=awaiting-row][data-kind=risk_rule]")).to_contain_text("ORIGIN-4EYES v1")
+    # A page at a time: the two documents (each awaiting review), the match and the rule, in pages of three.
+    await b.goto(f"{stack.central.url}/console?review_page=3#awaiting")
+    await expect(b.get_by_test_id("review-range")).to_contain_text("1–3 / 4")
+    rows = b.get_by_test_id("awaiting-row")
+    kinds = [await r.get_attribute("data-kind") for r in await rows.all()]
+    await b.get_by_test_id("review-next").click()
+    await expect(b.get_by_test_id("review-range")).to_contain_text("4–4 / 4")
+    await expect(b.get_by_test_id("review-next")).to_be_disabled()
+    kinds += [await r.get_attribute("data-kind") for r in await rows.all()]
+    assert sorted(kinds) == ["declaration", "declaration", "manual_match", "risk_rule"]  # type: ignore[type-var]
+    await b.goto(f"{stack.central.url}/console#awaiting")
     match = b.locator("[data-testid=awaiting-row][data-kind=manual_match]")
     await expect(match).to_have_count(1)  # both documents carry manual_pending: one entry per pair
     await expect(match).to_contain_text("D-4EYES ↔ O-4EYES")

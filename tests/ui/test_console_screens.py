@@ -27,7 +27,7 @@ ADMIN, REVIEWER, PASSWORD = "screens-admin", "screens-reviewer", "screens-passwo
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(tmp_path_factory.mktemp("screens"), DemoPorts(mqtt=free_port(), central=0, edge=0))
     auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
     auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
@@ -35,15 +35,15 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-def _api(stack):  # type: ignore[no-untyped-def]
+def _api(stack):
     return central_api(stack.central.url, ADMIN, PASSWORD)
 
 
-async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
-async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "risk_rules")
     await page.get_by_test_id("new-rule").click()
     editor = page.get_by_test_id("rule-editor")
@@ -105,7 +105,7 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     assert page.errors == [] and reviewer.errors == []  # type: ignore[attr-defined]
 
 
-async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for item, kind, opening in (("M-100", "material", 1000.0), ("F-200", "finished", 0.0)):
             r = await http.put(
@@ -131,7 +131,7 @@ async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_transit_overdue_list(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for no, plate in (("TR-LATE", "沪A11111"), ("TR-OK", "沪A22222")):
             r = await http.post(
@@ -171,8 +171,10 @@ def _xlsx(rows: list[list[str]]) -> bytes:
     from openpyxl import Workbook
 
     wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
     for r in rows:
-        wb.active.append(r)
+        sheet.append(r)
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -181,7 +183,7 @@ def _xlsx(rows: list[list[str]]) -> bytes:
 CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity,total_amount\n"
 
 
-async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "declarations")
     bad = CSV_HEAD + (
         "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,sideways,0110,many,10,100\n"
@@ -219,7 +221,7 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:
     plate = "粤B54321"
     async with _api(stack) as http:
         resp = await issue_release_order(stack, http, demo_order(plate, "HFSCR001").model_dump(mode="json"))
@@ -253,7 +255,7 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         order = demo_order("浙A77777", "HFREV001").model_dump(mode="json")
         filed = await http.post("/api/v1/release-orders", json=order)

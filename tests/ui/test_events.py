@@ -43,7 +43,7 @@ async def served() -> AsyncIterator[tuple[str, LaneEvents, dict[str, Any]]]:
     await asyncio.wait_for(task, 10)
 
 
-async def test_screen_gets_status_then_published_events_in_order_including_from_threads(served) -> None:  # type: ignore[no-untyped-def]
+async def test_screen_gets_status_then_published_events_in_order_including_from_threads(served) -> None:
     url, events, status = served
     async with httpx.AsyncClient(timeout=10) as http, http.stream("GET", f"{url}/api/v1/events") as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
@@ -73,7 +73,7 @@ async def test_screen_gets_status_then_published_events_in_order_including_from_
     assert next(d for n, d in rest if n == "status")["online"] is False
 
 
-async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served) -> None:  # type: ignore[no-untyped-def]
+async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served) -> None:
     _url, events, _status = served
     events.max_backlog = 4
     async with events.subscribe() as q:
@@ -85,7 +85,7 @@ async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served
     assert len(got) <= 4
 
 
-async def test_lane_snapshot_and_screen_are_served(served) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_snapshot_and_screen_are_served(served) -> None:
     url, events, _status = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         assert (await http.get("/api/v1/lanes/L1/snapshot.jpg")).status_code == 404

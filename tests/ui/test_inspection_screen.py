@@ -22,7 +22,7 @@ OVERWEIGHT = DEMO_TRUCKS[2]  # 3.4 t over its declaration: sent to inspection
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
@@ -32,7 +32,7 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
     await stop_stack(stack, tasks)
 
 
-async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:
     t = OVERWEIGHT
     truck = Truck(
         plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=7)),

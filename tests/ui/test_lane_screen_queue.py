@@ -24,7 +24,7 @@ UNREGISTERED_TAG = "E28011606000020599990001"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(
         tmp_path_factory.mktemp("queue"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
     )
@@ -36,7 +36,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
+def _truck(t, seed: int) -> Truck:
     return Truck(
         plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
         container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
@@ -46,7 +46,7 @@ def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
     )
 
 
-async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     queue = page.get_by_test_id("queue")

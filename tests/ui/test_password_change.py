@@ -70,7 +70,7 @@ async def _login(page: Any, user: str, password: str) -> None:
     await dialog.locator("button[type=submit]").click()
 
 
-async def test_first_login_asks_for_a_new_password_and_then_the_console_works(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_first_login_asks_for_a_new_password_and_then_the_console_works(served, browser: Browser) -> None:
     url, _central = served
     await _add_user(url, "olga")
     page = await open_page(browser, f"{url}/console#dashboard", 1280, 800)
@@ -113,7 +113,7 @@ async def test_first_login_asks_for_a_new_password_and_then_the_console_works(se
     await page.context.close()
 
 
-async def test_a_user_changes_their_password_from_the_top_bar(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_user_changes_their_password_from_the_top_bar(served, browser: Browser) -> None:
     url, _central = served
     page = await open_page(browser, f"{url}/console#dashboard", 1280, 800)
     await _login(page, "sec", ADMIN_PASSWORD)

@@ -36,7 +36,7 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(
         tmp_path_factory.mktemp("fit"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
     )
@@ -67,22 +67,24 @@ async def english_browser(browser: Browser, url: str, width: int, height: int) -
     )
     page = await ctx.new_page()
     home = urlsplit(url).netloc
-    page.errors = []  # type: ignore[attr-defined]
-    page.foreign = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.errors = errors  # type: ignore[attr-defined]
+    page.foreign = foreign  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "request",
         lambda r: (
             None
             if urlsplit(r.url).scheme in ("data", "blob") or urlsplit(r.url).netloc == home
-            else page.foreign.append(r.url)
+            else foreign.append(r.url)
         ),
-    )  # type: ignore[attr-defined]
+    )
     await page.goto(url)
     return page
 
 
-def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
+def _truck(t, seed: int) -> Truck:
     return Truck(
         plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
         container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
@@ -116,7 +118,7 @@ async def assert_one_screen(page: Page) -> None:
 
 async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follows_the_officer(
     stack, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(NO_ORDER, 1), wait_for_barrier=90))
     pages = []
     for width, height in LANE_SIZES:
@@ -198,7 +200,7 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
         assert p.foreign == [] and p.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         r = await http.post(
             "/api/v1/control-orders",
@@ -239,7 +241,7 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1920, 1080)
     truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(OVERWEIGHT, 3), wait_for_barrier=60))
     await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "inspection", timeout=30_000)
@@ -275,7 +277,7 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         r = await http.post(
             "/api/v1/control-orders",
@@ -337,7 +339,7 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     assert console.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
-async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1280, 800)
     await expect(page.get_by_test_id("lang-toggle")).to_have_text("English")
     await page.get_by_test_id("lang-toggle").click()
@@ -348,7 +350,7 @@ async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -
     await page.get_by_test_id("lang-toggle").click()  # back to Chinese for the next user of this screen
 
 
-async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         r = await http.post(
             "/api/v1/control-orders",
@@ -380,7 +382,7 @@ async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, br
 
 
 @pytest.mark.parametrize("where", ["central", "edge"])
-async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:  # type: ignore[no-untyped-def]
+async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:
     url = stack.central.url if where == "central" else stack.edge.url
     page = await english_browser(browser, f"{url}/docs", 1280, 800)
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("kakou", timeout=15_000)
