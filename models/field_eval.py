@@ -363,9 +363,9 @@ def _safe_read(reader: Any, image: np.ndarray) -> tuple[Any, str | None]:
 
 
 def _forget(reader: Any) -> None:
-    engine = getattr(reader, "engine", None)
-    if callable(getattr(engine, "forget", None)):
-        engine.forget()
+    forget = getattr(getattr(reader, "engine", None), "forget", None)
+    if callable(forget):
+        forget()
 
 
 def _loadavg() -> float | None:

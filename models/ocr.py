@@ -139,7 +139,7 @@ class OcrEngine:
             crop.dtype.str,
             top,
             stretch,
-            hashlib.blake2b(np.ascontiguousarray(crop), digest_size=16).digest(),
+            hashlib.blake2b(np.ascontiguousarray(crop).tobytes(), digest_size=16).digest(),
         )
         with self._lock:
             hit = self._chars_memo.get(key)

@@ -365,9 +365,9 @@ def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) ->
 
 def _aspect(box: np.ndarray) -> float:
     """Length over height of a detector quadrilateral, measured along its text."""
-    w = max(np.linalg.norm(box[1] - box[0]), np.linalg.norm(box[2] - box[3]))
-    h = max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1]))
-    return float(w / max(h, 1.0))
+    w = max(float(np.linalg.norm(box[1] - box[0])), float(np.linalg.norm(box[2] - box[3])))
+    h = max(float(np.linalg.norm(box[3] - box[0])), float(np.linalg.norm(box[2] - box[1])))
+    return w / max(h, 1.0)
 
 
 def _rank(plate: str, conf: float, threshold: float) -> tuple[bool, int, float]:
