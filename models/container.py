@@ -29,6 +29,7 @@ __all__ = [
 
 DEFAULT_THRESHOLD = 0.80
 MAX_LINES = 16  # whole-frame lines recognised after the two tallest
+REST_CHUNK = 4  # of those, recognised this many at a time until a valid code appears
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
@@ -111,10 +112,19 @@ class ContainerReader:
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
             # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
             rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
-            for chunk in (boxes[:2], rest):
+            # The rest is recognised tallest first, REST_CHUNK lines at a time, with a plain check
+            # (candidates and the check digit, no extra recognitions) after each chunk: the code
+            # is among the larger markings, and the small print behind it costs ~8 ms a line.
+            # The full check (constrained decoding, check box) runs on the two tallest and once
+            # all lines are read, as before.
+            chunks = [boxes[:2]] + [rest[i : i + REST_CHUNK] for i in range(0, len(rest), REST_CHUNK)]
+            for k, chunk in enumerate(chunks):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
+                if 0 < k < len(chunks) - 1:
+                    if not self.from_lines(lines).valid:
+                        continue
                 r = self.from_lines(lines, frame)
                 if r.valid:
                     return r
@@ -122,7 +132,7 @@ class ContainerReader:
                     best = r
             if boxes:
                 # Only after every line failed: a stretched second reading of the two tallest.
-                r = self._stretched(frame, boxes[:2], best)
+                r = self._stretched(frame, boxes[:2], best, lines[:2])
                 if r.valid:
                     return r
                 best = r
@@ -158,12 +168,24 @@ class ContainerReader:
         return best
 
     def _read_boxes(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead:
-        r = self.from_lines(self.engine.recognise_boxes(frame, boxes), frame)
-        return r if r.valid else self._stretched(frame, boxes, r)
+        lines = self.engine.recognise_boxes(frame, boxes)
+        r = self.from_lines(lines, frame)
+        return r if r.valid else self._stretched(frame, boxes, r, lines)
 
-    def _stretched(self, frame: np.ndarray, boxes: list[np.ndarray], first: ContainerRead) -> ContainerRead:
+    def _stretched(
+        self, frame: np.ndarray, boxes: list[np.ndarray], first: ContainerRead, lines: Sequence[TextLine]
+    ) -> ContainerRead:
         """Second reading of the lines at 2.5 times the width: repeated narrow letters (JJ, IJ)
-        merge at the recogniser's time resolution. Still accepted only with a valid check digit."""
+        merge at the recogniser's time resolution. Still accepted only with a valid check digit.
+        A box 1.5 times as tall as long (a code painted one character per row) is read turned
+        on its side, where stretching cannot help: it is left to the vertical stage, and its
+        stretched crop (the longest of the frame) is not recognised. Nor are lines whose plain
+        reading holds nothing code-shaped (`code_groups`: a code that lost one of two repeated
+        letters still has 9-12 characters, letters then digits): weights, capacities and
+        size/type codes are read once."""
+        boxes = [b for b in boxes if _quad_h(b) < 1.5 * _quad_w(b)]
+        if not boxes or not code_groups(lines):
+            return first
         r = self.from_lines(self.engine.recognise_boxes(frame, boxes, stretch=2.5), frame)
         if r.valid or r.confidence > first.confidence:
             return r
@@ -401,6 +423,15 @@ def _follows(a: TextLine, b: TextLine) -> bool:
     gap = (btl + bbl) / 2 - (tr + br) / 2
     along, across = float(gap @ u), abs(float(gap[0] * u[1] - gap[1] * u[0]))
     return along >= -0.5 * qh and across <= 0.6 * qh
+
+
+def _quad_w(box: np.ndarray) -> float:
+    """Length of the quadrilateral along its text (as RapidOCR measures it when cropping)."""
+    return float(max(np.linalg.norm(box[1] - box[0]), np.linalg.norm(box[2] - box[3])))
+
+
+def _quad_h(box: np.ndarray) -> float:
+    return float(max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1])))
 
 
 def _box_h(box: np.ndarray) -> float:

@@ -7,8 +7,10 @@ on the 2-core edge box concurrent inference would not be faster anyway.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +18,8 @@ from typing import Any
 
 import cv2
 import numpy as np
+
+CHARS_MEMO = 64  # recent recognise_chars results kept (a frame re-reads a few dozen crops at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +76,9 @@ class OcrEngine:
         # from batching.
         self._ocr.text_rec.rec_batch_num = int(os.environ.get("KAKOU_OCR_REC_BATCH", "1"))
         self._lock = threading.Lock()
+        # recognise_chars results by crop content: the container reader's fallbacks re-read the
+        # same line crops (the two tallest lines after every chunk, a group at each reach).
+        self._chars_memo: OrderedDict[tuple[Any, ...], list[list[tuple[str, float]]]] = OrderedDict()
 
     def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
         """Text boxes (4x2 float32, frame pixels), largest text first."""
@@ -127,6 +134,31 @@ class OcrEngine:
         most likely characters at that step with their probabilities (the plain reading keeps
         only the best, so "J" at 0.55 beside 」 at 0.23 and 丁 at 0.17 looks unsure). `stretch`
         scales the crop's width first (several stretches of a line are several views of it)."""
+        key = (
+            crop.shape,
+            crop.dtype.str,
+            top,
+            stretch,
+            hashlib.blake2b(np.ascontiguousarray(crop).tobytes(), digest_size=16).digest(),
+        )
+        with self._lock:
+            hit = self._chars_memo.get(key)
+            if hit is not None:
+                self._chars_memo.move_to_end(key)
+                return [list(step) for step in hit]
+        out = self._recognise_chars(crop, top, stretch)
+        with self._lock:
+            self._chars_memo[key] = [list(step) for step in out]
+            while len(self._chars_memo) > CHARS_MEMO:
+                self._chars_memo.popitem(last=False)
+        return out
+
+    def forget(self) -> None:
+        """Drop remembered recognitions (a benchmark that warms up on the frame it then times)."""
+        with self._lock:
+            self._chars_memo.clear()
+
+    def _recognise_chars(self, crop: np.ndarray, top: int, stretch: float) -> list[list[tuple[str, float]]]:
         if stretch != 1.0:
             crop = cv2.resize(
                 crop, None, fx=stretch, fy=1.0, interpolation=cv2.INTER_AREA if stretch < 1 else cv2.INTER_CUBIC

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
-from kakou.models.container import ContainerRead, ContainerReader
+from kakou.models.container import ContainerRead, ContainerReader, make_code
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
@@ -254,3 +254,38 @@ def test_a_frame_with_no_vehicle_is_no_read_with_nothing_reported_valid(
     for reader in (plates, containers):
         r = reader.read(yard)
         assert r.text is None and not r.valid
+
+
+def test_remembered_recognitions_follow_the_pixels(plates: PlateReader) -> None:
+    # recognise_chars remembers results by crop content: a crop changed in place (same array,
+    # same shape) must be read again, not answered from memory.
+    frame = render_plate_scene("粤B12345", "blue", seed=None)
+    line = plates.engine.lines(frame, 480)[0]
+    x0, y0, x1, y1 = (int(v) for v in (line.x0, line.y0, line.x1, line.y1))
+    crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+    first = "".join(s[0][0] for s in plates.engine.recognise_chars(crop))
+    assert "12345" in first
+    assert "".join(s[0][0] for s in plates.engine.recognise_chars(crop)) == first
+    crop[:] = 255  # blanked in place
+    assert "12345" not in "".join(s[0][0] for s in plates.engine.recognise_chars(crop))
+
+
+@pytest.mark.parametrize(("kind", "text", "seed"), [("blue", "粤B12345", 3), ("green", "沪AD12345", 12)])
+def test_plate_is_read_beside_a_burned_in_timestamp(plates: PlateReader, kind: str, text: str, seed: int) -> None:
+    # Gate cameras burn the date and time into the frame: the timestamp line (far longer than a
+    # plate) is not recognised as a plate candidate, and the plate beside it still reads.
+    frame = render_plate_scene(text, kind, seed=seed).copy()
+    cv2.putText(frame, "2026-12-05 01:53:09", (20, 50), cv2.FONT_HERSHEY_SIMPLEX, 1.4, (255, 255, 255), 3)
+    r = plates.read(frame)
+    assert (r.text, r.valid) == (text, True)
+
+
+@pytest.mark.parametrize(("owner", "seed"), [("JJMU", None), ("JJMU", 3), ("JJMU", 8)])
+def test_repeated_narrow_letters_in_the_owner_code_are_read(
+    containers: ContainerReader, owner: str, seed: int | None
+) -> None:
+    # The recogniser merges JJ at its time resolution (JJMU -> JMU); the stretched re-reading of a
+    # code-shaped line keeps both letters. Weight lines are not re-read that way.
+    code = make_code(owner, "123456")
+    r = containers.read(render_container_scene(code, seed=seed))
+    assert (r.text, r.valid) == (code, True)
