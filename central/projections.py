@@ -9,10 +9,13 @@ after ingest or on a timer; several callers are safe (the audit head lock serial
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.alert_texts import AlertCode, AlertText
@@ -41,10 +44,7 @@ DOCUMENT_CODES = frozenset(code for code, (group, _) in SPEC.items() if group ==
 def run(c: Central, limit: int = 2000) -> int:
     """Project up to `limit` new passes; returns how many (0: caught up)."""
     with audit.write(c, "projection") as w:
-        cur = w.session.get(CursorRow, CURSOR)
-        if cur is None:
-            cur = CursorRow(name=CURSOR, position=0)
-            w.session.add(cur)
+        cur = _locked_cursor(w.session)
         rows = list(
             w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id).limit(limit))
         )
@@ -54,6 +54,19 @@ def run(c: Central, limit: int = 2000) -> int:
         if rows:
             cur.position = rows[-1].id
     return len(rows)
+
+
+def _locked_cursor(s: Session) -> CursorRow:
+    """The cursor, held for this transaction: a second central worker's round (`--share-group`, one
+    database) waits here and then starts where this one ended, instead of projecting the same passes
+    again or both inserting the first row (a UNIQUE failure seen in the two-worker test)."""
+    touch = update(CursorRow).where(CursorRow.name == CURSOR).values(position=CursorRow.position)
+    while not cast("CursorResult[Any]", s.execute(touch)).rowcount:
+        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+        s.execute(insert(CursorRow.__table__).values(name=CURSOR, position=0).on_conflict_do_nothing())
+    cur = s.get(CursorRow, CURSOR, populate_existing=True)
+    assert cur is not None
+    return cur
 
 
 def run_all(c: Central) -> int:
