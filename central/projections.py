@@ -12,12 +12,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central
-from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
+from kakou.central.tables import AlertRow, CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
 from kakou.sync import topics
 from kakou.sync.checks import (
@@ -28,6 +28,7 @@ from kakou.sync.checks import (
     Check,
     CheckCode,
     checks_in,
+    reasons_in,
 )
 from kakou.sync.knowledge import INSPECTION_MARK_VALID_H, InspectionMarkData
 from kakou.sync.messages import ChangeKind
@@ -36,6 +37,19 @@ CURSOR = "passes"
 HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
 # A failed release-order check: the truck has no valid order (missing, another plate, expired, …).
 DOCUMENT_CODES = frozenset(code for code, (group, _) in SPEC.items() if group == "release_order")
+# The reason of a record releasing a pass it supersedes: an officer decided it.
+RELEASE_REASONS = frozenset(
+    {
+        CheckCode.OFFICER_OVERRIDE,
+        CheckCode.OFFICER_OVERRIDE_CONFIRMED,
+        CheckCode.RELEASED_ON_DOCUMENTS,
+        CheckCode.RELEASED_ON_DOCUMENTS_CONFIRMED,
+        CheckCode.INSPECTION_PASSED,
+        CheckCode.INSPECTION_PASSED_CONFIRMED,
+        CheckCode.CONTROL_DISPOSAL_RELEASED,
+        CheckCode.BACKFILLED,
+    }
+)
 
 
 def run(c: Central, limit: int = 2000) -> int:
@@ -49,10 +63,13 @@ def run(c: Central, limit: int = 2000) -> int:
             w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id).limit(limit))
         )
         lanes: dict[str, dict[str, Any] | None] = {}  # lane registrations, read once per batch
+        closed: list[AlertRow] = []
         for p in rows:
-            _project(w, p, lanes)
+            closed += _project(w, p, lanes)
         if rows:
             cur.position = rows[-1].id
+    for row in closed:  # committed: the field pages' live streams show them closed
+        alerts.changed(c, row)
     return len(rows)
 
 
@@ -72,7 +89,8 @@ def _registered(w: audit.Work, kind: str, key: str) -> dict[str, Any] | None:
     return row.data if row else None
 
 
-def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None]) -> None:
+def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None]) -> list[AlertRow]:
+    """Apply one pass; returns the alerts it closed."""
     rec: dict[str, Any] = p.record
     lane_key = f"{p.node}/{p.lane}"
     subjects = [("plate", p.plate)] + [("container", c) for c in rec.get("containers", [])]
@@ -106,6 +124,7 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
             f"document_hold:{p.pass_id}",
             p.pass_id,
         )
+    closed = _end_document_holds(w, p, rec, lane_key) if p.outcome == "release" else []
     faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]
     hour = p.decided_at.strftime("%Y%m%d%H")
     seen: set[str] = set()
@@ -149,6 +168,52 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     if lane:
         transit_no = rec.get("transit_no") if isinstance(rec.get("transit_no"), str) else None
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, checks, p.outcome, transit_no)
+    return closed
+
+
+# A chain of records superseding one another (manual entry, override, backfill…) is short; the
+# bound only guards against a loop in what the lanes sent.
+MAX_SUPERSEDED = 16
+
+
+def _end_document_holds(w: audit.Work, p: PassRow, rec: dict[str, Any], lane_key: str) -> list[AlertRow]:
+    """A truck held for its documents and then released closes the hold's alert: released by a
+    record superseding the held pass (an officer's override, a release on documents, its backfill,
+    a manual entry), or a later pass of the same vehicle released (it came back with its papers)."""
+    superseded: list[str] = []
+    after = rec.get("supersedes")
+    while isinstance(after, str) and after not in superseded and len(superseded) < MAX_SUPERSEDED:
+        superseded.append(after)
+        earlier = w.session.scalar(select(PassRow.record).where(PassRow.pass_id == after))
+        after = earlier.get("supersedes") if isinstance(earlier, dict) else None
+    held = [AlertRow.source.in_(superseded)] if superseded else []
+    if p.plate:  # decided before this pass: one that arrives late (a node back online) closes nothing newer
+        before = select(PassRow.pass_id).where(PassRow.plate == p.plate, PassRow.decided_at < p.decided_at)
+        held.append(and_(AlertRow.subject == p.plate, AlertRow.source.in_(before)))
+    if not held:
+        return []
+    rows = list(
+        w.session.scalars(
+            select(AlertRow)
+            .where(AlertRow.kind == "document_hold", AlertRow.status != "disposed", or_(*held))
+            .order_by(AlertRow.id)
+        )
+    )
+    if not rows:
+        return []
+    # Who released it: the officer of the decision superseding the hold, or the lane on its own.
+    reason = next((f for f in reasons_in(rec) if f.code in RELEASE_REASONS), None)
+    why = reason.text("zh") if reason else "通道放行"
+    disposal = f"车辆已放行（{lane_key} 通行 {p.pass_id}）：{why}"
+    detail: dict[str, Any] = {
+        "pass_id": p.pass_id,
+        "lane": lane_key,
+        "officer": reason.params.get("officer") if reason else None,
+        "reason": reason.model_dump(mode="json") if reason else None,
+    }
+    for row in rows:
+        alerts.close(w, row, disposal, detail)
+    return rows
 
 
 def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], checks: list[Check], site: str) -> None:
