@@ -157,3 +157,11 @@ def test_an_alert_disposed_of_by_an_officer_is_left_as_they_closed_it(api: Api, 
     assert (again["disposed_by"], again["disposal"]) == ("fred", "driver sent back for papers")
     with central.sessions() as s:
         assert s.get(AlertRow, alert["id"]).notes[-1]["kind"] == "dispose"  # type: ignore[union-attr]
+
+
+def test_a_hold_and_its_release_projected_in_one_batch_end_closed(api: Api, central: Central) -> None:
+    send(central, "U1", "粤B11223", "officer", T0, checks=[NO_ORDER])
+    on_documents = officer("released_on_documents", "赵六", "paper order")
+    send(central, "U1-m1", "粤B11223", "release", T0 + timedelta(minutes=1), reasons=[on_documents], supersedes="U1")
+    assert projections.run(central) == 2  # one batch
+    assert held(api)["U1"]["status"] == "disposed"
