@@ -24,10 +24,12 @@ demo: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q -p no:cacheprovider tests/test_layering.py  # import contracts (see the file)
+	$(BIN)/python tools/import_tree.py mypy  # through build/import-tree: see tools/import_tree.py
+	$(BIN)/python tools/import_tree.py lint-imports  # layering contracts ([tool.importlinter])
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_layering.py  # no module takes another's private names
 
 test: lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) var build .pytest_cache .ruff_cache .hypothesis

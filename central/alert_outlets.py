@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import re
@@ -119,7 +120,7 @@ class AlertOutlets:
         if publish is not None:
             self.outlets.append(Outlet("mqtt", _cursor_name("mqtt"), self._to_mqtt))
         for url in dict.fromkeys(webhooks):
-            self.outlets.append(Outlet(url, _cursor_name(url), lambda m, url=url: self._to_webhook(url, m)))
+            self.outlets.append(Outlet(url, _cursor_name(url), functools.partial(self._to_webhook, url)))
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def wake(self) -> None:

@@ -153,7 +153,12 @@ def archive(
             f"audit:{keep[0].seq}-{keep[-1].seq}",
             {"file": path.name, "entries": len(keep), "sha256": digest, "older_than_days": older_than.days},
         )
-    return Archived(path, len(keep), body["first_seq"], body["last_seq"])
+    return Archived(path, len(keep), keep[0].seq, keep[-1].seq)
+
+
+def entry_hash(prev_hash: str, e: dict[str, Any], key: bytes | None) -> str:
+    """The hash an archived entry (one line of the file, read) chains onto `prev_hash` with."""
+    return audit.entry_hash(prev_hash, e["seq"], e["at"], e["actor"], e["action"], e["target"], e["detail"], key)
 
 
 def verify_file(c: Central, path: Path) -> audit.VerifyResult:
@@ -175,19 +180,7 @@ def verify_file(c: Central, path: Path) -> audit.VerifyResult:
     for n, e in enumerate(entries):
         if e["seq"] != seq + 1 or e["prev_hash"] != prev:
             return audit.VerifyResult(n, False, f"entry {seq + 1} is missing or out of order", seq + 1)
-        if (
-            audit.entry_hash(
-                prev,
-                e["seq"],
-                e["at"],
-                e["actor"],
-                e["action"],
-                e["target"],
-                e["detail"],
-                audit._key_for(c.audit_key, e["seq"]),
-            )
-            != e["hash"]
-        ):
+        if entry_hash(prev, e, audit._key_for(c.audit_key, e["seq"])) != e["hash"]:
             return audit.VerifyResult(n, False, f"entry {e['seq']} was altered", e["seq"])
         prev, seq = e["hash"], e["seq"]
     if prev != body["last_hash"]:

@@ -274,7 +274,7 @@ def cached(c: Central, token: str, now: datetime | None = None) -> Principal | N
     """The principal of a token checked within TOKEN_CACHE_TTL_S, else None (ask `authenticate`)."""
     hit = c.token_cache.get(_digest(token))
     if hit is not None and time.monotonic() < hit[2] and (now or datetime.now(UTC)) < hit[1]:
-        return hit[0]  # type: ignore[no-any-return]
+        return hit[0]
     return None
 
 

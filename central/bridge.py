@@ -382,9 +382,9 @@ class CentralBridge:
                         _first_line(again),
                     )
                     continue
-                for node, (hw, rejected) in stored.items():
+                for node, (high, rejected) in stored.items():
                     before = out.get(node, (0, []))
-                    out[node] = (max(hw, before[0]), sorted(set(before[1]) | set(rejected)))
+                    out[node] = (max(high, before[0]), sorted(set(before[1]) | set(rejected)))
             return out
 
     async def _quarantine(self, client: aiomqtt.Client, node: str, held: list[tuple[int, bytes, str]]) -> None:

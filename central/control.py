@@ -71,15 +71,15 @@ def _aware(t: datetime) -> datetime:
 def lane_data(row: ControlOrderRow) -> ControlOrderData:
     return ControlOrderData(
         order_no=row.order_no,
-        target_kind=row.target_kind,  # type: ignore[arg-type]
+        target_kind=row.target_kind,
         target_value=row.target_value,
-        action=row.action,  # type: ignore[arg-type]
+        action=row.action,
         status="emergency" if row.emergency and row.reviewed_by is None else "active",
         emergency=row.emergency,
         valid_from=_aware(row.valid_from),
         valid_until=_aware(row.valid_until),
         reason=row.reason,
-        order_type=row.order_type or "general",  # type: ignore[arg-type]
+        order_type=row.order_type or "general",
         random_rate=row.random_rate,
     )
 

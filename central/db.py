@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Select,
+    Table,
     TypeDecorator,
     bindparam,
     create_engine,
@@ -51,6 +52,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
+    if TYPE_CHECKING:  # every mapped class here declares one table (SQLAlchemy types it as any FROM clause)
+        __table__: ClassVar[Table]
 
 
 def make_engine(url: str) -> Engine:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -455,7 +456,7 @@ def _cell(v: object) -> str:
     return str(v)
 
 
-def _validate_rows(fieldnames: list[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
+def _validate_rows(fieldnames: Sequence[str], rows: Any) -> tuple[list[DeclarationIn], list[RowError]]:
     missing = [
         c
         for c in (

@@ -8,7 +8,9 @@ answer is sniffed as another content type.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from kakou.central.http_middleware import HttpMiddleware
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; "
@@ -23,15 +25,8 @@ HEADERS = [
 _NAMES = {name for name, _ in HEADERS}
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+class SecurityHeaders(HttpMiddleware):
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def with_headers(msg: Message) -> None:
             if msg["type"] == "http.response.start":
                 kept = [(k, v) for k, v in msg.get("headers", []) if k.lower() not in _NAMES]

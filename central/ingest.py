@@ -186,18 +186,21 @@ def _pass_id_conflicts(s: Session, node: str, not_inserted: set[int]) -> set[int
     skipped for their pass_id (another pass's, from this node or another)."""
     if not not_inserted:
         return set()
-    stored = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(not_inserted))))
-    held = set(
-        s.scalars(
-            select(NetworkMessageRow.seq).where(
-                NetworkMessageRow.node == node,
-                NetworkMessageRow.direction == "up",
-                NetworkMessageRow.status == "rejected",
-                NetworkMessageRow.seq.in_(not_inserted),
-            )
+    return not_inserted - _stored_or_held(s, node, not_inserted)
+
+
+def _stored_or_held(s: Session, node: str, seqs: set[int]) -> set[int]:
+    """Of a node's `seqs`, those stored as passes or already kept aside as rejected messages."""
+    stored = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(seqs))))
+    held = s.scalars(
+        select(NetworkMessageRow.seq).where(
+            NetworkMessageRow.node == node,
+            NetworkMessageRow.direction == "up",
+            NetworkMessageRow.status == "rejected",
+            NetworkMessageRow.seq.in_(seqs),
         )
     )
-    return not_inserted - stored - held
+    return stored | {seq for seq in held if seq is not None}  # the column allows NULL; these rows are in `seqs`
 
 
 def _log(now: datetime, env: Envelope, status: str) -> dict[str, object]:
@@ -230,17 +233,7 @@ def quarantine_many(c: Central, node: str, items: list[tuple[int, bytes, str]]) 
             node_row = NodeRow(node=node, high_water=0, duplicates=0, online=False, knowledge_version=0)
             s.add(node_row)
         seqs = {seq for seq, _, _ in items}
-        taken = set(s.scalars(select(PassRow.seq).where(PassRow.node == node, PassRow.seq.in_(seqs))))
-        taken |= set(
-            s.scalars(
-                select(NetworkMessageRow.seq).where(
-                    NetworkMessageRow.node == node,
-                    NetworkMessageRow.direction == "up",
-                    NetworkMessageRow.status == "rejected",
-                    NetworkMessageRow.seq.in_(seqs),
-                )
-            )
-        )
+        taken = _stored_or_held(s, node, seqs)
         now = datetime.now(UTC)
         for seq, payload, reason in items:
             if seq in taken:
@@ -298,6 +291,9 @@ def _advance(s: Session, before: dict[str, int]) -> dict[str, tuple[int, list[in
     )
     seqs: dict[str, set[int]] = defaultdict(set)
     quarantined: dict[str, set[int]] = defaultdict(set)
+    node: str
+    seq: int
+    is_held: bool
     for node, seq, is_held in s.execute(union_all(stored, held)):
         seqs[node].add(seq)
         if is_held:

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kakou.central import audit
 from kakou.central.service import Central
@@ -47,7 +48,7 @@ class TradeModeIn(BaseModel):
     name: str = Field("", max_length=64)
 
 
-def trade_modes(s) -> dict[Key, str]:  # type: ignore[no-untyped-def]
+def trade_modes(s: Session) -> dict[Key, str]:
     """The effective table: the defaults, overridden by stored rows."""
     out: dict[Key, str] = {k: v[0] for k, v in DEFAULT_TRADE_MODES.items()}
     for row in s.scalars(select(TradeModeRow)):
@@ -61,7 +62,7 @@ def list_trade_modes(c: Central) -> list[TradeModeIn]:
         for row in s.scalars(select(TradeModeRow)):
             names[(row.code, row.item_kind, row.direction)] = row.name
         return [
-            TradeModeIn(code=k[0], item_kind=k[1], direction=k[2], effect=e, name=names.get(k, ""))  # type: ignore[arg-type]
+            TradeModeIn(code=k[0], item_kind=k[1], direction=k[2], effect=e, name=names.get(k, ""))
             for k, e in sorted(trade_modes(s).items())
         ]
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import String, cast, select
+from sqlalchemy.orm import Session
 
 from kakou.central import alerts, audit, ledger_rules
 from kakou.central.alert_texts import AlertCode, AlertText
@@ -79,11 +80,11 @@ def save_ratio(c: Central, actor: str, r: RatioIn) -> None:
             row = w.session.get(LedgerItemRow, (r.ledger_no, item))
             if row is None or row.kind not in kinds:
                 raise ValueError(f"{item} is not a {' or '.join(kinds)} item of ledger {r.ledger_no}")
-        row = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
-        if row is None:
+        ratio = w.session.get(ConsumptionRatioRow, (r.ledger_no, r.finished_item, r.material_item))
+        if ratio is None:
             w.session.add(ConsumptionRatioRow(**r.model_dump()))
         else:
-            row.per_unit, row.loss_rate = r.per_unit, r.loss_rate
+            ratio.per_unit, ratio.loss_rate = r.per_unit, r.loss_rate
         w.audit("ledger.ratio", f"ledger:{r.ledger_no}", r.model_dump())
 
 
@@ -128,10 +129,10 @@ def post_declaration(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def planned_movements(
-    s,
+    s: Session,
     ledger_no: str,
     trade_mode: str,
-    direction: str,  # type: ignore[no-untyped-def]
+    direction: str,
     items: list[Any],
 ) -> dict[tuple[str, str], float]:
     """(item, kind) → quantity a document's lines make, summed (two lines of one item, or two finished
@@ -175,7 +176,7 @@ def planned_movements(
     return dict(moves)
 
 
-def _superseded(s, decl: DeclarationRow) -> bool:  # type: ignore[no-untyped-def]
+def _superseded(s: Session, decl: DeclarationRow) -> bool:
     if decl.list_no:
         return True
     if not decl.unified_no:
@@ -280,9 +281,9 @@ def gate_if_passed(w: audit.Work, decl: DeclarationRow) -> int:
 
 
 def _balances(
-    s,
+    s: Session,
     ledger_no: str,
-    stocktake: dict[str, float],  # type: ignore[no-untyped-def]
+    stocktake: dict[str, float],
     abnormal_pct: float = 5.0,
 ) -> list[ItemBalance]:
     """All-time balances (no period): materials only carry a balance."""
@@ -299,32 +300,19 @@ def _balances(
         imp, exp, con, adj = (sums[(it.item_no, k, True)] for k in ("import", "export", "consumption", "adjustment"))
         pending = sum(sums[(it.item_no, k, False)] for k in ("import", "export", "consumption"))
         st = stocktake.get(it.item_no)
-        warnings = []
-        if it.kind != "material":
-            out.append(
-                ItemBalance(
-                    item_no=it.item_no,
-                    kind=it.kind,
-                    opening=it.opening,
-                    imports=imp,
-                    exports=exp,
-                    consumption=0.0,
-                    should_remain=None,
-                    stocktake=st,
-                    difference=None,
-                    pending=pending,
-                    warnings=[],
-                )
-            )
-            continue
-        should = it.opening + imp - exp - con + adj
-        diff = None if st is None else st - should
-        if should < -1e-9:
-            warnings.append("negative balance: more left than came in")
-        if diff is not None and abs(diff) > max(abs(should), 1.0) * abnormal_pct / 100:
-            warnings.append(f"stocktake differs by {diff:+g} {it.unit} (over {abnormal_pct:g} %)")
-        if st is None and stocktake:
-            warnings.append("no stocktake figure")
+        material = it.kind == "material"  # the balance is reckoned for materials only
+        should: float | None = None
+        diff: float | None = None
+        warnings: list[str] = []
+        if material:
+            should = it.opening + imp - exp - con + adj
+            diff = None if st is None else st - should
+            if should < -1e-9:
+                warnings.append("negative balance: more left than came in")
+            if diff is not None and abs(diff) > max(abs(should), 1.0) * abnormal_pct / 100:
+                warnings.append(f"stocktake differs by {diff:+g} {it.unit} (over {abnormal_pct:g} %)")
+            if st is None and stocktake:
+                warnings.append("no stocktake figure")
         out.append(
             ItemBalance(
                 item_no=it.item_no,
@@ -332,7 +320,7 @@ def _balances(
                 opening=it.opening,
                 imports=imp,
                 exports=exp,
-                consumption=con,
+                consumption=con if material else 0.0,
                 should_remain=should,
                 stocktake=st,
                 difference=diff,

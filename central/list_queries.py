@@ -13,29 +13,27 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]  # bounded: databases store 32/64-bit integers
 
 
-class PassQuery(BaseModel):
-    """`GET /api/v1/passes`'s query: the route's parameters and the fast way's check in one model."""
+class NoQuery(BaseModel):
+    """A read that takes no query parameters; the base of those that do."""
 
     model_config = ConfigDict(extra="ignore")  # the route ignores others; the fast way passes them on
 
+
+class PlatePage(NoQuery):
+    """A page of a list that can be filtered by plate."""
+
     limit: Limit = 50
     offset: Offset = 0
     plate: str | None = None
+
+
+class PassQuery(PlatePage):
+    """`GET /api/v1/passes`'s query: the route's parameters and the fast way's check in one model."""
+
     node: str | None = None
 
 
-class ReleaseOrderQuery(BaseModel):
+class ReleaseOrderQuery(PlatePage):
     """`GET /api/v1/release-orders`'s query."""
 
-    model_config = ConfigDict(extra="ignore")
-
-    limit: Limit = 50
-    offset: Offset = 0
-    plate: str | None = None
     status: str | None = None
-
-
-class NoQuery(BaseModel):
-    """A read that takes no query parameters."""
-
-    model_config = ConfigDict(extra="ignore")

@@ -102,7 +102,7 @@ def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
         plate=row.plate,
         containers=list(row.containers),
         direction=row.direction,
-        valid_from=_aware(row.valid_from),  # type: ignore[arg-type]
+        valid_from=_aware(row.valid_from),
         valid_until=_aware(row.valid_until),
         declared_gross_kg=row.declared_gross_kg,
         declared_net_kg=row.declared_net_kg,

@@ -480,7 +480,7 @@ def compute(s: Any, p: LedgerPeriodRow, abnormal_pct: float = 5.0) -> tuple[list
         adj = sum(by[(it.item_no, "adjustment")].values())
         unit = units[it.item_no]
         causes: list[CauseOut] = []
-        base = {
+        base: dict[str, Any] = {  # the fields of a Line every branch below shares
             "item_no": it.item_no,
             "name": it.name,
             "kind": it.kind,
@@ -725,6 +725,7 @@ def export_xlsx(r: ReconciliationOut) -> bytes:
 
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     ws.title = f"报核 {r.ledger_no}"[:31]
     for row in export_rows(r):
         ws.append(row)

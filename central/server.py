@@ -274,7 +274,7 @@ class _PrimaryBridge:
         return value
 
     async def resync(self, node: str) -> dict[str, int]:
-        return await asyncio.to_thread(self._call, node)  # type: ignore[no-any-return]
+        return await asyncio.to_thread(self._call, node)
 
 
 def bind_shared(host: str, port: int) -> socket.socket:

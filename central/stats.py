@@ -26,9 +26,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import Select, func, literal_column, select
 
 from kakou.central.service import Central
 from kakou.central.tables_sync import PassRow
@@ -140,7 +141,9 @@ def _flags(dialect: str) -> dict[str, str]:
 def lane_stats(c: Central, since: datetime | None = None, until: datetime | None = None) -> list[LaneStats]:
     with c.read() as s:
         flags = _flags(s.get_bind().dialect.name)
-        per_pass = select(PassRow.node, PassRow.lane, *(literal_column(sql).label(name) for name, sql in flags.items()))
+        per_pass: Select[*tuple[Any, ...]] = select(
+            PassRow.node, PassRow.lane, *(literal_column(sql).label(name) for name, sql in flags.items())
+        )
         if since:
             per_pass = per_pass.where(PassRow.decided_at >= since)
         if until:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from kakou.central import audit, reviews, risk_eval
@@ -102,7 +102,7 @@ def exempt(s: Session, order: ReleaseOrderRow) -> bool:
         )
     )
     code = carrier.get("carrier") if isinstance(carrier, dict) else None
-    match = (RiskWhitelistRow.target_kind == "vehicle") & (RiskWhitelistRow.value == order.plate)
+    match: ColumnElement[bool] = (RiskWhitelistRow.target_kind == "vehicle") & (RiskWhitelistRow.value == order.plate)
     if code:
         match = or_(match, (RiskWhitelistRow.target_kind == "carrier") & (RiskWhitelistRow.value == code))
     for row in s.scalars(select(RiskWhitelistRow).where(RiskWhitelistRow.status == WhitelistStatus.ACTIVE, match)):

@@ -30,7 +30,7 @@ from kakou.edge.knowledge import (
 from kakou.edge.transit_check import seal_checks, transit_checks
 from kakou.sync.checks import Check, CheckCode, Finding
 from kakou.sync.checks import check as make_check
-from kakou.sync.knowledge import CENTRAL_CONDITIONS, RiskRule
+from kakou.sync.knowledge import CENTRAL_CONDITIONS, Condition, RiskRule
 from kakou.sync.messages import Outcome, ReleaseOrderData
 from kakou.sync.risk_verdicts import RiskVerdictHit
 
@@ -263,7 +263,7 @@ def _central_findings(rule_id: str, version: int, obs: Observation, orders: list
 
 
 def _condition(
-    c: Any,
+    c: Condition,
     obs: Observation,
     k: Knowledge,
     orders: list[ReleaseOrderData],
@@ -287,10 +287,12 @@ def _condition(
     if c.kind == "carrier_credit":
         return k.carrier_grade in c.grades
     if c.kind == "watch_list":
-        seen = {"vehicle": {obs.plate, obs.e_plate}, "container": set(obs.containers), "driver": {obs.ic_card}}[
-            c.target_kind
-        ]
-        return bool(seen & set(c.values))
+        seen: dict[str, set[str | None]] = {
+            "vehicle": {obs.plate, obs.e_plate},
+            "container": set(obs.containers),
+            "driver": {obs.ic_card},
+        }
+        return bool(seen[c.target_kind] & set(c.values))
     if c.kind == "random":
         return _random_draw(f"{rule_id}:{obs.pass_id}") < c.rate
     return False  # a kind this lane does not know

@@ -50,7 +50,7 @@ def _gb2312(text: str) -> bool:
 class DriverDisplay:
     """Keeps the sign on the newest wanted message; `run()` is the lane's sender task."""
 
-    def __init__(self, driver: Any, log: logging.Logger | logging.LoggerAdapter) -> None:  # type: ignore[type-arg]
+    def __init__(self, driver: Any, log: logging.Logger | logging.LoggerAdapter) -> None:
         self.driver = driver  # kakou.protocols.display.DisplayDriver (or anything with show/clear)
         self.log = log
         self.wanted: Lines | None = None

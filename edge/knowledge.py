@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from kakou.sync.messages import ReleaseOrderData
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class _View(BaseModel):
@@ -73,9 +75,9 @@ KIND_DRIVER = "driver"
 KIND_CONTAINER = "container"
 
 
-def parse_rows(model: type[_View], rows: list[tuple[str]]) -> list:  # type: ignore[type-arg]
+def parse_rows(model: type[Model], rows: list[tuple[str]]) -> list[Model]:
     """Parse cached records, skipping any this lane cannot understand (logged by the caller)."""
-    out = []
+    out: list[Model] = []
     for (data,) in rows:
         try:
             out.append(model.model_validate(json.loads(data)))

@@ -14,7 +14,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -39,10 +39,13 @@ from kakou.sync.checks import INSPECTION_RESULT_CODES, CheckCode, check, finding
 from kakou.sync.messages import Outcome, PassRecord
 
 
-class Reading(Protocol):
-    text: str | None
-    confidence: float
-    valid: bool
+class Reading(Protocol):  # read-only, as the recognisers' frozen results are
+    @property
+    def text(self) -> str | None: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def valid(self) -> bool: ...
 
 
 class Recogniser(Protocol):
@@ -52,7 +55,7 @@ class Recogniser(Protocol):
 class CodesRecogniser(Protocol):
     """Several codes per vehicle (two 20' containers on one chassis), voted per camera."""
 
-    def read_codes(self, cameras: list[list[np.ndarray]]) -> list[Reading]: ...
+    def read_codes(self, cameras: list[list[np.ndarray]]) -> Sequence[Reading]: ...
 
 
 class LaneState(StrEnum):
@@ -403,7 +406,7 @@ class Lane:
         lane_class = self.lane_class
         automatic = lane_class == "A"
         plate = None
-        codes: list[Reading] | None = None  # None: no container camera or reader on this lane
+        codes: Sequence[Reading] | None = None  # None: no container camera or reader on this lane
         frames_used = 0
         weight_task = asyncio.create_task(self._weigh(faults))
         if automatic:

@@ -24,6 +24,8 @@ from kakou.models.face import load_matcher
 from kakou.netutil import bind_tcp
 from kakou.protocols.camera import open_camera
 from kakou.protocols.modbus_io import LaneIO
+from kakou.protocols.serial_link import DeviceStatus
+from kakou.sync.devices import DeviceKind
 from kakou.sync.signing import key_id, load_public_b64
 from kakou.tasks import run_together
 
@@ -102,7 +104,8 @@ class EdgeNode:
             for d in (devices.weighbridge, devices.rfid, devices.ic_card, devices.display, devices.e_seal)
             if d is not None
         ]
-        for kind in ("weighbridge", "rfid", "ic_card", "display"):  # the serial drivers judge their own health
+        serial: tuple[DeviceKind, ...] = ("weighbridge", "rfid", "ic_card", "display")
+        for kind in serial:  # the serial drivers judge their own health
             driver = getattr(devices, kind)
             if driver is not None:
                 driver.status.on_change(lambda st, k=kind, lid=lane.id: self._serial_state(lid, k, st))
@@ -120,13 +123,13 @@ class EdgeNode:
             on_device=self.device_states.set,
         )
 
-    def _serial_state(self, lane: str, kind: str, st: Any) -> None:
+    def _serial_state(self, lane: str, kind: DeviceKind, st: DeviceStatus) -> None:
         """A serial driver's status change as a device state ("connecting" at start-up is no state
         yet; after a fault, the device is still down until it is online again)."""
         if st.state == "online":
-            self.device_states.set(lane, kind, kind, "ok")  # type: ignore[arg-type]
+            self.device_states.set(lane, kind, kind, "ok")
         elif st.state == "faulted":
-            self.device_states.set(lane, kind, kind, "fault", "driver_fault", st.reason)  # type: ignore[arg-type]
+            self.device_states.set(lane, kind, kind, "fault", "driver_fault", st.reason)
 
     def knowledge_age_s(self) -> float | None:
         at = self.store.knowledge_updated_at()

@@ -52,7 +52,7 @@ def load_or_create_key(path: Path) -> str:
 
 
 def is_key(given: str | None, key: str) -> bool:
-    return bool(given) and hmac.compare_digest(given.encode(), key.encode())
+    return given is not None and given != "" and hmac.compare_digest(given.encode(), key.encode())
 
 
 def _loopback(request: Request) -> bool:

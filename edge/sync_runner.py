@@ -19,29 +19,26 @@ from pathlib import Path
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode, finding
-from kakou.sync.messages import Outcome, PassRecord
+from kakou.sync.messages import PassRecord
 from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.samples import sample_record
 from kakou.sync.signing import key_id, load_public_b64
 
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
-def sample_pass(node: str, n: int, lane: str = "L1") -> PassRecord:
-    """A plausible pass record #n of a node (distinct pass_id, plate and time per n)."""
-    at = T0 + timedelta(seconds=n)
-    return PassRecord(
-        pass_id=f"{node}-{lane}-{n:08d}",
-        node=node,
+def sample_pass(node: str, n: int, lane: str = "L1", at: datetime | None = None) -> PassRecord:
+    """A plausible pass record #n of a node (distinct pass_id, plate and, unless `at` is given, time per n)."""
+    plate = f"粤B{n % 100000:05d}"
+    return sample_record(
+        node,
+        f"{n:08d}",
+        T0 + timedelta(seconds=n) if at is None else at,
         lane=lane,
-        direction="in",
-        started_at=at,
-        decided_at=at,
-        plate=f"粤B{n % 100000:05d}",
+        plate=plate,
         plate_confidence=0.98,
-        outcome=Outcome.RELEASE,
-        reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
+        reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=plate)],
         knowledge_version=0,
-        opens_barrier=True,
     )
 
 

@@ -29,6 +29,14 @@ def _size(*addresses: int | None) -> int:
     return max([SIZE, *(a + 2 for a in addresses if a is not None)])
 
 
+def _values(block: ModbusSequentialDataBlock, address: int, count: int) -> list[int] | list[bool]:
+    """A block's values; pymodbus answers an exception code for addresses outside the block."""
+    values = block.getValues(address, count)
+    if not isinstance(values, list):
+        raise IndexError(f"no {count} value(s) at block index {address}: {values!r}")
+    return values
+
+
 class _Coils(ModbusSequentialDataBlock):
     """Coil (or register) block that tells the simulator when a client writes it."""
 
@@ -48,13 +56,13 @@ class _SlowDevice(ModbusDeviceContext):
         super().__init__(**blocks)
         self._sim = sim
 
-    async def async_getValues(self, func_code: int, address: int, count: int = 1):  # type: ignore[no-untyped-def]
+    async def async_getValues(self, func_code: int, address: int, count: int = 1):
         self._sim.requests += 1
         if self._sim.response_delay_s:
             await asyncio.sleep(self._sim.response_delay_s)
         return self.getValues(func_code, address, count)
 
-    async def async_setValues(self, func_code: int, address: int, values):  # type: ignore[no-untyped-def]
+    async def async_setValues(self, func_code: int, address: int, values):
         self._sim.requests += 1
         if self._sim.response_delay_s:
             await asyncio.sleep(self._sim.response_delay_s)
@@ -100,7 +108,7 @@ class LaneIoSim:
         self._di.setValues(addr + 1, [value])
 
     def _di_value(self, addr: int) -> bool:
-        return bool(self._di.getValues(addr + 1, 1)[0])
+        return bool(_values(self._di, addr + 1, 1)[0])
 
     def _set_input(self, name: str, value: bool) -> None:
         # The wire carries the inverted level for inputs the site wired normally-closed.
@@ -112,7 +120,7 @@ class LaneIoSim:
         return self._di_value(m.input_addresses()[name]) != (name in m.invert_inputs)  # type: ignore[index]
 
     def coil(self, addr: int) -> bool:
-        return bool(self._co.getValues(addr + 1, 1)[0])
+        return bool(_values(self._co, addr + 1, 1)[0])
 
     @property
     def running(self) -> bool:
@@ -147,7 +155,7 @@ class LaneIoSim:
             if not await self._server.listen():
                 raise OSError(f"cannot listen on {self.host}:{self.port}")
             transport = self._server.transport
-            if self.port == 0 and transport is not None:
+            if self.port == 0 and isinstance(transport, asyncio.Server):  # what listen() made for TCP
                 self.port = transport.sockets[0].getsockname()[1]
         log.info("lane I/O simulator on modbus %s", self.url)
 
@@ -244,7 +252,7 @@ class LaneIoSim:
         m = self.io_map
         if m.hr_display is None:
             return None
-        return m.decode_display(list(self._hr.getValues(m.hr_display + 1, m.display_registers)))
+        return m.decode_display(list(_values(self._hr, m.hr_display + 1, m.display_registers)))
 
     def _registers_written(self) -> None:
         text = self.display_text

@@ -35,7 +35,7 @@ def _to_bgr(img: Image.Image) -> np.ndarray:
 def _paste_warped(scene: np.ndarray, patch: np.ndarray, dst: np.ndarray) -> None:
     """Warp `patch` onto the quadrilateral `dst` (4x2, clockwise from top-left) of `scene`."""
     h, w = patch.shape[:2]
-    src = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    src = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
     H, W = scene.shape[:2]
     warped = cv2.warpPerspective(patch, m, (W, H), flags=cv2.INTER_AREA)
@@ -46,13 +46,13 @@ def _paste_warped(scene: np.ndarray, patch: np.ndarray, dst: np.ndarray) -> None
 
 def _quad(x: float, y: float, w: float, h: float, rng: np.random.Generator | None, skew: float) -> np.ndarray:
     """Target corners for a w x h rectangle at (x, y), jittered for perspective and roll."""
-    quad = np.float32([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+    quad = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], dtype=np.float32)
     if rng is None:
         return quad
-    quad += rng.uniform(-skew, skew, (4, 2)).astype(np.float32) * np.float32([w, h])
+    quad += rng.uniform(-skew, skew, (4, 2)).astype(np.float32) * np.array([w, h], dtype=np.float32)
     angle = np.deg2rad(rng.uniform(-4, 4))
     c = quad.mean(axis=0)
-    rot = np.float32([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]], dtype=np.float32)
     return (quad - c) @ rot.T + c
 
 
@@ -60,7 +60,7 @@ def _camera(frame: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     """Lighting, blur, sensor noise and a JPEG round-trip, as a real gate camera adds them."""
     if rng is None:
         return frame
-    f = frame.astype(np.float32)
+    f: np.ndarray = frame.astype(np.float32)  # float while lit, uint8 from the clip on
     H, W = f.shape[:2]
     # Uneven light: a linear ramp in a random direction (sun on one side, shadow of the canopy).
     ang = rng.uniform(0, 2 * np.pi)
@@ -78,7 +78,9 @@ def _camera(frame: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     noise = rng.normal(0, rng.uniform(0, 7), f.shape)
     f = np.clip(f.astype(np.float32) + noise, 0, 255).astype(np.uint8)
     quality = int(rng.integers(45, 92))
-    return cv2.imdecode(np.frombuffer(encode_jpeg(f, quality), np.uint8), cv2.IMREAD_COLOR)
+    out = cv2.imdecode(np.frombuffer(encode_jpeg(f, quality), np.uint8), cv2.IMREAD_COLOR)
+    assert out is not None  # a JPEG encoded just above
+    return out
 
 
 def _truck_front(width: int, height: int, rng: np.random.Generator | None) -> np.ndarray:

@@ -35,7 +35,7 @@ def _text(d: ImageDraw.ImageDraw, xy: tuple[int, int], s: str, size: int, fill: 
     font = latin_font(size)
     d.text(xy, s, font=font, fill=fill)
     box = d.textbbox(xy, s, font=font)
-    return box[2], box[3]
+    return int(box[2]), int(box[3])  # ints already, from a TrueType font
 
 
 def door_image(

@@ -161,13 +161,14 @@ class EmbeddedBroker:
         from amqtt.broker import Broker
 
         ensure_free("127.0.0.1", self.port, "MQTT broker")
-        self._broker = Broker(
+        broker = Broker(
             {
                 "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{self.port}"}},
                 "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
             }
         )
-        await self._broker.start()
+        self._broker = broker
+        await broker.start()
 
     async def stop(self) -> None:
         if self._broker:

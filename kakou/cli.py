@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 import kakou
@@ -18,7 +18,7 @@ from kakou.netutil import PortInUse
 from kakou.sim.lane_cli import add_sim_lane_arguments
 
 
-def run_command(coro) -> int:  # type: ignore[no-untyped-def]
+def run_command(coro: Awaitable[int | None]) -> int:
     async def main() -> int:
         # SIGTERM (systemd stop, `timeout`) shuts down like Ctrl-C: every task is cancelled.
         task = asyncio.current_task()

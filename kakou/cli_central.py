@@ -10,9 +10,13 @@ import getpass
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kakou.central.service import Central
 
 
-def _central(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _central(args: argparse.Namespace) -> Central:
     from kakou.central import audit
     from kakou.central.db import create_schema, make_engine, make_sessionmaker
     from kakou.central.server import CentralConfig
@@ -137,7 +141,7 @@ def _db_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register_central(central: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_central(central: argparse._SubParsersAction) -> None:
     from kakou.central.auth import Role
 
     user = central.add_parser("user", help="central users and roles").add_subparsers(dest="user_cmd", required=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from kakou.backup import BackupError
@@ -18,7 +19,7 @@ def _central_url(args: argparse.Namespace) -> str:
     return f"sqlite:///{(Path(args.data_dir) / 'central.db').resolve()}"
 
 
-def _guard(fn):  # type: ignore[no-untyped-def]
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             return int(fn(args))
@@ -74,7 +75,7 @@ def cmd_restore_central(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     b = sub.add_parser("backup", help="consistent backups of an edge store or central's database")
     bs = b.add_subparsers(dest="sub", required=True)
     be = bs.add_parser("edge", help="online backup of an edge node's SQLite store (safe while it runs)")

@@ -20,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -38,6 +39,9 @@ from kakou.sim.scenario import Truck, TruckResult, drive_truck
 from kakou.sync.checks import render_all
 from kakou.sync.messages import PassRecord
 from kakou.waiting import eventually
+
+if TYPE_CHECKING:
+    from kakou.edge.lane import Lane
 
 log = logging.getLogger("kakou.demo")
 
@@ -146,7 +150,7 @@ class DemoDay:
         self._controlled = False  # the control order on CONTROLLED is issued once
 
     @property
-    def lane(self):  # type: ignore[no-untyped-def]
+    def lane(self) -> Lane:
         return self.stack.edge.lanes["L1"]
 
     def steps(self) -> list[Callable[[], Awaitable[None]]]:
@@ -364,7 +368,7 @@ class DemoDay:
         if rec is None or not rec.transit_no:
             return
         try:
-            status = await eventually(
+            status: str | None = await eventually(
                 lambda: self._transit_status(rec.transit_no or ""),
                 self.central_wait,
                 interval=0.2,

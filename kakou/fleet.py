@@ -26,8 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
-from kakou.sync.checks import CheckCode, finding
-from kakou.sync.messages import Outcome, PassRecord
+from kakou.edge.sync_runner import sample_pass
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import key_id, load_public_b64
 
@@ -104,24 +103,6 @@ class FleetReport:
         return json.dumps({**asdict(self), "ok": self.ok, "lost": self.lost}, indent=2)
 
 
-def fleet_pass(node: str, lane: str, n: int) -> PassRecord:
-    now = datetime.now(UTC)
-    return PassRecord(
-        pass_id=f"{node}-{lane}-{n}",
-        node=node,
-        lane=lane,
-        direction="in",
-        started_at=now,
-        decided_at=now,
-        plate=f"粤B{n % 100000:05d}",
-        plate_confidence=0.99,
-        outcome=Outcome.RELEASE,
-        reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no=f"HF{n}", plate=f"粤B{n % 100000:05d}")],
-        knowledge_version=0,
-        opens_barrier=True,
-    )
-
-
 class SimEdge:
     def __init__(
         self, node: str, lanes: int, data_dir: Path, broker: BrokerConfig, trusted: dict[str, Ed25519PublicKey]
@@ -139,7 +120,9 @@ class SimEdge:
         while (due := start + n * interval) < until:
             # Pacing of simulated traffic (the trucks' arrivals), not a wait for async work.
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            await asyncio.to_thread(self.store.record_pass, fleet_pass(self.node, lane, n), {"fleet": True})
+            await asyncio.to_thread(
+                self.store.record_pass, sample_pass(self.node, n, lane, at=datetime.now(UTC)), {"fleet": True}
+            )
             self.sent += 1
             self.link.wake()
             n += 1
@@ -279,7 +262,7 @@ def _positive(kind: type) -> object:
     return parse
 
 
-def register_sim_fleet(sim: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register_sim_fleet(sim: argparse._SubParsersAction) -> None:
     f = sim.add_parser("fleet", help="N simulated edge nodes against a broker and central; accounts for every pass")
     f.add_argument("--edges", type=_positive(int), default=10)
     f.add_argument("--lanes-per-edge", type=_positive(int), default=4)

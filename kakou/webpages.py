@@ -87,15 +87,17 @@ def mount_docs(app: FastAPI, openapi_url: str, title: str) -> None:
     """`/docs`: Swagger UI served from the installed package (the app is built with docs_url=None).
     Its start-up script is served as a file of its own: the pages' content security policy runs
     scripts from this origin only, never inline ones."""
-    page = get_swagger_ui_html(
-        openapi_url=openapi_url,
-        title=title,
-        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
-        swagger_css_url="/docs/assets/swagger-ui.css",
-        swagger_favicon_url="/docs/assets/favicon.png",
-        # no validator badge: it is an image from another host
-        swagger_ui_parameters={"validatorUrl": None},
-    ).body.decode()
+    page = bytes(
+        get_swagger_ui_html(
+            openapi_url=openapi_url,
+            title=title,
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon.png",
+            # no validator badge: it is an image from another host
+            swagger_ui_parameters={"validatorUrl": None},
+        ).body
+    ).decode()
     inline = re.search(r"<script>(.*?)</script>", page, re.S)
     start = inline.group(1) if inline else ""
     if inline:

@@ -18,18 +18,18 @@ from kakou.models.ocr import OcrEngine, TextLine
 def line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
     """The line's quadrilateral, rectified, stretched `extend` line-heights to the right and
     padded a little vertically (the check box is taller than the characters)."""
-    tl, tr, br, bl = (np.float32(p) for p in line.box)
+    tl, tr, br, bl = (np.array(p, dtype=np.float32) for p in line.box)
     h = max(float(np.linalg.norm(bl - tl)), 1.0)
     v = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0)
     n = (bl - tl) / h
     pad = 0.2 * h
     ext = v * extend * h
-    src = np.float32([tl - n * pad, tr + ext - n * pad, br + ext + n * pad, bl + n * pad])
+    src = np.array([tl - n * pad, tr + ext - n * pad, br + ext + n * pad, bl + n * pad], dtype=np.float32)
     w = int(np.linalg.norm(src[1] - src[0]))
     hh = int(np.linalg.norm(src[3] - src[0]))
     if w < 8 or hh < 8:
         return np.zeros((0, 0, 3), np.uint8)
-    dst = np.float32([[0, 0], [w, 0], [w, hh], [0, hh]])
+    dst = np.array([[0, 0], [w, 0], [w, hh], [0, hh]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(src, dst)
     return cv2.warpPerspective(frame, m, (w, hh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 

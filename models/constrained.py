@@ -135,10 +135,10 @@ def decode_container(steps: Sequence[Step]) -> Decoded | None:
     finals: list[tuple[float, str, float]] = []
     for state, partials in beams.items():
         digit = str(state % 10)
-        p = options[10].get(digit)
-        if p is None:
+        p_check = options[10].get(digit)
+        if p_check is None:
             continue
-        finals += [(logp + math.log(p), text + digit, min(weakest, p)) for logp, text, weakest in partials]
+        finals += [(logp + math.log(p_check), text + digit, min(weakest, p_check)) for logp, text, weakest in partials]
     if not finals:
         return None
     finals.sort(reverse=True)
@@ -175,7 +175,7 @@ def decode_plate(steps: Sequence[Step], latin_patterns: Iterable[str] = (), beam
     if len(slots) not in (7, 8):
         return None
     n = len(slots)
-    mappers: list[Callable[[str], str | None]] = [province_of, letter_slot] + [body_slot] * (n - 3)
+    mappers: list[Callable[[str], str | None]] = [province_of, letter_slot, *[body_slot] * (n - 3)]
     mappers.append(lambda ch: body_slot(ch, last=n == 7))
     options = [_allowed(s, m) for s, m in zip(slots, mappers, strict=True)]
     if any(not o for o in options):

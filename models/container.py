@@ -394,8 +394,8 @@ def _follows(a: TextLine, b: TextLine) -> bool:
         return False
     if b.x0 >= a.x1 - 0.3 * h:
         return True
-    tl, tr, br, bl = (np.float32(p) for p in a.box)
-    btl, _, _, bbl = (np.float32(p) for p in b.box)
+    tl, tr, br, bl = (np.array(p, dtype=np.float32) for p in a.box)
+    btl, _, _, bbl = (np.array(p, dtype=np.float32) for p in b.box)
     u = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0)
     qh = min(float(np.linalg.norm(bl - tl)), float(np.linalg.norm(bbl - btl)))
     gap = (btl + bbl) / 2 - (tr + br) / 2

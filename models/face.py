@@ -59,7 +59,7 @@ def load_matcher(spec: str | None) -> FaceMatcher:
         return HogFaceMatcher()
     module, _, name = spec.partition(":")
     cls = getattr(importlib.import_module(module), name)
-    matcher = cls()
+    matcher: FaceMatcher = cls()
     if not callable(getattr(matcher, "match", None)):
         raise TypeError(f"{spec} has no match(probe, reference) method")
     return matcher

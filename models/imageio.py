@@ -95,9 +95,11 @@ def _to_uint8(img: np.ndarray) -> np.ndarray:
     if np.issubdtype(img.dtype, np.floating):
         finite = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
         scale = 255.0 if finite.max(initial=0.0) <= 1.0 else 1.0
-        return np.clip(finite * scale, 0, 255).astype(np.uint8)
+        scaled: np.ndarray = np.clip(finite * scale, 0, 255).astype(np.uint8)
+        return scaled
     if img.dtype == np.uint16:  # 16-bit sensors: keep the top byte
         return (img >> 8).astype(np.uint8)
     if np.issubdtype(img.dtype, np.integer):
-        return np.clip(img, 0, 255).astype(np.uint8)
+        clipped: np.ndarray = np.clip(img, 0, 255).astype(np.uint8)
+        return clipped
     raise ImageError(f"unsupported pixel type {img.dtype}")

@@ -18,6 +18,7 @@ Two cues, because neither is enough alone:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -205,7 +206,7 @@ def text_rows(frame: np.ndarray, limit: int = 3) -> list[Region]:
     return found[:limit]
 
 
-def _join_rows(rects: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+def _join_rows(rects: Sequence[Sequence[int]]) -> list[tuple[int, int, int, int]]:
     """Join boxes of one text row separated by less than 1.5 character heights (the closing
     leaves owner code, serial and check box apart when the characters are large)."""
     rects = sorted((r for r in rects if r[3] >= 4), key=lambda r: r[0])

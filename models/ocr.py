@@ -87,7 +87,7 @@ class OcrEngine:
             boxes, _ = self._ocr.text_det(small)
         if boxes is None:
             return []
-        out = [np.float32(b) * np.float32([sx, sy]) for b in boxes]
+        out = [np.array(b, dtype=np.float32) * np.array([sx, sy], dtype=np.float32) for b in boxes]
         out.sort(key=_box_height, reverse=True)
         return out
 
@@ -96,7 +96,7 @@ class OcrEngine:
         in frame pixels: a small region costs a few ms where the whole frame costs 25-140."""
         x0, y0, x1, y1 = box
         boxes = self.detect(image[y0:y1, x0:x1], side)
-        return [b + np.float32([x0, y0]) for b in boxes]
+        return [b + np.array([x0, y0], dtype=np.float32) for b in boxes]
 
     def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray], stretch: float = 1.0) -> list[TextLine]:
         """Recognise each box's rectified crop; `stretch` > 1 widens the crops first, which gives

@@ -250,9 +250,9 @@ class PlateReader:
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
         return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
 
-    def _views_decoded(self, crop: np.ndarray, base: float) -> tuple[Decoded | None, list[list[Step]]]:
+    def _views_decoded(self, crop: np.ndarray, base: float) -> tuple[Decoded | None, list[Sequence[Step]]]:
         """One view settles a line the recogniser is sure of; the others are read only for doubt."""
-        views = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
+        views: list[Sequence[Step]] = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
         d = decode_plate(views[0], self.latin_patterns)
         if d is None or d.score < SURE:
             views += [
@@ -321,16 +321,16 @@ def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
 
 def _grown(ln: TextLine, by: float) -> np.ndarray:
     """The line's quadrilateral lengthened by `by` line-heights at each end."""
-    tl, tr, br, bl = (np.float32(p) for p in ln.box)
+    tl, tr, br, bl = (np.array(p, dtype=np.float32) for p in ln.box)
     h = float(np.linalg.norm(bl - tl))
     v = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0) * by * h
-    return np.float32([tl - v, tr + v, br + v, bl - v])
+    return np.array([tl - v, tr + v, br + v, bl - v], dtype=np.float32)
 
 
 def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) -> np.ndarray:
     """The band from `above` line-heights over the line's top edge to `below` under it,
     rectified along the line's slant and trimmed by 10 % at each end."""
-    tl, tr, _br, bl = (np.float32(p) for p in ln.box)
+    tl, tr, _br, bl = (np.array(p, dtype=np.float32) for p in ln.box)
     h = float(np.linalg.norm(bl - tl))
     w = float(np.linalg.norm(tr - tl))
     if h < 4 or w < 8:
@@ -338,11 +338,11 @@ def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) ->
     n = (bl - tl) / h
     v = (tr - tl) * 0.1
     a, b = tl + v, tr - v
-    src = np.float32([a - n * above * h, b - n * above * h, b + n * below * h, a + n * below * h])
+    src = np.array([a - n * above * h, b - n * above * h, b + n * below * h, a + n * below * h], dtype=np.float32)
     ow, oh = int(0.8 * w), int((above + below) * h)
     if ow < 8 or oh < 8:
         return np.zeros((0, 0, 3), np.uint8)
-    m = cv2.getPerspectiveTransform(src, np.float32([[0, 0], [ow, 0], [ow, oh], [0, oh]]))
+    m = cv2.getPerspectiveTransform(src, np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], dtype=np.float32))
     return cv2.warpPerspective(frame, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from kakou.protocols.camera import CameraFault, Frame
-from kakou.protocols.serial_link import Backoff, StatusTracker
+from kakou.protocols.serial_link import Backoff, State, StatusTracker
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class VideoCamera:
         return Frame(image=latest.image, jpeg=buf.tobytes(), taken_at=latest.taken_at)
 
     # -- reader thread ---------------------------------------------------------------------------
-    def _report(self, state: str, reason: str) -> None:
+    def _report(self, state: State, reason: str) -> None:
         if self._aloop is not None and not self._aloop.is_closed():
             with contextlib.suppress(RuntimeError):  # loop shutting down
                 self._aloop.call_soon_threadsafe(self.status.set, state, reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -163,7 +163,7 @@ class CardReaderDriver(FramedSerialDevice):
         if self.dedup.accept(f"{read.kind}:{read.id}", t):
             self._fanout.publish(read)
 
-    async def reads(self, maxsize: int = 256) -> AsyncIterator[IdRead]:
+    async def reads(self, maxsize: int = 256) -> AsyncGenerator[IdRead, None]:
         async for r in self._fanout.items(maxsize):
             yield r
 

@@ -33,8 +33,8 @@ ALL_LINES = 0xFF
 
 Encoding = Literal["gb2312", "utf-8"]
 Color = Literal["red", "green", "yellow"]
-ENCODINGS: dict[str, int] = {"gb2312": 0, "utf-8": 1}
-COLORS: dict[str, int] = {"red": 1, "green": 2, "yellow": 3}
+ENCODINGS: dict[Encoding, int] = {"gb2312": 0, "utf-8": 1}
+COLORS: dict[Color, int] = {"red": 1, "green": 2, "yellow": 3}
 _ENCODING_NAMES = {v: k for k, v in ENCODINGS.items()}
 _COLOR_NAMES = {v: k for k, v in COLORS.items()}
 NAK_BAD_PAYLOAD = 1
@@ -65,7 +65,7 @@ def decode_show_text(frame: Frame) -> DisplayText:
     if d[2] not in _ENCODING_NAMES:
         raise LookupError(f"unsupported encoding code {d[2]}")
     encoding = _ENCODING_NAMES[d[2]]
-    return DisplayText(d[3:].decode(encoding), d[0], _COLOR_NAMES[d[1]], encoding)  # type: ignore[arg-type]
+    return DisplayText(d[3:].decode(encoding), d[0], _COLOR_NAMES[d[1]], encoding)
 
 
 class DisplayConfig(BaseModel):

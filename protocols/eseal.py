@@ -24,7 +24,7 @@ import binascii
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -125,25 +125,28 @@ class SealLineParser:
         if m := _READ_RE.fullmatch(line):
             body, seal, status, battery, cs = m.groups()
             if checksum(body) != cs.decode():
-                return self._bad("bad_checksum", line)
+                self._bad("bad_checksum", line)
+                return None
             if int(battery) > 100:
-                return self._bad("bad_field", line)
+                self._bad("bad_field", line)
+                return None
             self.stats.frames += 1
             return SealRead(seal.decode(), STATUS_CODES[status.decode()], int(battery), 0.0)
         if m := _HEARTBEAT_RE.fullmatch(line):
             body, status, cs = m.groups()
             if checksum(body) != cs.decode():
-                return self._bad("bad_checksum", line)
+                self._bad("bad_checksum", line)
+                return None
             self.stats.frames += 1
             return Heartbeat(int(status, 16))
         if line.strip():
-            return self._bad("bad_line", line)
+            self._bad("bad_line", line)
+            return None
         return None  # an empty line (a lone CR LF) is no error
 
     def _bad(self, reason: str, line: bytes) -> None:
         self.stats.error(reason)
         self.stats.discarded_bytes += len(line) + 1
-        return None
 
 
 class EsealReaderConfig(BaseModel):
@@ -190,7 +193,7 @@ class EsealReaderDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def reads(self, maxsize: int = 256) -> AsyncIterator[SealRead]:
+    async def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead, None]:
         async for r in self._fanout.items(maxsize):
             yield r
 

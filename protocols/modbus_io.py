@@ -142,7 +142,9 @@ class LaneIO:
         bits = rr.bits
         if len(bits) < hi - lo + 1:
             raise IoFault(f"I/O module returned {len(bits)} inputs, asked for {hi - lo + 1}")
-        values = {name: bool(bits[addr - lo]) != (name in m.invert_inputs) for name, addr in points.items()}
+        values: dict[str, bool] = {
+            name: bool(bits[addr - lo]) != (name in m.invert_inputs) for name, addr in points.items()
+        }
         self.input_faults = self.flap_guard.update(values, time.monotonic())
         return IoInputs(**values)
 

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import serial
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field
 log = logging.getLogger(__name__)
 
 State = Literal["connecting", "online", "faulted"]
+
+if TYPE_CHECKING:  # a Literal type cannot hold 1.5; pydantic still checks the three values below
+    StopBits = float
+else:
+    StopBits = Literal[1, 1.5, 2]
 
 
 class SerialSettings(BaseModel):
@@ -32,7 +37,7 @@ class SerialSettings(BaseModel):
     baudrate: int = Field(9600, gt=0)
     bytesize: Literal[5, 6, 7, 8] = 8
     parity: Literal["N", "E", "O", "M", "S"] = "N"
-    stopbits: Literal[1, 1.5, 2] = 1
+    stopbits: StopBits = 1
 
 
 class Backoff(BaseModel):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,7 @@ class WeighbridgeDriver:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def samples(self, maxsize: int = 256) -> AsyncIterator[WeightSample]:
+    async def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample, None]:
         async for s in self._fanout.items(maxsize):
             yield s
 

@@ -321,6 +321,22 @@ def encode_ascii(frame: WeightFrame) -> bytes:
     return f"{head},{'NT' if frame.net else 'GS'},{sign}{digits}{frame.unit}\r\n".encode("ascii")
 
 
+def _ascii_frame(
+    head: bytes, kind: bytes, sign: bytes, whole: bytes, frac: bytes | None, unit: Unit, overload: bool
+) -> WeightFrame:
+    """An ASCII line's frame from its fields: header US = in motion, NT = net; on overload the
+    digits are not a weight."""
+    frac = frac or b""
+    return WeightFrame(
+        counts=None if overload else int(whole + frac) * (-1 if sign == b"-" else 1),
+        decimals=len(frac),
+        unit=unit,
+        motion=None if overload else head == b"US",
+        overload=overload,
+        net=kind == b"NT",
+    )
+
+
 class AsciiLineParser:
     terminator = b"\n"  # what ends a line; the bytes before it are judged by `_decode`
 
@@ -362,18 +378,8 @@ class AsciiLineParser:
             self.stats.discarded_bytes += len(line) + 1
             return None
         head, kind, sign, whole, frac, unit = m.groups()
-        frac = frac or b""
-        overload = head == b"OL"
-        counts = None if overload else int(whole + frac) * (-1 if sign == b"-" else 1)
         self.stats.frames += 1
-        return WeightFrame(
-            counts=counts,
-            decimals=len(frac),
-            unit="t" if unit == b"t" else "kg",
-            motion=None if overload else head == b"US",
-            overload=overload,
-            net=kind == b"NT",
-        )
+        return _ascii_frame(head, kind, sign, whole, frac, "t" if unit == b"t" else "kg", head == b"OL")
 
 
 # --- A&D standard format line: "ST,GS,+0032540kg\r\n" -----------------------------------------
@@ -420,18 +426,9 @@ class AsciiAdParser(AsciiLineParser):
             head, kind, sign, _, whole, frac, unit = m.groups()
             if kind == b"TR":
                 return None  # the stored tare, not the load on the bridge: not an error either
-            frac = frac or b""
-            overload = head in (b"OL", b"LO")
-            counts = None if overload else int(whole + frac) * (-1 if sign == b"-" else 1)
             self.stats.frames += 1
-            return WeightFrame(
-                counts=counts,
-                decimals=len(frac),
-                unit="kg" if unit == b"kg" else "t",
-                motion=None if overload else head == b"US",
-                overload=overload,
-                net=kind == b"NT",
-            )
+            overload = head in (b"OL", b"LO")
+            return _ascii_frame(head, kind, sign, whole, frac, "kg" if unit == b"kg" else "t", overload)
         blank = _AD_OUT_OF_RANGE.fullmatch(line)
         if blank is not None and len(line) - 6 - 2 == AD_DATA_WIDTH and blank.group(2) != b"TR":
             self.stats.frames += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,7 +17,7 @@ from kakou.sync import limits
 from kakou.sync.checks import Check, Finding, upgrade_checks, upgrade_reasons
 from kakou.sync.risk_verdicts import MAX_HITS, RiskVerdictHit
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION: Final = 1
 # Pass envelopes: 2 carries the decision as typed check codes (kakou.sync.checks); central still
 # accepts 1 (English sentences, kept as legacy_text findings) for this protocol version.
 PASS_VERSION: Literal[2] = 2

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiomqtt
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY, CleanStartOption
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,14 +39,15 @@ def make_client(
     so a huge message costs our client nothing — central takes nothing over its uplink bounds."""
     tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None
     protocol = aiomqtt.ProtocolVersion.V5 if cfg.mqtt5 else aiomqtt.ProtocolVersion.V311
-    v5: dict[str, object] = {}
+    clean_start: CleanStartOption = MQTT_CLEAN_START_FIRST_ONLY  # paho's default; MQTT 3.1.1 takes no other
+    props: Properties | None = None
     if protocol is aiomqtt.ProtocolVersion.V5:
         # MQTT 5 sessions end at disconnect unless given an expiry: ask for a persistent one.
+        clean_start = False
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S
         if max_packet:
             props.MaximumPacketSize = max_packet
-        v5 = {"clean_start": False, "properties": props}
     client = aiomqtt.Client(
         cfg.host,
         cfg.port,
@@ -64,7 +66,8 @@ def make_client(
         # in-flight message on each PUBACK. What is outstanding is bounded by our own windows (the
         # edge's WINDOW of passes central has not acknowledged; central publishes one ack per batch).
         max_inflight_messages=0,
-        **v5,  # type: ignore[arg-type]
+        clean_start=clean_start,
+        properties=props,
     )
     # The edge awaits a window of QoS 1 PUBACKs together on purpose; aiomqtt warns above 10.
     client.pending_calls_threshold = 500

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from stack_helpers import order_at_lane
 
-from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.scenario import Truck, drive_truck
@@ -20,7 +21,7 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     yield stack
     await stop_stack(stack, tasks)
@@ -31,7 +32,7 @@ async def _devices(http: httpx.AsyncClient) -> dict[str, dict[str, Any]]:
     return {d["kind"]: d for lane in body["lanes"] for d in lane["devices"]}
 
 
-async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_repaired(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         # The serial drivers come online: each is reported once, as working.
@@ -65,17 +66,14 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         assert cam["faults"] == 1 and cam["mttr_s"] is not None and cam["mttr_s"] > 0
         # A barrier that never reaches its position (a released truck): the barrier is reported down.
         order = {**demo_order("粤B12345", "HF-DH1").model_dump(mode="json"), "containers": ["CSQU3054383"]}
-        r = await issue_release_order(stack, http, order)
-        assert r.status_code == 200, r.text
-        await eventually(
-            lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order at the lane"
-        )
+        await order_at_lane(stack, http, order, what="the order at the lane")
+        await eventually(lambda: lane.state.value == "idle", 20, what="the lane empty again")
         stack.sims.io.stuck = True
         bar = (await _while_truck_waits(stack, truck, lambda: _sub(http, {"barrier"}, state="fault")))["barrier"]
         assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
 
 
-async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:  # type: ignore[no-untyped-def]
+async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:
     """Drive `truck` into an empty lane and keep it there until central shows what `seen` looks for
     (however long the lane takes to decide on a loaded machine); then it backs out."""
     lane = next(iter(stack.edge.lanes.values()))

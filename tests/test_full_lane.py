@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_helpers import emergency_control_order
 
 from kakou.demo import DemoPorts, authorize, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
@@ -20,7 +21,7 @@ BOX_OK, BOX_WATCHED = "CSQU3054383", "MSKU1234565"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
     yield stack
     await stop_stack(stack, tasks)
@@ -40,32 +41,40 @@ async def _pass_count(http: httpx.AsyncClient) -> int:
     return (await http.get("/api/v1/passes")).json()["total"]
 
 
-async def test_registered_truck_with_matching_weight_is_released_then_control_order_stops_the_next(stack) -> None:  # type: ignore[no-untyped-def]
+async def _registered_truck_with_orders(stack, http: httpx.AsyncClient, boxes: dict[str, str], **order: object) -> int:
+    """PLATE's vehicle and driver registered, and a release order per (order_no, container) in
+    `boxes` with the `order` fields; returns the knowledge version of the last order."""
     now = datetime.now(UTC)
+    await authorize(stack, http)
+    for kind, data in (
+        ("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
+        ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"}),
+    ):
+        r = await http.put(f"/api/v1/registrations/{kind}", json=data)
+        assert r.status_code == 200, r.text
+    for no, box in boxes.items():
+        r = await issue_release_order(
+            stack,
+            http,
+            {
+                "order_no": no,
+                "plate": PLATE,
+                "containers": [box],
+                "direction": "in",
+                "valid_from": (now - timedelta(hours=1)).isoformat(),
+                "valid_until": (now + timedelta(hours=2)).isoformat(),
+                **order,
+            },
+        )
+        assert r.status_code == 200, r.text
+    return r.json()["version"]
+
+
+async def test_registered_truck_with_matching_weight_is_released_then_control_order_stops_the_next(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        for kind, data in (
-            ("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
-            ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"}),
-        ):
-            r = await http.put(f"/api/v1/registrations/{kind}", json=data)
-            assert r.status_code == 200, r.text
-        for no, box in (("HF1", BOX_OK), ("HF2", BOX_WATCHED)):
-            r = await issue_release_order(
-                stack,
-                http,
-                {
-                    "order_no": no,
-                    "plate": PLATE,
-                    "containers": [box],
-                    "direction": "in",
-                    "valid_from": (now - timedelta(hours=1)).isoformat(),
-                    "valid_until": (now + timedelta(hours=2)).isoformat(),
-                    "declared_gross_kg": 30_000,
-                },
-            )
-            assert r.status_code == 200, r.text
-        version = r.json()["version"]
+        version = await _registered_truck_with_orders(
+            stack, http, {"HF1": BOX_OK, "HF2": BOX_WATCHED}, declared_gross_kg=30_000
+        )
         await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what="orders at the lane")
 
         assert await drive_truck(stack.sims, truck=truck(BOX_OK, 30_250, seed=1)) is TruckResult.PASSED
@@ -93,18 +102,7 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert (plate_line.text, plate_line.line) == (PLATE, 0)
 
         # A central officer stops one container now: an emergency order acts before review.
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "container",
-                "target_value": BOX_WATCHED,
-                "action": "inspect",
-                "emergency": True,
-                "reason": "tip-off: undeclared goods",
-            },
-        )
-        assert r.status_code == 201, r.text
-        latest = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        latest = await emergency_control_order(http, "container", BOX_WATCHED, "inspect", "tip-off: undeclared goods")
         await eventually(lambda: stack.edge.store.knowledge_version >= latest, 15, what="the control order")
 
         raised_before = len(stack.sims.io.events)
@@ -125,11 +123,11 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         assert BOX_WATCHED in alert["subject"] + alert["message"]
 
 
-async def _gt(value, floor: int) -> bool:  # type: ignore[no-untyped-def]
+async def _gt(value, floor: int) -> bool:
     return await value > floor
 
 
-async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) -> None:
     lane = stack.edge.lanes["L1"]
     lane.cfg.weigh_timeout_s = 3.0  # the site's setting; short so the test is quick
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
@@ -162,32 +160,12 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         assert stop.color == "red"
 
 
-async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_released(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_two_containers_on_one_chassis_under_two_orders_are_read_and_released(stack) -> None:
     # The container camera sees both 20' containers; each travels under its own release order.
     box_a, box_b = "MSKU1234565", "TGHU8832010"
-    now = datetime.now(UTC)
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        for kind, data in (
-            ("vehicle", {"plate": PLATE, "e_plate": TAG, "tare_kg": 15_000}),
-            ("driver", {"driver_id": "D001", "ic_card": CARD, "name": "李四"}),
-        ):
-            assert (await http.put(f"/api/v1/registrations/{kind}", json=data)).status_code == 200
-        for no, box in (("HF-A", box_a), ("HF-B", box_b)):
-            r = await issue_release_order(
-                stack,
-                http,
-                {
-                    "order_no": no,
-                    "plate": PLATE,
-                    "containers": [box],
-                    "direction": "in",
-                    "valid_from": (now - timedelta(hours=1)).isoformat(),
-                    "valid_until": (now + timedelta(hours=2)).isoformat(),
-                },
-            )
-            assert r.status_code == 200, r.text
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="orders")
+        version = await _registered_truck_with_orders(stack, http, {"HF-A": box_a, "HF-B": box_b})
+        await eventually(lambda: stack.edge.store.knowledge_version >= version, 15, what="orders")
         two = Truck(
             plate_jpeg=encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=4)),
             container_jpeg=encode_jpeg(render_container_scene(box_a, seed=None, beside=box_b)),

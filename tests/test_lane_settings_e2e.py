@@ -19,7 +19,7 @@ PLATE = "粤B12345"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     yield stack
     await stop_stack(stack, tasks)
@@ -34,7 +34,7 @@ async def _nth_pass(http: httpx.AsyncClient, n: int) -> dict | None:
     return items[0]["record"] if len(items) >= n else None  # newest first
 
 
-async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> None:
     jpeg = encode_jpeg(render_plate_scene(PLATE, kind="blue", seed=3))
     lane = {"node": stack.edge.id, "lane": "L1", "site": "gate1", "direction": "in", "appointment_required": True}
     records = stack.edge.records

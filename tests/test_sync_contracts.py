@@ -17,10 +17,9 @@ from kakou.sync.messages import (
     ChangeBatch,
     ChangeKind,
     Envelope,
-    Outcome,
-    PassRecord,
     ReleaseOrderData,
 )
+from kakou.sync.samples import sample_record
 from kakou.sync.signing import SignatureError, key_id, sign, verify
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -59,7 +58,9 @@ def test_signed_batch_verifies_and_forgeries_do_not() -> None:
 
     tampered = signed.model_copy(
         update={
-            "changes": [signed.changes[0].model_copy(update={"data": {**signed.changes[0].data, "plate": "粤B99999"}})]
+            "changes": [
+                signed.changes[0].model_copy(update={"data": {**(signed.changes[0].data or {}), "plate": "粤B99999"}})
+            ]
         }
     )
     with pytest.raises(SignatureError, match="does not verify"):
@@ -83,20 +84,7 @@ def test_edge_applies_in_order_ignores_replays_and_detects_gaps(tmp_path: Path) 
 
 
 def _envelope(seq: int) -> Envelope:
-    rec = PassRecord(
-        pass_id=f"n1-L1-{seq}",
-        node="n1",
-        lane="L1",
-        direction="in",
-        started_at=NOW,
-        decided_at=NOW,
-        plate="粤B12345",
-        plate_confidence=0.99,
-        outcome=Outcome.RELEASE,
-        reasons=["ok"],
-        knowledge_version=1,
-        opens_barrier=True,
-    )
+    rec = sample_record("n1", seq, NOW, plate_confidence=0.99, reasons=["ok"])
     return Envelope(node="n1", seq=seq, kind="pass", sent_at=NOW, body=rec)
 
 

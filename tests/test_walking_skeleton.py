@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_helpers import order_at_lane
 
-from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
@@ -16,7 +17,7 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     assert stack.broker.kind == "mosquitto"
     yield stack
@@ -27,17 +28,11 @@ async def _passes(http: httpx.AsyncClient) -> list[dict]:
     return (await http.get("/api/v1/passes")).json()["items"]
 
 
-async def test_truck_with_release_order_is_released_and_recorded_at_central(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_truck_with_release_order_is_released_and_recorded_at_central(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         order = demo_order("粤B12345", "HF0001")
-        resp = await issue_release_order(stack, http, order.model_dump(mode="json"))
-        assert resp.status_code == 200, resp.text
-        await eventually(
-            lambda: stack.edge.store.knowledge_version >= resp.json()["version"],
-            15,
-            what="the release order in the edge cache",
-        )
+        await order_at_lane(stack, http, order.model_dump(mode="json"), what="the release order in the edge cache")
 
         result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3)))
 
@@ -52,7 +47,7 @@ async def test_truck_with_release_order_is_released_and_recorded_at_central(stac
         await eventually(lambda: stack.edge.store.outbox_counts()["queued"] == 0, 10, what="central's ack")
 
 
-async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")

@@ -9,12 +9,12 @@ from fastapi.responses import JSONResponse
 
 from kakou.central import declarations as decl
 from kakou.central.declarations import DeclarationIn, ImportResult
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.deps import CentralDep, Limit, Offset, Responses
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
 from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
-REJECTED = {422: {"description": "row-level errors; nothing imported"}}
+REJECTED: Responses = {422: {"description": "row-level errors; nothing imported"}}
 
 
 @router.post("", status_code=201)

@@ -17,6 +17,7 @@ async def get_central(request: Request) -> Central:  # async: a sync dependency 
 
 
 CentralDep = Annotated[Central, Depends(get_central)]
+Responses = dict[int | str, dict[str, Any]]  # a route's extra OpenAPI responses, as FastAPI types them
 
 
 class RawJSON(Response):

@@ -14,14 +14,15 @@ from kakou.central import enterprise
 from kakou.central.auth import Principal, Role
 from kakou.central.enterprise import ApplicationOut, AttachmentOut, EnterpriseIn, QueueItem
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.routes.deps import CentralDep, Limit, Offset, Responses
 from kakou.central.routes.security import Admin, Reviewer, RowId, domain_errors, require
 from kakou.central.schemas import VehicleChangeIn
 
 router = APIRouter(prefix="/api/v1", tags=["enterprise applications"])
 Declarant = Annotated[Principal, Depends(require(Role.DECLARANT))]
 Reader = Annotated[Principal, Depends(require(Role.DECLARANT, Role.CENTRAL_OFFICER, Role.REVIEWER))]
-OTHERS = {403: {"description": "not a declarant, or another enterprise's order"}}
+OTHERS: Responses = {403: {"description": "not a declarant, or another enterprise's order"}}
+PDF: Responses = {200: {"content": {"application/pdf": {}}}}
 
 
 @router.put("/users/{username}/enterprise", status_code=204)
@@ -91,7 +92,7 @@ def attach(
         return enterprise.add_attachment(central, me.username, order_no, filename, content_type, data)
 
 
-@router.get("/applications/attachments/{att_id}", responses={200: {"content": {"application/pdf": {}}}} | OTHERS)
+@router.get("/applications/attachments/{att_id}", responses=PDF | OTHERS)
 def download(att_id: RowId, central: CentralDep, me: Reader) -> Response:
     with domain_errors():
         att, data = enterprise.attachment(central, me.username, me.role, att_id)

@@ -14,7 +14,7 @@ from kakou.central import ledger_rules
 from kakou.central import reconciliation as rec
 from kakou.central.ledger_rules import TradeModeIn
 from kakou.central.reconciliation import AdjustmentIn, PeriodIn, PeriodOut, ReconciliationOut
-from kakou.central.routes.deps import CentralDep, Limit
+from kakou.central.routes.deps import CentralDep, Limit, Responses
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
 from kakou.central.schemas import ReviewIn
 
@@ -26,7 +26,10 @@ class StocktakeResult(BaseModel):
 router = APIRouter(prefix="/api/v1", tags=["ledgers"])
 LedgerNo = Annotated[str, Path(min_length=1, max_length=40)]
 Pct = Annotated[float, Query(gt=0, le=100, description="a difference over this % of the theoretical is flagged")]
-REJECTED = {422: {"description": "row-level errors; nothing stored"}, 409: {"description": "the period is closed"}}
+REJECTED: Responses = {
+    422: {"description": "row-level errors; nothing stored"},
+    409: {"description": "the period is closed"},
+}
 
 
 @router.get("/ledgers/trade-modes")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -33,9 +33,8 @@ async def current_principal(
     if cred is None:
         raise HTTPException(401, "log in first: Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"})
     try:
-        return auth.cached(central, cred.credentials) or await run_in_threadpool(
-            auth.authenticate, central, cred.credentials
-        )
+        hit = auth.cached(central, cred.credentials)
+        return hit if hit is not None else await run_in_threadpool(auth.authenticate, central, cred.credentials)
     except auth.AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from exc
 
@@ -45,7 +44,7 @@ async def current_principal(
 SEPARATED = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
-def require(*roles: Role, also: tuple[Role, ...] = ()) -> Callable[..., Principal]:
+def require(*roles: Role, also: tuple[Role, ...] = ()) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting the given roles (and admin, unless duties are separated); no roles:
     any logged-in user but the three separated administrators, save those named in `also`."""
 

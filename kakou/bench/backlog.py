@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TypedDict
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
@@ -125,9 +126,18 @@ def load_average() -> float:
     return round(os.getloadavg()[0], 1)
 
 
-def backlog_drain_metrics(n: int) -> list[dict[str, object]]:
+class MetricFields(TypedDict):  # kakou.bench.Metric's fields
+    name: str
+    value: float | None
+    unit: str
+    goal: float | None
+    higher_is_better: bool
+    note: str
+
+
+def backlog_drain_metrics(n: int) -> list[MetricFields]:
     """`kakou bench --only sync`: the drain into central on SQLite and on PostgreSQL (if reachable)."""
-    out: list[dict[str, object]] = []
+    out: list[MetricFields] = []
     for db, label in (("sqlite", "SQLite"), ("postgresql", "PostgreSQL")):
         before = load_average()
         try:

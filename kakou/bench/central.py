@@ -88,29 +88,24 @@ def _central(url: str) -> tuple[Central, Any]:
 # -- (a) pass ingest ----------------------------------------------------------------------------
 def _envelopes(n: int, nodes: int = 8) -> list[Any]:
     from kakou.sync.checks import CheckCode, check, finding
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope
+    from kakou.sync.samples import sample_record
 
     t0 = datetime.now(UTC)
     envs = []
     for i in range(n):
         node, seq = f"n{i % nodes}", i // nodes + 1
         at = t0 + timedelta(milliseconds=i)
-        rec = PassRecord(
-            pass_id=f"{node}-L1-{seq}",
-            node=node,
-            lane="L1",
-            direction="in",
-            started_at=at,
-            decided_at=at,
-            plate=f"粤B{i % 5000:05d}",
+        plate = f"粤B{i % 5000:05d}"
+        rec = sample_record(
+            node,
+            seq,
+            at,
+            plate=plate,
             plate_confidence=0.97,
             containers=[f"MSKU{i % 90000:06d}"],
             gross_kg=30_000.0 + i % 999,
-            outcome=Outcome.RELEASE,
-            reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=f"粤B{i % 5000:05d}")],
-            release_order=None,
-            knowledge_version=1,
-            opens_barrier=True,
+            reasons=[finding(CheckCode.RELEASE_ORDER_VALID, order_no="HF1", plate=plate)],
             checks=[
                 check(
                     CheckCode.WEIGHT_WITHIN,
@@ -438,7 +433,7 @@ end
 
 def _wrk_back_to_back(
     port: int, token: str, orders_n: int, clients: int, seconds: float
-) -> tuple[dict[str, float], int, int]:
+) -> tuple[dict[str, float | None], int, int]:
     """p95 (ms) of each kind, requests and errors from two concurrent wrk runs."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(_WRK_LUA)
@@ -466,7 +461,8 @@ def _wrk_back_to_back(
             )
             for kind in ("list", "detail")
         }
-        p95, requests, errors = {}, 0, 0
+        p95: dict[str, float | None] = {}
+        requests, errors = 0, 0
         for kind, proc in procs.items():
             out = proc.communicate(timeout=seconds + 60)[0]
             found = re.search(r"KAKOU (\d+) (\d+) (\d+)", out)

@@ -29,27 +29,17 @@ from sqlalchemy import func, select
 from kakou.broker import MosquittoBroker
 from kakou.netutil import free_port
 from kakou.sync import topics
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope
+from kakou.sync.samples import sample_record
 
 HOSTILE = "hostile"
 
 
-def _envelope(node: str, seq: int, **body: object) -> dict:
+def envelope(node: str, seq: int, **body: object) -> dict:
+    """A pass envelope as JSON-ready data, so a hostile node can put in it what a contract would refuse
+    (tests/central/test_hostile_node.py sends the same ones)."""
     now = datetime.now(UTC)
-    rec = PassRecord(
-        pass_id=f"{node}-L1-{seq}",
-        node=node,
-        lane="L1",
-        direction="in",
-        started_at=now,
-        decided_at=now,
-        plate="粤B12345",
-        plate_confidence=0.9,
-        outcome=Outcome.RELEASE,
-        reasons=["ok"],
-        knowledge_version=1,
-        opens_barrier=True,
-    )
+    rec = sample_record(node, seq, now, reasons=["ok"])
     data = Envelope(node=node, seq=1, kind="pass", sent_at=now, body=rec).model_dump(mode="json")
     data["seq"] = seq
     data["body"].update(body)
@@ -61,12 +51,12 @@ def _catalogue() -> list[tuple[str, bytes]]:
     passes = topics.up(HOSTILE, topics.PASSES)
     line = lambda d: json.dumps(d, allow_nan=True).encode()  # noqa: E731
     out = [
-        (passes, line(_envelope(HOSTILE, 2**64))),
-        (passes, line(_envelope(HOSTILE, 2**31))),
-        (passes, line(_envelope(HOSTILE, 1, plate="A" * 17))),
-        (passes, line(_envelope(HOSTILE, 2, plate_confidence=math.nan))),
-        (passes, line(_envelope(HOSTILE, 3, gross_kg=math.inf))),
-        (passes, line(_envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
+        (passes, line(envelope(HOSTILE, 2**64))),
+        (passes, line(envelope(HOSTILE, 2**31))),
+        (passes, line(envelope(HOSTILE, 1, plate="A" * 17))),
+        (passes, line(envelope(HOSTILE, 2, plate_confidence=math.nan))),
+        (passes, line(envelope(HOSTILE, 3, gross_kg=math.inf))),
+        (passes, line(envelope(HOSTILE, 4, pass_id="lane00-L1-1"))),  # an honest lane's pass_id
         (passes, b'{"v": 1}\n' * (9 * 1024 * 1024 // 9)),  # 9 MB of lines
         (passes, b"\n".join([b'{"v": 1}'] * 999)),
         (topics.up(HOSTILE, topics.SYNC_REQUEST), json.dumps({"v": 1, "node": HOSTILE, "after_version": 0}).encode()),
@@ -118,7 +108,7 @@ async def _honest_lane(
 
         async def acks() -> None:
             async for m in client.messages:
-                hw = json.loads(m.payload)["high_water"]  # type: ignore[arg-type]
+                hw = json.loads(m.payload)["high_water"]
                 now = time.perf_counter()
                 for seq in range(1, hw + 1):
                     acked.setdefault((node, seq), now)
@@ -131,7 +121,7 @@ async def _honest_lane(
             while time.perf_counter() < until:
                 seq += 1
                 sent[(node, seq)] = time.perf_counter()
-                await client.publish(topics.up(node, topics.PASSES), json.dumps(_envelope(node, seq)), qos=1)
+                await client.publish(topics.up(node, topics.PASSES), json.dumps(envelope(node, seq)), qos=1)
                 await asyncio.sleep(interval)
             last = seq
             if (node, seq) not in acked:

@@ -89,3 +89,12 @@ def issue_order(api: Api, order: dict, preparer: str = "alice", reviewer: str = 
     approved = api(reviewer).post(f"/api/v1/release-orders/{order['order_no']}/review", json={"approve": True})
     assert approved.status_code == 200, approved.text
     return int(approved.json()["version"])
+
+
+def transit_sites(api: Api) -> None:
+    """A transit's two ends: site ENTRY with node a's exit lane, site DEST with node b's entry lane."""
+    alice = api("alice")
+    for code in ("ENTRY", "DEST"):
+        alice.put("/api/v1/registrations/site", json={"code": code, "name": code})
+    alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
+    alice.put("/api/v1/registrations/lane", json={"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from central_helpers import PASSWORD, Api
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from kakou.broker import MosquittoBroker
 from kakou.central import auth
 from kakou.central.auth import Role
+from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.service import Central
+from kakou.sync.mqtt import BrokerConfig
 
 PG_HOST, PG_PORT, PG_DB = "127.0.0.1", 5432, "test"
 USERS = {
@@ -86,3 +91,15 @@ def users(central: Central) -> dict[str, Role]:
 @pytest.fixture
 def api(central: Central, users: dict[str, Role]) -> Api:
     return Api(central)
+
+
+@pytest.fixture
+async def bridge(central: Central, mosquitto: MosquittoBroker) -> AsyncIterator[CentralBridge]:
+    """Central's real bridge on the test's Mosquitto, connected; `bridge.task` is its running task."""
+    b = CentralBridge(central, BrokerConfig(port=mosquitto.port), Ed25519PrivateKey.generate())
+    task = asyncio.create_task(b.run())
+    await asyncio.wait_for(b.connected.wait(), 10)
+    b.task = task  # type: ignore[attr-defined]
+    yield b
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)

@@ -20,8 +20,9 @@ from kakou.broker import MosquittoBroker
 from kakou.central.server import CentralConfig, CentralServer
 from kakou.central.tables import AuditRow
 from kakou.sync import topics
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope, Outcome
 from kakou.sync.mqtt import BrokerConfig
+from kakou.sync.samples import sample_record
 from kakou.waiting import eventually
 
 
@@ -63,18 +64,14 @@ class Webhook:
 
 def control_hit(seq: int, plate: str) -> Envelope:
     at = datetime.now(UTC)
-    rec = PassRecord(
-        pass_id=f"n1-L1-{seq}",
-        node="n1",
-        lane="L1",
-        direction="in",
-        started_at=at,
-        decided_at=at,
+    rec = sample_record(
+        "n1",
+        seq,
+        at,
         plate=plate,
         plate_confidence=0.97,
         outcome=Outcome.OFFICER,
         reasons=["control order BK9"],
-        knowledge_version=1,
         opens_barrier=False,
         checks=[{"name": "control", "ok": False, "detail": "control order BK9: hold for inspection"}],
     )
@@ -121,7 +118,7 @@ async def test_control_hit_is_published_on_mqtt_and_posted_to_a_webhook_after_a_
 
                 msg = await asyncio.wait_for(control_alert(), 15)
                 assert str(msg.topic) == f"{topics.ROOT}/alerts/control_hit" and msg.qos == 1 and not msg.retain
-                alert = json.loads(msg.payload)  # type: ignore[arg-type]
+                alert = json.loads(msg.payload)
                 assert alert["kind"] == "control_hit" and alert["subject"] == "粤B77777"
                 assert "BK9" in alert["message"] and alert["source"] == "n1-L1-1"
 

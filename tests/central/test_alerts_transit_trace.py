@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
-from central_helpers import Api, ingest, issue_order
+from central_helpers import Api, ingest, issue_order, transit_sites
 
 from kakou.central import ingest as central_ingest
 from kakou.central import projections, transit
@@ -91,16 +91,8 @@ def test_an_offline_lane_raises_one_alert(api: Api, central: Central) -> None:
     assert [a["subject"] for a in alerts] == ["n7"]
 
 
-def _sites(api: Api) -> None:
-    alice = api("alice")
-    for code in ("ENTRY", "DEST"):
-        alice.put("/api/v1/registrations/site", json={"code": code, "name": code})
-    alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
-    alice.put("/api/v1/registrations/lane", json={"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})
-
-
 def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, central: Central) -> None:
-    _sites(api)
+    transit_sites(api)
     alice = api("alice")
     r = alice.post(
         "/api/v1/transits",
@@ -127,7 +119,7 @@ def test_transit_clock_starts_at_entry_and_closes_at_destination(api: Api, centr
 
 
 def test_overdue_transit_and_a_wrong_seal_raise_alerts(api: Api, central: Central) -> None:
-    _sites(api)
+    transit_sites(api)
     api("alice").post(
         "/api/v1/transits",
         json={
@@ -266,7 +258,7 @@ def test_routing_rules_send_alerts_to_the_right_person(api: Api, central: Centra
 
 def test_disposing_of_a_control_hit_can_release_the_truck_at_its_lane_only(
     api: Api, central: Central, tmp_path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from kakou.central import changelog
     from kakou.edge.store import EdgeStore
 

@@ -10,7 +10,7 @@ from central_helpers import Api
 from kakou.central.service import Central
 
 JUNK = ["x", "0", "-1", "%00", "粤B12345", "' OR 1=1 --", "9" * 30]
-BODIES = [None, {}, {"unexpected": 1}, [], "text", {"reason": "", "approve": "maybe", "plate": None}]
+BODIES: list[object] = [None, {}, {"unexpected": 1}, [], "text", {"reason": "", "approve": "maybe", "plate": None}]
 
 
 def test_no_operation_gives_a_server_error_on_junk(api: Api) -> None:

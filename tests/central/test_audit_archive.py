@@ -26,7 +26,7 @@ def _write_entries(central: Central, monkeypatch: pytest.MonkeyPatch, days_ago: 
 
     class Then(datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        def now(cls, tz=None):
             return real.now(tz) - timedelta(days=days_ago)
 
     monkeypatch.setattr(audit, "datetime", Then)
@@ -98,16 +98,7 @@ def test_an_altered_archive_or_a_removed_entry_after_it_is_found(
     prev = entries[0]["hash"]
     for e in entries[1:]:
         e["prev_hash"] = prev
-        e["hash"] = prev = audit.entry_hash(
-            prev,
-            e["seq"],
-            e["at"],
-            e["actor"],
-            e["action"],
-            e["target"],
-            e["detail"],
-            keyed.audit_key.key if keyed.audit_key else None,
-        )
+        e["hash"] = prev = audit_archive.entry_hash(prev, e, keyed.audit_key.key if keyed.audit_key else None)
     body = [json.dumps(e, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n" for e in entries]
     seal = json.loads(lines[-1])
     done.path.write_text("".join(body) + json.dumps(seal) + "\n", encoding="utf-8")
@@ -142,7 +133,7 @@ def test_the_cli_archives_and_verifies_and_refuses_a_short_retention(
 
     class Then(datetime):
         @classmethod
-        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+        def now(cls, tz=None):
             return real.now(tz) - timedelta(days=365)
 
     monkeypatch.setattr(audit, "datetime", Then)

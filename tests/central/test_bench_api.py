@@ -25,8 +25,7 @@ def test_api_figures_are_all_measured_with_no_error_and_no_pass_lost() -> None:
         assert " 0 non-200" in f["note"], f["note"]
         assert re.search(r"\d+ % from the read cache", f["note"]), f["note"]
     lanes = figures[-1]["note"]
-    sent, stored, lost = map(
-        lambda x: int(x.replace(",", "")),
-        re.search(r"sent ([\d,]+) passes, ([\d,]+) stored, (\d+) lost", lanes).groups(),
-    )  # type: ignore[union-attr]
+    found = re.search(r"sent ([\d,]+) passes, ([\d,]+) stored, (\d+) lost", lanes)
+    assert found, lanes
+    sent, stored, lost = (int(x.replace(",", "")) for x in found.groups())
     assert sent > 0 and sent == stored and lost == 0, lanes

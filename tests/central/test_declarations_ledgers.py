@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from central_helpers import Api, ingest, issue_order
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from stack_helpers import xlsx
 
 from kakou.central import declarations, projections
 from kakou.central.service import Central
@@ -226,22 +227,9 @@ def test_ledger_counts_only_gated_movements_and_reconciles(api: Api, central: Ce
     assert any("stocktake differs by -100" in w for w in off[1]["warnings"] + off[0]["warnings"])
 
 
-def _xlsx(rows: list[list[object]]) -> bytes:
-    import io
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
 def test_excel_import_uses_the_same_template_and_reports_rows(api: Api) -> None:
     header = declarations.CSV_COLUMNS
-    ok = _xlsx(
+    ok = xlsx(
         [
             header,
             ["inventory_list", "draft", "X1", "QX1", None, "in", "0615", 2, 10, 20.5, None],
@@ -251,7 +239,7 @@ def test_excel_import_uses_the_same_template_and_reports_rows(api: Api) -> None:
     r = api("alice").post("/api/v1/declarations/import/xlsx", content=ok, headers={"Content-Type": declarations.XLSX})
     assert r.status_code == 200, r.text
     assert r.json() == {"imported": 2, "errors": [], "matched": 2}
-    bad = _xlsx([header, ["inventory_list", "draft", "X3", None, None, "in", "0615", -1, 10, 20.5, None]])
+    bad = xlsx([header, ["inventory_list", "draft", "X3", None, None, "in", "0615", -1, 10, 20.5, None]])
     r = api("alice").post("/api/v1/declarations/import/xlsx", content=bad, headers={"Content-Type": declarations.XLSX})
     assert r.status_code == 422 and [(e["row"], e["field"]) for e in r.json()["errors"]] == [(1, "item_count")]
     r = api("alice").post(

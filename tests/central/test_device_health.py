@@ -7,15 +7,11 @@ SQLite and PostgreSQL; the reports come through a real Mosquitto and central's r
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import aiomqtt
-import pytest
 from central_helpers import Api
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from kakou.broker import MosquittoBroker
@@ -26,7 +22,6 @@ from kakou.central.service import Central
 from kakou.central.tables import AlertRow, DeviceEventRow
 from kakou.sync import topics
 from kakou.sync.devices import DeviceReport, DeviceState
-from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
 
 T0 = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
@@ -34,7 +29,7 @@ DAY = timedelta(days=1)
 
 
 def state(lane: str, device: str, kind: str, st: str, at: datetime, code: str = "") -> DeviceState:
-    return DeviceState(lane=lane, device=device, kind=kind, state=st, at=at, code=code)  # type: ignore[arg-type]
+    return DeviceState(lane=lane, device=device, kind=kind, state=st, at=at, code=code)
 
 
 def register_lanes(c: Central) -> None:
@@ -141,16 +136,6 @@ def test_device_health_api_for_the_console(api: Api) -> None:
     bad = api("lena").get("/api/v1/device-health", params={"since": T0.isoformat(), "until": T0.isoformat()})
     assert bad.status_code == 422 and "起始时间须早于结束时间" in bad.json()["title"]
     assert api.anonymous().get("/api/v1/device-health").status_code == 401
-
-
-@pytest.fixture
-async def bridge(central: Central, mosquitto: MosquittoBroker) -> AsyncIterator[CentralBridge]:
-    b = CentralBridge(central, BrokerConfig(port=mosquitto.port), Ed25519PrivateKey.generate())
-    task = asyncio.create_task(b.run())
-    await asyncio.wait_for(b.connected.wait(), 10)
-    yield b
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 def _events(central: Central) -> int:

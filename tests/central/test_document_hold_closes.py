@@ -156,7 +156,8 @@ def test_an_alert_disposed_of_by_an_officer_is_left_as_they_closed_it(api: Api, 
     again = held(api)["S1"]
     assert (again["disposed_by"], again["disposal"]) == ("fred", "driver sent back for papers")
     with central.sessions() as s:
-        assert s.get(AlertRow, alert["id"]).notes[-1]["kind"] == "dispose"  # type: ignore[union-attr]
+        row = s.get(AlertRow, alert["id"])
+        assert row is not None and row.notes[-1]["kind"] == "dispose"
 
 
 def test_a_hold_and_its_release_projected_in_one_batch_end_closed(api: Api, central: Central) -> None:

@@ -6,65 +6,29 @@ Runs on SQLite and, when reachable, PostgreSQL, through a real Mosquitto and cen
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import aiomqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
+from kakou.bench.hostile import envelope
 from kakou.broker import MosquittoBroker
 from kakou.central import ingest
 from kakou.central.bridge import CentralBridge
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync import limits, topics
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope
 from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
-
-NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
-
-
-def envelope(node: str, seq: int, **body: object) -> dict:
-    """A pass envelope as JSON-ready data (so tests can put in it what a contract would refuse)."""
-    rec = PassRecord(
-        pass_id=f"{node}-L1-{seq}",
-        node=node,
-        lane="L1",
-        direction="in",
-        started_at=NOW,
-        decided_at=NOW,
-        plate="粤B12345",
-        plate_confidence=0.9,
-        outcome=Outcome.RELEASE,
-        reasons=["ok"],
-        knowledge_version=1,
-        opens_barrier=True,
-    )
-    data = Envelope(node=node, seq=1, kind="pass", sent_at=NOW, body=rec).model_dump(mode="json")
-    data["seq"] = seq
-    data["body"].update(body)
-    return data
 
 
 def line(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
-
-
-@pytest.fixture
-async def bridge(central: Central, mosquitto: MosquittoBroker) -> AsyncIterator[CentralBridge]:
-    b = CentralBridge(central, BrokerConfig(port=mosquitto.port), Ed25519PrivateKey.generate())
-    task = asyncio.create_task(b.run())
-    await asyncio.wait_for(b.connected.wait(), 10)
-    b.task = task  # type: ignore[attr-defined]
-    yield b
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 @pytest.fixture

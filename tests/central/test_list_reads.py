@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from central_helpers import Api, ingest, issue_order
 from pydantic import TypeAdapter
@@ -85,13 +86,14 @@ def test_release_order_list_matches_the_model_encoding(api: Api, central: Centra
         )
     client = api("alice")
     adapter = TypeAdapter(list[ReleaseOrderOut])
-    for params in (
+    queries: list[dict[str, Any]] = [
         {"limit": 50},
         {"limit": 1, "offset": 1},
         {"plate": "粤B10000"},
         {"status": "active"},
         {"status": "draft"},
-    ):
+    ]
+    for params in queries:
         r = client.get("/api/v1/release-orders", params=params)
         assert r.status_code == 200, r.text
         rows = orders.list_release_orders(

@@ -219,7 +219,9 @@ def test_saved_result_is_reviewed_by_another_officer_closes_the_period_and_expor
     from openpyxl import load_workbook
 
     xlsx = alice.get(f"/api/v1/ledger-reconciliations/{rid}/export", params={"format": "xlsx"})
-    rows = list(load_workbook(io.BytesIO(xlsx.content)).active.iter_rows(values_only=True))
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
     m1 = next(r for r in rows if r[0] == "M1")
     assert m1[9] == 100 and m1[12] == 100  # theoretical, actual (no stocktake: actual = theoretical)
 
@@ -258,8 +260,10 @@ def test_stocktake_with_bad_rows_stores_nothing_and_says_which(api: Api) -> None
     from openpyxl import Workbook
 
     wb = Workbook()
+    sheet = wb.active
+    assert sheet is not None
     for row in (["item_no", "quantity", "unit"], ["M1", 12.5, "kg"], ["F1", 3, None]):
-        wb.active.append(row)
+        sheet.append(row)
     buf = io.BytesIO()
     wb.save(buf)
     ok = alice.post(

@@ -28,6 +28,13 @@ from kakou.sync.checks import CheckCode
 from kakou.sync.knowledge import RiskRule
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+TRANSIT_OVERDUE_RULE = {  # a truck more than 48 h in transit goes to inspection
+    "rule_id": "R-TRANSIT",
+    "name": "转关超时",
+    "outcome": "inspection",
+    "explanation": "在途超时",
+    "conditions": [{"kind": "transit_time", "over_hours": 48}],
+}
 
 
 def order(no: str, plate: str, goods: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
@@ -237,16 +244,7 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
             "conditions": [{"kind": "risk_tag", "tag": "long_storage", "days_over": 30}],
         },
     )
-    put_in_force(
-        api,
-        {
-            "rule_id": "R-TRANSIT",
-            "name": "转关超时",
-            "outcome": "inspection",
-            "explanation": "在途超时",
-            "conditions": [{"kind": "transit_time", "over_hours": 48}],
-        },
-    )
+    put_in_force(api, TRANSIT_OVERDUE_RULE)
     issue_order(api, order("HF-S", "粤B40002", [steel("CN")], declarations=["D-OLD"]))
     issue_order(api, order("HF-TR", "粤B40001", [steel("CN")]))
     assert at_lane(central, tmp_path, "粤B40002").outcome == "release"  # not yet 30 days
@@ -312,16 +310,7 @@ def test_a_transit_that_starts_after_the_order_was_issued_updates_its_verdict(
     for code in ("ENTRY", "DEST"):
         assert alice.put("/api/v1/registrations/site", json={"code": code, "name": code}).status_code == 200
     alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
-    put_in_force(
-        api,
-        {
-            "rule_id": "R-TRANSIT",
-            "name": "转关超时",
-            "outcome": "inspection",
-            "explanation": "在途超时",
-            "conditions": [{"kind": "transit_time", "over_hours": 48}],
-        },
-    )
+    put_in_force(api, TRANSIT_OVERDUE_RULE)
     assert (
         alice.post(
             "/api/v1/transits",

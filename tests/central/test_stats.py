@@ -94,7 +94,7 @@ def _reference(passes: list[dict[str, Any]], superseded: set[str]) -> dict[str, 
 
 def test_sql_statistics_match_a_pass_by_pass_count(central: Central, api: Api) -> None:
     rng = random.Random(6)
-    passes = []
+    passes: list[dict[str, Any]] = []
     for i in range(600):
         node, lane = rng.choice([("n1", "L1"), ("n1", "L2"), ("n2", "L1")])
         # Some passes carry a non-UTC offset: they are counted in their UTC hour.

@@ -50,7 +50,7 @@ def rec(
         pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
-        direction=direction,  # type: ignore[arg-type]
+        direction=direction,
         started_at=at,
         decided_at=at,
         plate=plate,
@@ -63,7 +63,7 @@ def rec(
         supersedes=supersedes,
         entered_by=entered_by,
         release_orders=orders or [],
-        release_order=(orders or [None])[0],
+        release_order=orders[0] if orders else None,
         containers=containers or [],
     )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from central_helpers import Api, ingest
+from central_helpers import Api, ingest, transit_sites
 
 from kakou.central import changelog, projections
 from kakou.central.service import Central
@@ -16,14 +16,6 @@ from kakou.edge.store import EdgeStore
 
 PLATE = "粤B12345"
 BOXES = ["CSQU3054383", "MSKU1234565"]
-
-
-def _sites(api: Api) -> None:
-    alice = api("alice")
-    for code in ("ENTRY", "DEST"):
-        alice.put("/api/v1/registrations/site", json={"code": code, "name": code})
-    alice.put("/api/v1/registrations/lane", json={"node": "a", "lane": "L1", "site": "ENTRY", "direction": "out"})
-    alice.put("/api/v1/registrations/lane", json={"node": "b", "lane": "L1", "site": "DEST", "direction": "in"})
 
 
 def _declare(api: Api, no: str = "ZG1", **kw: object) -> None:
@@ -57,7 +49,7 @@ def _alerts(api: Api) -> list[dict]:
 def test_the_open_transit_reaches_the_destination_lanes_only_and_leaves_them_when_closed(
     api: Api, central: Central, tmp_path: Path
 ) -> None:
-    _sites(api)
+    transit_sites(api)
     _declare(api)
     dest, entry = _lane_cache(central, tmp_path, "b"), _lane_cache(central, tmp_path, "a")
     (t,) = dest.transits_for(PLATE)
@@ -91,7 +83,7 @@ def test_the_open_transit_reaches_the_destination_lanes_only_and_leaves_them_whe
 
 
 def test_no_seal_reader_is_not_a_seal_alert_but_a_reader_that_hears_nothing_is(api: Api, central: Central) -> None:
-    _sites(api)
+    transit_sites(api)
     _declare(api, "ZG1")
     ingest(central, 1, PLATE, node="a", containers=BOXES)  # no e-seal check at all: the lane has no reader
     projections.run_all(central)
@@ -117,7 +109,7 @@ def test_no_seal_reader_is_not_a_seal_alert_but_a_reader_that_hears_nothing_is(a
 
 
 def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: Api, central: Central) -> None:
-    _sites(api)
+    transit_sites(api)
     _declare(api)
     ingest(central, 1, PLATE, node="a", containers=BOXES)
     mismatch = {
@@ -177,7 +169,7 @@ def test_a_destination_that_is_no_site_code_is_refused(api: Api) -> None:
 
 
 def test_a_declared_route_is_kept_and_an_impossible_one_refused(api: Api) -> None:
-    _sites(api)
+    transit_sites(api)
     route = [[22.5, 113.9], [22.6, 113.95], [22.7, 113.9]]
     _declare(api, "ZG3", route=route)
     assert api("alice").get("/api/v1/transits/ZG3").json()["route"] == route

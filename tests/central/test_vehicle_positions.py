@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from central_helpers import Api, ingest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from kakou.broker import MosquittoBroker
@@ -27,16 +25,6 @@ from kakou.waiting import eventually
 PLATE = "粤B12345"
 START = (22.50, 113.90)
 END = moved(START, 20_000, 0)  # the declared route: 20 km due north
-
-
-@pytest.fixture
-async def bridge(central: Central, mosquitto: MosquittoBroker) -> AsyncIterator[CentralBridge]:
-    b = CentralBridge(central, BrokerConfig(port=mosquitto.port), Ed25519PrivateKey.generate())
-    task = asyncio.create_task(b.run())
-    await asyncio.wait_for(b.connected.wait(), 10)
-    yield b
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
 
 
 def _en_route(central: Central, at: datetime) -> None:

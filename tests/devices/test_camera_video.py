@@ -21,7 +21,7 @@ from kakou.waiting import eventually
 
 def write_video(path: Path, frames: int, fps: float = 20.0) -> None:
     """Frame i is a flat grey of level 20 + 10·i, so a test can tell which frame it got."""
-    w = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (160, 120))
+    w = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (160, 120))
     assert w.isOpened()
     for i in range(frames):
         w.write(np.full((120, 160, 3), 20 + 10 * i, np.uint8))
@@ -47,7 +47,8 @@ async def test_file_plays_in_real_time_then_goes_stale(tmp_path: Path) -> None:
         a = await cam.snapshot()
         b = await cam.snapshot()
         assert a.image.shape == (120, 160, 3) and level(b.image) > level(a.image)  # distinct frames, in order
-        assert cv2.imdecode(np.frombuffer(a.jpeg, np.uint8), cv2.IMREAD_COLOR).shape == a.image.shape
+        decoded = cv2.imdecode(np.frombuffer(a.jpeg, np.uint8), cv2.IMREAD_COLOR)
+        assert decoded is not None and decoded.shape == a.image.shape
         why = await eventually(lambda: stale(cam), timeout=5, what="stale frame after the file ended")
         assert "end of video file" in why
         assert cam.frames_read == 10

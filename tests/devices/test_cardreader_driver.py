@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from contextlib import aclosing
-
 import pytest
+from device_helpers import collect
 
-from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver, IdRead, encode_card_read
+from kakou.protocols.cardreader import CardReaderConfig, CardReaderDriver, encode_card_read
 from kakou.protocols.serial_link import Backoff, SerialSettings
 from kakou.sim.cardreader_sim import CardReaderSim
 
@@ -18,18 +16,8 @@ def config(sim: CardReaderSim, **kw: object) -> CardReaderConfig:
     return CardReaderConfig(
         serial=SerialSettings(port=sim.path),
         backoff=Backoff(initial_s=0.02, max_s=0.2),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
-
-
-async def collect(reader: CardReaderDriver, n: int, timeout: float = 5.0) -> list[IdRead]:
-    out: list[IdRead] = []
-    async with asyncio.timeout(timeout), aclosing(reader.reads()) as reads:
-        async for r in reads:
-            out.append(r)
-            if len(out) == n:
-                return out
-    return out
 
 
 async def test_tag_in_field_is_one_read_per_presence() -> None:

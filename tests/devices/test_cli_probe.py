@@ -3,39 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import json
-import sys
 from pathlib import Path
 
 import pytest
+from device_helpers import kakou_probe
 
 from kakou.sim.cardreader_sim import CardReaderSim
 from kakou.sim.eseal_sim import EsealReaderSim
 from kakou.sim.weighbridge_sim import WeighbridgeSim
 
 
-def kakou_cmd() -> list[str]:
-    # The main CLI is someone else's module; fall back to this module's own entry point without it.
-    if importlib.util.find_spec("kakou.cli") is not None:
-        return [sys.executable, "-m", "kakou.cli"]
-    return [sys.executable, "-m", "kakou.cli"]
-
-
-async def run_probe(*args: str) -> tuple[int, list[dict], str]:
-    proc = await asyncio.create_subprocess_exec(
-        *kakou_cmd(), "probe", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 20)
-    lines = [json.loads(line) for line in out.decode().splitlines() if line.strip()]
-    return proc.returncode or 0, lines, err.decode()
-
-
 @pytest.mark.parametrize("protocol", ["xk3190", "ascii-ad"])
 async def test_probe_weighbridge_prints_json_lines(protocol: str) -> None:
     async with WeighbridgeSim(protocol, rate_hz=50) as sim:
         sim.set_weight(32140)
-        code, lines, err = await run_probe(
+        code, lines, err = await kakou_probe(
             "weighbridge", "--serial", sim.path, "--protocol", protocol, "--baud", "9600", "--count", "50",
             "--stable-n", "3", "--stable-t", "0.1", "--timeout", "15",
         )  # fmt: skip
@@ -51,7 +33,7 @@ async def test_probe_weighbridge_prints_json_lines(protocol: str) -> None:
 
 async def test_probe_card_and_rfid() -> None:
     async with CardReaderSim(heartbeat_s=0.05) as sim:
-        task = asyncio.create_task(run_probe("card", "--serial", sim.path, "--count", "1", "--timeout", "15"))
+        task = asyncio.create_task(kakou_probe("card", "--serial", sim.path, "--count", "1", "--timeout", "15"))
         # keep swiping until the probe has opened the port and seen it (its start-up time is unknown)
         while not task.done():
             sim.present_card("04A1B2C3")
@@ -61,7 +43,7 @@ async def test_probe_card_and_rfid() -> None:
     assert lines == [{"kind": "card", "id": "04A1B2C3", "addr": 1, "card_type": "iso14443a"}]
 
     async with CardReaderSim(heartbeat_s=0.05) as sim:
-        task = asyncio.create_task(run_probe("rfid", "--serial", sim.path, "--count", "1", "--timeout", "15"))
+        task = asyncio.create_task(kakou_probe("rfid", "--serial", sim.path, "--count", "1", "--timeout", "15"))
         while not task.done():
             sim.present_tag("E2801160600002054C2B1A3F", reads=1)
             await asyncio.wait({task}, timeout=0.2)
@@ -71,7 +53,7 @@ async def test_probe_card_and_rfid() -> None:
 
 
 async def test_probe_times_out_on_a_dead_port(tmp_path: Path) -> None:
-    code, lines, err = await run_probe(
+    code, lines, err = await kakou_probe(
         "weighbridge", "--serial", str(tmp_path / "nothing"), "--protocol", "toledo", "--timeout", "1"
     )
     assert code == 1 and lines == [] and "faulted" in err
@@ -79,7 +61,7 @@ async def test_probe_times_out_on_a_dead_port(tmp_path: Path) -> None:
 
 async def test_probe_eseal_prints_json_lines() -> None:
     async with EsealReaderSim(heartbeat_s=0.05) as sim:
-        task = asyncio.create_task(run_probe("eseal", "--serial", sim.path, "--count", "1", "--timeout", "15"))
+        task = asyncio.create_task(kakou_probe("eseal", "--serial", sim.path, "--count", "1", "--timeout", "15"))
         while not task.done():  # keep the seal in range until the probe has opened the port and heard it
             sim.present_seal("CNSZ-ES0012345", reads=1)
             await asyncio.wait({task}, timeout=0.2)

@@ -14,7 +14,7 @@ def config(sim: DisplaySim, **kw: object) -> DisplayConfig:
         serial=SerialSettings(port=sim.path),
         backoff=Backoff(initial_s=0.02, max_s=0.2),
         ack_timeout_s=0.3,
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

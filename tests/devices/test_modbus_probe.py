@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from device_helpers import kakou_probe
 
 from kakou.protocols.io_map import IoMap, Light, load_io_map
 from kakou.sim.io_sim import LaneIoSim
@@ -20,22 +19,6 @@ coil_light_green = 1
 coil_light_red = 2
 hr_display = 20
 """
-
-
-async def probe_io(*args: str) -> tuple[int, list[dict], str]:
-    # The technician's command exactly as typed: `kakou probe io …`.
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "kakou.cli",
-        "probe",
-        "io",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 30)
-    return proc.returncode or 0, [json.loads(x) for x in out.decode().splitlines() if x.strip()], err.decode()
 
 
 @pytest.fixture
@@ -51,8 +34,8 @@ async def sim(tmp_path: Path) -> AsyncIterator[tuple[LaneIoSim, Path]]:
 async def test_probe_prints_states_and_pulses_an_output(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
     s.set_loop("before", True)
-    rc, lines, err = await probe_io(
-        "--modbus", s.url, "--map", str(path), "--pulse", "light_green", "--pulse-s", "0.2", "--text", "请停车"
+    rc, lines, err = await kakou_probe(
+        "io", "--modbus", s.url, "--map", str(path), "--pulse", "light_green", "--pulse-s", "0.2", "--text", "请停车"
     )
     assert rc == 0, err
     first, after = lines
@@ -72,8 +55,8 @@ async def test_probe_prints_states_and_pulses_an_output(sim: tuple[LaneIoSim, Pa
 async def test_probe_barrier_pulse_refuses_to_lower_on_an_occupied_loop(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
     s.set_loop("under", True)
-    rc, lines, err = await probe_io(
-        "--modbus", s.url, "--map", str(path), "--pulse", "barrier_raise", "--pulse-s", "0.2", "--light", "red"
+    rc, lines, err = await kakou_probe(
+        "io", "--modbus", s.url, "--map", str(path), "--pulse", "barrier_raise", "--pulse-s", "0.2", "--light", "red"
     )
     assert rc == 1 and "loop under the barrier is occupied" in err
     assert lines[0]["inputs"]["loop_under"] is True and lines[0]["outputs"]["light_red"] is True
@@ -83,8 +66,19 @@ async def test_probe_barrier_pulse_refuses_to_lower_on_an_occupied_loop(sim: tup
 async def test_probe_watch_prints_changes(sim: tuple[LaneIoSim, Path]) -> None:
     s, path = sim
     task = asyncio.create_task(
-        probe_io(
-            "--modbus", s.url, "--map", str(path), "--watch", "--interval", "0.05", "--count", "2", "--timeout", "20"
+        kakou_probe(
+            "io",
+            "--modbus",
+            s.url,
+            "--map",
+            str(path),
+            "--watch",
+            "--interval",
+            "0.05",
+            "--count",
+            "2",
+            "--timeout",
+            "20",
         )
     )
     # the probe has printed its first line once it has read the module; then a truck arrives
@@ -98,10 +92,10 @@ async def test_probe_watch_prints_changes(sim: tuple[LaneIoSim, Path]) -> None:
 async def test_probe_bad_map_and_dead_module(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("coil_barrier_raise = 1\n", encoding="utf-8")  # clashes with the green light's coil 1
-    rc, lines, err = await probe_io("--modbus", "tcp://127.0.0.1:9", "--map", str(bad))
+    rc, lines, err = await kakou_probe("io", "--modbus", "tcp://127.0.0.1:9", "--map", str(bad))
     assert rc == 2 and "both on coil 1" in err and lines == []
-    rc, lines, err = await probe_io("--modbus", "tcp://127.0.0.1:9", "--io-timeout", "0.3")
+    rc, lines, err = await kakou_probe("io", "--modbus", "tcp://127.0.0.1:9", "--io-timeout", "0.3")
     assert rc == 1 and "cannot connect" in err and lines == []
-    rc, _, err = await probe_io("--modbus", "serial:/dev/ttyUSB0")
+    rc, _, err = await kakou_probe("io", "--modbus", "serial:/dev/ttyUSB0")
     assert rc == 2 and "scheme must be tcp:// or rtu://" in err
     assert IoMap().coil_addresses()  # the built-in map the probe falls back to is valid

@@ -115,7 +115,7 @@ async def control(lane: Lane, need_card: bool = True) -> dict:
     with contextlib.suppress(TimeoutError):
         await eventually(lambda: {r.kind for r in lane.ids} == {"rfid", "card"}, timeout=1.0, what="ids")
     kinds = {r.kind: r.id for r in lane.ids}
-    seen = {"weight": weight.weight_kg, "ids": kinds}
+    seen: dict[str, object] = {"weight": weight.weight_kg, "ids": kinds}
     for name, cam in (("plate", lane.plate), ("container", lane.container)):
         try:
             seen[name] = (await cam.snapshot()).jpeg
@@ -153,7 +153,8 @@ async def test_full_truck_through_the_lane(lane: tuple[LaneSims, Lane]) -> None:
     assert seen["weight"] == 42_160 and drivers.stable[0].weight_kg == 42_160  # never a part-loaded weight
     assert seen["ids"] == {"rfid": TAG, "card": CARD}
     assert seen["plate"] == PLATE and seen["container"] == CONTAINER
-    assert seen["rtsp_shape"] == cv2.imdecode(np.frombuffer(PLATE, np.uint8), cv2.IMREAD_COLOR).shape
+    plate = cv2.imdecode(np.frombuffer(PLATE, np.uint8), cv2.IMREAD_COLOR)
+    assert plate is not None and seen["rtsp_shape"] == plate.shape
     assert [e.command for e in sims.io.events] == ["raise", "lower"] and sims.io.barrier_down
     assert sims.io.light is Light.RED and sims.plate_camera.jpeg is None
     steps = sims.steps()

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from kakou.protocols.weighbridge_stability import StabilityDetector, StabilityParams
 
 
-def feed(det: StabilityDetector, samples: list[tuple[float, float | None]]) -> list[bool]:
+def feed(det: StabilityDetector, samples: Sequence[tuple[float, float | None]]) -> list[bool]:
     return [det.update(t, w) for t, w in samples]
 
 

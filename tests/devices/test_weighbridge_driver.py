@@ -19,11 +19,11 @@ FAST_STABILITY = StabilityParams(min_readings=5, tolerance_kg=10, window_s=0.2)
 def config(sim: WeighbridgeSim, protocol: str | None = None, **kw: object) -> WeighbridgeConfig:
     return WeighbridgeConfig(
         serial=SerialSettings(port=sim.path, baudrate=9600),
-        protocol=protocol or sim.protocol,  # type: ignore[arg-type]
+        protocol=protocol or sim.protocol,
         unit=sim.unit,
         stability=FAST_STABILITY,
         backoff=Backoff(initial_s=0.02, max_s=0.2),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

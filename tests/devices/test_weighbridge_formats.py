@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from kakou.protocols.weighbridge_formats import (
     PARSERS,
+    Unit,
     WeightFrame,
     encode,
     encode_toledo,
@@ -127,7 +128,8 @@ def frames_for(draw: st.DrawFn, protocol: str) -> WeightFrame:
         protocol
     ]
     counts = draw(st.integers(-99_999 if protocol == "xk3190" else -limit, limit))
-    unit = draw(st.sampled_from(["kg", "t"])) if protocol in ("toledo", *LINES) else "kg"
+    units: list[Unit] = ["kg", "t"]
+    unit: Unit = draw(st.sampled_from(units)) if protocol in ("toledo", *LINES) else "kg"
     if protocol == "xk3190":
         return WeightFrame(counts, dec, unit)
     if protocol == "xk3190-a9":
@@ -176,7 +178,8 @@ def test_corrupted_streams_never_yield_a_weight_that_was_not_sent(protocol: str,
     banned = DELIMITER.get(protocol, b"")
     garbage = st.binary(min_size=1, max_size=20).map(lambda b: bytes(c for c in b if bytes((c,)) != banned))
     kinds = ["keep", "drop", "insert"] + (["flip"] if protocol in CHECKSUMMED else [])
-    chunks, mutated = [], []
+    chunks: list[bytes] = []
+    mutated: list[bool] = []
     for f in frames:
         raw = bytearray(encode(protocol, f))
         kind = data.draw(st.sampled_from(kinds))

@@ -44,7 +44,7 @@ async def _status(url: str) -> dict | None:
         return None
 
 
-async def test_kill_9_after_barrier_rises_loses_no_pass(tmp_path: Path, mosquitto) -> None:  # type: ignore[no-untyped-def]
+async def test_kill_9_after_barrier_rises_loses_no_pass(tmp_path: Path, mosquitto) -> None:
     central = CentralServer(
         CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
     )

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
+from edge_helpers import AT, BOX, PLATE
+from edge_helpers import observation as obs
+from edge_helpers import release_order as order
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kakou.edge.decision import Knowledge, Observation, Parameters, decide
+from kakou.edge.decision import Knowledge, Parameters, decide
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg
 from kakou.sync.checks import CheckCode as C
 from kakou.sync.checks import Finding
-from kakou.sync.messages import Outcome, ReleaseOrderData
-
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE = "粤B12345"
-BOX = "CSQU3054383"
-
-
-def order(**kw: object) -> ReleaseOrderData:
-    base: dict[str, object] = dict(
-        order_no="HF1",
-        plate=PLATE,
-        direction="in",
-        valid_from=AT - timedelta(hours=1),
-        valid_until=AT + timedelta(hours=1),
-    )
-    return ReleaseOrderData(**{**base, **kw})
-
-
-def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE, plate_confidence=0.99
-    )
-    return Observation(**{**base, **kw})
+from kakou.sync.messages import Outcome
 
 
 def know(**kw: object) -> Knowledge:
@@ -166,7 +147,7 @@ def test_random_inspection_rate_is_respected_and_replayable() -> None:
     gross=st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
     faults=st.lists(st.text(max_size=5), max_size=2),
 )
-def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:  # type: ignore[no-untyped-def]
+def test_never_releases_without_a_matching_order_or_with_a_fault(plate, conf, gross, faults) -> None:
     d = decide(
         obs(plate=plate, plate_confidence=conf, gross_kg=gross, faults=faults),
         know(release_orders=[order(declared_gross_kg=20_000)]),
@@ -244,7 +225,7 @@ def test_batch_order_without_containers_still_covers_each_trip() -> None:
     assert d.outcome is Outcome.OFFICER and codes(d.reasons) == [C.RELEASE_ORDER_CONTAINERS_NOT_COVERED]
 
 
-def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
+def _basis(d) -> list[tuple[C, dict]]:
     """The ok weight checks that say what the expected gross is made of."""
     return [
         (c.code, c.params)
@@ -253,7 +234,7 @@ def _basis(d) -> list[tuple[C, dict]]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _compared(d):  # type: ignore[no-untyped-def]
+def _compared(d):
     return next(c for c in d.checks if c.code in (C.WEIGHT_WITHIN, C.WEIGHT_OVER, C.WEIGHT_UNDER))
 
 
@@ -281,7 +262,7 @@ def test_weight_of_a_shared_truck_is_the_orders_gross_less_the_tare_counted_twic
     cuts=st.lists(st.booleans(), min_size=3, max_size=3),
     seen_order=st.randoms(use_true_random=False),
 )
-def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:  # type: ignore[no-untyped-def]
+def test_any_split_of_the_containers_over_valid_orders_releases_on_all_of_them(boxes, cuts, seen_order) -> None:
     groups: list[list[str]] = [[boxes[0]]]
     for box, cut in zip(boxes[1:], cuts, strict=False):
         groups.append([box]) if cut else groups[-1].append(box)

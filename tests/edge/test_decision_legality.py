@@ -3,9 +3,10 @@ from central (container sizes, cargo type, gate role, appointment, direction).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
+from edge_helpers import AT, BOX, PLATE, observation, release_order
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import AppointmentReg, CarrierReg, ContainerReg, OtherOrder, VehicleReg, YardReg
@@ -13,28 +14,13 @@ from kakou.sync.checks import CheckCode as C
 from kakou.sync.checks import render
 from kakou.sync.messages import Outcome, ReleaseOrderData
 
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE = "粤B12345"
-BOX, BOX2 = "CSQU3054383", "MSKU1234565"
-
 
 def order(**kw: object) -> ReleaseOrderData:
-    base: dict[str, object] = dict(
-        order_no="HF1",
-        plate=PLATE,
-        containers=[BOX],
-        direction="in",
-        valid_from=AT - timedelta(hours=1),
-        valid_until=AT + timedelta(hours=1),
-    )
-    return ReleaseOrderData(**{**base, **kw})
+    return release_order(**{"containers": [BOX], **kw})
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-1", lane="L1", direction="in", at=AT, plate=PLATE, plate_confidence=0.99, containers=[BOX]
-    )
-    return Observation(**{**base, **kw})
+    return observation(**{"containers": [BOX], **kw})
 
 
 VEHICLE = VehicleReg(plate=PLATE, carrier="C01", tare_kg=15_000)

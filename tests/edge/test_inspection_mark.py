@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from edge_helpers import AT, BOX, PLATE, observation
+
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.inspections import InspectionMark, latest_mark
 from kakou.edge.knowledge import ControlOrder
@@ -14,8 +16,6 @@ from kakou.sync.checks import CheckCode as C
 from kakou.sync.checks import check
 from kakou.sync.messages import Outcome, PassRecord, ReleaseOrderData
 
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE, BOX = "粤B12345", "CSQU3054383"
 ORDER = ReleaseOrderData(
     order_no="HF1",
     plate=PLATE,
@@ -29,17 +29,7 @@ ALWAYS = Parameters(random_inspection_rate=1.0)  # every truck is drawn for insp
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-9",
-        lane="L1",
-        direction="in",
-        at=AT,
-        plate=PLATE,
-        plate_confidence=0.99,
-        containers=[BOX],
-        gross_kg=30_100,
-    )
-    return Observation(**{**base, **kw})
+    return observation(**{"pass_id": "n1-L1-9", "containers": [BOX], "gross_kg": 30_100, **kw})
 
 
 def mark(result: str = "passed", at: datetime = AT - timedelta(hours=1), **kw: object) -> InspectionMark:

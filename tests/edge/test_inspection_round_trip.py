@@ -30,7 +30,7 @@ PLATE, SMUGGLER = "粤B12345", "苏E88888"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     # Set before the node's link first runs: it learns the site of a lane registered later on its
     # next periodic sync request (60 s in production; tests/sync/test_scoping.py does the same).
@@ -39,7 +39,7 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
     await stop_stack(stack, tasks)
 
 
-async def _arrive(stack, plate: str, seed: int, state: LaneState, after: str | None = None) -> str:  # type: ignore[no-untyped-def]
+async def _arrive(stack, plate: str, seed: int, state: LaneState, after: str | None = None) -> str:
     """A truck pulls up to the barrier; returns its pass once the lane has decided it into `state`."""
     lane = stack.edge.lanes["L1"]
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(plate, kind="blue", seed=seed)))
@@ -57,14 +57,14 @@ async def _arrive(stack, plate: str, seed: int, state: LaneState, after: str | N
     return str(lane.current.pass_id)
 
 
-async def _leave(stack) -> None:  # type: ignore[no-untyped-def]
+async def _leave(stack) -> None:
     """The barrier stayed down: the truck backs out (to the inspection area, or away)."""
     stack.sims.io.set_loop("before", False)
     stack.sims.plate_camera.show(None)
     await eventually(lambda: stack.edge.lanes["L1"].state is LaneState.IDLE, 15, what="the lane to be free")
 
 
-async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_truck_back_from_inspection_is_judged_against_the_result(stack) -> None:
     lane = stack.edge.lanes["L1"]
     lane.params = Parameters(random_inspection_rate=1.0)  # every truck is drawn for inspection
     async with (

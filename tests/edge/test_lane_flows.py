@@ -9,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from edge_helpers import drive_off
+from stack_helpers import emergency_control_order, order_at_lane
 
 from kakou.demo import (
     DEMO_ADMIN,
@@ -19,7 +21,6 @@ from kakou.demo import (
     DemoPorts,
     authorize,
     demo_order,
-    issue_release_order,
     start_stack,
     stop_stack,
 )
@@ -30,25 +31,16 @@ from kakou.waiting import eventually
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     yield stack
     await stop_stack(stack, tasks)
 
 
-async def _arrive(stack, plate: str, seed: int) -> None:  # type: ignore[no-untyped-def]
+async def _arrive(stack, plate: str, seed: int) -> None:
     """A truck pulls up to the barrier and stays there (the lane decides; the test acts as officer)."""
     stack.sims.plate_camera.show(encode_jpeg(render_plate_scene(plate, kind="blue", seed=seed)))
     stack.sims.io.set_loop("before", True)
-
-
-async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
-    io = stack.sims.io
-    assert await io.wait_barrier(up=True, timeout=10)
-    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
-        io.set_loop(loop, occupied)
-        await asyncio.sleep(0.2)  # the truck's travel between loops (physics of the simulation)
-    assert await io.wait_barrier(up=False, timeout=10)
 
 
 async def _login(edge: httpx.AsyncClient) -> dict[str, str]:
@@ -57,7 +49,7 @@ async def _login(edge: httpx.AsyncClient) -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-async def test_held_truck_released_by_officer_override_with_reason(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_held_truck_released_by_officer_override_with_reason(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
         await _arrive(stack, "苏E88888", seed=1)
@@ -78,7 +70,7 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
             json={"action": "override", "outcome": "release", "reason": "order delayed, checked"},
         )
         assert r.status_code == 202
-        await _drive_off(stack)
+        await drive_off(stack)
 
         detail = (await edge.get(f"/api/v1/passes/{held_id}")).json()
         assert detail["record"]["outcome"] == "officer"
@@ -91,24 +83,14 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
         assert stats["passes"] == 1 and stats["manual_intervention_rate"] == 1.0
 
 
-async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
         await authorize(stack, central)
-        r = await central.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": "苏E88888",
-                "action": "hold",
-                "emergency": True,
-                "reason": "情报线索 intelligence tip",
-            },
-        )
-        assert r.status_code == 201, r.text
+        await emergency_control_order(central, "vehicle", "苏E88888", "hold", "情报线索 intelligence tip")
         await eventually(
             lambda: stack.edge.store.query("SELECT 1 FROM knowledge WHERE kind = 'control_order'"),
             15,
@@ -147,7 +129,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
             json={**release, "second_officer": DEMO_OFFICER2, "second_pin": DEMO_PIN2},
         )
         assert r.status_code == 202, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         (iv,) = (await edge.get(f"/api/v1/passes/{held_id}")).json()["interventions"]
         assert (iv["officer"], iv["data"]["confirmed_by"], iv["reason"]) == (
             DEMO_OFFICER,
@@ -183,7 +165,7 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
             json={"disposal": "人工核查放行 released after checking", "release_vehicle": True},
         )
         assert r.status_code == 200, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         follow_up = next(p for p in (await edge.get("/api/v1/passes")).json() if p["supersedes"] == second_id)
         assert follow_up["outcome"] == "release" and follow_up["reasons"] == [
             {
@@ -193,19 +175,23 @@ async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack
         ]
 
 
-async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:  # type: ignore[no-untyped-def]
-    lane = stack.edge.lanes["L1"]
+async def _ordered_truck_held_unread(stack, central: httpx.AsyncClient, order_no: str) -> None:
+    """A release order for 粤B12345 with container CSQU3054383 at the lane, and that truck held at
+    the barrier with its plate unread: the camera has no frame."""
+    await authorize(stack, central)
+    order = demo_order("粤B12345", order_no).model_copy(update={"containers": ["CSQU3054383"]})
+    await order_at_lane(stack, central, order.model_dump(mode="json"))
+    stack.sims.plate_camera.show(None)
+    stack.sims.io.set_loop("before", True)
+    await eventually(lambda: stack.edge.lanes["L1"].state is LaneState.HELD, 20, what="the lane to hold the truck")
+
+
+async def test_backfill_after_release_on_documents_reaches_central_and_counts_the_order(stack) -> None:
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
-        await authorize(stack, central)
-        order = demo_order("粤B12345", "HF0031").model_copy(update={"containers": ["CSQU3054383"]})
-        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
-        stack.sims.plate_camera.show(None)  # congestion, the camera sees nothing: released on documents
-        stack.sims.io.set_loop("before", True)
-        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        await _ordered_truck_held_unread(stack, central, "HF0031")  # congestion: released on documents
         auth = await _login(edge)
         r = await edge.post(
             "/api/v1/lanes/L1/actions",
@@ -213,7 +199,7 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
             json={"action": "release_on_documents", "reason": "queue to the road, papers seen"},
         )
         assert r.status_code == 202, r.text
-        await _drive_off(stack)
+        await drive_off(stack)
         (open_entry,) = (await edge.get("/api/v1/backfill")).json()
         released_id = open_entry["pass_id"]
 
@@ -256,19 +242,13 @@ async def test_backfill_after_release_on_documents_reaches_central_and_counts_th
         assert (await edge.get(f"/api/v1/passes/{backfilled}/replay")).status_code == 404  # not a lane decision
 
 
-async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
-        await authorize(stack, central)
-        order = demo_order("粤B12345", "HF0009").model_copy(update={"containers": ["CSQU3054383"]})
-        r = await issue_release_order(stack, central, order.model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
-        stack.sims.plate_camera.show(None)  # the camera has no frame: plate unreadable
-        stack.sims.io.set_loop("before", True)
-        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        await _ordered_truck_held_unread(stack, central, "HF0009")
         assert "camera" in lane.state_reason
         auth = await _login(edge)
         bad = await edge.post(
@@ -283,7 +263,7 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
             json={"action": "manual_entry", "plate": "粤B12345", "containers": ["CSQU 305438 3"]},
         )
         assert ok.status_code == 202
-        await _drive_off(stack)
+        await drive_off(stack)
         released = next(p for p in (await edge.get("/api/v1/passes")).json() if p["outcome"] == "release")
         assert released["release_order"] == "HF0009" and released["entered_by"] == DEMO_OFFICER
 
@@ -293,17 +273,16 @@ async def test_manual_entry_checks_the_container_digit_and_reruns_the_decision(s
         assert replayed["same"] is True and replayed["replayed"]["outcome"] == "officer"
 
 
-async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def test_release_records_the_frame_and_replays_from_the_cli(stack, tmp_path: Path) -> None:
     lane = stack.edge.lanes["L1"]
     async with (
         httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central,
         httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge,
     ):
         await authorize(stack, central)
-        r = await issue_release_order(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
-        await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
+        await order_at_lane(stack, central, demo_order("粤B12345", "HF0010").model_dump(mode="json"))
         await _arrive(stack, "粤B12345", seed=5)
-        await _drive_off(stack)
+        await drive_off(stack)
         await eventually(lambda: lane.state is LaneState.IDLE, 10, what="the lane to be idle")
         rec = lane.last_pass
         assert rec is not None and rec.outcome.value == "release" and len(rec.images) == 1

@@ -3,7 +3,9 @@ e-seal (电子关锁) heard at the lane."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+
+from edge_helpers import AT, PLATE, observation, release_order
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import TransitView
@@ -13,27 +15,14 @@ from kakou.sync.knowledge import OriginIn, RiskRule, TransitTime
 from kakou.sync.messages import Outcome, ReleaseOrderData
 from kakou.sync.risk_verdicts import RiskVerdictHit
 
-AT = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-PLATE = "粤B12345"
 BOXES = ["CSQU3054383", "MSKU1234565"]
 SEAL = "CNSZ-ES0012345"
 P = Parameters()
 
 
 def obs(**kw: object) -> Observation:
-    base: dict[str, object] = dict(
-        pass_id="n1-L1-1",
-        lane="L1",
-        direction="in",
-        at=AT,
-        plate=PLATE,
-        plate_confidence=0.99,
-        containers=BOXES,
-        e_seal_reader=True,
-        e_seal=SEAL,
-        e_seal_status="intact",
-    )
-    return Observation(**{**base, **kw})
+    seal = {"e_seal_reader": True, "e_seal": SEAL, "e_seal_status": "intact"}
+    return observation(**{"containers": BOXES, **seal, **kw})
 
 
 def transit(**kw: object) -> TransitView:
@@ -132,16 +121,7 @@ SLOW = finding(C.RISK_TRANSIT_TIME, order_no="HF1", transit_no="ZG001", started_
 
 def order(*hits: RiskVerdictHit, **kw: object) -> ReleaseOrderData:
     """The truck's inward release order for its containers, with central's verdict on it."""
-    base: dict[str, object] = dict(
-        order_no="HF1",
-        plate=PLATE,
-        containers=list(BOXES),
-        direction="in",
-        valid_from=AT - timedelta(days=1),
-        valid_until=AT + timedelta(days=1),
-        risk=list(hits) or None,
-    )
-    return ReleaseOrderData(**{**base, **kw})
+    return release_order(**{"containers": list(BOXES), "risk": list(hits) or None, **kw})
 
 
 def ruled(*transits: TransitView, orders: list[ReleaseOrderData], rules: list[RiskRule]) -> Knowledge:

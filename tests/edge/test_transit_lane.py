@@ -4,11 +4,11 @@ decides, and central closes the transit from the pass, or alerts when the lane h
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
+from edge_helpers import drive_off
 
 from kakou.central import registry, transit
 from kakou.central.transit import TransitIn
@@ -27,7 +27,7 @@ SEAL = "CNSZ-ES0012345"
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
+async def stack(tmp_path: Path):
     stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0))
     try:
         await _fit_seal_reader(stack, tmp_path)
@@ -36,7 +36,7 @@ async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
         await stop_stack(stack, tasks)
 
 
-async def _fit_seal_reader(stack, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+async def _fit_seal_reader(stack, tmp_path: Path) -> None:
     # The demo lane has no e-seal reader: fit one as `[lanes.e_seal]` in the node's config does
     # (node.py), before the node's tasks first run and open their devices.
     sim = EsealReaderSim(heartbeat_s=0.2, link_dir=tmp_path)
@@ -70,7 +70,7 @@ async def _arrive(
     stack,
     seal: str,
     status: str = "intact",
-    seed: int = 1,  # type: ignore[no-untyped-def]
+    seed: int = 1,
     seal_late: bool = False,
 ) -> None:
     if not seal_late:
@@ -81,16 +81,7 @@ async def _arrive(
         stack.sims.e_seal.present_seal(seal, status=status)
 
 
-async def _drive_off(stack) -> None:  # type: ignore[no-untyped-def]
-    io = stack.sims.io
-    assert await io.wait_barrier(up=True, timeout=10)
-    for loop, occupied in (("under", True), ("before", False), ("after", True), ("under", False), ("after", False)):
-        io.set_loop(loop, occupied)
-        await asyncio.sleep(0.2)  # the truck's travel between loops (physics of the simulation)
-    assert await io.wait_barrier(up=False, timeout=10)
-
-
-async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong_seal(stack) -> None:  # type: ignore[no-untyped-def]
+async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong_seal(stack) -> None:
     lane = stack.edge.lanes["L1"]
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as central:
         await authorize(stack, central)
@@ -118,7 +109,7 @@ async def test_a_transit_truck_is_checked_released_and_closed_or_held_on_a_wrong
         record = lane.last_pass
         assert record.transit_no == "ZG100" and record.outcome.value == "release"
         assert {c.code for c in record.checks} >= {CheckCode.E_SEAL_READ, CheckCode.TRANSIT_ARRIVED}
-        await _drive_off(stack)
+        await drive_off(stack)
 
         async def closed() -> bool:
             r = await central.get("/api/v1/transits/ZG100")

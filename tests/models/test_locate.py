@@ -41,17 +41,15 @@ class _CountingEngine:
 
     def detect_region(self, image: np.ndarray, box: tuple[int, int, int, int], side: int) -> list[np.ndarray]:
         x0, y0, x1, y1 = box
-        return [b + np.float32([x0, y0]) for b in self.detect(image[y0:y1, x0:x1], side)]
+        return [b + np.array([x0, y0], dtype=np.float32) for b in self.detect(image[y0:y1, x0:x1], side)]
 
-    def lines(self, image: np.ndarray, side: int = 640, stretch: float = 1.0):  # type: ignore[no-untyped-def]
+    def lines(self, image: np.ndarray, side: int = 640, stretch: float = 1.0):
         return self._engine.recognise_boxes(image, self.detect(image, side), stretch)
 
-    def lines_in(  # type: ignore[no-untyped-def]
-        self, image: np.ndarray, box: tuple[int, int, int, int], side: int, stretch: float = 1.0
-    ):
+    def lines_in(self, image: np.ndarray, box: tuple[int, int, int, int], side: int, stretch: float = 1.0):
         return self._engine.recognise_boxes(image, self.detect_region(image, box, side), stretch)
 
-    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+    def __getattr__(self, name: str):
         return getattr(self._engine, name)
 
 
@@ -161,9 +159,11 @@ def _small_tilted_plate(text: str, kind: str) -> tuple[np.ndarray, tuple[int, in
     plate = _to_bgr(plate_image(text, kind))
     ph, pw = plate.shape[:2]
     w, h = 118.0, 118.0 * ph / pw
-    quad = np.float32([[0, 0], [w, -6], [w, h + 6], [0, h]])  # the far end a little taller
+    quad = np.array([[0, 0], [w, -6], [w, h + 6], [0, h]], dtype=np.float32)  # the far end a little taller
     a = np.deg2rad(-20)
-    quad = quad @ np.float32([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]).T + np.float32([1500, 780])
+    quad = quad @ np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], dtype=np.float32).T + np.array(
+        [1500, 780], dtype=np.float32
+    )
     _paste_warped(scene, plate, quad)
     x0, y0 = quad.min(axis=0).astype(int)
     x1, y1 = quad.max(axis=0).astype(int)

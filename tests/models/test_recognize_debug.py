@@ -38,6 +38,7 @@ def test_plate_debug_writes_drawn_frame_and_candidates(tmp_path: Path, capsys: p
     assert doc["candidates"][0]["reads_as"] == "粤B12345"
 
     drawn = cv2.imread(str(out / doc["image"]))
+    assert drawn is not None
     assert drawn.shape == frame.shape
     assert float(np.abs(drawn.astype(int) - frame.astype(int)).mean()) > 0.5  # boxes and labels on it
 

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope, PassRecord
+from kakou.sync.samples import sample_record
 
 
 def a_pass(node: str, lane: str, n: int) -> PassRecord:
-    at = datetime.now(UTC)
-    return PassRecord(
-        pass_id=f"{node}-{lane}-{n}",
-        node=node,
+    return sample_record(
+        node,
+        n,
+        datetime.now(UTC),
         lane=lane,
-        direction="in",
-        started_at=at,
-        decided_at=at,
         plate=f"粤B{10000 + n}",
         plate_confidence=0.99,
-        outcome=Outcome.RELEASE,
         reasons=["release order valid"],
         knowledge_version=0,
-        opens_barrier=True,
     )
 
 

@@ -135,7 +135,7 @@ def test_central_sqlite_backup_and_restore(tmp_path: Path) -> None:
     _roundtrip(f"sqlite:///{tmp_path / 'central.db'}", f"sqlite:///{tmp_path / 'restored.db'}", tmp_path / "bk.db")
 
 
-def _pg_admin():  # type: ignore[no-untyped-def]
+def _pg_admin():
     try:
         import psycopg
 

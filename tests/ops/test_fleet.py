@@ -7,7 +7,9 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
@@ -28,31 +30,43 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
-async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    central = CentralServer(
+@pytest.fixture
+async def central(mosquitto: MosquittoBroker, tmp_path: Path) -> AsyncIterator[CentralServer]:
+    """A running central on the test's broker, with user "ops" (an admin)."""
+    server = CentralServer(
         CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
     )
-    auth.add_user(central.central, "test", "ops", auth.Role.ADMIN, PASSWORD)
-    task = asyncio.create_task(central.run())
-    try:
-        report = await run_fleet(
-            FleetConfig(
-                edges=5,
-                lanes_per_edge=2,
-                rate=5.0,
-                seconds=3.0,
-                broker=BrokerConfig(port=mosquitto.port),
-                central_url=central.url,
-                username="ops",
-                password=PASSWORD,
-                work_dir=tmp_path / "edges",
-                drain_timeout=60,
-                central_keys=[central.cfg.public_key_path.read_text()],
-            )
-        )
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    auth.add_user(server.central, "test", "ops", auth.Role.ADMIN, PASSWORD)
+    task = asyncio.create_task(server.run())
+    yield server
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+def _fleet(
+    central: CentralServer, mosquitto: MosquittoBroker, work_dir: Path, username: str, password: str, **kw: Any
+) -> FleetConfig:
+    """A fleet against this central and broker, logging in as `username`: one edge of one lane
+    sending one pass a second for a second unless `kw` says otherwise."""
+    size: dict[str, Any] = {"edges": 1, "lanes_per_edge": 1, "rate": 1, "seconds": 1}
+    return FleetConfig(
+        **{**size, **kw},
+        broker=BrokerConfig(port=mosquitto.port),
+        central_url=central.url,
+        username=username,
+        password=password,
+        work_dir=work_dir,
+    )
+
+
+async def test_five_edges_two_lanes_lose_nothing(
+    central: CentralServer, mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    keys = [central.cfg.public_key_path.read_text()]
+    size = {"edges": 5, "lanes_per_edge": 2, "rate": 5.0, "seconds": 3.0}
+    report = await run_fleet(
+        _fleet(central, mosquitto, tmp_path / "edges", "ops", PASSWORD, **size, drain_timeout=60, central_keys=keys)
+    )
     assert report.ok, report.text()
     assert report.lost == 0
     assert len(report.nodes) == 5 and all(n.sent >= 20 for n in report.nodes)  # ~15 per lane, 2 lanes
@@ -61,30 +75,12 @@ async def test_five_edges_two_lanes_lose_nothing(mosquitto: MosquittoBroker, tmp
     assert "every pass accounted for" in report.text()
 
 
-async def test_wrong_login_fails_before_any_traffic(mosquitto: MosquittoBroker, tmp_path: Path) -> None:
-    central = CentralServer(
-        CentralConfig(data_dir=tmp_path / "central", http_port=0, broker=BrokerConfig(port=mosquitto.port))
-    )
-    task = asyncio.create_task(central.run())
-    try:
-        with pytest.raises(RuntimeError, match="login as nobody failed"):
-            await run_fleet(
-                FleetConfig(
-                    edges=1,
-                    lanes_per_edge=1,
-                    rate=1,
-                    seconds=1,
-                    broker=BrokerConfig(port=mosquitto.port),
-                    central_url=central.url,
-                    username="nobody",
-                    password="wrong-password",
-                    work_dir=tmp_path / "e",
-                )
-            )
-        assert ingest.list_passes(central.central, 1, 0)[0] == 0  # no traffic was generated
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+async def test_wrong_login_fails_before_any_traffic(
+    central: CentralServer, mosquitto: MosquittoBroker, tmp_path: Path
+) -> None:
+    with pytest.raises(RuntimeError, match="login as nobody failed"):
+        await run_fleet(_fleet(central, mosquitto, tmp_path / "e", "nobody", "wrong-password"))
+    assert ingest.list_passes(central.central, 1, 0)[0] == 0  # no traffic was generated
 
 
 def test_cli_rejects_nonsense_arguments(capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,6 +8,7 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
+from kakou.broker import MosquittoBroker
 from kakou.central import changelog, orders
 from kakou.central.bridge import CentralBridge
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
@@ -22,6 +24,7 @@ from kakou.central.service import Central
 from kakou.central.tables_sync import NodeRow, PassRow
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
+from kakou.netutil import free_port
 from kakou.sync.messages import ReleaseOrderData
 from kakou.sync.mqtt import BrokerConfig
 from kakou.sync.signing import key_id, public_b64
@@ -91,6 +94,12 @@ class CentralProc:
     def node(self, node: str) -> NodeRow | None:
         with self.central.sessions() as s:
             return s.get(NodeRow, node)
+
+    def known_node(self, node: str) -> NodeRow:
+        """The row of a node central has seen (the test fails here, not later, if it has not)."""
+        row = self.node(node)
+        assert row is not None, f"central knows no node {node}"
+        return row
 
 
 @dataclass
@@ -176,6 +185,46 @@ class EdgeSubprocess:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.terminate()
             await self.proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def shared_ingest(
+    tmp_path: Path, key: Ed25519PrivateKey, nodes: int, **edge_kw: object
+) -> AsyncIterator[tuple[list[CentralProc], list[EdgeProc]]]:
+    """Two central workers sharing ingest (an MQTT 5 shared subscription on one database) and
+    `nodes` running edge nodes n0.., on a broker of their own; all stopped on leaving."""
+    broker = MosquittoBroker(free_port(), tmp_path / "broker")
+    await broker.start()
+    cfg = BrokerConfig(port=broker.port, mqtt5=True)
+    db = tmp_path / "central.db"
+    workers = [
+        await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest") for i in range(2)
+    ]
+    edges = [
+        EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key], **edge_kw).start()
+        for i in range(nodes)
+    ]
+    try:
+        yield workers, edges
+    finally:
+        for e in edges:
+            await e.stop()
+        for w in workers:
+            await w.stop()
+        await broker.stop()
+
+
+async def both_ways(central: CentralProc, edge: EdgeProc, how: str) -> None:
+    """A fresh node works end to end: three passes up, stored at central and acked, and one signed
+    order down, applied (`how`: over what, for the failure messages)."""
+    central.add_order(1)
+    edge.record(1, 3)
+    await eventually(
+        lambda: central.count(edge.node) == 3 and edge.store.outbox_counts()["queued"] == 0,
+        20,
+        what=f"{edge.node}'s passes stored at central and acked, {how}",
+    )
+    await eventually(lambda: edge.store.knowledge_version == 1, 10, what=f"the signed change at {edge.node} {how}")
 
 
 def trust_b64(key: Ed25519PrivateKey) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiomqtt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sync_harness import CentralProc, EdgeProc
+from sync_harness import CentralProc, EdgeProc, both_ways
 
 from kakou import cli_node
 from kakou.broker import MosquittoBroker
@@ -66,14 +66,7 @@ async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_conn
     # The enrolled node works end to end under the ACL with the config enrol wrote.
     edge = EdgeProc.open("n1", tmp_path / "n1.db", _node_cfg(broker.port, n1.config), [key]).start()
     try:
-        central.add_order(1)
-        edge.record(1, 3)
-        await eventually(
-            lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0,
-            20,
-            what="n1's passes stored and acked through the secured broker",
-        )
-        await eventually(lambda: edge.store.knowledge_version == 1, 10, what="the signed change at n1")
+        await both_ways(central, edge, "through the secured broker")
 
         # n2 tries to pass off a record as n1's (both as topic and as payload), then sends its own.
         async with aiomqtt.Client(
@@ -101,7 +94,7 @@ async def test_a_node_cannot_publish_as_another_and_a_wrong_password_cannot_conn
             assert not [t for t in got if "/n1/" in t]
         assert central.count("n1") == 4
         assert not any(k == ("n1", 99) for k in central.pass_keys())
-        assert central.node("n1").online  # the forged "offline" status was refused
+        assert central.known_node("n1").online  # the forged "offline" status was refused
 
         for user, password in (("n1", "wrong"), ("n1", None), (None, None), ("nobody", "x")):
             with pytest.raises(aiomqtt.MqttError):

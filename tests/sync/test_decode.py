@@ -74,7 +74,7 @@ def test_a_batched_message_is_judged_line_by_line() -> None:
     assert isinstance(decode_passes("n1", b"\n \n")[0], Refused)
 
 
-def test_the_edge_sends_every_envelope_on_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_edge_sends_every_envelope_on_one_line(tmp_path) -> None:
     from kakou.edge.link import EdgeLink
     from kakou.edge.store import EdgeStore
     from kakou.sync.mqtt import BrokerConfig

@@ -30,7 +30,7 @@ async def test_a_report_sent_before_central_listened_arrives_at_the_next_resync(
         try:
             # The node's report on connecting goes out while no central is there to store it.
             first = await asyncio.wait_for(anext(aiter(spy.messages)), 15)
-            assert b"weighbridge" in bytes(first.payload)  # type: ignore[arg-type]
+            assert b"weighbridge" in bytes(first.payload)
             central = await CentralProc.start(tmp_path / "central.db", cfg, key)
             try:
                 devs = await eventually(

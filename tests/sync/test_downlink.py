@@ -18,6 +18,16 @@ from kakou.sync.signing import sign
 from kakou.waiting import eventually
 
 
+def _forged_order(version: int, order_no: str, plate: str) -> ChangeBatch:
+    """A release order as change `version`, the next after version - 1, that central never made."""
+    return ChangeBatch(
+        after_version=version - 1,
+        to_version=version,
+        issued_at=datetime.now(UTC),
+        changes=[Change(version=version, kind=ChangeKind.RELEASE_ORDER, key=order_no, data={"plate": plate})],
+    )
+
+
 async def test_far_behind_edge_gets_a_snapshot_and_old_batches_never_roll_it_back(
     mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
@@ -46,12 +56,7 @@ async def test_far_behind_edge_gets_a_snapshot_and_old_batches_never_roll_it_bac
             what="central to see the node at the snapshot's version",
         )
 
-        forged = ChangeBatch(
-            after_version=20,
-            to_version=21,
-            issued_at=datetime.now(UTC),
-            changes=[Change(version=21, kind=ChangeKind.RELEASE_ORDER, key="EVIL", data={"plate": "粤B00001"})],
-        )
+        forged = _forged_order(21, "EVIL", "粤B00001")
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="replayer") as r:
             for b in old:  # genuine, correctly signed, but old
                 for topic in (topics.down_all(topics.CHANGES), topics.down("n1", topics.CHANGES)):
@@ -90,12 +95,7 @@ async def test_key_rotation(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed2
             }
         )  # step 3
         stale = sign(changelog.changes_after(central.central, 2), key)  # nothing yet: an empty batch
-        forged = ChangeBatch(
-            after_version=2,
-            to_version=3,
-            issued_at=datetime.now(UTC),
-            changes=[Change(version=3, kind=ChangeKind.RELEASE_ORDER, key="OLDKEY", data={"plate": "粤B00002"})],
-        )
+        forged = _forged_order(3, "OLDKEY", "粤B00002")
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="old-key-holder") as r:
             await r.publish(topics.down_all(topics.CHANGES), sign(forged, key).model_dump_json(), qos=1)
         central.add_order(3)

@@ -67,7 +67,7 @@ async def _check(central: CentralProc, edges: list[EdgeProc]) -> None:
 
 
 @pytest.mark.parametrize("how", ["graceful", "crash"])
-async def test_broker_restart_mid_stream(world, mosquitto: MosquittoBroker, how: str) -> None:  # type: ignore[no-untyped-def]
+async def test_broker_restart_mid_stream(world, mosquitto: MosquittoBroker, how: str) -> None:
     central, edges, _cfg = world
     midway = asyncio.Event()
     lanes = asyncio.create_task(_lanes_and_orders(central, edges, 60, 8, midway))
@@ -78,7 +78,7 @@ async def test_broker_restart_mid_stream(world, mosquitto: MosquittoBroker, how:
     await _check(central, edges)
 
 
-async def test_partition_while_lanes_keep_recording(world, mosquitto: MosquittoBroker) -> None:  # type: ignore[no-untyped-def]
+async def test_partition_while_lanes_keep_recording(world, mosquitto: MosquittoBroker) -> None:
     central, edges, _cfg = world
     await eventually(lambda: all(e.link.online for e in edges), 10, what="edges online")
     await mosquitto.stop()
@@ -90,7 +90,7 @@ async def test_partition_while_lanes_keep_recording(world, mosquitto: MosquittoB
     await _check(central, edges)
 
 
-async def test_central_restart_mid_stream(world, tmp_path: Path, key: Ed25519PrivateKey) -> None:  # type: ignore[no-untyped-def]
+async def test_central_restart_mid_stream(world, tmp_path: Path, key: Ed25519PrivateKey) -> None:
     central, edges, cfg = world
     midway = asyncio.Event()
     lanes = asyncio.create_task(_lanes_and_orders(central, edges, 60, 6, midway))
@@ -159,7 +159,7 @@ async def test_edge_kill9_between_write_and_ack_then_restart_on_same_file(
         await central.stop()
 
 
-async def test_injected_duplicate_and_reordered_deliveries(world) -> None:  # type: ignore[no-untyped-def]
+async def test_injected_duplicate_and_reordered_deliveries(world) -> None:
     """A second publisher replays and reorders real messages both ways while the real ones flow."""
     central, edges, cfg = world
     rnd = random.Random(5)

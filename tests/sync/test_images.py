@@ -3,14 +3,16 @@ central checks hash, node and pass, and serves them to the console."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
 
 import httpx
+from stack_helpers import order_at_lane
 
 from kakou.central.images import NodeTokens
-from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
+from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.edge import image_upload
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_plate_scene
@@ -29,12 +31,7 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
         async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
             await authorize(stack, http)
             order = demo_order("粤B12345", "HF0001").model_dump(mode="json")
-            resp = await issue_release_order(stack, http, order)
-            await eventually(
-                lambda: stack.edge.store.knowledge_version >= resp.json()["version"],
-                15,
-                what="the release order at the edge",
-            )
+            await order_at_lane(stack, http, order, what="the release order at the edge")
             result = await drive_truck(stack.sims, encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3)))
             assert result is TruckResult.PASSED
 
@@ -45,7 +42,7 @@ async def test_central_serves_the_frames_listed_in_a_pass_uploaded_by_its_node(t
             record = await eventually(pass_record, 20, what="the pass at central")
             assert record["images"], "the lane kept no frame"
             for sha in record["images"]:
-                got = await eventually(lambda sha=sha: _image(http, sha), 20, what=f"image {sha} at central")
+                got = await eventually(functools.partial(_image, http, sha), 20, what=f"image {sha} at central")
                 assert hashlib.sha256(got).hexdigest() == sha
                 local = stack.edge.records.image_path(sha)
                 assert local is not None and local.read_bytes() == got

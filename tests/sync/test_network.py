@@ -12,7 +12,7 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sync_harness import CentralProc, EdgeProc, EdgeSubprocess, assert_exactly_once, trust_b64
+from sync_harness import CentralProc, EdgeProc, EdgeSubprocess, assert_exactly_once, shared_ingest, trust_b64
 
 from kakou.broker import MosquittoBroker
 from kakou.central import auth, network
@@ -63,7 +63,7 @@ async def test_killed_edge_shows_offline_with_last_seen(
         await central.stop()
 
 
-async def _when(coro, pred):  # type: ignore[no-untyped-def]
+async def _when(coro, pred):
     value = await coro
     return value if pred(value) else None
 
@@ -125,19 +125,7 @@ async def test_message_status_resend_and_full_resync(
 async def test_two_central_workers_share_ingest_without_double_processing(
     tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
-    from kakou.netutil import free_port
-
-    broker = MosquittoBroker(free_port(), tmp_path / "broker")
-    await broker.start()
-    cfg = BrokerConfig(port=broker.port, mqtt5=True)
-    db = tmp_path / "central.db"
-    workers = [
-        await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest") for i in range(2)
-    ]
-    edges = [
-        EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key]).start() for i in range(4)
-    ]
-    try:
+    async with shared_ingest(tmp_path, key, nodes=4) as (workers, edges):
         for batch in range(5):
             for e in edges:
                 e.record(batch * 40 + 1, 40)
@@ -145,13 +133,7 @@ async def test_two_central_workers_share_ingest_without_double_processing(
         await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
         done = [w.bridge.processed for w in workers]
         assert all(n > 0 for n in done), done  # both workers took a share
-        assert sum(workers[0].node(e.node).duplicates for e in edges) == sum(done) - 800
-    finally:
-        for e in edges:
-            await e.stop()
-        for w in workers:
-            await w.stop()
-        await broker.stop()
+        assert sum(workers[0].known_node(e.node).duplicates for e in edges) == sum(done) - 800
 
 
 async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_the_rest(
@@ -171,7 +153,7 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
             10,
             what="all settled",
         )
-        assert central.pass_keys() == [("n1", 1), ("n1", 4)] and central.node("n1").high_water == 4
+        assert central.pass_keys() == [("n1", 1), ("n1", 4)] and central.known_node("n1").high_water == 4
         failed = sync_outbox.messages(edge.store, status=sync_outbox.MessageStatus.FAILED)
         assert [m.seq for m in failed] == [2, 3] and all("quarantined" in (m.detail or "") for m in failed)
         held = [m for m in network.list_messages(central.central, node="n1", direction="up") if m.status == "rejected"]
@@ -194,20 +176,7 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
 async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing(
     tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
-    from kakou.netutil import free_port
-
-    broker = MosquittoBroker(free_port(), tmp_path / "broker")
-    await broker.start()
-    cfg = BrokerConfig(port=broker.port, mqtt5=True)
-    db = tmp_path / "central.db"
-    workers = [
-        await CentralProc.start(db, cfg, key, client_id=f"kakou-central-{i}", share_group="ingest") for i in range(2)
-    ]
-    edges = [
-        EdgeProc.open(f"n{i}", tmp_path / f"n{i}.db", BrokerConfig(port=broker.port), [key], ack_timeout=1.0).start()
-        for i in range(3)
-    ]
-    try:
+    async with shared_ingest(tmp_path, key, nodes=3, ack_timeout=1.0) as (workers, edges):
         for batch in range(6):
             if batch == 3:
                 await workers[1].stop()  # whatever it had received but not committed is resent by the edges
@@ -215,9 +184,3 @@ async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing
                 e.record(batch * 30 + 1, 30)
             await asyncio.sleep(0.02)
         await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
-    finally:
-        for e in edges:
-            await e.stop()
-        for w in workers:
-            await w.stop()
-        await broker.stop()

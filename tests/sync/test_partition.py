@@ -61,8 +61,8 @@ async def test_a_partition_of_minutes_loses_nothing_and_the_order_issued_meanwhi
         await eventually(lambda: not any(e.link.online for e in edges), 30, what="the edges to notice the cut")
         # The broker gives up on them too and publishes their last wills: central shows them offline.
         await eventually(
-            lambda: all(not central.node(n).online for n in NODES),
-            30,  # type: ignore[union-attr]
+            lambda: all(not central.known_node(n).online for n in NODES),
+            30,
             what="central to see both edges offline",
         )
         lanes = [asyncio.create_task(_lane(e, 51, partitioned)) for e in edges]
@@ -103,8 +103,7 @@ async def test_a_partition_of_minutes_loses_nothing_and_the_order_issued_meanwhi
             assert ("control_order", hold.order_no) in {(k, key) for k, key, _v in st.knowledge_rows()}
         await eventually(
             lambda: all(
-                central.node(n).online  # type: ignore[union-attr]
-                and central.node(n).knowledge_version == central.latest()  # type: ignore[union-attr]
+                central.known_node(n).online and central.known_node(n).knowledge_version == central.latest()
                 for n in NODES
             ),
             30,

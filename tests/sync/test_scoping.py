@@ -38,7 +38,7 @@ def _order(no: str, **kw: object) -> orders.ReleaseOrderIn:
     return orders.ReleaseOrderIn(
         order_no=no,
         plate=f"粤B{no[-5:]}",
-        direction="in",  # type: ignore[arg-type]
+        direction="in",
         valid_from=NOW - timedelta(hours=1),
         valid_until=NOW + timedelta(days=1),
         **kw,
@@ -148,15 +148,16 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
             # Central's view of each node (its reported streams) agrees with the node's own.
             await eventually(caught_up, 10, what="both nodes caught up")
             for n, e in edges.items():
-                await eventually(
-                    lambda n=n, e=e: (
-                        central.node(n) is not None
-                        and central.node(n).knowledge_streams == e.store.stream_versions()
-                        and central.node(n).knowledge_version == e.store.knowledge_version
-                    ),
-                    10,
-                    what=f"central's view of {n}",
-                )
+
+                def agrees(n: str = n, e: EdgeProc = e) -> bool:
+                    row = central.node(n)
+                    return (
+                        row is not None
+                        and row.knowledge_streams == e.store.stream_versions()
+                        and row.knowledge_version == e.store.knowledge_version
+                    )
+
+                await eventually(agrees, 10, what=f"central's view of {n}")
             # Its knowledge version counts its changes: broadcast 3, site A 2, its own 2 (lane settings, parameters).
             assert edges["a1"].store.knowledge_version == 3 + 2 + 2
             # GET /api/v1/nodes shows each node's knowledge next to where it should be.

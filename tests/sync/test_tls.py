@@ -18,13 +18,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
-from sync_harness import CentralProc, EdgeProc
+from sync_harness import CentralProc, EdgeProc, both_ways
 
 from kakou.broker import MosquittoBroker, TlsFiles
 from kakou.enrol import central_user, enrol_node
 from kakou.netutil import free_port
 from kakou.sync.mqtt import BrokerConfig
-from kakou.waiting import eventually
 
 
 def _write_key(key: ec.EllipticCurvePrivateKey, path: Path) -> None:
@@ -106,40 +105,26 @@ async def test_edge_and_central_over_tls_and_a_client_without_the_ca_is_refused(
     central = await CentralProc.start(tmp_path / "central.db", central_cfg, key)
     edge = EdgeProc.open("n1", tmp_path / "n1.db", node_cfg, [key]).start()
     try:
-        central.add_order(1)
-        edge.record(1, 3)
-        await eventually(
-            lambda: central.count("n1") == 3 and edge.store.outbox_counts()["queued"] == 0,
-            20,
-            what="n1's passes stored at central and acked, over TLS",
-        )
-        await eventually(lambda: edge.store.knowledge_version == 1, 10, what="the signed change at n1 over TLS")
+        await both_ways(central, edge, "over TLS")
 
-        # The right password but no CA to trust the broker with (the system's CAs): refused at the handshake.
-        with pytest.raises(aiomqtt.MqttError, match=r"(?i)certificate"):
-            async with aiomqtt.Client(
-                "127.0.0.1",
-                broker.port,
-                username="n1",
-                password=node.password,
-                identifier="no-ca",
-                tls_context=ssl.create_default_context(),
-                timeout=5,
-            ):
-                pass
-        # Another CA entirely: refused too.
+        # The right password but no CA to trust the broker with (the system's CAs), or another CA
+        # entirely: refused at the handshake.
         other = make_tls(tmp_path / "other")
-        with pytest.raises(aiomqtt.MqttError, match=r"(?i)certificate"):
-            async with aiomqtt.Client(
-                "127.0.0.1",
-                broker.port,
-                username="n1",
-                password=node.password,
-                identifier="wrong-ca",
-                timeout=5,
-                tls_context=ssl.create_default_context(cafile=str(other.ca)),
-            ):
-                pass
+        for identifier, context in (
+            ("no-ca", ssl.create_default_context()),
+            ("wrong-ca", ssl.create_default_context(cafile=str(other.ca))),
+        ):
+            with pytest.raises(aiomqtt.MqttError, match=r"(?i)certificate"):
+                async with aiomqtt.Client(
+                    "127.0.0.1",
+                    broker.port,
+                    username="n1",
+                    password=node.password,
+                    identifier=identifier,
+                    tls_context=context,
+                    timeout=5,
+                ):
+                    pass
         # Plain MQTT on the TLS listener gets no session.
         with pytest.raises(aiomqtt.MqttError):
             async with aiomqtt.Client(

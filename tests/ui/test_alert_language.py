@@ -4,7 +4,6 @@ and in the console's alert list; repeats of one cause grouped; a document hold r
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, login_if_asked, open_console
+from ui_helpers import ARTIFACTS, login_if_asked, open_console, serving
 
 from kakou.central import alerts, audit, auth
 from kakou.central.alert_texts import AlertCode, AlertText
@@ -21,10 +20,7 @@ from kakou.central.api import create_app
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.routes import live
 from kakou.central.service import Central
-from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
 from kakou.sync.checks import Finding
-from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 PASSWORD = "alert-language-password-1"
@@ -62,21 +58,16 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
             "d:1",
         )
     app = create_app(central)
-    sock = bind_tcp("127.0.0.1", 0, "test central")
-    server = make_server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, 5, what="central to start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", central, app
-    live.close_streams(app)
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url, central, app
+        live.close_streams(app)
     engine.dispose()
     auth._hasher = hasher
 
 
 async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_english_by_choice(
     served, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     url, _central, _app = served
     ctx = await browser.new_context(
         viewport={"width": 390, "height": 844},
@@ -112,7 +103,7 @@ async def test_field_page_shows_alerts_in_chinese_for_an_english_browser_and_eng
     await ctx.close()
 
 
-async def test_console_alert_list_reads_in_the_chosen_language(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_alert_list_reads_in_the_chosen_language(served, browser: Browser) -> None:
     url, _central, _app = served
     console = await open_console(browser, url, "alerts", "root", PASSWORD)  # ?lang=en
     table = console.get_by_test_id("table-alerts")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from ui_helpers import sse_events
+from ui_helpers import serving, sse_events
 
 from kakou.central import alerts, audit, auth
 from kakou.central.api import create_app
@@ -20,10 +21,7 @@ from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.images import ImageStore
 from kakou.central.routes import live
 from kakou.central.service import Central
-from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
 from kakou.sim.render import encode_jpeg, render_plate_scene
-from kakou.waiting import eventually
 
 PASSWORD = "stream-test-password-1"
 
@@ -39,14 +37,9 @@ async def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterat
         auth.add_user(central, "setup", name, role, PASSWORD)
     app = create_app(central)
     app.state.images = ImageStore(tmp_path)
-    sock = bind_tcp("127.0.0.1", 0, "test central")
-    server = make_server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, 5, what="central to start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", central, app
-    live.close_streams(app)
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url, central, app
+        live.close_streams(app)
     alerts.CHANGED.clear()
     engine.dispose()
 
@@ -69,7 +62,16 @@ def _raise(central: Central, kind: str, subject: str, key: str) -> int:
         return row.id
 
 
-async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: ignore[no-untyped-def]
+@contextlib.asynccontextmanager
+async def _alert_stream(http: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[Any]:
+    """The logged-in caller's alert stream, its hello already read."""
+    async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, headers)}) as resp:
+        stream = sse_events(resp)
+        assert (await anext(stream))[0] == "hello"
+        yield stream
+
+
+async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:
     url, _central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         assert (await http.post("/api/v1/alerts/stream-ticket")).status_code == 401  # no login, no ticket
@@ -85,14 +87,12 @@ async def test_stream_needs_a_fresh_single_use_ticket(served) -> None:  # type: 
         assert again.status_code == 401  # a ticket works once: a leaked URL is worthless
 
 
-async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at_logout(served) -> None:  # type: ignore[no-untyped-def]
+async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at_logout(served) -> None:
     url, central, _app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         fred = await _login(http, "fred")
         olga = await _login(http, "olga")
-        async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, fred)}) as resp:
-            stream = sse_events(resp)
-            assert (await anext(stream))[0] == "hello"
+        async with _alert_stream(http, fred) as stream:
             # Overdue transit goes to central officers; a control hit to field staff.
             _raise(central, "transit_overdue", "T-1", "t:1")
             hit = _raise(central, "control_hit", "京AF12345", "c:1")
@@ -111,16 +111,14 @@ async def test_stream_pushes_only_the_callers_alerts_new_and_changed_and_ends_at
             with pytest.raises(StopAsyncIteration):
                 await asyncio.wait_for(anext(stream), 5)
         # The officer's own stream starts at the newest alert and gets the officer's kinds only.
-        async with http.stream("GET", "/api/v1/alerts/stream", params={"ticket": await _ticket(http, olga)}) as resp:
-            stream = sse_events(resp)
-            assert (await anext(stream))[0] == "hello"
+        async with _alert_stream(http, olga) as stream:
             _raise(central, "control_hit", "沪A00001", "c:2")
             overdue = _raise(central, "transit_overdue", "T-2", "t:2")
             name, ev = await asyncio.wait_for(anext(stream), 5)
             assert ev["alert"]["id"] == overdue
 
 
-async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) -> None:  # type: ignore[no-untyped-def]
+async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) -> None:
     url, central, _app = served
     hit = _raise(central, "control_hit", "京AF12345", "c:1")
     photo = encode_jpeg(render_plate_scene("京A12345", seed=1))
@@ -153,7 +151,7 @@ async def test_disposal_photo_is_stored_by_hash_and_shown_in_the_detail(served) 
         assert late.status_code == 409  # disposed of: no more photos
 
 
-async def test_stopping_central_ends_open_streams(served) -> None:  # type: ignore[no-untyped-def]
+async def test_stopping_central_ends_open_streams(served) -> None:
     url, _central, app = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         ticket = await _ticket(http, await _login(http, "fred"))

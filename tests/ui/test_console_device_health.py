@@ -4,33 +4,21 @@ and the statistics screen (issue 18 item 5): by yard with every rate defined, th
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, login_if_asked, open_page
+from ui_helpers import ARTIFACTS, login_if_asked, module_stack, open_page
 
 from kakou.central import auth, device_health, registry
-from kakou.demo import DemoPorts, start_stack, stop_stack
-from kakou.netutil import free_port
 from kakou.sync.devices import DeviceReport, DeviceState
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "health-admin", "health-password-1"
+stack = module_stack("health", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("health"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:
     c = stack.central.central
     registry.upsert(c, "test-setup", "site", {"code": "GATE1", "name": "一号卡口"})
     registry.upsert(c, "test-setup", "lane", {"node": "gate-n9", "lane": "L7", "site": "GATE1", "direction": "in"})
@@ -93,10 +81,11 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
 
 async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_intervention_record(
     stack, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     from kakou.central import ingest
     from kakou.sync.checks import CheckCode, check
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope, Outcome
+    from kakou.sync.samples import sample_record
 
     c = stack.central.central
     registry.upsert(c, "test-setup", "site", {"code": "YARD-S", "name": "二号场站"})
@@ -104,21 +93,9 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     now = datetime.now(UTC)
 
     def rec(seq: int, outcome: str, **kw: object) -> Envelope:
-        r = PassRecord(
-            pass_id=f"stat-n-L1-{seq}",
-            node="stat-n",
-            lane="L1",
-            direction="in",
-            started_at=now,
-            decided_at=now,
-            plate="粤B55555",
-            plate_confidence=0.9,
-            outcome=Outcome(outcome),
-            reasons=[],
-            knowledge_version=1,
-            opens_barrier=outcome == "release",
-            **kw,
-        )  # type: ignore[arg-type]
+        r = sample_record(
+            "stat-n", seq, now, plate="粤B55555", outcome=Outcome(outcome), opens_barrier=outcome == "release", **kw
+        )
         return Envelope(node="stat-n", seq=seq, kind="pass", sent_at=now, body=r)
 
     override = check(CheckCode.OFFICER_OVERRIDE, True, officer="关员甲", note="单证齐全")
@@ -144,7 +121,7 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:
     """Seed 001's tags are conditions like the others in the rule editor, in Chinese, and their
     thresholds are asked for."""
     page = await open_page(browser, f"{stack.central.url}/console#risk_rules", 1280, 800)
@@ -171,7 +148,7 @@ async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, b
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, browser: Browser) -> None:
     from ui_helpers import central_api
 
     preparer = "wl-officer"

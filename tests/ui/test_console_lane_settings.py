@@ -3,32 +3,19 @@ sizes it takes and its appointment check on the Lanes & nodes screen, and the la
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, central_api, open_console, open_page
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console, open_page
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, start_stack, stop_stack
-from kakou.netutil import free_port
 from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "lanes-admin", "lanes-password-1"
+stack = module_stack("lanes", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("lanes"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_an_officer_sets_a_lane_to_20_foot_by_appointment_and_the_lane_has_it(stack, browser: Browser) -> None:
     node = stack.edge.id
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
         assert (await http.put("/api/v1/registrations/site", json={"code": "gate1", "name": "北门"})).status_code == 200

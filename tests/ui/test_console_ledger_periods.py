@@ -4,43 +4,29 @@ approves it from the review screen, and the period shows closed."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
-from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from playwright.async_api import Browser, FilePayload, Page, expect
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, start_stack, stop_stack
-from kakou.netutil import free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "periods-officer", "periods-reviewer", "periods-password-1"
+stack = module_stack("periods", {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("periods"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
 async def _upload(page: Page, text: str) -> None:
     await page.get_by_test_id("stocktake-file").set_input_files(
-        files=[{"name": "stocktake.csv", "mimeType": "text/csv", "buffer": text.encode()}]
+        files=[FilePayload(name="stocktake.csv", mimeType="text/csv", buffer=text.encode())]
     )
     await page.get_by_test_id("stocktake-upload").click()
 
 
-async def test_period_stocktake_preview_save_and_review(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_period_stocktake_preview_save_and_review(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, OFFICER, PASSWORD) as http:
         for item, kind, unit in (("M-1", "material", "kg"), ("F-1", "finished", "pcs")):
             r = await http.put(
@@ -102,7 +88,7 @@ DECLARANT = "periods-declarant"
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, browser: Browser) -> None:
     auth.add_user(stack.central.central, "test-setup", DECLARANT, auth.Role.DECLARANT, PASSWORD)
     from kakou.central import enterprise
 
@@ -122,7 +108,7 @@ async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, brows
     await expect(row.get_by_test_id("application-status")).to_have_text("Awaiting review")
 
     await row.get_by_test_id("attach-file").set_input_files(
-        files=[{"name": "发票.pdf", "mimeType": "application/pdf", "buffer": PDF}]
+        files=[FilePayload(name="发票.pdf", mimeType="application/pdf", buffer=PDF)]
     )
     await row.get_by_test_id("attach").click()
     await expect(
@@ -130,7 +116,7 @@ async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, brows
     ).to_contain_text("发票.pdf")
     row = page.locator("[data-testid=application][data-order=SQ-UI-1]")
     await row.get_by_test_id("attach-file").set_input_files(
-        files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}]
+        files=[FilePayload(name="notes.txt", mimeType="text/plain", buffer=b"hello")]
     )
     await row.get_by_test_id("attach").click()
     await expect(page.get_by_test_id("application-error")).to_contain_text("attach a PDF, JPEG or PNG")
@@ -148,7 +134,7 @@ async def test_declarant_applies_sees_a_refusal_and_attaches_a_file(stack, brows
     assert page.errors == [] and officer.errors == []  # type: ignore[attr-defined]
 
 
-async def open_page_as(browser: Browser, stack, user: str) -> Page:  # type: ignore[no-untyped-def]
+async def open_page_as(browser: Browser, stack, user: str) -> Page:
     from ui_helpers import login_if_asked, open_page
 
     page = await open_page(browser, f"{stack.central.url}/console?lang=en", 1440, 900)

@@ -5,40 +5,27 @@ what would change, and approves them: the parameter is in force and the order pu
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth
-from kakou.demo import DemoPorts, demo_order, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import demo_order
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 OFFICER, REVIEWER, PASSWORD = "review-officer-a", "review-reviewer-b", "review-password-1"
+stack = module_stack("review", {OFFICER: auth.Role.CENTRAL_OFFICER, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("review"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", OFFICER, auth.Role.CENTRAL_OFFICER, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-def _api(stack, user: str):  # type: ignore[no-untyped-def]
+def _api(stack, user: str):
     return central_api(stack.central.url, user, PASSWORD)
 
 
-async def _console(browser: Browser, stack, section: str, user: str) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
-async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(  # type: ignore[no-untyped-def]
+async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them_in_force(
     stack, browser: Browser
 ) -> None:
     async with _api(stack, OFFICER) as http:
@@ -122,9 +109,7 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
     assert a.errors == [] and b.errors == []  # type: ignore[attr-defined]
 
 
-async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(  # type: ignore[no-untyped-def]
-    stack, browser: Browser
-) -> None:
+async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_old_one(stack, browser: Browser) -> None:
     async with _api(stack, OFFICER) as officer, _api(stack, REVIEWER) as reviewer:
         order_in = demo_order("浙A24680", "HF4EYES02").model_dump(mode="json")
         filed = await officer.post("/api/v1/release-orders", json=order_in)
@@ -154,7 +139,7 @@ async def test_vehicle_change_shows_old_and_new_plate_and_a_refusal_keeps_the_ol
     assert b.errors == []  # type: ignore[attr-defined]
 
 
-def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-arg]
+def _decl(doc_no: str, stage: str, amount: float) -> dict:
     return {
         "doc_type": "declaration",
         "stage": stage,
@@ -167,9 +152,7 @@ def _decl(doc_no: str, stage: str, amount: float) -> dict:  # type: ignore[type-
     }
 
 
-async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(  # type: ignore[no-untyped-def]
-    stack, browser: Browser
-) -> None:
+async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(stack, browser: Browser) -> None:
     async with _api(stack, OFFICER) as http:
         # One cent apart: no automatic match, so the officer proposes one by hand.
         draft = (await http.post("/api/v1/declarations", json=_decl("D-4EYES", "draft", 100.0))).json()

@@ -4,46 +4,34 @@ declaration import with per-row errors, and the traceability timeline with the p
 
 from __future__ import annotations
 
-import asyncio
-import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, open_console
+from stack_helpers import xlsx
+from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
 
 from kakou.central import auth, transit
 from kakou.central.tables import TransitRow
-from kakou.demo import DemoPorts, demo_order, issue_release_order, start_stack, stop_stack
-from kakou.netutil import free_port
+from kakou.demo import demo_order, issue_release_order
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, REVIEWER, PASSWORD = "screens-admin", "screens-reviewer", "screens-password-1"
+stack = module_stack("screens", {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER}, PASSWORD)
 
 
-@pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(tmp_path_factory.mktemp("screens"), DemoPorts(mqtt=free_port(), central=0, edge=0))
-    auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, PASSWORD)
-    auth.add_user(stack.central.central, "test-setup", REVIEWER, auth.Role.REVIEWER, PASSWORD)
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
-
-
-def _api(stack):  # type: ignore[no-untyped-def]
+def _api(stack):
     return central_api(stack.central.url, ADMIN, PASSWORD)
 
 
-async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:  # type: ignore[no-untyped-def]
+async def _console(browser: Browser, stack, section: str, user: str = ADMIN) -> Page:
     return await open_console(browser, stack.central.url, section, user, PASSWORD)
 
 
-async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_approves(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "risk_rules")
     await page.get_by_test_id("new-rule").click()
     editor = page.get_by_test_id("rule-editor")
@@ -105,7 +93,7 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     assert page.errors == [] and reviewer.errors == []  # type: ignore[attr-defined]
 
 
-async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for item, kind, opening in (("M-100", "material", 1000.0), ("F-200", "finished", 0.0)):
             r = await http.put(
@@ -131,7 +119,7 @@ async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_transit_overdue_list(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         for no, plate in (("TR-LATE", "沪A11111"), ("TR-OK", "沪A22222")):
             r = await http.post(
@@ -167,21 +155,10 @@ async def test_transit_overdue_list(stack, browser: Browser) -> None:  # type: i
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _xlsx(rows: list[list[str]]) -> bytes:
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    for r in rows:
-        wb.active.append(r)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
 CSV_HEAD = "doc_type,stage,doc_no,direction,trade_mode,item_count,total_quantity,total_amount\n"
 
 
-async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file(stack, browser: Browser) -> None:
     page = await _console(browser, stack, "declarations")
     bad = CSV_HEAD + (
         "declaration,official,D-UI-1,in,0110,1,10,100\ndeclaration,official,D-UI-2,sideways,0110,many,10,100\n"
@@ -201,7 +178,7 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
         {
             "name": "decl.xlsx",
             "mimeType": XLSX,
-            "buffer": _xlsx(
+            "buffer": xlsx(
                 [CSV_HEAD.strip().split(","), ["declaration", "official", "D-UI-3", "in", "0110", "-1", "10", "100"]]
             ),
         }
@@ -219,7 +196,7 @@ async def test_declaration_import_shows_each_bad_row_then_imports_the_fixed_file
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Browser) -> None:
     plate = "粤B54321"
     async with _api(stack) as http:
         resp = await issue_release_order(stack, http, demo_order(plate, "HFSCR001").model_dump(mode="json"))
@@ -253,7 +230,7 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:
     async with _api(stack) as http:
         order = demo_order("浙A77777", "HFREV001").model_dump(mode="json")
         filed = await http.post("/api/v1/release-orders", json=order)

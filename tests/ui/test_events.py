@@ -3,7 +3,6 @@ and a screen that stops reading never blocks the lane."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator
@@ -12,13 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from ui_helpers import sse_events
+from ui_helpers import serving, sse_events
 
 from kakou.edge.events import LaneEvents, events_router
 from kakou.edge.ui import mount_ui
-from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
-from kakou.waiting import eventually
 
 
 @pytest.fixture
@@ -33,17 +29,12 @@ async def served() -> AsyncIterator[tuple[str, LaneEvents, dict[str, Any]]]:
     app = FastAPI()
     app.include_router(events_router(events, status=lambda: json.loads(json.dumps(status)), watch_interval=0.05))
     mount_ui(app)
-    sock = bind_tcp("127.0.0.1", 0, "test lane API")
-    server = make_server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, 5, what="the server to start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", events, status
-    events.close()
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url, events, status
+        events.close()
 
 
-async def test_screen_gets_status_then_published_events_in_order_including_from_threads(served) -> None:  # type: ignore[no-untyped-def]
+async def test_screen_gets_status_then_published_events_in_order_including_from_threads(served) -> None:
     url, events, status = served
     async with httpx.AsyncClient(timeout=10) as http, http.stream("GET", f"{url}/api/v1/events") as resp:
         assert resp.headers["content-type"].startswith("text/event-stream")
@@ -73,7 +64,7 @@ async def test_screen_gets_status_then_published_events_in_order_including_from_
     assert next(d for n, d in rest if n == "status")["online"] is False
 
 
-async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served) -> None:  # type: ignore[no-untyped-def]
+async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served) -> None:
     _url, events, _status = served
     events.max_backlog = 4
     async with events.subscribe() as q:
@@ -85,7 +76,7 @@ async def test_a_screen_that_stops_reading_loses_its_backlog_not_the_lane(served
     assert len(got) <= 4
 
 
-async def test_lane_snapshot_and_screen_are_served(served) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_snapshot_and_screen_are_served(served) -> None:
     url, events, _status = served
     async with httpx.AsyncClient(base_url=url, timeout=10) as http:
         assert (await http.get("/api/v1/lanes/L1/snapshot.jpg")).status_code == 404

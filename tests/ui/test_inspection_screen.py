@@ -6,42 +6,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import expect
-from ui_helpers import ARTIFACTS, chromium, open_page
+from ui_helpers import ARTIFACTS, chromium, demo_truck, open_page, running_stack, seed_demo
 
-from kakou.demo import DEMO_OFFICER, DEMO_PIN, DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
+from kakou.demo import DEMO_OFFICER, DEMO_PIN, DEMO_TRUCKS
 from kakou.edge.lane import LaneState
-from kakou.netutil import free_port
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
-from kakou.sim.scenario import Truck, TruckResult, drive_truck
+from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
 OVERWEIGHT = DEMO_TRUCKS[2]  # 3.4 t over its declaration: sent to inspection
 
 
 @pytest.fixture
-async def stack(tmp_path: Path):  # type: ignore[no-untyped-def]
-    stack, tasks = await start_stack(tmp_path, DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True)
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        version = await seed_central(stack, http)
-    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
-    yield stack
-    await stop_stack(stack, tasks)
+async def stack(tmp_path: Path):
+    async with running_stack(tmp_path, full_lane=True) as stack:
+        await seed_demo(stack)
+        yield stack
 
 
-async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:  # type: ignore[no-untyped-def]
-    t = OVERWEIGHT
-    truck = Truck(
-        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=7)),
-        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=7)),
-        gross_kg=t.weighs_kg,
-        rfid_tag=t.tag,
-        ic_card=t.card,
-    )
-    assert await drive_truck(stack.sims, truck=truck, wait_for_barrier=5) is TruckResult.TURNED_AWAY
+async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:
+    assert await drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 7), wait_for_barrier=5) is TruckResult.TURNED_AWAY
     lane = stack.edge.lanes["L1"]
     await eventually(lambda: lane.state is LaneState.IDLE, 15, what="the lane free again")
     sent = lane.last_pass
@@ -54,7 +39,7 @@ async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -
         await expect(dialog).to_contain_text("查验结果录入")
         row = dialog.get_by_test_id("inspections").locator("tbody tr")
         await expect(row).to_have_count(1)
-        await expect(row).to_contain_text(t.plate)
+        await expect(row).to_contain_text(OVERWEIGHT.plate)
         await row.click()
         await dialog.get_by_test_id("field-officer").fill(DEMO_OFFICER)  # acting needs a logged-in officer
         await dialog.get_by_test_id("field-pin").fill(DEMO_PIN)

@@ -6,17 +6,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, open_page
+from ui_helpers import ARTIFACTS, demo_truck, open_page, running_stack, seed_demo
 
-from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
-from kakou.netutil import free_port
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
-from kakou.sim.scenario import Truck, TruckResult, drive_truck
-from kakou.waiting import eventually
+from kakou.demo import DEMO_TRUCKS
+from kakou.sim.scenario import TruckResult, drive_truck
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 HELD, BEHIND = DEMO_TRUCKS[3], DEMO_TRUCKS[0]  # 苏E88888 has no release order; 粤B12345 has one
@@ -24,35 +20,19 @@ UNREGISTERED_TAG = "E28011606000020599990001"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(
-        tmp_path_factory.mktemp("queue"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
-    )
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        version = await seed_central(stack, http)
-    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
+    async with running_stack(tmp_path_factory.mktemp("queue"), full_lane=True) as stack:
+        await seed_demo(stack)
+        yield stack
 
 
-def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
-    return Truck(
-        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
-        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
-        gross_kg=t.weighs_kg,
-        rfid_tag=t.tag,
-        ic_card=t.card,
-    )
-
-
-async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     queue = page.get_by_test_id("queue")
     await expect(queue).to_contain_text("None")  # the node reports a queue, and it is empty
 
-    held = asyncio.create_task(drive_truck(stack.sims, truck=_truck(HELD, 1), wait_for_barrier=25))
+    held = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(HELD, 1), wait_for_barrier=25))
     await expect(page.get_by_test_id("lane-state")).to_have_attribute("data-state", "held_for_officer", timeout=30_000)
     await expect(page.get_by_test_id("plate")).to_have_text(HELD.plate)
     # The held truck's own e-plate is read again and again: it is not queued behind itself.
@@ -80,7 +60,7 @@ async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stac
     # The held truck is turned away; the next one drives in and leaves the queue.
     stack.sims.io.set_loop("before", False)
     assert await asyncio.wait_for(held, 40) is TruckResult.TURNED_AWAY
-    assert await drive_truck(stack.sims, truck=_truck(BEHIND, 2), wait_for_barrier=30) is TruckResult.PASSED
+    assert await drive_truck(stack.sims, truck=demo_truck(BEHIND, 2), wait_for_barrier=30) is TruckResult.PASSED
     await expect(page.get_by_test_id("plate")).to_have_text(BEHIND.plate)
     await expect(waiting).to_have_count(1)
     await expect(waiting.first).to_contain_text("Unregistered e-plate")

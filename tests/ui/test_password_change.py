@@ -5,7 +5,6 @@ console works. Any user can change theirs from the top bar."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,16 +14,13 @@ import pytest
 import pytest_asyncio
 from argon2 import PasswordHasher
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, open_page
+from ui_helpers import ARTIFACTS, open_page, serving
 
 from kakou.central import auth
 from kakou.central.api import create_app
 from kakou.central.db import create_schema, make_engine, make_sessionmaker
 from kakou.central.routes import live
 from kakou.central.service import Central
-from kakou.http_server import make_server
-from kakou.netutil import bind_tcp
-from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN_PASSWORD = "Security-admin-2026"
@@ -40,14 +36,9 @@ async def served(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[tupl
     central = Central(make_sessionmaker(engine))
     auth.add_user(central, "cli", "sec", auth.Role.SECURITY_ADMIN, ADMIN_PASSWORD)
     app = create_app(central)
-    sock = bind_tcp("127.0.0.1", 0, "test central")
-    server = make_server(app)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started, 5, what="central to start")
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}", central
-    live.close_streams(app)
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url, central
+        live.close_streams(app)
     engine.dispose()
     auth._hasher = hasher
 
@@ -70,7 +61,7 @@ async def _login(page: Any, user: str, password: str) -> None:
     await dialog.locator("button[type=submit]").click()
 
 
-async def test_first_login_asks_for_a_new_password_and_then_the_console_works(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_first_login_asks_for_a_new_password_and_then_the_console_works(served, browser: Browser) -> None:
     url, _central = served
     await _add_user(url, "olga")
     page = await open_page(browser, f"{url}/console#dashboard", 1280, 800)
@@ -113,7 +104,7 @@ async def test_first_login_asks_for_a_new_password_and_then_the_console_works(se
     await page.context.close()
 
 
-async def test_a_user_changes_their_password_from_the_top_bar(served, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_a_user_changes_their_password_from_the_top_bar(served, browser: Browser) -> None:
     url, _central = served
     page = await open_page(browser, f"{url}/console#dashboard", 1280, 800)
     await _login(page, "sec", ADMIN_PASSWORD)

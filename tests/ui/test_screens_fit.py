@@ -16,13 +16,12 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, chromium, login_if_asked
+from stack_helpers import control_order, emergency_control_order
+from ui_helpers import ARTIFACTS, central_api, chromium, demo_truck, login_if_asked, running_stack, seed_demo
 
 from kakou.central import alerts, audit, auth
-from kakou.demo import DEMO_TRUCKS, DemoPorts, authorize, seed_central, start_stack, stop_stack
-from kakou.netutil import free_port
-from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
-from kakou.sim.scenario import Truck, TruckResult, drive_truck
+from kakou.demo import DEMO_TRUCKS
+from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -36,18 +35,11 @@ CONTRAST_JS = (Path(__file__).parent / "contrast.js").read_text(encoding="utf-8"
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
-    stack, tasks = await start_stack(
-        tmp_path_factory.mktemp("fit"), DemoPorts(mqtt=free_port(), central=0, edge=0), full_lane=True
-    )
-    for user, role in ((ADMIN, auth.Role.ADMIN), (REVIEWER, auth.Role.REVIEWER), (FIELD, auth.Role.FIELD_STAFF)):
-        auth.add_user(stack.central.central, "test-setup", user, role, PASSWORD)
-    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
-        await authorize(stack, http)
-        version = await seed_central(stack, http)
-    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
-    yield stack
-    await asyncio.wait_for(stop_stack(stack, tasks), 60)
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
+    users = {ADMIN: auth.Role.ADMIN, REVIEWER: auth.Role.REVIEWER, FIELD: auth.Role.FIELD_STAFF}
+    async with running_stack(tmp_path_factory.mktemp("fit"), users, PASSWORD, full_lane=True) as stack:
+        await seed_demo(stack)
+        yield stack
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
@@ -67,29 +59,21 @@ async def english_browser(browser: Browser, url: str, width: int, height: int) -
     )
     page = await ctx.new_page()
     home = urlsplit(url).netloc
-    page.errors = []  # type: ignore[attr-defined]
-    page.foreign = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))  # type: ignore[attr-defined]
+    errors: list[str] = []
+    foreign: list[str] = []
+    page.errors = errors  # type: ignore[attr-defined]
+    page.foreign = foreign  # type: ignore[attr-defined]
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on(
         "request",
         lambda r: (
             None
             if urlsplit(r.url).scheme in ("data", "blob") or urlsplit(r.url).netloc == home
-            else page.foreign.append(r.url)
+            else foreign.append(r.url)
         ),
-    )  # type: ignore[attr-defined]
+    )
     await page.goto(url)
     return page
-
-
-def _truck(t, seed: int) -> Truck:  # type: ignore[no-untyped-def]
-    return Truck(
-        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
-        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
-        gross_kg=t.weighs_kg,
-        rfid_tag=t.tag,
-        ic_card=t.card,
-    )
 
 
 async def in_view(page: Page, testid: str) -> None:
@@ -116,8 +100,8 @@ async def assert_one_screen(page: Page) -> None:
 
 async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follows_the_officer(
     stack, browser: Browser
-) -> None:  # type: ignore[no-untyped-def]
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(NO_ORDER, 1), wait_for_barrier=90))
+) -> None:
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(NO_ORDER, 1), wait_for_barrier=90))
     pages = []
     for width, height in LANE_SIZES:
         page = await english_browser(browser, f"{stack.edge.url}/lane", width, height)
@@ -198,23 +182,12 @@ async def test_held_truck_fits_every_lane_screen_in_chinese_and_the_banner_follo
         assert p.foreign == [] and p.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": RELEASED.plate,
-                "action": "hold",
-                "emergency": True,
-                "reason": "线索：夹带未申报货物",
-            },
-        )
-        assert r.status_code == 201, r.text
-        version = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        version = await emergency_control_order(http, "vehicle", RELEASED.plate, "hold", "线索：夹带未申报货物")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1024, 768)
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(RELEASED, 2), wait_for_barrier=30))
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(RELEASED, 2), wait_for_barrier=30))
     verdict = page.get_by_test_id("verdict")
     await expect(verdict).to_have_attribute("data-control", "1", timeout=30_000)
     await expect(page.get_by_test_id("decision")).to_contain_text("布控截停")
@@ -239,9 +212,9 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1920, 1080)
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=_truck(OVERWEIGHT, 3), wait_for_barrier=60))
+    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 3), wait_for_barrier=60))
     await expect(page.get_by_test_id("decision")).to_have_attribute("data-outcome", "inspection", timeout=30_000)
     await expect(page.get_by_test_id("plate")).to_have_attribute("data-colour", "green")
     await expect(page.get_by_test_id("todo")).to_contain_text("查验区")
@@ -275,13 +248,9 @@ async def test_inspection_shows_its_result_action_and_enforces_the_reason(stack,
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={"target_kind": "vehicle", "target_value": "桂A00001", "action": "inspect", "reason": "手机端列表"},
-        )
-        assert r.status_code == 201, r.text
+        await control_order(http, "vehicle", "桂A00001", "inspect", "手机端列表")
     console = await english_browser(browser, f"{stack.central.url}/console", 390, 844)
     await login_if_asked(console, ADMIN, PASSWORD)
     await expect(console.locator("body[data-loaded=dashboard]")).to_be_attached()
@@ -337,7 +306,7 @@ async def test_console_and_field_page_on_a_phone_in_chinese(stack, browser: Brow
     assert console.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
-async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -> None:
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1280, 800)
     await expect(page.get_by_test_id("lang-toggle")).to_have_text("English")
     await page.get_by_test_id("lang-toggle").click()
@@ -348,14 +317,9 @@ async def test_english_is_a_choice_that_is_remembered(stack, browser: Browser) -
     await page.get_by_test_id("lang-toggle").click()  # back to Chinese for the next user of this screen
 
 
-async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, browser: Browser) -> None:
     async with central_api(stack.central.url, ADMIN, PASSWORD) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={"target_kind": "vehicle", "target_value": "浙A99999", "action": "inspect", "reason": "风险布控"},
-        )
-        assert r.status_code == 201, r.text
-        order_no = r.json()["order_no"]
+        order_no = (await control_order(http, "vehicle", "浙A99999", "inspect", "风险布控"))["order_no"]
     page = await english_browser(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
     await login_if_asked(page, REVIEWER, PASSWORD)
     row = page.get_by_test_id("awaiting-row").filter(has_text=order_no)
@@ -380,7 +344,7 @@ async def test_control_order_review_is_approve_or_reject_with_a_reason(stack, br
 
 
 @pytest.mark.parametrize("where", ["central", "edge"])
-async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:  # type: ignore[no-untyped-def]
+async def test_docs_and_error_pages_need_no_other_host(stack, browser: Browser, where: str) -> None:
     url = stack.central.url if where == "central" else stack.edge.url
     page = await english_browser(browser, f"{url}/docs", 1280, 800)
     await expect(page.locator(".swagger-ui .info .title")).to_contain_text("kakou", timeout=15_000)

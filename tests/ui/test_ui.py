@@ -15,6 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
+from stack_helpers import emergency_control_order
 from ui_helpers import ARTIFACTS, login_if_asked, open_page
 
 from kakou.central import auth
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # type: ignore[type-arg]
+async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
     stack, tasks = await start_stack(tmp_path_factory.mktemp("ui"), DemoPorts(mqtt=free_port(), central=0, edge=0))
     _add_admin(stack)
     yield stack
@@ -40,18 +41,18 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:  # t
     await asyncio.wait_for(stop_stack(stack, tasks), 60)
 
 
-def _add_admin(stack) -> None:  # type: ignore[no-untyped-def]
+def _add_admin(stack) -> None:
     auth.add_user(stack.central.central, "test-setup", ADMIN, auth.Role.ADMIN, ADMIN_PASSWORD)
     auth.add_user(stack.central.central, "test-setup", FIELD_USER, auth.Role.FIELD_STAFF, FIELD_PASSWORD)
 
 
-async def _central_headers(stack) -> dict[str, str]:  # type: ignore[no-untyped-def]
+async def _central_headers(stack) -> dict[str, str]:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         resp = await http.post("/api/v1/auth/login", json={"username": ADMIN, "password": ADMIN_PASSWORD})
     return {"Authorization": f"Bearer {resp.json()['access_token']}"} if resp.status_code == 200 else {}
 
 
-async def _release_order(stack, plate: str, order_no: str) -> None:  # type: ignore[no-untyped-def]
+async def _release_order(stack, plate: str, order_no: str) -> None:
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
         resp = await issue_release_order(stack, http, demo_order(plate, order_no).model_dump(mode="json"))
         assert resp.status_code == 200, resp.text
@@ -59,7 +60,7 @@ async def _release_order(stack, plate: str, order_no: str) -> None:  # type: ign
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the order in the lane's cache")
 
 
-async def _run_projections(stack) -> None:  # type: ignore[no-untyped-def]
+async def _run_projections(stack) -> None:
     """What central's housekeeping does periodically: alerts and traceability from new passes."""
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
         (await http.post("/api/v1/projections/run")).raise_for_status()
@@ -69,7 +70,7 @@ def _truck(plate: str, seed: int) -> bytes:
     return encode_jpeg(render_plate_scene(plate, kind="green" if len(plate) == 8 else "blue", seed=seed))
 
 
-async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hold(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hold(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     await expect(page.get_by_test_id("link")).to_contain_text("Online", timeout=15_000)
@@ -127,22 +128,11 @@ async def test_lane_screen_shows_each_truck_live_and_the_officer_overrides_a_hol
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stack, browser: Browser) -> None:
     from kakou.demo import DEMO_OFFICER2, DEMO_PIN2
 
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
-        r = await http.post(
-            "/api/v1/control-orders",
-            json={
-                "target_kind": "vehicle",
-                "target_value": "浙A77777",
-                "action": "hold",
-                "emergency": True,
-                "reason": "布控测试",
-            },
-        )
-        assert r.status_code == 201, r.text
-        version = (await http.get("/api/v1/health")).json()["knowledge_version"]
+        version = await emergency_control_order(http, "vehicle", "浙A77777", "hold", "布控测试")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=zh", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
@@ -172,7 +162,7 @@ async def test_control_order_hold_needs_a_second_officer_on_the_lane_screen(stac
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browser: Browser) -> None:
     await _release_order(stack, "粤B12345", "HFUI0003")
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
@@ -209,7 +199,7 @@ async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browse
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Browser) -> None:
     await _release_order(stack, "沪AD12345", "HFUI0002")
     await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
     assert await drive_truck(stack.sims, _truck("沪AD12345", 5)) is TruckResult.PASSED
@@ -244,7 +234,7 @@ async def test_console_shows_passes_lanes_and_traces_a_plate(stack, browser: Bro
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_console(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_console(stack, browser: Browser) -> None:
     console = await open_page(browser, f"{stack.central.url}/console?lang=en#control_orders", 1440, 900)
     await _login_if_asked(console)
     create = console.get_by_test_id("create-control_orders")
@@ -351,7 +341,7 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     assert console.errors == [] and lane.errors == [] and field.errors == []  # type: ignore[attr-defined]
 
 
-async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(stack, browser: Browser) -> None:
     from kakou.central import alerts, audit
     from kakou.central.routes.live import hub
 
@@ -374,7 +364,7 @@ async def test_field_page_polls_while_the_stream_is_down_and_goes_live_again(sta
     assert field.errors == []  # type: ignore[attr-defined]
 
 
-async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_field_page_on_a_phone(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.central.url}/field?lang=zh", 390, 844)
     await _login_if_asked(page)
     alerts = page.get_by_test_id("alerts")
@@ -386,7 +376,7 @@ async def test_field_page_on_a_phone(stack, browser: Browser) -> None:  # type: 
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(stack, browser: Browser) -> None:  # type: ignore[no-untyped-def]
+async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     link = page.get_by_test_id("link")
     await expect(link).to_contain_text("Online", timeout=15_000)
@@ -405,7 +395,7 @@ async def test_lane_screen_says_when_central_is_unreachable_and_when_it_is_back(
     assert page.errors == []  # type: ignore[attr-defined]
 
 
-async def _control_hit_frames(stack) -> list[str]:  # type: ignore[no-untyped-def]
+async def _control_hit_frames(stack) -> list[str]:
     """The frames of the control-hit pass, once central has them all."""
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10, headers=await _central_headers(stack)) as http:
         hit = (await http.get("/api/v1/alerts", params={"kind": "control_hit"})).json()["items"][0]

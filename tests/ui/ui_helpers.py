@@ -1,8 +1,9 @@
 """Shared by the browser tests: Debian's chromium (never a downloaded browser), pages that record
-their script errors, central logins, and where screenshots go."""
+their script errors, central logins, served apps and running stacks, and where screenshots go."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -12,7 +13,16 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
+
+from kakou.central import auth
+from kakou.demo import DemoPorts, authorize, seed_central, start_stack, stop_stack
+from kakou.http_server import make_server
+from kakou.netutil import bind_tcp, free_port
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.scenario import Truck
+from kakou.waiting import eventually
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -94,3 +104,64 @@ async def sse_events(resp: httpx.Response) -> AsyncIterator[tuple[str, dict[str,
             name = line[7:]
         elif line.startswith("data: "):
             yield name, json.loads(line[6:])
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """`app` served by the production HTTP server on a free port; yields its base URL. Close any
+    event streams before leaving the block: the server waits for open responses to end."""
+    sock = bind_tcp("127.0.0.1", 0, "test server")
+    server = make_server(app)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started, 5, what="the server to start")
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@asynccontextmanager
+async def running_stack(
+    tmp: Path, users: dict[str, auth.Role] | None = None, password: str = "", **kw: Any
+) -> AsyncIterator[Any]:
+    """The demo stack (central, one edge node, simulators) with these central users; a stop that
+    hangs is a failure to report, not a CI job that sits until it is killed."""
+    stack, tasks = await start_stack(tmp, DemoPorts(mqtt=free_port(), central=0, edge=0), **kw)
+    for user, role in (users or {}).items():
+        auth.add_user(stack.central.central, "test-setup", user, role, password)
+    try:
+        yield stack
+    finally:
+        await asyncio.wait_for(stop_stack(stack, tasks), 60)
+
+
+def module_stack(name: str, users: dict[str, auth.Role], password: str) -> Any:
+    """A module's `stack` fixture: one running stack with these users for all its tests (assign it
+    to a module variable named `stack`, with pytestmark's loop_scope="module")."""
+
+    @pytest_asyncio.fixture(loop_scope="module", scope="module")
+    async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+        async with running_stack(tmp_path_factory.mktemp(name), users, password) as running:
+            yield running
+
+    return stack
+
+
+async def seed_demo(stack: Any) -> None:
+    """The demo's registrations and release orders at central, and waits until the lane has them."""
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        version = await seed_central(stack, http)
+    await eventually(lambda: stack.edge.store.knowledge_version >= version, 30, what="the demo's records on the lane")
+
+
+def demo_truck(t: Any, seed: int) -> Truck:
+    """The simulators' view of a demo truck `t` (plate, container, weight, tag, card)."""
+    return Truck(
+        plate_jpeg=encode_jpeg(render_plate_scene(t.plate, kind=t.kind, seed=seed)),
+        container_jpeg=encode_jpeg(render_container_scene(t.box, seed=seed)),
+        gross_kg=t.weighs_kg,
+        rfid_tag=t.tag,
+        ic_card=t.card,
+    )
