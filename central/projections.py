@@ -213,7 +213,7 @@ def _end_document_holds(
     with w.session.no_autoflush:
         if superseded:
             found += w.session.scalars(open_holds.where(AlertRow.source.in_(superseded)))
-        if p.plate:  # decided before this pass: one that arrives late (a node back online) closes nothing newer
+        if p.plate in holds:  # decided before this pass: one arriving late (a node back online) closes nothing newer
             found += w.session.scalars(
                 open_holds.join(PassRow, PassRow.pass_id == AlertRow.source).where(
                     AlertRow.subject == p.plate, PassRow.decided_at < p.decided_at
