@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, or_, select
@@ -64,7 +64,8 @@ class DisposalIn(BaseModel):
         return v
 
 
-def _changed(c: Central, row: AlertRow) -> None:
+def changed(c: Central, row: AlertRow) -> None:
+    """Tell the listeners (`CHANGED`) of an alert changed and committed."""
     for cb in CHANGED:
         try:
             cb(c, row)
@@ -212,7 +213,7 @@ def acknowledge(c: Central, actor: str, alert_id: int, note: str = "") -> AlertR
         if note:
             _note(row, actor, note, "acknowledge")
         w.audit("alert.acknowledge", f"alert:{alert_id}", {"note": note})
-    _changed(c, row)
+    changed(c, row)
     return row
 
 
@@ -267,8 +268,22 @@ def dispose(
                 ).model_dump(mode="json"),
                 scope=topics.node_stream(held.node),
             )
-    _changed(c, row)
+    changed(c, row)
     return row
+
+
+# Who closes an alert whose cause is over (`close`): no officer disposed of it.
+SYSTEM = "system"
+
+
+def close(w: audit.Work, row: AlertRow, disposal: str, detail: dict[str, Any]) -> None:
+    """Close an alert whose cause is over, inside the caller's unit of work (call `changed` after
+    the commit): disposed of by the system, what ended it in `disposal` and in its history (a note
+    of kind `auto_close` with `detail`), and in the audit log. Not marked acknowledged: nobody saw it."""
+    now = datetime.now(UTC)
+    row.status, row.disposed_by, row.disposed_at, row.disposal = "disposed", SYSTEM, now, disposal
+    row.notes = [*row.notes, {"at": now.isoformat(), "by": SYSTEM, "kind": "auto_close", "text": disposal, **detail}]
+    w.audit("alert.auto_close", f"alert:{row.id}", {"disposal": disposal, **detail})
 
 
 def add_note(c: Central, actor: str, alert_id: int, text: str) -> AlertRow:
@@ -278,7 +293,7 @@ def add_note(c: Central, actor: str, alert_id: int, text: str) -> AlertRow:
         row = _get(w, alert_id)
         _note(row, actor, text, "note")
         w.audit("alert.note", f"alert:{alert_id}", {"text": text})
-    _changed(c, row)
+    changed(c, row)
     return row
 
 

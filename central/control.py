@@ -193,7 +193,7 @@ def request_revoke(c: Central, actor: str, order_no: str, reason: str) -> Contro
         label = f"control order {order_no}"
         asked = reviews.advance(CONTROL_REVOKE, ControlStatus(row.status), Step.REQUEST_REVOKE, actor, subject=label)
         row.status = asked.value
-        row.revoke_requested_by, row.revoke_reason = actor, reason
+        row.revoke_requested_by, row.revoke_reason, row.revoke_requested_at = actor, reason, datetime.now(UTC)
         w.audit("control_order.revoke_request", f"control_order:{order_no}", {"reason": reason})
     return row
 

@@ -17,6 +17,7 @@ import copy
 import csv
 import io
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -262,6 +263,7 @@ def match(c: Central, actor: str, id_a: int, id_b: int) -> None:
         reviews.advance(MANUAL_MATCH, matched, Step.SUBMIT, actor, subject="one of them")
         _link(w, a, b, MatchRule.MANUAL_PENDING.value)
         a.match_by = b.match_by = actor
+        a.match_proposed_at = b.match_proposed_at = datetime.now(UTC)
         a.match_reviewed_by = b.match_reviewed_by = None
 
 
@@ -289,7 +291,7 @@ def _settle_match(w: audit.Work, a: DeclarationRow, _status: RequestStatus, appr
         _overwrite(w, a, b)
     else:
         a.matched_id = b.matched_id = None
-        a.match_rule = b.match_rule = a.match_by = b.match_by = None
+        a.match_rule = b.match_rule = a.match_by = b.match_by = a.match_proposed_at = b.match_proposed_at = None
     return {"with": b.doc_no}
 
 
@@ -307,6 +309,7 @@ def unmatch(c: Central, actor: str, decl_id: int) -> None:
         _restore(w, a, b)
         a.matched_id = b.matched_id = None
         a.match_rule = b.match_rule = a.match_by = b.match_by = a.match_reviewed_by = b.match_reviewed_by = None
+        a.match_proposed_at = b.match_proposed_at = None
         w.audit("declaration.unmatch", f"declaration:{a.doc_no}", {"with": b.doc_no})
 
 

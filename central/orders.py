@@ -254,6 +254,7 @@ def change_vehicle(c: Central, actor: str, order_no: str, new_plate: str, reason
             raise ValueError(f"the order is already for {new_plate}")
         reviews.advance(VEHICLE_CHANGE, _vehicle_request(row), Step.SUBMIT, actor, subject=f"to {row.pending_plate}")
         row.pending_plate, row.pending_reason, row.pending_by = new_plate, reason, actor
+        row.pending_at = datetime.now(UTC)
         w.audit(
             "release_order.change_vehicle_request",
             f"release_order:{order_no}",
@@ -310,7 +311,7 @@ def review_vehicle_change(c: Central, actor: str, order_no: str, approve: bool, 
             "by": actor,
             "at": datetime.now(UTC).isoformat(),
         }
-        row.pending_plate = row.pending_reason = row.pending_by = None
+        row.pending_plate = row.pending_reason = row.pending_by = row.pending_at = None
 
     return reviews.decide(
         c, actor, VEHICLE_REVIEW, order_no, approve, note, effects=_apply_vehicle_change, after=settle

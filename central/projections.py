@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kakou.central import alerts, audit, ledgers, orders, transit
 from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central
-from kakou.central.tables import CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
+from kakou.central.tables import AlertRow, CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
 from kakou.sync import topics
 from kakou.sync.checks import (
@@ -31,6 +31,7 @@ from kakou.sync.checks import (
     Check,
     CheckCode,
     checks_in,
+    reasons_in,
 )
 from kakou.sync.knowledge import INSPECTION_MARK_VALID_H, InspectionMarkData
 from kakou.sync.messages import ChangeKind
@@ -39,6 +40,19 @@ CURSOR = "passes"
 HIT_CONTROL = frozenset({CheckCode.CONTROL_ORDER_HIT})  # a risk rule hit decides the outcome, it raises no alert
 # A failed release-order check: the truck has no valid order (missing, another plate, expired, …).
 DOCUMENT_CODES = frozenset(code for code, (group, _) in SPEC.items() if group == "release_order")
+# The reason of a record releasing a pass it supersedes: an officer decided it.
+RELEASE_REASONS = frozenset(
+    {
+        CheckCode.OFFICER_OVERRIDE,
+        CheckCode.OFFICER_OVERRIDE_CONFIRMED,
+        CheckCode.RELEASED_ON_DOCUMENTS,
+        CheckCode.RELEASED_ON_DOCUMENTS_CONFIRMED,
+        CheckCode.INSPECTION_PASSED,
+        CheckCode.INSPECTION_PASSED_CONFIRMED,
+        CheckCode.CONTROL_DISPOSAL_RELEASED,
+        CheckCode.BACKFILLED,
+    }
+)
 
 
 def run(c: Central, limit: int = 2000) -> int:
@@ -49,10 +63,14 @@ def run(c: Central, limit: int = 2000) -> int:
             w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id).limit(limit))
         )
         lanes: dict[str, dict[str, Any] | None] = {}  # lane registrations, read once per batch
+        holds = _open_holds(w) if rows else set()
+        closed: list[AlertRow] = []
         for p in rows:
-            _project(w, p, lanes)
+            closed += _project(w, p, lanes, holds)
         if rows:
             cur.position = rows[-1].id
+    for row in closed:  # committed: the field pages' live streams show them closed
+        alerts.changed(c, row)
     return len(rows)
 
 
@@ -85,7 +103,8 @@ def _registered(w: audit.Work, kind: str, key: str) -> dict[str, Any] | None:
     return row.data if row else None
 
 
-def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None]) -> None:
+def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None], holds: set[str]) -> list[AlertRow]:
+    """Apply one pass; returns the alerts it closed. `holds`: see `_open_holds`."""
     rec: dict[str, Any] = p.record
     lane_key = f"{p.node}/{p.lane}"
     subjects = [("plate", p.plate)] + [("container", c) for c in rec.get("containers", [])]
@@ -111,6 +130,7 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     # by default), once per pass; a control-order hit on it already brings someone to the truck.
     held_for = [ch for ch in failed if ch.code in DOCUMENT_CODES or _legacy(ch, "release_order")]
     if held_for and p.outcome != "release" and not hit:
+        holds.update((subject, p.pass_id))
         alerts.raise_alert(
             w,
             "document_hold",
@@ -119,6 +139,7 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
             f"document_hold:{p.pass_id}",
             p.pass_id,
         )
+    closed = _end_document_holds(w, p, rec, lane_key, holds) if p.outcome == "release" and holds else []
     faults = [ch for ch in failed if ch.code in DEVICE_CODES or _legacy(ch, "device")]
     hour = p.decided_at.strftime("%Y%m%d%H")
     seen: set[str] = set()
@@ -162,6 +183,71 @@ def _project(w: audit.Work, p: PassRow, lanes: dict[str, dict[str, Any] | None])
     if lane:
         transit_no = rec.get("transit_no") if isinstance(rec.get("transit_no"), str) else None
         transit.on_pass(w, lane["site"], p.plate, p.pass_id, p.decided_at, checks, p.outcome, transit_no)
+    return closed
+
+
+# A chain of records superseding one another (manual entry, override, backfill…) is short; the
+# bound only guards against a loop in what the lanes sent.
+MAX_SUPERSEDED = 16
+OPEN = ("open", "acknowledged")  # an alert not disposed of yet
+
+
+def _open_holds(w: audit.Work) -> set[str]:
+    """The subjects and source passes of the open document-hold alerts, read once per batch (and
+    added to as holds are raised), so a released pass that concerns none costs no query. An alert
+    an officer disposes of meanwhile stays in it: that only costs a query that finds nothing."""
+    rows = w.session.execute(
+        select(AlertRow.subject, AlertRow.source).where(AlertRow.status.in_(OPEN), AlertRow.kind == "document_hold")
+    )
+    return {v for row in rows for v in row if v}
+
+
+def _end_document_holds(
+    w: audit.Work, p: PassRow, rec: dict[str, Any], lane_key: str, holds: set[str]
+) -> list[AlertRow]:
+    """A truck held for its documents and then released closes the hold's alert: released by a
+    record superseding the held pass (an officer's override, a release on documents, its backfill,
+    a manual entry), or a later pass of the same vehicle released (it came back with its papers)."""
+    superseded: list[str] = []
+    after = rec.get("supersedes")
+    if p.plate not in holds and not isinstance(after, str):
+        return []  # the common case: a release that concerns no open hold
+    while isinstance(after, str) and after not in superseded and len(superseded) < MAX_SUPERSEDED:
+        superseded.append(after)
+        earlier = w.session.scalar(select(PassRow.record).where(PassRow.pass_id == after))
+        after = earlier.get("supersedes") if isinstance(earlier, dict) else None
+    # Two indexed reads (alerts by source, by subject), not one OR the database would answer by
+    # scanning every document hold; no flush (once per released pass): an alert is flushed when
+    # raised, and one closed earlier in this batch is the same object, already disposed.
+    if p.plate not in holds and not holds.intersection(superseded):
+        return []
+    open_holds = select(AlertRow).where(AlertRow.status.in_(OPEN), AlertRow.kind == "document_hold")
+    found: list[AlertRow] = []
+    with w.session.no_autoflush:
+        if superseded:
+            found += w.session.scalars(open_holds.where(AlertRow.source.in_(superseded)))
+        if p.plate in holds:  # decided before this pass: one arriving late (a node back online) closes nothing newer
+            found += w.session.scalars(
+                open_holds.join(PassRow, PassRow.pass_id == AlertRow.source).where(
+                    AlertRow.subject == p.plate, PassRow.decided_at < p.decided_at
+                )
+            )
+    rows = sorted({r.id: r for r in found if r.status != "disposed"}.values(), key=lambda r: r.id)
+    if not rows:
+        return []
+    # Who released it: the officer of the decision superseding the hold, or the lane on its own.
+    reason = next((f for f in reasons_in(rec) if f.code in RELEASE_REASONS), None)
+    why = reason.text("zh") if reason else "通道放行"
+    disposal = f"车辆已放行（{lane_key} 通行 {p.pass_id}）：{why}"
+    detail: dict[str, Any] = {
+        "pass_id": p.pass_id,
+        "lane": lane_key,
+        "officer": reason.params.get("officer") if reason else None,
+        "reason": reason.model_dump(mode="json") if reason else None,
+    }
+    for row in rows:
+        alerts.close(w, row, disposal, detail)
+    return rows
 
 
 def _share_inspection_result(w: audit.Work, p: PassRow, rec: dict[str, Any], checks: list[Check], site: str) -> None:

@@ -3,8 +3,8 @@
 One SELECT per kind of what its flow (kakou.central.review_model) says awaits review (the
 statuses in `Flow.awaiting`), joined with UNION ALL, so a page is one query and the counts per
 kind another, whatever the number of kinds.
-Oldest first; requests that keep no submission time (vehicle changes, revocations, manual matches)
-come after the rest.
+Oldest first, by when each was submitted or asked for; a request pending since before its time was
+recorded (migration 0017) comes after the rest.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from sqlalchemy import Select, SQLColumnExpression, String, and_, cast, func, li
 from sqlalchemy.orm import aliased
 
 from kakou.central import review_model as m
-from kakou.central.db import UTCDateTime
 from kakou.central.review_model import KIND_LABELS, MatchRule, ReviewKind
 from kakou.central.service import Central
 from kakou.central.tables import (
@@ -44,7 +43,7 @@ class ReviewItem(BaseModel):
     key: str  # the record's key in its own endpoints: an order number, an id, "RULE/VERSION"
     summary: str
     submitted_by: str | None
-    submitted_at: datetime | None  # None: the request keeps no time (vehicle change, revocation, match)
+    submitted_at: datetime | None  # None: a request asked for before its time was recorded
     approve_url: str  # POST {"approve": true|false, "note": …}: approves and rejects alike
     reject_url: str
 
@@ -68,7 +67,7 @@ def _row(
     kind: ReviewKind,
     key: SQLColumnExpression[Any],
     by: SQLColumnExpression[Any] | Any,
-    at: SQLColumnExpression[Any] | None,
+    at: SQLColumnExpression[Any],
     *parts: SQLColumnExpression[Any],
 ) -> Select[Any]:
     """The queue's columns for one kind: kind, key, by, at and up to three summary parts."""
@@ -77,7 +76,7 @@ def _row(
         literal(kind.value, String).label("kind"),
         cast(key, String).label("key"),
         by.label("by"),
-        (at if at is not None else cast(null(), UTCDateTime())).label("at"),
+        at.label("at"),
         *(p.label(f"p{i}") for i, p in enumerate(padded)),
     )
 
@@ -91,7 +90,7 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             )
         case ReviewKind.VEHICLE_CHANGE:
             o = ReleaseOrderRow
-            return _row(kind, o.order_no, o.pending_by, None, o.order_no, o.plate, o.pending_plate).where(
+            return _row(kind, o.order_no, o.pending_by, o.pending_at, o.order_no, o.plate, o.pending_plate).where(
                 o.pending_plate.is_not(None)
             )
         case ReviewKind.CONTROL_ORDER:
@@ -106,9 +105,9 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             )
         case ReviewKind.CONTROL_REVOKE:
             c = ControlOrderRow
-            return _row(kind, c.order_no, c.revoke_requested_by, None, c.order_no, c.target_value).where(
-                c.status.in_(m.CONTROL_REVOKE.awaiting)
-            )
+            return _row(
+                kind, c.order_no, c.revoke_requested_by, c.revoke_requested_at, c.order_no, c.target_value
+            ).where(c.status.in_(m.CONTROL_REVOKE.awaiting))
         case ReviewKind.RISK_RULE:
             r = RiskRuleRow
             key = r.rule_id + "/" + cast(r.version, String)
@@ -129,7 +128,7 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             # Both documents of a pair carry manual_pending: one entry per pair, under the lower id.
             a, b = DeclarationRow, aliased(DeclarationRow)
             return (
-                _row(kind, a.id, a.match_by, None, a.doc_no, b.doc_no)
+                _row(kind, a.id, a.match_by, a.match_proposed_at, a.doc_no, b.doc_no)
                 .join(b, b.id == a.matched_id)
                 .where(a.match_rule == MatchRule.MANUAL_PENDING, a.id < a.matched_id, a.deleted.is_(False))
             )

@@ -142,6 +142,7 @@ class ReleaseOrderRow(Base):
     pending_plate: Mapped[str | None] = mapped_column(String(limits.PLATE))
     pending_reason: Mapped[str | None] = mapped_column(Text)
     pending_by: Mapped[str | None] = mapped_column(String(64))
+    pending_at: Mapped[datetime | None]  # when it was asked for (None: asked before 0017 recorded it)
     # The enterprise that applied for it (a declarant's), None: filed by an officer.
     enterprise: Mapped[str | None] = mapped_column(String(40), index=True)
     # The last vehicle change decided: plate, reason, asked_by, approved, note, by, at (a refusal's reason).
@@ -181,6 +182,7 @@ class ControlOrderRow(Base):
     reviewed_at: Mapped[datetime | None]
     review_note: Mapped[str] = mapped_column(Text, default="")
     revoke_requested_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_requested_at: Mapped[datetime | None]  # the last revocation asked for (None: before 0017)
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoked_at: Mapped[datetime | None]
@@ -265,6 +267,7 @@ class DeclarationRow(Base):
     matched_id: Mapped[int | None] = mapped_column(Integer)
     match_rule: Mapped[str | None] = mapped_column(String(24))  # list_no…, manual_pending, manual
     match_by: Mapped[str | None] = mapped_column(String(64))  # who proposed a manual match
+    match_proposed_at: Mapped[datetime | None]  # and when (None: not proposed, or before 0017)
     match_reviewed_by: Mapped[str | None] = mapped_column(String(64))  # who approved it (never match_by)
     deleted: Mapped[bool] = mapped_column(default=False)
     created_by: Mapped[str] = mapped_column(String(64))

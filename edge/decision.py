@@ -174,7 +174,11 @@ def decide(obs: Observation, knowledge: Knowledge, params: Parameters) -> Decisi
     if orders:
         _weight_check(obs, orders, knowledge, params, check)
 
-    rule_outcome = _risk_rules(obs, knowledge, orders, params, check)
+    # A transit arrival goes in on the transit, not on a release order; but a risk rule still judges
+    # the truck as it would an ordinary release, against the orders covering it: central's verdict
+    # on them (origin, HS code, transit time…) holds or inspects it here too.
+    rule_orders = orders if transit is None else orders_for(obs, knowledge)
+    rule_outcome = _risk_rules(obs, knowledge, rule_orders, params, check)
     failed = [c for c in checks if not c.ok]
     if hits:
         outcome = Outcome.INSPECTION if any(c.action == "inspect" for c in hits) else Outcome.OFFICER

@@ -5,6 +5,8 @@ filters by kind, and approves an item at the endpoint the item names; it then le
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from central_helpers import Api
 
 from kakou.demo import demo_order
@@ -56,13 +58,24 @@ def test_a_reviewer_pages_through_every_kind_awaiting_review_and_decides_at_the_
     by_kind = {(i["kind"], i["key"]): i for i in got["items"]}
     change = by_kind["vehicle_change", "RV3"]
     assert change["summary"] == "RV3: 粤B10003 → 粤B99999"
-    assert (change["submitted_by"], change["submitted_at"]) == ("alice", None)
+    assert change["submitted_by"] == "alice"
     assert change["approve_url"] == "/api/v1/release-orders/RV3/vehicle/review"
     assert by_kind["risk_rule", "R-queue/1"]["approve_url"] == "/api/v1/risk-rules/R-queue/versions/1/review"
     first = by_kind["release_order", "RV1"]
     assert (first["summary"], first["submitted_by"], first["label"]) == ("RV1 · 粤B10001", "alice", "核放单")
-    # Oldest first; requests without a time (the vehicle change) last.
-    assert [i["kind"] for i in got["items"]][-1] == "vehicle_change"
+    # Oldest first, each by when it was filed or asked for: the vehicle change, asked after the
+    # second order was filed and before the control order, sits between them.
+    assert [i["kind"] for i in got["items"]] == [
+        "release_order",
+        "release_order",
+        "vehicle_change",
+        "control_order",
+        "risk_rule",
+        "parameters",
+        "whitelist",
+    ]
+    times = [datetime.fromisoformat(i["submitted_at"]) for i in got["items"]]
+    assert times == sorted(times) and all(t.utcoffset() == timedelta(0) for t in times)
 
     # Pages of 3: every item once, in the same order.
     paged: list[tuple[str, str]] = []
@@ -108,28 +121,43 @@ def test_emergency_orders_revocations_and_manual_matches_are_listed_while_they_a
     draft = alice.post("/api/v1/declarations", json=_decl("D-Q", "draft", 100.0)).json()
     official = alice.post("/api/v1/declarations", json=_decl("O-Q", "official", 100.01)).json()
     pair = {"draft_id": draft["id"], "official_id": official["id"]}
-    assert bob.post("/api/v1/declarations/match", json=pair).status_code == 204
 
     def queue() -> list[tuple[str, str, str, str | None]]:
         page = rita.get("/api/v1/reviews").json()
         assert page["total"] == len(page["items"])
         return [(i["kind"], i["key"], i["summary"], i["submitted_by"]) for i in page["items"]]
 
+    def asked_at(kind: str) -> datetime:
+        items = rita.get("/api/v1/reviews", params={"kind": kind}).json()["items"]
+        assert len(items) == 1
+        return datetime.fromisoformat(items[0]["submitted_at"])
+
+    before = datetime.now(UTC)
+    assert bob.post("/api/v1/declarations/match", json=pair).status_code == 204
+    assert before <= asked_at("manual_match") <= datetime.now(UTC)
+    later = alice.post("/api/v1/declarations", json=_decl("D-L", "draft", 200.0)).json()
+
     low = str(min(draft["id"], official["id"]))
-    # In force at once, yet awaiting its review; both documents; the match once, under the lower id.
-    assert sorted(queue()) == [
+    # In force at once, yet awaiting its review; both documents; the match once, under the lower id,
+    # in the order each was filed or proposed: the match before the document filed after it.
+    assert queue() == [
         ("control_order", order_no, f"{order_no} · 粤B66666", "alice"),
         ("declaration", str(draft["id"]), "D-Q · declaration/draft", "alice"),
         ("declaration", str(official["id"]), "O-Q · declaration/official", "alice"),
         ("manual_match", low, "D-Q ↔ O-Q" if low == str(draft["id"]) else "O-Q ↔ D-Q", "bob"),
+        ("declaration", str(later["id"]), "D-L · declaration/draft", "alice"),
     ]
     assert rita.post(f"/api/v1/control-orders/{order_no}/review", json={"approve": True}).status_code == 200
     assert rita.post(f"/api/v1/declarations/{low}/match/review", json={"approve": True}).status_code == 200
+    before = datetime.now(UTC)
     assert bob.post(f"/api/v1/control-orders/{order_no}/revoke", json={"reason": "cleared"}).status_code == 200
-    assert [k for k, *_ in queue() if k not in ("declaration",)] == ["control_revoke"]
+    assert before <= asked_at("control_revoke") <= datetime.now(UTC)
+    last = alice.post("/api/v1/declarations", json=_decl("D-M", "draft", 300.0)).json()
+    waiting = [(k, key) for k, key, *_ in queue()]
+    assert waiting[-2:] == [("control_revoke", order_no), ("declaration", str(last["id"]))]
     revoke = rita.get("/api/v1/reviews", params={"kind": "control_revoke"}).json()["items"][0]
     assert (revoke["key"], revoke["submitted_by"], revoke["label"]) == (order_no, "bob", "撤控")
     assert revoke["approve_url"] == f"/api/v1/control-orders/{order_no}/revoke/review"
     assert bob.post(revoke["approve_url"], json={"approve": True}).status_code == 403  # asked by bob
     assert rita.post(revoke["approve_url"], json={"approve": True}).status_code == 200
-    assert [k for k, *_ in queue()] == ["declaration", "declaration"]
+    assert [k for k, *_ in queue()] == ["declaration"] * 4
