@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 
-from kakou.central import audit
+from kakou.central import audit, cursors
 from kakou.central.schemas import AlertMessage
 from kakou.central.service import Central
-from kakou.central.tables import AlertRow, CursorRow
+from kakou.central.tables import AlertRow
 from kakou.sync import topics
 
 log = logging.getLogger(__name__)
@@ -69,11 +69,7 @@ def _cursor_name(name: str) -> str:
 def start_cursor(c: Central, name: str) -> int:
     """The outlet's position; a new outlet starts at the newest alert."""
     with c.sessions.begin() as s:
-        row = s.get(CursorRow, name)
-        if row is None:
-            row = CursorRow(name=name, position=s.scalar(select(func.max(AlertRow.id))) or 0)
-            s.add(row)
-        return row.position
+        return cursors.held(s, name, first=s.scalar(select(func.max(AlertRow.id))) or 0).position
 
 
 def pending(c: Central, after: int, limit: int = 100) -> list[AlertMessage]:
@@ -84,11 +80,8 @@ def pending(c: Central, after: int, limit: int = 100) -> list[AlertMessage]:
 
 def advance(c: Central, name: str, alert_id: int) -> None:
     with c.sessions.begin() as s:
-        row = s.get(CursorRow, name)
-        if row is None:
-            s.add(CursorRow(name=name, position=alert_id))
-        elif row.position < alert_id:
-            row.position = alert_id
+        row = cursors.held(s, name, first=alert_id)
+        row.position = max(row.position, alert_id)
 
 
 def record(c: Central, action: str, alert_id: int, outlet: str, detail: str) -> None:

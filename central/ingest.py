@@ -9,9 +9,9 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
+from sqlalchemy import and_, bindparam, func, inspect, literal, or_, select, union_all
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -145,7 +145,7 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
                 }
             )
         inserted = _insert_new(s, rows)
-        node.passes = (node.passes or 0) + len(inserted)
+        _increment(node, "passes", len(inserted))
         conflicts = _pass_id_conflicts(s, node_id, {r["seq"] for r in rows} - inserted)
         duplicates = 0
         for env in items:
@@ -171,7 +171,7 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
             else:
                 duplicates += 1
                 log_rows.append(_log(now, env, "duplicate"))
-        node.duplicates = (node.duplicates or 0) + duplicates
+        _increment(node, "duplicates", duplicates)
     if log_rows:
         _insert_log(s, log_rows, now)
     s.flush()
@@ -179,6 +179,18 @@ def _ingest(s: Session, envs: list[Envelope], now: datetime) -> dict[str, tuple[
     for node_id, (high_water, _) in advanced.items():
         nodes[node_id].high_water = high_water
     return advanced
+
+
+def _increment(node: NodeRow, column: Literal["passes", "duplicates"], n: int) -> None:
+    """`node.column += n`, in SQL for a stored node: added in Python, the value read before the
+    write would overwrite another central worker's count (pysqlite reads outside the transaction,
+    PostgreSQL's read committed does not lock the row), and the pass totals come from it."""
+    if not n:
+        return
+    if inspect(node).persistent:
+        setattr(node, column, getattr(NodeRow, column) + n)
+    else:
+        setattr(node, column, (getattr(node, column) or 0) + n)
 
 
 def _pass_id_conflicts(s: Session, node: str, not_inserted: set[int]) -> set[int]:

@@ -9,18 +9,15 @@ after ingest or on a timer; several callers are safe (the audit head lock serial
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from kakou.central import alerts, audit, ledgers, orders, transit
+from kakou.central import alerts, audit, cursors, ledgers, orders, transit
 from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.service import Central
-from kakou.central.tables import AlertRow, CursorRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
+from kakou.central.tables import AlertRow, PassSubjectRow, RegistrationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow, NodeRow, PassRow
 from kakou.sync import topics
 from kakou.sync.checks import (
@@ -58,7 +55,7 @@ RELEASE_REASONS = frozenset(
 def run(c: Central, limit: int = 2000) -> int:
     """Project up to `limit` new passes; returns how many (0: caught up)."""
     with audit.write(c, "projection") as w:
-        cur = _locked_cursor(w.session)
+        cur = cursors.held(w.session, CURSOR)
         rows = list(
             w.session.scalars(select(PassRow).where(PassRow.id > cur.position).order_by(PassRow.id).limit(limit))
         )
@@ -72,19 +69,6 @@ def run(c: Central, limit: int = 2000) -> int:
     for row in closed:  # committed: the field pages' live streams show them closed
         alerts.changed(c, row)
     return len(rows)
-
-
-def _locked_cursor(s: Session) -> CursorRow:
-    """The cursor, held for this transaction: a second central worker's round (`--share-group`, one
-    database) waits here and then starts where this one ended, instead of projecting the same passes
-    again or both inserting the first row (a UNIQUE failure seen in the two-worker test)."""
-    touch = update(CursorRow).where(CursorRow.name == CURSOR).values(position=CursorRow.position)
-    while not cast("CursorResult[Any]", s.execute(touch)).rowcount:
-        insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-        s.execute(insert(CursorRow.__table__).values(name=CURSOR, position=0).on_conflict_do_nothing())
-    cur = s.get(CursorRow, CURSOR, populate_existing=True)
-    assert cur is not None
-    return cur
 
 
 def run_all(c: Central) -> int:
