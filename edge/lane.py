@@ -382,15 +382,19 @@ class Lane:
     def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
         return read[0] if read and time.monotonic() - read[1] <= window else None
 
-    async def _wait(self, cond: Callable[[IoInputs], bool], timeout: float | None) -> bool:
-        """Poll the loops (how Modbus I/O is read on site) until cond holds; False on timeout."""
+    async def _wait(
+        self, cond: Callable[[IoInputs], bool], timeout: float | None, stop: asyncio.Event | None = None
+    ) -> bool:
+        """Poll the loops (how Modbus I/O is read on site) until cond holds; False on timeout or
+        once `stop` is set."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
+        while stop is None or not stop.is_set():
             if cond(await self.io.read_inputs()):
                 return True
             if deadline is not None and time.monotonic() > deadline:
                 return False
             await asyncio.sleep(self.poll_interval)
+        return False
 
     async def _one_pass(self) -> None:
         started = datetime.now(UTC)
@@ -671,14 +675,19 @@ class Lane:
         # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
         while True:
             cmd_task = asyncio.create_task(self.commands.get())
+            stop = asyncio.Event()
             gone_task = asyncio.create_task(
-                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None)
+                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None, stop=stop)
             )
             try:
                 done, _ = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 # Also when this lane is being cancelled: the helpers must not outlive the wait, and
-                # our own cancellation must not be swallowed while they finish.
+                # our own cancellation must not be swallowed while they finish. `stop` too: on
+                # Python 3.11 a cancel that lands as a Modbus read completes is lost by
+                # asyncio.wait_for (it returns the read), and the poll would go on for as long as
+                # the truck stands there, with the officer's command taken and never carried out.
+                stop.set()
                 for t in (cmd_task, gone_task):
                     t.cancel()
                 await asyncio.gather(cmd_task, gone_task, return_exceptions=True)

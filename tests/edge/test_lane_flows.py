@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,32 @@ async def test_held_truck_released_by_officer_override_with_reason(stack) -> Non
         assert follow_up["outcome"] == "release" and follow_up["entered_by"] == DEMO_OFFICER
         stats = (await edge.get("/api/v1/lanes/L1/stats")).json()
         assert stats["passes"] == 1 and stats["manual_intervention_rate"] == 1.0
+
+
+async def test_the_officers_command_is_carried_out_when_the_loop_poll_misses_its_cancel(stack) -> None:
+    # On Python 3.11 asyncio.wait_for returns a read that completes as its cancel lands (the cancel is
+    # lost). The held lane cancels its poll of the loops when a command comes: a poll that carried on
+    # kept the lane waiting for it while the truck stood there, the command taken and never done.
+    lane = stack.edge.lanes["L1"]
+    read = lane.io.read_inputs
+
+    async def read_deaf_to_cancel():
+        inputs = await read()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(0.2)  # a read still under way when the officer acts
+        return inputs
+
+    lane.io.read_inputs = read_deaf_to_cancel
+    async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
+        await _arrive(stack, "苏E88888", seed=1)
+        await eventually(lambda: lane.state is LaneState.HELD, 20, what="the lane to hold the truck")
+        r = await edge.post(
+            "/api/v1/lanes/L1/actions",
+            headers=await _login(edge),
+            json={"action": "override", "outcome": "release", "reason": "order delayed, checked"},
+        )
+        assert r.status_code == 202
+        await drive_off(stack)
 
 
 async def test_a_control_order_hold_takes_two_officers_or_central_disposal(stack) -> None:
