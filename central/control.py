@@ -18,7 +18,7 @@ from kakou.central import audit, reviews
 from kakou.central.db import page
 from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import ControlOrderRow
 from kakou.sync.knowledge import ControlOrderData, ControlOrderType, TargetKind
 from kakou.sync.messages import ChangeKind
@@ -140,10 +140,7 @@ def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None =
 
 
 def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
-    row = w.session.get(ControlOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no control order {order_no}")
-    return row
+    return row_or_missing(w.session, ControlOrderRow, order_no, "control order")
 
 
 _TARGET = "control_order:{order_no}"
@@ -232,11 +229,7 @@ def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -
 
 
 def get(c: Central, order_no: str) -> ControlOrderRow:
-    with c.sessions() as s:
-        row = s.get(ControlOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no control order {order_no}")
-    return row
+    return fetch(c, ControlOrderRow, order_no, "control order")
 
 
 def in_force_for(c: Central, target_kind: str, target_value: str) -> list[ControlOrderRow]:

@@ -27,7 +27,7 @@ from kakou.central import audit, ledgers, reviews, risk_eval
 from kakou.central.db import page
 from kakou.central.review_model import DECLARATION, MANUAL_MATCH, DocumentStatus, MatchRule, RequestStatus, Step
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import DeclarationRow
 
 
@@ -232,9 +232,7 @@ def review(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") 
 def diff(c: Central, decl_id: int) -> dict[str, Any]:
     """What the official record changed on a matched draft (either document's id)."""
     with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-        if row is None:
-            raise NotFound(f"no document {decl_id}")
+        row = row_or_missing(s, DeclarationRow, decl_id, "document")
         draft = row if row.stage == "draft" else (s.get(DeclarationRow, row.matched_id) if row.matched_id else None)
         if draft is None or draft.matched_id is None:
             return {"draft_id": None, "official_id": None, "fields": {}}
@@ -316,9 +314,7 @@ def unmatch(c: Central, actor: str, decl_id: int) -> None:
 def explain_match(c: Central, decl_id: int) -> dict[str, Any]:
     """What automatic matching would do now for this document, and why."""
     with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-        if row is None:
-            raise NotFound(f"no document {decl_id}")
+        row = row_or_missing(s, DeclarationRow, decl_id, "document")
         if row.matched_id is not None:
             return {"matched_id": row.matched_id, "rule": row.match_rule}
         m, rule, why = _candidates(s, row)
@@ -354,11 +350,7 @@ def _get(w: audit.Work, decl_id: int) -> DeclarationRow:
 
 
 def get(c: Central, decl_id: int) -> DeclarationRow:
-    with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-    if row is None:
-        raise NotFound(f"no document {decl_id}")
-    return row
+    return fetch(c, DeclarationRow, decl_id, "document")
 
 
 def list_docs(

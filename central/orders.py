@@ -20,7 +20,7 @@ from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.db import page
 from kakou.central.review_model import RELEASE_ORDER, VEHICLE_CHANGE, OrderStatus, RequestStatus, Step
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, row_or_missing
 from kakou.central.tables import DeclarationRow, OrderPassRow, RegistrationRow, ReleaseOrderRow
 from kakou.sync import topics
 from kakou.sync.messages import ChangeKind, ReleaseOrderData
@@ -231,10 +231,7 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
 
 
 def _get(w: audit.Work, order_no: str) -> ReleaseOrderRow:
-    row = w.session.get(ReleaseOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no release order {order_no}")
-    return row
+    return row_or_missing(w.session, ReleaseOrderRow, order_no, "release order")
 
 
 def _vehicle_request(row: ReleaseOrderRow) -> RequestStatus:

@@ -20,7 +20,7 @@ from kakou.central import alerts, audit
 from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.db import page
 from kakou.central.risk import parameters_for
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, fetch
 from kakou.central.tables import TransitRow
 from kakou.sync import limits, topics
 from kakou.sync.checks import Check, CheckCode
@@ -222,11 +222,7 @@ def check_overdue(c: Central, now: datetime | None = None) -> list[str]:
 
 
 def get(c: Central, transit_no: str) -> TransitRow:
-    with c.sessions() as s:
-        row = s.get(TransitRow, transit_no)
-    if row is None:
-        raise NotFound(f"no transit {transit_no}")
-    return row
+    return fetch(c, TransitRow, transit_no, "transit")
 
 
 def list_transits(
