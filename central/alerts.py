@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from kakou.central import audit
 from kakou.central.alert_texts import AlertText
 from kakou.central.auth import Role
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 from kakou.central.tables_sync import PassRow
@@ -317,12 +317,11 @@ def list_alerts(
             q = q.where(
                 or_(AlertRow.assignee == name, and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None)))
             )
-        if status:
-            q = q.where(AlertRow.status == status)
-        if kind:
-            q = q.where(AlertRow.kind == kind)
-        if role:
-            q = q.where(AlertRow.route_role == role)
-        if subject:
-            q = q.where(AlertRow.subject == subject)
+        q = where_given(
+            q,
+            (AlertRow.status, status),
+            (AlertRow.kind, kind),
+            (AlertRow.route_role, role),
+            (AlertRow.subject, subject),
+        )
         return page(s, q, limit, offset, AlertRow.id.desc())

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit, reviews
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
@@ -250,8 +250,5 @@ def list_orders(
 ) -> tuple[int, list[ControlOrderRow]]:
     with c.sessions() as s:
         q = select(ControlOrderRow)
-        if status:
-            q = q.where(ControlOrderRow.status == status)
-        if target_value:
-            q = q.where(ControlOrderRow.target_value == target_value)
+        q = where_given(q, (ControlOrderRow.status, status), (ControlOrderRow.target_value, target_value))
         return page(s, q, limit, offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)

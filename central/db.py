@@ -84,6 +84,15 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
 
 
+def where_given(q: Select[Any], *filters: tuple[Any, str | None]) -> Select[Any]:
+    """`q` narrowed by each (column, value) pair to the rows whose column equals the value; a value
+    not given (None or empty: a list's query parameter left out) narrows nothing."""
+    for column, value in filters:
+        if value:
+            q = q.where(column == value)
+    return q
+
+
 WROTE = "kakou_wrote"  # on a connection's info: the tables its transaction wrote (read_cache.watch_writes)
 _WRITE = re.compile(
     r'\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s', re.IGNORECASE

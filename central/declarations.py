@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 
 from kakou.central import audit, ledgers, reviews, risk_eval
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.review_model import DECLARATION, MANUAL_MATCH, DocumentStatus, MatchRule, RequestStatus, Step
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
@@ -364,17 +364,15 @@ def list_docs(
     review_status: str | None = None,
 ) -> tuple[int, list[DeclarationRow]]:
     with c.sessions() as s:
-        q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
-        if doc_type:
-            q = q.where(DeclarationRow.doc_type == doc_type)
-        if stage:
-            q = q.where(DeclarationRow.stage == stage)
+        q = where_given(
+            select(DeclarationRow).where(DeclarationRow.deleted.is_(False)),
+            (DeclarationRow.doc_type, doc_type),
+            (DeclarationRow.stage, stage),
+            (DeclarationRow.doc_no, doc_no),
+            (DeclarationRow.review_status, review_status),
+        )
         if matched is not None:
             q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
-        if doc_no:
-            q = q.where(DeclarationRow.doc_no == doc_no)
-        if review_status:
-            q = q.where(DeclarationRow.review_status == review_status)
         return page(s, q, limit, offset, DeclarationRow.id)
 
 

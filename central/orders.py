@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 
 from kakou.central import audit, changelog, reviews
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.review_model import RELEASE_ORDER, VEHICLE_CHANGE, OrderStatus, RequestStatus, Step
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, row_or_missing
@@ -461,10 +461,7 @@ def page_release_orders(
 ) -> tuple[int, list[ReleaseOrderRow]]:
     with c.read() as s:
         q = select(ReleaseOrderRow)
-        if plate:
-            q = q.where(ReleaseOrderRow.plate == plate)
-        if status:
-            q = q.where(ReleaseOrderRow.status == status)
+        q = where_given(q, (ReleaseOrderRow.plate, plate), (ReleaseOrderRow.status, status))
         return page(s, q, limit, offset, ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
 
 

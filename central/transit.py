@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from kakou.central import alerts, audit
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central, Conflict, fetch
 from kakou.central.tables import TransitRow
@@ -230,8 +230,5 @@ def list_transits(
 ) -> tuple[int, list[TransitRow]]:
     with c.sessions() as s:
         q = select(TransitRow)
-        if status:
-            q = q.where(TransitRow.status == status)
-        if plate:
-            q = q.where(TransitRow.plate == plate)
+        q = where_given(q, (TransitRow.status, status), (TransitRow.plate, plate))
         return page(s, q, limit, offset, TransitRow.transit_no)
