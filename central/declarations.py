@@ -125,7 +125,9 @@ def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> Non
         _overwrite(w, a, b)
 
 
-KEY_FIELDS = (
+# A document's key fields: on a match the official record's replace the draft's. All but the items
+# are single values, which a CSV import also takes as columns.
+KEY_VALUES = (
     "list_no",
     "unified_no",
     "direction",
@@ -134,8 +136,8 @@ KEY_FIELDS = (
     "total_quantity",
     "total_amount",
     "ledger_no",
-    "items",
 )
+KEY_FIELDS = (*KEY_VALUES, "items")
 
 
 def _overwrite(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
@@ -378,19 +380,7 @@ def list_docs(
 
 # -- import -------------------------------------------------------------------------------------
 
-CSV_COLUMNS = [
-    "doc_type",
-    "stage",
-    "doc_no",
-    "list_no",
-    "unified_no",
-    "direction",
-    "trade_mode",
-    "item_count",
-    "total_quantity",
-    "total_amount",
-    "ledger_no",
-]
+CSV_COLUMNS = ["doc_type", "stage", "doc_no", *KEY_VALUES]
 
 
 class RowError(BaseModel):
