@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from lane_inputs import pass_record
 
 from kakou.central.api import create_app
 from kakou.central.service import Central
@@ -54,25 +55,22 @@ def ingest(
 ) -> str:
     """A pass as a lane would send it, through central's real ingest."""
     from kakou.central import ingest as central_ingest
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope
 
     at = at or datetime.now(UTC)
-    rec = PassRecord(
+    rec = pass_record(
+        at,
         pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
         direction=direction,
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=0.95 if plate else 0.0,
         containers=containers or [],
         gross_kg=gross_kg,
-        outcome=Outcome(outcome),
+        outcome=outcome,
         reasons=reasons or ["ok"],
         release_order=release_order,
-        knowledge_version=1,
-        opens_barrier=outcome == "release",
         checks=checks or [],
         entered_by=entered_by,
         release_orders=release_orders or [],

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from central_helpers import Api, issue_order
+from lane_inputs import observation
 
 from kakou.central import changelog
 from kakou.central.service import Central
-from kakou.edge.decision import Observation, Parameters, decide
+from kakou.edge.decision import Parameters, decide
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode as C
@@ -217,9 +218,7 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     store, records = _edge(central, tmp_path)
     params = records.parameters_for("L1", Parameters())
     assert params.require_valid_carrier and params.refused_carrier_grades == ("D",) and params.yard == "Y01"
-    seen = Observation(
-        pass_id="n1-L1-1", lane="L1", direction="in", at=NOW, plate=PLATE, plate_confidence=0.99, containers=[BOX]
-    )
+    seen = observation(at=NOW, plate=PLATE, containers=[BOX])
     k = records.knowledge_for(PLATE, None, [BOX], yard=params.yard)
     d = decide(seen, k, params)
     failed = {c.code for c in d.checks if not c.ok}

@@ -15,13 +15,14 @@ from typing import Any
 
 import pytest
 from central_helpers import Api, issue_order
+from lane_inputs import observation
 from sqlalchemy import select, update
 
 from kakou.central import changelog, risk_eval
 from kakou.central.service import Central
 from kakou.central.tables import DeclarationRow, ReleaseOrderRow, TransitRow
 from kakou.central.tables_sync import ChangeRow
-from kakou.edge.decision import Decision, Observation, Parameters, decide
+from kakou.edge.decision import Decision, Parameters, decide
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode
@@ -78,9 +79,7 @@ def at_lane(central: Central, tmp_path: Path, plate: str, at: datetime = NOW) ->
         for stream in changelog.stream_heads(central):
             store.apply_batch(changelog.changes_after(central, 0, stream=stream), datetime.now(UTC))
         k = LaneRecords(store, tmp_path / "images").knowledge_for(plate, None)
-        obs = Observation(
-            pass_id=f"p-{plate}-{at.timestamp()}", lane="L1", direction="in", at=at, plate=plate, plate_confidence=0.95
-        )
+        obs = observation(pass_id=f"p-{plate}-{at.timestamp()}", at=at, plate=plate, plate_confidence=0.95)
         return decide(obs, k, Parameters())
     finally:
         store.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from central_helpers import Api, issue_order
+from lane_inputs import pass_record
 
 from kakou.central import ingest
 from kakou.central.service import Central
@@ -17,7 +18,7 @@ from kakou.central.tables import TransitRow
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode, check
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope, PassRecord
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RATES = (
@@ -46,19 +47,15 @@ def rec(
     direction: str = "in",
     containers: list[str] | None = None,
 ) -> PassRecord:
-    return PassRecord(
+    return pass_record(
+        at,
         pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
         direction=direction,
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=0.9 if plate else 0.0,
-        outcome=Outcome(outcome),
-        reasons=[],
-        knowledge_version=1,
-        opens_barrier=outcome == "release",
+        outcome=outcome,
         checks=checks or [],
         supersedes=supersedes,
         entered_by=entered_by,
