@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 
 from kakou.broker import MosquittoBroker
 from kakou.central.bridge import CentralBridge
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
+from kakou.central.service import open_central
 from kakou.central.tables_sync import PassRow
 from kakou.edge.store import EdgeStore
 from kakou.netutil import free_port
@@ -53,9 +52,7 @@ def _queue_backlog(db: Path, n: int) -> None:
 async def _drain(n: int, work: Path, timeout: float, url: str) -> float:
     broker = MosquittoBroker(free_port(), work / "broker")
     await broker.start()
-    engine = make_engine(url)
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
+    central, engine = open_central(url)
     key = Ed25519PrivateKey.generate()
     cfg = BrokerConfig(port=broker.port)
     bridge = CentralBridge(central, cfg, key)

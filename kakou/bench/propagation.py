@@ -31,8 +31,7 @@ from kakou.broker import MosquittoBroker
 from kakou.central import control
 from kakou.central.bridge import CentralBridge
 from kakou.central.control import ControlOrderIn
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
+from kakou.central.service import open_central
 from kakou.netutil import free_port
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch, ChangeKind
@@ -106,9 +105,7 @@ async def _worker(port: int, count: int, prefix: str, trust: str, timeout: float
 async def _run(subscribers: int, work: Path, timeout: float) -> Propagation:
     broker = MosquittoBroker(free_port(), work / "broker")
     await broker.start()
-    engine = make_engine(f"sqlite:///{work / 'central.db'}")
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
+    central, engine = open_central(f"sqlite:///{work / 'central.db'}")
     key = Ed25519PrivateKey.generate()
     bridge = CentralBridge(central, BrokerConfig(port=broker.port), key)
     task = asyncio.create_task(bridge.run())
