@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
 from lane_inputs import pass_record
@@ -78,6 +79,21 @@ def ingest(
     )
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
+
+
+def order_json(
+    no: str, plate: str, direction: str = "in", hours: float = 8, at: datetime | None = None, **extra: object
+) -> dict[str, Any]:
+    """A release order as the API takes it: valid from an hour before `at` (now) to `hours` after."""
+    at = at or datetime.now(UTC)
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": direction,
+        "valid_from": (at - timedelta(hours=1)).isoformat(),
+        "valid_until": (at + timedelta(hours=hours)).isoformat(),
+        **extra,
+    }
 
 
 def issue_order(api: Api, order: dict, preparer: str = "alice", reviewer: str = "rita") -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, order_json
 from lane_inputs import observation
 
 from kakou.central import changelog
@@ -190,14 +190,7 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     ):
         r = alice.put(f"/api/v1/registrations/{kind}", json=data)
         assert r.status_code == 200, r.text
-    order = {
-        "order_no": "HF1",
-        "plate": PLATE,
-        "containers": [BOX],
-        "direction": "in",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-    }
+    order = order_json("HF1", PLATE, at=NOW, containers=[BOX])
     issue_order(api, order)
     issue_order(api, {**order, "order_no": "HF2", "plate": "粤B99999"})  # the same box on another truck's order
     # The library's legality switches (central's parameter library for every lane).

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from central_helpers import Api, ingest, issue_order
+from central_helpers import Api, ingest, issue_order, order_json
 from lane_inputs import observation
 
 from kakou.central import changelog, projections
@@ -93,15 +94,8 @@ def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_pa
     assert kinds == {"lane"}
 
 
-def _order(no: str, plate: str, **extra: object) -> dict:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "out",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-        **extra,
-    }
+def _order(no: str, plate: str, **extra: Any) -> dict:
+    return order_json(no, plate, "out", at=NOW, **extra)
 
 
 def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(

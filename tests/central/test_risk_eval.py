@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, order_json
 from lane_inputs import observation
 from sqlalchemy import select, update
 
@@ -39,15 +39,7 @@ TRANSIT_OVERDUE_RULE = {  # a truck more than 48 h in transit goes to inspection
 
 
 def order(no: str, plate: str, goods: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "in",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=6)).isoformat(),
-        "goods": goods,
-        **extra,
-    }
+    return order_json(no, plate, hours=6, at=NOW, goods=goods, **extra)
 
 
 def steel(origin: str) -> dict[str, Any]:
