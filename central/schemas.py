@@ -60,23 +60,9 @@ class CreatedOut(BaseModel):
     version: int | None  # change-log version the lanes see it at; None while not published
 
 
-class PassOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    node: str
-    seq: int
-    pass_id: str
-    lane: str
-    plate: str | None
-    outcome: str
-    decided_at: datetime
-    received_at: datetime
-    record: dict[str, Any]
-
-
-class PassItem(TypedDict):
-    """PassOut's fields as a plain dict (as ReleaseOrderItem is to ReleaseOrderOut)."""
-
+# A stored pass as the API answers it, a plain dict: the list route encodes rows read as dicts with
+# it (serialising only, no model to build per row). Not a docstring: it would enter the OpenAPI document.
+class PassOut(TypedDict):
     node: str
     seq: int
     pass_id: str
@@ -94,7 +80,7 @@ class PassPage(TypedDict):
     total: int
     limit: int
     offset: int
-    items: list[PassItem]
+    items: list[PassOut]
 
 
 class NodeOut(BaseModel):
