@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit, reviews
-from kakou.central.db import page, where_given
+from kakou.central.db import aware, page, where_given
 from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
@@ -56,16 +56,12 @@ class ControlOrderIn(BaseModel):
     def _window(self) -> ControlOrderIn:
         # Naive times are taken as UTC, so they compare with the stored ones.
         if self.valid_from:
-            self.valid_from = _aware(self.valid_from)
+            self.valid_from = aware(self.valid_from)
         if self.valid_until:
-            self.valid_until = _aware(self.valid_until)
+            self.valid_until = aware(self.valid_until)
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
         return self
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def lane_data(row: ControlOrderRow) -> ControlOrderData:
@@ -76,8 +72,8 @@ def lane_data(row: ControlOrderRow) -> ControlOrderData:
         action=row.action,
         status="emergency" if row.emergency and row.reviewed_by is None else "active",
         emergency=row.emergency,
-        valid_from=_aware(row.valid_from),
-        valid_until=_aware(row.valid_until),
+        valid_from=aware(row.valid_from),
+        valid_until=aware(row.valid_until),
         reason=row.reason,
         order_type=row.order_type or "general",
         random_rate=row.random_rate,

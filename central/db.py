@@ -50,6 +50,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def aware(t: datetime) -> datetime:
+    """`t` with UTC as its zone if it has none: a naive value read back from SQLite is UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
     if TYPE_CHECKING:  # every mapped class here declares one table (SQLAlchemy types it as any FROM clause)

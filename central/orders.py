@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, select
 
 from kakou.central import audit, changelog, reviews
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.db import page, where_given
+from kakou.central.db import aware, page, where_given
 from kakou.central.review_model import RELEASE_ORDER, VEHICLE_CHANGE, OrderStatus, RequestStatus, Step
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, row_or_missing
@@ -92,18 +92,14 @@ class ReleaseOrderIn(BaseModel):
         )
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
     return ReleaseOrderData(
         order_no=row.order_no,
         plate=row.plate,
         containers=list(row.containers),
         direction=row.direction,
-        valid_from=_aware(row.valid_from),
-        valid_until=_aware(row.valid_until),
+        valid_from=aware(row.valid_from),
+        valid_until=aware(row.valid_until),
         declared_gross_kg=row.declared_gross_kg,
         declared_net_kg=row.declared_net_kg,
     )
@@ -204,7 +200,7 @@ def review(
     def publish(w: audit.Work, row: ReleaseOrderRow, _status: OrderStatus, approve: bool) -> None:
         nonlocal version
         if approve:
-            if _aware(row.valid_until) <= now:
+            if aware(row.valid_until) <= now:
                 raise Conflict(f"release order {order_no} expired at {row.valid_until:%Y-%m-%d %H:%M}; reject it")
             version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
 
