@@ -10,6 +10,7 @@ from lane_inputs import pass_record
 
 from kakou.central.api import create_app
 from kakou.central.service import Central
+from kakou.central.tables import TransitRow
 
 PASSWORD = "Correct horse battery 9"
 
@@ -94,6 +95,13 @@ def order_json(
         "valid_until": (at + timedelta(hours=hours)).isoformat(),
         **extra,
     }
+
+
+def transit_row(transit_no: str, time_limit_h: int, **kw: Any) -> TransitRow:
+    """A transit from site A to B of plate 粤B1 with no containers, stored as is (no API checks);
+    `kw` adds or overrides columns."""
+    base: dict[str, Any] = dict(plate="粤B1", containers=[], entry_site="A", destination_site="B", created_by="test")
+    return TransitRow(transit_no=transit_no, time_limit_h=time_limit_h, **{**base, **kw})
 
 
 def issue_order(api: Api, order: dict, preparer: str = "alice", reviewer: str = "rita") -> int:

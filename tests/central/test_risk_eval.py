@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_helpers import Api, issue_order, order_json
+from central_helpers import Api, issue_order, order_json, transit_row
 from lane_inputs import observation
 from sqlalchemy import select, update
 
 from kakou.central import changelog, risk_eval
 from kakou.central.service import Central
-from kakou.central.tables import DeclarationRow, ReleaseOrderRow, TransitRow
+from kakou.central.tables import DeclarationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow
 from kakou.edge.decision import Decision, Parameters, decide
 from kakou.edge.records import LaneRecords
@@ -212,19 +212,7 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
             .where(DeclarationRow.doc_no == "D-OLD")
             .values(created_at=NOW - timedelta(days=29, hours=21))
         )
-        s.add(
-            TransitRow(
-                transit_no="TR-1",
-                plate="粤B40001",
-                containers=[],
-                entry_site="A",
-                destination_site="B",
-                time_limit_h=48,
-                status="en_route",
-                started_at=NOW - timedelta(hours=47),
-                created_by="t",
-            )
-        )
+        s.add(transit_row("TR-1", 48, plate="粤B40001", status="en_route", started_at=NOW - timedelta(hours=47)))
     put_in_force(
         api,
         {

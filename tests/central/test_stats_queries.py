@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, transit_row
 from lane_inputs import pass_record
 
 from kakou.central import ingest
@@ -234,18 +234,14 @@ def test_intervention_record_by_officer_and_time(api: Api, central: Central) -> 
 def test_transit_statistics(api: Api, central: Central) -> None:
     def t(no: str, status: str, hours: float | None, seal_ok: bool | None = True, dest: str = "B") -> TransitRow:
         start = NOW - timedelta(hours=30)
-        return TransitRow(
-            transit_no=no,
-            plate="粤B1",
-            containers=[],
-            entry_site="A",
+        return transit_row(
+            no,
+            24,
             destination_site=dest,
-            time_limit_h=24,
             status=status,
             started_at=start if status != "declared" else None,
             closed_at=start + timedelta(hours=hours) if hours is not None else None,
             seal_ok=seal_ok,
-            created_by="t",
         )
 
     with central.sessions.begin() as s:
