@@ -179,8 +179,7 @@ def list_entries(
     c: Central, limit: int, offset: int, target: str | None = None, actor: str | None = None
 ) -> list[AuditRow]:
     with c.sessions() as s:
-        q = select(AuditRow)
-        q = where_given(q, (AuditRow.target, target), (AuditRow.actor, actor))
+        q = where_given(select(AuditRow), (AuditRow.target, target), (AuditRow.actor, actor))
         return list(s.scalars(q.order_by(AuditRow.seq.desc()).limit(limit).offset(offset)))
 
 

@@ -245,6 +245,7 @@ def list_orders(
     c: Central, limit: int, offset: int, status: str | None = None, target_value: str | None = None
 ) -> tuple[int, list[ControlOrderRow]]:
     with c.sessions() as s:
-        q = select(ControlOrderRow)
-        q = where_given(q, (ControlOrderRow.status, status), (ControlOrderRow.target_value, target_value))
+        q = where_given(
+            select(ControlOrderRow), (ControlOrderRow.status, status), (ControlOrderRow.target_value, target_value)
+        )
         return page(s, q, limit, offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)

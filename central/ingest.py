@@ -325,8 +325,7 @@ def list_passes(
     c: Central, limit: int, offset: int, plate: str | None = None, node: str | None = None
 ) -> tuple[int, list[PassRow]]:
     with c.read() as s:  # no transaction: two round trips instead of four
-        q = select(PassRow)
-        q = where_given(q, (PassRow.plate, plate), (PassRow.node, node))
+        q = where_given(select(PassRow), (PassRow.plate, plate), (PassRow.node, node))
         return page(s, q, limit, offset, PassRow.decided_at.desc(), PassRow.id.desc())
 
 

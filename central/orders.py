@@ -456,8 +456,7 @@ def page_release_orders(
     c: Central, limit: int, offset: int, plate: str | None = None, status: str | None = None
 ) -> tuple[int, list[ReleaseOrderRow]]:
     with c.read() as s:
-        q = select(ReleaseOrderRow)
-        q = where_given(q, (ReleaseOrderRow.plate, plate), (ReleaseOrderRow.status, status))
+        q = where_given(select(ReleaseOrderRow), (ReleaseOrderRow.plate, plate), (ReleaseOrderRow.status, status))
         return page(s, q, limit, offset, ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
 
 

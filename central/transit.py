@@ -225,6 +225,5 @@ def list_transits(
     c: Central, limit: int, offset: int, status: str | None = None, plate: str | None = None
 ) -> tuple[int, list[TransitRow]]:
     with c.sessions() as s:
-        q = select(TransitRow)
-        q = where_given(q, (TransitRow.status, status), (TransitRow.plate, plate))
+        q = where_given(select(TransitRow), (TransitRow.status, status), (TransitRow.plate, plate))
         return page(s, q, limit, offset, TransitRow.transit_no)
