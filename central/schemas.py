@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -10,6 +11,7 @@ from typing_extensions import TypedDict
 
 from kakou.central import alert_texts
 from kakou.central.auth import Role
+from kakou.central.list_queries import Paging
 from kakou.sync import limits
 
 T = TypeVar("T")
@@ -20,6 +22,15 @@ class Page(BaseModel, Generic[T]):
     limit: int
     offset: int
     items: list[T]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def page_of(model: type[M], q: Paging, found: tuple[int, Sequence[Any]]) -> Page[M]:
+    """The page a list route answers for query `q`: `found` (the total, and this page's rows), each row as `model`."""
+    total, rows = found
+    return Page(total=total, limit=q.limit, offset=q.offset, items=[model.model_validate(r) for r in rows])
 
 
 class ReleaseOrderOut(BaseModel):

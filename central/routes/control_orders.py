@@ -11,7 +11,7 @@ from kakou.central.control import ControlOrderIn
 from kakou.central.list_queries import ControlOrderQuery
 from kakou.central.routes.deps import CentralDep
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
-from kakou.central.schemas import ControlOrderOut, Page, ReasonIn, ReviewIn
+from kakou.central.schemas import ControlOrderOut, Page, ReasonIn, ReviewIn, page_of
 
 router = APIRouter(prefix="/api/v1/control-orders", tags=["control orders"])
 
@@ -24,8 +24,7 @@ def create(body: ControlOrderIn, central: CentralDep, me: Officer) -> ControlOrd
 
 @router.get("")
 def list_orders(central: CentralDep, _me: AnyUser, q: Annotated[ControlOrderQuery, Query()]) -> Page[ControlOrderOut]:
-    total, rows = control.list_orders(central, q.limit, q.offset, q.status, q.target_value)
-    return Page(total=total, limit=q.limit, offset=q.offset, items=[ControlOrderOut.model_validate(r) for r in rows])
+    return page_of(ControlOrderOut, q, control.list_orders(central, q.limit, q.offset, q.status, q.target_value))
 
 
 @router.get("/{order_no}")

@@ -12,7 +12,7 @@ from kakou.central.declarations import DeclarationIn, ImportResult
 from kakou.central.list_queries import DeclarationQuery
 from kakou.central.routes.deps import CentralDep, Responses, review_refusals
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
-from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn
+from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn, page_of
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 REJECTED: Responses = {422: {"description": "row-level errors; nothing imported"}}
@@ -26,8 +26,8 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 
 @router.get("")
 def list_docs(central: CentralDep, _me: AnyUser, q: Annotated[DeclarationQuery, Query()]) -> Page[DeclarationOut]:
-    total, rows = decl.list_docs(central, q.limit, q.offset, q.doc_type, q.stage, q.matched, q.doc_no, q.review_status)
-    return Page(total=total, limit=q.limit, offset=q.offset, items=[DeclarationOut.model_validate(r) for r in rows])
+    found = decl.list_docs(central, q.limit, q.offset, q.doc_type, q.stage, q.matched, q.doc_no, q.review_status)
+    return page_of(DeclarationOut, q, found)
 
 
 @router.post("/import/csv", response_model=ImportResult, responses=REJECTED)

@@ -23,6 +23,7 @@ from kakou.central.schemas import (
     StocktakeIn,
     TransitOut,
     VehiclePositionOut,
+    page_of,
 )
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
@@ -35,8 +36,8 @@ router = APIRouter(prefix="/api/v1")
 def list_alerts(central: CentralDep, me: AnyUser, q: Annotated[AlertQuery, Query()]) -> Page[AlertOut]:
     """`mine=true`: the alerts routed to the caller (assigned to them, or to their role)."""
     mine = (me.username, me.role.value) if q.mine else None
-    total, rows = alerts.list_alerts(central, q.limit, q.offset, q.status, q.kind, q.role, q.subject, for_user=mine)
-    return Page(total=total, limit=q.limit, offset=q.offset, items=[AlertOut.model_validate(r) for r in rows])
+    found = alerts.list_alerts(central, q.limit, q.offset, q.status, q.kind, q.role, q.subject, for_user=mine)
+    return page_of(AlertOut, q, found)
 
 
 @router.get("/alert-routes", tags=["alerts"])
@@ -112,8 +113,7 @@ def declare_transit(body: TransitIn, central: CentralDep, me: Officer) -> Transi
 
 @router.get("/transits", tags=["transit"])
 def list_transits(central: CentralDep, _me: AnyUser, q: Annotated[TransitQuery, Query()]) -> Page[TransitOut]:
-    total, rows = transit.list_transits(central, q.limit, q.offset, q.status, q.plate)
-    return Page(total=total, limit=q.limit, offset=q.offset, items=[TransitOut.model_validate(r) for r in rows])
+    return page_of(TransitOut, q, transit.list_transits(central, q.limit, q.offset, q.status, q.plate))
 
 
 @router.get("/transit-positions", tags=["transit"])
