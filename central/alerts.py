@@ -15,8 +15,8 @@ from sqlalchemy import and_, or_, select
 from kakou.central import audit
 from kakou.central.alert_texts import AlertText
 from kakou.central.auth import Role
-from kakou.central.db import page
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.db import page, where_given
+from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 from kakou.central.tables_sync import PassRow
 from kakou.sync import limits, topics
@@ -191,10 +191,7 @@ def list_routes(c: Central) -> list[AlertRouteRow]:
 
 
 def _get(w: audit.Work, alert_id: int) -> AlertRow:
-    row = w.session.get(AlertRow, alert_id)
-    if row is None:
-        raise NotFound(f"no alert {alert_id}")
-    return row
+    return row_or_missing(w.session, AlertRow, alert_id, "alert")
 
 
 def _note(row: AlertRow, actor: str, text: str, kind: str, photos: list[str] | None = None) -> None:
@@ -298,11 +295,7 @@ def add_note(c: Central, actor: str, alert_id: int, text: str) -> AlertRow:
 
 
 def get(c: Central, alert_id: int) -> AlertRow:
-    with c.sessions() as s:
-        row = s.get(AlertRow, alert_id)
-    if row is None:
-        raise NotFound(f"no alert {alert_id}")
-    return row
+    return fetch(c, AlertRow, alert_id, "alert")
 
 
 def list_alerts(
@@ -324,12 +317,11 @@ def list_alerts(
             q = q.where(
                 or_(AlertRow.assignee == name, and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None)))
             )
-        if status:
-            q = q.where(AlertRow.status == status)
-        if kind:
-            q = q.where(AlertRow.kind == kind)
-        if role:
-            q = q.where(AlertRow.route_role == role)
-        if subject:
-            q = q.where(AlertRow.subject == subject)
+        q = where_given(
+            q,
+            (AlertRow.status, status),
+            (AlertRow.kind, kind),
+            (AlertRow.route_role, role),
+            (AlertRow.subject, subject),
+        )
         return page(s, q, limit, offset, AlertRow.id.desc())

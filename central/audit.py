@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from kakou.central import audit_key
 from kakou.central.audit_key import AuditKey
 from kakou.central.changelog import append_change
-from kakou.central.db import WROTE
+from kakou.central.db import WROTE, where_given
 from kakou.central.service import Central
 from kakou.central.tables import AuditArchiveRow, AuditHeadRow, AuditRow
 from kakou.sync.messages import ChangeKind
@@ -179,11 +179,7 @@ def list_entries(
     c: Central, limit: int, offset: int, target: str | None = None, actor: str | None = None
 ) -> list[AuditRow]:
     with c.sessions() as s:
-        q = select(AuditRow)
-        if target:
-            q = q.where(AuditRow.target == target)
-        if actor:
-            q = q.where(AuditRow.actor == actor)
+        q = where_given(select(AuditRow), (AuditRow.target, target), (AuditRow.actor, actor))
         return list(s.scalars(q.order_by(AuditRow.seq.desc()).limit(limit).offset(offset)))
 
 

@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 
 from kakou.central import audit
+from kakou.central.db import aware
 from kakou.central.limiter import TokenBucket
 from kakou.central.service import Central, Conflict, NotFound
 from kakou.central.tables import AuditRow, TokenRow, UserRow
@@ -115,7 +116,7 @@ def check_rules(rules: PasswordRules, password: str) -> None:
 
 def _expired(c: Central, user: UserRow, now: datetime) -> bool:
     max_age = c.password_rules.max_age
-    return max_age is not None and _aware(user.password_changed_at or user.created_at) + max_age <= now
+    return max_age is not None and aware(user.password_changed_at or user.created_at) + max_age <= now
 
 
 def hash_password(password: str) -> str:
@@ -287,10 +288,10 @@ def authenticate(c: Central, token: str, now: datetime | None = None) -> Princip
     with c.read() as s:
         row = s.get(TokenRow, digest)
         user = s.get(UserRow, row.username) if row else None
-    if row is None or user is None or user.disabled or _aware(row.expires_at) <= now:
+    if row is None or user is None or user.disabled or aware(row.expires_at) <= now:
         c.token_cache.pop(digest, None)
         raise AuthError("unknown or expired token")
-    last_used = _aware(row.last_used_at or row.created_at)
+    last_used = aware(row.last_used_at or row.created_at)
     if last_used + c.idle_timeout <= now:
         c.token_cache.pop(digest, None)
         with c.sessions.begin() as s:
@@ -305,16 +306,12 @@ def authenticate(c: Central, token: str, now: datetime | None = None) -> Princip
     principal = Principal(user.username, Role(user.role), user.must_change_password or _expired(c, user, now))
     if len(c.token_cache) >= _CACHE_MAX:
         c.token_cache.clear()
-    c.token_cache[digest] = (principal, _aware(row.expires_at), time.monotonic() + TOKEN_CACHE_TTL_S)
+    c.token_cache[digest] = (principal, aware(row.expires_at), time.monotonic() + TOKEN_CACHE_TTL_S)
     return principal
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)  # SQLite gives naive UTC back
 
 
 _DUMMY = hash_password("not-a-real-password-just-for-timing")

@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
 from kakou.central import audit, reviews
-from kakou.central.db import page
+from kakou.central.db import aware, page, where_given
 from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import ControlOrderRow
 from kakou.sync.knowledge import ControlOrderData, ControlOrderType, TargetKind
 from kakou.sync.messages import ChangeKind
@@ -56,16 +56,12 @@ class ControlOrderIn(BaseModel):
     def _window(self) -> ControlOrderIn:
         # Naive times are taken as UTC, so they compare with the stored ones.
         if self.valid_from:
-            self.valid_from = _aware(self.valid_from)
+            self.valid_from = aware(self.valid_from)
         if self.valid_until:
-            self.valid_until = _aware(self.valid_until)
+            self.valid_until = aware(self.valid_until)
         if self.valid_from and self.valid_until and self.valid_until <= self.valid_from:
             raise ValueError("valid_until must be after valid_from")
         return self
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def lane_data(row: ControlOrderRow) -> ControlOrderData:
@@ -76,8 +72,8 @@ def lane_data(row: ControlOrderRow) -> ControlOrderData:
         action=row.action,
         status="emergency" if row.emergency and row.reviewed_by is None else "active",
         emergency=row.emergency,
-        valid_from=_aware(row.valid_from),
-        valid_until=_aware(row.valid_until),
+        valid_from=aware(row.valid_from),
+        valid_until=aware(row.valid_until),
         reason=row.reason,
         order_type=row.order_type or "general",
         random_rate=row.random_rate,
@@ -140,10 +136,7 @@ def create(c: Central, actor: str, order: ControlOrderIn, now: datetime | None =
 
 
 def _get(w: audit.Work, order_no: str) -> ControlOrderRow:
-    row = w.session.get(ControlOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no control order {order_no}")
-    return row
+    return row_or_missing(w.session, ControlOrderRow, order_no, "control order")
 
 
 _TARGET = "control_order:{order_no}"
@@ -232,11 +225,7 @@ def expire_due(c: Central, now: datetime | None = None, actor: str = "system") -
 
 
 def get(c: Central, order_no: str) -> ControlOrderRow:
-    with c.sessions() as s:
-        row = s.get(ControlOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no control order {order_no}")
-    return row
+    return fetch(c, ControlOrderRow, order_no, "control order")
 
 
 def in_force_for(c: Central, target_kind: str, target_value: str) -> list[ControlOrderRow]:
@@ -256,9 +245,7 @@ def list_orders(
     c: Central, limit: int, offset: int, status: str | None = None, target_value: str | None = None
 ) -> tuple[int, list[ControlOrderRow]]:
     with c.sessions() as s:
-        q = select(ControlOrderRow)
-        if status:
-            q = q.where(ControlOrderRow.status == status)
-        if target_value:
-            q = q.where(ControlOrderRow.target_value == target_value)
+        q = where_given(
+            select(ControlOrderRow), (ControlOrderRow.status, status), (ControlOrderRow.target_value, target_value)
+        )
         return page(s, q, limit, offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)

@@ -50,6 +50,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
+def aware(t: datetime) -> datetime:
+    """`t` with UTC as its zone if it has none: a naive value read back from SQLite is UTC."""
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
     if TYPE_CHECKING:  # every mapped class here declares one table (SQLAlchemy types it as any FROM clause)
@@ -82,6 +87,15 @@ def page(s: Session, q: Select[Any], limit: int, offset: int, *order_by: Any) ->
     """One page of `q` in `order_by` order, and how many rows `q` has in all (for the API's total)."""
     total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
     return total, list(s.scalars(q.order_by(*order_by).limit(limit).offset(offset)))
+
+
+def where_given(q: Select[Any], *filters: tuple[Any, str | None]) -> Select[Any]:
+    """`q` narrowed by each (column, value) pair to the rows whose column equals the value; a value
+    not given (None or empty: a list's query parameter left out) narrows nothing."""
+    for column, value in filters:
+        if value:
+            q = q.where(column == value)
+    return q
 
 
 WROTE = "kakou_wrote"  # on a connection's info: the tables its transaction wrote (read_cache.watch_writes)

@@ -24,10 +24,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy import select
 
 from kakou.central import audit, ledgers, reviews, risk_eval
-from kakou.central.db import page
+from kakou.central.db import page, where_given
 from kakou.central.review_model import DECLARATION, MANUAL_MATCH, DocumentStatus, MatchRule, RequestStatus, Step
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import DeclarationRow
 
 
@@ -125,7 +125,9 @@ def _link(w: audit.Work, a: DeclarationRow, b: DeclarationRow, rule: str) -> Non
         _overwrite(w, a, b)
 
 
-KEY_FIELDS = (
+# A document's key fields: on a match the official record's replace the draft's. All but the items
+# are single values, which a CSV import also takes as columns.
+KEY_VALUES = (
     "list_no",
     "unified_no",
     "direction",
@@ -134,8 +136,8 @@ KEY_FIELDS = (
     "total_quantity",
     "total_amount",
     "ledger_no",
-    "items",
 )
+KEY_FIELDS = (*KEY_VALUES, "items")
 
 
 def _overwrite(w: audit.Work, a: DeclarationRow, b: DeclarationRow) -> None:
@@ -232,9 +234,7 @@ def review(c: Central, actor: str, decl_id: int, approve: bool, note: str = "") 
 def diff(c: Central, decl_id: int) -> dict[str, Any]:
     """What the official record changed on a matched draft (either document's id)."""
     with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-        if row is None:
-            raise NotFound(f"no document {decl_id}")
+        row = row_or_missing(s, DeclarationRow, decl_id, "document")
         draft = row if row.stage == "draft" else (s.get(DeclarationRow, row.matched_id) if row.matched_id else None)
         if draft is None or draft.matched_id is None:
             return {"draft_id": None, "official_id": None, "fields": {}}
@@ -316,9 +316,7 @@ def unmatch(c: Central, actor: str, decl_id: int) -> None:
 def explain_match(c: Central, decl_id: int) -> dict[str, Any]:
     """What automatic matching would do now for this document, and why."""
     with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-        if row is None:
-            raise NotFound(f"no document {decl_id}")
+        row = row_or_missing(s, DeclarationRow, decl_id, "document")
         if row.matched_id is not None:
             return {"matched_id": row.matched_id, "rule": row.match_rule}
         m, rule, why = _candidates(s, row)
@@ -354,11 +352,7 @@ def _get(w: audit.Work, decl_id: int) -> DeclarationRow:
 
 
 def get(c: Central, decl_id: int) -> DeclarationRow:
-    with c.sessions() as s:
-        row = s.get(DeclarationRow, decl_id)
-    if row is None:
-        raise NotFound(f"no document {decl_id}")
-    return row
+    return fetch(c, DeclarationRow, decl_id, "document")
 
 
 def list_docs(
@@ -372,35 +366,21 @@ def list_docs(
     review_status: str | None = None,
 ) -> tuple[int, list[DeclarationRow]]:
     with c.sessions() as s:
-        q = select(DeclarationRow).where(DeclarationRow.deleted.is_(False))
-        if doc_type:
-            q = q.where(DeclarationRow.doc_type == doc_type)
-        if stage:
-            q = q.where(DeclarationRow.stage == stage)
+        q = where_given(
+            select(DeclarationRow).where(DeclarationRow.deleted.is_(False)),
+            (DeclarationRow.doc_type, doc_type),
+            (DeclarationRow.stage, stage),
+            (DeclarationRow.doc_no, doc_no),
+            (DeclarationRow.review_status, review_status),
+        )
         if matched is not None:
             q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
-        if doc_no:
-            q = q.where(DeclarationRow.doc_no == doc_no)
-        if review_status:
-            q = q.where(DeclarationRow.review_status == review_status)
         return page(s, q, limit, offset, DeclarationRow.id)
 
 
 # -- import -------------------------------------------------------------------------------------
 
-CSV_COLUMNS = [
-    "doc_type",
-    "stage",
-    "doc_no",
-    "list_no",
-    "unified_no",
-    "direction",
-    "trade_mode",
-    "item_count",
-    "total_quantity",
-    "total_amount",
-    "ledger_no",
-]
+CSV_COLUMNS = ["doc_type", "stage", "doc_no", *KEY_VALUES]
 
 
 class RowError(BaseModel):

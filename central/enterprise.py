@@ -20,7 +20,7 @@ from kakou.central import audit, orders
 from kakou.central.auth import NotAllowed, Role
 from kakou.central.body_limit import MAX_ATTACHMENT_BYTES
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, row_or_missing
 from kakou.central.tables import ReleaseOrderRow, UserRow
 from kakou.central.tables_ledger import AttachmentRow
 
@@ -99,9 +99,7 @@ def enterprise_of(c: Central, username: str) -> str:
 
 
 def _own(s: Any, order_no: str, enterprise: str) -> ReleaseOrderRow:
-    row = s.get(ReleaseOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no release order {order_no}")
+    row = row_or_missing(s, ReleaseOrderRow, order_no, "release order")
     if row.enterprise != enterprise:
         raise NotAllowed(f"release order {order_no} is not an application of enterprise {enterprise}")
     return row

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from kakou.central.db import mark_written, page, page_dicts, page_query, written_table
+from kakou.central.db import mark_written, page, page_dicts, page_query, where_given, written_table
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow, PassRow
 from kakou.sync.messages import Envelope
@@ -325,11 +325,7 @@ def list_passes(
     c: Central, limit: int, offset: int, plate: str | None = None, node: str | None = None
 ) -> tuple[int, list[PassRow]]:
     with c.read() as s:  # no transaction: two round trips instead of four
-        q = select(PassRow)
-        if plate:
-            q = q.where(PassRow.plate == plate)
-        if node:
-            q = q.where(PassRow.node == node)
+        q = where_given(select(PassRow), (PassRow.plate, plate), (PassRow.node, node))
         return page(s, q, limit, offset, PassRow.decided_at.desc(), PassRow.id.desc())
 
 

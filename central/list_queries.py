@@ -4,7 +4,7 @@ other. Nothing here imports the routes: the route modules take these at import t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
@@ -19,11 +19,16 @@ class NoQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")  # the route ignores others; the fast way passes them on
 
 
-class PlatePage(NoQuery):
-    """A page of a list that can be filtered by plate."""
+class Paging(NoQuery):
+    """A page of a list."""
 
     limit: Limit = 50
     offset: Offset = 0
+
+
+class PlatePage(Paging):
+    """A page of a list that can be filtered by plate."""
+
     plate: str | None = None
 
 
@@ -37,3 +42,44 @@ class ReleaseOrderQuery(PlatePage):
     """`GET /api/v1/release-orders`'s query."""
 
     status: str | None = None
+
+
+class ControlOrderQuery(Paging):
+    """`GET /api/v1/control-orders`'s query."""
+
+    status: str | None = None
+    target_value: str | None = None
+
+
+class TransitQuery(Paging):
+    """`GET /api/v1/transits`'s query."""
+
+    status: str | None = None
+    plate: str | None = None
+
+
+class AlertQuery(Paging):
+    """`GET /api/v1/alerts`'s query."""
+
+    status: str | None = None
+    kind: str | None = None
+    role: str | None = None
+    subject: str | None = None
+    mine: bool = False
+
+
+class AuditQuery(Paging):
+    """`GET /api/v1/audit`'s query."""
+
+    target: str | None = None
+    actor: str | None = None
+
+
+class DeclarationQuery(Paging):
+    """`GET /api/v1/declarations`'s query."""
+
+    doc_type: str | None = None
+    stage: str | None = None
+    matched: bool | None = None
+    doc_no: str | None = None
+    review_status: Literal["pending", "approved", "rejected"] | None = None

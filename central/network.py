@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from sqlalchemy import insert, select
 
 from kakou.central import changelog
+from kakou.central.db import where_given
 from kakou.central.service import Central
 from kakou.central.tables_sync import NetworkMessageRow, NodeRow
 from kakou.sync import topics
@@ -32,13 +33,11 @@ def list_messages(
     c: Central, node: str | None = None, since: datetime | None = None, direction: str | None = None, limit: int = 500
 ) -> list[NetworkMessage]:
     with c.sessions() as s:
-        q = select(NetworkMessageRow)
-        if node:
-            q = q.where(NetworkMessageRow.node == node)
+        q = where_given(
+            select(NetworkMessageRow), (NetworkMessageRow.node, node), (NetworkMessageRow.direction, direction)
+        )
         if since:
             q = q.where(NetworkMessageRow.at >= since)
-        if direction:
-            q = q.where(NetworkMessageRow.direction == direction)
         rows = list(s.scalars(q.order_by(NetworkMessageRow.id).limit(limit)))
         versions = {n.node: n.knowledge_streams or {"*": n.knowledge_version} for n in s.scalars(select(NodeRow))}
     out = []

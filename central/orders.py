@@ -17,10 +17,10 @@ from sqlalchemy import bindparam, select
 
 from kakou.central import audit, changelog, reviews
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.db import page
+from kakou.central.db import aware, page, where_given
 from kakou.central.review_model import RELEASE_ORDER, VEHICLE_CHANGE, OrderStatus, RequestStatus, Step
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, row_or_missing
 from kakou.central.tables import DeclarationRow, OrderPassRow, RegistrationRow, ReleaseOrderRow
 from kakou.sync import topics
 from kakou.sync.messages import ChangeKind, ReleaseOrderData
@@ -92,18 +92,14 @@ class ReleaseOrderIn(BaseModel):
         )
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
     return ReleaseOrderData(
         order_no=row.order_no,
         plate=row.plate,
         containers=list(row.containers),
         direction=row.direction,
-        valid_from=_aware(row.valid_from),
-        valid_until=_aware(row.valid_until),
+        valid_from=aware(row.valid_from),
+        valid_until=aware(row.valid_until),
         declared_gross_kg=row.declared_gross_kg,
         declared_net_kg=row.declared_net_kg,
     )
@@ -204,7 +200,7 @@ def review(
     def publish(w: audit.Work, row: ReleaseOrderRow, _status: OrderStatus, approve: bool) -> None:
         nonlocal version
         if approve:
-            if _aware(row.valid_until) <= now:
+            if aware(row.valid_until) <= now:
                 raise Conflict(f"release order {order_no} expired at {row.valid_until:%Y-%m-%d %H:%M}; reject it")
             version = w.publish(ChangeKind.RELEASE_ORDER, order_no, lane_data(row).lane_json(), _scope(row))
 
@@ -231,10 +227,7 @@ def create_release_order(c: Central, order: ReleaseOrderData | ReleaseOrderIn, a
 
 
 def _get(w: audit.Work, order_no: str) -> ReleaseOrderRow:
-    row = w.session.get(ReleaseOrderRow, order_no)
-    if row is None:
-        raise NotFound(f"no release order {order_no}")
-    return row
+    return row_or_missing(w.session, ReleaseOrderRow, order_no, "release order")
 
 
 def _vehicle_request(row: ReleaseOrderRow) -> RequestStatus:
@@ -463,11 +456,7 @@ def page_release_orders(
     c: Central, limit: int, offset: int, plate: str | None = None, status: str | None = None
 ) -> tuple[int, list[ReleaseOrderRow]]:
     with c.read() as s:
-        q = select(ReleaseOrderRow)
-        if plate:
-            q = q.where(ReleaseOrderRow.plate == plate)
-        if status:
-            q = q.where(ReleaseOrderRow.status == status)
+        q = where_given(select(ReleaseOrderRow), (ReleaseOrderRow.plate, plate), (ReleaseOrderRow.status, status))
         return page(s, q, limit, offset, ReleaseOrderRow.created_at.desc(), ReleaseOrderRow.order_no)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from kakou.central import alerts, audit
 from kakou.central.alert_texts import AlertCode, AlertText
+from kakou.central.db import aware
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central
 from kakou.central.tables import RegistrationRow, TransitRow, VehiclePositionRow
@@ -63,10 +64,6 @@ def off_route_m(p: tuple[float, float], route: list[tuple[float, float]]) -> flo
     return best
 
 
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
-
-
 def receive(c: Central, terminal: str | None, payload: bytes, now: datetime | None = None) -> list[str]:
     """Validate and apply one position message from the terminal whose topic it came on; returns
     the transits it updated. ValidationError (malformed, out of range) or Refused otherwise."""
@@ -74,7 +71,7 @@ def receive(c: Central, terminal: str | None, payload: bytes, now: datetime | No
     if msg.terminal != terminal:
         raise Refused(f"terminal mismatch: the topic is {terminal!r}, the message says {msg.terminal!r}")
     now = now or datetime.now(UTC)
-    if _aware(msg.at) > now + CLOCK_SKEW:
+    if aware(msg.at) > now + CLOCK_SKEW:
         raise Refused(f"fix time {msg.at.isoformat()} is in the future")
     with audit.write(c, f"terminal:{msg.terminal}") as w:
         plate = w.session.scalar(
@@ -103,13 +100,13 @@ def _apply(
     w: audit.Work, t: TransitRow, plate: str, msg: VehiclePosition, corridor_m: float, stop_limit_min: float
 ) -> None:
     row = w.session.get(VehiclePositionRow, t.transit_no)
-    at, here = _aware(msg.at), (msg.lat, msg.lon)
+    at, here = aware(msg.at), (msg.lat, msg.lon)
     if row is None:
         row = VehiclePositionRow(
             transit_no=t.transit_no, terminal=msg.terminal, plate=plate, at=at, lat=msg.lat, lon=msg.lon
         )
         w.session.add(row)
-    elif _aware(row.at) >= at:
+    elif aware(row.at) >= at:
         return  # an older fix delivered late: the latest stays
     row.terminal, row.at, row.lat, row.lon, row.speed_kmh = msg.terminal, at, msg.lat, msg.lon, msg.speed_kmh
     row.received_at = datetime.now(UTC)
@@ -139,7 +136,7 @@ def _apply(
     if anchor[0] is None or anchor[1] is None or distance_m(here, (anchor[0], anchor[1])) > STOP_RADIUS_M:
         row.stop_lat, row.stop_lon, row.stopped_since = msg.lat, msg.lon, at  # moving: a new spot
         return
-    since = _aware(row.stopped_since or at)
+    since = aware(row.stopped_since or at)
     stood = at - since
     if stood > timedelta(minutes=stop_limit_min):
         text = AlertText(

@@ -29,7 +29,7 @@ from kakou.central import audit, reviews
 from kakou.central.declarations import RowError
 from kakou.central.review_model import RECONCILIATION, DocumentStatus
 from kakou.central.reviews import Reviewed
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, NotFound, row_or_missing
 from kakou.central.tables import ConsumptionRatioRow, LedgerItemRow, LedgerMovementRow
 from kakou.central.tables_ledger import LedgerPeriodRow, LedgerReconciliationRow
 
@@ -639,10 +639,7 @@ def review(c: Central, actor: str, rec_id: int, approve: bool, note: str = "") -
 
 def get(c: Central, rec_id: int) -> ReconciliationOut:
     with c.sessions() as s:
-        row = s.get(LedgerReconciliationRow, rec_id)
-        if row is None:
-            raise NotFound(f"no reconciliation {rec_id}")
-        return _out(row)
+        return _out(row_or_missing(s, LedgerReconciliationRow, rec_id, "reconciliation"))
 
 
 def list_for(

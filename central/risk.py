@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from kakou.central import audit, reviews, risk_eval
+from kakou.central.db import where_given
 from kakou.central.review_model import PARAMETERS, RISK_RULE, DraftStatus
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound
@@ -211,9 +212,7 @@ def review_parameters(
 
 def parameter_drafts(c: Central, status: str | None = DraftStatus.DRAFT) -> list[ParameterDraftRow]:
     with c.sessions() as s:
-        q = select(ParameterDraftRow).order_by(ParameterDraftRow.id)
-        if status:
-            q = q.where(ParameterDraftRow.status == status)
+        q = where_given(select(ParameterDraftRow).order_by(ParameterDraftRow.id), (ParameterDraftRow.status, status))
         return list(s.scalars(q))
 
 

@@ -15,12 +15,13 @@ Whitelisted vehicles and carriers (`whitelist.py`) get no verdict.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kakou.central.db import aware
 from kakou.central.tables import DeclarationRow, ReleaseOrderRow, RiskRuleRow, TransitRow
 from kakou.central.tables_sync import ChangeRow
 from kakou.sync.checks import CheckCode, Finding, finding
@@ -29,10 +30,6 @@ from kakou.sync.messages import ChangeKind
 from kakou.sync.risk_verdicts import MAX_HITS, RiskVerdictHit
 
 Found = tuple[bool, list[Finding], datetime | None]  # holds, what was found, holds from
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def central_rules(s: Session) -> list[RiskRule]:
@@ -121,7 +118,7 @@ def _transit(s: Session, c: Any, row: ReleaseOrderRow) -> Found:
     ).first()
     if t is None or t.started_at is None:
         return False, [], None
-    started = _aware(t.started_at)
+    started = aware(t.started_at)
     return (
         True,
         [
@@ -177,7 +174,7 @@ def _tag(s: Session, c: Any, row: ReleaseOrderRow, line: Any) -> Found:
         )
         if docs:
             d = docs[0]
-            at = _aware(d.created_at)
+            at = aware(d.created_at)
             return (
                 True,
                 [

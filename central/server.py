@@ -26,12 +26,12 @@ from kakou.central import audit, changelog, read_cache
 from kakou.central.alert_outlets import AlertOutlets
 from kakou.central.api import create_app
 from kakou.central.bridge import CentralBridge, NotConnected
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
+from kakou.central.db import make_engine, make_sessionmaker
 from kakou.central.headers import SecurityHeaders
 from kakou.central.housekeeping import Housekeeper
 from kakou.central.images import ImageStore
 from kakou.central.routes.live import close_streams
-from kakou.central.service import Central
+from kakou.central.service import Central, open_central
 from kakou.http_server import make_server
 from kakou.netutil import PortInUse, bind_tcp
 from kakou.sync.mqtt import BrokerConfig
@@ -121,9 +121,7 @@ class CentralServer:
     def __init__(self, cfg: CentralConfig) -> None:
         self.cfg = cfg
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(cfg.database_url())
-        create_schema(engine)
-        self.central = Central(make_sessionmaker(engine), **cfg.security(), **cfg.operations())
+        self.central, _engine = open_central(cfg.database_url(), **cfg.security(), **cfg.operations())
         self.central.audit_key = audit.load_or_create_key(self.central, cfg.audit_key_path)
         key = load_or_create_private(cfg.signing_key_path)
         cfg.public_key_path.write_text(public_b64(key.public_key()) + "\n")

@@ -8,14 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from kakou.central.audit_key import AuditKey
+from kakou.central.db import create_schema, make_engine, make_sessionmaker
 
 if TYPE_CHECKING:
     from kakou.central.auth import PasswordRules
+
+
+R = TypeVar("R")
 
 
 class Conflict(Exception):
@@ -69,3 +74,25 @@ def _default_rules() -> PasswordRules:
     from kakou.central.auth import PasswordRules
 
     return PasswordRules()
+
+
+def row_or_missing(s: Session, table: type[R], key: Any, what: str) -> R:
+    """The row of `table` with primary key `key`; NotFound ("no {what} {key}") when there is none."""
+    row = s.get(table, key)
+    if row is None:
+        raise NotFound(f"no {what} {key}")
+    return row
+
+
+def fetch(c: Central, table: type[R], key: Any, what: str) -> R:
+    """`row_or_missing` in a session of its own: the row outlives it (read-only use)."""
+    with c.sessions() as s:
+        return row_or_missing(s, table, key, what)
+
+
+def open_central(url: str, **settings: Any) -> tuple[Central, Engine]:
+    """Central on the database at `url`, its tables created where missing, and the engine (to dispose
+    of). `settings`: Central's fields, e.g. the server's security and operations settings."""
+    engine = make_engine(url)
+    create_schema(engine)
+    return Central(make_sessionmaker(engine), **settings), engine

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 
+from kakou.central.db import aware
 from kakou.central.service import Central
 from kakou.central.tables import (
     AlertRow,
@@ -33,10 +34,6 @@ class Event(BaseModel):
     summary: str
     ref: str
     data: dict[str, Any] = {}
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def timeline(
@@ -137,11 +134,11 @@ def timeline(
                     data={"disposal": al.disposal},
                 )
             )
-    ev = [e.model_copy(update={"at": _aware(e.at)}) for e in ev]
+    ev = [e.model_copy(update={"at": aware(e.at)}) for e in ev]
     if since:
-        ev = [e for e in ev if e.at >= _aware(since)]
+        ev = [e for e in ev if e.at >= aware(since)]
     if until:
-        ev = [e for e in ev if e.at <= _aware(until)]
+        ev = [e for e in ev if e.at <= aware(until)]
     return sorted(ev, key=lambda e: (e.at, e.kind, e.ref))[:limit]
 
 

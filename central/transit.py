@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from kakou.central import alerts, audit
 from kakou.central.alert_texts import AlertCode, AlertText
-from kakou.central.db import page
+from kakou.central.db import aware, page, where_given
 from kakou.central.risk import parameters_for
-from kakou.central.service import Central, Conflict, NotFound
+from kakou.central.service import Central, Conflict, fetch
 from kakou.central.tables import TransitRow
 from kakou.sync import limits, topics
 from kakou.sync.checks import Check, CheckCode
@@ -44,10 +44,6 @@ class TransitIn(BaseModel):
     # The declared route, [[lat, lon], …] WGS-84 (at least 2 points): its vehicle must keep within
     # the parameter library's route_corridor_m of it (kakou.central.positions).
     route: list[tuple[Latitude, Longitude]] | None = Field(None, min_length=2, max_length=limits.MAX_ROUTE_POINTS)
-
-
-def _aware(t: datetime) -> datetime:
-    return t if t.tzinfo else t.replace(tzinfo=UTC)
 
 
 def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
@@ -149,7 +145,7 @@ def on_pass(
             row.closed_at, row.close_pass = at, pass_id
             ok = _seal(w, row, seal, pass_id, "destination")
             row.seal_ok = False if ok is False or row.seal_ok is False else (ok if ok is not None else row.seal_ok)
-            late = _aware(at) - _aware(row.started_at or at) > timedelta(hours=row.time_limit_h)
+            late = aware(at) - aware(row.started_at or at) > timedelta(hours=row.time_limit_h)
             row.status = "closed_late" if late else "closed"
             w.audit(
                 "transit.close", f"transit:{row.transit_no}", {"pass_id": pass_id, "late": late, "seal_ok": row.seal_ok}
@@ -204,7 +200,7 @@ def check_overdue(c: Central, now: datetime | None = None) -> list[str]:
     late: list[str] = []
     with audit.write(c, "system") as w:
         for row in w.session.scalars(select(TransitRow).where(TransitRow.status == "en_route")):
-            if row.started_at and _aware(row.started_at) + timedelta(hours=row.time_limit_h) < now:
+            if row.started_at and aware(row.started_at) + timedelta(hours=row.time_limit_h) < now:
                 row.status = "overdue"
                 late.append(row.transit_no)
                 text = AlertText(
@@ -222,20 +218,12 @@ def check_overdue(c: Central, now: datetime | None = None) -> list[str]:
 
 
 def get(c: Central, transit_no: str) -> TransitRow:
-    with c.sessions() as s:
-        row = s.get(TransitRow, transit_no)
-    if row is None:
-        raise NotFound(f"no transit {transit_no}")
-    return row
+    return fetch(c, TransitRow, transit_no, "transit")
 
 
 def list_transits(
     c: Central, limit: int, offset: int, status: str | None = None, plate: str | None = None
 ) -> tuple[int, list[TransitRow]]:
     with c.sessions() as s:
-        q = select(TransitRow)
-        if status:
-            q = q.where(TransitRow.status == status)
-        if plate:
-            q = q.where(TransitRow.plate == plate)
+        q = where_given(select(TransitRow), (TransitRow.status, status), (TransitRow.plate, plate))
         return page(s, q, limit, offset, TransitRow.transit_no)

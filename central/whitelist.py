@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from kakou.central import audit, reviews, risk_eval
+from kakou.central.db import where_given
 from kakou.central.review_model import WHITELIST, Step, WhitelistStatus
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, NotFound
@@ -88,9 +89,7 @@ def revoke(c: Central, actor: str, entry_id: int) -> RiskWhitelistRow:
 
 def entries(c: Central, status: str | None = None) -> list[RiskWhitelistRow]:
     with c.sessions() as s:
-        q = select(RiskWhitelistRow).order_by(RiskWhitelistRow.id)
-        if status:
-            q = q.where(RiskWhitelistRow.status == status)
+        q = where_given(select(RiskWhitelistRow).order_by(RiskWhitelistRow.id), (RiskWhitelistRow.status, status))
         return list(s.scalars(q))
 
 

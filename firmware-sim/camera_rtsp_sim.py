@@ -19,6 +19,8 @@ import random
 import time
 from dataclasses import dataclass, field
 
+from kakou.tasks import StartStop
+
 log = logging.getLogger(__name__)
 MAX_PAYLOAD = 1400  # JPEG bytes per RTP packet, under a typical MTU
 
@@ -97,7 +99,7 @@ def rtp_packets(frame: RtpJpeg, seq: int, timestamp: int, ssrc: int) -> list[byt
 
 
 @dataclass
-class RtspCameraSim:
+class RtspCameraSim(StartStop):
     host: str = "127.0.0.1"
     port: int = 0
     path: str = "/lane1"
@@ -139,13 +141,6 @@ class RtspCameraSim:
             await self.disconnect()
             await self._server.wait_closed()
             self._server = None
-
-    async def __aenter__(self) -> RtspCameraSim:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # Run the session in a task of our own so disconnect() can cancel it without asyncio logging

@@ -16,12 +16,14 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
+from kakou.tasks import StartStop
+
 log = logging.getLogger(__name__)
 BOUNDARY = b"kakouframe"
 
 
 @dataclass
-class CameraSim:
+class CameraSim(StartStop):
     host: str = "127.0.0.1"
     port: int = 0
     jpeg: bytes | None = None  # None: the camera has no frame to give
@@ -65,13 +67,6 @@ class CameraSim:
                 await asyncio.wait(self._streams, timeout=5)
             await self._server.wait_closed()
             self._server = None
-
-    async def __aenter__(self) -> CameraSim:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     def _body(self) -> tuple[bytes, bytes, bytes]:
         if self.garbage:

@@ -19,6 +19,7 @@ from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
 from kakou.protocols.io_map import IoMap, Light
 from kakou.protocols.serial_link import SerialSettings
+from kakou.tasks import StartStop
 
 log = logging.getLogger(__name__)
 SIZE = 64
@@ -75,7 +76,7 @@ class BarrierEvent:
 
 
 @dataclass
-class LaneIoSim:
+class LaneIoSim(StartStop):
     io_map: IoMap = field(default_factory=IoMap)
     host: str = "127.0.0.1"
     port: int = 0
@@ -175,13 +176,6 @@ class LaneIoSim:
         """The module is back, on the same port."""
         if self._server is None:
             await self.start()
-
-    async def __aenter__(self) -> LaneIoSim:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     # -- what the physical world does -------------------------------------------------------
     def set_loop(self, which: str, occupied: bool) -> None:

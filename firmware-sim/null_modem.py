@@ -14,8 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from kakou.tasks import StartStop
 
-class NullModem:
+
+class NullModem(StartStop):
     def __init__(self, link_dir: str | Path | None = None, name: str = "ttyMODBUS") -> None:
         self._dir = Path(link_dir) if link_dir else Path(tempfile.mkdtemp(prefix="kakou-nullmodem-"))
         self.device_path = str(self._dir / f"{name}-device")
@@ -45,10 +47,3 @@ class NullModem:
             await self._proc.wait()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._drain
-
-    async def __aenter__(self) -> NullModem:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()

@@ -15,11 +15,12 @@ from pathlib import Path
 
 from kakou.protocols.weighbridge_formats import Unit, WeightFrame, encode
 from kakou.sim.pty_port import PtyPort
+from kakou.tasks import StartStop
 
 _KG_PER_UNIT = {"kg": 1, "t": 1000}
 
 
-class WeighbridgeSim:
+class WeighbridgeSim(StartStop):
     def __init__(
         self,
         protocol: str = "xk3190",
@@ -88,13 +89,6 @@ class WeighbridgeSim:
             await self._sent.wait_for(lambda: self.frames_sent >= goal)
 
     # --- lifecycle ----------------------------------------------------------------------------
-
-    async def __aenter__(self) -> WeighbridgeSim:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
 
     async def start(self) -> None:
         self.port.open()

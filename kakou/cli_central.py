@@ -18,16 +18,13 @@ if TYPE_CHECKING:
 
 def _central(args: argparse.Namespace) -> Central:
     from kakou.central import audit
-    from kakou.central.db import create_schema, make_engine, make_sessionmaker
     from kakou.central.server import CentralConfig
-    from kakou.central.service import Central
+    from kakou.central.service import open_central
 
     cfg = CentralConfig(data_dir=Path(args.data_dir), db_url=args.db_url, audit_key_file=args.audit_key)
     if cfg.db_url is None:
         cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(cfg.database_url())
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
+    central, _engine = open_central(cfg.database_url())
     # Every writer keys its audit entries with the same key as the server (audit_key.py).
     central.audit_key = audit.load_or_create_key(central, cfg.audit_key_path)
     return central

@@ -5,10 +5,27 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Self
 
 log = logging.getLogger(__name__)
 STOP_GRACE_S = 5.0  # how long a cancelled part may take to stop before it is cancelled again
+
+
+class StartStop:
+    """A part used as `async with part:`, which calls its start() on the way in and stop() on the way out."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
 
 async def run_together(parts: dict[str, Coroutine[Any, Any, Any]], on_stop: Callable[[], None]) -> None:

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kakou.protocols.cardreader import DuplicateFilter
 from kakou.protocols.frames import ParseStats
 from kakou.protocols.serial_fanout import Fanout
-from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
+from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
 
 MAX_LINE = 48  # the longest valid sentence is 36 bytes with CR LF
 SealStatus = Literal["intact", "tampered", "low_battery"]
@@ -158,7 +158,7 @@ class EsealReaderConfig(BaseModel):
     backoff: Backoff = Backoff()
 
 
-class EsealReaderDriver:
+class EsealReaderDriver(LinkDevice):
     """Online while valid sentences arrive; faulted when the port is gone, the line is silent or
     carries only garbage, or the reader reports an error. It never invents a read."""
 
@@ -175,23 +175,13 @@ class EsealReaderDriver:
         self.latest: SealRead | None = None
         self._fanout: Fanout[SealRead] = Fanout()
         self._silence: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def stats(self) -> ParseStats:
         return self.parser.stats
 
-    async def __aenter__(self) -> EsealReaderDriver:
-        self._task = asyncio.create_task(self.link.run(), name=self.status.name)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._silence:
-            self._silence.cancel()
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
+        return (self._silence,)
 
     async def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead, None]:
         async for r in self._fanout.items(maxsize):

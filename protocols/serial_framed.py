@@ -8,15 +8,13 @@ frame means. A partial frame left pending when the line goes quiet is abandoned 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable
-from typing import Self
 
 from kakou.protocols.frames import MAX_LEN, Frame, FrameParser
-from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
+from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
 
 
-class FramedSerialDevice:
+class FramedSerialDevice(LinkDevice):
     def __init__(
         self,
         name: str,
@@ -36,20 +34,9 @@ class FramedSerialDevice:
         self._clock = clock
         self._silence_timer: asyncio.TimerHandle | None = None
         self._resync_timer: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self.link.run(), name=self.status.name)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for timer in (self._silence_timer, self._resync_timer):
-            if timer:
-                timer.cancel()
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
+        return (self._silence_timer, self._resync_timer)
 
     # --- subclass hooks -----------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 import serial
 from pydantic import BaseModel, ConfigDict, Field
@@ -186,3 +186,28 @@ class SerialLink:
             raise ConnectionError(f"{self.settings.port} is not open")
         # Frames are small; pyserial's write on the non-blocking fd returns once the kernel has them.
         await asyncio.to_thread(ser.write, data)
+
+
+class LinkDevice:
+    """A device driven over a SerialLink: `async with device:` runs the link in a task named for the
+    device; on the way out the device's timers (`timers()`) are cancelled and the task is awaited."""
+
+    link: SerialLink
+    status: StatusTracker
+    _task: asyncio.Task[None] | None = None
+
+    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
+        return ()
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self.link.run(), name=self.status.name)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for timer in self.timers():
+            if timer:
+                timer.cancel()
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.protocols.frames import ParseStats
 from kakou.protocols.serial_fanout import Fanout
-from kakou.protocols.serial_link import Backoff, SerialLink, SerialSettings, StatusTracker
+from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
 from kakou.protocols.weighbridge_formats import ProtocolName, Unit, WeightFrame, make_parser
 from kakou.protocols.weighbridge_stability import StabilityDetector, StabilityParams
 
@@ -60,7 +60,7 @@ class WeightSample:
         return {"weight_kg": self.weight_kg, "stable": self.stable, "flags": self.flags}
 
 
-class WeighbridgeDriver:
+class WeighbridgeDriver(LinkDevice):
     def __init__(self, config: WeighbridgeConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
         self._clock = clock
@@ -73,23 +73,13 @@ class WeighbridgeDriver:
         self.latest: WeightSample | None = None
         self._fanout: Fanout[WeightSample] = Fanout()
         self._stale_timer: asyncio.TimerHandle | None = None
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def stats(self) -> ParseStats:
         return self.parser.stats
 
-    async def __aenter__(self) -> WeighbridgeDriver:
-        self._task = asyncio.create_task(self.link.run(), name=f"weighbridge {self.config.serial.port}")
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._stale_timer:
-            self._stale_timer.cancel()
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
+        return (self._stale_timer,)
 
     async def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample, None]:
         async for s in self._fanout.items(maxsize):

@@ -96,7 +96,9 @@ def _recorded_inputs() -> dict:
     """The inputs of a pass exactly as the lane stores them: a truck with 2×20' under two orders."""
     from datetime import UTC, datetime, timedelta
 
-    from kakou.edge.decision import Knowledge, Observation, Parameters
+    from lane_inputs import observation
+
+    from kakou.edge.decision import Knowledge, Parameters
     from kakou.sync.messages import ReleaseOrderData
 
     at = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -111,12 +113,10 @@ def _recorded_inputs() -> dict:
         )
         for no, box in (("HF1", "CSQU3054383"), ("HF2", "TGHU1234561"))
     ]
-    obs = Observation(
+    obs = observation(
         pass_id="n1-L1-7",
-        lane="L1",
         direction="out",
         at=at,
-        plate="粤B12345",
         plate_confidence=0.96,
         containers=["TGHU1234561", "CSQU3054383"],
         gross_kg=31_000,
@@ -131,9 +131,10 @@ def _recorded_inputs() -> dict:
 def test_edge_decide_prints_the_decision_the_lane_would_make(tmp_path: Path) -> None:
     import json
 
+    from lane_inputs import pass_record
+
     from kakou.edge.replay import replay
     from kakou.edge.store import EdgeStore
-    from kakou.sync.messages import PassRecord
 
     inputs = _recorded_inputs()
     f = tmp_path / "pass.json"
@@ -148,19 +149,14 @@ def test_edge_decide_prints_the_decision_the_lane_would_make(tmp_path: Path) -> 
     store = EdgeStore(tmp_path / "edge.db")
     obs = inputs["observation"]
     store.record_pass(
-        PassRecord(
+        pass_record(
+            obs["at"],
             pass_id=obs["pass_id"],
-            node="n1",
-            lane="L1",
             direction="out",
-            started_at=obs["at"],
-            decided_at=obs["at"],
             plate=obs["plate"],
             plate_confidence=obs["plate_confidence"],
-            outcome="release",
             reasons=decision["reasons"],
             knowledge_version=12,
-            opens_barrier=True,
         ),
         inputs,
     )

@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials
 
 from kakou.central import audit, audit_archive, auth
 from kakou.central.auth import Role
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.list_queries import AuditQuery
+from kakou.central.routes.deps import CentralDep, Offset
 from kakou.central.routes.security import AuditAdmin, LoggedIn, SecurityAdmin, bearer, domain_errors
 from kakou.central.schemas import AuditOut, AuditVerifyOut, LoginIn, MeOut, PasswordChangeIn, TokenOut, UserIn, UserOut
 
@@ -81,15 +82,8 @@ def disable_user(username: str, central: CentralDep, me: SecurityAdmin) -> None:
 
 
 @router.get("/audit")
-def list_audit(
-    central: CentralDep,
-    _me: AuditAdmin,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    target: str | None = None,
-    actor: str | None = None,
-) -> list[AuditOut]:
-    return [AuditOut.model_validate(r) for r in audit.list_entries(central, limit, offset, target, actor)]
+def list_audit(central: CentralDep, _me: AuditAdmin, q: Annotated[AuditQuery, Query()]) -> list[AuditOut]:
+    return [AuditOut.model_validate(r) for r in audit.list_entries(central, q.limit, q.offset, q.target, q.actor)]
 
 
 @router.get("/audit/verify")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from kakou.central import control
 from kakou.central.control import ControlOrderIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.list_queries import ControlOrderQuery
+from kakou.central.routes.deps import CentralDep
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
-from kakou.central.schemas import ControlOrderOut, Page, ReasonIn, ReviewIn
+from kakou.central.schemas import ControlOrderOut, Page, ReasonIn, ReviewIn, page_of
 
 router = APIRouter(prefix="/api/v1/control-orders", tags=["control orders"])
 
@@ -20,16 +23,8 @@ def create(body: ControlOrderIn, central: CentralDep, me: Officer) -> ControlOrd
 
 
 @router.get("")
-def list_orders(
-    central: CentralDep,
-    _me: AnyUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: str | None = None,
-    target_value: str | None = None,
-) -> Page[ControlOrderOut]:
-    total, rows = control.list_orders(central, limit, offset, status, target_value)
-    return Page(total=total, limit=limit, offset=offset, items=[ControlOrderOut.model_validate(r) for r in rows])
+def list_orders(central: CentralDep, _me: AnyUser, q: Annotated[ControlOrderQuery, Query()]) -> Page[ControlOrderOut]:
+    return page_of(ControlOrderOut, q, control.list_orders(central, q.limit, q.offset, q.status, q.target_value))
 
 
 @router.get("/{order_no}")

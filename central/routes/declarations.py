@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from kakou.central import declarations as decl
 from kakou.central.declarations import DeclarationIn, ImportResult
-from kakou.central.routes.deps import CentralDep, Limit, Offset, Responses
+from kakou.central.list_queries import DeclarationQuery
+from kakou.central.routes.deps import CentralDep, Responses, review_refusals
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
-from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn
+from kakou.central.schemas import DeclarationOut, MatchIn, Page, ReviewIn, page_of
 
 router = APIRouter(prefix="/api/v1/declarations", tags=["declarations"])
 REJECTED: Responses = {422: {"description": "row-level errors; nothing imported"}}
@@ -24,19 +25,9 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 
 
 @router.get("")
-def list_docs(
-    central: CentralDep,
-    _me: AnyUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    doc_type: str | None = None,
-    stage: str | None = None,
-    matched: bool | None = None,
-    doc_no: str | None = None,
-    review_status: Literal["pending", "approved", "rejected"] | None = None,
-) -> Page[DeclarationOut]:
-    total, rows = decl.list_docs(central, limit, offset, doc_type, stage, matched, doc_no, review_status)
-    return Page(total=total, limit=limit, offset=offset, items=[DeclarationOut.model_validate(r) for r in rows])
+def list_docs(central: CentralDep, _me: AnyUser, q: Annotated[DeclarationQuery, Query()]) -> Page[DeclarationOut]:
+    found = decl.list_docs(central, q.limit, q.offset, q.doc_type, q.stage, q.matched, q.doc_no, q.review_status)
+    return page_of(DeclarationOut, q, found)
 
 
 @router.post("/import/csv", response_model=ImportResult, responses=REJECTED)
@@ -100,7 +91,7 @@ def get(decl_id: RowId, central: CentralDep, _me: AnyUser) -> DeclarationOut:
 
 @router.post(
     "/{decl_id}/review",
-    responses={403: {"description": "the reviewer prepared the document"}, 409: {"description": "not awaiting review"}},
+    responses=review_refusals("the reviewer prepared the document"),
 )
 def review(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
     """Approve (the document counts: an official one posts to its ledger) or reject a document;
@@ -135,10 +126,7 @@ def match(body: MatchIn, central: CentralDep, me: Officer) -> None:
 
 @router.post(
     "/{decl_id}/match/review",
-    responses={
-        403: {"description": "the reviewer proposed the match"},
-        409: {"description": "no manual match awaits review"},
-    },
+    responses=review_refusals("the reviewer proposed the match", "no manual match awaits review"),
 )
 def review_match(decl_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> DeclarationOut:
     """Approve (rule `manual`) or reject (both unmatched) a manual match another officer proposed."""

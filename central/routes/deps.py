@@ -20,6 +20,12 @@ CentralDep = Annotated[Central, Depends(get_central)]
 Responses = dict[int | str, dict[str, Any]]  # a route's extra OpenAPI responses, as FastAPI types them
 
 
+def review_refusals(same_person: str, not_awaiting: str = "not awaiting review") -> Responses:
+    """A review route's documented refusals: 403 when the reviewer is who asked for it (four eyes),
+    409 when the record is not in a state to review."""
+    return {403: {"description": same_person}, 409: {"description": not_awaiting}}
+
+
 class RawJSON(Response):
     """JSON already encoded by pydantic (`TypeAdapter.dump_json`, in the worker thread): FastAPI
     passes a returned Response through, so the models are not validated and encoded a second time

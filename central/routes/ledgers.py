@@ -14,7 +14,7 @@ from kakou.central import ledger_rules
 from kakou.central import reconciliation as rec
 from kakou.central.ledger_rules import TradeModeIn
 from kakou.central.reconciliation import AdjustmentIn, PeriodIn, PeriodOut, ReconciliationOut
-from kakou.central.routes.deps import CentralDep, Limit, Responses
+from kakou.central.routes.deps import CentralDep, Limit, Responses, review_refusals
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, RowId, domain_errors
 from kakou.central.schemas import ReviewIn
 
@@ -167,10 +167,7 @@ def get_reconciliation(rec_id: RowId, central: CentralDep, _me: AnyUser) -> Reco
 
 @router.post(
     "/ledger-reconciliations/{rec_id}/review",
-    responses={
-        403: {"description": "the reviewer prepared it"},
-        409: {"description": "not awaiting review, or its movements changed"},
-    },
+    responses=review_refusals("the reviewer prepared it", "not awaiting review, or its movements changed"),
 )
 def review(rec_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> ReconciliationOut:
     """Approve (closes the period; its closing carries forward) or reject (the period stays open)."""

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from kakou.central import alerts, ledgers, positions, projections, stats, trace, transit
 from kakou.central.alerts import AlertRouteIn, DisposalIn
 from kakou.central.declarations import XLSX
 from kakou.central.ledgers import ItemBalance, LedgerItemIn, RatioIn
-from kakou.central.routes.deps import CentralDep, Limit, Offset
+from kakou.central.list_queries import AlertQuery, TransitQuery
+from kakou.central.routes.deps import CentralDep, Limit
 from kakou.central.routes.security import AnyUser, FieldUser, Officer, RowId, SystemAdmin, domain_errors
 from kakou.central.schemas import (
     AlertOut,
@@ -22,6 +23,7 @@ from kakou.central.schemas import (
     StocktakeIn,
     TransitOut,
     VehiclePositionOut,
+    page_of,
 )
 from kakou.central.stats import LaneStats
 from kakou.central.trace import Event, SubjectKind
@@ -31,22 +33,11 @@ router = APIRouter(prefix="/api/v1")
 
 
 @router.get("/alerts", tags=["alerts"])
-def list_alerts(
-    central: CentralDep,
-    me: AnyUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: str | None = None,
-    kind: str | None = None,
-    role: str | None = None,
-    subject: str | None = None,
-    mine: bool = False,
-) -> Page[AlertOut]:
+def list_alerts(central: CentralDep, me: AnyUser, q: Annotated[AlertQuery, Query()]) -> Page[AlertOut]:
     """`mine=true`: the alerts routed to the caller (assigned to them, or to their role)."""
-    total, rows = alerts.list_alerts(
-        central, limit, offset, status, kind, role, subject, for_user=(me.username, me.role.value) if mine else None
-    )
-    return Page(total=total, limit=limit, offset=offset, items=[AlertOut.model_validate(r) for r in rows])
+    mine = (me.username, me.role.value) if q.mine else None
+    found = alerts.list_alerts(central, q.limit, q.offset, q.status, q.kind, q.role, q.subject, for_user=mine)
+    return page_of(AlertOut, q, found)
 
 
 @router.get("/alert-routes", tags=["alerts"])
@@ -121,16 +112,8 @@ def declare_transit(body: TransitIn, central: CentralDep, me: Officer) -> Transi
 
 
 @router.get("/transits", tags=["transit"])
-def list_transits(
-    central: CentralDep,
-    _me: AnyUser,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    status: str | None = None,
-    plate: str | None = None,
-) -> Page[TransitOut]:
-    total, rows = transit.list_transits(central, limit, offset, status, plate)
-    return Page(total=total, limit=limit, offset=offset, items=[TransitOut.model_validate(r) for r in rows])
+def list_transits(central: CentralDep, _me: AnyUser, q: Annotated[TransitQuery, Query()]) -> Page[TransitOut]:
+    return page_of(TransitOut, q, transit.list_transits(central, q.limit, q.offset, q.status, q.plate))
 
 
 @router.get("/transit-positions", tags=["transit"])

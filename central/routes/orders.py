@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from kakou.central import hot_reads, orders
 from kakou.central.list_queries import ReleaseOrderQuery
 from kakou.central.orders import ReleaseOrderIn
-from kakou.central.routes.deps import CentralDep, RawJSON
+from kakou.central.routes.deps import CentralDep, RawJSON, review_refusals
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, domain_errors
 from kakou.central.schemas import (
     CreatedOut,
@@ -35,10 +35,7 @@ def create_release_order(order: ReleaseOrderIn, central: CentralDep, me: Officer
 
 @router.post(
     "/release-orders/{order_no}/review",
-    responses={
-        403: {"description": "the reviewer prepared the order"},
-        409: {"description": "the order is not a draft awaiting review"},
-    },
+    responses=review_refusals("the reviewer prepared the order", "the order is not a draft awaiting review"),
 )
 def review_release_order(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> CreatedOut:
     """Approve (publish to the lanes) or reject a draft; the reviewer is never the preparer."""
@@ -76,10 +73,7 @@ def change_vehicle(order_no: str, body: VehicleChangeIn, central: CentralDep, me
 
 @router.post(
     "/release-orders/{order_no}/vehicle/review",
-    responses={
-        403: {"description": "the reviewer asked for the change"},
-        409: {"description": "no vehicle change awaits review"},
-    },
+    responses=review_refusals("the reviewer asked for the change", "no vehicle change awaits review"),
 )
 def review_vehicle_change(order_no: str, body: ReviewIn, central: CentralDep, me: Reviewer) -> ReleaseOrderDetail:
     """Approve (the order moves to the new truck, on the lanes too) or refuse a vehicle change."""

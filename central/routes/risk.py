@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from kakou.central import risk, risk_eval, whitelist
 from kakou.central.risk import RiskRuleIn
-from kakou.central.routes.deps import CentralDep
+from kakou.central.routes.deps import CentralDep, review_refusals
 from kakou.central.routes.security import AnyUser, Officer, Reviewer, Revision, RowId, domain_errors
 from kakou.central.schemas import ParameterDraftOut, ReviewIn, RiskRuleVersionOut
 from kakou.central.service import NotFound
@@ -37,10 +37,9 @@ def pending_rules(central: CentralDep, _me: AnyUser) -> list[RiskRuleVersionOut]
 
 @router.post(
     "/risk-rules/{rule_id}/versions/{version}/review",
-    responses={
-        403: {"description": "the reviewer prepared this version"},
-        409: {"description": "not a draft, or a newer version is already approved"},
-    },
+    responses=review_refusals(
+        "the reviewer prepared this version", "not a draft, or a newer version is already approved"
+    ),
 )
 def review_rule(rule_id: str, version: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> RiskRuleVersionOut:
     """Approve (put in force, publish to the lanes) or reject a draft version."""
@@ -86,10 +85,9 @@ def parameter_drafts(
 
 @router.post(
     "/parameters/drafts/{draft_id}/review",
-    responses={
-        403: {"description": "the reviewer prepared this draft"},
-        409: {"description": "not awaiting review, or the parameters changed since"},
-    },
+    responses=review_refusals(
+        "the reviewer prepared this draft", "not awaiting review, or the parameters changed since"
+    ),
 )
 def review_parameters(draft_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> ParameterDraftOut:
     with domain_errors():
@@ -145,7 +143,7 @@ def list_whitelist(
 
 @router.post(
     "/risk-whitelist/{entry_id}/review",
-    responses={403: {"description": "the reviewer prepared this entry"}, 409: {"description": "not awaiting review"}},
+    responses=review_refusals("the reviewer prepared this entry"),
 )
 def review_whitelist(entry_id: RowId, body: ReviewIn, central: CentralDep, me: Reviewer) -> WhitelistOut:
     """Approve (in force; the covered orders' verdicts republished) or reject."""

@@ -15,18 +15,11 @@ import time
 from pathlib import Path
 from typing import TypedDict
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from kakou.broker import MosquittoBroker
-from kakou.central.bridge import CentralBridge
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
+from kakou.bench.stack import central_on_broker
 from kakou.central.tables_sync import PassRow
 from kakou.edge.store import EdgeStore
-from kakou.netutil import free_port
-from kakou.sync.mqtt import BrokerConfig
-from kakou.sync.signing import public_b64
 
 NODE = "bench-edge1"
 
@@ -51,57 +44,44 @@ def _queue_backlog(db: Path, n: int) -> None:
 
 
 async def _drain(n: int, work: Path, timeout: float, url: str) -> float:
-    broker = MosquittoBroker(free_port(), work / "broker")
-    await broker.start()
-    engine = make_engine(url)
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
-    key = Ed25519PrivateKey.generate()
-    cfg = BrokerConfig(port=broker.port)
-    bridge = CentralBridge(central, cfg, key)
-    task = asyncio.create_task(bridge.run())
-    edge: asyncio.subprocess.Process | None = None
-    try:
-        await asyncio.wait_for(bridge.connected.wait(), 10)
-        await asyncio.to_thread(_queue_backlog, work / "edge.db", n)
+    async with central_on_broker(work, url) as c:
+        edge: asyncio.subprocess.Process | None = None
+        try:
+            await asyncio.to_thread(_queue_backlog, work / "edge.db", n)
 
-        def stored() -> int:
-            with central.sessions() as s:
-                return s.scalar(select(func.count()).select_from(PassRow)) or 0
+            def stored() -> int:
+                with c.central.sessions() as s:
+                    return s.scalar(select(func.count()).select_from(PassRow)) or 0
 
-        edge = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "kakou.edge.sync_runner",
-            "--node",
-            NODE,
-            "--db",
-            str(work / "edge.db"),
-            "--port",
-            str(broker.port),
-            "--trust",
-            public_b64(key.public_key()),
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert edge.stdout is not None
-        await edge.stdout.readline()  # "ready": the link starts now
-        t0 = time.perf_counter()
-        while bridge.processed < n:  # polling a counter, not the database: cheap for the bridge
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError(f"only {bridge.processed} of {n} passes in {timeout}s")
-            await asyncio.sleep(0.01)
-        elapsed = time.perf_counter() - t0
-        if stored() != n:
-            raise AssertionError(f"{stored()} passes stored for {n} sent")
-        return n / elapsed
-    finally:
-        if edge and edge.returncode is None:
-            edge.terminate()
-            await edge.wait()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await broker.stop()
-        engine.dispose()
+            edge = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "kakou.edge.sync_runner",
+                "--node",
+                NODE,
+                "--db",
+                str(work / "edge.db"),
+                "--port",
+                str(c.port),
+                "--trust",
+                c.trust,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            assert edge.stdout is not None
+            await edge.stdout.readline()  # "ready": the link starts now
+            t0 = time.perf_counter()
+            while c.bridge.processed < n:  # polling a counter, not the database: cheap for the bridge
+                if time.perf_counter() - t0 > timeout:
+                    raise TimeoutError(f"only {c.bridge.processed} of {n} passes in {timeout}s")
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - t0
+            if stored() != n:
+                raise AssertionError(f"{stored()} passes stored for {n} sent")
+            return n / elapsed
+        finally:
+            if edge and edge.returncode is None:
+                edge.terminate()
+                await edge.wait()
 
 
 def measure_backlog_drain(n: int, timeout: float = 600.0, database: str = "sqlite") -> float:

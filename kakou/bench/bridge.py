@@ -38,8 +38,7 @@ from sqlalchemy import select
 
 from kakou.broker import MosquittoBroker, mosquitto_binary, wait_listening
 from kakou.central.bridge import CentralBridge
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
+from kakou.central.service import open_central
 from kakou.central.tables_sync import NodeRow, PassRow
 from kakou.edge.link import EdgeLink
 from kakou.edge.store import EdgeStore
@@ -269,9 +268,7 @@ async def _kakou(
 
     broker = MosquittoBroker(free_port(), work / "kakou-broker")
     await broker.start()
-    engine = make_engine(f"sqlite:///{work / 'central.db'}")
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
+    central, engine = open_central(f"sqlite:///{work / 'central.db'}")
     key = Ed25519PrivateKey.generate()
     cfg = BrokerConfig(port=broker.port)
     store = EdgeStore(work / "edge.db")

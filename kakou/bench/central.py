@@ -32,8 +32,7 @@ from urllib.parse import quote
 import numpy as np
 from sqlalchemy import text
 
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
+from kakou.central.service import open_central
 from kakou.netutil import free_port
 
 PG = "host=127.0.0.1 port=5432 user=postgres"
@@ -79,12 +78,6 @@ def pg_database() -> Iterator[str]:
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-def _central(url: str) -> tuple[Central, Any]:
-    engine = make_engine(url)
-    create_schema(engine)
-    return Central(make_sessionmaker(engine)), engine
-
-
 # -- (a) pass ingest ----------------------------------------------------------------------------
 def _envelopes(n: int, nodes: int = 8) -> list[Any]:
     from kakou.sync.checks import CheckCode, check, finding
@@ -125,7 +118,7 @@ def _envelopes(n: int, nodes: int = 8) -> list[Any]:
 def _ingest_rate(url: str, envs: list[Any]) -> float:
     from kakou.central import ingest
 
-    central, engine = _central(url)
+    central, engine = open_central(url)
     try:
         t0 = time.perf_counter()
         for i in range(0, len(envs), BATCH):
@@ -213,7 +206,7 @@ def bench_trace(quick: bool, pg_problem: str | None) -> list[dict[str, Any]]:
     plates, boxes = max(target // 50, 100), max(target // 5, 100)  # ~50 passes per plate, ~5 per container
     chunk = 100_000 if quick else 500_000
     with pg_database() as url:
-        central, engine = _central(url)
+        central, engine = open_central(url)
         try:
             t0, n = time.perf_counter(), 0
             rebuild = _drop_secondary_indexes(engine)  # bulk load first, index after: far faster
@@ -271,7 +264,7 @@ def _seed_api(url: str, passes: int, orders_n: int) -> list[str]:
     from kakou.central import auth, ingest, orders, projections
     from kakou.central.auth import Role
 
-    central, engine = _central(url)
+    central, engine = open_central(url)
     try:
         auth.add_user(central, "bench", "bench", Role.ADMIN, PASSWORD)
         now = datetime.now(UTC)

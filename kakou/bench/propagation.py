@@ -25,19 +25,13 @@ from pathlib import Path
 
 import aiomqtt
 import numpy as np
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from kakou.broker import MosquittoBroker
+from kakou.bench.stack import central_on_broker
 from kakou.central import control
-from kakou.central.bridge import CentralBridge
 from kakou.central.control import ControlOrderIn
-from kakou.central.db import create_schema, make_engine, make_sessionmaker
-from kakou.central.service import Central
-from kakou.netutil import free_port
 from kakou.sync import topics
 from kakou.sync.messages import ChangeBatch, ChangeKind
-from kakou.sync.mqtt import BrokerConfig
-from kakou.sync.signing import SignatureError, key_id, load_public_b64, public_b64, verify
+from kakou.sync.signing import SignatureError, key_id, load_public_b64, verify
 
 PER_PROCESS = 250  # simulated edges per worker process: 1,000 → 4 processes on a 2-core box
 
@@ -104,66 +98,54 @@ async def _worker(port: int, count: int, prefix: str, trust: str, timeout: float
 
 # -- the run ----------------------------------------------------------------------------------------
 async def _run(subscribers: int, work: Path, timeout: float) -> Propagation:
-    broker = MosquittoBroker(free_port(), work / "broker")
-    await broker.start()
-    engine = make_engine(f"sqlite:///{work / 'central.db'}")
-    create_schema(engine)
-    central = Central(make_sessionmaker(engine))
-    key = Ed25519PrivateKey.generate()
-    bridge = CentralBridge(central, BrokerConfig(port=broker.port), key)
-    task = asyncio.create_task(bridge.run())
-    procs: list[asyncio.subprocess.Process] = []
-    try:
-        await asyncio.wait_for(bridge.connected.wait(), 10)
-        counts = [min(PER_PROCESS, subscribers - s) for s in range(0, subscribers, PER_PROCESS)]
-        for i, n in enumerate(counts):
-            procs.append(
-                await asyncio.create_subprocess_exec(
-                    sys.executable,
-                    "-m",
-                    "kakou.bench.propagation",
-                    "worker",
-                    "--port",
-                    str(broker.port),
-                    "--count",
-                    str(n),
-                    "--prefix",
-                    f"sim-edge{i}",
-                    "--trust",
-                    public_b64(key.public_key()),
-                    "--timeout",
-                    str(timeout),
-                    stdout=asyncio.subprocess.PIPE,
+    async with central_on_broker(work, f"sqlite:///{work / 'central.db'}") as c:
+        procs: list[asyncio.subprocess.Process] = []
+        try:
+            counts = [min(PER_PROCESS, subscribers - s) for s in range(0, subscribers, PER_PROCESS)]
+            for i, n in enumerate(counts):
+                procs.append(
+                    await asyncio.create_subprocess_exec(
+                        sys.executable,
+                        "-m",
+                        "kakou.bench.propagation",
+                        "worker",
+                        "--port",
+                        str(c.port),
+                        "--count",
+                        str(n),
+                        "--prefix",
+                        f"sim-edge{i}",
+                        "--trust",
+                        c.trust,
+                        "--timeout",
+                        str(timeout),
+                        stdout=asyncio.subprocess.PIPE,
+                    )
                 )
+            for p in procs:
+                assert p.stdout is not None
+                line = await asyncio.wait_for(p.stdout.readline(), 120)
+                if line.strip() != b"ready":
+                    raise RuntimeError(f"subscriber worker failed to start: {line!r}")
+            order = ControlOrderIn(
+                target_kind="vehicle",
+                target_value="粤B99999",
+                action="hold",
+                emergency=True,
+                reason="propagation benchmark",
             )
-        for p in procs:
-            assert p.stdout is not None
-            line = await asyncio.wait_for(p.stdout.readline(), 120)
-            if line.strip() != b"ready":
-                raise RuntimeError(f"subscriber worker failed to start: {line!r}")
-        order = ControlOrderIn(
-            target_kind="vehicle",
-            target_value="粤B99999",
-            action="hold",
-            emergency=True,
-            reason="propagation benchmark",
-        )
-        t0 = time.time()
-        await asyncio.to_thread(control.create, central, "bench-officer", order)
-        results: dict[str, float | str] = {}
-        for p in procs:
-            assert p.stdout is not None
-            results.update(json.loads(await asyncio.wait_for(p.stdout.readline(), timeout + 30)))
-            await p.wait()
-    finally:
-        for p in procs:
-            if p.returncode is None:
-                p.kill()
+            t0 = time.time()
+            await asyncio.to_thread(control.create, c.central, "bench-officer", order)
+            results: dict[str, float | str] = {}
+            for p in procs:
+                assert p.stdout is not None
+                results.update(json.loads(await asyncio.wait_for(p.stdout.readline(), timeout + 30)))
                 await p.wait()
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await broker.stop()
-        engine.dispose()
+        finally:
+            for p in procs:
+                if p.returncode is None:
+                    p.kill()
+                    await p.wait()
     lat = [(v - t0) * 1000 for v in results.values() if isinstance(v, float)]
     rejected = sum(1 for v in results.values() if isinstance(v, str))
 

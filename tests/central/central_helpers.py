@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
+from lane_inputs import pass_record
 
 from kakou.central.api import create_app
 from kakou.central.service import Central
+from kakou.central.tables import TransitRow
 
 PASSWORD = "Correct horse battery 9"
 
@@ -54,25 +57,22 @@ def ingest(
 ) -> str:
     """A pass as a lane would send it, through central's real ingest."""
     from kakou.central import ingest as central_ingest
-    from kakou.sync.messages import Envelope, Outcome, PassRecord
+    from kakou.sync.messages import Envelope
 
     at = at or datetime.now(UTC)
-    rec = PassRecord(
+    rec = pass_record(
+        at,
         pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
         direction=direction,
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=0.95 if plate else 0.0,
         containers=containers or [],
         gross_kg=gross_kg,
-        outcome=Outcome(outcome),
+        outcome=outcome,
         reasons=reasons or ["ok"],
         release_order=release_order,
-        knowledge_version=1,
-        opens_barrier=outcome == "release",
         checks=checks or [],
         entered_by=entered_by,
         release_orders=release_orders or [],
@@ -80,6 +80,28 @@ def ingest(
     )
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
+
+
+def order_json(
+    no: str, plate: str, direction: str = "in", hours: float = 8, at: datetime | None = None, **extra: object
+) -> dict[str, Any]:
+    """A release order as the API takes it: valid from an hour before `at` (now) to `hours` after."""
+    at = at or datetime.now(UTC)
+    return {
+        "order_no": no,
+        "plate": plate,
+        "direction": direction,
+        "valid_from": (at - timedelta(hours=1)).isoformat(),
+        "valid_until": (at + timedelta(hours=hours)).isoformat(),
+        **extra,
+    }
+
+
+def transit_row(transit_no: str, time_limit_h: int, **kw: Any) -> TransitRow:
+    """A transit from site A to B of plate 粤B1 with no containers, stored as is (no API checks);
+    `kw` adds or overrides columns."""
+    base: dict[str, Any] = dict(plate="粤B1", containers=[], entry_site="A", destination_site="B", created_by="test")
+    return TransitRow(transit_no=transit_no, time_limit_h=time_limit_h, **{**base, **kw})
 
 
 def issue_order(api: Api, order: dict, preparer: str = "alice", reviewer: str = "rita") -> int:

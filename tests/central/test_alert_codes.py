@@ -4,13 +4,13 @@ for its documents raises an alert where the routing sends it."""
 
 from __future__ import annotations
 
-from central_helpers import Api, ingest
+from central_helpers import Api, ingest, transit_row
 from sqlalchemy import text
 
 from kakou.central import alerts, audit, migrate, projections, transit
 from kakou.central.db import Base
 from kakou.central.service import Central
-from kakou.central.tables import AlertRow, TransitRow
+from kakou.central.tables import AlertRow
 from kakou.sync.checks import CheckCode, check
 
 HEAVY = {
@@ -64,16 +64,7 @@ def test_alerts_from_transits_and_offline_nodes_are_codes_too(api: Api, central:
     assert offline["texts"]["zh"].startswith("边缘节点 n7 自 ") and offline["texts"]["en"].startswith("edge node n7 ")
 
     with audit.write(central, "test") as w:  # a wrong seal at entry, as transit.on_pass finds it
-        row = TransitRow(
-            transit_no="TR1",
-            plate="粤B1",
-            containers=[],
-            entry_site="A",
-            destination_site="B",
-            time_limit_h=6,
-            e_seal="S-1",
-            created_by="test",
-        )
+        row = transit_row("TR1", 6, e_seal="S-1")
         w.session.add(row)
         w.session.flush()
         transit._seal(w, row, transit.SealSeen([check(CheckCode.E_SEAL_NONE, True)]), "p1", "entry")

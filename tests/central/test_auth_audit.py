@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from central_helpers import PASSWORD, Api
+from central_helpers import PASSWORD, Api, order_json
 from sqlalchemy import text
 
 from kakou.central import audit, auth
@@ -17,13 +17,7 @@ NOW = datetime.now(UTC)
 
 
 def _order(no: str, plate: str = "粤B12345") -> dict:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "in",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=5)).isoformat(),
-    }
+    return order_json(no, plate, hours=5, at=NOW)
 
 
 def test_login_gives_a_token_and_wrong_password_or_no_token_is_refused(api: Api) -> None:

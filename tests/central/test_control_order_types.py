@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from central_helpers import Api
+from lane_inputs import observation
 
 from kakou.central import changelog
 from kakou.central.service import Central
-from kakou.edge.decision import Observation, Parameters, decide
+from kakou.edge.decision import Parameters, decide
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode
@@ -76,9 +77,7 @@ def test_random_and_key_person_orders_at_the_lane(api: Api, central: Central, tm
         k = records.knowledge_for("粤B77777", None)
         held = 0
         for i in range(200):  # the same truck, 200 passes: about 30 % are stopped, each pass decided once
-            obs = Observation(
-                pass_id=f"p{i}", lane="L1", direction="in", at=now, plate="粤B77777", plate_confidence=0.95
-            )
+            obs = observation(pass_id=f"p{i}", at=now, plate="粤B77777", plate_confidence=0.95)
             d = decide(obs, k, Parameters())
             hits = [c for c in d.checks if c.code is CheckCode.CONTROL_ORDER_HIT]
             if hits:
@@ -89,15 +88,7 @@ def test_random_and_key_person_orders_at_the_lane(api: Api, central: Central, tm
         assert 40 <= held <= 80
         k2 = records.knowledge_for("粤B12345", "IC-42")
         d = decide(
-            Observation(
-                pass_id="q1",
-                lane="L1",
-                direction="in",
-                at=now,
-                plate="粤B12345",
-                plate_confidence=0.95,
-                ic_card="IC-42",
-            ),
+            observation(pass_id="q1", at=now, plate_confidence=0.95, ic_card="IC-42"),
             k2,
             Parameters(),
         )

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from central_helpers import Api
+from lane_inputs import pass_record
 
 from kakou.central import alerts, projections
 from kakou.central import ingest as central_ingest
 from kakou.central.service import Central
 from kakou.central.tables import AlertRow
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope
 
 T0 = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 NO_ORDER = {"code": "release_order_missing", "ok": False, "params": {"plate": "粤B77777"}}
@@ -35,20 +36,15 @@ def send(
     containers: list[str] | None = None,
 ) -> None:
     """A pass record as the lane n1/L1 sends it, stored by central's ingest."""
-    rec = PassRecord(
+    rec = pass_record(
+        at,
         pass_id=pass_id,
-        node="n1",
-        lane="L1",
         direction="out",
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=0.95 if plate else 0.0,
         containers=containers or [],
-        outcome=Outcome(outcome),
+        outcome=outcome,
         reasons=reasons or ["ok"],
-        knowledge_version=1,
-        opens_barrier=outcome == "release",
         checks=checks or [],
         supersedes=supersedes,
     )

@@ -5,10 +5,9 @@ Another enterprise's order, and every officer endpoint, are refused with a clear
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from central_helpers import PASSWORD, Api
+from central_helpers import PASSWORD, Api, order_json
 
 from kakou.central import auth
 from kakou.central.auth import Role
@@ -28,14 +27,7 @@ def declarants(central: Central, users: dict, api: Api) -> Api:
 
 
 def _order(no: str, plate: str = "粤B11111") -> dict:
-    now = datetime.now(UTC)
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "out",
-        "valid_from": (now - timedelta(hours=1)).isoformat(),
-        "valid_until": (now + timedelta(hours=4)).isoformat(),
-    }
+    return order_json(no, plate, "out", hours=4)
 
 
 def test_declarant_applies_follows_status_and_refusals_officers_review_from_the_queue(declarants: Api) -> None:

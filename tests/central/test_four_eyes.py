@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from central_helpers import Api
+from central_helpers import Api, order_json
 
 from kakou.central import changelog
 from kakou.central.service import Central
@@ -31,15 +32,8 @@ def _lane(central: Central, tmp_path: Path, kind: str) -> list[dict]:
     return [json.loads(d) for (d,) in rows]
 
 
-def _order(no: str, **extra: object) -> dict:
-    return {
-        "order_no": no,
-        "plate": "粤B12345",
-        "direction": "out",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-        **extra,
-    }
+def _order(no: str, **extra: Any) -> dict:
+    return order_json(no, "粤B12345", "out", at=NOW, **extra)
 
 
 def _review(api: Api, who: str, no: str, approve: bool = True, note: str = "") -> dict:

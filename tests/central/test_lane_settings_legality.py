@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, order_json
+from lane_inputs import observation
 
 from kakou.central import changelog
 from kakou.central.service import Central
-from kakou.edge.decision import Observation, Parameters, decide
+from kakou.edge.decision import Parameters, decide
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode as C
@@ -189,14 +190,7 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     ):
         r = alice.put(f"/api/v1/registrations/{kind}", json=data)
         assert r.status_code == 200, r.text
-    order = {
-        "order_no": "HF1",
-        "plate": PLATE,
-        "containers": [BOX],
-        "direction": "in",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-    }
+    order = order_json("HF1", PLATE, at=NOW, containers=[BOX])
     issue_order(api, order)
     issue_order(api, {**order, "order_no": "HF2", "plate": "粤B99999"})  # the same box on another truck's order
     # The library's legality switches (central's parameter library for every lane).
@@ -217,9 +211,7 @@ def test_the_lane_decides_legality_from_what_central_registered(api: Api, centra
     store, records = _edge(central, tmp_path)
     params = records.parameters_for("L1", Parameters())
     assert params.require_valid_carrier and params.refused_carrier_grades == ("D",) and params.yard == "Y01"
-    seen = Observation(
-        pass_id="n1-L1-1", lane="L1", direction="in", at=NOW, plate=PLATE, plate_confidence=0.99, containers=[BOX]
-    )
+    seen = observation(at=NOW, plate=PLATE, containers=[BOX])
     k = records.knowledge_for(PLATE, None, [BOX], yard=params.yard)
     d = decide(seen, k, params)
     failed = {c.code for c in d.checks if not c.ok}

@@ -19,11 +19,13 @@ from kakou.central.tables_sync import PassRow
 from kakou.sync.messages import Envelope, PassRecord
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+PASS = TypeAdapter(PassOut)  # the documented item of GET /api/v1/passes
 
 
 def _model_page(central: Central, limit: int, offset: int, **filters: str) -> dict:
     total, rows = central_ingest.list_passes(central, limit, offset, **filters)
-    page = Page[PassOut](total=total, limit=limit, offset=offset, items=[PassOut.model_validate(r) for r in rows])
+    items = [PASS.validate_python({k: getattr(r, k) for k in PassOut.__annotations__}) for r in rows]
+    page = Page[PassOut](total=total, limit=limit, offset=offset, items=items)
     return json.loads(page.model_dump_json())
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from central_helpers import transit_row
 from sqlalchemy import select
 
 from kakou.central import migrate
@@ -32,18 +33,7 @@ def test_timestamps_come_back_as_aware_utc_on_every_database(central: Central) -
     (the API publishes it as an RFC 3339 date-time, and comparisons with aware times work)."""
     cst = datetime(2026, 11, 25, 8, 0, tzinfo=timezone(timedelta(hours=8)))
     with central.sessions.begin() as s:
-        s.add(
-            TransitRow(
-                transit_no="T1",
-                plate="粤B1",
-                containers=[],
-                entry_site="A",
-                destination_site="B",
-                time_limit_h=1,
-                started_at=cst,
-                created_by="test",
-            )
-        )
+        s.add(transit_row("T1", 1, started_at=cst))
     with central.sessions() as s:
         row = s.get(TransitRow, "T1")
         assert row is not None and row.started_at == cst and row.started_at.tzinfo is not None

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from central_helpers import Api, ingest, issue_order
+from fastapi.testclient import TestClient
 
 from kakou.central import projections
 from kakou.central.service import Central
@@ -104,6 +105,12 @@ def _period(api: Api, starts_on: str, cutoff: str) -> int:
     return int(r.json()["id"])
 
 
+def _adjust(officer: TestClient, pid: int, item_no: str, quantity: float, reason: str) -> int:
+    """The HTTP status of `officer`'s adjustment of an item's quantity in period `pid` of LEDGER."""
+    body = {"item_no": item_no, "quantity": quantity, "reason": reason}
+    return officer.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments", json=body).status_code
+
+
 def _lines(result: dict) -> dict[str, dict]:
     return {ln["item_no"]: ln for ln in result["lines"]}
 
@@ -134,13 +141,7 @@ def test_seed_003_worked_example_by_trade_mode_with_bom_and_stocktake(api: Api, 
     assert pending["M1"]["theoretical"] == 0 and "pending_gate" in _codes(pending["M1"])  # no gate pass yet
 
     _gate(api, central, [d["doc_no"] for d in docs], MARCH)
-    assert (
-        alice.post(
-            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-            json={"item_no": "M2", "quantity": -5, "reason": "报废 5 把锁（质检单 QC-7）"},
-        ).status_code
-        == 201
-    )
+    assert _adjust(alice, pid, "M2", -5, "报废 5 把锁（质检单 QC-7）") == 201
     stock = (
         "item_no,kind,quantity,unit,counted_on\nM1,material,800,kg,2026-06-30\nM2,,50,pcs,\n"
         "F1,finished,20,pcs,2026-06-30\nS1,semifinished,30,pcs,2026-06-29\n"
@@ -203,13 +204,7 @@ def test_saved_result_is_reviewed_by_another_officer_closes_the_period_and_expor
     # A closed period takes no stocktake and no adjustment, and is not reconciled again.
     late = alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/stocktake", json=[{"item_no": "M1", "quantity": 1}])
     assert late.status_code == 409 and "closed" in late.json()["title"]
-    assert (
-        alice.post(
-            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-            json={"item_no": "M1", "quantity": 1, "reason": "late fix"},
-        ).status_code
-        == 409
-    )
+    assert _adjust(alice, pid, "M1", 1, "late fix") == 409
     assert alice.post(f"/api/v1/ledgers/{LEDGER}/periods/{pid}/reconciliation").status_code == 409
 
     csv_out = alice.get(f"/api/v1/ledger-reconciliations/{rid}/export")
@@ -278,13 +273,7 @@ def test_stocktake_with_bad_rows_stores_nothing_and_says_which(api: Api) -> None
         ("F1", "finished", 3),
     }
     # Only materials are adjusted; nothing happens to a period of another ledger.
-    assert (
-        alice.post(
-            f"/api/v1/ledgers/{LEDGER}/periods/{pid}/adjustments",
-            json={"item_no": "F1", "quantity": 1, "reason": "x y"},
-        ).status_code
-        == 422
-    )
+    assert _adjust(alice, pid, "F1", 1, "x y") == 422
     assert alice.get(f"/api/v1/ledgers/OTHER/periods/{pid}/reconciliation").status_code == 404
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from central_helpers import Api, ingest, issue_order
+from central_helpers import Api, ingest, issue_order, order_json
+from lane_inputs import observation
 
 from kakou.central import changelog, projections
 from kakou.central.service import Central
-from kakou.edge.decision import Knowledge, Observation, Parameters, decide
+from kakou.edge.decision import Knowledge, Parameters, decide
 from kakou.edge.knowledge import VehicleReg, parse_release_orders, parse_rows
 from kakou.edge.store import EdgeStore
 from kakou.sync.messages import Outcome
@@ -92,15 +94,8 @@ def test_sites_lanes_and_devices_stay_central(api: Api, central: Central, tmp_pa
     assert kinds == {"lane"}
 
 
-def _order(no: str, plate: str, **extra: object) -> dict:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "out",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=8)).isoformat(),
-        **extra,
-    }
+def _order(no: str, plate: str, **extra: Any) -> dict:
+    return order_json(no, plate, "out", at=NOW, **extra)
 
 
 def test_batch_exit_counts_each_pass_once_and_withdraws_when_used_up(
@@ -155,33 +150,18 @@ def test_a_truck_on_two_orders_is_released_by_the_lane_and_counted_on_each(
     issue_order(api, _order("HF21", "粤B12345", containers=["CSQU3054383"], batch_unit="passes", total_quantity=2))
     issue_order(api, _order("HF22", "粤B12345", containers=["TGHU1234561"]))
     known = parse_release_orders(_lane(central, tmp_path, "release_order"))
-    seen = Observation(
-        pass_id="n1-L1-1",
-        lane="L1",
-        direction="out",
-        at=NOW,
-        plate="粤B12345",
-        plate_confidence=0.97,
-        containers=["TGHU1234561", "CSQU3054383"],
-    )
+    seen = observation(direction="out", at=NOW, plate_confidence=0.97, containers=["TGHU1234561", "CSQU3054383"])
     d = decide(seen, Knowledge(version=2, release_orders=known), Parameters())
     assert d.outcome is Outcome.RELEASE and d.release_orders == ["HF21", "HF22"]
-    ingest(
-        central,
-        1,
-        "粤B12345",
-        containers=seen.containers,
-        release_order=d.release_order,
-        release_orders=d.release_orders,
-    )
-    ingest(
-        central,
-        1,
-        "粤B12345",
-        containers=seen.containers,
-        release_order=d.release_order,
-        release_orders=d.release_orders,
-    )  # redelivered: counted once
+    for _delivery in range(2):  # the second is a redelivery: counted once
+        ingest(
+            central,
+            1,
+            "粤B12345",
+            containers=seen.containers,
+            release_order=d.release_order,
+            release_orders=d.release_orders,
+        )
     ingest(central, 2, "粤B12345", release_order="HF21")  # a lane that only knows one order per pass
     assert projections.run_all(central) == 2
     hf21 = alice.get("/api/v1/release-orders/HF21").json()

@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, order_json, transit_row
+from lane_inputs import observation
 from sqlalchemy import select, update
 
 from kakou.central import changelog, risk_eval
 from kakou.central.service import Central
-from kakou.central.tables import DeclarationRow, ReleaseOrderRow, TransitRow
+from kakou.central.tables import DeclarationRow, ReleaseOrderRow
 from kakou.central.tables_sync import ChangeRow
-from kakou.edge.decision import Decision, Observation, Parameters, decide
+from kakou.edge.decision import Decision, Parameters, decide
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode
@@ -38,15 +39,7 @@ TRANSIT_OVERDUE_RULE = {  # a truck more than 48 h in transit goes to inspection
 
 
 def order(no: str, plate: str, goods: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    return {
-        "order_no": no,
-        "plate": plate,
-        "direction": "in",
-        "valid_from": (NOW - timedelta(hours=1)).isoformat(),
-        "valid_until": (NOW + timedelta(hours=6)).isoformat(),
-        "goods": goods,
-        **extra,
-    }
+    return order_json(no, plate, hours=6, at=NOW, goods=goods, **extra)
 
 
 def steel(origin: str) -> dict[str, Any]:
@@ -78,9 +71,7 @@ def at_lane(central: Central, tmp_path: Path, plate: str, at: datetime = NOW) ->
         for stream in changelog.stream_heads(central):
             store.apply_batch(changelog.changes_after(central, 0, stream=stream), datetime.now(UTC))
         k = LaneRecords(store, tmp_path / "images").knowledge_for(plate, None)
-        obs = Observation(
-            pass_id=f"p-{plate}-{at.timestamp()}", lane="L1", direction="in", at=at, plate=plate, plate_confidence=0.95
-        )
+        obs = observation(pass_id=f"p-{plate}-{at.timestamp()}", at=at, plate=plate, plate_confidence=0.95)
         return decide(obs, k, Parameters())
     finally:
         store.close()
@@ -221,19 +212,7 @@ def test_time_limits_hold_from_their_instant_at_the_lane(api: Api, central: Cent
             .where(DeclarationRow.doc_no == "D-OLD")
             .values(created_at=NOW - timedelta(days=29, hours=21))
         )
-        s.add(
-            TransitRow(
-                transit_no="TR-1",
-                plate="粤B40001",
-                containers=[],
-                entry_site="A",
-                destination_site="B",
-                time_limit_h=48,
-                status="en_route",
-                started_at=NOW - timedelta(hours=47),
-                created_by="t",
-            )
-        )
+        s.add(transit_row("TR-1", 48, plate="粤B40001", status="en_route", started_at=NOW - timedelta(hours=47)))
     put_in_force(
         api,
         {

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central_helpers import Api, issue_order
+from central_helpers import Api, issue_order, transit_row
+from lane_inputs import pass_record
 
 from kakou.central import ingest
 from kakou.central.service import Central
@@ -17,7 +18,7 @@ from kakou.central.tables import TransitRow
 from kakou.edge.records import LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode, check
-from kakou.sync.messages import Envelope, Outcome, PassRecord
+from kakou.sync.messages import Envelope, PassRecord
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 RATES = (
@@ -46,19 +47,15 @@ def rec(
     direction: str = "in",
     containers: list[str] | None = None,
 ) -> PassRecord:
-    return PassRecord(
+    return pass_record(
+        at,
         pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
         direction=direction,
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=0.9 if plate else 0.0,
-        outcome=Outcome(outcome),
-        reasons=[],
-        knowledge_version=1,
-        opens_barrier=outcome == "release",
+        outcome=outcome,
         checks=checks or [],
         supersedes=supersedes,
         entered_by=entered_by,
@@ -237,18 +234,14 @@ def test_intervention_record_by_officer_and_time(api: Api, central: Central) -> 
 def test_transit_statistics(api: Api, central: Central) -> None:
     def t(no: str, status: str, hours: float | None, seal_ok: bool | None = True, dest: str = "B") -> TransitRow:
         start = NOW - timedelta(hours=30)
-        return TransitRow(
-            transit_no=no,
-            plate="粤B1",
-            containers=[],
-            entry_site="A",
+        return transit_row(
+            no,
+            24,
             destination_site=dest,
-            time_limit_h=24,
             status=status,
             started_at=start if status != "declared" else None,
             closed_at=start + timedelta(hours=hours) if hours is not None else None,
             seal_ok=seal_ok,
-            created_by="t",
         )
 
     with central.sessions.begin() as s:

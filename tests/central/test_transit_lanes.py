@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from central_helpers import Api, ingest, transit_sites
 
@@ -108,6 +109,11 @@ def test_no_seal_reader_is_not_a_seal_alert_but_a_reader_that_hears_nothing_is(a
     assert api("alice").get("/api/v1/transits/ZG2").json()["seal_ok"] is False
 
 
+def held_at_destination(central: Central, seq: int, containers: list[str], checks: list[dict[str, Any]]) -> None:
+    """Pass `seq` of PLATE at the destination lane (node b), held for an officer on `checks`."""
+    ingest(central, seq, PLATE, node="b", direction="in", outcome="officer", containers=containers, checks=checks)
+
+
 def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: Api, central: Central) -> None:
     transit_sites(api)
     _declare(api)
@@ -117,16 +123,7 @@ def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: A
         "ok": False,
         "params": {"transit_no": "ZG1", "missing": "MSKU1234565", "extra": "TGHU9876543"},
     }
-    ingest(
-        central,
-        1,
-        PLATE,
-        node="b",
-        direction="in",
-        outcome="officer",
-        containers=[BOXES[0], "TGHU9876543"],
-        checks=[mismatch],
-    )
+    held_at_destination(central, 1, [BOXES[0], "TGHU9876543"], [mismatch])
     projections.run_all(central)
     t = api("alice").get("/api/v1/transits/ZG1").json()
     assert t["status"] == "en_route" and t["close_pass"] is None
@@ -139,15 +136,8 @@ def test_a_held_arrival_alerts_with_its_reason_and_the_transit_stays_open(api: A
         "ok": False,
         "params": {"transit_no": "ZG1", "declared": "CNSZ-ES0012345", "seal": "CNSZ-ES0099999"},
     }
-    ingest(
-        central,
-        2,
-        PLATE,
-        node="b",
-        direction="in",
-        outcome="officer",
-        containers=BOXES,
-        checks=[{"code": "e_seal_read", "ok": True, "params": {"seal": "CNSZ-ES0099999"}}, seal],
+    held_at_destination(
+        central, 2, BOXES, [{"code": "e_seal_read", "ok": True, "params": {"seal": "CNSZ-ES0099999"}}, seal]
     )
     projections.run_all(central)
     assert {a["kind"] for a in _alerts(api)} == {"transit_mismatch", "transit_seal"}

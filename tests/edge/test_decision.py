@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from edge_helpers import AT, BOX, PLATE
-from edge_helpers import observation as obs
-from edge_helpers import release_order as order
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lane_inputs import AT, BOX, PLATE
+from lane_inputs import observation as obs
+from lane_inputs import release_order as order
 
 from kakou.edge.decision import Knowledge, Parameters, decide
 from kakou.edge.knowledge import ContainerReg, ControlOrder, DriverReg, EntryWeighing, VehicleReg

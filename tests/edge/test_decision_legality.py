@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from edge_helpers import AT, BOX, PLATE, observation, release_order
+from lane_inputs import AT, BOX, PLATE, observation, release_order
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import AppointmentReg, CarrierReg, ContainerReg, OtherOrder, VehicleReg, YardReg

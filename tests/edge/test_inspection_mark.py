@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from edge_helpers import AT, BOX, PLATE, observation
+from lane_inputs import AT, BOX, PLATE, observation, pass_record
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.inspections import InspectionMark, latest_mark
@@ -14,7 +14,7 @@ from kakou.edge.knowledge import ControlOrder
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode as C
 from kakou.sync.checks import check
-from kakou.sync.messages import Outcome, PassRecord, ReleaseOrderData
+from kakou.sync.messages import Outcome, ReleaseOrderData
 
 ORDER = ReleaseOrderData(
     order_no="HF1",
@@ -105,20 +105,15 @@ def test_a_mark_is_for_the_same_truck_and_cargo_and_expires() -> None:
 
 def _result_pass(store: EdgeStore, pass_id: str, code: C, at: datetime, plate: str = PLATE) -> None:
     c = check(code, code in (C.INSPECTION_PASSED, C.INSPECTION_PASSED_CONFIRMED), officer="wang", note="n")
-    rec = PassRecord(
+    rec = pass_record(
+        at,
         pass_id=pass_id,
-        node="n1",
-        lane="L1",
-        direction="in",
-        started_at=at,
-        decided_at=at,
         plate=plate,
         plate_confidence=1.0,
         containers=[BOX],
         outcome=Outcome.INSPECTION,
         reasons=[c.finding()],
         knowledge_version=0,
-        opens_barrier=False,
         checks=[c],
         supersedes="n1-L1-1",
         entered_by="wang",

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from lane_inputs import pass_record
+
 from kakou.edge.records import Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.sync.checks import CheckCode, check
@@ -15,20 +17,8 @@ T0 = datetime.now(UTC) - timedelta(hours=1)
 
 def rec(i: int, plate: str, direction: str, outcome: Outcome = Outcome.RELEASE, **kw: object) -> PassRecord:
     at = T0 + timedelta(minutes=i)
-    return PassRecord(
-        pass_id=f"n-L-{i}",
-        node="n",
-        lane="L1",
-        direction=direction,
-        started_at=at,
-        decided_at=at,
-        plate=plate,
-        plate_confidence=0.95,
-        outcome=outcome,
-        reasons=["r"],
-        knowledge_version=1,
-        opens_barrier=outcome is Outcome.RELEASE,
-        **kw,
+    return pass_record(
+        at, pass_id=f"n-L-{i}", node="n", direction=direction, plate=plate, outcome=outcome, reasons=["r"], **kw
     )
 
 
@@ -120,14 +110,13 @@ def test_measured_tare_is_the_last_weighing_on_entry_and_containers_bring_their_
     assert k.entry_weighing is not None and (k.entry_weighing.pass_id, k.entry_weighing.gross_kg) == ("n-L-2", 16_900)
     assert [(c.container_no, c.tare_kg) for c in k.containers] == [("CSQU3054383", 2_200)]
     assert k.release_orders[0].declared_net_kg == 21_000
-    from kakou.edge.decision import Observation
+    from lane_inputs import observation
 
-    seen = Observation(
+    seen = observation(
         pass_id="n-L-9",
         lane="L2",
         direction="out",
         at=T0 + timedelta(hours=1),
-        plate="粤B12345",
         plate_confidence=0.97,
         containers=["CSQU3054383"],
         gross_kg=38_100,

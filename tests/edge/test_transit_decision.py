@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from edge_helpers import AT, PLATE, observation, release_order
+from lane_inputs import AT, PLATE, observation, release_order
 
 from kakou.edge.decision import Knowledge, Observation, Parameters, decide
 from kakou.edge.knowledge import TransitView

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, login_if_asked, module_stack, open_page
+from ui_helpers import ARTIFACTS, module_stack, open_console
 
 from kakou.central import auth, device_health, registry
 from kakou.sync.devices import DeviceReport, DeviceState
@@ -51,9 +51,7 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
             ],
         ),
     )
-    page = await open_page(browser, f"{stack.central.url}/console#nodes", 1280, 800)
-    await login_if_asked(page, ADMIN, PASSWORD)
-    await expect(page.locator("body[data-loaded=nodes]")).to_be_attached()
+    page = await open_console(browser, stack.central.url, "nodes", ADMIN, PASSWORD, lang=None, size=(1280, 800))
     section = page.get_by_test_id("device-health")
     await expect(section).to_contain_text("各通道设备状况")
     table = section.get_by_test_id("device-health-lanes")
@@ -102,9 +100,7 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     ingest.ingest_passes(
         c, [rec(1, "release"), rec(2, "officer"), rec(3, "release", supersedes="stat-n-L1-2", checks=[override])]
     )
-    page = await open_page(browser, f"{stack.central.url}/console#statistics", 1280, 800)
-    await login_if_asked(page, ADMIN, PASSWORD)
-    await expect(page.locator("body[data-loaded=statistics]")).to_be_attached()
+    page = await open_console(browser, stack.central.url, "statistics", ADMIN, PASSWORD, lang=None, size=(1280, 800))
     await page.get_by_test_id("st-site").fill("YARD-S")
     await page.get_by_test_id("stats-form").locator("button[type=submit]").click()
     table = page.get_by_test_id("stats-groups")
@@ -124,9 +120,7 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
 async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:
     """Seed 001's tags are conditions like the others in the rule editor, in Chinese, and their
     thresholds are asked for."""
-    page = await open_page(browser, f"{stack.central.url}/console#risk_rules", 1280, 800)
-    await login_if_asked(page, ADMIN, PASSWORD)
-    await expect(page.locator("body[data-loaded=risk_rules]")).to_be_attached()
+    page = await open_console(browser, stack.central.url, "risk_rules", ADMIN, PASSWORD, lang=None, size=(1280, 800))
     await page.get_by_test_id("new-rule").click()
     editor = page.get_by_test_id("rule-editor")
     await editor.get_by_test_id("rule-rule_id").fill("PRICE-1")
@@ -160,9 +154,7 @@ async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, brows
         )
         assert r.status_code == 201, r.text
         wid = r.json()["id"]
-    page = await open_page(browser, f"{stack.central.url}/console#awaiting", 1280, 800)
-    await login_if_asked(page, ADMIN, PASSWORD)
-    await expect(page.locator("body[data-loaded=awaiting]")).to_be_attached()
+    page = await open_console(browser, stack.central.url, "awaiting", ADMIN, PASSWORD, lang=None, size=(1280, 800))
     row = page.locator(f"[data-testid=awaiting-row][data-kind=whitelist][data-key='{wid}']")
     await expect(row).to_contain_text("白名单")
     await expect(row).to_contain_text("粤B88888")

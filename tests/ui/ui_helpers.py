@@ -88,9 +88,18 @@ async def central_api(url: str, user: str, password: str) -> AsyncIterator[httpx
         yield http
 
 
-async def open_console(browser: Browser, url: str, section: str, user: str, password: str) -> Page:
-    """The console at one screen, logged in, once that screen has loaded."""
-    page = await open_page(browser, f"{url}/console?lang=en#{section}", 1440, 900)
+async def open_console(
+    browser: Browser,
+    url: str,
+    section: str,
+    user: str,
+    password: str,
+    lang: str | None = "en",
+    size: tuple[int, int] = (1440, 900),
+) -> Page:
+    """The console at one screen, logged in, once that screen has loaded; `lang=None`: the default (Chinese)."""
+    query = f"?lang={lang}" if lang else ""
+    page = await open_page(browser, f"{url}/console{query}#{section}", *size)
     await login_if_asked(page, user, password)
     await expect(page.locator(f"body[data-loaded={section}]")).to_be_attached()
     return page
