@@ -56,13 +56,15 @@ def _boxes(crop: np.ndarray, after: float) -> list[tuple[int, int, int, int]]:
             continue
         # The serial's glyphs in this paint: a box encloses a digit, so it is taller than they are.
         outer = [cv2.boundingRect(c) for i, c in enumerate(contours) if hier[0][i][3] == -1]
-        glyphs = [r[3] for r in outer if r[0] + r[2] < after and 0.3 * h <= r[3] <= 0.9 * h]
-        glyph_h = float(np.median(glyphs)) if glyphs else float(h)
+        glyphs = [r[3] for r in outer if r[0] + r[2] < after and 0.2 * h <= r[3] <= 0.9 * h]
+        glyph_h = float(np.median(glyphs)) if len(glyphs) >= 3 else float(h)
         for i, c in enumerate(contours):
             if hier[0][i][3] != -1:  # only outer contours
                 continue
             x, y, w, hh = cv2.boundingRect(c)
-            if hh < 0.5 * h or not 0.45 * hh <= w <= 1.3 * hh:
+            # At least half the crop high, or (a detector box much taller than its text) at
+            # least a little taller than the serial's glyphs.
+            if not (hh >= 0.5 * h or 1.1 * glyph_h <= hh <= 2 * glyph_h) or not 0.45 * hh <= w <= 1.3 * hh:
                 continue
             # The digit often touches the thin outline and splits the hole; count all of it.
             hole = sum(cv2.contourArea(contours[j]) for j in _siblings(hier, hier[0][i][2])) / (w * hh)
@@ -76,6 +78,52 @@ def _boxes(crop: np.ndarray, after: float) -> list[tuple[int, int, int, int]]:
             if hull >= 0.8 and (ink <= 0.55 or hole >= 0.06):
                 found.append((x, y, w, hh))
     return found
+
+
+def _box_by_sides(crop: np.ndarray, after: float) -> tuple[int, int, int, int] | None:
+    """A box whose outline a global threshold breaks (faint or thin edges, a gap: no contour
+    closes), found by its sides right of `after`: the first two strokes of ink taller than the
+    serial's glyphs (a box encloses a digit; a 1 is only as tall as a glyph), or else a bar
+    above the glyphs' rows and one below them. It must be 0.4-1.3 glyph heights wide and
+    1.05-2 high."""
+    paint, ink = _paint_and_ink(crop, after)
+    weights = np.array([0.114, 0.587, 0.299])  # BGR to grey, as OpenCV does
+    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    gp, gi = float(paint @ weights), float(ink @ weights)
+    if abs(gp - gi) < 20:
+        return None
+    mask = (np.abs(g - gi) < np.abs(g - gp)).astype(np.uint8)
+    h = crop.shape[0]
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask[:, : max(int(after), 1)], connectivity=8)
+    glyphs = [st for st in stats[1:n] if 0.2 * h <= st[3] <= 0.9 * h]
+    if len(glyphs) < 3:
+        return None
+    glyph_h = float(np.median([st[3] for st in glyphs]))
+    top = float(np.median([st[1] for st in glyphs]))
+    a = int(after)
+    # The box follows the serial within a glyph or two: beyond is other paint or another door.
+    mask[:, int(after + 2.5 * glyph_h) :] = 0
+    found: list[tuple[int, int, int, int]] = []
+    tall = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((int(1.08 * glyph_h) + 1, 1), np.uint8))
+    cols = np.flatnonzero(tall[:, a:].any(axis=0)) + a
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1) if cols.size else []
+    if len(runs) >= 2:
+        x0, x1 = int(runs[0][0]), int(runs[1][-1]) + 1
+        rows = np.flatnonzero(tall[:, x0:x1].any(axis=1))
+        found.append((x0, int(rows[0]), x1 - x0, int(rows[-1]) + 1 - int(rows[0])))
+    # Its top and bottom: strokes at least half a glyph wide, one above the serial's glyphs and
+    # one below them (a 7's or a 2's bar lies within the glyphs' rows).
+    wide = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, int(0.5 * glyph_h) + 1), np.uint8))
+    rows = np.flatnonzero(wide[:, a:].any(axis=1))
+    above, below = rows[rows < top - 1], rows[rows > top + glyph_h + 1]
+    if above.size and below.size:
+        y0, y1 = int(above.max()), int(below.min()) + 1
+        span = np.flatnonzero(np.logical_or(wide[y0, a:], wide[y1 - 1, a:])) + a
+        found.append((int(span[0]), y0, int(span[-1]) + 1 - int(span[0]), y1 - y0))
+    for x0, y0, w, hh in found:
+        if 0.4 * glyph_h <= w <= 1.3 * glyph_h and 1.05 * glyph_h <= hh <= 2 * glyph_h:
+            return x0, y0, w, hh
+    return None
 
 
 def _paint_and_ink(crop: np.ndarray, line_w: float) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +185,10 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
         line_w *= f
     cells = [b for b in _boxes(crop, 0.75 * line_w) if b[0] > line_w * 0.4 and b[0] + b[2] < crop.shape[1] - 1]
     if not cells:
-        return None
+        sides = _box_by_sides(crop, 0.75 * line_w)
+        if sides is None:
+            return None
+        cells = [sides]
     x, y, w, h = min(cells, key=lambda b: b[0])  # the first whole box after the serial
     unfilled = _unfilled(crop, (x, y, w, h), line_w) if x >= 0.75 * line_w else None
     crop = crop if unfilled is None else unfilled
@@ -149,20 +200,31 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     inner_keep = line_img[y + ring : y + h - ring, x + ring : x + w - ring].copy()
     cv2.rectangle(line_img, (x - 1, y - 1), (x + w, y + h), bg, thickness=ring + 2)
     line_img[y + ring : y + h - ring, x + ring : x + w - ring] = inner_keep
-    ((text, score),) = engine.recognise([line_img])
-    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
     # The line read with the box: one character more than the detector's line (an owner+serial
     # line of 10, or a serial alone in a split or two-row code), ending in a digit.
     n = sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", line.text))
+    ((text, score),) = engine.recognise([line_img])
+    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+    if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
+        return flat[-1], score
+    m = max(int(0.15 * min(w, h)), 2)
+    inner = crop[y + m : y + h - m, x + m : x + w - m]
+    if inner.size == 0:
+        return None
+    # An outline seen in perspective is not wholly erased by an upright rectangle, and what is
+    # left of it makes the recogniser drop the digit again: the interior alone, set after the
+    # serial on the paint at the place of the box, is the same line without any outline.
+    cell = np.empty((crop.shape[0], w + h // 2, 3), np.uint8)  # the box's place and a margin
+    cell[:] = bg
+    cell[y + m : y + h - m, m : m + inner.shape[1]] = inner
+    clean_line = np.hstack([crop[:, : max(x, 1)], cell])
+    ((text, score),) = engine.recognise([clean_line])
+    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
     if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
         return flat[-1], score
     # Otherwise the interior alone, in two renderings; the better-scoring single character
     # wins: padded with the paint colour (a replicated border would smear a stroke touching
     # the edge into extra strokes), and a black-on-white Otsu binarisation without the ribs.
-    m = max(int(0.15 * min(w, h)), 2)
-    inner = crop[y + m : y + h - m, x + m : x + w - m]
-    if inner.size == 0:
-        return None
     colour = cv2.copyMakeBorder(inner, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=bg)
     g = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
     _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
