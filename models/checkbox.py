@@ -100,6 +100,7 @@ def _box_by_sides(crop: np.ndarray, after: float) -> tuple[int, int, int, int] |
         return None
     glyph_h = float(np.median([st[3] for st in glyphs]))
     top = float(np.median([st[1] for st in glyphs]))
+    bottom = float(np.median([st[1] + st[3] for st in glyphs]))  # first row under the glyphs
     a = int(after)
     # The box follows the serial within a glyph or two: beyond is other paint or another door.
     mask[:, int(after + 2.5 * glyph_h) :] = 0
@@ -115,7 +116,7 @@ def _box_by_sides(crop: np.ndarray, after: float) -> tuple[int, int, int, int] |
     # one below them (a 7's or a 2's bar lies within the glyphs' rows).
     wide = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, int(0.5 * glyph_h) + 1), np.uint8))
     rows = np.flatnonzero(wide[:, a:].any(axis=1))
-    above, below = rows[rows < top - 1], rows[rows > top + glyph_h + 1]
+    above, below = rows[rows < top], rows[rows >= bottom]
     if above.size and below.size:
         y0, y1 = int(above.max()), int(below.min()) + 1
         span = np.flatnonzero(np.logical_or(wide[y0, a:], wide[y1 - 1, a:])) + a

@@ -91,7 +91,8 @@ def test_two_containers_on_one_chassis_give_two_codes(containers: ContainerReade
 
 
 @pytest.mark.parametrize(
-    ("left", "right", "seed"), [("GLDU0237570", "CXTU3141875", 103), ("POCU0712711", "CLHU9425610", 109)]
+    ("left", "right", "seed"),
+    [("GLDU0237570", "CXTU3141875", 103), ("POCU0712711", "CLHU9425610", 109), ("TTNU0633521", "YMMU8378329", 108)],
 )
 def test_side_by_side_codes_whose_check_box_outline_is_faint_are_both_read(
     containers: ContainerReader, left: str, right: str, seed: int
