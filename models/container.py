@@ -293,6 +293,11 @@ class ContainerReader:
                 if any(c.size == 0 for c in crops):
                     break
                 slots = slot_steps([step for c in crops for step in self.engine.recognise_chars(c)])
+                if len(slots) < min(n, 10):
+                    # Fewer characters than the plain reading had: repeated ones (000, JJ)
+                    # merged at the recogniser's time resolution. Read 2.5 times as wide.
+                    wide = [step for c in crops for step in self.engine.recognise_chars(c, stretch=2.5)]
+                    slots = max(slots, slot_steps(wide), key=len)
                 tries = [slots]
                 if fitted is not None and len(slots) == len(fitted) + 1:
                     # The fitted crop reads the characters best; the reach only adds the box's digit.

@@ -103,6 +103,13 @@ def test_side_by_side_codes_whose_check_box_outline_is_faint_are_both_read(
     assert {r.text for r in containers.read_all(frame)} == {left, right}
 
 
+def test_side_by_side_codes_with_runs_of_one_digit_are_both_read(containers: ContainerReader) -> None:
+    # "000000" read at the line's own width merges into fewer zeros (CTC); the group is read
+    # again 2.5 times as wide when it has fewer characters than the plain reading had.
+    frame = render_container_scene("MSKU0000006", beside="TGHU0000008")
+    assert {r.text for r in containers.read_all(frame)} == {"MSKU0000006", "TGHU0000008"}
+
+
 def test_read_all_leaves_out_a_container_further_away(containers: ContainerReader) -> None:
     frame = render_container_scene("MSKU1234565", seed=71, behind="GATU0407931")
     assert [r.text for r in containers.read_all(frame)] == ["MSKU1234565"]
