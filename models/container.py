@@ -288,7 +288,10 @@ class ContainerReader:
             # missed after all, reach over it as for a 10-character group.
             n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
             fitted: list[Step] | None = None  # the slots read from the detector's own boxes
-            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH,):
+            # A group of 10 is read over the box first; if that gave no sure code, the crop
+            # fitted to the detector's box (which may read a character the reach read worse,
+            # 0 at 0.52 beside 1) is decoded with the digit read from the box (checkbox.py).
+            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH, 0.0):
                 crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
                 if any(c.size == 0 for c in crops):
                     break

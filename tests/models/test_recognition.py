@@ -110,6 +110,15 @@ def test_side_by_side_codes_with_runs_of_one_digit_are_both_read(containers: Con
     assert {r.text for r in containers.read_all(frame)} == {"MSKU0000006", "TGHU0000008"}
 
 
+def test_a_character_the_reach_over_the_box_reads_worse_is_taken_from_the_fitted_crop(
+    containers: ContainerReader,
+) -> None:
+    # Read over the box, MEDU's "0" came out 0.52 beside "1" (officer); the crop fitted to the
+    # detector's box reads it sure, and the box's digit is read on its own.
+    frame = render_container_scene("CPWU0554338", seed=107, beside="MEDU7331030")
+    assert {r.text for r in containers.read_all(frame)} == {"CPWU0554338", "MEDU7331030"}
+
+
 def test_read_all_leaves_out_a_container_further_away(containers: ContainerReader) -> None:
     frame = render_container_scene("MSKU1234565", seed=71, behind="GATU0407931")
     assert [r.text for r in containers.read_all(frame)] == ["MSKU1234565"]
