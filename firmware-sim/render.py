@@ -127,17 +127,19 @@ def render_container_scene(
     layout: str = "one_row",
     behind: str | None = None,
     beside: str | None = None,
+    check_box: str = "outline",
 ) -> np.ndarray:
     """A BGR frame of a container's rear doors marked with `code` and `size_type` in `layout`
     (render_container.LAYOUTS). `behind`: the code of a second container further away, seen
     smaller at the left of the frame (the one in the lane is `code`). `beside`: a second 20'
-    container on the same chassis, as near as the first, to its right (a side camera's view)."""
+    container on the same chassis, as near as the first, to its right (a side camera's view).
+    `check_box`: how the check digit is boxed (render_container.CHECK_BOXES)."""
     rng = _rng(seed)
     t = np.linspace(0, 1, height)[:, None, None]
     scene = np.repeat(
         (np.array([170, 170, 165]) * (1 - t) + np.array([80, 85, 85]) * t).astype(np.uint8), width, axis=1
     )
-    door = _to_bgr(door_image(code, size_type, width, height, rng, layout))
+    door = _to_bgr(door_image(code, size_type, width, height, rng, layout, check_box))
     scale = 0.92 if rng is None else rng.uniform(0.8, 1.0)
     x_shift = 0.0
     if behind is not None:

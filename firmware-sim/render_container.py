@@ -20,6 +20,10 @@ _PALETTE: tuple[tuple[RGB, RGB], ...] = (
 
 
 LAYOUTS = ("one_row", "two_row", "vertical")
+# How the check digit is boxed: a square outline (ISO 6346's drawing), a condensed outline as
+# tight as the digit and thin (as many liners paint it), or a filled ink block with the digit
+# in the container's paint.
+CHECK_BOXES = ("outline", "narrow", "filled")
 
 
 def split_code(code: str) -> tuple[str, str, str]:
@@ -45,14 +49,18 @@ def door_image(
     height: int,
     rng: np.random.Generator | None,
     layout: str = "one_row",
+    check_box: str = "outline",
 ) -> Image.Image:
     """Two doors with ribs and lock rods; the code sits top right of the right-hand door.
     `layout` "one_row": owner, serial and boxed check digit on one line, size/type below;
     "two_row": owner above serial and check digit, size/type under them (three rows, as many
     reefers and tanks are marked); "vertical": one character per row down the right-hand door's
-    edge, the check digit boxed at the bottom (corner posts, narrow panels)."""
+    edge, the check digit boxed at the bottom (corner posts, narrow panels). `check_box`: one of
+    CHECK_BOXES (horizontal layouts)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    if check_box not in CHECK_BOXES:
+        raise ValueError(f"check_box must be one of {CHECK_BOXES}, got {check_box!r}")
     owner, serial, check = split_code(code)
     body, ink = _PALETTE[0] if rng is None else _PALETTE[int(rng.integers(len(_PALETTE)))]
     img = Image.new("RGB", (width, height), body)
@@ -94,10 +102,20 @@ def door_image(
         right, sy = x0 - gap, bottom + size // 3
     right, bottom = _text(d, (right + gap, sy), serial, size, ink)
     cx = right + gap
-    cright, cbottom = _text(d, (cx, sy), check, size, ink)
     # ISO 6346 shows the check digit boxed.
     pad = size // 6
-    d.rectangle((cx - pad, sy + size // 8, cright + pad, cbottom + size // 8), outline=ink, width=3)
+    if check_box == "filled":
+        left, top, cright, cbottom = d.textbbox((cx, sy), check, font=font)
+        d.rectangle((left - pad, top - pad, cright + pad, cbottom + pad), fill=ink)
+        _text(d, (cx, sy), check, size, body)
+    else:
+        cright, cbottom = _text(d, (cx, sy), check, size, ink)
+        if check_box == "narrow":
+            left, top, _, _ = d.textbbox((cx, sy), check, font=font)
+            hp = max(size // 14, 2)
+            d.rectangle((left - hp, top - hp, cright + hp, cbottom + hp), outline=ink, width=max(size // 24, 1))
+        else:
+            d.rectangle((cx - pad, sy + size // 8, cright + pad, cbottom + size // 8), outline=ink, width=3)
     tx = x0 if layout == "two_row" else x0 + size * 3
     _text(d, (tx, bottom + size // 2), size_type, size, ink)
 

@@ -14,6 +14,8 @@ import numpy as np
 
 from kakou.models.ocr import OcrEngine, TextLine
 
+MIN_BOX_CROP = 48  # px: a reach crop lower than this is enlarged before its check box is sought
+
 
 def line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
     """The line's quadrilateral, rectified, stretched `extend` line-heights to the right and
@@ -34,8 +36,16 @@ def line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
     return cv2.warpPerspective(frame, m, (w, hh), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _hollow_boxes(crop: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """Rectangles whose inside is mostly a hole: a box outline, not a filled glyph like '8'."""
+def _boxes(crop: np.ndarray, after: float) -> list[tuple[int, int, int, int]]:
+    """Check-digit boxes in the crop as (x, y, w, h).
+
+    A square outline whose inside is mostly a hole (not a filled glyph like '8'). Two more
+    shapes are accepted only right of `after` (where the serial ends) and at least 1.1 times as
+    tall as the serial's glyphs (a box encloses a digit), so that no digit of the serial is
+    taken for one: a box narrower than a bold digit (0.45-0.68 of its height, condensed fonts)
+    or whose thin outline has a gap, if its convex hull fills its bounding box (an outline
+    does, a '0' 0.78) and little of it is ink; and a filled box, a solid block of ink with the
+    digit cut out of it (holes)."""
     g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
     h = crop.shape[0]
     found: list[tuple[int, int, int, int]] = []
@@ -44,18 +54,111 @@ def _hollow_boxes(crop: np.ndarray) -> list[tuple[int, int, int, int]]:
         contours, hier = cv2.findContours(bw, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
         if hier is None:
             continue
+        # The serial's glyphs in this paint: a box encloses a digit, so it is taller than they are.
+        outer = [cv2.boundingRect(c) for i, c in enumerate(contours) if hier[0][i][3] == -1]
+        glyphs = [r[3] for r in outer if r[0] + r[2] < after and 0.2 * h <= r[3] <= 0.9 * h]
+        glyph_h = float(np.median(glyphs)) if len(glyphs) >= 3 else float(h)
         for i, c in enumerate(contours):
             if hier[0][i][3] != -1:  # only outer contours
                 continue
             x, y, w, hh = cv2.boundingRect(c)
-            # The box is squarer than any digit (a bold '0' is ~0.6 as wide as tall).
-            if hh < 0.5 * h or not 0.68 * hh <= w <= 1.3 * hh:
+            # At least half the crop high, or (a detector box much taller than its text) at
+            # least a little taller than the serial's glyphs.
+            if not (hh >= 0.5 * h or 1.1 * glyph_h <= hh <= 2 * glyph_h) or not 0.45 * hh <= w <= 1.3 * hh:
                 continue
             # The digit often touches the thin outline and splits the hole; count all of it.
-            hole = sum(cv2.contourArea(contours[j]) for j in _siblings(hier, hier[0][i][2]))
-            if hole >= 0.3 * w * hh:
+            hole = sum(cv2.contourArea(contours[j]) for j in _siblings(hier, hier[0][i][2])) / (w * hh)
+            if w >= 0.68 * hh and hole >= 0.3:  # the box is squarer than any digit
+                found.append((x, y, w, hh))
+                continue
+            if x < after or hh < 1.1 * glyph_h or x == 0 or y == 0 or y + hh >= h:
+                continue
+            hull = cv2.contourArea(cv2.convexHull(c)) / (w * hh)
+            ink = np.count_nonzero(bw[y : y + hh, x : x + w]) / (w * hh)
+            if hull >= 0.8 and (ink <= 0.55 or hole >= 0.06):
                 found.append((x, y, w, hh))
     return found
+
+
+def _box_by_sides(crop: np.ndarray, after: float) -> tuple[int, int, int, int] | None:
+    """A box whose outline a global threshold breaks (faint or thin edges, a gap: no contour
+    closes), found by its sides right of `after`: the first two strokes of ink taller than the
+    serial's glyphs (a box encloses a digit; a 1 is only as tall as a glyph), or else a bar
+    above the glyphs' rows and one below them. It must be 0.4-1.3 glyph heights wide and
+    1.05-2 high."""
+    paint, ink = _paint_and_ink(crop, after)
+    weights = np.array([0.114, 0.587, 0.299])  # BGR to grey, as OpenCV does
+    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    gp, gi = float(paint @ weights), float(ink @ weights)
+    if abs(gp - gi) < 20:
+        return None
+    mask = (np.abs(g - gi) < np.abs(g - gp)).astype(np.uint8)
+    h = crop.shape[0]
+    n, _, stats, _ = cv2.connectedComponentsWithStats(mask[:, : max(int(after), 1)], connectivity=8)
+    glyphs = [st for st in stats[1:n] if 0.2 * h <= st[3] <= 0.9 * h]
+    if len(glyphs) < 3:
+        return None
+    glyph_h = float(np.median([st[3] for st in glyphs]))
+    top = float(np.median([st[1] for st in glyphs]))
+    bottom = float(np.median([st[1] + st[3] for st in glyphs]))  # first row under the glyphs
+    a = int(after)
+    # The box follows the serial within a glyph or two: beyond is other paint or another door.
+    mask[:, int(after + 2.5 * glyph_h) :] = 0
+    found: list[tuple[int, int, int, int]] = []
+    tall = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((int(1.08 * glyph_h) + 1, 1), np.uint8))
+    cols = np.flatnonzero(tall[:, a:].any(axis=0)) + a
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1) if cols.size else []
+    if len(runs) >= 2:
+        x0, x1 = int(runs[0][0]), int(runs[1][-1]) + 1
+        rows = np.flatnonzero(tall[:, x0:x1].any(axis=1))
+        found.append((x0, int(rows[0]), x1 - x0, int(rows[-1]) + 1 - int(rows[0])))
+    # Its top and bottom: strokes at least half a glyph wide, one above the serial's glyphs and
+    # one below them (a 7's or a 2's bar lies within the glyphs' rows).
+    wide = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, int(0.5 * glyph_h) + 1), np.uint8))
+    rows = np.flatnonzero(wide[:, a:].any(axis=1))
+    above, below = rows[rows < top], rows[rows >= bottom]
+    if above.size and below.size:
+        y0, y1 = int(above.max()), int(below.min()) + 1
+        span = np.flatnonzero(np.logical_or(wide[y0, a:], wide[y1 - 1, a:])) + a
+        found.append((int(span[0]), y0, int(span[-1]) + 1 - int(span[0]), y1 - y0))
+    for x0, y0, w, hh in found:
+        if 0.4 * glyph_h <= w <= 1.3 * glyph_h and 1.05 * glyph_h <= hh <= 2 * glyph_h:
+            return x0, y0, w, hh
+    return None
+
+
+def _paint_and_ink(crop: np.ndarray, line_w: float) -> tuple[np.ndarray, np.ndarray]:
+    """The median colours of the serial's paint and of its ink (the minority class)."""
+    part = crop[:, : max(int(line_w), 1)]
+    g = cv2.cvtColor(part, cv2.COLOR_BGR2GRAY)
+    t, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = g > t
+    ink_mask = light if np.count_nonzero(light) < light.size / 2 else ~light
+    if not ink_mask.any() or ink_mask.all():
+        ink_mask = light
+    return np.median(part[~ink_mask], axis=0), np.median(part[ink_mask], axis=0)
+
+
+def _unfilled(crop: np.ndarray, box: tuple[int, int, int, int], line_w: float) -> np.ndarray | None:
+    """For a filled check box (ink block, digit in the paint colour): the crop with the box
+    redrawn as the line's own paint with the digit in the line's ink, so the recogniser reads
+    it as one more character of the serial (it skips an inverted block). None when the box is
+    not filled (its inside is the paint, not the ink)."""
+    x, y, w, h = box
+    paint, ink = _paint_and_ink(crop, line_w)
+    m = max(int(0.15 * min(w, h)), 1)
+    inside = np.median(crop[y + m : y + h - m, x + m : x + w - m].reshape(-1, 3), axis=0)
+    if np.linalg.norm(inside - ink) >= np.linalg.norm(inside - paint):
+        return None
+    out = crop.copy()
+    cell = cv2.cvtColor(crop[y : y + h, x : x + w], cv2.COLOR_BGR2GRAY)
+    ct, _ = cv2.threshold(cell, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    light = cell > ct
+    digit = ~light if np.count_nonzero(light) > light.size / 2 else light  # the block's minority
+    region = out[y : y + h, x : x + w]
+    region[:] = paint
+    region[digit] = ink
+    return out
 
 
 def _siblings(hier: np.ndarray, first: int) -> list[int]:
@@ -75,10 +178,21 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     if crop.size == 0:
         return None
     line_w = crop.shape[1] - 2.0 * crop.shape[0] / 1.4  # the crop's height is the line's + padding
-    boxes = [b for b in _hollow_boxes(crop) if b[0] > line_w * 0.4 and b[0] + b[2] < crop.shape[1] - 1]
-    if not boxes:
-        return None
-    x, y, w, h = min(boxes, key=lambda b: b[0])  # the first whole box after the serial
+    if crop.shape[0] < MIN_BOX_CROP:
+        # A small code (characters 10-16 px high): at that size Otsu fuses a thin box outline
+        # with the digit and the hole is lost. Enlarged first, the box and its digit separate.
+        f = MIN_BOX_CROP / crop.shape[0]
+        crop = cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
+        line_w *= f
+    cells = [b for b in _boxes(crop, 0.75 * line_w) if b[0] > line_w * 0.4 and b[0] + b[2] < crop.shape[1] - 1]
+    if not cells:
+        sides = _box_by_sides(crop, 0.75 * line_w)
+        if sides is None:
+            return None
+        cells = [sides]
+    x, y, w, h = min(cells, key=lambda b: b[0])  # the first whole box after the serial
+    unfilled = _unfilled(crop, (x, y, w, h), line_w) if x >= 0.75 * line_w else None
+    crop = crop if unfilled is None else unfilled
     # Best: erase the outline and read the line with the digit in it. PP-OCR is poor at a lone
     # character (a clean bold 2 comes back as N) but reads it fine after the serial.
     ring = max(int(0.09 * min(w, h)), 2)
@@ -87,17 +201,31 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     inner_keep = line_img[y + ring : y + h - ring, x + ring : x + w - ring].copy()
     cv2.rectangle(line_img, (x - 1, y - 1), (x + w, y + h), bg, thickness=ring + 2)
     line_img[y + ring : y + h - ring, x + ring : x + w - ring] = inner_keep
+    # The line read with the box: one character more than the detector's line (an owner+serial
+    # line of 10, or a serial alone in a split or two-row code), ending in a digit.
+    n = sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", line.text))
     ((text, score),) = engine.recognise([line_img])
     flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
-    if len(flat) >= 11 and flat[-1].isdigit():
+    if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
         return flat[-1], score
-    # Otherwise the interior alone, in two renderings; the better-scoring single character
-    # wins: padded with the paint colour (a replicated border would smear a stroke touching
-    # the edge into extra strokes), and a black-on-white Otsu binarisation without the ribs.
     m = max(int(0.15 * min(w, h)), 2)
     inner = crop[y + m : y + h - m, x + m : x + w - m]
     if inner.size == 0:
         return None
+    # An outline seen in perspective is not wholly erased by an upright rectangle, and what is
+    # left of it makes the recogniser drop the digit again: the interior alone, set after the
+    # serial on the paint at the place of the box, is the same line without any outline.
+    cell = np.empty((crop.shape[0], w + h // 2, 3), np.uint8)  # the box's place and a margin
+    cell[:] = bg
+    cell[y + m : y + h - m, m : m + inner.shape[1]] = inner
+    clean_line = np.hstack([crop[:, : max(x, 1)], cell])
+    ((text, score),) = engine.recognise([clean_line])
+    flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+    if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
+        return flat[-1], score
+    # Otherwise the interior alone, in two renderings; the better-scoring single character
+    # wins: padded with the paint colour (a replicated border would smear a stroke touching
+    # the edge into extra strokes), and a black-on-white Otsu binarisation without the ribs.
     colour = cv2.copyMakeBorder(inner, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=bg)
     g = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
     _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
@@ -109,6 +237,8 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     best: tuple[str, float] | None = None
     for text, score in engine.recognise([colour, binary]):
         text = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
+        # A check box holds a digit: a lone round O there is the 0 (the recogniser's o/O).
+        text = "0" if text in ("o", "O") else text
         if len(text) == 1 and (best is None or score > best[1]):
             best = (text, score)
     return best

@@ -288,11 +288,19 @@ class ContainerReader:
             # missed after all, reach over it as for a 10-character group.
             n = sum(len(_ALNUM.sub("", ln.text.upper())) for ln in group)
             fitted: list[Step] | None = None  # the slots read from the detector's own boxes
-            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH,):
+            # A group of 10 is read over the box first; if that gave no sure code, the crop
+            # fitted to the detector's box (which may read a character the reach read worse,
+            # 0 at 0.52 beside 1) is decoded with the digit read from the box (checkbox.py).
+            for reach in (0.0, CHECK_REACH) if n >= 11 else (CHECK_REACH, 0.0):
                 crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
                 if any(c.size == 0 for c in crops):
                     break
                 slots = slot_steps([step for c in crops for step in self.engine.recognise_chars(c)])
+                if len(slots) < min(n, 10):
+                    # Fewer characters than the plain reading had: repeated ones (000, JJ)
+                    # merged at the recogniser's time resolution. Read 2.5 times as wide.
+                    wide = [step for c in crops for step in self.engine.recognise_chars(c, stretch=2.5)]
+                    slots = max(slots, slot_steps(wide), key=len)
                 tries = [slots]
                 if fitted is not None and len(slots) == len(fitted) + 1:
                     # The fitted crop reads the characters best; the reach only adds the box's digit.

@@ -90,6 +90,35 @@ def test_two_containers_on_one_chassis_give_two_codes(containers: ContainerReade
     assert {r.text for r in containers.read_all(frame)} == {"MSKU1234565", "TGHU8832010"}
 
 
+@pytest.mark.parametrize(
+    ("left", "right", "seed"),
+    [("GLDU0237570", "CXTU3141875", 103), ("POCU0712711", "CLHU9425610", 109), ("TTNU0633521", "YMMU8378329", 108)],
+)
+def test_side_by_side_codes_whose_check_box_outline_is_faint_are_both_read(
+    containers: ContainerReader, left: str, right: str, seed: int
+) -> None:
+    # At this scale the boxes' thin edges break under a global threshold (no closed contour):
+    # the box is found by its sides or its top and bottom bars, and read without its outline.
+    frame = render_container_scene(left, seed=seed, beside=right)
+    assert {r.text for r in containers.read_all(frame)} == {left, right}
+
+
+def test_side_by_side_codes_with_runs_of_one_digit_are_both_read(containers: ContainerReader) -> None:
+    # "000000" read at the line's own width merges into fewer zeros (CTC); the group is read
+    # again 2.5 times as wide when it has fewer characters than the plain reading had.
+    frame = render_container_scene("MSKU0000006", beside="TGHU0000008")
+    assert {r.text for r in containers.read_all(frame)} == {"MSKU0000006", "TGHU0000008"}
+
+
+def test_a_character_the_reach_over_the_box_reads_worse_is_taken_from_the_fitted_crop(
+    containers: ContainerReader,
+) -> None:
+    # Read over the box, MEDU's "0" came out 0.52 beside "1" (officer); the crop fitted to the
+    # detector's box reads it sure, and the box's digit is read on its own.
+    frame = render_container_scene("CPWU0554338", seed=107, beside="MEDU7331030")
+    assert {r.text for r in containers.read_all(frame)} == {"CPWU0554338", "MEDU7331030"}
+
+
 def test_read_all_leaves_out_a_container_further_away(containers: ContainerReader) -> None:
     frame = render_container_scene("MSKU1234565", seed=71, behind="GATU0407931")
     assert [r.text for r in containers.read_all(frame)] == ["MSKU1234565"]
