@@ -17,7 +17,6 @@ from kakou.edge import inspections, read_access, sync_outbox
 from kakou.edge.events import events_router
 from kakou.edge.lane import CONTROL_HOLD_REFUSAL, LaneState, OfficerCommand, control_release_refused
 from kakou.edge.officers import PinLocked
-from kakou.edge.records import Intervention
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
@@ -226,16 +225,8 @@ def create_app(node: EdgeNode) -> FastAPI:
             pass_id, who, checked.plate or "", checked.containers, now
         ):
             raise HTTPException(404, f"no open backfill for {pass_id}")
-        node.records.record_intervention(
-            Intervention(
-                at=now,
-                lane=lane.cfg.id,
-                pass_id=pass_id,
-                officer=who,
-                action="backfill",
-                reason="",
-                data={"plate": checked.plate, "containers": checked.containers},
-            )
+        lane.record_intervention(
+            now, pass_id, who, "backfill", "", {"plate": checked.plate, "containers": checked.containers}
         )
         record = lane.backfill(pass_id, who, checked.plate or "", checked.containers)
         return {

@@ -30,13 +30,14 @@ from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, de
 from kakou.edge.driver_display import DriverDisplay, driver_message
 from kakou.edge.inspections import RESULT_CODES
 from kakou.edge.inspections import Result as InspectionResult
-from kakou.edge.records import Intervention, LaneRecords
+from kakou.edge.records import Action, Intervention, LaneRecords
 from kakou.edge.store import EdgeStore
 from kakou.models.face import FaceMatcher
 from kakou.protocols.camera import Camera, CameraFault, Frame
 from kakou.protocols.modbus_io import BarrierFault, BarrierRefused, IoFault, IoInputs, LaneIO
 from kakou.sync.checks import INSPECTION_RESULT_CODES, CheckCode, check, finding, render_all
 from kakou.sync.messages import Outcome, PassRecord
+from kakou.tasks import finished, first_of
 
 
 class Reading(Protocol):  # read-only, as the recognisers' frozen results are
@@ -674,24 +675,17 @@ class Lane:
         self.central_disposal()  # central may have disposed of the hit already (a re-decided pass)
         # Wait for an officer, or for the vehicle to leave the lane (turned away / to inspection).
         while True:
-            cmd_task = asyncio.create_task(self.commands.get())
+            # Also when this lane is being cancelled, the two waits end with it. `stop` too: on
+            # Python 3.11 a cancel that lands as a Modbus read completes is lost by
+            # asyncio.wait_for (it returns the read), and the poll would go on for as long as
+            # the truck stands there, with the officer's command taken and never carried out.
             stop = asyncio.Event()
-            gone_task = asyncio.create_task(
-                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None, stop=stop)
+            cmd_task, gone_task = await first_of(
+                self.commands.get(),
+                self._wait(lambda i: not (i.loop_before or i.loop_under or i.loop_after), timeout=None, stop=stop),
+                on_stop=stop.set,
             )
-            try:
-                done, _ = await asyncio.wait({cmd_task, gone_task}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                # Also when this lane is being cancelled: the helpers must not outlive the wait, and
-                # our own cancellation must not be swallowed while they finish. `stop` too: on
-                # Python 3.11 a cancel that lands as a Modbus read completes is lost by
-                # asyncio.wait_for (it returns the read), and the poll would go on for as long as
-                # the truck stands there, with the officer's command taken and never carried out.
-                stop.set()
-                for t in (cmd_task, gone_task):
-                    t.cancel()
-                await asyncio.gather(cmd_task, gone_task, return_exceptions=True)
-            if cmd_task in done:
+            if finished(cmd_task):
                 if await self._officer(cmd_task.result(), obs):
                     return
                 continue
@@ -768,6 +762,16 @@ class Lane:
         self.on_event({"type": "pass", "lane": self.cfg.id, "pass": record.model_dump(mode="json")})
         return record
 
+    def record_intervention(
+        self, at: datetime, pass_id: str, officer: str, action: Action, reason: str, data: dict[str, Any]
+    ) -> None:
+        """Write down an officer action on this lane that replaced an automatic step (人工干预)."""
+        self.records.record_intervention(
+            Intervention(
+                at=at, lane=self.cfg.id, pass_id=pass_id, officer=officer, action=action, reason=reason, data=data
+            )
+        )
+
     def record_inspection(self, pass_id: str, officer: str, result: InspectionResult, note: str) -> PassRecord | None:
         """The result of the inspection of a vehicle this lane sent to the inspection area and that
         has left the lane: a pass record superseding the one that sent it (the lane holding it
@@ -798,16 +802,8 @@ class Lane:
                 "knowledge_version": self.store.knowledge_version,
             }
         )
-        self.records.record_intervention(
-            Intervention(
-                at=now,
-                lane=self.cfg.id,
-                pass_id=pass_id,
-                officer=officer,
-                action="inspection_result",
-                reason=note,
-                data={"result": result, "recorded_as": record.pass_id},
-            )
+        self.record_intervention(
+            now, pass_id, officer, "inspection_result", note, {"result": result, "recorded_as": record.pass_id}
         )
         record = PassRecord.model_validate(record.model_dump())  # model_copy does not validate
         self.store.record_pass(record, {"inspection_of": pass_id, "result": result})
@@ -851,17 +847,8 @@ class Lane:
         if control_release_refused(self.current.decision if self.current else None, cmd):
             self.log.warning("refused %s by %s alone on a control-order hold", cmd.action, cmd.officer)
             return False  # the API refuses it first; nothing reaches the barrier without a second officer
-        self.records.record_intervention(
-            Intervention(
-                at=now,
-                lane=self.cfg.id,
-                pass_id=obs.pass_id,
-                officer=cmd.officer,
-                action=cmd.action,
-                reason=cmd.reason,
-                data=cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json"),
-            )
-        )
+        data = cmd.model_dump(exclude={"officer", "action", "reason"}, mode="json")
+        self.record_intervention(now, obs.pass_id, cmd.officer, cmd.action, cmd.reason, data)
         new_id = f"{obs.pass_id}-m{uuid.uuid4().hex[:4]}"
         if cmd.action == "manual_entry":
             io_faults = [f for f in obs.faults if "barrier" in f or "I/O" in f]

@@ -30,6 +30,7 @@ from kakou.sync import topics
 from kakou.sync.messages import PASS_VERSION, Ack, ChangeBatch, NodeStatus, SyncRequest
 from kakou.sync.mqtt import BrokerConfig, make_client, run_forever
 from kakou.sync.signing import SignatureError, verify
+from kakou.tasks import first_of
 
 log = logging.getLogger(__name__)
 
@@ -224,13 +225,11 @@ class EdgeLink:
                 await self._publish_rows(client, rows)
                 sent = rows[-1][0]
                 continue
-            waits = [asyncio.ensure_future(self._acked.wait())]
+            waits = [self._acked.wait()]
             if room > 0:
-                waits.append(asyncio.ensure_future(self.outbox_changed.wait()))
+                waits.append(self.outbox_changed.wait())
             timeout = max(0.0, progress_at + patience - loop.time()) if sent > acked else None
-            _done, pending = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            for w in pending:
-                w.cancel()
+            await first_of(*waits, timeout=timeout)
 
     async def _handle(self, client: aiomqtt.Client, msg: aiomqtt.Message) -> None:
         topic = str(msg.topic)

@@ -26,6 +26,7 @@ from kakou.sim.display_sim import DisplaySim
 from kakou.sim.eseal_sim import EsealReaderSim
 from kakou.sim.io_sim import LaneIoSim
 from kakou.sim.weighbridge_sim import WeighbridgeSim
+from kakou.tasks import finished, first_of
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +143,8 @@ async def drive_truck(
 async def _barrier_up(sims: LaneSims, timeout: float, leave: asyncio.Event | None) -> bool:
     if leave is None:
         return await sims.io.wait_barrier(up=True, timeout=timeout)
-    up = asyncio.ensure_future(sims.io.wait_barrier(up=True, timeout=timeout))
-    told = asyncio.ensure_future(leave.wait())
-    try:
-        await asyncio.wait({up, told}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (up, told):
-            task.cancel()
-        await asyncio.gather(up, told, return_exceptions=True)
-    return up.done() and not up.cancelled() and up.result()
+    up, _told = await first_of(sims.io.wait_barrier(up=True, timeout=timeout), leave.wait())
+    return finished(up) and up.result()
 
 
 async def _roll_onto_scale(sims: LaneSims, t: Truck, step_s: float) -> None:
@@ -211,18 +205,17 @@ async def start_lane_sims(
         if weighbridge_protocol:
             sims.weighbridge = WeighbridgeSim(weighbridge_protocol, name="weighbridge0", link_dir=link_dir)
             await sims.weighbridge.start()
-        if rfid:
-            sims.rfid = CardReaderSim(name="rfid0", link_dir=link_dir)
-            await sims.rfid.__aenter__()
-        if card:
-            sims.card = CardReaderSim(name="card0", link_dir=link_dir)
-            await sims.card.__aenter__()
-        if display:
-            sims.display = DisplaySim(name="display0", link_dir=link_dir)
-            await sims.display.__aenter__()
-        if e_seal:
-            sims.e_seal = EsealReaderSim(name="eseal0", link_dir=link_dir)
-            await sims.e_seal.__aenter__()
+        serial_sims: tuple[tuple[bool, str, type[CardReaderSim | DisplaySim | EsealReaderSim], str], ...] = (
+            (rfid, "rfid", CardReaderSim, "rfid0"),
+            (card, "card", CardReaderSim, "card0"),
+            (display, "display", DisplaySim, "display0"),
+            (e_seal, "e_seal", EsealReaderSim, "eseal0"),
+        )
+        for wanted, attr, sim_class, name in serial_sims:
+            if wanted:
+                sim = sim_class(name=name, link_dir=link_dir)
+                setattr(sims, attr, sim)  # part of the set before it starts: stop() cleans up a failed start
+                await sim.__aenter__()
     except BaseException:
         with contextlib.suppress(Exception):
             await sims.stop()

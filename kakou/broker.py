@@ -11,6 +11,7 @@ import socket
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import ClassVar
 
 from kakou.netutil import ensure_free
 
@@ -73,7 +74,42 @@ class TlsFiles:
         )
 
 
-class MosquittoBroker:
+class MosquittoProcess:
+    """A mosquitto process on a config file: run, stopped (SIGTERM) or crashed (SIGKILL)."""
+
+    port: int
+    proc: asyncio.subprocess.Process | None = None
+
+    async def run(self, conf: Path, quiet: bool = False) -> asyncio.subprocess.Process:
+        """Start mosquitto on `conf` and wait until it listens on `port` (`quiet`: drop its stderr too)."""
+        binary = mosquitto_binary()
+        if binary is None:
+            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
+        stderr = asyncio.subprocess.DEVNULL if quiet else None
+        self.proc = await asyncio.create_subprocess_exec(
+            binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL, stderr=stderr
+        )
+        await wait_listening("127.0.0.1", self.port)
+        return self.proc
+
+    async def stop(self) -> None:
+        await self._end(kill=False)
+
+    async def kill(self) -> None:
+        """Crash the broker (SIGKILL): whatever it had not saved to its persistence file is gone."""
+        await self._end(kill=True)
+
+    async def _end(self, kill: bool) -> None:
+        if self.proc and self.proc.returncode is None:
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            await self.proc.wait()
+
+
+@dataclass(eq=False)
+class MosquittoBroker(MosquittoProcess):
     """A Mosquitto process of our own, on our config (not the system service).
 
     With `template="secure.conf"` clients must log in with credentials from `password_file`
@@ -81,26 +117,15 @@ class MosquittoBroker:
     With `tls`, the listener speaks MQTT over TLS (minimum TLS 1.2) with those files.
     """
 
-    kind = "mosquitto"
+    kind: ClassVar[str] = "mosquitto"
 
-    def __init__(
-        self,
-        port: int,
-        data_dir: Path,
-        template: str = "dev.conf",
-        extra_config: str = "",
-        password_file: Path | None = None,
-        acl_file: Path | None = None,
-        tls: TlsFiles | None = None,
-    ) -> None:
-        self.tls = tls
-        self.port = port
-        self.data_dir = data_dir
-        self.template = template
-        self.extra_config = extra_config
-        self.password_file = password_file
-        self.acl_file = acl_file
-        self.proc: asyncio.subprocess.Process | None = None
+    port: int
+    data_dir: Path
+    template: str = "dev.conf"
+    extra_config: str = ""
+    password_file: Path | None = None
+    acl_file: Path | None = None
+    tls: TlsFiles | None = None
 
     def write_config(self) -> Path:
         """Our config for this broker, written into its data dir: `mosquitto -c` takes the path."""
@@ -119,24 +144,8 @@ class MosquittoBroker:
 
     async def start(self) -> None:
         ensure_free("127.0.0.1", self.port, "MQTT broker")
-        conf = self.write_config()
-        binary = mosquitto_binary()
-        if binary is None:
-            raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
-        self.proc = await asyncio.create_subprocess_exec(binary, "-c", str(conf), stdout=asyncio.subprocess.DEVNULL)
-        await wait_listening("127.0.0.1", self.port)
-        log.info("mosquitto on 127.0.0.1:%s (pid %s)", self.port, self.proc.pid)
-
-    async def stop(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.terminate()
-            await self.proc.wait()
-
-    async def kill(self) -> None:
-        """Crash the broker (SIGKILL): whatever it had not saved to its persistence file is gone."""
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
+        proc = await self.run(self.write_config())
+        log.info("mosquitto on 127.0.0.1:%s (pid %s)", self.port, proc.pid)
 
     async def restart(self) -> None:
         await self.stop()

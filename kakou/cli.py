@@ -8,14 +8,18 @@ import signal
 import sys
 from collections.abc import Awaitable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import kakou
 from kakou import cli_node, cli_ops, cli_probe, cli_recognize, logs
 from kakou.central.audit_key import AuditKeyError
-from kakou.cli_central import register_central
+from kakou.cli_central import central_db_arguments, register_central
 from kakou.fleet import register_sim_fleet
 from kakou.netutil import PortInUse
 from kakou.sim.lane_cli import add_sim_lane_arguments
+
+if TYPE_CHECKING:
+    from kakou.edge.config import EdgeConfig
 
 
 def run_command(coro: Awaitable[int | None]) -> int:
@@ -87,13 +91,20 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
     return run_command(serve())
 
 
-def cmd_edge_run(args: argparse.Namespace) -> int:
+def _edge_config(args: argparse.Namespace) -> EdgeConfig | None:
+    """The node's config file `--config`, or None after saying on stderr what is wrong with it."""
     from kakou.edge.config import ConfigError, load_config
 
     try:
-        cfg = load_config(Path(args.config))
+        return load_config(Path(args.config))
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_edge_run(args: argparse.Namespace) -> int:
+    cfg = _edge_config(args)
+    if cfg is None:
         return 2
 
     async def run() -> None:
@@ -109,14 +120,11 @@ def cmd_edge_run(args: argparse.Namespace) -> int:
 def cmd_edge_replay(args: argparse.Namespace) -> int:
     import json
 
-    from kakou.edge.config import ConfigError, load_config
     from kakou.edge.replay import replay
     from kakou.edge.store import EdgeStore
 
-    try:
-        cfg = load_config(Path(args.config))
-    except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    cfg = _edge_config(args)
+    if cfg is None:
         return 2
     store = EdgeStore(cfg.node.data_dir / "edge.db")
     try:
@@ -194,8 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("central", help="the central service").add_subparsers(dest="sub", required=True)
     cs = c.add_parser("serve", help="serve the central API and MQTT ingest")
-    cs.add_argument("--data-dir", default="var/central")
-    cs.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+    central_db_arguments(cs)
     cs.add_argument("--host", default="127.0.0.1")
     cs.add_argument("--port", type=int, default=8080)
     cs.add_argument("--mqtt-host", default="127.0.0.1")

@@ -126,9 +126,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _db_args(p: argparse.ArgumentParser) -> None:
+def central_db_arguments(p: argparse.ArgumentParser) -> None:
+    """`--data-dir` and `--db-url`: where central's database is, for every command that opens it."""
     p.add_argument("--data-dir", default="var/central")
     p.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    central_db_arguments(p)
     p.add_argument(
         "--audit-key",
         type=Path,

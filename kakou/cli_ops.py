@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kakou.backup import BackupError
+from kakou.cli_central import central_db_arguments
 
 
 def _central_url(args: argparse.Namespace) -> str:
@@ -83,8 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     be.add_argument("--out", required=True, help="backup file to write")
     be.set_defaults(func=cmd_backup_edge)
     bc = bs.add_parser("central", help="central's database: SQLite online backup or pg_dump")
-    bc.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
-    bc.add_argument("--data-dir", default="var/central")
+    central_db_arguments(bc)
     bc.add_argument("--out", required=True, help="backup file to write")
     bc.set_defaults(func=cmd_backup_central)
 
@@ -103,7 +103,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     re_.set_defaults(func=cmd_restore_edge)
     rc = rs.add_parser("central", help="restore central's database from a backup")
     rc.add_argument("backup", help="the backup file")
-    rc.add_argument("--db-url", default=None, help="SQLAlchemy URL (default: SQLite in the data dir)")
-    rc.add_argument("--data-dir", default="var/central")
+    central_db_arguments(rc)
     rc.add_argument("--force", action="store_true", help="overwrite an existing database")
     rc.set_defaults(func=cmd_restore_central)

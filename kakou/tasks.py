@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Self
 
 log = logging.getLogger(__name__)
@@ -55,3 +55,32 @@ async def run_together(parts: dict[str, Coroutine[Any, Any, Any]], on_stop: Call
                 log.warning("%s did not stop when cancelled; cancelling it again", t.get_name())
                 t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def first_of(
+    *aws: Awaitable[Any], timeout: float | None = None, on_stop: Callable[[], None] | None = None
+) -> list[asyncio.Future[Any]]:
+    """Wait until the first of `aws` finishes (or `timeout` passes), then cancel the others and wait
+    for them to end, also when we are cancelled ourselves, so that none outlives the wait.
+
+    `on_stop` runs first on the way out: e.g. set an event that ends a poll loop, because on Python
+    3.11 a cancellation landing as an inner `asyncio.wait_for` completes is lost, and the loop
+    would go on. Returns the futures in the order given: the one that finished is `done()` and not
+    `cancelled()` (more than one can be, when they finish together).
+    """
+    futures: list[asyncio.Future[Any]] = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(futures, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if on_stop is not None:
+            on_stop()
+        for f in futures:
+            f.cancel()
+        await asyncio.gather(*futures, return_exceptions=True)
+    return futures
+
+
+def finished(future: asyncio.Future[Any]) -> bool:
+    """True if `future` (from `first_of`) finished by itself, with a result or an error, rather than
+    being cancelled."""
+    return future.done() and not future.cancelled()

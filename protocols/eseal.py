@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.protocols.cardreader import DuplicateFilter
-from kakou.protocols.frames import ParseStats
+from kakou.protocols.frames import LineSplitter, ParseStats
 from kakou.protocols.serial_fanout import Fanout
 from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
 
@@ -87,33 +87,10 @@ class SealLineParser:
 
     def __init__(self) -> None:
         self.stats = ParseStats()
-        self._line = bytearray()
-        self._overlong = False
+        self.lines = LineSplitter(self.stats, MAX_LINE)
 
     def feed(self, data: bytes) -> list[SealRead | Heartbeat]:
-        out: list[SealRead | Heartbeat] = []
-        start = 0
-        while True:
-            nl = data.find(b"\n", start)
-            chunk = data[start:] if nl < 0 else data[start:nl]
-            if not self._overlong:
-                self._line += chunk
-                if len(self._line) > MAX_LINE:
-                    self.stats.error("overlong")
-                    self.stats.discarded_bytes += len(self._line)
-                    self._line.clear()
-                    self._overlong = True  # drop the rest of this line: the buffer stays bounded
-            else:
-                self.stats.discarded_bytes += len(chunk)
-            if nl < 0:
-                return out
-            if not self._overlong:
-                item = self._decode(bytes(self._line))
-                if item is not None:
-                    out.append(item)
-            self._line.clear()
-            self._overlong = False
-            start = nl + 1
+        return [item for line in self.lines.feed(data) if (item := self._decode(line)) is not None]
 
     def _decode(self, line: bytes) -> SealRead | Heartbeat | None:
         # A sentence starts at its '$': noise before it on the same line (a wake-up burst) is dropped.

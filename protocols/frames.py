@@ -7,6 +7,9 @@ Wire layout (documented in docs/devices.md)::
 LEN counts ADDR + CMD + DATA. CRC is CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF) over LEN..DATA.
 The length field, not a byte-stuffing scheme, finds the end of a frame, so DATA may contain STX/ETX;
 the trailing ETX plus the CRC is what lets the parser reject a frame whose LEN was corrupted.
+
+Also shared: `ParseStats`, what any stream parser saw, and `LineSplitter`, which cuts the line
+protocols (e-seal reader, ASCII weighbridge indicators) into bounded lines.
 """
 
 from __future__ import annotations
@@ -44,6 +47,47 @@ class ParseStats:
 
     def error(self, reason: str) -> None:
         self.errors[reason] += 1
+
+
+class LineSplitter:
+    """Cuts a byte stream, however it is chunked, into the lines ending in `terminator` (without
+    it); bounded and never raises. A line that grows past `max_line` is an `overlong` error in
+    `stats`: its bytes are discarded up to the next terminator, so the buffer stays bounded."""
+
+    def __init__(self, stats: ParseStats, max_line: int, terminator: bytes = b"\n") -> None:
+        self.stats = stats
+        self.max_line = max_line
+        self.terminator = terminator
+        self._line = bytearray()
+        self._overlong = False
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of an unfinished line held for the next feed (at most `max_line`)."""
+        return len(self._line)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        lines: list[bytes] = []
+        start = 0
+        while True:
+            end = data.find(self.terminator, start)
+            chunk = data[start:] if end < 0 else data[start:end]
+            if not self._overlong:
+                self._line += chunk
+                if len(self._line) > self.max_line:
+                    self.stats.error("overlong")
+                    self.stats.discarded_bytes += len(self._line)
+                    self._line.clear()
+                    self._overlong = True  # drop the rest of this line: the buffer stays bounded
+            else:
+                self.stats.discarded_bytes += len(chunk)
+            if end < 0:
+                return lines
+            if not self._overlong:
+                lines.append(bytes(self._line))
+            self._line.clear()
+            self._overlong = False
+            start = end + 1
 
 
 def align_to_stx(buf: bytearray, stats: ParseStats, in_garbage: bool) -> tuple[bool, bool]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, Protocol
 
-from kakou.protocols.frames import ParseStats, align_to_stx
+from kakou.protocols.frames import LineSplitter, ParseStats, align_to_stx
 
 Unit = Literal["kg", "t"]
 _KG_PER_UNIT: dict[str, int] = {"kg": 1, "t": 1000}
@@ -343,33 +343,10 @@ class AsciiLineParser:
     def __init__(self, unit: Unit = "kg") -> None:
         self.unit: Unit = unit  # unused: the line names its unit
         self.stats = ParseStats()
-        self._line = bytearray()
-        self._overlong = False
+        self.lines = LineSplitter(self.stats, ASCII_MAX_LINE, self.terminator)
 
     def feed(self, data: bytes) -> list[WeightFrame]:
-        out: list[WeightFrame] = []
-        start = 0
-        while True:
-            nl = data.find(self.terminator, start)
-            chunk = data[start:] if nl < 0 else data[start:nl]
-            if not self._overlong:
-                self._line += chunk
-                if len(self._line) > ASCII_MAX_LINE:
-                    self.stats.error("overlong")
-                    self.stats.discarded_bytes += len(self._line)
-                    self._line.clear()
-                    self._overlong = True  # drop the rest of this line, keep the buffer bounded
-            else:
-                self.stats.discarded_bytes += len(chunk)
-            if nl < 0:
-                return out
-            if not self._overlong:
-                frame = self._decode(bytes(self._line))
-                if frame is not None:
-                    out.append(frame)
-            self._line.clear()
-            self._overlong = False
-            start = nl + 1
+        return [frame for line in self.lines.feed(data) if (frame := self._decode(line)) is not None]
 
     def _decode(self, line: bytes) -> WeightFrame | None:
         m = _ASCII_RE.fullmatch(line)

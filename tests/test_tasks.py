@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from kakou import tasks
-from kakou.tasks import run_together
+from kakou.tasks import finished, first_of, run_together
 
 
 async def test_a_part_that_swallows_its_cancellation_is_cancelled_again(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,3 +46,46 @@ async def test_the_first_part_to_fail_stops_the_others_and_its_error_is_raised()
     with pytest.raises(RuntimeError, match="broken part"):
         await asyncio.wait_for(run_together({"waits": waits(), "fails": fails()}, on_stop=lambda: None), 5)
     assert cancelled.is_set()
+
+
+async def test_first_of_two_waits_ends_the_other_and_says_which_finished() -> None:
+    told, other_ended = asyncio.Event(), asyncio.Event()
+
+    async def long_wait() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            other_ended.set()
+
+    async def tell() -> str:
+        told.set()
+        return "told"
+
+    slow, quick = await asyncio.wait_for(first_of(long_wait(), tell()), 5)
+    assert finished(quick) and quick.result() == "told"
+    assert not finished(slow) and other_ended.is_set()
+
+
+async def test_first_of_stops_both_waits_when_it_is_cancelled_itself() -> None:
+    ended: list[str] = []
+    stops: list[str] = []
+    started = {"a": asyncio.Event(), "b": asyncio.Event()}
+
+    async def forever(name: str) -> None:
+        started[name].set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append(name)
+
+    waiter = asyncio.create_task(first_of(forever("a"), forever("b"), on_stop=lambda: stops.append("stop")))
+    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started.values())), 5)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert sorted(ended) == ["a", "b"] and stops == ["stop"]
+
+
+async def test_first_of_with_a_timeout_ends_both_waits_and_neither_finished() -> None:
+    a, b = await first_of(asyncio.sleep(3600), asyncio.Event().wait(), timeout=0.01)
+    assert not finished(a) and not finished(b)

@@ -36,7 +36,7 @@ import paho.mqtt.client as mqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
-from kakou.broker import MosquittoBroker, mosquitto_binary, wait_listening
+from kakou.broker import MosquittoBroker, MosquittoProcess
 from kakou.central.bridge import CentralBridge
 from kakou.central.service import open_central
 from kakou.central.tables_sync import NodeRow, PassRow
@@ -65,31 +65,14 @@ class FaultRun:
 
 
 # -- plain Mosquitto bridge --------------------------------------------------------------------------
-class _Mosquitto:
+class _Mosquitto(MosquittoProcess):
     """A bare Mosquitto on a config of our own (not the project's): what a user would run."""
 
     def __init__(self, conf: Path, port: int) -> None:
         self.conf, self.port = conf, port
-        self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        binary = mosquitto_binary()
-        if binary is None:
-            raise RuntimeError("mosquitto is not installed")
-        self.proc = await asyncio.create_subprocess_exec(
-            binary, "-c", str(self.conf), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-        )
-        await wait_listening("127.0.0.1", self.port)
-
-    async def kill(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.kill()
-            await self.proc.wait()
-
-    async def stop(self) -> None:
-        if self.proc and self.proc.returncode is None:
-            self.proc.terminate()
-            await self.proc.wait()
+        await self.run(self.conf, quiet=True)
 
 
 def _conf(work: Path, name: str, port: int, body: str) -> Path:

@@ -76,7 +76,7 @@ def test_garbage_never_crashes_and_the_buffer_stays_bounded(junk: bytes, step: i
     for i in range(0, len(junk), step):
         for item in p.feed(junk[i : i + step]):
             assert isinstance(item, SealRead | Heartbeat)
-        assert len(p._line) <= MAX_LINE
+        assert p.lines.buffered <= MAX_LINE
 
 
 @settings(max_examples=200, deadline=None)

@@ -188,6 +188,30 @@ class EdgeSubprocess:
 
 
 @contextlib.asynccontextmanager
+async def central_and_edge(
+    broker: MosquittoBroker,
+    tmp_path: Path,
+    key: Ed25519PrivateKey,
+    trusted: list[Ed25519PrivateKey] | None = None,
+    *,
+    start_edge: bool = True,
+) -> AsyncIterator[tuple[CentralProc, EdgeProc]]:
+    """Central signing with `key` and node n1 trusting `trusted` (default: `key`) on `broker`, with
+    their databases in `tmp_path`; the node's link runs unless `start_edge` is False (the test
+    prepares its store, then starts it). Both stopped on leaving."""
+    cfg = BrokerConfig(port=broker.port)
+    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
+    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, trusted or [key])
+    if start_edge:
+        edge.start()
+    try:
+        yield central, edge
+    finally:
+        await edge.stop()
+        await central.stop()
+
+
+@contextlib.asynccontextmanager
 async def shared_ingest(
     tmp_path: Path, key: Ed25519PrivateKey, nodes: int, **edge_kw: object
 ) -> AsyncIterator[tuple[list[CentralProc], list[EdgeProc]]]:

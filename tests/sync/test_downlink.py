@@ -7,7 +7,7 @@ from pathlib import Path
 
 import aiomqtt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sync_harness import CentralProc, EdgeProc
+from sync_harness import CentralProc, EdgeProc, central_and_edge
 
 from kakou.broker import MosquittoBroker
 from kakou.central import changelog, network
@@ -77,11 +77,9 @@ async def test_far_behind_edge_gets_a_snapshot_and_old_batches_never_roll_it_bac
 
 
 async def test_key_rotation(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey) -> None:
-    cfg = BrokerConfig(port=mosquitto.port)
     new_key = Ed25519PrivateKey.generate()
-    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
-    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key, new_key]).start()  # step 1: trust both
-    try:
+    # step 1: the node trusts both keys
+    async with central_and_edge(mosquitto, tmp_path, key, trusted=[key, new_key]) as (central, edge):
         central.add_order(1)
         await eventually(lambda: edge.store.knowledge_version == 1, 10, what="order 1 signed by the old key")
         central.bridge.rotate_key(new_key)  # step 2: central signs with the new key
@@ -103,18 +101,12 @@ async def test_key_rotation(mosquitto: MosquittoBroker, tmp_path: Path, key: Ed2
         assert "OLDKEY" not in {k for _kind, k, _v in edge.store.knowledge_rows()}
         assert any("unknown key" in r[2] for r in edge.store.rejected())
         assert stale.key_id != sign(stale, new_key).key_id
-    finally:
-        await edge.stop()
-        await central.stop()
 
 
 async def test_a_node_applies_only_its_own_streams_even_when_correctly_signed(
     mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
-    cfg = BrokerConfig(port=mosquitto.port)
-    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
-    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()
-    try:
+    async with central_and_edge(mosquitto, tmp_path, key) as (central, edge):
         central.add_order(1)
         await eventually(lambda: edge.store.knowledge_version == 1, 10, what="order 1 at n1")
 
@@ -154,6 +146,3 @@ async def test_a_node_applies_only_its_own_streams_even_when_correctly_signed(
         async with aiomqtt.Client("127.0.0.1", mosquitto.port, identifier="central-like") as r:
             await r.publish(topics.down("n1", topics.CHANGES), batch("site:B", "SITE-B-N1", to_node="n1").wire(), qos=1)
         await eventually(lambda: edge.store.stream_versions().get("site:B") == 1, 10, what="site B at n1")
-    finally:
-        await edge.stop()
-        await central.stop()

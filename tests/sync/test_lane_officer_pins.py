@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sync_harness import CentralProc, EdgeProc
+from sync_harness import central_and_edge
 
 from kakou.broker import MosquittoBroker
 from kakou.central import lane_officers
@@ -14,7 +14,6 @@ from kakou.central.lane_officers import LaneOfficerIn
 from kakou.central.tables_sync import ChangeRow
 from kakou.edge.config import OfficerSection
 from kakou.edge.officers import OfficerSessions, hash_pin
-from kakou.sync.mqtt import BrokerConfig
 from kakou.waiting import eventually
 
 PIN, NEW_PIN = "246813", "975312"
@@ -23,13 +22,10 @@ PIN, NEW_PIN = "246813", "975312"
 async def test_a_pin_issued_changed_and_revoked_at_central_rules_the_lane_logins(
     mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
-    cfg = BrokerConfig(port=mosquitto.port)
-    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
-    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key]).start()
-    # The lane's config file has an officer of the same id: central's word overrides it.
-    local = {"officer9": OfficerSection(id="officer9", name="old", pin_hash=hash_pin("111111"))}
-    sessions = OfficerSessions(local, lookup=edge.store.officer_pin)
-    try:
+    async with central_and_edge(mosquitto, tmp_path, key) as (central, edge):
+        # The lane's config file has an officer of the same id: central's word overrides it.
+        local = {"officer9": OfficerSection(id="officer9", name="old", pin_hash=hash_pin("111111"))}
+        sessions = OfficerSessions(local, lookup=edge.store.officer_pin)
         assert sessions.login("officer9", "111111")  # before central manages them: the config file
         v = lane_officers.set_pin(central.central, "sec", "officer9", LaneOfficerIn(name="王芳", pin=PIN)).version
         await eventually(lambda: edge.store.knowledge_version >= v, 15, what="the PIN at the lane")
@@ -53,6 +49,3 @@ async def test_a_pin_issued_changed_and_revoked_at_central_rules_the_lane_logins
         assert sessions.login("officer9", NEW_PIN) is None
         assert sessions.login("officer9", "111111") is None  # nor does the config file's entry come back
         assert [(o.officer, o.revoked) for o in lane_officers.list_officers(central.central)] == [("officer9", True)]
-    finally:
-        await edge.stop()
-        await central.stop()

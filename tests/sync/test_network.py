@@ -12,7 +12,15 @@ import pytest
 from argon2 import PasswordHasher
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
-from sync_harness import CentralProc, EdgeProc, EdgeSubprocess, assert_exactly_once, shared_ingest, trust_b64
+from sync_harness import (
+    CentralProc,
+    EdgeProc,
+    EdgeSubprocess,
+    assert_exactly_once,
+    central_and_edge,
+    shared_ingest,
+    trust_b64,
+)
 
 from kakou.broker import MosquittoBroker
 from kakou.central import auth, network
@@ -139,15 +147,12 @@ async def test_two_central_workers_share_ingest_without_double_processing(
 async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_the_rest(
     mosquitto: MosquittoBroker, tmp_path: Path, key: Ed25519PrivateKey
 ) -> None:
-    cfg = BrokerConfig(port=mosquitto.port)
-    central = await CentralProc.start(tmp_path / "central.db", cfg, key)
-    edge = EdgeProc.open("n1", tmp_path / "n1.db", cfg, [key])
-    edge.record(1, 4)
-    # seq 2 no longer validates (say, written by a newer lane schema central does not know yet)
-    edge.store.query('UPDATE outbox SET body = \'{"pass_id": "n1-L1-2", "future_field": 1}\' WHERE seq = 2')
-    edge.store.query("UPDATE outbox SET body = 'not json at all' WHERE seq = 3")
-    edge.start()
-    try:
+    async with central_and_edge(mosquitto, tmp_path, key, start_edge=False) as (central, edge):
+        edge.record(1, 4)
+        # seq 2 no longer validates (say, written by a newer lane schema central does not know yet)
+        edge.store.query('UPDATE outbox SET body = \'{"pass_id": "n1-L1-2", "future_field": 1}\' WHERE seq = 2')
+        edge.store.query("UPDATE outbox SET body = 'not json at all' WHERE seq = 3")
+        edge.start()
         await eventually(
             lambda: sync_outbox.counts(edge.store) == {"queued": 0, "sent": 0, "acknowledged": 2, "failed": 2},
             10,
@@ -168,9 +173,6 @@ async def test_a_pass_central_cannot_accept_is_quarantined_and_does_not_block_th
             )
         assert "future_field" in payloads[0] and "not json at all" in payloads[1]  # kept verbatim
         assert edge.link.resends == 0
-    finally:
-        await edge.stop()
-        await central.stop()
 
 
 async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing(

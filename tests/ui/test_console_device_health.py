@@ -8,14 +8,19 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.async_api import Browser, expect
-from ui_helpers import ARTIFACTS, module_stack, open_console
+from ui_helpers import ARTIFACTS, approve, module_stack, open_console, screenshot_without_errors
 
 from kakou.central import auth, device_health, registry
-from kakou.sync.devices import DeviceReport, DeviceState
+from kakou.sync.devices import DeviceCondition, DeviceKind, DeviceReport, DeviceState
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "health-admin", "health-password-1"
 stack = module_stack("health", {ADMIN: auth.Role.ADMIN}, PASSWORD)
+
+
+def lane_state(device: str, kind: DeviceKind, state: DeviceCondition, at: datetime, code: str = "") -> DeviceState:
+    """A device of lane L7 (the lane the device-health test registers) in `state` from `at` on."""
+    return DeviceState(lane="L7", device=device, kind=kind, state=state, at=at, code=code)
 
 
 async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:
@@ -28,26 +33,10 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
         DeviceReport(
             node="gate-n9",
             states=[
-                DeviceState(lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=3)),
-                DeviceState(
-                    lane="L7",
-                    device="wb-7",
-                    kind="weighbridge",
-                    state="fault",
-                    at=now - timedelta(hours=2),
-                    code="driver_fault",
-                ),
-                DeviceState(
-                    lane="L7", device="wb-7", kind="weighbridge", state="ok", at=now - timedelta(hours=1, minutes=30)
-                ),
-                DeviceState(
-                    lane="L7",
-                    device="cam-7",
-                    kind="plate_camera",
-                    state="offline",
-                    at=now - timedelta(minutes=3),
-                    code="no_frame",
-                ),
+                lane_state("wb-7", "weighbridge", "ok", now - timedelta(hours=3)),
+                lane_state("wb-7", "weighbridge", "fault", now - timedelta(hours=2), code="driver_fault"),
+                lane_state("wb-7", "weighbridge", "ok", now - timedelta(hours=1, minutes=30)),
+                lane_state("cam-7", "plate_camera", "offline", now - timedelta(minutes=3), code="no_frame"),
             ],
         ),
     )
@@ -113,8 +102,7 @@ async def test_statistics_screen_by_yard_with_the_rates_defined_and_the_interven
     await people.get_by_test_id("st-officer").fill("关员甲")
     await people.locator("button[type=submit]").click()
     await expect(page.get_by_test_id("interventions")).to_contain_text("关员 关员甲 人工改判：单证齐全")
-    await page.screenshot(path=ARTIFACTS / "console-statistics.png", full_page=True)
-    assert page.errors == []  # type: ignore[attr-defined]
+    await screenshot_without_errors(page, "console-statistics.png")
 
 
 async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, browser: Browser) -> None:
@@ -138,8 +126,7 @@ async def test_a_risk_tag_rule_written_in_the_editor_with_its_threshold(stack, b
     await cond.get_by_test_id("cond-hs_prefixes").fill("0901")
     await editor.locator("button[type=submit]").click()
     await expect(editor.get_by_test_id("form-msg")).to_contain_text("v1")
-    await page.screenshot(path=ARTIFACTS / "console-risk-tag-rule.png", full_page=True)
-    assert page.errors == []  # type: ignore[attr-defined]
+    await screenshot_without_errors(page, "console-risk-tag-rule.png")
 
 
 async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, browser: Browser) -> None:
@@ -161,8 +148,7 @@ async def test_a_whitelist_draft_is_reviewed_in_the_one_review_list(stack, brows
     await row.click()
     dialog = page.get_by_test_id("dialog")
     await expect(dialog.get_by_test_id("change-wl_reason")).to_contain_text("AEO高级认证企业车辆")
-    await dialog.get_by_test_id("approve").click()
-    await dialog.get_by_test_id("confirm").click()
+    await approve(dialog)
     await expect(row).to_have_count(0)
     async with central_api(stack.central.url, preparer, PASSWORD) as http:
         entry = next(e for e in (await http.get("/api/v1/risk-whitelist")).json() if e["id"] == wid)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Browser, FilePayload, Page, expect
-from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
+from ui_helpers import ARTIFACTS, approve, central_api, module_stack, open_console
 
 from kakou.central import auth
 
@@ -71,8 +71,7 @@ async def test_period_stocktake_preview_save_and_review(stack, browser: Browser)
     await row.click()
     dialog = reviewer.get_by_test_id("dialog")
     await expect(dialog.get_by_test_id("change-M-1")).to_contain_text("120")
-    await dialog.get_by_test_id("approve").click()
-    await dialog.get_by_test_id("confirm").click()
+    await approve(dialog)
     await expect(row).to_have_count(0)
 
     await page.reload()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
+from ui_helpers import ARTIFACTS, approve, central_api, module_stack, open_console
 
 from kakou.central import auth
 from kakou.demo import demo_order
@@ -59,8 +59,7 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
     changed = dialog.get_by_test_id("change-weight_tolerance_kg")
     await expect(changed).to_contain_text(f"{before:g}")
     await expect(changed).to_contain_text("777")
-    await dialog.get_by_test_id("approve").click()
-    await dialog.get_by_test_id("confirm").click()  # the confirmation step
+    await approve(dialog)
     await expect(dialog.get_by_test_id("review-msg")).to_contain_text("the reviewer is never the preparer")
     await expect(dialog.get_by_test_id("review-msg")).to_contain_text("must not be its preparer")  # central's own words
     await a.screenshot(path=ARTIFACTS / "console-review-refused.png")
@@ -84,13 +83,11 @@ async def test_officer_files_drafts_cannot_approve_them_and_a_reviewer_puts_them
     bdialog = b.get_by_test_id("dialog")
     await expect(bdialog.get_by_test_id("change-require_driver_card")).to_contain_text("true")
     await bdialog.get_by_test_id("review-note").fill("tolerance agreed with the weighbridge team")
-    await bdialog.get_by_test_id("approve").click()
-    await bdialog.get_by_test_id("confirm").click()  # the confirmation step
+    await approve(bdialog)
     await expect(b.locator("[data-testid=awaiting-row][data-kind=parameters]")).to_have_count(0)
     await order_row.click()
     await expect(bdialog.get_by_test_id("change-plate")).to_contain_text("浙A13579")
-    await bdialog.get_by_test_id("approve").click()
-    await bdialog.get_by_test_id("confirm").click()  # the confirmation step
+    await approve(bdialog)
     await expect(order_row).to_have_count(0)
     await expect(b.get_by_test_id("count-release_order")).to_contain_text("0")
 
@@ -197,8 +194,7 @@ async def test_manual_match_and_risk_rule_drafts_in_the_chinese_list(stack, brow
     dialog = b.get_by_test_id("dialog")
     await expect(dialog.get_by_test_id("change-total_amount")).to_contain_text("100.01")
     await b.screenshot(path=ARTIFACTS / "console-review-manual-match-zh.png")
-    await dialog.get_by_test_id("approve").click()
-    await dialog.get_by_test_id("confirm").click()  # the confirmation step
+    await approve(dialog)
     await expect(match).to_have_count(0)
     async with _api(stack, OFFICER) as http:
         got = (await http.get(f"/api/v1/declarations/{official['id']}")).json()

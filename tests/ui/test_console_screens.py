@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import Browser, Page, expect
 from stack_helpers import xlsx
-from ui_helpers import ARTIFACTS, central_api, module_stack, open_console
+from ui_helpers import ARTIFACTS, approve, central_api, module_stack, open_console, screenshot_without_errors
 
 from kakou.central import auth, transit
 from kakou.central.tables import TransitRow
@@ -59,16 +59,14 @@ async def test_risk_rule_written_as_a_form_is_in_force_once_a_second_person_appr
     # The preparer cannot approve their own rule: central refuses and the screen says why.
     await row.get_by_test_id("rule-versions-btn").click()
     dialog = page.get_by_test_id("dialog")
-    await dialog.get_by_test_id("approve").click()
-    await dialog.get_by_test_id("confirm").click()  # the confirmation step
+    await approve(dialog)
     await expect(dialog.get_by_test_id("review-msg")).to_contain_text("must not be its preparer")
     # A reviewer approves it: in force (and published to the lanes).
     reviewer = await _console(browser, stack, "risk_rules", REVIEWER)
     rrow = reviewer.get_by_test_id("rule-row").filter(has_text="HEAVY-1")
     await rrow.get_by_test_id("rule-versions-btn").click()
     await reviewer.get_by_test_id("dialog").get_by_test_id("review-note").fill("checked against the tariff")
-    await reviewer.get_by_test_id("dialog").get_by_test_id("approve").click()
-    await reviewer.get_by_test_id("dialog").get_by_test_id("confirm").click()  # the confirmation step
+    await approve(reviewer.get_by_test_id("dialog"))
     await expect(rrow.get_by_test_id("rule-status")).to_have_text("In force")
 
     # Editing makes version 2, a draft beside version 1 still in force.
@@ -115,8 +113,7 @@ async def test_ledger_reconciliation_flags_a_stocktake_difference(stack, browser
     await expect(flagged).to_contain_text("-100")
     await expect(flagged.get_by_test_id("warnings")).to_contain_text("stocktake differs by -100")
     await expect(rows.filter(has_text="F-200").get_by_test_id("warnings")).to_have_text("")
-    await page.screenshot(path=ARTIFACTS / "console-ledger-reconcile.png", full_page=True)
-    assert page.errors == []  # type: ignore[attr-defined]
+    await screenshot_without_errors(page, "console-ledger-reconcile.png")
 
 
 async def test_transit_overdue_list(stack, browser: Browser) -> None:
@@ -148,8 +145,7 @@ async def test_transit_overdue_list(stack, browser: Browser) -> None:
     await page.get_by_test_id("transit-status").select_option("en_route")
     await page.get_by_role("button", name="Search").click()
     await expect(page.get_by_test_id("transits").locator("tbody tr")).to_have_count(1)
-    await page.screenshot(path=ARTIFACTS / "console-transit-overdue.png", full_page=True)
-    assert page.errors == []  # type: ignore[attr-defined]
+    await screenshot_without_errors(page, "console-transit-overdue.png")
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -226,8 +222,7 @@ async def test_traceability_timeline_shows_the_pass_frames(stack, browser: Brows
     frame = event.get_by_test_id("trace-frames").locator("img").first
     await expect(frame).to_have_attribute("data-loaded", "1")
     assert await frame.evaluate("img => img.naturalWidth") > 100
-    await page.screenshot(path=ARTIFACTS / "console-trace-frames.png", full_page=True)
-    assert page.errors == []  # type: ignore[attr-defined]
+    await screenshot_without_errors(page, "console-trace-frames.png")
 
 
 async def test_release_order_draft_shows_its_status_and_a_reviewer_approves_it(stack, browser: Browser) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Locator, Page, async_playwright, expect
 
 from kakou.central import auth
 from kakou.demo import DemoPorts, authorize, seed_central, start_stack, stop_stack
@@ -62,6 +62,18 @@ async def open_page(browser: Browser, url: str, width: int, height: int) -> Page
     page.errors = errors  # type: ignore[attr-defined]
     await page.goto(url)
     return page
+
+
+async def approve(dialog: Locator) -> None:
+    """Approve what a review dialog shows, through its confirmation step."""
+    await dialog.get_by_test_id("approve").click()
+    await dialog.get_by_test_id("confirm").click()
+
+
+async def screenshot_without_errors(page: Page, name: str) -> None:
+    """Save the whole page as ARTIFACTS/`name` and check that none of its scripts raised."""
+    await page.screenshot(path=ARTIFACTS / name, full_page=True)
+    assert page.errors == []  # type: ignore[attr-defined]
 
 
 async def login_if_asked(page: Page, user: str, password: str) -> None:
