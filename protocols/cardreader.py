@@ -12,10 +12,8 @@ Payloads (after ADDR and CMD):
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable
-from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -168,7 +166,4 @@ class CardReaderDriver(FramedSerialDevice):
             yield r
 
     async def next_read(self, timeout: float) -> IdRead:
-        async with asyncio.timeout(timeout), aclosing(self.reads()) as reads:
-            async for r in reads:
-                return r
-        raise AssertionError("unreachable")
+        return await self._fanout.first(timeout)

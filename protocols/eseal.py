@@ -19,9 +19,7 @@ counted as a framing error and never becomes a read.
 
 from __future__ import annotations
 
-import asyncio
 import binascii
-import contextlib
 import re
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -32,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from kakou.protocols.cardreader import DuplicateFilter
 from kakou.protocols.frames import LineSplitter, ParseStats
-from kakou.protocols.serial_fanout import Fanout
-from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
+from kakou.protocols.serial_link import Backoff, SerialSettings
+from kakou.protocols.serial_stream import StreamDevice
 
 MAX_LINE = 48  # the longest valid sentence is 36 bytes with CR LF
 SealStatus = Literal["intact", "tampered", "low_battery"]
@@ -135,49 +133,27 @@ class EsealReaderConfig(BaseModel):
     backoff: Backoff = Backoff()
 
 
-class EsealReaderDriver(LinkDevice):
+class EsealReaderDriver(StreamDevice[SealRead]):
     """Online while valid sentences arrive; faulted when the port is gone, the line is silent or
     carries only garbage, or the reader reports an error. It never invents a read."""
 
+    waiting = "port open, waiting for the reader"
+    parser: SealLineParser
+
     def __init__(self, config: EsealReaderConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self._clock = clock
         self.parser = SealLineParser()
-        self.status = StatusTracker(f"e-seal reader {config.serial.port}")
-        self.link = SerialLink(
-            config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=config.backoff
+        super().__init__(
+            f"e-seal reader {config.serial.port}", config.serial, config.backoff, config.heartbeat_timeout_s, clock
         )
         self.dedup = DuplicateFilter(config.dedup_window_s)
         self.reader_status: int | None = None
-        self.latest: SealRead | None = None
-        self._fanout: Fanout[SealRead] = Fanout()
-        self._silence: asyncio.TimerHandle | None = None
 
-    @property
-    def stats(self) -> ParseStats:
-        return self.parser.stats
-
-    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
-        return (self._silence,)
-
-    async def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead, None]:
-        async for r in self._fanout.items(maxsize):
-            yield r
+    def reads(self, maxsize: int = 256) -> AsyncGenerator[SealRead, None]:
+        return self.items(maxsize)
 
     async def next_read(self, timeout: float) -> SealRead:
-        async with asyncio.timeout(timeout), contextlib.aclosing(self.reads()) as reads:
-            async for r in reads:
-                return r
-        raise AssertionError("unreachable")
-
-    def _on_up(self) -> None:
-        self.status.set("connecting", "port open, waiting for the reader", self.stats.framing_errors)
-        self._arm()
-
-    def _on_down(self, reason: str) -> None:
-        if self._silence:
-            self._silence.cancel()
-        self.status.set("faulted", reason, self.stats.framing_errors)
+        return await self.first(timeout)
 
     def _on_bytes(self, data: bytes) -> None:
         for item in self.parser.feed(data):
@@ -199,17 +175,11 @@ class EsealReaderDriver(LinkDevice):
                 self.latest = read
                 self._fanout.publish(read)
 
-    def _arm(self) -> None:
-        if self._silence:
-            self._silence.cancel()
-        self._silence = asyncio.get_running_loop().call_later(self.config.heartbeat_timeout_s, self._silent)
-
-    def _silent(self) -> None:
-        if self.link.is_open:
-            self.status.set(
-                "faulted",
-                f"no valid sentence (not even a heartbeat) for "
-                f"{self.config.heartbeat_timeout_s:g}s, {self.stats.framing_errors} "
-                f"framing errors",
-                self.stats.framing_errors,
-            )
+    def went_silent(self) -> None:
+        self.status.set(
+            "faulted",
+            f"no valid sentence (not even a heartbeat) for "
+            f"{self.config.heartbeat_timeout_s:g}s, {self.stats.framing_errors} "
+            f"framing errors",
+            self.stats.framing_errors,
+        )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -35,3 +35,11 @@ class Fanout(Generic[T]):
         async with self.subscription(maxsize) as q:
             while True:
                 yield await q.get()
+
+    async def first(self, timeout: float, predicate: Callable[[T], bool] = lambda _: True) -> T:
+        """The first item published from now on that satisfies `predicate`; TimeoutError after `timeout`."""
+        async with asyncio.timeout(timeout), self.subscription() as q:
+            while True:
+                item = await q.get()
+                if predicate(item):
+                    return item

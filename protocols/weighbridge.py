@@ -12,8 +12,6 @@ gone or only garbage arrives; it never invents a weight.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass
@@ -21,10 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.protocols.frames import ParseStats
-from kakou.protocols.serial_fanout import Fanout
-from kakou.protocols.serial_link import Backoff, LinkDevice, SerialLink, SerialSettings, StatusTracker
-from kakou.protocols.weighbridge_formats import ProtocolName, Unit, WeightFrame, make_parser
+from kakou.protocols.serial_link import Backoff, SerialSettings
+from kakou.protocols.serial_stream import StreamDevice
+from kakou.protocols.weighbridge_formats import ProtocolName, Unit, WeightFrame, WeightParser, make_parser
 from kakou.protocols.weighbridge_stability import StabilityDetector, StabilityParams
 
 
@@ -60,50 +57,29 @@ class WeightSample:
         return {"weight_kg": self.weight_kg, "stable": self.stable, "flags": self.flags}
 
 
-class WeighbridgeDriver(LinkDevice):
+class WeighbridgeDriver(StreamDevice[WeightSample]):
+    waiting = "port open, waiting for valid frames"
+    parser: WeightParser
+
     def __init__(self, config: WeighbridgeConfig, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.config = config
-        self._clock = clock
         self.parser = make_parser(config.protocol, config.unit, config.decimals)
         self.detector = StabilityDetector(config.stability)
-        self.status = StatusTracker(f"weighbridge {config.serial.port}")
-        self.link = SerialLink(
-            config.serial, self._on_bytes, on_up=self._on_up, on_down=self._on_down, backoff=config.backoff
+        super().__init__(
+            f"weighbridge {config.serial.port}", config.serial, config.backoff, config.stale_after_s, clock
         )
-        self.latest: WeightSample | None = None
-        self._fanout: Fanout[WeightSample] = Fanout()
-        self._stale_timer: asyncio.TimerHandle | None = None
 
-    @property
-    def stats(self) -> ParseStats:
-        return self.parser.stats
-
-    def timers(self) -> tuple[asyncio.TimerHandle | None, ...]:
-        return (self._stale_timer,)
-
-    async def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample, None]:
-        async for s in self._fanout.items(maxsize):
-            yield s
+    def samples(self, maxsize: int = 256) -> AsyncGenerator[WeightSample, None]:
+        return self.items(maxsize)
 
     async def wait_for(self, predicate: Callable[[WeightSample], bool], timeout: float) -> WeightSample:
         """The first sample from now on that satisfies `predicate`."""
-        async with asyncio.timeout(timeout), contextlib.aclosing(self.samples()) as samples:
-            async for s in samples:
-                if predicate(s):
-                    return s
-        raise AssertionError("unreachable")
+        return await self.first(timeout, predicate)
 
     # --- link callbacks -----------------------------------------------------------------------
 
-    def _on_up(self) -> None:
-        self.status.set("connecting", "port open, waiting for valid frames", self.stats.framing_errors)
-        self._arm_stale_timer()
-
-    def _on_down(self, reason: str) -> None:
-        if self._stale_timer:
-            self._stale_timer.cancel()
+    def port_closed(self) -> None:
         self.detector.reset()
-        self.status.set("faulted", reason, self.stats.framing_errors)
 
     def _on_bytes(self, data: bytes) -> None:
         for frame in self.parser.feed(data):
@@ -112,20 +88,14 @@ class WeighbridgeDriver(LinkDevice):
             sample = WeightSample(frame, stable, t)
             self.latest = sample
             self.status.set("online", "valid frames", 0)
-            self._arm_stale_timer()
+            self._arm()
             self._fanout.publish(sample)
 
-    def _arm_stale_timer(self) -> None:
-        if self._stale_timer:
-            self._stale_timer.cancel()
-        self._stale_timer = asyncio.get_running_loop().call_later(self.config.stale_after_s, self._stale)
-
-    def _stale(self) -> None:
-        if self.link.is_open:
-            self.detector.reset()
-            self.status.set(
-                "faulted",
-                f"no valid frame for {self.config.stale_after_s:g}s "
-                f"({self.stats.framing_errors} framing errors; wrong baud or protocol?)",
-                self.stats.framing_errors,
-            )
+    def went_silent(self) -> None:
+        self.detector.reset()
+        self.status.set(
+            "faulted",
+            f"no valid frame for {self.config.stale_after_s:g}s "
+            f"({self.stats.framing_errors} framing errors; wrong baud or protocol?)",
+            self.stats.framing_errors,
+        )

@@ -31,59 +31,51 @@ async def test_a_part_that_swallows_its_cancellation_is_cancelled_again(monkeypa
     assert stopped.is_set()
 
 
+async def wait_until_cancelled(ended: asyncio.Event, started: asyncio.Event | None = None) -> None:
+    """Wait until cancelled; `started` is set on the way in and `ended` on the way out."""
+    if started is not None:
+        started.set()
+    try:
+        await asyncio.sleep(3600)
+    finally:
+        ended.set()
+
+
 async def test_the_first_part_to_fail_stops_the_others_and_its_error_is_raised() -> None:
     cancelled = asyncio.Event()
-
-    async def waits() -> None:
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            cancelled.set()
 
     async def fails() -> None:
         raise RuntimeError("broken part")
 
     with pytest.raises(RuntimeError, match="broken part"):
-        await asyncio.wait_for(run_together({"waits": waits(), "fails": fails()}, on_stop=lambda: None), 5)
+        await asyncio.wait_for(
+            run_together({"waits": wait_until_cancelled(cancelled), "fails": fails()}, on_stop=lambda: None), 5
+        )
     assert cancelled.is_set()
 
 
 async def test_first_of_two_waits_ends_the_other_and_says_which_finished() -> None:
-    told, other_ended = asyncio.Event(), asyncio.Event()
-
-    async def long_wait() -> None:
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            other_ended.set()
+    other_ended = asyncio.Event()
 
     async def tell() -> str:
-        told.set()
         return "told"
 
-    slow, quick = await asyncio.wait_for(first_of(long_wait(), tell()), 5)
+    slow, quick = await asyncio.wait_for(first_of(wait_until_cancelled(other_ended), tell()), 5)
     assert finished(quick) and quick.result() == "told"
     assert not finished(slow) and other_ended.is_set()
 
 
 async def test_first_of_stops_both_waits_when_it_is_cancelled_itself() -> None:
-    ended: list[str] = []
+    started = [asyncio.Event(), asyncio.Event()]
+    ended = [asyncio.Event(), asyncio.Event()]
     stops: list[str] = []
-    started = {"a": asyncio.Event(), "b": asyncio.Event()}
-
-    async def forever(name: str) -> None:
-        started[name].set()
-        try:
-            await asyncio.sleep(3600)
-        finally:
-            ended.append(name)
-
-    waiter = asyncio.create_task(first_of(forever("a"), forever("b"), on_stop=lambda: stops.append("stop")))
-    await asyncio.wait_for(asyncio.gather(*(e.wait() for e in started.values())), 5)
+    waits = (wait_until_cancelled(e, s) for e, s in zip(ended, started, strict=True))
+    waiter = asyncio.create_task(first_of(*waits, on_stop=lambda: stops.append("stop")))
+    await asyncio.wait_for(asyncio.gather(*(s.wait() for s in started)), 5)
     waiter.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiter
-    assert sorted(ended) == ["a", "b"] and stops == ["stop"]
+    assert all(e.is_set() for e in ended) and stops == ["stop"]
 
 
 async def test_first_of_with_a_timeout_ends_both_waits_and_neither_finished() -> None:
