@@ -24,7 +24,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 
-from kakou.http_server import event_stream, sse
+from kakou.http_server import Keepalive, event_stream, sse
 
 Event = dict[str, Any]
 # Fields of the status document that change every second by themselves; not a reason to push.
@@ -135,7 +135,7 @@ def events_router(
                     doc = status()
                     last = _stable(doc)
                     yield sse("status", doc)
-                quiet_since = time.monotonic()
+                keepalive = Keepalive(keepalive_s)
                 while not events.closed:
                     try:
                         ev = await asyncio.wait_for(q.get(), timeout=watch_interval)
@@ -145,17 +145,16 @@ def events_router(
                         if ev is _CLOSE:
                             break
                         yield sse(str(ev["type"]), ev)
-                        quiet_since = time.monotonic()
+                        keepalive.sent()
                     if status is not None:
                         doc = status()
                         now = _stable(doc)
                         if now != last:
                             last = now
                             yield sse("status", doc)
-                            quiet_since = time.monotonic()
-                    if time.monotonic() - quiet_since > keepalive_s:
-                        yield ": keepalive\n\n"  # proxies drop idle connections
-                        quiet_since = time.monotonic()
+                            keepalive.sent()
+                    if keepalive.due():
+                        yield Keepalive.comment
                     if await request.is_disconnected():
                         break
 

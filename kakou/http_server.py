@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Generator
+import time
+from collections.abc import AsyncIterator, Callable, Generator
 
 import uvicorn
 from fastapi import FastAPI
@@ -38,3 +39,26 @@ def event_stream(events: AsyncIterator[str]) -> StreamingResponse:
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
+
+
+class Keepalive:
+    """When an event stream owes its client a keepalive comment: after `every_s` with nothing sent
+    (proxies drop idle connections)."""
+
+    comment = ": keepalive\n\n"
+
+    def __init__(self, every_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every_s = every_s
+        self._clock = clock
+        self.sent()
+
+    def sent(self) -> None:
+        """Something went out just now."""
+        self._since = self._clock()
+
+    def due(self) -> bool:
+        """True once the stream has been quiet for `every_s` (the keepalive then counts as sent)."""
+        if self._clock() - self._since <= self.every_s:
+            return False
+        self.sent()
+        return True
