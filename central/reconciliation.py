@@ -528,18 +528,7 @@ def preview(c: Central, ledger_no: str, period_id: int, abnormal_pct: float = 5.
 
 
 def _out(row: LedgerReconciliationRow) -> ReconciliationOut:
-    return ReconciliationOut(
-        id=row.id,
-        ledger_no=row.ledger_no,
-        period_id=row.period_id,
-        status=row.status,
-        lines=[Line.model_validate(ln) for ln in row.lines],
-        prepared_by=row.prepared_by,
-        prepared_at=row.prepared_at,
-        reviewed_by=row.reviewed_by,
-        reviewed_at=row.reviewed_at,
-        review_note=row.review_note,
-    )
+    return ReconciliationOut.model_validate(row)  # from_attributes: the row's columns, lines validated
 
 
 def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct: float = 5.0) -> ReconciliationOut:
