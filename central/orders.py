@@ -80,16 +80,8 @@ class ReleaseOrderIn(BaseModel):
         return self
 
     def lane_data(self) -> ReleaseOrderData:
-        return ReleaseOrderData(
-            order_no=self.order_no,
-            plate=self.plate,
-            containers=self.containers,
-            direction=self.direction,
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-            declared_gross_kg=self.declared_gross_kg,
-            declared_net_kg=self.declared_net_kg,
-        )
+        """The lane's part: ReleaseOrderData's fields, read from this order (no verdict)."""
+        return ReleaseOrderData.model_validate(self, from_attributes=True)
 
 
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
