@@ -57,12 +57,7 @@ def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
         if w.session.get(TransitRow, t.transit_no) is not None:
             raise Conflict(f"transit {t.transit_no} already exists")
         row = TransitRow(
-            transit_no=t.transit_no,
-            plate=t.plate,
-            containers=t.containers,
-            entry_site=t.entry_site,
-            destination_site=t.destination_site,
-            e_seal=t.e_seal,
+            **t.model_dump(exclude={"time_limit_h", "route"}),  # the declaration as filed, then central's part
             time_limit_h=limit,
             status="declared",
             created_by=actor,
