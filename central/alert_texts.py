@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from kakou.sync.checks import Finding, render_all
+from kakou.sync.checks import Finding, render_all, text_tables
 
 
 class AlertCode(StrEnum):
@@ -57,59 +57,12 @@ class AlertText(BaseModel):
         return render(self.code, self.stored(), lang)
 
 
-# {name} is a parameter; {findings} the pass's checks; {plate} falls back to "plate not read".
-TEXTS: dict[AlertCode, tuple[str, str]] = {  # code: (中文, English)
-    AlertCode.PASS_FINDINGS: ("{lane} {plate}：{findings}", "{lane} {plate}: {findings}"),
-    AlertCode.LANE_FAULT: ("{lane}：{findings}", "{lane}: {findings}"),
-    AlertCode.NODE_OFFLINE: ("边缘节点 {node} 自 {since} 起离线", "edge node {node} offline since {since}"),
-    AlertCode.TRANSIT_SEAL: (
-        "转关 {transit_no}：{where}电子关锁为 {seen}，申报为 {declared}",
-        "transit {transit_no}: e-seal at {where} is {seen}, declared {declared}",
-    ),
-    AlertCode.TRANSIT_OVERDUE: (
-        "转关 {transit_no}（{entry_site} → {destination_site}）超过 {time_limit_h:g} 小时时限",
-        "transit {transit_no} ({entry_site} → {destination_site}) is over its {time_limit_h:g} h limit",
-    ),
-    AlertCode.LEDGER_NEGATIVE: (
-        "账册 {ledger_no} 料号 {item_no} 将为负数（{remain:g}）",
-        "ledger {ledger_no} item {item_no} would be negative ({remain:g})",
-    ),
-    AlertCode.BATCH_SHARED: (
-        "核放单 {order_no} 分批出区与 {others} 共用通行 {pass_id}：净重不明，未计数",
-        "batch exit on {order_no} shares pass {pass_id} with {others}: its net weight is not known, nothing counted",
-    ),
-    AlertCode.BATCH_NO_NET: (
-        "核放单 {order_no} 分批出区无净重（毛重 {gross_kg}，皮重 {tare_kg}），未计数",
-        "batch exit on {order_no} without a net weight (gross {gross_kg}, tare {tare_kg}), nothing counted",
-    ),
-    AlertCode.TRANSIT_CHECK: ("转关 {transit_no}（{site}）：{findings}", "transit {transit_no} ({site}): {findings}"),
-    AlertCode.ROUTE_DEVIATION: (
-        "转关 {transit_no} 车辆 {plate} 偏离申报路线 {off_m:.0f} 米（允许 {corridor_m:.0f} 米），位置 {where}",
-        "transit {transit_no}: vehicle {plate} is {off_m:.0f} m off the declared route "
-        "(allowed {corridor_m:.0f} m), at {where}",
-    ),
-    AlertCode.VEHICLE_STOPPED: (
-        "转关 {transit_no} 车辆 {plate} 途中停留 {minutes:.0f} 分钟（上限 {limit_min:.0f} 分钟），位置 {where}",
-        "transit {transit_no}: vehicle {plate} stopped en route for {minutes:.0f} min "
-        "(limit {limit_min:.0f} min), at {where}",
-    ),
-    AlertCode.DEVICE_DOWN: (
-        "{lane}：{kind_zh}（{device}）{state_zh}已 {minutes} 分钟（超过 {limit_min} 分钟），请派员检修",
-        "{lane}: {kind_en} ({device}) {state_en} for {minutes} min (over {limit_min} min): send someone to repair it",
-    ),
-    AlertCode.ORDER_EXCEEDED: (
-        "核放单 {order_no} 超出 {over:g} {unit}",
-        "release order {order_no} exceeded by {over:g} {unit}",
-    ),
-}
-
-# Words inside parameters that are themselves codes.
-WORDS: dict[str, tuple[str, str]] = {
-    "entry": ("起运地", "entry"),
-    "destination": ("指运地", "destination"),
-    "not_read": ("未读到", "not read"),
-    "tampered": ("已被开启或破坏", "opened or tampered with"),
-}
+# The texts live in alert_texts.toml beside this module: {code: (中文, English)}, and the words
+# inside parameters that are themselves codes. {name} is a parameter; {findings} the pass's checks;
+# {plate} falls back to "plate not read".
+_TABLES = text_tables("kakou.central", "alert_texts.toml")
+TEXTS: dict[AlertCode, tuple[str, str]] = {AlertCode(code): t for code, t in _TABLES["alert"].items()}
+WORDS: dict[str, tuple[str, str]] = _TABLES["word"]
 
 
 def render(code: str | None, params: dict[str, Any] | None, lang: str = "zh", fallback: str = "") -> str:

@@ -16,6 +16,7 @@ from kakou.central import audit
 from kakou.central.alert_texts import AlertText
 from kakou.central.auth import Role
 from kakou.central.db import page, where_given
+from kakou.central.list_queries import AlertQuery
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
 from kakou.central.tables import AlertRouteRow, AlertRow, UserRow
 from kakou.central.tables_sync import PassRow
@@ -298,30 +299,21 @@ def get(c: Central, alert_id: int) -> AlertRow:
     return fetch(c, AlertRow, alert_id, "alert")
 
 
-def list_alerts(
-    c: Central,
-    limit: int,
-    offset: int,
-    status: str | None = None,
-    kind: str | None = None,
-    role: str | None = None,
-    subject: str | None = None,
-    for_user: tuple[str, str] | None = None,
-) -> tuple[int, list[AlertRow]]:
-    """`for_user` (username, role): what is routed to that person — assigned to them, or to their
-    role without a named assignee."""
+def list_alerts(c: Central, q: AlertQuery, for_user: tuple[str, str] | None = None) -> tuple[int, list[AlertRow]]:
+    """A page of alerts as the route's query filters them; `for_user` (username, role): what is
+    routed to that person — assigned to them, or to their role without a named assignee."""
     with c.sessions() as s:
-        q = select(AlertRow)
+        stmt = select(AlertRow)
         if for_user:
             name, user_role = for_user
-            q = q.where(
+            stmt = stmt.where(
                 or_(AlertRow.assignee == name, and_(AlertRow.route_role == user_role, AlertRow.assignee.is_(None)))
             )
-        q = where_given(
-            q,
-            (AlertRow.status, status),
-            (AlertRow.kind, kind),
-            (AlertRow.route_role, role),
-            (AlertRow.subject, subject),
+        stmt = where_given(
+            stmt,
+            (AlertRow.status, q.status),
+            (AlertRow.kind, q.kind),
+            (AlertRow.route_role, q.role),
+            (AlertRow.subject, q.subject),
         )
-        return page(s, q, limit, offset, AlertRow.id.desc())
+        return page(s, stmt, q.limit, q.offset, AlertRow.id.desc())

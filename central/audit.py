@@ -27,6 +27,7 @@ from kakou.central import audit_key
 from kakou.central.audit_key import AuditKey
 from kakou.central.changelog import append_change
 from kakou.central.db import WROTE, where_given
+from kakou.central.list_queries import AuditQuery
 from kakou.central.service import Central
 from kakou.central.tables import AuditArchiveRow, AuditHeadRow, AuditRow
 from kakou.sync.messages import ChangeKind
@@ -175,12 +176,10 @@ def verify(c: Central, batch: int = 5000) -> VerifyResult:
     return VerifyResult(n, True)
 
 
-def list_entries(
-    c: Central, limit: int, offset: int, target: str | None = None, actor: str | None = None
-) -> list[AuditRow]:
+def list_entries(c: Central, q: AuditQuery) -> list[AuditRow]:
     with c.sessions() as s:
-        q = where_given(select(AuditRow), (AuditRow.target, target), (AuditRow.actor, actor))
-        return list(s.scalars(q.order_by(AuditRow.seq.desc()).limit(limit).offset(offset)))
+        stmt = where_given(select(AuditRow), (AuditRow.target, q.target), (AuditRow.actor, q.actor))
+        return list(s.scalars(stmt.order_by(AuditRow.seq.desc()).limit(q.limit).offset(q.offset)))
 
 
 def load_or_create_key(c: Central, path: Path) -> AuditKey:

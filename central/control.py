@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from kakou.central import audit, reviews
 from kakou.central.db import aware, page, where_given
+from kakou.central.list_queries import ControlOrderQuery
 from kakou.central.review_model import CONTROL_ORDER, CONTROL_REVOKE, ControlStatus, Step, control_order_flow
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
@@ -241,11 +242,9 @@ def in_force_for(c: Central, target_kind: str, target_value: str) -> list[Contro
         )
 
 
-def list_orders(
-    c: Central, limit: int, offset: int, status: str | None = None, target_value: str | None = None
-) -> tuple[int, list[ControlOrderRow]]:
+def list_orders(c: Central, q: ControlOrderQuery) -> tuple[int, list[ControlOrderRow]]:
     with c.sessions() as s:
-        q = where_given(
-            select(ControlOrderRow), (ControlOrderRow.status, status), (ControlOrderRow.target_value, target_value)
+        stmt = where_given(
+            select(ControlOrderRow), (ControlOrderRow.status, q.status), (ControlOrderRow.target_value, q.target_value)
         )
-        return page(s, q, limit, offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)
+        return page(s, stmt, q.limit, q.offset, ControlOrderRow.created_at.desc(), ControlOrderRow.order_no)

@@ -14,7 +14,9 @@ from sqlalchemy import (
     Dialect,
     Engine,
     Select,
+    String,
     Table,
+    Text,
     TypeDecorator,
     bindparam,
     create_engine,
@@ -22,7 +24,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 
 def utcnow() -> datetime:
@@ -59,6 +61,15 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
     if TYPE_CHECKING:  # every mapped class here declares one table (SQLAlchemy types it as any FROM clause)
         __table__: ClassVar[Table]
+
+
+class ReviewTrail:
+    """The four-eyes trail of a record a second officer reviews (kakou.central.reviews stamps it):
+    who approved or rejected it, when, and their note. Mixed into each reviewed table (last columns)."""
+
+    reviewed_by: Mapped[str | None] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None]
+    review_note: Mapped[str] = mapped_column(Text, default="")
 
 
 def make_engine(url: str) -> Engine:

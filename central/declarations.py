@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from kakou.central import audit, ledgers, reviews, risk_eval
 from kakou.central.db import page, where_given
+from kakou.central.list_queries import DeclarationQuery
 from kakou.central.review_model import DECLARATION, MANUAL_MATCH, DocumentStatus, MatchRule, RequestStatus, Step
 from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, fetch, row_or_missing
@@ -355,27 +356,20 @@ def get(c: Central, decl_id: int) -> DeclarationRow:
     return fetch(c, DeclarationRow, decl_id, "document")
 
 
-def list_docs(
-    c: Central,
-    limit: int,
-    offset: int,
-    doc_type: str | None = None,
-    stage: str | None = None,
-    matched: bool | None = None,
-    doc_no: str | None = None,
-    review_status: str | None = None,
-) -> tuple[int, list[DeclarationRow]]:
+def list_docs(c: Central, q: DeclarationQuery) -> tuple[int, list[DeclarationRow]]:
+    """A page of the documents not deleted, as the route's query filters them."""
     with c.sessions() as s:
-        q = where_given(
+        stmt = where_given(
             select(DeclarationRow).where(DeclarationRow.deleted.is_(False)),
-            (DeclarationRow.doc_type, doc_type),
-            (DeclarationRow.stage, stage),
-            (DeclarationRow.doc_no, doc_no),
-            (DeclarationRow.review_status, review_status),
+            (DeclarationRow.doc_type, q.doc_type),
+            (DeclarationRow.stage, q.stage),
+            (DeclarationRow.doc_no, q.doc_no),
+            (DeclarationRow.review_status, q.review_status),
         )
-        if matched is not None:
-            q = q.where(DeclarationRow.matched_id.is_not(None) if matched else DeclarationRow.matched_id.is_(None))
-        return page(s, q, limit, offset, DeclarationRow.id)
+        if q.matched is not None:
+            matched = DeclarationRow.matched_id.is_not(None) if q.matched else DeclarationRow.matched_id.is_(None)
+            stmt = stmt.where(matched)
+        return page(s, stmt, q.limit, q.offset, DeclarationRow.id)
 
 
 # -- import -------------------------------------------------------------------------------------

@@ -241,32 +241,25 @@ def queue(c: Central) -> list[QueueItem]:
         nos = [r.order_no for r in rows]
         for a in s.scalars(select(AttachmentRow.order_no).where(AttachmentRow.order_no.in_(nos))) if nos else []:
             counts[a] = counts.get(a, 0) + 1
+
+        def item(
+            r: ReleaseOrderRow, kind: str, by: str, new_plate: str | None = None, why: str | None = None
+        ) -> QueueItem:
+            return QueueItem(
+                kind=kind,
+                order_no=r.order_no,
+                enterprise=r.enterprise,
+                applied_by=by,
+                plate=r.plate,
+                new_plate=new_plate,
+                reason=why,
+                attachments=counts.get(r.order_no, 0),
+            )
+
         out = []
         for r in rows:
             if r.status == "draft":
-                out.append(
-                    QueueItem(
-                        kind="release_order",
-                        order_no=r.order_no,
-                        enterprise=r.enterprise,
-                        applied_by=r.created_by,
-                        plate=r.plate,
-                        new_plate=None,
-                        reason=None,
-                        attachments=counts.get(r.order_no, 0),
-                    )
-                )
+                out.append(item(r, "release_order", r.created_by))
             if r.pending_plate is not None:
-                out.append(
-                    QueueItem(
-                        kind="vehicle_change",
-                        order_no=r.order_no,
-                        enterprise=r.enterprise,
-                        applied_by=r.pending_by or "",
-                        plate=r.plate,
-                        new_plate=r.pending_plate,
-                        reason=r.pending_reason,
-                        attachments=counts.get(r.order_no, 0),
-                    )
-                )
+                out.append(item(r, "vehicle_change", r.pending_by or "", r.pending_plate, r.pending_reason))
         return out

@@ -80,16 +80,8 @@ class ReleaseOrderIn(BaseModel):
         return self
 
     def lane_data(self) -> ReleaseOrderData:
-        return ReleaseOrderData(
-            order_no=self.order_no,
-            plate=self.plate,
-            containers=self.containers,
-            direction=self.direction,
-            valid_from=self.valid_from,
-            valid_until=self.valid_until,
-            declared_gross_kg=self.declared_gross_kg,
-            declared_net_kg=self.declared_net_kg,
-        )
+        """The lane's part: ReleaseOrderData's fields, read from this order (no verdict)."""
+        return ReleaseOrderData.model_validate(self, from_attributes=True)
 
 
 def lane_data(row: ReleaseOrderRow) -> ReleaseOrderData:
@@ -119,20 +111,10 @@ def _store(w: audit.Work, full: ReleaseOrderIn, actor: str, status: str) -> Rele
             raise ValueError(f"declaration {doc_no} is not on file")
     site = _site(w, full)
     row = ReleaseOrderRow(
-        order_no=full.order_no,
-        plate=full.plate,
-        containers=list(full.containers),
-        direction=full.direction,
-        valid_from=full.valid_from,
-        valid_until=full.valid_until,
-        declared_gross_kg=full.declared_gross_kg,
-        declared_net_kg=full.declared_net_kg,
+        **full.model_dump(exclude={"goods", "site", "lane"}),  # the order as filed, then what central adds
         goods=[g.model_dump(mode="json") for g in full.goods],
-        declarations=list(full.declarations),
-        total_quantity=full.total_quantity,
         remaining_quantity=full.total_quantity,
         status=status,
-        batch_unit=full.batch_unit,
         created_by=actor,
         plate_history=[],
         review_note="",

@@ -32,6 +32,7 @@ from kakou.central.reviews import Reviewed
 from kakou.central.service import Central, Conflict, NotFound, row_or_missing
 from kakou.central.tables import ConsumptionRatioRow, LedgerItemRow, LedgerMovementRow
 from kakou.central.tables_ledger import LedgerPeriodRow, LedgerReconciliationRow
+from kakou.sync.checks import text_tables
 
 CUSTOMS_TZ = timezone(timedelta(hours=8))  # a cutoff date is a day in China
 EPS = 1e-9
@@ -64,43 +65,9 @@ class Cause(StrEnum):
     NOT_STOCK = "finished_not_stock"
 
 
+# Their texts, in reconciliation_texts.toml beside this module: {code: (中文, English)}.
 TEXTS: dict[Cause, tuple[str, str]] = {
-    Cause.NO_STOCKTAKE: (
-        "本期未导入盘点，实际剩余按应剩余数计",
-        "no stocktake this period: actual taken as theoretical",
-    ),
-    Cause.NOT_COUNTED: ("盘点中没有此料件（直接或经单损耗折算）", "not in the stocktake (directly or through the BOM)"),
-    Cause.SHORTAGE: ("短少 {qty:g} {unit}", "short by {qty:g} {unit}"),
-    Cause.SURPLUS: ("溢余 {qty:g} {unit}", "surplus of {qty:g} {unit}"),
-    Cause.OVER_THRESHOLD: (
-        "差异 {pct:.2f}% 超过 {limit:g}%，须查明原因",
-        "difference {pct:.2f}% exceeds {limit:g}%: explain it",
-    ),
-    Cause.PENDING_GATE: (
-        "{qty:g} {unit} 已申报未过卡，未计入（货物是否仍在库内？）",
-        "{qty:g} {unit} declared without a gate pass yet, not counted (goods still in stock?)",
-    ),
-    Cause.AFTER_CUTOFF: (
-        "{qty:g} {unit} 在截止日后过卡，计入下期",
-        "{qty:g} {unit} gated after the cutoff: next period",
-    ),
-    Cause.LATE: (
-        "{qty:g} {unit} 属本期开始前、此前未计入，本期补计",
-        "{qty:g} {unit} dated before this period, counted now",
-    ),
-    Cause.ADJUSTED: ("调整 {qty:+g} {unit}：{reasons}", "adjusted by {qty:+g} {unit}: {reasons}"),
-    Cause.CONVERTED: (
-        "盘点含成品/半成品按单损耗折料 {qty:g} {unit}",
-        "stocktake includes {qty:g} {unit} in finished/semi-finished goods",
-    ),
-    Cause.NEGATIVE: (
-        "应剩余为负：出多于进，核对出口单据与单损耗",
-        "theoretical balance negative: check exports and the BOM",
-    ),
-    Cause.NOT_STOCK: (
-        "成品不在账上结余：出口经单损耗折为料件消耗",
-        "finished goods are not ledger stock: exports consume materials",
-    ),
+    Cause(code): t for code, t in text_tables("kakou.central", "reconciliation_texts.toml")["cause"].items()
 }
 
 
@@ -561,18 +528,7 @@ def preview(c: Central, ledger_no: str, period_id: int, abnormal_pct: float = 5.
 
 
 def _out(row: LedgerReconciliationRow) -> ReconciliationOut:
-    return ReconciliationOut(
-        id=row.id,
-        ledger_no=row.ledger_no,
-        period_id=row.period_id,
-        status=row.status,
-        lines=[Line.model_validate(ln) for ln in row.lines],
-        prepared_by=row.prepared_by,
-        prepared_at=row.prepared_at,
-        reviewed_by=row.reviewed_by,
-        reviewed_at=row.reviewed_at,
-        review_note=row.review_note,
-    )
+    return ReconciliationOut.model_validate(row)  # from_attributes: the row's columns, lines validated
 
 
 def prepare(c: Central, actor: str, ledger_no: str, period_id: int, abnormal_pct: float = 5.0) -> ReconciliationOut:

@@ -81,13 +81,23 @@ def _row(
     )
 
 
+def _awaiting(
+    flow: m.Flow[Any],
+    status: SQLColumnExpression[Any],
+    key: SQLColumnExpression[Any],
+    by: SQLColumnExpression[Any],
+    at: SQLColumnExpression[Any],
+    *parts: SQLColumnExpression[Any],
+) -> Select[Any]:
+    """The records of `flow`'s kind whose `status` the flow says awaits review."""
+    return _row(flow.kind, key, by, at, *parts).where(status.in_(flow.awaiting))
+
+
 def _pending(kind: ReviewKind) -> Select[Any]:
     match kind:
         case ReviewKind.RELEASE_ORDER:
             o = ReleaseOrderRow
-            return _row(kind, o.order_no, o.created_by, o.created_at, o.order_no, o.plate).where(
-                o.status.in_(m.RELEASE_ORDER.awaiting)
-            )
+            return _awaiting(m.RELEASE_ORDER, o.status, o.order_no, o.created_by, o.created_at, o.order_no, o.plate)
         case ReviewKind.VEHICLE_CHANGE:
             o = ReleaseOrderRow
             return _row(kind, o.order_no, o.pending_by, o.pending_at, o.order_no, o.plate, o.pending_plate).where(
@@ -105,25 +115,20 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             )
         case ReviewKind.CONTROL_REVOKE:
             c = ControlOrderRow
-            return _row(
-                kind, c.order_no, c.revoke_requested_by, c.revoke_requested_at, c.order_no, c.target_value
-            ).where(c.status.in_(m.CONTROL_REVOKE.awaiting))
+            by, at = c.revoke_requested_by, c.revoke_requested_at
+            return _awaiting(m.CONTROL_REVOKE, c.status, c.order_no, by, at, c.order_no, c.target_value)
         case ReviewKind.RISK_RULE:
             r = RiskRuleRow
             key = r.rule_id + "/" + cast(r.version, String)
-            return _row(kind, key, r.created_by, r.created_at, r.rule_id, r.version).where(
-                r.review_status.in_(m.RISK_RULE.awaiting)
-            )
+            return _awaiting(m.RISK_RULE, r.review_status, key, r.created_by, r.created_at, r.rule_id, r.version)
         case ReviewKind.PARAMETERS:
             p = ParameterDraftRow
-            return _row(kind, p.id, p.created_by, p.created_at, p.id, p.scope).where(
-                p.status.in_(m.PARAMETERS.awaiting)
-            )
+            return _awaiting(m.PARAMETERS, p.status, p.id, p.created_by, p.created_at, p.id, p.scope)
         case ReviewKind.DECLARATION:
             d = DeclarationRow
-            return _row(kind, d.id, d.created_by, d.created_at, d.doc_no, d.stage, d.doc_type).where(
-                d.review_status.in_(m.DECLARATION.awaiting), d.deleted.is_(False)
-            )
+            return _awaiting(
+                m.DECLARATION, d.review_status, d.id, d.created_by, d.created_at, d.doc_no, d.stage, d.doc_type
+            ).where(d.deleted.is_(False))
         case ReviewKind.MANUAL_MATCH:
             # Both documents of a pair carry manual_pending: one entry per pair, under the lower id.
             a, b = DeclarationRow, aliased(DeclarationRow)
@@ -134,14 +139,12 @@ def _pending(kind: ReviewKind) -> Select[Any]:
             )
         case ReviewKind.RECONCILIATION:
             rec = LedgerReconciliationRow
-            return _row(kind, rec.id, rec.prepared_by, rec.prepared_at, rec.ledger_no, rec.id).where(
-                rec.status.in_(m.RECONCILIATION.awaiting)
+            return _awaiting(
+                m.RECONCILIATION, rec.status, rec.id, rec.prepared_by, rec.prepared_at, rec.ledger_no, rec.id
             )
         case ReviewKind.WHITELIST:
             e = RiskWhitelistRow
-            return _row(kind, e.id, e.created_by, e.created_at, e.id, e.target_kind, e.value).where(
-                e.status.in_(m.WHITELIST.awaiting)
-            )
+            return _awaiting(m.WHITELIST, e.status, e.id, e.created_by, e.created_at, e.id, e.target_kind, e.value)
 
 
 # Per kind: the summary from the parts ({0} {1} {2}), and the endpoint that approves and rejects

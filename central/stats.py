@@ -68,56 +68,42 @@ LEGACY = CheckCode.LEGACY_TEXT.value
 
 def _flags(dialect: str) -> dict[str, str]:
     """SQL for the hour and each per-pass 0/1 flag, on `passes`."""
+    rec = "passes.record"
+    # Per dialect, only how JSON is read: a member of the record as text, the record's checks as
+    # rows `c` (objects only), and a check's code, name and "ok is false".
     if dialect == "postgresql":
-        rec = "passes.record"
 
         def text(key: str) -> str:
             return f"COALESCE({rec}->>'{key}', '')"
 
-        def array(key: str) -> str:  # the elements of an array member (none if absent or not an array)
-            return f"(CASE WHEN json_typeof({rec}->'{key}') = 'array' THEN {rec}->'{key}' ELSE '[]'::json END)"
-
-        def failed(which: tuple[str, str]) -> str:
-            codes, names = which
-            return (
-                f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
-                f"WHERE json_typeof(c) = 'object' AND (c->>'code' IN ({codes}) OR "
-                f"(COALESCE(c->>'code', '{LEGACY}') = '{LEGACY}' AND c->>'name' IN ({names}))) "
-                f"AND json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false')"
-            )
-
-        def has(codes: str) -> str:  # a check with one of these codes, passed or not
-            return (
-                f"EXISTS (SELECT 1 FROM json_array_elements({array('checks')}) AS c "
-                f"WHERE json_typeof(c) = 'object' AND c->>'code' IN ({codes}))"
-            )
-
+        # the elements of an array member (none if absent or not an array)
+        checks = f"(CASE WHEN json_typeof({rec}->'checks') = 'array' THEN {rec}->'checks' ELSE '[]'::json END)"
+        each_check = f"json_array_elements({checks}) AS c WHERE json_typeof(c) = 'object'"
+        code, name = "c->>'code'", "c->>'name'"
+        not_ok = "json_typeof(c->'ok') = 'boolean' AND c->>'ok' = 'false'"
         hour = "to_char(passes.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"
         superseding = "COALESCE(p2.record->>'supersedes', '')"
     else:  # SQLite (JSON1): timestamps are stored as UTC text
-        rec = "passes.record"
 
         def text(key: str) -> str:
             return f"COALESCE(json_extract({rec}, '$.{key}'), '')"
 
-        def failed(which: tuple[str, str]) -> str:
-            codes, names = which
-            return (
-                f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
-                f"AND (json_extract(c.value, '$.code') IN ({codes}) OR "
-                f"(COALESCE(json_extract(c.value, '$.code'), '{LEGACY}') = '{LEGACY}' "
-                f"AND json_extract(c.value, '$.name') IN ({names}))) "
-                f"AND json_type(c.value, '$.ok') = 'false')"
-            )
-
-        def has(codes: str) -> str:
-            return (
-                f"EXISTS (SELECT 1 FROM json_each({rec}, '$.checks') AS c WHERE c.type = 'object' "
-                f"AND json_extract(c.value, '$.code') IN ({codes}))"
-            )
-
+        each_check = f"json_each({rec}, '$.checks') AS c WHERE c.type = 'object'"
+        code, name = "json_extract(c.value, '$.code')", "json_extract(c.value, '$.name')"
+        not_ok = "json_type(c.value, '$.ok') = 'false'"
         hour = "strftime('%Y-%m-%dT%H', passes.decided_at)"
         superseding = "COALESCE(json_extract(p2.record, '$.supersedes'), '')"
+
+    def failed(which: tuple[str, str]) -> str:  # a failed check with one of these codes, or old names
+        codes, names = which
+        return (
+            f"EXISTS (SELECT 1 FROM {each_check} AND ({code} IN ({codes}) OR "
+            f"(COALESCE({code}, '{LEGACY}') = '{LEGACY}' AND {name} IN ({names}))) AND {not_ok})"
+        )
+
+    def has(codes: str) -> str:  # a check with one of these codes, passed or not
+        return f"EXISTS (SELECT 1 FROM {each_check} AND {code} IN ({codes}))"
+
     entered = f"{text('entered_by')} <> ''"
     # superseded by a later record (any time): a semi-join the database hashes, one scan of passes
     later = f"passes.pass_id IN (SELECT {superseding} FROM passes AS p2 WHERE {superseding} <> '')"

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kakou.central.db import Base, utcnow
+from kakou.central.db import Base, ReviewTrail, utcnow
 from kakou.sync import limits
 
 # -- users, sessions, audit ---------------------------------------------------------------------
@@ -112,7 +112,7 @@ class RegistrationRow(Base):
 # -- release orders -------------------------------------------------------------------------------
 
 
-class ReleaseOrderRow(Base):
+class ReleaseOrderRow(ReviewTrail, Base):
     __tablename__ = "release_orders"
 
     order_no: Mapped[str] = mapped_column(String(limits.ORDER_NO), primary_key=True)
@@ -133,10 +133,6 @@ class ReleaseOrderRow(Base):
     remaining_quantity: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     plate_history: Mapped[list[Any]] = mapped_column(JSON, default=list)  # vehicle changes
-    # Four eyes: the officer who approved the draft for the lanes (never created_by).
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
     site: Mapped[str | None] = mapped_column(String(40))  # only this site's lanes get it (None: every lane)
     # A vehicle change (换车) asked for and not yet approved by a second officer.
     pending_plate: Mapped[str | None] = mapped_column(String(limits.PLATE))
@@ -163,7 +159,7 @@ class OrderPassRow(Base):
 # -- control orders -------------------------------------------------------------------------------
 
 
-class ControlOrderRow(Base):
+class ControlOrderRow(ReviewTrail, Base):
     __tablename__ = "control_orders"
 
     order_no: Mapped[str] = mapped_column(String(limits.ORDER_NO), primary_key=True)
@@ -178,9 +174,6 @@ class ControlOrderRow(Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
     revoke_requested_by: Mapped[str | None] = mapped_column(String(64))
     revoke_requested_at: Mapped[datetime | None]  # the last revocation asked for (None: before 0017)
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
@@ -196,7 +189,7 @@ class ControlOrderRow(Base):
 # -- risk rules and parameters -------------------------------------------------------------------
 
 
-class RiskRuleRow(Base):
+class RiskRuleRow(ReviewTrail, Base):
     """Every version is kept. A new version is a draft until another officer approves it; the
     approved version marked active is the one in force (and on the lanes)."""
 
@@ -209,9 +202,6 @@ class RiskRuleRow(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     review_status: Mapped[str] = mapped_column(String(10), default="approved")  # draft, approved, rejected
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class ParametersRow(Base):
@@ -224,7 +214,7 @@ class ParametersRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ParameterDraftRow(Base):
+class ParameterDraftRow(ReviewTrail, Base):
     """An officer's edit of one scope's parameters, applied (and published) only when another
     officer approves it; `based_on` is the revision it was written against (None: a new scope)."""
 
@@ -237,16 +227,13 @@ class ParameterDraftRow(Base):
     status: Mapped[str] = mapped_column(String(10), index=True)  # draft, approved, rejected
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
     revision: Mapped[int | None] = mapped_column(Integer)  # the revision it became when approved
 
 
 # -- declarations and inventory lists ------------------------------------------------------------
 
 
-class DeclarationRow(Base):
+class DeclarationRow(ReviewTrail, Base):
     """A declaration (报关单) or an inventory list (核注清单), draft or official."""
 
     __tablename__ = "declarations"
@@ -274,9 +261,6 @@ class DeclarationRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Four eyes (003 L78): a document counts (posts to its ledger) once another officer approved it.
     review_status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, approved, rejected
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
     # A draft overwritten by its matched official: {field: {"draft": before, "official": after}}.
     overwrite_diff: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
@@ -441,7 +425,7 @@ class DeviceEventRow(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class RiskWhitelistRow(Base):
+class RiskWhitelistRow(ReviewTrail, Base):
     """A vehicle or carrier exempt from central's risk verdicts (白名单), in force once a second
     officer approves it (kakou.central.whitelist): draft → active | rejected; active → revoked."""
 
@@ -455,9 +439,6 @@ class RiskWhitelistRow(Base):
     status: Mapped[str] = mapped_column(String(12), default="draft")
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
     revoked_by: Mapped[str | None] = mapped_column(String(64))
 
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kakou.central.db import Base, utcnow
+from kakou.central.db import Base, ReviewTrail, utcnow
 from kakou.sync import limits
 
 
@@ -50,7 +50,7 @@ class LedgerPeriodRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class LedgerReconciliationRow(Base):
+class LedgerReconciliationRow(ReviewTrail, Base):
     """A saved 报核 result: the lines as computed when prepared, and the movements they counted.
     Approved by another officer, it closes the period; rejected, the period stays open."""
 
@@ -64,9 +64,6 @@ class LedgerReconciliationRow(Base):
     movement_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     prepared_by: Mapped[str] = mapped_column(String(64))
     prepared_at: Mapped[datetime] = mapped_column(default=utcnow)
-    reviewed_by: Mapped[str | None] = mapped_column(String(64))
-    reviewed_at: Mapped[datetime | None]
-    review_note: Mapped[str] = mapped_column(Text, default="")
 
 
 class AttachmentRow(Base):

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from kakou.central import alerts, audit
 from kakou.central.alert_texts import AlertCode, AlertText
 from kakou.central.db import aware, page, where_given
+from kakou.central.list_queries import TransitQuery
 from kakou.central.risk import parameters_for
 from kakou.central.service import Central, Conflict, fetch
 from kakou.central.tables import TransitRow
@@ -56,12 +57,7 @@ def declare(c: Central, actor: str, t: TransitIn) -> TransitRow:
         if w.session.get(TransitRow, t.transit_no) is not None:
             raise Conflict(f"transit {t.transit_no} already exists")
         row = TransitRow(
-            transit_no=t.transit_no,
-            plate=t.plate,
-            containers=t.containers,
-            entry_site=t.entry_site,
-            destination_site=t.destination_site,
-            e_seal=t.e_seal,
+            **t.model_dump(exclude={"time_limit_h", "route"}),  # the declaration as filed, then central's part
             time_limit_h=limit,
             status="declared",
             created_by=actor,
@@ -221,9 +217,7 @@ def get(c: Central, transit_no: str) -> TransitRow:
     return fetch(c, TransitRow, transit_no, "transit")
 
 
-def list_transits(
-    c: Central, limit: int, offset: int, status: str | None = None, plate: str | None = None
-) -> tuple[int, list[TransitRow]]:
+def list_transits(c: Central, q: TransitQuery) -> tuple[int, list[TransitRow]]:
     with c.sessions() as s:
-        q = where_given(select(TransitRow), (TransitRow.status, status), (TransitRow.plate, plate))
-        return page(s, q, limit, offset, TransitRow.transit_no)
+        stmt = where_given(select(TransitRow), (TransitRow.status, q.status), (TransitRow.plate, q.plate))
+        return page(s, stmt, q.limit, q.offset, TransitRow.transit_no)

@@ -4,8 +4,8 @@
 and the check's parameters, validated by one pydantic model per code (bounded, typed values). The
 pass record carries these on the wire (`PassRecord.checks`, and `PassRecord.reasons` as `Finding`s);
 nobody parses sentences. Texts are rendered from `TEXTS`, the one dictionary of every code in
-Chinese (the default) and English, on the server (`render`) and in the browser (the same
-dictionary served as a script, `texts_script`).
+Chinese (the default) and English, kept in check_texts.toml beside this module: on the server
+(`render`) and in the browser (the same dictionary served as a script, `texts_script`).
 
 Lanes older than pass-envelope version 2 sent English sentences: `upgrade_checks`/`upgrade_reasons`
 accept them as `LEGACY_TEXT` findings (the sentence is shown as it is) for one protocol version.
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import string
+import tomllib
 from enum import StrEnum
+from importlib import resources
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
@@ -718,334 +720,23 @@ def finding(code: CheckCode, **params: Any) -> Finding:
 
 
 # ---- texts ----------------------------------------------------------------------------------------
-# {name} is a parameter; {name:.2f}, {name:+.0f}, {name:.0%} are the only format specifications
-# used, and the browser's renderer (kakou-ui.js, K.finding) knows exactly these. The English texts
-# are the sentences lanes sent before version 2, so an old recorded pass replays to the same words.
+# The texts live in check_texts.toml beside this module: {code: (中文, English)} for every check
+# code, and the checks' names as the screens head each check row. {name} is a parameter;
+# {name:.2f}, {name:+.0f}, {name:.0%} are the only format specifications used, and the browser's
+# renderer (kakou-ui.js, K.finding) knows exactly these. The English texts are the sentences lanes
+# sent before version 2, so an old recorded pass replays to the same words.
 
-_DIFF_ZH = "{diff_kg:+.0f} kg，允差 ±{tolerance_kg:.0f} kg"
-_WEIGHT_EN = (
-    "gross {gross_kg:.0f} kg vs expected {expected_kg:.0f} kg: {diff_kg:+.0f} kg, tolerance ±{tolerance_kg:.0f} kg"
-)
-TEXTS: dict[CheckCode, tuple[str, str]] = {  # code: (中文, English)
-    C.CONTROL_ORDER_HIT: (
-        "布控 {order_no}（{target} {value}）：{note}",
-        "control order {order_no} on {target} {value}: {note}",
-    ),
-    C.NO_CONTROL_ORDER: ("无布控", "no control order"),
-    C.DEVICE_FAULT: ("设备故障：{fault}", "device fault: {fault}"),
-    C.WEIGHT_IMPOSSIBLE: ("地磅读数异常：{gross_kg:.0f} kg", "impossible weight reading {gross_kg:.0f} kg"),
-    C.PLATE_NOT_READ: ("车牌未识别", "plate not read"),
-    C.PLATE_LOW_CONFIDENCE: (
-        "车牌 {plate} 置信度不足（{confidence:.2f}）",
-        "plate read {plate} below confidence ({confidence:.2f})",
-    ),
-    C.PLATE_READ: ("车牌 {plate} 已识别（{confidence:.2f}）", "plate {plate} read ({confidence:.2f})"),
-    C.PLATE_ENTERED: ("车牌 {plate} 由 {officer} 人工录入", "plate {plate} entered by {officer}"),
-    C.CONTAINERS_NOT_READ: ("{count} 个集装箱号未识别", "{count} container number(s) not read"),
-    C.E_PLATE_MISMATCH: ("电子车牌为 {e_plate}，抓拍为 {plate}", "e-plate says {e_plate}, camera says {plate}"),
-    C.E_PLATE_MATCH: ("电子车牌与抓拍一致", "e-plate agrees with the camera"),
-    C.VEHICLE_NOT_VALID: ("车辆 {plate} 备案无效（{status}）", "vehicle {plate} registration not valid ({status})"),
-    C.VEHICLE_NOT_REGISTERED: ("车辆 {plate} 未备案", "vehicle {plate} not registered"),
-    C.VEHICLE_REGISTERED: ("车辆已备案（承运人 {carrier}）", "vehicle registered (carrier {carrier})"),
-    C.DRIVER_CARD_MISSING: ("未读到驾驶员IC卡", "no driver IC card read"),
-    C.DRIVER_CARD_INVALID: ("IC卡 {card} 未备案或无效", "IC card {card} not registered or not valid"),
-    C.DRIVER_OK: ("驾驶员 {name}（{card}）", "driver {name} ({card})"),
-    C.FACE_NOT_VERIFIED: (
-        "未完成驾驶员人脸核验（无人脸图像或无备案照片）",
-        "driver face not verified (no face frame or no reference photo)",
-    ),
-    C.FACE_MATCH: ("人脸比对 {score:.2f} ≥ {threshold:.2f}", "face match {score:.2f} ≥ {threshold:.2f}"),
-    C.FACE_MISMATCH: ("人脸比对不符 {score:.2f} < {threshold:.2f}", "face match {score:.2f} < {threshold:.2f}"),
-    C.RELEASE_ORDER_VALID: ("核放单 {order_no} 有效（{plate}）", "release order {order_no} valid for {plate}"),
-    C.RELEASE_ORDER_MISSING: ("无核放单：{plate}", "no release order for {plate}"),
-    C.RELEASE_ORDER_OTHER_PLATE: ("核放单 {order_no} 属于车牌 {plate}", "release order {order_no}: for plate {plate}"),
-    C.RELEASE_ORDER_WRONG_DIRECTION: (
-        "核放单 {order_no} 方向为 {order_direction}，本通道为 {lane_direction}",
-        "release order {order_no}: for direction {order_direction}, lane is {lane_direction}",
-    ),
-    C.RELEASE_ORDER_NOT_YET_VALID: (
-        "核放单 {order_no} 尚未生效（{at} 起）",
-        "release order {order_no}: not valid before {at}",
-    ),
-    C.RELEASE_ORDER_EXPIRED: ("核放单 {order_no} 已过期（{at}）", "release order {order_no}: expired {at}"),
-    C.RELEASE_ORDER_CONTAINERS_MISSING: (
-        "核放单 {order_no} 的集装箱未见：{containers}",
-        "release order {order_no}: containers not seen: {containers}",
-    ),
-    C.RELEASE_ORDER_CONTAINERS_EXTRA: (
-        "集装箱不在核放单 {order_no} 上：{containers}",
-        "release order {order_no}: containers not on the order: {containers}",
-    ),
-    C.RELEASE_ORDER_VALID_PART: (
-        "核放单 {order_no} 有效（{plate}：{containers}）",
-        "release order {order_no} valid for {plate} ({containers})",
-    ),
-    C.RELEASE_ORDER_CONTAINER_ON_SEVERAL: (
-        "集装箱 {container} 同时在多张核放单上：{orders}",
-        "container {container} is on several release orders: {orders}",
-    ),
-    C.RELEASE_ORDER_CONTAINERS_NOT_COVERED: (
-        "集装箱不在任何有效核放单上：{containers}",
-        "containers not covered by a valid release order: {containers}",
-    ),
-    C.WEIGHT_NOT_COMPARED: (
-        "毛重 {gross_kg:.0f} kg（无申报重量可比对）",
-        "gross {gross_kg:.0f} kg (no declared weight to compare)",
-    ),
-    C.WEIGHT_WITHIN: ("毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg：" + _DIFF_ZH, _WEIGHT_EN),
-    C.WEIGHT_OVER: ("超重：毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg（" + _DIFF_ZH + "）", _WEIGHT_EN),
-    C.WEIGHT_UNDER: ("欠重：毛重 {gross_kg:.0f} kg，预期 {expected_kg:.0f} kg（" + _DIFF_ZH + "）", _WEIGHT_EN),
-    C.TARE_REGISTERED: (
-        "登记皮重：净重 {net_kg:.0f} + 车辆皮重 {vehicle_kg:.0f} + 集装箱皮重 {containers_kg:.0f} kg",
-        "registered tare: net {net_kg:.0f} + vehicle {vehicle_kg:.0f} + containers {containers_kg:.0f} kg",
-    ),
-    C.TARE_MEASURED: (
-        "实测皮重：净重 {net_kg:.0f} + 入场称重 {entry_kg:.0f} kg（{entry_pass}）",
-        "measured tare: net {net_kg:.0f} + entry weighing {entry_kg:.0f} kg ({entry_pass})",
-    ),
-    C.DECLARED_GROSS: (
-        "按申报毛重（{order_count} 张核放单，扣除重复计算的车辆皮重 {less_kg:.0f} kg）",
-        "declared gross ({order_count} order(s), less {less_kg:.0f} kg of vehicle tare counted twice)",
-    ),
-    C.NO_DECLARED_NET: ("核放单未申报净重，按申报毛重比对", "no declared net weight: the declared gross is compared"),
-    C.NO_REGISTERED_TARE: (
-        "车辆未登记皮重，按申报毛重比对",
-        "no registered vehicle tare: the declared gross is compared",
-    ),
-    C.NO_ENTRY_WEIGHING: (
-        "本卡口无该车入场称重，按申报毛重比对",
-        "no entry weighing of this vehicle here: the declared gross is compared",
-    ),
-    C.WEIGHT_NOT_COMBINED: (
-        "{order_count} 张核放单的申报毛重无法合并（车辆未登记皮重），未比对重量",
-        "{order_count} orders' declared gross cannot be combined without a registered vehicle tare: not compared",
-    ),
-    C.TARE_OVER_GROSS: (
-        "毛重 {gross_kg:.0f} kg 小于皮重 {tare_kg:.0f} kg：称重或登记皮重有误",
-        "gross {gross_kg:.0f} kg is less than the tare {tare_kg:.0f} kg: the weighing or a registered tare is wrong",
-    ),
-    C.RANDOM_INSPECTION: ("随机抽中查验（比例 {rate:.0%}）", "selected at random ({rate:.0%} rate)"),
-    C.RISK_RULE_HIT: (
-        "风险规则 {rule_id} v{version}（{rule_name}）：{explanation}",
-        "risk rule {rule_id} v{version} ({rule_name}): {explanation}",
-    ),
-    C.E_SEAL_READ: ("电子关锁 {seal}", "e-seal {seal}"),
-    C.OFFICER_OVERRIDE: ("关员 {officer} 人工改判：{note}", "officer override by {officer}: {note}"),
-    C.INSPECTION_PASSED: ("关员 {officer} 查验通过：{note}", "inspection passed by {officer}: {note}"),
-    C.RELEASED_ON_DOCUMENTS: (
-        "关员 {officer} 凭单放行（待补录）：{note}",
-        "released on documents (backfill later) by {officer}: {note}",
-    ),
-    C.OFFICER_OVERRIDE_CONFIRMED: (
-        "关员 {officer} 人工改判（{confirmed_by} 复核）：{note}",
-        "officer override by {officer}, confirmed by {confirmed_by}: {note}",
-    ),
-    C.INSPECTION_PASSED_CONFIRMED: (
-        "关员 {officer} 查验通过（{confirmed_by} 复核）：{note}",
-        "inspection passed by {officer}, confirmed by {confirmed_by}: {note}",
-    ),
-    C.RELEASED_ON_DOCUMENTS_CONFIRMED: (
-        "关员 {officer} 凭单放行（{confirmed_by} 复核，待补录）：{note}",
-        "released on documents (backfill later) by {officer}, confirmed by {confirmed_by}: {note}",
-    ),
-    C.CONTROL_DISPOSAL_RELEASED: (
-        "中心 {officer} 处置布控命中并放行：{note}",
-        "control-order hit disposed of at central and released by {officer}: {note}",
-    ),
-    C.BACKFILLED: ("关员 {officer} 凭单放行后补录", "backfilled by {officer} after release on documents"),
-    C.LEGACY_TEXT: ("{text}", "{text}"),
-    C.RISK_ORIGIN: (
-        "核放单 {order_no} 第 {item} 项 {goods}：原产地 {origin} 属风险国家/地区",
-        "release order {order_no} line {item} {goods}: origin {origin} is a risk country",
-    ),
-    C.RISK_HS_CODE: (
-        "核放单 {order_no} 第 {item} 项 {goods}：商品编码 {hs_code} 属风险税号 {prefix}",
-        "release order {order_no} line {item} {goods}: HS code {hs_code} is under risk heading {prefix}",
-    ),
-    C.RISK_DECLARED_VALUE: (
-        "核放单 {order_no} 申报货值 {amount:.2f} 超过 {limit:.2f}",
-        "release order {order_no}: declared value {amount:.2f} over {limit:.2f}",
-    ),
-    C.RISK_TRANSIT_TIME: (
-        "核放单 {order_no}：转关 {transit_no}（{started_at} 起运）在途超过 {limit_h:.0f} 小时",
-        "release order {order_no}: transit {transit_no} (left {started_at}) over {limit_h:.0f} h",
-    ),
-    C.RISK_PRICE: (
-        "价格异常：核放单 {order_no} 第 {item} 项 {goods} 单价 {unit_price:.2f} 低于参考价 {reference:.2f}"
-        "（下浮超过 {below_pct:.0f}%）",
-        "price anomaly: release order {order_no} line {item} {goods} unit price {unit_price:.2f} below "
-        "the reference {reference:.2f} by more than {below_pct:.0f}%",
-    ),
-    C.RISK_TRACED_ORIGIN: (
-        "原产地不一致：核放单 {order_no} 第 {item} 项 {goods} 申报 {origin}，溯源 {traced_origin}",
-        "origin mismatch: release order {order_no} line {item} {goods} declared {origin}, traced {traced_origin}",
-    ),
-    C.RISK_QUARANTINE: (
-        "未检疫：核放单 {order_no} 第 {item} 项 {goods}（{hs_code}）须检疫，无检疫批次号",
-        "not quarantined: release order {order_no} line {item} {goods} ({hs_code}) needs "
-        "quarantine and has no quarantine batch number",
-    ),
-    C.RISK_LONG_STORAGE: (
-        "长期滞留：核放单 {order_no} 的报关单 {doc_no}（{declared_at} 申报）超过 {days:.0f} 天",
-        "long storage: release order {order_no}, declaration {doc_no} (declared {declared_at}) over {days:.0f} days",
-    ),
-    C.RISK_HIGH_VALUE: (
-        "有高价值：核放单 {order_no} 第 {item} 项 {goods} 单价 {unit_price:.2f} 高于阈值 {limit:.2f}",
-        "high value: release order {order_no} line {item} {goods} unit price {unit_price:.2f} over {limit:.2f}",
-    ),
-    C.E_SEAL_NONE: ("未读到电子关锁", "no e-seal read"),
-    C.E_SEAL_TAMPERED: ("电子关锁 {seal} 已被开启或破坏", "e-seal {seal} has been opened or tampered with"),
-    C.E_SEAL_LOW_BATTERY: ("电子关锁 {seal} 电量低", "e-seal {seal}: low battery"),
-    C.TRANSIT_ARRIVED: (
-        "转关 {transit_no} 运抵：车辆、集装箱（{containers}）与关锁相符",
-        "transit {transit_no} arrived: vehicle, containers ({containers}) and seal as declared",
-    ),
-    C.TRANSIT_PLATE_MISMATCH: (
-        "转关 {transit_no} 申报车辆为 {plate}，与本车不符",
-        "transit {transit_no} was declared for vehicle {plate}, not this one",
-    ),
-    C.TRANSIT_CONTAINERS_MISMATCH: (
-        "转关 {transit_no} 集装箱不符：申报未见 {missing}，未申报 {extra}",
-        "transit {transit_no} containers differ: declared, not seen {missing}; seen, not declared {extra}",
-    ),
-    C.TRANSIT_SEAL_MISMATCH: (
-        "转关 {transit_no} 电子关锁不符：申报 {declared}，读到 {seal}",
-        "transit {transit_no} e-seal differs: declared {declared}, read {seal}",
-    ),
-    C.TRANSIT_SEAL_NOT_READ: (
-        "转关 {transit_no} 申报电子关锁 {declared}，未读到",
-        "transit {transit_no} declares e-seal {declared}: not read",
-    ),
-    C.TRANSIT_SEAL_NOT_CHECKED: (
-        "本通道无电子关锁读写器：转关 {transit_no} 关锁 {declared} 未在卡口核验",
-        "no e-seal reader at this lane: transit {transit_no} seal {declared} not checked here",
-    ),
-    C.TRANSIT_SEVERAL: ("多个在途转关对应本车：{transits}", "several open transits match this vehicle: {transits}"),
-    C.INSPECTION_SEIZED: ("关员 {officer} 查验结果：查扣（{note}）", "inspection result by {officer}: seized ({note})"),
-    C.INSPECTION_RETURNED: (
-        "关员 {officer} 查验结果：退运（{note}）",
-        "inspection result by {officer}: returned ({note})",
-    ),
-    C.INSPECTION_FURTHER: (
-        "关员 {officer} 查验结果：进一步查验（{note}）",
-        "inspection result by {officer}: further inspection ({note})",
-    ),
-    C.INSPECTED_PASSED: (
-        "已查验通过（关员 {officer}，{at}）：不再送查验",
-        "inspected and passed (officer {officer}, {at}): the inspection hold no longer applies",
-    ),
-    C.INSPECTED_SEIZED: (
-        "查验结果为查扣（关员 {officer}，{at}：{note}）：请关员处置",
-        "inspection result: seized (officer {officer}, {at}: {note}): see the officer",
-    ),
-    C.INSPECTED_RETURNED: (
-        "查验结果为退运（关员 {officer}，{at}：{note}）：请关员处置",
-        "inspection result: returned (officer {officer}, {at}: {note}): see the officer",
-    ),
-    C.INSPECTED_FURTHER: (
-        "查验结果为进一步查验（关员 {officer}，{at}：{note}）：请回查验区",
-        "inspection result: further inspection (officer {officer}, {at}: {note}): back to the inspection area",
-    ),
-}
-TEXTS |= {
-    C.CONTAINER_REGISTERED: (
-        "集装箱 {container} 已备案（箱型 {size_type}）",
-        "container {container} registered (size/type {size_type})",
-    ),
-    C.CONTAINER_NOT_REGISTERED: ("集装箱 {container} 未备案", "container {container} not registered"),
-    C.CONTAINER_NOT_VALID: (
-        "集装箱 {container} 备案无效（{status}）",
-        "container {container} registration not valid ({status})",
-    ),
-    C.CONTAINER_ON_OTHER_ORDER: (
-        "集装箱 {container} 在车辆 {plate} 的核放单 {order_no} 上",
-        "container {container} is on release order {order_no} of vehicle {plate}",
-    ),
-    C.CARRIER_OK: (
-        "运输企业 {carrier} 备案有效（信用等级 {grade}）",
-        "carrier {carrier} registered and valid (credit grade {grade})",
-    ),
-    C.CARRIER_UNKNOWN: (
-        "车辆 {plate} 的运输企业未知（车辆未备案或未登记运输企业）",
-        "the carrier of vehicle {plate} is unknown (vehicle not registered or names no carrier)",
-    ),
-    C.CARRIER_NOT_REGISTERED: ("运输企业 {carrier} 未备案", "carrier {carrier} not registered"),
-    C.CARRIER_NOT_VALID: (
-        "运输企业 {carrier} 备案无效（{status}）",
-        "carrier {carrier} registration not valid ({status})",
-    ),
-    C.CARRIER_NOT_YET_VALID: (
-        "运输企业 {carrier} 备案尚未生效（{at} 起）",
-        "carrier {carrier} registration not valid before {at}",
-    ),
-    C.CARRIER_EXPIRED: ("运输企业 {carrier} 备案已过期（{at}）", "carrier {carrier} registration expired {at}"),
-    C.CARRIER_GRADE_REFUSED: (
-        "运输企业 {carrier} 信用等级 {grade}，本通道不予自动放行",
-        "carrier {carrier} has credit grade {grade}: not released automatically here",
-    ),
-    C.YARD_OK: ("场站 {yard} 备案有效", "yard {yard} registered and valid"),
-    C.YARD_NOT_SET: ("中心未设定本通道所属场站", "central has not set the yard of this lane"),
-    C.YARD_NOT_REGISTERED: ("场站 {yard} 未备案", "yard {yard} not registered"),
-    C.YARD_NOT_VALID: ("场站 {yard} 备案无效（{status}）", "yard {yard} registration not valid ({status})"),
-    C.YARD_EXPIRED: ("场站 {yard} 备案已过期（{at}）", "yard {yard} registration expired {at}"),
-    C.LANE_SIZE_ALLOWED: (
-        "集装箱 {container} 为 {size} 尺箱，本通道通行 {sizes} 尺",
-        "container {container} is {size}', the lane takes {sizes}'",
-    ),
-    C.LANE_SIZE_NOT_ALLOWED: (
-        "集装箱 {container} 为 {size} 尺箱，本通道只通行 {sizes} 尺",
-        "container {container} is {size}': the lane takes only {sizes}'",
-    ),
-    C.LANE_SIZE_UNKNOWN: (
-        "集装箱 {container} 尺寸未知（未备案箱型），本通道只通行 {sizes} 尺",
-        "container {container} size unknown (no registered size/type): the lane takes only {sizes}'",
-    ),
-    C.LANE_CONTAINERS_ONLY: (
-        "本通道只通行集装箱车辆，未见集装箱",
-        "the lane is for container trucks only and no container was seen",
-    ),
-    C.LANE_NO_CONTAINERS: (
-        "本通道不通行集装箱车辆：{containers}",
-        "the lane is not for container trucks: {containers}",
-    ),
-    C.LANE_INSPECTION: ("查验通道：由查验关员判定", "inspection lane: the inspecting officer decides"),
-    C.LANE_NOT_SELECTING: (
-        "本通道不做随机抽检（已在预判卡口或查验中完成）",
-        "no random selection at this lane (done at pre-judgment or inspection)",
-    ),
-    C.APPOINTMENT_OK: ("预约 {appointment_no} 有效（{plate}）", "appointment {appointment_no} valid for {plate}"),
-    C.APPOINTMENT_MISSING: ("车辆 {plate} 无有效预约", "no valid appointment for vehicle {plate}"),
-}
 
-# The checks' names, as the screens head each check row.
-GROUPS: dict[str, tuple[str, str]] = {
-    "control": ("布控", "Control order"),
-    "device": ("设备", "Devices"),
-    "plate": ("车牌", "Plate"),
-    "containers": ("集装箱号", "Containers"),
-    "e_plate": ("电子车牌", "E-plate"),
-    "vehicle": ("车辆备案", "Vehicle registration"),
-    "driver": ("驾驶员/IC卡", "Driver / IC card"),
-    "face": ("人脸比对", "Face match"),
-    "release_order": ("核放单", "Release order"),
-    "weight": ("重量比对", "Weight"),
-    "random": ("随机查验", "Random inspection"),
-    "risk": ("风险规则", "Risk rule"),
-    "e_seal": ("电子关锁", "E-seal"),
-    "tare": ("皮重", "Tare"),
-    "officer": ("关员处置", "Officer"),
-    "other": ("校验", "Check"),
-    "transit": ("转关", "Transit"),
-    "inspection": ("查验结果", "Inspection result"),
-    "inspected": ("已查验", "Inspected"),
-}
-GROUPS |= {
-    "container_reg": ("集装箱备案", "Container registration"),
-    "carrier": ("运输企业", "Carrier"),
-    "yard": ("场站", "Yard"),
-    "lane": ("通道设置", "Lane settings"),
-    "appointment": ("预约", "Appointment"),
-}
+def text_tables(package: str, name: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """The tables of a texts file (TOML) shipped in `package`: `[table.key]` with `zh` and `en`
+    becomes `{table: {key: (zh, en)}}`, in the file's order."""
+    data = tomllib.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+    return {table: {key: (t["zh"], t["en"]) for key, t in rows.items()} for table, rows in data.items()}
+
+
+_TABLES = text_tables("kakou.sync", "check_texts.toml")
+TEXTS: dict[CheckCode, tuple[str, str]] = {CheckCode(code): t for code, t in _TABLES["check"].items()}
+GROUPS: dict[str, tuple[str, str]] = _TABLES["group"]
 
 FORMATS = {"", ".0f", ".2f", "+.0f", ".0%"}  # what K.finding in kakou-ui.js can render too
 

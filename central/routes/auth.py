@@ -83,7 +83,7 @@ def disable_user(username: str, central: CentralDep, me: SecurityAdmin) -> None:
 
 @router.get("/audit")
 def list_audit(central: CentralDep, _me: AuditAdmin, q: Annotated[AuditQuery, Query()]) -> list[AuditOut]:
-    return [AuditOut.model_validate(r) for r in audit.list_entries(central, q.limit, q.offset, q.target, q.actor)]
+    return [AuditOut.model_validate(r) for r in audit.list_entries(central, q)]
 
 
 @router.get("/audit/verify")

@@ -24,7 +24,7 @@ def create(body: ControlOrderIn, central: CentralDep, me: Officer) -> ControlOrd
 
 @router.get("")
 def list_orders(central: CentralDep, _me: AnyUser, q: Annotated[ControlOrderQuery, Query()]) -> Page[ControlOrderOut]:
-    return page_of(ControlOrderOut, q, control.list_orders(central, q.limit, q.offset, q.status, q.target_value))
+    return page_of(ControlOrderOut, q, control.list_orders(central, q))
 
 
 @router.get("/{order_no}")

@@ -26,8 +26,7 @@ def create(body: DeclarationIn, central: CentralDep, me: Officer) -> Declaration
 
 @router.get("")
 def list_docs(central: CentralDep, _me: AnyUser, q: Annotated[DeclarationQuery, Query()]) -> Page[DeclarationOut]:
-    found = decl.list_docs(central, q.limit, q.offset, q.doc_type, q.stage, q.matched, q.doc_no, q.review_status)
-    return page_of(DeclarationOut, q, found)
+    return page_of(DeclarationOut, q, decl.list_docs(central, q))
 
 
 @router.post("/import/csv", response_model=ImportResult, responses=REJECTED)

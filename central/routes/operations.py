@@ -36,8 +36,7 @@ router = APIRouter(prefix="/api/v1")
 def list_alerts(central: CentralDep, me: AnyUser, q: Annotated[AlertQuery, Query()]) -> Page[AlertOut]:
     """`mine=true`: the alerts routed to the caller (assigned to them, or to their role)."""
     mine = (me.username, me.role.value) if q.mine else None
-    found = alerts.list_alerts(central, q.limit, q.offset, q.status, q.kind, q.role, q.subject, for_user=mine)
-    return page_of(AlertOut, q, found)
+    return page_of(AlertOut, q, alerts.list_alerts(central, q, for_user=mine))
 
 
 @router.get("/alert-routes", tags=["alerts"])
@@ -113,7 +112,7 @@ def declare_transit(body: TransitIn, central: CentralDep, me: Officer) -> Transi
 
 @router.get("/transits", tags=["transit"])
 def list_transits(central: CentralDep, _me: AnyUser, q: Annotated[TransitQuery, Query()]) -> Page[TransitOut]:
-    return page_of(TransitOut, q, transit.list_transits(central, q.limit, q.offset, q.status, q.plate))
+    return page_of(TransitOut, q, transit.list_transits(central, q))
 
 
 @router.get("/transit-positions", tags=["transit"])

@@ -11,6 +11,7 @@ from lane_inputs import pass_record
 from kakou.central.api import create_app
 from kakou.central.service import Central
 from kakou.central.tables import TransitRow
+from kakou.sync.messages import PassRecord
 
 PASSWORD = "Correct horse battery 9"
 
@@ -34,6 +35,29 @@ class Api:
             client.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
             self._clients[username] = client
         return self._clients[username]
+
+
+def lane_pass(
+    seq: int,
+    plate: str | None,
+    at: datetime,
+    *,
+    node: str = "n1",
+    lane: str = "L1",
+    confidence: float = 0.95,
+    **kw: Any,
+) -> PassRecord:
+    """Pass `seq` of lane `node`/`lane` (pass id NODE-LANE-SEQ) as the lane records it, its plate read
+    at `confidence` (none read: 0); `kw` sets the other fields (lane_inputs.pass_record)."""
+    return pass_record(
+        at,
+        pass_id=f"{node}-{lane}-{seq}",
+        node=node,
+        lane=lane,
+        plate=plate,
+        plate_confidence=confidence if plate else 0.0,
+        **kw,
+    )
 
 
 def ingest(
@@ -60,14 +84,13 @@ def ingest(
     from kakou.sync.messages import Envelope
 
     at = at or datetime.now(UTC)
-    rec = pass_record(
+    rec = lane_pass(
+        seq,
+        plate,
         at,
-        pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
         direction=direction,
-        plate=plate,
-        plate_confidence=0.95 if plate else 0.0,
         containers=containers or [],
         gross_kg=gross_kg,
         outcome=outcome,
@@ -80,6 +103,17 @@ def ingest(
     )
     central_ingest.ingest_pass(central, Envelope(node=node, seq=seq, kind="pass", sent_at=at, body=rec))
     return rec.pass_id
+
+
+def credit_rule(rule_id: str = "R-credit", name: str = "low-credit carriers") -> dict[str, Any]:
+    """A risk rule as the API takes it: carriers of credit grade D go to an officer."""
+    return {
+        "rule_id": rule_id,
+        "name": name,
+        "conditions": [{"kind": "carrier_credit", "grades": ["D"]}],
+        "outcome": "officer",
+        "explanation": "carrier credit grade D",
+    }
 
 
 def order_json(

@@ -8,20 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central_helpers import Api, order_json
+from central_helpers import Api, credit_rule, order_json
 
 from kakou.central import changelog
 from kakou.central.service import Central
 from kakou.edge.store import EdgeStore
 
 NOW = datetime.now(UTC)
-RULE = {
-    "rule_id": "R-credit",
-    "name": "low-credit carriers",
-    "conditions": [{"kind": "carrier_credit", "grades": ["D"]}],
-    "outcome": "officer",
-    "explanation": "carrier credit grade D",
-}
+RULE = credit_rule()
 
 
 def _lane(central: Central, tmp_path: Path, kind: str) -> list[dict]:

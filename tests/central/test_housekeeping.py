@@ -8,6 +8,7 @@ import contextlib
 from central_helpers import ingest
 
 from kakou.central.housekeeping import Housekeeper
+from kakou.central.list_queries import AlertQuery
 from kakou.central.service import Central
 from kakou.waiting import eventually
 
@@ -24,7 +25,7 @@ async def test_woken_housekeeper_turns_a_control_hit_into_an_alert(central: Cent
         await eventually(lambda: keeper.totals.passes == 1, 10, what="the pass to be projected")
         from kakou.central import alerts
 
-        total, rows = alerts.list_alerts(central, 10, 0, kind="control_hit")
+        total, rows = alerts.list_alerts(central, AlertQuery(limit=10, kind="control_hit"))
         assert total == 1 and rows[0].subject == "粤B12345"
     finally:
         task.cancel()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from central_helpers import Api
+from central_helpers import Api, credit_rule
 
 from kakou.demo import demo_order
 
@@ -22,13 +22,7 @@ def _file_one_of_each(api: Api) -> None:
     assert asked.status_code == 200, asked.text
     control = {"target_kind": "vehicle", "target_value": "粤B77777", "reason": "tip-off"}
     assert alice.post("/api/v1/control-orders", json=control).status_code == 201
-    rule = {
-        "rule_id": "R-queue",
-        "name": "grade D carriers",
-        "conditions": [{"kind": "carrier_credit", "grades": ["D"]}],
-        "outcome": "officer",
-        "explanation": "carrier credit grade D",
-    }
+    rule = credit_rule("R-queue", "grade D carriers")
     assert alice.post("/api/v1/risk-rules", json=rule).status_code == 201
     assert alice.put("/api/v1/parameters", json={"scope": "*", "weight_tolerance_kg": 321}).status_code == 201
     entry = {"target_kind": "vehicle", "value": "粤B55555", "reason": "AEO carrier"}

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central_helpers import Api, issue_order, transit_row
-from lane_inputs import pass_record
+from central_helpers import Api, issue_order, lane_pass, transit_row
 
 from kakou.central import ingest
 from kakou.central.service import Central
@@ -47,14 +46,14 @@ def rec(
     direction: str = "in",
     containers: list[str] | None = None,
 ) -> PassRecord:
-    return pass_record(
+    return lane_pass(
+        seq,
+        plate,
         at,
-        pass_id=f"{node}-{lane}-{seq}",
         node=node,
         lane=lane,
+        confidence=0.9,
         direction=direction,
-        plate=plate,
-        plate_confidence=0.9 if plate else 0.0,
         outcome=outcome,
         checks=checks or [],
         supersedes=supersedes,
