@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import ValidationError
+
 import kakou
 from kakou import cli_node, cli_ops, cli_probe, cli_recognize, logs
 from kakou.central.audit_key import AuditKeyError
@@ -80,8 +82,8 @@ def cmd_central_serve(args: argparse.Namespace) -> int:
         password_max_age_days=args.password_max_age_days,
         idle_timeout_minutes=args.idle_timeout_minutes,
         separate_duties=args.separate_duties,
+        device_down_alert_minutes=args.device_down_alert_minutes,
     )
-    cfg.device_down_alert_minutes = args.device_down_alert_minutes
 
     async def serve() -> None:
         server = CentralServer(cfg)
@@ -341,7 +343,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logs.setup(args.log_level)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except ValidationError as exc:
+        # An option out of range reaches the config model: one line per setting, not a traceback.
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"])
+            print(f"error: {name} (--{name.replace('_', '-')}): {err['msg']}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
