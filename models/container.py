@@ -6,6 +6,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
@@ -33,6 +34,8 @@ REST_CHUNK = 4  # of those, recognised this many at a time until a valid code ap
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
+ZOOM_BELOW = 400  # px: a frame this small that gave no code is read again enlarged to ZOOM_SIDE
+ZOOM_SIDE = 720
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -68,6 +71,19 @@ class ContainerReader:
             return ContainerRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return ContainerRead(text=None, confidence=0.0, valid=False, error="blank image")
+        best = self._read_frame(frame)
+        h, w = frame.shape[:2]
+        if not best.valid and max(h, w) < ZOOM_BELOW:
+            # A small crop (a code of 8-12 px characters): the detector, which never enlarges,
+            # finds nothing or only specks in it. Read once more enlarged to ZOOM_SIDE.
+            f = ZOOM_SIDE / max(h, w)
+            big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
+            r = self._read_frame(big)
+            if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                best = r
+        return best
+
+    def _read_frame(self, frame: np.ndarray) -> ContainerRead:
         h, w = frame.shape[:2]
         best = ContainerRead(text=None, confidence=0.0, valid=False)
         any_boxes = False
