@@ -10,7 +10,17 @@ import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
-from kakou.models.constrained import Decoded, Step, decode_container, merge_views, slot_steps, top_text, without_bar
+from kakou.models.constrained import (
+    OTHER_CATEGORIES,
+    Decoded,
+    Step,
+    decode_container,
+    decode_other_category,
+    merge_views,
+    slot_steps,
+    top_text,
+    without_bar,
+)
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
@@ -41,6 +51,8 @@ _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5
 _ALNUM = re.compile(r"[^0-9A-Z]")
 # Owner+serial without the check digit, before confusion fixes (position-mapped later).
 _OWNER_SERIAL = re.compile(r"^[0-9A-Z]{3}[UJZ][0-9A-Z]{6}$")
+# A plain reading that may be a code with another category letter (constrained.OTHER_CATEGORIES).
+_OTHER_SHAPED = re.compile(r"^[A-Z]{4}[0-9]{6,7}$")
 
 
 class ContainerRead(Read):
@@ -146,6 +158,9 @@ class ContainerReader:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            o = self._other_category(frame, lines, best.size_type)
+            if o is not None:
+                return o
             if boxes:
                 # Only after every line failed: a stretched second reading of the two tallest.
                 r = self._stretched(frame, boxes[:2], best, lines[:2])
@@ -328,6 +343,26 @@ class ContainerReader:
                 if best is not None and best[0].confidence >= self.threshold:
                     return self._decoded(*best, size_type)
         return None if best is None else self._decoded(*best, size_type)
+
+    def _other_category(
+        self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None
+    ) -> ContainerRead | None:
+        """A code with a category letter other than U/J/Z (RWWL4564317), only when no U/J/Z code
+        was read from these lines: the layout groups whose plain reading is such a code are read
+        per character (over the check box, and fitted) and accepted only as the recogniser read
+        them, every character sure and the check digit agreeing (constrained.decode_other_category)."""
+        for group in code_groups(lines)[:MAX_GROUPS]:
+            flat = "".join(_ALNUM.sub("", ln.text.upper()) for ln in group)
+            if not _OTHER_SHAPED.match(flat) or flat[3] not in OTHER_CATEGORIES:
+                continue
+            for reach in (0.0, CHECK_REACH) if len(flat) == 11 else (CHECK_REACH,):
+                crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
+                if any(c.size == 0 for c in crops):
+                    break
+                d = decode_other_category([step for c in crops for step in self.engine.recognise_chars(c)])
+                if d is not None and d.score >= self.threshold:
+                    return self._decoded(d, " ".join(ln.text for ln in group), size_type)
+        return None
 
     def _decode_group(self, frame: np.ndarray, group: Sequence[TextLine], slots: list[Step]) -> Decoded | None:
         d = decode_container(slots)

@@ -76,11 +76,14 @@ def column_as_line(frame: np.ndarray, col: Column, inset_last: bool = False) -> 
         pad = max(2, int(0.15 * (ry1 - ry0)))
         if inset_last and k == len(rows) - 1:
             pad = -max(2, int(0.14 * (ry1 - ry0)))
-        cells.append(strip[max(ry0 - pad, 0) : ry1 + pad, max(rx0 - pad, 0) : rx1 + pad])
+        cell = strip[max(ry0 - pad, 0) : ry1 + pad, max(rx0 - pad, 0) : rx1 + pad]
+        if min(cell.shape[:2]) < 2:
+            return None  # a sliver (a row one or two pixels wide, cut inside its bounds)
+        cells.append(cell)
     # The gaps are filled with the paint right around the characters (the cells' borders), not
     # with the strip's: a code on a light sticker on a dark door would otherwise be a row of
     # light tiles on dark, and the tiles' edges read as strokes (T as 1, U as 0).
-    border = np.concatenate([np.concatenate([c[0], c[-1], c[:, 0], c[:, -1]]) for c in cells if c.size])
+    border = np.concatenate([np.concatenate([c[0], c[-1], c[:, 0], c[:, -1]]) for c in cells])
     bg = [float(v) for v in np.median(border, axis=0)]
     parts: list[np.ndarray] = []
     for cell in cells:
