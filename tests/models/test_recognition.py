@@ -84,10 +84,14 @@ def test_reads_a_vertical_code_on_a_light_sticker_in_a_small_crop(
     assert (r.text, r.valid) == (code, True)
 
 
-def test_reads_a_small_fisheye_crop_of_a_vertical_code(containers: ContainerReader) -> None:
-    # Thin strokes through a soft wide-angle lens: character rows are cut from the ink profile.
-    r = containers.read(render_code_crop("WEBU3739068", seed=509, side=240, lens=0.4))
-    assert (r.text, r.valid) == ("WEBU3739068", True)
+@pytest.mark.parametrize(("code", "seed", "side"), [("WEBU3739068", 509, 240), ("RUAU8079406", 500, 445)])
+def test_reads_a_small_fisheye_crop_of_a_vertical_code(
+    containers: ContainerReader, code: str, seed: int, side: int
+) -> None:
+    # Thin strokes through a soft wide-angle lens: character rows are cut from the ink profile
+    # (240 px), and two letters joined into one row twice as tall are cut apart (445 px: R+U).
+    r = containers.read(render_code_crop(code, seed=seed, side=side, lens=0.4))
+    assert (r.text, r.valid) == (code, True)
 
 
 @pytest.mark.parametrize(("code", "seed"), [("RWWL4564317", None), ("RWWL4564317", 21), ("TRLB0012343", 23)])
