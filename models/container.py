@@ -12,6 +12,7 @@ import numpy as np
 from kakou.models.checkbox import line_crop, read_boxed_digit
 from kakou.models.constrained import (
     OTHER_CATEGORIES,
+    SURE,
     Decoded,
     Step,
     decode_container,
@@ -349,8 +350,9 @@ class ContainerReader:
     ) -> ContainerRead | None:
         """A code with a category letter other than U/J/Z (RWWL4564317), only when no U/J/Z code
         was read from these lines: the layout groups whose plain reading is such a code are read
-        per character (over the check box, and fitted) and accepted only as the recogniser read
-        them, every character sure and the check digit agreeing (constrained.decode_other_category)."""
+        per character (over the check box, and fitted; a dropped boxed digit read from the box
+        alone) and accepted only as the recogniser read them, every character sure and the
+        check digit agreeing (constrained.decode_other_category)."""
         for group in code_groups(lines)[:MAX_GROUPS]:
             flat = "".join(_ALNUM.sub("", ln.text.upper()) for ln in group)
             if not _OTHER_SHAPED.match(flat) or flat[3] not in OTHER_CATEGORIES:
@@ -359,7 +361,13 @@ class ContainerReader:
                 crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
                 if any(c.size == 0 for c in crops):
                     break
-                d = decode_other_category([step for c in crops for step in self.engine.recognise_chars(c)])
+                steps = slot_steps([step for c in crops for step in self.engine.recognise_chars(c)])
+                if len(steps) == 10:
+                    # The recogniser dropped the boxed digit: read the box alone, and only a
+                    # sure digit counts (the check digit is then all that verifies the code).
+                    digit = read_boxed_digit(self.engine, frame, group[-1])
+                    steps = [*steps, [digit]] if digit is not None and digit[1] >= SURE else steps
+                d = decode_other_category(steps)
                 if d is not None and d.score >= self.threshold:
                     return self._decoded(d, " ".join(ln.text for ln in group), size_type)
         return None
