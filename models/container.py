@@ -184,13 +184,24 @@ class ContainerReader:
     def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
         """A code painted one character per row (vertical.py), read as one line."""
         best: ContainerRead | None = None
+        garbage: set[tuple[int, int, int, int]] = set()
         for col, inset in ((c, i) for c in columns(boxes, frame.shape)[:2] for i in (False, True)):
-            line = column_as_line(frame, col, inset_last=inset)
+            line = None if col in garbage else column_as_line(frame, col, inset_last=inset)
             if line is None:
                 continue
             # The cells are laid out by us, so their spacing is arbitrary: three spacings of the
-            # line vote per character (merge_views), as the plate views do.
-            views = [self.engine.recognise_chars(line, stretch=f) for f in (0.85, 1.0, 1.2)]
+            # line vote per character (merge_views), as the plate views do. A column whose
+            # plain spacing reads nowhere near eleven characters (a column of other markings:
+            # size/type, labels) is not worth the other two, nor its inset variant.
+            plain = self.engine.recognise_chars(line)
+            if not 9 <= len(slot_steps(plain)) <= 13:
+                garbage.add(col)
+                continue
+            views = [
+                self.engine.recognise_chars(line, stretch=0.85),
+                plain,
+                self.engine.recognise_chars(line, stretch=1.2),
+            ]
             d = decode_container(merge_views(views))
             if d is not None:
                 r = self._decoded(d, top_text(views[0]), None)
