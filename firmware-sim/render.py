@@ -14,7 +14,7 @@ from PIL import Image
 from kakou.sim.render_container import door_image
 from kakou.sim.render_plates import PLATE_KINDS, plate_image
 
-__all__ = ["PLATE_KINDS", "encode_jpeg", "render_container_scene", "render_plate_scene"]
+__all__ = ["PLATE_KINDS", "encode_jpeg", "fisheye", "render_code_crop", "render_container_scene", "render_plate_scene"]
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
@@ -158,6 +158,42 @@ def render_container_scene(
     y = (height - dh) / 2 + (0 if rng is None else rng.uniform(-0.04, 0.04) * height)
     _paste_warped(scene, door, _quad(x, y, dw, dh, rng, 0.03))
     return _camera(scene, rng)
+
+
+def fisheye(frame: np.ndarray, strength: float = 0.35) -> np.ndarray:
+    """Barrel distortion as a wide-angle gate lens gives it: straight lines bow outwards and the
+    edges are squeezed (`strength` 0 = none; 0.3-0.5 a fisheye). Corners are filled by
+    replication, as a camera's crop of the image circle would be."""
+    h, w = frame.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy, r0 = (w - 1) / 2, (h - 1) / 2, max(w, h) / 2
+    nx, ny = (xx - cx) / r0, (yy - cy) / r0
+    f = 1.0 + strength * (nx * nx + ny * ny)  # each output pixel looks further out
+    mx, my = (nx * f * r0 + cx).astype(np.float32), (ny * f * r0 + cy).astype(np.float32)
+    return cv2.remap(frame, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def render_code_crop(
+    code: str,
+    seed: int | None = None,
+    layout: str = "vertical",
+    side: int = 240,
+    lens: float = 0.0,
+    size_type: str = "45G1",
+) -> np.ndarray:
+    """A small crop of a container door around its code, as a technician cuts it from a gate
+    camera's frame or a camera trained on the corner post gives it: the right-hand third of the
+    door (where every layout puts the code), distorted by `fisheye(lens)` when `lens` > 0,
+    scaled to `side` px on its long side (a 240 px crop makes a vertical code's characters
+    ~10 px high), with the camera's light, blur, noise and JPEG when `seed` is given."""
+    rng = _rng(seed)
+    door = _to_bgr(door_image(code, size_type, 1280, 720, rng, layout))
+    crop = np.ascontiguousarray(door[:, int(1280 * 0.7) :])
+    if lens > 0:
+        crop = fisheye(crop, lens)
+    f = side / max(crop.shape[:2])
+    small = cv2.resize(crop, (round(crop.shape[1] * f), round(crop.shape[0] * f)), interpolation=cv2.INTER_AREA)
+    return _camera(small, rng)
 
 
 def backlit(frame: np.ndarray, shade: float = 0.06) -> np.ndarray:

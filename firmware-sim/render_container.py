@@ -19,7 +19,8 @@ _PALETTE: tuple[tuple[RGB, RGB], ...] = (
 )
 
 
-LAYOUTS = ("one_row", "two_row", "vertical")
+LAYOUTS = ("one_row", "two_row", "vertical", "vertical_sticker")
+_STICKER: tuple[RGB, RGB] = ((236, 236, 228), (25, 25, 25))  # a light sticker strip, black print
 # How the check digit is boxed: a square outline (ISO 6346's drawing), a condensed outline as
 # tight as the digit and thin (as many liners paint it), or a filled ink block with the digit
 # in the container's paint.
@@ -55,8 +56,10 @@ def door_image(
     `layout` "one_row": owner, serial and boxed check digit on one line, size/type below;
     "two_row": owner above serial and check digit, size/type under them (three rows, as many
     reefers and tanks are marked); "vertical": one character per row down the right-hand door's
-    edge, the check digit boxed at the bottom (corner posts, narrow panels). `check_box`: one of
-    CHECK_BOXES (horizontal layouts)."""
+    edge, the check digit boxed at the bottom (corner posts, narrow panels); "vertical_sticker":
+    the same printed black on a light sticker strip stuck on the door, whatever its paint (a
+    dark door then carries a light column). `check_box`: one of CHECK_BOXES (horizontal
+    layouts)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     if check_box not in CHECK_BOXES:
@@ -83,8 +86,9 @@ def door_image(
         d.rectangle((x - 5, int(height * 0.45), x + 5, height), fill=(120, 120, 120))
         d.rectangle((x - 20, int(height * 0.7), x + 20, int(height * 0.7) + 12), fill=(90, 90, 90))
 
-    if layout == "vertical":
-        _vertical_code(d, owner + serial, check, width, height, ink, rng)
+    if layout in ("vertical", "vertical_sticker"):
+        sticker = _STICKER if layout == "vertical_sticker" else None
+        _vertical_code(d, owner + serial, check, width, height, ink, rng, sticker)
         return img
     size = int(height * 0.075) if rng is None else int(height * rng.uniform(0.06, 0.085))
     x0 = int(width * 0.56) if rng is None else int(width * rng.uniform(0.53, 0.6))
@@ -129,13 +133,26 @@ def door_image(
 
 
 def _vertical_code(
-    d: ImageDraw.ImageDraw, chars: str, check: str, width: int, height: int, ink: RGB, rng: np.random.Generator | None
+    d: ImageDraw.ImageDraw,
+    chars: str,
+    check: str,
+    width: int,
+    height: int,
+    ink: RGB,
+    rng: np.random.Generator | None,
+    sticker: tuple[RGB, RGB] | None = None,
 ) -> None:
-    """Owner, category and serial one per row near the right edge, then the boxed check digit."""
+    """Owner, category and serial one per row near the right edge, then the boxed check digit;
+    with `sticker` (paper, print), on a strip of that paper just wider than the widest letter."""
     size = int(height * 0.058) if rng is None else int(height * rng.uniform(0.05, 0.062))
     x = int(width * 0.93) if rng is None else int(width * rng.uniform(0.9, 0.94))
     y = int(height * 0.08)
     font = latin_font(size)
+    if sticker is not None:
+        paper, ink = sticker
+        half = max(int(d.textlength(ch, font=font)) for ch in chars + check) // 2 + size // 10
+        bottom = y + int(size * 1.18) * len(chars) + size + size // 3
+        d.rectangle((x - half, y - size // 4, x + half, bottom), fill=paper)
     for ch in chars:
         cx = x - int(d.textlength(ch, font=font)) // 2
         d.text((cx, y), ch, font=font, fill=ink)

@@ -190,11 +190,26 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
         if sides is None:
             return None
         cells = [sides]
-    x, y, w, h = min(cells, key=lambda b: b[0])  # the first whole box after the serial
-    unfilled = _unfilled(crop, (x, y, w, h), line_w) if x >= 0.75 * line_w else None
-    crop = crop if unfilled is None else unfilled
-    # Best: erase the outline and read the line with the digit in it. PP-OCR is poor at a lone
-    # character (a clean bold 2 comes back as N) but reads it fine after the serial.
+    box = min(cells, key=lambda b: b[0])  # the first whole box after the serial
+    n = sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", line.text))
+    unfilled = _unfilled(crop, box, line_w) if box[0] >= 0.75 * line_w else None
+    # A box taken for a filled one is read redrawn first, then as it is: a ~12 px box whose
+    # digit blurred into it cannot be redrawn (its strokes are no longer of the paint).
+    renderings = [crop] if unfilled is None else [unfilled, crop]
+    for r in renderings:
+        digit = _in_line(engine, r, box, n)
+        if digit is not None:
+            return digit
+    lone = [d for r in renderings if (d := _alone(engine, r, box)) is not None]
+    return max(lone, key=lambda d: d[1], default=None)
+
+
+def _in_line(engine: OcrEngine, crop: np.ndarray, box: tuple[int, int, int, int], n: int) -> tuple[str, float] | None:
+    """The digit in `box` of the reach crop read as one more character after the serial (`n`
+    characters on the detector's line): with the box's outline erased, then with only its
+    interior set after the serial. PP-OCR is poor at a lone character (a clean bold 2 comes
+    back as N) but reads it fine after the serial."""
+    x, y, w, h = box
     ring = max(int(0.09 * min(w, h)), 2)
     bg = [float(v) for v in np.median(crop[y + ring : y + h - ring, x + ring : x + w - ring].reshape(-1, 3), axis=0)]
     line_img = crop[:, : min(x + w + h // 2, crop.shape[1])].copy()
@@ -203,7 +218,6 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     line_img[y + ring : y + h - ring, x + ring : x + w - ring] = inner_keep
     # The line read with the box: one character more than the detector's line (an owner+serial
     # line of 10, or a serial alone in a split or two-row code), ending in a digit.
-    n = sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", line.text))
     ((text, score),) = engine.recognise([line_img])
     flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
     if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
@@ -223,9 +237,19 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     flat = "".join(ch for ch in unicodedata.normalize("NFKC", text) if ch.isalnum())
     if len(flat) >= (11 if n >= 10 else n + 1) and flat[-1].isdigit():
         return flat[-1], score
-    # Otherwise the interior alone, in two renderings; the better-scoring single character
-    # wins: padded with the paint colour (a replicated border would smear a stroke touching
-    # the edge into extra strokes), and a black-on-white Otsu binarisation without the ribs.
+    return None
+
+
+def _alone(engine: OcrEngine, crop: np.ndarray, box: tuple[int, int, int, int]) -> tuple[str, float] | None:
+    """The box's interior read alone, in two renderings; the better-scoring single character
+    wins: padded with the paint colour (a replicated border would smear a stroke touching the
+    edge into extra strokes), and a black-on-white Otsu binarisation without the ribs."""
+    x, y, w, h = box
+    m = max(int(0.15 * min(w, h)), 2)
+    inner = crop[y + m : y + h - m, x + m : x + w - m]
+    if inner.size == 0:
+        return None
+    bg = [float(v) for v in np.median(inner.reshape(-1, 3), axis=0)]
     colour = cv2.copyMakeBorder(inner, 12, 12, 12, 12, cv2.BORDER_CONSTANT, value=bg)
     g = cv2.cvtColor(inner, cv2.COLOR_BGR2GRAY)
     _, bw = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)

@@ -108,16 +108,17 @@ def without_bar(slots: Sequence[Step]) -> list[Step] | None:
     return [*slots[:4], *slots[5:]]
 
 
-def decode_container(steps: Sequence[Step]) -> Decoded | None:
+def decode_container(steps: Sequence[Step], categories: str = "UJZ") -> Decoded | None:
     """The best ISO 6346 code (owner, category U/J/Z, serial, check digit) the steps allow, or
     None when they are not eleven characters or no assignment has a matching check digit.
-    Twelve steps are eleven when one is a door bar after the owner code (`without_bar`)."""
+    Twelve steps are eleven when one is a door bar after the owner code (`without_bar`).
+    `categories`: the letters the fourth slot may hold."""
     slots = slot_steps(steps)
     if len(slots) == 12:
         slots = without_bar(slots) or slots
     if len(slots) != 11:
         return None
-    sets = [LETTERS] * 3 + ["UJZ"] + [DIGITS] * 7
+    sets = [LETTERS] * 3 + [categories] + [DIGITS] * 7
     options = [_allowed(s, allowed) for s, allowed in zip(slots, sets, strict=True)]
     if any(not o for o in options):
         return None
@@ -145,6 +146,37 @@ def decode_container(steps: Sequence[Step]) -> Decoded | None:
     best = finals[0]
     margin = 1.0 - math.exp(finals[1][0] - best[0]) if len(finals) > 1 else 1.0
     return Decoded(best[1], best[2], margin)
+
+
+# Category letters outside ISO 6346's U/J/Z that some owners paint (RWWL: Royal Wolf's L). Left
+# out are the letters whose value differs from U's, J's or Z's by a multiple of 11 (A and K for
+# U, T for J, F and P for Z): the check digit cannot tell them from a misread U, J or Z.
+OTHER_CATEGORIES = "".join(
+    c for c in LETTERS if c not in "UJZ" and all((char_value(c) - char_value(k)) % 11 for k in "UJZ")
+)
+SURE = 0.95  # every character of a code with another category letter must be read this surely
+
+
+def decode_other_category(steps: Sequence[Step]) -> Decoded | None:
+    """A code whose category letter is not U, J or Z (OTHER_CATEGORIES), accepted only as the
+    recogniser read it: its best character at every step must spell that code (nothing is
+    chosen among alternatives, so the grammar never makes such a code up), the check digit
+    must agree, every slot must be SURE once renormalised over what it allows (a boxed 7 at
+    0.64 beside Z at 0.19 is a sure digit), the category letter itself must be read SURE as
+    it stands, and its step must give U, J and Z no weight (were one of them among its
+    alternatives, the letter may be a misread of it)."""
+    slots = slot_steps(steps)
+    if len(slots) != 11:
+        return None
+    text = "".join(_norm(s[0][0]) for s in slots)
+    if not (text.isascii() and text[:4].isalpha() and text[4:].isdigit()) or text[3] not in OTHER_CATEGORIES:
+        return None
+    if slots[3][0][1] < SURE or any(_norm(c) in "UJZ" and p >= _MIN_ALT for c, p in slots[3]):
+        return None
+    d = decode_container(slots, OTHER_CATEGORIES)
+    if d is None or d.text != text or d.confidence < SURE:
+        return None
+    return d
 
 
 def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:

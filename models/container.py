@@ -6,10 +6,22 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
-from kakou.models.constrained import Decoded, Step, decode_container, merge_views, slot_steps, top_text, without_bar
+from kakou.models.constrained import (
+    OTHER_CATEGORIES,
+    SURE,
+    Decoded,
+    Step,
+    decode_container,
+    decode_other_category,
+    merge_views,
+    slot_steps,
+    top_text,
+    without_bar,
+)
 from kakou.models.imageio import ImageError, as_frame, is_blank
 from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
@@ -33,11 +45,15 @@ REST_CHUNK = 4  # of those, recognised this many at a time until a valid code ap
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
+ZOOM_BELOW = 400  # px: a frame this small that gave no code is read again enlarged to ZOOM_SIDE
+ZOOM_SIDE = 720
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
 # Owner+serial without the check digit, before confusion fixes (position-mapped later).
 _OWNER_SERIAL = re.compile(r"^[0-9A-Z]{3}[UJZ][0-9A-Z]{6}$")
+# A plain reading that may be a code with another category letter (constrained.OTHER_CATEGORIES).
+_OTHER_SHAPED = re.compile(r"^[A-Z]{4}[0-9]{6,7}$")
 
 
 class ContainerRead(Read):
@@ -68,6 +84,19 @@ class ContainerReader:
             return ContainerRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return ContainerRead(text=None, confidence=0.0, valid=False, error="blank image")
+        best = self._read_frame(frame)
+        h, w = frame.shape[:2]
+        if not best.valid and max(h, w) < ZOOM_BELOW:
+            # A small crop (a code of 8-12 px characters): the detector, which never enlarges,
+            # finds nothing or only specks in it. Read once more enlarged to ZOOM_SIDE.
+            f = ZOOM_SIDE / max(h, w)
+            big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
+            r = self._read_frame(big)
+            if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
+                best = r
+        return best
+
+    def _read_frame(self, frame: np.ndarray) -> ContainerRead:
         h, w = frame.shape[:2]
         best = ContainerRead(text=None, confidence=0.0, valid=False)
         any_boxes = False
@@ -130,6 +159,9 @@ class ContainerReader:
                     return r
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
+            o = self._other_category(frame, lines, best.size_type)
+            if o is not None:
+                return o
             if boxes:
                 # Only after every line failed: a stretched second reading of the two tallest.
                 r = self._stretched(frame, boxes[:2], best, lines[:2])
@@ -152,13 +184,24 @@ class ContainerReader:
     def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
         """A code painted one character per row (vertical.py), read as one line."""
         best: ContainerRead | None = None
+        garbage: set[tuple[int, int, int, int]] = set()
         for col, inset in ((c, i) for c in columns(boxes, frame.shape)[:2] for i in (False, True)):
-            line = column_as_line(frame, col, inset_last=inset)
+            line = None if col in garbage else column_as_line(frame, col, inset_last=inset)
             if line is None:
                 continue
             # The cells are laid out by us, so their spacing is arbitrary: three spacings of the
-            # line vote per character (merge_views), as the plate views do.
-            views = [self.engine.recognise_chars(line, stretch=f) for f in (0.85, 1.0, 1.2)]
+            # line vote per character (merge_views), as the plate views do. A column whose
+            # plain spacing reads nowhere near eleven characters (a column of other markings:
+            # size/type, labels) is not worth the other two, nor its inset variant.
+            plain = self.engine.recognise_chars(line)
+            if not 9 <= len(slot_steps(plain)) <= 13:
+                garbage.add(col)
+                continue
+            views = [
+                self.engine.recognise_chars(line, stretch=0.85),
+                plain,
+                self.engine.recognise_chars(line, stretch=1.2),
+            ]
             d = decode_container(merge_views(views))
             if d is not None:
                 r = self._decoded(d, top_text(views[0]), None)
@@ -312,6 +355,33 @@ class ContainerReader:
                 if best is not None and best[0].confidence >= self.threshold:
                     return self._decoded(*best, size_type)
         return None if best is None else self._decoded(*best, size_type)
+
+    def _other_category(
+        self, frame: np.ndarray, lines: Sequence[TextLine], size_type: str | None
+    ) -> ContainerRead | None:
+        """A code with a category letter other than U/J/Z (RWWL4564317), only when no U/J/Z code
+        was read from these lines: the layout groups whose plain reading is such a code are read
+        per character (over the check box, and fitted; a dropped boxed digit read from the box
+        alone) and accepted only as the recogniser read them, every character sure and the
+        check digit agreeing (constrained.decode_other_category)."""
+        for group in code_groups(lines)[:MAX_GROUPS]:
+            flat = "".join(_ALNUM.sub("", ln.text.upper()) for ln in group)
+            if not _OTHER_SHAPED.match(flat) or flat[3] not in OTHER_CATEGORIES:
+                continue
+            for reach in (0.0, CHECK_REACH) if len(flat) == 11 else (CHECK_REACH,):
+                crops = [line_crop(frame, ln, reach if k == len(group) - 1 else 0.0) for k, ln in enumerate(group)]
+                if any(c.size == 0 for c in crops):
+                    break
+                steps = slot_steps([step for c in crops for step in self.engine.recognise_chars(c)])
+                if len(steps) == 10:
+                    # The recogniser dropped the boxed digit: read the box alone, and only a
+                    # sure digit counts (the check digit is then all that verifies the code).
+                    digit = read_boxed_digit(self.engine, frame, group[-1])
+                    steps = [*steps, [digit]] if digit is not None and digit[1] >= SURE else steps
+                d = decode_other_category(steps)
+                if d is not None and d.score >= self.threshold:
+                    return self._decoded(d, " ".join(ln.text for ln in group), size_type)
+        return None
 
     def _decode_group(self, frame: np.ndarray, group: Sequence[TextLine], slots: list[Step]) -> Decoded | None:
         d = decode_container(slots)

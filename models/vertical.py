@@ -62,17 +62,31 @@ def column_as_line(frame: np.ndarray, col: Column, inset_last: bool = False) -> 
     strip = frame[sy0:sy1, sx0:sx1]
     if strip.size == 0:
         return None
-    rows = _contiguous(_rows(strip), (y0 - sy0, y1 - sy0))
+    core = (y0 - sy0, y1 - sy0)
+    rows = _contiguous(_rows(strip), core)
+    if len(rows) < MIN_ROWS:
+        # Thin, faint strokes (a small code, a soft lens) break into specks under a local
+        # threshold: the rows are then cut where the ink profile along the column falls to 0.
+        rows = _contiguous(_rows_by_profile(strip), core)
     if len(rows) < MIN_ROWS:
         return None
     size = 48
-    bg = [float(v) for v in np.median(strip.reshape(-1, 3), axis=0)]  # mostly paint, not ink
-    parts: list[np.ndarray] = []
+    cells: list[np.ndarray] = []
     for k, (ry0, ry1, rx0, rx1) in enumerate(rows):
         pad = max(2, int(0.15 * (ry1 - ry0)))
         if inset_last and k == len(rows) - 1:
             pad = -max(2, int(0.14 * (ry1 - ry0)))
         cell = strip[max(ry0 - pad, 0) : ry1 + pad, max(rx0 - pad, 0) : rx1 + pad]
+        if min(cell.shape[:2]) < 2:
+            return None  # a sliver (a row one or two pixels wide, cut inside its bounds)
+        cells.append(cell)
+    # The gaps are filled with the paint right around the characters (the cells' borders), not
+    # with the strip's: a code on a light sticker on a dark door would otherwise be a row of
+    # light tiles on dark, and the tiles' edges read as strokes (T as 1, U as 0).
+    border = np.concatenate([np.concatenate([c[0], c[-1], c[:, 0], c[:, -1]]) for c in cells])
+    bg = [float(v) for v in np.median(border, axis=0)]
+    parts: list[np.ndarray] = []
+    for cell in cells:
         scale = size / max(cell.shape[0], 1)
         parts.append(cv2.resize(cell, (max(int(cell.shape[1] * scale), 1), size), interpolation=cv2.INTER_CUBIC))
         parts.append(np.full((size, size // 4, 3), bg, np.uint8))
@@ -107,12 +121,51 @@ def _rows(strip: np.ndarray) -> list[Row]:
     return best
 
 
+def _rows_by_profile(strip: np.ndarray) -> list[Row]:
+    """Character rows cut from the column's ink profile: a pixel is ink where it stands out
+    from its row's median (the paint, either polarity) by more than an Otsu threshold; runs of
+    rows holding ink are characters, and a run split by a one- or two-pixel gap (the thin apex
+    of an A) is joined while it stays under 1.3 typical heights."""
+    g = cv2.GaussianBlur(cv2.cvtColor(strip, cv2.COLOR_BGR2GRAY).astype(np.float32), (3, 3), 0)
+    dev = np.clip(2.0 * np.abs(g - np.median(g, axis=1, keepdims=True)), 0, 255).astype(np.uint8)
+    t, _ = cv2.threshold(dev, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    mask = dev > max(t, 16.0)
+    on = np.concatenate([[False], mask.sum(axis=1) >= 2, [False]])
+    edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+    runs = [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+    if len(runs) < 2:
+        return []
+    typical = float(np.median([b - a for a, b in runs]))
+    joined: list[tuple[int, int]] = []
+    for a, b in runs:
+        if joined and a - joined[-1][1] <= 2 and b - joined[-1][0] <= 1.3 * typical:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    rows: list[Row] = []
+    for a, b in joined:
+        cols = np.flatnonzero(mask[a:b].any(axis=0))
+        rows.append((a, b, int(cols[0]), int(cols[-1]) + 1))
+    return rows
+
+
 def _contiguous(rows: list[Row], core: tuple[int, int]) -> list[Row]:
     """The run of rows that overlaps the detector's box, followed up and down while the gap to
     the next row stays under one typical row height (beyond that is other paint)."""
     if not rows:
         return []
     typical = float(np.median([r[1] - r[0] for r in rows]))
+    # Two characters joined by a touching stroke or a speck between them come out as one row
+    # twice as tall: cut in the middle (the gap between them), not dropped. Only within the
+    # detector's box: beyond it a tall row is more often other paint (a rod, a handle).
+    split: list[Row] = []
+    for y0, y1, x0, x1 in rows:
+        if 1.7 * typical <= y1 - y0 <= 2.5 * typical and y0 >= core[0] - 0.5 * typical and y1 <= core[1]:
+            mid = (y0 + y1) // 2
+            split += [(y0, mid, x0, x1), (mid, y1, x0, x1)]
+        else:
+            split.append((y0, y1, x0, x1))
+    rows = split
     inside = [i for i, r in enumerate(rows) if r[1] > core[0] and r[0] < core[1]]
     if not inside:
         return []

@@ -3,8 +3,15 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kakou.models.constrained import decode_container, decode_plate, merge_views, slot_steps
-from kakou.models.iso6346 import is_valid, make_code
+from kakou.models.constrained import (
+    OTHER_CATEGORIES,
+    decode_container,
+    decode_other_category,
+    decode_plate,
+    merge_views,
+    slot_steps,
+)
+from kakou.models.iso6346 import char_value, is_valid, make_code
 from kakou.models.plate_grammar import is_valid_plate
 
 
@@ -42,6 +49,42 @@ def test_separators_and_box_outlines_are_not_slots() -> None:
     assert len(slot_steps(steps)) == 11
     d = decode_container(steps)
     assert d is not None and d.text == "MSKU1234565"
+
+
+def test_a_sure_code_with_another_category_letter_is_accepted_only_as_read() -> None:
+    # RWWL 456431 [7] (a leasing company's L): ISO 6346's grammar has U/J/Z only.
+    code = make_code("RWWL", 456431)
+    assert decode_container(certain(code)) is None
+    d = decode_other_category(certain(code))
+    assert d is not None and d.text == code and d.confidence >= 0.95
+    # A boxed check digit read unsurely is still a sure digit once letters are ruled out.
+    boxed = [*certain(code[:10]), [(code[10], 0.64), ("Z", 0.19), ("#", 0.05)]]
+    assert (d := decode_other_category(boxed)) is not None and d.text == code
+    # Nothing is chosen among alternatives: a character read as something else is no code.
+    doubt = certain(code)
+    doubt[5] = [("B", 0.6), (code[5], 0.4)]
+    assert decode_other_category(doubt) is None
+    # An unsure category letter, or one with U/J/Z among its alternatives, may be a misread.
+    unsure = certain(code)
+    unsure[3] = [("L", 0.9), ("I", 0.1)]
+    assert decode_other_category(unsure) is None
+    near_u = certain(code)
+    near_u[3] = [("L", 0.96), ("U", 0.03)]
+    assert decode_other_category(near_u) is None
+    # The check digit still decides.
+    assert decode_other_category(certain(code[:10] + str((int(code[10]) + 1) % 10))) is None
+
+
+def test_a_category_letter_the_check_digit_cannot_tell_from_u_j_or_z_is_never_accepted() -> None:
+    # K's value differs from U's by 11: a U read as K leaves the check digit agreeing.
+    for letter in "AKTFP":
+        assert letter not in OTHER_CATEGORIES
+        assert any((char_value(letter) - char_value(k)) % 11 == 0 for k in "UJZ")
+    misread = "MSK" + "K" + make_code("MSKU", 123456)[4:]
+    assert is_valid(misread.replace("MSKK", "MSKU"))
+    assert decode_other_category(certain(misread)) is None
+    # A code with a U/J/Z category is the main grammar's, not this one's.
+    assert decode_other_category(certain(make_code("MSKU", 123456))) is None
 
 
 def test_wrong_length_is_no_code() -> None:

@@ -14,7 +14,7 @@ from kakou.models.container import ContainerRead, ContainerReader, make_code
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
 from kakou.models.reading import vote
-from kakou.sim.render import backlit, encode_jpeg, render_container_scene, render_plate_scene
+from kakou.sim.render import backlit, encode_jpeg, render_code_crop, render_container_scene, render_plate_scene
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,38 @@ def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, 
 @pytest.mark.parametrize(("code", "seed"), [("CPRU7775339", 200), ("MSKU1234565", 201), ("TGHU8832010", 202)])
 def test_reads_a_vertical_code_one_character_per_row(containers: ContainerReader, code: str, seed: int) -> None:
     r = containers.read(render_container_scene(code, seed=seed, layout="vertical"))
+    assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize(("code", "seed", "side"), [("RUAU8079406", 500, 266), ("EQTU2345104", 504, 248)])
+def test_reads_a_vertical_code_on_a_light_sticker_in_a_small_crop(
+    containers: ContainerReader, code: str, seed: int, side: int
+) -> None:
+    # Black print on a light strip on a dark door, ~10-14 px characters: the detector finds
+    # nothing until the crop is enlarged, and the cells are laid out on the sticker's paper.
+    r = containers.read(render_code_crop(code, seed=seed, layout="vertical_sticker", side=side))
+    assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize(("code", "seed", "side"), [("WEBU3739068", 509, 240), ("RUAU8079406", 500, 445)])
+def test_reads_a_small_fisheye_crop_of_a_vertical_code(
+    containers: ContainerReader, code: str, seed: int, side: int
+) -> None:
+    # Thin strokes through a soft wide-angle lens: character rows are cut from the ink profile
+    # (240 px), and two letters joined into one row twice as tall are cut apart (445 px: R+U).
+    r = containers.read(render_code_crop(code, seed=seed, side=side, lens=0.4))
+    assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize(
+    ("code", "seed"), [("RWWL4564317", None), ("RWWL4564317", 21), ("TRLB0012343", 23), ("WYHL1143590", 700)]
+)
+def test_reads_a_code_whose_category_letter_is_not_u_j_or_z(
+    containers: ContainerReader, code: str, seed: int | None
+) -> None:
+    # Some owners paint another category letter (RWWL: L). Read sure and with its check digit;
+    # WYHL: the recogniser drops the boxed digit, which is then read from the box alone.
+    r = containers.read(render_container_scene(code, seed=seed))
     assert (r.text, r.valid) == (code, True)
 
 
