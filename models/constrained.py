@@ -156,6 +156,10 @@ def decode_container(steps: Sequence[Step]) -> Decoded | None:
     return Decoded(best[1], best[2], margin)
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:
     """Several readings of one line (e.g. at different stretches) as one: the views that agree
     with the most common character count are averaged slot by slot, so a character one view
@@ -190,6 +194,16 @@ def decode_plate(
     n = len(slots)
     mappers: list[Callable[[str], str | None]] = [province_of, letter_slot, *[body_slot] * (n - 3)]
     mappers.append(lambda ch: body_slot(ch, last=n == 7))
+    # A province step whose best reading is another Chinese character (美, 荒) saw a Chinese
+    # glyph and named a different one: the provinces among its alternatives are guesses, held
+    # to PROVINCE_EVIDENCE (a rendered 贵 read as 美 had come out as 皖 at 0.94). A Latin letter
+    # there (Q for a small 粤) is the Chinese-first recogniser not seeing a Chinese glyph at
+    # all: the usual floor (field plate 075 粤BD01366 reads so). Counting the other Chinese
+    # alternatives as rivals of the province everywhere was tried: it cannot tell 闽 beside
+    # 闵/电 (right, field 072) from 皖 beside 荒 (wrong, a render), and lost 072.
+    top = slots[0][0][0]
+    if _is_cjk(top) and province_of(top) is None:
+        province_evidence = max(province_evidence, PROVINCE_EVIDENCE)
     floors = [province_evidence] + [EVIDENCE] * (n - 1)
     options = [_allowed(s, m, f) for s, m, f in zip(slots, mappers, floors, strict=True)]
     if any(not o for o in options):

@@ -410,7 +410,12 @@ def _unslanted(crop: np.ndarray, slant: float) -> np.ndarray:
     h, w = crop.shape[:2]
     pad = int(abs(slant) * h / 2) + 1
     m = np.array([[1.0, slant, -slant * h / 2 + pad], [0.0, 1.0, 0.0]], dtype=np.float32)
-    return cv2.warpAffine(crop, m, (w + 2 * pad, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    # The corners are filled with the crop's median colour (mostly the plate's paint): a
+    # replicated border smears the plate's edge into strokes the recogniser reads as an L.
+    fill = tuple(float(v) for v in np.median(crop.reshape(-1, crop.shape[2] if crop.ndim == 3 else 1), axis=0))
+    return cv2.warpAffine(
+        crop, m, (w + 2 * pad, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
 
 
 def _text_band(crop: np.ndarray, floor: float = 0.35, pad: float = 0.12) -> np.ndarray:

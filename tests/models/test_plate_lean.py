@@ -44,3 +44,16 @@ def test_a_guessed_province_is_not_sure_under_the_strict_floor() -> None:
     steps[0] = [("苏", 0.95), ("办", 0.02)]
     sure = decode_plate(steps, province_evidence=PROVINCE_EVIDENCE)
     assert sure is not None and sure.score > 0.9
+
+
+def test_a_province_named_from_under_another_chinese_character_is_a_guess() -> None:
+    # The recogniser saw a Chinese glyph and named it 美 (a rendered 贵): 皖 among its
+    # alternatives had been renormalised to a sure province.
+    steps = [[("美", 0.55), ("皖", 0.2), ("关", 0.1)], *certain("FTJ3S1")]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "皖FTJ3S1" and d.score < 0.5
+    # A Latin letter there (the Chinese-first recogniser reading a small 粤 as Q) keeps the
+    # usual floor: the province among its alternatives still settles the slot.
+    steps[0] = [("Q", 0.8), ("粤", 0.12), ("电", 0.05)]
+    d = decode_plate(steps)
+    assert d is not None and d.text == "粤FTJ3S1" and d.score > 0.9
