@@ -101,19 +101,32 @@ def _truck_front(width: int, height: int, rng: np.random.Generator | None) -> np
 
 
 def render_plate_scene(
-    text: str, kind: str = "blue", seed: int | None = None, width: int = 1280, height: int = 720
+    text: str,
+    kind: str = "blue",
+    seed: int | None = None,
+    width: int = 1280,
+    height: int = 720,
+    lean: float = 0.0,
+    plate_width: float | None = None,
 ) -> np.ndarray:
-    """A BGR frame of a truck front carrying plate `text` of `kind` (see PLATE_KINDS)."""
+    """A BGR frame of a truck front carrying plate `text` of `kind` (see PLATE_KINDS).
+
+    `lean`: the plate as a camera low and to the side sees it: its top and bottom edges rise
+    by `lean` per unit of width (0.35: about 19 degrees) while its sides stay upright, so its
+    characters stand slanted along the plate. `plate_width`: the plate's share of the frame
+    width (default: 0.31 head-on, drawn from 0.19-0.34 with a seed)."""
     rng = _rng(seed)
     plate = _to_bgr(plate_image(text, kind))
     ph, pw = plate.shape[:2]
     scene = _truck_front(width, height, rng)
-    target_w = width * (0.31 if rng is None else rng.uniform(0.19, 0.34))
+    target_w = width * (plate_width or (0.31 if rng is None else rng.uniform(0.19, 0.34)))
     target_h = target_w * ph / pw
     cx = width / 2 if rng is None else width * rng.uniform(0.4, 0.6)
     cy = height * (0.84 if rng is None else rng.uniform(0.74, 0.86))
     cy = min(cy, height - target_h / 2 - 4)
     quad = _quad(cx - target_w / 2, cy - target_h / 2, target_w, target_h, rng, 0.04)
+    if lean:
+        quad[:, 1] -= lean * (quad[:, 0] - cx)
     _paste_warped(scene, plate, quad)
     return _camera(scene, rng)
 

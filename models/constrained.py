@@ -32,7 +32,14 @@ DIGITS = "0123456789"
 _SEPARATORS = set(" []|()【】「」『』·.,:;-_'\"!/\\#*")
 _BARS = set("1IL|!")  # what a vertical bar between owner code and serial is read as
 _MIN_ALT = 0.02  # alternatives below this are noise, not evidence
-_EVIDENCE = 0.1  # allowed characters' total probability at a step below which it is doubted
+EVIDENCE = 0.1  # allowed characters' total probability at a step below which it is doubted
+# A stricter floor for the province slot where a caller asks for it (a line read again on an
+# image the reader transformed on an estimate): 31 intricate glyphs, a small blurred one is read
+# as anything, and the few among the top alternatives are the recogniser's guesses (苏 at 0.24
+# beside 6, #, 3 was renormalised to 1.0 and reported valid for a rendered 浙 plate). Not the
+# default: on the field set it would also send two right reads to the officer (粤 at 0.02-0.2
+# under a Q, 皖 at 0.05-0.27 under a G).
+PROVINCE_EVIDENCE = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +81,9 @@ def slot_steps(steps: Sequence[Step]) -> list[Step]:
     return out
 
 
-def _allowed(step: Step, allowed: str | Callable[[str], str | None]) -> dict[str, float]:
+def _allowed(
+    step: Step, allowed: str | Callable[[str], str | None], evidence_floor: float = EVIDENCE
+) -> dict[str, float]:
     """The step's probability mass per character the slot allows (a string of them, or a
     function saying what a character can only mean there), renormalised over those."""
     mass: dict[str, float] = {}
@@ -93,7 +102,7 @@ def _allowed(step: Step, allowed: str | Callable[[str], str | None]) -> dict[str
     # digit slot). But when the step was mostly something the slot cannot hold (B at 0.90, 皖
     # at 0.03 in the province slot) the recogniser gave no evidence for any allowed character:
     # the slot's probability is scaled down by how little mass the allowed ones had.
-    evidence = min(total / _EVIDENCE, 1.0)
+    evidence = min(total / evidence_floor, 1.0)
     return {c: p / total * evidence for c, p in mass.items()}
 
 
@@ -179,6 +188,10 @@ def decode_other_category(steps: Sequence[Step]) -> Decoded | None:
     return d
 
 
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff"
+
+
 def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:
     """Several readings of one line (e.g. at different stretches) as one: the views that agree
     with the most common character count are averaged slot by slot, so a character one view
@@ -199,17 +212,32 @@ def merge_views(views: Sequence[Sequence[Step]]) -> list[Step]:
     return out
 
 
-def decode_plate(steps: Sequence[Step], latin_patterns: Iterable[str] = (), beam: int = 48) -> Decoded | None:
+def decode_plate(
+    steps: Sequence[Step], latin_patterns: Iterable[str] = (), beam: int = 48, province_evidence: float = EVIDENCE
+) -> Decoded | None:
     """The best GA 36 plate (province, city letter, serial; 7 characters, or 8 for new-energy
     plates) the steps allow, or None. Beam search over the slots; the grammar (which letters may
-    stand where in a new-energy serial, the suffixes) is checked on whole strings."""
+    stand where in a new-energy serial, the suffixes) is checked on whole strings. The province
+    slot's probability is scaled down when its provinces had less than `province_evidence`
+    of the step (PROVINCE_EVIDENCE for a stricter reading)."""
     slots = slot_steps(steps)
     if len(slots) not in (7, 8):
         return None
     n = len(slots)
     mappers: list[Callable[[str], str | None]] = [province_of, letter_slot, *[body_slot] * (n - 3)]
     mappers.append(lambda ch: body_slot(ch, last=n == 7))
-    options = [_allowed(s, m) for s, m in zip(slots, mappers, strict=True)]
+    # A province step whose best reading is another Chinese character (美, 荒) saw a Chinese
+    # glyph and named a different one: the provinces among its alternatives are guesses, held
+    # to PROVINCE_EVIDENCE (a rendered 贵 read as 美 had come out as 皖 at 0.94). A Latin letter
+    # there (Q for a small 粤) is the Chinese-first recogniser not seeing a Chinese glyph at
+    # all: the usual floor (field plate 075 粤BD01366 reads so). Counting the other Chinese
+    # alternatives as rivals of the province everywhere was tried: it cannot tell 闽 beside
+    # 闵/电 (right, field 072) from 皖 beside 荒 (wrong, a render), and lost 072.
+    top = slots[0][0][0]
+    if _is_cjk(top) and province_of(top) is None:
+        province_evidence = max(province_evidence, PROVINCE_EVIDENCE)
+    floors = [province_evidence] + [EVIDENCE] * (n - 1)
+    options = [_allowed(s, m, f) for s, m, f in zip(slots, mappers, floors, strict=True)]
     if any(not o for o in options):
         return None
     partials: list[tuple[float, str, float]] = [(0.0, "", 1.0)]
