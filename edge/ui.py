@@ -10,8 +10,10 @@ from fastapi.staticfiles import StaticFiles
 
 from kakou.edge import read_access
 from kakou.sync.checks import texts_script
+from kakou.webpages import terms_script
 
 STATIC = Path(__file__).parent / "static"
+TERMS = STATIC / "terms.toml"
 
 
 def mount_ui(app: FastAPI) -> None:
@@ -39,5 +41,12 @@ def mount_ui(app: FastAPI) -> None:
         return Response(
             texts_script(), media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"}
         )
+
+    lane_terms = terms_script((TERMS, "common"), (TERMS, "lane"))
+
+    @app.get("/static/lane-terms.js", include_in_schema=False)
+    def lane_terms_script() -> Response:
+        """The lane screen's words, generated from terms.toml ([common] with [lane] over it)."""
+        return Response(lane_terms, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

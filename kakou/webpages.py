@@ -6,7 +6,9 @@ gets its JSON problem."""
 from __future__ import annotations
 
 import html
+import json
 import re
+import tomllib
 from pathlib import Path
 
 import fastapi_offline
@@ -59,6 +61,18 @@ _ADVICE: dict[int, tuple[str, str, str, str]] = {
         "Try again shortly; if it persists, call operations.",
     ),
 }
+
+
+def terms_script(*tables: tuple[Path, str]) -> str:
+    """A screen's words for the browser, as a script for the UI helpers (`K.addTerms`, `{key:
+    [english, chinese]}`): the named tables of terms files (TOML, `key = { zh = "…", en = "…" }`),
+    a later table's word over an earlier one's (a screen's own table over [common])."""
+    terms: dict[str, list[str]] = {}
+    for path, table in tables:
+        rows = tomllib.loads(path.read_text(encoding="utf-8"))[table]
+        terms |= {key: [t["en"], t["zh"]] for key, t in rows.items()}
+    names = ", ".join(f"{'/'.join(path.parts[-3:])} [{table}]" for path, table in tables)
+    return f"/* Generated from {names}. */\nK.addTerms({json.dumps(terms, ensure_ascii=False, indent=0)});\n"
 
 
 def wants_html(request: Request) -> bool:

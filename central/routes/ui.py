@@ -5,6 +5,7 @@ the request builds."""
 from __future__ import annotations
 
 import mimetypes
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, HTTPException
@@ -12,6 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from kakou.sync import rates
 from kakou.sync.checks import texts_script
+from kakou.webpages import terms_script
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 # The helpers and styles are shared with the lane screen and ship once, in kakou.edge: `edge/` in
@@ -61,6 +63,23 @@ def check_texts() -> Response:
     return Response(
         texts_script() + rates.terms_script(), media_type="text/javascript; charset=utf-8", headers=NO_CACHE
     )
+
+
+@cache
+def _terms(page: str) -> str:
+    return terms_script((SHARED / "terms.toml", "common"), (STATIC / "terms.toml", page))
+
+
+@router.get("/ui/console-terms.js")
+def console_terms() -> Response:
+    """The console's words, generated from the terms files ([common] with [console] over it)."""
+    return Response(_terms("console"), media_type="text/javascript; charset=utf-8", headers=NO_CACHE)
+
+
+@router.get("/ui/field-terms.js")
+def field_terms() -> Response:
+    """The field page's words, generated from the terms files ([common] with [field] over it)."""
+    return Response(_terms("field"), media_type="text/javascript; charset=utf-8", headers=NO_CACHE)
 
 
 @router.get("/ui/{name}")

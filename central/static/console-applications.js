@@ -5,16 +5,6 @@
  * Uses /api/v1/applications… */
 "use strict";
 
-K.addTerms({
-  applications: ["Enterprise applications", "企业申请"], apply_order: ["Apply for a release order", "申请核放单"],
-  order_no: ["Order no.", "核放单号"], refusal_reason: ["Reason for refusal", "驳回原因"], vehicle_change: ["Vehicle change", "换车"],
-  new_plate: ["New plate", "新车牌"], change_reason: ["Why", "换车原因"], ask_change: ["Ask for the change", "申请换车"],
-  declarant: ["Enterprise declarant", "企业申报员"], attachments: ["Attachments", "随附单据"], attach: ["Attach", "上传附件"], last_vehicle_review: ["Last vehicle change", "最近换车审核"],
-  vr_approved: ["approved", "已批准"], vr_refused: ["refused", "已驳回"], change_pending: ["awaiting review", "待复核"],
-  queue_hint: ["Decide them on the review screen", "请在待复核页面审核"], a_draft: ["Awaiting review", "待审核"], a_active: ["Approved", "已批准"],
-  a_rejected: ["Refused", "已驳回"], a_used: ["Used", "已使用"], a_cancelled: ["Cancelled", "已撤销"], applied_by: ["Applied by", "申请人"],
-});
-
 SCREENS.applications = async function applicationsView() {
   const view = $("view");
   try {

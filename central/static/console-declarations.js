@@ -3,12 +3,6 @@
  * bad row and field, to be fixed and sent again. Below: the declarations, as the generic table. */
 "use strict";
 
-K.addTerms({
-  import_file: ["Import declarations (CSV or Excel)", "导入报关单（CSV 或 Excel）"], upload: ["Upload", "上传"],
-  imported_n: ["{n} imported, {m} matched", "已导入 {n} 条，匹配 {m} 条"], rejected_n: ["Nothing imported: {n} problem(s) — fix the file and send it again", "未导入：{n} 处错误，请修改后重新上传"],
-  row: ["Row", "行"], field: ["Field", "字段"], message: ["Problem", "问题"], choose_file: ["Choose a .csv or .xlsx file", "请选择 .csv 或 .xlsx 文件"],
-});
-
 const XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 async function importFile(file) {

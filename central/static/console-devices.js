@@ -3,23 +3,6 @@
  * device kind (GET /api/v1/device-health; definitions in docs/central.md, "Device health"). */
 "use strict";
 
-K.addTerms({
-  device_health: ["Device health", "设备状况"], dh_title: ["Device health per lane (last 7 days)", "各通道设备状况（近7天）"],
-  state: ["State", "状态"], dh_no_site: ["(no site registered)", "（未登记卡口）"],
-  dcode_no_frame: ["no image", "无图像"], dcode_driver_fault: ["device reports a fault", "设备报故障"],
-  dcode_io_unreachable: ["I/O not answering", "I/O无响应"], dcode_unreachable: ["unreachable", "无法连接"],
-  dcode_no_feedback: ["no position feedback", "无到位反馈"],
-  site_device_health: ["Per site and device kind", "各卡口按设备类型"],
-  dh_lane: ["Lane", "通道"], dh_site: ["Site", "卡口"], dh_kind: ["Device", "设备"], dh_device: ["ID", "编号"],
-  dh_since: ["Since", "自"], dh_code: ["Fault", "故障"], dh_faults: ["Faults", "故障次数"],
-  dh_per_day: ["Faults / day", "日均故障"], dh_mttr: ["Mean time to repair", "平均修复时长"],
-  dh_availability: ["Availability", "可用率"], dh_devices: ["Devices", "设备数"], dh_down_now: ["Down now", "当前故障"],
-  dev_ok: ["OK", "正常"], dev_fault: ["Fault", "故障"], dev_offline: ["Offline", "离线"], dev_unknown: ["Unknown", "未知"],
-  dh_none: ["No lane has reported its devices yet", "尚无通道上报设备状态"],
-  dh_note: ["Faults: times a device went down; mean time to repair: down → working again, over the repairs in the window; availability: share of the window the device worked. An alert is raised when a device stays down over {min} min.",
-            "故障次数：设备由正常转为故障/离线的次数；平均修复时长：故障至恢复的平均时长（统计时段内已修复的故障）；可用率：统计时段内设备正常的时间占比。设备持续故障超过 {min} 分钟即发出预警。"],
-});
-
 function fmtDuration(s) {
   if (s === null || s === undefined) return "—";
   const zh = K.getLang() === "zh";

@@ -6,25 +6,6 @@
  * it for another officer's review (the review screen), export a saved one. Uses /api/v1/ledgers/… */
 "use strict";
 
-K.addTerms({
-  ledger_no: ["Ledger no.", "账册号"], reconcile: ["Reconcile", "报核"], item_no: ["Item", "料号"], kind: ["Kind", "类型"],
-  opening: ["Opening", "期初"], imports: ["Imports", "进口"], exports: ["Exports", "出口"], consumption: ["Consumption", "耗用"],
-  should_remain: ["Should remain", "应存"], stocktake: ["Stocktake", "盘点"], difference: ["Difference", "差异"],
-  pending: ["Not yet through a gate", "未过卡"], warnings: ["Warnings", "提示"], abnormal_pct: ["Flag differences over (%)", "差异超过（%）提示"],
-  add_item: ["Add or change an item", "新增/修改料件"], add_ratio: ["Consumption ratio", "单耗"], material: ["Material", "料件"],
-  finished: ["Finished good", "成品"], open_ledger: ["Open", "打开"], recent_ledgers: ["Recent", "最近"],
-  reconciled_ok: ["Every item reconciles", "全部相符"], reconciled_flags: ["{n} item(s) need attention", "{n} 项需关注"],
-  periods: ["Reconciliation periods", "报核周期"], starts_on: ["Starts", "开始日期"], cutoff: ["Cutoff", "报核截止日期"],
-  open_period: ["Open period", "开启报核周期"], stocktake_rows: ["Stocktake rows", "盘点行数"], upload_stocktake: ["Upload stocktake (CSV or Excel)", "导入盘点（CSV 或 Excel）"],
-  stocktake_ok: ["{n} stocktake row(s) stored", "已导入盘点 {n} 行"], preview: ["Preview", "预览报核"], save_for_review: ["Save for review", "提交复核"],
-  saved_for_review: ["Saved as #{id}: another officer reviews it", "已保存 #{id}：待另一名关员复核"],
-  theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"], adjustments: ["Adjustments", "调整"], causes: ["Causes", "差异原因"],
-  semifinished: ["Semi-finished", "半成品"], ps_open: ["Open", "进行中"], ps_closed: ["Closed (reconciled)", "已报核关闭"],
-  "ledgers/trade-modes": ["Trade modes", "监管方式"], "ledger-reconciliations": ["Reconciliations", "报核记录"],
-  "applications/queue": ["Enterprise applications", "企业申请"],
-  rs_pending: ["Awaiting review", "待复核"], rs_approved: ["Approved", "已批准"], rs_rejected: ["Rejected", "已驳回"], saved_results: ["Saved results", "报核记录"], export_csv: ["CSV", "导出 CSV"], export_xlsx: ["Excel", "导出 Excel"],
-});
-
 SCREENS.ledgers = async function ledgersView() {
   const view = $("view");
   const recent = JSON.parse(localStorage.getItem("kakou.ledgers") || "[]");

@@ -4,32 +4,6 @@
  * form, which files a draft. */
 "use strict";
 
-K.addTerms({
-  awaiting: ["Awaiting review", "待复核"], open_item: ["Open", "查看"], kind_col: ["Kind", "类别"], subject: ["Subject", "对象"],
-  prepared_by: ["Prepared by", "制单人"], prepared_at: ["Prepared", "制单时间"], what_changes: ["What changes", "变更内容"],
-  field_col: ["Field", "字段"], current: ["Current", "当前值"], proposed: ["Proposed", "拟改为"],
-  by_you: ["prepared by you", "您制单"], not_yours_to_review: ["Central refused: the reviewer is never the preparer — another officer must review this.", "中心拒绝：复核人不能是制单人，须由另一名关员复核。"],
-  not_waiting: ["Central refused: this no longer awaits review.", "中心拒绝：该项已不在待复核状态。"],
-  approved_msg: ["Approved", "已批准"], rejected_msg: ["Rejected", "已驳回"], nothing_waits: ["Nothing awaits review", "暂无待复核事项"],
-  scope_pick: ["Scope (lane, or * for every lane)", "范围（通道，* 为全部通道）"], scope: ["Scope", "范围"], load: ["Load", "读取"], file_draft: ["File as draft", "提交草稿"],
-  draft_filed: ["Draft #{id} filed: in force once another officer approves it", "已提交草稿 #{id}：须另一名关员批准后生效"],
-  param_drafts: ["Parameter drafts", "参数草稿"], params_in_force: ["In force", "生效中"], revision: ["Revision", "修订号"],
-  doc_no: ["Document no.", "单号"], stage: ["Stage", "阶段"], trade_mode: ["Trade mode", "监管方式"], item_count: ["Items", "商品项数"],
-  total_quantity: ["Total quantity", "总数量"], total_amount: ["Total amount", "总金额"], list_no: ["List no.", "清单编号"], unified_no: ["Unified no.", "统一编号"],
-  plate_change: ["Plate", "车牌"], reason: ["Reason", "原因"], draft_doc: ["Draft declaration", "草单"], official_doc: ["Official declaration", "正式报关单"],
-  weight_tolerance_kg: ["Weight tolerance (kg)", "重量容差（kg）"], weight_tolerance_pct: ["Weight tolerance (%)", "重量容差（%）"],
-  tare_mode: ["Tare", "皮重来源"], random_inspection_rate: ["Random inspection rate (0–1)", "随机查验比例（0–1）"],
-  transit_time_limit_h: ["Transit time limit (h)", "转关时限（小时）"], min_plate_confidence: ["Minimum plate confidence (0–1)", "车牌最低置信度（0–1）"],
-  require_registered_vehicle: ["Vehicle must be registered", "车辆须备案"], require_driver_card: ["Driver IC card required", "须刷司机卡"],
-  previous_order: ["Previous order (re-control)", "原布控单（复控）"], revoke_reason: ["Why revoke", "撤控原因"],
-  rv_approve: ["Approve", "批准"], rv_reject: ["Reject", "驳回"], rv_note: ["Note (required to reject)", "审核意见（驳回必填）"],
-  rv_confirm_approve: ["Approve this? It takes effect at once.", "确认批准？批准后立即生效。"],
-  rv_confirm_reject: ["Reject this? The preparer sees your note.", "确认驳回？制单人将看到您的意见。"],
-  rv_confirm: ["Confirm", "确认"], rv_back: ["Back", "返回"],
-  rv_reason_needed: ["Write why you reject it.", "驳回须填写理由。"],
-  theoretical: ["Theoretical", "应剩余"], actual: ["Actual", "实际剩余"],
-});
-
 /* Explicit 批准 / 驳回 with a confirmation step; a rejection needs a note. `decide(approve, note)`
  * sends it; its error is shown in the officer's words. Used for every review in the console. */
 function reviewBox(decide) {

@@ -4,28 +4,6 @@
  * approves it; each rule's versions with their review status. Uses /api/v1/risk-rules… */
 "use strict";
 
-K.addTerms({
-  new_rule: ["New rule", "新建规则"], edit: ["Edit", "编辑"], versions: ["Versions", "版本"], retire: ["Retire", "停用"],
-  in_force: ["In force", "生效中"], pending_review: ["Awaiting review", "待审核"], draft: ["Draft", "草稿"], approved: ["Approved", "已批准"],
-  rejected: ["Rejected", "已驳回"], review: ["Review", "审核"], approve: ["Approve", "批准"], reject: ["Reject", "驳回"],
-  rule_id: ["Rule ID", "规则编号"], name: ["Name", "名称"], priority: ["Priority", "优先级"], explanation: ["Explanation (shown to the officer)", "说明（显示给关员）"],
-  conditions: ["Conditions (all must hold)", "条件（须全部满足）"], add_condition: ["Add condition", "添加条件"], remove: ["Remove", "删除"],
-  outcome_forced: ["Outcome", "判定结果"], saved_draft: ["Saved as draft version {v}: in force once another officer approves it", "已保存为草稿 v{v}：须另一名关员批准后生效"],
-  weight_deviation: ["Weight deviation", "重量偏差"], origin: ["Origin country", "原产国"], hs_code: ["HS code prefix", "商品编码前缀"],
-  carrier_credit: ["Carrier credit grade", "企业信用等级"], watch_list: ["Watch list", "关注名单"], transit_time: ["Transit time", "转关时长"],
-  random: ["Random selection", "随机抽查"], over_pct: ["Over (%)", "超过（%）"], over_kg: ["Over (kg)", "超过（kg）"], countries: ["Countries", "国家"],
-  prefixes: ["Prefixes", "前缀"], grades: ["Grades", "等级"], target_kind: ["Target", "对象"], values: ["Values", "值"],
-  over_hours: ["Over (hours)", "超过（小时）"], rate: ["Rate (0–1)", "比例（0–1）"], version: ["Version", "版本"],
-  created_by: ["Prepared by", "制单人"], reviewed_by: ["Reviewed by", "审核人"], review_status: ["Review", "审核状态"], note: ["Note", "备注"],
-  // declaration-side conditions, evaluated by central (seed 001's risk tags with their thresholds)
-  declared_value: ["Declared value", "申报货值"], over_amount: ["Over (amount)", "超过（金额）"], risk_tag: ["Risk tag", "风险标签"],
-  tag: ["Tag", "标签"], price: ["Price anomaly", "价格异常"], traced_origin: ["Origin mismatch", "原产地不一致"],
-  quarantine: ["Not quarantined", "未检疫"], long_storage: ["Long storage", "长期滞留"], high_value: ["High value", "有高价值"],
-  hs_prefixes: ["HS code prefixes (goods it applies to)", "商品编码前缀（适用商品）"], reference_unit_price: ["Reference unit price", "参考单价"],
-  below_pct: ["Below the reference by more than (%)", "低于参考价超过（%）"], unit_price_over: ["Unit price over", "单价高于"],
-  days_over: ["Over (days)", "超过（天）"],
-});
-
 const RISK = "/api/v1/risk-rules";
 
 /* The condition kinds: discriminator value → its schema (resolved). */

@@ -2,23 +2,6 @@
  * /stats/interventions). Every rate as kakou.sync.rates defines it (the footnote says how). */
 "use strict";
 
-K.addTerms({
-  statistics: ["Statistics", "查询统计"], st_group_by: ["Group by", "统计方式"], st_key: ["Group", "分组"],
-  st_by_site: ["by yard/site", "按场站"], st_by_doc_type: ["by document type", "按单证类型"], st_by_lane: ["by lane", "按通道"],
-  st_by_outcome: ["by outcome", "按判定结果"], st_by_direction: ["by direction", "按方向"], st_by_day: ["by day", "按日"],
-  st_since: ["From", "起"], st_until: ["To", "止"], st_site: ["Yard/site", "场站"], st_doc_type: ["Document type", "单证类型"],
-  st_doc_no: ["Document no.", "单证号"], st_plate: ["Plate", "车牌"], st_container: ["Container", "集装箱号"],
-  st_officer: ["Officer", "关员"], st_any: ["any", "全部"], st_total: ["All", "合计"],
-  declaration: ["Declaration", "报关单"], inventory_list: ["Inventory list", "核注清单"],
-  st_release_order: ["Release order only", "仅核放单"], st_none: ["No document", "无单证"],
-  st_transits: ["Transit statistics", "转关统计"], st_interventions: ["Intervention record", "人工干预记录"],
-  st_entry_site: ["Entry site", "进境地"], st_destination_site: ["Destination", "指运地"], st_transits_n: ["Transits", "转关数"],
-  st_declared: ["Not started", "未起运"], st_en_route: ["En route", "在途"], st_overdue: ["Overdue", "超时未到"],
-  st_closed_on_time: ["Arrived in time", "按时到达"], st_closed_late: ["Arrived late", "超时到达"], on_time_rate: ["On time", "准点率"],
-  st_mean_hours: ["Mean hours", "平均在途(小时)"], st_seal_mismatches: ["Seal mismatches", "关锁异常"],
-  st_at: ["Time", "时间"], st_lane: ["Lane", "通道"], st_confirmed_by: ["Confirmed by", "复核人"], st_text: ["What", "处置"],
-  st_passes: ["Passes", "通行量"],
-});
 // Prefixed column names: a table header is its term, and the generic terms belong to other screens.
 const stCols = (row, keys) => Object.fromEntries(keys.map((k) => [k.startsWith("st_") || /rate|availability/.test(k) ? k : "st_" + k, row[k]]));
 

@@ -2,15 +2,6 @@
  * against its limit — then every transit by status, and the declaration form. Uses /api/v1/transits. */
 "use strict";
 
-K.addTerms({
-  overdue_list: ["Overdue", "超时未到"], all_transits: ["All transits", "全部转关"], declare_transit: ["Declare a transit", "转关申报"],
-  transit_no: ["Transit no.", "转关单号"], entry_site: ["Office of entry", "进境地"], destination_site: ["Destination", "指运地"],
-  started_at: ["Left entry", "启运时间"], on_road: ["On the road", "在途时长"], limit_h: ["Limit", "时限"], over_by: ["Over by", "超时"],
-  e_seal: ["E-seal", "电子关锁"], seal_ok: ["Seal", "关锁"], declared: ["Declared", "已申报"], en_route: ["En route", "在途"],
-  overdue: ["Overdue", "超时"], closed: ["Arrived", "已结关"], closed_late: ["Arrived late", "超时结关"], all: ["All", "全部"],
-  no_overdue: ["Nothing overdue", "无超时转关"],
-});
-
 function hours(ms) {
   const h = ms / 36e5;
   return h >= 48 ? `${(h / 24).toFixed(1)} d` : `${h.toFixed(1)} h`;

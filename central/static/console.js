@@ -3,61 +3,7 @@
  * (a table, a create form from the request schema, and the record's own actions). */
 "use strict";
 
-K.addTerms({
-  console_title: ["Central console", "中心监控台"], login: ["Log in", "登录"], logout: ["Log out", "退出"],
-  dashboard: ["Dashboard", "总览"], nodes: ["Lanes & nodes", "通道与工控机"], passes: ["Traceability", "通行追溯"],
-  release_orders: ["Release orders", "核放单"], declarations: ["Declarations", "报关单"],
-  control_orders: ["Control orders", "布控"], alerts: ["Alerts", "预警"], risk_rules: ["Risk rules", "风险规则"],
-  vehicles: ["Vehicles", "车辆备案"], drivers: ["Drivers", "驾驶员备案"], carriers: ["Carriers", "运输企业"],
-  yards: ["Yards", "场站"], containers_reg: ["Containers", "集装箱备案"], parameters: ["Parameters", "参数库"],
-  ledgers: ["Ledgers", "账册"], transits: ["Transit", "转关"], audit: ["Audit log", "审计日志"], users: ["Users & roles", "用户与角色"],
-  interventions: ["Interventions", "人工干预"], more: ["More", "更多"], registrations: ["Registrations", "备案"],
-  lane_stats: ["Lane statistics", "通道统计"], manual_intervention_rate: ["Manual intervention", "人工干预率"],
-  inspection_rate: ["Inspection", "查验率"], hit_rate: ["Hits", "命中率"], device_availability: ["Devices up", "设备可用率"],
-  recognition_rate: ["Recognition", "识别率"], passes_n: ["Passes", "通行量"], order: ["Release order", "核放单"],
-  pass: ["Pass", "通行"], alert: ["Alert", "预警"], ledger: ["Ledger", "账册"], transit: ["Transit", "转关"],
-  sites: ["Sites", "卡口"], lanes: ["Lanes", "通道"], devices: ["Devices", "设备"],
-  passes_24h: ["Passes (24 h)", "通行（24小时）"], lanes_online: ["Lanes online", "在线通道"], open_alerts: ["Open alerts", "未处理预警"],
-  held_rate: ["Officer rate", "人工处理率"],
-  // The rates' definitions (rate_def.*) come with the check texts, from kakou.sync.rates: one for every screen.
-  per_hour: ["Passes per hour", "每小时通行量"],
-  per_lane: ["Per lane: recognition rate / manual intervention rate", "各通道：识别率 / 人工干预率"],
-  recent_passes: ["Recent passes", "最近通行"], create: ["Create", "新建"], search: ["Search", "查询"],
-  detail: ["Detail", "详情"], updated: ["Updated", "更新"], lane_col: ["Lane", "通道"], plate_col: ["Plate", "车牌"],
-  outcome_col: ["Outcome", "结果"], time_col: ["Decided", "判定时间"], node_col: ["Node", "工控机"],
-  online_col: ["Online", "在线"], last_seen: ["Last seen", "最后在线"], high_water: ["Received up to seq", "已接收序号"],
-  knowledge_version: ["Knowledge version", "知识库版本"], duplicates: ["Duplicates dropped", "重复消息"],
-  order_no: ["Order no.", "单号"], direction: ["Direction", "方向"], valid_from: ["Valid from", "生效"],
-  valid_until: ["Valid until", "失效"], declared_gross_kg: ["Declared gross (kg)", "申报毛重(kg)"],
-  status: ["Status", "状态"], containers: ["Containers", "集装箱"], pass_id: ["Pass", "通行记录"], seq: ["Seq", "序号"],
-  received_at: ["Received", "接收时间"], decided_at: ["Decided", "判定时间"], reasons: ["Reasons", "原因"],
-  all: ["all", "全部"], cancelled: ["Cancelled", "已作废"], used: ["Used up", "已用完"], repeats: ["Times", "次数"], disposed_by: ["Disposed by", "处置人"],
-  control_hit: ["Control order hit", "布控命中"], weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"],
-  lane_offline: ["Lane offline", "通道离线"], transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"],
-  batch_exceeded: ["Batch exceeded", "分批超量"], ledger_negative: ["Ledger below zero", "账册负数"],
-  document_hold: ["Held for documents", "单证不符扣留"],
-  high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
-  lane_officer: ["Lane officer", "通道关员"], central_officer: ["Central officer", "中心关员"], reviewer: ["Reviewer", "复核人"],
-  field_staff: ["Field staff", "现场关员"], admin: ["Administrator", "管理员"],
-  system_admin: ["System administrator", "系统管理员"], security_admin: ["Security administrator", "安全管理员"],
-  audit_admin: ["Audit administrator", "审计管理员"], window: ["Time window", "统计时段"], w_24h: ["last 24 h", "近24小时"], w_7d: ["last 7 days", "近7天"],
-  w_30d: ["last 30 days", "近30天"], today: ["Today", "今天"], this_week: ["This week", "本周"], login_needed: ["Log in to see this", "请登录后查看"],
-  timeline: ["Timeline", "时间线"], place: ["Place", "地点"], pass_frames: ["Pass images", "通行抓拍"],
-  disposal_photos: ["Photos taken at disposal", "处置现场照片"], images: ["Images", "图像"], lane_status: ["Status on each lane", "各通道状态"],
-});
 // Lane settings (registrations → lane) and the legality switches of the parameter library.
-K.addTerms({
-  site: ["Site", "卡口"], appointment: ["Appointments", "预约"], lane_settings: ["Lane settings", "通道设置"], gate_role: ["Gate role", "卡口类型"],
-  lane_class: ["Lane class", "通道类别"], cargo_types: ["Cargo types (container, bulk)", "通行货物类型（集装箱、散货）"],
-  allowed_sizes: ["Container sizes (20, 40, 45…)", "通行箱型尺寸（20、40、45…）"],
-  appointment_required: ["Appointment required", "须预约"], yard: ["Yard", "场站"],
-  require_registered_container: ["Container must be registered", "集装箱须备案"],
-  require_valid_carrier: ["Carrier must be registered and valid", "运输企业须备案有效"],
-  refused_carrier_grades: ["Credit grades not released automatically", "不自动放行的企业信用等级"],
-  require_yard: ["Lane's yard must be registered and valid", "通道所属场站须备案有效"],
-  pre_judgment: ["Pre-judgment gate", "预判卡口"], release_control: ["Release-control gate", "放行控制卡口"],
-  post_inspection: ["Release after inspection", "查验后放行卡口"],
-});
 
 const C = { spec: { paths: {} }, section: "dashboard", timer: null, user: null };
 // Purpose-built screens, one file each (console-*.js): SCREENS[section key] = async render(section).
@@ -579,16 +525,6 @@ document.addEventListener("DOMContentLoaded", async () => {
 
 // ---- password change: at first login, when expired (403 password-change-required), or by choice ----
 const PW_CHANGE = "urn:kakou:problem:password-change-required";
-K.addTerms({
-  change_password: ["Change password", "修改密码"], current_password: ["Current password", "当前密码"],
-  new_password: ["New password", "新密码"], confirm_password: ["New password again", "再次输入新密码"],
-  password_rules: ["At least 12 characters with 3 of: lower-case, upper-case, digits, symbols; not one of your last 5.",
-    "至少 12 位，包含小写字母、大写字母、数字、符号中的至少 3 类；不得与最近 5 次使用的密码相同。"],
-  password_must_change: ["Choose your own password before you go on (first login, or your password has expired).",
-    "请先设置您自己的密码再继续（首次登录或密码已过期）。"],
-  password_mismatch: ["The two new passwords differ.", "两次输入的新密码不一致。"],
-  password_changed: ["Password changed.", "密码已修改。"],
-});
 
 function openPasswordChange(forced) {
   // Already asking (a refresh's 403 must not wipe what is being typed).

@@ -4,24 +4,6 @@
  * if it drops, the list is polled every 2 s and the stream is tried again. */
 "use strict";
 
-K.addTerms({
-  login: ["Log in", "登录"], no_alerts: ["No alerts", "暂无预警"], alerts_missing: ["The alert service is not available on this server yet", "此服务器暂未提供预警服务"],
-  ack: ["Acknowledge", "签收"], acknowledge: ["Acknowledge", "签收"], dispose: ["Dispose", "处置"], close: ["Close", "关闭"],
-  new: ["New", "新"], open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"],
-  closed: ["Closed", "已关闭"], place: ["Place", "地点"], login_needed: ["Log in to see alerts", "请登录后查看预警"],
-  control_hit: ["Control order hit", "布控命中"], high: ["High", "高"], medium: ["Medium", "中"], low: ["Low", "低"],
-  weight_anomaly: ["Weight anomaly", "重量异常"], device_fault: ["Device fault", "设备故障"], lane_offline: ["Lane offline", "通道离线"],
-  transit_overdue: ["Transit overdue", "转关超时"], transit_seal: ["Seal mismatch", "关锁异常"], transit_mismatch: ["Transit mismatch", "转关不符"], route_deviation: ["Route deviation", "偏离路线"], vehicle_stopped: ["Stopped too long", "途中停留超时"], batch_exceeded: ["Batch exceeded", "分批超量"],
-  ledger_negative: ["Ledger below zero", "账册负数"], document_hold: ["Held for documents", "单证不符扣留"],
-  release_vehicle: ["Release the truck held at the lane", "处置后放行通道扣留车辆"],
-  detail: ["Detail", "详情"], disposal_note: ["How was it disposed of? (required)", "处置说明（必填）"],
-  disposal_needed: ["Write how it was disposed of (required).", "请填写处置说明（必填）。"], photo_ready: ["Photo ready", "照片已就绪"], photo: ["Photo", "现场照片"],
-  take_photo: ["Take photo", "拍照"], uploading: ["Uploading photo…", "照片上传中…"], live_sse: ["Live", "实时"],
-  live_poll: ["Polling", "轮询"], live_down: ["Central unreachable", "中心无法连接"], pass_frames: ["Pass images", "通行抓拍"],
-  photos: ["Photos on site", "现场照片"], repeats: ["× {n} (same cause)", "重复 {n} 次"], notes: ["Notes", "备注"], new_alert: ["New alert", "新预警"],
-  plate: ["Plate", "车牌"], containers: ["Containers", "集装箱"], gross_kg: ["Gross weight", "毛重"], decided_at: ["Decided", "判定时间"],
-});
-
 const F = { alerts: [], seen: new Set(), first: true, me: null, live: "poll", es: null, poll: null, retry: null };
 const $ = (id) => document.getElementById(id);
 const OPEN = (a) => !/(disposed|closed|resolved)/i.test(a.status || "");
@@ -206,8 +188,6 @@ function dispose(a, group = [a]) {
   });
   openDialog(`${K.both("dispose")} — ${K.t(a.kind)} ${a.subject}`, form);
 }
-
-K.addTerms({ reasons: ["Reasons", "判定原因"] });  // the pass's reasons, rendered from their codes
 
 /* The alert with its place, the pass that raised it and its frames, and the photos taken on site. */
 async function detail(a) {

@@ -5,6 +5,9 @@
 
 const K = (() => {
   // ---- i18n: Chinese terms from the project glossary beside the English names -------------
+  // The words live in terms.toml ([common] here, beside this file, with each screen's own table
+  // over it) and come as a generated script after this one: /static/lane-terms.js on the edge,
+  // /ui/console-terms.js and /ui/field-terms.js on central (kakou.webpages.terms_script).
   const dict = {
     en: {}, zh: {},
   };
@@ -69,57 +72,6 @@ const K = (() => {
     btn.addEventListener("click", () => { setLang(lang === "zh" ? "en" : "zh"); paint(); });
     paint();
   }
-
-  addTerms({
-    release: ["Release", "放行"], officer: ["Hold for officer", "人工处理"], inspection: ["Inspection", "查验"],
-    online: ["Online", "在线"], offline: ["Offline", "离线"], lane: ["Lane", "通道"], gate: ["Gate", "卡口"],
-    edge_node: ["Edge node", "卡口工控机"], plate: ["Plate", "车牌"], container: ["Container number", "集装箱号"],
-    release_order: ["Release order", "核放单"], control_order: ["Control order", "布控"],
-    weighbridge: ["Weighbridge", "地磅"], gross: ["Gross weight", "毛重"], tolerance: ["Weight tolerance", "重量比对误差"],
-    eplate: ["E-plate", "电子车牌"], ic_card: ["IC card", "IC卡"], barrier: ["Barrier", "道闸"],
-    alert: ["Alert", "预警"], alerts: ["Alerts", "预警"], backfill: ["Backfill", "人工补录"],
-    intervention: ["Manual intervention", "人工干预"], recognition_rate: ["Recognition rate", "识别率"],
-    knowledge: ["Knowledge", "知识库"], version: ["version", "版本"], age: ["age", "更新于"],
-    loading: ["Loading…", "加载中…"], none: ["None", "无"], error: ["Error", "错误"], submit: ["Submit", "提交"],
-    cancel: ["Cancel", "取消"], ok: ["OK", "确定"], required: ["required", "必填"], saved: ["Saved", "已保存"],
-    required_field: ["{f}: required", "请填写「{f}」（必填）"],
-    err_network: ["No connection to the server: check the network, then try again.", "无法连接服务器：请检查网络后重试。"],
-    err_401: ["Your login has expired: log in again.", "登录已过期：请重新登录。"],
-    err_403: ["Your role may not do this (four eyes: someone else must approve).", "您无权执行此操作（四眼原则：须由另一人审批）。"],
-    err_404: ["Not found: it may have been removed. Reload the page.", "记录不存在，可能已被删除：请刷新页面。"],
-    err_409: ["Changed meanwhile: reload and try again.", "状态已变化：请刷新后重试。"],
-    err_422: ["Check what you entered.", "请检查填写内容。"],
-    err_5xx: ["Server error: try again shortly; if it persists, call operations.", "服务器出错：请稍后重试；若持续出现，请联系运维。"],
-    not_available: ["Not available on this server yet", "此服务暂未提供"], reason: ["Reason", "原因"],
-    time: ["Time", "时间"], outcome: ["Outcome", "结果"], node: ["Node", "节点"], status: ["Status", "状态"],
-    declaration: ["Declaration", "报关单"], transit: ["Transit", "转关"], ledger: ["Ledger", "账册"],
-    yard: ["Yard", "场站"], carrier: ["Carrier", "运输企业"], driver: ["Driver", "驾驶员"],
-    check_digit_bad: ["Check digit does not match (expected {d})", "校验位不符（应为 {d}）"],
-    check_digit_ok: ["Check digit OK", "校验位正确"],
-    f_officer: ["Officer ID", "关员编号"], f_pin: ["PIN", "密码"], f_plate: ["Plate", "车牌"],
-    f_containers: ["Container numbers", "集装箱号"], f_reason: ["Reason", "原因"],
-    f_outcome: ["Outcome", "处理结果"], f_result: ["Inspection result", "查验结果"], f_note: ["Note", "备注"],
-    f_notes: ["Notes", "备注"], f_target_kind: ["Target", "布控对象"], f_target_value: ["Target value", "对象值"],
-    f_action: ["Action", "处置方式"], f_emergency: ["Emergency (in force before review)", "紧急布控（先布控后审核）"],
-    f_previous_order: ["Previous order (re-control)", "原布控单（复控）"], f_approve: ["Approve", "同意"],
-    f_username: ["Username", "用户名"], f_password: ["Password", "密码"], f_order_no: ["Order no.", "单号"],
-    f_valid_from: ["Valid from", "生效时间"], f_valid_until: ["Valid until", "失效时间"], f_direction: ["Direction", "方向"],
-    f_declared_gross_kg: ["Declared gross weight (kg)", "申报毛重（kg）"],
-    yes: ["yes", "是"], no: ["no", "否"],
-    target_kind: ["Target", "布控对象"], target_value: ["Target value", "对象值"], action: ["Action", "处置方式"],
-    severity: ["Severity", "严重程度"], assignee: ["Assigned to", "处理人"], kind: ["Kind", "类别"], place: ["Place", "地点"],
-    created_by: ["Created by", "创建人"], created_at: ["Created", "创建时间"], reviewed_by: ["Reviewed by", "审核人"],
-    reviewed_at: ["Reviewed", "审核时间"], review_note: ["Review note", "审核意见"], emergency: ["Emergency", "紧急"],
-    include_deleted: ["Include deleted", "含已删除"], key_prefix: ["Key starts with", "编号前缀"], route_role: ["Routed to role", "推送角色"],
-    mine: ["Mine only", "仅本人"], username: ["Username", "用户名"], role: ["Role", "角色"], text: ["Text", "内容"],
-    active: ["Active", "生效中"], draft: ["Draft", "草稿"], pending_review: ["Awaiting review", "待复核"], rejected: ["Rejected", "已驳回"],
-    revoked: ["Revoked", "已撤控"], revoke_pending: ["Revocation awaiting review", "撤控待复核"], expired: ["Expired", "已过期"],
-    open: ["Open", "待处理"], acknowledged: ["Acknowledged", "已签收"], disposed: ["Disposed", "已处置"], closed: ["Closed", "已关闭"],
-    approved: ["Approved", "已批准"], in_force: ["In force", "生效中"],
-    "audit/verify": ["Audit chain check", "审计链校验"], "network/messages": ["Network messages", "网络消息"],
-    "parameters/effective": ["Parameters in effect", "当前生效参数"], "alert-routes": ["Alert routing", "预警推送规则"],
-    vehicle: ["Vehicle", "车辆"], hold: ["Hold", "扣留"], inspect: ["Inspect", "查验"], in: ["In", "进"], out: ["Out", "出"],
-  });
 
   // ---- formatting ----------------------------------------------------------------------
   function esc(v) {

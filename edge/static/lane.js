@@ -3,55 +3,6 @@
  * Officer panels appear only for the endpoints this node's OpenAPI document lists. */
 "use strict";
 
-K.addTerms({
-  f_second_officer: ["Second officer (control-order hold)", "复核关员（布控放行）"],
-  f_second_pin: ["Second officer's PIN", "复核关员 PIN"],
-  current_truck: ["Vehicle in lane", "当前车辆"], queue: ["Queue", "排队车辆"], alarms: ["Alarms", "报警"],
-  recent: ["Recent passes", "最近通行"], no_snapshot: ["No camera image", "暂无抓拍图像"],
-  idle: ["Idle", "空闲"], vehicle_present: ["Vehicle present", "车辆到达"], collecting: ["Reading vehicle…", "采集中…"],
-  deciding: ["Deciding…", "判定中…"], released: ["Released", "已放行"], held_for_officer: ["Waiting for officer", "等待人工处理"],
-  to_inspection: ["To inspection", "送查验"], clearing: ["Vehicle passing", "车辆通过中"], fault: ["Lane fault", "通道故障"],
-  reading: ["reading…", "识别中…"], confidence: ["confidence", "置信度"], since: ["since", "自"],
-  live_sse: ["Live", "实时"], live_poll: ["Polling", "轮询"], live_down: ["Edge unreachable", "工控机无法连接"],
-  offline_alarm: ["Central unreachable — deciding from the local cache", "中心不可达 — 按本地缓存判定"],
-  fault_alarm: ["Lane device fault", "通道设备故障"], outbox: ["waiting to send", "待上传"],
-  check_plate: ["Plate read", "车牌识别"], direction: ["Direction", "方向"], in: ["In", "进"], out: ["Out", "出"],
-  pass_id: ["Pass", "通行记录"], knowledge_version: ["Knowledge version", "知识库版本"],
-  decided_at: ["Decided", "判定时间"], release_order_no: ["Release order", "核放单号"],
-  containers: ["Containers", "集装箱"], gross_kg: ["Gross weight", "毛重"],
-  login: ["Officer login", "关员登录"], logout: ["Log out", "退出"], manual: ["Manual entry", "人工录入"],
-  override: ["Override", "人工放行/改判"], inspection_result: ["Inspection result", "查验结果"],
-  backfill_list: ["Backfill list", "补录清单"], officer_on_duty: ["Officer", "关员"],
-  plate_not_read: ["plate not read", "车牌未识别"],
-  e_plate: ["E-plate", "电子车牌"], entered_by: ["Entered by", "录入关员"], supersedes: ["Replaces pass", "替代记录"],
-  manual_entry: ["Manual entry", "人工录入"], release_on_documents: ["Release on documents", "凭单放行"],
-  io_fault: ["Lane I/O fault", "通道IO故障"], outcome_field: ["Outcome", "结果"],
-  passed: ["Passed", "查验通过"], seized: ["Seized", "查扣"], returned: ["Returned (re-export)", "退运"],
-  further_inspection: ["Further inspection", "进一步查验"], backfill: ["Backfill", "人工补录"],
-  inspection_list: ["Inspection results to record", "查验结果录入"], result: ["Result so far", "已有结果"],
-  inspection_record: ["Inspection result", "录入查验结果"], at: ["Time", "时间"],
-  officer_field: ["Officer ID", "关员编号"], pin: ["PIN", "密码"],
-  unregistered_tag: ["Unregistered e-plate", "未备案电子车牌"],
-  control_stop: ["CONTROL ORDER — STOP", "布控截停"],
-  todo_release: ["Released — nothing to do.", "放行，无需操作。"],
-  todo_plate: ["Check the plate on the picture, then press Manual entry.", "核对图像上的车牌，点「人工录入」。"],
-  todo_order: ["No valid release order: check the documents, then Release on documents or Override.", "无有效核放单：核对单证后「凭单放行」或「人工放行/改判」。"],
-  todo_device: ["A lane device failed: check it, then decide by Override.", "通道设备故障：检查设备，再「人工放行/改判」。"],
-  todo_hold: ["Check the failed items, then release or send to inspection.", "核实不通过项后，放行或送查验。"],
-  todo_inspection: ["Send the truck to the inspection area; enter the Inspection result afterwards.", "引导车辆至查验区，查验后录入「查验结果」。"],
-  todo_control: ["Do not release. Keep the truck and call the field officers.", "不得放行！截停车辆，通知现场关员处置。"],
-  todo_login: ["Log in with your officer ID and PIN to act.", "请先用关员编号和密码登录再操作。"],
-  acted_release: ["Released", "已放行"], acted_inspection: ["Sent to inspection", "已改判查验"],
-  acted_manual: ["Entered {plate} — deciding again…", "已录入 {plate}，重新判定中…"],
-  acted_failed: ["Inspection failed — truck stays", "查验不通过，车辆留置"],
-  plate_hint: ["Format: province + letter + 5 (new energy: 6) letters/digits, e.g. 粤B12345 or 粤AD12345", "格式：省份简称 + 字母 + 5 位（新能源 6 位）字母/数字，如 粤B12345、粤AD12345"],
-  plate_ok: ["Plate format OK", "车牌格式正确"],
-  plate_bad: ["Not a valid plate yet", "车牌格式不完整或有误"],
-  login_first: ["Log in first", "请先登录"],
-  no_action: ["No action needed", "无需操作"],
-  tag_release: ["Released", "放行"], tag_officer: ["Held", "人工处理"], tag_inspection: ["Inspect", "查验"],
-});
-
 const S = {
   status: null, laneId: new URLSearchParams(location.search).get("lane"), shown: null, reading: false,
   recent: [], alarms: new Map(), prevState: null, spec: null, officer: null, live: "poll", lastStatusAt: 0, snapshotAt: 0,
@@ -459,11 +410,6 @@ function setPlateColour(c, elem) {
   e.dataset.colour = c;
   if (!elem) e.setAttribute("aria-label", `${K.t("plate")} ${$("plate").textContent} (${K.t("colour_" + c)})`);
 }
-K.addTerms({
-  colour_blue: ["blue plate", "蓝牌"], colour_yellow: ["yellow plate", "黄牌"], colour_green: ["green plate", "绿牌"],
-  "colour_yellow-green": ["yellow-green plate", "黄绿牌"], colour_white: ["white plate", "白牌"],
-  colour_black: ["black plate", "黑牌"], colour_none: ["not read", "未识别"],
-});
 /* Blue or yellow is not in the text of an ordinary plate: the camera frame tells, where the lane framed the plate. */
 function plateColourFromImage(img, box) {
   try {
@@ -642,11 +588,6 @@ document.addEventListener("DOMContentLoaded", () => {
 
 /* A lane's tab: its id, direction and class, and its gate role when it is not an ordinary gate
  * (as central set them): 通道 L1 · 进 · A类 · 查验通道. */
-K.addTerms({
-  class_a: ["class A", "A类"], class_b: ["class B", "B类"], class_c: ["class C", "C类"],
-  role_pre_judgment: ["pre-judgment", "预判卡口"], role_release_control: ["release control", "放行控制卡口"],
-  role_post_inspection: ["release after inspection", "查验后放行卡口"], role_inspection: ["inspection lane", "查验通道"],
-});
 function laneTitle(l) {
   const parts = [`${K.t("lane")} ${l.lane}`];
   if (l.direction) parts.push(K.t(l.direction));

@@ -116,6 +116,19 @@ def credit_rule(rule_id: str = "R-credit", name: str = "low-credit carriers") ->
     }
 
 
+def steel_origin_rule(
+    rule_id: str, country: str, name: str = "高风险原产地钢材", explanation: str = "该原产地钢材须查验"
+) -> dict[str, Any]:
+    """A risk rule as the API takes it: steel (HS 72…) from `country` goes to inspection."""
+    return {
+        "rule_id": rule_id,
+        "name": name,
+        "conditions": [{"kind": "origin", "countries": [country]}, {"kind": "hs_code", "prefixes": ["72"]}],
+        "outcome": "inspection",
+        "explanation": explanation,
+    }
+
+
 def order_json(
     no: str, plate: str, direction: str = "in", hours: float = 8, at: datetime | None = None, **extra: object
 ) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central_helpers import Api, ingest, issue_order, order_json
+from central_helpers import Api, ingest, issue_order, order_json, steel_origin_rule
 from lane_inputs import observation
 
 from kakou.central import changelog, projections
@@ -236,13 +236,7 @@ def test_release_order_rejects_unknown_declarations_and_bad_windows(api: Api) ->
 
 def test_risk_rules_are_versioned_and_published(api: Api, central: Central, tmp_path: Path) -> None:
     alice = api("alice")
-    rule = {
-        "rule_id": "R-origin",
-        "name": "high-risk origin steel",
-        "conditions": [{"kind": "origin", "countries": ["XX"]}, {"kind": "hs_code", "prefixes": ["72"]}],
-        "outcome": "inspection",
-        "explanation": "steel from XX is on the watch list",
-    }
+    rule = steel_origin_rule("R-origin", "XX")
     assert alice.post("/api/v1/risk-rules", json=rule).json()["version"] == 1
     assert api("rita").post("/api/v1/risk-rules/R-origin/versions/1/review", json={"approve": True}).status_code == 200
     changed = {**rule, "conditions": [*rule["conditions"], {"kind": "weight_deviation", "over_pct": 2}]}

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_helpers import Api, issue_order, order_json, transit_row
+from central_helpers import Api, issue_order, order_json, steel_origin_rule, transit_row
 from lane_inputs import observation
 from sqlalchemy import select, update
 
@@ -46,13 +46,7 @@ def steel(origin: str) -> dict[str, Any]:
     return {"name": "热轧钢卷", "hs_code": "7208", "quantity": 40000, "origin": origin, "amount": 200000}
 
 
-KP_STEEL = {
-    "rule_id": "R-KP",
-    "name": "高风险原产地钢材",
-    "conditions": [{"kind": "origin", "countries": ["KP"]}, {"kind": "hs_code", "prefixes": ["72"]}],
-    "outcome": "inspection",
-    "explanation": "该原产地钢材须查验",
-}
+KP_STEEL = steel_origin_rule("R-KP", "KP", name="高风险原产地钢材", explanation="该原产地钢材须查验")
 
 
 def put_in_force(api: Api, rule: dict[str, Any]) -> None:
