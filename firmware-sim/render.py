@@ -14,7 +14,16 @@ from PIL import Image
 from kakou.sim.render_container import door_image
 from kakou.sim.render_plates import PLATE_KINDS, plate_image
 
-__all__ = ["PLATE_KINDS", "encode_jpeg", "fisheye", "render_code_crop", "render_container_scene", "render_plate_scene"]
+__all__ = [
+    "PLATE_KINDS",
+    "backlit",
+    "encode_jpeg",
+    "fisheye",
+    "headlight_glare",
+    "render_code_crop",
+    "render_container_scene",
+    "render_plate_scene",
+]
 
 
 def encode_jpeg(frame: np.ndarray, quality: int = 90) -> bytes:
@@ -215,3 +224,9 @@ def backlit(frame: np.ndarray, shade: float = 0.06) -> np.ndarray:
     h = frame.shape[0]
     glare = np.linspace(1.0, 0.0, h, dtype=np.float32)[:, None, None] * 212.0
     return np.clip(frame.astype(np.float32) * shade + glare, 0, 255).astype(np.uint8)
+
+
+def headlight_glare(frame: np.ndarray, power: float = 6.0) -> np.ndarray:
+    """The frame as a night camera blinded by headlights sees it: every tone lifted towards
+    white (lightness to the 1/`power`), a blue plate washed out to a pale, nearly grey one."""
+    return (255.0 * (frame.astype(np.float32) / 255.0) ** (1.0 / power)).astype(np.uint8)

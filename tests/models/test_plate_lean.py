@@ -4,7 +4,7 @@ import pytest
 
 from kakou.models.constrained import PROVINCE_EVIDENCE, decode_plate
 from kakou.models.plate import PlateReader
-from kakou.sim.render import render_plate_scene
+from kakou.sim.render import headlight_glare, render_plate_scene
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,15 @@ def test_a_province_named_from_under_another_chinese_character_is_a_guess() -> N
     steps[0] = [("Q", 0.8), ("粤", 0.12), ("电", 0.05)]
     d = decode_plate(steps)
     assert d is not None and d.text == "粤FTJ3S1" and d.score > 0.9
+
+
+@pytest.mark.parametrize("plate", [True, False])
+def test_a_night_frame_washed_out_by_headlights(plates: PlateReader, plate: bool) -> None:
+    # The glare stage runs last, on frames nothing else read, on the frame darkened. A plate
+    # washed out to pale grey still reads; a cab without a plate never becomes a guess.
+    frame = render_plate_scene("川AM1186", "blue", width=704, height=576, plate_width=0.12)
+    if not plate:
+        cut = int(frame.shape[0] * 0.6)
+        frame[cut:] = frame[cut - 1]
+    r = plates.read(headlight_glare(frame))
+    assert (r.text, r.valid) == (("川AM1186", True) if plate else (None, False))
