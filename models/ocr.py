@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kakou.models.fold import load as load_folded
+
 CHARS_MEMO = 64  # recent recognise_chars results kept (a frame re-reads a few dozen crops at most)
 
 
@@ -65,8 +67,12 @@ class OcrEngine:
         self._ocr: Any = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
         threads = threads if threads is not None else int(os.environ.get("KAKOU_OCR_THREADS", "1") or 0)
         spin = spin if spin is not None else os.environ.get("KAKOU_OCR_SPIN", "1") != "0"
-        _tune_session(self._ocr.text_det.infer, threads, spin)
-        _tune_session(self._ocr.text_rec.session, threads, spin)
+        fold = os.environ.get("KAKOU_OCR_FOLD", "1") != "0"
+        # What each model runs as ("folded (...)" or "original (why)"), for the log and tests.
+        self.models: dict[str, str] = {
+            "det": _tune_session(self._ocr.text_det.infer, threads, spin, fold, (1, 3, 64, 64)),
+            "rec": _tune_session(self._ocr.text_rec.session, threads, spin, fold, (1, 3, 48, 96)),
+        }
         # PaddleOCR pads every line to 48x320 (ratio 6.7); a plate is ~3:1, so half of that
         # work is padding. The batch width still grows to the widest crop's ratio.
         w = rec_min_width if rec_min_width is not None else int(os.environ.get("KAKOU_OCR_REC_MIN_WIDTH", "96"))
@@ -188,10 +194,12 @@ class OcrEngine:
         return [(str(t), float(s)) for t, s in res]
 
 
-def _tune_session(holder: Any, threads: int, spin: bool) -> None:
+def _tune_session(holder: Any, threads: int, spin: bool, fold: bool, probe_shape: tuple[int, ...]) -> str:
     """Rebuild RapidOCR's ONNX session with our options: full graph optimisation, sequential
     execution, `threads` intra-op threads (0 = one per core) and optional spin-waiting (spinning
-    lowers latency on an idle box but burns CPU that other lanes and services need)."""
+    lowers latency on an idle box but burns CPU that other lanes and services need). With
+    `fold`, the model is first rewritten into fewer operators (fold.py: ~20 % less time, same
+    outputs), falling back to the model as shipped. Returns what the session runs."""
     import onnxruntime as ort
     import rapidocr_onnxruntime
 
@@ -205,7 +213,11 @@ def _tune_session(holder: Any, threads: int, spin: bool) -> None:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 4
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if fold:
+        holder.session, used = load_folded(Path(path), opts, probe_shape)
+        return used
     holder.session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    return "original (KAKOU_OCR_FOLD=0)"
 
 
 def _box_height(box: np.ndarray) -> float:
