@@ -91,7 +91,7 @@ def fold(model: Any) -> dict[str, int]:
                     i = renames[i]
                 n.input[k] = i
 
-    counts = {"conv_affine": 0, "hard_swish": 0, "affine_into_1x1": 0}
+    counts = {"conv_affine": 0, "hard_swish": 0, "affine_into_1x1": 0, "affine_as_conv": 0}
 
     # 1. Conv -> Mul(a) [-> Add(b)]: scale and shift folded into the convolution.
     u = users()
@@ -183,6 +183,44 @@ def fold(model: Any) -> dict[str, int]:
         counts["affine_into_1x1"] += 1
     nodes = [n for n in nodes if id(n) not in drop]
 
+    # 4. The remaining Mul(a) -> Add(b) after a hard-swish (before padded convolutions) as a
+    # 1x1 depthwise convolution: ONNX Runtime keeps convolutions in its blocked (NCHWc) layout
+    # and fuses the hard-swish into the convolution before, but a scalar Mul/Add made it
+    # convert the tensor out of that layout and back (four passes instead of one).
+    u = users()
+    producer = {o: n for n in nodes for o in n.output}
+    replace = {}
+    drop = set()
+    for mul in nodes:
+        if mul.op_type != "Mul" or len(mul.input) != 2:
+            continue
+        xs = [i for i in mul.input if scalar(i) is None]
+        if len(xs) != 1 or (a := scalar_operand(mul, xs[0])) is None:
+            continue
+        x = xs[0]
+        add = only_user(u, mul.output[0], "Add")
+        b = scalar_operand(add, mul.output[0]) if add is not None else None
+        channels = _channels(x, producer, consts)
+        if add is None or b is None or channels is None:
+            continue
+        name = add.output[0]
+        replace[id(add)] = [
+            helper.make_node(
+                "Conv",
+                [
+                    x,
+                    add_const(name + "_affine_w", np.full((channels, 1, 1, 1), a, np.float32)),
+                    add_const(name + "_affine_b", np.full(channels, b, np.float32)),
+                ],
+                [name],
+                group=channels,
+                kernel_shape=[1, 1],
+            )
+        ]
+        drop.add(id(mul))
+        counts["affine_as_conv"] += 1
+    nodes = [m for n in nodes if id(n) not in drop for m in replace.get(id(n), [n])]
+
     used = {i for n in nodes for i in n.input} | graph_outputs
     nodes = [n for n in nodes if not (n.op_type == "Constant" and not set(n.output) & used)]
     del g.node[:]
@@ -193,6 +231,20 @@ def fold(model: Any) -> dict[str, int]:
     g.initializer.extend(keep)
     onnx.checker.check_model(model)
     return counts
+
+
+def _channels(name: str, producer: dict[str, Any], consts: dict[str, np.ndarray]) -> int | None:
+    """Channel count of a hard-swish output x * HardSigmoid(x) whose x a convolution with
+    known weights gave (the only place step 4 needs it); None otherwise."""
+    mul = producer.get(name)
+    if mul is None or mul.op_type != "Mul" or len(mul.input) != 2:
+        return None
+    gate = next((producer.get(i) for i in mul.input if (p := producer.get(i)) and p.op_type == "HardSigmoid"), None)
+    if gate is None or gate.input[0] not in mul.input:
+        return None
+    conv = producer.get(gate.input[0])
+    w = consts.get(conv.input[1]) if conv is not None and conv.op_type == "Conv" and len(conv.input) > 1 else None
+    return int(w.shape[0]) if w is not None and w.ndim == 4 else None
 
 
 def _unpadded_1x1(conv: Any, consts: dict[str, np.ndarray]) -> bool:

@@ -76,10 +76,36 @@ def test_fold_keeps_the_arithmetic_with_fewer_operators() -> None:
     want = _run(model, x)
     ops_before = sum(n.op_type != "Constant" for n in model.graph.node)
     counts = fold.fold(model)
-    assert counts == {"conv_affine": 1, "hard_swish": 1, "affine_into_1x1": 1}
+    assert counts == {"conv_affine": 1, "hard_swish": 1, "affine_into_1x1": 1, "affine_as_conv": 0}
     # The padded 3x3 convolution's input affine stays: its zero padding would see the shift.
     assert sum(n.op_type != "Constant" for n in model.graph.node) == ops_before - 6
     assert [n.op_type for n in model.graph.node if n.op_type in ("Clip", "Div")] == []
+    np.testing.assert_allclose(_run(model, x), want, atol=1e-4)
+
+
+def test_a_scale_and_shift_after_hard_swish_before_a_padded_conv_becomes_a_1x1_conv() -> None:
+    model = _tiny_lcnet()
+    # Hard-swish straight into the scale/shift before the padded 3x3 convolution (no Relu).
+    relu = next(n for n in model.graph.node if n.op_type == "Relu")
+    relu.op_type = "Add"
+    relu.input[:] = ["c1", "c1"]
+    relu.output[:] = ["h1"]
+    c1 = next(n for n in model.graph.node if n.output[0] == "c1")
+    idx = list(model.graph.node).index(c1)
+    extra = [
+        helper.make_node("Add", ["c1", "three"], ["t2"]),
+        helper.make_node("Clip", ["t2", "zero", "six"], ["k2"]),
+        helper.make_node("Mul", ["c1", "k2"], ["p2"]),
+        helper.make_node("Div", ["p2", "six"], ["r1"]),
+    ]
+    for k, n in enumerate(extra):
+        model.graph.node.insert(idx + 1 + k, n)
+    model.graph.node.remove(relu)
+    x = np.random.default_rng(3).uniform(-2, 2, (1, 3, 8, 8)).astype(np.float32)
+    want = _run(model, x)
+    counts = fold.fold(model)
+    assert counts["hard_swish"] == 2 and counts["affine_as_conv"] == 1
+    assert [n.op_type for n in model.graph.node if n.op_type == "Add"] == []
     np.testing.assert_allclose(_run(model, x), want, atol=1e-4)
 
 
