@@ -19,6 +19,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from kakou.models.fold import load as load_folded
+
 CHARS_MEMO = 64  # recent recognise_chars results kept (a frame re-reads a few dozen crops at most)
 
 
@@ -65,8 +67,13 @@ class OcrEngine:
         self._ocr: Any = RapidOCR(use_cls=False, print_verbose=False, det_limit_type="max")
         threads = threads if threads is not None else int(os.environ.get("KAKOU_OCR_THREADS", "1") or 0)
         spin = spin if spin is not None else os.environ.get("KAKOU_OCR_SPIN", "1") != "0"
-        _tune_session(self._ocr.text_det.infer, threads, spin)
-        _tune_session(self._ocr.text_rec.session, threads, spin)
+        fold = os.environ.get("KAKOU_OCR_FOLD", "1") != "0"
+        # What each model runs as ("folded (...)" or "original (why)"), for the log and tests.
+        self.models: dict[str, str] = {
+            "det": _tune_session(self._ocr.text_det.infer, threads, spin, fold, (1, 3, 64, 64)),
+            "rec": _tune_session(self._ocr.text_rec.session, threads, spin, fold, (1, 3, 48, 96)),
+        }
+        _fast_det_normalise(self._ocr.text_det)
         # PaddleOCR pads every line to 48x320 (ratio 6.7); a plate is ~3:1, so half of that
         # work is padding. The batch width still grows to the widest crop's ratio.
         w = rec_min_width if rec_min_width is not None else int(os.environ.get("KAKOU_OCR_REC_MIN_WIDTH", "96"))
@@ -174,7 +181,9 @@ class OcrEngine:
         prev = 0
         for step, idx in enumerate(probs.argmax(axis=1)):
             if idx != 0 and idx != prev:  # 0 is the CTC blank; repeats collapse
-                best = np.argsort(probs[step])[::-1][:top]
+                # The `top` largest of 6,625 without sorting them all (argsort was 5 % of a frame).
+                part = np.argpartition(probs[step], -top)[-top:]
+                best = part[np.argsort(probs[step][part])[::-1]]
                 out.append([(str(chars[k]), float(probs[step][k])) for k in best if k != 0])
             prev = idx
         return out
@@ -188,10 +197,12 @@ class OcrEngine:
         return [(str(t), float(s)) for t, s in res]
 
 
-def _tune_session(holder: Any, threads: int, spin: bool) -> None:
+def _tune_session(holder: Any, threads: int, spin: bool, fold: bool, probe_shape: tuple[int, ...]) -> str:
     """Rebuild RapidOCR's ONNX session with our options: full graph optimisation, sequential
     execution, `threads` intra-op threads (0 = one per core) and optional spin-waiting (spinning
-    lowers latency on an idle box but burns CPU that other lanes and services need)."""
+    lowers latency on an idle box but burns CPU that other lanes and services need). With
+    `fold`, the model is first rewritten into fewer operators (fold.py: ~20 % less time, same
+    outputs), falling back to the model as shipped. Returns what the session runs."""
     import onnxruntime as ort
     import rapidocr_onnxruntime
 
@@ -205,7 +216,37 @@ def _tune_session(holder: Any, threads: int, spin: bool) -> None:
     opts.inter_op_num_threads = 1
     opts.log_severity_level = 4
     opts.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
+    if fold:
+        holder.session, used = load_folded(Path(path), opts, probe_shape)
+        return used
     holder.session = ort.InferenceSession(path, sess_options=opts, providers=["CPUExecutionProvider"])
+    return "original (KAKOU_OCR_FOLD=0)"
+
+
+def _fast_det_normalise(text_det: Any) -> None:
+    """RapidOCR normalises the detector's input in float64 ((x / 255 - mean) / std, then cast):
+    5-7 % of a plate frame's time. A uint8 pixel has 256 values, so the same float32 results
+    come from a per-channel lookup table (cv2.LUT, bit-identical, ~3x faster). Wraps the
+    detector's per-call preprocessing factory; leaves it alone if RapidOCR's differs."""
+    make = text_det.get_preprocess
+
+    def get_preprocess(max_wh: int) -> Any:
+        op = make(max_wh)
+        original = getattr(op, "normalize", None)
+        if original is None:
+            return op
+        ramp = np.arange(256, dtype=np.uint8).reshape(256, 1, 1).repeat(3, axis=2)
+        table = np.asarray(original(ramp), dtype=np.float32).reshape(1, 256, 3)
+
+        def normalize(img: np.ndarray) -> np.ndarray:
+            if img.dtype != np.uint8 or img.ndim != 3 or img.shape[2] != 3:
+                return np.asarray(original(img))
+            return cv2.LUT(img, table)
+
+        op.normalize = normalize
+        return op
+
+    text_det.get_preprocess = get_preprocess
 
 
 def _box_height(box: np.ndarray) -> float:
