@@ -20,6 +20,7 @@ from kakou.edge.officers import PinLocked
 from kakou.edge.replay import replay
 from kakou.edge.sync_outbox import MessageStatus
 from kakou.edge.ui import mount_ui
+from kakou.models.iso6346 import CATEGORIES, OTHER_CATEGORIES
 from kakou.models.iso6346 import is_valid as container_valid
 from kakou.models.plate_grammar import normalise_plate
 from kakou.sync import limits
@@ -90,9 +91,12 @@ def validate_action(body: ActionIn) -> ActionIn:
         plate = normalise_plate(body.plate or "")
         if plate is None:
             raise HTTPException(422, f"plate {body.plate!r} is not a valid plate number")
-        bad = [c for c in body.containers if not container_valid(c)]
+        # The officer may key what the reader may accept: another category letter (RWWL…) too.
+        bad = [c for c in body.containers if not container_valid(c, CATEGORIES + OTHER_CATEGORIES)]
         if bad:
-            raise HTTPException(422, f"container number(s) fail the ISO 6346 check digit: {', '.join(bad)}")
+            raise HTTPException(
+                422, f"container number(s) fail the ISO 6346 check (category letter or check digit): {', '.join(bad)}"
+            )
         body = body.model_copy(
             update={"plate": plate, "containers": [c.replace(" ", "").upper() for c in body.containers]}
         )

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from kakou.models.iso6346 import char_value
+from kakou.models.iso6346 import OTHER_CATEGORIES, char_value
 from kakou.models.plate_grammar import body_slot, is_valid_plate, letter_slot, province_of
 
 Step = Sequence[tuple[str, float]]  # one emitted character: its top-k alternatives
@@ -157,12 +157,6 @@ def decode_container(steps: Sequence[Step], categories: str = "UJZ") -> Decoded 
     return Decoded(best[1], best[2], margin)
 
 
-# Category letters outside ISO 6346's U/J/Z that some owners paint (RWWL: Royal Wolf's L). Left
-# out are the letters whose value differs from U's, J's or Z's by a multiple of 11 (A and K for
-# U, T for J, F and P for Z): the check digit cannot tell them from a misread U, J or Z.
-OTHER_CATEGORIES = "".join(
-    c for c in LETTERS if c not in "UJZ" and all((char_value(c) - char_value(k)) % 11 for k in "UJZ")
-)
 SURE = 0.95  # every character of a code with another category letter must be read this surely
 
 

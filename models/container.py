@@ -11,7 +11,6 @@ import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
 from kakou.models.constrained import (
-    OTHER_CATEGORIES,
     SURE,
     Decoded,
     Step,
@@ -23,7 +22,7 @@ from kakou.models.constrained import (
     without_bar,
 )
 from kakou.models.imageio import ImageError, as_frame, is_blank
-from kakou.models.iso6346 import check_digit, format_code, is_valid, make_code, normalise
+from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote

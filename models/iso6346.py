@@ -16,7 +16,7 @@ for _c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
     _v += 1
 
 CATEGORIES = "UJZ"
-_CODE = re.compile(r"^[A-Z]{3}[UJZ]\d{7}$")
+_CODE = re.compile(r"^[A-Z]{4}\d{7}$")
 _TO_LETTER = {"0": "O", "1": "I", "8": "B", "5": "S", "2": "Z"}
 _TO_DIGIT = {v: k for k, v in _TO_LETTER.items()}
 # The fourth slot holds U, J or Z only; a bare J is often read as I or 1, Z as 2, U as V.
@@ -38,10 +38,19 @@ def check_digit(code10: str) -> int:
     return total % 11 % 10  # remainder 10 is written as 0
 
 
-def is_valid(code: str) -> bool:
-    """True for an 11-character code (spaces allowed) with a matching check digit."""
+def is_valid(code: str, categories: str = CATEGORIES) -> bool:
+    """True for an 11-character code (spaces allowed) whose category letter is one of
+    `categories` and whose check digit matches."""
     c = code.replace(" ", "").upper()
-    return bool(_CODE.match(c)) and check_digit(c[:10]) == int(c[10])
+    return bool(_CODE.match(c)) and c[3] in categories and check_digit(c[:10]) == int(c[10])
+
+
+# Category letters outside ISO 6346's U/J/Z that some owners paint (RWWL: Royal Wolf's L). Left
+# out are the letters whose value differs from U's, J's or Z's by a multiple of 11 (A and K for
+# U, T for J, F and P for Z): the check digit cannot tell them from a misread U, J or Z.
+OTHER_CATEGORIES = "".join(
+    c for c in _LETTER_VALUES if c not in CATEGORIES and all((char_value(c) - char_value(k)) % 11 for k in CATEGORIES)
+)
 
 
 def normalise(text: str) -> str | None:

@@ -4,14 +4,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kakou.models.constrained import (
-    OTHER_CATEGORIES,
     decode_container,
     decode_other_category,
     decode_plate,
     merge_views,
     slot_steps,
 )
-from kakou.models.iso6346 import char_value, is_valid, make_code
+from kakou.models.iso6346 import OTHER_CATEGORIES, char_value, is_valid, make_code
 from kakou.models.plate_grammar import is_valid_plate
 
 
