@@ -4,7 +4,7 @@ new-energy plate (8 characters), green paint is not a 7-character plate (issue 1
 import numpy as np
 import pytest
 
-from kakou.models.plate import PlateRead, PlateReader, paint_checked, line_paint
+from kakou.models.plate import PlateRead, PlateReader, line_paint, paint_checked
 from kakou.sim.render import headlight_glare, render_plate_scene
 from kakou.sim.render_plates import plate_image
 
