@@ -147,7 +147,8 @@ class PlateReader:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
             verified = self._verified(frame) if w / h >= 2.6 else None
-            yield verified or self._best(self._crop_candidates(frame))
+            # A crop is the plate: its own paint is the line's.
+            yield paint_checked(verified or self._best(self._crop_candidates(frame)), frame)
         yield from self._region_reads(frame, plate_regions(frame, limit=3))
 
     def _small_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:

@@ -77,3 +77,13 @@ def test_unknown_paint_decides_nothing() -> None:
     grey = np.full((40, 160, 3), 200, np.uint8)
     r = paint_checked(_valid("川AAM1186", "new_energy"), grey)
     assert (r.text, r.valid) == ("川AAM1186", True)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("川AM1186", "blue"), ("粤B12345", "yellow"), ("浙AF12345", "green"), ("京A12345", "double_yellow")],
+)
+def test_plate_crops_of_every_colour_still_read(plates: PlateReader, text: str, kind: str) -> None:
+    # A crop is checked against its own paint.
+    r = plates.read(_plate(text, kind))
+    assert (r.text, r.valid) == (text, True)
