@@ -28,7 +28,7 @@ WORK_WIDTH = 640  # locating runs on the frame scaled to this width (half of 128
 
 # OpenCV HSV: H in 0..179. Saturation/value floors are low because the camera can darken a
 # plate to ~60 % and wash it out by a JPEG at quality 45.
-_PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
+PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "blue": ((98, 110, 45), (128, 255, 255)),
     "yellow": ((12, 100, 80), (38, 255, 255)),
     "green": ((40, 60, 60), (85, 255, 255)),
@@ -130,7 +130,7 @@ def plate_regions(
         found.append(Region(int(x / s), int(y / s), int((x + w) / s), int((y + h) / s), cue, score))
 
     k5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-    for cue, (lo, hi) in _PLATE_COLOURS.items():
+    for cue, (lo, hi) in PLATE_COLOURS.items():
         mask = cv2.inRange(hsv, np.array(lo, np.uint8), np.array(hi, np.uint8))
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k5)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -20,7 +20,7 @@ from kakou.models.constrained import (
     top_text,
 )
 from kakou.models.imageio import ImageError, as_frame, equalise_light, is_blank
-from kakou.models.locate import WORK_WIDTH, Region, plate_regions
+from kakou.models.locate import PLATE_COLOURS, WORK_WIDTH, Region, plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
     DEFAULT_LATIN_PATTERNS,
@@ -61,6 +61,11 @@ SHEAR_GROW = 0.3  # line-heights added at each end before straightening (the sla
 # paint comes back; the frame is then read darkened by GLARE_GAMMA.
 GLARE_PROBE = 3.0
 GLARE_GAMMA = 2.0
+# A valid read is checked against the paint behind its line (line_paint): that colour must be
+# at least PAINT_SHARE of the line's crop at saturation >= PAINT_SATURATION. Rendered plates
+# measured 0.65-0.78 (blue, yellow) and 0.32-0.36 (green: white-to-green gradient).
+PAINT_SHARE = 0.2
+PAINT_SATURATION = 80
 
 
 class PlateRead(Read):
@@ -142,7 +147,8 @@ class PlateReader:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
             verified = self._verified(frame) if w / h >= 2.6 else None
-            yield verified or self._best(self._crop_candidates(frame))
+            # A crop is the plate: its own paint is the line's.
+            yield paint_checked(verified or self._best(self._crop_candidates(frame)), frame)
         yield from self._region_reads(frame, plate_regions(frame, limit=3))
 
     def _small_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
@@ -204,20 +210,32 @@ class PlateReader:
                 if len(clean(ln.text)) in (7, 8) and (crop := line_crop(frame, ln, 0.0)).size:
                     v = self._verified(crop, _wide_crop(frame, ln))
                     if v is not None and (v.valid or v.confidence > r.confidence):
-                        r = v
+                        r = paint_checked(v, crop)
                     if r.valid:
                         break
-        return r
+            return r
+        return self._paint_agrees(frame, lines, r)
+
+    def _paint_agrees(self, frame: np.ndarray, lines: list[TextLine], r: PlateRead) -> PlateRead:
+        """A valid read from the line(s) it was assembled from, checked against their paint
+        (paint_checked): the line whose text is the plate's, else the widest line whose text
+        is part of it (a double-row plate's lower row, a widened line)."""
+        if not r.valid or r.text is None:
+            return r
+        own = [ln for ln in lines if normalise_plate(ln.text, self.latin_patterns) == r.text]
+        part = [ln for ln in lines if len(c := clean(ln.text)) >= 4 and (c in r.text or c in clean(r.raw or ""))]
+        src = max(own or part, key=lambda ln: ln.x1 - ln.x0, default=None)
+        return r if src is None else paint_checked(r, line_crop(frame, src, 0.0))
 
     def _checked(self, frame: np.ndarray, lines: list[TextLine], r: PlateRead) -> PlateRead:
         """A plate read from one whole line is verified character by character (_verified);
         plates assembled from several lines keep the line reading."""
         line = next((ln for ln in lines if normalise_plate(ln.text, self.latin_patterns) == r.text), None)
         if line is None:
-            return r
+            return self._paint_agrees(frame, lines, r)
         crop = line_crop(frame, line, 0.0)
         verified = self._verified(crop, _wide_crop(frame, line)) if crop.size else None
-        return r if verified is None else verified
+        return paint_checked(r if verified is None else verified, crop)
 
     def _widened(self, frame: np.ndarray, lines: list[TextLine]) -> list[tuple[str, float]]:
         """Each short line re-read with its box grown along the line at both ends: the detector
@@ -385,6 +403,53 @@ def colour_agrees(cue: str, plate: str | None) -> bool:
     if plate is None or cue == "green":
         return plate is None or len(plate) == 8
     return cue != "blue" or len(plate) == 7
+
+
+def line_paint(crop: np.ndarray) -> str | None:
+    """The plate paint behind a text line, only when it is clearly one colour: "blue",
+    "yellow" or "green" when at least PAINT_SHARE of the crop is that colour, saturated
+    (S >= PAINT_SATURATION, V >= 50), and every other plate colour at most a tenth of it
+    (characters are white or black; a new-energy plate's gradient is white at the top).
+    None for white, grey or mixed paint (a yellow-green large new-energy plate). A line
+    washed out to near white (median V >= 200, S < PAINT_SATURATION) is looked at once more
+    darkened by GLARE_PROBE, the darkening that the glare stage trusts to bring paint back."""
+    if crop.size == 0:
+        return None
+    hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV).reshape(-1, 3)
+    paint = _paint_of(hsv)
+    if paint is None and float(np.median(hsv[:, 2])) >= 200 and float(np.median(hsv[:, 1])) < PAINT_SATURATION:
+        paint = _paint_of(cv2.cvtColor(_darkened(crop, GLARE_PROBE), cv2.COLOR_BGR2HSV).reshape(-1, 3))
+    return paint
+
+
+def _paint_of(hsv: np.ndarray) -> str | None:
+    h = hsv[:, 0].astype(np.int16)
+    saturated = (hsv[:, 1] >= PAINT_SATURATION) & (hsv[:, 2] >= 50)
+    share = {
+        name: float(np.count_nonzero(saturated & (h >= lo[0]) & (h <= hi[0]))) / max(len(h), 1)
+        for name, (lo, hi) in PLATE_COLOURS.items()
+    }
+    name, top = max(share.items(), key=lambda t: t[1])
+    if top >= PAINT_SHARE and all(v <= 0.1 * top for k, v in share.items() if k != name):
+        return name
+    return None
+
+
+def paint_agrees(paint: str | None, kind: str | None) -> bool:
+    """Whether a plate of grammar `kind` can carry `paint`: blue and yellow paint are not a
+    new-energy plate (8 characters), green paint is not a 7-character one. Unknown paint or a
+    Latin plate decides nothing."""
+    if paint is None or kind not in ("new_energy", "standard", "trailer"):
+        return True
+    return (kind == "new_energy") == (paint == "green")
+
+
+def paint_checked(r: PlateRead, crop: np.ndarray) -> PlateRead:
+    """A valid read whose kind its line's paint contradicts (a washed-out blue plate read as
+    the 8-character 川AAM1186 at 0.97) is not reported valid: the officer decides."""
+    if not r.valid or paint_agrees(line_paint(crop), r.kind):
+        return r
+    return r.model_copy(update={"text": None, "valid": False, "kind": None, "confidence": min(r.confidence, 0.5)})
 
 
 def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
