@@ -146,13 +146,19 @@ class ContainerReader:
             # The full check (constrained decoding, check box) runs on the two tallest and once
             # all lines are read, as before.
             chunks = [boxes[:2]] + [rest[i : i + REST_CHUNK] for i in range(0, len(rest), REST_CHUNK)]
+            seen: set[tuple[int, ...]] = set()  # code-shaped groups already given the full check
             for k, chunk in enumerate(chunks):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
+                groups = {tuple(id(ln) for ln in g) for g in code_groups(lines)}
                 if 0 < k < len(chunks) - 1:
-                    if not self.from_lines(lines).valid:
+                    # The code's check digit is usually boxed and missed by the plain reading: a
+                    # new code-shaped group (owner and serial, 9-12 characters) gets the full
+                    # check at once instead of after the small print behind it.
+                    if not groups - seen and not self.from_lines(lines).valid:
                         continue
+                seen |= groups
                 r = self.from_lines(lines, frame)
                 if r.valid:
                     return r
