@@ -140,22 +140,37 @@ class ContainerReader:
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
             # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
             rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
+            first = boxes[:2]
             # The rest is recognised tallest first, REST_CHUNK lines at a time, with a plain check
             # (candidates and the check digit, no extra recognitions) after each chunk: the code
             # is among the larger markings, and the small print behind it costs ~8 ms a line.
             # The full check (constrained decoding, check box) runs on the two tallest and once
             # all lines are read, as before.
-            chunks = [boxes[:2]] + [rest[i : i + REST_CHUNK] for i in range(0, len(rest), REST_CHUNK)]
+            chunks = [first] + [rest[i : i + REST_CHUNK] for i in range(0, len(rest), REST_CHUNK)]
+            seen: set[tuple[int, ...]] = set()  # code-shaped groups already given the full check
             for k, chunk in enumerate(chunks):
                 if not chunk:
                     continue
                 lines += self.engine.recognise_boxes(frame, chunk)
+                groups = {tuple(id(ln) for ln in g) for g in code_groups(lines)}
                 if 0 < k < len(chunks) - 1:
-                    if not self.from_lines(lines).valid:
+                    # The code's check digit is usually boxed and missed by the plain reading: a
+                    # new code-shaped group (owner and serial, 9-12 characters) gets the full
+                    # check at once instead of after the small print behind it.
+                    if not groups - seen and not self.from_lines(lines).valid:
                         continue
+                fresh = groups - seen
+                seen |= groups
                 r = self.from_lines(lines, frame)
                 if r.valid:
                     return r
+                if fresh and 0 < k < len(chunks) - 1:
+                    # A new group with another category letter, read strictly (every character
+                    # sure, check digit agreeing): the lines not yet read are all smaller than
+                    # it, and a smaller code is a container further away.
+                    o = self._other_category(frame, lines, r.size_type or best.size_type)
+                    if o is not None:
+                        return o
                 if r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                     best = r
             o = self._other_category(frame, lines, best.size_type)
@@ -163,7 +178,7 @@ class ContainerReader:
                 return o
             if boxes:
                 # Only after every line failed: a stretched second reading of the two tallest.
-                r = self._stretched(frame, boxes[:2], best, lines[:2])
+                r = self._stretched(frame, first, best, lines[:2])
                 if r.valid:
                     return r
                 best = r
