@@ -124,18 +124,20 @@ class PlateReader:
         frame at 480 px and 960 px. The equalised whole frame is not searched: on the field dev
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
         every frame that no stage reads. `doubts` is filled by the caller as stages yield."""
-        yield from self._near_stages(frame)
+        yield from self._crop_stage(frame)
+        regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
+        yield from self._region_reads(frame, regions)
         yield from self._near_stages(equalise_light(frame))
         yield from self._whole_stages(frame, sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960)
         yield from self._small_stages(frame)
-        yield from self._glare_stages(frame)
+        yield from self._glare_stages(frame, regions)
 
-    def _glare_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
+    def _glare_stages(self, frame: np.ndarray, regions: list[Region]) -> Iterator[PlateRead]:
         """Last, when nothing else read: a plate washed out by glare. Only if darkening the
         frame reveals plate paint where the frame itself shows none (~25 ms to find out), the
         darkened frame is detected whole at up to 960 px (the sharper pass: at 480 px the
-        field night frame it was built on did not read)."""
-        seen = [r for r in plate_regions(frame, limit=3) if r.cue != "texture"]
+        field night frame it was built on did not read). `regions`: those located on the frame."""
+        seen = [r for r in regions if r.cue != "texture"]
         revealed = [r for r in plate_regions(_darkened(frame, GLARE_PROBE), limit=3) if r.cue != "texture"]
         if not any(all(_overlap(r, s) < 0.3 for s in seen) for r in revealed):
             return
@@ -144,12 +146,15 @@ class PlateReader:
         yield self._from_lines(dark, self._recognised(dark, self.engine.detect(dark, side)))
 
     def _near_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
+        yield from self._crop_stage(frame)
+        yield from self._region_reads(frame, plate_regions(frame, limit=3))
+
+    def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
             verified = self._verified(frame) if w / h >= 2.6 else None
             # A crop is the plate: its own paint is the line's.
             yield paint_checked(verified or self._best(self._crop_candidates(frame)), frame)
-        yield from self._region_reads(frame, plate_regions(frame, limit=3))
 
     def _small_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         """A plate under 7 % of a large frame's width (a car park or street camera at 1920 px):
