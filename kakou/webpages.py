@@ -8,13 +8,14 @@ from __future__ import annotations
 import html
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
+
+from kakou.sync.checks import text_tables_of
 
 SWAGGER = Path(fastapi_offline.__file__).resolve().parent / "static"
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css", "favicon.png": "image/png"}
@@ -69,8 +70,8 @@ def terms_script(*tables: tuple[Path, str]) -> str:
     a later table's word over an earlier one's (a screen's own table over [common])."""
     terms: dict[str, list[str]] = {}
     for path, table in tables:
-        rows = tomllib.loads(path.read_text(encoding="utf-8"))[table]
-        terms |= {key: [t["en"], t["zh"]] for key, t in rows.items()}
+        rows = text_tables_of(path.read_text(encoding="utf-8"))[table]
+        terms |= {key: [en, zh] for key, (zh, en) in rows.items()}
     names = ", ".join(f"{'/'.join(path.parts[-3:])} [{table}]" for path, table in tables)
     return f"/* Generated from {names}. */\nK.addTerms({json.dumps(terms, ensure_ascii=False, indent=0)});\n"
 

@@ -730,7 +730,12 @@ def finding(code: CheckCode, **params: Any) -> Finding:
 def text_tables(package: str, name: str) -> dict[str, dict[str, tuple[str, str]]]:
     """The tables of a texts file (TOML) shipped in `package`: `[table.key]` with `zh` and `en`
     becomes `{table: {key: (zh, en)}}`, in the file's order."""
-    data = tomllib.loads(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+    return text_tables_of(resources.files(package).joinpath(name).read_text(encoding="utf-8"))
+
+
+def text_tables_of(toml: str) -> dict[str, dict[str, tuple[str, str]]]:
+    """`text_tables` of a texts file's content (the UI words' files are read by path)."""
+    data = tomllib.loads(toml)
     return {table: {key: (t["zh"], t["en"]) for key, t in rows.items()} for table, rows in data.items()}
 
 
