@@ -192,7 +192,7 @@ const K = (() => {
   // ---- ISO 6346 container number check digit ----------------------------------------------
   function iso6346Digit(code) {
     const s = String(code || "").toUpperCase().replace(/\s/g, "");
-    if (!/^[A-Z]{3}[UJZ][0-9]{6}/.test(s)) return null;
+    if (!/^[A-Z]{4}[0-9]{6}/.test(s)) return null;
     const val = {};
     let n = 10;
     for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZ") { if (n % 11 === 0) n++; val[c] = n++; }
@@ -203,7 +203,10 @@ const K = (() => {
   /* null when valid; otherwise the message to show. */
   function checkContainer(code) {
     const s = String(code || "").toUpperCase().replace(/\s/g, "");
-    if (!/^[A-Z]{3}[UJZ][0-9]{7}$/.test(s)) return lang === "zh" ? "格式应为 4 个字母 + 7 位数字（如 CSQU3054383）" : "Format is 4 letters + 7 digits (e.g. CSQU3054383)";
+    if (!/^[A-Z]{4}[0-9]{7}$/.test(s)) return lang === "zh" ? "格式应为 4 个字母 + 7 位数字（如 CSQU3054383）" : "Format is 4 letters + 7 digits (e.g. CSQU3054383)";
+    // U, J, Z or a lessor's own letter (RWWL), as the node accepts (iso6346.OTHER_CATEGORIES); never
+    // one whose value the check digit cannot tell from U's, J's or Z's.
+    if (/^[A-Z]{3}[AKTFP]/.test(s)) return lang === "zh" ? "类别字母不能为 A、K、T、F、P（校验位无法与 U、J、Z 区分）" : "Category letter cannot be A, K, T, F or P (the check digit cannot tell it from U, J or Z)";
     const d = iso6346Digit(s);
     return d === +s[10] ? null : t("check_digit_bad", { d });
   }

@@ -185,6 +185,13 @@ async def test_officer_keys_an_unread_plate_on_the_screen_keyboard(stack, browse
     containers = page.get_by_test_id("field-containers")
     await containers.fill("CSQU3054384")
     await expect(page.locator(".hint.bad")).to_contain_text("expected 3")
+    # A lessor's own category letter is keyed as the node accepts it; one the check digit
+    # cannot tell from U (RWWA…, its check digit right) is refused on the screen.
+    await containers.fill("RWWL4564317")
+    await expect(page.locator(".hint.bad")).to_have_count(0)
+    await containers.fill("RWWA4564312")
+    await expect(page.locator(".hint.bad")).to_contain_text("Category letter cannot be A")
+    await containers.fill("CSQU3054384")
     await page.get_by_role("button", name="Submit").click()
     await expect(page.get_by_test_id("form-msg")).to_contain_text("expected 3")
     assert not truck.done()
