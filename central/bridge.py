@@ -120,7 +120,11 @@ class CentralBridge:
         while True:
             try:
                 await run_forever(
-                    lambda: make_client(self.broker, self.client_id, max_packet=_MAX_PACKET),
+                    # A shared worker keeps no session: the edges' outboxes are the durable queue
+                    # (whatever a dead worker held is resent by them to a live one).
+                    lambda: make_client(
+                        self.broker, self.client_id, max_packet=_MAX_PACKET, persistent=self.share_group is None
+                    ),
                     self._session,
                     "central",
                     state,

@@ -33,19 +33,26 @@ SESSION_EXPIRY_S = 7 * 24 * 3600  # MQTT 5: how long the broker keeps our queue 
 
 
 def make_client(
-    cfg: BrokerConfig, identifier: str, will: aiomqtt.Will | None = None, max_packet: int | None = None
+    cfg: BrokerConfig,
+    identifier: str,
+    will: aiomqtt.Will | None = None,
+    max_packet: int | None = None,
+    persistent: bool = True,
 ) -> aiomqtt.Client:
     """`max_packet` (MQTT 5 only): the broker sends us no larger packet (it drops it for us instead),
-    so a huge message costs our client nothing — central takes nothing over its uplink bounds."""
+    so a huge message costs our client nothing — central takes nothing over its uplink bounds.
+    `persistent`: the broker queues QoS 1 messages for us while we are away. A shared-subscription
+    worker must not have that: Mosquitto goes on handing an away member its share of the group's
+    messages, which then wait for it instead of going to a live worker."""
     tls = ssl.create_default_context(cafile=str(cfg.tls_ca)) if cfg.tls_ca else None
     protocol = aiomqtt.ProtocolVersion.V5 if cfg.mqtt5 else aiomqtt.ProtocolVersion.V311
     clean_start: CleanStartOption = MQTT_CLEAN_START_FIRST_ONLY  # paho's default; MQTT 3.1.1 takes no other
     props: Properties | None = None
     if protocol is aiomqtt.ProtocolVersion.V5:
         # MQTT 5 sessions end at disconnect unless given an expiry: ask for a persistent one.
-        clean_start = False
+        clean_start = not persistent
         props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
+        props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
         if max_packet:
             props.MaximumPacketSize = max_packet
     client = aiomqtt.Client(
@@ -56,8 +63,7 @@ def make_client(
         identifier=identifier,
         protocol=protocol,
         will=will,
-        # Persistent session: the broker queues QoS 1 messages for us while we are away.
-        clean_session=False if protocol is aiomqtt.ProtocolVersion.V311 else None,
+        clean_session=not persistent if protocol is aiomqtt.ProtocolVersion.V311 else None,
         keepalive=cfg.keepalive,
         tls_context=tls,
         timeout=10,

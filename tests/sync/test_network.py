@@ -186,3 +186,6 @@ async def test_a_shared_ingest_worker_dying_mid_stream_loses_and_doubles_nothing
                 e.record(batch * 30 + 1, 30)
             await asyncio.sleep(0.02)
         await assert_exactly_once(workers[0], [e.store for e in edges], [e.node for e in edges])
+        # One resend of what the dead worker held is enough: the broker hands it nothing more (a
+        # persistent session in the share group went on taking its share, each resent again and again).
+        assert all(e.link.resends <= 1 for e in edges), [e.link.resends for e in edges]
