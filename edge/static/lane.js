@@ -223,8 +223,20 @@ async function loadMarks(digest) {
   try { drawMarks(digest, await K.api(`/api/v1/images/${digest}/marks`)); } catch { /* older node: no marks */ }
 }
 
+// Marks by frame, from the stream or the API: a reply sent before the lane had located the plate
+// (an empty list) must not wipe marks the stream delivered meanwhile, and marks streamed before
+// their frame is shown are drawn when it is.
+const knownMarks = new Map();
+
 function drawMarks(digest, marks) {
-  if (digest !== S.shownImage || !Array.isArray(marks)) return;
+  if (!Array.isArray(marks)) return;
+  if (marks.length) {
+    knownMarks.set(digest, marks);
+    if (knownMarks.size > 50) knownMarks.delete(knownMarks.keys().next().value);
+  } else {
+    marks = knownMarks.get(digest) || marks;
+  }
+  if (digest !== S.shownImage) return;
   // An ordinary plate's text does not tell blue from yellow: the framed plate on the picture does.
   const plate = marks.find((m) => m.kind === "plate");
   const img = $("snapshot");
@@ -271,7 +283,8 @@ function connect() {
     else setLive("down");  // the browser reconnects by itself
   };
   es.addEventListener("status", (m) => onStatus(JSON.parse(m.data)));
-  es.addEventListener("resync", () => { poll(); loadRecent(); });
+  // A backlog lost: what it held (the shown frame's marks too) is read again.
+  es.addEventListener("resync", () => { poll(); loadRecent(); if (S.shownImage) loadMarks(S.shownImage); });
   es.addEventListener("pass", (m) => {
     const ev = JSON.parse(m.data), rec = ev.pass || ev.record || ev;
     if (!S.laneId || rec.lane === S.laneId) showPass(rec);

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser, Route, expect
 from ui_helpers import ARTIFACTS, demo_truck, open_page, running_stack, seed_demo
 
 from kakou.demo import DEMO_TRUCKS
@@ -28,6 +28,18 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator:
 
 async def test_queue_behind_a_held_truck_and_the_framed_plate_and_container(stack, browser: Browser) -> None:
     page = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
+    # Each frame's first request for its marks is answered as the node does before it has located
+    # the plate (an empty list): the marks streamed meanwhile, or before the frame was shown, stay.
+    asked: set[str] = set()
+
+    async def before_located(route: Route) -> None:
+        if route.request.url in asked:
+            await route.continue_()
+        else:
+            asked.add(route.request.url)
+            await route.fulfill(json=[])
+
+    await page.route("**/api/v1/images/*/marks", before_located)
     await expect(page.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
     queue = page.get_by_test_id("queue")
     await expect(queue).to_contain_text("None")  # the node reports a queue, and it is empty
