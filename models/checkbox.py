@@ -17,14 +17,14 @@ from kakou.models.ocr import OcrEngine, TextLine
 MIN_BOX_CROP = 48  # px: a reach crop lower than this is enlarged before its check box is sought
 
 
-def line_crop(frame: np.ndarray, line: TextLine, extend: float) -> np.ndarray:
+def line_crop(frame: np.ndarray, line: TextLine, extend: float, pad: float = 0.2) -> np.ndarray:
     """The line's quadrilateral, rectified, stretched `extend` line-heights to the right and
-    padded a little vertically (the check box is taller than the characters)."""
+    padded `pad` line-heights above and below (the check box is taller than the characters)."""
     tl, tr, br, bl = (np.array(p, dtype=np.float32) for p in line.box)
     h = max(float(np.linalg.norm(bl - tl)), 1.0)
     v = (tr - tl) / max(float(np.linalg.norm(tr - tl)), 1.0)
     n = (bl - tl) / h
-    pad = 0.2 * h
+    pad *= h
     ext = v * extend * h
     src = np.array([tl - n * pad, tr + ext - n * pad, br + ext + n * pad, bl + n * pad], dtype=np.float32)
     w = int(np.linalg.norm(src[1] - src[0]))
