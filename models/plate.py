@@ -266,7 +266,8 @@ class PlateReader:
         r = self._verified(cut, wide)
         if first is not None and not first.valid:
             doubt = normalise_plate(first.raw or "", self.latin_patterns)
-            if r is not None and r.valid and doubt not in (None, r.text) and first.confidence >= r.confidence - DOUBT_GAP:
+            overruled = r is not None and r.valid and doubt not in (None, r.text)
+            if r is not None and overruled and first.confidence >= r.confidence - DOUBT_GAP:
                 r = r.model_copy(update={"text": None, "valid": False, "confidence": 0.5})
             if r is None or (not r.valid and first.confidence > r.confidence):
                 r = first
