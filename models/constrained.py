@@ -182,7 +182,7 @@ def decode_other_category(steps: Sequence[Step]) -> Decoded | None:
     return d
 
 
-def _is_cjk(ch: str) -> bool:
+def is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fff"
 
 
@@ -228,7 +228,7 @@ def decode_plate(
     # alternatives as rivals of the province everywhere was tried: it cannot tell 闽 beside
     # 闵/电 (right, field 072) from 皖 beside 荒 (wrong, a render), and lost 072.
     top = slots[0][0][0]
-    if _is_cjk(top) and province_of(top) is None:
+    if is_cjk(top) and province_of(top) is None:
         province_evidence = max(province_evidence, PROVINCE_EVIDENCE)
     floors = [province_evidence] + [EVIDENCE] * (n - 1)
     options = [_allowed(s, m, f) for s, m, f in zip(slots, mappers, floors, strict=True)]

@@ -15,6 +15,7 @@ from kakou.models.constrained import (
     Decoded,
     Step,
     decode_plate,
+    is_cjk,
     merge_views,
     slot_steps,
     top_text,
@@ -50,6 +51,7 @@ SURE = 0.97  # a first view (1.5x) this sure of every character needs no second 
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
 SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
+MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
@@ -211,9 +213,10 @@ class PlateReader:
             r = self._best(cands + self._widened(frame, lines))
         if not r.valid:
             # A line of plate length whose plain reading breaks the grammar (a province read as a
-            # Latin letter: QB·D01366) may still decode from the recogniser's alternatives.
+            # Latin letter: QB·D01366) may still decode from the recogniser's alternatives; not a
+            # line of Chinese text (a shop sign: 40-70 ms of verification for nothing).
             for ln in lines:
-                if len(clean(ln.text)) in (7, 8):
+                if len(clean(ln.text)) in (7, 8) and sum(map(is_cjk, ln.text)) <= MAX_PLATE_CJK:
                     v = self._line_verified(frame, ln)
                     if v is not None and (v.valid or v.confidence > r.confidence):
                         r = v
