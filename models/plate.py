@@ -46,7 +46,7 @@ STRETCH = float(os.environ.get("KAKOU_PLATE_STRETCH", "1.5"))
 # wrong read above it, where the plain reading's mean score passed two wrong ones.
 VIEW_STRETCHES = (1.0, 1.5, 2.0)
 LINE_ASPECT = 3.0  # a plate's text line with line_crop's padding is at least this wide : high
-PLATE_PAD = float(os.environ.get("KAKOU_PLATE_PAD", "0.1"))
+PLATE_PAD = float(os.environ.get("KAKOU_PLATE_PAD", "0.1"))  # line-heights above and below a tight cut
 SURE = 0.97  # a first view (1.5x) this sure of every character needs no second opinion
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
 SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
@@ -242,10 +242,10 @@ class PlateReader:
         line = next((ln for ln in lines if normalise_plate(ln.text, self.latin_patterns) == r.text), None)
         if line is None:
             return self._paint_agrees(frame, lines, r)
-        verified = self._line_verified(frame, line)
+        verified = self._line_verified(frame, line, plain_valid=True)
         return paint_checked(r, line_crop(frame, line, 0.0)) if verified is None else verified
 
-    def _line_verified(self, frame: np.ndarray, ln: TextLine) -> PlateRead | None:
+    def _line_verified(self, frame: np.ndarray, ln: TextLine, plain_valid: bool = False) -> PlateRead | None:
         """The line verified (_verified) cut tight to its characters (PLATE_PAD line-heights
         above and below), else cut with line_crop's usual margin. The recogniser's certainty
         moves with the margin: of six field plate lines unsure with the margin, five were sure
@@ -254,8 +254,9 @@ class PlateReader:
         a tight read is taken only when its plain top reading *is* the plate; otherwise the
         usual cut decides, as before, and a different plate from it must beat the tight cut's
         doubt by DOUBT_GAP. A line that does not decode as a plate cut tight is not read again
-        (it did not with the margin either: field 2 of 2, renders 25 of 25). Paint-checked on
-        the usual cut (its thresholds were measured there)."""
+        (it did not with the margin either: field 2 of 2, renders 25 of 25) unless its plain
+        reading is a valid plate (`plain_valid`), which must not pass unverified. Paint-checked
+        on the usual cut (its thresholds were measured there)."""
         cut = line_crop(frame, ln, 0.0)
         if not cut.size:
             return None
@@ -264,7 +265,7 @@ class PlateReader:
         first = self._verified(tight, wide) if tight.size else None
         if first is not None and first.valid and clean(first.raw or "") == first.text:
             return paint_checked(first, cut)
-        if first is None and tight.size:
+        if first is None and tight.size and not plain_valid:
             return None
         r = self._verified(cut, wide)
         if first is not None and not first.valid:
