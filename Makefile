@@ -6,14 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean lock
 
-$(STAMP): pyproject.toml deploy/setup-system.sh
+$(STAMP): pyproject.toml constraints.txt deploy/setup-system.sh
 	bash deploy/setup-system.sh
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kakou needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test]' -c constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -30,6 +30,13 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# The newest versions pyproject.toml allows, installed and written to constraints.txt: run make test
+# before committing it.
+lock:
+	$(BIN)/pip install -q -U -e '.[test]'
+	{ sed -n '1,3p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v -i '^kakou'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var build .pytest_cache .ruff_cache .hypothesis
