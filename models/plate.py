@@ -50,6 +50,7 @@ PLATE_PAD = float(os.environ.get("KAKOU_PLATE_PAD", "0.1"))  # line-heights abov
 SURE = 0.97  # a first view (1.5x) this sure of every character needs no second opinion
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
 SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
+SMALL_FIRST_FRAME = 1600  # ... and frames this wide before their 960 px pass
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
@@ -132,7 +133,8 @@ class PlateReader:
         yield from self._region_reads(frame, regions)
         yield from self._near_stages(equalise_light(frame))
         yield from self._whole_stages(frame, sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960)
-        yield from self._small_stages(frame)
+        if frame.shape[1] < SMALL_FIRST_FRAME:
+            yield from self._small_stages(frame)
         yield from self._glare_stages(frame, regions)
 
     def _glare_stages(self, frame: np.ndarray, regions: list[Region]) -> Iterator[PlateRead]:
@@ -192,6 +194,10 @@ class PlateReader:
             sides.reverse()
         for side in sides:
             yield self._from_lines(frame, self._recognised(frame, self.engine.detect(frame, side)))
+            if side == 480 and frame.shape[1] >= SMALL_FIRST_FRAME:
+                # On a frame this wide the 960 px pass is the costliest stage (a 2-4x larger
+                # detection, 150-300 ms) and the search for a small plate costs ~20 ms: it goes first.
+                yield from self._small_stages(frame)
 
     def _recognised(self, frame: np.ndarray, boxes: list[np.ndarray]) -> list[TextLine]:
         """The boxes recognised (STRETCH wider), except lines far longer than any plate's: a
