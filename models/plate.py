@@ -49,6 +49,8 @@ LINE_ASPECT = 3.0  # a plate's text line with line_crop's padding is at least th
 PLATE_PAD = float(os.environ.get("KAKOU_PLATE_PAD", "0.1"))  # line-heights above and below a tight cut
 SURE = 0.97  # a first view (1.5x) this sure of every character needs no second opinion
 ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px tall
+RUN_ON = 0.03  # a line this close to a region's side (share of its width) may run on beyond it
+RUN_ON_PAD = 0.6  # ... and the region is detected again this much wider on each side
 SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
 SMALL_FIRST_FRAME = 1600  # ... and frames this wide before their 960 px pass
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
@@ -174,6 +176,16 @@ class PlateReader:
             side = min(ROI_SIDE, max(roi.width, roi.height))
             boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
             r = self._from_lines(frame, self._recognised(frame, boxes))
+            if r.valid and not is_valid_plate(r.text or "") and any(_runs_out(b, roi, frame.shape[1]) for b in boxes):
+                # A site's Latin plate (a pattern of variable length) read from a region whose text
+                # reaches its side: the plate may be wider than located (a white plate split in
+                # two by the texture cue), and its part is itself a valid plate (AX17 of AX1790).
+                # The region is read again wider, and that reading stands. (Chinese plates have a
+                # fixed length; re-reading them wider lost sure reads on real frames.)
+                roi = region.padded(RUN_ON_PAD, 0.3, frame.shape)
+                side = min(2 * ROI_SIDE, max(roi.width, roi.height))
+                boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+                r = self._from_lines(frame, self._recognised(frame, boxes))
             yield (
                 r
                 if colour_agrees(region.cue, r.text)
@@ -606,6 +618,14 @@ def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) ->
         return np.zeros((0, 0, 3), np.uint8)
     m = cv2.getPerspectiveTransform(src, np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], dtype=np.float32))
     return cv2.warpPerspective(frame, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _runs_out(box: np.ndarray, roi: Region, frame_width: int) -> bool:
+    """Whether a detected line reaches a side of the region it was detected in, where that side
+    is not the frame's."""
+    x0, x1 = float(box[:, 0].min()), float(box[:, 0].max())
+    near = RUN_ON * roi.width
+    return (roi.x0 > 0 and x0 <= roi.x0 + near) or (roi.x1 < frame_width and x1 >= roi.x1 - near)
 
 
 def _aspect(box: np.ndarray) -> float:

@@ -176,3 +176,15 @@ def test_a_small_tilted_plate_in_a_large_frame_is_found_and_read(plates: PlateRe
     regions = plate_regions(frame, widths=(0.035, 0.07), work_width=1280)
     assert any(r.x0 <= (x0 + x1) / 2 <= r.x1 and r.y0 <= (y0 + y1) / 2 <= r.y1 for r in regions)
     assert plates.read(frame).text == "苏E12345"
+
+
+def test_a_latin_plate_located_in_two_halves_is_read_whole() -> None:
+    """The texture cue split this white plate into two regions; the left one alone reads AX17,
+    itself a valid plate under the site's pattern (two letters, one to four digits). Its text
+    reaches the region's side, so the region is read again wider (bench seed 5 had reported it
+    valid: the only wrong read in 300)."""
+    frame = render_plate_scene("AX1790", "latin", seed=337630285)
+    halves = [r for r in plate_regions(frame) if r.cue == "texture"]
+    assert len(halves) >= 2 and all(r.width < 0.8 * 440 for r in halves)  # neither holds the whole plate
+    r = PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS).read(frame)
+    assert (r.text, r.valid) == ("AX1790", True)
