@@ -444,7 +444,8 @@ class PlateReader:
             plate, conf, raw = best
             if conf < self.threshold:
                 return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
-            return PlateRead(text=plate, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(plate))
+            kind = plate_kind_of(plate, self.latin_patterns)
+            return PlateRead(text=plate, confidence=conf, valid=True, raw=raw, kind=kind)
         if fallback is not None:
             # Not a plate by the grammar (a timestamp, a sign, a plate missing a character): the
             # officer keys it; what OCR saw stays in `raw`.

@@ -188,3 +188,18 @@ def test_a_latin_plate_located_in_two_halves_is_read_whole() -> None:
     assert len(halves) >= 2 and all(r.width < 0.8 * 440 for r in halves)  # neither holds the whole plate
     r = PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS).read(frame)
     assert (r.text, r.valid) == ("AX1790", True)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "seed", "part"),
+    [("yellow", "黑JV7955", 1801460861, "JV7955"), ("double_yellow", "浙VNX906", 10690230, "NX906")],
+)
+def test_a_chinese_plate_is_not_passed_as_the_latin_plate_its_part_spells(
+    kind: str, text: str, seed: int, part: str
+) -> None:
+    """Where a site allows Latin plates, a Chinese plate whose province (or upper row) the first
+    reading lost spells a valid Latin plate. The Latin reading must still look for the province
+    beside and above it (rendered seeds 0 and 12 had each passed one such plate as valid)."""
+    r = PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS).read(render_plate_scene(text, kind, seed=seed))
+    assert r.text != part
+    assert (r.text, r.valid) == (text, True)
