@@ -134,8 +134,11 @@ class PlateReader:
         regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
         yield from self._region_reads(frame, regions)
         yield from self._near_stages(equalise_light(frame))
-        yield from self._whole_stages(frame, sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960)
-        if frame.shape[1] < SMALL_FIRST_FRAME:
+        small_first = frame.shape[1] >= SMALL_FIRST_FRAME
+        yield from self._whole_stages(
+            frame, sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960, small_first=small_first
+        )
+        if not small_first:
             yield from self._small_stages(frame)
         yield from self._glare_stages(frame, regions)
 
@@ -172,19 +175,15 @@ class PlateReader:
 
     def _region_reads(self, frame: np.ndarray, regions: list[Region]) -> Iterator[PlateRead]:
         for region in regions:
-            roi = region.padded(0.12, 0.3, frame.shape)
-            side = min(ROI_SIDE, max(roi.width, roi.height))
-            boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+            roi, boxes = self._detect_around(frame, region, 0.12, ROI_SIDE)
             r = self._from_lines(frame, self._recognised(frame, boxes))
-            if r.valid and not is_valid_plate(r.text or "") and any(_runs_out(b, roi, frame.shape[1]) for b in boxes):
+            if r.kind == "latin" and any(_runs_out(b, roi, frame.shape[1]) for b in boxes):
                 # A site's Latin plate (a pattern of variable length) read from a region whose text
                 # reaches its side: the plate may be wider than located (a white plate split in
                 # two by the texture cue), and its part is itself a valid plate (AX17 of AX1790).
                 # The region is read again wider, and that reading stands. (Chinese plates have a
                 # fixed length; re-reading them wider lost sure reads on real frames.)
-                roi = region.padded(RUN_ON_PAD, 0.3, frame.shape)
-                side = min(2 * ROI_SIDE, max(roi.width, roi.height))
-                boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+                _, boxes = self._detect_around(frame, region, RUN_ON_PAD, 2 * ROI_SIDE)
                 r = self._from_lines(frame, self._recognised(frame, boxes))
             yield (
                 r
@@ -192,7 +191,18 @@ class PlateReader:
                 else r.model_copy(update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
             )
 
-    def _whole_stages(self, frame: np.ndarray, sharp_first: bool = False) -> Iterator[PlateRead]:
+    def _detect_around(
+        self, frame: np.ndarray, region: Region, pad: float, most: int
+    ) -> tuple[Region, list[np.ndarray]]:
+        """The region grown by `pad` of its width at each side (and 0.3 of its height), and the
+        text lines detected in it at up to `most` px."""
+        roi = region.padded(pad, 0.3, frame.shape)
+        side = min(most, max(roi.width, roi.height))
+        return roi, self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+
+    def _whole_stages(
+        self, frame: np.ndarray, sharp_first: bool = False, small_first: bool = False
+    ) -> Iterator[PlateRead]:
         """The whole frame at 480 px, then at 960 px (or its own size if smaller). When a region
         already read a grammatical plate below the threshold, the plate is there and large
         enough but its line was cut or read unsurely: the sharper pass goes first (on the field
@@ -206,8 +216,8 @@ class PlateReader:
             sides.reverse()
         for side in sides:
             yield self._from_lines(frame, self._recognised(frame, self.engine.detect(frame, side)))
-            if side == 480 and frame.shape[1] >= SMALL_FIRST_FRAME:
-                # On a frame this wide the 960 px pass is the costliest stage (a 2-4x larger
+            if side == 480 and small_first:
+                # On a frame this wide (SMALL_FIRST_FRAME) the 960 px pass is the costliest stage (a 2-4x larger
                 # detection, 150-300 ms) and the search for a small plate costs ~20 ms: it goes first.
                 yield from self._small_stages(frame)
 
@@ -260,10 +270,9 @@ class PlateReader:
         line = next((ln for ln in lines if normalise_plate(ln.text, self.latin_patterns) == r.text), None)
         if line is None:
             return self._paint_agrees(frame, lines, r)
-        verified = self._line_verified(frame, line, plain_valid=True)
-        return paint_checked(r, line_crop(frame, line, 0.0)) if verified is None else verified
+        return self._line_verified(frame, line, plain=r) or r
 
-    def _line_verified(self, frame: np.ndarray, ln: TextLine, plain_valid: bool = False) -> PlateRead | None:
+    def _line_verified(self, frame: np.ndarray, ln: TextLine, plain: PlateRead | None = None) -> PlateRead | None:
         """The line verified (_verified) cut tight to its characters (PLATE_PAD line-heights
         above and below), else cut with line_crop's usual margin. The recogniser's certainty
         moves with the margin: of six field plate lines unsure with the margin, five were sure
@@ -273,8 +282,9 @@ class PlateReader:
         usual cut decides, as before, and a different plate from it must beat the tight cut's
         doubt by DOUBT_GAP. A line that does not decode as a plate cut tight is not read again
         (it did not with the margin either: field 2 of 2, renders 25 of 25) unless its plain
-        reading is a valid plate (`plain_valid`), which must not pass unverified. Paint-checked
-        on the usual cut (its thresholds were measured there)."""
+        reading is a valid plate (`plain`), which must not pass unverified; `plain` is what
+        stands, paint-checked, when no cut decodes. Paint-checked on the usual cut (its
+        thresholds were measured there)."""
         cut = line_crop(frame, ln, 0.0)
         if not cut.size:
             return None
@@ -283,7 +293,7 @@ class PlateReader:
         first = self._verified(tight, wide) if tight.size else None
         if first is not None and first.valid and clean(first.raw or "") == first.text:
             return paint_checked(first, cut)
-        if first is None and tight.size and not plain_valid:
+        if first is None and tight.size and plain is None:
             return None
         r = self._verified(cut, wide)
         if first is not None and not first.valid:
@@ -293,6 +303,7 @@ class PlateReader:
                 r = r.model_copy(update={"text": None, "valid": False, "confidence": 0.5})
             if r is None or (not r.valid and first.confidence > r.confidence):
                 r = first
+        r = r or plain
         return None if r is None else paint_checked(r, cut)
 
     def _widened(self, frame: np.ndarray, lines: list[TextLine]) -> list[tuple[str, float]]:

@@ -49,7 +49,7 @@ def make_client(
     clean_start: CleanStartOption = MQTT_CLEAN_START_FIRST_ONLY  # paho's default; MQTT 3.1.1 takes no other
     props: Properties | None = None
     if protocol is aiomqtt.ProtocolVersion.V5:
-        # MQTT 5 sessions end at disconnect unless given an expiry: ask for a persistent one.
+        # MQTT 5 sessions end at disconnect unless given an expiry: a persistent one asks for it.
         clean_start = not persistent
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
