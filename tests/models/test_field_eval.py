@@ -12,6 +12,7 @@ import pytest
 
 from kakou import bench
 from kakou.cli import main
+from kakou.models.camera_variation import MAX_SIDE, VARIATIONS
 from kakou.models.container import ContainerRead
 from kakou.models.field_eval import (
     FieldReport,
@@ -22,6 +23,7 @@ from kakou.models.field_eval import (
     load_labels,
     quick_subset,
 )
+from kakou.models.field_eval import main as field_main
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.render_plates import plate_image
@@ -187,3 +189,32 @@ def test_bench_says_when_the_default_folder_is_missing(monkeypatch: pytest.Monke
     assert field.folder is None
     (row,) = bench.bench_field(True, field)
     assert row.value is None and "not found" in row.note and "rendered sets" in row.note
+
+
+@pytest.mark.parametrize("name", list(VARIATIONS))
+def test_each_camera_variation_gives_a_frame_of_the_same_kind_the_same_way_twice(name: str) -> None:
+    frame = render_plate_scene("粤B12345", "blue", seed=3)
+    a, b = VARIATIONS[name](frame), VARIATIONS[name](frame)
+    assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
+    assert np.array_equal(a, b)  # a run can be repeated frame for frame
+    assert not np.array_equal(a, frame)  # and it does change the frame
+    assert max(a.shape[:2]) <= MAX_SIDE
+
+
+def test_nearer_stops_at_the_largest_frame_side() -> None:
+    big = np.zeros((1080, 1900, 3), np.uint8)
+    assert VARIATIONS["near"](big).shape[1] == MAX_SIDE
+
+
+def test_field_set_read_under_a_variation(field_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    report = evaluate(field_dir, kinds=["plate"], vary="far")
+    assert report.variation == "far"
+    good = next(f for f in report.frames if f.file == "plate/good.jpg")
+    assert (good.category, good.text) == ("exact", "粤B12345")  # a plate 0.7x as large still reads
+    with pytest.raises(ValueError, match="known: far"):
+        evaluate(field_dir, vary="sideways")
+
+    assert field_main([str(field_dir), "--kind", "plate", "--vary", "far", "--vary", "tilt+4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[:2] for ln in lines] == [["far", "plate"], ["tilt+4", "plate"]]
+    assert "wrong-but-valid 1" in lines[0] and "mislabelled=京A8F3K2" in lines[0]  # the label is wrong
