@@ -57,7 +57,8 @@ _OTHER_SHAPED = re.compile(r"^[A-Z]{4}[0-9]{6,7}$")
 
 class ContainerRead(Read):
     size_type: str | None = None  # ISO 6346 size/type code when seen, e.g. "45G1"
-    # Valid codes of other, smaller containers in view that were not taken for this one.
+    # Valid codes of other, smaller containers in view that were not taken for this one; with no
+    # text, the codes of about the same size between which the reader could not choose.
     also_seen: tuple[str, ...] = ()
 
 
@@ -132,6 +133,8 @@ class ContainerReader:
             glance = self.engine.detect(frame, GLANCE_SIDE)
             if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
                 others = tuple(sorted({f.text for _, f in found if f.text and f.text != r.text}))
+                if any(f.text != r.text and h >= height / 1.25 for h, f in found):
+                    return _undecided(r, others)  # as large as each other: see from_lines
                 return r.model_copy(update={"also_seen": others}) if others else r
         for side in (640, 960):
             boxes = self.engine.detect(frame, side)
@@ -313,15 +316,24 @@ class ContainerReader:
             # The container in the lane is the nearest, so its code is the largest marking. A
             # code read from smaller text (a container behind, another door) gives way to a
             # taller code-like group that reads under the grammar.
-            own = max(
-                (ln.height for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text),
-                default=0.0,
-            )
+            mine = [ln for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text]
+            own = max((ln.height for ln in mine), default=0.0)
             if own and any(ln.height > 1.25 * own for ln in lines):
                 c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
                 if c is not None and c.valid and c.text != r.text:
                     assert r.text is not None
                     return c.model_copy(update={"also_seen": (r.text,)})
+            # Another code-shaped group about as large (a tilted camera makes the nearer
+            # container's code no taller than the one behind; two 20' containers side by side):
+            # if it decodes to another code, size cannot say which is the lane's. The officer
+            # decides, shown both (read_all reports both where both belong to the vehicle).
+            rivals = [g for g in code_groups(lines) if not set(map(id, g)) & set(map(id, mine))]
+            rivals = [g for g in rivals if max(ln.height for ln in g) >= own / 1.25]
+            if own and rivals:
+                c = self._constrained(frame, [ln for g in rivals for ln in g], size_type)
+                if c is not None and c.valid and c.text not in (None, r.text):
+                    assert c.text is not None
+                    return _undecided(r, (c.text,))
         if frame is not None and not r.valid:
             # Costs a recognition per group: only when the lines alone gave no code.
             c = self._constrained(frame, lines, size_type)
@@ -450,6 +462,14 @@ class ContainerReader:
                         if digit is not None:
                             out.append((f"{flat[:10]} [{digit[0]}]", min(score, digit[1])))
         return out
+
+
+def _undecided(r: ContainerRead, others: tuple[str, ...]) -> ContainerRead:
+    """No code taken: `r`'s and the `others` were read about as large, and size is what tells the
+    lane's container from another. The officer sees them all (also_seen)."""
+    assert r.text is not None
+    seen = tuple(sorted({r.text, *others}))
+    return r.model_copy(update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5), "also_seen": seen})
 
 
 def code_groups(lines: Sequence[TextLine]) -> list[list[TextLine]]:

@@ -122,6 +122,16 @@ def test_two_containers_on_one_chassis_give_two_codes(containers: ContainerReade
     assert {r.text for r in containers.read_all(frame)} == {"MSKU1234565", "TGHU8832010"}
 
 
+@pytest.mark.parametrize("seed", [None, 303])
+def test_two_codes_as_large_as_each_other_are_not_read_as_either(containers: ContainerReader, seed: int | None) -> None:
+    """Size tells the lane's container from one further away; two codes of one size (side by
+    side, or a tilted camera) leave `read` nothing to choose by: the officer sees both, and
+    the lane (read_codes) takes both where both belong to the vehicle."""
+    r = containers.read(render_container_scene("MSKU1234565", seed=seed, beside="TGHU8832010"))
+    assert (r.text, r.valid) == (None, False) and r.confidence < containers.threshold
+    assert r.also_seen == ("MSKU1234565", "TGHU8832010")
+
+
 @pytest.mark.parametrize(
     ("left", "right", "seed"),
     [("GLDU0237570", "CXTU3141875", 103), ("POCU0712711", "CLHU9425610", 109), ("TTNU0633521", "YMMU8378329", 108)],
