@@ -53,6 +53,9 @@ ROI_SIDE = 320  # detector size for a located plate region: chars stay >= ~25 px
 RUN_ON = 0.03  # a line this close to a region's side (share of its width) may run on beyond it
 RUN_ON_PAD = 0.6  # ... and the region is detected again this much wider on each side
 SMALL_PLATE_FRAME = 1280  # frames at least this wide are searched for small plates last
+ZOOM_BELOW = 640  # px: a frame this small that gave no plate is read again enlarged to ZOOM_SIDE
+ZOOM_SIDE = 960
+ZOOM_FROM = 200  # ... unless smaller still: a plate crop (94 x 24), which the crop stage has read as it is
 SMALL_FIRST_FRAME = 1600  # ... and frames this wide before their 960 px pass
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
@@ -80,6 +83,7 @@ class PlateRead(Read):
     # Other plates this reading saw and did not keep (a line's plain reading that verification
     # turned into another plate), with their confidence: doubts for the frame's later stages.
     rivals: tuple[tuple[str, float], ...] = Field(default=(), exclude=True)
+    overruled: bool = Field(default=False, exclude=True)  # a valid reading a doubt stood against
 
 
 class PlateReader:
@@ -103,7 +107,7 @@ class PlateReader:
 
     def read(self, image: np.ndarray) -> PlateRead:
         """Cheapest stage first (see _stages); each stage's result is checked against the
-        doubts the earlier ones left (_settle)."""
+        doubts the earlier ones left (_settled)."""
         try:
             frame = as_frame(image)
         except ImageError as exc:
@@ -113,14 +117,31 @@ class PlateReader:
         # Every stage's doubtful reading (a plate below the threshold) is remembered: a later
         # stage or view that reads *another* plate does not win over it; the officer settles it.
         doubts: dict[str, float] = {}
+        r = self._settled(self._stages(frame, doubts), doubts)
+        h, w = frame.shape[:2]
+        if not r.valid and not r.overruled and ZOOM_FROM <= max(h, w) < ZOOM_BELOW:
+            # A small frame (a far camera, a cropped still): the detector never enlarges, and a
+            # plate of 8-10 px characters is found in pieces or not at all. Read once more
+            # enlarged, held to the doubts the frame itself left (field dev frames shrunk to
+            # 0.7: exact 71 -> 75 of 87, one more wrong; only frames that gave no read pay).
+            f = ZOOM_SIDE / max(h, w)
+            big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
+            z = self._settled(self._stages(big, doubts), doubts)
+            r = z if z.valid or z.confidence > r.confidence else r
+        return r
+
+    def _settled(self, stages: Iterable[PlateRead], doubts: dict[str, float]) -> PlateRead:
+        """The first valid reading that no doubt (within DOUBT_GAP) stands against, else the
+        most confident reading; `doubts` gathers what each stage read below the threshold."""
         best: PlateRead | None = None
-        for r in self._stages(frame, doubts):
+        for r in stages:
             for t, c in r.rivals:  # what this stage itself read otherwise counts too
                 doubts[t] = max(doubts.get(t, 0.0), c)
             if r.valid:
                 # Overruled only by a reading nearly as confident as this one (within DOUBT_GAP).
                 if any(t != r.text and c >= r.confidence - DOUBT_GAP for t, c in doubts.items()):
-                    return PlateRead(text=None, confidence=min(r.confidence, 0.5), valid=False, raw=r.raw)
+                    conf = min(r.confidence, 0.5)
+                    return PlateRead(text=None, confidence=conf, valid=False, raw=r.raw, overruled=True)
                 return r
             if r.raw and (doubt := normalise_plate(r.raw, self.latin_patterns)) is not None:
                 doubts[doubt] = max(doubts.get(doubt, 0.0), r.confidence)

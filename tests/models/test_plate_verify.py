@@ -3,13 +3,15 @@
 The detector sometimes splits a plate's line (at the dot, around a faint character) and the
 reader joins the parts; the joined reading must be verified on the pixels like a whole line,
 and a reading the pixels contradict must not pass. These tests split the detector's boxes of
-a rendered plate in two and, for the second test, make the plain reading of one part wrong."""
+a rendered plate in two and, for the second test, make the plain reading of one part wrong.
+A small frame that gave no plate is read once more enlarged."""
 
+import cv2
 import numpy as np
 import pytest
 
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
-from kakou.models.plate import PlateReader
+from kakou.models.plate import ZOOM_SIDE, PlateReader
 from kakou.sim.render import render_plate_scene
 
 TEXT = "粤B12345"
@@ -72,3 +74,42 @@ def test_a_joined_reading_the_pixels_contradict_is_not_passed(frame: np.ndarray)
     r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
     assert "12345" in spy.parts
     assert (r.text, r.valid) == (TEXT, True)
+
+
+class _SizeSpy:
+    """The shared engine, recording the width of every frame the detector runs on."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self._engine = engine
+        self.widths: list[int] = []
+
+    def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
+        self.widths.append(image.shape[1])
+        return self._engine.detect(image, side)
+
+    def detect_region(self, image: np.ndarray, box: tuple[int, int, int, int], side: int) -> list[np.ndarray]:
+        self.widths.append(image.shape[1])
+        return self._engine.detect_region(image, box, side)
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+
+def test_a_small_frame_that_gave_no_plate_is_read_again_enlarged() -> None:
+    """A far camera's 480 px frame with a 38 px plate: the detector, which never enlarges,
+    finds its characters in pieces; enlarged to ZOOM_SIDE they are found and read."""
+    frame = cv2.resize(
+        render_plate_scene(TEXT, "blue", seed=8, plate_width=0.08), (480, 270), interpolation=cv2.INTER_AREA
+    )
+    spy = _SizeSpy(shared_engine())
+    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid) == (TEXT, True)
+    assert max(spy.widths) == ZOOM_SIDE  # read on the enlarged frame
+    assert min(spy.widths) == 480  # after the frame as it came
+
+
+def test_a_frame_read_as_it_came_is_not_enlarged() -> None:
+    frame = cv2.resize(render_plate_scene(TEXT, "blue", seed=8), (480, 270), interpolation=cv2.INTER_AREA)
+    spy = _SizeSpy(shared_engine())
+    assert PlateReader(engine=spy).read(frame).text == TEXT  # type: ignore[arg-type]
+    assert max(spy.widths, default=0) < ZOOM_SIDE
