@@ -44,8 +44,11 @@ REST_CHUNK = 4  # of those, recognised this many at a time until a valid code ap
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
-ZOOM_BELOW = 400  # px: a frame this small that gave no code is read again enlarged to ZOOM_SIDE
+# A frame under ZOOM_BELOW px that gave no code is read again enlarged twice, to ZOOM_SIDE..ZOOM_MAX
+# on its long side (a 313 px crop read at 720 and not at 960: its characters grew too soft).
+ZOOM_BELOW = 700
 ZOOM_SIDE = 720
+ZOOM_MAX = 960
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -87,9 +90,9 @@ class ContainerReader:
         best = self._read_frame(frame)
         h, w = frame.shape[:2]
         if not best.valid and max(h, w) < ZOOM_BELOW:
-            # A small crop (a code of 8-12 px characters): the detector, which never enlarges,
-            # finds nothing or only specks in it. Read once more enlarged to ZOOM_SIDE.
-            f = ZOOM_SIDE / max(h, w)
+            # A small crop or a far camera (a code of 8-12 px characters): the detector, which
+            # never enlarges, finds nothing or only specks in it. Read once more enlarged.
+            f = min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w))) / max(h, w)
             big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
             r = self._read_frame(big)
             if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):

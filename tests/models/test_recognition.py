@@ -122,6 +122,16 @@ def test_two_containers_on_one_chassis_give_two_codes(containers: ContainerReade
     assert {r.text for r in containers.read_all(frame)} == {"MSKU1234565", "TGHU8832010"}
 
 
+@pytest.mark.parametrize(("layout", "seed"), [("vertical", 0), ("vertical", 3), ("vertical_sticker", 2)])
+def test_a_far_cameras_vertical_code_is_read_enlarged(containers: ContainerReader, layout: str, seed: int) -> None:
+    """A 480 px frame of a door whose code runs down the corner post: one character per row,
+    8-9 px high, which the detector (it never enlarges) does not find; enlarged, it reads."""
+    frame = render_container_scene("MSKU1234565", seed=seed, layout=layout)
+    small = cv2.GaussianBlur(cv2.resize(frame, (480, 270), interpolation=cv2.INTER_AREA), (3, 3), 0)
+    r = containers.read(small)
+    assert (r.text, r.valid) == ("MSKU1234565", True)
+
+
 @pytest.mark.parametrize("seed", [None, 303])
 def test_two_codes_as_large_as_each_other_are_not_read_as_either(containers: ContainerReader, seed: int | None) -> None:
     """Size tells the lane's container from one further away; two codes of one size (side by
