@@ -126,7 +126,7 @@ class PlateReader:
             # 0.7: exact 71 -> 75 of 87, one more wrong; only frames that gave no read pay).
             f = ZOOM_SIDE / max(h, w)
             big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
-            z = self._settled(self._stages(big, doubts), doubts)
+            z = self._settled(self._stages(big, doubts, enlarged=True), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
         return r
 
@@ -148,7 +148,7 @@ class PlateReader:
             best = r if best is None or r.confidence > best.confidence else best
         return best or PlateRead(text=None, confidence=0.0, valid=False)
 
-    def _stages(self, frame: np.ndarray, doubts: dict[str, float]) -> Iterator[PlateRead]:
+    def _stages(self, frame: np.ndarray, doubts: dict[str, float], enlarged: bool = False) -> Iterator[PlateRead]:
         """Cheapest first: a plate-shaped small image as a crop; plate-coloured / text-textured
         regions found classically with the detector run only inside each (a few ms instead of
         the whole frame's 25-140 ms); then the same on the frame after local light equalisation
@@ -156,14 +156,19 @@ class PlateReader:
         field set every plate that equalisation rescued was read at this stage); then the whole
         frame at 480 px and 960 px. The equalised whole frame is not searched: on the field dev
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
-        every frame that no stage reads. `doubts` is filled by the caller as stages yield."""
+        every frame that no stage reads. `doubts` is filled by the caller as stages yield.
+        `enlarged`: a small frame read again enlarged, whose 480 px pass the frame as it came
+        has had already."""
         yield from self._crop_stage(frame)
         regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
         yield from self._region_reads(frame, regions)
         yield from self._near_stages(equalise_light(frame))
         small_first = frame.shape[1] >= SMALL_FIRST_FRAME
         yield from self._whole_stages(
-            frame, sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960, small_first=small_first
+            frame,
+            sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960,
+            small_first=small_first,
+            sharp_only=enlarged,
         )
         if not small_first:
             yield from self._small_stages(frame)
@@ -234,7 +239,7 @@ class PlateReader:
         return roi, self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
 
     def _whole_stages(
-        self, frame: np.ndarray, sharp_first: bool = False, small_first: bool = False
+        self, frame: np.ndarray, sharp_first: bool = False, small_first: bool = False, sharp_only: bool = False
     ) -> Iterator[PlateRead]:
         """The whole frame at 480 px, then at 960 px (or its own size if smaller). When a region
         already read a grammatical plate below the threshold, the plate is there and large
@@ -245,6 +250,7 @@ class PlateReader:
         pass settled the doubts (plate model work +4 % when 960 went first)."""
         long_side = max(frame.shape[:2])
         sides = [480, 960] if long_side > 480 else [480]  # a small frame is read once, as it is
+        sides = sides[-1:] if sharp_only else sides
         if sharp_first:
             sides.reverse()
         for side in sides:
