@@ -66,6 +66,7 @@ DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the f
 SHEAR_MIN = 0.15
 SHEAR_MAX = 0.8
 SHEAR_GROW = 0.3  # line-heights added at each end before straightening (the slanted ends)
+DENOISE = (5, 40.0, 5.0)  # bilateral filter (diameter, colour sigma, space sigma) for a noisy line's retry
 # Headlight glare at night washes a plate out to near white (saturation ~20, value ~245):
 # neither its paint nor its characters' contrast is there to find. Darkened (gamma 3) its
 # paint comes back; the frame is then read darkened by GLARE_GAMMA.
@@ -435,7 +436,8 @@ class PlateReader:
         alternatives over several views (constrained.py); its confidence is the weakest
         character's, capped by the margin to the runner-up plate. None when the line does not
         decode as a GA 36 plate (a Latin plate, a line holding half a plate). `wide` is the
-        same line cut with more room at its ends, for the straightened retry."""
+        same line cut with more room at its ends, for the straightened retry. An unsure line is
+        read again at a plate's aspect, straightened, and smoothed (noise, JPEG blocks)."""
         d, views = self._views_decoded(crop, 1.0)
         # A plate seen from the side is foreshortened: its rectified line can be narrower than
         # any plate line (1.4 : 1 for eight characters). If it gave no sure plate, it is read
@@ -461,6 +463,23 @@ class PlateReader:
                     d is None or (d3.score > d.score and (d3.text == d.text or d3.score >= d.score + DOUBT_GAP))
                 ):
                     d, views = d3, views3
+        if d is None or d.score < self.threshold:
+            # Sensor noise or JPEG blocks over small characters: smoothed within each stroke
+            # and ground (a bilateral filter keeps the edges between them), the line is read
+            # again, as an image we transformed: every view, the province held to
+            # PROVINCE_EVIDENCE (smoothing a small 藏 had made it a sure 皖) and the views
+            # agreeing; a *different* plate must beat the first doubt by DOUBT_GAP. Field dev
+            # set under camera variations: plates with noise 69 -> 73 of 87, crops at JPEG q35
+            # 106 -> 113 and with noise 126 -> 129 of 134; wrong-but-valid 19 -> 16 in all.
+            diameter, sigma_colour, sigma_space = DENOISE
+            smooth = cv2.bilateralFilter(crop, diameter, sigma_colour, sigma_space)
+            d4, views4 = self._views_decoded(smooth, 1.0, every=True)
+            if d4 is not None and not self._views_agree(views4, d4.text):
+                d4 = Decoded(d4.text, min(d4.confidence, 0.5), d4.margin)
+            if d4 is not None and (
+                d is None or (d4.score > d.score and (d4.text == d.text or d4.score >= d.score + DOUBT_GAP))
+            ):
+                d, views = d4, views4
         if d is None:
             return None
         raw = top_text(views[0])
