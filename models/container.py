@@ -44,6 +44,7 @@ REST_CHUNK = 4  # of those, recognised this many at a time until a valid code ap
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
 GLANCE_SIDE = 480  # whole-frame detection looking for a larger code than the one a band gave
+LARGER = 1.25  # a code's text this much taller than another's is a nearer container's; within it, as large
 # A frame under ZOOM_BELOW px that gave no code is read again enlarged twice, to ZOOM_SIDE..ZOOM_MAX
 # on its long side (a 313 px crop read at 720 and not at 960: its characters grew too soft).
 ZOOM_BELOW = 700
@@ -136,7 +137,7 @@ class ContainerReader:
             glance = self.engine.detect(frame, GLANCE_SIDE)
             if not any(_box_h(b) > 1.35 * height and _box_w(b) > 3 * _box_h(b) for b in glance):
                 others = tuple(sorted({f.text for _, f in found if f.text and f.text != r.text}))
-                if any(f.text != r.text and h >= height / 1.25 for h, f in found):
+                if any(f.text != r.text and h >= height / LARGER for h, f in found):
                     return _undecided(r, others)  # as large as each other: see from_lines
                 return r.model_copy(update={"also_seen": others}) if others else r
         for side in (640, 960):
@@ -321,8 +322,8 @@ class ContainerReader:
             # taller code-like group that reads under the grammar.
             mine = [ln for ln in lines if len(t := _ALNUM.sub("", ln.text.upper())) >= 3 and t in r.text]
             own = max((ln.height for ln in mine), default=0.0)
-            if own and any(ln.height > 1.25 * own for ln in lines):
-                c = self._constrained(frame, lines, size_type, min_height=1.25 * own)
+            if own and any(ln.height > LARGER * own for ln in lines):
+                c = self._constrained(frame, lines, size_type, min_height=LARGER * own)
                 if c is not None and c.valid and c.text != r.text:
                     assert r.text is not None
                     return c.model_copy(update={"also_seen": (r.text,)})
@@ -331,7 +332,7 @@ class ContainerReader:
             # if it decodes to another code, size cannot say which is the lane's. The officer
             # decides, shown both (read_all reports both where both belong to the vehicle).
             rivals = [g for g in code_groups(lines) if not set(map(id, g)) & set(map(id, mine))]
-            rivals = [g for g in rivals if max(ln.height for ln in g) >= own / 1.25]
+            rivals = [g for g in rivals if max(ln.height for ln in g) >= own / LARGER]
             if own and rivals:
                 c = self._constrained(frame, [ln for g in rivals for ln in g], size_type)
                 if c is not None and c.valid and c.text not in (None, r.text):
