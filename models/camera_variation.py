@@ -15,6 +15,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
+from kakou.models.imageio import with_gamma
+
 MAX_SIDE = 1920  # enlarging stops here: the field frames were scaled to at most this
 
 
@@ -32,12 +34,6 @@ def rotated(frame: np.ndarray, degrees: float) -> np.ndarray:
     h, w = frame.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
-def exposed(frame: np.ndarray, gamma: float) -> np.ndarray:
-    """Over- (gamma < 1: brighter) or under-exposed (gamma > 1)."""
-    lut = np.clip(255.0 * (np.arange(256) / 255.0) ** gamma, 0, 255).astype(np.uint8)
-    return cv2.LUT(frame, lut)
 
 
 def compressed(frame: np.ndarray, quality: int) -> np.ndarray:
@@ -63,8 +59,8 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "near": lambda f: scaled(f, 1.25),
     "tilt+4": lambda f: rotated(f, 4.0),
     "tilt-4": lambda f: rotated(f, -4.0),
-    "bright": lambda f: exposed(f, 0.6),
-    "dark": lambda f: exposed(f, 1.6),
+    "bright": lambda f: with_gamma(f, 0.6),  # over-exposed
+    "dark": lambda f: with_gamma(f, 1.6),  # under-exposed
     "jpeg35": lambda f: compressed(f, 35),
     "noise8": lambda f: noisy(f, 8.0),
     "blur3": lambda f: blurred(f, 3),

@@ -6,7 +6,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-import cv2
 import numpy as np
 
 from kakou.models.checkbox import line_crop, read_boxed_digit
@@ -21,7 +20,7 @@ from kakou.models.constrained import (
     top_text,
     without_bar,
 )
-from kakou.models.imageio import ImageError, as_frame, is_blank
+from kakou.models.imageio import ImageError, as_frame, enlarged, is_blank
 from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
@@ -93,9 +92,7 @@ class ContainerReader:
         if not best.valid and max(h, w) < ZOOM_BELOW:
             # A small crop or a far camera (a code of 8-12 px characters): the detector, which
             # never enlarges, finds nothing or only specks in it. Read once more enlarged.
-            f = min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w))) / max(h, w)
-            big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
-            r = self._read_frame(big)
+            r = self._read_frame(enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w)))))
             if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                 best = r
         return best

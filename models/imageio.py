@@ -90,6 +90,20 @@ def equalise_light(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
 
 
+def with_gamma(frame: np.ndarray, gamma: float) -> np.ndarray:
+    """The frame with its lightness raised to `gamma` (> 1 darkens all but the brightest,
+    < 1 brightens all but the darkest)."""
+    lut = np.array([255.0 * (i / 255.0) ** gamma for i in range(256)]).clip(0, 255).astype(np.uint8)
+    return cv2.LUT(frame, lut)
+
+
+def enlarged(frame: np.ndarray, long_side: int) -> np.ndarray:
+    """The frame scaled (bicubic) so that its longer side is `long_side` px."""
+    h, w = frame.shape[:2]
+    f = long_side / max(h, w)
+    return cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
+
+
 def _to_uint8(img: np.ndarray) -> np.ndarray:
     if img.dtype == np.uint8:
         return img

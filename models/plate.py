@@ -21,7 +21,7 @@ from kakou.models.constrained import (
     slot_steps,
     top_text,
 )
-from kakou.models.imageio import ImageError, as_frame, equalise_light, is_blank
+from kakou.models.imageio import ImageError, as_frame, enlarged, equalise_light, is_blank, with_gamma
 from kakou.models.locate import PLATE_COLOURS, WORK_WIDTH, Region, plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
@@ -125,8 +125,7 @@ class PlateReader:
             # plate of 8-10 px characters is found in pieces or not at all. Read once more
             # enlarged, held to the doubts the frame itself left (field dev frames shrunk to
             # 0.7: exact 71 -> 75 of 87, one more wrong; only frames that gave no read pay).
-            f = ZOOM_SIDE / max(h, w)
-            big = cv2.resize(frame, (round(w * f), round(h * f)), interpolation=cv2.INTER_CUBIC)
+            big = enlarged(frame, ZOOM_SIDE)
             z = self._settled(self._stages(big, doubts, enlarged=True), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
         return r
@@ -181,10 +180,10 @@ class PlateReader:
         darkened frame is detected whole at up to 960 px (the sharper pass: at 480 px the
         field night frame it was built on did not read). `regions`: those located on the frame."""
         seen = [r for r in regions if r.cue != "texture"]
-        revealed = [r for r in plate_regions(_darkened(frame, GLARE_PROBE), limit=3) if r.cue != "texture"]
+        revealed = [r for r in plate_regions(with_gamma(frame, GLARE_PROBE), limit=3) if r.cue != "texture"]
         if not any(all(_overlap(r, s) < 0.3 for s in seen) for r in revealed):
             return
-        dark = _darkened(frame, GLARE_GAMMA)
+        dark = with_gamma(frame, GLARE_GAMMA)
         side = min(960, max(frame.shape[:2]))
         yield self._from_lines(dark, self._recognised(dark, self.engine.detect(dark, side)))
 
@@ -445,40 +444,26 @@ class PlateReader:
         base = LINE_ASPECT * crop.shape[0] / max(crop.shape[1], 1)
         if base > 1.0 and (d is None or d.score < self.threshold):
             d2, views2 = self._views_decoded(crop, base)
-            if d2 is not None and (
-                d is None or (d2.score > d.score and (d2.text == d.text or d2.score >= d.score + DOUBT_GAP))
-            ):
+            if _overrules(d2, d):
                 d, views = d2, views2
         if d is None or d.score < self.threshold:
             # Slanted characters (a plate seen from the side and below): straightened, the
-            # line is read again; a *different* plate must beat the first doubt by DOUBT_GAP.
+            # line is read again.
             src = wide if wide is not None else crop
             if SHEAR_MIN <= abs(slant := _slant(src)) <= SHEAR_MAX:
-                d3, views3 = self._views_decoded(_text_band(_unslanted(src, slant)), 1.0, every=True)
-                if d3 is not None and not self._views_agree(views3, d3.text):
-                    # An image we transformed on an estimate: what one view reads alone (S
-                    # for a small blurred 8) is not enough; it stays a doubt for the officer.
-                    d3 = Decoded(d3.text, min(d3.confidence, 0.5), d3.margin)
-                if d3 is not None and (
-                    d is None or (d3.score > d.score and (d3.text == d.text or d3.score >= d.score + DOUBT_GAP))
-                ):
+                d3, views3 = self._transformed_decoded(_text_band(_unslanted(src, slant)))
+                if _overrules(d3, d):
                     d, views = d3, views3
         if d is None or d.score < self.threshold:
             # Sensor noise or JPEG blocks over small characters: smoothed within each stroke
             # and ground (a bilateral filter keeps the edges between them), the line is read
-            # again, as an image we transformed: every view, the province held to
-            # PROVINCE_EVIDENCE (smoothing a small 藏 had made it a sure 皖) and the views
-            # agreeing; a *different* plate must beat the first doubt by DOUBT_GAP. Field dev
-            # set under camera variations: plates with noise 69 -> 73 of 87, crops at JPEG q35
-            # 106 -> 113 and with noise 126 -> 129 of 134; wrong-but-valid 19 -> 16 in all.
+            # again (smoothing a small 藏 without the transformed image's stricter reading had
+            # made it a sure 皖). Field dev set under camera variations: plates with noise
+            # 69 -> 73 of 87, crops at JPEG q35 106 -> 113 and with noise 126 -> 129 of 134;
+            # wrong-but-valid 19 -> 16 in all.
             diameter, sigma_colour, sigma_space = DENOISE
-            smooth = cv2.bilateralFilter(crop, diameter, sigma_colour, sigma_space)
-            d4, views4 = self._views_decoded(smooth, 1.0, every=True)
-            if d4 is not None and not self._views_agree(views4, d4.text):
-                d4 = Decoded(d4.text, min(d4.confidence, 0.5), d4.margin)
-            if d4 is not None and (
-                d is None or (d4.score > d.score and (d4.text == d.text or d4.score >= d.score + DOUBT_GAP))
-            ):
+            d4, views4 = self._transformed_decoded(cv2.bilateralFilter(crop, diameter, sigma_colour, sigma_space))
+            if _overrules(d4, d):
                 d, views = d4, views4
         if d is None:
             return None
@@ -487,6 +472,15 @@ class PlateReader:
         if conf < self.threshold:
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
         return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
+
+    def _transformed_decoded(self, image: np.ndarray) -> tuple[Decoded | None, list[Sequence[Step]]]:
+        """A line image we transformed on an estimate (straightened, smoothed), decoded from every
+        view with the province held to PROVINCE_EVIDENCE; what one view reads alone (S for a
+        small blurred 8) is not enough: unless the views agree, it stays a doubt for the officer."""
+        d, views = self._views_decoded(image, 1.0, every=True)
+        if d is not None and not self._views_agree(views, d.text):
+            d = Decoded(d.text, min(d.confidence, 0.5), d.margin)
+        return d, views
 
     def _views_decoded(
         self, crop: np.ndarray, base: float, every: bool = False
@@ -573,7 +567,7 @@ def line_paint(crop: np.ndarray) -> str | None:
     hsv = cv2.cvtColor(crop, cv2.COLOR_BGR2HSV).reshape(-1, 3)
     paint = _paint_of(hsv)
     if paint is None and float(np.median(hsv[:, 2])) >= 200 and float(np.median(hsv[:, 1])) < PAINT_SATURATION:
-        paint = _paint_of(cv2.cvtColor(_darkened(crop, GLARE_PROBE), cv2.COLOR_BGR2HSV).reshape(-1, 3))
+        paint = _paint_of(cv2.cvtColor(with_gamma(crop, GLARE_PROBE), cv2.COLOR_BGR2HSV).reshape(-1, 3))
     return paint
 
 
@@ -616,12 +610,6 @@ def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
     mb = np.median(b.reshape(-1, 3), axis=0).astype(np.float32)
     gain = float(np.clip(mb.sum() / max(float(ma.sum()), 1.0), 0.65, 1.35))
     return float(np.linalg.norm(ma * gain - mb)) <= tolerance
-
-
-def _darkened(frame: np.ndarray, gamma: float) -> np.ndarray:
-    """The frame with its lightness raised to `gamma` (> 1 darkens all but the brightest)."""
-    lut = np.array([255.0 * (i / 255.0) ** gamma for i in range(256)]).clip(0, 255).astype(np.uint8)
-    return cv2.LUT(frame, lut)
 
 
 def _overlap(a: Region, b: Region) -> float:
@@ -730,6 +718,14 @@ def _aspect(box: np.ndarray) -> float:
     w = max(float(np.linalg.norm(box[1] - box[0])), float(np.linalg.norm(box[2] - box[3])))
     h = max(float(np.linalg.norm(box[3] - box[0])), float(np.linalg.norm(box[2] - box[1])))
     return w / max(h, 1.0)
+
+
+def _overrules(new: Decoded | None, first: Decoded | None) -> bool:
+    """Whether a retry's decoding of a line replaces the first one: a surer reading of the same
+    plate, or a *different* plate that beats the first doubt by DOUBT_GAP."""
+    if new is None or first is None:
+        return new is not None
+    return new.score > first.score and (new.text == first.text or new.score >= first.score + DOUBT_GAP)
 
 
 def _rank(plate: str, conf: float, threshold: float) -> tuple[bool, int, float]:
