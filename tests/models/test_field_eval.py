@@ -72,9 +72,9 @@ def test_figures_per_kind(report: FieldReport) -> None:
     assert (box.n, box.exact_pct, box.wrong_valid) == (1, 100.0, 0)
     for fig in (plate, crop, box):
         assert fig.mean_ms is not None and fig.p95_ms is not None and 0 < fig.mean_ms <= fig.p95_ms
-        # The reading thread's CPU time: the recogniser ran on it, and it cannot exceed the wall time by much.
+        # The process's CPU time: the recogniser ran, on at most two intra-op threads (ocr.default_threads).
         assert fig.mean_cpu_ms is not None and fig.p95_cpu_ms is not None
-        assert 0 < fig.mean_cpu_ms <= fig.mean_ms * 1.1 + 1
+        assert 0 < fig.mean_cpu_ms <= fig.mean_ms * 2.2 + 1
 
 
 def test_figures_per_tag(report: FieldReport) -> None:
