@@ -14,6 +14,9 @@ import numpy as np
 
 from kakou.models.ocr import OcrEngine, TextLine
 
+# When no box is found, ink is sought again from this share of the way from paint to ink: a
+# gate camera's door code whose box outline is worn to a third of the digits' contrast.
+FAINT_OUTLINE = 0.2
 MIN_BOX_CROP = 48  # px: a reach crop lower than this is enlarged before its check box is sought
 
 
@@ -80,19 +83,20 @@ def _boxes(crop: np.ndarray, after: float) -> list[tuple[int, int, int, int]]:
     return found
 
 
-def _box_by_sides(crop: np.ndarray, after: float) -> tuple[int, int, int, int] | None:
+def _box_by_sides(crop: np.ndarray, after: float, ink_share: float = 0.5) -> tuple[int, int, int, int] | None:
     """A box whose outline a global threshold breaks (faint or thin edges, a gap: no contour
     closes), found by its sides right of `after`: the first two strokes of ink taller than the
     serial's glyphs (a box encloses a digit; a 1 is only as tall as a glyph), or else a bar
     above the glyphs' rows and one below them. It must be 0.4-1.3 glyph heights wide and
-    1.05-2 high."""
+    1.05-2 high. Ink is what lies at least `ink_share` of the way from the paint's grey to the
+    ink's (0.5: nearer the ink; less takes in an outline painted fainter than the digits)."""
     paint, ink = _paint_and_ink(crop, after)
     weights = np.array([0.114, 0.587, 0.299])  # BGR to grey, as OpenCV does
     g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
     gp, gi = float(paint @ weights), float(ink @ weights)
     if abs(gp - gi) < 20:
         return None
-    mask = (np.abs(g - gi) < np.abs(g - gp)).astype(np.uint8)
+    mask = ((g - gp) / (gi - gp) >= ink_share).astype(np.uint8)
     h = crop.shape[0]
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask[:, : max(int(after), 1)], connectivity=8)
     glyphs = [st for st in stats[1:n] if 0.2 * h <= st[3] <= 0.9 * h]
@@ -161,6 +165,22 @@ def _unfilled(crop: np.ndarray, box: tuple[int, int, int, int], line_w: float) -
     return out
 
 
+def _faded(crop: np.ndarray, box: tuple[int, int, int, int], line_w: float) -> np.ndarray:
+    """The crop with every pixel in and around `box` that is less than half way from the paint
+    to the ink set to the paint: a faint outline goes, the digit stays."""
+    paint, ink = _paint_and_ink(crop, line_w)
+    x, y, w, h = box
+    m = max(int(0.2 * h), 2)
+    x0, y0, x1, y1 = max(x - m, 0), max(y - m, 0), min(x + w + m, crop.shape[1]), min(y + h + m, crop.shape[0])
+    out = crop.copy()
+    region = out[y0:y1, x0:x1]
+    weights = np.array([0.114, 0.587, 0.299])
+    g = region.astype(np.float32) @ weights
+    gp, gi = float(paint @ weights), float(ink @ weights)
+    region[(g - gp) / (gi - gp) < 0.5] = paint
+    return out
+
+
 def _siblings(hier: np.ndarray, first: int) -> list[int]:
     out = []
     j = first
@@ -185,8 +205,12 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
         crop = cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC)
         line_w *= f
     cells = [b for b in _boxes(crop, 0.75 * line_w) if b[0] > line_w * 0.4 and b[0] + b[2] < crop.shape[1] - 1]
+    faint = False
     if not cells:
         sides = _box_by_sides(crop, 0.75 * line_w)
+        if sides is None:
+            sides = _box_by_sides(crop, 0.75 * line_w, FAINT_OUTLINE)
+            faint = sides is not None
         if sides is None:
             return None
         cells = [sides]
@@ -196,6 +220,10 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
     # A box taken for a filled one is read redrawn first, then as it is: a ~12 px box whose
     # digit blurred into it cannot be redrawn (its strokes are no longer of the paint).
     renderings = [crop] if unfilled is None else [unfilled, crop]
+    if faint:
+        # An outline fainter than the digits, seen in perspective, is not erased by an upright
+        # rectangle and what is left reads as a 1: it is washed out to the paint instead.
+        renderings = [_faded(crop, box, line_w)]
     for r in renderings:
         digit = _in_line(engine, r, box, n)
         if digit is not None:

@@ -31,6 +31,14 @@ def serial_line(serial: str, check: str | None, size: int, box: str) -> tuple[np
         if box == "filled":
             d.rectangle((cl - pad, ct - pad, cr + pad, cb + pad), fill=INK)
             d.text((cx, size), check, font=font, fill=PAINT)
+        elif box == "faint":
+            # A square outline in a third of the digit's contrast (worn paint, a dim camera):
+            # global thresholds see the digit and the serial, not the outline.
+            d.text((cx, size), check, font=font, fill=INK)
+            faint = tuple(int(p + 0.3 * (i - p)) for p, i in zip(PAINT, INK, strict=True))
+            side = max(cb - ct, cr - cl) + 2 * pad
+            mid = (cl + cr) // 2
+            d.rectangle((mid - side // 2, ct - pad, mid + side // 2, ct - pad + side), outline=faint, width=2)
         else:
             d.text((cx, size), check, font=font, fill=INK)
             d.rectangle((cl - pad, ct - pad, cr + pad, cb + pad), outline=INK, width=1)
@@ -55,6 +63,15 @@ def test_small_thin_and_filled_check_boxes_are_read(
     found = read_boxed_digit(engine, frame, line)
     # Read with the confidence the lane acts on (the interior read alone scored 0.6-0.8).
     assert found is not None and found[0] == check and found[1] >= 0.85
+
+
+@pytest.mark.parametrize(("serial", "check", "size"), [("708333", "7", 22), ("270501", "8", 30)])
+def test_a_faint_check_box_outline_is_found_and_its_digit_read(
+    engine: OcrEngine, serial: str, check: str, size: int
+) -> None:
+    frame, line = serial_line(serial, check, size, "faint")
+    found = read_boxed_digit(engine, frame, line)
+    assert found is not None and found[0] == check
 
 
 @pytest.mark.parametrize(("serial", "size"), [("270508", 14), ("123450", 22)])
