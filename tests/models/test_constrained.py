@@ -59,6 +59,14 @@ def test_a_sure_code_with_another_category_letter_is_accepted_only_as_read() -> 
     # A boxed check digit read unsurely is still a sure digit once letters are ruled out.
     boxed = [*certain(code[:10]), [(code[10], 0.64), ("Z", 0.19), ("#", 0.05)]]
     assert (d := decode_other_category(boxed)) is not None and d.text == code
+    # A digit read less surely is held to the lane's threshold like any code's (the caller's);
+    # an owner letter is not: it must be sure.
+    unsure_digit = certain(code)
+    unsure_digit[6] = [(code[6], 0.84), (str((int(code[6]) + 1) % 10), 0.16)]
+    assert (d := decode_other_category(unsure_digit)) is not None and d.text == code and 0.8 < d.confidence < 0.9
+    unsure_owner = certain(code)
+    unsure_owner[1] = [("W", 0.84), ("V", 0.16)]
+    assert decode_other_category(unsure_owner) is None
     # Nothing is chosen among alternatives: a character read as something else is no code.
     doubt = certain(code)
     doubt[5] = [("B", 0.6), (code[5], 0.4)]
