@@ -204,10 +204,13 @@ def default_threads() -> int:
     most two. Measured on the 2-core box (docs/recognition.md): two threads without spinning
     detect a 960 px frame in 54 ms instead of 91 and recognise a line in 8 ms instead of 12 when
     the box is idle; with one other busy process it is even, with two 15 % slower."""
-    env = os.environ.get("KAKOU_OCR_THREADS", "")
-    if env.strip():
-        return max(int(env), 0)
-    return max(1, min(2, len(os.sched_getaffinity(0))))
+    env = os.environ.get("KAKOU_OCR_THREADS", "").strip()
+    if env:
+        if not env.isdigit():
+            raise ValueError(f"KAKOU_OCR_THREADS must be a whole number of threads (0 = one per core), not {env!r}")
+        return int(env)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(2, cores))
 
 
 def _tune_session(holder: Any, threads: int, spin: bool, fold: bool, probe_shape: tuple[int, ...]) -> str:
