@@ -59,10 +59,13 @@ ZOOM_SIDE = 960
 ZOOM_FROM = 200  # ... unless smaller still: a plate crop (94 x 24), which the crop stage has read as it is
 # A plate crop at least ONE_ROW_CROP[0] as wide as high may be a single-row plate (440 x 140 mm,
 # 3.1 : 1, cut with a margin), one under ONE_ROW_CROP[1] a double-row plate (440 x 220 mm, 2 : 1);
-# between the two it is read both ways and the grammar picks. (Until stop 27 a crop under 2.6 was
+# between the two it is read both ways and the grammar picks (until stop 27 a crop under 2.6 was
 # read as two rows only: field crop 133, a blue plate cut at 2.43, went on to the detector's
-# stages, which under camera variations read its 蒙 as 苏 three times.)
+# stages, which under camera variations read its 蒙 as 苏 three times). Only a cut-out at most
+# LOOSE_CROP_HEIGHT px high: a small whole frame that shape (598 x 267) is a scene, and reading
+# it as one line cost 300 ms for nothing.
 ONE_ROW_CROP = (2.2, 2.6)
+LOOSE_CROP_HEIGHT = 160
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
@@ -200,7 +203,7 @@ class PlateReader:
     def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
-            verified = self._verified(frame) if w / h >= ONE_ROW_CROP[0] else None
+            verified = self._verified(frame) if _may_be_one_row(h, w) else None
             # The plain reading is kept as a rival of the verified one: where they name different
             # plates nearly as surely, the officer decides (field crops under camera variations:
             # wrong-but-valid 13 -> 9 of 1,206, exact 1,128 -> 1,124; ~10 ms more per crop).
@@ -514,7 +517,7 @@ class PlateReader:
 
     def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
         h, w = crop.shape[:2]
-        one_row, two_rows = w / h >= ONE_ROW_CROP[0], w / h < ONE_ROW_CROP[1]
+        one_row, two_rows = _may_be_one_row(h, w), w / h < ONE_ROW_CROP[1]
         out = self.engine.recognise([crop]) if one_row else []
         if two_rows:
             # Double-row plate: province+letter above ~40 % of the height, five characters below.
@@ -550,6 +553,11 @@ class PlateReader:
             raw, conf = fallback
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
+
+
+def _may_be_one_row(h: int, w: int) -> bool:
+    """Whether a plate-shaped small image may hold a single-row plate (ONE_ROW_CROP)."""
+    return w / h >= (ONE_ROW_CROP[0] if h <= LOOSE_CROP_HEIGHT else ONE_ROW_CROP[1])
 
 
 def colour_agrees(cue: str, plate: str | None) -> bool:
