@@ -90,13 +90,10 @@ def _box_by_sides(crop: np.ndarray, after: float, ink_share: float = 0.5) -> tup
     above the glyphs' rows and one below them. It must be 0.4-1.3 glyph heights wide and
     1.05-2 high. Ink is what lies at least `ink_share` of the way from the paint's grey to the
     ink's (0.5: nearer the ink; less takes in an outline painted fainter than the digits)."""
-    paint, ink = _paint_and_ink(crop, after)
-    weights = np.array([0.114, 0.587, 0.299])  # BGR to grey, as OpenCV does
-    g = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    gp, gi = float(paint @ weights), float(ink @ weights)
-    if abs(gp - gi) < 20:
+    share = _towards_ink(crop, *_paint_and_ink(crop, after))
+    if share is None:
         return None
-    mask = ((g - gp) / (gi - gp) >= ink_share).astype(np.uint8)
+    mask = (share >= ink_share).astype(np.uint8)
     h = crop.shape[0]
     n, _, stats, _ = cv2.connectedComponentsWithStats(mask[:, : max(int(after), 1)], connectivity=8)
     glyphs = [st for st in stats[1:n] if 0.2 * h <= st[3] <= 0.9 * h]
@@ -165,19 +162,27 @@ def _unfilled(crop: np.ndarray, box: tuple[int, int, int, int], line_w: float) -
     return out
 
 
+def _towards_ink(img: np.ndarray, paint: np.ndarray, ink: np.ndarray) -> np.ndarray | None:
+    """How far each pixel's grey lies from the paint's (0) to the ink's (1), or None when the two
+    are too alike in grey to tell apart."""
+    weights = np.array([0.114, 0.587, 0.299], np.float32)  # BGR to grey, as OpenCV does
+    gp, gi = float(paint @ weights), float(ink @ weights)
+    if abs(gp - gi) < 20:
+        return None
+    return (img.astype(np.float32) @ weights - gp) / (gi - gp)
+
+
 def _faded(crop: np.ndarray, box: tuple[int, int, int, int], line_w: float) -> np.ndarray:
     """The crop with every pixel in and around `box` that is less than half way from the paint
     to the ink set to the paint: a faint outline goes, the digit stays."""
     paint, ink = _paint_and_ink(crop, line_w)
     x, y, w, h = box
     m = max(int(0.2 * h), 2)
-    x0, y0, x1, y1 = max(x - m, 0), max(y - m, 0), min(x + w + m, crop.shape[1]), min(y + h + m, crop.shape[0])
     out = crop.copy()
-    region = out[y0:y1, x0:x1]
-    weights = np.array([0.114, 0.587, 0.299])
-    g = region.astype(np.float32) @ weights
-    gp, gi = float(paint @ weights), float(ink @ weights)
-    region[(g - gp) / (gi - gp) < 0.5] = paint
+    region = out[max(y - m, 0) : y + h + m, max(x - m, 0) : x + w + m]
+    share = _towards_ink(region, paint, ink)
+    if share is not None:
+        region[share < 0.5] = paint
     return out
 
 
