@@ -68,6 +68,14 @@ ONE_ROW_CROP = (2.2, 2.6)
 LOOSE_CROP_HEIGHT = 160
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
+# Where the province + letter row of a double-row plate may lie, in line-heights above and below
+# the top of the detector's box around the five-character row: above it (rendered plates: the box
+# is tight), or inside its top when the box is too tall for one row of five (under BOTH_ROWS_BOX
+# as long as high: real plates' rows are close and the box takes in both; field 039 and 079, at
+# 2.2 and 1.7, had the upper row 0-0.4 line-heights under the box's top). The grammar picks.
+UPPER_STRIPS = ((0.85, 0.02), (0.75, 0.12))
+UPPER_STRIPS_INSIDE = ((0.2, 0.4), (0.1, 0.45))
+BOTH_ROWS_BOX = 2.6
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
@@ -406,12 +414,12 @@ class PlateReader:
         for ln in lines:
             if len(clean(ln.text)) != 5:
                 continue
-            strips = [s for lo, hi in ((0.85, 0.02), (0.75, 0.12)) if (s := _strip_above(frame, ln, lo, hi)).size]
             # Both rows of a double-row plate share one background colour; above a single-row
-            # (e.g. Latin) plate is the cab or bumper. Skip the two recognitions there.
-            if not strips or not _same_paint(strips[0], _strip_above(frame, ln, 0.0, 1.0)):
-                continue
-            for strip in strips:
+            # (e.g. Latin) plate is the cab or bumper: a strip of another paint is not read.
+            own = _strip_above(frame, ln, 0.0, 1.0)
+            inside = UPPER_STRIPS_INSIDE if _aspect(np.array(ln.box)) < BOTH_ROWS_BOX else ()
+            strips = [s for lo, hi in UPPER_STRIPS + inside if (s := _strip_above(frame, ln, lo, hi)).size]
+            for strip in (s for s in strips if _same_paint(s, own)):
                 top = self._upper_pair(strip)
                 if top is not None:
                     out.append((top[0] + ln.text, min(top[1], ln.score)))
