@@ -221,14 +221,15 @@ def read_boxed_digit(engine: OcrEngine, frame: np.ndarray, line: TextLine) -> tu
         cells = [sides]
     box = min(cells, key=lambda b: b[0])  # the first whole box after the serial
     n = sum(ch.isalnum() for ch in unicodedata.normalize("NFKC", line.text))
-    unfilled = _unfilled(crop, box, line_w) if box[0] >= 0.75 * line_w else None
-    # A box taken for a filled one is read redrawn first, then as it is: a ~12 px box whose
-    # digit blurred into it cannot be redrawn (its strokes are no longer of the paint).
-    renderings = [crop] if unfilled is None else [unfilled, crop]
     if faint:
         # An outline fainter than the digits, seen in perspective, is not erased by an upright
         # rectangle and what is left reads as a 1: it is washed out to the paint instead.
         renderings = [_faded(crop, box, line_w)]
+    else:
+        unfilled = _unfilled(crop, box, line_w) if box[0] >= 0.75 * line_w else None
+        # A box taken for a filled one is read redrawn first, then as it is: a ~12 px box whose
+        # digit blurred into it cannot be redrawn (its strokes are no longer of the paint).
+        renderings = [crop] if unfilled is None else [unfilled, crop]
     for r in renderings:
         digit = _in_line(engine, r, box, n)
         if digit is not None:

@@ -182,7 +182,7 @@ def decode_other_category(steps: Sequence[Step]) -> Decoded | None:
     d = decode_container(slots, OTHER_CATEGORIES)
     if d is None or d.text != text:
         return None
-    if any(_allowed(s, LETTERS).get(ch, 0.0) < SURE for s, ch in zip(slots[:4], text, strict=False)):
+    if any(_allowed(s, LETTERS).get(ch, 0.0) < SURE for s, ch in zip(slots[:4], text[:4], strict=True)):
         return None
     return d
 

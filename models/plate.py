@@ -143,7 +143,7 @@ class PlateReader:
             # enlarged, held to the doubts the frame itself left (field dev frames shrunk to
             # 0.7: exact 71 -> 75 of 87, one more wrong; only frames that gave no read pay).
             big = enlarged(frame, ZOOM_SIDE)
-            z = self._settled(self._stages(big, doubts, enlarged=True), doubts)
+            z = self._settled(self._stages(big, doubts, zoomed=True), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
         return r
 
@@ -165,7 +165,7 @@ class PlateReader:
             best = r if best is None or r.confidence > best.confidence else best
         return best or PlateRead(text=None, confidence=0.0, valid=False)
 
-    def _stages(self, frame: np.ndarray, doubts: dict[str, float], enlarged: bool = False) -> Iterator[PlateRead]:
+    def _stages(self, frame: np.ndarray, doubts: dict[str, float], zoomed: bool = False) -> Iterator[PlateRead]:
         """Cheapest first: a plate-shaped small image as a crop; plate-coloured / text-textured
         regions found classically with the detector run only inside each (a few ms instead of
         the whole frame's 25-140 ms); then the same on the frame after local light equalisation
@@ -174,8 +174,8 @@ class PlateReader:
         frame at 480 px and 960 px. The equalised whole frame is not searched: on the field dev
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
         every frame that no stage reads. `doubts` is filled by the caller as stages yield.
-        `enlarged`: a small frame read again enlarged, whose 480 px pass the frame as it came
-        has had already."""
+        `zoomed`: a small frame read again enlarged, whose 480 px pass the frame as it came has
+        had already."""
         yield from self._crop_stage(frame)
         regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
         yield from self._region_reads(frame, regions)
@@ -185,7 +185,7 @@ class PlateReader:
             frame,
             sharp_first=bool(doubts) and max(frame.shape[:2]) <= 960,
             small_first=small_first,
-            sharp_only=enlarged,
+            sharp_only=zoomed,
         )
         if not small_first:
             yield from self._small_stages(frame)
