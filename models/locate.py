@@ -9,8 +9,10 @@ digit, and the readers fall back to the full-frame detector when no region yield
 
 Two cues, because neither is enough alone:
 
-* **Plate colour** (HSV): blue, yellow and the green of new-energy plates. A plate on a cab of
-  the same colour merges with it and is lost to this cue.
+* **Plate colour** (HSV): blue, yellow and the green of new-energy plates, and the two ways
+  cameras see that paint off its colour (FADED_COLOURS: a blue plate cyan under night light, a
+  dirty or sun-faded yellow plate pale). A plate on a cab of the same colour merges with it and
+  is lost to this cue.
 * **Text texture**: characters make dense vertical edges in a compact box; grille bars, lamps
   and panel edges make sparse or elongated ones. This also finds white Latin plates and plates
   on a same-coloured cab.
@@ -33,6 +35,15 @@ PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "yellow": ((12, 100, 80), (38, 255, 255)),
     "green": ((40, 60, 60), (85, 255, 255)),
 }
+# Plate paint as cameras also see it, for locating only (the paint check of a read line keeps to
+# PLATE_COLOURS): a blue plate under LED street light or over-exposed at night turns cyan (field
+# 072: hue 89-101, no region, read only by the 960 px whole-frame pass, 236 -> 31 ms); a dirty or
+# sun-faded yellow truck plate loses saturation (field 063: S 47-95, 424 -> 27 ms). These cues
+# carry no colour bonus, so where a plate is also found by its proper colour, that box wins.
+FADED_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
+    "cyan": ((86, 110, 45), (97, 255, 255)),
+    "pale": ((10, 45, 120), (30, 255, 255)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +54,7 @@ class Region:
     y0: int
     x1: int
     y1: int
-    cue: str  # "blue" / "yellow" / "green" / "texture"
+    cue: str  # a PLATE_COLOURS or FADED_COLOURS name, or "texture"
     score: float
 
     @property
@@ -126,11 +137,11 @@ def plate_regions(
             return
         # Plates are filled rectangles with busy insides; closer to a 2:1-4:1 box scores higher.
         shape = 1.0 - min(abs(np.log(aspect / 3.0)), 1.0) * 0.5
-        score = fill * shape * min(dens / 0.2, 1.0) * (1.2 if cue != "texture" else 1.0)
+        score = fill * shape * min(dens / 0.2, 1.0) * (1.2 if cue in PLATE_COLOURS else 1.0)
         found.append(Region(int(x / s), int(y / s), int((x + w) / s), int((y + h) / s), cue, score))
 
     k5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
-    for cue, (lo, hi) in PLATE_COLOURS.items():
+    for cue, (lo, hi) in (PLATE_COLOURS | FADED_COLOURS).items():
         mask = cv2.inRange(hsv, np.array(lo, np.uint8), np.array(hi, np.uint8))
         mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, k5)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)

@@ -301,9 +301,10 @@ class PlateReader:
         if not r.valid:
             # A line of plate length whose plain reading breaks the grammar (a province read as a
             # Latin letter: QB·D01366) may still decode from the recogniser's alternatives; not a
-            # line of Chinese text (a shop sign: 40-70 ms of verification for nothing).
+            # line of Chinese text (a shop sign: 40-70 ms of verification for nothing), nor one
+            # that starts with two digits (_may_be_plate_line).
             for ln in lines:
-                if len(clean(ln.text)) in (7, 8) and sum(map(is_cjk, ln.text)) <= MAX_PLATE_CJK:
+                if _may_be_plate_line(clean(ln.text)) and sum(map(is_cjk, ln.text)) <= MAX_PLATE_CJK:
                     v = self._line_verified(frame, ln)
                     if v is not None and (v.valid or v.confidence > r.confidence):
                         r = v
@@ -354,8 +355,8 @@ class PlateReader:
         moves with the margin: of six field plate lines unsure with the margin, five were sure
         cut tight. But a tight cut can clip a tilted line's province character, which the
         grammar then fills from the alternatives (a rendered 苏 read as S, decoded 皖 at 0.88):
-        a tight read is taken only when its plain top reading *is* the plate; otherwise the
-        usual cut decides, as before, and a different plate from it must beat the tight cut's
+        a tight read is taken only when its plain top reading is the plate (_read_as_is);
+        otherwise the usual cut decides, and a different plate from it must beat the tight cut's
         doubt by DOUBT_GAP. A line that does not decode as a plate cut tight is not read again
         (it did not with the margin either: field 2 of 2, renders 25 of 25) unless its plain
         reading is a valid plate (`plain`), which must not pass unverified; `plain` is what
@@ -367,7 +368,7 @@ class PlateReader:
         wide = _wide_crop(frame, ln)
         tight = line_crop(frame, ln, 0.0, PLATE_PAD)
         first = self._verified(tight, wide) if tight.size else None
-        if first is not None and first.valid and clean(first.raw or "") == first.text:
+        if first is not None and first.valid and _read_as_is(clean(first.raw or ""), first.text):
             return paint_checked(first, cut)
         if first is None and tight.size and plain is None:
             return None
@@ -561,6 +562,26 @@ class PlateReader:
             raw, conf = fallback
             return PlateRead(text=None, confidence=conf, valid=False, raw=raw)
         return PlateRead(text=None, confidence=0.0, valid=False)
+
+
+def _may_be_plate_line(text: str) -> bool:
+    """Whether a line's plain reading (cleaned) that breaks the grammar is worth decoding from
+    the recogniser's alternatives: plate length, and not starting with two digits. A plate
+    starts with a province and a letter; a line read as two digits there is a date, a counter or
+    a phone number (field 077: '0010912' on a shop front, 147 ms to find it is no plate), and a
+    plate whose first two characters were both misread as digits would be a guess anyway."""
+    return len(text) in (7, 8) and not text[:2].isdigit()
+
+
+def _read_as_is(raw: str, text: str | None) -> bool:
+    """Whether a line's plain top reading is the plate the grammar decoded, as read: the same
+    characters, or the same length and province with one character taken from the recogniser's
+    alternatives (a Q read as O, 领 read as its look-alike 锁: field 031 and 069). Not a character
+    the decoding inserted (a tow hook hid a digit: 川C2845 decoded 川MC2845) nor a province it
+    filled in: for those the line's usual cut decides (_line_verified)."""
+    if text is None or len(raw) != len(text) or raw[:1] != text[:1]:
+        return False
+    return sum(a != b for a, b in zip(raw, text, strict=True)) <= 1
 
 
 def _may_be_one_row(h: int, w: int) -> bool:

@@ -203,3 +203,38 @@ def test_a_chinese_plate_is_not_passed_as_the_latin_plate_its_part_spells(
     r = PlateReader(latin_patterns=EXAMPLE_LATIN_PATTERNS).read(render_plate_scene(text, kind, seed=seed))
     assert r.text != part
     assert (r.text, r.valid) == (text, True)
+
+
+def _repainted(frame: np.ndarray, box: tuple[int, int, int, int], hue: int | None, saturation: float) -> np.ndarray:
+    """The frame with the plate's paint inside `box` (x0, y0, x1, y1) turned to `hue` and its
+    saturation scaled: how a night camera sees a blue plate (cyan) or how dirt and sun leave a
+    yellow one (pale). The white or black characters keep their colour."""
+    x0, y0, x1, y1 = box
+    hsv = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2HSV)
+    paint = hsv[..., 1] >= 100
+    if hue is not None:
+        hsv[..., 0][paint] = hue
+    hsv[..., 1][paint] = (hsv[..., 1][paint] * saturation).astype(np.uint8)
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "hue", "saturation", "cue"),
+    [("粤B12345", "blue", 92, 1.0, "cyan"), ("川A57237", "yellow", None, 0.3, "pale")],
+)
+def test_plate_paint_seen_off_colour_is_located(
+    text: str, kind: str, hue: int | None, saturation: float, cue: str
+) -> None:
+    """A blue plate turned cyan and a yellow plate faded pale are no longer plate colours (the
+    locator missed both, and the reader spent a whole-frame detection at 960 px on them); they
+    are located by their faded colour and read there."""
+    frame = _repainted(render_plate_scene(text, kind), (441, 542, 838, 668), hue, saturation)  # the plate
+    regions = plate_regions(frame)
+    plate = [r for r in regions if r.x0 < 640 < r.x1 and r.y0 < 605 < r.y1]
+    assert plate and plate[0].cue == cue
+    spy = _CountingEngine(shared_engine())
+    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid) == (text, True)
+    assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
