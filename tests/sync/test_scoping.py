@@ -96,102 +96,111 @@ async def test_a_node_gets_broadcast_its_site_and_its_own_changes_only(tmp_path:
     }
     # A raw client logged in as a site B node that tries to listen to site A and to a1's topics.
     spy: list[str] = []
-    async with aiomqtt.Client(
-        "127.0.0.1", broker.port, username="b2", password=b2.password, identifier="b2-spy"
-    ) as rogue:
-        for t in (topics.down_site("A", "#"), topics.down("a1", "#"), topics.down_all("#")):
-            await rogue.subscribe(t, qos=1)
+    # The broker stops only after the rogue client has left: stopped under a connected client, it
+    # leaves aiomqtt a disconnection error that nobody awaits (logged by asyncio at a later test).
+    try:
+        async with aiomqtt.Client(
+            "127.0.0.1", broker.port, username="b2", password=b2.password, identifier="b2-spy"
+        ) as rogue:
+            for t in (topics.down_site("A", "#"), topics.down("a1", "#"), topics.down_all("#")):
+                await rogue.subscribe(t, qos=1)
 
-        async def listen() -> None:
-            async for m in rogue.messages:
-                spy.append(str(m.topic))
+            async def listen() -> None:
+                async for m in rogue.messages:
+                    spy.append(str(m.topic))
 
-        listener = asyncio.create_task(listen())
-        try:
+            listener = asyncio.create_task(listen())
+            try:
 
-            def caught_up() -> bool:
-                return all(e.store.stream_versions() == changelog.expected_knowledge(c, n) for n, e in edges.items())
-
-            await eventually(caught_up, 20, what="each node at central's view of its streams")
-            assert _keys(edges["a1"].store) == {
-                ("release_order", "HF00001"),
-                ("release_order", "HF00003"),
-                ("control_order", hold.order_no),
-                ("parameters", "L1"),
-                ("lane", "L1"),
-            }  # its lane's settings, on its own stream
-            assert _keys(edges["b1"].store) == {
-                ("release_order", "HF00002"),
-                ("release_order", "HF00003"),
-                ("control_order", hold.order_no),
-                ("lane", "L1"),
-            }
-            assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 2}
-            assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1, "node:b1": 1}
-
-            # Live: a site A change reaches a1 (now subscribed to site A's topic) and not b1; a later
-            # broadcast reaches both. The spy gets the broadcast, nothing of site A or of a1.
-            orders.create_release_order(c, _order("HF00004", site="A"))
-            await eventually(
-                lambda: ("release_order", "HF00004") in _keys(edges["a1"].store), 10, what="the site A order at a1"
-            )
-            orders.create_release_order(c, _order("HF00005"))
-            await eventually(
-                lambda: all(("release_order", "HF00005") in _keys(e.store) for e in edges.values()),
-                10,
-                what="the broadcast order at both nodes",
-            )
-            await eventually(lambda: topics.down_all("changes") in spy, 10, what="the broadcast at the spy")
-            assert ("release_order", "HF00004") not in _keys(edges["b1"].store)
-            assert [t for t in spy if t != topics.down_all("changes")] == []
-
-            # Central's view of each node (its reported streams) agrees with the node's own.
-            await eventually(caught_up, 10, what="both nodes caught up")
-            for n, e in edges.items():
-
-                def agrees(n: str = n, e: EdgeProc = e) -> bool:
-                    row = central.node(n)
-                    return (
-                        row is not None
-                        and row.knowledge_streams == e.store.stream_versions()
-                        and row.knowledge_version == e.store.knowledge_version
+                def caught_up() -> bool:
+                    return all(
+                        e.store.stream_versions() == changelog.expected_knowledge(c, n) for n, e in edges.items()
                     )
 
-                await eventually(agrees, 10, what=f"central's view of {n}")
-            # Its knowledge version counts its changes: broadcast 3, site A 2, its own 2 (lane settings, parameters).
-            assert edges["a1"].store.knowledge_version == 3 + 2 + 2
-            # GET /api/v1/nodes shows each node's knowledge next to where it should be.
-            shown = {n.node: n for n in sync_routes.list_nodes(c)}
-            assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (7, 7)
-            assert shown["b1"].expected_streams == {"*": 3, "site:B": 1, "node:b1": 1} == shown["b1"].knowledge_streams
+                await eventually(caught_up, 20, what="each node at central's view of its streams")
+                assert _keys(edges["a1"].store) == {
+                    ("release_order", "HF00001"),
+                    ("release_order", "HF00003"),
+                    ("control_order", hold.order_no),
+                    ("parameters", "L1"),
+                    ("lane", "L1"),
+                }  # its lane's settings, on its own stream
+                assert _keys(edges["b1"].store) == {
+                    ("release_order", "HF00002"),
+                    ("release_order", "HF00003"),
+                    ("control_order", hold.order_no),
+                    ("lane", "L1"),
+                }
+                assert edges["a1"].store.stream_versions() == {"*": 2, "site:A": 1, "node:a1": 2}
+                assert edges["b1"].store.stream_versions() == {"*": 2, "site:B": 1, "node:b1": 1}
 
-            # a1's lane moves to site B: a1 drops site A's orders (it must never release on them)
-            # and takes site B's; its grant in the ACL moves too.
-            registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "B", "direction": "in"})
-            set_site_access(acl, "a1", "B")
-            broker.reload()
-            await eventually(
-                lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 3},
-                15,
-                what="a1 to follow site B instead of site A",
-            )
-            assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == {
-                "HF00002",
-                "HF00003",
-                "HF00005",
-            }
-            orders.create_release_order(c, _order("HF00006", site="B"))
-            await eventually(
-                lambda: all(("release_order", "HF00006") in _keys(e.store) for e in edges.values()),
-                10,
-                what="the next site B order at both nodes",
-            )
-        finally:
-            listener.cancel()
-            for e in edges.values():
-                await e.stop()
-            await central.stop()
-            await broker.stop()
+                # Live: a site A change reaches a1 (now subscribed to site A's topic) and not b1; a later
+                # broadcast reaches both. The spy gets the broadcast, nothing of site A or of a1.
+                orders.create_release_order(c, _order("HF00004", site="A"))
+                await eventually(
+                    lambda: ("release_order", "HF00004") in _keys(edges["a1"].store), 10, what="the site A order at a1"
+                )
+                orders.create_release_order(c, _order("HF00005"))
+                await eventually(
+                    lambda: all(("release_order", "HF00005") in _keys(e.store) for e in edges.values()),
+                    10,
+                    what="the broadcast order at both nodes",
+                )
+                await eventually(lambda: topics.down_all("changes") in spy, 10, what="the broadcast at the spy")
+                assert ("release_order", "HF00004") not in _keys(edges["b1"].store)
+                assert [t for t in spy if t != topics.down_all("changes")] == []
+
+                # Central's view of each node (its reported streams) agrees with the node's own.
+                await eventually(caught_up, 10, what="both nodes caught up")
+                for n, e in edges.items():
+
+                    def agrees(n: str = n, e: EdgeProc = e) -> bool:
+                        row = central.node(n)
+                        return (
+                            row is not None
+                            and row.knowledge_streams == e.store.stream_versions()
+                            and row.knowledge_version == e.store.knowledge_version
+                        )
+
+                    await eventually(agrees, 10, what=f"central's view of {n}")
+                # Its knowledge version counts its changes: broadcast 3, site A 2, its own 2 (lane settings,
+                # parameters).
+                assert edges["a1"].store.knowledge_version == 3 + 2 + 2
+                # GET /api/v1/nodes shows each node's knowledge next to where it should be.
+                shown = {n.node: n for n in sync_routes.list_nodes(c)}
+                assert (shown["a1"].knowledge_version, shown["a1"].expected_knowledge_version) == (7, 7)
+                assert (
+                    shown["b1"].expected_streams == {"*": 3, "site:B": 1, "node:b1": 1} == shown["b1"].knowledge_streams
+                )
+
+                # a1's lane moves to site B: a1 drops site A's orders (it must never release on them)
+                # and takes site B's; its grant in the ACL moves too.
+                registry.upsert(c, "admin", "lane", {"node": "a1", "lane": "L1", "site": "B", "direction": "in"})
+                set_site_access(acl, "a1", "B")
+                broker.reload()
+                await eventually(
+                    lambda: edges["a1"].store.stream_versions() == {"*": 3, "site:B": 1, "node:a1": 3},
+                    15,
+                    what="a1 to follow site B instead of site A",
+                )
+                assert {key for k, key in _keys(edges["a1"].store) if k == "release_order"} == {
+                    "HF00002",
+                    "HF00003",
+                    "HF00005",
+                }
+                orders.create_release_order(c, _order("HF00006", site="B"))
+                await eventually(
+                    lambda: all(("release_order", "HF00006") in _keys(e.store) for e in edges.values()),
+                    10,
+                    what="the next site B order at both nodes",
+                )
+            finally:
+                listener.cancel()
+                for e in edges.values():
+                    await e.stop()
+                await central.stop()
+    finally:
+        await broker.stop()
 
 
 def test_gaps_and_snapshots_are_per_stream(tmp_path: Path) -> None:
