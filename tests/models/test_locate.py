@@ -7,9 +7,12 @@ proposal contains."""
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 from kakou.models.container import GLANCE_SIDE, ContainerReader
-from kakou.models.locate import plate_regions, text_rows
+from kakou.models.locate import _percentile_u8, plate_regions, text_rows
 from kakou.models.ocr import OcrEngine, shared_engine
 from kakou.models.plate import PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
@@ -238,3 +241,11 @@ def test_plate_paint_seen_off_colour_is_located(
     r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid) == (text, True)
     assert spy.detected and all(h * w < 0.25 * 1280 * 720 for h, w in spy.detected)
+
+
+@given(
+    hnp.arrays(np.uint8, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=40)),
+    st.floats(min_value=0, max_value=100),
+)
+def test_the_histogram_percentile_is_numpys(img: np.ndarray, q: float) -> None:
+    assert _percentile_u8(img, q) == pytest.approx(float(np.percentile(img, q)), abs=1e-6)
