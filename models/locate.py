@@ -105,8 +105,8 @@ def _texture(gray: np.ndarray) -> np.ndarray:
 
 def _percentile_u8(img: np.ndarray, q: float) -> float:
     """np.percentile(img, q) (linear interpolation) of a uint8 image from its histogram: the
-    same value in a tenth of the time (numpy partitions the whole image: 2-3 ms at 640 px, a
-    quarter of locating)."""
+    same value in 0.1 ms, where numpy partitions the whole image (2-3 ms at 640 px, a quarter of
+    locating)."""
     cum = np.cumsum(cv2.calcHist([img], [0], None, [256], [0, 256]).ravel())
     rank = q / 100 * (img.size - 1)
     lo, hi = int(np.floor(rank)), int(np.ceil(rank))

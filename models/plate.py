@@ -301,10 +301,9 @@ class PlateReader:
         if not r.valid:
             # A line of plate length whose plain reading breaks the grammar (a province read as a
             # Latin letter: QB·D01366) may still decode from the recogniser's alternatives; not a
-            # line of Chinese text (a shop sign: 40-70 ms of verification for nothing), nor one
-            # that starts with two digits (_may_be_plate_line).
+            # line of Chinese text nor one that starts with two digits (_may_be_plate_line).
             for ln in lines:
-                if _may_be_plate_line(clean(ln.text)) and sum(map(is_cjk, ln.text)) <= MAX_PLATE_CJK:
+                if _may_be_plate_line(ln.text):
                     v = self._line_verified(frame, ln)
                     if v is not None and (v.valid or v.confidence > r.confidence):
                         r = v
@@ -565,12 +564,14 @@ class PlateReader:
 
 
 def _may_be_plate_line(text: str) -> bool:
-    """Whether a line's plain reading (cleaned) that breaks the grammar is worth decoding from
-    the recogniser's alternatives: plate length, and not starting with two digits. A plate
-    starts with a province and a letter; a line read as two digits there is a date, a counter or
-    a phone number (field 077: '0010912' on a shop front, 147 ms to find it is no plate), and a
-    plate whose first two characters were both misread as digits would be a guess anyway."""
-    return len(text) in (7, 8) and not text[:2].isdigit()
+    """Whether a line's plain reading that breaks the grammar is worth decoding from the
+    recogniser's alternatives (40-150 ms): of plate length, holding no more Chinese characters
+    than a plate can (a shop sign), and not starting with two digits. A plate starts with a
+    province and a letter; a line read as two digits there is a date, a counter or a phone
+    number (field 077: '0010912' on a shop front), and a plate whose first two characters were
+    both misread as digits would be a guess anyway."""
+    c = clean(text)
+    return len(c) in (7, 8) and sum(map(is_cjk, text)) <= MAX_PLATE_CJK and not c[:2].isdigit()
 
 
 def _read_as_is(raw: str, text: str | None) -> bool:

@@ -16,6 +16,7 @@ from kakou.models.plate import _may_be_plate_line, _read_as_is
         ("0010912", False),  # a number on a shop front
         ("20150511", False),  # a date
         ("1皖A1234", True),  # a stray stroke before the province: the decoder may drop it
+        ("来德向餐全美保", False),  # a shop sign
     ],
 )
 def test_only_plate_like_lines_are_decoded_from_alternatives(text: str, worth: bool) -> None:
