@@ -9,10 +9,10 @@ digit, and the readers fall back to the full-frame detector when no region yield
 
 Two cues, because neither is enough alone:
 
-* **Plate colour** (HSV): blue, yellow and the green of new-energy plates, and the two ways
+* **Plate colour** (HSV): blue, yellow and the green of new-energy plates, and the ways
   cameras see that paint off its colour (FADED_COLOURS: a blue plate cyan under night light, a
-  dirty or sun-faded yellow plate pale). A plate on a cab of the same colour merges with it and
-  is lost to this cue.
+  hazy, dusty or over-exposed blue plate and a dirty or sun-faded yellow one pale). A plate on a
+  cab of the same colour merges with it and is lost to this cue.
 * **Text texture**: characters make dense vertical edges in a compact box; grille bars, lamps
   and panel edges make sparse or elongated ones. This also finds white Latin plates and plates
   on a same-coloured cab.
@@ -37,12 +37,15 @@ PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
 }
 # Plate paint as cameras also see it, for locating only (the paint check of a read line keeps to
 # PLATE_COLOURS): a blue plate under LED street light or over-exposed at night turns cyan (field
-# 072: hue 89-101, no region, read only by the 960 px whole-frame pass, 236 -> 31 ms); a dirty or
-# sun-faded yellow truck plate loses saturation (field 063: S 47-95, 424 -> 27 ms). These cues
-# carry no colour bonus, so where a plate is also found by its proper colour, that box wins.
+# 072: hue 89-101, no region, read only by the 960 px whole-frame pass, 236 -> 31 ms); haze, dust
+# and over-exposure leave a blue plate at saturation 40-90 (six of the eight field plates that
+# only the whole-frame passes read: 009, 021, 032, 061, 062, 073); a dirty or sun-faded yellow
+# truck plate loses saturation too (063: S 47-95, 424 -> 27 ms). These cues carry no colour
+# bonus, so where a plate is also found by its proper colour, that box wins.
 FADED_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "cyan": ((86, 110, 45), (97, 255, 255)),
-    "pale": ((10, 45, 120), (30, 255, 255)),
+    "pale-blue": ((100, 35, 60), (130, 255, 255)),
+    "pale-yellow": ((10, 45, 120), (30, 255, 255)),
 }
 
 

@@ -225,13 +225,17 @@ def _repainted(frame: np.ndarray, box: tuple[int, int, int, int], hue: int | Non
 
 @pytest.mark.parametrize(
     ("text", "kind", "hue", "saturation", "cue"),
-    [("粤B12345", "blue", 92, 1.0, "cyan"), ("川A57237", "yellow", None, 0.3, "pale")],
+    [
+        ("粤B12345", "blue", 92, 1.0, "cyan"),
+        ("浙A50819", "blue", None, 0.3, "pale-blue"),
+        ("川A57237", "yellow", None, 0.3, "pale-yellow"),
+    ],
 )
 def test_plate_paint_seen_off_colour_is_located(
     text: str, kind: str, hue: int | None, saturation: float, cue: str
 ) -> None:
-    """A blue plate turned cyan and a yellow plate faded pale are no longer plate colours (the
-    locator missed both, and the reader spent a whole-frame detection at 960 px on them); they
+    """A blue plate turned cyan, and blue and yellow plates faded pale, are no longer plate
+    colours (the locator missed them, and the reader spent whole-frame detections on them); they
     are located by their faded colour and read there."""
     frame = _repainted(render_plate_scene(text, kind), (441, 542, 838, 668), hue, saturation)  # the plate
     regions = plate_regions(frame)
