@@ -40,13 +40,20 @@ PLATE_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
 # 072: hue 89-101, no region, read only by the 960 px whole-frame pass, 236 -> 31 ms); haze, dust
 # and over-exposure leave a blue plate at saturation 40-90 (six of the eight field plates that
 # only the whole-frame passes read: 009, 021, 032, 061, 062, 073); a dirty or sun-faded yellow
-# truck plate loses saturation too (063: S 47-95, 424 -> 27 ms). These cues carry no colour
-# bonus, so where a plate is also found by its proper colour, that box wins.
+# truck plate loses saturation too (063: S 47-95, 424 -> 27 ms). These cues carry a low
+# weight (CUE_WEIGHT), so where a plate is also found by its proper colour or its texture, that
+# box is read first.
 FADED_COLOURS: dict[str, tuple[tuple[int, int, int], tuple[int, int, int]]] = {
     "cyan": ((86, 110, 45), (97, 255, 255)),
     "pale-blue": ((100, 35, 60), (130, 255, 255)),
     "pale-yellow": ((10, 45, 120), (30, 255, 255)),
 }
+# A region's score is multiplied by its cue's weight (texture: 1). A proper plate colour is the
+# best evidence; a faded colour the weakest: its mask also takes in hazy sky, grey-blue walls and
+# beige paint, and its box, looser than the texture cue's, read a plate less surely (field 004:
+# the pale-blue box ranked first read 川A762ZS only as a doubt, 39 -> 227 ms; at 0.6 the texture
+# box is read first again).
+CUE_WEIGHT = {**dict.fromkeys(PLATE_COLOURS, 1.2), **dict.fromkeys(FADED_COLOURS, 0.6)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +158,7 @@ def plate_regions(
             return
         # Plates are filled rectangles with busy insides; closer to a 2:1-4:1 box scores higher.
         shape = 1.0 - min(abs(np.log(aspect / 3.0)), 1.0) * 0.5
-        score = fill * shape * min(dens / 0.2, 1.0) * (1.2 if cue in PLATE_COLOURS else 1.0)
+        score = fill * shape * min(dens / 0.2, 1.0) * CUE_WEIGHT.get(cue, 1.0)
         found.append(Region(int(x / s), int(y / s), int((x + w) / s), int((y + h) / s), cue, score))
 
     k5 = cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))
