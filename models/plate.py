@@ -66,6 +66,7 @@ ZOOM_FROM = 200  # ... unless smaller still: a plate crop (94 x 24), which the c
 # it as one line cost 300 ms for nothing.
 ONE_ROW_CROP = (2.2, 2.6)
 LOOSE_CROP_HEIGHT = 160
+CROP_MARGIN = 0.25  # crop heights of margin round a tight crop for its second reading (_crop_stage)
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
 # Where the province + letter row of a double-row plate may lie, in line-heights above and below
@@ -216,15 +217,33 @@ class PlateReader:
     def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
         if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
-            verified = self._verified(frame) if _may_be_one_row(h, w) else None
-            # The plain reading is kept as a rival of the verified one: where they name different
-            # plates nearly as surely, the officer decides (field crops under camera variations:
-            # wrong-but-valid 13 -> 9 of 1,206, exact 1,128 -> 1,124; ~10 ms more per crop).
-            plain = self._best(self._crop_candidates(frame))
-            if verified is not None and plain.text not in (None, verified.text):
-                verified = verified.model_copy(update={"rivals": ((plain.text, plain.confidence),)})
+            one_row, two_rows = _may_be_one_row(h, w), w / h < ONE_ROW_CROP[1]
             # A crop is the plate: its own paint is the line's.
-            yield paint_checked(verified or plain, frame)
+            first = self._crop_read(frame, one_row, two_rows)
+            yield paint_checked(first, frame)
+            if one_row and h <= LOOSE_CROP_HEIGHT:
+                # A tight crop puts the end characters at its edges, where the recogniser (which
+                # sees lines cut with a margin) drops or misreads them, the province most: read
+                # once more inside a margin of the plate's own colour, when the crop as it is
+                # did not settle. It settles only what that reading left open: any other plate
+                # the crop was read as (a T or a 1) stands against it, however unsure. Field crops
+                # as they are and under nine camera variations: exact 1,271 -> 1,277 of 1,340,
+                # wrong-but-valid 5 -> 5 (margins of 0.15-0.3 heights: +2 to +6, wrong +-1;
+                # without the doubt rule, 021's T read as 1 became a sure wrong read).
+                again = self._crop_read(_with_margin(frame, CROP_MARGIN), True, False)
+                doubts = {normalise_plate(first.raw or "", self.latin_patterns), *(t for t, _ in first.rivals)}
+                yield paint_checked(_unsure(again) if again.valid and doubts - {None, again.text} else again, frame)
+
+    def _crop_read(self, crop: np.ndarray, one_row: bool, two_rows: bool) -> PlateRead:
+        """A plate crop verified as one line (if it may be one row), with its plain reading(s)
+        kept as a rival: where they name different plates nearly as surely, the officer decides
+        (field crops under camera variations: wrong-but-valid 13 -> 9 of 1,206, exact 1,128 ->
+        1,124; ~10 ms more per crop)."""
+        verified = self._verified(crop) if one_row else None
+        plain = self._best(self._crop_candidates(crop, one_row, two_rows))
+        if verified is not None and plain.text not in (None, verified.text):
+            verified = verified.model_copy(update={"rivals": ((plain.text, plain.confidence),)})
+        return verified or plain
 
     def _small_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
         """A plate under 7 % of a large frame's width (a car park or street camera at 1920 px):
@@ -245,11 +264,7 @@ class PlateReader:
                 # fixed length; re-reading them wider lost sure reads on real frames.)
                 _, boxes = self._detect_around(frame, region, RUN_ON_PAD, 2 * ROI_SIDE)
                 r = self._from_lines(frame, self._recognised(frame, boxes))
-            yield (
-                r
-                if colour_agrees(region.cue, r.text)
-                else r.model_copy(update={"text": None, "valid": False, "confidence": min(r.confidence, 0.5)})
-            )
+            yield r if colour_agrees(region.cue, r.text) else _unsure(r)
 
     def _detect_around(
         self, frame: np.ndarray, region: Region, pad: float, most: int
@@ -528,9 +543,8 @@ class PlateReader:
         decoded = [decode_plate(v, self.latin_patterns) for v, k in zip(views, counts, strict=True) if k == n]
         return all(d is not None and d.text == text for d in decoded)
 
-    def _crop_candidates(self, crop: np.ndarray) -> list[tuple[str, float]]:
-        h, w = crop.shape[:2]
-        one_row, two_rows = _may_be_one_row(h, w), w / h < ONE_ROW_CROP[1]
+    def _crop_candidates(self, crop: np.ndarray, one_row: bool, two_rows: bool) -> list[tuple[str, float]]:
+        h = crop.shape[0]
         out = self.engine.recognise([crop]) if one_row else []
         if two_rows:
             # Double-row plate: province+letter above ~40 % of the height, five characters below.
@@ -588,6 +602,18 @@ def _read_as_is(raw: str, text: str | None) -> bool:
     if text is None or len(raw) != len(text) or raw[:1] != text[:1]:
         return False
     return sum(a != b for a, b in zip(raw, text, strict=True)) <= 1
+
+
+def _unsure(r: PlateRead) -> PlateRead:
+    """A reading held back from the lane (something stands against it): the officer decides."""
+    return r.model_copy(update={"text": None, "valid": False, "kind": None, "confidence": min(r.confidence, 0.5)})
+
+
+def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
+    """The crop inside a border `by` of its height wide, in its median colour (the plate's)."""
+    m = max(1, round(by * crop.shape[0]))
+    colour = np.median(crop.reshape(-1, crop.shape[2]), axis=0)
+    return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in colour])
 
 
 def _may_be_one_row(h: int, w: int) -> bool:
@@ -649,7 +675,7 @@ def paint_checked(r: PlateRead, crop: np.ndarray) -> PlateRead:
     the 8-character 川AAM1186 at 0.97) is not reported valid: the officer decides."""
     if not r.valid or paint_agrees(line_paint(crop), r.kind):
         return r
-    return r.model_copy(update={"text": None, "valid": False, "kind": None, "confidence": min(r.confidence, 0.5)})
+    return _unsure(r)
 
 
 def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:

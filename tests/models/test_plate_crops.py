@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from kakou.models import plate as plate_module
 from kakou.models.ocr import OcrEngine, shared_engine
-from kakou.models.plate import PlateReader
+from kakou.models.plate import PlateRead, PlateReader
 from kakou.sim.render_plates import plate_image
 
 
@@ -51,3 +52,38 @@ def test_a_loosely_cut_single_row_plate_is_read_as_a_crop(text: str, aspect: flo
 def test_a_double_row_plate_cut_as_wide_is_still_read_as_two_rows() -> None:
     r = PlateReader().read(loose_crop("粤B12345", "double_yellow", 2.3, 80))
     assert (r.text, r.valid) == ("粤B12345", True)
+
+
+def _cut_into_province(text: str, clip: float) -> np.ndarray:
+    """A 94 x 24 crop cut tight to the characters, its left side `clip` of the plate's width
+    in (through the province character: how a crop camera's cut-outs come)."""
+    plate = np.ascontiguousarray(np.asarray(plate_image(text, "blue"))[..., ::-1])
+    ph, pw = plate.shape[:2]
+    y = int(ph * 0.12)
+    cut = plate[y : ph - y, int(pw * clip) : pw - int(pw * 0.03)]
+    return cv2.resize(cut, (94, 24), interpolation=cv2.INTER_AREA)
+
+
+def test_a_crop_cut_into_its_province_is_read_inside_a_margin(monkeypatch: pytest.MonkeyPatch) -> None:
+    crop = _cut_into_province("湘L06A37", 0.05)
+    assert PlateReader().read(crop).text == "湘L06A37"
+    # The same crop without the margin (the second reading sees the crop as it is): the
+    # clipped 湘 is read as 相, no plate.
+    monkeypatch.setattr(plate_module, "_with_margin", lambda crop, by: crop)
+    assert PlateReader().read(crop).text is None
+
+
+def test_the_margin_reading_does_not_settle_a_crop_read_as_another_plate(monkeypatch: pytest.MonkeyPatch) -> None:
+    crop = _cut_into_province("皖A2T582", 0.02)
+    # As it is, the crop reads as 皖A2T582 below the threshold; inside the margin as the
+    # surer 皖A21582 (a T or a 1: the officer decides, however unsure the first reading).
+    reads = {
+        crop.shape: PlateRead(text=None, confidence=0.52, valid=False, raw="皖A2T582"),
+        plate_module._with_margin(crop, plate_module.CROP_MARGIN).shape: PlateRead(
+            text="皖A21582", confidence=0.99, valid=True, raw="皖A21582", kind="standard"
+        ),
+    }
+    monkeypatch.setattr(PlateReader, "_crop_read", lambda self, image, one_row, two_rows: reads[image.shape])
+    first, again = PlateReader()._crop_stage(crop)
+    assert not first.valid
+    assert (again.text, again.valid) == (None, False) and again.confidence <= 0.5
