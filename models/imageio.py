@@ -97,6 +97,36 @@ def with_gamma(frame: np.ndarray, gamma: float) -> np.ndarray:
     return cv2.LUT(frame, lut)
 
 
+def percentile_u8(img: np.ndarray, q: float) -> float:
+    """np.percentile(img, q) (linear interpolation) of a uint8 image from its histogram: the
+    same value in 0.1 ms, where numpy partitions the whole image (2-3 ms at 640 px, a quarter of
+    locating)."""
+    cum = np.cumsum(cv2.calcHist([img], [0], None, [256], [0, 256]).ravel())
+    rank = q / 100 * (img.size - 1)
+    lo, hi = int(np.floor(rank)), int(np.ceil(rank))
+    v_lo, v_hi = (float(np.searchsorted(cum, r, side="right")) for r in (lo, hi))
+    return v_lo + (v_hi - v_lo) * (rank - lo)
+
+
+def light_span(frame: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
+    """The 1st and 99.5th percentiles of lightness inside `box` (x0, y0, x1, y1): the range
+    its content uses, a few bright specks aside."""
+    x0, y0, x1, y1 = box
+    gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
+    return percentile_u8(gray, 1.0), percentile_u8(gray, 99.5)
+
+
+def stretched_within(frame: np.ndarray, box: tuple[int, int, int, int], span: tuple[float, float]) -> np.ndarray:
+    """A copy of the frame whose `box` has the lightness range `span` stretched to the full
+    range (every channel by the same map, so colours keep their hue)."""
+    lo, hi = span
+    lut = np.clip(np.rint((np.arange(256) - lo) * 255.0 / max(hi - lo, 1.0)), 0, 255).astype(np.uint8)
+    x0, y0, x1, y1 = box
+    out = frame.copy()
+    out[y0:y1, x0:x1] = cv2.LUT(frame[y0:y1, x0:x1], lut)
+    return out
+
+
 def enlarged(frame: np.ndarray, long_side: int) -> np.ndarray:
     """The frame scaled (bicubic) so that its longer side is `long_side` px."""
     h, w = frame.shape[:2]

@@ -21,7 +21,16 @@ from kakou.models.constrained import (
     slot_steps,
     top_text,
 )
-from kakou.models.imageio import ImageError, as_frame, enlarged, equalise_light, is_blank, with_gamma
+from kakou.models.imageio import (
+    ImageError,
+    as_frame,
+    enlarged,
+    equalise_light,
+    is_blank,
+    light_span,
+    stretched_within,
+    with_gamma,
+)
 from kakou.models.locate import PLATE_COLOURS, WORK_WIDTH, Region, plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
@@ -66,6 +75,7 @@ ZOOM_FROM = 200  # ... unless smaller still: a plate crop (94 x 24), which the c
 # it as one line cost 300 ms for nothing.
 ONE_ROW_CROP = (2.2, 2.6)
 LOOSE_CROP_HEIGHT = 160
+DIM_SPAN = 160  # grey levels: a located region whose content uses fewer is read again stretched
 CROP_MARGIN = 0.25  # crop heights of margin round a tight crop for its second reading (_crop_stage)
 MAX_LINE_ASPECT = 7.0  # longer detector lines are not plates (plates measured 2.1-3.3, timestamps 8.4-11)
 MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and a suffix (学 警 领 …)
@@ -179,8 +189,10 @@ class PlateReader:
         had already."""
         yield from self._crop_stage(frame)
         regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
-        yield from self._region_reads(frame, regions)
-        yield from self._near_stages(equalise_light(frame))
+        dim: list[tuple[np.ndarray, Region]] = []
+        yield from self._region_reads(frame, regions, dim)
+        yield from self._near_stages(equalise_light(frame), dim)
+        yield from self._dim_stages(dim)
         small_first = frame.shape[1] >= SMALL_FIRST_FRAME
         yield from self._whole_stages(
             frame,
@@ -210,9 +222,26 @@ class PlateReader:
         side = min(960, max(frame.shape[:2]))
         yield self._from_lines(dark, self._recognised(dark, self.engine.detect(dark, side)))
 
-    def _near_stages(self, frame: np.ndarray) -> Iterator[PlateRead]:
+    def _near_stages(self, frame: np.ndarray, dim: list[tuple[np.ndarray, Region]]) -> Iterator[PlateRead]:
         yield from self._crop_stage(frame)
-        yield from self._region_reads(frame, plate_regions(frame, limit=3))
+        yield from self._region_reads(frame, plate_regions(frame, limit=3), dim)
+
+    def _dim_stages(self, dim: list[tuple[np.ndarray, Region]]) -> Iterator[PlateRead]:
+        """Located regions in which the detector found no text, read again with their light
+        stretched to the full range, when their content uses under DIM_SPAN of it: the detector
+        normalises every input alike and sees no characters on a plate dimmed by backlight, dusk
+        or under-exposure (field 036 under-exposed: plate 40 of 255 grey levels), even after the
+        frame's equalisation. After the near stages, so a frame they settle pays nothing; the
+        region is stretched with a margin around it (the line's wider cuts stay consistent).
+        Field dev plates as they are and under nine camera variations: exact 799 -> 804 of 870,
+        wrong-but-valid 8 -> 8 (unvaried 86 of 87 either way; backlit and dark frames read here
+        instead of by a whole-frame pass or not at all; ~0-18 ms more on frames that get here)."""
+        for frame, region in dim:
+            roi = region.padded(0.12, 0.3, frame.shape)
+            low, high = light_span(frame, _box(roi))
+            if high - low < DIM_SPAN:
+                around = _box(roi.padded(0.3, 1.0, frame.shape))
+                yield from self._region_reads(stretched_within(frame, around, (low, high)), [region])
 
     def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
@@ -252,9 +281,15 @@ class PlateReader:
             regions = plate_regions(frame, limit=3, widths=(0.035, 0.07), work_width=2 * WORK_WIDTH)
             yield from self._region_reads(frame, regions)
 
-    def _region_reads(self, frame: np.ndarray, regions: list[Region]) -> Iterator[PlateRead]:
+    def _region_reads(
+        self, frame: np.ndarray, regions: list[Region], dim: list[tuple[np.ndarray, Region]] | None = None
+    ) -> Iterator[PlateRead]:
+        """Each region's text lines detected and read; `dim` collects the regions (with their
+        frame) in which the detector found none, for _dim_stages."""
         for region in regions:
             roi, boxes = self._detect_around(frame, region, 0.12, ROI_SIDE)
+            if not boxes and dim is not None:
+                dim.append((frame, region))
             r = self._from_lines(frame, self._recognised(frame, boxes))
             if r.kind == "latin" and any(_runs_out(b, roi, frame.shape[1]) for b in boxes):
                 # A site's Latin plate (a pattern of variable length) read from a region whose text
@@ -607,6 +642,10 @@ def _read_as_is(raw: str, text: str | None) -> bool:
 def _unsure(r: PlateRead) -> PlateRead:
     """A reading held back from the lane (something stands against it): the officer decides."""
     return r.model_copy(update={"text": None, "valid": False, "kind": None, "confidence": min(r.confidence, 0.5)})
+
+
+def _box(r: Region) -> tuple[int, int, int, int]:
+    return r.x0, r.y0, r.x1, r.y1
 
 
 def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from kakou.models.container import GLANCE_SIDE, ContainerReader
-from kakou.models.locate import _percentile_u8, plate_regions, text_rows
+from kakou.models.imageio import percentile_u8
+from kakou.models.locate import plate_regions, text_rows
 from kakou.models.ocr import OcrEngine, shared_engine
 from kakou.models.plate import PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
@@ -256,4 +257,4 @@ def test_plate_paint_seen_off_colour_is_located(
     st.floats(min_value=0, max_value=100),
 )
 def test_the_histogram_percentile_is_numpys(img: np.ndarray, q: float) -> None:
-    assert _percentile_u8(img, q) == pytest.approx(float(np.percentile(img, q)), abs=1e-6)
+    assert percentile_u8(img, q) == pytest.approx(float(np.percentile(img, q)), abs=1e-6)
