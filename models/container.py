@@ -25,7 +25,7 @@ from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote
-from kakou.models.vertical import column_as_line, columns
+from kakou.models.vertical import MIN_TILT, column_as_line, column_tilt, columns, upright
 
 __all__ = [
     "ContainerRead",
@@ -200,7 +200,22 @@ class ContainerReader:
         return best
 
     def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
-        """A code painted one character per row (vertical.py), read as one line."""
+        """A code painted one character per row (vertical.py), read as one line; if no valid
+        code comes of it and the column leans (vertical.column_tilt), read again with the frame
+        turned upright around it (field dev set turned by 8 degrees either way: the three
+        vertical codes 3 of 6 -> 5 of 6; ~10 ms for the turn, only on frames that got here)."""
+        r = self._vertical_columns(frame, boxes)
+        if r is not None and r.valid:
+            return r
+        tilt = column_tilt(boxes)
+        if abs(tilt) < MIN_TILT:
+            return r
+        again = self._vertical_columns(*upright(frame, boxes, tilt))
+        if again is not None and (again.valid or r is None or again.confidence > r.confidence):
+            return again
+        return r
+
+    def _vertical_columns(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
         best: ContainerRead | None = None
         garbage: set[tuple[int, int, int, int]] = set()
         for col, inset in ((c, i) for c in columns(boxes, frame.shape)[:2] for i in (False, True)):

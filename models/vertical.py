@@ -18,6 +18,12 @@ Row = tuple[int, int, int, int]  # y0, y1, x0, x1 within a strip
 
 TALL = 2.5  # a box this many times taller than wide is a column of characters
 MIN_ROWS = 8  # a code has 11 characters; two may share a row (KM, TU)
+# A column leaning this many degrees or more (a camera rolled on its mount, a container on a
+# tilted chassis) drifts across its strip by about a character's width over eleven rows: it is
+# read again with the frame turned upright around it (upright). Up to MAX_TILT: beyond, a box
+# is a diagonal marking, not a column.
+MIN_TILT = 2.0
+MAX_TILT = 20.0
 
 
 def columns(boxes: list[np.ndarray], frame_shape: tuple[int, ...]) -> list[Column]:
@@ -46,6 +52,32 @@ def columns(boxes: list[np.ndarray], frame_shape: tuple[int, ...]) -> list[Colum
     ]
     out.sort(key=lambda c: -(c[3] - c[1]))
     return out
+
+
+def column_tilt(boxes: list[np.ndarray]) -> float:
+    """The lean of the tallest column-shaped detector box, in degrees from upright (positive
+    when its top leans left in the image), from the box's own long side: the detector's boxes
+    follow the text's direction, their axis-aligned bounds do not. 0.0 when no box is one."""
+    best: tuple[float, float] = (0.0, 0.0)  # (long side, tilt)
+    for b in boxes:
+        corners = cv2.boxPoints(cv2.minAreaRect(np.asarray(b, np.float32)))
+        sides = [corners[(k + 1) % 4] - corners[k] for k in range(2)]
+        long, short = sorted(sides, key=lambda v: -float(np.hypot(*v)))
+        length, width = float(np.hypot(*long)), float(np.hypot(*short))
+        dx, dy = (float(v) for v in (long if long[1] >= 0 else -long))
+        tilt = float(np.degrees(np.arctan2(dx, dy)))
+        if length >= TALL * max(width, 1.0) and abs(tilt) <= MAX_TILT and length > best[0]:
+            best = (length, tilt)
+    return best[1]
+
+
+def upright(frame: np.ndarray, boxes: list[np.ndarray], tilt: float) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The frame turned about its centre so that a column leaning `tilt` degrees stands
+    upright, and the boxes turned with it."""
+    h, w = frame.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), -tilt, 1.0)
+    turned = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return turned, [cv2.transform(np.asarray(b, np.float32)[None], m)[0] for b in boxes]
 
 
 def column_as_line(frame: np.ndarray, col: Column, inset_last: bool = False) -> np.ndarray | None:

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
+from kakou.models import container as container_module
+from kakou.models.camera_variation import rotated
 from kakou.models.container import ContainerRead, ContainerReader, make_code
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.models.plate_grammar import EXAMPLE_LATIN_PATTERNS
@@ -72,6 +74,19 @@ def test_reads_owner_code_painted_above_the_serial(containers: ContainerReader, 
 def test_reads_a_vertical_code_one_character_per_row(containers: ContainerReader, code: str, seed: int) -> None:
     r = containers.read(render_container_scene(code, seed=seed, layout="vertical"))
     assert (r.text, r.valid) == (code, True)
+
+
+@pytest.mark.parametrize(("code", "seed", "degrees"), [("CPRU7775339", 200, -8), ("MSKU1234565", 201, -12)])
+def test_reads_a_vertical_code_leaning_in_a_rolled_camera(
+    containers: ContainerReader, code: str, seed: int, degrees: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A camera rolled on its mount: the column leans and drifts across its strip; it is read
+    # with the frame turned upright around it (vertical.upright). Without the turn, no read.
+    frame = rotated(render_container_scene(code, seed=seed, layout="vertical"), degrees)
+    r = containers.read(frame)
+    assert (r.text, r.valid) == (code, True)
+    monkeypatch.setattr(container_module, "MIN_TILT", 90.0)
+    assert not containers.read(frame).valid
 
 
 @pytest.mark.parametrize(("code", "seed", "side"), [("RUAU8079406", 500, 266), ("EQTU2345104", 504, 248)])
