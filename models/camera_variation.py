@@ -50,8 +50,21 @@ def noisy(frame: np.ndarray, sigma: float) -> np.ndarray:
 
 
 def blurred(frame: np.ndarray, kernel: int) -> np.ndarray:
-    """Slightly out of focus (or a moving truck)."""
+    """Slightly out of focus."""
     return cv2.GaussianBlur(frame, (kernel, kernel), 0)
+
+
+def smeared(frame: np.ndarray, length: int) -> np.ndarray:
+    """A box blur of `length` px along the rows: the scene moved that far while exposed."""
+    kernel = np.zeros((length, length), np.float32)
+    kernel[length // 2, :] = 1.0 / length
+    return cv2.filter2D(frame, -1, kernel)
+
+
+def moving(frame: np.ndarray, px_at_full: float) -> np.ndarray:
+    """A vehicle crossing the view during the exposure: smeared by `px_at_full` px on a
+    MAX_SIDE-wide frame, scaled to this frame's width (at least 2 px)."""
+    return smeared(frame, max(2, round(frame.shape[1] * px_at_full / MAX_SIDE)))
 
 
 VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -64,6 +77,9 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "jpeg35": lambda f: compressed(f, 35),
     "noise8": lambda f: noisy(f, 8.0),
     "blur3": lambda f: blurred(f, 3),
+    # Added at stop 29 (the nine above are the set earlier figures were measured on):
+    "roll8": lambda f: rotated(f, 8.0),  # a camera rolled further on its mount
+    "motion8": lambda f: moving(f, 8.0),  # a truck passing a side camera at 1/250 s
 }
 
 

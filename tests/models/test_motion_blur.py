@@ -1,7 +1,6 @@
 """A vehicle crossing a camera's view is blurred along the rows; the readers, when nothing else
 read, measure the blur (imageio.motion_blur) and read the frame deblurred (imageio.deblurred)."""
 
-import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,29 +9,23 @@ from hypothesis.extra import numpy as hnp
 
 from kakou.models import container as container_module
 from kakou.models import plate as plate_module
+from kakou.models.camera_variation import smeared
 from kakou.models.container import ContainerReader
 from kakou.models.imageio import BLUR_MAX, BLUR_MIN, deblurred, motion_blur
 from kakou.models.plate import PlateReader
 from kakou.sim.render import render_container_scene, render_plate_scene
 
 
-def _blurred(frame: np.ndarray, length: int) -> np.ndarray:
-    """A box blur of `length` px along the rows (the scene moved that far while exposed)."""
-    kernel = np.zeros((length, length), np.float32)
-    kernel[length // 2, :] = 1.0 / length
-    return cv2.filter2D(frame, -1, kernel)
-
-
 @pytest.mark.parametrize("length", [6, 9, 16, 27])
 def test_the_blur_is_measured_and_a_sharp_frame_has_none(length: int) -> None:
     frame = render_container_scene("MSKU1234565", seed=5)
     assert motion_blur(frame) == 0
-    assert motion_blur(_blurred(frame, length)) == length
+    assert motion_blur(smeared(frame, length)) == length
 
 
 @pytest.mark.parametrize(("code", "seed"), [("TGHU8832010", 31), ("CSQU3054383", 5)])
 def test_a_blurred_container_code_is_read_deblurred(code: str, seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = _blurred(render_container_scene(code, seed=seed), 20)
+    frame = smeared(render_container_scene(code, seed=seed), 20)
     r = ContainerReader().read(frame)
     assert (r.text, r.valid) == (code, True)
     monkeypatch.setattr(container_module, "motion_blur", lambda frame: 0)
@@ -40,7 +33,7 @@ def test_a_blurred_container_code_is_read_deblurred(code: str, seed: int, monkey
 
 
 def test_a_blurred_plate_is_read_deblurred(monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = _blurred(render_plate_scene("京A8F3K2", "yellow"), 24)
+    frame = smeared(render_plate_scene("京A8F3K2", "yellow"), 24)
     r = PlateReader().read(frame)
     assert (r.text, r.valid) == ("京A8F3K2", True)
     monkeypatch.setattr(plate_module, "motion_blur", lambda frame: 0)
