@@ -95,12 +95,12 @@ class ContainerReader:
             r = self._read_frame(enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w)))))
             if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                 best = r
-        if not best.valid and not best.also_seen and (length := motion_blur(frame)):
-            # A container passing a side camera, blurred along the rows: the detector loses the
+        if not best.valid and not best.also_seen and (blur := motion_blur(frame))[0]:
+            # A container passing a camera, blurred along the rows or columns: the detector loses the
             # code's strokes. Last, the frame deblurred (imageio.motion_blur / deblurred) is read
             # once more (field dev containers blurred by 8 px at 1920 px: 30 -> 33 of 37). Not
             # where codes were read that left the lane's undecided (also_seen): the officer's.
-            r = self._read_frame(deblurred(frame, length))
+            r = self._read_frame(deblurred(frame, *blur))
             if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
                 best = r
         return best

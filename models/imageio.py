@@ -127,7 +127,8 @@ def stretched_within(frame: np.ndarray, box: tuple[int, int, int, int], span: tu
     return out
 
 
-# Motion blur along the rows (a truck passing a side camera): a box of BLUR_MIN..BLUR_MAX px.
+# Motion blur along the rows or columns (a truck passing a side camera, or coming towards one
+# above it): a box of BLUR_MIN..BLUR_MAX px.
 # Its spectrum has zeros every width/length cycles, which the cepstrum shows as a dip at the
 # length. Field dev frames blurred by 3+ px measured their length exactly (the 8 px of a 1920 px
 # frame at every size); a blur of 3-5 px can go unseen, where it rarely stops a read. Periodic
@@ -139,24 +140,34 @@ BLUR_ROWS = 270  # rows sampled for the spectrum (it is an average: all rows add
 DEBLUR_NSR = 0.01  # Wiener noise-to-signal ratio: lower restores more and rings more
 
 
-def motion_blur(frame: np.ndarray) -> int:
-    """The length in px of a motion blur along the frame's rows, or 0 when none is seen."""
+def motion_blur(frame: np.ndarray) -> tuple[int, int]:
+    """(length in px, axis) of a motion blur seen on the frame: along the rows (axis 1, a
+    vehicle crossing the view) or the columns (axis 0, one coming towards a camera above it);
+    length 0 when none is seen."""
     gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY).astype(np.float32)
-    if gray.shape[1] < 4 * BLUR_MAX:
-        return 0
-    rows = gray[:: max(gray.shape[0] // BLUR_ROWS, 1)]
-    rows = (rows - rows.mean(axis=1, keepdims=True)) * np.hanning(rows.shape[1]).astype(np.float32)
-    spectrum = np.abs(np.fft.rfft(rows, axis=1)).mean(axis=0)
-    dips = np.fft.irfft(np.log(spectrum + 1e-3))[BLUR_MIN : BLUR_MAX + 1]
-    k = int(np.argmin(dips))
-    return k + BLUR_MIN if dips[k] < BLUR_DIP else 0
+    best = (0, 1, BLUR_DIP)
+    for axis, lines in ((1, gray), (0, gray.T)):
+        if lines.shape[1] < 4 * BLUR_MAX:
+            continue
+        rows = lines[:: max(lines.shape[0] // BLUR_ROWS, 1)]
+        rows = (rows - rows.mean(axis=1, keepdims=True)) * np.hanning(rows.shape[1]).astype(np.float32)
+        spectrum = np.abs(np.fft.rfft(rows, axis=1)).mean(axis=0)
+        dips = np.fft.irfft(np.log(spectrum + 1e-3))[BLUR_MIN : BLUR_MAX + 1]
+        k = int(np.argmin(dips))
+        if dips[k] < best[2]:
+            best = (k + BLUR_MIN, axis, float(dips[k]))
+    return best[0], best[1]
 
 
-def deblurred(frame: np.ndarray, length: int) -> np.ndarray:
-    """The frame with a motion blur of `length` px along its rows undone: Wiener deconvolution
-    of the lightness, row by row (colour is left as it is: only the characters' edges matter,
-    and one channel costs a third); the ends padded by reflection so the FFT's wrap-around
-    falls outside. ~40 ms on a 1920 x 1080 frame."""
+def deblurred(frame: np.ndarray, length: int, axis: int = 1) -> np.ndarray:
+    """The frame with a motion blur of `length` px along `axis` undone: Wiener deconvolution
+    of the lightness, line by line (colour is left as it is: only the characters' edges
+    matter, and one channel costs a third); the ends padded by reflection so the FFT's
+    wrap-around falls outside. ~25-40 ms on a 1920 x 1080 frame."""
+    if axis == 0:
+        return np.ascontiguousarray(
+            deblurred(np.ascontiguousarray(frame.transpose(1, 0, 2)), length).transpose(1, 0, 2)
+        )
     pad = 4 * length
     ycc = cv2.cvtColor(frame, cv2.COLOR_BGR2YCrCb)
     y = cv2.copyMakeBorder(ycc[:, :, 0], 0, 0, pad, pad, cv2.BORDER_REFLECT).astype(np.float32)

@@ -158,11 +158,11 @@ class PlateReader:
             big = enlarged(frame, ZOOM_SIDE)
             z = self._settled(self._stages(big, doubts, zoomed=True), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
-        if not r.valid and not r.overruled and (length := motion_blur(frame)):
-            # Blurred along the rows (a vehicle crossing the view): last, the frame deblurred
+        if not r.valid and not r.overruled and (blur := motion_blur(frame))[0]:
+            # Blurred by motion (along the rows or the columns): last, the frame deblurred
             # (imageio.motion_blur / deblurred), held to the doubts the frame left (field dev
             # plates blurred by 8 px at 1920 px: 73 -> 80 of 87, wrong-but-valid 2 -> 2).
-            z = self._settled(self._stages(deblurred(frame, length), doubts), doubts)
+            z = self._settled(self._stages(deblurred(frame, *blur), doubts), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
         return r
 
