@@ -210,8 +210,8 @@ class ContainerReader:
     def _vertical(self, frame: np.ndarray, boxes: list[np.ndarray]) -> ContainerRead | None:
         """A code painted one character per row (vertical.py), read as one line; if no valid
         code comes of it and the column leans (vertical.column_tilt), read again with the frame
-        turned upright around it (field dev set turned by 8 degrees either way: the three
-        vertical codes 3 of 6 -> 5 of 6; ~10 ms for the turn, only on frames that got here)."""
+        turned upright around it (the field dev set's three vertical codes, turned 8 degrees
+        either way: 3 of 6 frames -> 5 of 6; ~10 ms for the turn, only on frames that got here)."""
         r = self._vertical_columns(frame, boxes)
         if r is not None and r.valid:
             return r

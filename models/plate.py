@@ -189,7 +189,8 @@ class PlateReader:
         regions found classically with the detector run only inside each (a few ms instead of
         the whole frame's 25-140 ms); then the same on the frame after local light equalisation
         (CLAHE on lightness: backlight, night and shadow take the plate's contrast, and on the
-        field set every plate that equalisation rescued was read at this stage); then the whole
+        field set every plate that equalisation rescued was read at this stage); then the located
+        regions the detector saw no text in, their light stretched (_dim_stages); then the whole
         frame at 480 px and 960 px. The equalised whole frame is not searched: on the field dev
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
         every frame that no stage reads. `doubts` is filled by the caller as stages yield.
