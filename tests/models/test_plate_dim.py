@@ -1,6 +1,6 @@
 """A plate dimmed by backlight, dusk or under-exposure: located, but the detector sees no text in
 its region (it normalises every input alike). The region is read again with its light stretched
-(plate._dim_stages, imageio.stretched_within) instead of going on to a whole-frame pass."""
+(plate._second_looks, imageio.stretched_within) instead of going on to a whole-frame pass."""
 
 import numpy as np
 import pytest

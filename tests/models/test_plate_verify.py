@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
+from kakou.models import plate as plate_module
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate import ZOOM_SIDE, PlateReader
 from kakou.sim.render import render_plate_scene
@@ -95,17 +96,23 @@ class _SizeSpy:
         return getattr(self._engine, name)
 
 
-def test_a_small_frame_that_gave_no_plate_is_read_again_enlarged() -> None:
+def test_a_small_frame_that_gave_no_plate_is_read_again_enlarged(monkeypatch: pytest.MonkeyPatch) -> None:
     """A far camera's 480 px frame with a 38 px plate: the detector, which never enlarges,
-    finds its characters in pieces; enlarged to ZOOM_SIDE they are found and read."""
+    finds its characters in pieces. Its located region, looked at again enlarged, reads it;
+    without that second look, the whole frame enlarged to ZOOM_SIDE does."""
     frame = cv2.resize(
         render_plate_scene(TEXT, "blue", seed=8, plate_width=0.08), (480, 270), interpolation=cv2.INTER_AREA
     )
     spy = _SizeSpy(shared_engine())
     r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid) == (TEXT, True)
+    assert max(spy.widths) < ZOOM_SIDE  # the region enlarged settled it: no whole-frame zoom
+    monkeypatch.setattr(plate_module, "SMALL_REGION", 0)
+    spy = _SizeSpy(shared_engine())
+    r = PlateReader(engine=spy).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid) == (TEXT, True)
     assert max(spy.widths) == ZOOM_SIDE  # read on the enlarged frame
-    assert min(spy.widths) == 480  # after the frame as it came
+    assert 480 in spy.widths[: spy.widths.index(ZOOM_SIDE)]  # after the frame as it came
 
 
 def test_a_frame_read_as_it_came_is_not_enlarged() -> None:
