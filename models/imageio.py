@@ -110,8 +110,10 @@ def percentile_u8(img: np.ndarray, q: float) -> float:
 
 def light_span(frame: np.ndarray, box: tuple[int, int, int, int]) -> tuple[float, float]:
     """The 1st and 99.5th percentiles of lightness inside `box` (x0, y0, x1, y1): the range
-    its content uses, a few bright specks aside."""
+    its content uses, a few bright specks aside; the full range for an empty box."""
     x0, y0, x1, y1 = box
+    if x1 <= x0 or y1 <= y0:
+        return 0.0, 255.0
     gray = cv2.cvtColor(frame[y0:y1, x0:x1], cv2.COLOR_BGR2GRAY)
     return percentile_u8(gray, 1.0), percentile_u8(gray, 99.5)
 

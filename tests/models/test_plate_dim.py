@@ -89,3 +89,8 @@ def test_stretching_maps_the_span_to_the_full_range_inside_the_box_only(img: np.
     if high - low >= 1:
         assert (before <= low).sum() == 0 or inside[before <= low].max() == 0
         assert (before >= high).sum() == 0 or inside[before >= high].min() == 255
+
+
+def test_an_empty_box_spans_the_full_range() -> None:
+    frame = np.zeros((10, 10, 3), np.uint8)
+    assert light_span(frame, (5, 5, 5, 9)) == (0.0, 255.0)
