@@ -85,7 +85,10 @@ def test_random_and_key_person_orders_at_the_lane(api: Api, central: Central, tm
                 assert hits[0].params["order_type"] == "random" and hits[0].params["order_no"] == random_no
                 assert d.outcome == "inspection"
             assert decide(obs, k, Parameters()).outcome == d.outcome  # a replay draws the same
-        assert 40 <= held <= 80
+        # Binomial(200, 0.3): mean 60, sd 6.5. The order number (and so every draw) differs
+        # between runs; 40-80 (3 sd) failed about once in a thousand runs (39 held, seen in CI).
+        # 5 sd either way still tells "about 30 %" from never and always.
+        assert 28 <= held <= 92
         k2 = records.knowledge_for("粤B12345", "IC-42")
         d = decide(
             observation(pass_id="q1", at=now, plate_confidence=0.95, ic_card="IC-42"),
