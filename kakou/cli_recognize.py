@@ -203,6 +203,7 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
     """The locating and detection stages run again beside the reader: the regions it would try,
     the text lines found in each and in the whole frame, and the candidates built from them."""
     from kakou.models.field_eval import candidate_of
+    from kakou.models.imageio import light_span, motion_blur
     from kakou.models.locate import plate_regions, text_rows
     from kakou.models.ocr import shared_engine
     from kakou.models.reading import candidates
@@ -272,8 +273,13 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
                     "stage": st["stage"],
                 }
     ranked = sorted(seen.values(), key=lambda c: (c["reads_as"] is not None, c["score"]), reverse=True)
+    # What the readers' later attempts would undo (docs/recognition.md): a camera exposing too long
+    # for the traffic shows here as a blur length, a dim plate as a narrow light span (a hint:
+    # periodic paint, a grille or corrugation, can pass for a blur on a sharp frame).
+    blur, axis = motion_blur(frame)
     return {
         "stretch": stretch,
+        "motion_blur": {"px": blur, "along": "rows" if axis == 1 else "columns"} if blur else None,
         "regions": [
             {
                 "n": i,
@@ -281,6 +287,7 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
                 "score": round(float(r.score), 4),
                 "box": [r.x0, r.y0, r.x1, r.y1],
                 "searched": [roi.x0, roi.y0, roi.x1, roi.y1],
+                "light_span": [round(v) for v in light_span(frame, (roi.x0, roi.y0, roi.x1, roi.y1))],
             }
             for i, (r, roi) in enumerate(regions, start=1)
         ],

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
+from kakou.models.camera_variation import smeared
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 
 
@@ -64,3 +65,22 @@ def test_debug_folder_that_cannot_be_made(tmp_path: Path, capsys: pytest.Capture
     blocker.write_text("x")
     assert main(["recognize", "plate", "--debug", str(blocker / "sub"), str(blocker)]) == 2
     assert "cannot create" in capsys.readouterr().err
+
+
+def test_debug_says_how_blurred_the_frame_is_and_how_dim_each_region(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A technician sees a camera exposing too long for the traffic as a blur length. (A hint:
+    periodic paint, a grille or corrugation, can pass for a blur on a sharp frame.)"""
+    frame = render_plate_scene("粤B12345", "blue")
+    sharp, moving = tmp_path / "sharp.png", tmp_path / "moving.png"
+    cv2.imwrite(str(sharp), frame)
+    cv2.imwrite(str(moving), smeared(frame, 12))
+    out = tmp_path / "debug"
+    assert main(["recognize", "plate", "--debug", str(out), str(sharp), str(moving)]) == 0
+    capsys.readouterr()
+    still = json.loads((out / "sharp.json").read_text(encoding="utf-8"))
+    blurred = json.loads((out / "moving.json").read_text(encoding="utf-8"))
+    assert (still["motion_blur"] or {}).get("along") != "rows"
+    assert blurred["motion_blur"] == {"px": 12, "along": "rows"}
+    assert all(0 <= r["light_span"][0] <= r["light_span"][1] <= 255 for r in still["regions"])
