@@ -241,22 +241,20 @@ class PlateReader:
         yield from self._region_reads(frame, plate_regions(frame, limit=3), again)
 
     def _second_looks(self, again: list[_Again]) -> Iterator[PlateRead]:
-        """Located regions that read nothing valid, looked at again after the near stages (so a
-        frame they settle pays nothing). First those in which the detector found no text, read
-        with their light stretched to the full range when their content uses under DIM_SPAN of
-        it: the detector
-        normalises every input alike and sees no characters on a plate dimmed by backlight, dusk
-        or under-exposure (field 036 under-exposed: plate 40 of 255 grey levels), even after the
-        frame's equalisation. After the near stages, so a frame they settle pays nothing; the
-        region is stretched with a margin around it (the line's wider cuts stay consistent).
-        Field dev plates as they are and under nine camera variations: exact 799 -> 804 of 870,
-        wrong-but-valid 8 -> 8 (unvaried 86 of 87 either way; backlit and dark frames read here
-        instead of by a whole-frame pass or not at all; ~0-18 ms more on frames that get here).
-        Then small regions (under SMALL_REGION px) whose text the detector found but that read
-        nothing valid, detected again enlarged SMALL_ENLARGE times: the detector never enlarges,
-        and at 8-10 px it boxes a plate without its faint province character. Field dev plates
-        under eleven camera variations: exact 880 -> 887 of 957, wrong-but-valid 12 -> 12; large
-        frames halved: 15 -> 17 of 19; unvaried 86 of 87 either way."""
+        """Located regions that read nothing valid, looked at again after the near stages (a
+        frame those settle pays nothing), both held to the frame's doubts like any stage.
+
+        Dim: the detector found no text, and the region's content spans under DIM_SPAN grey
+        levels. The detector normalises every input alike and sees no characters on a plate
+        dimmed by backlight, dusk or under-exposure (field 036 under-exposed: 40 of 255 grey
+        levels), even after the frame's equalisation: read again stretched to the full range,
+        with a margin around it (the line's wider cuts stay consistent). Field dev plates as they
+        are and under nine camera variations: exact 799 -> 804 of 870, wrong-but-valid 8 -> 8.
+
+        Small: under SMALL_REGION px, text found but nothing valid read. The detector never
+        enlarges, and at 8-10 px boxes a plate without its faint province character: detected
+        again enlarged SMALL_ENLARGE times. Under eleven camera variations: exact 880 -> 887 of
+        957, wrong-but-valid 12 -> 12; large frames halved 15 -> 17 of 19; unvaried 86 of 87."""
         for frame, region, _ in (a for a in again if a[2] == "dim"):
             roi = region.padded(0.12, 0.3, frame.shape)
             low, high = light_span(frame, _box(roi))
