@@ -238,7 +238,7 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
     all_lines = []
     for i, (region, roi) in enumerate(regions, start=1):
         side = min(320 if kind == "plate" else 640, max(roi.width, roi.height))
-        lines = engine.lines_in(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side, stretch)
+        lines = engine.lines_in(frame, roi.box, side, stretch)
         stages.append({"stage": f"region {i} ({region.cue}) at {side} px", "lines": lines})
         all_lines += lines
     for side in sides:
@@ -285,9 +285,9 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
                 "n": i,
                 "cue": r.cue,
                 "score": round(float(r.score), 4),
-                "box": [r.x0, r.y0, r.x1, r.y1],
-                "searched": [roi.x0, roi.y0, roi.x1, roi.y1],
-                "light_span": [round(v) for v in light_span(frame, (roi.x0, roi.y0, roi.x1, roi.y1))],
+                "box": list(r.box),
+                "searched": list(roi.box),
+                "light_span": [round(v) for v in light_span(frame, roi.box)],
             }
             for i, (r, roi) in enumerate(regions, start=1)
         ],

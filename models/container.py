@@ -92,17 +92,13 @@ class ContainerReader:
         if not best.valid and max(h, w) < ZOOM_BELOW:
             # A small crop or a far camera (a code of 8-12 px characters): the detector, which
             # never enlarges, finds nothing or only specks in it. Read once more enlarged.
-            r = self._read_frame(enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w)))))
-            if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
-                best = r
+            best = _preferred(self._read_frame(enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w))))), best)
         if not best.valid and not best.also_seen and (blur := motion_blur(frame))[0]:
             # A container passing a camera, blurred along the rows or columns: the detector loses the
             # code's strokes. Last, the frame deblurred (imageio.motion_blur / deblurred) is read
             # once more (field dev containers blurred by 8 px at 1920 px: 30 -> 33 of 37). Not
             # where codes were read that left the lane's undecided (also_seen): the officer's.
-            r = self._read_frame(deblurred(frame, *blur))
-            if r.valid or r.confidence > best.confidence or (best.raw is None and r.raw is not None):
-                best = r
+            best = _preferred(self._read_frame(deblurred(frame, *blur)), best)
         return best
 
     def _read_frame(self, frame: np.ndarray) -> ContainerRead:
@@ -122,7 +118,7 @@ class ContainerReader:
                 band.score,
             )
             side = min(max(int(max(roi.width, roi.height) * ROI_SCALE), 160), 640)
-            boxes = self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+            boxes = self.engine.detect_region(frame, roi.box, side)
             if not boxes:
                 continue
             any_boxes = True
@@ -571,6 +567,14 @@ def _quad_w(box: np.ndarray) -> float:
 
 def _quad_h(box: np.ndarray) -> float:
     return float(max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1])))
+
+
+def _preferred(again: ContainerRead, first: ContainerRead) -> ContainerRead:
+    """A second reading of the frame (enlarged, deblurred) over the first: if valid, surer, or
+    the first read nothing at all."""
+    if again.valid or again.confidence > first.confidence or (first.raw is None and again.raw is not None):
+        return again
+    return first
 
 
 def _box_h(box: np.ndarray) -> float:

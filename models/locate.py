@@ -70,6 +70,11 @@ class Region:
     score: float
 
     @property
+    def box(self) -> tuple[int, int, int, int]:
+        """(x0, y0, x1, y1), as the detector and the image helpers take a box."""
+        return self.x0, self.y0, self.x1, self.y1
+
+    @property
     def width(self) -> int:
         return self.x1 - self.x0
 

@@ -119,7 +119,8 @@ class PlateRead(Read):
     overruled: bool = Field(default=False, exclude=True)  # a valid reading a doubt stood against
 
 
-_Again = tuple[np.ndarray, Region, str]  # a region to look at again: its frame, itself, "dim" or "small"
+# A region to look at again: its frame, itself, the box searched around it, "dim" or "small".
+_Again = tuple[np.ndarray, Region, Region, str]
 
 
 class PlateReader:
@@ -255,13 +256,12 @@ class PlateReader:
         enlarges, and at 8-10 px boxes a plate without its faint province character: detected
         again enlarged SMALL_ENLARGE times. Under eleven camera variations: exact 880 -> 887 of
         957, wrong-but-valid 12 -> 12; large frames halved 15 -> 17 of 19; unvaried 86 of 87."""
-        for frame, region, _ in (a for a in again if a[2] == "dim"):
-            roi = region.padded(0.12, 0.3, frame.shape)
-            low, high = light_span(frame, _box(roi))
+        for frame, region, roi, _ in (a for a in again if a[3] == "dim"):
+            low, high = light_span(frame, roi.box)
             if high - low < DIM_SPAN:
-                around = _box(roi.padded(0.3, 1.0, frame.shape))
+                around = roi.padded(0.3, 1.0, frame.shape).box
                 yield from self._region_reads(stretched_within(frame, around, (low, high)), [region])
-        for frame, region, _ in (a for a in again if a[2] == "small"):
+        for frame, region, _, _ in (a for a in again if a[3] == "small"):
             yield from self._region_reads(frame, [region], enlarge=SMALL_ENLARGE)
 
     def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
@@ -322,9 +322,9 @@ class PlateReader:
             r = r if colour_agrees(region.cue, r.text) else _unsure(r)
             if again is not None and not r.valid:
                 if not boxes:
-                    again.append((frame, region, "dim"))
+                    again.append((frame, region, roi, "dim"))
                 elif max(roi.width, roi.height) < SMALL_REGION:
-                    again.append((frame, region, "small"))
+                    again.append((frame, region, roi, "small"))
             yield r
 
     def _detect_around(
@@ -340,7 +340,7 @@ class PlateReader:
             offset = np.array([roi.x0, roi.y0], np.float32)
             return roi, [b / enlarge + offset for b in self.engine.detect(crop, max(crop.shape[:2]))]
         side = min(most, max(roi.width, roi.height))
-        return roi, self.engine.detect_region(frame, (roi.x0, roi.y0, roi.x1, roi.y1), side)
+        return roi, self.engine.detect_region(frame, roi.box, side)
 
     def _whole_stages(
         self, frame: np.ndarray, sharp_first: bool = False, small_first: bool = False, sharp_only: bool = False
@@ -674,10 +674,6 @@ def _read_as_is(raw: str, text: str | None) -> bool:
 def _unsure(r: PlateRead) -> PlateRead:
     """A reading held back from the lane (something stands against it): the officer decides."""
     return r.model_copy(update={"text": None, "valid": False, "kind": None, "confidence": min(r.confidence, 0.5)})
-
-
-def _box(r: Region) -> tuple[int, int, int, int]:
-    return r.x0, r.y0, r.x1, r.y1
 
 
 def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
