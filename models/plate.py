@@ -306,8 +306,8 @@ class PlateReader:
         self, frame: np.ndarray, regions: list[Region], again: list[_Again] | None = None, enlarge: float = 1.0
     ) -> Iterator[PlateRead]:
         """Each region's text lines detected (`enlarge`d first) and read; `again` collects the
-        regions (with their frame) that read nothing valid and may read on a second look
-        (_second_looks): "dim" where the detector found no text, "small" where it did."""
+        regions (with their frame and the box searched) that read nothing valid and may read on a
+        second look (_second_looks): "dim" where the detector found no text, "small" where it did."""
         for region in regions:
             roi, boxes = self._detect_around(frame, region, 0.12, ROI_SIDE, enlarge)
             r = self._from_lines(frame, self._recognised(frame, boxes))
