@@ -8,12 +8,15 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: setup demo test lint clean lock
 
-$(STAMP): pyproject.toml constraints.txt deploy/setup-system.sh
+$(STAMP): pyproject.toml constraints.txt deploy/setup-system.sh Makefile
 	bash deploy/setup-system.sh
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "kakou needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]' -c constraints.txt
+	# The plate-specific recogniser's model (models/plate_net.py): the wheel asks for opencv-python,
+	# which would shadow opencv-python-headless, and only its model files are used.
+	$(BIN)/pip install -q --no-deps 'hyperlpr==0.0.2'
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -44,6 +44,7 @@ from kakou.models.plate_grammar import (
     plate_kind_of,
     province_of,
 )
+from kakou.models.plate_net import shared_plate_net
 from kakou.models.reading import Read, candidates, row_groups, vote
 
 __all__ = ["PlateRead", "PlateReader", "is_valid_plate", "normalise_plate", "plate_kind_of"]
@@ -91,6 +92,7 @@ MAX_PLATE_CJK = 2  # Chinese characters a plate line can hold: the province and 
 UPPER_STRIPS = ((0.85, 0.02), (0.75, 0.12))
 UPPER_STRIPS_INSIDE = ((0.2, 0.4), (0.1, 0.45))
 BOTH_ROWS_BOX = 2.6
+NET_SURE = 0.9  # each body character's probability for the plate network's opinion to count (_net_opinion)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
@@ -170,7 +172,36 @@ class PlateReader:
             # plates blurred by 8 px at 1920 px: 73 -> 80 of 87, wrong-but-valid 2 -> 2).
             z = self._settled(self._stages(deblurred(frame, *blur), doubts), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
+        if _crop_shaped(h, w) and _may_be_one_row(h, w):
+            r = self._net_opinion(frame, r, doubts)
         return r
+
+    def _net_opinion(self, crop: np.ndarray, r: PlateRead, doubts: dict[str, float]) -> PlateRead:
+        """A one-row plate crop's reading put to the plate-specific recogniser (`plate_net`),
+        whose opinion counts only where every character of its body (all but the province) is
+        NET_SURE. It settles a reading PP-OCR left open when exactly one of the plates the crop
+        was read as (its raw reading, rivals, the frame's doubts) has that body, and the
+        network's province, if as sure, agrees (its provinces are not trusted otherwise); it
+        holds back a valid reading whose body it reads otherwise. Field crops as they are: exact
+        132 -> 134 of 134 (005's D, 021's T); under eleven camera variations 1,402 -> 1,417 of
+        1,474, wrong-but-valid 7 -> 2 (5 held back, none right). ~3 ms a crop."""
+        net = shared_plate_net()
+        if net is None or (r.valid and r.kind == "latin"):
+            return r
+        chars = net.read(crop)
+        sure = min((p for _, p in chars[1:]), default=0.0)
+        if len(chars) < 7 or sure < NET_SURE:
+            return r
+        body = "".join(c for c, _ in chars[1:])
+        if r.valid:
+            return _unsure(r) if r.text is not None and len(r.text) == len(chars) and r.text[1:] != body else r
+        seen = {normalise_plate(r.raw or "", self.latin_patterns), *doubts, *(t for t, _ in r.rivals)}
+        fits = [t for t in seen if t and province_of(t[0]) and t[1:] == body]
+        province, p = chars[0]
+        if len(fits) != 1 or (p >= NET_SURE and province != fits[0][0]):
+            return r
+        kind = plate_kind_of(fits[0], self.latin_patterns)
+        return PlateRead(text=fits[0], confidence=sure, valid=True, raw=r.raw, kind=kind)
 
     def _settled(self, stages: Iterable[PlateRead], doubts: dict[str, float]) -> PlateRead:
         """The first valid reading that no doubt (within DOUBT_GAP) stands against, else the
@@ -266,7 +297,7 @@ class PlateReader:
 
     def _crop_stage(self, frame: np.ndarray) -> Iterator[PlateRead]:
         h, w = frame.shape[:2]
-        if max(h, w) <= 640 and 1.4 <= w / h <= 6.0:
+        if _crop_shaped(h, w):
             one_row, two_rows = _may_be_one_row(h, w), w / h < ONE_ROW_CROP[1]
             # A crop is the plate: its own paint is the line's.
             first = self._crop_read(frame, one_row, two_rows)
@@ -681,6 +712,11 @@ def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
     m = max(1, round(by * crop.shape[0]))
     colour = np.median(crop.reshape(-1, crop.shape[2]), axis=0)
     return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in colour])
+
+
+def _crop_shaped(h: int, w: int) -> bool:
+    """Whether an image is shaped like a plate crop rather than a scene."""
+    return max(h, w) <= 640 and 1.4 <= w / h <= 6.0
 
 
 def _may_be_one_row(h: int, w: int) -> bool:

@@ -1,0 +1,111 @@
+"""The plate-specific recogniser (HyperLPR's network from the installed `hyperlpr` wheel) as the
+plate crop reader's second opinion: it settles what PP-OCR left open only among the plates
+PP-OCR itself read, holds back a reading it contradicts, and is never needed to read a plate."""
+
+import logging
+
+import cv2
+import numpy as np
+import pytest
+
+from kakou.models import plate as plate_module
+from kakou.models import plate_net
+from kakou.models.plate import PlateRead, PlateReader
+from kakou.sim.render_plates import plate_image
+
+
+def crop(text: str, kind: str = "blue") -> np.ndarray:
+    """A tight 94 x 24 crop of the plate, as CCPD-style cameras cut them."""
+    img = np.ascontiguousarray(np.asarray(plate_image(text, kind))[..., ::-1])
+    return cv2.resize(img, (94, 24), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize("text", ["皖A2T582", "粤B8D0T5", "苏E5F702"])
+def test_the_installed_network_reads_a_plates_body_surely(text: str) -> None:
+    assert plate_net.model_files() is not None, "the hyperlpr wheel is missing: run make setup"
+    net = plate_net.shared_plate_net()
+    assert net is not None
+    chars = net.read(crop(text))
+    assert "".join(c for c, _ in chars[1:]) == text[1:]
+    assert min(p for _, p in chars[1:]) >= plate_module.NET_SURE
+
+
+class _Net:
+    """The network's opinion fixed, to test the rule that weighs it."""
+
+    def __init__(self, text: str, body_p: float = 0.97, province_p: float = 0.5) -> None:
+        self.chars = [(text[0], province_p)] + [(c, body_p) for c in text[1:]]
+
+    def read(self, _crop: np.ndarray) -> list[tuple[str, float]]:
+        return self.chars
+
+
+@pytest.fixture
+def opinion(monkeypatch: pytest.MonkeyPatch):
+    def use(net: _Net | None) -> PlateReader:
+        monkeypatch.setattr(plate_module, "shared_plate_net", lambda: net)
+        return PlateReader()
+
+    return use
+
+
+UNSURE = PlateRead(text=None, confidence=0.5, valid=False, raw="浙D·3350Z", overruled=True)
+
+
+def test_it_settles_an_open_reading_among_the_plates_pp_ocr_read(opinion) -> None:
+    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ": 0.6, "浙D3350Z": 0.5})
+    assert (r.text, r.valid) == ("浙D335DZ", True)
+    assert r.confidence >= 0.9
+
+
+def test_it_never_reads_a_plate_pp_ocr_did_not_read(opinion) -> None:
+    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D3350Z": 0.5})
+    assert not r.valid
+
+
+def test_an_unsure_opinion_or_a_sure_other_province_settles_nothing(opinion) -> None:
+    doubts = {"浙D335DZ": 0.6, "浙D3350Z": 0.5}
+    assert not opinion(_Net("浙D335DZ", body_p=0.85))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
+    assert not opinion(_Net("苏D335DZ", province_p=0.95))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
+
+
+def test_two_plates_with_the_body_it_read_settle_nothing(opinion) -> None:
+    doubts = {"浙D335DZ": 0.6, "苏D335DZ": 0.5}
+    assert not opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
+
+
+def test_a_valid_reading_it_contradicts_surely_is_held_back(opinion) -> None:
+    read = PlateRead(text="皖A21582", confidence=0.95, valid=True, raw="皖A21582", kind="standard")
+    held = opinion(_Net("皖A2T582"))._net_opinion(crop("皖A2T582"), read, {})
+    assert (held.text, held.valid, held.raw) == (None, False, "皖A21582")
+    assert opinion(_Net("皖A2T582", body_p=0.8))._net_opinion(crop("皖A2T582"), read, {}) == read
+    assert opinion(_Net("皖A21582"))._net_opinion(crop("皖A21582"), read, {}) == read
+
+
+def test_a_site_latin_plate_is_left_to_pp_ocr(opinion) -> None:
+    read = PlateRead(text="AX1790", confidence=0.95, valid=True, raw="AX1790", kind="latin")
+    assert opinion(_Net("皖AX1790"))._net_opinion(crop("皖A2T582"), read, {}) == read
+
+
+@pytest.mark.parametrize("text", ["皖A2T582", "粤B8D0T5"])
+def test_crops_read_alike_with_and_without_the_network(opinion, text: str) -> None:
+    assert opinion(None).read(crop(text)).text == text
+    assert PlateReader().read(crop(text)).text == text
+
+
+def test_without_the_package_the_reader_says_so_and_goes_on(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(plate_net, "model_files", lambda: None)
+    with caplog.at_level(logging.WARNING, logger=plate_net.__name__):
+        assert plate_net._load() is None
+    assert "hyperlpr" in caplog.text
+
+
+def test_a_damaged_model_file_is_reported_not_raised(monkeypatch, tmp_path, caplog) -> None:
+    files = plate_net.model_files()
+    assert files is not None
+    bad = tmp_path / "bad.caffemodel"
+    bad.write_bytes(files[1].read_bytes()[:1000])
+    monkeypatch.setattr(plate_net, "model_files", lambda: (files[0], bad))
+    with caplog.at_level(logging.WARNING, logger=plate_net.__name__):
+        assert plate_net._load() is None
+    assert "not usable" in caplog.text
