@@ -279,6 +279,7 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
     blur, axis = motion_blur(frame)
     return {
         "stretch": stretch,
+        "plate_net": _plate_net_opinion(frame) if kind == "plate" else None,
         "motion_blur": {"px": blur, "along": "rows" if axis == 1 else "columns"} if blur else None,
         "regions": [
             {
@@ -294,6 +295,24 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
         "stages": out_stages,
         "candidates": ranked[:30],
         "_numbered": numbered,
+    }
+
+
+def _plate_net_opinion(frame: np.ndarray) -> dict[str, Any] | None:
+    """What the plate-specific recogniser reads on a one-row plate crop (the reader asks it
+    there only): each character with its probability, and whether its body is sure enough to
+    count. None for a scene, or without the model."""
+    from kakou.models.plate import NET_SURE, is_one_row_crop
+    from kakou.models.plate_net import shared_plate_net
+
+    net = shared_plate_net()
+    if net is None or not is_one_row_crop(*frame.shape[:2]):
+        return None
+    chars = net.read(frame)
+    return {
+        "text": "".join(c for c, _ in chars),
+        "chars": [[c, round(p, 3)] for c, p in chars],
+        "body_sure": len(chars) >= 7 and min(p for _, p in chars[1:]) >= NET_SURE,
     }
 
 

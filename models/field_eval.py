@@ -246,7 +246,7 @@ def evaluate(
         subset = f"quick: at most {QUICK_PER_KIND} rows per kind, evenly spread"
     readers = {**default_readers(), **(readers or {})}  # a kind not given gets the default reader
     load_before = _loadavg()
-    warmed: set[int] = set()
+    warmed: set[tuple[str, int]] = set()
     frames: list[FrameResult] = []
     for row in rows:
         try:
@@ -257,8 +257,10 @@ def evaluate(
         if transform is not None:
             image = transform(image)
         reader = readers[row.kind]
-        if id(reader) not in warmed:  # the first ONNX runs allocate: keep them out of the times
-            warmed.add(id(reader))
+        # The first ONNX runs allocate, and a kind may load its own model (plate crops: plate_net):
+        # keep them out of the times.
+        if (row.kind, id(reader)) not in warmed:
+            warmed.add((row.kind, id(reader)))
             _safe_read(reader, image)
             _forget(reader)  # the timed read must not reuse the warm-up's remembered recognitions
         t0, c0 = time.perf_counter(), time.process_time()

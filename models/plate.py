@@ -172,7 +172,7 @@ class PlateReader:
             # plates blurred by 8 px at 1920 px: 73 -> 80 of 87, wrong-but-valid 2 -> 2).
             z = self._settled(self._stages(deblurred(frame, *blur), doubts), doubts)
             r = z if z.valid or z.confidence > r.confidence else r
-        if _crop_shaped(h, w) and _may_be_one_row(h, w):
+        if is_one_row_crop(h, w):
             r = self._net_opinion(frame, r, doubts)
         return r
 
@@ -717,6 +717,11 @@ def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
 def _crop_shaped(h: int, w: int) -> bool:
     """Whether an image is shaped like a plate crop rather than a scene."""
     return max(h, w) <= 640 and 1.4 <= w / h <= 6.0
+
+
+def is_one_row_crop(h: int, w: int) -> bool:
+    """Whether an image is shaped like a crop of a one-row plate (what plate_net reads)."""
+    return _crop_shaped(h, w) and _may_be_one_row(h, w)
 
 
 def _may_be_one_row(h: int, w: int) -> bool:
