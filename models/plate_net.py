@@ -5,8 +5,9 @@ PP-OCRv4 (the general recogniser, `ocr.py`) reads Chinese plates well but not th
 draws apart. HyperLPR's recogniser was trained on real plate crops: on the field dev crops its
 body (every character after the province) is right 1,082 times of 1,082 where each character is
 at least 0.9 sure, as they are and under eleven camera variations (its provinces are not to be
-trusted: 闽 for 皖 at 0.87). The plate reader asks it only to settle what PP-OCR left open and to
-stand against what it reads otherwise (`plate.PlateReader`), never to read a plate alone.
+trusted: 闽 for 皖 at 0.87). The plate reader asks it only to settle what PP-OCR left open and,
+on crops, to stand against what it reads otherwise (`plate.PlateReader._net_opinion`), never to
+read a plate alone.
 
 The model comes from the `hyperlpr` wheel (0.0.2, MIT; installed without its dependencies, see
 the Makefile: it asks for opencv-python, which would shadow opencv-python-headless). Its Python

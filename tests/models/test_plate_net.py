@@ -10,6 +10,7 @@ import pytest
 
 from kakou.models import plate as plate_module
 from kakou.models import plate_net
+from kakou.models.ocr import TextLine
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.sim.render_plates import plate_image
 
@@ -53,38 +54,38 @@ UNSURE = PlateRead(text=None, confidence=0.5, valid=False, raw="浙D·3350Z", ov
 
 
 def test_it_settles_an_open_reading_among_the_plates_pp_ocr_read(opinion) -> None:
-    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ": 0.6, "浙D3350Z": 0.5})
+    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ", "浙D3350Z"})
     assert (r.text, r.valid) == ("浙D335DZ", True)
     assert r.confidence >= 0.9
 
 
 def test_it_never_reads_a_plate_pp_ocr_did_not_read(opinion) -> None:
-    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D3350Z": 0.5})
+    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D3350Z"})
     assert not r.valid
 
 
 def test_an_unsure_opinion_or_a_sure_other_province_settles_nothing(opinion) -> None:
-    doubts = {"浙D335DZ": 0.6, "浙D3350Z": 0.5}
+    doubts = {"浙D335DZ", "浙D3350Z"}
     assert not opinion(_Net("浙D335DZ", body_p=0.85))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
     assert not opinion(_Net("苏D335DZ", province_p=0.95))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
 
 
 def test_two_plates_with_the_body_it_read_settle_nothing(opinion) -> None:
-    doubts = {"浙D335DZ": 0.6, "苏D335DZ": 0.5}
+    doubts = {"浙D335DZ", "苏D335DZ"}
     assert not opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
 
 
 def test_a_valid_reading_it_contradicts_surely_is_held_back(opinion) -> None:
     read = PlateRead(text="皖A21582", confidence=0.95, valid=True, raw="皖A21582", kind="standard")
-    held = opinion(_Net("皖A2T582"))._net_opinion(crop("皖A2T582"), read, {})
+    held = opinion(_Net("皖A2T582"))._net_opinion(crop("皖A2T582"), read, set())
     assert (held.text, held.valid, held.raw) == (None, False, "皖A21582")
-    assert opinion(_Net("皖A2T582", body_p=0.8))._net_opinion(crop("皖A2T582"), read, {}) == read
-    assert opinion(_Net("皖A21582"))._net_opinion(crop("皖A21582"), read, {}) == read
+    assert opinion(_Net("皖A2T582", body_p=0.8))._net_opinion(crop("皖A2T582"), read, set()) == read
+    assert opinion(_Net("皖A21582"))._net_opinion(crop("皖A21582"), read, set()) == read
 
 
 def test_a_site_latin_plate_is_left_to_pp_ocr(opinion) -> None:
     read = PlateRead(text="AX1790", confidence=0.95, valid=True, raw="AX1790", kind="latin")
-    assert opinion(_Net("皖AX1790"))._net_opinion(crop("皖A2T582"), read, {}) == read
+    assert opinion(_Net("皖AX1790"))._net_opinion(crop("皖A2T582"), read, set()) == read
 
 
 @pytest.mark.parametrize("text", ["皖A2T582", "粤B8D0T5"])
@@ -109,3 +110,46 @@ def test_a_damaged_model_file_is_reported_not_raised(monkeypatch, tmp_path, capl
     with caplog.at_level(logging.WARNING, logger=plate_net.__name__):
         assert plate_net._load() is None
     assert "not usable" in caplog.text
+
+
+def _scene_line(text: str) -> tuple[np.ndarray, TextLine]:
+    """A plate on a grey ground, and the line box the detector would give for it."""
+    plate = np.ascontiguousarray(np.asarray(plate_image(text, "blue"))[..., ::-1])
+    plate = cv2.resize(plate, (220, 70), interpolation=cv2.INTER_AREA)
+    frame = np.full((200, 400, 3), 110, np.uint8)
+    frame[60:130, 90:310] = plate
+    box = ((92.0, 68.0), (308.0, 68.0), (308.0, 122.0), (92.0, 122.0))
+    return frame, TextLine(box, text, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("raw", "settled"),
+    [("粤B8D0T5", "粤B8D0T5"), ("粤B·8D0T5", "粤B8D0T5"), ("粤B8DOT5", None)],
+)
+def test_a_scene_line_read_as_it_is_but_unsure_is_settled_by_the_network(
+    opinion, monkeypatch: pytest.MonkeyPatch, raw: str, settled: str | None
+) -> None:
+    """Only a line PP-OCR read as a plate as it is (no O taken for 0): both recognisers then
+    read the same plate."""
+    reader = opinion(_Net("粤B8D0T5"))
+    unsure = PlateRead(text=None, confidence=0.6, valid=False, raw=raw)
+    monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: unsure)
+    frame, line = _scene_line("粤B8D0T5")
+    r = reader._line_verified(frame, line)
+    assert r is not None
+    assert (r.text, r.valid) == (settled, settled is not None)
+
+
+def test_a_valid_scene_line_is_never_held_back_by_the_network(opinion, monkeypatch: pytest.MonkeyPatch) -> None:
+    reader = opinion(_Net("粤B8D0T6"))
+    read = PlateRead(text="粤B8D0T5", confidence=0.95, valid=True, raw="粤B8D0T5", kind="standard")
+    monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: read)
+    frame, line = _scene_line("粤B8D0T5")
+    r = reader._line_verified(frame, line)
+    assert r is not None and (r.text, r.valid) == ("粤B8D0T5", True)
+
+
+def test_a_settled_reading_still_meets_the_sites_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plate_module, "shared_plate_net", lambda: _Net("浙D335DZ", body_p=0.93))
+    strict = PlateReader(threshold=0.95)
+    assert not strict._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ"}).valid
