@@ -302,7 +302,7 @@ def _plate_net_opinion(frame: np.ndarray) -> dict[str, Any] | None:
     """What the plate-specific recogniser reads on a one-row plate crop (the reader asks it
     there only): each character with its probability, and whether its body is sure enough to
     count. None for a scene, or without the model."""
-    from kakou.models.plate import NET_SURE, is_one_row_crop
+    from kakou.models.plate import is_one_row_crop, sure_body
     from kakou.models.plate_net import shared_plate_net
 
     net = shared_plate_net()
@@ -312,7 +312,7 @@ def _plate_net_opinion(frame: np.ndarray) -> dict[str, Any] | None:
     return {
         "text": "".join(c for c, _ in chars),
         "chars": [[c, round(p, 3)] for c, p in chars],
-        "body_sure": len(chars) >= 7 and min(p for _, p in chars[1:]) >= NET_SURE,
+        "body_sure": sure_body(chars) is not None,
     }
 
 

@@ -176,8 +176,8 @@ class PlateReader:
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
             # none right). ~3 ms a crop.
-            seen = {normalise_plate(r.raw or "", self.latin_patterns), *doubts, *(t for t, _ in r.rivals)}
-            r = self._net_opinion(frame, r, seen)
+            # The doubts hold every other plate the stages read, their rivals included (_settled).
+            r = self._net_opinion(frame, r, {normalise_plate(r.raw or "", self.latin_patterns), *doubts})
         return r
 
     def _net_opinion(self, crop: np.ndarray, r: PlateRead, seen: set[str | None]) -> PlateRead:
@@ -191,10 +191,9 @@ class PlateReader:
         if net is None or (r.valid and r.kind == "latin"):
             return r
         chars = net.read(crop)
-        sure = min((p for _, p in chars[1:]), default=0.0)
-        if len(chars) < 7 or sure < NET_SURE:
+        if (opinion := sure_body(chars)) is None:
             return r
-        body = "".join(c for c, _ in chars[1:])
+        body, sure = opinion
         if r.valid:
             return _unsure(r) if r.text is not None and len(r.text) == len(chars) and r.text[1:] != body else r
         fits = [t for t in seen if t and province_of(t[0]) and t[1:] == body]
@@ -721,6 +720,15 @@ def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
     m = max(1, round(by * crop.shape[0]))
     colour = np.median(crop.reshape(-1, crop.shape[2]), axis=0)
     return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in colour])
+
+
+def sure_body(chars: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
+    """The plate network's body (all but the province) and its weakest character's probability,
+    if it read a whole plate and every body character is NET_SURE; else None."""
+    sure = min((p for _, p in chars[1:]), default=0.0)
+    if len(chars) < 7 or sure < NET_SURE:
+        return None
+    return "".join(c for c, _ in chars[1:]), sure
 
 
 def _crop_shaped(h: int, w: int) -> bool:
