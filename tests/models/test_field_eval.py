@@ -167,6 +167,10 @@ def test_bench_prints_field_figures_next_to_goals(field_dir: Path, capsys: pytes
     assert (wrong["value"], wrong["goal"], wrong["met"]) == (50.0, 0.5, False)
     assert rows["field containers exact reads"]["met"] is True
     assert rows["field containers read per frame p95"]["goal"] == 250
+    # Both plate scenes are rendered at 1280 x 720, a gate camera's size; the crop is not one.
+    gate = rows["field plates (whole scene) read per gate-camera frame p95"]
+    assert gate["goal"] == 150 and gate["value"] is not None and "the 2 frames of 1280-1920 px" in gate["note"]
+    assert "field plate crops read per gate-camera frame p95" not in rows  # crops have no frame-time goal
     assert rows["field plate [yellow] exact reads"]["value"] == 0.0
     assert rows["field set rows not evaluated"]["value"] == 4
     assert not any(name.startswith("plate exact") for name in rows)  # --only field: no rendered sets
