@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -138,3 +139,12 @@ def plate_image(text: str, kind: str) -> Image.Image:
     if kind == "double_yellow":
         return _double_yellow(text)
     return _latin(text)
+
+
+CROP_SIZE = (94, 24)  # w, h: the plate crops CCPD-style cameras deliver
+
+
+def plate_crop(text: str, kind: str = "blue", size: tuple[int, int] = CROP_SIZE) -> np.ndarray:
+    """The bare plate as a BGR image of `size` (w, h): a crop camera's tight cut-out."""
+    bgr = np.ascontiguousarray(np.asarray(plate_image(text, kind))[..., ::-1])
+    return cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)

@@ -164,14 +164,12 @@ class PlateReader:
             # enlarged, held to the doubts the frame itself left (field dev frames shrunk to
             # 0.7: exact 71 -> 75 of 87, one more wrong; only frames that gave no read pay).
             big = enlarged(frame, ZOOM_SIDE)
-            z = self._settled(self._stages(big, doubts, zoomed=True), doubts)
-            r = z if z.valid or z.confidence > r.confidence else r
+            r = _second_reading(self._settled(self._stages(big, doubts, zoomed=True), doubts), r)
         if not r.valid and not r.overruled and (blur := motion_blur(frame))[0]:
             # Blurred by motion (along the rows or the columns): last, the frame deblurred
             # (imageio.motion_blur / deblurred), held to the doubts the frame left (field dev
             # plates blurred by 8 px at 1920 px: 73 -> 80 of 87, wrong-but-valid 2 -> 2).
-            z = self._settled(self._stages(deblurred(frame, *blur), doubts), doubts)
-            r = z if z.valid or z.confidence > r.confidence else r
+            r = _second_reading(self._settled(self._stages(deblurred(frame, *blur), doubts), doubts), r)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
@@ -708,6 +706,12 @@ def _read_as_is(raw: str, text: str | None) -> bool:
     if text is None or len(raw) != len(text) or raw[:1] != text[:1]:
         return False
     return sum(a != b for a, b in zip(raw, text, strict=True)) <= 1
+
+
+def _second_reading(again: PlateRead, first: PlateRead) -> PlateRead:
+    """A frame read again (enlarged, deblurred) after its first reading settled nothing: the
+    second reading wins if valid or surer."""
+    return again if again.valid or again.confidence > first.confidence else first
 
 
 def _unsure(r: PlateRead) -> PlateRead:

@@ -26,7 +26,7 @@ from kakou.models.field_eval import (
 from kakou.models.field_eval import main as field_main
 from kakou.models.plate import PlateRead, PlateReader
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
-from kakou.sim.render_plates import plate_image
+from kakou.sim.render_plates import plate_crop
 
 LABELS = [
     "kind\tfile\tlabel\tnotes",
@@ -49,8 +49,7 @@ def field_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / sub).mkdir()
     (root / "plate/good.jpg").write_bytes(encode_jpeg(render_plate_scene("粤B12345", "blue")))
     (root / "plate/mislabelled.jpg").write_bytes(encode_jpeg(render_plate_scene("京A8F3K2", "yellow", seed=11)))
-    crop = np.asarray(plate_image("沪A52913", "blue"))[..., ::-1]
-    cv2.imwrite(str(root / "crop/c.png"), cv2.resize(crop, (94, 24), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(root / "crop/c.png"), plate_crop("沪A52913"))
     (root / "container/d.jpg").write_bytes(encode_jpeg(render_container_scene("CSQU3054383")))
     (root / "plate/corrupt.jpg").write_bytes(b"\xff\xd8 this is not a JPEG")
     (root / "labels.tsv").write_text("\n".join(LABELS) + "\n", encoding="utf-8")

@@ -4,7 +4,6 @@ PP-OCR itself read, holds back a reading it contradicts, and is never needed to 
 
 import logging
 
-import cv2
 import numpy as np
 import pytest
 
@@ -12,13 +11,7 @@ from kakou.models import plate as plate_module
 from kakou.models import plate_net
 from kakou.models.ocr import TextLine
 from kakou.models.plate import PlateRead, PlateReader
-from kakou.sim.render_plates import plate_image
-
-
-def crop(text: str, kind: str = "blue") -> np.ndarray:
-    """A tight 94 x 24 crop of the plate, as CCPD-style cameras cut them."""
-    img = np.ascontiguousarray(np.asarray(plate_image(text, kind))[..., ::-1])
-    return cv2.resize(img, (94, 24), interpolation=cv2.INTER_AREA)
+from kakou.sim.render_plates import plate_crop
 
 
 @pytest.mark.parametrize("text", ["皖A2T582", "粤B8D0T5", "苏E5F702"])
@@ -26,7 +19,7 @@ def test_the_installed_network_reads_a_plates_body_surely(text: str) -> None:
     assert plate_net.model_files() is not None, "the hyperlpr wheel is missing: run make setup"
     net = plate_net.shared_plate_net()
     assert net is not None
-    chars = net.read(crop(text))
+    chars = net.read(plate_crop(text))
     assert "".join(c for c, _ in chars[1:]) == text[1:]
     assert min(p for _, p in chars[1:]) >= plate_module.NET_SURE
 
@@ -54,44 +47,44 @@ UNSURE = PlateRead(text=None, confidence=0.5, valid=False, raw="浙D·3350Z", ov
 
 
 def test_it_settles_an_open_reading_among_the_plates_pp_ocr_read(opinion) -> None:
-    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ", "浙D3350Z"})
+    r = opinion(_Net("浙D335DZ"))._net_opinion(plate_crop("浙D335DZ"), UNSURE, {"浙D335DZ", "浙D3350Z"})
     assert (r.text, r.valid) == ("浙D335DZ", True)
     assert r.confidence >= 0.9
 
 
 def test_it_never_reads_a_plate_pp_ocr_did_not_read(opinion) -> None:
-    r = opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D3350Z"})
+    r = opinion(_Net("浙D335DZ"))._net_opinion(plate_crop("浙D335DZ"), UNSURE, {"浙D3350Z"})
     assert not r.valid
 
 
 def test_an_unsure_opinion_or_a_sure_other_province_settles_nothing(opinion) -> None:
     doubts = {"浙D335DZ", "浙D3350Z"}
-    assert not opinion(_Net("浙D335DZ", body_p=0.85))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
-    assert not opinion(_Net("苏D335DZ", province_p=0.95))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
+    assert not opinion(_Net("浙D335DZ", body_p=0.85))._net_opinion(plate_crop("浙D335DZ"), UNSURE, doubts).valid
+    assert not opinion(_Net("苏D335DZ", province_p=0.95))._net_opinion(plate_crop("浙D335DZ"), UNSURE, doubts).valid
 
 
 def test_two_plates_with_the_body_it_read_settle_nothing(opinion) -> None:
     doubts = {"浙D335DZ", "苏D335DZ"}
-    assert not opinion(_Net("浙D335DZ"))._net_opinion(crop("浙D335DZ"), UNSURE, doubts).valid
+    assert not opinion(_Net("浙D335DZ"))._net_opinion(plate_crop("浙D335DZ"), UNSURE, doubts).valid
 
 
 def test_a_valid_reading_it_contradicts_surely_is_held_back(opinion) -> None:
     read = PlateRead(text="皖A21582", confidence=0.95, valid=True, raw="皖A21582", kind="standard")
-    held = opinion(_Net("皖A2T582"))._net_opinion(crop("皖A2T582"), read, set())
+    held = opinion(_Net("皖A2T582"))._net_opinion(plate_crop("皖A2T582"), read, set())
     assert (held.text, held.valid, held.raw) == (None, False, "皖A21582")
-    assert opinion(_Net("皖A2T582", body_p=0.8))._net_opinion(crop("皖A2T582"), read, set()) == read
-    assert opinion(_Net("皖A21582"))._net_opinion(crop("皖A21582"), read, set()) == read
+    assert opinion(_Net("皖A2T582", body_p=0.8))._net_opinion(plate_crop("皖A2T582"), read, set()) == read
+    assert opinion(_Net("皖A21582"))._net_opinion(plate_crop("皖A21582"), read, set()) == read
 
 
 def test_a_site_latin_plate_is_left_to_pp_ocr(opinion) -> None:
     read = PlateRead(text="AX1790", confidence=0.95, valid=True, raw="AX1790", kind="latin")
-    assert opinion(_Net("皖AX1790"))._net_opinion(crop("皖A2T582"), read, set()) == read
+    assert opinion(_Net("皖AX1790"))._net_opinion(plate_crop("皖A2T582"), read, set()) == read
 
 
 @pytest.mark.parametrize("text", ["皖A2T582", "粤B8D0T5"])
 def test_crops_read_alike_with_and_without_the_network(opinion, text: str) -> None:
-    assert opinion(None).read(crop(text)).text == text
-    assert PlateReader().read(crop(text)).text == text
+    assert opinion(None).read(plate_crop(text)).text == text
+    assert PlateReader().read(plate_crop(text)).text == text
 
 
 def test_without_the_package_the_reader_says_so_and_goes_on(monkeypatch, caplog) -> None:
@@ -114,8 +107,7 @@ def test_a_damaged_model_file_is_reported_not_raised(monkeypatch, tmp_path, capl
 
 def _scene_line(text: str) -> tuple[np.ndarray, TextLine]:
     """A plate on a grey ground, and the line box the detector would give for it."""
-    plate = np.ascontiguousarray(np.asarray(plate_image(text, "blue"))[..., ::-1])
-    plate = cv2.resize(plate, (220, 70), interpolation=cv2.INTER_AREA)
+    plate = plate_crop(text, "blue", (220, 70))
     frame = np.full((200, 400, 3), 110, np.uint8)
     frame[60:130, 90:310] = plate
     box = ((92.0, 68.0), (308.0, 68.0), (308.0, 122.0), (92.0, 122.0))
@@ -152,4 +144,4 @@ def test_a_valid_scene_line_is_never_held_back_by_the_network(opinion, monkeypat
 def test_a_settled_reading_still_meets_the_sites_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plate_module, "shared_plate_net", lambda: _Net("浙D335DZ", body_p=0.93))
     strict = PlateReader(threshold=0.95)
-    assert not strict._net_opinion(crop("浙D335DZ"), UNSURE, {"浙D335DZ"}).valid
+    assert not strict._net_opinion(plate_crop("浙D335DZ"), UNSURE, {"浙D335DZ"}).valid

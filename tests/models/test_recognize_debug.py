@@ -89,11 +89,10 @@ def test_debug_says_how_blurred_the_frame_is_and_how_dim_each_region(
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """On a plate crop, what the second recogniser reads and whether it is sure enough to count;
     on a scene, nothing (the reader does not ask it there)."""
-    from kakou.sim.render_plates import plate_image
+    from kakou.sim.render_plates import plate_crop
 
-    plate = np.ascontiguousarray(np.asarray(plate_image("粤B8D0T5", "blue"))[..., ::-1])
     crop, scene = tmp_path / "crop.png", tmp_path / "scene.png"
-    cv2.imwrite(str(crop), cv2.resize(plate, (94, 24), interpolation=cv2.INTER_AREA))
+    cv2.imwrite(str(crop), plate_crop("粤B8D0T5"))
     cv2.imwrite(str(scene), render_plate_scene("粤B12345", "blue"))
     out = tmp_path / "debug"
     assert main(["recognize", "plate", "--debug", str(out), str(crop), str(scene)]) == 0
