@@ -80,6 +80,11 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # Added at stop 29 (the nine above are the set earlier figures were measured on):
     "roll8": lambda f: rotated(f, 8.0),  # a camera rolled further on its mount
     "motion8": lambda f: moving(f, 8.0),  # a truck passing a side camera at 1/250 s
+    # Added at stop 31, two faults at once, as real cameras have them (on their first run they
+    # found 8, 3 and 2 plates read wrong and reported valid where each fault alone found 0-2):
+    "far+jpeg50": lambda f: compressed(scaled(f, 0.8), 50),  # a farther camera streaming at q50
+    "dark+noise5": lambda f: noisy(with_gamma(f, 1.4), 5.0),  # dusk: under-exposed, gain noise
+    "half": lambda f: scaled(f, 0.5),  # a camera twice as far (or a plate half the size)
 }
 
 

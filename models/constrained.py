@@ -237,6 +237,16 @@ def decode_plate(
         province_evidence = max(province_evidence, PROVINCE_EVIDENCE)
     floors = [province_evidence] + [EVIDENCE] * (n - 1)
     options = [_allowed(s, m, f) for s, m, f in zip(slots, mappers, floors, strict=True)]
+    for i in range(1, n):
+        # A serial step that is mostly Chinese characters saw a Chinese glyph (a suffix: 领 read
+        # as 号 beside 0 at 0.08): its letters and digits are guesses, held to PROVINCE_EVIDENCE
+        # (field 069 沪A1707领, scaled to 0.8 and compressed at JPEG q50, had come out as
+        # 沪A17070 at 0.89). Its Chinese options (a suffix the slot allows) keep their weight.
+        cjk = sum(p for c, p in slots[i] if is_cjk(c))
+        alnum = sum(p for c, p in slots[i] if not is_cjk(c) and mappers[i](c) is not None)
+        if cjk > alnum:
+            scale = min(alnum / PROVINCE_EVIDENCE, 1.0)
+            options[i] = {c: p if is_cjk(c) else p * scale for c, p in options[i].items()}
     if any(not o for o in options):
         return None
     partials: list[tuple[float, str, float]] = [(0.0, "", 1.0)]

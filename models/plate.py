@@ -446,7 +446,22 @@ class PlateReader:
         line = self._source_line(lines, r.text)
         if line is None:
             return self._paint_agrees(frame, lines, r)
-        return self._line_verified(frame, line, plain=r) or r
+        v = self._line_verified(frame, line, plain=r) or r
+        return _unsure(v) if self._reads_on(frame, line, v) else v
+
+    def _reads_on(self, frame: np.ndarray, line: TextLine, r: PlateRead) -> bool:
+        """Whether a valid 7-character plate, from a line whose paint is not clearly blue or
+        yellow (green, a large new-energy plate's yellow-green, unknown), reads on past its end
+        when the line is grown by WIDEN line-heights: a new-energy plate whose eighth character
+        the detector's box left out (field 074 at half size: 青A00109 at 1.0 for 青A00109D).
+        The officer decides; a later stage may still read the whole plate."""
+        if not r.valid or r.text is None or len(r.text) != 7:
+            return False
+        if line_paint(line_crop(frame, line, 0.0)) in ("blue", "yellow"):
+            return False
+        (wide,) = self.engine.recognise_boxes(frame, [_grown(line, WIDEN)])
+        body, grown = r.text[1:], clean(wide.text)
+        return len(grown) > len(r.text) and body in grown and not grown.endswith(body)
 
     def _source_line(self, lines: Sequence[TextLine], text: str | None) -> TextLine | None:
         """The one line a plate was read from: a line whose text is the plate, else a run of

@@ -169,3 +169,16 @@ def test_a_slot_the_recogniser_filled_with_something_else_is_not_made_sure_by_th
     steps[0] = [("苏", 0.49), ("B", 0.19), ("防", 0.11)]
     d = decode_plate(steps)
     assert d is not None and d.text == "苏E12345" and d.score > 0.9
+
+
+def test_a_suffix_read_as_another_chinese_character_is_not_made_a_digit() -> None:
+    # 沪A1707领 compressed: the suffix came back as 号 with 0 among its alternatives. The step
+    # saw a Chinese glyph; the 0 is a guess, and 沪A17070 must not be reported sure.
+    steps = [*certain("沪A1707"), [("号", 0.35), ("费", 0.11), ("0", 0.08), ("8", 0.06)]]
+    d = decode_plate(steps)
+    assert d is None or d.score < 0.5
+    # The suffix read as itself stays sure, and a digit step with a stray Chinese alternative
+    # is still the digit.
+    assert (d := decode_plate(certain("沪A1707领"))) is not None and d.text == "沪A1707领" and d.score > 0.9
+    steps[-1] = [("0", 0.6), ("号", 0.2)]
+    assert (d := decode_plate(steps)) is not None and d.text == "沪A17070" and d.score > 0.9
