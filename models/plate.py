@@ -93,6 +93,7 @@ UPPER_STRIPS = ((0.85, 0.02), (0.75, 0.12))
 UPPER_STRIPS_INSIDE = ((0.2, 0.4), (0.1, 0.45))
 BOTH_ROWS_BOX = 2.6
 NET_SURE = 0.9  # each body character's probability for the plate network's opinion to count (_net_opinion)
+NET_LETTER = 0.8  # ... and a letter's where a plate read has a digit, to hold the read back (_letter_for_digit)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
@@ -189,11 +190,12 @@ class PlateReader:
         if net is None or (r.valid and r.kind == "latin"):
             return r
         chars = net.read(crop)
-        if (opinion := sure_body(chars)) is None:
+        opinion = sure_body(chars)
+        if r.valid:
+            return _unsure(r) if r.text is not None and _contradicts(r.text, chars, opinion) else r
+        if opinion is None:
             return r
         body, sure = opinion
-        if r.valid:
-            return _unsure(r) if r.text is not None and len(r.text) == len(chars) and r.text[1:] != body else r
         fits = [t for t in seen if t and province_of(t[0]) and t[1:] == body]
         province, p = chars[0]
         if len(fits) != 1 or (p >= NET_SURE and province != fits[0][0]) or sure < self.threshold:
@@ -520,11 +522,13 @@ class PlateReader:
             r = r.model_copy(update={"rivals": ((plain.text, plain.confidence),)})
         if not r.valid and r.raw and (as_is := normalise_plate(r.raw, self.latin_patterns)) == clean(r.raw):
             # A line PP-OCR read as a plate as it is, but not surely enough: the plate network
-            # may settle it on the tight cut (never hold one back here: a scene's line is not the
-            # crop it learnt on, and its sure veto cost a right read). Field plates under eleven
-            # camera variations: exact 887 -> 892 of 957, wrong-but-valid 12 -> 12 (asked about
-            # every verified line, cut tight or not, it also settled a glare-lit 6 that both
-            # recognisers read as G).
+            # may settle it on the tight cut. It never holds one back here: a scene's line is not
+            # the crop it learnt on (its sure veto cost a right read; its letter-for-digit veto,
+            # _letter_for_digit, caught 2 wrong reads under the fourteen variations for 1 to 6
+            # right ones, as asked on some lines or all: 011's glare-lit 6 it reads as G at 0.98).
+            # Field plates under eleven camera variations: exact 887 -> 892 of 957,
+            # wrong-but-valid 12 -> 12 (asked about every verified line, cut tight or not, it
+            # also settled a glare-lit 6 that both recognisers read as G).
             r = self._net_opinion(tight if tight.size else cut, r, {as_is})
         return paint_checked(r, cut)
 
@@ -739,6 +743,29 @@ def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
     m = max(1, round(by * crop.shape[0]))
     colour = np.median(crop.reshape(-1, crop.shape[2]), axis=0)
     return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in colour])
+
+
+def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[str, float] | None) -> bool:
+    """Whether the plate network reads a valid plate crop otherwise: its sure body (`opinion`)
+    differs, or it reads a letter where the plate has a digit (_letter_for_digit)."""
+    if opinion is not None and len(text) == len(chars) and text[1:] != opinion[0]:
+        return True
+    return _letter_for_digit(text, chars)
+
+
+def _letter_for_digit(text: str, chars: Sequence[tuple[str, float]]) -> bool:
+    """Whether the plate network reads a letter, at NET_LETTER, where the plate's body has a
+    digit. PP-OCR, a general recogniser, sees the plate font's T, C and D as 1 and 0 on small or
+    compressed lines; the network, trained on that font, draws them apart (and its own slips go
+    the other way: a T read as 1). Field crops under the fourteen camera variations:
+    wrong-but-valid 6 -> 3 (021's T, 068's T, 069's C), exact 1,643 -> 1,642 (a 0 read as D
+    at 0.80)."""
+    if len(text) != len(chars):
+        return False
+    return any(
+        t.isdigit() and c.isascii() and c.isalpha() and p >= NET_LETTER
+        for t, (c, p) in zip(text[1:], chars[1:], strict=True)
+    )
 
 
 def sure_body(chars: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
