@@ -185,7 +185,8 @@ class PlateReader:
         NET_SURE. It settles a reading PP-OCR left open when exactly one of the plates PP-OCR
         read (`seen`) has that body, and the network's province, if as sure, agrees (its
         provinces are not trusted otherwise); it holds back a valid reading whose body it reads
-        otherwise. It never reads a plate PP-OCR did not."""
+        otherwise, or where it reads a letter for one of its digits (_contradicts). It never
+        reads a plate PP-OCR did not."""
         net = shared_plate_net()
         if net is None or (r.valid and r.kind == "latin"):
             return r
