@@ -2,12 +2,14 @@
 five-character row also takes in the province + letter row above it, as it does on real plates
 whose rows are close (field 039 and 079): the upper row is then inside the box's top, not above."""
 
+import cv2
 import numpy as np
 import pytest
 
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate import PlateReader
 from kakou.sim.render import render_plate_scene
+from kakou.sim.render_plates import plate_crop
 
 
 def _union(boxes: list[np.ndarray]) -> list[np.ndarray]:
@@ -52,3 +54,19 @@ def test_the_upper_row_inside_the_lower_rows_box_is_read(text: str, seed: int) -
     frame = render_plate_scene(text, "double_yellow", seed=seed)
     r = PlateReader(engine=_BothRowsEngine(shared_engine())).read(frame)  # type: ignore[arg-type]
     assert (r.text, r.valid) == (text, True)
+
+
+@pytest.mark.parametrize("text", ["粤AB2893", "川M62845"])
+def test_the_upper_rows_bolts_are_not_read_as_characters(text: str) -> None:
+    """The two bolts beside a double-row plate's upper row come back as dots or quotes around
+    it ("·粤A·"): the row is still the province and the letter (field 039, farther: it was not)."""
+    plate = plate_crop(text, "double_yellow", (440, 220))
+    for x in (48, 392):  # the bolts, as real plates have them (grey heads, dark rims)
+        cv2.circle(plate, (x, 45), 5, (150, 150, 150), -1)
+        cv2.circle(plate, (x, 45), 5, (90, 90, 90), 1)
+    strip = cv2.resize(plate, (110, 55), interpolation=cv2.INTER_AREA)[:22]
+    reader = PlateReader()
+    chars = reader.engine.recognise_chars(strip)
+    assert len(chars) > 2  # the bolts were read as something
+    top = reader._upper_pair(strip)
+    assert top is not None and top[0] == text[:2] and top[1] > 0.9
