@@ -269,6 +269,7 @@ def evaluate(
             warmed.add((row.kind, id(reader)))
             _safe_read(reader, image)
             _forget(reader)  # the timed read must not reuse the warm-up's remembered recognitions
+        side = max(image.shape[:2])
         t0, c0 = time.perf_counter(), time.process_time()
         read, crash = _safe_read(reader, image)
         ms = round((time.perf_counter() - t0) * 1000, 1)
@@ -285,7 +286,7 @@ def evaluate(
                 valid=False,
                 error=crash,
                 ms=ms,
-                side=max(image.shape[:2]),
+                side=side,
                 cpu_ms=cpu_ms,
                 category="exception",
             )
@@ -303,7 +304,7 @@ def evaluate(
                 valid=bool(read.valid),
                 error=read.error,
                 ms=ms,
-                side=max(image.shape[:2]),
+                side=side,
                 cpu_ms=cpu_ms,
                 category=cat,
                 threshold_effect=effect,

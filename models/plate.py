@@ -93,7 +93,7 @@ UPPER_STRIPS = ((0.85, 0.02), (0.75, 0.12))
 UPPER_STRIPS_INSIDE = ((0.2, 0.4), (0.1, 0.45))
 BOTH_ROWS_BOX = 2.6
 NET_SURE = 0.9  # each body character's probability for the plate network's opinion to count (_net_opinion)
-NET_LETTER = 0.8  # ... and a letter's where a plate read has a digit, to hold the read back (_letter_for_digit)
+NET_LETTER = 0.8  # ... and a letter's where a plate read has a digit, to hold the read back (_contradicts)
 DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the frame by this much
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
@@ -525,7 +525,7 @@ class PlateReader:
             # A line PP-OCR read as a plate as it is, but not surely enough: the plate network
             # may settle it on the tight cut. It never holds one back here: a scene's line is not
             # the crop it learnt on (its sure veto cost a right read; its letter-for-digit veto,
-            # _letter_for_digit, caught 2 wrong reads under the fourteen variations for 1 to 6
+            # _contradicts, caught 2 wrong reads under the fourteen variations for 1 to 6
             # right ones, as asked on some lines or all: 011's glare-lit 6 it reads as G at 0.98).
             # Field plates under eleven camera variations: exact 887 -> 892 of 957,
             # wrong-but-valid 12 -> 12 (asked about every verified line, cut tight or not, it
@@ -760,21 +760,16 @@ def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
 
 def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[str, float] | None) -> bool:
     """Whether the plate network reads a valid plate crop otherwise: its sure body (`opinion`)
-    differs, or it reads a letter where the plate has a digit (_letter_for_digit)."""
-    if opinion is not None and len(text) == len(chars) and text[1:] != opinion[0]:
-        return True
-    return _letter_for_digit(text, chars)
-
-
-def _letter_for_digit(text: str, chars: Sequence[tuple[str, float]]) -> bool:
-    """Whether the plate network reads a letter, at NET_LETTER, where the plate's body has a
-    digit. PP-OCR, a general recogniser, sees the plate font's T, C and D as 1 and 0 on small or
-    compressed lines; the network, trained on that font, draws them apart (and its own slips go
-    the other way: a T read as 1). Field crops under the fourteen camera variations:
+    differs, or it reads a letter, at NET_LETTER, where the plate's body has a digit. PP-OCR, a
+    general recogniser, sees the plate font's T, C and D as 1 and 0 on small or compressed
+    lines; the network, trained on that font, draws them apart (and its own slips go the other
+    way: a T read as 1). Letters for digits, field crops under the fourteen camera variations:
     wrong-but-valid 6 -> 3 (021's T, 068's T, 069's C), exact 1,643 -> 1,642 (a 0 read as D
     at 0.80)."""
     if len(text) != len(chars):
         return False
+    if opinion is not None and text[1:] != opinion[0]:
+        return True
     return any(
         t.isdigit() and c.isascii() and c.isalpha() and p >= NET_LETTER
         for t, (c, p) in zip(text[1:], chars[1:], strict=True)
