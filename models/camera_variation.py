@@ -36,6 +36,21 @@ def rotated(frame: np.ndarray, degrees: float) -> np.ndarray:
     return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def yawed(frame: np.ndarray, degrees: float) -> np.ndarray:
+    """The scene seen from the side, as a camera on a pole beside the lane sees the plate: the
+    frame's plane turned `degrees` about its vertical axis and projected again (focal length =
+    frame width), so the scene narrows and its far side shrinks, the characters foreshortened
+    and sloping. Not a rotation in the image (that is `rotated`)."""
+    h, w = frame.shape[:2]
+    turn = np.radians(degrees)
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
+    x, y = src[:, 0] - w / 2, src[:, 1] - h / 2
+    z = w + x * np.sin(turn)  # the plane stands one focal length away; one side turns away
+    dst = np.stack([w * x * np.cos(turn) / z + w / 2, w * y / z + h / 2], axis=1).astype(np.float32)
+    m = cv2.getPerspectiveTransform(src, dst)
+    return cv2.warpPerspective(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def compressed(frame: np.ndarray, quality: int) -> np.ndarray:
     """A camera or recorder streaming at a low JPEG quality."""
     ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
@@ -85,6 +100,8 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "far+jpeg50": lambda f: compressed(scaled(f, 0.8), 50),  # a farther camera streaming at q50
     "dark+noise5": lambda f: noisy(with_gamma(f, 1.4), 5.0),  # dusk: under-exposed, gain noise
     "half": lambda f: scaled(f, 0.5),  # a camera twice as far (or a plate half the size)
+    # Added at stop 32: a camera beside the lane, looking across at the plate.
+    "yaw30": lambda f: yawed(f, 30.0),
 }
 
 

@@ -209,6 +209,15 @@ def test_nearer_stops_at_the_largest_frame_side() -> None:
     assert VARIATIONS["near"](big).shape[1] == MAX_SIDE
 
 
+def test_a_camera_from_the_side_sees_the_scene_narrower_and_its_far_side_smaller() -> None:
+    frame = np.zeros((400, 600, 3), np.uint8)
+    frame[150:250, 200:400] = 255  # a plate-shaped board in the middle
+    seen = VARIATIONS["yaw30"](frame)[..., 0] > 127
+    cols = np.flatnonzero(seen.any(axis=0))
+    assert 150 < cols[-1] - cols[0] < 200  # foreshortened
+    assert seen[:, cols[-1] - 3].sum() < seen[:, cols[0] + 3].sum() - 4  # the far side is shorter
+
+
 def test_field_set_read_under_a_variation(field_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = evaluate(field_dir, kinds=["plate"], vary="far")
     assert report.variation == "far"
