@@ -37,6 +37,7 @@ from kakou.models.locate import PLATE_COLOURS, WORK_WIDTH, Region, plate_regions
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.plate_grammar import (
     DEFAULT_LATIN_PATTERNS,
+    body_slot,
     clean,
     is_valid_plate,
     letter_slot,
@@ -500,6 +501,7 @@ class PlateReader:
             return None
         wide = _wide_crop(frame, ln)
         tight = line_crop(frame, ln, 0.0, PLATE_PAD)
+        net_cut = tight if tight.size else cut  # the plate network reads the line cut tight
         first = self._verified(tight, wide) if tight.size else None
         if first is not None and first.valid and _read_as_is(clean(first.raw or ""), first.text):
             return paint_checked(first, cut)
@@ -530,8 +532,8 @@ class PlateReader:
             # Field plates under eleven camera variations: exact 887 -> 892 of 957,
             # wrong-but-valid 12 -> 12 (asked about every verified line, cut tight or not, it
             # also settled a glare-lit 6 that both recognisers read as G).
-            r = self._net_opinion(tight if tight.size else cut, r, {as_is})
-        return paint_checked(self._line_agrees(tight if tight.size else cut, ln.text, r), cut)
+            r = self._net_opinion(net_cut, r, {as_is})
+        return paint_checked(self._line_agrees(net_cut, ln.text, r), cut)
 
     def _line_agrees(self, crop: np.ndarray, line_text: str, r: PlateRead) -> PlateRead:
         """A valid reading of a line checked against the line's first reading (`line_text`, the
@@ -797,23 +799,16 @@ def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[s
 
 def _differs_at(line: str, text: str) -> list[int]:
     """Where two readings of one plate line name different characters of their slot: two
-    provinces, a city letter the line read as a letter, serial letters or digits (O and I,
-    which the grammar folds to 0 and 1, are the same character). Readings of different lengths
-    are not compared."""
+    provinces, a city letter the line read as a letter, serial letters or digits as the grammar
+    reads them (`body_slot`: O and I are 0 and 1 there). Readings of different lengths are not
+    compared."""
     if len(line) != len(text):
         return []
     at = [0] if province_of(line[0]) not in (None, text[0]) else []
     if line[1] != text[1] and line[1].isascii() and letter_slot(line[1]) == line[1]:
         at.append(1)
-    return at + [
-        i
-        for i, (a, b) in enumerate(zip(line, text, strict=True))
-        if i >= 2 and a != b and _serial(a) and _serial(b) and {a, b} not in ({"O", "0"}, {"I", "1"})
-    ]
-
-
-def _serial(c: str) -> bool:
-    return c.isascii() and c.isalnum()
+    serial = [(body_slot(a), body_slot(b)) for a, b in zip(line[2:], text[2:], strict=True)]
+    return at + [i for i, (a, b) in enumerate(serial, start=2) if a is not None and b is not None and a != b]
 
 
 def sure_body(chars: Sequence[tuple[str, float]]) -> tuple[str, float] | None:
