@@ -82,6 +82,17 @@ def moving(frame: np.ndarray, px_at_full: float) -> np.ndarray:
     return smeared(frame, max(2, round(frame.shape[1] * px_at_full / MAX_SIDE)))
 
 
+def monochrome(frame: np.ndarray) -> np.ndarray:
+    """A camera in infrared night mode: no colour at all."""
+    g = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cv2.cvtColor(g, cv2.COLOR_GRAY2BGR)
+
+
+def colour_cast(frame: np.ndarray, gains: tuple[float, float, float]) -> np.ndarray:
+    """White balance off (BGR gains): sodium street lamps turn a scene orange."""
+    return np.clip(frame.astype(np.float32) * np.array(gains, np.float32), 0, 255).astype(np.uint8)
+
+
 VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "far": lambda f: scaled(f, 0.7),
     "near": lambda f: scaled(f, 1.25),
@@ -102,6 +113,8 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "half": lambda f: scaled(f, 0.5),  # a camera twice as far (or a plate half the size)
     # Added at stop 32: a camera beside the lane, looking across at the plate.
     "yaw30": lambda f: yawed(f, 30.0),
+    "mono": lambda f: monochrome(f),
+    "sodium": lambda f: colour_cast(f, (0.7, 0.95, 1.2)),
 }
 
 

@@ -571,10 +571,16 @@ class PlateReader:
         return vote((self.read(f) for f in frames), self.threshold, PlateRead)
 
     def _upper_rows(self, frame: np.ndarray, lines: list[TextLine]) -> list[tuple[str, float]]:
-        """Recognise the strip just above each 5-character line (a double-row plate's
-        province + letter row that the detector missed) and join it to the line. The strip is
-        cut along the line's own slant (a rolled plate would otherwise lose half a character)
-        at two heights, recognised in one batch; the grammar picks."""
+        """Find the strip just above each 5-character line (a double-row plate's province +
+        letter row that the detector missed) and read the two rows as one line: the strip,
+        scaled to the lower row's height, is set before it (_as_one_line) and the whole is
+        verified under the plate grammar like any line (_verified). Read alone, the small upper
+        row lost its province character to the Chinese-first recogniser (field 039 read "A"
+        under most camera variations and, with YCrCb instead of Lab equalisation, as it is);
+        beside the lower row it reads as a plate line does. The strip is cut along the line's
+        own slant (a rolled plate would otherwise lose half a character) at two heights; where
+        their readings name different plates, the officer decides. Where no strip reads as one
+        line, the upper row is read alone (_upper_pair) as before."""
         out: list[tuple[str, float]] = []
         for ln in lines:
             if len(clean(ln.text)) != 5:
@@ -583,12 +589,40 @@ class PlateReader:
             # (e.g. Latin) plate is the cab or bumper: a strip of another paint is not read.
             own = _strip_above(frame, ln, 0.0, 1.0)
             inside = UPPER_STRIPS_INSIDE if _aspect(np.array(ln.box)) < BOTH_ROWS_BOX else ()
-            strips = [s for lo, hi in UPPER_STRIPS + inside if (s := _strip_above(frame, ln, lo, hi)).size]
-            for strip in (s for s in strips if _same_paint(s, own)):
+            strips = [(hi, s) for lo, hi in UPPER_STRIPS + inside if (s := _strip_above(frame, ln, lo, hi)).size]
+            strips = [(hi, s) for hi, s in strips if _same_paint(s, own)]
+            # A strip read as no character or as four or more (the lower row's tops, a badge, a
+            # sign) holds no province + letter row: it is not set before the lower row.
+            rows = [(hi, s) for hi, s in strips if 1 <= len(self._row_chars(s)) <= 3]
+            lower = [(s, low) for hi, s in rows if (low := self._lower_row(frame, ln, hi)).size]
+            reads = [v for s, low in lower if (v := self._verified(_as_one_line(s, low), again=False))]
+            sure = {v.text for v in reads if v.valid}
+            if sure:
+                cap = 1.0 if len(sure) == 1 else 0.5
+                out += [(v.text, min(v.confidence, ln.score, cap)) for v in reads if v.valid and v.text]
+                continue
+            for _, strip in strips:
                 top = self._upper_pair(strip)
                 if top is not None:
                     out.append((top[0] + ln.text, min(top[1], ln.score)))
         return out
+
+    @staticmethod
+    def _lower_row(frame: np.ndarray, ln: TextLine, upper_ends: float) -> np.ndarray:
+        """The lower row's cut: the line cut tight, or, where the upper row was looked for
+        inside the box (it ends `upper_ends` line-heights under the box's top), the box below it."""
+        if upper_ends < 0.3:
+            return line_crop(frame, ln, 0.0, PLATE_PAD)
+        return _strip_above(frame, ln, -upper_ends, 1.0 + PLATE_PAD, trim=0.0)
+
+    def _row_chars(self, strip: np.ndarray) -> list[list[tuple[str, float]]]:
+        """The strip's characters as the recogniser reads it, rivets at its ends trimmed."""
+        chars = self.engine.recognise_chars(strip)
+        while chars and _no_character(chars[0][0][0]):
+            chars = chars[1:]
+        while chars and _no_character(chars[-1][0][0]):
+            chars = chars[:-1]
+        return chars
 
     def _upper_pair(self, strip: np.ndarray) -> tuple[str, float] | None:
         """The province + letter row read as exactly those two slots: the letter's probability
@@ -598,11 +632,7 @@ class PlateReader:
         The row's two rivets, left and right of the characters, come back as quotes or dots at
         its ends (“粤·A”): they are trimmed (field 039 under camera variations: read in 4 of
         14 before)."""
-        chars = self.engine.recognise_chars(strip)
-        while chars and _no_character(chars[0][0][0]):
-            chars = chars[1:]
-        while chars and _no_character(chars[-1][0][0]):
-            chars = chars[:-1]
+        chars = self._row_chars(strip)
         if len(chars) < 2:
             ((text, score),) = self.engine.recognise([strip])
             return text, score
@@ -619,14 +649,29 @@ class PlateReader:
         penalty = 1.0 if len(chars) == 2 else 0.97
         return prov[0] + letter, min(prov[1], pl) * penalty
 
-    def _verified(self, crop: np.ndarray, wide: np.ndarray | None = None) -> PlateRead | None:
+    def _verified(self, crop: np.ndarray, wide: np.ndarray | None = None, again: bool = True) -> PlateRead | None:
         """The line read under the plate grammar from the recogniser's per-character
         alternatives over several views (constrained.py); its confidence is the weakest
         character's, capped by the margin to the runner-up plate. None when the line does not
         decode as a GA 36 plate (a Latin plate, a line holding half a plate). `wide` is the
         same line cut with more room at its ends, for the straightened retry. An unsure line is
-        read again at a plate's aspect, straightened, and smoothed (noise, JPEG blocks)."""
-        d, views = self._views_decoded(crop, 1.0)
+        read again at a plate's aspect, straightened, and smoothed (noise, JPEG blocks), unless
+        `again` is False (a line we composed, _upper_rows: it is read as it is or not at all)."""
+        d, views = self._views_decoded(crop, 1.0, more=again)
+        if again:
+            d, views = self._read_again(crop, wide, d, views)
+        if d is None:
+            return None
+        raw = top_text(views[0])
+        conf = d.score
+        if conf < self.threshold:
+            return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
+        return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
+
+    def _read_again(
+        self, crop: np.ndarray, wide: np.ndarray | None, d: Decoded | None, views: list[Sequence[Step]]
+    ) -> tuple[Decoded | None, list[Sequence[Step]]]:
+        """An unsure line's later readings (_verified), each taken only where it overrules."""
         # A plate seen from the side is foreshortened: its rectified line can be narrower than
         # any plate line (1.4 : 1 for eight characters). If it gave no sure plate, it is read
         # again at a plate's aspect; a *different* plate must beat the first doubt by DOUBT_GAP.
@@ -654,13 +699,7 @@ class PlateReader:
             d4, views4 = self._transformed_decoded(cv2.bilateralFilter(crop, diameter, sigma_colour, sigma_space))
             if _overrules(d4, d):
                 d, views = d4, views4
-        if d is None:
-            return None
-        raw = top_text(views[0])
-        conf = d.score
-        if conf < self.threshold:
-            return PlateRead(text=None, confidence=conf, valid=False, raw=raw, margin=d.margin)
-        return PlateRead(text=d.text, confidence=conf, valid=True, raw=raw, kind=plate_kind_of(d.text), margin=d.margin)
+        return d, views
 
     def _transformed_decoded(self, image: np.ndarray) -> tuple[Decoded | None, list[Sequence[Step]]]:
         """A line image we transformed on an estimate (straightened, smoothed), decoded from every
@@ -672,14 +711,14 @@ class PlateReader:
         return d, views
 
     def _views_decoded(
-        self, crop: np.ndarray, base: float, every: bool = False
+        self, crop: np.ndarray, base: float, every: bool = False, more: bool = True
     ) -> tuple[Decoded | None, list[Sequence[Step]]]:
         """One view settles a line the recogniser is sure of; the others are read only for
         doubt. `every`: all views always, and the province held to PROVINCE_EVIDENCE (a
         straightened line: an image transformed on an estimate)."""
         views: list[Sequence[Step]] = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
         d = decode_plate(views[0], self.latin_patterns)
-        if every or d is None or d.score < SURE:
+        if every or (more and (d is None or d.score < SURE)):
             views += [
                 self.engine.recognise_chars(crop, stretch=base * f) for f in VIEW_STRETCHES if f != VIEW_STRETCHES[1]
             ]
@@ -977,23 +1016,33 @@ def _grown(ln: TextLine, by: float) -> np.ndarray:
     return np.array([tl - v, tr + v, br + v, bl - v], dtype=np.float32)
 
 
-def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float) -> np.ndarray:
+def _strip_above(frame: np.ndarray, ln: TextLine, above: float, below: float, trim: float = 0.1) -> np.ndarray:
     """The band from `above` line-heights over the line's top edge to `below` under it,
-    rectified along the line's slant and trimmed by 10 % at each end."""
+    rectified along the line's slant and trimmed by `trim` of its length at each end."""
     tl, tr, _br, bl = (np.array(p, dtype=np.float32) for p in ln.box)
     h = float(np.linalg.norm(bl - tl))
     w = float(np.linalg.norm(tr - tl))
     if h < 4 or w < 8:
         return np.zeros((0, 0, 3), np.uint8)
     n = (bl - tl) / h
-    v = (tr - tl) * 0.1
+    v = (tr - tl) * trim
     a, b = tl + v, tr - v
     src = np.array([a - n * above * h, b - n * above * h, b + n * below * h, a + n * below * h], dtype=np.float32)
-    ow, oh = int(0.8 * w), int((above + below) * h)
+    ow, oh = int((1.0 - 2 * trim) * w), int((above + below) * h)
     if ow < 8 or oh < 8:
         return np.zeros((0, 0, 3), np.uint8)
     m = cv2.getPerspectiveTransform(src, np.array([[0, 0], [ow, 0], [ow, oh], [0, oh]], dtype=np.float32))
     return cv2.warpPerspective(frame, m, (ow, oh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _as_one_line(upper: np.ndarray, lower: np.ndarray, gap: float = 0.15) -> np.ndarray:
+    """A double-row plate's two rows set side by side as one line: the upper row scaled to the
+    lower row's height, then a gap of `gap` heights in the plate's paint, then the lower row."""
+    h = lower.shape[0]
+    up = cv2.resize(upper, (max(round(upper.shape[1] * h / upper.shape[0]), 1), h), interpolation=cv2.INTER_CUBIC)
+    paint = tuple(int(v) for v in np.median(lower.reshape(-1, 3), axis=0))
+    space = np.full((h, max(round(gap * h), 1), 3), paint, np.uint8)
+    return np.hstack([up, space, lower])
 
 
 def _runs_out(box: np.ndarray, roi: Region, frame_width: int) -> bool:

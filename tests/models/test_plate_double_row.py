@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
-from kakou.models.plate import PlateReader
+from kakou.models.plate import PlateRead, PlateReader, _as_one_line
 from kakou.sim.render import render_plate_scene
 from kakou.sim.render_plates import plate_crop
 
@@ -70,3 +70,42 @@ def test_the_upper_rows_bolts_are_not_read_as_characters(text: str) -> None:
     assert len(chars) > 2  # the bolts were read as something
     top = reader._upper_pair(strip)
     assert top is not None and top[0] == text[:2] and top[1] > 0.9
+
+
+@pytest.mark.parametrize(("text", "seed"), [("京AP7901", 3), ("粤B12345", 7)])
+def test_the_two_rows_read_as_one_line_without_reading_the_upper_row_alone(text: str, seed: int) -> None:
+    """The upper row set before the lower row and verified as one line settles the plate by
+    itself: reading the small row alone (which lost its province on real plates) is not needed.
+    The detector's box takes in both rows, as on real plates, so no stage finds the upper row as
+    a line of its own."""
+    frame = render_plate_scene(text, "double_yellow", seed=seed)
+    reader = PlateReader(engine=_BothRowsEngine(shared_engine()))  # type: ignore[arg-type]
+    reader._upper_pair = lambda strip: None  # type: ignore[method-assign]
+    r = reader.read(frame)
+    assert (r.text, r.valid) == (text, True)
+
+
+def test_two_cuts_of_the_upper_row_naming_different_plates_go_to_the_officer() -> None:
+    frame = render_plate_scene("粤B12345", "double_yellow", seed=7)
+    reader = PlateReader()
+    lines = [ln for ln in reader.engine.lines(frame) if len(ln.text) == 5]
+    assert lines, "the lower row is found as a line of its own"
+    plates = iter(["粤B12345", "鄂B12345", "粤B12345", "鄂B12345"])
+
+    def verified(crop: np.ndarray, wide: np.ndarray | None = None, again: bool = True) -> PlateRead:
+        return PlateRead(text=next(plates), confidence=0.99, valid=True, raw="", kind="standard")
+
+    reader._verified = verified  # type: ignore[method-assign]
+    cands = reader._upper_rows(frame, lines[:1])
+    assert {t for t, _ in cands} == {"粤B12345", "鄂B12345"}
+    assert all(c <= 0.5 for _, c in cands)
+    assert not reader._best(cands).valid
+
+
+def test_the_rows_set_side_by_side_keep_the_lower_rows_height() -> None:
+    upper = np.zeros((10, 40, 3), np.uint8)
+    lower = np.full((30, 90, 3), 200, np.uint8)
+    line = _as_one_line(upper, lower)
+    assert line.shape[0] == 30
+    assert line.shape[1] == 120 + round(0.15 * 30) + 90  # the upper row scaled 3x, a gap, the lower
+    assert (line[:, 120:124] == 200).all()  # the gap is in the plate's paint
