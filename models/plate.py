@@ -79,6 +79,7 @@ ZOOM_FROM = 200  # ... unless smaller still: a plate crop (94 x 24), which the c
 # it as one line cost 300 ms for nothing.
 ONE_ROW_CROP = (2.2, 2.6)
 LOOSE_CROP_HEIGHT = 160
+TWO_ROW_CUT = 0.4  # a double-row plate crop: province + letter above this share of its height, five below
 DIM_SPAN = 160  # grey levels: a located region whose content uses fewer is read again stretched
 SMALL_REGION = 160  # px: a located region this small that read nothing valid is detected again ...
 SMALL_ENLARGE = 2.0  # ... enlarged this many times
@@ -322,7 +323,13 @@ class PlateReader:
         kept as a rival: where they name different plates nearly as surely, the officer decides
         (field crops under camera variations: wrong-but-valid 13 -> 9 of 1,206, exact 1,128 ->
         1,124; ~10 ms more per crop)."""
-        verified = self._verified(crop) if one_row else None
+        reads = [self._verified(crop) if one_row else None]
+        if two_rows:
+            # A double-row plate's rows set side by side and verified as one line, as in a
+            # scene (_upper_rows): the plain assembled reading is only its rival.
+            cut = int(crop.shape[0] * TWO_ROW_CUT)
+            reads.append(self._verified(_as_one_line(crop[:cut], crop[cut:]), again=False))
+        verified = max((r for r in reads if r is not None), key=lambda r: (r.valid, r.confidence), default=None)
         plain = self._best(self._crop_candidates(crop, one_row, two_rows))
         if verified is not None and plain.text not in (None, verified.text):
             verified = verified.model_copy(update={"rivals": ((plain.text, plain.confidence),)})
@@ -449,9 +456,19 @@ class PlateReader:
         keep the line reading."""
         line = self._source_line(lines, r.text)
         if line is None:
-            return self._paint_agrees(frame, lines, r)
+            return self._paint_agrees(frame, lines, self._rows_agree(frame, lines, r))
         v = self._line_verified(frame, line, plain=r) or r
         return _unsure(v) if self._reads_on(frame, line, v) else v
+
+    def _rows_agree(self, frame: np.ndarray, lines: list[TextLine], r: PlateRead) -> PlateRead:
+        """A plate assembled from a short line over a 5-character one (a double-row plate whose
+        upper row the detector found) checked against the two rows read as one line
+        (_two_rows): where that names another plate, the officer decides."""
+        if r.text is None or len(r.text) != 7:
+            return r
+        lows = [ln for ln in lines if clean(ln.text) == r.text[2:]]
+        named = {v.text for ln in lows for v in self._two_rows(frame, ln)[1] if v.valid}
+        return _unsure(r) if named - {r.text} else r
 
     def _reads_on(self, frame: np.ndarray, line: TextLine, r: PlateRead) -> bool:
         """Whether a valid 7-character plate, from a line whose paint is not clearly blue or
@@ -585,27 +602,34 @@ class PlateReader:
         for ln in lines:
             if len(clean(ln.text)) != 5:
                 continue
-            # Both rows of a double-row plate share one background colour; above a single-row
-            # (e.g. Latin) plate is the cab or bumper: a strip of another paint is not read.
-            own = _strip_above(frame, ln, 0.0, 1.0)
-            inside = UPPER_STRIPS_INSIDE if _aspect(np.array(ln.box)) < BOTH_ROWS_BOX else ()
-            strips = [(hi, s) for lo, hi in UPPER_STRIPS + inside if (s := _strip_above(frame, ln, lo, hi)).size]
-            strips = [(hi, s) for hi, s in strips if _same_paint(s, own)]
-            # A strip read as no character or as four or more (the lower row's tops, a badge, a
-            # sign) holds no province + letter row: it is not set before the lower row.
-            rows = [(hi, s) for hi, s in strips if 1 <= len(self._row_chars(s)) <= 3]
-            lower = [(s, low) for hi, s in rows if (low := self._lower_row(frame, ln, hi)).size]
-            reads = [v for s, low in lower if (v := self._verified(_as_one_line(s, low), again=False))]
+            strips, reads = self._two_rows(frame, ln)
             sure = {v.text for v in reads if v.valid}
             if sure:
                 cap = 1.0 if len(sure) == 1 else 0.5
                 out += [(v.text, min(v.confidence, ln.score, cap)) for v in reads if v.valid and v.text]
                 continue
-            for _, strip in strips:
+            for strip in strips:
                 top = self._upper_pair(strip)
                 if top is not None:
                     out.append((top[0] + ln.text, min(top[1], ln.score)))
         return out
+
+    def _two_rows(self, frame: np.ndarray, ln: TextLine) -> tuple[list[np.ndarray], list[PlateRead]]:
+        """The strips above a 5-character line that may hold a double-row plate's upper row,
+        and the readings of those holding one to three characters set before the line as one
+        line (_upper_rows)."""
+        # Both rows of a double-row plate share one background colour; above a single-row
+        # (e.g. Latin) plate is the cab or bumper: a strip of another paint is not read.
+        own = _strip_above(frame, ln, 0.0, 1.0)
+        inside = UPPER_STRIPS_INSIDE if _aspect(np.array(ln.box)) < BOTH_ROWS_BOX else ()
+        cuts = [(hi, s) for lo, hi in UPPER_STRIPS + inside if (s := _strip_above(frame, ln, lo, hi)).size]
+        cuts = [(hi, s) for hi, s in cuts if _same_paint(s, own)]
+        # A strip read as no character or as four or more (the lower row's tops, a badge, a
+        # sign) holds no province + letter row: it is not set before the lower row.
+        rows = [(hi, s) for hi, s in cuts if 1 <= len(self._row_chars(s)) <= 3]
+        lower = [(s, low) for hi, s in rows if (low := self._lower_row(frame, ln, hi)).size]
+        reads = [v for s, low in lower if (v := self._verified(_as_one_line(s, low), again=False))]
+        return [s for _, s in cuts], reads
 
     @staticmethod
     def _lower_row(frame: np.ndarray, ln: TextLine, upper_ends: float) -> np.ndarray:
@@ -738,8 +762,7 @@ class PlateReader:
         h = crop.shape[0]
         out = self.engine.recognise([crop]) if one_row else []
         if two_rows:
-            # Double-row plate: province+letter above ~40 % of the height, five characters below.
-            cut = int(h * 0.4)
+            cut = int(h * TWO_ROW_CUT)
             (top, st), (low, sl) = self.engine.recognise([crop[:cut], crop[cut:]])
             out += [(top + low, min(st, sl)), (low, sl)]
         return out

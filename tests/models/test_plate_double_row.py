@@ -109,3 +109,48 @@ def test_the_rows_set_side_by_side_keep_the_lower_rows_height() -> None:
     assert line.shape[0] == 30
     assert line.shape[1] == 120 + round(0.15 * 30) + 90  # the upper row scaled 3x, a gap, the lower
     assert (line[:, 120:124] == 200).all()  # the gap is in the plate's paint
+
+
+@pytest.mark.parametrize("text", ["晋A961Q8", "浙A0D9Q7"])
+def test_a_double_row_crop_is_verified_as_one_line_not_passed_as_its_plain_reading(text: str) -> None:
+    """With its bolts drawn, the lower row's Q of a double-row crop read alone is a sure 0
+    (晋A96108 at 0.9, valid); the rows read as one line name the Q. Two readings that disagree
+    are the officer's: never the plain one reported valid."""
+    plate = plate_crop(text, "double_yellow", (440, 220))
+    for x in (48, 392):
+        cv2.circle(plate, (x, 45), 5, (150, 150, 150), -1)
+    r = PlateReader().read(plate)
+    assert r.text in (text, None)
+    assert text[2:] in (r.raw or "")
+
+
+class _MisreadUpperEngine:
+    """The shared engine, whose plain reading of a double-row plate's upper row (found as a line
+    of its own, or as its letter alone) is 鄂 and the letter, surely: field 039's row once came
+    back as 鄂A at 0.58."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self._engine = engine
+
+    def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray], stretch: float = 1.0) -> list[TextLine]:
+        lines = self._engine.recognise_boxes(image, boxes, stretch)
+        return [TextLine(ln.box, *self._misread(ln)) for ln in lines]
+
+    @staticmethod
+    def _misread(ln: TextLine) -> tuple[str, float]:
+        letters = [c for c in ln.text if c.isascii() and c.isalpha()]
+        if len(ln.text) > 2 or not letters:
+            return (ln.text, ln.score) if len(ln.text) > 2 else ("", 0.0)
+        return "鄂" + letters[-1], 0.97
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+
+def test_a_plate_assembled_from_both_rows_is_checked_against_the_rows_read_as_one_line() -> None:
+    frame = render_plate_scene("粤B12345", "double_yellow", seed=7)
+    reader = PlateReader(engine=_MisreadUpperEngine(shared_engine()))  # type: ignore[arg-type]
+    lines = reader._recognised(frame, reader.engine.detect(frame, 960))
+    assert {"鄂B", "12345"} <= {ln.text for ln in lines}
+    r = reader._from_lines(frame, lines)
+    assert (r.valid, r.raw) == (False, "鄂B12345")  # the two rows as one line read 粤: the officer decides
