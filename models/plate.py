@@ -322,7 +322,8 @@ class PlateReader:
         """A plate crop verified as one line (if it may be one row), with its plain reading(s)
         kept as a rival: where they name different plates nearly as surely, the officer decides
         (field crops under camera variations: wrong-but-valid 13 -> 9 of 1,206, exact 1,128 ->
-        1,124; ~10 ms more per crop)."""
+        1,124; ~10 ms more per crop). A crop that may hold two rows is also verified as its
+        rows set side by side (_as_one_line); the surer verified reading stands."""
         reads = [self._verified(crop) if one_row else None]
         if two_rows:
             # A double-row plate's rows set side by side and verified as one line, as in a
@@ -593,8 +594,8 @@ class PlateReader:
         scaled to the lower row's height, is set before it (_as_one_line) and the whole is
         verified under the plate grammar like any line (_verified). Read alone, the small upper
         row lost its province character to the Chinese-first recogniser (field 039 read "A"
-        under most camera variations and, with YCrCb instead of Lab equalisation, as it is);
-        beside the lower row it reads as a plate line does. The strip is cut along the line's
+        under most camera variations); beside the lower row it reads as a plate line does
+        (039: 5 -> 12 of the fifteen variations, nothing else changed). The strip is cut along the line's
         own slant (a rolled plate would otherwise lose half a character) at two heights; where
         their readings name different plates, the officer decides. Where no strip reads as one
         line, the upper row is read alone (_upper_pair) as before."""
@@ -738,8 +739,8 @@ class PlateReader:
         self, crop: np.ndarray, base: float, every: bool = False, more: bool = True
     ) -> tuple[Decoded | None, list[Sequence[Step]]]:
         """One view settles a line the recogniser is sure of; the others are read only for
-        doubt. `every`: all views always, and the province held to PROVINCE_EVIDENCE (a
-        straightened line: an image transformed on an estimate)."""
+        doubt (`more` False: never). `every`: all views always, and the province held to
+        PROVINCE_EVIDENCE (a straightened line: an image transformed on an estimate)."""
         views: list[Sequence[Step]] = [self.engine.recognise_chars(crop, stretch=base * VIEW_STRETCHES[1])]
         d = decode_plate(views[0], self.latin_patterns)
         if every or (more and (d is None or d.score < SURE)):
