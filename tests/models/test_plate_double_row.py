@@ -138,10 +138,10 @@ class _MisreadUpperEngine:
 
     @staticmethod
     def _misread(ln: TextLine) -> tuple[str, float]:
+        if len(ln.text) > 2:  # the lower row, or other text
+            return ln.text, ln.score
         letters = [c for c in ln.text if c.isascii() and c.isalpha()]
-        if len(ln.text) > 2 or not letters:
-            return (ln.text, ln.score) if len(ln.text) > 2 else ("", 0.0)
-        return "鄂" + letters[-1], 0.97
+        return ("鄂" + letters[-1], 0.97) if letters else ("", 0.0)
 
     def __getattr__(self, name: str):
         return getattr(self._engine, name)
