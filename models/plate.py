@@ -838,8 +838,7 @@ def _unsure(r: PlateRead) -> PlateRead:
 def _with_margin(crop: np.ndarray, by: float) -> np.ndarray:
     """The crop inside a border `by` of its height wide, in its median colour (the plate's)."""
     m = max(1, round(by * crop.shape[0]))
-    colour = np.median(crop.reshape(-1, crop.shape[2]), axis=0)
-    return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in colour])
+    return cv2.copyMakeBorder(crop, m, m, m, m, cv2.BORDER_CONSTANT, value=[int(c) for c in _median_colour(crop)])
 
 
 def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[str, float] | None) -> bool:
@@ -955,13 +954,18 @@ def paint_checked(r: PlateRead, crop: np.ndarray) -> PlateRead:
     return _unsure(r)
 
 
+def _median_colour(image: np.ndarray) -> np.ndarray:
+    """The image's median colour per channel: on a plate cut, its paint (characters are the
+    minority of pixels)."""
+    return np.asarray(np.median(image.reshape(-1, image.shape[2] if image.ndim == 3 else 1), axis=0))
+
+
 def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
     """Median colours (the background: characters are the minority of pixels) within
     `tolerance` in BGR, after removing overall brightness differences of at most 35 %."""
     if a.size == 0 or b.size == 0:
         return False
-    ma = np.median(a.reshape(-1, 3), axis=0).astype(np.float32)
-    mb = np.median(b.reshape(-1, 3), axis=0).astype(np.float32)
+    ma, mb = _median_colour(a).astype(np.float32), _median_colour(b).astype(np.float32)
     gain = float(np.clip(mb.sum() / max(float(ma.sum()), 1.0), 0.65, 1.35))
     return float(np.linalg.norm(ma * gain - mb)) <= tolerance
 
@@ -1006,7 +1010,7 @@ def _unslanted(crop: np.ndarray, slant: float) -> np.ndarray:
     m = np.array([[1.0, slant, -slant * h / 2 + pad], [0.0, 1.0, 0.0]], dtype=np.float32)
     # The corners are filled with the crop's median colour (mostly the plate's paint): a
     # replicated border smears the plate's edge into strokes the recogniser reads as an L.
-    fill = tuple(float(v) for v in np.median(crop.reshape(-1, crop.shape[2] if crop.ndim == 3 else 1), axis=0))
+    fill = tuple(float(v) for v in _median_colour(crop))
     return cv2.warpAffine(
         crop, m, (w + 2 * pad, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
     )
@@ -1064,7 +1068,7 @@ def _as_one_line(upper: np.ndarray, lower: np.ndarray, gap: float = 0.15) -> np.
     lower row's height, then a gap of `gap` heights in the plate's paint, then the lower row."""
     h = lower.shape[0]
     up = cv2.resize(upper, (max(round(upper.shape[1] * h / upper.shape[0]), 1), h), interpolation=cv2.INTER_CUBIC)
-    paint = tuple(int(v) for v in np.median(lower.reshape(-1, 3), axis=0))
+    paint = tuple(int(v) for v in _median_colour(lower))
     space = np.full((h, max(round(gap * h), 1), 3), paint, np.uint8)
     return np.hstack([up, space, lower])
 

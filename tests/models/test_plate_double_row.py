@@ -28,11 +28,18 @@ def _union(boxes: list[np.ndarray]) -> list[np.ndarray]:
     return out
 
 
-class _BothRowsEngine:
-    """The shared engine, with the box of a double-row plate's lower row grown over its upper row."""
+class _WrappedEngine:
+    """The shared engine, with what a subclass changes."""
 
     def __init__(self, engine: OcrEngine) -> None:
         self._engine = engine
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+
+class _BothRowsEngine(_WrappedEngine):
+    """The shared engine, with the box of a double-row plate's lower row grown over its upper row."""
 
     def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
         return _union(self._engine.detect(image, side))
@@ -44,9 +51,6 @@ class _BothRowsEngine:
         lines = self._engine.recognise_boxes(image, boxes, stretch)
         # What the recogniser makes of a box holding both rows is the bigger row, as on the field frames.
         return [TextLine(ln.box, ln.text[-5:] if len(ln.text) > 5 else ln.text, ln.score) for ln in lines]
-
-    def __getattr__(self, name: str):
-        return getattr(self._engine, name)
 
 
 @pytest.mark.parametrize(("text", "seed"), [("京AP7901", 3), ("粤B12345", 7)])
@@ -124,13 +128,10 @@ def test_a_double_row_crop_is_verified_as_one_line_not_passed_as_its_plain_readi
     assert text[2:] in (r.raw or "")
 
 
-class _MisreadUpperEngine:
+class _MisreadUpperEngine(_WrappedEngine):
     """The shared engine, whose plain reading of a double-row plate's upper row (found as a line
     of its own, or as its letter alone) is 鄂 and the letter, surely: field 039's row once came
     back as 鄂A at 0.58."""
-
-    def __init__(self, engine: OcrEngine) -> None:
-        self._engine = engine
 
     def recognise_boxes(self, image: np.ndarray, boxes: list[np.ndarray], stretch: float = 1.0) -> list[TextLine]:
         lines = self._engine.recognise_boxes(image, boxes, stretch)
@@ -142,9 +143,6 @@ class _MisreadUpperEngine:
             return ln.text, ln.score
         letters = [c for c in ln.text if c.isascii() and c.isalpha()]
         return ("鄂" + letters[-1], 0.97) if letters else ("", 0.0)
-
-    def __getattr__(self, name: str):
-        return getattr(self._engine, name)
 
 
 def test_a_plate_assembled_from_both_rows_is_checked_against_the_rows_read_as_one_line() -> None:
