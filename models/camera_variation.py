@@ -93,6 +93,24 @@ def colour_cast(frame: np.ndarray, gains: tuple[float, float, float]) -> np.ndar
     return np.clip(frame.astype(np.float32) * np.array(gains, np.float32), 0, 255).astype(np.uint8)
 
 
+def widened(frame: np.ndarray, at: tuple[float, float] = (0.1, 0.2)) -> np.ndarray:
+    """A wider view of the same scene (a car park or street camera): the frame, its pixels
+    unchanged, set into one up to twice as wide and high (at most MAX_SIDE) at `at` (shares of
+    the room left), the rest filled with the frame turned upside down: clutter with the same
+    colours, plates included, none readable. The plate keeps its size; its share of the width
+    halves."""
+    h, w = frame.shape[:2]
+    k = min(2.0, MAX_SIDE / max(h, w))
+    if k <= 1.0:
+        return frame
+    big_h, big_w = int(h * k), int(w * k)
+    turned = cv2.flip(frame, -1)
+    out = np.tile(turned, (-(-big_h // h), -(-big_w // w), 1))[:big_h, :big_w].copy()
+    y, x = int((big_h - h) * at[1]), int((big_w - w) * at[0])
+    out[y : y + h, x : x + w] = frame
+    return out
+
+
 VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "far": lambda f: scaled(f, 0.7),
     "near": lambda f: scaled(f, 1.25),
@@ -115,6 +133,9 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "yaw30": lambda f: yawed(f, 30.0),
     "mono": lambda f: monochrome(f),
     "sodium": lambda f: colour_cast(f, (0.7, 0.95, 1.2)),
+    # Added at stop 34: the plate a smaller share of a wider frame (found the small-plate search
+    # reading its regions plain only, from 1280 px: 79 of 87 where the frame alone read 86).
+    "wide": widened,
 }
 
 

@@ -230,3 +230,14 @@ def test_field_set_read_under_a_variation(field_dir: Path, capsys: pytest.Captur
     lines = capsys.readouterr().out.splitlines()
     assert [ln.split()[:2] for ln in lines] == [["far", "plate"], ["tilt+4", "plate"]]
     assert "wrong-but-valid 1" in lines[0] and "mislabelled=京A8F3K2" in lines[0]  # the label is wrong
+
+
+def test_a_wider_view_keeps_the_frame_as_it_is_inside_a_larger_one() -> None:
+    frame = render_plate_scene("粤B12345", "blue", seed=3)[:360, :640]
+    wide = VARIATIONS["wide"](frame)
+    assert wide.shape[:2] == (720, 1280)
+    y, x = int(360 * 0.2), int(640 * 0.1)
+    assert np.array_equal(wide[y : y + 360, x : x + 640], frame)  # the plate keeps its pixels
+    turned = cv2.flip(frame, -1)  # around it, the scene upside down, tiled from the corner
+    assert np.array_equal(wide[y + 360 :, x + 640 :], turned[y:, x:])
+    assert VARIATIONS["wide"](np.zeros((1080, 1920, 3), np.uint8)).shape == (1080, 1920, 3)

@@ -66,3 +66,45 @@ def test_without_the_second_look_the_plate_is_not_read_in_its_region(monkeypatch
     engine = _ShortSighted(shared_engine())
     PlateReader(engine=engine).read(frame)  # type: ignore[arg-type]
     assert any(max(shape) >= 720 for shape in engine.detected)
+
+
+class _Sides(_ShortSighted):
+    """_ShortSighted, also noting the side each whole frame was detected at."""
+
+    def __init__(self, engine: OcrEngine, frame_shape: tuple[int, ...]) -> None:
+        super().__init__(engine)
+        self._frame_shape = frame_shape[:2]
+        self.whole_sides: list[int] = []
+
+    def detect(self, image: np.ndarray, side: int = 640) -> list[np.ndarray]:
+        if image.shape[:2] == self._frame_shape:
+            self.whole_sides.append(side)
+        return super().detect(image, side)
+
+
+def _street(scene: np.ndarray) -> np.ndarray:
+    """The scene at 0.16 in a 1200 x 648 frame: the plate ~70 px, under 7 % of the width (a car
+    park or street camera), in a frame narrower than the 1280 px the small-plate search once
+    needed."""
+    frame = np.full((648, 1200, 3), 96, np.uint8)
+    small = cv2.resize(scene, None, fx=0.16, fy=0.16, interpolation=cv2.INTER_AREA)
+    frame[300 : 300 + small.shape[0], 400 : 400 + small.shape[1]] = small
+    return frame
+
+
+def test_a_plate_under_7_percent_of_the_width_is_read_in_its_region_before_the_960_pass() -> None:
+    frame = _street(render_plate_scene("川AM1186", "blue", seed=4))
+    engine = _Sides(shared_engine(), frame.shape)
+    r = PlateReader(engine=engine).read(frame)  # type: ignore[arg-type]
+    assert (r.text, r.valid) == ("川AM1186", True)
+    # Located small and looked at again enlarged (the short-sighted detector loses its left part
+    # otherwise); the whole frame was detected only at 480 px, never at 960.
+    assert engine.whole_sides == [480]
+
+
+def test_below_the_small_plate_frame_width_the_960_pass_reads_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plate_module, "SMALL_PLATE_FRAME", 1280)
+    frame = _street(render_plate_scene("川AM1186", "blue", seed=4))
+    engine = _Sides(shared_engine(), frame.shape)
+    PlateReader(engine=engine).read(frame)  # type: ignore[arg-type]
+    assert 960 in engine.whole_sides
