@@ -233,11 +233,17 @@ def test_field_set_read_under_a_variation(field_dir: Path, capsys: pytest.Captur
 
 
 def test_a_wider_view_keeps_the_frame_as_it_is_inside_a_larger_one() -> None:
-    frame = render_plate_scene("粤B12345", "blue", seed=3)[:360, :640]
+    frame = cv2.resize(render_plate_scene("粤B12345", "blue", seed=3), (640, 360), interpolation=cv2.INTER_AREA)
     wide = VARIATIONS["wide"](frame)
     assert wide.shape[:2] == (720, 1280)
     y, x = int(360 * 0.2), int(640 * 0.1)
     assert np.array_equal(wide[y : y + 360, x : x + 640], frame)  # the plate keeps its pixels
-    turned = cv2.flip(frame, -1)  # around it, the scene upside down, tiled from the corner
-    assert np.array_equal(wide[y + 360 :, x + 640 :], turned[y:, x:])
+    assert PlateReader().read(wide).text == "粤B12345"
+    # Around it the scene is out of focus: nothing there reads.
+    around = wide.copy()
+    around[y : y + 360, x : x + 640] = wide[0, 0]
+    assert PlateReader().read(around).text is None
+    # A frame at the largest side, or a cut-out (a plate crop), has no wider view.
     assert VARIATIONS["wide"](np.zeros((1080, 1920, 3), np.uint8)).shape == (1080, 1920, 3)
+    crop = plate_crop("沪A52913")
+    assert np.array_equal(VARIATIONS["wide"](crop), crop)
