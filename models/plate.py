@@ -231,7 +231,8 @@ class PlateReader:
         (CLAHE on lightness: backlight, night and shadow take the plate's contrast, and on the
         field set every plate that equalisation rescued was read at this stage); then the located
         regions looked at again (_second_looks: stretched if dim, enlarged if small); then the whole
-        frame at 480 px and 960 px. The equalised whole frame is not searched: on the field dev
+        frame at 480 px and 960 px, with plates too small to be located before searched for
+        between the two (_small_stages). The equalised whole frame is not searched: on the field dev
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
         every frame that no stage reads. `doubts` is filled by the caller as stages yield.
         `zoomed`: a small frame read again enlarged, whose 480 px pass the frame as it came has
