@@ -323,8 +323,7 @@ class PlateReader:
         if two_rows:
             # A double-row plate's rows set side by side and verified as one line, as in a
             # scene (_upper_rows): the plain assembled reading is only its rival.
-            cut = int(crop.shape[0] * TWO_ROW_CUT)
-            reads.append(self._verified(_as_one_line(crop[:cut], crop[cut:]), again=False))
+            reads.append(self._verified(_as_one_line(*_crop_rows(crop)), again=False))
         verified = max((r for r in reads if r is not None), key=lambda r: (r.valid, r.confidence), default=None)
         plain = self._best(self._crop_candidates(crop, one_row, two_rows))
         if verified is not None and plain.text not in (None, verified.text):
@@ -765,11 +764,9 @@ class PlateReader:
         return all(d is not None and d.text == text for d in decoded)
 
     def _crop_candidates(self, crop: np.ndarray, one_row: bool, two_rows: bool) -> list[tuple[str, float]]:
-        h = crop.shape[0]
         out = self.engine.recognise([crop]) if one_row else []
         if two_rows:
-            cut = int(h * TWO_ROW_CUT)
-            (top, st), (low, sl) = self.engine.recognise([crop[:cut], crop[cut:]])
+            (top, st), (low, sl) = self.engine.recognise(list(_crop_rows(crop)))
             out += [(top + low, min(st, sl)), (low, sl)]
         return out
 
@@ -973,6 +970,12 @@ def _same_paint(a: np.ndarray, b: np.ndarray, tolerance: float = 60.0) -> bool:
     ma, mb = _median_colour(a).astype(np.float32), _median_colour(b).astype(np.float32)
     gain = float(np.clip(mb.sum() / max(float(ma.sum()), 1.0), 0.65, 1.35))
     return float(np.linalg.norm(ma * gain - mb)) <= tolerance
+
+
+def _crop_rows(crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A double-row plate crop's upper (province + letter) and lower (five) rows."""
+    cut = int(crop.shape[0] * TWO_ROW_CUT)
+    return crop[:cut], crop[cut:]
 
 
 def _small_regions(frame: np.ndarray) -> list[Region]:
