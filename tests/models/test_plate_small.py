@@ -42,11 +42,12 @@ class _ShortSighted:
         return getattr(self._engine, name)
 
 
-def _far(scene: np.ndarray) -> np.ndarray:
-    """The scene at a quarter of its size in a 1280 px frame of road grey: the vehicle far away."""
-    frame = np.full_like(scene, 96)
-    small = cv2.resize(scene, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
-    frame[300 : 300 + small.shape[0], 500 : 500 + small.shape[1]] = small
+def _far(scene: np.ndarray, scale: float = 0.25, shape: tuple[int, int] | None = None, x: int = 500) -> np.ndarray:
+    """The scene at `scale` in a frame of road grey (`shape`, else the scene's own: 1280 px), its
+    top at 300 px and its left at `x`: the vehicle far away."""
+    frame = np.full((*(shape or scene.shape[:2]), 3), 96, np.uint8)
+    small = cv2.resize(scene, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    frame[300 : 300 + small.shape[0], x : x + small.shape[1]] = small
     return frame
 
 
@@ -86,10 +87,7 @@ def _street(scene: np.ndarray) -> np.ndarray:
     """The scene at 0.16 in a 1200 x 648 frame: the plate ~70 px, under 7 % of the width (a car
     park or street camera), in a frame narrower than the 1280 px the small-plate search once
     needed."""
-    frame = np.full((648, 1200, 3), 96, np.uint8)
-    small = cv2.resize(scene, None, fx=0.16, fy=0.16, interpolation=cv2.INTER_AREA)
-    frame[300 : 300 + small.shape[0], 400 : 400 + small.shape[1]] = small
-    return frame
+    return _far(scene, 0.16, (648, 1200), x=400)
 
 
 def test_a_plate_under_7_percent_of_the_width_is_read_in_its_region_before_the_960_pass() -> None:
