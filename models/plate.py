@@ -406,7 +406,8 @@ class PlateReader:
             if side == 480:
                 # A plate the 480 px pass could not see may be one too small for the located
                 # regions (_small_stages, on frames from SMALL_PLATE_FRAME); looking for it
-                # costs 20-60 ms, the 960 px pass 150-300: it goes first.
+                # costs 20-60 ms, the 960 px pass 150-300: it comes before that pass, unless
+                # sharp_first put the 960 px pass first.
                 yield from self._small_stages(frame, equalised)
 
     def _recognised(self, frame: np.ndarray, boxes: list[np.ndarray]) -> list[TextLine]:
@@ -599,10 +600,10 @@ class PlateReader:
         verified under the plate grammar like any line (_verified). Read alone, the small upper
         row lost its province character to the Chinese-first recogniser (field 039 read "A"
         under most camera variations); beside the lower row it reads as a plate line does
-        (039: 5 -> 12 of the fifteen variations, nothing else changed). The strip is cut along the line's
-        own slant (a rolled plate would otherwise lose half a character) at two heights; where
-        their readings name different plates, the officer decides. Where no strip reads as one
-        line, the upper row is read alone (_upper_pair) as before."""
+        (039: 5 -> 12 of the fifteen variations, nothing else changed). The strip is cut along
+        the line's own slant (a rolled plate would otherwise lose half a character) at two
+        heights; where their readings name different plates, the officer decides. Where no
+        strip reads as one line, the upper row is read alone (_upper_pair) as before."""
         out: list[tuple[str, float]] = []
         for ln in lines:
             if len(clean(ln.text)) != 5:
