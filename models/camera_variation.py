@@ -112,6 +112,17 @@ def widened(frame: np.ndarray, at: tuple[float, float] = (0.1, 0.2)) -> np.ndarr
     return out
 
 
+def interlaced(frame: np.ndarray, shift: float) -> np.ndarray:
+    """An analogue camera's interlaced frame of a moving vehicle: the odd rows (the second
+    field, 1/50 s later) show the scene moved `shift` px along the rows."""
+    m = np.array([[1, 0, shift], [0, 1, 0]], np.float32)
+    h, w = frame.shape[:2]
+    later = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = frame.copy()
+    out[1::2] = later[1::2]
+    return out
+
+
 VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "far": lambda f: scaled(f, 0.7),
     "near": lambda f: scaled(f, 1.25),
@@ -137,6 +148,9 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # Added at stop 34: the plate a smaller share of a wider frame (found the small-plate search
     # reading its regions plain only, from 1280 px: 82 of 87 where the frame alone read 86).
     "wide": widened,
+    # Added at stop 35: an analogue camera's fields of a truck at ~10 km/h (plates 52 of 87 before
+    # the readers put combed blocks together from one field, imageio.deinterlaced).
+    "interlace3": lambda f: interlaced(f, 3.0),
 }
 
 

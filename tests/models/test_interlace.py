@@ -1,0 +1,73 @@
+"""An analogue camera's interlaced frame of a moving vehicle is combed: its two fields, the even
+and the odd rows, 1/50 s apart. Every frame the readers take (imageio.as_frame) has its combed
+blocks made of one field (imageio.deinterlaced); a progressive frame is left as it is."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from kakou.models import imageio
+from kakou.models.camera_variation import interlaced
+from kakou.models.container import ContainerReader
+from kakou.models.imageio import COMB_BLOCK, as_frame, combed_blocks, deinterlaced
+from kakou.models.plate import PlateReader
+from kakou.sim.render import render_container_scene, render_plate_scene
+
+W, H = 704, 576  # an analogue PAL camera's frame, as a DVR or an encoder gives it
+
+
+def _off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imageio, "deinterlaced", lambda frame: frame)
+
+
+@pytest.mark.parametrize(("plate", "kind"), [("京A8F3K2", "yellow"), ("沪AD12345", "green")])
+def test_a_combed_plate_is_read_from_one_field(plate: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = interlaced(render_plate_scene(plate, kind, seed=3, plate_width=0.16, width=W, height=H), 4)
+    r = PlateReader().read(frame)
+    assert (r.text, r.valid) == (plate, True)
+    _off(monkeypatch)
+    assert not PlateReader().read(frame).valid  # combed as it came, it does not read
+
+
+def test_a_combed_container_code_is_read_from_one_field(monkeypatch: pytest.MonkeyPatch) -> None:
+    frame = interlaced(render_container_scene("TGHU8832010", seed=31, width=W, height=H), 6)
+    r = ContainerReader().read(frame)
+    assert (r.text, r.valid) == ("TGHU8832010", True)
+    _off(monkeypatch)
+    assert not ContainerReader().read(frame).valid
+
+
+@pytest.mark.parametrize("shift", [3, 4, 8])
+def test_only_what_moved_between_the_fields_is_changed(shift: int) -> None:
+    """The lower half moves (the vehicle), the upper half stands still (the lane, the sky): the
+    comb is gone from the lower half and the upper half keeps both fields, pixel for pixel, but
+    for the block rows next to the moving part."""
+    scene = render_plate_scene("粤B12345", "blue", seed=1, width=W, height=H)
+    half = scene.shape[0] // 2
+    frame = scene.copy()
+    frame[half:] = interlaced(scene, shift)[half:]
+    assert not combed_blocks(frame)[: half // COMB_BLOCK].any()
+    out = deinterlaced(frame)
+    assert out is not frame and not combed_blocks(out).any()
+    still = half - 2 * COMB_BLOCK
+    assert np.array_equal(out[:still], frame[:still])
+    assert as_frame(frame).tobytes() == out.tobytes()  # what every reader takes
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_progressive_frames_are_left_as_they_are(seed: int) -> None:
+    for frame in (
+        render_plate_scene("苏E12345", "blue", seed=seed),
+        render_plate_scene("京A8F3K2", "yellow", seed=seed, width=W, height=H),
+        render_container_scene("MSKU1234565", seed=seed, layout="two_row"),
+    ):
+        assert deinterlaced(frame) is frame
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.uint8, st.tuples(st.integers(1, 80), st.integers(1, 300), st.just(3))))
+def test_any_frame_keeps_its_shape(img: np.ndarray) -> None:
+    out = deinterlaced(img)
+    assert out.shape == img.shape and out.dtype == np.uint8
