@@ -149,7 +149,7 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # reading its regions plain only, from 1280 px: 82 of 87 where the frame alone read 86).
     "wide": widened,
     # Added at stop 35: an analogue camera's fields of a truck at ~10 km/h (plates 52 of 87 before
-    # the readers put combed blocks together from one field, imageio.deinterlaced).
+    # the readers put the comb right, imageio.deinterlaced: 85).
     "interlace3": lambda f: interlaced(f, 3.0),
 }
 
