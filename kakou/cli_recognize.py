@@ -179,10 +179,12 @@ def write_debug(
         return target
     doc["read"] = read.model_dump(mode="json")
     try:
-        from kakou.models.imageio import as_frame
+        from kakou.models.imageio import as_frame, deinterlaced
 
-        frame = as_frame(image)  # what the reader worked on (at most 1920 px on the long side)
+        taken = as_frame(image, deinterlace=False)
+        frame = deinterlaced(taken)  # what the reader worked on (at most 1920 px on the long side)
         doc["frame"] = {"width": int(frame.shape[1]), "height": int(frame.shape[0])}
+        doc["interlaced"] = _interlaced(taken)
         found = _inspect(kind, reader, frame)
         numbered = found.pop("_numbered")
         doc.update(found)
@@ -296,6 +298,18 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
         "candidates": ranked[:30],
         "_numbered": numbered,
     }
+
+
+def _interlaced(frame: np.ndarray) -> dict[str, Any] | None:
+    """An analogue camera's combed fields, as the readers put them right (imageio.deinterlaced):
+    how much of the frame is combed and how far the odd field was slid back (0: no one slide
+    explains the comb, it was built from the even field). None for a progressive frame."""
+    from kakou.models.imageio import field_slide, interlacing
+
+    combed = interlacing(frame)
+    if combed is None:
+        return None
+    return {"combed_share": round(float(combed.mean()), 3), "slide_px": field_slide(frame, combed)}
 
 
 def _plate_net_opinion(frame: np.ndarray) -> dict[str, Any] | None:

@@ -49,8 +49,9 @@ def load_image(path: str | Path) -> np.ndarray:
     return decode_image(data)
 
 
-def as_frame(image: object) -> np.ndarray:
-    """Validate and coerce to a BGR uint8 array no larger than MAX_SIDE on its long side."""
+def as_frame(image: object, deinterlace: bool = True) -> np.ndarray:
+    """Validate and coerce to a BGR uint8 array no larger than MAX_SIDE on its long side, an
+    interlaced frame's comb put right (`deinterlaced`; `deinterlace=False`: as the camera gave it)."""
     if not isinstance(image, np.ndarray):
         raise ImageError(f"expected a numpy image, got {type(image).__name__}")
     img = image
@@ -68,7 +69,8 @@ def as_frame(image: object) -> np.ndarray:
     h, w = img.shape[:2]
     if min(h, w) < MIN_SIDE:
         raise ImageError(f"image too small ({w}x{h}); need at least {MIN_SIDE} px per side")
-    img = deinterlaced(img)  # before any scaling, which would blur the comb into the characters
+    if deinterlace:
+        img = deinterlaced(img)  # before any scaling, which would blur the comb into the characters
     if max(h, w) > MAX_SIDE:
         s = MAX_SIDE / max(h, w)
         img = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA)
@@ -133,12 +135,11 @@ def deinterlaced(frame: np.ndarray) -> np.ndarray:
     even field; what stood still between the fields is left as it is. A frame with fewer combed
     blocks than COMB_MIN_SHARE of them or than COMB_MIN_BLOCKS, or under COMB_MIN_ROWS blocks
     high, is returned as it is (the same array). ~3 ms at D1, 15-40 ms at 1920 px."""
-    combed = combed_blocks(frame)
-    n = int(combed.sum())
-    if combed.shape[0] < COMB_MIN_ROWS or n < max(COMB_MIN_BLOCKS, COMB_MIN_SHARE * combed.size):
+    combed = interlacing(frame)
+    if combed is None:
         return frame
     near = _around(combed, frame.shape)
-    if slide := _slide(frame, near):
+    if slide := field_slide(frame, combed):
         # The slide holds for the whole moving thing, its flat parts too (no comb shows there):
         # weave the box around everything combed, then look again.
         ys, xs = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
@@ -150,6 +151,16 @@ def deinterlaced(frame: np.ndarray) -> np.ndarray:
             return frame
         near = _around(combed, frame.shape)
     return _bobbed(frame, near)
+
+
+def interlacing(frame: np.ndarray) -> np.ndarray | None:
+    """The combed blocks (combed_blocks) if the frame counts as interlaced: at least
+    COMB_MIN_SHARE of its blocks and COMB_MIN_BLOCKS, at least COMB_MIN_ROWS blocks high."""
+    combed = combed_blocks(frame)
+    n = int(combed.sum())
+    if combed.shape[0] < COMB_MIN_ROWS or n < max(COMB_MIN_BLOCKS, COMB_MIN_SHARE * combed.size):
+        return None
+    return combed
 
 
 def _around(blocks: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -189,10 +200,10 @@ def _with_odd_rows(frame: np.ndarray, odd: np.ndarray, mask: np.ndarray) -> np.n
     return out
 
 
-def _slide(frame: np.ndarray, mask: np.ndarray) -> int:
-    """How far (px along the rows) the odd field shows the scene inside `mask` moved since the
-    even one; 0 if no slide matches clearly better than none."""
-    inside = mask[1::2]
+def field_slide(frame: np.ndarray, combed: np.ndarray) -> int:
+    """How far (px along the rows) the odd field shows the scene around the `combed` blocks
+    moved since the even one; 0 if no slide matches clearly better than none."""
+    inside = _around(combed, frame.shape)[1::2]
     rows = np.flatnonzero(inside.any(axis=1))[::WEAVE_ROWS]
     cols = np.flatnonzero(inside.any(axis=0))
     if len(rows) == 0 or len(cols) < 4 * WEAVE_MAX:

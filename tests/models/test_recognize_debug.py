@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
-from kakou.models.camera_variation import smeared
+from kakou.models.camera_variation import interlaced, smeared
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 
 
@@ -84,6 +84,22 @@ def test_debug_says_how_blurred_the_frame_is_and_how_dim_each_region(
     assert (still["motion_blur"] or {}).get("along") != "rows"
     assert blurred["motion_blur"] == {"px": 12, "along": "rows"}
     assert all(0 <= r["light_span"][0] <= r["light_span"][1] <= 255 for r in still["regions"])
+
+
+def test_debug_says_how_an_interlaced_frame_was_put_right(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A technician sees an analogue camera's combed fields and how far the odd one was slid
+    back; a progressive frame says nothing of it."""
+    frame = render_plate_scene("粤B12345", "blue")
+    still, passing = tmp_path / "still.png", tmp_path / "passing.png"
+    cv2.imwrite(str(still), frame)
+    cv2.imwrite(str(passing), interlaced(frame, 6))
+    out = tmp_path / "debug"
+    assert main(["recognize", "plate", "--debug", str(out), str(still), str(passing)]) == 0
+    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    assert [ln["text"] for ln in lines] == ["粤B12345", "粤B12345"]
+    assert json.loads((out / "still.json").read_text(encoding="utf-8"))["interlaced"] is None
+    seen = json.loads((out / "passing.json").read_text(encoding="utf-8"))["interlaced"]
+    assert seen["slide_px"] == 6 and 0.01 <= seen["combed_share"] <= 1
 
 
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
