@@ -49,6 +49,11 @@ LARGER = 1.25  # a code's text this much taller than another's is a nearer conta
 ZOOM_BELOW = 700
 ZOOM_SIDE = 720
 ZOOM_MAX = 960
+# A whole-frame line that is a piece of a code (an owner code and part of its serial, or a serial):
+# up to MAX_PIECES are looked at again, enlarged so their characters are PIECE_HEIGHT px.
+_PIECE = re.compile(r"[A-Z]{3}[UJZ][0-9]{0,5}|[0-9]{6,7}")
+MAX_PIECES = 2
+PIECE_HEIGHT = 40
 ROI_SCALE = 0.6  # a located code band is detected at 60 %: 43-61 px characters become 26-37 px
 _SIZE_TYPE = re.compile(r"^[1-9L][0-9A-Z][A-Z][0-9A-Z]$")  # e.g. 45G1, 22G1, L5R1
 _ALNUM = re.compile(r"[^0-9A-Z]")
@@ -87,7 +92,8 @@ class ContainerReader:
             return ContainerRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return ContainerRead(text=None, confidence=0.0, valid=False, error="blank image")
-        best = self._read_frame(frame)
+        pieces: list[TextLine] = []
+        best = self._read_frame(frame, pieces)
         h, w = frame.shape[:2]
         if not best.valid and max(h, w) < ZOOM_BELOW:
             # A small crop or a far camera (a code of 8-12 px characters): the detector, which
@@ -99,9 +105,21 @@ class ContainerReader:
             # once more (field dev containers blurred by 8 px at 1920 px: 30 -> 33 of 37). Not
             # where codes were read that left the lane's undecided (also_seen): the officer's.
             best = _preferred(self._read_frame(deblurred(frame, *blur)), best)
+        if not best.valid and not best.also_seen and max(h, w) >= ZOOM_BELOW:
+            # A code that is a small share of a large frame (a wide gate camera, a container further
+            # off): the whole-frame passes saw a piece of it (the owner code, the serial) but not
+            # the rest. Last, the frame around each piece is read enlarged (field dev containers in
+            # a view twice as wide: 34 -> 35 of 37; farther, 0.7x: 32 -> 33; nothing else changed
+            # under the nineteen variations, 0 wrong). A small frame was read enlarged already.
+            for piece in sorted(pieces, key=lambda ln: -ln.score)[:MAX_PIECES]:
+                best = _preferred(self._read_frame(_around_piece(frame, piece)), best)
+                if best.valid:
+                    break
         return best
 
-    def _read_frame(self, frame: np.ndarray) -> ContainerRead:
+    def _read_frame(self, frame: np.ndarray, pieces: list[TextLine] | None = None) -> ContainerRead:
+        """The frame's code (see read); `pieces`, if given, receives the whole-frame lines that
+        are pieces of a code (_PIECE) when no code was read."""
         h, w = frame.shape[:2]
         best = ContainerRead(text=None, confidence=0.0, valid=False)
         any_boxes = False
@@ -195,6 +213,8 @@ class ContainerReader:
                 return v
             if v is not None and v.confidence > best.confidence:
                 best = v
+            if pieces is not None:  # the last (largest) pass's
+                pieces[:] = [ln for ln in lines if _PIECE.fullmatch(_flat(ln.text))]
             if side >= max(h, w):
                 break  # already at full resolution
         if not any_boxes and max(h, w) <= 640:
@@ -453,7 +473,7 @@ class ContainerReader:
         best: tuple[str, float, str] | None = None
         near: tuple[str, float] | None = None  # 11 chars of the right shape but failing the check
         for text, score in cands:
-            flat = _ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
+            flat = _flat(text)
             code = normalise(flat)
             if code is not None:
                 if best is None or score > best[1]:
@@ -567,6 +587,24 @@ def _quad_w(box: np.ndarray) -> float:
 
 def _quad_h(box: np.ndarray) -> float:
     return float(max(np.linalg.norm(box[3] - box[0]), np.linalg.norm(box[2] - box[1])))
+
+
+def _flat(text: str) -> str:
+    """The letters and digits of a reading, upper case."""
+    return _ALNUM.sub("", unicodedata.normalize("NFKC", text).upper())
+
+
+def _around_piece(frame: np.ndarray, piece: TextLine) -> np.ndarray:
+    """The frame around a piece of a code, enlarged so its characters are PIECE_HEIGHT px: room
+    for the rest of the code to the right or left and for the rows above and below."""
+    h, w = frame.shape[:2]
+    xs, ys = [p[0] for p in piece.box], [p[1] for p in piece.box]
+    ch = max(max(ys) - min(ys), 4.0)
+    x0, x1 = int(max(min(xs) - 6 * ch, 0)), int(min(max(xs) + 9 * ch, w))
+    y0, y1 = int(max(min(ys) - 3 * ch, 0)), int(min(max(ys) + 4 * ch, h))
+    crop = frame[y0:y1, x0:x1]
+    f = min(max(PIECE_HEIGHT / ch, 1.0), ZOOM_MAX / max(crop.shape[:2]))
+    return enlarged(crop, round(max(crop.shape[:2]) * f)) if f > 1.05 else crop
 
 
 def _preferred(again: ContainerRead, first: ContainerRead) -> ContainerRead:
