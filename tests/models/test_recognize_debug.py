@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -67,38 +68,39 @@ def test_debug_folder_that_cannot_be_made(tmp_path: Path, capsys: pytest.Capture
     assert "cannot create" in capsys.readouterr().err
 
 
+def _debugged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], **frames: np.ndarray
+) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """`kakou recognize plate --debug` over the frames, saved as NAME.png: the JSON lines it
+    printed and the debug document of each frame, by name."""
+    for name, frame in frames.items():
+        cv2.imwrite(str(tmp_path / f"{name}.png"), frame)
+    out = tmp_path / "debug"
+    assert main(["recognize", "plate", "--debug", str(out), *(str(tmp_path / f"{n}.png") for n in frames)]) == 0
+    printed = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
+    return printed, {n: json.loads((out / f"{n}.json").read_text(encoding="utf-8")) for n in frames}
+
+
 def test_debug_says_how_blurred_the_frame_is_and_how_dim_each_region(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A technician sees a camera exposing too long for the traffic as a blur length. (A hint:
     periodic paint, a grille or corrugation, can pass for a blur on a sharp frame.)"""
     frame = render_plate_scene("粤B12345", "blue")
-    sharp, moving = tmp_path / "sharp.png", tmp_path / "moving.png"
-    cv2.imwrite(str(sharp), frame)
-    cv2.imwrite(str(moving), smeared(frame, 12))
-    out = tmp_path / "debug"
-    assert main(["recognize", "plate", "--debug", str(out), str(sharp), str(moving)]) == 0
-    capsys.readouterr()
-    still = json.loads((out / "sharp.json").read_text(encoding="utf-8"))
-    blurred = json.loads((out / "moving.json").read_text(encoding="utf-8"))
-    assert (still["motion_blur"] or {}).get("along") != "rows"
-    assert blurred["motion_blur"] == {"px": 12, "along": "rows"}
-    assert all(0 <= r["light_span"][0] <= r["light_span"][1] <= 255 for r in still["regions"])
+    _, docs = _debugged(tmp_path, capsys, sharp=frame, moving=smeared(frame, 12))
+    assert (docs["sharp"]["motion_blur"] or {}).get("along") != "rows"
+    assert docs["moving"]["motion_blur"] == {"px": 12, "along": "rows"}
+    assert all(0 <= r["light_span"][0] <= r["light_span"][1] <= 255 for r in docs["sharp"]["regions"])
 
 
 def test_debug_says_how_an_interlaced_frame_was_put_right(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A technician sees an analogue camera's combed fields and how far the odd one was slid
     back; a progressive frame says nothing of it."""
     frame = render_plate_scene("粤B12345", "blue")
-    still, passing = tmp_path / "still.png", tmp_path / "passing.png"
-    cv2.imwrite(str(still), frame)
-    cv2.imwrite(str(passing), interlaced(frame, 6))
-    out = tmp_path / "debug"
-    assert main(["recognize", "plate", "--debug", str(out), str(still), str(passing)]) == 0
-    lines = [json.loads(ln) for ln in capsys.readouterr().out.splitlines()]
-    assert [ln["text"] for ln in lines] == ["粤B12345", "粤B12345"]
-    assert json.loads((out / "still.json").read_text(encoding="utf-8"))["interlaced"] is None
-    seen = json.loads((out / "passing.json").read_text(encoding="utf-8"))["interlaced"]
+    printed, docs = _debugged(tmp_path, capsys, still=frame, passing=interlaced(frame, 6))
+    assert [ln["text"] for ln in printed] == ["粤B12345", "粤B12345"]
+    assert docs["still"]["interlaced"] is None
+    seen = docs["passing"]["interlaced"]
     assert seen["slide_px"] == 6 and 0.01 <= seen["combed_share"] <= 1
 
 
