@@ -302,14 +302,15 @@ def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:
 
 def _interlaced(frame: np.ndarray) -> dict[str, Any] | None:
     """An analogue camera's combed fields, as the readers put them right (imageio.deinterlaced):
-    how much of the frame is combed and how far the odd field was slid back (0: no one slide
-    explains the comb, it was built from the even field). None for a progressive frame."""
+    how much of the frame is combed and how far the odd field was slid back, [along, down] px
+    ([0, 0]: no one slide explains the comb, it was built from the even field). None for a
+    progressive frame."""
     from kakou.models.imageio import field_slide, interlacing
 
     combed = interlacing(frame)
     if combed is None:
         return None
-    return {"combed_share": round(float(combed.mean()), 3), "slide_px": field_slide(frame, combed)}
+    return {"combed_share": round(float(combed.mean()), 3), "slide_px": list(field_slide(frame, combed))}
 
 
 def _plate_net_opinion(frame: np.ndarray) -> dict[str, Any] | None:

@@ -112,10 +112,10 @@ def widened(frame: np.ndarray, at: tuple[float, float] = (0.1, 0.2)) -> np.ndarr
     return out
 
 
-def interlaced(frame: np.ndarray, shift: float) -> np.ndarray:
+def interlaced(frame: np.ndarray, shift: float, down: float = 0.0) -> np.ndarray:
     """An analogue camera's interlaced frame of a moving vehicle: the odd rows (the second
-    field, 1/50 s later) show the scene moved `shift` px along the rows."""
-    m = np.array([[1, 0, shift], [0, 1, 0]], np.float32)
+    field, 1/50 s later) show the scene moved `shift` px along the rows and `down` px down."""
+    m = np.array([[1, 0, shift], [0, 1, down]], np.float32)
     h, w = frame.shape[:2]
     later = cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     out = frame.copy()

@@ -118,20 +118,21 @@ def combed_blocks(frame: np.ndarray) -> np.ndarray:
 
 
 # A vehicle sliding across the view (a side camera: a truck at 10 km/h moves ~6 cm between the
-# fields, 8-10 px at D1) shows the odd field the same scene slid along the rows: slid back, the two
-# fields weave into a whole frame again (full vertical detail, which a small plate needs). The
-# slide is searched up to WEAVE_MAX px on every WEAVE_ROWS-th row of the combed area and taken
-# only where it matches the even field at least WEAVE_GAIN times better than no slide. Whatever it
-# does not put right (a vehicle coming closer also grows; the still background beside it) is
-# then built from the even field alone, each odd row the mean of the rows above and below.
+# fields, 8-10 px at D1) or down it (a front camera) shows the odd field the same scene moved:
+# moved back, the two fields weave into a whole frame again (full vertical detail, which a small
+# plate needs). The move is searched up to WEAVE_MAX px along the rows and 0 or 2 rows up or down
+# on every WEAVE_ROWS-th row of the combed area, and taken only where it matches the even field
+# at least WEAVE_GAIN times better than none. Whatever it does not put right (a vehicle coming
+# closer also grows; the still background beside it) is then built from the even field alone,
+# each odd row the mean of the rows above and below.
 WEAVE_MAX = 16
 WEAVE_ROWS = 8
 WEAVE_GAIN = 0.6
 
 
 def deinterlaced(frame: np.ndarray) -> np.ndarray:
-    """The frame with its combed blocks put right: the odd field slid back where one slide along
-    the rows explains the comb, the rest of the comb (and the blocks around it) built from the
+    """The frame with its combed blocks put right: the odd field moved back where one move
+    explains the comb, the rest of the comb (and the blocks around it) built from the
     even field; what stood still between the fields is left as it is. A frame with fewer combed
     blocks than COMB_MIN_SHARE of them or than COMB_MIN_BLOCKS, or under COMB_MIN_ROWS blocks
     high, is returned as it is (the same array). ~3 ms at D1, 15-40 ms at 1920 px."""
@@ -139,8 +140,8 @@ def deinterlaced(frame: np.ndarray) -> np.ndarray:
     if combed is None:
         return frame
     near = _around(combed, frame.shape)
-    if slide := field_slide(frame, combed):
-        # The slide holds for the whole moving thing, its flat parts too (no comb shows there):
+    if (slide := field_slide(frame, combed)) != (0, 0):
+        # The move holds for the whole moving thing, its flat parts too (no comb shows there):
         # weave the box around everything combed, then look again.
         ys, xs = np.flatnonzero(near.any(axis=1)), np.flatnonzero(near.any(axis=0))
         box = np.zeros_like(near)
@@ -183,9 +184,9 @@ def _bobbed(frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return _with_odd_rows(frame, _between(frame), mask)
 
 
-def _woven(frame: np.ndarray, mask: np.ndarray, slide: int) -> np.ndarray:
+def _woven(frame: np.ndarray, mask: np.ndarray, slide: tuple[int, int]) -> np.ndarray:
     h, w = frame.shape[:2]
-    back = np.array([[1, 0, -slide], [0, 1, 0]], np.float32)
+    back = np.array([[1, 0, -slide[0]], [0, 1, -slide[1] // 2]], np.float32)
     odd = np.ascontiguousarray(frame[1::2])
     slid = cv2.warpAffine(odd, back, (w, h // 2), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
     return _with_odd_rows(frame, slid, mask)
@@ -200,24 +201,28 @@ def _with_odd_rows(frame: np.ndarray, odd: np.ndarray, mask: np.ndarray) -> np.n
     return out
 
 
-def field_slide(frame: np.ndarray, combed: np.ndarray) -> int:
-    """How far (px along the rows) the odd field shows the scene around the `combed` blocks
-    moved since the even one; 0 if no slide matches clearly better than none."""
+def field_slide(frame: np.ndarray, combed: np.ndarray) -> tuple[int, int]:
+    """How far (px along the rows, rows down) the odd field shows the scene around the `combed`
+    blocks moved since the even one: up to WEAVE_MAX along, 0 or 2 rows up or down (an odd
+    number of rows puts the odd field on the even one's rows: nothing to weave); (0, 0) if no
+    move matches clearly better than none."""
     inside = _around(combed, frame.shape)[1::2]
     rows = np.flatnonzero(inside.any(axis=1))[::WEAVE_ROWS]
+    rows = rows[(rows >= 1) & (rows < frame.shape[0] // 2 - 1)]
     cols = np.flatnonzero(inside.any(axis=0))
     if len(rows) == 0 or len(cols) < 4 * WEAVE_MAX:
-        return 0
+        return 0, 0
     x = slice(cols[0], cols[-1] + 1)
-    odd = frame[1::2][rows, x, 1].astype(np.float32)
     even = _between(frame[: 2 * rows[-1] + 3])[rows, x, 1].astype(np.float32)
-    span = odd.shape[1]
+    span = even.shape[1]
     misfit = {}
-    for dx in range(-WEAVE_MAX, WEAVE_MAX + 1):
-        a, b = max(0, dx), span + min(0, dx)
-        misfit[dx] = float(np.mean(np.abs(odd[:, a:b:2] - even[:, a - dx : b - dx : 2])))
+    for k in (0, -1, 1):  # field rows: the scene moved 2k rows down
+        odd = frame[1::2][rows + k, x, 1].astype(np.float32)
+        for dx in range(-WEAVE_MAX, WEAVE_MAX + 1):
+            a, b = max(0, dx), span + min(0, dx)
+            misfit[dx, 2 * k] = float(np.mean(np.abs(odd[:, a:b:2] - even[:, a - dx : b - dx : 2])))
     best = min(misfit, key=misfit.__getitem__)
-    return best if best and misfit[best] < WEAVE_GAIN * misfit[0] else 0
+    return best if best != (0, 0) and misfit[best] < WEAVE_GAIN * misfit[0, 0] else (0, 0)
 
 
 def is_blank(frame: np.ndarray) -> bool:

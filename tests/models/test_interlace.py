@@ -58,15 +58,16 @@ def test_only_what_moved_between_the_fields_is_changed(shift: int) -> None:
     assert as_frame(frame).tobytes() == out.tobytes()  # what every reader takes
 
 
-@pytest.mark.parametrize("shift", [3, -7, 12])
-def test_a_scene_slid_between_the_fields_is_woven_whole_again(shift: int) -> None:
-    """A truck passing a side camera: the odd field slid back gives the frame as if it had been
-    exposed at once, full vertical detail: pixel for pixel, but for flat paint far from any
-    comb (left slid: nothing shows it) and the edge the slide brought in."""
+@pytest.mark.parametrize(("shift", "down"), [(3, 0), (-7, 0), (12, 0), (4, 2), (-5, -2)])
+def test_a_scene_slid_between_the_fields_is_woven_whole_again(shift: int, down: int) -> None:
+    """A truck passing a side camera (or coming down a front camera's view): the odd field slid
+    back gives the frame as if it had been exposed at once, full vertical detail: pixel for
+    pixel, but for flat paint far from any comb (left slid: nothing shows it) and the edges the
+    slide brought in."""
     scene = render_container_scene("TGHU8832010", seed=31, width=W, height=H)
-    combed = interlaced(scene, shift)
+    combed = interlaced(scene, shift, down)
     out = deinterlaced(combed)
-    inner = (slice(None), slice(abs(shift), W - abs(shift)))
+    inner = (slice(abs(down), H - abs(down)), slice(abs(shift), W - abs(shift)))
     same = (out[inner] == scene[inner]).all(axis=2).mean()
     assert same > 0.97 > 0.6 > (combed[inner] == scene[inner]).all(axis=2).mean()
     assert not combed_blocks(out).any()

@@ -101,7 +101,7 @@ def test_debug_says_how_an_interlaced_frame_was_put_right(tmp_path: Path, capsys
     assert [ln["text"] for ln in printed] == ["粤B12345", "粤B12345"]
     assert docs["still"]["interlaced"] is None
     seen = docs["passing"]["interlaced"]
-    assert seen["slide_px"] == 6 and 0.01 <= seen["combed_share"] <= 1
+    assert seen["slide_px"] == [6, 0] and 0.01 <= seen["combed_share"] <= 1
 
 
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
