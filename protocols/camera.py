@@ -99,12 +99,37 @@ class HttpSnapshotCamera:
         await self._http.aclose()
 
 
-def open_camera(url: str, *, kind: str | None = None, timeout: float = 2.0, max_age_s: float = 1.0) -> Camera:
-    """A camera for `url`: `snapshot` (HTTP JPEG), or `video` (rtsp://, an MJPEG stream, a file).
+class OneFieldCamera:
+    """A camera (an analogue one through a DVR or encoder set to 2CIF, 704 x 288) whose every
+    frame is one field: half the rows of the picture, everything squashed to half its height.
+    Each frame's rows are doubled (linear) so plates and codes are read at their own shape (field
+    dev plates squashed so: 70 of 87 read, doubled again 84). The JPEG kept for the record is the
+    camera's own. Not guessed from the frame's shape: a 21:9 camera's frames are as wide."""
+
+    def __init__(self, camera: Camera) -> None:
+        self.camera = camera
+
+    async def snapshot(self) -> Frame:
+        frame = await self.camera.snapshot()
+        h, w = frame.image.shape[:2]
+        image = cv2.resize(frame.image, (w, 2 * h), interpolation=cv2.INTER_LINEAR)
+        return Frame(image=image, jpeg=frame.jpeg, taken_at=frame.taken_at)
+
+    async def aclose(self) -> None:
+        await self.camera.aclose()
+
+
+def open_camera(
+    url: str, *, kind: str | None = None, timeout: float = 2.0, max_age_s: float = 1.0, one_field: bool = False
+) -> Camera:
+    """A camera for `url`: `snapshot` (HTTP JPEG), or `video` (rtsp://, an MJPEG stream, a file);
+    `one_field`: its frames are one field each (OneFieldCamera).
 
     Without `kind`, rtsp(s):// and paths are video; http(s):// is a snapshot unless it ends in
     .mjpg/.mjpeg (a stream).
     """
+    if one_field:
+        return OneFieldCamera(open_camera(url, kind=kind, timeout=timeout, max_age_s=max_age_s))
     if kind is None:
         low = url.lower().split("?", 1)[0]
         is_http = low.startswith(("http://", "https://"))

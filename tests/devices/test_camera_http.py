@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kakou.protocols.camera import CameraFault, HttpSnapshotCamera, decode_snapshot
+from kakou.edge.config import load_config
+from kakou.models.plate import PlateReader
+from kakou.protocols.camera import CameraFault, HttpSnapshotCamera, decode_snapshot, open_camera
 from kakou.sim.camera_sim import CameraSim
 from kakou.sim.render import encode_jpeg, render_plate_scene
 from kakou.waiting import eventually
@@ -105,3 +109,33 @@ def test_any_bytes_give_an_image_or_a_camera_fault(data: bytes) -> None:
         return
     assert image.ndim == 3 and image.size > 0
     assert data != PLATE[: len(data)] or data == PLATE  # a cut-short JPEG is never accepted
+
+
+@pytest.mark.parametrize(("plate", "share"), [("京A8F3K2", 0.14), ("苏E35791", 0.16)])
+async def test_a_camera_sending_one_field_per_frame_has_its_rows_doubled(plate: str, share: float) -> None:
+    """A DVR set to 2CIF sends 704 x 288 frames, every row of one field: the picture squashed to
+    half its height. Its rows doubled, a double-row plate reads at its own shape; as sent, its
+    squashed upper row is not read. The JPEG on record is the camera's own."""
+    scene = render_plate_scene(plate, kind="double_yellow", seed=3, plate_width=share, width=704, height=576)
+    field = encode_jpeg(cv2.resize(scene, (704, 288), interpolation=cv2.INTER_AREA))
+    async with CameraSim() as sim:
+        sim.show(field)
+        plain, doubled = open_camera(sim.url), open_camera(sim.url, one_field=True)
+        try:
+            as_sent, frame = await plain.snapshot(), await doubled.snapshot()
+        finally:
+            await plain.aclose()
+            await doubled.aclose()
+    assert frame.image.shape == (576, 704, 3) and frame.jpeg == field
+    reader = PlateReader()
+    assert (reader.read(frame.image).text, reader.read(as_sent.image).text) == (plate, None)
+
+
+def test_the_node_config_takes_a_one_field_camera(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "deploy" / "edge.example.toml"
+    text = example.read_text(encoding="utf-8").replace("# one_field = true", "one_field = true")
+    (tmp_path / "edge.toml").write_text(text, encoding="utf-8")
+    (lane,) = load_config(tmp_path / "edge.toml").lanes
+    assert lane.plate_camera is not None and lane.plate_camera.one_field
+    example_lane = load_config(example).lanes[0]
+    assert example_lane.plate_camera is not None and not example_lane.plate_camera.one_field
