@@ -1,7 +1,7 @@
 """An analogue camera's interlaced frame of a moving vehicle is combed: its two fields, the even
 and the odd rows, 1/50 s apart. Every frame the readers take (imageio.as_frame) has its comb put
-right (imageio.deinterlaced): the odd field slid back where the scene slid along the rows, the
-rest built from the even field; a progressive frame is left as it is."""
+right (imageio.deinterlaced): the odd field moved back where the scene moved (along the rows, or
+two rows up or down), the rest built from the even field; a progressive frame is left as it is."""
 
 import cv2
 import numpy as np
@@ -25,7 +25,7 @@ def _off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("plate", "kind"), [("京A8F3K2", "yellow"), ("沪AD12345", "green")])
-def test_a_combed_plate_is_read_from_one_field(plate: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_combed_plate_is_read_once_its_comb_is_put_right(plate: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     frame = interlaced(render_plate_scene(plate, kind, seed=3, plate_width=0.16, width=W, height=H), 4)
     r = PlateReader().read(frame)
     assert (r.text, r.valid) == (plate, True)
@@ -33,7 +33,7 @@ def test_a_combed_plate_is_read_from_one_field(plate: str, kind: str, monkeypatc
     assert not PlateReader().read(frame).valid  # combed as it came, it does not read
 
 
-def test_a_combed_container_code_is_read_from_one_field(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_combed_container_code_is_read_once_its_comb_is_put_right(monkeypatch: pytest.MonkeyPatch) -> None:
     frame = interlaced(render_container_scene("TGHU8832010", seed=31, width=W, height=H), 6)
     r = ContainerReader().read(frame)
     assert (r.text, r.valid) == ("TGHU8832010", True)
