@@ -25,7 +25,9 @@ def _off(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize(("plate", "kind"), [("京A8F3K2", "yellow"), ("沪AD12345", "green")])
-def test_a_combed_plate_is_read_once_its_comb_is_put_right(plate: str, kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_combed_plate_is_read_once_its_comb_is_put_right(
+    plate: str, kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     frame = interlaced(render_plate_scene(plate, kind, seed=3, plate_width=0.16, width=W, height=H), 4)
     r = PlateReader().read(frame)
     assert (r.text, r.valid) == (plate, True)
