@@ -41,6 +41,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             default=None,
             help="write DIR/<name>.jpg (regions and text lines drawn) and DIR/<name>.json (read, lines, candidates)",
         )
+        k.add_argument(
+            "--one-field",
+            action="store_true",
+            help="each image is one field of an analogue camera (a DVR at 2CIF, 704x288): rows doubled first,"
+            " as for a lane camera set one_field",
+        )
         if kind == "plate":
             k.add_argument(
                 "--latin",
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
             return 2
     reader = _reader(args.recognize_kind, args.threshold, getattr(args, "latin", []))
     from kakou.models.imageio import ImageError, load_image
+    from kakou.protocols.camera import doubled_rows
 
     debug_dir = Path(args.debug) if getattr(args, "debug", None) else None
     if debug_dir is not None:
@@ -80,6 +87,8 @@ def run(args: argparse.Namespace, out: TextIO | None = None) -> int:
         ms: float | None = None
         try:
             frame = load_image(path)
+            if args.one_field:
+                frame = doubled_rows(frame)
         except ImageError as exc:
             line.update(text=None, confidence=0.0, valid=False, error=str(exc))
         else:

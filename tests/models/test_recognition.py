@@ -281,6 +281,20 @@ def test_cli_reads_foreign_plates_only_when_asked(tmp_path: Path, capsys: pytest
     assert "not a regular expression" in capsys.readouterr().err
 
 
+def test_cli_doubles_the_rows_of_one_field_images_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A still saved by a DVR at 2CIF (704 x 288, one field): a technician reads it as the lane
+    would with its camera set one_field."""
+    scene = render_plate_scene("苏E35791", "double_yellow", seed=3, plate_width=0.16, width=704, height=576)
+    img = tmp_path / "2cif.jpg"
+    img.write_bytes(encode_jpeg(cv2.resize(scene, (704, 288), interpolation=cv2.INTER_AREA)))
+    assert main(["recognize", "plate", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] is None
+    assert main(["recognize", "plate", "--one-field", str(img)]) == 0
+    assert json.loads(capsys.readouterr().out)["text"] == "苏E35791"
+
+
 def test_edge_config_refuses_a_broken_foreign_plate_pattern(tmp_path: Path) -> None:
     from kakou.edge.config import ConfigError, load_config
 
