@@ -112,6 +112,14 @@ def widened(frame: np.ndarray, at: tuple[float, float] = (0.1, 0.2)) -> np.ndarr
     return out
 
 
+def hazy(frame: np.ndarray, veil: float = 0.5, airlight: float = 210.0) -> np.ndarray:
+    """Fog, sea haze or a dirty camera window: a light veil over the scene (each pixel the
+    scene's, times 1 - `veil`, plus `veil` of the light scattered towards the camera). No black
+    is left in the frame and every contrast is `1 - veil` of what it was."""
+    out: np.ndarray = np.clip(frame.astype(np.float32) * (1.0 - veil) + airlight * veil, 0, 255).astype(np.uint8)
+    return out
+
+
 def interlaced(frame: np.ndarray, shift: float, down: float = 0.0) -> np.ndarray:
     """An analogue camera's interlaced frame of a moving vehicle: the odd rows (the second
     field, 1/50 s later) show the scene moved `shift` px along the rows and `down` px down."""
@@ -151,6 +159,7 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # Added at stop 35: an analogue camera's fields of a truck at ~10 km/h (plates 52 of 87 before
     # the readers put the comb right, imageio.deinterlaced: 85).
     "interlace3": lambda f: interlaced(f, 3.0),
+    "haze": hazy,
 }
 
 

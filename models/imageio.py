@@ -49,9 +49,10 @@ def load_image(path: str | Path) -> np.ndarray:
     return decode_image(data)
 
 
-def as_frame(image: object, deinterlace: bool = True) -> np.ndarray:
+def as_frame(image: object, deinterlace: bool = True, unveil: bool = True) -> np.ndarray:
     """Validate and coerce to a BGR uint8 array no larger than MAX_SIDE on its long side, an
-    interlaced frame's comb put right (`deinterlaced`; `deinterlace=False`: as the camera gave it)."""
+    interlaced frame's comb put right (`deinterlaced`) and a veiled one's contrast restored
+    (`unveiled`); with both False, the frame as the camera gave it."""
     if not isinstance(image, np.ndarray):
         raise ImageError(f"expected a numpy image, got {type(image).__name__}")
     img = image
@@ -74,6 +75,8 @@ def as_frame(image: object, deinterlace: bool = True) -> np.ndarray:
     if max(h, w) > MAX_SIDE:
         s = MAX_SIDE / max(h, w)
         img = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA)
+    if unveil:
+        img = unveiled(img)
     return np.ascontiguousarray(img)
 
 
@@ -283,6 +286,37 @@ def stretched_within(frame: np.ndarray, box: tuple[int, int, int, int], span: tu
     out = frame.copy()
     out[y0:y1, x0:x1] = cv2.LUT(frame[y0:y1, x0:x1], lut)
     return out
+
+
+# Fog, sea haze or a dirty camera window lay a light veil over the scene: nothing in the frame is
+# dark any more and every contrast shrinks, and the recogniser, which normalises each crop alike,
+# misreads (dev plates under a veil of half: 86 -> 82 of 87). A frame whose darkest 1 % is at
+# least VEIL_FLOOR grey levels and whose lightness spans at most VEIL_SPAN (light_span) is
+# stretched back to the full range, every channel by the same map (a grey veil lifts each alike).
+# No dev frame is veiled (its darkest 1 %: 64 at most). Cut-outs under VEIL_FROM px are left as
+# they are: a plate crop is light paint with no black in it.
+VEIL_FLOOR = 70
+VEIL_SPAN = 170
+VEIL_MIN_SPAN = 8  # less is a flat frame (a blank sky, a lens cap): no scene to restore
+VEIL_FROM = 320
+
+
+def veil(frame: np.ndarray) -> tuple[float, float] | None:
+    """The lightness span (light_span) of a veiled frame, else None."""
+    h, w = frame.shape[:2]
+    if max(h, w) < VEIL_FROM:
+        return None
+    lo, hi = light_span(frame, (0, 0, w, h))
+    return (lo, hi) if lo >= VEIL_FLOOR and VEIL_MIN_SPAN <= hi - lo <= VEIL_SPAN else None
+
+
+def unveiled(frame: np.ndarray) -> np.ndarray:
+    """A veiled frame (veil) stretched to the full range; any other returned as it is."""
+    span = veil(frame)
+    if span is None:
+        return frame
+    h, w = frame.shape[:2]
+    return stretched_within(frame, (0, 0, w, h), span)
 
 
 # Motion blur along the rows or columns (a truck passing a side camera, or coming towards one

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
-from kakou.models.camera_variation import interlaced, smeared
+from kakou.models.camera_variation import hazy, interlaced, smeared
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 
 
@@ -102,6 +102,17 @@ def test_debug_says_how_an_interlaced_frame_was_put_right(tmp_path: Path, capsys
     assert docs["still"]["interlaced"] is None
     seen = docs["passing"]["interlaced"]
     assert seen["slide_px"] == [6, 0] and 0.01 <= seen["combed_share"] <= 1
+
+
+def test_debug_says_when_a_veil_was_lifted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Fog or a dirty window: the technician sees the lightness span the frame was stretched
+    from; a clear frame says nothing of it."""
+    frame = render_plate_scene("粤B12345", "blue")
+    printed, docs = _debugged(tmp_path, capsys, clear=frame, fog=hazy(frame, 0.6))
+    assert [ln["text"] for ln in printed] == ["粤B12345", "粤B12345"]
+    assert docs["clear"]["veiled"] is None
+    low, high = docs["fog"]["veiled"]["light_span"]
+    assert 70 <= low < high <= 255 and high - low <= 170
 
 
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
