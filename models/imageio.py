@@ -291,12 +291,14 @@ def stretched_within(frame: np.ndarray, box: tuple[int, int, int, int], span: tu
 # Fog, sea haze or a dirty camera window lay a light veil over the scene: nothing in the frame is
 # dark any more and every contrast shrinks, and the recogniser, which normalises each crop alike,
 # misreads (dev plates under a veil of half: 86 -> 82 of 87). A frame whose darkest 1 % is at
-# least VEIL_FLOOR grey levels and whose lightness spans at most VEIL_SPAN (light_span) is
-# stretched back to the full range, every channel by the same map (a grey veil lifts each alike).
-# No dev frame is veiled (its darkest 1 %: 64 at most). Cut-outs under VEIL_FROM px are left as
-# they are: a plate crop is light paint with no black in it.
-VEIL_FLOOR = 70
-VEIL_SPAN = 170
+# least VEIL_FLOOR grey levels and whose lightness spans at most VEIL_SPAN (light_span: a veil
+# of about half or thicker; a thinner one leaves the recogniser contrast enough) is stretched
+# back to the full range, every channel by the same map (a grey veil lifts each alike). No dev
+# frame is veiled (its darkest 1 %: 64 at most); light print on a wide light ground (a code on a
+# sticker, a small vehicle on an empty grey lane) spans more. Cut-outs under VEIL_FROM px are
+# left as they are: a plate crop is light paint with no black in it.
+VEIL_FLOOR = 90
+VEIL_SPAN = 140
 VEIL_MIN_SPAN = 8  # less is a flat frame (a blank sky, a lens cap): no scene to restore
 VEIL_FROM = 320
 
