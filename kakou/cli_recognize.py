@@ -188,13 +188,13 @@ def write_debug(
         return target
     doc["read"] = read.model_dump(mode="json")
     try:
-        from kakou.models.imageio import as_frame, veil
+        from kakou.models.imageio import as_frame, deinterlaced, veil
 
-        taken = as_frame(image, deinterlace=False, unveil=False)  # as the camera gave it
-        frame = as_frame(taken)  # what the reader worked on (at most 1920 px on the long side)
+        taken = as_frame(image, deinterlace=False)
+        frame = deinterlaced(taken)  # what the reader worked on (at most 1920 px on the long side)
         doc["frame"] = {"width": int(frame.shape[1]), "height": int(frame.shape[0])}
         doc["interlaced"] = _interlaced(taken)
-        span = veil(taken)
+        span = veil(frame)
         doc["veiled"] = None if span is None else {"light_span": [round(v) for v in span]}
         found = _inspect(kind, reader, frame)
         numbered = found.pop("_numbered")

@@ -49,10 +49,9 @@ def load_image(path: str | Path) -> np.ndarray:
     return decode_image(data)
 
 
-def as_frame(image: object, deinterlace: bool = True, unveil: bool = True) -> np.ndarray:
+def as_frame(image: object, deinterlace: bool = True) -> np.ndarray:
     """Validate and coerce to a BGR uint8 array no larger than MAX_SIDE on its long side, an
-    interlaced frame's comb put right (`deinterlaced`) and a veiled one's contrast restored
-    (`unveiled`); with both False, the frame as the camera gave it."""
+    interlaced frame's comb put right (`deinterlaced`; `deinterlace=False`: as the camera gave it)."""
     if not isinstance(image, np.ndarray):
         raise ImageError(f"expected a numpy image, got {type(image).__name__}")
     img = image
@@ -75,8 +74,6 @@ def as_frame(image: object, deinterlace: bool = True, unveil: bool = True) -> np
     if max(h, w) > MAX_SIDE:
         s = MAX_SIDE / max(h, w)
         img = cv2.resize(img, (max(int(w * s), 1), max(int(h * s), 1)), interpolation=cv2.INTER_AREA)
-    if unveil:
-        img = unveiled(img)
     return np.ascontiguousarray(img)
 
 
@@ -292,11 +289,12 @@ def stretched_within(frame: np.ndarray, box: tuple[int, int, int, int], span: tu
 # dark any more and every contrast shrinks, and the recogniser, which normalises each crop alike,
 # misreads (dev plates under a veil of half: 86 -> 82 of 87). A frame whose darkest 1 % is at
 # least VEIL_FLOOR grey levels and whose lightness spans at most VEIL_SPAN (light_span: a veil
-# of about half or thicker; a thinner one leaves the recogniser contrast enough) is stretched
-# back to the full range, every channel by the same map (a grey veil lifts each alike). No dev
-# frame is veiled (its darkest 1 %: 64 at most); light print on a wide light ground (a code on a
-# sticker, a small vehicle on an empty grey lane) spans more. Cut-outs under VEIL_FROM px are
-# left as they are: a plate crop is light paint with no black in it.
+# of about half or thicker; a thinner one leaves the recogniser contrast enough) can be
+# stretched back to the full range, every channel by the same map (a grey veil lifts each
+# alike): the readers read it so when it gave nothing valid as it is (a stretch is not always
+# better: a rendered code on a light sticker, stretched, no longer read). No dev frame is veiled
+# (its darkest 1 %: 64 at most). Cut-outs under VEIL_FROM px are left as they are: a plate crop
+# is light paint with no black in it.
 VEIL_FLOOR = 90
 VEIL_SPAN = 140
 VEIL_MIN_SPAN = 8  # less is a flat frame (a blank sky, a lens cap): no scene to restore
