@@ -178,7 +178,7 @@ class PlateReader:
         if not r.valid and not r.overruled and veil(frame) is not None:
             # Veiled by fog or a dirty window: last, stretched back to the full range
             # (imageio.unveiled), held to the doubts the frame left (field dev plates under a
-            # veil of half: 82 -> 85 of 87, wrong-but-valid 1 -> 1).
+            # veil of half: 82 -> 84 of 87, wrong-but-valid 1 -> 1).
             r = _second_reading(self._settled(self._stages(unveiled(frame), doubts), doubts), r)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
