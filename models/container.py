@@ -20,7 +20,7 @@ from kakou.models.constrained import (
     top_text,
     without_bar,
 )
-from kakou.models.imageio import ImageError, as_frame, deblurred, enlarged, is_blank, motion_blur, unveiled, veil
+from kakou.models.imageio import ImageError, as_frame, deblurred, enlarged, is_blank, motion_blur, unveiled
 from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
@@ -105,11 +105,12 @@ class ContainerReader:
             # once more (field dev containers blurred by 8 px at 1920 px: 30 -> 33 of 37). Not
             # where codes were read that left the lane's undecided (also_seen): the officer's.
             best = _preferred(self._read_frame(deblurred(frame, *blur)), best)
-        if not best.valid and not best.also_seen and veil(frame) is not None:
+        if not best.valid and not best.also_seen and (clear := unveiled(frame)) is not frame:
             # Veiled by fog or a dirty window: the frame stretched back to the full range
-            # (imageio.unveiled), read once more (rendered scenes under a veil of 0.9 read only
-            # so; field dev containers under a veil of half: 36 of 37 either way).
-            best = _preferred(self._read_frame(unveiled(frame)), best)
+            # (imageio.unveiled; any other frame comes back as it is), read once more (rendered
+            # scenes under a veil of 0.9 read only so; field dev containers under a veil of
+            # half: 36 of 37 either way).
+            best = _preferred(self._read_frame(clear), best)
         if not best.valid and not best.also_seen and max(h, w) >= ZOOM_BELOW:
             # A code that is a small share of a large frame (a wide gate camera, a container further
             # off): the whole-frame passes saw a piece of it (the owner code, the serial) but not

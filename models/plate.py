@@ -32,7 +32,6 @@ from kakou.models.imageio import (
     motion_blur,
     stretched_within,
     unveiled,
-    veil,
     with_gamma,
 )
 from kakou.models.locate import PLATE_COLOURS, WORK_WIDTH, Region, plate_regions
@@ -175,11 +174,12 @@ class PlateReader:
             # (imageio.motion_blur / deblurred), held to the doubts the frame left (field dev
             # plates blurred by 8 px at 1920 px: 73 -> 80 of 87, wrong-but-valid 2 -> 2).
             r = _second_reading(self._settled(self._stages(deblurred(frame, *blur), doubts), doubts), r)
-        if not r.valid and not r.overruled and veil(frame) is not None:
+        if not r.valid and not r.overruled and (clear := unveiled(frame)) is not frame:
             # Veiled by fog or a dirty window: last, stretched back to the full range
-            # (imageio.unveiled), held to the doubts the frame left (field dev plates under a
-            # veil of half: 82 -> 84 of 87, wrong-but-valid 1 -> 1).
-            r = _second_reading(self._settled(self._stages(unveiled(frame), doubts), doubts), r)
+            # (imageio.unveiled; any other frame comes back as it is), held to the doubts the
+            # frame left (field dev plates under a veil of half: 82 -> 84 of 87, wrong-but-valid
+            # 1 -> 1).
+            r = _second_reading(self._settled(self._stages(clear, doubts), doubts), r)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
