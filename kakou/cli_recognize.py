@@ -19,9 +19,12 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from kakou.models.shadow import ShadowEdge
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -189,6 +192,7 @@ def write_debug(
     doc["read"] = read.model_dump(mode="json")
     try:
         from kakou.models.imageio import as_frame, deinterlaced, veil
+        from kakou.models.shadow import shadow_edge
 
         taken = as_frame(image, deinterlace=False)
         frame = deinterlaced(taken)  # what the reader worked on (at most 1920 px on the long side)
@@ -196,6 +200,8 @@ def write_debug(
         doc["interlaced"] = _interlaced(taken)
         span = veil(frame)
         doc["veiled"] = None if span is None else {"light_span": [round(v) for v in span]}
+        edge = shadow_edge(frame)
+        doc["shadow"] = None if edge is None else _shadow_doc(edge)
         found = _inspect(kind, reader, frame)
         numbered = found.pop("_numbered")
         doc.update(found)
@@ -210,6 +216,17 @@ def write_debug(
     )
     target.write_text(text, encoding="utf-8")
     return target
+
+
+def _shadow_doc(edge: ShadowEdge) -> dict[str, Any]:
+    """A shadow edge as the technician can find it on the frame: its angle to the rows, where it
+    crosses the middle row, which side is shaded and how much light that side has."""
+    return {
+        "angle": round(edge.angle),
+        "x_at_middle": round(edge.x, 3),
+        "shaded": "left" if edge.shaded_left else "right",
+        "light_share": round(float(np.exp(-edge.step)), 2),
+    }
 
 
 def _inspect(kind: str, reader: Any, frame: np.ndarray) -> dict[str, Any]:

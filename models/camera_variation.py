@@ -120,6 +120,27 @@ def hazy(frame: np.ndarray, veil: float = 0.5, airlight: float = 210.0) -> np.nd
     return out
 
 
+def shaded(
+    frame: np.ndarray, light: float = 0.35, angle: float = 70.0, penumbra: float = 0.01, at: float = 0.5
+) -> np.ndarray:
+    """The sharp shadow of a canopy's edge, a pole or a gantry across the scene in sunshine: the
+    part left of a line through the middle row at `at` of the width, `angle` degrees from the rows, gets `light`
+    of the sun's light (the sky's alone). The edge is as soft as the sun makes it: `penumbra` of
+    the frame's width (the sun is half a degree wide: an edge 3 m in front of a plate 44 cm wide,
+    at 15 % of the frame's width, blurs over ~3 cm, about 1 %)."""
+    h, w = frame.shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = np.deg2rad(angle)
+    # Signed distance (px) from the edge; positive on the sunlit side.
+    dist = (xx - at * w) * np.sin(a) - (yy - h / 2) * np.cos(a)
+    soft = max(penumbra * w, 0.5)
+    lit = np.clip(0.5 + dist / soft, 0.0, 1.0)
+    gain = light + (1.0 - light) * lit
+    shape = (h, w, 1) if frame.ndim == 3 else (h, w)
+    out: np.ndarray = np.clip(frame.astype(np.float32) * gain.reshape(shape), 0, 255).astype(np.uint8)
+    return out
+
+
 def interlaced(frame: np.ndarray, shift: float, down: float = 0.0) -> np.ndarray:
     """An analogue camera's interlaced frame of a moving vehicle: the odd rows (the second
     field, 1/50 s later) show the scene moved `shift` px along the rows and `down` px down."""
@@ -162,6 +183,8 @@ VARIATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     # Added at stop 36: fog, sea haze or a dirty window (plates 82 of 87 before the readers read a
     # veiled frame again stretched, imageio.unveiled: 84).
     "haze": hazy,
+    # Added at stop 37: the sharp edge of a shadow across the plate or the code (a canopy in sun).
+    "shadow": shaded,
 }
 
 

@@ -25,6 +25,7 @@ from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
 from kakou.models.reading import Read, candidates, row_groups, vote
+from kakou.models.shadow import shadow_edge, unshadowed
 from kakou.models.vertical import MIN_TILT, column_as_line, column_tilt, columns, upright
 
 __all__ = [
@@ -111,6 +112,8 @@ class ContainerReader:
             # scenes under a veil of 0.9 read only so; field dev containers under a veil of
             # half: 36 of 37 either way).
             best = _preferred(self._read_frame(clear), best)
+        if not best.valid and not best.also_seen and (edge := shadow_edge(frame)) is not None:
+            best = _preferred(self._read_frame(unshadowed(frame, edge)), best)
         if not best.valid and not best.also_seen and max(h, w) >= ZOOM_BELOW:
             # A code that is a small share of a large frame (a wide gate camera, a container further
             # off): the whole-frame passes saw a piece of it (the owner code, the serial) but not

@@ -48,6 +48,7 @@ from kakou.models.plate_grammar import (
 )
 from kakou.models.plate_net import shared_plate_net
 from kakou.models.reading import Read, candidates, row_groups, vote
+from kakou.models.shadow import ShadowEdge, shadow_edge, unshadowed
 
 __all__ = ["PlateRead", "PlateReader", "is_valid_plate", "normalise_plate", "plate_kind_of"]
 
@@ -180,6 +181,8 @@ class PlateReader:
             # frame left (field dev plates under a veil of half: 82 -> 84 of 87, wrong-but-valid
             # 1 -> 1).
             r = _second_reading(self._settled(self._stages(clear, doubts), doubts), r)
+        if not r.overruled and (edge := shadow_edge(frame)) is not None:
+            r = self._in_shadow(frame, edge, r, doubts)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
@@ -187,6 +190,14 @@ class PlateReader:
             # The doubts hold every other plate the stages read, their rivals included (_settled).
             r = self._net_opinion(frame, r, {normalise_plate(r.raw or "", self.latin_patterns), *doubts})
         return r
+
+    def _in_shadow(self, frame: np.ndarray, edge: ShadowEdge, r: PlateRead, doubts: dict[str, float]) -> PlateRead:
+        if not r.valid:
+            return _second_reading(self._settled(self._stages(unshadowed(frame, edge), doubts), doubts), r)
+        if not any(edge.crosses(g.box, frame.shape) for g in plate_regions(frame, limit=3)):
+            return r
+        again = self._settled(self._stages(unshadowed(frame, edge), {}), {})
+        return _unsure(r) if again.valid and again.text != r.text else r
 
     def _net_opinion(self, crop: np.ndarray, r: PlateRead, seen: set[str | None]) -> PlateRead:
         """A plate image's reading put to the plate-specific recogniser (`plate_net`), whose

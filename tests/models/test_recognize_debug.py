@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from kakou.cli import main
-from kakou.models.camera_variation import hazy, interlaced, smeared
+from kakou.models.camera_variation import hazy, interlaced, shaded, smeared
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 
 
@@ -113,6 +113,17 @@ def test_debug_says_when_a_veil_was_lifted(tmp_path: Path, capsys: pytest.Captur
     assert docs["clear"]["veiled"] is None
     low, high = docs["fog"]["veiled"]["light_span"]
     assert 70 <= low < high <= 255 and high - low <= 170
+
+
+def test_debug_shows_a_shadow_edge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A canopy's shadow across the frame: the technician sees where its edge runs, which side
+    is shaded and how much light that side has; a frame in even light says nothing of it."""
+    frame = render_plate_scene("粤B12345", "blue")
+    _, docs = _debugged(tmp_path, capsys, even=frame, shade=shaded(frame, 0.3, 80, at=0.4))
+    assert docs["even"]["shadow"] is None
+    shadow = docs["shade"]["shadow"]
+    assert abs(shadow["angle"] - 80) <= 4 and abs(shadow["x_at_middle"] - 0.4) <= 0.02
+    assert shadow["shaded"] == "left" and 0.2 <= shadow["light_share"] <= 0.4
 
 
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
