@@ -59,6 +59,9 @@ class CameraSection(_Model):
     url: str  # http(s)://…/snapshot.jpg, rtsp://…, an MJPEG stream (.mjpg) or a video file
     timeout_s: float = Field(2.0, gt=0)
     frames: int = Field(2, ge=1, le=10)  # frames to vote over
+    # Passes over which the camera's view is judged (edge/camera_view.py): a veiled window or
+    # reads failing in most of them is reported as a device fault for the technician.
+    watch_passes: int = Field(10, ge=3, le=200)
     # Each frame is one field of an analogue camera (a DVR or encoder set to 2CIF, 704 x 288): its
     # rows are doubled before reading (protocols/camera.py, OneFieldCamera).
     one_field: bool = False

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from kakou.edge.camera_view import ViewWatch
 from kakou.edge.config import LaneSection
 from kakou.edge.decision import Decision, Knowledge, Observation, Parameters, decide, orders_for
 from kakou.edge.driver_display import DriverDisplay, driver_message
@@ -268,6 +269,12 @@ class Lane:
         self.queue = VehicleQueue()
         # Where the read plate / container code is in each kept frame, for the screen to mark it.
         self.marks: dict[str, list[dict[str, Any]]] = {}
+        # Each reading camera's view over its last passes, for the technician (camera_view.py).
+        self.views = {
+            kind: ViewWatch(section.watch_passes)
+            for kind, section in (("plate_camera", cfg.plate_camera), ("container_camera", cfg.container_camera))
+            if section is not None
+        }
         self._background: set[asyncio.Task[None]] = set()
         self.log = logging.LoggerAdapter(logging.getLogger(__name__), {"node": node, "lane": cfg.id})
         self.display = DriverDisplay(devices.display, self.log) if devices.display is not None else None
@@ -425,6 +432,10 @@ class Lane:
             )
             if cont_frames and self.rec.container is not None:
                 codes = await asyncio.to_thread(self.rec.container.read_codes, [[f.image for f in cont_frames]])
+            if plate_frames:
+                self._viewed("plate_camera", plate_frames[0].image, plate is not None and plate.valid)
+            if cont_frames:
+                self._viewed("container_camera", cont_frames[0].image, None)
             assert self.current is not None
             for kind, f in [("plate", f) for f in plate_frames[:1]] + [("container", f) for f in cont_frames[:1]]:
                 digest = self.records.save_image(pass_id, f.jpeg, datetime.now(UTC))
@@ -523,9 +534,22 @@ class Lane:
                 faults.append(str(exc))
                 self._device(kind, "fault", "no_frame", str(exc))
                 break
-        if frames:
-            self._device(kind, "ok")
+        if frames and kind not in self.views:
+            self._device(kind, "ok")  # a reading camera is reported once its frames are read (_viewed)
         return frames
+
+    def _viewed(self, kind: str, image: np.ndarray, read: bool | None) -> None:
+        """A reading camera that gave frames: working, unless its view has gone bad (camera_view.py)."""
+        watch = self.views.get(kind)
+        try:
+            problem = watch.seen(image, read) if watch is not None else None
+        except Exception:  # the watch must never cost a pass
+            self.log.exception("camera view not judged")
+            problem = None
+        if problem is None:
+            self._device(kind, "ok")
+        else:
+            self._device(kind, "fault", problem.code, problem.detail)
 
     async def _weigh(self, faults: list[str]) -> float | None:
         wb = self.dev.weighbridge

@@ -14,6 +14,8 @@ import pytest
 from stack_helpers import order_at_lane
 
 from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
+from kakou.edge.camera_view import ViewWatch
+from kakou.models.camera_variation import hazy
 from kakou.netutil import free_port
 from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.sim.scenario import Truck, drive_truck
@@ -71,6 +73,33 @@ async def test_lane_device_states_reach_central_and_a_camera_fault_shows_until_r
         stack.sims.io.stuck = True
         bar = (await _while_truck_waits(stack, truck, lambda: _sub(http, {"barrier"}, state="fault")))["barrier"]
         assert (bar["kind_label"], bar["state_label"], bar["code"]) == ("道闸", "故障", "no_feedback")
+
+
+async def test_a_plate_camera_whose_window_fogs_up_is_reported_for_the_technician(stack) -> None:
+    """Frames still come and the reader still lifts the veil, but the window needs cleaning:
+    after most of the camera's last passes were veiled, central shows the plate camera as a fault
+    with the code and a Chinese detail for the technician."""
+    lane = next(iter(stack.edge.lanes.values()))
+    lane.views["plate_camera"] = ViewWatch(3)  # three passes, not the default ten: a short test
+    truck = Truck(
+        plate_jpeg=encode_jpeg(hazy(render_plate_scene("粤B12345", kind="blue", seed=1), 0.6)),
+        container_jpeg=encode_jpeg(render_container_scene("CSQU3054383", seed=1)),
+        gross_kg=20_000,
+    )
+
+    async def decided() -> bool:
+        return lane.state.value == "held_for_officer"
+
+    async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
+        await authorize(stack, http)
+        for _ in range(2):
+            await _while_truck_waits(stack, truck, decided)
+        assert (await _devices(http)).get("plate_camera", {}).get("state") != "fault"
+        cam = (await _while_truck_waits(stack, truck, lambda: _sub(http, {"plate_camera"}, state="fault")))[
+            "plate_camera"
+        ]
+        assert (cam["state_label"], cam["code"]) == ("故障", "view_veiled")
+        assert "画面发白" in cam["detail"]
 
 
 async def _while_truck_waits(stack, truck: Truck, seen: Callable[[], Awaitable[Any]]) -> Any:
