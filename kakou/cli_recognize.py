@@ -192,6 +192,8 @@ def write_debug(
     doc["read"] = read.model_dump(mode="json")
     try:
         from kakou.models.imageio import as_frame, deinterlaced, veil
+        from kakou.models.ocr import shared_engine
+        from kakou.models.orientation import turn_to_read
         from kakou.models.shadow import shadow_edge
 
         taken = as_frame(image, deinterlace=False)
@@ -202,6 +204,10 @@ def write_debug(
         doc["veiled"] = None if span is None else {"light_span": [round(v) for v in span]}
         edge = shadow_edge(frame)
         doc["shadow"] = None if edge is None else _shadow_doc(edge)
+        if kind == "container":
+            # The clockwise turn that would set the frame's text upright (a roof seen from above,
+            # a camera on its side), which the reader tries when nothing reads as it is.
+            doc["upright_turn"] = turn_to_read(shared_engine(), frame)
         found = _inspect(kind, reader, frame)
         numbered = found.pop("_numbered")
         doc.update(found)

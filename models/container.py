@@ -24,6 +24,7 @@ from kakou.models.imageio import ImageError, as_frame, deblurred, enlarged, is_b
 from kakou.models.iso6346 import OTHER_CATEGORIES, check_digit, format_code, is_valid, make_code, normalise
 from kakou.models.locate import Region, text_rows
 from kakou.models.ocr import OcrEngine, TextLine, shared_engine
+from kakou.models.orientation import turn_to_read, turned
 from kakou.models.reading import Read, candidates, row_groups, vote
 from kakou.models.shadow import shadow_edge, unshadowed
 from kakou.models.vertical import MIN_TILT, column_as_line, column_tilt, columns, upright
@@ -124,6 +125,8 @@ class ContainerReader:
                 best = _preferred(self._read_frame(_around_piece(frame, piece)), best)
                 if best.valid:
                     break
+        if not best.valid and not best.also_seen and (turn := turn_to_read(self.engine, frame)) is not None:
+            best = _preferred(self._read_frame(turned(frame, turn)), best)
         return best
 
     def _read_frame(self, frame: np.ndarray, pieces: list[TextLine] | None = None) -> ContainerRead:

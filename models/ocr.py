@@ -130,6 +130,15 @@ class OcrEngine:
             for b, (t, sc) in zip(boxes, res, strict=True)
         ]
 
+    def upright(self, crops: list[np.ndarray]) -> list[tuple[bool, float]]:
+        """PP-OCR's direction classifier on line crops: whether each line stands upright (rather
+        than turned half round), and how sure it is."""
+        if not crops:
+            return []
+        with self._lock:
+            _, res, _ = self._ocr.text_cls(crops)
+        return [(str(label) == "0", float(score)) for label, score in res]
+
     def lines(self, image: np.ndarray, side: int = 640, stretch: float = 1.0) -> list[TextLine]:
         return self.recognise_boxes(image, self.detect(image, side), stretch)
 

@@ -126,6 +126,19 @@ def test_debug_shows_a_shadow_edge(tmp_path: Path, capsys: pytest.CaptureFixture
     assert shadow["shaded"] == "left" and 0.2 <= shadow["light_share"] <= 0.4
 
 
+def test_debug_shows_which_way_a_container_frame_must_turn(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A roof seen from above, upside down: the technician sees the turn the reader tried."""
+    scene = render_container_scene("CSQU3054383", seed=1)
+    for name, frame in (("upright", scene), ("roof", cv2.rotate(scene, cv2.ROTATE_180))):
+        cv2.imwrite(str(tmp_path / f"{name}.png"), frame)
+    out = tmp_path / "debug"
+    args = ["recognize", "container", "--debug", str(out), str(tmp_path / "upright.png"), str(tmp_path / "roof.png")]
+    assert main(args) == 0
+    assert [json.loads(ln)["text"] for ln in capsys.readouterr().out.splitlines()] == ["CSQU3054383"] * 2
+    turns = [json.loads((out / f"{n}.json").read_text(encoding="utf-8"))["upright_turn"] for n in ("upright", "roof")]
+    assert turns == [None, 180]
+
+
 def test_debug_shows_the_plate_networks_reading_of_a_crop(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """On a plate crop, what the second recogniser reads and whether it is sure enough to count;
     on a scene, nothing (the reader does not ask it there)."""
