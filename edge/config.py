@@ -65,6 +65,9 @@ class CameraSection(_Model):
     # Each frame is one field of an analogue camera (a DVR or encoder set to 2CIF, 704 x 288): its
     # rows are doubled before reading (protocols/camera.py, OneFieldCamera).
     one_field: bool = False
+    # Degrees clockwise that set the camera's picture upright: a camera mounted on its side to see a
+    # container's full height (90 or 270), a roof camera whose picture is upside down (180).
+    turn: Literal[0, 90, 180, 270] = 0
 
 
 class LaneSection(_Model):

@@ -75,7 +75,7 @@ class EdgeNode:
 
     def _lane(self, lane: LaneSection, recognisers: Recognisers) -> Lane:
         io = LaneIO.from_url(lane.io.url, lane.io.io_map(), feedback_timeout=lane.io.feedback_timeout_s)
-        cam = lambda c: open_camera(c.url, timeout=c.timeout_s, one_field=c.one_field) if c else None  # noqa: E731
+        cam = lambda c: open_camera(c.url, timeout=c.timeout_s, one_field=c.one_field, turn=c.turn) if c else None  # noqa: E731
         devices = LaneDevices(
             io=io,
             plate_camera=cam(lane.plate_camera),

@@ -123,15 +123,51 @@ class OneFieldCamera:
         await self.camera.aclose()
 
 
+TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+class TurnedCamera:
+    """A camera mounted on its side (to see a container's full height from beside the lane) or
+    upside down (a roof camera on a gantry): each frame turned `turn` degrees clockwise so that
+    its text stands upright, as the readers read it. The readers can find that out themselves
+    (models/orientation.py), but only after a frame has read nothing, at the cost of a failed
+    reading on every truck: a camera's mounting is known, so it is a setting. The JPEG kept for
+    the record is the camera's own."""
+
+    def __init__(self, camera: Camera, turn: int) -> None:
+        if turn not in TURNS:
+            raise ValueError(f"a camera turns by 90, 180 or 270 degrees, not {turn}")
+        self.camera = camera
+        self.turn = turn
+
+    async def snapshot(self) -> Frame:
+        frame = await self.camera.snapshot()
+        return Frame(image=cv2.rotate(frame.image, TURNS[self.turn]), jpeg=frame.jpeg, taken_at=frame.taken_at)
+
+    async def aclose(self) -> None:
+        await self.camera.aclose()
+
+
 def open_camera(
-    url: str, *, kind: str | None = None, timeout: float = 2.0, max_age_s: float = 1.0, one_field: bool = False
+    url: str,
+    *,
+    kind: str | None = None,
+    timeout: float = 2.0,
+    max_age_s: float = 1.0,
+    one_field: bool = False,
+    turn: int = 0,
 ) -> Camera:
     """A camera for `url`: `snapshot` (HTTP JPEG), or `video` (rtsp://, an MJPEG stream, a file);
-    `one_field`: its frames are one field each (OneFieldCamera).
+    `one_field`: its frames are one field each (OneFieldCamera); `turn`: they are turned that
+    many degrees clockwise to stand upright (TurnedCamera).
 
     Without `kind`, rtsp(s):// and paths are video; http(s):// is a snapshot unless it ends in
     .mjpg/.mjpeg (a stream).
     """
+    if turn:
+        return TurnedCamera(
+            open_camera(url, kind=kind, timeout=timeout, max_age_s=max_age_s, one_field=one_field), turn
+        )
     if one_field:
         return OneFieldCamera(open_camera(url, kind=kind, timeout=timeout, max_age_s=max_age_s))
     if kind is None:

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kakou.edge.config import load_config
+from kakou.edge.config import ConfigError, load_config
+from kakou.models.container import ContainerReader
 from kakou.models.plate import PlateReader
 from kakou.protocols.camera import CameraFault, HttpSnapshotCamera, decode_snapshot, open_camera
 from kakou.sim.camera_sim import CameraSim
-from kakou.sim.render import encode_jpeg, render_plate_scene
+from kakou.sim.render import encode_jpeg, render_container_scene, render_plate_scene
 from kakou.waiting import eventually
 
 PLATE = encode_jpeg(render_plate_scene("粤B12345", kind="blue", seed=3))
@@ -131,11 +132,42 @@ async def test_a_camera_sending_one_field_per_frame_has_its_rows_doubled(plate: 
     assert (reader.read(frame.image).text, reader.read(as_sent.image).text) == (plate, None)
 
 
+@pytest.mark.parametrize(("mounted", "turn"), [(cv2.ROTATE_90_COUNTERCLOCKWISE, 90), (cv2.ROTATE_180, 180)])
+async def test_a_camera_mounted_turned_gives_upright_frames(mounted: int, turn: int) -> None:
+    """A side camera on its side (to see a container's full height) or a roof camera upside down:
+    set with the turn that sets its picture upright, its frames read as an upright camera's,
+    without the reader's failed first reading; the JPEG on record is the camera's own."""
+    scene = render_container_scene("CSQU3054383", seed=1)
+    sent = encode_jpeg(cv2.rotate(scene, mounted))
+    async with CameraSim() as sim:
+        sim.show(sent)
+        cam = open_camera(sim.url, turn=turn)
+        try:
+            frame = await cam.snapshot()
+        finally:
+            await cam.aclose()
+    assert frame.image.shape == scene.shape and frame.jpeg == sent
+    r = ContainerReader().read(frame.image)
+    assert (r.text, r.valid) == ("CSQU3054383", True)
+
+
+def test_a_camera_turns_only_by_quarters() -> None:
+    with pytest.raises(ValueError, match="90, 180 or 270"):
+        open_camera("http://127.0.0.1:1/snapshot.jpg", turn=45)
+
+
 def test_the_node_config_takes_a_one_field_camera(tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[2] / "deploy" / "edge.example.toml"
     text = example.read_text(encoding="utf-8").replace("# one_field = true", "one_field = true")
     (tmp_path / "edge.toml").write_text(text, encoding="utf-8")
     (lane,) = load_config(tmp_path / "edge.toml").lanes
     assert lane.plate_camera is not None and lane.plate_camera.one_field
+    turned = example.read_text(encoding="utf-8").replace("# turn = 90", "turn = 90")
+    (tmp_path / "edge.toml").write_text(turned, encoding="utf-8")
+    (lane,) = load_config(tmp_path / "edge.toml").lanes
+    assert lane.plate_camera is not None and lane.plate_camera.turn == 90
+    (tmp_path / "edge.toml").write_text(turned.replace("turn = 90", "turn = 45"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="turn"):
+        load_config(tmp_path / "edge.toml")
     example_lane = load_config(example).lanes[0]
     assert example_lane.plate_camera is not None and not example_lane.plate_camera.one_field
