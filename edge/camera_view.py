@@ -34,7 +34,7 @@ UNREAD_SHARE = 0.7  # of the window's passes that read nothing
 @dataclass(frozen=True)
 class ViewProblem:
     code: str  # view_veiled / view_unread (a DeviceState code)
-    detail: str  # for the technician, in Chinese (the device screen shows it as it is)
+    detail: str  # for the technician, in Chinese (central keeps it with the state)
 
 
 class ViewWatch:

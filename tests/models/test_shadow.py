@@ -17,7 +17,7 @@ from kakou.models.camera_variation import compressed, shaded
 from kakou.models.container import ContainerReader
 from kakou.models.imageio import with_gamma
 from kakou.models.plate import PlateReader
-from kakou.models.shadow import SEARCH_FROM, shadow_edge, unshadowed
+from kakou.models.shadow import SEARCH_FROM, ShadowEdge, shadow_edge, unshadowed
 from kakou.sim.render import render_container_scene, render_plate_scene
 
 PLATE_ROW = 0.84  # render_plate_scene puts an unseeded plate's centre this far down the frame
@@ -114,3 +114,42 @@ def test_looking_for_a_shadow_keeps_any_frame_whole(frame: np.ndarray) -> None:
     if edge is not None:
         out = unshadowed(image, edge)
         assert out.shape == image.shape and out.dtype == np.uint8
+
+
+def test_a_poles_shadow_is_a_band_lit_between_its_edges() -> None:
+    """A pole's shadow has two edges: lit as if it ran to the frame's side, everything beyond
+    its far edge would be over-lit three times (a province then reads as another)."""
+    scene = render_plate_scene("粤B12345", "blue", seed=2)
+    frame = shaded(scene, 0.35, 80, at=0.5, width=0.1)
+    edge = shadow_edge(frame)
+    assert edge is not None and edge.far_x is not None
+    assert sorted((round(edge.x, 2), round(edge.far_x, 2))) == pytest.approx([0.45, 0.55], abs=0.02)
+    lit = unshadowed(frame, edge).astype(np.float32)
+    w = scene.shape[1]
+    beyond = np.r_[0 : int(0.3 * w), int(0.7 * w) : w]  # columns well outside the band
+    assert np.abs(lit[:, beyond] - scene[:, beyond]).mean() < 1.0
+    band = slice(int(0.48 * w), int(0.52 * w))
+    assert (
+        np.abs(lit[:, band] - scene[:, band]).mean()
+        < 0.35 * np.abs(frame[:, band].astype(np.float32) - scene[:, band]).mean()
+    )
+
+
+def test_a_frame_lit_two_ways_must_read_one_plate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shaded side is lit by an estimate of the shadow's factor, and once more by three
+    quarters of it: where the two lightings name different plates (an over-lit province read as
+    another), the officer decides; where they agree, the plate stands."""
+    empty = np.random.default_rng(0).integers(60, 180, (720, 1280, 3), dtype=np.uint8)  # reads nothing
+    edge = ShadowEdge(80.0, 0.5, 1.0, True, 0.9)
+    monkeypatch.setattr(plate_module, "shadow_edge", lambda f: edge)
+    lightings = {
+        1.0: render_plate_scene("粤B12345", "blue", seed=1),
+        0.75: render_plate_scene("鄂B12345", "blue", seed=1),
+    }
+    monkeypatch.setattr(plate_module, "unshadowed", lambda f, e: lightings[round(e.step, 2)])
+    assert PlateReader().read(empty).error is None  # read, not refused
+    r = PlateReader().read(empty)
+    assert not r.valid and r.text is None
+    lightings[0.75] = lightings[1.0]
+    r = PlateReader().read(empty)
+    assert (r.text, r.valid) == ("粤B12345", True)
