@@ -106,7 +106,7 @@ DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the f
 SHEAR_MIN = 0.15
 SHEAR_MAX = 0.8
 SHEAR_GROW = 0.3  # line-heights added at each end before straightening (the slanted ends)
-SHADOW_SECOND = 0.75  # the shadow's factor taken this much for the second lighting (_in_shadow)
+SHADOW_SECOND = 0.5  # the shadow's factor taken this much for the second lighting (_in_shadow)
 DENOISE = (5, 40.0, 5.0)  # bilateral filter (diameter, colour sigma, space sigma) for a noisy line's retry
 # Headlight glare at night washes a plate out to near white (saturation ~20, value ~245):
 # neither its paint nor its characters' contrast is there to find. Darkened (gamma 3) its
@@ -198,8 +198,9 @@ class PlateReader:
         again with the shaded side lit (last, held to the frame's doubts), and lit once more by
         SHADOW_SECOND of the shadow's factor — the factor is an estimate, and a plate that only
         one lighting names goes to the officer (dev plates under a pole's shadow: one lighting
-        read 81 of 87 with 1 wrong-but-valid, two that must agree 80 with 0; under a canopy's
-        edge 84 of 87 either way). Read valid, on a frame whose edge crosses a located plate:
+        read 81 of 87 with 1 wrong-but-valid, two that must agree 80 with 0 — with three
+        quarters of the factor the second time, 044's 粤 read as 鄂 under both; under a
+        canopy's edge 85 of 87, 0 wrong, either way). Read valid, on a frame whose edge crosses a located plate:
         the frame lit again must not name another plate (018's 浙 read as 新 at 1.0, half of it
         in the shade), or the officer decides."""
         if not r.valid:

@@ -20,7 +20,7 @@ import numpy as np
 
 SEARCH_WIDTH = 160  # px: the frame is searched for an edge this wide (its long side)
 SEARCH_FROM = 320  # px: smaller images are cut-outs (a plate crop), with no scene to see an edge in
-ANGLES = tuple(range(30, 151, 4))  # degrees from the rows: edges steeper than 30 degrees cross a line
+ANGLES = tuple(range(30, 151, 6))  # degrees from the rows: edges steeper than 30 degrees cross a line
 GAP = 1  # px at SEARCH_WIDTH left out on each side of the edge (the penumbra: ~1 % of the width)
 BAND = 7  # px at SEARCH_WIDTH averaged on each side of the edge, row by row
 MIN_STEP = float(np.log(1.8))  # the shaded side has at most 1 / 1.8 of the light (sky against sun ~1/3)
@@ -58,7 +58,9 @@ def shadow_edge(frame: np.ndarray) -> ShadowEdge | None:
     if max(h, w) < SEARCH_FROM:
         return None
     f = SEARCH_WIDTH / max(h, w)
-    small = cv2.resize(frame, (max(round(w * f), 1), max(round(h * f), 1)), interpolation=cv2.INTER_AREA)
+    # Every k-th pixel first (area-averaging a 1920 px frame straight down cost 6 ms of ~14).
+    k = max(int(1 / (4 * f)), 1)
+    small = cv2.resize(frame[::k, ::k], (max(round(w * f), 1), max(round(h * f), 1)), interpolation=cv2.INTER_AREA)
     value = small.max(axis=2) if small.ndim == 3 else small
     light = np.log(value.astype(np.float32) + DARK_FLOOR)
     sh, sw = light.shape
@@ -79,8 +81,8 @@ def shadow_edge(frame: np.ndarray) -> ShadowEdge | None:
         if not ok.any():
             continue
         x = int(np.argmax(np.where(ok, agree * np.abs(mean), 0.0)))
-        # The step measured again on the light itself (no DARK_FLOOR, which flattens it): the
-        # light summed over the agreeing rows on each side, whose ratio is the shadow's factor.
+        # The step measured again on the light itself (DARK_FLOOR flattens it): in each agreeing
+        # row the ratio of the light summed on each side; their median is the shadow's factor.
         agreeing = whole[:, x] & (np.abs(step[:, x] - mean[x]) <= 0.5 * abs(mean[x]))
         lin = cv2.warpAffine(value.astype(np.float32), m, (sw, sh), flags=flags, borderValue=0.0)[agreeing]
         right, left = lin[:, x + GAP : x + GAP + BAND].sum(axis=1), lin[:, x - GAP - BAND : x - GAP].sum(axis=1)
