@@ -184,6 +184,8 @@ class PlateReader:
             # 1 -> 1).
             r = _second_reading(self._settled(self._stages(clear, doubts), doubts), r)
         if not r.overruled and (edge := shadow_edge(frame)) is not None:
+            # A shadow's sharp edge across the frame (~8 ms to look): a last attempt if nothing
+            # read, a check on a valid read whose plate it crosses (_in_shadow).
             r = self._in_shadow(frame, edge, r, doubts)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
@@ -194,15 +196,18 @@ class PlateReader:
         return r
 
     def _in_shadow(self, frame: np.ndarray, edge: ShadowEdge, r: PlateRead, doubts: dict[str, float]) -> PlateRead:
-        """A frame with a shadow's sharp edge across it (models/shadow.py). Read nothing valid: read
-        again with the shaded side lit (last, held to the frame's doubts), and lit once more by
-        SHADOW_SECOND of the shadow's factor — the factor is an estimate, and a plate that only
-        one lighting names goes to the officer (dev plates under a pole's shadow: one lighting
-        read 81 of 87 with 1 wrong-but-valid, two that must agree 80 with 0 — with three
-        quarters of the factor the second time, 044's 粤 read as 鄂 under both; under a
-        canopy's edge 85 of 87, 0 wrong, either way). Read valid, on a frame whose edge crosses a located plate:
-        the frame lit again must not name another plate (018's 浙 read as 新 at 1.0, half of it
-        in the shade), or the officer decides."""
+        """A frame with a shadow's sharp edge across it (models/shadow.py).
+
+        Read nothing valid: read again with the shaded side lit (last, held to the frame's
+        doubts), and lit once more by SHADOW_SECOND of the shadow's factor — the factor is an
+        estimate, and a plate that only one lighting names goes to the officer (dev plates under a
+        pole's shadow: one lighting 81 of 87 with 1 wrong-but-valid, two that must agree 80 with
+        0; with three quarters of the factor the second time, 044's 粤 read as 鄂 under both;
+        under a canopy's edge 85 of 87, 0 wrong, either way).
+
+        Read valid, on a frame whose edge crosses a located plate: the frame lit again must not
+        name another plate (018's 浙 read as 新 at 1.0, half of it in the shade), or the officer
+        decides."""
         if not r.valid:
             again = self._settled(self._stages(unshadowed(frame, edge), doubts), doubts)
             if again.valid:
