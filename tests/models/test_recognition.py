@@ -81,11 +81,14 @@ def test_reads_a_vertical_code_leaning_in_a_rolled_camera(
     containers: ContainerReader, code: str, seed: int, degrees: float, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A camera rolled on its mount: the column leans and drifts across its strip; it is read
-    # with the frame turned upright around it (vertical.upright). Without the turn, no read.
+    # with the frame turned upright around it (vertical.upright). Without the turn, no read
+    # (the whole frame turned a quarter, the last attempt, reads the rolled column of seed 200
+    # too: orientation.turn_to_read, not asked here).
     frame = rotated(render_container_scene(code, seed=seed, layout="vertical"), degrees)
     r = containers.read(frame)
     assert (r.text, r.valid) == (code, True)
     monkeypatch.setattr(container_module, "MIN_TILT", 90.0)
+    monkeypatch.setattr(container_module, "turn_to_read", lambda _engine, _frame: None)
     assert not containers.read(frame).valid
 
 
