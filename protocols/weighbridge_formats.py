@@ -325,11 +325,12 @@ def _ascii_frame(
     head: bytes, kind: bytes, sign: bytes, whole: bytes, frac: bytes | None, unit: Unit, overload: bool
 ) -> WeightFrame:
     """An ASCII line's frame from its fields: header US = in motion, NT = net; on overload the
-    digits are not a weight."""
+    digits are not a weight, nor is where a point falls in them (a stray "." on the line must not
+    make a frame that was not sent)."""
     frac = frac or b""
     return WeightFrame(
         counts=None if overload else int(whole + frac) * (-1 if sign == b"-" else 1),
-        decimals=len(frac),
+        decimals=0 if overload else len(frac),
         unit=unit,
         motion=None if overload else head == b"US",
         overload=overload,

@@ -14,7 +14,7 @@ from kakou.bench import central as bench
 def test_api_figures_are_all_measured_with_no_error_and_no_pass_lost() -> None:
     if problem := bench.pg_problem():
         pytest.skip(problem)
-    figures = bench.bench_api(quick=True, pg_problem=None)
+    figures = bench.bench_api(quick=True, pg_problem=None, seconds=3.0)
     assert [f["name"] for f in figures] == [
         f"API {kind} p95, 200 clients {mode} (PostgreSQL)"
         for mode in ("back to back", "each polling every 2 s", "back to back while 40 lanes send passes")

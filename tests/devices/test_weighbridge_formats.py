@@ -75,6 +75,9 @@ def test_ascii_line() -> None:
     assert frame.weight_kg == -12300 and frame.flags == ["motion", "negative", "net"]
     (frame,) = parse_all("ascii", b"OL,GS,+999999kg\r\n")
     assert frame.weight_kg is None and frame.flags == ["overload"]
+    # A stray point in an overload line's digits (found by the fuzz test below) is still the
+    # overload that was sent, not a frame of its own.
+    assert parse_all("ascii", b"OL,GS,+9.99999kg\r\n") == [frame]
 
 
 def test_ascii_ad_line_with_its_8_character_data_field() -> None:
