@@ -11,13 +11,23 @@ function fmtDuration(s) {
   return `${(Math.round(s / 8640) / 10).toLocaleString()} ${zh ? "天" : "d"}`;
 }
 
+// The fault's code in words and, under it, what the node said about it (a camera's view:
+// how many of its last passes were veiled or unread, and what to do) — the technician's brief.
+function faultCell(d) {
+  if (!d.code) return "—";
+  const code = K.t("dcode_" + d.code).replace(/^dcode_/, "");
+  return d.detail
+    ? K.el("span", {}, code, K.el("div", { class: "muted fault-detail", "data-testid": "fault-detail", text: d.detail }))
+    : code;
+}
+
 const kindLabel = (d) => (K.getLang() === "zh" ? d.kind_label : d.kind.replaceAll("_", " "));
 
 async function deviceHealthSection() {
   const rep = await K.api("/api/v1/device-health");
   const lanes = rep.lanes.flatMap((l) => l.devices.map((d) => ({
     dh_lane: l.place, dh_kind: kindLabel(d), dh_device: d.device, state: "dev_" + d.state,
-    dh_since: d.since, dh_code: d.code ? K.t("dcode_" + d.code).replace(/^dcode_/, "") : "—", dh_faults: d.faults,
+    dh_since: d.since, dh_code: faultCell(d), dh_faults: d.faults,
     dh_per_day: d.faults_per_day === null ? null : d.faults_per_day.toLocaleString(), dh_mttr: fmtDuration(d.mttr_s),
     dh_availability: d.availability,
   })));

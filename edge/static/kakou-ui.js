@@ -387,6 +387,7 @@ const K = (() => {
     const cols = columns || Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object" || rows[0][k] === null).slice(0, 9);
     const cell = (v, c) => {
       if (v === null || v === undefined) return "—";
+      if (v instanceof Node) return v;  // a cell the screen composed itself
       if (typeof v === "boolean") return t(v ? "yes" : "no");
       if (typeof v === "number" && /rate|ratio|confidence|share|availability/.test(c) && v >= 0 && v <= 1) return pct(v);
       if (typeof v === "string" && OUTCOMES.includes(v)) return el("span", { class: "pill " + v, text: both(v) });

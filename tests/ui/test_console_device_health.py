@@ -15,12 +15,15 @@ from kakou.sync.devices import DeviceCondition, DeviceKind, DeviceReport, Device
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ADMIN, PASSWORD = "health-admin", "health-password-1"
+FOGGED = "最近10次过车中8次画面发白（镜头起雾、脏污或强光眩光），请清洁镜头或调整曝光"
 stack = module_stack("health", {ADMIN: auth.Role.ADMIN}, PASSWORD)
 
 
-def lane_state(device: str, kind: DeviceKind, state: DeviceCondition, at: datetime, code: str = "") -> DeviceState:
+def lane_state(
+    device: str, kind: DeviceKind, state: DeviceCondition, at: datetime, code: str = "", detail: str = ""
+) -> DeviceState:
     """A device of lane L7 (the lane the device-health test registers) in `state` from `at` on."""
-    return DeviceState(lane="L7", device=device, kind=kind, state=state, at=at, code=code)
+    return DeviceState(lane="L7", device=device, kind=kind, state=state, at=at, code=code, detail=detail)
 
 
 async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: Browser) -> None:
@@ -37,6 +40,7 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
                 lane_state("wb-7", "weighbridge", "fault", now - timedelta(hours=2), code="driver_fault"),
                 lane_state("wb-7", "weighbridge", "ok", now - timedelta(hours=1, minutes=30)),
                 lane_state("cam-7", "plate_camera", "offline", now - timedelta(minutes=3), code="no_frame"),
+                lane_state("cam-8", "container_camera", "fault", now - timedelta(minutes=5), "view_veiled", FOGGED),
             ],
         ),
     )
@@ -54,6 +58,10 @@ async def test_nodes_screen_shows_each_lanes_devices_in_chinese(stack, browser: 
     await expect(cam).to_contain_text("车牌相机")
     await expect(cam.locator(".pill")).to_have_text("离线")
     await expect(cam).to_contain_text("无图像")  # the fault's code, in words
+    # A camera whose view went bad: the code in words and, under it, what the node measured.
+    fogged = table.locator("tr", has_text="cam-8")
+    await expect(fogged).to_contain_text("画面发白（镜头需清洁）")
+    await expect(fogged.get_by_test_id("fault-detail")).to_have_text(FOGGED)
     site = section.get_by_test_id("device-health-sites").locator("tr", has_text="GATE1").filter(has_text="地磅")
     await expect(site).to_contain_text("1")
     await expect(section.get_by_test_id("device-health-note")).to_contain_text("超过 10 分钟即发出预警")
