@@ -163,7 +163,8 @@ class PlateReader:
         # Every stage's doubtful reading (a plate below the threshold) is remembered: a later
         # stage or view that reads *another* plate does not win over it; the officer settles it.
         doubts: dict[str, float] = {}
-        r = self._settled(self._stages(frame, doubts), doubts)
+        regions = plate_regions(frame, limit=3)  # located once: the stages and the shadow check use them
+        r = self._settled(self._stages(frame, doubts, regions=regions), doubts)
         h, w = frame.shape[:2]
         if not r.valid and not r.overruled and ZOOM_FROM <= max(h, w) < ZOOM_BELOW:
             # A small frame (a far camera, a cropped still): the detector never enlarges, and a
@@ -186,7 +187,7 @@ class PlateReader:
         if not r.overruled and (edge := shadow_edge(frame)) is not None:
             # A shadow's sharp edge across the frame (~8 ms to look): a last attempt if nothing
             # read, a check on a valid read whose plate it crosses (_in_shadow).
-            r = self._in_shadow(frame, edge, r, doubts)
+            r = self._in_shadow(frame, edge, r, doubts, regions)
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
@@ -195,7 +196,9 @@ class PlateReader:
             r = self._net_opinion(frame, r, {normalise_plate(r.raw or "", self.latin_patterns), *doubts})
         return r
 
-    def _in_shadow(self, frame: np.ndarray, edge: ShadowEdge, r: PlateRead, doubts: dict[str, float]) -> PlateRead:
+    def _in_shadow(
+        self, frame: np.ndarray, edge: ShadowEdge, r: PlateRead, doubts: dict[str, float], regions: list[Region]
+    ) -> PlateRead:
         """A frame with a shadow's sharp edge across it (models/shadow.py).
 
         Read nothing valid: read again with the shaded side lit (last, held to the frame's
@@ -207,7 +210,7 @@ class PlateReader:
 
         Read valid, on a frame whose edge crosses a located plate: the frame lit again must not
         name another plate (018's 浙 read as 新 at 1.0, half of it in the shade), or the officer
-        decides."""
+        decides. `regions`: the plates located on the frame."""
         if not r.valid:
             again = self._settled(self._stages(unshadowed(frame, edge), doubts), doubts)
             if again.valid:
@@ -216,7 +219,7 @@ class PlateReader:
                 if other.text != again.text:
                     again = _unsure(again)
             return _second_reading(again, r)
-        if not any(edge.crosses(g.box, frame.shape) for g in plate_regions(frame, limit=3)):
+        if not any(edge.crosses(g.box, frame.shape) for g in regions):
             return r
         again = self._settled(self._stages(unshadowed(frame, edge), {}), {})
         return _unsure(r) if again.valid and again.text != r.text else r
@@ -264,7 +267,9 @@ class PlateReader:
             best = r if best is None or r.confidence > best.confidence else best
         return best or PlateRead(text=None, confidence=0.0, valid=False)
 
-    def _stages(self, frame: np.ndarray, doubts: dict[str, float], zoomed: bool = False) -> Iterator[PlateRead]:
+    def _stages(
+        self, frame: np.ndarray, doubts: dict[str, float], zoomed: bool = False, regions: list[Region] | None = None
+    ) -> Iterator[PlateRead]:
         """Cheapest first: a plate-shaped small image as a crop; plate-coloured / text-textured
         regions found classically with the detector run only inside each (a few ms instead of
         the whole frame's 25-140 ms); then the same on the frame after local light equalisation
@@ -276,9 +281,10 @@ class PlateReader:
         set it read no plate the earlier stages had missed (0 of 87) and cost 250-450 ms on
         every frame that no stage reads. `doubts` is filled by the caller as stages yield.
         `zoomed`: a small frame read again enlarged, whose 480 px pass the frame as it came has
-        had already."""
+        had already. `regions`: the frame's located plates, where the caller has them."""
         yield from self._crop_stage(frame)
-        regions = plate_regions(frame, limit=3)  # located once: the glare stage compares with them
+        if regions is None:  # located once: the glare stage compares with them
+            regions = plate_regions(frame, limit=3)
         again: list[_Again] = []
         yield from self._region_reads(frame, regions, again)
         equalised = equalise_light(frame)  # ~30 ms at 1920 px: once, for the near and small stages
