@@ -433,9 +433,9 @@ class Lane:
             if cont_frames and self.rec.container is not None:
                 codes = await asyncio.to_thread(self.rec.container.read_codes, [[f.image for f in cont_frames]])
             if plate_frames:
-                self._viewed("plate_camera", plate_frames[0].image, plate is not None and plate.valid)
+                await self._viewed("plate_camera", plate_frames[0].image, plate is not None and plate.valid)
             if cont_frames:
-                self._viewed("container_camera", cont_frames[0].image, None)
+                await self._viewed("container_camera", cont_frames[0].image, None)
             assert self.current is not None
             for kind, f in [("plate", f) for f in plate_frames[:1]] + [("container", f) for f in cont_frames[:1]]:
                 digest = self.records.save_image(pass_id, f.jpeg, datetime.now(UTC))
@@ -538,11 +538,12 @@ class Lane:
             self._device(kind, "ok")  # a reading camera is reported once its frames are read (_viewed)
         return frames
 
-    def _viewed(self, kind: str, image: np.ndarray, read: bool | None) -> None:
-        """A reading camera that gave frames: working, unless its view has gone bad (camera_view.py)."""
+    async def _viewed(self, kind: str, image: np.ndarray, read: bool | None) -> None:
+        """A reading camera that gave frames: working, unless its view has gone bad (camera_view.py).
+        Judged in a worker thread (the veil measure, ~3 ms at 1920 px, is not the loop's work)."""
         watch = self.views.get(kind)
         try:
-            problem = watch.seen(image, read) if watch is not None else None
+            problem = await asyncio.to_thread(watch.seen, image, read) if watch is not None else None
         except Exception:  # the watch must never cost a pass
             self.log.exception("camera view not judged")
             problem = None
