@@ -103,6 +103,8 @@ def would_release(cmd: OfficerCommand) -> bool:
     )
 
 
+TAG_WINDOW_S = 30.0  # an e-plate read this recent may be the arriving truck's (_tag_for)
+
 CONTROL_HOLD_REFUSAL = (
     "布控扣留：须由中心处置该命中，或由第二名关员以本人 PIN 确认后放行 "
     "(control-order hold: released only by central's disposal of the hit, "
@@ -262,7 +264,9 @@ class Lane:
         self._disposal_queued: str | None = None  # the held pass central's release was queued for
         # Last input → barrier command, in ms (cache lookup, decide(), durable pass write): the bench reads it.
         self.decision_ms: deque[float] = deque(maxlen=10_000)
-        self._tag: tuple[str, float] | None = None  # last e-plate read (id, monotonic time)
+        # E-plate reads not yet given to a truck (id → monotonic time of its last read): the reader
+        # also hears the trucks queued behind the one in the lane (_tag_for chooses among them).
+        self._tags: dict[str, float] = {}
         self._card: tuple[str, float] | None = None
         self._seal: tuple[Any, float] | None = None  # last e-seal read (SealRead, monotonic time)
         self._id_read = asyncio.Event()
@@ -379,16 +383,34 @@ class Lane:
                 continue
             if kind == "tag":
                 cur = self.current
-                if cur is not None and cur.identified and read.id != cur.tag:
+                if cur is not None and cur.identified:
+                    if read.id == cur.tag:
+                        continue  # the identified truck's own tag, read again while it waits
                     # The lane's vehicle is already identified: this one waits behind it.
                     self.queue.seen(read.id, self.records.plate_of_tag(read.id), datetime.now(UTC))
-                self._tag = (read.id, time.monotonic())
+                now = time.monotonic()
+                self._tags = {t: at for t, at in self._tags.items() if now - at <= TAG_WINDOW_S}  # bounded
+                self._tags[read.id] = now
             else:
                 self._card = (read.id, time.monotonic())
             self._id_read.set()
 
     def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
         return read[0] if read and time.monotonic() - read[1] <= window else None
+
+    def _tag_for(self, plate: str | None, window: float = TAG_WINDOW_S) -> str | None:
+        """The e-plate of the truck in the lane among the tags read lately: the one registered to
+        the plate the camera read, else the latest. The reader hears the queue too, and a reader
+        that reports a tag once while it stays in its field does not report the next truck's tag
+        again when it drives in: the latest read may be a truck behind it (a wrong tag only ever
+        holds a truck — the e-plate must match the plate — but it must not hold the right one)."""
+        now = time.monotonic()
+        fresh = sorted((t for t, at in self._tags.items() if now - at <= window), key=self._tags.__getitem__)
+        if plate is not None:
+            for t in reversed(fresh):
+                if self.records.plate_of_tag(t) == plate:
+                    return t
+        return fresh[-1] if fresh else None
 
     async def _wait(
         self, cond: Callable[[IoInputs], bool], timeout: float | None, stop: asyncio.Event | None = None
@@ -447,7 +469,7 @@ class Lane:
             self.current.face = face_frames[0].image if face_frames else None
         gross = await weight_task
         await self._await_ids(seal=self._expects_seal(plate.text if plate is not None and plate.valid else None))
-        tag = self._recent(self._tag)
+        tag = self._tag_for(plate.text if plate is not None and plate.valid else None)
         e_plate = self.records.plate_of_tag(tag) if tag else None
         assert self.current is not None
         self.current.tag, self.current.identified = tag, True
@@ -476,7 +498,8 @@ class Lane:
             faults=faults,
             **self._seal_seen(),
         )
-        self._tag = self._card = self._seal = None  # a read belongs to one truck
+        self._tags.pop(tag or "", None)  # a read belongs to one truck
+        self._card = self._seal = None
         self.log.debug("observed %s from %d frame(s)", obs.model_dump(mode="json"), frames_used)
         if not automatic:
             faults.append(f"lane class {lane_class}: the officer keys plate and containers")
@@ -507,7 +530,7 @@ class Lane:
         declares a seal) a moment if they have not read this truck yet."""
         deadline = time.monotonic() + self.cfg.id_wait_s
         while time.monotonic() < deadline and (
-            (self.dev.rfid is not None and self._recent(self._tag) is None)
+            (self.dev.rfid is not None and self._tag_for(None) is None)
             or (self.dev.ic_card is not None and self._recent(self._card) is None)
             or (seal and self._seal_seen().get("e_seal") is None)
         ):

@@ -187,7 +187,10 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
         version = await emergency_control_order(http, "vehicle", RELEASED.plate, "hold", "线索：夹带未申报货物")
     await eventually(lambda: stack.edge.store.knowledge_version >= version, 20, what="the control order on the lane")
     page = await english_browser(browser, f"{stack.edge.url}/lane", 1024, 768)
-    truck = asyncio.create_task(drive_truck(stack.sims, truck=demo_truck(RELEASED, 2), wait_for_barrier=30))
+    leave = asyncio.Event()  # set when the field officers take the truck away
+    truck = asyncio.create_task(
+        drive_truck(stack.sims, truck=demo_truck(RELEASED, 2), wait_for_barrier=60, leave=leave)
+    )
     verdict = page.get_by_test_id("verdict")
     await expect(verdict).to_have_attribute("data-control", "1", timeout=30_000)
     await expect(page.get_by_test_id("decision")).to_contain_text("布控截停")
@@ -207,7 +210,7 @@ async def test_control_order_hold_is_unmistakable(stack, browser: Browser) -> No
         await in_view(page, testid)
     await assert_one_screen(page)
     await page.screenshot(path=ARTIFACTS / "fit-lane-control-order-en-1024x768.png")
-    stack.sims.io.set_loop("before", False)  # the truck is taken away by the field officers
+    leave.set()  # the truck is taken away by the field officers
     assert await asyncio.wait_for(truck, 30) is TruckResult.TURNED_AWAY
     assert page.foreign == [] and page.errors == []  # type: ignore[attr-defined]
 

@@ -276,7 +276,8 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
 
     lane = await open_page(browser, f"{stack.edge.url}/lane?lang=en", 1280, 800)
     await expect(lane.get_by_test_id("live")).to_have_attribute("data-mode", "sse", timeout=10_000)
-    truck = asyncio.create_task(drive_truck(stack.sims, _truck("京AF12345", 6), wait_for_barrier=20))
+    leave = asyncio.Event()  # set when the driver is sent to the inspection area
+    truck = asyncio.create_task(drive_truck(stack.sims, _truck("京AF12345", 6), wait_for_barrier=60, leave=leave))
     await expect(lane.get_by_test_id("plate")).to_have_text("京AF12345", timeout=20_000)
     decision = lane.get_by_test_id("decision")
     await expect(decision).to_have_attribute("data-outcome", "inspection")
@@ -285,7 +286,7 @@ async def test_control_hit_reaches_the_field_and_the_disposal_shows_in_the_conso
     # (a loaded machine may add a device alarm of its own: the control-order one is what counts)
     await expect(lane.get_by_test_id("alarm").filter(has_text="京AF12345")).to_have_count(1)
     await lane.screenshot(path=ARTIFACTS / "lane-control-order.png")
-    stack.sims.io.set_loop("before", False)  # the driver is sent to the inspection area
+    leave.set()  # the driver is sent to the inspection area
     assert await asyncio.wait_for(truck, 30) is TruckResult.TURNED_AWAY
 
     # Central derives alerts from the passes it received (its housekeeping round, run now).
