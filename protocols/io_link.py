@@ -161,7 +161,7 @@ class ModbusLink:
             reason = self.status.status.reason
             raise IoFault(f"I/O module {self.target} offline ({reason}); next attempt in {wait:.1f}s")
         try:
-            ok = await asyncio.wait_for(self._client.connect(), self.timeout + 1.0)
+            ok = await _bounded(self._client.connect(), self.timeout + 1.0)
         except (TimeoutError, OSError, ModbusException) as exc:
             ok, why = False, str(exc) or type(exc).__name__
         else:
@@ -177,7 +177,7 @@ class ModbusLink:
             await self._ensure_connected()
             try:
                 # The outer timeout guards against a pymodbus path that never times out on its own.
-                rr = await asyncio.wait_for(request(self._client), self.timeout * 2 + 1.0)
+                rr = await _bounded(request(self._client), self.timeout * 2 + 1.0)
             except (TimeoutError, ModbusException, OSError) as exc:
                 raise self._down(f"{what} failed: {exc or type(exc).__name__}") from exc
             if rr.isError():  # type: ignore[attr-defined]
@@ -186,3 +186,12 @@ class ModbusLink:
                 raise IoFault(f"I/O module {self.target} refused {what}: {rr}")
             self.status.set("online", "answering")
             return rr
+
+
+async def _bounded(request: Awaitable[T], timeout: float) -> T:
+    """`request` with a timeout. pymodbus ends a request cancelled from outside (the lane's loop
+    poll losing a race to an officer's command, kakou.tasks.first_of) with its own error rather
+    than CancelledError; wait_for would leave that error unretrieved, and asyncio log it."""
+    pending = asyncio.ensure_future(request)
+    pending.add_done_callback(lambda t: t.cancelled() or t.exception())
+    return await asyncio.wait_for(pending, timeout)

@@ -4,6 +4,7 @@ plus mbpoll (a third-party Modbus master) to prove the simulator speaks standard
 from __future__ import annotations
 
 import asyncio
+import gc
 import re
 import shutil
 import time
@@ -370,3 +371,24 @@ async def test_pulse_driven_barrier_controller() -> None:
 def test_pulse_drive_needs_a_close_coil() -> None:
     with pytest.raises(ValueError, match="needs coil_barrier_lower"):
         IoMap(barrier_drive="pulse")
+
+
+async def test_a_read_cancelled_in_flight_leaves_no_unretrieved_error(tcp_lane: tuple[LaneIoSim, LaneIO]) -> None:
+    # The lane cancels a loop poll when an officer's command arrives first (kakou.tasks.first_of);
+    # pymodbus answers a cancelled request with its own error, which nobody would then retrieve
+    # ("Task exception was never retrieved" in the lane's log).
+    sim, io = tcp_lane
+    unhandled: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
+    sim.response_delay_s = 0.2
+    before = sim.requests
+    poll = asyncio.create_task(io.read_inputs())
+    await eventually(lambda: sim.requests > before, timeout=5, what="the request at the module")
+    poll.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await poll
+    sim.response_delay_s = 0.0
+    await eventually(lambda: _reads_ok(io), timeout=5, what="reads to work again")
+    gc.collect()
+    assert unhandled == []
