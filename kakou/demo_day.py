@@ -16,6 +16,7 @@ outage of central or the broker, scripted or not.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -176,8 +177,14 @@ class DemoDay:
                 await asyncio.sleep(interval)  # pacing of the demo's traffic, not a wait for work
 
     # -- one arrival ------------------------------------------------------------------------------
-    async def _arrive(self, v: Visit, wait_for_barrier: float = 8) -> tuple[TruckResult, PassRecord | None]:
+    async def _arrive(
+        self, v: Visit, wait_for_barrier: float = 8, leave_when_held: bool = True
+    ) -> tuple[TruckResult, PassRecord | None]:
+        """One truck through the lane. `leave_when_held`: a truck the lane holds or sends to
+        inspection turns away as soon as the lane has said so, rather than waiting out the
+        barrier (the demo's officers act only on the control-order hold, which waits for them)."""
         before = self.lane.last_pass
+        seen = self.lane.current.pass_id if self.lane.current is not None else None
         seed = self.trucks
         self.trucks += 1
         scene = render_container_scene(
@@ -191,7 +198,25 @@ class DemoDay:
             ic_card=v.card,
             e_seal=TRANSIT_SEAL if v is TRANSIT else None,
         )
-        result = await drive_truck(self.stack.sims, truck=truck, wait_for_barrier=wait_for_barrier)
+        leave = asyncio.Event()
+        driving = asyncio.create_task(
+            drive_truck(self.stack.sims, truck=truck, wait_for_barrier=wait_for_barrier, leave=leave)
+        )
+
+        def held() -> bool:
+            cur = self.lane.current
+            return (
+                cur is not None
+                and cur.pass_id != seen
+                and cur.decision is not None
+                and cur.decision.outcome.value != "release"
+            )
+
+        if leave_when_held:
+            with contextlib.suppress(TimeoutError):
+                await eventually(lambda: driving.done() or held(), wait_for_barrier, what="the lane's decision")
+            leave.set()
+        result = await driving
         rec = self.lane.last_pass
         return result, (rec if rec is not before else None)
 
@@ -304,7 +329,7 @@ class DemoDay:
                 self.say(f"central: emergency control order (布控) on {v.plate}: hold")
             except (httpx.HTTPError, TimeoutError) as exc:
                 self.say(f"central could not issue the control order ({exc}); the truck goes as usual")
-        truck = asyncio.create_task(self._arrive(v, wait_for_barrier=ON_HOLD))
+        truck = asyncio.create_task(self._arrive(v, wait_for_barrier=ON_HOLD, leave_when_held=False))
         try:
             await eventually(
                 lambda: self.lane.state.value == "held_for_officer" or truck.done(), ON_HOLD, what="the lane to decide"
