@@ -104,6 +104,7 @@ def would_release(cmd: OfficerCommand) -> bool:
 
 
 TAG_WINDOW_S = 30.0  # an e-plate read this recent may be the arriving truck's (_tag_for)
+MAX_RECENT_TAGS = 32  # kept at most, the latest (a reader gone wild must not grow the lane's memory)
 
 CONTROL_HOLD_REFUSAL = (
     "布控扣留：须由中心处置该命中，或由第二名关员以本人 PIN 确认后放行 "
@@ -266,7 +267,7 @@ class Lane:
         self.decision_ms: deque[float] = deque(maxlen=10_000)
         # E-plate reads not yet given to a truck (id → monotonic time of its last read): the reader
         # also hears the trucks queued behind the one in the lane (_tag_for chooses among them).
-        self._tags: dict[str, float] = {}
+        self._tags: dict[str, float] = {}  # in read order: the oldest first
         self._card: tuple[str, float] | None = None
         self._seal: tuple[Any, float] | None = None  # last e-seal read (SealRead, monotonic time)
         self._id_read = asyncio.Event()
@@ -389,8 +390,10 @@ class Lane:
                     # The lane's vehicle is already identified: this one waits behind it.
                     self.queue.seen(read.id, self.records.plate_of_tag(read.id), datetime.now(UTC))
                 now = time.monotonic()
-                self._tags = {t: at for t, at in self._tags.items() if now - at <= TAG_WINDOW_S}  # bounded
+                self._tags.pop(read.id, None)
                 self._tags[read.id] = now
+                while len(self._tags) > MAX_RECENT_TAGS or now - next(iter(self._tags.values())) > TAG_WINDOW_S:
+                    del self._tags[next(iter(self._tags))]
             else:
                 self._card = (read.id, time.monotonic())
             self._id_read.set()
@@ -398,14 +401,14 @@ class Lane:
     def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
         return read[0] if read and time.monotonic() - read[1] <= window else None
 
-    def _tag_for(self, plate: str | None, window: float = TAG_WINDOW_S) -> str | None:
+    def _tag_for(self, plate: str | None) -> str | None:
         """The e-plate of the truck in the lane among the tags read lately: the one registered to
         the plate the camera read, else the latest. The reader hears the queue too, and a reader
         that reports a tag once while it stays in its field does not report the next truck's tag
-        again when it drives in: the latest read may be a truck behind it (a wrong tag only ever
-        holds a truck — the e-plate must match the plate — but it must not hold the right one)."""
+        again when it drives in: the latest read may be a truck behind it, which held the right
+        truck for a tag not its own (docs/architecture.md, *The queue behind the truck*)."""
         now = time.monotonic()
-        fresh = sorted((t for t, at in self._tags.items() if now - at <= window), key=self._tags.__getitem__)
+        fresh = [t for t, at in self._tags.items() if now - at <= TAG_WINDOW_S]  # the oldest first
         if plate is not None:
             for t in reversed(fresh):
                 if self.records.plate_of_tag(t) == plate:
