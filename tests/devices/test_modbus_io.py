@@ -381,14 +381,18 @@ async def test_a_read_cancelled_in_flight_leaves_no_unretrieved_error(tcp_lane: 
     unhandled: list[dict[str, object]] = []
     loop = asyncio.get_running_loop()
     loop.set_exception_handler(lambda _loop, context: unhandled.append(context))
-    sim.response_delay_s = 0.2
-    before = sim.requests
-    poll = asyncio.create_task(io.read_inputs())
-    await eventually(lambda: sim.requests > before, timeout=5, what="the request at the module")
-    poll.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await poll
-    sim.response_delay_s = 0.0
-    await eventually(lambda: _reads_ok(io), timeout=5, what="reads to work again")
-    gc.collect()
+    gc.freeze()  # the collection below then looks at this test's objects only (seconds in a full run)
+    try:
+        sim.response_delay_s = 0.2
+        before = sim.requests
+        poll = asyncio.create_task(io.read_inputs())
+        await eventually(lambda: sim.requests > before, timeout=5, what="the request at the module")
+        poll.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await poll
+        sim.response_delay_s = 0.0
+        await eventually(lambda: _reads_ok(io), timeout=5, what="reads to work again")
+        gc.collect()  # a task's unretrieved error is reported when the task is collected
+    finally:
+        gc.unfreeze()
     assert unhandled == []
