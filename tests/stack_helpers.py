@@ -4,12 +4,14 @@ puts this folder on the path for its conftest.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import Any
 
 import httpx
 
 from kakou.demo import issue_release_order
+from kakou.sim.scenario import TruckResult, drive_truck
 from kakou.waiting import eventually
 
 
@@ -55,3 +57,22 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+async def drive_held_truck(stack: Any, plate_jpeg: bytes, timeout: float = 30.0) -> TruckResult:
+    """A truck the lane should hold: it turns away as soon as the lane has decided anything but
+    a release for it, rather than waiting out the barrier. A release lets it through (PASSED)."""
+    lane = stack.edge.lanes["L1"]
+    seen = lane.current.pass_id if lane.current is not None else None
+    leave = asyncio.Event()
+    driving = asyncio.create_task(drive_truck(stack.sims, plate_jpeg, wait_for_barrier=timeout, leave=leave))
+
+    def held() -> bool:
+        cur = lane.current
+        return (
+            cur is not None and cur.pass_id != seen and cur.decision is not None and cur.decision.outcome != "release"
+        )
+
+    await eventually(lambda: driving.done() or held(), timeout, what="the lane's decision on the truck")
+    leave.set()
+    return await driving

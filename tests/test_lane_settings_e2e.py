@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stack_helpers import drive_held_truck
 
 from kakou.demo import DemoPorts, authorize, demo_order, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
@@ -52,7 +53,7 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         )
         await eventually(lambda: records.knowledge_for(PLATE, None).release_orders, 15, what="the order at the lane")
 
-        assert await drive_truck(stack.sims, jpeg, wait_for_barrier=3) is TruckResult.TURNED_AWAY
+        assert await drive_held_truck(stack, jpeg) is TruckResult.TURNED_AWAY
         rec = await eventually(lambda: _nth_pass(http, 1), 20, what="the held pass at central")
         assert rec["outcome"] == "officer"
         assert [(f["code"], f["params"]) for f in rec["reasons"]] == [("appointment_missing", {"plate": PLATE})]
@@ -79,7 +80,7 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         # Central turns the lane round: an exit lane refuses the entry order.
         assert (await http.put("/api/v1/registrations/lane", json={**lane, "direction": "out"})).status_code == 200
         await eventually(lambda: stack.edge.lanes["L1"].direction == "out", 15, what="the new direction at the lane")
-        assert await drive_truck(stack.sims, jpeg, wait_for_barrier=3) is TruckResult.TURNED_AWAY
+        assert await drive_held_truck(stack, jpeg) is TruckResult.TURNED_AWAY
         rec = await eventually(lambda: _nth_pass(http, 3), 20, what="the third pass at central")
         assert rec["direction"] == "out" and rec["outcome"] == "officer"
         assert [f["code"] for f in rec["reasons"]] == ["release_order_wrong_direction"]
@@ -94,7 +95,7 @@ async def test_settings_set_at_central_change_what_the_lane_decides(stack) -> No
         async with httpx.AsyncClient(base_url=stack.edge.url, timeout=10) as edge:
             lane_shown = (await edge.get("/api/v1/status")).json()["lanes"][0]
         assert (lane_shown["direction"], lane_shown["lane_class"]) == ("in", "B")
-        assert await drive_truck(stack.sims, jpeg, wait_for_barrier=3) is TruckResult.TURNED_AWAY
+        assert await drive_held_truck(stack, jpeg) is TruckResult.TURNED_AWAY
         rec = await eventually(lambda: _nth_pass(http, 4), 20, what="the fourth pass at central")
         assert rec["plate"] is None and rec["outcome"] == "officer"
         assert any(f["code"] == "device_fault" and "lane class B" in f["params"]["fault"] for f in rec["reasons"])
