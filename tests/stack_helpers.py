@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from kakou.demo import issue_release_order
-from kakou.sim.scenario import TruckResult, drive_truck
+from kakou.sim.scenario import Truck, TruckResult, drive_truck
 from kakou.waiting import eventually
 
 
@@ -59,13 +59,17 @@ def xlsx(rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
-async def drive_held_truck(stack: Any, plate_jpeg: bytes, timeout: float = 30.0) -> TruckResult:
+async def drive_held_truck(
+    stack: Any, plate_jpeg: bytes | None = None, *, truck: Truck | None = None, timeout: float = 30.0
+) -> TruckResult:
     """A truck the lane should hold: it turns away as soon as the lane has decided anything but
     a release for it, rather than waiting out the barrier. A release lets it through (PASSED)."""
     lane = stack.edge.lanes["L1"]
     seen = lane.current.pass_id if lane.current is not None else None
     leave = asyncio.Event()
-    driving = asyncio.create_task(drive_truck(stack.sims, plate_jpeg, wait_for_barrier=timeout, leave=leave))
+    driving = asyncio.create_task(
+        drive_truck(stack.sims, plate_jpeg, wait_for_barrier=timeout, truck=truck, leave=leave)
+    )
 
     def held() -> bool:
         cur = lane.current

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack_helpers import emergency_control_order
+from stack_helpers import drive_held_truck, emergency_control_order
 
 from kakou.demo import DemoPorts, authorize, issue_release_order, start_stack, stop_stack
 from kakou.netutil import free_port
@@ -106,7 +106,7 @@ async def test_registered_truck_with_matching_weight_is_released_then_control_or
         await eventually(lambda: stack.edge.store.knowledge_version >= latest, 15, what="the control order")
 
         raised_before = len(stack.sims.io.events)
-        result = await drive_truck(stack.sims, truck=truck(BOX_WATCHED, 30_100, seed=2), wait_for_barrier=4)
+        result = await drive_held_truck(stack, truck=truck(BOX_WATCHED, 30_100, seed=2))
         assert result is TruckResult.TURNED_AWAY
         assert len(stack.sims.io.events) == raised_before  # the barrier did not move
         await eventually(lambda: _gt(_pass_count(http), 1), 20, what="the second pass at central")
@@ -147,7 +147,7 @@ async def test_weighbridge_lost_mid_pass_holds_the_truck_with_the_reason(stack) 
         )
         await eventually(lambda: stack.edge.store.knowledge_version >= r.json()["version"], 15, what="the order")
         stack.sims.weighbridge.disconnect()  # the indicator's cable is pulled as the truck rolls on
-        result = await drive_truck(stack.sims, truck=truck(BOX_OK, 30_000, seed=3), wait_for_barrier=8)
+        result = await drive_held_truck(stack, truck=truck(BOX_OK, 30_000, seed=3))
         assert result is TruckResult.TURNED_AWAY and stack.sims.io.events == [], (lane.state, lane.state_reason)
         await eventually(lambda: _pass_count(http), 20, what=f"the pass at central ({lane.state.value})")
         rec = (await http.get("/api/v1/passes")).json()["items"][0]["record"]

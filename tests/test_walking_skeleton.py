@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from stack_helpers import order_at_lane
+from stack_helpers import drive_held_truck, order_at_lane
 
 from kakou.demo import DemoPorts, authorize, demo_order, start_stack, stop_stack
 from kakou.netutil import free_port
@@ -51,9 +51,7 @@ async def test_truck_without_release_order_is_held_and_barrier_never_rises(stack
     async with httpx.AsyncClient(base_url=stack.central.url, timeout=10) as http:
         await authorize(stack, http)
         await eventually(lambda: stack.edge.link.online, 15, what="the edge to connect")
-        result = await drive_truck(
-            stack.sims, encode_jpeg(render_plate_scene("苏E88888", kind="blue", seed=4)), wait_for_barrier=3
-        )
+        result = await drive_held_truck(stack, encode_jpeg(render_plate_scene("苏E88888", kind="blue", seed=4)))
 
         assert result is TruckResult.TURNED_AWAY
         assert stack.sims.io.events == []

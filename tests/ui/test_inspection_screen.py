@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
+from stack_helpers import drive_held_truck
 from ui_helpers import ARTIFACTS, chromium, demo_truck, open_page, running_stack, seed_demo
 
 from kakou.demo import DEMO_OFFICER, DEMO_PIN, DEMO_TRUCKS
 from kakou.edge.lane import LaneState
-from kakou.sim.scenario import TruckResult, drive_truck
+from kakou.sim.scenario import TruckResult
 from kakou.waiting import eventually
 
 OVERWEIGHT = DEMO_TRUCKS[2]  # 3.4 t over its declaration: sent to inspection
@@ -26,7 +27,7 @@ async def stack(tmp_path: Path):
 
 
 async def test_the_inspection_area_records_a_seizure_on_the_lane_screen(stack) -> None:
-    assert await drive_truck(stack.sims, truck=demo_truck(OVERWEIGHT, 7), wait_for_barrier=5) is TruckResult.TURNED_AWAY
+    assert await drive_held_truck(stack, truck=demo_truck(OVERWEIGHT, 7)) is TruckResult.TURNED_AWAY
     lane = stack.edge.lanes["L1"]
     await eventually(lambda: lane.state is LaneState.IDLE, 15, what="the lane free again")
     sent = lane.last_pass
