@@ -103,7 +103,7 @@ def would_release(cmd: OfficerCommand) -> bool:
     )
 
 
-TAG_WINDOW_S = 30.0  # an e-plate read this recent may be the arriving truck's (_tag_for)
+ID_WINDOW_S = 30.0  # an e-plate or card read this recent may be the arriving truck's (_tag_for, _recent)
 MAX_RECENT_TAGS = 32  # kept at most, the latest (a reader gone wild must not grow the lane's memory)
 
 CONTROL_HOLD_REFUSAL = (
@@ -392,14 +392,14 @@ class Lane:
                 now = time.monotonic()
                 self._tags.pop(read.id, None)
                 self._tags[read.id] = now
-                while len(self._tags) > MAX_RECENT_TAGS or now - next(iter(self._tags.values())) > TAG_WINDOW_S:
+                while len(self._tags) > MAX_RECENT_TAGS or now - next(iter(self._tags.values())) > ID_WINDOW_S:
                     del self._tags[next(iter(self._tags))]
             else:
                 self._card = (read.id, time.monotonic())
             self._id_read.set()
 
-    def _recent(self, read: tuple[str, float] | None, window: float = 30.0) -> str | None:
-        return read[0] if read and time.monotonic() - read[1] <= window else None
+    def _recent(self, read: tuple[str, float] | None) -> str | None:
+        return read[0] if read and time.monotonic() - read[1] <= ID_WINDOW_S else None
 
     def _tag_for(self, plate: str | None) -> str | None:
         """The e-plate of the truck in the lane among the tags read lately: the one registered to
@@ -408,7 +408,7 @@ class Lane:
         again when it drives in: the latest read may be a truck behind it, which held the right
         truck for a tag not its own (docs/architecture.md, *The queue behind the truck*)."""
         now = time.monotonic()
-        fresh = [t for t, at in self._tags.items() if now - at <= TAG_WINDOW_S]  # the oldest first
+        fresh = [t for t, at in self._tags.items() if now - at <= ID_WINDOW_S]  # the oldest first
         if plate is not None:
             for t in reversed(fresh):
                 if self.records.plate_of_tag(t) == plate:

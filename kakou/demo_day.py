@@ -43,6 +43,7 @@ from kakou.waiting import eventually
 
 if TYPE_CHECKING:
     from kakou.edge.lane import Lane
+    from kakou.sim.scenario import LaneSims
 
 log = logging.getLogger("kakou.demo")
 
@@ -134,6 +135,30 @@ async def seed_day(stack: Stack, http: httpx.AsyncClient) -> int:
     return version
 
 
+async def drive_past_a_hold(
+    sims: LaneSims, lane: Lane, plate_jpeg: bytes | None = None, *, truck: Truck | None = None, wait_for_barrier: float
+) -> TruckResult:
+    """A truck through the lane (sim.scenario.drive_truck) that turns away as soon as the lane has
+    decided anything but a release for it, rather than waiting out the barrier; a release lets
+    it through."""
+    seen = lane.current.pass_id if lane.current is not None else None
+
+    def held() -> bool:
+        cur = lane.current
+        if cur is None or cur.pass_id == seen or cur.decision is None:
+            return False
+        return cur.decision.outcome != "release"
+
+    leave = asyncio.Event()
+    driving = asyncio.create_task(
+        drive_truck(sims, plate_jpeg, wait_for_barrier=wait_for_barrier, truck=truck, leave=leave)
+    )
+    with contextlib.suppress(TimeoutError):  # it has backed out by then
+        await eventually(lambda: driving.done() or held(), wait_for_barrier, what="the lane's decision on the truck")
+    leave.set()
+    return await driving
+
+
 class DemoDay:
     def __init__(
         self,
@@ -184,7 +209,6 @@ class DemoDay:
         inspection turns away as soon as the lane has said so, rather than waiting out the
         barrier (the demo's officers act only on the control-order hold, which waits for them)."""
         before = self.lane.last_pass
-        seen = self.lane.current.pass_id if self.lane.current is not None else None
         seed = self.trucks
         self.trucks += 1
         scene = render_container_scene(
@@ -198,25 +222,11 @@ class DemoDay:
             ic_card=v.card,
             e_seal=TRANSIT_SEAL if v is TRANSIT else None,
         )
-        leave = asyncio.Event()
-        driving = asyncio.create_task(
-            drive_truck(self.stack.sims, truck=truck, wait_for_barrier=wait_for_barrier, leave=leave)
-        )
-
-        def held() -> bool:
-            cur = self.lane.current
-            return (
-                cur is not None
-                and cur.pass_id != seen
-                and cur.decision is not None
-                and cur.decision.outcome.value != "release"
-            )
-
+        sims = self.stack.sims
         if leave_when_held:
-            with contextlib.suppress(TimeoutError):
-                await eventually(lambda: driving.done() or held(), wait_for_barrier, what="the lane's decision")
-            leave.set()
-        result = await driving
+            result = await drive_past_a_hold(sims, self.lane, truck=truck, wait_for_barrier=wait_for_barrier)
+        else:
+            result = await drive_truck(sims, truck=truck, wait_for_barrier=wait_for_barrier)
         rec = self.lane.last_pass
         return result, (rec if rec is not before else None)
 

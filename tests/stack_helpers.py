@@ -4,14 +4,14 @@ puts this folder on the path for its conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
 import httpx
 
 from kakou.demo import issue_release_order
-from kakou.sim.scenario import Truck, TruckResult, drive_truck
+from kakou.demo_day import drive_past_a_hold
+from kakou.sim.scenario import Truck, TruckResult
 from kakou.waiting import eventually
 
 
@@ -62,21 +62,9 @@ def xlsx(rows: list[list[Any]]) -> bytes:
 async def drive_held_truck(
     stack: Any, plate_jpeg: bytes | None = None, *, truck: Truck | None = None, timeout: float = 30.0
 ) -> TruckResult:
-    """A truck the lane should hold: it turns away as soon as the lane has decided anything but
-    a release for it, rather than waiting out the barrier. A release lets it through (PASSED)."""
+    """A truck the lane should hold: it turns away as soon as the lane has decided (demo_day.drive_past_a_hold)."""
     lane = stack.edge.lanes["L1"]
-    seen = lane.current.pass_id if lane.current is not None else None
-    leave = asyncio.Event()
-    driving = asyncio.create_task(
-        drive_truck(stack.sims, plate_jpeg, wait_for_barrier=timeout, truck=truck, leave=leave)
-    )
-
-    def held() -> bool:
-        cur = lane.current
-        return (
-            cur is not None and cur.pass_id != seen and cur.decision is not None and cur.decision.outcome != "release"
-        )
-
-    await eventually(lambda: driving.done() or held(), timeout, what="the lane's decision on the truck")
-    leave.set()
-    return await driving
+    before = lane.last_pass
+    result = await drive_past_a_hold(stack.sims, lane, plate_jpeg, truck=truck, wait_for_barrier=timeout)
+    assert lane.last_pass is not before, f"the lane decided nothing for the truck within {timeout:g} s"
+    return result
