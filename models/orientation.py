@@ -30,7 +30,7 @@ def turn_to_read(engine: OcrEngine, frame: np.ndarray) -> int | None:
     """The clockwise turn (90, 180, 270) that sets the frame's text upright, or None where it
     stands upright already or no line says (module docstring)."""
     up, down = _votes(engine, frame)
-    quarter_up, quarter_down = _votes(engine, cv2.rotate(frame, cv2.ROTATE_90_CLOCKWISE))
+    quarter_up, quarter_down = _votes(engine, turned(frame, 90))
     votes = {0: up, 90: quarter_up, 180: down, 270: quarter_down}
     turn = max(votes, key=lambda t: votes[t])
     return turn if turn and votes[turn] > 0 else None
