@@ -12,7 +12,7 @@ import pytest
 
 from kakou import bench
 from kakou.cli import main
-from kakou.models.camera_variation import MAX_SIDE, VARIATIONS
+from kakou.models.camera_variation import MAX_SIDE, MILD_VARIATIONS, VARIATIONS
 from kakou.models.container import ContainerRead
 from kakou.models.field_eval import (
     FieldReport,
@@ -194,10 +194,11 @@ def test_bench_says_when_the_default_folder_is_missing(monkeypatch: pytest.Monke
     assert row.value is None and "not found" in row.note and "rendered sets" in row.note
 
 
-@pytest.mark.parametrize("name", list(VARIATIONS))
+@pytest.mark.parametrize("name", [*VARIATIONS, *MILD_VARIATIONS])
 def test_each_camera_variation_gives_a_frame_of_the_same_kind_the_same_way_twice(name: str) -> None:
     frame = render_plate_scene("粤B12345", "blue", seed=3)
-    a, b = VARIATIONS[name](frame), VARIATIONS[name](frame)
+    vary = (VARIATIONS | MILD_VARIATIONS)[name]
+    a, b = vary(frame), vary(frame)
     assert a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3
     assert np.array_equal(a, b)  # a run can be repeated frame for frame
     assert not np.array_equal(a, frame)  # and it does change the frame
@@ -228,8 +229,19 @@ def test_field_set_read_under_a_variation(field_dir: Path, capsys: pytest.Captur
 
     assert field_main([str(field_dir), "--kind", "plate", "--vary", "far", "--vary", "tilt+4"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert [ln.split()[:2] for ln in lines] == [["far", "plate"], ["tilt+4", "plate"]]
+    assert [ln.split()[:2] for ln in lines[:2]] == [["far", "plate"], ["tilt+4", "plate"]]
     assert "wrong-but-valid 1" in lines[0] and "mislabelled=京A8F3K2" in lines[0]  # the label is wrong
+    # Last, per kind, the frames that read under every variation run, and those read wrong under any.
+    assert lines[2:] == ["every one plate      read under all 2: 1/2 frames | wrong-but-valid under some: mislabelled"]
+
+
+def test_the_mild_group_reads_the_set_under_each_small_difference_between_two_frames(
+    field_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert field_main([str(field_dir), "--kind", "plate-crop", "--vary", "mild", "--vary", "jpeg70"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [ln.split()[0] for ln in lines[:-1]] == list(MILD_VARIATIONS)  # each once, in order
+    assert lines[-1].startswith(f"every one plate-crop read under all {len(MILD_VARIATIONS)}: ")
 
 
 def test_a_wider_view_keeps_the_frame_as_it_is_inside_a_larger_one() -> None:
