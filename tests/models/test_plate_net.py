@@ -11,6 +11,7 @@ from kakou.models import plate as plate_module
 from kakou.models import plate_net
 from kakou.models.ocr import TextLine
 from kakou.models.plate import PlateRead, PlateReader
+from kakou.sim.render import render_plate_scene
 from kakou.sim.render_plates import plate_crop
 
 
@@ -169,3 +170,38 @@ def test_a_settled_reading_still_meets_the_sites_threshold(monkeypatch: pytest.M
     monkeypatch.setattr(plate_module, "shared_plate_net", lambda: _Net("浙D335DZ", body_p=0.93))
     strict = PlateReader(threshold=0.95)
     assert not strict._net_opinion(plate_crop("浙D335DZ"), UNSURE, {"浙D335DZ"}).valid
+
+
+@pytest.mark.parametrize(
+    ("net", "p", "held"), [("粤", 0.4, True), ("粤", 0.2, False), ("云", 0.9, False), ("鄂", 0.9, False)]
+)
+def test_a_valid_line_whose_province_the_network_reads_as_its_look_alike_goes_to_the_officer(
+    opinion, monkeypatch: pytest.MonkeyPatch, net: str, p: float, held: bool
+) -> None:
+    """PP-OCR takes a small or compressed 粤 for 鄂 (they share their lower half) and is sure of
+    it; the plate network draws the two apart. Its other provinces are not trusted: 云 is no
+    look-alike of 鄂."""
+    reader = opinion(_Net(net + "A82349", province_p=p))
+    read = PlateRead(text="鄂A82349", confidence=0.95, valid=True, raw="鄂A82349", kind="standard")
+    monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: read)
+    frame, line = _scene_line("粤A82349")
+    r = reader._line_verified(frame, line)
+    assert r is not None and (r.valid, r.text) == ((False, None) if held else (True, "鄂A82349"))
+
+
+def test_a_crop_whose_province_the_network_reads_as_its_look_alike_goes_to_the_officer(opinion) -> None:
+    read = PlateRead(text="粤A82349", confidence=0.95, valid=True, raw="粤A82349", kind="standard")
+    assert not opinion(_Net("鄂A82349", province_p=0.4))._net_opinion(plate_crop("鄂A82349"), read, set()).valid
+    assert opinion(_Net("粤A82349", province_p=0.4))._net_opinion(plate_crop("粤A82349"), read, set()) == read
+
+
+@pytest.mark.parametrize(("text", "kind", "seed"), [("鄂A82349", "blue", 3), ("鄂B6628Z", "yellow", 9)])
+def test_a_clear_plate_of_either_look_alike_province_still_reads(text: str, kind: str, seed: int) -> None:
+    """The real network reads a clear 鄂 as 鄂: the look-alike check holds back only what it
+    reads otherwise."""
+    reader = PlateReader()
+    for image in (render_plate_scene(text, kind, seed=seed), plate_crop(text, kind)):
+        r = reader.read(image)
+        assert (r.text, r.valid) == (text, True)
+    r = reader.read(render_plate_scene("粤" + text[1:], kind, seed=seed))
+    assert (r.text, r.valid) == ("粤" + text[1:], True)

@@ -5,6 +5,7 @@ read once more with the shaded side lit again (shadow.unshadowed); a valid plate
 whose shadow edge crosses a located plate is read so too, and where the two name different
 plates, the officer decides."""
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -19,6 +20,7 @@ from kakou.models.imageio import with_gamma
 from kakou.models.plate import PlateReader
 from kakou.models.shadow import SEARCH_FROM, ShadowEdge, shadow_edge, unshadowed
 from kakou.sim.render import render_container_scene, render_plate_scene
+from kakou.sim.render_plates import plate_crop
 
 PLATE_ROW = 0.84  # render_plate_scene puts an unseeded plate's centre this far down the frame
 PLATE_WIDTH = 0.12
@@ -62,10 +64,27 @@ def test_scenes_without_a_shadow_have_no_edge_through_their_middle() -> None:
                 assert edge is None or not 0.2 < edge.x < 0.8
 
 
-def test_a_plate_crop_is_not_searched_for_a_shadow() -> None:
+def test_a_cut_out_is_not_searched_as_it_is() -> None:
+    """Too few pixels for the search: the plate reader searches a crop enlarged (next test)."""
     crop = np.zeros((SEARCH_FROM - 1, SEARCH_FROM - 1, 3), np.uint8)
     crop[:, : SEARCH_FROM // 2] = 200
     assert shadow_edge(crop) is None
+
+
+@pytest.mark.parametrize(("text", "width"), [("皖A7Y669", 0.06), ("皖ARN868", 0.08)])
+def test_a_poles_shadow_across_a_plate_crop_sends_it_to_the_officer(
+    monkeypatch: pytest.MonkeyPatch, text: str, width: float
+) -> None:
+    """A pole's shadow a character wide across a 94 x 24 crop: the band's sides read as strokes
+    (a 6 as 5, an 8 as 3). The crop searched enlarged, its valid reading must agree with the crop
+    lit again, or the officer decides."""
+    crop = cv2.resize(plate_crop(text), (94, 24), interpolation=cv2.INTER_AREA)
+    in_shadow = compressed(shaded(crop, 0.25, 80.0, at=0.6, width=width), 90)
+    r = PlateReader().read(in_shadow)
+    assert r.text in (None, text)
+    monkeypatch.setattr(plate_module, "CROP_SHADOW_ENLARGE", 1)  # not searched: read as it is
+    wrong = PlateReader().read(in_shadow)
+    assert wrong.valid and wrong.text != text
 
 
 def test_a_plate_half_in_shadow_is_read_once_lit_again(monkeypatch: pytest.MonkeyPatch) -> None:
