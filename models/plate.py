@@ -199,12 +199,11 @@ class PlateReader:
             # A shadow's sharp edge across the frame (~8 ms to look): a last attempt if nothing
             # read, a check on a valid read whose plate it crosses (_in_shadow).
             r = self._in_shadow(frame, edge, r, doubts, regions)
-        elif not r.overruled and _crop_shaped(h, w) and (edge := _crop_shadow(frame)) is not None:
-            # The same on a plate crop (the crop is the plate: the edge crosses it). Field crops
-            # under a canopy's edge: wrong-but-valid 2 -> 0, exact 114 -> 113 of 134; under a
-            # pole's shadow (a band a character wide at a crop's scale, whose sides read as
-            # strokes: Y, N, 8 as 1, 1, 3): 19 -> 9, exact 79 -> 85; as they are 134 of 134, under
-            # the mild variations and JPEG q35 1 right read lost of 1,876. ~15 ms a crop.
+        elif r.valid and _crop_shaped(h, w) and (edge := _crop_shadow(frame)) is not None:
+            # A valid read of a plate crop with a shadow's edge across it is checked the same way
+            # (the crop is the plate: the edge crosses it). Not the last attempt on a crop that
+            # read nothing: on an edge seen where there is none (the plate's frame, its rivets),
+            # a noisy dark crop lit again read 新 for 皖 under both lightings.
             r = self._in_shadow(frame, edge, r, doubts, [Region(0, 0, w, h, "crop", 1.0)])
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
