@@ -479,8 +479,8 @@ def variation_lines(reports: Sequence[FieldReport]) -> list[str]:
         # Per frame over every variation run: a frame that reads under all of them does not
         # hang on its exact framing; one read wrong but valid under any is a rule that will fail.
         frames = [f for report in reports for f in report.frames if f.kind == kind]
-        files = dict.fromkeys(f.file for f in frames)
-        held = [x for x in files if all(f.category == "exact" for f in frames if f.file == x)]
+        files = {f.file for f in frames}
+        held = files - {f.file for f in frames if f.category != "exact"}
         wrong = sorted({Path(f.file).stem for f in frames if f.category == "wrong_valid"})
         out.append(
             f"{'every one':8} {kind:10} read under all {len(reports)}: {len(held)}/{len(files)} frames"
