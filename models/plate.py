@@ -103,13 +103,19 @@ DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the f
 # Province characters PP-OCR, a general recogniser, takes for one another on small, compressed or
 # noisy plates, and the plate network, trained on plate crops, draws apart: a valid read whose
 # province the network reads as its look-alike, at NET_LOOKALIKE, goes to the officer
-# (_province_lookalike). 粤 and 鄂 share their lower half: field dev plates read as they are,
+# (_net_rival). 粤 and 鄂 share their lower half: field dev plates read as they are,
 # under the 22 camera variations and the 11 mild ones, PP-OCR read 粤 as 鄂 five times on three
 # frames, valid at 0.83-1.0, and the network read 粤 there four times (0.35-0.59); of 605 right
 # 粤 reads it read none as 鄂. Its provinces are not trusted otherwise (川 as 陕, 湘 or 贵 on small
 # lines: 81 right reads it contradicts at 0.5).
 LOOKALIKE_PROVINCES = (frozenset("粤鄂"),)
 NET_LOOKALIKE = 0.3
+# A letter of a valid read's serial that the plate network reads as a digit, at NET_DIGIT, while
+# it reads every other character of the body as the read does, sends the read to the officer
+# (_net_rival). PP-OCR reads a digit it sees only in part (a tow hook over 065's 6) as the letter
+# its visible strokes make (C), sure of it; the network reads digits well (of the field reads
+# where it named another digit than PP-OCR, at 0.7 it was never right) and letters poorly.
+NET_DIGIT = 0.7
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
 # ends are cut. Slants (tan) from SHEAR_MIN up to SHEAR_MAX are straightened on a retry.
@@ -255,7 +261,9 @@ class PlateReader:
         chars = net.read(crop)
         opinion = sure_body(chars)
         if r.valid:
-            held = r.text is not None and (_contradicts(r.text, chars, opinion) or _province_lookalike(r.text, chars))
+            held = r.text is not None and (
+                _contradicts(r.text, chars, opinion) or _net_rival(r.text, chars, digits=False) is not None
+            )
             return _unsure(r) if held else r
         if opinion is None:
             return r
@@ -591,7 +599,7 @@ class PlateReader:
         net_cut = tight if tight.size else cut  # the plate network reads the line cut tight
         first = self._verified(tight, wide) if tight.size else None
         if first is not None and first.valid and _read_as_is(clean(first.raw or ""), first.text):
-            return paint_checked(self._province_checked(net_cut, first), cut)
+            return paint_checked(self._net_checked(net_cut, first), cut)
         if first is None and tight.size and plain is None:
             return None
         r = self._verified(cut, wide)
@@ -620,21 +628,22 @@ class PlateReader:
             # wrong-but-valid 12 -> 12 (asked about every verified line, cut tight or not, it
             # also settled a glare-lit 6 that both recognisers read as G).
             r = self._net_opinion(net_cut, r, {as_is})
-        return paint_checked(self._province_checked(net_cut, self._line_agrees(net_cut, ln.text, r)), cut)
+        return paint_checked(self._net_checked(net_cut, self._line_agrees(net_cut, ln.text, r)), cut)
 
-    def _province_checked(self, crop: np.ndarray, r: PlateRead) -> PlateRead:
-        """A valid read whose province has a look-alike (LOOKALIKE_PROVINCES) put to the plate
-        network on the line's `crop`: where the network reads the look-alike, the officer decides,
-        and the plate with that province stays a doubt as sure as the read, so that another cut
-        or stage reading the same line again does not settle it (field 036 farther at JPEG q50:
-        held on one cut, read again valid on a stretched one where the network was unsure)."""
-        if not r.valid or r.text is None or not any(r.text[0] in pair for pair in LOOKALIKE_PROVINCES):
+    def _net_checked(self, crop: np.ndarray, r: PlateRead) -> PlateRead:
+        """A valid read that the plate network, reading the line's `crop`, may know better than
+        PP-OCR (_net_rival: a look-alike province, a serial letter it reads as a digit): where it
+        does, the officer decides, and the network's plate stays a doubt as sure as the read, so
+        that another cut or stage reading the same line again does not settle it (field 036
+        farther at JPEG q50: held on one cut, read again valid on a stretched one where the
+        network was unsure)."""
+        if not r.valid or r.text is None or not _net_may_know(r.text):
             return r
         net = shared_plate_net()
-        chars = net.read(crop) if net is not None else []
-        if not _province_lookalike(r.text, chars):
+        rival = _net_rival(r.text, net.read(crop)) if net is not None else None
+        if rival is None:
             return r
-        return _unsure(r).model_copy(update={"rivals": (*r.rivals, (chars[0][0] + r.text[1:], r.confidence))})
+        return _unsure(r).model_copy(update={"rivals": (*r.rivals, (rival, r.confidence))})
 
     def _line_agrees(self, crop: np.ndarray, line_text: str, r: PlateRead) -> PlateRead:
         """A valid reading of a line checked against the line's first reading (`line_text`, the
@@ -940,13 +949,32 @@ def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[s
     )
 
 
-def _province_lookalike(text: str, chars: Sequence[tuple[str, float]]) -> bool:
-    """Whether the plate network reads a plate's province as its look-alike (LOOKALIKE_PROVINCES)
-    at NET_LOOKALIKE."""
+def _net_may_know(text: str) -> bool:
+    """Whether the plate network is asked about a valid read (_net_rival): a province with a
+    look-alike, or a letter in the serial."""
+    return any(text[0] in pair for pair in LOOKALIKE_PROVINCES) or any(c.isalpha() for c in text[2:] if c.isascii())
+
+
+def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = True) -> str | None:
+    """The plate the network reads instead of a valid read `text`, where it knows better than
+    PP-OCR: the province's look-alike at NET_LOOKALIKE; with `digits`, a digit at NET_DIGIT for
+    one letter of the serial, the rest of the body read alike. None where it does not. Not
+    `digits` on a plate crop: on 94 x 24 px the network reads the serial's S, G and E as 5, 6
+    and 0 (field crops under the 11 mild variations: 8 right reads lost, none wrong caught)."""
     if not chars:
-        return False
+        return None
     c, p = chars[0]
-    return p >= NET_LOOKALIKE and c != text[0] and any({c, text[0]} <= pair for pair in LOOKALIKE_PROVINCES)
+    if p >= NET_LOOKALIKE and c != text[0] and any({c, text[0]} <= pair for pair in LOOKALIKE_PROVINCES):
+        return c + text[1:]
+    if not digits or len(chars) != len(text):
+        return None
+    body = "".join(ch for ch, _ in chars[1:])
+    differ = [i for i in range(1, len(text)) if body[i - 1] != text[i]]
+    if len(differ) == 1 and (i := differ[0]) >= 2:
+        (n, q), t = chars[i], text[i]
+        if t.isascii() and t.isalpha() and n.isdigit() and q >= NET_DIGIT:
+            return text[:i] + n + text[i + 1 :]
+    return None
 
 
 def _differs_at(line: str, text: str) -> list[int]:

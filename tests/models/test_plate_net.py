@@ -205,3 +205,27 @@ def test_a_clear_plate_of_either_look_alike_province_still_reads(text: str, kind
         assert (r.text, r.valid) == (text, True)
     r = reader.read(render_plate_scene("粤" + text[1:], kind, seed=seed))
     assert (r.text, r.valid) == ("粤" + text[1:], True)
+
+
+@pytest.mark.parametrize(
+    ("net", "probs", "held"),
+    [
+        ("川M62845", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], True),  # a digit for the C, the rest alike
+        ("川M62845", [0.5, 0.97, 0.6, 0.97, 0.97, 0.97, 0.97], False),  # ... but unsure of it
+        ("川M628A5", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], False),  # it reads more otherwise
+        ("川MC2845", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], False),  # it reads the C too
+    ],
+)
+def test_a_serial_letter_the_network_reads_as_a_digit_sends_a_scene_line_to_the_officer(
+    opinion, monkeypatch: pytest.MonkeyPatch, net: str, probs: list[float], held: bool
+) -> None:
+    """PP-OCR reads a digit it sees only in part (a tow hook over a 6) as the letter its visible
+    strokes make, sure of it; the network reads digits well. Held, the network's plate stays a
+    rival, so that another cut of the line cannot settle on the letter."""
+    reader = opinion(_net_reading(net, probs))
+    read = PlateRead(text="川MC2845", confidence=1.0, valid=True, raw="川MC2845", kind="standard")
+    monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: read)
+    frame, line = _scene_line("川M62845")
+    r = reader._line_verified(frame, line)
+    assert r is not None and (r.valid, r.text) == ((False, None) if held else (True, "川MC2845"))
+    assert r.rivals == ((("川M62845", 1.0),) if held else ())
