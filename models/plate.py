@@ -113,9 +113,11 @@ NET_LOOKALIKE = 0.3
 # A letter of a valid read's serial that the plate network reads as a digit, at NET_DIGIT, while
 # it reads every other character of the body as the read does, sends the read to the officer
 # (_net_rival). PP-OCR reads a digit it sees only in part (a tow hook over 065's 6) as the letter
-# its visible strokes make (C), sure of it; the network reads digits well (of the field reads
-# where it named another digit than PP-OCR, at 0.7 it was never right) and letters poorly.
+# its visible strokes make (C), sure of it; the network reads digits well and letters poorly.
+# Not where the letter looks like the digit whole (DIGIT_LOOKALIKES): there the network is as
+# likely to be the one mistaken (it reads rendered Q and J as 0 and 1, a blurred B as 8).
 NET_DIGIT = 0.7
+DIGIT_LOOKALIKES = {"0": "DOQU", "1": "IJLT", "2": "Z", "5": "S", "6": "G", "8": "B"}
 # A plate seen from the side and below leans: the detector's box follows the text's direction
 # but its sides stay square to it, so the rectified characters are slanted (italic) and the
 # ends are cut. Slants (tan) from SHEAR_MIN up to SHEAR_MAX are straightened on a retry.
@@ -958,7 +960,8 @@ def _net_may_know(text: str) -> bool:
 def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = True) -> str | None:
     """The plate the network reads instead of a valid read `text`, where it knows better than
     PP-OCR: the province's look-alike at NET_LOOKALIKE; with `digits`, a digit at NET_DIGIT for
-    one letter of the serial, the rest of the body read alike. None where it does not. Not
+    one letter of the serial that does not look like it, the rest of the body read alike. None
+    where it does not. Not
     `digits` on a plate crop: on 94 x 24 px the network reads the serial's S, G and E as 5, 6
     and 0 (field crops under the 11 mild variations: 8 right reads lost, none wrong caught)."""
     if not chars:
@@ -972,7 +975,7 @@ def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = Tru
     differ = [i for i in range(1, len(text)) if body[i - 1] != text[i]]
     if len(differ) == 1 and (i := differ[0]) >= 2:
         (n, q), t = chars[i], text[i]
-        if t.isascii() and t.isalpha() and n.isdigit() and q >= NET_DIGIT:
+        if t.isascii() and t.isalpha() and n.isdigit() and q >= NET_DIGIT and t not in DIGIT_LOOKALIKES.get(n, ""):
             return text[:i] + n + text[i + 1 :]
     return None
 

@@ -229,3 +229,19 @@ def test_a_serial_letter_the_network_reads_as_a_digit_sends_a_scene_line_to_the_
     r = reader._line_verified(frame, line)
     assert r is not None and (r.valid, r.text) == ((False, None) if held else (True, "川MC2845"))
     assert r.rivals == ((("川M62845", 1.0),) if held else ())
+
+
+@pytest.mark.parametrize(
+    ("text", "net"), [("甘GAQ980", "甘GA0980"), ("桂MFJ307", "桂MF1307"), ("粤BDB720", "粤BD8720")]
+)
+def test_a_serial_letter_that_looks_like_the_digit_the_network_reads_stands(
+    opinion, monkeypatch: pytest.MonkeyPatch, text: str, net: str
+) -> None:
+    """Q and 0, J and 1, B and 8 look alike whole: there the network is as likely as PP-OCR to be
+    the one mistaken (it reads a rendered Q as 0, a blurred B as 8)."""
+    reader = opinion(_Net(net, body_p=0.95))
+    read = PlateRead(text=text, confidence=1.0, valid=True, raw=text, kind="standard")
+    monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: read)
+    frame, line = _scene_line(text)
+    r = reader._line_verified(frame, line)
+    assert r is not None and (r.valid, r.text) == (True, text)
