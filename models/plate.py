@@ -961,9 +961,9 @@ def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = Tru
     """The plate the network reads instead of a valid read `text`, where it knows better than
     PP-OCR: the province's look-alike at NET_LOOKALIKE; with `digits`, a digit at NET_DIGIT for
     one letter of the serial that does not look like it, the rest of the body read alike. None
-    where it does not. Not
-    `digits` on a plate crop: on 94 x 24 px the network reads the serial's S, G and E as 5, 6
-    and 0 (field crops under the 11 mild variations: 8 right reads lost, none wrong caught)."""
+    where it does not. Not `digits` on a plate crop: on 94 x 24 px the network reads the
+    serial's R, G, E and A as 8, 6, 6 and 4 (field crops under the 11 mild variations: 8 right
+    reads lost, none wrong caught)."""
     if not chars:
         return None
     c, p = chars[0]
