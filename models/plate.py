@@ -253,29 +253,33 @@ class PlateReader:
         """A plate image's reading put to the plate-specific recogniser (`plate_net`), whose
         opinion counts only where every character of its body (all but the province) is
         NET_SURE. It settles a reading PP-OCR left open when exactly one of the plates PP-OCR
-        read (`seen`) has that body, and the network's province, if as sure, agrees (its
+        read (`seen`) has that body, or has it but for digits the network reads as the letters
+        they look like (_net_fits), and the network's province, if as sure, agrees (its
         provinces are not trusted otherwise); it holds back a valid reading whose body it reads
-        otherwise, or where it reads a letter for one of its digits (_contradicts). It never
-        reads a plate PP-OCR did not."""
+        otherwise, or where it reads a letter for one of its digits (_contradicts), and that
+        reading may then settle as the network's. It never reads a province, nor any character
+        that is not PP-OCR's or its look-alike."""
         net = shared_plate_net()
         if net is None or (r.valid and r.kind == "latin"):
             return r
         chars = net.read(crop)
         opinion = sure_body(chars)
         if r.valid:
-            held = r.text is not None and (
-                _contradicts(r.text, chars, opinion) or _net_rival(r.text, chars, digits=False) is not None
-            )
-            return _unsure(r) if held else r
+            if r.text is None or not _contradicts(r.text, chars, opinion):
+                return _unsure(r) if r.text and _net_rival(r.text, chars, digits=False) else r
+            r, seen = _unsure(r), {*seen, r.text}
         if opinion is None:
             return r
         body, sure = opinion
-        fits = [t for t in seen if t and province_of(t[0]) and t[1:] == body]
+        fits = {t[0] + body for t in seen if t and province_of(t[0]) and _net_fits(t[1:], body)}
         province, p = chars[0]
-        if len(fits) != 1 or (p >= NET_SURE and province != fits[0][0]) or sure < self.threshold:
+        if len(fits) != 1 or sure < self.threshold:
             return r
-        kind = plate_kind_of(fits[0], self.latin_patterns)
-        return PlateRead(text=fits[0], confidence=sure, valid=True, raw=r.raw, kind=kind)
+        (plate,) = fits
+        if (p >= NET_SURE and province != plate[0]) or _net_rival(plate, chars, digits=False):
+            return r
+        kind = plate_kind_of(plate, self.latin_patterns)
+        return r if kind is None else PlateRead(text=plate, confidence=sure, valid=True, raw=r.raw, kind=kind)
 
     def _settled(self, stages: Iterable[PlateRead], doubts: dict[str, float]) -> PlateRead:
         """The first valid reading that no doubt (within DOUBT_GAP) stands against, else the
@@ -948,6 +952,19 @@ def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[s
     return any(
         t.isdigit() and c.isascii() and c.isalpha() and p >= NET_LETTER
         for t, (c, p) in zip(text[1:], chars[1:], strict=True)
+    )
+
+
+def _net_fits(body: str, net_body: str) -> bool:
+    """Whether a plate body PP-OCR read is the network's sure one (`net_body`), or is it but for
+    one serial digit where the network reads the letter it looks like whole (DIGIT_LOOKALIKES:
+    PP-OCR, a general recogniser, sees the plate font's D and T as 0 and 1 on small crops; the
+    network, trained on that font, draws them apart)."""
+    if len(body) != len(net_body):
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(body, net_body, strict=True)) if a != b]
+    return not differ or (
+        len(differ) == 1 and differ[0] > 0 and net_body[differ[0]] in DIGIT_LOOKALIKES.get(body[differ[0]], "")
     )
 
 
