@@ -41,6 +41,10 @@ __all__ = [
 
 DEFAULT_THRESHOLD = 0.80
 MAX_LINES = 16  # whole-frame lines recognised after the two tallest
+# ... and only lines at least LINE_FLOOR of the tallest's height. The code is painted at least
+# 100 mm high, but a carrier's logo on the side can be six times that: 013's SITC is 140 px
+# where the code on the door is 24 (0.17; at 0.2 the code was never read).
+LINE_FLOOR = 0.15
 REST_CHUNK = 4  # of those, recognised this many at a time until a valid code appears
 MAX_GROUPS = 6  # layout groups re-read per frame (one recognition per line each)
 CHECK_REACH = 2.0  # line-heights the serial's crop is extended over the check box
@@ -97,10 +101,14 @@ class ContainerReader:
         pieces: list[TextLine] = []
         best = self._read_frame(frame, pieces)
         h, w = frame.shape[:2]
+        around = frame
         if not best.valid and max(h, w) < ZOOM_BELOW:
             # A small crop or a far camera (a code of 8-12 px characters): the detector, which
             # never enlarges, finds nothing or only specks in it. Read once more enlarged.
-            best = _preferred(self._read_frame(enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w))))), best)
+            # Its pieces of a code are then the enlarged frame's, read around there (below).
+            around = enlarged(frame, min(ZOOM_MAX, max(ZOOM_SIDE, 2 * max(h, w))))
+            pieces.clear()
+            best = _preferred(self._read_frame(around, pieces), best)
         if not best.valid and not best.also_seen and (blur := motion_blur(frame))[0]:
             # A container passing a camera, blurred along the rows or columns: the detector loses the
             # code's strokes. Last, the frame deblurred (imageio.motion_blur / deblurred) is read
@@ -115,14 +123,15 @@ class ContainerReader:
             best = _preferred(self._read_frame(clear), best)
         if not best.valid and not best.also_seen and (edge := shadow_edge(frame)) is not None:
             best = _preferred(self._read_frame(unshadowed(frame, edge)), best)
-        if not best.valid and not best.also_seen and max(h, w) >= ZOOM_BELOW:
+        if not best.valid and not best.also_seen:
             # A code that is a small share of a large frame (a wide gate camera, a container further
             # off): the whole-frame passes saw a piece of it (the owner code, the serial) but not
             # the rest. Last, the frame around each piece is read enlarged (field dev containers in
             # a view twice as wide: 34 -> 35 of 37; farther, 0.7x: 32 -> 33; nothing else changed
-            # under the nineteen variations, 0 wrong). A small frame was read enlarged already.
+            # under the nineteen variations, 0 wrong). A small frame's pieces, found enlarged, are
+            # read around on the enlarged frame (013 and 024 under the mild variations: 2 more).
             for piece in sorted(pieces, key=lambda ln: -ln.score)[:MAX_PIECES]:
-                best = _preferred(self._read_frame(_around_piece(frame, piece)), best)
+                best = _preferred(self._read_frame(_around_piece(around, piece)), best)
                 if best.valid:
                     break
         if not best.valid and not best.also_seen and (turn := turn_to_read(self.engine, frame)) is not None:
@@ -176,8 +185,8 @@ class ContainerReader:
             any_boxes = any_boxes or bool(boxes)
             lines: list[TextLine] = []
             # Small print (data plates, CSC plate, weights in small type) cannot be the code, which
-            # is painted at least 100 mm high: lines under a fifth of the tallest (a logo) are not read.
-            rest = [b for b in boxes[2:] if _box_h(b) >= 0.2 * _box_h(boxes[0])][:MAX_LINES]
+            # is painted at least 100 mm high: lines under LINE_FLOOR of the tallest are not read.
+            rest = [b for b in boxes[2:] if _box_h(b) >= LINE_FLOOR * _box_h(boxes[0])][:MAX_LINES]
             first = boxes[:2]
             # The rest is recognised tallest first, REST_CHUNK lines at a time, with a plain check
             # (candidates and the check digit, no extra recognitions) after each chunk: the code

@@ -51,3 +51,27 @@ def test_the_frame_around_a_piece_of_a_code_is_read_again(
     monkeypatch.setattr(container, "MAX_PIECES", 0)
     again = reader.read(frame)
     assert (again.text, again.valid) == (None, False)  # the piece alone is no code
+
+
+class _SmallFramePieceEngine(_PieceEngine):
+    """As _PieceEngine, on anything shaped like a whole frame (not the wide strip around a
+    piece), whatever its size: a small frame and its enlarged copy alike."""
+
+    @staticmethod
+    def _cut(image: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
+        h, w = image.shape[:2]
+        return _PieceEngine._cut(np.empty((1, WIDE)), boxes) if w / h < 2 else boxes
+
+
+@pytest.mark.parametrize(("code", "seed"), [("MSKU1234565", 5), ("TGHU8832010", 31)])
+def test_a_small_frames_pieces_are_read_around_on_the_enlarged_frame(
+    code: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A small frame (a far camera, a still) is read again enlarged; the pieces of a code found
+    there are read around on the enlarged frame, as on a large one."""
+    frame = render_container_scene(code, seed=seed, width=640, height=360)
+    reader = ContainerReader(engine=_SmallFramePieceEngine(shared_engine()))  # type: ignore[arg-type]
+    r = reader.read(frame)
+    assert (r.text, r.valid) == (code, True)
+    monkeypatch.setattr(container, "MAX_PIECES", 0)
+    assert not reader.read(frame).valid
