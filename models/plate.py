@@ -253,8 +253,8 @@ class PlateReader:
         """A plate image's reading put to the plate-specific recogniser (`plate_net`), whose
         opinion counts only where every character of its body (all but the province) is
         NET_SURE. It settles a reading PP-OCR left open when exactly one of the plates PP-OCR
-        read (`seen`) has that body, or has it but for digits the network reads as the letters
-        they look like (_net_fits), and the network's province, if as sure, agrees (its
+        read (`seen`) has that body, or has it but for one digit the network reads as the letter
+        it looks like (_net_fits), and the network's province, if as sure, agrees (its
         provinces are not trusted otherwise); it holds back a valid reading whose body it reads
         otherwise, or where it reads a letter for one of its digits (_contradicts), and that
         reading may then settle as the network's. It never reads a province, nor any character
@@ -960,12 +960,15 @@ def _net_fits(body: str, net_body: str) -> bool:
     one serial digit where the network reads the letter it looks like whole (DIGIT_LOOKALIKES:
     PP-OCR, a general recogniser, sees the plate font's D and T as 0 and 1 on small crops; the
     network, trained on that font, draws them apart)."""
-    if len(body) != len(net_body):
-        return False
-    differ = [i for i, (a, b) in enumerate(zip(body, net_body, strict=True)) if a != b]
-    return not differ or (
-        len(differ) == 1 and differ[0] > 0 and net_body[differ[0]] in DIGIT_LOOKALIKES.get(body[differ[0]], "")
-    )
+    i = _sole_difference(body, net_body)
+    return body == net_body or (i is not None and i > 0 and net_body[i] in DIGIT_LOOKALIKES.get(body[i], ""))
+
+
+def _sole_difference(a: str, b: str) -> int | None:
+    """The one position where two strings of one length differ; None if they differ at none or
+    at several, or are of different lengths."""
+    differ = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+    return differ[0] if len(a) == len(b) and len(differ) == 1 else None
 
 
 def _net_may_know(text: str) -> bool:
@@ -986,14 +989,14 @@ def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = Tru
     c, p = chars[0]
     if p >= NET_LOOKALIKE and c != text[0] and any({c, text[0]} <= pair for pair in LOOKALIKE_PROVINCES):
         return c + text[1:]
-    if not digits or len(chars) != len(text):
+    # The body alike but for one serial character; the network's province is not compared.
+    body = _sole_difference(text[1:], "".join(ch for ch, _ in chars[1:])) if digits else None
+    if body is None or body < 1:
         return None
-    body = "".join(ch for ch, _ in chars[1:])
-    differ = [i for i in range(1, len(text)) if body[i - 1] != text[i]]
-    if len(differ) == 1 and (i := differ[0]) >= 2:
-        (n, q), t = chars[i], text[i]
-        if t.isascii() and t.isalpha() and n.isdigit() and q >= NET_DIGIT and t not in DIGIT_LOOKALIKES.get(n, ""):
-            return text[:i] + n + text[i + 1 :]
+    i = body + 1
+    (n, q), t = chars[i], text[i]
+    if t.isascii() and t.isalpha() and n.isdigit() and q >= NET_DIGIT and t not in DIGIT_LOOKALIKES.get(n, ""):
+        return text[:i] + n + text[i + 1 :]
     return None
 
 

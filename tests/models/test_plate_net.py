@@ -219,6 +219,7 @@ def test_a_clear_plate_of_either_look_alike_province_still_reads(text: str, kind
     ("net", "probs", "held"),
     [
         ("川M62845", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], True),  # a digit for the C, the rest alike
+        ("陕M62845", [0.9, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], True),  # its province is not compared
         ("川M62845", [0.5, 0.97, 0.6, 0.97, 0.97, 0.97, 0.97], False),  # ... but unsure of it
         ("川M628A5", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], False),  # it reads more otherwise
         ("川MC2845", [0.5, 0.97, 0.9, 0.97, 0.97, 0.97, 0.97], False),  # it reads the C too
