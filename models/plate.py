@@ -218,7 +218,9 @@ class PlateReader:
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
             # none right). ~3 ms a crop.
             # The doubts hold every other plate the stages read, their rivals included (_settled).
-            r = self._net_opinion(frame, r, {normalise_plate(r.raw or "", self.latin_patterns), *doubts})
+            r = self._net_opinion(
+                frame, r, {normalise_plate(r.raw or "", self.latin_patterns), *doubts}, lookalikes=True
+            )
         return r
 
     def _in_shadow(
@@ -249,16 +251,19 @@ class PlateReader:
         again = self._settled(self._stages(unshadowed(frame, edge), {}), {})
         return _unsure(r) if again.valid and again.text != r.text else r
 
-    def _net_opinion(self, crop: np.ndarray, r: PlateRead, seen: set[str | None]) -> PlateRead:
+    def _net_opinion(
+        self, crop: np.ndarray, r: PlateRead, seen: set[str | None], lookalikes: bool = False
+    ) -> PlateRead:
         """A plate image's reading put to the plate-specific recogniser (`plate_net`), whose
         opinion counts only where every character of its body (all but the province) is
         NET_SURE. It settles a reading PP-OCR left open when exactly one of the plates PP-OCR
-        read (`seen`) has that body, or has it but for one digit the network reads as the letter
-        it looks like (_net_fits), and the network's province, if as sure, agrees (its
-        provinces are not trusted otherwise); it holds back a valid reading whose body it reads
-        otherwise, or where it reads a letter for one of its digits (_contradicts), and that
-        reading may then settle as the network's. It never reads a province, nor any character
-        that is not PP-OCR's or its look-alike."""
+        read (`seen`) has that body, or, with `lookalikes` (on a plate crop), has it but for one
+        digit the network reads as the letter it looks like (_net_fits; not on a scene's line,
+        where it reads 011's glare-lit 6 as G at 0.98), and the network's province, if as sure,
+        agrees (its provinces are not trusted otherwise); it holds back a valid reading whose
+        body it reads otherwise, or where it reads a letter for one of its digits
+        (_contradicts), and that reading may then settle as the network's. It never reads a
+        province, nor any character that is not PP-OCR's or its look-alike."""
         net = shared_plate_net()
         if net is None or (r.valid and r.kind == "latin"):
             return r
@@ -271,7 +276,7 @@ class PlateReader:
         if opinion is None:
             return r
         body, sure = opinion
-        fits = {t[0] + body for t in seen if t and province_of(t[0]) and _net_fits(t[1:], body)}
+        fits = {t[0] + body for t in seen if t and province_of(t[0]) and _net_fits(t[1:], body, lookalikes)}
         province, p = chars[0]
         if len(fits) != 1 or sure < self.threshold:
             return r
@@ -955,13 +960,15 @@ def _contradicts(text: str, chars: Sequence[tuple[str, float]], opinion: tuple[s
     )
 
 
-def _net_fits(body: str, net_body: str) -> bool:
-    """Whether a plate body PP-OCR read is the network's sure one (`net_body`), or is it but for
-    one serial digit where the network reads the letter it looks like whole (DIGIT_LOOKALIKES:
-    PP-OCR, a general recogniser, sees the plate font's D and T as 0 and 1 on small crops; the
-    network, trained on that font, draws them apart)."""
+def _net_fits(body: str, net_body: str, lookalike: bool) -> bool:
+    """Whether a plate body PP-OCR read is the network's sure one (`net_body`), or, with
+    `lookalike`, is it but for one serial digit where the network reads the letter it looks like
+    whole (DIGIT_LOOKALIKES: PP-OCR, a general recogniser, sees the plate font's D and T as 0 and
+    1 on small crops; the network, trained on that font, draws them apart)."""
     i = _sole_difference(body, net_body)
-    return body == net_body or (i is not None and i > 0 and net_body[i] in DIGIT_LOOKALIKES.get(body[i], ""))
+    return body == net_body or (
+        lookalike and i is not None and i > 0 and net_body[i] in DIGIT_LOOKALIKES.get(body[i], "")
+    )
 
 
 def _sole_difference(a: str, b: str) -> int | None:
