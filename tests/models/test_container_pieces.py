@@ -27,8 +27,11 @@ class _PieceEngine:
         return self._cut(image, self._engine.detect_region(image, box, side))
 
     @staticmethod
-    def _cut(image: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
-        if image.shape[1] < WIDE:
+    def _whole_frame(image: np.ndarray) -> bool:
+        return image.shape[1] >= WIDE
+
+    def _cut(self, image: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
+        if not self._whole_frame(image):
             return boxes
         out = []
         for b in boxes:
@@ -58,9 +61,9 @@ class _SmallFramePieceEngine(_PieceEngine):
     piece), whatever its size: a small frame and its enlarged copy alike."""
 
     @staticmethod
-    def _cut(image: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
+    def _whole_frame(image: np.ndarray) -> bool:
         h, w = image.shape[:2]
-        return _PieceEngine._cut(np.empty((1, WIDE)), boxes) if w / h < 2 else boxes
+        return w / h < 2
 
 
 @pytest.mark.parametrize(("code", "seed"), [("MSKU1234565", 5), ("TGHU8832010", 31)])
