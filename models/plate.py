@@ -110,6 +110,10 @@ DOUBT_GAP = 0.2  # a valid read must beat a different, doubtful reading of the f
 # lines: 81 right reads it contradicts at 0.5).
 LOOKALIKE_PROVINCES = (frozenset("粤鄂"),)
 NET_LOOKALIKE = 0.3
+# ... and PP-OCR errs one way: a 鄂 it reads stands only where the network reads 鄂 too (field 044
+# at gamma 0.85: 粤 read as 鄂 at 0.95, the network reading 云). Of the dev plates' 653 right 粤
+# reads the network read 粤 637 times; a clear rendered 鄂 it reads at 0.95-0.97.
+TAKEN_FOR = {"鄂": "粤"}
 # A letter of a valid read's serial that the plate network reads as a digit, at NET_DIGIT, while
 # it reads every other character of the body as the read does, sends the read to the officer
 # (_net_rival). PP-OCR reads a digit it sees only in part (a tow hook over 065's 6) as the letter
@@ -996,6 +1000,8 @@ def _net_rival(text: str, chars: Sequence[tuple[str, float]], digits: bool = Tru
     c, p = chars[0]
     if p >= NET_LOOKALIKE and c != text[0] and any({c, text[0]} <= pair for pair in LOOKALIKE_PROVINCES):
         return c + text[1:]
+    if text[0] in TAKEN_FOR and c != text[0]:
+        return TAKEN_FOR[text[0]] + text[1:]
     # The body alike but for one serial character; the network's province is not compared.
     body = _sole_difference(text[1:], "".join(ch for ch, _ in chars[1:])) if digits else None
     if body is None or body < 1:

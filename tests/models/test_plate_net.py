@@ -184,20 +184,32 @@ def test_a_settled_reading_still_meets_the_sites_threshold(monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize(
-    ("net", "p", "held"), [("粤", 0.4, True), ("粤", 0.2, False), ("云", 0.9, False), ("鄂", 0.9, False)]
+    ("read_as", "net", "p", "held"),
+    [
+        ("鄂", "粤", 0.4, True),
+        ("鄂", "粤", 0.2, True),
+        ("鄂", "云", 0.9, True),
+        ("鄂", "鄂", 0.9, False),
+        ("鄂", "鄂", 0.2, False),
+        ("粤", "鄂", 0.4, True),
+        ("粤", "鄂", 0.2, False),
+        ("粤", "云", 0.9, False),
+    ],
 )
 def test_a_valid_line_whose_province_the_network_reads_as_its_look_alike_goes_to_the_officer(
-    opinion, monkeypatch: pytest.MonkeyPatch, net: str, p: float, held: bool
+    opinion, monkeypatch: pytest.MonkeyPatch, read_as: str, net: str, p: float, held: bool
 ) -> None:
     """PP-OCR takes a small or compressed 粤 for 鄂 (they share their lower half) and is sure of
-    it; the plate network draws the two apart. Its other provinces are not trusted: 云 is no
-    look-alike of 鄂."""
+    it; the plate network draws the two apart. PP-OCR errs that way, so its 鄂 stands only where
+    the network reads 鄂 too; its 粤 only where the network does not read 鄂 at 0.3. The network's
+    other provinces are not trusted: 云 holds no 粤 back."""
+    text = read_as + "A82349"
     reader = opinion(_Net(net + "A82349", province_p=p))
-    read = PlateRead(text="鄂A82349", confidence=0.95, valid=True, raw="鄂A82349", kind="standard")
+    read = PlateRead(text=text, confidence=0.95, valid=True, raw=text, kind="standard")
     monkeypatch.setattr(reader, "_verified", lambda *_a, **_k: read)
     frame, line = _scene_line("粤A82349")
     r = reader._line_verified(frame, line)
-    assert r is not None and (r.valid, r.text) == ((False, None) if held else (True, "鄂A82349"))
+    assert r is not None and (r.valid, r.text) == ((False, None) if held else (True, text))
 
 
 def test_a_crop_whose_province_the_network_reads_as_its_look_alike_goes_to_the_officer(opinion) -> None:
