@@ -1042,8 +1042,7 @@ def _crop_shadow(crop: np.ndarray) -> ShadowEdge | None:
     hold for the crop as it is). A larger crop was searched as it is (shadow_edge)."""
     if max(crop.shape[:2]) >= SEARCH_FROM:
         return None
-    big = cv2.resize(crop, None, fx=CROP_SHADOW_ENLARGE, fy=CROP_SHADOW_ENLARGE, interpolation=cv2.INTER_CUBIC)
-    return shadow_edge(big)
+    return shadow_edge(enlarged(crop, max(crop.shape[:2]) * CROP_SHADOW_ENLARGE))
 
 
 def _crop_shaped(h: int, w: int) -> bool:
