@@ -87,6 +87,29 @@ def test_a_poles_shadow_across_a_plate_crop_sends_it_to_the_officer(
     assert wrong.valid and wrong.text != text
 
 
+@pytest.mark.parametrize(
+    ("far_x", "lit_reads", "stands"),
+    [
+        (0.45, False, False),  # a band whose crop lit again reads nothing: held, net or no net
+        (0.45, True, True),  # the same band, the crop lit again reads the same plate: it stands
+        (None, False, True),  # one edge (a canopy's) whose lit crop reads nothing: it stands
+    ],
+)
+def test_a_crop_read_under_a_band_must_be_read_again_lit(
+    monkeypatch: pytest.MonkeyPatch, far_x: float | None, lit_reads: bool, stands: bool
+) -> None:
+    """A pole's band cuts one character by its two edges, and PP-OCR and the plate network read
+    the cut character as another, both surely (field crop 044's U as 1): under a band, a valid
+    crop reading stands only where the crop lit again reads it too."""
+    crop = cv2.resize(plate_crop("皖A9U577"), (94, 24), interpolation=cv2.INTER_AREA)
+    assert PlateReader().read(crop).text == "皖A9U577"
+    blank = np.full_like(crop, 128)
+    monkeypatch.setattr(plate_module, "_crop_shadow", lambda c: ShadowEdge(80.0, 0.55, 1.0, True, 1.0, far_x))
+    monkeypatch.setattr(plate_module, "unshadowed", lambda f, e: f if lit_reads else blank)
+    r = PlateReader().read(crop)
+    assert (r.text, r.valid) == (("皖A9U577", True) if stands else (None, False))
+
+
 def test_a_plate_half_in_shadow_is_read_once_lit_again(monkeypatch: pytest.MonkeyPatch) -> None:
     frame = _shadow_through_plate("川A762ZS", "blue", 3)
     r = PlateReader().read(frame)
