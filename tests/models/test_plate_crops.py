@@ -9,7 +9,7 @@ import pytest
 from kakou.models import plate as plate_module
 from kakou.models.ocr import OcrEngine, shared_engine
 from kakou.models.plate import PlateRead, PlateReader
-from kakou.sim.render_plates import plate_image
+from kakou.sim.render_plates import plate_crop, plate_image
 
 
 def loose_crop(text: str, kind: str, aspect: float, height: int) -> np.ndarray:
@@ -87,3 +87,55 @@ def test_the_margin_reading_does_not_settle_a_crop_read_as_another_plate(monkeyp
     first, again = PlateReader()._crop_stage(crop)
     assert not first.valid
     assert (again.text, again.valid) == (None, False) and again.confidence <= 0.5
+
+
+def _slanted_crop(text: str, degrees: float) -> np.ndarray:
+    """A 94 x 24 crop of a plate turned by `degrees` inside its box (seen from beside and below)."""
+    big = cv2.resize(plate_crop(text), (282, 72), interpolation=cv2.INTER_AREA)
+    m = cv2.getRotationMatrix2D((141, 36), degrees, 1.12)
+    turned = cv2.warpAffine(big, m, (282, 72), borderMode=cv2.BORDER_REPLICATE)
+    return cv2.resize(turned, (94, 24), interpolation=cv2.INTER_AREA)
+
+
+@pytest.mark.parametrize(("text", "degrees"), [("皖A2U448", 8.0), ("苏E5C821", -9.0)])
+def test_a_crop_of_a_slanted_plate_is_read_turned(monkeypatch: pytest.MonkeyPatch, text: str, degrees: float) -> None:
+    crop = _slanted_crop(text, degrees)
+    r = PlateReader().read(crop)
+    assert (r.text, r.valid) == (text, True)
+    monkeypatch.setattr(plate_module, "CROP_TURNS", ())  # not turned: the slant stops the read
+    assert not PlateReader().read(crop).valid
+
+
+_P = "皖A2U448"
+
+
+@pytest.mark.parametrize(
+    ("turned", "stands"),
+    [
+        ([(_P, _P, 0.9), (_P, "皖A·2U448", 0.95), None, None], True),
+        ([(_P, _P, 0.9), None, None, None], False),  # one turned reading alone
+        ([(_P, _P, 0.9), (_P, _P, 0.9), ("皖A2U441", "皖A2U441", 0.9), None], False),  # two plates named
+        ([(_P, _P, 0.9), (_P, _P, 0.82), None, None], False),  # the second one not sure enough
+        ([(_P, _P, 0.9), (_P, "滨A2U44", 0.9), None, None], False),  # decoded, not read so as it is
+    ],
+)
+def test_turned_readings_must_name_one_plate_twice_as_they_read(
+    monkeypatch: pytest.MonkeyPatch, turned: list[tuple[str, str, float] | None], stands: bool
+) -> None:
+    crop = _slanted_crop(_P, 8.0)
+    first = PlateRead(text=None, confidence=0.6, valid=False, raw="滨A2U448")
+    reads = iter(
+        [
+            first,
+            *(
+                PlateRead(text=t[0], raw=t[1], confidence=t[2], valid=True, kind="standard")
+                if t
+                else PlateRead(text=None, confidence=0.3, valid=False)
+                for t in turned
+            ),
+        ]
+    )
+    monkeypatch.setattr(PlateReader, "_read_frame", lambda self, frame: (next(reads), True))
+    r = PlateReader().read(crop)
+    assert (r.text, r.valid) == ((_P, True) if stands else (None, False))
+    assert r.raw == "滨A2U448"  # what the crop itself showed stays for the officer
