@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from kakou.models import plate as plate_module
+from kakou.models.locate import plate_regions
 from kakou.models.ocr import OcrEngine, shared_engine
-from kakou.models.plate import SMALL_REGION, PlateReader
+from kakou.models.plate import BLIND_SIDE, SMALL_REGION, PlateReader
 from kakou.sim.render import render_plate_scene
 
 
@@ -106,3 +107,17 @@ def test_below_the_small_plate_frame_width_the_960_pass_reads_it(monkeypatch: py
     engine = _Sides(shared_engine(), frame.shape)
     PlateReader(engine=engine).read(frame)  # type: ignore[arg-type]
     assert 960 in engine.whole_sides
+
+
+def test_a_small_region_with_no_text_found_is_detected_again_at_least_blind_side() -> None:
+    """The real detector found nothing in field plate 032's region shrunk to 0.9 (63 px), nor
+    in it enlarged twice (154 px); enlarged to BLIND_SIDE it found the line. A small region
+    that is not dim and held no text is looked at again so (_second_looks)."""
+    frame = _far(render_plate_scene("川AM1186", "blue", seed=4), 0.16, (540, 900), x=300)
+    region = plate_regions(frame, limit=3)[0]
+    roi = region.padded(0.12, 0.3, frame.shape)
+    assert max(roi.width, roi.height) * plate_module.SMALL_ENLARGE < BLIND_SIDE
+    engine = _ShortSighted(shared_engine())
+    reads = list(PlateReader(engine=engine)._second_looks([(frame, region, roi, "dim")]))  # type: ignore[arg-type]
+    assert [(r.text, r.valid) for r in reads] == [("川AM1186", True)]
+    assert max(max(shape) for shape in engine.detected) >= BLIND_SIDE
