@@ -16,7 +16,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from kakou.models.imageio import with_gamma
+from kakou.models.imageio import turned, with_gamma
 
 MAX_SIDE = 1920  # enlarging stops here: the field frames were scaled to at most this
 WIDE_FROM = 320  # px: a smaller image is a cut-out (a plate crop), with no wider view (widened)
@@ -33,9 +33,7 @@ def scaled(frame: np.ndarray, factor: float) -> np.ndarray:
 
 def rotated(frame: np.ndarray, degrees: float) -> np.ndarray:
     """A camera mounted slightly askew (the border is filled from the frame's edge)."""
-    h, w = frame.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return turned(frame, degrees)
 
 
 def yawed(frame: np.ndarray, degrees: float) -> np.ndarray:

@@ -373,6 +373,15 @@ def deblurred(frame: np.ndarray, length: int, axis: int = 1) -> np.ndarray:
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2BGR)
 
 
+def turned(frame: np.ndarray, degrees: float, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
+    """The frame turned about its centre by `degrees` (counter-clockwise), its size kept and the
+    corners filled from its edge."""
+    h, w = frame.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    out: np.ndarray = cv2.warpAffine(frame, m, (w, h), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+    return out
+
+
 def enlarged(frame: np.ndarray, long_side: int) -> np.ndarray:
     """The frame scaled (bicubic) so that its longer side is `long_side` px."""
     h, w = frame.shape[:2]

@@ -32,6 +32,7 @@ from kakou.models.imageio import (
     light_span,
     motion_blur,
     stretched_within,
+    turned,
     unveiled,
     with_gamma,
 )
@@ -207,12 +208,7 @@ class PlateReader:
         Else the first reading stands and the officer decides."""
         if (edge := _crop_shadow(crop)) is not None and edge.far_x is not None:
             return r
-        h, w = crop.shape[:2]
-        reads = []
-        for degrees in CROP_TURNS:
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-            turned = cv2.warpAffine(crop, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-            reads.append(self._read_frame(turned)[0])
+        reads = [self._read_frame(turned(crop, degrees, cv2.INTER_CUBIC))[0] for degrees in CROP_TURNS]
         named = {t.text for t in reads if t.valid}
         if len(named) != 1:
             return r
@@ -226,6 +222,8 @@ class PlateReader:
         return normalise_plate(raw or "", self.latin_patterns)
 
     def _read_frame(self, frame: np.ndarray) -> tuple[PlateRead, bool]:
+        """The frame's reading (read), and whether a crop that read nothing may be turned (not
+        one held under a pole's band)."""
         # Every stage's doubtful reading (a plate below the threshold) is remembered: a later
         # stage or view that reads *another* plate does not win over it; the officer settles it.
         doubts: dict[str, float] = {}
