@@ -188,8 +188,8 @@ class PlateReader:
             return PlateRead(text=None, confidence=0.0, valid=False, error=str(exc))
         if is_blank(frame):
             return PlateRead(text=None, confidence=0.0, valid=False, error="blank image")
-        r, may_turn = self._read_frame(frame)
-        if not r.valid and may_turn and is_one_row_crop(*frame.shape[:2]):
+        r = self._read_frame(frame)
+        if not r.valid and is_one_row_crop(*frame.shape[:2]):
             # Field crops under the eleven mild camera variations: exact 1,442 -> 1,452 of 1,474;
             # under the 22: 2,502 -> 2,524 of 2,948, wrong-but-valid 6 -> 6. Only crops that read
             # nothing pay: four full readings more, ~0.9-1.6 s.
@@ -208,7 +208,7 @@ class PlateReader:
         Else the first reading stands and the officer decides."""
         if (edge := _crop_shadow(crop)) is not None and edge.far_x is not None:
             return r
-        reads = [self._read_frame(turned(crop, degrees, cv2.INTER_CUBIC))[0] for degrees in CROP_TURNS]
+        reads = [self._read_frame(turned(crop, degrees, cv2.INTER_CUBIC)) for degrees in CROP_TURNS]
         named = {t.text for t in reads if t.valid}
         if len(named) != 1:
             return r
@@ -221,9 +221,8 @@ class PlateReader:
     def _normalised(self, raw: str | None) -> str | None:
         return normalise_plate(raw or "", self.latin_patterns)
 
-    def _read_frame(self, frame: np.ndarray) -> tuple[PlateRead, bool]:
-        """The frame's reading (read), and whether a crop that read nothing may be turned (not
-        one held under a pole's band)."""
+    def _read_frame(self, frame: np.ndarray) -> PlateRead:
+        """The frame's reading (read), before a crop that read nothing is turned."""
         # Every stage's doubtful reading (a plate below the threshold) is remembered: a later
         # stage or view that reads *another* plate does not win over it; the officer settles it.
         doubts: dict[str, float] = {}
@@ -261,15 +260,16 @@ class PlateReader:
             if edge.far_x is not None and not r.valid:
                 # Held under a pole's band: the plate network is no judge of it either (it read
                 # the character in the band, 044's U, as 1 at 0.98, as PP-OCR did), nor is the
-                # crop turned. Field crops under a pole: wrong-but-valid 9 -> 2, exact 79 -> 77.
-                return r, False
+                # crop turned (_turned_crop). Field crops under a pole: wrong-but-valid 9 -> 2,
+                # exact 79 -> 77.
+                return r
         if is_one_row_crop(h, w):
             # Field crops as they are: exact 132 -> 134 of 134 (005's D, 021's T); under eleven
             # camera variations 1,402 -> 1,417 of 1,474, wrong-but-valid 7 -> 2 (5 held back,
             # none right). ~3 ms a crop.
             # The doubts hold every other plate the stages read, their rivals included (_settled).
             r = self._net_opinion(frame, r, {self._normalised(r.raw), *doubts}, lookalikes=True)
-        return r, True
+        return r
 
     def _in_shadow(
         self,

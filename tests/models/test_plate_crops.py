@@ -135,7 +135,7 @@ def test_turned_readings_must_name_one_plate_twice_as_they_read(
             ),
         ]
     )
-    monkeypatch.setattr(PlateReader, "_read_frame", lambda self, frame: (next(reads), True))
+    monkeypatch.setattr(PlateReader, "_read_frame", lambda self, frame: next(reads))
     r = PlateReader().read(crop)
     assert (r.text, r.valid) == ((_P, True) if stands else (None, False))
     assert r.raw == "滨A2U448"  # what the crop itself showed stays for the officer
